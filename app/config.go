@@ -1,0 +1,263 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/acpbridge/acpbridge/app/secret"
+)
+
+// Defaults, used when the environment says nothing.
+const (
+	DefaultPort            = 8080
+	DefaultSQLitePath      = "data/acpbridge.db"
+	DefaultScopes          = "read_products,read_inventory,read_publications,write_orders,read_orders,write_draft_orders,read_shipping,read_locales,read_markets_home"
+	DefaultShutdownTimeout = 25 * time.Second
+	DefaultBodyLimit       = "2M"
+)
+
+// DatabaseKind is the database the app runs on.
+type DatabaseKind string
+
+// Database kinds.
+const (
+	DatabasePostgres DatabaseKind = "postgres"
+	DatabaseSQLite   DatabaseKind = "sqlite"
+)
+
+// DatabaseConfig says which database to open.
+type DatabaseConfig struct {
+	Kind DatabaseKind
+	// URL is the PostgreSQL connection URL (postgres kind only).
+	URL string
+	// Path is the SQLite file (sqlite kind only).
+	Path string
+}
+
+// Redacted returns the database location without a password, for logs.
+func (d DatabaseConfig) Redacted() string {
+	if d.Kind == DatabaseSQLite {
+		return "sqlite:" + d.Path
+	}
+	u, err := url.Parse(d.URL)
+	if err != nil {
+		return "postgres://(unparseable)"
+	}
+	return u.Redacted()
+}
+
+// Config is everything the app reads from its environment, read once at
+// start-up by LoadConfig. Names follow the Shopify CLI's, so `shopify app dev`
+// can run the binary as it is.
+type Config struct {
+	ShopifyAPIKey    string   // SHOPIFY_API_KEY: the app's client id
+	ShopifyAPISecret string   // SHOPIFY_API_SECRET: the app's client secret
+	Scopes           []string // SCOPES
+	AppURL           *url.URL // APP_URL or HOST: the public https URL of the app
+
+	// HTTPAddr is where the server listens; ":PORT" from PORT.
+	HTTPAddr string
+	Database DatabaseConfig // DATABASE_URL
+	// EncryptionKey is the ENCRYPTION_KEY keyring text (see app/secret);
+	// empty means "generate one beside the SQLite file" (SQLite only).
+	EncryptionKey string
+	LogLevel      slog.Level // LOG_LEVEL
+	// LogFormat is "json", "text" or "" (text on a terminal, JSON otherwise).
+	LogFormat       string // LOG_FORMAT
+	ShutdownTimeout time.Duration
+	BodyLimit       string
+}
+
+// LoadConfig reads the configuration from getenv (os.Getenv in production).
+// It checks the form of every variable that is set and returns all problems
+// at once, each naming its variable and what it expects. Whether a variable
+// must be set depends on the command: see RequireServe.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	var errs []error
+	bad := func(name, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
+	}
+	env := func(name string) string { return strings.TrimSpace(getenv(name)) }
+
+	cfg := Config{
+		ShopifyAPIKey:    env("SHOPIFY_API_KEY"),
+		ShopifyAPISecret: env("SHOPIFY_API_SECRET"),
+		EncryptionKey:    env("ENCRYPTION_KEY"),
+		ShutdownTimeout:  DefaultShutdownTimeout,
+		BodyLimit:        DefaultBodyLimit,
+	}
+
+	scopes := env("SCOPES")
+	if scopes == "" {
+		scopes = DefaultScopes
+	}
+	for s := range strings.SplitSeq(scopes, ",") {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		if !validScope(s) {
+			bad("SCOPES", "expected a comma-separated list of Shopify access scopes such as read_products,write_orders; %q is not one", s)
+			continue
+		}
+		cfg.Scopes = append(cfg.Scopes, s)
+	}
+
+	for _, name := range []string{"APP_URL", "HOST", "SHOPIFY_APP_URL"} {
+		raw := env(name)
+		if raw == "" {
+			continue
+		}
+		u, err := parseAppURL(raw)
+		if err != nil {
+			bad(name, "%v", err)
+		}
+		cfg.AppURL = u
+		break
+	}
+
+	port := DefaultPort
+	if raw := env("PORT"); raw != "" {
+		p, err := strconv.Atoi(raw)
+		if err != nil || p < 1 || p > 65535 {
+			bad("PORT", "expected a TCP port number from 1 to 65535, got %q", raw)
+		} else {
+			port = p
+		}
+	}
+	cfg.HTTPAddr = net.JoinHostPort("", strconv.Itoa(port))
+
+	db, err := ParseDatabaseURL(env("DATABASE_URL"))
+	if err != nil {
+		bad("DATABASE_URL", "%v", err)
+	}
+	cfg.Database = db
+
+	if cfg.EncryptionKey != "" {
+		if _, err := secret.ParseKeyring(cfg.EncryptionKey); err != nil {
+			bad("ENCRYPTION_KEY", "expected one or more comma-separated keys, each 32 random bytes in base64, optionally as ID:BASE64 (generate one with `acpbridge keygen`): %v", err)
+		}
+	} else if cfg.Database.Kind == DatabasePostgres {
+		bad("ENCRYPTION_KEY", "required with PostgreSQL (replicas must share it): 32 random bytes in base64; generate one with `acpbridge keygen`")
+	}
+
+	switch lv := strings.ToLower(env("LOG_LEVEL")); lv {
+	case "", "info":
+		cfg.LogLevel = slog.LevelInfo
+	case "debug":
+		cfg.LogLevel = slog.LevelDebug
+	case "warn", "warning":
+		cfg.LogLevel = slog.LevelWarn
+	case "error":
+		cfg.LogLevel = slog.LevelError
+	default:
+		bad("LOG_LEVEL", "expected one of debug, info, warn, error; got %q", lv)
+	}
+
+	switch f := strings.ToLower(env("LOG_FORMAT")); f {
+	case "", "json", "text":
+		cfg.LogFormat = f
+	default:
+		bad("LOG_FORMAT", "expected json or text; got %q", f)
+	}
+
+	if len(errs) > 0 {
+		return cfg, fmt.Errorf("configuration: %w", errors.Join(errs...))
+	}
+	return cfg, nil
+}
+
+// RequireServe checks the settings that serving real shops cannot do
+// without. The demo and the migrate command do not need them.
+func (c Config) RequireServe() error {
+	var errs []error
+	if c.ShopifyAPIKey == "" {
+		errs = append(errs, errors.New("SHOPIFY_API_KEY: required: the app's client id from the Partner Dashboard or `shopify app env show`"))
+	}
+	if c.ShopifyAPISecret == "" {
+		errs = append(errs, errors.New("SHOPIFY_API_SECRET: required: the app's client secret from the Partner Dashboard or `shopify app env show`"))
+	}
+	if c.AppURL == nil {
+		errs = append(errs, errors.New("APP_URL: required (or HOST): the public https URL Shopify reaches the app at, e.g. https://acpbridge.example.com"))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("configuration: %w", errors.Join(errs...))
+	}
+	return nil
+}
+
+// ParseDatabaseURL turns DATABASE_URL into a DatabaseConfig:
+// postgres:// or postgresql:// selects PostgreSQL; sqlite:PATH, sqlite://PATH
+// or a plain file path selects SQLite; empty selects the SQLite default.
+func ParseDatabaseURL(raw string) (DatabaseConfig, error) {
+	switch {
+	case raw == "":
+		return DatabaseConfig{Kind: DatabaseSQLite, Path: DefaultSQLitePath}, nil
+	case strings.HasPrefix(raw, "postgres://"), strings.HasPrefix(raw, "postgresql://"):
+		u, err := url.Parse(raw)
+		if err != nil || u.Host == "" {
+			return DatabaseConfig{}, errors.New("expected postgres://USER:PASSWORD@HOST:PORT/DATABASE; the URL does not parse or has no host")
+		}
+		return DatabaseConfig{Kind: DatabasePostgres, URL: raw}, nil
+	case strings.HasPrefix(raw, "sqlite:"):
+		p := strings.TrimPrefix(strings.TrimPrefix(raw, "sqlite:"), "//")
+		if p == "" {
+			return DatabaseConfig{}, errors.New("expected sqlite:PATH with a file path, e.g. sqlite:data/acpbridge.db")
+		}
+		return DatabaseConfig{Kind: DatabaseSQLite, Path: filepath.Clean(p)}, nil
+	case strings.Contains(raw, "://"):
+		return DatabaseConfig{}, fmt.Errorf("expected postgres://…, sqlite:PATH or a file path; the scheme %q is not supported", raw[:strings.Index(raw, "://")])
+	default:
+		return DatabaseConfig{Kind: DatabaseSQLite, Path: filepath.Clean(raw)}, nil
+	}
+}
+
+// parseAppURL accepts an absolute URL with a host; https is required unless
+// the host is loopback (local development and the demo).
+func parseAppURL(raw string) (*url.URL, error) {
+	if !strings.Contains(raw, "://") {
+		// The Shopify CLI sets HOST to a bare host name in some versions.
+		raw = "https://" + raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return nil, fmt.Errorf("expected an absolute https URL such as https://acpbridge.example.com, got %q", raw)
+	}
+	if u.Scheme == "http" && !isLoopbackHost(u.Hostname()) {
+		return nil, fmt.Errorf("expected https (Shopify only embeds https apps); http is allowed for localhost only, got %q", raw)
+	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("expected a URL without query or fragment, got %q", raw)
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	return u, nil
+}
+
+func isLoopbackHost(h string) bool {
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+// validScope accepts Shopify scope names: lower-case words joined by "_",
+// e.g. read_products or unauthenticated_read_product_listings.
+func validScope(s string) bool {
+	if len(s) > 100 {
+		return false
+	}
+	for _, r := range s {
+		if (r < 'a' || r > 'z') && r != '_' {
+			return false
+		}
+	}
+	return !strings.HasPrefix(s, "_") && !strings.HasSuffix(s, "_")
+}

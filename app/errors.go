@@ -1,0 +1,59 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code classifies an expected failure so that each edge (HTTP, CLI, jobs) can
+// answer it in its own terms. The web package maps codes to status codes in
+// one table; everything without a code is an internal error.
+type Code string
+
+// Error codes used across the application.
+const (
+	CodeInvalid      Code = "invalid"      // the input is malformed or breaks a rule
+	CodeNotFound     Code = "not_found"    // the thing asked for does not exist (or is not yours)
+	CodeConflict     Code = "conflict"     // the request clashes with the current state
+	CodeUnauthorized Code = "unauthorized" // missing or wrong credentials
+	CodeForbidden    Code = "forbidden"    // credentials are fine but do not reach this
+	CodeUnavailable  Code = "unavailable"  // a dependency is down; retrying later may work
+)
+
+// Error is an expected failure with a message safe to show to the caller.
+type Error struct {
+	Code    Code
+	Message string
+	// Field names the input field at fault, when there is one.
+	Field string
+}
+
+// Error implements error.
+func (e *Error) Error() string {
+	if e.Field != "" {
+		return fmt.Sprintf("%s: %s: %s", e.Code, e.Field, e.Message)
+	}
+	return fmt.Sprintf("%s: %s", e.Code, e.Message)
+}
+
+// Errorf returns an *Error with a formatted message.
+func Errorf(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrNotFound is returned (wrapped, naming what was missing) by stores when a
+// row does not exist: errors.Is(err, ErrNotFound) tests for it.
+var ErrNotFound = &Error{Code: CodeNotFound, Message: "not found"}
+
+// ErrConflict is returned (wrapped) by stores when a unique constraint holds.
+var ErrConflict = &Error{Code: CodeConflict, Message: "already exists"}
+
+// ErrorCode returns the code of the first *Error in err's chain, or "" when
+// err is not an expected failure.
+func ErrorCode(err error) Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}

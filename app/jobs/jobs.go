@@ -1,0 +1,202 @@
+// Package jobs runs the app's background work as River jobs in the app's own
+// database, so a job survives restarts and is worked by exactly one replica.
+//
+// Job arguments are small structs with a Kind; workers are thin: they decode
+// the arguments, call one app use-case and return its error (River retries
+// with backoff). Jobs are enqueued in the same transaction as the rows that
+// cause them (Queue.EnqueueTx), so there is never a row without its job or a
+// job without its row.
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+
+	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/logging"
+)
+
+// Driver returns River's driver for the database kind. Both work on the
+// *sql.DB gorm uses, so a gorm transaction's *sql.Tx can insert jobs.
+func Driver(kind app.DatabaseKind, db *sql.DB) riverdriver.Driver[*sql.Tx] {
+	if kind == app.DatabaseSQLite {
+		return riversqlite.New(db)
+	}
+	return riverdatabasesql.New(db)
+}
+
+// Migrate applies River's own migrations (its tables live beside ours).
+func Migrate(ctx context.Context, kind app.DatabaseKind, db *sql.DB, logger *slog.Logger) error {
+	m, err := rivermigrate.New(Driver(kind, db), &rivermigrate.Config{Logger: logger})
+	if err != nil {
+		return fmt.Errorf("river migrate: %w", err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("river migrate up: %w", err)
+	}
+	return nil
+}
+
+// MigrateDown removes River's tables entirely.
+func MigrateDown(ctx context.Context, kind app.DatabaseKind, db *sql.DB, logger *slog.Logger) error {
+	m, err := rivermigrate.New(Driver(kind, db), &rivermigrate.Config{Logger: logger})
+	if err != nil {
+		return fmt.Errorf("river migrate: %w", err)
+	}
+	if _, err := m.Migrate(ctx, rivermigrate.DirectionDown, &rivermigrate.MigrateOpts{TargetVersion: -1}); err != nil {
+		return fmt.Errorf("river migrate down: %w", err)
+	}
+	return nil
+}
+
+// MigrationsCurrent reports whether River's schema is at the version this
+// binary expects.
+func MigrationsCurrent(ctx context.Context, kind app.DatabaseKind, db *sql.DB) error {
+	m, err := rivermigrate.New(Driver(kind, db), &rivermigrate.Config{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return fmt.Errorf("river migrate: %w", err)
+	}
+	res, err := m.Validate(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("river migrations: %w", err)
+	}
+	if !res.OK {
+		return fmt.Errorf("river migrations pending: %v", res.Messages)
+	}
+	return nil
+}
+
+// Config configures a Queue.
+type Config struct {
+	Kind   app.DatabaseKind
+	DB     *sql.DB
+	Logger *slog.Logger
+	// Workers registers the app's workers; Periodic lists scheduled jobs.
+	Workers  *river.Workers
+	Periodic []*river.PeriodicJob
+	// MaxWorkers is how many jobs this replica works at once.
+	MaxWorkers int
+	// TxFromContext finds the *sql.Tx of the transaction a use-case runs
+	// in (store.SQLTx), so EnqueueTx joins it.
+	TxFromContext func(ctx context.Context) (*sql.Tx, bool)
+	// Metrics, when set, counts finished jobs.
+	Metrics *Metrics
+}
+
+// Queue is the app's job queue: River's client plus what the app needs of it.
+type Queue struct {
+	client  *river.Client[*sql.Tx]
+	txOf    func(ctx context.Context) (*sql.Tx, bool)
+	logger  *slog.Logger
+	metrics *Metrics
+	running atomic.Bool
+	done    chan struct{}
+}
+
+// New builds the queue; Start begins working jobs.
+func New(cfg Config) (*Queue, error) {
+	maxWorkers := cfg.MaxWorkers
+	if maxWorkers <= 0 {
+		maxWorkers = 10
+	}
+	rc := &river.Config{
+		// River narrates its routine at info; its warnings and errors matter.
+		Logger:       logging.AtLeast(cfg.Logger.With("component", "jobs"), slog.LevelWarn),
+		Workers:      cfg.Workers,
+		PeriodicJobs: cfg.Periodic,
+		Queues:       map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: maxWorkers}},
+		// A job that hangs is cancelled rather than holding a worker forever.
+		JobTimeout: 5 * time.Minute,
+	}
+	if cfg.Kind == app.DatabaseSQLite {
+		// SQLite has no LISTEN/NOTIFY: poll often enough that a job inserted
+		// by a request starts within a fraction of a second.
+		rc.FetchPollInterval = 100 * time.Millisecond
+	}
+	client, err := river.NewClient(Driver(cfg.Kind, cfg.DB), rc)
+	if err != nil {
+		return nil, fmt.Errorf("job queue: %w", err)
+	}
+	return &Queue{client: client, txOf: cfg.TxFromContext, logger: cfg.Logger, metrics: cfg.Metrics, done: make(chan struct{})}, nil
+}
+
+// Start begins working jobs; it returns once River has started.
+func (q *Queue) Start(ctx context.Context) error {
+	var events <-chan *river.Event
+	var cancel func()
+	if q.metrics != nil {
+		events, cancel = q.client.Subscribe(river.EventKindJobCompleted, river.EventKindJobFailed,
+			river.EventKindJobCancelled, river.EventKindJobSnoozed)
+	}
+	if err := q.client.Start(ctx); err != nil {
+		if cancel != nil {
+			cancel()
+		}
+		return fmt.Errorf("start job queue: %w", err)
+	}
+	q.running.Store(true)
+	if events != nil {
+		go func() {
+			defer cancel()
+			for {
+				select {
+				case ev, ok := <-events:
+					if !ok {
+						return
+					}
+					q.metrics.observe(ev)
+				case <-q.client.Stopped():
+					return
+				}
+			}
+		}()
+	}
+	return nil
+}
+
+// Stop stops fetching new jobs and waits for running ones to finish, up to
+// ctx's deadline; after that it cancels them (River retries them later).
+func (q *Queue) Stop(ctx context.Context) error {
+	if !q.running.Swap(false) {
+		return nil
+	}
+	err := q.client.Stop(ctx)
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		err = q.client.StopAndCancel(cctx)
+	}
+	return err
+}
+
+// Running reports whether the queue is working jobs.
+func (q *Queue) Running() bool { return q.running.Load() }
+
+// EnqueueTx inserts a job in the transaction ctx carries; without one it
+// inserts on its own. Unique options in args (InsertOpts) are honoured.
+func (q *Queue) EnqueueTx(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error {
+	var err error
+	if tx, ok := q.txOf(ctx); ok {
+		_, err = q.client.InsertTx(ctx, tx, args, opts)
+	} else {
+		_, err = q.client.Insert(ctx, args, opts)
+	}
+	if err != nil {
+		return fmt.Errorf("enqueue %s: %w", args.Kind(), err)
+	}
+	return nil
+}
+
+// Client exposes River's client for tests and the CLI.
+func (q *Queue) Client() *river.Client[*sql.Tx] { return q.client }

@@ -1,0 +1,241 @@
+// Package service assembles acpbridge from its parts and runs it: it opens
+// the database, applies migrations, starts the job queue and serves HTTP,
+// and on shutdown takes them down in the reverse order. `acpbridge serve`,
+// `acpbridge demo` and the end-to-end tests all run this same code.
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/riverqueue/river"
+
+	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/jobs"
+	"github.com/acpbridge/acpbridge/app/secret"
+	"github.com/acpbridge/acpbridge/app/store"
+	"github.com/acpbridge/acpbridge/web"
+)
+
+// Options are what a Service is built from.
+type Options struct {
+	Config app.Config
+	Logger *slog.Logger
+	// SkipMigrate leaves the schema alone at start (AUTO_MIGRATE=false):
+	// /readyz then reports pending migrations until `acpbridge migrate up`.
+	SkipMigrate bool
+	// AddWorkers registers extra job workers; tests use it to put load on
+	// the queue itself.
+	AddWorkers func(w *river.Workers)
+}
+
+// Service is a running (or ready to run) acpbridge.
+type Service struct {
+	cfg      app.Config
+	logger   *slog.Logger
+	store    *store.Store
+	keys     *secret.Keyring
+	queue    *jobs.Queue
+	web      *web.Server
+	registry *prometheus.Registry
+	http     *http.Server
+	listener net.Listener
+	// served closes when the HTTP server stops serving; serveErr says why.
+	served   chan struct{}
+	serveErr error
+}
+
+// New opens the database, migrates it and builds every part, but starts
+// nothing: Start does.
+func New(ctx context.Context, opts Options) (svc *Service, err error) {
+	cfg, logger := opts.Config, opts.Logger
+	s := &Service{cfg: cfg, logger: logger}
+	defer func() {
+		if err != nil && s.store != nil {
+			_ = s.store.Close()
+		}
+	}()
+
+	// Database.
+	s.store, err = store.Open(ctx, cfg.Database, logger)
+	if err != nil {
+		return nil, err
+	}
+	if !opts.SkipMigrate {
+		if err := Migrate(ctx, s.store, logger); err != nil {
+			return nil, err
+		}
+	}
+
+	// Secrets at rest.
+	s.keys, err = LoadKeyring(cfg)
+	if err != nil {
+		return nil, err
+	}
+
+	// Metrics.
+	s.registry = prometheus.NewRegistry()
+	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	// Jobs.
+	workers := river.NewWorkers()
+	maintenance := &app.Maintenance{Store: s.store, Logger: logger, Now: s.store.Now}
+	river.AddWorker(workers, &jobs.MaintenanceWorker{App: maintenance})
+	if opts.AddWorkers != nil {
+		opts.AddWorkers(workers)
+	}
+	s.queue, err = jobs.New(jobs.Config{
+		Kind:          cfg.Database.Kind,
+		DB:            s.store.DB(),
+		Logger:        logger,
+		Workers:       workers,
+		Periodic:      []*river.PeriodicJob{jobs.MaintenanceSchedule()},
+		TxFromContext: store.SQLTx,
+		Metrics:       jobs.NewMetrics(s.registry, s.store.DB()),
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	// HTTP.
+	s.web = web.New(web.Config{
+		Logger:    logger,
+		Registry:  s.registry,
+		BodyLimit: cfg.BodyLimit,
+		Ready: map[string]web.Probe{
+			"database":   s.store.Ping,
+			"migrations": s.migrationsCurrent,
+			"jobs":       s.jobsRunning,
+		},
+	})
+	s.http = s.web.HTTPServer(cfg.HTTPAddr)
+	return s, nil
+}
+
+// Migrate brings the app's schema and River's to the binary's version,
+// under a lock so that replicas starting together migrate once.
+func Migrate(ctx context.Context, st *store.Store, logger *slog.Logger) error {
+	return st.WithMigrationLock(ctx, func(ctx context.Context) error {
+		if err := st.Migrate(ctx); err != nil {
+			return err
+		}
+		return jobs.Migrate(ctx, st.Kind(), st.DB(), logger)
+	})
+}
+
+func (s *Service) migrationsCurrent(ctx context.Context) error {
+	st, err := s.store.Migrations(ctx)
+	if err != nil {
+		return err
+	}
+	if len(st.Pending) > 0 {
+		return fmt.Errorf("%d migrations pending", len(st.Pending))
+	}
+	return jobs.MigrationsCurrent(ctx, s.store.Kind(), s.store.DB())
+}
+
+func (s *Service) jobsRunning(context.Context) error {
+	if !s.queue.Running() {
+		return errors.New("job queue not running")
+	}
+	return nil
+}
+
+// Start listens on the configured address, starts the job queue and serves
+// HTTP in the background. Addr tells the bound address (useful with :0).
+func (s *Service) Start(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", s.cfg.HTTPAddr, err)
+	}
+	if err := s.queue.Start(ctx); err != nil {
+		_ = ln.Close()
+		return err
+	}
+	s.listener = ln
+	s.served = make(chan struct{})
+	go func() {
+		s.serveErr = s.http.Serve(ln)
+		close(s.served)
+	}()
+	s.logger.InfoContext(ctx, "acpbridge started", "addr", ln.Addr().String(),
+		"database", s.cfg.Database.Redacted(), "version", app.Version)
+	return nil
+}
+
+// Addr is the address the server listens on, once started.
+func (s *Service) Addr() string { return s.listener.Addr().String() }
+
+// URL is the loopback base URL of the started server.
+func (s *Service) URL() string { return "http://" + s.Addr() }
+
+// Served is closed when the HTTP server stops serving.
+func (s *Service) Served() <-chan struct{} { return s.served }
+
+// Web exposes the HTTP handler, to add routes or serve it in tests.
+func (s *Service) Web() *web.Server { return s.web }
+
+// Store exposes the database to other composition code (the demo, tests).
+func (s *Service) Store() *store.Store { return s.store }
+
+// Queue exposes the job queue to other composition code (the demo, tests).
+func (s *Service) Queue() *jobs.Queue { return s.queue }
+
+// Keys exposes the encryption keyring.
+func (s *Service) Keys() *secret.Keyring { return s.keys }
+
+// Shutdown stops in order: stop accepting and drain in-flight requests,
+// then stop the queue after its running jobs, then close the database. Each
+// step gets what is left of ctx; the database is closed whatever happens.
+func (s *Service) Shutdown(ctx context.Context) error {
+	var errs []error
+	if s.listener != nil {
+		if err := s.http.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+			_ = s.http.Close()
+		}
+		<-s.served
+		if err := s.serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, fmt.Errorf("http serve: %w", err))
+		}
+	}
+	if err := s.queue.Stop(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("job queue stop: %w", err))
+	}
+	if err := s.store.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("database close: %w", err))
+	}
+	s.logger.Info("acpbridge stopped")
+	return errors.Join(errs...)
+}
+
+// Run starts the service and serves until ctx is done (SIGINT/SIGTERM in
+// the binary), then shuts down within the configured timeout. onStarted,
+// when given, runs once the server listens (the demo writes demo.json); its
+// error stops the service.
+func Run(ctx context.Context, s *Service, onStarted func(*Service) error) error {
+	if err := s.Start(ctx); err != nil {
+		_ = s.Shutdown(context.WithoutCancel(ctx))
+		return err
+	}
+	var startErr error
+	if onStarted != nil {
+		startErr = onStarted(s)
+	}
+	if startErr == nil {
+		select {
+		case <-ctx.Done():
+		case <-s.served: // the listener failed; Shutdown reports why
+		}
+	}
+	s.logger.Info("shutting down", "timeout", s.cfg.ShutdownTimeout.String())
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
+	defer cancel()
+	return errors.Join(startErr, s.Shutdown(sctx))
+}

@@ -1,0 +1,237 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/acpbridge/acpbridge/app"
+)
+
+// shopRow is the shops table.
+type shopRow struct {
+	ID                    int64 `gorm:"primaryKey"`
+	Domain                string
+	Name                  string
+	Status                string
+	Scopes                string
+	AccessTokenSealed     *string
+	AccessTokenExpiresAt  *time.Time
+	RefreshTokenSealed    *string
+	RefreshTokenExpiresAt *time.Time
+	InstalledAt           time.Time
+	UninstalledAt         *time.Time
+	CreatedAt             time.Time
+	UpdatedAt             time.Time
+}
+
+func (shopRow) TableName() string { return "shops" }
+
+func toAppShop(r shopRow) *app.Shop {
+	return &app.Shop{
+		ID:                    r.ID,
+		Domain:                r.Domain,
+		Name:                  r.Name,
+		Status:                app.ShopStatus(r.Status),
+		Scopes:                r.Scopes,
+		AccessTokenSealed:     deref(r.AccessTokenSealed),
+		AccessTokenExpiresAt:  utcPtr(r.AccessTokenExpiresAt),
+		RefreshTokenSealed:    deref(r.RefreshTokenSealed),
+		RefreshTokenExpiresAt: utcPtr(r.RefreshTokenExpiresAt),
+		InstalledAt:           r.InstalledAt.UTC(),
+		UninstalledAt:         utcPtr(r.UninstalledAt),
+		CreatedAt:             r.CreatedAt.UTC(),
+		UpdatedAt:             r.UpdatedAt.UTC(),
+	}
+}
+
+// SaveShopInstall records an install: it creates the shop, or reactivates a
+// shop that uninstalled earlier, with the new scopes and sealed tokens. It is
+// one statement (an upsert on domain), so two installs racing for the same
+// shop end with one row.
+func (s *Store) SaveShopInstall(ctx context.Context, sh app.Shop) (*app.Shop, error) {
+	now := s.Now()
+	row := shopRow{
+		Domain:                sh.Domain,
+		Name:                  sh.Name,
+		Status:                string(app.ShopActive),
+		Scopes:                sh.Scopes,
+		AccessTokenSealed:     nilIfEmpty(sh.AccessTokenSealed),
+		AccessTokenExpiresAt:  sh.AccessTokenExpiresAt,
+		RefreshTokenSealed:    nilIfEmpty(sh.RefreshTokenSealed),
+		RefreshTokenExpiresAt: sh.RefreshTokenExpiresAt,
+		InstalledAt:           now,
+		CreatedAt:             now,
+		UpdatedAt:             now,
+	}
+	err := s.conn(ctx).Clauses(clause.OnConflict{
+		Columns: []clause.Column{{Name: "domain"}},
+		DoUpdates: clause.Assignments(map[string]any{
+			"name":                     row.Name,
+			"status":                   row.Status,
+			"scopes":                   row.Scopes,
+			"access_token_sealed":      row.AccessTokenSealed,
+			"access_token_expires_at":  row.AccessTokenExpiresAt,
+			"refresh_token_sealed":     row.RefreshTokenSealed,
+			"refresh_token_expires_at": row.RefreshTokenExpiresAt,
+			"installed_at":             now,
+			"uninstalled_at":           nil,
+			"updated_at":               now,
+		}),
+	}).Create(&row).Error
+	if err != nil {
+		return nil, translate(err, "save shop install")
+	}
+	// The upsert does not report the id of an updated row on every
+	// database, so read the row back.
+	return s.ShopByDomain(ctx, sh.Domain)
+}
+
+// ShopByDomain returns the shop with this myshopify domain, in any status.
+func (s *Store) ShopByDomain(ctx context.Context, domain string) (*app.Shop, error) {
+	var r shopRow
+	if err := s.conn(ctx).Where("domain = ?", domain).Take(&r).Error; err != nil {
+		return nil, translate(err, "shop "+domain)
+	}
+	return toAppShop(r), nil
+}
+
+// UninstallShop marks the shop uninstalled and deletes its tokens and API
+// keys in one transaction; it is idempotent.
+func (s *Store) UninstallShop(ctx context.Context, domain string) error {
+	return s.InTx(ctx, func(ctx context.Context) error {
+		sh, err := s.ShopByDomain(ctx, domain)
+		if err != nil {
+			return err
+		}
+		now := s.Now()
+		err = s.conn(ctx).Model(&shopRow{}).Where("id = ?", sh.ID).Updates(map[string]any{
+			"status":                   string(app.ShopUninstalled),
+			"access_token_sealed":      nil,
+			"access_token_expires_at":  nil,
+			"refresh_token_sealed":     nil,
+			"refresh_token_expires_at": nil,
+			"uninstalled_at":           gorm.Expr("COALESCE(uninstalled_at, ?)", now),
+			"updated_at":               now,
+		}).Error
+		if err != nil {
+			return translate(err, "uninstall shop")
+		}
+		return translate(s.conn(ctx).Where("shop_id = ?", sh.ID).Delete(&apiKeyRow{}).Error, "delete api keys")
+	})
+}
+
+// apiKeyRow is the api_keys table.
+type apiKeyRow struct {
+	ID          int64 `gorm:"primaryKey"`
+	ShopID      int64
+	KeyHash     string
+	Fingerprint string
+	Label       string
+	CreatedAt   time.Time
+	LastUsedAt  *time.Time
+	RevokedAt   *time.Time
+}
+
+func (apiKeyRow) TableName() string { return "api_keys" }
+
+func toAppAPIKey(r apiKeyRow) *app.APIKey {
+	return &app.APIKey{
+		ID:          r.ID,
+		ShopID:      r.ShopID,
+		Hash:        r.KeyHash,
+		Fingerprint: r.Fingerprint,
+		Label:       r.Label,
+		CreatedAt:   r.CreatedAt.UTC(),
+		LastUsedAt:  utcPtr(r.LastUsedAt),
+		RevokedAt:   utcPtr(r.RevokedAt),
+	}
+}
+
+// CreateAPIKey stores a new key's hash for the shop.
+func (s *Store) CreateAPIKey(ctx context.Context, k app.APIKey) (*app.APIKey, error) {
+	row := apiKeyRow{
+		ShopID:      k.ShopID,
+		KeyHash:     k.Hash,
+		Fingerprint: k.Fingerprint,
+		Label:       k.Label,
+		CreatedAt:   s.Now(),
+	}
+	if err := s.conn(ctx).Create(&row).Error; err != nil {
+		return nil, translate(err, "create api key")
+	}
+	return toAppAPIKey(row), nil
+}
+
+// ShopByAPIKeyHash returns the active shop a live (not revoked) key belongs
+// to. A key of an uninstalled shop finds nothing.
+func (s *Store) ShopByAPIKeyHash(ctx context.Context, hash string) (*app.Shop, error) {
+	var r shopRow
+	err := s.conn(ctx).
+		Joins("JOIN api_keys ON api_keys.shop_id = shops.id").
+		Where("api_keys.key_hash = ? AND api_keys.revoked_at IS NULL AND shops.status = ?", hash, string(app.ShopActive)).
+		Take(&r).Error
+	if err != nil {
+		return nil, translate(err, "api key")
+	}
+	return toAppShop(r), nil
+}
+
+// RevokeAPIKey revokes one of the shop's keys; a key of another shop is
+// not found.
+func (s *Store) RevokeAPIKey(ctx context.Context, shopID, keyID int64) error {
+	res := s.conn(ctx).Model(&apiKeyRow{}).
+		Where("id = ? AND shop_id = ? AND revoked_at IS NULL", keyID, shopID).
+		Update("revoked_at", s.Now())
+	if res.Error != nil {
+		return translate(res.Error, "revoke api key")
+	}
+	if res.RowsAffected == 0 {
+		return translate(gorm.ErrRecordNotFound, "api key")
+	}
+	return nil
+}
+
+// APIKeys lists the shop's keys, newest first, revoked ones included.
+func (s *Store) APIKeys(ctx context.Context, shopID int64) ([]*app.APIKey, error) {
+	var rows []apiKeyRow
+	if err := s.conn(ctx).Where("shop_id = ?", shopID).Order("id DESC").Find(&rows).Error; err != nil {
+		return nil, translate(err, "list api keys")
+	}
+	out := make([]*app.APIKey, len(rows))
+	for i, r := range rows {
+		out[i] = toAppAPIKey(r)
+	}
+	return out, nil
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+func nilIfEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// PruneRevokedAPIKeys deletes keys revoked before cutoff: a revoked key can
+// never authenticate again, and keeping its hash longer serves nothing.
+func (s *Store) PruneRevokedAPIKeys(ctx context.Context, cutoff time.Time) (int64, error) {
+	res := s.conn(ctx).Where("revoked_at IS NOT NULL AND revoked_at < ?", cutoff).Delete(&apiKeyRow{})
+	return res.RowsAffected, translate(res.Error, "prune api keys")
+}

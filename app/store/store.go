@@ -1,0 +1,183 @@
+// Package store keeps the app's state in PostgreSQL or in an embedded SQLite
+// file, through gorm. It is the only package that imports gorm: everything
+// else sees app types and the methods here.
+//
+// Transactions travel in the context (see InTx) so that a use-case can write
+// rows and enqueue the River jobs they cause in one transaction without every
+// method growing a tx parameter; River gets the same *sql.Tx through SQLTx.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	sqlite "github.com/libtnb/sqlite"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+	gormlogger "gorm.io/gorm/logger"
+
+	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/migrations"
+)
+
+// Store is the app's database.
+type Store struct {
+	db    *gorm.DB
+	sqlDB *sql.DB
+	kind  app.DatabaseKind
+	// Now is the clock; tests may replace it.
+	Now func() time.Time
+}
+
+// sqliteParams makes the embedded database safe for a server: WAL so readers
+// do not block the writer, IMMEDIATE transactions so two writers queue on
+// busy_timeout instead of failing at commit, and foreign keys on.
+const sqliteParams = "?_txlock=immediate&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)" +
+	"&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_timezone=UTC"
+
+// Open connects to the database cfg names. For SQLite it creates the file
+// and its folder when missing. It does not migrate: call Migrate.
+func Open(ctx context.Context, cfg app.DatabaseConfig, logger *slog.Logger) (*Store, error) {
+	gcfg := &gorm.Config{
+		// Unique violations and missing rows come back as gorm's sentinel
+		// errors whatever the driver, so no error string is ever matched.
+		TranslateError: true,
+		Logger: gormlogger.NewSlogLogger(logger.With("component", "db"), gormlogger.Config{
+			SlowThreshold:             250 * time.Millisecond,
+			LogLevel:                  gormlogger.Warn,
+			IgnoreRecordNotFoundError: true,
+			// Never put bound values (tokens, emails) into logs.
+			ParameterizedQueries: true,
+		}),
+		NowFunc: func() time.Time { return time.Now().UTC() },
+	}
+
+	var dialector gorm.Dialector
+	switch cfg.Kind {
+	case app.DatabasePostgres:
+		dialector = postgres.Open(cfg.URL)
+	case app.DatabaseSQLite:
+		if dir := filepath.Dir(cfg.Path); dir != "" {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return nil, fmt.Errorf("open sqlite: create folder: %w", err)
+			}
+		}
+		// The file holds sealed secrets and buyers' details: owner only.
+		f, err := os.OpenFile(cfg.Path, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("open sqlite: %w", err)
+		}
+		_ = f.Close()
+		dialector = sqlite.Open(cfg.Path + sqliteParams)
+	default:
+		return nil, fmt.Errorf("open: unknown database kind %q", cfg.Kind)
+	}
+
+	db, err := gorm.Open(dialector, gcfg)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", cfg.Redacted(), err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("open: %w", err)
+	}
+	if cfg.Kind == app.DatabaseSQLite {
+		// SQLite allows one writer at a time; River's own advice is a single
+		// connection, which also makes every transaction strictly serial.
+		sqlDB.SetMaxOpenConns(1)
+	} else {
+		sqlDB.SetMaxOpenConns(25)
+		sqlDB.SetMaxIdleConns(10)
+		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := sqlDB.PingContext(pingCtx); err != nil {
+		_ = sqlDB.Close()
+		return nil, fmt.Errorf("open %s: %w", cfg.Redacted(), err)
+	}
+	return &Store{db: db, sqlDB: sqlDB, kind: cfg.Kind, Now: func() time.Time { return time.Now().UTC() }}, nil
+}
+
+// Close closes the connection pool.
+func (s *Store) Close() error { return s.sqlDB.Close() }
+
+// DB returns the underlying pool, for River and goose.
+func (s *Store) DB() *sql.DB { return s.sqlDB }
+
+// Kind says which database this is.
+func (s *Store) Kind() app.DatabaseKind { return s.kind }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.sqlDB.PingContext(ctx) }
+
+func (s *Store) dialect() migrations.Dialect {
+	if s.kind == app.DatabaseSQLite {
+		return migrations.SQLite
+	}
+	return migrations.Postgres
+}
+
+type txKey struct{}
+
+// InTx runs fn in a transaction carried by the context fn receives: every
+// store method called with that context takes part, and so does a River
+// insert through SQLTx. fn's error rolls everything back. A nested InTx
+// joins the outer transaction.
+func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	if _, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
+		return fn(ctx)
+	}
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		return fn(context.WithValue(ctx, txKey{}, tx))
+	})
+}
+
+// SQLTx returns the *sql.Tx of the transaction in ctx, for River's InsertTx.
+// It works for both databases because gorm's transaction pool is a *sql.Tx.
+func SQLTx(ctx context.Context) (*sql.Tx, bool) {
+	tx, ok := ctx.Value(txKey{}).(*gorm.DB)
+	if !ok {
+		return nil, false
+	}
+	sqlTx, ok := tx.Statement.ConnPool.(*sql.Tx)
+	return sqlTx, ok
+}
+
+// conn returns the transaction in ctx, or the pool.
+func (s *Store) conn(ctx context.Context) *gorm.DB {
+	if tx, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
+		return tx.WithContext(ctx)
+	}
+	return s.db.WithContext(ctx)
+}
+
+// translate maps gorm's sentinel errors to app errors, naming what.
+func translate(err error, what string) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return fmt.Errorf("%s: %w", what, app.ErrNotFound)
+	case errors.Is(err, gorm.ErrDuplicatedKey):
+		return fmt.Errorf("%s: %w", what, app.ErrConflict)
+	default:
+		return fmt.Errorf("%s: %w", what, err)
+	}
+}
+
+// Optimize runs the database's own periodic upkeep. SQLite recommends
+// `PRAGMA optimize` on long-lived connections so the planner's statistics
+// stay current; PostgreSQL's autovacuum does this by itself.
+func (s *Store) Optimize(ctx context.Context) error {
+	if s.kind != app.DatabaseSQLite {
+		return nil
+	}
+	return translate(s.conn(ctx).Exec("PRAGMA optimize").Error, "optimize")
+}

@@ -1,0 +1,107 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/acpbridge/acpbridge/app"
+)
+
+// errorBody is the one error shape the app answers with. It is the ACP
+// error object (type, code, message, param), so agents parse every error
+// alike, whichever route produced it.
+type errorBody struct {
+	Type    string `json:"type"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Param   string `json:"param,omitempty"`
+}
+
+// statusOf maps app error codes to HTTP statuses: the only such table.
+var statusOf = map[app.Code]int{
+	app.CodeInvalid:      http.StatusBadRequest,
+	app.CodeNotFound:     http.StatusNotFound,
+	app.CodeConflict:     http.StatusConflict,
+	app.CodeUnauthorized: http.StatusUnauthorized,
+	app.CodeForbidden:    http.StatusForbidden,
+	app.CodeUnavailable:  http.StatusServiceUnavailable,
+}
+
+// handleError is echo's HTTPErrorHandler: expected errors get their status
+// and message; anything else is logged and answered with a bare 500 that
+// reveals nothing of the cause.
+func (s *Server) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	status, body := s.describe(err, c)
+	if c.Request().Method == http.MethodHead {
+		err = c.NoContent(status)
+	} else {
+		err = c.JSON(status, body)
+	}
+	if err != nil {
+		s.logger.ErrorContext(c.Request().Context(), "writing error response", "err", err)
+	}
+}
+
+func (s *Server) describe(err error, c echo.Context) (int, errorBody) {
+	var ae *app.Error
+	if errors.As(err, &ae) {
+		status, ok := statusOf[ae.Code]
+		if !ok {
+			status = http.StatusBadRequest
+		}
+		return status, errorBody{Type: errorType(status), Code: string(ae.Code), Message: ae.Message, Param: ae.Field}
+	}
+	var he *echo.HTTPError
+	if errors.As(err, &he) && he.Code < 500 {
+		msg := http.StatusText(he.Code)
+		if m, ok := he.Message.(string); ok && m != "" {
+			msg = m
+		}
+		return he.Code, errorBody{Type: errorType(he.Code), Code: codeOf(he.Code), Message: msg}
+	}
+	s.logger.ErrorContext(c.Request().Context(), "internal error", "err", err)
+	return http.StatusInternalServerError, errorBody{
+		Type: "processing_error", Code: "internal_error",
+		Message: "Internal error. Quote the X-Request-Id header when reporting it.",
+	}
+}
+
+// errorType is the ACP error type for a status.
+func errorType(status int) string {
+	switch {
+	case status == http.StatusServiceUnavailable:
+		return "service_unavailable"
+	case status >= 500:
+		return "processing_error"
+	default:
+		return "invalid_request"
+	}
+}
+
+// codeOf names framework-level failures (unknown route, wrong method, body
+// too large) in the ACP code style.
+func codeOf(status int) string {
+	switch status {
+	case http.StatusNotFound:
+		return "not_found"
+	case http.StatusMethodNotAllowed:
+		return "method_not_allowed"
+	case http.StatusRequestEntityTooLarge:
+		return "request_too_large"
+	case http.StatusUnauthorized:
+		return "unauthorized"
+	case http.StatusForbidden:
+		return "forbidden"
+	case http.StatusTooManyRequests:
+		return "rate_limit_exceeded"
+	case http.StatusUnsupportedMediaType:
+		return "unsupported_media_type"
+	default:
+		return "invalid_request"
+	}
+}

@@ -1,0 +1,83 @@
+// Package web is the app's HTTP face, on echo: every route is listed in
+// routes.go, handlers are thin (parse, one app call, render), and errors
+// become HTTP answers in one place (errors.go).
+package web
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Probe checks one thing /readyz depends on; nil means ready.
+type Probe func(ctx context.Context) error
+
+// Config is what the web layer is built from.
+type Config struct {
+	Logger *slog.Logger
+	// Registry collects the metrics /metrics serves; HTTP metrics are added.
+	Registry *prometheus.Registry
+	// Ready names the probes /readyz runs.
+	Ready map[string]Probe
+	// BodyLimit caps request bodies, e.g. "2M".
+	BodyLimit string
+}
+
+// Server is the HTTP handler of the app.
+type Server struct {
+	echo    *echo.Echo
+	logger  *slog.Logger
+	reg     *prometheus.Registry
+	probes  []namedProbe
+	metrics *httpMetrics
+}
+
+type namedProbe struct {
+	name  string
+	probe Probe
+}
+
+// New builds the server with its middleware and routes.
+func New(cfg Config) *Server {
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	s := &Server{echo: e, logger: cfg.Logger, reg: cfg.Registry, metrics: newHTTPMetrics(cfg.Registry)}
+	for name, p := range cfg.Ready {
+		s.probes = append(s.probes, namedProbe{name, p})
+	}
+	sort.Slice(s.probes, func(i, j int) bool { return s.probes[i].name < s.probes[j].name })
+
+	e.HTTPErrorHandler = s.handleError
+	// Order matters: the request id and the access log wrap everything, so
+	// even a panic or an oversized body is logged with its id.
+	e.Use(requestID, s.accessLog, s.recoverPanic, bodyLimit(cfg.BodyLimit))
+	s.routes()
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+
+// Echo gives later wiring (and tests) access to the router to add routes.
+func (s *Server) Echo() *echo.Echo { return s.echo }
+
+// HTTPServer returns an http.Server for this handler with timeouts that
+// shed slow clients; the write timeout leaves room for checkout calls that
+// wait on Shopify and Stripe.
+func (s *Server) HTTPServer(addr string) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           s,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+	}
+}
