@@ -18,7 +18,7 @@ import (
 const (
 	DefaultPort            = 8080
 	DefaultSQLitePath      = "data/acpbridge.db"
-	DefaultScopes          = "read_products,read_inventory,read_publications,write_orders,read_orders,write_draft_orders,read_shipping,read_locales,read_markets_home"
+	DefaultScopes          = "read_products,read_inventory,read_locations,read_publications,read_shipping,write_orders,write_draft_orders,write_customers"
 	DefaultShutdownTimeout = 25 * time.Second
 	DefaultBodyLimit       = "2M"
 )

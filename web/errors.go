@@ -6,18 +6,13 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
 )
 
-// errorBody is the one error shape the app answers with. It is the ACP
-// error object (type, code, message, param), so agents parse every error
-// alike, whichever route produced it.
-type errorBody struct {
-	Type    string `json:"type"`
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Param   string `json:"param,omitempty"`
-}
+// errorBody is the one error shape the app answers with: the ACP error
+// object, so agents parse every error alike, whichever route produced it.
+type errorBody = acp.Error
 
 // statusOf maps app error codes to HTTP statuses: the only such table.
 var statusOf = map[app.Code]int{
@@ -66,20 +61,20 @@ func (s *Server) describe(err error, c echo.Context) (int, errorBody) {
 	}
 	s.logger.ErrorContext(c.Request().Context(), "internal error", "err", err)
 	return http.StatusInternalServerError, errorBody{
-		Type: "processing_error", Code: "internal_error",
+		Type: acp.ErrProcessingError, Code: "internal_error",
 		Message: "Internal error. Quote the X-Request-Id header when reporting it.",
 	}
 }
 
 // errorType is the ACP error type for a status.
-func errorType(status int) string {
+func errorType(status int) acp.ErrorType {
 	switch {
 	case status == http.StatusServiceUnavailable:
-		return "service_unavailable"
+		return acp.ErrServiceUnavailable
 	case status >= 500:
-		return "processing_error"
+		return acp.ErrProcessingError
 	default:
-		return "invalid_request"
+		return acp.ErrInvalidRequest
 	}
 }
 

@@ -119,9 +119,11 @@ func New(cfg Config) (*Queue, error) {
 		// A job that hangs is cancelled rather than holding a worker forever.
 		JobTimeout: 5 * time.Minute,
 	}
+	// Neither driver on database/sql has LISTEN/NOTIFY, so River polls:
+	// often enough that a job a request inserts starts within a fraction of
+	// a second, which costs one cheap indexed query per interval per replica.
+	rc.FetchPollInterval = 250 * time.Millisecond
 	if cfg.Kind == app.DatabaseSQLite {
-		// SQLite has no LISTEN/NOTIFY: poll often enough that a job inserted
-		// by a request starts within a fraction of a second.
 		rc.FetchPollInterval = 100 * time.Millisecond
 	}
 	client, err := river.NewClient(Driver(cfg.Kind, cfg.DB), rc)

@@ -1,0 +1,25 @@
+# The two commands every newcomer needs are in README.md:
+#   go run ./cmd/acpbridge demo     (run)
+#   make test                       (the whole suite; .ci/run calls it)
+
+GO ?= go
+PKGS ?= ./...
+
+.PHONY: test check vet fmt build demo
+
+## test: formatting, vet, and every test on PostgreSQL and SQLite, with the race detector.
+test: check
+	@TEST_DATABASE_URL="$$(scripts/ensure-postgres)" && export TEST_DATABASE_URL && \
+	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+## check: gofmt and go vet.
+check:
+	@out="$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
+	if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+build:
+	$(GO) build -o bin/acpbridge ./cmd/acpbridge
+
+demo:
+	$(GO) run ./cmd/acpbridge demo

@@ -1,0 +1,177 @@
+package app_test
+
+import (
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/acpbridge/acpbridge/app"
+)
+
+// env turns a map into a getenv function.
+func env(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+const goodKey = "k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=" // 32 bytes
+
+func TestLoadConfigDefaults(t *testing.T) {
+	t.Parallel()
+	cfg, err := app.LoadConfig(env(nil))
+	if err != nil {
+		t.Fatalf("LoadConfig(empty) = %v; the zero-setup default must load", err)
+	}
+	if cfg.Database.Kind != app.DatabaseSQLite || cfg.Database.Path != app.DefaultSQLitePath {
+		t.Errorf("Database = %+v, want SQLite at %s", cfg.Database, app.DefaultSQLitePath)
+	}
+	if cfg.HTTPAddr != ":8080" || cfg.LogLevel != slog.LevelInfo || len(cfg.Scopes) == 0 {
+		t.Errorf("defaults: addr %q level %v scopes %v", cfg.HTTPAddr, cfg.LogLevel, cfg.Scopes)
+	}
+	if err := cfg.RequireServe(); err == nil {
+		t.Error("RequireServe passed without Shopify credentials")
+	}
+}
+
+func TestLoadConfigValues(t *testing.T) {
+	t.Parallel()
+	cfg, err := app.LoadConfig(env(map[string]string{
+		"SHOPIFY_API_KEY":    "client-id",
+		"SHOPIFY_API_SECRET": "shh",
+		"SCOPES":             "read_products, write_orders",
+		"HOST":               "https://app.example.com/",
+		"PORT":               "3000",
+		"DATABASE_URL":       "postgres://u:p@db.internal:5432/acp",
+		"ENCRYPTION_KEY":     goodKey,
+		"LOG_LEVEL":          "DEBUG",
+		"LOG_FORMAT":         "text",
+	}))
+	if err != nil {
+		t.Fatalf("LoadConfig: %v", err)
+	}
+	if err := cfg.RequireServe(); err != nil {
+		t.Fatalf("RequireServe: %v", err)
+	}
+	if got, want := cfg.AppURL.String(), "https://app.example.com"; got != want {
+		t.Errorf("AppURL = %q, want %q", got, want)
+	}
+	if got, want := strings.Join(cfg.Scopes, ","), "read_products,write_orders"; got != want {
+		t.Errorf("Scopes = %q, want %q", got, want)
+	}
+	if cfg.HTTPAddr != ":3000" || cfg.Database.Kind != app.DatabasePostgres || cfg.LogLevel != slog.LevelDebug || cfg.LogFormat != "text" {
+		t.Errorf("cfg = %+v", cfg)
+	}
+	if strings.Contains(cfg.Database.Redacted(), ":p@") {
+		t.Errorf("Redacted() = %q leaks the password", cfg.Database.Redacted())
+	}
+}
+
+func TestParseDatabaseURL(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		in       string
+		wantKind app.DatabaseKind
+		wantPath string
+		wantErr  string
+	}{
+		{in: "", wantKind: app.DatabaseSQLite, wantPath: "data/acpbridge.db"},
+		{in: "sqlite:/var/lib/acp.db", wantKind: app.DatabaseSQLite, wantPath: "/var/lib/acp.db"},
+		{in: "sqlite://rel/acp.db", wantKind: app.DatabaseSQLite, wantPath: "rel/acp.db"},
+		{in: "./x/../acp.db", wantKind: app.DatabaseSQLite, wantPath: "acp.db"},
+		{in: "postgresql://h/db", wantKind: app.DatabasePostgres},
+		{in: "sqlite:", wantErr: "sqlite:PATH"},
+		{in: "mysql://h/db", wantErr: `scheme "mysql" is not supported`},
+		{in: "postgres:///db", wantErr: "no host"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			t.Parallel()
+			got, err := app.ParseDatabaseURL(tt.in)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want it to contain %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got.Kind != tt.wantKind || (tt.wantPath != "" && got.Path != tt.wantPath) {
+				t.Fatalf("ParseDatabaseURL(%q) = %+v, %v; want %s %s", tt.in, got, err, tt.wantKind, tt.wantPath)
+			}
+		})
+	}
+}
+
+// TestConfigErrors checks that every missing or malformed setting stops
+// start-up with a message naming the variable and what it expects.
+func TestConfigErrors(t *testing.T) {
+	t.Parallel()
+	serveable := map[string]string{"SHOPIFY_API_KEY": "id", "SHOPIFY_API_SECRET": "s", "APP_URL": "https://a.example.com"}
+	tests := []struct {
+		name  string
+		set   map[string]string
+		unset string // a variable of `serveable` to drop
+		want  []string
+	}{
+		{name: "missing api key", unset: "SHOPIFY_API_KEY", want: []string{"SHOPIFY_API_KEY: required", "client id"}},
+		{name: "missing api secret", unset: "SHOPIFY_API_SECRET", want: []string{"SHOPIFY_API_SECRET: required", "client secret"}},
+		{name: "missing app url", unset: "APP_URL", want: []string{"APP_URL: required", "https URL"}},
+		{name: "app url not https", set: map[string]string{"APP_URL": "http://a.example.com"}, want: []string{"APP_URL:", "expected https"}},
+		{name: "app url garbage", set: map[string]string{"APP_URL": "ftp://x"}, want: []string{"APP_URL:", "absolute https URL"}},
+		{name: "host with query", set: map[string]string{"APP_URL": "", "HOST": "https://a.example.com/?x=1"}, want: []string{"HOST:", "without query"}},
+		{name: "port text", set: map[string]string{"PORT": "http"}, want: []string{"PORT:", "1 to 65535", `"http"`}},
+		{name: "port range", set: map[string]string{"PORT": "70000"}, want: []string{"PORT:", "1 to 65535"}},
+		{name: "database scheme", set: map[string]string{"DATABASE_URL": "mysql://x/y"}, want: []string{"DATABASE_URL:", "postgres://"}},
+		{name: "postgres without key", set: map[string]string{"DATABASE_URL": "postgres://h/db"}, want: []string{"ENCRYPTION_KEY: required with PostgreSQL", "keygen"}},
+		{name: "key short", set: map[string]string{"ENCRYPTION_KEY": "c2hvcnQ="}, want: []string{"ENCRYPTION_KEY:", "32 random bytes", "got 5 bytes"}},
+		{name: "key not base64", set: map[string]string{"ENCRYPTION_KEY": "not base64!!"}, want: []string{"ENCRYPTION_KEY:", "base64"}},
+		{name: "log level", set: map[string]string{"LOG_LEVEL": "loud"}, want: []string{"LOG_LEVEL:", "debug, info, warn, error", `"loud"`}},
+		{name: "log format", set: map[string]string{"LOG_FORMAT": "xml"}, want: []string{"LOG_FORMAT:", "json or text"}},
+		{name: "scopes", set: map[string]string{"SCOPES": "read_products,Write Orders"}, want: []string{"SCOPES:", `"Write Orders"`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			m := map[string]string{}
+			for k, v := range serveable {
+				if k != tt.unset {
+					m[k] = v
+				}
+			}
+			for k, v := range tt.set {
+				m[k] = v
+			}
+			cfg, err := app.LoadConfig(env(m))
+			if err == nil {
+				err = cfg.RequireServe()
+			}
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestConfigReportsAllProblemsAtOnce(t *testing.T) {
+	t.Parallel()
+	_, err := app.LoadConfig(env(map[string]string{"PORT": "x", "LOG_LEVEL": "y", "DATABASE_URL": "redis://z"}))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, name := range []string{"PORT:", "LOG_LEVEL:", "DATABASE_URL:"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("error %q does not name %s", err, name)
+		}
+	}
+}
+
+func TestConfigNeverEchoesKeyMaterial(t *testing.T) {
+	t.Parallel()
+	const secretish = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=" // 26 bytes: wrong length
+	_, err := app.LoadConfig(env(map[string]string{"ENCRYPTION_KEY": secretish}))
+	if err == nil || strings.Contains(err.Error(), secretish) || strings.Contains(err.Error(), secretish[:12]) {
+		t.Fatalf("err = %v: want an error that does not quote the key", err)
+	}
+}

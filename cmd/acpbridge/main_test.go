@@ -1,0 +1,178 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestCommandErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want []string
+	}{
+		{"unknown command", []string{"frobnicate"}, nil, []string{`unknown command "frobnicate"`, "usage:"}},
+		{"serve needs shopify", []string{"serve"}, nil, []string{"SHOPIFY_API_KEY: required", "SHOPIFY_API_SECRET: required", "APP_URL: required"}},
+		{"bad port", []string{"serve"}, map[string]string{"PORT": "eighty"}, []string{"PORT: expected a TCP port"}},
+		{"bad auto migrate", []string{"serve"}, map[string]string{"SHOPIFY_API_KEY": "a", "SHOPIFY_API_SECRET": "b", "APP_URL": "https://x.example.com", "AUTO_MIGRATE": "maybe"}, []string{"AUTO_MIGRATE: expected true or false"}},
+		{"migrate without action", []string{"migrate"}, nil, []string{"expected up, down [N], reset or status"}},
+		{"demo on public address", []string{"demo", "--addr", "0.0.0.0:8080"}, nil, []string{"--addr: the demo listens on loopback only"}},
+		{"demo tiny catalog", []string{"demo", "--products", "2"}, nil, []string{"--products: expected 5 to 1000000"}},
+		{"demo bad webhook", []string{"demo", "--agent-webhook-url", "not a url"}, nil, []string{"--agent-webhook-url: expected an absolute http(s) URL"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			var out, errOut bytes.Buffer
+			err := run(context.Background(), tt.args, envOf(tt.env), &out, &errOut)
+			var ue usageError
+			if !errors.As(err, &ue) {
+				t.Fatalf("err = %v, want a usage error (exit 2)", err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestVersionAndKeygen(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"version"}, envOf(nil), &out, &out); err != nil || !strings.HasPrefix(out.String(), "acpbridge ") {
+		t.Fatalf("version: %q, %v", out.String(), err)
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"keygen"}, envOf(nil), &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	key := strings.TrimSpace(out.String())
+	// The printed key must be accepted as ENCRYPTION_KEY.
+	out.Reset()
+	dir := t.TempDir()
+	env := envOf(map[string]string{"ENCRYPTION_KEY": key, "DATABASE_URL": filepath.Join(dir, "a.db")})
+	if err := run(context.Background(), []string{"migrate", "status"}, env, &out, &out); err != nil {
+		t.Fatalf("keygen output %q refused as ENCRYPTION_KEY: %v", key, err)
+	}
+}
+
+func TestMigrateCommand(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	env := envOf(map[string]string{"DATABASE_URL": "sqlite:" + filepath.Join(dir, "m.db")})
+	step := func(args ...string) string {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		if err := run(context.Background(), append([]string{"migrate"}, args...), env, &out, &errOut); err != nil {
+			t.Fatalf("migrate %v: %v\n%s", args, err, errOut.String())
+		}
+		return out.String()
+	}
+	if got := step("status"); !strings.Contains(got, "schema version: 0") || !strings.Contains(got, "pending: 00001") {
+		t.Fatalf("status on empty db:\n%s", got)
+	}
+	if got := step("up"); !strings.Contains(got, "schema version: 1 (latest 1)") || strings.Contains(got, "pending") || !strings.Contains(got, "job queue schema: current") {
+		t.Fatalf("after up:\n%s", got)
+	}
+	if got := step("down"); !strings.Contains(got, "schema version: 0") {
+		t.Fatalf("after down:\n%s", got)
+	}
+	step("up")
+	if got := step("reset"); !strings.Contains(got, "schema version: 0") || strings.Contains(got, "job queue schema: current") {
+		t.Fatalf("after reset:\n%s", got)
+	}
+}
+
+// TestDemoAnswersAndWritesManifest runs the README's run command in-process:
+// it must answer /healthz, write demo.json, and stop cleanly on cancel.
+func TestDemoAnswersAndWritesManifest(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "demo")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errOut syncWriter
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"demo", "--addr", "127.0.0.1:0", "--dir", dir}, envOf(map[string]string{"LOG_LEVEL": "warn"}), &out, &errOut)
+	}()
+
+	manifest := filepath.Join(dir, "demo.json")
+	var m struct {
+		AppURL string `json:"app_url"`
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		b, err := os.ReadFile(manifest)
+		if err == nil {
+			if err := json.Unmarshal(b, &m); err != nil {
+				t.Fatalf("demo.json is not JSON (it must be written atomically): %v\n%s", err, b)
+			}
+			break
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("demo exited early: %v\n%s", err, errOut.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("demo.json not written\nstderr:\n%s", errOut.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.HasPrefix(m.AppURL, "http://127.0.0.1:") {
+		t.Fatalf("app_url = %q", m.AppURL)
+	}
+	resp, err := http.Get(m.AppURL + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/healthz = %d", resp.StatusCode)
+	}
+	if !strings.Contains(out.String(), m.AppURL) {
+		t.Fatalf("quickstart does not show the app URL:\n%s", out.String())
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("demo stop: %v", err)
+	}
+	for _, f := range []string{"acpbridge.db", "encryption.key"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("demo folder lacks %s: %v", f, err)
+		}
+	}
+}
+
+// syncWriter is a bytes.Buffer safe for a writer and a reader goroutine.
+type syncWriter struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (w *syncWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.Write(p)
+}
+
+func (w *syncWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
+}

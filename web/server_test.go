@@ -1,0 +1,160 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/logging"
+	"github.com/acpbridge/acpbridge/web"
+)
+
+// syncBuffer is a log sink safe for concurrent handlers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func newServer(t *testing.T) (*web.Server, *syncBuffer) {
+	t.Helper()
+	logs := &syncBuffer{}
+	logger := logging.New(logs, slog.LevelDebug, "json")
+	s := web.New(web.Config{Logger: logger, Registry: prometheus.NewRegistry(), BodyLimit: "1K",
+		Ready: map[string]web.Probe{"database": func(context.Context) error { return nil }}})
+	e := s.Echo()
+	e.GET("/test/panic", func(c echo.Context) error { panic("kaboom at secret place") })
+	e.GET("/test/internal", func(c echo.Context) error { return errors.New("dial db: password=hunter2") })
+	e.GET("/test/invalid", func(c echo.Context) error {
+		return &app.Error{Code: app.CodeInvalid, Message: "quantity must be at least 1", Field: "$.items[0].quantity"}
+	})
+	e.GET("/test/notfound", func(c echo.Context) error { return app.ErrNotFound })
+	e.POST("/test/read", func(c echo.Context) error {
+		b, err := io.ReadAll(c.Request().Body)
+		if err != nil {
+			return err
+		}
+		return c.String(http.StatusOK, string(b))
+	})
+	return s, logs
+}
+
+func TestErrorsHaveOneShapeAndNoInternals(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		method     string
+		path       string
+		body       string
+		wantStatus int
+		wantType   string
+		wantCode   string
+		wantParam  string
+	}{
+		{"unknown route", "GET", "/no/such/thing", "", 404, "invalid_request", "not_found", ""},
+		{"wrong method", "DELETE", "/healthz", "", 405, "invalid_request", "method_not_allowed", ""},
+		{"panic", "GET", "/test/panic", "", 500, "processing_error", "internal_error", ""},
+		{"internal error", "GET", "/test/internal", "", 500, "processing_error", "internal_error", ""},
+		{"app invalid", "GET", "/test/invalid", "", 400, "invalid_request", "invalid", "$.items[0].quantity"},
+		{"app not found", "GET", "/test/notfound", "", 404, "invalid_request", "not_found", ""},
+		{"body too large", "POST", "/test/read", strings.Repeat("x", 2048), 413, "invalid_request", "request_too_large", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s, logs := newServer(t)
+			req := httptest.NewRequest(tt.method, tt.path, strings.NewReader(tt.body))
+			rec := httptest.NewRecorder()
+			s.ServeHTTP(rec, req)
+
+			if rec.Code != tt.wantStatus {
+				t.Fatalf("status = %d, want %d (body %s)", rec.Code, tt.wantStatus, rec.Body)
+			}
+			var body struct{ Type, Code, Message, Param string }
+			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+				t.Fatalf("body %q is not the JSON error shape: %v", rec.Body, err)
+			}
+			if body.Type != tt.wantType || body.Code != tt.wantCode || body.Param != tt.wantParam || body.Message == "" {
+				t.Fatalf("body = %+v, want type %q code %q param %q", body, tt.wantType, tt.wantCode, tt.wantParam)
+			}
+			for _, leak := range []string{"goroutine", ".go:", "kaboom", "hunter2", "panic"} {
+				if strings.Contains(rec.Body.String(), leak) {
+					t.Fatalf("body %q reveals %q", rec.Body, leak)
+				}
+			}
+			id := rec.Header().Get("X-Request-Id")
+			if id == "" || !strings.Contains(logs.String(), `"request_id":"`+id+`"`) {
+				t.Fatalf("request id %q missing from header or logs:\n%s", id, logs)
+			}
+			if tt.name == "panic" && !strings.Contains(logs.String(), "goroutine") {
+				t.Fatalf("panic stack not logged:\n%s", logs)
+			}
+		})
+	}
+}
+
+func TestRequestID(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, in string
+		keep     bool
+	}{
+		{"agent's id kept", "req_01HZX-abc.def:1", true},
+		{"none made", "", false},
+		{"spaces replaced", "a b", false},
+		{"log injection replaced", "x\"}\n{\"level\":\"ERROR\"", false},
+		{"too long replaced", strings.Repeat("a", 129), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s, _ := newServer(t)
+			req := httptest.NewRequest("GET", "/healthz", nil)
+			if tt.in != "" {
+				req.Header.Set("X-Request-Id", tt.in)
+			}
+			rec := httptest.NewRecorder()
+			s.ServeHTTP(rec, req)
+			got := rec.Header().Get("X-Request-Id")
+			if tt.keep && got != tt.in {
+				t.Fatalf("X-Request-Id = %q, want the caller's %q", got, tt.in)
+			}
+			if !tt.keep && (got == tt.in || len(got) != 32) {
+				t.Fatalf("X-Request-Id = %q, want a fresh 32-char id", got)
+			}
+		})
+	}
+}
+
+func TestSmallBodiesPass(t *testing.T) {
+	t.Parallel()
+	s, _ := newServer(t)
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, httptest.NewRequest("POST", "/test/read", strings.NewReader("hello")))
+	if rec.Code != 200 || rec.Body.String() != "hello" {
+		t.Fatalf("got %d %q", rec.Code, rec.Body)
+	}
+}
