@@ -18,7 +18,7 @@ import (
 const (
 	DefaultPort            = 8080
 	DefaultSQLitePath      = "data/acpbridge.db"
-	DefaultScopes          = "read_products,read_inventory,read_locations,read_publications,read_shipping,write_orders,write_draft_orders,write_customers"
+	DefaultScopes          = "read_products,read_inventory,read_fulfillments,write_orders,write_draft_orders,write_customers"
 	DefaultShutdownTimeout = 25 * time.Second
 	DefaultBodyLimit       = "2M"
 )

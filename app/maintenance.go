@@ -11,9 +11,15 @@ import (
 // merchant's key history) before housekeeping deletes it.
 const RevokedKeyRetention = 30 * 24 * time.Hour
 
+// WebhookRetention is how long processed webhook deliveries are kept
+// (their payloads are already gone); Shopify redelivers for 4 hours at most.
+const WebhookRetention = 7 * 24 * time.Hour
+
 // MaintenanceStore is what housekeeping needs of the database.
 type MaintenanceStore interface {
 	PruneRevokedAPIKeys(ctx context.Context, cutoff time.Time) (int64, error)
+	PruneOAuthStates(ctx context.Context) (int64, error)
+	PruneWebhookEvents(ctx context.Context, cutoff time.Time) (int64, error)
 	Optimize(ctx context.Context) error
 }
 
@@ -24,15 +30,26 @@ type Maintenance struct {
 	Now    func() time.Time
 }
 
-// Maintain prunes what has outlived its use and lets the database tune itself.
+// Maintain prunes what has outlived its use (revoked keys, expired OAuth
+// states, old webhook deliveries) and lets the database tune itself.
 func (m *Maintenance) Maintain(ctx context.Context) error {
-	n, err := m.Store.PruneRevokedAPIKeys(ctx, m.Now().Add(-RevokedKeyRetention))
+	now := m.Now()
+	keys, err := m.Store.PruneRevokedAPIKeys(ctx, now.Add(-RevokedKeyRetention))
+	if err != nil {
+		return fmt.Errorf("maintain: %w", err)
+	}
+	states, err := m.Store.PruneOAuthStates(ctx)
+	if err != nil {
+		return fmt.Errorf("maintain: %w", err)
+	}
+	events, err := m.Store.PruneWebhookEvents(ctx, now.Add(-WebhookRetention))
 	if err != nil {
 		return fmt.Errorf("maintain: %w", err)
 	}
 	if err := m.Store.Optimize(ctx); err != nil {
 		return fmt.Errorf("maintain: %w", err)
 	}
-	m.Logger.InfoContext(ctx, "maintenance done", "revoked_keys_pruned", n)
+	m.Logger.InfoContext(ctx, "maintenance done", "revoked_keys_pruned", keys,
+		"oauth_states_pruned", states, "webhook_events_pruned", events)
 	return nil
 }

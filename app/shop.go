@@ -23,11 +23,20 @@ type Shop struct {
 	Status ShopStatus
 	Scopes string
 
+	// What Shopify says of the shop, fetched after install.
+	ShopifyGID   string // gid://shopify/Shop/N
+	CurrencyCode string // ISO 4217, e.g. "USD"
+	CountryCode  string // ISO 3166-1 alpha-2
+
 	// Sealed tokens: ciphertexts from app/secret, never plaintext.
 	AccessTokenSealed     string
 	AccessTokenExpiresAt  *time.Time
 	RefreshTokenSealed    string
 	RefreshTokenExpiresAt *time.Time
+
+	TokenRefreshedAt *time.Time
+	// ReauthReason says why the shop needs re-authorisation.
+	ReauthReason string
 
 	InstalledAt   time.Time
 	UninstalledAt *time.Time
@@ -46,4 +55,58 @@ type APIKey struct {
 	CreatedAt   time.Time
 	LastUsedAt  *time.Time
 	RevokedAt   *time.Time
+}
+
+// AccessTokenAAD and RefreshTokenAAD bind a sealed token to its shop, so a
+// ciphertext copied into another shop's row does not open.
+func AccessTokenAAD(domain string) []byte  { return []byte("shop:" + domain + ":access_token") }
+func RefreshTokenAAD(domain string) []byte { return []byte("shop:" + domain + ":refresh_token") }
+
+// WebhookEvent is a Shopify webhook delivery the app accepted.
+type WebhookEvent struct {
+	ID          int64
+	WebhookID   string // X-Shopify-Webhook-Id: the same on redeliveries
+	Shop        string
+	Topic       string
+	EventID     string
+	APIVersion  string
+	TriggeredAt *time.Time
+	Payload     []byte
+	ReceivedAt  time.Time
+	ProcessedAt *time.Time
+	Outcome     string
+}
+
+// ComplianceRequest is a privacy request Shopify relayed and what we did.
+type ComplianceRequest struct {
+	ID          int64
+	Shop        string
+	Topic       string
+	WebhookID   string
+	CustomerID  string
+	Report      []byte // JSON: what we held or deleted, by table; never the data itself
+	ReceivedAt  time.Time
+	CompletedAt *time.Time
+}
+
+// SealedTokens is a token pair as stored: sealed, with expiry times.
+type SealedTokens struct {
+	Access           string
+	AccessExpiresAt  *time.Time
+	Refresh          string
+	RefreshExpiresAt *time.Time
+}
+
+// ShopDetails is what Shopify says of a shop.
+type ShopDetails struct {
+	Name         string
+	ShopifyGID   string
+	CurrencyCode string
+	CountryCode  string
+}
+
+// CustomerRef names a shop's customer in a privacy request.
+type CustomerRef struct {
+	ID    string // Shopify's numeric customer id, as text
+	Email string
 }

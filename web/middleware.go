@@ -145,12 +145,16 @@ func (s *Server) recoverPanic(next echo.HandlerFunc) echo.HandlerFunc {
 }
 
 // bodyLimit rejects bodies larger than limit with 413, before any handler
-// reads them.
+// reads them. The webhook receiver bounds its own body (a product with
+// thousands of variants is larger than any agent request).
 func bodyLimit(limit string) echo.MiddlewareFunc {
 	if limit == "" {
 		limit = "2M"
 	}
-	return middleware.BodyLimit(limit)
+	return middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{
+		Limit:   limit,
+		Skipper: func(c echo.Context) bool { return c.Path() == WebhookPath },
+	})
 }
 
 // slogPrinter adapts slog to promhttp's error logger.

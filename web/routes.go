@@ -9,4 +9,17 @@ func (s *Server) routes() {
 	e.GET("/healthz", s.handleHealthz)
 	e.GET("/readyz", s.handleReadyz)
 	e.GET("/metrics", s.handleMetrics)
+
+	// Shopify: install (authorization-code grant), the embedded admin's
+	// session (token exchange), and the one webhook receiver.
+	if s.shopify != nil {
+		e.GET("/auth", s.handleAuthBegin)
+		e.GET("/auth/callback", s.handleAuthCallback)
+		e.GET("/api/session", s.handleSession)
+		e.POST(WebhookPath, s.handleWebhook)
+	}
 }
+
+// WebhookPath is where Shopify delivers every webhook topic
+// (shopify.app.toml's subscriptions point here).
+const WebhookPath = "/webhooks/shopify"

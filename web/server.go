@@ -24,8 +24,15 @@ type Config struct {
 	Registry *prometheus.Registry
 	// Ready names the probes /readyz runs.
 	Ready map[string]Probe
-	// BodyLimit caps request bodies, e.g. "2M".
+	// BodyLimit caps request bodies, e.g. "2M" (webhooks have their own cap).
 	BodyLimit string
+
+	// Shopify serves install, session and webhook routes; nil leaves them out.
+	Shopify ShopifyService
+	// SecureCookies marks cookies Secure (the app is served over https).
+	SecureCookies bool
+	// AfterInstallURL is where a completed OAuth install sends the merchant.
+	AfterInstallURL func(shop string) string
 }
 
 // Server is the HTTP handler of the app.
@@ -35,6 +42,10 @@ type Server struct {
 	reg     *prometheus.Registry
 	probes  []namedProbe
 	metrics *httpMetrics
+
+	shopify         ShopifyService
+	secureCookies   bool
+	afterInstallURL func(shop string) string
 }
 
 type namedProbe struct {
@@ -47,7 +58,10 @@ func New(cfg Config) *Server {
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
-	s := &Server{echo: e, logger: cfg.Logger, reg: cfg.Registry, metrics: newHTTPMetrics(cfg.Registry)}
+	s := &Server{
+		echo: e, logger: cfg.Logger, reg: cfg.Registry, metrics: newHTTPMetrics(cfg.Registry),
+		shopify: cfg.Shopify, secureCookies: cfg.SecureCookies, afterInstallURL: cfg.AfterInstallURL,
+	}
 	for name, p := range cfg.Ready {
 		s.probes = append(s.probes, namedProbe{name, p})
 	}

@@ -11,6 +11,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -20,6 +22,7 @@ import (
 	"github.com/acpbridge/acpbridge/app/jobs"
 	"github.com/acpbridge/acpbridge/app/secret"
 	"github.com/acpbridge/acpbridge/app/store"
+	"github.com/acpbridge/acpbridge/shopify"
 	"github.com/acpbridge/acpbridge/web"
 )
 
@@ -33,6 +36,11 @@ type Options struct {
 	// AddWorkers registers extra job workers; tests use it to put load on
 	// the queue itself.
 	AddWorkers func(w *river.Workers)
+	// ShopifyTransport carries every request to Shopify; the demo and the
+	// tests set the dev-store emulator's, production leaves it nil.
+	ShopifyTransport http.RoundTripper
+	// AfterInstallURL overrides where a finished OAuth install lands.
+	AfterInstallURL func(shop string) string
 }
 
 // Service is a running (or ready to run) acpbridge.
@@ -41,6 +49,7 @@ type Service struct {
 	logger   *slog.Logger
 	store    *store.Store
 	keys     *secret.Keyring
+	shopify  *app.Shopify
 	queue    *jobs.Queue
 	web      *web.Server
 	registry *prometheus.Registry
@@ -83,10 +92,22 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 	s.registry = prometheus.NewRegistry()
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	// Shopify.
+	shopifyHTTP := &http.Client{Transport: opts.ShopifyTransport, Timeout: 60 * time.Second}
+	s.shopify = &app.Shopify{
+		ClientID: cfg.ShopifyAPIKey, ClientSecret: cfg.ShopifyAPISecret,
+		Scopes: cfg.Scopes, AppURL: cfg.AppURL,
+		Store: s.store, Keys: s.keys, Logger: logger, Now: s.store.Now,
+		OAuth: &shopify.OAuth{ClientID: cfg.ShopifyAPIKey, ClientSecret: cfg.ShopifyAPISecret, HTTPClient: shopifyHTTP},
+		Admin: &shopify.Admin{HTTPClient: shopifyHTTP, Logger: logger},
+	}
+
 	// Jobs.
 	workers := river.NewWorkers()
 	maintenance := &app.Maintenance{Store: s.store, Logger: logger, Now: s.store.Now}
 	river.AddWorker(workers, &jobs.MaintenanceWorker{App: maintenance})
+	river.AddWorker(workers, &jobs.WebhookWorker{App: s.shopify})
+	river.AddWorker(workers, &jobs.ShopInstalledWorker{App: s.shopify})
 	if opts.AddWorkers != nil {
 		opts.AddWorkers(workers)
 	}
@@ -102,12 +123,20 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 	if err != nil {
 		return nil, err
 	}
+	s.shopify.Queue = s.queue
 
 	// HTTP.
+	afterInstall := opts.AfterInstallURL
+	if afterInstall == nil {
+		afterInstall = web.AdminAppURL(cfg.ShopifyAPIKey)
+	}
 	s.web = web.New(web.Config{
-		Logger:    logger,
-		Registry:  s.registry,
-		BodyLimit: cfg.BodyLimit,
+		Logger:          logger,
+		Registry:        s.registry,
+		BodyLimit:       cfg.BodyLimit,
+		Shopify:         s.shopify,
+		SecureCookies:   cfg.AppURL != nil && cfg.AppURL.Scheme == "https",
+		AfterInstallURL: afterInstall,
 		Ready: map[string]web.Probe{
 			"database":   s.store.Ping,
 			"migrations": s.migrationsCurrent,
@@ -159,6 +188,10 @@ func (s *Service) Start(ctx context.Context) error {
 		return err
 	}
 	s.listener = ln
+	if s.shopify.AppURL == nil {
+		// No APP_URL (the demo, tests): the app is reached where it listens.
+		s.shopify.AppURL = &url.URL{Scheme: "http", Host: ln.Addr().String()}
+	}
 	s.served = make(chan struct{})
 	go func() {
 		s.serveErr = s.http.Serve(ln)
@@ -186,6 +219,9 @@ func (s *Service) Store() *store.Store { return s.store }
 
 // Queue exposes the job queue to other composition code (the demo, tests).
 func (s *Service) Queue() *jobs.Queue { return s.queue }
+
+// Shopify exposes the Shopify connection use-case.
+func (s *Service) Shopify() *app.Shopify { return s.shopify }
 
 // Keys exposes the encryption keyring.
 func (s *Service) Keys() *secret.Keyring { return s.keys }

@@ -17,6 +17,11 @@ type shopRow struct {
 	Name                  string
 	Status                string
 	Scopes                string
+	ShopifyGID            string `gorm:"column:shopify_gid"`
+	CurrencyCode          string
+	CountryCode           string
+	TokenRefreshedAt      *time.Time
+	ReauthReason          string
 	AccessTokenSealed     *string
 	AccessTokenExpiresAt  *time.Time
 	RefreshTokenSealed    *string
@@ -36,6 +41,11 @@ func toAppShop(r shopRow) *app.Shop {
 		Name:                  r.Name,
 		Status:                app.ShopStatus(r.Status),
 		Scopes:                r.Scopes,
+		ShopifyGID:            r.ShopifyGID,
+		CurrencyCode:          r.CurrencyCode,
+		CountryCode:           r.CountryCode,
+		TokenRefreshedAt:      utcPtr(r.TokenRefreshedAt),
+		ReauthReason:          r.ReauthReason,
 		AccessTokenSealed:     deref(r.AccessTokenSealed),
 		AccessTokenExpiresAt:  utcPtr(r.AccessTokenExpiresAt),
 		RefreshTokenSealed:    deref(r.RefreshTokenSealed),
@@ -78,6 +88,8 @@ func (s *Store) SaveShopInstall(ctx context.Context, sh app.Shop) (*app.Shop, er
 			"refresh_token_expires_at": row.RefreshTokenExpiresAt,
 			"installed_at":             now,
 			"uninstalled_at":           nil,
+			"reauth_reason":            "",
+			"token_refreshed_at":       nil,
 			"updated_at":               now,
 		}),
 	}).Create(&row).Error
@@ -114,6 +126,7 @@ func (s *Store) UninstallShop(ctx context.Context, domain string) error {
 			"refresh_token_sealed":     nil,
 			"refresh_token_expires_at": nil,
 			"uninstalled_at":           gorm.Expr("COALESCE(uninstalled_at, ?)", now),
+			"reauth_reason":            "",
 			"updated_at":               now,
 		}).Error
 		if err != nil {

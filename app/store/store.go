@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	sqlite "github.com/libtnb/sqlite"
@@ -31,6 +32,9 @@ type Store struct {
 	db    *gorm.DB
 	sqlDB *sql.DB
 	kind  app.DatabaseKind
+	// shopLocks serialise per-shop work on SQLite, whose file one process
+	// owns, so a process lock is a global one (shop id → *sync.Mutex).
+	shopLocks sync.Map
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
 }
@@ -156,6 +160,18 @@ func (s *Store) conn(ctx context.Context) *gorm.DB {
 		return tx.WithContext(ctx)
 	}
 	return s.db.WithContext(ctx)
+}
+
+// gormDB shortens signatures of helpers that build queries.
+type gormDB = gorm.DB
+
+// containsSQL is a condition "column contains ?" as a literal substring,
+// without LIKE's wildcards (which user data could carry).
+func (s *Store) containsSQL(column string) string {
+	if s.kind == app.DatabaseSQLite {
+		return "instr(" + column + ", ?) > 0"
+	}
+	return "strpos(" + column + ", ?) > 0"
 }
 
 // translate maps gorm's sentinel errors to app errors, naming what.

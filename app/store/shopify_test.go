@@ -1,0 +1,196 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/store"
+)
+
+func TestOAuthStatesAreSingleUse(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		if err := st.CreateOAuthState(ctx, "h1", "a.myshopify.com", time.Now().Add(time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.CreateOAuthState(ctx, "h-old", "a.myshopify.com", time.Now().Add(-time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.ConsumeOAuthState(ctx, "h1", "b.myshopify.com"); !errors.Is(err, app.ErrNotFound) {
+			t.Fatalf("state used for another shop: %v", err)
+		}
+		if err := st.ConsumeOAuthState(ctx, "h-old", "a.myshopify.com"); !errors.Is(err, app.ErrNotFound) {
+			t.Fatalf("expired state accepted: %v", err)
+		}
+		// Racing callbacks: exactly one consumes the state.
+		var ok atomic.Int32
+		var wg sync.WaitGroup
+		for range 6 {
+			wg.Go(func() {
+				if st.ConsumeOAuthState(ctx, "h1", "a.myshopify.com") == nil {
+					ok.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		if ok.Load() != 1 {
+			t.Fatalf("%d callbacks consumed one state, want 1", ok.Load())
+		}
+		if n, err := st.PruneOAuthStates(ctx); err != nil || n != 1 {
+			t.Fatalf("prune = %d, %v; want the expired one", n, err)
+		}
+	})
+}
+
+func TestWebhookEventsDeduplicate(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		ev := app.WebhookEvent{WebhookID: "w1", Shop: "a.myshopify.com", Topic: "products/update", Payload: []byte(`{"id":1}`)}
+		id, dup, err := st.InsertWebhookEvent(ctx, ev)
+		if err != nil || dup || id == 0 {
+			t.Fatalf("first insert = %d, %v, %v", id, dup, err)
+		}
+		if _, dup, err := st.InsertWebhookEvent(ctx, ev); err != nil || !dup {
+			t.Fatalf("redelivery insert: dup=%v err=%v, want duplicate", dup, err)
+		}
+		if err := st.FinishWebhookEvent(ctx, id, "done"); err != nil {
+			t.Fatal(err)
+		}
+		got, err := st.WebhookEvent(ctx, id)
+		if err != nil || got.ProcessedAt == nil || got.Outcome != "done" || string(got.Payload) != "{}" {
+			t.Fatalf("finished event = %+v, %v", got, err)
+		}
+		if n, err := st.PruneWebhookEvents(ctx, time.Now().Add(time.Hour)); err != nil || n != 1 {
+			t.Fatalf("prune = %d, %v", n, err)
+		}
+	})
+}
+
+func TestCustomerDataAndRedaction(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		add := func(id, shop, payload string) {
+			if _, _, err := st.InsertWebhookEvent(ctx, app.WebhookEvent{WebhookID: id, Shop: shop, Topic: "orders/updated", Payload: []byte(payload)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		add("1", "a.myshopify.com", `{"email":"x@example.com"}`)
+		add("2", "a.myshopify.com", `{"customer":{"admin_graphql_api_id":"gid://shopify/Customer/42"}}`)
+		add("3", "a.myshopify.com", `{"customer":{"admin_graphql_api_id":"gid://shopify/Customer/421"}}`) // another customer
+		add("4", "b.myshopify.com", `{"email":"x@example.com"}`)                                          // another shop
+		add("5", "a.myshopify.com", `{"email":"x%example.com"}`)                                          // not a match
+		ref := app.CustomerRef{ID: "42", Email: "x@example.com"}
+
+		held, err := st.CustomerData(ctx, "a.myshopify.com", ref)
+		if err != nil || held["webhook_events"] != 2 {
+			t.Fatalf("CustomerData = %v, %v; want 2 events", held, err)
+		}
+		red, err := st.RedactCustomer(ctx, "a.myshopify.com", ref)
+		if err != nil || red["webhook_events"] != 2 {
+			t.Fatalf("RedactCustomer = %v, %v; want 2", red, err)
+		}
+		if held, _ := st.CustomerData(ctx, "a.myshopify.com", ref); held["webhook_events"] != 0 {
+			t.Fatalf("after redaction still held: %v", held)
+		}
+		if held, _ := st.CustomerData(ctx, "b.myshopify.com", ref); held["webhook_events"] != 1 {
+			t.Fatalf("redaction reached another shop: %v", held)
+		}
+		if held, _ := st.CustomerData(ctx, "a.myshopify.com", app.CustomerRef{ID: "421"}); held["webhook_events"] != 1 {
+			t.Fatalf("redaction reached another customer: %v", held)
+		}
+		if held, _ := st.CustomerData(ctx, "a.myshopify.com", app.CustomerRef{}); held["webhook_events"] != 0 {
+			t.Fatalf("an empty reference matched rows: %v", held)
+		}
+	})
+}
+
+func TestDeleteShopData(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		a, _ := st.SaveShopInstall(ctx, app.Shop{Domain: "a.myshopify.com"})
+		b, _ := st.SaveShopInstall(ctx, app.Shop{Domain: "b.myshopify.com"})
+		for i, sh := range []*app.Shop{a, b} {
+			if _, err := st.CreateAPIKey(ctx, app.APIKey{ShopID: sh.ID, Hash: sh.Domain, Fingerprint: "f"}); err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range []string{"x", "y"} {
+				if _, _, err := st.InsertWebhookEvent(ctx, app.WebhookEvent{WebhookID: sh.Domain + w, Shop: sh.Domain, Topic: "t", Payload: []byte("{}")}); err != nil {
+					t.Fatal(err, i)
+				}
+			}
+		}
+		got, err := st.DeleteShopData(ctx, "a.myshopify.com", "a.myshopify.comx")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got["shops"] != 1 || got["api_keys"] != 1 || got["webhook_events"] != 1 {
+			t.Fatalf("deleted = %v", got)
+		}
+		if _, err := st.ShopByDomain(ctx, "a.myshopify.com"); !errors.Is(err, app.ErrNotFound) {
+			t.Fatalf("shop a survives: %v", err)
+		}
+		if sh, err := st.ShopByAPIKeyHash(ctx, "b.myshopify.com"); err != nil || sh.ID != b.ID {
+			t.Fatalf("shop b damaged: %v %v", sh, err)
+		}
+		if evs, _ := st.WebhookEvents(ctx, "b.myshopify.com", 10); len(evs) != 2 {
+			t.Fatalf("shop b events = %d, want 2", len(evs))
+		}
+	})
+}
+
+// TestShopLockExcludes: while one holder has a shop's lock, another waits;
+// other shops are not blocked.
+func TestShopLockExcludes(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		var inside, maxInside atomic.Int32
+		var wg sync.WaitGroup
+		for range 5 {
+			wg.Go(func() {
+				err := st.WithShopLock(ctx, 7, func(ctx context.Context) error {
+					n := inside.Add(1)
+					for {
+						m := maxInside.Load()
+						if n <= m || maxInside.CompareAndSwap(m, n) {
+							break
+						}
+					}
+					time.Sleep(20 * time.Millisecond)
+					inside.Add(-1)
+					return nil
+				})
+				if err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if maxInside.Load() != 1 {
+			t.Fatalf("%d holders at once, want 1", maxInside.Load())
+		}
+		// A cancelled wait returns the context's error.
+		hold := make(chan struct{})
+		release := make(chan struct{})
+		go func() {
+			_ = st.WithShopLock(ctx, 8, func(context.Context) error { close(hold); <-release; return nil })
+		}()
+		<-hold
+		cctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		defer cancel()
+		err := st.WithShopLock(cctx, 8, func(context.Context) error { return nil })
+		close(release)
+		if err == nil {
+			t.Fatal("a second holder got the lock while the first held it")
+		}
+	})
+}

@@ -1,0 +1,223 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm/clause"
+
+	"github.com/acpbridge/acpbridge/app"
+)
+
+// webhookEventRow is the webhook_events table.
+type webhookEventRow struct {
+	ID          int64 `gorm:"primaryKey"`
+	WebhookID   string
+	Shop        string
+	Topic       string
+	EventID     string
+	APIVersion  string
+	TriggeredAt *time.Time
+	Payload     string
+	ReceivedAt  time.Time
+	ProcessedAt *time.Time
+	Outcome     string
+}
+
+func (webhookEventRow) TableName() string { return "webhook_events" }
+
+func toAppWebhookEvent(r webhookEventRow) *app.WebhookEvent {
+	return &app.WebhookEvent{
+		ID: r.ID, WebhookID: r.WebhookID, Shop: r.Shop, Topic: r.Topic, EventID: r.EventID,
+		APIVersion: r.APIVersion, TriggeredAt: utcPtr(r.TriggeredAt), Payload: []byte(r.Payload),
+		ReceivedAt: r.ReceivedAt.UTC(), ProcessedAt: utcPtr(r.ProcessedAt), Outcome: r.Outcome,
+	}
+}
+
+// InsertWebhookEvent stores a delivery unless one with the same webhook id
+// is already stored; duplicate reports the latter (a redelivery).
+func (s *Store) InsertWebhookEvent(ctx context.Context, ev app.WebhookEvent) (id int64, duplicate bool, err error) {
+	row := webhookEventRow{
+		WebhookID: ev.WebhookID, Shop: ev.Shop, Topic: ev.Topic, EventID: ev.EventID, APIVersion: ev.APIVersion,
+		TriggeredAt: ev.TriggeredAt, Payload: string(ev.Payload), ReceivedAt: s.Now(),
+	}
+	res := s.conn(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "webhook_id"}}, DoNothing: true}).Create(&row)
+	if res.Error != nil {
+		return 0, false, translate(res.Error, "insert webhook event")
+	}
+	if res.RowsAffected == 0 {
+		return 0, true, nil
+	}
+	return row.ID, false, nil
+}
+
+// WebhookEvent returns a stored delivery.
+func (s *Store) WebhookEvent(ctx context.Context, id int64) (*app.WebhookEvent, error) {
+	var r webhookEventRow
+	if err := s.conn(ctx).Where("id = ?", id).Take(&r).Error; err != nil {
+		return nil, translate(err, fmt.Sprintf("webhook event %d", id))
+	}
+	return toAppWebhookEvent(r), nil
+}
+
+// FinishWebhookEvent records the outcome of processing a delivery and drops
+// its payload: the payload may carry buyers' details, and once processed we
+// have no use for it.
+func (s *Store) FinishWebhookEvent(ctx context.Context, id int64, outcome string) error {
+	err := s.conn(ctx).Model(&webhookEventRow{}).Where("id = ?", id).Updates(map[string]any{
+		"processed_at": s.Now(), "outcome": outcome, "payload": "{}",
+	}).Error
+	return translate(err, "finish webhook event")
+}
+
+// WebhookEvents lists a shop's recent deliveries, newest first.
+func (s *Store) WebhookEvents(ctx context.Context, shop string, limit int) ([]*app.WebhookEvent, error) {
+	var rows []webhookEventRow
+	if err := s.conn(ctx).Where("shop = ?", shop).Order("id DESC").Limit(limit).Find(&rows).Error; err != nil {
+		return nil, translate(err, "list webhook events")
+	}
+	out := make([]*app.WebhookEvent, len(rows))
+	for i, r := range rows {
+		out[i] = toAppWebhookEvent(r)
+	}
+	return out, nil
+}
+
+// PruneWebhookEvents deletes processed deliveries received before cutoff;
+// Shopify stops redelivering after 4 hours, so their ids are no longer
+// needed for deduplication long before that.
+func (s *Store) PruneWebhookEvents(ctx context.Context, cutoff time.Time) (int64, error) {
+	res := s.conn(ctx).Where("processed_at IS NOT NULL AND received_at < ?", cutoff).Delete(&webhookEventRow{})
+	return res.RowsAffected, translate(res.Error, "prune webhook events")
+}
+
+// complianceRow is the compliance_requests table.
+type complianceRow struct {
+	ID          int64 `gorm:"primaryKey"`
+	Shop        string
+	Topic       string
+	WebhookID   string
+	CustomerID  string
+	Report      string
+	ReceivedAt  time.Time
+	CompletedAt *time.Time
+}
+
+func (complianceRow) TableName() string { return "compliance_requests" }
+
+// SaveComplianceRequest records a privacy request and what was done about
+// it; saving the same webhook again updates the record.
+func (s *Store) SaveComplianceRequest(ctx context.Context, r app.ComplianceRequest) error {
+	row := complianceRow{
+		Shop: r.Shop, Topic: r.Topic, WebhookID: r.WebhookID, CustomerID: r.CustomerID,
+		Report: string(r.Report), ReceivedAt: r.ReceivedAt.UTC(), CompletedAt: r.CompletedAt,
+	}
+	err := s.conn(ctx).Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "webhook_id"}},
+		DoUpdates: clause.AssignmentColumns([]string{"report", "completed_at"}),
+	}).Create(&row).Error
+	return translate(err, "save compliance request")
+}
+
+// ComplianceRequests lists a shop's privacy requests, newest first.
+func (s *Store) ComplianceRequests(ctx context.Context, shop string) ([]*app.ComplianceRequest, error) {
+	var rows []complianceRow
+	if err := s.conn(ctx).Where("shop = ?", shop).Order("id DESC").Find(&rows).Error; err != nil {
+		return nil, translate(err, "list compliance requests")
+	}
+	out := make([]*app.ComplianceRequest, len(rows))
+	for i, r := range rows {
+		out[i] = &app.ComplianceRequest{
+			ID: r.ID, Shop: r.Shop, Topic: r.Topic, WebhookID: r.WebhookID, CustomerID: r.CustomerID,
+			Report: []byte(r.Report), ReceivedAt: r.ReceivedAt.UTC(), CompletedAt: utcPtr(r.CompletedAt),
+		}
+	}
+	return out, nil
+}
+
+// CustomerData counts, per table, the rows we hold that concern a customer
+// of the shop (by email or Shopify customer id). It is what a
+// customers/data_request reports. As tables that hold buyers' details are
+// added, they are added here and to RedactCustomer.
+func (s *Store) CustomerData(ctx context.Context, shop string, c app.CustomerRef) (map[string]int64, error) {
+	out := map[string]int64{}
+	var n int64
+	if err := s.customerEvents(ctx, shop, c).Count(&n).Error; err != nil {
+		return nil, translate(err, "customer data")
+	}
+	out["webhook_events"] = n
+	return out, nil
+}
+
+// RedactCustomer deletes a customer's personal data from our tables and
+// reports how many rows each table had.
+func (s *Store) RedactCustomer(ctx context.Context, shop string, c app.CustomerRef) (map[string]int64, error) {
+	out := map[string]int64{}
+	res := s.customerEvents(ctx, shop, c).Update("payload", "{}")
+	if res.Error != nil {
+		return nil, translate(res.Error, "redact customer")
+	}
+	out["webhook_events"] = res.RowsAffected
+	return out, nil
+}
+
+// customerEvents selects unprocessed deliveries whose payload names the
+// customer (processed ones have no payload left).
+func (s *Store) customerEvents(ctx context.Context, shop string, c app.CustomerRef) *gormDB {
+	q := s.conn(ctx).Model(&webhookEventRow{}).Where("shop = ? AND payload <> '{}'", shop)
+	// A bare id would match any number containing it; Shopify's payloads
+	// name customers by their GraphQL id, which ends with a quote.
+	has, gid := s.containsSQL("payload"), `gid://shopify/Customer/`+c.ID+`"`
+	switch {
+	case c.Email != "" && c.ID != "":
+		q = q.Where("("+has+" OR "+has+")", c.Email, gid)
+	case c.Email != "":
+		q = q.Where(has, c.Email)
+	case c.ID != "":
+		q = q.Where(has, gid)
+	default:
+		q = q.Where("1 = 0")
+	}
+	return q
+}
+
+// DeleteShopData deletes everything we hold for a shop (shop/redact): the
+// shop row (its keys and other rows go with it by cascade), its OAuth
+// states and its deliveries other than keepWebhookID (the one being
+// processed, whose payload is cleared when it finishes). It reports counts.
+func (s *Store) DeleteShopData(ctx context.Context, shop string, keepWebhookID string) (map[string]int64, error) {
+	out := map[string]int64{}
+	err := s.InTx(ctx, func(ctx context.Context) error {
+		steps := []struct {
+			table string
+			run   func() (int64, error)
+		}{
+			{"webhook_events", func() (int64, error) {
+				res := s.conn(ctx).Where("shop = ? AND webhook_id <> ?", shop, keepWebhookID).Delete(&webhookEventRow{})
+				return res.RowsAffected, res.Error
+			}},
+			{"oauth_states", func() (int64, error) {
+				res := s.conn(ctx).Where("shop = ?", shop).Delete(&oauthStateRow{})
+				return res.RowsAffected, res.Error
+			}},
+			{"api_keys", func() (int64, error) {
+				res := s.conn(ctx).Where("shop_id IN (?)", s.conn(ctx).Model(&shopRow{}).Select("id").Where("domain = ?", shop)).Delete(&apiKeyRow{})
+				return res.RowsAffected, res.Error
+			}},
+			{"shops", func() (int64, error) {
+				res := s.conn(ctx).Where("domain = ?", shop).Delete(&shopRow{})
+				return res.RowsAffected, res.Error
+			}},
+		}
+		for _, st := range steps {
+			n, err := st.run()
+			if err != nil {
+				return translate(err, "delete shop data: "+st.table)
+			}
+			out[st.table] = n
+		}
+		return nil
+	})
+	return out, err
+}

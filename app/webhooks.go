@@ -1,0 +1,227 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/acpbridge/acpbridge/shopify"
+)
+
+// Webhook topics the app subscribes to in shopify.app.toml.
+const (
+	TopicAppUninstalled       = "app/uninstalled"
+	TopicCustomersDataRequest = "customers/data_request"
+	TopicCustomersRedact      = "customers/redact"
+	TopicShopRedact           = "shop/redact"
+)
+
+// complianceTopics are Shopify's mandatory privacy webhooks. They arrive
+// for shops that uninstalled too (shop/redact comes 48 hours after).
+var complianceTopics = map[string]bool{
+	TopicCustomersDataRequest: true, TopicCustomersRedact: true, TopicShopRedact: true,
+}
+
+// WebhookTopics lists every topic the app accepts. Keep it equal to the
+// subscriptions in shopify.app.toml (a test checks).
+var WebhookTopics = []string{
+	TopicAppUninstalled,
+	"products/create", "products/update", "products/delete", "inventory_levels/update", "bulk_operations/finish",
+	"orders/updated", "orders/cancelled", "fulfillments/create", "fulfillments/update", "refunds/create",
+	TopicCustomersDataRequest, TopicCustomersRedact, TopicShopRedact,
+}
+
+// MaxWebhookBody bounds a webhook body; Shopify's largest (a product with
+// 2,048 variants) stays well under it.
+const MaxWebhookBody = 8 << 20
+
+// WebhookDelivery is one POST from Shopify, as received.
+type WebhookDelivery struct {
+	Topic       string // X-Shopify-Topic
+	Shop        string // X-Shopify-Shop-Domain
+	WebhookID   string // X-Shopify-Webhook-Id
+	EventID     string // X-Shopify-Event-Id
+	APIVersion  string // X-Shopify-API-Version
+	TriggeredAt string // X-Shopify-Triggered-At
+	HMAC        string // X-Shopify-Hmac-Sha256
+	Body        []byte
+}
+
+// ReceiveWebhook verifies a delivery and stores it with its processing job
+// in one transaction, answering fast (Shopify waits 5 s at most). The HMAC
+// is checked over the raw body before anything is parsed. A redelivery
+// (same webhook id) is acknowledged and not stored again.
+func (s *Shopify) ReceiveWebhook(ctx context.Context, d WebhookDelivery) (duplicate bool, err error) {
+	secrets := append([]string{s.ClientSecret}, s.PreviousSecrets...)
+	if !shopify.VerifyWebhook(d.Body, d.HMAC, secrets...) {
+		return false, &Error{Code: CodeUnauthorized, Field: "X-Shopify-Hmac-Sha256", Message: "webhook signature is missing or does not match"}
+	}
+	if d.WebhookID == "" || len(d.WebhookID) > 200 {
+		return false, &Error{Code: CodeInvalid, Field: "X-Shopify-Webhook-Id", Message: "webhook id is required"}
+	}
+	if !isWebhookTopic(d.Topic) {
+		return false, &Error{Code: CodeInvalid, Field: "X-Shopify-Topic", Message: fmt.Sprintf("topic %q is not one the app subscribes to", d.Topic)}
+	}
+	shop, err := shopify.NormalizeShop(d.Shop)
+	if err != nil {
+		return false, &Error{Code: CodeInvalid, Field: "X-Shopify-Shop-Domain", Message: "shop must be a NAME.myshopify.com domain"}
+	}
+	trimmed := bytes.TrimSpace(d.Body)
+	if len(trimmed) == 0 || trimmed[0] != '{' || !json.Valid(trimmed) {
+		return false, &Error{Code: CodeInvalid, Field: "body", Message: "webhook body must be a JSON object"}
+	}
+	var triggered *time.Time
+	if d.TriggeredAt != "" {
+		if t, err := time.Parse(time.RFC3339Nano, d.TriggeredAt); err == nil {
+			t = t.UTC()
+			triggered = &t
+		}
+	}
+
+	sh, err := s.Store.ShopByDomain(ctx, shop)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		if complianceTopics[d.Topic] {
+			// We never held anything for this shop: the request is done.
+			s.Logger.InfoContext(ctx, "compliance webhook for a shop we hold nothing of", "shop", shop, "topic", d.Topic)
+			return false, nil
+		}
+		return false, &Error{Code: CodeNotFound, Field: "X-Shopify-Shop-Domain", Message: "the app is not installed on this shop"}
+	case err != nil:
+		return false, fmt.Errorf("receive webhook: %w", err)
+	case sh.Status == ShopUninstalled && !complianceTopics[d.Topic] && d.Topic != TopicAppUninstalled:
+		return false, &Error{Code: CodeNotFound, Field: "X-Shopify-Shop-Domain", Message: "the app is no longer installed on this shop"}
+	}
+
+	err = s.Store.InTx(ctx, func(ctx context.Context) error {
+		id, dup, err := s.Store.InsertWebhookEvent(ctx, WebhookEvent{
+			WebhookID: d.WebhookID, Shop: shop, Topic: d.Topic, EventID: d.EventID,
+			APIVersion: d.APIVersion, TriggeredAt: triggered, Payload: trimmed,
+		})
+		if err != nil || dup {
+			duplicate = dup
+			return err
+		}
+		return s.Queue.EnqueueTx(ctx, ProcessWebhookArgs{EventID: id}, nil)
+	})
+	if err != nil {
+		return false, fmt.Errorf("receive webhook: %w", err)
+	}
+	return duplicate, nil
+}
+
+func isWebhookTopic(t string) bool {
+	for _, w := range WebhookTopics {
+		if w == t {
+			return true
+		}
+	}
+	return false
+}
+
+// ProcessWebhook acts on a stored delivery, once: a delivery already
+// processed is skipped, so a retried job does no harm.
+func (s *Shopify) ProcessWebhook(ctx context.Context, eventID int64) error {
+	ev, err := s.Store.WebhookEvent(ctx, eventID)
+	if errors.Is(err, ErrNotFound) {
+		return nil // deleted by a shop/redact meanwhile
+	}
+	if err != nil {
+		return err
+	}
+	if ev.ProcessedAt != nil {
+		return nil
+	}
+	var outcome string
+	switch ev.Topic {
+	case TopicAppUninstalled:
+		err = s.Store.UninstallShop(ctx, ev.Shop)
+		outcome = "shop deactivated; its tokens and API keys deleted"
+	case TopicCustomersDataRequest, TopicCustomersRedact, TopicShopRedact:
+		outcome, err = s.handleCompliance(ctx, ev)
+	case "orders/updated", "orders/cancelled", "fulfillments/create", "fulfillments/update", "refunds/create":
+		// Only orders the app created for agents are of interest; none
+		// exist until agent checkout completes orders.
+		outcome = "ignored: not an order created by the app"
+	default:
+		// Catalog topics: the catalog sync consumes them.
+		outcome = "recorded: no catalog sync configured for this shop"
+	}
+	if err != nil {
+		return fmt.Errorf("process webhook %d (%s): %w", ev.ID, ev.Topic, err)
+	}
+	return s.Store.FinishWebhookEvent(ctx, ev.ID, outcome)
+}
+
+// compliancePayload is the part of Shopify's privacy webhooks we use.
+type compliancePayload struct {
+	ShopDomain string `json:"shop_domain"`
+	Customer   struct {
+		ID    json.Number `json:"id"`
+		Email string      `json:"email"`
+	} `json:"customer"`
+	OrdersRequested []json.Number `json:"orders_requested"`
+	OrdersToRedact  []json.Number `json:"orders_to_redact"`
+	DataRequest     struct {
+		ID json.Number `json:"id"`
+	} `json:"data_request"`
+}
+
+// handleCompliance does what a privacy webhook asks and records it: for a
+// data request, a report of what we hold on the customer (counts per
+// table; the merchant sends the data itself from Shopify); for a customer
+// redaction, that customer's personal data deleted from our tables; for a
+// shop redaction, everything we hold for the shop deleted.
+func (s *Shopify) handleCompliance(ctx context.Context, ev *WebhookEvent) (string, error) {
+	var p compliancePayload
+	dec := json.NewDecoder(bytes.NewReader(ev.Payload))
+	dec.UseNumber()
+	if err := dec.Decode(&p); err != nil {
+		return "rejected: payload is not the documented shape", nil
+	}
+	ref := CustomerRef{ID: p.Customer.ID.String(), Email: p.Customer.Email}
+	report := map[string]any{}
+	var (
+		counts map[string]int64
+		err    error
+		what   string
+	)
+	switch ev.Topic {
+	case TopicCustomersDataRequest:
+		counts, err = s.Store.CustomerData(ctx, ev.Shop, ref)
+		report["held"] = counts
+		report["orders_requested"] = len(p.OrdersRequested)
+		report["data_request_id"] = p.DataRequest.ID.String()
+		what = "reported what we hold on the customer"
+	case TopicCustomersRedact:
+		counts, err = s.Store.RedactCustomer(ctx, ev.Shop, ref)
+		report["redacted"] = counts
+		report["orders_to_redact"] = len(p.OrdersToRedact)
+		what = "deleted the customer's personal data"
+	case TopicShopRedact:
+		counts, err = s.Store.DeleteShopData(ctx, ev.Shop, ev.WebhookID)
+		report["deleted"] = counts
+		what = "deleted everything held for the shop"
+	}
+	if err != nil {
+		return "", err
+	}
+	b, _ := json.Marshal(report)
+	now := s.Now().UTC()
+	err = s.Store.SaveComplianceRequest(ctx, ComplianceRequest{
+		Shop: ev.Shop, Topic: ev.Topic, WebhookID: ev.WebhookID, CustomerID: ref.ID,
+		Report: b, ReceivedAt: ev.ReceivedAt, CompletedAt: &now,
+	})
+	if err != nil {
+		return "", err
+	}
+	total := int64(0)
+	for _, n := range counts {
+		total += n
+	}
+	return what + " (" + strconv.FormatInt(total, 10) + " rows)", nil
+}
