@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -20,11 +21,11 @@ const (
 	TopicShopRedact           = "shop/redact"
 )
 
-// complianceTopics are Shopify's mandatory privacy webhooks. They arrive
+// ComplianceTopics are Shopify's mandatory privacy webhooks. They arrive
 // for shops that uninstalled too (shop/redact comes 48 hours after).
-var complianceTopics = map[string]bool{
-	TopicCustomersDataRequest: true, TopicCustomersRedact: true, TopicShopRedact: true,
-}
+var ComplianceTopics = []string{TopicCustomersDataRequest, TopicCustomersRedact, TopicShopRedact}
+
+func isComplianceTopic(t string) bool { return slices.Contains(ComplianceTopics, t) }
 
 // WebhookTopics lists every topic the app accepts. Keep it equal to the
 // subscriptions in shopify.app.toml (a test checks).
@@ -85,7 +86,7 @@ func (s *Shopify) ReceiveWebhook(ctx context.Context, d WebhookDelivery) (duplic
 	sh, err := s.Store.ShopByDomain(ctx, shop)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		if complianceTopics[d.Topic] {
+		if isComplianceTopic(d.Topic) {
 			// We never held anything for this shop: the request is done.
 			s.Logger.InfoContext(ctx, "compliance webhook for a shop we hold nothing of", "shop", shop, "topic", d.Topic)
 			return false, nil
@@ -93,7 +94,7 @@ func (s *Shopify) ReceiveWebhook(ctx context.Context, d WebhookDelivery) (duplic
 		return false, &Error{Code: CodeNotFound, Field: "X-Shopify-Shop-Domain", Message: "the app is not installed on this shop"}
 	case err != nil:
 		return false, fmt.Errorf("receive webhook: %w", err)
-	case sh.Status == ShopUninstalled && !complianceTopics[d.Topic] && d.Topic != TopicAppUninstalled:
+	case sh.Status == ShopUninstalled && !isComplianceTopic(d.Topic) && d.Topic != TopicAppUninstalled:
 		return false, &Error{Code: CodeNotFound, Field: "X-Shopify-Shop-Domain", Message: "the app is no longer installed on this shop"}
 	}
 
@@ -114,14 +115,7 @@ func (s *Shopify) ReceiveWebhook(ctx context.Context, d WebhookDelivery) (duplic
 	return duplicate, nil
 }
 
-func isWebhookTopic(t string) bool {
-	for _, w := range WebhookTopics {
-		if w == t {
-			return true
-		}
-	}
-	return false
-}
+func isWebhookTopic(t string) bool { return slices.Contains(WebhookTopics, t) }
 
 // ProcessWebhook acts on a stored delivery, once: a delivery already
 // processed is skipped, so a retried job does no harm.

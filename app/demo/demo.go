@@ -6,19 +6,27 @@ package demo
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"time"
 
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/service"
+	"github.com/acpbridge/acpbridge/shopify"
+	"github.com/acpbridge/acpbridge/shopify/emulator"
 )
 
 // Options are the demo command's flags.
@@ -63,9 +71,25 @@ func (o *Options) Validate() error {
 	return nil
 }
 
+// DemoShop is the emulated store the demo installs the app on.
+const DemoShop = "demo-shop.myshopify.com"
+
+// DemoClientID is the demo app's Shopify client id.
+const DemoClientID = "acpbridge-demo"
+
 // Manifest is demo.json: how a person or a test reaches the running demo.
 type Manifest struct {
-	AppURL string `json:"app_url"`
+	AppURL          string          `json:"app_url"`
+	Shop            string          `json:"shop"`
+	AppClientSecret string          `json:"app_client_secret"`
+	Shopify         ShopifyManifest `json:"shopify"`
+}
+
+// ShopifyManifest tells how to reach the emulated store directly.
+type ShopifyManifest struct {
+	EmulatorURL string `json:"emulator_url"`
+	GraphQLURL  string `json:"graphql_url"`
+	AccessToken string `json:"access_token"`
 }
 
 // Run starts the demo and serves until ctx is done. It writes DIR/demo.json
@@ -83,25 +107,101 @@ func Run(ctx context.Context, opts Options, base app.Config, logger *slog.Logger
 		return fmt.Errorf("demo folder: %w", err)
 	}
 
+	// The Shopify dev-store emulator, with a client secret of this run's.
+	clientSecret, err := randomHex(24)
+	if err != nil {
+		return err
+	}
+	emu, err := emulator.New(emulator.Config{
+		APIKey: DemoClientID, APISecret: clientSecret, Shops: []string{DemoShop},
+		Products: opts.Products, Logger: logger.With("component", "shopify-emulator"), Seed: 1,
+		Scopes: base.Scopes,
+	})
+	if err != nil {
+		return fmt.Errorf("shopify emulator: %w", err)
+	}
+	if err := emu.Start(); err != nil {
+		return fmt.Errorf("shopify emulator: %w", err)
+	}
+	defer emu.Close()
+
 	cfg := base
 	cfg.Database = app.DatabaseConfig{Kind: app.DatabaseSQLite, Path: filepath.Join(opts.Dir, "acpbridge.db")}
 	cfg.EncryptionKey = "" // the demo keeps its own key beside its database
 	cfg.HTTPAddr = opts.Addr
+	cfg.ShopifyAPIKey, cfg.ShopifyAPISecret = DemoClientID, clientSecret
+	cfg.AppURL = nil // known once the server listens
 
-	svc, err := service.New(ctx, service.Options{Config: cfg, Logger: logger})
+	svc, err := service.New(ctx, service.Options{
+		Config: cfg, Logger: logger, ShopifyTransport: emu.Transport(nil),
+		AfterInstallURL: func(shop string) string { return "/?shop=" + url.QueryEscape(shop) },
+	})
 	if err != nil {
 		return err
 	}
 	return service.Run(ctx, svc, func(svc *service.Service) error {
-		m := Manifest{AppURL: svc.URL()}
+		emu.SetAppURL(svc.URL())
+		if err := installByOAuth(ctx, svc.URL(), emu); err != nil {
+			return fmt.Errorf("demo install: %w", err)
+		}
+		m := Manifest{
+			AppURL: svc.URL(), Shop: DemoShop, AppClientSecret: clientSecret,
+			Shopify: ShopifyManifest{
+				EmulatorURL: emu.URL(),
+				GraphQLURL:  emu.URL() + "/admin/api/" + shopify.APIVersion + "/graphql.json",
+				AccessToken: emu.StaffToken(DemoShop),
+			},
+		}
 		path := filepath.Join(opts.Dir, "demo.json")
 		if err := writeJSONAtomic(path, m); err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "\nacpbridge demo is running.\n\n  app:     %s\n  health:  %s/healthz\n  metrics: %s/metrics\n  details: %s\n\nPress Ctrl-C to stop.\n\n",
-			m.AppURL, m.AppURL, m.AppURL, path)
+		fmt.Fprintf(out, "\nacpbridge demo is running.\n\n  app:     %s\n  shop:    %s (emulated, installed through OAuth)\n  health:  %s/healthz\n  metrics: %s/metrics\n  details: %s\n\nPress Ctrl-C to stop.\n\n",
+			m.AppURL, m.Shop, m.AppURL, m.AppURL, path)
 		return nil
 	})
+}
+
+// installByOAuth installs the app on the emulated shop the way a merchant's
+// browser does: /auth on the app, Shopify's consent (the emulator approves
+// at once), the callback to the app. It is the production code path.
+func installByOAuth(ctx context.Context, appURL string, emu *emulator.Emulator) error {
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		return err
+	}
+	browser := &http.Client{
+		Jar: jar, Transport: emu.Transport(nil), Timeout: 30 * time.Second,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			// Follow Shopify's redirects and the callback; stop at the app's landing.
+			if strings.HasSuffix(req.URL.Hostname(), ".myshopify.com") || req.URL.Path == "/auth/callback" {
+				return nil
+			}
+			return http.ErrUseLastResponse
+		},
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, appURL+"/auth?shop="+DemoShop, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := browser.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusFound {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return fmt.Errorf("install ended with %d: %s", resp.StatusCode, b)
+	}
+	return nil
+}
+
+func randomHex(n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
 }
 
 // writeJSONAtomic writes v to path through a temporary file and a rename,

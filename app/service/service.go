@@ -99,7 +99,8 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 		Scopes: cfg.Scopes, AppURL: cfg.AppURL,
 		Store: s.store, Keys: s.keys, Logger: logger, Now: s.store.Now,
 		OAuth: &shopify.OAuth{ClientID: cfg.ShopifyAPIKey, ClientSecret: cfg.ShopifyAPISecret, HTTPClient: shopifyHTTP},
-		Admin: &shopify.Admin{HTTPClient: shopifyHTTP, Logger: logger},
+		// One limiter per process: it tracks each shop's API budget.
+		Admin: &shopify.Admin{HTTPClient: shopifyHTTP, Logger: logger, Limiter: &shopify.Limiter{}},
 	}
 
 	// Jobs.

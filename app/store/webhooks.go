@@ -165,7 +165,9 @@ func (s *Store) RedactCustomer(ctx context.Context, shop string, c app.CustomerR
 // customerEvents selects unprocessed deliveries whose payload names the
 // customer (processed ones have no payload left).
 func (s *Store) customerEvents(ctx context.Context, shop string, c app.CustomerRef) *gormDB {
-	q := s.conn(ctx).Model(&webhookEventRow{}).Where("shop = ? AND payload <> '{}'", shop)
+	// Privacy requests themselves name the customer; they are not data we
+	// hold on them but the request to act on it.
+	q := s.conn(ctx).Model(&webhookEventRow{}).Where("shop = ? AND payload <> '{}' AND topic NOT IN ?", shop, app.ComplianceTopics)
 	// A bare id would match any number containing it; Shopify's payloads
 	// name customers by their GraphQL id, which ends with a quote.
 	has, gid := s.containsSQL("payload"), `gid://shopify/Customer/`+c.ID+`"`

@@ -1,0 +1,661 @@
+package service_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/logging"
+	"github.com/acpbridge/acpbridge/app/service"
+	"github.com/acpbridge/acpbridge/app/store/storetest"
+	"github.com/acpbridge/acpbridge/shopify"
+	"github.com/acpbridge/acpbridge/shopify/emulator"
+)
+
+const (
+	testShop     = "demo-shop.myshopify.com"
+	testClientID = "test-client-id"
+	testSecret   = "test-client-secret-0123456789"
+)
+
+// shopifyEnv is one app instance wired to a dev-store emulator.
+type shopifyEnv struct {
+	svc     *service.Service
+	emu     *emulator.Emulator
+	browser *http.Client // a merchant's browser: cookies, follows redirects into the emulator
+	db      *sql.DB
+	cfg     app.Config
+}
+
+func newShopifyEnv(t *testing.T, kind app.DatabaseKind) *shopifyEnv {
+	t.Helper()
+	return newShopifyEnvOn(t, storetest.Config(t, kind, true), nil)
+}
+
+// newReplica starts a second app instance on e's database and emulator,
+// configured as replicas are: the same settings, encryption key included.
+func newReplica(t *testing.T, e *shopifyEnv) *shopifyEnv {
+	t.Helper()
+	return newShopifyEnvOn(t, e.cfg.Database, e)
+}
+
+// newShopifyEnvOn starts an app on db; with like set, it is a replica of
+// like (same emulator, same configuration).
+func newShopifyEnvOn(t *testing.T, db app.DatabaseConfig, like *shopifyEnv) *shopifyEnv {
+	t.Helper()
+	var emu *emulator.Emulator
+	if like != nil {
+		emu = like.emu
+	}
+	ctx := context.Background()
+	if emu == nil {
+		var err error
+		emu, err = emulator.New(emulator.Config{
+			APIKey: testClientID, APISecret: testSecret, Logger: storetest.Logger(t), Products: 5, Seed: 1,
+			Scopes: strings.Split(app.DefaultScopes, ","),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := emu.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = emu.Close() })
+	}
+	cfg := testConfig(t, db)
+	cfg.ShopifyAPIKey, cfg.ShopifyAPISecret = testClientID, testSecret
+	if like != nil {
+		cfg = like.cfg
+	}
+	logs := &lockedBuffer{}
+	logger := slog.New(slog.NewJSONHandler(io.MultiWriter(logs, testWriter{t}), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	svc, err := service.New(ctx, service.Options{
+		Config: cfg, Logger: logging.Wrap(logger), ShopifyTransport: emu.Transport(nil),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = svc.Shutdown(context.Background())
+		// Nothing secret in any log line the app wrote, at debug level.
+		for _, secret := range []string{testSecret, "shpat_", "shprt_", "eyJ", "Hmac", "hmac="} {
+			if strings.Contains(logs.String(), secret) {
+				t.Errorf("the app logged %q", secret)
+			}
+		}
+	})
+	emu.SetAppURL(svc.URL())
+
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{
+		Jar:       jar,
+		Transport: emu.Transport(nil),
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if req.URL.Host == "admin.shopify.com" { // the real admin is not reachable: stop there
+				return http.ErrUseLastResponse
+			}
+			return nil
+		},
+	}
+	return &shopifyEnv{svc: svc, emu: emu, browser: browser, db: svc.Store().DB(), cfg: cfg}
+}
+
+// installByOAuth runs the authorization-code grant as a merchant's browser.
+func (e *shopifyEnv) installByOAuth(t *testing.T) *http.Response {
+	t.Helper()
+	resp, err := e.browser.Get(e.svc.URL() + "/auth?shop=" + testShop)
+	if err != nil {
+		t.Fatalf("install: %v", err)
+	}
+	resp.Body.Close()
+	return resp
+}
+
+func (e *shopifyEnv) shop(t *testing.T) *app.Shop {
+	t.Helper()
+	sh, err := e.svc.Store().ShopByDomain(context.Background(), testShop)
+	if err != nil {
+		t.Fatalf("shop: %v", err)
+	}
+	return sh
+}
+
+// lockedBuffer collects log output from many goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// testWriter sends log output to the test's log.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func eachKind(t *testing.T, fn func(t *testing.T, kind app.DatabaseKind)) {
+	t.Helper()
+	for _, kind := range storetest.Kinds {
+		t.Run(string(kind), func(t *testing.T) {
+			t.Parallel()
+			fn(t, kind)
+		})
+	}
+}
+
+func TestInstallByAuthorizationCode(t *testing.T) {
+	t.Parallel()
+	eachKind(t, func(t *testing.T, kind app.DatabaseKind) {
+		e := newShopifyEnv(t, kind)
+		resp := e.installByOAuth(t)
+		if resp.StatusCode != http.StatusFound || !strings.HasPrefix(resp.Header.Get("Location"), "https://admin.shopify.com/store/demo-shop/apps/") {
+			t.Fatalf("callback answered %d Location %q, want a redirect into the admin", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		sh := e.shop(t)
+		if sh.Status != app.ShopActive || sh.AccessTokenExpiresAt == nil || sh.RefreshTokenSealed == "" {
+			t.Fatalf("shop after install = %+v; want active with an expiring token and a refresh token", sh)
+		}
+		// The follow-up job fetched the shop's details through the Admin API.
+		waitFor(t, "shop details", func() bool { return e.shop(t).CurrencyCode != "" })
+		if sh := e.shop(t); sh.Name == "" || sh.ShopifyGID == "" || sh.CountryCode == "" {
+			t.Fatalf("shop details not stored: %+v", sh)
+		}
+		// Tokens are stored sealed: the plaintext appears nowhere in the row.
+		token, err := e.svc.Shopify().AccessToken(context.Background(), testShop)
+		if err != nil || !strings.HasPrefix(token, "shpat_") {
+			t.Fatalf("AccessToken = %q, %v", token, err)
+		}
+		var row string
+		if err := e.db.QueryRow(rebind(kind, "SELECT access_token_sealed || ' ' || refresh_token_sealed FROM shops WHERE domain = ?"), testShop).Scan(&row); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(row, token) || strings.Contains(row, "shprt_") {
+			t.Fatalf("plaintext token in the shops table: %q", row)
+		}
+	})
+}
+
+// rebind turns ? placeholders into $N for PostgreSQL.
+func rebind(kind app.DatabaseKind, q string) string {
+	if kind != app.DatabasePostgres {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			b.WriteString("$" + string(rune('0'+n)))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func TestOAuthCallbackAttacks(t *testing.T) {
+	t.Parallel()
+	e := newShopifyEnv(t, app.DatabaseSQLite)
+	noFollow := &http.Client{Transport: e.emu.Transport(nil), CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+	// Start a flow by hand to capture a genuine callback URL and cookie.
+	jar, _ := cookiejar.New(nil)
+	noFollow.Jar = jar
+	resp, err := noFollow.Get(e.svc.URL() + "/auth?shop=" + testShop)
+	if err != nil || resp.StatusCode != http.StatusFound {
+		t.Fatalf("begin: %v %v", resp, err)
+	}
+	resp, err = noFollow.Get(resp.Header.Get("Location")) // Shopify's consent, auto-approved
+	if err != nil || resp.StatusCode != http.StatusFound {
+		t.Fatalf("authorize: %v %v", resp, err)
+	}
+	callback, _ := url.Parse(resp.Header.Get("Location"))
+
+	get := func(c *http.Client, u string) (int, string) {
+		t.Helper()
+		resp, err := c.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	tamper := func(key, val string) string {
+		u := *callback
+		q := u.Query()
+		q.Set(key, val)
+		u.RawQuery = q.Encode()
+		return u.String()
+	}
+	otherBrowser := &http.Client{CheckRedirect: noFollow.CheckRedirect}
+
+	cases := []struct {
+		name   string
+		client *http.Client
+		url    string
+		status int
+		code   string
+	}{
+		{"forged hmac", noFollow, tamper("hmac", strings.Repeat("0", 64)), 401, "unauthorized"},
+		{"tampered shop", noFollow, tamper("shop", "other.myshopify.com"), 401, "unauthorized"},
+		{"another browser (no state cookie)", otherBrowser, callback.String(), 403, "forbidden"},
+		{"shop outside myshopify", noFollow, e.svc.URL() + "/auth?shop=evil.example.com", 400, "invalid"},
+	}
+	for _, c := range cases {
+		status, body := get(c.client, c.url)
+		if status != c.status || !strings.Contains(body, `"code":"`+c.code+`"`) {
+			t.Errorf("%s: %d %s, want %d %s", c.name, status, body, c.status, c.code)
+		}
+	}
+	if _, err := e.svc.Store().ShopByDomain(context.Background(), testShop); !errors.Is(err, app.ErrNotFound) {
+		t.Fatalf("a rejected callback installed the shop (err %v)", err)
+	}
+
+	// The genuine callback works once; replaying it is refused.
+	if status, body := get(noFollow, callback.String()); status != http.StatusFound {
+		t.Fatalf("genuine callback: %d %s", status, body)
+	}
+	if status, body := get(noFollow, callback.String()); status != http.StatusForbidden || !strings.Contains(body, "state") {
+		t.Fatalf("replayed callback: %d %s, want 403 about the state", status, body)
+	}
+}
+
+func TestSessionByTokenExchange(t *testing.T) {
+	t.Parallel()
+	eachKind(t, func(t *testing.T, kind app.DatabaseKind) {
+		e := newShopifyEnv(t, kind)
+		session := func(token string) (int, http.Header, string) {
+			req, _ := http.NewRequest(http.MethodGet, e.svc.URL()+"/api/session", nil)
+			if token != "" {
+				req.Header.Set("Authorization", "Bearer "+token)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			b, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, resp.Header, string(b)
+		}
+		status, _, body := session(e.emu.IDToken(testShop, "1"))
+		if status != 200 || !strings.Contains(body, `"status":"active"`) {
+			t.Fatalf("session = %d %s", status, body)
+		}
+		grants := e.emu.Stats(testShop).TokenGrants
+		// A second request with a valid offline token makes no new exchange.
+		if status, _, _ := session(e.emu.IDToken(testShop, "1")); status != 200 || e.emu.Stats(testShop).TokenGrants != grants {
+			t.Fatalf("second session: %d, grants %d -> %d", status, grants, e.emu.Stats(testShop).TokenGrants)
+		}
+		forged := shopify.SignIDToken(shopify.IDTokenClaims{
+			Issuer: "https://" + testShop + "/admin", Dest: "https://" + testShop, Audience: testClientID,
+			Exp: time.Now().Add(time.Minute).Unix(), Nbf: time.Now().Unix(),
+		}, "not-the-secret")
+		expired := shopify.SignIDToken(shopify.IDTokenClaims{
+			Issuer: "https://" + testShop + "/admin", Dest: "https://" + testShop, Audience: testClientID,
+			Exp: time.Now().Add(-time.Minute).Unix(), Nbf: time.Now().Add(-2 * time.Minute).Unix(),
+		}, testSecret)
+		otherApp := shopify.SignIDToken(shopify.IDTokenClaims{
+			Issuer: "https://" + testShop + "/admin", Dest: "https://" + testShop, Audience: "other-app",
+			Exp: time.Now().Add(time.Minute).Unix(), Nbf: time.Now().Unix(),
+		}, testSecret)
+		for name, tok := range map[string]string{"none": "", "forged": forged, "expired": expired, "other app": otherApp, "garbage": "x.y.z"} {
+			status, hdr, body := session(tok)
+			if status != 401 || hdr.Get("X-Shopify-Retry-Invalid-Session-Request") != "1" {
+				t.Errorf("%s token: %d %s (retry header %q), want 401 with the retry header", name, status, body, hdr.Get("X-Shopify-Retry-Invalid-Session-Request"))
+			}
+		}
+	})
+}
+
+func TestTokenRefresh(t *testing.T) {
+	t.Parallel()
+	eachKind(t, func(t *testing.T, kind app.DatabaseKind) {
+		e := newShopifyEnv(t, kind)
+		e.installByOAuth(t)
+		ctx := context.Background()
+		sh := e.shop(t)
+
+		// Make our record say the token is about to expire: every worker
+		// that needs it now will want to refresh.
+		soon := time.Now().Add(time.Minute)
+		if err := e.svc.Store().UpdateShopTokens(ctx, sh.ID, app.SealedTokens{
+			Access: sh.AccessTokenSealed, AccessExpiresAt: &soon, Refresh: sh.RefreshTokenSealed, RefreshExpiresAt: sh.RefreshTokenExpiresAt,
+		}); err != nil {
+			t.Fatal(err)
+		}
+		// Workers on two replicas race (on SQLite one process owns the
+		// file, so the second "replica" is a second worker in it).
+		var workers []*app.Shopify
+		workers = append(workers, e.svc.Shopify())
+		if kind == app.DatabasePostgres {
+			workers = append(workers, newReplica(t, e).svc.Shopify())
+		} else {
+			workers = append(workers, e.svc.Shopify())
+		}
+		before := e.emu.Stats(testShop).Refreshes
+		var wg sync.WaitGroup
+		tokens := make([]string, 8)
+		errs := make([]error, 8)
+		for i := range tokens {
+			wg.Go(func() { tokens[i], errs[i] = workers[i%2].AccessToken(ctx, testShop) })
+		}
+		wg.Wait()
+		for i := range tokens {
+			if errs[i] != nil || tokens[i] != tokens[0] {
+				t.Fatalf("worker %d: %q, %v; want the one refreshed token", i, tokens[i], errs[i])
+			}
+		}
+		if got := e.emu.Stats(testShop).Refreshes - before; got != 1 {
+			t.Fatalf("%d refreshes for 8 racing workers, want exactly 1 (a refresh token is single-use)", got)
+		}
+
+		// Shopify expires the token early: a 401 triggers one refresh and a retry.
+		e.emu.ExpireAccessTokens(testShop)
+		var out struct{ Shop struct{ Name string } }
+		if err := e.svc.Shopify().Query(ctx, testShop, `query { shop { name } }`, nil, &out); err != nil || out.Shop.Name == "" {
+			t.Fatalf("query after server-side expiry: %v (%+v)", err, out)
+		}
+		if got := e.emu.Stats(testShop).Refreshes - before; got != 2 {
+			t.Fatalf("refreshes = %d, want 2", got)
+		}
+
+		// Shopify revokes everything: the shop needs re-authorisation.
+		e.emu.RevokeTokens(testShop)
+		err := e.svc.Shopify().Query(ctx, testShop, `query { shop { name } }`, nil, &out)
+		if !errors.Is(err, app.ErrReauthRequired) {
+			t.Fatalf("query after revocation: %v, want ErrReauthRequired", err)
+		}
+		if sh := e.shop(t); sh.Status != app.ShopReauthRequired || sh.AccessTokenSealed != "" {
+			t.Fatalf("shop after revocation: %+v", sh)
+		}
+		// Opening the app again (token exchange) restores it.
+		if _, _, err := e.svc.Shopify().Authenticate(ctx, e.emu.IDToken(testShop, "1")); err != nil {
+			t.Fatalf("re-authorise: %v", err)
+		}
+		if sh := e.shop(t); sh.Status != app.ShopActive {
+			t.Fatalf("shop after re-authorisation: %s", sh.Status)
+		}
+	})
+}
+
+// postWebhook sends a webhook as Shopify would, with the given signature.
+func postWebhook(t *testing.T, e *shopifyEnv, topic, shop, webhookID string, body []byte, hmac string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, e.svc.URL()+"/webhooks/shopify", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Shopify-Topic", topic)
+	req.Header.Set("X-Shopify-Shop-Domain", shop)
+	if webhookID != "" {
+		req.Header.Set("X-Shopify-Webhook-Id", webhookID)
+	}
+	if hmac != "" {
+		req.Header.Set("X-Shopify-Hmac-Sha256", hmac)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func countEvents(t *testing.T, e *shopifyEnv) int {
+	t.Helper()
+	var n int
+	if err := e.db.QueryRow("SELECT count(*) FROM webhook_events").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestWebhooks(t *testing.T) {
+	t.Parallel()
+	eachKind(t, func(t *testing.T, kind app.DatabaseKind) {
+		e := newShopifyEnv(t, kind)
+		e.installByOAuth(t)
+		ctx := context.Background()
+
+		d, err := e.emu.SendWebhook(ctx, testShop, "products/update", map[string]any{"id": 1, "title": "x"})
+		if err != nil || d.Status != 200 {
+			t.Fatalf("delivery: %+v %v", d, err)
+		}
+		if err := e.emu.Redeliver(ctx, d); err != nil || d.Status != 200 {
+			t.Fatalf("redelivery: %+v %v", d, err)
+		}
+		if n := countEvents(t, e); n != 1 {
+			t.Fatalf("%d events stored after a delivery and its redelivery, want 1", n)
+		}
+		waitFor(t, "webhook processed", func() bool {
+			evs, _ := e.svc.Store().WebhookEvents(ctx, testShop, 10)
+			return len(evs) == 1 && evs[0].ProcessedAt != nil
+		})
+		if evs, _ := e.svc.Store().WebhookEvents(ctx, testShop, 10); string(evs[0].Payload) != "{}" {
+			t.Fatalf("processed payload kept: %s", evs[0].Payload)
+		}
+
+		body := []byte(`{"id":2}`)
+		good := shopify.SignWebhook(body, testSecret)
+		cases := []struct {
+			name, topic, shop, id string
+			body                  []byte
+			hmac                  string
+			status                int
+		}{
+			{"forged hmac", "products/update", testShop, "w1", body, shopify.SignWebhook(body, "wrong"), 401},
+			{"missing hmac", "products/update", testShop, "w2", body, "", 401},
+			{"body changed after signing", "products/update", testShop, "w3", []byte(`{"id":3}`), good, 401},
+			{"not json", "products/update", testShop, "w4", []byte("not json"), shopify.SignWebhook([]byte("not json"), testSecret), 400},
+			{"json array", "products/update", testShop, "w5", []byte(`[1]`), shopify.SignWebhook([]byte(`[1]`), testSecret), 400},
+			{"no webhook id", "products/update", testShop, "", body, good, 400},
+			{"unknown topic", "carts/update", testShop, "w6", body, good, 400},
+			{"bad shop domain", "products/update", "evil.example.com", "w7", body, good, 400},
+			{"unknown shop", "products/update", "nobody.myshopify.com", "w8", body, good, 404},
+		}
+		for _, c := range cases {
+			status, resp := postWebhook(t, e, c.topic, c.shop, c.id, c.body, c.hmac)
+			if status != c.status || !strings.Contains(resp, `"type":"invalid_request"`) {
+				t.Errorf("%s: %d %s, want %d in the ACP error shape", c.name, status, resp, c.status)
+			}
+		}
+		if n := countEvents(t, e); n != 1 {
+			t.Fatalf("%d events stored after rejected deliveries, want still 1", n)
+		}
+	})
+}
+
+func TestUninstallAndReinstall(t *testing.T) {
+	t.Parallel()
+	eachKind(t, func(t *testing.T, kind app.DatabaseKind) {
+		e := newShopifyEnv(t, kind)
+		e.installByOAuth(t)
+		ctx := context.Background()
+		sh := e.shop(t)
+		if _, err := e.svc.Store().CreateAPIKey(ctx, app.APIKey{ShopID: sh.ID, Hash: "h", Fingerprint: "f"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.emu.Uninstall(ctx, testShop); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "uninstall processed", func() bool { return e.shop(t).Status == app.ShopUninstalled })
+		if sh := e.shop(t); sh.AccessTokenSealed != "" || sh.RefreshTokenSealed != "" {
+			t.Fatalf("tokens kept after uninstall: %+v", sh)
+		}
+		if _, err := e.svc.Store().ShopByAPIKeyHash(ctx, "h"); !errors.Is(err, app.ErrNotFound) {
+			t.Fatalf("API key works after uninstall: %v", err)
+		}
+		if _, err := e.svc.Shopify().AccessToken(ctx, testShop); !errors.Is(err, app.ErrShopInactive) {
+			t.Fatalf("AccessToken after uninstall: %v", err)
+		}
+		// Catalog webhooks for an uninstalled shop are refused; privacy ones are not.
+		body := []byte(`{"id":1}`)
+		if status, _ := postWebhook(t, e, "products/update", testShop, "late-1", body, shopify.SignWebhook(body, testSecret)); status != 404 {
+			t.Fatalf("products/update after uninstall: %d, want 404", status)
+		}
+		// Reinstall through the embedded admin.
+		if _, _, err := e.svc.Shopify().Authenticate(ctx, e.emu.IDToken(testShop, "1")); err != nil {
+			t.Fatalf("reinstall: %v", err)
+		}
+		if again := e.shop(t); again.ID != sh.ID || again.Status != app.ShopActive || again.UninstalledAt != nil {
+			t.Fatalf("reinstalled shop: %+v", again)
+		}
+	})
+}
+
+func TestComplianceWebhooks(t *testing.T) {
+	t.Parallel()
+	eachKind(t, func(t *testing.T, kind app.DatabaseKind) {
+		e := newShopifyEnv(t, kind)
+		e.installByOAuth(t)
+		ctx := context.Background()
+		const email = "buyer@example.com"
+
+		// An unprocessed delivery that names the customer: held personal data.
+		if _, _, err := e.svc.Store().InsertWebhookEvent(ctx, app.WebhookEvent{
+			WebhookID: "held-1", Shop: testShop, Topic: "orders/updated",
+			Payload: []byte(`{"id":9,"email":"` + email + `","customer":{"admin_graphql_api_id":"gid://shopify/Customer/77"}}`),
+		}); err != nil {
+			t.Fatal(err)
+		}
+		send := func(topic string, payload any) {
+			t.Helper()
+			d, err := e.emu.SendWebhook(ctx, testShop, topic, payload)
+			if err != nil || d.Status != 200 {
+				t.Fatalf("%s: %+v %v", topic, d, err)
+			}
+		}
+		records := func() []*app.ComplianceRequest {
+			r, err := e.svc.Store().ComplianceRequests(ctx, testShop)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}
+
+		send("customers/data_request", e.emu.CustomersDataRequestPayload(testShop, email))
+		waitFor(t, "data request handled", func() bool { return len(records()) == 1 && records()[0].CompletedAt != nil })
+		var report struct{ Held map[string]int }
+		if err := json.Unmarshal(records()[0].Report, &report); err != nil || report.Held["webhook_events"] != 1 {
+			t.Fatalf("data request report = %s (%v), want 1 webhook event held", records()[0].Report, err)
+		}
+		if bytes.Contains(records()[0].Report, []byte(email)) {
+			t.Fatalf("the report repeats the customer's email: %s", records()[0].Report)
+		}
+
+		send("customers/redact", e.emu.CustomersRedactPayload(testShop, email))
+		waitFor(t, "redact handled", func() bool { return len(records()) == 2 && records()[0].CompletedAt != nil })
+		var payload string
+		if err := e.db.QueryRow(rebind(kind, "SELECT payload FROM webhook_events WHERE webhook_id = ?"), "held-1").Scan(&payload); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(payload, email) {
+			t.Fatalf("customer's data survives customers/redact: %s", payload)
+		}
+
+		if _, err := e.emu.Uninstall(ctx, testShop); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "uninstall", func() bool { return e.shop(t).Status == app.ShopUninstalled })
+		send("shop/redact", e.emu.ShopRedactPayload(testShop)) // 48 h after uninstall, in real life
+		waitFor(t, "shop redact", func() bool {
+			_, err := e.svc.Store().ShopByDomain(ctx, testShop)
+			return errors.Is(err, app.ErrNotFound)
+		})
+		var left int
+		if err := e.db.QueryRow(rebind(kind, "SELECT count(*) FROM webhook_events WHERE shop = ? AND topic <> 'shop/redact'"), testShop).Scan(&left); err != nil {
+			t.Fatal(err)
+		}
+		if left != 0 {
+			t.Fatalf("%d deliveries of the shop left after shop/redact", left)
+		}
+		waitFor(t, "shop redact recorded", func() bool { return len(records()) == 3 && records()[0].Topic == "shop/redact" })
+	})
+}
+
+func TestAdminThrottlingAndFailures(t *testing.T) {
+	t.Parallel()
+	e := newShopifyEnv(t, app.DatabaseSQLite)
+	e.installByOAuth(t)
+	ctx := context.Background()
+	const q = `query { shop { name currencyCode } }`
+
+	// A tiny API budget: the client must pace itself, and every query
+	// must still succeed.
+	e.emu.SetThrottle(12, 200)
+	var wg sync.WaitGroup
+	errs := make([]error, 30)
+	for i := range errs {
+		wg.Go(func() {
+			var out struct{ Shop struct{ Name string } }
+			errs[i] = e.svc.Shopify().Query(ctx, testShop, q, nil, &out)
+			if errs[i] == nil && out.Shop.Name == "" {
+				errs[i] = errors.New("empty answer")
+			}
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("query %d under throttling: %v", i, err)
+		}
+	}
+	t.Logf("30 queries on a 12-point bucket: %d answered THROTTLED by the emulator", e.emu.Stats(testShop).Throttled)
+
+	// An upstream failure comes back as retryable, and the next call works.
+	e.emu.SetThrottle(2000, 100)
+	e.emu.FailNext(1, http.StatusServiceUnavailable)
+	var out struct{ Shop struct{ Name string } }
+	err := e.svc.Shopify().Query(ctx, testShop, q, nil, &out)
+	if !errors.Is(err, shopify.ErrUnavailable) || !shopify.IsRetryable(err) {
+		t.Fatalf("query during an outage: %v, want ErrUnavailable", err)
+	}
+	if err := e.svc.Shopify().Query(ctx, testShop, q, nil, &out); err != nil {
+		t.Fatalf("query after the outage: %v", err)
+	}
+	// A query with a field Shopify's schema lacks fails as it would in production.
+	err = e.svc.Shopify().Query(ctx, testShop, `query { shop { nmae } }`, nil, &out)
+	var gqlErr *shopify.GraphQLError
+	if !errors.As(err, &gqlErr) {
+		t.Fatalf("misspelled field: %v, want a GraphQL validation error", err)
+	}
+}

@@ -1,0 +1,125 @@
+package emulator
+
+import (
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// faults are failures injected into API and token requests for tests. They
+// have their own lock so a hung request never blocks the store.
+type faults struct {
+	mu         sync.Mutex
+	failN      int
+	failStatus int
+	latency    time.Duration
+	rate       float64
+	rng        *rand.Rand
+}
+
+// faultResult says what injectFault did: answered the request itself, or asks
+// the GraphQL handler to answer THROTTLED.
+type faultResult struct {
+	handled  bool
+	throttle bool
+}
+
+// faultHang bounds a simulated timeout, for clients that never time out.
+const faultHang = 10 * time.Second
+
+func newRand(seed int64) *rand.Rand { return rand.New(rand.NewPCG(uint64(seed), 0x5eed)) }
+
+// FailNext makes the next n API and token requests (GraphQL and
+// /admin/oauth/access_token, any shop) answer with status.
+func (e *Emulator) FailNext(n int, status int) {
+	e.faults.mu.Lock()
+	defer e.faults.mu.Unlock()
+	e.faults.failN, e.faults.failStatus = n, status
+}
+
+// SetLatency delays every API and token request by d.
+func (e *Emulator) SetLatency(d time.Duration) {
+	e.faults.mu.Lock()
+	defer e.faults.mu.Unlock()
+	e.faults.latency = d
+}
+
+// SetFailureRate makes a fraction p of API and token requests fail at random,
+// deterministically for a seed: a 500/502/503, a timeout (the request hangs
+// until the client gives up, then 504), or, on GraphQL, THROTTLED.
+func (e *Emulator) SetFailureRate(p float64, seed int64) {
+	e.faults.mu.Lock()
+	defer e.faults.mu.Unlock()
+	e.faults.rate, e.faults.rng = p, newRand(seed)
+}
+
+// SetThrottle resets every shop's leaky bucket to maxAvailable points, full,
+// restoring restoreRate points per second.
+func (e *Emulator) SetThrottle(maxAvailable, restoreRate float64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := e.now()
+	for _, s := range e.shops {
+		s.bucket = newBucket(maxAvailable, restoreRate, now)
+	}
+}
+
+// injectFault applies the configured faults to an API or token request.
+func (e *Emulator) injectFault(w http.ResponseWriter, r *http.Request, graphql bool) faultResult {
+	f := &e.faults
+	f.mu.Lock()
+	latency, status, hang, throttle := f.latency, 0, false, false
+	switch {
+	case f.failN > 0:
+		f.failN--
+		status = f.failStatus
+	case f.rate > 0 && f.rng.Float64() < f.rate:
+		kinds := 2
+		if graphql {
+			kinds = 3
+		}
+		switch f.rng.IntN(kinds) {
+		case 0:
+			status = []int{500, 502, 503}[f.rng.IntN(3)]
+		case 1:
+			hang = true
+		default:
+			throttle = true
+		}
+	}
+	f.mu.Unlock()
+
+	if latency > 0 && !e.wait(r, latency) {
+		return faultResult{handled: true}
+	}
+	switch {
+	case hang:
+		e.wait(r, faultHang)
+		writeJSON(w, http.StatusGatewayTimeout, map[string]string{"errors": "Timeout"})
+	case status == http.StatusUnauthorized:
+		writeJSON(w, status, map[string]string{"errors": invalidTokenMessage})
+	case status == http.StatusTooManyRequests:
+		w.Header().Set("Retry-After", "2.0")
+		writeJSON(w, status, map[string]string{"errors": "Exceeded 2 calls per second for api client. Reduce request rates to resume uninterrupted service."})
+	case status != 0:
+		writeJSON(w, status, map[string]string{"errors": http.StatusText(status)})
+	default:
+		return faultResult{throttle: throttle}
+	}
+	return faultResult{handled: true}
+}
+
+// wait sleeps for d unless the client or the emulator goes away first; it
+// reports whether the full time passed.
+func (e *Emulator) wait(r *http.Request, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-r.Context().Done():
+	case <-e.ctx.Done():
+	}
+	return false
+}

@@ -1,0 +1,56 @@
+package emulator
+
+import (
+	"github.com/vektah/gqlparser/v2/ast"
+)
+
+// registerShopResolvers adds the shop and the app installation.
+func registerShopResolvers(r *registry) {
+	r.addQuery("shop", "", resolveShop)
+	r.addQuery("currentAppInstallation", "", resolveAppInstallation)
+}
+
+// resolveShop is shop: a plausible US development store.
+func resolveShop(x *execution, _ *ast.Field, _ map[string]any) (any, error) {
+	s := x.shop
+	front := s.storefront()
+	return map[string]any{
+		"__typename":           "Shop",
+		"id":                   gid("Shop", s.id),
+		"name":                 s.displayName(),
+		"email":                s.email(),
+		"contactEmail":         s.email(),
+		"shopOwnerName":        "Demo Owner",
+		"myshopifyDomain":      s.domain,
+		"url":                  front,
+		"currencyCode":         "USD",
+		"ianaTimezone":         "America/New_York",
+		"timezoneAbbreviation": "EST",
+		"weightUnit":           "GRAMS",
+		"taxesIncluded":        false,
+		"primaryDomain":        map[string]any{"id": gid("Domain", s.id), "url": front, "host": s.handle + ".example", "sslEnabled": true},
+		"billingAddress": map[string]any{
+			"id": gid("ShopAddress", s.id), "address1": "100 Main Street", "city": "Portland", "province": "Oregon",
+			"provinceCode": "OR", "zip": "97204", "country": "United States", "countryCodeV2": "US", "countryCode": "US",
+		},
+		"plan": map[string]any{"displayName": "Development", "publicDisplayName": "Development", "partnerDevelopment": true, "shopifyPlus": false},
+	}, nil
+}
+
+// resolveAppInstallation is currentAppInstallation: the scopes the calling
+// token holds.
+func resolveAppInstallation(x *execution, _ *ast.Field, _ map[string]any) (any, error) {
+	scopes := x.token.scopes
+	if x.token.staff {
+		scopes = x.shop.scopes
+	}
+	list := make([]any, len(scopes))
+	for i, sc := range scopes {
+		list[i] = map[string]any{"handle": sc, "description": sc}
+	}
+	return map[string]any{
+		"__typename":   "AppInstallation",
+		"id":           gid("AppInstallation", x.shop.id),
+		"accessScopes": list,
+	}, nil
+}
