@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
+	"io"
 	"errors"
 	"net/http"
 	"os"
@@ -121,7 +123,13 @@ func TestDemoAnswersAndWritesManifest(t *testing.T) {
 
 	manifest := filepath.Join(dir, "demo.json")
 	var m struct {
-		AppURL string `json:"app_url"`
+		AppURL          string `json:"app_url"`
+		Shop            string `json:"shop"`
+		AppClientSecret string `json:"app_client_secret"`
+		Shopify         struct {
+			GraphQLURL  string `json:"graphql_url"`
+			AccessToken string `json:"access_token"`
+		} `json:"shopify"`
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -156,6 +164,32 @@ func TestDemoAnswersAndWritesManifest(t *testing.T) {
 	if !strings.Contains(out.String(), m.AppURL) {
 		t.Fatalf("quickstart does not show the app URL:\n%s", out.String())
 	}
+	if m.Shop != "demo-shop.myshopify.com" || len(m.AppClientSecret) < 32 {
+		t.Fatalf("demo.json shop %q, client secret of %d chars", m.Shop, len(m.AppClientSecret))
+	}
+	// The emulated store answers its GraphQL URL with the token demo.json gives.
+	req, _ := http.NewRequest(http.MethodPost, m.Shopify.GraphQLURL, strings.NewReader(`{"query":"{ shop { myshopifyDomain } }"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-Shopify-Access-Token", m.Shopify.AccessToken)
+	gql, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(gql.Body)
+	gql.Body.Close()
+	if !strings.Contains(string(body), `"myshopifyDomain":"demo-shop.myshopify.com"`) {
+		t.Fatalf("graphql_url answered %s", body)
+	}
+	// The app was installed on the shop through OAuth: the demo's
+	// database holds the shop, active, with sealed tokens.
+	var status, sealed string
+	db := openSQLite(t, filepath.Join(dir, "acpbridge.db"))
+	if err := db.QueryRow("SELECT status, access_token_sealed FROM shops WHERE domain = ?", m.Shop).Scan(&status, &sealed); err != nil {
+		t.Fatalf("installed shop: %v", err)
+	}
+	if status != "active" || !strings.HasPrefix(sealed, "v1:") {
+		t.Fatalf("shop status %q, token %q...; want active and sealed", status, sealed[:min(len(sealed), 8)])
+	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("demo stop: %v", err)
@@ -183,4 +217,15 @@ func (w *syncWriter) String() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.buf.String()
+}
+
+// openSQLite opens the demo's database read-only, beside the running demo.
+func openSQLite(t *testing.T, path string) *sql.DB {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }
