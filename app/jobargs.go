@@ -1,5 +1,10 @@
 package app
 
+import (
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+)
+
 // Job arguments. Each is enqueued by a use-case in this package in the same
 // transaction as the rows it concerns; its worker in app/jobs calls back
 // into the use-case named in the comment.
@@ -21,3 +26,56 @@ type ShopInstalledArgs struct {
 
 // Kind implements river.JobArgs.
 func (ShopInstalledArgs) Kind() string { return "shop_installed" }
+
+// RunSyncArgs starts a full catalog sync's bulk operation (Catalog.RunSync).
+type RunSyncArgs struct {
+	SyncID int64 `json:"sync_id"`
+}
+
+// Kind implements river.JobArgs.
+func (RunSyncArgs) Kind() string { return "catalog_sync_run" }
+
+// PollSyncArgs checks a sync's bulk operation and ingests its result
+// (Catalog.PollSync). One per sync at a time.
+type PollSyncArgs struct {
+	SyncID int64 `json:"sync_id"`
+	// Fallback marks the scheduled poll that runs when the webhook is late.
+	Fallback bool `json:"fallback,omitempty"`
+}
+
+// Kind implements river.JobArgs.
+func (PollSyncArgs) Kind() string { return "catalog_sync_poll" }
+
+// InsertOpts makes one poll per sync at a time.
+func (PollSyncArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
+		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateRetryable, rivertype.JobStateScheduled,
+	}}}
+}
+
+// RefreshProductArgs re-reads one product (Catalog.RefreshProduct).
+type RefreshProductArgs struct {
+	Shop      string `json:"shop"`
+	ProductID int64  `json:"product_id"`
+	// Window groups requests for the same product (see ProductChanged).
+	Window int64 `json:"window"`
+}
+
+// Kind implements river.JobArgs.
+func (RefreshProductArgs) Kind() string { return "catalog_product_refresh" }
+
+// BuildFeedArgs builds a shop's feed files (Feeds.Build).
+type BuildFeedArgs struct {
+	ShopID int64 `json:"shop_id"`
+	// Window groups build requests (see Catalog.scheduleBuild).
+	Window int64 `json:"window"`
+}
+
+// Kind implements river.JobArgs.
+func (BuildFeedArgs) Kind() string { return "feed_build" }
+
+// ReconcileArgs starts the daily full sync of every shop (Catalog.Reconcile).
+type ReconcileArgs struct{}
+
+// Kind implements river.JobArgs.
+func (ReconcileArgs) Kind() string { return "catalog_reconcile" }

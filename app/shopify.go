@@ -73,6 +73,25 @@ type ShopifyStore interface {
 	DeleteShopData(ctx context.Context, shop string, keepWebhookID string) (map[string]int64, error)
 }
 
+// CatalogEvents is what the catalog does about Shopify's news.
+type CatalogEvents interface {
+	Installed(ctx context.Context, shop string, profile ShopProfile) error
+	ProductChanged(ctx context.Context, shop string, productID int64) error
+	ProductDeleted(ctx context.Context, shop string, productID int64) error
+	InventoryChanged(ctx context.Context, shop string, inventoryItemID int64) error
+	BulkFinished(ctx context.Context, shop, bulkOperationID string) error
+}
+
+// ShopProfile is what Shopify says of a shop that the feed uses as its
+// defaults: the merchant can change each on the settings page.
+type ShopProfile struct {
+	ShopDetails
+	StorefrontURL    string
+	RefundPolicyURL  string
+	PrivacyPolicyURL string
+	TermsURL         string
+}
+
 // Shopify is the app's connection to Shopify: installs (token exchange and
 // the authorization-code grant), tokens and their refresh, Admin API calls
 // on a shop's behalf, and webhooks.
@@ -85,13 +104,15 @@ type Shopify struct {
 	// AppURL is the app's public base URL (the OAuth redirect is under it).
 	AppURL *url.URL
 
-	Store  ShopifyStore
-	Queue  Enqueuer
-	OAuth  ShopifyOAuth
-	Admin  ShopifyAdmin
-	Keys   *secret.Keyring
-	Logger *slog.Logger
-	Now    func() time.Time
+	Store ShopifyStore
+	Queue Enqueuer
+	OAuth ShopifyOAuth
+	Admin ShopifyAdmin
+	// Catalog hears of installs and catalog webhooks.
+	Catalog CatalogEvents
+	Keys    *secret.Keyring
+	Logger  *slog.Logger
+	Now     func() time.Time
 }
 
 // Errors of the Shopify connection that callers tell apart.
@@ -374,7 +395,9 @@ func (s *Shopify) Query(ctx context.Context, shop, query string, vars map[string
 	return err
 }
 
-// AfterInstall fetches what Shopify says of a newly installed shop.
+// AfterInstall fetches what Shopify says of a newly installed shop (name,
+// currency, country, storefront and policy URLs) and hands it to the
+// catalog, which sets the feed's defaults and starts the first sync.
 func (s *Shopify) AfterInstall(ctx context.Context, shop string) error {
 	var resp struct {
 		Shop struct {
@@ -384,9 +407,16 @@ func (s *Shopify) AfterInstall(ctx context.Context, shop string) error {
 			BillingAddress struct {
 				CountryCodeV2 string `json:"countryCodeV2"`
 			} `json:"billingAddress"`
+			PrimaryDomain struct {
+				URL string `json:"url"`
+			} `json:"primaryDomain"`
+			ShopPolicies []struct {
+				Type string `json:"type"`
+				URL  string `json:"url"`
+			} `json:"shopPolicies"`
 		} `json:"shop"`
 	}
-	const q = `query ShopDetails { shop { id name currencyCode billingAddress { countryCodeV2 } } }`
+	const q = `query ShopDetails { shop { id name currencyCode billingAddress { countryCodeV2 } primaryDomain { url } shopPolicies { type url } } }`
 	if err := s.Query(ctx, shop, q, nil, &resp); err != nil {
 		if errors.Is(err, ErrShopInactive) || errors.Is(err, ErrReauthRequired) {
 			return nil // nothing to do until the merchant comes back
@@ -397,10 +427,30 @@ func (s *Shopify) AfterInstall(ctx context.Context, shop string) error {
 	if err != nil {
 		return err
 	}
-	return s.Store.UpdateShopDetails(ctx, sh.ID, ShopDetails{
-		Name: resp.Shop.Name, ShopifyGID: resp.Shop.ID,
-		CurrencyCode: resp.Shop.CurrencyCode, CountryCode: resp.Shop.BillingAddress.CountryCodeV2,
-	})
+	p := ShopProfile{
+		ShopDetails: ShopDetails{
+			Name: resp.Shop.Name, ShopifyGID: resp.Shop.ID,
+			CurrencyCode: resp.Shop.CurrencyCode, CountryCode: resp.Shop.BillingAddress.CountryCodeV2,
+		},
+		StorefrontURL: resp.Shop.PrimaryDomain.URL,
+	}
+	for _, pol := range resp.Shop.ShopPolicies {
+		switch pol.Type {
+		case "REFUND_POLICY":
+			p.RefundPolicyURL = pol.URL
+		case "PRIVACY_POLICY":
+			p.PrivacyPolicyURL = pol.URL
+		case "TERMS_OF_SERVICE":
+			p.TermsURL = pol.URL
+		}
+	}
+	if err := s.Store.UpdateShopDetails(ctx, sh.ID, p.ShopDetails); err != nil {
+		return err
+	}
+	if s.Catalog == nil {
+		return nil
+	}
+	return s.Catalog.Installed(ctx, shop, p)
 }
 
 // missingScopes lists the wanted scopes the granted list does not cover; a

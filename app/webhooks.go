@@ -130,25 +130,73 @@ func (s *Shopify) ProcessWebhook(ctx context.Context, eventID int64) error {
 	if ev.ProcessedAt != nil {
 		return nil
 	}
-	var outcome string
+	// The handling and the record that it was done commit together: a
+	// crash in between makes the retried job redo it, not skip it.
+	return s.Store.InTx(ctx, func(ctx context.Context) error {
+		outcome, err := s.handleWebhook(ctx, ev)
+		if err != nil {
+			return fmt.Errorf("process webhook %d (%s): %w", ev.ID, ev.Topic, err)
+		}
+		return s.Store.FinishWebhookEvent(ctx, ev.ID, outcome)
+	})
+}
+
+// webhookIDs is the part of catalog webhook payloads the app reads.
+type webhookIDs struct {
+	ID              json.Number `json:"id"`
+	InventoryItemID json.Number `json:"inventory_item_id"`
+	AdminGraphQLID  string      `json:"admin_graphql_api_id"`
+}
+
+// handleWebhook does what a delivery asks and says what was done.
+func (s *Shopify) handleWebhook(ctx context.Context, ev *WebhookEvent) (string, error) {
+	var ids webhookIDs
+	dec := json.NewDecoder(bytes.NewReader(ev.Payload))
+	dec.UseNumber()
+	_ = dec.Decode(&ids) // shapes are checked per topic below
+	num := func(n json.Number) (int64, bool) {
+		v, err := n.Int64()
+		return v, err == nil && v > 0
+	}
 	switch ev.Topic {
 	case TopicAppUninstalled:
-		err = s.Store.UninstallShop(ctx, ev.Shop)
-		outcome = "shop deactivated; its tokens and API keys deleted"
+		return "shop deactivated; its tokens and API keys deleted", s.Store.UninstallShop(ctx, ev.Shop)
 	case TopicCustomersDataRequest, TopicCustomersRedact, TopicShopRedact:
-		outcome, err = s.handleCompliance(ctx, ev)
+		return s.handleCompliance(ctx, ev)
 	case "orders/updated", "orders/cancelled", "fulfillments/create", "fulfillments/update", "refunds/create":
 		// Only orders the app created for agents are of interest; none
 		// exist until agent checkout completes orders.
-		outcome = "ignored: not an order created by the app"
-	default:
-		// Catalog topics: the catalog sync consumes them.
-		outcome = "recorded: no catalog sync configured for this shop"
+		return "ignored: not an order created by the app", nil
 	}
-	if err != nil {
-		return fmt.Errorf("process webhook %d (%s): %w", ev.ID, ev.Topic, err)
+	if s.Catalog == nil {
+		return "ignored: no catalog", nil
 	}
-	return s.Store.FinishWebhookEvent(ctx, ev.ID, outcome)
+	switch ev.Topic {
+	case "products/create", "products/update":
+		id, ok := num(ids.ID)
+		if !ok {
+			return "rejected: payload has no product id", nil
+		}
+		return "product refresh enqueued", s.Catalog.ProductChanged(ctx, ev.Shop, id)
+	case "products/delete":
+		id, ok := num(ids.ID)
+		if !ok {
+			return "rejected: payload has no product id", nil
+		}
+		return "product removed from the catalog", s.Catalog.ProductDeleted(ctx, ev.Shop, id)
+	case "inventory_levels/update":
+		id, ok := num(ids.InventoryItemID)
+		if !ok {
+			return "rejected: payload has no inventory_item_id", nil
+		}
+		return "inventory change handled", s.Catalog.InventoryChanged(ctx, ev.Shop, id)
+	case "bulk_operations/finish":
+		if ids.AdminGraphQLID == "" {
+			return "rejected: payload has no admin_graphql_api_id", nil
+		}
+		return "bulk operation check enqueued", s.Catalog.BulkFinished(ctx, ev.Shop, ids.AdminGraphQLID)
+	}
+	return "ignored", nil
 }
 
 // compliancePayload is the part of Shopify's privacy webhooks we use.

@@ -18,6 +18,12 @@ func (s *Server) routes() {
 		e.GET("/api/session", s.handleSession)
 		e.POST(WebhookPath, s.handleWebhook)
 	}
+
+	// Product feeds: each shop's published files, for agents and the merchant.
+	if s.feeds != nil {
+		e.GET("/feeds/:shop/:file", s.handleFeed)
+		e.HEAD("/feeds/:shop/:file", s.handleFeed)
+	}
 }
 
 // WebhookPath is where Shopify delivers every webhook topic

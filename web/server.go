@@ -29,6 +29,8 @@ type Config struct {
 
 	// Shopify serves install, session and webhook routes; nil leaves them out.
 	Shopify ShopifyService
+	// Feeds serves the feed pull URLs; nil leaves them out.
+	Feeds FeedService
 	// SecureCookies marks cookies Secure (the app is served over https).
 	SecureCookies bool
 	// AfterInstallURL is where a completed OAuth install sends the merchant.
@@ -44,6 +46,7 @@ type Server struct {
 	metrics *httpMetrics
 
 	shopify         ShopifyService
+	feeds           FeedService
 	secureCookies   bool
 	afterInstallURL func(shop string) string
 }
@@ -60,7 +63,7 @@ func New(cfg Config) *Server {
 	e.HidePort = true
 	s := &Server{
 		echo: e, logger: cfg.Logger, reg: cfg.Registry, metrics: newHTTPMetrics(cfg.Registry),
-		shopify: cfg.Shopify, secureCookies: cfg.SecureCookies, afterInstallURL: cfg.AfterInstallURL,
+		shopify: cfg.Shopify, feeds: cfg.Feeds, secureCookies: cfg.SecureCookies, afterInstallURL: cfg.AfterInstallURL,
 	}
 	for name, p := range cfg.Ready {
 		s.probes = append(s.probes, namedProbe{name, p})

@@ -83,6 +83,16 @@ type Manifest struct {
 	Shop            string          `json:"shop"`
 	AppClientSecret string          `json:"app_client_secret"`
 	Shopify         ShopifyManifest `json:"shopify"`
+	Feed            FeedManifest    `json:"feed"`
+	// Items are (up to 100 of) the variants the feed publishes.
+	Items []app.PublishedItem `json:"items"`
+}
+
+// FeedManifest tells how to pull the shop's published feed.
+type FeedManifest struct {
+	URL           string `json:"url"`
+	Authorization string `json:"authorization"`
+	Format        string `json:"format"`
 }
 
 // ShopifyManifest tells how to reach the emulated store directly.
@@ -135,6 +145,7 @@ func Run(ctx context.Context, opts Options, base app.Config, logger *slog.Logger
 	svc, err := service.New(ctx, service.Options{
 		Config: cfg, Logger: logger, ShopifyTransport: emu.Transport(nil),
 		AfterInstallURL: func(shop string) string { return "/?shop=" + url.QueryEscape(shop) },
+		RebuildDelay:    2 * time.Second, SyncPoll: time.Second,
 	})
 	if err != nil {
 		return err
@@ -144,6 +155,10 @@ func Run(ctx context.Context, opts Options, base app.Config, logger *slog.Logger
 		if err := installByOAuth(ctx, svc.URL(), emu); err != nil {
 			return fmt.Errorf("demo install: %w", err)
 		}
+		feedToken, items, err := onboard(ctx, svc, out)
+		if err != nil {
+			return fmt.Errorf("demo onboarding: %w", err)
+		}
 		m := Manifest{
 			AppURL: svc.URL(), Shop: DemoShop, AppClientSecret: clientSecret,
 			Shopify: ShopifyManifest{
@@ -151,13 +166,20 @@ func Run(ctx context.Context, opts Options, base app.Config, logger *slog.Logger
 				GraphQLURL:  emu.URL() + "/admin/api/" + shopify.APIVersion + "/graphql.json",
 				AccessToken: emu.StaffToken(DemoShop),
 			},
+			Feed: FeedManifest{
+				URL:           svc.URL() + "/feeds/" + DemoShop + "/products.jsonl.gz",
+				Authorization: "Bearer " + feedToken,
+				Format:        "jsonl.gz",
+			},
+			Items: items,
 		}
 		path := filepath.Join(opts.Dir, "demo.json")
 		if err := writeJSONAtomic(path, m); err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "\nacpbridge demo is running.\n\n  app:     %s\n  shop:    %s (emulated, installed through OAuth)\n  health:  %s/healthz\n  metrics: %s/metrics\n  details: %s\n\nPress Ctrl-C to stop.\n\n",
-			m.AppURL, m.Shop, m.AppURL, m.AppURL, path)
+		fmt.Fprintf(out, "\nacpbridge demo is running.\n\n  app:     %s\n  shop:    %s (emulated, installed through OAuth)\n  feed:    %s (%d items published)\n  health:  %s/healthz\n  metrics: %s/metrics\n  details: %s\n\n"+
+			"Pull the feed:\n  curl -s -H 'Authorization: %s' %s | gunzip | head -c 600\n\nPress Ctrl-C to stop.\n\n",
+			m.AppURL, m.Shop, m.Feed.URL, len(items), m.AppURL, m.AppURL, path, m.Feed.Authorization, m.Feed.URL)
 		return nil
 	})
 }
@@ -194,6 +216,61 @@ func installByOAuth(ctx context.Context, appURL string, emu *emulator.Emulator) 
 		return fmt.Errorf("install ended with %d: %s", resp.StatusCode, b)
 	}
 	return nil
+}
+
+// onboard does what a merchant does after installing, through the app's
+// own use-cases: waits for the first catalog sync, confirms the return
+// window (Shopify has no field for it), makes the feed token, and builds
+// the feed. It returns the token and the published items.
+func onboard(ctx context.Context, svc *service.Service, out io.Writer) (string, []app.PublishedItem, error) {
+	st := svc.Store()
+	var sh *app.Shop
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		var err error
+		sh, err = st.ShopByDomain(ctx, DemoShop)
+		if err != nil {
+			return "", nil, err
+		}
+		sy, err := st.LatestSync(ctx, sh.ID)
+		if err == nil && sy.Done() {
+			if sy.Status == app.SyncFailed {
+				return "", nil, fmt.Errorf("catalog sync failed: %s", sy.Error)
+			}
+			fmt.Fprintf(out, "catalog synced: %d products, %d variants\n", sy.Products, sy.Variants)
+			break
+		}
+		if time.Now().After(deadline) {
+			return "", nil, errors.New("the first catalog sync did not finish within 2 minutes")
+		}
+		select {
+		case <-ctx.Done():
+			return "", nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	fs, err := svc.Feeds().Settings(ctx, sh.ID)
+	if err != nil {
+		return "", nil, err
+	}
+	fs.ReturnWindowDays = 30
+	if err := svc.Feeds().SaveSettings(ctx, *fs); err != nil {
+		return "", nil, err
+	}
+	token, err := svc.Feeds().RotateToken(ctx, sh.ID)
+	if err != nil {
+		return "", nil, err
+	}
+	b, err := svc.Feeds().Build(ctx, sh.ID)
+	if err != nil {
+		return "", nil, err
+	}
+	items, err := svc.Feeds().PublishedItems(ctx, sh.ID, 100)
+	if err != nil {
+		return "", nil, err
+	}
+	fmt.Fprintf(out, "feed built: %d items published, %d invalid, %d excluded\n", b.ItemsPublished, b.ItemsInvalid, b.ItemsExcluded)
+	return token, items, nil
 }
 
 func randomHex(n int) (string, error) {

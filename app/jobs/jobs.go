@@ -158,6 +158,11 @@ func (q *Queue) Start(ctx context.Context) error {
 						return
 					}
 					q.metrics.observe(ev)
+					if ev.Kind == river.EventKindJobFailed && ev.Job != nil && len(ev.Job.Errors) > 0 {
+						last := ev.Job.Errors[len(ev.Job.Errors)-1]
+						q.logger.WarnContext(ctx, "job failed", "kind", ev.Job.Kind, "job_id", ev.Job.ID,
+							"attempt", ev.Job.Attempt, "max_attempts", ev.Job.MaxAttempts, "err", last.Error)
+					}
 				case <-q.client.Stopped():
 					return
 				}

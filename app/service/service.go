@@ -41,6 +41,12 @@ type Options struct {
 	ShopifyTransport http.RoundTripper
 	// AfterInstallURL overrides where a finished OAuth install lands.
 	AfterInstallURL func(shop string) string
+	// RebuildDelay debounces feed rebuilds after catalog changes
+	// (default one minute; negative: no debounce, as the tests use);
+	// SyncPoll is how often a running bulk export is checked when its
+	// webhook is late (default 5 s).
+	RebuildDelay time.Duration
+	SyncPoll     time.Duration
 }
 
 // Service is a running (or ready to run) acpbridge.
@@ -50,6 +56,8 @@ type Service struct {
 	store    *store.Store
 	keys     *secret.Keyring
 	shopify  *app.Shopify
+	catalog  *app.Catalog
+	feeds    *app.Feeds
 	queue    *jobs.Queue
 	web      *web.Server
 	registry *prometheus.Registry
@@ -103,12 +111,34 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 		Admin: &shopify.Admin{HTTPClient: shopifyHTTP, Logger: logger, Limiter: &shopify.Limiter{}},
 	}
 
+	// Catalog and feeds.
+	rebuild, poll := opts.RebuildDelay, opts.SyncPoll
+	if rebuild == 0 {
+		rebuild = time.Minute
+	}
+	if poll == 0 {
+		poll = 5 * time.Second
+	}
+	s.feeds = &app.Feeds{Store: s.store, Logger: logger, Now: s.store.Now}
+	s.catalog = &app.Catalog{
+		Store: s.store, Shopify: s.shopify, Feeds: s.feeds, Logger: logger, Now: s.store.Now,
+		// Bulk results come from Shopify's storage, not the Admin API.
+		Download:     &http.Client{Transport: opts.ShopifyTransport, Timeout: 30 * time.Minute},
+		RebuildDelay: rebuild, PollInterval: poll,
+	}
+	s.shopify.Catalog = s.catalog
+
 	// Jobs.
 	workers := river.NewWorkers()
 	maintenance := &app.Maintenance{Store: s.store, Logger: logger, Now: s.store.Now}
 	river.AddWorker(workers, &jobs.MaintenanceWorker{App: maintenance})
 	river.AddWorker(workers, &jobs.WebhookWorker{App: s.shopify})
 	river.AddWorker(workers, &jobs.ShopInstalledWorker{App: s.shopify})
+	river.AddWorker(workers, &jobs.RunSyncWorker{App: s.catalog})
+	river.AddWorker(workers, &jobs.PollSyncWorker{App: s.catalog, Every: poll})
+	river.AddWorker(workers, &jobs.RefreshProductWorker{App: s.catalog})
+	river.AddWorker(workers, &jobs.ReconcileWorker{App: s.catalog})
+	river.AddWorker(workers, &jobs.BuildFeedWorker{App: s.feeds})
 	if opts.AddWorkers != nil {
 		opts.AddWorkers(workers)
 	}
@@ -117,14 +147,14 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 		DB:            s.store.DB(),
 		Logger:        logger,
 		Workers:       workers,
-		Periodic:      []*river.PeriodicJob{jobs.MaintenanceSchedule()},
+		Periodic:      []*river.PeriodicJob{jobs.MaintenanceSchedule(), jobs.ReconcileSchedule()},
 		TxFromContext: store.SQLTx,
 		Metrics:       jobs.NewMetrics(s.registry, s.store.DB()),
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.shopify.Queue = s.queue
+	s.shopify.Queue, s.catalog.Queue, s.feeds.Queue = s.queue, s.queue, s.queue
 
 	// HTTP.
 	afterInstall := opts.AfterInstallURL
@@ -136,6 +166,7 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 		Registry:        s.registry,
 		BodyLimit:       cfg.BodyLimit,
 		Shopify:         s.shopify,
+		Feeds:           s.feeds,
 		SecureCookies:   cfg.AppURL != nil && cfg.AppURL.Scheme == "https",
 		AfterInstallURL: afterInstall,
 		Ready: map[string]web.Probe{
@@ -223,6 +254,16 @@ func (s *Service) Queue() *jobs.Queue { return s.queue }
 
 // Shopify exposes the Shopify connection use-case.
 func (s *Service) Shopify() *app.Shopify { return s.shopify }
+
+// Catalog exposes the catalog use-case.
+func (s *Service) Catalog() *app.Catalog { return s.catalog }
+
+// Feeds exposes the feeds use-case.
+func (s *Service) Feeds() *app.Feeds { return s.feeds }
+
+// StartWorkers starts only the job queue (the CLI runs as a temporary
+// worker replica that serves no HTTP).
+func (s *Service) StartWorkers(ctx context.Context) error { return s.queue.Start(ctx) }
 
 // Keys exposes the encryption keyring.
 func (s *Service) Keys() *secret.Keyring { return s.keys }

@@ -83,6 +83,7 @@ func newShopifyEnvOn(t *testing.T, db app.DatabaseConfig, like *shopifyEnv) *sho
 	logger := slog.New(slog.NewJSONHandler(io.MultiWriter(logs, testWriter{t}), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	svc, err := service.New(ctx, service.Options{
 		Config: cfg, Logger: logging.Wrap(logger), ShopifyTransport: emu.Transport(nil),
+		RebuildDelay: -1, SyncPoll: 200 * time.Millisecond,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -163,13 +164,15 @@ func (w testWriter) Write(p []byte) (int, error) {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	start := time.Now()
+	deadline := start.Add(30 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+	t.Logf("waited %s for %s", time.Since(start).Round(time.Millisecond), what)
 }
 
 func eachKind(t *testing.T, fn func(t *testing.T, kind app.DatabaseKind)) {

@@ -248,3 +248,25 @@ func (s *Store) PruneRevokedAPIKeys(ctx context.Context, cutoff time.Time) (int6
 	res := s.conn(ctx).Where("revoked_at IS NOT NULL AND revoked_at < ?", cutoff).Delete(&apiKeyRow{})
 	return res.RowsAffected, translate(res.Error, "prune api keys")
 }
+
+// ShopByID returns a shop by our id.
+func (s *Store) ShopByID(ctx context.Context, id int64) (*app.Shop, error) {
+	var r shopRow
+	if err := s.conn(ctx).Where("id = ?", id).Take(&r).Error; err != nil {
+		return nil, translate(err, "shop")
+	}
+	return toAppShop(r), nil
+}
+
+// ActiveShops lists the shops with the app installed.
+func (s *Store) ActiveShops(ctx context.Context) ([]*app.Shop, error) {
+	var rows []shopRow
+	if err := s.conn(ctx).Where("status = ?", string(app.ShopActive)).Order("id").Find(&rows).Error; err != nil {
+		return nil, translate(err, "active shops")
+	}
+	out := make([]*app.Shop, len(rows))
+	for i, r := range rows {
+		out[i] = toAppShop(r)
+	}
+	return out, nil
+}

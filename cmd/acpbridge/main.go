@@ -3,6 +3,8 @@
 //	acpbridge [serve]                    serve the app (the default)
 //	acpbridge migrate up|down [N]|reset|status
 //	acpbridge demo [--addr A] [--dir D] [--agent-webhook-url U] [--products N]
+//	acpbridge sync --shop X              full catalog sync, with progress
+//	acpbridge feed build|validate|export --shop X
 //	acpbridge keygen                     print a new ENCRYPTION_KEY entry
 //	acpbridge version
 //
@@ -48,7 +50,7 @@ type usageError struct{ error }
 
 func (e usageError) Unwrap() error { return e.error }
 
-const usage = `usage: acpbridge [serve | migrate up|down [N]|reset|status | demo [flags] | keygen | version]`
+const usage = `usage: acpbridge [serve | migrate up|down [N]|reset|status | demo [flags] | sync --shop X | feed build|validate|export --shop X | keygen | version]`
 
 // run is main without the process: tests call it with their own arguments,
 // environment and output.
@@ -98,6 +100,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return service.Run(ctx, svc, nil)
 	case "migrate":
 		return runMigrate(ctx, args, cfg, logger, stdout)
+	case "sync":
+		return runSync(ctx, args, cfg, logger, stdout, stderr)
+	case "feed":
+		return runFeed(ctx, args, cfg, logger, stdout, stderr)
 	case "demo":
 		opts, err := parseDemoFlags(args, stderr)
 		if err != nil {

@@ -25,12 +25,23 @@ type Product struct {
 	Variants        []Variant
 	SEOTitle        string
 	SEODescription  string
+	// Collections are the (manual) collections the product belongs to.
+	Collections []Collection
 	// Published says whether the product is on the Online Store channel;
 	// Shopify's onlineStoreUrl is null otherwise.
 	Published bool
 	CreatedAt time.Time
 	UpdatedAt time.Time
 }
+
+// Collection is a collection of products.
+type Collection struct {
+	ID            int64
+	Handle, Title string
+}
+
+// GID is the collection's Admin API id.
+func (c Collection) GID() string { return gid("Collection", c.ID) }
 
 // Category is a node of Shopify's Standard Product Taxonomy.
 type Category struct {
@@ -101,6 +112,7 @@ func (p *Product) clone() *Product {
 		c.Category = &cat
 	}
 	c.Images = slices.Clone(p.Images)
+	c.Collections = slices.Clone(p.Collections)
 	c.Options = make([]Option, len(p.Options))
 	for i, o := range p.Options {
 		c.Options[i] = Option{Name: o.Name, Values: slices.Clone(o.Values)}

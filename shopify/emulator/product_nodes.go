@@ -35,6 +35,12 @@ func (x *execution) productNode(p *Product) map[string]any {
 	for i, o := range p.Options {
 		options[i] = map[string]any{"__typename": "ProductOption", "id": gid("ProductOption", p.ID*10+int64(i)+1), "name": o.Name, "position": i + 1, "values": o.Values}
 	}
+	collections := make([]edgeItem, len(p.Collections))
+	for i, c := range p.Collections {
+		collections[i] = edgeItem{id: c.ID, value: fmt.Sprintf("%06d", i), node: func() map[string]any {
+			return map[string]any{"__typename": "Collection", "id": c.GID(), "title": c.Title, "handle": c.Handle}
+		}}
+	}
 	variants := make([]edgeItem, len(p.Variants))
 	total, tracks := 0, false
 	for i := range p.Variants {
@@ -78,6 +84,7 @@ func (x *execution) productNode(p *Product) map[string]any {
 			return options, nil
 		}),
 		"variants":              lazy(func(args map[string]any) (any, error) { return paginate(variants, args, x.bulk) }),
+		"collections":           lazy(func(args map[string]any) (any, error) { return paginate(collections, args, x.bulk) }),
 		"variantsCount":         map[string]any{"count": len(p.Variants), "precision": "EXACT"},
 		"hasOnlyDefaultVariant": len(p.Variants) == 1 && p.Variants[0].Title == "Default Title",
 		"totalInventory":        total,

@@ -33,6 +33,12 @@ func resolveShop(x *execution, _ *ast.Field, _ map[string]any) (any, error) {
 			"id": gid("ShopAddress", s.id), "address1": "100 Main Street", "city": "Portland", "province": "Oregon",
 			"provinceCode": "OR", "zip": "97204", "country": "United States", "countryCodeV2": "US", "countryCode": "US",
 		},
+		// The store's published policies, as Settings › Policies shows them.
+		"shopPolicies": []any{
+			shopPolicy(s.id, 1, "REFUND_POLICY", "Refund policy", front+"/policies/refund-policy"),
+			shopPolicy(s.id, 2, "PRIVACY_POLICY", "Privacy policy", front+"/policies/privacy-policy"),
+			shopPolicy(s.id, 3, "TERMS_OF_SERVICE", "Terms of service", front+"/policies/terms-of-service"),
+		},
 		"plan": map[string]any{"displayName": "Development", "publicDisplayName": "Development", "partnerDevelopment": true, "shopifyPlus": false},
 	}, nil
 }
@@ -53,4 +59,12 @@ func resolveAppInstallation(x *execution, _ *ast.Field, _ map[string]any) (any, 
 		"id":           gid("AppInstallation", x.shop.id),
 		"accessScopes": list,
 	}, nil
+}
+
+// shopPolicy is a ShopPolicy object.
+func shopPolicy(shopID int64, n int64, kind, title, url string) map[string]any {
+	return map[string]any{
+		"__typename": "ShopPolicy", "id": gid("ShopPolicy", shopID*10+n), "type": kind, "title": title,
+		"url": url, "body": "<p>" + title + " of the demo store.</p>",
+	}
 }

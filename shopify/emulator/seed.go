@@ -103,6 +103,7 @@ func seedCatalog(shopIndex, n int, seed int64, now time.Time) []*Product {
 			})
 		}
 		seedVariants(rng, ids, p, kind, i)
+		p.Collections = seedCollections(p)
 		switch i {
 		case 3:
 			p.Status, p.Published = "DRAFT", false
@@ -276,4 +277,26 @@ func stripTags(html string) string {
 		}
 	}
 	return strings.Join(strings.Fields(b.String()), " ")
+}
+
+// seedCollections puts a product in the collection of its product type,
+// and in "Sale" when any variant has a compare-at price.
+func seedCollections(p *Product) []Collection {
+	cs := []Collection{collectionNamed(p.ProductType)}
+	for _, v := range p.Variants {
+		if v.CompareAtPriceCents > v.PriceCents {
+			cs = append(cs, collectionNamed("Sale"))
+			break
+		}
+	}
+	return cs
+}
+
+// collectionNamed derives a stable collection from its title.
+func collectionNamed(title string) Collection {
+	var h int64 = 7
+	for _, r := range title {
+		h = (h*31 + int64(r)) % 1_000_000
+	}
+	return Collection{ID: 400_000_000_000 + h, Handle: slugify(title), Title: title}
 }

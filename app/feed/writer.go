@@ -1,0 +1,294 @@
+package feed
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/acpbridge/acpbridge/acp"
+)
+
+// Format is the file format of a feed; every format is gzip-compressed.
+type Format string
+
+// The formats of the OpenAI file upload (parquet is not supported).
+const (
+	FormatJSONL Format = "jsonl.gz"
+	FormatCSV   Format = "csv.gz"
+	FormatTSV   Format = "tsv.gz"
+)
+
+// ErrClosed is returned by Write after Close.
+var ErrClosed = errors.New("feed: writer is closed")
+
+// Writer streams Items as a gzip'd OpenAI feed file. Encoding runs on the
+// caller's goroutine and compression on background goroutines (see
+// compressor), so a build uses every core; a fixed set of buffers
+// circulates between them, so memory stays bounded whatever the size of the
+// feed. A Writer is not safe for concurrent use, and Close must be called
+// to release its goroutines.
+type Writer struct {
+	c      *compressor
+	format Format
+	names  FieldNames
+	legacy bool
+	cols   []col
+	prefix [][]byte // JSONL: `,"name":` per column
+	buf    []byte
+	csv    *csv.Writer
+	rec    []string
+	offs   []int
+	n      int
+	err    error
+	closed bool
+
+	// The description is the longest value and the same for every variant
+	// of a product: its JSON encoding is kept for the next item.
+	descRaw  string
+	descJSON []byte
+}
+
+// NewWriter starts a feed of format f with the given field naming on w and,
+// for CSV and TSV, writes the header row (Columns(names)).
+//
+//   - JSONL: one JSON object per line, keys in column order; fields without
+//     a value are omitted; lists are JSON arrays, variant_dict an object,
+//     booleans and numbers (weight, inventory_quantity, the return window)
+//     are JSON booleans and numbers, prices strings like "12.34 USD".
+//   - CSV: RFC 4180 (encoding/csv, CRLF line ends), every column on every
+//     row, empty cells where there is no value; values as in Item.Fields.
+//   - TSV: tab-separated, no quoting; tabs and line breaks inside values
+//     become spaces.
+func NewWriter(w io.Writer, f Format, names FieldNames) (*Writer, error) {
+	if !names.Valid() {
+		return nil, fmt.Errorf("feed: unknown field names %q", names)
+	}
+	switch f {
+	case FormatJSONL, FormatCSV, FormatTSV:
+	default:
+		return nil, fmt.Errorf("feed: unknown format %q", f)
+	}
+	c := newCompressor(w)
+	fw := &Writer{
+		c:      c,
+		format: f,
+		names:  names,
+		legacy: names.legacy(),
+		cols:   layouts[idx(names)],
+		buf:    <-c.free,
+	}
+	switch f {
+	case FormatJSONL:
+		fw.prefix = make([][]byte, len(fw.cols))
+		for i, col := range fw.cols {
+			fw.prefix[i] = append(appendJSONString([]byte{','}, col.name(names)), ':')
+		}
+	case FormatCSV:
+		fw.csv = csv.NewWriter((*bufSink)(fw))
+		fw.csv.UseCRLF = true
+		fw.rec = make([]string, len(fw.cols))
+		fw.offs = make([]int, len(fw.cols)+1)
+		fw.err = fw.csv.Write(Columns(names))
+	case FormatTSV:
+		for i, col := range fw.cols {
+			if i > 0 {
+				fw.buf = append(fw.buf, '\t')
+			}
+			fw.buf = append(fw.buf, col.name(names)...)
+		}
+		fw.buf = append(fw.buf, '\n')
+	}
+	return fw, nil
+}
+
+// Write appends one item. Errors are sticky: after the first, every Write
+// and Close returns it.
+func (w *Writer) Write(it Item) error {
+	if w.closed {
+		return ErrClosed
+	}
+	if w.err != nil {
+		return w.err
+	}
+	switch w.format {
+	case FormatJSONL:
+		w.buf = w.appendJSONL(w.buf, &it)
+	case FormatTSV:
+		w.buf = w.appendTSV(w.buf, &it)
+	case FormatCSV:
+		if w.err = w.writeCSV(&it); w.err != nil {
+			return w.err
+		}
+	}
+	w.n++
+	if len(w.buf) >= bufSize {
+		if w.err = w.c.err(); w.err == nil {
+			w.buf = w.c.swap(w.buf)
+		}
+	}
+	return w.err
+}
+
+// Count is the number of items written.
+func (w *Writer) Count() int { return w.n }
+
+// Close flushes everything, ends the gzip stream and stops the compression
+// goroutines. It does not close the underlying io.Writer.
+func (w *Writer) Close() error {
+	if w.closed {
+		return w.err
+	}
+	w.closed = true
+	if w.csv != nil {
+		w.csv.Flush()
+		if err := w.csv.Error(); w.err == nil {
+			w.err = err
+		}
+	}
+	if err := w.c.close(w.buf); w.err == nil {
+		w.err = err
+	}
+	w.buf = nil
+	return w.err
+}
+
+// bufSink lets encoding/csv append to the Writer's buffer.
+type bufSink Writer
+
+func (s *bufSink) Write(p []byte) (int, error) {
+	s.buf = append(s.buf, p...)
+	return len(p), nil
+}
+
+func (w *Writer) appendJSONL(dst []byte, it *Item) []byte {
+	dst = append(dst, '{')
+	first := true
+	for i, c := range w.cols {
+		mark := len(dst)
+		p := w.prefix[i]
+		if first {
+			p = p[1:] // no comma before the first key
+		}
+		dst = append(dst, p...)
+		var ok bool
+		if c == cDescription && it.Description != "" {
+			if it.Description != w.descRaw {
+				w.descRaw = it.Description
+				w.descJSON = appendJSONString(w.descJSON[:0], it.Description)
+			}
+			dst, ok = append(dst, w.descJSON...), true
+		} else {
+			dst, ok = it.appendValue(dst, c, w.legacy, true)
+		}
+		if !ok {
+			dst = dst[:mark]
+			continue
+		}
+		first = false
+	}
+	return append(dst, '}', '\n')
+}
+
+func (w *Writer) appendTSV(dst []byte, it *Item) []byte {
+	for i, c := range w.cols {
+		if i > 0 {
+			dst = append(dst, '\t')
+		}
+		mark := len(dst)
+		dst, _ = it.appendValue(dst, c, w.legacy, false)
+		for k := mark; k < len(dst); k++ {
+			if b := dst[k]; b == '\t' || b == '\n' || b == '\r' {
+				dst[k] = ' '
+			}
+		}
+	}
+	return append(dst, '\n')
+}
+
+// writeCSV renders the row into one string (one allocation) and hands
+// encoding/csv slices of it.
+func (w *Writer) writeCSV(it *Item) error {
+	row := w.descJSON[:0] // scratch space; the JSONL cache is unused here
+	for i, c := range w.cols {
+		w.offs[i] = len(row)
+		row, _ = it.appendValue(row, c, w.legacy, false)
+	}
+	w.offs[len(w.cols)] = len(row)
+	s := string(row)
+	for i := range w.cols {
+		w.rec[i] = s[w.offs[i]:w.offs[i+1]]
+	}
+	w.descJSON = row[:0]
+	return w.csv.Write(w.rec)
+}
+
+// ACPWriter streams acp.FeedProduct values as gzip'd JSON Lines: the
+// products.jsonl of ACP Feed API file ingestion (the companion
+// metadata.json is a plain acp.FeedMetadata). Like Writer it compresses in
+// the background with bounded buffers; it is not safe for concurrent use,
+// and Close must be called.
+type ACPWriter struct {
+	c      *compressor
+	buf    []byte
+	enc    *json.Encoder
+	n      int
+	err    error
+	closed bool
+}
+
+// NewACPWriter starts a products.jsonl.gz stream on w.
+func NewACPWriter(w io.Writer) *ACPWriter {
+	c := newCompressor(w)
+	aw := &ACPWriter{c: c, buf: <-c.free}
+	aw.enc = json.NewEncoder((*acpSink)(aw))
+	aw.enc.SetEscapeHTML(false)
+	return aw
+}
+
+type acpSink ACPWriter
+
+func (s *acpSink) Write(p []byte) (int, error) {
+	s.buf = append(s.buf, p...)
+	return len(p), nil
+}
+
+// Write appends one product as one line. Errors are sticky.
+func (w *ACPWriter) Write(p acp.FeedProduct) error {
+	if w.closed {
+		return ErrClosed
+	}
+	if w.err != nil {
+		return w.err
+	}
+	mark := len(w.buf)
+	if err := w.enc.Encode(p); err != nil {
+		w.buf = w.buf[:mark]
+		return err // not sticky: nothing was written
+	}
+	w.n++
+	if len(w.buf) >= bufSize {
+		if w.err = w.c.err(); w.err == nil {
+			w.buf = w.c.swap(w.buf)
+		}
+	}
+	return w.err
+}
+
+// Count is the number of products written.
+func (w *ACPWriter) Count() int { return w.n }
+
+// Close ends the gzip stream and stops the compression goroutines; it does
+// not close the underlying io.Writer.
+func (w *ACPWriter) Close() error {
+	if w.closed {
+		return w.err
+	}
+	w.closed = true
+	if err := w.c.close(w.buf); w.err == nil {
+		w.err = err
+	}
+	w.buf = nil
+	return w.err
+}

@@ -1,0 +1,614 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/acpbridge/acpbridge/app/feed"
+	"github.com/acpbridge/acpbridge/app/secret"
+)
+
+// FeedStore is what feed settings, builds and serving need of the database.
+type FeedStore interface {
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+	ShopByID(ctx context.Context, id int64) (*Shop, error)
+	ShopByDomain(ctx context.Context, domain string) (*Shop, error)
+	ShopByFeedTokenHash(ctx context.Context, domain, hash string) (*Shop, error)
+	FeedSettings(ctx context.Context, shopID int64) (*FeedSettings, error)
+	SaveFeedSettings(ctx context.Context, fs FeedSettings) error
+	FeedRules(ctx context.Context, shopID int64) ([]FeedRule, error)
+	SaveFeedRule(ctx context.Context, r FeedRule) error
+	CatalogPages(ctx context.Context, shopID int64, pageSize int, fn func(*CatalogPage) error) error
+	CreateBuild(ctx context.Context, shopID int64, fieldNames string) (*FeedBuild, error)
+	FinishBuild(ctx context.Context, b *FeedBuild) error
+	LatestBuild(ctx context.Context, shopID int64, status string) (*FeedBuild, error)
+	PruneBuilds(ctx context.Context, shopID int64, keep int) (int64, error)
+	NewFeedFile(ctx context.Context, buildID int64, format string) (io.WriteCloser, error)
+	FeedFile(ctx context.Context, buildID int64, format string) (*FeedFile, error)
+	CopyFeedFile(ctx context.Context, buildID int64, format string, w io.Writer) (int64, error)
+	AddFeedProblems(ctx context.Context, buildID int64, ps []FeedProblem) error
+	FeedProblems(ctx context.Context, buildID int64, limit int) ([]FeedProblem, error)
+}
+
+// Feed building knobs.
+const (
+	// buildPage is how many products a build reads per page.
+	buildPage = 500
+	// maxStoredProblems caps the per-item problems kept per build; the
+	// summary counts them all.
+	maxStoredProblems = 10_000
+	// keepBuilds is how many published builds are kept (the newest is
+	// served; older ones are a rollback and a history).
+	keepBuilds = 3
+)
+
+// FeedFormats are the files every build writes.
+var FeedFormats = []feed.Format{feed.FormatJSONL, feed.FormatCSV, feed.FormatTSV}
+
+// Feeds owns the merchant's feed settings and rules, builds the feed files
+// from the synced catalog, and serves them.
+type Feeds struct {
+	Store  FeedStore
+	Queue  Enqueuer
+	Logger *slog.Logger
+	Now    func() time.Time
+	// AfterBuild runs once a build is published (deliveries hook in here).
+	AfterBuild func(ctx context.Context, b *FeedBuild) error
+}
+
+// Settings returns the shop's feed settings; a shop that has none yet gets
+// defaults derived from the shop.
+func (f *Feeds) Settings(ctx context.Context, shopID int64) (*FeedSettings, error) {
+	fs, err := f.Store.FeedSettings(ctx, shopID)
+	if errors.Is(err, ErrNotFound) {
+		sh, err := f.Store.ShopByID(ctx, shopID)
+		if err != nil {
+			return nil, err
+		}
+		return defaultSettings(sh, ShopProfile{}), nil
+	}
+	return fs, err
+}
+
+func defaultSettings(sh *Shop, p ShopProfile) *FeedSettings {
+	country := sh.CountryCode
+	fs := &FeedSettings{
+		ShopID: sh.ID, SellerName: sh.Name, SellerURL: p.StorefrontURL, StoreCountry: country,
+		ReturnPolicyURL: p.RefundPolicyURL, PrivacyPolicyURL: p.PrivacyPolicyURL, TermsURL: p.TermsURL,
+		EligibleSearch: true, EligibleCheckout: true, FieldNames: string(feed.NamesCurrent),
+	}
+	if fs.SellerURL == "" {
+		fs.SellerURL = "https://" + sh.Domain
+	}
+	if country != "" {
+		fs.TargetCountries = []string{country}
+	}
+	return fs
+}
+
+// EnsureDefaults saves settings derived from what Shopify says of the shop,
+// unless the merchant already has settings (theirs are never overwritten).
+func (f *Feeds) EnsureDefaults(ctx context.Context, sh *Shop, p ShopProfile) error {
+	if _, err := f.Store.FeedSettings(ctx, sh.ID); !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	sh.Name, sh.CountryCode, sh.CurrencyCode = p.Name, p.CountryCode, p.CurrencyCode
+	return f.Store.SaveFeedSettings(ctx, *defaultSettings(sh, p))
+}
+
+// SaveSettings validates and stores the merchant's settings; each problem
+// names its field. The feed token is kept (RotateToken changes it).
+func (f *Feeds) SaveSettings(ctx context.Context, fs FeedSettings) error {
+	if err := ValidateFeedSettings(&fs); err != nil {
+		return err
+	}
+	cur, err := f.Settings(ctx, fs.ShopID)
+	if err != nil {
+		return err
+	}
+	fs.FeedTokenHash = cur.FeedTokenHash
+	return f.Store.SaveFeedSettings(ctx, fs)
+}
+
+// ValidateFeedSettings checks and normalises settings (country codes upper
+// case, URLs absolute https).
+func ValidateFeedSettings(fs *FeedSettings) error {
+	bad := func(field, msg string) error { return &Error{Code: CodeInvalid, Field: field, Message: msg} }
+	fs.SellerName = strings.TrimSpace(fs.SellerName)
+	if fs.SellerName == "" || len([]rune(fs.SellerName)) > 70 {
+		return bad("seller_name", "seller name is required, at most 70 characters")
+	}
+	for field, u := range map[string]*string{
+		"seller_url": &fs.SellerURL, "return_policy_url": &fs.ReturnPolicyURL,
+		"privacy_policy_url": &fs.PrivacyPolicyURL, "terms_url": &fs.TermsURL,
+	} {
+		*u = strings.TrimSpace(*u)
+		if *u == "" {
+			continue
+		}
+		pu, err := url.Parse(*u)
+		if err != nil || pu.Scheme != "https" || pu.Host == "" || len(*u) > 2000 {
+			return bad(field, "must be an absolute https URL, such as https://example.com/policies/refund-policy")
+		}
+	}
+	if fs.SellerURL == "" {
+		return bad("seller_url", "seller URL is required")
+	}
+	fs.StoreCountry = strings.ToUpper(strings.TrimSpace(fs.StoreCountry))
+	if !isCountry(fs.StoreCountry) {
+		return bad("store_country", "store country must be a two-letter ISO 3166-1 code such as US")
+	}
+	var targets []string
+	for _, c := range fs.TargetCountries {
+		c = strings.ToUpper(strings.TrimSpace(c))
+		if c == "" {
+			continue
+		}
+		if !isCountry(c) {
+			return bad("target_countries", fmt.Sprintf("%q is not a two-letter ISO 3166-1 country code", c))
+		}
+		if !slices.Contains(targets, c) {
+			targets = append(targets, c)
+		}
+	}
+	if len(targets) == 0 {
+		return bad("target_countries", "at least one target country is required")
+	}
+	fs.TargetCountries = targets
+	if fs.ReturnWindowDays < 0 || fs.ReturnWindowDays > 365 {
+		return bad("return_window_days", "return window must be 0 to 365 days")
+	}
+	if len([]rune(fs.BrandFallback)) > 70 {
+		return bad("brand_fallback", "brand fallback must be at most 70 characters")
+	}
+	if fs.FieldNames == "" {
+		fs.FieldNames = string(feed.NamesCurrent)
+	}
+	if !feed.FieldNames(fs.FieldNames).Valid() {
+		return bad("field_names", `field names must be "current" or "2025"`)
+	}
+	if fs.EligibleCheckout && !fs.EligibleSearch {
+		return bad("eligible_checkout", "checkout needs search: an item agents cannot find cannot be bought")
+	}
+	return nil
+}
+
+func isCountry(c string) bool {
+	return len(c) == 2 && c[0] >= 'A' && c[0] <= 'Z' && c[1] >= 'A' && c[1] <= 'Z'
+}
+
+// RotateToken makes a new bearer token for the shop's feed pull URL and
+// returns it; only its hash is kept, and the old token stops working.
+func (f *Feeds) RotateToken(ctx context.Context, shopID int64) (string, error) {
+	tok, err := secret.NewAPIKey("acpf")
+	if err != nil {
+		return "", err
+	}
+	fs, err := f.Settings(ctx, shopID)
+	if err != nil {
+		return "", err
+	}
+	fs.FeedTokenHash = secret.HashAPIKey(tok)
+	if err := f.Store.SaveFeedSettings(ctx, *fs); err != nil {
+		return "", err
+	}
+	return tok, nil
+}
+
+// SaveRule stores a product or collection rule (nil fields: no decision).
+func (f *Feeds) SaveRule(ctx context.Context, r FeedRule) error {
+	if r.Scope != RuleProduct && r.Scope != RuleCollection {
+		return &Error{Code: CodeInvalid, Field: "scope", Message: `scope must be "product" or "collection"`}
+	}
+	if r.TargetID <= 0 {
+		return &Error{Code: CodeInvalid, Field: "target_id", Message: "a product or collection id is required"}
+	}
+	if r.Scope == RuleCollection && (r.Title != nil || r.Description != nil || r.GTIN != nil || r.MPN != nil) {
+		return &Error{Code: CodeInvalid, Field: "scope", Message: "titles, descriptions and identifiers are set per product, not per collection"}
+	}
+	for field, v := range map[string]*string{"title": r.Title, "description": r.Description, "category": r.Category, "gtin": r.GTIN, "mpn": r.MPN} {
+		if v != nil && strings.TrimSpace(*v) == "" {
+			return &Error{Code: CodeInvalid, Field: field, Message: "an override cannot be empty; remove it instead"}
+		}
+	}
+	return f.Store.SaveFeedRule(ctx, r)
+}
+
+// rules indexes a shop's rules for merging.
+type rules struct {
+	product    map[int64]FeedRule
+	collection map[int64]FeedRule
+}
+
+// override merges the rules that apply to a product: its collections' first
+// (any excluding collection excludes it; any collection turning checkout off
+// turns it off), then the product's own, which win.
+func (r rules) override(productID int64, cols []CatalogCollection) feed.Override {
+	var ov feed.Override
+	for _, c := range cols {
+		cr, ok := r.collection[c.CollectionID]
+		if !ok {
+			continue
+		}
+		if cr.Exclude != nil && *cr.Exclude {
+			ov.Exclude = true
+		}
+		if cr.CheckoutEligible != nil && (ov.CheckoutEligible == nil || !*cr.CheckoutEligible) {
+			ov.CheckoutEligible = cr.CheckoutEligible
+		}
+		if cr.Category != nil && ov.Category == nil {
+			ov.Category = cr.Category
+		}
+	}
+	if pr, ok := r.product[productID]; ok {
+		if pr.Exclude != nil {
+			ov.Exclude = *pr.Exclude
+		}
+		if pr.CheckoutEligible != nil {
+			ov.CheckoutEligible = pr.CheckoutEligible
+		}
+		if pr.Category != nil {
+			ov.Category = pr.Category
+		}
+		ov.Title, ov.Description, ov.GTIN, ov.MPN = pr.Title, pr.Description, pr.GTIN, pr.MPN
+	}
+	return ov
+}
+
+// feedInputs gathers what mapping needs for one shop.
+func (f *Feeds) feedInputs(ctx context.Context, shopID int64) (*Shop, *FeedSettings, feed.Settings, feed.Shop, rules, error) {
+	sh, err := f.Store.ShopByID(ctx, shopID)
+	if err != nil {
+		return nil, nil, feed.Settings{}, feed.Shop{}, rules{}, err
+	}
+	fs, err := f.Settings(ctx, shopID)
+	if err != nil {
+		return nil, nil, feed.Settings{}, feed.Shop{}, rules{}, err
+	}
+	rs, err := f.Store.FeedRules(ctx, shopID)
+	if err != nil {
+		return nil, nil, feed.Settings{}, feed.Shop{}, rules{}, err
+	}
+	idx := rules{product: map[int64]FeedRule{}, collection: map[int64]FeedRule{}}
+	for _, r := range rs {
+		if r.Scope == RuleProduct {
+			idx.product[r.TargetID] = r
+		} else {
+			idx.collection[r.TargetID] = r
+		}
+	}
+	settings := feed.Settings{
+		SellerName: fs.SellerName, SellerURL: fs.SellerURL, StoreCountry: fs.StoreCountry,
+		TargetCountries: fs.TargetCountries, ReturnPolicyURL: fs.ReturnPolicyURL, ReturnWindowDays: fs.ReturnWindowDays,
+		PrivacyPolicyURL: fs.PrivacyPolicyURL, TermsURL: fs.TermsURL, BrandFallback: fs.BrandFallback,
+		EligibleSearch: fs.EligibleSearch, EligibleCheckout: fs.EligibleCheckout, FieldNames: feed.FieldNames(fs.FieldNames),
+	}
+	fshop := feed.Shop{Domain: sh.Domain, Name: sh.Name, Currency: sh.CurrencyCode, Country: sh.CountryCode, PrimaryURL: fs.SellerURL}
+	return sh, fs, settings, fshop, idx, nil
+}
+
+// toFeedProduct converts a catalog product with its rows.
+func toFeedProduct(p CatalogProduct, page *CatalogPage, ov feed.Override) feed.Product {
+	fp := feed.Product{
+		ID: strconv.FormatInt(p.ProductID, 10), GID: "gid://shopify/Product/" + strconv.FormatInt(p.ProductID, 10),
+		Handle: p.Handle, Title: p.Title, DescriptionHTML: p.DescriptionHTML, Vendor: p.Vendor,
+		ProductType: p.ProductType, Category: p.Category, Status: p.Status, URL: p.OnlineStoreURL,
+		Tags: p.Tags, Published: p.OnlineStoreURL != "", Override: ov,
+	}
+	for _, m := range page.Media[p.ProductID] {
+		fp.Images = append(fp.Images, feed.Image{URL: m.URL, Alt: m.Alt, Width: m.Width, Height: m.Height})
+	}
+	for _, v := range page.Variants[p.ProductID] {
+		fv := feed.Variant{
+			ID: strconv.FormatInt(v.VariantID, 10), GID: "gid://shopify/ProductVariant/" + strconv.FormatInt(v.VariantID, 10),
+			Title: v.Title, SKU: v.SKU, Barcode: v.Barcode, PriceMinor: v.PriceMinor, CompareAtMinor: v.CompareAtMinor,
+			AvailableForSale: v.AvailableForSale, InventoryQuantity: int(v.InventoryQuantity), InventoryPolicy: v.InventoryPolicy,
+			Tracked: v.Tracked, RequiresShipping: v.RequiresShipping, WeightValue: v.WeightValue, WeightUnit: v.WeightUnit,
+			ImageURL: v.ImageURL,
+		}
+		for _, o := range v.Options {
+			fv.Options = append(fv.Options, feed.Option{Name: o.Name, Value: o.Value})
+		}
+		fp.Variants = append(fp.Variants, fv)
+	}
+	return fp
+}
+
+// fieldSummary counts a build's problems for one field and severity.
+type fieldSummary struct {
+	Field    string `json:"field"`
+	Severity string `json:"severity"`
+	Count    int64  `json:"count"`
+	Message  string `json:"message"`
+	Hint     string `json:"hint"`
+	Example  string `json:"example_item_id"`
+}
+
+// Build writes the shop's feed files from the synced catalog: every
+// eligible variant is mapped, validated, and written when it has no error;
+// invalid items are left out (not the whole feed) and reported with hints.
+// The new build is published only when it completes: a failed build leaves
+// the last good one served.
+func (f *Feeds) Build(ctx context.Context, shopID int64) (*FeedBuild, error) {
+	sh, fs, settings, fshop, idx, err := f.feedInputs(ctx, shopID)
+	if err != nil {
+		return nil, err
+	}
+	if sh.Status != ShopActive {
+		return nil, nil // uninstalled meanwhile: nothing to publish
+	}
+	b, err := f.Store.CreateBuild(ctx, shopID, fs.FieldNames)
+	if err != nil {
+		return nil, err
+	}
+	if err := f.build(ctx, b, settings, fshop, idx); err != nil {
+		b.Status, b.Error = BuildFailed, err.Error()
+		if ferr := f.Store.FinishBuild(context.WithoutCancel(ctx), b); ferr != nil {
+			return nil, errors.Join(err, ferr)
+		}
+		return b, fmt.Errorf("feed build %d: %w", b.ID, err)
+	}
+	b.Status = BuildPublished
+	if err := f.Store.FinishBuild(ctx, b); err != nil {
+		return nil, err
+	}
+	if _, err := f.Store.PruneBuilds(ctx, shopID, keepBuilds); err != nil {
+		f.Logger.WarnContext(ctx, "pruning old feed builds failed", "shop", sh.Domain, "err", err)
+	}
+	f.Logger.InfoContext(ctx, "feed published", "shop", sh.Domain, "build", b.ID, "items", b.ItemsPublished,
+		"invalid", b.ItemsInvalid, "excluded", b.ItemsExcluded, "seconds", b.FinishedAt.Sub(b.StartedAt).Seconds())
+	if f.AfterBuild != nil {
+		if err := f.AfterBuild(ctx, b); err != nil {
+			return b, err
+		}
+	}
+	return b, nil
+}
+
+func (f *Feeds) build(ctx context.Context, b *FeedBuild, settings feed.Settings, fshop feed.Shop, idx rules) error {
+	type out struct {
+		file io.WriteCloser
+		w    *feed.Writer
+	}
+	var outs []out
+	defer func() {
+		for _, o := range outs {
+			_ = o.file.Close()
+		}
+	}()
+	for _, format := range FeedFormats {
+		file, err := f.Store.NewFeedFile(ctx, b.ID, string(format))
+		if err != nil {
+			return err
+		}
+		w, err := feed.NewWriter(file, format, settings.FieldNames)
+		if err != nil {
+			_ = file.Close()
+			return err
+		}
+		outs = append(outs, out{file, w})
+	}
+	summary := map[string]*fieldSummary{}
+	var stored []FeedProblem
+	storedN := 0
+	err := f.walkItems(ctx, b.ShopID, settings, fshop, idx, walkFuncs{
+		product:  func() { b.Products++ },
+		excluded: func(n int) { b.ItemsExcluded += int64(n) },
+		item: func(it feed.Item, _ *CatalogVariant, problems []feed.Problem) error {
+			b.ItemsTotal++
+			invalid := false
+			for _, pr := range problems {
+				sev := string(pr.Severity)
+				if pr.Severity == feed.SeverityError {
+					invalid = true
+				} else {
+					b.Warnings++
+				}
+				key := pr.Field + "/" + sev
+				s := summary[key]
+				if s == nil {
+					s = &fieldSummary{Field: pr.Field, Severity: sev, Message: pr.Message, Hint: pr.Hint, Example: pr.ItemID}
+					summary[key] = s
+				}
+				s.Count++
+				if storedN < maxStoredProblems {
+					stored = append(stored, FeedProblem{ItemID: pr.ItemID, Field: pr.Field, Severity: sev, Message: pr.Message, Hint: pr.Hint})
+					storedN++
+				}
+			}
+			if invalid {
+				b.ItemsInvalid++
+				return nil
+			}
+			for _, o := range outs {
+				if err := o.w.Write(it); err != nil {
+					return err
+				}
+			}
+			b.ItemsPublished++
+			return nil
+		},
+		pageDone: func() error {
+			if len(stored) == 0 {
+				return nil
+			}
+			err := f.Store.AddFeedProblems(ctx, b.ID, stored)
+			stored = stored[:0]
+			return err
+		},
+	})
+	if err != nil {
+		return err
+	}
+	for _, o := range outs {
+		if err := o.w.Close(); err != nil {
+			return err
+		}
+	}
+	for _, o := range outs {
+		if err := o.file.Close(); err != nil {
+			return err
+		}
+	}
+	outs = nil
+	list := make([]*fieldSummary, 0, len(summary))
+	for _, s := range summary {
+		list = append(list, s)
+	}
+	slices.SortFunc(list, func(a, b *fieldSummary) int {
+		if a.Severity != b.Severity {
+			return strings.Compare(a.Severity, b.Severity)
+		}
+		return int(b.Count - a.Count)
+	})
+	b.Summary, _ = json.Marshal(list)
+	return nil
+}
+
+// walkFuncs are the callbacks of walkItems (nil ones are skipped).
+type walkFuncs struct {
+	product  func()
+	excluded func(variants int)
+	item     func(it feed.Item, v *CatalogVariant, problems []feed.Problem) error
+	pageDone func() error
+}
+
+// walkItems maps and validates every variant of the shop's catalog, a page
+// at a time: the one loop behind builds and the published-items listing,
+// so both agree item for item.
+func (f *Feeds) walkItems(ctx context.Context, shopID int64, settings feed.Settings, fshop feed.Shop, idx rules, fn walkFuncs) error {
+	var items []feed.Item
+	return f.Store.CatalogPages(ctx, shopID, buildPage, func(page *CatalogPage) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		for _, p := range page.Products {
+			if fn.product != nil {
+				fn.product()
+			}
+			fp := toFeedProduct(p, page, idx.override(p.ProductID, page.Collections[p.ProductID]))
+			if ok, _ := feed.Eligibility(fp); !ok {
+				if fn.excluded != nil {
+					fn.excluded(len(fp.Variants))
+				}
+				continue
+			}
+			items = feed.AppendItems(items[:0], fp, settings, fshop)
+			variants := page.Variants[p.ProductID]
+			for i, it := range items {
+				var v *CatalogVariant
+				for j := range variants { // items follow variant order; look up to be sure
+					if k := (i + j) % len(variants); strconv.FormatInt(variants[k].VariantID, 10) == it.ItemID {
+						v = &variants[k]
+						break
+					}
+				}
+				if err := fn.item(it, v, feed.Validate(it, settings.FieldNames)); err != nil {
+					return err
+				}
+			}
+		}
+		if fn.pageDone != nil {
+			return fn.pageDone()
+		}
+		return nil
+	})
+}
+
+// PublishedItem is an item the shop's feed publishes, with what an agent
+// (or the demo's quickstart) needs to buy it.
+type PublishedItem struct {
+	ID               string `json:"id"`
+	Title            string `json:"title"`
+	UnitAmount       int64  `json:"unit_amount"`
+	Currency         string `json:"currency"`
+	Inventory        int64  `json:"inventory"`
+	Available        bool   `json:"available"`
+	RequiresShipping bool   `json:"requires_shipping"`
+}
+
+// PublishedItems lists up to limit items the shop's feed publishes now
+// (eligible and valid), in feed order.
+func (f *Feeds) PublishedItems(ctx context.Context, shopID int64, limit int) ([]PublishedItem, error) {
+	_, _, settings, fshop, idx, err := f.feedInputs(ctx, shopID)
+	if err != nil {
+		return nil, err
+	}
+	var out []PublishedItem
+	errEnough := errors.New("enough")
+	err = f.walkItems(ctx, shopID, settings, fshop, idx, walkFuncs{
+		item: func(it feed.Item, v *CatalogVariant, problems []feed.Problem) error {
+			if feed.HasErrors(problems) || v == nil {
+				return nil
+			}
+			out = append(out, PublishedItem{
+				ID: it.ItemID, Title: it.Title, UnitAmount: v.PriceMinor, Currency: strings.ToLower(fshop.Currency),
+				Inventory: v.InventoryQuantity, Available: v.AvailableForSale, RequiresShipping: v.RequiresShipping,
+			})
+			if len(out) >= limit {
+				return errEnough
+			}
+			return nil
+		},
+	})
+	if errors.Is(err, errEnough) {
+		err = nil
+	}
+	return out, err
+}
+
+// ServedFeed is a published feed file with what HTTP caching needs.
+type ServedFeed struct {
+	Shop     *Shop
+	Build    *FeedBuild
+	File     *FeedFile
+	Modified time.Time
+}
+
+// OpenFeed authorises a pull of a shop's feed by its bearer token and
+// returns the newest published file in the format. Unknown shops, wrong
+// tokens and uninstalled shops are all CodeUnauthorized: a caller learns
+// nothing about which shops exist.
+func (f *Feeds) OpenFeed(ctx context.Context, shopDomain, token, format string) (*ServedFeed, error) {
+	unauthorized := &Error{Code: CodeUnauthorized, Message: "a valid feed token is required as Bearer"}
+	if token == "" {
+		return nil, unauthorized
+	}
+	sh, err := f.Store.ShopByFeedTokenHash(ctx, shopDomain, secret.HashAPIKey(token))
+	if errors.Is(err, ErrNotFound) {
+		return nil, unauthorized
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Contains(FeedFormats, feed.Format(format)) {
+		return nil, &Error{Code: CodeNotFound, Message: "no such feed file; use products.jsonl.gz, products.csv.gz or products.tsv.gz"}
+	}
+	b, err := f.Store.LatestBuild(ctx, sh.ID, BuildPublished)
+	if errors.Is(err, ErrNotFound) {
+		return nil, &Error{Code: CodeNotFound, Message: "the feed has not been built yet; it is built after the first catalog sync"}
+	}
+	if err != nil {
+		return nil, err
+	}
+	file, err := f.Store.FeedFile(ctx, b.ID, format)
+	if err != nil {
+		return nil, err
+	}
+	return &ServedFeed{Shop: sh, Build: b, File: file, Modified: *b.FinishedAt}, nil
+}
+
+// CopyFeed writes a served file's bytes to w.
+func (f *Feeds) CopyFeed(ctx context.Context, sf *ServedFeed, w io.Writer) error {
+	_, err := f.Store.CopyFeedFile(ctx, sf.File.BuildID, sf.File.Format, w)
+	return err
+}

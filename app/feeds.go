@@ -1,0 +1,119 @@
+package app
+
+import "time"
+
+// Sync statuses.
+const (
+	SyncPending   = "pending"   // waiting for its job
+	SyncRunning   = "running"   // the bulk operation runs at Shopify
+	SyncIngesting = "ingesting" // the JSONL is being read into our tables
+	SyncCompleted = "completed"
+	SyncFailed    = "failed"
+)
+
+// CatalogSync is a full catalog sync and its progress.
+type CatalogSync struct {
+	ID              int64
+	ShopID          int64
+	Reason          string // install, manual, reconcile
+	Status          string
+	BulkOperationID string
+	Generation      int64
+	RowsExpected    int64 // the bulk operation's object count, once known
+	RowsDone        int64
+	Products        int64
+	Variants        int64
+	Error           string
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	FinishedAt      *time.Time
+}
+
+// Done reports whether the sync has ended.
+func (s *CatalogSync) Done() bool { return s.Status == SyncCompleted || s.Status == SyncFailed }
+
+// FeedSettings are a shop's feed-wide settings, kept in our database.
+type FeedSettings struct {
+	ShopID           int64
+	SellerName       string
+	SellerURL        string
+	StoreCountry     string
+	TargetCountries  []string
+	ReturnPolicyURL  string
+	ReturnWindowDays int
+	PrivacyPolicyURL string
+	TermsURL         string
+	BrandFallback    string
+	EligibleSearch   bool
+	EligibleCheckout bool
+	// FieldNames is "current" (OpenAI's 2026 names) or "2025" (launch names).
+	FieldNames    string
+	FeedTokenHash string
+	UpdatedAt     time.Time
+}
+
+// Rule scopes.
+const (
+	RuleProduct    = "product"
+	RuleCollection = "collection"
+)
+
+// FeedRule is a merchant's decision about one product or one collection:
+// nil fields leave the default (or a broader rule) in force. A product rule
+// wins over its collections' rules.
+type FeedRule struct {
+	ShopID           int64
+	Scope            string
+	TargetID         int64
+	Exclude          *bool
+	CheckoutEligible *bool
+	Title            *string
+	Description      *string
+	Category         *string
+	GTIN             *string
+	MPN              *string
+	UpdatedAt        time.Time
+}
+
+// Feed build statuses.
+const (
+	BuildRunning   = "building"
+	BuildPublished = "published"
+	BuildFailed    = "failed"
+)
+
+// FeedBuild is one build of a shop's feed files.
+type FeedBuild struct {
+	ID             int64
+	ShopID         int64
+	Status         string
+	FieldNames     string
+	Products       int64
+	ItemsTotal     int64
+	ItemsPublished int64
+	ItemsInvalid   int64
+	ItemsExcluded  int64
+	Warnings       int64
+	// Summary is JSON: problems grouped by field and severity, with hints.
+	Summary    []byte
+	Error      string
+	StartedAt  time.Time
+	FinishedAt *time.Time
+}
+
+// FeedFile is one format of a build.
+type FeedFile struct {
+	BuildID int64
+	Format  string
+	Bytes   int64
+	SHA256  string
+}
+
+// FeedProblem is one validation problem of one item in a build.
+type FeedProblem struct {
+	ItemID   string
+	Field    string
+	Severity string
+	Message  string
+	Hint     string
+}

@@ -1,0 +1,294 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/acpbridge/acpbridge/app"
+)
+
+type catalogProductRow struct {
+	ShopID           int64 `gorm:"primaryKey"`
+	ProductID        int64 `gorm:"primaryKey"`
+	Handle           string
+	Title            string
+	DescriptionHTML  string `gorm:"column:description_html"`
+	Vendor           string
+	ProductType      string
+	Category         string
+	Status           string
+	OnlineStoreURL   string `gorm:"column:online_store_url"`
+	Tags             string
+	ShopifyUpdatedAt *time.Time
+	Generation       int64
+	SyncedAt         time.Time
+}
+
+func (catalogProductRow) TableName() string { return "catalog_products" }
+
+type catalogVariantRow struct {
+	ShopID            int64 `gorm:"primaryKey"`
+	VariantID         int64 `gorm:"primaryKey"`
+	ProductID         int64
+	Position          int64
+	InventoryItemID   int64
+	Title             string
+	SKU               string `gorm:"column:sku"`
+	Barcode           string
+	PriceMinor        int64
+	CompareAtMinor    int64
+	AvailableForSale  bool
+	InventoryQuantity int64
+	InventoryPolicy   string
+	Tracked           bool
+	RequiresShipping  bool
+	Taxable           bool
+	WeightValue       float64
+	WeightUnit        string
+	ImageURL          string `gorm:"column:image_url"`
+	Options           string
+	Generation        int64
+}
+
+func (catalogVariantRow) TableName() string { return "catalog_variants" }
+
+type catalogMediaRow struct {
+	ShopID     int64 `gorm:"primaryKey"`
+	MediaID    int64 `gorm:"primaryKey"`
+	ProductID  int64
+	Position   int64
+	URL        string `gorm:"column:url"`
+	Alt        string
+	Width      int
+	Height     int
+	Generation int64
+}
+
+func (catalogMediaRow) TableName() string { return "catalog_media" }
+
+type catalogCollectionRow struct {
+	ShopID       int64 `gorm:"primaryKey"`
+	ProductID    int64 `gorm:"primaryKey"`
+	CollectionID int64 `gorm:"primaryKey"`
+	Title        string
+	Generation   int64
+}
+
+func (catalogCollectionRow) TableName() string { return "catalog_collections" }
+
+// upsertBatchSize keeps each multi-row INSERT well under both databases'
+// limit on bound parameters.
+const upsertBatchSize = 400
+
+// UpsertCatalog writes a batch of catalog rows for the shop, marking them
+// with the sync generation, in one transaction.
+func (s *Store) UpsertCatalog(ctx context.Context, shopID, generation int64, b *app.CatalogBatch) error {
+	now := s.Now()
+	return s.InTx(ctx, func(ctx context.Context) error {
+		db := s.conn(ctx)
+		if len(b.Products) > 0 {
+			rows := make([]catalogProductRow, len(b.Products))
+			for i, p := range b.Products {
+				tags, _ := json.Marshal(p.Tags)
+				rows[i] = catalogProductRow{
+					ShopID: shopID, ProductID: p.ProductID, Handle: p.Handle, Title: p.Title, DescriptionHTML: p.DescriptionHTML,
+					Vendor: p.Vendor, ProductType: p.ProductType, Category: p.Category, Status: p.Status,
+					OnlineStoreURL: p.OnlineStoreURL, Tags: string(tags), ShopifyUpdatedAt: p.ShopifyUpdatedAt,
+					Generation: generation, SyncedAt: now,
+				}
+			}
+			if err := db.Clauses(clause.OnConflict{UpdateAll: true}).CreateInBatches(rows, upsertBatchSize).Error; err != nil {
+				return translate(err, "upsert products")
+			}
+		}
+		if len(b.Variants) > 0 {
+			rows := make([]catalogVariantRow, len(b.Variants))
+			for i, v := range b.Variants {
+				opts, _ := json.Marshal(v.Options)
+				rows[i] = catalogVariantRow{
+					ShopID: shopID, VariantID: v.VariantID, ProductID: v.ProductID, Position: v.Position,
+					InventoryItemID: v.InventoryItemID, Title: v.Title, SKU: v.SKU, Barcode: v.Barcode,
+					PriceMinor: v.PriceMinor, CompareAtMinor: v.CompareAtMinor, AvailableForSale: v.AvailableForSale,
+					InventoryQuantity: v.InventoryQuantity, InventoryPolicy: v.InventoryPolicy, Tracked: v.Tracked,
+					RequiresShipping: v.RequiresShipping, Taxable: v.Taxable, WeightValue: v.WeightValue,
+					WeightUnit: v.WeightUnit, ImageURL: v.ImageURL, Options: string(opts), Generation: generation,
+				}
+			}
+			if err := db.Clauses(clause.OnConflict{UpdateAll: true}).CreateInBatches(rows, upsertBatchSize).Error; err != nil {
+				return translate(err, "upsert variants")
+			}
+		}
+		if len(b.Media) > 0 {
+			rows := make([]catalogMediaRow, len(b.Media))
+			for i, m := range b.Media {
+				rows[i] = catalogMediaRow{ShopID: shopID, MediaID: m.MediaID, ProductID: m.ProductID, Position: m.Position,
+					URL: m.URL, Alt: m.Alt, Width: m.Width, Height: m.Height, Generation: generation}
+			}
+			if err := db.Clauses(clause.OnConflict{UpdateAll: true}).CreateInBatches(rows, upsertBatchSize).Error; err != nil {
+				return translate(err, "upsert media")
+			}
+		}
+		if len(b.Collections) > 0 {
+			rows := make([]catalogCollectionRow, len(b.Collections))
+			for i, c := range b.Collections {
+				rows[i] = catalogCollectionRow{ShopID: shopID, ProductID: c.ProductID, CollectionID: c.CollectionID, Title: c.Title, Generation: generation}
+			}
+			if err := db.Clauses(clause.OnConflict{UpdateAll: true}).CreateInBatches(rows, upsertBatchSize).Error; err != nil {
+				return translate(err, "upsert collections")
+			}
+		}
+		return nil
+	})
+}
+
+// PruneCatalog deletes the shop's rows a completed full sync did not see
+// (older generations): products deleted in Shopify since the last sync.
+func (s *Store) PruneCatalog(ctx context.Context, shopID, generation int64) (int64, error) {
+	var deleted int64
+	err := s.InTx(ctx, func(ctx context.Context) error {
+		for _, m := range []any{&catalogProductRow{}, &catalogVariantRow{}, &catalogMediaRow{}, &catalogCollectionRow{}} {
+			res := s.conn(ctx).Where("shop_id = ? AND generation < ?", shopID, generation).Delete(m)
+			if res.Error != nil {
+				return translate(res.Error, "prune catalog")
+			}
+			deleted += res.RowsAffected
+		}
+		return nil
+	})
+	return deleted, err
+}
+
+// ReplaceProduct writes one product as Shopify has it now (a products/*
+// webhook): the product's rows are replaced, so variants, media and
+// collections it no longer has disappear.
+func (s *Store) ReplaceProduct(ctx context.Context, shopID, generation int64, b *app.CatalogBatch) error {
+	return s.InTx(ctx, func(ctx context.Context) error {
+		for _, p := range b.Products {
+			if err := s.deleteProductRows(ctx, shopID, p.ProductID); err != nil {
+				return err
+			}
+		}
+		return s.UpsertCatalog(ctx, shopID, generation, b)
+	})
+}
+
+// DeleteProduct removes a product and its rows (products/delete).
+func (s *Store) DeleteProduct(ctx context.Context, shopID, productID int64) error {
+	return s.InTx(ctx, func(ctx context.Context) error { return s.deleteProductRows(ctx, shopID, productID) })
+}
+
+func (s *Store) deleteProductRows(ctx context.Context, shopID, productID int64) error {
+	for _, m := range []any{&catalogVariantRow{}, &catalogMediaRow{}, &catalogCollectionRow{}, &catalogProductRow{}} {
+		if err := s.conn(ctx).Where("shop_id = ? AND product_id = ?", shopID, productID).Delete(m).Error; err != nil {
+			return translate(err, "delete product")
+		}
+	}
+	return nil
+}
+
+// ProductOfInventoryItem finds the product whose variant has the inventory
+// item (inventory_levels/update names only the item).
+func (s *Store) ProductOfInventoryItem(ctx context.Context, shopID, inventoryItemID int64) (int64, error) {
+	var r catalogVariantRow
+	err := s.conn(ctx).Select("product_id").Where("shop_id = ? AND inventory_item_id = ?", shopID, inventoryItemID).Take(&r).Error
+	if err != nil {
+		return 0, translate(err, "inventory item")
+	}
+	return r.ProductID, nil
+}
+
+// CatalogCounts counts the shop's synced products and variants.
+func (s *Store) CatalogCounts(ctx context.Context, shopID int64) (products, variants int64, err error) {
+	if err = s.conn(ctx).Model(&catalogProductRow{}).Where("shop_id = ?", shopID).Count(&products).Error; err != nil {
+		return 0, 0, translate(err, "count products")
+	}
+	if err = s.conn(ctx).Model(&catalogVariantRow{}).Where("shop_id = ?", shopID).Count(&variants).Error; err != nil {
+		return 0, 0, translate(err, "count variants")
+	}
+	return products, variants, nil
+}
+
+// CatalogPages walks the shop's catalog in product id order, a page of up
+// to pageSize products at a time with their variants, media and
+// collections, calling fn for each. Each page is four short queries (no
+// open cursors across pages), so memory stays bounded by one page and the
+// single SQLite connection is never held.
+func (s *Store) CatalogPages(ctx context.Context, shopID int64, pageSize int, fn func(*app.CatalogPage) error) error {
+	after := int64(0)
+	for {
+		var prows []catalogProductRow
+		if err := s.conn(ctx).Where("shop_id = ? AND product_id > ?", shopID, after).
+			Order("product_id").Limit(pageSize).Find(&prows).Error; err != nil {
+			return translate(err, "catalog page")
+		}
+		if len(prows) == 0 {
+			return nil
+		}
+		lo, hi := prows[0].ProductID, prows[len(prows)-1].ProductID
+		page := &app.CatalogPage{
+			Products:    make([]app.CatalogProduct, len(prows)),
+			Variants:    map[int64][]app.CatalogVariant{},
+			Media:       map[int64][]app.CatalogMedia{},
+			Collections: map[int64][]app.CatalogCollection{},
+		}
+		for i, r := range prows {
+			page.Products[i] = toAppCatalogProduct(r)
+		}
+		inRange := func(q *gorm.DB) *gorm.DB {
+			return q.Where("shop_id = ? AND product_id BETWEEN ? AND ?", shopID, lo, hi)
+		}
+		var vrows []catalogVariantRow
+		if err := inRange(s.conn(ctx)).Order("product_id, position, variant_id").Find(&vrows).Error; err != nil {
+			return translate(err, "catalog page variants")
+		}
+		for _, r := range vrows {
+			page.Variants[r.ProductID] = append(page.Variants[r.ProductID], toAppCatalogVariant(r))
+		}
+		var mrows []catalogMediaRow
+		if err := inRange(s.conn(ctx)).Order("product_id, position").Find(&mrows).Error; err != nil {
+			return translate(err, "catalog page media")
+		}
+		for _, r := range mrows {
+			page.Media[r.ProductID] = append(page.Media[r.ProductID], app.CatalogMedia{
+				MediaID: r.MediaID, ProductID: r.ProductID, Position: r.Position, URL: r.URL, Alt: r.Alt, Width: r.Width, Height: r.Height,
+			})
+		}
+		var crows []catalogCollectionRow
+		if err := inRange(s.conn(ctx)).Order("product_id, collection_id").Find(&crows).Error; err != nil {
+			return translate(err, "catalog page collections")
+		}
+		for _, r := range crows {
+			page.Collections[r.ProductID] = append(page.Collections[r.ProductID], app.CatalogCollection{ProductID: r.ProductID, CollectionID: r.CollectionID, Title: r.Title})
+		}
+		if err := fn(page); err != nil {
+			return err
+		}
+		after = hi
+	}
+}
+
+func toAppCatalogProduct(r catalogProductRow) app.CatalogProduct {
+	p := app.CatalogProduct{
+		ProductID: r.ProductID, Handle: r.Handle, Title: r.Title, DescriptionHTML: r.DescriptionHTML,
+		Vendor: r.Vendor, ProductType: r.ProductType, Category: r.Category, Status: r.Status,
+		OnlineStoreURL: r.OnlineStoreURL, ShopifyUpdatedAt: utcPtr(r.ShopifyUpdatedAt),
+	}
+	_ = json.Unmarshal([]byte(r.Tags), &p.Tags)
+	return p
+}
+
+func toAppCatalogVariant(r catalogVariantRow) app.CatalogVariant {
+	v := app.CatalogVariant{
+		VariantID: r.VariantID, ProductID: r.ProductID, Position: r.Position, InventoryItemID: r.InventoryItemID,
+		Title: r.Title, SKU: r.SKU, Barcode: r.Barcode, PriceMinor: r.PriceMinor, CompareAtMinor: r.CompareAtMinor,
+		AvailableForSale: r.AvailableForSale, InventoryQuantity: r.InventoryQuantity, InventoryPolicy: r.InventoryPolicy,
+		Tracked: r.Tracked, RequiresShipping: r.RequiresShipping, Taxable: r.Taxable, WeightValue: r.WeightValue,
+		WeightUnit: r.WeightUnit, ImageURL: r.ImageURL,
+	}
+	_ = json.Unmarshal([]byte(r.Options), &v.Options)
+	return v
+}
