@@ -117,3 +117,57 @@ type FeedProblem struct {
 	Message  string
 	Hint     string
 }
+
+// Feed target kinds.
+const (
+	TargetSFTP = "sftp"
+	TargetACP  = "acp"
+)
+
+// FeedTarget is where a shop's feed is pushed, with its last result.
+type FeedTarget struct {
+	ID      int64
+	ShopID  int64
+	Kind    string
+	Config  []byte // JSON: SFTPTargetConfig or ACPTargetConfig
+	Secret  string // sealed password, private key or bearer token
+	Enabled bool
+
+	LastStatus    string // "", "succeeded", "failed", "retrying"
+	LastDetail    string
+	LastBuildID   int64
+	LastAttemptAt *time.Time
+	LastSuccessAt *time.Time
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// SFTPTargetConfig is the non-secret part of an SFTP target.
+type SFTPTargetConfig struct {
+	Addr    string `json:"addr"`
+	User    string `json:"user"`
+	HostKey string `json:"host_key"`
+	Dir     string `json:"dir"`
+	// Format is the file pushed (jsonl.gz by default), under the stable
+	// name products.FORMAT, overwritten in place each time.
+	Format string `json:"format"`
+}
+
+// ACPTargetConfig is the non-secret part of an ACP Feed API target.
+type ACPTargetConfig struct {
+	BaseURL       string `json:"base_url"`
+	FeedID        string `json:"feed_id"`
+	TargetCountry string `json:"target_country"`
+}
+
+// FeedDelivery is one push of a build to a target.
+type FeedDelivery struct {
+	ID         int64
+	TargetID   int64
+	BuildID    int64
+	Status     string
+	Detail     string
+	Bytes      int64
+	StartedAt  time.Time
+	FinishedAt *time.Time
+}

@@ -79,3 +79,12 @@ type ReconcileArgs struct{}
 
 // Kind implements river.JobArgs.
 func (ReconcileArgs) Kind() string { return "catalog_reconcile" }
+
+// PushFeedArgs pushes a published build to one target (Deliveries.Push).
+type PushFeedArgs struct {
+	TargetID int64 `json:"target_id"`
+	BuildID  int64 `json:"build_id"`
+}
+
+// Kind implements river.JobArgs.
+func (PushFeedArgs) Kind() string { return "feed_push" }

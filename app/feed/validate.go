@@ -309,15 +309,11 @@ func isHTTPSURL(s string) bool {
 	if len(s) < len("https://x") || !strings.EqualFold(s[:8], "https://") {
 		return false
 	}
-	host := s[8:]
-	if i := strings.IndexAny(host, "/?#"); i >= 0 {
-		host = host[:i]
+	if c := s[8]; c == '/' || c == '?' || c == '#' || c == '.' || c == ':' {
+		return false // no host
 	}
-	if host == "" || host[0] == '.' || host[0] == ':' {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] <= ' ' || s[i] == 0x7f {
+	for i := 8; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c == 0x7f {
 			return false
 		}
 	}

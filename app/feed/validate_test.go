@@ -37,6 +37,7 @@ func TestValidate(t *testing.T) {
 		{"missing url", "", func(it *feed.Item) { it.URL = "" }, "url", feed.SeverityError, "Online Store"},
 		{"http url", "", func(it *feed.Item) { it.URL = "http://acme.example/products/x" }, "url", feed.SeverityError, "HTTPS"},
 		{"relative url", "", func(it *feed.Item) { it.URL = "/products/x" }, "url", feed.SeverityError, "HTTPS"},
+		{"url without host", "", func(it *feed.Item) { it.URL = "https:///products/x" }, "url", feed.SeverityError, "HTTPS"},
 		{"url with space", "", func(it *feed.Item) { it.URL = "https://acme.example/a b" }, "url", feed.SeverityError, "HTTPS"},
 		{"missing brand", "", func(it *feed.Item) { it.Brand = "" }, "brand", feed.SeverityError, "Vendor"},
 		{"brand too long", "", func(it *feed.Item) { it.Brand = long(71) }, "brand", feed.SeverityError, "Vendor"},

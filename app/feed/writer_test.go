@@ -3,10 +3,13 @@ package feed_test
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"os/exec"
 	"reflect"
 	"slices"
 	"strconv"
@@ -321,6 +324,71 @@ func TestWriterLargeStream(t *testing.T) {
 		}
 		if lines != want {
 			t.Errorf("%s: %d lines, want %d", format, lines, want)
+		}
+	}
+}
+
+// TestWriterGzipStream checks the parallel compressor's output: one gzip
+// member (no concatenated members), correct CRC-32 and length (gzip.Reader
+// verifies both), byte-identical content across block boundaries, and, when
+// the gzip tool is installed, acceptance by zlib's decoder.
+func TestWriterGzipStream(t *testing.T) {
+	t.Parallel()
+	items := feed.Map(tee(), testSettings(), testShop())
+	for _, n := range []int{0, 1, 3000} { // 3000 items ≈ 6 MB: many 256 KiB blocks
+		var gz bytes.Buffer
+		w, err := feed.NewWriter(&gz, feed.FormatJSONL, feed.NamesCurrent)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want bytes.Buffer
+		for i := range n {
+			it := items[i%len(items)]
+			it.ItemID = strconv.Itoa(i)
+			if err := w.Write(it); err != nil {
+				t.Fatal(err)
+			}
+			want.WriteString(`{"item_id":"` + it.ItemID + `",`)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		br := bufio.NewReader(bytes.NewReader(gz.Bytes()))
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			t.Fatal(err)
+		}
+		zr.Multistream(false)
+		raw, err := io.ReadAll(zr)
+		if err != nil {
+			t.Fatalf("n=%d: %v", n, err)
+		}
+		if _, err := br.ReadByte(); err != io.EOF {
+			t.Errorf("n=%d: data after the first gzip member", n)
+		}
+		lines := strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n")
+		if n == 0 {
+			lines = nil
+		}
+		if len(lines) != n {
+			t.Fatalf("n=%d: %d lines", n, len(lines))
+		}
+		var got bytes.Buffer
+		for _, l := range lines {
+			if !json.Valid([]byte(l)) {
+				t.Fatalf("n=%d: invalid JSON line %q", n, l)
+			}
+			got.WriteString(l[:strings.Index(l, `,"title"`)+1])
+		}
+		if got.String() != want.String() {
+			t.Errorf("n=%d: item ids out of order or corrupted", n)
+		}
+		if path, err := exec.LookPath("gzip"); err == nil {
+			cmd := exec.Command(path, "-t")
+			cmd.Stdin = bytes.NewReader(gz.Bytes())
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("n=%d: gzip -t: %v %s", n, err, out)
+			}
 		}
 	}
 }

@@ -100,3 +100,22 @@ func (w *BuildFeedWorker) Work(ctx context.Context, job *river.Job[app.BuildFeed
 func (w *BuildFeedWorker) Timeout(*river.Job[app.BuildFeedArgs]) time.Duration {
 	return 30 * time.Minute
 }
+
+// FeedPusher is the delivery use-case the push worker calls.
+type FeedPusher interface {
+	Push(ctx context.Context, targetID, buildID int64) error
+}
+
+// PushFeedWorker pushes a build to a target.
+type PushFeedWorker struct {
+	river.WorkerDefaults[app.PushFeedArgs]
+	App FeedPusher
+}
+
+// Work implements river.Worker.
+func (w *PushFeedWorker) Work(ctx context.Context, job *river.Job[app.PushFeedArgs]) error {
+	return w.App.Push(ctx, job.Args.TargetID, job.Args.BuildID)
+}
+
+// Timeout allows a large upload.
+func (w *PushFeedWorker) Timeout(*river.Job[app.PushFeedArgs]) time.Duration { return 30 * time.Minute }

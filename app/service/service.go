@@ -47,22 +47,26 @@ type Options struct {
 	// webhook is late (default 5 s).
 	RebuildDelay time.Duration
 	SyncPoll     time.Duration
+	// FeedTransport carries feed pushes to ACP Feed API endpoints (nil:
+	// the default transport).
+	FeedTransport http.RoundTripper
 }
 
 // Service is a running (or ready to run) acpbridge.
 type Service struct {
-	cfg      app.Config
-	logger   *slog.Logger
-	store    *store.Store
-	keys     *secret.Keyring
-	shopify  *app.Shopify
-	catalog  *app.Catalog
-	feeds    *app.Feeds
-	queue    *jobs.Queue
-	web      *web.Server
-	registry *prometheus.Registry
-	http     *http.Server
-	listener net.Listener
+	cfg        app.Config
+	logger     *slog.Logger
+	store      *store.Store
+	keys       *secret.Keyring
+	shopify    *app.Shopify
+	catalog    *app.Catalog
+	feeds      *app.Feeds
+	deliveries *app.Deliveries
+	queue      *jobs.Queue
+	web        *web.Server
+	registry   *prometheus.Registry
+	http       *http.Server
+	listener   net.Listener
 	// served closes when the HTTP server stops serving; serveErr says why.
 	served   chan struct{}
 	serveErr error
@@ -127,6 +131,11 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 		RebuildDelay: rebuild, PollInterval: poll,
 	}
 	s.shopify.Catalog = s.catalog
+	s.deliveries = &app.Deliveries{
+		Store: s.store, Feeds: s.feeds, Keys: s.keys, Logger: logger, Now: s.store.Now,
+		HTTP: &http.Client{Timeout: 5 * time.Minute, Transport: opts.FeedTransport},
+	}
+	s.feeds.AfterBuild = s.deliveries.AfterBuild
 
 	// Jobs.
 	workers := river.NewWorkers()
@@ -139,6 +148,7 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 	river.AddWorker(workers, &jobs.RefreshProductWorker{App: s.catalog})
 	river.AddWorker(workers, &jobs.ReconcileWorker{App: s.catalog})
 	river.AddWorker(workers, &jobs.BuildFeedWorker{App: s.feeds})
+	river.AddWorker(workers, &jobs.PushFeedWorker{App: s.deliveries})
 	if opts.AddWorkers != nil {
 		opts.AddWorkers(workers)
 	}
@@ -154,7 +164,7 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s.shopify.Queue, s.catalog.Queue, s.feeds.Queue = s.queue, s.queue, s.queue
+	s.shopify.Queue, s.catalog.Queue, s.feeds.Queue, s.deliveries.Queue = s.queue, s.queue, s.queue, s.queue
 
 	// HTTP.
 	afterInstall := opts.AfterInstallURL
@@ -260,6 +270,9 @@ func (s *Service) Catalog() *app.Catalog { return s.catalog }
 
 // Feeds exposes the feeds use-case.
 func (s *Service) Feeds() *app.Feeds { return s.feeds }
+
+// Deliveries exposes the feed delivery use-case.
+func (s *Service) Deliveries() *app.Deliveries { return s.deliveries }
 
 // StartWorkers starts only the job queue (the CLI runs as a temporary
 // worker replica that serves no HTTP).

@@ -197,3 +197,6 @@ func (s *Store) Optimize(ctx context.Context) error {
 	}
 	return translate(s.conn(ctx).Exec("PRAGMA optimize").Error, "optimize")
 }
+
+// errNotFound is gorm's not-found error, for translate.
+func errNotFound() error { return gorm.ErrRecordNotFound }

@@ -90,10 +90,10 @@ func runSync(ctx context.Context, args []string, cfg app.Config, logger *slog.Lo
 	return nil
 }
 
-// runFeed is `acpbridge feed export|validate|build --shop X`.
+// runFeed is `acpbridge feed export|validate|build|push --shop X`.
 func runFeed(ctx context.Context, args []string, cfg app.Config, logger *slog.Logger, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usageError{errors.New("feed: expected export, validate or build")}
+		return usageError{errors.New("feed: expected export, validate, build or push")}
 	}
 	action, args := args[0], args[1:]
 	var format, out string
@@ -148,8 +148,38 @@ func runFeed(ctx context.Context, args []string, cfg app.Config, logger *slog.Lo
 		}
 		fmt.Fprintf(stdout, "wrote %s: %d bytes, %d items (build %d of %s)\n", out, n, b.ItemsPublished, b.ID, b.FinishedAt.Format(time.RFC3339))
 		return nil
+	case "push":
+		// Push the newest published build to every enabled target now, in
+		// this process (the same code the push jobs run).
+		b, err := svc.Store().LatestBuild(ctx, sh.ID, app.BuildPublished)
+		if err != nil {
+			return fmt.Errorf("no published feed for %s yet: %w", domain, err)
+		}
+		targets, err := svc.Store().FeedTargets(ctx, sh.ID)
+		if err != nil {
+			return err
+		}
+		failed := 0
+		for _, t := range targets {
+			if !t.Enabled {
+				continue
+			}
+			err := svc.Deliveries().Push(ctx, t.ID, b.ID)
+			got, _ := svc.Store().FeedTarget(ctx, t.ID)
+			fmt.Fprintf(stdout, "target %d (%s): %s %s\n", t.ID, t.Kind, got.LastStatus, got.LastDetail)
+			if err != nil {
+				failed++
+			}
+		}
+		if len(targets) == 0 {
+			fmt.Fprintln(stdout, "no delivery targets configured")
+		}
+		if failed > 0 {
+			return fmt.Errorf("%d of %d pushes failed", failed, len(targets))
+		}
+		return nil
 	default:
-		return usageError{fmt.Errorf("feed: unknown action %q; expected export, validate or build", action)}
+		return usageError{fmt.Errorf("feed: unknown action %q; expected export, validate, build or push", action)}
 	}
 }
 

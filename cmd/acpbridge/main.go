@@ -4,7 +4,7 @@
 //	acpbridge migrate up|down [N]|reset|status
 //	acpbridge demo [--addr A] [--dir D] [--agent-webhook-url U] [--products N]
 //	acpbridge sync --shop X              full catalog sync, with progress
-//	acpbridge feed build|validate|export --shop X
+//	acpbridge feed build|validate|export|push --shop X
 //	acpbridge keygen                     print a new ENCRYPTION_KEY entry
 //	acpbridge version
 //
@@ -50,7 +50,7 @@ type usageError struct{ error }
 
 func (e usageError) Unwrap() error { return e.error }
 
-const usage = `usage: acpbridge [serve | migrate up|down [N]|reset|status | demo [flags] | sync --shop X | feed build|validate|export --shop X | keygen | version]`
+const usage = `usage: acpbridge [serve | migrate up|down [N]|reset|status | demo [flags] | sync --shop X | feed build|validate|export|push --shop X | keygen | version]`
 
 // run is main without the process: tests call it with their own arguments,
 // environment and output.
