@@ -189,20 +189,23 @@ func (b *cleaner) tag(s string, i int) int {
 		j++
 	}
 	name := s[start:j]
-	// Skip the attributes up to '>', honouring quoted values.
-	var quote byte
-	for ; j < len(s); j++ {
-		c := s[j]
-		if quote != 0 {
-			if c == quote {
-				quote = 0
-			}
+	// Skip the attributes up to '>'. A value that starts with a quote runs
+	// to the matching quote; an unquoted one ends at white space or '>'.
+	for j < len(s) && s[j] != '>' {
+		if s[j] != '=' {
+			j++
 			continue
 		}
-		if c == '"' || c == '\'' {
-			quote = c
-		} else if c == '>' {
-			break
+		j++
+		for j < len(s) && (s[j] == ' ' || s[j] == '\t' || s[j] == '\n' || s[j] == '\r' || s[j] == '\f') {
+			j++
+		}
+		if j < len(s) && (s[j] == '"' || s[j] == '\'') {
+			end := strings.IndexByte(s[j+1:], s[j])
+			if end < 0 {
+				return len(s)
+			}
+			j += end + 2
 		}
 	}
 	if j >= len(s) {

@@ -2,6 +2,7 @@ package feed_test
 
 import (
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -30,6 +31,9 @@ func TestPlainText(t *testing.T) {
 		{"unterminated comment", "a<!-- hidden", 0, "a"},
 		{"doctype", "<!DOCTYPE html>text", 0, "text"},
 		{"quoted >", `<a title="a>b" href='x>y'>link</a>`, 0, "link"},
+		{"apostrophe in unquoted value", "<img alt=it's src=x.jpg>text", 0, "text"},
+		{"other quote inside quotes", `<a title="x'y" data-x='a"b'>z</a>`, 0, "z"},
+		{"unterminated quoted value", `ok<a title="never`, 0, "ok"},
 		{"unterminated tag", "text <b unterminated", 0, "text"},
 		{"literal <", "size < 5 and 3<4", 0, "size < 5 and 3<4"},
 		{"entities", "Fish &amp; Chips &lt;3 &#8217;s&nbsp;&nbsp;x &euro;5", 0, "Fish & Chips <3 ’s x €5"},
@@ -172,4 +176,51 @@ func TestCurrencyExponent(t *testing.T) {
 			t.Errorf("CurrencyExponent(%q) = %d, want %d", cur, got, want)
 		}
 	}
+}
+
+// FuzzPlainText checks PlainText's invariants on arbitrary input:
+// go test -fuzz FuzzPlainText ./app/feed
+func FuzzPlainText(f *testing.F) {
+	for _, s := range []string{"<p>a &amp; b</p>", "<script>x</script>y", "👩‍👩‍👧 🇯🇵 e\u0301", "a<!--", "<a b='c>d'>e", "\xff\xfe<"} {
+		f.Add(s, 5)
+	}
+	f.Fuzz(func(t *testing.T, s string, limit int) {
+		limit %= 200
+		got := feed.PlainText(s, limit)
+		if !utf8.ValidString(got) {
+			t.Fatalf("invalid UTF-8: %q", got)
+		}
+		if limit > 0 && utf8.RuneCountInString(got) > limit {
+			t.Fatalf("%d runes > %d", utf8.RuneCountInString(got), limit)
+		}
+		if got != strings.TrimSpace(got) || strings.Contains(got, "  ") || strings.ContainsAny(got, "\t\n\r\x00") {
+			t.Fatalf("white space not collapsed: %q", got)
+		}
+		if full := feed.PlainText(s, 0); !strings.HasPrefix(full, got) {
+			t.Fatalf("%q is not a prefix of %q", got, full)
+		}
+		title := feed.CleanTitle(s, limit)
+		if !utf8.ValidString(title) || limit > 0 && utf8.RuneCountInString(title) > limit || strings.Contains(title, "  ") {
+			t.Fatalf("CleanTitle(%q, %d) = %q", s, limit, title)
+		}
+	})
+}
+
+// FuzzFormatPrice checks that FormatPrice never panics and keeps the
+// amount's digits.
+func FuzzFormatPrice(f *testing.F) {
+	f.Add(int64(1234), "USD")
+	f.Add(int64(-1), "KWD")
+	f.Fuzz(func(t *testing.T, minor int64, cur string) {
+		got := feed.FormatPrice(minor, cur)
+		digits := strings.Map(func(r rune) rune {
+			if r >= '0' && r <= '9' {
+				return r
+			}
+			return -1
+		}, strings.SplitN(got, " ", 2)[0])
+		if strings.TrimLeft(digits, "0") != strings.TrimLeft(strings.TrimPrefix(strconv.FormatInt(minor, 10), "-"), "0") {
+			t.Fatalf("FormatPrice(%d, %q) = %q", minor, cur, got)
+		}
+	})
 }

@@ -87,7 +87,7 @@ func NewWriter(w io.Writer, f Format, names FieldNames) (*Writer, error) {
 		}
 	case FormatCSV:
 		fw.csv = csv.NewWriter((*bufSink)(fw))
-		fw.csv.UseCRLF = false
+		fw.csv.UseCRLF = true
 		fw.rec = make([]string, len(fw.cols))
 		fw.offs = make([]int, len(fw.cols)+1)
 		fw.err = fw.csv.Write(Columns(names))
