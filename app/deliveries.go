@@ -26,6 +26,7 @@ type DeliveryStore interface {
 	FeedTarget(ctx context.Context, id int64) (*FeedTarget, error)
 	FeedTargets(ctx context.Context, shopID int64) ([]*FeedTarget, error)
 	RecordDelivery(ctx context.Context, d FeedDelivery, config []byte) error
+	ShopByID(ctx context.Context, id int64) (*Shop, error)
 	LatestBuild(ctx context.Context, shopID int64, status string) (*FeedBuild, error)
 	CopyFeedFile(ctx context.Context, buildID int64, format string, w io.Writer) (int64, error)
 }
@@ -117,12 +118,15 @@ func (d *Deliveries) Push(ctx context.Context, targetID, buildID int64) error {
 	if err != nil {
 		return err
 	}
+	if sh, err := d.Store.ShopByID(ctx, t.ShopID); err != nil || sh.Status != ShopActive {
+		return err // uninstalled since the build: its feed is no longer published anywhere
+	}
 	latest, err := d.Store.LatestBuild(ctx, t.ShopID, BuildPublished)
 	if err != nil {
 		return err
 	}
 	if latest.ID != buildID {
-		return nil
+		return nil // superseded: the newer build's push carries the snapshot
 	}
 	started := d.Now()
 	rec := FeedDelivery{TargetID: t.ID, BuildID: buildID, StartedAt: started}

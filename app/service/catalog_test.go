@@ -245,3 +245,51 @@ func TestCatalogFollowsShopify(t *testing.T) {
 		}
 	})
 }
+
+// TestFailedSyncsKeepTheCatalog: an export that fails at Shopify, or whose
+// file is cut short, fails the sync and leaves the catalog and the
+// published feed as they were.
+func TestFailedSyncsKeepTheCatalog(t *testing.T) {
+	t.Parallel()
+	e, sh, token := syncedEnv(t, app.DatabaseSQLite)
+	ctx := context.Background()
+	before, _ := pullFeed(t, e, token)
+	products, variants, err := e.svc.Store().CatalogCounts(ctx, sh.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fault := range []string{emulator.BulkFailed, emulator.BulkTruncated} {
+		e.emu.FailNextBulk(fault)
+		sy, err := e.svc.Catalog().StartSync(ctx, testShop, "manual")
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, fault+" sync ends", func() bool {
+			sy, err = e.svc.Store().Sync(ctx, sy.ID)
+			return err == nil && sy.Done()
+		})
+		if sy.Status != app.SyncFailed || sy.Error == "" {
+			t.Fatalf("%s export: sync %s (%q), want failed with a reason", fault, sy.Status, sy.Error)
+		}
+		p2, v2, _ := e.svc.Store().CatalogCounts(ctx, sh.ID)
+		if p2 != products || v2 != variants {
+			t.Fatalf("%s export changed the catalog: %d/%d products, %d/%d variants", fault, p2, products, v2, variants)
+		}
+		after, _ := pullFeed(t, e, token)
+		if len(after) != len(before) {
+			t.Fatalf("%s export changed the published feed: %d items, was %d", fault, len(after), len(before))
+		}
+	}
+	// The next good sync succeeds.
+	sy, err := e.svc.Catalog().StartSync(ctx, testShop, "manual")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "good sync", func() bool {
+		sy, _ = e.svc.Store().Sync(ctx, sy.ID)
+		return sy.Done()
+	})
+	if sy.Status != app.SyncCompleted || sy.RowsDone != sy.RowsExpected {
+		t.Fatalf("good sync: %s, %d of %d rows", sy.Status, sy.RowsDone, sy.RowsExpected)
+	}
+}

@@ -75,13 +75,23 @@ func (e *Emulator) finishBulk(schema *ast.Schema, s *shopState, op *bulkOp) (bul
 	x := &execution{e: e, ctx: e.ctx, schema: schema, shop: s, token: op.token, vars: map[string]any{}, bulk: true}
 	data := x.execute(op.doc.Operations[0])
 	op.completedAt = e.now()
-	if len(x.errs) > 0 {
+	fault := e.takeBulkFault()
+	if fault == BulkFailed {
+		op.status, op.errorCode = "FAILED", "INTERNAL_SERVER_ERROR"
+	} else if len(x.errs) > 0 {
 		op.status, op.errorCode = "FAILED", "INTERNAL_SERVER_ERROR"
 		if code, _ := x.errs[0].Extensions["code"].(string); code == "ACCESS_DENIED" {
 			op.errorCode = "ACCESS_DENIED"
 		}
 	} else {
 		file, objects, roots := bulkJSONL(data)
+		if fault == BulkTruncated && len(file) > 10 {
+			// End mid-line: a cut just after a newline would look complete.
+			file = file[:len(file)/2]
+			for len(file) > 1 && file[len(file)-1] == '\n' {
+				file = file[:len(file)-2]
+			}
+		}
 		op.status, op.objects, op.roots, op.fileSize = "COMPLETED", objects, roots, len(file)
 		// Shopify gives no url when the query matched nothing.
 		if objects > 0 && e.addr != "" {

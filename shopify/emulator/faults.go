@@ -16,6 +16,34 @@ type faults struct {
 	latency    time.Duration
 	rate       float64
 	rng        *rand.Rand
+	// bulk is the fault the next bulk operation suffers: "" none,
+	// BulkFailed or BulkTruncated.
+	bulk string
+}
+
+// Bulk operation faults for FailNextBulk.
+const (
+	// BulkFailed: the operation ends FAILED with INTERNAL_SERVER_ERROR.
+	BulkFailed = "failed"
+	// BulkTruncated: it completes, but its file is cut in the middle of a
+	// line, as a download broken off halfway looks.
+	BulkTruncated = "truncated"
+)
+
+// FailNextBulk makes the next bulk operation suffer the fault.
+func (e *Emulator) FailNextBulk(fault string) {
+	e.faults.mu.Lock()
+	defer e.faults.mu.Unlock()
+	e.faults.bulk = fault
+}
+
+// takeBulkFault returns and clears the pending bulk fault.
+func (e *Emulator) takeBulkFault() string {
+	e.faults.mu.Lock()
+	defer e.faults.mu.Unlock()
+	f := e.faults.bulk
+	e.faults.bulk = ""
+	return f
 }
 
 // faultResult says what injectFault did: answered the request itself, or asks
