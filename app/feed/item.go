@@ -1,9 +1,10 @@
 package feed
 
 import (
-	"github.com/acpbridge/acpbridge/acp"
 	"net/url"
 	"strings"
+
+	"github.com/acpbridge/acpbridge/acp"
 )
 
 // Item is one row of the OpenAI flat-file feed: one variant of a product.
@@ -130,8 +131,7 @@ type productContext struct {
 // maxAdditionalImages caps additional_image_urls (Google's limit is 10).
 const maxAdditionalImages = 10
 
-func newProductContext(p *Product, s Settings, shop Shop) *productContext {
-	pc := &productContext{}
+func newProductContext(p *Product, s Settings, shop Shop) (pc productContext) {
 	pc.multi = len(p.Variants) > 1
 	pc.productID = numericID(p.ID, p.GID)
 

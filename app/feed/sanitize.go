@@ -34,7 +34,8 @@ const (
 // sequence and never between a character and its combining marks, emoji
 // modifiers or zero-width joiners.
 func PlainText(s string, max int) string {
-	b := cleaner{buf: make([]byte, 0, min(len(s), 1<<16))}
+	var b cleaner
+	b.buf.Grow(min(len(s), 1<<16))
 	for i := 0; i < len(s); {
 		k := strings.IndexByte(s[i:], '<')
 		if k < 0 {
@@ -59,7 +60,8 @@ func CleanTitle(s string, max int) string {
 	if isClean(s) {
 		return truncate(s, max)
 	}
-	b := cleaner{buf: make([]byte, 0, len(s))}
+	var b cleaner
+	b.buf.Grow(len(s))
 	b.text(s)
 	return truncate(b.string(), max)
 }
@@ -98,13 +100,13 @@ func isClean(s string) bool {
 
 // cleaner accumulates collapsed text.
 type cleaner struct {
-	buf   []byte
+	buf   strings.Builder
 	space bool // a space is pending before the next visible character
 }
 
 func (b *cleaner) sep() { b.space = true }
 
-func (b *cleaner) string() string { return string(b.buf) }
+func (b *cleaner) string() string { return b.buf.String() }
 
 // text appends decoded text, collapsing white space and dropping what must
 // not reach a feed.
@@ -127,7 +129,7 @@ func (b *cleaner) text(s string) {
 				break
 			}
 			b.put()
-			b.buf = append(b.buf, s[i:j]...)
+			b.buf.WriteString(s[i:j])
 			i = j
 			continue
 		}
@@ -139,7 +141,7 @@ func (b *cleaner) text(s string) {
 			b.space = true
 		default:
 			b.put()
-			b.buf = append(b.buf, s[i:i+n]...)
+			b.buf.WriteString(s[i : i+n])
 		}
 		i += n
 	}
@@ -147,8 +149,8 @@ func (b *cleaner) text(s string) {
 
 func (b *cleaner) put() {
 	if b.space {
-		if len(b.buf) > 0 {
-			b.buf = append(b.buf, ' ')
+		if b.buf.Len() > 0 {
+			b.buf.WriteByte(' ')
 		}
 		b.space = false
 	}
@@ -181,7 +183,7 @@ func (b *cleaner) tag(s string, i int) int {
 	if j >= len(s) || !isASCIILetter(s[j]) {
 		// Not markup: a literal '<', as in "size < 5".
 		b.put()
-		b.buf = append(b.buf, '<')
+		b.buf.WriteByte('<')
 		return i + 1
 	}
 	start := j

@@ -81,13 +81,13 @@ const (
 // digit) and lengths. It returns nil when all is well. Items with any error
 // are left out of the published feed; warnings are kept.
 func Validate(it Item, names FieldNames) []Problem {
-	v := validator{it: &it, names: names}
+	v := validator{it: it, names: names}
 	v.run()
 	return v.probs
 }
 
 type validator struct {
-	it    *Item
+	it    Item
 	names FieldNames
 	probs []Problem
 }
@@ -124,7 +124,7 @@ func (v *validator) httpsURL(c col, value string, sev Severity, hint string) {
 }
 
 func (v *validator) run() {
-	it := v.it
+	it := &v.it
 	legacy := v.names.legacy()
 
 	if v.required(cItemID, it.ItemID, hintSync) {
@@ -252,7 +252,7 @@ func (v *validator) run() {
 }
 
 func (v *validator) price() {
-	it := v.it
+	it := &v.it
 	p, s := it.Price, it.SalePrice
 	switch {
 	case p.IsZero():

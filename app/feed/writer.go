@@ -24,11 +24,13 @@ const (
 var ErrClosed = errors.New("feed: writer is closed")
 
 // Writer streams Items as a gzip'd OpenAI feed file. Encoding runs on the
-// caller's goroutine and compression on background goroutines (see
-// compressor), so a build uses every core; a fixed set of buffers
-// circulates between them, so memory stays bounded whatever the size of the
-// feed. A Writer is not safe for concurrent use, and Close must be called
-// to release its goroutines.
+// caller's goroutine and deflate on background workers (see compressor),
+// so a build uses every core; a fixed set of buffers circulates between
+// them, so memory stays bounded whatever the size of the feed. The
+// underlying io.Writer is only written from within Write and Close, on the
+// caller's goroutine. A Writer is not safe for concurrent use. Close it to
+// finish the file; a Writer dropped without Close (after an error, say)
+// releases its workers when it is garbage collected.
 type Writer struct {
 	c      *compressor
 	format Format
@@ -77,8 +79,9 @@ func NewWriter(w io.Writer, f Format, names FieldNames) (*Writer, error) {
 		names:  names,
 		legacy: names.legacy(),
 		cols:   layouts[idx(names)],
-		buf:    <-c.free,
+		buf:    c.buffer(),
 	}
+	stopWhenUnreachable(fw, c)
 	switch f {
 	case FormatJSONL:
 		fw.prefix = make([][]byte, len(fw.cols))
@@ -124,9 +127,8 @@ func (w *Writer) Write(it Item) error {
 	}
 	w.n++
 	if len(w.buf) >= bufSize {
-		if w.err = w.c.err(); w.err == nil {
-			w.buf = w.c.swap(w.buf)
-		}
+		w.buf = w.c.swap(w.buf)
+		w.err = w.c.err
 	}
 	return w.err
 }
@@ -135,7 +137,7 @@ func (w *Writer) Write(it Item) error {
 func (w *Writer) Count() int { return w.n }
 
 // Close flushes everything, ends the gzip stream and stops the compression
-// goroutines. It does not close the underlying io.Writer.
+// workers. It does not close the underlying io.Writer.
 func (w *Writer) Close() error {
 	if w.closed {
 		return w.err
@@ -226,9 +228,9 @@ func (w *Writer) writeCSV(it *Item) error {
 
 // ACPWriter streams acp.FeedProduct values as gzip'd JSON Lines: the
 // products.jsonl of ACP Feed API file ingestion (the companion
-// metadata.json is a plain acp.FeedMetadata). Like Writer it compresses in
-// the background with bounded buffers; it is not safe for concurrent use,
-// and Close must be called.
+// metadata.json is a plain acp.FeedMetadata). Like Writer it deflates on
+// background workers with bounded buffers and writes to the underlying
+// io.Writer only within Write and Close; it is not safe for concurrent use.
 type ACPWriter struct {
 	c      *compressor
 	buf    []byte
@@ -241,7 +243,8 @@ type ACPWriter struct {
 // NewACPWriter starts a products.jsonl.gz stream on w.
 func NewACPWriter(w io.Writer) *ACPWriter {
 	c := newCompressor(w)
-	aw := &ACPWriter{c: c, buf: <-c.free}
+	aw := &ACPWriter{c: c, buf: c.buffer()}
+	stopWhenUnreachable(aw, c)
 	aw.enc = json.NewEncoder((*acpSink)(aw))
 	aw.enc.SetEscapeHTML(false)
 	return aw
@@ -269,9 +272,8 @@ func (w *ACPWriter) Write(p acp.FeedProduct) error {
 	}
 	w.n++
 	if len(w.buf) >= bufSize {
-		if w.err = w.c.err(); w.err == nil {
-			w.buf = w.c.swap(w.buf)
-		}
+		w.buf = w.c.swap(w.buf)
+		w.err = w.c.err
 	}
 	return w.err
 }
@@ -279,7 +281,7 @@ func (w *ACPWriter) Write(p acp.FeedProduct) error {
 // Count is the number of products written.
 func (w *ACPWriter) Count() int { return w.n }
 
-// Close ends the gzip stream and stops the compression goroutines; it does
+// Close ends the gzip stream and stops the compression workers; it does
 // not close the underlying io.Writer.
 func (w *ACPWriter) Close() error {
 	if w.closed {

@@ -11,10 +11,12 @@ import (
 	"io"
 	"os/exec"
 	"reflect"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app/feed"
@@ -390,6 +392,38 @@ func TestWriterGzipStream(t *testing.T) {
 				t.Errorf("n=%d: gzip -t: %v %s", n, err, out)
 			}
 		}
+	}
+}
+
+// TestAbandonedWriterReleasesWorkers drops writers without Close, as a
+// caller does after an error, and checks that their compression workers go
+// away with them. It counts goroutines, so it does not run in parallel.
+func TestAbandonedWriterReleasesWorkers(t *testing.T) {
+	items := feed.Map(tee(), testSettings(), testShop())
+	base := runtime.NumGoroutine()
+	for range 3 {
+		w, err := feed.NewWriter(io.Discard, feed.FormatJSONL, feed.NamesCurrent)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 500 { // several blocks in flight
+			if err := w.Write(items[i%len(items)]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		aw := feed.NewACPWriter(io.Discard)
+		_ = aw.Write(feed.ToACP(tee(), testSettings(), testShop()))
+	}
+	if runtime.NumGoroutine() <= base {
+		t.Fatal("writers started no workers; the test proves nothing")
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > base && time.Now().Before(deadline) {
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > base {
+		t.Errorf("%d goroutines left behind by abandoned writers", n-base)
 	}
 }
 
