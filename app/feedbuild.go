@@ -290,7 +290,10 @@ func (f *Feeds) feedInputs(ctx context.Context, shopID int64) (*Shop, *FeedSetti
 		SellerName: fs.SellerName, SellerURL: fs.SellerURL, StoreCountry: fs.StoreCountry,
 		TargetCountries: fs.TargetCountries, ReturnPolicyURL: fs.ReturnPolicyURL, ReturnWindowDays: fs.ReturnWindowDays,
 		PrivacyPolicyURL: fs.PrivacyPolicyURL, TermsURL: fs.TermsURL, BrandFallback: fs.BrandFallback,
-		EligibleSearch: fs.EligibleSearch, EligibleCheckout: fs.EligibleCheckout, FieldNames: feed.FieldNames(fs.FieldNames),
+		// Checkout needs the shop's policies; until the merchant has them
+		// all, items are listed for search only rather than dropped.
+		EligibleSearch: fs.EligibleSearch, EligibleCheckout: fs.EligibleCheckout && fs.CheckoutReady(),
+		FieldNames: feed.FieldNames(fs.FieldNames),
 	}
 	fshop := feed.Shop{Domain: sh.Domain, Name: sh.Name, Currency: sh.CurrencyCode, Country: sh.CountryCode, PrimaryURL: fs.SellerURL}
 	return sh, fs, settings, fshop, idx, nil
@@ -350,6 +353,9 @@ func (f *Feeds) Build(ctx context.Context, shopID int64) (*FeedBuild, error) {
 	if err != nil {
 		return nil, err
 	}
+	if fs.EligibleCheckout && !fs.CheckoutReady() {
+		b.Error = "checkout is off for every item until the settings have " + strings.Join(fs.MissingForCheckout(), ", ")
+	}
 	if err := f.build(ctx, b, settings, fshop, idx); err != nil {
 		b.Status, b.Error = BuildFailed, err.Error()
 		if ferr := f.Store.FinishBuild(context.WithoutCancel(ctx), b); ferr != nil {
@@ -380,8 +386,9 @@ func (f *Feeds) build(ctx context.Context, b *FeedBuild, settings feed.Settings,
 		w    *feed.Writer
 	}
 	var outs []out
-	defer func() {
+	defer func() { // only on an early return: the happy path closes them itself
 		for _, o := range outs {
+			_ = o.w.Close()
 			_ = o.file.Close()
 		}
 	}()

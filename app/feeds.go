@@ -52,6 +52,29 @@ type FeedSettings struct {
 	UpdatedAt     time.Time
 }
 
+// MissingForCheckout lists the settings agents' checkout needs that are
+// not set: the shop's policies and return window (OpenAI requires them for
+// checkout-eligible items).
+func (fs *FeedSettings) MissingForCheckout() []string {
+	var missing []string
+	if fs.PrivacyPolicyURL == "" {
+		missing = append(missing, "privacy_policy_url")
+	}
+	if fs.TermsURL == "" {
+		missing = append(missing, "terms_url")
+	}
+	if fs.ReturnPolicyURL == "" {
+		missing = append(missing, "return_policy_url")
+	}
+	if fs.ReturnWindowDays <= 0 {
+		missing = append(missing, "return_window_days")
+	}
+	return missing
+}
+
+// CheckoutReady reports whether the settings allow checkout.
+func (fs *FeedSettings) CheckoutReady() bool { return len(fs.MissingForCheckout()) == 0 }
+
 // Rule scopes.
 const (
 	RuleProduct    = "product"

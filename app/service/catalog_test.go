@@ -28,10 +28,17 @@ func syncedEnv(t *testing.T, kind app.DatabaseKind) (*shopifyEnv, *app.Shop, str
 		sy, err := e.svc.Store().LatestSync(ctx, sh.ID)
 		return err == nil && sy.Status == app.SyncCompleted
 	})
+	var first *app.FeedBuild
 	waitFor(t, "first build", func() bool {
-		_, err := e.svc.Store().LatestBuild(ctx, sh.ID, app.BuildPublished)
+		var err error
+		first, err = e.svc.Store().LatestBuild(ctx, sh.ID, app.BuildPublished)
 		return err == nil
 	})
+	// Shopify has no return window: until the merchant sets one, items are
+	// published for search only, and the build says why.
+	if first.ItemsInvalid != 0 || first.ItemsPublished == 0 || !strings.Contains(first.Error, "return_window_days") {
+		t.Fatalf("first build: %d published, %d invalid, note %q", first.ItemsPublished, first.ItemsInvalid, first.Error)
+	}
 	fs, err := e.svc.Feeds().Settings(ctx, sh.ID)
 	if err != nil {
 		t.Fatal(err)
