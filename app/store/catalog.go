@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"github.com/acpbridge/acpbridge/app"
 )
@@ -80,68 +79,56 @@ type catalogCollectionRow struct {
 
 func (catalogCollectionRow) TableName() string { return "catalog_collections" }
 
-// upsertBatchSize keeps each multi-row INSERT well under both databases'
-// limit on bound parameters.
-const upsertBatchSize = 400
-
 // UpsertCatalog writes a batch of catalog rows for the shop, marking them
 // with the sync generation, in one transaction.
 func (s *Store) UpsertCatalog(ctx context.Context, shopID, generation int64, b *app.CatalogBatch) error {
 	now := s.Now()
 	return s.InTx(ctx, func(ctx context.Context) error {
-		db := s.conn(ctx)
-		if len(b.Products) > 0 {
-			rows := make([]catalogProductRow, len(b.Products))
-			for i, p := range b.Products {
+		err := s.upsertRows(ctx, "catalog_products",
+			[]string{"shop_id", "product_id", "handle", "title", "description_html", "vendor", "product_type", "category",
+				"status", "online_store_url", "tags", "shopify_updated_at", "generation", "synced_at"},
+			[]string{"shop_id", "product_id"}, len(b.Products), func(i int, dst []any) []any {
+				p := &b.Products[i]
 				tags, _ := json.Marshal(p.Tags)
-				rows[i] = catalogProductRow{
-					ShopID: shopID, ProductID: p.ProductID, Handle: p.Handle, Title: p.Title, DescriptionHTML: p.DescriptionHTML,
-					Vendor: p.Vendor, ProductType: p.ProductType, Category: p.Category, Status: p.Status,
-					OnlineStoreURL: p.OnlineStoreURL, Tags: string(tags), ShopifyUpdatedAt: p.ShopifyUpdatedAt,
-					Generation: generation, SyncedAt: now,
+				var updated any
+				if p.ShopifyUpdatedAt != nil {
+					updated = p.ShopifyUpdatedAt.UTC()
 				}
-			}
-			if err := db.Clauses(clause.OnConflict{UpdateAll: true}).CreateInBatches(rows, upsertBatchSize).Error; err != nil {
-				return translate(err, "upsert products")
-			}
+				return append(dst, shopID, p.ProductID, p.Handle, p.Title, p.DescriptionHTML, p.Vendor, p.ProductType,
+					p.Category, p.Status, p.OnlineStoreURL, string(tags), updated, generation, now)
+			})
+		if err != nil {
+			return err
 		}
-		if len(b.Variants) > 0 {
-			rows := make([]catalogVariantRow, len(b.Variants))
-			for i, v := range b.Variants {
+		err = s.upsertRows(ctx, "catalog_variants",
+			[]string{"shop_id", "variant_id", "product_id", "position", "inventory_item_id", "title", "sku", "barcode",
+				"price_minor", "compare_at_minor", "available_for_sale", "inventory_quantity", "inventory_policy", "tracked",
+				"requires_shipping", "taxable", "weight_value", "weight_unit", "image_url", "options", "generation"},
+			[]string{"shop_id", "variant_id"}, len(b.Variants), func(i int, dst []any) []any {
+				v := &b.Variants[i]
 				opts, _ := json.Marshal(v.Options)
-				rows[i] = catalogVariantRow{
-					ShopID: shopID, VariantID: v.VariantID, ProductID: v.ProductID, Position: v.Position,
-					InventoryItemID: v.InventoryItemID, Title: v.Title, SKU: v.SKU, Barcode: v.Barcode,
-					PriceMinor: v.PriceMinor, CompareAtMinor: v.CompareAtMinor, AvailableForSale: v.AvailableForSale,
-					InventoryQuantity: v.InventoryQuantity, InventoryPolicy: v.InventoryPolicy, Tracked: v.Tracked,
-					RequiresShipping: v.RequiresShipping, Taxable: v.Taxable, WeightValue: v.WeightValue,
-					WeightUnit: v.WeightUnit, ImageURL: v.ImageURL, Options: string(opts), Generation: generation,
-				}
-			}
-			if err := db.Clauses(clause.OnConflict{UpdateAll: true}).CreateInBatches(rows, upsertBatchSize).Error; err != nil {
-				return translate(err, "upsert variants")
-			}
+				return append(dst, shopID, v.VariantID, v.ProductID, v.Position, v.InventoryItemID, v.Title, v.SKU, v.Barcode,
+					v.PriceMinor, v.CompareAtMinor, v.AvailableForSale, v.InventoryQuantity, v.InventoryPolicy, v.Tracked,
+					v.RequiresShipping, v.Taxable, v.WeightValue, v.WeightUnit, v.ImageURL, string(opts), generation)
+			})
+		if err != nil {
+			return err
 		}
-		if len(b.Media) > 0 {
-			rows := make([]catalogMediaRow, len(b.Media))
-			for i, m := range b.Media {
-				rows[i] = catalogMediaRow{ShopID: shopID, MediaID: m.MediaID, ProductID: m.ProductID, Position: m.Position,
-					URL: m.URL, Alt: m.Alt, Width: m.Width, Height: m.Height, Generation: generation}
-			}
-			if err := db.Clauses(clause.OnConflict{UpdateAll: true}).CreateInBatches(rows, upsertBatchSize).Error; err != nil {
-				return translate(err, "upsert media")
-			}
+		err = s.upsertRows(ctx, "catalog_media",
+			[]string{"shop_id", "media_id", "product_id", "position", "url", "alt", "width", "height", "generation"},
+			[]string{"shop_id", "media_id"}, len(b.Media), func(i int, dst []any) []any {
+				m := &b.Media[i]
+				return append(dst, shopID, m.MediaID, m.ProductID, m.Position, m.URL, m.Alt, m.Width, m.Height, generation)
+			})
+		if err != nil {
+			return err
 		}
-		if len(b.Collections) > 0 {
-			rows := make([]catalogCollectionRow, len(b.Collections))
-			for i, c := range b.Collections {
-				rows[i] = catalogCollectionRow{ShopID: shopID, ProductID: c.ProductID, CollectionID: c.CollectionID, Title: c.Title, Generation: generation}
-			}
-			if err := db.Clauses(clause.OnConflict{UpdateAll: true}).CreateInBatches(rows, upsertBatchSize).Error; err != nil {
-				return translate(err, "upsert collections")
-			}
-		}
-		return nil
+		return s.upsertRows(ctx, "catalog_collections",
+			[]string{"shop_id", "product_id", "collection_id", "title", "generation"},
+			[]string{"shop_id", "product_id", "collection_id"}, len(b.Collections), func(i int, dst []any) []any {
+				c := &b.Collections[i]
+				return append(dst, shopID, c.ProductID, c.CollectionID, c.Title, generation)
+			})
 	})
 }
 

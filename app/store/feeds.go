@@ -423,7 +423,7 @@ func (s *Store) AddFeedProblems(ctx context.Context, buildID int64, ps []app.Fee
 	for i, p := range ps {
 		rows[i] = feedProblemRow{BuildID: buildID, ItemID: p.ItemID, Field: p.Field, Severity: p.Severity, Message: p.Message, Hint: p.Hint}
 	}
-	return translate(s.conn(ctx).CreateInBatches(rows, upsertBatchSize).Error, "store feed problems")
+	return translate(s.conn(ctx).CreateInBatches(rows, 400).Error, "store feed problems")
 }
 
 // FeedProblems lists a build's problems, errors first.
