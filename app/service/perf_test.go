@@ -35,6 +35,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -46,6 +47,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -62,7 +64,7 @@ const (
 	perfShop = "perf-shop.myshopify.com"
 	// perfGenVersion names generated files; bump it when the generator
 	// changes so cached files are not reused.
-	perfGenVersion = 1
+	perfGenVersion = 2
 )
 
 // ---- configuration ----
@@ -280,7 +282,7 @@ func (g *perfGen) product(i int64) {
 	var imageURLs [2]string
 	for k := range 2 {
 		mid := 30_000_000_000 + 2*i + int64(k)
-		imageURLs[k] = "https://cdn.shopify.com/s/files/1/0712/3456/7890/files/" + handle + "-" + strings.ToLower(colors[k]) + ".jpg?v=1767323045"
+		imageURLs[k] = "https://cdn.shopify.com/s/files/1/0712/3456/7890/files/" + handle + "-" + perfSlug(colors[k]) + ".jpg?v=1767323045"
 		b = append(b, `{"id":`...)
 		b = perfAppendGID(b, "MediaImage", mid)
 		b = append(b, `,"image":{"url":`...)
@@ -570,6 +572,7 @@ func (p phase) String() string {
 // record appends the phase to ACPBRIDGE_PERF_OUT as TSV.
 func record(tb testing.TB, kind app.DatabaseKind, n int, p phase, extra string) {
 	tb.Helper()
+	extra += " load=" + loadAvg()
 	tb.Logf("PERF %s n=%d %s  %s", kind, n, p, extra)
 	path := os.Getenv("ACPBRIDGE_PERF_OUT")
 	if path == "" {
@@ -610,7 +613,41 @@ type perfQueue struct{}
 
 func (perfQueue) EnqueueTx(context.Context, river.JobArgs, *river.InsertOpts) error { return nil }
 
+// perfLog is the harness's logger: warnings only, each line cut to 300
+// bytes (gorm's slow-query warnings quote 4,000-parameter INSERTs), and
+// slow statements counted.
+type perfLog struct {
+	tb   testing.TB
+	slow atomic.Int64
+}
+
+func (l *perfLog) Write(p []byte) (int, error) {
+	if bytes.Contains(p, []byte("SQL executed")) {
+		l.slow.Add(1)
+	}
+	line := strings.TrimSpace(string(p))
+	if len(line) > 300 {
+		line = line[:300] + "…"
+	}
+	l.tb.Log(line)
+	return len(p), nil
+}
+
+func (l *perfLog) logger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+func loadAvg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], "/")
+}
+
 type perfEnv struct {
+	log   *perfLog
 	st    *store.Store
 	cfg   app.DatabaseConfig
 	keys  *secret.Keyring
@@ -624,7 +661,8 @@ func newPerfEnv(tb testing.TB, kind app.DatabaseKind) *perfEnv {
 	tb.Helper()
 	ctx := context.Background()
 	cfg := storetest.Config(tb, kind, true)
-	st, err := store.Open(ctx, cfg, storetest.Logger(tb))
+	log := &perfLog{tb: tb}
+	st, err := store.Open(ctx, cfg, log.logger())
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -663,8 +701,8 @@ func newPerfEnv(tb testing.TB, kind app.DatabaseKind) *perfEnv {
 	if sh, err = st.ShopByID(ctx, sh.ID); err != nil {
 		tb.Fatal(err)
 	}
-	feeds := &app.Feeds{Store: st, Logger: storetest.Logger(tb), Now: time.Now}
-	return &perfEnv{st: st, cfg: cfg, keys: keys, shop: sh, feeds: feeds}
+	feeds := &app.Feeds{Store: st, Logger: log.logger(), Now: time.Now}
+	return &perfEnv{log: log, st: st, cfg: cfg, keys: keys, shop: sh, feeds: feeds}
 }
 
 // startSync prepares a full sync whose bulk result is path, served over
@@ -677,7 +715,7 @@ func (e *perfEnv) startSync(tb testing.TB, path string, objects int) (*app.Catal
 		http.ServeFile(w, r, path)
 	}))
 	tb.Cleanup(srv.Close)
-	logger := storetest.Logger(tb)
+	logger := e.log.logger()
 	cat := &app.Catalog{
 		Store: e.st,
 		Shopify: &app.Shopify{Store: e.st, Admin: perfAdmin{url: srv.URL + "/bulk.jsonl", objects: objects},
@@ -812,8 +850,8 @@ func TestPerfCatalog(t *testing.T) {
 			cat, sy := e.startSync(t, path, 2*n)
 			ing := measure(t, prefix, "ingest", func(ctx context.Context) error { return cat.PollSync(ctx, sy.ID) })
 			e.checkSync(t, sy.ID, n)
-			record(t, kind, n, ing, fmt.Sprintf("rows/s=%.0f variants/s=%.0f db=%.0fMB",
-				float64(2*n)/ing.wall.Seconds(), float64(n)/ing.wall.Seconds(), e.dbSize(t)))
+			record(t, kind, n, ing, fmt.Sprintf("rows/s=%.0f variants/s=%.0f db=%.0fMB slowSQL=%d",
+				float64(2*n)/ing.wall.Seconds(), float64(n)/ing.wall.Seconds(), e.dbSize(t), e.log.slow.Swap(0)))
 
 			var b *app.FeedBuild
 			bld := measure(t, prefix, "build", func(ctx context.Context) error {
@@ -834,8 +872,8 @@ func TestPerfCatalog(t *testing.T) {
 				}
 				sizes = append(sizes, fmt.Sprintf("%s=%.2fMB", format, float64(ff.Bytes)/mb))
 			}
-			record(t, kind, n, bld, fmt.Sprintf("items/s=%.0f us/item=%.2f warnings=%d %s",
-				float64(b.ItemsPublished)/bld.wall.Seconds(), float64(bld.wall.Microseconds())/float64(n), b.Warnings, strings.Join(sizes, " ")))
+			record(t, kind, n, bld, fmt.Sprintf("items/s=%.0f us/item=%.2f warnings=%d slowSQL=%d %s",
+				float64(b.ItemsPublished)/bld.wall.Seconds(), float64(bld.wall.Microseconds())/float64(n), b.Warnings, e.log.slow.Swap(0), strings.Join(sizes, " ")))
 
 			// Read the feed back as a pull would: it is complete and valid.
 			var lines int64

@@ -27,6 +27,9 @@ import (
 	"github.com/acpbridge/acpbridge/migrations"
 )
 
+// slowQuery is when a statement is logged as slow.
+const slowQuery = 250 * time.Millisecond
+
 // Store is the app's database.
 type Store struct {
 	db    *gorm.DB
@@ -52,13 +55,13 @@ func Open(ctx context.Context, cfg app.DatabaseConfig, logger *slog.Logger) (*St
 		// Unique violations and missing rows come back as gorm's sentinel
 		// errors whatever the driver, so no error string is ever matched.
 		TranslateError: true,
-		Logger: gormlogger.NewSlogLogger(logger.With("component", "db"), gormlogger.Config{
-			SlowThreshold:             250 * time.Millisecond,
+		Logger: quietLogger{gormlogger.NewSlogLogger(logger.With("component", "db"), gormlogger.Config{
+			SlowThreshold:             slowQuery,
 			LogLevel:                  gormlogger.Warn,
 			IgnoreRecordNotFoundError: true,
 			// Never put bound values (tokens, emails) into logs.
 			ParameterizedQueries: true,
-		}),
+		}), slowQuery},
 		NowFunc: func() time.Time { return time.Now().UTC() },
 	}
 

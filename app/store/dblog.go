@@ -1,0 +1,29 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"gorm.io/gorm"
+	gormlogger "gorm.io/gorm/logger"
+)
+
+// quietLogger passes to gorm's slog logger only the statements it will
+// print (errors and slow ones). gorm's own Trace renders every statement's
+// SQL before deciding not to print it, which profiling showed to be 39% of
+// a catalog ingest's CPU.
+type quietLogger struct {
+	gormlogger.Interface
+	slow time.Duration
+}
+
+func (l quietLogger) LogMode(level gormlogger.LogLevel) gormlogger.Interface {
+	return quietLogger{l.Interface.LogMode(level), l.slow}
+}
+
+func (l quietLogger) Trace(ctx context.Context, begin time.Time, fc func() (string, int64), err error) {
+	if (err != nil && !errors.Is(err, gorm.ErrRecordNotFound)) || time.Since(begin) > l.slow {
+		l.Interface.Trace(ctx, begin, fc, err)
+	}
+}
