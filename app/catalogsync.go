@@ -240,27 +240,59 @@ func (c *Catalog) ingest(ctx context.Context, sy *CatalogSync, sh *Shop, url str
 		}
 		return c.failSync(ctx, sy, fmt.Errorf("download bulk result: HTTP %d (the link may have expired)", resp.StatusCode))
 	}
-	rd := NewBulkReader(resp.Body, sh.CurrencyCode)
-	var batch CatalogBatch
-	for {
-		err := rd.Next(&batch, ingestBatch)
-		if errors.Is(err, io.EOF) {
-			break
+	// Parsing runs one batch ahead of writing, on its own goroutine: the
+	// two take similar time, so overlapping them uses both cores.
+	batches := make(chan parsed, 2)
+	readCtx, stopReading := context.WithCancel(ctx)
+	defer stopReading()
+	go readBatches(readCtx, NewBulkReader(resp.Body, sh.CurrencyCode), batches)
+	for p := range batches {
+		if p.err != nil {
+			return c.failSync(ctx, sy, p.err)
 		}
-		if err != nil {
-			return c.failSync(ctx, sy, err)
-		}
-		if err := c.Store.UpsertCatalog(ctx, sh.ID, sy.Generation, &batch); err != nil {
+		if err := c.Store.UpsertCatalog(ctx, sh.ID, sy.Generation, p.batch); err != nil {
 			return err
 		}
-		sy.RowsDone = rd.Lines()
-		sy.Products += int64(len(batch.Products))
-		sy.Variants += int64(len(batch.Variants))
+		sy.RowsDone = p.lines
+		sy.Products += int64(len(p.batch.Products))
+		sy.Variants += int64(len(p.batch.Variants))
 		if err := c.Store.UpdateSync(ctx, sy); err != nil {
 			return err
 		}
 	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	return c.finishSync(ctx, sy, sh)
+}
+
+// parsed is one batch read from a bulk export, or the error that ended it.
+type parsed struct {
+	batch *CatalogBatch
+	lines int64
+	err   error
+}
+
+// readBatches reads rd into out until the file ends (out is closed), an
+// error (sent, then out is closed) or ctx is done.
+func readBatches(ctx context.Context, rd *BulkReader, out chan<- parsed) {
+	defer close(out)
+	for {
+		b := &CatalogBatch{}
+		err := rd.Next(b, ingestBatch)
+		if errors.Is(err, io.EOF) {
+			return
+		}
+		p := parsed{batch: b, lines: rd.Lines(), err: err}
+		select {
+		case out <- p:
+		case <-ctx.Done():
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
 }
 
 func (c *Catalog) finishSync(ctx context.Context, sy *CatalogSync, sh *Shop) error {
