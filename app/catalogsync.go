@@ -527,3 +527,31 @@ func (p *productNode) batch(currency string) (*CatalogBatch, error) {
 	}
 	return b, nil
 }
+
+// CatalogStatus is what the merchant sees of the catalog and the feed.
+type CatalogStatus struct {
+	Sync     *CatalogSync // the newest sync, nil before the first
+	Products int64
+	Variants int64
+	Build    *FeedBuild // the newest build, nil before the first
+}
+
+// Status reports the shop's last sync (with its progress), its catalog
+// size and its last feed build.
+func (c *Catalog) Status(ctx context.Context, shopID int64) (*CatalogStatus, error) {
+	st := &CatalogStatus{}
+	var err error
+	if st.Sync, err = c.Store.LatestSync(ctx, shopID); errors.Is(err, ErrNotFound) {
+		st.Sync, err = nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if st.Products, st.Variants, err = c.Store.CatalogCounts(ctx, shopID); err != nil {
+		return nil, err
+	}
+	if st.Build, err = c.Feeds.Store.LatestBuild(ctx, shopID, ""); errors.Is(err, ErrNotFound) {
+		st.Build, err = nil, nil
+	}
+	return st, err
+}

@@ -19,6 +19,12 @@ func (s *Server) routes() {
 		e.POST(WebhookPath, s.handleWebhook)
 	}
 
+	// The embedded admin's API (App Bridge ID token on every request).
+	if s.shopify != nil && s.catalog != nil {
+		e.GET("/api/catalog", s.handleCatalogStatus)
+		e.POST("/api/catalog/sync", s.handleSyncNow)
+	}
+
 	// Product feeds: each shop's published files, for agents and the merchant.
 	if s.feeds != nil {
 		e.GET("/feeds/:shop/:file", s.handleFeed)

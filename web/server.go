@@ -31,6 +31,8 @@ type Config struct {
 	Shopify ShopifyService
 	// Feeds serves the feed pull URLs; nil leaves them out.
 	Feeds FeedService
+	// Catalog serves the embedded admin's catalog API.
+	Catalog CatalogService
 	// SecureCookies marks cookies Secure (the app is served over https).
 	SecureCookies bool
 	// AfterInstallURL is where a completed OAuth install sends the merchant.
@@ -47,6 +49,7 @@ type Server struct {
 
 	shopify         ShopifyService
 	feeds           FeedService
+	catalog         CatalogService
 	secureCookies   bool
 	afterInstallURL func(shop string) string
 }
@@ -63,7 +66,7 @@ func New(cfg Config) *Server {
 	e.HidePort = true
 	s := &Server{
 		echo: e, logger: cfg.Logger, reg: cfg.Registry, metrics: newHTTPMetrics(cfg.Registry),
-		shopify: cfg.Shopify, feeds: cfg.Feeds, secureCookies: cfg.SecureCookies, afterInstallURL: cfg.AfterInstallURL,
+		shopify: cfg.Shopify, feeds: cfg.Feeds, catalog: cfg.Catalog, secureCookies: cfg.SecureCookies, afterInstallURL: cfg.AfterInstallURL,
 	}
 	for name, p := range cfg.Ready {
 		s.probes = append(s.probes, namedProbe{name, p})

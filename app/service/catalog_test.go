@@ -300,3 +300,46 @@ func TestFailedSyncsKeepTheCatalog(t *testing.T) {
 		t.Fatalf("good sync: %s, %d of %d rows", sy.Status, sy.RowsDone, sy.RowsExpected)
 	}
 }
+
+// TestAdminCatalogAPI: the embedded admin sees sync progress and the last
+// build, and can start a sync, authenticated by its ID token.
+func TestAdminCatalogAPI(t *testing.T) {
+	t.Parallel()
+	e, _, _ := syncedEnv(t, app.DatabaseSQLite)
+	call := func(method, token string) (int, map[string]any) {
+		req, _ := http.NewRequest(method, e.svc.URL()+map[string]string{"GET": "/api/catalog", "POST": "/api/catalog/sync"}[method], nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		return resp.StatusCode, out
+	}
+	status, out := call("GET", e.emu.IDToken(testShop, "1"))
+	sync, _ := out["sync"].(map[string]any)
+	build, _ := out["last_build"].(map[string]any)
+	if status != 200 || sync["status"] != "completed" || sync["rows_done"] != sync["rows_expected"] || build == nil || out["variants"].(float64) == 0 {
+		t.Fatalf("GET /api/catalog = %d %v", status, out)
+	}
+	status, out = call("POST", e.emu.IDToken(testShop, "1"))
+	if status != http.StatusAccepted || out["status"] != "pending" {
+		t.Fatalf("POST /api/catalog/sync = %d %v", status, out)
+	}
+	id := out["id"]
+	waitFor(t, "admin-started sync", func() bool {
+		_, out := call("GET", e.emu.IDToken(testShop, "1"))
+		s, _ := out["sync"].(map[string]any)
+		return s["id"] == id && s["status"] == "completed"
+	})
+	if status, _ := call("GET", "not-a-token"); status != http.StatusUnauthorized {
+		t.Fatalf("GET with a bad token = %d", status)
+	}
+	if status, _ := call("POST", ""); status != http.StatusUnauthorized {
+		t.Fatalf("POST without a token = %d", status)
+	}
+}

@@ -177,6 +177,7 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 		BodyLimit:       cfg.BodyLimit,
 		Shopify:         s.shopify,
 		Feeds:           s.feeds,
+		Catalog:         s.catalog,
 		SecureCookies:   cfg.AppURL != nil && cfg.AppURL.Scheme == "https",
 		AfterInstallURL: afterInstall,
 		Ready: map[string]web.Probe{
