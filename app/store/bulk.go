@@ -4,8 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/acpbridge/acpbridge/app"
 )
 
 // upsertRows writes n rows into table with one multi-row INSERT … ON
@@ -27,7 +30,7 @@ func (s *Store) upsertRows(ctx context.Context, table string, cols, keys []strin
 		per := max(1, 30000/len(cols))
 		var updates []string
 		for _, c := range cols {
-			if !contains(keys, c) {
+			if !slices.Contains(keys, c) {
 				updates = append(updates, c+" = excluded."+c)
 			}
 		}
@@ -76,7 +79,7 @@ func (s *Store) valuesList(rows, cols int) string {
 			if c > 0 {
 				b.WriteByte(',')
 			}
-			if s.kind == "postgres" {
+			if s.kind == app.DatabasePostgres {
 				b.WriteByte('$')
 				b.WriteString(strconv.Itoa(p))
 			} else {
@@ -87,13 +90,4 @@ func (s *Store) valuesList(rows, cols int) string {
 		b.WriteByte(')')
 	}
 	return b.String()
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }

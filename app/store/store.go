@@ -165,9 +165,6 @@ func (s *Store) conn(ctx context.Context) *gorm.DB {
 	return s.db.WithContext(ctx)
 }
 
-// gormDB shortens signatures of helpers that build queries.
-type gormDB = gorm.DB
-
 // containsSQL is a condition "column contains ?" as a literal substring,
 // without LIKE's wildcards (which user data could carry).
 func (s *Store) containsSQL(column string) string {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
 	"github.com/acpbridge/acpbridge/app"
@@ -164,7 +165,7 @@ func (s *Store) RedactCustomer(ctx context.Context, shop string, c app.CustomerR
 
 // customerEvents selects unprocessed deliveries whose payload names the
 // customer (processed ones have no payload left).
-func (s *Store) customerEvents(ctx context.Context, shop string, c app.CustomerRef) *gormDB {
+func (s *Store) customerEvents(ctx context.Context, shop string, c app.CustomerRef) *gorm.DB {
 	// Privacy requests themselves name the customer; they are not data we
 	// hold on them but the request to act on it.
 	q := s.conn(ctx).Model(&webhookEventRow{}).Where("shop = ? AND payload <> '{}' AND topic NOT IN ?", shop, app.ComplianceTopics)
