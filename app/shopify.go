@@ -268,22 +268,31 @@ func (s *Shopify) expiring(t *time.Time, window time.Duration) bool {
 // AccessToken returns a usable access token for the shop, refreshing it
 // first when it is within RefreshWindow of expiry.
 func (s *Shopify) AccessToken(ctx context.Context, shop string) (string, error) {
+	token, _, err := s.accessToken(ctx, shop)
+	return token, err
+}
+
+// accessToken is AccessToken that also returns the sealed form of the token
+// it returns, so a caller whose token Shopify then refuses can say exactly
+// which one was refused.
+func (s *Shopify) accessToken(ctx context.Context, shop string) (token, sealed string, err error) {
 	sh, err := s.Store.ShopByDomain(ctx, shop)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	if sh.Status != ShopActive {
 		if sh.Status == ShopReauthRequired {
-			return "", ErrReauthRequired
+			return "", "", ErrReauthRequired
 		}
-		return "", ErrShopInactive
+		return "", "", ErrShopInactive
 	}
 	if s.expiring(sh.AccessTokenExpiresAt, RefreshWindow) {
 		if sh, err = s.refresh(ctx, sh, ""); err != nil {
-			return "", err
+			return "", "", err
 		}
 	}
-	return s.openAccess(sh)
+	token, err = s.openAccess(sh)
+	return token, sh.AccessTokenSealed, err
 }
 
 func (s *Shopify) openAccess(sh *Shop) (string, error) {
@@ -369,7 +378,7 @@ func (s *Shopify) markReauth(ctx context.Context, sh *Shop, reason string) error
 // answers 401, it refreshes the token once and retries; a second 401 marks
 // the shop as needing re-authorisation.
 func (s *Shopify) Query(ctx context.Context, shop, query string, vars map[string]any, out any) error {
-	token, err := s.AccessToken(ctx, shop)
+	token, used, err := s.accessToken(ctx, shop)
 	if err != nil {
 		return err
 	}
@@ -381,7 +390,9 @@ func (s *Shopify) Query(ctx context.Context, shop, query string, vars map[string
 	if err != nil {
 		return err
 	}
-	if sh, err = s.refresh(ctx, sh, sh.AccessTokenSealed); err != nil {
+	// Refused is the token we sent: if another worker has replaced it
+	// since, refresh uses theirs instead of spending the refresh token again.
+	if sh, err = s.refresh(ctx, sh, used); err != nil {
 		return err
 	}
 	token, err = s.openAccess(sh)
