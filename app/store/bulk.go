@@ -67,6 +67,36 @@ func (s *Store) upsertRows(ctx context.Context, table string, cols, keys []strin
 }
 
 // valuesList renders "(…),(…)" placeholders for rows×cols values.
+// queryer is the transaction ctx carries, or the pool: reads inside a
+// transaction must use it (SQLite has a single connection).
+func (s *Store) queryer(ctx context.Context) interface {
+	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+} {
+	if tx, ok := SQLTx(ctx); ok {
+		return tx
+	}
+	return s.sqlDB
+}
+
+// rebind turns ? placeholders into PostgreSQL's $N.
+func (s *Store) rebind(q string) string {
+	if s.kind != app.DatabasePostgres {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
 func (s *Store) valuesList(rows, cols int) string {
 	var b strings.Builder
 	p := 1
