@@ -25,9 +25,11 @@ type MaintenanceStore interface {
 
 // Maintenance is the periodic housekeeping use-case.
 type Maintenance struct {
-	Store  MaintenanceStore
-	Logger *slog.Logger
-	Now    func() time.Time
+	Store MaintenanceStore
+	// Resealer, when set, re-seals secrets left under a retired key.
+	Resealer *Resealer
+	Logger   *slog.Logger
+	Now      func() time.Time
 }
 
 // Maintain prunes what has outlived its use (revoked keys, expired OAuth
@@ -49,7 +51,13 @@ func (m *Maintenance) Maintain(ctx context.Context) error {
 	if err := m.Store.Optimize(ctx); err != nil {
 		return fmt.Errorf("maintain: %w", err)
 	}
+	resealed := 0
+	if m.Resealer != nil {
+		if resealed, err = m.Resealer.Reseal(ctx); err != nil {
+			return fmt.Errorf("maintain: %w", err)
+		}
+	}
 	m.Logger.InfoContext(ctx, "maintenance done", "revoked_keys_pruned", keys,
-		"oauth_states_pruned", states, "webhook_events_pruned", events)
+		"oauth_states_pruned", states, "webhook_events_pruned", events, "secrets_resealed", resealed)
 	return nil
 }

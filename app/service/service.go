@@ -139,7 +139,10 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 
 	// Jobs.
 	workers := river.NewWorkers()
-	maintenance := &app.Maintenance{Store: s.store, Logger: logger, Now: s.store.Now}
+	maintenance := &app.Maintenance{
+		Store: s.store, Logger: logger, Now: s.store.Now,
+		Resealer: &app.Resealer{Store: s.store, Keys: s.keys},
+	}
 	river.AddWorker(workers, &jobs.MaintenanceWorker{App: maintenance})
 	river.AddWorker(workers, &jobs.WebhookWorker{App: s.shopify})
 	river.AddWorker(workers, &jobs.ShopInstalledWorker{App: s.shopify})
