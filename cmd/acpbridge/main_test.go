@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"database/sql"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"io"
@@ -126,7 +128,10 @@ func TestDemoAnswersAndWritesManifest(t *testing.T) {
 		AppURL          string `json:"app_url"`
 		Shop            string `json:"shop"`
 		AppClientSecret string `json:"app_client_secret"`
-		Shopify         struct {
+		Items           []struct {
+			ID string `json:"id"`
+		} `json:"items"`
+		Shopify struct {
 			GraphQLURL  string `json:"graphql_url"`
 			AccessToken string `json:"access_token"`
 		} `json:"shopify"`
@@ -198,6 +203,44 @@ func TestDemoAnswersAndWritesManifest(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Errorf("demo folder lacks %s: %v", f, err)
 		}
+	}
+
+	// The feed commands work on the demo's database once it has stopped.
+	env := envOf(map[string]string{"DATABASE_URL": "sqlite:" + filepath.Join(dir, "acpbridge.db"), "LOG_LEVEL": "warn"})
+	feedCmd := func(args ...string) string {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		if err := run(context.Background(), append([]string{"feed"}, args...), env, &out, &errOut); err != nil {
+			t.Fatalf("feed %v: %v\n%s%s", args, err, out.String(), errOut.String())
+		}
+		return out.String()
+	}
+	report := feedCmd("build", "--shop", m.Shop)
+	if !strings.Contains(report, "invalid 0") || !strings.Contains(report, "status: published") && !strings.Contains(report, ": published") {
+		t.Fatalf("feed build report:\n%s", report)
+	}
+	export := filepath.Join(t.TempDir(), "feed.csv.gz")
+	if out := feedCmd("export", "--shop", m.Shop, "--format", "csv.gz", "--out", export); !strings.Contains(out, "wrote ") {
+		t.Fatalf("feed export: %s", out)
+	}
+	f, err := os.Open(export)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(zr).ReadAll()
+	if err != nil {
+		t.Fatalf("exported CSV does not parse: %v", err)
+	}
+	if len(rows)-1 != len(m.Items) && len(m.Items) < 100 {
+		t.Fatalf("exported CSV has %d items, demo.json lists %d", len(rows)-1, len(m.Items))
+	}
+	if out := feedCmd("push", "--shop", m.Shop); !strings.Contains(out, "no delivery targets configured") {
+		t.Fatalf("feed push without targets: %s", out)
 	}
 }
 
