@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -16,21 +15,6 @@ import (
 type CatalogService interface {
 	StartSync(ctx context.Context, shop, reason string) (*app.CatalogSync, error)
 	Status(ctx context.Context, shopID int64) (*app.CatalogStatus, error)
-}
-
-// adminShop authenticates an embedded-admin API request by its App Bridge
-// ID token (Authorization: Bearer), as every admin request is.
-func (s *Server) adminShop(c echo.Context) (*app.Shop, error) {
-	token, ok := strings.CutPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer ")
-	if !ok || token == "" {
-		c.Response().Header().Set(HeaderRetryInvalidSession, "1")
-		return nil, &app.Error{Code: app.CodeUnauthorized, Field: "Authorization", Message: "an App Bridge ID token is required as Bearer"}
-	}
-	sh, _, err := s.shopify.Authenticate(c.Request().Context(), token)
-	if app.ErrorCode(err) == app.CodeUnauthorized {
-		c.Response().Header().Set(HeaderRetryInvalidSession, "1")
-	}
-	return sh, err
 }
 
 // syncJSON is a sync as the admin sees it.

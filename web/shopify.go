@@ -76,19 +76,27 @@ type sessionResponse struct {
 // handleSession authenticates an embedded-admin request by its App Bridge
 // ID token, installing the shop by token exchange when needed.
 func (s *Server) handleSession(c echo.Context) error {
-	token, ok := strings.CutPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer ")
-	if !ok || token == "" {
-		c.Response().Header().Set(HeaderRetryInvalidSession, "1")
-		return &app.Error{Code: app.CodeUnauthorized, Field: "Authorization", Message: "an App Bridge ID token is required as Bearer"}
-	}
-	sh, _, err := s.shopify.Authenticate(c.Request().Context(), token)
+	sh, err := s.adminShop(c)
 	if err != nil {
-		if app.ErrorCode(err) == app.CodeUnauthorized {
-			c.Response().Header().Set(HeaderRetryInvalidSession, "1")
-		}
 		return err
 	}
 	return c.JSON(http.StatusOK, sessionResponse{Shop: sh.Domain, Name: sh.Name, Status: string(sh.Status), Scopes: sh.Scopes})
+}
+
+// adminShop authenticates an embedded-admin request by its App Bridge ID
+// token (Authorization: Bearer), installing the shop by token exchange when
+// needed. A refused token also asks App Bridge to retry with a fresh one.
+func (s *Server) adminShop(c echo.Context) (*app.Shop, error) {
+	token, ok := strings.CutPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer ")
+	if !ok || token == "" {
+		c.Response().Header().Set(HeaderRetryInvalidSession, "1")
+		return nil, &app.Error{Code: app.CodeUnauthorized, Field: "Authorization", Message: "an App Bridge ID token is required as Bearer"}
+	}
+	sh, _, err := s.shopify.Authenticate(c.Request().Context(), token)
+	if app.ErrorCode(err) == app.CodeUnauthorized {
+		c.Response().Header().Set(HeaderRetryInvalidSession, "1")
+	}
+	return sh, err
 }
 
 // handleWebhook is the one receiver of every Shopify webhook topic. It
