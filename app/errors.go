@@ -3,6 +3,7 @@ package app
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Code classifies an expected failure so that each edge (HTTP, CLI, jobs) can
@@ -18,6 +19,11 @@ const (
 	CodeUnauthorized Code = "unauthorized" // missing or wrong credentials
 	CodeForbidden    Code = "forbidden"    // credentials are fine but do not reach this
 	CodeUnavailable  Code = "unavailable"  // a dependency is down; retrying later may work
+	// CodeUnprocessable: well-formed, but it cannot be done as asked (e.g.
+	// an idempotency key reused with another body in ACP 2026-04-17).
+	CodeUnprocessable Code = "unprocessable"
+	CodeNotAllowed    Code = "not_allowed"  // the operation is not allowed in the current state
+	CodeRateLimited   Code = "rate_limited" // too many requests; retry after RetryAfter
 )
 
 // Error is an expected failure with a message safe to show to the caller.
@@ -26,6 +32,13 @@ type Error struct {
 	Message string
 	// Field names the input field at fault, when there is one.
 	Field string
+	// Reason, when set, is the precise machine-readable code sent to the
+	// caller instead of Code (e.g. "idempotency_conflict", a protocol's
+	// well-known code); Code still picks the HTTP status.
+	Reason string
+	// RetryAfter, when positive, tells the caller when to try again
+	// (the HTTP edge sends it as Retry-After, in whole seconds).
+	RetryAfter time.Duration
 }
 
 // Error implements error.

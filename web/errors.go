@@ -3,6 +3,8 @@ package web
 import (
 	"errors"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -22,6 +24,10 @@ var statusOf = map[app.Code]int{
 	app.CodeUnauthorized: http.StatusUnauthorized,
 	app.CodeForbidden:    http.StatusForbidden,
 	app.CodeUnavailable:  http.StatusServiceUnavailable,
+
+	app.CodeUnprocessable: http.StatusUnprocessableEntity,
+	app.CodeNotAllowed:    http.StatusMethodNotAllowed,
+	app.CodeRateLimited:   http.StatusTooManyRequests,
 }
 
 // handleError is echo's HTTPErrorHandler: expected errors get their status
@@ -49,7 +55,15 @@ func (s *Server) describe(err error, c echo.Context) (int, errorBody) {
 		if !ok {
 			status = http.StatusBadRequest
 		}
-		return status, errorBody{Type: errorType(status), Code: string(ae.Code), Message: ae.Message, Param: ae.Field}
+		code := string(ae.Code)
+		if ae.Reason != "" {
+			code = ae.Reason
+		}
+		if ae.RetryAfter > 0 {
+			secs := int((ae.RetryAfter + time.Second - 1) / time.Second)
+			c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
+		}
+		return status, errorBody{Type: errorType(status), Code: code, Message: ae.Message, Param: ae.Field}
 	}
 	var he *echo.HTTPError
 	if errors.As(err, &he) && he.Code < 500 {
