@@ -12,6 +12,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/acpbridge/acpbridge/app"
 )
 
 // Probe checks one thing /readyz depends on; nil means ready.
@@ -37,6 +39,9 @@ type Config struct {
 	SecureCookies bool
 	// AfterInstallURL is where a completed OAuth install sends the merchant.
 	AfterInstallURL func(shop string) string
+
+	// Idempotency makes the ACP checkout POSTs safe to retry.
+	Idempotency *app.Idempotency
 }
 
 // Server is the HTTP handler of the app.
@@ -52,6 +57,7 @@ type Server struct {
 	catalog         CatalogService
 	secureCookies   bool
 	afterInstallURL func(shop string) string
+	idempotency     *app.Idempotency
 }
 
 type namedProbe struct {
@@ -67,6 +73,7 @@ func New(cfg Config) *Server {
 	s := &Server{
 		echo: e, logger: cfg.Logger, reg: cfg.Registry, metrics: newHTTPMetrics(cfg.Registry),
 		shopify: cfg.Shopify, feeds: cfg.Feeds, catalog: cfg.Catalog, secureCookies: cfg.SecureCookies, afterInstallURL: cfg.AfterInstallURL,
+		idempotency: cfg.Idempotency,
 	}
 	for name, p := range cfg.Ready {
 		s.probes = append(s.probes, namedProbe{name, p})
