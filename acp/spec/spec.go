@@ -1,0 +1,11 @@
+// Package spec holds the official ACP JSON Schemas this app implements,
+// vendored unchanged (see README.md, LICENSE and NOTICE in this folder), so
+// that tests can validate what the app sends against them.
+package spec
+
+import "embed"
+
+// Files holds <version>/schema.*.json.
+//
+//go:embed */*.json
+var Files embed.FS
