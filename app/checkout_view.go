@@ -1,0 +1,85 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"strconv"
+
+	"github.com/acpbridge/acpbridge/acp"
+)
+
+// View builds the protocol's session from a stored one: what every answer
+// of the checkout API encodes, in whichever version the caller speaks.
+func (c *Checkout) View(ctx context.Context, sh *Shop, cs *CheckoutSession) (*acp.Session, error) {
+	st := &cs.State
+	q := &st.Quote
+	s := &acp.Session{
+		ID: cs.ID, Status: cs.Status, Currency: cs.Currency,
+		Buyer: st.Buyer, FulfillmentDetails: st.Fulfillment,
+		Discount:  q.Discount,
+		CreatedAt: cs.CreatedAt, UpdatedAt: cs.UpdatedAt, ExpiresAt: cs.ExpiresAt,
+	}
+	for i, l := range q.Lines {
+		name := l.Title
+		if l.VariantTitle != "" && l.VariantTitle != "Default Title" {
+			name += " – " + l.VariantTitle
+		}
+		li := acp.LineItem{
+			ID: "li_" + strconv.Itoa(i+1), ItemID: l.ItemID, Quantity: l.Quantity,
+			UnitAmount: l.UnitAmount, Discount: l.Discount, Tax: l.Tax,
+			Name: name, SKU: l.SKU,
+			ProductID: strconv.FormatInt(l.ProductID, 10), VariantID: strconv.FormatInt(l.VariantID, 10),
+		}
+		if l.ImageURL != "" {
+			li.Images = []string{l.ImageURL}
+		}
+		s.LineItems = append(s.LineItems, li)
+	}
+	for _, o := range q.Options {
+		fo := acp.FulfillmentOption{
+			Type: o.Type, ID: o.ID, Title: o.Title, Subtitle: o.Subtitle, Carrier: o.Carrier,
+			Subtotal: o.Subtotal, Tax: o.Tax,
+		}
+		if o.Earliest != nil && o.Latest != nil {
+			fo.EarliestDelivery, fo.LatestDelivery = *o.Earliest, *o.Latest
+		}
+		s.FulfillmentOptions = append(s.FulfillmentOptions, fo)
+	}
+	if st.hasOption(st.SelectedOptionID) {
+		s.SelectedFulfillment = []acp.SelectedFulfillment{{OptionID: st.SelectedOptionID}}
+	}
+	if !cs.Status.Terminal() {
+		s.Messages = append(append(s.Messages, q.Messages...), st.Messages...)
+	}
+	if cs.Status == acp.StatusExpired {
+		s.Messages = append(s.Messages, acp.Message{Type: acp.MessageError, Code: acp.MessageCodeExpired, ContentType: acp.ContentPlain,
+			Content: "This checkout session has expired; start a new one."})
+	}
+
+	fs, err := c.Store.FeedSettings(ctx, sh.ID)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, err
+	}
+	if fs != nil {
+		for _, l := range []struct {
+			t   acp.LinkType
+			url string
+		}{
+			{acp.LinkTypeTermsOfUse, fs.TermsURL},
+			{acp.LinkTypePrivacyPolicy, fs.PrivacyPolicyURL},
+			{acp.LinkTypeReturnPolicy, fs.ReturnPolicyURL},
+		} {
+			if l.url != "" {
+				s.Links = append(s.Links, acp.Link{Type: l.t, URL: l.url})
+			}
+		}
+	}
+	set, err := c.Store.ACPSettings(ctx, sh.ID)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, err
+	}
+	if set != nil && set.StripeAccountID != "" {
+		s.PaymentHandlers = []acp.PaymentHandler{acp.StripeSPTHandler(set.StripeAccountID)}
+	}
+	return s, nil
+}

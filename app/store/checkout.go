@@ -1,0 +1,194 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/acpbridge/acpbridge/acp"
+	"github.com/acpbridge/acpbridge/app"
+)
+
+// APIKeyByHash returns a live (not revoked) key and its shop.
+func (s *Store) APIKeyByHash(ctx context.Context, hash string) (*app.APIKey, *app.Shop, error) {
+	var k apiKeyRow
+	if err := s.conn(ctx).Where("key_hash = ? AND revoked_at IS NULL", hash).Take(&k).Error; err != nil {
+		return nil, nil, translate(err, "api key")
+	}
+	sh, err := s.ShopByID(ctx, k.ShopID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return toAppAPIKey(k), sh, nil
+}
+
+// acpSettingsRow is the acp_settings table.
+type acpSettingsRow struct {
+	ShopID              int64 `gorm:"primaryKey;autoIncrement:false"`
+	SigningSecretSealed *string
+	RequireSignature    bool
+	WebhookURL          string
+	WebhookSecretSealed *string
+	StripeAccountID     string
+	UpdatedAt           time.Time
+}
+
+func (acpSettingsRow) TableName() string { return "acp_settings" }
+
+// ACPSettings returns the shop's ACP settings, or ErrNotFound.
+func (s *Store) ACPSettings(ctx context.Context, shopID int64) (*app.ACPSettings, error) {
+	var r acpSettingsRow
+	if err := s.conn(ctx).Where("shop_id = ?", shopID).Take(&r).Error; err != nil {
+		return nil, translate(err, "acp settings")
+	}
+	return &app.ACPSettings{
+		ShopID: r.ShopID, SigningSecretSealed: deref(r.SigningSecretSealed), RequireSignature: r.RequireSignature,
+		WebhookURL: r.WebhookURL, WebhookSecretSealed: deref(r.WebhookSecretSealed), StripeAccountID: r.StripeAccountID,
+		UpdatedAt: r.UpdatedAt.UTC(),
+	}, nil
+}
+
+// SaveACPSettings inserts or replaces the shop's ACP settings.
+func (s *Store) SaveACPSettings(ctx context.Context, a app.ACPSettings) error {
+	r := acpSettingsRow{
+		ShopID: a.ShopID, SigningSecretSealed: nilIfEmpty(a.SigningSecretSealed), RequireSignature: a.RequireSignature,
+		WebhookURL: a.WebhookURL, WebhookSecretSealed: nilIfEmpty(a.WebhookSecretSealed), StripeAccountID: a.StripeAccountID,
+		UpdatedAt: a.UpdatedAt,
+	}
+	err := s.conn(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "shop_id"}}, UpdateAll: true}).Create(&r).Error
+	return translate(err, "save acp settings")
+}
+
+// checkoutSessionRow is the checkout_sessions table.
+type checkoutSessionRow struct {
+	ID         string `gorm:"primaryKey"`
+	ShopID     int64
+	APIVersion string
+	Status     string
+	Currency   string
+	State      string
+	RowVersion int64
+	ExpiresAt  time.Time
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
+func (checkoutSessionRow) TableName() string { return "checkout_sessions" }
+
+func toCheckoutRow(cs *app.CheckoutSession) (checkoutSessionRow, error) {
+	st, err := json.Marshal(cs.State)
+	if err != nil {
+		return checkoutSessionRow{}, fmt.Errorf("encode checkout state: %w", err)
+	}
+	return checkoutSessionRow{
+		ID: cs.ID, ShopID: cs.ShopID, APIVersion: string(cs.Version), Status: string(cs.Status), Currency: cs.Currency,
+		State: string(st), RowVersion: cs.RowVersion, ExpiresAt: cs.ExpiresAt, CreatedAt: cs.CreatedAt, UpdatedAt: cs.UpdatedAt,
+	}, nil
+}
+
+// CreateCheckoutSession inserts a new session (row version 1).
+func (s *Store) CreateCheckoutSession(ctx context.Context, cs *app.CheckoutSession) error {
+	cs.RowVersion = 1
+	r, err := toCheckoutRow(cs)
+	if err != nil {
+		return err
+	}
+	return translate(s.conn(ctx).Create(&r).Error, "create checkout session")
+}
+
+// CheckoutSession returns the shop's session id; another shop's is not found.
+func (s *Store) CheckoutSession(ctx context.Context, shopID int64, id string) (*app.CheckoutSession, error) {
+	var r checkoutSessionRow
+	if err := s.conn(ctx).Where("id = ? AND shop_id = ?", id, shopID).Take(&r).Error; err != nil {
+		return nil, translate(err, "checkout session")
+	}
+	cs := &app.CheckoutSession{
+		ID: r.ID, ShopID: r.ShopID, Version: acp.Version(r.APIVersion), Status: acp.Status(r.Status), Currency: r.Currency,
+		RowVersion: r.RowVersion, ExpiresAt: r.ExpiresAt.UTC(), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+	}
+	if err := json.Unmarshal([]byte(r.State), &cs.State); err != nil {
+		return nil, fmt.Errorf("checkout session %s: decode state: %w", r.ID, err)
+	}
+	return cs, nil
+}
+
+// SaveCheckoutSession writes cs when its row version is unchanged since it
+// was read, and bumps it; otherwise ErrConflict and nothing is written.
+func (s *Store) SaveCheckoutSession(ctx context.Context, cs *app.CheckoutSession) error {
+	r, err := toCheckoutRow(cs)
+	if err != nil {
+		return err
+	}
+	res := s.conn(ctx).Model(&checkoutSessionRow{}).
+		Where("id = ? AND shop_id = ? AND row_version = ?", cs.ID, cs.ShopID, cs.RowVersion).
+		Updates(map[string]any{
+			"status": r.Status, "state": r.State, "currency": r.Currency, "expires_at": r.ExpiresAt,
+			"updated_at": r.UpdatedAt, "row_version": gorm.Expr("row_version + 1"),
+		})
+	if res.Error != nil {
+		return translate(res.Error, "save checkout session")
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("save checkout session %s: %w", cs.ID, app.ErrConflict)
+	}
+	cs.RowVersion++
+	return nil
+}
+
+// CatalogOfVariants returns, as one catalog page, the products that hold
+// the given variants (all of each product's variants, media and
+// collections), so the checkout maps them exactly as a feed build would.
+func (s *Store) CatalogOfVariants(ctx context.Context, shopID int64, variantIDs []int64) (*app.CatalogPage, error) {
+	page := &app.CatalogPage{
+		Variants:    map[int64][]app.CatalogVariant{},
+		Media:       map[int64][]app.CatalogMedia{},
+		Collections: map[int64][]app.CatalogCollection{},
+	}
+	if len(variantIDs) == 0 {
+		return page, nil
+	}
+	var productIDs []int64
+	if err := s.conn(ctx).Model(&catalogVariantRow{}).Distinct("product_id").
+		Where("shop_id = ? AND variant_id IN ?", shopID, variantIDs).Pluck("product_id", &productIDs).Error; err != nil {
+		return nil, translate(err, "catalog of variants")
+	}
+	if len(productIDs) == 0 {
+		return page, nil
+	}
+	in := func() *gorm.DB { return s.conn(ctx).Where("shop_id = ? AND product_id IN ?", shopID, productIDs) }
+	var prows []catalogProductRow
+	if err := in().Order("product_id").Find(&prows).Error; err != nil {
+		return nil, translate(err, "catalog of variants: products")
+	}
+	for _, r := range prows {
+		page.Products = append(page.Products, toAppCatalogProduct(r))
+	}
+	var vrows []catalogVariantRow
+	if err := in().Order("product_id, position, variant_id").Find(&vrows).Error; err != nil {
+		return nil, translate(err, "catalog of variants: variants")
+	}
+	for _, r := range vrows {
+		page.Variants[r.ProductID] = append(page.Variants[r.ProductID], toAppCatalogVariant(r))
+	}
+	var mrows []catalogMediaRow
+	if err := in().Order("product_id, position").Find(&mrows).Error; err != nil {
+		return nil, translate(err, "catalog of variants: media")
+	}
+	for _, r := range mrows {
+		page.Media[r.ProductID] = append(page.Media[r.ProductID], app.CatalogMedia{
+			MediaID: r.MediaID, ProductID: r.ProductID, Position: r.Position, URL: r.URL, Alt: r.Alt, Width: r.Width, Height: r.Height,
+		})
+	}
+	var crows []catalogCollectionRow
+	if err := in().Order("product_id, collection_id").Find(&crows).Error; err != nil {
+		return nil, translate(err, "catalog of variants: collections")
+	}
+	for _, r := range crows {
+		page.Collections[r.ProductID] = append(page.Collections[r.ProductID], app.CatalogCollection{ProductID: r.ProductID, CollectionID: r.CollectionID, Title: r.Title})
+	}
+	return page, nil
+}
