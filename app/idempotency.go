@@ -1,6 +1,549 @@
 package app
 
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/acpbridge/acpbridge/acp"
+)
+
+// Idempotency defaults (ACP 2026-04-17 §2.2 asks to keep keys 24 h at least).
+const (
+	DefaultIdempotencyTTL   = 24 * time.Hour
+	DefaultIdempotencyLease = 60 * time.Second
+	// MaxIdempotencyKeyLen is the protocol's maxLength of Idempotency-Key.
+	MaxIdempotencyKeyLen = 255
+	// idempotencyRetryAfter is what an in-flight answer asks the agent to wait.
+	idempotencyRetryAfter = time.Second
+)
+
+// ACP error codes (Error.Reason) of the idempotency rules.
+const (
+	ReasonIdempotencyKeyRequired = "idempotency_key_required"
+	ReasonInvalidIdempotencyKey  = "invalid_idempotency_key"
+	ReasonIdempotencyConflict    = "idempotency_conflict"
+	ReasonIdempotencyInFlight    = "idempotency_in_flight"
+)
+
+// IdempotencyState is the life stage of an idempotency record.
+type IdempotencyState string
+
+// The states of an idempotency record.
+const (
+	// IdempotencyInFlight: a request holds the key and is running; the
+	// lease says until when the holder is presumed alive.
+	IdempotencyInFlight IdempotencyState = "in_flight"
+	// IdempotencyCompleted: the response is stored and replays.
+	IdempotencyCompleted IdempotencyState = "completed"
+)
+
+// IdempotencyScope is what a key is unique within: the authenticated shop,
+// the method and the concrete request path.
+type IdempotencyScope struct {
+	ShopID int64
+	Method string
+	Path   string
+}
+
+// String is the stored form of the method and path ("POST /acp/…").
+func (s IdempotencyScope) String() string { return s.Method + " " + s.Path }
+
+// StoredResponse is a response kept for replay.
+type StoredResponse struct {
+	Status int
+	// Header holds the headers that replay (Content-Type, Location, …).
+	Header http.Header
+	Body   []byte
+}
+
+// IdempotencyRecord is one row of the idempotency store.
+type IdempotencyRecord struct {
+	ID          int64
+	ShopID      int64
+	Scope       string // IdempotencyScope.String()
+	Key         string
+	APIVersion  string
+	RequestHash string
+	State       IdempotencyState
+	LeaseUntil  time.Time
+	// Response is set once State is IdempotencyCompleted.
+	Response  *StoredResponse
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// IdempotencyStore is what Idempotency needs of the database. The claim must
+// be atomic in the database itself, so that replicas sharing it agree.
+type IdempotencyStore interface {
+	// ClaimIdempotencyKey first removes the record of rec's (shop, scope,
+	// key) if it is expired (ExpiresAt <= now) or in flight with a lapsed
+	// lease (LeaseUntil <= now), then inserts rec (in flight) unless a
+	// record holds the key. It returns the inserted record (claimed true,
+	// with its ID) or the one holding the key (claimed false).
+	ClaimIdempotencyKey(ctx context.Context, rec IdempotencyRecord, now time.Time) (held *IdempotencyRecord, claimed bool, err error)
+	// RenewIdempotencyLease moves the lease of the in-flight record id;
+	// ErrNotFound when that claim is gone (released, or taken over).
+	RenewIdempotencyLease(ctx context.Context, id int64, leaseUntil time.Time) error
+	// FinishIdempotencyKey stores the response of the in-flight record id
+	// and marks it completed; ErrNotFound when that claim is gone.
+	FinishIdempotencyKey(ctx context.Context, id int64, resp StoredResponse) error
+	// ReleaseIdempotencyKey deletes the in-flight record id (a no-op when
+	// it is gone already).
+	ReleaseIdempotencyKey(ctx context.Context, id int64) error
+}
+
 // Idempotency makes the ACP checkout API's POSTs safe to retry (ACP
-// 2026-04-17 §6; 2025-09-29's 409 conflict): see the methods for the rules.
-// It is filled in by the idempotency work; web.Config takes a pointer to it.
-type Idempotency struct{}
+// 2026-04-17 §2.2; 2025-09-29 answers a conflict with 409 instead of 422).
+//
+// Begin either returns the stored response of an earlier request with the
+// same key and body (to replay without running the handler again), or a
+// claim on the key: the caller runs the request and hands its response to
+// Claim.Finish, or calls Claim.Release when it failed without one. Claims
+// are rows in the shared database, so the rules hold across replicas.
+type Idempotency struct {
+	Store IdempotencyStore
+	// Now is the clock (UTC); nil means time.Now.
+	Now func() time.Time
+	// TTL is how long a key is remembered (DefaultIdempotencyTTL if zero).
+	TTL time.Duration
+	// Lease is how long an in-flight claim holds without being renewed
+	// (DefaultIdempotencyLease if zero). A claim renews it every third of
+	// Lease while the request runs, so only a crashed replica's claim
+	// lapses, and the key is usable again once it has.
+	Lease time.Duration
+	// Logger reports failed renewals; nil discards.
+	Logger *slog.Logger
+}
+
+func (i *Idempotency) now() time.Time {
+	if i.Now != nil {
+		return i.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (i *Idempotency) ttl() time.Duration {
+	if i.TTL > 0 {
+		return i.TTL
+	}
+	return DefaultIdempotencyTTL
+}
+
+func (i *Idempotency) lease() time.Duration {
+	if i.Lease > 0 {
+		return i.Lease
+	}
+	return DefaultIdempotencyLease
+}
+
+func (i *Idempotency) logger() *slog.Logger {
+	if i.Logger != nil {
+		return i.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// ValidateIdempotencyKey checks an Idempotency-Key value: 1 to 255
+// characters of printable ASCII (space included).
+func ValidateIdempotencyKey(key string) error {
+	if key == "" || len(key) > MaxIdempotencyKeyLen {
+		return &Error{Code: CodeInvalid, Reason: ReasonInvalidIdempotencyKey,
+			Message: fmt.Sprintf("Idempotency-Key must be 1 to %d characters long, got %d.", MaxIdempotencyKeyLen, len(key))}
+	}
+	for j := 0; j < len(key); j++ {
+		if b := key[j]; b < 0x20 || b > 0x7e {
+			return &Error{Code: CodeInvalid, Reason: ReasonInvalidIdempotencyKey,
+				Message: fmt.Sprintf("Idempotency-Key must be printable ASCII; byte %d is 0x%02x.", j, b)}
+		}
+	}
+	return nil
+}
+
+// Begin applies the idempotency rules to a request about to run. It returns
+// exactly one of:
+//   - replay: the stored response of the same key with the same body,
+//     to send again (the handler must not run);
+//   - claim: the key is now held for this request, which runs and then
+//     calls claim.Finish or claim.Release;
+//   - neither (nil, nil, nil): the request is not tracked (no key, which
+//     2025-09-29 allows).
+//
+// The errors are *Error with Reason set to the ACP code:
+// idempotency_key_required (400, 2026-04-17 without a key),
+// invalid_idempotency_key (400), idempotency_conflict (same key, other
+// body: 422, or 409 in 2025-09-29) and idempotency_in_flight (409 with
+// RetryAfter, while the first request runs).
+func (i *Idempotency) Begin(ctx context.Context, scope IdempotencyScope, key string, version acp.Version, body []byte) (replay *StoredResponse, claim *IdempotencyClaim, err error) {
+	if key == "" {
+		if version == acp.V20250929 {
+			return nil, nil, nil
+		}
+		return nil, nil, &Error{Code: CodeInvalid, Reason: ReasonIdempotencyKeyRequired,
+			Message: "The Idempotency-Key header is required on every POST."}
+	}
+	if err := ValidateIdempotencyKey(key); err != nil {
+		return nil, nil, err
+	}
+	now := i.now()
+	rec := IdempotencyRecord{
+		ShopID: scope.ShopID, Scope: scope.String(), Key: key, APIVersion: string(version),
+		RequestHash: CanonicalJSONHash(body), State: IdempotencyInFlight,
+		LeaseUntil: now.Add(i.lease()), CreatedAt: now, ExpiresAt: now.Add(i.ttl()),
+	}
+	held, claimed, err := i.Store.ClaimIdempotencyKey(ctx, rec, now)
+	if err != nil {
+		return nil, nil, fmt.Errorf("idempotency: %w", err)
+	}
+	if claimed {
+		return nil, i.newClaim(held.ID), nil
+	}
+	if held.RequestHash != rec.RequestHash {
+		code := CodeUnprocessable
+		if version == acp.V20250929 {
+			code = CodeConflict
+		}
+		return nil, nil, &Error{Code: code, Reason: ReasonIdempotencyConflict,
+			Message: "This Idempotency-Key was already used with a different request body."}
+	}
+	if held.State != IdempotencyCompleted || held.Response == nil {
+		return nil, nil, &Error{Code: CodeConflict, Reason: ReasonIdempotencyInFlight, RetryAfter: idempotencyRetryAfter,
+			Message: "A request with this Idempotency-Key is still being processed; retry later."}
+	}
+	return held.Response, nil, nil
+}
+
+// IdempotencyClaim is a key held by a running request. Until Finish or
+// Release it renews its lease in the background.
+type IdempotencyClaim struct {
+	id   int64
+	idem *Idempotency
+	stop chan struct{}
+	done chan struct{}
+	once sync.Once
+}
+
+// ID is the record's id.
+func (c *IdempotencyClaim) ID() int64 { return c.id }
+
+func (i *Idempotency) newClaim(id int64) *IdempotencyClaim {
+	c := &IdempotencyClaim{id: id, idem: i, stop: make(chan struct{}), done: make(chan struct{})}
+	go c.renew()
+	return c
+}
+
+func (c *IdempotencyClaim) renew() {
+	defer close(c.done)
+	lease := c.idem.lease()
+	t := time.NewTicker(max(lease/3, time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), lease/3+time.Second)
+			err := c.idem.Store.RenewIdempotencyLease(ctx, c.id, c.idem.now().Add(lease))
+			cancel()
+			if err != nil {
+				c.idem.logger().Warn("idempotency lease renewal failed", "record", c.id, "err", err)
+				if errors.Is(err, ErrNotFound) {
+					return // the claim is gone; nothing left to renew
+				}
+			}
+		}
+	}
+}
+
+// end stops the renewals (once) and waits for them to stop.
+func (c *IdempotencyClaim) end() {
+	c.once.Do(func() { close(c.stop) })
+	<-c.done
+}
+
+// Finish stores resp for replay and completes the record. A 5xx response
+// is never stored: the claim is released instead, so a retry is a fresh
+// request. ErrNotFound means the claim was lost (its lease lapsed and
+// another request took the key over).
+func (c *IdempotencyClaim) Finish(ctx context.Context, resp StoredResponse) error {
+	c.end()
+	if resp.Status >= 500 || resp.Status < 100 {
+		return c.release(ctx)
+	}
+	if err := c.idem.Store.FinishIdempotencyKey(ctx, c.id, resp); err != nil {
+		return fmt.Errorf("idempotency: finish: %w", err)
+	}
+	return nil
+}
+
+// Release forgets the claim, so the key may be used again at once: for a
+// request that failed without a response worth keeping (5xx, panic).
+func (c *IdempotencyClaim) Release(ctx context.Context) error {
+	c.end()
+	return c.release(ctx)
+}
+
+func (c *IdempotencyClaim) release(ctx context.Context) error {
+	if err := c.idem.Store.ReleaseIdempotencyKey(ctx, c.id); err != nil {
+		return fmt.Errorf("idempotency: release: %w", err)
+	}
+	return nil
+}
+
+// maxCanonicalDepth bounds the nesting CanonicalJSON follows; deeper
+// documents (which the ACP decoders refuse anyway) are hashed as raw bytes.
+const maxCanonicalDepth = 64
+
+// CanonicalJSONHash is the hex SHA-256 that decides whether two request
+// bodies are the same request (ACP §2.2: semantic JSON equality of the
+// body). A body CanonicalJSON accepts is hashed in its canonical form, so
+// key order, whitespace, string escapes and the spelling of numbers do not
+// matter; any other body (not JSON, duplicate keys, …) is hashed as its raw
+// bytes, in a separate domain so the two kinds never collide.
+func CanonicalJSONHash(body []byte) string {
+	h := sha256.New()
+	if canon, ok := CanonicalJSON(body); ok {
+		h.Write([]byte("json\x00"))
+		h.Write(canon)
+	} else {
+		h.Write([]byte("raw\x00"))
+		h.Write(body)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// CanonicalJSON returns the canonical form of a JSON document, itself JSON,
+// such that two documents have the same form exactly when they are
+// semantically equal:
+//   - object members are sorted by key (bytewise on UTF-8), whitespace is
+//     dropped;
+//   - strings are unescaped and written back with the minimal escapes
+//     (quote, backslash, control characters as \u00XX), so "\u00e9" == "é"
+//     and "\/" == "/";
+//   - numbers compare by exact decimal value, never through float64: the
+//     digits lose leading and trailing zeros and move into an exponent, so
+//     1 == 1.0 == 10e-1 and 100 == 1e2 == 1E+2, -0 == 0, while
+//     12345678901234567890 != 12345678901234567891;
+//   - arrays keep their order, and null, false, true stay themselves (so
+//     null differs from an absent member).
+//
+// ok is false for a body that is not exactly one valid JSON value in valid
+// UTF-8, or whose objects repeat a key (which has no one meaning, and which
+// the ACP decoders refuse), or that carries an unpaired UTF-16 surrogate
+// escape, or that nests deeper than 64 levels.
+func CanonicalJSON(body []byte) (canon []byte, ok bool) {
+	if !utf8.Valid(body) || !json.Valid(body) || hasLoneSurrogate(body) {
+		return nil, false
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var out bytes.Buffer
+	out.Grow(len(body))
+	if err := canonValue(dec, &out, 0); err != nil {
+		return nil, false
+	}
+	return out.Bytes(), true
+}
+
+var errNotCanonical = errors.New("not canonicalizable")
+
+func canonValue(dec *json.Decoder, out *bytes.Buffer, depth int) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	return canonToken(dec, tok, out, depth)
+}
+
+func canonToken(dec *json.Decoder, tok json.Token, out *bytes.Buffer, depth int) error {
+	switch v := tok.(type) {
+	case nil:
+		out.WriteString("null")
+	case bool:
+		if v {
+			out.WriteString("true")
+		} else {
+			out.WriteString("false")
+		}
+	case json.Number:
+		s, err := canonNumber(string(v))
+		if err != nil {
+			return err
+		}
+		out.WriteString(s)
+	case string:
+		writeCanonString(out, v)
+	case json.Delim:
+		if depth >= maxCanonicalDepth {
+			return errNotCanonical
+		}
+		if v == '[' {
+			out.WriteByte('[')
+			for first := true; dec.More(); first = false {
+				if !first {
+					out.WriteByte(',')
+				}
+				if err := canonValue(dec, out, depth+1); err != nil {
+					return err
+				}
+			}
+			out.WriteByte(']')
+		} else if v == '{' {
+			if err := canonObject(dec, out, depth); err != nil {
+				return err
+			}
+		} else {
+			return errNotCanonical
+		}
+		if _, err := dec.Token(); err != nil { // the closing delimiter
+			return err
+		}
+	default:
+		return errNotCanonical
+	}
+	return nil
+}
+
+func canonObject(dec *json.Decoder, out *bytes.Buffer, depth int) error {
+	type member struct {
+		key   string
+		value []byte
+	}
+	var members []member
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		key, ok := tok.(string)
+		if !ok {
+			return errNotCanonical
+		}
+		var v bytes.Buffer
+		if err := canonValue(dec, &v, depth+1); err != nil {
+			return err
+		}
+		members = append(members, member{key, v.Bytes()})
+	}
+	sort.Slice(members, func(a, b int) bool { return members[a].key < members[b].key })
+	out.WriteByte('{')
+	for j, m := range members {
+		if j > 0 {
+			if members[j-1].key == m.key {
+				return errNotCanonical // a duplicate key
+			}
+			out.WriteByte(',')
+		}
+		writeCanonString(out, m.key)
+		out.WriteByte(':')
+		out.Write(m.value)
+	}
+	out.WriteByte('}')
+	return nil
+}
+
+// canonNumber writes a JSON number (already valid syntax) as its exact
+// value: [-]D[eE] where D has no leading or trailing zeros and E is a
+// non-zero exponent; zero (and minus zero) is "0".
+func canonNumber(s string) (string, error) {
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	mant, expStr := s, ""
+	if k := strings.IndexAny(s, "eE"); k >= 0 {
+		mant, expStr = s[:k], s[k+1:]
+	}
+	intPart, frac, _ := strings.Cut(mant, ".")
+	digits := strings.TrimLeft(intPart+frac, "0")
+	if digits == "" {
+		return "0", nil
+	}
+	exp := new(big.Int)
+	if expStr != "" {
+		if _, ok := exp.SetString(expStr, 10); !ok {
+			return "", errNotCanonical
+		}
+	}
+	exp.Sub(exp, big.NewInt(int64(len(frac))))
+	trimmed := strings.TrimRight(digits, "0")
+	exp.Add(exp, big.NewInt(int64(len(digits)-len(trimmed))))
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	b.WriteString(trimmed)
+	if exp.Sign() != 0 {
+		b.WriteByte('e')
+		b.WriteString(exp.String())
+	}
+	return b.String(), nil
+}
+
+// writeCanonString writes s quoted with the minimal escapes.
+func writeCanonString(out *bytes.Buffer, s string) {
+	const hexDigits = "0123456789abcdef"
+	out.WriteByte('"')
+	for j := 0; j < len(s); j++ {
+		switch c := s[j]; {
+		case c == '"' || c == '\\':
+			out.WriteByte('\\')
+			out.WriteByte(c)
+		case c < 0x20:
+			out.WriteString(`\u00`)
+			out.WriteByte(hexDigits[c>>4])
+			out.WriteByte(hexDigits[c&0xf])
+		default:
+			out.WriteByte(c)
+		}
+	}
+	out.WriteByte('"')
+}
+
+// hasLoneSurrogate reports whether a valid JSON text escapes a UTF-16
+// surrogate that is not part of a pair: encoding/json turns every such
+// escape into U+FFFD, which would make different strings look equal. In
+// valid JSON every backslash is inside a string, so a plain scan will do.
+func hasLoneSurrogate(body []byte) bool {
+	escape := func(j int) (rune, bool) { // the \uXXXX at j, if any
+		if j+6 > len(body) || body[j] != '\\' || body[j+1] != 'u' {
+			return 0, false
+		}
+		n, err := strconv.ParseUint(string(body[j+2:j+6]), 16, 32)
+		return rune(n), err == nil
+	}
+	for j := 0; j < len(body); j++ {
+		if body[j] != '\\' {
+			continue
+		}
+		r, ok := escape(j)
+		if !ok {
+			j++ // \" \\ \/ \b …: skip the escaped character
+			continue
+		}
+		switch {
+		case r >= 0xd800 && r < 0xdc00: // high: a low one must follow
+			lo, ok := escape(j + 6)
+			if !ok || lo < 0xdc00 || lo >= 0xe000 {
+				return true
+			}
+			j += 11
+		case r >= 0xdc00 && r < 0xe000:
+			return true
+		default:
+			j += 5
+		}
+	}
+	return false
+}

@@ -20,6 +20,8 @@ type MaintenanceStore interface {
 	PruneRevokedAPIKeys(ctx context.Context, cutoff time.Time) (int64, error)
 	PruneOAuthStates(ctx context.Context) (int64, error)
 	PruneWebhookEvents(ctx context.Context, cutoff time.Time) (int64, error)
+	// PruneIdempotencyKeys deletes idempotency records expired at now.
+	PruneIdempotencyKeys(ctx context.Context, now time.Time) (int64, error)
 	Optimize(ctx context.Context) error
 }
 
@@ -33,7 +35,8 @@ type Maintenance struct {
 }
 
 // Maintain prunes what has outlived its use (revoked keys, expired OAuth
-// states, old webhook deliveries) and lets the database tune itself.
+// states, old webhook deliveries, expired idempotency keys) and lets the
+// database tune itself.
 func (m *Maintenance) Maintain(ctx context.Context) error {
 	now := m.Now()
 	keys, err := m.Store.PruneRevokedAPIKeys(ctx, now.Add(-RevokedKeyRetention))
@@ -48,6 +51,10 @@ func (m *Maintenance) Maintain(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("maintain: %w", err)
 	}
+	idem, err := m.Store.PruneIdempotencyKeys(ctx, now)
+	if err != nil {
+		return fmt.Errorf("maintain: %w", err)
+	}
 	if err := m.Store.Optimize(ctx); err != nil {
 		return fmt.Errorf("maintain: %w", err)
 	}
@@ -58,6 +65,6 @@ func (m *Maintenance) Maintain(ctx context.Context) error {
 		}
 	}
 	m.Logger.InfoContext(ctx, "maintenance done", "revoked_keys_pruned", keys,
-		"oauth_states_pruned", states, "webhook_events_pruned", events, "secrets_resealed", resealed)
+		"oauth_states_pruned", states, "webhook_events_pruned", events, "idempotency_keys_pruned", idem, "secrets_resealed", resealed)
 	return nil
 }

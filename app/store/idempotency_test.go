@@ -1,0 +1,252 @@
+package store_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/store"
+	"github.com/acpbridge/acpbridge/app/store/storetest"
+)
+
+// idemRecord is an in-flight record claimed at now with a 1-minute lease
+// and a 24-hour life.
+func idemRecord(shopID int64, scope, key, hash string, now time.Time) app.IdempotencyRecord {
+	return app.IdempotencyRecord{
+		ShopID: shopID, Scope: scope, Key: key, APIVersion: "2026-04-17", RequestHash: hash,
+		State: app.IdempotencyInFlight, LeaseUntil: now.Add(time.Minute), CreatedAt: now, ExpiresAt: now.Add(24 * time.Hour),
+	}
+}
+
+func claim(t *testing.T, st *store.Store, rec app.IdempotencyRecord, now time.Time) (*app.IdempotencyRecord, bool) {
+	t.Helper()
+	held, claimed, err := st.ClaimIdempotencyKey(context.Background(), rec, now)
+	if err != nil {
+		t.Fatalf("ClaimIdempotencyKey(%s %s at %v): %v", rec.Scope, rec.Key, now, err)
+	}
+	return held, claimed
+}
+
+func TestIdempotencyClaimFinishReplay(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		sh, _ := st.SaveShopInstall(ctx, app.Shop{Domain: "a.myshopify.com"})
+		now := time.Date(2030, 1, 2, 3, 4, 5, 123456000, time.UTC)
+		const scope = "POST /acp/a/checkout_sessions"
+
+		first, claimed := claim(t, st, idemRecord(sh.ID, scope, "k1", "h1", now), now)
+		if !claimed || first.ID == 0 || first.State != app.IdempotencyInFlight {
+			t.Fatalf("first claim = %+v, claimed %v; want a new in-flight record", first, claimed)
+		}
+		// The same key again while in flight: held, not claimed.
+		held, claimed := claim(t, st, idemRecord(sh.ID, scope, "k1", "h2", now.Add(time.Second)), now.Add(time.Second))
+		if claimed || held.ID != first.ID || held.State != app.IdempotencyInFlight || held.RequestHash != "h1" || held.Response != nil {
+			t.Fatalf("second claim = %+v, claimed %v; want the first, in flight", held, claimed)
+		}
+
+		body := []byte("{\"id\":\"cs_1\"}\x00\xff binary-safe")
+		resp := app.StoredResponse{Status: 201, Body: body, Header: http.Header{
+			"Content-Type": {"application/json"}, "Location": {"/acp/a/checkout_sessions/cs_1"},
+		}}
+		if err := st.FinishIdempotencyKey(ctx, first.ID, resp); err != nil {
+			t.Fatalf("FinishIdempotencyKey: %v", err)
+		}
+		if err := st.FinishIdempotencyKey(ctx, first.ID, resp); !errors.Is(err, app.ErrNotFound) {
+			t.Fatalf("finishing twice: err = %v, want ErrNotFound", err)
+		}
+		held, claimed = claim(t, st, idemRecord(sh.ID, scope, "k1", "h1", now.Add(2*time.Minute)), now.Add(2*time.Minute))
+		if claimed || held.ID != first.ID || held.State != app.IdempotencyCompleted || held.Response == nil {
+			t.Fatalf("claim after finish = %+v, claimed %v; want the completed record", held, claimed)
+		}
+		got := held.Response
+		if got.Status != 201 || !bytes.Equal(got.Body, body) || got.Header.Get("Content-Type") != "application/json" ||
+			got.Header.Get("Location") != "/acp/a/checkout_sessions/cs_1" {
+			t.Fatalf("stored response = %d %v %q, want 201 with the headers and body %q", got.Status, got.Header, got.Body, body)
+		}
+		if held.APIVersion != "2026-04-17" || !held.ExpiresAt.Equal(now.Add(24*time.Hour)) {
+			t.Fatalf("record = %+v: version or expiry lost", held)
+		}
+		// A completed record is not released by a late Release.
+		if err := st.ReleaseIdempotencyKey(ctx, first.ID); err != nil {
+			t.Fatalf("ReleaseIdempotencyKey: %v", err)
+		}
+		if rec, err := st.IdempotencyRecord(ctx, sh.ID, scope, "k1"); err != nil || rec.State != app.IdempotencyCompleted {
+			t.Fatalf("after late release: %+v, %v; want still completed", rec, err)
+		}
+	})
+}
+
+func TestIdempotencyScopeAndRelease(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		a, _ := st.SaveShopInstall(ctx, app.Shop{Domain: "a.myshopify.com"})
+		b, _ := st.SaveShopInstall(ctx, app.Shop{Domain: "b.myshopify.com"})
+		now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+		ids := map[int64]bool{}
+		for _, rec := range []app.IdempotencyRecord{
+			idemRecord(a.ID, "POST /acp/a/checkout_sessions", "k", "h", now),
+			idemRecord(b.ID, "POST /acp/a/checkout_sessions", "k", "h", now),      // another shop
+			idemRecord(a.ID, "POST /acp/a/checkout_sessions/cs_1", "k", "h", now), // another path
+			idemRecord(a.ID, "POST /acp/a/checkout_sessions", "K", "h", now),      // keys are case-sensitive
+			idemRecord(a.ID, "POST /acp/a/checkout_sessions", "k ", "h", now),     // and exact
+			idemRecord(a.ID, "POST /acp/a/checkout_sessions/cs_1/complete", "k", "h", now),
+		} {
+			held, claimed := claim(t, st, rec, now)
+			if !claimed || ids[held.ID] {
+				t.Fatalf("claim %s %q for shop %d: claimed %v id %d; want an independent claim", rec.Scope, rec.Key, rec.ShopID, claimed, held.ID)
+			}
+			ids[held.ID] = true
+		}
+
+		// Release frees the key at once; the next claim is a new record.
+		rec := idemRecord(a.ID, "POST /acp/a/checkout_sessions", "k", "h", now)
+		held, _ := claim(t, st, rec, now)
+		if err := st.ReleaseIdempotencyKey(ctx, held.ID); err != nil {
+			t.Fatalf("ReleaseIdempotencyKey: %v", err)
+		}
+		again, claimed := claim(t, st, rec, now)
+		if !claimed || again.ID == held.ID {
+			t.Fatalf("claim after release = id %d claimed %v; want a new claim (old id %d)", again.ID, claimed, held.ID)
+		}
+		// The old claim is gone: it can neither renew nor finish.
+		if err := st.RenewIdempotencyLease(ctx, held.ID, now.Add(time.Hour)); !errors.Is(err, app.ErrNotFound) {
+			t.Fatalf("renew released claim: err = %v, want ErrNotFound", err)
+		}
+		if err := st.FinishIdempotencyKey(ctx, held.ID, app.StoredResponse{Status: 200}); !errors.Is(err, app.ErrNotFound) {
+			t.Fatalf("finish released claim: err = %v, want ErrNotFound", err)
+		}
+	})
+}
+
+func TestIdempotencyLeaseAndExpiry(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		sh, _ := st.SaveShopInstall(ctx, app.Shop{Domain: "a.myshopify.com"})
+		now := time.Date(2030, 1, 2, 3, 4, 5, 500000000, time.UTC)
+		const scope = "POST /acp/a/checkout_sessions"
+
+		// A lapsed lease (the replica died) lets the key be claimed again,
+		// and the dead claim can no longer finish.
+		dead, _ := claim(t, st, idemRecord(sh.ID, scope, "k", "h1", now), now)
+		if held, claimed := claim(t, st, idemRecord(sh.ID, scope, "k", "h2", now), now.Add(59*time.Second)); claimed || held.ID != dead.ID {
+			t.Fatalf("within the lease: claimed %v id %d, want held by %d", claimed, held.ID, dead.ID)
+		}
+		// A renewed lease holds past the original one.
+		if err := st.RenewIdempotencyLease(ctx, dead.ID, now.Add(90*time.Second)); err != nil {
+			t.Fatalf("RenewIdempotencyLease: %v", err)
+		}
+		if _, claimed := claim(t, st, idemRecord(sh.ID, scope, "k", "h2", now), now.Add(80*time.Second)); claimed {
+			t.Fatal("claimed within a renewed lease")
+		}
+		later := now.Add(90*time.Second + time.Millisecond)
+		taken, claimed := claim(t, st, idemRecord(sh.ID, scope, "k", "h2", later), later)
+		if !claimed || taken.ID == dead.ID || taken.RequestHash != "h2" {
+			t.Fatalf("after the lease: %+v claimed %v; want a new claim", taken, claimed)
+		}
+		if err := st.FinishIdempotencyKey(ctx, dead.ID, app.StoredResponse{Status: 200}); !errors.Is(err, app.ErrNotFound) {
+			t.Fatalf("finish of a taken-over claim: err = %v, want ErrNotFound", err)
+		}
+
+		// A completed record holds until it expires, then the key is new.
+		if err := st.FinishIdempotencyKey(ctx, taken.ID, app.StoredResponse{Status: 200, Body: []byte("{}")}); err != nil {
+			t.Fatal(err)
+		}
+		exp := taken.ExpiresAt
+		if held, claimed := claim(t, st, idemRecord(sh.ID, scope, "k", "h3", exp.Add(-time.Millisecond)), exp.Add(-time.Millisecond)); claimed || held.ID != taken.ID {
+			t.Fatalf("just before expiry: claimed %v; want held by %d", claimed, taken.ID)
+		}
+		fresh, claimed := claim(t, st, idemRecord(sh.ID, scope, "k", "h3", exp), exp)
+		if !claimed || fresh.ID == taken.ID {
+			t.Fatalf("at expiry: claimed %v id %d; want a new record", claimed, fresh.ID)
+		}
+	})
+}
+
+func TestPruneIdempotencyKeys(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		sh, _ := st.SaveShopInstall(ctx, app.Shop{Domain: "a.myshopify.com"})
+		now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+		for i, key := range []string{"old1", "old2", "new"} {
+			at := now.Add(-25 * time.Hour)
+			if i == 2 {
+				at = now.Add(-23 * time.Hour)
+			}
+			held, _ := claim(t, st, idemRecord(sh.ID, "POST /x", key, "h", at), at)
+			if key == "old2" {
+				if err := st.FinishIdempotencyKey(ctx, held.ID, app.StoredResponse{Status: 200}); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		n, err := st.PruneIdempotencyKeys(ctx, now)
+		if err != nil || n != 2 {
+			t.Fatalf("PruneIdempotencyKeys = %d, %v; want 2 (the expired ones)", n, err)
+		}
+		if _, err := st.IdempotencyRecord(ctx, sh.ID, "POST /x", "new"); err != nil {
+			t.Fatalf("the live record was pruned: %v", err)
+		}
+		if _, err := st.IdempotencyRecord(ctx, sh.ID, "POST /x", "old1"); !errors.Is(err, app.ErrNotFound) {
+			t.Fatalf("expired record: err = %v, want ErrNotFound", err)
+		}
+	})
+}
+
+// TestIdempotencyClaimIsAtomic races claims of one key: on PostgreSQL from
+// two stores (two pools, as two replicas have), on SQLite from one.
+func TestIdempotencyClaimIsAtomic(t *testing.T) {
+	t.Parallel()
+	for _, kind := range storetest.Kinds {
+		t.Run(string(kind), func(t *testing.T) {
+			t.Parallel()
+			cfg := storetest.Config(t, kind, true)
+			stores := []*store.Store{}
+			replicas := 2
+			if kind == app.DatabaseSQLite {
+				replicas = 1 // one process owns the file
+			}
+			for range replicas {
+				st, err := store.Open(context.Background(), cfg, storetest.Logger(t))
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { _ = st.Close() })
+				stores = append(stores, st)
+			}
+			ctx := context.Background()
+			sh, _ := stores[0].SaveShopInstall(ctx, app.Shop{Domain: "a.myshopify.com"})
+			now := time.Now().UTC()
+			for round := range 5 {
+				key := string(rune('a' + round))
+				var wins atomic.Int32
+				var wg sync.WaitGroup
+				for i := range 16 {
+					wg.Go(func() {
+						st := stores[i%len(stores)]
+						_, claimed, err := st.ClaimIdempotencyKey(ctx, idemRecord(sh.ID, "POST /x", key, "h", now), now)
+						if err != nil {
+							t.Errorf("claim: %v", err)
+						}
+						if claimed {
+							wins.Add(1)
+						}
+					})
+				}
+				wg.Wait()
+				if wins.Load() != 1 {
+					t.Fatalf("round %d: %d claims won, want exactly 1", round, wins.Load())
+				}
+			}
+		})
+	}
+}
