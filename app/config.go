@@ -73,6 +73,12 @@ type Config struct {
 	LogFormat       string // LOG_FORMAT
 	ShutdownTimeout time.Duration
 	BodyLimit       string
+	// CheckoutTTL is how long an ACP checkout session lives
+	// (CHECKOUT_SESSION_TTL, a Go duration from 5m to 72h; default 6h).
+	CheckoutTTL time.Duration
+	// QuoteTimeout bounds Shopify's answers while pricing one checkout call
+	// (QUOTE_TIMEOUT, 500ms to 20s; default 4s).
+	QuoteTimeout time.Duration
 }
 
 // LoadConfig reads the configuration from getenv (os.Getenv in production).
@@ -147,6 +153,21 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	} else if cfg.Database.Kind == DatabasePostgres {
 		bad("ENCRYPTION_KEY", "required with PostgreSQL (replicas must share it): 32 random bytes in base64; generate one with `acpbridge keygen`")
 	}
+
+	duration := func(name string, def, lo, hi time.Duration) time.Duration {
+		raw := env(name)
+		if raw == "" {
+			return def
+		}
+		d, err := time.ParseDuration(raw)
+		if err != nil || d < lo || d > hi {
+			bad(name, "expected a duration from %s to %s such as %s; got %q", lo, hi, def, raw)
+			return def
+		}
+		return d
+	}
+	cfg.CheckoutTTL = duration("CHECKOUT_SESSION_TTL", DefaultSessionTTL, 5*time.Minute, 72*time.Hour)
+	cfg.QuoteTimeout = duration("QUOTE_TIMEOUT", DefaultQuoteTimeout, 500*time.Millisecond, 20*time.Second)
 
 	switch lv := strings.ToLower(env("LOG_LEVEL")); lv {
 	case "", "info":

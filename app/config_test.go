@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/acpbridge/acpbridge/app"
 )
@@ -35,15 +36,16 @@ func TestLoadConfigDefaults(t *testing.T) {
 func TestLoadConfigValues(t *testing.T) {
 	t.Parallel()
 	cfg, err := app.LoadConfig(env(map[string]string{
-		"SHOPIFY_API_KEY":    "client-id",
-		"SHOPIFY_API_SECRET": "shh",
-		"SCOPES":             "read_products, write_orders",
-		"HOST":               "https://app.example.com/",
-		"PORT":               "3000",
-		"DATABASE_URL":       "postgres://u:p@db.internal:5432/acp",
-		"ENCRYPTION_KEY":     goodKey,
-		"LOG_LEVEL":          "DEBUG",
-		"LOG_FORMAT":         "text",
+		"SHOPIFY_API_KEY":      "client-id",
+		"SHOPIFY_API_SECRET":   "shh",
+		"SCOPES":               "read_products, write_orders",
+		"HOST":                 "https://app.example.com/",
+		"PORT":                 "3000",
+		"DATABASE_URL":         "postgres://u:p@db.internal:5432/acp",
+		"ENCRYPTION_KEY":       goodKey,
+		"LOG_LEVEL":            "DEBUG",
+		"LOG_FORMAT":           "text",
+		"CHECKOUT_SESSION_TTL": "30m",
 	}))
 	if err != nil {
 		t.Fatalf("LoadConfig: %v", err)
@@ -59,6 +61,9 @@ func TestLoadConfigValues(t *testing.T) {
 	}
 	if cfg.HTTPAddr != ":3000" || cfg.Database.Kind != app.DatabasePostgres || cfg.LogLevel != slog.LevelDebug || cfg.LogFormat != "text" {
 		t.Errorf("cfg = %+v", cfg)
+	}
+	if cfg.CheckoutTTL != 30*time.Minute || cfg.QuoteTimeout != app.DefaultQuoteTimeout {
+		t.Errorf("CheckoutTTL, QuoteTimeout = %v, %v; want 30m and the default", cfg.CheckoutTTL, cfg.QuoteTimeout)
 	}
 	if strings.Contains(cfg.Database.Redacted(), ":p@") {
 		t.Errorf("Redacted() = %q leaks the password", cfg.Database.Redacted())
@@ -124,6 +129,8 @@ func TestConfigErrors(t *testing.T) {
 		{name: "key not base64", set: map[string]string{"ENCRYPTION_KEY": "not base64!!"}, want: []string{"ENCRYPTION_KEY:", "base64"}},
 		{name: "log level", set: map[string]string{"LOG_LEVEL": "loud"}, want: []string{"LOG_LEVEL:", "debug, info, warn, error", `"loud"`}},
 		{name: "log format", set: map[string]string{"LOG_FORMAT": "xml"}, want: []string{"LOG_FORMAT:", "json or text"}},
+		{name: "session ttl", set: map[string]string{"CHECKOUT_SESSION_TTL": "1m"}, want: []string{"CHECKOUT_SESSION_TTL:", "5m0s to 72h0m0s", `"1m"`}},
+		{name: "quote timeout", set: map[string]string{"QUOTE_TIMEOUT": "soon"}, want: []string{"QUOTE_TIMEOUT:", "duration", `"soon"`}},
 		{name: "scopes", set: map[string]string{"SCOPES": "read_products,Write Orders"}, want: []string{"SCOPES:", `"Write Orders"`}},
 	}
 	for _, tt := range tests {

@@ -34,7 +34,7 @@ type acpSettingsRow struct {
 	WebhookURL          string
 	WebhookSecretSealed *string
 	StripeAccountID     string
-	UpdatedAt           time.Time
+	UpdatedAt           time.Time `gorm:"autoUpdateTime:false"` // the app's clock, not gorm's
 }
 
 func (acpSettingsRow) TableName() string { return "acp_settings" }
