@@ -117,6 +117,7 @@ type CheckoutStore interface {
 	// cs.RowVersion, bumping it; ErrConflict when another write came first.
 	SaveCheckoutSession(ctx context.Context, cs *CheckoutSession) error
 	ShopByID(ctx context.Context, id int64) (*Shop, error)
+	ShopByDomain(ctx context.Context, domain string) (*Shop, error)
 	ACPSettings(ctx context.Context, shopID int64) (*ACPSettings, error)
 	FeedSettings(ctx context.Context, shopID int64) (*FeedSettings, error)
 }

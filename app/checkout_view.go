@@ -83,3 +83,21 @@ func (c *Checkout) View(ctx context.Context, sh *Shop, cs *CheckoutSession) (*ac
 	}
 	return s, nil
 }
+
+// Discovery is the shop's public discovery document (GET
+// /.well-known/acp.json under its base URL). Unknown and uninstalled shops
+// are not found.
+func (c *Checkout) Discovery(ctx context.Context, shopDomain, baseURL string) ([]byte, error) {
+	sh, err := c.Store.ShopByDomain(ctx, shopDomain)
+	if errors.Is(err, ErrNotFound) || err == nil && sh.Status == ShopUninstalled {
+		return nil, &Error{Code: CodeNotFound, Reason: "not_found", Message: "no such shop"}
+	}
+	if err != nil {
+		return nil, err
+	}
+	d := acp.Discovery{APIBaseURL: baseURL, Services: []string{"checkout"}, Extensions: []string{"discount"}}
+	if sh.CurrencyCode != "" {
+		d.Currencies = []string{sh.CurrencyCode}
+	}
+	return acp.EncodeDiscovery(d)
+}

@@ -1,0 +1,70 @@
+package app
+
+import (
+	"context"
+	"strconv"
+
+	"github.com/acpbridge/acpbridge/app/feed"
+)
+
+// CheckoutItem is a feed item an agent may buy: what the shop's feed
+// publishes for the variant right now, from our synced catalog.
+type CheckoutItem struct {
+	Item    feed.Item
+	Variant CatalogVariant
+	// Sellable: the item is in the published feed (eligible, valid) and
+	// eligible for checkout. Reason says why not.
+	Sellable bool
+	Reason   string
+}
+
+// CheckoutItems maps the given variants exactly as a feed build would
+// (rules, overrides, validation) and reports which of them agents may buy.
+// Variants the catalog does not hold are absent from the result.
+func (f *Feeds) CheckoutItems(ctx context.Context, shopID int64, page *CatalogPage, variantIDs []int64) (map[int64]CheckoutItem, error) {
+	_, _, settings, fshop, idx, err := f.feedInputs(ctx, shopID)
+	if err != nil {
+		return nil, err
+	}
+	want := make(map[int64]bool, len(variantIDs))
+	for _, id := range variantIDs {
+		want[id] = true
+	}
+	out := make(map[int64]CheckoutItem, len(variantIDs))
+	var items []feed.Item
+	for _, p := range page.Products {
+		fp := toFeedProduct(p, page, idx.override(p.ProductID, page.Collections[p.ProductID]))
+		ok, reason := feed.Eligibility(fp)
+		if !ok {
+			for _, v := range page.Variants[p.ProductID] {
+				if want[v.VariantID] {
+					out[v.VariantID] = CheckoutItem{Variant: v, Reason: "the product is not sold through agents (" + reason + ")"}
+				}
+			}
+			continue
+		}
+		items = feed.AppendItems(items[:0], fp, settings, fshop)
+		for _, it := range items {
+			id, err := strconv.ParseInt(it.ItemID, 10, 64)
+			if err != nil || !want[id] {
+				continue
+			}
+			ci := CheckoutItem{Item: it}
+			for _, v := range page.Variants[p.ProductID] {
+				if v.VariantID == id {
+					ci.Variant = v
+				}
+			}
+			switch {
+			case feed.HasErrors(feed.Validate(it, settings.FieldNames)):
+				ci.Reason = "the item is not in the published feed (it has validation errors)"
+			case !it.IsEligibleCheckout:
+				ci.Reason = "the item is listed for search only, not for checkout"
+			default:
+				ci.Sellable = true
+			}
+			out[id] = ci
+		}
+	}
+	return out, nil
+}
