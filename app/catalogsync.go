@@ -27,6 +27,9 @@ type CatalogStore interface {
 	LatestSync(ctx context.Context, shopID int64) (*CatalogSync, error)
 	UpdateSync(ctx context.Context, s *CatalogSync) error
 	UpsertCatalog(ctx context.Context, shopID, generation int64, b *CatalogBatch) error
+	// SaveSyncBatch writes a batch of the sync's rows (marked with its
+	// generation) and the sync's progress in one transaction.
+	SaveSyncBatch(ctx context.Context, sy *CatalogSync, b *CatalogBatch) error
 	ReplaceProduct(ctx context.Context, shopID, generation int64, b *CatalogBatch) error
 	DeleteProduct(ctx context.Context, shopID, productID int64) error
 	PruneCatalog(ctx context.Context, shopID, generation int64) (int64, error)
@@ -250,13 +253,11 @@ func (c *Catalog) ingest(ctx context.Context, sy *CatalogSync, sh *Shop, url str
 		if p.err != nil {
 			return c.failSync(ctx, sy, p.err)
 		}
-		if err := c.Store.UpsertCatalog(ctx, sh.ID, sy.Generation, p.batch); err != nil {
-			return err
-		}
 		sy.RowsDone = p.lines
 		sy.Products += int64(len(p.batch.Products))
 		sy.Variants += int64(len(p.batch.Variants))
-		if err := c.Store.UpdateSync(ctx, sy); err != nil {
+		// The rows and the progress they make commit together.
+		if err := c.Store.SaveSyncBatch(ctx, sy, p.batch); err != nil {
 			return err
 		}
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"gorm.io/gorm"
@@ -80,56 +81,65 @@ type catalogCollectionRow struct {
 func (catalogCollectionRow) TableName() string { return "catalog_collections" }
 
 // UpsertCatalog writes a batch of catalog rows for the shop, marking them
-// with the sync generation, in one transaction.
+// with the sync generation, in one transaction. A full sync writes through
+// SaveSyncBatch instead.
 func (s *Store) UpsertCatalog(ctx context.Context, shopID, generation int64, b *app.CatalogBatch) error {
 	now := s.Now()
 	return s.InTx(ctx, func(ctx context.Context) error {
-		err := s.upsertRows(ctx, "catalog_products",
-			[]string{"shop_id", "product_id", "handle", "title", "description_html", "vendor", "product_type", "category",
-				"status", "online_store_url", "tags", "shopify_updated_at", "generation", "synced_at"},
-			[]string{"shop_id", "product_id"}, len(b.Products), func(i int, dst []any) []any {
-				p := &b.Products[i]
-				tags, _ := json.Marshal(p.Tags)
-				var updated any
-				if p.ShopifyUpdatedAt != nil {
-					updated = p.ShopifyUpdatedAt.UTC()
-				}
-				return append(dst, shopID, p.ProductID, p.Handle, p.Title, p.DescriptionHTML, p.Vendor, p.ProductType,
-					p.Category, p.Status, p.OnlineStoreURL, string(tags), updated, generation, now)
-			})
+		if err := s.lockShopForCatalog(ctx, shopID); err != nil {
+			return err
+		}
+		err := s.upsertRows(ctx, "catalog_products", productCols, []string{"shop_id", "product_id"}, len(b.Products), func(i int, dst []any) []any {
+			p := &b.Products[i]
+			tags, _ := json.Marshal(p.Tags)
+			var updated any
+			if p.ShopifyUpdatedAt != nil {
+				updated = p.ShopifyUpdatedAt.UTC()
+			}
+			return append(dst, shopID, p.ProductID, p.Handle, p.Title, p.DescriptionHTML, p.Vendor, p.ProductType,
+				p.Category, p.Status, p.OnlineStoreURL, string(tags), updated, generation, now)
+		})
 		if err != nil {
 			return err
 		}
-		err = s.upsertRows(ctx, "catalog_variants",
-			[]string{"shop_id", "variant_id", "product_id", "position", "inventory_item_id", "title", "sku", "barcode",
-				"price_minor", "compare_at_minor", "available_for_sale", "inventory_quantity", "inventory_policy", "tracked",
-				"requires_shipping", "taxable", "weight_value", "weight_unit", "image_url", "options", "generation"},
-			[]string{"shop_id", "variant_id"}, len(b.Variants), func(i int, dst []any) []any {
-				v := &b.Variants[i]
-				opts, _ := json.Marshal(v.Options)
-				return append(dst, shopID, v.VariantID, v.ProductID, v.Position, v.InventoryItemID, v.Title, v.SKU, v.Barcode,
-					v.PriceMinor, v.CompareAtMinor, v.AvailableForSale, v.InventoryQuantity, v.InventoryPolicy, v.Tracked,
-					v.RequiresShipping, v.Taxable, v.WeightValue, v.WeightUnit, v.ImageURL, string(opts), generation)
-			})
+		err = s.upsertRows(ctx, "catalog_variants", variantCols, []string{"shop_id", "variant_id"}, len(b.Variants), func(i int, dst []any) []any {
+			v := &b.Variants[i]
+			opts, _ := json.Marshal(v.Options)
+			return append(dst, shopID, v.VariantID, v.ProductID, v.Position, v.InventoryItemID, v.Title, v.SKU, v.Barcode,
+				v.PriceMinor, v.CompareAtMinor, v.AvailableForSale, v.InventoryQuantity, v.InventoryPolicy, v.Tracked,
+				v.RequiresShipping, v.Taxable, v.WeightValue, v.WeightUnit, v.ImageURL, string(opts), generation)
+		})
 		if err != nil {
 			return err
 		}
-		err = s.upsertRows(ctx, "catalog_media",
-			[]string{"shop_id", "media_id", "product_id", "position", "url", "alt", "width", "height", "generation"},
-			[]string{"shop_id", "media_id"}, len(b.Media), func(i int, dst []any) []any {
-				m := &b.Media[i]
-				return append(dst, shopID, m.MediaID, m.ProductID, m.Position, m.URL, m.Alt, m.Width, m.Height, generation)
-			})
+		err = s.upsertRows(ctx, "catalog_media", mediaCols, []string{"shop_id", "media_id"}, len(b.Media), func(i int, dst []any) []any {
+			m := &b.Media[i]
+			return append(dst, shopID, m.MediaID, m.ProductID, m.Position, m.URL, m.Alt, m.Width, m.Height, generation)
+		})
 		if err != nil {
 			return err
 		}
-		return s.upsertRows(ctx, "catalog_collections",
-			[]string{"shop_id", "product_id", "collection_id", "title", "generation"},
-			[]string{"shop_id", "product_id", "collection_id"}, len(b.Collections), func(i int, dst []any) []any {
-				c := &b.Collections[i]
-				return append(dst, shopID, c.ProductID, c.CollectionID, c.Title, generation)
-			})
+		return s.upsertRows(ctx, "catalog_collections", collectionCols, []string{"shop_id", "product_id", "collection_id"}, len(b.Collections), func(i int, dst []any) []any {
+			c := &b.Collections[i]
+			return append(dst, shopID, c.ProductID, c.CollectionID, c.Title, generation)
+		})
 	})
+}
+
+// lockShopForCatalog checks that the shop exists and keeps it from being
+// deleted until the transaction ends: on PostgreSQL the catalog tables have
+// no foreign key to shops (migration 00004), so this is the check the key
+// made for every row, made once. SQLite keeps its foreign keys.
+func (s *Store) lockShopForCatalog(ctx context.Context, shopID int64) error {
+	if s.kind != app.DatabasePostgres {
+		return nil
+	}
+	var n int64
+	err := s.conn(ctx).Raw("SELECT 1 FROM shops WHERE id = ? FOR KEY SHARE", shopID).Scan(&n).Error
+	if err == nil && n != 1 {
+		err = errNotFound()
+	}
+	return translate(err, fmt.Sprintf("shop %d", shopID))
 }
 
 // PruneCatalog deletes the shop's rows a completed full sync did not see

@@ -1,0 +1,317 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/acpbridge/acpbridge/app"
+)
+
+// The catalog tables' columns, in the order UpsertCatalog and the COPY
+// path write them.
+var (
+	productCols = []string{"shop_id", "product_id", "handle", "title", "description_html", "vendor", "product_type", "category",
+		"status", "online_store_url", "tags", "shopify_updated_at", "generation", "synced_at"}
+	variantCols = []string{"shop_id", "variant_id", "product_id", "position", "inventory_item_id", "title", "sku", "barcode",
+		"price_minor", "compare_at_minor", "available_for_sale", "inventory_quantity", "inventory_policy", "tracked",
+		"requires_shipping", "taxable", "weight_value", "weight_unit", "image_url", "options", "generation"}
+	mediaCols      = []string{"shop_id", "media_id", "product_id", "position", "url", "alt", "width", "height", "generation"}
+	collectionCols = []string{"shop_id", "product_id", "collection_id", "title", "generation"}
+)
+
+// SaveSyncBatch writes one batch of a full sync, its rows marked with the
+// sync's generation, and the sync's progress (sy as given) in one
+// transaction: the progress a sync reports is always what it has written.
+//
+// On PostgreSQL the rows go in with COPY: per table, one DELETE of the
+// batch's keys (rows an earlier sync wrote) and one COPY of the batch. That
+// is what a multi-row INSERT … ON CONFLICT DO UPDATE does, row for row,
+// without binding tens of thousands of parameters per statement; see
+// docs/benchmarks.md. Should a concurrent product refresh insert one of
+// the batch's rows between the DELETE and the COPY, the COPY fails on the
+// key and the batch is written again through UpsertCatalog, which merges.
+// SQLite, and a call inside a transaction, use UpsertCatalog.
+func (s *Store) SaveSyncBatch(ctx context.Context, sy *app.CatalogSync, b *app.CatalogBatch) error {
+	if _, inTx := SQLTx(ctx); s.kind == app.DatabasePostgres && !inTx {
+		err := s.copyBatch(ctx, sy, b)
+		if !isUniqueViolation(err) {
+			return err
+		}
+	}
+	return s.InTx(ctx, func(ctx context.Context) error {
+		if err := s.UpsertCatalog(ctx, sy.ShopID, sy.Generation, b); err != nil {
+			return err
+		}
+		return s.UpdateSync(ctx, sy)
+	})
+}
+
+func isUniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+// copyBufs recycles the COPY payloads (a batch is a few MB).
+var copyBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// copyBatch is SaveSyncBatch on PostgreSQL: everything runs on one pgx
+// connection taken from the pool, in a pgx transaction.
+func (s *Store) copyBatch(ctx context.Context, sy *app.CatalogSync, b *app.CatalogBatch) error {
+	conn, err := s.sqlDB.Conn(ctx)
+	if err != nil {
+		return translate(err, "catalog batch")
+	}
+	defer conn.Close()
+	buf := copyBufs.Get().(*bytes.Buffer)
+	defer copyBufs.Put(buf)
+	err = conn.Raw(func(dc any) error {
+		sc, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("driver connection is %T, not pgx", dc)
+		}
+		return pgx.BeginFunc(ctx, sc.Conn(), func(tx pgx.Tx) error {
+			return s.copyBatchTx(ctx, tx, buf, sy, b)
+		})
+	})
+	return translate(err, "catalog batch")
+}
+
+func (s *Store) copyBatchTx(ctx context.Context, tx pgx.Tx, buf *bytes.Buffer, sy *app.CatalogSync, b *app.CatalogBatch) error {
+	shopID, gen := sy.ShopID, sy.Generation
+	// The batch is replayed from the export if lost in a crash (the sync
+	// starts over), so its commit need not wait for the WAL flush.
+	if _, err := tx.Exec(ctx, "SET LOCAL synchronous_commit = off"); err != nil {
+		return err
+	}
+	// The check the foreign keys made per row (migration 00004), once: a
+	// shop being deleted waits for this batch, and a deleted one fails it.
+	var one int
+	err := tx.QueryRow(ctx, "SELECT 1 FROM shops WHERE id = $1 FOR KEY SHARE", shopID).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("shop %d: %w", shopID, app.ErrNotFound)
+	}
+	if err != nil {
+		return err
+	}
+
+	ids := make([]int64, 0, len(b.Variants))
+	if len(b.Products) > 0 {
+		ids = ids[:0]
+		buf.Reset()
+		now := s.Now()
+		for i := range b.Products {
+			p := &b.Products[i]
+			ids = append(ids, p.ProductID)
+			w := copyRow{b: buf.AvailableBuffer()}
+			w.int(shopID)
+			w.int(p.ProductID)
+			w.str(p.Handle)
+			w.str(p.Title)
+			w.str(p.DescriptionHTML)
+			w.str(p.Vendor)
+			w.str(p.ProductType)
+			w.str(p.Category)
+			w.str(p.Status)
+			w.str(p.OnlineStoreURL)
+			tags, _ := json.Marshal(p.Tags)
+			w.raw(tags)
+			w.time(p.ShopifyUpdatedAt)
+			w.int(gen)
+			w.time(&now)
+			buf.Write(w.end())
+		}
+		if err := copyTable(ctx, tx, "catalog_products", productCols, buf,
+			"DELETE FROM catalog_products WHERE shop_id = $1 AND product_id = ANY($2)", shopID, ids); err != nil {
+			return err
+		}
+	}
+	if len(b.Variants) > 0 {
+		ids = ids[:0]
+		buf.Reset()
+		for i := range b.Variants {
+			v := &b.Variants[i]
+			ids = append(ids, v.VariantID)
+			w := copyRow{b: buf.AvailableBuffer()}
+			w.int(shopID)
+			w.int(v.VariantID)
+			w.int(v.ProductID)
+			w.int(v.Position)
+			w.int(v.InventoryItemID)
+			w.str(v.Title)
+			w.str(v.SKU)
+			w.str(v.Barcode)
+			w.int(v.PriceMinor)
+			w.int(v.CompareAtMinor)
+			w.bool(v.AvailableForSale)
+			w.int(v.InventoryQuantity)
+			w.str(v.InventoryPolicy)
+			w.bool(v.Tracked)
+			w.bool(v.RequiresShipping)
+			w.bool(v.Taxable)
+			w.float(v.WeightValue)
+			w.str(v.WeightUnit)
+			w.str(v.ImageURL)
+			opts, _ := json.Marshal(v.Options)
+			w.raw(opts)
+			w.int(gen)
+			buf.Write(w.end())
+		}
+		if err := copyTable(ctx, tx, "catalog_variants", variantCols, buf,
+			"DELETE FROM catalog_variants WHERE shop_id = $1 AND variant_id = ANY($2)", shopID, ids); err != nil {
+			return err
+		}
+	}
+	if len(b.Media) > 0 {
+		ids = ids[:0]
+		buf.Reset()
+		for i := range b.Media {
+			m := &b.Media[i]
+			ids = append(ids, m.MediaID)
+			w := copyRow{b: buf.AvailableBuffer()}
+			w.int(shopID)
+			w.int(m.MediaID)
+			w.int(m.ProductID)
+			w.int(m.Position)
+			w.str(m.URL)
+			w.str(m.Alt)
+			w.int(int64(m.Width))
+			w.int(int64(m.Height))
+			w.int(gen)
+			buf.Write(w.end())
+		}
+		if err := copyTable(ctx, tx, "catalog_media", mediaCols, buf,
+			"DELETE FROM catalog_media WHERE shop_id = $1 AND media_id = ANY($2)", shopID, ids); err != nil {
+			return err
+		}
+	}
+	if len(b.Collections) > 0 {
+		ids = ids[:0]
+		cids := make([]int64, 0, len(b.Collections))
+		buf.Reset()
+		for i := range b.Collections {
+			c := &b.Collections[i]
+			ids, cids = append(ids, c.ProductID), append(cids, c.CollectionID)
+			w := copyRow{b: buf.AvailableBuffer()}
+			w.int(shopID)
+			w.int(c.ProductID)
+			w.int(c.CollectionID)
+			w.str(c.Title)
+			w.int(gen)
+			buf.Write(w.end())
+		}
+		if err := copyTable(ctx, tx, "catalog_collections", collectionCols, buf,
+			`DELETE FROM catalog_collections WHERE shop_id = $1
+  AND (product_id, collection_id) IN (SELECT * FROM unnest($2::bigint[], $3::bigint[]))`, shopID, ids, cids); err != nil {
+			return err
+		}
+	}
+
+	sy.UpdatedAt = s.Now()
+	_, err = tx.Exec(ctx, `UPDATE catalog_syncs SET status = $1, bulk_operation_id = $2, rows_expected = $3, rows_done = $4,
+  products = $5, variants = $6, error = $7, updated_at = $8, finished_at = $9 WHERE id = $10`,
+		sy.Status, sy.BulkOperationID, sy.RowsExpected, sy.RowsDone, sy.Products, sy.Variants, sy.Error,
+		sy.UpdatedAt, sy.FinishedAt, sy.ID)
+	return err
+}
+
+// copyTable deletes the rows the batch replaces, then copies the batch in.
+func copyTable(ctx context.Context, tx pgx.Tx, table string, cols []string, data *bytes.Buffer, del string, args ...any) error {
+	if _, err := tx.Exec(ctx, del, args...); err != nil {
+		return fmt.Errorf("%s: %w", table, err)
+	}
+	q := "COPY " + table + " (" + strings.Join(cols, ", ") + ") FROM STDIN"
+	if _, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(data.Bytes()), q); err != nil {
+		return fmt.Errorf("%s: %w", table, err)
+	}
+	return nil
+}
+
+// copyRow appends one row in COPY's text format: values separated by
+// tabs, \N for NULL, backslash escapes for backslash, tab and line breaks.
+type copyRow struct {
+	b []byte
+	n int // values so far
+}
+
+func (w *copyRow) sep() {
+	if w.n > 0 {
+		w.b = append(w.b, '\t')
+	}
+	w.n++
+}
+
+func (w *copyRow) end() []byte { return append(w.b, '\n') }
+
+func (w *copyRow) int(v int64) {
+	w.sep()
+	w.b = strconv.AppendInt(w.b, v, 10)
+}
+
+func (w *copyRow) bool(v bool) {
+	w.sep()
+	if v {
+		w.b = append(w.b, 't')
+	} else {
+		w.b = append(w.b, 'f')
+	}
+}
+
+func (w *copyRow) float(v float64) {
+	w.sep()
+	w.b = strconv.AppendFloat(w.b, v, 'g', -1, 64)
+}
+
+// time writes a timestamp in UTC to the microsecond (PostgreSQL's
+// precision; like pgx, it truncates).
+func (w *copyRow) time(t *time.Time) {
+	w.sep()
+	if t == nil {
+		w.b = append(w.b, `\N`...)
+		return
+	}
+	w.b = t.UTC().AppendFormat(w.b, "2006-01-02 15:04:05.999999Z07:00")
+}
+
+func (w *copyRow) str(s string) {
+	w.sep()
+	w.b = appendCopyText(w.b, s)
+}
+
+func (w *copyRow) raw(b []byte) {
+	w.sep()
+	w.b = appendCopyText(w.b, b)
+}
+
+func appendCopyText[T string | []byte](dst []byte, s T) []byte {
+	start := 0
+	for i := 0; i < len(s); i++ {
+		var esc byte
+		switch s[i] {
+		case '\\':
+			esc = '\\'
+		case '\t':
+			esc = 't'
+		case '\n':
+			esc = 'n'
+		case '\r':
+			esc = 'r'
+		default:
+			continue
+		}
+		dst = append(dst, s[start:i]...)
+		dst = append(dst, '\\', esc)
+		start = i + 1
+	}
+	return append(dst, s[start:]...)
+}
