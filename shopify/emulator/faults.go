@@ -14,6 +14,8 @@ type faults struct {
 	failN      int
 	failStatus int
 	latency    time.Duration
+	slowN      int // the next slowN requests wait slowFor more
+	slowFor    time.Duration
 	rate       float64
 	rng        *rand.Rand
 	// bulk is the fault the next bulk operation suffers: "" none,
@@ -73,6 +75,15 @@ func (e *Emulator) SetLatency(d time.Duration) {
 	e.faults.latency = d
 }
 
+// SlowNext delays only the next n API and token requests by d, on top of
+// SetLatency's delay: a caller's time budget can be tested on one call
+// (e.g. a draftOrderCalculate that takes longer than the checkout allows).
+func (e *Emulator) SlowNext(n int, d time.Duration) {
+	e.faults.mu.Lock()
+	defer e.faults.mu.Unlock()
+	e.faults.slowN, e.faults.slowFor = n, d
+}
+
 // SetFailureRate makes a fraction p of API and token requests fail at random,
 // deterministically for a seed: a 500/502/503, a timeout (the request hangs
 // until the client gives up, then 504), or, on GraphQL, THROTTLED.
@@ -98,6 +109,10 @@ func (e *Emulator) injectFault(w http.ResponseWriter, r *http.Request, graphql b
 	f := &e.faults
 	f.mu.Lock()
 	latency, status, hang, throttle := f.latency, 0, false, false
+	if f.slowN > 0 {
+		f.slowN--
+		latency += f.slowFor
+	}
 	switch {
 	case f.failN > 0:
 		f.failN--

@@ -35,6 +35,7 @@ var resolverAreas = []func(*registry){
 	registerProductResolvers,
 	registerNodeResolvers,
 	registerBulkResolvers,
+	registerDraftOrderResolvers,
 }
 
 func newRegistry() *registry {

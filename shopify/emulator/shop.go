@@ -17,6 +17,7 @@ type shopState struct {
 	stats      Stats
 	bulkOps    []*bulkOp
 	staffToken string
+	pricing    *pricing // tax rates, shipping zones, discount codes
 }
 
 // Stats counts what one shop's API saw, for test assertions.
@@ -37,6 +38,7 @@ func (e *Emulator) newShop(domain string, index int) *shopState {
 		locationID: 70_000_000_000 + int64(index)*1_000 + 1,
 		products:   seedCatalog(index, e.cfg.Products, e.cfg.Seed, now),
 		bucket:     newBucket(2000, 100, now),
+		pricing:    defaultPricing(now),
 	}
 	s.staffToken = e.issueAccessToken(s, nil, 0, true).token
 	return s

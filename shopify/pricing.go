@@ -1,0 +1,797 @@
+package shopify
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"math/big"
+	"strconv"
+	"strings"
+)
+
+// This file prices a cart live for the ACP checkout: LookupVariants reads the
+// variants as they are now, and CalculateDraftOrder has Shopify compute
+// discounts, shipping rates and tax with draftOrderCalculate, which creates
+// nothing.
+//
+// Money stays as Shopify sends it: decimal strings in the shop's currency
+// ("19.99", or "20.0" for a Decimal), never floats. Convert them with
+// MinorUnits (or the app's ParseMoney) given the currency's exponent.
+
+// Querier runs one GraphQL Admin document for a shop and decodes its `data`
+// into out; app.Shopify has this method. TokenQuerier adapts an *Admin.
+type Querier interface {
+	Query(ctx context.Context, shop, query string, vars map[string]any, out any) error
+}
+
+// TokenQuerier is a Querier that sends every query with one access token.
+type TokenQuerier struct {
+	Admin *Admin
+	Token string
+}
+
+// Query implements Querier.
+func (t TokenQuerier) Query(ctx context.Context, shop, query string, vars map[string]any, out any) error {
+	return t.Admin.Query(ctx, shop, t.Token, query, vars, out)
+}
+
+// Variant is a product variant as the shop has it right now.
+type Variant struct {
+	// ID is the variant's GID, ProductID its product's.
+	ID, ProductID string
+	// Title is the product's title, VariantTitle the variant's
+	// ("Default Title" for a product without options).
+	Title, VariantTitle string
+	SKU, Barcode        string
+	// Price and CompareAtPrice are decimal strings in Currency;
+	// CompareAtPrice is "" when there is none.
+	Price, CompareAtPrice string
+	// Currency is the shop's currency code, e.g. "USD".
+	Currency string
+	// AvailableForSale is Shopify's own verdict: in stock, not tracked, or
+	// sold past zero.
+	AvailableForSale bool
+	// InventoryQuantity is the available quantity; it means something only
+	// when Tracked.
+	InventoryQuantity int
+	// InventoryPolicy is DENY (stop at zero) or CONTINUE (oversell).
+	InventoryPolicy string
+	// Tracked says whether Shopify tracks the variant's inventory; it is
+	// false when Shopify gives no quantity.
+	Tracked bool
+	// RequiresShipping is the inventory item's requiresShipping (there is
+	// no ProductVariant.requiresShipping in 2026-10).
+	RequiresShipping bool
+	Taxable          bool
+	// ProductStatus is ACTIVE, DRAFT or ARCHIVED.
+	ProductStatus string
+	// ProductHandle is the product's handle; OnlineStoreURL its Online
+	// Store page, "" when it is not published there.
+	ProductHandle, OnlineStoreURL string
+	// ImageURL is the variant's image, else the product's featured image,
+	// else "".
+	ImageURL string
+}
+
+// CanSell reports whether qty units can be sold now: the product is
+// active, and the variant is untracked, oversold by policy, or has qty in
+// stock.
+func (v *Variant) CanSell(qty int) bool {
+	if v.ProductStatus != "ACTIVE" || qty < 1 || !v.AvailableForSale {
+		return false
+	}
+	return !v.Tracked || v.InventoryPolicy == "CONTINUE" || v.InventoryQuantity >= qty
+}
+
+// lookupChunk is how many ids one LookupVariants query asks for. Input
+// lists are capped at 250, but each variant costs 6 points here (variant,
+// image, inventory item, product, featured media, its image), so 100 keep a
+// query at about 600 of the 1,000-point cap.
+const lookupChunk = 100
+
+// lookupVariantsQuery reads variants by id with the shop's currency.
+const lookupVariantsQuery = `query LookupVariants($ids: [ID!]!) {
+  shop { currencyCode }
+  nodes(ids: $ids) {
+    ... on ProductVariant {
+      id title sku barcode price compareAtPrice availableForSale
+      inventoryQuantity inventoryPolicy taxable
+      image { url }
+      inventoryItem { tracked requiresShipping }
+      product {
+        id title handle status onlineStoreUrl
+        featuredMedia { ... on MediaImage { image { url } } }
+      }
+    }
+  }
+}`
+
+// variantNode is one decoded node of lookupVariantsQuery.
+type variantNode struct {
+	ID                string  `json:"id"`
+	Title             string  `json:"title"`
+	SKU               *string `json:"sku"`
+	Barcode           *string `json:"barcode"`
+	Price             string  `json:"price"`
+	CompareAtPrice    *string `json:"compareAtPrice"`
+	AvailableForSale  bool    `json:"availableForSale"`
+	InventoryQuantity *int    `json:"inventoryQuantity"`
+	InventoryPolicy   string  `json:"inventoryPolicy"`
+	Taxable           bool    `json:"taxable"`
+	Image             *struct {
+		URL string `json:"url"`
+	} `json:"image"`
+	InventoryItem struct {
+		Tracked          bool `json:"tracked"`
+		RequiresShipping bool `json:"requiresShipping"`
+	} `json:"inventoryItem"`
+	Product struct {
+		ID             string  `json:"id"`
+		Title          string  `json:"title"`
+		Handle         string  `json:"handle"`
+		Status         string  `json:"status"`
+		OnlineStoreURL *string `json:"onlineStoreUrl"`
+		FeaturedMedia  *struct {
+			Image *struct {
+				URL string `json:"url"`
+			} `json:"image"`
+		} `json:"featuredMedia"`
+	} `json:"product"`
+}
+
+// VariantGID returns the ProductVariant GID for a GID or a bare numeric id
+// (the feed's item_id), and false for anything else.
+func VariantGID(id string) (string, bool) {
+	const prefix = "gid://shopify/ProductVariant/"
+	n := strings.TrimPrefix(strings.TrimSpace(id), prefix)
+	if n == "" || len(n) > 19 || strings.Trim(n, "0123456789") != "" {
+		return "", false
+	}
+	if v, err := strconv.ParseUint(n, 10, 64); err != nil || v == 0 {
+		return "", false
+	}
+	return prefix + n, true
+}
+
+// LookupVariants reads variants live by id (ProductVariant GIDs or bare
+// numeric ids), in the order first asked, each once. Ids that are
+// malformed, unknown, deleted or not variants are simply absent from the
+// result. Ids are sent in chunks of lookupChunk.
+func LookupVariants(ctx context.Context, q Querier, shop string, ids []string) ([]Variant, error) {
+	seen := make(map[string]bool, len(ids))
+	gids := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if g, ok := VariantGID(id); ok && !seen[g] {
+			seen[g] = true
+			gids = append(gids, g)
+		}
+	}
+	out := make([]Variant, 0, len(gids))
+	for start := 0; start < len(gids); start += lookupChunk {
+		chunk := gids[start:min(start+lookupChunk, len(gids))]
+		var resp struct {
+			Shop struct {
+				CurrencyCode string `json:"currencyCode"`
+			} `json:"shop"`
+			Nodes []*variantNode `json:"nodes"`
+		}
+		if err := q.Query(ctx, shop, lookupVariantsQuery, map[string]any{"ids": chunk}, &resp); err != nil {
+			return nil, fmt.Errorf("look up variants: %w", err)
+		}
+		for _, n := range resp.Nodes {
+			if n == nil || n.ID == "" {
+				continue // unknown id, or a node of another type
+			}
+			out = append(out, n.variant(resp.Shop.CurrencyCode))
+		}
+	}
+	return out, nil
+}
+
+// variant converts a decoded node.
+func (n *variantNode) variant(currency string) Variant {
+	v := Variant{
+		ID: n.ID, ProductID: n.Product.ID,
+		Title: n.Product.Title, VariantTitle: n.Title,
+		SKU: deref(n.SKU), Barcode: deref(n.Barcode),
+		Price: n.Price, CompareAtPrice: deref(n.CompareAtPrice), Currency: currency,
+		AvailableForSale: n.AvailableForSale,
+		InventoryPolicy:  n.InventoryPolicy,
+		Tracked:          n.InventoryItem.Tracked && n.InventoryQuantity != nil,
+		RequiresShipping: n.InventoryItem.RequiresShipping,
+		Taxable:          n.Taxable,
+		ProductStatus:    n.Product.Status,
+		ProductHandle:    n.Product.Handle,
+		OnlineStoreURL:   deref(n.Product.OnlineStoreURL),
+	}
+	if n.InventoryQuantity != nil {
+		v.InventoryQuantity = *n.InventoryQuantity
+	}
+	switch {
+	case n.Image != nil && n.Image.URL != "":
+		v.ImageURL = n.Image.URL
+	case n.Product.FeaturedMedia != nil && n.Product.FeaturedMedia.Image != nil:
+		v.ImageURL = n.Product.FeaturedMedia.Image.URL
+	}
+	return v
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// DraftOrderInput is a cart to price with CalculateDraftOrder.
+type DraftOrderInput struct {
+	Lines []DraftLine
+	// Email is the buyer's; "" for none.
+	Email string
+	// ShippingAddress decides tax and the shipping rates; nil for none
+	// (then Shopify offers no rates).
+	ShippingAddress *MailingAddress
+	// DiscountCodes are applied as Shopify's discount engine decides;
+	// refused ones come back in DraftQuote.RejectedDiscountCodes.
+	DiscountCodes []string
+	// ShippingRateHandle selects one of a previous quote's
+	// ShippingRates; "" for none. A handle the cart no longer offers
+	// leaves DraftQuote.Shipping nil.
+	ShippingRateHandle string
+}
+
+// DraftLine is a variant and a quantity (at least 1).
+type DraftLine struct {
+	// VariantID is a ProductVariant GID.
+	VariantID string
+	Quantity  int
+}
+
+// MailingAddress is a buyer's address. Country is an ISO 3166-1 alpha-2
+// code (Shopify's CountryCode enum: an unknown one fails the whole query),
+// Province a province or state code such as "CA".
+type MailingAddress struct {
+	FirstName, LastName string
+	Company             string
+	Address1, Address2  string
+	City                string
+	Province            string
+	Country             string
+	Zip                 string
+	Phone               string
+}
+
+// DraftQuote is Shopify's pricing of a cart. Amounts are decimal strings in
+// Currency, as Shopify sends them.
+type DraftQuote struct {
+	Currency string
+	// TaxesIncluded says whether prices include tax (then TotalTax is
+	// part of them, not added).
+	TaxesIncluded bool
+	// Lines are the cart's lines in the order sent.
+	Lines []QuoteLine
+	// ShippingRates are the rates Shopify offers for the address; none
+	// when no line needs shipping, there is no address, or the shop does
+	// not ship there.
+	ShippingRates []ShippingRate
+	// Shipping is the selected shipping line, nil when none.
+	Shipping *QuoteShipping
+	// TotalLineItems is the lines before any discount.
+	TotalLineItems string
+	// LineItemsSubtotal is the lines after their own discounts, before
+	// order discounts.
+	LineItemsSubtotal string
+	// Subtotal is the lines after every discount, before shipping and tax.
+	Subtotal string
+	// TotalDiscounts is every discount (lines, order and shipping).
+	TotalDiscounts string
+	TotalShipping  string
+	// TotalTax is item and shipping tax together.
+	TotalTax string
+	// TotalPrice is what the buyer pays.
+	TotalPrice string
+	// TaxLines are the order's taxes by jurisdiction (items and shipping).
+	TaxLines []TaxLine
+	// Discounts are the discounts Shopify applied (codes and automatic).
+	Discounts []AppliedDiscount
+	// DiscountCodes are the codes applied; RejectedDiscountCodes those
+	// Shopify refused, with its reasons in Warnings.
+	DiscountCodes, RejectedDiscountCodes []string
+	// Warnings are Shopify's calculation warnings.
+	Warnings []Warning
+	// Alerts are the titles of Shopify's alerts, e.g. about inventory.
+	Alerts []string
+}
+
+// QuoteLine is one priced line. Shopify's calculation gives no per-line
+// tax: DraftQuote.LineTaxes spreads it.
+type QuoteLine struct {
+	// UUID identifies the line across calculations.
+	UUID      string
+	VariantID string
+	// Title is the product's, VariantTitle the variant's.
+	Title, VariantTitle, SKU string
+	Quantity                 int
+	// UnitPrice is the price of one unit before discounts, OriginalTotal
+	// UnitPrice × Quantity.
+	UnitPrice, OriginalTotal string
+	// LineDiscount is the line's own discount, DiscountedTotal
+	// OriginalTotal minus it.
+	LineDiscount, DiscountedTotal string
+	// OrderDiscount is the line's share of order-level discounts (a
+	// discount code), "0" when none.
+	OrderDiscount    string
+	RequiresShipping bool
+	Taxable          bool
+}
+
+// ShippingRate is a shipping option Shopify offers. The 2026-10
+// ShippingRate type has only a handle, a title and a price: no carrier or
+// delivery estimate.
+type ShippingRate struct {
+	Handle, Title, Price string
+}
+
+// QuoteShipping is the selected shipping line.
+type QuoteShipping struct {
+	Handle, Title string
+	// Code and Source are Shopify's (e.g. the rate's title, "shopify"),
+	// Carrier the carrier identifier; each may be "".
+	Code, Source, Carrier string
+	// Custom is a shipping line with its own title and price, not a rate.
+	Custom bool
+	// Price is before discounts, DiscountedPrice after.
+	Price, DiscountedPrice string
+	// Tax is the sum of TaxLines.
+	Tax      string
+	TaxLines []TaxLine
+}
+
+// TaxLine is a tax by jurisdiction.
+type TaxLine struct {
+	Title string
+	// RatePercentage is the rate in percent, e.g. 7.25; informational
+	// only (amounts come from Shopify).
+	RatePercentage float64
+	Amount         string
+	Source         string
+}
+
+// AppliedDiscount is a discount Shopify applied.
+type AppliedDiscount struct {
+	// Code is "" for an automatic discount.
+	Code, Title string
+	Automatic   bool
+	// Level is Shopify's presentationLevel: "line", "order" or "shipping".
+	Level  string
+	Amount string
+}
+
+// Warning is one of Shopify's calculation warnings, e.g. a discount code
+// that did not apply (Type DraftOrderDiscountNotAppliedWarning).
+type Warning struct {
+	Type, Code, Field, Message string
+	// DiscountCode is the refused code, for a discount warning.
+	DiscountCode string
+}
+
+// calculateDraftOrderMutation asks for everything DraftQuote carries.
+const calculateDraftOrderMutation = `mutation CalculateDraftOrder($input: DraftOrderInput!) {
+  draftOrderCalculate(input: $input) {
+    calculatedDraftOrder {
+      currencyCode taxesIncluded
+      lineItems {
+        uuid quantity custom requiresShipping taxable sku title variantTitle
+        variant { id }
+        originalUnitPriceSet { ...M } originalTotalSet { ...M }
+        discountedTotalSet { ...M } totalDiscountSet { ...M }
+      }
+      availableShippingRates { handle title price { amount currencyCode } }
+      shippingLine {
+        title code source carrierIdentifier shippingRateHandle custom
+        originalPriceSet { ...M } discountedPriceSet { ...M }
+        taxLines { title ratePercentage source priceSet { ...M } }
+      }
+      taxLines { title ratePercentage source priceSet { ...M } }
+      discountCodes
+      platformDiscounts {
+        code title automaticDiscount presentationLevel totalAmountPriceSet { ...M }
+        allocations {
+          reductionAmountSet { ...M }
+          target { __typename ... on CalculatedDraftOrderLineItem { uuid } }
+        }
+      }
+      warnings {
+        __typename errorCode field message
+        ... on DraftOrderDiscountNotAppliedWarning { discountCode }
+      }
+      alerts { title }
+      totalLineItemsPriceSet { ...M } lineItemsSubtotalPrice { ...M } subtotalPriceSet { ...M }
+      totalDiscountsSet { ...M } totalShippingPriceSet { ...M } totalTaxSet { ...M } totalPriceSet { ...M }
+    }
+    userErrors { field message }
+  }
+}
+fragment M on MoneyBag { shopMoney { amount currencyCode } }`
+
+// moneyBag decodes a MoneyBag's shop amount.
+type moneyBag struct {
+	ShopMoney struct {
+		Amount       string `json:"amount"`
+		CurrencyCode string `json:"currencyCode"`
+	} `json:"shopMoney"`
+}
+
+type taxLineJSON struct {
+	Title          string   `json:"title"`
+	RatePercentage *float64 `json:"ratePercentage"`
+	Source         *string  `json:"source"`
+	PriceSet       moneyBag `json:"priceSet"`
+}
+
+type calculatedDraftOrder struct {
+	CurrencyCode  string `json:"currencyCode"`
+	TaxesIncluded bool   `json:"taxesIncluded"`
+	LineItems     []struct {
+		UUID             string  `json:"uuid"`
+		Quantity         int     `json:"quantity"`
+		Custom           bool    `json:"custom"`
+		RequiresShipping bool    `json:"requiresShipping"`
+		Taxable          bool    `json:"taxable"`
+		SKU              *string `json:"sku"`
+		Title            string  `json:"title"`
+		VariantTitle     *string `json:"variantTitle"`
+		Variant          *struct {
+			ID string `json:"id"`
+		} `json:"variant"`
+		OriginalUnitPriceSet moneyBag `json:"originalUnitPriceSet"`
+		OriginalTotalSet     moneyBag `json:"originalTotalSet"`
+		DiscountedTotalSet   moneyBag `json:"discountedTotalSet"`
+		TotalDiscountSet     moneyBag `json:"totalDiscountSet"`
+	} `json:"lineItems"`
+	AvailableShippingRates []struct {
+		Handle string `json:"handle"`
+		Title  string `json:"title"`
+		Price  struct {
+			Amount string `json:"amount"`
+		} `json:"price"`
+	} `json:"availableShippingRates"`
+	ShippingLine *struct {
+		Title              string        `json:"title"`
+		Code               *string       `json:"code"`
+		Source             *string       `json:"source"`
+		CarrierIdentifier  *string       `json:"carrierIdentifier"`
+		ShippingRateHandle *string       `json:"shippingRateHandle"`
+		Custom             bool          `json:"custom"`
+		OriginalPriceSet   moneyBag      `json:"originalPriceSet"`
+		DiscountedPriceSet moneyBag      `json:"discountedPriceSet"`
+		TaxLines           []taxLineJSON `json:"taxLines"`
+	} `json:"shippingLine"`
+	TaxLines          []taxLineJSON `json:"taxLines"`
+	DiscountCodes     []string      `json:"discountCodes"`
+	PlatformDiscounts []struct {
+		Code                *string  `json:"code"`
+		Title               string   `json:"title"`
+		AutomaticDiscount   bool     `json:"automaticDiscount"`
+		PresentationLevel   string   `json:"presentationLevel"`
+		TotalAmountPriceSet moneyBag `json:"totalAmountPriceSet"`
+		Allocations         []struct {
+			ReductionAmountSet moneyBag `json:"reductionAmountSet"`
+			Target             *struct {
+				Typename string `json:"__typename"`
+				UUID     string `json:"uuid"`
+			} `json:"target"`
+		} `json:"allocations"`
+	} `json:"platformDiscounts"`
+	Warnings []struct {
+		Typename     string  `json:"__typename"`
+		ErrorCode    string  `json:"errorCode"`
+		Field        string  `json:"field"`
+		Message      string  `json:"message"`
+		DiscountCode *string `json:"discountCode"`
+	} `json:"warnings"`
+	Alerts []struct {
+		Title string `json:"title"`
+	} `json:"alerts"`
+	TotalLineItemsPriceSet moneyBag `json:"totalLineItemsPriceSet"`
+	LineItemsSubtotalPrice moneyBag `json:"lineItemsSubtotalPrice"`
+	SubtotalPriceSet       moneyBag `json:"subtotalPriceSet"`
+	TotalDiscountsSet      moneyBag `json:"totalDiscountsSet"`
+	TotalShippingPriceSet  moneyBag `json:"totalShippingPriceSet"`
+	TotalTaxSet            moneyBag `json:"totalTaxSet"`
+	TotalPriceSet          moneyBag `json:"totalPriceSet"`
+}
+
+// lineUUID is a stable UUID-shaped id for the i-th line of a variant, so
+// lines can be matched in Shopify's answer (and stay the same across
+// calculations of the same cart).
+func lineUUID(i int, variantID string) string {
+	h := sha256.Sum256([]byte(strconv.Itoa(i) + "\x00" + variantID))
+	h[6] = h[6]&0x0f | 0x40 // version 4 layout, variant 10
+	h[8] = h[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
+}
+
+// CalculateDraftOrder asks Shopify to price a cart with draftOrderCalculate:
+// discounts, shipping rates (and the selected one) and tax. Nothing is
+// created. Input Shopify refuses comes back as a *UserErrorsError; a
+// refused discount code is not an error but is listed in
+// RejectedDiscountCodes.
+func CalculateDraftOrder(ctx context.Context, q Querier, shop string, in DraftOrderInput) (*DraftQuote, error) {
+	if len(in.Lines) == 0 {
+		return nil, errors.New("calculate draft order: no lines")
+	}
+	lines := make([]any, len(in.Lines))
+	for i, l := range in.Lines {
+		lines[i] = map[string]any{"variantId": l.VariantID, "quantity": l.Quantity, "uuid": lineUUID(i, l.VariantID)}
+	}
+	input := map[string]any{"lineItems": lines}
+	if in.Email != "" {
+		input["email"] = in.Email
+	}
+	if a := in.ShippingAddress; a != nil {
+		addr := map[string]any{}
+		for k, v := range map[string]string{
+			"firstName": a.FirstName, "lastName": a.LastName, "company": a.Company,
+			"address1": a.Address1, "address2": a.Address2, "city": a.City,
+			"provinceCode": strings.ToUpper(a.Province), "countryCode": strings.ToUpper(a.Country),
+			"zip": a.Zip, "phone": a.Phone,
+		} {
+			if v != "" {
+				addr[k] = v
+			}
+		}
+		input["shippingAddress"] = addr
+	}
+	if len(in.DiscountCodes) > 0 {
+		input["discountCodes"] = in.DiscountCodes
+	}
+	if in.ShippingRateHandle != "" {
+		input["shippingLine"] = map[string]any{"shippingRateHandle": in.ShippingRateHandle}
+	}
+	var resp struct {
+		DraftOrderCalculate *struct {
+			CalculatedDraftOrder *calculatedDraftOrder `json:"calculatedDraftOrder"`
+			UserErrors           []UserError           `json:"userErrors"`
+		} `json:"draftOrderCalculate"`
+	}
+	if err := q.Query(ctx, shop, calculateDraftOrderMutation, map[string]any{"input": input}, &resp); err != nil {
+		return nil, fmt.Errorf("calculate draft order: %w", err)
+	}
+	p := resp.DraftOrderCalculate
+	if p == nil {
+		return nil, errors.New("calculate draft order: no payload")
+	}
+	if err := UserErrorsErr("draftOrderCalculate", p.UserErrors); err != nil {
+		return nil, err
+	}
+	if p.CalculatedDraftOrder == nil {
+		return nil, errors.New("calculate draft order: no calculated draft order")
+	}
+	return p.CalculatedDraftOrder.quote()
+}
+
+// quote converts the decoded answer.
+func (c *calculatedDraftOrder) quote() (*DraftQuote, error) {
+	q := &DraftQuote{
+		Currency:          c.CurrencyCode,
+		TaxesIncluded:     c.TaxesIncluded,
+		TotalLineItems:    c.TotalLineItemsPriceSet.ShopMoney.Amount,
+		LineItemsSubtotal: c.LineItemsSubtotalPrice.ShopMoney.Amount,
+		Subtotal:          c.SubtotalPriceSet.ShopMoney.Amount,
+		TotalDiscounts:    c.TotalDiscountsSet.ShopMoney.Amount,
+		TotalShipping:     c.TotalShippingPriceSet.ShopMoney.Amount,
+		TotalTax:          c.TotalTaxSet.ShopMoney.Amount,
+		TotalPrice:        c.TotalPriceSet.ShopMoney.Amount,
+		TaxLines:          taxLines(c.TaxLines),
+	}
+	// Order-level discounts reach the lines through their allocations.
+	orderShare := map[string][]string{}
+	for _, d := range c.PlatformDiscounts {
+		q.Discounts = append(q.Discounts, AppliedDiscount{
+			Code: deref(d.Code), Title: d.Title, Automatic: d.AutomaticDiscount,
+			Level: d.PresentationLevel, Amount: d.TotalAmountPriceSet.ShopMoney.Amount,
+		})
+		if d.PresentationLevel == "line" {
+			continue // already in the line's own discount
+		}
+		for _, a := range d.Allocations {
+			if a.Target != nil && a.Target.Typename == "CalculatedDraftOrderLineItem" {
+				orderShare[a.Target.UUID] = append(orderShare[a.Target.UUID], a.ReductionAmountSet.ShopMoney.Amount)
+			}
+		}
+	}
+	for _, l := range c.LineItems {
+		ql := QuoteLine{
+			UUID: l.UUID, Title: l.Title, VariantTitle: deref(l.VariantTitle), SKU: deref(l.SKU),
+			Quantity: l.Quantity, RequiresShipping: l.RequiresShipping, Taxable: l.Taxable,
+			UnitPrice: l.OriginalUnitPriceSet.ShopMoney.Amount, OriginalTotal: l.OriginalTotalSet.ShopMoney.Amount,
+			LineDiscount: l.TotalDiscountSet.ShopMoney.Amount, DiscountedTotal: l.DiscountedTotalSet.ShopMoney.Amount,
+		}
+		if l.Variant != nil {
+			ql.VariantID = l.Variant.ID
+		}
+		share, err := sumDecimals(orderShare[l.UUID])
+		if err != nil {
+			return nil, fmt.Errorf("calculate draft order: discount allocation: %w", err)
+		}
+		ql.OrderDiscount = share
+		q.Lines = append(q.Lines, ql)
+	}
+	for _, r := range c.AvailableShippingRates {
+		q.ShippingRates = append(q.ShippingRates, ShippingRate{Handle: r.Handle, Title: r.Title, Price: r.Price.Amount})
+	}
+	if s := c.ShippingLine; s != nil {
+		qs := &QuoteShipping{
+			Handle: deref(s.ShippingRateHandle), Title: s.Title, Code: deref(s.Code), Source: deref(s.Source),
+			Carrier: deref(s.CarrierIdentifier), Custom: s.Custom,
+			Price: s.OriginalPriceSet.ShopMoney.Amount, DiscountedPrice: s.DiscountedPriceSet.ShopMoney.Amount,
+			TaxLines: taxLines(s.TaxLines),
+		}
+		amounts := make([]string, len(qs.TaxLines))
+		for i, t := range qs.TaxLines {
+			amounts[i] = t.Amount
+		}
+		tax, err := sumDecimals(amounts)
+		if err != nil {
+			return nil, fmt.Errorf("calculate draft order: shipping tax: %w", err)
+		}
+		qs.Tax = tax
+		q.Shipping = qs
+	}
+	rejected := map[string]bool{}
+	for _, w := range c.Warnings {
+		qw := Warning{Type: w.Typename, Code: w.ErrorCode, Field: w.Field, Message: w.Message, DiscountCode: deref(w.DiscountCode)}
+		q.Warnings = append(q.Warnings, qw)
+		if qw.DiscountCode != "" && !rejected[strings.ToUpper(qw.DiscountCode)] {
+			rejected[strings.ToUpper(qw.DiscountCode)] = true
+			q.RejectedDiscountCodes = append(q.RejectedDiscountCodes, qw.DiscountCode)
+		}
+	}
+	applied := map[string]bool{}
+	addCode := func(code string) {
+		if code != "" && !rejected[strings.ToUpper(code)] && !applied[strings.ToUpper(code)] {
+			applied[strings.ToUpper(code)] = true
+			q.DiscountCodes = append(q.DiscountCodes, code)
+		}
+	}
+	for _, code := range c.DiscountCodes {
+		addCode(code)
+	}
+	for _, d := range q.Discounts {
+		addCode(d.Code)
+	}
+	for _, a := range c.Alerts {
+		q.Alerts = append(q.Alerts, a.Title)
+	}
+	return q, nil
+}
+
+func taxLines(in []taxLineJSON) []TaxLine {
+	var out []TaxLine
+	for _, t := range in {
+		tl := TaxLine{Title: t.Title, Amount: t.PriceSet.ShopMoney.Amount, Source: deref(t.Source)}
+		if t.RatePercentage != nil {
+			tl.RatePercentage = *t.RatePercentage
+		}
+		out = append(out, tl)
+	}
+	return out
+}
+
+// LineTaxes spreads the quote's item tax (TotalTax minus the shipping
+// line's tax) over its taxable lines, in proportion to what each costs after
+// every discount, in minor units of a currency with exponent decimals (2
+// for USD). Shopify's calculation returns tax per jurisdiction but not per
+// line; the shares add up to the item tax exactly (largest remainder, ties
+// to the earlier line).
+func (q *DraftQuote) LineTaxes(exponent int) ([]int64, error) {
+	total, err := MinorUnits(q.TotalTax, exponent)
+	if err != nil {
+		return nil, fmt.Errorf("total tax: %w", err)
+	}
+	if q.Shipping != nil && q.Shipping.Tax != "" {
+		st, err := MinorUnits(q.Shipping.Tax, exponent)
+		if err != nil {
+			return nil, fmt.Errorf("shipping tax: %w", err)
+		}
+		total -= st
+	}
+	weights := make([]int64, len(q.Lines))
+	for i, l := range q.Lines {
+		if !l.Taxable {
+			continue
+		}
+		d, err := MinorUnits(l.DiscountedTotal, exponent)
+		if err != nil {
+			return nil, fmt.Errorf("line %d: %w", i, err)
+		}
+		o, err := MinorUnits(l.OrderDiscount, exponent)
+		if err != nil {
+			return nil, fmt.Errorf("line %d: %w", i, err)
+		}
+		weights[i] = max(d-o, 0)
+	}
+	return allocate(max(total, 0), weights), nil
+}
+
+// allocate splits total over weights in proportion by the largest
+// remainder method, ties to the earlier index. With no weight at all, the
+// whole total goes to the first line (so nothing is lost).
+func allocate(total int64, weights []int64) []int64 {
+	shares := make([]int64, len(weights))
+	sum := new(big.Int)
+	for _, w := range weights {
+		sum.Add(sum, big.NewInt(w))
+	}
+	if len(weights) == 0 || total == 0 {
+		return shares
+	}
+	if sum.Sign() == 0 {
+		shares[0] = total
+		return shares
+	}
+	rems := make([]*big.Int, len(weights))
+	var given int64
+	for i, w := range weights {
+		quo, rem := new(big.Int).QuoRem(new(big.Int).Mul(big.NewInt(total), big.NewInt(w)), sum, new(big.Int))
+		shares[i], rems[i] = quo.Int64(), rem
+		given += shares[i]
+	}
+	for ; given < total; given++ {
+		best := -1
+		for i, r := range rems {
+			if r != nil && (best < 0 || r.Cmp(rems[best]) > 0) {
+				best = i
+			}
+		}
+		shares[best]++
+		rems[best] = nil
+	}
+	return shares
+}
+
+// MinorUnits converts a decimal amount as Shopify sends it ("19.99",
+// "20.0", "-1.5") into integer minor units of a currency with exponent
+// decimals, exactly; an amount with more significant decimals than that is
+// an error.
+func MinorUnits(amount string, exponent int) (int64, error) {
+	s := strings.TrimSpace(amount)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	whole, frac, _ := strings.Cut(s, ".")
+	frac = strings.TrimRight(frac, "0")
+	if whole == "" || len(whole) > 15 || strings.Trim(whole, "0123456789") != "" || strings.Trim(frac, "0123456789") != "" || exponent < 0 || exponent > 6 {
+		return 0, fmt.Errorf("%q is not an amount", amount)
+	}
+	if len(frac) > exponent {
+		return 0, fmt.Errorf("%q has more than %d decimals", amount, exponent)
+	}
+	n, err := strconv.ParseInt(whole+frac+strings.Repeat("0", exponent-len(frac)), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not an amount", amount)
+	}
+	if neg {
+		n = -n
+	}
+	return n, nil
+}
+
+// sumDecimals adds decimal strings exactly and writes the sum with as many
+// decimals as the most precise of them; "0" for none.
+func sumDecimals(amounts []string) (string, error) {
+	sum := new(big.Rat)
+	scale := 0
+	for _, a := range amounts {
+		r, ok := new(big.Rat).SetString(strings.TrimSpace(a))
+		if !ok {
+			return "", fmt.Errorf("%q is not an amount", a)
+		}
+		if _, frac, found := strings.Cut(a, "."); found {
+			scale = max(scale, len(frac))
+		}
+		sum.Add(sum, r)
+	}
+	return sum.FloatString(scale), nil
+}
