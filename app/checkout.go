@@ -145,11 +145,13 @@ type Checkout struct {
 // DefaultSessionTTL is how long a checkout session lives by default.
 const DefaultSessionTTL = 6 * time.Hour
 
+// now is the clock at PostgreSQL's precision, so that a session reads back
+// exactly as it was answered.
 func (c *Checkout) now() time.Time {
 	if c.Now != nil {
-		return c.Now().UTC()
+		return c.Now().UTC().Truncate(time.Microsecond)
 	}
-	return time.Now().UTC()
+	return time.Now().UTC().Truncate(time.Microsecond)
 }
 
 func (c *Checkout) ttl() time.Duration {

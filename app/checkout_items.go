@@ -33,7 +33,12 @@ func (f *Feeds) CheckoutItems(ctx context.Context, shopID int64, page *CatalogPa
 	out := make(map[int64]CheckoutItem, len(variantIDs))
 	var items []feed.Item
 	for _, p := range page.Products {
-		fp := toFeedProduct(p, page, idx.override(p.ProductID, page.Collections[p.ProductID]))
+		ov := idx.override(p.ProductID, page.Collections[p.ProductID])
+		fp := toFeedProduct(p, page, ov)
+		// The feed lists an out-of-stock variant for search only; checkout
+		// still takes it, so that the live check answers "out of stock" as
+		// a message the agent can act on (it may be back in stock).
+		checkoutOK := settings.EligibleCheckout && settings.EligibleSearch && (ov.CheckoutEligible == nil || *ov.CheckoutEligible)
 		ok, reason := feed.Eligibility(fp)
 		if !ok {
 			for _, v := range page.Variants[p.ProductID] {
@@ -58,7 +63,7 @@ func (f *Feeds) CheckoutItems(ctx context.Context, shopID int64, page *CatalogPa
 			switch {
 			case feed.HasErrors(feed.Validate(it, settings.FieldNames)):
 				ci.Reason = "the item is not in the published feed (it has validation errors)"
-			case !it.IsEligibleCheckout:
+			case !it.IsEligibleCheckout && !(checkoutOK && it.Availability == feed.OutOfStock):
 				ci.Reason = "the item is listed for search only, not for checkout"
 			default:
 				ci.Sellable = true

@@ -57,8 +57,11 @@ type DraftResult struct {
 	Currency string
 	Lines    []DraftLineResult // in request order
 	Rates    []ShippingRate
-	// ShippingTax is the tax on the chosen shipping rate.
-	ShippingTax   int64
+	// ShippingHandle is the rate Shopify applied ("" for none), at
+	// ShippingPrice (after shipping discounts) plus ShippingTax.
+	ShippingHandle string
+	ShippingPrice  int64
+	ShippingTax    int64
 	TotalDiscount int64
 	TotalTax      int64
 	TotalPrice    int64
@@ -299,25 +302,23 @@ func (p *Pricing) Quote(ctx context.Context, sh *Shop, v acp.Version, st *Checko
 			return p.unreachable(ctx, sh, q, err), nil
 		}
 		for i := range q.Options {
-			if q.Options[i].ID == chosen {
-				q.Options[i].Tax = res.ShippingTax
+			if q.Options[i].ID == chosen && res.ShippingHandle == chosen {
+				q.Options[i].Subtotal, q.Options[i].Tax = res.ShippingPrice, res.ShippingTax
 			}
 		}
 	} else {
 		q.Options = []QuotedOption{{ID: "digital", Type: acp.FulfillmentDigital, Title: "Digital delivery",
 			Subtitle: "Delivered by email after purchase"}}
 	}
-	var lineDiscounts int64
+	// Every item discount, the line's own and its share of order
+	// discounts (codes), is on its line; shipping discounts are in the
+	// option's price.
 	for i := range q.Lines {
 		if i < len(res.Lines) && res.Lines[i].VariantID == q.Lines[i].VariantID {
 			q.Lines[i].UnitAmount = res.Lines[i].UnitAmount
 			q.Lines[i].Discount = min(res.Lines[i].Discount, q.Lines[i].UnitAmount*int64(q.Lines[i].Quantity))
 			q.Lines[i].Tax = res.Lines[i].Tax
-			lineDiscounts += q.Lines[i].Discount
 		}
-	}
-	if d := res.TotalDiscount - lineDiscounts; d > 0 {
-		q.Discount = d
 	}
 	for _, code := range res.RejectedCodes {
 		q.Messages = append(q.Messages, acp.Message{Type: acp.MessageWarning, Code: "discount_code_invalid",

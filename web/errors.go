@@ -38,9 +38,16 @@ func (s *Server) handleError(err error, c echo.Context) {
 		return
 	}
 	status, body := s.describe(err, c)
-	if c.Request().Method == http.MethodHead {
+	switch {
+	case c.Request().Method == http.MethodHead:
 		err = c.NoContent(status)
-	} else {
+	case acpVersion(c) != "":
+		// ACP routes answer in the error shape of the negotiated version.
+		var b []byte
+		if b, err = acp.EncodeError(acpVersion(c), &body); err == nil {
+			err = c.JSONBlob(status, b)
+		}
+	default:
 		err = c.JSON(status, body)
 	}
 	if err != nil {
@@ -49,6 +56,13 @@ func (s *Server) handleError(err error, c echo.Context) {
 }
 
 func (s *Server) describe(err error, c echo.Context) (int, errorBody) {
+	var pe *acp.Error // a protocol decoder's precise answer
+	if errors.As(err, &pe) {
+		if pe.Code == acp.CodeTooLarge {
+			return http.StatusRequestEntityTooLarge, *pe
+		}
+		return http.StatusBadRequest, *pe
+	}
 	var ae *app.Error
 	if errors.As(err, &ae) {
 		status, ok := statusOf[ae.Code]
@@ -63,7 +77,11 @@ func (s *Server) describe(err error, c echo.Context) (int, errorBody) {
 			secs := int((ae.RetryAfter + time.Second - 1) / time.Second)
 			c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
 		}
-		return status, errorBody{Type: errorType(status), Code: code, Message: ae.Message, Param: ae.Field}
+		msg := ae.Message
+		if msg == "" {
+			msg = http.StatusText(status)
+		}
+		return status, errorBody{Type: errorType(status), Code: code, Message: msg, Param: ae.Field}
 	}
 	var he *echo.HTTPError
 	if errors.As(err, &he) && he.Code < 500 {

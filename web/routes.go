@@ -25,6 +25,12 @@ func (s *Server) routes() {
 		e.POST("/api/catalog/sync", s.handleSyncNow)
 	}
 
+	// The ACP checkout API and discovery document, under each shop's base
+	// URL (acp.go).
+	if s.checkout != nil && s.agents != nil {
+		s.acpRoutes()
+	}
+
 	// Product feeds: each shop's published files, for agents and the merchant.
 	if s.feeds != nil {
 		e.GET("/feeds/:shop/:file", s.handleFeed)

@@ -42,6 +42,12 @@ type Config struct {
 
 	// Idempotency makes the ACP checkout POSTs safe to retry.
 	Idempotency *app.Idempotency
+	// Checkout and Agents serve the ACP checkout API; nil leaves it out.
+	Checkout CheckoutService
+	Agents   AgentAuth
+	// AppURL gives the app's public URL, the root of each shop's ACP base
+	// URL (a func: without APP_URL it is known only once listening).
+	AppURL func() string
 }
 
 // Server is the HTTP handler of the app.
@@ -58,6 +64,9 @@ type Server struct {
 	secureCookies   bool
 	afterInstallURL func(shop string) string
 	idempotency     *app.Idempotency
+	checkout        CheckoutService
+	agents          AgentAuth
+	appURL          func() string
 }
 
 type namedProbe struct {
@@ -73,7 +82,7 @@ func New(cfg Config) *Server {
 	s := &Server{
 		echo: e, logger: cfg.Logger, reg: cfg.Registry, metrics: newHTTPMetrics(cfg.Registry),
 		shopify: cfg.Shopify, feeds: cfg.Feeds, catalog: cfg.Catalog, secureCookies: cfg.SecureCookies, afterInstallURL: cfg.AfterInstallURL,
-		idempotency: cfg.Idempotency,
+		idempotency: cfg.Idempotency, checkout: cfg.Checkout, agents: cfg.Agents, appURL: cfg.AppURL,
 	}
 	for name, p := range cfg.Ready {
 		s.probes = append(s.probes, namedProbe{name, p})

@@ -23,10 +23,12 @@ import (
 	"strings"
 	"time"
 
+	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/service"
 	"github.com/acpbridge/acpbridge/shopify"
 	"github.com/acpbridge/acpbridge/shopify/emulator"
+	"github.com/acpbridge/acpbridge/web"
 )
 
 // Options are the demo command's flags.
@@ -83,10 +85,26 @@ type Manifest struct {
 	Shop            string          `json:"shop"`
 	AppClientSecret string          `json:"app_client_secret"`
 	Shopify         ShopifyManifest `json:"shopify"`
+	ACP             ACPManifest     `json:"acp"`
 	Feed            FeedManifest    `json:"feed"`
 	// Items are (up to 100 of) the variants the feed publishes.
 	Items []app.PublishedItem `json:"items"`
 }
+
+// ACPManifest tells an agent how to call the shop's checkout API.
+type ACPManifest struct {
+	BaseURL     string        `json:"base_url"`
+	APIKey      string        `json:"api_key"`
+	APIVersions []acp.Version `json:"api_versions"`
+	// SigningSecret signs requests (Signature + Timestamp). The demo sets
+	// one but does not require signatures: a request that carries a
+	// Signature is checked, one without is accepted.
+	SigningSecret *string `json:"signing_secret"`
+	WebhookSecret string  `json:"webhook_secret"`
+}
+
+// DemoStripeAccount is the Stripe account the demo shop charges through.
+const DemoStripeAccount = "acct_1DemoShopAcpBridge"
 
 // FeedManifest tells how to pull the shop's published feed.
 type FeedManifest struct {
@@ -159,6 +177,10 @@ func Run(ctx context.Context, opts Options, base app.Config, logger *slog.Logger
 		if err != nil {
 			return fmt.Errorf("demo onboarding: %w", err)
 		}
+		acpm, err := connectAgent(ctx, svc, opts.AgentWebhookURL)
+		if err != nil {
+			return fmt.Errorf("demo agent access: %w", err)
+		}
 		m := Manifest{
 			AppURL: svc.URL(), Shop: DemoShop, AppClientSecret: clientSecret,
 			Shopify: ShopifyManifest{
@@ -166,6 +188,7 @@ func Run(ctx context.Context, opts Options, base app.Config, logger *slog.Logger
 				GraphQLURL:  emu.URL() + "/admin/api/" + shopify.APIVersion + "/graphql.json",
 				AccessToken: emu.StaffToken(DemoShop),
 			},
+			ACP: acpm,
 			Feed: FeedManifest{
 				URL:           svc.URL() + "/feeds/" + DemoShop + "/products.jsonl.gz",
 				Authorization: "Bearer " + feedToken,
@@ -271,6 +294,35 @@ func onboard(ctx context.Context, svc *service.Service, out io.Writer) (string, 
 	}
 	fmt.Fprintf(out, "feed built: %d items published, %d invalid, %d excluded\n", b.ItemsPublished, b.ItemsInvalid, b.ItemsExcluded)
 	return token, items, nil
+}
+
+// connectAgent does what a merchant does to let an agent in: an API key, a
+// request-signing secret, the order-event webhook and the Stripe account.
+func connectAgent(ctx context.Context, svc *service.Service, webhookURL string) (ACPManifest, error) {
+	sh, err := svc.Store().ShopByDomain(ctx, DemoShop)
+	if err != nil {
+		return ACPManifest{}, err
+	}
+	ag := svc.Agents()
+	key, _, err := ag.CreateAPIKey(ctx, sh.ID, "demo agent")
+	if err != nil {
+		return ACPManifest{}, err
+	}
+	signing, err := ag.RotateSigningSecret(ctx, sh.ID, false)
+	if err != nil {
+		return ACPManifest{}, err
+	}
+	webhook, err := ag.RotateWebhookSecret(ctx, sh.ID, webhookURL)
+	if err != nil {
+		return ACPManifest{}, err
+	}
+	if err := ag.SetStripeAccount(ctx, sh.ID, DemoStripeAccount); err != nil {
+		return ACPManifest{}, err
+	}
+	return ACPManifest{
+		BaseURL: web.ACPBaseURL(svc.URL(), DemoShop), APIKey: key, APIVersions: acp.SupportedVersions,
+		SigningSecret: &signing, WebhookSecret: webhook,
+	}, nil
 }
 
 func randomHex(n int) (string, error) {

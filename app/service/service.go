@@ -62,6 +62,8 @@ type Service struct {
 	catalog    *app.Catalog
 	feeds      *app.Feeds
 	deliveries *app.Deliveries
+	agents     *app.Agents
+	checkout   *app.Checkout
 	queue      *jobs.Queue
 	web        *web.Server
 	registry   *prometheus.Registry
@@ -137,6 +139,16 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 	}
 	s.feeds.AfterBuild = s.deliveries.AfterBuild
 
+	// The ACP checkout API.
+	s.agents = &app.Agents{Store: s.store, Keys: s.keys, Now: s.store.Now}
+	s.checkout = &app.Checkout{
+		Store: s.store, Logger: logger, Now: s.store.Now, TTL: cfg.CheckoutTTL,
+		Pricer: &app.Pricing{
+			Store: s.store, Feeds: s.feeds, Logger: logger, Now: s.store.Now, Timeout: cfg.QuoteTimeout,
+			Shopify: &app.ShopifyPricing{Shopify: s.shopify},
+		},
+	}
+
 	// Jobs.
 	workers := river.NewWorkers()
 	maintenance := &app.Maintenance{
@@ -183,6 +195,9 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 		Catalog:         s.catalog,
 		SecureCookies:   cfg.AppURL != nil && cfg.AppURL.Scheme == "https",
 		AfterInstallURL: afterInstall,
+		Checkout:        s.checkout,
+		Agents:          s.agents,
+		AppURL:          func() string { return s.shopify.AppURL.String() },
 		Ready: map[string]web.Probe{
 			"database":   s.store.Ping,
 			"migrations": s.migrationsCurrent,
@@ -274,6 +289,12 @@ func (s *Service) Catalog() *app.Catalog { return s.catalog }
 
 // Feeds exposes the feeds use-case.
 func (s *Service) Feeds() *app.Feeds { return s.feeds }
+
+// Agents exposes agent credentials (API keys, signing and webhook secrets).
+func (s *Service) Agents() *app.Agents { return s.agents }
+
+// Checkout exposes the ACP checkout use-case.
+func (s *Service) Checkout() *app.Checkout { return s.checkout }
 
 // Deliveries exposes the feed delivery use-case.
 func (s *Service) Deliveries() *app.Deliveries { return s.deliveries }

@@ -1,0 +1,250 @@
+package web
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/acpbridge/acpbridge/acp"
+	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/shopify"
+)
+
+// The ACP checkout API. Every shop has its own base URL,
+//
+//	<APP_URL>/acp/<shop>.myshopify.com
+//
+// under which agents call /checkout_sessions… and read the public
+// /.well-known/acp.json. A request passes, in order: version negotiation
+// (API-Version), authentication (Bearer API key of this shop, then the
+// optional request signature), idempotency (POST), and the handler, which
+// decodes the body for its version, makes one app call and encodes the
+// session for the same version.
+
+// CheckoutService is the checkout use-case (app.Checkout).
+type CheckoutService interface {
+	Create(ctx context.Context, sh *app.Shop, v acp.Version, in *acp.CreateSessionInput) (*app.CheckoutSession, error)
+	Get(ctx context.Context, sh *app.Shop, id string) (*app.CheckoutSession, error)
+	Update(ctx context.Context, sh *app.Shop, v acp.Version, id string, in *acp.UpdateSessionInput) (*app.CheckoutSession, error)
+	Cancel(ctx context.Context, sh *app.Shop, id string, in *acp.CancelSessionInput) (*app.CheckoutSession, error)
+	Complete(ctx context.Context, sh *app.Shop, v acp.Version, id string, in *acp.CompleteSessionInput) (*app.CheckoutSession, error)
+	View(ctx context.Context, sh *app.Shop, cs *app.CheckoutSession) (*acp.Session, error)
+	// Discovery is the shop's public discovery document; ErrNotFound for
+	// an unknown or uninstalled shop.
+	Discovery(ctx context.Context, shopDomain, baseURL string) ([]byte, error)
+}
+
+// AgentAuth authenticates agents (app.Agents).
+type AgentAuth interface {
+	Authenticate(ctx context.Context, shopDomain, authorization string) (*app.Shop, *app.APIKey, error)
+	VerifySignature(ctx context.Context, shopID int64, timestamp, signature string, body []byte) error
+}
+
+// ACPBasePath is the prefix of every shop's ACP base URL.
+const ACPBasePath = "/acp/"
+
+// ACPBaseURL is the shop's ACP base URL under the app's public URL.
+func ACPBaseURL(appURL, shop string) string {
+	return strings.TrimRight(appURL, "/") + ACPBasePath + shop
+}
+
+// maxACPBody is the largest body an agent may send: 413 above it.
+const maxACPBody = 1 << 20
+
+const ctxACPBody = "acp.body"
+
+// acpRoutes adds the checkout API of every shop.
+func (s *Server) acpRoutes() {
+	g := s.echo.Group(ACPBasePath+":shop", s.acpShopParam)
+	g.GET("/.well-known/acp.json", s.handleDiscovery)
+
+	api := g.Group("/checkout_sessions", s.acpVersionMW, s.acpAuth)
+	var post []echo.MiddlewareFunc // idempotency joins here
+	api.POST("", s.handleCreateSession, post...)
+	api.GET("/:id", s.handleGetSession)
+	api.POST("/:id", s.handleUpdateSession, post...)
+	api.POST("/:id/complete", s.handleCompleteSession, post...)
+	api.POST("/:id/cancel", s.handleCancelSession, post...)
+}
+
+// acpShopParam checks the shop in the path before anything else runs.
+func (s *Server) acpShopParam(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if _, err := shopify.NormalizeShop(c.Param("shop")); err != nil {
+			return &app.Error{Code: app.CodeNotFound, Reason: "not_found", Message: "no such shop"}
+		}
+		return next(c)
+	}
+}
+
+// acpVersionMW negotiates API-Version, echoes Request-Id, and reads the
+// body (bounded) so that signature, idempotency and the decoder all see the
+// same bytes.
+func (s *Server) acpVersionMW(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if id := c.Request().Header.Get("Request-Id"); validRequestID(id) {
+			c.Response().Header().Set("Request-Id", id)
+		}
+		v, err := acp.NegotiateVersion(c.Request().Header.Get("API-Version"))
+		if err != nil {
+			var ae *acp.Error
+			errors.As(err, &ae)
+			b, encErr := acp.EncodeVersionError(ae)
+			if encErr != nil {
+				return encErr
+			}
+			return c.JSONBlob(acp.VersionErrorStatus, b)
+		}
+		c.Set(ctxACPVersion, v)
+		req := c.Request()
+		if req.Method == http.MethodPost {
+			body, err := io.ReadAll(io.LimitReader(req.Body, maxACPBody+1))
+			if err != nil {
+				var mbe *http.MaxBytesError
+				if errors.As(err, &mbe) {
+					return tooLarge()
+				}
+				return &app.Error{Code: app.CodeInvalid, Reason: "invalid_body", Message: "the request body could not be read"}
+			}
+			if len(body) > maxACPBody {
+				return tooLarge()
+			}
+			if len(body) > 0 || c.Path() == ACPBasePath+":shop/checkout_sessions" {
+				if err := checkJSONContentType(req.Header.Get("Content-Type")); err != nil {
+					return err
+				}
+			}
+			c.Set(ctxACPBody, body)
+			req.Body = io.NopCloser(bytes.NewReader(body))
+		}
+		return next(c)
+	}
+}
+
+func tooLarge() error {
+	return echo.NewHTTPError(http.StatusRequestEntityTooLarge, "the request body is larger than 1 MB")
+}
+
+func checkJSONContentType(ct string) error {
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/json" {
+		return echo.NewHTTPError(http.StatusUnsupportedMediaType, "Content-Type must be application/json")
+	}
+	return nil
+}
+
+// acpAuth checks the API key (and the signature, when sent or required).
+func (s *Server) acpAuth(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := c.Request()
+		sh, key, err := s.agents.Authenticate(req.Context(), c.Param("shop"), req.Header.Get("Authorization"))
+		if err != nil {
+			return err
+		}
+		body, _ := c.Get(ctxACPBody).([]byte)
+		if err := s.agents.VerifySignature(req.Context(), sh.ID, req.Header.Get("Timestamp"), req.Header.Get("Signature"), body); err != nil {
+			return err
+		}
+		c.Set(ctxACPShop, sh)
+		c.Set(ctxACPKeyID, key.ID)
+		return next(c)
+	}
+}
+
+func acpBody(c echo.Context) []byte {
+	b, _ := c.Get(ctxACPBody).([]byte)
+	return b
+}
+
+func (s *Server) handleCreateSession(c echo.Context) error {
+	v := acpVersion(c)
+	in, err := acp.DecodeCreateSession(v, acpBody(c))
+	if err != nil {
+		return err
+	}
+	cs, err := s.checkout.Create(c.Request().Context(), acpShop(c), v, in)
+	if err != nil {
+		return err
+	}
+	return s.renderSession(c, http.StatusCreated, cs)
+}
+
+func (s *Server) handleGetSession(c echo.Context) error {
+	cs, err := s.checkout.Get(c.Request().Context(), acpShop(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return s.renderSession(c, http.StatusOK, cs)
+}
+
+func (s *Server) handleUpdateSession(c echo.Context) error {
+	v := acpVersion(c)
+	in, err := acp.DecodeUpdateSession(v, acpBody(c))
+	if err != nil {
+		return err
+	}
+	cs, err := s.checkout.Update(c.Request().Context(), acpShop(c), v, c.Param("id"), in)
+	if err != nil {
+		return err
+	}
+	return s.renderSession(c, http.StatusOK, cs)
+}
+
+func (s *Server) handleCompleteSession(c echo.Context) error {
+	v := acpVersion(c)
+	in, err := acp.DecodeCompleteSession(v, acpBody(c))
+	if err != nil {
+		return err
+	}
+	cs, err := s.checkout.Complete(c.Request().Context(), acpShop(c), v, c.Param("id"), in)
+	if err != nil {
+		return err
+	}
+	return s.renderSession(c, http.StatusOK, cs)
+}
+
+func (s *Server) handleCancelSession(c echo.Context) error {
+	v := acpVersion(c)
+	in := &acp.CancelSessionInput{}
+	if body := acpBody(c); len(bytes.TrimSpace(body)) > 0 {
+		var err error
+		if in, err = acp.DecodeCancelSession(v, body); err != nil {
+			return err
+		}
+	}
+	cs, err := s.checkout.Cancel(c.Request().Context(), acpShop(c), c.Param("id"), in)
+	if err != nil {
+		return err
+	}
+	return s.renderSession(c, http.StatusOK, cs)
+}
+
+// renderSession encodes the session for the request's version.
+func (s *Server) renderSession(c echo.Context, status int, cs *app.CheckoutSession) error {
+	sess, err := s.checkout.View(c.Request().Context(), acpShop(c), cs)
+	if err != nil {
+		return err
+	}
+	b, err := acp.EncodeSession(acpVersion(c), sess)
+	if err != nil {
+		return err // a session we cannot encode is our bug: a 500
+	}
+	return c.JSONBlob(status, b)
+}
+
+// handleDiscovery serves the shop's public discovery document.
+func (s *Server) handleDiscovery(c echo.Context) error {
+	shop := c.Param("shop")
+	b, err := s.checkout.Discovery(c.Request().Context(), shop, ACPBaseURL(s.appURL(), shop))
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "public, max-age=3600")
+	return c.JSONBlob(http.StatusOK, b)
+}
