@@ -62,9 +62,9 @@ type DraftResult struct {
 	ShippingHandle string
 	ShippingPrice  int64
 	ShippingTax    int64
-	TotalDiscount int64
-	TotalTax      int64
-	TotalPrice    int64
+	TotalDiscount  int64
+	TotalTax       int64
+	TotalPrice     int64
 	// RejectedCodes are discount codes Shopify did not apply.
 	RejectedCodes []string
 }

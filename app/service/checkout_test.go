@@ -395,7 +395,7 @@ func TestCheckoutBusinessProblems(t *testing.T) {
 			ready   bool
 		}{
 			{"out of stock", []acp.ItemInput{item(e.items.outOfStock, 1)}, true, californiaAddress(), "error/out_of_stock@$." + lines + "[0]", false},
-			{"more than in stock", []acp.ItemInput{item(e.items.lowStock, e.items.lowStockQty + 1)}, true, californiaAddress(), "error/", false},
+			{"more than in stock", []acp.ItemInput{item(e.items.lowStock, e.items.lowStockQty+1)}, true, californiaAddress(), "error/", false},
 			{"no buyer email", []acp.ItemInput{item(e.items.inStock, 1)}, false, californiaAddress(), "error/missing@$.buyer.email", false},
 			{"address not served", []acp.ItemInput{item(e.items.inStock, 1)}, true,
 				map[string]any{"name": "A", "line_one": "1 Rue", "city": "Ulaanbaatar", "state": "UB", "country": "MN", "postal_code": "14200"}, "error/", false},
