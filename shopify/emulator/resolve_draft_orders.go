@@ -599,7 +599,8 @@ func roundDiv(num, den int64) int64 {
 
 // allocate splits total over weights in proportion, by the largest
 // remainder method (ties to the earlier index), so the shares add up to
-// total exactly; total is at most the weights' sum.
+// total exactly. With total at most the weights' sum, no share exceeds its
+// weight.
 func allocate(total int64, weights []int64) []int64 {
 	shares := make([]int64, len(weights))
 	var sum int64
@@ -620,7 +621,7 @@ func allocate(total int64, weights []int64) []int64 {
 	for ; given < total; given++ {
 		best := -1
 		for i := range rems {
-			if weights[i] > shares[i] && (best < 0 || rems[i] > rems[best]) {
+			if rems[i] >= 0 && (best < 0 || rems[i] > rems[best]) {
 				best = i
 			}
 		}
