@@ -65,6 +65,10 @@ type Quote struct {
 	Key      string         `json:"key"`
 	Lines    []QuotedLine   `json:"lines"`
 	Options  []QuotedOption `json:"options,omitempty"`
+	// Rates are Shopify's shipping rates for the cart and address,
+	// cheapest first, and Chosen the option the quote's tax includes.
+	Rates  []ShippingRate `json:"rates,omitempty"`
+	Chosen string         `json:"chosen,omitempty"`
 	Discount int64          `json:"discount,omitempty"` // order-level, not allocated to lines
 	// Messages are the business problems and notes of this quote.
 	Messages []acp.Message `json:"messages,omitempty"`
@@ -469,7 +473,7 @@ func cartItems(in []acp.ItemInput) []CartItem {
 // normalizeCodes upper-cases discount codes (Shopify matches them without
 // case) and drops duplicates and blanks, keeping the agent's order.
 func normalizeCodes(codes []string) []string {
-	out := []string{}
+	var out []string // nil when none: the state round-trips through JSON
 	seen := map[string]bool{}
 	for _, c := range codes {
 		c = strings.ToUpper(strings.TrimSpace(c))

@@ -79,12 +79,12 @@ type DraftLineResult struct {
 
 // ShippingRate is a rate Shopify offers for the address.
 type ShippingRate struct {
-	Handle   string
-	Title    string
-	Carrier  string
-	Price    int64
-	Earliest *time.Time
-	Latest   *time.Time
+	Handle   string     `json:"handle"`
+	Title    string     `json:"title"`
+	Carrier  string     `json:"carrier,omitempty"`
+	Price    int64      `json:"price"`
+	Earliest *time.Time `json:"earliest,omitempty"`
+	Latest   *time.Time `json:"latest,omitempty"`
 }
 
 // ShopPricing is Shopify's side of pricing, per shop.
@@ -270,44 +270,45 @@ func (p *Pricing) Quote(ctx context.Context, sh *Shop, v acp.Version, st *Checko
 	for _, l := range q.Lines {
 		req.Lines = append(req.Lines, DraftLine{VariantID: l.VariantID, Quantity: l.Quantity})
 	}
-	q.Key = quoteKey(q.Lines, req, st.SelectedOptionID)
-	if st.Quote.Complete && st.Quote.Key == q.Key {
+	q.Key = quoteKey(q.Lines, req)
+	hit := st.Quote.Complete && st.Quote.Key == q.Key
+	if hit && (!q.NeedsShipping || chooseRate(st.Quote.Rates, st.SelectedOptionID) == st.Quote.Chosen) {
 		cached := st.Quote
 		cached.Messages = append(q.Messages[:len(q.Messages):len(q.Messages)], nonLiveMessages(cached.Messages)...)
 		return cached, nil
 	}
-	res, err := p.Shopify.CalculateDraft(qctx, sh.Domain, req)
-	if err != nil {
-		return p.unreachable(ctx, sh, q, err), nil
+	var res *DraftResult
+	if hit {
+		q.Rates = st.Quote.Rates // only the chosen rate changed: one calculation
+	} else {
+		if res, err = p.Shopify.CalculateDraft(qctx, sh.Domain, req); err != nil {
+			return p.unreachable(ctx, sh, q, err), nil
+		}
+		q.Rates = append([]ShippingRate(nil), res.Rates...)
+		sort.SliceStable(q.Rates, func(i, j int) bool { return q.Rates[i].Price < q.Rates[j].Price })
 	}
 	if q.NeedsShipping {
-		for _, r := range res.Rates {
-			q.Options = append(q.Options, QuotedOption{ID: r.Handle, Type: acp.FulfillmentShipping, Title: r.Title,
-				Carrier: r.Carrier, Subtotal: r.Price, Earliest: r.Earliest, Latest: r.Latest})
-		}
-		sort.SliceStable(q.Options, func(i, j int) bool { return q.Options[i].Subtotal < q.Options[j].Subtotal })
-		if len(q.Options) == 0 {
+		if len(q.Rates) == 0 {
 			q.Messages = append(q.Messages, errorMessage(acp.MessageCodeRegionRestricted, addressParam(v),
 				"This store does not ship to this address.", "requires_buyer_input"))
 			return q, nil
 		}
-		chosen := q.Options[0].ID
-		for _, o := range q.Options {
-			if o.ID == st.SelectedOptionID {
-				chosen = o.ID
-			}
-		}
-		req.ShippingRateHandle = chosen
+		q.Chosen = chooseRate(q.Rates, st.SelectedOptionID)
+		req.ShippingRateHandle = q.Chosen
 		if res, err = p.Shopify.CalculateDraft(qctx, sh.Domain, req); err != nil {
 			return p.unreachable(ctx, sh, q, err), nil
 		}
-		for i := range q.Options {
-			if q.Options[i].ID == chosen && res.ShippingHandle == chosen {
-				q.Options[i].Subtotal, q.Options[i].Tax = res.ShippingPrice, res.ShippingTax
+		for _, r := range q.Rates {
+			o := QuotedOption{ID: r.Handle, Type: acp.FulfillmentShipping, Title: r.Title,
+				Carrier: r.Carrier, Subtotal: r.Price, Earliest: r.Earliest, Latest: r.Latest}
+			if o.ID == q.Chosen && res.ShippingHandle == q.Chosen {
+				o.Subtotal, o.Tax = res.ShippingPrice, res.ShippingTax
 			}
+			q.Options = append(q.Options, o)
 		}
 	} else {
-		q.Options = []QuotedOption{{ID: "digital", Type: acp.FulfillmentDigital, Title: "Digital delivery",
+		q.Chosen = "digital"
+		q.Options = []QuotedOption{{ID: q.Chosen, Type: acp.FulfillmentDigital, Title: "Digital delivery",
 			Subtitle: "Delivered by email after purchase"}}
 	}
 	// Every item discount, the line's own and its share of order
@@ -395,18 +396,31 @@ func hasError(ms []acp.Message) bool {
 	return false
 }
 
-// quoteKey hashes everything a Shopify quote depends on.
-func quoteKey(lines []QuotedLine, req DraftRequest, selected string) string {
+// chooseRate is the agent's choice when offered, else the cheapest rate.
+func chooseRate(rates []ShippingRate, selected string) string {
+	for _, r := range rates {
+		if r.Handle == selected {
+			return selected
+		}
+	}
+	if len(rates) == 0 {
+		return ""
+	}
+	return rates[0].Handle
+}
+
+// quoteKey hashes everything a Shopify quote depends on but the chosen
+// shipping rate (Quote.Chosen).
+func quoteKey(lines []QuotedLine, req DraftRequest) string {
 	type keyLine struct {
 		V int64
 		Q int
 		P int64
 	}
 	k := struct {
-		Lines    []keyLine
-		Req      DraftRequest
-		Selected string
-	}{Req: req, Selected: selected}
+		Lines []keyLine
+		Req   DraftRequest
+	}{Req: req}
 	for _, l := range lines {
 		k.Lines = append(k.Lines, keyLine{l.VariantID, l.Quantity, l.UnitAmount})
 	}

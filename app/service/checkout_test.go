@@ -645,3 +645,166 @@ func TestDiscovery(t *testing.T) {
 		t.Errorf("unknown shop: %d", code)
 	}
 }
+
+// TestCheckoutDiscountsAndQuoteCache: codes Shopify accepts lower the
+// lines; codes it refuses are warnings; an unchanged cart is not quoted
+// again.
+func TestCheckoutDiscountsAndQuoteCache(t *testing.T) {
+	t.Parallel()
+	e := newCheckoutEnv(t, app.DatabaseSQLite)
+	a := e.agent(t, acp.V20260417)
+	body := a.createBody([]acp.ItemInput{item(e.items.inStock, 2)}, true, californiaAddress())
+	r := a.do("POST", "/checkout_sessions", body)
+	if r.status != http.StatusCreated || r.str("status") != "ready_for_payment" {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	id, before := r.str("id"), totals(t, r)
+
+	calls := e.emu.Stats(testShop).GraphQLCalls
+	g := a.do("POST", "/checkout_sessions/"+id, map[string]any{"order_notes": "gift wrap please"})
+	if g.status != 200 {
+		t.Fatalf("notes: %d %s", g.status, g.body)
+	}
+	// One live stock check; the cached quote saves the two calculations.
+	if n := e.emu.Stats(testShop).GraphQLCalls - calls; n != 1 {
+		t.Errorf("an update that changes no quote input made %d Shopify calls, want 1", n)
+	}
+
+	r = a.do("POST", "/checkout_sessions/"+id, map[string]any{"discounts": map[string]any{"codes": []string{"welcome10", "NOPE"}}})
+	if r.status != 200 {
+		t.Fatalf("codes: %d %s", r.status, r.body)
+	}
+	after := totals(t, r)
+	wantOff := before["items_base_amount"] / 10
+	if got := after["items_discount"]; got < wantOff-1 || got > wantOff+1 {
+		t.Errorf("WELCOME10 on %d: items_discount %d, want about %d (totals %v)", before["items_base_amount"], got, wantOff, after)
+	}
+	if after["total"] >= before["total"] || after["total"] != after["subtotal"]-after["discount"]+after["fulfillment"]+after["tax"] {
+		t.Errorf("totals after the code: %v (before %v)", after, before)
+	}
+	if !hasMessage(r, "warning/discount_code_invalid") {
+		t.Errorf("the unknown code is not reported: %v", messages(r))
+	}
+	if r.str("status") != "ready_for_payment" {
+		t.Errorf("a refused code must not block payment: %s", r.str("status"))
+	}
+	// Clearing the codes restores the price.
+	r = a.do("POST", "/checkout_sessions/"+id, map[string]any{"discounts": map[string]any{"codes": []string{}}})
+	if got := totals(t, r); got["total"] != before["total"] {
+		t.Errorf("after clearing codes: %v, want total %d", got, before["total"])
+	}
+}
+
+// TestCheckoutShopifySlowOrDown: quoting gives up within its budget and
+// the session says so; the next update, with Shopify back, is quoted.
+func TestCheckoutShopifySlowOrDown(t *testing.T) {
+	t.Parallel()
+	e := newCheckoutEnv(t, app.DatabaseSQLite)
+	e.svc.Checkout().Pricer.(*app.Pricing).Timeout = 300 * time.Millisecond
+	a := e.agent(t, acp.V20260417)
+	for _, fault := range []struct {
+		name   string
+		inject func()
+	}{
+		{"slow", func() { e.emu.SlowNext(5, 3*time.Second) }},
+		{"down", func() { e.emu.FailNext(5, http.StatusServiceUnavailable) }},
+	} {
+		t.Run(fault.name, func(t *testing.T) {
+			fault.inject()
+			start := time.Now()
+			r := a.do("POST", "/checkout_sessions", a.createBody([]acp.ItemInput{item(e.items.inStock, 1)}, true, californiaAddress()))
+			if took := time.Since(start); took > 2*time.Second {
+				t.Errorf("create took %v with Shopify %s; the budget is 300ms", took, fault.name)
+			}
+			if r.status != http.StatusCreated || r.str("status") != "not_ready_for_payment" {
+				t.Fatalf("create with Shopify %s: %d %s", fault.name, r.status, r.body)
+			}
+			if !strings.Contains(string(r.body), `"resolution":"recoverable"`) {
+				t.Errorf("no recoverable message: %v", messages(r))
+			}
+			e.emu.SlowNext(0, 0)
+			e.emu.FailNext(0, 0)
+			var u response
+			waitFor(t, "Shopify back", func() bool {
+				u = a.do("POST", "/checkout_sessions/"+r.str("id"), map[string]any{"order_notes": fault.name})
+				return u.str("status") == "ready_for_payment"
+			})
+			if got := totals(t, u); got["tax"] == 0 {
+				t.Errorf("quoted after recovery without tax: %v", got)
+			}
+		})
+	}
+}
+
+// TestCheckoutExpiry: a session past its TTL is expired for every caller.
+func TestCheckoutExpiry(t *testing.T) {
+	t.Parallel()
+	e := newCheckoutEnv(t, app.DatabaseSQLite)
+	a := e.agent(t, acp.V20260417)
+	r := a.do("POST", "/checkout_sessions", a.createBody([]acp.ItemInput{item(e.items.digital, 1)}, true, nil))
+	exp, err := time.Parse(time.RFC3339Nano, r.str("expires_at"))
+	if err != nil || exp.Sub(time.Now()) < app.DefaultSessionTTL-time.Minute {
+		t.Fatalf("expires_at %q: %v", r.str("expires_at"), err)
+	}
+	e.svc.Checkout().Now = func() time.Time { return exp.Add(time.Second) }
+	g := a.do("GET", "/checkout_sessions/"+r.str("id"), nil)
+	if g.status != 200 || g.str("status") != "expired" {
+		t.Fatalf("after expiry: %d %s", g.status, g.body)
+	}
+	if u := a.do("POST", "/checkout_sessions/"+r.str("id"), map[string]any{"order_notes": "x"}); u.status != http.StatusConflict {
+		t.Errorf("update of an expired session: %d %s", u.status, u.body)
+	}
+	if c := a.do("POST", "/checkout_sessions/"+r.str("id")+"/cancel", nil); c.status != http.StatusMethodNotAllowed {
+		t.Errorf("cancel of an expired session: %d %s", c.status, c.body)
+	}
+}
+
+// TestCheckoutConcurrentUpdates: parallel updates of one session (on two
+// replicas) all land or are told to retry; none is lost silently.
+func TestCheckoutConcurrentUpdates(t *testing.T) {
+	t.Parallel()
+	e := newCheckoutEnv(t, app.DatabasePostgres)
+	replica := newReplica(t, e.shopifyEnv)
+	a := e.agent(t, acp.V20260417)
+	r := a.do("POST", "/checkout_sessions", a.createBody([]acp.ItemInput{item(e.items.inStock, 1)}, true, californiaAddress()))
+	id := r.str("id")
+	const n = 12
+	results := make(chan response, n)
+	for i := 0; i < n; i++ {
+		go func(i int) {
+			b := &agent{t: t, base: a.base, key: a.key, version: a.version, seq: i * 1000}
+			if i%2 == 1 {
+				b.base = web.ACPBaseURL(replica.svc.URL(), testShop)
+			}
+			results <- b.do("POST", "/checkout_sessions/"+id, map[string]any{"line_items": []map[string]any{{"id": strconv.FormatInt(e.items.inStock.ID, 10), "quantity": i%3 + 1}}})
+		}(i)
+	}
+	var ok, retry int
+	for i := 0; i < n; i++ {
+		switch r := <-results; r.status {
+		case 200:
+			ok++
+		case 409:
+			retry++
+			if r.header.Get("Retry-After") == "" {
+				t.Errorf("409 without Retry-After: %s", r.body)
+			}
+		default:
+			t.Errorf("concurrent update: %d %s", r.status, r.body)
+		}
+	}
+	if ok == 0 {
+		t.Fatalf("no update succeeded (%d told to retry)", retry)
+	}
+	g := a.do("GET", "/checkout_sessions/"+id, nil)
+	var rowVersion int64
+	if err := e.db.QueryRow("SELECT row_version FROM checkout_sessions WHERE id = $1", id).Scan(&rowVersion); err != nil {
+		t.Fatal(err)
+	}
+	if rowVersion != int64(ok)+1 {
+		t.Errorf("%d updates succeeded but the row was written %d times", ok, rowVersion-1)
+	}
+	if tot := totals(t, g); tot["total"] != tot["subtotal"]+tot["fulfillment"]+tot["tax"]-tot["discount"] {
+		t.Errorf("final totals do not add up: %v", tot)
+	}
+}
