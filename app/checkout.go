@@ -62,13 +62,13 @@ type CartItem struct {
 // rates and discounts. Key identifies the inputs it was computed from, so
 // an update that changes none of them reuses it.
 type Quote struct {
-	Key      string         `json:"key"`
-	Lines    []QuotedLine   `json:"lines"`
-	Options  []QuotedOption `json:"options,omitempty"`
+	Key     string         `json:"key"`
+	Lines   []QuotedLine   `json:"lines"`
+	Options []QuotedOption `json:"options,omitempty"`
 	// Rates are Shopify's shipping rates for the cart and address,
 	// cheapest first, and Chosen the option the quote's tax includes.
-	Rates  []ShippingRate `json:"rates,omitempty"`
-	Chosen string         `json:"chosen,omitempty"`
+	Rates    []ShippingRate `json:"rates,omitempty"`
+	Chosen   string         `json:"chosen,omitempty"`
 	Discount int64          `json:"discount,omitempty"` // order-level, not allocated to lines
 	// Messages are the business problems and notes of this quote.
 	Messages []acp.Message `json:"messages,omitempty"`
