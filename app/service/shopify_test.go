@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -80,7 +81,12 @@ func newShopifyEnvOn(t *testing.T, db app.DatabaseConfig, like *shopifyEnv) *sho
 		cfg = like.cfg
 	}
 	logs := &lockedBuffer{}
-	logger := slog.New(slog.NewJSONHandler(io.MultiWriter(logs, testWriter{t}), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var logOut io.Writer = io.MultiWriter(logs, testWriter{t})
+	level := slog.LevelDebug
+	if os.Getenv("ACPBRIDGE_PERF") == "1" { // benchmarks: no per-request log lines
+		logOut, level = logs, slog.LevelWarn
+	}
+	logger := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: level}))
 	svc, err := service.New(ctx, service.Options{
 		Config: cfg, Logger: logging.Wrap(logger), ShopifyTransport: emu.Transport(nil),
 		RebuildDelay: -1, SyncPoll: 200 * time.Millisecond,
