@@ -35,9 +35,10 @@ type AgentStore interface {
 	CreateAPIKey(ctx context.Context, k APIKey) (*APIKey, error)
 	RevokeAPIKey(ctx context.Context, shopID, keyID int64) error
 	APIKeys(ctx context.Context, shopID int64) ([]*APIKey, error)
-	// APIKeyByHash returns a live key and its shop, whatever the shop's
-	// status (the caller decides), or ErrNotFound.
-	APIKeyByHash(ctx context.Context, hash string) (*APIKey, *Shop, error)
+	// APIKeyByHash returns a live key, its shop whatever its status (the
+	// caller decides) and the shop's settings (nil when none), or
+	// ErrNotFound.
+	APIKeyByHash(ctx context.Context, hash string) (*APIKey, *Shop, *ACPSettings, error)
 	ACPSettings(ctx context.Context, shopID int64) (*ACPSettings, error)
 	SaveACPSettings(ctx context.Context, s ACPSettings) error
 }
@@ -111,29 +112,56 @@ func (a *Agents) APIKeys(ctx context.Context, shopID int64) ([]*APIKey, error) {
 // cannot tell a wrong key from another shop's or a revoked one.
 var errBadKey = &Error{Code: CodeUnauthorized, Reason: "invalid_api_key", Message: "the API key is missing, malformed, revoked or not valid for this shop"}
 
+// Agent is an authenticated agent request's identity: the shop, the key
+// and the shop's ACP settings (zero values when none are saved).
+type Agent struct {
+	Shop     *Shop
+	Key      *APIKey
+	Settings *ACPSettings
+}
+
+type agentKey struct{}
+
+// WithAgent returns ctx carrying the authenticated agent, so that later
+// steps of the same request reuse its shop settings instead of reading
+// them again.
+func WithAgent(ctx context.Context, ag *Agent) context.Context {
+	return context.WithValue(ctx, agentKey{}, ag)
+}
+
+// AgentFrom returns the agent WithAgent stored, or nil.
+func AgentFrom(ctx context.Context) *Agent {
+	ag, _ := ctx.Value(agentKey{}).(*Agent)
+	return ag
+}
+
 // Authenticate checks "Authorization: Bearer <key>" for the shop named in
-// the request path. A key of another shop, a revoked key and any key of an
-// uninstalled shop all fail alike.
-func (a *Agents) Authenticate(ctx context.Context, shopDomain, authorization string) (*Shop, *APIKey, error) {
+// the request path, then the request's signature (see VerifySignature). A
+// key of another shop, a revoked key and any key of an uninstalled shop all
+// fail alike.
+func (a *Agents) Authenticate(ctx context.Context, shopDomain, authorization string) (*Agent, error) {
 	scheme, key, ok := strings.Cut(authorization, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return nil, nil, errBadKey
+		return nil, errBadKey
 	}
 	key = strings.TrimSpace(key)
 	if !strings.HasPrefix(key, APIKeyPrefix+"_") || len(key) > 200 {
-		return nil, nil, errBadKey
+		return nil, errBadKey
 	}
-	k, sh, err := a.Store.APIKeyByHash(ctx, secret.HashAPIKey(key))
+	k, sh, set, err := a.Store.APIKeyByHash(ctx, secret.HashAPIKey(key))
 	if errors.Is(err, ErrNotFound) {
-		return nil, nil, errBadKey
+		return nil, errBadKey
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if sh.Domain != shopDomain || sh.Status == ShopUninstalled {
-		return nil, nil, errBadKey
+		return nil, errBadKey
 	}
-	return sh, k, nil
+	if set == nil {
+		set = &ACPSettings{ShopID: sh.ID}
+	}
+	return &Agent{Shop: sh, Key: k, Settings: set}, nil
 }
 
 // Settings returns the shop's ACP settings (zero values when none saved).
@@ -206,14 +234,11 @@ func (a *Agents) SetStripeAccount(ctx context.Context, shopID int64, accountID s
 var errBadSignature = &Error{Code: CodeUnauthorized, Reason: "invalid_signature"}
 
 // VerifySignature checks a request's Signature and Timestamp headers over
-// its raw body. With no secret set, or a secret set but not required and no
-// Signature sent, the request passes; a Signature that is sent is always
-// checked.
-func (a *Agents) VerifySignature(ctx context.Context, shopID int64, timestamp, signature string, body []byte) error {
-	s, err := a.Settings(ctx, shopID)
-	if err != nil {
-		return err
-	}
+// its raw body, with the agent's shop settings. With no secret set, or a
+// secret set but not required and no Signature sent, the request passes; a
+// Signature that is sent is always checked.
+func (a *Agents) VerifySignature(ag *Agent, timestamp, signature string, body []byte) error {
+	s, shopID := ag.Settings, ag.Shop.ID
 	if signature == "" {
 		if s.RequireSignature {
 			return &Error{Code: CodeUnauthorized, Reason: "signature_required", Message: "this shop requires signed requests: send Signature and Timestamp headers (see the API documentation)"}

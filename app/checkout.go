@@ -49,6 +49,10 @@ type CheckoutState struct {
 	// messages are in Quote.
 	Messages     []acp.Message `json:"messages,omitempty"`
 	CancelReason string        `json:"cancel_reason,omitempty"`
+	// Links and StripeAccountID are the shop's policy pages and payment
+	// account as of the last change, shown with the session.
+	Links           []acp.Link `json:"links,omitempty"`
+	StripeAccountID string     `json:"stripe_account_id,omitempty"`
 }
 
 // CartItem is a requested item: a feed item id (the variant id) and a
@@ -415,11 +419,15 @@ func (c *Checkout) price(ctx context.Context, sh *Shop, v acp.Version, cs *Check
 			Content: "The buyer's email address is needed for the order confirmation.", Severity: "medium", Resolution: "requires_buyer_input",
 		})
 	}
-	set, err := c.Store.ACPSettings(ctx, sh.ID)
-	if err != nil && !errors.Is(err, ErrNotFound) {
+	set, err := c.settings(ctx, sh.ID)
+	if err != nil {
 		return err
 	}
-	if set == nil || set.StripeAccountID == "" {
+	cs.State.StripeAccountID = set.StripeAccountID
+	if cs.State.Links, err = c.links(ctx, sh.ID); err != nil {
+		return err
+	}
+	if set.StripeAccountID == "" {
 		cs.State.Messages = append(cs.State.Messages, acp.Message{
 			Type: acp.MessageError, Code: acp.MessageCodeUnsupported, ContentType: acp.ContentPlain,
 			Content: "This store does not take payments through agents yet.", Severity: "high", Resolution: "requires_buyer_review",
@@ -456,6 +464,44 @@ func (c *Checkout) status(cs *CheckoutSession) acp.Status {
 		return acp.StatusNotReadyForPayment
 	}
 	return acp.StatusReadyForPayment
+}
+
+// settings are the shop's ACP settings: the authenticated agent's when the
+// request carries them, else read.
+func (c *Checkout) settings(ctx context.Context, shopID int64) (*ACPSettings, error) {
+	if ag := AgentFrom(ctx); ag != nil && ag.Shop.ID == shopID && ag.Settings != nil {
+		return ag.Settings, nil
+	}
+	set, err := c.Store.ACPSettings(ctx, shopID)
+	if errors.Is(err, ErrNotFound) {
+		return &ACPSettings{ShopID: shopID}, nil
+	}
+	return set, err
+}
+
+// links are the shop's policy pages, from its feed settings.
+func (c *Checkout) links(ctx context.Context, shopID int64) ([]acp.Link, error) {
+	fs, err := c.Store.FeedSettings(ctx, shopID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []acp.Link
+	for _, l := range []struct {
+		t   acp.LinkType
+		url string
+	}{
+		{acp.LinkTypeTermsOfUse, fs.TermsURL},
+		{acp.LinkTypePrivacyPolicy, fs.PrivacyPolicyURL},
+		{acp.LinkTypeReturnPolicy, fs.ReturnPolicyURL},
+	} {
+		if l.url != "" {
+			out = append(out, acp.Link{Type: l.t, URL: l.url})
+		}
+	}
+	return out, nil
 }
 
 func cartItems(in []acp.ItemInput) []CartItem {

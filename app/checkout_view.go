@@ -10,7 +10,7 @@ import (
 
 // View builds the protocol's session from a stored one: what every answer
 // of the checkout API encodes, in whichever version the caller speaks.
-func (c *Checkout) View(ctx context.Context, sh *Shop, cs *CheckoutSession) (*acp.Session, error) {
+func (c *Checkout) View(_ context.Context, _ *Shop, cs *CheckoutSession) (*acp.Session, error) {
 	st := &cs.State
 	q := &st.Quote
 	s := &acp.Session{
@@ -56,30 +56,9 @@ func (c *Checkout) View(ctx context.Context, sh *Shop, cs *CheckoutSession) (*ac
 			Content: "This checkout session has expired; start a new one."})
 	}
 
-	fs, err := c.Store.FeedSettings(ctx, sh.ID)
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return nil, err
-	}
-	if fs != nil {
-		for _, l := range []struct {
-			t   acp.LinkType
-			url string
-		}{
-			{acp.LinkTypeTermsOfUse, fs.TermsURL},
-			{acp.LinkTypePrivacyPolicy, fs.PrivacyPolicyURL},
-			{acp.LinkTypeReturnPolicy, fs.ReturnPolicyURL},
-		} {
-			if l.url != "" {
-				s.Links = append(s.Links, acp.Link{Type: l.t, URL: l.url})
-			}
-		}
-	}
-	set, err := c.Store.ACPSettings(ctx, sh.ID)
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return nil, err
-	}
-	if set != nil && set.StripeAccountID != "" {
-		s.PaymentHandlers = []acp.PaymentHandler{acp.StripeSPTHandler(set.StripeAccountID)}
+	s.Links = st.Links
+	if st.StripeAccountID != "" {
+		s.PaymentHandlers = []acp.PaymentHandler{acp.StripeSPTHandler(st.StripeAccountID)}
 	}
 	return s, nil
 }

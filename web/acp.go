@@ -42,8 +42,8 @@ type CheckoutService interface {
 
 // AgentAuth authenticates agents (app.Agents).
 type AgentAuth interface {
-	Authenticate(ctx context.Context, shopDomain, authorization string) (*app.Shop, *app.APIKey, error)
-	VerifySignature(ctx context.Context, shopID int64, timestamp, signature string, body []byte) error
+	Authenticate(ctx context.Context, shopDomain, authorization string) (*app.Agent, error)
+	VerifySignature(ag *app.Agent, timestamp, signature string, body []byte) error
 }
 
 // ACPBasePath is the prefix of every shop's ACP base URL.
@@ -143,16 +143,16 @@ func checkJSONContentType(ct string) error {
 func (s *Server) acpAuth(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
-		sh, key, err := s.agents.Authenticate(req.Context(), c.Param("shop"), req.Header.Get("Authorization"))
+		ag, err := s.agents.Authenticate(req.Context(), c.Param("shop"), req.Header.Get("Authorization"))
 		if err != nil {
 			return err
 		}
-		body, _ := c.Get(ctxACPBody).([]byte)
-		if err := s.agents.VerifySignature(req.Context(), sh.ID, req.Header.Get("Timestamp"), req.Header.Get("Signature"), body); err != nil {
+		if err := s.agents.VerifySignature(ag, req.Header.Get("Timestamp"), req.Header.Get("Signature"), acpBody(c)); err != nil {
 			return err
 		}
-		c.Set(ctxACPShop, sh)
-		c.Set(ctxACPKeyID, key.ID)
+		c.Set(ctxACPShop, ag.Shop)
+		c.Set(ctxACPKeyID, ag.Key.ID)
+		c.SetRequest(req.WithContext(app.WithAgent(req.Context(), ag)))
 		return next(c)
 	}
 }

@@ -145,7 +145,7 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 		Store: s.store, Logger: logger, Now: s.store.Now, TTL: cfg.CheckoutTTL,
 		Pricer: &app.Pricing{
 			Store: s.store, Feeds: s.feeds, Logger: logger, Now: s.store.Now, Timeout: cfg.QuoteTimeout,
-			Shopify: &app.ShopifyPricing{Shopify: s.shopify},
+			Shopify: &app.CachedPricing{Next: &app.ShopifyPricing{Shopify: s.shopify}},
 		},
 	}
 

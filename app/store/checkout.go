@@ -13,17 +13,50 @@ import (
 	"github.com/acpbridge/acpbridge/app"
 )
 
-// APIKeyByHash returns a live (not revoked) key and its shop.
-func (s *Store) APIKeyByHash(ctx context.Context, hash string) (*app.APIKey, *app.Shop, error) {
-	var k apiKeyRow
-	if err := s.conn(ctx).Where("key_hash = ? AND revoked_at IS NULL", hash).Take(&k).Error; err != nil {
-		return nil, nil, translate(err, "api key")
+// APIKeyByHash returns a live (not revoked) key, its shop and the shop's
+// ACP settings (nil when none are saved), in one query: it runs on every
+// agent request.
+func (s *Store) APIKeyByHash(ctx context.Context, hash string) (*app.APIKey, *app.Shop, *app.ACPSettings, error) {
+	var r struct {
+		Shop            shopRow `gorm:"embedded"`
+		KeyID           int64
+		KeyFingerprint  string
+		KeyLabel        string
+		KeyCreatedAt    time.Time
+		SetShopID       *int64
+		SigningSealed   *string
+		RequireSig      *bool
+		WebhookURL      *string
+		WebhookSealed   *string
+		StripeAccountID *string
+		SetUpdatedAt    *time.Time
 	}
-	sh, err := s.ShopByID(ctx, k.ShopID)
+	err := s.conn(ctx).Table("api_keys").
+		Select(`shops.*, api_keys.id AS key_id, api_keys.fingerprint AS key_fingerprint, api_keys.label AS key_label,
+  api_keys.created_at AS key_created_at, acp_settings.shop_id AS set_shop_id, acp_settings.signing_secret_sealed AS signing_sealed,
+  acp_settings.require_signature AS require_sig, acp_settings.webhook_url AS webhook_url,
+  acp_settings.webhook_secret_sealed AS webhook_sealed, acp_settings.stripe_account_id AS stripe_account_id,
+  acp_settings.updated_at AS set_updated_at`).
+		Joins("JOIN shops ON shops.id = api_keys.shop_id").
+		Joins("LEFT JOIN acp_settings ON acp_settings.shop_id = api_keys.shop_id").
+		Where("api_keys.key_hash = ? AND api_keys.revoked_at IS NULL", hash).
+		Take(&r).Error
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, translate(err, "api key")
 	}
-	return toAppAPIKey(k), sh, nil
+	sh := toAppShop(r.Shop)
+	k := &app.APIKey{ID: r.KeyID, ShopID: sh.ID, Hash: hash, Fingerprint: r.KeyFingerprint, Label: r.KeyLabel, CreatedAt: r.KeyCreatedAt.UTC()}
+	var set *app.ACPSettings
+	if r.SetShopID != nil {
+		set = &app.ACPSettings{
+			ShopID: sh.ID, SigningSecretSealed: deref(r.SigningSealed), RequireSignature: r.RequireSig != nil && *r.RequireSig,
+			WebhookURL: deref(r.WebhookURL), WebhookSecretSealed: deref(r.WebhookSealed), StripeAccountID: deref(r.StripeAccountID),
+		}
+		if r.SetUpdatedAt != nil {
+			set.UpdatedAt = r.SetUpdatedAt.UTC()
+		}
+	}
+	return k, sh, set, nil
 }
 
 // acpSettingsRow is the acp_settings table.

@@ -105,14 +105,14 @@ func TestACPSettingsAndKeys(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		gk, gs, err := st.APIKeyByHash(ctx, "h1")
-		if err != nil || gk.ID != k.ID || gs.ID != sh.ID {
-			t.Fatalf("APIKeyByHash = %v %v %v", gk, gs, err)
+		gk, gs, gset, err := st.APIKeyByHash(ctx, "h1")
+		if err != nil || gk.ID != k.ID || gs.ID != sh.ID || gs.Domain != sh.Domain || gs.Status != app.ShopActive || gset == nil || *gset != in {
+			t.Fatalf("APIKeyByHash = %v %v %+v %v", gk, gs, gset, err)
 		}
 		if err := st.RevokeAPIKey(ctx, sh.ID, k.ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := st.APIKeyByHash(ctx, "h1"); !errors.Is(err, app.ErrNotFound) {
+		if _, _, _, err := st.APIKeyByHash(ctx, "h1"); !errors.Is(err, app.ErrNotFound) {
 			t.Errorf("revoked key: %v", err)
 		}
 	})
