@@ -209,8 +209,13 @@ func (b *BulkReader) Next(batch *CatalogBatch, n int) error {
 
 func (b *BulkReader) add(batch *CatalogBatch, raw []byte) error {
 	var l bulkLine
-	if err := json.Unmarshal(raw, &l); err != nil {
-		return fmt.Errorf("not a JSON object: %w", err)
+	// The fast decoder takes the lines Shopify writes; anything else (a
+	// malformed line included) is encoding/json's, as before.
+	if !decodeBulkLine(raw, &l) {
+		l = bulkLine{}
+		if err := json.Unmarshal(raw, &l); err != nil {
+			return fmt.Errorf("not a JSON object: %w", err)
+		}
 	}
 	return b.addLine(batch, l)
 }

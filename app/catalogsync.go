@@ -28,8 +28,10 @@ type CatalogStore interface {
 	UpdateSync(ctx context.Context, s *CatalogSync) error
 	UpsertCatalog(ctx context.Context, shopID, generation int64, b *CatalogBatch) error
 	// SaveSyncBatch writes a batch of the sync's rows (marked with its
-	// generation) and the sync's progress in one transaction.
-	SaveSyncBatch(ctx context.Context, sy *CatalogSync, b *CatalogBatch) error
+	// generation) and the sync's progress in one transaction; replace says
+	// rows with the batch's keys may exist already.
+	SaveSyncBatch(ctx context.Context, sy *CatalogSync, b *CatalogBatch, replace bool) error
+	HasCatalog(ctx context.Context, shopID int64) (bool, error)
 	ReplaceProduct(ctx context.Context, shopID, generation int64, b *CatalogBatch) error
 	DeleteProduct(ctx context.Context, shopID, productID int64) error
 	PruneCatalog(ctx context.Context, shopID, generation int64) (int64, error)
@@ -243,6 +245,12 @@ func (c *Catalog) ingest(ctx context.Context, sy *CatalogSync, sh *Shop, url str
 		}
 		return c.failSync(ctx, sy, fmt.Errorf("download bulk result: HTTP %d (the link may have expired)", resp.StatusCode))
 	}
+	// A shop without a catalog yet (its first sync) has no rows for the
+	// batches to replace: they are only inserted, which is cheaper.
+	replace, err := c.Store.HasCatalog(ctx, sh.ID)
+	if err != nil {
+		return err
+	}
 	// Parsing runs one batch ahead of writing, on its own goroutine: the
 	// two take similar time, so overlapping them uses both cores.
 	batches := make(chan parsed, 2)
@@ -257,7 +265,7 @@ func (c *Catalog) ingest(ctx context.Context, sy *CatalogSync, sh *Shop, url str
 		sy.Products += int64(len(p.batch.Products))
 		sy.Variants += int64(len(p.batch.Variants))
 		// The rows and the progress they make commit together.
-		if err := c.Store.SaveSyncBatch(ctx, sy, p.batch); err != nil {
+		if err := c.Store.SaveSyncBatch(ctx, sy, p.batch, replace); err != nil {
 			return err
 		}
 	}

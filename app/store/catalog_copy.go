@@ -33,18 +33,21 @@ var (
 // SaveSyncBatch writes one batch of a full sync, its rows marked with the
 // sync's generation, and the sync's progress (sy as given) in one
 // transaction: the progress a sync reports is always what it has written.
+// replace says that rows with the batch's keys may exist (the shop had a
+// catalog when the sync began); without it they are only inserted.
 //
-// On PostgreSQL the rows go in with COPY: per table, one DELETE of the
-// batch's keys (rows an earlier sync wrote) and one COPY of the batch. That
-// is what a multi-row INSERT … ON CONFLICT DO UPDATE does, row for row,
-// without binding tens of thousands of parameters per statement; see
-// docs/benchmarks.md. Should a concurrent product refresh insert one of
-// the batch's rows between the DELETE and the COPY, the COPY fails on the
-// key and the batch is written again through UpsertCatalog, which merges.
-// SQLite, and a call inside a transaction, use UpsertCatalog.
-func (s *Store) SaveSyncBatch(ctx context.Context, sy *app.CatalogSync, b *app.CatalogBatch) error {
+// On PostgreSQL the rows go in with COPY: per table, with replace, one
+// DELETE of the batch's keys (rows an earlier sync wrote), then one COPY
+// of the batch. That is what a multi-row INSERT … ON CONFLICT DO UPDATE
+// does, row for row, without binding tens of thousands of parameters per
+// statement; see docs/benchmarks.md. Should a row with one of the batch's
+// keys exist after all (a product refresh by webhook wrote it meanwhile),
+// the COPY fails on the key and the batch is written again through
+// UpsertCatalog, which merges. SQLite, and a call inside a transaction,
+// use UpsertCatalog.
+func (s *Store) SaveSyncBatch(ctx context.Context, sy *app.CatalogSync, b *app.CatalogBatch, replace bool) error {
 	if _, inTx := SQLTx(ctx); s.kind == app.DatabasePostgres && !inTx {
-		err := s.copyBatch(ctx, sy, b)
+		err := s.copyBatch(ctx, sy, b, replace)
 		if !isUniqueViolation(err) {
 			return err
 		}
@@ -57,6 +60,16 @@ func (s *Store) SaveSyncBatch(ctx context.Context, sy *app.CatalogSync, b *app.C
 	})
 }
 
+// HasCatalog reports whether the shop has any catalog rows.
+func (s *Store) HasCatalog(ctx context.Context, shopID int64) (bool, error) {
+	var has bool
+	err := s.conn(ctx).Raw(`SELECT EXISTS (SELECT 1 FROM catalog_products WHERE shop_id = ?)
+  OR EXISTS (SELECT 1 FROM catalog_variants WHERE shop_id = ?)
+  OR EXISTS (SELECT 1 FROM catalog_media WHERE shop_id = ?)
+  OR EXISTS (SELECT 1 FROM catalog_collections WHERE shop_id = ?)`, shopID, shopID, shopID, shopID).Scan(&has).Error
+	return has, translate(err, "has catalog")
+}
+
 func isUniqueViolation(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "23505"
@@ -67,7 +80,7 @@ var copyBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // copyBatch is SaveSyncBatch on PostgreSQL: everything runs on one pgx
 // connection taken from the pool, in a pgx transaction.
-func (s *Store) copyBatch(ctx context.Context, sy *app.CatalogSync, b *app.CatalogBatch) error {
+func (s *Store) copyBatch(ctx context.Context, sy *app.CatalogSync, b *app.CatalogBatch, replace bool) error {
 	conn, err := s.sqlDB.Conn(ctx)
 	if err != nil {
 		return translate(err, "catalog batch")
@@ -81,28 +94,38 @@ func (s *Store) copyBatch(ctx context.Context, sy *app.CatalogSync, b *app.Catal
 			return fmt.Errorf("driver connection is %T, not pgx", dc)
 		}
 		return pgx.BeginFunc(ctx, sc.Conn(), func(tx pgx.Tx) error {
-			return s.copyBatchTx(ctx, tx, buf, sy, b)
+			return s.copyBatchTx(ctx, tx, buf, sy, b, replace)
 		})
 	})
 	return translate(err, "catalog batch")
 }
 
-func (s *Store) copyBatchTx(ctx context.Context, tx pgx.Tx, buf *bytes.Buffer, sy *app.CatalogSync, b *app.CatalogBatch) error {
+func (s *Store) copyBatchTx(ctx context.Context, tx pgx.Tx, buf *bytes.Buffer, sy *app.CatalogSync, b *app.CatalogBatch, replace bool) error {
 	shopID, gen := sy.ShopID, sy.Generation
-	// The batch is replayed from the export if lost in a crash (the sync
-	// starts over), so its commit need not wait for the WAL flush.
-	if _, err := tx.Exec(ctx, "SET LOCAL synchronous_commit = off"); err != nil {
-		return err
-	}
-	// The check the foreign keys made per row (migration 00004), once: a
-	// shop being deleted waits for this batch, and a deleted one fails it.
+	// In one round trip:
+	//   - the check the foreign keys made per row (migration 00004), once:
+	//     a shop being deleted waits for this batch, a deleted one fails it;
+	//   - the batch is replayed from the export if lost in a crash (the
+	//     sync starts over), so its commit need not wait for the WAL flush;
+	//   - the DELETEs look their keys up in the index whatever the
+	//     planner's statistics say: planned for a table that was small or
+	//     had no statistics yet (autovacuum may not have analyzed it), or
+	//     for 2,000 keys, they scanned the whole table per batch, which
+	//     made a re-sync quadratic in the catalog's size.
 	var one int
-	err := tx.QueryRow(ctx, "SELECT 1 FROM shops WHERE id = $1 FOR KEY SHARE", shopID).Scan(&one)
+	err := tx.QueryRow(ctx, `SELECT 1 FROM shops, set_config('synchronous_commit', 'off', true) a,
+  set_config('enable_seqscan', 'off', true) b WHERE id = $1 FOR KEY SHARE OF shops`, shopID).Scan(&one)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("shop %d: %w", shopID, app.ErrNotFound)
 	}
 	if err != nil {
 		return err
+	}
+	del := func(q string) string {
+		if replace {
+			return q
+		}
+		return ""
 	}
 
 	ids := make([]int64, 0, len(b.Variants))
@@ -132,7 +155,7 @@ func (s *Store) copyBatchTx(ctx context.Context, tx pgx.Tx, buf *bytes.Buffer, s
 			buf.Write(w.end())
 		}
 		if err := copyTable(ctx, tx, "catalog_products", productCols, buf,
-			"DELETE FROM catalog_products WHERE shop_id = $1 AND product_id = ANY($2)", shopID, ids); err != nil {
+			del("DELETE FROM catalog_products WHERE shop_id = $1 AND product_id = ANY($2)"), shopID, ids); err != nil {
 			return err
 		}
 	}
@@ -168,7 +191,7 @@ func (s *Store) copyBatchTx(ctx context.Context, tx pgx.Tx, buf *bytes.Buffer, s
 			buf.Write(w.end())
 		}
 		if err := copyTable(ctx, tx, "catalog_variants", variantCols, buf,
-			"DELETE FROM catalog_variants WHERE shop_id = $1 AND variant_id = ANY($2)", shopID, ids); err != nil {
+			del("DELETE FROM catalog_variants WHERE shop_id = $1 AND variant_id = ANY($2)"), shopID, ids); err != nil {
 			return err
 		}
 	}
@@ -191,7 +214,7 @@ func (s *Store) copyBatchTx(ctx context.Context, tx pgx.Tx, buf *bytes.Buffer, s
 			buf.Write(w.end())
 		}
 		if err := copyTable(ctx, tx, "catalog_media", mediaCols, buf,
-			"DELETE FROM catalog_media WHERE shop_id = $1 AND media_id = ANY($2)", shopID, ids); err != nil {
+			del("DELETE FROM catalog_media WHERE shop_id = $1 AND media_id = ANY($2)"), shopID, ids); err != nil {
 			return err
 		}
 	}
@@ -211,8 +234,8 @@ func (s *Store) copyBatchTx(ctx context.Context, tx pgx.Tx, buf *bytes.Buffer, s
 			buf.Write(w.end())
 		}
 		if err := copyTable(ctx, tx, "catalog_collections", collectionCols, buf,
-			`DELETE FROM catalog_collections WHERE shop_id = $1
-  AND (product_id, collection_id) IN (SELECT * FROM unnest($2::bigint[], $3::bigint[]))`, shopID, ids, cids); err != nil {
+			del(`DELETE FROM catalog_collections WHERE shop_id = $1
+  AND (product_id, collection_id) IN (SELECT * FROM unnest($2::bigint[], $3::bigint[]))`), shopID, ids, cids); err != nil {
 			return err
 		}
 	}
@@ -225,10 +248,13 @@ func (s *Store) copyBatchTx(ctx context.Context, tx pgx.Tx, buf *bytes.Buffer, s
 	return err
 }
 
-// copyTable deletes the rows the batch replaces, then copies the batch in.
+// copyTable deletes the rows the batch replaces (del, unless empty), then
+// copies the batch in.
 func copyTable(ctx context.Context, tx pgx.Tx, table string, cols []string, data *bytes.Buffer, del string, args ...any) error {
-	if _, err := tx.Exec(ctx, del, args...); err != nil {
-		return fmt.Errorf("%s: %w", table, err)
+	if del != "" {
+		if _, err := tx.Exec(ctx, del, args...); err != nil {
+			return fmt.Errorf("%s: %w", table, err)
+		}
 	}
 	q := "COPY " + table + " (" + strings.Join(cols, ", ") + ") FROM STDIN"
 	if _, err := tx.Conn().PgConn().CopyFrom(ctx, bytes.NewReader(data.Bytes()), q); err != nil {

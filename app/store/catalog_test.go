@@ -79,12 +79,12 @@ func TestSaveSyncBatch(t *testing.T) {
 		}
 		b := awkwardBatch("Tee")
 		sy.Status, sy.RowsDone, sy.Products, sy.Variants = app.SyncIngesting, 8, 2, 3
-		if err := st.SaveSyncBatch(ctx, sy, b); err != nil {
+		if err := st.SaveSyncBatch(ctx, sy, b, false); err != nil {
 			t.Fatalf("SaveSyncBatch: %v", err)
 		}
 		// Another shop's rows with the same ids are its own.
 		osy, _ := st.CreateSync(ctx, other.ID, "test")
-		if err := st.SaveSyncBatch(ctx, osy, awkwardBatch("Other")); err != nil {
+		if err := st.SaveSyncBatch(ctx, osy, awkwardBatch("Other"), false); err != nil {
 			t.Fatalf("SaveSyncBatch other shop: %v", err)
 		}
 		got, err := st.Sync(ctx, sy.ID)
@@ -123,7 +123,7 @@ func TestSaveSyncBatch(t *testing.T) {
 		b2.Variants = b2.Variants[:1]
 		b2.Variants[0].PriceMinor = 1499
 		b2.Collections = b2.Collections[:1]
-		if err := st.SaveSyncBatch(ctx, sy2, b2); err != nil {
+		if err := st.SaveSyncBatch(ctx, sy2, b2, true); err != nil {
 			t.Fatalf("SaveSyncBatch again: %v", err)
 		}
 		if n, v, _ := st.CatalogCounts(ctx, sh.ID); n != 2 || v != 3 {
@@ -150,7 +150,7 @@ func TestSaveSyncBatch(t *testing.T) {
 			t.Fatalf("deleted shop keeps %d products, %d variants", n, v)
 		}
 		// ... and a batch for a deleted shop fails.
-		err = st.SaveSyncBatch(ctx, &app.CatalogSync{ID: osy.ID, ShopID: other.ID, Generation: 9}, awkwardBatch("x"))
+		err = st.SaveSyncBatch(ctx, &app.CatalogSync{ID: osy.ID, ShopID: other.ID, Generation: 9}, awkwardBatch("x"), true)
 		if err == nil {
 			t.Fatal("batch of a deleted shop was written")
 		}
@@ -188,7 +188,7 @@ func TestSaveSyncBatchRace(t *testing.T) {
 		case err := <-done:
 			t.Fatalf("refresh: %v", err)
 		}
-		if err := st.SaveSyncBatch(ctx, sy, b); err != nil {
+		if err := st.SaveSyncBatch(ctx, sy, b, false); err != nil {
 			t.Fatalf("SaveSyncBatch during a refresh: %v", err)
 		}
 		if err := <-done; err != nil {
