@@ -34,6 +34,7 @@ type FeedStore interface {
 	PruneBuilds(ctx context.Context, shopID int64, keep int) (int64, error)
 	NewFeedFile(ctx context.Context, buildID int64, format string) (io.WriteCloser, error)
 	FeedFile(ctx context.Context, buildID int64, format string) (*FeedFile, error)
+	PublishedFeedFile(ctx context.Context, shopID int64, format string) (*FeedBuild, *FeedFile, error)
 	CopyFeedFile(ctx context.Context, buildID int64, format string, w io.Writer) (int64, error)
 	AddFeedProblems(ctx context.Context, buildID int64, ps []FeedProblem) error
 	FeedProblems(ctx context.Context, buildID int64, limit int) ([]FeedProblem, error)
@@ -51,8 +52,16 @@ const (
 	keepBuilds = 3
 )
 
-// FeedFormats are the files every build writes.
+// FeedFormats are the files every build writes: PrimaryFormat, then
+// SecondaryFormats.
 var FeedFormats = []feed.Format{feed.FormatJSONL, feed.FormatCSV, feed.FormatTSV}
+
+// PrimaryFormat is the file a build publishes first (OpenAI's format);
+// SecondaryFormats are written after it, in a second pass.
+var (
+	PrimaryFormat    = feed.FormatJSONL
+	SecondaryFormats = []feed.Format{feed.FormatCSV, feed.FormatTSV}
+)
 
 // Feeds owns the merchant's feed settings and rules, builds the feed files
 // from the synced catalog, and serves them.
@@ -299,29 +308,48 @@ func (f *Feeds) feedInputs(ctx context.Context, shopID int64) (*Shop, *FeedSetti
 	return sh, fs, settings, fshop, idx, nil
 }
 
-// toFeedProduct converts a catalog product with its rows.
+// toFeedProduct converts a catalog product with its rows. A product's
+// variants share one array of options. GIDs are left empty: the feed
+// derives nothing from them when the numeric ids are set.
 func toFeedProduct(p CatalogProduct, page *CatalogPage, ov feed.Override) feed.Product {
 	fp := feed.Product{
-		ID: strconv.FormatInt(p.ProductID, 10), GID: "gid://shopify/Product/" + strconv.FormatInt(p.ProductID, 10),
-		Handle: p.Handle, Title: p.Title, DescriptionHTML: p.DescriptionHTML, Vendor: p.Vendor,
-		ProductType: p.ProductType, Category: p.Category, Status: p.Status, URL: p.OnlineStoreURL,
+		ID: strconv.FormatInt(p.ProductID, 10), Handle: p.Handle, Title: p.Title, DescriptionHTML: p.DescriptionHTML,
+		Vendor: p.Vendor, ProductType: p.ProductType, Category: p.Category, Status: p.Status, URL: p.OnlineStoreURL,
 		Tags: p.Tags, Published: p.OnlineStoreURL != "", Override: ov,
 	}
-	for _, m := range page.Media[p.ProductID] {
-		fp.Images = append(fp.Images, feed.Image{URL: m.URL, Alt: m.Alt, Width: m.Width, Height: m.Height})
+	if media := page.Media[p.ProductID]; len(media) > 0 {
+		fp.Images = make([]feed.Image, len(media))
+		for i, m := range media {
+			fp.Images[i] = feed.Image{URL: m.URL, Alt: m.Alt, Width: m.Width, Height: m.Height}
+		}
 	}
-	for _, v := range page.Variants[p.ProductID] {
+	variants := page.Variants[p.ProductID]
+	if len(variants) == 0 {
+		return fp
+	}
+	fp.Variants = make([]feed.Variant, len(variants))
+	n := 0
+	for i := range variants {
+		n += len(variants[i].Options)
+	}
+	opts := make([]feed.Option, 0, n)
+	for i := range variants {
+		v := &variants[i]
 		fv := feed.Variant{
-			ID: strconv.FormatInt(v.VariantID, 10), GID: "gid://shopify/ProductVariant/" + strconv.FormatInt(v.VariantID, 10),
+			ID:    strconv.FormatInt(v.VariantID, 10),
 			Title: v.Title, SKU: v.SKU, Barcode: v.Barcode, PriceMinor: v.PriceMinor, CompareAtMinor: v.CompareAtMinor,
 			AvailableForSale: v.AvailableForSale, InventoryQuantity: int(v.InventoryQuantity), InventoryPolicy: v.InventoryPolicy,
 			Tracked: v.Tracked, RequiresShipping: v.RequiresShipping, WeightValue: v.WeightValue, WeightUnit: v.WeightUnit,
 			ImageURL: v.ImageURL,
 		}
-		for _, o := range v.Options {
-			fv.Options = append(fv.Options, feed.Option{Name: o.Name, Value: o.Value})
+		if len(v.Options) > 0 {
+			start := len(opts)
+			for _, o := range v.Options {
+				opts = append(opts, feed.Option(o))
+			}
+			fv.Options = opts[start:len(opts):len(opts)]
 		}
-		fp.Variants = append(fp.Variants, fv)
+		fp.Variants[i] = fv
 	}
 	return fp
 }
@@ -339,24 +367,84 @@ type fieldSummary struct {
 // Build writes the shop's feed files from the synced catalog: every
 // eligible variant is mapped, validated, and written when it has no error;
 // invalid items are left out (not the whole feed) and reported with hints.
-// The new build is published only when it completes: a failed build leaves
-// the last good one served.
+//
+// The primary file, jsonl.gz (OpenAI's format), is published as soon as it
+// is written (BuildPrimary); csv.gz and tsv.gz follow in a second pass over
+// the catalog (BuildSecondary), and until they are complete their pulls are
+// served from the previous build. A failed build leaves the last good one
+// served. AfterBuild (the pushes) runs once every format is written.
 func (f *Feeds) Build(ctx context.Context, shopID int64) (*FeedBuild, error) {
+	in, err := f.buildInputs(ctx, shopID)
+	if err != nil || in == nil {
+		return nil, err
+	}
+	b, err := f.buildPrimary(ctx, in)
+	if err != nil {
+		return b, err
+	}
+	if err := f.buildSecondary(ctx, b, in); err != nil {
+		return b, err
+	}
+	if f.AfterBuild != nil {
+		if err := f.AfterBuild(ctx, b); err != nil {
+			return b, err
+		}
+	}
+	return b, nil
+}
+
+// BuildPrimary is Build's first step: it writes the shop's jsonl.gz,
+// records the validation problems and publishes the build. It returns nil
+// for a shop that is not active.
+func (f *Feeds) BuildPrimary(ctx context.Context, shopID int64) (*FeedBuild, error) {
+	in, err := f.buildInputs(ctx, shopID)
+	if err != nil || in == nil {
+		return nil, err
+	}
+	return f.buildPrimary(ctx, in)
+}
+
+// BuildSecondary is Build's second step: it writes the published build's
+// other formats (SecondaryFormats), in the build's field naming.
+func (f *Feeds) BuildSecondary(ctx context.Context, b *FeedBuild) error {
+	in, err := f.buildInputs(ctx, b.ShopID)
+	if err != nil || in == nil {
+		return err
+	}
+	return f.buildSecondary(ctx, b, in)
+}
+
+// buildInput is what a build maps the catalog with.
+type buildInput struct {
+	shop     *Shop
+	fs       *FeedSettings
+	settings feed.Settings
+	fshop    feed.Shop
+	idx      rules
+}
+
+// buildInputs reads the shop's mapping inputs; nil when the shop is not
+// active (uninstalled meanwhile: nothing to publish).
+func (f *Feeds) buildInputs(ctx context.Context, shopID int64) (*buildInput, error) {
 	sh, fs, settings, fshop, idx, err := f.feedInputs(ctx, shopID)
 	if err != nil {
 		return nil, err
 	}
 	if sh.Status != ShopActive {
-		return nil, nil // uninstalled meanwhile: nothing to publish
+		return nil, nil
 	}
-	b, err := f.Store.CreateBuild(ctx, shopID, fs.FieldNames)
+	return &buildInput{shop: sh, fs: fs, settings: settings, fshop: fshop, idx: idx}, nil
+}
+
+func (f *Feeds) buildPrimary(ctx context.Context, in *buildInput) (*FeedBuild, error) {
+	b, err := f.Store.CreateBuild(ctx, in.shop.ID, in.fs.FieldNames)
 	if err != nil {
 		return nil, err
 	}
-	if fs.EligibleCheckout && !fs.CheckoutReady() {
-		b.Error = "checkout is off for every item until the settings have " + strings.Join(fs.MissingForCheckout(), ", ")
+	if in.fs.EligibleCheckout && !in.fs.CheckoutReady() {
+		b.Error = "checkout is off for every item until the settings have " + strings.Join(in.fs.MissingForCheckout(), ", ")
 	}
-	if err := f.build(ctx, b, settings, fshop, idx); err != nil {
+	if err := f.build(ctx, b, in.settings, in.fshop, in.idx); err != nil {
 		b.Status, b.Error = BuildFailed, err.Error()
 		if ferr := f.Store.FinishBuild(context.WithoutCancel(ctx), b); ferr != nil {
 			return nil, errors.Join(err, ferr)
@@ -367,47 +455,115 @@ func (f *Feeds) Build(ctx context.Context, shopID int64) (*FeedBuild, error) {
 	if err := f.Store.FinishBuild(ctx, b); err != nil {
 		return nil, err
 	}
-	if _, err := f.Store.PruneBuilds(ctx, shopID, keepBuilds); err != nil {
-		f.Logger.WarnContext(ctx, "pruning old feed builds failed", "shop", sh.Domain, "err", err)
-	}
-	f.Logger.InfoContext(ctx, "feed published", "shop", sh.Domain, "build", b.ID, "items", b.ItemsPublished,
+	f.Logger.InfoContext(ctx, "feed published", "shop", in.shop.Domain, "build", b.ID, "items", b.ItemsPublished,
 		"invalid", b.ItemsInvalid, "excluded", b.ItemsExcluded, "seconds", b.FinishedAt.Sub(b.StartedAt).Seconds())
-	if f.AfterBuild != nil {
-		if err := f.AfterBuild(ctx, b); err != nil {
-			return b, err
-		}
-	}
 	return b, nil
 }
 
-func (f *Feeds) build(ctx context.Context, b *FeedBuild, settings feed.Settings, fshop feed.Shop, idx rules) error {
-	type out struct {
-		file io.WriteCloser
-		w    *feed.Writer
+func (f *Feeds) buildSecondary(ctx context.Context, b *FeedBuild, in *buildInput) error {
+	start := time.Now()
+	settings := in.settings
+	settings.FieldNames = feed.FieldNames(b.FieldNames) // as the published file
+	err := f.writeFormats(ctx, b.ID, b.ShopID, SecondaryFormats, settings, in.fshop, in.idx)
+	if err != nil {
+		f.Logger.WarnContext(ctx, "feed build: writing the other formats failed", "shop", in.shop.Domain, "build", b.ID, "err", err)
+		return fmt.Errorf("feed build %d: %w", b.ID, err)
 	}
-	var outs []out
-	defer func() { // only on an early return: the happy path closes them itself
-		for _, o := range outs {
-			_ = o.w.Close()
-			_ = o.file.Close()
-		}
-	}()
-	for _, format := range FeedFormats {
-		file, err := f.Store.NewFeedFile(ctx, b.ID, string(format))
-		if err != nil {
-			return err
-		}
-		w, err := feed.NewWriter(file, format, settings.FieldNames)
-		if err != nil {
+	if _, err := f.Store.PruneBuilds(ctx, b.ShopID, keepBuilds); err != nil {
+		f.Logger.WarnContext(ctx, "pruning old feed builds failed", "shop", in.shop.Domain, "err", err)
+	}
+	f.Logger.InfoContext(ctx, "feed formats written", "shop", in.shop.Domain, "build", b.ID,
+		"formats", len(SecondaryFormats), "seconds", time.Since(start).Seconds())
+	return nil
+}
+
+// feedOut is one file being written.
+type feedOut struct {
+	file io.WriteCloser
+	w    *feed.Writer
+}
+
+// openFormats starts a file per format; on error the ones started are closed.
+func (f *Feeds) openFormats(ctx context.Context, buildID int64, formats []feed.Format, names feed.FieldNames) ([]feedOut, error) {
+	var outs []feedOut
+	for _, format := range formats {
+		file, err := f.Store.NewFeedFile(ctx, buildID, string(format))
+		if err == nil {
+			var w *feed.Writer
+			if w, err = feed.NewWriter(file, format, names); err == nil {
+				outs = append(outs, feedOut{file, w})
+				continue
+			}
 			_ = file.Close()
+		}
+		closeFormats(outs)
+		return nil, err
+	}
+	return outs, nil
+}
+
+// finishFormats ends every file (gzip trailer, last chunk, digest).
+func finishFormats(outs []feedOut) error {
+	for _, o := range outs {
+		if err := o.w.Close(); err != nil {
 			return err
 		}
-		outs = append(outs, out{file, w})
 	}
+	for _, o := range outs {
+		if err := o.file.Close(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// closeFormats abandons files after an error.
+func closeFormats(outs []feedOut) {
+	for _, o := range outs {
+		_ = o.w.Close()
+		_ = o.file.Close()
+	}
+}
+
+// writeFormats writes the valid items of the catalog in the formats
+// (BuildSecondary: the counts and problems are the primary pass's).
+func (f *Feeds) writeFormats(ctx context.Context, buildID, shopID int64, formats []feed.Format, settings feed.Settings, fshop feed.Shop, idx rules) error {
+	outs, err := f.openFormats(ctx, buildID, formats, settings.FieldNames)
+	if err != nil {
+		return err
+	}
+	err = f.walkItems(ctx, shopID, settings, fshop, idx, walkFuncs{
+		item: func(it feed.Item, _ *CatalogVariant, problems []feed.Problem) error {
+			if feed.HasErrors(problems) {
+				return nil
+			}
+			for _, o := range outs {
+				if err := o.w.Write(it); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		closeFormats(outs)
+		return err
+	}
+	return finishFormats(outs)
+}
+
+// build is the primary pass: it writes PrimaryFormat and records the
+// build's counts, problems and summary.
+func (f *Feeds) build(ctx context.Context, b *FeedBuild, settings feed.Settings, fshop feed.Shop, idx rules) error {
+	outs, err := f.openFormats(ctx, b.ID, []feed.Format{PrimaryFormat}, settings.FieldNames)
+	if err != nil {
+		return err
+	}
+	defer func() { closeFormats(outs) }() // only on an early return: the happy path closes them itself
 	summary := map[string]*fieldSummary{}
 	var stored []FeedProblem
 	storedN := 0
-	err := f.walkItems(ctx, b.ShopID, settings, fshop, idx, walkFuncs{
+	err = f.walkItems(ctx, b.ShopID, settings, fshop, idx, walkFuncs{
 		product:  func() { b.Products++ },
 		excluded: func(n int) { b.ItemsExcluded += int64(n) },
 		item: func(it feed.Item, _ *CatalogVariant, problems []feed.Problem) error {
@@ -456,17 +612,11 @@ func (f *Feeds) build(ctx context.Context, b *FeedBuild, settings feed.Settings,
 	if err != nil {
 		return err
 	}
-	for _, o := range outs {
-		if err := o.w.Close(); err != nil {
-			return err
-		}
-	}
-	for _, o := range outs {
-		if err := o.file.Close(); err != nil {
-			return err
-		}
-	}
+	done := outs
 	outs = nil
+	if err := finishFormats(done); err != nil {
+		return err
+	}
 	list := make([]*fieldSummary, 0, len(summary))
 	for _, s := range summary {
 		list = append(list, s)
@@ -511,10 +661,11 @@ func (f *Feeds) walkItems(ctx context.Context, shopID int64, settings feed.Setti
 			}
 			items = feed.AppendItems(items[:0], fp, settings, fshop)
 			variants := page.Variants[p.ProductID]
+			var id [20]byte
 			for i, it := range items {
 				var v *CatalogVariant
 				for j := range variants { // items follow variant order; look up to be sure
-					if k := (i + j) % len(variants); strconv.FormatInt(variants[k].VariantID, 10) == it.ItemID {
+					if k := (i + j) % len(variants); string(strconv.AppendInt(id[:0], variants[k].VariantID, 10)) == it.ItemID {
 						v = &variants[k]
 						break
 					}
@@ -600,14 +751,12 @@ func (f *Feeds) OpenFeed(ctx context.Context, shopDomain, token, format string) 
 	if !slices.Contains(FeedFormats, feed.Format(format)) {
 		return nil, &Error{Code: CodeNotFound, Message: "no such feed file; use products.jsonl.gz, products.csv.gz or products.tsv.gz"}
 	}
-	b, err := f.Store.LatestBuild(ctx, sh.ID, BuildPublished)
+	// The newest published build whose file in the format is complete: a
+	// build publishes its jsonl.gz before writing its other formats.
+	b, file, err := f.Store.PublishedFeedFile(ctx, sh.ID, format)
 	if errors.Is(err, ErrNotFound) {
 		return nil, &Error{Code: CodeNotFound, Message: "the feed has not been built yet; it is built after the first catalog sync"}
 	}
-	if err != nil {
-		return nil, err
-	}
-	file, err := f.Store.FeedFile(ctx, b.ID, format)
 	if err != nil {
 		return nil, err
 	}

@@ -55,6 +55,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/feed"
 	"github.com/acpbridge/acpbridge/app/secret"
 	"github.com/acpbridge/acpbridge/app/store"
 	"github.com/acpbridge/acpbridge/app/store/storetest"
@@ -769,6 +770,23 @@ func (e *perfEnv) dbSize(tb testing.TB) float64 {
 	return float64(size) / mb
 }
 
+// fileSizes lists the sizes of a build's files in the formats.
+func fileSizes(tb testing.TB, st *store.Store, buildID int64, formats ...feed.Format) string {
+	tb.Helper()
+	sizes := make([]string, 0, len(formats))
+	for _, format := range formats {
+		ff, err := st.FeedFile(context.Background(), buildID, string(format))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if ff.SHA256 == "" {
+			tb.Fatalf("%s of build %d is not complete", format, buildID)
+		}
+		sizes = append(sizes, fmt.Sprintf("%s=%.2fMB", format, float64(ff.Bytes)/mb))
+	}
+	return strings.Join(sizes, " ")
+}
+
 // countFeedLines reads a stored jsonl.gz back through CopyFeedFile and
 // counts its lines (each must be a JSON object).
 func countFeedLines(ctx context.Context, st *store.Store, buildID int64) (int64, error) {
@@ -853,10 +871,11 @@ func TestPerfCatalog(t *testing.T) {
 			record(t, kind, n, ing, fmt.Sprintf("rows/s=%.0f variants/s=%.0f db=%.0fMB slowSQL=%d",
 				float64(2*n)/ing.wall.Seconds(), float64(n)/ing.wall.Seconds(), e.dbSize(t), e.log.slow.Swap(0)))
 
+			// The timed build: the jsonl.gz, validated and published.
 			var b *app.FeedBuild
 			bld := measure(t, prefix, "build", func(ctx context.Context) error {
 				var err error
-				b, err = e.feeds.Build(ctx, e.shop.ID)
+				b, err = e.feeds.BuildPrimary(ctx, e.shop.ID)
 				return err
 			})
 			if b.Status != app.BuildPublished || b.ItemsPublished != int64(n) || b.ItemsInvalid != 0 {
@@ -864,16 +883,14 @@ func TestPerfCatalog(t *testing.T) {
 				t.Fatalf("build %s: %d published, %d invalid, %d excluded of %d; problems %+v",
 					b.Status, b.ItemsPublished, b.ItemsInvalid, b.ItemsExcluded, n, problems)
 			}
-			sizes := make([]string, 0, len(app.FeedFormats))
-			for _, format := range app.FeedFormats {
-				ff, err := e.st.FeedFile(ctx, b.ID, string(format))
-				if err != nil {
-					t.Fatal(err)
-				}
-				sizes = append(sizes, fmt.Sprintf("%s=%.2fMB", format, float64(ff.Bytes)/mb))
-			}
 			record(t, kind, n, bld, fmt.Sprintf("items/s=%.0f us/item=%.2f warnings=%d slowSQL=%d %s",
-				float64(b.ItemsPublished)/bld.wall.Seconds(), float64(bld.wall.Microseconds())/float64(n), b.Warnings, e.log.slow.Swap(0), strings.Join(sizes, " ")))
+				float64(b.ItemsPublished)/bld.wall.Seconds(), float64(bld.wall.Microseconds())/float64(n), b.Warnings,
+				e.log.slow.Swap(0), fileSizes(t, e.st, b.ID, app.PrimaryFormat)))
+
+			// The same build's csv.gz and tsv.gz, written after it is published.
+			sec := measure(t, prefix, "formats", func(ctx context.Context) error { return e.feeds.BuildSecondary(ctx, b) })
+			record(t, kind, n, sec, fmt.Sprintf("items/s=%.0f slowSQL=%d %s", float64(b.ItemsPublished)/sec.wall.Seconds(),
+				e.log.slow.Swap(0), fileSizes(t, e.st, b.ID, app.SecondaryFormats...)))
 
 			// Read the feed back as a pull would: it is complete and valid.
 			var lines int64
@@ -886,6 +903,17 @@ func TestPerfCatalog(t *testing.T) {
 				t.Fatalf("jsonl.gz has %d lines, want %d", lines, n)
 			}
 			record(t, kind, n, ver, fmt.Sprintf("read back %d jsonl lines", lines))
+
+			// A second sync of the same export: every row exists already
+			// and is replaced (the daily reconciliation's case).
+			if os.Getenv("ACPBRIDGE_PERF_RESYNC") == "0" {
+				return
+			}
+			cat, sy = e.startSync(t, path, 2*n)
+			res := measure(t, prefix, "resync", func(ctx context.Context) error { return cat.PollSync(ctx, sy.ID) })
+			e.checkSync(t, sy.ID, n)
+			record(t, kind, n, res, fmt.Sprintf("rows/s=%.0f variants/s=%.0f db=%.0fMB slowSQL=%d",
+				float64(2*n)/res.wall.Seconds(), float64(n)/res.wall.Seconds(), e.dbSize(t), e.log.slow.Swap(0)))
 		})
 	}
 }

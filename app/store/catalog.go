@@ -215,6 +215,9 @@ func (s *Store) CatalogCounts(ctx context.Context, shopID int64) (products, vari
 // open cursors across pages), so memory stays bounded by one page and the
 // single SQLite connection is never held.
 func (s *Store) CatalogPages(ctx context.Context, shopID int64, pageSize int, fn func(*app.CatalogPage) error) error {
+	if _, inTx := SQLTx(ctx); s.kind == app.DatabasePostgres && !inTx {
+		return s.catalogPagesAhead(ctx, shopID, pageSize, fn)
+	}
 	after := int64(0)
 	for {
 		var prows []catalogProductRow
@@ -285,9 +288,7 @@ FROM catalog_variants WHERE shop_id = ? AND product_id BETWEEN ? AND ? ORDER BY 
 			&v.RequiresShipping, &v.Taxable, &v.WeightValue, &v.WeightUnit, &v.ImageURL, &opts); err != nil {
 			return translate(err, "catalog page variants")
 		}
-		if len(opts) > 2 { // "[]" and "null" hold nothing
-			_ = json.Unmarshal([]byte(opts), &v.Options)
-		}
+		v.Options = decodeOptions([]byte(opts))
 		into[v.ProductID] = append(into[v.ProductID], v)
 	}
 	return translate(rows.Err(), "catalog page variants")
@@ -299,7 +300,7 @@ func toAppCatalogProduct(r catalogProductRow) app.CatalogProduct {
 		Vendor: r.Vendor, ProductType: r.ProductType, Category: r.Category, Status: r.Status,
 		OnlineStoreURL: r.OnlineStoreURL, ShopifyUpdatedAt: utcPtr(r.ShopifyUpdatedAt),
 	}
-	_ = json.Unmarshal([]byte(r.Tags), &p.Tags)
+	p.Tags = decodeTags([]byte(r.Tags))
 	return p
 }
 

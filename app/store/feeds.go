@@ -383,8 +383,34 @@ func (s *Store) FeedFile(ctx context.Context, buildID int64, format string) (*ap
 	return &app.FeedFile{BuildID: r.BuildID, Format: r.Format, Bytes: r.Bytes, SHA256: r.SHA256}, nil
 }
 
-// CopyFeedFile writes a stored file to w, a chunk at a time.
+// PublishedFeedFile returns the shop's newest published build that has a
+// complete file in the format, and that file. A build is published once
+// its jsonl.gz is written and writes its other formats afterwards: until
+// they are complete, their pulls are served from the build before.
+func (s *Store) PublishedFeedFile(ctx context.Context, shopID int64, format string) (*app.FeedBuild, *app.FeedFile, error) {
+	var r feedBuildRow
+	err := s.conn(ctx).Where("shop_id = ? AND status = ?", shopID, app.BuildPublished).
+		Where("EXISTS (SELECT 1 FROM feed_files f WHERE f.build_id = feed_builds.id AND f.format = ? AND f.sha256 <> '')", format).
+		Order("id DESC").Take(&r).Error
+	if err != nil {
+		return nil, nil, translate(err, "published feed file")
+	}
+	f, err := s.FeedFile(ctx, r.ID, format)
+	if err != nil {
+		return nil, nil, err
+	}
+	return toAppBuild(r), f, nil
+}
+
+// CopyFeedFile writes a stored file to w, a chunk at a time. A file still
+// being written (or none) copies nothing.
 func (s *Store) CopyFeedFile(ctx context.Context, buildID int64, format string, w io.Writer) (int64, error) {
+	if f, err := s.FeedFile(ctx, buildID, format); err != nil || f.SHA256 == "" {
+		if errors.Is(err, app.ErrNotFound) {
+			err = nil
+		}
+		return 0, err
+	}
 	var n int64
 	for seq := 0; ; seq++ {
 		var r feedChunkRow
