@@ -65,7 +65,7 @@ func (s *Server) acpRoutes() {
 	g.GET("/.well-known/acp.json", s.handleDiscovery)
 
 	api := g.Group("/checkout_sessions", s.acpVersionMW, s.acpAuth)
-	var post []echo.MiddlewareFunc // idempotency joins here
+	post := []echo.MiddlewareFunc{s.acpIdempotency}
 	api.POST("", s.handleCreateSession, post...)
 	api.GET("/:id", s.handleGetSession)
 	api.POST("/:id", s.handleUpdateSession, post...)

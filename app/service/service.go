@@ -197,6 +197,7 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 		AfterInstallURL: afterInstall,
 		Checkout:        s.checkout,
 		Agents:          s.agents,
+		Idempotency:     &app.Idempotency{Store: s.store, Now: s.store.Now, Logger: logger},
 		AppURL:          func() string { return s.shopify.AppURL.String() },
 		Ready: map[string]web.Probe{
 			"database":   s.store.Ping,
