@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/store"
 )
@@ -88,16 +89,36 @@ func TestCustomerDataAndRedaction(t *testing.T) {
 		add("4", "b.myshopify.com", `{"email":"x@example.com"}`)                                          // another shop
 		add("5", "a.myshopify.com", `{"email":"x%example.com"}`)                                          // not a match
 		ref := app.CustomerRef{ID: "42", Email: "x@example.com"}
+		shopA, err := st.SaveShopInstall(ctx, app.Shop{Domain: "a.myshopify.com"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now().UTC()
+		for id, email := range map[string]string{"cs_x": "x@example.com", "cs_y": "y@example.com"} {
+			cs := &app.CheckoutSession{ID: id, ShopID: shopA.ID, Version: acp.V20260417, Status: acp.StatusReadyForPayment, Currency: "USD",
+				ExpiresAt: now.Add(time.Hour), CreatedAt: now, UpdatedAt: now,
+				State: app.CheckoutState{Buyer: &acp.Buyer{Email: email, FirstName: "X"}, Fulfillment: &acp.FulfillmentDetails{Name: "X", Address: &acp.Address{LineOne: "1 Main St"}},
+					Quote: app.Quote{Lines: []app.QuotedLine{{ItemID: "1", Quantity: 1, UnitAmount: 100}}}}}
+			if err := st.CreateCheckoutSession(ctx, cs); err != nil {
+				t.Fatal(err)
+			}
+		}
 
 		held, err := st.CustomerData(ctx, "a.myshopify.com", ref)
-		if err != nil || held["webhook_events"] != 2 {
-			t.Fatalf("CustomerData = %v, %v; want 2 events", held, err)
+		if err != nil || held["webhook_events"] != 2 || held["checkout_sessions"] != 1 {
+			t.Fatalf("CustomerData = %v, %v; want 2 events and 1 session", held, err)
 		}
 		red, err := st.RedactCustomer(ctx, "a.myshopify.com", ref)
-		if err != nil || red["webhook_events"] != 2 {
-			t.Fatalf("RedactCustomer = %v, %v; want 2", red, err)
+		if err != nil || red["webhook_events"] != 2 || red["checkout_sessions"] != 1 {
+			t.Fatalf("RedactCustomer = %v, %v; want 2 and 1", red, err)
 		}
-		if held, _ := st.CustomerData(ctx, "a.myshopify.com", ref); held["webhook_events"] != 0 {
+		if cs, err := st.CheckoutSession(ctx, shopA.ID, "cs_x"); err != nil || cs.State.Buyer != nil || cs.State.Fulfillment != nil || len(cs.State.Quote.Lines) != 1 {
+			t.Fatalf("redacted session = %+v, %v", cs, err)
+		}
+		if cs, err := st.CheckoutSession(ctx, shopA.ID, "cs_y"); err != nil || cs.State.Buyer == nil {
+			t.Fatalf("another buyer's session was redacted: %+v, %v", cs, err)
+		}
+		if held, _ := st.CustomerData(ctx, "a.myshopify.com", ref); held["webhook_events"] != 0 || held["checkout_sessions"] != 0 {
 			t.Fatalf("after redaction still held: %v", held)
 		}
 		if held, _ := st.CustomerData(ctx, "b.myshopify.com", ref); held["webhook_events"] != 1 {

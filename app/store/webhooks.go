@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -148,6 +149,10 @@ func (s *Store) CustomerData(ctx context.Context, shop string, c app.CustomerRef
 		return nil, translate(err, "customer data")
 	}
 	out["webhook_events"] = n
+	if err := s.customerSessions(ctx, shop, c).Count(&n).Error; err != nil {
+		return nil, translate(err, "customer data")
+	}
+	out["checkout_sessions"] = n
 	return out, nil
 }
 
@@ -160,7 +165,40 @@ func (s *Store) RedactCustomer(ctx context.Context, shop string, c app.CustomerR
 		return nil, translate(res.Error, "redact customer")
 	}
 	out["webhook_events"] = res.RowsAffected
+	// Checkout sessions keep the buyer and the address in their state:
+	// those go, the priced cart (no personal data) stays for the records.
+	var rows []checkoutSessionRow
+	if err := s.customerSessions(ctx, shop, c).Find(&rows).Error; err != nil {
+		return nil, translate(err, "redact customer sessions")
+	}
+	for _, r := range rows {
+		var st app.CheckoutState
+		if err := json.Unmarshal([]byte(r.State), &st); err != nil {
+			return nil, fmt.Errorf("redact customer: session %s: %w", r.ID, err)
+		}
+		st.Buyer, st.Fulfillment = nil, nil
+		b, err := json.Marshal(st)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.conn(ctx).Model(&checkoutSessionRow{}).Where("id = ?", r.ID).Update("state", string(b)).Error; err != nil {
+			return nil, translate(err, "redact customer sessions")
+		}
+	}
+	out["checkout_sessions"] = int64(len(rows))
 	return out, nil
+}
+
+// customerSessions selects the shop's checkout sessions whose state names
+// the customer's email (sessions know buyers by email only).
+func (s *Store) customerSessions(ctx context.Context, shop string, c app.CustomerRef) *gorm.DB {
+	q := s.conn(ctx).Model(&checkoutSessionRow{}).
+		Where("shop_id IN (?)", s.conn(ctx).Model(&shopRow{}).Select("id").Where("domain = ?", shop))
+	if c.Email == "" {
+		return q.Where("1 = 0")
+	}
+	email, _ := json.Marshal(c.Email) // as it appears in the JSON state, quotes included
+	return q.Where(s.containsSQL("state"), string(email))
 }
 
 // customerEvents selects unprocessed deliveries whose payload names the
