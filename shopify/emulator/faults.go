@@ -21,6 +21,9 @@ type faults struct {
 	// bulk is the fault the next bulk operation suffers: "" none,
 	// BulkFailed or BulkTruncated.
 	bulk string
+	// loseN is how many of the next GraphQL requests run but lose their
+	// answer (LoseNextResponse).
+	loseN int
 }
 
 // Bulk operation faults for FailNextBulk.
@@ -84,6 +87,46 @@ func (e *Emulator) SlowNext(n int, d time.Duration) {
 	e.faults.slowN, e.faults.slowFor = n, d
 }
 
+// LoseNextResponse makes the next GraphQL request (any shop) run in full,
+// so a mutation commits and sends its webhooks, and then drops its answer:
+// the connection is closed without a response, as when a proxy or the
+// network fails after Shopify wrote an order. The client sees a transport
+// error (shopify.ErrUnavailable), never the result. It lets a test check
+// that a retry looks the order up (orders by source_identifier) before
+// creating it again. FailNext, by contrast, fails a request before it runs.
+func (e *Emulator) LoseNextResponse() {
+	e.faults.mu.Lock()
+	defer e.faults.mu.Unlock()
+	e.faults.loseN++
+}
+
+// loseResponse runs a GraphQL request into a discarded recorder and aborts
+// the real response, when LoseNextResponse is armed; it reports whether it
+// did.
+func (e *Emulator) loseResponse(w http.ResponseWriter, r *http.Request) bool {
+	f := &e.faults
+	f.mu.Lock()
+	lose := f.loseN > 0
+	if lose {
+		f.loseN--
+	}
+	f.mu.Unlock()
+	if !lose {
+		return false
+	}
+	e.handleGraphQL(&discardWriter{header: http.Header{}}, r)
+	// net/http closes the connection without writing anything: the client
+	// gets an EOF, as from a dropped connection.
+	panic(http.ErrAbortHandler)
+}
+
+// discardWriter is a ResponseWriter that keeps nothing.
+type discardWriter struct{ header http.Header }
+
+func (d *discardWriter) Header() http.Header         { return d.header }
+func (d *discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discardWriter) WriteHeader(int)             {}
+
 // SetFailureRate makes a fraction p of API and token requests fail at random,
 // deterministically for a seed: a 500/502/503, a timeout (the request hangs
 // until the client gives up, then 504), or, on GraphQL, THROTTLED.
@@ -106,6 +149,9 @@ func (e *Emulator) SetThrottle(maxAvailable, restoreRate float64) {
 
 // injectFault applies the configured faults to an API or token request.
 func (e *Emulator) injectFault(w http.ResponseWriter, r *http.Request, graphql bool) faultResult {
+	if graphql && e.loseResponse(w, r) {
+		return faultResult{handled: true}
+	}
 	f := &e.faults
 	f.mu.Lock()
 	latency, status, hang, throttle := f.latency, 0, false, false

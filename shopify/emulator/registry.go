@@ -36,6 +36,7 @@ var resolverAreas = []func(*registry){
 	registerNodeResolvers,
 	registerBulkResolvers,
 	registerDraftOrderResolvers,
+	registerOrderResolvers, // after registerNodeResolvers: it extends node and nodes
 }
 
 func newRegistry() *registry {

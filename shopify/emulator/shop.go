@@ -17,7 +17,8 @@ type shopState struct {
 	stats      Stats
 	bulkOps    []*bulkOp
 	staffToken string
-	pricing    *pricing // tax rates, shipping zones, discount codes
+	pricing    *pricing  // tax rates, shipping zones, discount codes
+	orders     orderBook // orders and customers (orders.go)
 }
 
 // Stats counts what one shop's API saw, for test assertions.
