@@ -1,0 +1,341 @@
+package stripeemu
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// routes lists every endpoint the emulator serves.
+func (e *Emulator) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	api := func(pattern string, h handler) { mux.Handle(pattern, e.api(h, true)) }
+	api("POST /v1/payment_intents", e.createIntent)
+	api("GET /v1/payment_intents/search", e.searchIntents)
+	api("GET /v1/payment_intents/{id}", e.getIntent)
+	api("POST /v1/payment_intents/{id}/confirm", e.confirmIntent)
+	api("POST /v1/payment_intents/{id}/capture", e.captureIntent)
+	api("POST /v1/payment_intents/{id}/cancel", e.cancelIntent)
+	api("POST /v1/refunds", e.createRefund)
+	api("GET /v1/refunds/{id}", e.getRefund)
+	api("GET /v1/account", e.getAccount)
+	api("GET /v1/shared_payment/granted_tokens/{id}", e.getToken)
+	// Test helpers are never hit by faults: tests and the demo set up
+	// their state with them.
+	helper := func(pattern string, h handler) { mux.Handle(pattern, e.api(h, false)) }
+	helper("POST /v1/test_helpers/shared_payment/granted_tokens", e.grantTokenHelper)
+	helper("POST /v1/test_helpers/shared_payment/granted_tokens/{id}/revoke", e.revokeTokenHelper)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		e.countCall(r, "")
+		writeError(w, e.nextRequestID(), DefaultAPIVersion, &apiError{status: http.StatusNotFound,
+			Type: "invalid_request_error", Message: fmt.Sprintf("Unrecognized request URL (%s: %s).", r.Method, r.URL.Path)})
+	})
+	return mux
+}
+
+// handler serves one endpoint under e.mu. It returns the object to answer
+// 200 with, or an error.
+type handler func(rq *request) (any, *apiError)
+
+// request is what a handler sees of an authenticated API request.
+type request struct {
+	r       *http.Request
+	acct    *account
+	params  url.Values
+	version string
+	now     time.Time
+}
+
+// apiError is Stripe's error object, answered as {"error": {...}}.
+type apiError struct {
+	status int
+	// stored says whether an idempotent request keeps this answer for
+	// replay. Stripe does not store requests that fail validation before
+	// running; it does store declines and state errors.
+	validation bool
+
+	Type          string `json:"type"`
+	Code          string `json:"code,omitempty"`
+	DeclineCode   string `json:"decline_code,omitempty"`
+	Message       string `json:"message"`
+	Param         string `json:"param,omitempty"`
+	DocURL        string `json:"doc_url,omitempty"`
+	Charge        string `json:"charge,omitempty"`
+	PaymentIntent any    `json:"payment_intent,omitempty"`
+	PaymentMethod any    `json:"payment_method,omitempty"`
+	RequestLogURL string `json:"request_log_url,omitempty"`
+}
+
+// invalid is a 400 invalid_request_error that failed validation.
+func invalid(param, code, format string, args ...any) *apiError {
+	return &apiError{status: http.StatusBadRequest, validation: true, Type: "invalid_request_error",
+		Code: code, Param: param, Message: fmt.Sprintf(format, args...)}
+}
+
+// stateError is a 400 invalid_request_error raised while running: stored
+// for idempotent replay.
+func stateError(code, param, format string, args ...any) *apiError {
+	return &apiError{status: http.StatusBadRequest, Type: "invalid_request_error",
+		Code: code, Param: param, Message: fmt.Sprintf(format, args...)}
+}
+
+// notFound is Stripe's resource_missing for an id the account cannot see.
+func notFound(param, kind, id string) *apiError {
+	return &apiError{status: http.StatusNotFound, Type: "invalid_request_error", Code: "resource_missing",
+		Param: param, Message: fmt.Sprintf("No such %s: '%s'", kind, id), validation: true}
+}
+
+// idemRecord is a stored response for an Idempotency-Key.
+type idemRecord struct {
+	method, path, params string
+	status               int
+	body                 []byte
+	requestID            string
+	created              time.Time
+}
+
+func (e *Emulator) nextRequestID() string {
+	return "req_" + e.derive("req", fmt.Sprint(e.reqSeq.Add(1)), 14)
+}
+
+// versionRE matches a Stripe-Version: a date with an optional release name.
+var versionRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}(\.[a-z]+)?$`)
+
+// api wraps a handler with what every Stripe endpoint does: request id,
+// version, authentication, parameters, idempotency, faults and the answer.
+func (e *Emulator) api(h handler, faulty bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reqID := e.nextRequestID()
+		e.countCall(r, r.Pattern)
+		version := r.Header.Get("Stripe-Version")
+		if version == "" {
+			version = DefaultAPIVersion
+		}
+		if !versionRE.MatchString(version) {
+			writeError(w, reqID, DefaultAPIVersion, &apiError{status: http.StatusBadRequest, Type: "invalid_request_error",
+				Message: fmt.Sprintf("Invalid Stripe API version: %s", version)})
+			return
+		}
+		acct, aerr := e.authenticate(r)
+		if aerr != nil {
+			writeError(w, reqID, version, aerr)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
+		var params url.Values
+		if r.Method == http.MethodPost {
+			if err := r.ParseForm(); err != nil {
+				writeError(w, reqID, version, invalid("", "", "Invalid request body: %v", err))
+				return
+			}
+			params = r.PostForm
+		} else {
+			params = r.URL.Query()
+		}
+
+		// Idempotency: claim the key, or replay or refuse.
+		key := strings.TrimSpace(r.Header.Get("Idempotency-Key"))
+		idem := r.Method == http.MethodPost && key != ""
+		if idem {
+			if len(key) > 255 {
+				writeError(w, reqID, version, invalid("", "", "Idempotency key is too long (more than 255 characters)."))
+				return
+			}
+			w.Header().Set("Idempotency-Key", key)
+			rec, conflict := e.claim(acct, key, r, params)
+			if conflict != nil {
+				writeError(w, reqID, version, conflict)
+				return
+			}
+			if rec != nil {
+				e.mu.Lock()
+				e.stats.Replays++
+				e.mu.Unlock()
+				w.Header().Set("Idempotent-Replayed", "true")
+				w.Header().Set("Original-Request", rec.requestID)
+				writeRaw(w, reqID, version, rec.status, rec.body)
+				return
+			}
+		}
+		release := func() {
+			if idem {
+				e.mu.Lock()
+				delete(acct.inflight, key)
+				e.mu.Unlock()
+			}
+		}
+
+		if faulty {
+			delay, failStatus := e.before()
+			if delay > 0 && !e.wait(r, delay) {
+				release() // the client gave up: nothing happened
+				return
+			}
+			if failStatus != 0 {
+				release()
+				e.countFault()
+				writeError(w, reqID, version, injectedError(failStatus))
+				return
+			}
+		}
+
+		e.mu.Lock()
+		rq := &request{r: r, acct: acct, params: params, version: version, now: e.now()}
+		obj, herr := h(rq)
+		status, body := http.StatusOK, any(obj)
+		if herr != nil {
+			status, body = herr.status, map[string]any{"error": herr}
+		}
+		raw := encodeJSON(body)
+		if idem {
+			delete(acct.inflight, key)
+			if herr == nil || !herr.validation {
+				acct.idem[key] = &idemRecord{method: r.Method, path: r.URL.Path, params: params.Encode(),
+					status: status, body: raw, requestID: reqID, created: rq.now}
+			}
+		}
+		e.mu.Unlock()
+		e.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", status, "request_id", reqID)
+
+		if faulty && r.Method == http.MethodPost {
+			if f, ok := e.takeAfter(); ok {
+				e.countFault()
+				switch f.kind {
+				case "fail":
+					w.Header().Set("Stripe-Should-Retry", "true")
+					writeError(w, reqID, version, injectedError(http.StatusInternalServerError))
+					return
+				case "drop":
+					if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+						_ = conn.Close()
+						return
+					}
+					// Not hijackable (HTTP/2 or a recorder): abort the handler,
+					// which net/http turns into a broken response.
+					panic(http.ErrAbortHandler)
+				case "slow":
+					if !e.wait(r, f.delay) {
+						return
+					}
+				}
+			}
+		}
+		writeRaw(w, reqID, version, status, raw)
+	})
+}
+
+// claim looks up an Idempotency-Key. It returns the stored record to
+// replay, or an error (different parameters, or the first request still
+// running), or neither after marking the key in flight.
+func (e *Emulator) claim(acct *account, key string, r *http.Request, params url.Values) (*idemRecord, *apiError) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	now := e.now()
+	if rec, ok := acct.idem[key]; ok {
+		if now.Sub(rec.created) >= e.cfg.IdempotencyTTL {
+			delete(acct.idem, key)
+		} else {
+			if rec.method != r.Method || rec.path != r.URL.Path || rec.params != params.Encode() {
+				e.stats.IdempotencyConflicts++
+				return nil, &apiError{status: http.StatusBadRequest, Type: "idempotency_error",
+					Message: fmt.Sprintf("Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '%s' if you meant to execute a different request.", key)}
+			}
+			return rec, nil
+		}
+	}
+	if acct.inflight[key] {
+		e.stats.IdempotencyConflicts++
+		return nil, &apiError{status: http.StatusConflict, Type: "idempotency_error", Code: "idempotency_key_in_use",
+			Message: fmt.Sprintf("There is currently another in-progress request using this Idempotent Key (that probably means you submitted twice, and the other request is still going through): %s. Please try again later.", key)}
+	}
+	acct.inflight[key] = true
+	return nil, nil
+}
+
+// authenticate finds the account of the request's API key, sent as Bearer
+// or as Basic auth's user name (curl -u sk_test_…:).
+func (e *Emulator) authenticate(r *http.Request) (*account, *apiError) {
+	h := r.Header.Get("Authorization")
+	var key string
+	switch {
+	case strings.HasPrefix(h, "Bearer "):
+		key = strings.TrimSpace(strings.TrimPrefix(h, "Bearer "))
+	case strings.HasPrefix(h, "Basic "):
+		raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(h, "Basic "))
+		if err == nil {
+			key, _, _ = strings.Cut(string(raw), ":")
+		}
+	}
+	if key == "" {
+		return nil, &apiError{status: http.StatusUnauthorized, Type: "invalid_request_error",
+			Message: "You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). See https://stripe.com/docs/api#authentication for details, or we can help at https://support.stripe.com/."}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	id, ok := e.keys[key]
+	if !ok {
+		return nil, &apiError{status: http.StatusUnauthorized, Type: "invalid_request_error",
+			Message: "Invalid API Key provided: " + redactKey(key)}
+	}
+	return e.accounts[id], nil
+}
+
+// redactKey shows a key as Stripe does in errors: prefix, stars, last four.
+func redactKey(k string) string {
+	if len(k) <= 12 {
+		return strings.Repeat("*", len(k))
+	}
+	i := strings.LastIndexByte(k[:min(len(k), 8)], '_') + 1
+	return k[:i] + strings.Repeat("*", len(k)-i-4) + k[len(k)-4:]
+}
+
+func (e *Emulator) countCall(r *http.Request, pattern string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.stats.Requests++
+	e.calls[r.Method+" "+r.URL.Path]++
+	e.calls[r.URL.Path]++
+	if pattern != "" {
+		if _, p, ok := strings.Cut(pattern, " "); ok && p != r.URL.Path {
+			e.calls[pattern]++
+			e.calls[p]++
+		}
+	}
+}
+
+func (e *Emulator) countFault() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.stats.Faults++
+}
+
+func encodeJSON(v any) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ") // Stripe pretty-prints its answers
+	if err := enc.Encode(v); err != nil {
+		panic(fmt.Sprintf("stripeemu: encode: %v", err))
+	}
+	return buf.Bytes()
+}
+
+func writeRaw(w http.ResponseWriter, reqID, version string, status int, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Request-Id", reqID)
+	h.Set("Stripe-Version", version)
+	h.Set("Cache-Control", "no-cache, no-store")
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
+}
+
+func writeError(w http.ResponseWriter, reqID, version string, err *apiError) {
+	writeRaw(w, reqID, version, err.status, encodeJSON(map[string]any{"error": err}))
+}
