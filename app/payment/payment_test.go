@@ -87,8 +87,13 @@ func TestAuthorize(t *testing.T) {
 			check: wantStatus(payment.StatusRequiresCapture),
 		},
 		{
-			name:  "FrictionlessWithResult",
-			edit:  func(in *payment.AuthorizeInput) { tds := validThreeDS; tds.TransStatus = "A"; tds.ECI = "06"; in.ThreeDS = &tds },
+			name: "FrictionlessWithResult",
+			edit: func(in *payment.AuthorizeInput) {
+				tds := validThreeDS
+				tds.TransStatus = "A"
+				tds.ECI = "06"
+				in.ThreeDS = &tds
+			},
 			check: wantStatus(payment.StatusRequiresCapture),
 		},
 		{
@@ -103,8 +108,10 @@ func TestAuthorize(t *testing.T) {
 			check: wantToken(payment.TokenUsed, 1),
 		},
 		{
-			name:  "TokenForeign",
-			token: func(b *bundle) string { return b.emu.GrantToken(otherAcct, stripeemu.KindApprove, "usd", 10_000, time.Time{}) },
+			name: "TokenForeign",
+			token: func(b *bundle) string {
+				return b.emu.GrantToken(otherAcct, stripeemu.KindApprove, "usd", 10_000, time.Time{})
+			},
 			check: wantToken(payment.TokenInvalid, 0),
 		},
 		{
