@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"context"
 	"math/rand/v2"
 	"net/http"
 	"sync"
@@ -104,6 +105,9 @@ func (e *Emulator) LoseNextResponse() {
 // the real response, when LoseNextResponse is armed; it reports whether it
 // did.
 func (e *Emulator) loseResponse(w http.ResponseWriter, r *http.Request) bool {
+	if r.Context().Value(losingKey{}) != nil {
+		return false // the inner run of a request being lost
+	}
 	f := &e.faults
 	f.mu.Lock()
 	lose := f.loseN > 0
@@ -114,11 +118,14 @@ func (e *Emulator) loseResponse(w http.ResponseWriter, r *http.Request) bool {
 	if !lose {
 		return false
 	}
-	e.handleGraphQL(&discardWriter{header: http.Header{}}, r)
+	e.handleGraphQL(&discardWriter{header: http.Header{}}, r.WithContext(context.WithValue(r.Context(), losingKey{}, true)))
 	// net/http closes the connection without writing anything: the client
 	// gets an EOF, as from a dropped connection.
 	panic(http.ErrAbortHandler)
 }
+
+// losingKey marks the request a lost response runs.
+type losingKey struct{}
 
 // discardWriter is a ResponseWriter that keeps nothing.
 type discardWriter struct{ header http.Header }
