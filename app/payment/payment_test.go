@@ -901,3 +901,36 @@ func TestAuthErrorOnCharge(t *testing.T) {
 		t.Fatalf("err=%v, want an auth error", err)
 	}
 }
+
+func TestErrorMessages(t *testing.T) {
+	t.Parallel()
+	b := setup(t, nil)
+	ctx := context.Background()
+	_, decline := b.stripe.Authorize(ctx, b.key, input(b.grant(stripeemu.KindInsufficientFunds), "a"))
+	_, token := b.stripe.Authorize(ctx, b.key, input("spt_unknown", "b"))
+	b.emu.FailNext(1, http.StatusBadGateway)
+	_, unknown := b.stripe.Get(ctx, b.key, "pi_1")
+	_, notFound := b.stripe.Get(ctx, b.key, "pi_1")
+	for _, tt := range []struct {
+		err  error
+		want []string
+	}{
+		{decline, []string{"authorize", "declined", "card_declined/insufficient_funds"}},
+		{token, []string{"authorize", "shared payment token invalid"}},
+		{unknown, []string{"get", "outcome unknown", "502"}},
+		{notFound, []string{"get", "404", "resource_missing"}},
+	} {
+		if tt.err == nil {
+			t.Errorf("want an error with %v", tt.want)
+			continue
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(tt.err.Error(), w) {
+				t.Errorf("%q lacks %q", tt.err, w)
+			}
+		}
+		if strings.Contains(tt.err.Error(), b.key) {
+			t.Errorf("%q shows the key", tt.err)
+		}
+	}
+}

@@ -14,7 +14,10 @@
 //     knows that parameter);
 //   - an Idempotency-Key on every write, always the caller's: a retry of
 //     the same operation must reuse it, so Stripe replays the first answer
-//     instead of charging twice.
+//     instead of charging twice. Use one key per operation (e.g.
+//     "<session>:authorize:<attempt>", "<session>:capture"): Stripe refuses
+//     a key reused on another endpoint or with other parameters
+//     (idempotency_error), and keeps keys for 24 hours.
 //
 // Errors are typed: *DeclineError (the card was declined, HTTP 402),
 // *TokenError (the token cannot pay: unknown, granted to another account,

@@ -696,3 +696,57 @@ func TestUnknownRoute(t *testing.T) {
 		t.Errorf("status=%d %v", r.status, r.body)
 	}
 }
+
+func TestAccounts(t *testing.T) {
+	t.Parallel()
+	emu, err := stripeemu.New(stripeemu.Config{Seed: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer emu.Close()
+	k := emu.AddAccount("acct_1Demo")
+	if emu.AddAccount("acct_1Demo") != k || emu.SecretKey("acct_1Demo") != k {
+		t.Error("adding an account twice changed its key")
+	}
+	if gen := emu.AddAccount(""); gen == "" || gen == k {
+		t.Errorf("generated account key=%q", gen)
+	}
+	ids := emu.Accounts()
+	if len(ids) != 2 || !strings.HasPrefix(ids[0], "acct_") {
+		t.Errorf("accounts=%v", ids)
+	}
+	if !strings.HasPrefix(emu.RestrictedKey("acct_1Demo"), "rk_test_") || emu.SecretKey("acct_nope") != "" {
+		t.Error("keys")
+	}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Error("AddAccount(\"shop\") did not panic")
+			}
+		}()
+		emu.AddAccount("shop")
+	}()
+	if _, err := stripeemu.New(stripeemu.Config{Accounts: []string{"bad"}}); err == nil {
+		t.Error("New accepted an account id without acct_")
+	}
+}
+
+func TestLatency(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.emu.SetLatency(150 * time.Millisecond)
+	start := time.Now()
+	b.call(t, http.MethodGet, "/v1/account", b.key, nil)
+	if d := time.Since(start); d < 150*time.Millisecond {
+		t.Errorf("answered in %v, want at least the latency", d)
+	}
+	b.emu.FailAfterProcessing(3)
+	b.emu.ResetFaults()
+	start = time.Now()
+	if r := b.charge(t, b.grant(stripeemu.KindApprove), "k"); r.status != http.StatusOK {
+		t.Errorf("after ResetFaults: %d", r.status)
+	}
+	if d := time.Since(start); d > 100*time.Millisecond {
+		t.Errorf("still slow after ResetFaults: %v", d)
+	}
+}

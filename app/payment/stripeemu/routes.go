@@ -198,6 +198,9 @@ func (e *Emulator) api(h handler, faulty bool) http.Handler {
 			if herr == nil || !herr.validation {
 				acct.idem[key] = &idemRecord{method: r.Method, path: r.URL.Path, params: params.Encode(),
 					status: status, body: raw, requestID: reqID, created: rq.now}
+				if len(acct.idem)%1024 == 0 {
+					e.pruneIdem(acct, rq.now)
+				}
 			}
 		}
 		e.mu.Unlock()
@@ -256,6 +259,16 @@ func (e *Emulator) claim(acct *account, key string, r *http.Request, params url.
 	}
 	acct.inflight[key] = true
 	return nil, nil
+}
+
+// pruneIdem drops the account's expired idempotent results, so a long
+// demo does not keep every answer forever. Callers hold e.mu.
+func (e *Emulator) pruneIdem(acct *account, now time.Time) {
+	for k, rec := range acct.idem {
+		if now.Sub(rec.created) >= e.cfg.IdempotencyTTL {
+			delete(acct.idem, k)
+		}
+	}
 }
 
 // authenticate finds the account of the request's API key, sent as Bearer
