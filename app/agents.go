@@ -62,6 +62,18 @@ type Agents struct {
 	Store AgentStore
 	Keys  *secret.Keyring
 	Now   func() time.Time
+	// Stripe verifies a merchant's Stripe key and names its account.
+	Stripe StripeAccounts
+}
+
+// StripeAccounts looks up the Stripe account a key belongs to.
+type StripeAccounts interface {
+	Account(ctx context.Context, key string) (accountID string, err error)
+}
+
+// StripeKeyStore keeps the shop's sealed Stripe key.
+type StripeKeyStore interface {
+	SaveStripeKey(ctx context.Context, shopID int64, sealed, accountID string, now time.Time) error
 }
 
 func (a *Agents) now() time.Time {
@@ -216,6 +228,29 @@ func (a *Agents) RotateWebhookSecret(ctx context.Context, shopID int64, url stri
 	}
 	s.UpdatedAt = a.now()
 	return plain, a.Store.SaveACPSettings(ctx, *s)
+}
+
+// ConnectStripe verifies the merchant's Stripe secret or restricted key by
+// a real API call, then stores it sealed with the account it belongs to.
+// The key never leaves the server again.
+func (a *Agents) ConnectStripe(ctx context.Context, shopID int64, key string) (string, error) {
+	key = strings.TrimSpace(key)
+	if !(strings.HasPrefix(key, "sk_") || strings.HasPrefix(key, "rk_")) || len(key) > 255 || strings.ContainsAny(key, " \t\r\n") {
+		return "", &Error{Code: CodeInvalid, Field: "stripe_key", Message: "a Stripe secret key starts with sk_ and a restricted key with rk_"}
+	}
+	ks, ok := a.Store.(StripeKeyStore)
+	if !ok || a.Stripe == nil {
+		return "", errors.New("agents: no Stripe connection configured")
+	}
+	account, err := a.Stripe.Account(ctx, key)
+	if err != nil {
+		return "", &Error{Code: CodeInvalid, Field: "stripe_key", Message: "Stripe did not accept this key: " + err.Error()}
+	}
+	sealed, err := a.Keys.Seal([]byte(key), stripeKeyAAD(shopID))
+	if err != nil {
+		return "", err
+	}
+	return account, ks.SaveStripeKey(ctx, shopID, sealed, account, a.now())
 }
 
 // SetStripeAccount records the merchant's Stripe account id (acct_...).

@@ -53,6 +53,13 @@ type CheckoutState struct {
 	// account as of the last change, shown with the session.
 	Links           []acp.Link `json:"links,omitempty"`
 	StripeAccountID string     `json:"stripe_account_id,omitempty"`
+	// Order is the Shopify order, once completed.
+	Order *ShopOrder `json:"order,omitempty"`
+	// PaymentMessages say what happened to the last payment attempt
+	// (declined, refused); cleared by the next change.
+	PaymentMessages []acp.Message `json:"payment_messages,omitempty"`
+	// Authentication is what 3-D Secure needs (authentication_required).
+	Authentication *acp.AuthenticationMetadata `json:"authentication,omitempty"`
 }
 
 // CartItem is a requested item: a feed item id (the variant id) and a
@@ -148,6 +155,13 @@ type Checkout struct {
 	Now    func() time.Time
 	// TTL is how long a session lives before it expires (default 6 h).
 	TTL time.Duration
+	// Completer charges and orders; nil answers complete with "payments
+	// are not enabled".
+	Completer *Completer
+	Queue     Enqueuer
+	// CompleteWait is how long a complete that finds another one running
+	// waits for its result (default 10 s).
+	CompleteWait time.Duration
 }
 
 // DefaultSessionTTL is how long a checkout session lives by default.
@@ -225,10 +239,11 @@ func (c *Checkout) Get(ctx context.Context, sh *Shop, id string) (*CheckoutSessi
 // Update applies the agent's changes and reprices the session.
 func (c *Checkout) Update(ctx context.Context, sh *Shop, v acp.Version, id string, in *acp.UpdateSessionInput) (*CheckoutSession, error) {
 	return c.modify(ctx, sh, id, func(cs *CheckoutSession) error {
-		if cs.Status.Terminal() {
+		if cs.Status.Terminal() || cs.Status == acp.StatusCompleteInProgress {
 			return notModifiable(cs)
 		}
 		st := &cs.State
+		st.PaymentMessages = nil
 		if in.Items != nil {
 			st.Items = cartItems(in.Items)
 		}
@@ -286,6 +301,9 @@ func selectedOptionParam(v acp.Version) string {
 // answers "not allowed" (405).
 func (c *Checkout) Cancel(ctx context.Context, sh *Shop, id string, in *acp.CancelSessionInput) (*CheckoutSession, error) {
 	return c.modify(ctx, sh, id, func(cs *CheckoutSession) error {
+		if cs.Status == acp.StatusCompleteInProgress {
+			return notModifiable(cs) // a payment is under way
+		}
 		if cs.Status.Terminal() {
 			return &Error{Code: CodeNotAllowed, Reason: "invalid_state",
 				Message: fmt.Sprintf("the session is %s and can no longer be canceled", cs.Status)}
@@ -293,33 +311,6 @@ func (c *Checkout) Cancel(ctx context.Context, sh *Shop, id string, in *acp.Canc
 		cs.Status = acp.StatusCanceled
 		if in != nil {
 			cs.State.CancelReason = in.ReasonCode
-		}
-		return nil
-	})
-}
-
-// Complete answers a complete request. Payment is not wired yet: a session
-// that is not ready answers with its problems (a 2xx session with error
-// messages, as the protocol asks), and a ready one with an error message
-// saying payment is unavailable.
-func (c *Checkout) Complete(ctx context.Context, sh *Shop, v acp.Version, id string, in *acp.CompleteSessionInput) (*CheckoutSession, error) {
-	return c.modify(ctx, sh, id, func(cs *CheckoutSession) error {
-		if cs.Status.Terminal() {
-			return notModifiable(cs)
-		}
-		if in.Buyer != nil {
-			cs.State.Buyer = in.Buyer
-		}
-		if err := c.price(ctx, sh, v, cs); err != nil {
-			return err
-		}
-		if cs.Status == acp.StatusReadyForPayment {
-			// Issue 6 charges here. Until then the session stays payable
-			// and says why it was not completed.
-			cs.State.Messages = append(cs.State.Messages, acp.Message{
-				Type: acp.MessageError, Code: acp.MessageCodeUnsupported, ContentType: acp.ContentPlain,
-				Content: "Payments are not enabled for this store yet.", Severity: "high", Resolution: "requires_buyer_review",
-			})
 		}
 		return nil
 	})
@@ -388,7 +379,7 @@ func validSessionID(id string) bool {
 // expire turns a session past its expiry into an expired one (saved, so
 // every replica agrees from then on).
 func (c *Checkout) expire(ctx context.Context, cs *CheckoutSession) error {
-	if cs.Status.Terminal() || c.now().Before(cs.ExpiresAt) {
+	if cs.Status.Terminal() || cs.Status == acp.StatusCompleteInProgress || c.now().Before(cs.ExpiresAt) {
 		return nil
 	}
 	cs.Status, cs.UpdatedAt = acp.StatusExpired, c.now()

@@ -51,6 +51,13 @@ func (c *Checkout) View(_ context.Context, _ *Shop, cs *CheckoutSession) (*acp.S
 	if !cs.Status.Terminal() {
 		s.Messages = append(append(s.Messages, q.Messages...), st.Messages...)
 	}
+	s.Messages = append(s.Messages, st.PaymentMessages...)
+	if o := st.Order; o != nil && cs.Status == acp.StatusCompleted {
+		s.Order = &acp.Order{ID: o.ID, CheckoutSessionID: cs.ID, PermalinkURL: o.StatusURL, OrderNumber: o.Name, Status: acp.OrderStatusConfirmed}
+	}
+	if cs.Status == acp.StatusAuthenticationRequired {
+		s.AuthenticationMetadata = st.Authentication
+	}
 	if cs.Status == acp.StatusExpired {
 		s.Messages = append(s.Messages, acp.Message{Type: acp.MessageError, Code: acp.MessageCodeExpired, ContentType: acp.ContentPlain,
 			Content: "This checkout session has expired; start a new one."})

@@ -56,8 +56,8 @@ func newCheckoutEnv(t *testing.T, kind app.DatabaseKind) *checkoutEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := e.svc.Agents().SetStripeAccount(ctx, sh.ID, "acct_1TestShop"); err != nil {
-		t.Fatal(err)
+	if acct, err := e.svc.Agents().ConnectStripe(ctx, sh.ID, e.stripe.RestrictedKey(testStripeAccount)); err != nil || acct != testStripeAccount {
+		t.Fatalf("ConnectStripe = %q, %v", acct, err)
 	}
 	ce := &checkoutEnv{shopifyEnv: e, sh: e.shop(t), key: key}
 	for _, p := range e.emu.Products(testShop) {

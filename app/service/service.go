@@ -20,6 +20,7 @@ import (
 
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/jobs"
+	"github.com/acpbridge/acpbridge/app/payment"
 	"github.com/acpbridge/acpbridge/app/secret"
 	"github.com/acpbridge/acpbridge/app/store"
 	"github.com/acpbridge/acpbridge/shopify"
@@ -50,6 +51,9 @@ type Options struct {
 	// FeedTransport carries feed pushes to ACP Feed API endpoints (nil:
 	// the default transport).
 	FeedTransport http.RoundTripper
+	// StripeURL is Stripe's API base URL: "" for api.stripe.com, the
+	// Stripe emulator's in the demo and the tests.
+	StripeURL string
 }
 
 // Service is a running (or ready to run) acpbridge.
@@ -139,9 +143,17 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 	}
 	s.feeds.AfterBuild = s.deliveries.AfterBuild
 
-	// The ACP checkout API.
-	s.agents = &app.Agents{Store: s.store, Keys: s.keys, Now: s.store.Now}
+	// The ACP checkout API, and completing purchases: Stripe charges,
+	// Shopify orders.
+	stripePayments := &app.StripePayments{Stripe: &payment.Stripe{
+		BaseURL: opts.StripeURL, HTTPClient: &http.Client{Timeout: 30 * time.Second}, Logger: logger,
+	}}
+	s.agents = &app.Agents{Store: s.store, Keys: s.keys, Now: s.store.Now, Stripe: stripePayments}
 	s.checkout = &app.Checkout{
+		Completer: &app.Completer{
+			Store: s.store, Payments: stripePayments, Keys: s.keys, Now: s.store.Now,
+			Orders: &app.ShopifyOrders{Shopify: s.shopify},
+		},
 		Store: s.store, Logger: logger, Now: s.store.Now, TTL: cfg.CheckoutTTL,
 		Pricer: &app.Pricing{
 			Store: s.store, Feeds: s.feeds, Logger: logger, Now: s.store.Now, Timeout: cfg.QuoteTimeout,
@@ -164,6 +176,7 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 	river.AddWorker(workers, &jobs.ReconcileWorker{App: s.catalog})
 	river.AddWorker(workers, &jobs.BuildFeedWorker{App: s.feeds})
 	river.AddWorker(workers, &jobs.PushFeedWorker{App: s.deliveries})
+	river.AddWorker(workers, &jobs.ResumeCompletionWorker{App: s.checkout})
 	if opts.AddWorkers != nil {
 		opts.AddWorkers(workers)
 	}
@@ -180,6 +193,7 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 		return nil, err
 	}
 	s.shopify.Queue, s.catalog.Queue, s.feeds.Queue, s.deliveries.Queue = s.queue, s.queue, s.queue, s.queue
+	s.checkout.Queue, s.checkout.Completer.Queue = s.queue, s.queue
 
 	// HTTP.
 	afterInstall := opts.AfterInstallURL

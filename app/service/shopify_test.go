@@ -19,6 +19,7 @@ import (
 
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/logging"
+	"github.com/acpbridge/acpbridge/app/payment/stripeemu"
 	"github.com/acpbridge/acpbridge/app/service"
 	"github.com/acpbridge/acpbridge/app/store/storetest"
 	"github.com/acpbridge/acpbridge/shopify"
@@ -29,12 +30,17 @@ const (
 	testShop     = "demo-shop.myshopify.com"
 	testClientID = "test-client-id"
 	testSecret   = "test-client-secret-0123456789"
+	// testStripeAccount is the merchant's account at the Stripe emulator.
+	testStripeAccount = "acct_1TestShop"
 )
 
 // shopifyEnv is one app instance wired to a dev-store emulator.
 type shopifyEnv struct {
+	// faults injects failures into chosen Shopify calls (failShopify).
+	faults  *faultTransport
 	svc     *service.Service
 	emu     *emulator.Emulator
+	stripe  *stripeemu.Emulator
 	browser *http.Client // a merchant's browser: cookies, follows redirects into the emulator
 	db      *sql.DB
 	cfg     app.Config
@@ -57,8 +63,19 @@ func newReplica(t *testing.T, e *shopifyEnv) *shopifyEnv {
 func newShopifyEnvOn(t *testing.T, db app.DatabaseConfig, like *shopifyEnv) *shopifyEnv {
 	t.Helper()
 	var emu *emulator.Emulator
+	var stripe *stripeemu.Emulator
 	if like != nil {
-		emu = like.emu
+		emu, stripe = like.emu, like.stripe
+	}
+	if stripe == nil {
+		var err error
+		if stripe, err = stripeemu.New(stripeemu.Config{Accounts: []string{testStripeAccount}, Seed: 1}); err != nil {
+			t.Fatal(err)
+		}
+		if err := stripe.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = stripe.Close() })
 	}
 	ctx := context.Background()
 	if emu == nil {
@@ -87,9 +104,10 @@ func newShopifyEnvOn(t *testing.T, db app.DatabaseConfig, like *shopifyEnv) *sho
 		logOut, level = logs, slog.LevelWarn
 	}
 	logger := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: level}))
+	faults := &faultTransport{next: emu.Transport(nil), emu: emu}
 	svc, err := service.New(ctx, service.Options{
-		Config: cfg, Logger: logging.Wrap(logger), ShopifyTransport: emu.Transport(nil),
-		RebuildDelay: -1, SyncPoll: 200 * time.Millisecond,
+		Config: cfg, Logger: logging.Wrap(logger), ShopifyTransport: faults,
+		RebuildDelay: -1, SyncPoll: 200 * time.Millisecond, StripeURL: stripe.URL(),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +137,76 @@ func newShopifyEnvOn(t *testing.T, db app.DatabaseConfig, like *shopifyEnv) *sho
 			return nil
 		},
 	}
-	return &shopifyEnv{svc: svc, emu: emu, browser: browser, db: svc.Store().DB(), cfg: cfg}
+	return &shopifyEnv{faults: faults, svc: svc, emu: emu, stripe: stripe, browser: browser, db: svc.Store().DB(), cfg: cfg}
+}
+
+// faultTransport carries the app's Shopify requests to the emulator and
+// can fail the next ones whose GraphQL document names an operation: with
+// an HTTP status before Shopify sees them, or by losing Shopify's answer
+// after the operation ran (emulator.LoseNextResponse).
+type faultTransport struct {
+	next  http.RoundTripper
+	emu   *emulator.Emulator
+	mu    sync.Mutex
+	rules []*faultRule
+}
+
+type faultRule struct {
+	operation string
+	n, status int
+	lose      bool
+	hits      int
+}
+
+// failShopify fails the next n calls of a GraphQL operation (e.g.
+// "orderCreate") with status, or, when status is 0, loses their answers.
+func (e *shopifyEnv) failShopify(operation string, n, status int) {
+	e.faults.mu.Lock()
+	defer e.faults.mu.Unlock()
+	e.faults.rules = append(e.faults.rules, &faultRule{operation: operation, n: n, status: status, lose: status == 0})
+}
+
+// shopifyFaultHits counts the injected Shopify faults that were hit.
+func (e *shopifyEnv) shopifyFaultHits() int {
+	e.faults.mu.Lock()
+	defer e.faults.mu.Unlock()
+	n := 0
+	for _, r := range e.faults.rules {
+		n += r.hits
+	}
+	return n
+}
+
+func (f *faultTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Body == nil || !strings.HasSuffix(req.URL.Path, "/graphql.json") {
+		return f.next.RoundTrip(req)
+	}
+	body, err := io.ReadAll(req.Body)
+	req.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	req.Body = io.NopCloser(bytes.NewReader(body))
+	f.mu.Lock()
+	var hit *faultRule
+	for _, r := range f.rules {
+		if r.n > 0 && bytes.Contains(body, []byte(r.operation)) {
+			r.n--
+			r.hits++
+			hit = r
+			break
+		}
+	}
+	f.mu.Unlock()
+	switch {
+	case hit == nil:
+		return f.next.RoundTrip(req)
+	case hit.lose:
+		f.emu.LoseNextResponse()
+		return f.next.RoundTrip(req)
+	}
+	return &http.Response{StatusCode: hit.status, Status: http.StatusText(hit.status), Header: http.Header{"Content-Type": {"text/plain"}},
+		Body: io.NopCloser(strings.NewReader("injected failure")), Request: req}, nil
 }
 
 // installByOAuth runs the authorization-code grant as a merchant's browser.

@@ -1,0 +1,347 @@
+package app
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/acpbridge/acpbridge/acp"
+	"github.com/acpbridge/acpbridge/app/secret"
+)
+
+// Completing a checkout charges the buyer once and writes one Shopify
+// order, whatever crashes, retries or replicas do. The steps are
+//
+//	authorizing ─Stripe authorises─► authorized ─order written─► ordered ─captured─► completed
+//	     │                               │
+//	     ├─declined─► declined           └─Shopify refuses for good─► voided (authorisation cancelled)
+//	     └─3-D Secure─► requires_action ─authentication result─► authorizing
+//
+// Each step is recorded (CheckoutPayment) before the next begins, and
+// every external call is safe to repeat: Stripe calls carry idempotency
+// keys derived from the session and attempt, and the order is looked up by
+// its sourceIdentifier (the session id) before it is ever created. Only the
+// holder of the payment's lease drives it; a job resumes any completion a
+// crash left behind.
+
+// Payment states.
+const (
+	PaymentAuthorizing    = "authorizing"
+	PaymentRequiresAction = "requires_action"
+	PaymentAuthorized     = "authorized"
+	PaymentOrdered        = "ordered"
+	PaymentCompleted      = "completed"
+	PaymentDeclined       = "declined"
+	PaymentVoided         = "voided"
+)
+
+// CheckoutPayment is the record of one session's completion.
+type CheckoutPayment struct {
+	SessionID       string
+	ShopID          int64
+	State           string
+	Attempt         int
+	TokenSealed     string
+	Amount          int64
+	Currency        string
+	PaymentIntentID string
+	OrderID         string
+	OrderName       string
+	OrderStatusURL  string
+	Details         PaymentDetails
+	LastError       string
+	LeaseUntil      *time.Time
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+}
+
+// PaymentDetails are what the complete request adds for the order.
+type PaymentDetails struct {
+	MarketingConsents []acp.MarketingConsent `json:"marketing_consents,omitempty"`
+	OrderNotes        string                 `json:"order_notes,omitempty"`
+	BillingAddress    *acp.Address           `json:"billing_address,omitempty"`
+	ThreeDS           *ThreeDSResult         `json:"three_ds,omitempty"`
+	// Authentication is what Stripe asked for (requires_action).
+	Authentication *acp.AuthenticationMetadata `json:"authentication,omitempty"`
+}
+
+// ThreeDSResult is the agent's 3-D Secure outcome passed on to Stripe.
+type ThreeDSResult struct {
+	Cryptogram    string `json:"cryptogram"`
+	ECI           string `json:"eci"`
+	TransactionID string `json:"transaction_id"`
+	Version       string `json:"version"`
+}
+
+// PaymentIntent is Stripe's view of a charge.
+type PaymentIntent struct {
+	ID     string
+	Status string // requires_capture, requires_action, succeeded, canceled, requires_payment_method, processing
+	Amount int64
+}
+
+// AuthorizeRequest asks the PSP to authorise (not capture) an amount.
+type AuthorizeRequest struct {
+	Token          string
+	Amount         int64
+	Currency       string // lower-case
+	IdempotencyKey string
+	Description    string
+	Metadata       map[string]string
+}
+
+// Payment failures the PSP reports.
+var (
+	// ErrPaymentDeclined: the card was declined; nothing was charged.
+	ErrPaymentDeclined = errors.New("payment declined")
+	// ErrPaymentToken: the token is invalid, used, expired, revoked, of
+	// another seller, or below the amount; nothing was charged.
+	ErrPaymentToken = errors.New("payment token refused")
+)
+
+// Payments is the merchant's PSP (Stripe), called with the shop's key.
+// An error that is neither ErrPaymentDeclined nor ErrPaymentToken leaves
+// the outcome unknown: the caller retries with the same idempotency key.
+type Payments interface {
+	Authorize(ctx context.Context, key string, in AuthorizeRequest) (*PaymentIntent, error)
+	ConfirmAuthenticated(ctx context.Context, key, intentID string, r ThreeDSResult, idempotencyKey string) (*PaymentIntent, error)
+	Capture(ctx context.Context, key, intentID, idempotencyKey string) (*PaymentIntent, error)
+	Cancel(ctx context.Context, key, intentID, idempotencyKey string) error
+}
+
+// ShopOrder is an order in Shopify.
+type ShopOrder struct {
+	ID        string // GID
+	Name      string // "#1001"
+	StatusURL string
+}
+
+// OrderRequest is the paid order to write into Shopify.
+type OrderRequest struct {
+	SessionID       string
+	Currency        string
+	Lines           []QuotedLine
+	Shipping        *QuotedOption
+	Buyer           *acp.Buyer
+	Address         *acp.Address
+	BillingAddress  *acp.Address
+	Total           int64
+	PaymentIntentID string
+	AcceptsEmail    bool
+	Note            string
+	Agent           string
+}
+
+// ErrOrderRefused: Shopify refused the order for good (e.g. stock gone).
+var ErrOrderRefused = errors.New("Shopify refused the order")
+
+// Orders writes orders into the shop.
+type Orders interface {
+	// FindBySource returns the order written for a session, or nil.
+	FindBySource(ctx context.Context, shop, sessionID string) (*ShopOrder, error)
+	Create(ctx context.Context, shop string, in OrderRequest) (*ShopOrder, error)
+}
+
+// PaymentStore is what completion needs of the database.
+type PaymentStore interface {
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+	CheckoutPayment(ctx context.Context, sessionID string) (*CheckoutPayment, error)
+	// SavePayment inserts or replaces the record.
+	SavePayment(ctx context.Context, p *CheckoutPayment) error
+	// LeasePayment takes the lease until the given time when it is free
+	// or lapsed; false when another holds it.
+	LeasePayment(ctx context.Context, sessionID string, now, until time.Time) (bool, error)
+	ReleasePayment(ctx context.Context, sessionID string) error
+	StripeKey(ctx context.Context, shopID int64) (string, error)
+}
+
+// Completer charges and orders (see the top of this file).
+type Completer struct {
+	Store    PaymentStore
+	Payments Payments
+	Orders   Orders
+	Queue    Enqueuer
+	Keys     *secret.Keyring
+	Now      func() time.Time
+	// Lease is how long one driver may hold a completion (default 60 s).
+	Lease time.Duration
+}
+
+func tokenAAD(sessionID string) []byte { return []byte("checkout_payment_token:" + sessionID) }
+
+func stripeKeyAAD(shopID int64) []byte {
+	return []byte("stripe_key:" + strconv.FormatInt(shopID, 10))
+}
+
+// idempotencyKey is the Stripe idempotency key of one step of one attempt.
+func idempotencyKey(p *CheckoutPayment, step string) string {
+	sum := sha256.Sum256([]byte(p.SessionID + "/" + strconv.Itoa(p.Attempt) + "/" + step))
+	return "acpb_" + hex.EncodeToString(sum[:16])
+}
+
+func (c *Completer) now() time.Time {
+	if c.Now != nil {
+		return c.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (c *Completer) lease() time.Duration {
+	if c.Lease > 0 {
+		return c.Lease
+	}
+	return 60 * time.Second
+}
+
+// errInProgress: the completion could not finish now (an unknown outcome or
+// a temporary failure); the resume job carries it on.
+var errInProgress = errors.New("completion in progress")
+
+// errLeased: another request or replica is driving the completion.
+var errLeased = fmt.Errorf("%w: driven elsewhere", errInProgress)
+
+// Drive carries the session's completion as far as it can go now. It
+// returns the payment record as it stands; an error means it must be
+// resumed later (the job does).
+func (c *Completer) Drive(ctx context.Context, sh *Shop, cs *CheckoutSession) (*CheckoutPayment, error) {
+	now := c.now()
+	ok, err := c.Store.LeasePayment(ctx, cs.ID, now, now.Add(c.lease()))
+	if err != nil {
+		return nil, err
+	}
+	if !ok { // another request or replica drives it
+		p, err := c.Store.CheckoutPayment(ctx, cs.ID)
+		if err != nil {
+			return nil, err
+		}
+		return p, errLeased
+	}
+	defer func() { _ = c.Store.ReleasePayment(context.WithoutCancel(ctx), cs.ID) }()
+	p, err := c.Store.CheckoutPayment(ctx, cs.ID)
+	if err != nil {
+		return nil, err
+	}
+	sealedKey, err := c.Store.StripeKey(ctx, sh.ID)
+	if err != nil {
+		return p, err
+	}
+	keyBytes, err := c.Keys.Open(sealedKey, stripeKeyAAD(sh.ID))
+	if err != nil {
+		return p, fmt.Errorf("open stripe key: %w", err)
+	}
+	key := string(keyBytes)
+	save := func(state string, lastErr error) error {
+		p.State, p.UpdatedAt, p.LastError = state, c.now(), ""
+		if lastErr != nil {
+			p.LastError = truncate(lastErr.Error(), 500)
+		}
+		return c.Store.SavePayment(ctx, p)
+	}
+	for {
+		switch p.State {
+		case PaymentAuthorizing:
+			var pi *PaymentIntent
+			if p.PaymentIntentID != "" && p.Details.ThreeDS != nil {
+				pi, err = c.Payments.ConfirmAuthenticated(ctx, key, p.PaymentIntentID, *p.Details.ThreeDS, idempotencyKey(p, "confirm_3ds"))
+			} else {
+				token, oerr := c.Keys.Open(p.TokenSealed, tokenAAD(p.SessionID))
+				if oerr != nil {
+					return p, fmt.Errorf("open payment token: %w", oerr)
+				}
+				pi, err = c.Payments.Authorize(ctx, key, AuthorizeRequest{
+					Token: string(token), Amount: p.Amount, Currency: lower(p.Currency),
+					IdempotencyKey: idempotencyKey(p, "authorize"),
+					Description:    "Agent order " + cs.ID,
+					Metadata:       map[string]string{"checkout_session_id": cs.ID, "shop": sh.Domain, "channel": "acpbridge"},
+				})
+			}
+			switch {
+			case errors.Is(err, ErrPaymentDeclined), errors.Is(err, ErrPaymentToken):
+				return p, save(PaymentDeclined, err)
+			case err != nil:
+				_ = save(PaymentAuthorizing, err)
+				return p, fmt.Errorf("%w: authorise: %w", errInProgress, err)
+			}
+			p.PaymentIntentID = pi.ID
+			switch pi.Status {
+			case "requires_capture", "succeeded":
+				if err := save(PaymentAuthorized, nil); err != nil {
+					return p, err
+				}
+			case "requires_action":
+				return p, save(PaymentRequiresAction, nil)
+			case "requires_payment_method", "canceled":
+				return p, save(PaymentDeclined, fmt.Errorf("payment intent %s is %s", pi.ID, pi.Status))
+			default:
+				_ = save(PaymentAuthorizing, fmt.Errorf("payment intent %s is %s", pi.ID, pi.Status))
+				return p, errInProgress
+			}
+		case PaymentAuthorized:
+			order, err := c.Orders.FindBySource(ctx, sh.Domain, cs.ID)
+			if err == nil && order == nil {
+				order, err = c.Orders.Create(ctx, sh.Domain, orderRequest(cs, p))
+			}
+			if errors.Is(err, ErrOrderRefused) {
+				if cerr := c.Payments.Cancel(ctx, key, p.PaymentIntentID, idempotencyKey(p, "cancel")); cerr != nil {
+					_ = save(PaymentAuthorized, fmt.Errorf("order refused (%v); cancelling the authorisation: %w", err, cerr))
+					return p, errInProgress
+				}
+				return p, save(PaymentVoided, err)
+			}
+			if err != nil {
+				_ = save(PaymentAuthorized, err)
+				return p, fmt.Errorf("%w: order: %w", errInProgress, err)
+			}
+			p.OrderID, p.OrderName, p.OrderStatusURL = order.ID, order.Name, order.StatusURL
+			if err := save(PaymentOrdered, nil); err != nil {
+				return p, err
+			}
+		case PaymentOrdered:
+			if _, err := c.Payments.Capture(ctx, key, p.PaymentIntentID, idempotencyKey(p, "capture")); err != nil {
+				_ = save(PaymentOrdered, err)
+				return p, fmt.Errorf("%w: capture: %w", errInProgress, err)
+			}
+			return p, save(PaymentCompleted, nil)
+		default: // completed, declined, voided, requires_action
+			return p, nil
+		}
+	}
+}
+
+// orderRequest is the Shopify order of a session being completed.
+func orderRequest(cs *CheckoutSession, p *CheckoutPayment) OrderRequest {
+	st := &cs.State
+	in := OrderRequest{
+		SessionID: cs.ID, Currency: cs.Currency, Lines: st.Quote.Lines, Buyer: st.Buyer,
+		Total: p.Amount, PaymentIntentID: p.PaymentIntentID, Note: p.Details.OrderNotes,
+		BillingAddress: p.Details.BillingAddress, Agent: "ACP agent",
+	}
+	if st.Fulfillment != nil {
+		in.Address = st.Fulfillment.Address
+	}
+	for i := range st.Quote.Options {
+		if o := st.Quote.Options[i]; o.ID == st.SelectedOptionID && o.Type == acp.FulfillmentShipping {
+			in.Shipping = &o
+		}
+	}
+	for _, m := range p.Details.MarketingConsents {
+		if m.Channel == "email" && m.OptedIn {
+			in.AcceptsEmail = true
+		}
+	}
+	return in
+}
+
+func lower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 32
+		}
+	}
+	return string(b)
+}
