@@ -50,7 +50,7 @@ func (d *lineDecoder) next() byte {
 // object decodes {"key": value, …}, calling field for each key; field
 // decodes the value and reports false to give up. A key seen twice gives
 // up too (encoding/json would merge), as does more than 64 keys.
-func (d *lineDecoder) object(field func(d *lineDecoder, key string, seen *uint64, l *bulkLine) bool, l *bulkLine) bool {
+func (d *lineDecoder) object(field func(d *lineDecoder, key []byte, seen *uint64, l *bulkLine) bool, l *bulkLine) bool {
 	if d.next() != '{' {
 		return false
 	}
@@ -84,25 +84,22 @@ func (d *lineDecoder) object(field func(d *lineDecoder, key string, seen *uint64
 	}
 }
 
-// rawKey reads a key without escapes (keys with escapes give up).
-func (d *lineDecoder) rawKey() (string, bool) {
+// rawKey reads a key without escapes (keys with escapes give up). The
+// field functions compare it as string(key) in a switch or comparison,
+// which does not allocate.
+func (d *lineDecoder) rawKey() ([]byte, bool) {
 	start := d.i + 1
 	for j := start; j < len(d.data); j++ {
 		switch c := d.data[j]; {
 		case c == '"':
 			d.i = j + 1
-			return unsafeKey(d.data[start:j]), true
+			return d.data[start:j], true
 		case c == '\\' || c < 0x20 || c >= utf8.RuneSelf:
-			return "", false
+			return nil, false
 		}
 	}
-	return "", false
+	return nil, false
 }
-
-// unsafeKey views key bytes as a string for the switch statements below
-// (the compiler does not allocate for a conversion used only in a switch
-// or comparison, so this is a plain conversion).
-func unsafeKey(b []byte) string { return string(b) }
 
 // once marks bit in seen, reporting false when it was already set.
 func once(seen *uint64, bit uint) bool {
@@ -113,8 +110,8 @@ func once(seen *uint64, bit uint) bool {
 	return true
 }
 
-func (d *lineDecoder) topField(_ *lineDecoder, key string, seen *uint64, l *bulkLine) bool {
-	switch key {
+func (d *lineDecoder) topField(_ *lineDecoder, key []byte, seen *uint64, l *bulkLine) bool {
+	switch string(key) {
 	case "id":
 		return once(seen, 0) && d.str(&l.ID)
 	case "__parentId":
@@ -147,8 +144,8 @@ func (d *lineDecoder) topField(_ *lineDecoder, key string, seen *uint64, l *bulk
 		}
 		l.Category = &struct{ FullName string }{}
 		var s uint64
-		return d.object(func(d *lineDecoder, key string, _ *uint64, _ *bulkLine) bool {
-			return key == "fullName" && once(&s, 0) && d.str(&l.Category.FullName)
+		return d.object(func(d *lineDecoder, key []byte, _ *uint64, _ *bulkLine) bool {
+			return string(key) == "fullName" && once(&s, 0) && d.str(&l.Category.FullName)
 		}, l)
 	case "sku":
 		return once(seen, 12) && d.strPtr(&l.SKU)
@@ -200,8 +197,8 @@ func (d *lineDecoder) image(l *bulkLine) bool {
 		Height  int    `json:"height"`
 	}{}
 	l.Image = img
-	return d.object(func(d *lineDecoder, key string, seen *uint64, _ *bulkLine) bool {
-		switch key {
+	return d.object(func(d *lineDecoder, key []byte, seen *uint64, _ *bulkLine) bool {
+		switch string(key) {
 		case "url":
 			return once(seen, 0) && d.str(&img.URL)
 		case "altText":
@@ -232,8 +229,8 @@ func (d *lineDecoder) inventoryItem(l *bulkLine) bool {
 		} `json:"measurement"`
 	}{}
 	l.InventoryItem = it
-	return d.object(func(d *lineDecoder, key string, seen *uint64, _ *bulkLine) bool {
-		switch key {
+	return d.object(func(d *lineDecoder, key []byte, seen *uint64, _ *bulkLine) bool {
+		switch string(key) {
 		case "id":
 			return once(seen, 0) && d.str(&it.ID)
 		case "tracked":
@@ -255,8 +252,8 @@ func (d *lineDecoder) inventoryItem(l *bulkLine) bool {
 				} `json:"weight"`
 			}{}
 			m := it.Measurement
-			return d.object(func(d *lineDecoder, key string, seen *uint64, _ *bulkLine) bool {
-				if key != "weight" || !once(seen, 0) {
+			return d.object(func(d *lineDecoder, key []byte, seen *uint64, _ *bulkLine) bool {
+				if string(key) != "weight" || !once(seen, 0) {
 					return false
 				}
 				if d.null() {
@@ -268,8 +265,8 @@ func (d *lineDecoder) inventoryItem(l *bulkLine) bool {
 					Value float64 `json:"value"`
 				}{}
 				w := m.Weight
-				return d.object(func(d *lineDecoder, key string, seen *uint64, _ *bulkLine) bool {
-					switch key {
+				return d.object(func(d *lineDecoder, key []byte, seen *uint64, _ *bulkLine) bool {
+					switch string(key) {
 					case "unit":
 						return once(seen, 0) && d.str(&w.Unit)
 					case "value":
@@ -301,8 +298,8 @@ func (d *lineDecoder) options(dst *[]VariantOption) bool {
 	}
 	for {
 		var o VariantOption
-		ok := d.object(func(d *lineDecoder, key string, seen *uint64, _ *bulkLine) bool {
-			switch key {
+		ok := d.object(func(d *lineDecoder, key []byte, seen *uint64, _ *bulkLine) bool {
+			switch string(key) {
 			case "name":
 				return once(seen, 0) && d.str(&o.Name)
 			case "value":

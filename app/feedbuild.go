@@ -43,7 +43,7 @@ type FeedStore interface {
 // Feed building knobs.
 const (
 	// buildPage is how many products a build reads per page.
-	buildPage = 500
+	buildPage = 1000
 	// maxStoredProblems caps the per-item problems kept per build; the
 	// summary counts them all.
 	maxStoredProblems = 10_000
@@ -308,31 +308,42 @@ func (f *Feeds) feedInputs(ctx context.Context, shopID int64) (*Shop, *FeedSetti
 	return sh, fs, settings, fshop, idx, nil
 }
 
-// toFeedProduct converts a catalog product with its rows. A product's
-// variants share one array of options. GIDs are left empty: the feed
-// derives nothing from them when the numeric ids are set.
+// toFeedProduct converts a catalog product with its rows.
 func toFeedProduct(p CatalogProduct, page *CatalogPage, ov feed.Override) feed.Product {
+	var sc productScratch
+	return sc.product(p, page, ov)
+}
+
+// productScratch holds the arrays of the feed products it makes, reused
+// from one product to the next: a walk maps and consumes one product's
+// items before it makes the next product.
+type productScratch struct {
+	images   []feed.Image
+	variants []feed.Variant
+	opts     []feed.Option
+}
+
+// product converts a catalog product with its rows. A product's variants
+// share one array of options. GIDs are left empty: the feed derives
+// nothing from them when the numeric ids are set.
+func (sc *productScratch) product(p CatalogProduct, page *CatalogPage, ov feed.Override) feed.Product {
 	fp := feed.Product{
 		ID: strconv.FormatInt(p.ProductID, 10), Handle: p.Handle, Title: p.Title, DescriptionHTML: p.DescriptionHTML,
 		Vendor: p.Vendor, ProductType: p.ProductType, Category: p.Category, Status: p.Status, URL: p.OnlineStoreURL,
 		Tags: p.Tags, Published: p.OnlineStoreURL != "", Override: ov,
 	}
 	if media := page.Media[p.ProductID]; len(media) > 0 {
-		fp.Images = make([]feed.Image, len(media))
-		for i, m := range media {
-			fp.Images[i] = feed.Image{URL: m.URL, Alt: m.Alt, Width: m.Width, Height: m.Height}
+		sc.images = sc.images[:0]
+		for _, m := range media {
+			sc.images = append(sc.images, feed.Image{URL: m.URL, Alt: m.Alt, Width: m.Width, Height: m.Height})
 		}
+		fp.Images = sc.images[:len(sc.images):len(sc.images)]
 	}
 	variants := page.Variants[p.ProductID]
 	if len(variants) == 0 {
 		return fp
 	}
-	fp.Variants = make([]feed.Variant, len(variants))
-	n := 0
-	for i := range variants {
-		n += len(variants[i].Options)
-	}
-	opts := make([]feed.Option, 0, n)
+	sc.variants, sc.opts = sc.variants[:0], sc.opts[:0]
 	for i := range variants {
 		v := &variants[i]
 		fv := feed.Variant{
@@ -342,15 +353,27 @@ func toFeedProduct(p CatalogProduct, page *CatalogPage, ov feed.Override) feed.P
 			Tracked: v.Tracked, RequiresShipping: v.RequiresShipping, WeightValue: v.WeightValue, WeightUnit: v.WeightUnit,
 			ImageURL: v.ImageURL,
 		}
-		if len(v.Options) > 0 {
-			start := len(opts)
-			for _, o := range v.Options {
-				opts = append(opts, feed.Option(o))
-			}
-			fv.Options = opts[start:len(opts):len(opts)]
-		}
-		fp.Variants[i] = fv
+		sc.variants = append(sc.variants, fv)
 	}
+	// Options after the variants, so that growing the array cannot leave
+	// an earlier variant pointing at the old one.
+	n := 0
+	for i := range variants {
+		n += len(variants[i].Options)
+	}
+	if cap(sc.opts) < n {
+		sc.opts = make([]feed.Option, 0, n)
+	}
+	for i := range variants {
+		if opts := variants[i].Options; len(opts) > 0 {
+			start := len(sc.opts)
+			for _, o := range opts {
+				sc.opts = append(sc.opts, feed.Option(o))
+			}
+			sc.variants[i].Options = sc.opts[start:len(sc.opts):len(sc.opts)]
+		}
+	}
+	fp.Variants = sc.variants[:len(sc.variants):len(sc.variants)]
 	return fp
 }
 
@@ -644,6 +667,7 @@ type walkFuncs struct {
 // so both agree item for item.
 func (f *Feeds) walkItems(ctx context.Context, shopID int64, settings feed.Settings, fshop feed.Shop, idx rules, fn walkFuncs) error {
 	var items []feed.Item
+	var sc productScratch
 	return f.Store.CatalogPages(ctx, shopID, buildPage, func(page *CatalogPage) error {
 		if err := ctx.Err(); err != nil {
 			return err
@@ -652,7 +676,7 @@ func (f *Feeds) walkItems(ctx context.Context, shopID int64, settings feed.Setti
 			if fn.product != nil {
 				fn.product()
 			}
-			fp := toFeedProduct(p, page, idx.override(p.ProductID, page.Collections[p.ProductID]))
+			fp := sc.product(p, page, idx.override(p.ProductID, page.Collections[p.ProductID]))
 			if ok, _ := feed.Eligibility(fp); !ok {
 				if fn.excluded != nil {
 					fn.excluded(len(fp.Variants))

@@ -50,6 +50,74 @@ type Writer struct {
 	// of a product: its JSON encoding is kept for the next item.
 	descRaw  string
 	descJSON []byte
+	// JSONL: the encodings of the columns that keep their value from item
+	// to item (a product's, or the whole feed's), reused while they do.
+	memo [numCols]jsonMemo
+}
+
+// jsonMemo is a column's last value and its JSON encoding.
+type jsonMemo struct {
+	str     string
+	list    []string
+	present bool // the column had a value
+	set     bool
+	enc     []byte
+}
+
+// memoized marks the columns worth remembering: the same for every
+// variant of a product (brand, category, group, images) or for the whole
+// feed (the seller's and the policies' fields).
+var memoized = func() (m [numCols]bool) {
+	for _, c := range []col{cBrand, cProductCategory, cCondition, cAdditionalImageURLs, cGroupID, cSellerName, cSellerURL,
+		cSellerPrivacyPolicy, cSellerTOS, cReturnPolicy, cTargetCountries, cStoreCountry} {
+		m[c] = true
+	}
+	return m
+}()
+
+// memoValue returns a memoized column's value.
+func (it *Item) memoValue(c col) (string, []string) {
+	switch c {
+	case cBrand:
+		return it.Brand, nil
+	case cProductCategory:
+		return it.ProductCategory, nil
+	case cCondition:
+		return it.Condition, nil
+	case cAdditionalImageURLs:
+		return "", it.AdditionalImageURLs
+	case cGroupID:
+		return it.GroupID, nil
+	case cSellerName:
+		return it.SellerName, nil
+	case cSellerURL:
+		return it.SellerURL, nil
+	case cSellerPrivacyPolicy:
+		return it.SellerPrivacyPolicy, nil
+	case cSellerTOS:
+		return it.SellerTOS, nil
+	case cReturnPolicy:
+		return it.ReturnPolicy, nil
+	case cTargetCountries:
+		return "", it.TargetCountries
+	case cStoreCountry:
+		return it.StoreCountry, nil
+	}
+	return "", nil
+}
+
+// sameList reports whether a and b hold the same strings (cheap when they
+// share them, as the items of a product do).
+func sameList(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // NewWriter starts a feed of format f with the given field naming on w and,
@@ -175,7 +243,18 @@ func (w *Writer) appendJSONL(dst []byte, it *Item) []byte {
 		}
 		dst = append(dst, p...)
 		var ok bool
-		if c == cDescription && it.Description != "" {
+		if memoized[c] {
+			m := &w.memo[c]
+			str, list := it.memoValue(c)
+			if !m.set || m.str != str || !sameList(m.list, list) {
+				start := len(dst)
+				dst, ok = it.appendValue(dst, c, w.legacy, true)
+				m.str, m.list, m.present, m.set = str, list, ok, true
+				m.enc = append(m.enc[:0], dst[start:]...)
+			} else if ok = m.present; ok {
+				dst = append(dst, m.enc...)
+			}
+		} else if c == cDescription && it.Description != "" {
 			if it.Description != w.descRaw {
 				w.descRaw = it.Description
 				w.descJSON = appendJSONString(w.descJSON[:0], it.Description)

@@ -18,6 +18,8 @@ package service_test
 //	ACPBRIDGE_PERF_DIR=dir        keep generated JSONL files there and reuse them
 //	ACPBRIDGE_PERF_PROFILE=dir    write a CPU and an allocs profile per phase
 //	ACPBRIDGE_PERF_OUT=file       append one TSV line per phase
+//	ACPBRIDGE_PERF_BUILDS=N       run the timed build N times (default 1)
+//	ACPBRIDGE_PERF_SKIP=a,b       skip phases: parse, read, formats, resync
 //
 // Every phase runs under the pprof label phase=NAME, so a whole-run
 // `-cpuprofile` can be split with `go tool pprof -tagfocus=phase=ingest`
@@ -39,6 +41,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -106,6 +109,17 @@ func perfKinds(tb testing.TB) []app.DatabaseKind {
 		}
 	}
 	return kinds
+}
+
+// perfSkipPhase reports whether ACPBRIDGE_PERF_SKIP (comma-separated)
+// names the phase: parse, read, formats or resync.
+func perfSkipPhase(name string) bool {
+	for _, p := range strings.Split(os.Getenv("ACPBRIDGE_PERF_SKIP"), ",") {
+		if strings.TrimSpace(p) == name {
+			return true
+		}
+	}
+	return false
 }
 
 // ---- the catalog generator ----
@@ -416,7 +430,8 @@ type phase struct {
 	name      string
 	wall      time.Duration
 	goCPU     time.Duration // this process, all threads
-	pgCPU     time.Duration // every local postgres process (server side of the work)
+	pgCPU     time.Duration // every local postgres process (server side of the work, and others')
+	dbCPU     time.Duration // the backends of the phase's database only
 	startRSS  uint64        // bytes
 	peakRSS   uint64        // VmHWM since the phase began
 	peakHeap  uint64        // HeapInuse, sampled every 50 ms
@@ -488,6 +503,47 @@ func postgresCPU() time.Duration {
 	return time.Duration(ticks) * 10 * time.Millisecond
 }
 
+// perfDB is the database of the phase being measured ("" for none).
+var perfDB string
+
+// databaseCPU sums the CPU time of the live PostgreSQL backends serving
+// the database db (their process titles name it): the server's work for
+// this harness alone, where postgresCPU also counts whatever else the
+// server does meanwhile (other tests on a shared machine). A backend that
+// exits during a phase takes its time with it; the pool keeps ours open.
+func databaseCPU(db string) time.Duration {
+	if db == "" {
+		return 0
+	}
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0
+	}
+	var ticks uint64
+	for _, e := range ents {
+		if _, err := strconv.Atoi(e.Name()); err != nil {
+			continue
+		}
+		cmd, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err != nil || !bytes.HasPrefix(cmd, []byte("postgres: ")) || !bytes.Contains(cmd, []byte(" "+db+" ")) {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		st := string(b)
+		f := strings.Fields(st[strings.LastIndexByte(st, ')')+2:])
+		if len(f) < 13 {
+			continue
+		}
+		u, _ := strconv.ParseUint(f[11], 10, 64)
+		k, _ := strconv.ParseUint(f[12], 10, 64)
+		ticks += u + k
+	}
+	return time.Duration(ticks) * 10 * time.Millisecond
+}
+
 func isPostgres(pid int) bool {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
 	return err == nil && strings.TrimSpace(string(b)) == "postgres"
@@ -537,11 +593,11 @@ func measure(tb testing.TB, prefix, name string, fn func(ctx context.Context) er
 			}
 		}
 	}()
-	cpu0, pg0, start := processCPU(), postgresCPU(), time.Now()
+	cpu0, pg0, db0, start := processCPU(), postgresCPU(), databaseCPU(perfDB), time.Now()
 	var err error
 	pprof.Do(context.Background(), pprof.Labels("phase", name), func(ctx context.Context) { err = fn(ctx) })
 	p.wall = time.Since(start)
-	p.goCPU, p.pgCPU = processCPU()-cpu0, postgresCPU()-pg0
+	p.goCPU, p.pgCPU, p.dbCPU = processCPU()-cpu0, postgresCPU()-pg0, databaseCPU(perfDB)-db0
 	close(done)
 	<-sampled
 	var ms1 runtime.MemStats
@@ -565,8 +621,8 @@ func measure(tb testing.TB, prefix, name string, fn func(ctx context.Context) er
 const mb = 1e6
 
 func (p phase) String() string {
-	return fmt.Sprintf("%-7s wall %7.2fs  go-cpu %7.2fs  pg-cpu %6.2fs  peak RSS %6.1f MB (start %5.1f)  peak heap-in-use %6.1f MB  runtime-sys %6.1f MB  alloc %8.1f MB  GCs %d",
-		p.name, p.wall.Seconds(), p.goCPU.Seconds(), p.pgCPU.Seconds(), float64(p.peakRSS)/mb, float64(p.startRSS)/mb,
+	return fmt.Sprintf("%-7s wall %7.2fs  go-cpu %7.2fs  pg-cpu %6.2fs (this db %6.2fs)  peak RSS %6.1f MB (start %5.1f)  peak heap-in-use %6.1f MB  runtime-sys %6.1f MB  alloc %8.1f MB  GCs %d",
+		p.name, p.wall.Seconds(), p.goCPU.Seconds(), p.pgCPU.Seconds(), p.dbCPU.Seconds(), float64(p.peakRSS)/mb, float64(p.startRSS)/mb,
 		float64(p.peakHeap)/mb, float64(p.peakSys)/mb, float64(p.allocated)/mb, p.gcs)
 }
 
@@ -585,8 +641,8 @@ func record(tb testing.TB, kind app.DatabaseKind, n int, p phase, extra string) 
 		return
 	}
 	defer f.Close()
-	fmt.Fprintf(f, "%s\t%s\t%d\t%s\t%.3f\t%.3f\t%.3f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t%s\n",
-		time.Now().UTC().Format(time.RFC3339), kind, n, p.name, p.wall.Seconds(), p.goCPU.Seconds(), p.pgCPU.Seconds(),
+	fmt.Fprintf(f, "%s\t%s\t%d\t%s\t%.3f\t%.3f\t%.3f\t%.3f\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t%d\t%s\n",
+		time.Now().UTC().Format(time.RFC3339), kind, n, p.name, p.wall.Seconds(), p.goCPU.Seconds(), p.pgCPU.Seconds(), p.dbCPU.Seconds(),
 		float64(p.startRSS)/mb, float64(p.peakRSS)/mb, float64(p.peakHeap)/mb, float64(p.peakSys)/mb,
 		float64(p.allocated)/mb, p.gcs, extra)
 }
@@ -662,6 +718,12 @@ func newPerfEnv(tb testing.TB, kind app.DatabaseKind) *perfEnv {
 	tb.Helper()
 	ctx := context.Background()
 	cfg := storetest.Config(tb, kind, true)
+	perfDB = ""
+	if kind == app.DatabasePostgres {
+		if u, err := url.Parse(cfg.URL); err == nil {
+			perfDB = strings.TrimPrefix(u.Path, "/")
+		}
+	}
 	log := &perfLog{tb: tb}
 	st, err := store.Open(ctx, cfg, log.logger())
 	if err != nil {
@@ -834,30 +896,32 @@ func TestPerfCatalog(t *testing.T) {
 
 	// Parsing alone (no database): the floor under ingest.
 	var parsed int64
-	p := measure(t, fmt.Sprintf("none-%d", n), "parse", func(context.Context) error {
-		f, err := os.Open(path)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		rd := app.NewBulkReader(f, "USD")
-		var b app.CatalogBatch
-		for {
-			err := rd.Next(&b, 2000)
-			if errors.Is(err, io.EOF) {
-				break
-			}
+	if !perfSkipPhase("parse") {
+		p := measure(t, fmt.Sprintf("none-%d", n), "parse", func(context.Context) error {
+			f, err := os.Open(path)
 			if err != nil {
 				return err
 			}
-			parsed += int64(len(b.Variants))
-		}
-		if parsed != int64(n) {
-			return fmt.Errorf("parsed %d variants, want %d", parsed, n)
-		}
-		return nil
-	})
-	record(t, "none", n, p, fmt.Sprintf("lines/s=%.0f MB/s=%.1f", float64(2*n)/p.wall.Seconds(), float64(fi.Size())/mb/p.wall.Seconds()))
+			defer f.Close()
+			rd := app.NewBulkReader(f, "USD")
+			var b app.CatalogBatch
+			for {
+				err := rd.Next(&b, 2000)
+				if errors.Is(err, io.EOF) {
+					break
+				}
+				if err != nil {
+					return err
+				}
+				parsed += int64(len(b.Variants))
+			}
+			if parsed != int64(n) {
+				return fmt.Errorf("parsed %d variants, want %d", parsed, n)
+			}
+			return nil
+		})
+		record(t, "none", n, p, fmt.Sprintf("lines/s=%.0f MB/s=%.1f", float64(2*n)/p.wall.Seconds(), float64(fi.Size())/mb/p.wall.Seconds()))
+	}
 
 	for _, kind := range perfKinds(t) {
 		t.Run(string(kind), func(t *testing.T) {
@@ -871,26 +935,50 @@ func TestPerfCatalog(t *testing.T) {
 			record(t, kind, n, ing, fmt.Sprintf("rows/s=%.0f variants/s=%.0f db=%.0fMB slowSQL=%d",
 				float64(2*n)/ing.wall.Seconds(), float64(n)/ing.wall.Seconds(), e.dbSize(t), e.log.slow.Swap(0)))
 
-			// The timed build: the jsonl.gz, validated and published.
-			var b *app.FeedBuild
-			bld := measure(t, prefix, "build", func(ctx context.Context) error {
-				var err error
-				b, err = e.feeds.BuildPrimary(ctx, e.shop.ID)
-				return err
-			})
-			if b.Status != app.BuildPublished || b.ItemsPublished != int64(n) || b.ItemsInvalid != 0 {
-				problems, _ := e.st.FeedProblems(ctx, b.ID, 5)
-				t.Fatalf("build %s: %d published, %d invalid, %d excluded of %d; problems %+v",
-					b.Status, b.ItemsPublished, b.ItemsInvalid, b.ItemsExcluded, n, problems)
+			// Reading the catalog alone (CatalogPages, nothing mapped): the
+			// floor under the build's reading, and the database's share.
+			if !perfSkipPhase("read") {
+				var items int64
+				rd := measure(t, prefix, "read", func(ctx context.Context) error {
+					return e.st.CatalogPages(ctx, e.shop.ID, 500, func(p *app.CatalogPage) error {
+						for _, vs := range p.Variants {
+							items += int64(len(vs))
+						}
+						return nil
+					})
+				})
+				if items != int64(n) {
+					t.Fatalf("read %d variants, want %d", items, n)
+				}
+				record(t, kind, n, rd, fmt.Sprintf("variants/s=%.0f", float64(n)/rd.wall.Seconds()))
 			}
-			record(t, kind, n, bld, fmt.Sprintf("items/s=%.0f us/item=%.2f warnings=%d slowSQL=%d %s",
-				float64(b.ItemsPublished)/bld.wall.Seconds(), float64(bld.wall.Microseconds())/float64(n), b.Warnings,
-				e.log.slow.Swap(0), fileSizes(t, e.st, b.ID, app.PrimaryFormat)))
+
+			// The timed build: the jsonl.gz, validated and published
+			// (ACPBRIDGE_PERF_BUILDS times, default once).
+			builds, _ := strconv.Atoi(os.Getenv("ACPBRIDGE_PERF_BUILDS"))
+			var b *app.FeedBuild
+			for range max(builds, 1) {
+				bld := measure(t, prefix, "build", func(ctx context.Context) error {
+					var err error
+					b, err = e.feeds.BuildPrimary(ctx, e.shop.ID)
+					return err
+				})
+				if b.Status != app.BuildPublished || b.ItemsPublished != int64(n) || b.ItemsInvalid != 0 {
+					problems, _ := e.st.FeedProblems(ctx, b.ID, 5)
+					t.Fatalf("build %s: %d published, %d invalid, %d excluded of %d; problems %+v",
+						b.Status, b.ItemsPublished, b.ItemsInvalid, b.ItemsExcluded, n, problems)
+				}
+				record(t, kind, n, bld, fmt.Sprintf("items/s=%.0f us/item=%.2f warnings=%d slowSQL=%d %s",
+					float64(b.ItemsPublished)/bld.wall.Seconds(), float64(bld.wall.Microseconds())/float64(n), b.Warnings,
+					e.log.slow.Swap(0), fileSizes(t, e.st, b.ID, app.PrimaryFormat)))
+			}
 
 			// The same build's csv.gz and tsv.gz, written after it is published.
-			sec := measure(t, prefix, "formats", func(ctx context.Context) error { return e.feeds.BuildSecondary(ctx, b) })
-			record(t, kind, n, sec, fmt.Sprintf("items/s=%.0f slowSQL=%d %s", float64(b.ItemsPublished)/sec.wall.Seconds(),
-				e.log.slow.Swap(0), fileSizes(t, e.st, b.ID, app.SecondaryFormats...)))
+			if !perfSkipPhase("formats") {
+				sec := measure(t, prefix, "formats", func(ctx context.Context) error { return e.feeds.BuildSecondary(ctx, b) })
+				record(t, kind, n, sec, fmt.Sprintf("items/s=%.0f slowSQL=%d %s", float64(b.ItemsPublished)/sec.wall.Seconds(),
+					e.log.slow.Swap(0), fileSizes(t, e.st, b.ID, app.SecondaryFormats...)))
+			}
 
 			// Read the feed back as a pull would: it is complete and valid.
 			var lines int64
@@ -906,7 +994,7 @@ func TestPerfCatalog(t *testing.T) {
 
 			// A second sync of the same export: every row exists already
 			// and is replaced (the daily reconciliation's case).
-			if os.Getenv("ACPBRIDGE_PERF_RESYNC") == "0" {
+			if perfSkipPhase("resync") {
 				return
 			}
 			cat, sy = e.startSync(t, path, 2*n)

@@ -200,4 +200,46 @@ func TestSaveSyncBatchRace(t *testing.T) {
 	})
 }
 
+// TestCatalogPagesOrder: a page lists each product's variants and media by
+// position and its collections by id, whatever order they were written in.
+func TestCatalogPagesOrder(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		sh := catalogShop(t, st, "order.myshopify.com")
+		sy, _ := st.CreateSync(ctx, sh.ID, "test")
+		b := &app.CatalogBatch{Products: []app.CatalogProduct{{ProductID: 5}, {ProductID: 6}}}
+		for i := range 6 {
+			b.Variants = append(b.Variants, app.CatalogVariant{VariantID: int64(100 - i), ProductID: int64(5 + i%2), Position: int64(50 - i)})
+			b.Media = append(b.Media, app.CatalogMedia{MediaID: int64(200 + i), ProductID: int64(5 + i%2), Position: int64(90 - i), URL: "u"})
+			b.Collections = append(b.Collections, app.CatalogCollection{ProductID: int64(5 + i%2), CollectionID: int64(300 - i)})
+		}
+		if err := st.SaveSyncBatch(ctx, sy, b, false); err != nil {
+			t.Fatal(err)
+		}
+		// A product refresh rewrites product 5's rows after the others.
+		if err := st.ReplaceProduct(ctx, sh.ID, sy.Generation, &app.CatalogBatch{
+			Products: b.Products[:1], Variants: []app.CatalogVariant{b.Variants[4], b.Variants[0], b.Variants[2]},
+			Media: []app.CatalogMedia{b.Media[2], b.Media[0], b.Media[4]}, Collections: []app.CatalogCollection{b.Collections[4], b.Collections[0], b.Collections[2]},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		pages := catalogPages(t, st, sh.ID, 10)
+		if len(pages) != 1 {
+			t.Fatalf("%d pages", len(pages))
+		}
+		for _, pid := range []int64{5, 6} {
+			vs, ms, cs := pages[0].Variants[pid], pages[0].Media[pid], pages[0].Collections[pid]
+			if len(vs) != 3 || len(ms) != 3 || len(cs) != 3 {
+				t.Fatalf("product %d: %d variants, %d media, %d collections", pid, len(vs), len(ms), len(cs))
+			}
+			for i := 1; i < 3; i++ {
+				if vs[i-1].Position >= vs[i].Position || ms[i-1].Position >= ms[i].Position || cs[i-1].CollectionID >= cs[i].CollectionID {
+					t.Fatalf("product %d out of order: %+v %+v %+v", pid, vs, ms, cs)
+				}
+			}
+		}
+	})
+}
+
 func ptr[T any](v T) *T { return &v }
