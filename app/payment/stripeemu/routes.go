@@ -55,9 +55,9 @@ type request struct {
 // apiError is Stripe's error object, answered as {"error": {...}}.
 type apiError struct {
 	status int
-	// stored says whether an idempotent request keeps this answer for
-	// replay. Stripe does not store requests that fail validation before
-	// running; it does store declines and state errors.
+	// validation marks an error raised before the request ran: it is not
+	// kept for idempotent replay, as on Stripe, which does keep declines
+	// and state errors.
 	validation bool
 
 	Type          string `json:"type"`
