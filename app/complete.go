@@ -67,6 +67,8 @@ type PaymentDetails struct {
 	ThreeDS           *ThreeDSResult         `json:"three_ds,omitempty"`
 	// Authentication is what Stripe asked for (requires_action).
 	Authentication *acp.AuthenticationMetadata `json:"authentication,omitempty"`
+	// OrderAttemptAt is when orderCreate was last sent for this payment.
+	OrderAttemptAt *time.Time `json:"order_attempt_at,omitempty"`
 }
 
 // ThreeDSResult is the agent's 3-D Secure outcome passed on to Stripe.
@@ -169,6 +171,18 @@ type Completer struct {
 	Now      func() time.Time
 	// Lease is how long one driver may hold a completion (default 60 s).
 	Lease time.Duration
+	// OrderSearchLag is how long Shopify's order search may take to show a
+	// new order (default 20 s). After an orderCreate whose answer was lost,
+	// the order is looked up again only once this has passed, so a lookup
+	// cannot miss an order that exists and create a second one.
+	OrderSearchLag time.Duration
+}
+
+func (c *Completer) searchLag() time.Duration {
+	if c.OrderSearchLag > 0 {
+		return c.OrderSearchLag
+	}
+	return 20 * time.Second
 }
 
 func tokenAAD(sessionID string) []byte { return []byte("checkout_payment_token:" + sessionID) }
@@ -281,8 +295,18 @@ func (c *Completer) Drive(ctx context.Context, sh *Shop, cs *CheckoutSession) (*
 				return p, errInProgress
 			}
 		case PaymentAuthorized:
+			if at := p.Details.OrderAttemptAt; at != nil && c.now().Sub(*at) < c.searchLag() {
+				// An earlier orderCreate may have written an order that the
+				// search does not show yet: wait before looking again.
+				return p, fmt.Errorf("%w: waiting for Shopify's order search after an unanswered orderCreate", errInProgress)
+			}
 			order, err := c.Orders.FindBySource(ctx, sh.Domain, cs.ID)
 			if err == nil && order == nil {
+				at := c.now()
+				p.Details.OrderAttemptAt = &at
+				if err := save(PaymentAuthorized, nil); err != nil { // recorded before the call
+					return p, err
+				}
 				order, err = c.Orders.Create(ctx, sh.Domain, orderRequest(cs, p))
 			}
 			if errors.Is(err, ErrOrderRefused) {

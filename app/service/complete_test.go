@@ -178,6 +178,12 @@ func TestCompleteBadPayment(t *testing.T) {
 func TestCompleteFailuresAreResumed(t *testing.T) {
 	t.Parallel()
 	e := newCheckoutEnv(t, app.DatabasePostgres)
+	// Shopify's order search lags behind its writes: the app must not
+	// take "not found" right after a lost answer for "not written".
+	if err := e.emu.SetOrderSearchLag(testShop, 300*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	e.svc.Checkout().Completer.OrderSearchLag = 500 * time.Millisecond
 	stripeFaults := func() int { return e.stripe.Stats().Faults }
 	tests := []struct {
 		name   string
@@ -211,10 +217,11 @@ func TestCompleteFailuresAreResumed(t *testing.T) {
 				t.Fatal("the injected fault was never hit")
 			}
 			final := first
-			for i := 0; final.str("status") != "completed" && i < 5; i++ {
+			for i := 0; final.str("status") != "completed" && i < 40; i++ {
 				if final.str("status") != "complete_in_progress" {
 					t.Fatalf("after a failure: status %s %s", final.str("status"), final.body)
 				}
+				time.Sleep(50 * time.Millisecond) // an agent polling
 				final = a.do("POST", "/checkout_sessions/"+id+"/complete", a.paymentBody(e.token(stripeemu.KindApprove)))
 			}
 			if final.str("status") != "completed" {
@@ -230,6 +237,7 @@ func TestCompleteFailuresAreResumed(t *testing.T) {
 func TestCompleteResumeJob(t *testing.T) {
 	t.Parallel()
 	e := newCheckoutEnv(t, app.DatabaseSQLite)
+	e.svc.Checkout().Completer.OrderSearchLag = 100 * time.Millisecond
 	a := e.agent(t, acp.V20250929)
 	id, total := e.readySession(t, a, 1)
 	e.failShopify("orderCreate", 1, http.StatusServiceUnavailable)
@@ -237,6 +245,7 @@ func TestCompleteResumeJob(t *testing.T) {
 	if r.str("status") != "in_progress" { // 2025-09-29's name for complete_in_progress
 		t.Fatalf("complete with Shopify down: %d %s", r.status, r.body)
 	}
+	time.Sleep(150 * time.Millisecond) // the order search lag
 	if err := e.svc.Checkout().ResumeCompletion(t.Context(), e.sh.ID, id); err != nil {
 		t.Fatalf("resume: %v", err)
 	}
