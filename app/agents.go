@@ -253,19 +253,6 @@ func (a *Agents) ConnectStripe(ctx context.Context, shopID int64, key string) (s
 	return account, ks.SaveStripeKey(ctx, shopID, sealed, account, a.now())
 }
 
-// SetStripeAccount records the merchant's Stripe account id (acct_...).
-func (a *Agents) SetStripeAccount(ctx context.Context, shopID int64, accountID string) error {
-	if !strings.HasPrefix(accountID, "acct_") || len(accountID) > 64 || strings.ContainsAny(accountID, " \t\r\n") {
-		return &Error{Code: CodeInvalid, Field: "stripe_account_id", Message: "a Stripe account id looks like acct_1A2b3C..."}
-	}
-	s, err := a.Settings(ctx, shopID)
-	if err != nil {
-		return err
-	}
-	s.StripeAccountID, s.UpdatedAt = accountID, a.now()
-	return a.Store.SaveACPSettings(ctx, *s)
-}
-
 var errBadSignature = &Error{Code: CodeUnauthorized, Reason: "invalid_signature"}
 
 // VerifySignature checks a request's Signature and Timestamp headers over

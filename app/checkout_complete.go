@@ -107,7 +107,11 @@ func (c *Checkout) beginCompletion(ctx context.Context, sh *Shop, v acp.Version,
 			p.State, p.LastError = PaymentDeclined, "3-D Secure outcome: "+r.Outcome
 		} else {
 			p.State = PaymentAuthorizing
-			p.Details.ThreeDS = &ThreeDSResult{Cryptogram: r.Details.ThreeDSCryptogram, ECI: r.Details.ElectronicCommerceIndicator,
+			status := "Y"
+			if r.Outcome == "attempt_acknowledged" {
+				status = "A"
+			}
+			p.Details.ThreeDS = &ThreeDSResult{TransStatus: status, Cryptogram: r.Details.ThreeDSCryptogram, ECI: r.Details.ElectronicCommerceIndicator,
 				TransactionID: r.Details.TransactionID, Version: r.Details.Version}
 		}
 		p.UpdatedAt = c.now()

@@ -16,7 +16,11 @@ func toPaymentIntent(in *payment.Intent) *PaymentIntent {
 	if in == nil {
 		return nil
 	}
-	return &PaymentIntent{ID: in.ID, Status: string(in.Status), Amount: in.Amount}
+	out := &PaymentIntent{ID: in.ID, Status: string(in.Status), Amount: in.Amount}
+	if in.Card != nil {
+		out.CardBrand = in.Card.Brand
+	}
+	return out
 }
 
 // paymentError maps the client's typed failures onto the app's.
@@ -44,7 +48,7 @@ func (s *StripePayments) Authorize(ctx context.Context, key string, in Authorize
 // ConfirmAuthenticated implements Payments.
 func (s *StripePayments) ConfirmAuthenticated(ctx context.Context, key, intentID string, r ThreeDSResult, idem string) (*PaymentIntent, error) {
 	pi, err := s.Stripe.ConfirmAuthenticated(ctx, key, intentID, payment.ThreeDS{
-		Cryptogram: r.Cryptogram, ECI: r.ECI, TransactionID: r.TransactionID, Version: r.Version,
+		Cryptogram: r.Cryptogram, ECI: r.ECI, TransactionID: r.TransactionID, Version: r.Version, TransStatus: r.TransStatus,
 	}, idem)
 	return toPaymentIntent(pi), paymentError(err)
 }

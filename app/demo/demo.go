@@ -25,6 +25,7 @@ import (
 
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/payment/stripeemu"
 	"github.com/acpbridge/acpbridge/app/service"
 	"github.com/acpbridge/acpbridge/shopify"
 	"github.com/acpbridge/acpbridge/shopify/emulator"
@@ -86,6 +87,7 @@ type Manifest struct {
 	AppClientSecret string          `json:"app_client_secret"`
 	Shopify         ShopifyManifest `json:"shopify"`
 	ACP             ACPManifest     `json:"acp"`
+	Payment         PaymentManifest `json:"payment"`
 	Feed            FeedManifest    `json:"feed"`
 	// Items are (up to 100 of) the variants the feed publishes.
 	Items []app.PublishedItem `json:"items"`
@@ -105,6 +107,20 @@ type ACPManifest struct {
 
 // DemoStripeAccount is the Stripe account the demo shop charges through.
 const DemoStripeAccount = "acct_1DemoShopAcpBridge"
+
+// PaymentManifest holds Shared Payment Tokens granted to the demo shop by
+// the Stripe emulator, as an agent would receive them: one that approves,
+// one that is declined, and one that asks for 3-D Secure. Each is single
+// use, in the shop's currency, for up to 10,000.00.
+type PaymentManifest struct {
+	// StripeURL and StripeTestKey reach the Stripe emulator, e.g. to grant
+	// more tokens (POST /v1/test_helpers/shared_payment/granted_tokens).
+	StripeURL        string `json:"stripe_url"`
+	StripeTestKey    string `json:"stripe_test_key"`
+	ApproveToken     string `json:"approve_token"`
+	DeclineToken     string `json:"decline_token"`
+	Requires3DSToken string `json:"requires_3ds_token"`
+}
 
 // FeedManifest tells how to pull the shop's published feed.
 type FeedManifest struct {
@@ -160,8 +176,18 @@ func Run(ctx context.Context, opts Options, base app.Config, logger *slog.Logger
 	cfg.ShopifyAPIKey, cfg.ShopifyAPISecret = DemoClientID, clientSecret
 	cfg.AppURL = nil // known once the server listens
 
+	// The Stripe emulator, with the demo shop's account.
+	stripe, err := stripeemu.New(stripeemu.Config{Accounts: []string{DemoStripeAccount}, Logger: logger.With("component", "stripe-emulator")})
+	if err != nil {
+		return fmt.Errorf("stripe emulator: %w", err)
+	}
+	if err := stripe.Start(); err != nil {
+		return fmt.Errorf("stripe emulator: %w", err)
+	}
+	defer stripe.Close()
+
 	svc, err := service.New(ctx, service.Options{
-		Config: cfg, Logger: logger, ShopifyTransport: emu.Transport(nil),
+		Config: cfg, Logger: logger, ShopifyTransport: emu.Transport(nil), StripeURL: stripe.URL(),
 		AfterInstallURL: func(shop string) string { return "/?shop=" + url.QueryEscape(shop) },
 		RebuildDelay:    2 * time.Second, SyncPoll: time.Second,
 	})
@@ -177,7 +203,7 @@ func Run(ctx context.Context, opts Options, base app.Config, logger *slog.Logger
 		if err != nil {
 			return fmt.Errorf("demo onboarding: %w", err)
 		}
-		acpm, err := connectAgent(ctx, svc, opts.AgentWebhookURL)
+		acpm, err := connectAgent(ctx, svc, opts.AgentWebhookURL, stripe.RestrictedKey(DemoStripeAccount))
 		if err != nil {
 			return fmt.Errorf("demo agent access: %w", err)
 		}
@@ -189,6 +215,13 @@ func Run(ctx context.Context, opts Options, base app.Config, logger *slog.Logger
 				AccessToken: emu.StaffToken(DemoShop),
 			},
 			ACP: acpm,
+			Payment: PaymentManifest{
+				StripeURL:        stripe.URL(),
+				StripeTestKey:    stripe.SecretKey(DemoStripeAccount),
+				ApproveToken:     stripe.GrantToken(DemoStripeAccount, stripeemu.KindApprove, "usd", 1_000_000, time.Time{}),
+				DeclineToken:     stripe.GrantToken(DemoStripeAccount, stripeemu.KindDecline, "usd", 1_000_000, time.Time{}),
+				Requires3DSToken: stripe.GrantToken(DemoStripeAccount, stripeemu.KindRequires3DS, "usd", 1_000_000, time.Time{}),
+			},
 			Feed: FeedManifest{
 				URL:           svc.URL() + "/feeds/" + DemoShop + "/products.jsonl.gz",
 				Authorization: "Bearer " + feedToken,
@@ -297,8 +330,9 @@ func onboard(ctx context.Context, svc *service.Service, out io.Writer) (string, 
 }
 
 // connectAgent does what a merchant does to let an agent in: an API key, a
-// request-signing secret, the order-event webhook and the Stripe account.
-func connectAgent(ctx context.Context, svc *service.Service, webhookURL string) (ACPManifest, error) {
+// request-signing secret, the order-event webhook and the Stripe key (a
+// restricted key of the demo's Stripe account, verified by a real call).
+func connectAgent(ctx context.Context, svc *service.Service, webhookURL, stripeKey string) (ACPManifest, error) {
 	sh, err := svc.Store().ShopByDomain(ctx, DemoShop)
 	if err != nil {
 		return ACPManifest{}, err
@@ -316,7 +350,7 @@ func connectAgent(ctx context.Context, svc *service.Service, webhookURL string) 
 	if err != nil {
 		return ACPManifest{}, err
 	}
-	if err := ag.SetStripeAccount(ctx, sh.ID, DemoStripeAccount); err != nil {
+	if _, err := ag.ConnectStripe(ctx, sh.ID, stripeKey); err != nil {
 		return ACPManifest{}, err
 	}
 	return ACPManifest{

@@ -289,3 +289,30 @@ func TestCompleteConcurrently(t *testing.T) {
 	e.checkOnce(t, id, total)
 	_ = strconv.Itoa
 }
+
+// TestComplete3DS: a card that needs 3-D Secure pauses the session in
+// authentication_required with the metadata the agent needs; completing
+// with the agent's result finishes it, once.
+func TestComplete3DS(t *testing.T) {
+	t.Parallel()
+	e := newCheckoutEnv(t, app.DatabaseSQLite)
+	a := e.agent(t, acp.V20260417)
+	id, total := e.readySession(t, a, 1)
+	token := e.token(stripeemu.KindRequires3DS)
+	r := a.do("POST", "/checkout_sessions/"+id+"/complete", a.paymentBody(token))
+	if r.status != 200 || r.str("status") != "authentication_required" || r.str("authentication_metadata", "directory_server") == "" {
+		t.Fatalf("complete with a 3-D Secure card: %d %s", r.status, r.body)
+	}
+	if r := a.do("POST", "/checkout_sessions/"+id+"/complete", a.paymentBody(token)); r.status != 400 || r.str("code") != "requires_3ds" || r.str("param") != "$.authentication_result" {
+		t.Errorf("complete without the result: %d %s", r.status, r.body)
+	}
+	body := a.paymentBody(token)
+	body["authentication_result"] = map[string]any{"outcome": "authenticated", "outcome_details": map[string]any{
+		"three_ds_cryptogram": "AJkBBkhgQQAAAE4gSEJydQAAAAA=", "electronic_commerce_indicator": "05",
+		"transaction_id": "f38e6948-5388-41a6-bca4-b49723c19437", "version": "2.2.0"}}
+	r = a.do("POST", "/checkout_sessions/"+id+"/complete", body)
+	if r.status != 200 || r.str("status") != "completed" {
+		t.Fatalf("complete with the result: %d %s", r.status, r.body)
+	}
+	e.checkOnce(t, id, total)
+}
