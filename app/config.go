@@ -79,6 +79,16 @@ type Config struct {
 	// QuoteTimeout bounds Shopify's answers while pricing one checkout call
 	// (QUOTE_TIMEOUT, 500ms to 20s; default 4s).
 	QuoteTimeout time.Duration
+	// CompletionLease is how long one request or replica owns a checkout
+	// completion (COMPLETION_LEASE, 2s to 10m; default 60s): after a crash
+	// another takes over once it lapses. It must outlast the slowest
+	// Shopify or Stripe call.
+	CompletionLease time.Duration
+	// ShopifyEmulatorURL and StripeURL point the app at emulators instead
+	// of Shopify and Stripe (SHOPIFY_EMULATOR_URL, STRIPE_API_URL): for
+	// development and end-to-end tests only; loopback URLs only.
+	ShopifyEmulatorURL *url.URL
+	StripeURL          string
 }
 
 // LoadConfig reads the configuration from getenv (os.Getenv in production).
@@ -168,6 +178,23 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	cfg.CheckoutTTL = duration("CHECKOUT_SESSION_TTL", DefaultSessionTTL, 5*time.Minute, 72*time.Hour)
 	cfg.QuoteTimeout = duration("QUOTE_TIMEOUT", DefaultQuoteTimeout, 500*time.Millisecond, 20*time.Second)
+	cfg.CompletionLease = duration("COMPLETION_LEASE", time.Minute, 2*time.Second, 10*time.Minute)
+	for _, name := range []string{"SHOPIFY_EMULATOR_URL", "STRIPE_API_URL"} {
+		raw := env(name)
+		if raw == "" {
+			continue
+		}
+		u, err := url.Parse(raw)
+		if err != nil || u.Scheme != "http" || !isLoopbackHost(u.Hostname()) {
+			bad(name, "expected an http URL on a loopback address (an emulator for development and tests), got %q", raw)
+			continue
+		}
+		if name == "SHOPIFY_EMULATOR_URL" {
+			cfg.ShopifyEmulatorURL = u
+		} else {
+			cfg.StripeURL = strings.TrimRight(raw, "/")
+		}
+	}
 
 	switch lv := strings.ToLower(env("LOG_LEVEL")); lv {
 	case "", "info":

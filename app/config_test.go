@@ -131,6 +131,9 @@ func TestConfigErrors(t *testing.T) {
 		{name: "log format", set: map[string]string{"LOG_FORMAT": "xml"}, want: []string{"LOG_FORMAT:", "json or text"}},
 		{name: "session ttl", set: map[string]string{"CHECKOUT_SESSION_TTL": "1m"}, want: []string{"CHECKOUT_SESSION_TTL:", "5m0s to 72h0m0s", `"1m"`}},
 		{name: "quote timeout", set: map[string]string{"QUOTE_TIMEOUT": "soon"}, want: []string{"QUOTE_TIMEOUT:", "duration", `"soon"`}},
+		{name: "lease", set: map[string]string{"COMPLETION_LEASE": "1s"}, want: []string{"COMPLETION_LEASE:", "2s to 10m0s"}},
+		{name: "emulator not loopback", set: map[string]string{"SHOPIFY_EMULATOR_URL": "http://shopify.example.com"}, want: []string{"SHOPIFY_EMULATOR_URL:", "loopback"}},
+		{name: "stripe url https", set: map[string]string{"STRIPE_API_URL": "https://api.stripe.com"}, want: []string{"STRIPE_API_URL:", "loopback"}},
 		{name: "scopes", set: map[string]string{"SCOPES": "read_products,Write Orders"}, want: []string{"SCOPES:", `"Write Orders"`}},
 	}
 	for _, tt := range tests {

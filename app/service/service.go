@@ -111,6 +111,16 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	// Shopify.
+	if opts.ShopifyTransport == nil && cfg.ShopifyEmulatorURL != nil {
+		// Development and end-to-end tests: every *.myshopify.com request
+		// goes to the emulator (SHOPIFY_EMULATOR_URL).
+		opts.ShopifyTransport = shopify.RouteShops(cfg.ShopifyEmulatorURL, nil)
+		logger.WarnContext(ctx, "Shopify requests go to an emulator", "url", cfg.ShopifyEmulatorURL.String())
+	}
+	if opts.StripeURL == "" && cfg.StripeURL != "" {
+		opts.StripeURL = cfg.StripeURL
+		logger.WarnContext(ctx, "Stripe requests go to an emulator", "url", cfg.StripeURL)
+	}
 	shopifyHTTP := &http.Client{Transport: opts.ShopifyTransport, Timeout: 60 * time.Second}
 	s.shopify = &app.Shopify{
 		ClientID: cfg.ShopifyAPIKey, ClientSecret: cfg.ShopifyAPISecret,
@@ -151,6 +161,7 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 	s.agents = &app.Agents{Store: s.store, Keys: s.keys, Now: s.store.Now, Stripe: stripePayments}
 	s.checkout = &app.Checkout{
 		Completer: &app.Completer{
+			Lease: cfg.CompletionLease,
 			Store: s.store, Payments: stripePayments, Keys: s.keys, Now: s.store.Now,
 			Orders: &app.ShopifyOrders{Shopify: s.shopify},
 		},
