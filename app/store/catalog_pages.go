@@ -278,12 +278,12 @@ func decodeVariant(vals [][]byte, v *app.CatalogVariant) bool {
 	v.VariantID, v.ProductID, v.Position, v.InventoryItemID = i8(vals[0]), i8(vals[1]), i8(vals[2]), i8(vals[3])
 	v.Title, v.SKU, v.Barcode = str(vals[4]), str(vals[5]), str(vals[6])
 	v.PriceMinor, v.CompareAtMinor, v.AvailableForSale, v.InventoryQuantity = i8(vals[7]), i8(vals[8]), bl(vals[9]), i8(vals[10])
-	v.InventoryPolicy, v.Tracked, v.RequiresShipping, v.Taxable = str(vals[11]), bl(vals[12]), bl(vals[13]), bl(vals[14])
+	v.InventoryPolicy, v.Tracked, v.RequiresShipping, v.Taxable = enumStr(vals[11]), bl(vals[12]), bl(vals[13]), bl(vals[14])
 	if len(vals[15]) != 8 {
 		return false
 	}
 	v.WeightValue = math.Float64frombits(binary.BigEndian.Uint64(vals[15]))
-	v.WeightUnit, v.ImageURL = str(vals[16]), str(vals[17])
+	v.WeightUnit, v.ImageURL = enumStr(vals[16]), str(vals[17])
 	if vals[18] == nil {
 		return false
 	}
@@ -291,12 +291,37 @@ func decodeVariant(vals [][]byte, v *app.CatalogVariant) bool {
 	return ok
 }
 
-// sortRows sorts rows unless they are in order already.
+// sortRows sorts rows unless they are in order already (the check compares
+// in place: it runs for every page, the sort seldom).
 func sortRows[T any](rows []T, compare func(a, b *T) int) {
-	less := func(a, b T) int { return compare(&a, &b) }
-	if !slices.IsSortedFunc(rows, less) {
-		slices.SortFunc(rows, less)
+	for i := 1; i < len(rows); i++ {
+		if compare(&rows[i-1], &rows[i]) > 0 {
+			slices.SortFunc(rows, func(a, b T) int { return compare(&a, &b) })
+			return
+		}
 	}
+}
+
+// enumStr returns the value of an enum column (Shopify's inventory
+// policies and weight units) without allocating for the usual values.
+func enumStr(b []byte) string {
+	switch string(b) {
+	case "DENY":
+		return "DENY"
+	case "CONTINUE":
+		return "CONTINUE"
+	case "GRAMS":
+		return "GRAMS"
+	case "KILOGRAMS":
+		return "KILOGRAMS"
+	case "OUNCES":
+		return "OUNCES"
+	case "POUNDS":
+		return "POUNDS"
+	case "":
+		return ""
+	}
+	return string(b)
 }
 
 // groupBy files rows ordered by product into m, as sub-slices of rows.
