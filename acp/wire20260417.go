@@ -718,7 +718,52 @@ type w26Order struct {
 	Confirmation      *w26Confirmation      `json:"confirmation,omitempty"`
 	Support           *w26Support           `json:"support,omitempty"`
 	LineItems         []w26OrderLineItem    `json:"line_items,omitempty"`
+	Fulfillments      []w26Fulfillment      `json:"fulfillments,omitempty"`
+	Adjustments       []w26Adjustment       `json:"adjustments,omitempty"`
 	Totals            []w26Total            `json:"totals,omitempty"`
+}
+
+type w26Fulfillment struct {
+	ID             string                `json:"id"`
+	Type           string                `json:"type"`
+	Status         string                `json:"status,omitempty"`
+	LineItems      []w26LineItemRef      `json:"line_items,omitempty"`
+	Carrier        string                `json:"carrier,omitempty"`
+	TrackingNumber string                `json:"tracking_number,omitempty"`
+	TrackingURL    string                `json:"tracking_url,omitempty"`
+	Events         []w26FulfillmentEvent `json:"events,omitempty"`
+}
+
+type w26LineItemRef struct {
+	ID       string `json:"id"`
+	Quantity int    `json:"quantity"`
+}
+
+type w26FulfillmentEvent struct {
+	ID          string `json:"id"`
+	Type        string `json:"type"`
+	OccurredAt  string `json:"occurred_at"`
+	Description string `json:"description,omitempty"`
+}
+
+type w26Adjustment struct {
+	ID          string           `json:"id"`
+	Type        string           `json:"type"`
+	OccurredAt  string           `json:"occurred_at"`
+	Status      string           `json:"status"`
+	LineItems   []w26LineItemRef `json:"line_items,omitempty"`
+	Amount      int64            `json:"amount"`
+	Currency    string           `json:"currency,omitempty"`
+	Description string           `json:"description,omitempty"`
+	Reason      string           `json:"reason,omitempty"`
+}
+
+func lineRefs20260417(refs []LineItemRef) []w26LineItemRef {
+	var out []w26LineItemRef
+	for _, r := range refs {
+		out = append(out, w26LineItemRef{ID: r.ID, Quantity: r.Quantity})
+	}
+	return out
 }
 
 type w26EstimatedDelivery struct {
@@ -969,6 +1014,18 @@ func order20260417(o *Order) *w26Order {
 			Quantity:  w26OrderLineQuantity{Ordered: l.Ordered, Current: l.Current, Fulfilled: l.Fulfilled},
 			UnitPrice: l.UnitPrice, Subtotal: l.Subtotal, Status: l.Status,
 		})
+	}
+	for _, f := range o.Fulfillments {
+		wf := w26Fulfillment{ID: f.ID, Type: string(f.Type), Status: f.Status, LineItems: lineRefs20260417(f.LineItems),
+			Carrier: f.Carrier, TrackingNumber: f.TrackingNumber, TrackingURL: f.TrackingURL}
+		for _, e := range f.Events {
+			wf.Events = append(wf.Events, w26FulfillmentEvent{ID: e.ID, Type: e.Type, OccurredAt: formatTime(e.OccurredAt), Description: e.Description})
+		}
+		w.Fulfillments = append(w.Fulfillments, wf)
+	}
+	for _, a := range o.Adjustments {
+		w.Adjustments = append(w.Adjustments, w26Adjustment{ID: a.ID, Type: a.Type, OccurredAt: formatTime(a.OccurredAt), Status: a.Status,
+			LineItems: lineRefs20260417(a.LineItems), Amount: a.Amount, Currency: a.Currency, Description: a.Description, Reason: a.Reason})
 	}
 	if len(o.Totals) > 0 {
 		w.Totals = totals20260417(o.Totals)
