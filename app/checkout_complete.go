@@ -287,6 +287,18 @@ func (c *Checkout) waitForCompletion(ctx context.Context, sh *Shop, cs *Checkout
 			return nil, err
 		}
 		cs = fresh
+		if cs.Status != acp.StatusCompleteInProgress {
+			break
+		}
+		// The holder may have died (a crashed replica): once its lease
+		// lapses, carry the completion on here.
+		p, err := c.Completer.Store.CheckoutPayment(ctx, cs.ID)
+		if err != nil {
+			return nil, err
+		}
+		if p.LeaseUntil == nil || p.LeaseUntil.Before(c.now()) {
+			return c.drive(ctx, sh, cs)
+		}
 	}
 	return cs, nil
 }
