@@ -755,9 +755,9 @@ type OrderFulfillment struct {
 	// constants).
 	Type FulfillmentType
 	// Status is open; see the FulfillmentStatus constants.
-	Status                              string
+	Status                               string
 	Carrier, TrackingNumber, TrackingURL string
-	LineItems                           []LineItemRef
+	LineItems                            []LineItemRef
 	// Events is the fulfillment's history, oldest first.
 	Events []FulfillmentEvent
 }
