@@ -20,6 +20,7 @@ package service_test
 //	ACPBRIDGE_PERF_OUT=file       append one TSV line per phase
 //	ACPBRIDGE_PERF_BUILDS=N       run the timed build N times (default 1)
 //	ACPBRIDGE_PERF_SKIP=a,b       skip phases: parse, read, formats, resync
+//	ACPBRIDGE_PERF_QUIET=L        start each phase once the 1-minute load average is below L
 //
 // Every phase runs under the pprof label phase=NAME, so a whole-run
 // `-cpuprofile` can be split with `go tool pprof -tagfocus=phase=ingest`
@@ -438,6 +439,7 @@ type phase struct {
 	peakSys   uint64        // runtime Sys (all memory the Go runtime mapped)
 	allocated uint64        // bytes allocated during the phase
 	gcs       uint32
+	startLoad string // load averages when the phase began
 }
 
 func procStatusKB(field string) uint64 {
@@ -553,6 +555,7 @@ func isPostgres(pid int) bool {
 // its CPU and allocs profiles when ACPBRIDGE_PERF_PROFILE is set.
 func measure(tb testing.TB, prefix, name string, fn func(ctx context.Context) error) phase {
 	tb.Helper()
+	waitQuiet(tb)
 	runtime.GC()
 	debug.FreeOSMemory() // start each phase from what is live, not the last one's garbage
 	if !resetPeakRSS() {
@@ -573,7 +576,7 @@ func measure(tb testing.TB, prefix, name string, fn func(ctx context.Context) er
 	}
 	var ms0 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
-	p := phase{name: name, startRSS: procStatusKB("VmRSS"), peakHeap: ms0.HeapInuse, peakSys: ms0.Sys}
+	p := phase{name: name, startRSS: procStatusKB("VmRSS"), peakHeap: ms0.HeapInuse, peakSys: ms0.Sys, startLoad: loadAvg()}
 	var mu sync.Mutex
 	done, sampled := make(chan struct{}), make(chan struct{})
 	go func() {
@@ -629,7 +632,7 @@ func (p phase) String() string {
 // record appends the phase to ACPBRIDGE_PERF_OUT as TSV.
 func record(tb testing.TB, kind app.DatabaseKind, n int, p phase, extra string) {
 	tb.Helper()
-	extra += " load=" + loadAvg()
+	extra += " load-start=" + p.startLoad + " load-end=" + loadAvg()
 	tb.Logf("PERF %s n=%d %s  %s", kind, n, p, extra)
 	path := os.Getenv("ACPBRIDGE_PERF_OUT")
 	if path == "" {
@@ -692,6 +695,28 @@ func (l *perfLog) Write(p []byte) (int, error) {
 
 func (l *perfLog) logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// waitQuiet waits, when ACPBRIDGE_PERF_QUIET=L is set, until the 1-minute
+// load average is below L (at most 10 minutes), so that a phase starts on
+// an idle machine rather than one busy with other sessions' work.
+func waitQuiet(tb testing.TB) {
+	limit, err := strconv.ParseFloat(os.Getenv("ACPBRIDGE_PERF_QUIET"), 64)
+	if err != nil {
+		return
+	}
+	deadline := time.Now().Add(10 * time.Minute)
+	for time.Now().Before(deadline) {
+		b, _ := os.ReadFile("/proc/loadavg")
+		f := strings.Fields(string(b))
+		if len(f) > 0 {
+			if l, err := strconv.ParseFloat(f[0], 64); err == nil && l < limit {
+				return
+			}
+		}
+		time.Sleep(2 * time.Second)
+	}
+	tb.Logf("the load average stayed above %v for 10 minutes: measuring anyway", limit)
 }
 
 func loadAvg() string {
