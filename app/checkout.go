@@ -159,6 +159,9 @@ type Checkout struct {
 	// are not enabled".
 	Completer *Completer
 	Queue     Enqueuer
+	// Events, when set, records the order_create of each completed
+	// session (AgentEvents).
+	Events OrderEvents
 	// CompleteWait is how long a complete that finds another one running
 	// waits for its result (default 10 s).
 	CompleteWait time.Duration

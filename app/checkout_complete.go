@@ -229,14 +229,44 @@ func (c *Checkout) drive(ctx context.Context, sh *Shop, cs *CheckoutSession) (*C
 	if derr != nil && !errors.Is(derr, errInProgress) && c.Logger != nil {
 		c.Logger.WarnContext(ctx, "completion interrupted", "session", cs.ID, "err", derr)
 	}
-	out, err := c.modify(ctx, sh, cs.ID, func(cur *CheckoutSession) error {
-		applyPayment(cur, p)
+	if c.Events == nil || p.State != PaymentCompleted {
+		return c.modify(ctx, sh, cs.ID, func(cur *CheckoutSession) error {
+			applyPayment(cur, p)
+			return nil
+		})
+	}
+	// The session becomes completed and its order_create is recorded in
+	// one transaction: the event exists exactly once, whoever (request or
+	// resume job, on any replica) finishes the completion.
+	var out *CheckoutSession
+	err := c.Completer.Store.InTx(ctx, func(ctx context.Context) error {
+		var created bool
+		o, err := c.modify(ctx, sh, cs.ID, func(cur *CheckoutSession) error {
+			created = cur.Status != acp.StatusCompleted
+			applyPayment(cur, p)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		out = o
+		if created {
+			return c.Events.OrderCreated(ctx, o, p)
+		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
+}
+
+// OrderEvents records the order events of completed sessions
+// (AgentEvents).
+type OrderEvents interface {
+	// OrderCreated records the order_create of a session that just
+	// completed, in the transaction ctx carries.
+	OrderCreated(ctx context.Context, cs *CheckoutSession, p *CheckoutPayment) error
 }
 
 // applyPayment sets the session's status from its payment record.

@@ -117,7 +117,21 @@ type Payments interface {
 	ConfirmAuthenticated(ctx context.Context, key, intentID string, r ThreeDSResult, idempotencyKey string) (*PaymentIntent, error)
 	Capture(ctx context.Context, key, intentID, idempotencyKey string) (*PaymentIntent, error)
 	Cancel(ctx context.Context, key, intentID, idempotencyKey string) error
+	// Refund gives back amount (minor units; 0: all that is left) of a
+	// captured intent. ErrRefundRefused: Stripe will not (already fully
+	// refunded, more than is left, not captured); retrying cannot help.
+	Refund(ctx context.Context, key, intentID string, amount int64, idempotencyKey string) (*PaymentRefund, error)
 }
+
+// PaymentRefund is money given back through the PSP.
+type PaymentRefund struct {
+	ID     string
+	Amount int64
+	Status string // succeeded, pending, failed, …
+}
+
+// ErrRefundRefused: the PSP refused a refund for good.
+var ErrRefundRefused = errors.New("refund refused")
 
 // ShopOrder is an order in Shopify.
 type ShopOrder struct {

@@ -65,6 +65,20 @@ func (s *StripePayments) Cancel(ctx context.Context, key, intentID, idem string)
 	return paymentError(err)
 }
 
+// Refund implements Payments.
+func (s *StripePayments) Refund(ctx context.Context, key, intentID string, amount int64, idem string) (*PaymentRefund, error) {
+	r, err := s.Stripe.Refund(ctx, key, intentID, amount, "", idem)
+	var pe *payment.Error
+	if errors.As(err, &pe) && (pe.Code == "charge_already_refunded" || pe.Code == "amount_too_large" ||
+		pe.Code == "payment_intent_unexpected_state") {
+		return nil, errors.Join(ErrRefundRefused, err)
+	}
+	if err != nil {
+		return nil, paymentError(err)
+	}
+	return &PaymentRefund{ID: r.ID, Amount: r.Amount, Status: r.Status}, nil
+}
+
 // Account implements StripeAccounts.
 func (s *StripePayments) Account(ctx context.Context, key string) (string, error) {
 	id, _, err := s.Stripe.Account(ctx, key)

@@ -118,8 +118,36 @@ func (s *Shopify) ReceiveWebhook(ctx context.Context, d WebhookDelivery) (duplic
 func isWebhookTopic(t string) bool { return slices.Contains(WebhookTopics, t) }
 
 // ProcessWebhook acts on a stored delivery, once: a delivery already
-// processed is skipped, so a retried job does no harm.
+// processed is skipped, so a retried job does no harm. Order topics are
+// only recorded here; ShopifyWebhooks acts on them.
 func (s *Shopify) ProcessWebhook(ctx context.Context, eventID int64) error {
+	return s.processWebhook(ctx, eventID, nil)
+}
+
+// OrderWebhooks acts on Shopify's news of the orders the app wrote for
+// agents (AgentEvents.OrderWebhook): it makes its external calls (each
+// safe to repeat) and returns what was done and what to record, which is
+// committed with the delivery's outcome.
+type OrderWebhooks interface {
+	OrderWebhook(ctx context.Context, ev *WebhookEvent) (outcome string, record func(ctx context.Context) error, err error)
+}
+
+// ShopifyWebhooks is what the webhook job runs: the Shopify connection's
+// own topics, and the order topics through Orders.
+type ShopifyWebhooks struct {
+	*Shopify
+	Orders OrderWebhooks
+}
+
+// ProcessWebhook acts on a stored delivery, once (see Shopify.ProcessWebhook).
+func (w *ShopifyWebhooks) ProcessWebhook(ctx context.Context, eventID int64) error {
+	return w.Shopify.processWebhook(ctx, eventID, w.Orders)
+}
+
+// OrderTopics are the webhook topics about orders.
+var OrderTopics = []string{"orders/updated", "orders/cancelled", "fulfillments/create", "fulfillments/update", "refunds/create"}
+
+func (s *Shopify) processWebhook(ctx context.Context, eventID int64, orders OrderWebhooks) error {
 	ev, err := s.Store.WebhookEvent(ctx, eventID)
 	if errors.Is(err, ErrNotFound) {
 		return nil // deleted by a shop/redact meanwhile
@@ -129,6 +157,22 @@ func (s *Shopify) ProcessWebhook(ctx context.Context, eventID int64) error {
 	}
 	if ev.ProcessedAt != nil {
 		return nil
+	}
+	if orders != nil && slices.Contains(OrderTopics, ev.Topic) {
+		// Stripe and Shopify are called outside the transaction; what
+		// they lead to is recorded with the outcome.
+		outcome, record, err := orders.OrderWebhook(ctx, ev)
+		if err != nil {
+			return fmt.Errorf("process webhook %d (%s): %w", ev.ID, ev.Topic, err)
+		}
+		return s.Store.InTx(ctx, func(ctx context.Context) error {
+			if record != nil {
+				if err := record(ctx); err != nil {
+					return fmt.Errorf("process webhook %d (%s): %w", ev.ID, ev.Topic, err)
+				}
+			}
+			return s.Store.FinishWebhookEvent(ctx, ev.ID, truncate(outcome, 1000))
+		})
 	}
 	// The handling and the record that it was done commit together: a
 	// crash in between makes the retried job redo it, not skip it.
@@ -164,9 +208,8 @@ func (s *Shopify) handleWebhook(ctx context.Context, ev *WebhookEvent) (string, 
 	case TopicCustomersDataRequest, TopicCustomersRedact, TopicShopRedact:
 		return s.handleCompliance(ctx, ev)
 	case "orders/updated", "orders/cancelled", "fulfillments/create", "fulfillments/update", "refunds/create":
-		// Only orders the app created for agents are of interest; none
-		// exist until agent checkout completes orders.
-		return "ignored: not an order created by the app", nil
+		// Without ShopifyWebhooks' Orders, nothing acts on orders.
+		return "ignored: no order handling", nil
 	}
 	if s.Catalog == nil {
 		return "ignored: no catalog", nil

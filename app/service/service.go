@@ -68,6 +68,7 @@ type Service struct {
 	deliveries *app.Deliveries
 	agents     *app.Agents
 	checkout   *app.Checkout
+	events     *app.AgentEvents
 	queue      *jobs.Queue
 	web        *web.Server
 	registry   *prometheus.Registry
@@ -172,6 +173,15 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 		},
 	}
 
+	// Order events to agents, and Shopify refunds and cancellations of
+	// their orders passed on to Stripe.
+	s.events = &app.AgentEvents{
+		Store: s.store, Keys: s.keys, Logger: logger, Now: s.store.Now,
+		HTTP:    &http.Client{Timeout: 30 * time.Second},
+		Shopify: s.shopify, Payments: stripePayments,
+	}
+	s.checkout.Events = s.events
+
 	// Jobs.
 	workers := river.NewWorkers()
 	maintenance := &app.Maintenance{
@@ -179,7 +189,7 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 		Resealer: &app.Resealer{Store: s.store, Keys: s.keys},
 	}
 	river.AddWorker(workers, &jobs.MaintenanceWorker{App: maintenance})
-	river.AddWorker(workers, &jobs.WebhookWorker{App: s.shopify})
+	river.AddWorker(workers, &jobs.WebhookWorker{App: &app.ShopifyWebhooks{Shopify: s.shopify, Orders: s.events}})
 	river.AddWorker(workers, &jobs.ShopInstalledWorker{App: s.shopify})
 	river.AddWorker(workers, &jobs.RunSyncWorker{App: s.catalog})
 	river.AddWorker(workers, &jobs.PollSyncWorker{App: s.catalog, Every: poll})
@@ -188,6 +198,7 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 	river.AddWorker(workers, &jobs.BuildFeedWorker{App: s.feeds})
 	river.AddWorker(workers, &jobs.PushFeedWorker{App: s.deliveries})
 	river.AddWorker(workers, &jobs.ResumeCompletionWorker{App: s.checkout})
+	river.AddWorker(workers, &jobs.DeliverAgentEventWorker{App: s.events})
 	if opts.AddWorkers != nil {
 		opts.AddWorkers(workers)
 	}
@@ -204,7 +215,7 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 		return nil, err
 	}
 	s.shopify.Queue, s.catalog.Queue, s.feeds.Queue, s.deliveries.Queue = s.queue, s.queue, s.queue, s.queue
-	s.checkout.Queue, s.checkout.Completer.Queue = s.queue, s.queue
+	s.checkout.Queue, s.checkout.Completer.Queue, s.events.Queue = s.queue, s.queue, s.queue
 
 	// HTTP.
 	afterInstall := opts.AfterInstallURL
@@ -321,6 +332,9 @@ func (s *Service) Agents() *app.Agents { return s.agents }
 
 // Checkout exposes the ACP checkout use-case.
 func (s *Service) Checkout() *app.Checkout { return s.checkout }
+
+// AgentEvents exposes the order events sent to agents.
+func (s *Service) AgentEvents() *app.AgentEvents { return s.events }
 
 // Deliveries exposes the feed delivery use-case.
 func (s *Service) Deliveries() *app.Deliveries { return s.deliveries }

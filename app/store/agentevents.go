@@ -1,0 +1,160 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/acpbridge/acpbridge/acp"
+	"github.com/acpbridge/acpbridge/app"
+)
+
+// agentEventRow is the agent_events table.
+type agentEventRow struct {
+	ID          int64 `gorm:"primaryKey"`
+	ShopID      int64
+	SessionID   string
+	Type        string
+	APIVersion  string
+	Body        string
+	Status      string
+	Attempts    int
+	LastStatus  int
+	LastError   string
+	CreatedAt   time.Time `gorm:"autoCreateTime:false"`
+	DeliveredAt *time.Time
+}
+
+func (agentEventRow) TableName() string { return "agent_events" }
+
+// agentEventAttemptRow is the agent_event_attempts table.
+type agentEventAttemptRow struct {
+	ID          int64 `gorm:"primaryKey"`
+	EventID     int64
+	AttemptedAt time.Time
+	StatusCode  int
+	Error       string
+	DurationMS  int64 `gorm:"column:duration_ms"`
+}
+
+func (agentEventAttemptRow) TableName() string { return "agent_event_attempts" }
+
+func toAppAgentEvent(r agentEventRow) *app.AgentEvent {
+	return &app.AgentEvent{
+		ID: r.ID, ShopID: r.ShopID, SessionID: r.SessionID, Type: r.Type, APIVersion: acp.Version(r.APIVersion),
+		Body: []byte(r.Body), Status: r.Status, Attempts: r.Attempts, LastStatus: r.LastStatus, LastError: r.LastError,
+		CreatedAt: r.CreatedAt.UTC(), DeliveredAt: utcPtr(r.DeliveredAt),
+	}
+}
+
+// InsertAgentEvent stores an order event and sets its ID. A session's
+// second order_create is not stored (false): a unique index allows one.
+func (s *Store) InsertAgentEvent(ctx context.Context, ev *app.AgentEvent) (bool, error) {
+	r := agentEventRow{
+		ShopID: ev.ShopID, SessionID: ev.SessionID, Type: ev.Type, APIVersion: string(ev.APIVersion), Body: string(ev.Body),
+		Status: ev.Status, CreatedAt: ev.CreatedAt,
+	}
+	if r.Status == "" {
+		r.Status = app.AgentEventPending
+	}
+	res := s.conn(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&r)
+	if res.Error != nil {
+		return false, translate(res.Error, "insert agent event")
+	}
+	if res.RowsAffected == 0 {
+		return false, nil
+	}
+	ev.ID = r.ID
+	return true, nil
+}
+
+// AgentEvent returns an event, or ErrNotFound.
+func (s *Store) AgentEvent(ctx context.Context, id int64) (*app.AgentEvent, error) {
+	var r agentEventRow
+	if err := s.conn(ctx).Where("id = ?", id).Take(&r).Error; err != nil {
+		return nil, translate(err, fmt.Sprintf("agent event %d", id))
+	}
+	return toAppAgentEvent(r), nil
+}
+
+// AgentEvents lists a session's events of the shop, oldest first.
+func (s *Store) AgentEvents(ctx context.Context, shopID int64, sessionID string) ([]*app.AgentEvent, error) {
+	var rows []agentEventRow
+	if err := s.conn(ctx).Where("shop_id = ? AND session_id = ?", shopID, sessionID).Order("id").Find(&rows).Error; err != nil {
+		return nil, translate(err, "list agent events")
+	}
+	out := make([]*app.AgentEvent, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, toAppAgentEvent(r))
+	}
+	return out, nil
+}
+
+// RecordAgentEventAttempt keeps one delivery attempt and updates its
+// event in one transaction: attempts + 1, the last status and error, the
+// new status, and delivered_at when delivered.
+func (s *Store) RecordAgentEventAttempt(ctx context.Context, a app.AgentEventAttempt, status string) error {
+	return s.InTx(ctx, func(ctx context.Context) error {
+		upd := map[string]any{
+			"attempts": gorm.Expr("attempts + 1"), "last_status": a.StatusCode, "last_error": a.Error, "status": status,
+		}
+		if status == app.AgentEventDelivered {
+			upd["delivered_at"] = a.AttemptedAt
+		}
+		res := s.conn(ctx).Model(&agentEventRow{}).Where("id = ?", a.EventID).Updates(upd)
+		if res.Error != nil {
+			return translate(res.Error, "update agent event")
+		}
+		if res.RowsAffected == 0 {
+			return fmt.Errorf("agent event %d: %w", a.EventID, app.ErrNotFound)
+		}
+		r := agentEventAttemptRow{EventID: a.EventID, AttemptedAt: a.AttemptedAt, StatusCode: a.StatusCode, Error: a.Error,
+			DurationMS: a.Duration.Milliseconds()}
+		if err := s.conn(ctx).Create(&r).Error; err != nil {
+			return translate(err, "record agent event attempt")
+		}
+		return nil
+	})
+}
+
+// FailAgentEvent marks a pending event failed for good.
+func (s *Store) FailAgentEvent(ctx context.Context, id int64, lastError string) error {
+	err := s.conn(ctx).Model(&agentEventRow{}).Where("id = ? AND status = ?", id, app.AgentEventPending).
+		Updates(map[string]any{"status": app.AgentEventFailed, "last_error": lastError}).Error
+	return translate(err, "fail agent event")
+}
+
+// AgentEventAttempts lists an event's attempts, oldest first.
+func (s *Store) AgentEventAttempts(ctx context.Context, eventID int64) ([]app.AgentEventAttempt, error) {
+	var rows []agentEventAttemptRow
+	if err := s.conn(ctx).Where("event_id = ?", eventID).Order("id").Find(&rows).Error; err != nil {
+		return nil, translate(err, "list agent event attempts")
+	}
+	out := make([]app.AgentEventAttempt, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, app.AgentEventAttempt{ID: r.ID, EventID: r.EventID, AttemptedAt: r.AttemptedAt.UTC(),
+			StatusCode: r.StatusCode, Error: r.Error, Duration: time.Duration(r.DurationMS) * time.Millisecond})
+	}
+	return out, nil
+}
+
+// CheckoutPaymentByOrder returns the payment of the shop's agent order
+// with this Shopify order GID, or ErrNotFound.
+func (s *Store) CheckoutPaymentByOrder(ctx context.Context, shopID int64, orderID string) (*app.CheckoutPayment, error) {
+	if orderID == "" {
+		return nil, fmt.Errorf("checkout payment by order: %w", app.ErrNotFound)
+	}
+	var sessionID string
+	err := s.conn(ctx).Model(&checkoutPaymentRow{}).Select("session_id").
+		Where("shop_id = ? AND order_id = ?", shopID, orderID).Order("created_at").Limit(1).Scan(&sessionID).Error
+	if err != nil {
+		return nil, translate(err, "checkout payment by order")
+	}
+	if sessionID == "" {
+		return nil, fmt.Errorf("checkout payment of order %s: %w", orderID, app.ErrNotFound)
+	}
+	return s.CheckoutPayment(ctx, sessionID)
+}
