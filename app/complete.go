@@ -107,6 +107,9 @@ var (
 	// ErrPaymentToken: the token is invalid, used, expired, revoked, of
 	// another seller, or below the amount; nothing was charged.
 	ErrPaymentToken = errors.New("payment token refused")
+	// ErrIntentState: the PaymentIntent's status does not allow the call
+	// (e.g. capturing an authorisation that was released).
+	ErrIntentState = errors.New("payment intent in another state")
 )
 
 // Payments is the merchant's PSP (Stripe), called with the shop's key.
@@ -351,7 +354,14 @@ func (c *Completer) Drive(ctx context.Context, sh *Shop, cs *CheckoutSession) (*
 				return p, err
 			}
 		case PaymentOrdered:
-			if _, err := c.Payments.Capture(ctx, key, p.PaymentIntentID, idempotencyKey(p, "capture")); err != nil {
+			_, err := c.Payments.Capture(ctx, key, p.PaymentIntentID, idempotencyKey(p, "capture"))
+			if errors.Is(err, ErrIntentState) {
+				// The authorisation was released before capture: the
+				// merchant cancelled the order in Shopify meanwhile. The
+				// order exists, nothing is charged; the session is done.
+				return p, save(PaymentCompleted, fmt.Errorf("not captured: %w", err))
+			}
+			if err != nil {
 				_ = save(PaymentOrdered, err)
 				return p, fmt.Errorf("%w: capture: %w", errInProgress, err)
 			}

@@ -32,6 +32,8 @@ func paymentError(err error) error {
 		return errors.Join(ErrPaymentDeclined, err)
 	case payment.IsTokenError(err):
 		return errors.Join(ErrPaymentToken, err)
+	case payment.IsUnexpectedState(err):
+		return errors.Join(ErrIntentState, err)
 	}
 	return err
 }
