@@ -9,9 +9,11 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/acpbridge/acpbridge/acp"
@@ -112,6 +114,49 @@ type Pricing struct {
 	Now     func() time.Time
 	// Timeout bounds all Shopify calls of one quote (default 4 s).
 	Timeout time.Duration
+
+	mu    sync.Mutex
+	items map[string]cachedItems // see checkoutItems
+}
+
+// itemsTTL is how long the catalog view of a cart is reused: it is our own
+// synced catalog and the merchant's rules (the feed itself is rebuilt a
+// minute after changes), while price and stock are always checked live.
+const itemsTTL = 5 * time.Second
+
+type cachedItems struct {
+	items map[int64]CheckoutItem
+	at    time.Time
+}
+
+// checkoutItems maps the cart's variants as the feed does, from a short
+// cache: agents repeat the same cart in every call of a conversation.
+func (p *Pricing) checkoutItems(ctx context.Context, shopID int64, ids []int64) (map[int64]CheckoutItem, error) {
+	sorted := slices.Clone(ids)
+	slices.Sort(sorted)
+	key := fmt.Sprint(shopID, sorted)
+	now := p.now()
+	p.mu.Lock()
+	if c, ok := p.items[key]; ok && now.Sub(c.at) < itemsTTL {
+		p.mu.Unlock()
+		return c.items, nil
+	}
+	p.mu.Unlock()
+	page, err := p.Store.CatalogOfVariants(ctx, shopID, ids)
+	if err != nil {
+		return nil, err
+	}
+	items, err := p.Feeds.CheckoutItems(ctx, shopID, page, ids)
+	if err != nil {
+		return nil, err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.items == nil || len(p.items) > 10_000 {
+		p.items = map[string]cachedItems{}
+	}
+	p.items[key] = cachedItems{items: items, at: now}
+	return items, nil
 }
 
 // DefaultQuoteTimeout bounds the Shopify calls of one quote.
@@ -189,11 +234,7 @@ func (p *Pricing) Quote(ctx context.Context, sh *Shop, v acp.Version, st *Checko
 	}
 
 	// 1. The items must be sellable in the shop's published feed.
-	page, err := p.Store.CatalogOfVariants(ctx, sh.ID, ids)
-	if err != nil {
-		return Quote{}, err
-	}
-	items, err := p.Feeds.CheckoutItems(ctx, sh.ID, page, ids)
+	items, err := p.checkoutItems(ctx, sh.ID, ids)
 	if err != nil {
 		return Quote{}, err
 	}
