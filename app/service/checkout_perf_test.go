@@ -26,6 +26,13 @@ func TestPerfCheckout(t *testing.T) {
 		t.Skip("set ACPBRIDGE_PERF=1 to run the checkout load test (see docs/benchmarks.md)")
 	}
 	conns := envInt(t, "ACPBRIDGE_PERF_CONNS", 32)
+	// ACPBRIDGE_PERF_RATE paces the agents to that many conversations per
+	// second in all (an open load: latency without queueing); unset, each
+	// connection goes as fast as it can (throughput).
+	rate := 0
+	if os.Getenv("ACPBRIDGE_PERF_RATE") != "" {
+		rate = envInt(t, "ACPBRIDGE_PERF_RATE", 1)
+	}
 	seconds := envInt(t, "ACPBRIDGE_PERF_SECONDS", 10)
 	kinds := []app.DatabaseKind{app.DatabasePostgres, app.DatabaseSQLite}
 	if k := os.Getenv("ACPBRIDGE_PERF_DB"); k != "" {
@@ -50,6 +57,12 @@ func TestPerfCheckout(t *testing.T) {
 				}
 			}
 			stop := time.Now().Add(time.Duration(seconds) * time.Second)
+			var ticks <-chan time.Time
+			if rate > 0 {
+				tk := time.NewTicker(time.Second / time.Duration(rate))
+				defer tk.Stop()
+				ticks = tk.C
+			}
 			var wg sync.WaitGroup
 			for c := 0; c < conns; c++ {
 				wg.Add(1)
@@ -58,6 +71,9 @@ func TestPerfCheckout(t *testing.T) {
 					a := e.agent(t, acp.V20260417)
 					a.seq, a.fast = c*1_000_000, true
 					for i := 0; time.Now().Before(stop); i++ {
+						if ticks != nil {
+							<-ticks
+						}
 						start := time.Now()
 						r := a.do("POST", "/checkout_sessions", a.createBody([]acp.ItemInput{item(e.items.inStock, 1)}, true, californiaAddress()))
 						record("create", time.Since(start), r.status == http.StatusCreated && r.str("status") == "ready_for_payment")
@@ -73,7 +89,11 @@ func TestPerfCheckout(t *testing.T) {
 			}
 			wg.Wait()
 			elapsed := time.Duration(seconds) * time.Second
-			t.Logf("%s, %d connections, %v:", kind, conns, elapsed)
+			load := "as fast as they go"
+			if rate > 0 {
+				load = fmt.Sprintf("paced to %d conversations/s", rate)
+			}
+			t.Logf("%s, %d connections, %s, %v:", kind, conns, load, elapsed)
 			for _, op := range []string{"create", "update", "get"} {
 				ds := lat[op]
 				slices.Sort(ds)

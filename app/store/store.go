@@ -55,6 +55,10 @@ func Open(ctx context.Context, cfg app.DatabaseConfig, logger *slog.Logger) (*St
 		// Unique violations and missing rows come back as gorm's sentinel
 		// errors whatever the driver, so no error string is ever matched.
 		TranslateError: true,
+		// Every write here is one statement (atomic on its own) or runs in
+		// InTx: gorm's own BEGIN/COMMIT around each would only add two
+		// round trips per write.
+		SkipDefaultTransaction: true,
 		Logger: quietLogger{gormlogger.NewSlogLogger(logger.With("component", "db"), gormlogger.Config{
 			SlowThreshold:             slowQuery,
 			LogLevel:                  gormlogger.Warn,
