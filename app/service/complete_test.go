@@ -150,11 +150,23 @@ func TestCompleteBadPayment(t *testing.T) {
 	}
 	// A token of another seller, or one that is too small, is refused by
 	// Stripe: the session stays payable and says so.
-	other := e.stripe.AddAccount("acct_1Elsewhere")
-	_ = other
+	e.stripe.AddAccount("acct_1Elsewhere")
 	foreign := e.stripe.GrantToken("acct_1Elsewhere", stripeemu.KindApprove, "usd", 1_000_000, time.Time{})
 	small := e.stripe.GrantToken(testStripeAccount, stripeemu.KindApprove, "usd", 1, time.Time{})
-	for name, tok := range map[string]string{"foreign": foreign, "below the amount": small} {
+	expired := e.stripe.GrantToken(testStripeAccount, stripeemu.KindApprove, "usd", 1_000_000, time.Now().Add(-time.Minute))
+	euro := e.stripe.GrantToken(testStripeAccount, stripeemu.KindApprove, "eur", 1_000_000, time.Time{})
+	// A token already spent on another purchase.
+	spent, _ := e.readySession(t, a, 1)
+	used := e.token(stripeemu.KindApprove)
+	if r := a.do("POST", "/checkout_sessions/"+spent+"/complete", a.paymentBody(used)); r.str("status") != "completed" {
+		t.Fatalf("first use of a token: %s", r.body)
+	}
+	revoked := e.token(stripeemu.KindApprove)
+	if err := e.stripe.RevokeToken(revoked); err != nil {
+		t.Fatal(err)
+	}
+	for name, tok := range map[string]string{"foreign": foreign, "below the amount": small, "expired": expired,
+		"other currency": euro, "already used": used, "revoked": revoked, "unknown": "spt_doesnotexist"} {
 		r := a.do("POST", "/checkout_sessions/"+id+"/complete", a.paymentBody(tok))
 		if r.status != 200 || r.str("status") != "ready_for_payment" || !hasMessage(r, "error/payment_declined") {
 			t.Errorf("%s token: %d %s", name, r.status, r.body)
