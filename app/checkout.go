@@ -418,7 +418,7 @@ func (c *Checkout) price(ctx context.Context, sh *Shop, v acp.Version, cs *Check
 		return err
 	}
 	cs.State.StripeAccountID = set.StripeAccountID
-	if cs.State.Links, err = c.links(ctx, sh.ID); err != nil {
+	if cs.State.Links, err = c.links(ctx, sh); err != nil {
 		return err
 	}
 	if set.StripeAccountID == "" {
@@ -474,8 +474,8 @@ func (c *Checkout) settings(ctx context.Context, shopID int64) (*ACPSettings, er
 }
 
 // links are the shop's policy pages, from its feed settings.
-func (c *Checkout) links(ctx context.Context, shopID int64) ([]acp.Link, error) {
-	fs, err := c.Store.FeedSettings(ctx, shopID)
+func (c *Checkout) links(ctx context.Context, sh *Shop) ([]acp.Link, error) {
+	fs, err := c.Store.FeedSettings(ctx, sh.ID)
 	if errors.Is(err, ErrNotFound) {
 		return nil, nil
 	}
@@ -490,6 +490,8 @@ func (c *Checkout) links(ctx context.Context, shopID int64) ([]acp.Link, error) 
 		{acp.LinkTypeTermsOfUse, fs.TermsURL},
 		{acp.LinkTypePrivacyPolicy, fs.PrivacyPolicyURL},
 		{acp.LinkTypeReturnPolicy, fs.ReturnPolicyURL},
+		{acp.LinkTypeShippingPolicy, sh.ShippingPolicyURL},
+		{acp.LinkTypeContactUs, sh.ContactURL},
 	} {
 		if l.url != "" {
 			out = append(out, acp.Link{Type: l.t, URL: l.url})

@@ -27,6 +27,9 @@ type Shop struct {
 	ShopifyGID   string // gid://shopify/Shop/N
 	CurrencyCode string // ISO 4217, e.g. "USD"
 	CountryCode  string // ISO 3166-1 alpha-2
+	// The shop's shipping policy and contact pages, "" when it has none.
+	ShippingPolicyURL string
+	ContactURL        string
 
 	// Sealed tokens: ciphertexts from app/secret, never plaintext.
 	AccessTokenSealed     string
@@ -99,10 +102,12 @@ type SealedTokens struct {
 
 // ShopDetails is what Shopify says of a shop.
 type ShopDetails struct {
-	Name         string
-	ShopifyGID   string
-	CurrencyCode string
-	CountryCode  string
+	Name              string
+	ShopifyGID        string
+	CurrencyCode      string
+	CountryCode       string
+	ShippingPolicyURL string
+	ContactURL        string
 }
 
 // CustomerRef names a shop's customer in a privacy request.

@@ -453,6 +453,10 @@ func (s *Shopify) AfterInstall(ctx context.Context, shop string) error {
 			p.PrivacyPolicyURL = pol.URL
 		case "TERMS_OF_SERVICE":
 			p.TermsURL = pol.URL
+		case "SHIPPING_POLICY":
+			p.ShippingPolicyURL = pol.URL
+		case "CONTACT_INFORMATION":
+			p.ContactURL = pol.URL
 		}
 	}
 	if err := s.Store.UpdateShopDetails(ctx, sh.ID, p.ShopDetails); err != nil {

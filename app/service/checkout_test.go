@@ -334,6 +334,16 @@ func TestCheckoutConversation(t *testing.T) {
 			if len(opts) < 2 {
 				t.Fatalf("want at least two shipping options for California, got %s", r.str("fulfillment_options"))
 			}
+			links := r.str("links")
+			wantLinks := []string{"terms_of_use", "privacy_policy", "return_policy", "shipping_policy", "contact_us", "/policies/shipping-policy"}
+			if v == acp.V20250929 {
+				wantLinks = []string{"terms_of_use", "privacy_policy", "seller_shop_policies"}
+			}
+			for _, w := range wantLinks {
+				if !strings.Contains(links, w) {
+					t.Errorf("links %s lack %q", links, w)
+				}
+			}
 			tot := totals(t, r)
 			if tot["tax"] <= 0 || tot["fulfillment"] < 0 {
 				t.Errorf("California is taxed: totals %v", tot)

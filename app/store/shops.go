@@ -20,6 +20,8 @@ type shopRow struct {
 	ShopifyGID            string `gorm:"column:shopify_gid"`
 	CurrencyCode          string
 	CountryCode           string
+	ShippingPolicyURL     string `gorm:"column:shipping_policy_url"`
+	ContactURL            string `gorm:"column:contact_url"`
 	TokenRefreshedAt      *time.Time
 	ReauthReason          string
 	AccessTokenSealed     *string
@@ -44,6 +46,8 @@ func toAppShop(r shopRow) *app.Shop {
 		ShopifyGID:            r.ShopifyGID,
 		CurrencyCode:          r.CurrencyCode,
 		CountryCode:           r.CountryCode,
+		ShippingPolicyURL:     r.ShippingPolicyURL,
+		ContactURL:            r.ContactURL,
 		TokenRefreshedAt:      utcPtr(r.TokenRefreshedAt),
 		ReauthReason:          r.ReauthReason,
 		AccessTokenSealed:     deref(r.AccessTokenSealed),

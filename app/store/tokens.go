@@ -49,11 +49,13 @@ func (s *Store) MarkShopReauth(ctx context.Context, shopID int64, reason string)
 // UpdateShopDetails stores what Shopify says of the shop.
 func (s *Store) UpdateShopDetails(ctx context.Context, shopID int64, d app.ShopDetails) error {
 	err := s.conn(ctx).Model(&shopRow{}).Where("id = ?", shopID).Updates(map[string]any{
-		"name":          d.Name,
-		"shopify_gid":   d.ShopifyGID,
-		"currency_code": d.CurrencyCode,
-		"country_code":  d.CountryCode,
-		"updated_at":    s.Now(),
+		"name":                d.Name,
+		"shopify_gid":         d.ShopifyGID,
+		"currency_code":       d.CurrencyCode,
+		"country_code":        d.CountryCode,
+		"shipping_policy_url": d.ShippingPolicyURL,
+		"contact_url":         d.ContactURL,
+		"updated_at":          s.Now(),
 	}).Error
 	return translate(err, "update shop details")
 }

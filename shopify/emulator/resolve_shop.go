@@ -38,6 +38,8 @@ func resolveShop(x *execution, _ *ast.Field, _ map[string]any) (any, error) {
 			shopPolicy(s.id, 1, "REFUND_POLICY", "Refund policy", front+"/policies/refund-policy"),
 			shopPolicy(s.id, 2, "PRIVACY_POLICY", "Privacy policy", front+"/policies/privacy-policy"),
 			shopPolicy(s.id, 3, "TERMS_OF_SERVICE", "Terms of service", front+"/policies/terms-of-service"),
+			shopPolicy(s.id, 4, "SHIPPING_POLICY", "Shipping policy", front+"/policies/shipping-policy"),
+			shopPolicy(s.id, 5, "CONTACT_INFORMATION", "Contact information", front+"/policies/contact-information"),
 		},
 		"plan": map[string]any{"displayName": "Development", "publicDisplayName": "Development", "partnerDevelopment": true, "shopifyPlus": false},
 	}, nil
