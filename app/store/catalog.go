@@ -212,8 +212,9 @@ func (s *Store) CatalogCounts(ctx context.Context, shopID int64) (products, vari
 // CatalogPages walks the shop's catalog in product id order, a page of up
 // to pageSize products at a time with their variants, media and
 // collections, calling fn for each. Each page is four short queries (no
-// open cursors across pages), so memory stays bounded by one page and the
-// single SQLite connection is never held.
+// open cursors across pages), so memory stays bounded by a page (three on
+// PostgreSQL, which reads the next pages ahead while fn runs; see
+// catalogPagesAhead) and the single SQLite connection is never held.
 func (s *Store) CatalogPages(ctx context.Context, shopID int64, pageSize int, fn func(*app.CatalogPage) error) error {
 	if _, inTx := SQLTx(ctx); s.kind == app.DatabasePostgres && !inTx {
 		return s.catalogPagesAhead(ctx, shopID, pageSize, fn)
