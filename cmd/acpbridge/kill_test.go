@@ -84,7 +84,7 @@ func TestKillDuringComplete(t *testing.T) {
 		"SHOPIFY_API_KEY="+clientID, "SHOPIFY_API_SECRET="+secretS, "APP_URL="+appURL, "PORT="+strconv.Itoa(port),
 		"DATABASE_URL="+db.URL, "ENCRYPTION_KEY="+key, "SHOPIFY_EMULATOR_URL="+emu.URL(), "STRIPE_API_URL="+stripe.URL(),
 		"COMPLETION_LEASE=2s", "LOG_LEVEL=warn", "LOG_FORMAT=json")
-	var logs bytes.Buffer
+	var logs syncWriter // the processes' output, read on failure
 	start := func() *exec.Cmd {
 		cmd := exec.Command(bin, "serve")
 		cmd.Env, cmd.Stdout, cmd.Stderr = env, &logs, &logs
