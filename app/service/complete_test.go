@@ -88,7 +88,11 @@ func TestCompletePurchase(t *testing.T) {
 		eachVersion(t, func(t *testing.T, v acp.Version) {
 			a := e.agent(t, v)
 			id, total := e.readySession(t, a, 2)
-			r := a.do("POST", "/checkout_sessions/"+id+"/complete", a.paymentBody(e.token(stripeemu.KindApprove)))
+			body := a.paymentBody(e.token(stripeemu.KindApprove))
+			if v == acp.V20260417 { // the buyer opts in to the shop's emails
+				body["marketing_consents"] = []map[string]any{{"channel": "email", "opted_in": true}}
+			}
+			r := a.do("POST", "/checkout_sessions/"+id+"/complete", body)
 			if r.status != http.StatusOK || r.str("status") != "completed" {
 				t.Fatalf("complete: %d %s", r.status, r.body)
 			}
@@ -97,8 +101,14 @@ func TestCompletePurchase(t *testing.T) {
 			}
 			e.checkOnce(t, id, total)
 			for _, o := range e.emu.Orders(testShop) {
-				if o.SourceIdentifier == id && (o.TotalCents != total || o.FinancialStatus != "PAID") {
+				if o.SourceIdentifier != id {
+					continue
+				}
+				if o.TotalCents != total || o.FinancialStatus != "PAID" {
 					t.Errorf("Shopify order total %d (%s), session total %d", o.TotalCents, o.FinancialStatus, total)
+				}
+				if o.BuyerAcceptsMarketing != (v == acp.V20260417) || o.Email != "ada@example.com" || o.ShippingAddress == nil || len(o.ShippingLines) != 1 {
+					t.Errorf("Shopify order: accepts marketing %v, email %q, address %v, %d shipping lines", o.BuyerAcceptsMarketing, o.Email, o.ShippingAddress, len(o.ShippingLines))
 				}
 			}
 			again := a.do("POST", "/checkout_sessions/"+id+"/complete", a.paymentBody(e.token(stripeemu.KindApprove)))
