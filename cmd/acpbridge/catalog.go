@@ -125,7 +125,9 @@ func runFeed(ctx context.Context, args []string, cfg app.Config, logger *slog.Lo
 		}
 		return printReport(ctx, svc, b, stdout)
 	case "export":
-		b, err := svc.Store().LatestBuild(ctx, sh.ID, app.BuildPublished)
+		// The newest build that has this format written: while a build's
+		// csv/tsv pass runs, that is the previous build, as pulls serve.
+		b, _, err := svc.Store().PublishedFeedFile(ctx, sh.ID, format)
 		if err != nil {
 			return fmt.Errorf("no published feed for %s yet (run `acpbridge feed build --shop %s`): %w", domain, domain, err)
 		}
