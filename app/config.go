@@ -89,6 +89,10 @@ type Config struct {
 	// development and end-to-end tests only; loopback URLs only.
 	ShopifyEmulatorURL *url.URL
 	StripeURL          string
+	// AgentRate limits each agent API key's requests per second on each
+	// replica (AGENT_RATE_LIMIT, 0 for none; default 100, bursts of twice
+	// that).
+	AgentRate float64
 }
 
 // LoadConfig reads the configuration from getenv (os.Getenv in production).
@@ -179,6 +183,15 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	cfg.CheckoutTTL = duration("CHECKOUT_SESSION_TTL", DefaultSessionTTL, 5*time.Minute, 72*time.Hour)
 	cfg.QuoteTimeout = duration("QUOTE_TIMEOUT", DefaultQuoteTimeout, 500*time.Millisecond, 20*time.Second)
 	cfg.CompletionLease = duration("COMPLETION_LEASE", time.Minute, 2*time.Second, 10*time.Minute)
+	cfg.AgentRate = 100
+	if raw := env("AGENT_RATE_LIMIT"); raw != "" {
+		r, err := strconv.ParseFloat(raw, 64)
+		if err != nil || r < 0 || r > 100_000 {
+			bad("AGENT_RATE_LIMIT", "expected requests per second per API key, from 0 (no limit) to 100000; got %q", raw)
+		} else {
+			cfg.AgentRate = r
+		}
+	}
 	for _, name := range []string{"SHOPIFY_EMULATOR_URL", "STRIPE_API_URL"} {
 		raw := env(name)
 		if raw == "" {

@@ -131,6 +131,7 @@ func TestConfigErrors(t *testing.T) {
 		{name: "log format", set: map[string]string{"LOG_FORMAT": "xml"}, want: []string{"LOG_FORMAT:", "json or text"}},
 		{name: "session ttl", set: map[string]string{"CHECKOUT_SESSION_TTL": "1m"}, want: []string{"CHECKOUT_SESSION_TTL:", "5m0s to 72h0m0s", `"1m"`}},
 		{name: "quote timeout", set: map[string]string{"QUOTE_TIMEOUT": "soon"}, want: []string{"QUOTE_TIMEOUT:", "duration", `"soon"`}},
+		{name: "agent rate", set: map[string]string{"AGENT_RATE_LIMIT": "-1"}, want: []string{"AGENT_RATE_LIMIT:", "requests per second"}},
 		{name: "lease", set: map[string]string{"COMPLETION_LEASE": "1s"}, want: []string{"COMPLETION_LEASE:", "2s to 10m0s"}},
 		{name: "emulator not loopback", set: map[string]string{"SHOPIFY_EMULATOR_URL": "http://shopify.example.com"}, want: []string{"SHOPIFY_EMULATOR_URL:", "loopback"}},
 		{name: "stripe url https", set: map[string]string{"STRIPE_API_URL": "https://api.stripe.com"}, want: []string{"STRIPE_API_URL:", "loopback"}},

@@ -8,6 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -145,6 +146,9 @@ func (s *Server) acpAuth(next echo.HandlerFunc) echo.HandlerFunc {
 		req := c.Request()
 		ag, err := s.agents.Authenticate(req.Context(), c.Param("shop"), req.Header.Get("Authorization"))
 		if err != nil {
+			return err
+		}
+		if err := s.keyLimits.allow(ag.Key.ID, time.Now()); err != nil {
 			return err
 		}
 		if err := s.agents.VerifySignature(ag, req.Header.Get("Timestamp"), req.Header.Get("Signature"), acpBody(c)); err != nil {

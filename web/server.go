@@ -45,6 +45,10 @@ type Config struct {
 	// Checkout and Agents serve the ACP checkout API; nil leaves it out.
 	Checkout CheckoutService
 	Agents   AgentAuth
+	// KeyRate and KeyBurst limit each agent API key's requests per second
+	// (per replica); 0 means no limit.
+	KeyRate  float64
+	KeyBurst int
 	// AppURL gives the app's public URL, the root of each shop's ACP base
 	// URL (a func: without APP_URL it is known only once listening).
 	AppURL func() string
@@ -67,6 +71,7 @@ type Server struct {
 	checkout        CheckoutService
 	agents          AgentAuth
 	appURL          func() string
+	keyLimits       *keyLimiter
 }
 
 type namedProbe struct {
@@ -83,6 +88,7 @@ func New(cfg Config) *Server {
 		echo: e, logger: cfg.Logger, reg: cfg.Registry, metrics: newHTTPMetrics(cfg.Registry),
 		shopify: cfg.Shopify, feeds: cfg.Feeds, catalog: cfg.Catalog, secureCookies: cfg.SecureCookies, afterInstallURL: cfg.AfterInstallURL,
 		idempotency: cfg.Idempotency, checkout: cfg.Checkout, agents: cfg.Agents, appURL: cfg.AppURL,
+		keyLimits: newKeyLimiter(cfg.KeyRate, cfg.KeyBurst),
 	}
 	for name, p := range cfg.Ready {
 		s.probes = append(s.probes, namedProbe{name, p})

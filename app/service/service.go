@@ -234,6 +234,8 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 		Checkout:        s.checkout,
 		Agents:          s.agents,
 		Idempotency:     &app.Idempotency{Store: s.store, Now: s.store.Now, Logger: logger},
+		KeyRate:         cfg.AgentRate,
+		KeyBurst:        int(2 * cfg.AgentRate),
 		AppURL:          func() string { return s.shopify.AppURL.String() },
 		Ready: map[string]web.Probe{
 			"database":   s.store.Ping,
