@@ -50,7 +50,7 @@ type usageError struct{ error }
 
 func (e usageError) Unwrap() error { return e.error }
 
-const usage = `usage: acpbridge [serve | migrate up|down [N]|reset|status | demo [flags] | sync --shop X | feed build|validate|export|push --shop X | keygen | version]`
+const usage = `usage: acpbridge [serve | migrate up|down [N]|reset|status | demo [flags] | sync --shop X | feed build|validate|export|push --shop X | agents key create|key revoke ID|keys|signing-secret|webhook|stripe|show --shop X | keygen | version]`
 
 // run is main without the process: tests call it with their own arguments,
 // environment and output.
@@ -104,6 +104,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runSync(ctx, args, cfg, logger, stdout, stderr)
 	case "feed":
 		return runFeed(ctx, args, cfg, logger, stdout, stderr)
+	case "agents":
+		return runAgents(ctx, args, cfg, logger, stdout, stderr)
 	case "demo":
 		opts, err := parseDemoFlags(args, stderr)
 		if err != nil {

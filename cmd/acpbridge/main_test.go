@@ -242,6 +242,38 @@ func TestDemoAnswersAndWritesManifest(t *testing.T) {
 	if out := feedCmd("push", "--shop", m.Shop); !strings.Contains(out, "no delivery targets configured") {
 		t.Fatalf("feed push without targets: %s", out)
 	}
+
+	// The agents commands, on the same database.
+	agentsCmd := func(args ...string) string {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		if err := run(context.Background(), append([]string{"agents"}, args...), env, &out, &errOut); err != nil {
+			t.Fatalf("agents %v: %v\n%s%s", args, err, out.String(), errOut.String())
+		}
+		return out.String()
+	}
+	created := agentsCmd("key", "create", "--shop", m.Shop, "--label", "second agent")
+	id := regexp.MustCompile(`API key (\d+) `).FindStringSubmatch(created)
+	if id == nil || !strings.Contains(created, "acpb_live_") {
+		t.Fatalf("key create: %s", created)
+	}
+	if keys := agentsCmd("keys", "--shop", m.Shop); !strings.Contains(keys, id[1]+"\t") || !strings.Contains(keys, "second agent") || strings.Contains(keys, "acpb_live_") {
+		t.Fatalf("keys (must list the key, never the secret):\n%s", keys)
+	}
+	agentsCmd("key", "revoke", id[1], "--shop", m.Shop)
+	if keys := agentsCmd("keys", "--shop", m.Shop); !strings.Contains(keys, "revoked") {
+		t.Fatalf("keys after revoke:\n%s", keys)
+	}
+	if out := agentsCmd("signing-secret", "--shop", m.Shop, "--require"); !strings.Contains(out, "acpb_sig_") || !strings.Contains(out, "required") {
+		t.Fatalf("signing-secret: %s", out)
+	}
+	if out := agentsCmd("show", "--shop", m.Shop); !strings.Contains(out, "set (required)") || !strings.Contains(out, "acct_") {
+		t.Fatalf("show: %s", out)
+	}
+	err = run(context.Background(), []string{"agents", "webhook", "--shop", m.Shop, "--url", "http://agent.example/hook"}, env, &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "https") {
+		t.Fatalf("a plain-http public webhook URL must be refused, got %v", err)
+	}
 }
 
 // syncWriter is a bytes.Buffer safe for a writer and a reader goroutine.

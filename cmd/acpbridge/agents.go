@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+
+	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/service"
+	"github.com/acpbridge/acpbridge/web"
+)
+
+const agentsUsage = "agents: expected one of: key create [--label L] | key revoke ID | keys | signing-secret [--require] | webhook --url URL | stripe --key KEY | show"
+
+// runAgents is `acpbridge agents ACTION --shop X`: how an operator (until
+// the merchant's settings page does it) lets agents in: API keys, the
+// request-signing secret, the order-event webhook and the Stripe key.
+// Secrets are printed once, here, and stored only sealed or hashed.
+func runAgents(ctx context.Context, args []string, cfg app.Config, logger *slog.Logger, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usageError{errors.New(agentsUsage)}
+	}
+	action, args := args[0], args[1:]
+	if action == "key" && len(args) > 0 && (args[0] == "create" || args[0] == "revoke") {
+		action, args = "key "+args[0], args[1:]
+	}
+	var label, url, key string
+	var require bool
+	var keyID int64
+	if action == "key revoke" {
+		if len(args) == 0 {
+			return usageError{errors.New("agents key revoke: expected the key's id (see `acpbridge agents keys`)")}
+		}
+		id, err := strconv.ParseInt(args[0], 10, 64)
+		if err != nil || id <= 0 {
+			return usageError{fmt.Errorf("agents key revoke: %q is not a key id", args[0])}
+		}
+		keyID, args = id, args[1:]
+	}
+	domain, err := shopFlags("agents "+action, args, stderr, func(fs *flag.FlagSet) {
+		switch action {
+		case "key create":
+			fs.StringVar(&label, "label", "", "a name for the key, e.g. the agent it is for")
+		case "signing-secret":
+			fs.BoolVar(&require, "require", false, "refuse requests without a valid Signature")
+		case "webhook":
+			fs.StringVar(&url, "url", "", "the agent's https URL for order events")
+		case "stripe":
+			fs.StringVar(&key, "key", "", "the merchant's Stripe secret (sk_) or restricted (rk_) key")
+		}
+	})
+	if err != nil {
+		return usageError{err}
+	}
+	switch action {
+	case "key create", "key revoke", "keys", "signing-secret", "webhook", "stripe", "show":
+	default:
+		return usageError{errors.New(agentsUsage)}
+	}
+	if action == "webhook" && url == "" || action == "stripe" && key == "" {
+		return usageError{fmt.Errorf("agents %s: a value is required (--url or --key)", action)}
+	}
+	svc, err := service.New(ctx, service.Options{Config: cfg, Logger: logger})
+	if err != nil {
+		return err
+	}
+	defer svc.Shutdown(context.WithoutCancel(ctx))
+	sh, err := svc.Store().ShopByDomain(ctx, domain)
+	if err != nil {
+		return err
+	}
+	ag := svc.Agents()
+	switch action {
+	case "key create":
+		plain, k, err := ag.CreateAPIKey(ctx, sh.ID, label)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "API key %d (%s) for %s — shown once, store it now:\n%s\n", k.ID, k.Fingerprint, domain, plain)
+	case "key revoke":
+		if err := ag.RevokeAPIKey(ctx, sh.ID, keyID); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "revoked API key %d of %s\n", keyID, domain)
+	case "keys":
+		keys, err := ag.APIKeys(ctx, sh.ID)
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			state := "live"
+			if k.RevokedAt != nil {
+				state = "revoked " + k.RevokedAt.Format("2006-01-02")
+			}
+			fmt.Fprintf(stdout, "%d\t%s\t%s\tcreated %s\t%s\n", k.ID, k.Fingerprint, state, k.CreatedAt.Format("2006-01-02"), k.Label)
+		}
+	case "signing-secret":
+		plain, err := ag.RotateSigningSecret(ctx, sh.ID, require)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "signing secret for %s (signatures %s) — shown once:\n%s\n", domain, map[bool]string{true: "required", false: "optional"}[require], plain)
+	case "webhook":
+		plain, err := ag.RotateWebhookSecret(ctx, sh.ID, url)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "order events for %s go to %s, signed with — shown once:\n%s\n", domain, url, plain)
+	case "stripe":
+		account, err := ag.ConnectStripe(ctx, sh.ID, key)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "Stripe account %s connected to %s\n", account, domain)
+	case "show":
+		set, err := ag.Settings(ctx, sh.ID)
+		if err != nil {
+			return err
+		}
+		base := "<APP_URL>/acp/" + domain
+		if cfg.AppURL != nil {
+			base = web.ACPBaseURL(cfg.AppURL.String(), domain)
+		}
+		fmt.Fprintf(stdout, "base URL:        %s\ndiscovery:       %s/.well-known/acp.json\nsigning secret:  %s\nwebhook URL:     %s\nStripe account:  %s\n",
+			base, base, map[bool]string{true: "set", false: "none"}[set.SigningSecretSealed != ""]+map[bool]string{true: " (required)", false: ""}[set.RequireSignature],
+			orNone(set.WebhookURL), orNone(set.StripeAccountID))
+	}
+	return nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
