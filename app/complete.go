@@ -274,6 +274,11 @@ func (c *Completer) Drive(ctx context.Context, sh *Shop, cs *CheckoutSession) (*
 	key := string(keyBytes)
 	save := func(state string, lastErr error) error {
 		p.State, p.UpdatedAt, p.LastError = state, c.now(), ""
+		switch state {
+		case PaymentAuthorized, PaymentOrdered, PaymentCompleted, PaymentDeclined, PaymentVoided:
+			// The token has been spent (or refused): nothing keeps it.
+			p.TokenSealed = ""
+		}
 		if lastErr != nil {
 			p.LastError = truncate(lastErr.Error(), 500)
 		}

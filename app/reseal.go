@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/acpbridge/acpbridge/app/secret"
 )
@@ -16,6 +17,10 @@ type ResealStore interface {
 	UpdateShopTokens(ctx context.Context, shopID int64, t SealedTokens) error
 	FeedTargets(ctx context.Context, shopID int64) ([]*FeedTarget, error)
 	SaveFeedTarget(ctx context.Context, t FeedTarget) (*FeedTarget, error)
+	ACPSettings(ctx context.Context, shopID int64) (*ACPSettings, error)
+	SaveACPSettings(ctx context.Context, s ACPSettings) error
+	StripeKey(ctx context.Context, shopID int64) (string, error)
+	SaveStripeKey(ctx context.Context, shopID int64, sealed, accountID string, now time.Time) error
 }
 
 // Resealer finishes a key rotation: every secret still sealed under a key
@@ -36,6 +41,11 @@ func (r *Resealer) Reseal(ctx context.Context) (int, error) {
 	n := 0
 	for _, sh := range shops {
 		k, err := r.resealShop(ctx, sh)
+		if err != nil {
+			return n, fmt.Errorf("reseal %s: %w", sh.Domain, err)
+		}
+		n += k
+		k, err = r.resealAgentSecrets(ctx, sh)
 		if err != nil {
 			return n, fmt.Errorf("reseal %s: %w", sh.Domain, err)
 		}
@@ -115,4 +125,55 @@ func (r *Resealer) resealShop(ctx context.Context, sh *Shop) (int, error) {
 		return 0, nil
 	}
 	return n, err
+}
+
+// resealAgentSecrets re-seals the shop's request-signing and webhook
+// secrets and its Stripe key.
+func (r *Resealer) resealAgentSecrets(ctx context.Context, sh *Shop) (int, error) {
+	n := 0
+	set, err := r.Store.ACPSettings(ctx, sh.ID)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return 0, err
+	}
+	if set == nil {
+		return 0, nil
+	}
+	changed := false
+	for _, f := range []struct {
+		v   *string
+		aad []byte
+	}{{&set.SigningSecretSealed, signingAAD(sh.ID)}, {&set.WebhookSecretSealed, webhookSecretAAD(sh.ID)}} {
+		if !r.stale(*f.v) {
+			continue
+		}
+		plain, err := r.Keys.Open(*f.v, f.aad)
+		if err != nil {
+			return n, err
+		}
+		if *f.v, err = r.Keys.Seal(plain, f.aad); err != nil {
+			return n, err
+		}
+		changed = true
+		n++
+	}
+	if changed {
+		if err := r.Store.SaveACPSettings(ctx, *set); err != nil {
+			return n, err
+		}
+	}
+	sealed, err := r.Store.StripeKey(ctx, sh.ID)
+	if errors.Is(err, ErrNotFound) || err == nil && !r.stale(sealed) {
+		return n, nil
+	}
+	if err != nil {
+		return n, err
+	}
+	plain, err := r.Keys.Open(sealed, stripeKeyAAD(sh.ID))
+	if err != nil {
+		return n, err
+	}
+	if sealed, err = r.Keys.Seal(plain, stripeKeyAAD(sh.ID)); err != nil {
+		return n, err
+	}
+	return n + 1, r.Store.SaveStripeKey(ctx, sh.ID, sealed, set.StripeAccountID, set.UpdatedAt)
 }

@@ -2,8 +2,11 @@ package service_test
 
 import (
 	"context"
+	"encoding/base64"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/secret"
@@ -17,6 +20,18 @@ func TestResealAfterKeyRotation(t *testing.T) {
 	e.installByOAuth(t)
 	e.quiesce(t)
 	ctx := context.Background()
+	sh0 := e.shop(t)
+	signing, err := e.svc.Agents().RotateSigningSecret(ctx, sh0.ID, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	webhook, err := e.svc.Agents().RotateWebhookSecret(ctx, sh0.ID, "http://127.0.0.1:9/hook")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.svc.Agents().ConnectStripe(ctx, sh0.ID, e.stripe.RestrictedKey(testStripeAccount)); err != nil {
+		t.Fatal(err)
+	}
 	old := e.cfg.EncryptionKey
 	newKey, err := secret.GenerateKey()
 	if err != nil {
@@ -28,8 +43,8 @@ func TestResealAfterKeyRotation(t *testing.T) {
 	}
 	r := &app.Resealer{Store: e.svc.Store(), Keys: both}
 	n, err := r.Reseal(ctx)
-	if err != nil || n != 2 {
-		t.Fatalf("Reseal = %d, %v; want the access and refresh tokens re-sealed", n, err)
+	if err != nil || n != 5 {
+		t.Fatalf("Reseal = %d, %v; want the access and refresh tokens, the signing and webhook secrets and the Stripe key re-sealed", n, err)
 	}
 	if n, err := r.Reseal(ctx); err != nil || n != 0 {
 		t.Fatalf("second Reseal = %d, %v; want nothing left to do", n, err)
@@ -47,5 +62,30 @@ func TestResealAfterKeyRotation(t *testing.T) {
 		if err != nil || !strings.HasPrefix(string(plain), "shp") {
 			t.Fatalf("%s token does not open with the new key alone: %v", name, err)
 		}
+	}
+	// The agent secrets open with the new key alone, to the same values.
+	agents := &app.Agents{Store: e.svc.Store(), Keys: onlyNew}
+	set, err := agents.Settings(ctx, sh.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := []byte(`{}`)
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	sig := base64.StdEncoding.EncodeToString(app.SignRequest([]byte(signing), ts, body))
+	if err := agents.VerifySignature(&app.Agent{Shop: sh, Settings: set}, ts, sig, body); err != nil {
+		t.Errorf("the signing secret no longer verifies after the reseal: %v", err)
+	}
+	if set.WebhookSecretSealed == "" || webhook == "" {
+		t.Fatal("no webhook secret")
+	}
+	if id, _ := secret.KeyID(set.WebhookSecretSealed); id != onlyNew.PrimaryID() {
+		t.Errorf("webhook secret still sealed with key %q", id)
+	}
+	sealed, err := e.svc.Store().StripeKey(ctx, sh.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, _ := secret.KeyID(sealed); id != onlyNew.PrimaryID() {
+		t.Errorf("Stripe key still sealed with key %q", id)
 	}
 }
