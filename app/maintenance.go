@@ -23,7 +23,15 @@ type MaintenanceStore interface {
 	// PruneIdempotencyKeys deletes idempotency records expired at now.
 	PruneIdempotencyKeys(ctx context.Context, now time.Time) (int64, error)
 	Optimize(ctx context.Context) error
+	// StalledCompletions lists checkout completions left unfinished (not
+	// leased) since before the cutoff.
+	StalledCompletions(ctx context.Context, before time.Time) ([]ResumeCompletionArgs, error)
 }
+
+// StalledAfter is how long a completion may stand still before
+// housekeeping hands it to the resume job again (the job normally does it
+// at once; this catches one whose job ran out of attempts or was lost).
+const StalledAfter = 10 * time.Minute
 
 // Maintenance is the periodic housekeeping use-case.
 type Maintenance struct {
@@ -32,6 +40,8 @@ type Maintenance struct {
 	Resealer *Resealer
 	Logger   *slog.Logger
 	Now      func() time.Time
+	// Queue, when set, receives the resume jobs of stalled completions.
+	Queue Enqueuer
 }
 
 // Maintain prunes what has outlived its use (revoked keys, expired OAuth
@@ -58,6 +68,19 @@ func (m *Maintenance) Maintain(ctx context.Context) error {
 	if err := m.Store.Optimize(ctx); err != nil {
 		return fmt.Errorf("maintain: %w", err)
 	}
+	resumed := 0
+	if m.Queue != nil {
+		stalled, err := m.Store.StalledCompletions(ctx, now.Add(-StalledAfter))
+		if err != nil {
+			return fmt.Errorf("maintain: %w", err)
+		}
+		for _, a := range stalled {
+			if err := m.Queue.EnqueueTx(ctx, a, nil); err != nil {
+				return fmt.Errorf("maintain: resume %s: %w", a.SessionID, err)
+			}
+			resumed++
+		}
+	}
 	resealed := 0
 	if m.Resealer != nil {
 		if resealed, err = m.Resealer.Reseal(ctx); err != nil {
@@ -65,6 +88,6 @@ func (m *Maintenance) Maintain(ctx context.Context) error {
 		}
 	}
 	m.Logger.InfoContext(ctx, "maintenance done", "revoked_keys_pruned", keys,
-		"oauth_states_pruned", states, "webhook_events_pruned", events, "idempotency_keys_pruned", idem, "secrets_resealed", resealed)
+		"oauth_states_pruned", states, "webhook_events_pruned", events, "idempotency_keys_pruned", idem, "secrets_resealed", resealed, "completions_resumed", resumed)
 	return nil
 }

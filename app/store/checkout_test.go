@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -114,6 +115,45 @@ func TestACPSettingsAndKeys(t *testing.T) {
 		}
 		if _, _, _, err := st.APIKeyByHash(ctx, "h1"); !errors.Is(err, app.ErrNotFound) {
 			t.Errorf("revoked key: %v", err)
+		}
+	})
+}
+
+func TestStalledCompletions(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		sh, err := st.SaveShopInstall(ctx, app.Shop{Domain: "a.myshopify.com"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		old := time.Now().UTC().Add(-time.Hour)
+		for i, state := range []string{app.PaymentAuthorizing, app.PaymentOrdered, app.PaymentCompleted, app.PaymentDeclined, app.PaymentAuthorized} {
+			id := fmt.Sprintf("cs_%d", i)
+			cs := &app.CheckoutSession{ID: id, ShopID: sh.ID, Version: acp.V20260417, Status: acp.StatusCompleteInProgress, Currency: "USD",
+				ExpiresAt: old.Add(2 * time.Hour), CreatedAt: old, UpdatedAt: old}
+			if err := st.CreateCheckoutSession(ctx, cs); err != nil {
+				t.Fatal(err)
+			}
+			updated := old
+			if i == 4 {
+				updated = time.Now().UTC() // recent: still being worked
+			}
+			if err := st.SavePayment(ctx, &app.CheckoutPayment{SessionID: id, ShopID: sh.ID, State: state, Attempt: 1,
+				Amount: 100, Currency: "USD", CreatedAt: old, UpdatedAt: updated}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// cs_1 is leased by a live driver.
+		if ok, err := st.LeasePayment(ctx, "cs_1", time.Now(), time.Now().Add(time.Minute)); err != nil || !ok {
+			t.Fatalf("lease: %v %v", ok, err)
+		}
+		got, err := st.StalledCompletions(ctx, time.Now().UTC().Add(-10*time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 1 || got[0].SessionID != "cs_0" || got[0].ShopID != sh.ID {
+			t.Fatalf("stalled = %+v, want only cs_0", got)
 		}
 	})
 }

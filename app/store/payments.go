@@ -115,3 +115,21 @@ func (s *Store) SaveStripeKey(ctx context.Context, shopID int64, sealed, account
 	return translate(s.conn(ctx).Model(&acpSettingsRow{}).Where("shop_id = ?", shopID).
 		Update("stripe_key_sealed", sealed).Error, "save stripe key")
 }
+
+// StalledCompletions lists completions in a non-final state, not leased,
+// last changed before the cutoff.
+func (s *Store) StalledCompletions(ctx context.Context, before time.Time) ([]app.ResumeCompletionArgs, error) {
+	var rows []checkoutPaymentRow
+	err := s.conn(ctx).Select("session_id", "shop_id").
+		Where("state IN ? AND updated_at < ? AND (lease_until IS NULL OR lease_until < ?)",
+			[]string{app.PaymentAuthorizing, app.PaymentAuthorized, app.PaymentOrdered}, before, s.Now()).
+		Limit(1000).Find(&rows).Error
+	if err != nil {
+		return nil, translate(err, "stalled completions")
+	}
+	out := make([]app.ResumeCompletionArgs, len(rows))
+	for i, r := range rows {
+		out[i] = app.ResumeCompletionArgs{ShopID: r.ShopID, SessionID: r.SessionID}
+	}
+	return out, nil
+}
