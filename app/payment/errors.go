@@ -167,14 +167,14 @@ func classify(op, idemKey string, err error) error {
 	switch {
 	case se.HTTPStatusCode >= 500:
 		return &UnknownOutcomeError{Op: op, IdempotencyKey: idemKey, Status: se.HTTPStatusCode,
-			RequestID: se.RequestID, Err: fmt.Errorf("stripe %d %s: %s", se.HTTPStatusCode, se.Type, se.Msg)}
+			RequestID: se.RequestID, Err: fmt.Errorf("stripe %d %s: %s", se.HTTPStatusCode, se.Type, Redact(se.Msg))}
 	case se.HTTPStatusCode == http.StatusConflict:
 		// idempotency_key_in_use (the first request is still running) or
 		// lock_timeout: either way, wait and retry with the same key.
 		return &UnknownOutcomeError{Op: op, IdempotencyKey: idemKey, Status: se.HTTPStatusCode,
-			RequestID: se.RequestID, Err: fmt.Errorf("stripe 409 %s (%s): %s", se.Type, se.Code, se.Msg)}
+			RequestID: se.RequestID, Err: fmt.Errorf("stripe 409 %s (%s): %s", se.Type, se.Code, Redact(se.Msg))}
 	case se.Type == stripe.ErrorTypeCard:
-		d := &DeclineError{Op: op, Code: string(se.Code), DeclineCode: string(se.DeclineCode), Message: se.Msg,
+		d := &DeclineError{Op: op, Code: string(se.Code), DeclineCode: string(se.DeclineCode), Message: Redact(se.Msg),
 			RequestID: se.RequestID, Intent: toIntent(se.PaymentIntent)}
 		if d.Intent != nil {
 			d.IntentID = d.Intent.ID
@@ -182,10 +182,10 @@ func classify(op, idemKey string, err error) error {
 		return d
 	}
 	if reason, ok := tokenReason(se); ok {
-		return &TokenError{Op: op, Reason: reason, Code: string(se.Code), Message: se.Msg, RequestID: se.RequestID}
+		return &TokenError{Op: op, Reason: reason, Code: string(se.Code), Message: Redact(se.Msg), RequestID: se.RequestID}
 	}
 	return &Error{Op: op, Status: se.HTTPStatusCode, Type: string(se.Type), Code: string(se.Code),
-		Param: se.Param, Message: se.Msg, RequestID: se.RequestID, Intent: toIntent(se.PaymentIntent)}
+		Param: se.Param, Message: Redact(se.Msg), RequestID: se.RequestID, Intent: toIntent(se.PaymentIntent)}
 }
 
 // tokenReason recognises an error about the token: one whose param is the

@@ -33,6 +33,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strings"
 	"sync"
 	"time"
@@ -171,8 +172,18 @@ type leveledLogger struct{ l *slog.Logger }
 
 func (l leveledLogger) logf(level slog.Level, format string, v ...any) {
 	if l.l.Enabled(context.Background(), level) {
-		l.l.Log(context.Background(), level, fmt.Sprintf(format, v...), "component", "stripe-go")
+		l.l.Log(context.Background(), level, Redact(fmt.Sprintf(format, v...)), "component", "stripe-go")
 	}
+}
+
+// secretRE matches Stripe credentials: payment tokens and API keys.
+var secretRE = regexp.MustCompile(`\b(spt|sk|rk|pk)_(test_|live_)?[A-Za-z0-9]{6,}`)
+
+// Redact hides payment tokens and API keys in text bound for logs and
+// stored errors: Stripe's error messages quote the token they refuse, and
+// a token refused for its amount or currency is still usable.
+func Redact(s string) string {
+	return secretRE.ReplaceAllString(s, "${1}_${2}[redacted]")
 }
 
 func (l leveledLogger) Debugf(format string, v ...any) { l.logf(slog.LevelDebug, format, v...) }

@@ -12,6 +12,7 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -118,10 +119,15 @@ func newShopifyEnvOn(t *testing.T, db app.DatabaseConfig, like *shopifyEnv) *sho
 	t.Cleanup(func() {
 		_ = svc.Shutdown(context.Background())
 		// Nothing secret in any log line the app wrote, at debug level.
-		for _, secret := range []string{testSecret, "shpat_", "shprt_", "eyJ", "Hmac", "hmac="} {
+		for _, secret := range []string{testSecret, "shpat_", "shprt_", "eyJ", "Hmac", "hmac=", "v1="} {
 			if strings.Contains(logs.String(), secret) {
 				t.Errorf("the app logged %q", secret)
 			}
+		}
+		// Agent keys and secrets, payment tokens, Stripe keys: "spt_[redacted]"
+		// is fine, "spt_okNIYsYrblvy" is not.
+		if m := loggedCredential.FindString(logs.String()); m != "" {
+			t.Errorf("the app logged a credential: %q…", m[:min(len(m), 12)])
 		}
 	})
 	emu.SetAppURL(svc.URL())
@@ -139,6 +145,9 @@ func newShopifyEnvOn(t *testing.T, db app.DatabaseConfig, like *shopifyEnv) *sho
 	}
 	return &shopifyEnv{faults: faults, svc: svc, emu: emu, stripe: stripe, browser: browser, db: svc.Store().DB(), cfg: cfg}
 }
+
+// loggedCredential matches the credentials the app handles, whole.
+var loggedCredential = regexp.MustCompile(`(acpb_live|acpb_sig|acpb_whsec|acpf|spt|sk_test|rk_test|sk_live|rk_live)_[A-Za-z0-9_-]{8,}`)
 
 // faultTransport carries the app's Shopify requests to the emulator and
 // can fail the next ones whose GraphQL document names an operation: with
