@@ -25,6 +25,16 @@ func (s *Server) routes() {
 		e.POST("/api/catalog/sync", s.handleSyncNow)
 	}
 
+	// The embedded admin's agent settings: keys, signing, webhook, Stripe.
+	if s.shopify != nil && s.agentAdmin != nil && s.appURL != nil {
+		e.GET("/api/agents", s.handleAgents)
+		e.POST("/api/agents/keys", s.handleCreateAPIKey)
+		e.DELETE("/api/agents/keys/:id", s.handleRevokeAPIKey)
+		e.POST("/api/agents/signing-secret", s.handleSigningSecret)
+		e.POST("/api/agents/webhook", s.handleWebhookSettings)
+		e.POST("/api/agents/stripe", s.handleConnectStripe)
+	}
+
 	// The ACP checkout API and discovery document, under each shop's base
 	// URL (acp.go).
 	if s.checkout != nil && s.agents != nil {

@@ -45,6 +45,9 @@ type Config struct {
 	// Checkout and Agents serve the ACP checkout API; nil leaves it out.
 	Checkout CheckoutService
 	Agents   AgentAuth
+	// AgentAdmin serves the embedded admin's agent settings; nil leaves
+	// them out.
+	AgentAdmin AgentAdmin
 	// KeyRate and KeyBurst limit each agent API key's requests per second
 	// (per replica); 0 means no limit.
 	KeyRate  float64
@@ -72,6 +75,7 @@ type Server struct {
 	agents          AgentAuth
 	appURL          func() string
 	keyLimits       *keyLimiter
+	agentAdmin      AgentAdmin
 }
 
 type namedProbe struct {
@@ -88,7 +92,7 @@ func New(cfg Config) *Server {
 		echo: e, logger: cfg.Logger, reg: cfg.Registry, metrics: newHTTPMetrics(cfg.Registry),
 		shopify: cfg.Shopify, feeds: cfg.Feeds, catalog: cfg.Catalog, secureCookies: cfg.SecureCookies, afterInstallURL: cfg.AfterInstallURL,
 		idempotency: cfg.Idempotency, checkout: cfg.Checkout, agents: cfg.Agents, appURL: cfg.AppURL,
-		keyLimits: newKeyLimiter(cfg.KeyRate, cfg.KeyBurst),
+		keyLimits: newKeyLimiter(cfg.KeyRate, cfg.KeyBurst), agentAdmin: cfg.AgentAdmin,
 	}
 	for name, p := range cfg.Ready {
 		s.probes = append(s.probes, namedProbe{name, p})

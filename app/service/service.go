@@ -233,6 +233,7 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 		AfterInstallURL: afterInstall,
 		Checkout:        s.checkout,
 		Agents:          s.agents,
+		AgentAdmin:      s.agents,
 		Idempotency:     &app.Idempotency{Store: s.store, Now: s.store.Now, Logger: logger},
 		KeyRate:         cfg.AgentRate,
 		KeyBurst:        int(2 * cfg.AgentRate),
