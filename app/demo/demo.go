@@ -233,11 +233,37 @@ func Run(ctx context.Context, opts Options, base app.Config, logger *slog.Logger
 		if err := writeJSONAtomic(path, m); err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "\nacpbridge demo is running.\n\n  app:     %s\n  shop:    %s (emulated, installed through OAuth)\n  feed:    %s (%d items published)\n  health:  %s/healthz\n  metrics: %s/metrics\n  details: %s\n\n"+
-			"Pull the feed:\n  curl -s -H 'Authorization: %s' %s | gunzip | head -c 600\n\nPress Ctrl-C to stop.\n\n",
-			m.AppURL, m.Shop, m.Feed.URL, len(items), m.AppURL, m.AppURL, path, m.Feed.Authorization, m.Feed.URL)
+		fmt.Fprintf(out, "\nacpbridge demo is running.\n\n  app:     %s\n  shop:    %s (emulated, installed through OAuth)\n  feed:    %s (%d items published)\n  acp:     %s\n  health:  %s/healthz\n  metrics: %s/metrics\n  details: %s\n\n"+
+			"Pull the feed:\n  curl -s -H 'Authorization: %s' %s | gunzip | head -c 600\n\n",
+			m.AppURL, m.Shop, m.Feed.URL, len(items), m.ACP.BaseURL, m.AppURL, m.AppURL, path, m.Feed.Authorization, m.Feed.URL)
+		fmt.Fprint(out, buyQuickstart(m))
+		fmt.Fprint(out, "Press Ctrl-C to stop.\n\n")
 		return nil
 	})
+}
+
+// buyQuickstart is a copy-pasteable curl conversation that buys the first
+// shippable item in stock (2026-04-17), with this run's values.
+func buyQuickstart(m Manifest) string {
+	item := ""
+	for _, it := range m.Items {
+		if it.RequiresShipping && it.Available && it.Inventory > 2 {
+			item = it.ID
+			break
+		}
+	}
+	if item == "" {
+		return ""
+	}
+	h := fmt.Sprintf("-H 'Authorization: Bearer %s' -H 'API-Version: 2026-04-17' -H 'Content-Type: application/json'", m.ACP.APIKey)
+	return fmt.Sprintf("Buy something as an agent would (2026-04-17):\n"+
+		"  curl -s %s/checkout_sessions %s -H 'Idempotency-Key: buy-1' \\\n"+
+		"    -d '{\"line_items\":[{\"id\":\"%s\",\"quantity\":1}],\"currency\":\"usd\",\"capabilities\":{},\"buyer\":{\"email\":\"ada@example.com\"},"+
+		"\"fulfillment_details\":{\"name\":\"Ada Lovelace\",\"address\":{\"name\":\"Ada Lovelace\",\"line_one\":\"1 Market St\",\"city\":\"San Francisco\",\"state\":\"CA\",\"country\":\"US\",\"postal_code\":\"94105\"}}}'\n"+
+		"  # then, with the \"id\" it answers (status ready_for_payment):\n"+
+		"  curl -s %s/checkout_sessions/CS_ID/complete %s -H 'Idempotency-Key: buy-2' \\\n"+
+		"    -d '{\"payment_data\":{\"handler_id\":\"card_tokenized\",\"instrument\":{\"type\":\"card\",\"credential\":{\"type\":\"spt\",\"token\":\"%s\"}}}}'\n\n",
+		m.ACP.BaseURL, h, item, m.ACP.BaseURL, h, m.Payment.ApproveToken)
 }
 
 // installByOAuth installs the app on the emulated shop the way a merchant's

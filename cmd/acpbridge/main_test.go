@@ -169,6 +169,9 @@ func TestDemoAnswersAndWritesManifest(t *testing.T) {
 	if !strings.Contains(out.String(), m.AppURL) {
 		t.Fatalf("quickstart does not show the app URL:\n%s", out.String())
 	}
+	if !strings.Contains(out.String(), "Buy something") || !strings.Contains(out.String(), "/complete") || !strings.Contains(out.String(), `"token":"spt_`) {
+		t.Fatalf("quickstart has no curl conversation that buys something:\n%s", out.String())
+	}
 	if m.Shop != "demo-shop.myshopify.com" || len(m.AppClientSecret) < 32 {
 		t.Fatalf("demo.json shop %q, client secret of %d chars", m.Shop, len(m.AppClientSecret))
 	}
