@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 
 	"github.com/acpbridge/acpbridge/acp"
 )
@@ -21,7 +22,8 @@ func (c *Checkout) View(_ context.Context, _ *Shop, cs *CheckoutSession) (*acp.S
 	}
 	for i, l := range q.Lines {
 		name := l.Title
-		if l.VariantTitle != "" && l.VariantTitle != "Default Title" {
+		// The feed's title already names the variant ("T-Shirt - S").
+		if l.VariantTitle != "" && l.VariantTitle != "Default Title" && !strings.Contains(name, l.VariantTitle) {
 			name += " – " + l.VariantTitle
 		}
 		li := acp.LineItem{

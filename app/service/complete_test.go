@@ -9,6 +9,7 @@ import (
 
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/payment"
 	"github.com/acpbridge/acpbridge/app/payment/stripeemu"
 	"github.com/acpbridge/acpbridge/web"
 )
@@ -337,4 +338,37 @@ func TestComplete3DS(t *testing.T) {
 		t.Fatalf("complete with the result: %d %s", r.status, r.body)
 	}
 	e.checkOnce(t, id, total)
+}
+
+// TestCompleteAuthorisationReleasedBeforeCapture: when the authorisation
+// is gone by the time the order exists (released elsewhere), the
+// completion ends instead of retrying the capture forever.
+func TestCompleteAuthorisationReleasedBeforeCapture(t *testing.T) {
+	t.Parallel()
+	e := newCheckoutEnv(t, app.DatabaseSQLite)
+	e.svc.Checkout().Completer.OrderSearchLag = 50 * time.Millisecond
+	a := e.agent(t, acp.V20260417)
+	id, _ := e.readySession(t, a, 1)
+	e.failShopify("orderCreate", 1, http.StatusServiceUnavailable)
+	r := a.do("POST", "/checkout_sessions/"+id+"/complete", a.paymentBody(e.token(stripeemu.KindApprove)))
+	if r.str("status") != "complete_in_progress" {
+		t.Fatalf("with Shopify down: %s", r.body)
+	}
+	charges := e.charges(id)
+	if len(charges) != 1 || charges[0].Status != "requires_capture" {
+		t.Fatalf("charges = %+v", charges)
+	}
+	// The authorisation is released at Stripe (as a merchant's cancel would).
+	if _, err := (&payment.Stripe{BaseURL: e.stripe.URL()}).Cancel(t.Context(), e.stripe.SecretKey(testStripeAccount), charges[0].ID, "abandoned", "test-release"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(60 * time.Millisecond) // the order search lag
+	r = a.do("POST", "/checkout_sessions/"+id+"/complete", a.paymentBody(e.token(stripeemu.KindApprove)))
+	if r.status != 200 || r.str("status") != "completed" {
+		t.Fatalf("after the release: %d %s", r.status, r.body)
+	}
+	in, _ := e.stripe.Intent(charges[0].ID)
+	if in.Captured || in.Status != "canceled" || e.ordersOf(id) != 1 {
+		t.Errorf("intent %s captured %v, %d orders", in.Status, in.Captured, e.ordersOf(id))
+	}
 }
