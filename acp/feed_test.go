@@ -13,6 +13,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/acpbridge/acpbridge/acp"
+	"github.com/acpbridge/acpbridge/acp/acptest"
 )
 
 const feedSchemaPath = "spec/2026-04-17/schema.feed.json"
@@ -21,21 +22,7 @@ const feedSchemaPath = "spec/2026-04-17/schema.feed.json"
 // format assertions (uri, date-time) switched on.
 func feedSchema(t *testing.T, def string) *jsonschema.Schema {
 	t.Helper()
-	f, err := os.Open(feedSchemaPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	doc, err := jsonschema.UnmarshalJSON(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	if err := c.AddResource("schema.feed.json", doc); err != nil {
-		t.Fatal(err)
-	}
-	sch, err := c.Compile("schema.feed.json#/$defs/" + def)
+	sch, err := acptest.Schema(acp.V20260417, "schema.feed.json", def, false)
 	if err != nil {
 		t.Fatal(err)
 	}

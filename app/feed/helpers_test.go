@@ -4,16 +4,16 @@ import (
 	"bytes"
 	"compress/gzip"
 	"io"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"github.com/acpbridge/acpbridge/acp"
+	"github.com/acpbridge/acpbridge/acp/acptest"
 	"github.com/acpbridge/acpbridge/app/feed"
 )
 
-const schemaPath = "../../acp/spec/2026-04-17/schema.feed.json"
 
 func testShop() feed.Shop {
 	return feed.Shop{
@@ -125,21 +125,7 @@ func mug() feed.Product {
 
 func loadSchema(t testing.TB, def string) *jsonschema.Schema {
 	t.Helper()
-	f, err := os.Open(schemaPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	doc, err := jsonschema.UnmarshalJSON(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	if err := c.AddResource("schema.feed.json", doc); err != nil {
-		t.Fatal(err)
-	}
-	sch, err := c.Compile("schema.feed.json#/$defs/" + def)
+	sch, err := acptest.Schema(acp.V20260417, "schema.feed.json", def, false)
 	if err != nil {
 		t.Fatal(err)
 	}
