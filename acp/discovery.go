@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/url"
-	"strings"
 )
 
 // Discovery is the seller's public discovery document,
@@ -76,7 +75,7 @@ func EncodeDiscovery(d Discovery) ([]byte, error) {
 		if !ok {
 			return nil, errors.New("acp: EncodeDiscovery: bad currency " + c)
 		}
-		w.Capabilities.Currencies = append(w.Capabilities.Currencies, strings.ToLower(lc))
+		w.Capabilities.Currencies = append(w.Capabilities.Currencies, lc) // already lower-case
 	}
 	w.Capabilities.Locales = d.Locales
 	return json.Marshal(w)

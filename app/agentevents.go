@@ -299,7 +299,7 @@ func buildOrder(cs *CheckoutSession, p *CheckoutPayment, so *shopify.Order) (*ac
 	if so == nil {
 		return o, nil
 	}
-	currency := lower(cs.Currency)
+	currency := strings.ToLower(cs.Currency)
 
 	// Shopify's lines → ours, by variant (the order was written from the
 	// session's lines, in order).
@@ -420,7 +420,7 @@ func buildOrder(cs *CheckoutSession, p *CheckoutPayment, so *shopify.Order) (*ac
 		refunded += back
 		o.Adjustments = append(o.Adjustments, acp.OrderAdjustment{ID: so.ID + "#cancellation", Type: acp.AdjustmentCancellation,
 			OccurredAt: *so.CancelledAt, Status: acp.AdjustmentCompleted, Amount: back, Currency: currency,
-			Reason: lower(so.CancelReason)})
+			Reason: strings.ToLower(so.CancelReason)})
 	} else if live > 0 {
 		switch {
 		case allFulfilled && anyCurrent && delivered == live:

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/acpbridge/acpbridge/acp"
@@ -296,7 +297,7 @@ func (c *Completer) Drive(ctx context.Context, sh *Shop, cs *CheckoutSession) (*
 					return p, fmt.Errorf("open payment token: %w", oerr)
 				}
 				pi, err = c.Payments.Authorize(ctx, key, AuthorizeRequest{
-					Token: string(token), Amount: p.Amount, Currency: lower(p.Currency),
+					Token: string(token), Amount: p.Amount, Currency: strings.ToLower(p.Currency),
 					IdempotencyKey: idempotencyKey(p, "authorize"),
 					Description:    "Agent order " + cs.ID,
 					Metadata:       map[string]string{"checkout_session_id": cs.ID, "shop": sh.Domain, "channel": "acpbridge"},
@@ -433,14 +434,4 @@ func orderRequest(cs *CheckoutSession, p *CheckoutPayment) OrderRequest {
 		}
 	}
 	return in
-}
-
-func lower(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if 'A' <= c && c <= 'Z' {
-			b[i] = c + 32
-		}
-	}
-	return string(b)
 }

@@ -74,11 +74,15 @@ func (s *Server) acpIdempotency(next echo.HandlerFunc) echo.HandlerFunc {
 				Message: "Send one Idempotency-Key header, not several."}
 		}
 
-		body, err := io.ReadAll(req.Body)
-		if err != nil {
-			return err // the body limit's 413, or a broken connection
+		// acpVersionMW has read the body already (and put it back).
+		body, ok := c.Get(ctxACPBody).([]byte)
+		if !ok {
+			var err error
+			if body, err = io.ReadAll(req.Body); err != nil {
+				return err // the body limit's 413, or a broken connection
+			}
+			req.Body = io.NopCloser(bytes.NewReader(body))
 		}
-		req.Body = io.NopCloser(bytes.NewReader(body))
 
 		scope := app.IdempotencyScope{ShopID: shop.ID, Method: req.Method, Path: req.URL.Path}
 		replay, claim, err := s.idempotency.Begin(req.Context(), scope, key, acpVersion(c), body)
