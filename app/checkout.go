@@ -155,8 +155,7 @@ type Checkout struct {
 	Now    func() time.Time
 	// TTL is how long a session lives before it expires (default 6 h).
 	TTL time.Duration
-	// Completer charges and orders; nil answers complete with "payments
-	// are not enabled".
+	// Completer charges and orders (complete.go).
 	Completer *Completer
 	Queue     Enqueuer
 	// Events, when set, records the order_create of each completed

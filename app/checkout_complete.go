@@ -35,21 +35,7 @@ func (ResumeCompletionArgs) InsertOpts() river.InsertOpts {
 // error messages); a completed one answers its result again.
 func (c *Checkout) Complete(ctx context.Context, sh *Shop, v acp.Version, id string, in *acp.CompleteSessionInput) (*CheckoutSession, error) {
 	if c.Completer == nil {
-		return c.modify(ctx, sh, id, func(cs *CheckoutSession) error {
-			if cs.Status.Terminal() {
-				return notModifiable(cs)
-			}
-			if err := c.price(ctx, sh, v, cs); err != nil {
-				return err
-			}
-			if cs.Status == acp.StatusReadyForPayment {
-				cs.State.Messages = append(cs.State.Messages, acp.Message{
-					Type: acp.MessageError, Code: acp.MessageCodeUnsupported, ContentType: acp.ContentPlain,
-					Content: "Payments are not enabled for this store yet.", Severity: "high", Resolution: "requires_buyer_review",
-				})
-			}
-			return nil
-		})
+		return nil, &Error{Code: CodeUnavailable, Message: "payments are not configured on this server"}
 	}
 	if err := checkPayment(v, in); err != nil {
 		return nil, err
