@@ -14,7 +14,6 @@ import (
 	"github.com/acpbridge/acpbridge/app/feed"
 )
 
-
 func testShop() feed.Shop {
 	return feed.Shop{
 		Domain:     "acme.myshopify.com",
