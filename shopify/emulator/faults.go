@@ -19,6 +19,9 @@ type faults struct {
 	slowFor    time.Duration
 	rate       float64
 	rng        *rand.Rand
+	// hangFor is how long SetFailureRate's timeouts hold a request
+	// (SetFaultHang); 0 means faultHang.
+	hangFor time.Duration
 	// bulk is the fault the next bulk operation suffers: "" none,
 	// BulkFailed or BulkTruncated.
 	bulk string
@@ -143,6 +146,16 @@ func (e *Emulator) SetFailureRate(p float64, seed int64) {
 	e.faults.rate, e.faults.rng = p, newRand(seed)
 }
 
+// SetFaultHang sets how long SetFailureRate's timeouts hang before they
+// answer 504, when the client does not give up first (default 10 s). A
+// short hang keeps a test quick; the app's own time budgets (QUOTE_TIMEOUT,
+// the Admin API timeout) still apply when they are shorter.
+func (e *Emulator) SetFaultHang(d time.Duration) {
+	e.faults.mu.Lock()
+	defer e.faults.mu.Unlock()
+	e.faults.hangFor = d
+}
+
 // SetThrottle resets every shop's leaky bucket to maxAvailable points, full,
 // restoring restoreRate points per second.
 func (e *Emulator) SetThrottle(maxAvailable, restoreRate float64) {
@@ -162,6 +175,10 @@ func (e *Emulator) injectFault(w http.ResponseWriter, r *http.Request, graphql b
 	f := &e.faults
 	f.mu.Lock()
 	latency, status, hang, throttle := f.latency, 0, false, false
+	hangFor := f.hangFor
+	if hangFor <= 0 {
+		hangFor = faultHang
+	}
 	if f.slowN > 0 {
 		f.slowN--
 		latency += f.slowFor
@@ -191,7 +208,7 @@ func (e *Emulator) injectFault(w http.ResponseWriter, r *http.Request, graphql b
 	}
 	switch {
 	case hang:
-		e.wait(r, faultHang)
+		e.wait(r, hangFor)
 		writeJSON(w, http.StatusGatewayTimeout, map[string]string{"errors": "Timeout"})
 	case status == http.StatusUnauthorized:
 		writeJSON(w, status, map[string]string{"errors": invalidTokenMessage})

@@ -1,6 +1,7 @@
 package stripeemu
 
 import (
+	"math/rand/v2"
 	"net/http"
 	"sync"
 	"time"
@@ -27,6 +28,11 @@ type faults struct {
 	slowN      int
 	slowFor    time.Duration
 	after      []afterFault // queue, one per coming POST
+	// rate is the fraction of API requests SetFailureRate strikes, drawn
+	// from rng; hang is how long its timeouts hold a request.
+	rate float64
+	rng  *rand.Rand
+	hang time.Duration
 }
 
 // afterFault is what happens to one processed POST's response.
@@ -97,16 +103,90 @@ func (e *Emulator) queueAfter(n int, f afterFault) {
 	}
 }
 
-// ResetFaults clears every pending fault and the latency.
+// ResetFaults clears every pending fault, the latency and the failure rate.
 func (e *Emulator) ResetFaults() {
 	e.faults.mu.Lock()
 	defer e.faults.mu.Unlock()
 	e.faults.latency, e.faults.failN, e.faults.slowN, e.faults.after = 0, 0, 0, nil
+	e.faults.rate, e.faults.rng = 0, nil
 }
 
-// before takes the "before" faults for one request: the delay to wait and
-// the status to fail with (0 for none).
-func (e *Emulator) before() (time.Duration, int) {
+// SetFailureRate makes a fraction p of API requests (test helpers are
+// never struck) fail at random, deterministically for a seed, each in one
+// of six ways, equally likely:
+//
+//   - before processing, nothing happens: a 500, 502 or 503 api_error; a
+//     429 rate_limit (Stripe's throttling); or a timeout, where the request
+//     hangs until the client gives up or the hang (SetFaultHang, default
+//     10 s) ends and then answers 504;
+//   - after processing, the request happened but its answer is lost: a 500
+//     with Stripe-Should-Retry (FailAfterProcessing), a dropped connection
+//     (DropAfterProcessing), or an answer held back for the hang
+//     (SlowAfterProcessing). Only POSTs get these; a GET so struck fails
+//     before processing instead.
+//
+// p = 0 turns it off. The load driver (cmd/acpbench) and the fault tests
+// use 0.2.
+func (e *Emulator) SetFailureRate(p float64, seed int64) {
+	e.faults.mu.Lock()
+	defer e.faults.mu.Unlock()
+	e.faults.rate, e.faults.rng = p, rand.New(rand.NewPCG(uint64(seed), 0x5712e))
+}
+
+// SetFaultHang sets how long SetFailureRate's timeouts hold a request
+// (default 10 s); a short hang keeps a test quick.
+func (e *Emulator) SetFaultHang(d time.Duration) {
+	e.faults.mu.Lock()
+	defer e.faults.mu.Unlock()
+	e.faults.hang = d
+}
+
+// Random fault kinds SetFailureRate draws from.
+const (
+	randomFail5xx = iota
+	randomThrottle
+	randomHang
+	randomFailAfter
+	randomDropAfter
+	randomSlowAfter
+	randomKinds
+)
+
+// random draws the random fault for one request: a status to fail with
+// before processing (0 for none), a hang before processing, or an "after"
+// fault for a POST.
+func (f *faults) random(post bool) (status int, hang time.Duration, after *afterFault) {
+	if f.rate <= 0 || f.rng == nil || f.rng.Float64() >= f.rate {
+		return 0, 0, nil
+	}
+	h := f.hang
+	if h <= 0 {
+		h = 10 * time.Second
+	}
+	kind := f.rng.IntN(randomKinds)
+	if !post && kind >= randomFailAfter {
+		kind = f.rng.IntN(randomFailAfter)
+	}
+	switch kind {
+	case randomFail5xx:
+		return []int{500, 502, 503}[f.rng.IntN(3)], 0, nil
+	case randomThrottle:
+		return http.StatusTooManyRequests, 0, nil
+	case randomHang:
+		return http.StatusGatewayTimeout, h, nil
+	case randomFailAfter:
+		return 0, 0, &afterFault{kind: "fail"}
+	case randomDropAfter:
+		return 0, 0, &afterFault{kind: "drop"}
+	default:
+		return 0, 0, &afterFault{kind: "slow", delay: h}
+	}
+}
+
+// before takes the "before" faults for one request: the delay to wait,
+// the status to fail with (0 for none), and a random "after" fault drawn
+// for it (nil for none).
+func (e *Emulator) before(post bool) (time.Duration, int, *afterFault) {
 	f := &e.faults
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -119,8 +199,10 @@ func (e *Emulator) before() (time.Duration, int) {
 	if f.failN > 0 {
 		f.failN--
 		status = f.failStatus
+		return d, status, nil
 	}
-	return d, status
+	status, hang, after := f.random(post)
+	return d + hang, status, after
 }
 
 // takeAfter takes the next "after" fault, if any.

@@ -171,10 +171,15 @@ func (e *Emulator) api(h handler, faulty bool) http.Handler {
 			}
 		}
 
+		var randomAfter *afterFault
 		if faulty {
-			delay, failStatus := e.before()
+			delay, failStatus, after := e.before(r.Method == http.MethodPost)
+			randomAfter = after
 			if delay > 0 && !e.wait(r, delay) {
 				release() // the client gave up: nothing happened
+				if failStatus != 0 {
+					e.countFault()
+				}
 				return
 			}
 			if failStatus != 0 {
@@ -207,7 +212,11 @@ func (e *Emulator) api(h handler, faulty bool) http.Handler {
 		e.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", status, "request_id", reqID)
 
 		if faulty && r.Method == http.MethodPost {
-			if f, ok := e.takeAfter(); ok {
+			f, ok := e.takeAfter()
+			if !ok && randomAfter != nil {
+				f, ok = *randomAfter, true
+			}
+			if ok {
 				e.countFault()
 				switch f.kind {
 				case "fail":
