@@ -26,7 +26,14 @@ type ACPSettings struct {
 	WebhookURL          string
 	WebhookSecretSealed string
 	StripeAccountID     string
-	UpdatedAt           time.Time
+	// StripeVerifiedAt is when Stripe last accepted the stored key.
+	StripeVerifiedAt *time.Time
+	// The last test event sent to WebhookURL: when, the receiver's HTTP
+	// status (0: no answer) and what went wrong.
+	WebhookTestedAt   *time.Time
+	WebhookTestStatus int
+	WebhookTestError  string
+	UpdatedAt         time.Time
 }
 
 // AgentStore is what agent access needs of the database.

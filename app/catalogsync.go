@@ -564,3 +564,9 @@ func (c *Catalog) Status(ctx context.Context, shopID int64) (*CatalogStatus, err
 	}
 	return st, err
 }
+
+// RequestBuild schedules a feed build after a merchant's change (rules,
+// overrides, settings), debounced like catalog changes.
+func (c *Catalog) RequestBuild(ctx context.Context, shopID int64) error {
+	return c.scheduleBuild(ctx, shopID, c.RebuildDelay)
+}

@@ -24,9 +24,11 @@ type CheckoutSession struct {
 	Currency   string // ISO 4217, upper-case as Shopify gives it
 	State      CheckoutState
 	RowVersion int64 // optimistic concurrency: bumped by every save
-	ExpiresAt  time.Time
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// APIKeyID is the agent key that created the session (0: unknown).
+	APIKeyID  int64
+	ExpiresAt time.Time
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // CheckoutState is the session's inputs and its priced result.
@@ -216,6 +218,9 @@ func (c *Checkout) Create(ctx context.Context, sh *Shop, v acp.Version, in *acp.
 			DiscountCodes: normalizeCodes(in.DiscountCodes), OrderNotes: in.OrderNotes,
 			Locale: in.Locale, Timezone: in.Timezone, Capabilities: in.Capabilities,
 		},
+	}
+	if ag := AgentFrom(ctx); ag != nil && ag.Key != nil {
+		cs.APIKeyID = ag.Key.ID
 	}
 	if err := c.price(ctx, sh, v, cs); err != nil {
 		return nil, err

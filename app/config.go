@@ -18,7 +18,7 @@ import (
 const (
 	DefaultPort            = 8080
 	DefaultSQLitePath      = "data/acpbridge.db"
-	DefaultScopes          = "read_products,read_inventory,read_fulfillments,write_orders,write_draft_orders,write_customers"
+	DefaultScopes          = "read_products,read_inventory,read_fulfillments,write_orders,write_draft_orders,write_customers,read_publications"
 	DefaultShutdownTimeout = 25 * time.Second
 	DefaultBodyLimit       = "2M"
 )
@@ -93,7 +93,18 @@ type Config struct {
 	// replica (AGENT_RATE_LIMIT, 0 for none; default 100, bursts of twice
 	// that).
 	AgentRate float64
+	// AppBridgeURL and PolarisURL are the admin pages' scripts from
+	// Shopify's CDN (APP_BRIDGE_URL, POLARIS_URL; POLARIS_URL=off leaves
+	// Polaris out, the pages keep their own stylesheet).
+	AppBridgeURL string
+	PolarisURL   string
 }
+
+// Shopify's CDN scripts for embedded admin pages.
+const (
+	DefaultAppBridgeURL = "https://cdn.shopify.com/shopifycloud/app-bridge.js"
+	DefaultPolarisURL   = "https://cdn.shopify.com/shopifycloud/polaris.js"
+)
 
 // LoadConfig reads the configuration from getenv (os.Getenv in production).
 // It checks the form of every variable that is set and returns all problems
@@ -191,6 +202,23 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		} else {
 			cfg.AgentRate = r
 		}
+	}
+	cfg.AppBridgeURL, cfg.PolarisURL = DefaultAppBridgeURL, DefaultPolarisURL
+	for name, dst := range map[string]*string{"APP_BRIDGE_URL": &cfg.AppBridgeURL, "POLARIS_URL": &cfg.PolarisURL} {
+		raw := env(name)
+		if raw == "" {
+			continue
+		}
+		if name == "POLARIS_URL" && raw == "off" {
+			*dst = ""
+			continue
+		}
+		u, err := url.Parse(raw)
+		if err != nil || u.Host == "" || !(u.Scheme == "https" || (u.Scheme == "http" && isLoopbackHost(u.Hostname()))) {
+			bad(name, "expected an https URL of the script (http only on loopback)%s; got %q", map[bool]string{true: ", or off", false: ""}[name == "POLARIS_URL"], raw)
+			continue
+		}
+		*dst = raw
 	}
 	for _, name := range []string{"SHOPIFY_EMULATOR_URL", "STRIPE_API_URL"} {
 		raw := env(name)

@@ -228,8 +228,39 @@ func (f *Feeds) SaveRule(ctx context.Context, r FeedRule) error {
 		if v != nil && strings.TrimSpace(*v) == "" {
 			return &Error{Code: CodeInvalid, Field: field, Message: "an override cannot be empty; remove it instead"}
 		}
+		if v != nil && len([]rune(*v)) > overrideMax[field] {
+			return &Error{Code: CodeInvalid, Field: field, Message: fmt.Sprintf("%s must be at most %d characters", field, overrideMax[field])}
+		}
+	}
+	if r.GTIN != nil {
+		if _, ok := gtinDigits(*r.GTIN); !ok {
+			return &Error{Code: CodeInvalid, Field: "gtin", Message: "a GTIN is 8, 12, 13 or 14 digits (UPC, EAN or ISBN)"}
+		}
 	}
 	return f.Store.SaveFeedRule(ctx, r)
+}
+
+// overrideMax caps each override's length (the feed spec's limits).
+var overrideMax = map[string]int{"title": 150, "description": 5000, "category": 750, "gtin": 20, "mpn": 70}
+
+// gtinDigits strips spaces and hyphens from a GTIN and checks its length.
+func gtinDigits(s string) (string, bool) {
+	d := strings.Map(func(r rune) rune {
+		if r == ' ' || r == '-' {
+			return -1
+		}
+		return r
+	}, strings.TrimSpace(s))
+	for _, r := range d {
+		if r < '0' || r > '9' {
+			return "", false
+		}
+	}
+	switch len(d) {
+	case 8, 12, 13, 14:
+		return d, true
+	}
+	return "", false
 }
 
 // rules indexes a shop's rules for merging.

@@ -35,6 +35,12 @@ func (s *Server) routes() {
 		e.POST("/api/agents/stripe", s.handleConnectStripe)
 	}
 
+	// The merchant's embedded admin: pages, the bounce page, static files
+	// and the pages' JSON API (admin.go).
+	if s.shopify != nil && s.admin != nil && s.agentAdmin != nil && s.appURL != nil {
+		s.adminRoutes()
+	}
+
 	// The ACP checkout API and discovery document, under each shop's base
 	// URL (acp.go).
 	if s.checkout != nil && s.agents != nil {

@@ -55,6 +55,10 @@ type Config struct {
 	// AppURL gives the app's public URL, the root of each shop's ACP base
 	// URL (a func: without APP_URL it is known only once listening).
 	AppURL func() string
+
+	// Admin serves the merchant's embedded admin pages; nil leaves them out.
+	Admin   AdminService
+	AdminUI AdminUI
 }
 
 // Server is the HTTP handler of the app.
@@ -76,6 +80,8 @@ type Server struct {
 	appURL          func() string
 	keyLimits       *keyLimiter
 	agentAdmin      AgentAdmin
+	admin           AdminService
+	adminUI         AdminUI
 }
 
 type namedProbe struct {
@@ -93,6 +99,10 @@ func New(cfg Config) *Server {
 		shopify: cfg.Shopify, feeds: cfg.Feeds, catalog: cfg.Catalog, secureCookies: cfg.SecureCookies, afterInstallURL: cfg.AfterInstallURL,
 		idempotency: cfg.Idempotency, checkout: cfg.Checkout, agents: cfg.Agents, appURL: cfg.AppURL,
 		keyLimits: newKeyLimiter(cfg.KeyRate, cfg.KeyBurst), agentAdmin: cfg.AgentAdmin,
+		admin: cfg.Admin, adminUI: cfg.AdminUI,
+	}
+	if s.adminUI.AppBridgeURL == "" {
+		s.adminUI.AppBridgeURL = app.DefaultAppBridgeURL
 	}
 	for name, p := range cfg.Ready {
 		s.probes = append(s.probes, namedProbe{name, p})

@@ -7,6 +7,7 @@ package demo
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -82,13 +83,16 @@ const DemoClientID = "acpbridge-demo"
 
 // Manifest is demo.json: how a person or a test reaches the running demo.
 type Manifest struct {
-	AppURL          string          `json:"app_url"`
-	Shop            string          `json:"shop"`
-	AppClientSecret string          `json:"app_client_secret"`
-	Shopify         ShopifyManifest `json:"shopify"`
-	ACP             ACPManifest     `json:"acp"`
-	Payment         PaymentManifest `json:"payment"`
-	Feed            FeedManifest    `json:"feed"`
+	AppURL          string `json:"app_url"`
+	Shop            string `json:"shop"`
+	AppClientSecret string `json:"app_client_secret"`
+	// AdminURL is the merchant's settings pages, signed in as the demo
+	// shop (the emulator plays Shopify admin's part).
+	AdminURL string          `json:"admin_url"`
+	Shopify  ShopifyManifest `json:"shopify"`
+	ACP      ACPManifest     `json:"acp"`
+	Payment  PaymentManifest `json:"payment"`
+	Feed     FeedManifest    `json:"feed"`
 	// Items are (up to 100 of) the variants the feed publishes.
 	Items []app.PublishedItem `json:"items"`
 }
@@ -175,6 +179,9 @@ func Run(ctx context.Context, opts Options, base app.Config, logger *slog.Logger
 	cfg.HTTPAddr = opts.Addr
 	cfg.ShopifyAPIKey, cfg.ShopifyAPISecret = DemoClientID, clientSecret
 	cfg.AppURL = nil // known once the server listens
+	// Shopify admin's part (App Bridge) is played by the emulator; Polaris
+	// is left out so the pages need nothing beyond loopback.
+	cfg.AppBridgeURL, cfg.PolarisURL = emu.AppBridgeURL(), ""
 
 	// The Stripe emulator, with the demo shop's account.
 	stripe, err := stripeemu.New(stripeemu.Config{Accounts: []string{DemoStripeAccount}, Logger: logger.With("component", "stripe-emulator")})
@@ -188,7 +195,7 @@ func Run(ctx context.Context, opts Options, base app.Config, logger *slog.Logger
 
 	svc, err := service.New(ctx, service.Options{
 		Config: cfg, Logger: logger, ShopifyTransport: emu.Transport(nil), StripeURL: stripe.URL(),
-		AfterInstallURL: func(shop string) string { return "/?shop=" + url.QueryEscape(shop) },
+		AfterInstallURL: func(shop string) string { return AdminPath(shop) },
 		RebuildDelay:    2 * time.Second, SyncPoll: time.Second,
 	})
 	if err != nil {
@@ -208,7 +215,7 @@ func Run(ctx context.Context, opts Options, base app.Config, logger *slog.Logger
 			return fmt.Errorf("demo agent access: %w", err)
 		}
 		m := Manifest{
-			AppURL: svc.URL(), Shop: DemoShop, AppClientSecret: clientSecret,
+			AppURL: svc.URL(), Shop: DemoShop, AppClientSecret: clientSecret, AdminURL: svc.URL() + AdminPath(DemoShop),
 			Shopify: ShopifyManifest{
 				EmulatorURL: emu.URL(),
 				GraphQLURL:  emu.URL() + "/admin/api/" + shopify.APIVersion + "/graphql.json",
@@ -233,13 +240,20 @@ func Run(ctx context.Context, opts Options, base app.Config, logger *slog.Logger
 		if err := writeJSONAtomic(path, m); err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "\nacpbridge demo is running.\n\n  app:     %s\n  shop:    %s (emulated, installed through OAuth)\n  feed:    %s (%d items published)\n  acp:     %s\n  health:  %s/healthz\n  metrics: %s/metrics\n  details: %s\n\n"+
+		fmt.Fprintf(out, "\nacpbridge demo is running.\n\n  admin:   %s\n  app:     %s\n  shop:    %s (emulated, installed through OAuth)\n  feed:    %s (%d items published)\n  acp:     %s\n  health:  %s/healthz\n  metrics: %s/metrics\n  details: %s\n\n"+
 			"Pull the feed:\n  curl -s -H 'Authorization: %s' %s | gunzip | head -c 600\n\n",
-			m.AppURL, m.Shop, m.Feed.URL, len(items), m.ACP.BaseURL, m.AppURL, m.AppURL, path, m.Feed.Authorization, m.Feed.URL)
+			m.AdminURL, m.AppURL, m.Shop, m.Feed.URL, len(items), m.ACP.BaseURL, m.AppURL, m.AppURL, path, m.Feed.Authorization, m.Feed.URL)
 		fmt.Fprint(out, buyQuickstart(m))
 		fmt.Fprint(out, "Press Ctrl-C to stop.\n\n")
 		return nil
 	})
+}
+
+// AdminPath is the admin's URL path for a shop, as Shopify admin opens an
+// embedded app: with embedded=1, the shop and its base64 host.
+func AdminPath(shop string) string {
+	host := base64.RawURLEncoding.EncodeToString([]byte("admin.shopify.com/store/" + strings.TrimSuffix(shop, ".myshopify.com")))
+	return "/admin?" + url.Values{"embedded": {"1"}, "shop": {shop}, "host": {host}}.Encode()
 }
 
 // buyQuickstart is a copy-pasteable curl conversation that buys the first

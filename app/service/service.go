@@ -66,6 +66,7 @@ type Service struct {
 	catalog    *app.Catalog
 	feeds      *app.Feeds
 	deliveries *app.Deliveries
+	admin      *app.Admin
 	agents     *app.Agents
 	checkout   *app.Checkout
 	events     *app.AgentEvents
@@ -182,6 +183,13 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 	}
 	s.checkout.Events = s.events
 
+	// The merchant's embedded admin pages.
+	s.admin = &app.Admin{
+		Store: s.store, Feeds: s.feeds, Agents: s.agents, Events: s.events, Checkout: s.checkout,
+		Catalog: s.catalog, Deliveries: s.deliveries, Now: s.store.Now,
+		Channels: &app.ShopifyChannels{Shopify: s.shopify, Now: s.store.Now},
+	}
+
 	// Jobs.
 	workers := river.NewWorkers()
 	maintenance := &app.Maintenance{
@@ -238,6 +246,8 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 		KeyRate:         cfg.AgentRate,
 		KeyBurst:        int(2 * cfg.AgentRate),
 		AppURL:          func() string { return s.shopify.AppURL.String() },
+		Admin:           s.admin,
+		AdminUI:         web.AdminUI{ClientID: cfg.ShopifyAPIKey, AppBridgeURL: cfg.AppBridgeURL, PolarisURL: cfg.PolarisURL},
 		Ready: map[string]web.Probe{
 			"database":   s.store.Ping,
 			"migrations": s.migrationsCurrent,
@@ -398,3 +408,6 @@ func Run(ctx context.Context, s *Service, onStarted func(*Service) error) error 
 	defer cancel()
 	return errors.Join(startErr, s.Shutdown(sctx))
 }
+
+// Admin is the merchant admin's use-cases.
+func (s *Service) Admin() *app.Admin { return s.admin }

@@ -67,6 +67,10 @@ type acpSettingsRow struct {
 	WebhookURL          string
 	WebhookSecretSealed *string
 	StripeAccountID     string
+	StripeVerifiedAt    *time.Time
+	WebhookTestedAt     *time.Time
+	WebhookTestStatus   int
+	WebhookTestError    string
 	UpdatedAt           time.Time `gorm:"autoUpdateTime:false"` // the app's clock, not gorm's
 }
 
@@ -81,6 +85,8 @@ func (s *Store) ACPSettings(ctx context.Context, shopID int64) (*app.ACPSettings
 	return &app.ACPSettings{
 		ShopID: r.ShopID, SigningSecretSealed: deref(r.SigningSecretSealed), RequireSignature: r.RequireSignature,
 		WebhookURL: r.WebhookURL, WebhookSecretSealed: deref(r.WebhookSecretSealed), StripeAccountID: r.StripeAccountID,
+		StripeVerifiedAt: utcPtr(r.StripeVerifiedAt), WebhookTestedAt: utcPtr(r.WebhookTestedAt),
+		WebhookTestStatus: r.WebhookTestStatus, WebhookTestError: r.WebhookTestError,
 		UpdatedAt: r.UpdatedAt.UTC(),
 	}, nil
 }
@@ -90,6 +96,8 @@ func (s *Store) SaveACPSettings(ctx context.Context, a app.ACPSettings) error {
 	r := acpSettingsRow{
 		ShopID: a.ShopID, SigningSecretSealed: nilIfEmpty(a.SigningSecretSealed), RequireSignature: a.RequireSignature,
 		WebhookURL: a.WebhookURL, WebhookSecretSealed: nilIfEmpty(a.WebhookSecretSealed), StripeAccountID: a.StripeAccountID,
+		StripeVerifiedAt: a.StripeVerifiedAt, WebhookTestedAt: a.WebhookTestedAt,
+		WebhookTestStatus: a.WebhookTestStatus, WebhookTestError: a.WebhookTestError,
 		UpdatedAt: a.UpdatedAt,
 	}
 	err := s.conn(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "shop_id"}}, UpdateAll: true}).Create(&r).Error
@@ -105,6 +113,7 @@ type checkoutSessionRow struct {
 	Currency   string
 	State      string
 	RowVersion int64
+	APIKeyID   int64
 	ExpiresAt  time.Time
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
@@ -119,7 +128,7 @@ func toCheckoutRow(cs *app.CheckoutSession) (checkoutSessionRow, error) {
 	}
 	return checkoutSessionRow{
 		ID: cs.ID, ShopID: cs.ShopID, APIVersion: string(cs.Version), Status: string(cs.Status), Currency: cs.Currency,
-		State: string(st), RowVersion: cs.RowVersion, ExpiresAt: cs.ExpiresAt, CreatedAt: cs.CreatedAt, UpdatedAt: cs.UpdatedAt,
+		State: string(st), RowVersion: cs.RowVersion, APIKeyID: cs.APIKeyID, ExpiresAt: cs.ExpiresAt, CreatedAt: cs.CreatedAt, UpdatedAt: cs.UpdatedAt,
 	}, nil
 }
 
@@ -141,7 +150,7 @@ func (s *Store) CheckoutSession(ctx context.Context, shopID int64, id string) (*
 	}
 	cs := &app.CheckoutSession{
 		ID: r.ID, ShopID: r.ShopID, Version: acp.Version(r.APIVersion), Status: acp.Status(r.Status), Currency: r.Currency,
-		RowVersion: r.RowVersion, ExpiresAt: r.ExpiresAt.UTC(), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
+		RowVersion: r.RowVersion, APIKeyID: r.APIKeyID, ExpiresAt: r.ExpiresAt.UTC(), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
 	if err := json.Unmarshal([]byte(r.State), &cs.State); err != nil {
 		return nil, fmt.Errorf("checkout session %s: decode state: %w", r.ID, err)

@@ -104,10 +104,11 @@ func (s *Store) StripeKey(ctx context.Context, shopID int64) (string, error) {
 
 // SaveStripeKey stores the shop's sealed Stripe key and its account id.
 func (s *Store) SaveStripeKey(ctx context.Context, shopID int64, sealed, accountID string, now time.Time) error {
-	r := acpSettingsRow{ShopID: shopID, StripeAccountID: accountID, UpdatedAt: now}
+	r := acpSettingsRow{ShopID: shopID, StripeAccountID: accountID, StripeVerifiedAt: &now, UpdatedAt: now}
 	err := s.conn(ctx).Clauses(clause.OnConflict{
-		Columns:   []clause.Column{{Name: "shop_id"}},
-		DoUpdates: clause.Assignments(map[string]any{"stripe_key_sealed": sealed, "stripe_account_id": accountID, "updated_at": now}),
+		Columns: []clause.Column{{Name: "shop_id"}},
+		DoUpdates: clause.Assignments(map[string]any{"stripe_key_sealed": sealed, "stripe_account_id": accountID,
+			"stripe_verified_at": now, "updated_at": now}),
 	}).Create(&r).Error
 	if err != nil {
 		return translate(err, "save stripe key")

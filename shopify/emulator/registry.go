@@ -32,6 +32,7 @@ type registry struct {
 // operation, add a file with a register function and list it here.
 var resolverAreas = []func(*registry){
 	registerShopResolvers,
+	registerPublicationResolvers,
 	registerProductResolvers,
 	registerNodeResolvers,
 	registerBulkResolvers,

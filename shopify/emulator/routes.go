@@ -14,6 +14,9 @@ func (e *Emulator) routes() *http.ServeMux {
 	mux.HandleFunc("POST /admin/oauth/access_token", e.handleAccessToken)
 	mux.HandleFunc("POST /admin/api/{version}/graphql.json", e.handleGraphQL)
 	mux.HandleFunc("GET "+bulkPathPrefix+"{file}", e.handleBulkFile)
+	mux.HandleFunc("GET "+AppBridgePath, e.handleAppBridgeJS)
+	mux.HandleFunc("POST "+idTokenPath, e.handleIDToken)
+	mux.HandleFunc("OPTIONS "+idTokenPath, e.handleIDToken)
 	return mux
 }
 

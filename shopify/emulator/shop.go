@@ -19,6 +19,7 @@ type shopState struct {
 	staffToken string
 	pricing    *pricing  // tax rates, shipping zones, discount codes
 	orders     orderBook // orders and customers (orders.go)
+	channels   []string  // sales channel titles; nil: defaultChannels
 }
 
 // Stats counts what one shop's API saw, for test assertions.

@@ -1,0 +1,69 @@
+package app
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// ShopifyChannels lists a shop's sales channels from Shopify's
+// publications (scope read_publications), remembering each shop's answer
+// for ChannelsTTL so the overview page does not wait on Shopify each time.
+type ShopifyChannels struct {
+	Shopify *Shopify
+	Now     func() time.Time
+
+	mu    sync.Mutex
+	cache map[int64]channelsEntry
+}
+
+// ChannelsTTL is how long a shop's channel list is reused.
+const ChannelsTTL = 10 * time.Minute
+
+type channelsEntry struct {
+	names []string
+	at    time.Time
+}
+
+const salesChannelsQuery = `query SalesChannels {
+  publications(first: 50) { nodes { catalog { title } } }
+}`
+
+// SalesChannels implements ChannelLister.
+func (c *ShopifyChannels) SalesChannels(ctx context.Context, sh *Shop) ([]string, error) {
+	now := time.Now()
+	if c.Now != nil {
+		now = c.Now()
+	}
+	c.mu.Lock()
+	e, ok := c.cache[sh.ID]
+	c.mu.Unlock()
+	if ok && now.Sub(e.at) < ChannelsTTL {
+		return e.names, nil
+	}
+	var out struct {
+		Publications struct {
+			Nodes []struct {
+				Catalog *struct {
+					Title string `json:"title"`
+				} `json:"catalog"`
+			} `json:"nodes"`
+		} `json:"publications"`
+	}
+	if err := c.Shopify.Query(ctx, sh.Domain, salesChannelsQuery, nil, &out); err != nil {
+		return nil, err
+	}
+	names := []string{}
+	for _, n := range out.Publications.Nodes {
+		if n.Catalog != nil && n.Catalog.Title != "" {
+			names = append(names, n.Catalog.Title)
+		}
+	}
+	c.mu.Lock()
+	if c.cache == nil {
+		c.cache = map[int64]channelsEntry{}
+	}
+	c.cache[sh.ID] = channelsEntry{names: names, at: now}
+	c.mu.Unlock()
+	return names, nil
+}
