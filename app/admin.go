@@ -55,6 +55,9 @@ type AdminStore interface {
 	AgentEvents(ctx context.Context, shopID int64, sessionID string) ([]*AgentEvent, error)
 	AgentEventAttempts(ctx context.Context, eventID int64) ([]AgentEventAttempt, error)
 	SaveACPSettings(ctx context.Context, s ACPSettings) error
+	// KnownTargets returns which of ids are products (or collections) in
+	// the shop's synced catalog.
+	KnownTargets(ctx context.Context, shopID int64, scope string, ids []int64) (map[int64]bool, error)
 }
 
 // ChannelLister names the sales channels (publications) of a shop.
@@ -309,6 +312,18 @@ func (a *Admin) ChangeRules(ctx context.Context, shopID int64, ch ProductRuleCha
 	}
 	if ch.Exclude == nil && ch.Checkout == nil {
 		return &Error{Code: CodeInvalid, Field: "exclude", Message: "choose include/exclude or checkout on/off"}
+	}
+	if ch.Scope != RuleProduct && ch.Scope != RuleCollection {
+		return &Error{Code: CodeInvalid, Field: "scope", Message: `scope must be "product" or "collection"`}
+	}
+	known, err := a.Store.KnownTargets(ctx, shopID, ch.Scope, ch.IDs)
+	if err != nil {
+		return err
+	}
+	for _, id := range ch.IDs {
+		if !known[id] {
+			return &Error{Code: CodeNotFound, Field: "ids", Message: fmt.Sprintf("no %s %d in this shop's catalog", ch.Scope, id)}
+		}
 	}
 	cur, err := a.Feeds.Store.FeedRules(ctx, shopID)
 	if err != nil {
@@ -742,6 +757,7 @@ func (a *Admin) TestCheckout(ctx context.Context, sh *Shop) (*TestCheckoutResult
 	}
 	in := &acp.CreateSessionInput{
 		Items:              []acp.ItemInput{{ID: pick.ID, Quantity: 1}},
+		Buyer:              &acp.Buyer{FirstName: "Test", LastName: "Buyer", Email: "test-buyer@example.com"},
 		FulfillmentDetails: &acp.FulfillmentDetails{Name: addr.Name, Email: "test-buyer@example.com", Address: &addr},
 	}
 	cs, err := a.Checkout.Create(ctx, sh, acp.V20260417, in)

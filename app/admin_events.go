@@ -25,8 +25,13 @@ func (a *AgentEvents) SendTest(ctx context.Context, set *ACPSettings) (int, erro
 	if err != nil {
 		return 0, err
 	}
+	sh, err := a.Store.ShopByID(ctx, set.ShopID)
+	if err != nil {
+		return 0, err
+	}
 	now := a.now()
-	o := &acp.Order{ID: "test", CheckoutSessionID: TestEventPrefix + sid[len("cs_"):], Status: acp.OrderStatusCreated}
+	o := &acp.Order{ID: "test", CheckoutSessionID: TestEventPrefix + sid[len("cs_"):], Status: acp.OrderStatusCreated,
+		PermalinkURL: "https://" + sh.Domain + "/"}
 	body, err := acp.EncodeOrderEvent(acp.V20260417, acp.EventOrderUpdate, o)
 	if err != nil {
 		return 0, fmt.Errorf("test event: %w", err)

@@ -28,7 +28,10 @@ import (
 )
 
 const (
-	testShop     = "demo-shop.myshopify.com"
+	testShop = "demo-shop.myshopify.com"
+	// otherShop is a second seeded shop, for tests of one shop's
+	// credentials against another's data.
+	otherShop    = "other-shop.myshopify.com"
 	testClientID = "test-client-id"
 	testSecret   = "test-client-secret-0123456789"
 	// testStripeAccount is the merchant's account at the Stripe emulator.
@@ -83,6 +86,7 @@ func newShopifyEnvOn(t *testing.T, db app.DatabaseConfig, like *shopifyEnv) *sho
 		var err error
 		emu, err = emulator.New(emulator.Config{
 			APIKey: testClientID, APISecret: testSecret, Logger: storetest.Logger(t), Products: 5, Seed: 1,
+			Shops:  []string{testShop, otherShop},
 			Scopes: strings.Split(app.DefaultScopes, ","),
 		})
 		if err != nil {

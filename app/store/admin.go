@@ -223,3 +223,24 @@ func (s *Store) CompletedSince(ctx context.Context, shopID int64, since time.Tim
 	}
 	return out, nil
 }
+
+// KnownTargets returns which of ids are the shop's synced products (scope
+// product) or collections (scope collection).
+func (s *Store) KnownTargets(ctx context.Context, shopID int64, scope string, ids []int64) (map[int64]bool, error) {
+	var found []int64
+	var err error
+	switch scope {
+	case app.RuleProduct:
+		err = s.conn(ctx).Model(&catalogProductRow{}).Where("shop_id = ? AND product_id IN ?", shopID, ids).Pluck("product_id", &found).Error
+	case app.RuleCollection:
+		err = s.conn(ctx).Model(&catalogCollectionRow{}).Distinct("collection_id").Where("shop_id = ? AND collection_id IN ?", shopID, ids).Pluck("collection_id", &found).Error
+	}
+	if err != nil {
+		return nil, translate(err, "known targets")
+	}
+	out := make(map[int64]bool, len(found))
+	for _, id := range found {
+		out[id] = true
+	}
+	return out, nil
+}
