@@ -1,0 +1,443 @@
+package main
+
+import (
+	"bufio"
+	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/page"
+
+	"github.com/acpbridge/acpbridge/app/secret"
+	"github.com/chromedp/chromedp"
+)
+
+// The merchant admin in a real browser: headless Chromium (Debian's
+// chromium package; .ci/run installs it) driven through the Chrome
+// DevTools protocol against `demo`, where the dev-store emulator plays
+// Shopify admin's part (App Bridge and its ID tokens). Screenshots of each
+// page go to test-artifacts/browser (ACPBRIDGE_ARTIFACTS overrides).
+
+// demoManifest is what the browser test reads of demo.json.
+type demoManifest struct {
+	AppURL   string `json:"app_url"`
+	AdminURL string `json:"admin_url"`
+	ACP      struct {
+		BaseURL string `json:"base_url"`
+		APIKey  string `json:"api_key"`
+	} `json:"acp"`
+	Feed struct {
+		URL           string `json:"url"`
+		Authorization string `json:"authorization"`
+	} `json:"feed"`
+	path string // of demo.json
+}
+
+// chromiumPath finds the browser; in CI its absence fails the test.
+func chromiumPath(t *testing.T) string {
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "headless-shell"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatal("chromium is not installed (.ci/run installs Debian's chromium package)")
+	}
+	t.Skip("chromium is not installed: apt-get install chromium")
+	return ""
+}
+
+// startDemo runs the demo in this process and waits for demo.json.
+func startDemo(t *testing.T, ctx context.Context) demoManifest {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "demo")
+	var out, errOut syncWriter
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"demo", "--addr", "127.0.0.1:0", "--dir", dir}, envOf(map[string]string{"LOG_LEVEL": "warn"}), &out, &errOut)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			t.Error("demo did not stop")
+		}
+	})
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if b, err := os.ReadFile(filepath.Join(dir, "demo.json")); err == nil {
+			m := demoManifest{path: filepath.Join(dir, "demo.json")}
+			if err := json.Unmarshal(b, &m); err != nil {
+				t.Fatal(err)
+			}
+			return m
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("demo exited: %v\n%s", err, errOut.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("demo.json not written\n%s", errOut.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// artifactsDir is where screenshots go.
+func artifactsDir(t *testing.T) string {
+	dir := os.Getenv("ACPBRIDGE_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join("..", "..", "test-artifacts", "browser")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestAdminInBrowser walks the merchant through the admin in Chromium:
+// every page loads through the bounce page with an ID token, a setting is
+// changed (and a bad one refused beside its field), a product is excluded
+// and leaves the published feed, an API key is rotated and the old one is
+// refused, a sync is followed to its end, and an agent's order shows up.
+func TestAdminInBrowser(t *testing.T) {
+	exe := chromiumPath(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	m := startDemo(t, ctx)
+	shots := artifactsDir(t)
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe),
+		chromedp.NoSandbox, // CI runs as root
+		chromedp.DisableGPU,
+		chromedp.WindowSize(1280, 900),
+		// Only loopback: any other host fails to resolve.
+		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	defer cancelAlloc()
+	bctx, cancelBrowser := chromedp.NewContext(actx)
+	defer cancelBrowser()
+	if err := chromedp.Do(bctx); err != nil { // starts the browser
+		t.Fatalf("start chromium: %v", err)
+	}
+	// Confirm dialogs (revoke, rotate) are accepted.
+	dialogs := chromedp.Events(bctx, page.JavascriptDialogOpening)
+	go func() {
+		for _, err := range dialogs {
+			if err != nil {
+				return
+			}
+			_, _ = chromedp.Call(bctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
+		}
+	}()
+
+	fail := func(what string, err error) {
+		t.Helper()
+		loc, _ := chromedp.Run(bctx, chromedp.Location())
+		_ = os.WriteFile(filepath.Join(shots, "failed.html"), []byte(must(chromedp.Run(bctx, chromedp.Evaluate[string](`document.documentElement.outerHTML`)))), 0o644)
+		t.Fatalf("%s: %v (at %s)", what, err, loc)
+	}
+	do := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		tctx, cancel := context.WithTimeout(bctx, 45*time.Second)
+		defer cancel()
+		if err := chromedp.Do(tctx, actions...); err != nil {
+			fail(what, err)
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		tctx, cancel := context.WithTimeout(bctx, 20*time.Second)
+		defer cancel()
+		s, err := chromedp.Run(tctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			fail("text of "+sel, err)
+		}
+		return s
+	}
+	eval := func(expr string) bool {
+		t.Helper()
+		v, err := chromedp.Run(bctx, chromedp.Evaluate[bool](expr))
+		if err != nil {
+			fail(expr, err)
+		}
+		return v
+	}
+	shot := func(name string) {
+		t.Helper()
+		buf, err := chromedp.Run(bctx, chromedp.FullScreenshot(100)) // 100: PNG
+		if err != nil {
+			fail("screenshot "+name, err)
+		}
+		if err := os.WriteFile(filepath.Join(shots, name+".png"), buf, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	visible := func(sel string) chromedp.Action[chromedp.Void] { return chromedp.WaitVisible(chromedp.CSS(sel)) }
+	click := func(sel string) chromedp.Action[chromedp.Void] { return chromedp.Click(chromedp.CSS(sel)) }
+	// waitFor evaluates expr until it is true, across page loads (a poll
+	// inside the page dies with the page when a save reloads it).
+	waitFor := func(what, expr string) {
+		t.Helper()
+		deadline := time.Now().Add(40 * time.Second)
+		for {
+			tctx, cancel := context.WithTimeout(bctx, 3*time.Second)
+			v, err := chromedp.Run(tctx, chromedp.Evaluate[bool](expr))
+			cancel()
+			if err == nil && v {
+				return
+			}
+			if time.Now().After(deadline) {
+				fail(what, fmt.Errorf("%s is still not true: %v", expr, err))
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	nav := func(path string) chromedp.Action[chromedp.Void] {
+		return click(`nav.app-nav a[href^="` + path + `"]`)
+	}
+
+	// Overview: the demo shop is signed in through App Bridge's bounce.
+	do("overview", chromedp.Navigate(m.AdminURL), visible(`.checklist`))
+	shot("overview")
+	if loc, _ := chromedp.Run(bctx, chromedp.Location()); !strings.Contains(loc, "id_token=") || !strings.Contains(loc, "/admin?") {
+		t.Errorf("the overview was not reached through the bounce page: %s", loc)
+	}
+	if got := text(`#checklist-h + p`); !strings.Contains(got, "4 of 5 steps done") {
+		t.Errorf("checklist: %q", got)
+	}
+	unlabeled, err := chromedp.Run(bctx, chromedp.Evaluate[[]string](unlabeledJS))
+	if err != nil || len(unlabeled) > 0 {
+		t.Errorf("controls without a label: %v %v", unlabeled, err)
+	}
+
+	// A test checkout from the overview.
+	do("test checkout", click(`form[data-api="/api/test-checkout"] button`), visible(`#test-checkout-result ul`))
+	if got := text(`#test-checkout-result`); !strings.Contains(got, "Total:") || !strings.Contains(got, "canceled") {
+		t.Errorf("test checkout result: %q", got)
+	}
+
+	// Products: exclude the first published one; it leaves the feed.
+	do("products", nav("/admin/products"), visible(`tr[data-status="published"]`))
+	shot("products")
+	attr, err := chromedp.Run(bctx, chromedp.AttributeValue(chromedp.CSS(`tr[data-status="published"]`), "data-product-id"))
+	if err != nil {
+		fail("product id", err)
+	}
+	productID := attr.Value
+	if !feedHasGroup(t, m, productID) {
+		t.Fatalf("product %s is not in the feed before it is excluded", productID)
+	}
+	row := `tr[data-product-id="` + productID + `"]`
+	do("exclude", click(row+` input[type=checkbox]`), click(`#bulk button[data-set='{"exclude":true}']`),
+		visible(row+`[data-status="excluded"]`))
+	deadline := time.Now().Add(30 * time.Second)
+	for feedHasGroup(t, m, productID) {
+		if time.Now().After(deadline) {
+			t.Fatalf("product %s is still in the feed 30 s after it was excluded", productID)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+
+	// Settings: a bad URL is refused beside its field; a good value is saved.
+	do("settings", nav("/admin/settings"), visible(`#f-return`),
+		chromedp.SetValue(chromedp.CSS(`#f-return`), "http://not-https.example/returns"),
+		click(`#policies button[type=submit]`), visible(`#f-return[aria-invalid="true"]`))
+	shot("settings-error")
+	if got := text(`#f-return-err`); !strings.Contains(got, "https") {
+		t.Errorf("inline error: %q", got)
+	}
+	do("save setting", chromedp.Reload(), visible(`#f-window`),
+		chromedp.SetValue(chromedp.CSS(`#f-window`), "21"), click(`#policies button[type=submit]`))
+	waitFor("saved setting shown", `location.search.includes("id_token=") && document.querySelector('#f-window') !== null && document.querySelector('#f-window').defaultValue === "21"`)
+
+	// Rotate the agent key: a new one, then revoke the old; the old is refused.
+	do("new key", chromedp.SetValue(chromedp.CSS(`#key-label`), "ChatGPT (rotated)"),
+		click(`form[data-api="/api/agents/keys"] button[type=submit]`), visible(`.secret-box .secret-value`))
+	newKey := text(`.secret-box .secret-value`)
+	shot("settings-new-key")
+	if !strings.HasPrefix(newKey, "acpb_live_") {
+		t.Fatalf("new key shown: %q", newKey)
+	}
+	if s := acpStatus(t, m, m.ACP.APIKey); s != http.StatusNotFound {
+		t.Fatalf("old key before revoking: %d", s)
+	}
+	do("done with the key", click(`.secret-box button:last-of-type`)) // Done: reload
+	waitFor("two live keys", `document.querySelectorAll('tr[data-key-id] form[data-method="DELETE"]').length === 2`)
+	oldPrint := secret.Fingerprint(m.ACP.APIKey)
+	if !eval(`(() => { const r = Array.from(document.querySelectorAll('tr[data-key-id]')).find(r => r.textContent.includes('` + oldPrint + `'));
+  if (!r) return false; r.querySelector('form[data-method="DELETE"] button').click(); return true; })()`) {
+		t.Fatalf("no row for the old key %s", oldPrint)
+	}
+	waitFor("one live key", `document.querySelectorAll('tr[data-key-id] form[data-method="DELETE"]').length === 1`)
+	if s := acpStatus(t, m, m.ACP.APIKey); s != http.StatusUnauthorized {
+		t.Errorf("old key after revoking: %d", s)
+	}
+	if s := acpStatus(t, m, newKey); s != http.StatusNotFound {
+		t.Errorf("new key after revoking the old: %d", s)
+	}
+
+	// Feed health: sync now and follow it to the end.
+	do("feed", nav("/admin/feed"), visible(`[data-sync-now]`), click(`[data-sync-now]`))
+	// The script follows the sync, then reloads the page, which shows it.
+	waitFor("sync ended", `document.querySelector('[data-sync-text]') !== null && /Sync (completed|failed) \(manual\)/.test(document.querySelector('[data-sync-text]').textContent)`)
+	if got := text(`[data-sync-text]`); !strings.Contains(got, "Sync completed") {
+		t.Errorf("sync: %q", got)
+	}
+	do("feed reloaded", visible(`[data-items-published]`))
+	shot("feed")
+
+	// Orders: one purchase by the agent, then the list, chart and timeline.
+	buy(t, m, newKey)
+	do("orders", nav("/admin/orders"), visible(`tr[data-session]`))
+	shot("orders")
+	if got := text(`[data-sum-orders]`); got != "1" {
+		t.Errorf("orders in the chart: %q", got)
+	}
+	do("order", click(`tr[data-session] a`), visible(`.timeline`))
+	shot("order")
+	if got := text(`.timeline`); !strings.Contains(got, "created in Shopify") {
+		t.Errorf("timeline: %q", got)
+	}
+
+	// A narrow screen: nothing wider than the viewport.
+	do("narrow", chromedp.EmulateViewport(390, 844), nav("/admin/products"), visible(`tr[data-product-id]`))
+	shot("products-narrow")
+	if eval(`document.documentElement.scrollWidth > window.innerWidth + 1`) {
+		t.Error("the products page is wider than a 390 px screen")
+	}
+	if out := os.Getenv("ACPBRIDGE_README_SHOT"); out != "" {
+		do("readme", chromedp.EmulateViewport(1280, 1000), nav("/admin"), visible(`.checklist`))
+		buf, err := chromedp.Run(bctx, chromedp.CaptureScreenshot())
+		if err != nil {
+			fail("readme screenshot", err)
+		}
+		if err := os.WriteFile(out, buf, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func must[T any](v T, _ error) T { return v }
+
+// unlabeledJS lists visible form controls with no accessible name.
+const unlabeledJS = `Array.from(document.querySelectorAll('input, select, textarea')).filter(el => {
+  if (el.type === 'hidden' || el.hidden || el.getAttribute('aria-hidden') === 'true') return false;
+  if (el.getAttribute('aria-label') || el.getAttribute('aria-labelledby')) return false;
+  if (el.labels && el.labels.length) return false;
+  return true;
+}).map(el => el.outerHTML)`
+
+// feedHasGroup reports whether the published feed has an item of product id.
+func feedHasGroup(t *testing.T, m demoManifest, productID string) bool {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, m.Feed.URL, nil)
+	req.Header.Set("Authorization", m.Feed.Authorization)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("feed: %d", resp.StatusCode)
+	}
+	zr, err := gzip.NewReader(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(zr)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var it map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &it); err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(it["group_id"]) == productID || fmt.Sprint(it["item_group_id"]) == productID {
+			return true
+		}
+	}
+	return false
+}
+
+// acpStatus is the status of an authenticated ACP call with key (404 for
+// an unknown session: the key was accepted).
+func acpStatus(t *testing.T, m demoManifest, key string) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, m.ACP.BaseURL+"/checkout_sessions/cs_doesnotexist", nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("API-Version", "2026-04-17")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// buy runs one whole purchase through the ACP API with the demo's tokens.
+func buy(t *testing.T, m demoManifest, key string) {
+	t.Helper()
+	var full struct {
+		Items []struct {
+			ID               string `json:"id"`
+			Available        bool   `json:"available"`
+			Inventory        int64  `json:"inventory"`
+			RequiresShipping bool   `json:"requires_shipping"`
+		} `json:"items"`
+		Payment struct {
+			ApproveToken string `json:"approve_token"`
+		} `json:"payment"`
+	}
+	raw, err := os.ReadFile(m.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &full); err != nil {
+		t.Fatal(err)
+	}
+	item := ""
+	for _, it := range full.Items {
+		if it.Available && it.Inventory > 2 && it.RequiresShipping {
+			item = it.ID
+			break
+		}
+	}
+	call := func(path, body string) map[string]any {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, m.ACP.BaseURL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("API-Version", "2026-04-17")
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Idempotency-Key", "browser-test-"+strconv.FormatInt(time.Now().UnixNano(), 10))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&out)
+		if resp.StatusCode >= 300 {
+			t.Fatalf("POST %s: %d %v", path, resp.StatusCode, out)
+		}
+		return out
+	}
+	s := call("/checkout_sessions", `{"currency":"usd","capabilities":{},"line_items":[{"id":"`+item+`","quantity":1}],"buyer":{"first_name":"Ada","last_name":"Lovelace","email":"ada@example.com"},
+"fulfillment_details":{"name":"Ada Lovelace","address":{"name":"Ada Lovelace","line_one":"1 Market St","city":"San Francisco","state":"CA","country":"US","postal_code":"94105"}}}`)
+	id, _ := s["id"].(string)
+	done := call("/checkout_sessions/"+id+"/complete", `{"payment_data":{"handler_id":"card_tokenized","instrument":{"type":"card","credential":{"type":"spt","token":"`+full.Payment.ApproveToken+`"}}}}`)
+	if done["status"] != "completed" {
+		t.Fatalf("complete: %v", done)
+	}
+}
