@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,18 +19,18 @@ import (
 // on the Online Store, excluded by its own rule, or (with no product rule
 // deciding) by one of its collections' rules. It mirrors feed.Eligibility
 // and the rule merge in app (rules.override); the admin test checks that
-// the filter and the per-row status agree.
+// the filter and the per-row status agree. Its subqueries are IN lists,
+// which both databases compute once, not once per product. Arguments:
+// shop, true, shop, shop, true.
 const excludedSQL = `(p.status <> 'ACTIVE' OR p.online_store_url = ''
- OR EXISTS (SELECT 1 FROM feed_rules r WHERE r.shop_id = p.shop_id AND r.scope = 'product'
-   AND r.target_id = p.product_id AND r.exclude = ?)
- OR (NOT EXISTS (SELECT 1 FROM feed_rules r WHERE r.shop_id = p.shop_id AND r.scope = 'product'
-       AND r.target_id = p.product_id AND r.exclude IS NOT NULL)
-   AND EXISTS (SELECT 1 FROM catalog_collections c JOIN feed_rules r ON r.shop_id = c.shop_id
-       AND r.scope = 'collection' AND r.target_id = c.collection_id
-     WHERE c.shop_id = p.shop_id AND c.product_id = p.product_id AND r.exclude = ?)))`
+ OR p.product_id IN (SELECT r.target_id FROM feed_rules r WHERE r.shop_id = ? AND r.scope = 'product' AND r.exclude = ?)
+ OR (p.product_id NOT IN (SELECT r.target_id FROM feed_rules r WHERE r.shop_id = ? AND r.scope = 'product' AND r.exclude IS NOT NULL)
+   AND p.product_id IN (SELECT c.product_id FROM catalog_collections c JOIN feed_rules r ON r.shop_id = c.shop_id
+       AND r.scope = 'collection' AND r.target_id = c.collection_id WHERE c.shop_id = ? AND r.exclude = ?)))`
 
 // invalidSQL is true for a product with a variant that had an error in the
 // given build (feed_problems keeps up to 10,000 problems per build).
+// Arguments: shop, build.
 const invalidSQL = `p.product_id IN (SELECT v.product_id FROM catalog_variants v WHERE v.shop_id = ?
  AND CAST(v.variant_id AS TEXT) IN (SELECT fp.item_id FROM feed_problems fp WHERE fp.build_id = ? AND fp.severity = 'error'))`
 
@@ -51,41 +52,61 @@ func (s *Store) AdminProducts(ctx context.Context, shopID int64, q app.ProductQu
 		if q.Search != "" {
 			like := likePattern(q.Search)
 			db = db.Where(`(LOWER(p.title) LIKE ? ESCAPE '\' OR LOWER(p.vendor) LIKE ? ESCAPE '\' OR LOWER(p.handle) LIKE ? ESCAPE '\'
- OR EXISTS (SELECT 1 FROM catalog_variants v WHERE v.shop_id = p.shop_id AND v.product_id = p.product_id AND LOWER(v.sku) LIKE ? ESCAPE '\'))`,
-				like, like, like, like)
+ OR p.product_id IN (SELECT v.product_id FROM catalog_variants v WHERE v.shop_id = ? AND LOWER(v.sku) LIKE ? ESCAPE '\'))`,
+				like, like, like, shopID, like)
 		}
 		if q.CollectionID != 0 {
-			db = db.Where(`EXISTS (SELECT 1 FROM catalog_collections c WHERE c.shop_id = p.shop_id AND c.product_id = p.product_id
- AND c.collection_id = ?)`, q.CollectionID)
+			db = db.Where(`p.product_id IN (SELECT c.product_id FROM catalog_collections c WHERE c.shop_id = ? AND c.collection_id = ?)`,
+				shopID, q.CollectionID)
 		}
+		excluded := []any{shopID, true, shopID, shopID, true}
 		switch q.Status {
 		case app.ProductExcluded:
-			db = db.Where(excludedSQL, true, true)
+			db = db.Where(excludedSQL, excluded...)
 		case app.ProductInvalid:
-			db = db.Where("NOT "+excludedSQL, true, true).Where(invalidSQL, shopID, q.LastBuildID)
+			db = db.Where("NOT "+excludedSQL, excluded...).Where(invalidSQL, shopID, q.LastBuildID)
 		case app.ProductPublished:
-			db = db.Where("NOT "+excludedSQL, true, true).Where("NOT "+invalidSQL, shopID, q.LastBuildID)
+			db = db.Where("NOT "+excludedSQL, excluded...).Where("NOT "+invalidSQL, shopID, q.LastBuildID)
 		}
 		return db
 	}
-	var total int64
-	if err := filter(s.conn(ctx)).Count(&total).Error; err != nil {
-		return nil, 0, translate(err, "admin products count")
+	// The page's ids and the total in one query; the sort carries only
+	// the title and id, not whole rows.
+	var hits []struct {
+		ProductID int64
+		Total     int64
 	}
-	var prows []catalogProductRow
-	err := filter(s.conn(ctx)).Select("p.*").Order("p.title, p.product_id").
-		Limit(q.PageSize).Offset((q.Page - 1) * q.PageSize).Find(&prows).Error
+	err := filter(s.conn(ctx)).Select("p.product_id, COUNT(*) OVER () AS total").Order("p.title, p.product_id").
+		Limit(q.PageSize).Offset((q.Page - 1) * q.PageSize).Scan(&hits).Error
 	if err != nil {
 		return nil, 0, translate(err, "admin products")
 	}
+	var total int64
+	if len(hits) > 0 {
+		total = hits[0].Total
+	} else if q.Page > 1 { // past the end: count to tell how many pages there are
+		if err := filter(s.conn(ctx)).Count(&total).Error; err != nil {
+			return nil, 0, translate(err, "admin products count")
+		}
+	}
+	ids := make([]int64, len(hits))
+	order := make(map[int64]int, len(hits))
+	for i, h := range hits {
+		ids[i], order[h.ProductID] = h.ProductID, i
+	}
+	var prows []catalogProductRow
+	if len(ids) > 0 {
+		if err := s.conn(ctx).Where("shop_id = ? AND product_id IN ?", shopID, ids).Find(&prows).Error; err != nil {
+			return nil, 0, translate(err, "admin products")
+		}
+	}
+	slices.SortFunc(prows, func(a, b catalogProductRow) int { return order[a.ProductID] - order[b.ProductID] })
 	page := &app.CatalogPage{
 		Products: make([]app.CatalogProduct, len(prows)), Variants: map[int64][]app.CatalogVariant{},
 		Media: map[int64][]app.CatalogMedia{}, Collections: map[int64][]app.CatalogCollection{},
 	}
-	ids := make([]int64, len(prows))
 	for i, r := range prows {
 		page.Products[i] = toAppCatalogProduct(r)
-		ids[i] = r.ProductID
 	}
 	if len(ids) == 0 {
 		return page, total, nil

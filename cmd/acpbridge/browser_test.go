@@ -30,7 +30,11 @@ import (
 // demoManifest is what the browser test reads of demo.json.
 type demoManifest struct {
 	AppURL   string `json:"app_url"`
+	Shop     string `json:"shop"`
 	AdminURL string `json:"admin_url"`
+	Shopify  struct {
+		EmulatorURL string `json:"emulator_url"`
+	} `json:"shopify"`
 	ACP      struct {
 		BaseURL string `json:"base_url"`
 		APIKey  string `json:"api_key"`
@@ -57,13 +61,13 @@ func chromiumPath(t *testing.T) string {
 }
 
 // startDemo runs the demo in this process and waits for demo.json.
-func startDemo(t *testing.T, ctx context.Context) demoManifest {
+func startDemo(t testing.TB, ctx context.Context, args ...string) demoManifest {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "demo")
 	var out, errOut syncWriter
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"demo", "--addr", "127.0.0.1:0", "--dir", dir}, envOf(map[string]string{"LOG_LEVEL": "warn"}), &out, &errOut)
+		done <- run(ctx, append([]string{"demo", "--addr", "127.0.0.1:0", "--dir", dir}, args...), envOf(map[string]string{"LOG_LEVEL": "warn"}), &out, &errOut)
 	}()
 	t.Cleanup(func() {
 		select {
@@ -72,7 +76,7 @@ func startDemo(t *testing.T, ctx context.Context) demoManifest {
 			t.Error("demo did not stop")
 		}
 	})
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(5 * time.Minute)
 	for {
 		if b, err := os.ReadFile(filepath.Join(dir, "demo.json")); err == nil {
 			m := demoManifest{path: filepath.Join(dir, "demo.json")}
