@@ -35,7 +35,7 @@ type demoManifest struct {
 	Shopify  struct {
 		EmulatorURL string `json:"emulator_url"`
 	} `json:"shopify"`
-	ACP      struct {
+	ACP struct {
 		BaseURL string `json:"base_url"`
 		APIKey  string `json:"api_key"`
 	} `json:"acp"`
