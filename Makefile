@@ -5,12 +5,17 @@
 GO ?= go
 PKGS ?= ./...
 
-.PHONY: test check vet fmt build demo
+.PHONY: test check vet fmt build demo fuzz
 
 ## test: formatting, vet, and every test on PostgreSQL and SQLite, with the race detector.
 test: check
 	@TEST_DATABASE_URL="$$(scripts/ensure-postgres)" && export TEST_DATABASE_URL && \
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+	@GO=$(GO) .ci/fuzz
+
+## fuzz: every fuzz target for FUZZTIME (default 3s) each, seed corpora first (docs/security.md).
+fuzz:
+	@GO=$(GO) .ci/fuzz
 
 ## check: gofmt and go vet.
 check:
