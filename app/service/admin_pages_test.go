@@ -480,3 +480,70 @@ func TestAdminOverviewAndOrders(t *testing.T) {
 		t.Errorf("another shop reads the order: %v", err)
 	}
 }
+
+// TestAdminOnboardingFromFreshInstall: a merchant goes from opening the app
+// in Shopify admin (which installs it by token exchange) to a published
+// feed, a delivered test event and a working test checkout, using only the
+// admin pages and the API their forms call.
+func TestAdminOnboardingFromFreshInstall(t *testing.T) {
+	t.Parallel()
+	e := &checkoutEnv{shopifyEnv: newShopifyEnv(t, app.DatabaseSQLite)}
+	c := newAdminClient(t, e)
+	ctx := context.Background()
+
+	status, _, body := c.page("/admin", nil)
+	if status != 200 || !strings.Contains(body, "0 of 5 steps done") {
+		t.Fatalf("first page: %d\n%s", status, grep(body, "steps done"))
+	}
+	e.sh = e.shop(t)
+	waitFor(t, "first feed build", func() bool {
+		_, err := e.svc.Store().LatestBuild(ctx, e.sh.ID, app.BuildPublished)
+		return err == nil
+	})
+
+	agent := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) }))
+	defer agent.Close()
+	fs, err := e.svc.Feeds().Settings(ctx, e.sh.ID) // what the settings form shows
+	if err != nil {
+		t.Fatal(err)
+	}
+	settings, _ := json.Marshal(map[string]any{"seller_name": fs.SellerName, "seller_url": fs.SellerURL, "store_country": fs.StoreCountry,
+		"target_countries": fs.TargetCountries, "return_policy_url": fs.ReturnPolicyURL, "return_window_days": 30,
+		"privacy_policy_url": fs.PrivacyPolicyURL, "terms_url": fs.TermsURL, "eligible_search": true, "eligible_checkout": true})
+	var apiKey string
+	for _, step := range []struct{ path, body string }{
+		{"/api/agents/stripe", `{"key":"` + e.stripe.RestrictedKey(testStripeAccount) + `"}`},
+		{"/api/settings/feed", string(settings)},
+		{"/api/feed/token", `{}`},
+		{"/api/agents/keys", `{"label":"ChatGPT"}`},
+		{"/api/agents/webhook", `{"url":"` + agent.URL + `"}`},
+		{"/api/agents/webhook/test", `{}`},
+	} {
+		status, out := c.api("POST", step.path, step.body, testShop)
+		if status/100 != 2 {
+			t.Fatalf("%s: %d %v", step.path, status, out)
+		}
+		if k, ok := out["api_key"].(string); ok {
+			apiKey = k
+		}
+	}
+	_, _, body = c.page("/admin", nil)
+	if !strings.Contains(body, "5 of 5 steps done") {
+		t.Fatalf("after onboarding:\n%s", grep(body, "Done"))
+	}
+	status, out := c.api("POST", "/api/test-checkout", "{}", testShop)
+	if status != 200 || out["status"] != string(acp.StatusReadyForPayment) {
+		t.Fatalf("test checkout: %d %v", status, out)
+	}
+	// The agent's own first call with the key made on the settings page.
+	e.key = apiKey
+	a := e.agent(t, acp.V20260417)
+	items, err := e.svc.Feeds().PublishedItems(ctx, e.sh.ID, 50)
+	if err != nil || len(items) == 0 {
+		t.Fatalf("published items: %v %d", err, len(items))
+	}
+	r := a.do("POST", "/checkout_sessions", a.createBody([]acp.ItemInput{{ID: items[0].ID, Quantity: 1}}, true, californiaAddress()))
+	if r.status != http.StatusCreated {
+		t.Fatalf("agent create: %d %s", r.status, r.body)
+	}
+}
