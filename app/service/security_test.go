@@ -198,6 +198,16 @@ func (rt recordingTransport) RoundTrip(req *http.Request) (*http.Response, error
 // gives each every credential.
 func newSecEnv(t *testing.T, kind app.DatabaseKind) *secEnv {
 	t.Helper()
+	e := newSecApp(t, kind, nil)
+	e.a = e.setUpShop(t, secShopA, secAccountA)
+	e.b = e.setUpShop(t, secShopB, secAccountB)
+	return e
+}
+
+// newSecApp starts the app and the emulators (see newSecEnv); tune, when
+// set, adjusts the app's configuration first.
+func newSecApp(t *testing.T, kind app.DatabaseKind, tune func(*app.Config)) *secEnv {
+	t.Helper()
 	ctx := context.Background()
 	stripe, err := stripeemu.New(stripeemu.Config{Accounts: []string{secAccountA, secAccountB}, Seed: 2})
 	if err != nil {
@@ -230,6 +240,9 @@ func newSecEnv(t *testing.T, kind app.DatabaseKind) *secEnv {
 
 	cfg := testConfig(t, storetest.Config(t, kind, true))
 	cfg.ShopifyAPIKey, cfg.ShopifyAPISecret = testClientID, testSecret
+	if tune != nil {
+		tune(&cfg)
+	}
 	e := &secEnv{logs: &lockedBuffer{}, secrets: map[string]string{}}
 	logger := slog.New(slog.NewJSONHandler(io.MultiWriter(e.logs, testWriter{t}), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	svc, err := service.New(ctx, service.Options{
@@ -265,9 +278,6 @@ func newSecEnv(t *testing.T, kind app.DatabaseKind) *secEnv {
 	e.used("Shopify client secret", testSecret)
 	e.used("Stripe secret key of A", stripe.SecretKey(secAccountA))
 	e.used("Stripe secret key of B", stripe.SecretKey(secAccountB))
-
-	e.a = e.setUpShop(t, secShopA, secAccountA)
-	e.b = e.setUpShop(t, secShopB, secAccountB)
 	return e
 }
 
@@ -277,32 +287,12 @@ func newSecEnv(t *testing.T, kind app.DatabaseKind) *secEnv {
 func (e *secEnv) setUpShop(t *testing.T, domain, account string) *secShop {
 	t.Helper()
 	ctx := context.Background()
-	resp, err := e.browser.Get(e.svc.URL() + "/auth?shop=" + domain)
+	s := e.installShop(t, domain)
+	access, err := e.svc.Shopify().AccessToken(ctx, domain)
 	if err != nil {
-		t.Fatalf("install %s: %v", domain, err)
+		t.Fatal(err)
 	}
-	resp.Body.Close()
-	s := &secShop{domain: domain}
-	waitFor(t, "first build of "+domain, func() bool {
-		sh, err := e.svc.Store().ShopByDomain(ctx, domain)
-		if err != nil {
-			return false
-		}
-		s.sh = sh
-		_, err = e.svc.Store().LatestBuild(ctx, sh.ID, app.BuildPublished)
-		return err == nil
-	})
-	for _, tok := range []func() (string, error){
-		func() (string, error) { return e.svc.Shopify().AccessToken(ctx, domain) },
-	} {
-		v, err := tok()
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.used("Shopify access token of "+domain, v)
-	}
-	var refresh string
-	_ = e.db.QueryRow(rebind(e.cfg.Database.Kind, "SELECT refresh_token_sealed FROM shops WHERE id = ?"), s.sh.ID).Scan(&refresh)
+	e.used("Shopify access token of "+domain, access)
 	fs, err := e.svc.Feeds().Settings(ctx, s.sh.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -394,6 +384,29 @@ func (e *secEnv) setUpShop(t *testing.T, domain, account string) *secShop {
 		s.markers = append(s.markers, s.sessionID, s.openID, s.orderGID)
 	}
 	s.sh, _ = e.svc.Store().ShopByDomain(ctx, domain)
+	return s
+}
+
+// installShop installs a shop through OAuth in the merchant's browser and
+// waits for its first sync and feed build.
+func (e *secEnv) installShop(t *testing.T, domain string) *secShop {
+	t.Helper()
+	ctx := context.Background()
+	resp, err := e.browser.Get(e.svc.URL() + "/auth?shop=" + domain)
+	if err != nil {
+		t.Fatalf("install %s: %v", domain, err)
+	}
+	resp.Body.Close()
+	s := &secShop{domain: domain}
+	waitFor(t, "first build of "+domain, func() bool {
+		sh, err := e.svc.Store().ShopByDomain(ctx, domain)
+		if err != nil {
+			return false
+		}
+		s.sh = sh
+		_, err = e.svc.Store().LatestBuild(ctx, sh.ID, app.BuildPublished)
+		return err == nil
+	})
 	return s
 }
 
@@ -951,4 +964,79 @@ func (e *secEnv) cookieHeader(cb *url.URL) string {
 type jarOf struct {
 	cb  *url.URL
 	jar *cookiejar.Jar
+}
+
+// TestAgentRateLimitThroughTheRoute: the per-key limit (AGENT_RATE_LIMIT)
+// on the real ACP routes, at 0.5 requests per second (a burst of one): the
+// second request of a key at once is answered 429 with Retry-After (whole
+// seconds, at most the refill time) and the protocol's error shape, before
+// any work: a refused create does not record its Idempotency-Key, so the
+// same request sent again after Retry-After runs. Another key of the same
+// shop, and an unknown key, are not held back by it.
+func TestAgentRateLimitThroughTheRoute(t *testing.T) {
+	t.Parallel()
+	eachKind(t, func(t *testing.T, kind app.DatabaseKind) {
+		e := newSecApp(t, kind, func(c *app.Config) { c.AgentRate = 0.5 })
+		ctx := context.Background()
+		s := e.installShop(t, secShopA)
+		fs, err := e.svc.Feeds().Settings(ctx, s.sh.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fs.ReturnWindowDays = 30
+		if err := e.svc.Feeds().SaveSettings(ctx, *fs); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.svc.Feeds().Build(ctx, s.sh.ID); err != nil {
+			t.Fatal(err)
+		}
+		var keys []string
+		for _, label := range []string{"one", "two"} {
+			k, _, err := e.svc.Agents().CreateAPIKey(ctx, s.sh.ID, label)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.used("API key "+label, k)
+			keys = append(keys, k)
+		}
+		var variant emulator.Variant
+		for _, p := range e.emu.Products(secShopA) {
+			for _, v := range p.Variants {
+				if p.Status == "ACTIVE" && p.Published && v.Tracked && v.InventoryQuantity >= 5 && variant.ID == 0 {
+					variant = v
+				}
+			}
+		}
+		one := &agent{t: t, base: web.ACPBaseURL(e.svc.URL(), secShopA), key: keys[0], version: acp.V20260417,
+			headers: map[string]string{"Idempotency-Key": "rate-limited-create"}}
+		two := &agent{t: t, base: one.base, key: keys[1], version: acp.V20260417}
+		unknown := &agent{t: t, base: one.base, key: app.APIKeyPrefix + "_unknownkey0123456789abcdefghijklmnopqrstuvw", version: acp.V20260417}
+		create := one.createBody([]acp.ItemInput{item(variant, 1)}, false, nil)
+
+		if r := one.do("GET", "/checkout_sessions/cs_nosuchsession", nil); r.status != http.StatusNotFound {
+			t.Fatalf("first request of key one: %d %s", r.status, r.body)
+		}
+		r := one.do("POST", "/checkout_sessions", create)
+		retry, err := strconv.Atoi(r.header.Get("Retry-After"))
+		if r.status != http.StatusTooManyRequests || r.str("code") != "rate_limit_exceeded" || err != nil || retry < 1 || retry > 2 {
+			t.Fatalf("second request of key one at once: %d, Retry-After %q: %s; want 429 rate_limit_exceeded with Retry-After 1 or 2",
+				r.status, r.header.Get("Retry-After"), r.body)
+		}
+		if r := two.do("GET", "/checkout_sessions/cs_nosuchsession", nil); r.status != http.StatusNotFound {
+			t.Errorf("key two of the same shop, meanwhile: %d %s", r.status, r.body)
+		}
+		for i := 0; i < 3; i++ {
+			if r := unknown.do("GET", "/checkout_sessions/cs_nosuchsession", nil); r.status != http.StatusUnauthorized {
+				t.Errorf("an unknown key: %d %s", r.status, r.body)
+			}
+		}
+		time.Sleep(time.Duration(retry) * time.Second)
+		r = one.do("POST", "/checkout_sessions", create)
+		if r.status != http.StatusCreated || r.header.Get("Idempotent-Replayed") != "" {
+			t.Fatalf("the refused create sent again after Retry-After: %d (replayed %q) %s", r.status, r.header.Get("Idempotent-Replayed"), r.body)
+		}
+		if r := one.do("GET", "/checkout_sessions/"+r.str("id"), nil); r.status != http.StatusTooManyRequests || r.header.Get("Retry-After") == "" {
+			t.Errorf("the next request at once: %d %s, want 429 again", r.status, r.body)
+		}
+	})
 }
