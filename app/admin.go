@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/acpbridge/acpbridge/acp"
@@ -31,6 +32,42 @@ type Admin struct {
 	// Shopify's own agentic channels); nil skips the check.
 	Channels ChannelLister
 	Now      func() time.Time
+
+	// collections caches each shop's collection list (they change only
+	// with a sync) for CollectionsTTL: grouping them was a third of the
+	// products page's time at 10,000 products.
+	mu          sync.Mutex
+	collections map[int64]collectionsEntry
+}
+
+// CollectionsTTL is how long the products page reuses a shop's collections.
+const CollectionsTTL = 30 * time.Second
+
+type collectionsEntry struct {
+	list []CollectionSummary
+	at   time.Time
+}
+
+// catalogCollections is the shop's collections, from the cache when fresh.
+func (a *Admin) catalogCollections(ctx context.Context, shopID int64) ([]CollectionSummary, error) {
+	now := a.now()
+	a.mu.Lock()
+	e, ok := a.collections[shopID]
+	a.mu.Unlock()
+	if ok && now.Sub(e.at) < CollectionsTTL {
+		return slices.Clone(e.list), nil
+	}
+	list, err := a.Store.CatalogCollections(ctx, shopID)
+	if err != nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	if a.collections == nil {
+		a.collections = map[int64]collectionsEntry{}
+	}
+	a.collections[shopID] = collectionsEntry{list: list, at: now}
+	a.mu.Unlock()
+	return slices.Clone(list), nil
 }
 
 // AdminStore is what the admin pages read from the database.
@@ -186,7 +223,7 @@ func (a *Admin) Products(ctx context.Context, shopID int64, q ProductQuery) (*Pr
 	if err != nil {
 		return nil, err
 	}
-	cols, err := a.Store.CatalogCollections(ctx, shopID)
+	cols, err := a.catalogCollections(ctx, shopID)
 	if err != nil {
 		return nil, err
 	}

@@ -104,6 +104,7 @@ type chartBar struct {
 	app.DayStat
 	Height   int64
 	RevPct   int64
+	Revenue0 bool
 	Label    string
 	Revenue  string
 	Position int
@@ -127,7 +128,7 @@ func (s *Server) handleOrdersPage(c echo.Context) error {
 	}
 	for i, d := range op.Days {
 		oc.Bars = append(oc.Bars, chartBar{DayStat: d, Height: pct(int64(d.Orders), int64(oc.MaxCount)),
-			RevPct: pct(d.Revenue, maxRev), Label: d.Day.Format("Jan 2"), Revenue: formatMoney(d.Revenue, op.Currency), Position: i})
+			RevPct: pct(d.Revenue, maxRev), Revenue0: d.Revenue == 0, Label: d.Day.Format("Jan 2"), Revenue: formatMoney(d.Revenue, op.Currency), Position: i})
 	}
 	return s.render(c, http.StatusOK, "orders.html", &pageData{Title: "Orders from agents", Active: "orders", Content: oc})
 }
