@@ -528,7 +528,7 @@ func (a *Admin) Overview(ctx context.Context, sh *Shop) (*Overview, error) {
 		names, err := a.Channels.SalesChannels(ctx, sh)
 		if err != nil {
 			// The checklist still renders; the warning says it could not look.
-			ov.ChannelError = "could not list your sales channels: " + err.Error()
+			ov.ChannelError = err.Error()
 		}
 		for _, n := range names {
 			l := strings.ToLower(n)
