@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/cookiejar"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"sort"
@@ -320,7 +322,11 @@ func (e *secEnv) setUpShop(t *testing.T, domain, account string) *secShop {
 	if s.signing, err = e.svc.Agents().RotateSigningSecret(ctx, s.sh.ID, false); err != nil {
 		t.Fatal(err)
 	}
-	if s.webhookSec, err = e.svc.Agents().RotateWebhookSecret(ctx, s.sh.ID, "http://127.0.0.1:9/"+domain+"/hook"); err != nil {
+	// The agent's order-event receiver answers at once, so that no
+	// delivery is still being retried when the attacks start.
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = io.Copy(io.Discard, r.Body) }))
+	t.Cleanup(hook.Close)
+	if s.webhookSec, err = e.svc.Agents().RotateWebhookSecret(ctx, s.sh.ID, hook.URL+"/"+domain+"/hook"); err != nil {
 		t.Fatal(err)
 	}
 	s.stripeKey = e.stripe.RestrictedKey(account)
@@ -344,6 +350,7 @@ func (e *secEnv) setUpShop(t *testing.T, domain, account string) *secShop {
 
 	// Catalog ids, and a purchase.
 	var inStock emulator.Variant
+	var inStockProduct int64
 	for _, p := range e.emu.Products(domain) {
 		s.productIDs = append(s.productIDs, p.ID)
 		if domain == secShopA {
@@ -354,7 +361,7 @@ func (e *secEnv) setUpShop(t *testing.T, domain, account string) *secShop {
 		}
 		for _, v := range p.Variants {
 			if v.Tracked && v.InventoryQuantity >= 5 && v.RequiresShipping && inStock.ID == 0 {
-				inStock = v
+				inStock, inStockProduct = v, p.ID
 			}
 		}
 	}
@@ -375,6 +382,20 @@ func (e *secEnv) setUpShop(t *testing.T, domain, account string) *secShop {
 		t.Fatalf("%s: complete: %d %s", domain, r.status, r.body)
 	}
 	s.orderGID = r.str("order", "id")
+	// A merchant's override (a feed rule), whose GTIN the build reports as
+	// a problem.
+	override := "override of " + domain
+	if domain == secShopA {
+		override = secMarker + " override title"
+		s.markers = append(s.markers, override)
+	}
+	if status, out := e.adminAPI(t, "POST", "/api/products/"+strconv.FormatInt(inStockProduct, 10)+"/overrides", e.emu.IDToken(domain, "1"),
+		`{"title":"`+override+`","gtin":"4006381333931"}`); status != http.StatusOK {
+		t.Fatalf("%s: save overrides: %d %v", domain, status, out)
+	}
+	if _, err := e.svc.Feeds().Build(ctx, s.sh.ID); err != nil {
+		t.Fatal(err)
+	}
 	r = a.do("POST", "/checkout_sessions", a.createBody([]acp.ItemInput{item(inStock, 1)}, false, nil))
 	if r.status != http.StatusCreated {
 		t.Fatalf("%s: create: %d %s", domain, r.status, r.body)
@@ -455,27 +476,8 @@ func (e *secEnv) scanLogs(t *testing.T) {
 func (e *secEnv) snapshot(t *testing.T, s *secShop) map[string][]string {
 	t.Helper()
 	kind := e.cfg.Database.Kind
-	var q string
-	if kind == app.DatabasePostgres {
-		q = `SELECT tablename FROM pg_tables WHERE schemaname = current_schema()`
-	} else {
-		q = `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`
-	}
-	rows, err := e.db.Query(q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tables []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		tables = append(tables, n)
-	}
-	rows.Close()
 	out := map[string][]string{}
-	for _, table := range tables {
+	for _, table := range e.tables(t) {
 		if strings.HasPrefix(table, "river_") || table == "oauth_states" || table == "goose_db_version" {
 			continue
 		}
@@ -492,32 +494,96 @@ func (e *secEnv) snapshot(t *testing.T, s *secShop) map[string][]string {
 		default:
 			continue
 		}
-		rs, err := e.db.Query(rebind(kind, `SELECT * FROM "`+table+`" WHERE `+where), arg)
-		if err != nil {
-			t.Fatalf("%s: %v", table, err)
-		}
-		for rs.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rs.Scan(ptrs...); err != nil {
-				t.Fatal(err)
-			}
-			var b strings.Builder
-			for i, v := range vals {
-				if bs, ok := v.([]byte); ok {
-					v = string(bs)
-				}
-				fmt.Fprintf(&b, "%s=%v ", cols[i], v)
-			}
-			out[table] = append(out[table], b.String())
-		}
-		rs.Close()
-		sort.Strings(out[table])
+		out[table] = e.rowsText(t, table, cols, rebind(kind, `SELECT * FROM "`+table+`" WHERE `+where), arg)
 	}
 	return out
+}
+
+// tables lists the database's tables.
+func (e *secEnv) tables(t *testing.T) []string {
+	t.Helper()
+	q := `SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'`
+	if e.cfg.Database.Kind == app.DatabasePostgres {
+		q = `SELECT tablename FROM pg_tables WHERE schemaname = current_schema()`
+	}
+	rows, err := e.db.Query(q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var tables []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		tables = append(tables, n)
+	}
+	sort.Strings(tables)
+	return tables
+}
+
+// rowsText runs a query and returns each row as "col=value …", sorted.
+func (e *secEnv) rowsText(t *testing.T, table string, cols []string, query string, args ...any) []string {
+	t.Helper()
+	rs, err := e.db.Query(query, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", table, err)
+	}
+	defer rs.Close()
+	var out []string
+	for rs.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rs.Scan(ptrs...); err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		for i, v := range vals {
+			if bs, ok := v.([]byte); ok {
+				v = string(bs)
+			}
+			fmt.Fprintf(&b, "%s=%v ", cols[i], v)
+		}
+		out = append(out, b.String())
+	}
+	if err := rs.Err(); err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// scanDatabase fails the test when any credential it used is stored in
+// plaintext (as text, hex or base64) in any row of any table, and reports
+// the tables that held no row (so that a scan that saw nothing is noticed).
+func (e *secEnv) scanDatabase(t *testing.T) {
+	t.Helper()
+	e.mu.Lock()
+	secrets := maps.Clone(e.secrets)
+	e.mu.Unlock()
+	var empty []string
+	rows := 0
+	tables := e.tables(t)
+	for _, table := range tables {
+		text := e.rowsText(t, table, columns(t, e.db, table), `SELECT * FROM "`+table+`"`)
+		if len(text) == 0 {
+			empty = append(empty, table)
+		}
+		rows += len(text)
+		all := strings.Join(text, "\n")
+		for v, what := range secrets {
+			for _, form := range []string{v, hex.EncodeToString([]byte(v)), base64.StdEncoding.EncodeToString([]byte(v))} {
+				if len(form) >= 8 && strings.Contains(all, form) {
+					t.Errorf("table %s holds the %s in plaintext", table, what)
+				}
+			}
+		}
+	}
+	t.Logf("database: %d rows of %d tables scanned for %d secrets; tables without rows: %v", rows, len(tables), len(secrets), empty)
 }
 
 func columns(t *testing.T, db *sql.DB, table string) []string {
@@ -642,6 +708,7 @@ func TestCrossShopAccess(t *testing.T) {
 			t.Errorf("shop A after the attacks: %+v, %v", sh, err)
 		}
 		t.Logf("%d routes (%v), %d requests of shop B against shop A", len(routes), counts, tried)
+		e.scanDatabase(t)
 	})
 }
 
