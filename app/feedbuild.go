@@ -408,15 +408,9 @@ func (sc *productScratch) product(p CatalogProduct, page *CatalogPage, ov feed.O
 	return fp
 }
 
-// fieldSummary counts a build's problems for one field and severity.
-type fieldSummary struct {
-	Field    string `json:"field"`
-	Severity string `json:"severity"`
-	Count    int64  `json:"count"`
-	Message  string `json:"message"`
-	Hint     string `json:"hint"`
-	Example  string `json:"example_item_id"`
-}
+// fieldSummary counts a build's problems for one field and severity (the
+// build's summary is a JSON list of them; FeedBuild.ProblemsByField reads it).
+type fieldSummary = FieldProblems
 
 // Build writes the shop's feed files from the synced catalog: every
 // eligible variant is mapped, validated, and written when it has no error;

@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -41,15 +40,9 @@ func TestDemoPurchase(t *testing.T) {
 	}))
 	defer hook.Close()
 
-	dir := filepath.Join(t.TempDir(), "demo")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out, errOut syncWriter
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"demo", "--addr", "127.0.0.1:0", "--dir", dir, "--agent-webhook-url", hook.URL + "/acp/events"},
-			envOf(map[string]string{"LOG_LEVEL": "warn"}), &out, &errOut)
-	}()
+	started := startDemo(t, ctx, "--agent-webhook-url", hook.URL+"/acp/events")
 	var m struct {
 		ACP struct {
 			BaseURL       string `json:"base_url"`
@@ -71,23 +64,12 @@ func TestDemoPurchase(t *testing.T) {
 			AccessToken string `json:"access_token"`
 		} `json:"shopify"`
 	}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if b, err := os.ReadFile(filepath.Join(dir, "demo.json")); err == nil {
-			if err := json.Unmarshal(b, &m); err != nil {
-				t.Fatal(err)
-			}
-			break
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("demo exited: %v\n%s", err, errOut.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("demo.json not written\n%s", errOut.String())
-		}
-		time.Sleep(20 * time.Millisecond)
+	raw, err := os.ReadFile(started.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
 	}
 	item := ""
 	for _, it := range m.Items {
@@ -214,7 +196,7 @@ func TestDemoPurchase(t *testing.T) {
 
 	// The agent webhook: a signed order_create per purchase.
 	creates := map[string]bool{}
-	deadline = time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for len(creates) < len(sessions) && time.Now().Before(deadline) {
 		mu.Lock()
 		for _, d := range got {
