@@ -106,8 +106,8 @@ var routeTable = map[string]routeClass{
 	"GET /": classAdminPage,
 }
 
-// classify returns a route's class, or "" when the table lacks it.
-func classify(r *echo.Route) routeClass {
+// classifyRoute returns a route's class, or "" when the table lacks it.
+func classifyRoute(r *echo.Route) routeClass {
 	if r.Method == echo.RouteNotFound {
 		// Echo's catch-all of a group with middleware: it runs the group's
 		// middleware (for /acp/:shop, the shop and then the API key).
@@ -135,7 +135,7 @@ type secEnv struct {
 	secrets map[string]string // value → what it is
 	a, b    *secShop
 	client  *http.Client // records the credentials it sends
-	jars    []jarOf      // the browsers of OAuth flows started by callback
+	jars    []secJar     // the browsers of OAuth flows started by callback
 }
 
 // secShop is one shop's credentials and distinctive data.
@@ -481,7 +481,7 @@ func (e *secEnv) snapshot(t *testing.T, s *secShop) map[string][]string {
 		if strings.HasPrefix(table, "river_") || table == "oauth_states" || table == "goose_db_version" {
 			continue
 		}
-		cols := columns(t, e.db, table)
+		cols := secColumns(t, e.db, table)
 		var where string
 		var arg any
 		switch {
@@ -569,7 +569,7 @@ func (e *secEnv) scanDatabase(t *testing.T) {
 	rows := 0
 	tables := e.tables(t)
 	for _, table := range tables {
-		text := e.rowsText(t, table, columns(t, e.db, table), `SELECT * FROM "`+table+`"`)
+		text := e.rowsText(t, table, secColumns(t, e.db, table), `SELECT * FROM "`+table+`"`)
 		if len(text) == 0 {
 			empty = append(empty, table)
 		}
@@ -586,7 +586,7 @@ func (e *secEnv) scanDatabase(t *testing.T) {
 	t.Logf("database: %d rows of %d tables scanned for %d secrets; tables without rows: %v", rows, len(tables), len(secrets), empty)
 }
 
-func columns(t *testing.T, db *sql.DB, table string) []string {
+func secColumns(t *testing.T, db *sql.DB, table string) []string {
 	t.Helper()
 	rs, err := db.Query(`SELECT * FROM "` + table + `" WHERE 1 = 0`)
 	if err != nil {
@@ -617,8 +617,8 @@ func (e *secEnv) settledSnapshot(t *testing.T, s *secShop) map[string][]string {
 	return nil
 }
 
-// attack is one request of shop B against shop A.
-type attack struct {
+// secAttack is one request of shop B against shop A.
+type secAttack struct {
 	name   string
 	method string
 	path   string // with the query, if any
@@ -629,7 +629,7 @@ type attack struct {
 	want []int
 }
 
-var refused = []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound}
+var secRefused = []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound}
 
 // TestCrossShopAccess lists the server's routes from its router, fails on
 // one its table does not classify, and tries each with shop B's
@@ -656,7 +656,7 @@ func TestCrossShopAccess(t *testing.T) {
 		counts := map[routeClass]int{}
 		tried := 0
 		for _, r := range routes {
-			class := classify(r)
+			class := classifyRoute(r)
 			if class == "" {
 				t.Errorf("route %s %s is not classified: add it to routeTable in security_test.go", r.Method, r.Path)
 				continue
@@ -671,7 +671,7 @@ func TestCrossShopAccess(t *testing.T) {
 			}
 		}
 		for _, r := range routes {
-			if classify(r) == classWebhook {
+			if classifyRoute(r) == classWebhook {
 				for _, at := range e.attacks(t, r, classWebhook) {
 					e.try(t, r, classWebhook, at)
 					tried++
@@ -742,12 +742,12 @@ func (e *secEnv) send(t *testing.T, method, path string, header map[string]strin
 }
 
 // try sends one attack and checks its answer.
-func (e *secEnv) try(t *testing.T, r *echo.Route, class routeClass, at attack) {
+func (e *secEnv) try(t *testing.T, r *echo.Route, class routeClass, at secAttack) {
 	t.Helper()
 	status, body := e.send(t, at.method, at.path, at.header, at.body)
 	want := at.want
 	if len(want) == 0 {
-		want = refused
+		want = secRefused
 	}
 	if !slices.Contains(want, status) {
 		t.Errorf("%s %s (%s) %s: %d, want one of %v: %.300s", r.Method, r.Path, class, at.name, status, want, body)
@@ -777,7 +777,7 @@ func (e *secEnv) foreignIDToken(shop string) string {
 }
 
 // attacks are shop B's requests against shop A on one route.
-func (e *secEnv) attacks(t *testing.T, r *echo.Route, class routeClass) []attack {
+func (e *secEnv) attacks(t *testing.T, r *echo.Route, class routeClass) []secAttack {
 	t.Helper()
 	a, b := e.a, e.b
 	switch class {
@@ -789,18 +789,18 @@ func (e *secEnv) attacks(t *testing.T, r *echo.Route, class routeClass) []attack
 		if r.Path == web.BouncePath {
 			path += "?" + url.Values{"shop": {a.domain}, "embedded": {"1"}, "shopify-reload": {e.svc.URL() + "/admin?shop=" + a.domain}}.Encode()
 		}
-		return []attack{{name: "with shop B's key and ID token", method: r.Method, path: path, want: []int{200},
+		return []secAttack{{name: "with shop B's key and ID token", method: r.Method, path: path, want: []int{200},
 			header: map[string]string{"Authorization": "Bearer " + b.apiKey, "API-Version": string(acp.V20260417)}}}
 
 	case classFeed:
-		var out []attack
+		var out []secAttack
 		for _, file := range []string{"products.jsonl.gz", "products.csv.gz", "products.tsv.gz"} {
 			out = append(out,
-				attack{name: "B's feed token on A's " + file, method: r.Method, path: "/feeds/" + a.domain + "/" + file,
+				secAttack{name: "B's feed token on A's " + file, method: r.Method, path: "/feeds/" + a.domain + "/" + file,
 					header: map[string]string{"Authorization": "Bearer " + b.feedToken}},
-				attack{name: "B's API key on A's " + file, method: r.Method, path: "/feeds/" + a.domain + "/" + file,
+				secAttack{name: "B's API key on A's " + file, method: r.Method, path: "/feeds/" + a.domain + "/" + file,
 					header: map[string]string{"Authorization": "Bearer " + b.apiKey}},
-				attack{name: "A's domain upper-cased", method: r.Method, path: "/feeds/" + strings.ToUpper(a.domain) + "/" + file,
+				secAttack{name: "A's domain upper-cased", method: r.Method, path: "/feeds/" + strings.ToUpper(a.domain) + "/" + file,
 					header: map[string]string{"Authorization": "Bearer " + b.feedToken}})
 		}
 		return out
@@ -827,14 +827,14 @@ func (e *secEnv) attacks(t *testing.T, r *echo.Route, class routeClass) []attack
 		if method == echo.RouteNotFound {
 			method = http.MethodGet
 		}
-		var out []attack
+		var out []secAttack
 		for _, id := range []string{a.sessionID, a.openID} {
 			out = append(out,
-				attack{name: "B's key, A's shop and session " + id, method: method, path: e.fill(r.Path, a.domain, id), header: h(b.apiKey), body: body},
-				attack{name: "B's key, B's shop, A's session " + id, method: method, path: e.fill(r.Path, b.domain, id), header: h(b.apiKey), body: body,
+				secAttack{name: "B's key, A's shop and session " + id, method: method, path: e.fill(r.Path, a.domain, id), header: h(b.apiKey), body: body},
+				secAttack{name: "B's key, B's shop, A's session " + id, method: method, path: e.fill(r.Path, b.domain, id), header: h(b.apiKey), body: body,
 					want: acpOwnShopStatuses(r)},
-				attack{name: "B's signed request, A's shop", method: method, path: e.fill(r.Path, a.domain, id), body: body,
-					header: withSignature(h(b.apiKey), b.signing, body)})
+				secAttack{name: "B's signed request, A's shop", method: method, path: e.fill(r.Path, a.domain, id), body: body,
+					header: secSignature(h(b.apiKey), b.signing, body)})
 		}
 		return out
 
@@ -845,14 +845,14 @@ func (e *secEnv) attacks(t *testing.T, r *echo.Route, class routeClass) []attack
 		var want []int
 		switch r.Method + " " + r.Path {
 		case "DELETE /api/agents/keys/:id":
-			path, want = e.fill(path, "", strconv.FormatInt(a.keyID, 10)), refused
+			path, want = e.fill(path, "", strconv.FormatInt(a.keyID, 10)), secRefused
 		case "POST /api/products/:id/overrides":
-			path, body, want = e.fill(path, "", strconv.FormatInt(a.productIDs[0], 10)), `{"title":"Mallory was here"}`, refused
+			path, body, want = e.fill(path, "", strconv.FormatInt(a.productIDs[0], 10)), `{"title":"Mallory was here"}`, secRefused
 		case "POST /api/products/rules":
 			ids, _ := json.Marshal(a.productIDs)
 			body, want = `{"scope":"product","ids":`+string(ids)+`,"exclude":true,"checkout":false}`, []int{200, 400, 404}
 		case "POST /api/feed/targets":
-			body, want = `{"id":`+strconv.FormatInt(a.targetID, 10)+`,"kind":"acp","base_url":"http://127.0.0.1:9/mallory","feed_id":"m","target_country":"US","token":"mallory-token-0123456789","enabled":true}`, refused
+			body, want = `{"id":`+strconv.FormatInt(a.targetID, 10)+`,"kind":"acp","base_url":"http://127.0.0.1:9/mallory","feed_id":"m","target_country":"US","token":"mallory-token-0123456789","enabled":true}`, secRefused
 		case "POST /api/agents/signing-secret":
 			body, want = `{"require":true}`, []int{200}
 		case "POST /api/agents/webhook":
@@ -871,7 +871,7 @@ func (e *secEnv) attacks(t *testing.T, r *echo.Route, class routeClass) []attack
 			body, want = `{}`, []int{200, 201, 202, 204, 400, 409}
 		}
 		shopAQuery := "?shop=" + a.domain
-		return []attack{
+		return []secAttack{
 			{name: "B's ID token (A's shop in the query)", method: r.Method, path: path + shopAQuery, body: body, want: want,
 				header: map[string]string{"Authorization": "Bearer " + tokB, "Content-Type": "application/json", "X-Shopify-Shop-Domain": a.domain}},
 			{name: "an ID token for A signed by another app", method: r.Method, path: path, body: body,
@@ -893,7 +893,7 @@ func (e *secEnv) attacks(t *testing.T, r *echo.Route, class routeClass) []attack
 		case strings.Contains(r.Path, "/orders/:id"):
 			ids = []string{a.sessionID, a.openID, a.orderGID}
 		}
-		var out []attack
+		var out []secAttack
 		for _, id := range ids {
 			path := e.fill(r.Path, "", id)
 			page := func(shop, token string) string {
@@ -905,11 +905,11 @@ func (e *secEnv) attacks(t *testing.T, r *echo.Route, class routeClass) []attack
 				own = []int{200}
 			}
 			out = append(out,
-				attack{name: "B's id_token, A's shop parameter, id " + id, method: r.Method, path: page(a.domain, tokB)},
-				attack{name: "B's id_token on B's page, A's id " + id, method: r.Method, path: page(b.domain, tokB), want: own},
-				attack{name: "an id_token for A signed by another app, id " + id, method: r.Method, path: page(a.domain, e.foreignIDToken(a.domain)),
+				secAttack{name: "B's id_token, A's shop parameter, id " + id, method: r.Method, path: page(a.domain, tokB)},
+				secAttack{name: "B's id_token on B's page, A's id " + id, method: r.Method, path: page(b.domain, tokB), want: own},
+				secAttack{name: "an id_token for A signed by another app, id " + id, method: r.Method, path: page(a.domain, e.foreignIDToken(a.domain)),
 					want: []int{http.StatusFound, http.StatusUnauthorized, http.StatusForbidden}},
-				attack{name: "no id_token, A's shop, id " + id, method: r.Method, path: path + "?shop=" + a.domain,
+				secAttack{name: "no id_token, A's shop, id " + id, method: r.Method, path: path + "?shop=" + a.domain,
 					want: []int{http.StatusFound, http.StatusUnauthorized, http.StatusForbidden}})
 		}
 		return out
@@ -917,7 +917,7 @@ func (e *secEnv) attacks(t *testing.T, r *echo.Route, class routeClass) []attack
 	case classOAuth:
 		if r.Path == "/auth" {
 			// Anyone may start an install; it changes nothing of A's.
-			return []attack{{name: "start an install of A", method: r.Method, path: "/auth?shop=" + a.domain, want: []int{http.StatusFound}}}
+			return []secAttack{{name: "start an install of A", method: r.Method, path: "/auth?shop=" + a.domain, want: []int{http.StatusFound}}}
 		}
 		cb := e.callback(t, b.domain)
 		q := cb.Query()
@@ -925,7 +925,7 @@ func (e *secEnv) attacks(t *testing.T, r *echo.Route, class routeClass) []attack
 		tampered := *cb
 		tampered.RawQuery = q.Encode()
 		cbA := e.callback(t, a.domain) // started by another browser
-		return []attack{
+		return []secAttack{
 			{name: "B's callback with A's shop", method: r.Method, path: tampered.RequestURI(), header: map[string]string{"Cookie": e.cookieHeader(cb)}},
 			{name: "A's callback in B's browser", method: r.Method, path: cbA.RequestURI(), header: map[string]string{"Cookie": e.cookieHeader(cb)}},
 		}
@@ -941,7 +941,7 @@ func (e *secEnv) attacks(t *testing.T, r *echo.Route, class routeClass) []attack
 		inv := `{"inventory_item_id":1,"location_id":1,"available":0}`
 		redactCustomer := `{"shop_domain":"` + a.domain + `","customer":{"id":1,"email":"ada@example.com"},"orders_to_redact":[1]}`
 		redactShop := `{"shop_domain":"` + a.domain + `","shop_id":1}`
-		return []attack{
+		return []secAttack{
 			{name: "A's uninstall signed with another app's secret", method: r.Method, path: r.Path, body: uninstall,
 				header: hook("app/uninstalled", a.domain, uninstall, sign(uninstall, "another-apps-secret-0123456789"))},
 			{name: "A's uninstall with B's delivery's HMAC", method: r.Method, path: r.Path, body: uninstall,
@@ -973,7 +973,7 @@ func acpOwnShopStatuses(r *echo.Route) []int {
 	return []int{http.StatusNotFound}
 }
 
-func withSignature(h map[string]string, secret, body string) map[string]string {
+func secSignature(h map[string]string, secret, body string) map[string]string {
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
 	h["Timestamp"] = ts
 	h["Signature"] = base64.StdEncoding.EncodeToString(app.SignRequest([]byte(secret), ts, []byte(body)))
@@ -1003,7 +1003,7 @@ func (e *secEnv) callback(t *testing.T, shop string) *url.URL {
 		t.Fatal(err)
 	}
 	e.mu.Lock()
-	e.jars = append(e.jars, jarOf{cb, jar})
+	e.jars = append(e.jars, secJar{cb, jar})
 	e.mu.Unlock()
 	for _, p := range []string{"code", "state", "hmac"} {
 		e.used("OAuth "+p, cb.Query().Get(p))
@@ -1028,7 +1028,7 @@ func (e *secEnv) cookieHeader(cb *url.URL) string {
 	return ""
 }
 
-type jarOf struct {
+type secJar struct {
 	cb  *url.URL
 	jar *cookiejar.Jar
 }
