@@ -678,6 +678,11 @@ func TestCrossShopAccess(t *testing.T) {
 				}
 			}
 		}
+		for key := range routeTable {
+			if !slices.ContainsFunc(routes, func(r *echo.Route) bool { return r.Method+" "+r.Path == key }) {
+				t.Errorf("routeTable lists %s, which the server no longer has", key)
+			}
+		}
 		if counts[classACP] < 5 || counts[classAdminAPI] < 10 || counts[classFeed] < 2 || counts[classOAuth] < 2 || counts[classWebhook] != 1 {
 			t.Errorf("routes by class %v: fewer than the server has today", counts)
 		}
