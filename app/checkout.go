@@ -282,10 +282,12 @@ func (c *Checkout) Update(ctx context.Context, sh *Shop, v acp.Version, id strin
 }
 
 // optionMayAppear: an option id unknown to the last quote is accepted when
-// the same update changes what the options depend on (items or address);
+// the same update changes what the options depend on (items or address),
+// or when the last quote is incomplete (Shopify could not quote: its
+// options are gone, and the agent, told to try again, resends its choice);
 // the new quote then decides.
-func (c *Checkout) optionMayAppear(_ *CheckoutState, in *acp.UpdateSessionInput) bool {
-	return in.Items != nil || in.FulfillmentDetails != nil
+func (c *Checkout) optionMayAppear(st *CheckoutState, in *acp.UpdateSessionInput) bool {
+	return in.Items != nil || in.FulfillmentDetails != nil || !st.Quote.Complete
 }
 
 func (st *CheckoutState) hasOption(id string) bool {

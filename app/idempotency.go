@@ -206,6 +206,13 @@ func (i *Idempotency) Begin(ctx context.Context, scope IdempotencyScope, key str
 	}
 	held, claimed, err := i.Store.ClaimIdempotencyKey(ctx, rec, now)
 	if err != nil {
+		if ErrorCode(err) == CodeUnavailable {
+			// The database went away during the claim: the INSERT may
+			// have landed without our knowing. Such a claim would answer
+			// idempotency_in_flight to the agent's retries until its
+			// lease lapses; take it back once the database returns.
+			go i.forgetLostClaim(rec)
+		}
 		return nil, nil, fmt.Errorf("idempotency: %w", err)
 	}
 	if claimed {
@@ -297,10 +304,68 @@ func (c *IdempotencyClaim) Release(ctx context.Context) error {
 }
 
 func (c *IdempotencyClaim) release(ctx context.Context) error {
-	if err := c.idem.Store.ReleaseIdempotencyKey(ctx, c.id); err != nil {
-		return fmt.Errorf("idempotency: release: %w", err)
+	err := c.idem.Store.ReleaseIdempotencyKey(ctx, c.id)
+	if err == nil {
+		return nil
 	}
-	return nil
+	if ErrorCode(err) == CodeUnavailable {
+		// The database is out of reach (a restart, a failover): the very
+		// failure that made this request answer 5xx. Left as it is, the
+		// key would answer idempotency_in_flight to the agent's retries
+		// until its lease lapses; so keep trying to release it in the
+		// background for as long as the lease could hold. Releasing late
+		// is safe: a takeover of the key gives it a new record id.
+		go c.releaseLater()
+	}
+	return fmt.Errorf("idempotency: release: %w", err)
+}
+
+// forgetLostClaim removes the claim of rec if its INSERT landed although
+// the caller saw an error: it claims the key again, and releases what it
+// finds when that is rec's own claim (in flight, same body, same creation
+// time) or a claim it has just made. It gives up when the lease would have
+// lapsed anyway.
+func (i *Idempotency) forgetLostClaim(rec IdempotencyRecord) {
+	deadline := time.Now().Add(i.lease())
+	for time.Now().Before(deadline) {
+		time.Sleep(releaseRetryEvery)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		held, claimed, err := i.Store.ClaimIdempotencyKey(ctx, rec, i.now())
+		if err == nil && (claimed || held.State == IdempotencyInFlight && held.RequestHash == rec.RequestHash &&
+			held.CreatedAt.Sub(rec.CreatedAt).Abs() <= time.Microsecond) {
+			err = i.Store.ReleaseIdempotencyKey(ctx, held.ID)
+			if err == nil && !claimed {
+				i.logger().Info("idempotency claim lost in a database outage released", "record", held.ID)
+			}
+		}
+		cancel()
+		if ErrorCode(err) != CodeUnavailable {
+			return // done, or the key is another request's
+		}
+	}
+}
+
+// releaseRetryEvery is how often releaseLater tries again.
+const releaseRetryEvery = 200 * time.Millisecond
+
+// releaseLater retries the release until it succeeds or the lease would
+// have lapsed anyway.
+func (c *IdempotencyClaim) releaseLater() {
+	deadline := time.Now().Add(c.idem.lease())
+	for time.Now().Before(deadline) {
+		time.Sleep(releaseRetryEvery)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := c.idem.Store.ReleaseIdempotencyKey(ctx, c.id)
+		cancel()
+		if err == nil {
+			c.idem.logger().Info("idempotency key released after the database came back", "record", c.id)
+			return
+		}
+		if ErrorCode(err) != CodeUnavailable {
+			c.idem.logger().Warn("idempotency release failed", "record", c.id, "err", err)
+			return
+		}
+	}
 }
 
 // maxCanonicalDepth bounds the nesting CanonicalJSON follows; deeper

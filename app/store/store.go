@@ -10,14 +10,20 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	sqlite "github.com/libtnb/sqlite"
 	"gorm.io/driver/postgres"
 	"gorm.io/gorm"
@@ -148,9 +154,15 @@ func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) er
 	if _, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
 		return fn(ctx)
 	}
-	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		return fn(context.WithValue(ctx, txKey{}, tx))
 	})
+	// BEGIN, COMMIT, or a statement that did not go through translate
+	// (River's job insert) may have lost the connection.
+	if err != nil && app.ErrorCode(err) == "" && unreachable(err) {
+		return fmt.Errorf("%w: %w", errDatabaseUnavailable, err)
+	}
+	return err
 }
 
 // SQLTx returns the *sql.Tx of the transaction in ctx, for River's InsertTx.
@@ -190,9 +202,41 @@ func translate(err error, what string) error {
 		return fmt.Errorf("%s: %w", what, app.ErrNotFound)
 	case errors.Is(err, gorm.ErrDuplicatedKey):
 		return fmt.Errorf("%s: %w", what, app.ErrConflict)
+	case unreachable(err):
+		return fmt.Errorf("%s: %w: %w", what, errDatabaseUnavailable, err)
 	default:
 		return fmt.Errorf("%s: %w", what, err)
 	}
+}
+
+// errDatabaseUnavailable marks a failure to reach the database: the caller
+// may retry (HTTP 503 with Retry-After), as when PostgreSQL restarts; the
+// connection pool reconnects by itself.
+var errDatabaseUnavailable = &app.Error{Code: app.CodeUnavailable, RetryAfter: time.Second,
+	Message: "The service is briefly unavailable; retry in a moment."}
+
+// unreachable reports whether err says the database could not be reached
+// or dropped the connection (refused, reset, closed, the server shutting
+// down or starting up), rather than refusing the statement.
+func unreachable(err error) bool {
+	var (
+		connect *pgconn.ConnectError
+		pgErr   *pgconn.PgError
+		netErr  net.Error
+	)
+	switch {
+	case errors.Is(err, context.Canceled):
+		return false // the caller went away
+	case errors.As(err, &pgErr):
+		// Class 08: connection exception; 57P01-03: admin or crash
+		// shutdown, cannot connect now.
+		return strings.HasPrefix(pgErr.Code, "08") || pgErr.Code == "57P01" || pgErr.Code == "57P02" || pgErr.Code == "57P03"
+	case errors.As(err, &connect), errors.As(err, &netErr), errors.Is(err, driver.ErrBadConn),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, pgconn.ErrConnClosed),
+		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		return true
+	}
+	return pgconn.SafeToRetry(err)
 }
 
 // Optimize runs the database's own periodic upkeep. SQLite recommends
