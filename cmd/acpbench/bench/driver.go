@@ -1,0 +1,544 @@
+// Package bench is the load driver behind cmd/acpbench: it plays many
+// agents against a running acpbridge, each holding one whole ACP checkout
+// conversation (create → update the address → select a shipping option →
+// complete with a Shared Payment Token), at a chosen rate and concurrency,
+// and reports requests/s, latency percentiles per endpoint and every error
+// answer. Tests import it to put load on the real binary (Run) and to start
+// that binary on PostgreSQL or SQLite with the emulators (StartStack).
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Endpoints of a conversation, in order, as the report names them.
+const (
+	EndpointCreate   = "create"
+	EndpointAddress  = "update_address"
+	EndpointShipping = "select_shipping"
+	EndpointComplete = "complete"
+)
+
+// Endpoints lists the conversation's endpoints in order.
+var Endpoints = []string{EndpointCreate, EndpointAddress, EndpointShipping, EndpointComplete}
+
+// Target is the app under load.
+type Target struct {
+	// BaseURLs are the shop's ACP base URLs (…/acp/<shop>), one per replica
+	// or load balancer; requests are spread over them round-robin.
+	BaseURLs []string
+	// APIKey is the agent's Bearer key.
+	APIKey string
+	// Items are feed item ids to buy (one per conversation, at random);
+	// they must be in stock and need shipping.
+	Items []string
+	// Tokens gives a fresh Shared Payment Token for each complete.
+	Tokens TokenSource
+}
+
+// TokenSource gives Shared Payment Tokens, one per purchase.
+type TokenSource interface {
+	Token(ctx context.Context) (string, error)
+}
+
+// Config is how hard and how long to drive.
+type Config struct {
+	// Rate is conversations started per second, on a fixed schedule (an
+	// open load: a slow app does not slow the arrivals). 0 runs
+	// Concurrency conversations back to back as fast as they go.
+	Rate float64
+	// Concurrency is the most conversations in flight at once (default 64).
+	// When all are busy, a scheduled start waits; the report gives that
+	// lag, which is queueing the app caused.
+	Concurrency int
+	// Duration is how long new conversations start (default 10 s); the
+	// run then waits for those in flight.
+	Duration time.Duration
+	// Timeout bounds one HTTP request (default 30 s).
+	Timeout time.Duration
+	// Retry makes the agents retry as the protocol allows, for runs with
+	// faults: a transport error, 409, 429 or 5xx is resent with the same
+	// Idempotency-Key after a backoff (Retry-After when given), and a
+	// complete answered complete_in_progress is sent again with a new key,
+	// until RetryFor has passed. Without Retry the first answer counts.
+	Retry bool
+	// RetryFor bounds the retries of one request (default 2 minutes).
+	RetryFor time.Duration
+	// APIVersion is the ACP version spoken (default 2026-04-17; 2025-09-29
+	// is also understood).
+	APIVersion string
+	// Seed makes the item choice repeatable.
+	Seed uint64
+	// Progress, when set, is called about every second with the running
+	// totals (for a live line on a terminal).
+	Progress func(p Progress)
+}
+
+// Progress is a snapshot of a running load.
+type Progress struct {
+	Elapsed                       time.Duration
+	Started, Completed, Failed    int64
+	Requests, ErrorAnswers, InFly int64
+}
+
+const (
+	defaultVersion = "2026-04-17"
+	v20250929      = "2025-09-29"
+)
+
+// Run drives the target until cfg.Duration has passed and every started
+// conversation has ended, or ctx ends. It returns the report; an error
+// only for a setup problem (no items, no base URL).
+func Run(ctx context.Context, tg Target, cfg Config) (*Report, error) {
+	if len(tg.BaseURLs) == 0 || len(tg.Items) == 0 || tg.Tokens == nil || tg.APIKey == "" {
+		return nil, errors.New("bench: the target needs base URLs, an API key, items and a token source")
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 64
+	}
+	if cfg.Duration <= 0 {
+		cfg.Duration = 10 * time.Second
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 30 * time.Second
+	}
+	if cfg.RetryFor <= 0 {
+		cfg.RetryFor = 2 * time.Minute
+	}
+	if cfg.APIVersion == "" {
+		cfg.APIVersion = defaultVersion
+	}
+	d := &driver{tg: tg, cfg: cfg, rec: newRecorder(),
+		client: &http.Client{Timeout: cfg.Timeout, Transport: &http.Transport{
+			MaxIdleConns: 4 * cfg.Concurrency, MaxIdleConnsPerHost: 2 * cfg.Concurrency, IdleConnTimeout: time.Minute,
+		}}}
+	defer d.client.CloseIdleConnections()
+	rng := rand.New(rand.NewPCG(cfg.Seed, 0xbe7c4))
+
+	type job struct {
+		n    int
+		item string
+		due  time.Time
+	}
+	// Open load: a deep queue, so the schedule never waits for the app.
+	// Closed loop: a start waits for a free worker.
+	buffer := 1 << 16
+	if cfg.Rate <= 0 {
+		buffer = 0
+	}
+	jobs := make(chan job, buffer)
+	var wg sync.WaitGroup
+	for range cfg.Concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				lag := time.Since(j.due)
+				d.rec.lag(lag)
+				d.conversation(ctx, j.n, j.item)
+			}
+		}()
+	}
+	start := time.Now()
+	d.rec.start = start
+	stopProgress := d.progress(start)
+	end := start.Add(cfg.Duration)
+	// The schedule: conversation n is due at start + n/Rate.
+	for n := 0; ; n++ {
+		due := start
+		if cfg.Rate > 0 {
+			due = start.Add(time.Duration(float64(n) / cfg.Rate * float64(time.Second)))
+			if wait := time.Until(due); wait > 0 {
+				t := time.NewTimer(wait)
+				select {
+				case <-t.C:
+				case <-ctx.Done():
+					t.Stop()
+				}
+			}
+		} else {
+			due = time.Now()
+		}
+		if ctx.Err() != nil || !due.Before(end) {
+			break
+		}
+		j := job{n: n, item: tg.Items[rng.IntN(len(tg.Items))], due: due}
+		if cfg.Rate > 0 {
+			jobs <- j
+			continue
+		}
+		t := time.NewTimer(time.Until(end))
+		select {
+		case jobs <- j:
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		t.Stop()
+	}
+	d.rec.issueEnd = time.Now()
+	close(jobs)
+	wg.Wait()
+	stopProgress()
+	return d.rec.report(time.Since(start), cfg), nil
+}
+
+// driver is one run.
+type driver struct {
+	tg     Target
+	cfg    Config
+	rec    *recorder
+	client *http.Client
+	rr     atomic.Uint64 // round-robin over BaseURLs
+	// started, completed and failed count conversations; inFlight is
+	// requests being sent.
+	started, completed, failed, inFlight atomic.Int64
+}
+
+func (d *driver) progress(start time.Time) func() {
+	if d.cfg.Progress == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				reqs, errs := d.rec.totals()
+				d.cfg.Progress(Progress{Elapsed: time.Since(start), Started: d.started.Load(), Completed: d.completed.Load(),
+					Failed: d.failed.Load(), Requests: reqs, ErrorAnswers: errs, InFly: d.inFlight.Load()})
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
+
+// conversation plays one agent's purchase and records how it ended.
+func (d *driver) conversation(ctx context.Context, n int, item string) {
+	d.started.Add(1)
+	c := Conversation{N: n, Item: item}
+	// One replica per conversation would hide cross-replica bugs: each
+	// request takes the next base URL.
+	err := d.converse(ctx, &c)
+	if err != nil {
+		c.Err = err.Error()
+		d.failed.Add(1)
+	} else {
+		d.completed.Add(1)
+	}
+	d.rec.conversation(c)
+}
+
+func (d *driver) converse(ctx context.Context, c *Conversation) error {
+	v := d.cfg.APIVersion
+	email := fmt.Sprintf("agent%d@example.com", c.N)
+	address := map[string]any{"name": "Ada Lovelace", "line_one": strconv.Itoa(1+c.N%999) + " Market St",
+		"city": "San Francisco", "state": "CA", "country": "US", "postal_code": "94105"}
+
+	// 1. Create: the cart and the buyer, no address yet.
+	var create map[string]any
+	if v == v20250929 {
+		create = map[string]any{"items": []map[string]any{{"id": c.Item, "quantity": 1}},
+			"buyer": map[string]any{"first_name": "Ada", "last_name": "Lovelace", "email": email}}
+	} else {
+		create = map[string]any{"line_items": []map[string]any{{"id": c.Item, "quantity": 1}}, "currency": "usd",
+			"capabilities": map[string]any{}, "buyer": map[string]any{"first_name": "Ada", "last_name": "Lovelace", "email": email}}
+	}
+	s, err := d.call(ctx, EndpointCreate, "/checkout_sessions", create, http.StatusCreated)
+	if err != nil {
+		return err
+	}
+	c.SessionID, _ = s["id"].(string)
+	if c.SessionID == "" {
+		return d.unexpected(EndpointCreate, "no session id", s)
+	}
+
+	// 2. The address: Shopify quotes tax and shipping rates.
+	var upd map[string]any
+	if v == v20250929 {
+		upd = map[string]any{"fulfillment_address": address}
+	} else {
+		upd = map[string]any{"fulfillment_details": map[string]any{"name": "Ada Lovelace", "email": email, "address": address}}
+	}
+	var option string
+	for deadline := time.Now().Add(d.cfg.RetryFor); ; {
+		s, err = d.call(ctx, EndpointAddress, "/checkout_sessions/"+c.SessionID, upd, http.StatusOK)
+		if err != nil {
+			return err
+		}
+		option = lastOption(s)
+		if s["status"] == "ready_for_payment" && option != "" {
+			break
+		}
+		// Shopify could not quote (a recoverable message): an agent asks
+		// again.
+		if !d.cfg.Retry || time.Now().After(deadline) {
+			return d.unexpected(EndpointAddress, "not ready for payment with shipping options", s)
+		}
+		d.retried(EndpointAddress, s)
+		sleep(ctx, 200*time.Millisecond)
+	}
+
+	// 3. Choose a shipping option (the last, usually not the default).
+	var sel map[string]any
+	if v == v20250929 {
+		sel = map[string]any{"fulfillment_option_id": option}
+	} else {
+		sel = map[string]any{"selected_fulfillment_options": []map[string]any{{"type": "shipping", "option_id": option, "item_ids": lineItemIDs(s)}}}
+	}
+	for deadline := time.Now().Add(d.cfg.RetryFor); ; {
+		s, err = d.call(ctx, EndpointShipping, "/checkout_sessions/"+c.SessionID, sel, http.StatusOK)
+		if err != nil {
+			return err
+		}
+		if s["status"] == "ready_for_payment" {
+			break
+		}
+		if !d.cfg.Retry || time.Now().After(deadline) {
+			return d.unexpected(EndpointShipping, "not ready for payment", s)
+		}
+		d.retried(EndpointShipping, s)
+		sleep(ctx, 200*time.Millisecond)
+	}
+	c.Total = total(s)
+
+	// 4. Complete with a fresh token.
+	tok, err := d.tg.Tokens.Token(ctx)
+	if err != nil {
+		return fmt.Errorf("token: %w", err)
+	}
+	var pay map[string]any
+	if v == v20250929 {
+		pay = map[string]any{"payment_data": map[string]any{"token": tok, "provider": "stripe"}}
+	} else {
+		pay = map[string]any{"payment_data": map[string]any{"handler_id": "card_tokenized",
+			"instrument": map[string]any{"type": "card", "credential": map[string]any{"type": "spt", "token": tok}}}}
+	}
+	deadline := time.Now().Add(d.cfg.RetryFor)
+	for {
+		s, err = d.call(ctx, EndpointComplete, "/checkout_sessions/"+c.SessionID+"/complete", pay, http.StatusOK)
+		if err != nil {
+			return err
+		}
+		st, _ := s["status"].(string)
+		c.Status = st
+		if st == "completed" {
+			if o, ok := s["order"].(map[string]any); ok {
+				c.OrderID, _ = o["id"].(string)
+			}
+			return nil
+		}
+		// In progress (another request or the resume job holds the
+		// completion), or not ready because Shopify could not re-quote
+		// (a recoverable message): ask again, with a new key.
+		if d.cfg.Retry && (st == "complete_in_progress" || st == "in_progress" || st == "not_ready_for_payment" && recoverable(s)) &&
+			time.Now().Before(deadline) {
+			if st == "not_ready_for_payment" {
+				d.retried(EndpointComplete, s)
+			}
+			c.InProgress++
+			sleep(ctx, 200*time.Millisecond)
+			continue
+		}
+		return d.unexpected(EndpointComplete, "not completed", s)
+	}
+}
+
+// retried records a 2xx answer the agent asks again after (not ready for
+// payment, with the session's message codes as the kind).
+func (d *driver) retried(endpoint string, s map[string]any) {
+	b, _ := json.Marshal(s)
+	d.rec.retried(endpoint, "not ready: "+messageCodes(s), b)
+}
+
+// recoverable reports whether every error message of the session is
+// recoverable (retrying may work).
+func recoverable(s map[string]any) bool {
+	msgs, _ := s["messages"].([]any)
+	found := false
+	for _, m := range msgs {
+		mm, _ := m.(map[string]any)
+		if mm["type"] != "error" {
+			continue
+		}
+		if mm["resolution"] != "recoverable" {
+			return false
+		}
+		found = true
+	}
+	return found
+}
+
+// messageCodes lists a session's message codes.
+func messageCodes(s map[string]any) string {
+	var codes []string
+	msgs, _ := s["messages"].([]any)
+	for _, m := range msgs {
+		if mm, ok := m.(map[string]any); ok {
+			c, _ := mm["code"].(string)
+			codes = append(codes, c)
+		}
+	}
+	return strings.Join(codes, ",")
+}
+
+// unexpected records a 2xx answer that is not what the conversation needs.
+func (d *driver) unexpected(endpoint, what string, s map[string]any) error {
+	b, _ := json.Marshal(s)
+	st, _ := s["status"].(string)
+	d.rec.errorAnswer(endpoint, 200, "unexpected: "+what+" (status "+st+", messages "+messageCodes(s)+")", b)
+	return fmt.Errorf("%s: %s: %s", endpoint, what, sample(b))
+}
+
+// call POSTs body to path, retrying per Config.Retry, and decodes a 2xx
+// answer. want is the success status.
+func (d *driver) call(ctx context.Context, endpoint, path string, body any, want int) (map[string]any, error) {
+	raw, _ := json.Marshal(body)
+	key := fmt.Sprintf("bench-%x", rand.Uint64())
+	deadline := time.Now().Add(d.cfg.RetryFor)
+	for attempt := 1; ; attempt++ {
+		status, hdr, b, dur, err := d.send(ctx, path, raw, key)
+		ok := err == nil && status == want
+		d.rec.request(endpoint, status, dur, ok)
+		if ok {
+			var m map[string]any
+			if err := json.Unmarshal(b, &m); err != nil {
+				d.rec.errorAnswer(endpoint, status, "not JSON", b)
+				return nil, fmt.Errorf("%s: answer is not JSON: %s", endpoint, sample(b))
+			}
+			return m, nil
+		}
+		if err != nil {
+			d.rec.errorAnswer(endpoint, 0, "transport: "+transportKind(err), []byte(err.Error()))
+		} else {
+			d.rec.errorAnswer(endpoint, status, "", b)
+		}
+		retryable := err != nil || status == http.StatusConflict || status == http.StatusTooManyRequests || status >= 500
+		if !d.cfg.Retry || !retryable || time.Now().After(deadline) || ctx.Err() != nil {
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", endpoint, err)
+			}
+			return nil, fmt.Errorf("%s: %d %s", endpoint, status, sample(b))
+		}
+		wait := time.Duration(min(attempt, 10)) * 100 * time.Millisecond
+		if ra, err := strconv.ParseFloat(hdr.Get("Retry-After"), 64); err == nil && ra >= 0 {
+			wait = min(time.Duration(ra*float64(time.Second)), 5*time.Second)
+		}
+		sleep(ctx, wait)
+	}
+}
+
+// send makes one request to the next replica.
+func (d *driver) send(ctx context.Context, path string, body []byte, key string) (int, http.Header, []byte, time.Duration, error) {
+	base := d.tg.BaseURLs[int(d.rr.Add(1)%uint64(len(d.tg.BaseURLs)))]
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+path, bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, nil, 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+d.tg.APIKey)
+	req.Header.Set("API-Version", d.cfg.APIVersion)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Idempotency-Key", key)
+	d.inFlight.Add(1)
+	defer d.inFlight.Add(-1)
+	t0 := time.Now()
+	resp, err := d.client.Do(req)
+	if err != nil {
+		return 0, nil, nil, time.Since(t0), err
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	dur := time.Since(t0)
+	if err != nil {
+		return 0, nil, nil, dur, err
+	}
+	return resp.StatusCode, resp.Header, b, dur, nil
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// transportKind names a transport error briefly, for grouping.
+func transportKind(err error) string {
+	s := err.Error()
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || strings.Contains(s, "Client.Timeout"):
+		return "timeout"
+	case strings.Contains(s, "connection refused"):
+		return "connection refused"
+	case strings.Contains(s, "EOF") || strings.Contains(s, "connection reset"):
+		return "connection closed"
+	}
+	return "other"
+}
+
+// lastOption is the id of the session's last fulfillment option.
+func lastOption(s map[string]any) string {
+	opts, _ := s["fulfillment_options"].([]any)
+	if len(opts) == 0 {
+		return ""
+	}
+	o, _ := opts[len(opts)-1].(map[string]any)
+	id, _ := o["id"].(string)
+	return id
+}
+
+// lineItemIDs are the ids of the session's line items.
+func lineItemIDs(s map[string]any) []string {
+	ids := []string{}
+	items, _ := s["line_items"].([]any)
+	for _, it := range items {
+		if m, ok := it.(map[string]any); ok {
+			if id, ok := m["id"].(string); ok {
+				ids = append(ids, id)
+			}
+		}
+	}
+	return ids
+}
+
+// total is the session's total in minor units, or -1.
+func total(s map[string]any) int64 {
+	ts, _ := s["totals"].([]any)
+	for _, x := range ts {
+		if m, ok := x.(map[string]any); ok && m["type"] == "total" {
+			if f, ok := m["amount"].(float64); ok {
+				return int64(f)
+			}
+		}
+	}
+	return -1
+}
+
+// sample is the start of a body, on one line.
+func sample(b []byte) string {
+	s := strings.Join(strings.Fields(string(b)), " ")
+	if len(s) > 300 {
+		s = s[:300] + "…"
+	}
+	return s
+}

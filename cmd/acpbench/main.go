@@ -1,0 +1,315 @@
+// Command acpbench is a load driver for acpbridge's ACP checkout API. It
+// plays many agents, each holding one whole conversation (create → update
+// the address → select a shipping option → complete with a fresh Shared
+// Payment Token), at a chosen rate and concurrency, and reports requests/s,
+// p50/p95/p99 per endpoint and every error answer.
+//
+// Two ways to point it at an app:
+//
+//	acpbench --demo demo-data/demo.json [flags]
+//	    a running `acpbridge demo` (SQLite, emulators in the demo process);
+//	    tokens come from the demo's Stripe emulator test helper.
+//
+//	acpbench --db postgres://…/postgres [--replicas 3] [flags]
+//	acpbench --db sqlite:/tmp/bench.db [flags]
+//	    starts the Shopify and Stripe emulators in this process and N
+//	    replicas of the real binary (`acpbridge serve`, built from this
+//	    module unless --bin is given) on that database, installs the app
+//	    through OAuth, lets an agent in, runs the load and then counts the
+//	    Stripe charges and Shopify orders of every conversation. With
+//	    PostgreSQL a fresh database is created on the server and dropped at
+//	    the end (--fresh-db=false uses the URL's database as it is).
+//
+// See docs/benchmarks.md for the measured figures and the commands.
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx", for --fresh-db
+
+	"github.com/acpbridge/acpbridge/cmd/acpbench/bench"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	code, err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "acpbench:", err)
+	}
+	os.Exit(code)
+}
+
+// options are the command line.
+type options struct {
+	demo, db, bin, jsonOut, logs, version string
+	replicas, concurrency, products       int
+	rate, faultRate                       float64
+	duration, timeout, faultHang          time.Duration
+	retry, viaLB, freshDB, audit          bool
+	seed                                  int64
+}
+
+func parse(args []string, stderr io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("acpbench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&o.demo, "demo", "", "demo.json of a running `acpbridge demo`")
+	fs.StringVar(&o.db, "db", "", "start the app on this DATABASE_URL (postgres://… or sqlite:PATH) with the emulators in this process")
+	fs.StringVar(&o.bin, "bin", "", "acpbridge binary for --db (default: go build ./cmd/acpbridge)")
+	fs.IntVar(&o.replicas, "replicas", 1, "replicas of `acpbridge serve` for --db (PostgreSQL)")
+	fs.BoolVar(&o.viaLB, "via-lb", false, "send the load through the stack's round-robin balancer instead of to the replicas in turn")
+	fs.BoolVar(&o.freshDB, "fresh-db", true, "with a postgres --db, run on a new database created (and dropped) on that server")
+	fs.IntVar(&o.products, "products", 10, "products seeded in the emulated shop (--db)")
+	fs.Float64Var(&o.rate, "rate", 200, "conversations started per second (0: as fast as --concurrency allows)")
+	fs.IntVar(&o.concurrency, "concurrency", 64, "most conversations in flight")
+	fs.DurationVar(&o.duration, "duration", 60*time.Second, "how long conversations start")
+	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "timeout of one request")
+	fs.BoolVar(&o.retry, "retry", false, "retry as an agent would: transport errors, 409, 429 and 5xx with the same Idempotency-Key, complete_in_progress with a new one")
+	fs.Float64Var(&o.faultRate, "fault-rate", 0, "fraction of Shopify and Stripe calls failing at random (5xx, timeouts, throttling; --db only)")
+	fs.DurationVar(&o.faultHang, "fault-hang", 2*time.Second, "how long an injected timeout hangs")
+	fs.Int64Var(&o.seed, "seed", 1, "seed for the item choice and the faults")
+	fs.StringVar(&o.version, "api-version", "2026-04-17", "ACP version (2026-04-17 or 2025-09-29)")
+	fs.StringVar(&o.jsonOut, "json", "", "also write the report (with every conversation) as JSON to this file")
+	fs.StringVar(&o.logs, "logs", "", "write the replicas' output to this file (--db)")
+	fs.BoolVar(&o.audit, "audit", true, "count charges and orders per conversation at the end (--db)")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if (o.demo == "") == (o.db == "") {
+		return o, errors.New("give exactly one of --demo and --db")
+	}
+	if o.faultRate > 0 && o.db == "" {
+		return o, errors.New("--fault-rate needs --db (the emulators must run in this process)")
+	}
+	return o, nil
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) (int, error) {
+	o, err := parse(args, stderr)
+	if err != nil {
+		return 2, err
+	}
+	var (
+		tg    bench.Target
+		stack *bench.Stack
+	)
+	logf := func(format string, a ...any) { fmt.Fprintf(stderr, format+"\n", a...) }
+	if o.demo != "" {
+		if tg, err = demoTarget(ctx, o.demo, int(o.rate*o.duration.Seconds())+o.concurrency, logf); err != nil {
+			return 1, err
+		}
+	} else {
+		dbURL := o.db
+		if o.freshDB && strings.HasPrefix(dbURL, "postgres") {
+			var drop func()
+			if dbURL, drop, err = freshDatabase(ctx, dbURL); err != nil {
+				return 1, err
+			}
+			defer drop()
+		}
+		bin := o.bin
+		if bin == "" {
+			dir, err := os.MkdirTemp("", "acpbench")
+			if err != nil {
+				return 1, err
+			}
+			defer os.RemoveAll(dir)
+			bin = filepath.Join(dir, "acpbridge")
+			logf("building acpbridge …")
+			if out, err := exec.Command("go", "build", "-o", bin, "github.com/acpbridge/acpbridge/cmd/acpbridge").CombinedOutput(); err != nil {
+				return 1, fmt.Errorf("go build: %v\n%s", err, out)
+			}
+		}
+		var logs io.Writer = io.Discard
+		if o.logs != "" {
+			f, err := os.Create(o.logs)
+			if err != nil {
+				return 1, err
+			}
+			defer f.Close()
+			logs = &lockedWriter{w: f}
+		}
+		stack, err = bench.StartStack(ctx, bench.StackConfig{Binary: bin, DatabaseURL: dbURL, Replicas: o.replicas,
+			Products: o.products, Logs: logs, Env: []string{"LOG_LEVEL=warn"}, Logf: logf})
+		if err != nil {
+			return 1, err
+		}
+		defer stack.Close()
+		tg = stack.Target(o.viaLB)
+		if o.faultRate > 0 {
+			stack.Shopify.SetFaultHang(o.faultHang)
+			stack.Shopify.SetFailureRate(o.faultRate, o.seed)
+			stack.Stripe.SetFaultHang(o.faultHang)
+			stack.Stripe.SetFailureRate(o.faultRate, o.seed)
+		}
+	}
+
+	logf("load: %.0f conversations/s, concurrency %d, %s; load average %s", o.rate, o.concurrency, o.duration, loadavg())
+	var loadMu sync.Mutex
+	var loads []string
+	rep, err := bench.Run(ctx, tg, bench.Config{Rate: o.rate, Concurrency: o.concurrency, Duration: o.duration,
+		Timeout: o.timeout, Retry: o.retry, APIVersion: o.version, Seed: uint64(o.seed),
+		Progress: func(p bench.Progress) {
+			la := loadavg()
+			if int(p.Elapsed.Seconds())%10 == 0 {
+				loadMu.Lock()
+				loads = append(loads, la)
+				loadMu.Unlock()
+			}
+			fmt.Fprintf(stderr, "\r%5.0fs  started %d  completed %d  failed %d  requests %d  error answers %d  in flight %d  load %s   ",
+				p.Elapsed.Seconds(), p.Started, p.Completed, p.Failed, p.Requests, p.ErrorAnswers, p.InFly, la)
+		}})
+	fmt.Fprintln(stderr)
+	if err != nil {
+		return 1, err
+	}
+	if stack != nil {
+		// Let the faults stop and the resume job finish what is still in
+		// flight, so the audit sees the end state.
+		stack.Shopify.SetFailureRate(0, 0)
+		stack.Stripe.SetFailureRate(0, 0)
+	}
+	rep.Print(stdout)
+	loadMu.Lock()
+	fmt.Fprintf(stdout, "load average (1, 5, 15 min) every 10 s: %s; at the end: %s\n", strings.Join(loads, " | "), loadavg())
+	loadMu.Unlock()
+	code := 0
+	if rep.Failed > 0 || rep.ErrorAnswers() > 0 && !o.retry {
+		code = 1
+	}
+	var audit *bench.Audit
+	if stack != nil && o.audit {
+		a := stack.Audit(rep.Conversations)
+		audit = &a
+		fmt.Fprintf(stdout, "audit: %d sessions, %d completed, %d with a captured charge, %d with a Shopify order, %d order_create events delivered (%d twice), %d problems\n",
+			a.Sessions, a.Completed, a.Charged, a.Ordered, a.Notified, a.NotifiedTwice, len(a.Problems))
+		for i, p := range a.Problems {
+			if i == 20 {
+				fmt.Fprintf(stdout, "  … %d more\n", len(a.Problems)-20)
+				break
+			}
+			fmt.Fprintln(stdout, "  "+p)
+		}
+		if len(a.Problems) > 0 {
+			code = 1
+		}
+	}
+	if o.jsonOut != "" {
+		b, _ := json.MarshalIndent(struct {
+			Report *bench.Report
+			Audit  *bench.Audit `json:",omitempty"`
+		}{rep, audit}, "", "  ")
+		if err := os.WriteFile(o.jsonOut, b, 0o644); err != nil {
+			return 1, err
+		}
+	}
+	return code, nil
+}
+
+// demoTarget reads demo.json and pre-grants the tokens the run needs.
+func demoTarget(ctx context.Context, path string, tokens int, logf func(string, ...any)) (bench.Target, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return bench.Target{}, err
+	}
+	var m struct {
+		ACP struct {
+			BaseURL string `json:"base_url"`
+			APIKey  string `json:"api_key"`
+		} `json:"acp"`
+		Payment struct {
+			StripeURL     string `json:"stripe_url"`
+			StripeTestKey string `json:"stripe_test_key"`
+		} `json:"payment"`
+		Items []struct {
+			ID               string `json:"id"`
+			Available        bool   `json:"available"`
+			Inventory        int    `json:"inventory"`
+			RequiresShipping bool   `json:"requires_shipping"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return bench.Target{}, fmt.Errorf("%s: %w", path, err)
+	}
+	tg := bench.Target{BaseURLs: []string{m.ACP.BaseURL}, APIKey: m.ACP.APIKey}
+	for _, it := range m.Items {
+		// Orders do not take stock from the emulated shop, so any item in
+		// stock can be bought again and again.
+		if it.Available && it.RequiresShipping && it.Inventory > 3 {
+			tg.Items = append(tg.Items, it.ID)
+		}
+	}
+	tokSrc := &bench.HelperTokens{StripeURL: m.Payment.StripeURL, SecretKey: m.Payment.StripeTestKey}
+	t0 := time.Now()
+	if err := tokSrc.Prefill(ctx, tokens); err != nil {
+		return bench.Target{}, err
+	}
+	logf("granted %d payment tokens in %s", tokens, time.Since(t0).Round(time.Millisecond))
+	tg.Tokens = tokSrc
+	return tg, nil
+}
+
+// freshDatabase creates a new database on the server of a postgres URL and
+// returns its URL and a function that drops it.
+func freshDatabase(ctx context.Context, raw string) (string, func(), error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", nil, err
+	}
+	admin, err := sql.Open("pgx", raw)
+	if err != nil {
+		return "", nil, err
+	}
+	name := fmt.Sprintf("acpbench_%d_%d", os.Getpid(), time.Now().Unix())
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		admin.Close()
+		return "", nil, fmt.Errorf("create database: %w", err)
+	}
+	u.Path = "/" + name
+	return u.String(), func() {
+		_, _ = admin.ExecContext(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		admin.Close()
+	}, nil
+}
+
+// loadavg is /proc/loadavg's three load averages.
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// lockedWriter serialises the replicas' writes to one file.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
