@@ -15,8 +15,8 @@ import (
 )
 
 // The fuzz targets of the update, complete and cancel decoders, one per
-// version (the create decoders are in fuzz_test.go). Each checks, on any
-// body:
+// version (the create decoders' are in fuzz_test.go, and check the same
+// through fuzzRequest). Each checks, on any body:
 //
 //   - the decoder is deterministic and fails only with a well-formed
 //     *acp.Error (invalid_request, a known code, a JSONPath param);
@@ -229,6 +229,8 @@ func checkAccepted(t *testing.T, v acp.Version, k kind, in any) {
 		}
 		checkBuyer(t, v, x.Buyer)
 		checkAddress(t, v, p.BillingAddress)
+	case *acp.CreateSessionInput:
+		// fuzzCreate checks what a create promises.
 	case *acp.CancelSessionInput:
 		switch x.ReasonCode {
 		case "", acp.CancelReasonPriceSensitivity, acp.CancelReasonShippingCost, acp.CancelReasonShippingSpeed,

@@ -39,6 +39,9 @@ var knownCodes = []string{acp.CodeInvalidJSON, acp.CodeTooLarge, acp.CodeMissing
 	acp.CodeUnknownField, acp.CodeDuplicateField, acp.CodeUnsupported}
 
 func fuzzCreate(t *testing.T, v acp.Version, body []byte) {
+	// Determinism, agreement with encoding/json and strictness, as for the
+	// other requests (decode_fuzz_test.go).
+	fuzzRequest(t, v, create, body)
 	// The other decoders share the reader; they get the same bytes.
 	for _, k := range []kind{update, complete, cancel} {
 		if _, err := decode(v, k, body); err != nil {
