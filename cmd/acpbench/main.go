@@ -61,7 +61,7 @@ type options struct {
 	demo, db, bin, jsonOut, logs, version string
 	replicas, concurrency, products       int
 	rate, faultRate                       float64
-	duration, timeout, faultHang          time.Duration
+	duration, timeout, faultHang, maxLag  time.Duration
 	retry, viaLB, freshDB, audit          bool
 	seed                                  int64
 }
@@ -81,6 +81,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.concurrency, "concurrency", 64, "most conversations in flight")
 	fs.DurationVar(&o.duration, "duration", 60*time.Second, "how long conversations start")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "timeout of one request")
+	fs.DurationVar(&o.maxLag, "max-start-lag", 5*time.Second, "drop (and count) a conversation that cannot start this long after its scheduled time; 0 queues without limit")
 	fs.BoolVar(&o.retry, "retry", false, "retry as an agent would: transport errors, 409, 429 and 5xx with the same Idempotency-Key, complete_in_progress with a new one")
 	fs.Float64Var(&o.faultRate, "fault-rate", 0, "fraction of Shopify and Stripe calls failing at random (5xx, timeouts, throttling; --db only)")
 	fs.DurationVar(&o.faultHang, "fault-hang", 2*time.Second, "how long an injected timeout hangs")
@@ -162,10 +163,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (int, err
 	}
 
 	logf("load: %.0f conversations/s, concurrency %d, %s; load average %s", o.rate, o.concurrency, o.duration, loadavg())
+	fi, _ := os.Stderr.Stat()
+	terminal := stderr == os.Stderr && fi != nil && fi.Mode()&os.ModeCharDevice != 0
 	var loadMu sync.Mutex
 	var loads []string
 	rep, err := bench.Run(ctx, tg, bench.Config{Rate: o.rate, Concurrency: o.concurrency, Duration: o.duration,
-		Timeout: o.timeout, Retry: o.retry, APIVersion: o.version, Seed: uint64(o.seed),
+		Timeout: o.timeout, Retry: o.retry, MaxStartLag: o.maxLag, APIVersion: o.version, Seed: uint64(o.seed),
 		Progress: func(p bench.Progress) {
 			la := loadavg()
 			if int(p.Elapsed.Seconds())%10 == 0 {
@@ -173,10 +176,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (int, err
 				loads = append(loads, la)
 				loadMu.Unlock()
 			}
-			fmt.Fprintf(stderr, "\r%5.0fs  started %d  completed %d  failed %d  requests %d  error answers %d  in flight %d  load %s   ",
+			line := fmt.Sprintf("%5.0fs  started %d  completed %d  failed %d  requests %d  error answers %d  in flight %d  load %s",
 				p.Elapsed.Seconds(), p.Started, p.Completed, p.Failed, p.Requests, p.ErrorAnswers, p.InFly, la)
+			switch {
+			case terminal:
+				fmt.Fprint(stderr, "\r"+line+"   ")
+			case int(p.Elapsed.Seconds())%10 == 0:
+				fmt.Fprintln(stderr, line)
+			}
 		}})
-	fmt.Fprintln(stderr)
+	if terminal {
+		fmt.Fprintln(stderr)
+	}
 	if err != nil {
 		return 1, err
 	}
@@ -191,7 +202,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (int, err
 	fmt.Fprintf(stdout, "load average (1, 5, 15 min) every 10 s: %s; at the end: %s\n", strings.Join(loads, " | "), loadavg())
 	loadMu.Unlock()
 	code := 0
-	if rep.Failed > 0 || rep.ErrorAnswers() > 0 && !o.retry {
+	if rep.Failed > 0 || rep.Dropped > 0 || rep.ErrorAnswers() > 0 && !o.retry {
 		code = 1
 	}
 	var audit *bench.Audit

@@ -66,6 +66,11 @@ type Config struct {
 	// Duration is how long new conversations start (default 10 s); the
 	// run then waits for those in flight.
 	Duration time.Duration
+	// MaxStartLag, when positive, drops a conversation that could not
+	// start within that long of its scheduled time (all workers busy):
+	// the app is not keeping up with Rate, and the report counts the
+	// dropped ones instead of queueing without end.
+	MaxStartLag time.Duration
 	// Timeout bounds one HTTP request (default 30 s).
 	Timeout time.Duration
 	// Retry makes the agents retry as the protocol allows, for runs with
@@ -146,6 +151,10 @@ func Run(ctx context.Context, tg Target, cfg Config) (*Report, error) {
 			defer wg.Done()
 			for j := range jobs {
 				lag := time.Since(j.due)
+				if cfg.MaxStartLag > 0 && lag > cfg.MaxStartLag {
+					d.rec.drop()
+					continue
+				}
 				d.rec.lag(lag)
 				d.conversation(ctx, j.n, j.item)
 			}

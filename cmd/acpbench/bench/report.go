@@ -34,8 +34,9 @@ type Report struct {
 	Elapsed, Issuing time.Duration
 	Rate             float64
 	Concurrency      int
-	// Started, Completed and Failed count conversations.
-	Started, Completed, Failed int
+	// Started, Completed and Failed count conversations; Dropped those
+	// never started because they were more than MaxStartLag late.
+	Started, Completed, Failed, Dropped int
 	// Requests counts every HTTP request, retries included.
 	Requests int
 	// Endpoints has the latency and answers of each endpoint.
@@ -87,6 +88,13 @@ type recorder struct {
 	convs    []Conversation
 	requests int64
 	errTotal int64
+	dropped  int
+}
+
+func (r *recorder) drop() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.dropped++
 }
 
 func newRecorder() *recorder {
@@ -159,7 +167,7 @@ func (r *recorder) report(elapsed time.Duration, cfg Config) *Report {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	rep := &Report{Elapsed: elapsed, Issuing: r.issueEnd.Sub(r.start), Rate: cfg.Rate, Concurrency: cfg.Concurrency,
-		Requests: int(r.requests), Endpoints: r.stats, Conversations: slices.Clone(r.convs)}
+		Requests: int(r.requests), Endpoints: r.stats, Conversations: slices.Clone(r.convs), Dropped: r.dropped}
 	slices.SortFunc(rep.Conversations, func(a, b Conversation) int { return cmp.Compare(a.N, b.N) })
 	for _, c := range rep.Conversations {
 		rep.Started++
@@ -234,6 +242,9 @@ func (r *Report) Print(w io.Writer) {
 		fmt.Fprintf(w, " at %.0f/s", r.Rate)
 	}
 	fmt.Fprintf(w, ", concurrency %d)\n", r.Concurrency)
+	if r.Dropped > 0 {
+		fmt.Fprintf(w, "dropped: %d conversations not started (more than the allowed start lag late: the app did not keep up)\n", r.Dropped)
+	}
 	fmt.Fprintf(w, "throughput: %.1f completed conversations/s, %.1f requests/s\n", float64(r.Completed)/secs, float64(r.Requests)/secs)
 	fmt.Fprintf(w, "start lag (queueing in the driver): p50 %s, p99 %s, max %s\n", ms(r.StartLag[0]), ms(r.StartLag[1]), ms(r.StartLag[2]))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
