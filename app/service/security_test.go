@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -670,6 +671,9 @@ func TestCrossShopAccess(t *testing.T) {
 				tried++
 			}
 		}
+		// Every credential so far, against every row (B's shop/redact,
+		// among the webhook attacks, deletes B's).
+		e.scanDatabase(t)
 		for _, r := range routes {
 			if classifyRoute(r) == classWebhook {
 				for _, at := range e.attacks(t, r, classWebhook) {
@@ -687,8 +691,15 @@ func TestCrossShopAccess(t *testing.T) {
 			t.Errorf("routes by class %v: fewer than the server has today", counts)
 		}
 
-		// B's jobs (its sync, build, redaction) settle; A is untouched.
-		time.Sleep(500 * time.Millisecond)
+		// B's jobs (its sync, build, redaction) run; A is untouched.
+		waitFor(t, "B's webhooks processed", func() bool {
+			var pending int
+			err := e.db.QueryRow(`SELECT COUNT(*) FROM webhook_events WHERE processed_at IS NULL`).Scan(&pending)
+			return err == nil && pending == 0
+		})
+		if _, err := e.svc.Store().ShopByDomain(context.Background(), e.b.domain); !errors.Is(err, app.ErrNotFound) {
+			t.Errorf("B's shop/redact did not run (shop B: %v)", err)
+		}
 		after := e.settledSnapshot(t, a)
 		for table, rows := range before {
 			if fmt.Sprint(rows) != fmt.Sprint(after[table]) {
@@ -946,6 +957,11 @@ func (e *secEnv) attacks(t *testing.T, r *echo.Route, class routeClass) []secAtt
 		inv := `{"inventory_item_id":1,"location_id":1,"available":0}`
 		redactCustomer := `{"shop_domain":"` + a.domain + `","customer":{"id":1,"email":"ada@example.com"},"orders_to_redact":[1]}`
 		redactShop := `{"shop_domain":"` + a.domain + `","shop_id":1}`
+		var bulkA string
+		if err := e.db.QueryRow(rebind(e.cfg.Database.Kind, "SELECT bulk_operation_id FROM catalog_syncs WHERE shop_id = ? ORDER BY id DESC LIMIT 1"), a.sh.ID).Scan(&bulkA); err != nil || bulkA == "" {
+			t.Fatalf("shop A's bulk operation: %q, %v", bulkA, err)
+		}
+		bulk := `{"admin_graphql_api_id":"` + bulkA + `","status":"completed","type":"query"}`
 		return []secAttack{
 			{name: "A's uninstall signed with another app's secret", method: r.Method, path: r.Path, body: uninstall,
 				header: hook("app/uninstalled", a.domain, uninstall, sign(uninstall, "another-apps-secret-0123456789"))},
@@ -955,6 +971,8 @@ func (e *secEnv) attacks(t *testing.T, r *echo.Route, class routeClass) []secAtt
 				header: hook("products/delete", b.domain, del, sign(del, testSecret)), want: []int{200}},
 			{name: "B's inventory_levels/update", method: r.Method, path: r.Path, body: inv,
 				header: hook("inventory_levels/update", b.domain, inv, sign(inv, testSecret)), want: []int{200}},
+			{name: "B's bulk_operations/finish naming A's bulk operation", method: r.Method, path: r.Path, body: bulk,
+				header: hook("bulk_operations/finish", b.domain, bulk, sign(bulk, testSecret)), want: []int{200}},
 			{name: "B's customers/redact naming A's shop and buyer", method: r.Method, path: r.Path, body: redactCustomer,
 				header: hook(app.TopicCustomersRedact, b.domain, redactCustomer, sign(redactCustomer, testSecret)), want: []int{200}},
 			{name: "B's shop/redact naming A's shop", method: r.Method, path: r.Path, body: redactShop,
