@@ -60,6 +60,11 @@ func chromiumPath(t *testing.T) string {
 	return ""
 }
 
+// demoTestEnv is the environment of the demos the tests start: Shopify's
+// quotes may take long when the suite's packages run side by side on two
+// cores (the production default, 4 s, is for one request's budget).
+var demoTestEnv = map[string]string{"LOG_LEVEL": "warn", "QUOTE_TIMEOUT": "20s"}
+
 // startDemo runs the demo in this process and waits for demo.json.
 func startDemo(t testing.TB, ctx context.Context, args ...string) demoManifest {
 	t.Helper()
@@ -67,7 +72,7 @@ func startDemo(t testing.TB, ctx context.Context, args ...string) demoManifest {
 	var out, errOut syncWriter
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, append([]string{"demo", "--addr", "127.0.0.1:0", "--dir", dir}, args...), envOf(map[string]string{"LOG_LEVEL": "warn"}), &out, &errOut)
+		done <- run(ctx, append([]string{"demo", "--addr", "127.0.0.1:0", "--dir", dir}, args...), envOf(demoTestEnv), &out, &errOut)
 	}()
 	t.Cleanup(func() {
 		select {
