@@ -31,11 +31,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
+	_ "net/http/pprof" // --pprof
 	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -59,6 +63,7 @@ func main() {
 // options are the command line.
 type options struct {
 	demo, db, bin, jsonOut, logs, version string
+	pprofAddr                             string
 	replicas, concurrency, products       int
 	rate, faultRate                       float64
 	duration, timeout, faultHang, maxLag  time.Duration
@@ -89,6 +94,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.version, "api-version", "2026-04-17", "ACP version (2026-04-17 or 2025-09-29)")
 	fs.StringVar(&o.jsonOut, "json", "", "also write the report (with every conversation) as JSON to this file")
 	fs.StringVar(&o.logs, "logs", "", "write the replicas' output to this file (--db)")
+	fs.StringVar(&o.pprofAddr, "pprof", "", "serve this process's pprof (the emulators' CPU and lock contention) on this loopback address, e.g. 127.0.0.1:6062")
 	fs.BoolVar(&o.audit, "audit", true, "count charges and orders per conversation at the end (--db)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -106,6 +112,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (int, err
 	o, err := parse(args, stderr)
 	if err != nil {
 		return 2, err
+	}
+	if o.pprofAddr != "" {
+		host, _, err := net.SplitHostPort(o.pprofAddr)
+		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+			return 2, fmt.Errorf("--pprof: want a loopback address such as 127.0.0.1:6062, got %q", o.pprofAddr)
+		}
+		runtime.SetMutexProfileFraction(10)
+		runtime.SetBlockProfileRate(100_000)
+		go func() { _ = http.ListenAndServe(o.pprofAddr, nil) }()
 	}
 	var (
 		tg    bench.Target
