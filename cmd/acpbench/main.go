@@ -180,6 +180,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (int, err
 	logf("load: %.0f conversations/s, concurrency %d, %s; load average %s", o.rate, o.concurrency, o.duration, loadavg())
 	fi, _ := os.Stderr.Stat()
 	terminal := stderr == os.Stderr && fi != nil && fi.Mode()&os.ModeCharDevice != 0
+	var pids []int
+	if stack != nil {
+		pids = stack.PIDs()
+	}
+	cpu0, t0 := readCPU(pids), time.Now()
 	var loadMu sync.Mutex
 	var loads []string
 	rep, err := bench.Run(ctx, tg, bench.Config{Rate: o.rate, Concurrency: o.concurrency, Duration: o.duration,
@@ -212,7 +217,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (int, err
 		stack.Shopify.SetFailureRate(0, 0)
 		stack.Stripe.SetFailureRate(0, 0)
 	}
+	cpu1, wall := readCPU(pids), time.Since(t0)
 	rep.Print(stdout)
+	if a, pg, b := cpuShare(cpu0, cpu1, wall); a+pg+b > 0 {
+		fmt.Fprintf(stdout, "CPU used during the run, in cores (of %d): app %.2f, postgres %.2f (lower bound), acpbench (driver and emulators) %.2f\n", runtime.NumCPU(), a, pg, b)
+	}
 	loadMu.Lock()
 	fmt.Fprintf(stdout, "load average (1, 5, 15 min) every 10 s: %s; at the end: %s\n", strings.Join(loads, " | "), loadavg())
 	loadMu.Unlock()

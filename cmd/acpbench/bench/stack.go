@@ -254,6 +254,19 @@ func (s *Stack) signal(i int, sig syscall.Signal) {
 	}
 }
 
+// PIDs are the running replicas' process ids.
+func (s *Stack) PIDs() []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []int
+	for _, r := range s.replicas {
+		if r.cmd != nil && r.cmd.Process != nil {
+			out = append(out, r.cmd.Process.Pid)
+		}
+	}
+	return out
+}
+
 // ReplicaURL is replica i's own base URL.
 func (s *Stack) ReplicaURL(i int) string {
 	s.mu.Lock()
