@@ -83,7 +83,7 @@ func TestKillDuringComplete(t *testing.T) {
 	env := append(os.Environ(),
 		"SHOPIFY_API_KEY="+clientID, "SHOPIFY_API_SECRET="+secretS, "APP_URL="+appURL, "PORT="+strconv.Itoa(port),
 		"DATABASE_URL="+db.URL, "ENCRYPTION_KEY="+key, "SHOPIFY_EMULATOR_URL="+emu.URL(), "STRIPE_API_URL="+stripe.URL(),
-		"COMPLETION_LEASE=2s", "LOG_LEVEL=warn", "LOG_FORMAT=json")
+		"COMPLETION_LEASE=2s", "LOG_LEVEL=info", "LOG_FORMAT=json")
 	var logs syncWriter // the processes' output, read on failure
 	start := func() *exec.Cmd {
 		cmd := exec.Command(bin, "serve")
@@ -155,6 +155,8 @@ func TestKillDuringComplete(t *testing.T) {
 	}
 	agents := &app.Agents{Store: st, Keys: keys, Stripe: &app.StripePayments{Stripe: &payment.Stripe{BaseURL: stripe.URL()}}}
 	apiKey, _, err := agents.CreateAPIKey(ctx, sh.ID, "kill test")
+	// What the processes' output must never show (scanned at the end).
+	secrets := []string{apiKey, key, secretS, stripe.SecretKey(account), stripe.RestrictedKey(account)}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,6 +213,7 @@ func TestKillDuringComplete(t *testing.T) {
 		}
 		id := s["id"].(string)
 		token := stripe.GrantToken(account, stripeemu.KindApprove, "usd", 1_000_000, time.Time{})
+		secrets = append(secrets, token)
 		pay := map[string]any{"payment_data": map[string]any{"handler_id": "card_tokenized",
 			"instrument": map[string]any{"type": "card", "credential": map[string]any{"type": "spt", "token": token}}}}
 
@@ -267,6 +270,11 @@ func TestKillDuringComplete(t *testing.T) {
 		}
 		if captured != 1 || orders != 1 {
 			t.Errorf("purchase %d (%s): %d charges and %d orders, want exactly 1 of each", i, id, captured, orders)
+		}
+	}
+	for _, sec := range secrets {
+		if sec != "" && strings.Contains(logs.String(), sec) {
+			t.Errorf("the app's output shows a secret (%.12s…)", sec)
 		}
 	}
 	t.Logf("%d purchases, each killed once mid-complete (%d kills after Stripe had seen a charge): every one ended with exactly one charge and one order", kills, killedMid)
