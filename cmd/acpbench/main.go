@@ -211,6 +211,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (int, err
 	if err != nil {
 		return 1, err
 	}
+	if stack != nil && o.faultRate > 0 {
+		st := stack.Stripe.Stats()
+		fmt.Fprintf(stdout, "faults injected: Shopify %d requests, Stripe %d of %d requests\n", stack.Shopify.FaultsInjected(), st.Faults, st.Requests)
+	}
 	if stack != nil {
 		// Let the faults stop and the resume job finish what is still in
 		// flight, so the audit sees the end state.

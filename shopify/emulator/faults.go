@@ -28,6 +28,16 @@ type faults struct {
 	// loseN is how many of the next GraphQL requests run but lose their
 	// answer (LoseNextResponse).
 	loseN int
+	// injected counts the requests a fault struck (FaultsInjected).
+	injected int
+}
+
+// FaultsInjected counts the API and token requests that a fault struck
+// (FailNext, SetFailureRate, LoseNextResponse), latency aside.
+func (e *Emulator) FaultsInjected() int {
+	e.faults.mu.Lock()
+	defer e.faults.mu.Unlock()
+	return e.faults.injected
 }
 
 // Bulk operation faults for FailNextBulk.
@@ -116,6 +126,7 @@ func (e *Emulator) loseResponse(w http.ResponseWriter, r *http.Request) bool {
 	lose := f.loseN > 0
 	if lose {
 		f.loseN--
+		f.injected++
 	}
 	f.mu.Unlock()
 	if !lose {
@@ -200,6 +211,9 @@ func (e *Emulator) injectFault(w http.ResponseWriter, r *http.Request, graphql b
 		default:
 			throttle = true
 		}
+	}
+	if status != 0 || hang || throttle {
+		f.injected++
 	}
 	f.mu.Unlock()
 

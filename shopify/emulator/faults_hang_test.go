@@ -33,4 +33,7 @@ func TestFaultHang(t *testing.T) {
 	if timeouts == 0 {
 		t.Error("no timeout answered 504")
 	}
+	if got := b.emu.FaultsInjected(); got != 24 {
+		t.Errorf("FaultsInjected=%d, want 24", got)
+	}
 }
