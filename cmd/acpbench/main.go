@@ -63,7 +63,7 @@ func main() {
 // options are the command line.
 type options struct {
 	demo, db, bin, jsonOut, logs, version string
-	pprofAddr                             string
+	pprofAddr, logLevel                   string
 	replicas, concurrency, products       int
 	rate, faultRate                       float64
 	duration, timeout, faultHang, maxLag  time.Duration
@@ -94,6 +94,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.version, "api-version", "2026-04-17", "ACP version (2026-04-17 or 2025-09-29)")
 	fs.StringVar(&o.jsonOut, "json", "", "also write the report (with every conversation) as JSON to this file")
 	fs.StringVar(&o.logs, "logs", "", "write the replicas' output to this file (--db)")
+	fs.StringVar(&o.logLevel, "log-level", "warn", "the replicas' LOG_LEVEL (debug shows every Shopify call with its cost)")
 	fs.StringVar(&o.pprofAddr, "pprof", "", "serve this process's pprof (the emulators' CPU and lock contention) on this loopback address, e.g. 127.0.0.1:6062")
 	fs.BoolVar(&o.audit, "audit", true, "count charges and orders per conversation at the end (--db)")
 	if err := fs.Parse(args); err != nil {
@@ -163,7 +164,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (int, err
 			logs = &lockedWriter{w: f}
 		}
 		stack, err = bench.StartStack(ctx, bench.StackConfig{Binary: bin, DatabaseURL: dbURL, Replicas: o.replicas,
-			Products: o.products, Logs: logs, Env: []string{"LOG_LEVEL=warn"}, Logf: logf})
+			Products: o.products, Logs: logs, Env: []string{"LOG_LEVEL=" + o.logLevel}, Logf: logf})
 		if err != nil {
 			return 1, err
 		}
@@ -223,7 +224,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (int, err
 	}
 	cpu1, wall := readCPU(pids), time.Since(t0)
 	rep.Print(stdout)
-	if a, pg, b := cpuShare(cpu0, cpu1, wall); a+pg+b > 0 {
+	if a, pg, b := cpuShare(cpu0, cpu1, wall); stack != nil {
 		fmt.Fprintf(stdout, "CPU used during the run, in cores (of %d): app %.2f, postgres %.2f (lower bound), acpbench (driver and emulators) %.2f\n", runtime.NumCPU(), a, pg, b)
 	}
 	loadMu.Lock()
