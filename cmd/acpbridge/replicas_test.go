@@ -29,6 +29,7 @@ func TestReplicas(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
+	t.Parallel()
 	st := startStack(t, 3)
 	rep := drive(t, st.Target(false), bench.Config{Rate: 12, Concurrency: 32, Duration: 5 * time.Second, Timeout: 20 * time.Second})
 	if rep.Completed != rep.Started || rep.Started < 50 || rep.ErrorAnswers() != 0 {
