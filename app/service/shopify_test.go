@@ -38,6 +38,9 @@ const (
 	testStripeAccount = "acct_1TestShop"
 )
 
+// loggedJWT matches a JSON Web Token such as an App Bridge ID token.
+var loggedJWT = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.`)
+
 // shopifyEnv is one app instance wired to a dev-store emulator.
 type shopifyEnv struct {
 	// faults injects failures into chosen Shopify calls (failShopify).
@@ -123,10 +126,15 @@ func newShopifyEnvOn(t *testing.T, db app.DatabaseConfig, like *shopifyEnv) *sho
 	t.Cleanup(func() {
 		_ = svc.Shutdown(context.Background())
 		// Nothing secret in any log line the app wrote, at debug level.
-		for _, secret := range []string{testSecret, "shpat_", "shprt_", "eyJ", "Hmac", "hmac=", "v1="} {
+		for _, secret := range []string{testSecret, "shpat_", "shprt_", "Hmac", "hmac=", "v1="} {
 			if strings.Contains(logs.String(), secret) {
 				t.Errorf("the app logged %q", secret)
 			}
+		}
+		// An ID token (a JWT: two base64url JSON parts). Not just "eyJ":
+		// random Stripe ids contain it by chance, about once a suite.
+		if m := loggedJWT.FindString(logs.String()); m != "" {
+			t.Errorf("the app logged an ID token: %q…", m[:12])
 		}
 		// Agent keys and secrets, payment tokens, Stripe keys: "spt_[redacted]"
 		// is fine, "spt_okNIYsYrblvy" is not.
