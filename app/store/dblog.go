@@ -22,6 +22,17 @@ func (l quietLogger) LogMode(level gormlogger.LogLevel) gormlogger.Interface {
 	return quietLogger{l.Interface.LogMode(level), l.slow}
 }
 
+// ParamsFilter keeps bound values out of the logged SQL: gorm asks the
+// logger it holds, and a wrapper that did not pass the question on let
+// slow and failed statements be logged with their values (sealed secrets,
+// buyers' emails).
+func (l quietLogger) ParamsFilter(ctx context.Context, sql string, params ...any) (string, []any) {
+	if f, ok := l.Interface.(gorm.ParamsFilter); ok {
+		return f.ParamsFilter(ctx, sql, params...)
+	}
+	return sql, nil
+}
+
 func (l quietLogger) Trace(ctx context.Context, begin time.Time, fc func() (string, int64), err error) {
 	if (err != nil && !errors.Is(err, gorm.ErrRecordNotFound)) || time.Since(begin) > l.slow {
 		l.Interface.Trace(ctx, begin, fc, err)
