@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/acpbridge/acpbridge/acp"
+	"github.com/acpbridge/acpbridge/shopify"
 	"github.com/acpbridge/acpbridge/app/secret"
 )
 
@@ -352,6 +353,12 @@ func (c *Completer) Drive(ctx context.Context, sh *Shop, cs *CheckoutSession) (*
 				return p, save(PaymentVoided, err)
 			}
 			if err != nil {
+				if errors.Is(err, shopify.ErrThrottled) {
+					// Shopify ran none of the attempts (THROTTLED or 429): no
+					// order can appear in the search later, so the next try
+					// need not wait for it.
+					p.Details.OrderAttemptAt = nil
+				}
 				_ = save(PaymentAuthorized, err)
 				return p, fmt.Errorf("%w: order: %w", errInProgress, err)
 			}

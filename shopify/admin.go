@@ -332,6 +332,10 @@ func adminStatusError(status int, msg string) error {
 		se.Err = ErrForbidden
 	case status == http.StatusNotFound:
 		se.Err = ErrNotFound
+	case status == http.StatusTooManyRequests:
+		// A 429 without Retry-After (one with it is a RateLimitError):
+		// rate limited, so not run.
+		se.Err = ErrThrottled
 	case status >= 500:
 		se.Err = ErrUnavailable
 	}

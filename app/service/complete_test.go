@@ -372,3 +372,24 @@ func TestCompleteAuthorisationReleasedBeforeCapture(t *testing.T) {
 		t.Errorf("intent %s captured %v, %d orders", in.Status, in.Captured, e.ordersOf(id))
 	}
 }
+
+// TestCompleteAfterThrottledOrder: an orderCreate Shopify refused as
+// throttled every time (it ran none of them) does not make the next try
+// wait for the order search, as an unanswered one must.
+func TestCompleteAfterThrottledOrder(t *testing.T) {
+	t.Parallel()
+	e := newCheckoutEnv(t, app.DatabaseSQLite)
+	e.svc.Checkout().Completer.OrderSearchLag = time.Hour
+	a := e.agent(t, acp.V20260417)
+	id, total := e.readySession(t, a, 1)
+	e.failShopify("orderCreate", 1, http.StatusTooManyRequests)
+	r := a.do("POST", "/checkout_sessions/"+id+"/complete", a.paymentBody(e.token(stripeemu.KindApprove)))
+	if r.str("status") != "complete_in_progress" || e.shopifyFaultHits() != 1 {
+		t.Fatalf("complete while throttled: %d %s (%d faults hit)", r.status, r.body, e.shopifyFaultHits())
+	}
+	r = a.do("POST", "/checkout_sessions/"+id+"/complete", a.paymentBody(e.token(stripeemu.KindApprove)))
+	if r.str("status") != "completed" {
+		t.Fatalf("complete after throttling: %d %s", r.status, r.body)
+	}
+	e.checkOnce(t, id, total)
+}
