@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/acpbridge/acpbridge/acp"
-	"github.com/acpbridge/acpbridge/shopify"
 	"github.com/acpbridge/acpbridge/app/secret"
+	"github.com/acpbridge/acpbridge/shopify"
 )
 
 // Completing a checkout charges the buyer once and writes one Shopify
