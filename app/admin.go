@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/acpbridge/acpbridge/acp"
@@ -36,37 +35,23 @@ type Admin struct {
 	// collections caches each shop's collection list (they change only
 	// with a sync) for CollectionsTTL: grouping them was a third of the
 	// products page's time at 10,000 products.
-	mu          sync.Mutex
-	collections map[int64]collectionsEntry
+	collections ttlCache[int64, []CollectionSummary]
 }
 
 // CollectionsTTL is how long the products page reuses a shop's collections.
 const CollectionsTTL = 30 * time.Second
 
-type collectionsEntry struct {
-	list []CollectionSummary
-	at   time.Time
-}
-
 // catalogCollections is the shop's collections, from the cache when fresh.
 func (a *Admin) catalogCollections(ctx context.Context, shopID int64) ([]CollectionSummary, error) {
 	now := a.now()
-	a.mu.Lock()
-	e, ok := a.collections[shopID]
-	a.mu.Unlock()
-	if ok && now.Sub(e.at) < CollectionsTTL {
-		return slices.Clone(e.list), nil
+	if list, ok := a.collections.get(shopID, now, CollectionsTTL); ok {
+		return slices.Clone(list), nil
 	}
 	list, err := a.Store.CatalogCollections(ctx, shopID)
 	if err != nil {
 		return nil, err
 	}
-	a.mu.Lock()
-	if a.collections == nil {
-		a.collections = map[int64]collectionsEntry{}
-	}
-	a.collections[shopID] = collectionsEntry{list: list, at: now}
-	a.mu.Unlock()
+	a.collections.put(shopID, list, now, CollectionsTTL, 10_000)
 	return slices.Clone(list), nil
 }
 
@@ -219,15 +204,11 @@ func (a *Admin) Products(ctx context.Context, shopID int64, q ProductQuery) (*Pr
 	if err != nil {
 		return nil, err
 	}
-	rows, err := a.productRows(ctx, shopID, page)
+	rows, idx, err := a.productRows(ctx, shopID, page)
 	if err != nil {
 		return nil, err
 	}
 	cols, err := a.catalogCollections(ctx, shopID)
-	if err != nil {
-		return nil, err
-	}
-	_, _, _, _, idx, err := a.Feeds.feedInputs(ctx, shopID)
 	if err != nil {
 		return nil, err
 	}
@@ -248,18 +229,19 @@ func (a *Admin) Product(ctx context.Context, shopID, productID int64) (*ProductR
 	if len(page.Products) == 0 {
 		return nil, &Error{Code: CodeNotFound, Message: "no such product in this shop's catalog"}
 	}
-	rows, err := a.productRows(ctx, shopID, page)
+	rows, _, err := a.productRows(ctx, shopID, page)
 	if err != nil {
 		return nil, err
 	}
 	return &rows[0], nil
 }
 
-// productRows maps each product as a build would and sums up its status.
-func (a *Admin) productRows(ctx context.Context, shopID int64, page *CatalogPage) ([]ProductRow, error) {
+// productRows maps each product as a build would and sums up its status;
+// it also gives the shop's rules it read, for the collections' decisions.
+func (a *Admin) productRows(ctx context.Context, shopID int64, page *CatalogPage) ([]ProductRow, rules, error) {
 	sh, _, settings, fshop, idx, err := a.Feeds.feedInputs(ctx, shopID)
 	if err != nil {
-		return nil, err
+		return nil, rules{}, err
 	}
 	rows := make([]ProductRow, 0, len(page.Products))
 	var items []feed.Item
@@ -322,7 +304,7 @@ func (a *Admin) productRows(ctx context.Context, shopID int64, page *CatalogPage
 		}
 		rows = append(rows, row)
 	}
-	return rows, nil
+	return rows, idx, nil
 }
 
 // MaxBulk caps how many products one bulk change may name.

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"sync"
 	"time"
 )
 
@@ -13,17 +12,11 @@ type ShopifyChannels struct {
 	Shopify *Shopify
 	Now     func() time.Time
 
-	mu    sync.Mutex
-	cache map[int64]channelsEntry
+	cache ttlCache[int64, []string]
 }
 
 // ChannelsTTL is how long a shop's channel list is reused.
 const ChannelsTTL = 10 * time.Minute
-
-type channelsEntry struct {
-	names []string
-	at    time.Time
-}
 
 const salesChannelsQuery = `query SalesChannels {
   publications(first: 50) { nodes { catalog { title } } }
@@ -35,11 +28,8 @@ func (c *ShopifyChannels) SalesChannels(ctx context.Context, sh *Shop) ([]string
 	if c.Now != nil {
 		now = c.Now()
 	}
-	c.mu.Lock()
-	e, ok := c.cache[sh.ID]
-	c.mu.Unlock()
-	if ok && now.Sub(e.at) < ChannelsTTL {
-		return e.names, nil
+	if names, ok := c.cache.get(sh.ID, now, ChannelsTTL); ok {
+		return names, nil
 	}
 	var out struct {
 		Publications struct {
@@ -59,11 +49,6 @@ func (c *ShopifyChannels) SalesChannels(ctx context.Context, sh *Shop) ([]string
 			names = append(names, n.Catalog.Title)
 		}
 	}
-	c.mu.Lock()
-	if c.cache == nil {
-		c.cache = map[int64]channelsEntry{}
-	}
-	c.cache[sh.ID] = channelsEntry{names: names, at: now}
-	c.mu.Unlock()
+	c.cache.put(sh.ID, names, now, ChannelsTTL, 10_000)
 	return names, nil
 }

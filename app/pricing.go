@@ -13,7 +13,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/acpbridge/acpbridge/acp"
@@ -115,19 +114,13 @@ type Pricing struct {
 	// Timeout bounds all Shopify calls of one quote (default 4 s).
 	Timeout time.Duration
 
-	mu    sync.Mutex
-	items map[string]cachedItems // see checkoutItems
+	items ttlCache[string, map[int64]CheckoutItem] // see checkoutItems
 }
 
 // itemsTTL is how long the catalog view of a cart is reused: it is our own
 // synced catalog and the merchant's rules (the feed itself is rebuilt a
 // minute after changes), while price and stock are always checked live.
 const itemsTTL = 5 * time.Second
-
-type cachedItems struct {
-	items map[int64]CheckoutItem
-	at    time.Time
-}
 
 // checkoutItems maps the cart's variants as the feed does, from a short
 // cache: agents repeat the same cart in every call of a conversation.
@@ -136,12 +129,9 @@ func (p *Pricing) checkoutItems(ctx context.Context, shopID int64, ids []int64) 
 	slices.Sort(sorted)
 	key := fmt.Sprint(shopID, sorted)
 	now := p.now()
-	p.mu.Lock()
-	if c, ok := p.items[key]; ok && now.Sub(c.at) < itemsTTL {
-		p.mu.Unlock()
-		return c.items, nil
+	if items, ok := p.items.get(key, now, itemsTTL); ok {
+		return items, nil
 	}
-	p.mu.Unlock()
 	page, err := p.Store.CatalogOfVariants(ctx, shopID, ids)
 	if err != nil {
 		return nil, err
@@ -150,12 +140,7 @@ func (p *Pricing) checkoutItems(ctx context.Context, shopID int64, ids []int64) 
 	if err != nil {
 		return nil, err
 	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.items == nil || len(p.items) > 10_000 {
-		p.items = map[string]cachedItems{}
-	}
-	p.items[key] = cachedItems{items: items, at: now}
+	p.items.put(key, items, now, itemsTTL, 10_000)
 	return items, nil
 }
 

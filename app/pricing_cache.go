@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
-	"sync"
 	"time"
 )
 
@@ -20,13 +19,7 @@ type CachedPricing struct {
 	Max  int           // entries kept, default 10,000
 	Now  func() time.Time
 
-	mu      sync.Mutex
-	entries map[[32]byte]cachedDraft
-}
-
-type cachedDraft struct {
-	res *DraftResult
-	at  time.Time
+	cache ttlCache[[32]byte, *DraftResult]
 }
 
 // LiveVariants is never cached.
@@ -49,37 +42,19 @@ func (c *CachedPricing) CalculateDraft(ctx context.Context, shop string, in Draf
 	if ttl <= 0 {
 		ttl = time.Minute
 	}
-	c.mu.Lock()
-	if e, ok := c.entries[key]; ok && now.Sub(e.at) < ttl {
-		c.mu.Unlock()
-		return e.res, nil
+	if res, ok := c.cache.get(key, now, ttl); ok {
+		return res, nil
 	}
-	c.mu.Unlock()
 
 	res, err := c.Next.CalculateDraft(ctx, shop, in)
 	if err != nil {
 		return nil, err
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.entries == nil {
-		c.entries = map[[32]byte]cachedDraft{}
-	}
 	maxEntries := c.Max
 	if maxEntries <= 0 {
 		maxEntries = 10_000
 	}
-	if len(c.entries) >= maxEntries {
-		for k, e := range c.entries { // drop what has expired, else everything
-			if now.Sub(e.at) >= ttl {
-				delete(c.entries, k)
-			}
-		}
-		if len(c.entries) >= maxEntries {
-			clear(c.entries)
-		}
-	}
-	c.entries[key] = cachedDraft{res: res, at: now}
+	c.cache.put(key, res, now, ttl, maxEntries)
 	return res, nil
 }
 

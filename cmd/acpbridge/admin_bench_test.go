@@ -27,7 +27,7 @@ func BenchmarkAdminPages(b *testing.B) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	m := startDemo(b, ctx, "--products", strconv.Itoa(n))
+	m, _ := startDemo(b, ctx, "--products", strconv.Itoa(n))
 	token := func() string {
 		body := `{"shop":"` + m.Shop + `","api_key":"` + demo.DemoClientID + `"}`
 		resp, err := http.Post(m.Shopify.EmulatorURL+"/emulator/app-bridge/id-token", "application/json", strings.NewReader(body))

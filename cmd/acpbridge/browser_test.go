@@ -65,40 +65,57 @@ func chromiumPath(t *testing.T) string {
 // cores (the production default, 4 s, is for one request's budget).
 var demoTestEnv = map[string]string{"LOG_LEVEL": "warn", "QUOTE_TIMEOUT": "20s"}
 
-// startDemo runs the demo in this process and waits for demo.json.
-func startDemo(t testing.TB, ctx context.Context, args ...string) demoManifest {
+// demoProcess is a demo the test started: its folder, what it printed,
+// and how its run ended.
+type demoProcess struct {
+	dir     string
+	out     syncWriter
+	errOut  syncWriter
+	stopped chan struct{}
+	err     error // run's result, once stopped is closed
+}
+
+// wait returns run's result once the demo has stopped.
+func (d *demoProcess) wait() error {
+	<-d.stopped
+	return d.err
+}
+
+// startDemo runs the demo in this process until ctx ends and waits for
+// demo.json, which must be whole JSON (it is written atomically).
+func startDemo(t testing.TB, ctx context.Context, args ...string) (demoManifest, *demoProcess) {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), "demo")
-	var out, errOut syncWriter
-	done := make(chan error, 1)
+	d := &demoProcess{dir: filepath.Join(t.TempDir(), "demo"), stopped: make(chan struct{})}
 	go func() {
-		done <- run(ctx, append([]string{"demo", "--addr", "127.0.0.1:0", "--dir", dir}, args...), envOf(demoTestEnv), &out, &errOut)
+		defer close(d.stopped)
+		d.err = run(ctx, append([]string{"demo", "--addr", "127.0.0.1:0", "--dir", d.dir}, args...), envOf(demoTestEnv), &d.out, &d.errOut)
 	}()
 	t.Cleanup(func() {
 		select {
-		case <-done:
+		case <-d.stopped:
 		case <-time.After(30 * time.Second):
 			t.Error("demo did not stop")
 		}
 	})
-	deadline := time.Now().Add(5 * time.Minute)
+	path := filepath.Join(d.dir, "demo.json")
+	deadline := time.Now().Add(5 * time.Minute) // the whole suite shares two cores
 	for {
-		if b, err := os.ReadFile(filepath.Join(dir, "demo.json")); err == nil {
-			m := demoManifest{path: filepath.Join(dir, "demo.json")}
+		if b, err := os.ReadFile(path); err == nil {
+			m := demoManifest{path: path}
 			if err := json.Unmarshal(b, &m); err != nil {
-				t.Fatal(err)
+				t.Fatalf("demo.json is not JSON (it must be written atomically): %v\n%s", err, b)
 			}
-			return m
+			return m, d
 		}
 		select {
-		case err := <-done:
-			t.Fatalf("demo exited: %v\n%s", err, errOut.String())
+		case <-d.stopped:
+			t.Fatalf("demo exited early: %v\n%s", d.err, d.errOut.String())
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("demo.json not written\n%s", errOut.String())
+			t.Fatalf("demo.json not written\nstderr:\n%s", d.errOut.String())
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -123,7 +140,7 @@ func TestAdminInBrowser(t *testing.T) {
 	exe := chromiumPath(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	m := startDemo(t, ctx)
+	m, _ := startDemo(t, ctx)
 	shots := artifactsDir(t)
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],

@@ -42,7 +42,7 @@ func TestDemoPurchase(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	started := startDemo(t, ctx, "--agent-webhook-url", hook.URL+"/acp/events")
+	started, _ := startDemo(t, ctx, "--agent-webhook-url", hook.URL+"/acp/events")
 	var m struct {
 		ACP struct {
 			BaseURL       string `json:"base_url"`

@@ -16,7 +16,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 )
 
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -114,16 +113,10 @@ func atLatest(out string) bool {
 // it must answer /healthz, write demo.json, and stop cleanly on cancel.
 func TestDemoAnswersAndWritesManifest(t *testing.T) {
 	t.Parallel()
-	dir := filepath.Join(t.TempDir(), "demo")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out, errOut syncWriter
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"demo", "--addr", "127.0.0.1:0", "--dir", dir}, envOf(demoTestEnv), &out, &errOut)
-	}()
-
-	manifest := filepath.Join(dir, "demo.json")
+	started, proc := startDemo(t, ctx)
+	dir, out := proc.dir, &proc.out
 	var m struct {
 		AppURL          string `json:"app_url"`
 		Shop            string `json:"shop"`
@@ -136,24 +129,12 @@ func TestDemoAnswersAndWritesManifest(t *testing.T) {
 			AccessToken string `json:"access_token"`
 		} `json:"shopify"`
 	}
-	deadline := time.Now().Add(2 * time.Minute) // the whole suite shares two cores
-	for {
-		b, err := os.ReadFile(manifest)
-		if err == nil {
-			if err := json.Unmarshal(b, &m); err != nil {
-				t.Fatalf("demo.json is not JSON (it must be written atomically): %v\n%s", err, b)
-			}
-			break
-		}
-		select {
-		case err := <-done:
-			t.Fatalf("demo exited early: %v\n%s", err, errOut.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("demo.json not written\nstderr:\n%s", errOut.String())
-		}
-		time.Sleep(20 * time.Millisecond)
+	raw, err := os.ReadFile(started.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
 	}
 	if !strings.HasPrefix(m.AppURL, "http://127.0.0.1:") {
 		t.Fatalf("app_url = %q", m.AppURL)
@@ -199,7 +180,7 @@ func TestDemoAnswersAndWritesManifest(t *testing.T) {
 		t.Fatalf("shop status %q, token %q...; want active and sealed", status, sealed[:min(len(sealed), 8)])
 	}
 	cancel()
-	if err := <-done; err != nil {
+	if err := proc.wait(); err != nil {
 		t.Fatalf("demo stop: %v", err)
 	}
 	for _, f := range []string{"acpbridge.db", "encryption.key"} {
