@@ -131,6 +131,9 @@ func sameList(a, b []string) bool {
 //     row, empty cells where there is no value; values as in Item.Fields.
 //   - TSV: tab-separated, no quoting; tabs and line breaks inside values
 //     become spaces.
+//
+// In CSV and TSV, a cell that a spreadsheet would read as a formula (see
+// neutralizeFormula) is prefixed with a single quote; JSONL is left as is.
 func NewWriter(w io.Writer, f Format, names FieldNames) (*Writer, error) {
 	if !names.Valid() {
 		return nil, fmt.Errorf("feed: unknown field names %q", names)
@@ -284,6 +287,7 @@ func (w *Writer) appendTSV(dst []byte, it *Item) []byte {
 				dst[k] = ' '
 			}
 		}
+		dst = neutralizeFormula(dst, mark)
 	}
 	return append(dst, '\n')
 }
@@ -295,6 +299,7 @@ func (w *Writer) writeCSV(it *Item) error {
 	for i, c := range w.cols {
 		w.offs[i] = len(row)
 		row, _ = it.appendValue(row, c, w.legacy, false)
+		row = neutralizeFormula(row, w.offs[i])
 	}
 	w.offs[len(w.cols)] = len(row)
 	s := string(row)
@@ -303,6 +308,28 @@ func (w *Writer) writeCSV(it *Item) error {
 	}
 	w.descJSON = row[:0]
 	return w.csv.Write(w.rec)
+}
+
+// neutralizeFormula prefixes the cell that starts at dst[mark] with a
+// single quote when it begins with a character a spreadsheet takes as the
+// start of a formula (=, +, -, @, tab, carriage return: OWASP's CSV
+// injection list), so a title such as =HYPERLINK(…) opened in Excel or
+// Sheets is shown as text instead of run. Feed values come from merchants
+// and their staff; the shop's own feed file is the one a merchant is most
+// likely to open in a spreadsheet. Prices and numbers never start with
+// these characters (negative quantities are left out), so they are
+// unchanged; the quote only costs something on such cells.
+func neutralizeFormula(dst []byte, mark int) []byte {
+	if mark >= len(dst) {
+		return dst
+	}
+	switch dst[mark] {
+	case '=', '+', '-', '@', '\t', '\r':
+		dst = append(dst, 0)
+		copy(dst[mark+1:], dst[mark:])
+		dst[mark] = '\''
+	}
+	return dst
 }
 
 // ACPWriter streams acp.FeedProduct values as gzip'd JSON Lines: the

@@ -528,3 +528,91 @@ func ExampleNewWriter() {
 	fmt.Println(w.Count(), "item;", feed.Columns(feed.Names2025)[:4])
 	// Output: 1 item; [id title description link]
 }
+
+// TestWriterNeutralizesFormulas: a merchant's (or a staff member's) text
+// that starts like a spreadsheet formula goes out in CSV and TSV with a
+// leading single quote, so Excel or Sheets shows it instead of running it
+// (the review's =HYPERLINK(…) override title); JSONL is not a spreadsheet
+// format and keeps the text as it is.
+func TestWriterNeutralizesFormulas(t *testing.T) {
+	t.Parallel()
+	it := sampleItems()[0]
+	it.Title = `=HYPERLINK("http://x","y")`
+	it.Description = "-2+3 sale"
+	it.Brand = "@SUM(A1:A9)"
+	it.MPN = "+cmd|' /C calc'!A0"
+	it.Color = "\t=1+1"   // CSV keeps the tab
+	it.Size = "\r=1+1"    // and a carriage return
+	it.GTIN = "12345678"  // a plain value: untouched
+	it.ItemID = "a=b-c@d" // formula characters after the first: untouched
+
+	encode := func(f feed.Format) []byte {
+		var buf bytes.Buffer
+		w, err := feed.NewWriter(&buf, f, feed.NamesCurrent)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Write(it); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return gunzip(t, buf.Bytes())
+	}
+	cell := func(cols, row []string, name string) string {
+		i := slices.Index(cols, name)
+		if i < 0 || i >= len(row) {
+			t.Fatalf("no column %s in %q", name, cols)
+		}
+		return row[i]
+	}
+
+	rows, err := csv.NewReader(bytes.NewReader(encode(feed.FormatCSV))).ReadAll()
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("CSV: %d rows, %v", len(rows), err)
+	}
+	tsvLines := strings.Split(strings.TrimSuffix(string(encode(feed.FormatTSV)), "\n"), "\n")
+	if len(tsvLines) != 2 {
+		t.Fatalf("TSV: %d lines", len(tsvLines))
+	}
+	tsvCols, tsvRow := strings.Split(tsvLines[0], "\t"), strings.Split(tsvLines[1], "\t")
+	for _, tc := range []struct{ col, csv, tsv string }{
+		{"title", `'=HYPERLINK("http://x","y")`, `'=HYPERLINK("http://x","y")`},
+		{"description", "'-2+3 sale", "'-2+3 sale"},
+		{"brand", "'@SUM(A1:A9)", "'@SUM(A1:A9)"},
+		{"mpn", "'+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"},
+		// TSV has already turned the tab and CR into spaces: nothing to run.
+		{"color", "'\t=1+1", " =1+1"},
+		// encoding/csv drops a lone CR when it writes CRLF line ends: without
+		// the quote the cell would read =1+1.
+		{"size", "'=1+1", " =1+1"},
+		{"gtin", "12345678", "12345678"},
+		{"item_id", "a=b-c@d", "a=b-c@d"},
+	} {
+		if got := cell(rows[0], rows[1], tc.col); got != tc.csv {
+			t.Errorf("CSV %s = %q, want %q", tc.col, got, tc.csv)
+		}
+		if got := cell(tsvCols, tsvRow, tc.col); got != tc.tsv {
+			t.Errorf("TSV %s = %q, want %q", tc.col, got, tc.tsv)
+		}
+	}
+	// The other cells of the row are what Fields says.
+	for _, f := range it.Fields(feed.NamesCurrent) {
+		switch f.Name {
+		case "title", "description", "brand", "mpn", "color", "size":
+			continue
+		}
+		if got := cell(rows[0], rows[1], f.Name); got != f.Value {
+			t.Errorf("CSV %s = %q, want %q", f.Name, got, f.Value)
+		}
+	}
+
+	var obj map[string]any
+	if err := json.Unmarshal(encode(feed.FormatJSONL), &obj); err != nil {
+		t.Fatal(err)
+	}
+	if obj["title"] != it.Title || obj["description"] != it.Description || obj["brand"] != it.Brand {
+		t.Errorf("JSONL changed the text: title %q description %q brand %q", obj["title"], obj["description"], obj["brand"])
+	}
+}
