@@ -195,7 +195,7 @@ func (s *Shopify) Authenticate(ctx context.Context, idToken string) (*Shop, *sho
 	}
 	tok, err := s.OAuth.ExchangeIDToken(ctx, claims.Shop, idToken)
 	if err != nil {
-		return nil, nil, s.tokenError("token exchange", err)
+		return nil, nil, s.exchangeError(ctx, claims.Shop, err)
 	}
 	sh, err = s.install(ctx, claims.Shop, tok)
 	return sh, claims, err
@@ -258,6 +258,25 @@ func (s *Shopify) tokenError(op string, err error) error {
 	default:
 		return fmt.Errorf("%s: %w", op, err)
 	}
+}
+
+// exchangeError turns a failed token exchange into a 401 (App Bridge
+// then fetches a fresh ID token and retries) or, when Shopify did not
+// answer, a 503: never a 500. Shopify refuses an exchange for a shop it
+// does not know (404), a token it does not accept (400) or our client
+// credentials (401); the caller can do nothing about the last, so it is
+// logged as an error for the operator.
+func (s *Shopify) exchangeError(ctx context.Context, shop string, err error) error {
+	switch {
+	case errors.Is(err, shopify.ErrUnavailable):
+		s.Logger.WarnContext(ctx, "token exchange: Shopify unavailable", "shop", shop, "err", err)
+		return &Error{Code: CodeUnavailable, RetryAfter: time.Second, Message: "Shopify did not answer the token exchange; retry"}
+	case errors.Is(err, shopify.ErrInvalidClient):
+		s.Logger.ErrorContext(ctx, "token exchange: Shopify refused the app's client credentials (check SHOPIFY_API_KEY and SHOPIFY_API_SECRET)", "shop", shop, "err", err)
+	default:
+		s.Logger.WarnContext(ctx, "token exchange refused", "shop", shop, "err", err)
+	}
+	return &Error{Code: CodeUnauthorized, Message: "Shopify refused the token exchange; open the app from the Shopify admin again"}
 }
 
 // expiring reports whether a token expiring at t is within window of it.

@@ -23,6 +23,7 @@ var (
 	ErrBadShop       = errors.New("shop is not a valid myshopify.com domain")
 	ErrBadToken      = errors.New("ID token is malformed")
 	ErrTokenExpired  = errors.New("ID token has expired or is not valid yet")
+	ErrTokenLifetime = errors.New("ID token claims a longer lifetime than Shopify issues")
 	ErrWrongAudience = errors.New("ID token was issued for another app")
 )
 
@@ -33,6 +34,13 @@ const QueryMaxSkew = 90 * time.Second
 // IDTokenLeeway is the clock tolerance for ID token exp/nbf, as in
 // Shopify's own libraries.
 const IDTokenLeeway = 10 * time.Second
+
+// IDTokenMaxLifetime is the longest exp − iat an ID token may claim.
+// Shopify issues them for 1 minute; the bound leaves room for Shopify to
+// lengthen that a little without breaking the admin, and keeps a leaked
+// token (or one minted with a leaked secret) from living for years. Both
+// times come from Shopify's clock, so clock skew does not enter into it.
+const IDTokenMaxLifetime = 5 * time.Minute
 
 var shopRe = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*\.myshopify\.com$`)
 
@@ -148,8 +156,9 @@ func SignIDToken(c IDTokenClaims, secret string) string {
 
 // VerifyIDToken checks an App Bridge ID token: HS256 signed with the app's
 // client secret, for this app (aud = client id), within its lifetime (with
-// IDTokenLeeway), issued by the shop it is for (iss host = dest host, a
-// myshopify.com domain). It returns the claims with Shop set.
+// IDTokenLeeway) and no longer than IDTokenMaxLifetime, issued by the
+// shop it is for (iss host = dest host, a myshopify.com domain). It returns
+// the claims with Shop set.
 func VerifyIDToken(token, clientID, secret string, now time.Time) (*IDTokenClaims, error) {
 	parts := strings.Split(token, ".")
 	if len(parts) != 3 || len(token) > 8192 {
@@ -186,6 +195,9 @@ func VerifyIDToken(token, clientID, secret string, now time.Time) (*IDTokenClaim
 	if c.Exp == 0 || now.After(time.Unix(c.Exp, 0).Add(IDTokenLeeway)) || now.Before(time.Unix(c.Nbf, 0).Add(-IDTokenLeeway)) {
 		return nil, ErrTokenExpired
 	}
+	if err := checkLifetime(&c, now); err != nil {
+		return nil, err
+	}
 	if c.Audience != clientID {
 		return nil, ErrWrongAudience
 	}
@@ -203,4 +215,24 @@ func VerifyIDToken(token, clientID, secret string, now time.Time) (*IDTokenClaim
 	}
 	c.Shop = shop
 	return &c, nil
+}
+
+// checkLifetime refuses a token whose exp is more than IDTokenMaxLifetime
+// after its issue time, and one issued in the future. Shopify sets iat and
+// nbf to the same instant; a token without iat is measured from nbf, and
+// one with neither (issued at the epoch) is refused.
+func checkLifetime(c *IDTokenClaims, now time.Time) error {
+	issued := c.Iat
+	if issued == 0 {
+		issued = c.Nbf
+	}
+	if now.Before(time.Unix(issued, 0).Add(-IDTokenLeeway)) {
+		return ErrTokenExpired
+	}
+	// issued is at most now here, so the sum cannot overflow (a difference
+	// could, for a huge exp and a negative iat).
+	if c.Exp > issued+int64(IDTokenMaxLifetime/time.Second) {
+		return ErrTokenLifetime
+	}
+	return nil
 }

@@ -13,8 +13,9 @@ import (
 )
 
 // FuzzVerifyIDToken: any string as an ID token is refused or accepted
-// without panicking, and nothing but a token signed with the secret is
-// ever accepted.
+// without panicking, nothing but a token signed with the secret is ever
+// accepted, and an accepted token claims no longer a lifetime than
+// IDTokenMaxLifetime (from iat, or nbf without one).
 func FuzzVerifyIDToken(f *testing.F) {
 	now := time.Unix(1_800_000_000, 0)
 	good := shopify.SignIDToken(shopify.IDTokenClaims{
@@ -31,6 +32,15 @@ func FuzzVerifyIDToken(f *testing.F) {
 		}
 		if err == nil && c.Shop != "a.myshopify.com" {
 			t.Fatalf("accepted a token for %q", c.Shop)
+		}
+		if err == nil {
+			issued := c.Iat
+			if issued == 0 {
+				issued = c.Nbf
+			}
+			if c.Exp > issued+int64(shopify.IDTokenMaxLifetime/time.Second) || issued > now.Unix()+10 {
+				t.Fatalf("accepted a token issued at %d, expiring at %d", issued, c.Exp)
+			}
 		}
 	})
 }

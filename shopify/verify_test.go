@@ -135,6 +135,20 @@ func TestVerifyIDToken(t *testing.T) {
 		{"expired", with(func(c *shopify.IDTokenClaims) { c.Exp = now.Add(-11 * time.Second).Unix() }), shopify.ErrTokenExpired},
 		{"expired within leeway", with(func(c *shopify.IDTokenClaims) { c.Exp = now.Add(-5 * time.Second).Unix() }), nil},
 		{"not yet valid", with(func(c *shopify.IDTokenClaims) { c.Nbf = now.Add(time.Minute).Unix() }), shopify.ErrTokenExpired},
+		// The review's token: exp 10 years out, correctly signed.
+		{"ten-year lifetime", with(func(c *shopify.IDTokenClaims) { c.Exp = now.Add(10 * 365 * 24 * time.Hour).Unix() }), shopify.ErrTokenLifetime},
+		{"lifetime just over the bound", with(func(c *shopify.IDTokenClaims) { c.Exp = now.Add(shopify.IDTokenMaxLifetime + time.Second).Unix() }), shopify.ErrTokenLifetime},
+		{"lifetime at the bound", with(func(c *shopify.IDTokenClaims) { c.Exp = now.Add(shopify.IDTokenMaxLifetime).Unix() }), nil},
+		{"long lifetime issued earlier", with(func(c *shopify.IDTokenClaims) {
+			c.Iat, c.Nbf, c.Exp = now.Add(-time.Hour).Unix(), now.Add(-time.Hour).Unix(), now.Add(time.Minute).Unix()
+		}), shopify.ErrTokenLifetime},
+		{"no iat: measured from nbf", with(func(c *shopify.IDTokenClaims) { c.Iat = 0 }), nil},
+		{"no iat, long from nbf", with(func(c *shopify.IDTokenClaims) { c.Iat, c.Nbf = 0, now.Add(-time.Hour).Unix() }), shopify.ErrTokenLifetime},
+		{"huge exp, negative iat", with(func(c *shopify.IDTokenClaims) { c.Iat, c.Exp = -1<<62, 1<<62 }), shopify.ErrTokenLifetime},
+		{"no iat nor nbf", with(func(c *shopify.IDTokenClaims) { c.Iat, c.Nbf = 0, 0 }), shopify.ErrTokenLifetime},
+		{"issued in the future", with(func(c *shopify.IDTokenClaims) {
+			c.Iat, c.Exp = now.Add(time.Hour).Unix(), now.Add(time.Hour+time.Minute).Unix()
+		}), shopify.ErrTokenExpired},
 		{"other app", with(func(c *shopify.IDTokenClaims) { c.Audience = "client-2" }), shopify.ErrWrongAudience},
 		{"dest not myshopify", with(func(c *shopify.IDTokenClaims) { c.Dest = "https://evil.com"; c.Issuer = "https://evil.com/admin" }), shopify.ErrBadShop},
 		{"issuer other shop", with(func(c *shopify.IDTokenClaims) { c.Issuer = "https://other.myshopify.com/admin" }), shopify.ErrBadToken},

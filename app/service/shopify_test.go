@@ -466,7 +466,20 @@ func TestSessionByTokenExchange(t *testing.T) {
 			Issuer: "https://" + testShop + "/admin", Dest: "https://" + testShop, Audience: "other-app",
 			Exp: time.Now().Add(time.Minute).Unix(), Nbf: time.Now().Unix(),
 		}, testSecret)
-		for name, tok := range map[string]string{"none": "", "forged": forged, "expired": expired, "other app": otherApp, "garbage": "x.y.z"} {
+		// Correctly signed, but living ten years (the review's token): refused
+		// before anything is looked up.
+		longLived := shopify.SignIDToken(shopify.IDTokenClaims{
+			Issuer: "https://" + testShop + "/admin", Dest: "https://" + testShop, Audience: testClientID,
+			Iat: time.Now().Unix(), Nbf: time.Now().Unix(), Exp: time.Now().Add(10 * 365 * 24 * time.Hour).Unix(),
+		}, testSecret)
+		// Correctly signed for a shop Shopify does not know: the exchange
+		// is refused (404), which answered 500 before.
+		unknownShop := shopify.SignIDToken(shopify.IDTokenClaims{
+			Issuer: "https://nosuch-shop.myshopify.com/admin", Dest: "https://nosuch-shop.myshopify.com", Audience: testClientID,
+			Iat: time.Now().Unix(), Nbf: time.Now().Unix(), Exp: time.Now().Add(time.Minute).Unix(),
+		}, testSecret)
+		for name, tok := range map[string]string{"none": "", "forged": forged, "expired": expired, "other app": otherApp, "garbage": "x.y.z",
+			"ten-year": longLived, "unknown shop": unknownShop} {
 			status, hdr, body := session(tok)
 			if status != 401 || hdr.Get("X-Shopify-Retry-Invalid-Session-Request") != "1" {
 				t.Errorf("%s token: %d %s (retry header %q), want 401 with the retry header", name, status, body, hdr.Get("X-Shopify-Retry-Invalid-Session-Request"))
