@@ -32,6 +32,12 @@ const (
 	// OAuthStateCookie carries the state nonce in the merchant's browser,
 	// binding the callback to the browser that started the flow.
 	OAuthStateCookie = "acpbridge_oauth_state"
+	// MaxPendingOAuthStates caps the unused, unexpired states kept per
+	// shop: anyone may start an install of any shop, so without it a loop
+	// of /auth requests fills oauth_states. Beyond it the oldest state is
+	// dropped (its install must be started again) rather than the new one
+	// refused, so a flood cannot lock the real merchant out of installing.
+	MaxPendingOAuthStates = 10
 )
 
 // ShopifyOAuth is Shopify's token endpoint (shopify.OAuth).
@@ -62,7 +68,9 @@ type ShopifyStore interface {
 	UpdateShopTokens(ctx context.Context, shopID int64, t SealedTokens) error
 	MarkShopReauth(ctx context.Context, shopID int64, reason string) error
 	UpdateShopDetails(ctx context.Context, shopID int64, d ShopDetails) error
-	CreateOAuthState(ctx context.Context, stateHash, shop string, expiresAt time.Time) error
+	// CreateOAuthState stores a state and keeps at most keep pending
+	// states for the shop, deleting the oldest.
+	CreateOAuthState(ctx context.Context, stateHash, shop string, expiresAt time.Time, keep int) error
 	ConsumeOAuthState(ctx context.Context, stateHash, shop string) error
 	InsertWebhookEvent(ctx context.Context, ev WebhookEvent) (id int64, duplicate bool, err error)
 	WebhookEvent(ctx context.Context, id int64) (*WebhookEvent, error)
@@ -138,7 +146,7 @@ func (s *Shopify) BeginInstall(ctx context.Context, shopParam string) (redirect,
 	if err != nil {
 		return "", "", err
 	}
-	if err := s.Store.CreateOAuthState(ctx, hashState(nonce), shop, s.Now().Add(OAuthStateTTL)); err != nil {
+	if err := s.Store.CreateOAuthState(ctx, hashState(nonce), shop, s.Now().Add(OAuthStateTTL), MaxPendingOAuthStates); err != nil {
 		return "", "", fmt.Errorf("begin install: %w", err)
 	}
 	return s.OAuth.AuthorizeURL(shop, nonce, s.redirectURI(), s.Scopes), nonce, nil

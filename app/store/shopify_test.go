@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,10 +18,10 @@ func TestOAuthStatesAreSingleUse(t *testing.T) {
 	t.Parallel()
 	eachDB(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
-		if err := st.CreateOAuthState(ctx, "h1", "a.myshopify.com", time.Now().Add(time.Minute)); err != nil {
+		if err := st.CreateOAuthState(ctx, "h1", "a.myshopify.com", time.Now().Add(time.Minute), 10); err != nil {
 			t.Fatal(err)
 		}
-		if err := st.CreateOAuthState(ctx, "h-old", "a.myshopify.com", time.Now().Add(-time.Second)); err != nil {
+		if err := st.CreateOAuthState(ctx, "h-old", "a.myshopify.com", time.Now().Add(-time.Second), 10); err != nil {
 			t.Fatal(err)
 		}
 		if err := st.ConsumeOAuthState(ctx, "h1", "b.myshopify.com"); !errors.Is(err, app.ErrNotFound) {
@@ -45,6 +46,78 @@ func TestOAuthStatesAreSingleUse(t *testing.T) {
 		}
 		if n, err := st.PruneOAuthStates(ctx); err != nil || n != 1 {
 			t.Fatalf("prune = %d, %v; want the expired one", n, err)
+		}
+	})
+}
+
+// TestOAuthStatesCappedPerShop: a flood of install starts for one shop
+// (the review's 300 /auth requests wrote 304 rows) keeps at most the cap
+// of pending states for it, the newest; the shop's expired states go at
+// the same time; other shops' states are untouched. Concurrent creates
+// (replicas racing) keep the bound exact.
+func TestOAuthStatesCappedPerShop(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		const keep = 10
+		count := func(shop string) int {
+			t.Helper()
+			var n int
+			if err := st.DB().QueryRowContext(ctx, "SELECT COUNT(*) FROM oauth_states WHERE shop = '"+shop+"'").Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		exp := time.Now().Add(time.Minute)
+		if err := st.CreateOAuthState(ctx, "b-1", "b.myshopify.com", exp, keep); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.CreateOAuthState(ctx, "a-expired", "a.myshopify.com", time.Now().Add(-time.Second), keep); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 15 {
+			if err := st.CreateOAuthState(ctx, fmt.Sprintf("a-%02d", i), "a.myshopify.com", exp, keep); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(time.Millisecond) // distinct created_at, so "oldest" is defined
+		}
+		if n := count("a.myshopify.com"); n != keep {
+			t.Fatalf("%d pending states for the shop, want %d", n, keep)
+		}
+		// The oldest five went, the newest ten work, the expired one is gone.
+		for i := range 15 {
+			err := st.ConsumeOAuthState(ctx, fmt.Sprintf("a-%02d", i), "a.myshopify.com")
+			if i < 5 && !errors.Is(err, app.ErrNotFound) {
+				t.Errorf("state %d of 15 kept: %v", i, err)
+			}
+			if i >= 5 && err != nil {
+				t.Errorf("state %d of 15 dropped: %v", i, err)
+			}
+		}
+		if n, err := st.PruneOAuthStates(ctx); err != nil || n != 0 {
+			t.Errorf("prune found %d expired states (%v); creating should have dropped the shop's", n, err)
+		}
+
+		// 300 concurrent starts, as the review sent.
+		var wg sync.WaitGroup
+		var failed atomic.Int32
+		for g := range 10 {
+			wg.Go(func() {
+				for i := range 30 {
+					if err := st.CreateOAuthState(ctx, fmt.Sprintf("c-%d-%d", g, i), "a.myshopify.com", exp, keep); err != nil {
+						failed.Add(1)
+						t.Error(err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		if n := count("a.myshopify.com"); failed.Load() == 0 && n != keep {
+			t.Errorf("after 300 concurrent starts: %d pending states, want %d", n, keep)
+		}
+		if n := count("b.myshopify.com"); n != 1 {
+			t.Errorf("another shop's states: %d, want 1", n)
 		}
 	})
 }

@@ -109,11 +109,41 @@ type oauthStateRow struct {
 
 func (oauthStateRow) TableName() string { return "oauth_states" }
 
-// CreateOAuthState records a state nonce (its hash) for an OAuth flow.
-func (s *Store) CreateOAuthState(ctx context.Context, stateHash, shop string, expiresAt time.Time) error {
-	row := oauthStateRow{StateHash: stateHash, Shop: shop, CreatedAt: s.Now(), ExpiresAt: expiresAt.UTC()}
-	return translate(s.conn(ctx).Create(&row).Error, "create oauth state")
+// CreateOAuthState records a state nonce (its hash) for an OAuth flow and
+// keeps at most keep pending states for the shop: the oldest beyond it,
+// and the shop's expired ones, are deleted in the same transaction. On
+// PostgreSQL an advisory lock on the shop makes the count exact across
+// replicas; SQLite's single writer serialises the transactions.
+func (s *Store) CreateOAuthState(ctx context.Context, stateHash, shop string, expiresAt time.Time, keep int) error {
+	return s.InTx(ctx, func(ctx context.Context) error {
+		db := s.conn(ctx)
+		if s.kind == app.DatabasePostgres {
+			if err := db.Exec("SELECT pg_advisory_xact_lock(?, ?)", oauthStateLockNamespace, int32(fnvHash(shop))).Error; err != nil {
+				return translate(err, "oauth state lock")
+			}
+		}
+		now := s.Now()
+		row := oauthStateRow{StateHash: stateHash, Shop: shop, CreatedAt: now, ExpiresAt: expiresAt.UTC()}
+		if err := db.Create(&row).Error; err != nil {
+			return translate(err, "create oauth state")
+		}
+		// The new state always stays; of the others, the keep-1 newest
+		// unexpired ones do.
+		others := db.Where("shop = ? AND state_hash <> ?", shop, stateHash)
+		if keep > 1 {
+			newest := db.Model(&oauthStateRow{}).Select("state_hash").
+				Where("shop = ? AND state_hash <> ? AND expires_at > ?", shop, stateHash, now).
+				Order("created_at DESC, state_hash").Limit(keep - 1)
+			others = others.Where("expires_at <= ? OR state_hash NOT IN (?)", now, newest)
+		}
+		err := others.Delete(&oauthStateRow{}).Error
+		return translate(err, "cap oauth states")
+	})
 }
+
+// oauthStateLockNamespace is the first key of the per-shop advisory lock
+// taken while creating an OAuth state.
+var oauthStateLockNamespace = int32(fnvHash("acpbridge.oauth_state"))
 
 // ConsumeOAuthState deletes the state if it exists for this shop and has
 // not expired; the delete is what makes a state single-use, even when two
