@@ -98,7 +98,36 @@ type Config struct {
 	// Polaris out, the pages keep their own stylesheet).
 	AppBridgeURL string
 	PolarisURL   string
+	// IPRate limits each client address's requests per second on each
+	// replica to the routes anyone may call without a credential (install,
+	// OAuth callback, the bounce page, feed pulls, ACP discovery):
+	// IP_RATE_LIMIT, 0 for none; default 10, bursts of twice that.
+	IPRate float64
+	// WebhookIPRate is the same for the Shopify webhook receiver
+	// (WEBHOOK_IP_RATE_LIMIT, 0 for none; default 100, bursts of ten
+	// times that): Shopify delivers from many addresses, in bursts.
+	WebhookIPRate float64
+	// TrustedProxies are the networks of the reverse proxies or load
+	// balancers in front of the app (TRUSTED_PROXIES, comma-separated
+	// CIDRs or addresses). Only from them is X-Forwarded-For believed; by
+	// default nothing is trusted and the client is the TCP peer.
+	TrustedProxies []*net.IPNet
+	// MetricsAddr is a separate listener serving only /metrics
+	// (METRICS_ADDR, host:port, e.g. 127.0.0.1:9090); MetricsToken
+	// (METRICS_TOKEN) is the Bearer token /metrics then requires, and
+	// without MetricsAddr the one way to read /metrics on the main port.
+	// With neither, /metrics is not served.
+	MetricsAddr  string
+	MetricsToken string
 }
+
+// Defaults of the per-address limits.
+const (
+	DefaultIPRate        = 10
+	DefaultWebhookIPRate = 100
+	// MinMetricsToken is the shortest METRICS_TOKEN accepted.
+	MinMetricsToken = 16
+)
 
 // Shopify's CDN scripts for embedded admin pages.
 const (
@@ -201,6 +230,43 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			bad("AGENT_RATE_LIMIT", "expected requests per second per API key, from 0 (no limit) to 100000; got %q", raw)
 		} else {
 			cfg.AgentRate = r
+		}
+	}
+	cfg.IPRate, cfg.WebhookIPRate = DefaultIPRate, DefaultWebhookIPRate
+	for name, dst := range map[string]*float64{"IP_RATE_LIMIT": &cfg.IPRate, "WEBHOOK_IP_RATE_LIMIT": &cfg.WebhookIPRate} {
+		raw := env(name)
+		if raw == "" {
+			continue
+		}
+		r, err := strconv.ParseFloat(raw, 64)
+		if err != nil || r < 0 || r > 100_000 {
+			bad(name, "expected requests per second per client address, from 0 (no limit) to 100000; got %q", raw)
+			continue
+		}
+		*dst = r
+	}
+	if raw := env("TRUSTED_PROXIES"); raw != "" {
+		nets, err := parseTrustedProxies(raw)
+		if err != nil {
+			bad("TRUSTED_PROXIES", "expected comma-separated CIDRs or IP addresses of the proxies in front of the app, e.g. 10.0.0.0/8,192.168.1.7: %v", err)
+		}
+		cfg.TrustedProxies = nets
+	}
+	if raw := env("METRICS_ADDR"); raw != "" {
+		host, port, err := net.SplitHostPort(raw)
+		p, perr := strconv.Atoi(port)
+		if err != nil || perr != nil || p < 0 || p > 65535 || (host != "" && net.ParseIP(host) == nil && host != "localhost") {
+			bad("METRICS_ADDR", "expected HOST:PORT of the metrics listener with an IP address or localhost, e.g. 127.0.0.1:9090; got %q", raw)
+		} else {
+			cfg.MetricsAddr = raw
+		}
+	}
+	if raw := env("METRICS_TOKEN"); raw != "" {
+		if len(raw) < MinMetricsToken || strings.ContainsAny(raw, " \t,") {
+			// The value is a secret: say what is wrong, not what it is.
+			bad("METRICS_TOKEN", "expected a random token of at least %d characters without spaces or commas (e.g. `openssl rand -hex 24`); got %d characters", MinMetricsToken, len(raw))
+		} else {
+			cfg.MetricsToken = raw
 		}
 	}
 	cfg.AppBridgeURL, cfg.PolarisURL = DefaultAppBridgeURL, DefaultPolarisURL
@@ -327,6 +393,36 @@ func parseAppURL(raw string) (*url.URL, error) {
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	return u, nil
+}
+
+// parseTrustedProxies reads TRUSTED_PROXIES: CIDRs, or single addresses
+// (a /32 or /128).
+func parseTrustedProxies(raw string) ([]*net.IPNet, error) {
+	var nets []*net.IPNet
+	for part := range strings.SplitSeq(raw, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		if !strings.Contains(part, "/") {
+			ip := net.ParseIP(part)
+			if ip == nil {
+				return nil, fmt.Errorf("%q is neither a CIDR nor an IP address", part)
+			}
+			bits := 128
+			if ip.To4() != nil {
+				ip, bits = ip.To4(), 32
+			}
+			nets = append(nets, &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)})
+			continue
+		}
+		_, n, err := net.ParseCIDR(part)
+		if err != nil {
+			return nil, fmt.Errorf("%q is neither a CIDR nor an IP address", part)
+		}
+		nets = append(nets, n)
+	}
+	return nets, nil
 }
 
 func isLoopbackHost(h string) bool {

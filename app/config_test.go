@@ -135,6 +135,14 @@ func TestConfigErrors(t *testing.T) {
 		{name: "lease", set: map[string]string{"COMPLETION_LEASE": "1s"}, want: []string{"COMPLETION_LEASE:", "2s to 10m0s"}},
 		{name: "emulator not loopback", set: map[string]string{"SHOPIFY_EMULATOR_URL": "http://shopify.example.com"}, want: []string{"SHOPIFY_EMULATOR_URL:", "loopback"}},
 		{name: "stripe url https", set: map[string]string{"STRIPE_API_URL": "https://api.stripe.com"}, want: []string{"STRIPE_API_URL:", "loopback"}},
+		{name: "ip rate", set: map[string]string{"IP_RATE_LIMIT": "fast"}, want: []string{"IP_RATE_LIMIT:", "requests per second per client address", `"fast"`}},
+		{name: "ip rate negative", set: map[string]string{"IP_RATE_LIMIT": "-1"}, want: []string{"IP_RATE_LIMIT:", "from 0 (no limit)"}},
+		{name: "webhook ip rate", set: map[string]string{"WEBHOOK_IP_RATE_LIMIT": "1e9"}, want: []string{"WEBHOOK_IP_RATE_LIMIT:", "to 100000"}},
+		{name: "trusted proxies", set: map[string]string{"TRUSTED_PROXIES": "10.0.0.0/8,proxy.internal"}, want: []string{"TRUSTED_PROXIES:", "CIDR", `"proxy.internal"`}},
+		{name: "trusted proxies mask", set: map[string]string{"TRUSTED_PROXIES": "10.0.0.0/33"}, want: []string{"TRUSTED_PROXIES:", `"10.0.0.0/33"`}},
+		{name: "metrics addr", set: map[string]string{"METRICS_ADDR": "9090"}, want: []string{"METRICS_ADDR:", "HOST:PORT", `"9090"`}},
+		{name: "metrics addr host name", set: map[string]string{"METRICS_ADDR": "metrics.example.com:9090"}, want: []string{"METRICS_ADDR:", "IP address or localhost"}},
+		{name: "metrics token short", set: map[string]string{"METRICS_TOKEN": "short"}, want: []string{"METRICS_TOKEN:", "at least 16 characters", "got 5 characters"}},
 		{name: "scopes", set: map[string]string{"SCOPES": "read_products,Write Orders"}, want: []string{"SCOPES:", `"Write Orders"`}},
 	}
 	for _, tt := range tests {
@@ -184,5 +192,42 @@ func TestConfigNeverEchoesKeyMaterial(t *testing.T) {
 	_, err := app.LoadConfig(env(map[string]string{"ENCRYPTION_KEY": secretish}))
 	if err == nil || strings.Contains(err.Error(), secretish) || strings.Contains(err.Error(), secretish[:12]) {
 		t.Fatalf("err = %v: want an error that does not quote the key", err)
+	}
+}
+
+// TestConfigLimitsAndMetrics: the per-address limits, trusted proxies and
+// metrics settings, defaults and values.
+func TestConfigLimitsAndMetrics(t *testing.T) {
+	t.Parallel()
+	def, err := app.LoadConfig(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if def.IPRate != app.DefaultIPRate || def.WebhookIPRate != app.DefaultWebhookIPRate || def.TrustedProxies != nil ||
+		def.MetricsAddr != "" || def.MetricsToken != "" {
+		t.Errorf("defaults: ip %v webhook %v proxies %v metrics %q token set %t", def.IPRate, def.WebhookIPRate, def.TrustedProxies, def.MetricsAddr, def.MetricsToken != "")
+	}
+	cfg, err := app.LoadConfig(env(map[string]string{
+		"IP_RATE_LIMIT": "0", "WEBHOOK_IP_RATE_LIMIT": "2.5",
+		"TRUSTED_PROXIES": " 10.0.0.0/8, 192.168.1.7 ,2001:db8::/32,::1",
+		"METRICS_ADDR":    "127.0.0.1:9090", "METRICS_TOKEN": "0123456789abcdef0123",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.IPRate != 0 || cfg.WebhookIPRate != 2.5 || cfg.MetricsAddr != "127.0.0.1:9090" || cfg.MetricsToken != "0123456789abcdef0123" {
+		t.Errorf("cfg: ip %v webhook %v metrics %q", cfg.IPRate, cfg.WebhookIPRate, cfg.MetricsAddr)
+	}
+	var got []string
+	for _, n := range cfg.TrustedProxies {
+		got = append(got, n.String())
+	}
+	if want := "10.0.0.0/8,192.168.1.7/32,2001:db8::/32,::1/128"; strings.Join(got, ",") != want {
+		t.Errorf("TrustedProxies = %s, want %s", strings.Join(got, ","), want)
+	}
+	// A bad token is described, never quoted.
+	_, err = app.LoadConfig(env(map[string]string{"METRICS_TOKEN": "secret value"}))
+	if err == nil || strings.Contains(err.Error(), "secret value") {
+		t.Errorf("err = %v: want an error that does not quote the token", err)
 	}
 }

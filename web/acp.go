@@ -63,7 +63,7 @@ const ctxACPBody = "acp.body"
 // acpRoutes adds the checkout API of every shop.
 func (s *Server) acpRoutes() {
 	g := s.echo.Group(ACPBasePath+":shop", s.acpShopParam)
-	g.GET("/.well-known/acp.json", s.handleDiscovery)
+	g.GET("/.well-known/acp.json", s.handleDiscovery, s.limitIP(s.ipLimits))
 
 	api := g.Group("/checkout_sessions", s.acpVersionMW, s.acpAuth)
 	post := []echo.MiddlewareFunc{s.acpIdempotency}

@@ -84,7 +84,7 @@ func (s *Server) adminRoutes() {
 	e := s.echo
 	static, _ := fs.Sub(staticFS, "static")
 	e.GET("/static/*", s.handleStatic(http.FS(static)))
-	e.GET(BouncePath, s.handleBounce)
+	e.GET(BouncePath, s.handleBounce, s.limitIP(s.ipLimits))
 
 	page := func(path string, h echo.HandlerFunc) { e.GET(path, h, s.adminPage) }
 	page("/", s.handleOverviewPage)

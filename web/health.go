@@ -7,6 +7,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/acpbridge/acpbridge/app"
 )
 
 // handleHealthz answers as long as the process serves HTTP: a load balancer
@@ -43,9 +45,43 @@ func (s *Server) handleReadyz(c echo.Context) error {
 	return c.JSON(code, res)
 }
 
-// handleMetrics serves Prometheus metrics in the text exposition format.
+// handleMetrics serves Prometheus metrics in the text exposition format on
+// the main port, only when no separate listener serves them and a
+// METRICS_TOKEN is set (then required as Bearer). Otherwise it answers 404
+// as if there were no such route: traffic levels are nobody's business.
 func (s *Server) handleMetrics(c echo.Context) error {
-	promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{ErrorLog: slogPrinter{s.logger}}).
-		ServeHTTP(c.Response(), c.Request())
+	if s.metricsSeparate || s.metricsToken == "" {
+		return echo.ErrNotFound
+	}
+	if !metricsAuthorized(c.Request(), s.metricsToken) {
+		c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="metrics"`)
+		return &app.Error{Code: app.CodeUnauthorized, Field: "Authorization", Message: "metrics require the METRICS_TOKEN as Bearer"}
+	}
+	s.promHandler().ServeHTTP(c.Response(), c.Request())
 	return nil
+}
+
+func (s *Server) promHandler() http.Handler {
+	return promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{ErrorLog: slogPrinter{s.logger}})
+}
+
+// MetricsHandler is the handler of the separate metrics listener
+// (METRICS_ADDR): GET /metrics, with the METRICS_TOKEN as Bearer when one
+// is set; anything else is 404.
+func (s *Server) MetricsHandler() http.Handler {
+	prom := s.promHandler()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path != "/metrics":
+			http.NotFound(w, r)
+		case r.Method != http.MethodGet && r.Method != http.MethodHead:
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		case !metricsAuthorized(r, s.metricsToken):
+			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+			http.Error(w, "metrics require the METRICS_TOKEN as Bearer", http.StatusUnauthorized)
+		default:
+			prom.ServeHTTP(w, r)
+		}
+	})
 }

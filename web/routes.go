@@ -12,11 +12,13 @@ func (s *Server) routes() {
 
 	// Shopify: install (authorization-code grant), the embedded admin's
 	// session (token exchange), and the one webhook receiver.
+	// The routes without credentials are limited per client address
+	// (iplimit.go), the webhook receiver generously.
 	if s.shopify != nil {
-		e.GET("/auth", s.handleAuthBegin)
-		e.GET("/auth/callback", s.handleAuthCallback)
+		e.GET("/auth", s.handleAuthBegin, s.limitIP(s.ipLimits))
+		e.GET("/auth/callback", s.handleAuthCallback, s.limitIP(s.ipLimits))
 		e.GET("/api/session", s.handleSession)
-		e.POST(WebhookPath, s.handleWebhook)
+		e.POST(WebhookPath, s.handleWebhook, s.limitIP(s.webhookIPLimits))
 	}
 
 	// The embedded admin's API (App Bridge ID token on every request).
@@ -49,8 +51,8 @@ func (s *Server) routes() {
 
 	// Product feeds: each shop's published files, for agents and the merchant.
 	if s.feeds != nil {
-		e.GET("/feeds/:shop/:file", s.handleFeed)
-		e.HEAD("/feeds/:shop/:file", s.handleFeed)
+		e.GET("/feeds/:shop/:file", s.handleFeed, s.limitIP(s.ipLimits))
+		e.HEAD("/feeds/:shop/:file", s.handleFeed, s.limitIP(s.ipLimits))
 	}
 }
 

@@ -6,6 +6,7 @@ package web
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
 	"sort"
 	"time"
@@ -59,6 +60,23 @@ type Config struct {
 	// Admin serves the merchant's embedded admin pages; nil leaves them out.
 	Admin   AdminService
 	AdminUI AdminUI
+
+	// IPRate and IPBurst limit each client address's requests per second
+	// (per replica) to the routes without credentials; WebhookIPRate and
+	// WebhookIPBurst the same for the Shopify webhook receiver; 0 means no
+	// limit.
+	IPRate         float64
+	IPBurst        int
+	WebhookIPRate  float64
+	WebhookIPBurst int
+	// TrustedProxies are the networks whose X-Forwarded-For is believed
+	// (the client address of the access log and the limits).
+	TrustedProxies []*net.IPNet
+	// MetricsToken, when set, is required as Bearer to read /metrics;
+	// MetricsSeparate says a separate listener serves MetricsHandler, so
+	// the main port's /metrics answers 404.
+	MetricsToken    string
+	MetricsSeparate bool
 }
 
 // Server is the HTTP handler of the app.
@@ -82,6 +100,10 @@ type Server struct {
 	agentAdmin      AgentAdmin
 	admin           AdminService
 	adminUI         AdminUI
+	ipLimits        *ipLimiter
+	webhookIPLimits *ipLimiter
+	metricsToken    string
+	metricsSeparate bool
 }
 
 type namedProbe struct {
@@ -100,7 +122,10 @@ func New(cfg Config) *Server {
 		idempotency: cfg.Idempotency, checkout: cfg.Checkout, agents: cfg.Agents, appURL: cfg.AppURL,
 		keyLimits: newKeyLimiter(cfg.KeyRate, cfg.KeyBurst), agentAdmin: cfg.AgentAdmin,
 		admin: cfg.Admin, adminUI: cfg.AdminUI,
+		ipLimits: newIPLimiter(cfg.IPRate, cfg.IPBurst), webhookIPLimits: newIPLimiter(cfg.WebhookIPRate, cfg.WebhookIPBurst),
+		metricsToken: cfg.MetricsToken, metricsSeparate: cfg.MetricsSeparate,
 	}
+	e.IPExtractor = ipExtractor(cfg.TrustedProxies)
 	if s.adminUI.AppBridgeURL == "" {
 		s.adminUI.AppBridgeURL = app.DefaultAppBridgeURL
 	}

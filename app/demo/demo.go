@@ -182,6 +182,11 @@ func Run(ctx context.Context, opts Options, base app.Config, logger *slog.Logger
 	// Shopify admin's part (App Bridge) is played by the emulator; Polaris
 	// is left out so the pages need nothing beyond loopback.
 	cfg.AppBridgeURL, cfg.PolarisURL = emu.AppBridgeURL(), ""
+	if cfg.MetricsAddr == "" && cfg.MetricsToken == "" {
+		// /metrics is not public: the demo serves it on a loopback port
+		// of its own, as METRICS_ADDR would.
+		cfg.MetricsAddr = "127.0.0.1:0"
+	}
 
 	// The Stripe emulator, with the demo shop's account.
 	stripe, err := stripeemu.New(stripeemu.Config{Accounts: []string{DemoStripeAccount}, Logger: logger.With("component", "stripe-emulator")})
@@ -240,13 +245,25 @@ func Run(ctx context.Context, opts Options, base app.Config, logger *slog.Logger
 		if err := writeJSONAtomic(path, m); err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "\nacpbridge demo is running.\n\n  admin:   %s\n  app:     %s\n  shop:    %s (emulated, installed through OAuth)\n  feed:    %s (%d items published)\n  acp:     %s\n  health:  %s/healthz\n  metrics: %s/metrics\n  details: %s\n\n"+
+		fmt.Fprintf(out, "\nacpbridge demo is running.\n\n  admin:   %s\n  app:     %s\n  shop:    %s (emulated, installed through OAuth)\n  feed:    %s (%d items published)\n  acp:     %s\n  health:  %s/healthz\n  metrics: %s\n  details: %s\n\n"+
 			"Pull the feed:\n  curl -s -H 'Authorization: %s' %s | gunzip | head -c 600\n\n",
-			m.AdminURL, m.AppURL, m.Shop, m.Feed.URL, len(items), m.ACP.BaseURL, m.AppURL, m.AppURL, path, m.Feed.Authorization, m.Feed.URL)
+			m.AdminURL, m.AppURL, m.Shop, m.Feed.URL, len(items), m.ACP.BaseURL, m.AppURL, metricsLine(svc), path, m.Feed.Authorization, m.Feed.URL)
 		fmt.Fprint(out, buyQuickstart(m))
 		fmt.Fprint(out, "Press Ctrl-C to stop.\n\n")
 		return nil
 	})
+}
+
+// metricsLine says where the demo's metrics are.
+func metricsLine(svc *service.Service) string {
+	u := svc.MetricsURL()
+	switch {
+	case u == "":
+		return "(not served: set METRICS_ADDR or METRICS_TOKEN)"
+	case u == svc.URL()+"/metrics":
+		return u + " (Authorization: Bearer $METRICS_TOKEN)"
+	}
+	return u
 }
 
 // AdminPath is the admin's URL path for a shop, as Shopify admin opens an

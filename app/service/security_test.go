@@ -61,6 +61,7 @@ const (
 	classACP       routeClass = "acp"        // /acp/:shop/... with the shop's agent API key
 	classAdminAPI  routeClass = "admin-api"  // /api/... with an App Bridge ID token as Bearer
 	classAdminPage routeClass = "admin-page" // GET / and /admin/... with the ID token in ?id_token=
+	classMetrics   routeClass = "metrics"    // GET /metrics: served on METRICS_ADDR, 404 on the main port
 )
 
 // routeTable classifies every route of the server ("METHOD /path" as echo
@@ -70,7 +71,7 @@ const (
 var routeTable = map[string]routeClass{
 	"GET /healthz":                        classPublic,
 	"GET /readyz":                         classPublic,
-	"GET /metrics":                        classPublic,
+	"GET /metrics":                        classMetrics,
 	"GET /static/*":                       classPublic,
 	"GET " + web.BouncePath:               classPublic,
 	"GET /acp/:shop/.well-known/acp.json": classPublic,
@@ -807,6 +808,15 @@ func (e *secEnv) attacks(t *testing.T, r *echo.Route, class routeClass) []secAtt
 		}
 		return []secAttack{{name: "with shop B's key and ID token", method: r.Method, path: path, want: []int{200},
 			header: map[string]string{"Authorization": "Bearer " + b.apiKey, "API-Version": string(acp.V20260417)}}}
+
+	case classMetrics:
+		// The tests serve metrics on a listener of their own (METRICS_ADDR),
+		// so the main port does not serve them to anyone.
+		return []secAttack{
+			{name: "with shop B's key", method: r.Method, path: r.Path, want: []int{http.StatusNotFound},
+				header: map[string]string{"Authorization": "Bearer " + b.apiKey}},
+			{name: "without credentials", method: r.Method, path: r.Path, want: []int{http.StatusNotFound}},
+		}
 
 	case classFeed:
 		var out []secAttack

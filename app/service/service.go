@@ -78,6 +78,11 @@ type Service struct {
 	// served closes when the HTTP server stops serving; serveErr says why.
 	served   chan struct{}
 	serveErr error
+	// metricsHTTP serves /metrics on METRICS_ADDR (nil without it).
+	metricsHTTP     *http.Server
+	metricsListener net.Listener
+	metricsServed   chan struct{}
+	metricsErr      error
 }
 
 // New opens the database, migrates it and builds every part, but starts
@@ -248,6 +253,13 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 		AppURL:          func() string { return s.shopify.AppURL.String() },
 		Admin:           s.admin,
 		AdminUI:         web.AdminUI{ClientID: cfg.ShopifyAPIKey, AppBridgeURL: cfg.AppBridgeURL, PolarisURL: cfg.PolarisURL},
+		IPRate:          cfg.IPRate,
+		IPBurst:         int(2 * cfg.IPRate),
+		WebhookIPRate:   cfg.WebhookIPRate,
+		WebhookIPBurst:  int(10 * cfg.WebhookIPRate),
+		TrustedProxies:  cfg.TrustedProxies,
+		MetricsToken:    cfg.MetricsToken,
+		MetricsSeparate: cfg.MetricsAddr != "",
 		Ready: map[string]web.Probe{
 			"database":   s.store.Ping,
 			"migrations": s.migrationsCurrent,
@@ -255,6 +267,13 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 		},
 	})
 	s.http = s.web.HTTPServer(cfg.HTTPAddr)
+	if cfg.MetricsAddr != "" {
+		s.metricsHTTP = &http.Server{
+			Addr: cfg.MetricsAddr, Handler: s.web.MetricsHandler(),
+			ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second,
+			ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		}
+	}
 	return s, nil
 }
 
@@ -294,11 +313,29 @@ func (s *Service) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", s.cfg.HTTPAddr, err)
 	}
+	var mln net.Listener
+	if s.metricsHTTP != nil {
+		if mln, err = net.Listen("tcp", s.cfg.MetricsAddr); err != nil {
+			_ = ln.Close()
+			return fmt.Errorf("listen %s (METRICS_ADDR): %w", s.cfg.MetricsAddr, err)
+		}
+	}
 	if err := s.queue.Start(ctx); err != nil {
 		_ = ln.Close()
+		if mln != nil {
+			_ = mln.Close()
+		}
 		return err
 	}
 	s.listener = ln
+	if mln != nil {
+		s.metricsListener, s.metricsServed = mln, make(chan struct{})
+		go func() {
+			s.metricsErr = s.metricsHTTP.Serve(mln)
+			close(s.metricsServed)
+		}()
+		s.logger.InfoContext(ctx, "metrics served on a separate listener", "addr", mln.Addr().String())
+	}
 	if s.shopify.AppURL == nil {
 		// No APP_URL (the demo, tests): the app is reached where it listens.
 		s.shopify.AppURL = &url.URL{Scheme: "http", Host: ln.Addr().String()}
@@ -318,6 +355,19 @@ func (s *Service) Addr() string { return s.listener.Addr().String() }
 
 // URL is the loopback base URL of the started server.
 func (s *Service) URL() string { return "http://" + s.Addr() }
+
+// MetricsURL is where /metrics can be read once started: on the metrics
+// listener (METRICS_ADDR), or on the main port when only METRICS_TOKEN is
+// set (it must be sent as Bearer); "" when metrics are not served.
+func (s *Service) MetricsURL() string {
+	switch {
+	case s.metricsListener != nil:
+		return "http://" + s.metricsListener.Addr().String() + "/metrics"
+	case s.cfg.MetricsToken != "" && s.listener != nil:
+		return s.URL() + "/metrics"
+	}
+	return ""
+}
 
 // Served is closed when the HTTP server stops serving.
 func (s *Service) Served() <-chan struct{} { return s.served }
@@ -372,6 +422,17 @@ func (s *Service) Shutdown(ctx context.Context) error {
 		<-s.served
 		if err := s.serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errs = append(errs, fmt.Errorf("http serve: %w", err))
+		}
+	}
+	if s.metricsListener != nil {
+		// Scrapes are short: they finish within ctx or are cut.
+		if err := s.metricsHTTP.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("metrics shutdown: %w", err))
+			_ = s.metricsHTTP.Close()
+		}
+		<-s.metricsServed
+		if err := s.metricsErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errs = append(errs, fmt.Errorf("metrics serve: %w", err))
 		}
 	}
 	if err := s.queue.Stop(ctx); err != nil {

@@ -41,6 +41,12 @@ func testConfig(t *testing.T, db app.DatabaseConfig) app.Config {
 	if os.Getenv("ACPBRIDGE_PERF") == "1" {
 		cfg.AgentRate = 0 // load tests measure the app, not the per-key limit
 	}
+	// Every client of a test (the merchant's browser, agents, the
+	// emulators' webhooks) is 127.0.0.1, so the per-address limits would
+	// throttle the suite as one client; TestPerIPLimit turns them on.
+	cfg.IPRate, cfg.WebhookIPRate = 0, 0
+	// /metrics is not public: tests read it on a listener of its own.
+	cfg.MetricsAddr = "127.0.0.1:0"
 	return cfg
 }
 
@@ -112,7 +118,7 @@ func TestServiceEndToEnd(t *testing.T) {
 			// show in the job metrics, through the real queue.
 			deadline := time.Now().Add(20 * time.Second)
 			for {
-				_, _, body = get(t, base+"/metrics")
+				_, _, body = get(t, svc.MetricsURL())
 				if strings.Contains(body, `acpbridge_jobs{kind="maintenance",state="completed"} 1`) &&
 					strings.Contains(body, `acpbridge_jobs_finished_total{kind="maintenance",state="completed"} 1`) {
 					break
