@@ -445,6 +445,17 @@ func TestSessionByTokenExchange(t *testing.T) {
 			b, _ := io.ReadAll(resp.Body)
 			return resp.StatusCode, resp.Header, string(b)
 		}
+		// Shopify down during the exchange: 503 with Retry-After, not 500;
+		// Shopify refusing our client credentials: 401 (the operator's
+		// problem, logged as an error), not 500.
+		e.emu.FailNext(1, http.StatusBadGateway)
+		if status, hdr, body := session(e.emu.IDToken(testShop, "1")); status != http.StatusServiceUnavailable || hdr.Get("Retry-After") == "" {
+			t.Errorf("exchange while Shopify is down: %d %s (Retry-After %q), want 503 with Retry-After", status, body, hdr.Get("Retry-After"))
+		}
+		e.emu.FailNext(1, http.StatusUnauthorized)
+		if status, hdr, body := session(e.emu.IDToken(testShop, "1")); status != http.StatusUnauthorized || hdr.Get("X-Shopify-Retry-Invalid-Session-Request") != "1" {
+			t.Errorf("exchange refused (invalid client): %d %s, want 401 with the retry header", status, body)
+		}
 		status, _, body := session(e.emu.IDToken(testShop, "1"))
 		if status != 200 || !strings.Contains(body, `"status":"active"`) {
 			t.Fatalf("session = %d %s", status, body)
