@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -24,14 +25,7 @@ var boundTopics = []string{TopicAppUninstalled, TopicCustomersDataRequest, Topic
 
 // IsBoundTopic reports whether a topic's body must name the delivery's
 // shop (see checkBoundPayload).
-func IsBoundTopic(topic string) bool {
-	for _, t := range boundTopics {
-		if t == topic {
-			return true
-		}
-	}
-	return false
-}
+func IsBoundTopic(topic string) bool { return slices.Contains(boundTopics, topic) }
 
 // boundPayload is every member the bound topics' shapes are checked on,
 // read as encoding/json reads them for handleCompliance.

@@ -235,3 +235,29 @@ func TestShopRedactWaitsForUninstall(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkReceiveWebhookRefused measures what a stranger's delivery costs
+// before it is refused: a full-size body with a well-formed but wrong
+// signature (read once, hashed while read) and the same body without a
+// signature header (not read at all).
+func BenchmarkReceiveWebhookRefused(b *testing.B) {
+	body := bytes.Repeat([]byte("x"), app.MaxWebhookBody)
+	for _, c := range []struct {
+		name, hmac string
+	}{
+		{"wrong signature, 4 MiB read", shopify.SignWebhook([]byte("other"), fuzzWebhookSecret)},
+		{"no signature header", ""},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			s, _ := newReceiver()
+			b.SetBytes(int64(len(body)))
+			for b.Loop() {
+				d := delivery("products/update", "a-shop.myshopify.com", "")
+				d.HMAC, d.Body, d.ContentLength = c.hmac, bytes.NewReader(body), int64(len(body))
+				if _, err := s.ReceiveWebhook(context.Background(), d); app.ErrorCode(err) != app.CodeUnauthorized {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

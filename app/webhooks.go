@@ -43,8 +43,9 @@ var WebhookTopics = []string{
 // MaxWebhookBody bounds a webhook body. Shopify documents no ceiling for
 // HTTPS deliveries; it caps its EventBridge deliveries at 1,000,000 bytes
 // (larger payloads arrive there as a bare {"id":…}), and its staff speak of
-// bodies "upwards of a megabyte". The largest we expect, a product with
-// 2,048 variants in the REST shape, is about 2 MB, so 4 MiB leaves room
+// bodies "upwards of a megabyte". The largest catalog payload, a product
+// with Shopify's maximum of 2,048 variants, measures 1.5 MB in the
+// emulator's REST shape (long titles and SKUs), so 4 MiB leaves room
 // without letting a stranger make us hold 8.
 const MaxWebhookBody = 4 << 20
 
@@ -175,17 +176,45 @@ func (s *Shopify) readWebhookBody(d WebhookDelivery) ([]byte, error) {
 		d.Body = bytes.NewReader(nil)
 	}
 	mac := shopify.NewWebhookMAC(append([]string{s.ClientSecret}, s.PreviousSecrets...)...)
-	buf := bytes.NewBuffer(make([]byte, 0, min(max(d.ContentLength, 0), MaxWebhookBody)+bytes.MinRead))
-	n, err := buf.ReadFrom(io.TeeReader(io.LimitReader(d.Body, MaxWebhookBody+1), mac))
+	body, err := readAtMost(io.TeeReader(d.Body, mac), d.ContentLength, MaxWebhookBody)
 	switch {
-	case n > MaxWebhookBody:
-		return nil, ErrWebhookTooLarge
+	case errors.Is(err, ErrWebhookTooLarge):
+		return nil, err
 	case err != nil:
 		return nil, &Error{Code: CodeInvalid, Field: "body", Message: "could not read the body"}
 	case !mac.Verify(got):
 		return nil, errBadWebhookHMAC
 	}
-	return buf.Bytes(), nil
+	return body, nil
+}
+
+// readAtMost reads r to its end, failing with ErrWebhookTooLarge past limit
+// bytes. The buffer grows with what arrives, not with what the sender
+// announced (a declared 4 MiB that never comes costs little), and never
+// beyond limit+1 bytes.
+func readAtMost(r io.Reader, declared int64, limit int) ([]byte, error) {
+	buf := make([]byte, 0, min(max(declared, 0), 64<<10)+1)
+	for {
+		if len(buf) == cap(buf) {
+			if len(buf) > limit {
+				return nil, ErrWebhookTooLarge
+			}
+			grown := make([]byte, len(buf), min(2*cap(buf)+512, limit+1))
+			copy(grown, buf)
+			buf = grown
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if len(buf) > limit {
+			return nil, ErrWebhookTooLarge
+		}
+		if errors.Is(err, io.EOF) {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 }
 
 // checkTriggeredAt reads X-Shopify-Triggered-At, which Shopify sends with

@@ -154,13 +154,15 @@ var processedTopics = []string{
 // (a job that fails on a payload would retry it for days), and:
 //
 //   - the delivery is finished exactly once, with an outcome;
-//   - every call is for the delivery's (HMAC-verified) shop, never one the
-//     payload names (shop_domain);
+//   - every call is for the delivery's stored shop (the header's, which the
+//     receiver bound to the signed body for the privacy and uninstall
+//     topics), never one the payload names (shop_domain);
 //   - a catalog call's id comes from the payload: positive, and agreeing
 //     with encoding/json's reading of the payload's "id",
 //     "inventory_item_id" or "admin_graphql_api_id" as a generic map;
 //   - a privacy request is recorded once, with a JSON report, and the
-//     customer it acted on is the payload's (agreeing with encoding/json).
+//     customer it acted on is the payload's (agreeing with encoding/json);
+//     a shop/redact of a shop uninstalled 48 h ago deletes it once.
 func FuzzProcessCatalogAndPrivacyWebhooks(f *testing.F) {
 	seeds := []string{
 		`{"id":788032119674292922,"title":"Example T-Shirt","admin_graphql_api_id":"gid://shopify/Product/788032119674292922"}`,
