@@ -78,7 +78,8 @@ type ShopifyStore interface {
 	SaveComplianceRequest(ctx context.Context, r ComplianceRequest) error
 	CustomerData(ctx context.Context, shop string, c CustomerRef) (map[string]int64, error)
 	RedactCustomer(ctx context.Context, shop string, c CustomerRef) (map[string]int64, error)
-	DeleteShopData(ctx context.Context, shop string, keepWebhookID string) (map[string]int64, error)
+	DeleteShopData(ctx context.Context, shop string, uninstalledBefore time.Time, keepWebhookID string) (map[string]int64, error)
+	NoteWebhookEvent(ctx context.Context, id int64, outcome string) error
 }
 
 // CatalogEvents is what the catalog does about Shopify's news.

@@ -38,6 +38,10 @@ type webhookFake struct {
 	stored           []app.WebhookEvent
 	enqueued         int
 	known            map[string]app.ShopStatus
+	uninstalledAt    time.Time // of every uninstalled shop
+	deleted          int       // DeleteShopData calls
+	noted            []string  // NoteWebhookEvent outcomes (deferred deliveries)
+	scheduled        []time.Time
 }
 
 func (f *webhookFake) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
@@ -76,17 +80,31 @@ func (f *webhookFake) RedactCustomer(_ context.Context, shop string, c app.Custo
 	return map[string]int64{"checkout_sessions": 1}, nil
 }
 
-func (f *webhookFake) DeleteShopData(_ context.Context, shop, _ string) (map[string]int64, error) {
+func (f *webhookFake) DeleteShopData(_ context.Context, shop string, _ time.Time, _ string) (map[string]int64, error) {
 	f.shops = append(f.shops, shop)
+	f.deleted++
 	return map[string]int64{"shops": 1}, nil
 }
+
+func (f *webhookFake) NoteWebhookEvent(_ context.Context, _ int64, outcome string) error {
+	f.noted = append(f.noted, outcome)
+	return nil
+}
+
+// fakeShopID is the Shopify id of every shop the fake knows.
+const fakeShopID = 954889
 
 func (f *webhookFake) ShopByDomain(_ context.Context, domain string) (*app.Shop, error) {
 	st, ok := f.known[domain]
 	if !ok {
 		return nil, app.ErrNotFound
 	}
-	return &app.Shop{ID: 1, Domain: domain, Status: st}, nil
+	sh := &app.Shop{ID: 1, Domain: domain, Status: st, ShopifyGID: "gid://shopify/Shop/" + strconv.Itoa(fakeShopID)}
+	if st == app.ShopUninstalled {
+		at := f.uninstalledAt
+		sh.UninstalledAt = &at
+	}
+	return sh, nil
 }
 
 func (f *webhookFake) InsertWebhookEvent(_ context.Context, ev app.WebhookEvent) (int64, bool, error) {
@@ -94,8 +112,11 @@ func (f *webhookFake) InsertWebhookEvent(_ context.Context, ev app.WebhookEvent)
 	return int64(len(f.stored)), false, nil
 }
 
-func (f *webhookFake) EnqueueTx(context.Context, river.JobArgs, *river.InsertOpts) error {
+func (f *webhookFake) EnqueueTx(_ context.Context, _ river.JobArgs, opts *river.InsertOpts) error {
 	f.enqueued++
+	if opts != nil {
+		f.scheduled = append(f.scheduled, opts.ScheduledAt)
+	}
 	return nil
 }
 
@@ -133,13 +154,15 @@ var processedTopics = []string{
 // (a job that fails on a payload would retry it for days), and:
 //
 //   - the delivery is finished exactly once, with an outcome;
-//   - every call is for the delivery's (HMAC-verified) shop, never one the
-//     payload names (shop_domain);
+//   - every call is for the delivery's stored shop (the header's, which the
+//     receiver bound to the signed body for the privacy and uninstall
+//     topics), never one the payload names (shop_domain);
 //   - a catalog call's id comes from the payload: positive, and agreeing
 //     with encoding/json's reading of the payload's "id",
 //     "inventory_item_id" or "admin_graphql_api_id" as a generic map;
 //   - a privacy request is recorded once, with a JSON report, and the
-//     customer it acted on is the payload's (agreeing with encoding/json).
+//     customer it acted on is the payload's (agreeing with encoding/json);
+//     a shop/redact of a shop uninstalled 48 h ago deletes it once.
 func FuzzProcessCatalogAndPrivacyWebhooks(f *testing.F) {
 	seeds := []string{
 		`{"id":788032119674292922,"title":"Example T-Shirt","admin_graphql_api_id":"gid://shopify/Product/788032119674292922"}`,
@@ -157,8 +180,10 @@ func FuzzProcessCatalogAndPrivacyWebhooks(f *testing.F) {
 	f.Fuzz(func(t *testing.T, which uint8, payload []byte) {
 		const shop = "a-shop.myshopify.com"
 		topic := processedTopics[int(which)%len(processedTopics)]
-		fake := &webhookFake{ev: app.WebhookEvent{Shop: shop, Topic: topic, WebhookID: "w1", Payload: payload}}
-		s := &app.Shopify{Store: fake, Catalog: fake, Logger: logger, Now: func() time.Time { return time.Unix(1_800_000_000, 0) }}
+		now := time.Unix(1_800_000_000, 0)
+		fake := &webhookFake{ev: app.WebhookEvent{Shop: shop, Topic: topic, WebhookID: "w1", Payload: payload},
+			known: map[string]app.ShopStatus{shop: app.ShopUninstalled}, uninstalledAt: now.Add(-app.ShopRedactDelay)}
+		s := &app.Shopify{Store: fake, Catalog: fake, Logger: logger, Now: func() time.Time { return now }}
 		if err := s.ProcessWebhook(context.Background(), 7); err != nil {
 			t.Fatalf("%s %q: %v", topic, payload, err)
 		}
@@ -205,6 +230,9 @@ func FuzzProcessCatalogAndPrivacyWebhooks(f *testing.F) {
 			r := fake.compliance[0]
 			if len(fake.compliance) != 1 || r.Topic != topic || r.WebhookID != "w1" || !json.Valid(r.Report) || r.CompletedAt == nil {
 				t.Fatalf("%s %q: recorded %+v", topic, payload, fake.compliance)
+			}
+			if topic == app.TopicShopRedact && fake.deleted != 1 {
+				t.Fatalf("%q: shop uninstalled 48 h ago, %d deletions", payload, fake.deleted)
 			}
 			if topic != app.TopicShopRedact && (len(fake.refs) != 1 || fake.refs[0].ID != r.CustomerID) {
 				t.Fatalf("%s %q: acted on %+v, recorded customer %q", topic, payload, fake.refs, r.CustomerID)
@@ -359,7 +387,9 @@ func jsonText(v any) string {
 // FuzzReceiveWebhook: the receiver stores a delivery only when its HMAC
 // verifies over the very body stored (trimmed), its topic is one the app
 // subscribes to, its shop is a myshopify.com domain the app knows, and the
-// body is one JSON object; then it stores it once with one job. Anything
+// body is one JSON object; a privacy or uninstall topic's body must, in
+// addition, name that shop and its Shopify id (encoding/json's reading of
+// the body as a map agrees); then it stores it once with one job. Anything
 // else stores nothing.
 func FuzzReceiveWebhook(f *testing.F) {
 	f.Add(uint8(0), "a-shop.myshopify.com", "w1", []byte(`{"id":1}`), true, "")
@@ -369,8 +399,19 @@ func FuzzReceiveWebhook(f *testing.F) {
 	f.Add(uint8(2), "a-shop.myshopify.com", "w5", []byte(`{"id":1}`), false, "AAAA")
 	f.Add(uint8(3), "evil.example.com", "w6", []byte(`{"id":1}`), true, "")
 	f.Add(uint8(4), "a-shop.myshopify.com", "", []byte(`{"id":1}`), true, "")
+	// The bound topics (indexes into topics below): well-formed bodies, and
+	// the forgeries they must refuse.
+	f.Add(uint8(3), "a-shop.myshopify.com", "w8", []byte(`{"id":954889,"myshopify_domain":"a-shop.myshopify.com"}`), true, "")
+	f.Add(uint8(16), "gone.myshopify.com", "w9", []byte(`{"shop_id":954889,"shop_domain":"gone.myshopify.com"}`), true, "")
+	f.Add(uint8(16), "a-shop.myshopify.com", "w10", []byte(`{"shop_id":954889,"shop_domain":"gone.myshopify.com"}`), true, "")
+	f.Add(uint8(16), "a-shop.myshopify.com", "w11", []byte(`{"id":788032119674292922,"title":"Example T-Shirt"}`), true, "")
+	f.Add(uint8(16), "a-shop.myshopify.com", "w12", []byte(`{"shop_id":1,"shop_domain":"a-shop.myshopify.com"}`), true, "")
+	f.Add(uint8(15), "a-shop.myshopify.com", "w13", []byte(`{"shop_id":954889,"shop_domain":"a-shop.myshopify.com","customer":{"id":1,"email":"a@example.com","phone":null},"orders_to_redact":[2]}`), true, "")
+	f.Add(uint8(16), "a-shop.myshopify.com", "w14", []byte(`{"shop_id":954889,"shop_domain":"a-shop.myshopify.com","customer":{"id":1},"orders_to_redact":[2]}`), true, "")
+	f.Add(uint8(14), "a-shop.myshopify.com", "w15", []byte(`{"shop_id":954889,"shop_domain":"A-SHOP.myshopify.com","customer":{"id":1,"email":"a@example.com"},"orders_requested":[],"data_request":{"id":9}}`), true, "")
 	topics := append([]string{"orders/create", "", "APP/UNINSTALLED"}, app.WebhookTopics...)
 	logger := slog.New(slog.DiscardHandler)
+	now := time.Date(2026, 11, 27, 10, 5, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, which uint8, shop, webhookID string, body []byte, sign bool, hmac string) {
 		topic := topics[int(which)%len(topics)]
 		if sign {
@@ -379,9 +420,10 @@ func FuzzReceiveWebhook(f *testing.F) {
 		fake := &webhookFake{known: map[string]app.ShopStatus{
 			"a-shop.myshopify.com": app.ShopActive, "gone.myshopify.com": app.ShopUninstalled,
 		}}
-		s := &app.Shopify{ClientSecret: fuzzWebhookSecret, Store: fake, Queue: fake, Logger: logger, Now: time.Now}
+		s := &app.Shopify{ClientSecret: fuzzWebhookSecret, Store: fake, Queue: fake, Logger: logger, Now: func() time.Time { return now }}
 		_, err := s.ReceiveWebhook(context.Background(), app.WebhookDelivery{
-			Topic: topic, Shop: shop, WebhookID: webhookID, HMAC: hmac, Body: body, TriggeredAt: "2026-11-27T10:00:00Z",
+			Topic: topic, Shop: shop, WebhookID: webhookID, EventID: "e-" + webhookID, HMAC: hmac,
+			Body: bytes.NewReader(body), ContentLength: int64(len(body)), TriggeredAt: "2026-11-27T10:00:00Z",
 		})
 		if len(fake.stored) != fake.enqueued || len(fake.stored) > 1 {
 			t.Fatalf("stored %d deliveries with %d jobs", len(fake.stored), fake.enqueued)
@@ -409,8 +451,44 @@ func FuzzReceiveWebhook(f *testing.F) {
 			t.Fatalf("stored a payload that is not one JSON object: %q", ev.Payload)
 		case fake.known[norm] == app.ShopUninstalled && topic != app.TopicAppUninstalled && !containsString(app.ComplianceTopics, topic):
 			t.Fatalf("stored %s for an uninstalled shop", topic)
+		case ev.TriggeredAt == nil || !ev.TriggeredAt.Equal(now.Add(-5*time.Minute)):
+			t.Fatalf("stored triggered_at %v", ev.TriggeredAt)
+		}
+		if app.IsBoundTopic(topic) {
+			checkBoundBody(t, topic, norm, ev.Payload)
 		}
 	})
+}
+
+// checkBoundBody: a stored privacy or uninstall delivery's body, read by
+// encoding/json as a map, names the delivery's shop and the fake's shop id
+// in its topic's members; shop/redact carries no customer request.
+func checkBoundBody(t *testing.T, topic, shop string, payload []byte) {
+	t.Helper()
+	m := firstObject(payload)
+	if m == nil {
+		return // repeats a key: a map and a struct read it differently
+	}
+	idKey, domainKey := "shop_id", "shop_domain"
+	if topic == app.TopicAppUninstalled {
+		idKey, domainKey = "id", "myshopify_domain"
+	}
+	domain, simple := simpleField(m, domainKey)
+	ds, isString := domain.(string)
+	if named, err := shopify.NormalizeShop(ds); simple && (!isString || err != nil || named != shop) {
+		t.Fatalf("stored %s for %s, body names %v", topic, shop, domain)
+	}
+	id, simple := simpleField(m, idKey)
+	if n, isNumber := id.(json.Number); simple && (!isNumber || n.String() != strconv.Itoa(fakeShopID)) {
+		t.Fatalf("stored %s for shop id %d, body names %v", topic, fakeShopID, id)
+	}
+	if topic == app.TopicShopRedact {
+		for _, k := range []string{"customer", "orders_to_redact", "orders_requested", "data_request"} {
+			if v, simple := simpleField(m, k); simple && v != nil {
+				t.Fatalf("stored a shop/redact carrying %q: %q", k, payload)
+			}
+		}
+	}
 }
 
 func containsString(list []string, s string) bool {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"net/url"
 	"regexp"
 	"sort"
@@ -108,19 +109,63 @@ func SignWebhook(body []byte, secret string) string {
 // time, against each secret given: after a secret rotation Shopify signs
 // with the old one for up to an hour.
 func VerifyWebhook(body []byte, header string, secrets ...string) bool {
-	got, err := base64.StdEncoding.DecodeString(strings.TrimSpace(header))
-	if err != nil || len(got) != sha256.Size {
+	got, ok := ParseWebhookHMAC(header)
+	if !ok {
 		return false
 	}
-	ok := false
+	mac := NewWebhookMAC(secrets...)
+	_, _ = mac.Write(body)
+	return mac.Verify(got)
+}
+
+// ParseWebhookHMAC decodes an X-Shopify-Hmac-Sha256 header: standard base64
+// of the 32 bytes of an HMAC-SHA256. A header that is not one cannot
+// verify any body, so a receiver can refuse it before reading the body.
+func ParseWebhookHMAC(header string) ([]byte, bool) {
+	header = strings.TrimSpace(header)
+	if len(header) != base64.StdEncoding.EncodedLen(sha256.Size) {
+		return nil, false
+	}
+	got, err := base64.StdEncoding.DecodeString(header)
+	if err != nil || len(got) != sha256.Size {
+		return nil, false
+	}
+	return got, true
+}
+
+// WebhookMAC computes a webhook body's HMAC-SHA256 under each secret as
+// the body is written to it, so a receiver can hash while it reads (an
+// io.TeeReader) and know at the end of the body whether it is Shopify's.
+type WebhookMAC struct {
+	macs []hash.Hash
+}
+
+// NewWebhookMAC hashes under each non-empty secret.
+func NewWebhookMAC(secrets ...string) *WebhookMAC {
+	w := &WebhookMAC{}
 	for _, s := range secrets {
-		if s == "" {
-			continue
+		if s != "" {
+			w.macs = append(w.macs, hmac.New(sha256.New, []byte(s)))
 		}
-		mac := hmac.New(sha256.New, []byte(s))
-		mac.Write(body)
-		// No early return: every secret is tried whatever matched.
-		if hmac.Equal(got, mac.Sum(nil)) {
+	}
+	return w
+}
+
+// Write implements io.Writer; it never fails.
+func (w *WebhookMAC) Write(p []byte) (int, error) {
+	for _, m := range w.macs {
+		m.Write(p)
+	}
+	return len(p), nil
+}
+
+// Verify reports, in constant time, whether got is the HMAC of what was
+// written under any of the secrets. Every secret is compared whatever
+// matched, so the time does not tell which one did.
+func (w *WebhookMAC) Verify(got []byte) bool {
+	ok := false
+	for _, m := range w.macs {
+		if hmac.Equal(got, m.Sum(nil)) {
 			ok = true
 		}
 	}

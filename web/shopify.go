@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"errors"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -100,25 +99,22 @@ func (s *Server) adminShop(c echo.Context) (*app.Shop, error) {
 }
 
 // handleWebhook is the one receiver of every Shopify webhook topic. It
-// reads the raw body (bounded), hands it to the app unparsed (the HMAC is
-// over these exact bytes) and answers 200 once the delivery is stored.
+// hands the unread body to the app, which refuses a malformed signature
+// header or an oversized Content-Length before reading a byte, and reads
+// at most app.MaxWebhookBody, computing the HMAC as it reads (the HMAC is
+// over these exact bytes). It answers 200 once the delivery is stored.
 func (s *Server) handleWebhook(c echo.Context) error {
 	r := c.Request()
-	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), r.Body, app.MaxWebhookBody))
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		return echo.NewHTTPError(http.StatusRequestEntityTooLarge, "webhook body is too large")
-	}
-	if err != nil {
-		return &app.Error{Code: app.CodeInvalid, Field: "body", Message: "could not read the body"}
-	}
 	h := r.Header
 	dup, err := s.shopify.ReceiveWebhook(r.Context(), app.WebhookDelivery{
 		Topic: h.Get("X-Shopify-Topic"), Shop: h.Get("X-Shopify-Shop-Domain"),
 		WebhookID: h.Get("X-Shopify-Webhook-Id"), EventID: h.Get("X-Shopify-Event-Id"),
 		APIVersion: h.Get("X-Shopify-API-Version"), TriggeredAt: h.Get("X-Shopify-Triggered-At"),
-		HMAC: h.Get("X-Shopify-Hmac-Sha256"), Body: body,
+		HMAC: h.Get("X-Shopify-Hmac-Sha256"), Body: r.Body, ContentLength: r.ContentLength,
 	})
+	if errors.Is(err, app.ErrWebhookTooLarge) {
+		return echo.NewHTTPError(http.StatusRequestEntityTooLarge, "webhook body is too large")
+	}
 	if err != nil {
 		return err
 	}

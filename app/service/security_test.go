@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -665,15 +664,15 @@ func TestCrossShopAccess(t *testing.T) {
 			}
 			counts[class]++
 			if class == classWebhook {
-				continue // last: shop/redact of B is one of its attacks
+				continue // last: the privacy webhooks are among its attacks
 			}
 			for _, at := range e.attacks(t, r, class) {
 				e.try(t, r, class, at)
 				tried++
 			}
 		}
-		// Every credential so far, against every row (B's shop/redact,
-		// among the webhook attacks, deletes B's).
+		// Every credential so far, against every row, before the webhook
+		// attacks (a shop/redact that got through would delete rows).
 		e.scanDatabase(t)
 		for _, r := range routes {
 			if classifyRoute(r) == classWebhook {
@@ -698,8 +697,18 @@ func TestCrossShopAccess(t *testing.T) {
 			err := e.db.QueryRow(`SELECT COUNT(*) FROM webhook_events WHERE processed_at IS NULL`).Scan(&pending)
 			return err == nil && pending == 0
 		})
-		if _, err := e.svc.Store().ShopByDomain(context.Background(), e.b.domain); !errors.Is(err, app.ErrNotFound) {
-			t.Errorf("B's shop/redact did not run (shop B: %v)", err)
+		// Shopify sends shop/redact 48 h after an uninstall: B's, sent
+		// while B is installed, deleted nothing (and A's rows are checked
+		// below).
+		for _, sh := range []string{e.b.domain} {
+			if _, err := e.svc.Store().ShopByDomain(context.Background(), sh); err != nil {
+				t.Errorf("shop/redact of the installed shop %s deleted it: %v", sh, err)
+			}
+			evs, _ := e.svc.Store().WebhookEvents(context.Background(), sh, 100)
+			if i := slices.IndexFunc(evs, func(ev *app.WebhookEvent) bool { return ev.Topic == app.TopicShopRedact }); i < 0 ||
+				evs[i].Outcome != "deleted nothing: the shop is installed (0 rows)" {
+				t.Errorf("%s's shop/redact was not recorded as keeping the shop", sh)
+			}
 		}
 		after := e.settledSnapshot(t, a)
 		for table, rows := range before {
@@ -959,14 +968,21 @@ func (e *secEnv) attacks(t *testing.T, r *echo.Route, class routeClass) []secAtt
 	case classWebhook:
 		sign := func(body, secret string) string { return shopify.SignWebhook([]byte(body), secret) }
 		hook := func(topic, shop, body, hmac string) map[string]string {
+			id := fmt.Sprintf("sec-%d", time.Now().UnixNano())
 			return map[string]string{"X-Shopify-Topic": topic, "X-Shopify-Shop-Domain": shop, "Content-Type": "application/json",
-				"X-Shopify-Webhook-Id": fmt.Sprintf("sec-%d", time.Now().UnixNano()), "X-Shopify-Hmac-Sha256": hmac}
+				"X-Shopify-Webhook-Id": id, "X-Shopify-Event-Id": id, "X-Shopify-Hmac-Sha256": hmac,
+				"X-Shopify-Triggered-At": time.Now().UTC().Format(time.RFC3339Nano)}
 		}
+		marshal := func(v any) string { b, _ := json.Marshal(v); return string(b) }
 		uninstall := `{"id":1,"domain":"` + a.domain + `"}`
 		del := fmt.Sprintf(`{"id":%d}`, a.productIDs[0])
 		inv := `{"inventory_item_id":1,"location_id":1,"available":0}`
-		redactCustomer := `{"shop_domain":"` + a.domain + `","customer":{"id":1,"email":"ada@example.com"},"orders_to_redact":[1]}`
-		redactShop := `{"shop_domain":"` + a.domain + `","shop_id":1}`
+		// A's genuine privacy requests (Shopify signs them for A) sent
+		// with B's domain in the unsigned header, and B's own.
+		redactCustomerA := marshal(e.emu.CustomersRedactPayload(a.domain, "ada@example.com"))
+		redactShopA := marshal(e.emu.ShopRedactPayload(a.domain))
+		redactCustomerB := marshal(e.emu.CustomersRedactPayload(b.domain, "ada@example.com"))
+		redactShopB := marshal(e.emu.ShopRedactPayload(b.domain))
 		var bulkA string
 		if err := e.db.QueryRow(rebind(e.cfg.Database.Kind, "SELECT bulk_operation_id FROM catalog_syncs WHERE shop_id = ? ORDER BY id DESC LIMIT 1"), a.sh.ID).Scan(&bulkA); err != nil || bulkA == "" {
 			t.Fatalf("shop A's bulk operation: %q, %v", bulkA, err)
@@ -983,10 +999,16 @@ func (e *secEnv) attacks(t *testing.T, r *echo.Route, class routeClass) []secAtt
 				header: hook("inventory_levels/update", b.domain, inv, sign(inv, testSecret)), want: []int{200}},
 			{name: "B's bulk_operations/finish naming A's bulk operation", method: r.Method, path: r.Path, body: bulk,
 				header: hook("bulk_operations/finish", b.domain, bulk, sign(bulk, testSecret)), want: []int{200}},
-			{name: "B's customers/redact naming A's shop and buyer", method: r.Method, path: r.Path, body: redactCustomer,
-				header: hook(app.TopicCustomersRedact, b.domain, redactCustomer, sign(redactCustomer, testSecret)), want: []int{200}},
-			{name: "B's shop/redact naming A's shop", method: r.Method, path: r.Path, body: redactShop,
-				header: hook(app.TopicShopRedact, b.domain, redactShop, sign(redactShop, testSecret)), want: []int{200}},
+			{name: "A's customers/redact under B's domain", method: r.Method, path: r.Path, body: redactCustomerA,
+				header: hook(app.TopicCustomersRedact, b.domain, redactCustomerA, sign(redactCustomerA, testSecret))},
+			{name: "A's shop/redact under B's domain", method: r.Method, path: r.Path, body: redactShopA,
+				header: hook(app.TopicShopRedact, b.domain, redactShopA, sign(redactShopA, testSecret))},
+			{name: "B's products/delete body as B's shop/redact", method: r.Method, path: r.Path, body: del,
+				header: hook(app.TopicShopRedact, b.domain, del, sign(del, testSecret)), want: []int{http.StatusBadRequest}},
+			{name: "B's customers/redact of A's buyer's email", method: r.Method, path: r.Path, body: redactCustomerB,
+				header: hook(app.TopicCustomersRedact, b.domain, redactCustomerB, sign(redactCustomerB, testSecret)), want: []int{200}},
+			{name: "B's shop/redact while B is installed", method: r.Method, path: r.Path, body: redactShopB,
+				header: hook(app.TopicShopRedact, b.domain, redactShopB, sign(redactShopB, testSecret)), want: []int{200}},
 		}
 	}
 	t.Fatalf("no attacks for class %s", class)

@@ -1,6 +1,7 @@
 package service_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"database/sql"
@@ -8,11 +9,13 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -571,18 +574,29 @@ func TestTokenRefresh(t *testing.T) {
 	})
 }
 
-// postWebhook sends a webhook as Shopify would, with the given signature.
+// postWebhook sends a webhook as Shopify would, with the given signature,
+// an event id of its own ("ev-" and the webhook id) and triggered now.
 func postWebhook(t *testing.T, e *shopifyEnv, topic, shop, webhookID string, body []byte, hmac string) (int, string) {
+	t.Helper()
+	h := map[string]string{"X-Shopify-Topic": topic, "X-Shopify-Shop-Domain": shop, "X-Shopify-Webhook-Id": webhookID,
+		"X-Shopify-Event-Id": "ev-" + webhookID, "X-Shopify-Hmac-Sha256": hmac,
+		"X-Shopify-Triggered-At": time.Now().UTC().Format(time.RFC3339Nano)}
+	if webhookID == "" {
+		delete(h, "X-Shopify-Webhook-Id")
+	}
+	return postWebhookHeaders(t, e, h, body)
+}
+
+// postWebhookHeaders posts a webhook body with exactly these headers
+// (an empty value leaves the header out).
+func postWebhookHeaders(t *testing.T, e *shopifyEnv, h map[string]string, body []byte) (int, string) {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, e.svc.URL()+"/webhooks/shopify", bytes.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Shopify-Topic", topic)
-	req.Header.Set("X-Shopify-Shop-Domain", shop)
-	if webhookID != "" {
-		req.Header.Set("X-Shopify-Webhook-Id", webhookID)
-	}
-	if hmac != "" {
-		req.Header.Set("X-Shopify-Hmac-Sha256", hmac)
+	for k, v := range h {
+		if v != "" {
+			req.Header.Set(k, v)
+		}
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -665,7 +679,95 @@ func TestWebhooks(t *testing.T) {
 		if n := countEvents(t, e); n != 1 {
 			t.Fatalf("%d events stored after rejected deliveries, want still 1", n)
 		}
+
+		// The same event under a new webhook id (Shopify's event id names
+		// the event) is acknowledged as a duplicate and not stored again.
+		headers := func(d *emulator.Delivery) map[string]string {
+			return map[string]string{"X-Shopify-Topic": d.Topic, "X-Shopify-Shop-Domain": d.Shop, "X-Shopify-Webhook-Id": d.ID,
+				"X-Shopify-Event-Id": d.EventID, "X-Shopify-Hmac-Sha256": shopify.SignWebhook(d.Body, testSecret),
+				"X-Shopify-Triggered-At": d.TriggeredAt.UTC().Format(time.RFC3339Nano)}
+		}
+		again := headers(d)
+		again["X-Shopify-Webhook-Id"] = "another-delivery-of-the-same-event"
+		if status, resp := postWebhookHeaders(t, e, again, d.Body); status != 200 || !strings.Contains(resp, `"duplicate":true`) {
+			t.Fatalf("same event, new webhook id: %d %s, want 200 duplicate", status, resp)
+		}
+		if n := countEvents(t, e); n != 1 {
+			t.Fatalf("%d events stored after the same event under a new webhook id, want 1", n)
+		}
+
+		// A delivery triggered longer ago than deliveries are remembered
+		// is refused, and says why.
+		stale := headers(d)
+		stale["X-Shopify-Webhook-Id"], stale["X-Shopify-Event-Id"] = "stale-1", "stale-1"
+		stale["X-Shopify-Triggered-At"] = time.Now().Add(-app.WebhookMaxAge - time.Hour).UTC().Format(time.RFC3339)
+		if status, resp := postWebhookHeaders(t, e, stale, d.Body); status != 400 || !strings.Contains(resp, "no longer recognised as redeliveries") {
+			t.Fatalf("stale delivery: %d %s, want 400 saying it is too old", status, resp)
+		}
+		for _, missing := range []string{"X-Shopify-Triggered-At", "X-Shopify-Event-Id"} {
+			h := headers(d)
+			h["X-Shopify-Webhook-Id"], h["X-Shopify-Event-Id"] = "no-"+missing, "no-"+missing
+			h[missing] = ""
+			if status, resp := postWebhookHeaders(t, e, h, d.Body); status != 400 || !strings.Contains(resp, missing) {
+				t.Fatalf("without %s: %d %s, want 400 naming it", missing, status, resp)
+			}
+		}
+		if n := countEvents(t, e); n != 1 {
+			t.Fatalf("%d events stored after refused deliveries, want 1", n)
+		}
+
+		// Refused before the body is read: the request announces a body
+		// and never sends it, so an answer at all proves the app did not
+		// wait for it. (The announced 1 MiB is over what net/http drains
+		// of an unread body before answering, 256 KiB, so the server
+		// answers at once too; it is under the app's ceiling.)
+		good64 := shopify.SignWebhook(body, testSecret)
+		for _, c := range []struct {
+			name, hmac string
+			length     int
+			status     int
+		}{
+			{"no signature header", "", 1 << 20, 401},
+			{"a signature header that is no HMAC-SHA256", "bm90LWEtbWFj", 1 << 20, 401},
+			{"a signature of 16 bytes", "AAAAAAAAAAAAAAAAAAAAAA==", 1 << 20, 401},
+			{"a length over the ceiling", good64, app.MaxWebhookBody + 1, 413},
+		} {
+			if got := webhookWithoutBody(t, e, c.hmac, c.length); got != c.status {
+				t.Errorf("%s: %d, want %d without reading the body", c.name, got, c.status)
+			}
+		}
 	})
+}
+
+// webhookWithoutBody sends a webhook's headers, announcing length bytes
+// of body, and none of the body; it returns the status the app answers.
+func webhookWithoutBody(t *testing.T, e *shopifyEnv, hmac string, length int) int {
+	t.Helper()
+	u, _ := url.Parse(e.svc.URL())
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// Only a guard against a hang (the failure this looks for), not a
+	// timing assertion.
+	_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+	head := "POST /webhooks/shopify HTTP/1.1\r\nHost: " + u.Host + "\r\nContent-Type: application/json\r\n" +
+		"X-Shopify-Topic: products/update\r\nX-Shopify-Shop-Domain: " + testShop + "\r\nX-Shopify-Webhook-Id: nobody-1\r\n" +
+		"X-Shopify-Event-Id: nobody-1\r\nX-Shopify-Triggered-At: " + time.Now().UTC().Format(time.RFC3339) + "\r\n" +
+		"Content-Length: " + strconv.Itoa(length) + "\r\n"
+	if hmac != "" {
+		head += "X-Shopify-Hmac-Sha256: " + hmac + "\r\n"
+	}
+	if _, err := io.WriteString(conn, head+"\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer while the body was withheld: %v", err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
 }
 
 func TestUninstallAndReinstall(t *testing.T) {
@@ -761,7 +863,8 @@ func TestComplianceWebhooks(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitFor(t, "uninstall", func() bool { return e.shop(t).Status == app.ShopUninstalled })
-		send("shop/redact", e.emu.ShopRedactPayload(testShop)) // 48 h after uninstall, in real life
+		uninstalledAgo(t, e, app.ShopRedactDelay+time.Minute) // Shopify sends shop/redact 48 h after
+		send("shop/redact", e.emu.ShopRedactPayload(testShop))
 		waitFor(t, "shop redact", func() bool {
 			_, err := e.svc.Store().ShopByDomain(ctx, testShop)
 			return errors.Is(err, app.ErrNotFound)
@@ -774,6 +877,150 @@ func TestComplianceWebhooks(t *testing.T) {
 			t.Fatalf("%d deliveries of the shop left after shop/redact", left)
 		}
 		waitFor(t, "shop redact recorded", func() bool { return len(records()) == 3 && records()[0].Topic == "shop/redact" })
+	})
+}
+
+// uninstalledAgo moves the shop's uninstall time back, as if it had
+// uninstalled that long ago.
+func uninstalledAgo(t *testing.T, e *shopifyEnv, ago time.Duration) {
+	t.Helper()
+	at := time.Now().Add(-ago).UTC()
+	if _, err := e.db.Exec(rebind(e.cfg.Database.Kind, "UPDATE shops SET uninstalled_at = ? WHERE domain = ? AND status = 'uninstalled'"), at, testShop); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// webhookOutcome is the outcome recorded on a shop's latest delivery of a
+// topic, and whether it is processed.
+func webhookOutcome(t *testing.T, e *shopifyEnv, shop, topic string) (string, bool) {
+	t.Helper()
+	evs, err := e.svc.Store().WebhookEvents(context.Background(), shop, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range evs {
+		if ev.Topic == topic {
+			return ev.Outcome, ev.ProcessedAt != nil
+		}
+	}
+	return "", false
+}
+
+// TestForgedShopRedact is the attack of issue 13: Shopify's HMAC covers
+// the body only, so a genuine signed body of shop A (any topic) was
+// re-sent as shop/redact with shop B's domain, and B's data and API keys
+// were deleted. Now such a delivery is refused and B keeps everything; a
+// genuine shop/redact deletes nothing while the shop is installed or
+// uninstalled for less than 48 h (the delivery waits, its outcome says
+// so), and deletes the shop once it has been uninstalled for 48 h.
+func TestForgedShopRedact(t *testing.T) {
+	t.Parallel()
+	eachKind(t, func(t *testing.T, kind app.DatabaseKind) {
+		e := newShopifyEnv(t, kind)
+		e.installByOAuth(t)
+		e.quiesce(t)
+		ctx := context.Background()
+		if _, _, err := e.svc.Shopify().Authenticate(ctx, e.emu.IDToken(otherShop, "1")); err != nil {
+			t.Fatalf("install B: %v", err)
+		}
+		var b *app.Shop
+		waitFor(t, "B's install follow-up", func() bool {
+			var err error
+			if b, err = e.svc.Store().ShopByDomain(ctx, otherShop); err != nil || b.ShopifyGID == "" {
+				return false
+			}
+			_, err = e.svc.Store().LatestBuild(ctx, b.ID, app.BuildPublished)
+			return err == nil
+		})
+		if _, err := e.svc.Store().CreateAPIKey(ctx, app.APIKey{ShopID: b.ID, Hash: "b-key", Fingerprint: "f"}); err != nil {
+			t.Fatal(err)
+		}
+		bIntact := func(when string) {
+			t.Helper()
+			if sh, err := e.svc.Store().ShopByAPIKeyHash(ctx, "b-key"); err != nil || sh.ID != b.ID {
+				t.Fatalf("%s: shop B's API key no longer works: %v", when, err)
+			}
+			if sh, err := e.svc.Store().ShopByDomain(ctx, otherShop); err != nil || sh.Status != app.ShopActive {
+				t.Fatalf("%s: shop B = %+v, %v", when, sh, err)
+			}
+		}
+
+		// A genuine delivery of shop A, captured on the wire.
+		captured, err := e.emu.SendWebhook(ctx, testShop, "products/update", map[string]any{"id": 1, "title": "x"})
+		if err != nil || captured.Status != 200 {
+			t.Fatalf("delivery: %+v %v", captured, err)
+		}
+		shopRedactA, _ := json.Marshal(e.emu.ShopRedactPayload(testShop))
+		customersRedactA, _ := json.Marshal(e.emu.CustomersRedactPayload(testShop, "ann@example.com"))
+		for i, c := range []struct {
+			name, topic string
+			body        []byte
+			status      int
+		}{
+			{"A's products/update as B's shop/redact", app.TopicShopRedact, captured.Body, 400},
+			{"A's shop/redact with B's domain", app.TopicShopRedact, shopRedactA, 403},
+			{"A's customers/redact as B's shop/redact", app.TopicShopRedact, customersRedactA, 400},
+			{"A's customers/redact with B's domain", app.TopicCustomersRedact, customersRedactA, 403},
+			{"A's products/update as B's app/uninstalled", app.TopicAppUninstalled, captured.Body, 400},
+		} {
+			id := "forged-" + strconv.Itoa(i)
+			status, resp := postWebhook(t, e, c.topic, otherShop, id, c.body, shopify.SignWebhook(c.body, testSecret))
+			if status != c.status {
+				t.Errorf("%s: %d %s, want %d", c.name, status, resp, c.status)
+			}
+			var n int
+			if err := e.db.QueryRow(rebind(kind, "SELECT count(*) FROM webhook_events WHERE webhook_id = ?"), id).Scan(&n); err != nil || n != 0 {
+				t.Errorf("%s: stored (%d, %v)", c.name, n, err)
+			}
+		}
+		e.quiesce(t)
+		bIntact("after the forgeries")
+
+		// B's own genuine shop/redact while B is installed: acknowledged,
+		// nothing deleted, the outcome recorded.
+		if d, err := e.emu.SendWebhook(ctx, otherShop, app.TopicShopRedact, e.emu.ShopRedactPayload(otherShop)); err != nil || d.Status != 200 {
+			t.Fatalf("B's shop/redact: %+v %v", d, err)
+		}
+		waitFor(t, "B's shop/redact processed", func() bool { _, done := webhookOutcome(t, e, otherShop, app.TopicShopRedact); return done })
+		if out, _ := webhookOutcome(t, e, otherShop, app.TopicShopRedact); out != "deleted nothing: the shop is installed (0 rows)" {
+			t.Fatalf("outcome of B's shop/redact: %q", out)
+		}
+		bIntact("after B's shop/redact while installed")
+
+		// A uninstalls; a shop/redact an hour later deletes nothing yet.
+		if _, err := e.emu.Uninstall(ctx, testShop); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, "A uninstalled", func() bool { return e.shop(t).Status == app.ShopUninstalled })
+		uninstalledAgo(t, e, time.Hour)
+		if d, err := e.emu.SendWebhook(ctx, testShop, app.TopicShopRedact, e.emu.ShopRedactPayload(testShop)); err != nil || d.Status != 200 {
+			t.Fatalf("A's early shop/redact: %+v %v", d, err)
+		}
+		waitFor(t, "A's early shop/redact looked at", func() bool {
+			out, _ := webhookOutcome(t, e, testShop, app.TopicShopRedact)
+			return out != ""
+		})
+		if out, done := webhookOutcome(t, e, testShop, app.TopicShopRedact); done || !strings.HasPrefix(out, "waiting: the shop was uninstalled less than 48 h ago") {
+			t.Fatalf("A's early shop/redact: outcome %q, processed %v; want waiting", out, done)
+		}
+		var scheduled int
+		if err := e.db.QueryRow(`SELECT count(*) FROM river_job WHERE kind = 'shopify_webhook' AND state = 'scheduled'`).Scan(&scheduled); err != nil || scheduled != 1 {
+			t.Fatalf("%d scheduled webhook jobs (%v), want the one looking again in 47 h", scheduled, err)
+		}
+		if sh := e.shop(t); sh.Status != app.ShopUninstalled {
+			t.Fatalf("A after an early shop/redact: %+v", sh)
+		}
+
+		// 48 h after the uninstall, shop/redact deletes A, and only A.
+		uninstalledAgo(t, e, app.ShopRedactDelay+time.Minute)
+		if d, err := e.emu.SendWebhook(ctx, testShop, app.TopicShopRedact, e.emu.ShopRedactPayload(testShop)); err != nil || d.Status != 200 {
+			t.Fatalf("A's shop/redact: %+v %v", d, err)
+		}
+		waitFor(t, "A deleted", func() bool {
+			_, err := e.svc.Store().ShopByDomain(ctx, testShop)
+			return errors.Is(err, app.ErrNotFound)
+		})
+		bIntact("after A's deletion")
 	})
 }
 

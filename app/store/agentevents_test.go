@@ -116,7 +116,10 @@ func TestAgentEvents(t *testing.T) {
 		}
 
 		// Deleting the shop deletes its events and their attempts.
-		if _, err := st.DeleteShopData(ctx, sh.Domain, ""); err != nil {
+		if err := st.UninstallShop(ctx, sh.Domain); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.DeleteShopData(ctx, sh.Domain, time.Now().Add(time.Minute), ""); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := st.AgentEvent(ctx, create.ID); !errors.Is(err, app.ErrNotFound) {

@@ -143,8 +143,11 @@ func TestSaveSyncBatch(t *testing.T) {
 		}
 
 		// Deleting a shop deletes its catalog.
-		if _, err := st.DeleteShopData(ctx, "other.myshopify.com", ""); err != nil {
+		if err := st.UninstallShop(ctx, "other.myshopify.com"); err != nil {
 			t.Fatal(err)
+		}
+		if got, err := st.DeleteShopData(ctx, "other.myshopify.com", time.Now().Add(time.Minute), ""); err != nil || got["shops"] != 1 {
+			t.Fatalf("delete shop data = %v, %v", got, err)
 		}
 		if n, v, _ := st.CatalogCounts(ctx, other.ID); n != 0 || v != 0 {
 			t.Fatalf("deleted shop keeps %d products, %d variants", n, v)

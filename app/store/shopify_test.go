@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -134,6 +135,52 @@ func TestWebhookEventsDeduplicate(t *testing.T) {
 		if _, dup, err := st.InsertWebhookEvent(ctx, ev); err != nil || !dup {
 			t.Fatalf("redelivery insert: dup=%v err=%v, want duplicate", dup, err)
 		}
+		// The same event (shop, topic, event id) under a new webhook id is
+		// a redelivery too; the same event id of another topic or shop,
+		// and deliveries without one, are not.
+		ev.EventID = "e1"
+		if err := st.NoteWebhookEvent(ctx, id, "waiting"); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := st.WebhookEvent(ctx, id); got.ProcessedAt != nil || got.Outcome != "waiting" || string(got.Payload) != `{"id":1}` {
+			t.Fatalf("noted event = %+v", got)
+		}
+		for i, c := range []struct {
+			webhookID, shop, topic, eventID string
+			dup                             bool
+		}{
+			{"w2", "a.myshopify.com", "products/update", "e1", false},
+			{"w3", "a.myshopify.com", "products/update", "e1", true},
+			{"w4", "b.myshopify.com", "products/update", "e1", false},
+			{"w5", "a.myshopify.com", "products/delete", "e1", false},
+			{"w6", "a.myshopify.com", "products/update", "", false},
+			{"w7", "a.myshopify.com", "products/update", "", false},
+		} {
+			e := app.WebhookEvent{WebhookID: c.webhookID, Shop: c.shop, Topic: c.topic, EventID: c.eventID, Payload: []byte("{}")}
+			if _, dup, err := st.InsertWebhookEvent(ctx, e); err != nil || dup != c.dup {
+				t.Fatalf("case %d %+v: dup=%v err=%v, want dup=%v", i, c, dup, err, c.dup)
+			}
+		}
+		// Replicas racing with one event under different webhook ids
+		// store it once: the unique index decides, not a lookup.
+		var stored atomic.Int32
+		var wg sync.WaitGroup
+		for i := range 8 {
+			wg.Go(func() {
+				e := app.WebhookEvent{WebhookID: "race-" + strconv.Itoa(i), Shop: "a.myshopify.com", Topic: "shop/redact", EventID: "e-race", Payload: []byte("{}")}
+				_, dup, err := st.InsertWebhookEvent(ctx, e)
+				if err != nil {
+					t.Error(err)
+				}
+				if err == nil && !dup {
+					stored.Add(1)
+				}
+			})
+		}
+		wg.Wait()
+		if stored.Load() != 1 {
+			t.Fatalf("one event racing under 8 webhook ids stored %d times", stored.Load())
+		}
 		if err := st.FinishWebhookEvent(ctx, id, "done"); err != nil {
 			t.Fatal(err)
 		}
@@ -206,23 +253,73 @@ func TestCustomerDataAndRedaction(t *testing.T) {
 	})
 }
 
+// TestDeleteShopData: shop/redact's deletion takes only a shop uninstalled
+// before the cutoff, with its keys and deliveries; an installed shop, a
+// shop uninstalled later than the cutoff and a reinstalled one keep
+// everything, and another shop is never touched.
 func TestDeleteShopData(t *testing.T) {
 	t.Parallel()
 	eachDB(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
-		a, _ := st.SaveShopInstall(ctx, app.Shop{Domain: "a.myshopify.com"})
-		b, _ := st.SaveShopInstall(ctx, app.Shop{Domain: "b.myshopify.com"})
-		for i, sh := range []*app.Shop{a, b} {
+		uninstalledAt := time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+		shops := map[string]*app.Shop{}
+		for _, d := range []string{"a", "b", "re"} {
+			sh, err := st.SaveShopInstall(ctx, app.Shop{Domain: d + ".myshopify.com"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			shops[d] = sh
 			if _, err := st.CreateAPIKey(ctx, app.APIKey{ShopID: sh.ID, Hash: sh.Domain, Fingerprint: "f"}); err != nil {
 				t.Fatal(err)
 			}
 			for _, w := range []string{"x", "y"} {
 				if _, _, err := st.InsertWebhookEvent(ctx, app.WebhookEvent{WebhookID: sh.Domain + w, Shop: sh.Domain, Topic: "t", Payload: []byte("{}")}); err != nil {
-					t.Fatal(err, i)
+					t.Fatal(err)
 				}
 			}
 		}
-		got, err := st.DeleteShopData(ctx, "a.myshopify.com", "a.myshopify.comx")
+		now := st.Now
+		st.Now = func() time.Time { return uninstalledAt }
+		for _, d := range []string{"a", "re"} {
+			if err := st.UninstallShop(ctx, d+".myshopify.com"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		st.Now = now
+		if _, err := st.SaveShopInstall(ctx, app.Shop{Domain: "re.myshopify.com"}); err != nil {
+			t.Fatal(err)
+		}
+		// A key made after the uninstall (the store does not forbid it):
+		// the cascade must take it.
+		if _, err := st.CreateAPIKey(ctx, app.APIKey{ShopID: shops["a"].ID, Hash: "a-late", Fingerprint: "f"}); err != nil {
+			t.Fatal(err)
+		}
+
+		cutoff := uninstalledAt.Add(time.Hour)
+		for _, c := range []struct {
+			name, shop string
+			cutoff     time.Time
+		}{
+			{"installed shop", "b.myshopify.com", cutoff},
+			{"reinstalled shop", "re.myshopify.com", cutoff},
+			{"uninstalled after the cutoff", "a.myshopify.com", uninstalledAt.Add(-time.Second)},
+			{"unknown shop", "nobody.myshopify.com", cutoff},
+		} {
+			got, err := st.DeleteShopData(ctx, c.shop, c.cutoff, "")
+			if err != nil || got["shops"] != 0 || got["webhook_events"] != 0 || got["api_keys"] != 0 {
+				t.Fatalf("%s: deleted %v, %v; want nothing", c.name, got, err)
+			}
+			if c.shop != "nobody.myshopify.com" {
+				if _, err := st.ShopByDomain(ctx, c.shop); err != nil {
+					t.Fatalf("%s: shop gone: %v", c.name, err)
+				}
+				if evs, _ := st.WebhookEvents(ctx, c.shop, 10); len(evs) != 2 {
+					t.Fatalf("%s: %d deliveries left, want 2", c.name, len(evs))
+				}
+			}
+		}
+
+		got, err := st.DeleteShopData(ctx, "a.myshopify.com", cutoff, "a.myshopify.comx")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -232,11 +329,13 @@ func TestDeleteShopData(t *testing.T) {
 		if _, err := st.ShopByDomain(ctx, "a.myshopify.com"); !errors.Is(err, app.ErrNotFound) {
 			t.Fatalf("shop a survives: %v", err)
 		}
-		if sh, err := st.ShopByAPIKeyHash(ctx, "b.myshopify.com"); err != nil || sh.ID != b.ID {
-			t.Fatalf("shop b damaged: %v %v", sh, err)
-		}
-		if evs, _ := st.WebhookEvents(ctx, "b.myshopify.com", 10); len(evs) != 2 {
-			t.Fatalf("shop b events = %d, want 2", len(evs))
+		for _, d := range []string{"b", "re"} {
+			if sh, err := st.ShopByAPIKeyHash(ctx, d+".myshopify.com"); d == "b" && (err != nil || sh.ID != shops[d].ID) {
+				t.Fatalf("shop %s damaged: %v %v", d, sh, err)
+			}
+			if evs, _ := st.WebhookEvents(ctx, d+".myshopify.com", 10); len(evs) != 2 {
+				t.Fatalf("shop %s events = %d, want 2", d, len(evs))
+			}
 		}
 	})
 }

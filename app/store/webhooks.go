@@ -37,14 +37,18 @@ func toAppWebhookEvent(r webhookEventRow) *app.WebhookEvent {
 	}
 }
 
-// InsertWebhookEvent stores a delivery unless one with the same webhook id
-// is already stored; duplicate reports the latter (a redelivery).
+// InsertWebhookEvent stores a delivery unless one with the same webhook id,
+// or the same event id for the same shop and topic, is already stored;
+// duplicate reports the latter (a redelivery: Shopify may send one event
+// under several webhook ids). Both are unique indexes, so replicas racing
+// with the same delivery store it once.
 func (s *Store) InsertWebhookEvent(ctx context.Context, ev app.WebhookEvent) (id int64, duplicate bool, err error) {
 	row := webhookEventRow{
 		WebhookID: ev.WebhookID, Shop: ev.Shop, Topic: ev.Topic, EventID: ev.EventID, APIVersion: ev.APIVersion,
 		TriggeredAt: ev.TriggeredAt, Payload: string(ev.Payload), ReceivedAt: s.Now(),
 	}
-	res := s.conn(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "webhook_id"}}, DoNothing: true}).Create(&row)
+	// No conflict target: a clash on either unique index is a duplicate.
+	res := s.conn(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
 	if res.Error != nil {
 		return 0, false, translate(res.Error, "insert webhook event")
 	}
@@ -71,6 +75,13 @@ func (s *Store) FinishWebhookEvent(ctx context.Context, id int64, outcome string
 		"processed_at": s.Now(), "outcome": outcome, "payload": "{}",
 	}).Error
 	return translate(err, "finish webhook event")
+}
+
+// NoteWebhookEvent records why a delivery is not processed yet; it stays
+// unprocessed, its payload kept, for the job scheduled to look at it again.
+func (s *Store) NoteWebhookEvent(ctx context.Context, id int64, outcome string) error {
+	err := s.conn(ctx).Model(&webhookEventRow{}).Where("id = ? AND processed_at IS NULL", id).Update("outcome", outcome).Error
+	return translate(err, "note webhook event")
 }
 
 // WebhookEvents lists a shop's recent deliveries, newest first.
@@ -223,13 +234,33 @@ func (s *Store) customerEvents(ctx context.Context, shop string, c app.CustomerR
 	return q
 }
 
-// DeleteShopData deletes everything we hold for a shop (shop/redact): the
-// shop row (its keys and other rows go with it by cascade), its OAuth
-// states and its deliveries other than keepWebhookID (the one being
-// processed, whose payload is cleared when it finishes). It reports counts.
-func (s *Store) DeleteShopData(ctx context.Context, shop string, keepWebhookID string) (map[string]int64, error) {
+// DeleteShopData deletes everything we hold for a shop (shop/redact), but
+// only a shop that is uninstalled and has been since uninstalledBefore: the
+// shop row goes first, by one conditional statement, so a reinstall that
+// commits first keeps everything (counts["shops"] is then 0 and nothing
+// else is deleted). Its keys and other rows go with it by cascade, then
+// its OAuth states and its deliveries other than keepWebhookID (the one
+// being processed, whose payload is cleared when it finishes). It reports
+// counts.
+func (s *Store) DeleteShopData(ctx context.Context, shop string, uninstalledBefore time.Time, keepWebhookID string) (map[string]int64, error) {
 	out := map[string]int64{}
 	err := s.InTx(ctx, func(ctx context.Context) error {
+		due := s.conn(ctx).Model(&shopRow{}).Select("id").
+			Where("domain = ? AND status = ? AND uninstalled_at IS NOT NULL AND uninstalled_at <= ?", shop, string(app.ShopUninstalled), uninstalledBefore)
+		var keys int64
+		if err := s.conn(ctx).Model(&apiKeyRow{}).Where("shop_id IN (?)", due).Count(&keys).Error; err != nil {
+			return translate(err, "delete shop data: api_keys")
+		}
+		res := s.conn(ctx).Where("domain = ? AND status = ? AND uninstalled_at IS NOT NULL AND uninstalled_at <= ?",
+			shop, string(app.ShopUninstalled), uninstalledBefore).Delete(&shopRow{})
+		if res.Error != nil {
+			return translate(res.Error, "delete shop data: shops")
+		}
+		out["shops"], out["api_keys"] = res.RowsAffected, keys
+		if res.RowsAffected == 0 {
+			out["api_keys"] = 0
+			return nil
+		}
 		steps := []struct {
 			table string
 			run   func() (int64, error)
@@ -240,14 +271,6 @@ func (s *Store) DeleteShopData(ctx context.Context, shop string, keepWebhookID s
 			}},
 			{"oauth_states", func() (int64, error) {
 				res := s.conn(ctx).Where("shop = ?", shop).Delete(&oauthStateRow{})
-				return res.RowsAffected, res.Error
-			}},
-			{"api_keys", func() (int64, error) {
-				res := s.conn(ctx).Where("shop_id IN (?)", s.conn(ctx).Model(&shopRow{}).Select("id").Where("domain = ?", shop)).Delete(&apiKeyRow{})
-				return res.RowsAffected, res.Error
-			}},
-			{"shops", func() (int64, error) {
-				res := s.conn(ctx).Where("domain = ?", shop).Delete(&shopRow{})
 				return res.RowsAffected, res.Error
 			}},
 		}
