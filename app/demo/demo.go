@@ -182,6 +182,9 @@ func Run(ctx context.Context, opts Options, base app.Config, logger *slog.Logger
 	// Shopify admin's part (App Bridge) is played by the emulator; Polaris
 	// is left out so the pages need nothing beyond loopback.
 	cfg.AppBridgeURL, cfg.PolarisURL = emu.AppBridgeURL(), ""
+	// The agent webhook (--agent-webhook-url) and any feed target a
+	// tester sets up point at loopback receivers.
+	cfg.OutboundAllowLoopback = true
 
 	// The Stripe emulator, with the demo shop's account.
 	stripe, err := stripeemu.New(stripeemu.Config{Accounts: []string{DemoStripeAccount}, Logger: logger.With("component", "stripe-emulator")})
