@@ -102,11 +102,12 @@ type AgentEventStore interface {
 
 // AgentEvents sends order events to the shop's agent and moves the money
 // of Shopify refunds and cancellations back through Stripe.
+//
+// HTTP sends the events; it must dial through the outbound policy and not
+// follow redirects (nil: the strictest policy's client).
 type AgentEvents struct {
 	Store  AgentEventStore
 	Keys   *secret.Keyring
-	// HTTP sends the events; it must dial through the outbound policy
-	// and not follow redirects (nil: the strictest policy's client).
 	HTTP   *http.Client
 	Queue  Enqueuer
 	Logger *slog.Logger

@@ -41,13 +41,13 @@ type Deliveries struct {
 	Feeds  *Feeds
 	Queue  Enqueuer
 	Keys   *secret.Keyring
-	// HTTP carries Feed API pushes; nil is a client through Outbound.
-	HTTP *http.Client
+	HTTP   *http.Client
+	Logger *slog.Logger
+	Now    func() time.Time
 	// Outbound is the outbound-network policy targets must pass, when
-	// saved and when dialled (nil: the strictest, public addresses only).
+	// saved and when dialled (nil: the strictest, public addresses only);
+	// a nil HTTP is a client through it.
 	Outbound *netguard.Policy
-	Logger   *slog.Logger
-	Now      func() time.Time
 }
 
 func targetAAD(shopID int64, kind string) []byte {

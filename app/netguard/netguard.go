@@ -251,29 +251,41 @@ func (p *Policy) CheckURL(ctx context.Context, raw string) error {
 	if err != nil || u.Host == "" {
 		return fmt.Errorf("%w: not an absolute URL", ErrRefused)
 	}
-	return p.CheckHost(ctx, u.Hostname())
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	return p.checkHost(ctx, u.Hostname(), port)
 }
 
 // CheckHostPort is CheckURL for a host:port (an SFTP server).
 func (p *Policy) CheckHostPort(ctx context.Context, hostport string) error {
-	host, _, err := net.SplitHostPort(hostport)
+	host, port, err := net.SplitHostPort(hostport)
 	if err != nil {
 		return fmt.Errorf("%w: not a host:port", ErrRefused)
 	}
-	return p.CheckHost(ctx, host)
+	return p.checkHost(ctx, host, port)
 }
 
 // CheckHost is CheckURL for a bare host name or IP literal.
 func (p *Policy) CheckHost(ctx context.Context, host string) error {
+	return p.checkHost(ctx, host, "")
+}
+
+// checkHost applies the save-time rule; with a port, the Allow list counts
+// too.
+func (p *Policy) checkHost(ctx context.Context, host, portStr string) error {
 	if host == "" {
 		return fmt.Errorf("%w: no host", ErrRefused)
 	}
+	port, _ := strconv.ParseUint(portStr, 10, 16)
+	check := func(ip netip.Addr) error { return p.checkAddrPort(netip.AddrPortFrom(ip, uint16(port)), port != 0) }
 	if ip, err := netip.ParseAddr(host); err == nil {
-		return p.Check(ip)
+		return check(ip)
 	}
 	name := strings.TrimSuffix(host, ".")
 	if ip, err := netip.ParseAddr(name); err == nil {
-		return p.Check(ip) // "127.0.0.1." is an address too
+		return check(ip) // "127.0.0.1." is an address too
 	}
 	if looksNumeric(name) {
 		return &RefusedError{Class: Malformed}
@@ -285,7 +297,7 @@ func (p *Policy) CheckHost(ctx context.Context, host string) error {
 		return nil // best effort: the dial-time check is the guard
 	}
 	for _, ip := range ips {
-		if err := p.Check(ip); err != nil {
+		if err := check(ip); err != nil {
 			return err
 		}
 	}
