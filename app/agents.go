@@ -218,7 +218,9 @@ func (a *Agents) RotateSigningSecret(ctx context.Context, shopID int64, require 
 
 // RotateWebhookSecret makes a new secret for signing the order events sent
 // to the agent, returned in plaintext once; url ("" keeps the current one)
-// must be an https URL (http only for loopback, for tests and the demo).
+// must be an https URL (http only for loopback, for tests and the demo)
+// whose host the outbound policy allows (Outbound: public addresses, and
+// loopback when OUTBOUND_ALLOW_LOOPBACK is set).
 func (a *Agents) RotateWebhookSecret(ctx context.Context, shopID int64, url string) (string, error) {
 	s, err := a.Settings(ctx, shopID)
 	if err != nil {

@@ -284,3 +284,11 @@ func TestClientDoesNotFollowRedirects(t *testing.T) {
 		t.Fatalf("direct GET of the internal server = %v", err)
 	}
 }
+
+// BenchmarkClassify measures the per-dial cost of the address check.
+func BenchmarkClassify(b *testing.B) {
+	ips := []netip.Addr{netip.MustParseAddr("8.8.8.8"), netip.MustParseAddr("::ffff:10.0.0.1"), netip.MustParseAddr("2606:4700::1"), netip.MustParseAddr("64:ff9b::a00:1")}
+	for i := 0; b.Loop(); i++ {
+		_ = Classify(ips[i%len(ips)])
+	}
+}
