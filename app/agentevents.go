@@ -19,6 +19,8 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/acpbridge/acpbridge/acp"
+	"github.com/acpbridge/acpbridge/app/delivery"
+	"github.com/acpbridge/acpbridge/app/netguard"
 	"github.com/acpbridge/acpbridge/app/secret"
 	"github.com/acpbridge/acpbridge/shopify"
 )
@@ -100,6 +102,9 @@ type AgentEventStore interface {
 
 // AgentEvents sends order events to the shop's agent and moves the money
 // of Shopify refunds and cancellations back through Stripe.
+//
+// HTTP sends the events; it must dial through the outbound policy and not
+// follow redirects (nil: the strictest policy's client).
 type AgentEvents struct {
 	Store  AgentEventStore
 	Keys   *secret.Keyring
@@ -541,7 +546,8 @@ func (a *AgentEvents) Deliver(ctx context.Context, eventID int64) error {
 		return err
 	}
 	if derr != nil {
-		a.log(ctx, slog.LevelWarn, "agent event delivery failed", ev, "attempt", ev.Attempts+1, "status", status, "err", att.Error)
+		a.log(ctx, slog.LevelWarn, "agent event delivery failed", ev, "attempt", ev.Attempts+1, "status", status, "err", att.Error,
+			"cause", sendCause(derr))
 		return fmt.Errorf("agent event %d: %w", ev.ID, derr)
 	}
 	a.log(ctx, slog.LevelInfo, "agent event delivered", ev, "attempt", ev.Attempts+1, "status", status,
@@ -564,7 +570,7 @@ func (a *AgentEvents) post(ctx context.Context, target string, secret []byte, ev
 	h.Set("User-Agent", "acpbridge/"+Version)
 	client := a.HTTP
 	if client == nil {
-		client = http.DefaultClient
+		client = (*netguard.Policy)(nil).Client(0, nil)
 	}
 	resp, err := client.Do(req)
 	if err != nil {
@@ -574,17 +580,36 @@ func (a *AgentEvents) post(ctx context.Context, target string, secret []byte, ev
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		if errors.Is(err, context.DeadlineExceeded) {
-			return 0, errors.New("no answer within the timeout")
-		}
-		return 0, fmt.Errorf("no answer: %v", err)
+		return 0, &sendError{shown: "no answer: " + delivery.Describe(err), cause: err}
 	}
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return resp.StatusCode, fmt.Errorf("the agent answered %d", resp.StatusCode)
+		// A 3xx is not followed: the signed event goes to the configured
+		// URL only, never to wherever it points.
+		return resp.StatusCode, &sendError{shown: "the agent answered " + delivery.DescribeStatus(resp.StatusCode)}
 	}
 	return resp.StatusCode, nil
+}
+
+// sendError is a failed event delivery: shown is the class of failure
+// (stored, and shown to the merchant), cause the full error for the
+// server log.
+type sendError struct {
+	shown string
+	cause error
+}
+
+func (e *sendError) Error() string { return e.shown }
+func (e *sendError) Unwrap() error { return e.cause }
+
+// sendCause is what the server log gets about a failed delivery.
+func sendCause(err error) string {
+	var se *sendError
+	if errors.As(err, &se) && se.cause != nil {
+		return se.cause.Error()
+	}
+	return ""
 }
 
 // GiveUp marks an event failed after its last attempt (the worker calls

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/acpbridge/acpbridge/app/netguard"
 	"github.com/acpbridge/acpbridge/app/secret"
 )
 
@@ -71,6 +72,9 @@ type Agents struct {
 	Now   func() time.Time
 	// Stripe verifies a merchant's Stripe key and names its account.
 	Stripe StripeAccounts
+	// Outbound is the outbound-network policy a webhook URL must pass
+	// when saved (nil: the strictest, public addresses only).
+	Outbound *netguard.Policy
 }
 
 // StripeAccounts looks up the Stripe account a key belongs to.
@@ -214,7 +218,9 @@ func (a *Agents) RotateSigningSecret(ctx context.Context, shopID int64, require 
 
 // RotateWebhookSecret makes a new secret for signing the order events sent
 // to the agent, returned in plaintext once; url ("" keeps the current one)
-// must be an https URL (http only for loopback, for tests and the demo).
+// must be an https URL (http only for loopback, for tests and the demo)
+// whose host the outbound policy allows (Outbound: public addresses, and
+// loopback when OUTBOUND_ALLOW_LOOPBACK is set).
 func (a *Agents) RotateWebhookSecret(ctx context.Context, shopID int64, url string) (string, error) {
 	s, err := a.Settings(ctx, shopID)
 	if err != nil {
@@ -223,6 +229,9 @@ func (a *Agents) RotateWebhookSecret(ctx context.Context, shopID int64, url stri
 	if url != "" {
 		if err := checkHTTPSURL(url, true); err != nil {
 			return "", &Error{Code: CodeInvalid, Field: "webhook_url", Message: err.Error()}
+		}
+		if err := a.Outbound.CheckURL(ctx, url); err != nil {
+			return "", outboundRefusal("webhook_url", err)
 		}
 		s.WebhookURL = url
 	}
@@ -333,6 +342,18 @@ func decodeSignature(s string) ([]byte, bool) {
 		}
 	}
 	return nil, false
+}
+
+// outboundRefusal is the 400 for a URL or host the outbound policy
+// refuses. It names the class, never the address a name resolved to (that
+// would make the form a probe of the server's internal DNS).
+func outboundRefusal(field string, err error) error {
+	msg := "must be a public address: loopback, private, link-local and other non-public addresses are not allowed"
+	var refused *netguard.RefusedError
+	if errors.As(err, &refused) {
+		msg += " (this one is " + string(refused.Class) + ")"
+	}
+	return &Error{Code: CodeInvalid, Field: field, Message: msg}
 }
 
 // checkHTTPSURL accepts an absolute https URL, or http on a loopback host

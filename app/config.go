@@ -119,6 +119,12 @@ type Config struct {
 	// With neither, /metrics is not served.
 	MetricsAddr  string
 	MetricsToken string
+	// OutboundAllowLoopback lets merchant-set URLs (agent webhook, feed
+	// push targets) reach loopback addresses (OUTBOUND_ALLOW_LOOPBACK,
+	// default false): for the demo and tests, whose emulators listen on
+	// 127.0.0.1. Private, link-local and other non-public addresses stay
+	// refused either way (see app/netguard).
+	OutboundAllowLoopback bool
 }
 
 // Defaults of the per-address limits.
@@ -301,6 +307,14 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		} else {
 			cfg.StripeURL = strings.TrimRight(raw, "/")
 		}
+	}
+
+	if raw := env("OUTBOUND_ALLOW_LOOPBACK"); raw != "" {
+		b, err := strconv.ParseBool(raw)
+		if err != nil {
+			bad("OUTBOUND_ALLOW_LOOPBACK", "expected true or false, got %q", raw)
+		}
+		cfg.OutboundAllowLoopback = b
 	}
 
 	switch lv := strings.ToLower(env("LOG_LEVEL")); lv {

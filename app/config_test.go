@@ -31,6 +31,12 @@ func TestLoadConfigDefaults(t *testing.T) {
 	if err := cfg.RequireServe(); err == nil {
 		t.Error("RequireServe passed without Shopify credentials")
 	}
+	if cfg.OutboundAllowLoopback {
+		t.Error("OutboundAllowLoopback defaults to true; serve must refuse loopback targets unless told")
+	}
+	if on, err := app.LoadConfig(env(map[string]string{"OUTBOUND_ALLOW_LOOPBACK": "true"})); err != nil || !on.OutboundAllowLoopback {
+		t.Errorf("OUTBOUND_ALLOW_LOOPBACK=true: %v, %v", on.OutboundAllowLoopback, err)
+	}
 }
 
 func TestLoadConfigValues(t *testing.T) {
@@ -132,6 +138,7 @@ func TestConfigErrors(t *testing.T) {
 		{name: "session ttl", set: map[string]string{"CHECKOUT_SESSION_TTL": "1m"}, want: []string{"CHECKOUT_SESSION_TTL:", "5m0s to 72h0m0s", `"1m"`}},
 		{name: "quote timeout", set: map[string]string{"QUOTE_TIMEOUT": "soon"}, want: []string{"QUOTE_TIMEOUT:", "duration", `"soon"`}},
 		{name: "agent rate", set: map[string]string{"AGENT_RATE_LIMIT": "-1"}, want: []string{"AGENT_RATE_LIMIT:", "requests per second"}},
+		{name: "outbound loopback", set: map[string]string{"OUTBOUND_ALLOW_LOOPBACK": "maybe"}, want: []string{"OUTBOUND_ALLOW_LOOPBACK:", "true or false"}},
 		{name: "lease", set: map[string]string{"COMPLETION_LEASE": "1s"}, want: []string{"COMPLETION_LEASE:", "2s to 10m0s"}},
 		{name: "emulator not loopback", set: map[string]string{"SHOPIFY_EMULATOR_URL": "http://shopify.example.com"}, want: []string{"SHOPIFY_EMULATOR_URL:", "loopback"}},
 		{name: "stripe url https", set: map[string]string{"STRIPE_API_URL": "https://api.stripe.com"}, want: []string{"STRIPE_API_URL:", "loopback"}},

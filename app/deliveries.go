@@ -16,6 +16,7 @@ import (
 
 	"github.com/acpbridge/acpbridge/app/delivery"
 	"github.com/acpbridge/acpbridge/app/feed"
+	"github.com/acpbridge/acpbridge/app/netguard"
 	"github.com/acpbridge/acpbridge/app/secret"
 )
 
@@ -43,6 +44,10 @@ type Deliveries struct {
 	HTTP   *http.Client
 	Logger *slog.Logger
 	Now    func() time.Time
+	// Outbound is the outbound-network policy targets must pass, when
+	// saved and when dialled (nil: the strictest, public addresses only);
+	// a nil HTTP is a client through it.
+	Outbound *netguard.Policy
 }
 
 func targetAAD(shopID int64, kind string) []byte {
@@ -62,6 +67,9 @@ func (d *Deliveries) SaveSFTPTarget(ctx context.Context, shopID, id int64, cfg S
 	if err := t.Validate(); err != nil {
 		return nil, &Error{Code: CodeInvalid, Field: "sftp", Message: err.Error()}
 	}
+	if err := d.Outbound.CheckHostPort(ctx, cfg.Addr); err != nil {
+		return nil, outboundRefusal("addr", err)
+	}
 	secretJSON, _ := json.Marshal(map[string]string{"password": password, "private_key": privateKeyPEM})
 	return d.save(ctx, shopID, id, TargetSFTP, cfg, secretJSON, enabled)
 }
@@ -72,6 +80,9 @@ func (d *Deliveries) SaveACPTarget(ctx context.Context, shopID, id int64, cfg AC
 	t := delivery.ACPFeedTarget{BaseURL: cfg.BaseURL, Token: token, FeedID: cfg.FeedID, TargetCountry: cfg.TargetCountry}
 	if err := t.Validate(); err != nil {
 		return nil, &Error{Code: CodeInvalid, Field: "acp", Message: err.Error()}
+	}
+	if err := d.Outbound.CheckURL(ctx, cfg.BaseURL); err != nil {
+		return nil, outboundRefusal("base_url", err)
 	}
 	return d.save(ctx, shopID, id, TargetACP, cfg, []byte(token), enabled)
 }
@@ -147,10 +158,13 @@ func (d *Deliveries) Push(ctx context.Context, targetID, buildID int64) error {
 	case err == nil:
 		rec.Status = "succeeded"
 		rec.Detail = fmt.Sprintf("pushed build %d in %s", buildID, d.Now().Sub(started).Round(time.Millisecond))
+	// What is stored is shown to the merchant: the class of failure only,
+	// never the target's answer or an address (the full error goes to the
+	// server log below).
 	case delivery.IsRetryable(err):
-		rec.Status, rec.Detail = "retrying", err.Error()
+		rec.Status, rec.Detail = "retrying", delivery.Describe(err)
 	default:
-		rec.Status, rec.Detail = "failed", err.Error()
+		rec.Status, rec.Detail = "failed", delivery.Describe(err)
 	}
 	if rerr := d.Store.RecordDelivery(ctx, rec, newConfig); rerr != nil {
 		return errors.Join(err, rerr)
@@ -181,7 +195,7 @@ func (d *Deliveries) pushSFTP(ctx context.Context, t *FeedTarget, buildID int64)
 	}
 	_ = json.Unmarshal(plain, &creds)
 	target := delivery.SFTPTarget{Addr: cfg.Addr, User: cfg.User, Password: creds.Password, HostKey: cfg.HostKey,
-		Dir: cfg.Dir, Logger: d.Logger}
+		Dir: cfg.Dir, Logger: d.Logger, Dial: d.Outbound.DialContext}
 	if creds.PrivateKey != "" {
 		target.PrivateKeyPEM = []byte(creds.PrivateKey)
 	}
@@ -212,7 +226,11 @@ func (d *Deliveries) pushACP(ctx context.Context, t *FeedTarget) (int, []byte, e
 	}
 	next, stop := iter.Pull2(d.Feeds.ACPProducts(ctx, t.ShopID))
 	defer stop()
-	res, err := delivery.PushACPFeed(ctx, d.HTTP, delivery.ACPFeedTarget{
+	client := d.HTTP
+	if client == nil {
+		client = d.Outbound.Client(5*time.Minute, nil)
+	}
+	res, err := delivery.PushACPFeed(ctx, client, delivery.ACPFeedTarget{
 		BaseURL: cfg.BaseURL, Token: string(token), FeedID: cfg.FeedID, TargetCountry: cfg.TargetCountry, Logger: d.Logger,
 	}, func() (json.RawMessage, error) {
 		raw, err, ok := next()

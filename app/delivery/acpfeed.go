@@ -48,7 +48,8 @@ type ACPPushResult struct {
 //
 // On error the result is still returned when a feed id is known, saying
 // how far the push got: a created feed's id must not be lost. A nil client
-// means http.DefaultClient; each attempt is bounded to two minutes anyway.
+// means one through the strictest outbound policy (netguard: public
+// addresses only, no redirects); each attempt is bounded to two minutes.
 func PushACPFeed(ctx context.Context, client *http.Client, t ACPFeedTarget, next func() (json.RawMessage, error), batchSize int) (*ACPPushResult, error) {
 	if err := t.Validate(); err != nil {
 		return nil, fmt.Errorf("feed push: %w", err)
@@ -143,7 +144,9 @@ func (c *feedClient) createFeed(ctx context.Context) (string, error) {
 		ID string `json:"id"`
 	}
 	if err := json.Unmarshal(answer, &meta); err != nil || meta.ID == "" {
-		return "", fmt.Errorf("create feed: answer has no feed id: %q", bound(string(answer), 200))
+		// Never the answer itself: the text would reach the merchant, and
+		// a target that is not a Feed API may be answering with anything.
+		return "", &stepError{step: "create feed", err: fmt.Errorf("%w: no feed id", ErrNotFeedAPI)}
 	}
 	return meta.ID, nil
 }
@@ -164,10 +167,10 @@ func (c *feedClient) upsert(ctx context.Context, feedID string, n int, products 
 		Accepted *bool `json:"accepted"`
 	}
 	if err := json.Unmarshal(answer, &ack); err != nil || ack.Accepted == nil {
-		return fmt.Errorf("%s: answer lacks \"accepted\": %q", what, bound(string(answer), 200))
+		return &stepError{step: what, err: fmt.Errorf("%w: no \"accepted\"", ErrNotFeedAPI)}
 	}
 	if !*ack.Accepted {
-		return fmt.Errorf("%s: server answered accepted=false", what)
+		return &stepError{step: what, err: errNotAccepted}
 	}
 	return nil
 }

@@ -17,6 +17,10 @@ import (
 )
 
 // product returns a valid Feed API product.
+// loopbackClient reaches the test Feed API servers on 127.0.0.1 (a nil
+// client is the strict policy, which refuses them).
+var loopbackClient = deliverytest.LoopbackPolicy.Client(0, nil)
+
 func product(i int) json.RawMessage {
 	return json.RawMessage(fmt.Sprintf(
 		`{"id":"prod_%d","title":"Product %d","variants":[{"id":"var_%d","title":"Product %d - Default","price":{"amount":%d,"currency":"USD"}}]}`,
@@ -87,7 +91,7 @@ func TestPushACPFeedCreatesFeedAndBatches(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			srv, tgt, sl := startFeedAPI(t)
-			res, err := delivery.PushACPFeed(t.Context(), nil, tgt, products(tt.products), tt.batchSize)
+			res, err := delivery.PushACPFeed(t.Context(), loopbackClient, tgt, products(tt.products), tt.batchSize)
 			if err != nil {
 				t.Fatalf("PushACPFeed() error = %v", err)
 			}
@@ -120,7 +124,7 @@ func TestPushACPFeedExistingFeed(t *testing.T) {
 	t.Parallel()
 	srv, tgt, _ := startFeedAPI(t)
 	tgt.FeedID = srv.AddFeed("US")
-	res, err := delivery.PushACPFeed(t.Context(), nil, tgt, products(10), 4)
+	res, err := delivery.PushACPFeed(t.Context(), loopbackClient, tgt, products(10), 4)
 	if err != nil {
 		t.Fatalf("PushACPFeed() error = %v", err)
 	}
@@ -172,7 +176,7 @@ func TestPushACPFeedRetries(t *testing.T) {
 			tgt.FeedID = srv.AddFeed("US")
 			srv.FailNext(tt.failN, tt.status)
 			srv.SetRetryAfter(tt.retryAfter)
-			res, err := delivery.PushACPFeed(t.Context(), nil, tgt, products(5), 500)
+			res, err := delivery.PushACPFeed(t.Context(), loopbackClient, tgt, products(5), 500)
 			waits := sl.waits()
 			if len(waits) != tt.wantWaits {
 				t.Errorf("waited %v, want %d waits", waits, tt.wantWaits)
@@ -213,7 +217,7 @@ func TestPushACPFeedRejectedBatchFailsAtOnce(t *testing.T) {
 		}
 		return product(i)
 	})
-	res, err := delivery.PushACPFeed(t.Context(), nil, tgt, lines, 500)
+	res, err := delivery.PushACPFeed(t.Context(), loopbackClient, tgt, lines, 500)
 	var apiErr *delivery.APIError
 	if !errors.As(err, &apiErr) {
 		t.Fatalf("PushACPFeed() error = %v, want an APIError", err)
@@ -253,7 +257,7 @@ func TestPushACPFeedLostResponseNotReapplied(t *testing.T) {
 				tgt.FeedID = srv.AddFeed("US")
 			}
 			srv.DropNext(1)
-			res, err := delivery.PushACPFeed(t.Context(), nil, tgt, products(12), 5)
+			res, err := delivery.PushACPFeed(t.Context(), loopbackClient, tgt, products(12), 5)
 			if err != nil {
 				t.Fatalf("PushACPFeed() error = %v", err)
 			}
@@ -325,7 +329,7 @@ func TestPushACPFeedPermanentFailures(t *testing.T) {
 			if next == nil {
 				next = products(3)
 			}
-			_, err := delivery.PushACPFeed(t.Context(), nil, tgt, next, 2)
+			_, err := delivery.PushACPFeed(t.Context(), loopbackClient, tgt, next, 2)
 			if err == nil {
 				t.Fatal("PushACPFeed() succeeded")
 			}
@@ -361,7 +365,7 @@ func TestPushACPFeedContextCancelledWhileWaiting(t *testing.T) {
 		cancel()
 		return ctx.Err()
 	}
-	_, err := delivery.PushACPFeed(ctx, nil, tgt, products(1), 0)
+	_, err := delivery.PushACPFeed(ctx, loopbackClient, tgt, products(1), 0)
 	if !errors.Is(err, context.Canceled) || delivery.IsRetryable(err) {
 		t.Fatalf("PushACPFeed() error = %v, want context.Canceled, not retryable", err)
 	}

@@ -9,6 +9,8 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"time"
+
+	"github.com/acpbridge/acpbridge/app/netguard"
 )
 
 const (
@@ -40,7 +42,7 @@ type feedClient struct {
 
 func newFeedClient(client *http.Client, t ACPFeedTarget) *feedClient {
 	if client == nil {
-		client = http.DefaultClient
+		client = (*netguard.Policy)(nil).Client(0, nil)
 	}
 	sleep := t.Sleep
 	if sleep == nil {
@@ -58,15 +60,15 @@ func (c *feedClient) call(ctx context.Context, method, url string, body []byte, 
 			return status, answer, nil
 		}
 		if ctx.Err() != nil {
-			return 0, nil, fmt.Errorf("%s: %w", what, context.Cause(ctx))
+			return 0, nil, &stepError{step: what, err: context.Cause(ctx)}
 		}
 		var wait time.Duration
 		if err != nil {
-			err = fmt.Errorf("%s: %w", what, err)
+			err = &stepError{step: what, err: err}
 		} else {
 			apiErr := newAPIError(status, header, answer, time.Now())
 			wait = apiErr.RetryAfter
-			err = fmt.Errorf("%s: %w", what, apiErr)
+			err = &stepError{step: what, err: apiErr}
 		}
 		if !IsRetryable(err) {
 			return 0, nil, err

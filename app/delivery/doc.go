@@ -15,5 +15,11 @@
 // The package takes feed content as bytes (an io.Reader, or one JSON object
 // per product) rather than typed products, so it does not depend on how the
 // feed is built. [IsRetryable] tells a job runner whether a failure is worth
-// another attempt later.
+// another attempt later; [Describe] words a failure for the merchant by its
+// class (timed out, refused, TLS, HTTP status…), never with the remote
+// answer or an address.
+//
+// Every connection goes through the outbound-network policy (app/netguard):
+// a nil HTTP client or SFTPTarget.Dial means its strictest form, public
+// addresses only, and redirects are never followed.
 package delivery

@@ -11,6 +11,8 @@ import (
 	"syscall"
 
 	"github.com/pkg/sftp"
+
+	"github.com/acpbridge/acpbridge/app/netguard"
 )
 
 // Sentinel errors, matched with errors.Is. None of them is retryable: each
@@ -51,13 +53,14 @@ func transient(err error) error {
 // succeed: network failures and timeouts (an expired context deadline
 // included), dropped connections, HTTP 429 and 5xx. Bad configuration,
 // rejected credentials, a host key mismatch, a rejected payload, a
-// certificate problem and a cancelled context are not retryable.
+// certificate problem, an address the outbound policy refuses and a
+// cancelled context are not retryable.
 func IsRetryable(err error) bool {
 	if err == nil {
 		return false
 	}
 	// Permanent causes win over transient ones found deeper in the chain.
-	for _, permanent := range []error{ErrInvalidTarget, ErrHostKeyMismatch, ErrAuthFailed, ErrFeedNotFound, context.Canceled} {
+	for _, permanent := range []error{ErrInvalidTarget, ErrHostKeyMismatch, ErrAuthFailed, ErrFeedNotFound, netguard.ErrRefused, context.Canceled} {
 		if errors.Is(err, permanent) {
 			return false
 		}

@@ -383,7 +383,7 @@ func TestPushSFTPNoServer(t *testing.T) {
 	}
 	addr := ln.Addr().String()
 	_ = ln.Close()
-	tgt := delivery.SFTPTarget{Addr: addr, User: "u", Password: "p", HostKey: otherHostKey(t)}
+	tgt := delivery.SFTPTarget{Addr: addr, User: "u", Password: "p", HostKey: otherHostKey(t), Dial: deliverytest.LoopbackPolicy.DialContext}
 	_, err = delivery.PushSFTP(t.Context(), tgt, "feed.jsonl.gz", strings.NewReader("x"))
 	if err == nil || !delivery.IsRetryable(err) {
 		t.Fatalf("PushSFTP() to a closed port error = %v, want a retryable error", err)

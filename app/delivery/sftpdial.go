@@ -14,6 +14,8 @@ import (
 
 	"github.com/pkg/sftp"
 	"golang.org/x/crypto/ssh"
+
+	"github.com/acpbridge/acpbridge/app/netguard"
 )
 
 const (
@@ -77,9 +79,17 @@ func dialSFTP(ctx context.Context, t SFTPTarget, log *slog.Logger) (*sftpConn, e
 		HostKeyAlgorithms: hostKeyAlgorithms(pinned),
 	}
 
-	d := net.Dialer{Timeout: dialTimeout}
-	conn, err := d.DialContext(ctx, "tcp", t.Addr)
+	dial := t.Dial
+	if dial == nil {
+		dial = (*netguard.Policy)(nil).DialContext
+	}
+	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
+	conn, err := dial(dctx, "tcp", t.Addr)
+	cancel()
 	if err != nil {
+		if errors.Is(err, netguard.ErrRefused) {
+			return nil, fmt.Errorf("sftp: dial %s: %w", t.Addr, err) // permanent: the address is not allowed
+		}
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("sftp: dial %s: %w", t.Addr, context.Cause(ctx))
 		}
@@ -136,7 +146,7 @@ func classifyHandshake(ctx context.Context, addr string, err error, mismatch boo
 	case ctx.Err() != nil:
 		return fmt.Errorf("sftp: connect %s: %w", addr, context.Cause(ctx))
 	}
-	return transient(fmt.Errorf("sftp: connect %s: %w", addr, err))
+	return transient(fmt.Errorf("sftp: connect %s: %w: %w", addr, errSSHHandshake, err))
 }
 
 // authMethods builds the login methods from the one configured credential.

@@ -2,6 +2,7 @@ package delivery
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -35,6 +36,10 @@ type SFTPTarget struct {
 	Dir string
 	// Logger receives progress and warnings; nil discards them.
 	Logger *slog.Logger
+	// Dial connects to Addr; nil dials through the strictest outbound
+	// policy (netguard: public addresses only). The app passes its
+	// configured policy's DialContext; tests one that allows loopback.
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 // Validate checks the target without connecting. Errors wrap

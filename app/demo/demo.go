@@ -187,6 +187,9 @@ func Run(ctx context.Context, opts Options, base app.Config, logger *slog.Logger
 		// of its own, as METRICS_ADDR would.
 		cfg.MetricsAddr = "127.0.0.1:0"
 	}
+	// The agent webhook (--agent-webhook-url) and any feed target a
+	// tester sets up point at loopback receivers.
+	cfg.OutboundAllowLoopback = true
 
 	// The Stripe emulator, with the demo shop's account.
 	stripe, err := stripeemu.New(stripeemu.Config{Accounts: []string{DemoStripeAccount}, Logger: logger.With("component", "stripe-emulator")})

@@ -20,6 +20,7 @@ import (
 
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/jobs"
+	"github.com/acpbridge/acpbridge/app/netguard"
 	"github.com/acpbridge/acpbridge/app/payment"
 	"github.com/acpbridge/acpbridge/app/secret"
 	"github.com/acpbridge/acpbridge/app/store"
@@ -49,8 +50,14 @@ type Options struct {
 	RebuildDelay time.Duration
 	SyncPoll     time.Duration
 	// FeedTransport carries feed pushes to ACP Feed API endpoints (nil:
-	// the default transport).
+	// dialled through the outbound policy, as production does; a test's
+	// transport is used as is). Redirects are never followed either way.
 	FeedTransport http.RoundTripper
+	// Outbound is the policy for every merchant- or agent-set address
+	// (webhooks, feed targets); nil builds it from the configuration
+	// (OUTBOUND_ALLOW_LOOPBACK). Tests set one whose Allow list stands a
+	// loopback server in for a public host.
+	Outbound *netguard.Policy
 	// StripeURL is Stripe's API base URL: "" for api.stripe.com, the
 	// Stripe emulator's in the demo and the tests.
 	StripeURL string
@@ -154,9 +161,18 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 		RebuildDelay: rebuild, PollInterval: poll,
 	}
 	s.shopify.Catalog = s.catalog
+	// One outbound-network policy for every address a merchant or an
+	// agent can set: checked when saved and at every dial.
+	outbound := opts.Outbound
+	if outbound == nil {
+		outbound = &netguard.Policy{AllowLoopback: cfg.OutboundAllowLoopback}
+	}
+	if outbound.AllowLoopback {
+		logger.WarnContext(ctx, "feed targets and agent webhooks may reach loopback addresses (OUTBOUND_ALLOW_LOOPBACK)")
+	}
 	s.deliveries = &app.Deliveries{
 		Store: s.store, Feeds: s.feeds, Keys: s.keys, Logger: logger, Now: s.store.Now,
-		HTTP: &http.Client{Timeout: 5 * time.Minute, Transport: opts.FeedTransport},
+		HTTP: outbound.Client(5*time.Minute, opts.FeedTransport), Outbound: outbound,
 	}
 	s.feeds.AfterBuild = s.deliveries.AfterBuild
 
@@ -165,7 +181,7 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 	stripePayments := &app.StripePayments{Stripe: &payment.Stripe{
 		BaseURL: opts.StripeURL, HTTPClient: &http.Client{Timeout: 30 * time.Second}, Logger: logger,
 	}}
-	s.agents = &app.Agents{Store: s.store, Keys: s.keys, Now: s.store.Now, Stripe: stripePayments}
+	s.agents = &app.Agents{Store: s.store, Keys: s.keys, Now: s.store.Now, Stripe: stripePayments, Outbound: outbound}
 	s.checkout = &app.Checkout{
 		Completer: &app.Completer{
 			Lease: cfg.CompletionLease,
@@ -183,7 +199,7 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 	// their orders passed on to Stripe.
 	s.events = &app.AgentEvents{
 		Store: s.store, Keys: s.keys, Logger: logger, Now: s.store.Now,
-		HTTP:    &http.Client{Timeout: 30 * time.Second},
+		HTTP:    outbound.Client(30*time.Second, nil),
 		Shopify: s.shopify, Payments: stripePayments,
 	}
 	s.checkout.Events = s.events

@@ -38,6 +38,9 @@ func testConfig(t *testing.T, db app.DatabaseConfig) app.Config {
 		t.Fatal(err)
 	}
 	cfg.EncryptionKey = key
+	// The tests' agent webhook receivers and feed targets listen on
+	// 127.0.0.1.
+	cfg.OutboundAllowLoopback = true
 	if os.Getenv("ACPBRIDGE_PERF") == "1" {
 		cfg.AgentRate = 0 // load tests measure the app, not the per-key limit
 	}

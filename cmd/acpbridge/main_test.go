@@ -258,6 +258,14 @@ func TestDemoAnswersAndWritesManifest(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "https") {
 		t.Fatalf("a plain-http public webhook URL must be refused, got %v", err)
 	}
+	// The outbound policy (OUTBOUND_ALLOW_LOOPBACK unset: strict) refuses
+	// internal addresses from the CLI as from the admin.
+	for _, u := range []string{"https://169.254.169.254/", "https://10.0.0.1/hook", "https://[::ffff:10.0.0.1]/", "http://127.0.0.1:9/hook"} {
+		err = run(context.Background(), []string{"agents", "webhook", "--shop", m.Shop, "--url", u}, env, &bytes.Buffer{}, &bytes.Buffer{})
+		if err == nil || !strings.Contains(err.Error(), "webhook_url") || !strings.Contains(err.Error(), "public address") {
+			t.Errorf("agents webhook --url %s: %v, want refused by the outbound policy", u, err)
+		}
+	}
 }
 
 // syncWriter is a bytes.Buffer safe for a writer and a reader goroutine.

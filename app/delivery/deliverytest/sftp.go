@@ -19,6 +19,7 @@ import (
 	"golang.org/x/crypto/ssh"
 
 	"github.com/acpbridge/acpbridge/app/delivery"
+	"github.com/acpbridge/acpbridge/app/netguard"
 )
 
 // SFTPConfig configures an SFTP server. The zero value works: a random
@@ -160,10 +161,15 @@ func (s *SFTPServer) HostKey() string {
 // Root returns the local folder served as "/".
 func (s *SFTPServer) Root() string { return s.root.Name() }
 
+// LoopbackPolicy is the outbound policy the test servers here need: they
+// listen on 127.0.0.1.
+var LoopbackPolicy = &netguard.Policy{AllowLoopback: true}
+
 // Target returns a delivery target that logs in to this server with its
 // password, writing to dir.
 func (s *SFTPServer) Target(dir string) delivery.SFTPTarget {
-	return delivery.SFTPTarget{Addr: s.Addr(), User: s.cfg.User, Password: s.cfg.Password, HostKey: s.HostKey(), Dir: dir}
+	return delivery.SFTPTarget{Addr: s.Addr(), User: s.cfg.User, Password: s.cfg.Password, HostKey: s.HostKey(), Dir: dir,
+		Dial: LoopbackPolicy.DialContext}
 }
 
 // AuthAttempts counts the credentials clients presented (password or

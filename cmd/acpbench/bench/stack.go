@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/netguard"
 	"github.com/acpbridge/acpbridge/app/payment"
 	"github.com/acpbridge/acpbridge/app/payment/stripeemu"
 	"github.com/acpbridge/acpbridge/app/secret"
@@ -159,7 +160,8 @@ func StartStack(ctx context.Context, cfg StackConfig) (st *Stack, err error) {
 	s.env = append(os.Environ(),
 		"SHOPIFY_API_KEY="+stackClientID, "SHOPIFY_API_SECRET="+stackSecret, "APP_URL="+s.LB.URL(),
 		"DATABASE_URL="+cfg.DatabaseURL, "ENCRYPTION_KEY="+s.key, "SHOPIFY_EMULATOR_URL="+s.Shopify.URL(),
-		"STRIPE_API_URL="+s.Stripe.URL(), "AGENT_RATE_LIMIT=0", "LOG_FORMAT=json")
+		"STRIPE_API_URL="+s.Stripe.URL(), "AGENT_RATE_LIMIT=0", "LOG_FORMAT=json",
+		"OUTBOUND_ALLOW_LOOPBACK=true") // the agent's event receiver is on 127.0.0.1
 	s.env = append(s.env, cfg.Env...)
 	s.Shopify.SetAppURL(s.LB.URL())
 	for i := range ports {
@@ -367,7 +369,8 @@ func (s *Stack) onboard(ctx context.Context) error {
 	if err := feeds.SaveSettings(ctx, *fs); err != nil {
 		return err
 	}
-	agents := &app.Agents{Store: st, Keys: keys, Stripe: &app.StripePayments{Stripe: &payment.Stripe{BaseURL: s.Stripe.URL()}}}
+	agents := &app.Agents{Store: st, Keys: keys, Stripe: &app.StripePayments{Stripe: &payment.Stripe{BaseURL: s.Stripe.URL()}},
+		Outbound: &netguard.Policy{AllowLoopback: true}}
 	if s.APIKey, _, err = agents.CreateAPIKey(ctx, sh.ID, "acpbench"); err != nil {
 		return err
 	}
