@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -55,8 +56,11 @@ func ACPBaseURL(appURL, shop string) string {
 	return strings.TrimRight(appURL, "/") + ACPBasePath + shop
 }
 
-// maxACPBody is the largest body an agent may send: 413 above it.
-const maxACPBody = 1 << 20
+// maxACPBody is the largest body an agent may send: 413 above it. It is
+// the decoders' own limit, enforced while reading, before the signature,
+// the idempotency hash or anything else spends CPU on the body (issue 13:
+// a 1 MB body of one huge number cost seconds in the hash).
+const maxACPBody = acp.MaxBodyBytes
 
 const ctxACPBody = "acp.body"
 
@@ -105,6 +109,9 @@ func (s *Server) acpVersionMW(next echo.HandlerFunc) echo.HandlerFunc {
 		c.Set(ctxACPVersion, v)
 		req := c.Request()
 		if req.Method == http.MethodPost {
+			if req.ContentLength > maxACPBody {
+				return tooLarge() // not worth reading
+			}
 			body, err := io.ReadAll(io.LimitReader(req.Body, maxACPBody+1))
 			if err != nil {
 				var mbe *http.MaxBytesError
@@ -128,8 +135,11 @@ func (s *Server) acpVersionMW(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// tooLarge is the decoders' own answer to an oversized body: 413 with the
+// ACP error shape, code request_too_large.
 func tooLarge() error {
-	return echo.NewHTTPError(http.StatusRequestEntityTooLarge, "the request body is larger than 1 MB")
+	return &acp.Error{Type: acp.ErrInvalidRequest, Code: acp.CodeTooLarge,
+		Message: fmt.Sprintf("the request body is larger than %d bytes", maxACPBody)}
 }
 
 func checkJSONContentType(ct string) error {
