@@ -184,7 +184,7 @@ func ValidateIdempotencyKey(key string) error {
 // The errors are *Error with Reason set to the ACP code:
 // idempotency_key_required (400, 2026-04-17 without a key),
 // invalid_idempotency_key (400), idempotency_conflict (same key, other
-// body: 422, or 409 in 2025-09-29) and idempotency_in_flight (409 with
+// body or other API-Version: 422, or 409 in 2025-09-29) and idempotency_in_flight (409 with
 // RetryAfter, while the first request runs).
 func (i *Idempotency) Begin(ctx context.Context, scope IdempotencyScope, key string, version acp.Version, body []byte) (replay *StoredResponse, claim *IdempotencyClaim, err error) {
 	if key == "" {
@@ -218,18 +218,30 @@ func (i *Idempotency) Begin(ctx context.Context, scope IdempotencyScope, key str
 		return nil, i.newClaim(held.ID), nil
 	}
 	if held.RequestHash != rec.RequestHash {
-		code := CodeUnprocessable
-		if version == acp.V20250929 {
-			code = CodeConflict
-		}
-		return nil, nil, &Error{Code: code, Reason: ReasonIdempotencyConflict,
-			Message: "This Idempotency-Key was already used with a different request body."}
+		return nil, nil, conflict(version, "This Idempotency-Key was already used with a different request body.")
+	}
+	if held.APIVersion != rec.APIVersion {
+		// The stored answer is in the first request's version, and running
+		// the request again in this one would repeat its side effects: so
+		// the key is refused, as for another body (issue 13).
+		return nil, nil, conflict(version, fmt.Sprintf(
+			"This Idempotency-Key was already used with API-Version %s; retry with that version, or use a new key.", held.APIVersion))
 	}
 	if held.State != IdempotencyCompleted || held.Response == nil {
 		return nil, nil, &Error{Code: CodeConflict, Reason: ReasonIdempotencyInFlight, RetryAfter: idempotencyRetryAfter,
 			Message: "A request with this Idempotency-Key is still being processed; retry later."}
 	}
 	return held.Response, nil, nil
+}
+
+// conflict is idempotency_conflict in the status of the request's version:
+// 422, or 409 in 2025-09-29.
+func conflict(version acp.Version, msg string) *Error {
+	code := CodeUnprocessable
+	if version == acp.V20250929 {
+		code = CodeConflict
+	}
+	return &Error{Code: code, Reason: ReasonIdempotencyConflict, Message: msg}
 }
 
 // IdempotencyClaim is a key held by a running request. Until Finish or
