@@ -43,6 +43,11 @@ func (a *countingAgents) VerifySignature(*app.Agent, string, string, []byte) err
 	return nil
 }
 
+func (a *countingAgents) ConsumeSignature(context.Context, *app.Agent, string, string, app.SignedRequest) error {
+	a.consumes.Add(1)
+	return nil
+}
+
 // countingIdemStore is an idempotency store that claims every key and
 // counts the claims (each claim follows the body's hash).
 type countingIdemStore struct {
@@ -140,10 +145,10 @@ func TestACPBodyOverLimitIs413BeforeAnyWork(t *testing.T) {
 			if tt.status == http.StatusRequestEntityTooLarge && e.Code != acp.CodeTooLarge {
 				t.Errorf("code %q, want %q", e.Code, acp.CodeTooLarge)
 			}
-			reached := []int32{b.agents.auths.Load(), b.agents.verifies.Load(), b.store.claims.Load()}
+			reached := []int32{b.agents.auths.Load(), b.agents.verifies.Load(), b.agents.consumes.Load(), b.store.claims.Load()}
 			for i, n := range reached {
 				if (n > 0) != tt.reached {
-					t.Errorf("step %d (auth, signature, idempotency hash+claim) ran %d times, want reached=%v", i, n, tt.reached)
+					t.Errorf("step %d (auth, signature, replay check, idempotency hash+claim) ran %d times, want reached=%v", i, n, tt.reached)
 				}
 			}
 		})
