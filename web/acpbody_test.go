@@ -59,7 +59,9 @@ func (s *countingIdemStore) ClaimIdempotencyKey(_ context.Context, rec app.Idemp
 	rec.ID = int64(n)
 	return &rec, true, nil
 }
-func (s *countingIdemStore) RenewIdempotencyLease(context.Context, int64, time.Time) error { return nil }
+func (s *countingIdemStore) RenewIdempotencyLease(context.Context, int64, time.Time) error {
+	return nil
+}
 func (s *countingIdemStore) FinishIdempotencyKey(context.Context, int64, app.StoredResponse) error {
 	return nil
 }
