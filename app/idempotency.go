@@ -497,6 +497,10 @@ func (c *canonicalizer) value(depth int) error {
 		for c.pos < len(c.in) && isNumberByte(c.in[c.pos]) {
 			c.pos++
 		}
+		if num := c.in[start:c.pos]; isCanonInteger(num) {
+			c.out = append(c.out, num...) // the common case, as it is
+			break
+		}
 		n, err := canonNumber(string(c.in[start:c.pos]))
 		if err != nil {
 			return err
@@ -505,6 +509,27 @@ func (c *canonicalizer) value(depth int) error {
 	}
 	c.skipSpace()
 	return nil
+}
+
+// isCanonInteger reports whether a JSON number is already in canonical
+// form as a plain integer: "0", or digits without a leading or trailing
+// zero (a trailing zero moves into the exponent: 10 is 1e1), maybe negative.
+func isCanonInteger(num []byte) bool {
+	if len(num) == 1 && num[0] == '0' {
+		return true
+	}
+	if len(num) > 0 && num[0] == '-' {
+		num = num[1:]
+	}
+	if len(num) == 0 || num[0] == '0' || num[len(num)-1] == '0' {
+		return false
+	}
+	for _, b := range num {
+		if b < '0' || b > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 func isNumberByte(b byte) bool {
