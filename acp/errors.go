@@ -14,7 +14,8 @@ const (
 	// CodeInvalidJSON: the body is not one well-formed JSON object, or it is
 	// nested too deeply.
 	CodeInvalidJSON = "invalid_json"
-	// CodeTooLarge: the body is larger than MaxBodyBytes.
+	// CodeTooLarge: the body is larger than MaxBodyBytes, or has more than
+	// MaxValues values.
 	CodeTooLarge = "request_too_large"
 	// CodeMissing: a required field is absent. Param names the field.
 	CodeMissing = "missing"

@@ -3,7 +3,9 @@ package app_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -262,6 +264,54 @@ func TestIdempotencyBegin(t *testing.T) {
 		other.Path += "/cs_1"
 		if _, c, err := idem.Begin(ctx, other, "k1", acp.V20260417, []byte(`{}`)); err != nil || c == nil {
 			t.Fatalf("same key, other path = %v, %v; want a claim", c, err)
+		}
+	})
+}
+
+// TestIdempotencyKeyBoundToAPIVersion: a replay under another API-Version
+// (issue 13: a 2025-09-29 request got the stored 2026-04-17 answer) is
+// refused as idempotency_conflict in the status of the asking version, and
+// never runs again; the first version still replays.
+func TestIdempotencyKeyBoundToAPIVersion(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, st *store.Store, sh *app.Shop) {
+		ctx := context.Background()
+		idem := &app.Idempotency{Store: st}
+		scope := app.IdempotencyScope{ShopID: sh.ID, Method: http.MethodPost, Path: "/acp/a/checkout_sessions"}
+		body := []byte(`{"line_items":[{"id":"1","quantity":1}]}`)
+		tests := []struct {
+			first, then acp.Version
+			code        app.Code
+		}{
+			{acp.V20260417, acp.V20250929, app.CodeConflict},      // 409 in 2025-09-29
+			{acp.V20250929, acp.V20260417, app.CodeUnprocessable}, // 422 in 2026-04-17
+		}
+		for i, tt := range tests {
+			key := fmt.Sprintf("version-%d", i)
+			_, claim, err := idem.Begin(ctx, scope, key, tt.first, body)
+			if err != nil || claim == nil {
+				t.Fatalf("first Begin = %v, %v", claim, err)
+			}
+			// In flight under another version: a conflict, not "wait".
+			_, _, err = idem.Begin(ctx, scope, key, tt.then, body)
+			wantAppError(t, err, tt.code, app.ReasonIdempotencyConflict)
+			resp := app.StoredResponse{Status: 201, Body: []byte(`{"answer":"` + string(tt.first) + `"}`)}
+			if err := claim.Finish(ctx, resp); err != nil {
+				t.Fatal(err)
+			}
+			replay, c, err := idem.Begin(ctx, scope, key, tt.then, body)
+			if ae := wantAppError(t, err, tt.code, app.ReasonIdempotencyConflict); replay != nil || c != nil ||
+				!strings.Contains(ae.Message, string(tt.first)) {
+				t.Fatalf("Begin under %s = %+v, %v, %q; want a conflict naming %s", tt.then, replay, c, ae.Message, tt.first)
+			}
+			replay, c, err = idem.Begin(ctx, scope, key, tt.first, body)
+			if err != nil || c != nil || replay == nil || string(replay.Body) != string(resp.Body) {
+				t.Fatalf("Begin under %s again = %+v, %v, %v; want the stored answer", tt.first, replay, c, err)
+			}
+			rec, err := st.IdempotencyRecord(ctx, sh.ID, scope.String(), key)
+			if err != nil || rec.APIVersion != string(tt.first) {
+				t.Fatalf("record %+v, %v; want version %s", rec, err, tt.first)
+			}
 		}
 	})
 }

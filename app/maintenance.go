@@ -22,6 +22,8 @@ type MaintenanceStore interface {
 	PruneWebhookEvents(ctx context.Context, cutoff time.Time) (int64, error)
 	// PruneIdempotencyKeys deletes idempotency records expired at now.
 	PruneIdempotencyKeys(ctx context.Context, now time.Time) (int64, error)
+	// PruneSignatureUses deletes the signature uses expired at now.
+	PruneSignatureUses(ctx context.Context, now time.Time) (int64, error)
 	Optimize(ctx context.Context) error
 	// StalledCompletions lists checkout completions left unfinished (not
 	// leased) since before the cutoff.
@@ -45,7 +47,8 @@ type Maintenance struct {
 }
 
 // Maintain prunes what has outlived its use (revoked keys, expired OAuth
-// states, old webhook deliveries, expired idempotency keys) and lets the
+// states, old webhook deliveries, expired idempotency keys and signature
+// uses) and lets the
 // database tune itself.
 func (m *Maintenance) Maintain(ctx context.Context) error {
 	now := m.Now()
@@ -62,6 +65,10 @@ func (m *Maintenance) Maintain(ctx context.Context) error {
 		return fmt.Errorf("maintain: %w", err)
 	}
 	idem, err := m.Store.PruneIdempotencyKeys(ctx, now)
+	if err != nil {
+		return fmt.Errorf("maintain: %w", err)
+	}
+	sigs, err := m.Store.PruneSignatureUses(ctx, now)
 	if err != nil {
 		return fmt.Errorf("maintain: %w", err)
 	}
@@ -88,6 +95,6 @@ func (m *Maintenance) Maintain(ctx context.Context) error {
 		}
 	}
 	m.Logger.InfoContext(ctx, "maintenance done", "revoked_keys_pruned", keys,
-		"oauth_states_pruned", states, "webhook_events_pruned", events, "idempotency_keys_pruned", idem, "secrets_resealed", resealed, "completions_resumed", resumed)
+		"oauth_states_pruned", states, "webhook_events_pruned", events, "idempotency_keys_pruned", idem, "signature_uses_pruned", sigs, "secrets_resealed", resealed, "completions_resumed", resumed)
 	return nil
 }

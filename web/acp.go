@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -23,8 +24,9 @@ import (
 //
 // under which agents call /checkout_sessions… and read the public
 // /.well-known/acp.json. A request passes, in order: version negotiation
-// (API-Version), authentication (Bearer API key of this shop, then the
-// optional request signature), idempotency (POST), and the handler, which
+// (API-Version) and the body read (at most acp.MaxBodyBytes), authentication
+// (Bearer API key of this shop, then the optional request signature and its
+// replay check), idempotency (POST), and the handler, which
 // decodes the body for its version, makes one app call and encodes the
 // session for the same version.
 
@@ -45,6 +47,9 @@ type CheckoutService interface {
 type AgentAuth interface {
 	Authenticate(ctx context.Context, shopDomain, authorization string) (*app.Agent, error)
 	VerifySignature(ag *app.Agent, timestamp, signature string, body []byte) error
+	// ConsumeSignature refuses a verified signature already used on
+	// another request (replay protection, across replicas).
+	ConsumeSignature(ctx context.Context, ag *app.Agent, timestamp, signature string, req app.SignedRequest) error
 }
 
 // ACPBasePath is the prefix of every shop's ACP base URL.
@@ -55,8 +60,11 @@ func ACPBaseURL(appURL, shop string) string {
 	return strings.TrimRight(appURL, "/") + ACPBasePath + shop
 }
 
-// maxACPBody is the largest body an agent may send: 413 above it.
-const maxACPBody = 1 << 20
+// maxACPBody is the largest body an agent may send: 413 above it. It is
+// the decoders' own limit, enforced while reading, before the signature,
+// the idempotency hash or anything else spends CPU on the body (issue 13:
+// a 1 MB body of one huge number cost seconds in the hash).
+const maxACPBody = acp.MaxBodyBytes
 
 const ctxACPBody = "acp.body"
 
@@ -105,6 +113,9 @@ func (s *Server) acpVersionMW(next echo.HandlerFunc) echo.HandlerFunc {
 		c.Set(ctxACPVersion, v)
 		req := c.Request()
 		if req.Method == http.MethodPost {
+			if req.ContentLength > maxACPBody {
+				return tooLarge() // not worth reading
+			}
 			body, err := io.ReadAll(io.LimitReader(req.Body, maxACPBody+1))
 			if err != nil {
 				var mbe *http.MaxBytesError
@@ -128,8 +139,11 @@ func (s *Server) acpVersionMW(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// tooLarge is the decoders' own answer to an oversized body: 413 with the
+// ACP error shape, code request_too_large.
 func tooLarge() error {
-	return echo.NewHTTPError(http.StatusRequestEntityTooLarge, "the request body is larger than 1 MB")
+	return &acp.Error{Type: acp.ErrInvalidRequest, Code: acp.CodeTooLarge,
+		Message: fmt.Sprintf("the request body is larger than %d bytes", maxACPBody)}
 }
 
 func checkJSONContentType(ct string) error {
@@ -151,7 +165,15 @@ func (s *Server) acpAuth(next echo.HandlerFunc) echo.HandlerFunc {
 		if err := s.keyLimits.allow(ag.Key.ID, time.Now()); err != nil {
 			return err
 		}
-		if err := s.agents.VerifySignature(ag, req.Header.Get("Timestamp"), req.Header.Get("Signature"), acpBody(c)); err != nil {
+		ts, sig := req.Header.Get("Timestamp"), req.Header.Get("Signature")
+		if err := s.agents.VerifySignature(ag, ts, sig, acpBody(c)); err != nil {
+			return err
+		}
+		// After verifying, so that only genuine signatures are recorded;
+		// before idempotency, which lets a retry of the same request (same
+		// Idempotency-Key) through to its stored answer.
+		signed := app.SignedRequest{Method: req.Method, Path: req.URL.Path, IdempotencyKey: req.Header.Get(HeaderIdempotencyKey)}
+		if err := s.agents.ConsumeSignature(req.Context(), ag, ts, sig, signed); err != nil {
 			return err
 		}
 		c.Set(ctxACPShop, ag.Shop)

@@ -310,8 +310,10 @@ func TestIdempotencyInFlight(t *testing.T) {
 			got.header.Get(HeaderIdempotencyKey) != "key-slow" {
 			t.Fatalf("while in flight = %d %v %s; want 409 idempotency_in_flight, Retry-After 1", got.status, got.header, got.body)
 		}
-		// 2025-09-29 gets the same answer; another body is a conflict.
-		if got := h.post(t, "/acp/a/slow", "key-slow", "2025-09-29", `{"a":1}`); got.status != 409 || got.code() != "idempotency_in_flight" {
+		// The key belongs to 2026-04-17: 2025-09-29 is told of a conflict
+		// (its 409), not to wait for an answer it would not get; another
+		// body is a conflict too.
+		if got := h.post(t, "/acp/a/slow", "key-slow", "2025-09-29", `{"a":1}`); got.status != 409 || got.code() != "idempotency_conflict" {
 			t.Fatalf("while in flight (2025-09-29) = %d %s", got.status, got.body)
 		}
 		if got := h.post(t, "/acp/a/slow", "key-slow", "", `{"a":2}`); got.status != 422 || got.code() != "idempotency_conflict" {
@@ -326,6 +328,12 @@ func TestIdempotencyInFlight(t *testing.T) {
 		if got := h.post(t, "/acp/a/slow", "key-slow", "", `{"a":1}`); got.status != 200 || got.body != first.body ||
 			got.header.Get(HeaderIdempotentReplayed) != "true" {
 			t.Fatalf("after = %d %s", got.status, got.body)
+		}
+		// Issue 13: a replay under another API-Version got the stored
+		// 2026-04-17 answer; now it is refused, and nothing runs again.
+		if got := h.post(t, "/acp/a/slow", "key-slow", "2025-09-29", `{"a":1}`); got.status != 409 || got.code() != "idempotency_conflict" ||
+			got.header.Get(HeaderIdempotentReplayed) != "" {
+			t.Fatalf("replay under 2025-09-29 = %d %s; want 409 idempotency_conflict", got.status, got.body)
 		}
 		if h.count("slow") != 1 {
 			t.Fatalf("slow handler ran %d times, want 1", h.count("slow"))

@@ -590,7 +590,10 @@ func TestCheckoutAuth(t *testing.T) {
 	sign := func(ts, body, secret string) string {
 		return base64.StdEncoding.EncodeToString(app.SignRequest([]byte(secret), ts, []byte(body)))
 	}
+	// Each signed case has its own Timestamp: a signature is accepted once
+	// (replay protection), so two requests must not share one.
 	now := strconv.FormatInt(time.Now().Unix(), 10)
+	earlier := strconv.FormatInt(time.Now().Unix()-1, 10)
 	cases := []struct {
 		name    string
 		require bool
@@ -601,7 +604,7 @@ func TestCheckoutAuth(t *testing.T) {
 		{"signed, optional", false, map[string]string{"Timestamp": now, "Signature": sign(now, body, sig)}, 200},
 		{"bad signature, optional", false, map[string]string{"Timestamp": now, "Signature": sign(now, body, "wrong")}, 401},
 		{"unsigned, required", true, nil, 401},
-		{"signed, required", true, map[string]string{"Timestamp": now, "Signature": sign(now, body, sig)}, 200},
+		{"signed, required", true, map[string]string{"Timestamp": earlier, "Signature": sign(earlier, body, sig)}, 200},
 		{"RFC 3339 timestamp", true, map[string]string{"Timestamp": time.Now().UTC().Format(time.RFC3339), "Signature": sign(time.Now().UTC().Format(time.RFC3339), body, sig)}, 200},
 		{"stale timestamp", true, map[string]string{"Timestamp": "1700000000", "Signature": sign("1700000000", body, sig)}, 401},
 		{"body changed", true, map[string]string{"Timestamp": now, "Signature": sign(now, body+" ", sig)}, 401},
