@@ -20,7 +20,7 @@ import (
 // with one exception: a retry of the very same request (same method and
 // path, same Idempotency-Key, same body as the MAC covers it), which HTTP
 // clients send with the same headers and which idempotency then answers
-// with the stored response; a GET may likewise be retried on the same path.
+// with the stored response. GETs, which change nothing, may share one.
 
 // ReasonSignatureReplayed is the error code of a signature used before.
 const ReasonSignatureReplayed = "signature_replayed"
@@ -57,16 +57,24 @@ type SignedRequest struct {
 	IdempotencyKey string
 }
 
-// binding is the hex SHA-256 identifying the request for retries: GETs by
-// method and path, POSTs by method, path and Idempotency-Key. A POST
-// without a key has none ("") and may never carry a used signature: with
-// nothing to tell its retry from a replay, the retry would run again.
+// binding is the hex SHA-256 identifying the request for retries: POSTs by
+// method, path and Idempotency-Key; GETs by the method alone. Every GET has
+// an empty body, so GETs signed in the same second carry the same
+// signature: an agent reading two sessions at once must not be refused, and
+// a read changes nothing, so one signature serves any GET of the shop, but
+// never a POST (the attack: a GET's signature on an empty-body cancel). A
+// POST without a key has no binding ("") and may never carry a used
+// signature: with nothing to tell its retry from a replay, it would run again.
 func (r SignedRequest) binding() string {
 	if r.Method != http.MethodGet && r.IdempotencyKey == "" {
 		return ""
 	}
+	parts := []string{r.Method, r.Path, r.IdempotencyKey}
+	if r.Method == http.MethodGet {
+		parts = []string{r.Method}
+	}
 	h := sha256.New()
-	for _, part := range []string{r.Method, r.Path, r.IdempotencyKey} {
+	for _, part := range parts {
 		h.Write([]byte(part))
 		h.Write([]byte{0})
 	}
