@@ -21,12 +21,20 @@ import (
 type uninstallFake struct {
 	*webhookFake
 	sealed string
+	// reinstalledAfter: from this many reads of the shop on, it holds
+	// another token, as after a reinstall (0: never).
+	reinstalledAfter int
+	reads            int
 }
 
 func (f *uninstallFake) ShopByDomain(ctx context.Context, domain string) (*app.Shop, error) {
 	sh, err := f.webhookFake.ShopByDomain(ctx, domain)
+	f.reads++
 	if err == nil && sh.Status == app.ShopActive {
 		sh.AccessTokenSealed = f.sealed
+		if f.reinstalledAfter > 0 && f.reads > f.reinstalledAfter {
+			sh.AccessTokenSealed = "another token"
+		}
 	}
 	return sh, err
 }
@@ -51,7 +59,9 @@ func (a *answerAdmin) Query(_ context.Context, _, token, query string, _ map[str
 // nothing; an answer that says nothing (Shopify down, throttled, 403)
 // fails the job, which is retried, until the delivery has waited
 // UninstallConfirmPatience, when the uninstall goes ahead unconfirmed; a
-// shop we hold no token for is uninstalled as before, without asking.
+// shop we hold no token for is uninstalled as before, without asking; a
+// shop that got a new token (a reinstall) while Shopify was asked about
+// the old one is not uninstalled, the job asks again.
 func TestUninstallConfirmedWithShopify(t *testing.T) {
 	t.Parallel()
 	const shop = "a-shop.myshopify.com"
@@ -83,6 +93,9 @@ func TestUninstallConfirmedWithShopify(t *testing.T) {
 			"shop deactivated; its tokens and API keys deleted (unconfirmed: Shopify could not be asked for 24h0m0s)", true},
 		{"Shopify no longer knows the shop", app.ShopActive, &shopify.StatusError{Status: 404, Err: shopify.ErrNotFound}, time.Minute, true, false,
 			"shop deactivated; its tokens and API keys deleted (Shopify no longer knows the shop)", true},
+		// Shopify refuses the old token, but the shop holds a new one by
+		// then: the job fails, and its retry asks with the new token.
+		{"reinstalled while Shopify was asked", app.ShopActive, &shopify.StatusError{Status: 404, Err: shopify.ErrNotFound}, time.Minute, true, true, "", false},
 		{"uninstalled already", app.ShopUninstalled, nil, time.Minute, false, false,
 			"shop deactivated; its tokens and API keys deleted (no token held to ask Shopify with)", true},
 		{"awaiting re-authorisation, no token", app.ShopReauthRequired, nil, time.Minute, false, false,
@@ -93,6 +106,9 @@ func TestUninstallConfirmedWithShopify(t *testing.T) {
 				ev: app.WebhookEvent{Shop: shop, Topic: app.TopicAppUninstalled, WebhookID: "w1", Payload: payload,
 					ReceivedAt: receiveNow.Add(-c.received)},
 				known: map[string]app.ShopStatus{shop: c.status}, uninstalledAt: receiveNow.Add(-time.Hour)}}
+			if strings.HasPrefix(c.name, "reinstalled") {
+				fake.reinstalledAfter = 2 // the check's read and Query's
+			}
 			admin := &answerAdmin{err: c.admin}
 			s := &app.Shopify{Store: fake, Queue: fake, Admin: admin, Keys: keys,
 				Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return receiveNow }}
