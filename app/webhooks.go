@@ -277,6 +277,10 @@ func (s *Shopify) processWebhook(ctx context.Context, eventID int64, orders Orde
 	if ev.ProcessedAt != nil {
 		return nil
 	}
+	if ev.Topic == TopicAppUninstalled {
+		// Shopify is asked first, outside the transaction.
+		return s.processUninstall(ctx, ev)
+	}
 	if orders != nil && slices.Contains(OrderTopics, ev.Topic) {
 		// Stripe and Shopify are called outside the transaction; what
 		// they lead to is recorded with the outcome.
@@ -338,8 +342,6 @@ func (s *Shopify) handleWebhook(ctx context.Context, ev *WebhookEvent) (string, 
 		return v, err == nil && v > 0
 	}
 	switch ev.Topic {
-	case TopicAppUninstalled:
-		return "shop deactivated; its tokens and API keys deleted", s.Store.UninstallShop(ctx, ev.Shop)
 	case TopicCustomersDataRequest, TopicCustomersRedact, TopicShopRedact:
 		return s.handleCompliance(ctx, ev)
 	case "orders/updated", "orders/cancelled", "fulfillments/create", "fulfillments/update", "refunds/create":
