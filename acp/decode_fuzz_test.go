@@ -7,11 +7,10 @@ import (
 	"fmt"
 	"reflect"
 	"slices"
-	"strings"
 	"testing"
-	"unicode/utf16"
 
 	"github.com/acpbridge/acpbridge/acp"
+	"github.com/acpbridge/acpbridge/internal/testkit"
 )
 
 // The fuzz targets of the update, complete and cancel decoders, one per
@@ -131,12 +130,11 @@ func fuzzRequest(t *testing.T, v acp.Version, k kind, body []byte) {
 	if jerr := dec.Decode(&doc); jerr != nil {
 		t.Fatalf("the decoder parsed %q, encoding/json does not: %v", body, jerr)
 	}
-	var b strings.Builder
-	respellJSON(&b, doc)
-	if b.Len() <= acp.MaxBodyBytes {
-		in2, err2 := decode(v, k, []byte(b.String()))
+	respelt := testkit.RespellJSON(doc)
+	if len(respelt) <= acp.MaxBodyBytes {
+		in2, err2 := decode(v, k, []byte(respelt))
 		if errCode(err2) != code {
-			t.Fatalf("respelt body %s: %v; the original %s: %v", b.String(), err2, body, err)
+			t.Fatalf("respelt body %s: %v; the original %s: %v", respelt, err2, body, err)
 		}
 		if err == nil && !reflect.DeepEqual(in, in2) {
 			t.Fatalf("respelt body decodes otherwise:\n%s\n%s", dump(in), dump(in2))
@@ -282,53 +280,5 @@ func checkAddress(t *testing.T, v acp.Version, a *acp.Address) {
 	}
 	if v == acp.V20250929 && a.Company != "" {
 		t.Fatalf("2025-09-29 address with a company: %+v", a)
-	}
-}
-
-// respellJSON writes v (decoded by encoding/json with UseNumber) as the
-// same JSON document spelt otherwise: keys in reverse order, every string
-// character \u-escaped, numbers as they were, white space added.
-func respellJSON(b *strings.Builder, v any) {
-	switch v := v.(type) {
-	case nil:
-		b.WriteString(" null ")
-	case bool:
-		fmt.Fprintf(b, "\t%v\n", v)
-	case json.Number:
-		b.WriteString(" " + string(v) + " ")
-	case string:
-		b.WriteByte('"')
-		for _, u := range utf16.Encode([]rune(v)) {
-			fmt.Fprintf(b, `\u%04x`, u)
-		}
-		b.WriteByte('"')
-	case []any:
-		b.WriteString("[ ")
-		for i, e := range v {
-			if i > 0 {
-				b.WriteString(" ,\r\n")
-			}
-			respellJSON(b, e)
-		}
-		b.WriteString(" ]")
-	case map[string]any:
-		keys := make([]string, 0, len(v))
-		for k := range v {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		slices.Reverse(keys)
-		b.WriteString("{\n")
-		for i, k := range keys {
-			if i > 0 {
-				b.WriteString(" , ")
-			}
-			respellJSON(b, k)
-			b.WriteString(" :")
-			respellJSON(b, v[k])
-		}
-		b.WriteString("\n}")
-	default:
-		panic(fmt.Sprintf("unexpected %T", v))
 	}
 }

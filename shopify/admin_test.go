@@ -1,7 +1,6 @@
 package shopify_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acpbridge/acpbridge/internal/testkit"
 	"github.com/acpbridge/acpbridge/shopify"
 )
 
@@ -343,29 +343,11 @@ func TestAdminDefaultDeadline(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for the logger's concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestAdminLogsWithoutSecrets(t *testing.T) {
 	t.Parallel()
 	h := &scripted{replies: []reply{{status: 200, body: okBody(12, 988)}}}
 	a, _ := newAdmin(t, h)
-	var buf syncBuffer
+	var buf testkit.LogBuffer
 	a.Logger = slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	if err := a.Query(context.Background(), "demo.myshopify.com", aToken, shopQuery, map[string]any{"n": "secret-variable"}, &shopName{}); err != nil {
 		t.Fatalf("Query: %v", err)

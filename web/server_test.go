@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/labstack/echo/v4"
@@ -18,30 +16,13 @@ import (
 
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/logging"
+	"github.com/acpbridge/acpbridge/internal/testkit"
 	"github.com/acpbridge/acpbridge/web"
 )
 
-// syncBuffer is a log sink safe for concurrent handlers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func newServer(t *testing.T) (*web.Server, *syncBuffer) {
+func newServer(t *testing.T) (*web.Server, *testkit.LogBuffer) {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testkit.LogBuffer{}
 	logger := logging.New(logs, slog.LevelDebug, "json")
 	s := web.New(web.Config{Logger: logger, Registry: prometheus.NewRegistry(), BodyLimit: "1K",
 		Ready: map[string]web.Probe{"database": func(context.Context) error { return nil }}})

@@ -3,12 +3,12 @@ package payment_test
 import (
 	"context"
 	"net/http"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/acpbridge/acpbridge/app/payment"
 	"github.com/acpbridge/acpbridge/app/payment/stripeemu"
+	"github.com/acpbridge/acpbridge/internal/testkit"
 )
 
 const (
@@ -16,28 +16,10 @@ const (
 	otherAcct = "acct_1Other"
 )
 
-// clock is an injectable time source tests move by hand.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // bundle is a started emulator with two accounts and a client for it.
 type bundle struct {
 	emu      *stripeemu.Emulator
-	clock    *clock
+	clock    *testkit.Clock
 	stripe   *payment.Stripe
 	key      string // shopAcct's secret key
 	otherKey string
@@ -47,7 +29,7 @@ type bundle struct {
 // (Retries -1), so faults show up as they are; edit may change either.
 func setup(t *testing.T, edit func(*stripeemu.Config, *payment.Stripe)) *bundle {
 	t.Helper()
-	c := &clock{t: time.Date(2026, 10, 5, 12, 0, 0, 0, time.UTC)}
+	c := testkit.NewClock(time.Date(2026, 10, 5, 12, 0, 0, 0, time.UTC))
 	cfg := stripeemu.Config{Accounts: []string{shopAcct, otherAcct}, Now: c.Now, Seed: 7}
 	s := &payment.Stripe{Retries: -1}
 	if edit != nil {

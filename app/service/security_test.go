@@ -30,6 +30,7 @@ import (
 	"github.com/acpbridge/acpbridge/app/payment/stripeemu"
 	"github.com/acpbridge/acpbridge/app/service"
 	"github.com/acpbridge/acpbridge/app/store/storetest"
+	"github.com/acpbridge/acpbridge/internal/testkit"
 	"github.com/acpbridge/acpbridge/shopify"
 	"github.com/acpbridge/acpbridge/shopify/emulator"
 	"github.com/acpbridge/acpbridge/web"
@@ -131,7 +132,7 @@ func classifyRoute(r *echo.Route) routeClass {
 // (scanned for in the app's logs at the end).
 type secEnv struct {
 	*shopifyEnv
-	logs    *lockedBuffer
+	logs    *testkit.LogBuffer
 	mu      sync.Mutex
 	secrets map[string]string // value → what it is
 	a, b    *secShop
@@ -246,7 +247,7 @@ func newSecApp(t *testing.T, kind app.DatabaseKind, tune func(*app.Config)) *sec
 	if tune != nil {
 		tune(&cfg)
 	}
-	e := &secEnv{logs: &lockedBuffer{}, secrets: map[string]string{}}
+	e := &secEnv{logs: &testkit.LogBuffer{}, secrets: map[string]string{}}
 	logger := slog.New(slog.NewJSONHandler(io.MultiWriter(e.logs, testWriter{t}), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	svc, err := service.New(ctx, service.Options{
 		Config: cfg, Logger: logging.Wrap(logger), ShopifyTransport: emu.Transport(nil),

@@ -26,6 +26,7 @@ import (
 	"github.com/acpbridge/acpbridge/app/payment/stripeemu"
 	"github.com/acpbridge/acpbridge/app/service"
 	"github.com/acpbridge/acpbridge/app/store/storetest"
+	"github.com/acpbridge/acpbridge/internal/testkit"
 	"github.com/acpbridge/acpbridge/shopify"
 	"github.com/acpbridge/acpbridge/shopify/emulator"
 )
@@ -108,7 +109,7 @@ func newShopifyEnvOn(t *testing.T, db app.DatabaseConfig, like *shopifyEnv) *sho
 	if like != nil {
 		cfg = like.cfg
 	}
-	logs := &lockedBuffer{}
+	logs := &testkit.LogBuffer{}
 	var logOut io.Writer = io.MultiWriter(logs, testWriter{t})
 	level := slog.LevelDebug
 	if os.Getenv("ACPBRIDGE_PERF") == "1" { // benchmarks: no per-request log lines
@@ -262,24 +263,6 @@ func (e *shopifyEnv) shop(t *testing.T) *app.Shop {
 		t.Fatalf("shop: %v", err)
 	}
 	return sh
-}
-
-// lockedBuffer collects log output from many goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // testWriter sends log output to the test's log.

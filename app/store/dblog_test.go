@@ -1,35 +1,16 @@
 package store_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/store"
 	"github.com/acpbridge/acpbridge/app/store/storetest"
+	"github.com/acpbridge/acpbridge/internal/testkit"
 )
-
-// syncBuffer is a log sink for many goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestFailedSQLIsLoggedWithoutValues: a statement that fails is logged
 // (with its SQL, so the operator can see what failed) but never with its
@@ -39,7 +20,7 @@ func TestFailedSQLIsLoggedWithoutValues(t *testing.T) {
 	for _, kind := range storetest.Kinds {
 		t.Run(string(kind), func(t *testing.T) {
 			t.Parallel()
-			var logs syncBuffer
+			var logs testkit.LogBuffer
 			st, err := store.Open(context.Background(), storetest.Config(t, kind, true), slog.New(slog.NewJSONHandler(&logs, nil)))
 			if err != nil {
 				t.Fatal(err)

@@ -18,6 +18,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 
 	"github.com/acpbridge/acpbridge/app/secret"
+	"github.com/acpbridge/acpbridge/internal/testkit"
 	"github.com/chromedp/chromedp"
 )
 
@@ -69,8 +70,8 @@ var demoTestEnv = map[string]string{"LOG_LEVEL": "warn", "QUOTE_TIMEOUT": "20s"}
 // and how its run ended.
 type demoProcess struct {
 	dir     string
-	out     syncWriter
-	errOut  syncWriter
+	out     testkit.LogBuffer
+	errOut  testkit.LogBuffer
 	stopped chan struct{}
 	err     error // run's result, once stopped is closed
 }

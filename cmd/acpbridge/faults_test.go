@@ -17,6 +17,7 @@ import (
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/store/storetest"
 	"github.com/acpbridge/acpbridge/cmd/acpbench/bench"
+	"github.com/acpbridge/acpbridge/internal/testkit"
 )
 
 // These tests run the real binary under the load driver (cmd/acpbench/bench)
@@ -152,7 +153,7 @@ func startStackOn(t *testing.T, dbURL string, replicas int) *bench.Stack {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	logs := &syncWriter{}
+	logs := &testkit.LogBuffer{}
 	st, err := bench.StartStack(context.Background(), bench.StackConfig{Binary: bin, DatabaseURL: dbURL, Replicas: replicas,
 		Products: 6, Logs: logs, Env: []string{"LOG_LEVEL=warn", "COMPLETION_LEASE=3s"}})
 	if err != nil {

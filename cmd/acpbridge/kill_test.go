@@ -25,6 +25,7 @@ import (
 	"github.com/acpbridge/acpbridge/app/secret"
 	"github.com/acpbridge/acpbridge/app/store"
 	"github.com/acpbridge/acpbridge/app/store/storetest"
+	"github.com/acpbridge/acpbridge/internal/testkit"
 	"github.com/acpbridge/acpbridge/shopify/emulator"
 	"github.com/acpbridge/acpbridge/web"
 )
@@ -84,7 +85,7 @@ func TestKillDuringComplete(t *testing.T) {
 		"SHOPIFY_API_KEY="+clientID, "SHOPIFY_API_SECRET="+secretS, "APP_URL="+appURL, "PORT="+strconv.Itoa(port),
 		"DATABASE_URL="+db.URL, "ENCRYPTION_KEY="+key, "SHOPIFY_EMULATOR_URL="+emu.URL(), "STRIPE_API_URL="+stripe.URL(),
 		"COMPLETION_LEASE=2s", "LOG_LEVEL=info", "LOG_FORMAT=json")
-	var logs syncWriter // the processes' output, read on failure
+	var logs testkit.LogBuffer // the processes' output, read on failure
 	start := func() *exec.Cmd {
 		cmd := exec.Command(bin, "serve")
 		cmd.Env, cmd.Stdout, cmd.Stderr = env, &logs, &logs

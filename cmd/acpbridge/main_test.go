@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 )
 
@@ -266,24 +265,6 @@ func TestDemoAnswersAndWritesManifest(t *testing.T) {
 			t.Errorf("agents webhook --url %s: %v, want refused by the outbound policy", u, err)
 		}
 	}
-}
-
-// syncWriter is a bytes.Buffer safe for a writer and a reader goroutine.
-type syncWriter struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (w *syncWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.Write(p)
-}
-
-func (w *syncWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.buf.String()
 }
 
 // openSQLite opens the demo's database read-only, beside the running demo.

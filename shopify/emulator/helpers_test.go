@@ -8,10 +8,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/acpbridge/acpbridge/internal/testkit"
 	"github.com/acpbridge/acpbridge/shopify"
 	"github.com/acpbridge/acpbridge/shopify/emulator"
 )
@@ -23,31 +23,15 @@ const (
 	otherShop  = "other-shop.myshopify.com"
 )
 
-// clock is an injectable time source tests move by hand.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 10, 5, 12, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+func newClock() *testkit.Clock {
+	return testkit.NewClock(time.Date(2026, 10, 5, 12, 0, 0, 0, time.UTC))
 }
 
 // bundle is one started emulator with its clock and an HTTP client that
 // reaches it the way the app does.
 type bundle struct {
 	emu    *emulator.Emulator
-	clock  *clock
+	clock  *testkit.Clock
 	client *http.Client
 }
 

@@ -7,11 +7,11 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/acpbridge/acpbridge/app/payment/stripeemu"
+	"github.com/acpbridge/acpbridge/internal/testkit"
 )
 
 const (
@@ -21,32 +21,15 @@ const (
 	preview = stripeemu.PreviewAPIVersion
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 type bundle struct {
 	emu   *stripeemu.Emulator
-	clock *clock
+	clock *testkit.Clock
 	key   string
 }
 
 func setup(t *testing.T) *bundle {
 	t.Helper()
-	c := &clock{t: time.Date(2026, 10, 5, 12, 0, 0, 0, time.UTC)}
+	c := testkit.NewClock(time.Date(2026, 10, 5, 12, 0, 0, 0, time.UTC))
 	emu, err := stripeemu.New(stripeemu.Config{Accounts: []string{acct, other}, Now: c.Now, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
