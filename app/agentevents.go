@@ -400,7 +400,7 @@ func buildOrder(cs *CheckoutSession, p *CheckoutPayment, so *shopify.Order) (*ac
 			return nil, fmt.Errorf("refund %s: %w", r.ID, err)
 		}
 		adj := acp.OrderAdjustment{ID: r.ID, Type: acp.AdjustmentRefund, OccurredAt: r.CreatedAt, Status: refundStatus(r),
-			Amount: amount, Currency: currency, Description: truncate(r.Note, 500)}
+			Amount: amount, Currency: currency, Description: Truncate(r.Note, 500)}
 		if adj.OccurredAt.IsZero() {
 			adj.OccurredAt = so.UpdatedAt
 		}
@@ -540,7 +540,7 @@ func (a *AgentEvents) Deliver(ctx context.Context, eventID int64) error {
 	if derr == nil {
 		state = AgentEventDelivered
 	} else {
-		att.Error = truncate(derr.Error(), 500)
+		att.Error = Truncate(derr.Error(), 500)
 	}
 	if err := a.Store.RecordAgentEventAttempt(context.WithoutCancel(ctx), att, state); err != nil {
 		return err
@@ -627,7 +627,7 @@ func (a *AgentEvents) GiveUp(ctx context.Context, eventID int64, cause error) er
 	}
 	msg := ev.LastError
 	if msg == "" && cause != nil {
-		msg = truncate(cause.Error(), 500)
+		msg = Truncate(cause.Error(), 500)
 	}
 	a.log(ctx, slog.LevelError, "agent event failed for good", ev, "attempts", ev.Attempts)
 	return a.Store.FailAgentEvent(ctx, eventID, "gave up after "+strconv.Itoa(ev.Attempts)+" attempts: "+msg)
@@ -751,7 +751,7 @@ func (a *AgentEvents) refund(ctx context.Context, sh *Shop, p *CheckoutPayment, 
 			a.Logger.WarnContext(ctx, "stripe refused a refund of an agent order", "shop_id", sh.ID, "session", p.SessionID,
 				"amount", amount, "err", err)
 		}
-		return "Stripe refused the refund of " + strconv.FormatInt(amount, 10) + ": " + truncate(err.Error(), 200), nil
+		return "Stripe refused the refund of " + strconv.FormatInt(amount, 10) + ": " + Truncate(err.Error(), 200), nil
 	}
 	if err != nil {
 		return "", fmt.Errorf("refund %d of %s: %w", amount, p.PaymentIntentID, err)

@@ -231,7 +231,7 @@ func (a *Agents) RotateWebhookSecret(ctx context.Context, shopID int64, url stri
 			return "", &Error{Code: CodeInvalid, Field: "webhook_url", Message: err.Error()}
 		}
 		if err := a.Outbound.CheckURL(ctx, url); err != nil {
-			return "", outboundRefusal("webhook_url", err)
+			return "", OutboundRefusal("webhook_url", err)
 		}
 		s.WebhookURL = url
 	}
@@ -342,18 +342,6 @@ func decodeSignature(s string) ([]byte, bool) {
 		}
 	}
 	return nil, false
-}
-
-// outboundRefusal is the 400 for a URL or host the outbound policy
-// refuses. It names the class, never the address a name resolved to (that
-// would make the form a probe of the server's internal DNS).
-func outboundRefusal(field string, err error) error {
-	msg := "must be a public address: loopback, private, link-local and other non-public addresses are not allowed"
-	var refused *netguard.RefusedError
-	if errors.As(err, &refused) {
-		msg += " (this one is " + string(refused.Class) + ")"
-	}
-	return &Error{Code: CodeInvalid, Field: field, Message: msg}
 }
 
 // checkHTTPSURL accepts an absolute https URL, or http on a loopback host

@@ -37,6 +37,13 @@ type CatalogStore interface {
 	PruneCatalog(ctx context.Context, shopID, generation int64) (int64, error)
 	ProductOfInventoryItem(ctx context.Context, shopID, inventoryItemID int64) (int64, error)
 	CatalogCounts(ctx context.Context, shopID int64) (products, variants int64, err error)
+	LatestBuild(ctx context.Context, shopID int64, status string) (*FeedBuild, error)
+}
+
+// FeedDefaults saves a newly installed shop's feed settings from what
+// Shopify says of it (the feeds capability: feeds.Feeds.EnsureDefaults).
+type FeedDefaults interface {
+	EnsureDefaults(ctx context.Context, sh *Shop, p ShopProfile) error
 }
 
 // Catalog keeps each shop's catalog in our tables: full syncs through bulk
@@ -45,7 +52,7 @@ type CatalogStore interface {
 type Catalog struct {
 	Store   CatalogStore
 	Shopify *Shopify
-	Feeds   *Feeds
+	Feeds   FeedDefaults
 	Queue   Enqueuer
 	// Download fetches bulk results (Shopify's signed storage URLs).
 	Download *http.Client
@@ -559,7 +566,7 @@ func (c *Catalog) Status(ctx context.Context, shopID int64) (*CatalogStatus, err
 	if st.Products, st.Variants, err = c.Store.CatalogCounts(ctx, shopID); err != nil {
 		return nil, err
 	}
-	if st.Build, err = c.Feeds.Store.LatestBuild(ctx, shopID, ""); errors.Is(err, ErrNotFound) {
+	if st.Build, err = c.Store.LatestBuild(ctx, shopID, ""); errors.Is(err, ErrNotFound) {
 		st.Build, err = nil, nil
 	}
 	return st, err

@@ -7,22 +7,11 @@ import (
 	"github.com/acpbridge/acpbridge/app/feed"
 )
 
-// CheckoutItem is a feed item an agent may buy: what the shop's feed
-// publishes for the variant right now, from our synced catalog.
-type CheckoutItem struct {
-	Item    feed.Item
-	Variant CatalogVariant
-	// Sellable: the item is in the published feed (eligible, valid) and
-	// eligible for checkout. Reason says why not.
-	Sellable bool
-	Reason   string
-}
-
 // CheckoutItems maps the given variants exactly as a feed build would
 // (rules, overrides, validation) and reports which of them agents may buy.
 // Variants the catalog does not hold are absent from the result.
 func (f *Feeds) CheckoutItems(ctx context.Context, shopID int64, page *CatalogPage, variantIDs []int64) (map[int64]CheckoutItem, error) {
-	_, _, settings, fshop, idx, err := f.feedInputs(ctx, shopID)
+	_, _, settings, fshop, idx, err := f.FeedInputs(ctx, shopID)
 	if err != nil {
 		return nil, err
 	}
@@ -33,8 +22,8 @@ func (f *Feeds) CheckoutItems(ctx context.Context, shopID int64, page *CatalogPa
 	out := make(map[int64]CheckoutItem, len(variantIDs))
 	var items []feed.Item
 	for _, p := range page.Products {
-		ov := idx.override(p.ProductID, page.Collections[p.ProductID])
-		fp := toFeedProduct(p, page, ov)
+		ov := idx.Override(p.ProductID, page.Collections[p.ProductID])
+		fp := ToFeedProduct(p, page, ov)
 		// The feed lists an out-of-stock variant for search only; checkout
 		// still takes it, so that the live check answers "out of stock" as
 		// a message the agent can act on (it may be back in stock).

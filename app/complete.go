@@ -282,7 +282,7 @@ func (c *Completer) Drive(ctx context.Context, sh *Shop, cs *CheckoutSession) (*
 			p.TokenSealed = ""
 		}
 		if lastErr != nil {
-			p.LastError = truncate(lastErr.Error(), 500)
+			p.LastError = Truncate(lastErr.Error(), 500)
 		}
 		return c.Store.SavePayment(ctx, p)
 	}

@@ -9,7 +9,6 @@ import (
 	"iter"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -50,10 +49,6 @@ type Deliveries struct {
 	Outbound *netguard.Policy
 }
 
-func targetAAD(shopID int64, kind string) []byte {
-	return []byte("feed_target:" + strconv.FormatInt(shopID, 10) + ":" + kind)
-}
-
 // SaveSFTPTarget validates and stores an SFTP target (password or private
 // key sealed at rest). id 0 creates one.
 func (d *Deliveries) SaveSFTPTarget(ctx context.Context, shopID, id int64, cfg SFTPTargetConfig, password, privateKeyPEM string, enabled bool) (*FeedTarget, error) {
@@ -68,7 +63,7 @@ func (d *Deliveries) SaveSFTPTarget(ctx context.Context, shopID, id int64, cfg S
 		return nil, &Error{Code: CodeInvalid, Field: "sftp", Message: err.Error()}
 	}
 	if err := d.Outbound.CheckHostPort(ctx, cfg.Addr); err != nil {
-		return nil, outboundRefusal("addr", err)
+		return nil, OutboundRefusal("addr", err)
 	}
 	secretJSON, _ := json.Marshal(map[string]string{"password": password, "private_key": privateKeyPEM})
 	return d.save(ctx, shopID, id, TargetSFTP, cfg, secretJSON, enabled)
@@ -82,13 +77,13 @@ func (d *Deliveries) SaveACPTarget(ctx context.Context, shopID, id int64, cfg AC
 		return nil, &Error{Code: CodeInvalid, Field: "acp", Message: err.Error()}
 	}
 	if err := d.Outbound.CheckURL(ctx, cfg.BaseURL); err != nil {
-		return nil, outboundRefusal("base_url", err)
+		return nil, OutboundRefusal("base_url", err)
 	}
 	return d.save(ctx, shopID, id, TargetACP, cfg, []byte(token), enabled)
 }
 
 func (d *Deliveries) save(ctx context.Context, shopID, id int64, kind string, cfg any, secretBytes []byte, enabled bool) (*FeedTarget, error) {
-	sealed, err := d.Keys.Seal(secretBytes, targetAAD(shopID, kind))
+	sealed, err := d.Keys.Seal(secretBytes, FeedTargetAAD(shopID, kind))
 	if err != nil {
 		return nil, err
 	}
@@ -185,7 +180,7 @@ func (d *Deliveries) pushSFTP(ctx context.Context, t *FeedTarget, buildID int64)
 	if err := json.Unmarshal(t.Config, &cfg); err != nil {
 		return 0, fmt.Errorf("target config: %w", err)
 	}
-	plain, err := d.Keys.Open(t.Secret, targetAAD(t.ShopID, t.Kind))
+	plain, err := d.Keys.Open(t.Secret, FeedTargetAAD(t.ShopID, t.Kind))
 	if err != nil {
 		return 0, fmt.Errorf("target credentials: %w", err)
 	}
@@ -220,7 +215,7 @@ func (d *Deliveries) pushACP(ctx context.Context, t *FeedTarget) (int, []byte, e
 	if err := json.Unmarshal(t.Config, &cfg); err != nil {
 		return 0, nil, fmt.Errorf("target config: %w", err)
 	}
-	token, err := d.Keys.Open(t.Secret, targetAAD(t.ShopID, t.Kind))
+	token, err := d.Keys.Open(t.Secret, FeedTargetAAD(t.ShopID, t.Kind))
 	if err != nil {
 		return 0, nil, fmt.Errorf("target credentials: %w", err)
 	}
@@ -254,7 +249,7 @@ func (d *Deliveries) pushACP(ctx context.Context, t *FeedTarget) (int, []byte, e
 // shape, a catalog page at a time.
 func (f *Feeds) ACPProducts(ctx context.Context, shopID int64) iter.Seq2[json.RawMessage, error] {
 	return func(yield func(json.RawMessage, error) bool) {
-		_, _, settings, fshop, idx, err := f.feedInputs(ctx, shopID)
+		_, _, settings, fshop, idx, err := f.FeedInputs(ctx, shopID)
 		if err != nil {
 			yield(nil, err)
 			return
@@ -262,7 +257,7 @@ func (f *Feeds) ACPProducts(ctx context.Context, shopID int64) iter.Seq2[json.Ra
 		stopped := errors.New("stopped")
 		err = f.Store.CatalogPages(ctx, shopID, buildPage, func(page *CatalogPage) error {
 			for _, p := range page.Products {
-				fp := toFeedProduct(p, page, idx.override(p.ProductID, page.Collections[p.ProductID]))
+				fp := ToFeedProduct(p, page, idx.Override(p.ProductID, page.Collections[p.ProductID]))
 				if ok, _ := feed.Eligibility(fp); !ok {
 					continue
 				}

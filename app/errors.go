@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/acpbridge/acpbridge/app/netguard"
 )
 
 // Code classifies an expected failure so that each edge (HTTP, CLI, jobs) can
@@ -69,4 +71,16 @@ func ErrorCode(err error) Code {
 		return e.Code
 	}
 	return ""
+}
+
+// OutboundRefusal is the 400 for a URL or host the outbound policy
+// refuses. It names the class, never the address a name resolved to (that
+// would make the form a probe of the server's internal DNS).
+func OutboundRefusal(field string, err error) error {
+	msg := "must be a public address: loopback, private, link-local and other non-public addresses are not allowed"
+	var refused *netguard.RefusedError
+	if errors.As(err, &refused) {
+		msg += " (this one is " + string(refused.Class) + ")"
+	}
+	return &Error{Code: CodeInvalid, Field: field, Message: msg}
 }

@@ -263,16 +263,28 @@ func gtinDigits(s string) (string, bool) {
 	return "", false
 }
 
-// rules indexes a shop's rules for merging.
-type rules struct {
+// Rules indexes a shop's rules for merging.
+type Rules struct {
 	product    map[int64]FeedRule
 	collection map[int64]FeedRule
 }
 
-// override merges the rules that apply to a product: its collections' first
+// ProductRule is the product's own rule, if it has one.
+func (r Rules) ProductRule(productID int64) (FeedRule, bool) {
+	fr, ok := r.product[productID]
+	return fr, ok
+}
+
+// CollectionRule is the collection's rule, if it has one.
+func (r Rules) CollectionRule(collectionID int64) (FeedRule, bool) {
+	fr, ok := r.collection[collectionID]
+	return fr, ok
+}
+
+// Override merges the rules that apply to a product: its collections' first
 // (any excluding collection excludes it; any collection turning checkout off
 // turns it off), then the product's own, which win.
-func (r rules) override(productID int64, cols []CatalogCollection) feed.Override {
+func (r Rules) Override(productID int64, cols []CatalogCollection) feed.Override {
 	var ov feed.Override
 	for _, c := range cols {
 		cr, ok := r.collection[c.CollectionID]
@@ -304,21 +316,21 @@ func (r rules) override(productID int64, cols []CatalogCollection) feed.Override
 	return ov
 }
 
-// feedInputs gathers what mapping needs for one shop.
-func (f *Feeds) feedInputs(ctx context.Context, shopID int64) (*Shop, *FeedSettings, feed.Settings, feed.Shop, rules, error) {
+// FeedInputs gathers what mapping needs for one shop.
+func (f *Feeds) FeedInputs(ctx context.Context, shopID int64) (*Shop, *FeedSettings, feed.Settings, feed.Shop, Rules, error) {
 	sh, err := f.Store.ShopByID(ctx, shopID)
 	if err != nil {
-		return nil, nil, feed.Settings{}, feed.Shop{}, rules{}, err
+		return nil, nil, feed.Settings{}, feed.Shop{}, Rules{}, err
 	}
 	fs, err := f.Settings(ctx, shopID)
 	if err != nil {
-		return nil, nil, feed.Settings{}, feed.Shop{}, rules{}, err
+		return nil, nil, feed.Settings{}, feed.Shop{}, Rules{}, err
 	}
 	rs, err := f.Store.FeedRules(ctx, shopID)
 	if err != nil {
-		return nil, nil, feed.Settings{}, feed.Shop{}, rules{}, err
+		return nil, nil, feed.Settings{}, feed.Shop{}, Rules{}, err
 	}
-	idx := rules{product: map[int64]FeedRule{}, collection: map[int64]FeedRule{}}
+	idx := Rules{product: map[int64]FeedRule{}, collection: map[int64]FeedRule{}}
 	for _, r := range rs {
 		if r.Scope == RuleProduct {
 			idx.product[r.TargetID] = r
@@ -339,8 +351,8 @@ func (f *Feeds) feedInputs(ctx context.Context, shopID int64) (*Shop, *FeedSetti
 	return sh, fs, settings, fshop, idx, nil
 }
 
-// toFeedProduct converts a catalog product with its rows.
-func toFeedProduct(p CatalogProduct, page *CatalogPage, ov feed.Override) feed.Product {
+// ToFeedProduct converts a catalog product with its rows.
+func ToFeedProduct(p CatalogProduct, page *CatalogPage, ov feed.Override) feed.Product {
 	var sc productScratch
 	return sc.product(p, page, ov)
 }
@@ -468,13 +480,13 @@ type buildInput struct {
 	fs       *FeedSettings
 	settings feed.Settings
 	fshop    feed.Shop
-	idx      rules
+	idx      Rules
 }
 
 // buildInputs reads the shop's mapping inputs; nil when the shop is not
 // active (uninstalled meanwhile: nothing to publish).
 func (f *Feeds) buildInputs(ctx context.Context, shopID int64) (*buildInput, error) {
-	sh, fs, settings, fshop, idx, err := f.feedInputs(ctx, shopID)
+	sh, fs, settings, fshop, idx, err := f.FeedInputs(ctx, shopID)
 	if err != nil {
 		return nil, err
 	}
@@ -575,7 +587,7 @@ func closeFormats(outs []feedOut) {
 
 // writeFormats writes the valid items of the catalog in the formats
 // (BuildSecondary: the counts and problems are the primary pass's).
-func (f *Feeds) writeFormats(ctx context.Context, buildID, shopID int64, formats []feed.Format, settings feed.Settings, fshop feed.Shop, idx rules) error {
+func (f *Feeds) writeFormats(ctx context.Context, buildID, shopID int64, formats []feed.Format, settings feed.Settings, fshop feed.Shop, idx Rules) error {
 	outs, err := f.openFormats(ctx, buildID, formats, settings.FieldNames)
 	if err != nil {
 		return err
@@ -602,7 +614,7 @@ func (f *Feeds) writeFormats(ctx context.Context, buildID, shopID int64, formats
 
 // build is the primary pass: it writes PrimaryFormat and records the
 // build's counts, problems and summary.
-func (f *Feeds) build(ctx context.Context, b *FeedBuild, settings feed.Settings, fshop feed.Shop, idx rules) error {
+func (f *Feeds) build(ctx context.Context, b *FeedBuild, settings feed.Settings, fshop feed.Shop, idx Rules) error {
 	outs, err := f.openFormats(ctx, b.ID, []feed.Format{PrimaryFormat}, settings.FieldNames)
 	if err != nil {
 		return err
@@ -690,7 +702,7 @@ type walkFuncs struct {
 // walkItems maps and validates every variant of the shop's catalog, a page
 // at a time: the one loop behind builds and the published-items listing,
 // so both agree item for item.
-func (f *Feeds) walkItems(ctx context.Context, shopID int64, settings feed.Settings, fshop feed.Shop, idx rules, fn walkFuncs) error {
+func (f *Feeds) walkItems(ctx context.Context, shopID int64, settings feed.Settings, fshop feed.Shop, idx Rules, fn walkFuncs) error {
 	var items []feed.Item
 	var sc productScratch
 	return f.Store.CatalogPages(ctx, shopID, buildPage, func(page *CatalogPage) error {
@@ -701,7 +713,7 @@ func (f *Feeds) walkItems(ctx context.Context, shopID int64, settings feed.Setti
 			if fn.product != nil {
 				fn.product()
 			}
-			fp := sc.product(p, page, idx.override(p.ProductID, page.Collections[p.ProductID]))
+			fp := sc.product(p, page, idx.Override(p.ProductID, page.Collections[p.ProductID]))
 			if ok, _ := feed.Eligibility(fp); !ok {
 				if fn.excluded != nil {
 					fn.excluded(len(fp.Variants))
@@ -746,7 +758,7 @@ type PublishedItem struct {
 // PublishedItems lists up to limit items the shop's feed publishes now
 // (eligible and valid), in feed order.
 func (f *Feeds) PublishedItems(ctx context.Context, shopID int64, limit int) ([]PublishedItem, error) {
-	_, _, settings, fshop, idx, err := f.feedInputs(ctx, shopID)
+	_, _, settings, fshop, idx, err := f.FeedInputs(ctx, shopID)
 	if err != nil {
 		return nil, err
 	}

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/acpbridge/acpbridge/acp"
+	"github.com/acpbridge/acpbridge/app/feed"
+	"github.com/acpbridge/acpbridge/app/internal/ttlcache"
 )
 
 // LiveVariant is a variant as Shopify has it at this moment.
@@ -99,6 +101,23 @@ type PricingStore interface {
 	CatalogOfVariants(ctx context.Context, shopID int64, variantIDs []int64) (*CatalogPage, error)
 }
 
+// CheckoutItem is a feed item an agent may buy: what the shop's feed
+// publishes for the variant right now, from our synced catalog.
+type CheckoutItem struct {
+	Item    feed.Item
+	Variant CatalogVariant
+	// Sellable: the item is in the published feed (eligible, valid) and
+	// eligible for checkout. Reason says why not.
+	Sellable bool
+	Reason   string
+}
+
+// CheckoutItemSource maps variants as the feed publishes them (the feeds
+// capability: feeds.Feeds.CheckoutItems).
+type CheckoutItemSource interface {
+	CheckoutItems(ctx context.Context, shopID int64, page *CatalogPage, variantIDs []int64) (map[int64]CheckoutItem, error)
+}
+
 // Pricing prices carts: items must be sellable in the shop's published feed
 // (our catalog), their price and stock are checked live with Shopify, and
 // tax, shipping and discounts come from Shopify's own draft-order
@@ -107,14 +126,14 @@ type PricingStore interface {
 // session with a recoverable message instead of a hanging agent.
 type Pricing struct {
 	Store   PricingStore
-	Feeds   *Feeds
+	Feeds   CheckoutItemSource
 	Shopify ShopPricing
 	Logger  *slog.Logger
 	Now     func() time.Time
 	// Timeout bounds all Shopify calls of one quote (default 4 s).
 	Timeout time.Duration
 
-	items ttlCache[string, map[int64]CheckoutItem] // see checkoutItems
+	items ttlcache.Cache[string, map[int64]CheckoutItem] // see checkoutItems
 }
 
 // itemsTTL is how long the catalog view of a cart is reused: it is our own
@@ -129,7 +148,7 @@ func (p *Pricing) checkoutItems(ctx context.Context, shopID int64, ids []int64) 
 	slices.Sort(sorted)
 	key := fmt.Sprint(shopID, sorted)
 	now := p.now()
-	if items, ok := p.items.get(key, now, itemsTTL); ok {
+	if items, ok := p.items.Get(key, now, itemsTTL); ok {
 		return items, nil
 	}
 	page, err := p.Store.CatalogOfVariants(ctx, shopID, ids)
@@ -140,7 +159,7 @@ func (p *Pricing) checkoutItems(ctx context.Context, shopID int64, ids []int64) 
 	if err != nil {
 		return nil, err
 	}
-	p.items.put(key, items, now, itemsTTL, 10_000)
+	p.items.Put(key, items, now, itemsTTL, 10_000)
 	return items, nil
 }
 
@@ -206,7 +225,7 @@ func (p *Pricing) Quote(ctx context.Context, sh *Shop, v acp.Version, st *Checko
 		id, err := parseItemID(it.ItemID)
 		if err != nil {
 			return Quote{}, &Error{Code: CodeInvalid, Reason: "invalid", Field: itemParam(v, i) + ".id",
-				Message: fmt.Sprintf("item id %q is not one of this shop's feed item ids", truncate(it.ItemID, 40))}
+				Message: fmt.Sprintf("item id %q is not one of this shop's feed item ids", Truncate(it.ItemID, 40))}
 		}
 		ids[i] = id
 	}
@@ -350,7 +369,7 @@ func (p *Pricing) Quote(ctx context.Context, sh *Shop, v acp.Version, st *Checko
 	for _, code := range res.RejectedCodes {
 		q.Messages = append(q.Messages, acp.Message{Type: acp.MessageWarning, Code: "discount_code_invalid",
 			Param: "$.discounts.codes", ContentType: acp.ContentPlain, Severity: "low",
-			Content: fmt.Sprintf("The discount code %s cannot be applied to this order.", truncate(code, 40))})
+			Content: fmt.Sprintf("The discount code %s cannot be applied to this order.", Truncate(code, 40))})
 	}
 	q.Complete = true
 	p.checkAgainstShopify(ctx, sh, q, res, req.ShippingRateHandle)
@@ -484,7 +503,9 @@ func uniq(ids []int64) []int64 {
 	return out
 }
 
-func truncate(s string, n int) string {
+// Truncate cuts s to at most n bytes (then marks the cut with …), for
+// the error texts kept in rows.
+func Truncate(s string, n int) string {
 	if len(s) <= n {
 		return s
 	}

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"time"
+
+	"github.com/acpbridge/acpbridge/app/internal/ttlcache"
 )
 
 // CachedPricing remembers Shopify's draft-order calculations for a short
@@ -19,7 +21,7 @@ type CachedPricing struct {
 	Max  int           // entries kept, default 10,000
 	Now  func() time.Time
 
-	cache ttlCache[[32]byte, *DraftResult]
+	cache ttlcache.Cache[[32]byte, *DraftResult]
 }
 
 // LiveVariants is never cached.
@@ -42,7 +44,7 @@ func (c *CachedPricing) CalculateDraft(ctx context.Context, shop string, in Draf
 	if ttl <= 0 {
 		ttl = time.Minute
 	}
-	if res, ok := c.cache.get(key, now, ttl); ok {
+	if res, ok := c.cache.Get(key, now, ttl); ok {
 		return res, nil
 	}
 
@@ -54,7 +56,7 @@ func (c *CachedPricing) CalculateDraft(ctx context.Context, shop string, in Draf
 	if maxEntries <= 0 {
 		maxEntries = 10_000
 	}
-	c.cache.put(key, res, now, ttl, maxEntries)
+	c.cache.Put(key, res, now, ttl, maxEntries)
 	return res, nil
 }
 

@@ -58,7 +58,7 @@ func (r *Resealer) Reseal(ctx context.Context) (int, error) {
 			if !r.stale(t.Secret) {
 				continue
 			}
-			aad := targetAAD(t.ShopID, t.Kind)
+			aad := FeedTargetAAD(t.ShopID, t.Kind)
 			plain, err := r.Keys.Open(t.Secret, aad)
 			if err != nil {
 				return n, fmt.Errorf("reseal feed target %d: %w", t.ID, err)

@@ -294,7 +294,7 @@ func (s *Shopify) processWebhook(ctx context.Context, eventID int64, orders Orde
 					return fmt.Errorf("process webhook %d (%s): %w", ev.ID, ev.Topic, err)
 				}
 			}
-			return s.Store.FinishWebhookEvent(ctx, ev.ID, truncate(outcome, 1000))
+			return s.Store.FinishWebhookEvent(ctx, ev.ID, Truncate(outcome, 1000))
 		})
 	}
 	// The handling and the record that it was done commit together: a
@@ -308,7 +308,7 @@ func (s *Shopify) processWebhook(ctx context.Context, eventID int64, orders Orde
 			if err := s.Queue.EnqueueTx(ctx, ProcessWebhookArgs{EventID: ev.ID}, &river.InsertOpts{ScheduledAt: later.until}); err != nil {
 				return fmt.Errorf("process webhook %d (%s): %w", ev.ID, ev.Topic, err)
 			}
-			return s.Store.NoteWebhookEvent(ctx, ev.ID, truncate(outcome, 1000))
+			return s.Store.NoteWebhookEvent(ctx, ev.ID, Truncate(outcome, 1000))
 		}
 		if err != nil {
 			return fmt.Errorf("process webhook %d (%s): %w", ev.ID, ev.Topic, err)

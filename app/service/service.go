@@ -20,6 +20,7 @@ import (
 
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/jobs"
+	"github.com/acpbridge/acpbridge/app/merchant"
 	"github.com/acpbridge/acpbridge/app/netguard"
 	"github.com/acpbridge/acpbridge/app/payment"
 	"github.com/acpbridge/acpbridge/app/secret"
@@ -73,7 +74,7 @@ type Service struct {
 	catalog    *app.Catalog
 	feeds      *app.Feeds
 	deliveries *app.Deliveries
-	admin      *app.Admin
+	admin      *merchant.Admin
 	agents     *app.Agents
 	checkout   *app.Checkout
 	events     *app.AgentEvents
@@ -205,10 +206,10 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 	s.checkout.Events = s.events
 
 	// The merchant's embedded admin pages.
-	s.admin = &app.Admin{
+	s.admin = &merchant.Admin{
 		Store: s.store, Feeds: s.feeds, Agents: s.agents, Events: s.events, Checkout: s.checkout,
 		Catalog: s.catalog, Deliveries: s.deliveries, Now: s.store.Now,
-		Channels: &app.ShopifyChannels{Shopify: s.shopify, Now: s.store.Now},
+		Channels: &merchant.ShopifyChannels{Shopify: s.shopify, Now: s.store.Now},
 	}
 
 	// Jobs.
@@ -487,4 +488,4 @@ func Run(ctx context.Context, s *Service, onStarted func(*Service) error) error 
 }
 
 // Admin is the merchant admin's use-cases.
-func (s *Service) Admin() *app.Admin { return s.admin }
+func (s *Service) Admin() *merchant.Admin { return s.admin }

@@ -1,18 +1,21 @@
-package app
+package merchant
 
 import (
 	"context"
 	"time"
+
+	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/internal/ttlcache"
 )
 
 // ShopifyChannels lists a shop's sales channels from Shopify's
 // publications (scope read_publications), remembering each shop's answer
 // for ChannelsTTL so the overview page does not wait on Shopify each time.
 type ShopifyChannels struct {
-	Shopify *Shopify
+	Shopify *app.Shopify
 	Now     func() time.Time
 
-	cache ttlCache[int64, []string]
+	cache ttlcache.Cache[int64, []string]
 }
 
 // ChannelsTTL is how long a shop's channel list is reused.
@@ -23,12 +26,12 @@ const salesChannelsQuery = `query SalesChannels {
 }`
 
 // SalesChannels implements ChannelLister.
-func (c *ShopifyChannels) SalesChannels(ctx context.Context, sh *Shop) ([]string, error) {
+func (c *ShopifyChannels) SalesChannels(ctx context.Context, sh *app.Shop) ([]string, error) {
 	now := time.Now()
 	if c.Now != nil {
 		now = c.Now()
 	}
-	if names, ok := c.cache.get(sh.ID, now, ChannelsTTL); ok {
+	if names, ok := c.cache.Get(sh.ID, now, ChannelsTTL); ok {
 		return names, nil
 	}
 	var out struct {
@@ -49,6 +52,6 @@ func (c *ShopifyChannels) SalesChannels(ctx context.Context, sh *Shop) ([]string
 			names = append(names, n.Catalog.Title)
 		}
 	}
-	c.cache.put(sh.ID, names, now, ChannelsTTL, 10_000)
+	c.cache.Put(sh.ID, names, now, ChannelsTTL, 10_000)
 	return names, nil
 }

@@ -1,4 +1,4 @@
-package app
+package merchant
 
 import (
 	"context"
@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/acpbridge/acpbridge/acp"
+	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/feed"
+	"github.com/acpbridge/acpbridge/app/internal/ttlcache"
 )
 
 // Admin is what the merchant's embedded admin pages read and the actions
@@ -20,13 +22,13 @@ import (
 // settings themselves are saved through Feeds, Agents and Deliveries.
 type Admin struct {
 	Store  AdminStore
-	Feeds  *Feeds
-	Agents *Agents
-	Events *AgentEvents
+	Feeds  *app.Feeds
+	Agents *app.Agents
+	Events *app.AgentEvents
 	// Checkout runs the test checkout.
-	Checkout   *Checkout
-	Catalog    *Catalog
-	Deliveries *Deliveries
+	Checkout   *app.Checkout
+	Catalog    *app.Catalog
+	Deliveries *app.Deliveries
 	// Channels lists the shop's sales channels (for the warning about
 	// Shopify's own agentic channels); nil skips the check.
 	Channels ChannelLister
@@ -35,7 +37,7 @@ type Admin struct {
 	// collections caches each shop's collection list (they change only
 	// with a sync) for CollectionsTTL: grouping them was a third of the
 	// products page's time at 10,000 products.
-	collections ttlCache[int64, []CollectionSummary]
+	collections ttlcache.Cache[int64, []CollectionSummary]
 }
 
 // CollectionsTTL is how long the products page reuses a shop's collections.
@@ -44,39 +46,39 @@ const CollectionsTTL = 30 * time.Second
 // catalogCollections is the shop's collections, from the cache when fresh.
 func (a *Admin) catalogCollections(ctx context.Context, shopID int64) ([]CollectionSummary, error) {
 	now := a.now()
-	if list, ok := a.collections.get(shopID, now, CollectionsTTL); ok {
+	if list, ok := a.collections.Get(shopID, now, CollectionsTTL); ok {
 		return slices.Clone(list), nil
 	}
 	list, err := a.Store.CatalogCollections(ctx, shopID)
 	if err != nil {
 		return nil, err
 	}
-	a.collections.put(shopID, list, now, CollectionsTTL, 10_000)
+	a.collections.Put(shopID, list, now, CollectionsTTL, 10_000)
 	return slices.Clone(list), nil
 }
 
 // AdminStore is what the admin pages read from the database.
 type AdminStore interface {
-	ShopByID(ctx context.Context, id int64) (*Shop, error)
+	ShopByID(ctx context.Context, id int64) (*app.Shop, error)
 	// AdminProducts returns the page of products matching q (with their
 	// variants, media and collections) and how many match in all.
-	AdminProducts(ctx context.Context, shopID int64, q ProductQuery) (*CatalogPage, int64, error)
+	AdminProducts(ctx context.Context, shopID int64, q ProductQuery) (*app.CatalogPage, int64, error)
 	CatalogCollections(ctx context.Context, shopID int64) ([]CollectionSummary, error)
-	LatestSync(ctx context.Context, shopID int64) (*CatalogSync, error)
-	LatestBuild(ctx context.Context, shopID int64, status string) (*FeedBuild, error)
-	FeedProblems(ctx context.Context, buildID int64, limit int) ([]FeedProblem, error)
-	FeedTargets(ctx context.Context, shopID int64) ([]*FeedTarget, error)
-	FeedDeliveries(ctx context.Context, targetID int64, limit int) ([]FeedDelivery, error)
-	APIKeys(ctx context.Context, shopID int64) ([]*APIKey, error)
+	LatestSync(ctx context.Context, shopID int64) (*app.CatalogSync, error)
+	LatestBuild(ctx context.Context, shopID int64, status string) (*app.FeedBuild, error)
+	FeedProblems(ctx context.Context, buildID int64, limit int) ([]app.FeedProblem, error)
+	FeedTargets(ctx context.Context, shopID int64) ([]*app.FeedTarget, error)
+	FeedDeliveries(ctx context.Context, targetID int64, limit int) ([]app.FeedDelivery, error)
+	APIKeys(ctx context.Context, shopID int64) ([]*app.APIKey, error)
 	// AgentOrders lists the shop's completions, newest first.
 	AgentOrders(ctx context.Context, shopID int64, limit, offset int) ([]AgentOrder, int64, error)
 	AgentOrder(ctx context.Context, shopID int64, sessionID string) (*AgentOrder, error)
 	// CompletedSince lists when each completed agent order was placed and
 	// its amount, for the chart.
 	CompletedSince(ctx context.Context, shopID int64, since time.Time) ([]OrderPoint, error)
-	AgentEvents(ctx context.Context, shopID int64, sessionID string) ([]*AgentEvent, error)
-	AgentEventAttempts(ctx context.Context, eventID int64) ([]AgentEventAttempt, error)
-	SaveACPSettings(ctx context.Context, s ACPSettings) error
+	AgentEvents(ctx context.Context, shopID int64, sessionID string) ([]*app.AgentEvent, error)
+	AgentEventAttempts(ctx context.Context, eventID int64) ([]app.AgentEventAttempt, error)
+	SaveACPSettings(ctx context.Context, s app.ACPSettings) error
 	// KnownTargets returns which of ids are products (or collections) in
 	// the shop's synced catalog.
 	KnownTargets(ctx context.Context, shopID int64, scope string, ids []int64) (map[int64]bool, error)
@@ -84,7 +86,7 @@ type AdminStore interface {
 
 // ChannelLister names the sales channels (publications) of a shop.
 type ChannelLister interface {
-	SalesChannels(ctx context.Context, shop *Shop) ([]string, error)
+	SalesChannels(ctx context.Context, shop *app.Shop) ([]string, error)
 }
 
 func (a *Admin) now() time.Time {
@@ -122,18 +124,18 @@ const MaxPageSize = 100
 func (q *ProductQuery) Normalize() error {
 	q.Search = strings.TrimSpace(q.Search)
 	if len([]rune(q.Search)) > 200 {
-		return &Error{Code: CodeInvalid, Field: "q", Message: "search text must be at most 200 characters"}
+		return &app.Error{Code: app.CodeInvalid, Field: "q", Message: "search text must be at most 200 characters"}
 	}
 	switch q.Status {
 	case "", ProductPublished, ProductExcluded, ProductInvalid:
 	default:
-		return &Error{Code: CodeInvalid, Field: "status", Message: "status must be published, excluded or invalid"}
+		return &app.Error{Code: app.CodeInvalid, Field: "status", Message: "status must be published, excluded or invalid"}
 	}
 	if q.Page <= 0 {
 		q.Page = 1
 	}
 	if q.Page > 100_000 {
-		return &Error{Code: CodeInvalid, Field: "page", Message: "page is out of range"}
+		return &app.Error{Code: app.CodeInvalid, Field: "page", Message: "page is out of range"}
 	}
 	if q.PageSize <= 0 {
 		q.PageSize = 25
@@ -145,14 +147,14 @@ func (q *ProductQuery) Normalize() error {
 // ProductRow is one product of the table with its feed status now (what
 // the next build would do).
 type ProductRow struct {
-	Product     CatalogProduct
+	Product     app.CatalogProduct
 	Variants    []VariantRow
-	Collections []CatalogCollection
+	Collections []app.CatalogCollection
 	ImageURL    string
 	Status      string
 	Reasons     []string // why excluded or invalid, without repeats
 	Checkout    bool     // at least one item is checkout-eligible
-	Rule        *FeedRule
+	Rule        *app.FeedRule
 	MinPrice    int64
 	MaxPrice    int64
 	Currency    string
@@ -160,7 +162,7 @@ type ProductRow struct {
 
 // VariantRow is a variant with its feed status.
 type VariantRow struct {
-	Variant  CatalogVariant
+	Variant  app.CatalogVariant
 	Status   string
 	Problems []feed.Problem
 	Checkout bool
@@ -184,7 +186,7 @@ type CollectionSummary struct {
 	CollectionID int64
 	Title        string
 	Products     int64
-	Rule         *FeedRule
+	Rule         *app.FeedRule
 }
 
 // Products reads a page of the products table, each with its feed status
@@ -194,9 +196,9 @@ func (a *Admin) Products(ctx context.Context, shopID int64, q ProductQuery) (*Pr
 		return nil, err
 	}
 	if q.Status == ProductInvalid {
-		if b, err := a.Store.LatestBuild(ctx, shopID, BuildPublished); err == nil {
+		if b, err := a.Store.LatestBuild(ctx, shopID, app.BuildPublished); err == nil {
 			q.LastBuildID = b.ID
-		} else if !errors.Is(err, ErrNotFound) {
+		} else if !errors.Is(err, app.ErrNotFound) {
 			return nil, err
 		}
 	}
@@ -213,7 +215,7 @@ func (a *Admin) Products(ctx context.Context, shopID int64, q ProductQuery) (*Pr
 		return nil, err
 	}
 	for i := range cols {
-		if r, ok := idx.collection[cols[i].CollectionID]; ok {
+		if r, ok := idx.CollectionRule(cols[i].CollectionID); ok {
 			cols[i].Rule = &r
 		}
 	}
@@ -227,7 +229,7 @@ func (a *Admin) Product(ctx context.Context, shopID, productID int64) (*ProductR
 		return nil, err
 	}
 	if len(page.Products) == 0 {
-		return nil, &Error{Code: CodeNotFound, Message: "no such product in this shop's catalog"}
+		return nil, &app.Error{Code: app.CodeNotFound, Message: "no such product in this shop's catalog"}
 	}
 	rows, _, err := a.productRows(ctx, shopID, page)
 	if err != nil {
@@ -238,18 +240,18 @@ func (a *Admin) Product(ctx context.Context, shopID, productID int64) (*ProductR
 
 // productRows maps each product as a build would and sums up its status;
 // it also gives the shop's rules it read, for the collections' decisions.
-func (a *Admin) productRows(ctx context.Context, shopID int64, page *CatalogPage) ([]ProductRow, rules, error) {
-	sh, _, settings, fshop, idx, err := a.Feeds.feedInputs(ctx, shopID)
+func (a *Admin) productRows(ctx context.Context, shopID int64, page *app.CatalogPage) ([]ProductRow, app.Rules, error) {
+	sh, _, settings, fshop, idx, err := a.Feeds.FeedInputs(ctx, shopID)
 	if err != nil {
-		return nil, rules{}, err
+		return nil, app.Rules{}, err
 	}
 	rows := make([]ProductRow, 0, len(page.Products))
 	var items []feed.Item
 	for _, p := range page.Products {
-		ov := idx.override(p.ProductID, page.Collections[p.ProductID])
-		fp := toFeedProduct(p, page, ov)
+		ov := idx.Override(p.ProductID, page.Collections[p.ProductID])
+		fp := app.ToFeedProduct(p, page, ov)
 		row := ProductRow{Product: p, Collections: page.Collections[p.ProductID], Currency: sh.CurrencyCode}
-		if r, ok := idx.product[p.ProductID]; ok {
+		if r, ok := idx.ProductRule(p.ProductID); ok {
 			row.Rule = &r
 		}
 		if m := page.Media[p.ProductID]; len(m) > 0 {
@@ -324,16 +326,16 @@ type ProductRuleChange struct {
 // all or none.
 func (a *Admin) ChangeRules(ctx context.Context, shopID int64, ch ProductRuleChange) error {
 	if len(ch.IDs) == 0 {
-		return &Error{Code: CodeInvalid, Field: "ids", Message: "select at least one product"}
+		return &app.Error{Code: app.CodeInvalid, Field: "ids", Message: "select at least one product"}
 	}
 	if len(ch.IDs) > MaxBulk {
-		return &Error{Code: CodeInvalid, Field: "ids", Message: fmt.Sprintf("at most %d products at once", MaxBulk)}
+		return &app.Error{Code: app.CodeInvalid, Field: "ids", Message: fmt.Sprintf("at most %d products at once", MaxBulk)}
 	}
 	if ch.Exclude == nil && ch.Checkout == nil {
-		return &Error{Code: CodeInvalid, Field: "exclude", Message: "choose include/exclude or checkout on/off"}
+		return &app.Error{Code: app.CodeInvalid, Field: "exclude", Message: "choose include/exclude or checkout on/off"}
 	}
-	if ch.Scope != RuleProduct && ch.Scope != RuleCollection {
-		return &Error{Code: CodeInvalid, Field: "scope", Message: `scope must be "product" or "collection"`}
+	if ch.Scope != app.RuleProduct && ch.Scope != app.RuleCollection {
+		return &app.Error{Code: app.CodeInvalid, Field: "scope", Message: `scope must be "product" or "collection"`}
 	}
 	known, err := a.Store.KnownTargets(ctx, shopID, ch.Scope, ch.IDs)
 	if err != nil {
@@ -341,14 +343,14 @@ func (a *Admin) ChangeRules(ctx context.Context, shopID int64, ch ProductRuleCha
 	}
 	for _, id := range ch.IDs {
 		if !known[id] {
-			return &Error{Code: CodeNotFound, Field: "ids", Message: fmt.Sprintf("no %s %d in this shop's catalog", ch.Scope, id)}
+			return &app.Error{Code: app.CodeNotFound, Field: "ids", Message: fmt.Sprintf("no %s %d in this shop's catalog", ch.Scope, id)}
 		}
 	}
 	cur, err := a.Feeds.Store.FeedRules(ctx, shopID)
 	if err != nil {
 		return err
 	}
-	existing := map[int64]FeedRule{}
+	existing := map[int64]app.FeedRule{}
 	for _, r := range cur {
 		if r.Scope == ch.Scope {
 			existing[r.TargetID] = r
@@ -358,7 +360,7 @@ func (a *Admin) ChangeRules(ctx context.Context, shopID int64, ch ProductRuleCha
 		for _, id := range ch.IDs {
 			r, ok := existing[id]
 			if !ok {
-				r = FeedRule{ShopID: shopID, Scope: ch.Scope, TargetID: id}
+				r = app.FeedRule{ShopID: shopID, Scope: ch.Scope, TargetID: id}
 			}
 			if ch.Exclude != nil {
 				r.Exclude = ch.Exclude
@@ -390,9 +392,9 @@ func (a *Admin) SaveOverrides(ctx context.Context, shopID, productID int64, o Pr
 	if err != nil {
 		return err
 	}
-	r := FeedRule{ShopID: shopID, Scope: RuleProduct, TargetID: productID}
+	r := app.FeedRule{ShopID: shopID, Scope: app.RuleProduct, TargetID: productID}
 	for _, c := range cur {
-		if c.Scope == RuleProduct && c.TargetID == productID {
+		if c.Scope == app.RuleProduct && c.TargetID == productID {
 			r = c
 		}
 	}
@@ -420,15 +422,15 @@ type ChecklistStep struct {
 
 // Overview is the main page: the checklist and what agents see.
 type Overview struct {
-	Shop         *Shop
+	Shop         *app.Shop
 	Steps        []ChecklistStep
 	StepsDone    int
-	Settings     *FeedSettings
-	ACP          *ACPSettings
-	Keys         []*APIKey
+	Settings     *app.FeedSettings
+	ACP          *app.ACPSettings
+	Keys         []*app.APIKey
 	LiveKeys     int
-	Build        *FeedBuild
-	Targets      []*FeedTarget
+	Build        *app.FeedBuild
+	Targets      []*app.FeedTarget
 	ChannelWarns []string
 	ChannelError string
 }
@@ -438,7 +440,7 @@ type Overview struct {
 var agentChannelWords = []string{"chatgpt", "openai", "agentic", "shopify catalog", "ai agent"}
 
 // Overview reads every checklist step's live status.
-func (a *Admin) Overview(ctx context.Context, sh *Shop) (*Overview, error) {
+func (a *Admin) Overview(ctx context.Context, sh *app.Shop) (*Overview, error) {
 	ov := &Overview{Shop: sh}
 	var err error
 	if ov.Settings, err = a.Feeds.Settings(ctx, sh.ID); err != nil {
@@ -455,7 +457,7 @@ func (a *Admin) Overview(ctx context.Context, sh *Shop) (*Overview, error) {
 			ov.LiveKeys++
 		}
 	}
-	if ov.Build, err = a.Store.LatestBuild(ctx, sh.ID, BuildPublished); errors.Is(err, ErrNotFound) {
+	if ov.Build, err = a.Store.LatestBuild(ctx, sh.ID, app.BuildPublished); errors.Is(err, app.ErrNotFound) {
 		ov.Build, err = nil, nil
 	}
 	if err != nil {
@@ -528,7 +530,7 @@ func (a *Admin) Overview(ctx context.Context, sh *Shop) (*Overview, error) {
 // feedDeliveryStatus is done when a build is published and every push
 // target's last delivery succeeded (or, with no push target, the pull URL
 // has a token).
-func feedDeliveryStatus(fs *FeedSettings, b *FeedBuild, targets []*FeedTarget) (bool, string) {
+func feedDeliveryStatus(fs *app.FeedSettings, b *app.FeedBuild, targets []*app.FeedTarget) (bool, string) {
 	if b == nil {
 		return false, "No feed published yet: sync the catalog and build the feed."
 	}
@@ -574,7 +576,7 @@ type AgentOrder struct {
 
 // OrderNumericID is the Shopify order's number in its GID.
 func (o AgentOrder) OrderNumericID() string {
-	if _, id, err := ParseGID(o.OrderID); err == nil {
+	if _, id, err := app.ParseGID(o.OrderID); err == nil {
 		return strconv.FormatInt(id, 10)
 	}
 	return ""
@@ -609,12 +611,12 @@ const ChartDays = 30
 
 // Orders lists agent orders (newest first) with the chart of the last
 // ChartDays days (UTC), today included.
-func (a *Admin) Orders(ctx context.Context, sh *Shop, page int) (*OrdersPage, error) {
+func (a *Admin) Orders(ctx context.Context, sh *app.Shop, page int) (*OrdersPage, error) {
 	if page <= 0 {
 		page = 1
 	}
 	if page > 100_000 {
-		return nil, &Error{Code: CodeInvalid, Field: "page", Message: "page is out of range"}
+		return nil, &app.Error{Code: app.CodeInvalid, Field: "page", Message: "page is out of range"}
 	}
 	const size = 25
 	orders, total, err := a.Store.AgentOrders(ctx, sh.ID, size, (page-1)*size)
@@ -657,18 +659,18 @@ type TimelineEntry struct {
 // agent.
 type OrderDetail struct {
 	Order    AgentOrder
-	Events   []*AgentEvent
+	Events   []*app.AgentEvent
 	Timeline []TimelineEntry
 }
 
 // Order reads one agent order and its timeline.
 func (a *Admin) Order(ctx context.Context, shopID int64, sessionID string) (*OrderDetail, error) {
 	if len(sessionID) > 100 {
-		return nil, &Error{Code: CodeNotFound, Message: "no such order"}
+		return nil, &app.Error{Code: app.CodeNotFound, Message: "no such order"}
 	}
 	o, err := a.Store.AgentOrder(ctx, shopID, sessionID)
-	if errors.Is(err, ErrNotFound) {
-		return nil, &Error{Code: CodeNotFound, Message: "no such order"}
+	if errors.Is(err, app.ErrNotFound) {
+		return nil, &app.Error{Code: app.CodeNotFound, Message: "no such order"}
 	}
 	if err != nil {
 		return nil, err
@@ -690,7 +692,7 @@ func (a *Admin) Order(ctx context.Context, shopID int64, sessionID string) (*Ord
 			return nil, err
 		}
 		if len(atts) == 0 {
-			d.Timeline = append(d.Timeline, TimelineEntry{At: ev.CreatedAt, What: ev.Type + " event " + ev.Status, Detail: ev.LastError, OK: ev.Status != AgentEventFailed})
+			d.Timeline = append(d.Timeline, TimelineEntry{At: ev.CreatedAt, What: ev.Type + " event " + ev.Status, Detail: ev.LastError, OK: ev.Status != app.AgentEventFailed})
 		}
 		for _, at := range atts {
 			e := TimelineEntry{At: at.AttemptedAt, What: ev.Type + " sent to the agent", OK: at.Error == ""}
@@ -715,19 +717,19 @@ func (a *Admin) SendTestEvent(ctx context.Context, shopID int64) (int, error) {
 		return 0, err
 	}
 	if set.WebhookURL == "" || set.WebhookSecretSealed == "" {
-		return 0, &Error{Code: CodeInvalid, Field: "webhook_url", Message: "set the agent's webhook URL first"}
+		return 0, &app.Error{Code: app.CodeInvalid, Field: "webhook_url", Message: "set the agent's webhook URL first"}
 	}
 	status, sendErr := a.Events.SendTest(ctx, set)
 	now := a.now()
 	set.WebhookTestedAt, set.WebhookTestStatus, set.WebhookTestError = &now, status, ""
 	if sendErr != nil {
-		set.WebhookTestError = truncate(sendErr.Error(), 300)
+		set.WebhookTestError = app.Truncate(sendErr.Error(), 300)
 	}
 	if err := a.Store.SaveACPSettings(ctx, *set); err != nil {
 		return 0, err
 	}
 	if sendErr != nil {
-		return status, &Error{Code: CodeUnprocessable, Field: "webhook_url", Message: "the test event was not accepted: " + set.WebhookTestError}
+		return status, &app.Error{Code: app.CodeUnprocessable, Field: "webhook_url", Message: "the test event was not accepted: " + set.WebhookTestError}
 	}
 	return status, nil
 }
@@ -735,7 +737,7 @@ func (a *Admin) SendTestEvent(ctx context.Context, shopID int64) (int, error) {
 // TestCheckoutResult is what a test checkout showed: the session an agent
 // would get for one published item, priced by Shopify, then canceled.
 type TestCheckoutResult struct {
-	Item    PublishedItem
+	Item    app.PublishedItem
 	Session *acp.Session
 	Totals  []acp.Total
 }
@@ -752,15 +754,15 @@ var testAddresses = map[string]acp.Address{
 // code (create with an address, which prices the cart with Shopify) for
 // the first published, checkout-eligible item in stock, and cancels the
 // session. It charges nothing and creates no order.
-func (a *Admin) TestCheckout(ctx context.Context, sh *Shop) (*TestCheckoutResult, error) {
+func (a *Admin) TestCheckout(ctx context.Context, sh *app.Shop) (*TestCheckoutResult, error) {
 	if a.Checkout == nil {
-		return nil, &Error{Code: CodeUnavailable, Message: "checkout is not configured on this server"}
+		return nil, &app.Error{Code: app.CodeUnavailable, Message: "checkout is not configured on this server"}
 	}
 	items, err := a.Feeds.PublishedItems(ctx, sh.ID, 200)
 	if err != nil {
 		return nil, err
 	}
-	var pick *PublishedItem
+	var pick *app.PublishedItem
 	for i := range items {
 		if items[i].Available && items[i].Inventory > 0 {
 			pick = &items[i]
@@ -768,7 +770,7 @@ func (a *Admin) TestCheckout(ctx context.Context, sh *Shop) (*TestCheckoutResult
 		}
 	}
 	if pick == nil {
-		return nil, &Error{Code: CodeUnprocessable, Message: "no published item is in stock and open to checkout: sync the catalog and check the products page"}
+		return nil, &app.Error{Code: app.CodeUnprocessable, Message: "no published item is in stock and open to checkout: sync the catalog and check the products page"}
 	}
 	addr, ok := testAddresses[sh.CountryCode]
 	if !ok {
@@ -797,41 +799,21 @@ func (a *Admin) TestCheckout(ctx context.Context, sh *Shop) (*TestCheckoutResult
 	return res, nil
 }
 
-// FieldProblems is a build's problems with one field, for feed health.
-type FieldProblems struct {
-	Field    string `json:"field"`
-	Severity string `json:"severity"`
-	Count    int64  `json:"count"`
-	Message  string `json:"message"`
-	Hint     string `json:"hint"`
-	Example  string `json:"example_item_id"`
-}
-
-// ProblemsByField decodes the build's summary (most frequent first, as
-// the build wrote it).
-func (b *FeedBuild) ProblemsByField() []FieldProblems {
-	var out []FieldProblems
-	if len(b.Summary) > 0 {
-		_ = json.Unmarshal(b.Summary, &out) // written by build(); an old or empty summary shows nothing
-	}
-	return out
-}
-
 // FeedHealth is the feed page: the last sync and builds, problems by
 // field, and each push target with its delivery history.
 type FeedHealth struct {
-	Status    *CatalogStatus
-	Published *FeedBuild // the build agents get now (nil before the first)
-	Problems  []FieldProblems
-	Settings  *FeedSettings
+	Status    *app.CatalogStatus
+	Published *app.FeedBuild // the build agents get now (nil before the first)
+	Problems  []app.FieldProblems
+	Settings  *app.FeedSettings
 	Targets   []TargetHistory
 }
 
 // TargetHistory is a push target with its latest deliveries.
 type TargetHistory struct {
-	Target     *FeedTarget
+	Target     *app.FeedTarget
 	Where      string // host or URL, without credentials
-	Deliveries []FeedDelivery
+	Deliveries []app.FeedDelivery
 }
 
 // FeedHealth reads the feed page.
@@ -841,7 +823,7 @@ func (a *Admin) FeedHealth(ctx context.Context, shopID int64) (*FeedHealth, erro
 	if h.Status, err = a.Catalog.Status(ctx, shopID); err != nil {
 		return nil, err
 	}
-	if h.Published, err = a.Store.LatestBuild(ctx, shopID, BuildPublished); errors.Is(err, ErrNotFound) {
+	if h.Published, err = a.Store.LatestBuild(ctx, shopID, app.BuildPublished); errors.Is(err, app.ErrNotFound) {
 		h.Published, err = nil, nil
 	}
 	if err != nil {
@@ -860,12 +842,12 @@ func (a *Admin) FeedHealth(ctx context.Context, shopID int64) (*FeedHealth, erro
 	for _, t := range targets {
 		th := TargetHistory{Target: t}
 		switch t.Kind {
-		case TargetSFTP:
-			var c SFTPTargetConfig
+		case app.TargetSFTP:
+			var c app.SFTPTargetConfig
 			_ = json.Unmarshal(t.Config, &c)
 			th.Where = "sftp://" + c.User + "@" + c.Addr + "/" + strings.TrimPrefix(c.Dir, "/")
-		case TargetACP:
-			var c ACPTargetConfig
+		case app.TargetACP:
+			var c app.ACPTargetConfig
 			_ = json.Unmarshal(t.Config, &c)
 			th.Where = c.BaseURL + " (feed " + c.FeedID + ")"
 		}
@@ -879,7 +861,7 @@ func (a *Admin) FeedHealth(ctx context.Context, shopID int64) (*FeedHealth, erro
 
 // SaveFeedSettings saves the shop's feed settings and schedules a build
 // that uses them.
-func (a *Admin) SaveFeedSettings(ctx context.Context, fs FeedSettings) error {
+func (a *Admin) SaveFeedSettings(ctx context.Context, fs app.FeedSettings) error {
 	if err := a.Feeds.SaveSettings(ctx, fs); err != nil {
 		return err
 	}
@@ -887,7 +869,7 @@ func (a *Admin) SaveFeedSettings(ctx context.Context, fs FeedSettings) error {
 }
 
 // FeedSettings returns the shop's feed settings.
-func (a *Admin) FeedSettings(ctx context.Context, shopID int64) (*FeedSettings, error) {
+func (a *Admin) FeedSettings(ctx context.Context, shopID int64) (*app.FeedSettings, error) {
 	return a.Feeds.Settings(ctx, shopID)
 }
 
@@ -898,7 +880,7 @@ func (a *Admin) RotateFeedToken(ctx context.Context, shopID int64) (string, erro
 
 // SaveACPTarget adds or changes a push target for an ACP Feed API and
 // pushes the published feed to it.
-func (a *Admin) SaveACPTarget(ctx context.Context, shopID, id int64, cfg ACPTargetConfig, token string, enabled bool) (*FeedTarget, error) {
+func (a *Admin) SaveACPTarget(ctx context.Context, shopID, id int64, cfg app.ACPTargetConfig, token string, enabled bool) (*app.FeedTarget, error) {
 	t, err := a.Deliveries.SaveACPTarget(ctx, shopID, id, cfg, token, enabled)
 	if err != nil {
 		return nil, err
@@ -908,7 +890,7 @@ func (a *Admin) SaveACPTarget(ctx context.Context, shopID, id int64, cfg ACPTarg
 
 // SaveSFTPTarget adds or changes an SFTP push target and pushes the
 // published feed to it.
-func (a *Admin) SaveSFTPTarget(ctx context.Context, shopID, id int64, cfg SFTPTargetConfig, password, key string, enabled bool) (*FeedTarget, error) {
+func (a *Admin) SaveSFTPTarget(ctx context.Context, shopID, id int64, cfg app.SFTPTargetConfig, password, key string, enabled bool) (*app.FeedTarget, error) {
 	t, err := a.Deliveries.SaveSFTPTarget(ctx, shopID, id, cfg, password, key, enabled)
 	if err != nil {
 		return nil, err
