@@ -36,7 +36,7 @@ var templateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
-// AdminService is what the admin pages read and do (app.Admin).
+// AdminService is what the admin pages read and do (merchant.Admin).
 type AdminService interface {
 	Overview(ctx context.Context, sh *app.Shop) (*merchant.Overview, error)
 	Products(ctx context.Context, shopID int64, q merchant.ProductQuery) (*merchant.ProductsPage, error)

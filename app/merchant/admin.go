@@ -13,6 +13,7 @@ import (
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/feed"
+	"github.com/acpbridge/acpbridge/app/feeds"
 	"github.com/acpbridge/acpbridge/app/internal/ttlcache"
 )
 
@@ -22,13 +23,13 @@ import (
 // settings themselves are saved through Feeds, Agents and Deliveries.
 type Admin struct {
 	Store  AdminStore
-	Feeds  *app.Feeds
+	Feeds  *feeds.Feeds
 	Agents *app.Agents
 	Events *app.AgentEvents
 	// Checkout runs the test checkout.
 	Checkout   *app.Checkout
 	Catalog    *app.Catalog
-	Deliveries *app.Deliveries
+	Deliveries *feeds.Deliveries
 	// Channels lists the shop's sales channels (for the warning about
 	// Shopify's own agentic channels); nil skips the check.
 	Channels ChannelLister
@@ -240,16 +241,16 @@ func (a *Admin) Product(ctx context.Context, shopID, productID int64) (*ProductR
 
 // productRows maps each product as a build would and sums up its status;
 // it also gives the shop's rules it read, for the collections' decisions.
-func (a *Admin) productRows(ctx context.Context, shopID int64, page *app.CatalogPage) ([]ProductRow, app.Rules, error) {
+func (a *Admin) productRows(ctx context.Context, shopID int64, page *app.CatalogPage) ([]ProductRow, feeds.Rules, error) {
 	sh, _, settings, fshop, idx, err := a.Feeds.FeedInputs(ctx, shopID)
 	if err != nil {
-		return nil, app.Rules{}, err
+		return nil, feeds.Rules{}, err
 	}
 	rows := make([]ProductRow, 0, len(page.Products))
 	var items []feed.Item
 	for _, p := range page.Products {
 		ov := idx.Override(p.ProductID, page.Collections[p.ProductID])
-		fp := app.ToFeedProduct(p, page, ov)
+		fp := feeds.ToFeedProduct(p, page, ov)
 		row := ProductRow{Product: p, Collections: page.Collections[p.ProductID], Currency: sh.CurrencyCode}
 		if r, ok := idx.ProductRule(p.ProductID); ok {
 			row.Rule = &r
@@ -737,7 +738,7 @@ func (a *Admin) SendTestEvent(ctx context.Context, shopID int64) (int, error) {
 // TestCheckoutResult is what a test checkout showed: the session an agent
 // would get for one published item, priced by Shopify, then canceled.
 type TestCheckoutResult struct {
-	Item    app.PublishedItem
+	Item    feeds.PublishedItem
 	Session *acp.Session
 	Totals  []acp.Total
 }
@@ -762,7 +763,7 @@ func (a *Admin) TestCheckout(ctx context.Context, sh *app.Shop) (*TestCheckoutRe
 	if err != nil {
 		return nil, err
 	}
-	var pick *app.PublishedItem
+	var pick *feeds.PublishedItem
 	for i := range items {
 		if items[i].Available && items[i].Inventory > 0 {
 			pick = &items[i]

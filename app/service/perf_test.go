@@ -60,6 +60,7 @@ import (
 
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/feed"
+	"github.com/acpbridge/acpbridge/app/feeds"
 	"github.com/acpbridge/acpbridge/app/secret"
 	"github.com/acpbridge/acpbridge/app/store"
 	"github.com/acpbridge/acpbridge/app/store/storetest"
@@ -734,7 +735,7 @@ type perfEnv struct {
 	cfg   app.DatabaseConfig
 	keys  *secret.Keyring
 	shop  *app.Shop
-	feeds *app.Feeds
+	feeds *feeds.Feeds
 }
 
 // newPerfEnv opens a fresh migrated database with one installed shop whose
@@ -780,7 +781,7 @@ func newPerfEnv(tb testing.TB, kind app.DatabaseKind) *perfEnv {
 		ReturnWindowDays: 30, PrivacyPolicyURL: "https://perf-shop.example/policies/privacy-policy",
 		TermsURL: "https://perf-shop.example/policies/terms-of-service", EligibleSearch: true, EligibleCheckout: true,
 	}
-	if err := app.ValidateFeedSettings(&fs); err != nil {
+	if err := feeds.ValidateFeedSettings(&fs); err != nil {
 		tb.Fatal(err)
 	}
 	if err := st.SaveFeedSettings(ctx, fs); err != nil {
@@ -789,7 +790,7 @@ func newPerfEnv(tb testing.TB, kind app.DatabaseKind) *perfEnv {
 	if sh, err = st.ShopByID(ctx, sh.ID); err != nil {
 		tb.Fatal(err)
 	}
-	feeds := &app.Feeds{Store: st, Logger: log.logger(), Now: time.Now}
+	feeds := &feeds.Feeds{Store: st, Logger: log.logger(), Now: time.Now}
 	return &perfEnv{log: log, st: st, cfg: cfg, keys: keys, shop: sh, feeds: feeds}
 }
 
@@ -995,14 +996,14 @@ func TestPerfCatalog(t *testing.T) {
 				}
 				record(t, kind, n, bld, fmt.Sprintf("items/s=%.0f us/item=%.2f warnings=%d slowSQL=%d %s",
 					float64(b.ItemsPublished)/bld.wall.Seconds(), float64(bld.wall.Microseconds())/float64(n), b.Warnings,
-					e.log.slow.Swap(0), fileSizes(t, e.st, b.ID, app.PrimaryFormat)))
+					e.log.slow.Swap(0), fileSizes(t, e.st, b.ID, feeds.PrimaryFormat)))
 			}
 
 			// The same build's csv.gz and tsv.gz, written after it is published.
 			if !perfSkipPhase("formats") {
 				sec := measure(t, prefix, "formats", func(ctx context.Context) error { return e.feeds.BuildSecondary(ctx, b) })
 				record(t, kind, n, sec, fmt.Sprintf("items/s=%.0f slowSQL=%d %s", float64(b.ItemsPublished)/sec.wall.Seconds(),
-					e.log.slow.Swap(0), fileSizes(t, e.st, b.ID, app.SecondaryFormats...)))
+					e.log.slow.Swap(0), fileSizes(t, e.st, b.ID, feeds.SecondaryFormats...)))
 			}
 
 			// Read the feed back as a pull would: it is complete and valid.

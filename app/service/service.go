@@ -19,6 +19,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/feeds"
 	"github.com/acpbridge/acpbridge/app/jobs"
 	"github.com/acpbridge/acpbridge/app/merchant"
 	"github.com/acpbridge/acpbridge/app/netguard"
@@ -72,8 +73,8 @@ type Service struct {
 	keys       *secret.Keyring
 	shopify    *app.Shopify
 	catalog    *app.Catalog
-	feeds      *app.Feeds
-	deliveries *app.Deliveries
+	feeds      *feeds.Feeds
+	deliveries *feeds.Deliveries
 	admin      *merchant.Admin
 	agents     *app.Agents
 	checkout   *app.Checkout
@@ -154,7 +155,7 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 	if poll == 0 {
 		poll = 5 * time.Second
 	}
-	s.feeds = &app.Feeds{Store: s.store, Logger: logger, Now: s.store.Now}
+	s.feeds = &feeds.Feeds{Store: s.store, Logger: logger, Now: s.store.Now}
 	s.catalog = &app.Catalog{
 		Store: s.store, Shopify: s.shopify, Feeds: s.feeds, Logger: logger, Now: s.store.Now,
 		// Bulk results come from Shopify's storage, not the Admin API.
@@ -171,7 +172,7 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 	if outbound.AllowLoopback {
 		logger.WarnContext(ctx, "feed targets and agent webhooks may reach loopback addresses (OUTBOUND_ALLOW_LOOPBACK)")
 	}
-	s.deliveries = &app.Deliveries{
+	s.deliveries = &feeds.Deliveries{
 		Store: s.store, Feeds: s.feeds, Keys: s.keys, Logger: logger, Now: s.store.Now,
 		HTTP: outbound.Client(5*time.Minute, opts.FeedTransport), Outbound: outbound,
 	}
@@ -405,7 +406,7 @@ func (s *Service) Shopify() *app.Shopify { return s.shopify }
 func (s *Service) Catalog() *app.Catalog { return s.catalog }
 
 // Feeds exposes the feeds use-case.
-func (s *Service) Feeds() *app.Feeds { return s.feeds }
+func (s *Service) Feeds() *feeds.Feeds { return s.feeds }
 
 // Agents exposes agent credentials (API keys, signing and webhook secrets).
 func (s *Service) Agents() *app.Agents { return s.agents }
@@ -417,7 +418,7 @@ func (s *Service) Checkout() *app.Checkout { return s.checkout }
 func (s *Service) AgentEvents() *app.AgentEvents { return s.events }
 
 // Deliveries exposes the feed delivery use-case.
-func (s *Service) Deliveries() *app.Deliveries { return s.deliveries }
+func (s *Service) Deliveries() *feeds.Deliveries { return s.deliveries }
 
 // StartWorkers starts only the job queue (the CLI runs as a temporary
 // worker replica that serves no HTTP).

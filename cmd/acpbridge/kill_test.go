@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/feeds"
 	"github.com/acpbridge/acpbridge/app/payment"
 	"github.com/acpbridge/acpbridge/app/payment/stripeemu"
 	"github.com/acpbridge/acpbridge/app/secret"
@@ -144,7 +145,7 @@ func TestKillDuringComplete(t *testing.T) {
 		_, err := st.LatestBuild(ctx, sh.ID, app.BuildPublished)
 		return err == nil
 	})
-	feeds := &app.Feeds{Store: st, Logger: storetest.Logger(t)}
+	feeds := &feeds.Feeds{Store: st, Logger: storetest.Logger(t)}
 	fs, err := feeds.Settings(ctx, sh.ID)
 	if err != nil {
 		t.Fatal(err)

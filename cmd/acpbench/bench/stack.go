@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/feeds"
 	"github.com/acpbridge/acpbridge/app/netguard"
 	"github.com/acpbridge/acpbridge/app/payment"
 	"github.com/acpbridge/acpbridge/app/payment/stripeemu"
@@ -360,7 +361,7 @@ func (s *Stack) onboard(ctx context.Context) error {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	feeds := &app.Feeds{Store: st, Logger: quiet}
+	feeds := &feeds.Feeds{Store: st, Logger: quiet}
 	fs, err := feeds.Settings(ctx, sh.ID)
 	if err != nil {
 		return err

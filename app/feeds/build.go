@@ -1,4 +1,4 @@
-package app
+package feeds
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/feed"
 	"github.com/acpbridge/acpbridge/app/secret"
 )
@@ -20,24 +21,24 @@ import (
 // FeedStore is what feed settings, builds and serving need of the database.
 type FeedStore interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
-	ShopByID(ctx context.Context, id int64) (*Shop, error)
-	ShopByDomain(ctx context.Context, domain string) (*Shop, error)
-	ShopByFeedTokenHash(ctx context.Context, domain, hash string) (*Shop, error)
-	FeedSettings(ctx context.Context, shopID int64) (*FeedSettings, error)
-	SaveFeedSettings(ctx context.Context, fs FeedSettings) error
-	FeedRules(ctx context.Context, shopID int64) ([]FeedRule, error)
-	SaveFeedRule(ctx context.Context, r FeedRule) error
-	CatalogPages(ctx context.Context, shopID int64, pageSize int, fn func(*CatalogPage) error) error
-	CreateBuild(ctx context.Context, shopID int64, fieldNames string) (*FeedBuild, error)
-	FinishBuild(ctx context.Context, b *FeedBuild) error
-	LatestBuild(ctx context.Context, shopID int64, status string) (*FeedBuild, error)
+	ShopByID(ctx context.Context, id int64) (*app.Shop, error)
+	ShopByDomain(ctx context.Context, domain string) (*app.Shop, error)
+	ShopByFeedTokenHash(ctx context.Context, domain, hash string) (*app.Shop, error)
+	FeedSettings(ctx context.Context, shopID int64) (*app.FeedSettings, error)
+	SaveFeedSettings(ctx context.Context, fs app.FeedSettings) error
+	FeedRules(ctx context.Context, shopID int64) ([]app.FeedRule, error)
+	SaveFeedRule(ctx context.Context, r app.FeedRule) error
+	CatalogPages(ctx context.Context, shopID int64, pageSize int, fn func(*app.CatalogPage) error) error
+	CreateBuild(ctx context.Context, shopID int64, fieldNames string) (*app.FeedBuild, error)
+	FinishBuild(ctx context.Context, b *app.FeedBuild) error
+	LatestBuild(ctx context.Context, shopID int64, status string) (*app.FeedBuild, error)
 	PruneBuilds(ctx context.Context, shopID int64, keep int) (int64, error)
 	NewFeedFile(ctx context.Context, buildID int64, format string) (io.WriteCloser, error)
-	FeedFile(ctx context.Context, buildID int64, format string) (*FeedFile, error)
-	PublishedFeedFile(ctx context.Context, shopID int64, format string) (*FeedBuild, *FeedFile, error)
+	FeedFile(ctx context.Context, buildID int64, format string) (*app.FeedFile, error)
+	PublishedFeedFile(ctx context.Context, shopID int64, format string) (*app.FeedBuild, *app.FeedFile, error)
 	CopyFeedFile(ctx context.Context, buildID int64, format string, w io.Writer) (int64, error)
-	AddFeedProblems(ctx context.Context, buildID int64, ps []FeedProblem) error
-	FeedProblems(ctx context.Context, buildID int64, limit int) ([]FeedProblem, error)
+	AddFeedProblems(ctx context.Context, buildID int64, ps []app.FeedProblem) error
+	FeedProblems(ctx context.Context, buildID int64, limit int) ([]app.FeedProblem, error)
 }
 
 // Feed building knobs.
@@ -52,9 +53,9 @@ const (
 	keepBuilds = 3
 )
 
-// FeedFormats are the files every build writes: PrimaryFormat, then
+// feedFormats are the files every build writes: PrimaryFormat, then
 // SecondaryFormats.
-var FeedFormats = []feed.Format{feed.FormatJSONL, feed.FormatCSV, feed.FormatTSV}
+var feedFormats = []feed.Format{feed.FormatJSONL, feed.FormatCSV, feed.FormatTSV}
 
 // PrimaryFormat is the file a build publishes first (OpenAI's format);
 // SecondaryFormats are written after it, in a second pass.
@@ -67,30 +68,30 @@ var (
 // from the synced catalog, and serves them.
 type Feeds struct {
 	Store  FeedStore
-	Queue  Enqueuer
+	Queue  app.Enqueuer
 	Logger *slog.Logger
 	Now    func() time.Time
 	// AfterBuild runs once a build is published (deliveries hook in here).
-	AfterBuild func(ctx context.Context, b *FeedBuild) error
+	AfterBuild func(ctx context.Context, b *app.FeedBuild) error
 }
 
 // Settings returns the shop's feed settings; a shop that has none yet gets
 // defaults derived from the shop.
-func (f *Feeds) Settings(ctx context.Context, shopID int64) (*FeedSettings, error) {
+func (f *Feeds) Settings(ctx context.Context, shopID int64) (*app.FeedSettings, error) {
 	fs, err := f.Store.FeedSettings(ctx, shopID)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, app.ErrNotFound) {
 		sh, err := f.Store.ShopByID(ctx, shopID)
 		if err != nil {
 			return nil, err
 		}
-		return defaultSettings(sh, ShopProfile{}), nil
+		return defaultSettings(sh, app.ShopProfile{}), nil
 	}
 	return fs, err
 }
 
-func defaultSettings(sh *Shop, p ShopProfile) *FeedSettings {
+func defaultSettings(sh *app.Shop, p app.ShopProfile) *app.FeedSettings {
 	country := sh.CountryCode
-	fs := &FeedSettings{
+	fs := &app.FeedSettings{
 		ShopID: sh.ID, SellerName: sh.Name, SellerURL: p.StorefrontURL, StoreCountry: country,
 		ReturnPolicyURL: p.RefundPolicyURL, PrivacyPolicyURL: p.PrivacyPolicyURL, TermsURL: p.TermsURL,
 		EligibleSearch: true, EligibleCheckout: true, FieldNames: string(feed.NamesCurrent),
@@ -106,8 +107,8 @@ func defaultSettings(sh *Shop, p ShopProfile) *FeedSettings {
 
 // EnsureDefaults saves settings derived from what Shopify says of the shop,
 // unless the merchant already has settings (theirs are never overwritten).
-func (f *Feeds) EnsureDefaults(ctx context.Context, sh *Shop, p ShopProfile) error {
-	if _, err := f.Store.FeedSettings(ctx, sh.ID); !errors.Is(err, ErrNotFound) {
+func (f *Feeds) EnsureDefaults(ctx context.Context, sh *app.Shop, p app.ShopProfile) error {
+	if _, err := f.Store.FeedSettings(ctx, sh.ID); !errors.Is(err, app.ErrNotFound) {
 		return err
 	}
 	sh.Name, sh.CountryCode, sh.CurrencyCode = p.Name, p.CountryCode, p.CurrencyCode
@@ -116,7 +117,7 @@ func (f *Feeds) EnsureDefaults(ctx context.Context, sh *Shop, p ShopProfile) err
 
 // SaveSettings validates and stores the merchant's settings; each problem
 // names its field. The feed token is kept (RotateToken changes it).
-func (f *Feeds) SaveSettings(ctx context.Context, fs FeedSettings) error {
+func (f *Feeds) SaveSettings(ctx context.Context, fs app.FeedSettings) error {
 	if err := ValidateFeedSettings(&fs); err != nil {
 		return err
 	}
@@ -130,8 +131,8 @@ func (f *Feeds) SaveSettings(ctx context.Context, fs FeedSettings) error {
 
 // ValidateFeedSettings checks and normalises settings (country codes upper
 // case, URLs absolute https).
-func ValidateFeedSettings(fs *FeedSettings) error {
-	bad := func(field, msg string) error { return &Error{Code: CodeInvalid, Field: field, Message: msg} }
+func ValidateFeedSettings(fs *app.FeedSettings) error {
+	bad := func(field, msg string) error { return &app.Error{Code: app.CodeInvalid, Field: field, Message: msg} }
 	fs.SellerName = strings.TrimSpace(fs.SellerName)
 	if fs.SellerName == "" || len([]rune(fs.SellerName)) > 70 {
 		return bad("seller_name", "seller name is required, at most 70 characters")
@@ -214,27 +215,27 @@ func (f *Feeds) RotateToken(ctx context.Context, shopID int64) (string, error) {
 }
 
 // SaveRule stores a product or collection rule (nil fields: no decision).
-func (f *Feeds) SaveRule(ctx context.Context, r FeedRule) error {
-	if r.Scope != RuleProduct && r.Scope != RuleCollection {
-		return &Error{Code: CodeInvalid, Field: "scope", Message: `scope must be "product" or "collection"`}
+func (f *Feeds) SaveRule(ctx context.Context, r app.FeedRule) error {
+	if r.Scope != app.RuleProduct && r.Scope != app.RuleCollection {
+		return &app.Error{Code: app.CodeInvalid, Field: "scope", Message: `scope must be "product" or "collection"`}
 	}
 	if r.TargetID <= 0 {
-		return &Error{Code: CodeInvalid, Field: "target_id", Message: "a product or collection id is required"}
+		return &app.Error{Code: app.CodeInvalid, Field: "target_id", Message: "a product or collection id is required"}
 	}
-	if r.Scope == RuleCollection && (r.Title != nil || r.Description != nil || r.GTIN != nil || r.MPN != nil) {
-		return &Error{Code: CodeInvalid, Field: "scope", Message: "titles, descriptions and identifiers are set per product, not per collection"}
+	if r.Scope == app.RuleCollection && (r.Title != nil || r.Description != nil || r.GTIN != nil || r.MPN != nil) {
+		return &app.Error{Code: app.CodeInvalid, Field: "scope", Message: "titles, descriptions and identifiers are set per product, not per collection"}
 	}
 	for field, v := range map[string]*string{"title": r.Title, "description": r.Description, "category": r.Category, "gtin": r.GTIN, "mpn": r.MPN} {
 		if v != nil && strings.TrimSpace(*v) == "" {
-			return &Error{Code: CodeInvalid, Field: field, Message: "an override cannot be empty; remove it instead"}
+			return &app.Error{Code: app.CodeInvalid, Field: field, Message: "an override cannot be empty; remove it instead"}
 		}
 		if v != nil && len([]rune(*v)) > overrideMax[field] {
-			return &Error{Code: CodeInvalid, Field: field, Message: fmt.Sprintf("%s must be at most %d characters", field, overrideMax[field])}
+			return &app.Error{Code: app.CodeInvalid, Field: field, Message: fmt.Sprintf("%s must be at most %d characters", field, overrideMax[field])}
 		}
 	}
 	if r.GTIN != nil {
 		if _, ok := gtinDigits(*r.GTIN); !ok {
-			return &Error{Code: CodeInvalid, Field: "gtin", Message: "a GTIN is 8, 12, 13 or 14 digits (UPC, EAN or ISBN)"}
+			return &app.Error{Code: app.CodeInvalid, Field: "gtin", Message: "a GTIN is 8, 12, 13 or 14 digits (UPC, EAN or ISBN)"}
 		}
 	}
 	return f.Store.SaveFeedRule(ctx, r)
@@ -265,18 +266,18 @@ func gtinDigits(s string) (string, bool) {
 
 // Rules indexes a shop's rules for merging.
 type Rules struct {
-	product    map[int64]FeedRule
-	collection map[int64]FeedRule
+	product    map[int64]app.FeedRule
+	collection map[int64]app.FeedRule
 }
 
 // ProductRule is the product's own rule, if it has one.
-func (r Rules) ProductRule(productID int64) (FeedRule, bool) {
+func (r Rules) ProductRule(productID int64) (app.FeedRule, bool) {
 	fr, ok := r.product[productID]
 	return fr, ok
 }
 
 // CollectionRule is the collection's rule, if it has one.
-func (r Rules) CollectionRule(collectionID int64) (FeedRule, bool) {
+func (r Rules) CollectionRule(collectionID int64) (app.FeedRule, bool) {
 	fr, ok := r.collection[collectionID]
 	return fr, ok
 }
@@ -284,7 +285,7 @@ func (r Rules) CollectionRule(collectionID int64) (FeedRule, bool) {
 // Override merges the rules that apply to a product: its collections' first
 // (any excluding collection excludes it; any collection turning checkout off
 // turns it off), then the product's own, which win.
-func (r Rules) Override(productID int64, cols []CatalogCollection) feed.Override {
+func (r Rules) Override(productID int64, cols []app.CatalogCollection) feed.Override {
 	var ov feed.Override
 	for _, c := range cols {
 		cr, ok := r.collection[c.CollectionID]
@@ -317,7 +318,7 @@ func (r Rules) Override(productID int64, cols []CatalogCollection) feed.Override
 }
 
 // FeedInputs gathers what mapping needs for one shop.
-func (f *Feeds) FeedInputs(ctx context.Context, shopID int64) (*Shop, *FeedSettings, feed.Settings, feed.Shop, Rules, error) {
+func (f *Feeds) FeedInputs(ctx context.Context, shopID int64) (*app.Shop, *app.FeedSettings, feed.Settings, feed.Shop, Rules, error) {
 	sh, err := f.Store.ShopByID(ctx, shopID)
 	if err != nil {
 		return nil, nil, feed.Settings{}, feed.Shop{}, Rules{}, err
@@ -330,9 +331,9 @@ func (f *Feeds) FeedInputs(ctx context.Context, shopID int64) (*Shop, *FeedSetti
 	if err != nil {
 		return nil, nil, feed.Settings{}, feed.Shop{}, Rules{}, err
 	}
-	idx := Rules{product: map[int64]FeedRule{}, collection: map[int64]FeedRule{}}
+	idx := Rules{product: map[int64]app.FeedRule{}, collection: map[int64]app.FeedRule{}}
 	for _, r := range rs {
-		if r.Scope == RuleProduct {
+		if r.Scope == app.RuleProduct {
 			idx.product[r.TargetID] = r
 		} else {
 			idx.collection[r.TargetID] = r
@@ -352,7 +353,7 @@ func (f *Feeds) FeedInputs(ctx context.Context, shopID int64) (*Shop, *FeedSetti
 }
 
 // ToFeedProduct converts a catalog product with its rows.
-func ToFeedProduct(p CatalogProduct, page *CatalogPage, ov feed.Override) feed.Product {
+func ToFeedProduct(p app.CatalogProduct, page *app.CatalogPage, ov feed.Override) feed.Product {
 	var sc productScratch
 	return sc.product(p, page, ov)
 }
@@ -369,7 +370,7 @@ type productScratch struct {
 // product converts a catalog product with its rows. A product's variants
 // share one array of options. GIDs are left empty: the feed derives
 // nothing from them when the numeric ids are set.
-func (sc *productScratch) product(p CatalogProduct, page *CatalogPage, ov feed.Override) feed.Product {
+func (sc *productScratch) product(p app.CatalogProduct, page *app.CatalogPage, ov feed.Override) feed.Product {
 	fp := feed.Product{
 		ID: strconv.FormatInt(p.ProductID, 10), Handle: p.Handle, Title: p.Title, DescriptionHTML: p.DescriptionHTML,
 		Vendor: p.Vendor, ProductType: p.ProductType, Category: p.Category, Status: p.Status, URL: p.OnlineStoreURL,
@@ -422,7 +423,7 @@ func (sc *productScratch) product(p CatalogProduct, page *CatalogPage, ov feed.O
 
 // fieldSummary counts a build's problems for one field and severity (the
 // build's summary is a JSON list of them; FeedBuild.ProblemsByField reads it).
-type fieldSummary = FieldProblems
+type fieldSummary = app.FieldProblems
 
 // Build writes the shop's feed files from the synced catalog: every
 // eligible variant is mapped, validated, and written when it has no error;
@@ -433,7 +434,7 @@ type fieldSummary = FieldProblems
 // the catalog (BuildSecondary), and until they are complete their pulls are
 // served from the previous build. A failed build leaves the last good one
 // served. AfterBuild (the pushes) runs once every format is written.
-func (f *Feeds) Build(ctx context.Context, shopID int64) (*FeedBuild, error) {
+func (f *Feeds) Build(ctx context.Context, shopID int64) (*app.FeedBuild, error) {
 	in, err := f.buildInputs(ctx, shopID)
 	if err != nil || in == nil {
 		return nil, err
@@ -456,7 +457,7 @@ func (f *Feeds) Build(ctx context.Context, shopID int64) (*FeedBuild, error) {
 // BuildPrimary is Build's first step: it writes the shop's jsonl.gz,
 // records the validation problems and publishes the build. It returns nil
 // for a shop that is not active.
-func (f *Feeds) BuildPrimary(ctx context.Context, shopID int64) (*FeedBuild, error) {
+func (f *Feeds) BuildPrimary(ctx context.Context, shopID int64) (*app.FeedBuild, error) {
 	in, err := f.buildInputs(ctx, shopID)
 	if err != nil || in == nil {
 		return nil, err
@@ -466,7 +467,7 @@ func (f *Feeds) BuildPrimary(ctx context.Context, shopID int64) (*FeedBuild, err
 
 // BuildSecondary is Build's second step: it writes the published build's
 // other formats (SecondaryFormats), in the build's field naming.
-func (f *Feeds) BuildSecondary(ctx context.Context, b *FeedBuild) error {
+func (f *Feeds) BuildSecondary(ctx context.Context, b *app.FeedBuild) error {
 	in, err := f.buildInputs(ctx, b.ShopID)
 	if err != nil || in == nil {
 		return err
@@ -476,8 +477,8 @@ func (f *Feeds) BuildSecondary(ctx context.Context, b *FeedBuild) error {
 
 // buildInput is what a build maps the catalog with.
 type buildInput struct {
-	shop     *Shop
-	fs       *FeedSettings
+	shop     *app.Shop
+	fs       *app.FeedSettings
 	settings feed.Settings
 	fshop    feed.Shop
 	idx      Rules
@@ -490,13 +491,13 @@ func (f *Feeds) buildInputs(ctx context.Context, shopID int64) (*buildInput, err
 	if err != nil {
 		return nil, err
 	}
-	if sh.Status != ShopActive {
+	if sh.Status != app.ShopActive {
 		return nil, nil
 	}
 	return &buildInput{shop: sh, fs: fs, settings: settings, fshop: fshop, idx: idx}, nil
 }
 
-func (f *Feeds) buildPrimary(ctx context.Context, in *buildInput) (*FeedBuild, error) {
+func (f *Feeds) buildPrimary(ctx context.Context, in *buildInput) (*app.FeedBuild, error) {
 	b, err := f.Store.CreateBuild(ctx, in.shop.ID, in.fs.FieldNames)
 	if err != nil {
 		return nil, err
@@ -505,13 +506,13 @@ func (f *Feeds) buildPrimary(ctx context.Context, in *buildInput) (*FeedBuild, e
 		b.Error = "checkout is off for every item until the settings have " + strings.Join(in.fs.MissingForCheckout(), ", ")
 	}
 	if err := f.build(ctx, b, in.settings, in.fshop, in.idx); err != nil {
-		b.Status, b.Error = BuildFailed, err.Error()
+		b.Status, b.Error = app.BuildFailed, err.Error()
 		if ferr := f.Store.FinishBuild(context.WithoutCancel(ctx), b); ferr != nil {
 			return nil, errors.Join(err, ferr)
 		}
 		return b, fmt.Errorf("feed build %d: %w", b.ID, err)
 	}
-	b.Status = BuildPublished
+	b.Status = app.BuildPublished
 	if err := f.Store.FinishBuild(ctx, b); err != nil {
 		return nil, err
 	}
@@ -520,7 +521,7 @@ func (f *Feeds) buildPrimary(ctx context.Context, in *buildInput) (*FeedBuild, e
 	return b, nil
 }
 
-func (f *Feeds) buildSecondary(ctx context.Context, b *FeedBuild, in *buildInput) error {
+func (f *Feeds) buildSecondary(ctx context.Context, b *app.FeedBuild, in *buildInput) error {
 	start := time.Now()
 	settings := in.settings
 	settings.FieldNames = feed.FieldNames(b.FieldNames) // as the published file
@@ -593,7 +594,7 @@ func (f *Feeds) writeFormats(ctx context.Context, buildID, shopID int64, formats
 		return err
 	}
 	err = f.walkItems(ctx, shopID, settings, fshop, idx, walkFuncs{
-		item: func(it feed.Item, _ *CatalogVariant, problems []feed.Problem) error {
+		item: func(it feed.Item, _ *app.CatalogVariant, problems []feed.Problem) error {
 			if feed.HasErrors(problems) {
 				return nil
 			}
@@ -614,19 +615,19 @@ func (f *Feeds) writeFormats(ctx context.Context, buildID, shopID int64, formats
 
 // build is the primary pass: it writes PrimaryFormat and records the
 // build's counts, problems and summary.
-func (f *Feeds) build(ctx context.Context, b *FeedBuild, settings feed.Settings, fshop feed.Shop, idx Rules) error {
+func (f *Feeds) build(ctx context.Context, b *app.FeedBuild, settings feed.Settings, fshop feed.Shop, idx Rules) error {
 	outs, err := f.openFormats(ctx, b.ID, []feed.Format{PrimaryFormat}, settings.FieldNames)
 	if err != nil {
 		return err
 	}
 	defer func() { closeFormats(outs) }() // only on an early return: the happy path closes them itself
 	summary := map[string]*fieldSummary{}
-	var stored []FeedProblem
+	var stored []app.FeedProblem
 	storedN := 0
 	err = f.walkItems(ctx, b.ShopID, settings, fshop, idx, walkFuncs{
 		product:  func() { b.Products++ },
 		excluded: func(n int) { b.ItemsExcluded += int64(n) },
-		item: func(it feed.Item, _ *CatalogVariant, problems []feed.Problem) error {
+		item: func(it feed.Item, _ *app.CatalogVariant, problems []feed.Problem) error {
 			b.ItemsTotal++
 			invalid := false
 			for _, pr := range problems {
@@ -644,7 +645,7 @@ func (f *Feeds) build(ctx context.Context, b *FeedBuild, settings feed.Settings,
 				}
 				s.Count++
 				if storedN < maxStoredProblems {
-					stored = append(stored, FeedProblem{ItemID: pr.ItemID, Field: pr.Field, Severity: sev, Message: pr.Message, Hint: pr.Hint})
+					stored = append(stored, app.FeedProblem{ItemID: pr.ItemID, Field: pr.Field, Severity: sev, Message: pr.Message, Hint: pr.Hint})
 					storedN++
 				}
 			}
@@ -695,7 +696,7 @@ func (f *Feeds) build(ctx context.Context, b *FeedBuild, settings feed.Settings,
 type walkFuncs struct {
 	product  func()
 	excluded func(variants int)
-	item     func(it feed.Item, v *CatalogVariant, problems []feed.Problem) error
+	item     func(it feed.Item, v *app.CatalogVariant, problems []feed.Problem) error
 	pageDone func() error
 }
 
@@ -705,7 +706,7 @@ type walkFuncs struct {
 func (f *Feeds) walkItems(ctx context.Context, shopID int64, settings feed.Settings, fshop feed.Shop, idx Rules, fn walkFuncs) error {
 	var items []feed.Item
 	var sc productScratch
-	return f.Store.CatalogPages(ctx, shopID, buildPage, func(page *CatalogPage) error {
+	return f.Store.CatalogPages(ctx, shopID, buildPage, func(page *app.CatalogPage) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
@@ -724,7 +725,7 @@ func (f *Feeds) walkItems(ctx context.Context, shopID int64, settings feed.Setti
 			variants := page.Variants[p.ProductID]
 			var id [20]byte
 			for i, it := range items {
-				var v *CatalogVariant
+				var v *app.CatalogVariant
 				for j := range variants { // items follow variant order; look up to be sure
 					if k := (i + j) % len(variants); string(strconv.AppendInt(id[:0], variants[k].VariantID, 10)) == it.ItemID {
 						v = &variants[k]
@@ -765,7 +766,7 @@ func (f *Feeds) PublishedItems(ctx context.Context, shopID int64, limit int) ([]
 	var out []PublishedItem
 	errEnough := errors.New("enough")
 	err = f.walkItems(ctx, shopID, settings, fshop, idx, walkFuncs{
-		item: func(it feed.Item, v *CatalogVariant, problems []feed.Problem) error {
+		item: func(it feed.Item, v *app.CatalogVariant, problems []feed.Problem) error {
 			if feed.HasErrors(problems) || v == nil {
 				return nil
 			}
@@ -787,9 +788,9 @@ func (f *Feeds) PublishedItems(ctx context.Context, shopID int64, limit int) ([]
 
 // ServedFeed is a published feed file with what HTTP caching needs.
 type ServedFeed struct {
-	Shop     *Shop
-	Build    *FeedBuild
-	File     *FeedFile
+	Shop     *app.Shop
+	Build    *app.FeedBuild
+	File     *app.FeedFile
 	Modified time.Time
 }
 
@@ -798,25 +799,25 @@ type ServedFeed struct {
 // tokens and uninstalled shops are all CodeUnauthorized: a caller learns
 // nothing about which shops exist.
 func (f *Feeds) OpenFeed(ctx context.Context, shopDomain, token, format string) (*ServedFeed, error) {
-	unauthorized := &Error{Code: CodeUnauthorized, Message: "a valid feed token is required as Bearer"}
+	unauthorized := &app.Error{Code: app.CodeUnauthorized, Message: "a valid feed token is required as Bearer"}
 	if token == "" {
 		return nil, unauthorized
 	}
 	sh, err := f.Store.ShopByFeedTokenHash(ctx, shopDomain, secret.HashAPIKey(token))
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, app.ErrNotFound) {
 		return nil, unauthorized
 	}
 	if err != nil {
 		return nil, err
 	}
-	if !slices.Contains(FeedFormats, feed.Format(format)) {
-		return nil, &Error{Code: CodeNotFound, Message: "no such feed file; use products.jsonl.gz, products.csv.gz or products.tsv.gz"}
+	if !slices.Contains(feedFormats, feed.Format(format)) {
+		return nil, &app.Error{Code: app.CodeNotFound, Message: "no such feed file; use products.jsonl.gz, products.csv.gz or products.tsv.gz"}
 	}
 	// The newest published build whose file in the format is complete: a
 	// build publishes its jsonl.gz before writing its other formats.
 	b, file, err := f.Store.PublishedFeedFile(ctx, sh.ID, format)
-	if errors.Is(err, ErrNotFound) {
-		return nil, &Error{Code: CodeNotFound, Message: "the feed has not been built yet; it is built after the first catalog sync"}
+	if errors.Is(err, app.ErrNotFound) {
+		return nil, &app.Error{Code: app.CodeNotFound, Message: "the feed has not been built yet; it is built after the first catalog sync"}
 	}
 	if err != nil {
 		return nil, err

@@ -1,16 +1,17 @@
-package app
+package feeds
 
 import (
 	"context"
 	"strconv"
 
+	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/feed"
 )
 
 // CheckoutItems maps the given variants exactly as a feed build would
 // (rules, overrides, validation) and reports which of them agents may buy.
 // Variants the catalog does not hold are absent from the result.
-func (f *Feeds) CheckoutItems(ctx context.Context, shopID int64, page *CatalogPage, variantIDs []int64) (map[int64]CheckoutItem, error) {
+func (f *Feeds) CheckoutItems(ctx context.Context, shopID int64, page *app.CatalogPage, variantIDs []int64) (map[int64]app.CheckoutItem, error) {
 	_, _, settings, fshop, idx, err := f.FeedInputs(ctx, shopID)
 	if err != nil {
 		return nil, err
@@ -19,7 +20,7 @@ func (f *Feeds) CheckoutItems(ctx context.Context, shopID int64, page *CatalogPa
 	for _, id := range variantIDs {
 		want[id] = true
 	}
-	out := make(map[int64]CheckoutItem, len(variantIDs))
+	out := make(map[int64]app.CheckoutItem, len(variantIDs))
 	var items []feed.Item
 	for _, p := range page.Products {
 		ov := idx.Override(p.ProductID, page.Collections[p.ProductID])
@@ -32,7 +33,7 @@ func (f *Feeds) CheckoutItems(ctx context.Context, shopID int64, page *CatalogPa
 		if !ok {
 			for _, v := range page.Variants[p.ProductID] {
 				if want[v.VariantID] {
-					out[v.VariantID] = CheckoutItem{Variant: v, Reason: "the product is not sold through agents (" + reason + ")"}
+					out[v.VariantID] = app.CheckoutItem{Variant: v, Reason: "the product is not sold through agents (" + reason + ")"}
 				}
 			}
 			continue
@@ -43,7 +44,7 @@ func (f *Feeds) CheckoutItems(ctx context.Context, shopID int64, page *CatalogPa
 			if err != nil || !want[id] {
 				continue
 			}
-			ci := CheckoutItem{Item: it}
+			ci := app.CheckoutItem{Item: it}
 			for _, v := range page.Variants[p.ProductID] {
 				if v.VariantID == id {
 					ci.Variant = v

@@ -1,4 +1,4 @@
-package app
+package feeds
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/delivery"
 	"github.com/acpbridge/acpbridge/app/feed"
 	"github.com/acpbridge/acpbridge/app/netguard"
@@ -22,12 +23,12 @@ import (
 // DeliveryStore is what feed pushes need of the database.
 type DeliveryStore interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
-	SaveFeedTarget(ctx context.Context, t FeedTarget) (*FeedTarget, error)
-	FeedTarget(ctx context.Context, id int64) (*FeedTarget, error)
-	FeedTargets(ctx context.Context, shopID int64) ([]*FeedTarget, error)
-	RecordDelivery(ctx context.Context, d FeedDelivery, config []byte) error
-	ShopByID(ctx context.Context, id int64) (*Shop, error)
-	LatestBuild(ctx context.Context, shopID int64, status string) (*FeedBuild, error)
+	SaveFeedTarget(ctx context.Context, t app.FeedTarget) (*app.FeedTarget, error)
+	FeedTarget(ctx context.Context, id int64) (*app.FeedTarget, error)
+	FeedTargets(ctx context.Context, shopID int64) ([]*app.FeedTarget, error)
+	RecordDelivery(ctx context.Context, d app.FeedDelivery, config []byte) error
+	ShopByID(ctx context.Context, id int64) (*app.Shop, error)
+	LatestBuild(ctx context.Context, shopID int64, status string) (*app.FeedBuild, error)
 	CopyFeedFile(ctx context.Context, buildID int64, format string, w io.Writer) (int64, error)
 }
 
@@ -38,7 +39,7 @@ type DeliveryStore interface {
 type Deliveries struct {
 	Store  DeliveryStore
 	Feeds  *Feeds
-	Queue  Enqueuer
+	Queue  app.Enqueuer
 	Keys   *secret.Keyring
 	HTTP   *http.Client
 	Logger *slog.Logger
@@ -51,49 +52,49 @@ type Deliveries struct {
 
 // SaveSFTPTarget validates and stores an SFTP target (password or private
 // key sealed at rest). id 0 creates one.
-func (d *Deliveries) SaveSFTPTarget(ctx context.Context, shopID, id int64, cfg SFTPTargetConfig, password, privateKeyPEM string, enabled bool) (*FeedTarget, error) {
+func (d *Deliveries) SaveSFTPTarget(ctx context.Context, shopID, id int64, cfg app.SFTPTargetConfig, password, privateKeyPEM string, enabled bool) (*app.FeedTarget, error) {
 	if cfg.Format == "" {
 		cfg.Format = string(feed.FormatJSONL)
 	}
 	if cfg.Format != string(feed.FormatJSONL) && cfg.Format != string(feed.FormatCSV) && cfg.Format != string(feed.FormatTSV) {
-		return nil, &Error{Code: CodeInvalid, Field: "format", Message: "format must be jsonl.gz, csv.gz or tsv.gz"}
+		return nil, &app.Error{Code: app.CodeInvalid, Field: "format", Message: "format must be jsonl.gz, csv.gz or tsv.gz"}
 	}
 	t := delivery.SFTPTarget{Addr: cfg.Addr, User: cfg.User, Password: password, PrivateKeyPEM: []byte(privateKeyPEM), HostKey: cfg.HostKey, Dir: cfg.Dir}
 	if err := t.Validate(); err != nil {
-		return nil, &Error{Code: CodeInvalid, Field: "sftp", Message: err.Error()}
+		return nil, &app.Error{Code: app.CodeInvalid, Field: "sftp", Message: err.Error()}
 	}
 	if err := d.Outbound.CheckHostPort(ctx, cfg.Addr); err != nil {
-		return nil, OutboundRefusal("addr", err)
+		return nil, app.OutboundRefusal("addr", err)
 	}
 	secretJSON, _ := json.Marshal(map[string]string{"password": password, "private_key": privateKeyPEM})
-	return d.save(ctx, shopID, id, TargetSFTP, cfg, secretJSON, enabled)
+	return d.save(ctx, shopID, id, app.TargetSFTP, cfg, secretJSON, enabled)
 }
 
 // SaveACPTarget validates and stores an ACP Feed API target (bearer token
 // sealed at rest).
-func (d *Deliveries) SaveACPTarget(ctx context.Context, shopID, id int64, cfg ACPTargetConfig, token string, enabled bool) (*FeedTarget, error) {
+func (d *Deliveries) SaveACPTarget(ctx context.Context, shopID, id int64, cfg app.ACPTargetConfig, token string, enabled bool) (*app.FeedTarget, error) {
 	t := delivery.ACPFeedTarget{BaseURL: cfg.BaseURL, Token: token, FeedID: cfg.FeedID, TargetCountry: cfg.TargetCountry}
 	if err := t.Validate(); err != nil {
-		return nil, &Error{Code: CodeInvalid, Field: "acp", Message: err.Error()}
+		return nil, &app.Error{Code: app.CodeInvalid, Field: "acp", Message: err.Error()}
 	}
 	if err := d.Outbound.CheckURL(ctx, cfg.BaseURL); err != nil {
-		return nil, OutboundRefusal("base_url", err)
+		return nil, app.OutboundRefusal("base_url", err)
 	}
-	return d.save(ctx, shopID, id, TargetACP, cfg, []byte(token), enabled)
+	return d.save(ctx, shopID, id, app.TargetACP, cfg, []byte(token), enabled)
 }
 
-func (d *Deliveries) save(ctx context.Context, shopID, id int64, kind string, cfg any, secretBytes []byte, enabled bool) (*FeedTarget, error) {
-	sealed, err := d.Keys.Seal(secretBytes, FeedTargetAAD(shopID, kind))
+func (d *Deliveries) save(ctx context.Context, shopID, id int64, kind string, cfg any, secretBytes []byte, enabled bool) (*app.FeedTarget, error) {
+	sealed, err := d.Keys.Seal(secretBytes, app.FeedTargetAAD(shopID, kind))
 	if err != nil {
 		return nil, err
 	}
 	raw, _ := json.Marshal(cfg)
-	return d.Store.SaveFeedTarget(ctx, FeedTarget{ID: id, ShopID: shopID, Kind: kind, Config: raw, Secret: sealed, Enabled: enabled})
+	return d.Store.SaveFeedTarget(ctx, app.FeedTarget{ID: id, ShopID: shopID, Kind: kind, Config: raw, Secret: sealed, Enabled: enabled})
 }
 
 // AfterBuild enqueues a push of a just-published build to every enabled
 // target of the shop.
-func (d *Deliveries) AfterBuild(ctx context.Context, b *FeedBuild) error {
+func (d *Deliveries) AfterBuild(ctx context.Context, b *app.FeedBuild) error {
 	targets, err := d.Store.FeedTargets(ctx, b.ShopID)
 	if err != nil {
 		return err
@@ -102,7 +103,7 @@ func (d *Deliveries) AfterBuild(ctx context.Context, b *FeedBuild) error {
 		if !t.Enabled {
 			continue
 		}
-		err := d.Queue.EnqueueTx(ctx, PushFeedArgs{TargetID: t.ID, BuildID: b.ID}, &river.InsertOpts{
+		err := d.Queue.EnqueueTx(ctx, app.PushFeedArgs{TargetID: t.ID, BuildID: b.ID}, &river.InsertOpts{
 			MaxAttempts: 8, UniqueOpts: river.UniqueOpts{ByArgs: true},
 		})
 		if err != nil {
@@ -118,16 +119,16 @@ func (d *Deliveries) AfterBuild(ctx context.Context, b *FeedBuild) error {
 // recorded and end the job.
 func (d *Deliveries) Push(ctx context.Context, targetID, buildID int64) error {
 	t, err := d.Store.FeedTarget(ctx, targetID)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, app.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	if sh, err := d.Store.ShopByID(ctx, t.ShopID); err != nil || sh.Status != ShopActive {
+	if sh, err := d.Store.ShopByID(ctx, t.ShopID); err != nil || sh.Status != app.ShopActive {
 		return err // uninstalled since the build: its feed is no longer published anywhere
 	}
-	latest, err := d.Store.LatestBuild(ctx, t.ShopID, BuildPublished)
+	latest, err := d.Store.LatestBuild(ctx, t.ShopID, app.BuildPublished)
 	if err != nil {
 		return err
 	}
@@ -135,13 +136,13 @@ func (d *Deliveries) Push(ctx context.Context, targetID, buildID int64) error {
 		return nil // superseded: the newer build's push carries the snapshot
 	}
 	started := d.Now()
-	rec := FeedDelivery{TargetID: t.ID, BuildID: buildID, StartedAt: started}
+	rec := app.FeedDelivery{TargetID: t.ID, BuildID: buildID, StartedAt: started}
 	var newConfig []byte
 	var bytes int64
 	switch t.Kind {
-	case TargetSFTP:
+	case app.TargetSFTP:
 		bytes, err = d.pushSFTP(ctx, t, buildID)
-	case TargetACP:
+	case app.TargetACP:
 		var n int
 		n, newConfig, err = d.pushACP(ctx, t)
 		bytes = int64(n)
@@ -175,12 +176,12 @@ func (d *Deliveries) Push(ctx context.Context, targetID, buildID int64) error {
 	return nil
 }
 
-func (d *Deliveries) pushSFTP(ctx context.Context, t *FeedTarget, buildID int64) (int64, error) {
-	var cfg SFTPTargetConfig
+func (d *Deliveries) pushSFTP(ctx context.Context, t *app.FeedTarget, buildID int64) (int64, error) {
+	var cfg app.SFTPTargetConfig
 	if err := json.Unmarshal(t.Config, &cfg); err != nil {
 		return 0, fmt.Errorf("target config: %w", err)
 	}
-	plain, err := d.Keys.Open(t.Secret, FeedTargetAAD(t.ShopID, t.Kind))
+	plain, err := d.Keys.Open(t.Secret, app.FeedTargetAAD(t.ShopID, t.Kind))
 	if err != nil {
 		return 0, fmt.Errorf("target credentials: %w", err)
 	}
@@ -210,12 +211,12 @@ func (d *Deliveries) pushSFTP(ctx context.Context, t *FeedTarget, buildID int64)
 
 // pushACP upserts every eligible product into the ACP feed, creating the
 // feed on first use (its id is then kept in the target's config).
-func (d *Deliveries) pushACP(ctx context.Context, t *FeedTarget) (int, []byte, error) {
-	var cfg ACPTargetConfig
+func (d *Deliveries) pushACP(ctx context.Context, t *app.FeedTarget) (int, []byte, error) {
+	var cfg app.ACPTargetConfig
 	if err := json.Unmarshal(t.Config, &cfg); err != nil {
 		return 0, nil, fmt.Errorf("target config: %w", err)
 	}
-	token, err := d.Keys.Open(t.Secret, FeedTargetAAD(t.ShopID, t.Kind))
+	token, err := d.Keys.Open(t.Secret, app.FeedTargetAAD(t.ShopID, t.Kind))
 	if err != nil {
 		return 0, nil, fmt.Errorf("target credentials: %w", err)
 	}
@@ -255,7 +256,7 @@ func (f *Feeds) ACPProducts(ctx context.Context, shopID int64) iter.Seq2[json.Ra
 			return
 		}
 		stopped := errors.New("stopped")
-		err = f.Store.CatalogPages(ctx, shopID, buildPage, func(page *CatalogPage) error {
+		err = f.Store.CatalogPages(ctx, shopID, buildPage, func(page *app.CatalogPage) error {
 			for _, p := range page.Products {
 				fp := ToFeedProduct(p, page, idx.Override(p.ProductID, page.Collections[p.ProductID]))
 				if ok, _ := feed.Eligibility(fp); !ok {
