@@ -18,6 +18,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/acpbridge/acpbridge/acp"
+	"github.com/acpbridge/acpbridge/app/internal/jsonescape"
 )
 
 // Idempotency defaults (ACP 2026-04-17 §2.2 asks to keep keys 24 h at least).
@@ -641,9 +642,9 @@ func (c *canonicalizer) str() string {
 			case 'u':
 				// json.Valid has checked the digits; a surrogate is the
 				// high half of a pair, the low half follows.
-				r, _ := hex4(c.in, c.pos+1)
+				r, _ := jsonescape.Hex4(c.in, c.pos+1)
 				if utf16.IsSurrogate(r) {
-					lo, _ := hex4(c.in, c.pos+7)
+					lo, _ := jsonescape.Hex4(c.in, c.pos+7)
 					r = utf16.DecodeRune(r, lo)
 					c.pos += 6
 				}

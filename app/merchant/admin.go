@@ -12,6 +12,7 @@ import (
 
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/catalog"
 	"github.com/acpbridge/acpbridge/app/feed"
 	"github.com/acpbridge/acpbridge/app/feeds"
 	"github.com/acpbridge/acpbridge/app/internal/ttlcache"
@@ -28,7 +29,7 @@ type Admin struct {
 	Events *app.AgentEvents
 	// Checkout runs the test checkout.
 	Checkout   *app.Checkout
-	Catalog    *app.Catalog
+	Catalog    *catalog.Catalog
 	Deliveries *feeds.Deliveries
 	// Channels lists the shop's sales channels (for the warning about
 	// Shopify's own agentic channels); nil skips the check.
@@ -803,7 +804,7 @@ func (a *Admin) TestCheckout(ctx context.Context, sh *app.Shop) (*TestCheckoutRe
 // FeedHealth is the feed page: the last sync and builds, problems by
 // field, and each push target with its delivery history.
 type FeedHealth struct {
-	Status    *app.CatalogStatus
+	Status    *catalog.CatalogStatus
 	Published *app.FeedBuild // the build agents get now (nil before the first)
 	Problems  []app.FieldProblems
 	Settings  *app.FeedSettings

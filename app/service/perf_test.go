@@ -59,6 +59,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/catalog"
 	"github.com/acpbridge/acpbridge/app/feed"
 	"github.com/acpbridge/acpbridge/app/feeds"
 	"github.com/acpbridge/acpbridge/app/secret"
@@ -797,7 +798,7 @@ func newPerfEnv(tb testing.TB, kind app.DatabaseKind) *perfEnv {
 // startSync prepares a full sync whose bulk result is path, served over
 // loopback HTTP as Shopify's storage would, and returns the catalog and the
 // sync to poll.
-func (e *perfEnv) startSync(tb testing.TB, path string, objects int) (*app.Catalog, *app.CatalogSync) {
+func (e *perfEnv) startSync(tb testing.TB, path string, objects int) (*catalog.Catalog, *app.CatalogSync) {
 	tb.Helper()
 	ctx := context.Background()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -805,7 +806,7 @@ func (e *perfEnv) startSync(tb testing.TB, path string, objects int) (*app.Catal
 	}))
 	tb.Cleanup(srv.Close)
 	logger := e.log.logger()
-	cat := &app.Catalog{
+	cat := &catalog.Catalog{
 		Store: e.st,
 		Shopify: &app.Shopify{Store: e.st, Admin: perfAdmin{url: srv.URL + "/bulk.jsonl", objects: objects},
 			Keys: e.keys, Logger: logger, Now: time.Now},
@@ -929,7 +930,7 @@ func TestPerfCatalog(t *testing.T) {
 				return err
 			}
 			defer f.Close()
-			rd := app.NewBulkReader(f, "USD")
+			rd := catalog.NewBulkReader(f, "USD")
 			var b app.CatalogBatch
 			for {
 				err := rd.Next(&b, 2000)

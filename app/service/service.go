@@ -19,6 +19,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/catalog"
 	"github.com/acpbridge/acpbridge/app/feeds"
 	"github.com/acpbridge/acpbridge/app/jobs"
 	"github.com/acpbridge/acpbridge/app/merchant"
@@ -72,7 +73,7 @@ type Service struct {
 	store      *store.Store
 	keys       *secret.Keyring
 	shopify    *app.Shopify
-	catalog    *app.Catalog
+	catalog    *catalog.Catalog
 	feeds      *feeds.Feeds
 	deliveries *feeds.Deliveries
 	admin      *merchant.Admin
@@ -156,7 +157,7 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 		poll = 5 * time.Second
 	}
 	s.feeds = &feeds.Feeds{Store: s.store, Logger: logger, Now: s.store.Now}
-	s.catalog = &app.Catalog{
+	s.catalog = &catalog.Catalog{
 		Store: s.store, Shopify: s.shopify, Feeds: s.feeds, Logger: logger, Now: s.store.Now,
 		// Bulk results come from Shopify's storage, not the Admin API.
 		Download:     &http.Client{Transport: opts.ShopifyTransport, Timeout: 30 * time.Minute},
@@ -403,7 +404,7 @@ func (s *Service) Queue() *jobs.Queue { return s.queue }
 func (s *Service) Shopify() *app.Shopify { return s.shopify }
 
 // Catalog exposes the catalog use-case.
-func (s *Service) Catalog() *app.Catalog { return s.catalog }
+func (s *Service) Catalog() *catalog.Catalog { return s.catalog }
 
 // Feeds exposes the feeds use-case.
 func (s *Service) Feeds() *feeds.Feeds { return s.feeds }

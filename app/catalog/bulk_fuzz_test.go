@@ -1,4 +1,4 @@
-package app_test
+package catalog_test
 
 import (
 	"errors"
@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/catalog"
 )
 
 // FuzzBulkReader feeds arbitrary bytes to the bulk JSONL reader (files come
@@ -20,7 +21,7 @@ func FuzzBulkReader(f *testing.F) {
 	f.Add(`{"id":"gid://shopify/ProductVariant/1","price":"1.0","__parentId":"gid://shopify/Product/1","inventoryItem":null}`)
 	f.Add("{}\n\n{\"id\":null}")
 	f.Fuzz(func(t *testing.T, data string) {
-		rd := app.NewBulkReader(strings.NewReader(data), "USD")
+		rd := catalog.NewBulkReader(strings.NewReader(data), "USD")
 		var b app.CatalogBatch
 		for range 10_000 {
 			err := rd.Next(&b, 3)

@@ -1,9 +1,12 @@
-package app
+package catalog
 
 import (
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/internal/jsonescape"
 )
 
 // decodeBulkLine decodes one line of a catalog bulk export into l the way
@@ -281,7 +284,7 @@ func (d *lineDecoder) inventoryItem(l *bulkLine) bool {
 }
 
 // options decodes selectedOptions: null or [{"name": …, "value": …}, …].
-func (d *lineDecoder) options(dst *[]VariantOption) bool {
+func (d *lineDecoder) options(dst *[]app.VariantOption) bool {
 	if d.null() {
 		*dst = nil
 		return true
@@ -290,14 +293,14 @@ func (d *lineDecoder) options(dst *[]VariantOption) bool {
 		return false
 	}
 	d.i++
-	out := make([]VariantOption, 0, 3)
+	out := make([]app.VariantOption, 0, 3)
 	if d.next() == ']' {
 		d.i++
 		*dst = out
 		return true
 	}
 	for {
-		var o VariantOption
+		var o app.VariantOption
 		ok := d.object(func(d *lineDecoder, key []byte, seen *uint64, _ *bulkLine) bool {
 			switch string(key) {
 			case "name":
@@ -429,7 +432,7 @@ func (d *lineDecoder) escapedStr(dst *string, start, j int) bool {
 			case 't':
 				b = append(b, '\t')
 			case 'u':
-				r, ok := hex4(d.data, j+1)
+				r, ok := jsonescape.Hex4(d.data, j+1)
 				if !ok {
 					return false
 				}
@@ -437,7 +440,7 @@ func (d *lineDecoder) escapedStr(dst *string, start, j int) bool {
 				if utf16.IsSurrogate(r) {
 					r2, ok := rune(0), false
 					if j+6 < len(d.data) && d.data[j+1] == '\\' && d.data[j+2] == 'u' {
-						r2, ok = hex4(d.data, j+3)
+						r2, ok = jsonescape.Hex4(d.data, j+3)
 					}
 					if dec := utf16.DecodeRune(r, r2); ok && dec != utf8.RuneError {
 						r = dec
@@ -466,27 +469,6 @@ func (d *lineDecoder) escapedStr(dst *string, start, j int) bool {
 		}
 	}
 	return false
-}
-
-func hex4(data []byte, at int) (rune, bool) {
-	if at+4 > len(data) {
-		return 0, false
-	}
-	var r rune
-	for _, c := range data[at : at+4] {
-		switch {
-		case c >= '0' && c <= '9':
-			c -= '0'
-		case c >= 'a' && c <= 'f':
-			c = c - 'a' + 10
-		case c >= 'A' && c <= 'F':
-			c = c - 'A' + 10
-		default:
-			return 0, false
-		}
-		r = r*16 + rune(c)
-	}
-	return r, true
 }
 
 // strPtr decodes a string into a new pointer, or null into nil.

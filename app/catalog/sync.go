@@ -1,4 +1,4 @@
-package app
+package catalog
 
 import (
 	"context"
@@ -12,38 +12,39 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/shopify"
 )
 
 // CatalogStore is what catalog sync and feed builds need of the database.
 type CatalogStore interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
-	ShopByDomain(ctx context.Context, domain string) (*Shop, error)
-	ShopByID(ctx context.Context, id int64) (*Shop, error)
-	ActiveShops(ctx context.Context) ([]*Shop, error)
-	CreateSync(ctx context.Context, shopID int64, reason string) (*CatalogSync, error)
-	Sync(ctx context.Context, id int64) (*CatalogSync, error)
-	SyncByBulkOperation(ctx context.Context, shopID int64, bulkID string) (*CatalogSync, error)
-	LatestSync(ctx context.Context, shopID int64) (*CatalogSync, error)
-	UpdateSync(ctx context.Context, s *CatalogSync) error
-	UpsertCatalog(ctx context.Context, shopID, generation int64, b *CatalogBatch) error
+	ShopByDomain(ctx context.Context, domain string) (*app.Shop, error)
+	ShopByID(ctx context.Context, id int64) (*app.Shop, error)
+	ActiveShops(ctx context.Context) ([]*app.Shop, error)
+	CreateSync(ctx context.Context, shopID int64, reason string) (*app.CatalogSync, error)
+	Sync(ctx context.Context, id int64) (*app.CatalogSync, error)
+	SyncByBulkOperation(ctx context.Context, shopID int64, bulkID string) (*app.CatalogSync, error)
+	LatestSync(ctx context.Context, shopID int64) (*app.CatalogSync, error)
+	UpdateSync(ctx context.Context, s *app.CatalogSync) error
+	UpsertCatalog(ctx context.Context, shopID, generation int64, b *app.CatalogBatch) error
 	// SaveSyncBatch writes a batch of the sync's rows (marked with its
 	// generation) and the sync's progress in one transaction; replace says
 	// rows with the batch's keys may exist already.
-	SaveSyncBatch(ctx context.Context, sy *CatalogSync, b *CatalogBatch, replace bool) error
+	SaveSyncBatch(ctx context.Context, sy *app.CatalogSync, b *app.CatalogBatch, replace bool) error
 	HasCatalog(ctx context.Context, shopID int64) (bool, error)
-	ReplaceProduct(ctx context.Context, shopID, generation int64, b *CatalogBatch) error
+	ReplaceProduct(ctx context.Context, shopID, generation int64, b *app.CatalogBatch) error
 	DeleteProduct(ctx context.Context, shopID, productID int64) error
 	PruneCatalog(ctx context.Context, shopID, generation int64) (int64, error)
 	ProductOfInventoryItem(ctx context.Context, shopID, inventoryItemID int64) (int64, error)
 	CatalogCounts(ctx context.Context, shopID int64) (products, variants int64, err error)
-	LatestBuild(ctx context.Context, shopID int64, status string) (*FeedBuild, error)
+	LatestBuild(ctx context.Context, shopID int64, status string) (*app.FeedBuild, error)
 }
 
 // FeedDefaults saves a newly installed shop's feed settings from what
 // Shopify says of it (the feeds capability: feeds.Feeds.EnsureDefaults).
 type FeedDefaults interface {
-	EnsureDefaults(ctx context.Context, sh *Shop, p ShopProfile) error
+	EnsureDefaults(ctx context.Context, sh *app.Shop, p app.ShopProfile) error
 }
 
 // Catalog keeps each shop's catalog in our tables: full syncs through bulk
@@ -51,9 +52,9 @@ type FeedDefaults interface {
 // reconciliation that heals missed webhooks. Feed builds read from here.
 type Catalog struct {
 	Store   CatalogStore
-	Shopify *Shopify
+	Shopify *app.Shopify
 	Feeds   FeedDefaults
-	Queue   Enqueuer
+	Queue   app.Enqueuer
 	// Download fetches bulk results (Shopify's signed storage URLs).
 	Download *http.Client
 	Logger   *slog.Logger
@@ -74,7 +75,7 @@ const ingestBatch = 2000
 
 // Installed sets a newly installed shop's feed defaults from what Shopify
 // says of it and starts its first full sync.
-func (c *Catalog) Installed(ctx context.Context, shopDomain string, p ShopProfile) error {
+func (c *Catalog) Installed(ctx context.Context, shopDomain string, p app.ShopProfile) error {
 	sh, err := c.Store.ShopByDomain(ctx, shopDomain)
 	if err != nil {
 		return err
@@ -88,24 +89,24 @@ func (c *Catalog) Installed(ctx context.Context, shopDomain string, p ShopProfil
 
 // StartSync begins a full sync of the shop unless one is already under
 // way, and returns the sync to follow.
-func (c *Catalog) StartSync(ctx context.Context, shopDomain, reason string) (*CatalogSync, error) {
+func (c *Catalog) StartSync(ctx context.Context, shopDomain, reason string) (*app.CatalogSync, error) {
 	sh, err := c.Store.ShopByDomain(ctx, shopDomain)
 	if err != nil {
 		return nil, err
 	}
-	if sh.Status != ShopActive {
-		return nil, ErrShopInactive
+	if sh.Status != app.ShopActive {
+		return nil, app.ErrShopInactive
 	}
 	if last, err := c.Store.LatestSync(ctx, sh.ID); err == nil && !last.Done() && c.Now().Sub(last.UpdatedAt) < time.Hour {
 		return last, nil
 	}
-	var sy *CatalogSync
+	var sy *app.CatalogSync
 	err = c.Store.InTx(ctx, func(ctx context.Context) error {
 		var err error
 		if sy, err = c.Store.CreateSync(ctx, sh.ID, reason); err != nil {
 			return err
 		}
-		return c.Queue.EnqueueTx(ctx, RunSyncArgs{SyncID: sy.ID}, nil)
+		return c.Queue.EnqueueTx(ctx, app.RunSyncArgs{SyncID: sy.ID}, nil)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start sync: %w", err)
@@ -116,7 +117,7 @@ func (c *Catalog) StartSync(ctx context.Context, shopDomain, reason string) (*Ca
 // RunSync starts the sync's bulk operation at Shopify.
 func (c *Catalog) RunSync(ctx context.Context, syncID int64) error {
 	sy, err := c.Store.Sync(ctx, syncID)
-	if err != nil || sy.Status != SyncPending {
+	if err != nil || sy.Status != app.SyncPending {
 		return err
 	}
 	sh, err := c.Store.ShopByID(ctx, sy.ShopID)
@@ -148,7 +149,7 @@ func (c *Catalog) RunSync(ctx context.Context, syncID int64) error {
 		}
 		return c.failSync(ctx, sy, err)
 	}
-	sy.Status = SyncRunning
+	sy.Status = app.SyncRunning
 	sy.BulkOperationID = resp.BulkOperationRunQuery.BulkOperation.ID
 	return c.Store.InTx(ctx, func(ctx context.Context) error {
 		if err := c.Store.UpdateSync(ctx, sy); err != nil {
@@ -156,7 +157,7 @@ func (c *Catalog) RunSync(ctx context.Context, syncID int64) error {
 		}
 		// The finish webhook normally wakes the poll; this is the fallback
 		// (a job of its own, so the webhook's poll is not held back by it).
-		return c.Queue.EnqueueTx(ctx, PollSyncArgs{SyncID: sy.ID, Fallback: true}, &river.InsertOpts{ScheduledAt: c.Now().Add(c.PollInterval)})
+		return c.Queue.EnqueueTx(ctx, app.PollSyncArgs{SyncID: sy.ID, Fallback: true}, &river.InsertOpts{ScheduledAt: c.Now().Add(c.PollInterval)})
 	})
 }
 
@@ -168,13 +169,13 @@ func (c *Catalog) BulkFinished(ctx context.Context, shopDomain, bulkID string) e
 		return err
 	}
 	sy, err := c.Store.SyncByBulkOperation(ctx, sh.ID, bulkID)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, app.ErrNotFound) {
 		return nil // not one of ours (another app's, or a pruned sync)
 	}
 	if err != nil || sy.Done() {
 		return err
 	}
-	return c.Queue.EnqueueTx(ctx, PollSyncArgs{SyncID: sy.ID}, nil)
+	return c.Queue.EnqueueTx(ctx, app.PollSyncArgs{SyncID: sy.ID}, nil)
 }
 
 // bulkOperation is the BulkOperation fields the sync reads.
@@ -232,8 +233,8 @@ func (c *Catalog) PollSync(ctx context.Context, syncID int64) error {
 // progress as it goes; only a complete, well-formed file prunes products
 // the export did not contain, so a failed or truncated download keeps the
 // catalog as it was.
-func (c *Catalog) ingest(ctx context.Context, sy *CatalogSync, sh *Shop, url string) error {
-	sy.Status, sy.RowsDone = SyncIngesting, 0
+func (c *Catalog) ingest(ctx context.Context, sy *app.CatalogSync, sh *app.Shop, url string) error {
+	sy.Status, sy.RowsDone = app.SyncIngesting, 0
 	if err := c.Store.UpdateSync(ctx, sy); err != nil {
 		return err
 	}
@@ -284,7 +285,7 @@ func (c *Catalog) ingest(ctx context.Context, sy *CatalogSync, sh *Shop, url str
 
 // parsed is one batch read from a bulk export, or the error that ended it.
 type parsed struct {
-	batch *CatalogBatch
+	batch *app.CatalogBatch
 	lines int64
 	err   error
 }
@@ -294,7 +295,7 @@ type parsed struct {
 func readBatches(ctx context.Context, rd *BulkReader, out chan<- parsed) {
 	defer close(out)
 	for {
-		b := &CatalogBatch{}
+		b := &app.CatalogBatch{}
 		err := rd.Next(b, ingestBatch)
 		if errors.Is(err, io.EOF) {
 			return
@@ -311,13 +312,13 @@ func readBatches(ctx context.Context, rd *BulkReader, out chan<- parsed) {
 	}
 }
 
-func (c *Catalog) finishSync(ctx context.Context, sy *CatalogSync, sh *Shop) error {
+func (c *Catalog) finishSync(ctx context.Context, sy *app.CatalogSync, sh *app.Shop) error {
 	pruned, err := c.Store.PruneCatalog(ctx, sh.ID, sy.Generation)
 	if err != nil {
 		return err
 	}
 	now := c.Now()
-	sy.Status, sy.FinishedAt = SyncCompleted, &now
+	sy.Status, sy.FinishedAt = app.SyncCompleted, &now
 	err = c.Store.InTx(ctx, func(ctx context.Context) error {
 		if err := c.Store.UpdateSync(ctx, sy); err != nil {
 			return err
@@ -333,9 +334,9 @@ func (c *Catalog) finishSync(ctx context.Context, sy *CatalogSync, sh *Shop) err
 }
 
 // failSync records a sync that cannot succeed; the job ends (no retry).
-func (c *Catalog) failSync(ctx context.Context, sy *CatalogSync, cause error) error {
+func (c *Catalog) failSync(ctx context.Context, sy *app.CatalogSync, cause error) error {
 	now := c.Now()
-	sy.Status, sy.Error, sy.FinishedAt = SyncFailed, cause.Error(), &now
+	sy.Status, sy.Error, sy.FinishedAt = app.SyncFailed, cause.Error(), &now
 	if err := c.Store.UpdateSync(ctx, sy); err != nil {
 		return err
 	}
@@ -350,7 +351,7 @@ func (c *Catalog) failSync(ctx context.Context, sy *CatalogSync, cause error) er
 // window and gets a build of its own.
 func (c *Catalog) scheduleBuild(ctx context.Context, shopID int64, delay time.Duration) error {
 	window, at := c.window(delay)
-	return c.Queue.EnqueueTx(ctx, BuildFeedArgs{ShopID: shopID, Window: window}, &river.InsertOpts{
+	return c.Queue.EnqueueTx(ctx, app.BuildFeedArgs{ShopID: shopID, Window: window}, &river.InsertOpts{
 		ScheduledAt: at, UniqueOpts: river.UniqueOpts{ByArgs: true},
 	})
 }
@@ -392,7 +393,7 @@ const productQuery = `query CatalogProduct($id: ID!, $after: String) { product(i
 // does not guarantee, and replaces our copy; then a rebuild is scheduled.
 func (c *Catalog) RefreshProduct(ctx context.Context, shopDomain string, productID int64) error {
 	sh, err := c.Store.ShopByDomain(ctx, shopDomain)
-	if err != nil || sh.Status != ShopActive {
+	if err != nil || sh.Status != app.ShopActive {
 		return err
 	}
 	gid := "gid://shopify/Product/" + strconv.FormatInt(productID, 10)
@@ -404,7 +405,7 @@ func (c *Catalog) RefreshProduct(ctx context.Context, shopDomain string, product
 		}
 		if err := c.Shopify.Query(ctx, sh.Domain, productQuery, vars, &resp); err != nil {
 			switch {
-			case errors.Is(err, ErrShopInactive) || errors.Is(err, ErrReauthRequired):
+			case errors.Is(err, app.ErrShopInactive) || errors.Is(err, app.ErrReauthRequired):
 				return nil
 			case !shopify.IsRetryable(err):
 				// The query itself is wrong: retrying cannot help.
@@ -468,7 +469,7 @@ func (c *Catalog) ProductChanged(ctx context.Context, shopDomain string, product
 	// A refresh reads the product as it is when it runs, so requests
 	// within a few seconds collapse into one (the window is in the args).
 	window, at := c.window(min(c.RebuildDelay, 5*time.Second))
-	return c.Queue.EnqueueTx(ctx, RefreshProductArgs{Shop: shopDomain, ProductID: productID, Window: window}, &river.InsertOpts{
+	return c.Queue.EnqueueTx(ctx, app.RefreshProductArgs{Shop: shopDomain, ProductID: productID, Window: window}, &river.InsertOpts{
 		ScheduledAt: at, UniqueOpts: river.UniqueOpts{ByArgs: true},
 	})
 }
@@ -481,7 +482,7 @@ func (c *Catalog) InventoryChanged(ctx context.Context, shopDomain string, inven
 		return err
 	}
 	productID, err := c.Store.ProductOfInventoryItem(ctx, sh.ID, inventoryItemID)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, app.ErrNotFound) {
 		return nil // an item of no variant we hold (e.g. not synced yet: the next sync has it)
 	}
 	if err != nil {
@@ -525,9 +526,9 @@ type productNode struct {
 
 // batch converts the product to catalog rows through the same reader code
 // as the bulk export, so both paths agree field for field.
-func (p *productNode) batch(currency string) (*CatalogBatch, error) {
+func (p *productNode) batch(currency string) (*app.CatalogBatch, error) {
 	rd := &BulkReader{currency: currency}
-	b := &CatalogBatch{}
+	b := &app.CatalogBatch{}
 	if err := rd.addLine(b, p.bulkLine); err != nil {
 		return nil, err
 	}
@@ -546,10 +547,10 @@ func (p *productNode) batch(currency string) (*CatalogBatch, error) {
 
 // CatalogStatus is what the merchant sees of the catalog and the feed.
 type CatalogStatus struct {
-	Sync     *CatalogSync // the newest sync, nil before the first
+	Sync     *app.CatalogSync // the newest sync, nil before the first
 	Products int64
 	Variants int64
-	Build    *FeedBuild // the newest build, nil before the first
+	Build    *app.FeedBuild // the newest build, nil before the first
 }
 
 // Status reports the shop's last sync (with its progress), its catalog
@@ -557,7 +558,7 @@ type CatalogStatus struct {
 func (c *Catalog) Status(ctx context.Context, shopID int64) (*CatalogStatus, error) {
 	st := &CatalogStatus{}
 	var err error
-	if st.Sync, err = c.Store.LatestSync(ctx, shopID); errors.Is(err, ErrNotFound) {
+	if st.Sync, err = c.Store.LatestSync(ctx, shopID); errors.Is(err, app.ErrNotFound) {
 		st.Sync, err = nil, nil
 	}
 	if err != nil {
@@ -566,7 +567,7 @@ func (c *Catalog) Status(ctx context.Context, shopID int64) (*CatalogStatus, err
 	if st.Products, st.Variants, err = c.Store.CatalogCounts(ctx, shopID); err != nil {
 		return nil, err
 	}
-	if st.Build, err = c.Store.LatestBuild(ctx, shopID, ""); errors.Is(err, ErrNotFound) {
+	if st.Build, err = c.Store.LatestBuild(ctx, shopID, ""); errors.Is(err, app.ErrNotFound) {
 		st.Build, err = nil, nil
 	}
 	return st, err

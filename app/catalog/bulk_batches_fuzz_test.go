@@ -1,4 +1,4 @@
-package app_test
+package catalog_test
 
 import (
 	"bufio"
@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/catalog"
 )
 
 // FuzzBulkReaderBatches: the bulk JSONL reader gives the same rows, in the
@@ -41,7 +42,7 @@ func FuzzBulkReaderBatches(f *testing.F) {
 			}
 		}
 		sc := bufio.NewScanner(strings.NewReader(data))
-		sc.Buffer(nil, app.MaxBulkLine)
+		sc.Buffer(nil, catalog.MaxBulkLine)
 		lines, nonBlank := 0, 0
 		allObjects := true
 		for sc.Scan() {
@@ -76,7 +77,7 @@ func FuzzBulkReaderBatches(f *testing.F) {
 // (copied out of the reused batch), by kind, and the error that ended it (nil for
 // io.EOF).
 func readAllBulk(data string, n int) (app.CatalogBatch, error) {
-	rd := app.NewBulkReader(strings.NewReader(data), "USD")
+	rd := catalog.NewBulkReader(strings.NewReader(data), "USD")
 	var b, rows app.CatalogBatch
 	for range 100_000 {
 		err := rd.Next(&b, n)
