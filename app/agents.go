@@ -94,14 +94,6 @@ func (a *Agents) now() time.Time {
 	return time.Now()
 }
 
-func signingAAD(shopID int64) []byte {
-	return []byte("acp_signing_secret:" + strconv.FormatInt(shopID, 10))
-}
-
-func webhookSecretAAD(shopID int64) []byte {
-	return []byte("acp_webhook_secret:" + strconv.FormatInt(shopID, 10))
-}
-
 // CreateAPIKey makes a new key for the shop and returns it in plaintext:
 // the only time it is ever visible. Older keys stay valid until revoked.
 func (a *Agents) CreateAPIKey(ctx context.Context, shopID int64, label string) (string, *APIKey, error) {
@@ -208,7 +200,7 @@ func (a *Agents) RotateSigningSecret(ctx context.Context, shopID int64, require 
 	if err != nil {
 		return "", err
 	}
-	if s.SigningSecretSealed, err = a.Keys.Seal([]byte(plain), signingAAD(shopID)); err != nil {
+	if s.SigningSecretSealed, err = a.Keys.Seal([]byte(plain), SigningSecretAAD(shopID)); err != nil {
 		return "", err
 	}
 	s.RequireSignature = require
@@ -239,7 +231,7 @@ func (a *Agents) RotateWebhookSecret(ctx context.Context, shopID int64, url stri
 	if err != nil {
 		return "", err
 	}
-	if s.WebhookSecretSealed, err = a.Keys.Seal([]byte(plain), webhookSecretAAD(shopID)); err != nil {
+	if s.WebhookSecretSealed, err = a.Keys.Seal([]byte(plain), WebhookSecretAAD(shopID)); err != nil {
 		return "", err
 	}
 	s.UpdatedAt = a.now()
@@ -262,7 +254,7 @@ func (a *Agents) ConnectStripe(ctx context.Context, shopID int64, key string) (s
 	if err != nil {
 		return "", &Error{Code: CodeInvalid, Field: "stripe_key", Message: "Stripe did not accept this key: " + err.Error()}
 	}
-	sealed, err := a.Keys.Seal([]byte(key), stripeKeyAAD(shopID))
+	sealed, err := a.Keys.Seal([]byte(key), StripeKeyAAD(shopID))
 	if err != nil {
 		return "", err
 	}
@@ -293,7 +285,7 @@ func (a *Agents) VerifySignature(ag *Agent, timestamp, signature string, body []
 	if d := a.now().Sub(ts); d > SignatureWindow || d < -SignatureWindow {
 		return &Error{Code: CodeUnauthorized, Reason: "invalid_signature", Message: "the Timestamp is more than 5 minutes away from the server's clock"}
 	}
-	key, err := a.Keys.Open(s.SigningSecretSealed, signingAAD(shopID))
+	key, err := a.Keys.Open(s.SigningSecretSealed, SigningSecretAAD(shopID))
 	if err != nil {
 		return fmt.Errorf("open signing secret: %w", err)
 	}

@@ -53,6 +53,12 @@ func (d DatabaseConfig) Redacted() string {
 	return u.Redacted()
 }
 
+// DefaultSessionTTL is how long a checkout session lives by default.
+const DefaultSessionTTL = 6 * time.Hour
+
+// DefaultQuoteTimeout bounds the Shopify calls of one quote.
+const DefaultQuoteTimeout = 4 * time.Second
+
 // Config is everything the app reads from its environment, read once at
 // start-up by LoadConfig. Names follow the Shopify CLI's, so `shopify app dev`
 // can run the binary as it is.

@@ -84,3 +84,12 @@ func OutboundRefusal(field string, err error) error {
 	}
 	return &Error{Code: CodeInvalid, Field: field, Message: msg}
 }
+
+// Truncate cuts s to at most n bytes (then marks the cut with …), for
+// the error texts kept in rows.
+func Truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}

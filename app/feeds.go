@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strconv"
 	"time"
+
+	"github.com/acpbridge/acpbridge/app/feed"
 )
 
 // Sync statuses.
@@ -163,6 +165,17 @@ type FeedProblem struct {
 	Severity string
 	Message  string
 	Hint     string
+}
+
+// CheckoutItem is a feed item an agent may buy: what the shop's feed
+// publishes for the variant right now, from our synced catalog.
+type CheckoutItem struct {
+	Item    feed.Item
+	Variant CatalogVariant
+	// Sellable: the item is in the published feed (eligible, valid) and
+	// eligible for checkout. Reason says why not.
+	Sellable bool
+	Reason   string
 }
 
 // Feed target kinds.

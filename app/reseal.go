@@ -142,7 +142,7 @@ func (r *Resealer) resealAgentSecrets(ctx context.Context, sh *Shop) (int, error
 	for _, f := range []struct {
 		v   *string
 		aad []byte
-	}{{&set.SigningSecretSealed, signingAAD(sh.ID)}, {&set.WebhookSecretSealed, webhookSecretAAD(sh.ID)}} {
+	}{{&set.SigningSecretSealed, SigningSecretAAD(sh.ID)}, {&set.WebhookSecretSealed, WebhookSecretAAD(sh.ID)}} {
 		if !r.stale(*f.v) {
 			continue
 		}
@@ -168,11 +168,11 @@ func (r *Resealer) resealAgentSecrets(ctx context.Context, sh *Shop) (int, error
 	if err != nil {
 		return n, err
 	}
-	plain, err := r.Keys.Open(sealed, stripeKeyAAD(sh.ID))
+	plain, err := r.Keys.Open(sealed, StripeKeyAAD(sh.ID))
 	if err != nil {
 		return n, err
 	}
-	if sealed, err = r.Keys.Seal(plain, stripeKeyAAD(sh.ID)); err != nil {
+	if sealed, err = r.Keys.Seal(plain, StripeKeyAAD(sh.ID)); err != nil {
 		return n, err
 	}
 	return n + 1, r.Store.SaveStripeKey(ctx, sh.ID, sealed, set.StripeAccountID, set.UpdatedAt)

@@ -1,6 +1,9 @@
 package app
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
 
 // ShopStatus is where a shop stands with the app.
 type ShopStatus string
@@ -64,6 +67,19 @@ type APIKey struct {
 // ciphertext copied into another shop's row does not open.
 func AccessTokenAAD(domain string) []byte  { return []byte("shop:" + domain + ":access_token") }
 func RefreshTokenAAD(domain string) []byte { return []byte("shop:" + domain + ":refresh_token") }
+
+// SigningSecretAAD, WebhookSecretAAD and StripeKeyAAD bind a shop's sealed
+// agent signing secret, agent webhook secret and Stripe key to the shop
+// (sealed by their capability, re-sealed by maintenance).
+func SigningSecretAAD(shopID int64) []byte {
+	return []byte("acp_signing_secret:" + strconv.FormatInt(shopID, 10))
+}
+func WebhookSecretAAD(shopID int64) []byte {
+	return []byte("acp_webhook_secret:" + strconv.FormatInt(shopID, 10))
+}
+func StripeKeyAAD(shopID int64) []byte {
+	return []byte("stripe_key:" + strconv.FormatInt(shopID, 10))
+}
 
 // WebhookEvent is a Shopify webhook delivery the app accepted.
 type WebhookEvent struct {

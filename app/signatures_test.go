@@ -4,13 +4,16 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
 	"net/http"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/store"
+	"github.com/acpbridge/acpbridge/app/store/storetest"
 )
 
 // TestSignatureReplay runs the replays of issue 13 against the replay cache
@@ -153,4 +156,43 @@ func TestSignatureUsesNeedAStore(t *testing.T) {
 	if err := a.ConsumeSignature(context.Background(), ag, "", "", app.SignedRequest{}); err != nil {
 		t.Fatalf("unsigned request: %v", err)
 	}
+}
+
+// eachStore runs fn on a fresh PostgreSQL and SQLite store, each with one
+// installed shop.
+func eachStore(t *testing.T, fn func(t *testing.T, st *store.Store, shop *app.Shop)) {
+	t.Helper()
+	for _, kind := range storetest.Kinds {
+		t.Run(string(kind), func(t *testing.T) {
+			t.Parallel()
+			st := storetest.Open(t, kind)
+			sh, err := st.SaveShopInstall(context.Background(), app.Shop{Domain: "a.myshopify.com"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			fn(t, st, sh)
+		})
+	}
+}
+
+// clock is a settable test clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+func wantAppError(t *testing.T, err error, code app.Code, reason string) *app.Error {
+	t.Helper()
+	var ae *app.Error
+	if !errors.As(err, &ae) || ae.Code != code || ae.Reason != reason {
+		t.Fatalf("err = %#v, want code %s reason %s", err, code, reason)
+	}
+	return ae
 }

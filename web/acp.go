@@ -15,6 +15,7 @@ import (
 
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/checkout"
 	"github.com/acpbridge/acpbridge/shopify"
 )
 
@@ -32,12 +33,12 @@ import (
 
 // CheckoutService is the checkout use-case (app.Checkout).
 type CheckoutService interface {
-	Create(ctx context.Context, sh *app.Shop, v acp.Version, in *acp.CreateSessionInput) (*app.CheckoutSession, error)
-	Get(ctx context.Context, sh *app.Shop, id string) (*app.CheckoutSession, error)
-	Update(ctx context.Context, sh *app.Shop, v acp.Version, id string, in *acp.UpdateSessionInput) (*app.CheckoutSession, error)
-	Cancel(ctx context.Context, sh *app.Shop, id string, in *acp.CancelSessionInput) (*app.CheckoutSession, error)
-	Complete(ctx context.Context, sh *app.Shop, v acp.Version, id string, in *acp.CompleteSessionInput) (*app.CheckoutSession, error)
-	View(ctx context.Context, sh *app.Shop, cs *app.CheckoutSession) (*acp.Session, error)
+	Create(ctx context.Context, sh *app.Shop, v acp.Version, in *acp.CreateSessionInput) (*checkout.CheckoutSession, error)
+	Get(ctx context.Context, sh *app.Shop, id string) (*checkout.CheckoutSession, error)
+	Update(ctx context.Context, sh *app.Shop, v acp.Version, id string, in *acp.UpdateSessionInput) (*checkout.CheckoutSession, error)
+	Cancel(ctx context.Context, sh *app.Shop, id string, in *acp.CancelSessionInput) (*checkout.CheckoutSession, error)
+	Complete(ctx context.Context, sh *app.Shop, v acp.Version, id string, in *acp.CompleteSessionInput) (*checkout.CheckoutSession, error)
+	View(ctx context.Context, sh *app.Shop, cs *checkout.CheckoutSession) (*acp.Session, error)
 	// Discovery is the shop's public discovery document; ErrNotFound for
 	// an unknown or uninstalled shop.
 	Discovery(ctx context.Context, shopDomain, baseURL string) ([]byte, error)
@@ -252,7 +253,7 @@ func (s *Server) handleCancelSession(c echo.Context) error {
 }
 
 // renderSession encodes the session for the request's version.
-func (s *Server) renderSession(c echo.Context, status int, cs *app.CheckoutSession) error {
+func (s *Server) renderSession(c echo.Context, status int, cs *checkout.CheckoutSession) error {
 	sess, err := s.checkout.View(c.Request().Context(), acpShop(c), cs)
 	if err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/catalog"
+	"github.com/acpbridge/acpbridge/app/checkout"
 	"github.com/acpbridge/acpbridge/app/feed"
 	"github.com/acpbridge/acpbridge/app/feeds"
 	"github.com/acpbridge/acpbridge/app/internal/ttlcache"
@@ -26,9 +27,9 @@ type Admin struct {
 	Store  AdminStore
 	Feeds  *feeds.Feeds
 	Agents *app.Agents
-	Events *app.AgentEvents
+	Events *checkout.AgentEvents
 	// Checkout runs the test checkout.
-	Checkout   *app.Checkout
+	Checkout   *checkout.Checkout
 	Catalog    *catalog.Catalog
 	Deliveries *feeds.Deliveries
 	// Channels lists the shop's sales channels (for the warning about
@@ -78,8 +79,8 @@ type AdminStore interface {
 	// CompletedSince lists when each completed agent order was placed and
 	// its amount, for the chart.
 	CompletedSince(ctx context.Context, shopID int64, since time.Time) ([]OrderPoint, error)
-	AgentEvents(ctx context.Context, shopID int64, sessionID string) ([]*app.AgentEvent, error)
-	AgentEventAttempts(ctx context.Context, eventID int64) ([]app.AgentEventAttempt, error)
+	AgentEvents(ctx context.Context, shopID int64, sessionID string) ([]*checkout.AgentEvent, error)
+	AgentEventAttempts(ctx context.Context, eventID int64) ([]checkout.AgentEventAttempt, error)
 	SaveACPSettings(ctx context.Context, s app.ACPSettings) error
 	// KnownTargets returns which of ids are products (or collections) in
 	// the shop's synced catalog.
@@ -661,7 +662,7 @@ type TimelineEntry struct {
 // agent.
 type OrderDetail struct {
 	Order    AgentOrder
-	Events   []*app.AgentEvent
+	Events   []*checkout.AgentEvent
 	Timeline []TimelineEntry
 }
 
@@ -694,7 +695,7 @@ func (a *Admin) Order(ctx context.Context, shopID int64, sessionID string) (*Ord
 			return nil, err
 		}
 		if len(atts) == 0 {
-			d.Timeline = append(d.Timeline, TimelineEntry{At: ev.CreatedAt, What: ev.Type + " event " + ev.Status, Detail: ev.LastError, OK: ev.Status != app.AgentEventFailed})
+			d.Timeline = append(d.Timeline, TimelineEntry{At: ev.CreatedAt, What: ev.Type + " event " + ev.Status, Detail: ev.LastError, OK: ev.Status != checkout.AgentEventFailed})
 		}
 		for _, at := range atts {
 			e := TimelineEntry{At: at.AttemptedAt, What: ev.Type + " sent to the agent", OK: at.Error == ""}

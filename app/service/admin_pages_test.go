@@ -15,6 +15,7 @@ import (
 
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/checkout"
 	"github.com/acpbridge/acpbridge/app/merchant"
 	"github.com/acpbridge/acpbridge/app/payment/stripeemu"
 	"github.com/acpbridge/acpbridge/shopify"
@@ -471,7 +472,7 @@ func TestAdminOverviewAndOrders(t *testing.T) {
 	}
 	waitFor(t, "order_create delivered", func() bool {
 		d, err := e.svc.Admin().Order(ctx, e.sh.ID, id)
-		return err == nil && len(d.Events) == 1 && d.Events[0].Status == app.AgentEventDelivered
+		return err == nil && len(d.Events) == 1 && d.Events[0].Status == checkout.AgentEventDelivered
 	})
 	_, _, body = c.page("/admin/orders/"+id, nil)
 	if !strings.Contains(body, "order_create sent to the agent") || !strings.Contains(body, "Order "+orders.Orders[0].OrderName+" created in Shopify") {

@@ -16,6 +16,7 @@ import (
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/acp/acptest"
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/checkout"
 	"github.com/acpbridge/acpbridge/shopify/emulator"
 	"github.com/acpbridge/acpbridge/web"
 )
@@ -719,7 +720,7 @@ func TestCheckoutDiscountsAndQuoteCache(t *testing.T) {
 func TestCheckoutShopifySlowOrDown(t *testing.T) {
 	t.Parallel()
 	e := newCheckoutEnv(t, app.DatabaseSQLite)
-	e.svc.Checkout().Pricer.(*app.Pricing).Timeout = 300 * time.Millisecond
+	e.svc.Checkout().Pricer.(*checkout.Pricing).Timeout = 300 * time.Millisecond
 	a := e.agent(t, acp.V20260417)
 	for _, fault := range []struct {
 		name   string

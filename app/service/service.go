@@ -20,6 +20,7 @@ import (
 
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/catalog"
+	"github.com/acpbridge/acpbridge/app/checkout"
 	"github.com/acpbridge/acpbridge/app/feeds"
 	"github.com/acpbridge/acpbridge/app/jobs"
 	"github.com/acpbridge/acpbridge/app/merchant"
@@ -78,8 +79,8 @@ type Service struct {
 	deliveries *feeds.Deliveries
 	admin      *merchant.Admin
 	agents     *app.Agents
-	checkout   *app.Checkout
-	events     *app.AgentEvents
+	checkout   *checkout.Checkout
+	events     *checkout.AgentEvents
 	queue      *jobs.Queue
 	web        *web.Server
 	registry   *prometheus.Registry
@@ -181,26 +182,26 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 
 	// The ACP checkout API, and completing purchases: Stripe charges,
 	// Shopify orders.
-	stripePayments := &app.StripePayments{Stripe: &payment.Stripe{
+	stripePayments := &checkout.StripePayments{Stripe: &payment.Stripe{
 		BaseURL: opts.StripeURL, HTTPClient: &http.Client{Timeout: 30 * time.Second}, Logger: logger,
 	}}
 	s.agents = &app.Agents{Store: s.store, Keys: s.keys, Now: s.store.Now, Stripe: stripePayments, Outbound: outbound}
-	s.checkout = &app.Checkout{
-		Completer: &app.Completer{
+	s.checkout = &checkout.Checkout{
+		Completer: &checkout.Completer{
 			Lease: cfg.CompletionLease,
 			Store: s.store, Payments: stripePayments, Keys: s.keys, Now: s.store.Now,
-			Orders: &app.ShopifyOrders{Shopify: s.shopify},
+			Orders: &checkout.ShopifyOrders{Shopify: s.shopify},
 		},
 		Store: s.store, Logger: logger, Now: s.store.Now, TTL: cfg.CheckoutTTL,
-		Pricer: &app.Pricing{
+		Pricer: &checkout.Pricing{
 			Store: s.store, Feeds: s.feeds, Logger: logger, Now: s.store.Now, Timeout: cfg.QuoteTimeout,
-			Shopify: &app.CachedPricing{Next: &app.ShopifyPricing{Shopify: s.shopify}},
+			Shopify: &checkout.CachedPricing{Next: &checkout.ShopifyPricing{Shopify: s.shopify}},
 		},
 	}
 
 	// Order events to agents, and Shopify refunds and cancellations of
 	// their orders passed on to Stripe.
-	s.events = &app.AgentEvents{
+	s.events = &checkout.AgentEvents{
 		Store: s.store, Keys: s.keys, Logger: logger, Now: s.store.Now,
 		HTTP:    outbound.Client(30*time.Second, nil),
 		Shopify: s.shopify, Payments: stripePayments,
@@ -266,7 +267,7 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 		Checkout:        s.checkout,
 		Agents:          s.agents,
 		AgentAdmin:      s.agents,
-		Idempotency:     &app.Idempotency{Store: s.store, Now: s.store.Now, Logger: logger},
+		Idempotency:     &checkout.Idempotency{Store: s.store, Now: s.store.Now, Logger: logger},
 		KeyRate:         cfg.AgentRate,
 		KeyBurst:        int(2 * cfg.AgentRate),
 		AppURL:          func() string { return s.shopify.AppURL.String() },
@@ -413,10 +414,10 @@ func (s *Service) Feeds() *feeds.Feeds { return s.feeds }
 func (s *Service) Agents() *app.Agents { return s.agents }
 
 // Checkout exposes the ACP checkout use-case.
-func (s *Service) Checkout() *app.Checkout { return s.checkout }
+func (s *Service) Checkout() *checkout.Checkout { return s.checkout }
 
 // AgentEvents exposes the order events sent to agents.
-func (s *Service) AgentEvents() *app.AgentEvents { return s.events }
+func (s *Service) AgentEvents() *checkout.AgentEvents { return s.events }
 
 // Deliveries exposes the feed delivery use-case.
 func (s *Service) Deliveries() *feeds.Deliveries { return s.deliveries }

@@ -9,6 +9,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/checkout"
 	"github.com/acpbridge/acpbridge/app/merchant"
 )
 
@@ -235,7 +236,7 @@ func (s *Store) CompletedSince(ctx context.Context, shopID int64, since time.Tim
 		Amount    int64
 	}
 	err := s.conn(ctx).Model(&checkoutPaymentRow{}).Select("created_at, amount").
-		Where("shop_id = ? AND created_at >= ? AND state = ?", shopID, since, app.PaymentCompleted).Scan(&rows).Error
+		Where("shop_id = ? AND created_at >= ? AND state = ?", shopID, since, checkout.PaymentCompleted).Scan(&rows).Error
 	if err != nil {
 		return nil, translate(err, "completed orders")
 	}

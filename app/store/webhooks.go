@@ -10,6 +10,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/checkout"
 )
 
 // webhookEventRow is the webhook_events table.
@@ -183,7 +184,7 @@ func (s *Store) RedactCustomer(ctx context.Context, shop string, c app.CustomerR
 		return nil, translate(err, "redact customer sessions")
 	}
 	for _, r := range rows {
-		var st app.CheckoutState
+		var st checkout.CheckoutState
 		if err := json.Unmarshal([]byte(r.State), &st); err != nil {
 			return nil, fmt.Errorf("redact customer: session %s: %w", r.ID, err)
 		}

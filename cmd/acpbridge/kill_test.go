@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/checkout"
 	"github.com/acpbridge/acpbridge/app/feeds"
 	"github.com/acpbridge/acpbridge/app/payment"
 	"github.com/acpbridge/acpbridge/app/payment/stripeemu"
@@ -154,7 +155,7 @@ func TestKillDuringComplete(t *testing.T) {
 	if err := feeds.SaveSettings(ctx, *fs); err != nil {
 		t.Fatal(err)
 	}
-	agents := &app.Agents{Store: st, Keys: keys, Stripe: &app.StripePayments{Stripe: &payment.Stripe{BaseURL: stripe.URL()}}}
+	agents := &app.Agents{Store: st, Keys: keys, Stripe: &checkout.StripePayments{Stripe: &payment.Stripe{BaseURL: stripe.URL()}}}
 	apiKey, _, err := agents.CreateAPIKey(ctx, sh.ID, "kill test")
 	// What the processes' output must never show (scanned at the end).
 	secrets := []string{apiKey, key, secretS, stripe.SecretKey(account), stripe.RestrictedKey(account)}

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/checkout"
 	"github.com/acpbridge/acpbridge/app/feeds"
 	"github.com/acpbridge/acpbridge/app/netguard"
 	"github.com/acpbridge/acpbridge/app/payment"
@@ -370,7 +371,7 @@ func (s *Stack) onboard(ctx context.Context) error {
 	if err := feeds.SaveSettings(ctx, *fs); err != nil {
 		return err
 	}
-	agents := &app.Agents{Store: st, Keys: keys, Stripe: &app.StripePayments{Stripe: &payment.Stripe{BaseURL: s.Stripe.URL()}},
+	agents := &app.Agents{Store: st, Keys: keys, Stripe: &checkout.StripePayments{Stripe: &payment.Stripe{BaseURL: s.Stripe.URL()}},
 		Outbound: &netguard.Policy{AllowLoopback: true}}
 	if s.APIKey, _, err = agents.CreateAPIKey(ctx, sh.ID, "acpbench"); err != nil {
 		return err

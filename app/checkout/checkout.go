@@ -1,4 +1,4 @@
-package app
+package checkout
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/acpbridge/acpbridge/acp"
+	"github.com/acpbridge/acpbridge/app"
 )
 
 // CheckoutSession is a stored ACP checkout session. Its State holds what the
@@ -133,19 +134,19 @@ type CheckoutStore interface {
 	// SaveCheckoutSession writes cs if its row version is still
 	// cs.RowVersion, bumping it; ErrConflict when another write came first.
 	SaveCheckoutSession(ctx context.Context, cs *CheckoutSession) error
-	ShopByID(ctx context.Context, id int64) (*Shop, error)
-	ShopByDomain(ctx context.Context, domain string) (*Shop, error)
-	ACPSettings(ctx context.Context, shopID int64) (*ACPSettings, error)
-	FeedSettings(ctx context.Context, shopID int64) (*FeedSettings, error)
+	ShopByID(ctx context.Context, id int64) (*app.Shop, error)
+	ShopByDomain(ctx context.Context, domain string) (*app.Shop, error)
+	ACPSettings(ctx context.Context, shopID int64) (*app.ACPSettings, error)
+	FeedSettings(ctx context.Context, shopID int64) (*app.FeedSettings, error)
 }
 
 // Pricer quotes carts against the shop: the live catalog and Shopify's own
-// tax, shipping and discount rules (app/pricing.go).
+// tax, shipping and discount rules (pricing.go).
 type Pricer interface {
 	// Quote prices st for the shop. Message params are JSONPaths of
 	// version v's request shape. Business problems are messages in the
 	// quote; an error is a protocol problem (an *Error) or a failure.
-	Quote(ctx context.Context, sh *Shop, v acp.Version, st *CheckoutState) (Quote, error)
+	Quote(ctx context.Context, sh *app.Shop, v acp.Version, st *CheckoutState) (Quote, error)
 }
 
 // Checkout is the ACP checkout API's use-case: it keeps sessions, prices
@@ -159,7 +160,7 @@ type Checkout struct {
 	TTL time.Duration
 	// Completer charges and orders (complete.go).
 	Completer *Completer
-	Queue     Enqueuer
+	Queue     app.Enqueuer
 	// Events, when set, records the order_create of each completed
 	// session (AgentEvents).
 	Events OrderEvents
@@ -167,9 +168,6 @@ type Checkout struct {
 	// waits for its result (default 10 s).
 	CompleteWait time.Duration
 }
-
-// DefaultSessionTTL is how long a checkout session lives by default.
-const DefaultSessionTTL = 6 * time.Hour
 
 // now is the clock at PostgreSQL's precision, so that a session reads back
 // exactly as it was answered.
@@ -184,7 +182,7 @@ func (c *Checkout) ttl() time.Duration {
 	if c.TTL > 0 {
 		return c.TTL
 	}
-	return DefaultSessionTTL
+	return app.DefaultSessionTTL
 }
 
 // newSessionID returns "cs_" and 26 random base32 characters (130 bits).
@@ -197,12 +195,12 @@ func newSessionID() (string, error) {
 }
 
 // Create opens a session for the shop and prices it.
-func (c *Checkout) Create(ctx context.Context, sh *Shop, v acp.Version, in *acp.CreateSessionInput) (*CheckoutSession, error) {
+func (c *Checkout) Create(ctx context.Context, sh *app.Shop, v acp.Version, in *acp.CreateSessionInput) (*CheckoutSession, error) {
 	if sh.CurrencyCode == "" {
-		return nil, &Error{Code: CodeUnavailable, Message: "the shop's details are not known yet; try again in a minute"}
+		return nil, &app.Error{Code: app.CodeUnavailable, Message: "the shop's details are not known yet; try again in a minute"}
 	}
 	if in.Currency != "" && !strings.EqualFold(in.Currency, sh.CurrencyCode) {
-		return nil, &Error{Code: CodeInvalid, Reason: "unsupported_currency", Field: "$.currency",
+		return nil, &app.Error{Code: app.CodeInvalid, Reason: "unsupported_currency", Field: "$.currency",
 			Message: fmt.Sprintf("this shop sells in %s only", strings.ToLower(sh.CurrencyCode))}
 	}
 	id, err := newSessionID()
@@ -219,7 +217,7 @@ func (c *Checkout) Create(ctx context.Context, sh *Shop, v acp.Version, in *acp.
 			Locale: in.Locale, Timezone: in.Timezone, Capabilities: in.Capabilities,
 		},
 	}
-	if ag := AgentFrom(ctx); ag != nil && ag.Key != nil {
+	if ag := app.AgentFrom(ctx); ag != nil && ag.Key != nil {
 		cs.APIKeyID = ag.Key.ID
 	}
 	if err := c.price(ctx, sh, v, cs); err != nil {
@@ -232,7 +230,7 @@ func (c *Checkout) Create(ctx context.Context, sh *Shop, v acp.Version, in *acp.
 }
 
 // Get returns the shop's session, marking it expired when its time is up.
-func (c *Checkout) Get(ctx context.Context, sh *Shop, id string) (*CheckoutSession, error) {
+func (c *Checkout) Get(ctx context.Context, sh *app.Shop, id string) (*CheckoutSession, error) {
 	cs, err := c.load(ctx, sh, id)
 	if err != nil {
 		return nil, err
@@ -244,7 +242,7 @@ func (c *Checkout) Get(ctx context.Context, sh *Shop, id string) (*CheckoutSessi
 }
 
 // Update applies the agent's changes and reprices the session.
-func (c *Checkout) Update(ctx context.Context, sh *Shop, v acp.Version, id string, in *acp.UpdateSessionInput) (*CheckoutSession, error) {
+func (c *Checkout) Update(ctx context.Context, sh *app.Shop, v acp.Version, id string, in *acp.UpdateSessionInput) (*CheckoutSession, error) {
 	return c.modify(ctx, sh, id, func(cs *CheckoutSession) error {
 		if cs.Status.Terminal() || cs.Status == acp.StatusCompleteInProgress {
 			return notModifiable(cs)
@@ -273,7 +271,7 @@ func (c *Checkout) Update(ctx context.Context, sh *Shop, v acp.Version, id strin
 			sel := in.SelectedFulfillment[0]
 			st.SelectedOptionID, st.OptionChosen = sel.OptionID, true
 			if !st.hasOption(sel.OptionID) && !c.optionMayAppear(st, in) {
-				return &Error{Code: CodeInvalid, Reason: "invalid", Field: selectedOptionParam(v),
+				return &app.Error{Code: app.CodeInvalid, Reason: "invalid", Field: selectedOptionParam(v),
 					Message: fmt.Sprintf("fulfillment option %q is not one of the session's options", sel.OptionID)}
 			}
 		}
@@ -308,13 +306,13 @@ func selectedOptionParam(v acp.Version) string {
 
 // Cancel cancels a session that is not yet terminal; a terminal one
 // answers "not allowed" (405).
-func (c *Checkout) Cancel(ctx context.Context, sh *Shop, id string, in *acp.CancelSessionInput) (*CheckoutSession, error) {
+func (c *Checkout) Cancel(ctx context.Context, sh *app.Shop, id string, in *acp.CancelSessionInput) (*CheckoutSession, error) {
 	return c.modify(ctx, sh, id, func(cs *CheckoutSession) error {
 		if cs.Status == acp.StatusCompleteInProgress {
 			return notModifiable(cs) // a payment is under way
 		}
 		if cs.Status.Terminal() {
-			return &Error{Code: CodeNotAllowed, Reason: "invalid_state",
+			return &app.Error{Code: app.CodeNotAllowed, Reason: "invalid_state",
 				Message: fmt.Sprintf("the session is %s and can no longer be canceled", cs.Status)}
 		}
 		cs.Status = acp.StatusCanceled
@@ -326,7 +324,7 @@ func (c *Checkout) Cancel(ctx context.Context, sh *Shop, id string, in *acp.Canc
 }
 
 func notModifiable(cs *CheckoutSession) error {
-	return &Error{Code: CodeConflict, Reason: "invalid_state",
+	return &app.Error{Code: app.CodeConflict, Reason: "invalid_state",
 		Message: fmt.Sprintf("the session is %s and can no longer be changed", cs.Status)}
 }
 
@@ -335,7 +333,7 @@ const maxWriteAttempts = 4
 
 // modify loads the session, applies fn and saves it, retrying from a fresh
 // read when a concurrent write got there first.
-func (c *Checkout) modify(ctx context.Context, sh *Shop, id string, fn func(*CheckoutSession) error) (*CheckoutSession, error) {
+func (c *Checkout) modify(ctx context.Context, sh *app.Shop, id string, fn func(*CheckoutSession) error) (*CheckoutSession, error) {
 	for attempt := 1; ; attempt++ {
 		cs, err := c.load(ctx, sh, id)
 		if err != nil {
@@ -352,9 +350,9 @@ func (c *Checkout) modify(ctx context.Context, sh *Shop, id string, fn func(*Che
 		if err == nil {
 			return cs, nil
 		}
-		if !errors.Is(err, ErrConflict) || attempt == maxWriteAttempts {
-			if errors.Is(err, ErrConflict) {
-				return nil, &Error{Code: CodeConflict, Reason: "concurrent_update", RetryAfter: time.Second,
+		if !errors.Is(err, app.ErrConflict) || attempt == maxWriteAttempts {
+			if errors.Is(err, app.ErrConflict) {
+				return nil, &app.Error{Code: app.CodeConflict, Reason: "concurrent_update", RetryAfter: time.Second,
 					Message: "the session is being changed by another request; retry"}
 			}
 			return nil, fmt.Errorf("save checkout session: %w", err)
@@ -362,13 +360,13 @@ func (c *Checkout) modify(ctx context.Context, sh *Shop, id string, fn func(*Che
 	}
 }
 
-func (c *Checkout) load(ctx context.Context, sh *Shop, id string) (*CheckoutSession, error) {
+func (c *Checkout) load(ctx context.Context, sh *app.Shop, id string) (*CheckoutSession, error) {
 	if !validSessionID(id) {
-		return nil, &Error{Code: CodeNotFound, Reason: "not_found", Message: "no such checkout session"}
+		return nil, &app.Error{Code: app.CodeNotFound, Reason: "not_found", Message: "no such checkout session"}
 	}
 	cs, err := c.Store.CheckoutSession(ctx, sh.ID, id)
-	if errors.Is(err, ErrNotFound) {
-		return nil, &Error{Code: CodeNotFound, Reason: "not_found", Message: "no such checkout session"}
+	if errors.Is(err, app.ErrNotFound) {
+		return nil, &app.Error{Code: app.CodeNotFound, Reason: "not_found", Message: "no such checkout session"}
 	}
 	return cs, err
 }
@@ -393,7 +391,7 @@ func (c *Checkout) expire(ctx context.Context, cs *CheckoutSession) error {
 	}
 	cs.Status, cs.UpdatedAt = acp.StatusExpired, c.now()
 	err := c.Store.SaveCheckoutSession(ctx, cs)
-	if errors.Is(err, ErrConflict) {
+	if errors.Is(err, app.ErrConflict) {
 		fresh, err := c.Store.CheckoutSession(ctx, cs.ShopID, cs.ID)
 		if err != nil {
 			return err
@@ -405,7 +403,7 @@ func (c *Checkout) expire(ctx context.Context, cs *CheckoutSession) error {
 }
 
 // price quotes the session and sets its status from the result.
-func (c *Checkout) price(ctx context.Context, sh *Shop, v acp.Version, cs *CheckoutSession) error {
+func (c *Checkout) price(ctx context.Context, sh *app.Shop, v acp.Version, cs *CheckoutSession) error {
 	q, err := c.Pricer.Quote(ctx, sh, v, &cs.State)
 	if err != nil {
 		return err
@@ -468,21 +466,21 @@ func (c *Checkout) status(cs *CheckoutSession) acp.Status {
 
 // settings are the shop's ACP settings: the authenticated agent's when the
 // request carries them, else read.
-func (c *Checkout) settings(ctx context.Context, shopID int64) (*ACPSettings, error) {
-	if ag := AgentFrom(ctx); ag != nil && ag.Shop.ID == shopID && ag.Settings != nil {
+func (c *Checkout) settings(ctx context.Context, shopID int64) (*app.ACPSettings, error) {
+	if ag := app.AgentFrom(ctx); ag != nil && ag.Shop.ID == shopID && ag.Settings != nil {
 		return ag.Settings, nil
 	}
 	set, err := c.Store.ACPSettings(ctx, shopID)
-	if errors.Is(err, ErrNotFound) {
-		return &ACPSettings{ShopID: shopID}, nil
+	if errors.Is(err, app.ErrNotFound) {
+		return &app.ACPSettings{ShopID: shopID}, nil
 	}
 	return set, err
 }
 
 // links are the shop's policy pages, from its feed settings.
-func (c *Checkout) links(ctx context.Context, sh *Shop) ([]acp.Link, error) {
+func (c *Checkout) links(ctx context.Context, sh *app.Shop) ([]acp.Link, error) {
 	fs, err := c.Store.FeedSettings(ctx, sh.ID)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, app.ErrNotFound) {
 		return nil, nil
 	}
 	if err != nil {

@@ -1,4 +1,4 @@
-package app
+package checkout
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/acpbridge/acpbridge/acp"
+	"github.com/acpbridge/acpbridge/app"
 )
 
 // TestEventPrefix starts the checkout session id of a test order event, so
@@ -16,8 +17,8 @@ const TestEventPrefix = "acpb_test_"
 // (TestEventPrefix…) to the webhook URL in set, exactly as real events are
 // sent (same headers, same Merchant-Signature), and returns the
 // receiver's HTTP status. Nothing is stored or retried.
-func (a *AgentEvents) SendTest(ctx context.Context, set *ACPSettings) (int, error) {
-	secretBytes, err := a.Keys.Open(set.WebhookSecretSealed, webhookSecretAAD(set.ShopID))
+func (a *AgentEvents) SendTest(ctx context.Context, set *app.ACPSettings) (int, error) {
+	secretBytes, err := a.Keys.Open(set.WebhookSecretSealed, app.WebhookSecretAAD(set.ShopID))
 	if err != nil {
 		return 0, fmt.Errorf("test event: open the webhook secret: %w", err)
 	}

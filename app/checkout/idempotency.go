@@ -1,4 +1,4 @@
-package app
+package checkout
 
 import (
 	"context"
@@ -18,6 +18,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/acpbridge/acpbridge/acp"
+	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/internal/jsonescape"
 )
 
@@ -161,12 +162,12 @@ func (i *Idempotency) logger() *slog.Logger {
 // characters of printable ASCII (space included).
 func ValidateIdempotencyKey(key string) error {
 	if key == "" || len(key) > MaxIdempotencyKeyLen {
-		return &Error{Code: CodeInvalid, Reason: ReasonInvalidIdempotencyKey,
+		return &app.Error{Code: app.CodeInvalid, Reason: ReasonInvalidIdempotencyKey,
 			Message: fmt.Sprintf("Idempotency-Key must be 1 to %d characters long, got %d.", MaxIdempotencyKeyLen, len(key))}
 	}
 	for j := 0; j < len(key); j++ {
 		if b := key[j]; b < 0x20 || b > 0x7e {
-			return &Error{Code: CodeInvalid, Reason: ReasonInvalidIdempotencyKey,
+			return &app.Error{Code: app.CodeInvalid, Reason: ReasonInvalidIdempotencyKey,
 				Message: fmt.Sprintf("Idempotency-Key must be printable ASCII; byte %d is 0x%02x.", j, b)}
 		}
 	}
@@ -192,7 +193,7 @@ func (i *Idempotency) Begin(ctx context.Context, scope IdempotencyScope, key str
 		if version == acp.V20250929 {
 			return nil, nil, nil
 		}
-		return nil, nil, &Error{Code: CodeInvalid, Reason: ReasonIdempotencyKeyRequired,
+		return nil, nil, &app.Error{Code: app.CodeInvalid, Reason: ReasonIdempotencyKeyRequired,
 			Message: "The Idempotency-Key header is required on every POST."}
 	}
 	if err := ValidateIdempotencyKey(key); err != nil {
@@ -206,7 +207,7 @@ func (i *Idempotency) Begin(ctx context.Context, scope IdempotencyScope, key str
 	}
 	held, claimed, err := i.Store.ClaimIdempotencyKey(ctx, rec, now)
 	if err != nil {
-		if ErrorCode(err) == CodeUnavailable {
+		if app.ErrorCode(err) == app.CodeUnavailable {
 			// The database went away during the claim: the INSERT may
 			// have landed without our knowing. Such a claim would answer
 			// idempotency_in_flight to the agent's retries until its
@@ -229,7 +230,7 @@ func (i *Idempotency) Begin(ctx context.Context, scope IdempotencyScope, key str
 			"This Idempotency-Key was already used with API-Version %s; retry with that version, or use a new key.", held.APIVersion))
 	}
 	if held.State != IdempotencyCompleted || held.Response == nil {
-		return nil, nil, &Error{Code: CodeConflict, Reason: ReasonIdempotencyInFlight, RetryAfter: idempotencyRetryAfter,
+		return nil, nil, &app.Error{Code: app.CodeConflict, Reason: ReasonIdempotencyInFlight, RetryAfter: idempotencyRetryAfter,
 			Message: "A request with this Idempotency-Key is still being processed; retry later."}
 	}
 	return held.Response, nil, nil
@@ -237,12 +238,12 @@ func (i *Idempotency) Begin(ctx context.Context, scope IdempotencyScope, key str
 
 // conflict is idempotency_conflict in the status of the request's version:
 // 422, or 409 in 2025-09-29.
-func conflict(version acp.Version, msg string) *Error {
-	code := CodeUnprocessable
+func conflict(version acp.Version, msg string) *app.Error {
+	code := app.CodeUnprocessable
 	if version == acp.V20250929 {
-		code = CodeConflict
+		code = app.CodeConflict
 	}
-	return &Error{Code: code, Reason: ReasonIdempotencyConflict, Message: msg}
+	return &app.Error{Code: code, Reason: ReasonIdempotencyConflict, Message: msg}
 }
 
 // IdempotencyClaim is a key held by a running request. Until Finish or
@@ -279,7 +280,7 @@ func (c *IdempotencyClaim) renew() {
 			cancel()
 			if err != nil {
 				c.idem.logger().Warn("idempotency lease renewal failed", "record", c.id, "err", err)
-				if errors.Is(err, ErrNotFound) {
+				if errors.Is(err, app.ErrNotFound) {
 					return // the claim is gone; nothing left to renew
 				}
 			}
@@ -320,7 +321,7 @@ func (c *IdempotencyClaim) release(ctx context.Context) error {
 	if err == nil {
 		return nil
 	}
-	if ErrorCode(err) == CodeUnavailable {
+	if app.ErrorCode(err) == app.CodeUnavailable {
 		// The database is out of reach (a restart, a failover): the very
 		// failure that made this request answer 5xx. Left as it is, the
 		// key would answer idempotency_in_flight to the agent's retries
@@ -351,7 +352,7 @@ func (i *Idempotency) forgetLostClaim(rec IdempotencyRecord) {
 			}
 		}
 		cancel()
-		if ErrorCode(err) != CodeUnavailable {
+		if app.ErrorCode(err) != app.CodeUnavailable {
 			return // done, or the key is another request's
 		}
 	}
@@ -373,7 +374,7 @@ func (c *IdempotencyClaim) releaseLater() {
 			c.idem.logger().Info("idempotency key released after the database came back", "record", c.id)
 			return
 		}
-		if ErrorCode(err) != CodeUnavailable {
+		if app.ErrorCode(err) != app.CodeUnavailable {
 			c.idem.logger().Warn("idempotency release failed", "record", c.id, "err", err)
 			return
 		}

@@ -1,4 +1,4 @@
-package app
+package checkout
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/acpbridge/acpbridge/acp"
+	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/secret"
 	"github.com/acpbridge/acpbridge/shopify"
 )
@@ -182,7 +183,7 @@ type PaymentStore interface {
 	LeasePayment(ctx context.Context, sessionID string, now, until time.Time) (bool, error)
 	ReleasePayment(ctx context.Context, sessionID string) error
 	StripeKey(ctx context.Context, shopID int64) (string, error)
-	ACPSettings(ctx context.Context, shopID int64) (*ACPSettings, error)
+	ACPSettings(ctx context.Context, shopID int64) (*app.ACPSettings, error)
 }
 
 // Completer charges and orders (see the top of this file).
@@ -190,7 +191,7 @@ type Completer struct {
 	Store    PaymentStore
 	Payments Payments
 	Orders   Orders
-	Queue    Enqueuer
+	Queue    app.Enqueuer
 	Keys     *secret.Keyring
 	Now      func() time.Time
 	// Lease is how long one driver may hold a completion (default 60 s).
@@ -212,10 +213,6 @@ func (c *Completer) searchLag() time.Duration {
 }
 
 func tokenAAD(sessionID string) []byte { return []byte("checkout_payment_token:" + sessionID) }
-
-func stripeKeyAAD(shopID int64) []byte {
-	return []byte("stripe_key:" + strconv.FormatInt(shopID, 10))
-}
 
 // idempotencyKey is the Stripe idempotency key of one step of one attempt.
 func idempotencyKey(p *CheckoutPayment, step string) string {
@@ -247,7 +244,7 @@ var errLeased = fmt.Errorf("%w: driven elsewhere", errInProgress)
 // Drive carries the session's completion as far as it can go now. It
 // returns the payment record as it stands; an error means it must be
 // resumed later (the job does).
-func (c *Completer) Drive(ctx context.Context, sh *Shop, cs *CheckoutSession) (*CheckoutPayment, error) {
+func (c *Completer) Drive(ctx context.Context, sh *app.Shop, cs *CheckoutSession) (*CheckoutPayment, error) {
 	now := c.now()
 	ok, err := c.Store.LeasePayment(ctx, cs.ID, now, now.Add(c.lease()))
 	if err != nil {
@@ -269,7 +266,7 @@ func (c *Completer) Drive(ctx context.Context, sh *Shop, cs *CheckoutSession) (*
 	if err != nil {
 		return p, err
 	}
-	keyBytes, err := c.Keys.Open(sealedKey, stripeKeyAAD(sh.ID))
+	keyBytes, err := c.Keys.Open(sealedKey, app.StripeKeyAAD(sh.ID))
 	if err != nil {
 		return p, fmt.Errorf("open stripe key: %w", err)
 	}
@@ -282,7 +279,7 @@ func (c *Completer) Drive(ctx context.Context, sh *Shop, cs *CheckoutSession) (*
 			p.TokenSealed = ""
 		}
 		if lastErr != nil {
-			p.LastError = Truncate(lastErr.Error(), 500)
+			p.LastError = app.Truncate(lastErr.Error(), 500)
 		}
 		return c.Store.SavePayment(ctx, p)
 	}
@@ -389,7 +386,7 @@ func (c *Completer) Drive(ctx context.Context, sh *Shop, cs *CheckoutSession) (*
 // Stripe does not expose its acquirer's BIN and merchant id on the
 // PaymentIntent in the API version stripe-go v79 speaks: the acquirer
 // merchant id is the shop's Stripe account and the BIN is AcquirerBIN.
-func (c *Completer) authentication(sh *Shop, pi *PaymentIntent, merchant string) *acp.AuthenticationMetadata {
+func (c *Completer) authentication(sh *app.Shop, pi *PaymentIntent, merchant string) *acp.AuthenticationMetadata {
 	ds := "visa"
 	switch pi.CardBrand {
 	case "mastercard":

@@ -1,4 +1,4 @@
-package app
+package checkout
 
 import (
 	"bytes"
@@ -19,6 +19,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/acpbridge/acpbridge/acp"
+	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/delivery"
 	"github.com/acpbridge/acpbridge/app/netguard"
 	"github.com/acpbridge/acpbridge/app/secret"
@@ -77,15 +78,15 @@ type AgentEventAttempt struct {
 // AgentEventStore is what order events need of the database.
 type AgentEventStore interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
-	ShopByDomain(ctx context.Context, domain string) (*Shop, error)
-	ShopByID(ctx context.Context, id int64) (*Shop, error)
+	ShopByDomain(ctx context.Context, domain string) (*app.Shop, error)
+	ShopByID(ctx context.Context, id int64) (*app.Shop, error)
 	CheckoutSession(ctx context.Context, shopID int64, id string) (*CheckoutSession, error)
 	CheckoutPayment(ctx context.Context, sessionID string) (*CheckoutPayment, error)
 	// CheckoutPaymentByOrder finds the payment of the agent order with
 	// this Shopify order GID, or ErrNotFound.
 	CheckoutPaymentByOrder(ctx context.Context, shopID int64, orderID string) (*CheckoutPayment, error)
 	StripeKey(ctx context.Context, shopID int64) (string, error)
-	ACPSettings(ctx context.Context, shopID int64) (*ACPSettings, error)
+	ACPSettings(ctx context.Context, shopID int64) (*app.ACPSettings, error)
 	// InsertAgentEvent stores ev (setting its ID); false when it would be
 	// a session's second order_create (nothing is stored).
 	InsertAgentEvent(ctx context.Context, ev *AgentEvent) (bool, error)
@@ -109,7 +110,7 @@ type AgentEvents struct {
 	Store  AgentEventStore
 	Keys   *secret.Keyring
 	HTTP   *http.Client
-	Queue  Enqueuer
+	Queue  app.Enqueuer
 	Logger *slog.Logger
 	Now    func() time.Time
 	// Shopify reads orders (shopify.GetOrder); Payments refunds.
@@ -395,12 +396,12 @@ func buildOrder(cs *CheckoutSession, p *CheckoutPayment, so *shopify.Order) (*ac
 	// Refunds, then the cancellation.
 	var refunded int64
 	for _, r := range so.Refunds {
-		amount, err := ParseMoney(r.Total, cs.Currency)
+		amount, err := app.ParseMoney(r.Total, cs.Currency)
 		if err != nil {
 			return nil, fmt.Errorf("refund %s: %w", r.ID, err)
 		}
 		adj := acp.OrderAdjustment{ID: r.ID, Type: acp.AdjustmentRefund, OccurredAt: r.CreatedAt, Status: refundStatus(r),
-			Amount: amount, Currency: currency, Description: Truncate(r.Note, 500)}
+			Amount: amount, Currency: currency, Description: app.Truncate(r.Note, 500)}
 		if adj.OccurredAt.IsZero() {
 			adj.OccurredAt = so.UpdatedAt
 		}
@@ -503,7 +504,7 @@ func refundStatus(r shopify.Refund) string {
 // fails the event at once, without retries.
 func (a *AgentEvents) Deliver(ctx context.Context, eventID int64) error {
 	ev, err := a.Store.AgentEvent(ctx, eventID)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, app.ErrNotFound) {
 		return nil // the shop was deleted
 	}
 	if err != nil {
@@ -513,7 +514,7 @@ func (a *AgentEvents) Deliver(ctx context.Context, eventID int64) error {
 		return nil
 	}
 	set, err := a.Store.ACPSettings(ctx, ev.ShopID)
-	if err != nil && !errors.Is(err, ErrNotFound) {
+	if err != nil && !errors.Is(err, app.ErrNotFound) {
 		return err
 	}
 	if set == nil || set.WebhookURL == "" || set.WebhookSecretSealed == "" {
@@ -521,7 +522,7 @@ func (a *AgentEvents) Deliver(ctx context.Context, eventID int64) error {
 		a.log(ctx, slog.LevelWarn, "agent event not sent", ev, "reason", msg)
 		return a.Store.FailAgentEvent(ctx, ev.ID, msg)
 	}
-	secretBytes, err := a.Keys.Open(set.WebhookSecretSealed, webhookSecretAAD(ev.ShopID))
+	secretBytes, err := a.Keys.Open(set.WebhookSecretSealed, app.WebhookSecretAAD(ev.ShopID))
 	if err != nil {
 		return fmt.Errorf("agent event %d: open the webhook secret: %w", ev.ID, err)
 	}
@@ -540,7 +541,7 @@ func (a *AgentEvents) Deliver(ctx context.Context, eventID int64) error {
 	if derr == nil {
 		state = AgentEventDelivered
 	} else {
-		att.Error = Truncate(derr.Error(), 500)
+		att.Error = app.Truncate(derr.Error(), 500)
 	}
 	if err := a.Store.RecordAgentEventAttempt(context.WithoutCancel(ctx), att, state); err != nil {
 		return err
@@ -567,7 +568,7 @@ func (a *AgentEvents) post(ctx context.Context, target string, secret []byte, ev
 	h.Set("Request-Id", "acpb_evt_"+strconv.FormatInt(ev.ID, 10)+"_"+strconv.Itoa(ev.Attempts+1))
 	h.Set("Timestamp", now.Format(time.RFC3339))
 	h.Set("API-Version", string(ev.APIVersion))
-	h.Set("User-Agent", "acpbridge/"+Version)
+	h.Set("User-Agent", "acpbridge/"+app.Version)
 	client := a.HTTP
 	if client == nil {
 		client = (*netguard.Policy)(nil).Client(0, nil)
@@ -616,7 +617,7 @@ func sendCause(err error) string {
 // it when River will not retry again).
 func (a *AgentEvents) GiveUp(ctx context.Context, eventID int64, cause error) error {
 	ev, err := a.Store.AgentEvent(ctx, eventID)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, app.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
@@ -627,7 +628,7 @@ func (a *AgentEvents) GiveUp(ctx context.Context, eventID int64, cause error) er
 	}
 	msg := ev.LastError
 	if msg == "" && cause != nil {
-		msg = Truncate(cause.Error(), 500)
+		msg = app.Truncate(cause.Error(), 500)
 	}
 	a.log(ctx, slog.LevelError, "agent event failed for good", ev, "attempts", ev.Attempts)
 	return a.Store.FailAgentEvent(ctx, eventID, "gave up after "+strconv.Itoa(ev.Attempts)+" attempts: "+msg)
@@ -654,7 +655,7 @@ func (a *AgentEvents) log(ctx context.Context, level slog.Level, msg string, ev 
 // the order_update to record. The external calls come first and are each
 // safe to repeat; record stores the event in the caller's transaction,
 // with the delivery's outcome. An error leaves the delivery to be retried.
-func (a *AgentEvents) OrderWebhook(ctx context.Context, ev *WebhookEvent) (string, func(ctx context.Context) error, error) {
+func (a *AgentEvents) OrderWebhook(ctx context.Context, ev *app.WebhookEvent) (string, func(ctx context.Context) error, error) {
 	var (
 		orderNum int64
 		refund   *shopify.RefundWebhook
@@ -682,7 +683,7 @@ func (a *AgentEvents) OrderWebhook(ctx context.Context, ev *WebhookEvent) (strin
 		return "ignored: order changes arrive through their own topics", nil, nil
 	}
 	sh, err := a.Store.ShopByDomain(ctx, ev.Shop)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, app.ErrNotFound) {
 		return "ignored: unknown shop", nil, nil
 	}
 	if err != nil {
@@ -690,7 +691,7 @@ func (a *AgentEvents) OrderWebhook(ctx context.Context, ev *WebhookEvent) (strin
 	}
 	orderID := "gid://shopify/Order/" + strconv.FormatInt(orderNum, 10)
 	p, err := a.Store.CheckoutPaymentByOrder(ctx, sh.ID, orderID)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, app.ErrNotFound) {
 		return "ignored: not an order created by the app", nil, nil
 	}
 	if err != nil {
@@ -711,7 +712,7 @@ func (a *AgentEvents) OrderWebhook(ctx context.Context, ev *WebhookEvent) (strin
 	outcome := "agent told"
 	switch ev.Topic {
 	case shopify.TopicRefundsCreate:
-		amount, err := ParseMoney(refund.Refunded(), cs.Currency)
+		amount, err := app.ParseMoney(refund.Refunded(), cs.Currency)
 		if err != nil {
 			return "rejected: refund amount: " + err.Error(), nil, nil
 		}
@@ -737,7 +738,7 @@ func (a *AgentEvents) OrderWebhook(ctx context.Context, ev *WebhookEvent) (strin
 }
 
 // refund gives amount back on the order's PaymentIntent, once per key.
-func (a *AgentEvents) refund(ctx context.Context, sh *Shop, p *CheckoutPayment, amount int64, what string) (string, error) {
+func (a *AgentEvents) refund(ctx context.Context, sh *app.Shop, p *CheckoutPayment, amount int64, what string) (string, error) {
 	if p.PaymentIntentID == "" || p.State != PaymentCompleted {
 		return "no captured payment to refund", nil
 	}
@@ -751,7 +752,7 @@ func (a *AgentEvents) refund(ctx context.Context, sh *Shop, p *CheckoutPayment, 
 			a.Logger.WarnContext(ctx, "stripe refused a refund of an agent order", "shop_id", sh.ID, "session", p.SessionID,
 				"amount", amount, "err", err)
 		}
-		return "Stripe refused the refund of " + strconv.FormatInt(amount, 10) + ": " + Truncate(err.Error(), 200), nil
+		return "Stripe refused the refund of " + strconv.FormatInt(amount, 10) + ": " + app.Truncate(err.Error(), 200), nil
 	}
 	if err != nil {
 		return "", fmt.Errorf("refund %d of %s: %w", amount, p.PaymentIntentID, err)
@@ -762,7 +763,7 @@ func (a *AgentEvents) refund(ctx context.Context, sh *Shop, p *CheckoutPayment, 
 // cancelPayment gives back what a cancelled order still holds: the
 // captured amount not refunded yet (refunds Shopify made with the
 // cancellation have their own refunds/create), or the authorisation.
-func (a *AgentEvents) cancelPayment(ctx context.Context, sh *Shop, p *CheckoutPayment, so *shopify.Order) (string, error) {
+func (a *AgentEvents) cancelPayment(ctx context.Context, sh *app.Shop, p *CheckoutPayment, so *shopify.Order) (string, error) {
 	switch p.State {
 	case PaymentCompleted:
 		var refunded int64
@@ -770,7 +771,7 @@ func (a *AgentEvents) cancelPayment(ctx context.Context, sh *Shop, p *CheckoutPa
 			if refundStatus(r) == acp.AdjustmentFailed {
 				continue
 			}
-			n, err := ParseMoney(r.Total, p.Currency)
+			n, err := app.ParseMoney(r.Total, p.Currency)
 			if err != nil {
 				return "", fmt.Errorf("refund %s: %w", r.ID, err)
 			}
@@ -797,12 +798,12 @@ func (a *AgentEvents) cancelPayment(ctx context.Context, sh *Shop, p *CheckoutPa
 	return "no payment to give back", nil
 }
 
-func (a *AgentEvents) stripeKey(ctx context.Context, sh *Shop) (string, error) {
+func (a *AgentEvents) stripeKey(ctx context.Context, sh *app.Shop) (string, error) {
 	sealed, err := a.Store.StripeKey(ctx, sh.ID)
 	if err != nil {
 		return "", fmt.Errorf("stripe key: %w", err)
 	}
-	b, err := a.Keys.Open(sealed, stripeKeyAAD(sh.ID))
+	b, err := a.Keys.Open(sealed, app.StripeKeyAAD(sh.ID))
 	if err != nil {
 		return "", fmt.Errorf("open stripe key: %w", err)
 	}

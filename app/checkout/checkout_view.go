@@ -1,4 +1,4 @@
-package app
+package checkout
 
 import (
 	"context"
@@ -7,11 +7,12 @@ import (
 	"strings"
 
 	"github.com/acpbridge/acpbridge/acp"
+	"github.com/acpbridge/acpbridge/app"
 )
 
 // View builds the protocol's session from a stored one: what every answer
 // of the checkout API encodes, in whichever version the caller speaks.
-func (c *Checkout) View(_ context.Context, _ *Shop, cs *CheckoutSession) (*acp.Session, error) {
+func (c *Checkout) View(_ context.Context, _ *app.Shop, cs *CheckoutSession) (*acp.Session, error) {
 	st := &cs.State
 	q := &st.Quote
 	s := &acp.Session{
@@ -77,8 +78,8 @@ func (c *Checkout) View(_ context.Context, _ *Shop, cs *CheckoutSession) (*acp.S
 // are not found.
 func (c *Checkout) Discovery(ctx context.Context, shopDomain, baseURL string) ([]byte, error) {
 	sh, err := c.Store.ShopByDomain(ctx, shopDomain)
-	if errors.Is(err, ErrNotFound) || err == nil && sh.Status == ShopUninstalled {
-		return nil, &Error{Code: CodeNotFound, Reason: "not_found", Message: "no such shop"}
+	if errors.Is(err, app.ErrNotFound) || err == nil && sh.Status == app.ShopUninstalled {
+		return nil, &app.Error{Code: app.CodeNotFound, Reason: "not_found", Message: "no such shop"}
 	}
 	if err != nil {
 		return nil, err

@@ -1,10 +1,11 @@
-package app
+package checkout
 
 import (
 	"context"
 	"fmt"
 	"strconv"
 
+	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/shopify"
 )
 
@@ -28,12 +29,12 @@ func (p *ShopifyPricing) LiveVariants(ctx context.Context, shop string, ids []in
 	}
 	out := make(map[int64]LiveVariant, len(vs))
 	for _, v := range vs {
-		_, id, err := ParseGID(v.ID)
+		_, id, err := app.ParseGID(v.ID)
 		if err != nil {
 			return nil, fmt.Errorf("live variant: %w", err)
 		}
-		_, pid, _ := ParseGID(v.ProductID)
-		price, err := ParseMoney(v.Price, v.Currency)
+		_, pid, _ := app.ParseGID(v.ProductID)
+		price, err := app.ParseMoney(v.Price, v.Currency)
 		if err != nil {
 			return nil, fmt.Errorf("live variant %d price: %w", id, err)
 		}
@@ -64,7 +65,7 @@ func (p *ShopifyPricing) CalculateDraft(ctx context.Context, shop string, in Dra
 	if err != nil {
 		return nil, err
 	}
-	exp := CurrencyExponent(q.Currency)
+	exp := app.CurrencyExponent(q.Currency)
 	money := func(what, s string) (int64, error) {
 		if s == "" {
 			return 0, nil
@@ -81,7 +82,7 @@ func (p *ShopifyPricing) CalculateDraft(ctx context.Context, shop string, in Dra
 		return nil, err
 	}
 	for i, l := range q.Lines {
-		_, vid, _ := ParseGID(l.VariantID)
+		_, vid, _ := app.ParseGID(l.VariantID)
 		unit, err := money("unit price", l.UnitPrice)
 		if err != nil {
 			return nil, err

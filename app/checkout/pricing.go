@@ -1,4 +1,4 @@
-package app
+package checkout
 
 import (
 	"context"
@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/acpbridge/acpbridge/acp"
-	"github.com/acpbridge/acpbridge/app/feed"
+	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/internal/ttlcache"
 )
 
@@ -98,24 +98,13 @@ type ShopPricing interface {
 
 // PricingStore is what pricing reads of our catalog.
 type PricingStore interface {
-	CatalogOfVariants(ctx context.Context, shopID int64, variantIDs []int64) (*CatalogPage, error)
-}
-
-// CheckoutItem is a feed item an agent may buy: what the shop's feed
-// publishes for the variant right now, from our synced catalog.
-type CheckoutItem struct {
-	Item    feed.Item
-	Variant CatalogVariant
-	// Sellable: the item is in the published feed (eligible, valid) and
-	// eligible for checkout. Reason says why not.
-	Sellable bool
-	Reason   string
+	CatalogOfVariants(ctx context.Context, shopID int64, variantIDs []int64) (*app.CatalogPage, error)
 }
 
 // CheckoutItemSource maps variants as the feed publishes them (the feeds
 // capability: feeds.Feeds.CheckoutItems).
 type CheckoutItemSource interface {
-	CheckoutItems(ctx context.Context, shopID int64, page *CatalogPage, variantIDs []int64) (map[int64]CheckoutItem, error)
+	CheckoutItems(ctx context.Context, shopID int64, page *app.CatalogPage, variantIDs []int64) (map[int64]app.CheckoutItem, error)
 }
 
 // Pricing prices carts: items must be sellable in the shop's published feed
@@ -133,7 +122,7 @@ type Pricing struct {
 	// Timeout bounds all Shopify calls of one quote (default 4 s).
 	Timeout time.Duration
 
-	items ttlcache.Cache[string, map[int64]CheckoutItem] // see checkoutItems
+	items ttlcache.Cache[string, map[int64]app.CheckoutItem] // see checkoutItems
 }
 
 // itemsTTL is how long the catalog view of a cart is reused: it is our own
@@ -143,7 +132,7 @@ const itemsTTL = 5 * time.Second
 
 // checkoutItems maps the cart's variants as the feed does, from a short
 // cache: agents repeat the same cart in every call of a conversation.
-func (p *Pricing) checkoutItems(ctx context.Context, shopID int64, ids []int64) (map[int64]CheckoutItem, error) {
+func (p *Pricing) checkoutItems(ctx context.Context, shopID int64, ids []int64) (map[int64]app.CheckoutItem, error) {
 	sorted := slices.Clone(ids)
 	slices.Sort(sorted)
 	key := fmt.Sprint(shopID, sorted)
@@ -162,9 +151,6 @@ func (p *Pricing) checkoutItems(ctx context.Context, shopID int64, ids []int64) 
 	p.items.Put(key, items, now, itemsTTL, 10_000)
 	return items, nil
 }
-
-// DefaultQuoteTimeout bounds the Shopify calls of one quote.
-const DefaultQuoteTimeout = 4 * time.Second
 
 func (p *Pricing) now() time.Time {
 	if p.Now != nil {
@@ -202,7 +188,7 @@ var (
 // checkAddress refuses postal codes that cannot be right for the country.
 func checkAddress(v acp.Version, a *acp.Address) error {
 	bad := func(field, msg string) error {
-		return &Error{Code: CodeInvalid, Reason: "invalid", Field: addressParam(v) + "." + field, Message: msg}
+		return &app.Error{Code: app.CodeInvalid, Reason: "invalid", Field: addressParam(v) + "." + field, Message: msg}
 	}
 	switch a.Country {
 	case "US":
@@ -218,14 +204,14 @@ func checkAddress(v acp.Version, a *acp.Address) error {
 }
 
 // Quote prices the session's cart. See Pricing.
-func (p *Pricing) Quote(ctx context.Context, sh *Shop, v acp.Version, st *CheckoutState) (Quote, error) {
+func (p *Pricing) Quote(ctx context.Context, sh *app.Shop, v acp.Version, st *CheckoutState) (Quote, error) {
 	q := Quote{QuotedAt: p.now()}
 	ids := make([]int64, len(st.Items))
 	for i, it := range st.Items {
 		id, err := parseItemID(it.ItemID)
 		if err != nil {
-			return Quote{}, &Error{Code: CodeInvalid, Reason: "invalid", Field: itemParam(v, i) + ".id",
-				Message: fmt.Sprintf("item id %q is not one of this shop's feed item ids", Truncate(it.ItemID, 40))}
+			return Quote{}, &app.Error{Code: app.CodeInvalid, Reason: "invalid", Field: itemParam(v, i) + ".id",
+				Message: fmt.Sprintf("item id %q is not one of this shop's feed item ids", app.Truncate(it.ItemID, 40))}
 		}
 		ids[i] = id
 	}
@@ -245,11 +231,11 @@ func (p *Pricing) Quote(ctx context.Context, sh *Shop, v acp.Version, st *Checko
 	for i, id := range ids {
 		ci, ok := items[id]
 		if !ok {
-			return Quote{}, &Error{Code: CodeInvalid, Reason: "invalid", Field: itemParam(v, i) + ".id",
+			return Quote{}, &app.Error{Code: app.CodeInvalid, Reason: "invalid", Field: itemParam(v, i) + ".id",
 				Message: fmt.Sprintf("item %d is not in this shop's product feed", id)}
 		}
 		if !ci.Sellable {
-			return Quote{}, &Error{Code: CodeInvalid, Reason: "invalid", Field: itemParam(v, i) + ".id",
+			return Quote{}, &app.Error{Code: app.CodeInvalid, Reason: "invalid", Field: itemParam(v, i) + ".id",
 				Message: fmt.Sprintf("item %d cannot be bought through agents: %s", id, ci.Reason)}
 		}
 	}
@@ -257,7 +243,7 @@ func (p *Pricing) Quote(ctx context.Context, sh *Shop, v acp.Version, st *Checko
 	// 2. Live price and stock, within the time budget.
 	timeout := p.Timeout
 	if timeout <= 0 {
-		timeout = DefaultQuoteTimeout
+		timeout = app.DefaultQuoteTimeout
 	}
 	qctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -369,7 +355,7 @@ func (p *Pricing) Quote(ctx context.Context, sh *Shop, v acp.Version, st *Checko
 	for _, code := range res.RejectedCodes {
 		q.Messages = append(q.Messages, acp.Message{Type: acp.MessageWarning, Code: "discount_code_invalid",
 			Param: "$.discounts.codes", ContentType: acp.ContentPlain, Severity: "low",
-			Content: fmt.Sprintf("The discount code %s cannot be applied to this order.", Truncate(code, 40))})
+			Content: fmt.Sprintf("The discount code %s cannot be applied to this order.", app.Truncate(code, 40))})
 	}
 	q.Complete = true
 	p.checkAgainstShopify(ctx, sh, q, res, req.ShippingRateHandle)
@@ -391,7 +377,7 @@ func stockProblem(v acp.Version, i int, l QuotedLine, lv LiveVariant) (acp.Messa
 
 // unreachable answers a quote Shopify could not give in time: the lines at
 // their catalog prices, no options, and a message that retrying may work.
-func (p *Pricing) unreachable(ctx context.Context, sh *Shop, q Quote, err error) Quote {
+func (p *Pricing) unreachable(ctx context.Context, sh *app.Shop, q Quote, err error) Quote {
 	if p.Logger != nil {
 		p.Logger.WarnContext(ctx, "quote: Shopify unavailable", "shop", sh.Domain, "err", err)
 	}
@@ -404,7 +390,7 @@ func (p *Pricing) unreachable(ctx context.Context, sh *Shop, q Quote, err error)
 
 // checkAgainstShopify logs when our totals and Shopify's disagree: the
 // session's totals are built from Shopify's parts, so they should not.
-func (p *Pricing) checkAgainstShopify(ctx context.Context, sh *Shop, q Quote, res *DraftResult, handle string) {
+func (p *Pricing) checkAgainstShopify(ctx context.Context, sh *app.Shop, q Quote, res *DraftResult, handle string) {
 	var ours int64
 	for _, l := range q.Lines {
 		ours += l.UnitAmount*int64(l.Quantity) - l.Discount + l.Tax
@@ -478,7 +464,7 @@ func quoteKey(lines []QuotedLine, req DraftRequest) string {
 // is accepted too).
 func parseItemID(s string) (int64, error) {
 	if strings.HasPrefix(s, "gid://") {
-		kind, id, err := ParseGID(s)
+		kind, id, err := app.ParseGID(s)
 		if err != nil || kind != "ProductVariant" {
 			return 0, errors.New("not a variant id")
 		}
@@ -501,13 +487,4 @@ func uniq(ids []int64) []int64 {
 		}
 	}
 	return out
-}
-
-// Truncate cuts s to at most n bytes (then marks the cut with …), for
-// the error texts kept in rows.
-func Truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	return s[:n] + "…"
 }

@@ -1,4 +1,4 @@
-package app
+package checkout
 
 import (
 	"context"
@@ -7,35 +7,17 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 
 	"github.com/acpbridge/acpbridge/acp"
+	"github.com/acpbridge/acpbridge/app"
 )
-
-// ResumeCompletionArgs carries on a completion a crash or a temporary
-// failure interrupted (Checkout.ResumeCompletion). It is enqueued with
-// every completion, so even a process killed mid-payment is picked up.
-type ResumeCompletionArgs struct {
-	ShopID    int64  `json:"shop_id"`
-	SessionID string `json:"session_id"`
-}
-
-// Kind implements river.JobArgs.
-func (ResumeCompletionArgs) Kind() string { return "checkout_resume_completion" }
-
-// InsertOpts: one pending resume per session.
-func (ResumeCompletionArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: 25, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
-		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateRetryable, rivertype.JobStateScheduled,
-	}}}
-}
 
 // Complete answers a complete request: see complete.go for the steps. A
 // session that is not ready answers with its problems (a 2xx session with
 // error messages); a completed one answers its result again.
-func (c *Checkout) Complete(ctx context.Context, sh *Shop, v acp.Version, id string, in *acp.CompleteSessionInput) (*CheckoutSession, error) {
+func (c *Checkout) Complete(ctx context.Context, sh *app.Shop, v acp.Version, id string, in *acp.CompleteSessionInput) (*CheckoutSession, error) {
 	if c.Completer == nil {
-		return nil, &Error{Code: CodeUnavailable, Message: "payments are not configured on this server"}
+		return nil, &app.Error{Code: app.CodeUnavailable, Message: "payments are not configured on this server"}
 	}
 	if err := checkPayment(v, in); err != nil {
 		return nil, err
@@ -59,7 +41,7 @@ func (c *Checkout) Complete(ctx context.Context, sh *Shop, v acp.Version, id str
 			return nil, notModifiable(cs)
 		}
 		started, err := c.beginCompletion(ctx, sh, v, cs, in)
-		if errors.Is(err, ErrConflict) && attempt < maxWriteAttempts {
+		if errors.Is(err, app.ErrConflict) && attempt < maxWriteAttempts {
 			continue // another request changed the session: look again
 		}
 		if err != nil {
@@ -77,11 +59,11 @@ func (c *Checkout) Complete(ctx context.Context, sh *Shop, v acp.Version, id str
 // one transaction with the resume job (which runs only if this request
 // does not finish the completion itself). A concurrent change of the
 // session is ErrConflict and nothing is written.
-func (c *Checkout) beginCompletion(ctx context.Context, sh *Shop, v acp.Version, cs *CheckoutSession, in *acp.CompleteSessionInput) (bool, error) {
+func (c *Checkout) beginCompletion(ctx context.Context, sh *app.Shop, v acp.Version, cs *CheckoutSession, in *acp.CompleteSessionInput) (bool, error) {
 	cp := c.Completer
 	if cs.Status == acp.StatusAuthenticationRequired {
 		if in.AuthenticationResult == nil {
-			return false, &Error{Code: CodeInvalid, Reason: "requires_3ds", Field: "$.authentication_result",
+			return false, &app.Error{Code: app.CodeInvalid, Reason: "requires_3ds", Field: "$.authentication_result",
 				Message: "the payment needs 3-D Secure: complete again with authentication_result"}
 		}
 		p, err := cp.Store.CheckoutPayment(ctx, cs.ID)
@@ -123,7 +105,7 @@ func (c *Checkout) beginCompletion(ctx context.Context, sh *Shop, v acp.Version,
 	if cs.Status != acp.StatusReadyForPayment {
 		return false, c.Store.SaveCheckoutSession(ctx, cs) // the messages say what is missing
 	}
-	if _, err := cp.Store.StripeKey(ctx, sh.ID); errors.Is(err, ErrNotFound) {
+	if _, err := cp.Store.StripeKey(ctx, sh.ID); errors.Is(err, app.ErrNotFound) {
 		cs.Status = acp.StatusNotReadyForPayment
 		cs.State.PaymentMessages = []acp.Message{{Type: acp.MessageError, Code: acp.MessageCodeUnsupported, ContentType: acp.ContentPlain,
 			Severity: "high", Resolution: "requires_buyer_review", Content: "This store does not take payments through agents yet."}}
@@ -140,7 +122,7 @@ func (c *Checkout) beginCompletion(ctx context.Context, sh *Shop, v acp.Version,
 		return false, err
 	}
 	prev, err := cp.Store.CheckoutPayment(ctx, cs.ID)
-	if err != nil && !errors.Is(err, ErrNotFound) {
+	if err != nil && !errors.Is(err, app.ErrNotFound) {
 		return false, err
 	}
 	attempt := 1
@@ -168,7 +150,7 @@ func (c *Checkout) beginCompletion(ctx context.Context, sh *Shop, v acp.Version,
 		if err := cp.Store.SavePayment(ctx, p); err != nil {
 			return err
 		}
-		return c.Queue.EnqueueTx(ctx, ResumeCompletionArgs{ShopID: cs.ShopID, SessionID: cs.ID},
+		return c.Queue.EnqueueTx(ctx, app.ResumeCompletionArgs{ShopID: cs.ShopID, SessionID: cs.ID},
 			&river.InsertOpts{ScheduledAt: now.Add(cp.lease() + 5*time.Second)})
 	})
 	return err == nil, err
@@ -180,11 +162,11 @@ func checkPayment(v acp.Version, in *acp.CompleteSessionInput) error {
 	p := in.Payment
 	switch {
 	case p.Token == "":
-		return &Error{Code: CodeInvalid, Reason: "invalid", Field: "$.payment_data", Message: "a payment token is required"}
+		return &app.Error{Code: app.CodeInvalid, Reason: "invalid", Field: "$.payment_data", Message: "a payment token is required"}
 	case v == acp.V20250929 && p.Provider != acp.ProviderStripe:
-		return &Error{Code: CodeInvalid, Reason: "unsupported", Field: "$.payment_data.provider", Message: "this store takes payments through stripe only"}
+		return &app.Error{Code: app.CodeInvalid, Reason: "unsupported", Field: "$.payment_data.provider", Message: "this store takes payments through stripe only"}
 	case v != acp.V20250929 && p.HandlerID != acp.StripeSPTHandlerID:
-		return &Error{Code: CodeInvalid, Reason: "unsupported", Field: "$.payment_data.handler_id",
+		return &app.Error{Code: app.CodeInvalid, Reason: "unsupported", Field: "$.payment_data.handler_id",
 			Message: fmt.Sprintf("unknown payment handler; this store offers %q", acp.StripeSPTHandlerID)}
 	}
 	return nil
@@ -204,7 +186,7 @@ func sessionTotal(s *acp.Session) (int64, error) {
 }
 
 // drive runs the completion and writes its outcome onto the session.
-func (c *Checkout) drive(ctx context.Context, sh *Shop, cs *CheckoutSession) (*CheckoutSession, error) {
+func (c *Checkout) drive(ctx context.Context, sh *app.Shop, cs *CheckoutSession) (*CheckoutSession, error) {
 	p, derr := c.Completer.Drive(ctx, sh, cs)
 	if p == nil {
 		return nil, derr
@@ -286,7 +268,7 @@ func applyPayment(cs *CheckoutSession, p *CheckoutPayment) {
 
 // waitForCompletion answers a complete that found another one running:
 // it waits (bounded) for that one's result and returns the same session.
-func (c *Checkout) waitForCompletion(ctx context.Context, sh *Shop, cs *CheckoutSession) (*CheckoutSession, error) {
+func (c *Checkout) waitForCompletion(ctx context.Context, sh *app.Shop, cs *CheckoutSession) (*CheckoutSession, error) {
 	wait := c.CompleteWait
 	if wait <= 0 {
 		wait = 10 * time.Second
