@@ -17,7 +17,7 @@ import (
 
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
-	"github.com/acpbridge/acpbridge/app/checkout"
+	"github.com/acpbridge/acpbridge/app/idempotency"
 	"github.com/acpbridge/acpbridge/app/store/storetest"
 )
 
@@ -55,7 +55,7 @@ type countingIdemStore struct {
 	claims atomic.Int32
 }
 
-func (s *countingIdemStore) ClaimIdempotencyKey(_ context.Context, rec checkout.IdempotencyRecord, _ time.Time) (*checkout.IdempotencyRecord, bool, error) {
+func (s *countingIdemStore) ClaimIdempotencyKey(_ context.Context, rec idempotency.IdempotencyRecord, _ time.Time) (*idempotency.IdempotencyRecord, bool, error) {
 	n := s.claims.Add(1)
 	rec.ID = int64(n)
 	return &rec, true, nil
@@ -63,7 +63,7 @@ func (s *countingIdemStore) ClaimIdempotencyKey(_ context.Context, rec checkout.
 func (s *countingIdemStore) RenewIdempotencyLease(context.Context, int64, time.Time) error {
 	return nil
 }
-func (s *countingIdemStore) FinishIdempotencyKey(context.Context, int64, checkout.StoredResponse) error {
+func (s *countingIdemStore) FinishIdempotencyKey(context.Context, int64, idempotency.StoredResponse) error {
 	return nil
 }
 func (s *countingIdemStore) ReleaseIdempotencyKey(context.Context, int64) error { return nil }
@@ -82,7 +82,7 @@ func newBombServer(t testing.TB) *bombServer {
 	b := &bombServer{agents: &countingAgents{}, store: &countingIdemStore{}}
 	b.srv = New(Config{
 		Logger: storetest.Logger(t), Registry: prometheus.NewRegistry(), BodyLimit: app.DefaultBodyLimit,
-		Checkout: noCheckout{}, Agents: b.agents, Idempotency: &checkout.Idempotency{Store: b.store},
+		Checkout: noCheckout{}, Agents: b.agents, Idempotency: &idempotency.Idempotency{Store: b.store},
 		AppURL: func() string { return "http://127.0.0.1" },
 	})
 	return b

@@ -15,8 +15,8 @@
 // Checkout.Complete → Completer: Payments.Authorize, then Orders.Create
 // writes the Shopify order, each step saved through PaymentStore, with the
 // checkout_resume_completion and agent event jobs enqueued alongside.
-// idempotency.go (the stored answers of ACP POSTs, which web's middleware
-// replays) is here for now; it depends on nothing else in the package.
+// Retried POSTs are answered before they reach this package, by web's
+// idempotency middleware (app/idempotency).
 //
 // It owns its ports (CheckoutStore, PricingStore, PaymentStore,
 // AgentEventStore, implemented by app/store) and the records they carry

@@ -22,6 +22,7 @@ import (
 	"github.com/acpbridge/acpbridge/app/catalog"
 	"github.com/acpbridge/acpbridge/app/checkout"
 	"github.com/acpbridge/acpbridge/app/feeds"
+	"github.com/acpbridge/acpbridge/app/idempotency"
 	"github.com/acpbridge/acpbridge/app/jobs"
 	"github.com/acpbridge/acpbridge/app/merchant"
 	"github.com/acpbridge/acpbridge/app/netguard"
@@ -267,7 +268,7 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 		Checkout:        s.checkout,
 		Agents:          s.agents,
 		AgentAdmin:      s.agents,
-		Idempotency:     &checkout.Idempotency{Store: s.store, Now: s.store.Now, Logger: logger},
+		Idempotency:     &idempotency.Idempotency{Store: s.store, Now: s.store.Now, Logger: logger},
 		KeyRate:         cfg.AgentRate,
 		KeyBurst:        int(2 * cfg.AgentRate),
 		AppURL:          func() string { return s.shopify.AppURL.String() },

@@ -1,4 +1,4 @@
-package checkout_test
+package idempotency_test
 
 import (
 	"fmt"
@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/acpbridge/acpbridge/acp"
-	"github.com/acpbridge/acpbridge/app/checkout"
+	"github.com/acpbridge/acpbridge/app/idempotency"
 )
 
 // These tests cover the CPU bomb of issue 13: a number with a huge exponent
@@ -80,8 +80,8 @@ func TestCanonicalNumberAgreesWithBigInt(t *testing.T) {
 		fixed = append(fixed, randomNumber(r))
 	}
 	for _, n := range fixed {
-		got, ok := checkout.CanonicalJSON([]byte(n))
-		if want := checkout.RefCanonNumber(n); !ok || string(got) != want {
+		got, ok := idempotency.CanonicalJSON([]byte(n))
+		if want := idempotency.RefCanonNumber(n); !ok || string(got) != want {
 			t.Errorf("CanonicalJSON(%s) = %s, %v; want %s (math/big)", n, got, ok, want)
 		}
 	}
@@ -103,18 +103,18 @@ func TestCanonicalJSONHugeExponent(t *testing.T) {
 		{`{"x":-0.000e` + nines + `}`, `{"x":0}`},
 	}
 	for _, tt := range tests {
-		got, ok := checkout.CanonicalJSON([]byte(tt.in))
+		got, ok := idempotency.CanonicalJSON([]byte(tt.in))
 		if !ok || string(got) != tt.want {
 			t.Errorf("CanonicalJSON(%.40s…) = %.40s…%s (%d bytes), %v; want %.40s…%s",
 				tt.in, got, tail(got), len(got), ok, tt.want, tail([]byte(tt.want)))
 		}
 	}
-	a := checkout.CanonicalJSONHash([]byte(`{"x":1e1` + zeros + `}`))
-	b := checkout.CanonicalJSONHash([]byte(`{ "x" : 0.10E+1` + zeros[:n-1] + `1 }`))
+	a := idempotency.CanonicalJSONHash([]byte(`{"x":1e1` + zeros + `}`))
+	b := idempotency.CanonicalJSONHash([]byte(`{ "x" : 0.10E+1` + zeros[:n-1] + `1 }`))
 	if a != b {
 		t.Error("1e(10^n) and 0.10e(10^n + 1) hash differently")
 	}
-	if a == checkout.CanonicalJSONHash([]byte(`{"x":1e1`+zeros[:n-1]+`1}`)) {
+	if a == idempotency.CanonicalJSONHash([]byte(`{"x":1e1`+zeros[:n-1]+`1}`)) {
 		t.Error("exponents 10^n and 10^n + 1 hash alike")
 	}
 }
@@ -195,14 +195,14 @@ func BenchmarkCanonicalJSONHash(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			b.SetBytes(int64(len(body)))
 			for b.Loop() {
-				checkout.CanonicalJSONHash(body)
+				idempotency.CanonicalJSONHash(body)
 			}
 		})
 	}
 	b.Run("one exponent (math/big)", func(b *testing.B) {
 		n := string(bodies["one exponent"][5 : len(bodies["one exponent"])-1])
 		for b.Loop() {
-			checkout.RefCanonNumber(n)
+			idempotency.RefCanonNumber(n)
 		}
 	})
 }
@@ -215,7 +215,7 @@ func TestWorstBodiesCanonicalise(t *testing.T) {
 		if len(body) >= acp.MaxBodyBytes {
 			t.Errorf("%s: %d bytes, not under the %d limit", name, len(body), acp.MaxBodyBytes)
 		}
-		if _, ok := checkout.CanonicalJSON(body); !ok {
+		if _, ok := idempotency.CanonicalJSON(body); !ok {
 			t.Errorf("%s: not canonicalisable", name)
 		}
 	}

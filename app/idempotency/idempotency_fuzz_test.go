@@ -1,4 +1,4 @@
-package checkout_test
+package idempotency_test
 
 import (
 	"bytes"
@@ -9,7 +9,7 @@ import (
 	"testing"
 	"unicode/utf16"
 
-	"github.com/acpbridge/acpbridge/app/checkout"
+	"github.com/acpbridge/acpbridge/app/idempotency"
 )
 
 // FuzzCanonicalJSON checks the idempotency hash on arbitrary documents:
@@ -33,12 +33,12 @@ func FuzzCanonicalJSON(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
-		hash := checkout.CanonicalJSONHash(body)
-		canon, ok := checkout.CanonicalJSON(body)
+		hash := idempotency.CanonicalJSONHash(body)
+		canon, ok := idempotency.CanonicalJSON(body)
 		// The one-pass canonicalizer agrees with the former one (through
 		// encoding/json's Decoder.Token and math/big) on every body, so
 		// stored records keep matching their retries.
-		if ref, refOK := checkout.RefCanonicalJSON(body); ok != refOK || !bytes.Equal(canon, ref) {
+		if ref, refOK := idempotency.RefCanonicalJSON(body); ok != refOK || !bytes.Equal(canon, ref) {
 			t.Fatalf("CanonicalJSON(%q) = %q, %v; the reference says %q, %v", body, canon, ok, ref, refOK)
 		}
 		if !ok {
@@ -47,11 +47,11 @@ func FuzzCanonicalJSON(f *testing.F) {
 		if !json.Valid(canon) {
 			t.Fatalf("canonical form %q of %q is not JSON", canon, body)
 		}
-		again, ok := checkout.CanonicalJSON(canon)
+		again, ok := idempotency.CanonicalJSON(canon)
 		if !ok || !bytes.Equal(again, canon) {
 			t.Fatalf("canonical form is not a fixed point: %q -> %q (%v)", canon, again, ok)
 		}
-		if checkout.CanonicalJSONHash(canon) != hash {
+		if idempotency.CanonicalJSONHash(canon) != hash {
 			t.Fatalf("canonical form %q hashes unlike %q", canon, body)
 		}
 		dec := json.NewDecoder(bytes.NewReader(body))
@@ -62,8 +62,8 @@ func FuzzCanonicalJSON(f *testing.F) {
 		}
 		var b strings.Builder
 		respell(&b, v)
-		if got := checkout.CanonicalJSONHash([]byte(b.String())); got != hash {
-			c2, _ := checkout.CanonicalJSON([]byte(b.String()))
+		if got := idempotency.CanonicalJSONHash([]byte(b.String())); got != hash {
+			c2, _ := idempotency.CanonicalJSON([]byte(b.String()))
 			t.Fatalf("respelling %s of %s hashes differently (canonical %s vs %s)", b.String(), body, c2, canon)
 		}
 	})

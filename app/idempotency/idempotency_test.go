@@ -1,4 +1,4 @@
-package checkout_test
+package idempotency_test
 
 import (
 	"context"
@@ -12,7 +12,7 @@ import (
 
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
-	"github.com/acpbridge/acpbridge/app/checkout"
+	"github.com/acpbridge/acpbridge/app/idempotency"
 	"github.com/acpbridge/acpbridge/app/store"
 	"github.com/acpbridge/acpbridge/app/store/storetest"
 )
@@ -58,10 +58,10 @@ func TestCanonicalJSON(t *testing.T) {
 		{`{"a":[1]}`, `{"a":1}`, false},
 	}
 	for _, tt := range tests {
-		ha, hb := checkout.CanonicalJSONHash([]byte(tt.a)), checkout.CanonicalJSONHash([]byte(tt.b))
+		ha, hb := idempotency.CanonicalJSONHash([]byte(tt.a)), idempotency.CanonicalJSONHash([]byte(tt.b))
 		if (ha == hb) != tt.same {
-			ca, _ := checkout.CanonicalJSON([]byte(tt.a))
-			cb, _ := checkout.CanonicalJSON([]byte(tt.b))
+			ca, _ := idempotency.CanonicalJSON([]byte(tt.a))
+			cb, _ := idempotency.CanonicalJSON([]byte(tt.b))
 			t.Errorf("%s vs %s: same hash = %v, want %v (canonical %s vs %s)", tt.a, tt.b, ha == hb, tt.same, ca, cb)
 		}
 	}
@@ -76,7 +76,7 @@ func TestCanonicalJSONForm(t *testing.T) {
 		{`0.00012300`, `123e-6`},
 	}
 	for _, tt := range tests {
-		got, ok := checkout.CanonicalJSON([]byte(tt.in))
+		got, ok := idempotency.CanonicalJSON([]byte(tt.in))
 		if !ok || string(got) != tt.want {
 			t.Errorf("CanonicalJSON(%s) = %s, %v; want %s", tt.in, got, ok, tt.want)
 		}
@@ -86,7 +86,7 @@ func TestCanonicalJSONForm(t *testing.T) {
 		``, ` `, `{`, `{"a":1}x`, `{"a":1} {"a":1}`, `{"a":1,"a":1}`, `{"a":1,"b":{"c":1,"c":2}}`,
 		"\"\xff\"", `"\ud800"`, `"\udc00x"`, `"\ud800\u0041"`, `nul`, `01`,
 	} {
-		if got, ok := checkout.CanonicalJSON([]byte(in)); ok {
+		if got, ok := idempotency.CanonicalJSON([]byte(in)); ok {
 			t.Errorf("CanonicalJSON(%q) = %s, want not ok", in, got)
 		}
 	}
@@ -94,17 +94,17 @@ func TestCanonicalJSONForm(t *testing.T) {
 	for range 65 {
 		deep = "[" + deep + "]"
 	}
-	if _, ok := checkout.CanonicalJSON([]byte(deep)); ok {
+	if _, ok := idempotency.CanonicalJSON([]byte(deep)); ok {
 		t.Error("65 levels deep: want not ok")
 	}
-	if _, ok := checkout.CanonicalJSON([]byte(deep[1 : len(deep)-1])); !ok {
+	if _, ok := idempotency.CanonicalJSON([]byte(deep[1 : len(deep)-1])); !ok {
 		t.Error("64 levels deep: want ok")
 	}
 	// Raw and canonical hashes are different domains; raw bytes compare exactly.
-	if checkout.CanonicalJSONHash([]byte(`{"a":1,"a":1}`)) == checkout.CanonicalJSONHash([]byte(`{"a":1, "a":1}`)) {
+	if idempotency.CanonicalJSONHash([]byte(`{"a":1,"a":1}`)) == idempotency.CanonicalJSONHash([]byte(`{"a":1, "a":1}`)) {
 		t.Error("raw bodies that differ hash alike")
 	}
-	if checkout.CanonicalJSONHash([]byte(`not json`)) != checkout.CanonicalJSONHash([]byte(`not json`)) {
+	if idempotency.CanonicalJSONHash([]byte(`not json`)) != idempotency.CanonicalJSONHash([]byte(`not json`)) {
 		t.Error("raw hash is not deterministic")
 	}
 }
@@ -130,12 +130,12 @@ func TestValidateIdempotencyKey(t *testing.T) {
 		{"del\x7f", false},
 		{"é", false},
 	} {
-		err := checkout.ValidateIdempotencyKey(tt.key)
+		err := idempotency.ValidateIdempotencyKey(tt.key)
 		if (err == nil) != tt.ok {
 			t.Errorf("ValidateIdempotencyKey(%q) = %v, want ok %v", tt.key, err, tt.ok)
 		}
 		var ae *app.Error
-		if err != nil && (!errors.As(err, &ae) || ae.Code != app.CodeInvalid || ae.Reason != checkout.ReasonInvalidIdempotencyKey) {
+		if err != nil && (!errors.As(err, &ae) || ae.Code != app.CodeInvalid || ae.Reason != idempotency.ReasonInvalidIdempotencyKey) {
 			t.Errorf("ValidateIdempotencyKey(%q) = %#v, want invalid_idempotency_key", tt.key, err)
 		}
 	}
@@ -183,17 +183,17 @@ func TestIdempotencyBegin(t *testing.T) {
 	eachStore(t, func(t *testing.T, st *store.Store, sh *app.Shop) {
 		ctx := context.Background()
 		clk := &clock{t: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
-		idem := &checkout.Idempotency{Store: st, Now: clk.Now}
-		scope := checkout.IdempotencyScope{ShopID: sh.ID, Method: http.MethodPost, Path: "/acp/a/checkout_sessions"}
+		idem := &idempotency.Idempotency{Store: st, Now: clk.Now}
+		scope := idempotency.IdempotencyScope{ShopID: sh.ID, Method: http.MethodPost, Path: "/acp/a/checkout_sessions"}
 
 		// Missing key: required in 2026-04-17, untracked in 2025-09-29.
 		_, _, err := idem.Begin(ctx, scope, "", acp.V20260417, []byte(`{}`))
-		wantAppError(t, err, app.CodeInvalid, checkout.ReasonIdempotencyKeyRequired)
+		wantAppError(t, err, app.CodeInvalid, idempotency.ReasonIdempotencyKeyRequired)
 		if r, c, err := idem.Begin(ctx, scope, "", acp.V20250929, []byte(`{}`)); r != nil || c != nil || err != nil {
 			t.Fatalf("2025-09-29 without a key = %v, %v, %v; want untracked", r, c, err)
 		}
 		_, _, err = idem.Begin(ctx, scope, "bad\x01key", acp.V20250929, []byte(`{}`))
-		wantAppError(t, err, app.CodeInvalid, checkout.ReasonInvalidIdempotencyKey)
+		wantAppError(t, err, app.CodeInvalid, idempotency.ReasonInvalidIdempotencyKey)
 
 		// First use claims; a second one while in flight is told to wait.
 		replay, claim, err := idem.Begin(ctx, scope, "k1", acp.V20260417, []byte(`{"a":1,"b":[1,2]}`))
@@ -201,16 +201,16 @@ func TestIdempotencyBegin(t *testing.T) {
 			t.Fatalf("first Begin = %v, %v, %v; want a claim", replay, claim, err)
 		}
 		_, _, err = idem.Begin(ctx, scope, "k1", acp.V20260417, []byte(`{"b":[1.0,2],"a":1}`))
-		if ae := wantAppError(t, err, app.CodeConflict, checkout.ReasonIdempotencyInFlight); ae.RetryAfter <= 0 {
+		if ae := wantAppError(t, err, app.CodeConflict, idempotency.ReasonIdempotencyInFlight); ae.RetryAfter <= 0 {
 			t.Fatalf("in flight without RetryAfter: %#v", ae)
 		}
 		// Another body is a conflict even while in flight: 422, or 409 in 2025-09-29.
 		_, _, err = idem.Begin(ctx, scope, "k1", acp.V20260417, []byte(`{"a":1,"b":[2,1]}`))
-		wantAppError(t, err, app.CodeUnprocessable, checkout.ReasonIdempotencyConflict)
+		wantAppError(t, err, app.CodeUnprocessable, idempotency.ReasonIdempotencyConflict)
 		_, _, err = idem.Begin(ctx, scope, "k1", acp.V20250929, []byte(`{"a":1,"b":[2,1]}`))
-		wantAppError(t, err, app.CodeConflict, checkout.ReasonIdempotencyConflict)
+		wantAppError(t, err, app.CodeConflict, idempotency.ReasonIdempotencyConflict)
 
-		resp := checkout.StoredResponse{Status: 201, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(`{"id":"cs_1"}`)}
+		resp := idempotency.StoredResponse{Status: 201, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(`{"id":"cs_1"}`)}
 		if err := claim.Finish(ctx, resp); err != nil {
 			t.Fatalf("Finish: %v", err)
 		}
@@ -221,16 +221,16 @@ func TestIdempotencyBegin(t *testing.T) {
 			t.Fatalf("Begin after Finish = %+v, %v, %v; want the stored 201", replay, claim, err)
 		}
 		_, _, err = idem.Begin(ctx, scope, "k1", acp.V20260417, []byte(`{"a":1,"b":[1,2],"c":null}`))
-		wantAppError(t, err, app.CodeUnprocessable, checkout.ReasonIdempotencyConflict)
+		wantAppError(t, err, app.CodeUnprocessable, idempotency.ReasonIdempotencyConflict)
 
 		// After the TTL the key is new.
-		clk.Add(checkout.DefaultIdempotencyTTL)
+		clk.Add(idempotency.DefaultIdempotencyTTL)
 		_, claim, err = idem.Begin(ctx, scope, "k1", acp.V20260417, []byte(`{"other":true}`))
 		if err != nil || claim == nil {
 			t.Fatalf("Begin after the TTL = %v, %v; want a fresh claim", claim, err)
 		}
 		// A 5xx is never stored: Finish releases, and the retry runs afresh.
-		if err := claim.Finish(ctx, checkout.StoredResponse{Status: 503, Body: []byte(`{}`)}); err != nil {
+		if err := claim.Finish(ctx, idempotency.StoredResponse{Status: 503, Body: []byte(`{}`)}); err != nil {
 			t.Fatalf("Finish 503: %v", err)
 		}
 		_, claim, err = idem.Begin(ctx, scope, "k1", acp.V20260417, []byte(`{"other":true}`))
@@ -248,15 +248,15 @@ func TestIdempotencyBegin(t *testing.T) {
 
 		// A claim whose holder died (no renewal, lease lapsed) is taken over;
 		// the dead holder's late Finish is refused.
-		clk.Add(checkout.DefaultIdempotencyLease + time.Second)
+		clk.Add(idempotency.DefaultIdempotencyLease + time.Second)
 		_, taken, err := idem.Begin(ctx, scope, "k1", acp.V20260417, []byte(`{"another":1}`))
 		if err != nil || taken == nil {
 			t.Fatalf("Begin after the lease lapsed = %v, %v; want a fresh claim", taken, err)
 		}
-		if err := claim.Finish(ctx, checkout.StoredResponse{Status: 200}); !errors.Is(err, app.ErrNotFound) {
+		if err := claim.Finish(ctx, idempotency.StoredResponse{Status: 200}); !errors.Is(err, app.ErrNotFound) {
 			t.Fatalf("late Finish of a lost claim: %v, want ErrNotFound", err)
 		}
-		if err := taken.Finish(ctx, checkout.StoredResponse{Status: 200}); err != nil {
+		if err := taken.Finish(ctx, idempotency.StoredResponse{Status: 200}); err != nil {
 			t.Fatal(err)
 		}
 
@@ -277,8 +277,8 @@ func TestIdempotencyKeyBoundToAPIVersion(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, st *store.Store, sh *app.Shop) {
 		ctx := context.Background()
-		idem := &checkout.Idempotency{Store: st}
-		scope := checkout.IdempotencyScope{ShopID: sh.ID, Method: http.MethodPost, Path: "/acp/a/checkout_sessions"}
+		idem := &idempotency.Idempotency{Store: st}
+		scope := idempotency.IdempotencyScope{ShopID: sh.ID, Method: http.MethodPost, Path: "/acp/a/checkout_sessions"}
 		body := []byte(`{"line_items":[{"id":"1","quantity":1}]}`)
 		tests := []struct {
 			first, then acp.Version
@@ -295,13 +295,13 @@ func TestIdempotencyKeyBoundToAPIVersion(t *testing.T) {
 			}
 			// In flight under another version: a conflict, not "wait".
 			_, _, err = idem.Begin(ctx, scope, key, tt.then, body)
-			wantAppError(t, err, tt.code, checkout.ReasonIdempotencyConflict)
-			resp := checkout.StoredResponse{Status: 201, Body: []byte(`{"answer":"` + string(tt.first) + `"}`)}
+			wantAppError(t, err, tt.code, idempotency.ReasonIdempotencyConflict)
+			resp := idempotency.StoredResponse{Status: 201, Body: []byte(`{"answer":"` + string(tt.first) + `"}`)}
 			if err := claim.Finish(ctx, resp); err != nil {
 				t.Fatal(err)
 			}
 			replay, c, err := idem.Begin(ctx, scope, key, tt.then, body)
-			if ae := wantAppError(t, err, tt.code, checkout.ReasonIdempotencyConflict); replay != nil || c != nil ||
+			if ae := wantAppError(t, err, tt.code, idempotency.ReasonIdempotencyConflict); replay != nil || c != nil ||
 				!strings.Contains(ae.Message, string(tt.first)) {
 				t.Fatalf("Begin under %s = %+v, %v, %q; want a conflict naming %s", tt.then, replay, c, ae.Message, tt.first)
 			}
@@ -323,16 +323,16 @@ func TestIdempotencyLeaseRenews(t *testing.T) {
 	t.Parallel()
 	eachStore(t, func(t *testing.T, st *store.Store, sh *app.Shop) {
 		ctx := context.Background()
-		idem := &checkout.Idempotency{Store: st, Lease: 300 * time.Millisecond}
-		scope := checkout.IdempotencyScope{ShopID: sh.ID, Method: http.MethodPost, Path: "/acp/a/checkout_sessions"}
+		idem := &idempotency.Idempotency{Store: st, Lease: 300 * time.Millisecond}
+		scope := idempotency.IdempotencyScope{ShopID: sh.ID, Method: http.MethodPost, Path: "/acp/a/checkout_sessions"}
 		_, claim, err := idem.Begin(ctx, scope, "k", acp.V20260417, []byte(`{}`))
 		if err != nil || claim == nil {
 			t.Fatalf("Begin = %v, %v", claim, err)
 		}
 		time.Sleep(time.Second) // more than three leases
 		_, _, err = idem.Begin(ctx, scope, "k", acp.V20260417, []byte(`{}`))
-		wantAppError(t, err, app.CodeConflict, checkout.ReasonIdempotencyInFlight)
-		if err := claim.Finish(ctx, checkout.StoredResponse{Status: 200, Body: []byte("ok")}); err != nil {
+		wantAppError(t, err, app.CodeConflict, idempotency.ReasonIdempotencyInFlight)
+		if err := claim.Finish(ctx, idempotency.StoredResponse{Status: 200, Body: []byte("ok")}); err != nil {
 			t.Fatalf("Finish after renewals: %v", err)
 		}
 		// Once finished, renewals stop: the record stays completed.
