@@ -93,3 +93,12 @@ func Truncate(s string, n int) string {
 	}
 	return s[:n] + "…"
 }
+
+// Errors of the Shopify connection that callers tell apart.
+var (
+	// ErrReauthRequired: Shopify refused the shop's tokens; the merchant must
+	// open the app (or reinstall) to grant a new one.
+	ErrReauthRequired = &Error{Code: CodeUnavailable, Message: "the shop must re-authorise the app"}
+	// ErrShopInactive: the shop uninstalled the app.
+	ErrShopInactive = &Error{Code: CodeUnauthorized, Message: "the app is not installed on this shop"}
+)

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"context"
+
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 )
@@ -105,4 +107,9 @@ func (ResumeCompletionArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{MaxAttempts: 25, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
 		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateRetryable, rivertype.JobStateScheduled,
 	}}}
+}
+
+// Enqueuer inserts jobs, inside the transaction ctx carries (jobs.Queue).
+type Enqueuer interface {
+	EnqueueTx(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error
 }

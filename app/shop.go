@@ -131,3 +131,13 @@ type CustomerRef struct {
 	ID    string // Shopify's numeric customer id, as text
 	Email string
 }
+
+// ShopProfile is what Shopify says of a shop that the feed uses as its
+// defaults: the merchant can change each on the settings page.
+type ShopProfile struct {
+	ShopDetails
+	StorefrontURL    string
+	RefundPolicyURL  string
+	PrivacyPolicyURL string
+	TermsURL         string
+}

@@ -52,7 +52,7 @@ type FeedDefaults interface {
 // reconciliation that heals missed webhooks. Feed builds read from here.
 type Catalog struct {
 	Store   CatalogStore
-	Shopify *app.Shopify
+	Shopify shopify.Querier // the shop's GraphQL Admin API (shops.Shopify)
 	Feeds   FeedDefaults
 	Queue   app.Enqueuer
 	// Download fetches bulk results (Shopify's signed storage URLs).

@@ -10,7 +10,7 @@ import (
 )
 
 // ShopifyPricing is ShopPricing through the Admin API, with the shop's own
-// token (app.Shopify refreshes it as needed).
+// token (shops.Shopify refreshes it as needed).
 type ShopifyPricing struct {
 	Shopify shopify.Querier
 }

@@ -6,13 +6,14 @@ import (
 
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/internal/ttlcache"
+	"github.com/acpbridge/acpbridge/shopify"
 )
 
 // ShopifyChannels lists a shop's sales channels from Shopify's
 // publications (scope read_publications), remembering each shop's answer
 // for ChannelsTTL so the overview page does not wait on Shopify each time.
 type ShopifyChannels struct {
-	Shopify *app.Shopify
+	Shopify shopify.Querier // the shop's GraphQL Admin API (shops.Shopify)
 	Now     func() time.Time
 
 	cache ttlcache.Cache[int64, []string]

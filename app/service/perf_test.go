@@ -63,6 +63,7 @@ import (
 	"github.com/acpbridge/acpbridge/app/feed"
 	"github.com/acpbridge/acpbridge/app/feeds"
 	"github.com/acpbridge/acpbridge/app/secret"
+	"github.com/acpbridge/acpbridge/app/shops"
 	"github.com/acpbridge/acpbridge/app/store"
 	"github.com/acpbridge/acpbridge/app/store/storetest"
 )
@@ -808,7 +809,7 @@ func (e *perfEnv) startSync(tb testing.TB, path string, objects int) (*catalog.C
 	logger := e.log.logger()
 	cat := &catalog.Catalog{
 		Store: e.st,
-		Shopify: &app.Shopify{Store: e.st, Admin: perfAdmin{url: srv.URL + "/bulk.jsonl", objects: objects},
+		Shopify: &shops.Shopify{Store: e.st, Admin: perfAdmin{url: srv.URL + "/bulk.jsonl", objects: objects},
 			Keys: e.keys, Logger: logger, Now: time.Now},
 		Feeds: e.feeds, Queue: perfQueue{}, Download: srv.Client(), Logger: logger, Now: time.Now,
 	}

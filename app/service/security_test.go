@@ -29,6 +29,7 @@ import (
 	"github.com/acpbridge/acpbridge/app/logging"
 	"github.com/acpbridge/acpbridge/app/payment/stripeemu"
 	"github.com/acpbridge/acpbridge/app/service"
+	"github.com/acpbridge/acpbridge/app/shops"
 	"github.com/acpbridge/acpbridge/app/store/storetest"
 	"github.com/acpbridge/acpbridge/shopify"
 	"github.com/acpbridge/acpbridge/shopify/emulator"
@@ -705,7 +706,7 @@ func TestCrossShopAccess(t *testing.T) {
 				t.Errorf("shop/redact of the installed shop %s deleted it: %v", sh, err)
 			}
 			evs, _ := e.svc.Store().WebhookEvents(context.Background(), sh, 100)
-			if i := slices.IndexFunc(evs, func(ev *app.WebhookEvent) bool { return ev.Topic == app.TopicShopRedact }); i < 0 ||
+			if i := slices.IndexFunc(evs, func(ev *app.WebhookEvent) bool { return ev.Topic == shops.TopicShopRedact }); i < 0 ||
 				evs[i].Outcome != "deleted nothing: the shop is installed (0 rows)" {
 				t.Errorf("%s's shop/redact was not recorded as keeping the shop", sh)
 			}
@@ -1000,15 +1001,15 @@ func (e *secEnv) attacks(t *testing.T, r *echo.Route, class routeClass) []secAtt
 			{name: "B's bulk_operations/finish naming A's bulk operation", method: r.Method, path: r.Path, body: bulk,
 				header: hook("bulk_operations/finish", b.domain, bulk, sign(bulk, testSecret)), want: []int{200}},
 			{name: "A's customers/redact under B's domain", method: r.Method, path: r.Path, body: redactCustomerA,
-				header: hook(app.TopicCustomersRedact, b.domain, redactCustomerA, sign(redactCustomerA, testSecret))},
+				header: hook(shops.TopicCustomersRedact, b.domain, redactCustomerA, sign(redactCustomerA, testSecret))},
 			{name: "A's shop/redact under B's domain", method: r.Method, path: r.Path, body: redactShopA,
-				header: hook(app.TopicShopRedact, b.domain, redactShopA, sign(redactShopA, testSecret))},
+				header: hook(shops.TopicShopRedact, b.domain, redactShopA, sign(redactShopA, testSecret))},
 			{name: "B's products/delete body as B's shop/redact", method: r.Method, path: r.Path, body: del,
-				header: hook(app.TopicShopRedact, b.domain, del, sign(del, testSecret)), want: []int{http.StatusBadRequest}},
+				header: hook(shops.TopicShopRedact, b.domain, del, sign(del, testSecret)), want: []int{http.StatusBadRequest}},
 			{name: "B's customers/redact of A's buyer's email", method: r.Method, path: r.Path, body: redactCustomerB,
-				header: hook(app.TopicCustomersRedact, b.domain, redactCustomerB, sign(redactCustomerB, testSecret)), want: []int{200}},
+				header: hook(shops.TopicCustomersRedact, b.domain, redactCustomerB, sign(redactCustomerB, testSecret)), want: []int{200}},
 			{name: "B's shop/redact while B is installed", method: r.Method, path: r.Path, body: redactShopB,
-				header: hook(app.TopicShopRedact, b.domain, redactShopB, sign(redactShopB, testSecret)), want: []int{200}},
+				header: hook(shops.TopicShopRedact, b.domain, redactShopB, sign(redactShopB, testSecret)), want: []int{200}},
 		}
 	}
 	t.Fatalf("no attacks for class %s", class)

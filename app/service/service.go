@@ -28,6 +28,7 @@ import (
 	"github.com/acpbridge/acpbridge/app/netguard"
 	"github.com/acpbridge/acpbridge/app/payment"
 	"github.com/acpbridge/acpbridge/app/secret"
+	"github.com/acpbridge/acpbridge/app/shops"
 	"github.com/acpbridge/acpbridge/app/store"
 	"github.com/acpbridge/acpbridge/shopify"
 	"github.com/acpbridge/acpbridge/web"
@@ -74,7 +75,7 @@ type Service struct {
 	logger     *slog.Logger
 	store      *store.Store
 	keys       *secret.Keyring
-	shopify    *app.Shopify
+	shopify    *shops.Shopify
 	catalog    *catalog.Catalog
 	feeds      *feeds.Feeds
 	deliveries *feeds.Deliveries
@@ -141,7 +142,7 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 		logger.WarnContext(ctx, "Stripe requests go to an emulator", "url", cfg.StripeURL)
 	}
 	shopifyHTTP := &http.Client{Transport: opts.ShopifyTransport, Timeout: 60 * time.Second}
-	s.shopify = &app.Shopify{
+	s.shopify = &shops.Shopify{
 		ClientID: cfg.ShopifyAPIKey, ClientSecret: cfg.ShopifyAPISecret,
 		Scopes: cfg.Scopes, AppURL: cfg.AppURL,
 		Store: s.store, Keys: s.keys, Logger: logger, Now: s.store.Now,
@@ -223,7 +224,7 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 		Resealer: &app.Resealer{Store: s.store, Keys: s.keys},
 	}
 	river.AddWorker(workers, &jobs.MaintenanceWorker{App: maintenance})
-	river.AddWorker(workers, &jobs.WebhookWorker{App: &app.ShopifyWebhooks{Shopify: s.shopify, Orders: s.events}})
+	river.AddWorker(workers, &jobs.WebhookWorker{App: &shops.ShopifyWebhooks{Shopify: s.shopify, Orders: s.events}})
 	river.AddWorker(workers, &jobs.ShopInstalledWorker{App: s.shopify})
 	river.AddWorker(workers, &jobs.RunSyncWorker{App: s.catalog})
 	river.AddWorker(workers, &jobs.PollSyncWorker{App: s.catalog, Every: poll})
@@ -403,7 +404,7 @@ func (s *Service) Store() *store.Store { return s.store }
 func (s *Service) Queue() *jobs.Queue { return s.queue }
 
 // Shopify exposes the Shopify connection use-case.
-func (s *Service) Shopify() *app.Shopify { return s.shopify }
+func (s *Service) Shopify() *shops.Shopify { return s.shopify }
 
 // Catalog exposes the catalog use-case.
 func (s *Service) Catalog() *catalog.Catalog { return s.catalog }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/checkout"
+	"github.com/acpbridge/acpbridge/app/shops"
 )
 
 // webhookEventRow is the webhook_events table.
@@ -218,7 +219,7 @@ func (s *Store) customerSessions(ctx context.Context, shop string, c app.Custome
 func (s *Store) customerEvents(ctx context.Context, shop string, c app.CustomerRef) *gorm.DB {
 	// Privacy requests themselves name the customer; they are not data we
 	// hold on them but the request to act on it.
-	q := s.conn(ctx).Model(&webhookEventRow{}).Where("shop = ? AND payload <> '{}' AND topic NOT IN ?", shop, app.ComplianceTopics)
+	q := s.conn(ctx).Model(&webhookEventRow{}).Where("shop = ? AND payload <> '{}' AND topic NOT IN ?", shop, shops.ComplianceTopics)
 	// A bare id would match any number containing it; Shopify's payloads
 	// name customers by their GraphQL id, which ends with a quote.
 	has, gid := s.containsSQL("payload"), `gid://shopify/Customer/`+c.ID+`"`

@@ -1,4 +1,4 @@
-package app_test
+package shops_test
 
 import (
 	"os"
@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/shops"
 	"github.com/acpbridge/acpbridge/shopify"
 )
 
@@ -15,7 +16,7 @@ import (
 // on, equal to what the code expects: scopes, webhook topics, API version.
 func TestShopifyAppTOMLMatchesCode(t *testing.T) {
 	t.Parallel()
-	b, err := os.ReadFile("../shopify.app.toml")
+	b, err := os.ReadFile("../../shopify.app.toml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,11 +34,11 @@ func TestShopifyAppTOMLMatchesCode(t *testing.T) {
 	for _, m := range regexp.MustCompile(`"([a-z_]+/[a-z_]+)"`).FindAllStringSubmatch(toml, -1) {
 		topics = append(topics, m[1])
 	}
-	want := slices.Clone(app.WebhookTopics)
+	want := slices.Clone(shops.WebhookTopics)
 	slices.Sort(topics)
 	slices.Sort(want)
 	if strings.Join(topics, ",") != strings.Join(want, ",") {
-		t.Errorf("toml topics %v\n  != app.WebhookTopics %v", topics, want)
+		t.Errorf("toml topics %v\n  != shops.WebhookTopics %v", topics, want)
 	}
 	if n := strings.Count(toml, `uri = "/webhooks/shopify"`); n != 2 {
 		t.Errorf("%d subscriptions point at /webhooks/shopify, want 2", n)

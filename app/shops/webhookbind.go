@@ -1,4 +1,4 @@
-package app
+package shops
 
 import (
 	"bytes"
@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/shopify"
 )
 
@@ -43,12 +44,12 @@ type boundPayload struct {
 // payloadShapeError says which member of a bound topic's body is missing or
 // of the wrong type.
 func payloadShapeError(topic, member, want string) error {
-	return &Error{Code: CodeInvalid, Field: "body", Message: fmt.Sprintf("the %s body must have %q: %s", topic, member, want)}
+	return &app.Error{Code: app.CodeInvalid, Field: "body", Message: fmt.Sprintf("the %s body must have %q: %s", topic, member, want)}
 }
 
 // errShopMismatch refuses a body that names another shop than the header.
 func errShopMismatch(topic string) error {
-	return &Error{Code: CodeForbidden, Field: "X-Shopify-Shop-Domain",
+	return &app.Error{Code: app.CodeForbidden, Field: "X-Shopify-Shop-Domain",
 		Message: fmt.Sprintf("the %s body is for another shop than X-Shopify-Shop-Domain", topic)}
 }
 
@@ -63,7 +64,7 @@ func checkBoundPayload(topic, shop string, body []byte) (shopID int64, err error
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	if err := dec.Decode(&p); err != nil {
-		return 0, &Error{Code: CodeInvalid, Field: "body", Message: fmt.Sprintf("the %s body must be a JSON object of its documented shape", topic)}
+		return 0, &app.Error{Code: app.CodeInvalid, Field: "body", Message: fmt.Sprintf("the %s body must be a JSON object of its documented shape", topic)}
 	}
 	idMember, domainMember := "shop_id", "shop_domain"
 	idRaw, domainRaw := p.ShopID, p.ShopDomain
@@ -86,7 +87,7 @@ func checkBoundPayload(topic, shop string, body []byte) (shopID int64, err error
 		for member, raw := range map[string]json.RawMessage{"customer": p.Customer, "orders_to_redact": p.OrdersToRedact,
 			"orders_requested": p.OrdersRequested, "data_request": p.DataRequest} {
 			if raw != nil {
-				return 0, &Error{Code: CodeInvalid, Field: "body", Message: fmt.Sprintf("a shop/redact body has no %q: this is a customer request", member)}
+				return 0, &app.Error{Code: app.CodeInvalid, Field: "body", Message: fmt.Sprintf("a shop/redact body has no %q: this is a customer request", member)}
 			}
 		}
 	case TopicCustomersRedact, TopicCustomersDataRequest:
@@ -112,7 +113,7 @@ func checkBoundPayload(topic, shop string, body []byte) (shopID int64, err error
 
 // shopIDMatches reports whether the Shopify shop id a body names is the
 // shop's, when we know the shop's (its GID is fetched after install).
-func shopIDMatches(sh *Shop, id int64) bool {
+func shopIDMatches(sh *app.Shop, id int64) bool {
 	num, ok := strings.CutPrefix(sh.ShopifyGID, "gid://shopify/Shop/")
 	if !ok {
 		return true // not known yet: the domain binding stands alone

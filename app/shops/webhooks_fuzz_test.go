@@ -1,4 +1,4 @@
-package app_test
+package shops_test
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/shops"
 	"github.com/acpbridge/acpbridge/shopify"
 )
 
@@ -28,20 +29,20 @@ const fuzzWebhookSecret = "fuzz-webhook-secret"
 // webhookFake is the store and catalog of one processed delivery: it
 // records every call, each with the shop it was for.
 type webhookFake struct {
-	app.ShopifyStore // only the methods below are called; any other panics
-	ev               app.WebhookEvent
-	shops            []string // the shop of every call
-	catalog          []string // "product_changed 12", ...
-	finished         []string
-	compliance       []app.ComplianceRequest
-	refs             []app.CustomerRef
-	stored           []app.WebhookEvent
-	enqueued         int
-	known            map[string]app.ShopStatus
-	uninstalledAt    time.Time // of every uninstalled shop
-	deleted          int       // DeleteShopData calls
-	noted            []string  // NoteWebhookEvent outcomes (deferred deliveries)
-	scheduled        []time.Time
+	shops.ShopifyStore // only the methods below are called; any other panics
+	ev                 app.WebhookEvent
+	shops              []string // the shop of every call
+	catalog            []string // "product_changed 12", ...
+	finished           []string
+	compliance         []app.ComplianceRequest
+	refs               []app.CustomerRef
+	stored             []app.WebhookEvent
+	enqueued           int
+	known              map[string]app.ShopStatus
+	uninstalledAt      time.Time // of every uninstalled shop
+	deleted            int       // DeleteShopData calls
+	noted              []string  // NoteWebhookEvent outcomes (deferred deliveries)
+	scheduled          []time.Time
 }
 
 func (f *webhookFake) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
@@ -146,7 +147,7 @@ func (f *webhookFake) BulkFinished(_ context.Context, shop, id string) error {
 
 var processedTopics = []string{
 	"products/create", "products/update", "products/delete", "inventory_levels/update", "bulk_operations/finish",
-	app.TopicCustomersDataRequest, app.TopicCustomersRedact, app.TopicShopRedact, app.TopicAppUninstalled,
+	shops.TopicCustomersDataRequest, shops.TopicCustomersRedact, shops.TopicShopRedact, shops.TopicAppUninstalled,
 }
 
 // FuzzProcessCatalogAndPrivacyWebhooks: any payload under any of the
@@ -182,8 +183,8 @@ func FuzzProcessCatalogAndPrivacyWebhooks(f *testing.F) {
 		topic := processedTopics[int(which)%len(processedTopics)]
 		now := time.Unix(1_800_000_000, 0)
 		fake := &webhookFake{ev: app.WebhookEvent{Shop: shop, Topic: topic, WebhookID: "w1", Payload: payload},
-			known: map[string]app.ShopStatus{shop: app.ShopUninstalled}, uninstalledAt: now.Add(-app.ShopRedactDelay)}
-		s := &app.Shopify{Store: fake, Catalog: fake, Logger: logger, Now: func() time.Time { return now }}
+			known: map[string]app.ShopStatus{shop: app.ShopUninstalled}, uninstalledAt: now.Add(-shops.ShopRedactDelay)}
+		s := &shops.Shopify{Store: fake, Catalog: fake, Logger: logger, Now: func() time.Time { return now }}
 		if err := s.ProcessWebhook(context.Background(), 7); err != nil {
 			t.Fatalf("%s %q: %v", topic, payload, err)
 		}
@@ -217,7 +218,7 @@ func FuzzProcessCatalogAndPrivacyWebhooks(f *testing.F) {
 			case simple && isString && ws != "" && (len(fake.catalog) != 1 || fake.catalog[0] != "bulk_finished "+ws):
 				t.Fatalf("%q: calls %v, want bulk_finished %s", payload, fake.catalog, ws)
 			}
-		case app.TopicCustomersDataRequest, app.TopicCustomersRedact, app.TopicShopRedact:
+		case shops.TopicCustomersDataRequest, shops.TopicCustomersRedact, shops.TopicShopRedact:
 			if len(fake.catalog) != 0 {
 				t.Fatalf("privacy webhook made catalog calls %v", fake.catalog)
 			}
@@ -231,10 +232,10 @@ func FuzzProcessCatalogAndPrivacyWebhooks(f *testing.F) {
 			if len(fake.compliance) != 1 || r.Topic != topic || r.WebhookID != "w1" || !json.Valid(r.Report) || r.CompletedAt == nil {
 				t.Fatalf("%s %q: recorded %+v", topic, payload, fake.compliance)
 			}
-			if topic == app.TopicShopRedact && fake.deleted != 1 {
+			if topic == shops.TopicShopRedact && fake.deleted != 1 {
 				t.Fatalf("%q: shop uninstalled 48 h ago, %d deletions", payload, fake.deleted)
 			}
-			if topic != app.TopicShopRedact && (len(fake.refs) != 1 || fake.refs[0].ID != r.CustomerID) {
+			if topic != shops.TopicShopRedact && (len(fake.refs) != 1 || fake.refs[0].ID != r.CustomerID) {
 				t.Fatalf("%s %q: acted on %+v, recorded customer %q", topic, payload, fake.refs, r.CustomerID)
 			}
 			if c, ok := m["customer"].(map[string]any); ok && r.CustomerID != "" {
@@ -409,7 +410,7 @@ func FuzzReceiveWebhook(f *testing.F) {
 	f.Add(uint8(15), "a-shop.myshopify.com", "w13", []byte(`{"shop_id":954889,"shop_domain":"a-shop.myshopify.com","customer":{"id":1,"email":"a@example.com","phone":null},"orders_to_redact":[2]}`), true, "")
 	f.Add(uint8(16), "a-shop.myshopify.com", "w14", []byte(`{"shop_id":954889,"shop_domain":"a-shop.myshopify.com","customer":{"id":1},"orders_to_redact":[2]}`), true, "")
 	f.Add(uint8(14), "a-shop.myshopify.com", "w15", []byte(`{"shop_id":954889,"shop_domain":"A-SHOP.myshopify.com","customer":{"id":1,"email":"a@example.com"},"orders_requested":[],"data_request":{"id":9}}`), true, "")
-	topics := append([]string{"orders/create", "", "APP/UNINSTALLED"}, app.WebhookTopics...)
+	topics := append([]string{"orders/create", "", "APP/UNINSTALLED"}, shops.WebhookTopics...)
 	logger := slog.New(slog.DiscardHandler)
 	now := time.Date(2026, 11, 27, 10, 5, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, which uint8, shop, webhookID string, body []byte, sign bool, hmac string) {
@@ -420,8 +421,8 @@ func FuzzReceiveWebhook(f *testing.F) {
 		fake := &webhookFake{known: map[string]app.ShopStatus{
 			"a-shop.myshopify.com": app.ShopActive, "gone.myshopify.com": app.ShopUninstalled,
 		}}
-		s := &app.Shopify{ClientSecret: fuzzWebhookSecret, Store: fake, Queue: fake, Logger: logger, Now: func() time.Time { return now }}
-		_, err := s.ReceiveWebhook(context.Background(), app.WebhookDelivery{
+		s := &shops.Shopify{ClientSecret: fuzzWebhookSecret, Store: fake, Queue: fake, Logger: logger, Now: func() time.Time { return now }}
+		_, err := s.ReceiveWebhook(context.Background(), shops.WebhookDelivery{
 			Topic: topic, Shop: shop, WebhookID: webhookID, EventID: "e-" + webhookID, HMAC: hmac,
 			Body: bytes.NewReader(body), ContentLength: int64(len(body)), TriggeredAt: "2026-11-27T10:00:00Z",
 		})
@@ -443,18 +444,18 @@ func FuzzReceiveWebhook(f *testing.F) {
 			t.Fatalf("stored %q, received %q", ev.Payload, body)
 		case nerr != nil || ev.Shop != norm || fake.known[norm] == "":
 			t.Fatalf("stored a delivery for shop %q (header %q)", ev.Shop, shop)
-		case ev.Topic != topic || !containsString(app.WebhookTopics, topic):
+		case ev.Topic != topic || !containsString(shops.WebhookTopics, topic):
 			t.Fatalf("stored topic %q", ev.Topic)
 		case ev.WebhookID != webhookID || webhookID == "":
 			t.Fatalf("stored webhook id %q", ev.WebhookID)
 		case firstObject(ev.Payload) == nil || !json.Valid(ev.Payload):
 			t.Fatalf("stored a payload that is not one JSON object: %q", ev.Payload)
-		case fake.known[norm] == app.ShopUninstalled && topic != app.TopicAppUninstalled && !containsString(app.ComplianceTopics, topic):
+		case fake.known[norm] == app.ShopUninstalled && topic != shops.TopicAppUninstalled && !containsString(shops.ComplianceTopics, topic):
 			t.Fatalf("stored %s for an uninstalled shop", topic)
 		case ev.TriggeredAt == nil || !ev.TriggeredAt.Equal(now.Add(-5*time.Minute)):
 			t.Fatalf("stored triggered_at %v", ev.TriggeredAt)
 		}
-		if app.IsBoundTopic(topic) {
+		if shops.IsBoundTopic(topic) {
 			checkBoundBody(t, topic, norm, ev.Payload)
 		}
 	})
@@ -470,7 +471,7 @@ func checkBoundBody(t *testing.T, topic, shop string, payload []byte) {
 		return // repeats a key: a map and a struct read it differently
 	}
 	idKey, domainKey := "shop_id", "shop_domain"
-	if topic == app.TopicAppUninstalled {
+	if topic == shops.TopicAppUninstalled {
 		idKey, domainKey = "id", "myshopify_domain"
 	}
 	domain, simple := simpleField(m, domainKey)
@@ -482,7 +483,7 @@ func checkBoundBody(t *testing.T, topic, shop string, payload []byte) {
 	if n, isNumber := id.(json.Number); simple && (!isNumber || n.String() != strconv.Itoa(fakeShopID)) {
 		t.Fatalf("stored %s for shop id %d, body names %v", topic, fakeShopID, id)
 	}
-	if topic == app.TopicShopRedact {
+	if topic == shops.TopicShopRedact {
 		for _, k := range []string{"customer", "orders_to_redact", "orders_requested", "data_request"} {
 			if v, simple := simpleField(m, k); simple && v != nil {
 				t.Fatalf("stored a shop/redact carrying %q: %q", k, payload)

@@ -1,4 +1,4 @@
-package app_test
+package shops_test
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/shops"
 	"github.com/acpbridge/acpbridge/shopify"
 )
 
@@ -18,16 +19,16 @@ import (
 // five minutes before it unless a case says otherwise.
 var receiveNow = time.Date(2026, 11, 27, 10, 5, 0, 0, time.UTC)
 
-func newReceiver() (*app.Shopify, *webhookFake) {
+func newReceiver() (*shops.Shopify, *webhookFake) {
 	fake := &webhookFake{known: map[string]app.ShopStatus{
 		"a-shop.myshopify.com": app.ShopActive, "b-shop.myshopify.com": app.ShopActive, "gone.myshopify.com": app.ShopUninstalled,
 	}}
-	return &app.Shopify{ClientSecret: fuzzWebhookSecret, Store: fake, Queue: fake,
+	return &shops.Shopify{ClientSecret: fuzzWebhookSecret, Store: fake, Queue: fake,
 		Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return receiveNow }}, fake
 }
 
-func delivery(topic, shop, body string) app.WebhookDelivery {
-	return app.WebhookDelivery{
+func delivery(topic, shop, body string) shops.WebhookDelivery {
+	return shops.WebhookDelivery{
 		Topic: topic, Shop: shop, WebhookID: "w-" + topic, EventID: "e-" + topic, TriggeredAt: "2026-11-27T10:00:00Z",
 		HMAC: shopify.SignWebhook([]byte(body), fuzzWebhookSecret), Body: strings.NewReader(body), ContentLength: int64(len(body)),
 	}
@@ -52,31 +53,31 @@ func TestReceiveWebhookBindsPrivacyTopics(t *testing.T) {
 		name, topic, shop, body string
 		code                    app.Code // "" when stored
 	}{
-		{"shop/redact of A", app.TopicShopRedact, a, shopRedactA, ""},
-		{"customers/redact of A", app.TopicCustomersRedact, a, custRedactA, ""},
-		{"customers/data_request of A", app.TopicCustomersDataRequest, a, dataRequestA, ""},
-		{"app/uninstalled of A", app.TopicAppUninstalled, a, uninstallA, ""},
-		{"domain in another case", app.TopicShopRedact, a, strings.Replace(shopRedactA, `"a-shop.`, `"A-Shop.`, 1), ""},
+		{"shop/redact of A", shops.TopicShopRedact, a, shopRedactA, ""},
+		{"customers/redact of A", shops.TopicCustomersRedact, a, custRedactA, ""},
+		{"customers/data_request of A", shops.TopicCustomersDataRequest, a, dataRequestA, ""},
+		{"app/uninstalled of A", shops.TopicAppUninstalled, a, uninstallA, ""},
+		{"domain in another case", shops.TopicShopRedact, a, strings.Replace(shopRedactA, `"a-shop.`, `"A-Shop.`, 1), ""},
 
-		{"A's products/update as B's shop/redact (the attack)", app.TopicShopRedact, b, productA, app.CodeInvalid},
-		{"A's products/update as A's shop/redact", app.TopicShopRedact, a, productA, app.CodeInvalid},
-		{"A's shop/redact under B's header", app.TopicShopRedact, b, shopRedactA, app.CodeForbidden},
-		{"A's customers/redact under B's header", app.TopicCustomersRedact, b, custRedactA, app.CodeForbidden},
-		{"A's data request under B's header", app.TopicCustomersDataRequest, b, dataRequestA, app.CodeForbidden},
-		{"A's app/uninstalled under B's header", app.TopicAppUninstalled, b, uninstallA, app.CodeForbidden},
-		{"A's customers/redact as A's shop/redact", app.TopicShopRedact, a, custRedactA, app.CodeInvalid},
-		{"A's data request as A's shop/redact", app.TopicShopRedact, a, dataRequestA, app.CodeInvalid},
-		{"A's data request as A's customers/redact", app.TopicCustomersRedact, a, dataRequestA, app.CodeInvalid},
-		{"A's customers/redact as A's data request", app.TopicCustomersDataRequest, a, custRedactA, app.CodeInvalid},
-		{"A's shop/redact as A's app/uninstalled", app.TopicAppUninstalled, a, shopRedactA, app.CodeInvalid},
-		{"A's app/uninstalled as A's shop/redact", app.TopicShopRedact, a, uninstallA, app.CodeInvalid},
-		{"another shop id than the one we hold", app.TopicShopRedact, a, `{"shop_id":1,"shop_domain":"a-shop.myshopify.com"}`, app.CodeForbidden},
-		{"shop id as a string", app.TopicShopRedact, a, `{"shop_id":"954889","shop_domain":"a-shop.myshopify.com"}`, app.CodeInvalid},
-		{"no shop_domain", app.TopicShopRedact, a, `{"shop_id":954889}`, app.CodeInvalid},
-		{"shop_domain not a string", app.TopicShopRedact, a, `{"shop_id":954889,"shop_domain":["a-shop.myshopify.com"]}`, app.CodeInvalid},
-		{"shop_domain of another host", app.TopicShopRedact, a, `{"shop_id":954889,"shop_domain":"a-shop.myshopify.com.evil.com"}`, app.CodeForbidden},
-		{"customer id a string", app.TopicCustomersRedact, a, strings.Replace(custRedactA, `"id":191167`, `"id":"191167"`, 1), app.CodeInvalid},
-		{"orders_to_redact of strings", app.TopicCustomersRedact, a, strings.Replace(custRedactA, `[299938,280263]`, `["x"]`, 1), app.CodeInvalid},
+		{"A's products/update as B's shop/redact (the attack)", shops.TopicShopRedact, b, productA, app.CodeInvalid},
+		{"A's products/update as A's shop/redact", shops.TopicShopRedact, a, productA, app.CodeInvalid},
+		{"A's shop/redact under B's header", shops.TopicShopRedact, b, shopRedactA, app.CodeForbidden},
+		{"A's customers/redact under B's header", shops.TopicCustomersRedact, b, custRedactA, app.CodeForbidden},
+		{"A's data request under B's header", shops.TopicCustomersDataRequest, b, dataRequestA, app.CodeForbidden},
+		{"A's app/uninstalled under B's header", shops.TopicAppUninstalled, b, uninstallA, app.CodeForbidden},
+		{"A's customers/redact as A's shop/redact", shops.TopicShopRedact, a, custRedactA, app.CodeInvalid},
+		{"A's data request as A's shop/redact", shops.TopicShopRedact, a, dataRequestA, app.CodeInvalid},
+		{"A's data request as A's customers/redact", shops.TopicCustomersRedact, a, dataRequestA, app.CodeInvalid},
+		{"A's customers/redact as A's data request", shops.TopicCustomersDataRequest, a, custRedactA, app.CodeInvalid},
+		{"A's shop/redact as A's app/uninstalled", shops.TopicAppUninstalled, a, shopRedactA, app.CodeInvalid},
+		{"A's app/uninstalled as A's shop/redact", shops.TopicShopRedact, a, uninstallA, app.CodeInvalid},
+		{"another shop id than the one we hold", shops.TopicShopRedact, a, `{"shop_id":1,"shop_domain":"a-shop.myshopify.com"}`, app.CodeForbidden},
+		{"shop id as a string", shops.TopicShopRedact, a, `{"shop_id":"954889","shop_domain":"a-shop.myshopify.com"}`, app.CodeInvalid},
+		{"no shop_domain", shops.TopicShopRedact, a, `{"shop_id":954889}`, app.CodeInvalid},
+		{"shop_domain not a string", shops.TopicShopRedact, a, `{"shop_id":954889,"shop_domain":["a-shop.myshopify.com"]}`, app.CodeInvalid},
+		{"shop_domain of another host", shops.TopicShopRedact, a, `{"shop_id":954889,"shop_domain":"a-shop.myshopify.com.evil.com"}`, app.CodeForbidden},
+		{"customer id a string", shops.TopicCustomersRedact, a, strings.Replace(custRedactA, `"id":191167`, `"id":"191167"`, 1), app.CodeInvalid},
+		{"orders_to_redact of strings", shops.TopicCustomersRedact, a, strings.Replace(custRedactA, `[299938,280263]`, `["x"]`, 1), app.CodeInvalid},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -100,15 +101,15 @@ func TestReceiveWebhookBindsPrivacyTopics(t *testing.T) {
 // is one without the header. One just inside the window is stored.
 func TestReceiveWebhookTriggeredAt(t *testing.T) {
 	t.Parallel()
-	if app.WebhookMaxAge >= app.WebhookRetention {
-		t.Fatalf("WebhookMaxAge %s must stay under the dedupe retention %s", app.WebhookMaxAge, app.WebhookRetention)
+	if shops.WebhookMaxAge >= app.WebhookRetention {
+		t.Fatalf("WebhookMaxAge %s must stay under the dedupe retention %s", shops.WebhookMaxAge, app.WebhookRetention)
 	}
 	for _, c := range []struct {
 		name, at, wantMsg string
 	}{
-		{"inside the window", receiveNow.Add(-app.WebhookMaxAge + time.Minute).Format(time.RFC3339Nano), ""},
+		{"inside the window", receiveNow.Add(-shops.WebhookMaxAge + time.Minute).Format(time.RFC3339Nano), ""},
 		{"Shopify's spelling", "2026-11-27T10:00:27.877041743Z", ""},
-		{"stale", receiveNow.Add(-app.WebhookMaxAge - time.Minute).Format(time.RFC3339), "no longer recognised as redeliveries"},
+		{"stale", receiveNow.Add(-shops.WebhookMaxAge - time.Minute).Format(time.RFC3339), "no longer recognised as redeliveries"},
 		{"missing", "", "X-Shopify-Triggered-At is required"},
 		{"not a time", "yesterday", "X-Shopify-Triggered-At is required"},
 	} {
@@ -150,26 +151,26 @@ func (c *readCounter) Read(p []byte) (int, error) {
 // the body (no second pass), and an event id is required.
 func TestReceiveWebhookBoundsReading(t *testing.T) {
 	t.Parallel()
-	big := bytes.Repeat([]byte(" "), app.MaxWebhookBody+100)
+	big := bytes.Repeat([]byte(" "), shops.MaxWebhookBody+100)
 	good := `{"id":1}`
 	for _, c := range []struct {
 		name       string
-		edit       func(d *app.WebhookDelivery, body *readCounter)
+		edit       func(d *shops.WebhookDelivery, body *readCounter)
 		code       app.Code
 		tooLarge   bool
 		maxRead    int
 		wantStored bool
 	}{
-		{"genuine", func(*app.WebhookDelivery, *readCounter) {}, "", false, len(good), true},
-		{"no signature header", func(d *app.WebhookDelivery, _ *readCounter) { d.HMAC = "" }, app.CodeUnauthorized, false, 0, false},
-		{"signature not base64", func(d *app.WebhookDelivery, _ *readCounter) { d.HMAC = strings.Repeat("!", 44) }, app.CodeUnauthorized, false, 0, false},
-		{"signature of 16 bytes", func(d *app.WebhookDelivery, _ *readCounter) { d.HMAC = "AAAAAAAAAAAAAAAAAAAAAA==" }, app.CodeUnauthorized, false, 0, false},
-		{"declared length over the ceiling", func(d *app.WebhookDelivery, _ *readCounter) { d.ContentLength = app.MaxWebhookBody + 1 }, app.CodeInvalid, true, 0, false},
-		{"longer than declared", func(d *app.WebhookDelivery, r *readCounter) { d.ContentLength = -1; r.r = bytes.NewReader(big) }, app.CodeInvalid, true, app.MaxWebhookBody + 1, false},
-		{"wrong signature", func(d *app.WebhookDelivery, _ *readCounter) {
+		{"genuine", func(*shops.WebhookDelivery, *readCounter) {}, "", false, len(good), true},
+		{"no signature header", func(d *shops.WebhookDelivery, _ *readCounter) { d.HMAC = "" }, app.CodeUnauthorized, false, 0, false},
+		{"signature not base64", func(d *shops.WebhookDelivery, _ *readCounter) { d.HMAC = strings.Repeat("!", 44) }, app.CodeUnauthorized, false, 0, false},
+		{"signature of 16 bytes", func(d *shops.WebhookDelivery, _ *readCounter) { d.HMAC = "AAAAAAAAAAAAAAAAAAAAAA==" }, app.CodeUnauthorized, false, 0, false},
+		{"declared length over the ceiling", func(d *shops.WebhookDelivery, _ *readCounter) { d.ContentLength = shops.MaxWebhookBody + 1 }, app.CodeInvalid, true, 0, false},
+		{"longer than declared", func(d *shops.WebhookDelivery, r *readCounter) { d.ContentLength = -1; r.r = bytes.NewReader(big) }, app.CodeInvalid, true, shops.MaxWebhookBody + 1, false},
+		{"wrong signature", func(d *shops.WebhookDelivery, _ *readCounter) {
 			d.HMAC = shopify.SignWebhook([]byte(good), "another-secret")
 		}, app.CodeUnauthorized, false, len(good), false},
-		{"no event id", func(d *app.WebhookDelivery, _ *readCounter) { d.EventID = "" }, app.CodeInvalid, false, len(good), false},
+		{"no event id", func(d *shops.WebhookDelivery, _ *readCounter) { d.EventID = "" }, app.CodeInvalid, false, len(good), false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			s, fake := newReceiver()
@@ -181,7 +182,7 @@ func TestReceiveWebhookBoundsReading(t *testing.T) {
 			if c.wantStored != (len(fake.stored) == 1) || c.wantStored != (err == nil) {
 				t.Fatalf("err %v, stored %d", err, len(fake.stored))
 			}
-			if !c.wantStored && (app.ErrorCode(err) != c.code || errors.Is(err, app.ErrWebhookTooLarge) != c.tooLarge) {
+			if !c.wantStored && (app.ErrorCode(err) != c.code || errors.Is(err, shops.ErrWebhookTooLarge) != c.tooLarge) {
 				t.Fatalf("err %v, want code %q (too large: %v)", err, c.code, c.tooLarge)
 			}
 			if body.n > c.maxRead {
@@ -209,12 +210,12 @@ func TestShopRedactWaitsForUninstall(t *testing.T) {
 	}{
 		{"installed", app.ShopActive, 0, 0, "deleted nothing: the shop is installed"},
 		{"uninstalled an hour ago", app.ShopUninstalled, time.Hour, 0, ""},
-		{"uninstalled 48 h ago", app.ShopUninstalled, app.ShopRedactDelay, 1, "deleted everything held for the shop"},
+		{"uninstalled 48 h ago", app.ShopUninstalled, shops.ShopRedactDelay, 1, "deleted everything held for the shop"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			fake := &webhookFake{ev: app.WebhookEvent{Shop: shop, Topic: app.TopicShopRedact, WebhookID: "w1", Payload: payload},
+			fake := &webhookFake{ev: app.WebhookEvent{Shop: shop, Topic: shops.TopicShopRedact, WebhookID: "w1", Payload: payload},
 				known: map[string]app.ShopStatus{shop: c.status}, uninstalledAt: receiveNow.Add(-c.uninstalledAgo)}
-			s := &app.Shopify{Store: fake, Queue: fake, Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return receiveNow }}
+			s := &shops.Shopify{Store: fake, Queue: fake, Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return receiveNow }}
 			if err := s.ProcessWebhook(context.Background(), 7); err != nil {
 				t.Fatal(err)
 			}
@@ -222,7 +223,7 @@ func TestShopRedactWaitsForUninstall(t *testing.T) {
 				t.Fatalf("%d deletions, want %d", fake.deleted, c.deleted)
 			}
 			if c.finished == "" {
-				due := fake.uninstalledAt.Add(app.ShopRedactDelay)
+				due := fake.uninstalledAt.Add(shops.ShopRedactDelay)
 				if len(fake.finished) != 0 || len(fake.noted) != 1 || !strings.HasPrefix(fake.noted[0], "waiting") ||
 					len(fake.scheduled) != 1 || !fake.scheduled[0].Equal(due) || len(fake.compliance) != 0 {
 					t.Fatalf("finished %q, noted %q, scheduled %v (want %v), recorded %d", fake.finished, fake.noted, fake.scheduled, due, len(fake.compliance))
@@ -241,7 +242,7 @@ func TestShopRedactWaitsForUninstall(t *testing.T) {
 // signature (read once, hashed while read) and the same body without a
 // signature header (not read at all).
 func BenchmarkReceiveWebhookRefused(b *testing.B) {
-	body := bytes.Repeat([]byte("x"), app.MaxWebhookBody)
+	body := bytes.Repeat([]byte("x"), shops.MaxWebhookBody)
 	for _, c := range []struct {
 		name, hmac string
 	}{

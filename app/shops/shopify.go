@@ -1,4 +1,4 @@
-package app
+package shops
 
 import (
 	"context"
@@ -15,8 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/riverqueue/river"
-
+	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/secret"
 	"github.com/acpbridge/acpbridge/shopify"
 )
@@ -53,52 +52,37 @@ type ShopifyAdmin interface {
 	Query(ctx context.Context, shop, accessToken, query string, vars map[string]any, out any) error
 }
 
-// Enqueuer inserts jobs, inside the transaction ctx carries (jobs.Queue).
-type Enqueuer interface {
-	EnqueueTx(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error
-}
-
 // ShopifyStore is what the Shopify connection needs of the database.
 type ShopifyStore interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 	WithShopLock(ctx context.Context, shopID int64, fn func(ctx context.Context) error) error
-	SaveShopInstall(ctx context.Context, sh Shop) (*Shop, error)
-	ShopByDomain(ctx context.Context, domain string) (*Shop, error)
+	SaveShopInstall(ctx context.Context, sh app.Shop) (*app.Shop, error)
+	ShopByDomain(ctx context.Context, domain string) (*app.Shop, error)
 	UninstallShop(ctx context.Context, domain string) error
-	UpdateShopTokens(ctx context.Context, shopID int64, t SealedTokens) error
+	UpdateShopTokens(ctx context.Context, shopID int64, t app.SealedTokens) error
 	MarkShopReauth(ctx context.Context, shopID int64, reason string) error
-	UpdateShopDetails(ctx context.Context, shopID int64, d ShopDetails) error
+	UpdateShopDetails(ctx context.Context, shopID int64, d app.ShopDetails) error
 	// CreateOAuthState stores a state and keeps at most keep pending
 	// states for the shop, deleting the oldest.
 	CreateOAuthState(ctx context.Context, stateHash, shop string, expiresAt time.Time, keep int) error
 	ConsumeOAuthState(ctx context.Context, stateHash, shop string) error
-	InsertWebhookEvent(ctx context.Context, ev WebhookEvent) (id int64, duplicate bool, err error)
-	WebhookEvent(ctx context.Context, id int64) (*WebhookEvent, error)
+	InsertWebhookEvent(ctx context.Context, ev app.WebhookEvent) (id int64, duplicate bool, err error)
+	WebhookEvent(ctx context.Context, id int64) (*app.WebhookEvent, error)
 	FinishWebhookEvent(ctx context.Context, id int64, outcome string) error
-	SaveComplianceRequest(ctx context.Context, r ComplianceRequest) error
-	CustomerData(ctx context.Context, shop string, c CustomerRef) (map[string]int64, error)
-	RedactCustomer(ctx context.Context, shop string, c CustomerRef) (map[string]int64, error)
+	SaveComplianceRequest(ctx context.Context, r app.ComplianceRequest) error
+	CustomerData(ctx context.Context, shop string, c app.CustomerRef) (map[string]int64, error)
+	RedactCustomer(ctx context.Context, shop string, c app.CustomerRef) (map[string]int64, error)
 	DeleteShopData(ctx context.Context, shop string, uninstalledBefore time.Time, keepWebhookID string) (map[string]int64, error)
 	NoteWebhookEvent(ctx context.Context, id int64, outcome string) error
 }
 
 // CatalogEvents is what the catalog does about Shopify's news.
 type CatalogEvents interface {
-	Installed(ctx context.Context, shop string, profile ShopProfile) error
+	Installed(ctx context.Context, shop string, profile app.ShopProfile) error
 	ProductChanged(ctx context.Context, shop string, productID int64) error
 	ProductDeleted(ctx context.Context, shop string, productID int64) error
 	InventoryChanged(ctx context.Context, shop string, inventoryItemID int64) error
 	BulkFinished(ctx context.Context, shop, bulkOperationID string) error
-}
-
-// ShopProfile is what Shopify says of a shop that the feed uses as its
-// defaults: the merchant can change each on the settings page.
-type ShopProfile struct {
-	ShopDetails
-	StorefrontURL    string
-	RefundPolicyURL  string
-	PrivacyPolicyURL string
-	TermsURL         string
 }
 
 // Shopify is the app's connection to Shopify: installs (token exchange and
@@ -114,7 +98,7 @@ type Shopify struct {
 	AppURL *url.URL
 
 	Store ShopifyStore
-	Queue Enqueuer
+	Queue app.Enqueuer
 	OAuth ShopifyOAuth
 	Admin ShopifyAdmin
 	// Catalog hears of installs and catalog webhooks.
@@ -124,15 +108,6 @@ type Shopify struct {
 	Now     func() time.Time
 }
 
-// Errors of the Shopify connection that callers tell apart.
-var (
-	// ErrReauthRequired: Shopify refused the shop's tokens; the merchant must
-	// open the app (or reinstall) to grant a new one.
-	ErrReauthRequired = &Error{Code: CodeUnavailable, Message: "the shop must re-authorise the app"}
-	// ErrShopInactive: the shop uninstalled the app.
-	ErrShopInactive = &Error{Code: CodeUnauthorized, Message: "the app is not installed on this shop"}
-)
-
 func (s *Shopify) redirectURI() string { return s.AppURL.String() + "/auth/callback" }
 
 // BeginInstall starts the authorization-code grant for a shop: it returns
@@ -141,7 +116,7 @@ func (s *Shopify) redirectURI() string { return s.AppURL.String() + "/auth/callb
 func (s *Shopify) BeginInstall(ctx context.Context, shopParam string) (redirect, nonce string, err error) {
 	shop, err := shopify.NormalizeShop(shopParam)
 	if err != nil {
-		return "", "", &Error{Code: CodeInvalid, Field: "shop", Message: "shop must be a NAME.myshopify.com domain"}
+		return "", "", &app.Error{Code: app.CodeInvalid, Field: "shop", Message: "shop must be a NAME.myshopify.com domain"}
 	}
 	nonce, err = randomToken(32)
 	if err != nil {
@@ -157,27 +132,27 @@ func (s *Shopify) BeginInstall(ctx context.Context, shopParam string) (redirect,
 // callback query and the state cookie: HMAC (constant time) and timestamp,
 // shop domain, state equal to the cookie and unused (single use across
 // replicas), then the code is exchanged for an expiring offline token.
-func (s *Shopify) CompleteInstall(ctx context.Context, q url.Values, cookieNonce string) (*Shop, error) {
+func (s *Shopify) CompleteInstall(ctx context.Context, q url.Values, cookieNonce string) (*app.Shop, error) {
 	if err := shopify.VerifyQuery(q, s.ClientSecret, s.Now()); err != nil {
-		return nil, &Error{Code: CodeUnauthorized, Field: "hmac", Message: "the callback's " + err.Error()}
+		return nil, &app.Error{Code: app.CodeUnauthorized, Field: "hmac", Message: "the callback's " + err.Error()}
 	}
 	shop, err := shopify.NormalizeShop(q.Get("shop"))
 	if err != nil {
-		return nil, &Error{Code: CodeInvalid, Field: "shop", Message: "shop must be a NAME.myshopify.com domain"}
+		return nil, &app.Error{Code: app.CodeInvalid, Field: "shop", Message: "shop must be a NAME.myshopify.com domain"}
 	}
 	state := q.Get("state")
 	if state == "" || cookieNonce == "" || subtle.ConstantTimeCompare([]byte(state), []byte(cookieNonce)) != 1 {
-		return nil, &Error{Code: CodeForbidden, Field: "state", Message: "the state does not match this browser's; start the install again"}
+		return nil, &app.Error{Code: app.CodeForbidden, Field: "state", Message: "the state does not match this browser's; start the install again"}
 	}
 	if err := s.Store.ConsumeOAuthState(ctx, hashState(state), shop); err != nil {
-		if errors.Is(err, ErrNotFound) {
-			return nil, &Error{Code: CodeForbidden, Field: "state", Message: "the state is unknown, used or expired; start the install again"}
+		if errors.Is(err, app.ErrNotFound) {
+			return nil, &app.Error{Code: app.CodeForbidden, Field: "state", Message: "the state is unknown, used or expired; start the install again"}
 		}
 		return nil, fmt.Errorf("complete install: %w", err)
 	}
 	code := q.Get("code")
 	if code == "" {
-		return nil, &Error{Code: CodeInvalid, Field: "code", Message: "code is required"}
+		return nil, &app.Error{Code: app.CodeInvalid, Field: "code", Message: "code is required"}
 	}
 	tok, err := s.OAuth.ExchangeCode(ctx, shop, code)
 	if err != nil {
@@ -190,16 +165,16 @@ func (s *Shopify) CompleteInstall(ctx context.Context, q url.Values, cookieNonce
 // every request) and returns its shop, installing or re-authorising it by
 // token exchange when the shop has no usable offline token. This is
 // Shopify-managed installation: the first request after install installs.
-func (s *Shopify) Authenticate(ctx context.Context, idToken string) (*Shop, *shopify.IDTokenClaims, error) {
+func (s *Shopify) Authenticate(ctx context.Context, idToken string) (*app.Shop, *shopify.IDTokenClaims, error) {
 	claims, err := shopify.VerifyIDToken(idToken, s.ClientID, s.ClientSecret, s.Now())
 	if err != nil {
-		return nil, nil, &Error{Code: CodeUnauthorized, Message: "ID token: " + err.Error()}
+		return nil, nil, &app.Error{Code: app.CodeUnauthorized, Message: "ID token: " + err.Error()}
 	}
 	sh, err := s.Store.ShopByDomain(ctx, claims.Shop)
-	if err == nil && sh.Status == ShopActive && sh.AccessTokenSealed != "" && !s.expiring(sh.AccessTokenExpiresAt, 0) {
+	if err == nil && sh.Status == app.ShopActive && sh.AccessTokenSealed != "" && !s.expiring(sh.AccessTokenExpiresAt, 0) {
 		return sh, claims, nil
 	}
-	if err != nil && !errors.Is(err, ErrNotFound) {
+	if err != nil && !errors.Is(err, app.ErrNotFound) {
 		return nil, nil, fmt.Errorf("authenticate: %w", err)
 	}
 	tok, err := s.OAuth.ExchangeIDToken(ctx, claims.Shop, idToken)
@@ -212,7 +187,7 @@ func (s *Shopify) Authenticate(ctx context.Context, idToken string) (*Shop, *sho
 
 // install stores the shop with its sealed tokens and enqueues the install
 // follow-up in the same transaction.
-func (s *Shopify) install(ctx context.Context, shop string, tok *shopify.Token) (*Shop, error) {
+func (s *Shopify) install(ctx context.Context, shop string, tok *shopify.Token) (*app.Shop, error) {
 	sealed, err := s.seal(shop, tok)
 	if err != nil {
 		return nil, err
@@ -222,9 +197,9 @@ func (s *Shopify) install(ctx context.Context, shop string, tok *shopify.Token) 
 		// the toml and SCOPES disagree, and the features needing them fail.
 		s.Logger.WarnContext(ctx, "shop granted fewer scopes than configured", "shop", shop, "missing", strings.Join(missing, ","))
 	}
-	var out *Shop
+	var out *app.Shop
 	err = s.Store.InTx(ctx, func(ctx context.Context) error {
-		sh, err := s.Store.SaveShopInstall(ctx, Shop{
+		sh, err := s.Store.SaveShopInstall(ctx, app.Shop{
 			Domain: shop, Scopes: tok.Scope,
 			AccessTokenSealed: sealed.Access, AccessTokenExpiresAt: sealed.AccessExpiresAt,
 			RefreshTokenSealed: sealed.Refresh, RefreshTokenExpiresAt: sealed.RefreshExpiresAt,
@@ -233,7 +208,7 @@ func (s *Shopify) install(ctx context.Context, shop string, tok *shopify.Token) 
 			return err
 		}
 		out = sh
-		return s.Queue.EnqueueTx(ctx, ShopInstalledArgs{Shop: shop}, nil)
+		return s.Queue.EnqueueTx(ctx, app.ShopInstalledArgs{Shop: shop}, nil)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("install %s: %w", shop, err)
@@ -242,15 +217,15 @@ func (s *Shopify) install(ctx context.Context, shop string, tok *shopify.Token) 
 	return out, nil
 }
 
-func (s *Shopify) seal(shop string, tok *shopify.Token) (SealedTokens, error) {
-	access, err := s.Keys.Seal([]byte(tok.AccessToken), AccessTokenAAD(shop))
+func (s *Shopify) seal(shop string, tok *shopify.Token) (app.SealedTokens, error) {
+	access, err := s.Keys.Seal([]byte(tok.AccessToken), app.AccessTokenAAD(shop))
 	if err != nil {
-		return SealedTokens{}, fmt.Errorf("seal access token: %w", err)
+		return app.SealedTokens{}, fmt.Errorf("seal access token: %w", err)
 	}
-	out := SealedTokens{Access: access, AccessExpiresAt: tok.ExpiresAt, RefreshExpiresAt: tok.RefreshExpiresAt}
+	out := app.SealedTokens{Access: access, AccessExpiresAt: tok.ExpiresAt, RefreshExpiresAt: tok.RefreshExpiresAt}
 	if tok.RefreshToken != "" {
-		if out.Refresh, err = s.Keys.Seal([]byte(tok.RefreshToken), RefreshTokenAAD(shop)); err != nil {
-			return SealedTokens{}, fmt.Errorf("seal refresh token: %w", err)
+		if out.Refresh, err = s.Keys.Seal([]byte(tok.RefreshToken), app.RefreshTokenAAD(shop)); err != nil {
+			return app.SealedTokens{}, fmt.Errorf("seal refresh token: %w", err)
 		}
 	}
 	return out, nil
@@ -260,7 +235,7 @@ func (s *Shopify) seal(shop string, tok *shopify.Token) (SealedTokens, error) {
 func (s *Shopify) tokenError(op string, err error) error {
 	switch {
 	case errors.Is(err, shopify.ErrInvalidGrant):
-		return &Error{Code: CodeUnauthorized, Message: "Shopify refused the grant (" + op + "); start again from the Shopify admin"}
+		return &app.Error{Code: app.CodeUnauthorized, Message: "Shopify refused the grant (" + op + "); start again from the Shopify admin"}
 	case errors.Is(err, shopify.ErrInvalidClient):
 		// Our client id or secret is wrong: an operator problem, not the merchant's.
 		return fmt.Errorf("%s: Shopify rejected the app's client credentials: %w", op, err)
@@ -279,13 +254,13 @@ func (s *Shopify) exchangeError(ctx context.Context, shop string, err error) err
 	switch {
 	case errors.Is(err, shopify.ErrUnavailable):
 		s.Logger.WarnContext(ctx, "token exchange: Shopify unavailable", "shop", shop, "err", err)
-		return &Error{Code: CodeUnavailable, RetryAfter: time.Second, Message: "Shopify did not answer the token exchange; retry"}
+		return &app.Error{Code: app.CodeUnavailable, RetryAfter: time.Second, Message: "Shopify did not answer the token exchange; retry"}
 	case errors.Is(err, shopify.ErrInvalidClient):
 		s.Logger.ErrorContext(ctx, "token exchange: Shopify refused the app's client credentials (check SHOPIFY_API_KEY and SHOPIFY_API_SECRET)", "shop", shop, "err", err)
 	default:
 		s.Logger.WarnContext(ctx, "token exchange refused", "shop", shop, "err", err)
 	}
-	return &Error{Code: CodeUnauthorized, Message: "Shopify refused the token exchange; open the app from the Shopify admin again"}
+	return &app.Error{Code: app.CodeUnauthorized, Message: "Shopify refused the token exchange; open the app from the Shopify admin again"}
 }
 
 // expiring reports whether a token expiring at t is within window of it.
@@ -308,11 +283,11 @@ func (s *Shopify) accessToken(ctx context.Context, shop string) (token, sealed s
 	if err != nil {
 		return "", "", err
 	}
-	if sh.Status != ShopActive {
-		if sh.Status == ShopReauthRequired {
-			return "", "", ErrReauthRequired
+	if sh.Status != app.ShopActive {
+		if sh.Status == app.ShopReauthRequired {
+			return "", "", app.ErrReauthRequired
 		}
-		return "", "", ErrShopInactive
+		return "", "", app.ErrShopInactive
 	}
 	if s.expiring(sh.AccessTokenExpiresAt, RefreshWindow) {
 		if sh, err = s.refresh(ctx, sh, ""); err != nil {
@@ -323,8 +298,8 @@ func (s *Shopify) accessToken(ctx context.Context, shop string) (token, sealed s
 	return token, sh.AccessTokenSealed, err
 }
 
-func (s *Shopify) openAccess(sh *Shop) (string, error) {
-	b, err := s.Keys.Open(sh.AccessTokenSealed, AccessTokenAAD(sh.Domain))
+func (s *Shopify) openAccess(sh *app.Shop) (string, error) {
+	b, err := s.Keys.Open(sh.AccessTokenSealed, app.AccessTokenAAD(sh.Domain))
 	if err != nil {
 		return "", fmt.Errorf("open access token of %s: %w", sh.Domain, err)
 	}
@@ -336,18 +311,18 @@ func (s *Shopify) openAccess(sh *Shop) (string, error) {
 // never both spend it. Under the lock it re-reads the shop: when another
 // worker refreshed meanwhile (the token is no longer expiring, or differs
 // from rejectedSealed, the one Shopify just refused), it uses that result.
-func (s *Shopify) refresh(ctx context.Context, sh *Shop, rejectedSealed string) (*Shop, error) {
-	var out *Shop
+func (s *Shopify) refresh(ctx context.Context, sh *app.Shop, rejectedSealed string) (*app.Shop, error) {
+	var out *app.Shop
 	var result error
 	err := s.Store.WithShopLock(ctx, sh.ID, func(ctx context.Context) error {
 		cur, err := s.Store.ShopByDomain(ctx, sh.Domain)
 		if err != nil {
 			return err
 		}
-		if cur.Status != ShopActive {
-			result = ErrShopInactive
-			if cur.Status == ShopReauthRequired {
-				result = ErrReauthRequired
+		if cur.Status != app.ShopActive {
+			result = app.ErrShopInactive
+			if cur.Status == app.ShopReauthRequired {
+				result = app.ErrReauthRequired
 			}
 			return nil
 		}
@@ -360,7 +335,7 @@ func (s *Shopify) refresh(ctx context.Context, sh *Shop, rejectedSealed string) 
 			result = s.markReauth(ctx, cur, "no usable refresh token")
 			return nil
 		}
-		rt, err := s.Keys.Open(cur.RefreshTokenSealed, RefreshTokenAAD(cur.Domain))
+		rt, err := s.Keys.Open(cur.RefreshTokenSealed, app.RefreshTokenAAD(cur.Domain))
 		if err != nil {
 			return fmt.Errorf("open refresh token of %s: %w", cur.Domain, err)
 		}
@@ -394,12 +369,12 @@ func (s *Shopify) refresh(ctx context.Context, sh *Shop, rejectedSealed string) 
 	return out, nil
 }
 
-func (s *Shopify) markReauth(ctx context.Context, sh *Shop, reason string) error {
+func (s *Shopify) markReauth(ctx context.Context, sh *app.Shop, reason string) error {
 	if err := s.Store.MarkShopReauth(ctx, sh.ID, reason); err != nil {
 		return err
 	}
 	s.Logger.WarnContext(ctx, "shop needs re-authorisation", "shop", sh.Domain, "reason", reason)
-	return ErrReauthRequired
+	return app.ErrReauthRequired
 }
 
 // Query runs a GraphQL Admin API document for the shop. When Shopify
@@ -457,7 +432,7 @@ func (s *Shopify) AfterInstall(ctx context.Context, shop string) error {
 	}
 	const q = `query ShopDetails { shop { id name currencyCode billingAddress { countryCodeV2 } primaryDomain { url } shopPolicies { type url } } }`
 	if err := s.Query(ctx, shop, q, nil, &resp); err != nil {
-		if errors.Is(err, ErrShopInactive) || errors.Is(err, ErrReauthRequired) {
+		if errors.Is(err, app.ErrShopInactive) || errors.Is(err, app.ErrReauthRequired) {
 			return nil // nothing to do until the merchant comes back
 		}
 		return fmt.Errorf("after install %s: %w", shop, err)
@@ -466,8 +441,8 @@ func (s *Shopify) AfterInstall(ctx context.Context, shop string) error {
 	if err != nil {
 		return err
 	}
-	p := ShopProfile{
-		ShopDetails: ShopDetails{
+	p := app.ShopProfile{
+		ShopDetails: app.ShopDetails{
 			Name: resp.Shop.Name, ShopifyGID: resp.Shop.ID,
 			CurrencyCode: resp.Shop.CurrencyCode, CountryCode: resp.Shop.BillingAddress.CountryCodeV2,
 		},

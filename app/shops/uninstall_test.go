@@ -1,4 +1,4 @@
-package app_test
+package shops_test
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/secret"
+	"github.com/acpbridge/acpbridge/app/shops"
 	"github.com/acpbridge/acpbridge/shopify"
 )
 
@@ -89,7 +90,7 @@ func TestUninstallConfirmedWithShopify(t *testing.T) {
 		{"Shopify unavailable", app.ShopActive, unavailable, time.Minute, true, true, "", false},
 		{"Shopify throttling", app.ShopActive, fmt.Errorf("x: %w", shopify.ErrThrottled), time.Hour, true, true, "", false},
 		{"Shopify answers 403", app.ShopActive, &shopify.StatusError{Status: 403, Err: shopify.ErrForbidden}, 23 * time.Hour, true, true, "", false},
-		{"Shopify unavailable for a day", app.ShopActive, unavailable, app.UninstallConfirmPatience, true, false,
+		{"Shopify unavailable for a day", app.ShopActive, unavailable, shops.UninstallConfirmPatience, true, false,
 			"shop deactivated; its tokens and API keys deleted (unconfirmed: Shopify could not be asked for 24h0m0s)", true},
 		{"Shopify no longer knows the shop", app.ShopActive, &shopify.StatusError{Status: 404, Err: shopify.ErrNotFound}, time.Minute, true, false,
 			"shop deactivated; its tokens and API keys deleted (Shopify no longer knows the shop)", true},
@@ -103,14 +104,14 @@ func TestUninstallConfirmedWithShopify(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			fake := &uninstallFake{sealed: sealed, webhookFake: &webhookFake{
-				ev: app.WebhookEvent{Shop: shop, Topic: app.TopicAppUninstalled, WebhookID: "w1", Payload: payload,
+				ev: app.WebhookEvent{Shop: shop, Topic: shops.TopicAppUninstalled, WebhookID: "w1", Payload: payload,
 					ReceivedAt: receiveNow.Add(-c.received)},
 				known: map[string]app.ShopStatus{shop: c.status}, uninstalledAt: receiveNow.Add(-time.Hour)}}
 			if strings.HasPrefix(c.name, "reinstalled") {
 				fake.reinstalledAfter = 2 // the check's read and Query's
 			}
 			admin := &answerAdmin{err: c.admin}
-			s := &app.Shopify{Store: fake, Queue: fake, Admin: admin, Keys: keys,
+			s := &shops.Shopify{Store: fake, Queue: fake, Admin: admin, Keys: keys,
 				Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return receiveNow }}
 			err := s.ProcessWebhook(context.Background(), 7)
 			if (err != nil) != c.failed {

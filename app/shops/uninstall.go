@@ -1,4 +1,4 @@
-package app
+package shops
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/shopify"
 )
 
@@ -55,7 +56,7 @@ var errTokenChanged = errors.New("the shop's token changed while Shopify was ask
 // every app token at uninstall, so a refused token (after the usual
 // refresh, which Shopify refuses too) confirms it. When Shopify cannot be
 // reached, the job fails and is retried, for UninstallConfirmPatience.
-func (s *Shopify) processUninstall(ctx context.Context, ev *WebhookEvent) error {
+func (s *Shopify) processUninstall(ctx context.Context, ev *app.WebhookEvent) error {
 	check, err := s.checkUninstall(ctx, ev.Shop)
 	if err != nil {
 		if waited := s.Now().Sub(ev.ReceivedAt); waited < UninstallConfirmPatience {
@@ -75,7 +76,7 @@ func (s *Shopify) processUninstall(ctx context.Context, ev *WebhookEvent) error 
 		if err != nil {
 			return err
 		}
-		if sh.Status == ShopActive && sh.AccessTokenSealed != "" && sh.AccessTokenSealed != check.sealed {
+		if sh.Status == app.ShopActive && sh.AccessTokenSealed != "" && sh.AccessTokenSealed != check.sealed {
 			return errTokenChanged
 		}
 		if err := s.Store.UninstallShop(ctx, ev.Shop); err != nil {
@@ -106,7 +107,7 @@ func (s *Shopify) checkUninstall(ctx context.Context, shop string) (uninstallChe
 		return uninstallCheck{}, err
 	}
 	check := uninstallCheck{sealed: sh.AccessTokenSealed}
-	if sh.Status != ShopActive || sh.AccessTokenSealed == "" {
+	if sh.Status != app.ShopActive || sh.AccessTokenSealed == "" {
 		check.why = "no token held to ask Shopify with"
 		return check, nil
 	}
@@ -120,10 +121,10 @@ func (s *Shopify) checkUninstall(ctx context.Context, shop string) (uninstallChe
 	case err == nil:
 		check.installed = true
 		return check, nil
-	case errors.Is(err, ErrReauthRequired), errors.Is(err, shopify.ErrUnauthorized):
+	case errors.Is(err, app.ErrReauthRequired), errors.Is(err, shopify.ErrUnauthorized):
 		check.why = "Shopify refused the shop's tokens"
 		return check, nil
-	case errors.Is(err, ErrShopInactive):
+	case errors.Is(err, app.ErrShopInactive):
 		check.why = "uninstalled meanwhile"
 		return check, nil
 	case errors.Is(err, shopify.ErrNotFound):

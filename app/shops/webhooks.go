@@ -1,4 +1,4 @@
-package app
+package shops
 
 import (
 	"bytes"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/shopify"
 )
 
@@ -55,14 +56,14 @@ const MaxWebhookBody = 4 << 20
 // its row is gone. Shopify retries for 4 hours, so a day less than the
 // retention (clock skew between Shopify and us included) refuses nothing
 // Shopify sends.
-const WebhookMaxAge = WebhookRetention - 24*time.Hour
+const WebhookMaxAge = app.WebhookRetention - 24*time.Hour
 
 // ShopRedactDelay is how long after an uninstall Shopify sends shop/redact;
 // a shop is deleted only once it has been uninstalled that long.
 const ShopRedactDelay = 48 * time.Hour
 
 // ErrWebhookTooLarge refuses a body over MaxWebhookBody (HTTP 413).
-var ErrWebhookTooLarge = &Error{Code: CodeInvalid, Field: "body", Message: "webhook body is larger than " + strconv.Itoa(MaxWebhookBody) + " bytes"}
+var ErrWebhookTooLarge = &app.Error{Code: app.CodeInvalid, Field: "body", Message: "webhook body is larger than " + strconv.Itoa(MaxWebhookBody) + " bytes"}
 
 // WebhookDelivery is one POST from Shopify, as received.
 type WebhookDelivery struct {
@@ -79,7 +80,7 @@ type WebhookDelivery struct {
 	ContentLength int64
 }
 
-var errBadWebhookHMAC = &Error{Code: CodeUnauthorized, Field: "X-Shopify-Hmac-Sha256", Message: "webhook signature is missing or does not match"}
+var errBadWebhookHMAC = &app.Error{Code: app.CodeUnauthorized, Field: "X-Shopify-Hmac-Sha256", Message: "webhook signature is missing or does not match"}
 
 // ReceiveWebhook verifies a delivery and stores it with its processing job
 // in one transaction, answering fast (Shopify waits 5 s at most). Work is
@@ -95,17 +96,17 @@ func (s *Shopify) ReceiveWebhook(ctx context.Context, d WebhookDelivery) (duplic
 		return false, err
 	}
 	if d.WebhookID == "" || len(d.WebhookID) > 200 {
-		return false, &Error{Code: CodeInvalid, Field: "X-Shopify-Webhook-Id", Message: "webhook id is required"}
+		return false, &app.Error{Code: app.CodeInvalid, Field: "X-Shopify-Webhook-Id", Message: "webhook id is required"}
 	}
 	if d.EventID == "" || len(d.EventID) > 200 {
-		return false, &Error{Code: CodeInvalid, Field: "X-Shopify-Event-Id", Message: "event id is required"}
+		return false, &app.Error{Code: app.CodeInvalid, Field: "X-Shopify-Event-Id", Message: "event id is required"}
 	}
 	if !isWebhookTopic(d.Topic) {
-		return false, &Error{Code: CodeInvalid, Field: "X-Shopify-Topic", Message: fmt.Sprintf("topic %q is not one the app subscribes to", d.Topic)}
+		return false, &app.Error{Code: app.CodeInvalid, Field: "X-Shopify-Topic", Message: fmt.Sprintf("topic %q is not one the app subscribes to", d.Topic)}
 	}
 	shop, err := shopify.NormalizeShop(d.Shop)
 	if err != nil {
-		return false, &Error{Code: CodeInvalid, Field: "X-Shopify-Shop-Domain", Message: "shop must be a NAME.myshopify.com domain"}
+		return false, &app.Error{Code: app.CodeInvalid, Field: "X-Shopify-Shop-Domain", Message: "shop must be a NAME.myshopify.com domain"}
 	}
 	triggered, err := s.checkTriggeredAt(d.TriggeredAt)
 	if err != nil {
@@ -113,7 +114,7 @@ func (s *Shopify) ReceiveWebhook(ctx context.Context, d WebhookDelivery) (duplic
 	}
 	trimmed := bytes.TrimSpace(body)
 	if len(trimmed) == 0 || trimmed[0] != '{' || !json.Valid(trimmed) {
-		return false, &Error{Code: CodeInvalid, Field: "body", Message: "webhook body must be a JSON object"}
+		return false, &app.Error{Code: app.CodeInvalid, Field: "body", Message: "webhook body must be a JSON object"}
 	}
 	var payloadShopID int64
 	if IsBoundTopic(d.Topic) {
@@ -126,24 +127,24 @@ func (s *Shopify) ReceiveWebhook(ctx context.Context, d WebhookDelivery) (duplic
 
 	sh, err := s.Store.ShopByDomain(ctx, shop)
 	switch {
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, app.ErrNotFound):
 		if isComplianceTopic(d.Topic) {
 			// We never held anything for this shop: the request is done.
 			s.Logger.InfoContext(ctx, "compliance webhook for a shop we hold nothing of", "shop", shop, "topic", d.Topic)
 			return false, nil
 		}
-		return false, &Error{Code: CodeNotFound, Field: "X-Shopify-Shop-Domain", Message: "the app is not installed on this shop"}
+		return false, &app.Error{Code: app.CodeNotFound, Field: "X-Shopify-Shop-Domain", Message: "the app is not installed on this shop"}
 	case err != nil:
 		return false, fmt.Errorf("receive webhook: %w", err)
-	case sh.Status == ShopUninstalled && !isComplianceTopic(d.Topic) && d.Topic != TopicAppUninstalled:
-		return false, &Error{Code: CodeNotFound, Field: "X-Shopify-Shop-Domain", Message: "the app is no longer installed on this shop"}
+	case sh.Status == app.ShopUninstalled && !isComplianceTopic(d.Topic) && d.Topic != TopicAppUninstalled:
+		return false, &app.Error{Code: app.CodeNotFound, Field: "X-Shopify-Shop-Domain", Message: "the app is no longer installed on this shop"}
 	case IsBoundTopic(d.Topic) && !shopIDMatches(sh, payloadShopID):
 		s.Logger.WarnContext(ctx, "webhook refused: its body names another shop id", "shop", shop, "topic", d.Topic, "webhook_id", d.WebhookID)
 		return false, errShopMismatch(d.Topic)
 	}
 
 	err = s.Store.InTx(ctx, func(ctx context.Context) error {
-		id, dup, err := s.Store.InsertWebhookEvent(ctx, WebhookEvent{
+		id, dup, err := s.Store.InsertWebhookEvent(ctx, app.WebhookEvent{
 			WebhookID: d.WebhookID, Shop: shop, Topic: d.Topic, EventID: d.EventID,
 			APIVersion: d.APIVersion, TriggeredAt: &triggered, Payload: trimmed,
 		})
@@ -151,7 +152,7 @@ func (s *Shopify) ReceiveWebhook(ctx context.Context, d WebhookDelivery) (duplic
 			duplicate = dup
 			return err
 		}
-		return s.Queue.EnqueueTx(ctx, ProcessWebhookArgs{EventID: id}, nil)
+		return s.Queue.EnqueueTx(ctx, app.ProcessWebhookArgs{EventID: id}, nil)
 	})
 	if err != nil {
 		return false, fmt.Errorf("receive webhook: %w", err)
@@ -181,7 +182,7 @@ func (s *Shopify) readWebhookBody(d WebhookDelivery) ([]byte, error) {
 	case errors.Is(err, ErrWebhookTooLarge):
 		return nil, err
 	case err != nil:
-		return nil, &Error{Code: CodeInvalid, Field: "body", Message: "could not read the body"}
+		return nil, &app.Error{Code: app.CodeInvalid, Field: "body", Message: "could not read the body"}
 	case !mac.Verify(got):
 		return nil, errBadWebhookHMAC
 	}
@@ -225,10 +226,10 @@ func readAtMost(r io.Reader, declared int64, limit int) ([]byte, error) {
 func (s *Shopify) checkTriggeredAt(h string) (time.Time, error) {
 	t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(h))
 	if err != nil {
-		return time.Time{}, &Error{Code: CodeInvalid, Field: "X-Shopify-Triggered-At", Message: "X-Shopify-Triggered-At is required, as an RFC 3339 time"}
+		return time.Time{}, &app.Error{Code: app.CodeInvalid, Field: "X-Shopify-Triggered-At", Message: "X-Shopify-Triggered-At is required, as an RFC 3339 time"}
 	}
 	if age := s.Now().Sub(t); age > WebhookMaxAge {
-		return time.Time{}, &Error{Code: CodeInvalid, Field: "X-Shopify-Triggered-At",
+		return time.Time{}, &app.Error{Code: app.CodeInvalid, Field: "X-Shopify-Triggered-At",
 			Message: fmt.Sprintf("the delivery was triggered %s ago, more than the %s after which deliveries are no longer recognised as redeliveries", age.Round(time.Minute), WebhookMaxAge)}
 	}
 	return t.UTC(), nil
@@ -248,7 +249,7 @@ func (s *Shopify) ProcessWebhook(ctx context.Context, eventID int64) error {
 // safe to repeat) and returns what was done and what to record, which is
 // committed with the delivery's outcome.
 type OrderWebhooks interface {
-	OrderWebhook(ctx context.Context, ev *WebhookEvent) (outcome string, record func(ctx context.Context) error, err error)
+	OrderWebhook(ctx context.Context, ev *app.WebhookEvent) (outcome string, record func(ctx context.Context) error, err error)
 }
 
 // ShopifyWebhooks is what the webhook job runs: the Shopify connection's
@@ -268,7 +269,7 @@ var OrderTopics = []string{"orders/updated", "orders/cancelled", "fulfillments/c
 
 func (s *Shopify) processWebhook(ctx context.Context, eventID int64, orders OrderWebhooks) error {
 	ev, err := s.Store.WebhookEvent(ctx, eventID)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, app.ErrNotFound) {
 		return nil // deleted by a shop/redact meanwhile
 	}
 	if err != nil {
@@ -294,7 +295,7 @@ func (s *Shopify) processWebhook(ctx context.Context, eventID int64, orders Orde
 					return fmt.Errorf("process webhook %d (%s): %w", ev.ID, ev.Topic, err)
 				}
 			}
-			return s.Store.FinishWebhookEvent(ctx, ev.ID, Truncate(outcome, 1000))
+			return s.Store.FinishWebhookEvent(ctx, ev.ID, app.Truncate(outcome, 1000))
 		})
 	}
 	// The handling and the record that it was done commit together: a
@@ -305,10 +306,10 @@ func (s *Shopify) processWebhook(ctx context.Context, eventID int64, orders Orde
 		if errors.As(err, &later) {
 			// Not yet: the delivery stays unprocessed and is looked at
 			// again then, in the same transaction as this note.
-			if err := s.Queue.EnqueueTx(ctx, ProcessWebhookArgs{EventID: ev.ID}, &river.InsertOpts{ScheduledAt: later.until}); err != nil {
+			if err := s.Queue.EnqueueTx(ctx, app.ProcessWebhookArgs{EventID: ev.ID}, &river.InsertOpts{ScheduledAt: later.until}); err != nil {
 				return fmt.Errorf("process webhook %d (%s): %w", ev.ID, ev.Topic, err)
 			}
-			return s.Store.NoteWebhookEvent(ctx, ev.ID, Truncate(outcome, 1000))
+			return s.Store.NoteWebhookEvent(ctx, ev.ID, app.Truncate(outcome, 1000))
 		}
 		if err != nil {
 			return fmt.Errorf("process webhook %d (%s): %w", ev.ID, ev.Topic, err)
@@ -332,7 +333,7 @@ type webhookIDs struct {
 }
 
 // handleWebhook does what a delivery asks and says what was done.
-func (s *Shopify) handleWebhook(ctx context.Context, ev *WebhookEvent) (string, error) {
+func (s *Shopify) handleWebhook(ctx context.Context, ev *app.WebhookEvent) (string, error) {
 	var ids webhookIDs
 	dec := json.NewDecoder(bytes.NewReader(ev.Payload))
 	dec.UseNumber()
@@ -386,7 +387,7 @@ func (s *Shopify) handleWebhook(ctx context.Context, ev *WebhookEvent) (string, 
 // and the outcome says why. A shop uninstalled more recently is looked at
 // again once the delay has run (a *webhookDeferred error), since our
 // uninstall time may lag Shopify's by the time app/uninstalled took.
-func (s *Shopify) shopRedact(ctx context.Context, ev *WebhookEvent, report map[string]any) (string, map[string]int64, error) {
+func (s *Shopify) shopRedact(ctx context.Context, ev *app.WebhookEvent, report map[string]any) (string, map[string]int64, error) {
 	keep := func(reason string) (string, map[string]int64, error) {
 		s.Logger.WarnContext(ctx, "shop/redact deleted nothing", "shop", ev.Shop, "webhook_id", ev.WebhookID, "reason", reason)
 		report["kept"] = reason
@@ -394,11 +395,11 @@ func (s *Shopify) shopRedact(ctx context.Context, ev *WebhookEvent, report map[s
 	}
 	sh, err := s.Store.ShopByDomain(ctx, ev.Shop)
 	switch {
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, app.ErrNotFound):
 		return keep("nothing is held for the shop")
 	case err != nil:
 		return "", nil, err
-	case sh.Status != ShopUninstalled || sh.UninstalledAt == nil:
+	case sh.Status != app.ShopUninstalled || sh.UninstalledAt == nil:
 		return keep("the shop is installed")
 	}
 	now := s.Now()
@@ -439,14 +440,14 @@ type compliancePayload struct {
 // table; the merchant sends the data itself from Shopify); for a customer
 // redaction, that customer's personal data deleted from our tables; for a
 // shop redaction, everything we hold for the shop deleted.
-func (s *Shopify) handleCompliance(ctx context.Context, ev *WebhookEvent) (string, error) {
+func (s *Shopify) handleCompliance(ctx context.Context, ev *app.WebhookEvent) (string, error) {
 	var p compliancePayload
 	dec := json.NewDecoder(bytes.NewReader(ev.Payload))
 	dec.UseNumber()
 	if err := dec.Decode(&p); err != nil {
 		return "rejected: payload is not the documented shape", nil
 	}
-	ref := CustomerRef{ID: p.Customer.ID.String(), Email: p.Customer.Email}
+	ref := app.CustomerRef{ID: p.Customer.ID.String(), Email: p.Customer.Email}
 	report := map[string]any{}
 	var (
 		counts map[string]int64
@@ -477,7 +478,7 @@ func (s *Shopify) handleCompliance(ctx context.Context, ev *WebhookEvent) (strin
 	}
 	b, _ := json.Marshal(report)
 	now := s.Now().UTC()
-	err = s.Store.SaveComplianceRequest(ctx, ComplianceRequest{
+	err = s.Store.SaveComplianceRequest(ctx, app.ComplianceRequest{
 		Shop: ev.Shop, Topic: ev.Topic, WebhookID: ev.WebhookID, CustomerID: ref.ID,
 		Report: b, ReceivedAt: ev.ReceivedAt, CompletedAt: &now,
 	})
