@@ -15,6 +15,7 @@ import (
 
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/agents"
 	"github.com/acpbridge/acpbridge/app/checkout"
 	"github.com/acpbridge/acpbridge/shopify"
 )
@@ -44,13 +45,13 @@ type CheckoutService interface {
 	Discovery(ctx context.Context, shopDomain, baseURL string) ([]byte, error)
 }
 
-// AgentAuth authenticates agents (app.Agents).
+// AgentAuth authenticates agents (agents.Agents).
 type AgentAuth interface {
 	Authenticate(ctx context.Context, shopDomain, authorization string) (*app.Agent, error)
 	VerifySignature(ag *app.Agent, timestamp, signature string, body []byte) error
 	// ConsumeSignature refuses a verified signature already used on
 	// another request (replay protection, across replicas).
-	ConsumeSignature(ctx context.Context, ag *app.Agent, timestamp, signature string, req app.SignedRequest) error
+	ConsumeSignature(ctx context.Context, ag *app.Agent, timestamp, signature string, req agents.SignedRequest) error
 }
 
 // ACPBasePath is the prefix of every shop's ACP base URL.
@@ -173,7 +174,7 @@ func (s *Server) acpAuth(next echo.HandlerFunc) echo.HandlerFunc {
 		// After verifying, so that only genuine signatures are recorded;
 		// before idempotency, which lets a retry of the same request (same
 		// Idempotency-Key) through to its stored answer.
-		signed := app.SignedRequest{Method: req.Method, Path: req.URL.Path, IdempotencyKey: req.Header.Get(HeaderIdempotencyKey)}
+		signed := agents.SignedRequest{Method: req.Method, Path: req.URL.Path, IdempotencyKey: req.Header.Get(HeaderIdempotencyKey)}
 		if err := s.agents.ConsumeSignature(req.Context(), ag, ts, sig, signed); err != nil {
 			return err
 		}

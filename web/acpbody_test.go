@@ -17,6 +17,7 @@ import (
 
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/agents"
 	"github.com/acpbridge/acpbridge/app/idempotency"
 	"github.com/acpbridge/acpbridge/app/store/storetest"
 )
@@ -44,7 +45,7 @@ func (a *countingAgents) VerifySignature(*app.Agent, string, string, []byte) err
 	return nil
 }
 
-func (a *countingAgents) ConsumeSignature(context.Context, *app.Agent, string, string, app.SignedRequest) error {
+func (a *countingAgents) ConsumeSignature(context.Context, *app.Agent, string, string, agents.SignedRequest) error {
 	a.consumes.Add(1)
 	return nil
 }
@@ -105,7 +106,7 @@ func (b *bombServer) post(body []byte, chunked bool) *httptest.ResponseRecorder 
 	} else {
 		req.ContentLength = -1
 	}
-	req.Header.Set("Authorization", "Bearer "+app.APIKeyPrefix+"_whatever")
+	req.Header.Set("Authorization", "Bearer "+agents.APIKeyPrefix+"_whatever")
 	req.Header.Set("API-Version", string(acp.V20260417))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Idempotency-Key", "bomb-1")

@@ -12,6 +12,7 @@ import (
 
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/agents"
 	"github.com/acpbridge/acpbridge/app/catalog"
 	"github.com/acpbridge/acpbridge/app/checkout"
 	"github.com/acpbridge/acpbridge/app/feed"
@@ -26,7 +27,7 @@ import (
 type Admin struct {
 	Store  AdminStore
 	Feeds  *feeds.Feeds
-	Agents *app.Agents
+	Agents *agents.Agents
 	Events *checkout.AgentEvents
 	// Checkout runs the test checkout.
 	Checkout   *checkout.Checkout

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/agents"
 	"github.com/acpbridge/acpbridge/app/secret"
 )
 
@@ -64,15 +65,15 @@ func TestResealAfterKeyRotation(t *testing.T) {
 		}
 	}
 	// The agent secrets open with the new key alone, to the same values.
-	agents := &app.Agents{Store: e.svc.Store(), Keys: onlyNew}
-	set, err := agents.Settings(ctx, sh.ID)
+	access := &agents.Agents{Store: e.svc.Store(), Keys: onlyNew}
+	set, err := access.Settings(ctx, sh.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	body := []byte(`{}`)
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
-	sig := base64.StdEncoding.EncodeToString(app.SignRequest([]byte(signing), ts, body))
-	if err := agents.VerifySignature(&app.Agent{Shop: sh, Settings: set}, ts, sig, body); err != nil {
+	sig := base64.StdEncoding.EncodeToString(agents.SignRequest([]byte(signing), ts, body))
+	if err := access.VerifySignature(&app.Agent{Shop: sh, Settings: set}, ts, sig, body); err != nil {
 		t.Errorf("the signing secret no longer verifies after the reseal: %v", err)
 	}
 	if set.WebhookSecretSealed == "" || webhook == "" {

@@ -26,6 +26,7 @@ import (
 
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/agents"
 	"github.com/acpbridge/acpbridge/app/logging"
 	"github.com/acpbridge/acpbridge/app/payment/stripeemu"
 	"github.com/acpbridge/acpbridge/app/service"
@@ -1032,7 +1033,7 @@ func acpOwnShopStatuses(r *echo.Route) []int {
 func secSignature(h map[string]string, secret, body string) map[string]string {
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
 	h["Timestamp"] = ts
-	h["Signature"] = base64.StdEncoding.EncodeToString(app.SignRequest([]byte(secret), ts, []byte(body)))
+	h["Signature"] = base64.StdEncoding.EncodeToString(agents.SignRequest([]byte(secret), ts, []byte(body)))
 	return h
 }
 
@@ -1133,7 +1134,7 @@ func TestAgentRateLimitThroughTheRoute(t *testing.T) {
 		one := &agent{t: t, base: web.ACPBaseURL(e.svc.URL(), secShopA), key: keys[0], version: acp.V20260417,
 			headers: map[string]string{"Idempotency-Key": "rate-limited-create"}}
 		two := &agent{t: t, base: one.base, key: keys[1], version: acp.V20260417}
-		unknown := &agent{t: t, base: one.base, key: app.APIKeyPrefix + "_unknownkey0123456789abcdefghijklmnopqrstuvw", version: acp.V20260417}
+		unknown := &agent{t: t, base: one.base, key: agents.APIKeyPrefix + "_unknownkey0123456789abcdefghijklmnopqrstuvw", version: acp.V20260417}
 		create := one.createBody([]acp.ItemInput{item(variant, 1)}, false, nil)
 
 		if r := one.do("GET", "/checkout_sessions/cs_nosuchsession", nil); r.status != http.StatusNotFound {

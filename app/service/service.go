@@ -19,6 +19,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/agents"
 	"github.com/acpbridge/acpbridge/app/catalog"
 	"github.com/acpbridge/acpbridge/app/checkout"
 	"github.com/acpbridge/acpbridge/app/feeds"
@@ -80,7 +81,7 @@ type Service struct {
 	feeds      *feeds.Feeds
 	deliveries *feeds.Deliveries
 	admin      *merchant.Admin
-	agents     *app.Agents
+	agents     *agents.Agents
 	checkout   *checkout.Checkout
 	events     *checkout.AgentEvents
 	queue      *jobs.Queue
@@ -187,7 +188,7 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 	stripePayments := &checkout.StripePayments{Stripe: &payment.Stripe{
 		BaseURL: opts.StripeURL, HTTPClient: &http.Client{Timeout: 30 * time.Second}, Logger: logger,
 	}}
-	s.agents = &app.Agents{Store: s.store, Keys: s.keys, Now: s.store.Now, Stripe: stripePayments, Outbound: outbound}
+	s.agents = &agents.Agents{Store: s.store, Keys: s.keys, Now: s.store.Now, Stripe: stripePayments, Outbound: outbound}
 	s.checkout = &checkout.Checkout{
 		Completer: &checkout.Completer{
 			Lease: cfg.CompletionLease,
@@ -413,7 +414,7 @@ func (s *Service) Catalog() *catalog.Catalog { return s.catalog }
 func (s *Service) Feeds() *feeds.Feeds { return s.feeds }
 
 // Agents exposes agent credentials (API keys, signing and webhook secrets).
-func (s *Service) Agents() *app.Agents { return s.agents }
+func (s *Service) Agents() *agents.Agents { return s.agents }
 
 // Checkout exposes the ACP checkout use-case.
 func (s *Service) Checkout() *checkout.Checkout { return s.checkout }

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/agents"
 	"github.com/acpbridge/acpbridge/app/checkout"
 	"github.com/acpbridge/acpbridge/app/feeds"
 	"github.com/acpbridge/acpbridge/app/netguard"
@@ -371,15 +372,15 @@ func (s *Stack) onboard(ctx context.Context) error {
 	if err := feeds.SaveSettings(ctx, *fs); err != nil {
 		return err
 	}
-	agents := &app.Agents{Store: st, Keys: keys, Stripe: &checkout.StripePayments{Stripe: &payment.Stripe{BaseURL: s.Stripe.URL()}},
+	access := &agents.Agents{Store: st, Keys: keys, Stripe: &checkout.StripePayments{Stripe: &payment.Stripe{BaseURL: s.Stripe.URL()}},
 		Outbound: &netguard.Policy{AllowLoopback: true}}
-	if s.APIKey, _, err = agents.CreateAPIKey(ctx, sh.ID, "acpbench"); err != nil {
+	if s.APIKey, _, err = access.CreateAPIKey(ctx, sh.ID, "acpbench"); err != nil {
 		return err
 	}
-	if _, err := agents.ConnectStripe(ctx, sh.ID, s.Stripe.RestrictedKey(s.Account)); err != nil {
+	if _, err := access.ConnectStripe(ctx, sh.ID, s.Stripe.RestrictedKey(s.Account)); err != nil {
 		return err
 	}
-	if _, err := agents.RotateWebhookSecret(ctx, sh.ID, s.Events.URL()); err != nil {
+	if _, err := access.RotateWebhookSecret(ctx, sh.ID, s.Events.URL()); err != nil {
 		return err
 	}
 	for _, p := range s.Shopify.Products(s.Shop) {

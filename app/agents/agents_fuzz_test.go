@@ -1,4 +1,4 @@
-package app_test
+package agents_test
 
 import (
 	"bytes"
@@ -13,13 +13,14 @@ import (
 	"time"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/agents"
 	"github.com/acpbridge/acpbridge/app/secret"
 )
 
 var fuzzNow = time.Unix(1_800_000_000, 0)
 
 // FuzzVerifySignature: the agent request signature (Signature and
-// Timestamp headers over the raw body, see app.Agents). With arbitrary
+// Timestamp headers over the raw body, see agents.Agents). With arbitrary
 // headers and body, VerifySignature answers nil or an unauthorized
 // *app.Error, and:
 //
@@ -52,7 +53,7 @@ func FuzzVerifySignature(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	a := &app.Agents{Keys: kr, Now: func() time.Time { return fuzzNow }}
+	a := &agents.Agents{Keys: kr, Now: func() time.Time { return fuzzNow }}
 	agentOf := func(id int64, sealed string, require bool) *app.Agent {
 		return &app.Agent{Shop: &app.Shop{ID: id}, Settings: &app.ACPSettings{ShopID: id, SigningSecretSealed: sealed, RequireSignature: require}}
 	}
@@ -86,7 +87,7 @@ func FuzzVerifySignature(f *testing.F) {
 		inWindow := func() bool {
 			ts, ok := referenceTime(timestamp)
 			d := fuzzNow.Sub(ts)
-			return ok && d <= app.SignatureWindow && d >= -app.SignatureWindow
+			return ok && d <= agents.SignatureWindow && d >= -agents.SignatureWindow
 		}
 		if signs {
 			s := skew % (1 << 33)

@@ -1,4 +1,4 @@
-package app
+package agents
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+
+	"github.com/acpbridge/acpbridge/app"
 )
 
 // Replay protection for signed agent requests (issue 13). The Signature
@@ -86,7 +88,7 @@ func (r SignedRequest) binding() string {
 // request (401, signature_replayed). A request without a Signature passes
 // (VerifySignature has decided whether one is required). It needs a store
 // that implements SignatureUseStore (the app's store does).
-func (a *Agents) ConsumeSignature(ctx context.Context, ag *Agent, timestamp, signature string, req SignedRequest) error {
+func (a *Agents) ConsumeSignature(ctx context.Context, ag *app.Agent, timestamp, signature string, req SignedRequest) error {
 	if signature == "" {
 		return nil
 	}
@@ -111,6 +113,6 @@ func (a *Agents) ConsumeSignature(ctx context.Context, ag *Agent, timestamp, sig
 	if fresh || use.Binding != "" && first.Binding == use.Binding {
 		return nil
 	}
-	return &Error{Code: CodeUnauthorized, Reason: ReasonSignatureReplayed,
+	return &app.Error{Code: app.CodeUnauthorized, Reason: ReasonSignatureReplayed,
 		Message: "this Signature was already used on another request; sign each request anew, with a new Timestamp (a retry of the same request may keep it)"}
 }

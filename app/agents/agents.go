@@ -1,4 +1,4 @@
-package app
+package agents
 
 import (
 	"context"
@@ -13,42 +13,23 @@ import (
 	"strings"
 	"time"
 
+	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/netguard"
 	"github.com/acpbridge/acpbridge/app/secret"
 )
 
-// ACPSettings is how agents reach one shop: request signing, where order
-// events go, and the Stripe account that charges agent orders. Secrets are
-// sealed (app/secret) and opened only when used.
-type ACPSettings struct {
-	ShopID              int64
-	SigningSecretSealed string
-	RequireSignature    bool
-	WebhookURL          string
-	WebhookSecretSealed string
-	StripeAccountID     string
-	// StripeVerifiedAt is when Stripe last accepted the stored key.
-	StripeVerifiedAt *time.Time
-	// The last test event sent to WebhookURL: when, the receiver's HTTP
-	// status (0: no answer) and what went wrong.
-	WebhookTestedAt   *time.Time
-	WebhookTestStatus int
-	WebhookTestError  string
-	UpdatedAt         time.Time
-}
-
 // AgentStore is what agent access needs of the database.
 type AgentStore interface {
-	ShopByDomain(ctx context.Context, domain string) (*Shop, error)
-	CreateAPIKey(ctx context.Context, k APIKey) (*APIKey, error)
+	ShopByDomain(ctx context.Context, domain string) (*app.Shop, error)
+	CreateAPIKey(ctx context.Context, k app.APIKey) (*app.APIKey, error)
 	RevokeAPIKey(ctx context.Context, shopID, keyID int64) error
-	APIKeys(ctx context.Context, shopID int64) ([]*APIKey, error)
+	APIKeys(ctx context.Context, shopID int64) ([]*app.APIKey, error)
 	// APIKeyByHash returns a live key, its shop whatever its status (the
 	// caller decides) and the shop's settings (nil when none), or
 	// ErrNotFound.
-	APIKeyByHash(ctx context.Context, hash string) (*APIKey, *Shop, *ACPSettings, error)
-	ACPSettings(ctx context.Context, shopID int64) (*ACPSettings, error)
-	SaveACPSettings(ctx context.Context, s ACPSettings) error
+	APIKeyByHash(ctx context.Context, hash string) (*app.APIKey, *app.Shop, *app.ACPSettings, error)
+	ACPSettings(ctx context.Context, shopID int64) (*app.ACPSettings, error)
+	SaveACPSettings(ctx context.Context, s app.ACPSettings) error
 }
 
 // APIKeyPrefix starts every agent API key, so a leaked one is recognisable.
@@ -96,15 +77,15 @@ func (a *Agents) now() time.Time {
 
 // CreateAPIKey makes a new key for the shop and returns it in plaintext:
 // the only time it is ever visible. Older keys stay valid until revoked.
-func (a *Agents) CreateAPIKey(ctx context.Context, shopID int64, label string) (string, *APIKey, error) {
+func (a *Agents) CreateAPIKey(ctx context.Context, shopID int64, label string) (string, *app.APIKey, error) {
 	if len(label) > 100 {
-		return "", nil, &Error{Code: CodeInvalid, Field: "label", Message: "label must be at most 100 characters"}
+		return "", nil, &app.Error{Code: app.CodeInvalid, Field: "label", Message: "label must be at most 100 characters"}
 	}
 	key, err := secret.NewAPIKey(APIKeyPrefix)
 	if err != nil {
 		return "", nil, err
 	}
-	k, err := a.Store.CreateAPIKey(ctx, APIKey{
+	k, err := a.Store.CreateAPIKey(ctx, app.APIKey{
 		ShopID: shopID, Hash: secret.HashAPIKey(key), Fingerprint: secret.Fingerprint(key), Label: label, CreatedAt: a.now(),
 	})
 	if err != nil {
@@ -119,42 +100,19 @@ func (a *Agents) RevokeAPIKey(ctx context.Context, shopID, keyID int64) error {
 }
 
 // APIKeys lists the shop's keys (hashes and fingerprints only).
-func (a *Agents) APIKeys(ctx context.Context, shopID int64) ([]*APIKey, error) {
+func (a *Agents) APIKeys(ctx context.Context, shopID int64) ([]*app.APIKey, error) {
 	return a.Store.APIKeys(ctx, shopID)
 }
 
 // errBadKey is the one answer to every failed key check, so that a caller
 // cannot tell a wrong key from another shop's or a revoked one.
-var errBadKey = &Error{Code: CodeUnauthorized, Reason: "invalid_api_key", Message: "the API key is missing, malformed, revoked or not valid for this shop"}
-
-// Agent is an authenticated agent request's identity: the shop, the key
-// and the shop's ACP settings (zero values when none are saved).
-type Agent struct {
-	Shop     *Shop
-	Key      *APIKey
-	Settings *ACPSettings
-}
-
-type agentKey struct{}
-
-// WithAgent returns ctx carrying the authenticated agent, so that later
-// steps of the same request reuse its shop settings instead of reading
-// them again.
-func WithAgent(ctx context.Context, ag *Agent) context.Context {
-	return context.WithValue(ctx, agentKey{}, ag)
-}
-
-// AgentFrom returns the agent WithAgent stored, or nil.
-func AgentFrom(ctx context.Context) *Agent {
-	ag, _ := ctx.Value(agentKey{}).(*Agent)
-	return ag
-}
+var errBadKey = &app.Error{Code: app.CodeUnauthorized, Reason: "invalid_api_key", Message: "the API key is missing, malformed, revoked or not valid for this shop"}
 
 // Authenticate checks "Authorization: Bearer <key>" for the shop named in
 // the request path, then the request's signature (see VerifySignature). A
 // key of another shop, a revoked key and any key of an uninstalled shop all
 // fail alike.
-func (a *Agents) Authenticate(ctx context.Context, shopDomain, authorization string) (*Agent, error) {
+func (a *Agents) Authenticate(ctx context.Context, shopDomain, authorization string) (*app.Agent, error) {
 	scheme, key, ok := strings.Cut(authorization, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return nil, errBadKey
@@ -164,26 +122,26 @@ func (a *Agents) Authenticate(ctx context.Context, shopDomain, authorization str
 		return nil, errBadKey
 	}
 	k, sh, set, err := a.Store.APIKeyByHash(ctx, secret.HashAPIKey(key))
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, app.ErrNotFound) {
 		return nil, errBadKey
 	}
 	if err != nil {
 		return nil, err
 	}
-	if sh.Domain != shopDomain || sh.Status == ShopUninstalled {
+	if sh.Domain != shopDomain || sh.Status == app.ShopUninstalled {
 		return nil, errBadKey
 	}
 	if set == nil {
-		set = &ACPSettings{ShopID: sh.ID}
+		set = &app.ACPSettings{ShopID: sh.ID}
 	}
-	return &Agent{Shop: sh, Key: k, Settings: set}, nil
+	return &app.Agent{Shop: sh, Key: k, Settings: set}, nil
 }
 
 // Settings returns the shop's ACP settings (zero values when none saved).
-func (a *Agents) Settings(ctx context.Context, shopID int64) (*ACPSettings, error) {
+func (a *Agents) Settings(ctx context.Context, shopID int64) (*app.ACPSettings, error) {
 	s, err := a.Store.ACPSettings(ctx, shopID)
-	if errors.Is(err, ErrNotFound) {
-		return &ACPSettings{ShopID: shopID}, nil
+	if errors.Is(err, app.ErrNotFound) {
+		return &app.ACPSettings{ShopID: shopID}, nil
 	}
 	return s, err
 }
@@ -200,7 +158,7 @@ func (a *Agents) RotateSigningSecret(ctx context.Context, shopID int64, require 
 	if err != nil {
 		return "", err
 	}
-	if s.SigningSecretSealed, err = a.Keys.Seal([]byte(plain), SigningSecretAAD(shopID)); err != nil {
+	if s.SigningSecretSealed, err = a.Keys.Seal([]byte(plain), app.SigningSecretAAD(shopID)); err != nil {
 		return "", err
 	}
 	s.RequireSignature = require
@@ -220,10 +178,10 @@ func (a *Agents) RotateWebhookSecret(ctx context.Context, shopID int64, url stri
 	}
 	if url != "" {
 		if err := checkHTTPSURL(url, true); err != nil {
-			return "", &Error{Code: CodeInvalid, Field: "webhook_url", Message: err.Error()}
+			return "", &app.Error{Code: app.CodeInvalid, Field: "webhook_url", Message: err.Error()}
 		}
 		if err := a.Outbound.CheckURL(ctx, url); err != nil {
-			return "", OutboundRefusal("webhook_url", err)
+			return "", app.OutboundRefusal("webhook_url", err)
 		}
 		s.WebhookURL = url
 	}
@@ -231,7 +189,7 @@ func (a *Agents) RotateWebhookSecret(ctx context.Context, shopID int64, url stri
 	if err != nil {
 		return "", err
 	}
-	if s.WebhookSecretSealed, err = a.Keys.Seal([]byte(plain), WebhookSecretAAD(shopID)); err != nil {
+	if s.WebhookSecretSealed, err = a.Keys.Seal([]byte(plain), app.WebhookSecretAAD(shopID)); err != nil {
 		return "", err
 	}
 	s.UpdatedAt = a.now()
@@ -244,7 +202,7 @@ func (a *Agents) RotateWebhookSecret(ctx context.Context, shopID int64, url stri
 func (a *Agents) ConnectStripe(ctx context.Context, shopID int64, key string) (string, error) {
 	key = strings.TrimSpace(key)
 	if !(strings.HasPrefix(key, "sk_") || strings.HasPrefix(key, "rk_")) || len(key) > 255 || strings.ContainsAny(key, " \t\r\n") {
-		return "", &Error{Code: CodeInvalid, Field: "stripe_key", Message: "a Stripe secret key starts with sk_ and a restricted key with rk_"}
+		return "", &app.Error{Code: app.CodeInvalid, Field: "stripe_key", Message: "a Stripe secret key starts with sk_ and a restricted key with rk_"}
 	}
 	ks, ok := a.Store.(StripeKeyStore)
 	if !ok || a.Stripe == nil {
@@ -252,40 +210,40 @@ func (a *Agents) ConnectStripe(ctx context.Context, shopID int64, key string) (s
 	}
 	account, err := a.Stripe.Account(ctx, key)
 	if err != nil {
-		return "", &Error{Code: CodeInvalid, Field: "stripe_key", Message: "Stripe did not accept this key: " + err.Error()}
+		return "", &app.Error{Code: app.CodeInvalid, Field: "stripe_key", Message: "Stripe did not accept this key: " + err.Error()}
 	}
-	sealed, err := a.Keys.Seal([]byte(key), StripeKeyAAD(shopID))
+	sealed, err := a.Keys.Seal([]byte(key), app.StripeKeyAAD(shopID))
 	if err != nil {
 		return "", err
 	}
 	return account, ks.SaveStripeKey(ctx, shopID, sealed, account, a.now())
 }
 
-var errBadSignature = &Error{Code: CodeUnauthorized, Reason: "invalid_signature"}
+var errBadSignature = &app.Error{Code: app.CodeUnauthorized, Reason: "invalid_signature"}
 
 // VerifySignature checks a request's Signature and Timestamp headers over
 // its raw body, with the agent's shop settings. With no secret set, or a
 // secret set but not required and no Signature sent, the request passes; a
 // Signature that is sent is always checked.
-func (a *Agents) VerifySignature(ag *Agent, timestamp, signature string, body []byte) error {
+func (a *Agents) VerifySignature(ag *app.Agent, timestamp, signature string, body []byte) error {
 	s, shopID := ag.Settings, ag.Shop.ID
 	if signature == "" {
 		if s.RequireSignature {
-			return &Error{Code: CodeUnauthorized, Reason: "signature_required", Message: "this shop requires signed requests: send Signature and Timestamp headers (see the API documentation)"}
+			return &app.Error{Code: app.CodeUnauthorized, Reason: "signature_required", Message: "this shop requires signed requests: send Signature and Timestamp headers (see the API documentation)"}
 		}
 		return nil
 	}
 	if s.SigningSecretSealed == "" {
-		return &Error{Code: CodeUnauthorized, Reason: "invalid_signature", Message: "a Signature was sent but no signing secret is set for this shop"}
+		return &app.Error{Code: app.CodeUnauthorized, Reason: "invalid_signature", Message: "a Signature was sent but no signing secret is set for this shop"}
 	}
 	ts, ok := parseSignatureTime(timestamp)
 	if !ok {
-		return &Error{Code: CodeUnauthorized, Reason: "invalid_signature", Message: "the Timestamp header must be an RFC 3339 date-time or Unix seconds"}
+		return &app.Error{Code: app.CodeUnauthorized, Reason: "invalid_signature", Message: "the Timestamp header must be an RFC 3339 date-time or Unix seconds"}
 	}
 	if d := a.now().Sub(ts); d > SignatureWindow || d < -SignatureWindow {
-		return &Error{Code: CodeUnauthorized, Reason: "invalid_signature", Message: "the Timestamp is more than 5 minutes away from the server's clock"}
+		return &app.Error{Code: app.CodeUnauthorized, Reason: "invalid_signature", Message: "the Timestamp is more than 5 minutes away from the server's clock"}
 	}
-	key, err := a.Keys.Open(s.SigningSecretSealed, SigningSecretAAD(shopID))
+	key, err := a.Keys.Open(s.SigningSecretSealed, app.SigningSecretAAD(shopID))
 	if err != nil {
 		return fmt.Errorf("open signing secret: %w", err)
 	}
@@ -347,7 +305,7 @@ func checkHTTPSURL(raw string, allowLoopbackHTTP bool) error {
 		return errors.New("must not carry a user name or password")
 	case u.Scheme == "https":
 		return nil
-	case u.Scheme == "http" && allowLoopbackHTTP && isLoopbackHost(u.Hostname()):
+	case u.Scheme == "http" && allowLoopbackHTTP && app.IsLoopbackHost(u.Hostname()):
 		return nil
 	}
 	return errors.New("must use https")

@@ -1,4 +1,4 @@
-package app_test
+package agents_test
 
 import (
 	"context"
@@ -12,12 +12,13 @@ import (
 	"time"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/agents"
 	"github.com/acpbridge/acpbridge/app/store"
 	"github.com/acpbridge/acpbridge/app/store/storetest"
 )
 
 // TestSignatureReplay runs the replays of issue 13 against the replay cache
-// on both databases, through two app.Agents on one store (two replicas): a
+// on both databases, through two agents.Agents on one store (two replicas): a
 // verified signature is accepted once, except for a retry of the very same
 // request.
 func TestSignatureReplay(t *testing.T) {
@@ -27,7 +28,7 @@ func TestSignatureReplay(t *testing.T) {
 		now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 		clk := &clock{t: now}
 		kr := fuzzKeyring(t)
-		replicas := []*app.Agents{{Store: st, Keys: kr, Now: clk.Now}, {Store: st, Keys: kr, Now: clk.Now}}
+		replicas := []*agents.Agents{{Store: st, Keys: kr, Now: clk.Now}, {Store: st, Keys: kr, Now: clk.Now}}
 		signing, err := replicas[0].RotateSigningSecret(ctx, sh.ID, true)
 		if err != nil {
 			t.Fatal(err)
@@ -41,22 +42,22 @@ func TestSignatureReplay(t *testing.T) {
 		sign := func(body string) (ts, sig string) { // a fresh Timestamp each time
 			tsN++
 			ts = strconv.FormatInt(tsN, 10)
-			return ts, base64.StdEncoding.EncodeToString(app.SignRequest([]byte(signing), ts, []byte(body)))
+			return ts, base64.StdEncoding.EncodeToString(agents.SignRequest([]byte(signing), ts, []byte(body)))
 		}
 		// send is one request through replica r: verify, then consume.
-		send := func(r int, ts, sig, body string, req app.SignedRequest) error {
+		send := func(r int, ts, sig, body string, req agents.SignedRequest) error {
 			if err := replicas[r].VerifySignature(ag, ts, sig, []byte(body)); err != nil {
 				t.Fatalf("VerifySignature: %v", err) // every signature here is genuine
 			}
 			return replicas[r].ConsumeSignature(ctx, ag, ts, sig, req)
 		}
 		const base = "/acp/a.myshopify.com/checkout_sessions"
-		create := func(key string) app.SignedRequest {
-			return app.SignedRequest{Method: http.MethodPost, Path: base, IdempotencyKey: key}
+		create := func(key string) agents.SignedRequest {
+			return agents.SignedRequest{Method: http.MethodPost, Path: base, IdempotencyKey: key}
 		}
 		replayed := func(err error) {
 			t.Helper()
-			wantAppError(t, err, app.CodeUnauthorized, app.ReasonSignatureReplayed)
+			wantAppError(t, err, app.CodeUnauthorized, agents.ReasonSignatureReplayed)
 		}
 
 		// One signed create, replayed with new Idempotency-Keys on both replicas.
@@ -83,13 +84,13 @@ func TestSignatureReplay(t *testing.T) {
 		// A GET's signature (empty body) on an empty-body cancel of another
 		// session is refused; on a GET of another session (an agent reading
 		// two sessions in the same second) it is not: reads change nothing.
-		get := app.SignedRequest{Method: http.MethodGet, Path: base + "/cs_1"}
+		get := agents.SignedRequest{Method: http.MethodGet, Path: base + "/cs_1"}
 		ts, sig = sign("")
 		if err := send(0, ts, sig, "", get); err != nil {
 			t.Fatalf("GET: %v", err)
 		}
-		replayed(send(1, ts, sig, "", app.SignedRequest{Method: http.MethodPost, Path: base + "/cs_2/cancel", IdempotencyKey: "c1"}))
-		if err := send(1, ts, sig, "", app.SignedRequest{Method: http.MethodGet, Path: base + "/cs_2"}); err != nil {
+		replayed(send(1, ts, sig, "", agents.SignedRequest{Method: http.MethodPost, Path: base + "/cs_2/cancel", IdempotencyKey: "c1"}))
+		if err := send(1, ts, sig, "", agents.SignedRequest{Method: http.MethodGet, Path: base + "/cs_2"}); err != nil {
 			t.Fatalf("GET of another session with the same signature: %v", err)
 		}
 		if err := send(1, ts, sig, "", get); err != nil { // a GET retried as it was
@@ -98,7 +99,7 @@ func TestSignatureReplay(t *testing.T) {
 
 		// A POST without Idempotency-Key (2025-09-29) has no retry to tell
 		// from a replay: its signature is good once.
-		bare := app.SignedRequest{Method: http.MethodPost, Path: base}
+		bare := agents.SignedRequest{Method: http.MethodPost, Path: base}
 		ts, sig = sign(body)
 		if err := send(0, ts, sig, body, bare); err != nil {
 			t.Fatal(err)
@@ -107,7 +108,7 @@ func TestSignatureReplay(t *testing.T) {
 
 		// The cancel first, then the GET: the order does not matter.
 		ts, sig = sign("")
-		if err := send(1, ts, sig, "", app.SignedRequest{Method: http.MethodPost, Path: base + "/cs_3/cancel", IdempotencyKey: "c3"}); err != nil {
+		if err := send(1, ts, sig, "", agents.SignedRequest{Method: http.MethodPost, Path: base + "/cs_3/cancel", IdempotencyKey: "c3"}); err != nil {
 			t.Fatal(err)
 		}
 		replayed(send(0, ts, sig, "", get))
@@ -118,7 +119,7 @@ func TestSignatureReplay(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		use := app.SignatureUse{ShopID: other.ID, Digest: "d1", Binding: "", ExpiresAt: now.Add(time.Minute)}
+		use := agents.SignatureUse{ShopID: other.ID, Digest: "d1", Binding: "", ExpiresAt: now.Add(time.Minute)}
 		if _, fresh, err := st.UseSignature(ctx, use, now); err != nil || !fresh {
 			t.Fatalf("shop B's first use: %v, %v", fresh, err)
 		}
@@ -133,7 +134,7 @@ func TestSignatureReplay(t *testing.T) {
 		if _, fresh, err := st.UseSignature(ctx, use, now.Add(time.Minute)); err != nil || !fresh {
 			t.Fatalf("after expiry: %v, %v; want a fresh use", fresh, err)
 		}
-		n, err := st.PruneSignatureUses(ctx, now.Add(app.SignatureWindow+2*time.Minute+time.Hour))
+		n, err := st.PruneSignatureUses(ctx, now.Add(agents.SignatureWindow+2*time.Minute+time.Hour))
 		if err != nil || n < 5 {
 			t.Fatalf("prune: %d, %v; want every use gone", n, err)
 		}
@@ -147,13 +148,13 @@ func TestSignatureReplay(t *testing.T) {
 // signature uses fails closed (an error, a 500), never lets a replay in.
 func TestSignatureUsesNeedAStore(t *testing.T) {
 	t.Parallel()
-	a := &app.Agents{Keys: fuzzKeyring(t)}
+	a := &agents.Agents{Keys: fuzzKeyring(t)}
 	ag := &app.Agent{Shop: &app.Shop{ID: 1}, Settings: &app.ACPSettings{ShopID: 1}}
 	sig := base64.StdEncoding.EncodeToString(make([]byte, 32))
-	if err := a.ConsumeSignature(context.Background(), ag, "1800000000", sig, app.SignedRequest{Method: "GET", Path: "/"}); err == nil {
+	if err := a.ConsumeSignature(context.Background(), ag, "1800000000", sig, agents.SignedRequest{Method: "GET", Path: "/"}); err == nil {
 		t.Fatal("no store: want an error")
 	}
-	if err := a.ConsumeSignature(context.Background(), ag, "", "", app.SignedRequest{}); err != nil {
+	if err := a.ConsumeSignature(context.Background(), ag, "", "", agents.SignedRequest{}); err != nil {
 		t.Fatalf("unsigned request: %v", err)
 	}
 }
