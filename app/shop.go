@@ -81,6 +81,10 @@ func StripeKeyAAD(shopID int64) []byte {
 	return []byte("stripe_key:" + strconv.FormatInt(shopID, 10))
 }
 
+// WebhookRetention is how long processed webhook deliveries are kept
+// (their payloads are already gone); Shopify redelivers for 4 hours at most.
+const WebhookRetention = 7 * 24 * time.Hour
+
 // WebhookEvent is a Shopify webhook delivery the app accepted.
 type WebhookEvent struct {
 	ID          int64

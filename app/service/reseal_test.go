@@ -10,6 +10,7 @@ import (
 
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/agents"
+	"github.com/acpbridge/acpbridge/app/maintenance"
 	"github.com/acpbridge/acpbridge/app/secret"
 )
 
@@ -42,7 +43,7 @@ func TestResealAfterKeyRotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &app.Resealer{Store: e.svc.Store(), Keys: both}
+	r := &maintenance.Resealer{Store: e.svc.Store(), Keys: both}
 	n, err := r.Reseal(ctx)
 	if err != nil || n != 5 {
 		t.Fatalf("Reseal = %d, %v; want the access and refresh tokens, the signing and webhook secrets and the Stripe key re-sealed", n, err)

@@ -25,6 +25,7 @@ import (
 	"github.com/acpbridge/acpbridge/app/feeds"
 	"github.com/acpbridge/acpbridge/app/idempotency"
 	"github.com/acpbridge/acpbridge/app/jobs"
+	"github.com/acpbridge/acpbridge/app/maintenance"
 	"github.com/acpbridge/acpbridge/app/merchant"
 	"github.com/acpbridge/acpbridge/app/netguard"
 	"github.com/acpbridge/acpbridge/app/payment"
@@ -220,11 +221,11 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 
 	// Jobs.
 	workers := river.NewWorkers()
-	maintenance := &app.Maintenance{
+	housekeeping := &maintenance.Maintenance{
 		Store: s.store, Logger: logger, Now: s.store.Now,
-		Resealer: &app.Resealer{Store: s.store, Keys: s.keys},
+		Resealer: &maintenance.Resealer{Store: s.store, Keys: s.keys},
 	}
-	river.AddWorker(workers, &jobs.MaintenanceWorker{App: maintenance})
+	river.AddWorker(workers, &jobs.MaintenanceWorker{App: housekeeping})
 	river.AddWorker(workers, &jobs.WebhookWorker{App: &shops.ShopifyWebhooks{Shopify: s.shopify, Orders: s.events}})
 	river.AddWorker(workers, &jobs.ShopInstalledWorker{App: s.shopify})
 	river.AddWorker(workers, &jobs.RunSyncWorker{App: s.catalog})

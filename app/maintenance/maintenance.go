@@ -1,19 +1,17 @@
-package app
+package maintenance
 
 import (
 	"context"
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/acpbridge/acpbridge/app"
 )
 
 // RevokedKeyRetention is how long a revoked API key's hash is kept (for the
 // merchant's key history) before housekeeping deletes it.
 const RevokedKeyRetention = 30 * 24 * time.Hour
-
-// WebhookRetention is how long processed webhook deliveries are kept
-// (their payloads are already gone); Shopify redelivers for 4 hours at most.
-const WebhookRetention = 7 * 24 * time.Hour
 
 // MaintenanceStore is what housekeeping needs of the database.
 type MaintenanceStore interface {
@@ -27,7 +25,7 @@ type MaintenanceStore interface {
 	Optimize(ctx context.Context) error
 	// StalledCompletions lists checkout completions left unfinished (not
 	// leased) since before the cutoff.
-	StalledCompletions(ctx context.Context, before time.Time) ([]ResumeCompletionArgs, error)
+	StalledCompletions(ctx context.Context, before time.Time) ([]app.ResumeCompletionArgs, error)
 }
 
 // StalledAfter is how long a completion may stand still before
@@ -43,7 +41,7 @@ type Maintenance struct {
 	Logger   *slog.Logger
 	Now      func() time.Time
 	// Queue, when set, receives the resume jobs of stalled completions.
-	Queue Enqueuer
+	Queue app.Enqueuer
 }
 
 // Maintain prunes what has outlived its use (revoked keys, expired OAuth
@@ -60,7 +58,7 @@ func (m *Maintenance) Maintain(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("maintain: %w", err)
 	}
-	events, err := m.Store.PruneWebhookEvents(ctx, now.Add(-WebhookRetention))
+	events, err := m.Store.PruneWebhookEvents(ctx, now.Add(-app.WebhookRetention))
 	if err != nil {
 		return fmt.Errorf("maintain: %w", err)
 	}

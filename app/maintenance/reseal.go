@@ -1,4 +1,4 @@
-package app
+package maintenance
 
 import (
 	"context"
@@ -6,19 +6,20 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/secret"
 )
 
 // ResealStore is what re-sealing after a key rotation needs.
 type ResealStore interface {
-	ActiveShops(ctx context.Context) ([]*Shop, error)
-	ShopByDomain(ctx context.Context, domain string) (*Shop, error)
+	ActiveShops(ctx context.Context) ([]*app.Shop, error)
+	ShopByDomain(ctx context.Context, domain string) (*app.Shop, error)
 	WithShopLock(ctx context.Context, shopID int64, fn func(ctx context.Context) error) error
-	UpdateShopTokens(ctx context.Context, shopID int64, t SealedTokens) error
-	FeedTargets(ctx context.Context, shopID int64) ([]*FeedTarget, error)
-	SaveFeedTarget(ctx context.Context, t FeedTarget) (*FeedTarget, error)
-	ACPSettings(ctx context.Context, shopID int64) (*ACPSettings, error)
-	SaveACPSettings(ctx context.Context, s ACPSettings) error
+	UpdateShopTokens(ctx context.Context, shopID int64, t app.SealedTokens) error
+	FeedTargets(ctx context.Context, shopID int64) ([]*app.FeedTarget, error)
+	SaveFeedTarget(ctx context.Context, t app.FeedTarget) (*app.FeedTarget, error)
+	ACPSettings(ctx context.Context, shopID int64) (*app.ACPSettings, error)
+	SaveACPSettings(ctx context.Context, s app.ACPSettings) error
 	StripeKey(ctx context.Context, shopID int64) (string, error)
 	SaveStripeKey(ctx context.Context, shopID int64, sealed, accountID string, now time.Time) error
 }
@@ -58,7 +59,7 @@ func (r *Resealer) Reseal(ctx context.Context) (int, error) {
 			if !r.stale(t.Secret) {
 				continue
 			}
-			aad := FeedTargetAAD(t.ShopID, t.Kind)
+			aad := app.FeedTargetAAD(t.ShopID, t.Kind)
 			plain, err := r.Keys.Open(t.Secret, aad)
 			if err != nil {
 				return n, fmt.Errorf("reseal feed target %d: %w", t.ID, err)
@@ -86,24 +87,24 @@ func (r *Resealer) stale(sealed string) bool {
 
 // resealShop re-seals the shop's token pair under the shop lock, so it
 // cannot interleave with a refresh that replaces the same pair.
-func (r *Resealer) resealShop(ctx context.Context, sh *Shop) (int, error) {
+func (r *Resealer) resealShop(ctx context.Context, sh *app.Shop) (int, error) {
 	if !r.stale(sh.AccessTokenSealed) && !r.stale(sh.RefreshTokenSealed) {
 		return 0, nil
 	}
 	n := 0
 	err := r.Store.WithShopLock(ctx, sh.ID, func(ctx context.Context) error {
 		cur, err := r.Store.ShopByDomain(ctx, sh.Domain)
-		if err != nil || cur.Status != ShopActive {
+		if err != nil || cur.Status != app.ShopActive {
 			return err
 		}
-		t := SealedTokens{
+		t := app.SealedTokens{
 			Access: cur.AccessTokenSealed, AccessExpiresAt: cur.AccessTokenExpiresAt,
 			Refresh: cur.RefreshTokenSealed, RefreshExpiresAt: cur.RefreshTokenExpiresAt,
 		}
 		for _, f := range []struct {
 			v   *string
 			aad []byte
-		}{{&t.Access, AccessTokenAAD(cur.Domain)}, {&t.Refresh, RefreshTokenAAD(cur.Domain)}} {
+		}{{&t.Access, app.AccessTokenAAD(cur.Domain)}, {&t.Refresh, app.RefreshTokenAAD(cur.Domain)}} {
 			if !r.stale(*f.v) {
 				continue
 			}
@@ -121,7 +122,7 @@ func (r *Resealer) resealShop(ctx context.Context, sh *Shop) (int, error) {
 		}
 		return r.Store.UpdateShopTokens(ctx, cur.ID, t)
 	})
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, app.ErrNotFound) {
 		return 0, nil
 	}
 	return n, err
@@ -129,10 +130,10 @@ func (r *Resealer) resealShop(ctx context.Context, sh *Shop) (int, error) {
 
 // resealAgentSecrets re-seals the shop's request-signing and webhook
 // secrets and its Stripe key.
-func (r *Resealer) resealAgentSecrets(ctx context.Context, sh *Shop) (int, error) {
+func (r *Resealer) resealAgentSecrets(ctx context.Context, sh *app.Shop) (int, error) {
 	n := 0
 	set, err := r.Store.ACPSettings(ctx, sh.ID)
-	if err != nil && !errors.Is(err, ErrNotFound) {
+	if err != nil && !errors.Is(err, app.ErrNotFound) {
 		return 0, err
 	}
 	if set == nil {
@@ -142,7 +143,7 @@ func (r *Resealer) resealAgentSecrets(ctx context.Context, sh *Shop) (int, error
 	for _, f := range []struct {
 		v   *string
 		aad []byte
-	}{{&set.SigningSecretSealed, SigningSecretAAD(sh.ID)}, {&set.WebhookSecretSealed, WebhookSecretAAD(sh.ID)}} {
+	}{{&set.SigningSecretSealed, app.SigningSecretAAD(sh.ID)}, {&set.WebhookSecretSealed, app.WebhookSecretAAD(sh.ID)}} {
 		if !r.stale(*f.v) {
 			continue
 		}
@@ -162,17 +163,17 @@ func (r *Resealer) resealAgentSecrets(ctx context.Context, sh *Shop) (int, error
 		}
 	}
 	sealed, err := r.Store.StripeKey(ctx, sh.ID)
-	if errors.Is(err, ErrNotFound) || err == nil && !r.stale(sealed) {
+	if errors.Is(err, app.ErrNotFound) || err == nil && !r.stale(sealed) {
 		return n, nil
 	}
 	if err != nil {
 		return n, err
 	}
-	plain, err := r.Keys.Open(sealed, StripeKeyAAD(sh.ID))
+	plain, err := r.Keys.Open(sealed, app.StripeKeyAAD(sh.ID))
 	if err != nil {
 		return n, err
 	}
-	if sealed, err = r.Keys.Seal(plain, StripeKeyAAD(sh.ID)); err != nil {
+	if sealed, err = r.Keys.Seal(plain, app.StripeKeyAAD(sh.ID)); err != nil {
 		return n, err
 	}
 	return n + 1, r.Store.SaveStripeKey(ctx, sh.ID, sealed, set.StripeAccountID, set.UpdatedAt)
