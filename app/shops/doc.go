@@ -13,8 +13,8 @@
 // It owns the ShopifyStore port (app/store implements it) and the
 // interfaces through which it tells other capabilities what Shopify said
 // (CatalogEvents, implemented by catalog.Catalog; OrderWebhooks, by
-// checkout.AgentEvents), which app/service wires. The Shop
-// record, ShopProfile and the token AADs are vocabulary in package app.
+// checkout.AgentEvents), which app/service wires. The Shop record,
+// ShopProfile and the token AADs are vocabulary in package app.
 //
 // Imports: package app (vocabulary), shopify (the protocol client),
 // app/secret and the standard library. It never imports web, app/store,
