@@ -53,6 +53,12 @@ func (d DatabaseConfig) Redacted() string {
 	return u.Redacted()
 }
 
+// DefaultSessionTTL is how long a checkout session lives by default.
+const DefaultSessionTTL = 6 * time.Hour
+
+// DefaultQuoteTimeout bounds the Shopify calls of one quote.
+const DefaultQuoteTimeout = 4 * time.Second
+
 // Config is everything the app reads from its environment, read once at
 // start-up by LoadConfig. Names follow the Shopify CLI's, so `shopify app dev`
 // can run the binary as it is.
@@ -286,7 +292,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			continue
 		}
 		u, err := url.Parse(raw)
-		if err != nil || u.Host == "" || !(u.Scheme == "https" || (u.Scheme == "http" && isLoopbackHost(u.Hostname()))) {
+		if err != nil || u.Host == "" || !(u.Scheme == "https" || (u.Scheme == "http" && IsLoopbackHost(u.Hostname()))) {
 			bad(name, "expected an https URL of the script (http only on loopback)%s; got %q", map[bool]string{true: ", or off", false: ""}[name == "POLARIS_URL"], raw)
 			continue
 		}
@@ -298,7 +304,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			continue
 		}
 		u, err := url.Parse(raw)
-		if err != nil || u.Scheme != "http" || !isLoopbackHost(u.Hostname()) {
+		if err != nil || u.Scheme != "http" || !IsLoopbackHost(u.Hostname()) {
 			bad(name, "expected an http URL on a loopback address (an emulator for development and tests), got %q", raw)
 			continue
 		}
@@ -399,7 +405,7 @@ func parseAppURL(raw string) (*url.URL, error) {
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return nil, fmt.Errorf("expected an absolute https URL such as https://acpbridge.example.com, got %q", raw)
 	}
-	if u.Scheme == "http" && !isLoopbackHost(u.Hostname()) {
+	if u.Scheme == "http" && !IsLoopbackHost(u.Hostname()) {
 		return nil, fmt.Errorf("expected https (Shopify only embeds https apps); http is allowed for localhost only, got %q", raw)
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
@@ -439,7 +445,8 @@ func parseTrustedProxies(raw string) ([]*net.IPNet, error) {
 	return nets, nil
 }
 
-func isLoopbackHost(h string) bool {
+// IsLoopbackHost reports whether h is localhost or a loopback address.
+func IsLoopbackHost(h string) bool {
 	if h == "localhost" {
 		return true
 	}

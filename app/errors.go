@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/acpbridge/acpbridge/app/netguard"
 )
 
 // Code classifies an expected failure so that each edge (HTTP, CLI, jobs) can
@@ -70,3 +72,33 @@ func ErrorCode(err error) Code {
 	}
 	return ""
 }
+
+// OutboundRefusal is the 400 for a URL or host the outbound policy
+// refuses. It names the class, never the address a name resolved to (that
+// would make the form a probe of the server's internal DNS).
+func OutboundRefusal(field string, err error) error {
+	msg := "must be a public address: loopback, private, link-local and other non-public addresses are not allowed"
+	var refused *netguard.RefusedError
+	if errors.As(err, &refused) {
+		msg += " (this one is " + string(refused.Class) + ")"
+	}
+	return &Error{Code: CodeInvalid, Field: field, Message: msg}
+}
+
+// Truncate cuts s to at most n bytes (then marks the cut with …), for
+// the error texts kept in rows.
+func Truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// Errors of the Shopify connection that callers tell apart.
+var (
+	// ErrReauthRequired: Shopify refused the shop's tokens; the merchant must
+	// open the app (or reinstall) to grant a new one.
+	ErrReauthRequired = &Error{Code: CodeUnavailable, Message: "the shop must re-authorise the app"}
+	// ErrShopInactive: the shop uninstalled the app.
+	ErrShopInactive = &Error{Code: CodeUnauthorized, Message: "the app is not installed on this shop"}
+)

@@ -1,6 +1,12 @@
 package app
 
-import "time"
+import (
+	"encoding/json"
+	"strconv"
+	"time"
+
+	"github.com/acpbridge/acpbridge/app/feed"
+)
 
 // Sync statuses.
 const (
@@ -124,6 +130,26 @@ type FeedBuild struct {
 	FinishedAt *time.Time
 }
 
+// FieldProblems is a build's problems with one field, for feed health.
+type FieldProblems struct {
+	Field    string `json:"field"`
+	Severity string `json:"severity"`
+	Count    int64  `json:"count"`
+	Message  string `json:"message"`
+	Hint     string `json:"hint"`
+	Example  string `json:"example_item_id"`
+}
+
+// ProblemsByField decodes the build's summary (most frequent first, as
+// the build wrote it).
+func (b *FeedBuild) ProblemsByField() []FieldProblems {
+	var out []FieldProblems
+	if len(b.Summary) > 0 {
+		_ = json.Unmarshal(b.Summary, &out) // written by build(); an old or empty summary shows nothing
+	}
+	return out
+}
+
 // FeedFile is one format of a build.
 type FeedFile struct {
 	BuildID int64
@@ -139,6 +165,17 @@ type FeedProblem struct {
 	Severity string
 	Message  string
 	Hint     string
+}
+
+// CheckoutItem is a feed item an agent may buy: what the shop's feed
+// publishes for the variant right now, from our synced catalog.
+type CheckoutItem struct {
+	Item    feed.Item
+	Variant CatalogVariant
+	// Sellable: the item is in the published feed (eligible, valid) and
+	// eligible for checkout. Reason says why not.
+	Sellable bool
+	Reason   string
 }
 
 // Feed target kinds.
@@ -163,6 +200,12 @@ type FeedTarget struct {
 	LastSuccessAt *time.Time
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+}
+
+// FeedTargetAAD binds a target's sealed secret to its shop and kind (the
+// deliveries seal it, maintenance re-seals it under a new key).
+func FeedTargetAAD(shopID int64, kind string) []byte {
+	return []byte("feed_target:" + strconv.FormatInt(shopID, 10) + ":" + kind)
 }
 
 // SFTPTargetConfig is the non-secret part of an SFTP target.

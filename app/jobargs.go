@@ -1,6 +1,8 @@
 package app
 
 import (
+	"context"
+
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 )
@@ -88,3 +90,26 @@ type PushFeedArgs struct {
 
 // Kind implements river.JobArgs.
 func (PushFeedArgs) Kind() string { return "feed_push" }
+
+// ResumeCompletionArgs carries on a completion a crash or a temporary
+// failure interrupted (Checkout.ResumeCompletion). It is enqueued with
+// every completion, so even a process killed mid-payment is picked up.
+type ResumeCompletionArgs struct {
+	ShopID    int64  `json:"shop_id"`
+	SessionID string `json:"session_id"`
+}
+
+// Kind implements river.JobArgs.
+func (ResumeCompletionArgs) Kind() string { return "checkout_resume_completion" }
+
+// InsertOpts: one pending resume per session.
+func (ResumeCompletionArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 25, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
+		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRunning, rivertype.JobStateRetryable, rivertype.JobStateScheduled,
+	}}}
+}
+
+// Enqueuer inserts jobs, inside the transaction ctx carries (jobs.Queue).
+type Enqueuer interface {
+	EnqueueTx(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error
+}

@@ -1,6 +1,9 @@
 package app
 
-import "time"
+import (
+	"strconv"
+	"time"
+)
 
 // ShopStatus is where a shop stands with the app.
 type ShopStatus string
@@ -65,6 +68,23 @@ type APIKey struct {
 func AccessTokenAAD(domain string) []byte  { return []byte("shop:" + domain + ":access_token") }
 func RefreshTokenAAD(domain string) []byte { return []byte("shop:" + domain + ":refresh_token") }
 
+// SigningSecretAAD, WebhookSecretAAD and StripeKeyAAD bind a shop's sealed
+// agent signing secret, agent webhook secret and Stripe key to the shop
+// (sealed by their capability, re-sealed by maintenance).
+func SigningSecretAAD(shopID int64) []byte {
+	return []byte("acp_signing_secret:" + strconv.FormatInt(shopID, 10))
+}
+func WebhookSecretAAD(shopID int64) []byte {
+	return []byte("acp_webhook_secret:" + strconv.FormatInt(shopID, 10))
+}
+func StripeKeyAAD(shopID int64) []byte {
+	return []byte("stripe_key:" + strconv.FormatInt(shopID, 10))
+}
+
+// WebhookRetention is how long processed webhook deliveries are kept
+// (their payloads are already gone); Shopify redelivers for 4 hours at most.
+const WebhookRetention = 7 * 24 * time.Hour
+
 // WebhookEvent is a Shopify webhook delivery the app accepted.
 type WebhookEvent struct {
 	ID          int64
@@ -114,4 +134,14 @@ type ShopDetails struct {
 type CustomerRef struct {
 	ID    string // Shopify's numeric customer id, as text
 	Email string
+}
+
+// ShopProfile is what Shopify says of a shop that the feed uses as its
+// defaults: the merchant can change each on the settings page.
+type ShopProfile struct {
+	ShopDetails
+	StorefrontURL    string
+	RefundPolicyURL  string
+	PrivacyPolicyURL string
+	TermsURL         string
 }

@@ -20,7 +20,7 @@ import (
 // MinorUnits (or the app's ParseMoney) given the currency's exponent.
 
 // Querier runs one GraphQL Admin document for a shop and decodes its `data`
-// into out; app.Shopify has this method. TokenQuerier adapts an *Admin.
+// into out; shops.Shopify has this method. TokenQuerier adapts an *Admin.
 type Querier interface {
 	Query(ctx context.Context, shop, query string, vars map[string]any, out any) error
 }

@@ -15,6 +15,8 @@ import (
 
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/agents"
+	"github.com/acpbridge/acpbridge/app/checkout"
 	"github.com/acpbridge/acpbridge/shopify"
 )
 
@@ -32,24 +34,24 @@ import (
 
 // CheckoutService is the checkout use-case (app.Checkout).
 type CheckoutService interface {
-	Create(ctx context.Context, sh *app.Shop, v acp.Version, in *acp.CreateSessionInput) (*app.CheckoutSession, error)
-	Get(ctx context.Context, sh *app.Shop, id string) (*app.CheckoutSession, error)
-	Update(ctx context.Context, sh *app.Shop, v acp.Version, id string, in *acp.UpdateSessionInput) (*app.CheckoutSession, error)
-	Cancel(ctx context.Context, sh *app.Shop, id string, in *acp.CancelSessionInput) (*app.CheckoutSession, error)
-	Complete(ctx context.Context, sh *app.Shop, v acp.Version, id string, in *acp.CompleteSessionInput) (*app.CheckoutSession, error)
-	View(ctx context.Context, sh *app.Shop, cs *app.CheckoutSession) (*acp.Session, error)
+	Create(ctx context.Context, sh *app.Shop, v acp.Version, in *acp.CreateSessionInput) (*checkout.CheckoutSession, error)
+	Get(ctx context.Context, sh *app.Shop, id string) (*checkout.CheckoutSession, error)
+	Update(ctx context.Context, sh *app.Shop, v acp.Version, id string, in *acp.UpdateSessionInput) (*checkout.CheckoutSession, error)
+	Cancel(ctx context.Context, sh *app.Shop, id string, in *acp.CancelSessionInput) (*checkout.CheckoutSession, error)
+	Complete(ctx context.Context, sh *app.Shop, v acp.Version, id string, in *acp.CompleteSessionInput) (*checkout.CheckoutSession, error)
+	View(ctx context.Context, sh *app.Shop, cs *checkout.CheckoutSession) (*acp.Session, error)
 	// Discovery is the shop's public discovery document; ErrNotFound for
 	// an unknown or uninstalled shop.
 	Discovery(ctx context.Context, shopDomain, baseURL string) ([]byte, error)
 }
 
-// AgentAuth authenticates agents (app.Agents).
+// AgentAuth authenticates agents (agents.Agents).
 type AgentAuth interface {
 	Authenticate(ctx context.Context, shopDomain, authorization string) (*app.Agent, error)
 	VerifySignature(ag *app.Agent, timestamp, signature string, body []byte) error
 	// ConsumeSignature refuses a verified signature already used on
 	// another request (replay protection, across replicas).
-	ConsumeSignature(ctx context.Context, ag *app.Agent, timestamp, signature string, req app.SignedRequest) error
+	ConsumeSignature(ctx context.Context, ag *app.Agent, timestamp, signature string, req agents.SignedRequest) error
 }
 
 // ACPBasePath is the prefix of every shop's ACP base URL.
@@ -172,7 +174,7 @@ func (s *Server) acpAuth(next echo.HandlerFunc) echo.HandlerFunc {
 		// After verifying, so that only genuine signatures are recorded;
 		// before idempotency, which lets a retry of the same request (same
 		// Idempotency-Key) through to its stored answer.
-		signed := app.SignedRequest{Method: req.Method, Path: req.URL.Path, IdempotencyKey: req.Header.Get(HeaderIdempotencyKey)}
+		signed := agents.SignedRequest{Method: req.Method, Path: req.URL.Path, IdempotencyKey: req.Header.Get(HeaderIdempotencyKey)}
 		if err := s.agents.ConsumeSignature(req.Context(), ag, ts, sig, signed); err != nil {
 			return err
 		}
@@ -252,7 +254,7 @@ func (s *Server) handleCancelSession(c echo.Context) error {
 }
 
 // renderSession encodes the session for the request's version.
-func (s *Server) renderSession(c echo.Context, status int, cs *app.CheckoutSession) error {
+func (s *Server) renderSession(c echo.Context, status int, cs *checkout.CheckoutSession) error {
 	sess, err := s.checkout.View(c.Request().Context(), acpShop(c), cs)
 	if err != nil {
 		return err

@@ -17,6 +17,8 @@ import (
 
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/agents"
+	"github.com/acpbridge/acpbridge/app/idempotency"
 	"github.com/acpbridge/acpbridge/app/store/storetest"
 )
 
@@ -43,7 +45,7 @@ func (a *countingAgents) VerifySignature(*app.Agent, string, string, []byte) err
 	return nil
 }
 
-func (a *countingAgents) ConsumeSignature(context.Context, *app.Agent, string, string, app.SignedRequest) error {
+func (a *countingAgents) ConsumeSignature(context.Context, *app.Agent, string, string, agents.SignedRequest) error {
 	a.consumes.Add(1)
 	return nil
 }
@@ -54,7 +56,7 @@ type countingIdemStore struct {
 	claims atomic.Int32
 }
 
-func (s *countingIdemStore) ClaimIdempotencyKey(_ context.Context, rec app.IdempotencyRecord, _ time.Time) (*app.IdempotencyRecord, bool, error) {
+func (s *countingIdemStore) ClaimIdempotencyKey(_ context.Context, rec idempotency.IdempotencyRecord, _ time.Time) (*idempotency.IdempotencyRecord, bool, error) {
 	n := s.claims.Add(1)
 	rec.ID = int64(n)
 	return &rec, true, nil
@@ -62,7 +64,7 @@ func (s *countingIdemStore) ClaimIdempotencyKey(_ context.Context, rec app.Idemp
 func (s *countingIdemStore) RenewIdempotencyLease(context.Context, int64, time.Time) error {
 	return nil
 }
-func (s *countingIdemStore) FinishIdempotencyKey(context.Context, int64, app.StoredResponse) error {
+func (s *countingIdemStore) FinishIdempotencyKey(context.Context, int64, idempotency.StoredResponse) error {
 	return nil
 }
 func (s *countingIdemStore) ReleaseIdempotencyKey(context.Context, int64) error { return nil }
@@ -81,7 +83,7 @@ func newBombServer(t testing.TB) *bombServer {
 	b := &bombServer{agents: &countingAgents{}, store: &countingIdemStore{}}
 	b.srv = New(Config{
 		Logger: storetest.Logger(t), Registry: prometheus.NewRegistry(), BodyLimit: app.DefaultBodyLimit,
-		Checkout: noCheckout{}, Agents: b.agents, Idempotency: &app.Idempotency{Store: b.store},
+		Checkout: noCheckout{}, Agents: b.agents, Idempotency: &idempotency.Idempotency{Store: b.store},
 		AppURL: func() string { return "http://127.0.0.1" },
 	})
 	return b
@@ -104,7 +106,7 @@ func (b *bombServer) post(body []byte, chunked bool) *httptest.ResponseRecorder 
 	} else {
 		req.ContentLength = -1
 	}
-	req.Header.Set("Authorization", "Bearer "+app.APIKeyPrefix+"_whatever")
+	req.Header.Set("Authorization", "Bearer "+agents.APIKeyPrefix+"_whatever")
 	req.Header.Set("API-Version", string(acp.V20260417))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Idempotency-Key", "bomb-1")

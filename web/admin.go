@@ -15,6 +15,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/merchant"
 	"github.com/acpbridge/acpbridge/shopify"
 )
 
@@ -35,19 +36,19 @@ var templateFS embed.FS
 //go:embed static
 var staticFS embed.FS
 
-// AdminService is what the admin pages read and do (app.Admin).
+// AdminService is what the admin pages read and do (merchant.Admin).
 type AdminService interface {
-	Overview(ctx context.Context, sh *app.Shop) (*app.Overview, error)
-	Products(ctx context.Context, shopID int64, q app.ProductQuery) (*app.ProductsPage, error)
-	Product(ctx context.Context, shopID, productID int64) (*app.ProductRow, error)
-	ChangeRules(ctx context.Context, shopID int64, ch app.ProductRuleChange) error
-	SaveOverrides(ctx context.Context, shopID, productID int64, o app.ProductOverrides) error
-	Orders(ctx context.Context, sh *app.Shop, page int) (*app.OrdersPage, error)
-	Order(ctx context.Context, shopID int64, sessionID string) (*app.OrderDetail, error)
+	Overview(ctx context.Context, sh *app.Shop) (*merchant.Overview, error)
+	Products(ctx context.Context, shopID int64, q merchant.ProductQuery) (*merchant.ProductsPage, error)
+	Product(ctx context.Context, shopID, productID int64) (*merchant.ProductRow, error)
+	ChangeRules(ctx context.Context, shopID int64, ch merchant.ProductRuleChange) error
+	SaveOverrides(ctx context.Context, shopID, productID int64, o merchant.ProductOverrides) error
+	Orders(ctx context.Context, sh *app.Shop, page int) (*merchant.OrdersPage, error)
+	Order(ctx context.Context, shopID int64, sessionID string) (*merchant.OrderDetail, error)
 	SendTestEvent(ctx context.Context, shopID int64) (int, error)
-	TestCheckout(ctx context.Context, sh *app.Shop) (*app.TestCheckoutResult, error)
+	TestCheckout(ctx context.Context, sh *app.Shop) (*merchant.TestCheckoutResult, error)
 
-	FeedHealth(ctx context.Context, shopID int64) (*app.FeedHealth, error)
+	FeedHealth(ctx context.Context, shopID int64) (*merchant.FeedHealth, error)
 	FeedSettings(ctx context.Context, shopID int64) (*app.FeedSettings, error)
 	SaveFeedSettings(ctx context.Context, fs app.FeedSettings) error
 	RotateFeedToken(ctx context.Context, shopID int64) (string, error)

@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/merchant"
 )
 
 // The admin pages' writes: JSON in, JSON out, each behind the App Bridge
@@ -70,7 +71,7 @@ func (s *Server) handleChangeRules(c echo.Context) error {
 	if in.Scope == "" {
 		in.Scope = app.RuleProduct
 	}
-	err = s.admin.ChangeRules(c.Request().Context(), sh.ID, app.ProductRuleChange{Scope: in.Scope, IDs: in.IDs, Exclude: in.Exclude, Checkout: in.Checkout})
+	err = s.admin.ChangeRules(c.Request().Context(), sh.ID, merchant.ProductRuleChange{Scope: in.Scope, IDs: in.IDs, Exclude: in.Exclude, Checkout: in.Checkout})
 	if err != nil {
 		return err
 	}
@@ -99,7 +100,7 @@ func (s *Server) handleSaveOverrides(c echo.Context) error {
 	if err := decodeForm(c, &in); err != nil {
 		return err
 	}
-	err = s.admin.SaveOverrides(c.Request().Context(), sh.ID, id, app.ProductOverrides{
+	err = s.admin.SaveOverrides(c.Request().Context(), sh.ID, id, merchant.ProductOverrides{
 		Title: in.Title, Description: in.Description, Category: in.Category, GTIN: in.GTIN, MPN: in.MPN,
 	})
 	if err != nil {

@@ -7,13 +7,14 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/merchant"
 )
 
 // The admin's pages: each reads one thing from the app and renders it.
 
 // overviewContent is the main page.
 type overviewContent struct {
-	*app.Overview
+	*merchant.Overview
 	BaseURL      string
 	DiscoveryURL string
 	FeedURL      string
@@ -54,7 +55,7 @@ func (s *Server) handleProductsPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	q := app.ProductQuery{Search: c.QueryParam("q"), Status: c.QueryParam("status"), CollectionID: col, Page: int(min(page, 1<<30))}
+	q := merchant.ProductQuery{Search: c.QueryParam("q"), Status: c.QueryParam("status"), CollectionID: col, Page: int(min(page, 1<<30))}
 	p, err := s.admin.Products(c.Request().Context(), pageShop(c).ID, q)
 	if err != nil {
 		return err
@@ -76,7 +77,7 @@ func (s *Server) handleProductPage(c echo.Context) error {
 
 // feedContent is the feed health page.
 type feedContent struct {
-	*app.FeedHealth
+	*merchant.FeedHealth
 	FeedURL string
 }
 
@@ -93,7 +94,7 @@ func (s *Server) handleFeedPage(c echo.Context) error {
 
 // ordersContent is the orders page with its chart drawn as bars.
 type ordersContent struct {
-	*app.OrdersPage
+	*merchant.OrdersPage
 	Bars     []chartBar
 	MaxCount int
 	Pages    int
@@ -101,7 +102,7 @@ type ordersContent struct {
 
 // chartBar is one day of the chart, its height in percent of the tallest.
 type chartBar struct {
-	app.DayStat
+	merchant.DayStat
 	Height   int64
 	RevPct   int64
 	Revenue0 bool

@@ -8,13 +8,14 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/catalog"
 )
 
 // CatalogService is the part of the catalog and feeds the embedded admin's
 // API calls.
 type CatalogService interface {
 	StartSync(ctx context.Context, shop, reason string) (*app.CatalogSync, error)
-	Status(ctx context.Context, shopID int64) (*app.CatalogStatus, error)
+	Status(ctx context.Context, shopID int64) (*catalog.CatalogStatus, error)
 }
 
 // syncJSON is a sync as the admin sees it.

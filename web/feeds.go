@@ -11,12 +11,13 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/feeds"
 )
 
-// FeedService is the part of app.Feeds the feed routes call.
+// FeedService is the part of feeds.Feeds the feed routes call.
 type FeedService interface {
-	OpenFeed(ctx context.Context, shop, token, format string) (*app.ServedFeed, error)
-	CopyFeed(ctx context.Context, sf *app.ServedFeed, w io.Writer) error
+	OpenFeed(ctx context.Context, shop, token, format string) (*feeds.ServedFeed, error)
+	CopyFeed(ctx context.Context, sf *feeds.ServedFeed, w io.Writer) error
 }
 
 // feedFiles maps URL file names to formats.

@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/idempotency"
 )
 
 // Idempotency headers of the ACP checkout API (ACP 2026-04-17 §2.1-2.2).
@@ -65,12 +66,12 @@ func (s *Server) acpIdempotency(next echo.HandlerFunc) echo.HandlerFunc {
 		case 1:
 			key = values[0]
 			// Present but empty is malformed, not missing.
-			if err := app.ValidateIdempotencyKey(key); err != nil {
+			if err := idempotency.ValidateIdempotencyKey(key); err != nil {
 				return err
 			}
 			res.Header().Set(HeaderIdempotencyKey, key)
 		default:
-			return &app.Error{Code: app.CodeInvalid, Reason: app.ReasonInvalidIdempotencyKey,
+			return &app.Error{Code: app.CodeInvalid, Reason: idempotency.ReasonInvalidIdempotencyKey,
 				Message: "Send one Idempotency-Key header, not several."}
 		}
 
@@ -84,7 +85,7 @@ func (s *Server) acpIdempotency(next echo.HandlerFunc) echo.HandlerFunc {
 			req.Body = io.NopCloser(bytes.NewReader(body))
 		}
 
-		scope := app.IdempotencyScope{ShopID: shop.ID, Method: req.Method, Path: req.URL.Path}
+		scope := idempotency.IdempotencyScope{ShopID: shop.ID, Method: req.Method, Path: req.URL.Path}
 		replay, claim, err := s.idempotency.Begin(req.Context(), scope, key, acpVersion(c), body)
 		switch {
 		case err != nil:
@@ -107,7 +108,7 @@ func (s *Server) acpIdempotency(next echo.HandlerFunc) echo.HandlerFunc {
 
 // runClaimed runs the handler holding claim, capturing what it sends, then
 // stores the response or releases the claim.
-func (s *Server) runClaimed(c echo.Context, claim *app.IdempotencyClaim, next echo.HandlerFunc) error {
+func (s *Server) runClaimed(c echo.Context, claim *idempotency.IdempotencyClaim, next echo.HandlerFunc) error {
 	res := c.Response()
 	before := res.Header().Clone()
 	capture := &captureWriter{ResponseWriter: res.Writer}
@@ -138,7 +139,7 @@ func (s *Server) runClaimed(c echo.Context, claim *app.IdempotencyClaim, next ec
 	}
 	done = true
 
-	resp := app.StoredResponse{Status: res.Status, Header: handlerHeaders(before, res.Header()), Body: capture.body.Bytes()}
+	resp := idempotency.StoredResponse{Status: res.Status, Header: handlerHeaders(before, res.Header()), Body: capture.body.Bytes()}
 	ctx, cancel := s.finishContext(c)
 	defer cancel()
 	if err := claim.Finish(ctx, resp); err != nil {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/idempotency"
 	"github.com/acpbridge/acpbridge/app/store"
 	"github.com/acpbridge/acpbridge/app/store/storetest"
 )
@@ -40,7 +41,7 @@ type idemHarness struct {
 
 func (h *idemHarness) count(route string) int32 { return h.calls[route].Load() }
 
-func newIdemHarness(t *testing.T, idem *app.Idempotency, shops map[string]*app.Shop) *idemHarness {
+func newIdemHarness(t *testing.T, idem *idempotency.Idempotency, shops map[string]*app.Shop) *idemHarness {
 	t.Helper()
 	s := New(Config{Logger: storetest.Logger(t), Registry: prometheus.NewRegistry(), Idempotency: idem})
 	h := &idemHarness{srv: s, shops: shops, calls: map[string]*atomic.Int32{},
@@ -150,7 +151,7 @@ func idemEachDB(t *testing.T, fn func(t *testing.T, h *idemHarness, st *store.St
 				}
 				shops[name] = sh
 			}
-			idem := &app.Idempotency{Store: st}
+			idem := &idempotency.Idempotency{Store: st}
 			h := newIdemHarness(t, idem, shops)
 			idem.Now = func() time.Time { return time.Now().Add(time.Duration(h.shift.Load())) }
 			fn(t, h, st)
@@ -394,7 +395,7 @@ func TestIdempotencyKeysExpire(t *testing.T) {
 		if got := h.post(t, path, key, "", `{"v":1}`); got.header.Get(HeaderIdempotentReplayed) != "true" {
 			t.Fatalf("within the TTL: not replayed (%d %s)", got.status, got.body)
 		}
-		h.shift.Add(int64(app.DefaultIdempotencyTTL + time.Minute))
+		h.shift.Add(int64(idempotency.DefaultIdempotencyTTL + time.Minute))
 		// A reused key after the TTL is a new request, whatever its body.
 		if got := h.post(t, path, key, "", `{"v":2}`); got.status != 201 || got.header.Get(HeaderIdempotentReplayed) != "" {
 			t.Fatalf("after the TTL = %d %s; want a fresh 201", got.status, got.body)
@@ -403,7 +404,7 @@ func TestIdempotencyKeysExpire(t *testing.T) {
 			t.Fatalf("handler ran %d times, want 2", h.count("create"))
 		}
 		// And maintenance prunes what has expired.
-		h.shift.Add(int64(app.DefaultIdempotencyTTL + time.Minute))
+		h.shift.Add(int64(idempotency.DefaultIdempotencyTTL + time.Minute))
 		if n, err := st.PruneIdempotencyKeys(context.Background(), time.Now().Add(time.Duration(h.shift.Load()))); err != nil || n < 1 {
 			t.Fatalf("PruneIdempotencyKeys = %d, %v; want the expired record", n, err)
 		}
@@ -441,7 +442,7 @@ func TestIdempotencyAcrossReplicas(t *testing.T) {
 			var calls atomic.Int32
 			replicas := make([]*idemHarness, 2)
 			for i := range replicas {
-				replicas[i] = newIdemHarness(t, &app.Idempotency{Store: stores[i]}, shops)
+				replicas[i] = newIdemHarness(t, &idempotency.Idempotency{Store: stores[i]}, shops)
 				replicas[i].calls["create"] = &calls // one count across both
 				replicas[i].delay = 50 * time.Millisecond
 			}

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/idempotency"
 )
 
 // Probe checks one thing /readyz depends on; nil means ready.
@@ -42,7 +43,7 @@ type Config struct {
 	AfterInstallURL func(shop string) string
 
 	// Idempotency makes the ACP checkout POSTs safe to retry.
-	Idempotency *app.Idempotency
+	Idempotency *idempotency.Idempotency
 	// Checkout and Agents serve the ACP checkout API; nil leaves it out.
 	Checkout CheckoutService
 	Agents   AgentAuth
@@ -92,7 +93,7 @@ type Server struct {
 	catalog         CatalogService
 	secureCookies   bool
 	afterInstallURL func(shop string) string
-	idempotency     *app.Idempotency
+	idempotency     *idempotency.Idempotency
 	checkout        CheckoutService
 	agents          AgentAuth
 	appURL          func() string

@@ -10,15 +10,16 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/shops"
 	"github.com/acpbridge/acpbridge/shopify"
 )
 
-// ShopifyService is the part of app.Shopify the Shopify routes call.
+// ShopifyService is the part of shops.Shopify the Shopify routes call.
 type ShopifyService interface {
 	BeginInstall(ctx context.Context, shop string) (redirect, nonce string, err error)
 	CompleteInstall(ctx context.Context, q url.Values, cookieNonce string) (*app.Shop, error)
 	Authenticate(ctx context.Context, idToken string) (*app.Shop, *shopify.IDTokenClaims, error)
-	ReceiveWebhook(ctx context.Context, d app.WebhookDelivery) (duplicate bool, err error)
+	ReceiveWebhook(ctx context.Context, d shops.WebhookDelivery) (duplicate bool, err error)
 }
 
 // HeaderRetryInvalidSession tells App Bridge to fetch a fresh ID token and
@@ -33,8 +34,8 @@ func (s *Server) handleAuthBegin(c echo.Context) error {
 		return err
 	}
 	c.SetCookie(&http.Cookie{
-		Name: app.OAuthStateCookie, Value: nonce, Path: "/auth/callback",
-		MaxAge: int(app.OAuthStateTTL.Seconds()), HttpOnly: true, Secure: s.secureCookies,
+		Name: shops.OAuthStateCookie, Value: nonce, Path: "/auth/callback",
+		MaxAge: int(shops.OAuthStateTTL.Seconds()), HttpOnly: true, Secure: s.secureCookies,
 		// Lax: the cookie must ride along on Shopify's top-level redirect back.
 		SameSite: http.SameSiteLaxMode,
 	})
@@ -44,14 +45,14 @@ func (s *Server) handleAuthBegin(c echo.Context) error {
 // handleAuthCallback completes the grant and sends the merchant into the app.
 func (s *Server) handleAuthCallback(c echo.Context) error {
 	var nonce string
-	if ck, err := c.Cookie(app.OAuthStateCookie); err == nil {
+	if ck, err := c.Cookie(shops.OAuthStateCookie); err == nil {
 		nonce = ck.Value
 	}
 	sh, err := s.shopify.CompleteInstall(c.Request().Context(), c.QueryParams(), nonce)
 	if err != nil {
 		return err
 	}
-	c.SetCookie(&http.Cookie{Name: app.OAuthStateCookie, Value: "", Path: "/auth/callback", MaxAge: -1,
+	c.SetCookie(&http.Cookie{Name: shops.OAuthStateCookie, Value: "", Path: "/auth/callback", MaxAge: -1,
 		HttpOnly: true, Secure: s.secureCookies, SameSite: http.SameSiteLaxMode})
 	return c.Redirect(http.StatusFound, s.afterInstallURL(sh.Domain))
 }
@@ -106,13 +107,13 @@ func (s *Server) adminShop(c echo.Context) (*app.Shop, error) {
 func (s *Server) handleWebhook(c echo.Context) error {
 	r := c.Request()
 	h := r.Header
-	dup, err := s.shopify.ReceiveWebhook(r.Context(), app.WebhookDelivery{
+	dup, err := s.shopify.ReceiveWebhook(r.Context(), shops.WebhookDelivery{
 		Topic: h.Get("X-Shopify-Topic"), Shop: h.Get("X-Shopify-Shop-Domain"),
 		WebhookID: h.Get("X-Shopify-Webhook-Id"), EventID: h.Get("X-Shopify-Event-Id"),
 		APIVersion: h.Get("X-Shopify-API-Version"), TriggeredAt: h.Get("X-Shopify-Triggered-At"),
 		HMAC: h.Get("X-Shopify-Hmac-Sha256"), Body: r.Body, ContentLength: r.ContentLength,
 	})
-	if errors.Is(err, app.ErrWebhookTooLarge) {
+	if errors.Is(err, shops.ErrWebhookTooLarge) {
 		return echo.NewHTTPError(http.StatusRequestEntityTooLarge, "webhook body is too large")
 	}
 	if err != nil {

@@ -26,6 +26,7 @@ import (
 
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/feeds"
 	"github.com/acpbridge/acpbridge/app/payment/stripeemu"
 	"github.com/acpbridge/acpbridge/app/service"
 	"github.com/acpbridge/acpbridge/shopify"
@@ -94,7 +95,7 @@ type Manifest struct {
 	Payment  PaymentManifest `json:"payment"`
 	Feed     FeedManifest    `json:"feed"`
 	// Items are (up to 100 of) the variants the feed publishes.
-	Items []app.PublishedItem `json:"items"`
+	Items []feeds.PublishedItem `json:"items"`
 }
 
 // ACPManifest tells an agent how to call the shop's checkout API.
@@ -338,7 +339,7 @@ func installByOAuth(ctx context.Context, appURL string, emu *emulator.Emulator) 
 // own use-cases: waits for the first catalog sync, confirms the return
 // window (Shopify has no field for it), makes the feed token, and builds
 // the feed. It returns the token and the published items.
-func onboard(ctx context.Context, svc *service.Service, out io.Writer) (string, []app.PublishedItem, error) {
+func onboard(ctx context.Context, svc *service.Service, out io.Writer) (string, []feeds.PublishedItem, error) {
 	st := svc.Store()
 	var sh *app.Shop
 	deadline := time.Now().Add(2 * time.Minute)

@@ -5,7 +5,7 @@ import (
 
 	"github.com/riverqueue/river"
 
-	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/checkout"
 )
 
 // AgentEventDeliverer is the use-case the order-event worker calls.
@@ -18,12 +18,12 @@ type AgentEventDeliverer interface {
 // River retries a failed delivery with backoff; after the last attempt the
 // event is marked failed.
 type DeliverAgentEventWorker struct {
-	river.WorkerDefaults[app.DeliverAgentEventArgs]
+	river.WorkerDefaults[checkout.DeliverAgentEventArgs]
 	App AgentEventDeliverer
 }
 
 // Work implements river.Worker.
-func (w *DeliverAgentEventWorker) Work(ctx context.Context, job *river.Job[app.DeliverAgentEventArgs]) error {
+func (w *DeliverAgentEventWorker) Work(ctx context.Context, job *river.Job[checkout.DeliverAgentEventArgs]) error {
 	err := w.App.Deliver(ctx, job.Args.EventID)
 	if err != nil && job.Attempt >= job.MaxAttempts {
 		if gerr := w.App.GiveUp(context.WithoutCancel(ctx), job.Args.EventID, err); gerr != nil {

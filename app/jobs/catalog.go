@@ -8,6 +8,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/catalog"
 )
 
 // CatalogSyncer is the catalog use-case the sync workers call.
@@ -40,7 +41,7 @@ type PollSyncWorker struct {
 // Work implements river.Worker.
 func (w *PollSyncWorker) Work(ctx context.Context, job *river.Job[app.PollSyncArgs]) error {
 	err := w.App.PollSync(ctx, job.Args.SyncID)
-	if errors.Is(err, app.ErrNotYet) {
+	if errors.Is(err, catalog.ErrNotYet) {
 		return river.JobSnooze(w.Every)
 	}
 	return err

@@ -15,6 +15,8 @@ import (
 
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/checkout"
+	"github.com/acpbridge/acpbridge/app/merchant"
 	"github.com/acpbridge/acpbridge/app/payment/stripeemu"
 	"github.com/acpbridge/acpbridge/shopify"
 	"github.com/acpbridge/acpbridge/shopify/emulator"
@@ -296,7 +298,7 @@ func TestAdminProducts(t *testing.T) {
 			t.Fatalf("product title not escaped:\n%s", grep(body, "Mug"))
 		}
 
-		all, err := admin.Products(ctx, e.sh.ID, app.ProductQuery{PageSize: app.MaxPageSize})
+		all, err := admin.Products(ctx, e.sh.ID, merchant.ProductQuery{PageSize: merchant.MaxPageSize})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -304,11 +306,11 @@ func TestAdminProducts(t *testing.T) {
 		for _, r := range all.Rows {
 			count[r.Status]++
 		}
-		if count[app.ProductPublished] == 0 || count[app.ProductExcluded] == 0 || int64(len(all.Rows)) != all.Total {
+		if count[merchant.ProductPublished] == 0 || count[merchant.ProductExcluded] == 0 || int64(len(all.Rows)) != all.Total {
 			t.Fatalf("statuses %v of %d", count, all.Total)
 		}
-		for _, st := range []string{app.ProductPublished, app.ProductExcluded} {
-			p, err := admin.Products(ctx, e.sh.ID, app.ProductQuery{Status: st, PageSize: app.MaxPageSize})
+		for _, st := range []string{merchant.ProductPublished, merchant.ProductExcluded} {
+			p, err := admin.Products(ctx, e.sh.ID, merchant.ProductQuery{Status: st, PageSize: merchant.MaxPageSize})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -321,14 +323,14 @@ func TestAdminProducts(t *testing.T) {
 				}
 			}
 		}
-		page2, err := admin.Products(ctx, e.sh.ID, app.ProductQuery{PageSize: 2, Page: 2})
+		page2, err := admin.Products(ctx, e.sh.ID, merchant.ProductQuery{PageSize: 2, Page: 2})
 		if err != nil || len(page2.Rows) != 2 || page2.Rows[0].Product.ProductID != all.Rows[2].Product.ProductID || page2.Pages() != int(all.Total+1)/2 {
 			t.Errorf("page 2 of 5: %v %d rows", err, len(page2.Rows))
 		}
-		if _, err := admin.Products(ctx, e.sh.ID, app.ProductQuery{Search: strings.Repeat("q", 201)}); app.ErrorCode(err) != app.CodeInvalid {
+		if _, err := admin.Products(ctx, e.sh.ID, merchant.ProductQuery{Search: strings.Repeat("q", 201)}); app.ErrorCode(err) != app.CodeInvalid {
 			t.Errorf("very long search: %v", err)
 		}
-		if p, err := admin.Products(ctx, e.sh.ID, app.ProductQuery{Search: "%_"}); err != nil || p.Total != 0 {
+		if p, err := admin.Products(ctx, e.sh.ID, merchant.ProductQuery{Search: "%_"}); err != nil || p.Total != 0 {
 			t.Errorf("LIKE wildcards are not escaped: %v, %d", err, p.Total)
 		}
 
@@ -347,7 +349,7 @@ func TestAdminProducts(t *testing.T) {
 			t.Errorf("bad scope: %d", status)
 		}
 		row, err := admin.Product(ctx, e.sh.ID, pid)
-		if err != nil || row.Status != app.ProductExcluded {
+		if err != nil || row.Status != merchant.ProductExcluded {
 			t.Fatalf("after exclude: %v %+v", err, row)
 		}
 		if _, err := e.svc.Feeds().Build(ctx, e.sh.ID); err != nil {
@@ -439,8 +441,8 @@ func TestAdminOverviewAndOrders(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A fresh replica's admin (the channel list is cached per process).
-	ov, err := (&app.Admin{Store: e.svc.Store(), Feeds: e.svc.Feeds(), Agents: e.svc.Agents(),
-		Channels: &app.ShopifyChannels{Shopify: e.svc.Shopify()}}).Overview(ctx, e.sh)
+	ov, err := (&merchant.Admin{Store: e.svc.Store(), Feeds: e.svc.Feeds(), Agents: e.svc.Agents(),
+		Channels: &merchant.ShopifyChannels{Shopify: e.svc.Shopify()}}).Overview(ctx, e.sh)
 	if err != nil || len(ov.ChannelWarns) != 1 || ov.ChannelWarns[0] != "ChatGPT" {
 		t.Errorf("channel warning: %v %v (%s)", err, ov.ChannelWarns, ov.ChannelError)
 	}
@@ -461,7 +463,7 @@ func TestAdminOverviewAndOrders(t *testing.T) {
 	}
 	orders, err := e.svc.Admin().Orders(ctx, e.sh, 1)
 	if err != nil || orders.Total != 1 || orders.Sum.Orders != 1 || orders.Sum.Revenue != total ||
-		orders.Days[app.ChartDays-1].Orders != 1 || orders.Orders[0].KeyLabel != "test agent" {
+		orders.Days[merchant.ChartDays-1].Orders != 1 || orders.Orders[0].KeyLabel != "test agent" {
 		t.Fatalf("orders: %v %+v", err, orders)
 	}
 	_, _, body = c.page("/admin/orders", nil)
@@ -470,7 +472,7 @@ func TestAdminOverviewAndOrders(t *testing.T) {
 	}
 	waitFor(t, "order_create delivered", func() bool {
 		d, err := e.svc.Admin().Order(ctx, e.sh.ID, id)
-		return err == nil && len(d.Events) == 1 && d.Events[0].Status == app.AgentEventDelivered
+		return err == nil && len(d.Events) == 1 && d.Events[0].Status == checkout.AgentEventDelivered
 	})
 	_, _, body = c.page("/admin/orders/"+id, nil)
 	if !strings.Contains(body, "order_create sent to the agent") || !strings.Contains(body, "Order "+orders.Orders[0].OrderName+" created in Shopify") {

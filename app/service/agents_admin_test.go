@@ -10,6 +10,7 @@ import (
 
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/agents"
 	"github.com/acpbridge/acpbridge/web"
 )
 
@@ -48,7 +49,7 @@ func TestAdminAgentsAPI(t *testing.T) {
 	}
 	status, out, h := call("POST", "/api/agents/keys", `{"label":"ChatGPT"}`, tok)
 	key, _ := out["api_key"].(string)
-	if status != 201 || !strings.HasPrefix(key, app.APIKeyPrefix+"_") || h.Get("Cache-Control") != "no-store" {
+	if status != 201 || !strings.HasPrefix(key, agents.APIKeyPrefix+"_") || h.Get("Cache-Control") != "no-store" {
 		t.Fatalf("create key: %d %v", status, out)
 	}
 	id := int64(out["id"].(float64))

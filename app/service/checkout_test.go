@@ -16,6 +16,8 @@ import (
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/acp/acptest"
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/agents"
+	"github.com/acpbridge/acpbridge/app/checkout"
 	"github.com/acpbridge/acpbridge/shopify/emulator"
 	"github.com/acpbridge/acpbridge/web"
 )
@@ -570,7 +572,7 @@ func TestCheckoutAuth(t *testing.T) {
 	}
 	refused := map[string]*agent{
 		"no key":       {t: t, base: a.base, version: v},
-		"unknown key":  {t: t, base: a.base, key: app.APIKeyPrefix + "_bm90IGEga2V5IGF0IGFsbCwgbm90IGF0IGFsbCBubw", version: v},
+		"unknown key":  {t: t, base: a.base, key: agents.APIKeyPrefix + "_bm90IGEga2V5IGF0IGFsbCwgbm90IGF0IGFsbCBubw", version: v},
 		"revoked key":  {t: t, base: a.base, key: second, version: v},
 		"feed token":   {t: t, base: a.base, key: "acpf_whatever", version: v},
 		"another shop": {t: t, base: web.ACPBaseURL(e.svc.URL(), "other-shop.myshopify.com"), key: e.key, version: v},
@@ -588,7 +590,7 @@ func TestCheckoutAuth(t *testing.T) {
 	}
 	body := `{"order_notes":"leave at the door"}`
 	sign := func(ts, body, secret string) string {
-		return base64.StdEncoding.EncodeToString(app.SignRequest([]byte(secret), ts, []byte(body)))
+		return base64.StdEncoding.EncodeToString(agents.SignRequest([]byte(secret), ts, []byte(body)))
 	}
 	// Each signed case has its own Timestamp: a signature is accepted once
 	// (replay protection), so two requests must not share one.
@@ -719,7 +721,7 @@ func TestCheckoutDiscountsAndQuoteCache(t *testing.T) {
 func TestCheckoutShopifySlowOrDown(t *testing.T) {
 	t.Parallel()
 	e := newCheckoutEnv(t, app.DatabaseSQLite)
-	e.svc.Checkout().Pricer.(*app.Pricing).Timeout = 300 * time.Millisecond
+	e.svc.Checkout().Pricer.(*checkout.Pricing).Timeout = 300 * time.Millisecond
 	a := e.agent(t, acp.V20260417)
 	for _, fault := range []struct {
 		name   string

@@ -14,6 +14,7 @@ import (
 
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/service"
+	"github.com/acpbridge/acpbridge/app/shops"
 	"github.com/acpbridge/acpbridge/app/store/storetest"
 	"github.com/acpbridge/acpbridge/web"
 )
@@ -197,8 +198,8 @@ func TestAuthFloodKeepsFewStates(t *testing.T) {
 		if err := e.db.QueryRowContext(context.Background(), "SELECT COUNT(*) FROM oauth_states WHERE shop = '"+testShop+"'").Scan(&n); err != nil {
 			t.Fatal(err)
 		}
-		if n != app.MaxPendingOAuthStates {
-			t.Fatalf("%d oauth_states rows after 300 /auth requests, want %d", n, app.MaxPendingOAuthStates)
+		if n != shops.MaxPendingOAuthStates {
+			t.Fatalf("%d oauth_states rows after 300 /auth requests, want %d", n, shops.MaxPendingOAuthStates)
 		}
 		if resp := e.installByOAuth(t); resp.StatusCode >= 400 {
 			t.Fatalf("install after the flood: %d", resp.StatusCode)

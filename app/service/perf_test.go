@@ -59,8 +59,11 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/catalog"
 	"github.com/acpbridge/acpbridge/app/feed"
+	"github.com/acpbridge/acpbridge/app/feeds"
 	"github.com/acpbridge/acpbridge/app/secret"
+	"github.com/acpbridge/acpbridge/app/shops"
 	"github.com/acpbridge/acpbridge/app/store"
 	"github.com/acpbridge/acpbridge/app/store/storetest"
 )
@@ -734,7 +737,7 @@ type perfEnv struct {
 	cfg   app.DatabaseConfig
 	keys  *secret.Keyring
 	shop  *app.Shop
-	feeds *app.Feeds
+	feeds *feeds.Feeds
 }
 
 // newPerfEnv opens a fresh migrated database with one installed shop whose
@@ -780,7 +783,7 @@ func newPerfEnv(tb testing.TB, kind app.DatabaseKind) *perfEnv {
 		ReturnWindowDays: 30, PrivacyPolicyURL: "https://perf-shop.example/policies/privacy-policy",
 		TermsURL: "https://perf-shop.example/policies/terms-of-service", EligibleSearch: true, EligibleCheckout: true,
 	}
-	if err := app.ValidateFeedSettings(&fs); err != nil {
+	if err := feeds.ValidateFeedSettings(&fs); err != nil {
 		tb.Fatal(err)
 	}
 	if err := st.SaveFeedSettings(ctx, fs); err != nil {
@@ -789,14 +792,14 @@ func newPerfEnv(tb testing.TB, kind app.DatabaseKind) *perfEnv {
 	if sh, err = st.ShopByID(ctx, sh.ID); err != nil {
 		tb.Fatal(err)
 	}
-	feeds := &app.Feeds{Store: st, Logger: log.logger(), Now: time.Now}
+	feeds := &feeds.Feeds{Store: st, Logger: log.logger(), Now: time.Now}
 	return &perfEnv{log: log, st: st, cfg: cfg, keys: keys, shop: sh, feeds: feeds}
 }
 
 // startSync prepares a full sync whose bulk result is path, served over
 // loopback HTTP as Shopify's storage would, and returns the catalog and the
 // sync to poll.
-func (e *perfEnv) startSync(tb testing.TB, path string, objects int) (*app.Catalog, *app.CatalogSync) {
+func (e *perfEnv) startSync(tb testing.TB, path string, objects int) (*catalog.Catalog, *app.CatalogSync) {
 	tb.Helper()
 	ctx := context.Background()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -804,9 +807,9 @@ func (e *perfEnv) startSync(tb testing.TB, path string, objects int) (*app.Catal
 	}))
 	tb.Cleanup(srv.Close)
 	logger := e.log.logger()
-	cat := &app.Catalog{
+	cat := &catalog.Catalog{
 		Store: e.st,
-		Shopify: &app.Shopify{Store: e.st, Admin: perfAdmin{url: srv.URL + "/bulk.jsonl", objects: objects},
+		Shopify: &shops.Shopify{Store: e.st, Admin: perfAdmin{url: srv.URL + "/bulk.jsonl", objects: objects},
 			Keys: e.keys, Logger: logger, Now: time.Now},
 		Feeds: e.feeds, Queue: perfQueue{}, Download: srv.Client(), Logger: logger, Now: time.Now,
 	}
@@ -928,7 +931,7 @@ func TestPerfCatalog(t *testing.T) {
 				return err
 			}
 			defer f.Close()
-			rd := app.NewBulkReader(f, "USD")
+			rd := catalog.NewBulkReader(f, "USD")
 			var b app.CatalogBatch
 			for {
 				err := rd.Next(&b, 2000)
@@ -995,14 +998,14 @@ func TestPerfCatalog(t *testing.T) {
 				}
 				record(t, kind, n, bld, fmt.Sprintf("items/s=%.0f us/item=%.2f warnings=%d slowSQL=%d %s",
 					float64(b.ItemsPublished)/bld.wall.Seconds(), float64(bld.wall.Microseconds())/float64(n), b.Warnings,
-					e.log.slow.Swap(0), fileSizes(t, e.st, b.ID, app.PrimaryFormat)))
+					e.log.slow.Swap(0), fileSizes(t, e.st, b.ID, feeds.PrimaryFormat)))
 			}
 
 			// The same build's csv.gz and tsv.gz, written after it is published.
 			if !perfSkipPhase("formats") {
 				sec := measure(t, prefix, "formats", func(ctx context.Context) error { return e.feeds.BuildSecondary(ctx, b) })
 				record(t, kind, n, sec, fmt.Sprintf("items/s=%.0f slowSQL=%d %s", float64(b.ItemsPublished)/sec.wall.Seconds(),
-					e.log.slow.Swap(0), fileSizes(t, e.st, b.ID, app.SecondaryFormats...)))
+					e.log.slow.Swap(0), fileSizes(t, e.st, b.ID, feeds.SecondaryFormats...)))
 			}
 
 			// Read the feed back as a pull would: it is complete and valid.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/agents"
 	"github.com/acpbridge/acpbridge/web"
 )
 
@@ -34,16 +35,16 @@ func TestSignedRequestReplays(t *testing.T) {
 			t.Fatal(err)
 		}
 		v := acp.V20260417
-		agents := []*agent{e.agent(t, v), {t: t, base: web.ACPBaseURL(second.svc.URL(), testShop), key: e.key, version: v}}
+		replicas := []*agent{e.agent(t, v), {t: t, base: web.ACPBaseURL(second.svc.URL(), testShop), key: e.key, version: v}}
 		start, n := time.Now().UTC(), 0
 		sign := func(body []byte) (ts, sig string) { // a fresh Timestamp each time
 			n++
 			ts = start.Add(time.Duration(n) * time.Millisecond).Format(time.RFC3339Nano)
-			return ts, base64.StdEncoding.EncodeToString(app.SignRequest([]byte(signing), ts, body))
+			return ts, base64.StdEncoding.EncodeToString(agents.SignRequest([]byte(signing), ts, body))
 		}
 		send := func(replica int, method, path string, body []byte, ts, sig, key string) response {
 			t.Helper()
-			a := agents[replica]
+			a := replicas[replica]
 			a.headers = map[string]string{"Timestamp": ts, "Signature": sig}
 			if key != "" {
 				a.headers["Idempotency-Key"] = key
@@ -56,8 +57,8 @@ func TestSignedRequestReplays(t *testing.T) {
 		}
 		replayed := func(what string, r response) {
 			t.Helper()
-			if r.status != http.StatusUnauthorized || r.str("code") != app.ReasonSignatureReplayed || r.str("type") != "invalid_request" {
-				t.Errorf("%s: %d %.200s, want 401 %s", what, r.status, r.body, app.ReasonSignatureReplayed)
+			if r.status != http.StatusUnauthorized || r.str("code") != agents.ReasonSignatureReplayed || r.str("type") != "invalid_request" {
+				t.Errorf("%s: %d %.200s, want 401 %s", what, r.status, r.body, agents.ReasonSignatureReplayed)
 			}
 		}
 		sessions := func() int {
@@ -67,7 +68,7 @@ func TestSignedRequestReplays(t *testing.T) {
 			}
 			return n
 		}
-		create, err := json.Marshal(agents[0].createBody([]acp.ItemInput{item(e.items.digital, 1)}, true, nil))
+		create, err := json.Marshal(replicas[0].createBody([]acp.ItemInput{item(e.items.digital, 1)}, true, nil))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -86,7 +87,7 @@ func TestSignedRequestReplays(t *testing.T) {
 		}
 		// The same request retried as it was, on either replica: the
 		// idempotent replay, byte for byte.
-		for replica := range agents {
+		for replica := range replicas {
 			r := send(replica, "POST", "/checkout_sessions", create, ts, sig, "create-1")
 			if r.status != http.StatusCreated || r.header.Get("Idempotent-Replayed") != "true" || string(r.body) != string(first.body) {
 				t.Errorf("retry on replica %d: %d (replayed %q) %s; want the first answer", replica, r.status, r.header.Get("Idempotent-Replayed"), r.body)

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/agents"
+	"github.com/acpbridge/acpbridge/app/maintenance"
 	"github.com/acpbridge/acpbridge/app/secret"
 )
 
@@ -41,7 +43,7 @@ func TestResealAfterKeyRotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &app.Resealer{Store: e.svc.Store(), Keys: both}
+	r := &maintenance.Resealer{Store: e.svc.Store(), Keys: both}
 	n, err := r.Reseal(ctx)
 	if err != nil || n != 5 {
 		t.Fatalf("Reseal = %d, %v; want the access and refresh tokens, the signing and webhook secrets and the Stripe key re-sealed", n, err)
@@ -64,15 +66,15 @@ func TestResealAfterKeyRotation(t *testing.T) {
 		}
 	}
 	// The agent secrets open with the new key alone, to the same values.
-	agents := &app.Agents{Store: e.svc.Store(), Keys: onlyNew}
-	set, err := agents.Settings(ctx, sh.ID)
+	access := &agents.Agents{Store: e.svc.Store(), Keys: onlyNew}
+	set, err := access.Settings(ctx, sh.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	body := []byte(`{}`)
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
-	sig := base64.StdEncoding.EncodeToString(app.SignRequest([]byte(signing), ts, body))
-	if err := agents.VerifySignature(&app.Agent{Shop: sh, Settings: set}, ts, sig, body); err != nil {
+	sig := base64.StdEncoding.EncodeToString(agents.SignRequest([]byte(signing), ts, body))
+	if err := access.VerifySignature(&app.Agent{Shop: sh, Settings: set}, ts, sig, body); err != nil {
 		t.Errorf("the signing secret no longer verifies after the reseal: %v", err)
 	}
 	if set.WebhookSecretSealed == "" || webhook == "" {

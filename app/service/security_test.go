@@ -26,9 +26,11 @@ import (
 
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/agents"
 	"github.com/acpbridge/acpbridge/app/logging"
 	"github.com/acpbridge/acpbridge/app/payment/stripeemu"
 	"github.com/acpbridge/acpbridge/app/service"
+	"github.com/acpbridge/acpbridge/app/shops"
 	"github.com/acpbridge/acpbridge/app/store/storetest"
 	"github.com/acpbridge/acpbridge/internal/testkit"
 	"github.com/acpbridge/acpbridge/shopify"
@@ -706,7 +708,7 @@ func TestCrossShopAccess(t *testing.T) {
 				t.Errorf("shop/redact of the installed shop %s deleted it: %v", sh, err)
 			}
 			evs, _ := e.svc.Store().WebhookEvents(context.Background(), sh, 100)
-			if i := slices.IndexFunc(evs, func(ev *app.WebhookEvent) bool { return ev.Topic == app.TopicShopRedact }); i < 0 ||
+			if i := slices.IndexFunc(evs, func(ev *app.WebhookEvent) bool { return ev.Topic == shops.TopicShopRedact }); i < 0 ||
 				evs[i].Outcome != "deleted nothing: the shop is installed (0 rows)" {
 				t.Errorf("%s's shop/redact was not recorded as keeping the shop", sh)
 			}
@@ -1001,15 +1003,15 @@ func (e *secEnv) attacks(t *testing.T, r *echo.Route, class routeClass) []secAtt
 			{name: "B's bulk_operations/finish naming A's bulk operation", method: r.Method, path: r.Path, body: bulk,
 				header: hook("bulk_operations/finish", b.domain, bulk, sign(bulk, testSecret)), want: []int{200}},
 			{name: "A's customers/redact under B's domain", method: r.Method, path: r.Path, body: redactCustomerA,
-				header: hook(app.TopicCustomersRedact, b.domain, redactCustomerA, sign(redactCustomerA, testSecret))},
+				header: hook(shops.TopicCustomersRedact, b.domain, redactCustomerA, sign(redactCustomerA, testSecret))},
 			{name: "A's shop/redact under B's domain", method: r.Method, path: r.Path, body: redactShopA,
-				header: hook(app.TopicShopRedact, b.domain, redactShopA, sign(redactShopA, testSecret))},
+				header: hook(shops.TopicShopRedact, b.domain, redactShopA, sign(redactShopA, testSecret))},
 			{name: "B's products/delete body as B's shop/redact", method: r.Method, path: r.Path, body: del,
-				header: hook(app.TopicShopRedact, b.domain, del, sign(del, testSecret)), want: []int{http.StatusBadRequest}},
+				header: hook(shops.TopicShopRedact, b.domain, del, sign(del, testSecret)), want: []int{http.StatusBadRequest}},
 			{name: "B's customers/redact of A's buyer's email", method: r.Method, path: r.Path, body: redactCustomerB,
-				header: hook(app.TopicCustomersRedact, b.domain, redactCustomerB, sign(redactCustomerB, testSecret)), want: []int{200}},
+				header: hook(shops.TopicCustomersRedact, b.domain, redactCustomerB, sign(redactCustomerB, testSecret)), want: []int{200}},
 			{name: "B's shop/redact while B is installed", method: r.Method, path: r.Path, body: redactShopB,
-				header: hook(app.TopicShopRedact, b.domain, redactShopB, sign(redactShopB, testSecret)), want: []int{200}},
+				header: hook(shops.TopicShopRedact, b.domain, redactShopB, sign(redactShopB, testSecret)), want: []int{200}},
 		}
 	}
 	t.Fatalf("no attacks for class %s", class)
@@ -1032,7 +1034,7 @@ func acpOwnShopStatuses(r *echo.Route) []int {
 func secSignature(h map[string]string, secret, body string) map[string]string {
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
 	h["Timestamp"] = ts
-	h["Signature"] = base64.StdEncoding.EncodeToString(app.SignRequest([]byte(secret), ts, []byte(body)))
+	h["Signature"] = base64.StdEncoding.EncodeToString(agents.SignRequest([]byte(secret), ts, []byte(body)))
 	return h
 }
 
@@ -1133,7 +1135,7 @@ func TestAgentRateLimitThroughTheRoute(t *testing.T) {
 		one := &agent{t: t, base: web.ACPBaseURL(e.svc.URL(), secShopA), key: keys[0], version: acp.V20260417,
 			headers: map[string]string{"Idempotency-Key": "rate-limited-create"}}
 		two := &agent{t: t, base: one.base, key: keys[1], version: acp.V20260417}
-		unknown := &agent{t: t, base: one.base, key: app.APIKeyPrefix + "_unknownkey0123456789abcdefghijklmnopqrstuvw", version: acp.V20260417}
+		unknown := &agent{t: t, base: one.base, key: agents.APIKeyPrefix + "_unknownkey0123456789abcdefghijklmnopqrstuvw", version: acp.V20260417}
 		create := one.createBody([]acp.ItemInput{item(variant, 1)}, false, nil)
 
 		if r := one.do("GET", "/checkout_sessions/cs_nosuchsession", nil); r.status != http.StatusNotFound {

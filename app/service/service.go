@@ -19,10 +19,18 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/agents"
+	"github.com/acpbridge/acpbridge/app/catalog"
+	"github.com/acpbridge/acpbridge/app/checkout"
+	"github.com/acpbridge/acpbridge/app/feeds"
+	"github.com/acpbridge/acpbridge/app/idempotency"
 	"github.com/acpbridge/acpbridge/app/jobs"
+	"github.com/acpbridge/acpbridge/app/maintenance"
+	"github.com/acpbridge/acpbridge/app/merchant"
 	"github.com/acpbridge/acpbridge/app/netguard"
 	"github.com/acpbridge/acpbridge/app/payment"
 	"github.com/acpbridge/acpbridge/app/secret"
+	"github.com/acpbridge/acpbridge/app/shops"
 	"github.com/acpbridge/acpbridge/app/store"
 	"github.com/acpbridge/acpbridge/shopify"
 	"github.com/acpbridge/acpbridge/web"
@@ -69,14 +77,14 @@ type Service struct {
 	logger     *slog.Logger
 	store      *store.Store
 	keys       *secret.Keyring
-	shopify    *app.Shopify
-	catalog    *app.Catalog
-	feeds      *app.Feeds
-	deliveries *app.Deliveries
-	admin      *app.Admin
-	agents     *app.Agents
-	checkout   *app.Checkout
-	events     *app.AgentEvents
+	shopify    *shops.Shopify
+	catalog    *catalog.Catalog
+	feeds      *feeds.Feeds
+	deliveries *feeds.Deliveries
+	admin      *merchant.Admin
+	agents     *agents.Agents
+	checkout   *checkout.Checkout
+	events     *checkout.AgentEvents
 	queue      *jobs.Queue
 	web        *web.Server
 	registry   *prometheus.Registry
@@ -136,7 +144,7 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 		logger.WarnContext(ctx, "Stripe requests go to an emulator", "url", cfg.StripeURL)
 	}
 	shopifyHTTP := &http.Client{Transport: opts.ShopifyTransport, Timeout: 60 * time.Second}
-	s.shopify = &app.Shopify{
+	s.shopify = &shops.Shopify{
 		ClientID: cfg.ShopifyAPIKey, ClientSecret: cfg.ShopifyAPISecret,
 		Scopes: cfg.Scopes, AppURL: cfg.AppURL,
 		Store: s.store, Keys: s.keys, Logger: logger, Now: s.store.Now,
@@ -153,8 +161,8 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 	if poll == 0 {
 		poll = 5 * time.Second
 	}
-	s.feeds = &app.Feeds{Store: s.store, Logger: logger, Now: s.store.Now}
-	s.catalog = &app.Catalog{
+	s.feeds = &feeds.Feeds{Store: s.store, Logger: logger, Now: s.store.Now}
+	s.catalog = &catalog.Catalog{
 		Store: s.store, Shopify: s.shopify, Feeds: s.feeds, Logger: logger, Now: s.store.Now,
 		// Bulk results come from Shopify's storage, not the Admin API.
 		Download:     &http.Client{Transport: opts.ShopifyTransport, Timeout: 30 * time.Minute},
@@ -170,7 +178,7 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 	if outbound.AllowLoopback {
 		logger.WarnContext(ctx, "feed targets and agent webhooks may reach loopback addresses (OUTBOUND_ALLOW_LOOPBACK)")
 	}
-	s.deliveries = &app.Deliveries{
+	s.deliveries = &feeds.Deliveries{
 		Store: s.store, Feeds: s.feeds, Keys: s.keys, Logger: logger, Now: s.store.Now,
 		HTTP: outbound.Client(5*time.Minute, opts.FeedTransport), Outbound: outbound,
 	}
@@ -178,26 +186,26 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 
 	// The ACP checkout API, and completing purchases: Stripe charges,
 	// Shopify orders.
-	stripePayments := &app.StripePayments{Stripe: &payment.Stripe{
+	stripePayments := &checkout.StripePayments{Stripe: &payment.Stripe{
 		BaseURL: opts.StripeURL, HTTPClient: &http.Client{Timeout: 30 * time.Second}, Logger: logger,
 	}}
-	s.agents = &app.Agents{Store: s.store, Keys: s.keys, Now: s.store.Now, Stripe: stripePayments, Outbound: outbound}
-	s.checkout = &app.Checkout{
-		Completer: &app.Completer{
+	s.agents = &agents.Agents{Store: s.store, Keys: s.keys, Now: s.store.Now, Stripe: stripePayments, Outbound: outbound}
+	s.checkout = &checkout.Checkout{
+		Completer: &checkout.Completer{
 			Lease: cfg.CompletionLease,
 			Store: s.store, Payments: stripePayments, Keys: s.keys, Now: s.store.Now,
-			Orders: &app.ShopifyOrders{Shopify: s.shopify},
+			Orders: &checkout.ShopifyOrders{Shopify: s.shopify},
 		},
 		Store: s.store, Logger: logger, Now: s.store.Now, TTL: cfg.CheckoutTTL,
-		Pricer: &app.Pricing{
+		Pricer: &checkout.Pricing{
 			Store: s.store, Feeds: s.feeds, Logger: logger, Now: s.store.Now, Timeout: cfg.QuoteTimeout,
-			Shopify: &app.CachedPricing{Next: &app.ShopifyPricing{Shopify: s.shopify}},
+			Shopify: &checkout.CachedPricing{Next: &checkout.ShopifyPricing{Shopify: s.shopify}},
 		},
 	}
 
 	// Order events to agents, and Shopify refunds and cancellations of
 	// their orders passed on to Stripe.
-	s.events = &app.AgentEvents{
+	s.events = &checkout.AgentEvents{
 		Store: s.store, Keys: s.keys, Logger: logger, Now: s.store.Now,
 		HTTP:    outbound.Client(30*time.Second, nil),
 		Shopify: s.shopify, Payments: stripePayments,
@@ -205,20 +213,20 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 	s.checkout.Events = s.events
 
 	// The merchant's embedded admin pages.
-	s.admin = &app.Admin{
+	s.admin = &merchant.Admin{
 		Store: s.store, Feeds: s.feeds, Agents: s.agents, Events: s.events, Checkout: s.checkout,
 		Catalog: s.catalog, Deliveries: s.deliveries, Now: s.store.Now,
-		Channels: &app.ShopifyChannels{Shopify: s.shopify, Now: s.store.Now},
+		Channels: &merchant.ShopifyChannels{Shopify: s.shopify, Now: s.store.Now},
 	}
 
 	// Jobs.
 	workers := river.NewWorkers()
-	maintenance := &app.Maintenance{
+	housekeeping := &maintenance.Maintenance{
 		Store: s.store, Logger: logger, Now: s.store.Now,
-		Resealer: &app.Resealer{Store: s.store, Keys: s.keys},
+		Resealer: &maintenance.Resealer{Store: s.store, Keys: s.keys},
 	}
-	river.AddWorker(workers, &jobs.MaintenanceWorker{App: maintenance})
-	river.AddWorker(workers, &jobs.WebhookWorker{App: &app.ShopifyWebhooks{Shopify: s.shopify, Orders: s.events}})
+	river.AddWorker(workers, &jobs.MaintenanceWorker{App: housekeeping})
+	river.AddWorker(workers, &jobs.WebhookWorker{App: &shops.ShopifyWebhooks{Shopify: s.shopify, Orders: s.events}})
 	river.AddWorker(workers, &jobs.ShopInstalledWorker{App: s.shopify})
 	river.AddWorker(workers, &jobs.RunSyncWorker{App: s.catalog})
 	river.AddWorker(workers, &jobs.PollSyncWorker{App: s.catalog, Every: poll})
@@ -263,7 +271,7 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 		Checkout:        s.checkout,
 		Agents:          s.agents,
 		AgentAdmin:      s.agents,
-		Idempotency:     &app.Idempotency{Store: s.store, Now: s.store.Now, Logger: logger},
+		Idempotency:     &idempotency.Idempotency{Store: s.store, Now: s.store.Now, Logger: logger},
 		KeyRate:         cfg.AgentRate,
 		KeyBurst:        int(2 * cfg.AgentRate),
 		AppURL:          func() string { return s.shopify.AppURL.String() },
@@ -398,25 +406,25 @@ func (s *Service) Store() *store.Store { return s.store }
 func (s *Service) Queue() *jobs.Queue { return s.queue }
 
 // Shopify exposes the Shopify connection use-case.
-func (s *Service) Shopify() *app.Shopify { return s.shopify }
+func (s *Service) Shopify() *shops.Shopify { return s.shopify }
 
 // Catalog exposes the catalog use-case.
-func (s *Service) Catalog() *app.Catalog { return s.catalog }
+func (s *Service) Catalog() *catalog.Catalog { return s.catalog }
 
 // Feeds exposes the feeds use-case.
-func (s *Service) Feeds() *app.Feeds { return s.feeds }
+func (s *Service) Feeds() *feeds.Feeds { return s.feeds }
 
 // Agents exposes agent credentials (API keys, signing and webhook secrets).
-func (s *Service) Agents() *app.Agents { return s.agents }
+func (s *Service) Agents() *agents.Agents { return s.agents }
 
 // Checkout exposes the ACP checkout use-case.
-func (s *Service) Checkout() *app.Checkout { return s.checkout }
+func (s *Service) Checkout() *checkout.Checkout { return s.checkout }
 
 // AgentEvents exposes the order events sent to agents.
-func (s *Service) AgentEvents() *app.AgentEvents { return s.events }
+func (s *Service) AgentEvents() *checkout.AgentEvents { return s.events }
 
 // Deliveries exposes the feed delivery use-case.
-func (s *Service) Deliveries() *app.Deliveries { return s.deliveries }
+func (s *Service) Deliveries() *feeds.Deliveries { return s.deliveries }
 
 // StartWorkers starts only the job queue (the CLI runs as a temporary
 // worker replica that serves no HTTP).
@@ -487,4 +495,4 @@ func Run(ctx context.Context, s *Service, onStarted func(*Service) error) error 
 }
 
 // Admin is the merchant admin's use-cases.
-func (s *Service) Admin() *app.Admin { return s.admin }
+func (s *Service) Admin() *merchant.Admin { return s.admin }

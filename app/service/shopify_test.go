@@ -25,6 +25,7 @@ import (
 	"github.com/acpbridge/acpbridge/app/logging"
 	"github.com/acpbridge/acpbridge/app/payment/stripeemu"
 	"github.com/acpbridge/acpbridge/app/service"
+	"github.com/acpbridge/acpbridge/app/shops"
 	"github.com/acpbridge/acpbridge/app/store/storetest"
 	"github.com/acpbridge/acpbridge/internal/testkit"
 	"github.com/acpbridge/acpbridge/shopify"
@@ -505,7 +506,7 @@ func TestTokenRefresh(t *testing.T) {
 		}
 		// Workers on two replicas race (on SQLite one process owns the
 		// file, so the second "replica" is a second worker in it).
-		var workers []*app.Shopify
+		var workers []*shops.Shopify
 		workers = append(workers, e.svc.Shopify())
 		if kind == app.DatabasePostgres {
 			workers = append(workers, newReplica(t, e).svc.Shopify())
@@ -683,7 +684,7 @@ func TestWebhooks(t *testing.T) {
 		// is refused, and says why.
 		stale := headers(d)
 		stale["X-Shopify-Webhook-Id"], stale["X-Shopify-Event-Id"] = "stale-1", "stale-1"
-		stale["X-Shopify-Triggered-At"] = time.Now().Add(-app.WebhookMaxAge - time.Hour).UTC().Format(time.RFC3339)
+		stale["X-Shopify-Triggered-At"] = time.Now().Add(-shops.WebhookMaxAge - time.Hour).UTC().Format(time.RFC3339)
 		if status, resp := postWebhookHeaders(t, e, stale, d.Body); status != 400 || !strings.Contains(resp, "no longer recognised as redeliveries") {
 			t.Fatalf("stale delivery: %d %s, want 400 saying it is too old", status, resp)
 		}
@@ -713,7 +714,7 @@ func TestWebhooks(t *testing.T) {
 			{"no signature header", "", 1 << 20, 401},
 			{"a signature header that is no HMAC-SHA256", "bm90LWEtbWFj", 1 << 20, 401},
 			{"a signature of 16 bytes", "AAAAAAAAAAAAAAAAAAAAAA==", 1 << 20, 401},
-			{"a length over the ceiling", good64, app.MaxWebhookBody + 1, 413},
+			{"a length over the ceiling", good64, shops.MaxWebhookBody + 1, 413},
 		} {
 			if got := webhookWithoutBody(t, e, c.hmac, c.length); got != c.status {
 				t.Errorf("%s: %d, want %d without reading the body", c.name, got, c.status)
@@ -846,7 +847,7 @@ func TestComplianceWebhooks(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitFor(t, "uninstall", func() bool { return e.shop(t).Status == app.ShopUninstalled })
-		uninstalledAgo(t, e, app.ShopRedactDelay+time.Minute) // Shopify sends shop/redact 48 h after
+		uninstalledAgo(t, e, shops.ShopRedactDelay+time.Minute) // Shopify sends shop/redact 48 h after
 		send("shop/redact", e.emu.ShopRedactPayload(testShop))
 		waitFor(t, "shop redact", func() bool {
 			_, err := e.svc.Store().ShopByDomain(ctx, testShop)
@@ -940,11 +941,11 @@ func TestForgedShopRedact(t *testing.T) {
 			body        []byte
 			status      int
 		}{
-			{"A's products/update as B's shop/redact", app.TopicShopRedact, captured.Body, 400},
-			{"A's shop/redact with B's domain", app.TopicShopRedact, shopRedactA, 403},
-			{"A's customers/redact as B's shop/redact", app.TopicShopRedact, customersRedactA, 400},
-			{"A's customers/redact with B's domain", app.TopicCustomersRedact, customersRedactA, 403},
-			{"A's products/update as B's app/uninstalled", app.TopicAppUninstalled, captured.Body, 400},
+			{"A's products/update as B's shop/redact", shops.TopicShopRedact, captured.Body, 400},
+			{"A's shop/redact with B's domain", shops.TopicShopRedact, shopRedactA, 403},
+			{"A's customers/redact as B's shop/redact", shops.TopicShopRedact, customersRedactA, 400},
+			{"A's customers/redact with B's domain", shops.TopicCustomersRedact, customersRedactA, 403},
+			{"A's products/update as B's app/uninstalled", shops.TopicAppUninstalled, captured.Body, 400},
 		} {
 			id := "forged-" + strconv.Itoa(i)
 			status, resp := postWebhook(t, e, c.topic, otherShop, id, c.body, shopify.SignWebhook(c.body, testSecret))
@@ -961,11 +962,11 @@ func TestForgedShopRedact(t *testing.T) {
 
 		// B's own genuine shop/redact while B is installed: acknowledged,
 		// nothing deleted, the outcome recorded.
-		if d, err := e.emu.SendWebhook(ctx, otherShop, app.TopicShopRedact, e.emu.ShopRedactPayload(otherShop)); err != nil || d.Status != 200 {
+		if d, err := e.emu.SendWebhook(ctx, otherShop, shops.TopicShopRedact, e.emu.ShopRedactPayload(otherShop)); err != nil || d.Status != 200 {
 			t.Fatalf("B's shop/redact: %+v %v", d, err)
 		}
-		waitFor(t, "B's shop/redact processed", func() bool { _, done := webhookOutcome(t, e, otherShop, app.TopicShopRedact); return done })
-		if out, _ := webhookOutcome(t, e, otherShop, app.TopicShopRedact); out != "deleted nothing: the shop is installed (0 rows)" {
+		waitFor(t, "B's shop/redact processed", func() bool { _, done := webhookOutcome(t, e, otherShop, shops.TopicShopRedact); return done })
+		if out, _ := webhookOutcome(t, e, otherShop, shops.TopicShopRedact); out != "deleted nothing: the shop is installed (0 rows)" {
 			t.Fatalf("outcome of B's shop/redact: %q", out)
 		}
 		bIntact("after B's shop/redact while installed")
@@ -976,14 +977,14 @@ func TestForgedShopRedact(t *testing.T) {
 		}
 		waitFor(t, "A uninstalled", func() bool { return e.shop(t).Status == app.ShopUninstalled })
 		uninstalledAgo(t, e, time.Hour)
-		if d, err := e.emu.SendWebhook(ctx, testShop, app.TopicShopRedact, e.emu.ShopRedactPayload(testShop)); err != nil || d.Status != 200 {
+		if d, err := e.emu.SendWebhook(ctx, testShop, shops.TopicShopRedact, e.emu.ShopRedactPayload(testShop)); err != nil || d.Status != 200 {
 			t.Fatalf("A's early shop/redact: %+v %v", d, err)
 		}
 		waitFor(t, "A's early shop/redact looked at", func() bool {
-			out, _ := webhookOutcome(t, e, testShop, app.TopicShopRedact)
+			out, _ := webhookOutcome(t, e, testShop, shops.TopicShopRedact)
 			return out != ""
 		})
-		if out, done := webhookOutcome(t, e, testShop, app.TopicShopRedact); done || !strings.HasPrefix(out, "waiting: the shop was uninstalled less than 48 h ago") {
+		if out, done := webhookOutcome(t, e, testShop, shops.TopicShopRedact); done || !strings.HasPrefix(out, "waiting: the shop was uninstalled less than 48 h ago") {
 			t.Fatalf("A's early shop/redact: outcome %q, processed %v; want waiting", out, done)
 		}
 		var scheduled int
@@ -995,8 +996,8 @@ func TestForgedShopRedact(t *testing.T) {
 		}
 
 		// 48 h after the uninstall, shop/redact deletes A, and only A.
-		uninstalledAgo(t, e, app.ShopRedactDelay+time.Minute)
-		if d, err := e.emu.SendWebhook(ctx, testShop, app.TopicShopRedact, e.emu.ShopRedactPayload(testShop)); err != nil || d.Status != 200 {
+		uninstalledAgo(t, e, shops.ShopRedactDelay+time.Minute)
+		if d, err := e.emu.SendWebhook(ctx, testShop, shops.TopicShopRedact, e.emu.ShopRedactPayload(testShop)); err != nil || d.Status != 200 {
 			t.Fatalf("A's shop/redact: %+v %v", d, err)
 		}
 		waitFor(t, "A deleted", func() bool {

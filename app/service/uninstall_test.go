@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/shops"
 	"github.com/acpbridge/acpbridge/shopify"
 )
 
@@ -65,7 +66,7 @@ func TestReplayedUninstall(t *testing.T) {
 		}
 
 		// The replay: the captured body, validly signed, fresh headers.
-		status, resp := postWebhook(t, e, app.TopicAppUninstalled, testShop, "replayed-1", captured.Body, shopify.SignWebhook(captured.Body, testSecret))
+		status, resp := postWebhook(t, e, shops.TopicAppUninstalled, testShop, "replayed-1", captured.Body, shopify.SignWebhook(captured.Body, testSecret))
 		if status != http.StatusOK {
 			t.Fatalf("replay: %d %s, want 200 (acknowledged)", status, resp)
 		}

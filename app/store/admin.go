@@ -9,6 +9,8 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/checkout"
+	"github.com/acpbridge/acpbridge/app/merchant"
 )
 
 // The merchant admin's queries: a filtered, paginated products table and
@@ -43,7 +45,7 @@ func likePattern(s string) string {
 
 // AdminProducts returns a page of the shop's products matching q, ordered
 // by title, with their variants, media and collections.
-func (s *Store) AdminProducts(ctx context.Context, shopID int64, q app.ProductQuery) (*app.CatalogPage, int64, error) {
+func (s *Store) AdminProducts(ctx context.Context, shopID int64, q merchant.ProductQuery) (*app.CatalogPage, int64, error) {
 	filter := func(db *gorm.DB) *gorm.DB {
 		db = db.Table("catalog_products AS p").Where("p.shop_id = ?", shopID)
 		if q.ProductID != 0 {
@@ -61,11 +63,11 @@ func (s *Store) AdminProducts(ctx context.Context, shopID int64, q app.ProductQu
 		}
 		excluded := []any{shopID, true, shopID, shopID, true}
 		switch q.Status {
-		case app.ProductExcluded:
+		case merchant.ProductExcluded:
 			db = db.Where(excludedSQL, excluded...)
-		case app.ProductInvalid:
+		case merchant.ProductInvalid:
 			db = db.Where("NOT "+excludedSQL, excluded...).Where(invalidSQL, shopID, q.LastBuildID)
-		case app.ProductPublished:
+		case merchant.ProductPublished:
 			db = db.Where("NOT "+excludedSQL, excluded...).Where("NOT "+invalidSQL, shopID, q.LastBuildID)
 		}
 		return db
@@ -142,7 +144,7 @@ func (s *Store) AdminProducts(ctx context.Context, shopID int64, q app.ProductQu
 
 // CatalogCollections lists the shop's collections with how many synced
 // products each holds, by title.
-func (s *Store) CatalogCollections(ctx context.Context, shopID int64) ([]app.CollectionSummary, error) {
+func (s *Store) CatalogCollections(ctx context.Context, shopID int64) ([]merchant.CollectionSummary, error) {
 	var rows []struct {
 		CollectionID int64
 		Title        string
@@ -153,9 +155,9 @@ func (s *Store) CatalogCollections(ctx context.Context, shopID int64) ([]app.Col
 	if err != nil {
 		return nil, translate(err, "catalog collections")
 	}
-	out := make([]app.CollectionSummary, len(rows))
+	out := make([]merchant.CollectionSummary, len(rows))
 	for i, r := range rows {
-		out[i] = app.CollectionSummary{CollectionID: r.CollectionID, Title: r.Title, Products: r.Products}
+		out[i] = merchant.CollectionSummary{CollectionID: r.CollectionID, Title: r.Title, Products: r.Products}
 	}
 	return out, nil
 }
@@ -177,8 +179,8 @@ type agentOrderRow struct {
 	UpdatedAt     time.Time
 }
 
-func (r agentOrderRow) toApp() app.AgentOrder {
-	return app.AgentOrder{
+func (r agentOrderRow) toApp() merchant.AgentOrder {
+	return merchant.AgentOrder{
 		SessionID: r.SessionID, SessionStatus: r.SessionStatus, State: r.State, Amount: r.Amount, Currency: r.Currency,
 		OrderID: r.OrderID, OrderName: r.OrderName, LastError: r.LastError, APIVersion: r.APIVersion,
 		KeyLabel: deref(r.KeyLabel), KeyPrint: deref(r.KeyPrint), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
@@ -196,7 +198,7 @@ func (s *Store) agentOrders(ctx context.Context, shopID int64) *gorm.DB {
 }
 
 // AgentOrders lists the shop's completions, newest first, and their count.
-func (s *Store) AgentOrders(ctx context.Context, shopID int64, limit, offset int) ([]app.AgentOrder, int64, error) {
+func (s *Store) AgentOrders(ctx context.Context, shopID int64, limit, offset int) ([]merchant.AgentOrder, int64, error) {
 	var total int64
 	if err := s.conn(ctx).Model(&checkoutPaymentRow{}).Where("shop_id = ?", shopID).Count(&total).Error; err != nil {
 		return nil, 0, translate(err, "agent orders count")
@@ -206,7 +208,7 @@ func (s *Store) AgentOrders(ctx context.Context, shopID int64, limit, offset int
 		Limit(limit).Offset(offset).Scan(&rows).Error; err != nil {
 		return nil, 0, translate(err, "agent orders")
 	}
-	out := make([]app.AgentOrder, len(rows))
+	out := make([]merchant.AgentOrder, len(rows))
 	for i, r := range rows {
 		out[i] = r.toApp()
 	}
@@ -214,7 +216,7 @@ func (s *Store) AgentOrders(ctx context.Context, shopID int64, limit, offset int
 }
 
 // AgentOrder returns one of the shop's completions, or ErrNotFound.
-func (s *Store) AgentOrder(ctx context.Context, shopID int64, sessionID string) (*app.AgentOrder, error) {
+func (s *Store) AgentOrder(ctx context.Context, shopID int64, sessionID string) (*merchant.AgentOrder, error) {
 	var rows []agentOrderRow
 	if err := s.agentOrders(ctx, shopID).Where("cp.session_id = ?", sessionID).Select(agentOrderSelect).
 		Limit(1).Scan(&rows).Error; err != nil {
@@ -228,19 +230,19 @@ func (s *Store) AgentOrder(ctx context.Context, shopID int64, sessionID string) 
 }
 
 // CompletedSince lists the shop's completed agent orders placed since t.
-func (s *Store) CompletedSince(ctx context.Context, shopID int64, since time.Time) ([]app.OrderPoint, error) {
+func (s *Store) CompletedSince(ctx context.Context, shopID int64, since time.Time) ([]merchant.OrderPoint, error) {
 	var rows []struct {
 		CreatedAt time.Time
 		Amount    int64
 	}
 	err := s.conn(ctx).Model(&checkoutPaymentRow{}).Select("created_at, amount").
-		Where("shop_id = ? AND created_at >= ? AND state = ?", shopID, since, app.PaymentCompleted).Scan(&rows).Error
+		Where("shop_id = ? AND created_at >= ? AND state = ?", shopID, since, checkout.PaymentCompleted).Scan(&rows).Error
 	if err != nil {
 		return nil, translate(err, "completed orders")
 	}
-	out := make([]app.OrderPoint, len(rows))
+	out := make([]merchant.OrderPoint, len(rows))
 	for i, r := range rows {
-		out[i] = app.OrderPoint{At: r.CreatedAt, Amount: r.Amount}
+		out[i] = merchant.OrderPoint{At: r.CreatedAt, Amount: r.Amount}
 	}
 	return out, nil
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/checkout"
 )
 
 // agentEventRow is the agent_events table.
@@ -42,8 +43,8 @@ type agentEventAttemptRow struct {
 
 func (agentEventAttemptRow) TableName() string { return "agent_event_attempts" }
 
-func toAppAgentEvent(r agentEventRow) *app.AgentEvent {
-	return &app.AgentEvent{
+func toAppAgentEvent(r agentEventRow) *checkout.AgentEvent {
+	return &checkout.AgentEvent{
 		ID: r.ID, ShopID: r.ShopID, SessionID: r.SessionID, Type: r.Type, APIVersion: acp.Version(r.APIVersion),
 		Body: []byte(r.Body), Status: r.Status, Attempts: r.Attempts, LastStatus: r.LastStatus, LastError: r.LastError,
 		CreatedAt: r.CreatedAt.UTC(), DeliveredAt: utcPtr(r.DeliveredAt),
@@ -52,13 +53,13 @@ func toAppAgentEvent(r agentEventRow) *app.AgentEvent {
 
 // InsertAgentEvent stores an order event and sets its ID. A session's
 // second order_create is not stored (false): a unique index allows one.
-func (s *Store) InsertAgentEvent(ctx context.Context, ev *app.AgentEvent) (bool, error) {
+func (s *Store) InsertAgentEvent(ctx context.Context, ev *checkout.AgentEvent) (bool, error) {
 	r := agentEventRow{
 		ShopID: ev.ShopID, SessionID: ev.SessionID, Type: ev.Type, APIVersion: string(ev.APIVersion), Body: string(ev.Body),
 		Status: ev.Status, CreatedAt: ev.CreatedAt,
 	}
 	if r.Status == "" {
-		r.Status = app.AgentEventPending
+		r.Status = checkout.AgentEventPending
 	}
 	res := s.conn(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&r)
 	if res.Error != nil {
@@ -72,7 +73,7 @@ func (s *Store) InsertAgentEvent(ctx context.Context, ev *app.AgentEvent) (bool,
 }
 
 // AgentEvent returns an event, or ErrNotFound.
-func (s *Store) AgentEvent(ctx context.Context, id int64) (*app.AgentEvent, error) {
+func (s *Store) AgentEvent(ctx context.Context, id int64) (*checkout.AgentEvent, error) {
 	var r agentEventRow
 	if err := s.conn(ctx).Where("id = ?", id).Take(&r).Error; err != nil {
 		return nil, translate(err, fmt.Sprintf("agent event %d", id))
@@ -81,12 +82,12 @@ func (s *Store) AgentEvent(ctx context.Context, id int64) (*app.AgentEvent, erro
 }
 
 // AgentEvents lists a session's events of the shop, oldest first.
-func (s *Store) AgentEvents(ctx context.Context, shopID int64, sessionID string) ([]*app.AgentEvent, error) {
+func (s *Store) AgentEvents(ctx context.Context, shopID int64, sessionID string) ([]*checkout.AgentEvent, error) {
 	var rows []agentEventRow
 	if err := s.conn(ctx).Where("shop_id = ? AND session_id = ?", shopID, sessionID).Order("id").Find(&rows).Error; err != nil {
 		return nil, translate(err, "list agent events")
 	}
-	out := make([]*app.AgentEvent, 0, len(rows))
+	out := make([]*checkout.AgentEvent, 0, len(rows))
 	for _, r := range rows {
 		out = append(out, toAppAgentEvent(r))
 	}
@@ -96,12 +97,12 @@ func (s *Store) AgentEvents(ctx context.Context, shopID int64, sessionID string)
 // RecordAgentEventAttempt keeps one delivery attempt and updates its
 // event in one transaction: attempts + 1, the last status and error, the
 // new status, and delivered_at when delivered.
-func (s *Store) RecordAgentEventAttempt(ctx context.Context, a app.AgentEventAttempt, status string) error {
+func (s *Store) RecordAgentEventAttempt(ctx context.Context, a checkout.AgentEventAttempt, status string) error {
 	return s.InTx(ctx, func(ctx context.Context) error {
 		upd := map[string]any{
 			"attempts": gorm.Expr("attempts + 1"), "last_status": a.StatusCode, "last_error": a.Error, "status": status,
 		}
-		if status == app.AgentEventDelivered {
+		if status == checkout.AgentEventDelivered {
 			upd["delivered_at"] = a.AttemptedAt
 		}
 		res := s.conn(ctx).Model(&agentEventRow{}).Where("id = ?", a.EventID).Updates(upd)
@@ -122,20 +123,20 @@ func (s *Store) RecordAgentEventAttempt(ctx context.Context, a app.AgentEventAtt
 
 // FailAgentEvent marks a pending event failed for good.
 func (s *Store) FailAgentEvent(ctx context.Context, id int64, lastError string) error {
-	err := s.conn(ctx).Model(&agentEventRow{}).Where("id = ? AND status = ?", id, app.AgentEventPending).
-		Updates(map[string]any{"status": app.AgentEventFailed, "last_error": lastError}).Error
+	err := s.conn(ctx).Model(&agentEventRow{}).Where("id = ? AND status = ?", id, checkout.AgentEventPending).
+		Updates(map[string]any{"status": checkout.AgentEventFailed, "last_error": lastError}).Error
 	return translate(err, "fail agent event")
 }
 
 // AgentEventAttempts lists an event's attempts, oldest first.
-func (s *Store) AgentEventAttempts(ctx context.Context, eventID int64) ([]app.AgentEventAttempt, error) {
+func (s *Store) AgentEventAttempts(ctx context.Context, eventID int64) ([]checkout.AgentEventAttempt, error) {
 	var rows []agentEventAttemptRow
 	if err := s.conn(ctx).Where("event_id = ?", eventID).Order("id").Find(&rows).Error; err != nil {
 		return nil, translate(err, "list agent event attempts")
 	}
-	out := make([]app.AgentEventAttempt, 0, len(rows))
+	out := make([]checkout.AgentEventAttempt, 0, len(rows))
 	for _, r := range rows {
-		out = append(out, app.AgentEventAttempt{ID: r.ID, EventID: r.EventID, AttemptedAt: r.AttemptedAt.UTC(),
+		out = append(out, checkout.AgentEventAttempt{ID: r.ID, EventID: r.EventID, AttemptedAt: r.AttemptedAt.UTC(),
 			StatusCode: r.StatusCode, Error: r.Error, Duration: time.Duration(r.DurationMS) * time.Millisecond})
 	}
 	return out, nil
@@ -143,7 +144,7 @@ func (s *Store) AgentEventAttempts(ctx context.Context, eventID int64) ([]app.Ag
 
 // CheckoutPaymentByOrder returns the payment of the shop's agent order
 // with this Shopify order GID, or ErrNotFound.
-func (s *Store) CheckoutPaymentByOrder(ctx context.Context, shopID int64, orderID string) (*app.CheckoutPayment, error) {
+func (s *Store) CheckoutPaymentByOrder(ctx context.Context, shopID int64, orderID string) (*checkout.CheckoutPayment, error) {
 	if orderID == "" {
 		return nil, fmt.Errorf("checkout payment by order: %w", app.ErrNotFound)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/checkout"
 	"github.com/acpbridge/acpbridge/app/store"
 )
 
@@ -20,12 +21,12 @@ func TestAgentEvents(t *testing.T) {
 			t.Fatal(err)
 		}
 		now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
-		cs := &app.CheckoutSession{ID: "cs_evt", ShopID: sh.ID, Version: acp.V20260417, Status: acp.StatusCompleted, Currency: "USD",
+		cs := &checkout.CheckoutSession{ID: "cs_evt", ShopID: sh.ID, Version: acp.V20260417, Status: acp.StatusCompleted, Currency: "USD",
 			ExpiresAt: now.Add(time.Hour), CreatedAt: now, UpdatedAt: now}
 		if err := st.CreateCheckoutSession(ctx, cs); err != nil {
 			t.Fatal(err)
 		}
-		p := &app.CheckoutPayment{SessionID: cs.ID, ShopID: sh.ID, State: app.PaymentCompleted, Attempt: 1, TokenSealed: "x",
+		p := &checkout.CheckoutPayment{SessionID: cs.ID, ShopID: sh.ID, State: checkout.PaymentCompleted, Attempt: 1, TokenSealed: "x",
 			Amount: 6289, Currency: "USD", PaymentIntentID: "pi_1", OrderID: "gid://shopify/Order/77", CreatedAt: now, UpdatedAt: now}
 		if err := st.SavePayment(ctx, p); err != nil {
 			t.Fatal(err)
@@ -47,7 +48,7 @@ func TestAgentEvents(t *testing.T) {
 
 		// One order_create per session; order_updates as many as come.
 		body := `{"type":"order_create","data":{"type":"order"}}`
-		create := &app.AgentEvent{ShopID: sh.ID, SessionID: cs.ID, Type: acp.EventOrderCreate, APIVersion: acp.V20260417,
+		create := &checkout.AgentEvent{ShopID: sh.ID, SessionID: cs.ID, Type: acp.EventOrderCreate, APIVersion: acp.V20260417,
 			Body: []byte(body), CreatedAt: now}
 		if ok, err := st.InsertAgentEvent(ctx, create); !ok || err != nil || create.ID == 0 {
 			t.Fatalf("insert: %v %v %d", ok, err, create.ID)
@@ -58,7 +59,7 @@ func TestAgentEvents(t *testing.T) {
 			t.Errorf("second order_create: %v %v, want not inserted", ok, err)
 		}
 		for i := 0; i < 2; i++ {
-			upd := &app.AgentEvent{ShopID: sh.ID, SessionID: cs.ID, Type: acp.EventOrderUpdate, APIVersion: acp.V20250929,
+			upd := &checkout.AgentEvent{ShopID: sh.ID, SessionID: cs.ID, Type: acp.EventOrderUpdate, APIVersion: acp.V20250929,
 				Body: []byte(`{}`), CreatedAt: now.Add(time.Duration(i+1) * time.Minute)}
 			if ok, err := st.InsertAgentEvent(ctx, upd); !ok || err != nil {
 				t.Fatalf("order_update %d: %v %v", i, ok, err)
@@ -66,26 +67,26 @@ func TestAgentEvents(t *testing.T) {
 		}
 		evs, err := st.AgentEvents(ctx, sh.ID, cs.ID)
 		if err != nil || len(evs) != 3 || evs[0].Type != acp.EventOrderCreate || string(evs[0].Body) != body ||
-			evs[0].Status != app.AgentEventPending || evs[2].APIVersion != acp.V20250929 {
+			evs[0].Status != checkout.AgentEventPending || evs[2].APIVersion != acp.V20250929 {
 			t.Fatalf("events: %+v, %v", evs, err)
 		}
 
 		// Attempts: two failures, then delivered.
-		for i, a := range []app.AgentEventAttempt{
+		for i, a := range []checkout.AgentEventAttempt{
 			{EventID: create.ID, AttemptedAt: now, StatusCode: 500, Error: "the agent answered 500", Duration: 12 * time.Millisecond},
 			{EventID: create.ID, AttemptedAt: now.Add(time.Second), Error: "no answer within the timeout", Duration: time.Second},
 			{EventID: create.ID, AttemptedAt: now.Add(time.Minute), StatusCode: 200, Duration: 3 * time.Millisecond},
 		} {
-			status := app.AgentEventPending
+			status := checkout.AgentEventPending
 			if i == 2 {
-				status = app.AgentEventDelivered
+				status = checkout.AgentEventDelivered
 			}
 			if err := st.RecordAgentEventAttempt(ctx, a, status); err != nil {
 				t.Fatal(err)
 			}
 		}
 		ev, err := st.AgentEvent(ctx, create.ID)
-		if err != nil || ev.Status != app.AgentEventDelivered || ev.Attempts != 3 || ev.LastStatus != 200 || ev.LastError != "" ||
+		if err != nil || ev.Status != checkout.AgentEventDelivered || ev.Attempts != 3 || ev.LastStatus != 200 || ev.LastError != "" ||
 			ev.DeliveredAt == nil || !ev.DeliveredAt.Equal(now.Add(time.Minute)) {
 			t.Fatalf("after attempts: %+v, %v", ev, err)
 		}
@@ -94,7 +95,7 @@ func TestAgentEvents(t *testing.T) {
 			atts[1].Duration != time.Second || atts[2].StatusCode != 200 {
 			t.Fatalf("attempts: %+v, %v", atts, err)
 		}
-		if err := st.RecordAgentEventAttempt(ctx, app.AgentEventAttempt{EventID: 999999, AttemptedAt: now}, app.AgentEventPending); !errors.Is(err, app.ErrNotFound) {
+		if err := st.RecordAgentEventAttempt(ctx, checkout.AgentEventAttempt{EventID: 999999, AttemptedAt: now}, checkout.AgentEventPending); !errors.Is(err, app.ErrNotFound) {
 			t.Errorf("attempt of a missing event: %v", err)
 		}
 
@@ -105,10 +106,10 @@ func TestAgentEvents(t *testing.T) {
 		if err := st.FailAgentEvent(ctx, create.ID, "late"); err != nil {
 			t.Fatal(err)
 		}
-		if ev, _ := st.AgentEvent(ctx, evs[1].ID); ev.Status != app.AgentEventFailed || ev.LastError != "no webhook URL" {
+		if ev, _ := st.AgentEvent(ctx, evs[1].ID); ev.Status != checkout.AgentEventFailed || ev.LastError != "no webhook URL" {
 			t.Errorf("failed event: %+v", ev)
 		}
-		if ev, _ := st.AgentEvent(ctx, create.ID); ev.Status != app.AgentEventDelivered {
+		if ev, _ := st.AgentEvent(ctx, create.ID); ev.Status != checkout.AgentEventDelivered {
 			t.Errorf("a delivered event was failed: %+v", ev)
 		}
 		if _, err := st.AgentEvent(ctx, 999999); !errors.Is(err, app.ErrNotFound) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/checkout"
 )
 
 // APIKeyByHash returns a live (not revoked) key, its shop and the shop's
@@ -121,7 +122,7 @@ type checkoutSessionRow struct {
 
 func (checkoutSessionRow) TableName() string { return "checkout_sessions" }
 
-func toCheckoutRow(cs *app.CheckoutSession) (checkoutSessionRow, error) {
+func toCheckoutRow(cs *checkout.CheckoutSession) (checkoutSessionRow, error) {
 	st, err := json.Marshal(cs.State)
 	if err != nil {
 		return checkoutSessionRow{}, fmt.Errorf("encode checkout state: %w", err)
@@ -133,7 +134,7 @@ func toCheckoutRow(cs *app.CheckoutSession) (checkoutSessionRow, error) {
 }
 
 // CreateCheckoutSession inserts a new session (row version 1).
-func (s *Store) CreateCheckoutSession(ctx context.Context, cs *app.CheckoutSession) error {
+func (s *Store) CreateCheckoutSession(ctx context.Context, cs *checkout.CheckoutSession) error {
 	cs.RowVersion = 1
 	r, err := toCheckoutRow(cs)
 	if err != nil {
@@ -143,12 +144,12 @@ func (s *Store) CreateCheckoutSession(ctx context.Context, cs *app.CheckoutSessi
 }
 
 // CheckoutSession returns the shop's session id; another shop's is not found.
-func (s *Store) CheckoutSession(ctx context.Context, shopID int64, id string) (*app.CheckoutSession, error) {
+func (s *Store) CheckoutSession(ctx context.Context, shopID int64, id string) (*checkout.CheckoutSession, error) {
 	var r checkoutSessionRow
 	if err := s.conn(ctx).Where("id = ? AND shop_id = ?", id, shopID).Take(&r).Error; err != nil {
 		return nil, translate(err, "checkout session")
 	}
-	cs := &app.CheckoutSession{
+	cs := &checkout.CheckoutSession{
 		ID: r.ID, ShopID: r.ShopID, Version: acp.Version(r.APIVersion), Status: acp.Status(r.Status), Currency: r.Currency,
 		RowVersion: r.RowVersion, APIKeyID: r.APIKeyID, ExpiresAt: r.ExpiresAt.UTC(), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
@@ -160,7 +161,7 @@ func (s *Store) CheckoutSession(ctx context.Context, shopID int64, id string) (*
 
 // SaveCheckoutSession writes cs when its row version is unchanged since it
 // was read, and bumps it; otherwise ErrConflict and nothing is written.
-func (s *Store) SaveCheckoutSession(ctx context.Context, cs *app.CheckoutSession) error {
+func (s *Store) SaveCheckoutSession(ctx context.Context, cs *checkout.CheckoutSession) error {
 	r, err := toCheckoutRow(cs)
 	if err != nil {
 		return err

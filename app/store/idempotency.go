@@ -10,6 +10,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/idempotency"
 )
 
 // idempotencyRow is the idempotency_keys table.
@@ -31,14 +32,14 @@ type idempotencyRow struct {
 
 func (idempotencyRow) TableName() string { return "idempotency_keys" }
 
-func toAppIdempotency(r idempotencyRow) (*app.IdempotencyRecord, error) {
-	rec := &app.IdempotencyRecord{
+func toAppIdempotency(r idempotencyRow) (*idempotency.IdempotencyRecord, error) {
+	rec := &idempotency.IdempotencyRecord{
 		ID: r.ID, ShopID: r.ShopID, Scope: r.Scope, Key: r.Key, APIVersion: r.APIVersion,
-		RequestHash: r.RequestHash, State: app.IdempotencyState(r.State), LeaseUntil: r.LeaseUntil.UTC(),
+		RequestHash: r.RequestHash, State: idempotency.IdempotencyState(r.State), LeaseUntil: r.LeaseUntil.UTC(),
 		CreatedAt: r.CreatedAt.UTC(), ExpiresAt: r.ExpiresAt.UTC(),
 	}
 	if r.ResponseStatus != nil {
-		resp := &app.StoredResponse{Status: *r.ResponseStatus, Body: r.ResponseBody, Header: http.Header{}}
+		resp := &idempotency.StoredResponse{Status: *r.ResponseStatus, Body: r.ResponseBody, Header: http.Header{}}
 		if resp.Body == nil {
 			resp.Body = []byte{}
 		}
@@ -58,11 +59,11 @@ func toAppIdempotency(r idempotencyRow) (*app.IdempotencyRecord, error) {
 // that is expired, or in flight under a lapsed lease (its replica died), is
 // deleted first; the DELETE's own condition keeps it from removing a record
 // another replica has just claimed.
-func (s *Store) ClaimIdempotencyKey(ctx context.Context, rec app.IdempotencyRecord, now time.Time) (*app.IdempotencyRecord, bool, error) {
+func (s *Store) ClaimIdempotencyKey(ctx context.Context, rec idempotency.IdempotencyRecord, now time.Time) (*idempotency.IdempotencyRecord, bool, error) {
 	now = now.UTC()
 	row := idempotencyRow{
 		ShopID: rec.ShopID, Scope: rec.Scope, Key: rec.Key, APIVersion: rec.APIVersion,
-		RequestHash: rec.RequestHash, State: string(app.IdempotencyInFlight), LeaseUntil: rec.LeaseUntil.UTC(),
+		RequestHash: rec.RequestHash, State: string(idempotency.IdempotencyInFlight), LeaseUntil: rec.LeaseUntil.UTC(),
 		CreatedAt: rec.CreatedAt.UTC(), ExpiresAt: rec.ExpiresAt.UTC(),
 	}
 	// A record can vanish between the INSERT that lost and the SELECT (its
@@ -70,7 +71,7 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, rec app.IdempotencyReco
 	for range 3 {
 		err := s.conn(ctx).
 			Where("shop_id = ? AND scope = ? AND key = ?", rec.ShopID, rec.Scope, rec.Key).
-			Where("expires_at <= ? OR (state = ? AND lease_until <= ?)", now, string(app.IdempotencyInFlight), now).
+			Where("expires_at <= ? OR (state = ? AND lease_until <= ?)", now, string(idempotency.IdempotencyInFlight), now).
 			Delete(&idempotencyRow{}).Error
 		if err != nil {
 			return nil, false, translate(err, "claim idempotency key: drop stale")
@@ -102,7 +103,7 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, rec app.IdempotencyReco
 
 // RenewIdempotencyLease implements app.IdempotencyStore.
 func (s *Store) RenewIdempotencyLease(ctx context.Context, id int64, leaseUntil time.Time) error {
-	res := s.conn(ctx).Model(&idempotencyRow{}).Where("id = ? AND state = ?", id, string(app.IdempotencyInFlight)).
+	res := s.conn(ctx).Model(&idempotencyRow{}).Where("id = ? AND state = ?", id, string(idempotency.IdempotencyInFlight)).
 		Update("lease_until", leaseUntil.UTC())
 	if res.Error != nil {
 		return translate(res.Error, "renew idempotency lease")
@@ -114,7 +115,7 @@ func (s *Store) RenewIdempotencyLease(ctx context.Context, id int64, leaseUntil 
 }
 
 // FinishIdempotencyKey implements app.IdempotencyStore.
-func (s *Store) FinishIdempotencyKey(ctx context.Context, id int64, resp app.StoredResponse) error {
+func (s *Store) FinishIdempotencyKey(ctx context.Context, id int64, resp idempotency.StoredResponse) error {
 	hdr := resp.Header
 	if hdr == nil {
 		hdr = http.Header{}
@@ -128,9 +129,9 @@ func (s *Store) FinishIdempotencyKey(ctx context.Context, id int64, resp app.Sto
 	if body == nil {
 		body = []byte{}
 	}
-	res := s.conn(ctx).Model(&idempotencyRow{}).Where("id = ? AND state = ?", id, string(app.IdempotencyInFlight)).
+	res := s.conn(ctx).Model(&idempotencyRow{}).Where("id = ? AND state = ?", id, string(idempotency.IdempotencyInFlight)).
 		Updates(map[string]any{
-			"state":            string(app.IdempotencyCompleted),
+			"state":            string(idempotency.IdempotencyCompleted),
 			"response_status":  resp.Status,
 			"response_headers": headers,
 			"response_body":    body,
@@ -146,12 +147,12 @@ func (s *Store) FinishIdempotencyKey(ctx context.Context, id int64, resp app.Sto
 
 // ReleaseIdempotencyKey implements app.IdempotencyStore.
 func (s *Store) ReleaseIdempotencyKey(ctx context.Context, id int64) error {
-	err := s.conn(ctx).Where("id = ? AND state = ?", id, string(app.IdempotencyInFlight)).Delete(&idempotencyRow{}).Error
+	err := s.conn(ctx).Where("id = ? AND state = ?", id, string(idempotency.IdempotencyInFlight)).Delete(&idempotencyRow{}).Error
 	return translate(err, "release idempotency key")
 }
 
 // IdempotencyRecord returns the record of a key, for tests and support.
-func (s *Store) IdempotencyRecord(ctx context.Context, shopID int64, scope, key string) (*app.IdempotencyRecord, error) {
+func (s *Store) IdempotencyRecord(ctx context.Context, shopID int64, scope, key string) (*idempotency.IdempotencyRecord, error) {
 	var r idempotencyRow
 	if err := s.conn(ctx).Where("shop_id = ? AND scope = ? AND key = ?", shopID, scope, key).Take(&r).Error; err != nil {
 		return nil, translate(err, "idempotency record")

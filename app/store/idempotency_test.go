@@ -11,20 +11,21 @@ import (
 	"time"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/idempotency"
 	"github.com/acpbridge/acpbridge/app/store"
 	"github.com/acpbridge/acpbridge/app/store/storetest"
 )
 
 // idemRecord is an in-flight record claimed at now with a 1-minute lease
 // and a 24-hour life.
-func idemRecord(shopID int64, scope, key, hash string, now time.Time) app.IdempotencyRecord {
-	return app.IdempotencyRecord{
+func idemRecord(shopID int64, scope, key, hash string, now time.Time) idempotency.IdempotencyRecord {
+	return idempotency.IdempotencyRecord{
 		ShopID: shopID, Scope: scope, Key: key, APIVersion: "2026-04-17", RequestHash: hash,
-		State: app.IdempotencyInFlight, LeaseUntil: now.Add(time.Minute), CreatedAt: now, ExpiresAt: now.Add(24 * time.Hour),
+		State: idempotency.IdempotencyInFlight, LeaseUntil: now.Add(time.Minute), CreatedAt: now, ExpiresAt: now.Add(24 * time.Hour),
 	}
 }
 
-func claim(t *testing.T, st *store.Store, rec app.IdempotencyRecord, now time.Time) (*app.IdempotencyRecord, bool) {
+func claim(t *testing.T, st *store.Store, rec idempotency.IdempotencyRecord, now time.Time) (*idempotency.IdempotencyRecord, bool) {
 	t.Helper()
 	held, claimed, err := st.ClaimIdempotencyKey(context.Background(), rec, now)
 	if err != nil {
@@ -42,17 +43,17 @@ func TestIdempotencyClaimFinishReplay(t *testing.T) {
 		const scope = "POST /acp/a/checkout_sessions"
 
 		first, claimed := claim(t, st, idemRecord(sh.ID, scope, "k1", "h1", now), now)
-		if !claimed || first.ID == 0 || first.State != app.IdempotencyInFlight {
+		if !claimed || first.ID == 0 || first.State != idempotency.IdempotencyInFlight {
 			t.Fatalf("first claim = %+v, claimed %v; want a new in-flight record", first, claimed)
 		}
 		// The same key again while in flight: held, not claimed.
 		held, claimed := claim(t, st, idemRecord(sh.ID, scope, "k1", "h2", now.Add(time.Second)), now.Add(time.Second))
-		if claimed || held.ID != first.ID || held.State != app.IdempotencyInFlight || held.RequestHash != "h1" || held.Response != nil {
+		if claimed || held.ID != first.ID || held.State != idempotency.IdempotencyInFlight || held.RequestHash != "h1" || held.Response != nil {
 			t.Fatalf("second claim = %+v, claimed %v; want the first, in flight", held, claimed)
 		}
 
 		body := []byte("{\"id\":\"cs_1\"}\x00\xff binary-safe")
-		resp := app.StoredResponse{Status: 201, Body: body, Header: http.Header{
+		resp := idempotency.StoredResponse{Status: 201, Body: body, Header: http.Header{
 			"Content-Type": {"application/json"}, "Location": {"/acp/a/checkout_sessions/cs_1"},
 		}}
 		if err := st.FinishIdempotencyKey(ctx, first.ID, resp); err != nil {
@@ -62,7 +63,7 @@ func TestIdempotencyClaimFinishReplay(t *testing.T) {
 			t.Fatalf("finishing twice: err = %v, want ErrNotFound", err)
 		}
 		held, claimed = claim(t, st, idemRecord(sh.ID, scope, "k1", "h1", now.Add(2*time.Minute)), now.Add(2*time.Minute))
-		if claimed || held.ID != first.ID || held.State != app.IdempotencyCompleted || held.Response == nil {
+		if claimed || held.ID != first.ID || held.State != idempotency.IdempotencyCompleted || held.Response == nil {
 			t.Fatalf("claim after finish = %+v, claimed %v; want the completed record", held, claimed)
 		}
 		got := held.Response
@@ -77,7 +78,7 @@ func TestIdempotencyClaimFinishReplay(t *testing.T) {
 		if err := st.ReleaseIdempotencyKey(ctx, first.ID); err != nil {
 			t.Fatalf("ReleaseIdempotencyKey: %v", err)
 		}
-		if rec, err := st.IdempotencyRecord(ctx, sh.ID, scope, "k1"); err != nil || rec.State != app.IdempotencyCompleted {
+		if rec, err := st.IdempotencyRecord(ctx, sh.ID, scope, "k1"); err != nil || rec.State != idempotency.IdempotencyCompleted {
 			t.Fatalf("after late release: %+v, %v; want still completed", rec, err)
 		}
 	})
@@ -91,7 +92,7 @@ func TestIdempotencyScopeAndRelease(t *testing.T) {
 		b, _ := st.SaveShopInstall(ctx, app.Shop{Domain: "b.myshopify.com"})
 		now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 		ids := map[int64]bool{}
-		for _, rec := range []app.IdempotencyRecord{
+		for _, rec := range []idempotency.IdempotencyRecord{
 			idemRecord(a.ID, "POST /acp/a/checkout_sessions", "k", "h", now),
 			idemRecord(b.ID, "POST /acp/a/checkout_sessions", "k", "h", now),      // another shop
 			idemRecord(a.ID, "POST /acp/a/checkout_sessions/cs_1", "k", "h", now), // another path
@@ -120,7 +121,7 @@ func TestIdempotencyScopeAndRelease(t *testing.T) {
 		if err := st.RenewIdempotencyLease(ctx, held.ID, now.Add(time.Hour)); !errors.Is(err, app.ErrNotFound) {
 			t.Fatalf("renew released claim: err = %v, want ErrNotFound", err)
 		}
-		if err := st.FinishIdempotencyKey(ctx, held.ID, app.StoredResponse{Status: 200}); !errors.Is(err, app.ErrNotFound) {
+		if err := st.FinishIdempotencyKey(ctx, held.ID, idempotency.StoredResponse{Status: 200}); !errors.Is(err, app.ErrNotFound) {
 			t.Fatalf("finish released claim: err = %v, want ErrNotFound", err)
 		}
 	})
@@ -152,12 +153,12 @@ func TestIdempotencyLeaseAndExpiry(t *testing.T) {
 		if !claimed || taken.ID == dead.ID || taken.RequestHash != "h2" {
 			t.Fatalf("after the lease: %+v claimed %v; want a new claim", taken, claimed)
 		}
-		if err := st.FinishIdempotencyKey(ctx, dead.ID, app.StoredResponse{Status: 200}); !errors.Is(err, app.ErrNotFound) {
+		if err := st.FinishIdempotencyKey(ctx, dead.ID, idempotency.StoredResponse{Status: 200}); !errors.Is(err, app.ErrNotFound) {
 			t.Fatalf("finish of a taken-over claim: err = %v, want ErrNotFound", err)
 		}
 
 		// A completed record holds until it expires, then the key is new.
-		if err := st.FinishIdempotencyKey(ctx, taken.ID, app.StoredResponse{Status: 200, Body: []byte("{}")}); err != nil {
+		if err := st.FinishIdempotencyKey(ctx, taken.ID, idempotency.StoredResponse{Status: 200, Body: []byte("{}")}); err != nil {
 			t.Fatal(err)
 		}
 		exp := taken.ExpiresAt
@@ -184,7 +185,7 @@ func TestPruneIdempotencyKeys(t *testing.T) {
 			}
 			held, _ := claim(t, st, idemRecord(sh.ID, "POST /x", key, "h", at), at)
 			if key == "old2" {
-				if err := st.FinishIdempotencyKey(ctx, held.ID, app.StoredResponse{Status: 200}); err != nil {
+				if err := st.FinishIdempotencyKey(ctx, held.ID, idempotency.StoredResponse{Status: 200}); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -9,6 +9,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/checkout"
 )
 
 // checkoutPaymentRow is the checkout_payments table.
@@ -34,12 +35,12 @@ type checkoutPaymentRow struct {
 func (checkoutPaymentRow) TableName() string { return "checkout_payments" }
 
 // CheckoutPayment returns the session's payment record, or ErrNotFound.
-func (s *Store) CheckoutPayment(ctx context.Context, sessionID string) (*app.CheckoutPayment, error) {
+func (s *Store) CheckoutPayment(ctx context.Context, sessionID string) (*checkout.CheckoutPayment, error) {
 	var r checkoutPaymentRow
 	if err := s.conn(ctx).Where("session_id = ?", sessionID).Take(&r).Error; err != nil {
 		return nil, translate(err, "checkout payment")
 	}
-	p := &app.CheckoutPayment{
+	p := &checkout.CheckoutPayment{
 		SessionID: r.SessionID, ShopID: r.ShopID, State: r.State, Attempt: r.Attempt, TokenSealed: r.TokenSealed,
 		Amount: r.Amount, Currency: r.Currency, PaymentIntentID: r.PaymentIntentID, OrderID: r.OrderID,
 		OrderName: r.OrderName, OrderStatusURL: r.OrderStatusURL, LastError: r.LastError, LeaseUntil: utcPtr(r.LeaseUntil),
@@ -52,7 +53,7 @@ func (s *Store) CheckoutPayment(ctx context.Context, sessionID string) (*app.Che
 }
 
 // SavePayment inserts or replaces the record; the lease is not touched.
-func (s *Store) SavePayment(ctx context.Context, p *app.CheckoutPayment) error {
+func (s *Store) SavePayment(ctx context.Context, p *checkout.CheckoutPayment) error {
 	d, err := json.Marshal(p.Details)
 	if err != nil {
 		return err
@@ -123,7 +124,7 @@ func (s *Store) StalledCompletions(ctx context.Context, before time.Time) ([]app
 	var rows []checkoutPaymentRow
 	err := s.conn(ctx).Select("session_id", "shop_id").
 		Where("state IN ? AND updated_at < ? AND (lease_until IS NULL OR lease_until < ?)",
-			[]string{app.PaymentAuthorizing, app.PaymentAuthorized, app.PaymentOrdered}, before, s.Now()).
+			[]string{checkout.PaymentAuthorizing, checkout.PaymentAuthorized, checkout.PaymentOrdered}, before, s.Now()).
 		Limit(1000).Find(&rows).Error
 	if err != nil {
 		return nil, translate(err, "stalled completions")

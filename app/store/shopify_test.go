@@ -12,6 +12,7 @@ import (
 
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/checkout"
 	"github.com/acpbridge/acpbridge/app/store"
 )
 
@@ -215,10 +216,10 @@ func TestCustomerDataAndRedaction(t *testing.T) {
 		}
 		now := time.Now().UTC()
 		for id, email := range map[string]string{"cs_x": "x@example.com", "cs_y": "y@example.com"} {
-			cs := &app.CheckoutSession{ID: id, ShopID: shopA.ID, Version: acp.V20260417, Status: acp.StatusReadyForPayment, Currency: "USD",
+			cs := &checkout.CheckoutSession{ID: id, ShopID: shopA.ID, Version: acp.V20260417, Status: acp.StatusReadyForPayment, Currency: "USD",
 				ExpiresAt: now.Add(time.Hour), CreatedAt: now, UpdatedAt: now,
-				State: app.CheckoutState{Buyer: &acp.Buyer{Email: email, FirstName: "X"}, Fulfillment: &acp.FulfillmentDetails{Name: "X", Address: &acp.Address{LineOne: "1 Main St"}},
-					Quote: app.Quote{Lines: []app.QuotedLine{{ItemID: "1", Quantity: 1, UnitAmount: 100}}}}}
+				State: checkout.CheckoutState{Buyer: &acp.Buyer{Email: email, FirstName: "X"}, Fulfillment: &acp.FulfillmentDetails{Name: "X", Address: &acp.Address{LineOne: "1 Main St"}},
+					Quote: checkout.Quote{Lines: []checkout.QuotedLine{{ItemID: "1", Quantity: 1, UnitAmount: 100}}}}}
 			if err := st.CreateCheckoutSession(ctx, cs); err != nil {
 				t.Fatal(err)
 			}

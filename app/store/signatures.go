@@ -8,6 +8,7 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/agents"
 )
 
 // signatureUseRow is the signature_uses table.
@@ -24,7 +25,7 @@ func (signatureUseRow) TableName() string { return "signature_uses" }
 // DO NOTHING on (shop_id, digest), atomic whichever replica runs it, after
 // deleting the row of that signature if it has expired (its Timestamp is
 // out of the window, so it could not verify any more anyway).
-func (s *Store) UseSignature(ctx context.Context, use app.SignatureUse, now time.Time) (*app.SignatureUse, bool, error) {
+func (s *Store) UseSignature(ctx context.Context, use agents.SignatureUse, now time.Time) (*agents.SignatureUse, bool, error) {
 	row := signatureUseRow{ShopID: use.ShopID, Digest: use.Digest, Binding: use.Binding, ExpiresAt: use.ExpiresAt.UTC()}
 	// A row can only vanish between the INSERT that lost and the SELECT by
 	// expiring; then the signature is free again: try again.
@@ -56,8 +57,8 @@ func (s *Store) UseSignature(ctx context.Context, use app.SignatureUse, now time
 	return nil, false, fmt.Errorf("use signature: the row keeps changing: %w", app.ErrConflict)
 }
 
-func toAppSignatureUse(r signatureUseRow) *app.SignatureUse {
-	return &app.SignatureUse{ShopID: r.ShopID, Digest: r.Digest, Binding: r.Binding, ExpiresAt: r.ExpiresAt.UTC()}
+func toAppSignatureUse(r signatureUseRow) *agents.SignatureUse {
+	return &agents.SignatureUse{ShopID: r.ShopID, Digest: r.Digest, Binding: r.Binding, ExpiresAt: r.ExpiresAt.UTC()}
 }
 
 // PruneSignatureUses deletes the signature uses expired at now.

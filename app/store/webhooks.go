@@ -10,6 +10,8 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/checkout"
+	"github.com/acpbridge/acpbridge/app/shops"
 )
 
 // webhookEventRow is the webhook_events table.
@@ -183,7 +185,7 @@ func (s *Store) RedactCustomer(ctx context.Context, shop string, c app.CustomerR
 		return nil, translate(err, "redact customer sessions")
 	}
 	for _, r := range rows {
-		var st app.CheckoutState
+		var st checkout.CheckoutState
 		if err := json.Unmarshal([]byte(r.State), &st); err != nil {
 			return nil, fmt.Errorf("redact customer: session %s: %w", r.ID, err)
 		}
@@ -217,7 +219,7 @@ func (s *Store) customerSessions(ctx context.Context, shop string, c app.Custome
 func (s *Store) customerEvents(ctx context.Context, shop string, c app.CustomerRef) *gorm.DB {
 	// Privacy requests themselves name the customer; they are not data we
 	// hold on them but the request to act on it.
-	q := s.conn(ctx).Model(&webhookEventRow{}).Where("shop = ? AND payload <> '{}' AND topic NOT IN ?", shop, app.ComplianceTopics)
+	q := s.conn(ctx).Model(&webhookEventRow{}).Where("shop = ? AND payload <> '{}' AND topic NOT IN ?", shop, shops.ComplianceTopics)
 	// A bare id would match any number containing it; Shopify's payloads
 	// name customers by their GraphQL id, which ends with a quote.
 	has, gid := s.containsSQL("payload"), `gid://shopify/Customer/`+c.ID+`"`

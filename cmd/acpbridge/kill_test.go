@@ -20,6 +20,9 @@ import (
 	"time"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/agents"
+	"github.com/acpbridge/acpbridge/app/checkout"
+	"github.com/acpbridge/acpbridge/app/feeds"
 	"github.com/acpbridge/acpbridge/app/payment"
 	"github.com/acpbridge/acpbridge/app/payment/stripeemu"
 	"github.com/acpbridge/acpbridge/app/secret"
@@ -145,7 +148,7 @@ func TestKillDuringComplete(t *testing.T) {
 		_, err := st.LatestBuild(ctx, sh.ID, app.BuildPublished)
 		return err == nil
 	})
-	feeds := &app.Feeds{Store: st, Logger: storetest.Logger(t)}
+	feeds := &feeds.Feeds{Store: st, Logger: storetest.Logger(t)}
 	fs, err := feeds.Settings(ctx, sh.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -154,14 +157,14 @@ func TestKillDuringComplete(t *testing.T) {
 	if err := feeds.SaveSettings(ctx, *fs); err != nil {
 		t.Fatal(err)
 	}
-	agents := &app.Agents{Store: st, Keys: keys, Stripe: &app.StripePayments{Stripe: &payment.Stripe{BaseURL: stripe.URL()}}}
-	apiKey, _, err := agents.CreateAPIKey(ctx, sh.ID, "kill test")
+	access := &agents.Agents{Store: st, Keys: keys, Stripe: &checkout.StripePayments{Stripe: &payment.Stripe{BaseURL: stripe.URL()}}}
+	apiKey, _, err := access.CreateAPIKey(ctx, sh.ID, "kill test")
 	// What the processes' output must never show (scanned at the end).
 	secrets := []string{apiKey, key, secretS, stripe.SecretKey(account), stripe.RestrictedKey(account)}
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := agents.ConnectStripe(ctx, sh.ID, stripe.RestrictedKey(account)); err != nil {
+	if _, err := access.ConnectStripe(ctx, sh.ID, stripe.RestrictedKey(account)); err != nil {
 		t.Fatal(err)
 	}
 	// A shippable variant with stock for every purchase.

@@ -21,6 +21,9 @@ import (
 	"time"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/agents"
+	"github.com/acpbridge/acpbridge/app/checkout"
+	"github.com/acpbridge/acpbridge/app/feeds"
 	"github.com/acpbridge/acpbridge/app/netguard"
 	"github.com/acpbridge/acpbridge/app/payment"
 	"github.com/acpbridge/acpbridge/app/payment/stripeemu"
@@ -360,7 +363,7 @@ func (s *Stack) onboard(ctx context.Context) error {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	feeds := &app.Feeds{Store: st, Logger: quiet}
+	feeds := &feeds.Feeds{Store: st, Logger: quiet}
 	fs, err := feeds.Settings(ctx, sh.ID)
 	if err != nil {
 		return err
@@ -369,15 +372,15 @@ func (s *Stack) onboard(ctx context.Context) error {
 	if err := feeds.SaveSettings(ctx, *fs); err != nil {
 		return err
 	}
-	agents := &app.Agents{Store: st, Keys: keys, Stripe: &app.StripePayments{Stripe: &payment.Stripe{BaseURL: s.Stripe.URL()}},
+	access := &agents.Agents{Store: st, Keys: keys, Stripe: &checkout.StripePayments{Stripe: &payment.Stripe{BaseURL: s.Stripe.URL()}},
 		Outbound: &netguard.Policy{AllowLoopback: true}}
-	if s.APIKey, _, err = agents.CreateAPIKey(ctx, sh.ID, "acpbench"); err != nil {
+	if s.APIKey, _, err = access.CreateAPIKey(ctx, sh.ID, "acpbench"); err != nil {
 		return err
 	}
-	if _, err := agents.ConnectStripe(ctx, sh.ID, s.Stripe.RestrictedKey(s.Account)); err != nil {
+	if _, err := access.ConnectStripe(ctx, sh.ID, s.Stripe.RestrictedKey(s.Account)); err != nil {
 		return err
 	}
-	if _, err := agents.RotateWebhookSecret(ctx, sh.ID, s.Events.URL()); err != nil {
+	if _, err := access.RotateWebhookSecret(ctx, sh.ID, s.Events.URL()); err != nil {
 		return err
 	}
 	for _, p := range s.Shopify.Products(s.Shop) {

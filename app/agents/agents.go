@@ -1,0 +1,312 @@
+package agents
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/netguard"
+	"github.com/acpbridge/acpbridge/app/secret"
+)
+
+// AgentStore is what agent access needs of the database.
+type AgentStore interface {
+	ShopByDomain(ctx context.Context, domain string) (*app.Shop, error)
+	CreateAPIKey(ctx context.Context, k app.APIKey) (*app.APIKey, error)
+	RevokeAPIKey(ctx context.Context, shopID, keyID int64) error
+	APIKeys(ctx context.Context, shopID int64) ([]*app.APIKey, error)
+	// APIKeyByHash returns a live key, its shop whatever its status (the
+	// caller decides) and the shop's settings (nil when none), or
+	// ErrNotFound.
+	APIKeyByHash(ctx context.Context, hash string) (*app.APIKey, *app.Shop, *app.ACPSettings, error)
+	ACPSettings(ctx context.Context, shopID int64) (*app.ACPSettings, error)
+	SaveACPSettings(ctx context.Context, s app.ACPSettings) error
+}
+
+// APIKeyPrefix starts every agent API key, so a leaked one is recognisable.
+const APIKeyPrefix = "acpb_live"
+
+// SignatureWindow is how far a signed request's Timestamp may be from now.
+const SignatureWindow = 5 * time.Minute
+
+// Agents manages how agents authenticate to a shop's ACP API: API keys
+// (stored hashed, several live at once during a rotation) and optional
+// request signatures (HMAC-SHA256 with a per-shop secret):
+//
+//	Timestamp: <RFC 3339 date-time, or Unix seconds>
+//	Signature: base64(HMAC-SHA256(secret, Timestamp + "." + raw body))
+//
+// (standard or URL-safe base64, padded or not; also accepted as 64 hex
+// digits), valid within ±SignatureWindow of the server's clock.
+type Agents struct {
+	Store AgentStore
+	Keys  *secret.Keyring
+	Now   func() time.Time
+	// Stripe verifies a merchant's Stripe key and names its account.
+	Stripe StripeAccounts
+	// Outbound is the outbound-network policy a webhook URL must pass
+	// when saved (nil: the strictest, public addresses only).
+	Outbound *netguard.Policy
+}
+
+// StripeAccounts looks up the Stripe account a key belongs to.
+type StripeAccounts interface {
+	Account(ctx context.Context, key string) (accountID string, err error)
+}
+
+// StripeKeyStore keeps the shop's sealed Stripe key.
+type StripeKeyStore interface {
+	SaveStripeKey(ctx context.Context, shopID int64, sealed, accountID string, now time.Time) error
+}
+
+func (a *Agents) now() time.Time {
+	if a.Now != nil {
+		return a.Now()
+	}
+	return time.Now()
+}
+
+// CreateAPIKey makes a new key for the shop and returns it in plaintext:
+// the only time it is ever visible. Older keys stay valid until revoked.
+func (a *Agents) CreateAPIKey(ctx context.Context, shopID int64, label string) (string, *app.APIKey, error) {
+	if len(label) > 100 {
+		return "", nil, &app.Error{Code: app.CodeInvalid, Field: "label", Message: "label must be at most 100 characters"}
+	}
+	key, err := secret.NewAPIKey(APIKeyPrefix)
+	if err != nil {
+		return "", nil, err
+	}
+	k, err := a.Store.CreateAPIKey(ctx, app.APIKey{
+		ShopID: shopID, Hash: secret.HashAPIKey(key), Fingerprint: secret.Fingerprint(key), Label: label, CreatedAt: a.now(),
+	})
+	if err != nil {
+		return "", nil, fmt.Errorf("create api key: %w", err)
+	}
+	return key, k, nil
+}
+
+// RevokeAPIKey stops one of the shop's keys from working.
+func (a *Agents) RevokeAPIKey(ctx context.Context, shopID, keyID int64) error {
+	return a.Store.RevokeAPIKey(ctx, shopID, keyID)
+}
+
+// APIKeys lists the shop's keys (hashes and fingerprints only).
+func (a *Agents) APIKeys(ctx context.Context, shopID int64) ([]*app.APIKey, error) {
+	return a.Store.APIKeys(ctx, shopID)
+}
+
+// errBadKey is the one answer to every failed key check, so that a caller
+// cannot tell a wrong key from another shop's or a revoked one.
+var errBadKey = &app.Error{Code: app.CodeUnauthorized, Reason: "invalid_api_key", Message: "the API key is missing, malformed, revoked or not valid for this shop"}
+
+// Authenticate checks "Authorization: Bearer <key>" for the shop named in
+// the request path, then the request's signature (see VerifySignature). A
+// key of another shop, a revoked key and any key of an uninstalled shop all
+// fail alike.
+func (a *Agents) Authenticate(ctx context.Context, shopDomain, authorization string) (*app.Agent, error) {
+	scheme, key, ok := strings.Cut(authorization, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return nil, errBadKey
+	}
+	key = strings.TrimSpace(key)
+	if !strings.HasPrefix(key, APIKeyPrefix+"_") || len(key) > 200 {
+		return nil, errBadKey
+	}
+	k, sh, set, err := a.Store.APIKeyByHash(ctx, secret.HashAPIKey(key))
+	if errors.Is(err, app.ErrNotFound) {
+		return nil, errBadKey
+	}
+	if err != nil {
+		return nil, err
+	}
+	if sh.Domain != shopDomain || sh.Status == app.ShopUninstalled {
+		return nil, errBadKey
+	}
+	if set == nil {
+		set = &app.ACPSettings{ShopID: sh.ID}
+	}
+	return &app.Agent{Shop: sh, Key: k, Settings: set}, nil
+}
+
+// Settings returns the shop's ACP settings (zero values when none saved).
+func (a *Agents) Settings(ctx context.Context, shopID int64) (*app.ACPSettings, error) {
+	s, err := a.Store.ACPSettings(ctx, shopID)
+	if errors.Is(err, app.ErrNotFound) {
+		return &app.ACPSettings{ShopID: shopID}, nil
+	}
+	return s, err
+}
+
+// RotateSigningSecret makes a new request-signing secret and returns it in
+// plaintext (shown once); the old one stops verifying at once. require
+// makes signatures mandatory for the shop's requests.
+func (a *Agents) RotateSigningSecret(ctx context.Context, shopID int64, require bool) (string, error) {
+	s, err := a.Settings(ctx, shopID)
+	if err != nil {
+		return "", err
+	}
+	plain, err := secret.NewAPIKey("acpb_sig")
+	if err != nil {
+		return "", err
+	}
+	if s.SigningSecretSealed, err = a.Keys.Seal([]byte(plain), app.SigningSecretAAD(shopID)); err != nil {
+		return "", err
+	}
+	s.RequireSignature = require
+	s.UpdatedAt = a.now()
+	return plain, a.Store.SaveACPSettings(ctx, *s)
+}
+
+// RotateWebhookSecret makes a new secret for signing the order events sent
+// to the agent, returned in plaintext once; url ("" keeps the current one)
+// must be an https URL (http only for loopback, for tests and the demo)
+// whose host the outbound policy allows (Outbound: public addresses, and
+// loopback when OUTBOUND_ALLOW_LOOPBACK is set).
+func (a *Agents) RotateWebhookSecret(ctx context.Context, shopID int64, url string) (string, error) {
+	s, err := a.Settings(ctx, shopID)
+	if err != nil {
+		return "", err
+	}
+	if url != "" {
+		if err := checkHTTPSURL(url, true); err != nil {
+			return "", &app.Error{Code: app.CodeInvalid, Field: "webhook_url", Message: err.Error()}
+		}
+		if err := a.Outbound.CheckURL(ctx, url); err != nil {
+			return "", app.OutboundRefusal("webhook_url", err)
+		}
+		s.WebhookURL = url
+	}
+	plain, err := secret.NewAPIKey("acpb_whsec")
+	if err != nil {
+		return "", err
+	}
+	if s.WebhookSecretSealed, err = a.Keys.Seal([]byte(plain), app.WebhookSecretAAD(shopID)); err != nil {
+		return "", err
+	}
+	s.UpdatedAt = a.now()
+	return plain, a.Store.SaveACPSettings(ctx, *s)
+}
+
+// ConnectStripe verifies the merchant's Stripe secret or restricted key by
+// a real API call, then stores it sealed with the account it belongs to.
+// The key never leaves the server again.
+func (a *Agents) ConnectStripe(ctx context.Context, shopID int64, key string) (string, error) {
+	key = strings.TrimSpace(key)
+	if !(strings.HasPrefix(key, "sk_") || strings.HasPrefix(key, "rk_")) || len(key) > 255 || strings.ContainsAny(key, " \t\r\n") {
+		return "", &app.Error{Code: app.CodeInvalid, Field: "stripe_key", Message: "a Stripe secret key starts with sk_ and a restricted key with rk_"}
+	}
+	ks, ok := a.Store.(StripeKeyStore)
+	if !ok || a.Stripe == nil {
+		return "", errors.New("agents: no Stripe connection configured")
+	}
+	account, err := a.Stripe.Account(ctx, key)
+	if err != nil {
+		return "", &app.Error{Code: app.CodeInvalid, Field: "stripe_key", Message: "Stripe did not accept this key: " + err.Error()}
+	}
+	sealed, err := a.Keys.Seal([]byte(key), app.StripeKeyAAD(shopID))
+	if err != nil {
+		return "", err
+	}
+	return account, ks.SaveStripeKey(ctx, shopID, sealed, account, a.now())
+}
+
+var errBadSignature = &app.Error{Code: app.CodeUnauthorized, Reason: "invalid_signature"}
+
+// VerifySignature checks a request's Signature and Timestamp headers over
+// its raw body, with the agent's shop settings. With no secret set, or a
+// secret set but not required and no Signature sent, the request passes; a
+// Signature that is sent is always checked.
+func (a *Agents) VerifySignature(ag *app.Agent, timestamp, signature string, body []byte) error {
+	s, shopID := ag.Settings, ag.Shop.ID
+	if signature == "" {
+		if s.RequireSignature {
+			return &app.Error{Code: app.CodeUnauthorized, Reason: "signature_required", Message: "this shop requires signed requests: send Signature and Timestamp headers (see the API documentation)"}
+		}
+		return nil
+	}
+	if s.SigningSecretSealed == "" {
+		return &app.Error{Code: app.CodeUnauthorized, Reason: "invalid_signature", Message: "a Signature was sent but no signing secret is set for this shop"}
+	}
+	ts, ok := parseSignatureTime(timestamp)
+	if !ok {
+		return &app.Error{Code: app.CodeUnauthorized, Reason: "invalid_signature", Message: "the Timestamp header must be an RFC 3339 date-time or Unix seconds"}
+	}
+	if d := a.now().Sub(ts); d > SignatureWindow || d < -SignatureWindow {
+		return &app.Error{Code: app.CodeUnauthorized, Reason: "invalid_signature", Message: "the Timestamp is more than 5 minutes away from the server's clock"}
+	}
+	key, err := a.Keys.Open(s.SigningSecretSealed, app.SigningSecretAAD(shopID))
+	if err != nil {
+		return fmt.Errorf("open signing secret: %w", err)
+	}
+	got, ok := decodeSignature(signature)
+	if !ok || !hmac.Equal(got, SignRequest(key, timestamp, body)) {
+		e := *errBadSignature
+		e.Message = "the Signature does not match the body and Timestamp"
+		return &e
+	}
+	return nil
+}
+
+// SignRequest is the HMAC-SHA256 of timestamp + "." + body: what a
+// Signature header carries (base64-encoded).
+func SignRequest(key []byte, timestamp string, body []byte) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(timestamp))
+	m.Write([]byte{'.'})
+	m.Write(body)
+	return m.Sum(nil)
+}
+
+func parseSignatureTime(s string) (time.Time, bool) {
+	if s == "" || len(s) > 40 {
+		return time.Time{}, false
+	}
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return time.Unix(n, 0), true
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	return t, err == nil
+}
+
+// decodeSignature accepts base64 (standard or URL alphabet, padded or not)
+// and hex, as agents' libraries differ.
+func decodeSignature(s string) ([]byte, bool) {
+	s = strings.TrimSpace(s)
+	if len(s) == 64 {
+		if b, err := hex.DecodeString(s); err == nil {
+			return b, true
+		}
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil && len(b) == sha256.Size {
+			return b, true
+		}
+	}
+	return nil, false
+}
+
+// checkHTTPSURL accepts an absolute https URL, or http on a loopback host
+// when allowLoopbackHTTP (local development, tests and the demo).
+func checkHTTPSURL(raw string, allowLoopbackHTTP bool) error {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || u.Host == "" || len(raw) > 2000:
+		return errors.New("must be an absolute https URL, such as https://agent.example/webhooks/acp")
+	case u.User != nil:
+		return errors.New("must not carry a user name or password")
+	case u.Scheme == "https":
+		return nil
+	case u.Scheme == "http" && allowLoopbackHTTP && app.IsLoopbackHost(u.Hostname()):
+		return nil
+	}
+	return errors.New("must use https")
+}

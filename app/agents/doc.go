@@ -1,0 +1,19 @@
+// Package agents is how AI agents get into a shop's ACP API and how the
+// merchant manages that access: API keys (stored hashed; several live
+// during a rotation), authenticating a request's key for the shop in its
+// path (Agents.Authenticate, called by web's ACP chain), the optional
+// request signature (Signature and Timestamp headers, HMAC-SHA256 over
+// the body) and its replay check, each signature accepted once per shop
+// across replicas (signatures.go), and the merchant's ACP settings: the
+// signing and webhook secrets, the agent webhook URL and connecting the
+// Stripe account that charges agent orders (ConnectStripe).
+//
+// The authenticated identity (app.Agent), the settings record
+// (app.ACPSettings) and their sealing AADs are vocabulary in package app:
+// checkout and the admin read them. It owns the AgentStore,
+// SignatureUseStore and StripeKeyStore ports (app/store implements them).
+//
+// Imports: package app (vocabulary), app/secret, app/netguard and the
+// standard library. It never imports web, app/store, app/jobs, app/service
+// or another capability.
+package agents

@@ -1,0 +1,580 @@
+package catalog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/shopify"
+)
+
+// CatalogStore is what catalog sync and feed builds need of the database.
+type CatalogStore interface {
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+	ShopByDomain(ctx context.Context, domain string) (*app.Shop, error)
+	ShopByID(ctx context.Context, id int64) (*app.Shop, error)
+	ActiveShops(ctx context.Context) ([]*app.Shop, error)
+	CreateSync(ctx context.Context, shopID int64, reason string) (*app.CatalogSync, error)
+	Sync(ctx context.Context, id int64) (*app.CatalogSync, error)
+	SyncByBulkOperation(ctx context.Context, shopID int64, bulkID string) (*app.CatalogSync, error)
+	LatestSync(ctx context.Context, shopID int64) (*app.CatalogSync, error)
+	UpdateSync(ctx context.Context, s *app.CatalogSync) error
+	UpsertCatalog(ctx context.Context, shopID, generation int64, b *app.CatalogBatch) error
+	// SaveSyncBatch writes a batch of the sync's rows (marked with its
+	// generation) and the sync's progress in one transaction; replace says
+	// rows with the batch's keys may exist already.
+	SaveSyncBatch(ctx context.Context, sy *app.CatalogSync, b *app.CatalogBatch, replace bool) error
+	HasCatalog(ctx context.Context, shopID int64) (bool, error)
+	ReplaceProduct(ctx context.Context, shopID, generation int64, b *app.CatalogBatch) error
+	DeleteProduct(ctx context.Context, shopID, productID int64) error
+	PruneCatalog(ctx context.Context, shopID, generation int64) (int64, error)
+	ProductOfInventoryItem(ctx context.Context, shopID, inventoryItemID int64) (int64, error)
+	CatalogCounts(ctx context.Context, shopID int64) (products, variants int64, err error)
+	LatestBuild(ctx context.Context, shopID int64, status string) (*app.FeedBuild, error)
+}
+
+// FeedDefaults saves a newly installed shop's feed settings from what
+// Shopify says of it (the feeds capability: feeds.Feeds.EnsureDefaults).
+type FeedDefaults interface {
+	EnsureDefaults(ctx context.Context, sh *app.Shop, p app.ShopProfile) error
+}
+
+// Catalog keeps each shop's catalog in our tables: full syncs through bulk
+// operations, incremental updates from webhooks, and a daily
+// reconciliation that heals missed webhooks. Feed builds read from here.
+type Catalog struct {
+	Store   CatalogStore
+	Shopify shopify.Querier // the shop's GraphQL Admin API (shops.Shopify)
+	Feeds   FeedDefaults
+	Queue   app.Enqueuer
+	// Download fetches bulk results (Shopify's signed storage URLs).
+	Download *http.Client
+	Logger   *slog.Logger
+	Now      func() time.Time
+	// RebuildDelay debounces feed rebuilds after catalog changes (zero or
+	// less: none, each change builds at once).
+	RebuildDelay time.Duration
+	// PollInterval is how often a running bulk operation is checked when
+	// its finish webhook has not arrived.
+	PollInterval time.Duration
+}
+
+// ErrNotYet tells a job to check again later (River snoozes it).
+var ErrNotYet = errors.New("not finished yet")
+
+// ingestBatch is how many JSONL rows are written per transaction.
+const ingestBatch = 2000
+
+// Installed sets a newly installed shop's feed defaults from what Shopify
+// says of it and starts its first full sync.
+func (c *Catalog) Installed(ctx context.Context, shopDomain string, p app.ShopProfile) error {
+	sh, err := c.Store.ShopByDomain(ctx, shopDomain)
+	if err != nil {
+		return err
+	}
+	if err := c.Feeds.EnsureDefaults(ctx, sh, p); err != nil {
+		return err
+	}
+	_, err = c.StartSync(ctx, shopDomain, "install")
+	return err
+}
+
+// StartSync begins a full sync of the shop unless one is already under
+// way, and returns the sync to follow.
+func (c *Catalog) StartSync(ctx context.Context, shopDomain, reason string) (*app.CatalogSync, error) {
+	sh, err := c.Store.ShopByDomain(ctx, shopDomain)
+	if err != nil {
+		return nil, err
+	}
+	if sh.Status != app.ShopActive {
+		return nil, app.ErrShopInactive
+	}
+	if last, err := c.Store.LatestSync(ctx, sh.ID); err == nil && !last.Done() && c.Now().Sub(last.UpdatedAt) < time.Hour {
+		return last, nil
+	}
+	var sy *app.CatalogSync
+	err = c.Store.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		if sy, err = c.Store.CreateSync(ctx, sh.ID, reason); err != nil {
+			return err
+		}
+		return c.Queue.EnqueueTx(ctx, app.RunSyncArgs{SyncID: sy.ID}, nil)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start sync: %w", err)
+	}
+	return sy, nil
+}
+
+// RunSync starts the sync's bulk operation at Shopify.
+func (c *Catalog) RunSync(ctx context.Context, syncID int64) error {
+	sy, err := c.Store.Sync(ctx, syncID)
+	if err != nil || sy.Status != app.SyncPending {
+		return err
+	}
+	sh, err := c.Store.ShopByID(ctx, sy.ShopID)
+	if err != nil {
+		return err
+	}
+	var resp struct {
+		BulkOperationRunQuery struct {
+			BulkOperation *struct {
+				ID     string `json:"id"`
+				Status string `json:"status"`
+			} `json:"bulkOperation"`
+			UserErrors []shopify.UserError `json:"userErrors"`
+		} `json:"bulkOperationRunQuery"`
+	}
+	const m = `mutation CatalogExport($query: String!) {
+  bulkOperationRunQuery(query: $query, groupObjects: false) { bulkOperation { id status } userErrors { field message code } }
+}`
+	err = c.Shopify.Query(ctx, sh.Domain, m, map[string]any{"query": CatalogBulkQuery}, &resp)
+	if err == nil {
+		err = shopify.UserErrorsErr("bulkOperationRunQuery", resp.BulkOperationRunQuery.UserErrors)
+	}
+	if err == nil && resp.BulkOperationRunQuery.BulkOperation == nil {
+		err = errors.New("bulkOperationRunQuery returned no operation")
+	}
+	if err != nil {
+		if shopify.IsRetryable(err) {
+			return err // River retries with backoff
+		}
+		return c.failSync(ctx, sy, err)
+	}
+	sy.Status = app.SyncRunning
+	sy.BulkOperationID = resp.BulkOperationRunQuery.BulkOperation.ID
+	return c.Store.InTx(ctx, func(ctx context.Context) error {
+		if err := c.Store.UpdateSync(ctx, sy); err != nil {
+			return err
+		}
+		// The finish webhook normally wakes the poll; this is the fallback
+		// (a job of its own, so the webhook's poll is not held back by it).
+		return c.Queue.EnqueueTx(ctx, app.PollSyncArgs{SyncID: sy.ID, Fallback: true}, &river.InsertOpts{ScheduledAt: c.Now().Add(c.PollInterval)})
+	})
+}
+
+// BulkFinished handles bulk_operations/finish: the sync it belongs to is
+// checked now rather than at its next poll.
+func (c *Catalog) BulkFinished(ctx context.Context, shopDomain, bulkID string) error {
+	sh, err := c.Store.ShopByDomain(ctx, shopDomain)
+	if err != nil {
+		return err
+	}
+	sy, err := c.Store.SyncByBulkOperation(ctx, sh.ID, bulkID)
+	if errors.Is(err, app.ErrNotFound) {
+		return nil // not one of ours (another app's, or a pruned sync)
+	}
+	if err != nil || sy.Done() {
+		return err
+	}
+	return c.Queue.EnqueueTx(ctx, app.PollSyncArgs{SyncID: sy.ID}, nil)
+}
+
+// bulkOperation is the BulkOperation fields the sync reads.
+type bulkOperation struct {
+	ID          string  `json:"id"`
+	Status      string  `json:"status"`
+	ErrorCode   *string `json:"errorCode"`
+	ObjectCount string  `json:"objectCount"`
+	URL         *string `json:"url"`
+}
+
+// PollSync checks the sync's bulk operation and, when it has completed,
+// reads its result into the catalog. ErrNotYet means: ask again later.
+func (c *Catalog) PollSync(ctx context.Context, syncID int64) error {
+	sy, err := c.Store.Sync(ctx, syncID)
+	if err != nil || sy.Done() || sy.BulkOperationID == "" {
+		return err
+	}
+	sh, err := c.Store.ShopByID(ctx, sy.ShopID)
+	if err != nil {
+		return err
+	}
+	var resp struct {
+		Node *bulkOperation `json:"node"`
+	}
+	const q = `query BulkStatus($id: ID!) { node(id: $id) { ... on BulkOperation { id status errorCode objectCount url } } }`
+	if err := c.Shopify.Query(ctx, sh.Domain, q, map[string]any{"id": sy.BulkOperationID}, &resp); err != nil {
+		if shopify.IsRetryable(err) {
+			return err
+		}
+		return c.failSync(ctx, sy, err)
+	}
+	op := resp.Node
+	switch {
+	case op == nil:
+		return c.failSync(ctx, sy, errors.New("the bulk operation no longer exists"))
+	case op.Status == "CREATED" || op.Status == "RUNNING":
+		return ErrNotYet
+	case op.Status != "COMPLETED":
+		code := ""
+		if op.ErrorCode != nil {
+			code = " (" + *op.ErrorCode + ")"
+		}
+		return c.failSync(ctx, sy, fmt.Errorf("the bulk operation ended %s%s", op.Status, code))
+	}
+	sy.RowsExpected, _ = strconv.ParseInt(op.ObjectCount, 10, 64)
+	if op.URL == nil || *op.URL == "" {
+		// A completed export of an empty shop has no file.
+		return c.finishSync(ctx, sy, sh)
+	}
+	return c.ingest(ctx, sy, sh, *op.URL)
+}
+
+// ingest streams the JSONL result into the catalog in batches, updating
+// progress as it goes; only a complete, well-formed file prunes products
+// the export did not contain, so a failed or truncated download keeps the
+// catalog as it was.
+func (c *Catalog) ingest(ctx context.Context, sy *app.CatalogSync, sh *app.Shop, url string) error {
+	sy.Status, sy.RowsDone = app.SyncIngesting, 0
+	if err := c.Store.UpdateSync(ctx, sy); err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return c.failSync(ctx, sy, fmt.Errorf("bulk result URL: %w", err))
+	}
+	resp, err := c.Download.Do(req)
+	if err != nil {
+		return fmt.Errorf("download bulk result: %w", err) // retried by River
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		if resp.StatusCode >= 500 {
+			return fmt.Errorf("download bulk result: HTTP %d", resp.StatusCode)
+		}
+		return c.failSync(ctx, sy, fmt.Errorf("download bulk result: HTTP %d (the link may have expired)", resp.StatusCode))
+	}
+	// A shop without a catalog yet (its first sync) has no rows for the
+	// batches to replace: they are only inserted, which is cheaper.
+	replace, err := c.Store.HasCatalog(ctx, sh.ID)
+	if err != nil {
+		return err
+	}
+	// Parsing runs one batch ahead of writing, on its own goroutine: the
+	// two take similar time, so overlapping them uses both cores.
+	batches := make(chan parsed, 2)
+	readCtx, stopReading := context.WithCancel(ctx)
+	defer stopReading()
+	go readBatches(readCtx, NewBulkReader(resp.Body, sh.CurrencyCode), batches)
+	for p := range batches {
+		if p.err != nil {
+			return c.failSync(ctx, sy, p.err)
+		}
+		sy.RowsDone = p.lines
+		sy.Products += int64(len(p.batch.Products))
+		sy.Variants += int64(len(p.batch.Variants))
+		// The rows and the progress they make commit together.
+		if err := c.Store.SaveSyncBatch(ctx, sy, p.batch, replace); err != nil {
+			return err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return c.finishSync(ctx, sy, sh)
+}
+
+// parsed is one batch read from a bulk export, or the error that ended it.
+type parsed struct {
+	batch *app.CatalogBatch
+	lines int64
+	err   error
+}
+
+// readBatches reads rd into out until the file ends (out is closed), an
+// error (sent, then out is closed) or ctx is done.
+func readBatches(ctx context.Context, rd *BulkReader, out chan<- parsed) {
+	defer close(out)
+	for {
+		b := &app.CatalogBatch{}
+		err := rd.Next(b, ingestBatch)
+		if errors.Is(err, io.EOF) {
+			return
+		}
+		p := parsed{batch: b, lines: rd.Lines(), err: err}
+		select {
+		case out <- p:
+		case <-ctx.Done():
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (c *Catalog) finishSync(ctx context.Context, sy *app.CatalogSync, sh *app.Shop) error {
+	pruned, err := c.Store.PruneCatalog(ctx, sh.ID, sy.Generation)
+	if err != nil {
+		return err
+	}
+	now := c.Now()
+	sy.Status, sy.FinishedAt = app.SyncCompleted, &now
+	err = c.Store.InTx(ctx, func(ctx context.Context) error {
+		if err := c.Store.UpdateSync(ctx, sy); err != nil {
+			return err
+		}
+		return c.scheduleBuild(ctx, sh.ID, 0)
+	})
+	if err != nil {
+		return err
+	}
+	c.Logger.InfoContext(ctx, "catalog synced", "shop", sh.Domain, "products", sy.Products, "variants", sy.Variants,
+		"rows", sy.RowsDone, "pruned", pruned, "seconds", now.Sub(sy.CreatedAt).Seconds())
+	return nil
+}
+
+// failSync records a sync that cannot succeed; the job ends (no retry).
+func (c *Catalog) failSync(ctx context.Context, sy *app.CatalogSync, cause error) error {
+	now := c.Now()
+	sy.Status, sy.Error, sy.FinishedAt = app.SyncFailed, cause.Error(), &now
+	if err := c.Store.UpdateSync(ctx, sy); err != nil {
+		return err
+	}
+	c.Logger.WarnContext(ctx, "catalog sync failed", "sync", sy.ID, "err", cause)
+	return nil
+}
+
+// scheduleBuild enqueues a feed build after delay. Builds requested within
+// one delay-long window share a job (River's unique jobs by arguments,
+// which carry the window), so a burst of webhooks causes one rebuild at the
+// window's end; a change made while that build runs falls into the next
+// window and gets a build of its own.
+func (c *Catalog) scheduleBuild(ctx context.Context, shopID int64, delay time.Duration) error {
+	window, at := c.window(delay)
+	return c.Queue.EnqueueTx(ctx, app.BuildFeedArgs{ShopID: shopID, Window: window}, &river.InsertOpts{
+		ScheduledAt: at, UniqueOpts: river.UniqueOpts{ByArgs: true},
+	})
+}
+
+// window returns the debounce window now falls in and when it ends; with
+// no delay every request is its own window, due at once (a zero time: a
+// job scheduled even a microsecond ahead waits for River's scheduler,
+// which runs every few seconds).
+func (c *Catalog) window(delay time.Duration) (int64, time.Time) {
+	now := c.Now()
+	if delay <= 0 {
+		return now.UnixNano(), time.Time{}
+	}
+	w := now.UnixNano() / int64(delay)
+	return w, time.Unix(0, (w+1)*int64(delay))
+}
+
+// productQuery fetches one product with the same fields as the bulk
+// export, its variants a page at a time: Shopify caps a query at 1,000 cost
+// points, and a product may have 2,048 variants.
+const productQuery = `query CatalogProduct($id: ID!, $after: String) { product(id: $id) {
+  id handle title descriptionHtml vendor productType status onlineStoreUrl updatedAt tags
+  category { fullName }
+  media(first: 20) { nodes { ... on MediaImage { id image { url altText width height } } } }
+  collections(first: 20) { nodes { id title } }
+  variants(first: 100, after: $after) {
+    nodes {
+      id title sku barcode price compareAtPrice availableForSale inventoryQuantity inventoryPolicy taxable
+      selectedOptions { name value }
+      image { url }
+      inventoryItem { id tracked requiresShipping measurement { weight { unit value } } }
+    }
+    pageInfo { hasNextPage endCursor }
+  }
+} }`
+
+// RefreshProduct re-reads one product from Shopify (after a products/* or
+// inventory webhook) rather than trusting the payload, whose order Shopify
+// does not guarantee, and replaces our copy; then a rebuild is scheduled.
+func (c *Catalog) RefreshProduct(ctx context.Context, shopDomain string, productID int64) error {
+	sh, err := c.Store.ShopByDomain(ctx, shopDomain)
+	if err != nil || sh.Status != app.ShopActive {
+		return err
+	}
+	gid := "gid://shopify/Product/" + strconv.FormatInt(productID, 10)
+	var product *productNode
+	vars := map[string]any{"id": gid, "after": nil}
+	for {
+		var resp struct {
+			Product *productNode `json:"product"`
+		}
+		if err := c.Shopify.Query(ctx, sh.Domain, productQuery, vars, &resp); err != nil {
+			switch {
+			case errors.Is(err, app.ErrShopInactive) || errors.Is(err, app.ErrReauthRequired):
+				return nil
+			case !shopify.IsRetryable(err):
+				// The query itself is wrong: retrying cannot help.
+				return river.JobCancel(fmt.Errorf("refresh product %d: %w", productID, err))
+			}
+			return err
+		}
+		if resp.Product == nil {
+			break
+		}
+		if product == nil {
+			product = resp.Product
+		} else {
+			product.Variants.Nodes = append(product.Variants.Nodes, resp.Product.Variants.Nodes...)
+		}
+		pi := resp.Product.Variants.PageInfo
+		if !pi.HasNextPage || pi.EndCursor == "" {
+			break
+		}
+		vars["after"] = pi.EndCursor
+	}
+	gen := int64(0)
+	if last, err := c.Store.LatestSync(ctx, sh.ID); err == nil {
+		gen = last.Generation // newest, so an in-flight sync's prune keeps it
+	}
+	return c.Store.InTx(ctx, func(ctx context.Context) error {
+		if product == nil {
+			if err := c.Store.DeleteProduct(ctx, sh.ID, productID); err != nil {
+				return err
+			}
+		} else {
+			batch, err := product.batch(sh.CurrencyCode)
+			if err != nil {
+				return err
+			}
+			if err := c.Store.ReplaceProduct(ctx, sh.ID, gen, batch); err != nil {
+				return err
+			}
+		}
+		return c.scheduleBuild(ctx, sh.ID, c.RebuildDelay)
+	})
+}
+
+// ProductDeleted handles products/delete.
+func (c *Catalog) ProductDeleted(ctx context.Context, shopDomain string, productID int64) error {
+	sh, err := c.Store.ShopByDomain(ctx, shopDomain)
+	if err != nil {
+		return err
+	}
+	return c.Store.InTx(ctx, func(ctx context.Context) error {
+		if err := c.Store.DeleteProduct(ctx, sh.ID, productID); err != nil {
+			return err
+		}
+		return c.scheduleBuild(ctx, sh.ID, c.RebuildDelay)
+	})
+}
+
+// ProductChanged handles products/create and products/update: a refresh is
+// enqueued, coalescing bursts of updates to one product.
+func (c *Catalog) ProductChanged(ctx context.Context, shopDomain string, productID int64) error {
+	// A refresh reads the product as it is when it runs, so requests
+	// within a few seconds collapse into one (the window is in the args).
+	window, at := c.window(min(c.RebuildDelay, 5*time.Second))
+	return c.Queue.EnqueueTx(ctx, app.RefreshProductArgs{Shop: shopDomain, ProductID: productID, Window: window}, &river.InsertOpts{
+		ScheduledAt: at, UniqueOpts: river.UniqueOpts{ByArgs: true},
+	})
+}
+
+// InventoryChanged handles inventory_levels/update: the product holding the
+// inventory item is refreshed.
+func (c *Catalog) InventoryChanged(ctx context.Context, shopDomain string, inventoryItemID int64) error {
+	sh, err := c.Store.ShopByDomain(ctx, shopDomain)
+	if err != nil {
+		return err
+	}
+	productID, err := c.Store.ProductOfInventoryItem(ctx, sh.ID, inventoryItemID)
+	if errors.Is(err, app.ErrNotFound) {
+		return nil // an item of no variant we hold (e.g. not synced yet: the next sync has it)
+	}
+	if err != nil {
+		return err
+	}
+	return c.ProductChanged(ctx, shopDomain, productID)
+}
+
+// Reconcile starts a full sync of every active shop: the daily snapshot that
+// heals webhooks Shopify never delivered.
+func (c *Catalog) Reconcile(ctx context.Context) error {
+	shops, err := c.Store.ActiveShops(ctx)
+	if err != nil {
+		return err
+	}
+	for _, sh := range shops {
+		if _, err := c.StartSync(ctx, sh.Domain, "reconcile"); err != nil {
+			c.Logger.WarnContext(ctx, "reconcile: could not start sync", "shop", sh.Domain, "err", err)
+		}
+	}
+	return nil
+}
+
+// productNode is a product as the productQuery returns it.
+type productNode struct {
+	bulkLine
+	Media struct {
+		Nodes []bulkLine `json:"nodes"`
+	} `json:"media"`
+	Collections struct {
+		Nodes []bulkLine `json:"nodes"`
+	} `json:"collections"`
+	Variants struct {
+		Nodes    []bulkLine `json:"nodes"`
+		PageInfo struct {
+			HasNextPage bool   `json:"hasNextPage"`
+			EndCursor   string `json:"endCursor"`
+		} `json:"pageInfo"`
+	} `json:"variants"`
+}
+
+// batch converts the product to catalog rows through the same reader code
+// as the bulk export, so both paths agree field for field.
+func (p *productNode) batch(currency string) (*app.CatalogBatch, error) {
+	rd := &BulkReader{currency: currency}
+	b := &app.CatalogBatch{}
+	if err := rd.addLine(b, p.bulkLine); err != nil {
+		return nil, err
+	}
+	parent := p.ID
+	for _, group := range [][]bulkLine{p.Media.Nodes, p.Collections.Nodes, p.Variants.Nodes} {
+		for _, l := range group {
+			rd.line++
+			l.ParentID = parent
+			if err := rd.addLine(b, l); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return b, nil
+}
+
+// CatalogStatus is what the merchant sees of the catalog and the feed.
+type CatalogStatus struct {
+	Sync     *app.CatalogSync // the newest sync, nil before the first
+	Products int64
+	Variants int64
+	Build    *app.FeedBuild // the newest build, nil before the first
+}
+
+// Status reports the shop's last sync (with its progress), its catalog
+// size and its last feed build.
+func (c *Catalog) Status(ctx context.Context, shopID int64) (*CatalogStatus, error) {
+	st := &CatalogStatus{}
+	var err error
+	if st.Sync, err = c.Store.LatestSync(ctx, shopID); errors.Is(err, app.ErrNotFound) {
+		st.Sync, err = nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if st.Products, st.Variants, err = c.Store.CatalogCounts(ctx, shopID); err != nil {
+		return nil, err
+	}
+	if st.Build, err = c.Store.LatestBuild(ctx, shopID, ""); errors.Is(err, app.ErrNotFound) {
+		st.Build, err = nil, nil
+	}
+	return st, err
+}
+
+// RequestBuild schedules a feed build after a merchant's change (rules,
+// overrides, settings), debounced like catalog changes.
+func (c *Catalog) RequestBuild(ctx context.Context, shopID int64) error {
+	return c.scheduleBuild(ctx, shopID, c.RebuildDelay)
+}

@@ -1,0 +1,533 @@
+package checkout
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/acpbridge/acpbridge/acp"
+	"github.com/acpbridge/acpbridge/app"
+)
+
+// CheckoutSession is a stored ACP checkout session. Its State holds what the
+// agent sent and the last quote; the wire session (acp.Session) is built
+// from it on every answer, per the version the caller speaks.
+type CheckoutSession struct {
+	ID         string
+	ShopID     int64
+	Version    acp.Version // of the create call
+	Status     acp.Status
+	Currency   string // ISO 4217, upper-case as Shopify gives it
+	State      CheckoutState
+	RowVersion int64 // optimistic concurrency: bumped by every save
+	// APIKeyID is the agent key that created the session (0: unknown).
+	APIKeyID  int64
+	ExpiresAt time.Time
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// CheckoutState is the session's inputs and its priced result.
+type CheckoutState struct {
+	Items            []CartItem              `json:"items"`
+	Buyer            *acp.Buyer              `json:"buyer,omitempty"`
+	Fulfillment      *acp.FulfillmentDetails `json:"fulfillment,omitempty"`
+	SelectedOptionID string                  `json:"selected_option_id,omitempty"`
+	// OptionChosen is true when the agent picked the option; false when we
+	// picked the cheapest as a default.
+	OptionChosen  bool                   `json:"option_chosen,omitempty"`
+	DiscountCodes []string               `json:"discount_codes,omitempty"`
+	OrderNotes    string                 `json:"order_notes,omitempty"`
+	Locale        string                 `json:"locale,omitempty"`
+	Timezone      string                 `json:"timezone,omitempty"`
+	Capabilities  *acp.AgentCapabilities `json:"capabilities,omitempty"`
+	Quote         Quote                  `json:"quote"`
+	// Messages are the session-level problems found after quoting (buyer
+	// email, payments), recomputed on every change; the quote's own
+	// messages are in Quote.
+	Messages     []acp.Message `json:"messages,omitempty"`
+	CancelReason string        `json:"cancel_reason,omitempty"`
+	// Links and StripeAccountID are the shop's policy pages and payment
+	// account as of the last change, shown with the session.
+	Links           []acp.Link `json:"links,omitempty"`
+	StripeAccountID string     `json:"stripe_account_id,omitempty"`
+	// Order is the Shopify order, once completed.
+	Order *ShopOrder `json:"order,omitempty"`
+	// PaymentMessages say what happened to the last payment attempt
+	// (declined, refused); cleared by the next change.
+	PaymentMessages []acp.Message `json:"payment_messages,omitempty"`
+	// Authentication is what 3-D Secure needs (authentication_required).
+	Authentication *acp.AuthenticationMetadata `json:"authentication,omitempty"`
+}
+
+// CartItem is a requested item: a feed item id (the variant id) and a
+// quantity.
+type CartItem struct {
+	ItemID   string `json:"item_id"`
+	Quantity int    `json:"quantity"`
+}
+
+// Quote is the priced cart: live prices and stock, Shopify's tax, shipping
+// rates and discounts. Key identifies the inputs it was computed from, so
+// an update that changes none of them reuses it.
+type Quote struct {
+	Key     string         `json:"key"`
+	Lines   []QuotedLine   `json:"lines"`
+	Options []QuotedOption `json:"options,omitempty"`
+	// Rates are Shopify's shipping rates for the cart and address,
+	// cheapest first, and Chosen the option the quote's tax includes.
+	Rates    []ShippingRate `json:"rates,omitempty"`
+	Chosen   string         `json:"chosen,omitempty"`
+	Discount int64          `json:"discount,omitempty"` // order-level, not allocated to lines
+	// Messages are the business problems and notes of this quote.
+	Messages []acp.Message `json:"messages,omitempty"`
+	// NeedsShipping: some line requires shipping.
+	NeedsShipping bool `json:"needs_shipping,omitempty"`
+	// Complete: tax and fulfillment were quoted by Shopify for the current
+	// address (false while the address is missing or Shopify was
+	// unreachable).
+	Complete bool      `json:"complete,omitempty"`
+	QuotedAt time.Time `json:"quoted_at"`
+}
+
+// QuotedLine is one priced line.
+type QuotedLine struct {
+	ItemID           string `json:"item_id"`
+	VariantID        int64  `json:"variant_id"`
+	ProductID        int64  `json:"product_id"`
+	Quantity         int    `json:"quantity"`
+	UnitAmount       int64  `json:"unit_amount"`
+	Discount         int64  `json:"discount,omitempty"`
+	Tax              int64  `json:"tax,omitempty"`
+	Title            string `json:"title"`
+	VariantTitle     string `json:"variant_title,omitempty"`
+	SKU              string `json:"sku,omitempty"`
+	ImageURL         string `json:"image_url,omitempty"`
+	RequiresShipping bool   `json:"requires_shipping,omitempty"`
+}
+
+// QuotedOption is a fulfillment option: a Shopify shipping rate (ID is its
+// handle) or digital delivery.
+type QuotedOption struct {
+	ID       string              `json:"id"`
+	Type     acp.FulfillmentType `json:"type"`
+	Title    string              `json:"title"`
+	Subtitle string              `json:"subtitle,omitempty"`
+	Carrier  string              `json:"carrier,omitempty"`
+	Subtotal int64               `json:"subtotal"`
+	Tax      int64               `json:"tax,omitempty"`
+	Earliest *time.Time          `json:"earliest,omitempty"`
+	Latest   *time.Time          `json:"latest,omitempty"`
+}
+
+// CheckoutStore is what checkout sessions need of the database.
+type CheckoutStore interface {
+	CreateCheckoutSession(ctx context.Context, cs *CheckoutSession) error
+	// CheckoutSession returns the shop's session, or ErrNotFound (also for
+	// another shop's session id).
+	CheckoutSession(ctx context.Context, shopID int64, id string) (*CheckoutSession, error)
+	// SaveCheckoutSession writes cs if its row version is still
+	// cs.RowVersion, bumping it; ErrConflict when another write came first.
+	SaveCheckoutSession(ctx context.Context, cs *CheckoutSession) error
+	ShopByID(ctx context.Context, id int64) (*app.Shop, error)
+	ShopByDomain(ctx context.Context, domain string) (*app.Shop, error)
+	ACPSettings(ctx context.Context, shopID int64) (*app.ACPSettings, error)
+	FeedSettings(ctx context.Context, shopID int64) (*app.FeedSettings, error)
+}
+
+// Pricer quotes carts against the shop: the live catalog and Shopify's own
+// tax, shipping and discount rules (pricing.go).
+type Pricer interface {
+	// Quote prices st for the shop. Message params are JSONPaths of
+	// version v's request shape. Business problems are messages in the
+	// quote; an error is a protocol problem (an *Error) or a failure.
+	Quote(ctx context.Context, sh *app.Shop, v acp.Version, st *CheckoutState) (Quote, error)
+}
+
+// Checkout is the ACP checkout API's use-case: it keeps sessions, prices
+// them through the Pricer, and decides their status.
+type Checkout struct {
+	Store  CheckoutStore
+	Pricer Pricer
+	Logger *slog.Logger
+	Now    func() time.Time
+	// TTL is how long a session lives before it expires (default 6 h).
+	TTL time.Duration
+	// Completer charges and orders (complete.go).
+	Completer *Completer
+	Queue     app.Enqueuer
+	// Events, when set, records the order_create of each completed
+	// session (AgentEvents).
+	Events OrderEvents
+	// CompleteWait is how long a complete that finds another one running
+	// waits for its result (default 10 s).
+	CompleteWait time.Duration
+}
+
+// now is the clock at PostgreSQL's precision, so that a session reads back
+// exactly as it was answered.
+func (c *Checkout) now() time.Time {
+	if c.Now != nil {
+		return c.Now().UTC().Truncate(time.Microsecond)
+	}
+	return time.Now().UTC().Truncate(time.Microsecond)
+}
+
+func (c *Checkout) ttl() time.Duration {
+	if c.TTL > 0 {
+		return c.TTL
+	}
+	return app.DefaultSessionTTL
+}
+
+// newSessionID returns "cs_" and 26 random base32 characters (130 bits).
+func newSessionID() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return "cs_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b)), nil
+}
+
+// Create opens a session for the shop and prices it.
+func (c *Checkout) Create(ctx context.Context, sh *app.Shop, v acp.Version, in *acp.CreateSessionInput) (*CheckoutSession, error) {
+	if sh.CurrencyCode == "" {
+		return nil, &app.Error{Code: app.CodeUnavailable, Message: "the shop's details are not known yet; try again in a minute"}
+	}
+	if in.Currency != "" && !strings.EqualFold(in.Currency, sh.CurrencyCode) {
+		return nil, &app.Error{Code: app.CodeInvalid, Reason: "unsupported_currency", Field: "$.currency",
+			Message: fmt.Sprintf("this shop sells in %s only", strings.ToLower(sh.CurrencyCode))}
+	}
+	id, err := newSessionID()
+	if err != nil {
+		return nil, err
+	}
+	now := c.now()
+	cs := &CheckoutSession{
+		ID: id, ShopID: sh.ID, Version: v, Currency: sh.CurrencyCode,
+		ExpiresAt: now.Add(c.ttl()), CreatedAt: now, UpdatedAt: now,
+		State: CheckoutState{
+			Items: cartItems(in.Items), Buyer: in.Buyer, Fulfillment: in.FulfillmentDetails,
+			DiscountCodes: normalizeCodes(in.DiscountCodes), OrderNotes: in.OrderNotes,
+			Locale: in.Locale, Timezone: in.Timezone, Capabilities: in.Capabilities,
+		},
+	}
+	if ag := app.AgentFrom(ctx); ag != nil && ag.Key != nil {
+		cs.APIKeyID = ag.Key.ID
+	}
+	if err := c.price(ctx, sh, v, cs); err != nil {
+		return nil, err
+	}
+	if err := c.Store.CreateCheckoutSession(ctx, cs); err != nil {
+		return nil, fmt.Errorf("create checkout session: %w", err)
+	}
+	return cs, nil
+}
+
+// Get returns the shop's session, marking it expired when its time is up.
+func (c *Checkout) Get(ctx context.Context, sh *app.Shop, id string) (*CheckoutSession, error) {
+	cs, err := c.load(ctx, sh, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.expire(ctx, cs); err != nil {
+		return nil, err
+	}
+	return cs, nil
+}
+
+// Update applies the agent's changes and reprices the session.
+func (c *Checkout) Update(ctx context.Context, sh *app.Shop, v acp.Version, id string, in *acp.UpdateSessionInput) (*CheckoutSession, error) {
+	return c.modify(ctx, sh, id, func(cs *CheckoutSession) error {
+		if cs.Status.Terminal() || cs.Status == acp.StatusCompleteInProgress {
+			return notModifiable(cs)
+		}
+		st := &cs.State
+		st.PaymentMessages = nil
+		if in.Items != nil {
+			st.Items = cartItems(in.Items)
+		}
+		if in.Buyer != nil {
+			st.Buyer = in.Buyer
+		}
+		if in.FulfillmentDetails != nil {
+			st.Fulfillment = in.FulfillmentDetails
+		}
+		if in.DiscountCodes != nil {
+			st.DiscountCodes = normalizeCodes(in.DiscountCodes)
+		}
+		if in.OrderNotes != nil {
+			st.OrderNotes = *in.OrderNotes
+		}
+		if len(in.SelectedFulfillment) > 0 {
+			// One option covers the whole cart: this app quotes one
+			// shipment per session (Shopify's draft order has one
+			// shipping line).
+			sel := in.SelectedFulfillment[0]
+			st.SelectedOptionID, st.OptionChosen = sel.OptionID, true
+			if !st.hasOption(sel.OptionID) && !c.optionMayAppear(st, in) {
+				return &app.Error{Code: app.CodeInvalid, Reason: "invalid", Field: selectedOptionParam(v),
+					Message: fmt.Sprintf("fulfillment option %q is not one of the session's options", sel.OptionID)}
+			}
+		}
+		return c.price(ctx, sh, v, cs)
+	})
+}
+
+// optionMayAppear: an option id unknown to the last quote is accepted when
+// the same update changes what the options depend on (items or address),
+// or when the last quote is incomplete (Shopify could not quote: its
+// options are gone, and the agent, told to try again, resends its choice);
+// the new quote then decides.
+func (c *Checkout) optionMayAppear(st *CheckoutState, in *acp.UpdateSessionInput) bool {
+	return in.Items != nil || in.FulfillmentDetails != nil || !st.Quote.Complete
+}
+
+func (st *CheckoutState) hasOption(id string) bool {
+	for _, o := range st.Quote.Options {
+		if o.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+func selectedOptionParam(v acp.Version) string {
+	if v == acp.V20250929 {
+		return "$.fulfillment_option_id"
+	}
+	return "$.selected_fulfillment_options[0].option_id"
+}
+
+// Cancel cancels a session that is not yet terminal; a terminal one
+// answers "not allowed" (405).
+func (c *Checkout) Cancel(ctx context.Context, sh *app.Shop, id string, in *acp.CancelSessionInput) (*CheckoutSession, error) {
+	return c.modify(ctx, sh, id, func(cs *CheckoutSession) error {
+		if cs.Status == acp.StatusCompleteInProgress {
+			return notModifiable(cs) // a payment is under way
+		}
+		if cs.Status.Terminal() {
+			return &app.Error{Code: app.CodeNotAllowed, Reason: "invalid_state",
+				Message: fmt.Sprintf("the session is %s and can no longer be canceled", cs.Status)}
+		}
+		cs.Status = acp.StatusCanceled
+		if in != nil {
+			cs.State.CancelReason = in.ReasonCode
+		}
+		return nil
+	})
+}
+
+func notModifiable(cs *CheckoutSession) error {
+	return &app.Error{Code: app.CodeConflict, Reason: "invalid_state",
+		Message: fmt.Sprintf("the session is %s and can no longer be changed", cs.Status)}
+}
+
+// maxWriteAttempts bounds the optimistic-concurrency retries of one call.
+const maxWriteAttempts = 4
+
+// modify loads the session, applies fn and saves it, retrying from a fresh
+// read when a concurrent write got there first.
+func (c *Checkout) modify(ctx context.Context, sh *app.Shop, id string, fn func(*CheckoutSession) error) (*CheckoutSession, error) {
+	for attempt := 1; ; attempt++ {
+		cs, err := c.load(ctx, sh, id)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.expire(ctx, cs); err != nil {
+			return nil, err
+		}
+		if err := fn(cs); err != nil {
+			return nil, err
+		}
+		cs.UpdatedAt = c.now()
+		err = c.Store.SaveCheckoutSession(ctx, cs)
+		if err == nil {
+			return cs, nil
+		}
+		if !errors.Is(err, app.ErrConflict) || attempt == maxWriteAttempts {
+			if errors.Is(err, app.ErrConflict) {
+				return nil, &app.Error{Code: app.CodeConflict, Reason: "concurrent_update", RetryAfter: time.Second,
+					Message: "the session is being changed by another request; retry"}
+			}
+			return nil, fmt.Errorf("save checkout session: %w", err)
+		}
+	}
+}
+
+func (c *Checkout) load(ctx context.Context, sh *app.Shop, id string) (*CheckoutSession, error) {
+	if !validSessionID(id) {
+		return nil, &app.Error{Code: app.CodeNotFound, Reason: "not_found", Message: "no such checkout session"}
+	}
+	cs, err := c.Store.CheckoutSession(ctx, sh.ID, id)
+	if errors.Is(err, app.ErrNotFound) {
+		return nil, &app.Error{Code: app.CodeNotFound, Reason: "not_found", Message: "no such checkout session"}
+	}
+	return cs, err
+}
+
+func validSessionID(id string) bool {
+	if !strings.HasPrefix(id, "cs_") || len(id) > 64 {
+		return false
+	}
+	for _, r := range id[3:] {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// expire turns a session past its expiry into an expired one (saved, so
+// every replica agrees from then on).
+func (c *Checkout) expire(ctx context.Context, cs *CheckoutSession) error {
+	if cs.Status.Terminal() || cs.Status == acp.StatusCompleteInProgress || c.now().Before(cs.ExpiresAt) {
+		return nil
+	}
+	cs.Status, cs.UpdatedAt = acp.StatusExpired, c.now()
+	err := c.Store.SaveCheckoutSession(ctx, cs)
+	if errors.Is(err, app.ErrConflict) {
+		fresh, err := c.Store.CheckoutSession(ctx, cs.ShopID, cs.ID)
+		if err != nil {
+			return err
+		}
+		*cs = *fresh
+		return nil
+	}
+	return err
+}
+
+// price quotes the session and sets its status from the result.
+func (c *Checkout) price(ctx context.Context, sh *app.Shop, v acp.Version, cs *CheckoutSession) error {
+	q, err := c.Pricer.Quote(ctx, sh, v, &cs.State)
+	if err != nil {
+		return err
+	}
+	cs.State.Quote = q
+	cs.State.SelectedOptionID = pickOption(&cs.State)
+	cs.State.Messages = nil
+	if b := cs.State.Buyer; b == nil || b.Email == "" {
+		cs.State.Messages = append(cs.State.Messages, acp.Message{
+			Type: acp.MessageError, Code: acp.MessageCodeMissing, Param: "$.buyer.email", ContentType: acp.ContentPlain,
+			Content: "The buyer's email address is needed for the order confirmation.", Severity: "medium", Resolution: "requires_buyer_input",
+		})
+	}
+	set, err := c.settings(ctx, sh.ID)
+	if err != nil {
+		return err
+	}
+	cs.State.StripeAccountID = set.StripeAccountID
+	if cs.State.Links, err = c.links(ctx, sh); err != nil {
+		return err
+	}
+	if set.StripeAccountID == "" {
+		cs.State.Messages = append(cs.State.Messages, acp.Message{
+			Type: acp.MessageError, Code: acp.MessageCodeUnsupported, ContentType: acp.ContentPlain,
+			Content: "This store does not take payments through agents yet.", Severity: "high", Resolution: "requires_buyer_review",
+		})
+	}
+	cs.Status = c.status(cs)
+	return nil
+}
+
+// pickOption keeps the agent's choice when the quote still offers it, and
+// otherwise defaults to the first (cheapest) option.
+func pickOption(st *CheckoutState) string {
+	if st.hasOption(st.SelectedOptionID) {
+		return st.SelectedOptionID
+	}
+	st.OptionChosen = false
+	if len(st.Quote.Options) > 0 {
+		return st.Quote.Options[0].ID
+	}
+	return ""
+}
+
+// status is ready_for_payment when nothing blocks payment: no error
+// message, a buyer email, a complete quote, a fulfillment option when
+// shipping is needed.
+func (c *Checkout) status(cs *CheckoutSession) acp.Status {
+	st := &cs.State
+	for _, m := range append(st.Quote.Messages[:len(st.Quote.Messages):len(st.Quote.Messages)], st.Messages...) {
+		if m.Type == acp.MessageError {
+			return acp.StatusNotReadyForPayment
+		}
+	}
+	if !st.Quote.Complete || st.SelectedOptionID == "" || st.Buyer == nil || st.Buyer.Email == "" {
+		return acp.StatusNotReadyForPayment
+	}
+	return acp.StatusReadyForPayment
+}
+
+// settings are the shop's ACP settings: the authenticated agent's when the
+// request carries them, else read.
+func (c *Checkout) settings(ctx context.Context, shopID int64) (*app.ACPSettings, error) {
+	if ag := app.AgentFrom(ctx); ag != nil && ag.Shop.ID == shopID && ag.Settings != nil {
+		return ag.Settings, nil
+	}
+	set, err := c.Store.ACPSettings(ctx, shopID)
+	if errors.Is(err, app.ErrNotFound) {
+		return &app.ACPSettings{ShopID: shopID}, nil
+	}
+	return set, err
+}
+
+// links are the shop's policy pages, from its feed settings.
+func (c *Checkout) links(ctx context.Context, sh *app.Shop) ([]acp.Link, error) {
+	fs, err := c.Store.FeedSettings(ctx, sh.ID)
+	if errors.Is(err, app.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var out []acp.Link
+	for _, l := range []struct {
+		t   acp.LinkType
+		url string
+	}{
+		{acp.LinkTypeTermsOfUse, fs.TermsURL},
+		{acp.LinkTypePrivacyPolicy, fs.PrivacyPolicyURL},
+		{acp.LinkTypeReturnPolicy, fs.ReturnPolicyURL},
+		{acp.LinkTypeShippingPolicy, sh.ShippingPolicyURL},
+		{acp.LinkTypeContactUs, sh.ContactURL},
+	} {
+		if l.url != "" {
+			out = append(out, acp.Link{Type: l.t, URL: l.url})
+		}
+	}
+	return out, nil
+}
+
+func cartItems(in []acp.ItemInput) []CartItem {
+	out := make([]CartItem, len(in))
+	for i, it := range in {
+		q := it.Quantity
+		if q == 0 {
+			q = 1
+		}
+		out[i] = CartItem{ItemID: it.ID, Quantity: q}
+	}
+	return out
+}
+
+// normalizeCodes upper-cases discount codes (Shopify matches them without
+// case) and drops duplicates and blanks, keeping the agent's order.
+func normalizeCodes(codes []string) []string {
+	var out []string // nil when none: the state round-trips through JSON
+	seen := map[string]bool{}
+	for _, c := range codes {
+		c = strings.ToUpper(strings.TrimSpace(c))
+		if c == "" || seen[c] {
+			continue
+		}
+		seen[c] = true
+		out = append(out, c)
+	}
+	return out
+}

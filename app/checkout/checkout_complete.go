@@ -1,0 +1,327 @@
+package checkout
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/acpbridge/acpbridge/acp"
+	"github.com/acpbridge/acpbridge/app"
+)
+
+// Complete answers a complete request: see complete.go for the steps. A
+// session that is not ready answers with its problems (a 2xx session with
+// error messages); a completed one answers its result again.
+func (c *Checkout) Complete(ctx context.Context, sh *app.Shop, v acp.Version, id string, in *acp.CompleteSessionInput) (*CheckoutSession, error) {
+	if c.Completer == nil {
+		return nil, &app.Error{Code: app.CodeUnavailable, Message: "payments are not configured on this server"}
+	}
+	if err := checkPayment(v, in); err != nil {
+		return nil, err
+	}
+	for attempt := 1; ; attempt++ {
+		cs, err := c.load(ctx, sh, id)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.expire(ctx, cs); err != nil {
+			return nil, err
+		}
+		switch cs.Status {
+		case acp.StatusCompleted:
+			return cs, nil // the same result again
+		case acp.StatusCompleteInProgress:
+			// Carry it on when no one else is (a crash, an unknown
+			// outcome), else wait for whoever is.
+			return c.drive(ctx, sh, cs)
+		case acp.StatusCanceled, acp.StatusExpired:
+			return nil, notModifiable(cs)
+		}
+		started, err := c.beginCompletion(ctx, sh, v, cs, in)
+		if errors.Is(err, app.ErrConflict) && attempt < maxWriteAttempts {
+			continue // another request changed the session: look again
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !started {
+			return cs, nil
+		}
+		return c.drive(ctx, sh, cs)
+	}
+}
+
+// beginCompletion reprices the session and, when it is payable, records a
+// new payment attempt and moves the session to complete_in_progress, in
+// one transaction with the resume job (which runs only if this request
+// does not finish the completion itself). A concurrent change of the
+// session is ErrConflict and nothing is written.
+func (c *Checkout) beginCompletion(ctx context.Context, sh *app.Shop, v acp.Version, cs *CheckoutSession, in *acp.CompleteSessionInput) (bool, error) {
+	cp := c.Completer
+	if cs.Status == acp.StatusAuthenticationRequired {
+		if in.AuthenticationResult == nil {
+			return false, &app.Error{Code: app.CodeInvalid, Reason: "requires_3ds", Field: "$.authentication_result",
+				Message: "the payment needs 3-D Secure: complete again with authentication_result"}
+		}
+		p, err := cp.Store.CheckoutPayment(ctx, cs.ID)
+		if err != nil {
+			return false, err
+		}
+		r := in.AuthenticationResult
+		if r.Outcome != "authenticated" && r.Outcome != "attempt_acknowledged" || r.Details == nil {
+			p.State, p.LastError = PaymentDeclined, "3-D Secure outcome: "+r.Outcome
+		} else {
+			p.State = PaymentAuthorizing
+			status := "Y"
+			if r.Outcome == "attempt_acknowledged" {
+				status = "A"
+			}
+			p.Details.ThreeDS = &ThreeDSResult{TransStatus: status, Cryptogram: r.Details.ThreeDSCryptogram, ECI: r.Details.ElectronicCommerceIndicator,
+				TransactionID: r.Details.TransactionID, Version: r.Details.Version}
+		}
+		p.UpdatedAt = c.now()
+		applyPayment(cs, p)
+		cs.UpdatedAt = c.now()
+		err = cp.Store.InTx(ctx, func(ctx context.Context) error {
+			if err := c.Store.SaveCheckoutSession(ctx, cs); err != nil {
+				return err
+			}
+			return cp.Store.SavePayment(ctx, p)
+		})
+		return err == nil && cs.Status == acp.StatusCompleteInProgress, err
+	}
+
+	if in.Buyer != nil {
+		cs.State.Buyer = in.Buyer
+	}
+	cs.State.PaymentMessages = nil
+	if err := c.price(ctx, sh, v, cs); err != nil {
+		return false, err
+	}
+	cs.UpdatedAt = c.now()
+	if cs.Status != acp.StatusReadyForPayment {
+		return false, c.Store.SaveCheckoutSession(ctx, cs) // the messages say what is missing
+	}
+	if _, err := cp.Store.StripeKey(ctx, sh.ID); errors.Is(err, app.ErrNotFound) {
+		cs.Status = acp.StatusNotReadyForPayment
+		cs.State.PaymentMessages = []acp.Message{{Type: acp.MessageError, Code: acp.MessageCodeUnsupported, ContentType: acp.ContentPlain,
+			Severity: "high", Resolution: "requires_buyer_review", Content: "This store does not take payments through agents yet."}}
+		return false, c.Store.SaveCheckoutSession(ctx, cs)
+	} else if err != nil {
+		return false, err
+	}
+	view, err := c.View(ctx, sh, cs)
+	if err != nil {
+		return false, err
+	}
+	total, err := sessionTotal(view)
+	if err != nil {
+		return false, err
+	}
+	prev, err := cp.Store.CheckoutPayment(ctx, cs.ID)
+	if err != nil && !errors.Is(err, app.ErrNotFound) {
+		return false, err
+	}
+	attempt := 1
+	if prev != nil {
+		attempt = prev.Attempt + 1
+	}
+	sealed, err := cp.Keys.Seal([]byte(in.Payment.Token), tokenAAD(cs.ID))
+	if err != nil {
+		return false, err
+	}
+	now := c.now()
+	p := &CheckoutPayment{
+		SessionID: cs.ID, ShopID: cs.ShopID, State: PaymentAuthorizing, Attempt: attempt, TokenSealed: sealed,
+		Amount: total, Currency: cs.Currency, CreatedAt: now, UpdatedAt: now,
+		Details: PaymentDetails{MarketingConsents: in.MarketingConsents, OrderNotes: in.OrderNotes, BillingAddress: in.Payment.BillingAddress},
+	}
+	if p.Details.OrderNotes == "" {
+		p.Details.OrderNotes = cs.State.OrderNotes
+	}
+	cs.Status = acp.StatusCompleteInProgress
+	err = cp.Store.InTx(ctx, func(ctx context.Context) error {
+		if err := c.Store.SaveCheckoutSession(ctx, cs); err != nil {
+			return err
+		}
+		if err := cp.Store.SavePayment(ctx, p); err != nil {
+			return err
+		}
+		return c.Queue.EnqueueTx(ctx, app.ResumeCompletionArgs{ShopID: cs.ShopID, SessionID: cs.ID},
+			&river.InsertOpts{ScheduledAt: now.Add(cp.lease() + 5*time.Second)})
+	})
+	return err == nil, err
+}
+
+// checkPayment accepts what this app can charge: a Stripe shared payment
+// token, through our handler (2026-04-17) or provider "stripe" (2025-09-29).
+func checkPayment(v acp.Version, in *acp.CompleteSessionInput) error {
+	p := in.Payment
+	switch {
+	case p.Token == "":
+		return &app.Error{Code: app.CodeInvalid, Reason: "invalid", Field: "$.payment_data", Message: "a payment token is required"}
+	case v == acp.V20250929 && p.Provider != acp.ProviderStripe:
+		return &app.Error{Code: app.CodeInvalid, Reason: "unsupported", Field: "$.payment_data.provider", Message: "this store takes payments through stripe only"}
+	case v != acp.V20250929 && p.HandlerID != acp.StripeSPTHandlerID:
+		return &app.Error{Code: app.CodeInvalid, Reason: "unsupported", Field: "$.payment_data.handler_id",
+			Message: fmt.Sprintf("unknown payment handler; this store offers %q", acp.StripeSPTHandlerID)}
+	}
+	return nil
+}
+
+func sessionTotal(s *acp.Session) (int64, error) {
+	ts, err := s.Totals()
+	if err != nil {
+		return 0, err
+	}
+	for _, t := range ts {
+		if t.Type == acp.TotalTotal {
+			return t.Amount, nil
+		}
+	}
+	return 0, errors.New("session has no total")
+}
+
+// drive runs the completion and writes its outcome onto the session.
+func (c *Checkout) drive(ctx context.Context, sh *app.Shop, cs *CheckoutSession) (*CheckoutSession, error) {
+	p, derr := c.Completer.Drive(ctx, sh, cs)
+	if p == nil {
+		return nil, derr
+	}
+	if errors.Is(derr, errLeased) {
+		return c.waitForCompletion(ctx, sh, cs) // another request or replica holds it
+	}
+	if derr != nil && !errors.Is(derr, errInProgress) && c.Logger != nil {
+		c.Logger.WarnContext(ctx, "completion interrupted", "session", cs.ID, "err", derr)
+	}
+	if c.Events == nil || p.State != PaymentCompleted {
+		return c.modify(ctx, sh, cs.ID, func(cur *CheckoutSession) error {
+			applyPayment(cur, p)
+			return nil
+		})
+	}
+	// The session becomes completed and its order_create is recorded in
+	// one transaction: the event exists exactly once, whoever (request or
+	// resume job, on any replica) finishes the completion.
+	var out *CheckoutSession
+	err := c.Completer.Store.InTx(ctx, func(ctx context.Context) error {
+		var created bool
+		o, err := c.modify(ctx, sh, cs.ID, func(cur *CheckoutSession) error {
+			created = cur.Status != acp.StatusCompleted
+			applyPayment(cur, p)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		out = o
+		if created {
+			return c.Events.OrderCreated(ctx, o, p)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// OrderEvents records the order events of completed sessions
+// (AgentEvents).
+type OrderEvents interface {
+	// OrderCreated records the order_create of a session that just
+	// completed, in the transaction ctx carries.
+	OrderCreated(ctx context.Context, cs *CheckoutSession, p *CheckoutPayment) error
+}
+
+// applyPayment sets the session's status from its payment record.
+func applyPayment(cs *CheckoutSession, p *CheckoutPayment) {
+	st := &cs.State
+	st.PaymentMessages = nil
+	switch p.State {
+	case PaymentCompleted:
+		cs.Status = acp.StatusCompleted
+		st.Order = &ShopOrder{ID: p.OrderID, Name: p.OrderName, StatusURL: p.OrderStatusURL}
+	case PaymentDeclined:
+		cs.Status = acp.StatusReadyForPayment
+		st.PaymentMessages = []acp.Message{{Type: acp.MessageError, Code: acp.MessageCodePaymentDeclined, Param: "$.payment_data",
+			ContentType: acp.ContentPlain, Severity: "high", Resolution: "requires_buyer_input",
+			Content: "The payment was declined. Nothing was charged; try another payment method."}}
+	case PaymentVoided:
+		cs.Status = acp.StatusNotReadyForPayment
+		st.PaymentMessages = []acp.Message{{Type: acp.MessageError, Code: acp.MessageCodeOutOfStock,
+			ContentType: acp.ContentPlain, Severity: "high", Resolution: "requires_buyer_review",
+			Content: "The store could not accept the order (an item may have just sold out). Nothing was charged."}}
+		st.Quote.Key = "" // quote again on the next change
+	case PaymentRequiresAction:
+		cs.Status = acp.StatusAuthenticationRequired
+		st.Authentication = p.Details.Authentication
+	default:
+		cs.Status = acp.StatusCompleteInProgress
+		st.PaymentMessages = []acp.Message{{Type: acp.MessageInfo, ContentType: acp.ContentPlain,
+			Content: "The payment is being processed. Check back in a moment for the order."}}
+	}
+}
+
+// waitForCompletion answers a complete that found another one running:
+// it waits (bounded) for that one's result and returns the same session.
+func (c *Checkout) waitForCompletion(ctx context.Context, sh *app.Shop, cs *CheckoutSession) (*CheckoutSession, error) {
+	wait := c.CompleteWait
+	if wait <= 0 {
+		wait = 10 * time.Second
+	}
+	deadline := time.Now().Add(wait)
+	for cs.Status == acp.StatusCompleteInProgress && time.Now().Before(deadline) {
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+		fresh, err := c.load(ctx, sh, cs.ID)
+		if err != nil {
+			return nil, err
+		}
+		cs = fresh
+		if cs.Status != acp.StatusCompleteInProgress {
+			break
+		}
+		// The holder may have died (a crashed replica): once its lease
+		// lapses, carry the completion on here.
+		p, err := c.Completer.Store.CheckoutPayment(ctx, cs.ID)
+		if err != nil {
+			return nil, err
+		}
+		if p.LeaseUntil == nil || p.LeaseUntil.Before(c.now()) {
+			return c.drive(ctx, sh, cs)
+		}
+	}
+	return cs, nil
+}
+
+// ResumeCompletion is the job that carries on an interrupted completion.
+// It returns an error (River retries with backoff) while the completion
+// cannot finish.
+func (c *Checkout) ResumeCompletion(ctx context.Context, shopID int64, sessionID string) error {
+	sh, err := c.Store.ShopByID(ctx, shopID)
+	if err != nil {
+		return err
+	}
+	cs, err := c.load(ctx, sh, sessionID)
+	if err != nil {
+		return err
+	}
+	if cs.Status != acp.StatusCompleteInProgress {
+		return nil // finished (or never started) by a request
+	}
+	out, err := c.drive(ctx, sh, cs)
+	if err != nil {
+		return err
+	}
+	if out.Status == acp.StatusCompleteInProgress {
+		return fmt.Errorf("checkout %s: completion still in progress", sessionID)
+	}
+	return nil
+}

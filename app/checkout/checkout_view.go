@@ -1,0 +1,92 @@
+package checkout
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/acpbridge/acpbridge/acp"
+	"github.com/acpbridge/acpbridge/app"
+)
+
+// View builds the protocol's session from a stored one: what every answer
+// of the checkout API encodes, in whichever version the caller speaks.
+func (c *Checkout) View(_ context.Context, _ *app.Shop, cs *CheckoutSession) (*acp.Session, error) {
+	st := &cs.State
+	q := &st.Quote
+	s := &acp.Session{
+		ID: cs.ID, Status: cs.Status, Currency: cs.Currency,
+		Buyer: st.Buyer, FulfillmentDetails: st.Fulfillment,
+		Discount:  q.Discount,
+		CreatedAt: cs.CreatedAt, UpdatedAt: cs.UpdatedAt, ExpiresAt: cs.ExpiresAt,
+	}
+	for i, l := range q.Lines {
+		name := l.Title
+		// The feed's title already names the variant ("T-Shirt - S").
+		if l.VariantTitle != "" && l.VariantTitle != "Default Title" && !strings.Contains(name, l.VariantTitle) {
+			name += " – " + l.VariantTitle
+		}
+		li := acp.LineItem{
+			ID: "li_" + strconv.Itoa(i+1), ItemID: l.ItemID, Quantity: l.Quantity,
+			UnitAmount: l.UnitAmount, Discount: l.Discount, Tax: l.Tax,
+			Name: name, SKU: l.SKU,
+			ProductID: strconv.FormatInt(l.ProductID, 10), VariantID: strconv.FormatInt(l.VariantID, 10),
+		}
+		if l.ImageURL != "" {
+			li.Images = []string{l.ImageURL}
+		}
+		s.LineItems = append(s.LineItems, li)
+	}
+	for _, o := range q.Options {
+		fo := acp.FulfillmentOption{
+			Type: o.Type, ID: o.ID, Title: o.Title, Subtitle: o.Subtitle, Carrier: o.Carrier,
+			Subtotal: o.Subtotal, Tax: o.Tax,
+		}
+		if o.Earliest != nil && o.Latest != nil {
+			fo.EarliestDelivery, fo.LatestDelivery = *o.Earliest, *o.Latest
+		}
+		s.FulfillmentOptions = append(s.FulfillmentOptions, fo)
+	}
+	if st.hasOption(st.SelectedOptionID) {
+		s.SelectedFulfillment = []acp.SelectedFulfillment{{OptionID: st.SelectedOptionID}}
+	}
+	if !cs.Status.Terminal() {
+		s.Messages = append(append(s.Messages, q.Messages...), st.Messages...)
+	}
+	s.Messages = append(s.Messages, st.PaymentMessages...)
+	if o := st.Order; o != nil && cs.Status == acp.StatusCompleted {
+		s.Order = &acp.Order{ID: o.ID, CheckoutSessionID: cs.ID, PermalinkURL: o.StatusURL, OrderNumber: o.Name, Status: acp.OrderStatusConfirmed}
+	}
+	if cs.Status == acp.StatusAuthenticationRequired {
+		s.AuthenticationMetadata = st.Authentication
+	}
+	if cs.Status == acp.StatusExpired {
+		s.Messages = append(s.Messages, acp.Message{Type: acp.MessageError, Code: acp.MessageCodeExpired, ContentType: acp.ContentPlain,
+			Content: "This checkout session has expired; start a new one."})
+	}
+
+	s.Links = st.Links
+	if st.StripeAccountID != "" {
+		s.PaymentHandlers = []acp.PaymentHandler{acp.StripeSPTHandler(st.StripeAccountID)}
+	}
+	return s, nil
+}
+
+// Discovery is the shop's public discovery document (GET
+// /.well-known/acp.json under its base URL). Unknown and uninstalled shops
+// are not found.
+func (c *Checkout) Discovery(ctx context.Context, shopDomain, baseURL string) ([]byte, error) {
+	sh, err := c.Store.ShopByDomain(ctx, shopDomain)
+	if errors.Is(err, app.ErrNotFound) || err == nil && sh.Status == app.ShopUninstalled {
+		return nil, &app.Error{Code: app.CodeNotFound, Reason: "not_found", Message: "no such shop"}
+	}
+	if err != nil {
+		return nil, err
+	}
+	d := acp.Discovery{APIBaseURL: baseURL, Services: []string{"checkout"}, Extensions: []string{"discount"}}
+	if sh.CurrencyCode != "" {
+		d.Currencies = []string{sh.CurrencyCode}
+	}
+	return acp.EncodeDiscovery(d)
+}

@@ -1,0 +1,31 @@
+// Package checkout is agents' checkout: ACP checkout sessions (create,
+// update, get, cancel: checkout.go, their ACP view: checkout_view.go),
+// pricing them live (pricing.go: our synced catalog and the merchant's
+// rules for what may be sold, Shopify's draft-order calculation for tax,
+// shipping and discounts, through ShopPricing, cached by CachedPricing),
+// completing them (checkout_complete.go and complete.go: authorise the
+// payment through Payments (StripePayments over app/payment), write the
+// Shopify order through Orders (ShopifyOrders: orderCreate), capture;
+// each step recorded before the next, resumed by a job after a crash), and
+// the signed order events sent to the agent's webhook afterwards
+// (agentevents.go, testevent.go).
+//
+// So an ACP create goes web/acp.go → Checkout.Create → Pricer.Quote
+// (Pricing) → CheckoutStore.CreateCheckoutSession (app/store); a complete goes
+// Checkout.Complete → Completer: Payments.Authorize, then Orders.Create
+// writes the Shopify order, each step saved through PaymentStore, with the
+// checkout_resume_completion and agent event jobs enqueued alongside.
+// Retried POSTs are answered before they reach this package, by web's
+// idempotency middleware (app/idempotency).
+//
+// It owns its ports (CheckoutStore, PricingStore, PaymentStore,
+// AgentEventStore, implemented by app/store) and the records they carry
+// (CheckoutSession, Quote, CheckoutPayment, AgentEvent, …).
+//
+// Imports: package app (vocabulary: Shop, Agent, Error, feed records),
+// acp, shopify, app/feed, app/payment, app/delivery (the outbound HTTP
+// client), app/secret, app/netguard, app/internal/ttlcache and the standard
+// library. What it needs of the feeds capability goes through
+// CheckoutItemSource (declared here). It never imports web, app/store,
+// app/jobs, app/service or another capability.
+package checkout

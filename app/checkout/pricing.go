@@ -1,0 +1,490 @@
+package checkout
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/acpbridge/acpbridge/acp"
+	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/internal/ttlcache"
+)
+
+// LiveVariant is a variant as Shopify has it at this moment.
+type LiveVariant struct {
+	VariantID        int64
+	ProductID        int64
+	Title            string // the product's
+	VariantTitle     string
+	SKU              string
+	ImageURL         string
+	PriceMinor       int64
+	AvailableForSale bool
+	Tracked          bool
+	// InventoryQuantity is the available stock when Tracked.
+	InventoryQuantity int64
+	InventoryPolicy   string // DENY or CONTINUE
+	RequiresShipping  bool
+	ProductStatus     string // ACTIVE, DRAFT, ARCHIVED
+}
+
+// DraftRequest asks Shopify to price a cart as a draft order would.
+type DraftRequest struct {
+	Lines         []DraftLine
+	Email         string
+	Address       *acp.Address
+	Phone         string
+	DiscountCodes []string
+	// ShippingRateHandle is the chosen rate ("" for none yet).
+	ShippingRateHandle string
+}
+
+// DraftLine is a variant and a quantity.
+type DraftLine struct {
+	VariantID int64
+	Quantity  int
+}
+
+// DraftResult is Shopify's calculation, in minor units of Currency.
+type DraftResult struct {
+	Currency string
+	Lines    []DraftLineResult // in request order
+	Rates    []ShippingRate
+	// ShippingHandle is the rate Shopify applied ("" for none), at
+	// ShippingPrice (after shipping discounts) plus ShippingTax.
+	ShippingHandle string
+	ShippingPrice  int64
+	ShippingTax    int64
+	TotalDiscount  int64
+	TotalTax       int64
+	TotalPrice     int64
+	// RejectedCodes are discount codes Shopify did not apply.
+	RejectedCodes []string
+}
+
+// DraftLineResult is one priced line of a draft order.
+type DraftLineResult struct {
+	VariantID  int64
+	UnitAmount int64
+	Discount   int64
+	Tax        int64
+}
+
+// ShippingRate is a rate Shopify offers for the address.
+type ShippingRate struct {
+	Handle   string     `json:"handle"`
+	Title    string     `json:"title"`
+	Carrier  string     `json:"carrier,omitempty"`
+	Price    int64      `json:"price"`
+	Earliest *time.Time `json:"earliest,omitempty"`
+	Latest   *time.Time `json:"latest,omitempty"`
+}
+
+// ShopPricing is Shopify's side of pricing, per shop.
+type ShopPricing interface {
+	LiveVariants(ctx context.Context, shop string, ids []int64) (map[int64]LiveVariant, error)
+	CalculateDraft(ctx context.Context, shop string, in DraftRequest) (*DraftResult, error)
+}
+
+// PricingStore is what pricing reads of our catalog.
+type PricingStore interface {
+	CatalogOfVariants(ctx context.Context, shopID int64, variantIDs []int64) (*app.CatalogPage, error)
+}
+
+// CheckoutItemSource maps variants as the feed publishes them (the feeds
+// capability: feeds.Feeds.CheckoutItems).
+type CheckoutItemSource interface {
+	CheckoutItems(ctx context.Context, shopID int64, page *app.CatalogPage, variantIDs []int64) (map[int64]app.CheckoutItem, error)
+}
+
+// Pricing prices carts: items must be sellable in the shop's published feed
+// (our catalog), their price and stock are checked live with Shopify, and
+// tax, shipping and discounts come from Shopify's own draft-order
+// calculation for the address. A quote is cached on the session by the
+// hash of its inputs; Shopify taking longer than Timeout leaves the
+// session with a recoverable message instead of a hanging agent.
+type Pricing struct {
+	Store   PricingStore
+	Feeds   CheckoutItemSource
+	Shopify ShopPricing
+	Logger  *slog.Logger
+	Now     func() time.Time
+	// Timeout bounds all Shopify calls of one quote (default 4 s).
+	Timeout time.Duration
+
+	items ttlcache.Cache[string, map[int64]app.CheckoutItem] // see checkoutItems
+}
+
+// itemsTTL is how long the catalog view of a cart is reused: it is our own
+// synced catalog and the merchant's rules (the feed itself is rebuilt a
+// minute after changes), while price and stock are always checked live.
+const itemsTTL = 5 * time.Second
+
+// checkoutItems maps the cart's variants as the feed does, from a short
+// cache: agents repeat the same cart in every call of a conversation.
+func (p *Pricing) checkoutItems(ctx context.Context, shopID int64, ids []int64) (map[int64]app.CheckoutItem, error) {
+	sorted := slices.Clone(ids)
+	slices.Sort(sorted)
+	key := fmt.Sprint(shopID, sorted)
+	now := p.now()
+	if items, ok := p.items.Get(key, now, itemsTTL); ok {
+		return items, nil
+	}
+	page, err := p.Store.CatalogOfVariants(ctx, shopID, ids)
+	if err != nil {
+		return nil, err
+	}
+	items, err := p.Feeds.CheckoutItems(ctx, shopID, page, ids)
+	if err != nil {
+		return nil, err
+	}
+	p.items.Put(key, items, now, itemsTTL, 10_000)
+	return items, nil
+}
+
+func (p *Pricing) now() time.Time {
+	if p.Now != nil {
+		return p.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// itemParam is the JSONPath of request item i in version v.
+func itemParam(v acp.Version, i int) string {
+	if v == acp.V20250929 {
+		return "$.items[" + strconv.Itoa(i) + "]"
+	}
+	return "$.line_items[" + strconv.Itoa(i) + "]"
+}
+
+// addressParam is the JSONPath of the shipping address in version v.
+func addressParam(v acp.Version) string {
+	if v == acp.V20250929 {
+		return "$.fulfillment_address"
+	}
+	return "$.fulfillment_details.address"
+}
+
+func errorMessage(code acp.MessageCode, param, content, resolution string) acp.Message {
+	return acp.Message{Type: acp.MessageError, Code: code, Param: param, ContentType: acp.ContentPlain,
+		Content: content, Severity: "high", Resolution: resolution}
+}
+
+var (
+	usZip      = regexp.MustCompile(`^\d{5}(-\d{4})?$`)
+	caPostcode = regexp.MustCompile(`^[A-Za-z]\d[A-Za-z] ?\d[A-Za-z]\d$`)
+)
+
+// checkAddress refuses postal codes that cannot be right for the country.
+func checkAddress(v acp.Version, a *acp.Address) error {
+	bad := func(field, msg string) error {
+		return &app.Error{Code: app.CodeInvalid, Reason: "invalid", Field: addressParam(v) + "." + field, Message: msg}
+	}
+	switch a.Country {
+	case "US":
+		if !usZip.MatchString(a.PostalCode) {
+			return bad("postal_code", "a US ZIP code has 5 digits, optionally followed by -4 digits")
+		}
+	case "CA":
+		if !caPostcode.MatchString(a.PostalCode) {
+			return bad("postal_code", "a Canadian postal code looks like K1A 0B1")
+		}
+	}
+	return nil
+}
+
+// Quote prices the session's cart. See Pricing.
+func (p *Pricing) Quote(ctx context.Context, sh *app.Shop, v acp.Version, st *CheckoutState) (Quote, error) {
+	q := Quote{QuotedAt: p.now()}
+	ids := make([]int64, len(st.Items))
+	for i, it := range st.Items {
+		id, err := parseItemID(it.ItemID)
+		if err != nil {
+			return Quote{}, &app.Error{Code: app.CodeInvalid, Reason: "invalid", Field: itemParam(v, i) + ".id",
+				Message: fmt.Sprintf("item id %q is not one of this shop's feed item ids", app.Truncate(it.ItemID, 40))}
+		}
+		ids[i] = id
+	}
+	var addr *acp.Address
+	if st.Fulfillment != nil && st.Fulfillment.Address != nil {
+		addr = st.Fulfillment.Address
+		if err := checkAddress(v, addr); err != nil {
+			return Quote{}, err
+		}
+	}
+
+	// 1. The items must be sellable in the shop's published feed.
+	items, err := p.checkoutItems(ctx, sh.ID, ids)
+	if err != nil {
+		return Quote{}, err
+	}
+	for i, id := range ids {
+		ci, ok := items[id]
+		if !ok {
+			return Quote{}, &app.Error{Code: app.CodeInvalid, Reason: "invalid", Field: itemParam(v, i) + ".id",
+				Message: fmt.Sprintf("item %d is not in this shop's product feed", id)}
+		}
+		if !ci.Sellable {
+			return Quote{}, &app.Error{Code: app.CodeInvalid, Reason: "invalid", Field: itemParam(v, i) + ".id",
+				Message: fmt.Sprintf("item %d cannot be bought through agents: %s", id, ci.Reason)}
+		}
+	}
+
+	// 2. Live price and stock, within the time budget.
+	timeout := p.Timeout
+	if timeout <= 0 {
+		timeout = app.DefaultQuoteTimeout
+	}
+	qctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	live, liveErr := p.Shopify.LiveVariants(qctx, sh.Domain, uniq(ids))
+	for i, it := range st.Items {
+		ci := items[ids[i]]
+		line := QuotedLine{
+			ItemID: it.ItemID, VariantID: ids[i], ProductID: ci.Variant.ProductID, Quantity: it.Quantity,
+			UnitAmount: ci.Variant.PriceMinor, Title: ci.Item.Title, VariantTitle: ci.Variant.Title, SKU: ci.Variant.SKU,
+			ImageURL: ci.Item.ImageURL, RequiresShipping: ci.Variant.RequiresShipping,
+		}
+		if liveErr == nil {
+			lv, ok := live[ids[i]]
+			switch {
+			case !ok || lv.ProductStatus != "ACTIVE":
+				q.Messages = append(q.Messages, errorMessage(acp.MessageCodeOutOfStock, itemParam(v, i),
+					fmt.Sprintf("%s is no longer sold.", line.Title), "requires_buyer_input"))
+			default:
+				if lv.PriceMinor != line.UnitAmount {
+					q.Messages = append(q.Messages, acp.Message{Type: acp.MessageWarning, Code: acp.WarningPriceChange,
+						Param: itemParam(v, i), ContentType: acp.ContentPlain, Severity: "low",
+						Content: fmt.Sprintf("The price of %s has changed since the catalog was published.", line.Title)})
+				}
+				line.UnitAmount, line.RequiresShipping = lv.PriceMinor, lv.RequiresShipping
+				if lv.ImageURL != "" && line.ImageURL == "" {
+					line.ImageURL = lv.ImageURL
+				}
+				if m, bad := stockProblem(v, i, line, lv); bad {
+					q.Messages = append(q.Messages, m)
+				}
+			}
+		}
+		if line.RequiresShipping {
+			q.NeedsShipping = true
+		}
+		q.Lines = append(q.Lines, line)
+	}
+	if liveErr != nil {
+		return p.unreachable(ctx, sh, q, liveErr), nil
+	}
+	if hasError(q.Messages) {
+		return q, nil // nothing to quote until the cart is sellable
+	}
+	if q.NeedsShipping && addr == nil {
+		q.Messages = append(q.Messages, errorMessage(acp.MessageCodeMissing, addressParam(v),
+			"A shipping address is needed to quote shipping and tax.", "requires_buyer_input"))
+		return q, nil
+	}
+
+	// 3. Tax, shipping and discounts from Shopify, cached by their inputs.
+	req := DraftRequest{DiscountCodes: st.DiscountCodes, Address: addr}
+	if st.Buyer != nil {
+		req.Email, req.Phone = st.Buyer.Email, st.Buyer.PhoneNumber
+	}
+	for _, l := range q.Lines {
+		req.Lines = append(req.Lines, DraftLine{VariantID: l.VariantID, Quantity: l.Quantity})
+	}
+	q.Key = quoteKey(q.Lines, req)
+	hit := st.Quote.Complete && st.Quote.Key == q.Key
+	if hit && (!q.NeedsShipping || chooseRate(st.Quote.Rates, st.SelectedOptionID) == st.Quote.Chosen) {
+		cached := st.Quote
+		cached.Messages = append(q.Messages[:len(q.Messages):len(q.Messages)], nonLiveMessages(cached.Messages)...)
+		return cached, nil
+	}
+	var res *DraftResult
+	if hit {
+		q.Rates = st.Quote.Rates // only the chosen rate changed: one calculation
+	} else {
+		if res, err = p.Shopify.CalculateDraft(qctx, sh.Domain, req); err != nil {
+			return p.unreachable(ctx, sh, q, err), nil
+		}
+		q.Rates = append([]ShippingRate(nil), res.Rates...)
+		sort.SliceStable(q.Rates, func(i, j int) bool { return q.Rates[i].Price < q.Rates[j].Price })
+	}
+	if q.NeedsShipping {
+		if len(q.Rates) == 0 {
+			q.Messages = append(q.Messages, errorMessage(acp.MessageCodeRegionRestricted, addressParam(v),
+				"This store does not ship to this address.", "requires_buyer_input"))
+			return q, nil
+		}
+		q.Chosen = chooseRate(q.Rates, st.SelectedOptionID)
+		req.ShippingRateHandle = q.Chosen
+		if res, err = p.Shopify.CalculateDraft(qctx, sh.Domain, req); err != nil {
+			return p.unreachable(ctx, sh, q, err), nil
+		}
+		for _, r := range q.Rates {
+			o := QuotedOption{ID: r.Handle, Type: acp.FulfillmentShipping, Title: r.Title,
+				Carrier: r.Carrier, Subtotal: r.Price, Earliest: r.Earliest, Latest: r.Latest}
+			if o.ID == q.Chosen && res.ShippingHandle == q.Chosen {
+				o.Subtotal, o.Tax = res.ShippingPrice, res.ShippingTax
+			}
+			q.Options = append(q.Options, o)
+		}
+	} else {
+		q.Chosen = "digital"
+		q.Options = []QuotedOption{{ID: q.Chosen, Type: acp.FulfillmentDigital, Title: "Digital delivery",
+			Subtitle: "Delivered by email after purchase"}}
+	}
+	// Every item discount, the line's own and its share of order
+	// discounts (codes), is on its line; shipping discounts are in the
+	// option's price.
+	for i := range q.Lines {
+		if i < len(res.Lines) && res.Lines[i].VariantID == q.Lines[i].VariantID {
+			q.Lines[i].UnitAmount = res.Lines[i].UnitAmount
+			q.Lines[i].Discount = min(res.Lines[i].Discount, q.Lines[i].UnitAmount*int64(q.Lines[i].Quantity))
+			q.Lines[i].Tax = res.Lines[i].Tax
+		}
+	}
+	for _, code := range res.RejectedCodes {
+		q.Messages = append(q.Messages, acp.Message{Type: acp.MessageWarning, Code: "discount_code_invalid",
+			Param: "$.discounts.codes", ContentType: acp.ContentPlain, Severity: "low",
+			Content: fmt.Sprintf("The discount code %s cannot be applied to this order.", app.Truncate(code, 40))})
+	}
+	q.Complete = true
+	p.checkAgainstShopify(ctx, sh, q, res, req.ShippingRateHandle)
+	return q, nil
+}
+
+// stockProblem reports a line Shopify cannot fill.
+func stockProblem(v acp.Version, i int, l QuotedLine, lv LiveVariant) (acp.Message, bool) {
+	limited := lv.Tracked && lv.InventoryPolicy != "CONTINUE"
+	switch {
+	case !lv.AvailableForSale || limited && lv.InventoryQuantity <= 0:
+		return errorMessage(acp.MessageCodeOutOfStock, itemParam(v, i), fmt.Sprintf("%s is out of stock.", l.Title), "requires_buyer_input"), true
+	case limited && int64(l.Quantity) > lv.InventoryQuantity:
+		return errorMessage(acp.MessageCodeQuantityExceeded, itemParam(v, i)+".quantity",
+			fmt.Sprintf("Only %d of %s are available.", lv.InventoryQuantity, l.Title), "requires_buyer_input"), true
+	}
+	return acp.Message{}, false
+}
+
+// unreachable answers a quote Shopify could not give in time: the lines at
+// their catalog prices, no options, and a message that retrying may work.
+func (p *Pricing) unreachable(ctx context.Context, sh *app.Shop, q Quote, err error) Quote {
+	if p.Logger != nil {
+		p.Logger.WarnContext(ctx, "quote: Shopify unavailable", "shop", sh.Domain, "err", err)
+	}
+	q.Options, q.Complete, q.Key = nil, false, ""
+	q.Messages = append(q.Messages, acp.Message{Type: acp.MessageError, Code: acp.MessageCodeInvalid, ContentType: acp.ContentPlain,
+		Severity: "medium", Resolution: "recoverable",
+		Content: "The store could not confirm prices, tax and shipping just now. Please try again in a moment."})
+	return q
+}
+
+// checkAgainstShopify logs when our totals and Shopify's disagree: the
+// session's totals are built from Shopify's parts, so they should not.
+func (p *Pricing) checkAgainstShopify(ctx context.Context, sh *app.Shop, q Quote, res *DraftResult, handle string) {
+	var ours int64
+	for _, l := range q.Lines {
+		ours += l.UnitAmount*int64(l.Quantity) - l.Discount + l.Tax
+	}
+	for _, o := range q.Options {
+		if o.ID == handle || o.Type == acp.FulfillmentDigital {
+			ours += o.Subtotal + o.Tax
+		}
+	}
+	ours -= q.Discount
+	if ours != res.TotalPrice && p.Logger != nil {
+		p.Logger.WarnContext(ctx, "quote: our total differs from Shopify's", "shop", sh.Domain, "ours", ours, "shopify", res.TotalPrice)
+	}
+}
+
+// nonLiveMessages keeps the messages of a cached quote that do not come
+// from the live check (which was just redone).
+func nonLiveMessages(ms []acp.Message) []acp.Message {
+	var out []acp.Message
+	for _, m := range ms {
+		if m.Code == "discount_code_invalid" {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func hasError(ms []acp.Message) bool {
+	for _, m := range ms {
+		if m.Type == acp.MessageError {
+			return true
+		}
+	}
+	return false
+}
+
+// chooseRate is the agent's choice when offered, else the cheapest rate.
+func chooseRate(rates []ShippingRate, selected string) string {
+	for _, r := range rates {
+		if r.Handle == selected {
+			return selected
+		}
+	}
+	if len(rates) == 0 {
+		return ""
+	}
+	return rates[0].Handle
+}
+
+// quoteKey hashes everything a Shopify quote depends on but the chosen
+// shipping rate (Quote.Chosen).
+func quoteKey(lines []QuotedLine, req DraftRequest) string {
+	type keyLine struct {
+		V int64
+		Q int
+		P int64
+	}
+	k := struct {
+		Lines []keyLine
+		Req   DraftRequest
+	}{Req: req}
+	for _, l := range lines {
+		k.Lines = append(k.Lines, keyLine{l.VariantID, l.Quantity, l.UnitAmount})
+	}
+	b, _ := json.Marshal(k)
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// parseItemID reads a feed item id: the numeric variant id (a variant GID
+// is accepted too).
+func parseItemID(s string) (int64, error) {
+	if strings.HasPrefix(s, "gid://") {
+		kind, id, err := app.ParseGID(s)
+		if err != nil || kind != "ProductVariant" {
+			return 0, errors.New("not a variant id")
+		}
+		return id, nil
+	}
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id <= 0 {
+		return 0, errors.New("not a variant id")
+	}
+	return id, nil
+}
+
+func uniq(ids []int64) []int64 {
+	seen := map[int64]bool{}
+	var out []int64
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}

@@ -1,0 +1,137 @@
+package checkout
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/shopify"
+)
+
+// ShopifyPricing is ShopPricing through the Admin API, with the shop's own
+// token (shops.Shopify refreshes it as needed).
+type ShopifyPricing struct {
+	Shopify shopify.Querier
+}
+
+func variantGID(id int64) string { return "gid://shopify/ProductVariant/" + strconv.FormatInt(id, 10) }
+
+// LiveVariants looks the variants up in Shopify now.
+func (p *ShopifyPricing) LiveVariants(ctx context.Context, shop string, ids []int64) (map[int64]LiveVariant, error) {
+	gids := make([]string, len(ids))
+	for i, id := range ids {
+		gids[i] = variantGID(id)
+	}
+	vs, err := shopify.LookupVariants(ctx, p.Shopify, shop, gids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64]LiveVariant, len(vs))
+	for _, v := range vs {
+		_, id, err := app.ParseGID(v.ID)
+		if err != nil {
+			return nil, fmt.Errorf("live variant: %w", err)
+		}
+		_, pid, _ := app.ParseGID(v.ProductID)
+		price, err := app.ParseMoney(v.Price, v.Currency)
+		if err != nil {
+			return nil, fmt.Errorf("live variant %d price: %w", id, err)
+		}
+		out[id] = LiveVariant{
+			VariantID: id, ProductID: pid, Title: v.Title, VariantTitle: v.VariantTitle, SKU: v.SKU, ImageURL: v.ImageURL,
+			PriceMinor: price, AvailableForSale: v.AvailableForSale, Tracked: v.Tracked,
+			InventoryQuantity: int64(v.InventoryQuantity), InventoryPolicy: v.InventoryPolicy,
+			RequiresShipping: v.RequiresShipping, ProductStatus: v.ProductStatus,
+		}
+	}
+	return out, nil
+}
+
+// CalculateDraft prices the cart with Shopify's draftOrderCalculate.
+func (p *ShopifyPricing) CalculateDraft(ctx context.Context, shop string, in DraftRequest) (*DraftResult, error) {
+	req := shopify.DraftOrderInput{Email: in.Email, DiscountCodes: in.DiscountCodes, ShippingRateHandle: in.ShippingRateHandle}
+	for _, l := range in.Lines {
+		req.Lines = append(req.Lines, shopify.DraftLine{VariantID: variantGID(l.VariantID), Quantity: l.Quantity})
+	}
+	if a := in.Address; a != nil {
+		first, last := splitName(a.Name)
+		req.ShippingAddress = &shopify.MailingAddress{
+			FirstName: first, LastName: last, Company: a.Company, Address1: a.LineOne, Address2: a.LineTwo,
+			City: a.City, Province: a.State, Country: a.Country, Zip: a.PostalCode, Phone: in.Phone,
+		}
+	}
+	q, err := shopify.CalculateDraftOrder(ctx, p.Shopify, shop, req)
+	if err != nil {
+		return nil, err
+	}
+	exp := app.CurrencyExponent(q.Currency)
+	money := func(what, s string) (int64, error) {
+		if s == "" {
+			return 0, nil
+		}
+		n, err := shopify.MinorUnits(s, exp)
+		if err != nil {
+			return 0, fmt.Errorf("draft order %s: %w", what, err)
+		}
+		return n, nil
+	}
+	res := &DraftResult{Currency: q.Currency, RejectedCodes: q.RejectedDiscountCodes}
+	taxes, err := q.LineTaxes(exp)
+	if err != nil {
+		return nil, err
+	}
+	for i, l := range q.Lines {
+		_, vid, _ := app.ParseGID(l.VariantID)
+		unit, err := money("unit price", l.UnitPrice)
+		if err != nil {
+			return nil, err
+		}
+		lineDisc, err := money("line discount", l.LineDiscount)
+		if err != nil {
+			return nil, err
+		}
+		orderDisc, err := money("order discount", l.OrderDiscount)
+		if err != nil {
+			return nil, err
+		}
+		res.Lines = append(res.Lines, DraftLineResult{VariantID: vid, UnitAmount: unit, Discount: lineDisc + orderDisc, Tax: taxes[i]})
+	}
+	for _, r := range q.ShippingRates {
+		price, err := money("shipping rate", r.Price)
+		if err != nil {
+			return nil, err
+		}
+		res.Rates = append(res.Rates, ShippingRate{Handle: r.Handle, Title: r.Title, Price: price})
+	}
+	if s := q.Shipping; s != nil {
+		if res.ShippingTax, err = money("shipping tax", s.Tax); err != nil {
+			return nil, err
+		}
+		if res.ShippingPrice, err = money("shipping price", s.DiscountedPrice); err != nil {
+			return nil, err
+		}
+		res.ShippingHandle = s.Handle
+	}
+	if res.TotalDiscount, err = money("total discounts", q.TotalDiscounts); err != nil {
+		return nil, err
+	}
+	if res.TotalTax, err = money("total tax", q.TotalTax); err != nil {
+		return nil, err
+	}
+	if res.TotalPrice, err = money("total price", q.TotalPrice); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// splitName splits "Ada King Lovelace" into "Ada King" and "Lovelace", as
+// Shopify's addresses have first and last names.
+func splitName(full string) (first, last string) {
+	for i := len(full) - 1; i >= 0; i-- {
+		if full[i] == ' ' {
+			return full[:i], full[i+1:]
+		}
+	}
+	return "", full
+}

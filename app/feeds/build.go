@@ -1,0 +1,832 @@
+package feeds
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/feed"
+	"github.com/acpbridge/acpbridge/app/secret"
+)
+
+// FeedStore is what feed settings, builds and serving need of the database.
+type FeedStore interface {
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+	ShopByID(ctx context.Context, id int64) (*app.Shop, error)
+	ShopByDomain(ctx context.Context, domain string) (*app.Shop, error)
+	ShopByFeedTokenHash(ctx context.Context, domain, hash string) (*app.Shop, error)
+	FeedSettings(ctx context.Context, shopID int64) (*app.FeedSettings, error)
+	SaveFeedSettings(ctx context.Context, fs app.FeedSettings) error
+	FeedRules(ctx context.Context, shopID int64) ([]app.FeedRule, error)
+	SaveFeedRule(ctx context.Context, r app.FeedRule) error
+	CatalogPages(ctx context.Context, shopID int64, pageSize int, fn func(*app.CatalogPage) error) error
+	CreateBuild(ctx context.Context, shopID int64, fieldNames string) (*app.FeedBuild, error)
+	FinishBuild(ctx context.Context, b *app.FeedBuild) error
+	LatestBuild(ctx context.Context, shopID int64, status string) (*app.FeedBuild, error)
+	PruneBuilds(ctx context.Context, shopID int64, keep int) (int64, error)
+	NewFeedFile(ctx context.Context, buildID int64, format string) (io.WriteCloser, error)
+	FeedFile(ctx context.Context, buildID int64, format string) (*app.FeedFile, error)
+	PublishedFeedFile(ctx context.Context, shopID int64, format string) (*app.FeedBuild, *app.FeedFile, error)
+	CopyFeedFile(ctx context.Context, buildID int64, format string, w io.Writer) (int64, error)
+	AddFeedProblems(ctx context.Context, buildID int64, ps []app.FeedProblem) error
+	FeedProblems(ctx context.Context, buildID int64, limit int) ([]app.FeedProblem, error)
+}
+
+// Feed building knobs.
+const (
+	// buildPage is how many products a build reads per page.
+	buildPage = 1000
+	// maxStoredProblems caps the per-item problems kept per build; the
+	// summary counts them all.
+	maxStoredProblems = 10_000
+	// keepBuilds is how many published builds are kept (the newest is
+	// served; older ones are a rollback and a history).
+	keepBuilds = 3
+)
+
+// feedFormats are the files every build writes: PrimaryFormat, then
+// SecondaryFormats.
+var feedFormats = []feed.Format{feed.FormatJSONL, feed.FormatCSV, feed.FormatTSV}
+
+// PrimaryFormat is the file a build publishes first (OpenAI's format);
+// SecondaryFormats are written after it, in a second pass.
+var (
+	PrimaryFormat    = feed.FormatJSONL
+	SecondaryFormats = []feed.Format{feed.FormatCSV, feed.FormatTSV}
+)
+
+// Feeds owns the merchant's feed settings and rules, builds the feed files
+// from the synced catalog, and serves them.
+type Feeds struct {
+	Store  FeedStore
+	Queue  app.Enqueuer
+	Logger *slog.Logger
+	Now    func() time.Time
+	// AfterBuild runs once a build is published (deliveries hook in here).
+	AfterBuild func(ctx context.Context, b *app.FeedBuild) error
+}
+
+// Settings returns the shop's feed settings; a shop that has none yet gets
+// defaults derived from the shop.
+func (f *Feeds) Settings(ctx context.Context, shopID int64) (*app.FeedSettings, error) {
+	fs, err := f.Store.FeedSettings(ctx, shopID)
+	if errors.Is(err, app.ErrNotFound) {
+		sh, err := f.Store.ShopByID(ctx, shopID)
+		if err != nil {
+			return nil, err
+		}
+		return defaultSettings(sh, app.ShopProfile{}), nil
+	}
+	return fs, err
+}
+
+func defaultSettings(sh *app.Shop, p app.ShopProfile) *app.FeedSettings {
+	country := sh.CountryCode
+	fs := &app.FeedSettings{
+		ShopID: sh.ID, SellerName: sh.Name, SellerURL: p.StorefrontURL, StoreCountry: country,
+		ReturnPolicyURL: p.RefundPolicyURL, PrivacyPolicyURL: p.PrivacyPolicyURL, TermsURL: p.TermsURL,
+		EligibleSearch: true, EligibleCheckout: true, FieldNames: string(feed.NamesCurrent),
+	}
+	if fs.SellerURL == "" {
+		fs.SellerURL = "https://" + sh.Domain
+	}
+	if country != "" {
+		fs.TargetCountries = []string{country}
+	}
+	return fs
+}
+
+// EnsureDefaults saves settings derived from what Shopify says of the shop,
+// unless the merchant already has settings (theirs are never overwritten).
+func (f *Feeds) EnsureDefaults(ctx context.Context, sh *app.Shop, p app.ShopProfile) error {
+	if _, err := f.Store.FeedSettings(ctx, sh.ID); !errors.Is(err, app.ErrNotFound) {
+		return err
+	}
+	sh.Name, sh.CountryCode, sh.CurrencyCode = p.Name, p.CountryCode, p.CurrencyCode
+	return f.Store.SaveFeedSettings(ctx, *defaultSettings(sh, p))
+}
+
+// SaveSettings validates and stores the merchant's settings; each problem
+// names its field. The feed token is kept (RotateToken changes it).
+func (f *Feeds) SaveSettings(ctx context.Context, fs app.FeedSettings) error {
+	if err := ValidateFeedSettings(&fs); err != nil {
+		return err
+	}
+	cur, err := f.Settings(ctx, fs.ShopID)
+	if err != nil {
+		return err
+	}
+	fs.FeedTokenHash = cur.FeedTokenHash
+	return f.Store.SaveFeedSettings(ctx, fs)
+}
+
+// ValidateFeedSettings checks and normalises settings (country codes upper
+// case, URLs absolute https).
+func ValidateFeedSettings(fs *app.FeedSettings) error {
+	bad := func(field, msg string) error { return &app.Error{Code: app.CodeInvalid, Field: field, Message: msg} }
+	fs.SellerName = strings.TrimSpace(fs.SellerName)
+	if fs.SellerName == "" || len([]rune(fs.SellerName)) > 70 {
+		return bad("seller_name", "seller name is required, at most 70 characters")
+	}
+	for field, u := range map[string]*string{
+		"seller_url": &fs.SellerURL, "return_policy_url": &fs.ReturnPolicyURL,
+		"privacy_policy_url": &fs.PrivacyPolicyURL, "terms_url": &fs.TermsURL,
+	} {
+		*u = strings.TrimSpace(*u)
+		if *u == "" {
+			continue
+		}
+		pu, err := url.Parse(*u)
+		if err != nil || pu.Scheme != "https" || pu.Host == "" || len(*u) > 2000 {
+			return bad(field, "must be an absolute https URL, such as https://example.com/policies/refund-policy")
+		}
+	}
+	if fs.SellerURL == "" {
+		return bad("seller_url", "seller URL is required")
+	}
+	fs.StoreCountry = strings.ToUpper(strings.TrimSpace(fs.StoreCountry))
+	if !isCountry(fs.StoreCountry) {
+		return bad("store_country", "store country must be a two-letter ISO 3166-1 code such as US")
+	}
+	var targets []string
+	for _, c := range fs.TargetCountries {
+		c = strings.ToUpper(strings.TrimSpace(c))
+		if c == "" {
+			continue
+		}
+		if !isCountry(c) {
+			return bad("target_countries", fmt.Sprintf("%q is not a two-letter ISO 3166-1 country code", c))
+		}
+		if !slices.Contains(targets, c) {
+			targets = append(targets, c)
+		}
+	}
+	if len(targets) == 0 {
+		return bad("target_countries", "at least one target country is required")
+	}
+	fs.TargetCountries = targets
+	if fs.ReturnWindowDays < 0 || fs.ReturnWindowDays > 365 {
+		return bad("return_window_days", "return window must be 0 to 365 days")
+	}
+	if len([]rune(fs.BrandFallback)) > 70 {
+		return bad("brand_fallback", "brand fallback must be at most 70 characters")
+	}
+	if fs.FieldNames == "" {
+		fs.FieldNames = string(feed.NamesCurrent)
+	}
+	if !feed.FieldNames(fs.FieldNames).Valid() {
+		return bad("field_names", `field names must be "current" or "2025"`)
+	}
+	if fs.EligibleCheckout && !fs.EligibleSearch {
+		return bad("eligible_checkout", "checkout needs search: an item agents cannot find cannot be bought")
+	}
+	return nil
+}
+
+func isCountry(c string) bool {
+	return len(c) == 2 && c[0] >= 'A' && c[0] <= 'Z' && c[1] >= 'A' && c[1] <= 'Z'
+}
+
+// RotateToken makes a new bearer token for the shop's feed pull URL and
+// returns it; only its hash is kept, and the old token stops working.
+func (f *Feeds) RotateToken(ctx context.Context, shopID int64) (string, error) {
+	tok, err := secret.NewAPIKey("acpf")
+	if err != nil {
+		return "", err
+	}
+	fs, err := f.Settings(ctx, shopID)
+	if err != nil {
+		return "", err
+	}
+	fs.FeedTokenHash = secret.HashAPIKey(tok)
+	if err := f.Store.SaveFeedSettings(ctx, *fs); err != nil {
+		return "", err
+	}
+	return tok, nil
+}
+
+// SaveRule stores a product or collection rule (nil fields: no decision).
+func (f *Feeds) SaveRule(ctx context.Context, r app.FeedRule) error {
+	if r.Scope != app.RuleProduct && r.Scope != app.RuleCollection {
+		return &app.Error{Code: app.CodeInvalid, Field: "scope", Message: `scope must be "product" or "collection"`}
+	}
+	if r.TargetID <= 0 {
+		return &app.Error{Code: app.CodeInvalid, Field: "target_id", Message: "a product or collection id is required"}
+	}
+	if r.Scope == app.RuleCollection && (r.Title != nil || r.Description != nil || r.GTIN != nil || r.MPN != nil) {
+		return &app.Error{Code: app.CodeInvalid, Field: "scope", Message: "titles, descriptions and identifiers are set per product, not per collection"}
+	}
+	for field, v := range map[string]*string{"title": r.Title, "description": r.Description, "category": r.Category, "gtin": r.GTIN, "mpn": r.MPN} {
+		if v != nil && strings.TrimSpace(*v) == "" {
+			return &app.Error{Code: app.CodeInvalid, Field: field, Message: "an override cannot be empty; remove it instead"}
+		}
+		if v != nil && len([]rune(*v)) > overrideMax[field] {
+			return &app.Error{Code: app.CodeInvalid, Field: field, Message: fmt.Sprintf("%s must be at most %d characters", field, overrideMax[field])}
+		}
+	}
+	if r.GTIN != nil {
+		if _, ok := gtinDigits(*r.GTIN); !ok {
+			return &app.Error{Code: app.CodeInvalid, Field: "gtin", Message: "a GTIN is 8, 12, 13 or 14 digits (UPC, EAN or ISBN)"}
+		}
+	}
+	return f.Store.SaveFeedRule(ctx, r)
+}
+
+// overrideMax caps each override's length (the feed spec's limits).
+var overrideMax = map[string]int{"title": 150, "description": 5000, "category": 750, "gtin": 20, "mpn": 70}
+
+// gtinDigits strips spaces and hyphens from a GTIN and checks its length.
+func gtinDigits(s string) (string, bool) {
+	d := strings.Map(func(r rune) rune {
+		if r == ' ' || r == '-' {
+			return -1
+		}
+		return r
+	}, strings.TrimSpace(s))
+	for _, r := range d {
+		if r < '0' || r > '9' {
+			return "", false
+		}
+	}
+	switch len(d) {
+	case 8, 12, 13, 14:
+		return d, true
+	}
+	return "", false
+}
+
+// Rules indexes a shop's rules for merging.
+type Rules struct {
+	product    map[int64]app.FeedRule
+	collection map[int64]app.FeedRule
+}
+
+// ProductRule is the product's own rule, if it has one.
+func (r Rules) ProductRule(productID int64) (app.FeedRule, bool) {
+	fr, ok := r.product[productID]
+	return fr, ok
+}
+
+// CollectionRule is the collection's rule, if it has one.
+func (r Rules) CollectionRule(collectionID int64) (app.FeedRule, bool) {
+	fr, ok := r.collection[collectionID]
+	return fr, ok
+}
+
+// Override merges the rules that apply to a product: its collections' first
+// (any excluding collection excludes it; any collection turning checkout off
+// turns it off), then the product's own, which win.
+func (r Rules) Override(productID int64, cols []app.CatalogCollection) feed.Override {
+	var ov feed.Override
+	for _, c := range cols {
+		cr, ok := r.collection[c.CollectionID]
+		if !ok {
+			continue
+		}
+		if cr.Exclude != nil && *cr.Exclude {
+			ov.Exclude = true
+		}
+		if cr.CheckoutEligible != nil && (ov.CheckoutEligible == nil || !*cr.CheckoutEligible) {
+			ov.CheckoutEligible = cr.CheckoutEligible
+		}
+		if cr.Category != nil && ov.Category == nil {
+			ov.Category = cr.Category
+		}
+	}
+	if pr, ok := r.product[productID]; ok {
+		if pr.Exclude != nil {
+			ov.Exclude = *pr.Exclude
+		}
+		if pr.CheckoutEligible != nil {
+			ov.CheckoutEligible = pr.CheckoutEligible
+		}
+		if pr.Category != nil {
+			ov.Category = pr.Category
+		}
+		ov.Title, ov.Description, ov.GTIN, ov.MPN = pr.Title, pr.Description, pr.GTIN, pr.MPN
+	}
+	return ov
+}
+
+// FeedInputs gathers what mapping needs for one shop.
+func (f *Feeds) FeedInputs(ctx context.Context, shopID int64) (*app.Shop, *app.FeedSettings, feed.Settings, feed.Shop, Rules, error) {
+	sh, err := f.Store.ShopByID(ctx, shopID)
+	if err != nil {
+		return nil, nil, feed.Settings{}, feed.Shop{}, Rules{}, err
+	}
+	fs, err := f.Settings(ctx, shopID)
+	if err != nil {
+		return nil, nil, feed.Settings{}, feed.Shop{}, Rules{}, err
+	}
+	rs, err := f.Store.FeedRules(ctx, shopID)
+	if err != nil {
+		return nil, nil, feed.Settings{}, feed.Shop{}, Rules{}, err
+	}
+	idx := Rules{product: map[int64]app.FeedRule{}, collection: map[int64]app.FeedRule{}}
+	for _, r := range rs {
+		if r.Scope == app.RuleProduct {
+			idx.product[r.TargetID] = r
+		} else {
+			idx.collection[r.TargetID] = r
+		}
+	}
+	settings := feed.Settings{
+		SellerName: fs.SellerName, SellerURL: fs.SellerURL, StoreCountry: fs.StoreCountry,
+		TargetCountries: fs.TargetCountries, ReturnPolicyURL: fs.ReturnPolicyURL, ReturnWindowDays: fs.ReturnWindowDays,
+		PrivacyPolicyURL: fs.PrivacyPolicyURL, TermsURL: fs.TermsURL, BrandFallback: fs.BrandFallback,
+		// Checkout needs the shop's policies; until the merchant has them
+		// all, items are listed for search only rather than dropped.
+		EligibleSearch: fs.EligibleSearch, EligibleCheckout: fs.EligibleCheckout && fs.CheckoutReady(),
+		FieldNames: feed.FieldNames(fs.FieldNames),
+	}
+	fshop := feed.Shop{Domain: sh.Domain, Name: sh.Name, Currency: sh.CurrencyCode, Country: sh.CountryCode, PrimaryURL: fs.SellerURL}
+	return sh, fs, settings, fshop, idx, nil
+}
+
+// ToFeedProduct converts a catalog product with its rows.
+func ToFeedProduct(p app.CatalogProduct, page *app.CatalogPage, ov feed.Override) feed.Product {
+	var sc productScratch
+	return sc.product(p, page, ov)
+}
+
+// productScratch holds the arrays of the feed products it makes, reused
+// from one product to the next: a walk maps and consumes one product's
+// items before it makes the next product.
+type productScratch struct {
+	images   []feed.Image
+	variants []feed.Variant
+	opts     []feed.Option
+}
+
+// product converts a catalog product with its rows. A product's variants
+// share one array of options. GIDs are left empty: the feed derives
+// nothing from them when the numeric ids are set.
+func (sc *productScratch) product(p app.CatalogProduct, page *app.CatalogPage, ov feed.Override) feed.Product {
+	fp := feed.Product{
+		ID: strconv.FormatInt(p.ProductID, 10), Handle: p.Handle, Title: p.Title, DescriptionHTML: p.DescriptionHTML,
+		Vendor: p.Vendor, ProductType: p.ProductType, Category: p.Category, Status: p.Status, URL: p.OnlineStoreURL,
+		Tags: p.Tags, Published: p.OnlineStoreURL != "", Override: ov,
+	}
+	if media := page.Media[p.ProductID]; len(media) > 0 {
+		sc.images = sc.images[:0]
+		for _, m := range media {
+			sc.images = append(sc.images, feed.Image{URL: m.URL, Alt: m.Alt, Width: m.Width, Height: m.Height})
+		}
+		fp.Images = sc.images[:len(sc.images):len(sc.images)]
+	}
+	variants := page.Variants[p.ProductID]
+	if len(variants) == 0 {
+		return fp
+	}
+	sc.variants, sc.opts = sc.variants[:0], sc.opts[:0]
+	for i := range variants {
+		v := &variants[i]
+		fv := feed.Variant{
+			ID:    strconv.FormatInt(v.VariantID, 10),
+			Title: v.Title, SKU: v.SKU, Barcode: v.Barcode, PriceMinor: v.PriceMinor, CompareAtMinor: v.CompareAtMinor,
+			AvailableForSale: v.AvailableForSale, InventoryQuantity: int(v.InventoryQuantity), InventoryPolicy: v.InventoryPolicy,
+			Tracked: v.Tracked, RequiresShipping: v.RequiresShipping, WeightValue: v.WeightValue, WeightUnit: v.WeightUnit,
+			ImageURL: v.ImageURL,
+		}
+		sc.variants = append(sc.variants, fv)
+	}
+	// Options after the variants, so that growing the array cannot leave
+	// an earlier variant pointing at the old one.
+	n := 0
+	for i := range variants {
+		n += len(variants[i].Options)
+	}
+	if cap(sc.opts) < n {
+		sc.opts = make([]feed.Option, 0, n)
+	}
+	for i := range variants {
+		if opts := variants[i].Options; len(opts) > 0 {
+			start := len(sc.opts)
+			for _, o := range opts {
+				sc.opts = append(sc.opts, feed.Option(o))
+			}
+			sc.variants[i].Options = sc.opts[start:len(sc.opts):len(sc.opts)]
+		}
+	}
+	fp.Variants = sc.variants[:len(sc.variants):len(sc.variants)]
+	return fp
+}
+
+// fieldSummary counts a build's problems for one field and severity (the
+// build's summary is a JSON list of them; FeedBuild.ProblemsByField reads it).
+type fieldSummary = app.FieldProblems
+
+// Build writes the shop's feed files from the synced catalog: every
+// eligible variant is mapped, validated, and written when it has no error;
+// invalid items are left out (not the whole feed) and reported with hints.
+//
+// The primary file, jsonl.gz (OpenAI's format), is published as soon as it
+// is written (BuildPrimary); csv.gz and tsv.gz follow in a second pass over
+// the catalog (BuildSecondary), and until they are complete their pulls are
+// served from the previous build. A failed build leaves the last good one
+// served. AfterBuild (the pushes) runs once every format is written.
+func (f *Feeds) Build(ctx context.Context, shopID int64) (*app.FeedBuild, error) {
+	in, err := f.buildInputs(ctx, shopID)
+	if err != nil || in == nil {
+		return nil, err
+	}
+	b, err := f.buildPrimary(ctx, in)
+	if err != nil {
+		return b, err
+	}
+	if err := f.buildSecondary(ctx, b, in); err != nil {
+		return b, err
+	}
+	if f.AfterBuild != nil {
+		if err := f.AfterBuild(ctx, b); err != nil {
+			return b, err
+		}
+	}
+	return b, nil
+}
+
+// BuildPrimary is Build's first step: it writes the shop's jsonl.gz,
+// records the validation problems and publishes the build. It returns nil
+// for a shop that is not active.
+func (f *Feeds) BuildPrimary(ctx context.Context, shopID int64) (*app.FeedBuild, error) {
+	in, err := f.buildInputs(ctx, shopID)
+	if err != nil || in == nil {
+		return nil, err
+	}
+	return f.buildPrimary(ctx, in)
+}
+
+// BuildSecondary is Build's second step: it writes the published build's
+// other formats (SecondaryFormats), in the build's field naming.
+func (f *Feeds) BuildSecondary(ctx context.Context, b *app.FeedBuild) error {
+	in, err := f.buildInputs(ctx, b.ShopID)
+	if err != nil || in == nil {
+		return err
+	}
+	return f.buildSecondary(ctx, b, in)
+}
+
+// buildInput is what a build maps the catalog with.
+type buildInput struct {
+	shop     *app.Shop
+	fs       *app.FeedSettings
+	settings feed.Settings
+	fshop    feed.Shop
+	idx      Rules
+}
+
+// buildInputs reads the shop's mapping inputs; nil when the shop is not
+// active (uninstalled meanwhile: nothing to publish).
+func (f *Feeds) buildInputs(ctx context.Context, shopID int64) (*buildInput, error) {
+	sh, fs, settings, fshop, idx, err := f.FeedInputs(ctx, shopID)
+	if err != nil {
+		return nil, err
+	}
+	if sh.Status != app.ShopActive {
+		return nil, nil
+	}
+	return &buildInput{shop: sh, fs: fs, settings: settings, fshop: fshop, idx: idx}, nil
+}
+
+func (f *Feeds) buildPrimary(ctx context.Context, in *buildInput) (*app.FeedBuild, error) {
+	b, err := f.Store.CreateBuild(ctx, in.shop.ID, in.fs.FieldNames)
+	if err != nil {
+		return nil, err
+	}
+	if in.fs.EligibleCheckout && !in.fs.CheckoutReady() {
+		b.Error = "checkout is off for every item until the settings have " + strings.Join(in.fs.MissingForCheckout(), ", ")
+	}
+	if err := f.build(ctx, b, in.settings, in.fshop, in.idx); err != nil {
+		b.Status, b.Error = app.BuildFailed, err.Error()
+		if ferr := f.Store.FinishBuild(context.WithoutCancel(ctx), b); ferr != nil {
+			return nil, errors.Join(err, ferr)
+		}
+		return b, fmt.Errorf("feed build %d: %w", b.ID, err)
+	}
+	b.Status = app.BuildPublished
+	if err := f.Store.FinishBuild(ctx, b); err != nil {
+		return nil, err
+	}
+	f.Logger.InfoContext(ctx, "feed published", "shop", in.shop.Domain, "build", b.ID, "items", b.ItemsPublished,
+		"invalid", b.ItemsInvalid, "excluded", b.ItemsExcluded, "seconds", b.FinishedAt.Sub(b.StartedAt).Seconds())
+	return b, nil
+}
+
+func (f *Feeds) buildSecondary(ctx context.Context, b *app.FeedBuild, in *buildInput) error {
+	start := time.Now()
+	settings := in.settings
+	settings.FieldNames = feed.FieldNames(b.FieldNames) // as the published file
+	err := f.writeFormats(ctx, b.ID, b.ShopID, SecondaryFormats, settings, in.fshop, in.idx)
+	if err != nil {
+		f.Logger.WarnContext(ctx, "feed build: writing the other formats failed", "shop", in.shop.Domain, "build", b.ID, "err", err)
+		return fmt.Errorf("feed build %d: %w", b.ID, err)
+	}
+	if _, err := f.Store.PruneBuilds(ctx, b.ShopID, keepBuilds); err != nil {
+		f.Logger.WarnContext(ctx, "pruning old feed builds failed", "shop", in.shop.Domain, "err", err)
+	}
+	f.Logger.InfoContext(ctx, "feed formats written", "shop", in.shop.Domain, "build", b.ID,
+		"formats", len(SecondaryFormats), "seconds", time.Since(start).Seconds())
+	return nil
+}
+
+// feedOut is one file being written.
+type feedOut struct {
+	file io.WriteCloser
+	w    *feed.Writer
+}
+
+// openFormats starts a file per format; on error the ones started are closed.
+func (f *Feeds) openFormats(ctx context.Context, buildID int64, formats []feed.Format, names feed.FieldNames) ([]feedOut, error) {
+	var outs []feedOut
+	for _, format := range formats {
+		file, err := f.Store.NewFeedFile(ctx, buildID, string(format))
+		if err == nil {
+			var w *feed.Writer
+			if w, err = feed.NewWriter(file, format, names); err == nil {
+				outs = append(outs, feedOut{file, w})
+				continue
+			}
+			_ = file.Close()
+		}
+		closeFormats(outs)
+		return nil, err
+	}
+	return outs, nil
+}
+
+// finishFormats ends every file (gzip trailer, last chunk, digest).
+func finishFormats(outs []feedOut) error {
+	for _, o := range outs {
+		if err := o.w.Close(); err != nil {
+			return err
+		}
+	}
+	for _, o := range outs {
+		if err := o.file.Close(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// closeFormats abandons files after an error.
+func closeFormats(outs []feedOut) {
+	for _, o := range outs {
+		_ = o.w.Close()
+		_ = o.file.Close()
+	}
+}
+
+// writeFormats writes the valid items of the catalog in the formats
+// (BuildSecondary: the counts and problems are the primary pass's).
+func (f *Feeds) writeFormats(ctx context.Context, buildID, shopID int64, formats []feed.Format, settings feed.Settings, fshop feed.Shop, idx Rules) error {
+	outs, err := f.openFormats(ctx, buildID, formats, settings.FieldNames)
+	if err != nil {
+		return err
+	}
+	err = f.walkItems(ctx, shopID, settings, fshop, idx, walkFuncs{
+		item: func(it feed.Item, _ *app.CatalogVariant, problems []feed.Problem) error {
+			if feed.HasErrors(problems) {
+				return nil
+			}
+			for _, o := range outs {
+				if err := o.w.Write(it); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		closeFormats(outs)
+		return err
+	}
+	return finishFormats(outs)
+}
+
+// build is the primary pass: it writes PrimaryFormat and records the
+// build's counts, problems and summary.
+func (f *Feeds) build(ctx context.Context, b *app.FeedBuild, settings feed.Settings, fshop feed.Shop, idx Rules) error {
+	outs, err := f.openFormats(ctx, b.ID, []feed.Format{PrimaryFormat}, settings.FieldNames)
+	if err != nil {
+		return err
+	}
+	defer func() { closeFormats(outs) }() // only on an early return: the happy path closes them itself
+	summary := map[string]*fieldSummary{}
+	var stored []app.FeedProblem
+	storedN := 0
+	err = f.walkItems(ctx, b.ShopID, settings, fshop, idx, walkFuncs{
+		product:  func() { b.Products++ },
+		excluded: func(n int) { b.ItemsExcluded += int64(n) },
+		item: func(it feed.Item, _ *app.CatalogVariant, problems []feed.Problem) error {
+			b.ItemsTotal++
+			invalid := false
+			for _, pr := range problems {
+				sev := string(pr.Severity)
+				if pr.Severity == feed.SeverityError {
+					invalid = true
+				} else {
+					b.Warnings++
+				}
+				key := pr.Field + "/" + sev
+				s := summary[key]
+				if s == nil {
+					s = &fieldSummary{Field: pr.Field, Severity: sev, Message: pr.Message, Hint: pr.Hint, Example: pr.ItemID}
+					summary[key] = s
+				}
+				s.Count++
+				if storedN < maxStoredProblems {
+					stored = append(stored, app.FeedProblem{ItemID: pr.ItemID, Field: pr.Field, Severity: sev, Message: pr.Message, Hint: pr.Hint})
+					storedN++
+				}
+			}
+			if invalid {
+				b.ItemsInvalid++
+				return nil
+			}
+			for _, o := range outs {
+				if err := o.w.Write(it); err != nil {
+					return err
+				}
+			}
+			b.ItemsPublished++
+			return nil
+		},
+		pageDone: func() error {
+			if len(stored) == 0 {
+				return nil
+			}
+			err := f.Store.AddFeedProblems(ctx, b.ID, stored)
+			stored = stored[:0]
+			return err
+		},
+	})
+	if err != nil {
+		return err
+	}
+	done := outs
+	outs = nil
+	if err := finishFormats(done); err != nil {
+		return err
+	}
+	list := make([]*fieldSummary, 0, len(summary))
+	for _, s := range summary {
+		list = append(list, s)
+	}
+	slices.SortFunc(list, func(a, b *fieldSummary) int {
+		if a.Severity != b.Severity {
+			return strings.Compare(a.Severity, b.Severity)
+		}
+		return int(b.Count - a.Count)
+	})
+	b.Summary, _ = json.Marshal(list)
+	return nil
+}
+
+// walkFuncs are the callbacks of walkItems (nil ones are skipped).
+type walkFuncs struct {
+	product  func()
+	excluded func(variants int)
+	item     func(it feed.Item, v *app.CatalogVariant, problems []feed.Problem) error
+	pageDone func() error
+}
+
+// walkItems maps and validates every variant of the shop's catalog, a page
+// at a time: the one loop behind builds and the published-items listing,
+// so both agree item for item.
+func (f *Feeds) walkItems(ctx context.Context, shopID int64, settings feed.Settings, fshop feed.Shop, idx Rules, fn walkFuncs) error {
+	var items []feed.Item
+	var sc productScratch
+	return f.Store.CatalogPages(ctx, shopID, buildPage, func(page *app.CatalogPage) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		for _, p := range page.Products {
+			if fn.product != nil {
+				fn.product()
+			}
+			fp := sc.product(p, page, idx.Override(p.ProductID, page.Collections[p.ProductID]))
+			if ok, _ := feed.Eligibility(fp); !ok {
+				if fn.excluded != nil {
+					fn.excluded(len(fp.Variants))
+				}
+				continue
+			}
+			items = feed.AppendItems(items[:0], fp, settings, fshop)
+			variants := page.Variants[p.ProductID]
+			var id [20]byte
+			for i, it := range items {
+				var v *app.CatalogVariant
+				for j := range variants { // items follow variant order; look up to be sure
+					if k := (i + j) % len(variants); string(strconv.AppendInt(id[:0], variants[k].VariantID, 10)) == it.ItemID {
+						v = &variants[k]
+						break
+					}
+				}
+				if err := fn.item(it, v, feed.Validate(it, settings.FieldNames)); err != nil {
+					return err
+				}
+			}
+		}
+		if fn.pageDone != nil {
+			return fn.pageDone()
+		}
+		return nil
+	})
+}
+
+// PublishedItem is an item the shop's feed publishes, with what an agent
+// (or the demo's quickstart) needs to buy it.
+type PublishedItem struct {
+	ID               string `json:"id"`
+	Title            string `json:"title"`
+	UnitAmount       int64  `json:"unit_amount"`
+	Currency         string `json:"currency"`
+	Inventory        int64  `json:"inventory"`
+	Available        bool   `json:"available"`
+	RequiresShipping bool   `json:"requires_shipping"`
+}
+
+// PublishedItems lists up to limit items the shop's feed publishes now
+// (eligible and valid), in feed order.
+func (f *Feeds) PublishedItems(ctx context.Context, shopID int64, limit int) ([]PublishedItem, error) {
+	_, _, settings, fshop, idx, err := f.FeedInputs(ctx, shopID)
+	if err != nil {
+		return nil, err
+	}
+	var out []PublishedItem
+	errEnough := errors.New("enough")
+	err = f.walkItems(ctx, shopID, settings, fshop, idx, walkFuncs{
+		item: func(it feed.Item, v *app.CatalogVariant, problems []feed.Problem) error {
+			if feed.HasErrors(problems) || v == nil {
+				return nil
+			}
+			out = append(out, PublishedItem{
+				ID: it.ItemID, Title: it.Title, UnitAmount: v.PriceMinor, Currency: strings.ToLower(fshop.Currency),
+				Inventory: v.InventoryQuantity, Available: v.AvailableForSale, RequiresShipping: v.RequiresShipping,
+			})
+			if len(out) >= limit {
+				return errEnough
+			}
+			return nil
+		},
+	})
+	if errors.Is(err, errEnough) {
+		err = nil
+	}
+	return out, err
+}
+
+// ServedFeed is a published feed file with what HTTP caching needs.
+type ServedFeed struct {
+	Shop     *app.Shop
+	Build    *app.FeedBuild
+	File     *app.FeedFile
+	Modified time.Time
+}
+
+// OpenFeed authorises a pull of a shop's feed by its bearer token and
+// returns the newest published file in the format. Unknown shops, wrong
+// tokens and uninstalled shops are all CodeUnauthorized: a caller learns
+// nothing about which shops exist.
+func (f *Feeds) OpenFeed(ctx context.Context, shopDomain, token, format string) (*ServedFeed, error) {
+	unauthorized := &app.Error{Code: app.CodeUnauthorized, Message: "a valid feed token is required as Bearer"}
+	if token == "" {
+		return nil, unauthorized
+	}
+	sh, err := f.Store.ShopByFeedTokenHash(ctx, shopDomain, secret.HashAPIKey(token))
+	if errors.Is(err, app.ErrNotFound) {
+		return nil, unauthorized
+	}
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Contains(feedFormats, feed.Format(format)) {
+		return nil, &app.Error{Code: app.CodeNotFound, Message: "no such feed file; use products.jsonl.gz, products.csv.gz or products.tsv.gz"}
+	}
+	// The newest published build whose file in the format is complete: a
+	// build publishes its jsonl.gz before writing its other formats.
+	b, file, err := f.Store.PublishedFeedFile(ctx, sh.ID, format)
+	if errors.Is(err, app.ErrNotFound) {
+		return nil, &app.Error{Code: app.CodeNotFound, Message: "the feed has not been built yet; it is built after the first catalog sync"}
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &ServedFeed{Shop: sh, Build: b, File: file, Modified: *b.FinishedAt}, nil
+}
+
+// CopyFeed writes a served file's bytes to w.
+func (f *Feeds) CopyFeed(ctx context.Context, sf *ServedFeed, w io.Writer) error {
+	_, err := f.Store.CopyFeedFile(ctx, sf.File.BuildID, sf.File.Format, w)
+	return err
+}

@@ -1,0 +1,26 @@
+// Package feeds is the product-feed capability: the merchant's feed
+// settings and rules, building the feed files from the synced catalog
+// (build.go: a primary jsonl.gz pass published first, csv and tsv after
+// it), serving them to agents' pull URL, answering which variants agents
+// may buy exactly as the feed publishes them (checkout_items.go), and
+// pushing each published build to the shop's SFTP and ACP Feed API targets
+// (deliveries.go).
+//
+// Not to be confused with app/feed, the standard-library-only format
+// library this package drives (map a product to items, sanitise, validate,
+// write jsonl/csv/tsv): app/feed knows nothing of shops or databases;
+// feeds owns the use-cases, their store ports (FeedStore, DeliveryStore,
+// implemented by app/store) and what the build_feed and push_feed jobs run
+// (app/jobs' workers call it through interfaces of their own).
+//
+// The records it reads and writes (FeedSettings, FeedRule, FeedBuild,
+// FeedTarget, FeedDelivery, …) are shared vocabulary, declared in package
+// app, because the catalog, checkout, the admin and the store use them too.
+//
+// Imports: package app (vocabulary), app/feed, app/delivery, app/secret,
+// app/netguard and the standard library. Other capabilities reach it
+// through interfaces they declare (catalog.FeedDefaults,
+// app.CheckoutItemSource); only app/merchant (the admin's read model), web,
+// app/service and the demo and load-driver stacks import it. It never
+// imports web, app/store, app/jobs or app/service.
+package feeds

@@ -1,0 +1,98 @@
+package maintenance
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/acpbridge/acpbridge/app"
+)
+
+// RevokedKeyRetention is how long a revoked API key's hash is kept (for the
+// merchant's key history) before housekeeping deletes it.
+const RevokedKeyRetention = 30 * 24 * time.Hour
+
+// MaintenanceStore is what housekeeping needs of the database.
+type MaintenanceStore interface {
+	PruneRevokedAPIKeys(ctx context.Context, cutoff time.Time) (int64, error)
+	PruneOAuthStates(ctx context.Context) (int64, error)
+	PruneWebhookEvents(ctx context.Context, cutoff time.Time) (int64, error)
+	// PruneIdempotencyKeys deletes idempotency records expired at now.
+	PruneIdempotencyKeys(ctx context.Context, now time.Time) (int64, error)
+	// PruneSignatureUses deletes the signature uses expired at now.
+	PruneSignatureUses(ctx context.Context, now time.Time) (int64, error)
+	Optimize(ctx context.Context) error
+	// StalledCompletions lists checkout completions left unfinished (not
+	// leased) since before the cutoff.
+	StalledCompletions(ctx context.Context, before time.Time) ([]app.ResumeCompletionArgs, error)
+}
+
+// StalledAfter is how long a completion may stand still before
+// housekeeping hands it to the resume job again (the job normally does it
+// at once; this catches one whose job ran out of attempts or was lost).
+const StalledAfter = 10 * time.Minute
+
+// Maintenance is the periodic housekeeping use-case.
+type Maintenance struct {
+	Store MaintenanceStore
+	// Resealer, when set, re-seals secrets left under a retired key.
+	Resealer *Resealer
+	Logger   *slog.Logger
+	Now      func() time.Time
+	// Queue, when set, receives the resume jobs of stalled completions.
+	Queue app.Enqueuer
+}
+
+// Maintain prunes what has outlived its use (revoked keys, expired OAuth
+// states, old webhook deliveries, expired idempotency keys and signature
+// uses) and lets the
+// database tune itself.
+func (m *Maintenance) Maintain(ctx context.Context) error {
+	now := m.Now()
+	keys, err := m.Store.PruneRevokedAPIKeys(ctx, now.Add(-RevokedKeyRetention))
+	if err != nil {
+		return fmt.Errorf("maintain: %w", err)
+	}
+	states, err := m.Store.PruneOAuthStates(ctx)
+	if err != nil {
+		return fmt.Errorf("maintain: %w", err)
+	}
+	events, err := m.Store.PruneWebhookEvents(ctx, now.Add(-app.WebhookRetention))
+	if err != nil {
+		return fmt.Errorf("maintain: %w", err)
+	}
+	idem, err := m.Store.PruneIdempotencyKeys(ctx, now)
+	if err != nil {
+		return fmt.Errorf("maintain: %w", err)
+	}
+	sigs, err := m.Store.PruneSignatureUses(ctx, now)
+	if err != nil {
+		return fmt.Errorf("maintain: %w", err)
+	}
+	if err := m.Store.Optimize(ctx); err != nil {
+		return fmt.Errorf("maintain: %w", err)
+	}
+	resumed := 0
+	if m.Queue != nil {
+		stalled, err := m.Store.StalledCompletions(ctx, now.Add(-StalledAfter))
+		if err != nil {
+			return fmt.Errorf("maintain: %w", err)
+		}
+		for _, a := range stalled {
+			if err := m.Queue.EnqueueTx(ctx, a, nil); err != nil {
+				return fmt.Errorf("maintain: resume %s: %w", a.SessionID, err)
+			}
+			resumed++
+		}
+	}
+	resealed := 0
+	if m.Resealer != nil {
+		if resealed, err = m.Resealer.Reseal(ctx); err != nil {
+			return fmt.Errorf("maintain: %w", err)
+		}
+	}
+	m.Logger.InfoContext(ctx, "maintenance done", "revoked_keys_pruned", keys,
+		"oauth_states_pruned", states, "webhook_events_pruned", events, "idempotency_keys_pruned", idem, "signature_uses_pruned", sigs, "secrets_resealed", resealed, "completions_resumed", resumed)
+	return nil
+}

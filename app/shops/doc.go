@@ -1,0 +1,22 @@
+// Package shops is the app's connection to each Shopify shop: installs
+// (App Bridge ID token exchanged for an offline token, or the
+// authorization-code grant as the fallback), the sealed access and refresh
+// tokens and their refresh under a per-shop lock, GraphQL Admin API calls
+// with the shop's token (Shopify.Query, which other capabilities use as a
+// shopify.Querier), and Shopify's webhooks: receiving and binding them
+// (webhooks.go, webhookbind.go: HMAC over the body, headers bound to what
+// the body says), then routing each stored delivery in its job to the
+// catalog (CatalogEvents), to orders (OrderWebhooks), to the privacy
+// requests (compliance) or to the uninstall, which Shopify confirms before
+// a shop is deactivated (uninstall.go).
+//
+// It owns the ShopifyStore port (app/store implements it) and the
+// interfaces through which it tells other capabilities what Shopify said
+// (CatalogEvents, implemented by catalog.Catalog; OrderWebhooks, by
+// checkout.AgentEvents), which app/service wires. The Shop record,
+// ShopProfile and the token AADs are vocabulary in package app.
+//
+// Imports: package app (vocabulary), shopify (the protocol client),
+// app/secret and the standard library. It never imports web, app/store,
+// app/jobs, app/service or another capability.
+package shops

@@ -1,0 +1,46 @@
+package shops_test
+
+import (
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/shops"
+	"github.com/acpbridge/acpbridge/shopify"
+)
+
+// TestShopifyAppTOMLMatchesCode keeps shopify.app.toml, which Shopify acts
+// on, equal to what the code expects: scopes, webhook topics, API version.
+func TestShopifyAppTOMLMatchesCode(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../../shopify.app.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	toml := string(b)
+
+	scopes := regexp.MustCompile(`(?m)^scopes = "([^"]*)"`).FindStringSubmatch(toml)
+	if scopes == nil || scopes[1] != app.DefaultScopes {
+		t.Errorf("toml scopes %q != DefaultScopes %q", scopes, app.DefaultScopes)
+	}
+	ver := regexp.MustCompile(`(?m)^api_version = "([^"]*)"`).FindStringSubmatch(toml)
+	if ver == nil || ver[1] != shopify.APIVersion {
+		t.Errorf("toml api_version %v != shopify.APIVersion %s", ver, shopify.APIVersion)
+	}
+	var topics []string
+	for _, m := range regexp.MustCompile(`"([a-z_]+/[a-z_]+)"`).FindAllStringSubmatch(toml, -1) {
+		topics = append(topics, m[1])
+	}
+	want := slices.Clone(shops.WebhookTopics)
+	slices.Sort(topics)
+	slices.Sort(want)
+	if strings.Join(topics, ",") != strings.Join(want, ",") {
+		t.Errorf("toml topics %v\n  != shops.WebhookTopics %v", topics, want)
+	}
+	if n := strings.Count(toml, `uri = "/webhooks/shopify"`); n != 2 {
+		t.Errorf("%d subscriptions point at /webhooks/shopify, want 2", n)
+	}
+}

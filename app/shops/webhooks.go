@@ -1,0 +1,493 @@
+package shops
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/shopify"
+)
+
+// Webhook topics the app subscribes to in shopify.app.toml.
+const (
+	TopicAppUninstalled       = "app/uninstalled"
+	TopicCustomersDataRequest = "customers/data_request"
+	TopicCustomersRedact      = "customers/redact"
+	TopicShopRedact           = "shop/redact"
+)
+
+// ComplianceTopics are Shopify's mandatory privacy webhooks. They arrive
+// for shops that uninstalled too (shop/redact comes 48 hours after).
+var ComplianceTopics = []string{TopicCustomersDataRequest, TopicCustomersRedact, TopicShopRedact}
+
+func isComplianceTopic(t string) bool { return slices.Contains(ComplianceTopics, t) }
+
+// WebhookTopics lists every topic the app accepts. Keep it equal to the
+// subscriptions in shopify.app.toml (a test checks).
+var WebhookTopics = []string{
+	TopicAppUninstalled,
+	"products/create", "products/update", "products/delete", "inventory_levels/update", "bulk_operations/finish",
+	"orders/updated", "orders/cancelled", "fulfillments/create", "fulfillments/update", "refunds/create",
+	TopicCustomersDataRequest, TopicCustomersRedact, TopicShopRedact,
+}
+
+// MaxWebhookBody bounds a webhook body. Shopify documents no ceiling for
+// HTTPS deliveries; it caps its EventBridge deliveries at 1,000,000 bytes
+// (larger payloads arrive there as a bare {"id":…}), and its staff speak of
+// bodies "upwards of a megabyte". The largest catalog payload, a product
+// with Shopify's maximum of 2,048 variants, measures 1.5 MB in the
+// emulator's REST shape (long titles and SKUs), so 4 MiB leaves room
+// without letting a stranger make us hold 8.
+const MaxWebhookBody = 4 << 20
+
+// WebhookMaxAge is how old a delivery's X-Shopify-Triggered-At may be. A
+// processed delivery's row, which is what recognises a redelivery, is kept
+// for WebhookRetention; a delivery older than that could be replayed once
+// its row is gone. Shopify retries for 4 hours, so a day less than the
+// retention (clock skew between Shopify and us included) refuses nothing
+// Shopify sends.
+const WebhookMaxAge = app.WebhookRetention - 24*time.Hour
+
+// ShopRedactDelay is how long after an uninstall Shopify sends shop/redact;
+// a shop is deleted only once it has been uninstalled that long.
+const ShopRedactDelay = 48 * time.Hour
+
+// ErrWebhookTooLarge refuses a body over MaxWebhookBody (HTTP 413).
+var ErrWebhookTooLarge = &app.Error{Code: app.CodeInvalid, Field: "body", Message: "webhook body is larger than " + strconv.Itoa(MaxWebhookBody) + " bytes"}
+
+// WebhookDelivery is one POST from Shopify, as received.
+type WebhookDelivery struct {
+	Topic       string // X-Shopify-Topic
+	Shop        string // X-Shopify-Shop-Domain
+	WebhookID   string // X-Shopify-Webhook-Id
+	EventID     string // X-Shopify-Event-Id
+	APIVersion  string // X-Shopify-API-Version
+	TriggeredAt string // X-Shopify-Triggered-At
+	HMAC        string // X-Shopify-Hmac-Sha256
+	// Body is read by ReceiveWebhook, at most MaxWebhookBody bytes.
+	Body io.Reader
+	// ContentLength is the request's declared length, -1 when unknown.
+	ContentLength int64
+}
+
+var errBadWebhookHMAC = &app.Error{Code: app.CodeUnauthorized, Field: "X-Shopify-Hmac-Sha256", Message: "webhook signature is missing or does not match"}
+
+// ReceiveWebhook verifies a delivery and stores it with its processing job
+// in one transaction, answering fast (Shopify waits 5 s at most). Work is
+// bounded before it is spent: a missing or malformed signature header, or
+// a declared length over MaxWebhookBody, is refused before the body is
+// read; the HMAC is computed while the body is read, at most
+// MaxWebhookBody bytes, and checked before anything is parsed. A
+// redelivery (same webhook id, or the same event of the same shop and
+// topic) is acknowledged and not stored again.
+func (s *Shopify) ReceiveWebhook(ctx context.Context, d WebhookDelivery) (duplicate bool, err error) {
+	body, err := s.readWebhookBody(d)
+	if err != nil {
+		return false, err
+	}
+	if d.WebhookID == "" || len(d.WebhookID) > 200 {
+		return false, &app.Error{Code: app.CodeInvalid, Field: "X-Shopify-Webhook-Id", Message: "webhook id is required"}
+	}
+	if d.EventID == "" || len(d.EventID) > 200 {
+		return false, &app.Error{Code: app.CodeInvalid, Field: "X-Shopify-Event-Id", Message: "event id is required"}
+	}
+	if !isWebhookTopic(d.Topic) {
+		return false, &app.Error{Code: app.CodeInvalid, Field: "X-Shopify-Topic", Message: fmt.Sprintf("topic %q is not one the app subscribes to", d.Topic)}
+	}
+	shop, err := shopify.NormalizeShop(d.Shop)
+	if err != nil {
+		return false, &app.Error{Code: app.CodeInvalid, Field: "X-Shopify-Shop-Domain", Message: "shop must be a NAME.myshopify.com domain"}
+	}
+	triggered, err := s.checkTriggeredAt(d.TriggeredAt)
+	if err != nil {
+		return false, err
+	}
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 || trimmed[0] != '{' || !json.Valid(trimmed) {
+		return false, &app.Error{Code: app.CodeInvalid, Field: "body", Message: "webhook body must be a JSON object"}
+	}
+	var payloadShopID int64
+	if IsBoundTopic(d.Topic) {
+		if payloadShopID, err = checkBoundPayload(d.Topic, shop, trimmed); err != nil {
+			s.Logger.WarnContext(ctx, "webhook refused: its body does not fit its topic and shop",
+				"shop", shop, "topic", d.Topic, "webhook_id", d.WebhookID, "err", err)
+			return false, err
+		}
+	}
+
+	sh, err := s.Store.ShopByDomain(ctx, shop)
+	switch {
+	case errors.Is(err, app.ErrNotFound):
+		if isComplianceTopic(d.Topic) {
+			// We never held anything for this shop: the request is done.
+			s.Logger.InfoContext(ctx, "compliance webhook for a shop we hold nothing of", "shop", shop, "topic", d.Topic)
+			return false, nil
+		}
+		return false, &app.Error{Code: app.CodeNotFound, Field: "X-Shopify-Shop-Domain", Message: "the app is not installed on this shop"}
+	case err != nil:
+		return false, fmt.Errorf("receive webhook: %w", err)
+	case sh.Status == app.ShopUninstalled && !isComplianceTopic(d.Topic) && d.Topic != TopicAppUninstalled:
+		return false, &app.Error{Code: app.CodeNotFound, Field: "X-Shopify-Shop-Domain", Message: "the app is no longer installed on this shop"}
+	case IsBoundTopic(d.Topic) && !shopIDMatches(sh, payloadShopID):
+		s.Logger.WarnContext(ctx, "webhook refused: its body names another shop id", "shop", shop, "topic", d.Topic, "webhook_id", d.WebhookID)
+		return false, errShopMismatch(d.Topic)
+	}
+
+	err = s.Store.InTx(ctx, func(ctx context.Context) error {
+		id, dup, err := s.Store.InsertWebhookEvent(ctx, app.WebhookEvent{
+			WebhookID: d.WebhookID, Shop: shop, Topic: d.Topic, EventID: d.EventID,
+			APIVersion: d.APIVersion, TriggeredAt: &triggered, Payload: trimmed,
+		})
+		if err != nil || dup {
+			duplicate = dup
+			return err
+		}
+		return s.Queue.EnqueueTx(ctx, app.ProcessWebhookArgs{EventID: id}, nil)
+	})
+	if err != nil {
+		return false, fmt.Errorf("receive webhook: %w", err)
+	}
+	return duplicate, nil
+}
+
+// readWebhookBody reads a delivery's body only when it may be Shopify's: a
+// signature header that cannot be an HMAC-SHA256 (401) or a declared
+// length over MaxWebhookBody (413) is refused unread. The HMAC is computed
+// as the body is read (one pass, no second hashing), so a body that is
+// not signed with our secret is known as soon as it ends.
+func (s *Shopify) readWebhookBody(d WebhookDelivery) ([]byte, error) {
+	got, ok := shopify.ParseWebhookHMAC(d.HMAC)
+	if !ok {
+		return nil, errBadWebhookHMAC
+	}
+	if d.ContentLength > MaxWebhookBody {
+		return nil, ErrWebhookTooLarge
+	}
+	if d.Body == nil {
+		d.Body = bytes.NewReader(nil)
+	}
+	mac := shopify.NewWebhookMAC(append([]string{s.ClientSecret}, s.PreviousSecrets...)...)
+	body, err := readAtMost(io.TeeReader(d.Body, mac), d.ContentLength, MaxWebhookBody)
+	switch {
+	case errors.Is(err, ErrWebhookTooLarge):
+		return nil, err
+	case err != nil:
+		return nil, &app.Error{Code: app.CodeInvalid, Field: "body", Message: "could not read the body"}
+	case !mac.Verify(got):
+		return nil, errBadWebhookHMAC
+	}
+	return body, nil
+}
+
+// readAtMost reads r to its end, failing with ErrWebhookTooLarge past limit
+// bytes. The buffer grows with what arrives, not with what the sender
+// announced (a declared 4 MiB that never comes costs little), and never
+// beyond limit+1 bytes.
+func readAtMost(r io.Reader, declared int64, limit int) ([]byte, error) {
+	buf := make([]byte, 0, min(max(declared, 0), 64<<10)+1)
+	for {
+		if len(buf) == cap(buf) {
+			if len(buf) > limit {
+				return nil, ErrWebhookTooLarge
+			}
+			grown := make([]byte, len(buf), min(2*cap(buf)+512, limit+1))
+			copy(grown, buf)
+			buf = grown
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if len(buf) > limit {
+			return nil, ErrWebhookTooLarge
+		}
+		if errors.Is(err, io.EOF) {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// checkTriggeredAt reads X-Shopify-Triggered-At, which Shopify sends with
+// every delivery, and refuses a delivery older than WebhookMaxAge: its
+// webhook id may have been forgotten, so it could act twice. The header is
+// not signed; this bounds replays of deliveries sent as they were, and the
+// checks on the signed body do the rest.
+func (s *Shopify) checkTriggeredAt(h string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(h))
+	if err != nil {
+		return time.Time{}, &app.Error{Code: app.CodeInvalid, Field: "X-Shopify-Triggered-At", Message: "X-Shopify-Triggered-At is required, as an RFC 3339 time"}
+	}
+	if age := s.Now().Sub(t); age > WebhookMaxAge {
+		return time.Time{}, &app.Error{Code: app.CodeInvalid, Field: "X-Shopify-Triggered-At",
+			Message: fmt.Sprintf("the delivery was triggered %s ago, more than the %s after which deliveries are no longer recognised as redeliveries", age.Round(time.Minute), WebhookMaxAge)}
+	}
+	return t.UTC(), nil
+}
+
+func isWebhookTopic(t string) bool { return slices.Contains(WebhookTopics, t) }
+
+// ProcessWebhook acts on a stored delivery, once: a delivery already
+// processed is skipped, so a retried job does no harm. Order topics are
+// only recorded here; ShopifyWebhooks acts on them.
+func (s *Shopify) ProcessWebhook(ctx context.Context, eventID int64) error {
+	return s.processWebhook(ctx, eventID, nil)
+}
+
+// OrderWebhooks acts on Shopify's news of the orders the app wrote for
+// agents (AgentEvents.OrderWebhook): it makes its external calls (each
+// safe to repeat) and returns what was done and what to record, which is
+// committed with the delivery's outcome.
+type OrderWebhooks interface {
+	OrderWebhook(ctx context.Context, ev *app.WebhookEvent) (outcome string, record func(ctx context.Context) error, err error)
+}
+
+// ShopifyWebhooks is what the webhook job runs: the Shopify connection's
+// own topics, and the order topics through Orders.
+type ShopifyWebhooks struct {
+	*Shopify
+	Orders OrderWebhooks
+}
+
+// ProcessWebhook acts on a stored delivery, once (see Shopify.ProcessWebhook).
+func (w *ShopifyWebhooks) ProcessWebhook(ctx context.Context, eventID int64) error {
+	return w.Shopify.processWebhook(ctx, eventID, w.Orders)
+}
+
+// OrderTopics are the webhook topics about orders.
+var OrderTopics = []string{"orders/updated", "orders/cancelled", "fulfillments/create", "fulfillments/update", "refunds/create"}
+
+func (s *Shopify) processWebhook(ctx context.Context, eventID int64, orders OrderWebhooks) error {
+	ev, err := s.Store.WebhookEvent(ctx, eventID)
+	if errors.Is(err, app.ErrNotFound) {
+		return nil // deleted by a shop/redact meanwhile
+	}
+	if err != nil {
+		return err
+	}
+	if ev.ProcessedAt != nil {
+		return nil
+	}
+	if ev.Topic == TopicAppUninstalled {
+		// Shopify is asked first, outside the transaction.
+		return s.processUninstall(ctx, ev)
+	}
+	if orders != nil && slices.Contains(OrderTopics, ev.Topic) {
+		// Stripe and Shopify are called outside the transaction; what
+		// they lead to is recorded with the outcome.
+		outcome, record, err := orders.OrderWebhook(ctx, ev)
+		if err != nil {
+			return fmt.Errorf("process webhook %d (%s): %w", ev.ID, ev.Topic, err)
+		}
+		return s.Store.InTx(ctx, func(ctx context.Context) error {
+			if record != nil {
+				if err := record(ctx); err != nil {
+					return fmt.Errorf("process webhook %d (%s): %w", ev.ID, ev.Topic, err)
+				}
+			}
+			return s.Store.FinishWebhookEvent(ctx, ev.ID, app.Truncate(outcome, 1000))
+		})
+	}
+	// The handling and the record that it was done commit together: a
+	// crash in between makes the retried job redo it, not skip it.
+	return s.Store.InTx(ctx, func(ctx context.Context) error {
+		outcome, err := s.handleWebhook(ctx, ev)
+		var later *webhookDeferred
+		if errors.As(err, &later) {
+			// Not yet: the delivery stays unprocessed and is looked at
+			// again then, in the same transaction as this note.
+			if err := s.Queue.EnqueueTx(ctx, app.ProcessWebhookArgs{EventID: ev.ID}, &river.InsertOpts{ScheduledAt: later.until}); err != nil {
+				return fmt.Errorf("process webhook %d (%s): %w", ev.ID, ev.Topic, err)
+			}
+			return s.Store.NoteWebhookEvent(ctx, ev.ID, app.Truncate(outcome, 1000))
+		}
+		if err != nil {
+			return fmt.Errorf("process webhook %d (%s): %w", ev.ID, ev.Topic, err)
+		}
+		return s.Store.FinishWebhookEvent(ctx, ev.ID, outcome)
+	})
+}
+
+// webhookDeferred is what handleWebhook returns for a delivery it acts on
+// only later (a shop/redact before the shop has been uninstalled for
+// ShopRedactDelay): the job is scheduled again for until.
+type webhookDeferred struct{ until time.Time }
+
+func (d *webhookDeferred) Error() string { return "deferred until " + d.until.Format(time.RFC3339) }
+
+// webhookIDs is the part of catalog webhook payloads the app reads.
+type webhookIDs struct {
+	ID              json.Number `json:"id"`
+	InventoryItemID json.Number `json:"inventory_item_id"`
+	AdminGraphQLID  string      `json:"admin_graphql_api_id"`
+}
+
+// handleWebhook does what a delivery asks and says what was done.
+func (s *Shopify) handleWebhook(ctx context.Context, ev *app.WebhookEvent) (string, error) {
+	var ids webhookIDs
+	dec := json.NewDecoder(bytes.NewReader(ev.Payload))
+	dec.UseNumber()
+	_ = dec.Decode(&ids) // shapes are checked per topic below
+	num := func(n json.Number) (int64, bool) {
+		v, err := n.Int64()
+		return v, err == nil && v > 0
+	}
+	switch ev.Topic {
+	case TopicCustomersDataRequest, TopicCustomersRedact, TopicShopRedact:
+		return s.handleCompliance(ctx, ev)
+	case "orders/updated", "orders/cancelled", "fulfillments/create", "fulfillments/update", "refunds/create":
+		// Without ShopifyWebhooks' Orders, nothing acts on orders.
+		return "ignored: no order handling", nil
+	}
+	if s.Catalog == nil {
+		return "ignored: no catalog", nil
+	}
+	switch ev.Topic {
+	case "products/create", "products/update":
+		id, ok := num(ids.ID)
+		if !ok {
+			return "rejected: payload has no product id", nil
+		}
+		return "product refresh enqueued", s.Catalog.ProductChanged(ctx, ev.Shop, id)
+	case "products/delete":
+		id, ok := num(ids.ID)
+		if !ok {
+			return "rejected: payload has no product id", nil
+		}
+		return "product removed from the catalog", s.Catalog.ProductDeleted(ctx, ev.Shop, id)
+	case "inventory_levels/update":
+		id, ok := num(ids.InventoryItemID)
+		if !ok {
+			return "rejected: payload has no inventory_item_id", nil
+		}
+		return "inventory change handled", s.Catalog.InventoryChanged(ctx, ev.Shop, id)
+	case "bulk_operations/finish":
+		if ids.AdminGraphQLID == "" {
+			return "rejected: payload has no admin_graphql_api_id", nil
+		}
+		return "bulk operation check enqueued", s.Catalog.BulkFinished(ctx, ev.Shop, ids.AdminGraphQLID)
+	}
+	return "ignored", nil
+}
+
+// shopRedact deletes everything held for the shop, but only for a shop
+// that has been uninstalled for ShopRedactDelay: Shopify sends shop/redact
+// that long after an uninstall, so a shop that is installed (never
+// uninstalled, or reinstalled since) is kept, whoever sent the request,
+// and the outcome says why. A shop uninstalled more recently is looked at
+// again once the delay has run (a *webhookDeferred error), since our
+// uninstall time may lag Shopify's by the time app/uninstalled took.
+func (s *Shopify) shopRedact(ctx context.Context, ev *app.WebhookEvent, report map[string]any) (string, map[string]int64, error) {
+	keep := func(reason string) (string, map[string]int64, error) {
+		s.Logger.WarnContext(ctx, "shop/redact deleted nothing", "shop", ev.Shop, "webhook_id", ev.WebhookID, "reason", reason)
+		report["kept"] = reason
+		return "deleted nothing: " + reason, nil, nil
+	}
+	sh, err := s.Store.ShopByDomain(ctx, ev.Shop)
+	switch {
+	case errors.Is(err, app.ErrNotFound):
+		return keep("nothing is held for the shop")
+	case err != nil:
+		return "", nil, err
+	case sh.Status != app.ShopUninstalled || sh.UninstalledAt == nil:
+		return keep("the shop is installed")
+	}
+	now := s.Now()
+	if due := sh.UninstalledAt.Add(ShopRedactDelay); now.Before(due) {
+		s.Logger.InfoContext(ctx, "shop/redact before the shop has been uninstalled 48 h; looked at again then",
+			"shop", ev.Shop, "webhook_id", ev.WebhookID, "due", due)
+		return "", nil, &webhookDeferred{until: due}
+	}
+	counts, err := s.Store.DeleteShopData(ctx, ev.Shop, now.Add(-ShopRedactDelay), ev.WebhookID)
+	if err != nil {
+		return "", nil, err
+	}
+	if counts["shops"] == 0 {
+		// Reinstalled between the check and the deletion: the store
+		// deletes only a shop uninstalled long enough, and nothing else.
+		return keep("the shop was reinstalled")
+	}
+	report["deleted"] = counts
+	return "deleted everything held for the shop", counts, nil
+}
+
+// compliancePayload is the part of Shopify's privacy webhooks we use.
+type compliancePayload struct {
+	ShopDomain string `json:"shop_domain"`
+	Customer   struct {
+		ID    json.Number `json:"id"`
+		Email string      `json:"email"`
+	} `json:"customer"`
+	OrdersRequested []json.Number `json:"orders_requested"`
+	OrdersToRedact  []json.Number `json:"orders_to_redact"`
+	DataRequest     struct {
+		ID json.Number `json:"id"`
+	} `json:"data_request"`
+}
+
+// handleCompliance does what a privacy webhook asks and records it: for a
+// data request, a report of what we hold on the customer (counts per
+// table; the merchant sends the data itself from Shopify); for a customer
+// redaction, that customer's personal data deleted from our tables; for a
+// shop redaction, everything we hold for the shop deleted.
+func (s *Shopify) handleCompliance(ctx context.Context, ev *app.WebhookEvent) (string, error) {
+	var p compliancePayload
+	dec := json.NewDecoder(bytes.NewReader(ev.Payload))
+	dec.UseNumber()
+	if err := dec.Decode(&p); err != nil {
+		return "rejected: payload is not the documented shape", nil
+	}
+	ref := app.CustomerRef{ID: p.Customer.ID.String(), Email: p.Customer.Email}
+	report := map[string]any{}
+	var (
+		counts map[string]int64
+		err    error
+		what   string
+	)
+	switch ev.Topic {
+	case TopicCustomersDataRequest:
+		counts, err = s.Store.CustomerData(ctx, ev.Shop, ref)
+		report["held"] = counts
+		report["orders_requested"] = len(p.OrdersRequested)
+		report["data_request_id"] = p.DataRequest.ID.String()
+		what = "reported what we hold on the customer"
+	case TopicCustomersRedact:
+		counts, err = s.Store.RedactCustomer(ctx, ev.Shop, ref)
+		report["redacted"] = counts
+		report["orders_to_redact"] = len(p.OrdersToRedact)
+		what = "deleted the customer's personal data"
+	case TopicShopRedact:
+		what, counts, err = s.shopRedact(ctx, ev, report)
+		var later *webhookDeferred
+		if errors.As(err, &later) {
+			return "waiting: the shop was uninstalled less than 48 h ago; looked at again at " + later.until.Format(time.RFC3339), err
+		}
+	}
+	if err != nil {
+		return "", err
+	}
+	b, _ := json.Marshal(report)
+	now := s.Now().UTC()
+	err = s.Store.SaveComplianceRequest(ctx, app.ComplianceRequest{
+		Shop: ev.Shop, Topic: ev.Topic, WebhookID: ev.WebhookID, CustomerID: ref.ID,
+		Report: b, ReceivedAt: ev.ReceivedAt, CompletedAt: &now,
+	})
+	if err != nil {
+		return "", err
+	}
+	total := int64(0)
+	for _, n := range counts {
+		total += n
+	}
+	return what + " (" + strconv.FormatInt(total, 10) + " rows)", nil
+}
