@@ -3,7 +3,6 @@ package agents_test
 import (
 	"bytes"
 	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -15,6 +14,7 @@ import (
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/agents"
 	"github.com/acpbridge/acpbridge/app/secret"
+	"github.com/acpbridge/acpbridge/internal/testkit"
 )
 
 var fuzzNow = time.Unix(1_800_000_000, 0)
@@ -68,7 +68,7 @@ func FuzzVerifySignature(f *testing.F) {
 			} else {
 				timestamp = strconv.FormatInt(ts.Unix(), 10)
 			}
-			signature = encodeMAC(mode>>3, referenceMAC(key, timestamp, body))
+			signature = encodeMAC(mode>>3, testkit.ReferenceMAC(key, timestamp, body))
 		}
 		ag := agentOf(1, sealed, require)
 		err := a.VerifySignature(ag, timestamp, signature, body)
@@ -99,7 +99,7 @@ func FuzzVerifySignature(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if !macMatches(signature, referenceMAC(key, timestamp, body)) || !inWindow() {
+		if !macMatches(signature, testkit.ReferenceMAC(key, timestamp, body)) || !inWindow() {
 			t.Fatalf("accepted Signature %q, Timestamp %q, which do not sign %q", signature, timestamp, body)
 		}
 		if a.VerifySignature(ag, timestamp, signature, append(bytes.Clone(body), ' ')) == nil {
@@ -121,13 +121,6 @@ func fuzzKeyring(tb testing.TB) *secret.Keyring {
 		tb.Fatal(err)
 	}
 	return k
-}
-
-func referenceMAC(key []byte, timestamp string, body []byte) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(timestamp + "."))
-	m.Write(body)
-	return m.Sum(nil)
 }
 
 // referenceTime reads a Timestamp as the documentation describes it: Unix

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/acpbridge/acpbridge/app/agents"
 	"github.com/acpbridge/acpbridge/app/store"
 	"github.com/acpbridge/acpbridge/app/store/storetest"
+	"github.com/acpbridge/acpbridge/internal/testkit"
 )
 
 // TestSignatureReplay runs the replays of issue 13 against the replay cache
@@ -23,10 +23,10 @@ import (
 // request.
 func TestSignatureReplay(t *testing.T) {
 	t.Parallel()
-	eachStore(t, func(t *testing.T, st *store.Store, sh *app.Shop) {
+	storetest.EachShop(t, func(t *testing.T, st *store.Store, sh *app.Shop) {
 		ctx := context.Background()
 		now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
-		clk := &clock{t: now}
+		clk := testkit.NewClock(now)
 		kr := fuzzKeyring(t)
 		replicas := []*agents.Agents{{Store: st, Keys: kr, Now: clk.Now}, {Store: st, Keys: kr, Now: clk.Now}}
 		signing, err := replicas[0].RotateSigningSecret(ctx, sh.ID, true)
@@ -157,36 +157,6 @@ func TestSignatureUsesNeedAStore(t *testing.T) {
 	if err := a.ConsumeSignature(context.Background(), ag, "", "", agents.SignedRequest{}); err != nil {
 		t.Fatalf("unsigned request: %v", err)
 	}
-}
-
-// eachStore runs fn on a fresh PostgreSQL and SQLite store, each with one
-// installed shop.
-func eachStore(t *testing.T, fn func(t *testing.T, st *store.Store, shop *app.Shop)) {
-	t.Helper()
-	for _, kind := range storetest.Kinds {
-		t.Run(string(kind), func(t *testing.T) {
-			t.Parallel()
-			st := storetest.Open(t, kind)
-			sh, err := st.SaveShopInstall(context.Background(), app.Shop{Domain: "a.myshopify.com"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			fn(t, st, sh)
-		})
-	}
-}
-
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
 }
 
 func wantAppError(t *testing.T, err error, code app.Code, reason string) *app.Error {

@@ -3,7 +3,6 @@ package checkout_test
 import (
 	"bytes"
 	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/hex"
 	"strconv"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"github.com/acpbridge/acpbridge/app/checkout"
+	"github.com/acpbridge/acpbridge/internal/testkit"
 )
 
 var eventsFuzzNow = time.Unix(1_800_000_000, 0)
@@ -46,7 +46,7 @@ func FuzzMerchantSignature(f *testing.F) {
 		d := eventsFuzzNow.Sub(time.Unix(sec, 0))
 		got, herr := hex.DecodeString(v1)
 		if !strings.HasPrefix(header, "t=") || perr != nil || herr != nil || d > checkout.MerchantSignatureWindow || d < -checkout.MerchantSignatureWindow ||
-			!hmac.Equal(got, referenceEventMAC(secret, ts, body)) {
+			!hmac.Equal(got, testkit.ReferenceMAC(secret, ts, body)) {
 			t.Fatalf("accepted %q for %q", header, body)
 		}
 		if checkout.VerifyMerchant(secret, header, append(bytes.Clone(body), '\n'), eventsFuzzNow) == nil ||
@@ -54,13 +54,4 @@ func FuzzMerchantSignature(f *testing.F) {
 			t.Fatalf("%q verifies another body or secret", header)
 		}
 	})
-}
-
-// referenceEventMAC is HMAC-SHA256(key, timestamp + "." + body), computed
-// here independently of the code under test.
-func referenceEventMAC(key []byte, timestamp string, body []byte) []byte {
-	m := hmac.New(sha256.New, key)
-	m.Write([]byte(timestamp + "."))
-	m.Write(body)
-	return m.Sum(nil)
 }

@@ -3,13 +3,10 @@ package idempotency_test
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
-	"slices"
-	"strings"
 	"testing"
-	"unicode/utf16"
 
 	"github.com/acpbridge/acpbridge/app/idempotency"
+	"github.com/acpbridge/acpbridge/internal/testkit"
 )
 
 // FuzzCanonicalJSON checks the idempotency hash on arbitrary documents:
@@ -60,70 +57,10 @@ func FuzzCanonicalJSON(f *testing.F) {
 		if err := dec.Decode(&v); err != nil {
 			t.Fatalf("CanonicalJSON accepted %q, encoding/json does not: %v", body, err)
 		}
-		var b strings.Builder
-		respell(&b, v)
-		if got := idempotency.CanonicalJSONHash([]byte(b.String())); got != hash {
-			c2, _ := idempotency.CanonicalJSON([]byte(b.String()))
-			t.Fatalf("respelling %s of %s hashes differently (canonical %s vs %s)", b.String(), body, c2, canon)
+		respelt := testkit.RespellJSONNumbers(v)
+		if got := idempotency.CanonicalJSONHash([]byte(respelt)); got != hash {
+			c2, _ := idempotency.CanonicalJSON([]byte(respelt))
+			t.Fatalf("respelling %s of %s hashes differently (canonical %s vs %s)", respelt, body, c2, canon)
 		}
 	})
-}
-
-// respell writes v as equivalent JSON spelt as differently as possible.
-func respell(b *strings.Builder, v any) {
-	switch v := v.(type) {
-	case nil:
-		b.WriteString(" null ")
-	case bool:
-		fmt.Fprintf(b, " %v ", v)
-	case json.Number:
-		s := string(v)
-		mant, exp := s, ""
-		if k := strings.IndexAny(s, "eE"); k >= 0 {
-			mant, exp = s[:k], s[k:]
-		}
-		if strings.Contains(mant, ".") {
-			mant += "00"
-		} else {
-			mant += ".0"
-		}
-		if exp == "" {
-			exp = "E+00"
-		}
-		b.WriteString(mant + exp)
-	case string:
-		b.WriteByte('"')
-		for _, u := range utf16.Encode([]rune(v)) {
-			fmt.Fprintf(b, `\u%04X`, u)
-		}
-		b.WriteByte('"')
-	case []any:
-		b.WriteString("[ ")
-		for i, e := range v {
-			if i > 0 {
-				b.WriteString(" ,\n")
-			}
-			respell(b, e)
-		}
-		b.WriteString(" ]")
-	case map[string]any:
-		keys := make([]string, 0, len(v))
-		for k := range v {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		slices.Reverse(keys)
-		b.WriteString("{\t")
-		for i, k := range keys {
-			if i > 0 {
-				b.WriteString(",")
-			}
-			respell(b, k)
-			b.WriteString(" : ")
-			respell(b, v[k])
-		}
-		b.WriteString("}")
-	default:
-		panic(fmt.Sprintf("unexpected %T", v))
-	}
 }

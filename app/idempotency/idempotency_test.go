@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/acpbridge/acpbridge/app/idempotency"
 	"github.com/acpbridge/acpbridge/app/store"
 	"github.com/acpbridge/acpbridge/app/store/storetest"
+	"github.com/acpbridge/acpbridge/internal/testkit"
 )
 
 func TestCanonicalJSON(t *testing.T) {
@@ -141,34 +141,6 @@ func TestValidateIdempotencyKey(t *testing.T) {
 	}
 }
 
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func eachStore(t *testing.T, fn func(t *testing.T, st *store.Store, shop *app.Shop)) {
-	t.Helper()
-	for _, kind := range storetest.Kinds {
-		t.Run(string(kind), func(t *testing.T) {
-			t.Parallel()
-			st := storetest.Open(t, kind)
-			sh, err := st.SaveShopInstall(context.Background(), app.Shop{Domain: "a.myshopify.com"})
-			if err != nil {
-				t.Fatal(err)
-			}
-			fn(t, st, sh)
-		})
-	}
-}
-
 func wantAppError(t *testing.T, err error, code app.Code, reason string) *app.Error {
 	t.Helper()
 	var ae *app.Error
@@ -180,9 +152,9 @@ func wantAppError(t *testing.T, err error, code app.Code, reason string) *app.Er
 
 func TestIdempotencyBegin(t *testing.T) {
 	t.Parallel()
-	eachStore(t, func(t *testing.T, st *store.Store, sh *app.Shop) {
+	storetest.EachShop(t, func(t *testing.T, st *store.Store, sh *app.Shop) {
 		ctx := context.Background()
-		clk := &clock{t: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
+		clk := testkit.NewClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
 		idem := &idempotency.Idempotency{Store: st, Now: clk.Now}
 		scope := idempotency.IdempotencyScope{ShopID: sh.ID, Method: http.MethodPost, Path: "/acp/a/checkout_sessions"}
 
@@ -224,7 +196,7 @@ func TestIdempotencyBegin(t *testing.T) {
 		wantAppError(t, err, app.CodeUnprocessable, idempotency.ReasonIdempotencyConflict)
 
 		// After the TTL the key is new.
-		clk.Add(idempotency.DefaultIdempotencyTTL)
+		clk.Advance(idempotency.DefaultIdempotencyTTL)
 		_, claim, err = idem.Begin(ctx, scope, "k1", acp.V20260417, []byte(`{"other":true}`))
 		if err != nil || claim == nil {
 			t.Fatalf("Begin after the TTL = %v, %v; want a fresh claim", claim, err)
@@ -248,7 +220,7 @@ func TestIdempotencyBegin(t *testing.T) {
 
 		// A claim whose holder died (no renewal, lease lapsed) is taken over;
 		// the dead holder's late Finish is refused.
-		clk.Add(idempotency.DefaultIdempotencyLease + time.Second)
+		clk.Advance(idempotency.DefaultIdempotencyLease + time.Second)
 		_, taken, err := idem.Begin(ctx, scope, "k1", acp.V20260417, []byte(`{"another":1}`))
 		if err != nil || taken == nil {
 			t.Fatalf("Begin after the lease lapsed = %v, %v; want a fresh claim", taken, err)
@@ -275,7 +247,7 @@ func TestIdempotencyBegin(t *testing.T) {
 // never runs again; the first version still replays.
 func TestIdempotencyKeyBoundToAPIVersion(t *testing.T) {
 	t.Parallel()
-	eachStore(t, func(t *testing.T, st *store.Store, sh *app.Shop) {
+	storetest.EachShop(t, func(t *testing.T, st *store.Store, sh *app.Shop) {
 		ctx := context.Background()
 		idem := &idempotency.Idempotency{Store: st}
 		scope := idempotency.IdempotencyScope{ShopID: sh.ID, Method: http.MethodPost, Path: "/acp/a/checkout_sessions"}
@@ -321,7 +293,7 @@ func TestIdempotencyKeyBoundToAPIVersion(t *testing.T) {
 // claim renews its short lease while it runs.
 func TestIdempotencyLeaseRenews(t *testing.T) {
 	t.Parallel()
-	eachStore(t, func(t *testing.T, st *store.Store, sh *app.Shop) {
+	storetest.EachShop(t, func(t *testing.T, st *store.Store, sh *app.Shop) {
 		ctx := context.Background()
 		idem := &idempotency.Idempotency{Store: st, Lease: 300 * time.Millisecond}
 		scope := idempotency.IdempotencyScope{ShopID: sh.ID, Method: http.MethodPost, Path: "/acp/a/checkout_sessions"}

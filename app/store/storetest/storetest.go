@@ -144,6 +144,24 @@ func Open(tb testing.TB, kind app.DatabaseKind) *store.Store {
 	return st
 }
 
+// EachShop runs fn as a parallel subtest, named after the kind, on a fresh
+// store of every kind in Kinds, each already holding one installed shop
+// (a.myshopify.com): the setup most tests of a shop-scoped service start from.
+func EachShop(t *testing.T, fn func(t *testing.T, st *store.Store, shop *app.Shop)) {
+	t.Helper()
+	for _, kind := range Kinds {
+		t.Run(string(kind), func(t *testing.T) {
+			t.Parallel()
+			st := Open(t, kind)
+			sh, err := st.SaveShopInstall(context.Background(), app.Shop{Domain: "a.myshopify.com"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			fn(t, st, sh)
+		})
+	}
+}
+
 func open(tb testing.TB, cfg app.DatabaseConfig) *store.Store {
 	tb.Helper()
 	st, err := store.Open(context.Background(), cfg, Logger(tb))
