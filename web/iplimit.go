@@ -2,17 +2,12 @@ package web
 
 import (
 	"crypto/subtle"
-	"math"
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
-	"golang.org/x/time/rate"
-
-	"github.com/acpbridge/acpbridge/app"
 )
 
 // ipLimiter gives every client address its own token bucket on the routes
@@ -24,66 +19,25 @@ import (
 // RealIP, which believes X-Forwarded-For only from TRUSTED_PROXIES; IPv6
 // addresses count per /64, the block one subscriber usually holds.
 type ipLimiter struct {
-	rate  rate.Limit
-	burst int
-	max   int // buckets kept before idle ones are dropped
-
-	mu      sync.Mutex
-	buckets map[string]*rate.Limiter
+	*keyedLimiter[string]
 }
-
-// maxIPBuckets bounds the memory of a limiter (about 150 bytes a bucket).
-const maxIPBuckets = 100_000
 
 func newIPLimiter(perSecond float64, burst int) *ipLimiter {
-	if perSecond <= 0 {
+	l := newKeyedLimiter[string](perSecond, burst,
+		"too many requests from this address; retry after the time in Retry-After")
+	if l == nil {
 		return nil
 	}
-	if burst < 1 {
-		burst = int(math.Ceil(perSecond))
-	}
-	return &ipLimiter{rate: rate.Limit(perSecond), burst: burst, max: maxIPBuckets, buckets: map[string]*rate.Limiter{}}
+	return &ipLimiter{l}
 }
 
-// allow takes a token for the address, or says how long until one is free.
+// allow takes a token for the address's bucket (see ipKey), or says how
+// long until one is free.
 func (l *ipLimiter) allow(addr string, now time.Time) error {
 	if l == nil {
 		return nil
 	}
-	key := ipKey(addr)
-	l.mu.Lock()
-	b, ok := l.buckets[key]
-	if !ok {
-		if len(l.buckets) >= l.max {
-			l.evict(now)
-		}
-		b = rate.NewLimiter(l.rate, l.burst)
-		l.buckets[key] = b
-	}
-	l.mu.Unlock()
-	r := b.ReserveN(now, 1)
-	if d := r.DelayFrom(now); d > 0 {
-		r.CancelAt(now)
-		return &app.Error{Code: app.CodeRateLimited, Reason: "rate_limit_exceeded", RetryAfter: d,
-			Message: "too many requests from this address; retry after the time in Retry-After"}
-	}
-	return nil
-}
-
-// evict makes room: a bucket that has refilled is the same as a new one,
-// so dropping it forgets nothing. Only when most buckets are busy (a
-// flood from very many addresses) does it start over, as keyLimiter does.
-// Called with mu held; the sweep runs at most once per quarter of max new
-// addresses, so its cost per request stays constant.
-func (l *ipLimiter) evict(now time.Time) {
-	for k, b := range l.buckets {
-		if b.TokensAt(now) >= float64(l.burst) {
-			delete(l.buckets, k)
-		}
-	}
-	if len(l.buckets) > l.max*3/4 {
-		clear(l.buckets)
-	}
+	return l.keyedLimiter.allow(ipKey(addr), now)
 }
 
 // ipKey is the bucket of an address: IPv4 (also IPv4-mapped IPv6) as it
