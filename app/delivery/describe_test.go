@@ -19,6 +19,7 @@ import (
 
 	"github.com/acpbridge/acpbridge/app/delivery"
 	"github.com/acpbridge/acpbridge/app/netguard"
+	"github.com/acpbridge/acpbridge/internal/testkit"
 )
 
 // secretBody is what an internal service (a cloud metadata endpoint) would
@@ -138,31 +139,16 @@ func TestACPPushForeignAnswerNotShown(t *testing.T) {
 // dialled (a listener there accepts nothing), and the failure is
 // permanent.
 func TestSFTPDialThroughPolicy(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	var accepted atomic.Int32
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			accepted.Add(1)
-			_ = c.Close()
-		}
-	}()
-	tgt := delivery.SFTPTarget{Addr: ln.Addr().String(), User: "u", Password: "p", HostKey: otherHostKey(t)} // Dial nil: the strict policy
-	_, err = delivery.PushSFTP(t.Context(), tgt, "feed.jsonl.gz", strings.NewReader("x"))
+	addr, accepted := testkit.CountingListener(t)
+	tgt := delivery.SFTPTarget{Addr: addr, User: "u", Password: "p", HostKey: otherHostKey(t)} // Dial nil: the strict policy
+	_, err := delivery.PushSFTP(t.Context(), tgt, "feed.jsonl.gz", strings.NewReader("x"))
 	if !errors.Is(err, netguard.ErrRefused) || delivery.IsRetryable(err) {
 		t.Fatalf("PushSFTP() to loopback = %v, want a permanent policy refusal", err)
 	}
-	if got := delivery.Describe(err); strings.Contains(got, ln.Addr().String()) || !strings.Contains(got, "address not allowed") {
+	if got := delivery.Describe(err); strings.Contains(got, addr) || !strings.Contains(got, "address not allowed") {
 		t.Errorf("Describe() = %q", got)
 	}
-	if n := accepted.Load(); n != 0 {
+	if n := accepted(); n != 0 {
 		t.Fatalf("the refused address was dialled %d times", n)
 	}
 }

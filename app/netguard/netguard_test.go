@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/acpbridge/acpbridge/internal/testkit"
 )
 
 // TestClassify covers every class the policy refuses, in IPv4 and IPv6
@@ -209,50 +211,35 @@ func TestDNSRebinding(t *testing.T) {
 // is allowed, so an address reached any other way (a rebound name handed
 // straight to the dialer) is caught at the socket.
 func TestControlRefusesAtConnect(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	var accepted atomic.Int32
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			accepted.Add(1)
-			_ = c.Close()
-		}
-	}()
+	addr, accepted := testkit.CountingListener(t)
 	strict := &Policy{}
-	if _, err := strict.Dialer().DialContext(t.Context(), "tcp", ln.Addr().String()); !errors.Is(err, ErrRefused) {
+	if _, err := strict.Dialer().DialContext(t.Context(), "tcp", addr); !errors.Is(err, ErrRefused) {
 		t.Fatalf("Dialer().DialContext(loopback) = %v, want refused", err)
 	}
-	if _, err := strict.DialContext(t.Context(), "tcp", ln.Addr().String()); !errors.Is(err, ErrRefused) {
+	if _, err := strict.DialContext(t.Context(), "tcp", addr); !errors.Is(err, ErrRefused) {
 		t.Fatalf("DialContext(loopback) = %v, want refused", err)
 	}
-	if _, err := strict.DialContext(t.Context(), "tcp", "localhost:"+portOf(ln)); !errors.Is(err, ErrRefused) {
+	if _, err := strict.DialContext(t.Context(), "tcp", "localhost:"+portOf(addr)); !errors.Is(err, ErrRefused) {
 		t.Fatalf("DialContext(localhost) = %v, want refused", err)
 	}
-	if n := accepted.Load(); n != 0 {
+	if n := accepted(); n != 0 {
 		t.Fatalf("the listener accepted %d connections from a refused dial", n)
 	}
-	c, err := (&Policy{AllowLoopback: true}).DialContext(t.Context(), "tcp", ln.Addr().String())
+	c, err := (&Policy{AllowLoopback: true}).DialContext(t.Context(), "tcp", addr)
 	if err != nil {
 		t.Fatalf("allow-loopback dial: %v", err)
 	}
 	_ = c.Close()
-	ap := netip.MustParseAddrPort(ln.Addr().String())
-	c, err = (&Policy{Allow: []netip.AddrPort{ap}}).DialContext(t.Context(), "tcp", ln.Addr().String())
+	ap := netip.MustParseAddrPort(addr)
+	c, err = (&Policy{Allow: []netip.AddrPort{ap}}).DialContext(t.Context(), "tcp", addr)
 	if err != nil {
 		t.Fatalf("dial to an Allow-listed address: %v", err)
 	}
 	_ = c.Close()
 }
 
-func portOf(ln net.Listener) string {
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
+func portOf(addr string) string {
+	_, port, _ := net.SplitHostPort(addr)
 	return port
 }
 

@@ -3,7 +3,8 @@
 // (LogBuffer), a clock tests move by hand (Clock), a JSON "respeller"
 // for differential fuzz tests (RespellJSON) and the reference
 // timestamp-and-body HMAC that signature fuzz tests check against
-// (ReferenceMAC).
+// (ReferenceMAC), and a loopback listener that counts what reaches it, for
+// tests showing a refused dial never connected (CountingListener).
 //
 // Tests only. Production code never imports testkit (internal/archtest
 // fails the build if it does), and testkit imports only the standard

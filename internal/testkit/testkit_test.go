@@ -2,8 +2,11 @@ package testkit_test
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"reflect"
 	"strings"
 	"sync"
@@ -90,5 +93,36 @@ func TestClock(t *testing.T) {
 	c.Advance(time.Second)
 	if got := c.Now().Sub(start); got != time.Minute+time.Second {
 		t.Errorf("advanced by %v, want 1m1s", got)
+	}
+}
+
+// TestReferenceMAC: the reference is HMAC-SHA256 over timestamp "." body
+// (the value computed with Python's hmac module).
+func TestReferenceMAC(t *testing.T) {
+	t.Parallel()
+	got := hex.EncodeToString(testkit.ReferenceMAC([]byte("key"), "1700000000", []byte(`{"a":1}`)))
+	if want := "a438e398bfafc57e4396bb7fc2304422f0f768e965d073ca313cb52e22e6ad03"; got != want {
+		t.Errorf("ReferenceMAC = %s, want %s", got, want)
+	}
+}
+
+// TestCountingListener: nothing dialled, nothing counted; a connection is
+// counted (and closed by the listener, which the client sees as EOF).
+func TestCountingListener(t *testing.T) {
+	t.Parallel()
+	addr, accepted := testkit.CountingListener(t)
+	if n := accepted(); n != 0 {
+		t.Fatalf("accepted() = %d before any dial", n)
+	}
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := io.ReadAll(c); err != nil {
+		t.Fatal(err)
+	}
+	if n := accepted(); n != 1 {
+		t.Errorf("accepted() = %d after one connection, want 1", n)
 	}
 }
