@@ -101,48 +101,79 @@ type Service struct {
 }
 
 // New opens the database, migrates it and builds every part, but starts
-// nothing: Start does.
+// nothing: Start does. The parts are built inside out: the store and the
+// keyring, then the use-cases, then the job queue that runs them, then the
+// HTTP server that calls them.
 func New(ctx context.Context, opts Options) (svc *Service, err error) {
-	cfg, logger := opts.Config, opts.Logger
-	s := &Service{cfg: cfg, logger: logger}
+	s := &Service{cfg: opts.Config, logger: opts.Logger}
 	defer func() {
 		if err != nil && s.store != nil {
 			_ = s.store.Close()
 		}
 	}()
-
-	// Database.
-	s.store, err = store.Open(ctx, cfg.Database, logger)
-	if err != nil {
+	if err := s.openStore(ctx, opts.SkipMigrate); err != nil {
 		return nil, err
 	}
-	if !opts.SkipMigrate {
-		if err := Migrate(ctx, s.store, logger); err != nil {
-			return nil, err
-		}
-	}
-
-	// Secrets at rest.
-	s.keys, err = LoadKeyring(cfg)
-	if err != nil {
-		return nil, err
-	}
-
-	// Metrics.
 	s.registry = prometheus.NewRegistry()
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	opts = s.routeToEmulators(ctx, opts)
+	s.buildUseCases(ctx, opts)
+	if err := s.buildQueue(opts); err != nil {
+		return nil, err
+	}
+	s.buildHTTP(opts)
+	return s, nil
+}
 
-	// Shopify.
+// openStore opens the database, migrates it (unless AUTO_MIGRATE=false)
+// and loads the keyring that opens the secrets it holds.
+func (s *Service) openStore(ctx context.Context, skipMigrate bool) (err error) {
+	s.store, err = store.Open(ctx, s.cfg.Database, s.logger)
+	if err != nil {
+		return err
+	}
+	if !skipMigrate {
+		if err := Migrate(ctx, s.store, s.logger); err != nil {
+			return err
+		}
+	}
+	s.keys, err = LoadKeyring(s.cfg)
+	return err
+}
+
+// routeToEmulators points Shopify's and Stripe's requests at emulators
+// when the configuration says so (SHOPIFY_EMULATOR_URL, STRIPE_API_URL:
+// development and end-to-end tests), unless the caller already did.
+func (s *Service) routeToEmulators(ctx context.Context, opts Options) Options {
+	cfg := s.cfg
 	if opts.ShopifyTransport == nil && cfg.ShopifyEmulatorURL != nil {
-		// Development and end-to-end tests: every *.myshopify.com request
-		// goes to the emulator (SHOPIFY_EMULATOR_URL).
+		// Every *.myshopify.com request goes to the emulator.
 		opts.ShopifyTransport = shopify.RouteShops(cfg.ShopifyEmulatorURL, nil)
-		logger.WarnContext(ctx, "Shopify requests go to an emulator", "url", cfg.ShopifyEmulatorURL.String())
+		s.logger.WarnContext(ctx, "Shopify requests go to an emulator", "url", cfg.ShopifyEmulatorURL.String())
 	}
 	if opts.StripeURL == "" && cfg.StripeURL != "" {
 		opts.StripeURL = cfg.StripeURL
-		logger.WarnContext(ctx, "Stripe requests go to an emulator", "url", cfg.StripeURL)
+		s.logger.WarnContext(ctx, "Stripe requests go to an emulator", "url", cfg.StripeURL)
 	}
+	return opts
+}
+
+// syncPoll is how often a running bulk export is checked when its webhook
+// is late (default 5 s).
+func syncPoll(opts Options) time.Duration {
+	if opts.SyncPoll == 0 {
+		return 5 * time.Second
+	}
+	return opts.SyncPoll
+}
+
+// buildUseCases builds the capabilities and plugs each into those it
+// reacts to: the Shopify connection, catalog and feeds, the ACP checkout
+// and its order events, agent credentials and the merchant's admin.
+func (s *Service) buildUseCases(ctx context.Context, opts Options) {
+	cfg, logger := s.cfg, s.logger
+
+	// Shopify.
 	shopifyHTTP := &http.Client{Transport: opts.ShopifyTransport, Timeout: 60 * time.Second}
 	s.shopify = &shops.Shopify{
 		ClientID: cfg.ShopifyAPIKey, ClientSecret: cfg.ShopifyAPISecret,
@@ -154,19 +185,16 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 	}
 
 	// Catalog and feeds.
-	rebuild, poll := opts.RebuildDelay, opts.SyncPoll
+	rebuild := opts.RebuildDelay
 	if rebuild == 0 {
 		rebuild = time.Minute
-	}
-	if poll == 0 {
-		poll = 5 * time.Second
 	}
 	s.feeds = &feeds.Feeds{Store: s.store, Logger: logger, Now: s.store.Now}
 	s.catalog = &catalog.Catalog{
 		Store: s.store, Shopify: s.shopify, Feeds: s.feeds, Logger: logger, Now: s.store.Now,
 		// Bulk results come from Shopify's storage, not the Admin API.
 		Download:     &http.Client{Transport: opts.ShopifyTransport, Timeout: 30 * time.Minute},
-		RebuildDelay: rebuild, PollInterval: poll,
+		RebuildDelay: rebuild, PollInterval: syncPoll(opts),
 	}
 	s.shopify.Catalog = s.catalog
 	// One outbound-network policy for every address a merchant or an
@@ -218,18 +246,21 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 		Catalog: s.catalog, Deliveries: s.deliveries, Now: s.store.Now,
 		Channels: &merchant.ShopifyChannels{Shopify: s.shopify, Now: s.store.Now},
 	}
+}
 
-	// Jobs.
+// buildQueue registers a worker per job kind (each calls one use-case)
+// and hands the queue to the use-cases that enqueue jobs.
+func (s *Service) buildQueue(opts Options) (err error) {
 	workers := river.NewWorkers()
 	housekeeping := &maintenance.Maintenance{
-		Store: s.store, Logger: logger, Now: s.store.Now,
+		Store: s.store, Logger: s.logger, Now: s.store.Now,
 		Resealer: &maintenance.Resealer{Store: s.store, Keys: s.keys},
 	}
 	river.AddWorker(workers, &jobs.MaintenanceWorker{App: housekeeping})
 	river.AddWorker(workers, &jobs.WebhookWorker{App: &shops.ShopifyWebhooks{Shopify: s.shopify, Orders: s.events}})
 	river.AddWorker(workers, &jobs.ShopInstalledWorker{App: s.shopify})
 	river.AddWorker(workers, &jobs.RunSyncWorker{App: s.catalog})
-	river.AddWorker(workers, &jobs.PollSyncWorker{App: s.catalog, Every: poll})
+	river.AddWorker(workers, &jobs.PollSyncWorker{App: s.catalog, Every: syncPoll(opts)})
 	river.AddWorker(workers, &jobs.RefreshProductWorker{App: s.catalog})
 	river.AddWorker(workers, &jobs.ReconcileWorker{App: s.catalog})
 	river.AddWorker(workers, &jobs.BuildFeedWorker{App: s.feeds})
@@ -240,21 +271,26 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 		opts.AddWorkers(workers)
 	}
 	s.queue, err = jobs.New(jobs.Config{
-		Kind:          cfg.Database.Kind,
+		Kind:          s.cfg.Database.Kind,
 		DB:            s.store.DB(),
-		Logger:        logger,
+		Logger:        s.logger,
 		Workers:       workers,
 		Periodic:      []*river.PeriodicJob{jobs.MaintenanceSchedule(), jobs.ReconcileSchedule()},
 		TxFromContext: store.SQLTx,
 		Metrics:       jobs.NewMetrics(s.registry, s.store.DB()),
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	s.shopify.Queue, s.catalog.Queue, s.feeds.Queue, s.deliveries.Queue = s.queue, s.queue, s.queue, s.queue
 	s.checkout.Queue, s.checkout.Completer.Queue, s.events.Queue = s.queue, s.queue, s.queue
+	return nil
+}
 
-	// HTTP.
+// buildHTTP builds the web server over the use-cases, and the separate
+// metrics listener when METRICS_ADDR asks for one.
+func (s *Service) buildHTTP(opts Options) {
+	cfg, logger := s.cfg, s.logger
 	afterInstall := opts.AfterInstallURL
 	if afterInstall == nil {
 		afterInstall = web.AdminAppURL(cfg.ShopifyAPIKey)
@@ -298,7 +334,6 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 			ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		}
 	}
-	return s, nil
 }
 
 // Migrate brings the app's schema and River's to the binary's version,
