@@ -159,12 +159,39 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	env := func(name string) string { return strings.TrimSpace(getenv(name)) }
 
 	cfg := Config{
-		ShopifyAPIKey:    env("SHOPIFY_API_KEY"),
-		ShopifyAPISecret: env("SHOPIFY_API_SECRET"),
-		EncryptionKey:    env("ENCRYPTION_KEY"),
-		ShutdownTimeout:  DefaultShutdownTimeout,
-		BodyLimit:        DefaultBodyLimit,
+		ShutdownTimeout: DefaultShutdownTimeout,
+		BodyLimit:       DefaultBodyLimit,
 	}
+	// The steps run in this order so the problems are reported in the
+	// order the variables were always checked.
+	readShopify(&cfg, env, bad)
+	readListener(&cfg, env, bad)
+	readDatabase(&cfg, env, bad)
+	readTimeouts(&cfg, env, bad)
+	readRateLimits(&cfg, env, bad)
+	readMetrics(&cfg, env, bad)
+	readAdminScripts(&cfg, env, bad)
+	readOutbound(&cfg, env, bad)
+	readLogging(&cfg, env, bad)
+
+	if len(errs) > 0 {
+		return cfg, fmt.Errorf("configuration: %w", errors.Join(errs...))
+	}
+	return cfg, nil
+}
+
+// configEnv returns a variable's value with surrounding space trimmed, and
+// configComplaint records a problem with one; every read step takes both so
+// LoadConfig can report all problems at once.
+type (
+	configEnv       func(name string) string
+	configComplaint func(name, format string, args ...any)
+)
+
+// readShopify reads the app's credentials, scopes and public URL.
+func readShopify(cfg *Config, env configEnv, bad configComplaint) {
+	cfg.ShopifyAPIKey = env("SHOPIFY_API_KEY")
+	cfg.ShopifyAPISecret = env("SHOPIFY_API_SECRET")
 
 	scopes := env("SCOPES")
 	if scopes == "" {
@@ -182,6 +209,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		cfg.Scopes = append(cfg.Scopes, s)
 	}
 
+	// The first of these that is set wins, even when it is malformed: a
+	// later one must not silently stand in for a mistyped APP_URL.
 	for _, name := range []string{"APP_URL", "HOST", "SHOPIFY_APP_URL"} {
 		raw := env(name)
 		if raw == "" {
@@ -194,7 +223,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		cfg.AppURL = u
 		break
 	}
+}
 
+// readListener reads the port the server listens on.
+func readListener(cfg *Config, env configEnv, bad configComplaint) {
 	port := DefaultPort
 	if raw := env("PORT"); raw != "" {
 		p, err := strconv.Atoi(raw)
@@ -205,13 +237,18 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 	}
 	cfg.HTTPAddr = net.JoinHostPort("", strconv.Itoa(port))
+}
 
+// readDatabase reads the database and the key that encrypts secrets in it;
+// together because whether the key is required depends on the database.
+func readDatabase(cfg *Config, env configEnv, bad configComplaint) {
 	db, err := ParseDatabaseURL(env("DATABASE_URL"))
 	if err != nil {
 		bad("DATABASE_URL", "%v", err)
 	}
 	cfg.Database = db
 
+	cfg.EncryptionKey = env("ENCRYPTION_KEY")
 	if cfg.EncryptionKey != "" {
 		if _, err := secret.ParseKeyring(cfg.EncryptionKey); err != nil {
 			bad("ENCRYPTION_KEY", "expected one or more comma-separated keys, each 32 random bytes in base64, optionally as ID:BASE64 (generate one with `acpbridge keygen`): %v", err)
@@ -219,7 +256,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	} else if cfg.Database.Kind == DatabasePostgres {
 		bad("ENCRYPTION_KEY", "required with PostgreSQL (replicas must share it): 32 random bytes in base64; generate one with `acpbridge keygen`")
 	}
+}
 
+// readTimeouts reads the lifetimes and time limits of checkouts.
+func readTimeouts(cfg *Config, env configEnv, bad configComplaint) {
 	duration := func(name string, def, lo, hi time.Duration) time.Duration {
 		raw := env(name)
 		if raw == "" {
@@ -235,6 +275,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	cfg.CheckoutTTL = duration("CHECKOUT_SESSION_TTL", DefaultSessionTTL, 5*time.Minute, 72*time.Hour)
 	cfg.QuoteTimeout = duration("QUOTE_TIMEOUT", DefaultQuoteTimeout, 500*time.Millisecond, 20*time.Second)
 	cfg.CompletionLease = duration("COMPLETION_LEASE", time.Minute, 2*time.Second, 10*time.Minute)
+}
+
+// readRateLimits reads the request rate limits and the proxies whose
+// X-Forwarded-For decides which client address a limit applies to.
+func readRateLimits(cfg *Config, env configEnv, bad configComplaint) {
 	cfg.AgentRate = 100
 	if raw := env("AGENT_RATE_LIMIT"); raw != "" {
 		r, err := strconv.ParseFloat(raw, 64)
@@ -264,6 +309,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 		cfg.TrustedProxies = nets
 	}
+}
+
+// readMetrics reads where /metrics is served and the token it requires.
+func readMetrics(cfg *Config, env configEnv, bad configComplaint) {
 	if raw := env("METRICS_ADDR"); raw != "" {
 		host, port, err := net.SplitHostPort(raw)
 		p, perr := strconv.Atoi(port)
@@ -281,6 +330,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			cfg.MetricsToken = raw
 		}
 	}
+}
+
+// readAdminScripts reads the Shopify CDN scripts the admin pages load.
+func readAdminScripts(cfg *Config, env configEnv, bad configComplaint) {
 	cfg.AppBridgeURL, cfg.PolarisURL = DefaultAppBridgeURL, DefaultPolarisURL
 	for name, dst := range map[string]*string{"APP_BRIDGE_URL": &cfg.AppBridgeURL, "POLARIS_URL": &cfg.PolarisURL} {
 		raw := env(name)
@@ -298,6 +351,12 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 		*dst = raw
 	}
+}
+
+// readOutbound reads where the app's own outbound calls may go: the
+// emulators standing in for Shopify and Stripe, and whether merchant-set
+// URLs may reach loopback.
+func readOutbound(cfg *Config, env configEnv, bad configComplaint) {
 	for _, name := range []string{"SHOPIFY_EMULATOR_URL", "STRIPE_API_URL"} {
 		raw := env(name)
 		if raw == "" {
@@ -322,7 +381,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 		cfg.OutboundAllowLoopback = b
 	}
+}
 
+// readLogging reads the log level and format.
+func readLogging(cfg *Config, env configEnv, bad configComplaint) {
 	switch lv := strings.ToLower(env("LOG_LEVEL")); lv {
 	case "", "info":
 		cfg.LogLevel = slog.LevelInfo
@@ -342,11 +404,6 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	default:
 		bad("LOG_FORMAT", "expected json or text; got %q", f)
 	}
-
-	if len(errs) > 0 {
-		return cfg, fmt.Errorf("configuration: %w", errors.Join(errs...))
-	}
-	return cfg, nil
 }
 
 // RequireServe checks the settings that serving real shops cannot do
