@@ -361,6 +361,12 @@ func TestAgentOrderEvents(t *testing.T) {
 			if err := e.svc.Checkout().ResumeCompletion(ctx, e.sh.ID, id); err != nil {
 				t.Fatal(err)
 			}
+			// The agent has the body before the worker records the delivery
+			// (the answer comes first): wait for the record, not just the body.
+			waitFor(t, "the delivery recorded", func() bool {
+				evs, err := events.Events(ctx, e.sh.ID, id)
+				return err != nil || len(evs) != 1 || evs[0].Status != checkout.AgentEventPending
+			})
 			evs, err := events.Events(ctx, e.sh.ID, id)
 			if err != nil || len(evs) != 1 || evs[0].Type != "order_create" || evs[0].Status != checkout.AgentEventDelivered ||
 				evs[0].Attempts != 1 || !bytes.Equal(evs[0].Body, first.body) || evs[0].APIVersion != v {
