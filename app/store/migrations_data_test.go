@@ -62,24 +62,9 @@ func TestMigrationForgetsRemoteText(t *testing.T) {
 			if err := st.Migrate(ctx); err != nil {
 				t.Fatal(err)
 			}
-			rows, err := st.DB().QueryContext(ctx, `
+			texts := queryStrings(t, st, `
 				SELECT last_detail FROM feed_targets UNION ALL SELECT detail FROM feed_deliveries
 				UNION ALL SELECT last_error FROM agent_events UNION ALL SELECT error FROM agent_event_attempts`)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer rows.Close()
-			var texts []string
-			for rows.Next() {
-				var s string
-				if err := rows.Scan(&s); err != nil {
-					t.Fatal(err)
-				}
-				texts = append(texts, s)
-			}
-			if err := rows.Err(); err != nil {
-				t.Fatal(err)
-			}
 			kept, cleared := 0, 0
 			for _, s := range texts {
 				switch {

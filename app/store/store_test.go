@@ -333,6 +333,15 @@ func tables(t *testing.T, st *store.Store) []string {
 	if st.Kind() == app.DatabaseSQLite {
 		q = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
 	}
+	out := queryStrings(t, st, q)
+	sort.Strings(out)
+	return out
+}
+
+// queryStrings runs q, which selects one text column, and returns its
+// values in the order read.
+func queryStrings(t *testing.T, st *store.Store, q string) []string {
+	t.Helper()
 	rows, err := st.DB().Query(q)
 	if err != nil {
 		t.Fatal(err)
@@ -346,7 +355,9 @@ func tables(t *testing.T, st *store.Store) []string {
 		}
 		out = append(out, n)
 	}
-	sort.Strings(out)
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
 	return out
 }
 
