@@ -787,16 +787,7 @@ func (x *execution) orderNode(o *Order) map[string]any {
 	for i, sl := range o.ShippingLines {
 		shippingItems[i] = edgeItem{id: sl.ID, node: func() map[string]any { return shippingLineNode(sl) }}
 	}
-	lineItems := make([]edgeItem, len(o.Lines))
-	var qty, currentQty int
-	requiresShipping := false
-	for i := range o.Lines {
-		l := &o.Lines[i]
-		lineItems[i] = edgeItem{id: l.ID, node: func() map[string]any { return x.lineItemNode(o, l) }}
-		qty += l.Quantity
-		currentQty += l.Quantity - l.RemovedQuantity
-		requiresShipping = requiresShipping || l.RequiresShipping
-	}
+	lineItems, qty, currentQty, requiresShipping := x.lineItemEdges(o)
 	gateways := []any{}
 	for _, t := range o.Transactions {
 		if !slices.Contains(gateways, any(t.Gateway)) {
@@ -865,49 +856,79 @@ func (x *execution) orderNode(o *Order) map[string]any {
 		"shippingLine":                         shippingLine,
 		"shippingLines":                        lazy(func(args map[string]any) (any, error) { return paginate(shippingItems, args, x.bulk) }),
 		"lineItems":                            lazy(func(args map[string]any) (any, error) { return paginate(lineItems, args, x.bulk) }),
-		"fulfillments": lazy(func(args map[string]any) (any, error) {
-			out := make([]any, len(o.Fulfillments))
-			for i := range o.Fulfillments {
-				out[i] = x.fulfillmentNode(o, &o.Fulfillments[i])
-			}
-			return firstN(out, args), nil
-		}),
-		"fulfillmentsCount": map[string]any{"count": len(o.Fulfillments), "precision": "EXACT"},
-		"refunds": lazy(func(args map[string]any) (any, error) {
-			out := make([]any, len(o.Refunds))
-			for i := range o.Refunds {
-				out[i] = x.refundNode(o, &o.Refunds[i])
-			}
-			return firstN(out, args), nil
-		}),
-		"transactions": lazy(func(args map[string]any) (any, error) {
-			out := make([]any, len(o.Transactions))
-			for i, t := range o.Transactions {
-				out[i] = x.transactionNode(o, t)
-			}
-			return firstN(out, args), nil
-		}),
-		"transactionsCount":        map[string]any{"count": len(o.Transactions), "precision": "EXACT"},
-		"subtotalPriceSet":         moneyBag(o.SubtotalCents),
-		"currentSubtotalPriceSet":  moneyBag(o.SubtotalCents),
-		"totalDiscountsSet":        moneyBag(o.DiscountCents),
-		"currentTotalDiscountsSet": moneyBag(o.DiscountCents),
-		"cartDiscountAmountSet":    moneyBag(o.DiscountCents),
-		"totalShippingPriceSet":    moneyBag(o.ShippingCents),
-		"currentShippingPriceSet":  moneyBag(o.ShippingCents),
-		"totalTaxSet":              moneyBag(o.TaxCents),
-		"currentTotalTaxSet":       moneyBag(o.TaxCents),
-		"totalPriceSet":            moneyBag(o.TotalCents),
-		"originalTotalPriceSet":    moneyBag(o.TotalCents),
-		"currentTotalPriceSet":     moneyBag(current),
-		"totalReceivedSet":         moneyBag(received),
-		"totalRefundedSet":         moneyBag(refunded),
-		"totalRefundedShippingSet": moneyBag(0),
-		"netPaymentSet":            moneyBag(received - refunded),
-		"totalOutstandingSet":      moneyBag(outstanding),
-		"totalCapturableSet":       moneyBag(0),
-		"totalTipReceivedSet":      moneyBag(0),
-		"refundDiscrepancySet":     moneyBag(0),
+		"fulfillments":                         x.orderFulfillments(o),
+		"fulfillmentsCount":                    map[string]any{"count": len(o.Fulfillments), "precision": "EXACT"},
+		"refunds":                              x.orderRefunds(o),
+		"transactions":                         x.orderTransactions(o),
+		"transactionsCount":                    map[string]any{"count": len(o.Transactions), "precision": "EXACT"},
+		"subtotalPriceSet":                     moneyBag(o.SubtotalCents),
+		"currentSubtotalPriceSet":              moneyBag(o.SubtotalCents),
+		"totalDiscountsSet":                    moneyBag(o.DiscountCents),
+		"currentTotalDiscountsSet":             moneyBag(o.DiscountCents),
+		"cartDiscountAmountSet":                moneyBag(o.DiscountCents),
+		"totalShippingPriceSet":                moneyBag(o.ShippingCents),
+		"currentShippingPriceSet":              moneyBag(o.ShippingCents),
+		"totalTaxSet":                          moneyBag(o.TaxCents),
+		"currentTotalTaxSet":                   moneyBag(o.TaxCents),
+		"totalPriceSet":                        moneyBag(o.TotalCents),
+		"originalTotalPriceSet":                moneyBag(o.TotalCents),
+		"currentTotalPriceSet":                 moneyBag(current),
+		"totalReceivedSet":                     moneyBag(received),
+		"totalRefundedSet":                     moneyBag(refunded),
+		"totalRefundedShippingSet":             moneyBag(0),
+		"netPaymentSet":                        moneyBag(received - refunded),
+		"totalOutstandingSet":                  moneyBag(outstanding),
+		"totalCapturableSet":                   moneyBag(0),
+		"totalTipReceivedSet":                  moneyBag(0),
+		"refundDiscrepancySet":                 moneyBag(0),
+	}
+}
+
+// lineItemEdges are the order's lines as connection items, with the
+// quantity ordered, the quantity still on the order, and whether a line
+// requires shipping.
+func (x *execution) lineItemEdges(o *Order) (items []edgeItem, qty, currentQty int, requiresShipping bool) {
+	items = make([]edgeItem, len(o.Lines))
+	for i := range o.Lines {
+		l := &o.Lines[i]
+		items[i] = edgeItem{id: l.ID, node: func() map[string]any { return x.lineItemNode(o, l) }}
+		qty += l.Quantity
+		currentQty += l.Quantity - l.RemovedQuantity
+		requiresShipping = requiresShipping || l.RequiresShipping
+	}
+	return items, qty, currentQty, requiresShipping
+}
+
+// orderFulfillments resolves Order.fulfillments(first).
+func (x *execution) orderFulfillments(o *Order) lazy {
+	return func(args map[string]any) (any, error) {
+		out := make([]any, len(o.Fulfillments))
+		for i := range o.Fulfillments {
+			out[i] = x.fulfillmentNode(o, &o.Fulfillments[i])
+		}
+		return firstN(out, args), nil
+	}
+}
+
+// orderRefunds resolves Order.refunds(first).
+func (x *execution) orderRefunds(o *Order) lazy {
+	return func(args map[string]any) (any, error) {
+		out := make([]any, len(o.Refunds))
+		for i := range o.Refunds {
+			out[i] = x.refundNode(o, &o.Refunds[i])
+		}
+		return firstN(out, args), nil
+	}
+}
+
+// orderTransactions resolves Order.transactions(first).
+func (x *execution) orderTransactions(o *Order) lazy {
+	return func(args map[string]any) (any, error) {
+		out := make([]any, len(o.Transactions))
+		for i, t := range o.Transactions {
+			out[i] = x.transactionNode(o, t)
+		}
+		return firstN(out, args), nil
 	}
 }
 
