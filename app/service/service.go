@@ -142,8 +142,13 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 		return nil, err
 	}
 	s.buildShopify(opts)
-	s.buildCatalogAndFeeds(ctx, opts)
+	s.buildCatalogAndFeeds(opts)
 	s.buildCheckout(opts)
+	s.admin = merchant.New(s.store, s.feeds, s.deliveries, s.catalog, s.agents, s.checkout, s.events,
+		merchant.Options{Channels: merchant.NewChannels(s.shopify, s.store.Now), Now: s.store.Now})
+	// Built last: it passes Shopify's news to the catalog and the order
+	// events, which themselves call the Shopify connection.
+	s.webhooks = shops.NewWebhooks(s.shopify, s.catalog, s.events)
 	if err := s.queue.Register(s.workers(opts)); err != nil {
 		return nil, err
 	}
@@ -219,7 +224,7 @@ func (s *Service) buildShopify(opts Options) {
 // buildCatalogAndFeeds builds the catalog, the feeds built from it and
 // their deliveries. A build hands over to the deliveries through push_feed
 // jobs, and the catalog's changes to builds through build_feed jobs.
-func (s *Service) buildCatalogAndFeeds(ctx context.Context, opts Options) {
+func (s *Service) buildCatalogAndFeeds(opts Options) {
 	rebuild := opts.RebuildDelay
 	if rebuild == 0 {
 		rebuild = time.Minute
@@ -236,10 +241,11 @@ func (s *Service) buildCatalogAndFeeds(ctx context.Context, opts Options) {
 	})
 }
 
-// buildCheckout builds the ACP checkout and completing purchases (Stripe
-// charges, Shopify orders), the order events sent to agents (and Shopify's
-// refunds and cancellations passed on to Stripe), agent credentials, the
-// merchant's admin and the Shopify jobs' reactions to Shopify's news.
+// buildCheckout builds agent credentials, the order events sent to agents
+// (and Shopify's refunds and cancellations passed on to Stripe), and the
+// ACP checkout with live pricing and completing purchases (Stripe charges,
+// Shopify orders); the events are built first, since checkout records
+// each completed order through them.
 func (s *Service) buildCheckout(opts Options) {
 	cfg, logger, now := s.cfg, s.logger, s.store.Now
 	stripePayments := &checkout.StripePayments{Stripe: &payment.Stripe{
@@ -255,9 +261,6 @@ func (s *Service) buildCheckout(opts Options) {
 		checkout.PricingOptions{Logger: logger, Now: now, Timeout: cfg.QuoteTimeout})
 	s.checkout = checkout.New(s.store, pricing, completer, s.events, s.queue,
 		checkout.Options{Logger: logger, Now: now, TTL: cfg.CheckoutTTL})
-	s.admin = merchant.New(s.store, s.feeds, s.deliveries, s.catalog, s.agents, s.checkout, s.events,
-		merchant.Options{Channels: merchant.NewChannels(s.shopify, now), Now: now})
-	s.webhooks = shops.NewWebhooks(s.shopify, s.catalog, s.events)
 }
 
 // workers registers a worker per job kind, each calling one use-case.

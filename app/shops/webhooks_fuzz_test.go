@@ -121,7 +121,7 @@ func (f *webhookFake) EnqueueTx(_ context.Context, _ river.JobArgs, opts *river.
 	return nil
 }
 
-// The catalog side (app.CatalogEvents).
+// The catalog side (shops.CatalogEvents).
 
 func (f *webhookFake) Installed(context.Context, string, app.ShopProfile) error { return nil }
 
