@@ -8,6 +8,9 @@
 // signing and webhook secrets, the agent webhook URL and connecting the
 // Stripe account that charges agent orders (ConnectStripe).
 //
+// New builds Agents from its store, the keyring and the payment account
+// lookup (new.go); the outbound policy and the clock are options.
+//
 // The authenticated identity (app.Agent), the settings record
 // (app.ACPSettings) and their sealing AADs are vocabulary in package app:
 // checkout and the admin read them. It owns the AgentStore,

@@ -18,6 +18,11 @@
 // Retried POSTs are answered before they reach this package, by web's
 // idempotency middleware (app/idempotency).
 //
+// Each part is built by its constructor (new.go: New, NewCompleter,
+// NewPricing, NewAgentEvents, and the Shopify adapters), which takes what
+// the part cannot work without as arguments and the rest as options; the
+// order events are built first and handed to New.
+//
 // It owns its ports (CheckoutStore, PricingStore, PaymentStore,
 // AgentEventStore, implemented by app/store) and the records they carry
 // (CheckoutSession, Quote, CheckoutPayment, AgentEvent, …).

@@ -6,6 +6,9 @@
 // and webhook secrets, Stripe keys; reseal.go); handing completions that
 // stood still back to the resume job; and SQLite's PRAGMA optimize.
 //
+// New builds it from its store, the job queue (the resume jobs go there)
+// and a Resealer (NewResealer); the logger and clock are options.
+//
 // It owns the MaintenanceStore and ResealStore ports (app/store implements
 // them). It knows each sealed secret through the AADs the vocabulary
 // declares (app.AccessTokenAAD, app.FeedTargetAAD, app.StripeKeyAAD, …),

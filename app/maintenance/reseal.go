@@ -33,6 +33,12 @@ type Resealer struct {
 	Keys  *secret.Keyring
 }
 
+// NewResealer builds the resealer over the store holding the secrets and
+// the keyring whose primary key they are sealed again under.
+func NewResealer(store ResealStore, keys *secret.Keyring) *Resealer {
+	return &Resealer{Store: store, Keys: keys}
+}
+
 // Reseal re-seals what needs it and reports how many secrets it re-sealed.
 func (r *Resealer) Reseal(ctx context.Context) (int, error) {
 	shops, err := r.Store.ActiveShops(ctx)

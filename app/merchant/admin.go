@@ -44,6 +44,27 @@ type Admin struct {
 	collections ttlcache.Cache[int64, []CollectionSummary]
 }
 
+// Options are the admin's settings; each has a default.
+type Options struct {
+	// Channels lists the shop's sales channels (nil skips the check).
+	Channels ChannelLister
+	Now      func() time.Time // default time.Now
+}
+
+// New builds the admin's read model over its store and the capabilities
+// whose use-cases the admin pages call.
+func New(store AdminStore, fs *feeds.Feeds, deliveries *feeds.Deliveries, cat *catalog.Catalog,
+	ag *agents.Agents, co *checkout.Checkout, events *checkout.AgentEvents, opts Options) *Admin {
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Admin{
+		Store: store, Feeds: fs, Deliveries: deliveries, Catalog: cat, Agents: ag,
+		Checkout: co, Events: events, Channels: opts.Channels, Now: now,
+	}
+}
+
 // CollectionsTTL is how long the products page reuses a shop's collections.
 const CollectionsTTL = 30 * time.Second
 

@@ -1,0 +1,23 @@
+package agents
+
+import (
+	"time"
+
+	"github.com/acpbridge/acpbridge/app/netguard"
+	"github.com/acpbridge/acpbridge/app/secret"
+)
+
+// Options are agent access's settings; each has a default.
+type Options struct {
+	Now func() time.Time // default time.Now
+	// Outbound is the policy agents' webhook URLs must pass (nil: the
+	// strictest, public addresses only).
+	Outbound *netguard.Policy
+}
+
+// New builds agent access over its store, the keyring that seals the
+// agents' secrets and the payment provider that names a merchant's account
+// from its key; a missing one is a compile error, not a nil at run time.
+func New(store AgentStore, keys *secret.Keyring, stripe StripeAccounts, opts Options) *Agents {
+	return &Agents{Store: store, Keys: keys, Stripe: stripe, Now: opts.Now, Outbound: opts.Outbound}
+}
