@@ -212,16 +212,18 @@ func (s *Service) buildUseCases(ctx context.Context, opts Options) {
 	}
 	s.feeds.AfterBuild = s.deliveries.AfterBuild
 
-	// The ACP checkout API, and completing purchases: Stripe charges,
-	// Shopify orders.
-	stripePayments := &checkout.StripePayments{Stripe: &payment.Stripe{
+	// The ACP checkout API, and completing purchases: charges through the
+	// shop's payment provider (Stripe, the one there is), Shopify orders.
+	stripe := &payment.Provider{Stripe: &payment.Stripe{
 		BaseURL: opts.StripeURL, HTTPClient: &http.Client{Timeout: 30 * time.Second}, Logger: logger,
 	}}
-	s.agents = &agents.Agents{Store: s.store, Keys: s.keys, Now: s.store.Now, Stripe: stripePayments, Outbound: outbound}
+	providers := checkout.PaymentProviders{payment.ProviderName: stripe}
+	s.agents = &agents.Agents{Store: s.store, Keys: s.keys, Now: s.store.Now, Outbound: outbound,
+		Payments: map[string]agents.PaymentConnector{payment.ProviderName: stripe}}
 	s.checkout = &checkout.Checkout{
 		Completer: &checkout.Completer{
 			Lease: cfg.CompletionLease,
-			Store: s.store, Payments: stripePayments, Keys: s.keys, Now: s.store.Now,
+			Store: s.store, Payments: providers, Keys: s.keys, Now: s.store.Now,
 			Orders: &checkout.ShopifyOrders{Shopify: s.shopify},
 		},
 		Store: s.store, Logger: logger, Now: s.store.Now, TTL: cfg.CheckoutTTL,
@@ -232,11 +234,11 @@ func (s *Service) buildUseCases(ctx context.Context, opts Options) {
 	}
 
 	// Order events to agents, and Shopify refunds and cancellations of
-	// their orders passed on to Stripe.
+	// their orders passed on to the payment provider.
 	s.events = &checkout.AgentEvents{
 		Store: s.store, Keys: s.keys, Logger: logger, Now: s.store.Now,
 		HTTP:    outbound.Client(30*time.Second, nil),
-		Shopify: s.shopify, Payments: stripePayments,
+		Shopify: s.shopify, Payments: providers,
 	}
 	s.checkout.Events = s.events
 
