@@ -164,7 +164,7 @@ func (c *Checkout) beginCompletion(ctx context.Context, sh *app.Shop, v acp.Vers
 // charged here (its provider runs here and its credentials are stored) and
 // ErrNotFound when the shop has none.
 func (c *Checkout) checkPaymentAccount(ctx context.Context, sh *app.Shop) error {
-	set, err := c.Completer.Store.ACPSettings(ctx, sh.ID)
+	set, err := c.settings(ctx, sh.ID)
 	if err != nil {
 		return err
 	}
