@@ -3,6 +3,8 @@ package checkout
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
@@ -71,8 +73,8 @@ func (pp PaymentProviders) accepted(set *app.ACPSettings) []acp.PaymentHandler {
 		return hs
 	}
 	var out []acp.PaymentHandler
-	for _, p := range pp {
-		out = append(out, p.Handler(""))
+	for _, name := range slices.Sorted(maps.Keys(pp)) { // the same answer every time
+		out = append(out, pp[name].Handler(""))
 	}
 	return out
 }
