@@ -47,11 +47,6 @@ type PaymentCredentials struct {
 	UpdatedAt  time.Time
 }
 
-// Account is the public part of c.
-func (c *PaymentCredentials) Account() *PaymentAccount {
-	return &PaymentAccount{Provider: c.Provider, AccountID: c.AccountID, VerifiedAt: c.VerifiedAt}
-}
-
 // PaymentCredentialsAAD binds a shop's sealed credentials for a provider to
 // the shop and the provider. It is "<provider>_key:<shop id>": for
 // "stripe" exactly the AAD Stripe keys were sealed with before credentials
