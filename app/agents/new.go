@@ -16,8 +16,9 @@ type Options struct {
 }
 
 // New builds agent access over its store, the keyring that seals the
-// agents' secrets and the payment provider that names a merchant's account
-// from its key; a missing one is a compile error, not a nil at run time.
-func New(store AgentStore, keys *secret.Keyring, stripe StripeAccounts, opts Options) *Agents {
-	return &Agents{Store: store, Keys: keys, Stripe: stripe, Now: opts.Now, Outbound: opts.Outbound}
+// agents' secrets and the payment providers (by name) that check a
+// merchant's credentials and name the account they belong to; a missing
+// one is a compile error, not a nil at run time.
+func New(store AgentStore, keys *secret.Keyring, payments map[string]PaymentConnector, opts Options) *Agents {
+	return &Agents{Store: store, Keys: keys, Payments: payments, Now: opts.Now, Outbound: opts.Outbound}
 }

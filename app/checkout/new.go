@@ -48,9 +48,9 @@ type CompleterOptions struct {
 }
 
 // NewCompleter builds what completes purchases over its store, the payment
-// provider, the shop's orders, the job queue and the keyring that seals
+// providers (by name), the shop's orders, the job queue and the keyring that seals
 // payment tokens.
-func NewCompleter(store PaymentStore, payments Payments, orders Orders, queue app.Enqueuer, keys *secret.Keyring, opts CompleterOptions) *Completer {
+func NewCompleter(store PaymentStore, payments PaymentProviders, orders Orders, queue app.Enqueuer, keys *secret.Keyring, opts CompleterOptions) *Completer {
 	return &Completer{
 		Store: store, Payments: payments, Orders: orders, Queue: queue, Keys: keys,
 		Now: orNow(opts.Now), Lease: opts.Lease, OrderSearchLag: opts.OrderSearchLag, AcquirerBIN: opts.AcquirerBIN,
@@ -87,9 +87,9 @@ type AgentEventsOptions struct {
 
 // NewAgentEvents builds the order events sent to agents over their store,
 // the keyring that opens the agents' webhook secrets, the job queue, the
-// shops' Admin API (orders are read from Shopify) and the payment provider
-// (Shopify's refunds and cancellations are passed on to it).
-func NewAgentEvents(store AgentEventStore, keys *secret.Keyring, queue app.Enqueuer, api shopify.Querier, payments Payments, opts AgentEventsOptions) *AgentEvents {
+// shops' Admin API (orders are read from Shopify) and the payment providers
+// (Shopify's refunds and cancellations are passed on to the order's).
+func NewAgentEvents(store AgentEventStore, keys *secret.Keyring, queue app.Enqueuer, api shopify.Querier, payments PaymentProviders, opts AgentEventsOptions) *AgentEvents {
 	return &AgentEvents{
 		Store: store, Keys: keys, Queue: queue, Shopify: api, Payments: payments,
 		HTTP: opts.HTTP, Logger: orLogger(opts.Logger), Now: orNow(opts.Now), Timeout: opts.Timeout,

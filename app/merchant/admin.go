@@ -493,9 +493,9 @@ func (a *Admin) Overview(ctx context.Context, sh *app.Shop) (*Overview, error) {
 	}
 
 	stripe := ChecklistStep{Key: "stripe", Title: "Connect your Stripe account"}
-	if ov.ACP.StripeAccountID != "" && ov.ACP.StripeVerifiedAt != nil {
+	if pa := ov.ACP.Payment; pa != nil && pa.AccountID != "" && pa.VerifiedAt != nil {
 		stripe.Done = true
-		stripe.Detail = "Stripe account " + ov.ACP.StripeAccountID + " verified " + ov.ACP.StripeVerifiedAt.Format("2006-01-02 15:04 MST")
+		stripe.Detail = "Stripe account " + pa.AccountID + " verified " + pa.VerifiedAt.Format("2006-01-02 15:04 MST")
 	} else {
 		stripe.Detail = "Agents' payments are charged through your own Stripe account."
 	}

@@ -242,20 +242,23 @@ func (s *Service) buildCatalogAndFeeds(opts Options) {
 }
 
 // buildCheckout builds agent credentials, the order events sent to agents
-// (and Shopify's refunds and cancellations passed on to Stripe), and the
-// ACP checkout with live pricing and completing purchases (Stripe charges,
-// Shopify orders); the events are built first, since checkout records
-// each completed order through them.
+// (and Shopify's refunds and cancellations passed on to the payment
+// provider), and the ACP checkout with live pricing and completing
+// purchases (charges through the shop's payment provider — Stripe, the one
+// there is — and Shopify orders); the events are built first, since
+// checkout records each completed order through them.
 func (s *Service) buildCheckout(opts Options) {
 	cfg, logger, now := s.cfg, s.logger, s.store.Now
-	stripePayments := &checkout.StripePayments{Stripe: &payment.Stripe{
+	stripe := &payment.Provider{Stripe: &payment.Stripe{
 		BaseURL: opts.StripeURL, HTTPClient: &http.Client{Timeout: 30 * time.Second}, Logger: logger,
 	}}
-	s.agents = agents.New(s.store, s.keys, stripePayments, agents.Options{Now: now, Outbound: opts.Outbound})
-	s.events = checkout.NewAgentEvents(s.store, s.keys, s.queue, s.shopify, stripePayments, checkout.AgentEventsOptions{
+	providers := checkout.PaymentProviders{payment.ProviderName: stripe}
+	s.agents = agents.New(s.store, s.keys, map[string]agents.PaymentConnector{payment.ProviderName: stripe},
+		agents.Options{Now: now, Outbound: opts.Outbound})
+	s.events = checkout.NewAgentEvents(s.store, s.keys, s.queue, s.shopify, providers, checkout.AgentEventsOptions{
 		Logger: logger, Now: now, HTTP: opts.Outbound.Client(30*time.Second, nil),
 	})
-	completer := checkout.NewCompleter(s.store, stripePayments, checkout.NewShopifyOrders(s.shopify), s.queue, s.keys,
+	completer := checkout.NewCompleter(s.store, providers, checkout.NewShopifyOrders(s.shopify), s.queue, s.keys,
 		checkout.CompleterOptions{Now: now, Lease: cfg.CompletionLease})
 	pricing := checkout.NewPricing(s.store, s.feeds, checkout.NewCachedPricing(checkout.NewShopifyPricing(s.shopify)),
 		checkout.PricingOptions{Logger: logger, Now: now, Timeout: cfg.QuoteTimeout})
