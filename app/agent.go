@@ -6,17 +6,22 @@ import (
 )
 
 // ACPSettings is how agents reach one shop: request signing, where order
-// events go, and the Stripe account that charges agent orders. Secrets are
-// sealed (app/secret) and opened only when used.
+// events go, how their checkouts complete and the payment account that
+// charges them. Secrets are sealed (app/secret) and opened only when used.
 type ACPSettings struct {
 	ShopID              int64
 	SigningSecretSealed string
 	RequireSignature    bool
 	WebhookURL          string
 	WebhookSecretSealed string
-	StripeAccountID     string
-	// StripeVerifiedAt is when Stripe last accepted the stored key.
-	StripeVerifiedAt *time.Time
+	// CompletionMethod is how the shop's agent checkouts complete ("" reads
+	// as CompletionDelegatedPayment).
+	CompletionMethod CompletionMethod
+	// Payment is the account delegated payment charges (nil: none
+	// connected). It is read with the settings from the shop's payment
+	// credentials; SavePaymentCredentials writes it, SaveACPSettings does
+	// not.
+	Payment *PaymentAccount
 	// The last test event sent to WebhookURL: when, the receiver's HTTP
 	// status (0: no answer) and what went wrong.
 	WebhookTestedAt   *time.Time

@@ -1,7 +1,9 @@
 // Package app is the shared vocabulary of acpbridge's capabilities: the
 // records more than one of them reads or writes, and the few rules that
 // come with them. It holds the Shop and its tokens' sealing (shop.go), the
-// authenticated Agent and its ACPSettings (agent.go), the synced catalog's
+// authenticated Agent and its ACPSettings (agent.go), a shop's completion
+// method, payment account and sealed payment credentials, stored per
+// provider (payments.go), the synced catalog's
 // rows and the Shopify ID and money parsers (catalog.go), the feed
 // records (feeds.go), Error and its codes, which web maps to HTTP statuses
 // (errors.go), Config (config.go), and the jobs' arguments and the

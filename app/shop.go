@@ -68,17 +68,15 @@ type APIKey struct {
 func AccessTokenAAD(domain string) []byte  { return []byte("shop:" + domain + ":access_token") }
 func RefreshTokenAAD(domain string) []byte { return []byte("shop:" + domain + ":refresh_token") }
 
-// SigningSecretAAD, WebhookSecretAAD and StripeKeyAAD bind a shop's sealed
-// agent signing secret, agent webhook secret and Stripe key to the shop
-// (sealed by their capability, re-sealed by maintenance).
+// SigningSecretAAD and WebhookSecretAAD bind a shop's sealed agent signing
+// secret and agent webhook secret to the shop (sealed by their capability,
+// re-sealed by maintenance); PaymentCredentialsAAD does the same for
+// payment credentials.
 func SigningSecretAAD(shopID int64) []byte {
 	return []byte("acp_signing_secret:" + strconv.FormatInt(shopID, 10))
 }
 func WebhookSecretAAD(shopID int64) []byte {
 	return []byte("acp_webhook_secret:" + strconv.FormatInt(shopID, 10))
-}
-func StripeKeyAAD(shopID int64) []byte {
-	return []byte("stripe_key:" + strconv.FormatInt(shopID, 10))
 }
 
 // WebhookRetention is how long processed webhook deliveries are kept

@@ -22,7 +22,7 @@ type AgentAdmin interface {
 	Settings(ctx context.Context, shopID int64) (*app.ACPSettings, error)
 	RotateSigningSecret(ctx context.Context, shopID int64, require bool) (string, error)
 	RotateWebhookSecret(ctx context.Context, shopID int64, url string) (string, error)
-	ConnectStripe(ctx context.Context, shopID int64, key string) (string, error)
+	ConnectPayment(ctx context.Context, shopID int64, provider, credentials string) (string, error)
 }
 
 type apiKeyJSON struct {
@@ -62,7 +62,7 @@ func (s *Server) handleAgents(c echo.Context) error {
 		"base_url": base, "discovery_url": base + "/.well-known/acp.json", "api_keys": out,
 		"signing_secret_set": set.SigningSecretSealed != "", "signatures_required": set.RequireSignature,
 		"webhook_url": set.WebhookURL, "webhook_secret_set": set.WebhookSecretSealed != "",
-		"stripe_account_id": set.StripeAccountID,
+		"stripe_account_id": stripeAccount(set),
 	})
 }
 
@@ -162,6 +162,19 @@ func (s *Server) handleWebhookSettings(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"webhook_url": in.URL, "webhook_secret": plain})
 }
 
+// stripeProvider is the provider name Stripe credentials are stored under
+// (app/payment's ProviderName), which the Stripe form connects.
+const stripeProvider = "stripe"
+
+// stripeAccount is the shop's Stripe account, "" when its payment account
+// is not a Stripe one.
+func stripeAccount(set *app.ACPSettings) string {
+	if set.Payment == nil || set.Payment.Provider != stripeProvider {
+		return ""
+	}
+	return set.Payment.AccountID
+}
+
 // handleConnectStripe verifies and stores the merchant's Stripe key.
 func (s *Server) handleConnectStripe(c echo.Context) error {
 	sh, err := s.adminShop(c)
@@ -174,7 +187,7 @@ func (s *Server) handleConnectStripe(c echo.Context) error {
 	if err := decodeForm(c, &in); err != nil {
 		return err
 	}
-	account, err := s.agentAdmin.ConnectStripe(c.Request().Context(), sh.ID, in.Key)
+	account, err := s.agentAdmin.ConnectPayment(c.Request().Context(), sh.ID, stripeProvider, in.Key)
 	if err != nil {
 		return err
 	}

@@ -30,6 +30,7 @@ type AgentStore interface {
 	APIKeyByHash(ctx context.Context, hash string) (*app.APIKey, *app.Shop, *app.ACPSettings, error)
 	ACPSettings(ctx context.Context, shopID int64) (*app.ACPSettings, error)
 	SaveACPSettings(ctx context.Context, s app.ACPSettings) error
+	PaymentCredentialStore
 }
 
 // APIKeyPrefix starts every agent API key, so a leaked one is recognisable.
@@ -51,21 +52,28 @@ type Agents struct {
 	Store AgentStore
 	Keys  *secret.Keyring
 	Now   func() time.Time
-	// Stripe verifies a merchant's Stripe key and names its account.
-	Stripe StripeAccounts
+	// Payments check a merchant's credentials for a payment provider, by
+	// the provider's name (e.g. "stripe"), when they are connected.
+	Payments map[string]PaymentConnector
 	// Outbound is the outbound-network policy a webhook URL must pass
 	// when saved (nil: the strictest, public addresses only).
 	Outbound *netguard.Policy
 }
 
-// StripeAccounts looks up the Stripe account a key belongs to.
-type StripeAccounts interface {
-	Account(ctx context.Context, key string) (accountID string, err error)
+// PaymentConnector is a payment provider's side of connecting a shop
+// (app/payment's Provider for Stripe).
+type PaymentConnector interface {
+	// VerifyCredentials checks the credentials by a real call to the
+	// provider and returns the account they belong to. Credentials the
+	// provider refuses are an *app.Error worded for the merchant.
+	VerifyCredentials(ctx context.Context, credentials string) (accountID string, err error)
 }
 
-// StripeKeyStore keeps the shop's sealed Stripe key.
-type StripeKeyStore interface {
-	SaveStripeKey(ctx context.Context, shopID int64, sealed, accountID string, now time.Time) error
+// PaymentCredentialStore keeps shops' sealed payment credentials.
+type PaymentCredentialStore interface {
+	// SavePaymentCredentials stores the shop's credentials for c.Provider
+	// and makes that provider the one its delegated payment charges.
+	SavePaymentCredentials(ctx context.Context, c app.PaymentCredentials) error
 }
 
 func (a *Agents) now() time.Time {
@@ -196,27 +204,29 @@ func (a *Agents) RotateWebhookSecret(ctx context.Context, shopID int64, url stri
 	return plain, a.Store.SaveACPSettings(ctx, *s)
 }
 
-// ConnectStripe verifies the merchant's Stripe secret or restricted key by
-// a real API call, then stores it sealed with the account it belongs to.
-// The key never leaves the server again.
-func (a *Agents) ConnectStripe(ctx context.Context, shopID int64, key string) (string, error) {
-	key = strings.TrimSpace(key)
-	if !(strings.HasPrefix(key, "sk_") || strings.HasPrefix(key, "rk_")) || len(key) > 255 || strings.ContainsAny(key, " \t\r\n") {
-		return "", &app.Error{Code: app.CodeInvalid, Field: "stripe_key", Message: "a Stripe secret key starts with sk_ and a restricted key with rk_"}
+// ConnectPayment verifies the merchant's credentials for a payment
+// provider (for Stripe, a secret or restricted key) by a real call to it,
+// then stores them sealed with the account they belong to, which delegated
+// payment then charges; it returns that account. The credentials never
+// leave the server again.
+func (a *Agents) ConnectPayment(ctx context.Context, shopID int64, provider, credentials string) (string, error) {
+	p, ok := a.Payments[provider]
+	if !ok {
+		return "", fmt.Errorf("agents: no payment provider %q configured", provider)
 	}
-	ks, ok := a.Store.(StripeKeyStore)
-	if !ok || a.Stripe == nil {
-		return "", errors.New("agents: no Stripe connection configured")
-	}
-	account, err := a.Stripe.Account(ctx, key)
-	if err != nil {
-		return "", &app.Error{Code: app.CodeInvalid, Field: "stripe_key", Message: "Stripe did not accept this key: " + err.Error()}
-	}
-	sealed, err := a.Keys.Seal([]byte(key), app.StripeKeyAAD(shopID))
+	credentials = strings.TrimSpace(credentials)
+	account, err := p.VerifyCredentials(ctx, credentials)
 	if err != nil {
 		return "", err
 	}
-	return account, ks.SaveStripeKey(ctx, shopID, sealed, account, a.now())
+	sealed, err := a.Keys.Seal([]byte(credentials), app.PaymentCredentialsAAD(shopID, provider))
+	if err != nil {
+		return "", err
+	}
+	now := a.now()
+	return account, a.Store.SavePaymentCredentials(ctx, app.PaymentCredentials{
+		ShopID: shopID, Provider: provider, AccountID: account, Sealed: sealed, VerifiedAt: &now, UpdatedAt: now,
+	})
 }
 
 var errBadSignature = &app.Error{Code: app.CodeUnauthorized, Reason: "invalid_signature"}

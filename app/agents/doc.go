@@ -6,12 +6,18 @@
 // the body) and its replay check, each signature accepted once per shop
 // across replicas (signatures.go), and the merchant's ACP settings: the
 // signing and webhook secrets, the agent webhook URL and connecting the
-// Stripe account that charges agent orders (ConnectStripe).
+// payment account that charges agent orders (ConnectPayment: the
+// provider's PaymentConnector checks the credentials, which are then
+// sealed and stored per provider).
+//
+// New builds Agents from its store, the keyring and the payment account
+// lookup (new.go); the outbound policy and the clock are options.
 //
 // The authenticated identity (app.Agent), the settings record
 // (app.ACPSettings) and their sealing AADs are vocabulary in package app:
 // checkout and the admin read them. It owns the AgentStore,
-// SignatureUseStore and StripeKeyStore ports (app/store implements them).
+// SignatureUseStore and PaymentCredentialStore ports (app/store implements
+// them).
 //
 // Imports: package app (vocabulary), app/secret, app/netguard and the
 // standard library. It never imports web, app/store, app/jobs, app/service

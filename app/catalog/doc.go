@@ -17,8 +17,10 @@
 // (as every enqueuing use-case does today), app/internal/jsonescape and the
 // standard library.
 // What it asks of other capabilities goes through interfaces: the feeds
-// capability through FeedDefaults (declared here); the Shopify connection
-// tells it of installs and webhooks through app.CatalogEvents, which
-// Catalog implements. It never imports web, app/store, app/jobs or
-// app/service.
+// capability through FeedDefaults (declared here); Shopify's news of
+// installs and webhooks reaches it through shops.CatalogEvents, which
+// Catalog implements (shops.ShopifyWebhooks calls it). New takes the
+// store, the Admin API (shopify.Querier), the feeds and the job queue; a
+// catalog change reaches the feed as a build_feed job. It never imports
+// web, app/store, app/jobs or app/service.
 package catalog

@@ -67,6 +67,44 @@ type Catalog struct {
 	PollInterval time.Duration
 }
 
+// Options are the catalog's settings; each has a default.
+type Options struct {
+	// Download fetches bulk results (default: a client with a 30-minute
+	// timeout).
+	Download *http.Client
+	Logger   *slog.Logger     // default slog.Default()
+	Now      func() time.Time // default time.Now
+	// RebuildDelay debounces feed rebuilds after catalog changes (zero or
+	// less: none).
+	RebuildDelay time.Duration
+	// PollInterval is how often a running bulk operation is checked when
+	// its finish webhook is late (default 5 s).
+	PollInterval time.Duration
+}
+
+// New builds the catalog over its store, the shops' Admin API
+// (shops.Shopify), the feeds it sets defaults of and the job queue.
+func New(store CatalogStore, api shopify.Querier, feeds FeedDefaults, queue app.Enqueuer, opts Options) *Catalog {
+	c := &Catalog{
+		Store: store, Shopify: api, Feeds: feeds, Queue: queue,
+		Download: opts.Download, Logger: opts.Logger, Now: opts.Now,
+		RebuildDelay: opts.RebuildDelay, PollInterval: opts.PollInterval,
+	}
+	if c.Download == nil {
+		c.Download = &http.Client{Timeout: 30 * time.Minute}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.PollInterval <= 0 {
+		c.PollInterval = 5 * time.Second
+	}
+	return c
+}
+
 // ErrNotYet tells a job to check again later (River snoozes it).
 var ErrNotYet = errors.New("not finished yet")
 

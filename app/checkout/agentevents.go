@@ -35,8 +35,8 @@ import (
 // answers 2xx. Every attempt is kept.
 //
 // Refunds and cancellations made in Shopify also move the money: the
-// Stripe PaymentIntent of the agent's order is refunded by what Shopify
-// refunded (the Stripe idempotency key comes from Shopify's refund id, so
+// payment (e.g. Stripe's PaymentIntent) of the agent's order is refunded by
+// what Shopify refunded (the provider's idempotency key comes from Shopify's refund id, so
 // a webhook processed twice refunds once), and a cancellation gives back
 // what is still captured, or releases an uncaptured authorisation.
 
@@ -85,8 +85,7 @@ type AgentEventStore interface {
 	// CheckoutPaymentByOrder finds the payment of the agent order with
 	// this Shopify order GID, or ErrNotFound.
 	CheckoutPaymentByOrder(ctx context.Context, shopID int64, orderID string) (*CheckoutPayment, error)
-	StripeKey(ctx context.Context, shopID int64) (string, error)
-	ACPSettings(ctx context.Context, shopID int64) (*app.ACPSettings, error)
+	PaymentCredentialStore
 	// InsertAgentEvent stores ev (setting its ID); false when it would be
 	// a session's second order_create (nothing is stored).
 	InsertAgentEvent(ctx context.Context, ev *AgentEvent) (bool, error)
@@ -102,7 +101,8 @@ type AgentEventStore interface {
 }
 
 // AgentEvents sends order events to the shop's agent and moves the money
-// of Shopify refunds and cancellations back through Stripe.
+// of Shopify refunds and cancellations back through the shop's payment
+// provider.
 //
 // HTTP sends the events; it must dial through the outbound policy and not
 // follow redirects (nil: the strictest policy's client).
@@ -113,9 +113,10 @@ type AgentEvents struct {
 	Queue  app.Enqueuer
 	Logger *slog.Logger
 	Now    func() time.Time
-	// Shopify reads orders (shopify.GetOrder); Payments refunds.
+	// Shopify reads orders (shopify.GetOrder); Payments refunds through
+	// the shop's payment provider.
 	Shopify  shopify.Querier
-	Payments Payments
+	Payments PaymentProviders
 	// Timeout bounds one delivery (default 10 s).
 	Timeout time.Duration
 }
@@ -730,7 +731,7 @@ func (a *AgentEvents) log(ctx context.Context, level slog.Level, msg string, ev 
 
 // OrderWebhook acts on an order webhook (ShopifyWebhooks calls it for the
 // order topics): for an order this app wrote for an agent, it gives the
-// money back through Stripe for a refund or a cancellation, then returns
+// money back through the payment provider for a refund or a cancellation, then returns
 // the order_update to record. The external calls come first and are each
 // safe to repeat; record stores the event in the caller's transaction,
 // with the delivery's outcome. An error leaves the delivery to be retried.
@@ -821,22 +822,22 @@ func (a *AgentEvents) refund(ctx context.Context, sh *app.Shop, p *CheckoutPayme
 	if p.PaymentIntentID == "" || p.State != PaymentCompleted {
 		return "no captured payment to refund", nil
 	}
-	key, err := a.stripeKey(ctx, sh)
+	pay, err := openPayment(ctx, a.Store, a.Keys, a.Payments, sh.ID)
 	if err != nil {
 		return "", err
 	}
-	r, err := a.Payments.Refund(ctx, key, p.PaymentIntentID, amount, refundKey(sh.ID, p.OrderID, what))
+	r, err := pay.Refund(ctx, pay.credentials, p.PaymentIntentID, amount, refundKey(sh.ID, p.OrderID, what))
 	if errors.Is(err, ErrRefundRefused) {
 		if a.Logger != nil {
-			a.Logger.WarnContext(ctx, "stripe refused a refund of an agent order", "shop_id", sh.ID, "session", p.SessionID,
-				"amount", amount, "err", err)
+			a.Logger.WarnContext(ctx, "the payment provider refused a refund of an agent order", "provider", pay.Name(),
+				"shop_id", sh.ID, "session", p.SessionID, "amount", amount, "err", err)
 		}
-		return "Stripe refused the refund of " + strconv.FormatInt(amount, 10) + ": " + app.Truncate(err.Error(), 200), nil
+		return pay.Name() + " refused the refund of " + strconv.FormatInt(amount, 10) + ": " + app.Truncate(err.Error(), 200), nil
 	}
 	if err != nil {
 		return "", fmt.Errorf("refund %d of %s: %w", amount, p.PaymentIntentID, err)
 	}
-	return "refunded " + strconv.FormatInt(r.Amount, 10) + " on Stripe (" + r.ID + ")", nil
+	return "refunded " + strconv.FormatInt(r.Amount, 10) + " on " + pay.Name() + " (" + r.ID + ")", nil
 }
 
 // cancelPayment gives back what a cancelled order still holds: the
@@ -865,31 +866,19 @@ func (a *AgentEvents) cancelPayment(ctx context.Context, sh *app.Shop, p *Checko
 		if p.PaymentIntentID == "" {
 			return "no payment to release", nil
 		}
-		key, err := a.stripeKey(ctx, sh)
+		pay, err := openPayment(ctx, a.Store, a.Keys, a.Payments, sh.ID)
 		if err != nil {
 			return "", err
 		}
-		if err := a.Payments.Cancel(ctx, key, p.PaymentIntentID, refundKey(sh.ID, p.OrderID, "cancel_authorization")); err != nil {
+		if err := pay.Cancel(ctx, pay.credentials, p.PaymentIntentID, refundKey(sh.ID, p.OrderID, "cancel_authorization")); err != nil {
 			return "", fmt.Errorf("cancel the authorisation %s: %w", p.PaymentIntentID, err)
 		}
-		return "authorisation released on Stripe", nil
+		return "authorisation released on " + pay.Name(), nil
 	}
 	return "no payment to give back", nil
 }
 
-func (a *AgentEvents) stripeKey(ctx context.Context, sh *app.Shop) (string, error) {
-	sealed, err := a.Store.StripeKey(ctx, sh.ID)
-	if err != nil {
-		return "", fmt.Errorf("stripe key: %w", err)
-	}
-	b, err := a.Keys.Open(sealed, app.StripeKeyAAD(sh.ID))
-	if err != nil {
-		return "", fmt.Errorf("open stripe key: %w", err)
-	}
-	return string(b), nil
-}
-
-// refundKey is the Stripe idempotency key of one refund of one order.
+// refundKey is the payment provider's idempotency key of one refund of one order.
 func refundKey(shopID int64, orderID, what string) string {
 	sum := sha256.Sum256([]byte(strconv.FormatInt(shopID, 10) + "/" + orderID + "/" + what))
 	return "acpb_rf_" + hex.EncodeToString(sum[:16])

@@ -52,10 +52,12 @@ type CheckoutState struct {
 	// messages are in Quote.
 	Messages     []acp.Message `json:"messages,omitempty"`
 	CancelReason string        `json:"cancel_reason,omitempty"`
-	// Links and StripeAccountID are the shop's policy pages and payment
-	// account as of the last change, shown with the session.
-	Links           []acp.Link `json:"links,omitempty"`
-	StripeAccountID string     `json:"stripe_account_id,omitempty"`
+	// Links and PaymentHandlers are the shop's policy pages and the ways
+	// to pay its payment account offers, as of the last change, shown with
+	// the session. (Sessions stored before migration 00015 kept the Stripe
+	// account instead; the migration turned it into its handler.)
+	Links           []acp.Link           `json:"links,omitempty"`
+	PaymentHandlers []acp.PaymentHandler `json:"payment_handlers,omitempty"`
 	// Order is the Shopify order, once completed.
 	Order *ShopOrder `json:"order,omitempty"`
 	// PaymentMessages say what happened to the last payment attempt
@@ -421,11 +423,11 @@ func (c *Checkout) price(ctx context.Context, sh *app.Shop, v acp.Version, cs *C
 	if err != nil {
 		return err
 	}
-	cs.State.StripeAccountID = set.StripeAccountID
+	cs.State.PaymentHandlers = c.payments().handlers(set)
 	if cs.State.Links, err = c.links(ctx, sh); err != nil {
 		return err
 	}
-	if set.StripeAccountID == "" {
+	if len(cs.State.PaymentHandlers) == 0 {
 		cs.State.Messages = append(cs.State.Messages, acp.Message{
 			Type: acp.MessageError, Code: acp.MessageCodeUnsupported, ContentType: acp.ContentPlain,
 			Content: "This store does not take payments through agents yet.", Severity: "high", Resolution: "requires_buyer_review",
@@ -475,6 +477,15 @@ func (c *Checkout) settings(ctx context.Context, shopID int64) (*app.ACPSettings
 		return &app.ACPSettings{ShopID: shopID}, nil
 	}
 	return set, err
+}
+
+// payments are the payment providers completion charges through (none
+// without a Completer: such a server takes no payments).
+func (c *Checkout) payments() PaymentProviders {
+	if c.Completer == nil {
+		return nil
+	}
+	return c.Completer.Payments
 }
 
 // links are the shop's policy pages, from its feed settings.

@@ -19,7 +19,11 @@ func (c *Checkout) Complete(ctx context.Context, sh *app.Shop, v acp.Version, id
 	if c.Completer == nil {
 		return nil, &app.Error{Code: app.CodeUnavailable, Message: "payments are not configured on this server"}
 	}
-	if err := checkPayment(v, in); err != nil {
+	set, err := c.settings(ctx, sh.ID)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPayment(v, in, c.payments().accepted(set)); err != nil {
 		return nil, err
 	}
 	for attempt := 1; ; attempt++ {
@@ -105,7 +109,7 @@ func (c *Checkout) beginCompletion(ctx context.Context, sh *app.Shop, v acp.Vers
 	if cs.Status != acp.StatusReadyForPayment {
 		return false, c.Store.SaveCheckoutSession(ctx, cs) // the messages say what is missing
 	}
-	if _, err := cp.Store.StripeKey(ctx, sh.ID); errors.Is(err, app.ErrNotFound) {
+	if err := c.checkPaymentAccount(ctx, sh); errors.Is(err, app.ErrNotFound) {
 		cs.Status = acp.StatusNotReadyForPayment
 		cs.State.PaymentMessages = []acp.Message{{Type: acp.MessageError, Code: acp.MessageCodeUnsupported, ContentType: acp.ContentPlain,
 			Severity: "high", Resolution: "requires_buyer_review", Content: "This store does not take payments through agents yet."}}
@@ -156,20 +160,43 @@ func (c *Checkout) beginCompletion(ctx context.Context, sh *app.Shop, v acp.Vers
 	return err == nil, err
 }
 
-// checkPayment accepts what this app can charge: a Stripe shared payment
-// token, through our handler (2026-04-17) or provider "stripe" (2025-09-29).
-func checkPayment(v acp.Version, in *acp.CompleteSessionInput) error {
-	p := in.Payment
-	switch {
-	case p.Token == "":
-		return &app.Error{Code: app.CodeInvalid, Reason: "invalid", Field: "$.payment_data", Message: "a payment token is required"}
-	case v == acp.V20250929 && p.Provider != acp.ProviderStripe:
-		return &app.Error{Code: app.CodeInvalid, Reason: "unsupported", Field: "$.payment_data.provider", Message: "this store takes payments through stripe only"}
-	case v != acp.V20250929 && p.HandlerID != acp.StripeSPTHandlerID:
-		return &app.Error{Code: app.CodeInvalid, Reason: "unsupported", Field: "$.payment_data.handler_id",
-			Message: fmt.Sprintf("unknown payment handler; this store offers %q", acp.StripeSPTHandlerID)}
+// checkPaymentAccount is nil when the shop's payment account can be
+// charged here (its provider runs here and its credentials are stored) and
+// ErrNotFound when the shop has none.
+func (c *Checkout) checkPaymentAccount(ctx context.Context, sh *app.Shop) error {
+	set, err := c.settings(ctx, sh.ID)
+	if err != nil {
+		return err
 	}
-	return nil
+	if len(c.payments().handlers(set)) == 0 {
+		return fmt.Errorf("payment account: %w", app.ErrNotFound)
+	}
+	_, err = c.Completer.Store.PaymentCredentials(ctx, sh.ID, set.Payment.Provider)
+	return err
+}
+
+// checkPayment accepts what this app can charge: a delegated payment token
+// through one of the handlers offered (2026-04-17) or their provider
+// (2025-09-29, e.g. "stripe").
+func checkPayment(v acp.Version, in *acp.CompleteSessionInput, offered []acp.PaymentHandler) error {
+	p := in.Payment
+	if p.Token == "" {
+		return &app.Error{Code: app.CodeInvalid, Reason: "invalid", Field: "$.payment_data", Message: "a payment token is required"}
+	}
+	if len(offered) == 0 {
+		return nil // the session says that the shop takes no payments
+	}
+	for _, h := range offered {
+		if v == acp.V20250929 && p.Provider == h.PSP || v != acp.V20250929 && p.HandlerID == h.ID {
+			return nil
+		}
+	}
+	if v == acp.V20250929 {
+		return &app.Error{Code: app.CodeInvalid, Reason: "unsupported", Field: "$.payment_data.provider",
+			Message: "this store takes payments through " + offered[0].PSP + " only"}
+	}
+	return &app.Error{Code: app.CodeInvalid, Reason: "unsupported", Field: "$.payment_data.handler_id",
+		Message: fmt.Sprintf("unknown payment handler; this store offers %q", offered[0].ID)}
 }
 
 func sessionTotal(s *acp.Session) (int64, error) {

@@ -67,9 +67,7 @@ func (c *Checkout) View(_ context.Context, _ *app.Shop, cs *CheckoutSession) (*a
 	}
 
 	s.Links = st.Links
-	if st.StripeAccountID != "" {
-		s.PaymentHandlers = []acp.PaymentHandler{acp.StripeSPTHandler(st.StripeAccountID)}
-	}
+	s.PaymentHandlers = st.PaymentHandlers
 	return s, nil
 }
 

@@ -19,13 +19,13 @@ import (
 // Completing a checkout charges the buyer once and writes one Shopify
 // order, whatever crashes, retries or replicas do. The steps are
 //
-//	authorizing ─Stripe authorises─► authorized ─order written─► ordered ─captured─► completed
+//	authorizing ─provider authorises─► authorized ─order written─► ordered ─captured─► completed
 //	     │                               │
 //	     ├─declined─► declined           └─Shopify refuses for good─► voided (authorisation cancelled)
 //	     └─3-D Secure─► requires_action ─authentication result─► authorizing
 //
 // Each step is recorded (CheckoutPayment) before the next begins, and
-// every external call is safe to repeat: Stripe calls carry idempotency
+// every external call is safe to repeat: payment calls carry idempotency
 // keys derived from the session and attempt, and the order is looked up by
 // its sourceIdentifier (the session id) before it is ever created. Only the
 // holder of the payment's lease drives it; a job resumes any completion a
@@ -68,13 +68,13 @@ type PaymentDetails struct {
 	OrderNotes        string                 `json:"order_notes,omitempty"`
 	BillingAddress    *acp.Address           `json:"billing_address,omitempty"`
 	ThreeDS           *ThreeDSResult         `json:"three_ds,omitempty"`
-	// Authentication is what Stripe asked for (requires_action).
+	// Authentication is what the provider asked for (requires_action).
 	Authentication *acp.AuthenticationMetadata `json:"authentication,omitempty"`
 	// OrderAttemptAt is when orderCreate was last sent for this payment.
 	OrderAttemptAt *time.Time `json:"order_attempt_at,omitempty"`
 }
 
-// ThreeDSResult is the agent's 3-D Secure outcome passed on to Stripe.
+// ThreeDSResult is the agent's 3-D Secure outcome passed on to the provider.
 type ThreeDSResult struct {
 	// TransStatus is the ARes status: "Y" authenticated, "A" attempted.
 	TransStatus   string `json:"trans_status"`
@@ -84,7 +84,8 @@ type ThreeDSResult struct {
 	Version       string `json:"version"`
 }
 
-// PaymentIntent is Stripe's view of a charge.
+// PaymentIntent is the payment provider's view of a charge (named after
+// Stripe's, whose statuses it uses).
 type PaymentIntent struct {
 	ID     string
 	Status string // requires_capture, requires_action, succeeded, canceled, requires_payment_method, processing
@@ -114,20 +115,6 @@ var (
 	// (e.g. capturing an authorisation that was released).
 	ErrIntentState = errors.New("payment intent in another state")
 )
-
-// Payments is the merchant's PSP (Stripe), called with the shop's key.
-// An error that is neither ErrPaymentDeclined nor ErrPaymentToken leaves
-// the outcome unknown: the caller retries with the same idempotency key.
-type Payments interface {
-	Authorize(ctx context.Context, key string, in AuthorizeRequest) (*PaymentIntent, error)
-	ConfirmAuthenticated(ctx context.Context, key, intentID string, r ThreeDSResult, idempotencyKey string) (*PaymentIntent, error)
-	Capture(ctx context.Context, key, intentID, idempotencyKey string) (*PaymentIntent, error)
-	Cancel(ctx context.Context, key, intentID, idempotencyKey string) error
-	// Refund gives back amount (minor units; 0: all that is left) of a
-	// captured intent. ErrRefundRefused: Stripe will not (already fully
-	// refunded, more than is left, not captured); retrying cannot help.
-	Refund(ctx context.Context, key, intentID string, amount int64, idempotencyKey string) (*PaymentRefund, error)
-}
 
 // PaymentRefund is money given back through the PSP.
 type PaymentRefund struct {
@@ -182,14 +169,14 @@ type PaymentStore interface {
 	// or lapsed; false when another holds it.
 	LeasePayment(ctx context.Context, sessionID string, now, until time.Time) (bool, error)
 	ReleasePayment(ctx context.Context, sessionID string) error
-	StripeKey(ctx context.Context, shopID int64) (string, error)
-	ACPSettings(ctx context.Context, shopID int64) (*app.ACPSettings, error)
+	PaymentCredentialStore
 }
 
 // Completer charges and orders (see the top of this file).
 type Completer struct {
-	Store    PaymentStore
-	Payments Payments
+	Store PaymentStore
+	// Payments are the payment providers the shops' credentials charge.
+	Payments PaymentProviders
 	Orders   Orders
 	Queue    app.Enqueuer
 	Keys     *secret.Keyring
@@ -214,7 +201,7 @@ func (c *Completer) searchLag() time.Duration {
 
 func tokenAAD(sessionID string) []byte { return []byte("checkout_payment_token:" + sessionID) }
 
-// idempotencyKey is the Stripe idempotency key of one step of one attempt.
+// idempotencyKey is the provider's idempotency key of one step of one attempt.
 func idempotencyKey(p *CheckoutPayment, step string) string {
 	sum := sha256.Sum256([]byte(p.SessionID + "/" + strconv.Itoa(p.Attempt) + "/" + step))
 	return "acpb_" + hex.EncodeToString(sum[:16])
@@ -262,26 +249,21 @@ func (c *Completer) Drive(ctx context.Context, sh *app.Shop, cs *CheckoutSession
 	if err != nil {
 		return nil, err
 	}
-	sealedKey, err := c.Store.StripeKey(ctx, sh.ID)
+	pay, err := openPayment(ctx, c.Store, c.Keys, c.Payments, sh.ID)
 	if err != nil {
 		return p, err
 	}
-	keyBytes, err := c.Keys.Open(sealedKey, app.StripeKeyAAD(sh.ID))
-	if err != nil {
-		return p, fmt.Errorf("open stripe key: %w", err)
-	}
-	key := string(keyBytes)
 	// Each step either saves p in a later state (and returns nil) or returns
 	// why the completion stops here; the states with nothing left to do end
 	// the loop.
 	for {
 		switch p.State {
 		case PaymentAuthorizing:
-			err = c.authorize(ctx, sh, cs, p, key)
+			err = c.authorize(ctx, sh, cs, p, pay)
 		case PaymentAuthorized:
-			err = c.placeOrder(ctx, sh, cs, p, key)
+			err = c.placeOrder(ctx, sh, cs, p, pay)
 		case PaymentOrdered:
-			err = c.capture(ctx, p, key)
+			err = c.capture(ctx, p, pay)
 		default: // completed, declined, voided, requires_action
 			return p, nil
 		}
@@ -308,17 +290,17 @@ func (c *Completer) save(ctx context.Context, p *CheckoutPayment, state string, 
 // authorize authorises the payment with the agent's token (or confirms it
 // after 3-D Secure): authorised, declined, or waiting for the buyer's
 // authentication.
-func (c *Completer) authorize(ctx context.Context, sh *app.Shop, cs *CheckoutSession, p *CheckoutPayment, key string) error {
+func (c *Completer) authorize(ctx context.Context, sh *app.Shop, cs *CheckoutSession, p *CheckoutPayment, pay *shopPayment) error {
 	var pi *PaymentIntent
 	var err error
 	if p.PaymentIntentID != "" && p.Details.ThreeDS != nil {
-		pi, err = c.Payments.ConfirmAuthenticated(ctx, key, p.PaymentIntentID, *p.Details.ThreeDS, idempotencyKey(p, "confirm_3ds"))
+		pi, err = pay.ConfirmAuthenticated(ctx, pay.credentials, p.PaymentIntentID, *p.Details.ThreeDS, idempotencyKey(p, "confirm_3ds"))
 	} else {
 		token, oerr := c.Keys.Open(p.TokenSealed, tokenAAD(p.SessionID))
 		if oerr != nil {
 			return fmt.Errorf("open payment token: %w", oerr)
 		}
-		pi, err = c.Payments.Authorize(ctx, key, AuthorizeRequest{
+		pi, err = pay.Authorize(ctx, pay.credentials, AuthorizeRequest{
 			Token: string(token), Amount: p.Amount, Currency: strings.ToLower(p.Currency),
 			IdempotencyKey: idempotencyKey(p, "authorize"),
 			Description:    "Agent order " + cs.ID,
@@ -337,11 +319,7 @@ func (c *Completer) authorize(ctx context.Context, sh *app.Shop, cs *CheckoutSes
 	case "requires_capture", "succeeded":
 		return c.save(ctx, p, PaymentAuthorized, nil)
 	case "requires_action":
-		set, err := c.Store.ACPSettings(ctx, sh.ID)
-		if err != nil {
-			return err
-		}
-		p.Details.Authentication = c.authentication(sh, pi, set.StripeAccountID)
+		p.Details.Authentication = c.authentication(sh, pi, pay.accountID)
 		return c.save(ctx, p, PaymentRequiresAction, nil)
 	case "requires_payment_method", "canceled":
 		return c.save(ctx, p, PaymentDeclined, fmt.Errorf("payment intent %s is %s", pi.ID, pi.Status))
@@ -354,7 +332,7 @@ func (c *Completer) authorize(ctx context.Context, sh *app.Shop, cs *CheckoutSes
 // placeOrder writes the Shopify order of an authorised payment, once: it
 // looks for the order an earlier attempt may have written before creating
 // one. Shopify refusing the order cancels the authorisation.
-func (c *Completer) placeOrder(ctx context.Context, sh *app.Shop, cs *CheckoutSession, p *CheckoutPayment, key string) error {
+func (c *Completer) placeOrder(ctx context.Context, sh *app.Shop, cs *CheckoutSession, p *CheckoutPayment, pay *shopPayment) error {
 	if at := p.Details.OrderAttemptAt; at != nil && c.now().Sub(*at) < c.searchLag() {
 		// An earlier orderCreate may have written an order that the
 		// search does not show yet: wait before looking again.
@@ -370,7 +348,7 @@ func (c *Completer) placeOrder(ctx context.Context, sh *app.Shop, cs *CheckoutSe
 		order, err = c.Orders.Create(ctx, sh.Domain, orderRequest(cs, p))
 	}
 	if errors.Is(err, ErrOrderRefused) {
-		if cerr := c.Payments.Cancel(ctx, key, p.PaymentIntentID, idempotencyKey(p, "cancel")); cerr != nil {
+		if cerr := pay.Cancel(ctx, pay.credentials, p.PaymentIntentID, idempotencyKey(p, "cancel")); cerr != nil {
 			_ = c.save(ctx, p, PaymentAuthorized, fmt.Errorf("order refused (%v); cancelling the authorisation: %w", err, cerr))
 			return errInProgress
 		}
@@ -391,8 +369,8 @@ func (c *Completer) placeOrder(ctx context.Context, sh *app.Shop, cs *CheckoutSe
 }
 
 // capture captures the payment of a written order, completing it.
-func (c *Completer) capture(ctx context.Context, p *CheckoutPayment, key string) error {
-	_, err := c.Payments.Capture(ctx, key, p.PaymentIntentID, idempotencyKey(p, "capture"))
+func (c *Completer) capture(ctx context.Context, p *CheckoutPayment, pay *shopPayment) error {
+	_, err := pay.Capture(ctx, pay.credentials, p.PaymentIntentID, idempotencyKey(p, "capture"))
 	if errors.Is(err, ErrIntentState) {
 		// The authorisation was released before capture: the
 		// merchant cancelled the order in Shopify meanwhile. The
@@ -407,9 +385,10 @@ func (c *Completer) capture(ctx context.Context, p *CheckoutPayment, key string)
 }
 
 // authentication is what the agent needs to run 3-D Secure for the shop.
-// Stripe does not expose its acquirer's BIN and merchant id on the
-// PaymentIntent in the API version stripe-go v79 speaks: the acquirer
-// merchant id is the shop's Stripe account and the BIN is AcquirerBIN.
+// The provider does not expose its acquirer's BIN and merchant id (Stripe
+// does not on the PaymentIntent, in the API version stripe-go v79 speaks):
+// the acquirer merchant id is the shop's payment account and the BIN is
+// AcquirerBIN.
 func (c *Completer) authentication(sh *app.Shop, pi *PaymentIntent, merchant string) *acp.AuthenticationMetadata {
 	ds := "visa"
 	switch pi.CardBrand {

@@ -4,7 +4,9 @@
 // rules for what may be sold, Shopify's draft-order calculation for tax,
 // shipping and discounts, through ShopPricing, cached by CachedPricing),
 // completing them (checkout_complete.go and complete.go: authorise the
-// payment through Payments (StripePayments over app/payment), write the
+// payment through the shop's payment provider (Payments, found in
+// PaymentProviders by the provider of the shop's stored credentials;
+// app/payment adapts Stripe to it), write the
 // Shopify order through Orders (ShopifyOrders: orderCreate), capture;
 // each step recorded before the next, resumed by a job after a crash), and
 // the signed order events sent to the agent's webhook afterwards
@@ -18,14 +20,21 @@
 // Retried POSTs are answered before they reach this package, by web's
 // idempotency middleware (app/idempotency).
 //
+// Each part is built by its constructor (new.go: New, NewCompleter,
+// NewPricing, NewAgentEvents, and the Shopify adapters), which takes what
+// the part cannot work without as arguments and the rest as options; the
+// order events are built first and handed to New.
+//
 // It owns its ports (CheckoutStore, PricingStore, PaymentStore,
 // AgentEventStore, implemented by app/store) and the records they carry
 // (CheckoutSession, Quote, CheckoutPayment, AgentEvent, …).
 //
 // Imports: package app (vocabulary: Shop, Agent, Error, feed records),
-// acp, shopify, app/feed, app/payment, app/delivery (the outbound HTTP
+// acp, shopify, app/feed, app/delivery (the outbound HTTP
 // client), app/secret, app/netguard, app/internal/ttlcache and the standard
 // library. What it needs of the feeds capability goes through
-// CheckoutItemSource (declared here). It never imports web, app/store,
+// CheckoutItemSource (declared here), and what it needs of a payment
+// provider through Payments (app/payment implements it for Stripe, and
+// app/service registers that as provider "stripe"). It never imports web, app/store,
 // app/jobs, app/service or another capability.
 package checkout

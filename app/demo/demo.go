@@ -27,6 +27,7 @@ import (
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/feeds"
+	"github.com/acpbridge/acpbridge/app/payment"
 	"github.com/acpbridge/acpbridge/app/payment/stripeemu"
 	"github.com/acpbridge/acpbridge/app/service"
 	"github.com/acpbridge/acpbridge/shopify"
@@ -433,7 +434,7 @@ func connectAgent(ctx context.Context, svc *service.Service, webhookURL, stripeK
 	if err != nil {
 		return ACPManifest{}, err
 	}
-	if _, err := ag.ConnectStripe(ctx, sh.ID, stripeKey); err != nil {
+	if _, err := ag.ConnectPayment(ctx, sh.ID, payment.ProviderName, stripeKey); err != nil {
 		return ACPManifest{}, err
 	}
 	return ACPManifest{

@@ -1,6 +1,7 @@
 package feeds
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -39,6 +40,9 @@ type FeedStore interface {
 	CopyFeedFile(ctx context.Context, buildID int64, format string, w io.Writer) (int64, error)
 	AddFeedProblems(ctx context.Context, buildID int64, ps []app.FeedProblem) error
 	FeedProblems(ctx context.Context, buildID int64, limit int) ([]app.FeedProblem, error)
+	// FeedTargets lists the shop's delivery targets, each published build
+	// is pushed to the enabled ones.
+	FeedTargets(ctx context.Context, shopID int64) ([]*app.FeedTarget, error)
 }
 
 // Feed building knobs.
@@ -71,8 +75,27 @@ type Feeds struct {
 	Queue  app.Enqueuer
 	Logger *slog.Logger
 	Now    func() time.Time
-	// AfterBuild runs once a build is published (deliveries hook in here).
-	AfterBuild func(ctx context.Context, b *app.FeedBuild) error
+}
+
+// Options are what defaults when left out of a Feeds or a Deliveries.
+type Options struct {
+	Logger *slog.Logger     // default slog.Default()
+	Now    func() time.Time // default time.Now
+}
+
+func (o Options) logger() *slog.Logger { return cmp.Or(o.Logger, slog.Default()) }
+
+func (o Options) now() func() time.Time {
+	if o.Now == nil {
+		return time.Now
+	}
+	return o.Now
+}
+
+// New builds the feeds capability over its store and the job queue (a
+// published build's pushes are push_feed jobs, which Deliveries works).
+func New(store FeedStore, queue app.Enqueuer, opts Options) *Feeds {
+	return &Feeds{Store: store, Queue: queue, Logger: opts.logger(), Now: opts.now()}
 }
 
 // Settings returns the shop's feed settings; a shop that has none yet gets
@@ -433,7 +456,8 @@ type fieldSummary = app.FieldProblems
 // is written (BuildPrimary); csv.gz and tsv.gz follow in a second pass over
 // the catalog (BuildSecondary), and until they are complete their pulls are
 // served from the previous build. A failed build leaves the last good one
-// served. AfterBuild (the pushes) runs once every format is written.
+// served. Once every format is written, a push of the build to each enabled
+// target is enqueued (a push_feed job, which Deliveries works).
 func (f *Feeds) Build(ctx context.Context, shopID int64) (*app.FeedBuild, error) {
 	in, err := f.buildInputs(ctx, shopID)
 	if err != nil || in == nil {
@@ -446,10 +470,8 @@ func (f *Feeds) Build(ctx context.Context, shopID int64) (*app.FeedBuild, error)
 	if err := f.buildSecondary(ctx, b, in); err != nil {
 		return b, err
 	}
-	if f.AfterBuild != nil {
-		if err := f.AfterBuild(ctx, b); err != nil {
-			return b, err
-		}
+	if err := f.enqueuePushes(ctx, b); err != nil {
+		return b, err
 	}
 	return b, nil
 }

@@ -50,6 +50,24 @@ type Deliveries struct {
 	Outbound *netguard.Policy
 }
 
+// DeliveriesOptions are what defaults when left out of a Deliveries.
+type DeliveriesOptions struct {
+	Options
+	// HTTP carries ACP Feed API pushes (default: a client through the
+	// outbound policy with a 5-minute timeout).
+	HTTP *http.Client
+}
+
+// NewDeliveries builds feed deliveries over their store, the feeds whose
+// builds they push, the job queue, the keyring that seals the targets'
+// secrets and the outbound-network policy targets must pass.
+func NewDeliveries(store DeliveryStore, feeds *Feeds, queue app.Enqueuer, keys *secret.Keyring, outbound *netguard.Policy, opts DeliveriesOptions) *Deliveries {
+	return &Deliveries{
+		Store: store, Feeds: feeds, Queue: queue, Keys: keys, HTTP: opts.HTTP,
+		Logger: opts.logger(), Now: opts.now(), Outbound: outbound,
+	}
+}
+
 // SaveSFTPTarget validates and stores an SFTP target (password or private
 // key sealed at rest). id 0 creates one.
 func (d *Deliveries) SaveSFTPTarget(ctx context.Context, shopID, id int64, cfg app.SFTPTargetConfig, password, privateKeyPEM string, enabled bool) (*app.FeedTarget, error) {
@@ -92,10 +110,11 @@ func (d *Deliveries) save(ctx context.Context, shopID, id int64, kind string, cf
 	return d.Store.SaveFeedTarget(ctx, app.FeedTarget{ID: id, ShopID: shopID, Kind: kind, Config: raw, Secret: sealed, Enabled: enabled})
 }
 
-// AfterBuild enqueues a push of a just-published build to every enabled
-// target of the shop.
-func (d *Deliveries) AfterBuild(ctx context.Context, b *app.FeedBuild) error {
-	targets, err := d.Store.FeedTargets(ctx, b.ShopID)
+// enqueuePushes enqueues a push of a just-published build to every enabled
+// target of the shop: the hand-over from building to delivering is the
+// push_feed job, so Feeds needs no pointer to Deliveries.
+func (f *Feeds) enqueuePushes(ctx context.Context, b *app.FeedBuild) error {
+	targets, err := f.Store.FeedTargets(ctx, b.ShopID)
 	if err != nil {
 		return err
 	}
@@ -103,7 +122,7 @@ func (d *Deliveries) AfterBuild(ctx context.Context, b *app.FeedBuild) error {
 		if !t.Enabled {
 			continue
 		}
-		err := d.Queue.EnqueueTx(ctx, app.PushFeedArgs{TargetID: t.ID, BuildID: b.ID}, &river.InsertOpts{
+		err := f.Queue.EnqueueTx(ctx, app.PushFeedArgs{TargetID: t.ID, BuildID: b.ID}, &river.InsertOpts{
 			MaxAttempts: 8, UniqueOpts: river.UniqueOpts{ByArgs: true},
 		})
 		if err != nil {

@@ -13,6 +13,12 @@
 // implemented by app/store) and what the build_feed and push_feed jobs run
 // (app/jobs' workers call it through interfaces of their own).
 //
+// New builds Feeds from its store and the job queue; NewDeliveries builds
+// Deliveries from its store, the Feeds it pushes, the queue, the keyring
+// and the outbound policy. A published build reaches the deliveries as
+// push_feed jobs (one per enabled target, enqueued by Build), so Feeds holds
+// no pointer to Deliveries.
+//
 // The records it reads and writes (FeedSettings, FeedRule, FeedBuild,
 // FeedTarget, FeedDelivery, …) are shared vocabulary, declared in package
 // app, because the catalog, checkout, the admin and the store use them too.

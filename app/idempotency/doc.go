@@ -11,6 +11,9 @@
 // (IdempotencyScope{Method, Path}, StoredResponse{Status, Header}); issue
 // 14 plans to key them by operation instead.
 //
+// New builds it over its store; the clock, TTL, lease and logger are
+// options.
+//
 // It owns the IdempotencyStore port (app/store implements it). Imports:
 // package app (Error and its codes), acp (versions), app/internal/jsonescape
 // and the standard library; no other package of the app.

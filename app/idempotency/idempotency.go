@@ -130,6 +130,20 @@ type Idempotency struct {
 	Logger *slog.Logger
 }
 
+// Options are the idempotency store's settings; zero values mean the
+// defaults documented on Idempotency's fields.
+type Options struct {
+	Now    func() time.Time
+	TTL    time.Duration
+	Lease  time.Duration
+	Logger *slog.Logger
+}
+
+// New builds the idempotency keys' use-case over its store.
+func New(store IdempotencyStore, opts Options) *Idempotency {
+	return &Idempotency{Store: store, Now: opts.Now, TTL: opts.TTL, Lease: opts.Lease, Logger: opts.Logger}
+}
+
 func (i *Idempotency) now() time.Time {
 	if i.Now != nil {
 		return i.Now().UTC()

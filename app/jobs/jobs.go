@@ -6,6 +6,12 @@
 // with backoff). Jobs are enqueued in the same transaction as the rows that
 // cause them (Queue.EnqueueTx), so there is never a row without its job or a
 // job without its row.
+//
+// The Queue is built in two steps, because the use-cases enqueue jobs and
+// the workers call the use-cases: New gives the enqueuing half (River
+// inserts without workers), which the use-cases' constructors take as their
+// app.Enqueuer; Register adds the workers once the use-cases exist, and
+// Start runs them.
 package jobs
 
 import (
@@ -82,8 +88,7 @@ type Config struct {
 	Kind   app.DatabaseKind
 	DB     *sql.DB
 	Logger *slog.Logger
-	// Workers registers the app's workers; Periodic lists scheduled jobs.
-	Workers  *river.Workers
+	// Periodic lists scheduled jobs (run by the working half).
 	Periodic []*river.PeriodicJob
 	// MaxWorkers is how many jobs this replica works at once.
 	MaxWorkers int
@@ -94,18 +99,39 @@ type Config struct {
 	Metrics *Metrics
 }
 
-// Queue is the app's job queue: River's client plus what the app needs of it.
+// Queue is the app's job queue: River's client plus what the app needs of
+// it. It comes in two halves, because the use-cases enqueue jobs and the
+// workers call the use-cases: New builds the enqueuing half (a River client
+// without workers, which River lets insert), so the queue exists before the
+// use-cases that take it as their app.Enqueuer; Register adds the working
+// half once they exist, and Start runs it.
 type Queue struct {
-	client  *river.Client[*sql.Tx]
-	txOf    func(ctx context.Context) (*sql.Tx, bool)
-	logger  *slog.Logger
-	metrics *Metrics
+	cfg      Config
+	inserter *river.Client[*sql.Tx]
+	// client is the working client once Register has built it; EnqueueTx
+	// uses it from then on, so River checks that a worker exists for each
+	// kind inserted and wakes this replica's fetcher for a job inserted
+	// outside a transaction, as a single client did.
+	client  atomic.Pointer[river.Client[*sql.Tx]]
 	running atomic.Bool
-	done    chan struct{}
 }
 
-// New builds the queue; Start begins working jobs.
+// New builds the enqueuing half of the queue; Register adds the workers and
+// Start begins working jobs.
 func New(cfg Config) (*Queue, error) {
+	inserter, err := river.NewClient(Driver(cfg.Kind, cfg.DB), &river.Config{
+		Logger: logging.AtLeast(cfg.Logger.With("component", "jobs"), slog.LevelWarn),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("job queue: %w", err)
+	}
+	return &Queue{cfg: cfg, inserter: inserter}, nil
+}
+
+// Register builds the working half of the queue with the app's workers
+// (each calls one use-case); call it once, before Start.
+func (q *Queue) Register(workers *river.Workers) error {
+	cfg := q.cfg
 	maxWorkers := cfg.MaxWorkers
 	if maxWorkers <= 0 {
 		maxWorkers = 10
@@ -113,7 +139,7 @@ func New(cfg Config) (*Queue, error) {
 	rc := &river.Config{
 		// River narrates its routine at info; its warnings and errors matter.
 		Logger:       logging.AtLeast(cfg.Logger.With("component", "jobs"), slog.LevelWarn),
-		Workers:      cfg.Workers,
+		Workers:      workers,
 		PeriodicJobs: cfg.Periodic,
 		Queues:       map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: maxWorkers}},
 		// A job that hangs is cancelled rather than holding a worker forever.
@@ -128,20 +154,27 @@ func New(cfg Config) (*Queue, error) {
 	}
 	client, err := river.NewClient(Driver(cfg.Kind, cfg.DB), rc)
 	if err != nil {
-		return nil, fmt.Errorf("job queue: %w", err)
+		return fmt.Errorf("job queue: %w", err)
 	}
-	return &Queue{client: client, txOf: cfg.TxFromContext, logger: cfg.Logger, metrics: cfg.Metrics, done: make(chan struct{})}, nil
+	if !q.client.CompareAndSwap(nil, client) {
+		return errors.New("job queue: workers registered twice")
+	}
+	return nil
 }
 
 // Start begins working jobs; it returns once River has started.
 func (q *Queue) Start(ctx context.Context) error {
+	client := q.client.Load()
+	if client == nil {
+		return errors.New("start job queue: no workers registered")
+	}
 	var events <-chan *river.Event
 	var cancel func()
-	if q.metrics != nil {
-		events, cancel = q.client.Subscribe(river.EventKindJobCompleted, river.EventKindJobFailed,
+	if q.cfg.Metrics != nil {
+		events, cancel = client.Subscribe(river.EventKindJobCompleted, river.EventKindJobFailed,
 			river.EventKindJobCancelled, river.EventKindJobSnoozed)
 	}
-	if err := q.client.Start(ctx); err != nil {
+	if err := client.Start(ctx); err != nil {
 		if cancel != nil {
 			cancel()
 		}
@@ -157,13 +190,13 @@ func (q *Queue) Start(ctx context.Context) error {
 					if !ok {
 						return
 					}
-					q.metrics.observe(ev)
+					q.cfg.Metrics.observe(ev)
 					if ev.Kind == river.EventKindJobFailed && ev.Job != nil && len(ev.Job.Errors) > 0 {
 						last := ev.Job.Errors[len(ev.Job.Errors)-1]
-						q.logger.WarnContext(ctx, "job failed", "kind", ev.Job.Kind, "job_id", ev.Job.ID,
+						q.cfg.Logger.WarnContext(ctx, "job failed", "kind", ev.Job.Kind, "job_id", ev.Job.ID,
 							"attempt", ev.Job.Attempt, "max_attempts", ev.Job.MaxAttempts, "err", last.Error)
 					}
-				case <-q.client.Stopped():
+				case <-client.Stopped():
 					return
 				}
 			}
@@ -178,11 +211,12 @@ func (q *Queue) Stop(ctx context.Context) error {
 	if !q.running.Swap(false) {
 		return nil
 	}
-	err := q.client.Stop(ctx)
+	client := q.client.Load()
+	err := client.Stop(ctx)
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		err = q.client.StopAndCancel(cctx)
+		err = client.StopAndCancel(cctx)
 	}
 	return err
 }
@@ -193,11 +227,12 @@ func (q *Queue) Running() bool { return q.running.Load() }
 // EnqueueTx inserts a job in the transaction ctx carries; without one it
 // inserts on its own. Unique options in args (InsertOpts) are honoured.
 func (q *Queue) EnqueueTx(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) error {
+	client := q.Client()
 	var err error
-	if tx, ok := q.txOf(ctx); ok {
-		_, err = q.client.InsertTx(ctx, tx, args, opts)
+	if tx, ok := q.cfg.TxFromContext(ctx); ok {
+		_, err = client.InsertTx(ctx, tx, args, opts)
 	} else {
-		_, err = q.client.Insert(ctx, args, opts)
+		_, err = client.Insert(ctx, args, opts)
 	}
 	if err != nil {
 		return fmt.Errorf("enqueue %s: %w", args.Kind(), err)
@@ -205,5 +240,11 @@ func (q *Queue) EnqueueTx(ctx context.Context, args river.JobArgs, opts *river.I
 	return nil
 }
 
-// Client exposes River's client for tests and the CLI.
-func (q *Queue) Client() *river.Client[*sql.Tx] { return q.client }
+// Client exposes River's client for tests and the CLI: the working one once
+// Register has built it, the insert-only one before.
+func (q *Queue) Client() *river.Client[*sql.Tx] {
+	if c := q.client.Load(); c != nil {
+		return c
+	}
+	return q.inserter
+}

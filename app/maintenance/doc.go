@@ -3,12 +3,15 @@
 // webhook deliveries and expired idempotency keys; re-sealing, under the
 // current encryption key, every secret at rest still sealed under a
 // retired one (Resealer: shop tokens, feed target secrets, agent signing
-// and webhook secrets, Stripe keys; reseal.go); handing completions that
+// and webhook secrets, payment credentials; reseal.go); handing completions that
 // stood still back to the resume job; and SQLite's PRAGMA optimize.
+//
+// New builds it from its store, the job queue (the resume jobs go there)
+// and a Resealer (NewResealer); the logger and clock are options.
 //
 // It owns the MaintenanceStore and ResealStore ports (app/store implements
 // them). It knows each sealed secret through the AADs the vocabulary
-// declares (app.AccessTokenAAD, app.FeedTargetAAD, app.StripeKeyAAD, …),
+// declares (app.AccessTokenAAD, app.FeedTargetAAD, app.PaymentCredentialsAAD, …),
 // not through the capabilities that seal them.
 //
 // Imports: package app (vocabulary, job arguments), app/secret and the

@@ -44,6 +44,26 @@ type Maintenance struct {
 	Queue app.Enqueuer
 }
 
+// Options are housekeeping's settings; each has a default.
+type Options struct {
+	Logger *slog.Logger     // default slog.Default()
+	Now    func() time.Time // default time.Now
+}
+
+// New builds the housekeeping over its store, the job queue that receives
+// the resume jobs of stalled completions, and the resealer that finishes
+// key rotations.
+func New(store MaintenanceStore, queue app.Enqueuer, resealer *Resealer, opts Options) *Maintenance {
+	m := &Maintenance{Store: store, Queue: queue, Resealer: resealer, Logger: opts.Logger, Now: opts.Now}
+	if m.Logger == nil {
+		m.Logger = slog.Default()
+	}
+	if m.Now == nil {
+		m.Now = time.Now
+	}
+	return m
+}
+
 // Maintain prunes what has outlived its use (revoked keys, expired OAuth
 // states, old webhook deliveries, expired idempotency keys and signature
 // uses) and lets the

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/secret"
@@ -20,8 +19,8 @@ type ResealStore interface {
 	SaveFeedTarget(ctx context.Context, t app.FeedTarget) (*app.FeedTarget, error)
 	ACPSettings(ctx context.Context, shopID int64) (*app.ACPSettings, error)
 	SaveACPSettings(ctx context.Context, s app.ACPSettings) error
-	StripeKey(ctx context.Context, shopID int64) (string, error)
-	SaveStripeKey(ctx context.Context, shopID int64, sealed, accountID string, now time.Time) error
+	ShopPaymentCredentials(ctx context.Context, shopID int64) ([]*app.PaymentCredentials, error)
+	UpdatePaymentCredentialsSealed(ctx context.Context, shopID int64, provider, sealed string) error
 }
 
 // Resealer finishes a key rotation: every secret still sealed under a key
@@ -31,6 +30,12 @@ type ResealStore interface {
 type Resealer struct {
 	Store ResealStore
 	Keys  *secret.Keyring
+}
+
+// NewResealer builds the resealer over the store holding the secrets and
+// the keyring whose primary key they are sealed again under.
+func NewResealer(store ResealStore, keys *secret.Keyring) *Resealer {
+	return &Resealer{Store: store, Keys: keys}
 }
 
 // Reseal re-seals what needs it and reports how many secrets it re-sealed.
@@ -129,7 +134,7 @@ func (r *Resealer) resealShop(ctx context.Context, sh *app.Shop) (int, error) {
 }
 
 // resealAgentSecrets re-seals the shop's request-signing and webhook
-// secrets and its Stripe key.
+// secrets and its payment credentials, every provider's.
 func (r *Resealer) resealAgentSecrets(ctx context.Context, sh *app.Shop) (int, error) {
 	n := 0
 	set, err := r.Store.ACPSettings(ctx, sh.ID)
@@ -162,19 +167,27 @@ func (r *Resealer) resealAgentSecrets(ctx context.Context, sh *app.Shop) (int, e
 			return n, err
 		}
 	}
-	sealed, err := r.Store.StripeKey(ctx, sh.ID)
-	if errors.Is(err, app.ErrNotFound) || err == nil && !r.stale(sealed) {
-		return n, nil
-	}
+	creds, err := r.Store.ShopPaymentCredentials(ctx, sh.ID)
 	if err != nil {
 		return n, err
 	}
-	plain, err := r.Keys.Open(sealed, app.StripeKeyAAD(sh.ID))
-	if err != nil {
-		return n, err
+	for _, c := range creds {
+		if !r.stale(c.Sealed) {
+			continue
+		}
+		aad := app.PaymentCredentialsAAD(sh.ID, c.Provider)
+		plain, err := r.Keys.Open(c.Sealed, aad)
+		if err != nil {
+			return n, err
+		}
+		sealed, err := r.Keys.Seal(plain, aad)
+		if err != nil {
+			return n, err
+		}
+		if err := r.Store.UpdatePaymentCredentialsSealed(ctx, sh.ID, c.Provider, sealed); err != nil {
+			return n, err
+		}
+		n++
 	}
-	if sealed, err = r.Keys.Seal(plain, app.StripeKeyAAD(sh.ID)); err != nil {
-		return n, err
-	}
-	return n + 1, r.Store.SaveStripeKey(ctx, sh.ID, sealed, set.StripeAccountID, set.UpdatedAt)
+	return n, nil
 }

@@ -44,6 +44,27 @@ type Admin struct {
 	collections ttlcache.Cache[int64, []CollectionSummary]
 }
 
+// Options are the admin's settings; each has a default.
+type Options struct {
+	// Channels lists the shop's sales channels (nil skips the check).
+	Channels ChannelLister
+	Now      func() time.Time // default time.Now
+}
+
+// New builds the admin's read model over its store and the capabilities
+// whose use-cases the admin pages call.
+func New(store AdminStore, fs *feeds.Feeds, deliveries *feeds.Deliveries, cat *catalog.Catalog,
+	ag *agents.Agents, co *checkout.Checkout, events *checkout.AgentEvents, opts Options) *Admin {
+	now := opts.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Admin{
+		Store: store, Feeds: fs, Deliveries: deliveries, Catalog: cat, Agents: ag,
+		Checkout: co, Events: events, Channels: opts.Channels, Now: now,
+	}
+}
+
 // CollectionsTTL is how long the products page reuses a shop's collections.
 const CollectionsTTL = 30 * time.Second
 
@@ -472,9 +493,9 @@ func (a *Admin) Overview(ctx context.Context, sh *app.Shop) (*Overview, error) {
 	}
 
 	stripe := ChecklistStep{Key: "stripe", Title: "Connect your Stripe account"}
-	if ov.ACP.StripeAccountID != "" && ov.ACP.StripeVerifiedAt != nil {
+	if pa := ov.ACP.Payment; pa != nil && pa.AccountID != "" && pa.VerifiedAt != nil {
 		stripe.Done = true
-		stripe.Detail = "Stripe account " + ov.ACP.StripeAccountID + " verified " + ov.ACP.StripeVerifiedAt.Format("2006-01-02 15:04 MST")
+		stripe.Detail = "Stripe account " + pa.AccountID + " verified " + pa.VerifiedAt.Format("2006-01-02 15:04 MST")
 	} else {
 		stripe.Detail = "Agents' payments are charged through your own Stripe account."
 	}

@@ -19,6 +19,12 @@ type ShopifyChannels struct {
 	cache ttlcache.Cache[int64, []string]
 }
 
+// NewChannels lists sales channels through the shops' Admin API
+// (shops.Shopify); now nil means time.Now.
+func NewChannels(api shopify.Querier, now func() time.Time) *ShopifyChannels {
+	return &ShopifyChannels{Shopify: api, Now: now}
+}
+
 // ChannelsTTL is how long a shop's channel list is reused.
 const ChannelsTTL = 10 * time.Minute
 

@@ -6,6 +6,9 @@
 // writes it offers are thin steps over the capabilities that own the data
 // (a rule change is saved here, then a build is requested from the catalog).
 //
+// New builds the Admin from its store and the capabilities it reads, all
+// built before it; the sales-channel check (NewChannels) is an option.
+//
 // It owns the AdminStore port (app/store implements it) and the view types
 // (ProductQuery, ProductRow, Overview, AgentOrder, FeedHealth, …).
 //

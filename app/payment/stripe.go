@@ -25,6 +25,12 @@
 // (network failure, timeout, 5xx, or a request still in flight: the
 // operation may or may not have happened; see IsUnknownOutcome) and *Error
 // for every other answer from Stripe.
+//
+// Provider (provider.go) is the Stripe adapter of the app: it implements
+// checkout.Payments (and the key check agents.PaymentConnector) over
+// Stripe, and app/service registers it as provider "stripe" (ProviderName).
+// So this package imports package app, app/checkout and acp, and nothing
+// else of the app; no other package names Stripe.
 package payment
 
 import (

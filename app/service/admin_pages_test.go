@@ -383,6 +383,7 @@ func TestAdminOverviewAndOrders(t *testing.T) {
 	c := newAdminClient(t, e)
 	ctx := context.Background()
 
+	var stripeDetail string
 	steps := func() map[string]bool {
 		ov, err := e.svc.Admin().Overview(ctx, e.sh)
 		if err != nil {
@@ -391,12 +392,23 @@ func TestAdminOverviewAndOrders(t *testing.T) {
 		m := map[string]bool{}
 		for _, s := range ov.Steps {
 			m[s.Key] = s.Done
+			if s.Key == "stripe" {
+				stripeDetail = s.Detail
+			}
 		}
 		return m
 	}
 	got := steps()
 	if !got["stripe"] || !got["policies"] || !got["feed"] || !got["keys"] || got["webhook"] {
 		t.Fatalf("checklist = %v", got)
+	}
+	// The connected payment account, as the merchant has always seen it.
+	if !strings.HasPrefix(stripeDetail, "Stripe account "+testStripeAccount+" verified ") {
+		t.Errorf("Stripe step: %q", stripeDetail)
+	}
+	if _, _, body := c.page("/admin/settings", nil); !strings.Contains(body, "Account <code>"+testStripeAccount+"</code>, verified ") ||
+		!strings.Contains(body, "Replace and verify") {
+		t.Errorf("settings page's Stripe section:\n%s", grep(body, "stripe"))
 	}
 	_, _, body := c.page("/admin", nil)
 	if strings.Contains(body, "data-channel-warning") {

@@ -18,6 +18,7 @@ import (
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/agents"
 	"github.com/acpbridge/acpbridge/app/checkout"
+	"github.com/acpbridge/acpbridge/app/payment"
 	"github.com/acpbridge/acpbridge/shopify/emulator"
 	"github.com/acpbridge/acpbridge/web"
 )
@@ -58,8 +59,8 @@ func newCheckoutEnv(t *testing.T, kind app.DatabaseKind) *checkoutEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if acct, err := e.svc.Agents().ConnectStripe(ctx, sh.ID, e.stripe.RestrictedKey(testStripeAccount)); err != nil || acct != testStripeAccount {
-		t.Fatalf("ConnectStripe = %q, %v", acct, err)
+	if acct, err := e.svc.Agents().ConnectPayment(ctx, sh.ID, payment.ProviderName, e.stripe.RestrictedKey(testStripeAccount)); err != nil || acct != testStripeAccount {
+		t.Fatalf("ConnectPayment = %q, %v", acct, err)
 	}
 	ce := &checkoutEnv{shopifyEnv: e, sh: e.shop(t), key: key}
 	for _, p := range e.emu.Products(testShop) {

@@ -11,6 +11,7 @@ import (
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/agents"
 	"github.com/acpbridge/acpbridge/app/maintenance"
+	"github.com/acpbridge/acpbridge/app/payment"
 	"github.com/acpbridge/acpbridge/app/secret"
 )
 
@@ -31,7 +32,7 @@ func TestResealAfterKeyRotation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.Agents().ConnectStripe(ctx, sh0.ID, e.stripe.RestrictedKey(testStripeAccount)); err != nil {
+	if _, err := e.svc.Agents().ConnectPayment(ctx, sh0.ID, payment.ProviderName, e.stripe.RestrictedKey(testStripeAccount)); err != nil {
 		t.Fatal(err)
 	}
 	old := e.cfg.EncryptionKey
@@ -83,11 +84,11 @@ func TestResealAfterKeyRotation(t *testing.T) {
 	if id, _ := secret.KeyID(set.WebhookSecretSealed); id != onlyNew.PrimaryID() {
 		t.Errorf("webhook secret still sealed with key %q", id)
 	}
-	sealed, err := e.svc.Store().StripeKey(ctx, sh.ID)
+	creds, err := e.svc.Store().PaymentCredentials(ctx, sh.ID, payment.ProviderName)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if id, _ := secret.KeyID(sealed); id != onlyNew.PrimaryID() {
+	if id, _ := secret.KeyID(creds.Sealed); id != onlyNew.PrimaryID() {
 		t.Errorf("Stripe key still sealed with key %q", id)
 	}
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/agents"
 	"github.com/acpbridge/acpbridge/app/logging"
+	"github.com/acpbridge/acpbridge/app/payment"
 	"github.com/acpbridge/acpbridge/app/payment/stripeemu"
 	"github.com/acpbridge/acpbridge/app/service"
 	"github.com/acpbridge/acpbridge/app/shops"
@@ -334,7 +335,7 @@ func (e *secEnv) setUpShop(t *testing.T, domain, account string) *secShop {
 		t.Fatal(err)
 	}
 	s.stripeKey = e.stripe.RestrictedKey(account)
-	if _, err := e.svc.Agents().ConnectStripe(ctx, s.sh.ID, s.stripeKey); err != nil {
+	if _, err := e.svc.Agents().ConnectPayment(ctx, s.sh.ID, payment.ProviderName, s.stripeKey); err != nil {
 		t.Fatal(err)
 	}
 	for what, v := range map[string]string{"API key": s.apiKey, "feed token": s.feedToken, "signing secret": s.signing,

@@ -2,6 +2,18 @@
 // the database, applies migrations, starts the job queue and serves HTTP,
 // and on shutdown takes them down in the reverse order. `acpbridge serve`,
 // `acpbridge demo` and the end-to-end tests all run this same code.
+//
+// New assembles the parts in dependency order, each by its constructor,
+// which takes what the part needs as arguments (a missing one does not
+// compile) and nothing is set on a part after it is built: the store and
+// the keyring; the job queue's enqueuing half (jobs.New); the Shopify
+// connection; feeds, the catalog and deliveries; agents, the order events,
+// checkout and the admin; the Shopify jobs' router (shops.NewWebhooks),
+// last because it reacts for the catalog and the order events; then the
+// workers (Queue.Register) and the web server. Capabilities react to each
+// other through jobs enqueued with their rows (a catalog change enqueues
+// feed_build, a published build feed_push) or through a small interface
+// handed to the part built after them, never through a pointer set back.
 package service
 
 import (
@@ -85,6 +97,7 @@ type Service struct {
 	agents     *agents.Agents
 	checkout   *checkout.Checkout
 	events     *checkout.AgentEvents
+	webhooks   *shops.ShopifyWebhooks
 	queue      *jobs.Queue
 	web        *web.Server
 	registry   *prometheus.Registry
@@ -101,9 +114,10 @@ type Service struct {
 }
 
 // New opens the database, migrates it and builds every part, but starts
-// nothing: Start does. The parts are built inside out: the store and the
-// keyring, then the use-cases, then the job queue that runs them, then the
-// HTTP server that calls them.
+// nothing: Start does. The parts are built inside out, each by its
+// constructor from parts built before it: the store and the keyring, then
+// the job queue's enqueuing half, then the use-cases (which enqueue), then
+// the queue's workers (which call the use-cases), then the HTTP server.
 func New(ctx context.Context, opts Options) (svc *Service, err error) {
 	s := &Service{cfg: opts.Config, logger: opts.Logger}
 	defer func() {
@@ -116,9 +130,26 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 	}
 	s.registry = prometheus.NewRegistry()
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	opts = s.routeToEmulators(ctx, opts)
-	s.buildUseCases(ctx, opts)
-	if err := s.buildQueue(opts); err != nil {
+	opts = s.resolveOptions(ctx, opts)
+	if s.queue, err = jobs.New(jobs.Config{
+		Kind:          s.cfg.Database.Kind,
+		DB:            s.store.DB(),
+		Logger:        s.logger,
+		Periodic:      []*river.PeriodicJob{jobs.MaintenanceSchedule(), jobs.ReconcileSchedule()},
+		TxFromContext: store.SQLTx,
+		Metrics:       jobs.NewMetrics(s.registry, s.store.DB()),
+	}); err != nil {
+		return nil, err
+	}
+	s.buildShopify(opts)
+	s.buildCatalogAndFeeds(opts)
+	s.buildCheckout(opts)
+	s.admin = merchant.New(s.store, s.feeds, s.deliveries, s.catalog, s.agents, s.checkout, s.events,
+		merchant.Options{Channels: merchant.NewChannels(s.shopify, s.store.Now), Now: s.store.Now})
+	// Built last: it passes Shopify's news to the catalog and the order
+	// events, which themselves call the Shopify connection.
+	s.webhooks = shops.NewWebhooks(s.shopify, s.catalog, s.events)
+	if err := s.queue.Register(s.workers(opts)); err != nil {
 		return nil, err
 	}
 	s.buildHTTP(opts)
@@ -141,10 +172,12 @@ func (s *Service) openStore(ctx context.Context, skipMigrate bool) (err error) {
 	return err
 }
 
-// routeToEmulators points Shopify's and Stripe's requests at emulators
-// when the configuration says so (SHOPIFY_EMULATOR_URL, STRIPE_API_URL:
-// development and end-to-end tests), unless the caller already did.
-func (s *Service) routeToEmulators(ctx context.Context, opts Options) Options {
+// resolveOptions fills in what the options leave to the configuration:
+// Shopify's and Stripe's requests go to emulators when it says so
+// (SHOPIFY_EMULATOR_URL, STRIPE_API_URL: development and end-to-end tests),
+// and one outbound-network policy covers every address a merchant or an
+// agent can set (checked when saved and at every dial).
+func (s *Service) resolveOptions(ctx context.Context, opts Options) Options {
 	cfg := s.cfg
 	if opts.ShopifyTransport == nil && cfg.ShopifyEmulatorURL != nil {
 		// Every *.myshopify.com request goes to the emulator.
@@ -154,6 +187,12 @@ func (s *Service) routeToEmulators(ctx context.Context, opts Options) Options {
 	if opts.StripeURL == "" && cfg.StripeURL != "" {
 		opts.StripeURL = cfg.StripeURL
 		s.logger.WarnContext(ctx, "Stripe requests go to an emulator", "url", cfg.StripeURL)
+	}
+	if opts.Outbound == nil {
+		opts.Outbound = &netguard.Policy{AllowLoopback: cfg.OutboundAllowLoopback}
+	}
+	if opts.Outbound.AllowLoopback {
+		s.logger.WarnContext(ctx, "feed targets and agent webhooks may reach loopback addresses (OUTBOUND_ALLOW_LOOPBACK)")
 	}
 	return opts
 }
@@ -167,98 +206,74 @@ func syncPoll(opts Options) time.Duration {
 	return opts.SyncPoll
 }
 
-// buildUseCases builds the capabilities and plugs each into those it
-// reacts to: the Shopify connection, catalog and feeds, the ACP checkout
-// and its order events, agent credentials and the merchant's admin.
-func (s *Service) buildUseCases(ctx context.Context, opts Options) {
-	cfg, logger := s.cfg, s.logger
-
-	// Shopify.
+// buildShopify builds the connection to Shopify: OAuth, the Admin API
+// (one limiter per process: it tracks each shop's API budget), installs,
+// tokens and webhooks.
+func (s *Service) buildShopify(opts Options) {
+	cfg := s.cfg
 	shopifyHTTP := &http.Client{Transport: opts.ShopifyTransport, Timeout: 60 * time.Second}
-	s.shopify = &shops.Shopify{
-		ClientID: cfg.ShopifyAPIKey, ClientSecret: cfg.ShopifyAPISecret,
-		Scopes: cfg.Scopes, AppURL: cfg.AppURL,
-		Store: s.store, Keys: s.keys, Logger: logger, Now: s.store.Now,
-		OAuth: &shopify.OAuth{ClientID: cfg.ShopifyAPIKey, ClientSecret: cfg.ShopifyAPISecret, HTTPClient: shopifyHTTP},
-		// One limiter per process: it tracks each shop's API budget.
-		Admin: &shopify.Admin{HTTPClient: shopifyHTTP, Logger: logger, Limiter: &shopify.Limiter{}},
-	}
+	s.shopify = shops.New(s.store, s.keys, s.queue,
+		&shopify.OAuth{ClientID: cfg.ShopifyAPIKey, ClientSecret: cfg.ShopifyAPISecret, HTTPClient: shopifyHTTP},
+		&shopify.Admin{HTTPClient: shopifyHTTP, Logger: s.logger, Limiter: &shopify.Limiter{}},
+		shops.Options{
+			ClientID: cfg.ShopifyAPIKey, ClientSecret: cfg.ShopifyAPISecret, Scopes: cfg.Scopes, AppURL: cfg.AppURL,
+			Logger: s.logger, Now: s.store.Now,
+		})
+}
 
-	// Catalog and feeds.
+// buildCatalogAndFeeds builds the catalog, the feeds built from it and
+// their deliveries. A build hands over to the deliveries through push_feed
+// jobs, and the catalog's changes to builds through build_feed jobs.
+func (s *Service) buildCatalogAndFeeds(opts Options) {
 	rebuild := opts.RebuildDelay
 	if rebuild == 0 {
 		rebuild = time.Minute
 	}
-	s.feeds = &feeds.Feeds{Store: s.store, Logger: logger, Now: s.store.Now}
-	s.catalog = &catalog.Catalog{
-		Store: s.store, Shopify: s.shopify, Feeds: s.feeds, Logger: logger, Now: s.store.Now,
+	s.feeds = feeds.New(s.store, s.queue, feeds.Options{Logger: s.logger, Now: s.store.Now})
+	s.catalog = catalog.New(s.store, s.shopify, s.feeds, s.queue, catalog.Options{
 		// Bulk results come from Shopify's storage, not the Admin API.
-		Download:     &http.Client{Transport: opts.ShopifyTransport, Timeout: 30 * time.Minute},
-		RebuildDelay: rebuild, PollInterval: syncPoll(opts),
-	}
-	s.shopify.Catalog = s.catalog
-	// One outbound-network policy for every address a merchant or an
-	// agent can set: checked when saved and at every dial.
-	outbound := opts.Outbound
-	if outbound == nil {
-		outbound = &netguard.Policy{AllowLoopback: cfg.OutboundAllowLoopback}
-	}
-	if outbound.AllowLoopback {
-		logger.WarnContext(ctx, "feed targets and agent webhooks may reach loopback addresses (OUTBOUND_ALLOW_LOOPBACK)")
-	}
-	s.deliveries = &feeds.Deliveries{
-		Store: s.store, Feeds: s.feeds, Keys: s.keys, Logger: logger, Now: s.store.Now,
-		HTTP: outbound.Client(5*time.Minute, opts.FeedTransport), Outbound: outbound,
-	}
-	s.feeds.AfterBuild = s.deliveries.AfterBuild
-
-	// The ACP checkout API, and completing purchases: Stripe charges,
-	// Shopify orders.
-	stripePayments := &checkout.StripePayments{Stripe: &payment.Stripe{
-		BaseURL: opts.StripeURL, HTTPClient: &http.Client{Timeout: 30 * time.Second}, Logger: logger,
-	}}
-	s.agents = &agents.Agents{Store: s.store, Keys: s.keys, Now: s.store.Now, Stripe: stripePayments, Outbound: outbound}
-	s.checkout = &checkout.Checkout{
-		Completer: &checkout.Completer{
-			Lease: cfg.CompletionLease,
-			Store: s.store, Payments: stripePayments, Keys: s.keys, Now: s.store.Now,
-			Orders: &checkout.ShopifyOrders{Shopify: s.shopify},
-		},
-		Store: s.store, Logger: logger, Now: s.store.Now, TTL: cfg.CheckoutTTL,
-		Pricer: &checkout.Pricing{
-			Store: s.store, Feeds: s.feeds, Logger: logger, Now: s.store.Now, Timeout: cfg.QuoteTimeout,
-			Shopify: &checkout.CachedPricing{Next: &checkout.ShopifyPricing{Shopify: s.shopify}},
-		},
-	}
-
-	// Order events to agents, and Shopify refunds and cancellations of
-	// their orders passed on to Stripe.
-	s.events = &checkout.AgentEvents{
-		Store: s.store, Keys: s.keys, Logger: logger, Now: s.store.Now,
-		HTTP:    outbound.Client(30*time.Second, nil),
-		Shopify: s.shopify, Payments: stripePayments,
-	}
-	s.checkout.Events = s.events
-
-	// The merchant's embedded admin pages.
-	s.admin = &merchant.Admin{
-		Store: s.store, Feeds: s.feeds, Agents: s.agents, Events: s.events, Checkout: s.checkout,
-		Catalog: s.catalog, Deliveries: s.deliveries, Now: s.store.Now,
-		Channels: &merchant.ShopifyChannels{Shopify: s.shopify, Now: s.store.Now},
-	}
+		Download: &http.Client{Transport: opts.ShopifyTransport, Timeout: 30 * time.Minute},
+		Logger:   s.logger, Now: s.store.Now, RebuildDelay: rebuild, PollInterval: syncPoll(opts),
+	})
+	s.deliveries = feeds.NewDeliveries(s.store, s.feeds, s.queue, s.keys, opts.Outbound, feeds.DeliveriesOptions{
+		Options: feeds.Options{Logger: s.logger, Now: s.store.Now},
+		HTTP:    opts.Outbound.Client(5*time.Minute, opts.FeedTransport),
+	})
 }
 
-// buildQueue registers a worker per job kind (each calls one use-case)
-// and hands the queue to the use-cases that enqueue jobs.
-func (s *Service) buildQueue(opts Options) (err error) {
+// buildCheckout builds agent credentials, the order events sent to agents
+// (and Shopify's refunds and cancellations passed on to the payment
+// provider), and the ACP checkout with live pricing and completing
+// purchases (charges through the shop's payment provider — Stripe, the one
+// there is — and Shopify orders); the events are built first, since
+// checkout records each completed order through them.
+func (s *Service) buildCheckout(opts Options) {
+	cfg, logger, now := s.cfg, s.logger, s.store.Now
+	stripe := &payment.Provider{Stripe: &payment.Stripe{
+		BaseURL: opts.StripeURL, HTTPClient: &http.Client{Timeout: 30 * time.Second}, Logger: logger,
+	}}
+	providers := checkout.PaymentProviders{payment.ProviderName: stripe}
+	s.agents = agents.New(s.store, s.keys, map[string]agents.PaymentConnector{payment.ProviderName: stripe},
+		agents.Options{Now: now, Outbound: opts.Outbound})
+	s.events = checkout.NewAgentEvents(s.store, s.keys, s.queue, s.shopify, providers, checkout.AgentEventsOptions{
+		Logger: logger, Now: now, HTTP: opts.Outbound.Client(30*time.Second, nil),
+	})
+	completer := checkout.NewCompleter(s.store, providers, checkout.NewShopifyOrders(s.shopify), s.queue, s.keys,
+		checkout.CompleterOptions{Now: now, Lease: cfg.CompletionLease})
+	pricing := checkout.NewPricing(s.store, s.feeds, checkout.NewCachedPricing(checkout.NewShopifyPricing(s.shopify)),
+		checkout.PricingOptions{Logger: logger, Now: now, Timeout: cfg.QuoteTimeout})
+	s.checkout = checkout.New(s.store, pricing, completer, s.events, s.queue,
+		checkout.Options{Logger: logger, Now: now, TTL: cfg.CheckoutTTL})
+}
+
+// workers registers a worker per job kind, each calling one use-case.
+func (s *Service) workers(opts Options) *river.Workers {
 	workers := river.NewWorkers()
-	housekeeping := &maintenance.Maintenance{
-		Store: s.store, Logger: s.logger, Now: s.store.Now,
-		Resealer: &maintenance.Resealer{Store: s.store, Keys: s.keys},
-	}
+	housekeeping := maintenance.New(s.store, s.queue, maintenance.NewResealer(s.store, s.keys),
+		maintenance.Options{Logger: s.logger, Now: s.store.Now})
 	river.AddWorker(workers, &jobs.MaintenanceWorker{App: housekeeping})
-	river.AddWorker(workers, &jobs.WebhookWorker{App: &shops.ShopifyWebhooks{Shopify: s.shopify, Orders: s.events}})
-	river.AddWorker(workers, &jobs.ShopInstalledWorker{App: s.shopify})
+	river.AddWorker(workers, &jobs.WebhookWorker{App: s.webhooks})
+	river.AddWorker(workers, &jobs.ShopInstalledWorker{App: s.webhooks})
 	river.AddWorker(workers, &jobs.RunSyncWorker{App: s.catalog})
 	river.AddWorker(workers, &jobs.PollSyncWorker{App: s.catalog, Every: syncPoll(opts)})
 	river.AddWorker(workers, &jobs.RefreshProductWorker{App: s.catalog})
@@ -270,21 +285,7 @@ func (s *Service) buildQueue(opts Options) (err error) {
 	if opts.AddWorkers != nil {
 		opts.AddWorkers(workers)
 	}
-	s.queue, err = jobs.New(jobs.Config{
-		Kind:          s.cfg.Database.Kind,
-		DB:            s.store.DB(),
-		Logger:        s.logger,
-		Workers:       workers,
-		Periodic:      []*river.PeriodicJob{jobs.MaintenanceSchedule(), jobs.ReconcileSchedule()},
-		TxFromContext: store.SQLTx,
-		Metrics:       jobs.NewMetrics(s.registry, s.store.DB()),
-	})
-	if err != nil {
-		return err
-	}
-	s.shopify.Queue, s.catalog.Queue, s.feeds.Queue, s.deliveries.Queue = s.queue, s.queue, s.queue, s.queue
-	s.checkout.Queue, s.checkout.Completer.Queue, s.events.Queue = s.queue, s.queue, s.queue
-	return nil
+	return workers
 }
 
 // buildHTTP builds the web server over the use-cases, and the separate
@@ -307,7 +308,7 @@ func (s *Service) buildHTTP(opts Options) {
 		Checkout:        s.checkout,
 		Agents:          s.agents,
 		AgentAdmin:      s.agents,
-		Idempotency:     &idempotency.Idempotency{Store: s.store, Now: s.store.Now, Logger: logger},
+		Idempotency:     idempotency.New(s.store, idempotency.Options{Now: s.store.Now, Logger: logger}),
 		KeyRate:         cfg.AgentRate,
 		KeyBurst:        int(2 * cfg.AgentRate),
 		AppURL:          func() string { return s.shopify.AppURL.String() },

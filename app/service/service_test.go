@@ -16,7 +16,9 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/riverqueue/river"
 
+	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/checkout"
 	"github.com/acpbridge/acpbridge/app/jobs"
 	"github.com/acpbridge/acpbridge/app/secret"
 	"github.com/acpbridge/acpbridge/app/service"
@@ -312,4 +314,57 @@ func TestTwoReplicasWorkEachJobOnce(t *testing.T) {
 		}
 	}
 	t.Logf("replica 0 worked %d jobs, replica 1 worked %d", perReplica[0].Load(), perReplica[1].Load())
+}
+
+// TestMaintenanceResumesStalledCompletions: the hourly housekeeping hands
+// a completion that stood still back to the resume job; it can only when
+// the service gives it the queue (a constructor argument now: it was a
+// field left nil, so nothing was ever resumed).
+func TestMaintenanceResumesStalledCompletions(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	svc, err := service.New(ctx, service.Options{
+		Config: testConfig(t, storetest.Config(t, app.DatabaseSQLite, true)), Logger: storetest.Logger(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = svc.Shutdown(context.Background()) })
+	st := svc.Store()
+	sh, err := st.SaveShopInstall(ctx, app.Shop{Domain: "stalled.myshopify.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().UTC().Add(-time.Hour)
+	cs := &checkout.CheckoutSession{ID: "cs_stalled", ShopID: sh.ID, Version: acp.V20260417,
+		Status: acp.StatusCompleteInProgress, Currency: "USD", ExpiresAt: old.Add(2 * time.Hour), CreatedAt: old, UpdatedAt: old}
+	if err := st.CreateCheckoutSession(ctx, cs); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SavePayment(ctx, &checkout.CheckoutPayment{SessionID: cs.ID, ShopID: sh.ID, State: checkout.PaymentAuthorizing,
+		Attempt: 1, Amount: 100, Currency: "USD", CreatedAt: old, UpdatedAt: old}); err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Queue().EnqueueTx(ctx, jobs.MaintenanceArgs{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var n int
+		err := st.DB().QueryRowContext(ctx, "SELECT count(*) FROM river_job WHERE kind = ?",
+			app.ResumeCompletionArgs{}.Kind()).Scan(&n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no resume job for the stalled completion after maintenance")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

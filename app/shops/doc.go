@@ -13,8 +13,13 @@
 // It owns the ShopifyStore port (app/store implements it) and the
 // interfaces through which it tells other capabilities what Shopify said
 // (CatalogEvents, implemented by catalog.Catalog; OrderWebhooks, by
-// checkout.AgentEvents), which app/service wires. The Shop record,
-// ShopProfile and the token AADs are vocabulary in package app.
+// checkout.AgentEvents). The connection (New) knows none of them: the
+// catalog and orders call it, so it is built first. What the Shopify jobs
+// run (process_webhook, shop_installed) is ShopifyWebhooks (NewWebhooks),
+// built last over the connection, the catalog and the order events: it
+// routes each stored delivery and hands a new shop's profile to the
+// catalog. The Shop record, ShopProfile and the token AADs are vocabulary
+// in package app.
 //
 // Imports: package app (vocabulary), shopify (the protocol client),
 // app/secret and the standard library. It never imports web, app/store,

@@ -1,6 +1,7 @@
 package shops
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -97,15 +98,48 @@ type Shopify struct {
 	// AppURL is the app's public base URL (the OAuth redirect is under it).
 	AppURL *url.URL
 
-	Store ShopifyStore
-	Queue app.Enqueuer
-	OAuth ShopifyOAuth
-	Admin ShopifyAdmin
-	// Catalog hears of installs and catalog webhooks.
-	Catalog CatalogEvents
-	Keys    *secret.Keyring
-	Logger  *slog.Logger
-	Now     func() time.Time
+	Store  ShopifyStore
+	Queue  app.Enqueuer
+	OAuth  ShopifyOAuth
+	Admin  ShopifyAdmin
+	Keys   *secret.Keyring
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// Options are the Shopify connection's settings: the app's identity at
+// Shopify, and what defaults when left out.
+type Options struct {
+	ClientID     string
+	ClientSecret string
+	// PreviousSecrets still verify webhooks for an hour after a rotation.
+	PreviousSecrets []string
+	Scopes          []string
+	// AppURL is the app's public base URL; nil until the app knows where it
+	// is reached (the service then sets the address it listens on).
+	AppURL *url.URL
+	Logger *slog.Logger     // default slog.Default()
+	Now    func() time.Time // default time.Now
+}
+
+// New builds the Shopify connection over its store, the keyring that seals
+// the shops' tokens, the job queue, Shopify's token endpoint and its Admin
+// API.
+func New(store ShopifyStore, keys *secret.Keyring, queue app.Enqueuer, oauth ShopifyOAuth, admin ShopifyAdmin, opts Options) *Shopify {
+	return &Shopify{
+		ClientID: opts.ClientID, ClientSecret: opts.ClientSecret, PreviousSecrets: opts.PreviousSecrets,
+		Scopes: opts.Scopes, AppURL: opts.AppURL,
+		Store: store, Queue: queue, OAuth: oauth, Admin: admin, Keys: keys,
+		Logger: cmp.Or(opts.Logger, slog.Default()), Now: orNow(opts.Now),
+	}
+}
+
+// orNow is now, or time.Now when nil.
+func orNow(now func() time.Time) func() time.Time {
+	if now == nil {
+		return time.Now
+	}
+	return now
 }
 
 func (s *Shopify) redirectURI() string { return s.AppURL.String() + "/auth/callback" }
@@ -409,10 +443,11 @@ func (s *Shopify) Query(ctx context.Context, shop, query string, vars map[string
 	return err
 }
 
-// AfterInstall fetches what Shopify says of a newly installed shop (name,
-// currency, country, storefront and policy URLs) and hands it to the
-// catalog, which sets the feed's defaults and starts the first sync.
-func (s *Shopify) AfterInstall(ctx context.Context, shop string) error {
+// saveShopDetails fetches what Shopify says of a newly installed shop
+// (name, currency, country, storefront and policy URLs) and saves it; nil
+// when the shop cannot be asked now (inactive, or awaiting
+// re-authorisation: nothing to do until the merchant comes back).
+func (s *Shopify) saveShopDetails(ctx context.Context, shop string) (*app.ShopProfile, error) {
 	var resp struct {
 		Shop struct {
 			ID             string `json:"id"`
@@ -433,13 +468,13 @@ func (s *Shopify) AfterInstall(ctx context.Context, shop string) error {
 	const q = `query ShopDetails { shop { id name currencyCode billingAddress { countryCodeV2 } primaryDomain { url } shopPolicies { type url } } }`
 	if err := s.Query(ctx, shop, q, nil, &resp); err != nil {
 		if errors.Is(err, app.ErrShopInactive) || errors.Is(err, app.ErrReauthRequired) {
-			return nil // nothing to do until the merchant comes back
+			return nil, nil // nothing to do until the merchant comes back
 		}
-		return fmt.Errorf("after install %s: %w", shop, err)
+		return nil, fmt.Errorf("after install %s: %w", shop, err)
 	}
 	sh, err := s.Store.ShopByDomain(ctx, shop)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	p := app.ShopProfile{
 		ShopDetails: app.ShopDetails{
@@ -463,12 +498,9 @@ func (s *Shopify) AfterInstall(ctx context.Context, shop string) error {
 		}
 	}
 	if err := s.Store.UpdateShopDetails(ctx, sh.ID, p.ShopDetails); err != nil {
-		return err
+		return nil, err
 	}
-	if s.Catalog == nil {
-		return nil
-	}
-	return s.Catalog.Installed(ctx, shop, p)
+	return &p, nil
 }
 
 // missingScopes lists the wanted scopes the granted list does not cover; a

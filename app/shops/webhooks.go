@@ -238,10 +238,11 @@ func (s *Shopify) checkTriggeredAt(h string) (time.Time, error) {
 func isWebhookTopic(t string) bool { return slices.Contains(WebhookTopics, t) }
 
 // ProcessWebhook acts on a stored delivery, once: a delivery already
-// processed is skipped, so a retried job does no harm. Order topics are
-// only recorded here; ShopifyWebhooks acts on them.
+// processed is skipped, so a retried job does no harm. Only the connection's
+// own topics (uninstall, privacy requests) are acted on here; catalog and
+// order topics are only recorded: ShopifyWebhooks acts on them.
 func (s *Shopify) ProcessWebhook(ctx context.Context, eventID int64) error {
-	return s.processWebhook(ctx, eventID, nil)
+	return s.processWebhook(ctx, eventID, nil, nil)
 }
 
 // OrderWebhooks acts on Shopify's news of the orders the app wrote for
@@ -252,22 +253,43 @@ type OrderWebhooks interface {
 	OrderWebhook(ctx context.Context, ev *app.WebhookEvent) (outcome string, record func(ctx context.Context) error, err error)
 }
 
-// ShopifyWebhooks is what the webhook job runs: the Shopify connection's
-// own topics, and the order topics through Orders.
+// ShopifyWebhooks is what the Shopify jobs run (process_webhook,
+// shop_installed): the connection's own topics, and Shopify's news passed
+// on to the capabilities that react to it, the catalog (installs, product,
+// inventory and bulk-operation webhooks) and orders. It is built after
+// them, so the connection itself (which they call) needs no pointer back.
 type ShopifyWebhooks struct {
 	*Shopify
-	Orders OrderWebhooks
+	Catalog CatalogEvents
+	Orders  OrderWebhooks
+}
+
+// NewWebhooks builds what the Shopify jobs run over the connection and the
+// capabilities that hear of Shopify's news.
+func NewWebhooks(s *Shopify, catalog CatalogEvents, orders OrderWebhooks) *ShopifyWebhooks {
+	return &ShopifyWebhooks{Shopify: s, Catalog: catalog, Orders: orders}
 }
 
 // ProcessWebhook acts on a stored delivery, once (see Shopify.ProcessWebhook).
 func (w *ShopifyWebhooks) ProcessWebhook(ctx context.Context, eventID int64) error {
-	return w.Shopify.processWebhook(ctx, eventID, w.Orders)
+	return w.Shopify.processWebhook(ctx, eventID, w.Catalog, w.Orders)
+}
+
+// AfterInstall fetches what Shopify says of a newly installed shop (name,
+// currency, country, storefront and policy URLs), saves it and hands it to
+// the catalog, which sets the feed's defaults and starts the first sync.
+func (w *ShopifyWebhooks) AfterInstall(ctx context.Context, shop string) error {
+	p, err := w.saveShopDetails(ctx, shop)
+	if err != nil || p == nil || w.Catalog == nil {
+		return err
+	}
+	return w.Catalog.Installed(ctx, shop, *p)
 }
 
 // OrderTopics are the webhook topics about orders.
 var OrderTopics = []string{"orders/updated", "orders/cancelled", "fulfillments/create", "fulfillments/update", "refunds/create"}
 
-func (s *Shopify) processWebhook(ctx context.Context, eventID int64, orders OrderWebhooks) error {
+func (s *Shopify) processWebhook(ctx context.Context, eventID int64, catalog CatalogEvents, orders OrderWebhooks) error {
 	ev, err := s.Store.WebhookEvent(ctx, eventID)
 	if errors.Is(err, app.ErrNotFound) {
 		return nil // deleted by a shop/redact meanwhile
@@ -301,7 +323,7 @@ func (s *Shopify) processWebhook(ctx context.Context, eventID int64, orders Orde
 	// The handling and the record that it was done commit together: a
 	// crash in between makes the retried job redo it, not skip it.
 	return s.Store.InTx(ctx, func(ctx context.Context) error {
-		outcome, err := s.handleWebhook(ctx, ev)
+		outcome, err := s.handleWebhook(ctx, ev, catalog)
 		var later *webhookDeferred
 		if errors.As(err, &later) {
 			// Not yet: the delivery stays unprocessed and is looked at
@@ -333,7 +355,7 @@ type webhookIDs struct {
 }
 
 // handleWebhook does what a delivery asks and says what was done.
-func (s *Shopify) handleWebhook(ctx context.Context, ev *app.WebhookEvent) (string, error) {
+func (s *Shopify) handleWebhook(ctx context.Context, ev *app.WebhookEvent, catalog CatalogEvents) (string, error) {
 	var ids webhookIDs
 	dec := json.NewDecoder(bytes.NewReader(ev.Payload))
 	dec.UseNumber()
@@ -349,7 +371,7 @@ func (s *Shopify) handleWebhook(ctx context.Context, ev *app.WebhookEvent) (stri
 		// Without ShopifyWebhooks' Orders, nothing acts on orders.
 		return "ignored: no order handling", nil
 	}
-	if s.Catalog == nil {
+	if catalog == nil {
 		return "ignored: no catalog", nil
 	}
 	switch ev.Topic {
@@ -358,24 +380,24 @@ func (s *Shopify) handleWebhook(ctx context.Context, ev *app.WebhookEvent) (stri
 		if !ok {
 			return "rejected: payload has no product id", nil
 		}
-		return "product refresh enqueued", s.Catalog.ProductChanged(ctx, ev.Shop, id)
+		return "product refresh enqueued", catalog.ProductChanged(ctx, ev.Shop, id)
 	case "products/delete":
 		id, ok := num(ids.ID)
 		if !ok {
 			return "rejected: payload has no product id", nil
 		}
-		return "product removed from the catalog", s.Catalog.ProductDeleted(ctx, ev.Shop, id)
+		return "product removed from the catalog", catalog.ProductDeleted(ctx, ev.Shop, id)
 	case "inventory_levels/update":
 		id, ok := num(ids.InventoryItemID)
 		if !ok {
 			return "rejected: payload has no inventory_item_id", nil
 		}
-		return "inventory change handled", s.Catalog.InventoryChanged(ctx, ev.Shop, id)
+		return "inventory change handled", catalog.InventoryChanged(ctx, ev.Shop, id)
 	case "bulk_operations/finish":
 		if ids.AdminGraphQLID == "" {
 			return "rejected: payload has no admin_graphql_api_id", nil
 		}
-		return "bulk operation check enqueued", s.Catalog.BulkFinished(ctx, ev.Shop, ids.AdminGraphQLID)
+		return "bulk operation check enqueued", catalog.BulkFinished(ctx, ev.Shop, ids.AdminGraphQLID)
 	}
 	return "ignored", nil
 }

@@ -121,7 +121,7 @@ func (f *webhookFake) EnqueueTx(_ context.Context, _ river.JobArgs, opts *river.
 	return nil
 }
 
-// The catalog side (app.CatalogEvents).
+// The catalog side (shops.CatalogEvents).
 
 func (f *webhookFake) Installed(context.Context, string, app.ShopProfile) error { return nil }
 
@@ -184,7 +184,7 @@ func FuzzProcessCatalogAndPrivacyWebhooks(f *testing.F) {
 		now := time.Unix(1_800_000_000, 0)
 		fake := &webhookFake{ev: app.WebhookEvent{Shop: shop, Topic: topic, WebhookID: "w1", Payload: payload},
 			known: map[string]app.ShopStatus{shop: app.ShopUninstalled}, uninstalledAt: now.Add(-shops.ShopRedactDelay)}
-		s := &shops.Shopify{Store: fake, Catalog: fake, Logger: logger, Now: func() time.Time { return now }}
+		s := &shops.ShopifyWebhooks{Shopify: &shops.Shopify{Store: fake, Logger: logger, Now: func() time.Time { return now }}, Catalog: fake}
 		if err := s.ProcessWebhook(context.Background(), 7); err != nil {
 			t.Fatalf("%s %q: %v", topic, payload, err)
 		}

@@ -15,31 +15,33 @@ import (
 )
 
 // APIKeyByHash returns a live (not revoked) key, its shop and the shop's
-// ACP settings (nil when none are saved), in one query: it runs on every
-// agent request.
+// ACP settings (nil when none are saved) with its payment account, in one
+// query: it runs on every agent request.
 func (s *Store) APIKeyByHash(ctx context.Context, hash string) (*app.APIKey, *app.Shop, *app.ACPSettings, error) {
 	var r struct {
-		Shop            shopRow `gorm:"embedded"`
-		KeyID           int64
-		KeyFingerprint  string
-		KeyLabel        string
-		KeyCreatedAt    time.Time
-		SetShopID       *int64
-		SigningSealed   *string
-		RequireSig      *bool
-		WebhookURL      *string
-		WebhookSealed   *string
-		StripeAccountID *string
-		SetUpdatedAt    *time.Time
+		Shop           shopRow `gorm:"embedded"`
+		KeyID          int64
+		KeyFingerprint string
+		KeyLabel       string
+		KeyCreatedAt   time.Time
+		SetShopID      *int64
+		SigningSealed  *string
+		RequireSig     *bool
+		WebhookURL     *string
+		WebhookSealed  *string
+		Completion     *string
+		SetUpdatedAt   *time.Time
+		Pay            paymentAccountCols `gorm:"embedded"`
 	}
 	err := s.conn(ctx).Table("api_keys").
 		Select(`shops.*, api_keys.id AS key_id, api_keys.fingerprint AS key_fingerprint, api_keys.label AS key_label,
   api_keys.created_at AS key_created_at, acp_settings.shop_id AS set_shop_id, acp_settings.signing_secret_sealed AS signing_sealed,
   acp_settings.require_signature AS require_sig, acp_settings.webhook_url AS webhook_url,
-  acp_settings.webhook_secret_sealed AS webhook_sealed, acp_settings.stripe_account_id AS stripe_account_id,
-  acp_settings.updated_at AS set_updated_at`).
+  acp_settings.webhook_secret_sealed AS webhook_sealed, acp_settings.completion_method AS completion,
+  acp_settings.updated_at AS set_updated_at, `+paymentAccountSelect).
 		Joins("JOIN shops ON shops.id = api_keys.shop_id").
 		Joins("LEFT JOIN acp_settings ON acp_settings.shop_id = api_keys.shop_id").
+		Joins(paymentAccountJoin).
 		Where("api_keys.key_hash = ? AND api_keys.revoked_at IS NULL", hash).
 		Take(&r).Error
 	if err != nil {
@@ -51,7 +53,8 @@ func (s *Store) APIKeyByHash(ctx context.Context, hash string) (*app.APIKey, *ap
 	if r.SetShopID != nil {
 		set = &app.ACPSettings{
 			ShopID: sh.ID, SigningSecretSealed: deref(r.SigningSealed), RequireSignature: r.RequireSig != nil && *r.RequireSig,
-			WebhookURL: deref(r.WebhookURL), WebhookSecretSealed: deref(r.WebhookSealed), StripeAccountID: deref(r.StripeAccountID),
+			WebhookURL: deref(r.WebhookURL), WebhookSecretSealed: deref(r.WebhookSealed),
+			CompletionMethod: app.CompletionMethod(deref(r.Completion)).OrDefault(), Payment: r.Pay.account(),
 		}
 		if r.SetUpdatedAt != nil {
 			set.UpdatedAt = r.SetUpdatedAt.UTC()
@@ -60,15 +63,37 @@ func (s *Store) APIKeyByHash(ctx context.Context, hash string) (*app.APIKey, *ap
 	return k, sh, set, nil
 }
 
-// acpSettingsRow is the acp_settings table.
+// paymentAccountJoin, paymentAccountSelect and paymentAccountCols read the
+// shop's payment account with its ACP settings: the credentials of the
+// provider acp_settings.payment_provider names.
+const (
+	paymentAccountJoin   = "LEFT JOIN payment_credentials pay ON pay.shop_id = acp_settings.shop_id AND pay.provider = acp_settings.payment_provider"
+	paymentAccountSelect = "pay.provider AS pay_provider, pay.account_id AS pay_account_id, pay.verified_at AS pay_verified_at"
+)
+
+type paymentAccountCols struct {
+	PayProvider   *string
+	PayAccountID  *string
+	PayVerifiedAt *time.Time
+}
+
+func (c paymentAccountCols) account() *app.PaymentAccount {
+	if c.PayProvider == nil {
+		return nil
+	}
+	return &app.PaymentAccount{Provider: *c.PayProvider, AccountID: deref(c.PayAccountID), VerifiedAt: utcPtr(c.PayVerifiedAt)}
+}
+
+// acpSettingsRow is the acp_settings table. Its payment_provider column is
+// written only by SavePaymentCredentials, so that saving the other settings
+// never switches the shop's payment account.
 type acpSettingsRow struct {
 	ShopID              int64 `gorm:"primaryKey;autoIncrement:false"`
 	SigningSecretSealed *string
 	RequireSignature    bool
 	WebhookURL          string
 	WebhookSecretSealed *string
-	StripeAccountID     string
-	StripeVerifiedAt    *time.Time
+	CompletionMethod    string
 	WebhookTestedAt     *time.Time
 	WebhookTestStatus   int
 	WebhookTestError    string
@@ -77,27 +102,35 @@ type acpSettingsRow struct {
 
 func (acpSettingsRow) TableName() string { return "acp_settings" }
 
-// ACPSettings returns the shop's ACP settings, or ErrNotFound.
+// ACPSettings returns the shop's ACP settings with its payment account, or
+// ErrNotFound.
 func (s *Store) ACPSettings(ctx context.Context, shopID int64) (*app.ACPSettings, error) {
-	var r acpSettingsRow
-	if err := s.conn(ctx).Where("shop_id = ?", shopID).Take(&r).Error; err != nil {
+	var q struct {
+		Set acpSettingsRow     `gorm:"embedded"`
+		Pay paymentAccountCols `gorm:"embedded"`
+	}
+	err := s.conn(ctx).Table("acp_settings").Select("acp_settings.*, "+paymentAccountSelect).Joins(paymentAccountJoin).
+		Where("acp_settings.shop_id = ?", shopID).Take(&q).Error
+	if err != nil {
 		return nil, translate(err, "acp settings")
 	}
+	r := q.Set
 	return &app.ACPSettings{
 		ShopID: r.ShopID, SigningSecretSealed: deref(r.SigningSecretSealed), RequireSignature: r.RequireSignature,
-		WebhookURL: r.WebhookURL, WebhookSecretSealed: deref(r.WebhookSecretSealed), StripeAccountID: r.StripeAccountID,
-		StripeVerifiedAt: utcPtr(r.StripeVerifiedAt), WebhookTestedAt: utcPtr(r.WebhookTestedAt),
-		WebhookTestStatus: r.WebhookTestStatus, WebhookTestError: r.WebhookTestError,
+		WebhookURL: r.WebhookURL, WebhookSecretSealed: deref(r.WebhookSecretSealed),
+		CompletionMethod: app.CompletionMethod(r.CompletionMethod).OrDefault(), Payment: q.Pay.account(),
+		WebhookTestedAt: utcPtr(r.WebhookTestedAt), WebhookTestStatus: r.WebhookTestStatus, WebhookTestError: r.WebhookTestError,
 		UpdatedAt: r.UpdatedAt.UTC(),
 	}, nil
 }
 
-// SaveACPSettings inserts or replaces the shop's ACP settings.
+// SaveACPSettings inserts or replaces the shop's ACP settings (a.Payment is
+// not written: SavePaymentCredentials is).
 func (s *Store) SaveACPSettings(ctx context.Context, a app.ACPSettings) error {
 	r := acpSettingsRow{
 		ShopID: a.ShopID, SigningSecretSealed: nilIfEmpty(a.SigningSecretSealed), RequireSignature: a.RequireSignature,
-		WebhookURL: a.WebhookURL, WebhookSecretSealed: nilIfEmpty(a.WebhookSecretSealed), StripeAccountID: a.StripeAccountID,
-		StripeVerifiedAt: a.StripeVerifiedAt, WebhookTestedAt: a.WebhookTestedAt,
+		WebhookURL: a.WebhookURL, WebhookSecretSealed: nilIfEmpty(a.WebhookSecretSealed),
+		CompletionMethod: string(a.CompletionMethod.OrDefault()), WebhookTestedAt: a.WebhookTestedAt,
 		WebhookTestStatus: a.WebhookTestStatus, WebhookTestError: a.WebhookTestError,
 		UpdatedAt: a.UpdatedAt,
 	}

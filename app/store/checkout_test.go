@@ -87,7 +87,8 @@ func TestACPSettingsAndKeys(t *testing.T) {
 			t.Fatalf("no settings yet: %v", err)
 		}
 		now := time.Now().UTC().Truncate(time.Second)
-		in := app.ACPSettings{ShopID: sh.ID, SigningSecretSealed: "v1:k:sig", RequireSignature: true, WebhookURL: "https://agent.example/hook", StripeAccountID: "acct_1", UpdatedAt: now}
+		in := app.ACPSettings{ShopID: sh.ID, SigningSecretSealed: "v1:k:sig", RequireSignature: true, WebhookURL: "https://agent.example/hook",
+			CompletionMethod: app.CompletionDelegatedPayment, UpdatedAt: now}
 		if err := st.SaveACPSettings(ctx, in); err != nil {
 			t.Fatal(err)
 		}
@@ -116,6 +117,88 @@ func TestACPSettingsAndKeys(t *testing.T) {
 		}
 		if _, _, _, err := st.APIKeyByHash(ctx, "h1"); !errors.Is(err, app.ErrNotFound) {
 			t.Errorf("revoked key: %v", err)
+		}
+	})
+}
+
+// TestPaymentCredentials: credentials are kept per shop and provider;
+// saving them makes their provider the shop's payment account, which the
+// settings (and the agent's authentication) then carry; saving the other
+// settings or re-sealing leaves the account alone.
+func TestPaymentCredentials(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		sh, err := st.SaveShopInstall(ctx, app.Shop{Domain: "a.myshopify.com"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.PaymentCredentials(ctx, sh.ID, "stripe"); !errors.Is(err, app.ErrNotFound) {
+			t.Fatalf("no credentials yet: %v", err)
+		}
+		if err := st.UpdatePaymentCredentialsSealed(ctx, sh.ID, "stripe", "v1:k:x"); !errors.Is(err, app.ErrNotFound) {
+			t.Fatalf("re-seal of nothing: %v", err)
+		}
+		t1 := time.Now().UTC().Truncate(time.Second)
+		in := app.PaymentCredentials{ShopID: sh.ID, Provider: "stripe", AccountID: "acct_1", Sealed: "v1:k:key1", VerifiedAt: &t1, UpdatedAt: t1}
+		if err := st.SavePaymentCredentials(ctx, in); err != nil { // no settings row yet
+			t.Fatal(err)
+		}
+		set, err := st.ACPSettings(ctx, sh.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if set.CompletionMethod != app.CompletionDelegatedPayment || set.Payment == nil ||
+			*set.Payment != (app.PaymentAccount{Provider: "stripe", AccountID: "acct_1", VerifiedAt: set.Payment.VerifiedAt}) ||
+			set.Payment.VerifiedAt == nil || !set.Payment.VerifiedAt.Equal(t1) {
+			t.Fatalf("settings after connecting = %+v (payment %+v)", set, set.Payment)
+		}
+
+		// The other settings are saved around the account.
+		set.WebhookURL = "https://agent.example/hook"
+		if err := st.SaveACPSettings(ctx, *set); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.CreateAPIKey(ctx, app.APIKey{ShopID: sh.ID, Hash: "h1", Fingerprint: "f"}); err != nil {
+			t.Fatal(err)
+		}
+		_, _, gset, err := st.APIKeyByHash(ctx, "h1")
+		if err != nil || gset == nil || gset.Payment == nil || gset.Payment.Provider != "stripe" || gset.Payment.AccountID != "acct_1" ||
+			gset.WebhookURL != set.WebhookURL || gset.CompletionMethod != app.CompletionDelegatedPayment {
+			t.Fatalf("APIKeyByHash settings = %+v, %v", gset, err)
+		}
+
+		// A second provider's credentials live beside the first and become
+		// the shop's account; replacing the first keeps one row for it.
+		t2 := t1.Add(time.Minute)
+		other := app.PaymentCredentials{ShopID: sh.ID, Provider: "other", AccountID: "o_1", Sealed: "v1:k:o", UpdatedAt: t2}
+		if err := st.SavePaymentCredentials(ctx, other); err != nil {
+			t.Fatal(err)
+		}
+		if set, err = st.ACPSettings(ctx, sh.ID); err != nil || set.Payment == nil || set.Payment.Provider != "other" ||
+			set.Payment.VerifiedAt != nil || set.WebhookURL != "https://agent.example/hook" {
+			t.Fatalf("settings after a second provider = %+v, %v", set, err)
+		}
+		in.AccountID, in.Sealed, in.VerifiedAt, in.UpdatedAt = "acct_2", "v1:k:key2", &t2, t2
+		if err := st.SavePaymentCredentials(ctx, in); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.UpdatePaymentCredentialsSealed(ctx, sh.ID, "other", "v2:k:o"); err != nil {
+			t.Fatal(err)
+		}
+		all, err := st.ShopPaymentCredentials(ctx, sh.ID)
+		if err != nil || len(all) != 2 {
+			t.Fatalf("ShopPaymentCredentials = %v, %v", all, err)
+		}
+		if c := all[0]; c.Provider != "other" || c.Sealed != "v2:k:o" || c.AccountID != "o_1" || c.VerifiedAt != nil || !c.UpdatedAt.Equal(t2) {
+			t.Errorf("re-sealed credentials = %+v", c)
+		}
+		got, err := st.PaymentCredentials(ctx, sh.ID, "stripe")
+		if err != nil || got.AccountID != "acct_2" || got.Sealed != "v1:k:key2" || got.VerifiedAt == nil || !got.VerifiedAt.Equal(t2) {
+			t.Errorf("replaced credentials = %+v, %v", got, err)
+		}
+		if set, err = st.ACPSettings(ctx, sh.ID); err != nil || set.Payment == nil || set.Payment.AccountID != "acct_2" {
+			t.Errorf("settings after replacing = %+v, %v", set, err)
 		}
 	})
 }

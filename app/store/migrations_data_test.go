@@ -2,12 +2,53 @@ package store_test
 
 import (
 	"context"
+	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/acpbridge/acpbridge/acp"
+	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/secret"
 	"github.com/acpbridge/acpbridge/app/store"
 	"github.com/acpbridge/acpbridge/app/store/storetest"
 )
+
+// openBefore opens a fresh database of the kind, migrated up to just
+// before migration version (all of them, then down again).
+func openBefore(t *testing.T, kind app.DatabaseKind, version int64) *store.Store {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, storetest.Config(t, kind, false), storetest.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		ms, err := st.Migrations(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ms.Current < version {
+			return st
+		}
+		if err := st.MigrateDown(ctx, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// execer runs SQL statements on st, failing the test on an error.
+func execer(t *testing.T, st *store.Store) func(q string) {
+	return func(q string) {
+		t.Helper()
+		if _, err := st.DB().ExecContext(context.Background(), q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+}
 
 // TestMigrationForgetsRemoteText: delivery results stored before issue 13
 // could hold what a merchant-set URL answered (an internal service's body,
@@ -20,33 +61,8 @@ func TestMigrationForgetsRemoteText(t *testing.T) {
 		t.Run(string(kind), func(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
-			st, err := store.Open(ctx, storetest.Config(t, kind, false), storetest.Logger(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
-			if err := st.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
-			// Back to the schema just before 00013.
-			for {
-				ms, err := st.Migrations(ctx)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if ms.Current < 13 {
-					break
-				}
-				if err := st.MigrateDown(ctx, 1); err != nil {
-					t.Fatal(err)
-				}
-			}
-			exec := func(q string) {
-				t.Helper()
-				if _, err := st.DB().ExecContext(ctx, q); err != nil {
-					t.Fatalf("%s: %v", q, err)
-				}
-			}
+			st := openBefore(t, kind, 13)
+			exec := execer(t, st)
 			exec(`INSERT INTO shops (id, domain, installed_at, created_at, updated_at) VALUES (1, 'm.myshopify.com', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)`)
 			exec(`INSERT INTO feed_targets (id, shop_id, kind, config, last_status, last_detail, created_at, updated_at) VALUES
 				(1, 1, 'acp', '{}', 'failed', '` + leak + `', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP),
@@ -81,4 +97,108 @@ func TestMigrationForgetsRemoteText(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestMigrationMovesPaymentCredentials: migration 00015 moves each shop's
+// Stripe key, account and verification time out of acp_settings into
+// payment_credentials (provider "stripe"), and the key sealed before
+// still opens with app.PaymentCredentialsAAD; sessions that kept the
+// Stripe account show the same payment handler as before; and the down
+// migration puts both back.
+func TestMigrationMovesPaymentCredentials(t *testing.T) {
+	t.Parallel()
+	keys, err := secret.ParseKeyring(mustKey(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Sealed as agents.ConnectStripe sealed Stripe keys before 00015.
+	sealed, err := keys.Seal([]byte("rk_test_legacy"), []byte("stripe_key:1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const quote = `"quote":{"key":"","lines":null,"quoted_at":"2026-01-02T03:04:05Z"}`
+	for _, kind := range storetest.Kinds {
+		t.Run(string(kind), func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			st := openBefore(t, kind, 15)
+			exec := execer(t, st)
+			exec(`INSERT INTO shops (id, domain, installed_at, created_at, updated_at) VALUES
+				(1, 'a.myshopify.com', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP),
+				(2, 'b.myshopify.com', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)`)
+			exec(`INSERT INTO acp_settings (shop_id, webhook_url, stripe_account_id, stripe_key_sealed, stripe_verified_at, updated_at) VALUES
+				(1, 'https://agent.example/hook', 'acct_legacy', '` + sealed + `', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP),
+				(2, '', '', NULL, NULL, CURRENT_TIMESTAMP)`)
+			exec(`INSERT INTO checkout_sessions (id, shop_id, api_version, status, currency, state, expires_at, created_at, updated_at) VALUES
+				('cs_paid', 1, '2026-04-17', 'ready_for_payment', 'USD', '{"items":[],` + quote + `,"stripe_account_id":"acct_legacy"}', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP),
+				('cs_none', 2, '2026-04-17', 'not_ready_for_payment', 'USD', '{"items":[],` + quote + `}', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)`)
+
+			if err := st.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			c, err := st.PaymentCredentials(ctx, 1, "stripe")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.AccountID != "acct_legacy" || c.Sealed != sealed || c.VerifiedAt == nil {
+				t.Errorf("moved credentials = %+v", c)
+			}
+			if plain, err := keys.Open(c.Sealed, app.PaymentCredentialsAAD(1, "stripe")); err != nil || string(plain) != "rk_test_legacy" {
+				t.Errorf("the moved key does not open with PaymentCredentialsAAD: %q, %v", plain, err)
+			}
+			set, err := st.ACPSettings(ctx, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if set.Payment == nil || set.Payment.Provider != "stripe" || set.Payment.AccountID != "acct_legacy" ||
+				set.CompletionMethod != app.CompletionDelegatedPayment || set.WebhookURL != "https://agent.example/hook" {
+				t.Errorf("settings after the migration = %+v (payment %+v)", set, set.Payment)
+			}
+			if set, err := st.ACPSettings(ctx, 2); err != nil || set.Payment != nil {
+				t.Errorf("a shop without a key has a payment account: %+v, %v", set, err)
+			}
+			if _, err := st.PaymentCredentials(ctx, 2, "stripe"); err == nil {
+				t.Error("a shop without a key has credentials")
+			}
+			paid, err := st.CheckoutSession(ctx, 1, "cs_paid")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := []acp.PaymentHandler{acp.StripeSPTHandler("acct_legacy")}; !reflect.DeepEqual(paid.State.PaymentHandlers, want) {
+				t.Errorf("payment handlers of a session priced before = %+v, want %+v", paid.State.PaymentHandlers, want)
+			}
+			if paid.State.Quote.QuotedAt.IsZero() {
+				t.Errorf("the rest of the state was lost: %+v", paid.State)
+			}
+			if none, err := st.CheckoutSession(ctx, 2, "cs_none"); err != nil || none.State.PaymentHandlers != nil {
+				t.Errorf("a session without an account = %+v, %v", none, err)
+			}
+
+			// And back.
+			if err := st.MigrateDown(ctx, 1); err != nil {
+				t.Fatal(err)
+			}
+			got := queryStrings(t, st, `SELECT stripe_account_id || '|' || COALESCE(stripe_key_sealed, '') FROM acp_settings ORDER BY shop_id`)
+			if want := []string{"acct_legacy|" + sealed, "|"}; !reflect.DeepEqual(got, want) {
+				t.Errorf("acp_settings after the down migration = %q, want %q", got, want)
+			}
+			states := queryStrings(t, st, `SELECT state FROM checkout_sessions ORDER BY id`)
+			for i := range states { // PostgreSQL's jsonb spells objects with spaces
+				states[i] = strings.ReplaceAll(states[i], " ", "")
+			}
+			if len(states) != 2 || !strings.Contains(states[1], `"stripe_account_id":"acct_legacy"`) ||
+				strings.Contains(states[1], "payment_handlers") || strings.Contains(states[0], "stripe_account_id") {
+				t.Errorf("sessions after the down migration = %q", states)
+			}
+		})
+	}
+}
+
+func mustKey(t *testing.T) string {
+	t.Helper()
+	k, err := secret.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }

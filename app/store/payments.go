@@ -90,32 +90,84 @@ func (s *Store) ReleasePayment(ctx context.Context, sessionID string) error {
 		Update("lease_until", nil).Error, "release checkout payment")
 }
 
-// StripeKey returns the shop's sealed Stripe key, or ErrNotFound.
-func (s *Store) StripeKey(ctx context.Context, shopID int64) (string, error) {
-	var sealed *string
-	err := s.conn(ctx).Model(&acpSettingsRow{}).Select("stripe_key_sealed").Where("shop_id = ?", shopID).Scan(&sealed).Error
-	if err != nil {
-		return "", translate(err, "stripe key")
-	}
-	if sealed == nil || *sealed == "" {
-		return "", fmt.Errorf("stripe key: %w", app.ErrNotFound)
-	}
-	return *sealed, nil
+// paymentCredentialsRow is the payment_credentials table: one row per shop
+// and provider.
+type paymentCredentialsRow struct {
+	ShopID            int64  `gorm:"primaryKey;autoIncrement:false"`
+	Provider          string `gorm:"primaryKey"`
+	AccountID         string
+	CredentialsSealed string
+	VerifiedAt        *time.Time
+	UpdatedAt         time.Time `gorm:"autoUpdateTime:false"` // the app's clock, not gorm's
 }
 
-// SaveStripeKey stores the shop's sealed Stripe key and its account id.
-func (s *Store) SaveStripeKey(ctx context.Context, shopID int64, sealed, accountID string, now time.Time) error {
-	r := acpSettingsRow{ShopID: shopID, StripeAccountID: accountID, StripeVerifiedAt: &now, UpdatedAt: now}
-	err := s.conn(ctx).Clauses(clause.OnConflict{
-		Columns: []clause.Column{{Name: "shop_id"}},
-		DoUpdates: clause.Assignments(map[string]any{"stripe_key_sealed": sealed, "stripe_account_id": accountID,
-			"stripe_verified_at": now, "updated_at": now}),
-	}).Create(&r).Error
-	if err != nil {
-		return translate(err, "save stripe key")
+func (paymentCredentialsRow) TableName() string { return "payment_credentials" }
+
+func toAppPaymentCredentials(r paymentCredentialsRow) *app.PaymentCredentials {
+	return &app.PaymentCredentials{ShopID: r.ShopID, Provider: r.Provider, AccountID: r.AccountID, Sealed: r.CredentialsSealed,
+		VerifiedAt: utcPtr(r.VerifiedAt), UpdatedAt: r.UpdatedAt.UTC()}
+}
+
+// PaymentCredentials returns the shop's sealed credentials for the
+// provider, or ErrNotFound.
+func (s *Store) PaymentCredentials(ctx context.Context, shopID int64, provider string) (*app.PaymentCredentials, error) {
+	var r paymentCredentialsRow
+	if err := s.conn(ctx).Where("shop_id = ? AND provider = ?", shopID, provider).Take(&r).Error; err != nil {
+		return nil, translate(err, "payment credentials")
 	}
-	return translate(s.conn(ctx).Model(&acpSettingsRow{}).Where("shop_id = ?", shopID).
-		Update("stripe_key_sealed", sealed).Error, "save stripe key")
+	return toAppPaymentCredentials(r), nil
+}
+
+// ShopPaymentCredentials lists the shop's credentials, every provider's.
+func (s *Store) ShopPaymentCredentials(ctx context.Context, shopID int64) ([]*app.PaymentCredentials, error) {
+	var rows []paymentCredentialsRow
+	if err := s.conn(ctx).Where("shop_id = ?", shopID).Order("provider").Find(&rows).Error; err != nil {
+		return nil, translate(err, "payment credentials")
+	}
+	out := make([]*app.PaymentCredentials, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, toAppPaymentCredentials(r))
+	}
+	return out, nil
+}
+
+// SavePaymentCredentials stores the shop's credentials for c.Provider
+// (replacing that provider's earlier ones) and makes that provider the one
+// the shop's delegated payment charges, in one transaction.
+func (s *Store) SavePaymentCredentials(ctx context.Context, c app.PaymentCredentials) error {
+	return s.InTx(ctx, func(ctx context.Context) error {
+		r := paymentCredentialsRow{ShopID: c.ShopID, Provider: c.Provider, AccountID: c.AccountID, CredentialsSealed: c.Sealed,
+			VerifiedAt: c.VerifiedAt, UpdatedAt: c.UpdatedAt}
+		err := s.conn(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "shop_id"}, {Name: "provider"}}, UpdateAll: true}).
+			Create(&r).Error
+		if err != nil {
+			return translate(err, "save payment credentials")
+		}
+		set := acpSettingsRow{ShopID: c.ShopID, CompletionMethod: string(app.CompletionDelegatedPayment), UpdatedAt: c.UpdatedAt}
+		err = s.conn(ctx).Clauses(clause.OnConflict{
+			Columns: []clause.Column{{Name: "shop_id"}}, DoUpdates: clause.Assignments(map[string]any{"updated_at": c.UpdatedAt}),
+		}).Create(&set).Error
+		if err != nil {
+			return translate(err, "save payment credentials")
+		}
+		return translate(s.conn(ctx).Model(&acpSettingsRow{}).Where("shop_id = ?", c.ShopID).
+			Update("payment_provider", c.Provider).Error, "save payment credentials")
+	})
+}
+
+// UpdatePaymentCredentialsSealed replaces the ciphertext of the shop's
+// credentials for the provider, and nothing else (re-sealing under a new
+// key changes neither the account nor when it was verified).
+func (s *Store) UpdatePaymentCredentialsSealed(ctx context.Context, shopID int64, provider, sealed string) error {
+	res := s.conn(ctx).Model(&paymentCredentialsRow{}).Where("shop_id = ? AND provider = ?", shopID, provider).
+		Update("credentials_sealed", sealed)
+	if res.Error != nil {
+		return translate(res.Error, "update payment credentials")
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("update payment credentials: %w", app.ErrNotFound)
+	}
+	return nil
 }
 
 // StalledCompletions lists completions in a non-final state, not leased,

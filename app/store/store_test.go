@@ -200,9 +200,12 @@ func TestJobInsertedInSameTransaction(t *testing.T) {
 		river.AddWorker(workers, river.WorkFunc(func(context.Context, *river.Job[testJobArgs]) error { return nil }))
 		q, err := jobs.New(jobs.Config{
 			Kind: st.Kind(), DB: st.DB(), Logger: slog.New(slog.DiscardHandler),
-			Workers: workers, TxFromContext: store.SQLTx,
+			TxFromContext: store.SQLTx,
 		})
 		if err != nil {
+			t.Fatal(err)
+		}
+		if err := q.Register(workers); err != nil {
 			t.Fatal(err)
 		}
 		countJobs := func() int {

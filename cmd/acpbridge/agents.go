@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/payment"
 	"github.com/acpbridge/acpbridge/app/service"
 	"github.com/acpbridge/acpbridge/web"
 )
@@ -111,7 +112,7 @@ func runAgents(ctx context.Context, args []string, cfg app.Config, logger *slog.
 		}
 		fmt.Fprintf(stdout, "order events for %s go to %s, signed with — shown once:\n%s\n", domain, url, plain)
 	case "stripe":
-		account, err := ag.ConnectStripe(ctx, sh.ID, key)
+		account, err := ag.ConnectPayment(ctx, sh.ID, payment.ProviderName, key)
 		if err != nil {
 			return err
 		}
@@ -127,9 +128,18 @@ func runAgents(ctx context.Context, args []string, cfg app.Config, logger *slog.
 		}
 		fmt.Fprintf(stdout, "base URL:        %s\ndiscovery:       %s/.well-known/acp.json\nsigning secret:  %s\nwebhook URL:     %s\nStripe account:  %s\n",
 			base, base, map[bool]string{true: "set", false: "none"}[set.SigningSecretSealed != ""]+map[bool]string{true: " (required)", false: ""}[set.RequireSignature],
-			orNone(set.WebhookURL), orNone(set.StripeAccountID))
+			orNone(set.WebhookURL), orNone(stripeAccount(set)))
 	}
 	return nil
+}
+
+// stripeAccount is the shop's Stripe account id, "" when its payment
+// account is not a Stripe one.
+func stripeAccount(set *app.ACPSettings) string {
+	if set.Payment == nil || set.Payment.Provider != payment.ProviderName {
+		return ""
+	}
+	return set.Payment.AccountID
 }
 
 func orNone(s string) string {

@@ -21,7 +21,6 @@ import (
 
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/agents"
-	"github.com/acpbridge/acpbridge/app/checkout"
 	"github.com/acpbridge/acpbridge/app/feeds"
 	"github.com/acpbridge/acpbridge/app/payment"
 	"github.com/acpbridge/acpbridge/app/payment/stripeemu"
@@ -157,14 +156,15 @@ func TestKillDuringComplete(t *testing.T) {
 	if err := feeds.SaveSettings(ctx, *fs); err != nil {
 		t.Fatal(err)
 	}
-	access := &agents.Agents{Store: st, Keys: keys, Stripe: &checkout.StripePayments{Stripe: &payment.Stripe{BaseURL: stripe.URL()}}}
+	access := &agents.Agents{Store: st, Keys: keys,
+		Payments: map[string]agents.PaymentConnector{payment.ProviderName: &payment.Provider{Stripe: &payment.Stripe{BaseURL: stripe.URL()}}}}
 	apiKey, _, err := access.CreateAPIKey(ctx, sh.ID, "kill test")
 	// What the processes' output must never show (scanned at the end).
 	secrets := []string{apiKey, key, secretS, stripe.SecretKey(account), stripe.RestrictedKey(account)}
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := access.ConnectStripe(ctx, sh.ID, stripe.RestrictedKey(account)); err != nil {
+	if _, err := access.ConnectPayment(ctx, sh.ID, payment.ProviderName, stripe.RestrictedKey(account)); err != nil {
 		t.Fatal(err)
 	}
 	// A shippable variant with stock for every purchase.

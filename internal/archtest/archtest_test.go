@@ -188,6 +188,8 @@ func TestRulesCatchTheBreaks(t *testing.T) {
 		{"m/app/checkout: m/web", "capabilities-do-not-import-the-edges"},
 		{"m/app/catalog: m/app/service", "capabilities-do-not-import-the-edges"},
 		{"m/app/feeds: m/app/store", "capabilities-do-not-import-the-store"},
+		{"m/app/checkout: m/app/payment", "payment-providers-are-adapters"},
+		{"m/web: m/app/payment", "payment-providers-are-adapters"},
 		{"m/cmd/acpbridge: testing", "no-test-code-in-production"},
 		{"m/app: m/internal/testkit", "no-test-code-in-production"},
 		{"m/app/service: m/app/delivery/deliverytest", "no-emulators-in-production"},

@@ -128,6 +128,19 @@ func rules() []rule {
 			forbid: []string{"./app/store/..."},
 		},
 		{
+			name: "payment-providers-are-adapters",
+			why: "a payment provider (app/payment is Stripe's) is an adapter: checkout charges through checkout.Payments and " +
+				"agents verifies credentials through agents.PaymentConnector, and only the composition root picks the providers, " +
+				"so that another provider is added without touching the capabilities",
+			from: []string{"./app/...", "./web/..."},
+			except: map[string]string{
+				"./app/payment/...": "the Stripe adapter itself and its emulator",
+				"./app/service":     "the composition root registers the Stripe adapter as provider \"stripe\"",
+				"./app/demo":        "the demo connects its shop to the Stripe emulator through that provider",
+			},
+			forbid: []string{"./app/payment"},
+		},
+		{
 			name: "no-test-code-in-production",
 			why: "package testing and the test helpers are for tests; linked into production code they add flags, " +
 				"globals and code that was never meant to run outside a test",

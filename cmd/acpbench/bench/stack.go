@@ -22,7 +22,6 @@ import (
 
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/agents"
-	"github.com/acpbridge/acpbridge/app/checkout"
 	"github.com/acpbridge/acpbridge/app/feeds"
 	"github.com/acpbridge/acpbridge/app/netguard"
 	"github.com/acpbridge/acpbridge/app/payment"
@@ -372,12 +371,12 @@ func (s *Stack) onboard(ctx context.Context) error {
 	if err := feeds.SaveSettings(ctx, *fs); err != nil {
 		return err
 	}
-	access := &agents.Agents{Store: st, Keys: keys, Stripe: &checkout.StripePayments{Stripe: &payment.Stripe{BaseURL: s.Stripe.URL()}},
-		Outbound: &netguard.Policy{AllowLoopback: true}}
+	access := &agents.Agents{Store: st, Keys: keys, Outbound: &netguard.Policy{AllowLoopback: true},
+		Payments: map[string]agents.PaymentConnector{payment.ProviderName: &payment.Provider{Stripe: &payment.Stripe{BaseURL: s.Stripe.URL()}}}}
 	if s.APIKey, _, err = access.CreateAPIKey(ctx, sh.ID, "acpbench"); err != nil {
 		return err
 	}
-	if _, err := access.ConnectStripe(ctx, sh.ID, s.Stripe.RestrictedKey(s.Account)); err != nil {
+	if _, err := access.ConnectPayment(ctx, sh.ID, payment.ProviderName, s.Stripe.RestrictedKey(s.Account)); err != nil {
 		return err
 	}
 	if _, err := access.RotateWebhookSecret(ctx, sh.ID, s.Events.URL()); err != nil {

@@ -1,0 +1,123 @@
+package checkout
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/secret"
+	"github.com/acpbridge/acpbridge/shopify"
+)
+
+// The constructors take what each part cannot work without as arguments,
+// so that forgetting one is a compile error; the options hold what has a
+// default (zero values mean the default).
+
+// Options are the checkout's settings.
+type Options struct {
+	Logger *slog.Logger     // default slog.Default()
+	Now    func() time.Time // default time.Now
+	// TTL is how long a session lives before it expires (default 6 h).
+	TTL time.Duration
+	// CompleteWait is how long a complete that finds another one running
+	// waits for its result (default 10 s).
+	CompleteWait time.Duration
+}
+
+// New builds the ACP checkout over its store, the pricer that quotes carts,
+// the completer that charges and orders, the order events told of each
+// completed session, and the job queue.
+func New(store CheckoutStore, pricer Pricer, completer *Completer, events OrderEvents, queue app.Enqueuer, opts Options) *Checkout {
+	return &Checkout{
+		Store: store, Pricer: pricer, Completer: completer, Events: events, Queue: queue,
+		Logger: orLogger(opts.Logger), Now: orNow(opts.Now), TTL: opts.TTL, CompleteWait: opts.CompleteWait,
+	}
+}
+
+// CompleterOptions are the completer's settings.
+type CompleterOptions struct {
+	Now func() time.Time // default time.Now
+	// Lease is how long one driver may hold a completion (default 60 s).
+	Lease time.Duration
+	// OrderSearchLag is how long Shopify's order search may take to show a
+	// new order (default 20 s).
+	OrderSearchLag time.Duration
+	// AcquirerBIN is sent in 3-D Secure authentication metadata.
+	AcquirerBIN string
+}
+
+// NewCompleter builds what completes purchases over its store, the payment
+// providers (by name), the shop's orders, the job queue and the keyring that seals
+// payment tokens.
+func NewCompleter(store PaymentStore, payments PaymentProviders, orders Orders, queue app.Enqueuer, keys *secret.Keyring, opts CompleterOptions) *Completer {
+	return &Completer{
+		Store: store, Payments: payments, Orders: orders, Queue: queue, Keys: keys,
+		Now: orNow(opts.Now), Lease: opts.Lease, OrderSearchLag: opts.OrderSearchLag, AcquirerBIN: opts.AcquirerBIN,
+	}
+}
+
+// PricingOptions are live pricing's settings.
+type PricingOptions struct {
+	Logger *slog.Logger     // default slog.Default()
+	Now    func() time.Time // default time.Now
+	// Timeout bounds all Shopify calls of one quote (default 4 s).
+	Timeout time.Duration
+}
+
+// NewPricing builds live pricing over its store, the feed's checkout items
+// (feeds.Feeds) and Shopify's own calculation.
+func NewPricing(store PricingStore, items CheckoutItemSource, shop ShopPricing, opts PricingOptions) *Pricing {
+	return &Pricing{
+		Store: store, Feeds: items, Shopify: shop,
+		Logger: orLogger(opts.Logger), Now: orNow(opts.Now), Timeout: opts.Timeout,
+	}
+}
+
+// AgentEventsOptions are the order events' settings.
+type AgentEventsOptions struct {
+	Logger *slog.Logger     // default slog.Default()
+	Now    func() time.Time // default time.Now
+	// HTTP carries the events to agents (default: a client through the
+	// strictest outbound policy, public addresses only).
+	HTTP *http.Client
+	// Timeout bounds one delivery (default 10 s).
+	Timeout time.Duration
+}
+
+// NewAgentEvents builds the order events sent to agents over their store,
+// the keyring that opens the agents' webhook secrets, the job queue, the
+// shops' Admin API (orders are read from Shopify) and the payment providers
+// (Shopify's refunds and cancellations are passed on to the order's).
+func NewAgentEvents(store AgentEventStore, keys *secret.Keyring, queue app.Enqueuer, api shopify.Querier, payments PaymentProviders, opts AgentEventsOptions) *AgentEvents {
+	return &AgentEvents{
+		Store: store, Keys: keys, Queue: queue, Shopify: api, Payments: payments,
+		HTTP: opts.HTTP, Logger: orLogger(opts.Logger), Now: orNow(opts.Now), Timeout: opts.Timeout,
+	}
+}
+
+func orLogger(l *slog.Logger) *slog.Logger {
+	if l == nil {
+		return slog.Default()
+	}
+	return l
+}
+
+func orNow(now func() time.Time) func() time.Time {
+	if now == nil {
+		return time.Now
+	}
+	return now
+}
+
+// NewShopifyPricing prices carts with Shopify's draft-order calculation
+// through the shops' Admin API (shops.Shopify).
+func NewShopifyPricing(api shopify.Querier) *ShopifyPricing { return &ShopifyPricing{Shopify: api} }
+
+// NewCachedPricing reuses next's draft calculations for identical carts
+// (TTL 60 s, 10,000 entries).
+func NewCachedPricing(next ShopPricing) *CachedPricing { return &CachedPricing{Next: next} }
+
+// NewShopifyOrders writes the agents' orders into Shopify through the
+// shops' Admin API (shops.Shopify).
+func NewShopifyOrders(api shopify.Querier) *ShopifyOrders { return &ShopifyOrders{Shopify: api} }
