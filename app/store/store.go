@@ -46,6 +46,11 @@ type Store struct {
 	shopLocks sync.Map
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
+	// legacyIdemUntil is when the last idempotency record converted by
+	// migration 00014 expires, read once (legacyIdemOnce): until then a
+	// claim looks for one (idempotency.go).
+	legacyIdemOnce  sync.Once
+	legacyIdemUntil time.Time
 }
 
 // sqliteParams makes the embedded database safe for a server: WAL so readers
