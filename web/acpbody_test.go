@@ -64,7 +64,7 @@ func (s *countingIdemStore) ClaimIdempotencyKey(_ context.Context, rec idempoten
 func (s *countingIdemStore) RenewIdempotencyLease(context.Context, int64, time.Time) error {
 	return nil
 }
-func (s *countingIdemStore) FinishIdempotencyKey(context.Context, int64, idempotency.StoredResponse) error {
+func (s *countingIdemStore) FinishIdempotencyKey(context.Context, int64, idempotency.StoredResult) error {
 	return nil
 }
 func (s *countingIdemStore) ReleaseIdempotencyKey(context.Context, int64) error { return nil }

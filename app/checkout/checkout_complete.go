@@ -15,7 +15,8 @@ import (
 // Complete answers a complete request: see complete.go for the steps. A
 // session that is not ready answers with its problems (a 2xx session with
 // error messages); a completed one answers its result again.
-func (c *Checkout) Complete(ctx context.Context, sh *app.Shop, v acp.Version, id string, in *acp.CompleteSessionInput) (*CheckoutSession, error) {
+func (c *Checkout) Complete(ctx context.Context, ag *app.Agent, v acp.Version, id string, in *acp.CompleteSessionInput) (*CheckoutSession, error) {
+	sh := ag.Shop
 	if c.Completer == nil {
 		return nil, &app.Error{Code: app.CodeUnavailable, Message: "payments are not configured on this server"}
 	}
@@ -40,7 +41,7 @@ func (c *Checkout) Complete(ctx context.Context, sh *app.Shop, v acp.Version, id
 		case acp.StatusCanceled, acp.StatusExpired:
 			return nil, notModifiable(cs)
 		}
-		started, err := c.beginCompletion(ctx, sh, v, cs, in)
+		started, err := c.beginCompletion(ctx, ag, v, cs, in)
 		if errors.Is(err, app.ErrConflict) && attempt < maxWriteAttempts {
 			continue // another request changed the session: look again
 		}
@@ -59,7 +60,8 @@ func (c *Checkout) Complete(ctx context.Context, sh *app.Shop, v acp.Version, id
 // one transaction with the resume job (which runs only if this request
 // does not finish the completion itself). A concurrent change of the
 // session is ErrConflict and nothing is written.
-func (c *Checkout) beginCompletion(ctx context.Context, sh *app.Shop, v acp.Version, cs *CheckoutSession, in *acp.CompleteSessionInput) (bool, error) {
+func (c *Checkout) beginCompletion(ctx context.Context, ag *app.Agent, v acp.Version, cs *CheckoutSession, in *acp.CompleteSessionInput) (bool, error) {
+	sh := ag.Shop
 	cp := c.Completer
 	if cs.Status == acp.StatusAuthenticationRequired {
 		if in.AuthenticationResult == nil {
@@ -98,7 +100,7 @@ func (c *Checkout) beginCompletion(ctx context.Context, sh *app.Shop, v acp.Vers
 		cs.State.Buyer = in.Buyer
 	}
 	cs.State.PaymentMessages = nil
-	if err := c.price(ctx, sh, v, cs); err != nil {
+	if err := c.price(ctx, ag, v, cs); err != nil {
 		return false, err
 	}
 	cs.UpdatedAt = c.now()
