@@ -129,23 +129,17 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, rec idempotency.Idempot
 
 // legacyIdempotency returns the record converted by migration 00014 that
 // holds rec's key, if any. Such records stop existing 24 h after the
-// upgrade; until the last has expired (legacyIdemUntil, read once), the
-// claim looks for one.
+// upgrade; until the last has expired (legacyIdemUntil, read once per
+// Store), the claim looks for one; after that it costs nothing.
 func (s *Store) legacyIdempotency(ctx context.Context, rec idempotency.IdempotencyRecord, now time.Time) (*idempotency.IdempotencyRecord, error) {
 	if rec.APIKeyID == legacyKeyID {
 		return nil, nil // the INSERT's conflict finds it
 	}
-	s.legacyIdemOnce.Do(func() {
-		var last idempotencyRow
-		res := s.conn(ctx).Where("api_key_id = ?", legacyKeyID).Order("expires_at DESC").Limit(1).Find(&last)
-		switch {
-		case res.Error != nil:
-			s.legacyIdemUntil = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC) // unknown: keep looking
-		case res.RowsAffected == 1:
-			s.legacyIdemUntil = last.ExpiresAt.UTC()
-		}
-	})
-	if !now.Before(s.legacyIdemUntil) {
+	until, err := s.legacyIdempotencyUntil(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !now.Before(until) {
 		return nil, nil
 	}
 	var cur idempotencyRow
@@ -157,6 +151,27 @@ func (s *Store) legacyIdempotency(ctx context.Context, rec idempotency.Idempoten
 		return nil, nil
 	}
 	return toAppIdempotency(cur)
+}
+
+// legacyIdempotencyUntil is when the last record converted by migration
+// 00014 expires (the zero time when there is none), read on first use; a
+// failed read is not remembered.
+func (s *Store) legacyIdempotencyUntil(ctx context.Context) (time.Time, error) {
+	s.legacyIdemMu.Lock()
+	defer s.legacyIdemMu.Unlock()
+	if s.legacyIdemKnown {
+		return s.legacyIdemUntil, nil
+	}
+	var last idempotencyRow
+	res := s.conn(ctx).Where("api_key_id = ?", legacyKeyID).Order("expires_at DESC").Limit(1).Find(&last)
+	if res.Error != nil {
+		return time.Time{}, translate(res.Error, "claim idempotency key: legacy records")
+	}
+	if res.RowsAffected == 1 {
+		s.legacyIdemUntil = last.ExpiresAt.UTC()
+	}
+	s.legacyIdemKnown = true
+	return s.legacyIdemUntil, nil
 }
 
 // RenewIdempotencyLease implements app.IdempotencyStore.

@@ -157,6 +157,10 @@ func TestMigrationKeysIdempotencyByOperation(t *testing.T) {
 				{base, "k-big", "completed", 413, jsonCT,
 					`{"type":"invalid_request","code":"request_too_large","message":"too large"}`},
 				{base, "k-running", "in_flight", 0, "", ""},
+				// Not ACP's: dropped, never guessed at.
+				{base, "k-notjson", "completed", 400, jsonCT, "bad request"},
+				{"POST /acp/m.myshopify.com/elsewhere", "k-elsewhere", "completed", 200, jsonCT, session},
+				{base + "/cs_abc/complete/again", "k-deeper", "completed", 200, jsonCT, session},
 			}
 			for _, r := range old {
 				status, headers := "NULL", "NULL"
@@ -171,6 +175,10 @@ func TestMigrationKeysIdempotencyByOperation(t *testing.T) {
 
 			if err := st.Migrate(ctx); err != nil {
 				t.Fatal(err)
+			}
+			kept := queryStrings(t, st, `SELECT key FROM idempotency_keys ORDER BY key`)
+			if want := "k-big k-busy k-cancel k-complete k-create k-update"; strings.Join(kept, " ") != want {
+				t.Fatalf("records after the migration: %q, want %s", kept, want)
 			}
 			// The rows expire "now": claim as of an hour ago, when they live.
 			then := time.Now().Add(-time.Hour)

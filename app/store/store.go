@@ -47,9 +47,10 @@ type Store struct {
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
 	// legacyIdemUntil is when the last idempotency record converted by
-	// migration 00014 expires, read once (legacyIdemOnce): until then a
-	// claim looks for one (idempotency.go).
-	legacyIdemOnce  sync.Once
+	// migration 00014 expires, once legacyIdemKnown: until then a claim
+	// looks for one (idempotency.go).
+	legacyIdemMu    sync.Mutex
+	legacyIdemKnown bool
 	legacyIdemUntil time.Time
 }
 

@@ -27,7 +27,8 @@ DELETE FROM idempotency_keys
  WHERE state <> 'completed'
     OR response_status IS NULL
     OR response_status NOT IN (200, 201, 400, 401, 403, 404, 405, 409, 413, 422, 429)
-    OR (response_status >= 400 AND (response_body IS NULL OR substr(convert_from(response_body, 'UTF8'), 1, 1) <> '{'))
+    -- An error answer is an ACP error object: JSON, starting with '{'.
+    OR (response_status >= 400 AND (response_body IS NULL OR substring(response_body FROM 1 FOR 1) <> '\x7b'::bytea))
     OR strpos(scope, '/checkout_sessions') = 0;
 
 UPDATE idempotency_keys k SET
