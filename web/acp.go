@@ -70,6 +70,11 @@ func (s *Server) acpRoutes() {
 	g.GET("/.well-known/acp.json", s.handleDiscovery, s.limitIP(s.ipLimits))
 
 	api := g.Group("/checkout_sessions")
+	// A path or method under /checkout_sessions with no route still goes
+	// through the pipeline (version, body, authentication) before its 404,
+	// as every ACP request does.
+	api.RouteNotFound("", s.acpHandler(""))
+	api.RouteNotFound("/*", s.acpHandler(""))
 	api.POST("", s.acpHandler(acpapi.OpCreate))
 	api.GET("/:id", s.acpHandler(acpapi.OpGet))
 	api.POST("/:id", s.acpHandler(acpapi.OpUpdate))
@@ -87,10 +92,22 @@ func (s *Server) acpShopParam(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// acpHandler serves one ACP operation through the pipeline.
+// acpHandler serves one ACP operation through the pipeline ("": a route
+// that does not exist).
 func (s *Server) acpHandler(op acpapi.Operation) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
+		defer func() {
+			// A panic in the call: answer it in the ACP shape with the
+			// key echoed, like any error of the call; recoverPanic logs it.
+			if r := recover(); r != nil {
+				if p, ok := r.(*acpapi.Panic); ok {
+					s.setACPHeaders(c, acpapi.Result{Version: p.Version, IdempotencyKey: p.IdempotencyKey})
+					r = p.Value
+				}
+				panic(r)
+			}
+		}()
 		if id := req.Header.Get("Request-Id"); validRequestID(id) {
 			c.Response().Header().Set("Request-Id", id)
 		}
@@ -156,13 +173,9 @@ func (s *Server) renderACP(c echo.Context, res acpapi.Result) error {
 		}
 		return c.JSONBlob(acp.VersionErrorStatus, b)
 	}
-	c.Set(ctxACPVersion, res.Version)
-	h := c.Response().Header()
-	if res.IdempotencyKey != "" {
-		h.Set(HeaderIdempotencyKey, res.IdempotencyKey)
-	}
-	if res.Replayed {
-		h.Set(HeaderIdempotentReplayed, "true")
+	s.setACPHeaders(c, res)
+	if errors.Is(res.Err, acpapi.ErrUnknownOperation) {
+		return echo.ErrNotFound // no such route
 	}
 	if res.Err != nil {
 		return res.Err
@@ -172,6 +185,21 @@ func (s *Server) renderACP(c echo.Context, res acpapi.Result) error {
 		status = http.StatusCreated
 	}
 	return c.JSONBlob(status, res.Session)
+}
+
+// setACPHeaders keeps the negotiated version for the error handler and
+// sets the idempotency headers of the result.
+func (s *Server) setACPHeaders(c echo.Context, res acpapi.Result) {
+	if res.Version != "" {
+		c.Set(ctxACPVersion, res.Version)
+	}
+	h := c.Response().Header()
+	if res.IdempotencyKey != "" {
+		h.Set(HeaderIdempotencyKey, res.IdempotencyKey)
+	}
+	if res.Replayed {
+		h.Set(HeaderIdempotentReplayed, "true")
+	}
 }
 
 // handleDiscovery serves the shop's public discovery document.

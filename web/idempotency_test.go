@@ -406,6 +406,11 @@ func TestIdempotencyServerErrorsAreNotStored(t *testing.T) {
 			if first.status != 500 || first.code() != "internal_error" || strings.Contains(first.body, "database") {
 				t.Fatalf("%s first = %d %s; want the bare 500", route, first.status, first.body)
 			}
+			// Answered like any error of the call: the key echoed, the
+			// version's error shape (no encoder newline).
+			if first.header.Get(HeaderIdempotencyKey) != "key-"+route || strings.HasSuffix(first.body, "\n") {
+				t.Fatalf("%s first: key %q, body %q; want the key echoed, the ACP error shape", route, first.header.Get(HeaderIdempotencyKey), first.body)
+			}
 			scope := idempotency.IdempotencyScope{ShopID: h.shops["a.myshopify.com"].ID, APIKeyID: 1, Operation: idempotency.OpCreateSession}
 			if _, err := st.IdempotencyRecord(context.Background(), scope, "key-"+route); !errors.Is(err, app.ErrNotFound) {
 				t.Fatalf("%s: a record survived the 500: %v", route, err)

@@ -3,6 +3,7 @@ package acpapi
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -27,8 +28,30 @@ const (
 	OpCancel             = Operation(idempotency.OpCancelSession)
 )
 
-// changesState reports whether op takes a body and an Idempotency-Key.
-func (op Operation) changesState() bool { return op != OpGet }
+// idempotent reports whether op takes an Idempotency-Key: the operations
+// that change state.
+func (op Operation) idempotent() bool {
+	return op == OpCreate || op == OpUpdate || op == OpComplete || op == OpCancel
+}
+
+// ErrUnknownOperation is the answer to a call of an operation the pipeline
+// does not know, given once the caller is authenticated (REST: a path under
+// /checkout_sessions that has no route, answered 404 as before the
+// pipeline existed; JSON-RPC: method not found).
+var ErrUnknownOperation = errors.New("acpapi: unknown operation")
+
+// Panic is what a panic during a call is re-raised as: the value, and what
+// the transport needs to answer it as it answers any error of the call
+// (its recovery then takes over, with the original frames still on the
+// stack). A claimed Idempotency-Key has been released.
+type Panic struct {
+	Value any
+	// Version is the negotiated version ("" if negotiation had not run).
+	Version acp.Version
+	// IdempotencyKey is the valid key of the call, once idempotency had
+	// accepted it ("" before).
+	IdempotencyKey string
+}
 
 // Checkout is the checkout use-case (checkout.Checkout): every operation
 // takes the authenticated agent as its caller.
@@ -137,15 +160,33 @@ func tooLarge() error {
 }
 
 // Run runs one call: the steps in the package doc's order, each refusing
-// before the next spends anything on the request.
+// before the next spends anything on the request. A panic of any step is
+// re-raised as a *Panic.
 func (p *Pipeline) Run(ctx context.Context, req Request) Result {
+	var prog progress
+	defer func() {
+		if r := recover(); r != nil {
+			panic(&Panic{Value: r, Version: prog.version, IdempotencyKey: prog.key})
+		}
+	}()
+	return p.run(ctx, req, &prog)
+}
+
+// progress is what a call has established so far, for Panic.
+type progress struct {
+	version acp.Version
+	key     string
+}
+
+func (p *Pipeline) run(ctx context.Context, req Request, prog *progress) Result {
 	v, err := acp.NegotiateVersion(req.APIVersion)
 	if err != nil {
 		return refused("", err)
 	}
+	prog.version = v
 	body := req.Body
-	if !req.Operation.changesState() {
-		body = nil
+	if req.Operation == OpGet {
+		body = nil // a GET has no body; the signature covers none
 	} else {
 		if req.BodyErr != nil {
 			return refused(v, req.BodyErr)
@@ -163,10 +204,13 @@ func (p *Pipeline) Run(ctx context.Context, req Request) Result {
 	if err != nil {
 		return refused(v, err)
 	}
-	if !req.Operation.changesState() || p.Idempotency == nil {
+	if req.Operation != OpGet && !req.Operation.idempotent() {
+		return refused(v, ErrUnknownOperation)
+	}
+	if !req.Operation.idempotent() || p.Idempotency == nil {
 		return p.call(ctx, ag, v, req, body)
 	}
-	return p.runIdempotent(ctx, ag, v, req, body)
+	return p.runIdempotent(ctx, ag, v, req, body, prog)
 }
 
 // authenticate checks the API key, its rate, and the signature (when sent
@@ -247,7 +291,7 @@ func (p *Pipeline) operate(ctx context.Context, ag *app.Agent, v acp.Version, re
 		}
 		return p.Checkout.Cancel(ctx, ag, req.SessionID, in)
 	}
-	return nil, fmt.Errorf("acpapi: unknown operation %q", req.Operation)
+	return nil, fmt.Errorf("%w %q", ErrUnknownOperation, req.Operation)
 }
 
 // idempotencyFinishTimeout bounds storing (or releasing) a claim after the
@@ -259,7 +303,7 @@ const idempotencyFinishTimeout = 10 * time.Second
 // (Replayed) and nothing runs; otherwise the call runs holding the key, and
 // its result is stored, unless it is a server failure, which (like a
 // panic, re-raised afterwards) releases the key so a retry runs afresh.
-func (p *Pipeline) runIdempotent(ctx context.Context, ag *app.Agent, v acp.Version, req Request, body []byte) Result {
+func (p *Pipeline) runIdempotent(ctx context.Context, ag *app.Agent, v acp.Version, req Request, body []byte, prog *progress) Result {
 	key := ""
 	switch len(req.IdempotencyKeys) {
 	case 0:
@@ -273,6 +317,7 @@ func (p *Pipeline) runIdempotent(ctx context.Context, ag *app.Agent, v acp.Versi
 		return refused(v, &app.Error{Code: app.CodeInvalid, Reason: idempotency.ReasonInvalidIdempotencyKey,
 			Message: "Send one Idempotency-Key header, not several."})
 	}
+	prog.key = key
 	res := p.runClaimed(ctx, ag, v, req, body, key)
 	res.IdempotencyKey = key
 	return res
