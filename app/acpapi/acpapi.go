@@ -133,7 +133,8 @@ type Result struct {
 	// and then Err is the *acp.Error for acp.EncodeVersionError.
 	Version acp.Version
 	// Outcome is idempotency.OutcomeCreated or OutcomeReturned with
-	// Session set, or OutcomeRefused with Err set.
+	// Session set, or OutcomeRefused with Err set (which may also be a
+	// server failure: idempotency.RefusalOf tells them apart).
 	Outcome Outcome
 	// Session is the session's ACP JSON for Version.
 	Session []byte

@@ -14,7 +14,10 @@
 // for the version, the one checkout call with the authenticated agent as
 // its caller, and encoding the session for the version. The rules of each
 // step live in the package that owns it; statuses, headers and paths are
-// the transport's business.
+// the transport's business: a Result carries errors as values (*app.Error,
+// *acp.Error, ErrUnknownOperation, or a server failure), and a panic comes
+// back out of Run as a *Panic that says what the transport needs to answer
+// it.
 //
 // Imports: package app (vocabulary: Agent, Error), acp, and the capability
 // packages whose steps it sequences — app/agents (SignedRequest),
