@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acpbridge/acpbridge/app/config"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/acpbridge/acpbridge/acp"
@@ -82,7 +84,7 @@ func newBombServer(t testing.TB) *bombServer {
 	t.Helper()
 	b := &bombServer{agents: &countingAgents{}, store: &countingIdemStore{}}
 	b.srv = New(Config{
-		Logger: storetest.Logger(t), Registry: prometheus.NewRegistry(), BodyLimit: app.DefaultBodyLimit,
+		Logger: storetest.Logger(t), Registry: prometheus.NewRegistry(), BodyLimit: config.DefaultBodyLimit,
 		Checkout: noCheckout{}, Agents: b.agents, Idempotency: &idempotency.Idempotency{Store: b.store},
 		AppURL: func() string { return "http://127.0.0.1" },
 	})

@@ -11,10 +11,11 @@ import (
 	"sort"
 	"time"
 
+	"github.com/acpbridge/acpbridge/app/config"
+
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/acpapi"
 	"github.com/acpbridge/acpbridge/app/idempotency"
 )
@@ -131,7 +132,7 @@ func New(cfg Config) *Server {
 	}
 	e.IPExtractor = ipExtractor(cfg.TrustedProxies)
 	if s.adminUI.AppBridgeURL == "" {
-		s.adminUI.AppBridgeURL = app.DefaultAppBridgeURL
+		s.adminUI.AppBridgeURL = config.DefaultAppBridgeURL
 	}
 	for name, p := range cfg.Ready {
 		s.probes = append(s.probes, namedProbe{name, p})

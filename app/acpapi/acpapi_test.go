@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acpbridge/acpbridge/app/config"
+
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/acp/acptest"
 	"github.com/acpbridge/acpbridge/app"
@@ -146,13 +148,13 @@ func startApp(t *testing.T, kind app.DatabaseKind) (*service.Service, *stripeemu
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = stripe.Close() })
-	cfg, err := app.LoadConfig(func(string) string { return "" })
+	cfg, err := config.Load(func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}
 	emu, err := emulator.New(emulator.Config{
 		APIKey: testClientID, APISecret: testSecret, Logger: storetest.Logger(t), Products: 5, Seed: 1,
-		Shops: []string{testShop}, Scopes: strings.Split(app.DefaultScopes, ","),
+		Shops: []string{testShop}, Scopes: strings.Split(config.DefaultScopes, ","),
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -171,6 +171,12 @@ type Checkout struct {
 	CompleteWait time.Duration
 }
 
+// DefaultSessionTTL is how long a checkout session lives by default.
+const DefaultSessionTTL = 6 * time.Hour
+
+// DefaultQuoteTimeout bounds the Shopify calls of one quote.
+const DefaultQuoteTimeout = 4 * time.Second
+
 // now is the clock at PostgreSQL's precision, so that a session reads back
 // exactly as it was answered.
 func (c *Checkout) now() time.Time {
@@ -184,7 +190,7 @@ func (c *Checkout) ttl() time.Duration {
 	if c.TTL > 0 {
 		return c.TTL
 	}
-	return app.DefaultSessionTTL
+	return DefaultSessionTTL
 }
 
 // newSessionID returns "cs_" and 26 random base32 characters (130 bits).

@@ -24,6 +24,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/acpbridge/acpbridge/app/config"
+
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/feeds"
@@ -144,7 +146,7 @@ type ShopifyManifest struct {
 
 // Run starts the demo and serves until ctx is done. It writes DIR/demo.json
 // once the app answers, and prints a short quickstart to out.
-func Run(ctx context.Context, opts Options, base app.Config, logger *slog.Logger, out io.Writer) error {
+func Run(ctx context.Context, opts Options, base config.Config, logger *slog.Logger, out io.Writer) error {
 	if err := opts.Validate(); err != nil {
 		return err
 	}

@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"strconv"
 
+	"github.com/acpbridge/acpbridge/app/config"
+
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/payment"
 	"github.com/acpbridge/acpbridge/app/service"
@@ -21,7 +23,7 @@ const agentsUsage = "agents: expected one of: key create [--label L] | key revok
 // the merchant's settings page does it) lets agents in: API keys, the
 // request-signing secret, the order-event webhook and the Stripe key.
 // Secrets are printed once, here, and stored only sealed or hashed.
-func runAgents(ctx context.Context, args []string, cfg app.Config, logger *slog.Logger, stdout, stderr io.Writer) error {
+func runAgents(ctx context.Context, args []string, cfg config.Config, logger *slog.Logger, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return usageError{errors.New(agentsUsage)}
 	}
