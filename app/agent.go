@@ -1,9 +1,6 @@
 package app
 
-import (
-	"context"
-	"time"
-)
+import "time"
 
 // ACPSettings is how agents reach one shop: request signing, where order
 // events go, how their checkouts complete and the payment account that
@@ -31,24 +28,12 @@ type ACPSettings struct {
 }
 
 // Agent is an authenticated agent request's identity: the shop, the key
-// and the shop's ACP settings (zero values when none are saved).
+// and the shop's ACP settings (zero values when none are saved). It is the
+// caller every checkout operation takes as a parameter (never a context
+// value, so that it cannot be forgotten); the merchant's own test checkout
+// calls with an Agent without Key.
 type Agent struct {
 	Shop     *Shop
 	Key      *APIKey
 	Settings *ACPSettings
-}
-
-type agentKey struct{}
-
-// WithAgent returns ctx carrying the authenticated agent, so that later
-// steps of the same request reuse its shop settings instead of reading
-// them again.
-func WithAgent(ctx context.Context, ag *Agent) context.Context {
-	return context.WithValue(ctx, agentKey{}, ag)
-}
-
-// AgentFrom returns the agent WithAgent stored, or nil.
-func AgentFrom(ctx context.Context) *Agent {
-	ag, _ := ctx.Value(agentKey{}).(*Agent)
-	return ag
 }

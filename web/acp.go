@@ -1,22 +1,20 @@
 package web
 
 import (
-	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"mime"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/acpapi"
 	"github.com/acpbridge/acpbridge/app/agents"
-	"github.com/acpbridge/acpbridge/app/checkout"
+	"github.com/acpbridge/acpbridge/app/idempotency"
 	"github.com/acpbridge/acpbridge/shopify"
 )
 
@@ -25,34 +23,32 @@ import (
 //	<APP_URL>/acp/<shop>.myshopify.com
 //
 // under which agents call /checkout_sessions… and read the public
-// /.well-known/acp.json. A request passes, in order: version negotiation
-// (API-Version) and the body read (at most acp.MaxBodyBytes), authentication
-// (Bearer API key of this shop, then the optional request signature and its
-// replay check), idempotency (POST), and the handler, which
-// decodes the body for its version, makes one app call and encodes the
-// session for the same version.
+// /.well-known/acp.json. This file is only the REST glue: a handler reads
+// the body (bounded), builds an acpapi.Request from the path and headers,
+// calls the ACP pipeline (app/acpapi: version negotiation, body limit,
+// authentication, rate limit, signature, idempotency, decode, the one
+// checkout call, encode) once, and renders its Result: the session with
+// 201 or 200, or the error through the one error→status table
+// (errors.go), with the headers REST adds (Request-Id, Idempotency-Key,
+// Idempotent-Replayed, Retry-After).
 
-// CheckoutService is the checkout use-case (app.Checkout).
+// CheckoutService is the checkout use-case (checkout.Checkout): the
+// pipeline's operations plus the public discovery document.
 type CheckoutService interface {
-	Create(ctx context.Context, sh *app.Shop, v acp.Version, in *acp.CreateSessionInput) (*checkout.CheckoutSession, error)
-	Get(ctx context.Context, sh *app.Shop, id string) (*checkout.CheckoutSession, error)
-	Update(ctx context.Context, sh *app.Shop, v acp.Version, id string, in *acp.UpdateSessionInput) (*checkout.CheckoutSession, error)
-	Cancel(ctx context.Context, sh *app.Shop, id string, in *acp.CancelSessionInput) (*checkout.CheckoutSession, error)
-	Complete(ctx context.Context, sh *app.Shop, v acp.Version, id string, in *acp.CompleteSessionInput) (*checkout.CheckoutSession, error)
-	View(ctx context.Context, sh *app.Shop, cs *checkout.CheckoutSession) (*acp.Session, error)
+	acpapi.Checkout
 	// Discovery is the shop's public discovery document; ErrNotFound for
 	// an unknown or uninstalled shop.
 	Discovery(ctx context.Context, shopDomain, baseURL string) ([]byte, error)
 }
 
 // AgentAuth authenticates agents (agents.Agents).
-type AgentAuth interface {
-	Authenticate(ctx context.Context, shopDomain, authorization string) (*app.Agent, error)
-	VerifySignature(ag *app.Agent, timestamp, signature string, body []byte) error
-	// ConsumeSignature refuses a verified signature already used on
-	// another request (replay protection, across replicas).
-	ConsumeSignature(ctx context.Context, ag *app.Agent, timestamp, signature string, req agents.SignedRequest) error
-}
+type AgentAuth = acpapi.Agents
+
+// Idempotency headers of the ACP checkout API (ACP 2026-04-17 §2.1-2.2).
+const (
+	HeaderIdempotencyKey     = "Idempotency-Key"
+	HeaderIdempotentReplayed = "Idempotent-Replayed"
+)
 
 // ACPBasePath is the prefix of every shop's ACP base URL.
 const ACPBasePath = "/acp/"
@@ -68,20 +64,22 @@ func ACPBaseURL(appURL, shop string) string {
 // a 1 MB body of one huge number cost seconds in the hash).
 const maxACPBody = acp.MaxBodyBytes
 
-const ctxACPBody = "acp.body"
-
 // acpRoutes adds the checkout API of every shop.
 func (s *Server) acpRoutes() {
 	g := s.echo.Group(ACPBasePath+":shop", s.acpShopParam)
 	g.GET("/.well-known/acp.json", s.handleDiscovery, s.limitIP(s.ipLimits))
 
-	api := g.Group("/checkout_sessions", s.acpVersionMW, s.acpAuth)
-	post := []echo.MiddlewareFunc{s.acpIdempotency}
-	api.POST("", s.handleCreateSession, post...)
-	api.GET("/:id", s.handleGetSession)
-	api.POST("/:id", s.handleUpdateSession, post...)
-	api.POST("/:id/complete", s.handleCompleteSession, post...)
-	api.POST("/:id/cancel", s.handleCancelSession, post...)
+	api := g.Group("/checkout_sessions")
+	// A path or method under /checkout_sessions with no route still goes
+	// through the pipeline (version, body, authentication) before its 404,
+	// as every ACP request does.
+	api.RouteNotFound("", s.acpHandler(""))
+	api.RouteNotFound("/*", s.acpHandler(""))
+	api.POST("", s.acpHandler(acpapi.OpCreate))
+	api.GET("/:id", s.acpHandler(acpapi.OpGet))
+	api.POST("/:id", s.acpHandler(acpapi.OpUpdate))
+	api.POST("/:id/complete", s.acpHandler(acpapi.OpComplete))
+	api.POST("/:id/cancel", s.acpHandler(acpapi.OpCancel))
 }
 
 // acpShopParam checks the shop in the path before anything else runs.
@@ -94,58 +92,62 @@ func (s *Server) acpShopParam(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// acpVersionMW negotiates API-Version, echoes Request-Id, and reads the
-// body (bounded) so that signature, idempotency and the decoder all see the
-// same bytes.
-func (s *Server) acpVersionMW(next echo.HandlerFunc) echo.HandlerFunc {
+// acpHandler serves one ACP operation through the pipeline ("": a route
+// that does not exist).
+func (s *Server) acpHandler(op acpapi.Operation) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if id := c.Request().Header.Get("Request-Id"); validRequestID(id) {
+		req := c.Request()
+		defer func() {
+			// A panic in the call: answer it in the ACP shape with the
+			// key echoed, like any error of the call; recoverPanic logs it.
+			if r := recover(); r != nil {
+				if p, ok := r.(*acpapi.Panic); ok {
+					s.setACPHeaders(c, acpapi.Result{Version: p.Version, IdempotencyKey: p.IdempotencyKey})
+					r = p.Value
+				}
+				panic(r)
+			}
+		}()
+		if id := req.Header.Get("Request-Id"); validRequestID(id) {
 			c.Response().Header().Set("Request-Id", id)
 		}
-		v, err := acp.NegotiateVersion(c.Request().Header.Get("API-Version"))
-		if err != nil {
-			var ae *acp.Error
-			errors.As(err, &ae)
-			b, encErr := acp.EncodeVersionError(ae)
-			if encErr != nil {
-				return encErr
-			}
-			return c.JSONBlob(acp.VersionErrorStatus, b)
+		in := acpapi.Request{
+			Shop: c.Param("shop"), Operation: op, SessionID: c.Param("id"),
+			APIVersion: req.Header.Get("API-Version"), Authorization: req.Header.Get("Authorization"),
+			Timestamp: req.Header.Get("Timestamp"), Signature: req.Header.Get("Signature"),
+			IdempotencyKeys: req.Header.Values(HeaderIdempotencyKey),
+			// What a signature is bound to: a retry of this same request
+			// (same method, path and key) may carry it again.
+			Binding: agents.SignedRequest{Method: req.Method, Path: req.URL.Path, IdempotencyKey: req.Header.Get(HeaderIdempotencyKey)},
 		}
-		c.Set(ctxACPVersion, v)
-		req := c.Request()
 		if req.Method == http.MethodPost {
-			if req.ContentLength > maxACPBody {
-				return tooLarge() // not worth reading
-			}
-			body, err := io.ReadAll(io.LimitReader(req.Body, maxACPBody+1))
-			if err != nil {
-				var mbe *http.MaxBytesError
-				if errors.As(err, &mbe) {
-					return tooLarge()
+			in.Body, in.BodyTooLarge, in.BodyErr = readACPBody(req)
+			in.CheckBody = func(body []byte) error {
+				if len(body) > 0 || op == acpapi.OpCreate {
+					return checkJSONContentType(req.Header.Get("Content-Type"))
 				}
-				return &app.Error{Code: app.CodeInvalid, Reason: "invalid_body", Message: "the request body could not be read"}
+				return nil
 			}
-			if len(body) > maxACPBody {
-				return tooLarge()
-			}
-			if len(body) > 0 || c.Path() == ACPBasePath+":shop/checkout_sessions" {
-				if err := checkJSONContentType(req.Header.Get("Content-Type")); err != nil {
-					return err
-				}
-			}
-			c.Set(ctxACPBody, body)
-			req.Body = io.NopCloser(bytes.NewReader(body))
 		}
-		return next(c)
+		return s.renderACP(c, s.acp.Run(req.Context(), in))
 	}
 }
 
-// tooLarge is the decoders' own answer to an oversized body: 413 with the
-// ACP error shape, code request_too_large.
-func tooLarge() error {
-	return &acp.Error{Type: acp.ErrInvalidRequest, Code: acp.CodeTooLarge,
-		Message: fmt.Sprintf("the request body is larger than %d bytes", maxACPBody)}
+// readACPBody reads at most maxACPBody+1 bytes: a declared length over the
+// limit is not read at all, and the pipeline answers request_too_large.
+func readACPBody(req *http.Request) (body []byte, tooLarge bool, err error) {
+	if req.ContentLength > maxACPBody {
+		return nil, true, nil // not worth reading
+	}
+	body, err = io.ReadAll(io.LimitReader(req.Body, maxACPBody+1))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, true, nil
+		}
+		return nil, false, &app.Error{Code: app.CodeInvalid, Reason: "invalid_body", Message: "the request body could not be read"}
+	}
+	return body, false, nil
 }
 
 func checkJSONContentType(ct string) error {
@@ -156,114 +158,48 @@ func checkJSONContentType(ct string) error {
 	return nil
 }
 
-// acpAuth checks the API key (and the signature, when sent or required).
-func (s *Server) acpAuth(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		req := c.Request()
-		ag, err := s.agents.Authenticate(req.Context(), c.Param("shop"), req.Header.Get("Authorization"))
+// renderACP writes the pipeline's result: a version negotiation error in
+// its own shape; an error through handleError (in the negotiated
+// version's shape); the session with 201 for a create, else 200.
+func (s *Server) renderACP(c echo.Context, res acpapi.Result) error {
+	if res.Version == "" {
+		var ae *acp.Error
+		if !errors.As(res.Err, &ae) {
+			return res.Err
+		}
+		b, err := acp.EncodeVersionError(ae)
 		if err != nil {
 			return err
 		}
-		if err := s.keyLimits.allow(ag.Key.ID, time.Now()); err != nil {
-			return err
-		}
-		ts, sig := req.Header.Get("Timestamp"), req.Header.Get("Signature")
-		if err := s.agents.VerifySignature(ag, ts, sig, acpBody(c)); err != nil {
-			return err
-		}
-		// After verifying, so that only genuine signatures are recorded;
-		// before idempotency, which lets a retry of the same request (same
-		// Idempotency-Key) through to its stored answer.
-		signed := agents.SignedRequest{Method: req.Method, Path: req.URL.Path, IdempotencyKey: req.Header.Get(HeaderIdempotencyKey)}
-		if err := s.agents.ConsumeSignature(req.Context(), ag, ts, sig, signed); err != nil {
-			return err
-		}
-		c.Set(ctxACPShop, ag.Shop)
-		c.Set(ctxACPKeyID, ag.Key.ID)
-		c.SetRequest(req.WithContext(app.WithAgent(req.Context(), ag)))
-		return next(c)
+		return c.JSONBlob(acp.VersionErrorStatus, b)
 	}
+	s.setACPHeaders(c, res)
+	if errors.Is(res.Err, acpapi.ErrUnknownOperation) {
+		return echo.ErrNotFound // no such route
+	}
+	if res.Err != nil {
+		return res.Err
+	}
+	status := http.StatusOK
+	if res.Outcome == idempotency.OutcomeCreated {
+		status = http.StatusCreated
+	}
+	return c.JSONBlob(status, res.Session)
 }
 
-func acpBody(c echo.Context) []byte {
-	b, _ := c.Get(ctxACPBody).([]byte)
-	return b
-}
-
-func (s *Server) handleCreateSession(c echo.Context) error {
-	v := acpVersion(c)
-	in, err := acp.DecodeCreateSession(v, acpBody(c))
-	if err != nil {
-		return err
+// setACPHeaders keeps the negotiated version for the error handler and
+// sets the idempotency headers of the result.
+func (s *Server) setACPHeaders(c echo.Context, res acpapi.Result) {
+	if res.Version != "" {
+		c.Set(ctxACPVersion, res.Version)
 	}
-	cs, err := s.checkout.Create(c.Request().Context(), acpShop(c), v, in)
-	if err != nil {
-		return err
+	h := c.Response().Header()
+	if res.IdempotencyKey != "" {
+		h.Set(HeaderIdempotencyKey, res.IdempotencyKey)
 	}
-	return s.renderSession(c, http.StatusCreated, cs)
-}
-
-func (s *Server) handleGetSession(c echo.Context) error {
-	cs, err := s.checkout.Get(c.Request().Context(), acpShop(c), c.Param("id"))
-	if err != nil {
-		return err
+	if res.Replayed {
+		h.Set(HeaderIdempotentReplayed, "true")
 	}
-	return s.renderSession(c, http.StatusOK, cs)
-}
-
-func (s *Server) handleUpdateSession(c echo.Context) error {
-	v := acpVersion(c)
-	in, err := acp.DecodeUpdateSession(v, acpBody(c))
-	if err != nil {
-		return err
-	}
-	cs, err := s.checkout.Update(c.Request().Context(), acpShop(c), v, c.Param("id"), in)
-	if err != nil {
-		return err
-	}
-	return s.renderSession(c, http.StatusOK, cs)
-}
-
-func (s *Server) handleCompleteSession(c echo.Context) error {
-	v := acpVersion(c)
-	in, err := acp.DecodeCompleteSession(v, acpBody(c))
-	if err != nil {
-		return err
-	}
-	cs, err := s.checkout.Complete(c.Request().Context(), acpShop(c), v, c.Param("id"), in)
-	if err != nil {
-		return err
-	}
-	return s.renderSession(c, http.StatusOK, cs)
-}
-
-func (s *Server) handleCancelSession(c echo.Context) error {
-	v := acpVersion(c)
-	in := &acp.CancelSessionInput{}
-	if body := acpBody(c); len(bytes.TrimSpace(body)) > 0 {
-		var err error
-		if in, err = acp.DecodeCancelSession(v, body); err != nil {
-			return err
-		}
-	}
-	cs, err := s.checkout.Cancel(c.Request().Context(), acpShop(c), c.Param("id"), in)
-	if err != nil {
-		return err
-	}
-	return s.renderSession(c, http.StatusOK, cs)
-}
-
-// renderSession encodes the session for the request's version.
-func (s *Server) renderSession(c echo.Context, status int, cs *checkout.CheckoutSession) error {
-	sess, err := s.checkout.View(c.Request().Context(), acpShop(c), cs)
-	if err != nil {
-		return err
-	}
-	b, err := acp.EncodeSession(acpVersion(c), sess)
-	if err != nil {
-		return err // a session we cannot encode is our bug: a 500
-	}
-	return c.JSONBlob(status, b)
 }
 
 // handleDiscovery serves the shop's public discovery document.

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acpbridge/acpbridge/app/config"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/acpbridge/acpbridge/acp"
@@ -64,7 +66,7 @@ func (s *countingIdemStore) ClaimIdempotencyKey(_ context.Context, rec idempoten
 func (s *countingIdemStore) RenewIdempotencyLease(context.Context, int64, time.Time) error {
 	return nil
 }
-func (s *countingIdemStore) FinishIdempotencyKey(context.Context, int64, idempotency.StoredResponse) error {
+func (s *countingIdemStore) FinishIdempotencyKey(context.Context, int64, idempotency.StoredResult) error {
 	return nil
 }
 func (s *countingIdemStore) ReleaseIdempotencyKey(context.Context, int64) error { return nil }
@@ -82,7 +84,7 @@ func newBombServer(t testing.TB) *bombServer {
 	t.Helper()
 	b := &bombServer{agents: &countingAgents{}, store: &countingIdemStore{}}
 	b.srv = New(Config{
-		Logger: storetest.Logger(t), Registry: prometheus.NewRegistry(), BodyLimit: app.DefaultBodyLimit,
+		Logger: storetest.Logger(t), Registry: prometheus.NewRegistry(), BodyLimit: config.DefaultBodyLimit,
 		Checkout: noCheckout{}, Agents: b.agents, Idempotency: &idempotency.Idempotency{Store: b.store},
 		AppURL: func() string { return "http://127.0.0.1" },
 	})
@@ -196,5 +198,36 @@ func BenchmarkACPExponentBomb(b *testing.B) {
 			}
 			b.ReportMetric(float64(cpuTime(b)-start)/float64(time.Millisecond)/float64(b.N), "cpu-ms/op")
 		})
+	}
+}
+
+// TestACPUnknownRoutesGoThroughTheChain: a path or method under
+// /checkout_sessions with no route is negotiated and authenticated like any
+// ACP request before its 404, which is in the version's error shape.
+func TestACPUnknownRoutesGoThroughTheChain(t *testing.T) {
+	t.Parallel()
+	b := newBombServer(t)
+	const base = "/acp/bomb-shop.myshopify.com/checkout_sessions"
+	send := func(method, path, version string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(method, path, nil)
+		req.Header.Set("Authorization", "Bearer "+agents.APIKeyPrefix+"_whatever")
+		if version != "" {
+			req.Header.Set("API-Version", version)
+		}
+		rec := httptest.NewRecorder()
+		b.srv.ServeHTTP(rec, req)
+		return rec
+	}
+	if rec := send(http.MethodDelete, base+"/cs_1", ""); rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), acp.CodeMissingAPIVersion) {
+		t.Fatalf("no API-Version = %d %s; want the version error first", rec.Code, rec.Body)
+	}
+	const notFound = `{"type":"invalid_request","code":"not_found","message":"Not Found"}`
+	for _, r := range [][2]string{{http.MethodDelete, base + "/cs_1"}, {http.MethodPost, base + "/cs_1/refund"}} {
+		if rec := send(r[0], r[1], string(acp.V20260417)); rec.Code != http.StatusNotFound || rec.Body.String() != notFound {
+			t.Fatalf("%s %s = %d %q; want 404 %s", r[0], r[1], rec.Code, rec.Body, notFound)
+		}
+	}
+	if n := b.agents.auths.Load(); n != 2 {
+		t.Fatalf("authenticated %d of the 2 negotiated requests", n)
 	}
 }

@@ -87,3 +87,9 @@ func newKeyLimiter(perSecond float64, burst int) *keyLimiter {
 	return newKeyedLimiter[int64](perSecond, burst,
 		"too many requests with this API key; retry after the time in Retry-After")
 }
+
+// keyRateLimiter is a keyLimiter as the ACP pipeline asks it
+// (acpapi.RateLimiter), once it knows the request's key.
+type keyRateLimiter struct{ *keyLimiter }
+
+func (k keyRateLimiter) AllowKey(apiKeyID int64) error { return k.allow(apiKeyID, time.Now()) }

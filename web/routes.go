@@ -45,7 +45,7 @@ func (s *Server) routes() {
 
 	// The ACP checkout API and discovery document, under each shop's base
 	// URL (acp.go).
-	if s.checkout != nil && s.agents != nil {
+	if s.checkout != nil && s.acp.Agents != nil {
 		s.acpRoutes()
 	}
 

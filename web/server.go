@@ -11,10 +11,12 @@ import (
 	"sort"
 	"time"
 
+	"github.com/acpbridge/acpbridge/app/config"
+
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/acpapi"
 	"github.com/acpbridge/acpbridge/app/idempotency"
 )
 
@@ -93,11 +95,10 @@ type Server struct {
 	catalog         CatalogService
 	secureCookies   bool
 	afterInstallURL func(shop string) string
-	idempotency     *idempotency.Idempotency
 	checkout        CheckoutService
-	agents          AgentAuth
+	// acp runs every ACP checkout call (acp.go is its REST glue).
+	acp             *acpapi.Pipeline
 	appURL          func() string
-	keyLimits       *keyLimiter
 	agentAdmin      AgentAdmin
 	admin           AdminService
 	adminUI         AdminUI
@@ -120,15 +121,18 @@ func New(cfg Config) *Server {
 	s := &Server{
 		echo: e, logger: cfg.Logger, reg: cfg.Registry, metrics: newHTTPMetrics(cfg.Registry),
 		shopify: cfg.Shopify, feeds: cfg.Feeds, catalog: cfg.Catalog, secureCookies: cfg.SecureCookies, afterInstallURL: cfg.AfterInstallURL,
-		idempotency: cfg.Idempotency, checkout: cfg.Checkout, agents: cfg.Agents, appURL: cfg.AppURL,
-		keyLimits: newKeyLimiter(cfg.KeyRate, cfg.KeyBurst), agentAdmin: cfg.AgentAdmin,
+		checkout: cfg.Checkout, appURL: cfg.AppURL, agentAdmin: cfg.AgentAdmin,
 		admin: cfg.Admin, adminUI: cfg.AdminUI,
 		ipLimits: newIPLimiter(cfg.IPRate, cfg.IPBurst), webhookIPLimits: newIPLimiter(cfg.WebhookIPRate, cfg.WebhookIPBurst),
 		metricsToken: cfg.MetricsToken, metricsSeparate: cfg.MetricsSeparate,
 	}
+	s.acp = &acpapi.Pipeline{Checkout: cfg.Checkout, Agents: cfg.Agents, Idempotency: cfg.Idempotency, Logger: cfg.Logger}
+	if kl := newKeyLimiter(cfg.KeyRate, cfg.KeyBurst); kl != nil {
+		s.acp.Limiter = keyRateLimiter{kl}
+	}
 	e.IPExtractor = ipExtractor(cfg.TrustedProxies)
 	if s.adminUI.AppBridgeURL == "" {
-		s.adminUI.AppBridgeURL = app.DefaultAppBridgeURL
+		s.adminUI.AppBridgeURL = config.DefaultAppBridgeURL
 	}
 	for name, p := range cfg.Ready {
 		s.probes = append(s.probes, namedProbe{name, p})

@@ -315,7 +315,7 @@ func checkHTTPSURL(raw string, allowLoopbackHTTP bool) error {
 		return errors.New("must not carry a user name or password")
 	case u.Scheme == "https":
 		return nil
-	case u.Scheme == "http" && allowLoopbackHTTP && app.IsLoopbackHost(u.Hostname()):
+	case u.Scheme == "http" && allowLoopbackHTTP && netguard.IsLoopbackHost(u.Hostname()):
 		return nil
 	}
 	return errors.New("must use https")

@@ -1,7 +1,7 @@
 // Package agents is how AI agents get into a shop's ACP API and how the
 // merchant manages that access: API keys (stored hashed; several live
 // during a rotation), authenticating a request's key for the shop in its
-// path (Agents.Authenticate, called by web's ACP chain), the optional
+// path (Agents.Authenticate, called by the ACP pipeline, app/acpapi), the optional
 // request signature (Signature and Timestamp headers, HMAC-SHA256 over
 // the body) and its replay check, each signature accepted once per shop
 // across replicas (signatures.go), and the merchant's ACP settings: the

@@ -171,6 +171,12 @@ type Checkout struct {
 	CompleteWait time.Duration
 }
 
+// DefaultSessionTTL is how long a checkout session lives by default.
+const DefaultSessionTTL = 6 * time.Hour
+
+// DefaultQuoteTimeout bounds the Shopify calls of one quote.
+const DefaultQuoteTimeout = 4 * time.Second
+
 // now is the clock at PostgreSQL's precision, so that a session reads back
 // exactly as it was answered.
 func (c *Checkout) now() time.Time {
@@ -184,7 +190,7 @@ func (c *Checkout) ttl() time.Duration {
 	if c.TTL > 0 {
 		return c.TTL
 	}
-	return app.DefaultSessionTTL
+	return DefaultSessionTTL
 }
 
 // newSessionID returns "cs_" and 26 random base32 characters (130 bits).
@@ -196,8 +202,11 @@ func newSessionID() (string, error) {
 	return "cs_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b)), nil
 }
 
-// Create opens a session for the shop and prices it.
-func (c *Checkout) Create(ctx context.Context, sh *app.Shop, v acp.Version, in *acp.CreateSessionInput) (*CheckoutSession, error) {
+// Create opens a session for the caller's shop and prices it. The caller
+// is the authenticated agent (its key becomes the session's APIKeyID), or
+// the merchant's own test checkout (an Agent without Key).
+func (c *Checkout) Create(ctx context.Context, ag *app.Agent, v acp.Version, in *acp.CreateSessionInput) (*CheckoutSession, error) {
+	sh := ag.Shop
 	if sh.CurrencyCode == "" {
 		return nil, &app.Error{Code: app.CodeUnavailable, Message: "the shop's details are not known yet; try again in a minute"}
 	}
@@ -219,10 +228,10 @@ func (c *Checkout) Create(ctx context.Context, sh *app.Shop, v acp.Version, in *
 			Locale: in.Locale, Timezone: in.Timezone, Capabilities: in.Capabilities,
 		},
 	}
-	if ag := app.AgentFrom(ctx); ag != nil && ag.Key != nil {
+	if ag.Key != nil {
 		cs.APIKeyID = ag.Key.ID
 	}
-	if err := c.price(ctx, sh, v, cs); err != nil {
+	if err := c.price(ctx, ag, v, cs); err != nil {
 		return nil, err
 	}
 	if err := c.Store.CreateCheckoutSession(ctx, cs); err != nil {
@@ -232,8 +241,8 @@ func (c *Checkout) Create(ctx context.Context, sh *app.Shop, v acp.Version, in *
 }
 
 // Get returns the shop's session, marking it expired when its time is up.
-func (c *Checkout) Get(ctx context.Context, sh *app.Shop, id string) (*CheckoutSession, error) {
-	cs, err := c.load(ctx, sh, id)
+func (c *Checkout) Get(ctx context.Context, ag *app.Agent, id string) (*CheckoutSession, error) {
+	cs, err := c.load(ctx, ag.Shop, id)
 	if err != nil {
 		return nil, err
 	}
@@ -244,8 +253,8 @@ func (c *Checkout) Get(ctx context.Context, sh *app.Shop, id string) (*CheckoutS
 }
 
 // Update applies the agent's changes and reprices the session.
-func (c *Checkout) Update(ctx context.Context, sh *app.Shop, v acp.Version, id string, in *acp.UpdateSessionInput) (*CheckoutSession, error) {
-	return c.modify(ctx, sh, id, func(cs *CheckoutSession) error {
+func (c *Checkout) Update(ctx context.Context, ag *app.Agent, v acp.Version, id string, in *acp.UpdateSessionInput) (*CheckoutSession, error) {
+	return c.modify(ctx, ag.Shop, id, func(cs *CheckoutSession) error {
 		if cs.Status.Terminal() || cs.Status == acp.StatusCompleteInProgress {
 			return notModifiable(cs)
 		}
@@ -277,7 +286,7 @@ func (c *Checkout) Update(ctx context.Context, sh *app.Shop, v acp.Version, id s
 					Message: fmt.Sprintf("fulfillment option %q is not one of the session's options", sel.OptionID)}
 			}
 		}
-		return c.price(ctx, sh, v, cs)
+		return c.price(ctx, ag, v, cs)
 	})
 }
 
@@ -308,8 +317,8 @@ func selectedOptionParam(v acp.Version) string {
 
 // Cancel cancels a session that is not yet terminal; a terminal one
 // answers "not allowed" (405).
-func (c *Checkout) Cancel(ctx context.Context, sh *app.Shop, id string, in *acp.CancelSessionInput) (*CheckoutSession, error) {
-	return c.modify(ctx, sh, id, func(cs *CheckoutSession) error {
+func (c *Checkout) Cancel(ctx context.Context, ag *app.Agent, id string, in *acp.CancelSessionInput) (*CheckoutSession, error) {
+	return c.modify(ctx, ag.Shop, id, func(cs *CheckoutSession) error {
 		if cs.Status == acp.StatusCompleteInProgress {
 			return notModifiable(cs) // a payment is under way
 		}
@@ -404,8 +413,10 @@ func (c *Checkout) expire(ctx context.Context, cs *CheckoutSession) error {
 	return err
 }
 
-// price quotes the session and sets its status from the result.
-func (c *Checkout) price(ctx context.Context, sh *app.Shop, v acp.Version, cs *CheckoutSession) error {
+// price quotes the session for the caller and sets its status from the
+// result.
+func (c *Checkout) price(ctx context.Context, ag *app.Agent, v acp.Version, cs *CheckoutSession) error {
+	sh := ag.Shop
 	q, err := c.Pricer.Quote(ctx, sh, v, &cs.State)
 	if err != nil {
 		return err
@@ -419,7 +430,7 @@ func (c *Checkout) price(ctx context.Context, sh *app.Shop, v acp.Version, cs *C
 			Content: "The buyer's email address is needed for the order confirmation.", Severity: "medium", Resolution: "requires_buyer_input",
 		})
 	}
-	set, err := c.settings(ctx, sh.ID)
+	set, err := c.settings(ctx, ag)
 	if err != nil {
 		return err
 	}
@@ -466,15 +477,15 @@ func (c *Checkout) status(cs *CheckoutSession) acp.Status {
 	return acp.StatusReadyForPayment
 }
 
-// settings are the shop's ACP settings: the authenticated agent's when the
-// request carries them, else read.
-func (c *Checkout) settings(ctx context.Context, shopID int64) (*app.ACPSettings, error) {
-	if ag := app.AgentFrom(ctx); ag != nil && ag.Shop.ID == shopID && ag.Settings != nil {
+// settings are the shop's ACP settings: the caller's when it carries them
+// (authentication read them already), else read.
+func (c *Checkout) settings(ctx context.Context, ag *app.Agent) (*app.ACPSettings, error) {
+	if ag.Settings != nil {
 		return ag.Settings, nil
 	}
-	set, err := c.Store.ACPSettings(ctx, shopID)
+	set, err := c.Store.ACPSettings(ctx, ag.Shop.ID)
 	if errors.Is(err, app.ErrNotFound) {
-		return &app.ACPSettings{ShopID: shopID}, nil
+		return &app.ACPSettings{ShopID: ag.Shop.ID}, nil
 	}
 	return set, err
 }

@@ -15,11 +15,12 @@ import (
 // Complete answers a complete request: see complete.go for the steps. A
 // session that is not ready answers with its problems (a 2xx session with
 // error messages); a completed one answers its result again.
-func (c *Checkout) Complete(ctx context.Context, sh *app.Shop, v acp.Version, id string, in *acp.CompleteSessionInput) (*CheckoutSession, error) {
+func (c *Checkout) Complete(ctx context.Context, ag *app.Agent, v acp.Version, id string, in *acp.CompleteSessionInput) (*CheckoutSession, error) {
+	sh := ag.Shop
 	if c.Completer == nil {
 		return nil, &app.Error{Code: app.CodeUnavailable, Message: "payments are not configured on this server"}
 	}
-	set, err := c.settings(ctx, sh.ID)
+	set, err := c.settings(ctx, ag)
 	if err != nil {
 		return nil, err
 	}
@@ -44,7 +45,7 @@ func (c *Checkout) Complete(ctx context.Context, sh *app.Shop, v acp.Version, id
 		case acp.StatusCanceled, acp.StatusExpired:
 			return nil, notModifiable(cs)
 		}
-		started, err := c.beginCompletion(ctx, sh, v, cs, in)
+		started, err := c.beginCompletion(ctx, ag, v, cs, in)
 		if errors.Is(err, app.ErrConflict) && attempt < maxWriteAttempts {
 			continue // another request changed the session: look again
 		}
@@ -63,7 +64,8 @@ func (c *Checkout) Complete(ctx context.Context, sh *app.Shop, v acp.Version, id
 // one transaction with the resume job (which runs only if this request
 // does not finish the completion itself). A concurrent change of the
 // session is ErrConflict and nothing is written.
-func (c *Checkout) beginCompletion(ctx context.Context, sh *app.Shop, v acp.Version, cs *CheckoutSession, in *acp.CompleteSessionInput) (bool, error) {
+func (c *Checkout) beginCompletion(ctx context.Context, ag *app.Agent, v acp.Version, cs *CheckoutSession, in *acp.CompleteSessionInput) (bool, error) {
+	sh := ag.Shop
 	cp := c.Completer
 	if cs.Status == acp.StatusAuthenticationRequired {
 		if in.AuthenticationResult == nil {
@@ -102,14 +104,14 @@ func (c *Checkout) beginCompletion(ctx context.Context, sh *app.Shop, v acp.Vers
 		cs.State.Buyer = in.Buyer
 	}
 	cs.State.PaymentMessages = nil
-	if err := c.price(ctx, sh, v, cs); err != nil {
+	if err := c.price(ctx, ag, v, cs); err != nil {
 		return false, err
 	}
 	cs.UpdatedAt = c.now()
 	if cs.Status != acp.StatusReadyForPayment {
 		return false, c.Store.SaveCheckoutSession(ctx, cs) // the messages say what is missing
 	}
-	if err := c.checkPaymentAccount(ctx, sh); errors.Is(err, app.ErrNotFound) {
+	if err := c.checkPaymentAccount(ctx, ag); errors.Is(err, app.ErrNotFound) {
 		cs.Status = acp.StatusNotReadyForPayment
 		cs.State.PaymentMessages = []acp.Message{{Type: acp.MessageError, Code: acp.MessageCodeUnsupported, ContentType: acp.ContentPlain,
 			Severity: "high", Resolution: "requires_buyer_review", Content: "This store does not take payments through agents yet."}}
@@ -163,15 +165,15 @@ func (c *Checkout) beginCompletion(ctx context.Context, sh *app.Shop, v acp.Vers
 // checkPaymentAccount is nil when the shop's payment account can be
 // charged here (its provider runs here and its credentials are stored) and
 // ErrNotFound when the shop has none.
-func (c *Checkout) checkPaymentAccount(ctx context.Context, sh *app.Shop) error {
-	set, err := c.settings(ctx, sh.ID)
+func (c *Checkout) checkPaymentAccount(ctx context.Context, ag *app.Agent) error {
+	set, err := c.settings(ctx, ag)
 	if err != nil {
 		return err
 	}
 	if len(c.payments().handlers(set)) == 0 {
 		return fmt.Errorf("payment account: %w", app.ErrNotFound)
 	}
-	_, err = c.Completer.Store.PaymentCredentials(ctx, sh.ID, set.Payment.Provider)
+	_, err = c.Completer.Store.PaymentCredentials(ctx, ag.Shop.ID, set.Payment.Provider)
 	return err
 }
 

@@ -12,13 +12,16 @@
 // the signed order events sent to the agent's webhook afterwards
 // (agentevents.go, testevent.go).
 //
-// So an ACP create goes web/acp.go → Checkout.Create → Pricer.Quote
-// (Pricing) → CheckoutStore.CreateCheckoutSession (app/store); a complete goes
+// So an ACP create goes web/acp.go (REST glue) → acpapi.Pipeline.Run (the
+// transport-free ACP pipeline) → Checkout.Create → Pricer.Quote (Pricing)
+// → CheckoutStore.CreateCheckoutSession (app/store); a complete goes
 // Checkout.Complete → Completer: Payments.Authorize, then Orders.Create
 // writes the Shopify order, each step saved through PaymentStore, with the
 // checkout_resume_completion and agent event jobs enqueued alongside.
-// Retried POSTs are answered before they reach this package, by web's
-// idempotency middleware (app/idempotency).
+// Every operation takes its caller explicitly (the authenticated
+// *app.Agent: shop, API key, ACP settings), never from the context.
+// Retried POSTs are answered before they reach this package, by the
+// pipeline's idempotency step (app/idempotency).
 //
 // Each part is built by its constructor (new.go: New, NewCompleter,
 // NewPricing, NewAgentEvents, and the Shopify adapters), which takes what

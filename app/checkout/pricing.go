@@ -220,7 +220,7 @@ func (p *Pricing) Quote(ctx context.Context, sh *app.Shop, v acp.Version, st *Ch
 	// 2. Live price and stock, within the time budget.
 	timeout := p.Timeout
 	if timeout <= 0 {
-		timeout = app.DefaultQuoteTimeout
+		timeout = DefaultQuoteTimeout
 	}
 	qctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()

@@ -24,6 +24,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/acpbridge/acpbridge/app/config"
+
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/feeds"
@@ -144,7 +146,7 @@ type ShopifyManifest struct {
 
 // Run starts the demo and serves until ctx is done. It writes DIR/demo.json
 // once the app answers, and prints a short quickstart to out.
-func Run(ctx context.Context, opts Options, base app.Config, logger *slog.Logger, out io.Writer) error {
+func Run(ctx context.Context, opts Options, base config.Config, logger *slog.Logger, out io.Writer) error {
 	if err := opts.Validate(); err != nil {
 		return err
 	}
@@ -230,7 +232,7 @@ func Run(ctx context.Context, opts Options, base app.Config, logger *slog.Logger
 // demoConfig is the app's configuration for the demo: base, on a SQLite
 // database in the demo folder, with the emulated Shopify app's
 // credentials and admin.
-func demoConfig(base app.Config, opts Options, clientSecret, appBridgeURL string) app.Config {
+func demoConfig(base config.Config, opts Options, clientSecret, appBridgeURL string) config.Config {
 	cfg := base
 	cfg.Database = app.DatabaseConfig{Kind: app.DatabaseSQLite, Path: filepath.Join(opts.Dir, "acpbridge.db")}
 	cfg.EncryptionKey = "" // the demo keeps its own key beside its database

@@ -6,10 +6,13 @@
 // canonical JSON, CanonicalJSON) gets that answer again; another body is a
 // conflict, a request still running is in flight.
 //
-// web's idempotency middleware calls it for every ACP POST; the checkout
-// use-cases never see it. Today its records are shaped around HTTP
-// (IdempotencyScope{Method, Path}, StoredResponse{Status, Header}); issue
-// 14 plans to key them by operation instead.
+// The ACP pipeline (app/acpapi) calls it for every state-changing ACP
+// operation, whatever the transport; the checkout use-cases never see it.
+// A key is scoped by operation, not by HTTP request: (shop, agent API key,
+// operation, target session) — IdempotencyScope — and the API version is
+// kept with it (another version with the same key is a conflict). What is
+// stored is the operation's result (StoredResult: outcome, the session's
+// ACP JSON, or the refusal), never a status code, header or path.
 //
 // New builds it over its store; the clock, TTL, lease and logger are
 // options.

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -52,37 +51,112 @@ const (
 	IdempotencyCompleted IdempotencyState = "completed"
 )
 
-// IdempotencyScope is what a key is unique within: the authenticated shop,
-// the method and the concrete request path.
+// Operation names a state-changing ACP operation; a key is unique within
+// one operation (and its target session).
+type Operation string
+
+// The ACP operations that take an Idempotency-Key.
+const (
+	OpCreateSession   Operation = "create_checkout_session"
+	OpUpdateSession   Operation = "update_checkout_session"
+	OpCompleteSession Operation = "complete_checkout_session"
+	OpCancelSession   Operation = "cancel_checkout_session"
+)
+
+// IdempotencyScope is what a key is unique within: the shop, the agent's
+// API key, the operation and its target session ("" for a create). The
+// same key sent by two agents of one shop, to two sessions or for two
+// operations is two requests.
 type IdempotencyScope struct {
-	ShopID int64
-	Method string
-	Path   string
+	ShopID    int64
+	APIKeyID  int64
+	Operation Operation
+	SessionID string
 }
 
-// String is the stored form of the method and path ("POST /acp/…").
-func (s IdempotencyScope) String() string { return s.Method + " " + s.Path }
+// Outcome is how an operation ended, in the transport's neutral words.
+type Outcome string
 
-// StoredResponse is a response kept for replay.
-type StoredResponse struct {
-	Status int
-	// Header holds the headers that replay (Content-Type, Location, …).
-	Header http.Header
-	Body   []byte
+// The outcomes of an ACP operation.
+const (
+	// OutcomeCreated: a session was created (REST: 201).
+	OutcomeCreated Outcome = "created"
+	// OutcomeReturned: the session as it now stands (REST: 200).
+	OutcomeReturned Outcome = "returned"
+	// OutcomeRefused: the operation answered an error that is the
+	// caller's to fix (REST: a 4xx); never a server failure, which is not
+	// stored.
+	OutcomeRefused Outcome = "refused"
+)
+
+// StoredResult is an operation's answer kept for replay: no status code,
+// header or path, so that any transport renders it as it renders a fresh
+// answer.
+type StoredResult struct {
+	Outcome Outcome
+	// Session is the session in the ACP JSON of the record's API version
+	// (OutcomeCreated, OutcomeReturned).
+	Session []byte
+	// Refusal is the error answered (OutcomeRefused).
+	Refusal *Refusal
+}
+
+// Refusal is an error answer as stored: enough to rebuild the error that
+// produced it (Err), so that a replay renders byte for byte as the first
+// answer did.
+type Refusal struct {
+	// Class is the app.Code of an *app.Error (it picks the transport's
+	// status); empty for a protocol decoder's *acp.Error.
+	Class app.Code `json:"class,omitempty"`
+	// Type is the *acp.Error's type (empty for an *app.Error, whose type
+	// follows from its class).
+	Type acp.ErrorType `json:"type,omitempty"`
+	// Code is the precise code: app.Error.Reason or acp.Error.Code.
+	Code    string `json:"code,omitempty"`
+	Message string `json:"message,omitempty"`
+	// Param is the field at fault (app.Error.Field, acp.Error.Param).
+	Param string `json:"param,omitempty"`
+	// RetryAfterMS is app.Error.RetryAfter in milliseconds.
+	RetryAfterMS int64 `json:"retry_after_ms,omitempty"`
+}
+
+// RefusalOf describes err for storage. ok is false for an error that is a
+// server failure (not an *app.Error or *acp.Error, or CodeUnavailable):
+// such an answer is never stored, the key is released instead so that a
+// retry runs afresh.
+func RefusalOf(err error) (r *Refusal, ok bool) {
+	var pe *acp.Error
+	if errors.As(err, &pe) {
+		return &Refusal{Type: pe.Type, Code: pe.Code, Message: pe.Message, Param: pe.Param}, true
+	}
+	var ae *app.Error
+	if !errors.As(err, &ae) || ae.Code == app.CodeUnavailable {
+		return nil, false
+	}
+	return &Refusal{Class: ae.Code, Code: ae.Reason, Message: ae.Message, Param: ae.Field,
+		RetryAfterMS: ae.RetryAfter.Milliseconds()}, true
+}
+
+// Err is the error r was made from.
+func (r *Refusal) Err() error {
+	if r.Class == "" {
+		return &acp.Error{Type: r.Type, Code: r.Code, Message: r.Message, Param: r.Param}
+	}
+	return &app.Error{Code: r.Class, Reason: r.Code, Message: r.Message, Field: r.Param,
+		RetryAfter: time.Duration(r.RetryAfterMS) * time.Millisecond}
 }
 
 // IdempotencyRecord is one row of the idempotency store.
 type IdempotencyRecord struct {
-	ID          int64
-	ShopID      int64
-	Scope       string // IdempotencyScope.String()
+	ID int64
+	IdempotencyScope
 	Key         string
 	APIVersion  string
 	RequestHash string
 	State       IdempotencyState
 	LeaseUntil  time.Time
-	// Response is set once State is IdempotencyCompleted.
-	Response  *StoredResponse
+	// Result is set once State is IdempotencyCompleted.
+	Result    *StoredResult
 	CreatedAt time.Time
 	ExpiresAt time.Time
 }
@@ -90,8 +164,8 @@ type IdempotencyRecord struct {
 // IdempotencyStore is what Idempotency needs of the database. The claim must
 // be atomic in the database itself, so that replicas sharing it agree.
 type IdempotencyStore interface {
-	// ClaimIdempotencyKey first removes the record of rec's (shop, scope,
-	// key) if it is expired (ExpiresAt <= now) or in flight with a lapsed
+	// ClaimIdempotencyKey first removes the record of rec's (scope, key)
+	// if it is expired (ExpiresAt <= now) or in flight with a lapsed
 	// lease (LeaseUntil <= now), then inserts rec (in flight) unless a
 	// record holds the key. It returns the inserted record (claimed true,
 	// with its ID) or the one holding the key (claimed false).
@@ -99,9 +173,9 @@ type IdempotencyStore interface {
 	// RenewIdempotencyLease moves the lease of the in-flight record id;
 	// ErrNotFound when that claim is gone (released, or taken over).
 	RenewIdempotencyLease(ctx context.Context, id int64, leaseUntil time.Time) error
-	// FinishIdempotencyKey stores the response of the in-flight record id
+	// FinishIdempotencyKey stores the result of the in-flight record id
 	// and marks it completed; ErrNotFound when that claim is gone.
-	FinishIdempotencyKey(ctx context.Context, id int64, resp StoredResponse) error
+	FinishIdempotencyKey(ctx context.Context, id int64, res StoredResult) error
 	// ReleaseIdempotencyKey deletes the in-flight record id (a no-op when
 	// it is gone already).
 	ReleaseIdempotencyKey(ctx context.Context, id int64) error
@@ -110,9 +184,9 @@ type IdempotencyStore interface {
 // Idempotency makes the ACP checkout API's POSTs safe to retry (ACP
 // 2026-04-17 §2.2; 2025-09-29 answers a conflict with 409 instead of 422).
 //
-// Begin either returns the stored response of an earlier request with the
-// same key and body (to replay without running the handler again), or a
-// claim on the key: the caller runs the request and hands its response to
+// Begin either returns the stored result of an earlier request with the
+// same key and body (to replay without running the operation again), or a
+// claim on the key: the caller runs the operation and hands its result to
 // Claim.Finish, or calls Claim.Release when it failed without one. Claims
 // are rows in the shared database, so the rules hold across replicas.
 type Idempotency struct {
@@ -190,8 +264,8 @@ func ValidateIdempotencyKey(key string) error {
 
 // Begin applies the idempotency rules to a request about to run. It returns
 // exactly one of:
-//   - replay: the stored response of the same key with the same body,
-//     to send again (the handler must not run);
+//   - replay: the stored result of the same key with the same body,
+//     to answer again (the operation must not run);
 //   - claim: the key is now held for this request, which runs and then
 //     calls claim.Finish or claim.Release;
 //   - neither (nil, nil, nil): the request is not tracked (no key, which
@@ -202,7 +276,7 @@ func ValidateIdempotencyKey(key string) error {
 // invalid_idempotency_key (400), idempotency_conflict (same key, other
 // body or other API-Version: 422, or 409 in 2025-09-29) and idempotency_in_flight (409 with
 // RetryAfter, while the first request runs).
-func (i *Idempotency) Begin(ctx context.Context, scope IdempotencyScope, key string, version acp.Version, body []byte) (replay *StoredResponse, claim *IdempotencyClaim, err error) {
+func (i *Idempotency) Begin(ctx context.Context, scope IdempotencyScope, key string, version acp.Version, body []byte) (replay *StoredResult, claim *IdempotencyClaim, err error) {
 	if key == "" {
 		if version == acp.V20250929 {
 			return nil, nil, nil
@@ -215,7 +289,7 @@ func (i *Idempotency) Begin(ctx context.Context, scope IdempotencyScope, key str
 	}
 	now := i.now()
 	rec := IdempotencyRecord{
-		ShopID: scope.ShopID, Scope: scope.String(), Key: key, APIVersion: string(version),
+		IdempotencyScope: scope, Key: key, APIVersion: string(version),
 		RequestHash: CanonicalJSONHash(body), State: IdempotencyInFlight,
 		LeaseUntil: now.Add(i.lease()), CreatedAt: now, ExpiresAt: now.Add(i.ttl()),
 	}
@@ -243,11 +317,11 @@ func (i *Idempotency) Begin(ctx context.Context, scope IdempotencyScope, key str
 		return nil, nil, conflict(version, fmt.Sprintf(
 			"This Idempotency-Key was already used with API-Version %s; retry with that version, or use a new key.", held.APIVersion))
 	}
-	if held.State != IdempotencyCompleted || held.Response == nil {
+	if held.State != IdempotencyCompleted || held.Result == nil {
 		return nil, nil, &app.Error{Code: app.CodeConflict, Reason: ReasonIdempotencyInFlight, RetryAfter: idempotencyRetryAfter,
 			Message: "A request with this Idempotency-Key is still being processed; retry later."}
 	}
-	return held.Response, nil, nil
+	return held.Result, nil, nil
 }
 
 // conflict is idempotency_conflict in the status of the request's version:
@@ -308,23 +382,21 @@ func (c *IdempotencyClaim) end() {
 	<-c.done
 }
 
-// Finish stores resp for replay and completes the record. A 5xx response
-// is never stored: the claim is released instead, so a retry is a fresh
-// request. ErrNotFound means the claim was lost (its lease lapsed and
-// another request took the key over).
-func (c *IdempotencyClaim) Finish(ctx context.Context, resp StoredResponse) error {
+// Finish stores res for replay and completes the record. ErrNotFound means
+// the claim was lost (its lease lapsed and another request took the key
+// over). A server failure has no result to store: Release the claim
+// instead (RefusalOf says which errors those are).
+func (c *IdempotencyClaim) Finish(ctx context.Context, res StoredResult) error {
 	c.end()
-	if resp.Status >= 500 || resp.Status < 100 {
-		return c.release(ctx)
-	}
-	if err := c.idem.Store.FinishIdempotencyKey(ctx, c.id, resp); err != nil {
+	if err := c.idem.Store.FinishIdempotencyKey(ctx, c.id, res); err != nil {
 		return fmt.Errorf("idempotency: finish: %w", err)
 	}
 	return nil
 }
 
 // Release forgets the claim, so the key may be used again at once: for a
-// request that failed without a response worth keeping (5xx, panic).
+// request that failed without a result worth keeping (a server failure,
+// a panic).
 func (c *IdempotencyClaim) Release(ctx context.Context) error {
 	c.end()
 	return c.release(ctx)

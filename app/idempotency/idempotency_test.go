@@ -2,9 +2,10 @@ package idempotency_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -156,7 +157,7 @@ func TestIdempotencyBegin(t *testing.T) {
 		ctx := context.Background()
 		clk := testkit.NewClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
 		idem := &idempotency.Idempotency{Store: st, Now: clk.Now}
-		scope := idempotency.IdempotencyScope{ShopID: sh.ID, Method: http.MethodPost, Path: "/acp/a/checkout_sessions"}
+		scope := idempotency.IdempotencyScope{ShopID: sh.ID, APIKeyID: 3, Operation: idempotency.OpCreateSession}
 
 		// Missing key: required in 2026-04-17, untracked in 2025-09-29.
 		_, _, err := idem.Begin(ctx, scope, "", acp.V20260417, []byte(`{}`))
@@ -182,15 +183,14 @@ func TestIdempotencyBegin(t *testing.T) {
 		_, _, err = idem.Begin(ctx, scope, "k1", acp.V20250929, []byte(`{"a":1,"b":[2,1]}`))
 		wantAppError(t, err, app.CodeConflict, idempotency.ReasonIdempotencyConflict)
 
-		resp := idempotency.StoredResponse{Status: 201, Header: http.Header{"Content-Type": {"application/json"}}, Body: []byte(`{"id":"cs_1"}`)}
+		resp := idempotency.StoredResult{Outcome: idempotency.OutcomeCreated, Session: []byte(`{"id":"cs_1"}`)}
 		if err := claim.Finish(ctx, resp); err != nil {
 			t.Fatalf("Finish: %v", err)
 		}
 		// The same body, however spelt, replays.
 		replay, claim, err = idem.Begin(ctx, scope, "k1", acp.V20260417, []byte(` {"b":[1,2.00],"a":1e0} `))
-		if err != nil || claim != nil || replay == nil || replay.Status != 201 || string(replay.Body) != `{"id":"cs_1"}` ||
-			replay.Header.Get("Content-Type") != "application/json" {
-			t.Fatalf("Begin after Finish = %+v, %v, %v; want the stored 201", replay, claim, err)
+		if err != nil || claim != nil || replay == nil || replay.Outcome != idempotency.OutcomeCreated || string(replay.Session) != `{"id":"cs_1"}` {
+			t.Fatalf("Begin after Finish = %+v, %v, %v; want the stored session", replay, claim, err)
 		}
 		_, _, err = idem.Begin(ctx, scope, "k1", acp.V20260417, []byte(`{"a":1,"b":[1,2],"c":null}`))
 		wantAppError(t, err, app.CodeUnprocessable, idempotency.ReasonIdempotencyConflict)
@@ -201,9 +201,13 @@ func TestIdempotencyBegin(t *testing.T) {
 		if err != nil || claim == nil {
 			t.Fatalf("Begin after the TTL = %v, %v; want a fresh claim", claim, err)
 		}
-		// A 5xx is never stored: Finish releases, and the retry runs afresh.
-		if err := claim.Finish(ctx, idempotency.StoredResponse{Status: 503, Body: []byte(`{}`)}); err != nil {
-			t.Fatalf("Finish 503: %v", err)
+		// A server failure is never stored: the caller releases, and the
+		// retry runs afresh.
+		if _, ok := idempotency.RefusalOf(&app.Error{Code: app.CodeUnavailable, Message: "down"}); ok {
+			t.Fatal("RefusalOf(unavailable) = ok; a server failure must not be stored")
+		}
+		if err := claim.Release(ctx); err != nil {
+			t.Fatalf("Release after a failure: %v", err)
 		}
 		_, claim, err = idem.Begin(ctx, scope, "k1", acp.V20260417, []byte(`{"other":true}`))
 		if err != nil || claim == nil {
@@ -225,18 +229,22 @@ func TestIdempotencyBegin(t *testing.T) {
 		if err != nil || taken == nil {
 			t.Fatalf("Begin after the lease lapsed = %v, %v; want a fresh claim", taken, err)
 		}
-		if err := claim.Finish(ctx, idempotency.StoredResponse{Status: 200}); !errors.Is(err, app.ErrNotFound) {
+		if err := claim.Finish(ctx, idempotency.StoredResult{Outcome: idempotency.OutcomeReturned}); !errors.Is(err, app.ErrNotFound) {
 			t.Fatalf("late Finish of a lost claim: %v, want ErrNotFound", err)
 		}
-		if err := taken.Finish(ctx, idempotency.StoredResponse{Status: 200}); err != nil {
+		if err := taken.Finish(ctx, idempotency.StoredResult{Outcome: idempotency.OutcomeReturned}); err != nil {
 			t.Fatal(err)
 		}
 
-		// Keys are scoped by shop and by path.
-		other := scope
-		other.Path += "/cs_1"
-		if _, c, err := idem.Begin(ctx, other, "k1", acp.V20260417, []byte(`{}`)); err != nil || c == nil {
-			t.Fatalf("same key, other path = %v, %v; want a claim", c, err)
+		// Keys are scoped by operation, session and API key.
+		for _, other := range []idempotency.IdempotencyScope{
+			{ShopID: sh.ID, APIKeyID: 3, Operation: idempotency.OpUpdateSession, SessionID: "cs_1"},
+			{ShopID: sh.ID, APIKeyID: 3, Operation: idempotency.OpUpdateSession, SessionID: "cs_2"},
+			{ShopID: sh.ID, APIKeyID: 4, Operation: idempotency.OpCreateSession},
+		} {
+			if _, c, err := idem.Begin(ctx, other, "k1", acp.V20260417, []byte(`{}`)); err != nil || c == nil {
+				t.Fatalf("same key, scope %+v = %v, %v; want a claim", other, c, err)
+			}
 		}
 	})
 }
@@ -250,7 +258,7 @@ func TestIdempotencyKeyBoundToAPIVersion(t *testing.T) {
 	storetest.EachShop(t, func(t *testing.T, st *store.Store, sh *app.Shop) {
 		ctx := context.Background()
 		idem := &idempotency.Idempotency{Store: st}
-		scope := idempotency.IdempotencyScope{ShopID: sh.ID, Method: http.MethodPost, Path: "/acp/a/checkout_sessions"}
+		scope := idempotency.IdempotencyScope{ShopID: sh.ID, APIKeyID: 3, Operation: idempotency.OpCreateSession}
 		body := []byte(`{"line_items":[{"id":"1","quantity":1}]}`)
 		tests := []struct {
 			first, then acp.Version
@@ -268,7 +276,7 @@ func TestIdempotencyKeyBoundToAPIVersion(t *testing.T) {
 			// In flight under another version: a conflict, not "wait".
 			_, _, err = idem.Begin(ctx, scope, key, tt.then, body)
 			wantAppError(t, err, tt.code, idempotency.ReasonIdempotencyConflict)
-			resp := idempotency.StoredResponse{Status: 201, Body: []byte(`{"answer":"` + string(tt.first) + `"}`)}
+			resp := idempotency.StoredResult{Outcome: idempotency.OutcomeCreated, Session: []byte(`{"answer":"` + string(tt.first) + `"}`)}
 			if err := claim.Finish(ctx, resp); err != nil {
 				t.Fatal(err)
 			}
@@ -278,10 +286,10 @@ func TestIdempotencyKeyBoundToAPIVersion(t *testing.T) {
 				t.Fatalf("Begin under %s = %+v, %v, %q; want a conflict naming %s", tt.then, replay, c, ae.Message, tt.first)
 			}
 			replay, c, err = idem.Begin(ctx, scope, key, tt.first, body)
-			if err != nil || c != nil || replay == nil || string(replay.Body) != string(resp.Body) {
+			if err != nil || c != nil || replay == nil || string(replay.Session) != string(resp.Session) {
 				t.Fatalf("Begin under %s again = %+v, %v, %v; want the stored answer", tt.first, replay, c, err)
 			}
-			rec, err := st.IdempotencyRecord(ctx, sh.ID, scope.String(), key)
+			rec, err := st.IdempotencyRecord(ctx, scope, key)
 			if err != nil || rec.APIVersion != string(tt.first) {
 				t.Fatalf("record %+v, %v; want version %s", rec, err, tt.first)
 			}
@@ -296,7 +304,7 @@ func TestIdempotencyLeaseRenews(t *testing.T) {
 	storetest.EachShop(t, func(t *testing.T, st *store.Store, sh *app.Shop) {
 		ctx := context.Background()
 		idem := &idempotency.Idempotency{Store: st, Lease: 300 * time.Millisecond}
-		scope := idempotency.IdempotencyScope{ShopID: sh.ID, Method: http.MethodPost, Path: "/acp/a/checkout_sessions"}
+		scope := idempotency.IdempotencyScope{ShopID: sh.ID, APIKeyID: 3, Operation: idempotency.OpCreateSession}
 		_, claim, err := idem.Begin(ctx, scope, "k", acp.V20260417, []byte(`{}`))
 		if err != nil || claim == nil {
 			t.Fatalf("Begin = %v, %v", claim, err)
@@ -304,14 +312,46 @@ func TestIdempotencyLeaseRenews(t *testing.T) {
 		time.Sleep(time.Second) // more than three leases
 		_, _, err = idem.Begin(ctx, scope, "k", acp.V20260417, []byte(`{}`))
 		wantAppError(t, err, app.CodeConflict, idempotency.ReasonIdempotencyInFlight)
-		if err := claim.Finish(ctx, idempotency.StoredResponse{Status: 200, Body: []byte("ok")}); err != nil {
+		if err := claim.Finish(ctx, idempotency.StoredResult{Outcome: idempotency.OutcomeReturned, Session: []byte("ok")}); err != nil {
 			t.Fatalf("Finish after renewals: %v", err)
 		}
 		// Once finished, renewals stop: the record stays completed.
 		time.Sleep(400 * time.Millisecond)
 		replay, _, err := idem.Begin(ctx, scope, "k", acp.V20260417, []byte(`{}`))
-		if err != nil || replay == nil || string(replay.Body) != "ok" {
+		if err != nil || replay == nil || string(replay.Session) != "ok" {
 			t.Fatalf("replay = %v, %v", replay, err)
 		}
 	})
+}
+
+// TestRefusalRebuildsTheError: a stored refusal gives back the error it was
+// made from, so a replay renders as the first answer did; server failures
+// are not refusals.
+func TestRefusalRebuildsTheError(t *testing.T) {
+	t.Parallel()
+	for _, err := range []error{
+		&app.Error{Code: app.CodeConflict, Reason: "concurrent_update", Message: "retry", RetryAfter: time.Second},
+		&app.Error{Code: app.CodeNotFound, Message: "no such checkout session", Field: "$.id"},
+		&acp.Error{Type: acp.ErrInvalidRequest, Code: acp.CodeUnknownField, Message: "unknown", Param: "$.x"},
+	} {
+		for _, wrapped := range []error{err, fmt.Errorf("checkout: %w", err)} {
+			r, ok := idempotency.RefusalOf(wrapped)
+			if !ok {
+				t.Fatalf("RefusalOf(%v) not ok", wrapped)
+			}
+			b, _ := json.Marshal(r)
+			var back idempotency.Refusal
+			if err := json.Unmarshal(b, &back); err != nil {
+				t.Fatal(err)
+			}
+			if got := back.Err(); !reflect.DeepEqual(got, err) {
+				t.Fatalf("refusal of %#v rebuilt as %#v", err, got)
+			}
+		}
+	}
+	for _, err := range []error{errors.New("database went away"), &app.Error{Code: app.CodeUnavailable, Message: "later"}} {
+		if r, ok := idempotency.RefusalOf(err); ok {
+			t.Fatalf("RefusalOf(%v) = %+v; a server failure is not stored", err, r)
+		}
+	}
 }

@@ -806,7 +806,9 @@ func (a *Admin) TestCheckout(ctx context.Context, sh *app.Shop) (*TestCheckoutRe
 		Buyer:              &acp.Buyer{FirstName: "Test", LastName: "Buyer", Email: "test-buyer@example.com"},
 		FulfillmentDetails: &acp.FulfillmentDetails{Name: addr.Name, Email: "test-buyer@example.com", Address: &addr},
 	}
-	cs, err := a.Checkout.Create(ctx, sh, acp.V20260417, in)
+	// The merchant, not an agent, is the caller: no API key.
+	merchant := &app.Agent{Shop: sh}
+	cs, err := a.Checkout.Create(ctx, merchant, acp.V20260417, in)
 	if err != nil {
 		return nil, err
 	}
@@ -818,7 +820,7 @@ func (a *Admin) TestCheckout(ctx context.Context, sh *app.Shop) (*TestCheckoutRe
 	if res.Totals, err = view.Totals(); err != nil {
 		return nil, err
 	}
-	if _, err := a.Checkout.Cancel(ctx, sh, cs.ID, &acp.CancelSessionInput{}); err != nil {
+	if _, err := a.Checkout.Cancel(ctx, merchant, cs.ID, &acp.CancelSessionInput{}); err != nil {
 		return nil, fmt.Errorf("cancel the test session: %w", err)
 	}
 	return res, nil

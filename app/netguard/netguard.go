@@ -313,3 +313,12 @@ func looksNumeric(host string) bool {
 	last := host[strings.LastIndexByte(host, '.')+1:]
 	return last != "" && last[0] >= '0' && last[0] <= '9'
 }
+
+// IsLoopbackHost reports whether h is localhost or a loopback address.
+func IsLoopbackHost(h string) bool {
+	if h == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}

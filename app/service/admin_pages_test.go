@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acpbridge/acpbridge/app/config"
+
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/checkout"
@@ -94,7 +96,7 @@ func TestAdminPagesAuth(t *testing.T) {
 		t.Errorf("shopify-reload = %s", reload)
 	}
 	status, h, body := c.raw(loc.String())
-	if status != 200 || !strings.Contains(body, `name="shopify-api-key"`) || !strings.Contains(body, `<script src="`+app.DefaultAppBridgeURL+`"></script>`) {
+	if status != 200 || !strings.Contains(body, `name="shopify-api-key"`) || !strings.Contains(body, `<script src="`+config.DefaultAppBridgeURL+`"></script>`) {
 		t.Errorf("bounce page: %d %s", status, body)
 	}
 	if csp := h.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors https://"+testShop+" https://admin.shopify.com") {

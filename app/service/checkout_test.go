@@ -765,7 +765,7 @@ func TestCheckoutExpiry(t *testing.T) {
 	a := e.agent(t, acp.V20260417)
 	r := a.do("POST", "/checkout_sessions", a.createBody([]acp.ItemInput{item(e.items.digital, 1)}, true, nil))
 	exp, err := time.Parse(time.RFC3339Nano, r.str("expires_at"))
-	if err != nil || exp.Sub(time.Now()) < app.DefaultSessionTTL-time.Minute {
+	if err != nil || exp.Sub(time.Now()) < checkout.DefaultSessionTTL-time.Minute {
 		t.Fatalf("expires_at %q: %v", r.str("expires_at"), err)
 	}
 	e.svc.Checkout().Now = func() time.Time { return exp.Add(time.Second) }

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/acpbridge/acpbridge/app/config"
+
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/secret"
 )
@@ -20,7 +22,7 @@ const KeyFileName = "encryption.key"
 // ENCRYPTION_KEY it reads the key kept beside the database file, creating it
 // (mode 0600) on first start, so the zero-setup default still encrypts. With
 // PostgreSQL the key is required (LoadConfig says so): replicas must share it.
-func LoadKeyring(cfg app.Config) (*secret.Keyring, error) {
+func LoadKeyring(cfg config.Config) (*secret.Keyring, error) {
 	if cfg.EncryptionKey != "" {
 		k, err := secret.ParseKeyring(cfg.EncryptionKey)
 		if err != nil {

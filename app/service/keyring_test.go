@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/acpbridge/acpbridge/app/config"
+
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/service"
 )
@@ -13,7 +15,7 @@ import (
 func TestLoadKeyringGeneratesAndKeepsSQLiteKey(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	cfg := app.Config{Database: app.DatabaseConfig{Kind: app.DatabaseSQLite, Path: filepath.Join(dir, "sub", "a.db")}}
+	cfg := config.Config{Database: app.DatabaseConfig{Kind: app.DatabaseSQLite, Path: filepath.Join(dir, "sub", "a.db")}}
 
 	k1, err := service.LoadKeyring(cfg)
 	if err != nil {
@@ -52,7 +54,7 @@ func TestLoadKeyringGeneratesAndKeepsSQLiteKey(t *testing.T) {
 
 func TestLoadKeyringPostgresNeedsKey(t *testing.T) {
 	t.Parallel()
-	_, err := service.LoadKeyring(app.Config{Database: app.DatabaseConfig{Kind: app.DatabasePostgres, URL: "postgres://h/db"}})
+	_, err := service.LoadKeyring(config.Config{Database: app.DatabaseConfig{Kind: app.DatabasePostgres, URL: "postgres://h/db"}})
 	if err == nil || !strings.Contains(err.Error(), "ENCRYPTION_KEY") {
 		t.Fatalf("err = %v, want ENCRYPTION_KEY required", err)
 	}
@@ -60,7 +62,7 @@ func TestLoadKeyringPostgresNeedsKey(t *testing.T) {
 
 func TestLoadKeyringFromEnvironment(t *testing.T) {
 	t.Parallel()
-	cfg := app.Config{
+	cfg := config.Config{
 		EncryptionKey: "new:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=,old:ZmVkY2JhOTg3NjU0MzIxMGZlZGNiYTk4NzY1NDMyMTA=",
 		Database:      app.DatabaseConfig{Kind: app.DatabaseSQLite, Path: filepath.Join(t.TempDir(), "a.db")},
 	}

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acpbridge/acpbridge/app/config"
+
 	"golang.org/x/crypto/ssh"
 
 	"github.com/acpbridge/acpbridge/app"
@@ -63,7 +65,7 @@ func TestOutboundPolicy(t *testing.T) {
 	for _, kind := range storetest.Kinds {
 		t.Run(string(kind), func(t *testing.T) {
 			t.Parallel()
-			e := newSecApp(t, kind, func(cfg *app.Config) { cfg.OutboundAllowLoopback = false })
+			e := newSecApp(t, kind, func(cfg *config.Config) { cfg.OutboundAllowLoopback = false })
 			s := e.installShop(t, secShopA)
 			ctx := context.Background()
 			token := func() string { return e.emu.IDToken(secShopA, "1") }

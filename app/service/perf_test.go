@@ -56,6 +56,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acpbridge/acpbridge/app/config"
+
 	"github.com/riverqueue/river"
 
 	"github.com/acpbridge/acpbridge/app"
@@ -770,7 +772,7 @@ func newPerfEnv(tb testing.TB, kind app.DatabaseKind) *perfEnv {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	sh, err := st.SaveShopInstall(ctx, app.Shop{Domain: perfShop, Name: "Perf Shop", Scopes: app.DefaultScopes, AccessTokenSealed: sealed})
+	sh, err := st.SaveShopInstall(ctx, app.Shop{Domain: perfShop, Name: "Perf Shop", Scopes: config.DefaultScopes, AccessTokenSealed: sealed})
 	if err != nil {
 		tb.Fatal(err)
 	}

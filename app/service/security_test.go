@@ -22,6 +22,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acpbridge/acpbridge/app/config"
+
 	"github.com/labstack/echo/v4"
 
 	"github.com/acpbridge/acpbridge/acp"
@@ -213,7 +215,7 @@ func newSecEnv(t *testing.T, kind app.DatabaseKind) *secEnv {
 
 // newSecApp starts the app and the emulators (see newSecEnv); tune, when
 // set, adjusts the app's configuration first.
-func newSecApp(t *testing.T, kind app.DatabaseKind, tune func(*app.Config)) *secEnv {
+func newSecApp(t *testing.T, kind app.DatabaseKind, tune func(*config.Config)) *secEnv {
 	t.Helper()
 	ctx := context.Background()
 	stripe, err := stripeemu.New(stripeemu.Config{Accounts: []string{secAccountA, secAccountB}, Seed: 2})
@@ -226,7 +228,7 @@ func newSecApp(t *testing.T, kind app.DatabaseKind, tune func(*app.Config)) *sec
 	t.Cleanup(func() { _ = stripe.Close() })
 	emu, err := emulator.New(emulator.Config{
 		APIKey: testClientID, APISecret: testSecret, Logger: storetest.Logger(t), Products: 5, Seed: 1,
-		Shops: []string{secShopA, secShopB}, Scopes: strings.Split(app.DefaultScopes, ","),
+		Shops: []string{secShopA, secShopB}, Scopes: strings.Split(config.DefaultScopes, ","),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -1102,7 +1104,7 @@ type secJar struct {
 func TestAgentRateLimitThroughTheRoute(t *testing.T) {
 	t.Parallel()
 	eachKind(t, func(t *testing.T, kind app.DatabaseKind) {
-		e := newSecApp(t, kind, func(c *app.Config) { c.AgentRate = 0.5 })
+		e := newSecApp(t, kind, func(c *config.Config) { c.AgentRate = 0.5 })
 		ctx := context.Background()
 		s := e.installShop(t, secShopA)
 		fs, err := e.svc.Feeds().Settings(ctx, s.sh.ID)

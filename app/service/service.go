@@ -26,6 +26,8 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/acpbridge/acpbridge/app/config"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/riverqueue/river"
@@ -50,7 +52,7 @@ import (
 
 // Options are what a Service is built from.
 type Options struct {
-	Config app.Config
+	Config config.Config
 	Logger *slog.Logger
 	// SkipMigrate leaves the schema alone at start (AUTO_MIGRATE=false):
 	// /readyz then reports pending migrations until `acpbridge migrate up`.
@@ -85,7 +87,7 @@ type Options struct {
 
 // Service is a running (or ready to run) acpbridge.
 type Service struct {
-	cfg        app.Config
+	cfg        config.Config
 	logger     *slog.Logger
 	store      *store.Store
 	keys       *secret.Keyring

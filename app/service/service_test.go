@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acpbridge/acpbridge/app/config"
+
 	"github.com/labstack/echo/v4"
 	"github.com/riverqueue/river"
 
@@ -26,9 +28,9 @@ import (
 	"github.com/acpbridge/acpbridge/app/store/storetest"
 )
 
-func testConfig(t *testing.T, db app.DatabaseConfig) app.Config {
+func testConfig(t *testing.T, db app.DatabaseConfig) config.Config {
 	t.Helper()
-	cfg, err := app.LoadConfig(func(string) string { return "" })
+	cfg, err := config.Load(func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}

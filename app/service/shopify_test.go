@@ -21,6 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acpbridge/acpbridge/app/config"
+
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/logging"
 	"github.com/acpbridge/acpbridge/app/payment/stripeemu"
@@ -55,7 +57,7 @@ type shopifyEnv struct {
 	stripe  *stripeemu.Emulator
 	browser *http.Client // a merchant's browser: cookies, follows redirects into the emulator
 	db      *sql.DB
-	cfg     app.Config
+	cfg     config.Config
 }
 
 func newShopifyEnv(t *testing.T, kind app.DatabaseKind) *shopifyEnv {
@@ -95,7 +97,7 @@ func newShopifyEnvOn(t *testing.T, db app.DatabaseConfig, like *shopifyEnv) *sho
 		emu, err = emulator.New(emulator.Config{
 			APIKey: testClientID, APISecret: testSecret, Logger: storetest.Logger(t), Products: 5, Seed: 1,
 			Shops:  []string{testShop, otherShop},
-			Scopes: strings.Split(app.DefaultScopes, ","),
+			Scopes: strings.Split(config.DefaultScopes, ","),
 		})
 		if err != nil {
 			t.Fatal(err)

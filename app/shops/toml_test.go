@@ -7,7 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/config"
+
 	"github.com/acpbridge/acpbridge/app/shops"
 	"github.com/acpbridge/acpbridge/shopify"
 )
@@ -23,8 +24,8 @@ func TestShopifyAppTOMLMatchesCode(t *testing.T) {
 	toml := string(b)
 
 	scopes := regexp.MustCompile(`(?m)^scopes = "([^"]*)"`).FindStringSubmatch(toml)
-	if scopes == nil || scopes[1] != app.DefaultScopes {
-		t.Errorf("toml scopes %q != DefaultScopes %q", scopes, app.DefaultScopes)
+	if scopes == nil || scopes[1] != config.DefaultScopes {
+		t.Errorf("toml scopes %q != DefaultScopes %q", scopes, config.DefaultScopes)
 	}
 	ver := regexp.MustCompile(`(?m)^api_version = "([^"]*)"`).FindStringSubmatch(toml)
 	if ver == nil || ver[1] != shopify.APIVersion {

@@ -4,81 +4,107 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"time"
 
+	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/idempotency"
 )
 
-// idempotencyRow is the idempotency_keys table.
+// idempotencyRow is the idempotency_keys table (migration 00014 keys it by
+// operation).
 type idempotencyRow struct {
-	ID              int64 `gorm:"primaryKey"`
-	ShopID          int64
-	Scope           string
-	Key             string
-	APIVersion      string
-	RequestHash     string
-	State           string
-	LeaseUntil      time.Time
-	ResponseStatus  *int
-	ResponseHeaders *string
-	ResponseBody    []byte
-	CreatedAt       time.Time
-	ExpiresAt       time.Time
+	ID     int64 `gorm:"primaryKey"`
+	ShopID int64
+	// APIKeyID is the agent's key; 0 for a record kept from before
+	// migration 00014, which knew no key (see legacyKeyID).
+	APIKeyID    int64
+	Operation   string
+	SessionID   string
+	Key         string
+	APIVersion  string
+	RequestHash string
+	State       string
+	LeaseUntil  time.Time
+	// The stored result, once completed: its outcome, the session's ACP
+	// JSON, and the refusal (idempotency.Refusal as JSON).
+	Outcome       *string
+	ResultSession []byte
+	Refusal       *string
+	CreatedAt     time.Time
+	ExpiresAt     time.Time
 }
 
 func (idempotencyRow) TableName() string { return "idempotency_keys" }
 
+// legacyKeyID is the api_key_id of the records migration 00014 converted:
+// they were scoped by shop and path only, so they match a retry with any
+// key of their shop (they expire within 24 h of the upgrade).
+const legacyKeyID = 0
+
 func toAppIdempotency(r idempotencyRow) (*idempotency.IdempotencyRecord, error) {
 	rec := &idempotency.IdempotencyRecord{
-		ID: r.ID, ShopID: r.ShopID, Scope: r.Scope, Key: r.Key, APIVersion: r.APIVersion,
+		ID: r.ID,
+		IdempotencyScope: idempotency.IdempotencyScope{ShopID: r.ShopID, APIKeyID: r.APIKeyID,
+			Operation: idempotency.Operation(r.Operation), SessionID: r.SessionID},
+		Key: r.Key, APIVersion: r.APIVersion,
 		RequestHash: r.RequestHash, State: idempotency.IdempotencyState(r.State), LeaseUntil: r.LeaseUntil.UTC(),
 		CreatedAt: r.CreatedAt.UTC(), ExpiresAt: r.ExpiresAt.UTC(),
 	}
-	if r.ResponseStatus != nil {
-		resp := &idempotency.StoredResponse{Status: *r.ResponseStatus, Body: r.ResponseBody, Header: http.Header{}}
-		if resp.Body == nil {
-			resp.Body = []byte{}
-		}
-		if r.ResponseHeaders != nil && *r.ResponseHeaders != "" {
-			if err := json.Unmarshal([]byte(*r.ResponseHeaders), &resp.Header); err != nil {
-				return nil, fmt.Errorf("idempotency record %d: headers: %w", r.ID, err)
+	if r.Outcome != nil {
+		res := &idempotency.StoredResult{Outcome: idempotency.Outcome(*r.Outcome), Session: r.ResultSession}
+		if r.Refusal != nil && *r.Refusal != "" {
+			res.Refusal = &idempotency.Refusal{}
+			if err := json.Unmarshal([]byte(*r.Refusal), res.Refusal); err != nil {
+				return nil, fmt.Errorf("idempotency record %d: refusal: %w", r.ID, err)
 			}
 		}
-		rec.Response = resp
+		rec.Result = res
 	}
 	return rec, nil
 }
 
+// idemScope selects the records of a scope and key, the legacy record of
+// the shop included when keyIDs says so.
+func (s *Store) idemScope(ctx context.Context, sc idempotency.IdempotencyScope, key string, keyIDs ...int64) *gorm.DB {
+	return s.conn(ctx).Where("shop_id = ? AND api_key_id IN ? AND operation = ? AND session_id = ? AND key = ?",
+		sc.ShopID, keyIDs, string(sc.Operation), sc.SessionID, key)
+}
+
 // ClaimIdempotencyKey implements app.IdempotencyStore: the claim is an
-// INSERT … ON CONFLICT DO NOTHING on (shop_id, scope, key), which the
-// database makes atomic whichever replica (or connection) runs it. A record
-// that is expired, or in flight under a lapsed lease (its replica died), is
-// deleted first; the DELETE's own condition keeps it from removing a record
-// another replica has just claimed.
+// INSERT … ON CONFLICT DO NOTHING on (shop_id, api_key_id, operation,
+// session_id, key), which the database makes atomic whichever replica (or
+// connection) runs it. A record that is expired, or in flight under a
+// lapsed lease (its replica died), is deleted first; the DELETE's own
+// condition keeps it from removing a record another replica has just
+// claimed. A record converted by migration 00014 (legacyKeyID) holds the
+// key for every API key of its shop.
 func (s *Store) ClaimIdempotencyKey(ctx context.Context, rec idempotency.IdempotencyRecord, now time.Time) (*idempotency.IdempotencyRecord, bool, error) {
 	now = now.UTC()
 	row := idempotencyRow{
-		ShopID: rec.ShopID, Scope: rec.Scope, Key: rec.Key, APIVersion: rec.APIVersion,
+		ShopID: rec.ShopID, APIKeyID: rec.APIKeyID, Operation: string(rec.Operation), SessionID: rec.SessionID,
+		Key: rec.Key, APIVersion: rec.APIVersion,
 		RequestHash: rec.RequestHash, State: string(idempotency.IdempotencyInFlight), LeaseUntil: rec.LeaseUntil.UTC(),
 		CreatedAt: rec.CreatedAt.UTC(), ExpiresAt: rec.ExpiresAt.UTC(),
 	}
 	// A record can vanish between the INSERT that lost and the SELECT (its
 	// request failed and released it); then the key is free: claim again.
 	for range 3 {
-		err := s.conn(ctx).
-			Where("shop_id = ? AND scope = ? AND key = ?", rec.ShopID, rec.Scope, rec.Key).
+		err := s.idemScope(ctx, rec.IdempotencyScope, rec.Key, rec.APIKeyID, legacyKeyID).
 			Where("expires_at <= ? OR (state = ? AND lease_until <= ?)", now, string(idempotency.IdempotencyInFlight), now).
 			Delete(&idempotencyRow{}).Error
 		if err != nil {
 			return nil, false, translate(err, "claim idempotency key: drop stale")
 		}
+		if held, err := s.legacyIdempotency(ctx, rec, now); held != nil || err != nil {
+			return held, false, err
+		}
 		row.ID = 0
 		res := s.conn(ctx).Clauses(clause.OnConflict{
-			Columns:   []clause.Column{{Name: "shop_id"}, {Name: "scope"}, {Name: "key"}},
+			Columns: []clause.Column{{Name: "shop_id"}, {Name: "api_key_id"}, {Name: "operation"},
+				{Name: "session_id"}, {Name: "key"}},
 			DoNothing: true,
 		}).Create(&row)
 		if res.Error != nil {
@@ -89,7 +115,7 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, rec idempotency.Idempot
 			return held, true, err
 		}
 		var cur idempotencyRow
-		res = s.conn(ctx).Where("shop_id = ? AND scope = ? AND key = ?", rec.ShopID, rec.Scope, rec.Key).Limit(1).Find(&cur)
+		res = s.idemScope(ctx, rec.IdempotencyScope, rec.Key, rec.APIKeyID).Limit(1).Find(&cur)
 		if res.Error != nil {
 			return nil, false, translate(res.Error, "claim idempotency key: read holder")
 		}
@@ -99,6 +125,53 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, rec idempotency.Idempot
 		}
 	}
 	return nil, false, fmt.Errorf("claim idempotency key: the key keeps changing hands: %w", app.ErrConflict)
+}
+
+// legacyIdempotency returns the record converted by migration 00014 that
+// holds rec's key, if any. Such records stop existing 24 h after the
+// upgrade; until the last has expired (legacyIdemUntil, read once per
+// Store), the claim looks for one; after that it costs nothing.
+func (s *Store) legacyIdempotency(ctx context.Context, rec idempotency.IdempotencyRecord, now time.Time) (*idempotency.IdempotencyRecord, error) {
+	if rec.APIKeyID == legacyKeyID {
+		return nil, nil // the INSERT's conflict finds it
+	}
+	until, err := s.legacyIdempotencyUntil(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !now.Before(until) {
+		return nil, nil
+	}
+	var cur idempotencyRow
+	res := s.idemScope(ctx, rec.IdempotencyScope, rec.Key, legacyKeyID).Limit(1).Find(&cur)
+	if res.Error != nil {
+		return nil, translate(res.Error, "claim idempotency key: read legacy holder")
+	}
+	if res.RowsAffected == 0 {
+		return nil, nil
+	}
+	return toAppIdempotency(cur)
+}
+
+// legacyIdempotencyUntil is when the last record converted by migration
+// 00014 expires (the zero time when there is none), read on first use; a
+// failed read is not remembered.
+func (s *Store) legacyIdempotencyUntil(ctx context.Context) (time.Time, error) {
+	s.legacyIdemMu.Lock()
+	defer s.legacyIdemMu.Unlock()
+	if s.legacyIdemKnown {
+		return s.legacyIdemUntil, nil
+	}
+	var last idempotencyRow
+	res := s.conn(ctx).Where("api_key_id = ?", legacyKeyID).Order("expires_at DESC").Limit(1).Find(&last)
+	if res.Error != nil {
+		return time.Time{}, translate(res.Error, "claim idempotency key: legacy records")
+	}
+	if res.RowsAffected == 1 {
+		s.legacyIdemUntil = last.ExpiresAt.UTC()
+	}
+	s.legacyIdemKnown = true
+	return s.legacyIdemUntil, nil
 }
 
 // RenewIdempotencyLease implements app.IdempotencyStore.
@@ -115,26 +188,26 @@ func (s *Store) RenewIdempotencyLease(ctx context.Context, id int64, leaseUntil 
 }
 
 // FinishIdempotencyKey implements app.IdempotencyStore.
-func (s *Store) FinishIdempotencyKey(ctx context.Context, id int64, resp idempotency.StoredResponse) error {
-	hdr := resp.Header
-	if hdr == nil {
-		hdr = http.Header{}
+func (s *Store) FinishIdempotencyKey(ctx context.Context, id int64, result idempotency.StoredResult) error {
+	var refusal *string
+	if result.Refusal != nil {
+		b, err := json.Marshal(result.Refusal)
+		if err != nil {
+			return fmt.Errorf("finish idempotency key: refusal: %w", err)
+		}
+		r := string(b)
+		refusal = &r
 	}
-	hb, err := json.Marshal(hdr)
-	if err != nil {
-		return fmt.Errorf("finish idempotency key: headers: %w", err)
-	}
-	headers := string(hb)
-	body := resp.Body
-	if body == nil {
-		body = []byte{}
+	session := result.Session
+	if session == nil {
+		session = []byte{}
 	}
 	res := s.conn(ctx).Model(&idempotencyRow{}).Where("id = ? AND state = ?", id, string(idempotency.IdempotencyInFlight)).
 		Updates(map[string]any{
-			"state":            string(idempotency.IdempotencyCompleted),
-			"response_status":  resp.Status,
-			"response_headers": headers,
-			"response_body":    body,
+			"state":          string(idempotency.IdempotencyCompleted),
+			"outcome":        string(result.Outcome),
+			"result_session": session,
+			"refusal":        refusal,
 		})
 	if res.Error != nil {
 		return translate(res.Error, "finish idempotency key")
@@ -152,9 +225,9 @@ func (s *Store) ReleaseIdempotencyKey(ctx context.Context, id int64) error {
 }
 
 // IdempotencyRecord returns the record of a key, for tests and support.
-func (s *Store) IdempotencyRecord(ctx context.Context, shopID int64, scope, key string) (*idempotency.IdempotencyRecord, error) {
+func (s *Store) IdempotencyRecord(ctx context.Context, scope idempotency.IdempotencyScope, key string) (*idempotency.IdempotencyRecord, error) {
 	var r idempotencyRow
-	if err := s.conn(ctx).Where("shop_id = ? AND scope = ? AND key = ?", shopID, scope, key).Take(&r).Error; err != nil {
+	if err := s.idemScope(ctx, scope, key, scope.APIKeyID).Take(&r).Error; err != nil {
 		return nil, translate(err, "idempotency record")
 	}
 	return toAppIdempotency(r)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"net/http"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -16,11 +15,16 @@ import (
 	"github.com/acpbridge/acpbridge/app/store/storetest"
 )
 
+// idemScope is the scope of an operation of API key 7 of the shop.
+func idemScope(shopID int64, op idempotency.Operation, sessionID string) idempotency.IdempotencyScope {
+	return idempotency.IdempotencyScope{ShopID: shopID, APIKeyID: 7, Operation: op, SessionID: sessionID}
+}
+
 // idemRecord is an in-flight record claimed at now with a 1-minute lease
 // and a 24-hour life.
-func idemRecord(shopID int64, scope, key, hash string, now time.Time) idempotency.IdempotencyRecord {
+func idemRecord(scope idempotency.IdempotencyScope, key, hash string, now time.Time) idempotency.IdempotencyRecord {
 	return idempotency.IdempotencyRecord{
-		ShopID: shopID, Scope: scope, Key: key, APIVersion: "2026-04-17", RequestHash: hash,
+		IdempotencyScope: scope, Key: key, APIVersion: "2026-04-17", RequestHash: hash,
 		State: idempotency.IdempotencyInFlight, LeaseUntil: now.Add(time.Minute), CreatedAt: now, ExpiresAt: now.Add(24 * time.Hour),
 	}
 }
@@ -29,7 +33,7 @@ func claim(t *testing.T, st *store.Store, rec idempotency.IdempotencyRecord, now
 	t.Helper()
 	held, claimed, err := st.ClaimIdempotencyKey(context.Background(), rec, now)
 	if err != nil {
-		t.Fatalf("ClaimIdempotencyKey(%s %s at %v): %v", rec.Scope, rec.Key, now, err)
+		t.Fatalf("ClaimIdempotencyKey(%+v %s at %v): %v", rec.IdempotencyScope, rec.Key, now, err)
 	}
 	return held, claimed
 }
@@ -40,36 +44,33 @@ func TestIdempotencyClaimFinishReplay(t *testing.T) {
 		ctx := context.Background()
 		sh, _ := st.SaveShopInstall(ctx, app.Shop{Domain: "a.myshopify.com"})
 		now := time.Date(2030, 1, 2, 3, 4, 5, 123456000, time.UTC)
-		const scope = "POST /acp/a/checkout_sessions"
+		scope := idemScope(sh.ID, idempotency.OpCreateSession, "")
 
-		first, claimed := claim(t, st, idemRecord(sh.ID, scope, "k1", "h1", now), now)
+		first, claimed := claim(t, st, idemRecord(scope, "k1", "h1", now), now)
 		if !claimed || first.ID == 0 || first.State != idempotency.IdempotencyInFlight {
 			t.Fatalf("first claim = %+v, claimed %v; want a new in-flight record", first, claimed)
 		}
 		// The same key again while in flight: held, not claimed.
-		held, claimed := claim(t, st, idemRecord(sh.ID, scope, "k1", "h2", now.Add(time.Second)), now.Add(time.Second))
-		if claimed || held.ID != first.ID || held.State != idempotency.IdempotencyInFlight || held.RequestHash != "h1" || held.Response != nil {
+		held, claimed := claim(t, st, idemRecord(scope, "k1", "h2", now.Add(time.Second)), now.Add(time.Second))
+		if claimed || held.ID != first.ID || held.State != idempotency.IdempotencyInFlight || held.RequestHash != "h1" || held.Result != nil {
 			t.Fatalf("second claim = %+v, claimed %v; want the first, in flight", held, claimed)
 		}
 
 		body := []byte("{\"id\":\"cs_1\"}\x00\xff binary-safe")
-		resp := idempotency.StoredResponse{Status: 201, Body: body, Header: http.Header{
-			"Content-Type": {"application/json"}, "Location": {"/acp/a/checkout_sessions/cs_1"},
-		}}
+		resp := idempotency.StoredResult{Outcome: idempotency.OutcomeCreated, Session: body}
 		if err := st.FinishIdempotencyKey(ctx, first.ID, resp); err != nil {
 			t.Fatalf("FinishIdempotencyKey: %v", err)
 		}
 		if err := st.FinishIdempotencyKey(ctx, first.ID, resp); !errors.Is(err, app.ErrNotFound) {
 			t.Fatalf("finishing twice: err = %v, want ErrNotFound", err)
 		}
-		held, claimed = claim(t, st, idemRecord(sh.ID, scope, "k1", "h1", now.Add(2*time.Minute)), now.Add(2*time.Minute))
-		if claimed || held.ID != first.ID || held.State != idempotency.IdempotencyCompleted || held.Response == nil {
+		held, claimed = claim(t, st, idemRecord(scope, "k1", "h1", now.Add(2*time.Minute)), now.Add(2*time.Minute))
+		if claimed || held.ID != first.ID || held.State != idempotency.IdempotencyCompleted || held.Result == nil {
 			t.Fatalf("claim after finish = %+v, claimed %v; want the completed record", held, claimed)
 		}
-		got := held.Response
-		if got.Status != 201 || !bytes.Equal(got.Body, body) || got.Header.Get("Content-Type") != "application/json" ||
-			got.Header.Get("Location") != "/acp/a/checkout_sessions/cs_1" {
-			t.Fatalf("stored response = %d %v %q, want 201 with the headers and body %q", got.Status, got.Header, got.Body, body)
+		got := held.Result
+		if got.Outcome != idempotency.OutcomeCreated || !bytes.Equal(got.Session, body) || got.Refusal != nil {
+			t.Fatalf("stored result = %s %q %+v, want created with the session %q", got.Outcome, got.Session, got.Refusal, body)
 		}
 		if held.APIVersion != "2026-04-17" || !held.ExpiresAt.Equal(now.Add(24*time.Hour)) {
 			t.Fatalf("record = %+v: version or expiry lost", held)
@@ -78,8 +79,20 @@ func TestIdempotencyClaimFinishReplay(t *testing.T) {
 		if err := st.ReleaseIdempotencyKey(ctx, first.ID); err != nil {
 			t.Fatalf("ReleaseIdempotencyKey: %v", err)
 		}
-		if rec, err := st.IdempotencyRecord(ctx, sh.ID, scope, "k1"); err != nil || rec.State != idempotency.IdempotencyCompleted {
+		if rec, err := st.IdempotencyRecord(ctx, scope, "k1"); err != nil || rec.State != idempotency.IdempotencyCompleted {
 			t.Fatalf("after late release: %+v, %v; want still completed", rec, err)
+		}
+
+		// A refusal round-trips whole.
+		upd := idemScope(sh.ID, idempotency.OpUpdateSession, "cs_1")
+		r, _ := claim(t, st, idemRecord(upd, "k2", "h", now), now)
+		refusal := &idempotency.Refusal{Class: app.CodeConflict, Code: "concurrent_update", Message: "retry", Param: "$.x", RetryAfterMS: 1000}
+		if err := st.FinishIdempotencyKey(ctx, r.ID, idempotency.StoredResult{Outcome: idempotency.OutcomeRefused, Refusal: refusal}); err != nil {
+			t.Fatal(err)
+		}
+		if rec, err := st.IdempotencyRecord(ctx, upd, "k2"); err != nil || rec.Result == nil ||
+			rec.Result.Outcome != idempotency.OutcomeRefused || rec.Result.Refusal == nil || *rec.Result.Refusal != *refusal {
+			t.Fatalf("refused record = %+v, %v; want the refusal %+v", rec, err, refusal)
 		}
 	})
 }
@@ -92,23 +105,28 @@ func TestIdempotencyScopeAndRelease(t *testing.T) {
 		b, _ := st.SaveShopInstall(ctx, app.Shop{Domain: "b.myshopify.com"})
 		now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 		ids := map[int64]bool{}
+		otherKey := idemScope(a.ID, idempotency.OpCreateSession, "")
+		otherKey.APIKeyID = 8
 		for _, rec := range []idempotency.IdempotencyRecord{
-			idemRecord(a.ID, "POST /acp/a/checkout_sessions", "k", "h", now),
-			idemRecord(b.ID, "POST /acp/a/checkout_sessions", "k", "h", now),      // another shop
-			idemRecord(a.ID, "POST /acp/a/checkout_sessions/cs_1", "k", "h", now), // another path
-			idemRecord(a.ID, "POST /acp/a/checkout_sessions", "K", "h", now),      // keys are case-sensitive
-			idemRecord(a.ID, "POST /acp/a/checkout_sessions", "k ", "h", now),     // and exact
-			idemRecord(a.ID, "POST /acp/a/checkout_sessions/cs_1/complete", "k", "h", now),
+			idemRecord(idemScope(a.ID, idempotency.OpCreateSession, ""), "k", "h", now),
+			idemRecord(idemScope(b.ID, idempotency.OpCreateSession, ""), "k", "h", now),     // another shop
+			idemRecord(otherKey, "k", "h", now),                                             // another agent
+			idemRecord(idemScope(a.ID, idempotency.OpUpdateSession, "cs_1"), "k", "h", now), // another operation
+			idemRecord(idemScope(a.ID, idempotency.OpUpdateSession, "cs_2"), "k", "h", now), // another session
+			idemRecord(idemScope(a.ID, idempotency.OpCreateSession, ""), "K", "h", now),     // keys are case-sensitive
+			idemRecord(idemScope(a.ID, idempotency.OpCreateSession, ""), "k ", "h", now),    // and exact
+			idemRecord(idemScope(a.ID, idempotency.OpCompleteSession, "cs_1"), "k", "h", now),
+			idemRecord(idemScope(a.ID, idempotency.OpCancelSession, "cs_1"), "k", "h", now),
 		} {
 			held, claimed := claim(t, st, rec, now)
 			if !claimed || ids[held.ID] {
-				t.Fatalf("claim %s %q for shop %d: claimed %v id %d; want an independent claim", rec.Scope, rec.Key, rec.ShopID, claimed, held.ID)
+				t.Fatalf("claim %+v %q: claimed %v id %d; want an independent claim", rec.IdempotencyScope, rec.Key, claimed, held.ID)
 			}
 			ids[held.ID] = true
 		}
 
 		// Release frees the key at once; the next claim is a new record.
-		rec := idemRecord(a.ID, "POST /acp/a/checkout_sessions", "k", "h", now)
+		rec := idemRecord(idemScope(a.ID, idempotency.OpCreateSession, ""), "k", "h", now)
 		held, _ := claim(t, st, rec, now)
 		if err := st.ReleaseIdempotencyKey(ctx, held.ID); err != nil {
 			t.Fatalf("ReleaseIdempotencyKey: %v", err)
@@ -121,7 +139,7 @@ func TestIdempotencyScopeAndRelease(t *testing.T) {
 		if err := st.RenewIdempotencyLease(ctx, held.ID, now.Add(time.Hour)); !errors.Is(err, app.ErrNotFound) {
 			t.Fatalf("renew released claim: err = %v, want ErrNotFound", err)
 		}
-		if err := st.FinishIdempotencyKey(ctx, held.ID, idempotency.StoredResponse{Status: 200}); !errors.Is(err, app.ErrNotFound) {
+		if err := st.FinishIdempotencyKey(ctx, held.ID, idempotency.StoredResult{Outcome: idempotency.OutcomeReturned}); !errors.Is(err, app.ErrNotFound) {
 			t.Fatalf("finish released claim: err = %v, want ErrNotFound", err)
 		}
 	})
@@ -133,39 +151,39 @@ func TestIdempotencyLeaseAndExpiry(t *testing.T) {
 		ctx := context.Background()
 		sh, _ := st.SaveShopInstall(ctx, app.Shop{Domain: "a.myshopify.com"})
 		now := time.Date(2030, 1, 2, 3, 4, 5, 500000000, time.UTC)
-		const scope = "POST /acp/a/checkout_sessions"
+		scope := idemScope(sh.ID, idempotency.OpCreateSession, "")
 
 		// A lapsed lease (the replica died) lets the key be claimed again,
 		// and the dead claim can no longer finish.
-		dead, _ := claim(t, st, idemRecord(sh.ID, scope, "k", "h1", now), now)
-		if held, claimed := claim(t, st, idemRecord(sh.ID, scope, "k", "h2", now), now.Add(59*time.Second)); claimed || held.ID != dead.ID {
+		dead, _ := claim(t, st, idemRecord(scope, "k", "h1", now), now)
+		if held, claimed := claim(t, st, idemRecord(scope, "k", "h2", now), now.Add(59*time.Second)); claimed || held.ID != dead.ID {
 			t.Fatalf("within the lease: claimed %v id %d, want held by %d", claimed, held.ID, dead.ID)
 		}
 		// A renewed lease holds past the original one.
 		if err := st.RenewIdempotencyLease(ctx, dead.ID, now.Add(90*time.Second)); err != nil {
 			t.Fatalf("RenewIdempotencyLease: %v", err)
 		}
-		if _, claimed := claim(t, st, idemRecord(sh.ID, scope, "k", "h2", now), now.Add(80*time.Second)); claimed {
+		if _, claimed := claim(t, st, idemRecord(scope, "k", "h2", now), now.Add(80*time.Second)); claimed {
 			t.Fatal("claimed within a renewed lease")
 		}
 		later := now.Add(90*time.Second + time.Millisecond)
-		taken, claimed := claim(t, st, idemRecord(sh.ID, scope, "k", "h2", later), later)
+		taken, claimed := claim(t, st, idemRecord(scope, "k", "h2", later), later)
 		if !claimed || taken.ID == dead.ID || taken.RequestHash != "h2" {
 			t.Fatalf("after the lease: %+v claimed %v; want a new claim", taken, claimed)
 		}
-		if err := st.FinishIdempotencyKey(ctx, dead.ID, idempotency.StoredResponse{Status: 200}); !errors.Is(err, app.ErrNotFound) {
+		if err := st.FinishIdempotencyKey(ctx, dead.ID, idempotency.StoredResult{Outcome: idempotency.OutcomeReturned}); !errors.Is(err, app.ErrNotFound) {
 			t.Fatalf("finish of a taken-over claim: err = %v, want ErrNotFound", err)
 		}
 
 		// A completed record holds until it expires, then the key is new.
-		if err := st.FinishIdempotencyKey(ctx, taken.ID, idempotency.StoredResponse{Status: 200, Body: []byte("{}")}); err != nil {
+		if err := st.FinishIdempotencyKey(ctx, taken.ID, idempotency.StoredResult{Outcome: idempotency.OutcomeReturned, Session: []byte("{}")}); err != nil {
 			t.Fatal(err)
 		}
 		exp := taken.ExpiresAt
-		if held, claimed := claim(t, st, idemRecord(sh.ID, scope, "k", "h3", exp.Add(-time.Millisecond)), exp.Add(-time.Millisecond)); claimed || held.ID != taken.ID {
+		if held, claimed := claim(t, st, idemRecord(scope, "k", "h3", exp.Add(-time.Millisecond)), exp.Add(-time.Millisecond)); claimed || held.ID != taken.ID {
 			t.Fatalf("just before expiry: claimed %v; want held by %d", claimed, taken.ID)
 		}
-		fresh, claimed := claim(t, st, idemRecord(sh.ID, scope, "k", "h3", exp), exp)
+		fresh, claimed := claim(t, st, idemRecord(scope, "k", "h3", exp), exp)
 		if !claimed || fresh.ID == taken.ID {
 			t.Fatalf("at expiry: claimed %v id %d; want a new record", claimed, fresh.ID)
 		}
@@ -178,14 +196,15 @@ func TestPruneIdempotencyKeys(t *testing.T) {
 		ctx := context.Background()
 		sh, _ := st.SaveShopInstall(ctx, app.Shop{Domain: "a.myshopify.com"})
 		now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+		scope := idemScope(sh.ID, idempotency.OpCreateSession, "")
 		for i, key := range []string{"old1", "old2", "new"} {
 			at := now.Add(-25 * time.Hour)
 			if i == 2 {
 				at = now.Add(-23 * time.Hour)
 			}
-			held, _ := claim(t, st, idemRecord(sh.ID, "POST /x", key, "h", at), at)
+			held, _ := claim(t, st, idemRecord(scope, key, "h", at), at)
 			if key == "old2" {
-				if err := st.FinishIdempotencyKey(ctx, held.ID, idempotency.StoredResponse{Status: 200}); err != nil {
+				if err := st.FinishIdempotencyKey(ctx, held.ID, idempotency.StoredResult{Outcome: idempotency.OutcomeReturned}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -194,10 +213,10 @@ func TestPruneIdempotencyKeys(t *testing.T) {
 		if err != nil || n != 2 {
 			t.Fatalf("PruneIdempotencyKeys = %d, %v; want 2 (the expired ones)", n, err)
 		}
-		if _, err := st.IdempotencyRecord(ctx, sh.ID, "POST /x", "new"); err != nil {
+		if _, err := st.IdempotencyRecord(ctx, scope, "new"); err != nil {
 			t.Fatalf("the live record was pruned: %v", err)
 		}
-		if _, err := st.IdempotencyRecord(ctx, sh.ID, "POST /x", "old1"); !errors.Is(err, app.ErrNotFound) {
+		if _, err := st.IdempotencyRecord(ctx, scope, "old1"); !errors.Is(err, app.ErrNotFound) {
 			t.Fatalf("expired record: err = %v, want ErrNotFound", err)
 		}
 	})
@@ -234,7 +253,7 @@ func TestIdempotencyClaimIsAtomic(t *testing.T) {
 				for i := range 16 {
 					wg.Go(func() {
 						st := stores[i%len(stores)]
-						_, claimed, err := st.ClaimIdempotencyKey(ctx, idemRecord(sh.ID, "POST /x", key, "h", now), now)
+						_, claimed, err := st.ClaimIdempotencyKey(ctx, idemRecord(idemScope(sh.ID, idempotency.OpCreateSession, ""), key, "h", now), now)
 						if err != nil {
 							t.Errorf("claim: %v", err)
 						}

@@ -2,12 +2,17 @@ package store_test
 
 import (
 	"context"
+	"encoding/hex"
+	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/idempotency"
 	"github.com/acpbridge/acpbridge/app/secret"
 	"github.com/acpbridge/acpbridge/app/store"
 	"github.com/acpbridge/acpbridge/app/store/storetest"
@@ -201,4 +206,130 @@ func mustKey(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return k
+}
+
+// TestMigrationKeysIdempotencyByOperation: migration 00014 re-keys the
+// idempotency records by operation. A request answered just before the
+// upgrade must still replay when the agent retries it after: the records
+// stored as HTTP responses (method + path, status, headers, body) become
+// operation results, matched by any API key of their shop.
+func TestMigrationKeysIdempotencyByOperation(t *testing.T) {
+	t.Parallel()
+	for _, kind := range storetest.Kinds {
+		t.Run(string(kind), func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			st := openBefore(t, kind, 14)
+			exec := execer(t, st)
+			blob := func(s string) string {
+				if s == "" {
+					return "NULL"
+				}
+				if kind == app.DatabasePostgres {
+					return "decode('" + hex.EncodeToString([]byte(s)) + "', 'hex')"
+				}
+				return "X'" + hex.EncodeToString([]byte(s)) + "'"
+			}
+			exec(`INSERT INTO shops (id, domain, installed_at, created_at, updated_at) VALUES (1, 'm.myshopify.com', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)`)
+			const base = "POST /acp/m.myshopify.com/checkout_sessions"
+			const session = `{"id":"cs_abc","status":"ready_for_payment"}`
+			const jsonCT = `{"Content-Type":["application/json"]}`
+			old := []struct {
+				scope, key, state string
+				status            int
+				headers, body     string
+			}{
+				{base, "k-create", "completed", 201, jsonCT, session},
+				{base + "/cs_abc", "k-update", "completed", 200, jsonCT, session},
+				{base + "/cs_abc/complete", "k-complete", "completed", 400, jsonCT,
+					`{"type":"invalid_request","code":"requires_3ds","message":"complete again","param":"$.authentication_result"}`},
+				{base + "/cs_abc/cancel", "k-cancel", "completed", 405, jsonCT,
+					`{"type":"invalid_request","code":"invalid_state","message":"the session is completed"}`},
+				{base + "/cs_abc", "k-busy", "completed", 409, `{"Content-Type":["application/json"],"Retry-After":["1"]}`,
+					`{"type":"invalid_request","code":"concurrent_update","message":"retry"}`},
+				{base, "k-big", "completed", 413, jsonCT,
+					`{"type":"invalid_request","code":"request_too_large","message":"too large"}`},
+				{base, "k-running", "in_flight", 0, "", ""},
+				// Not ACP's: dropped, never guessed at.
+				{base, "k-notjson", "completed", 400, jsonCT, "bad request"},
+				{"POST /acp/m.myshopify.com/elsewhere", "k-elsewhere", "completed", 200, jsonCT, session},
+				{base + "/cs_abc/complete/again", "k-deeper", "completed", 200, jsonCT, session},
+			}
+			for _, r := range old {
+				status, headers := "NULL", "NULL"
+				if r.status != 0 {
+					status, headers = strconv.Itoa(r.status), "'"+r.headers+"'"
+				}
+				exec(fmt.Sprintf(`INSERT INTO idempotency_keys (shop_id, scope, key, api_version, request_hash, state, lease_until,
+					response_status, response_headers, response_body, created_at, expires_at)
+					VALUES (1, '%s', '%s', '2026-04-17', 'h', '%s', CURRENT_TIMESTAMP, %s, %s, %s, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)`,
+					r.scope, r.key, r.state, status, headers, blob(r.body)))
+			}
+
+			if err := st.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			kept := queryStrings(t, st, `SELECT key FROM idempotency_keys ORDER BY key`)
+			if want := "k-big k-busy k-cancel k-complete k-create k-update"; strings.Join(kept, " ") != want {
+				t.Fatalf("records after the migration: %q, want %s", kept, want)
+			}
+			// The rows expire "now": claim as of an hour ago, when they live.
+			then := time.Now().Add(-time.Hour)
+			refusal := func(class app.Code, typ acp.ErrorType, code, msg, param string, retryMS int64) *idempotency.Refusal {
+				return &idempotency.Refusal{Class: class, Type: typ, Code: code, Message: msg, Param: param, RetryAfterMS: retryMS}
+			}
+			for _, tt := range []struct {
+				op      idempotency.Operation
+				session string
+				key     string
+				want    idempotency.StoredResult
+			}{
+				{idempotency.OpCreateSession, "", "k-create", idempotency.StoredResult{Outcome: idempotency.OutcomeCreated, Session: []byte(session)}},
+				{idempotency.OpUpdateSession, "cs_abc", "k-update", idempotency.StoredResult{Outcome: idempotency.OutcomeReturned, Session: []byte(session)}},
+				{idempotency.OpCompleteSession, "cs_abc", "k-complete", idempotency.StoredResult{Outcome: idempotency.OutcomeRefused,
+					Refusal: refusal("", acp.ErrInvalidRequest, "requires_3ds", "complete again", "$.authentication_result", 0)}},
+				{idempotency.OpCancelSession, "cs_abc", "k-cancel", idempotency.StoredResult{Outcome: idempotency.OutcomeRefused,
+					Refusal: refusal(app.CodeNotAllowed, acp.ErrInvalidRequest, "invalid_state", "the session is completed", "", 0)}},
+				{idempotency.OpUpdateSession, "cs_abc", "k-busy", idempotency.StoredResult{Outcome: idempotency.OutcomeRefused,
+					Refusal: refusal(app.CodeConflict, acp.ErrInvalidRequest, "concurrent_update", "retry", "", 1000)}},
+				{idempotency.OpCreateSession, "", "k-big", idempotency.StoredResult{Outcome: idempotency.OutcomeRefused,
+					Refusal: refusal("", acp.ErrInvalidRequest, "request_too_large", "too large", "", 0)}},
+			} {
+				// Any API key of the shop finds the converted record.
+				for _, keyID := range []int64{5, 6} {
+					rec := idempotency.IdempotencyRecord{
+						IdempotencyScope: idempotency.IdempotencyScope{ShopID: 1, APIKeyID: keyID, Operation: tt.op, SessionID: tt.session},
+						Key:              tt.key, APIVersion: "2026-04-17", RequestHash: "h", State: idempotency.IdempotencyInFlight,
+						LeaseUntil: then.Add(time.Minute), CreatedAt: then, ExpiresAt: then.Add(24 * time.Hour),
+					}
+					held, claimed, err := st.ClaimIdempotencyKey(ctx, rec, then)
+					if err != nil || claimed || held.State != idempotency.IdempotencyCompleted || held.Result == nil {
+						t.Fatalf("%s %s %s (key %d): held %+v, claimed %v, err %v; want the converted record", tt.op, tt.session, tt.key, keyID, held, claimed, err)
+					}
+					got := held.Result
+					if got.Outcome != tt.want.Outcome || string(got.Session) != string(tt.want.Session) ||
+						(got.Refusal == nil) != (tt.want.Refusal == nil) || got.Refusal != nil && *got.Refusal != *tt.want.Refusal {
+						t.Fatalf("%s: result %s %q %+v, want %s %q %+v", tt.key, got.Outcome, got.Session, got.Refusal,
+							tt.want.Outcome, tt.want.Session, tt.want.Refusal)
+					}
+				}
+			}
+			// The request in flight at the upgrade is forgotten: its key is free.
+			rec := idempotency.IdempotencyRecord{
+				IdempotencyScope: idempotency.IdempotencyScope{ShopID: 1, APIKeyID: 5, Operation: idempotency.OpCreateSession},
+				Key:              "k-running", APIVersion: "2026-04-17", RequestHash: "h", State: idempotency.IdempotencyInFlight,
+				LeaseUntil: then.Add(time.Minute), CreatedAt: then, ExpiresAt: then.Add(24 * time.Hour),
+			}
+			if _, claimed, err := st.ClaimIdempotencyKey(ctx, rec, then); err != nil || !claimed {
+				t.Fatalf("in-flight key after the upgrade: claimed %v, %v; want a fresh claim", claimed, err)
+			}
+			// Down to before 00014 and up again: the schema goes back and forth.
+			if err := st.MigrateDown(ctx, 2); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
 }

@@ -46,6 +46,12 @@ type Store struct {
 	shopLocks sync.Map
 	// Now is the clock; tests may replace it.
 	Now func() time.Time
+	// legacyIdemUntil is when the last idempotency record converted by
+	// migration 00014 expires, once legacyIdemKnown: until then a claim
+	// looks for one (idempotency.go).
+	legacyIdemMu    sync.Mutex
+	legacyIdemKnown bool
+	legacyIdemUntil time.Time
 }
 
 // sqliteParams makes the embedded database safe for a server: WAL so readers

@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"strconv"
 
+	"github.com/acpbridge/acpbridge/app/config"
+
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/agents"
 	"github.com/acpbridge/acpbridge/app/payment"
@@ -22,7 +24,7 @@ const agentsUsage = "agents: expected one of: key create [--label L] | key revok
 // the merchant's settings page does it) lets agents in: API keys, the
 // request-signing secret, the order-event webhook and the Stripe key.
 // Secrets are printed once, here, and stored only sealed or hashed.
-func runAgents(ctx context.Context, args []string, cfg app.Config, logger *slog.Logger, stdout, stderr io.Writer) error {
+func runAgents(ctx context.Context, args []string, cfg config.Config, logger *slog.Logger, stdout, stderr io.Writer) error {
 	c, err := parseAgents(args, stderr)
 	if err != nil {
 		return err
@@ -97,7 +99,7 @@ func parseAgents(args []string, stderr io.Writer) (agentsCommand, error) {
 }
 
 // run carries out the command for the shop sh.
-func (c agentsCommand) run(ctx context.Context, ag *agents.Agents, sh *app.Shop, cfg app.Config, stdout io.Writer) error {
+func (c agentsCommand) run(ctx context.Context, ag *agents.Agents, sh *app.Shop, cfg config.Config, stdout io.Writer) error {
 	domain := c.domain
 	switch c.action {
 	case "key create":

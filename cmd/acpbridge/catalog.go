@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/acpbridge/acpbridge/app/config"
+
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/service"
 	"github.com/acpbridge/acpbridge/shopify"
@@ -40,7 +42,7 @@ func shopFlags(name string, args []string, stderr io.Writer, extra func(*flag.Fl
 // openWorker opens the app as a temporary worker replica: the job queue
 // runs (so the sync's jobs are worked here or by any running server), no
 // HTTP is served.
-func openWorker(ctx context.Context, cfg app.Config, logger *slog.Logger) (*service.Service, error) {
+func openWorker(ctx context.Context, cfg config.Config, logger *slog.Logger) (*service.Service, error) {
 	svc, err := service.New(ctx, service.Options{Config: cfg, Logger: logger, SyncPoll: 2 * time.Second})
 	if err != nil {
 		return nil, err
@@ -53,7 +55,7 @@ func openWorker(ctx context.Context, cfg app.Config, logger *slog.Logger) (*serv
 }
 
 // runSync starts a full catalog sync and follows it to the end.
-func runSync(ctx context.Context, args []string, cfg app.Config, logger *slog.Logger, stdout, stderr io.Writer) error {
+func runSync(ctx context.Context, args []string, cfg config.Config, logger *slog.Logger, stdout, stderr io.Writer) error {
 	domain, err := shopFlags("sync", args, stderr, nil)
 	if err != nil {
 		return usageError{err}
@@ -91,7 +93,7 @@ func runSync(ctx context.Context, args []string, cfg app.Config, logger *slog.Lo
 }
 
 // runFeed is `acpbridge feed export|validate|build|push --shop X`.
-func runFeed(ctx context.Context, args []string, cfg app.Config, logger *slog.Logger, stdout, stderr io.Writer) error {
+func runFeed(ctx context.Context, args []string, cfg config.Config, logger *slog.Logger, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return usageError{errors.New("feed: expected export, validate, build or push")}
 	}

@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acpbridge/acpbridge/app/config"
+
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/agents"
 	"github.com/acpbridge/acpbridge/app/feeds"
@@ -58,7 +60,7 @@ func TestKillDuringComplete(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	emu, err := emulator.New(emulator.Config{APIKey: clientID, APISecret: secretS, Shops: []string{shop}, Products: 5, Seed: 7,
-		Scopes: strings.Split(app.DefaultScopes, ",")})
+		Scopes: strings.Split(config.DefaultScopes, ",")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,8 @@ import (
 	"strconv"
 	"syscall"
 
+	"github.com/acpbridge/acpbridge/app/config"
+
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/demo"
 	"github.com/acpbridge/acpbridge/app/jobs"
@@ -75,7 +77,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return nil
 	}
 
-	cfg, err := app.LoadConfig(getenv)
+	cfg, err := config.Load(getenv)
 	if err != nil {
 		return usageError{err}
 	}
@@ -134,7 +136,7 @@ func parseDemoFlags(args []string, stderr io.Writer) (demo.Options, error) {
 	return o, o.Validate()
 }
 
-func runMigrate(ctx context.Context, args []string, cfg app.Config, logger *slog.Logger, stdout io.Writer) error {
+func runMigrate(ctx context.Context, args []string, cfg config.Config, logger *slog.Logger, stdout io.Writer) error {
 	if len(args) == 0 {
 		return usageError{errors.New("migrate: expected up, down [N], reset or status")}
 	}

@@ -116,6 +116,13 @@ func rules() []rule {
 			forbid: []string{"./web/...", "./app/service/...", "./cmd/..."},
 		},
 		{
+			name: "acp-pipeline-is-transport-free",
+			why: "app/acpapi runs one ACP call for any transport (REST in web today, JSON-RPC/MCP next): its Request and " +
+				"Result are plain values, so HTTP's or echo's types in it would make every other transport fake an HTTP request",
+			from:   []string{"./app/acpapi"},
+			forbid: []string{"net/http", "net/http/...", "github.com/labstack/echo/..."},
+		},
+		{
 			name: "capabilities-do-not-import-the-store",
 			why: "dependencies point inward: app/store implements interfaces the capabilities declare, and app/service " +
 				"passes it in; a capability importing the store would be tied to gorm's adapter",

@@ -24,6 +24,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/acpbridge/acpbridge/app/config"
+
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver pgtestdb connects with
 	"github.com/peterldowns/pgtestdb"
 
@@ -46,7 +48,7 @@ func PostgresURL() string {
 		return u
 	}
 	if u := os.Getenv("DATABASE_URL"); u != "" {
-		if c, err := app.ParseDatabaseURL(u); err == nil && c.Kind == app.DatabasePostgres {
+		if c, err := config.ParseDatabaseURL(u); err == nil && c.Kind == app.DatabasePostgres {
 			return u
 		}
 	}

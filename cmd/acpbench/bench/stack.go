@@ -20,6 +20,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/acpbridge/acpbridge/app/config"
+
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/agents"
 	"github.com/acpbridge/acpbridge/app/feeds"
@@ -111,7 +113,7 @@ func StartStack(ctx context.Context, cfg StackConfig) (st *Stack, err error) {
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
 	}
-	db, err := app.ParseDatabaseURL(cfg.DatabaseURL)
+	db, err := config.ParseDatabaseURL(cfg.DatabaseURL)
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +127,7 @@ func StartStack(ctx context.Context, cfg StackConfig) (st *Stack, err error) {
 		}
 	}()
 	s.Shopify, err = emulator.New(emulator.Config{APIKey: stackClientID, APISecret: stackSecret, Shops: []string{stackShop},
-		Products: cfg.Products, Seed: 7, Scopes: strings.Split(app.DefaultScopes, ",")})
+		Products: cfg.Products, Seed: 7, Scopes: strings.Split(config.DefaultScopes, ",")})
 	if err != nil {
 		return nil, err
 	}

@@ -1,10 +1,12 @@
-package app_test
+package config
 
 import (
 	"log/slog"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/acpbridge/acpbridge/app/checkout"
 
 	"github.com/acpbridge/acpbridge/app"
 )
@@ -18,12 +20,12 @@ const goodKey = "k1:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=" // 32 bytes
 
 func TestLoadConfigDefaults(t *testing.T) {
 	t.Parallel()
-	cfg, err := app.LoadConfig(env(nil))
+	cfg, err := Load(env(nil))
 	if err != nil {
 		t.Fatalf("LoadConfig(empty) = %v; the zero-setup default must load", err)
 	}
-	if cfg.Database.Kind != app.DatabaseSQLite || cfg.Database.Path != app.DefaultSQLitePath {
-		t.Errorf("Database = %+v, want SQLite at %s", cfg.Database, app.DefaultSQLitePath)
+	if cfg.Database.Kind != app.DatabaseSQLite || cfg.Database.Path != DefaultSQLitePath {
+		t.Errorf("Database = %+v, want SQLite at %s", cfg.Database, DefaultSQLitePath)
 	}
 	if cfg.HTTPAddr != ":8080" || cfg.LogLevel != slog.LevelInfo || len(cfg.Scopes) == 0 {
 		t.Errorf("defaults: addr %q level %v scopes %v", cfg.HTTPAddr, cfg.LogLevel, cfg.Scopes)
@@ -34,14 +36,14 @@ func TestLoadConfigDefaults(t *testing.T) {
 	if cfg.OutboundAllowLoopback {
 		t.Error("OutboundAllowLoopback defaults to true; serve must refuse loopback targets unless told")
 	}
-	if on, err := app.LoadConfig(env(map[string]string{"OUTBOUND_ALLOW_LOOPBACK": "true"})); err != nil || !on.OutboundAllowLoopback {
+	if on, err := Load(env(map[string]string{"OUTBOUND_ALLOW_LOOPBACK": "true"})); err != nil || !on.OutboundAllowLoopback {
 		t.Errorf("OUTBOUND_ALLOW_LOOPBACK=true: %v, %v", on.OutboundAllowLoopback, err)
 	}
 }
 
 func TestLoadConfigValues(t *testing.T) {
 	t.Parallel()
-	cfg, err := app.LoadConfig(env(map[string]string{
+	cfg, err := Load(env(map[string]string{
 		"SHOPIFY_API_KEY":      "client-id",
 		"SHOPIFY_API_SECRET":   "shh",
 		"SCOPES":               "read_products, write_orders",
@@ -68,7 +70,7 @@ func TestLoadConfigValues(t *testing.T) {
 	if cfg.HTTPAddr != ":3000" || cfg.Database.Kind != app.DatabasePostgres || cfg.LogLevel != slog.LevelDebug || cfg.LogFormat != "text" {
 		t.Errorf("cfg = %+v", cfg)
 	}
-	if cfg.CheckoutTTL != 30*time.Minute || cfg.QuoteTimeout != app.DefaultQuoteTimeout {
+	if cfg.CheckoutTTL != 30*time.Minute || cfg.QuoteTimeout != checkout.DefaultQuoteTimeout {
 		t.Errorf("CheckoutTTL, QuoteTimeout = %v, %v; want 30m and the default", cfg.CheckoutTTL, cfg.QuoteTimeout)
 	}
 	if strings.Contains(cfg.Database.Redacted(), ":p@") {
@@ -96,7 +98,7 @@ func TestParseDatabaseURL(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
 			t.Parallel()
-			got, err := app.ParseDatabaseURL(tt.in)
+			got, err := ParseDatabaseURL(tt.in)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want it to contain %q", err, tt.wantErr)
@@ -164,7 +166,7 @@ func TestConfigErrors(t *testing.T) {
 			for k, v := range tt.set {
 				m[k] = v
 			}
-			cfg, err := app.LoadConfig(env(m))
+			cfg, err := Load(env(m))
 			if err == nil {
 				err = cfg.RequireServe()
 			}
@@ -182,7 +184,7 @@ func TestConfigErrors(t *testing.T) {
 
 func TestConfigReportsAllProblemsAtOnce(t *testing.T) {
 	t.Parallel()
-	_, err := app.LoadConfig(env(map[string]string{"PORT": "x", "LOG_LEVEL": "y", "DATABASE_URL": "redis://z"}))
+	_, err := Load(env(map[string]string{"PORT": "x", "LOG_LEVEL": "y", "DATABASE_URL": "redis://z"}))
 	if err == nil {
 		t.Fatal("no error")
 	}
@@ -196,7 +198,7 @@ func TestConfigReportsAllProblemsAtOnce(t *testing.T) {
 func TestConfigNeverEchoesKeyMaterial(t *testing.T) {
 	t.Parallel()
 	const secretish = "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo=" // 26 bytes: wrong length
-	_, err := app.LoadConfig(env(map[string]string{"ENCRYPTION_KEY": secretish}))
+	_, err := Load(env(map[string]string{"ENCRYPTION_KEY": secretish}))
 	if err == nil || strings.Contains(err.Error(), secretish) || strings.Contains(err.Error(), secretish[:12]) {
 		t.Fatalf("err = %v: want an error that does not quote the key", err)
 	}
@@ -206,15 +208,15 @@ func TestConfigNeverEchoesKeyMaterial(t *testing.T) {
 // metrics settings, defaults and values.
 func TestConfigLimitsAndMetrics(t *testing.T) {
 	t.Parallel()
-	def, err := app.LoadConfig(env(nil))
+	def, err := Load(env(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if def.IPRate != app.DefaultIPRate || def.WebhookIPRate != app.DefaultWebhookIPRate || def.TrustedProxies != nil ||
+	if def.IPRate != DefaultIPRate || def.WebhookIPRate != DefaultWebhookIPRate || def.TrustedProxies != nil ||
 		def.MetricsAddr != "" || def.MetricsToken != "" {
 		t.Errorf("defaults: ip %v webhook %v proxies %v metrics %q token set %t", def.IPRate, def.WebhookIPRate, def.TrustedProxies, def.MetricsAddr, def.MetricsToken != "")
 	}
-	cfg, err := app.LoadConfig(env(map[string]string{
+	cfg, err := Load(env(map[string]string{
 		"IP_RATE_LIMIT": "0", "WEBHOOK_IP_RATE_LIMIT": "2.5",
 		"TRUSTED_PROXIES": " 10.0.0.0/8, 192.168.1.7 ,2001:db8::/32,::1",
 		"METRICS_ADDR":    "127.0.0.1:9090", "METRICS_TOKEN": "0123456789abcdef0123",
@@ -233,7 +235,7 @@ func TestConfigLimitsAndMetrics(t *testing.T) {
 		t.Errorf("TrustedProxies = %s, want %s", strings.Join(got, ","), want)
 	}
 	// A bad token is described, never quoted.
-	_, err = app.LoadConfig(env(map[string]string{"METRICS_TOKEN": "secret value"}))
+	_, err = Load(env(map[string]string{"METRICS_TOKEN": "secret value"}))
 	if err == nil || strings.Contains(err.Error(), "secret value") {
 		t.Errorf("err = %v: want an error that does not quote the token", err)
 	}

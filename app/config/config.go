@@ -1,4 +1,4 @@
-package app
+package config
 
 import (
 	"errors"
@@ -11,6 +11,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/checkout"
+	"github.com/acpbridge/acpbridge/app/netguard"
 	"github.com/acpbridge/acpbridge/app/secret"
 )
 
@@ -23,42 +26,6 @@ const (
 	DefaultBodyLimit       = "2M"
 )
 
-// DatabaseKind is the database the app runs on.
-type DatabaseKind string
-
-// Database kinds.
-const (
-	DatabasePostgres DatabaseKind = "postgres"
-	DatabaseSQLite   DatabaseKind = "sqlite"
-)
-
-// DatabaseConfig says which database to open.
-type DatabaseConfig struct {
-	Kind DatabaseKind
-	// URL is the PostgreSQL connection URL (postgres kind only).
-	URL string
-	// Path is the SQLite file (sqlite kind only).
-	Path string
-}
-
-// Redacted returns the database location without a password, for logs.
-func (d DatabaseConfig) Redacted() string {
-	if d.Kind == DatabaseSQLite {
-		return "sqlite:" + d.Path
-	}
-	u, err := url.Parse(d.URL)
-	if err != nil {
-		return "postgres://(unparseable)"
-	}
-	return u.Redacted()
-}
-
-// DefaultSessionTTL is how long a checkout session lives by default.
-const DefaultSessionTTL = 6 * time.Hour
-
-// DefaultQuoteTimeout bounds the Shopify calls of one quote.
-const DefaultQuoteTimeout = 4 * time.Second
-
 // Config is everything the app reads from its environment, read once at
 // start-up by LoadConfig. Names follow the Shopify CLI's, so `shopify app dev`
 // can run the binary as it is.
@@ -70,7 +37,7 @@ type Config struct {
 
 	// HTTPAddr is where the server listens; ":PORT" from PORT.
 	HTTPAddr string
-	Database DatabaseConfig // DATABASE_URL
+	Database app.DatabaseConfig // DATABASE_URL
 	// EncryptionKey is the ENCRYPTION_KEY keyring text (see app/secret);
 	// empty means "generate one beside the SQLite file" (SQLite only).
 	EncryptionKey string
@@ -151,7 +118,7 @@ const (
 // It checks the form of every variable that is set and returns all problems
 // at once, each naming its variable and what it expects. Whether a variable
 // must be set depends on the command: see RequireServe.
-func LoadConfig(getenv func(string) string) (Config, error) {
+func Load(getenv func(string) string) (Config, error) {
 	var errs []error
 	bad := func(name, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", name, fmt.Sprintf(format, args...)))
@@ -253,7 +220,7 @@ func readDatabase(cfg *Config, env configEnv, bad configComplaint) {
 		if _, err := secret.ParseKeyring(cfg.EncryptionKey); err != nil {
 			bad("ENCRYPTION_KEY", "expected one or more comma-separated keys, each 32 random bytes in base64, optionally as ID:BASE64 (generate one with `acpbridge keygen`): %v", err)
 		}
-	} else if cfg.Database.Kind == DatabasePostgres {
+	} else if cfg.Database.Kind == app.DatabasePostgres {
 		bad("ENCRYPTION_KEY", "required with PostgreSQL (replicas must share it): 32 random bytes in base64; generate one with `acpbridge keygen`")
 	}
 }
@@ -272,8 +239,8 @@ func readTimeouts(cfg *Config, env configEnv, bad configComplaint) {
 		}
 		return d
 	}
-	cfg.CheckoutTTL = duration("CHECKOUT_SESSION_TTL", DefaultSessionTTL, 5*time.Minute, 72*time.Hour)
-	cfg.QuoteTimeout = duration("QUOTE_TIMEOUT", DefaultQuoteTimeout, 500*time.Millisecond, 20*time.Second)
+	cfg.CheckoutTTL = duration("CHECKOUT_SESSION_TTL", checkout.DefaultSessionTTL, 5*time.Minute, 72*time.Hour)
+	cfg.QuoteTimeout = duration("QUOTE_TIMEOUT", checkout.DefaultQuoteTimeout, 500*time.Millisecond, 20*time.Second)
 	cfg.CompletionLease = duration("COMPLETION_LEASE", time.Minute, 2*time.Second, 10*time.Minute)
 }
 
@@ -345,7 +312,7 @@ func readAdminScripts(cfg *Config, env configEnv, bad configComplaint) {
 			continue
 		}
 		u, err := url.Parse(raw)
-		if err != nil || u.Host == "" || !(u.Scheme == "https" || (u.Scheme == "http" && IsLoopbackHost(u.Hostname()))) {
+		if err != nil || u.Host == "" || !(u.Scheme == "https" || (u.Scheme == "http" && netguard.IsLoopbackHost(u.Hostname()))) {
 			bad(name, "expected an https URL of the script (http only on loopback)%s; got %q", map[bool]string{true: ", or off", false: ""}[name == "POLARIS_URL"], raw)
 			continue
 		}
@@ -363,7 +330,7 @@ func readOutbound(cfg *Config, env configEnv, bad configComplaint) {
 			continue
 		}
 		u, err := url.Parse(raw)
-		if err != nil || u.Scheme != "http" || !IsLoopbackHost(u.Hostname()) {
+		if err != nil || u.Scheme != "http" || !netguard.IsLoopbackHost(u.Hostname()) {
 			bad(name, "expected an http URL on a loopback address (an emulator for development and tests), got %q", raw)
 			continue
 		}
@@ -425,29 +392,29 @@ func (c Config) RequireServe() error {
 	return nil
 }
 
-// ParseDatabaseURL turns DATABASE_URL into a DatabaseConfig:
+// ParseDatabaseURL turns DATABASE_URL into a app.DatabaseConfig:
 // postgres:// or postgresql:// selects PostgreSQL; sqlite:PATH, sqlite://PATH
 // or a plain file path selects SQLite; empty selects the SQLite default.
-func ParseDatabaseURL(raw string) (DatabaseConfig, error) {
+func ParseDatabaseURL(raw string) (app.DatabaseConfig, error) {
 	switch {
 	case raw == "":
-		return DatabaseConfig{Kind: DatabaseSQLite, Path: DefaultSQLitePath}, nil
+		return app.DatabaseConfig{Kind: app.DatabaseSQLite, Path: DefaultSQLitePath}, nil
 	case strings.HasPrefix(raw, "postgres://"), strings.HasPrefix(raw, "postgresql://"):
 		u, err := url.Parse(raw)
 		if err != nil || u.Host == "" {
-			return DatabaseConfig{}, errors.New("expected postgres://USER:PASSWORD@HOST:PORT/DATABASE; the URL does not parse or has no host")
+			return app.DatabaseConfig{}, errors.New("expected postgres://USER:PASSWORD@HOST:PORT/DATABASE; the URL does not parse or has no host")
 		}
-		return DatabaseConfig{Kind: DatabasePostgres, URL: raw}, nil
+		return app.DatabaseConfig{Kind: app.DatabasePostgres, URL: raw}, nil
 	case strings.HasPrefix(raw, "sqlite:"):
 		p := strings.TrimPrefix(strings.TrimPrefix(raw, "sqlite:"), "//")
 		if p == "" {
-			return DatabaseConfig{}, errors.New("expected sqlite:PATH with a file path, e.g. sqlite:data/acpbridge.db")
+			return app.DatabaseConfig{}, errors.New("expected sqlite:PATH with a file path, e.g. sqlite:data/acpbridge.db")
 		}
-		return DatabaseConfig{Kind: DatabaseSQLite, Path: filepath.Clean(p)}, nil
+		return app.DatabaseConfig{Kind: app.DatabaseSQLite, Path: filepath.Clean(p)}, nil
 	case strings.Contains(raw, "://"):
-		return DatabaseConfig{}, fmt.Errorf("expected postgres://…, sqlite:PATH or a file path; the scheme %q is not supported", raw[:strings.Index(raw, "://")])
+		return app.DatabaseConfig{}, fmt.Errorf("expected postgres://…, sqlite:PATH or a file path; the scheme %q is not supported", raw[:strings.Index(raw, "://")])
 	default:
-		return DatabaseConfig{Kind: DatabaseSQLite, Path: filepath.Clean(raw)}, nil
+		return app.DatabaseConfig{Kind: app.DatabaseSQLite, Path: filepath.Clean(raw)}, nil
 	}
 }
 
@@ -462,7 +429,7 @@ func parseAppURL(raw string) (*url.URL, error) {
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
 		return nil, fmt.Errorf("expected an absolute https URL such as https://acpbridge.example.com, got %q", raw)
 	}
-	if u.Scheme == "http" && !IsLoopbackHost(u.Hostname()) {
+	if u.Scheme == "http" && !netguard.IsLoopbackHost(u.Hostname()) {
 		return nil, fmt.Errorf("expected https (Shopify only embeds https apps); http is allowed for localhost only, got %q", raw)
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
@@ -500,15 +467,6 @@ func parseTrustedProxies(raw string) ([]*net.IPNet, error) {
 		nets = append(nets, n)
 	}
 	return nets, nil
-}
-
-// IsLoopbackHost reports whether h is localhost or a loopback address.
-func IsLoopbackHost(h string) bool {
-	if h == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
 }
 
 // validScope accepts Shopify scope names: lower-case words joined by "_",

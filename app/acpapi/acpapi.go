@@ -1,0 +1,396 @@
+package acpapi
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/acpbridge/acpbridge/acp"
+	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/agents"
+	"github.com/acpbridge/acpbridge/app/checkout"
+	"github.com/acpbridge/acpbridge/app/idempotency"
+)
+
+// Operation is one ACP checkout operation.
+type Operation string
+
+// The ACP checkout operations. Those that change state carry the names
+// their idempotency keys are scoped by (idempotency.Operation).
+const (
+	OpCreate             = Operation(idempotency.OpCreateSession)
+	OpGet      Operation = "get_checkout_session"
+	OpUpdate             = Operation(idempotency.OpUpdateSession)
+	OpComplete           = Operation(idempotency.OpCompleteSession)
+	OpCancel             = Operation(idempotency.OpCancelSession)
+)
+
+// idempotent reports whether op takes an Idempotency-Key: the operations
+// that change state.
+func (op Operation) idempotent() bool {
+	return op == OpCreate || op == OpUpdate || op == OpComplete || op == OpCancel
+}
+
+// ErrUnknownOperation is the answer to a call of an operation the pipeline
+// does not know, given once the caller is authenticated (REST: a path under
+// /checkout_sessions that has no route, answered 404 as before the
+// pipeline existed; JSON-RPC: method not found).
+var ErrUnknownOperation = errors.New("acpapi: unknown operation")
+
+// Panic is what a panic during a call is re-raised as: the value, and what
+// the transport needs to answer it as it answers any error of the call
+// (its recovery then takes over, with the original frames still on the
+// stack). A claimed Idempotency-Key has been released.
+type Panic struct {
+	Value any
+	// Version is the negotiated version ("" if negotiation had not run).
+	Version acp.Version
+	// IdempotencyKey is the valid key of the call, once idempotency had
+	// accepted it ("" before).
+	IdempotencyKey string
+}
+
+// Checkout is the checkout use-case (checkout.Checkout): every operation
+// takes the authenticated agent as its caller.
+type Checkout interface {
+	Create(ctx context.Context, ag *app.Agent, v acp.Version, in *acp.CreateSessionInput) (*checkout.CheckoutSession, error)
+	Get(ctx context.Context, ag *app.Agent, id string) (*checkout.CheckoutSession, error)
+	Update(ctx context.Context, ag *app.Agent, v acp.Version, id string, in *acp.UpdateSessionInput) (*checkout.CheckoutSession, error)
+	Cancel(ctx context.Context, ag *app.Agent, id string, in *acp.CancelSessionInput) (*checkout.CheckoutSession, error)
+	Complete(ctx context.Context, ag *app.Agent, v acp.Version, id string, in *acp.CompleteSessionInput) (*checkout.CheckoutSession, error)
+	View(ctx context.Context, sh *app.Shop, cs *checkout.CheckoutSession) (*acp.Session, error)
+}
+
+// Agents authenticates agents (agents.Agents).
+type Agents interface {
+	Authenticate(ctx context.Context, shopDomain, authorization string) (*app.Agent, error)
+	VerifySignature(ag *app.Agent, timestamp, signature string, body []byte) error
+	// ConsumeSignature refuses a verified signature already used on
+	// another request (replay protection, across replicas).
+	ConsumeSignature(ctx context.Context, ag *app.Agent, timestamp, signature string, req agents.SignedRequest) error
+}
+
+// RateLimiter refuses an API key's request over its rate: an *app.Error
+// with CodeRateLimited and RetryAfter. The buckets are the transport's
+// (web keeps them per replica); nil means no limit.
+type RateLimiter interface {
+	AllowKey(apiKeyID int64) error
+}
+
+// Pipeline runs ACP calls. Idempotency nil leaves idempotency out (no key
+// is read, checked or echoed).
+type Pipeline struct {
+	Checkout    Checkout
+	Agents      Agents
+	Limiter     RateLimiter
+	Idempotency *idempotency.Idempotency
+	// Logger reports idempotency records that could not be settled.
+	Logger *slog.Logger
+}
+
+// Request is one ACP call, in the transport's raw values.
+type Request struct {
+	// Shop is the shop domain the call is addressed to.
+	Shop      string
+	Operation Operation
+	// SessionID is the target session (all but OpCreate).
+	SessionID string
+	// APIVersion, Authorization, Timestamp and Signature are the values
+	// of the headers (REST) or fields (JSON-RPC) of those names.
+	APIVersion    string
+	Authorization string
+	Timestamp     string
+	Signature     string
+	// IdempotencyKeys are all the Idempotency-Key values sent: none, one,
+	// or (refused) several.
+	IdempotencyKeys []string
+	// Body is the request body as received, read up to at most
+	// acp.MaxBodyBytes+1 bytes; BodyTooLarge says the transport knew it
+	// to be over the limit without reading it (a declared length), and
+	// BodyErr that reading it failed. Ignored for OpGet.
+	Body         []byte
+	BodyTooLarge bool
+	BodyErr      error
+	// CheckBody, when set, is the transport's own check of the body's
+	// framing (REST: its Content-Type), run once the body is known to be
+	// within the limit, before authentication.
+	CheckBody func(body []byte) error
+	// Binding is what a signature's use is bound to (REST: method, path
+	// and Idempotency-Key), so that only a retry of this same call may
+	// carry the signature again.
+	Binding agents.SignedRequest
+}
+
+// Outcome is how a call ended (idempotency.Outcome).
+type Outcome = idempotency.Outcome
+
+// Result is a call's answer, for the transport to render.
+type Result struct {
+	// Version is the negotiated ACP version; "" when negotiation failed,
+	// and then Err is the *acp.Error for acp.EncodeVersionError.
+	Version acp.Version
+	// Outcome is idempotency.OutcomeCreated or OutcomeReturned with
+	// Session set, or OutcomeRefused with Err set (which may also be a
+	// server failure: idempotency.RefusalOf tells them apart).
+	Outcome Outcome
+	// Session is the session's ACP JSON for Version.
+	Session []byte
+	// Err is the error to answer (an *app.Error, an *acp.Error, or any
+	// other error: a server failure). Its RetryAfter, when set, is the
+	// transport's Retry-After.
+	Err error
+	// Replayed: the answer is the stored result of an earlier call with
+	// the same Idempotency-Key; nothing ran.
+	Replayed bool
+	// IdempotencyKey is the valid key sent, to echo ("" if none).
+	IdempotencyKey string
+}
+
+func refused(v acp.Version, err error) Result {
+	return Result{Version: v, Outcome: idempotency.OutcomeRefused, Err: err}
+}
+
+// tooLarge is the decoders' own answer to an oversized body: code
+// request_too_large.
+func tooLarge() error {
+	return &acp.Error{Type: acp.ErrInvalidRequest, Code: acp.CodeTooLarge,
+		Message: fmt.Sprintf("the request body is larger than %d bytes", acp.MaxBodyBytes)}
+}
+
+// Run runs one call: the steps in the package doc's order, each refusing
+// before the next spends anything on the request. A panic of any step is
+// re-raised as a *Panic.
+func (p *Pipeline) Run(ctx context.Context, req Request) Result {
+	var prog progress
+	defer func() {
+		if r := recover(); r != nil {
+			panic(&Panic{Value: r, Version: prog.version, IdempotencyKey: prog.key})
+		}
+	}()
+	return p.run(ctx, req, &prog)
+}
+
+// progress is what a call has established so far, for Panic.
+type progress struct {
+	version acp.Version
+	key     string
+}
+
+func (p *Pipeline) run(ctx context.Context, req Request, prog *progress) Result {
+	v, err := acp.NegotiateVersion(req.APIVersion)
+	if err != nil {
+		return refused("", err)
+	}
+	prog.version = v
+	body := req.Body
+	if req.Operation == OpGet {
+		body = nil // a GET has no body; the signature covers none
+	} else {
+		if req.BodyErr != nil {
+			return refused(v, req.BodyErr)
+		}
+		if req.BodyTooLarge || len(body) > acp.MaxBodyBytes {
+			return refused(v, tooLarge())
+		}
+		if req.CheckBody != nil {
+			if err := req.CheckBody(body); err != nil {
+				return refused(v, err)
+			}
+		}
+	}
+	ag, err := p.authenticate(ctx, req, body)
+	if err != nil {
+		return refused(v, err)
+	}
+	if req.Operation != OpGet && !req.Operation.idempotent() {
+		return refused(v, ErrUnknownOperation)
+	}
+	if !req.Operation.idempotent() || p.Idempotency == nil {
+		return p.call(ctx, ag, v, req, body)
+	}
+	return p.runIdempotent(ctx, ag, v, req, body, prog)
+}
+
+// authenticate checks the API key, its rate, and the signature (when sent
+// or required), then records the signature's use: after verifying, so
+// that only genuine signatures are recorded; before idempotency, which
+// lets a retry of the same call (same Idempotency-Key) through to its
+// stored answer.
+func (p *Pipeline) authenticate(ctx context.Context, req Request, body []byte) (*app.Agent, error) {
+	ag, err := p.Agents.Authenticate(ctx, req.Shop, req.Authorization)
+	if err != nil {
+		return nil, err
+	}
+	if p.Limiter != nil {
+		if err := p.Limiter.AllowKey(ag.Key.ID); err != nil {
+			return nil, err
+		}
+	}
+	if err := p.Agents.VerifySignature(ag, req.Timestamp, req.Signature, body); err != nil {
+		return nil, err
+	}
+	if err := p.Agents.ConsumeSignature(ctx, ag, req.Timestamp, req.Signature, req.Binding); err != nil {
+		return nil, err
+	}
+	return ag, nil
+}
+
+// call decodes the body for the version, makes the one checkout call and
+// encodes the session it answers.
+func (p *Pipeline) call(ctx context.Context, ag *app.Agent, v acp.Version, req Request, body []byte) Result {
+	cs, err := p.operate(ctx, ag, v, req, body)
+	if err != nil {
+		return refused(v, err)
+	}
+	sess, err := p.Checkout.View(ctx, ag.Shop, cs)
+	if err != nil {
+		return refused(v, err)
+	}
+	b, err := acp.EncodeSession(v, sess)
+	if err != nil {
+		return refused(v, err) // a session we cannot encode is our bug: a server failure
+	}
+	outcome := idempotency.OutcomeReturned
+	if req.Operation == OpCreate {
+		outcome = idempotency.OutcomeCreated
+	}
+	return Result{Version: v, Outcome: outcome, Session: b}
+}
+
+func (p *Pipeline) operate(ctx context.Context, ag *app.Agent, v acp.Version, req Request, body []byte) (*checkout.CheckoutSession, error) {
+	switch req.Operation {
+	case OpCreate:
+		in, err := acp.DecodeCreateSession(v, body)
+		if err != nil {
+			return nil, err
+		}
+		return p.Checkout.Create(ctx, ag, v, in)
+	case OpGet:
+		return p.Checkout.Get(ctx, ag, req.SessionID)
+	case OpUpdate:
+		in, err := acp.DecodeUpdateSession(v, body)
+		if err != nil {
+			return nil, err
+		}
+		return p.Checkout.Update(ctx, ag, v, req.SessionID, in)
+	case OpComplete:
+		in, err := acp.DecodeCompleteSession(v, body)
+		if err != nil {
+			return nil, err
+		}
+		return p.Checkout.Complete(ctx, ag, v, req.SessionID, in)
+	case OpCancel:
+		in := &acp.CancelSessionInput{}
+		if len(bytes.TrimSpace(body)) > 0 {
+			var err error
+			if in, err = acp.DecodeCancelSession(v, body); err != nil {
+				return nil, err
+			}
+		}
+		return p.Checkout.Cancel(ctx, ag, req.SessionID, in)
+	}
+	return nil, fmt.Errorf("%w %q", ErrUnknownOperation, req.Operation)
+}
+
+// idempotencyFinishTimeout bounds storing (or releasing) a claim after the
+// call; it runs even when the caller has gone.
+const idempotencyFinishTimeout = 10 * time.Second
+
+// runIdempotent applies the ACP idempotency rules (app/idempotency) around
+// the call: a retry with the same key and body gets the stored result
+// (Replayed) and nothing runs; otherwise the call runs holding the key, and
+// its result is stored, unless it is a server failure, which (like a
+// panic, re-raised afterwards) releases the key so a retry runs afresh.
+func (p *Pipeline) runIdempotent(ctx context.Context, ag *app.Agent, v acp.Version, req Request, body []byte, prog *progress) Result {
+	key := ""
+	switch len(req.IdempotencyKeys) {
+	case 0:
+	case 1:
+		key = req.IdempotencyKeys[0]
+		// Present but empty is malformed, not missing.
+		if err := idempotency.ValidateIdempotencyKey(key); err != nil {
+			return refused(v, err)
+		}
+	default:
+		return refused(v, &app.Error{Code: app.CodeInvalid, Reason: idempotency.ReasonInvalidIdempotencyKey,
+			Message: "Send one Idempotency-Key header, not several."})
+	}
+	prog.key = key
+	res := p.runClaimed(ctx, ag, v, req, body, key)
+	res.IdempotencyKey = key
+	return res
+}
+
+func (p *Pipeline) runClaimed(ctx context.Context, ag *app.Agent, v acp.Version, req Request, body []byte, key string) Result {
+	scope := idempotency.IdempotencyScope{ShopID: ag.Shop.ID, APIKeyID: ag.Key.ID,
+		Operation: idempotency.Operation(req.Operation), SessionID: req.SessionID}
+	replay, claim, err := p.Idempotency.Begin(ctx, scope, key, v, body)
+	switch {
+	case err != nil:
+		return refused(v, err)
+	case replay != nil:
+		res := Result{Version: v, Outcome: replay.Outcome, Session: replay.Session, Replayed: true}
+		if replay.Refusal != nil {
+			res.Err = replay.Refusal.Err()
+		}
+		return res
+	case claim == nil:
+		return p.call(ctx, ag, v, req, body) // not tracked (no key, 2025-09-29)
+	}
+
+	done := false
+	defer func() {
+		if done {
+			return
+		}
+		// A panic (or Goexit): release the key, then let the
+		// transport's recovery have the panic.
+		r := recover()
+		fctx, cancel := finishContext(ctx)
+		defer cancel()
+		if err := claim.Release(fctx); err != nil {
+			p.logger().ErrorContext(fctx, "idempotency release after panic", "err", err)
+		}
+		if r != nil {
+			panic(r)
+		}
+	}()
+	res := p.call(ctx, ag, v, req, body)
+	done = true
+
+	fctx, cancel := finishContext(ctx)
+	defer cancel()
+	stored := idempotency.StoredResult{Outcome: res.Outcome, Session: res.Session}
+	if res.Err != nil {
+		refusal, ok := idempotency.RefusalOf(res.Err)
+		if !ok {
+			if err := claim.Release(fctx); err != nil {
+				p.logger().ErrorContext(fctx, "idempotency release", "err", err)
+			}
+			return res
+		}
+		stored.Refusal = refusal
+	}
+	if err := claim.Finish(fctx, stored); err != nil {
+		// The answer stands; only its record failed. The key stays in
+		// flight until its lease lapses (or was taken over already).
+		p.logger().ErrorContext(fctx, "idempotency finish", "err", err, "outcome", stored.Outcome)
+	}
+	return res
+}
+
+// finishContext outlives the call's cancellation: the claim must be
+// settled even when the caller hung up.
+func finishContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), idempotencyFinishTimeout)
+}
+
+func (p *Pipeline) logger() *slog.Logger {
+	if p.Logger != nil {
+		return p.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}

@@ -1,0 +1,255 @@
+package acpapi_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/acpbridge/acpbridge/app/config"
+
+	"github.com/acpbridge/acpbridge/acp"
+	"github.com/acpbridge/acpbridge/acp/acptest"
+	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/acpapi"
+	"github.com/acpbridge/acpbridge/app/agents"
+	"github.com/acpbridge/acpbridge/app/feeds"
+	"github.com/acpbridge/acpbridge/app/idempotency"
+	"github.com/acpbridge/acpbridge/app/payment/stripeemu"
+	"github.com/acpbridge/acpbridge/app/secret"
+	"github.com/acpbridge/acpbridge/app/service"
+	"github.com/acpbridge/acpbridge/app/store/storetest"
+	"github.com/acpbridge/acpbridge/shopify/emulator"
+)
+
+const (
+	testShop      = "pipeline-shop.myshopify.com"
+	testClientID  = "pipeline-client-id"
+	testSecret    = "pipeline-client-secret-0123456789"
+	stripeAccount = "acct_1PipelineShop"
+)
+
+// TestPipelineWithoutHTTP drives a create → update → complete through the
+// pipeline directly, as a JSON-RPC (MCP) handler would: no HTTP request
+// anywhere on the agent's side. The app behind it is the real one (a real
+// database, the Shopify and Stripe emulators), and every session answered
+// is valid against the official ACP schema of its version.
+func TestPipelineWithoutHTTP(t *testing.T) {
+	t.Parallel()
+	for _, kind := range storetest.Kinds {
+		t.Run(string(kind), func(t *testing.T) {
+			t.Parallel()
+			svc, stripe, item := startApp(t, kind)
+			ctx := context.Background()
+			sh, err := svc.Store().ShopByDomain(ctx, testShop)
+			if err != nil {
+				t.Fatal(err)
+			}
+			apiKey, key, err := svc.Agents().CreateAPIKey(ctx, sh.ID, "mcp agent")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := svc.Agents().ConnectPayment(ctx, sh.ID, "stripe", stripe.RestrictedKey(stripeAccount)); err != nil {
+				t.Fatal(err)
+			}
+			p := &acpapi.Pipeline{Checkout: svc.Checkout(), Agents: svc.Agents(),
+				Idempotency: &idempotency.Idempotency{Store: svc.Store()}}
+			call := func(op acpapi.Operation, sessionID, idemKey string, body any) acpapi.Result {
+				t.Helper()
+				b, err := json.Marshal(body)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return p.Run(ctx, acpapi.Request{
+					Shop: testShop, Operation: op, SessionID: sessionID, APIVersion: string(acp.V20260417),
+					Authorization: "Bearer " + apiKey, IdempotencyKeys: []string{idemKey}, Body: b,
+					// A JSON-RPC binding: the method and the key, no path.
+					Binding: agentsBinding(op, sessionID, idemKey),
+				})
+			}
+			session := func(what string, res acpapi.Result, want idempotency.Outcome, completed bool) map[string]any {
+				t.Helper()
+				if res.Err != nil || res.Outcome != want || res.Version != acp.V20260417 {
+					t.Fatalf("%s = %s, version %s, err %v; want %s", what, res.Outcome, res.Version, res.Err, want)
+				}
+				if err := acptest.Validate(acp.V20260417, acptest.SessionDef(completed), res.Session); err != nil {
+					t.Fatalf("%s: the session does not match the schema: %v\n%s", what, err, res.Session)
+				}
+				var m map[string]any
+				if err := json.Unmarshal(res.Session, &m); err != nil {
+					t.Fatal(err)
+				}
+				return m
+			}
+			address := map[string]any{"name": "Ada Lovelace", "line_one": "1 Market St", "city": "San Francisco",
+				"state": "CA", "country": "US", "postal_code": "94105"}
+
+			created := session("create", call(acpapi.OpCreate, "", "mcp-1", map[string]any{
+				"line_items": []any{map[string]any{"id": item.ID, "quantity": 1}}, "currency": "usd", "capabilities": map[string]any{},
+				"buyer":               map[string]any{"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com"},
+				"fulfillment_details": map[string]any{"name": "Ada Lovelace", "address": address},
+			}), idempotency.OutcomeCreated, false)
+			id, _ := created["id"].(string)
+			if created["status"] != "ready_for_payment" {
+				t.Fatalf("created %s", created["status"])
+			}
+			// The caller is explicit: the session belongs to this agent's key.
+			cs, err := svc.Store().CheckoutSession(ctx, sh.ID, id)
+			if err != nil || cs.APIKeyID != key.ID {
+				t.Fatalf("session %s: API key %d, %v; want %d", id, cs.APIKeyID, err, key.ID)
+			}
+
+			updated := session("update", call(acpapi.OpUpdate, id, "mcp-2", map[string]any{
+				"line_items": []any{map[string]any{"id": item.ID, "quantity": 2}},
+			}), idempotency.OutcomeReturned, false)
+			if updated["status"] != "ready_for_payment" {
+				t.Fatalf("updated %s", updated["status"])
+			}
+
+			token := stripe.GrantToken(stripeAccount, stripeemu.KindApprove, "usd", 1_000_000, time.Time{})
+			pay := map[string]any{"payment_data": map[string]any{"handler_id": acp.StripeSPTHandlerID,
+				"instrument": map[string]any{"type": "card", "credential": map[string]any{"type": "spt", "token": token}}}}
+			done := call(acpapi.OpComplete, id, "mcp-3", pay)
+			completed := session("complete", done, idempotency.OutcomeReturned, true)
+			if completed["status"] != "completed" || completed["order"] == nil {
+				t.Fatalf("completed: status %s, order %v", completed["status"], completed["order"])
+			}
+
+			// The same call again replays the stored result: nothing runs.
+			again := call(acpapi.OpComplete, id, "mcp-3", pay)
+			if !again.Replayed || string(again.Session) != string(done.Session) || again.IdempotencyKey != "mcp-3" {
+				t.Fatalf("retry: replayed %v, key %q, same answer %v", again.Replayed, again.IdempotencyKey, string(again.Session) == string(done.Session))
+			}
+			// A refusal is a plain error value, for the transport to map.
+			res := call(acpapi.OpUpdate, "cs_nosuchsession", "mcp-4", map[string]any{})
+			var ae *app.Error
+			if res.Outcome != idempotency.OutcomeRefused || !errors.As(res.Err, &ae) || ae.Code != app.CodeNotFound {
+				t.Fatalf("unknown session = %s %v; want a not_found refusal", res.Outcome, res.Err)
+			}
+		})
+	}
+}
+
+// startApp runs the app on a fresh database against the Shopify and Stripe
+// emulators, installs it on testShop the way a merchant does, and waits
+// for a feed with a shippable item in stock.
+func startApp(t *testing.T, kind app.DatabaseKind) (*service.Service, *stripeemu.Emulator, feeds.PublishedItem) {
+	t.Helper()
+	stripe, err := stripeemu.New(stripeemu.Config{Accounts: []string{stripeAccount}, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stripe.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = stripe.Close() })
+	cfg, err := config.Load(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	emu, err := emulator.New(emulator.Config{
+		APIKey: testClientID, APISecret: testSecret, Logger: storetest.Logger(t), Products: 5, Seed: 1,
+		Shops: []string{testShop}, Scopes: strings.Split(config.DefaultScopes, ","),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := emu.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = emu.Close() })
+	cfg.Database = storetest.Config(t, kind, true)
+	cfg.HTTPAddr, cfg.MetricsAddr = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.ShutdownTimeout = 10 * time.Second
+	cfg.ShopifyAPIKey, cfg.ShopifyAPISecret = testClientID, testSecret
+	cfg.IPRate, cfg.WebhookIPRate = 0, 0
+	if cfg.EncryptionKey, err = secret.GenerateKey(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	svc, err := service.New(ctx, service.Options{Config: cfg, Logger: storetest.Logger(t), ShopifyTransport: emu.Transport(nil),
+		RebuildDelay: -1, SyncPoll: 200 * time.Millisecond, StripeURL: stripe.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = svc.Shutdown(context.Background()) })
+
+	emu.SetAppURL(svc.URL()) // webhooks and the OAuth redirect go to this app
+	install(t, svc.URL(), emu)
+	var sh *app.Shop
+	deadline := time.Now().Add(time.Minute)
+	for {
+		sh, err = svc.Store().ShopByDomain(ctx, testShop)
+		if err == nil {
+			if sy, err := svc.Store().LatestSync(ctx, sh.ID); err == nil && sy.Status == app.SyncCompleted {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first catalog sync did not finish within a minute")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	fs, err := svc.Feeds().Settings(ctx, sh.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs.ReturnWindowDays = 30 // the merchant's one onboarding step Shopify cannot fill
+	if err := svc.Feeds().SaveSettings(ctx, *fs); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Feeds().Build(ctx, sh.ID); err != nil {
+		t.Fatal(err)
+	}
+	items, err := svc.Feeds().PublishedItems(ctx, sh.ID, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range items {
+		if it.Available && it.Inventory >= 5 && it.RequiresShipping {
+			return svc, stripe, it
+		}
+	}
+	t.Fatalf("no shippable item in stock among %d published", len(items))
+	return nil, nil, feeds.PublishedItem{}
+}
+
+// install runs the OAuth install as a merchant's browser does: /auth on
+// the app, Shopify's consent (the emulator approves at once), the callback.
+func install(t *testing.T, appURL string, emu *emulator.Emulator) {
+	t.Helper()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	browser := &http.Client{Jar: jar, Transport: emu.Transport(nil), Timeout: 30 * time.Second,
+		CheckRedirect: func(req *http.Request, _ []*http.Request) error {
+			if strings.HasSuffix(req.URL.Hostname(), ".myshopify.com") || req.URL.Path == "/auth/callback" {
+				return nil
+			}
+			return http.ErrUseLastResponse
+		}}
+	resp, err := browser.Get(appURL + "/auth?shop=" + testShop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusFound {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		t.Fatalf("install ended with %d: %s", resp.StatusCode, b)
+	}
+}
+
+// agentsBinding is what a JSON-RPC transport would bind a signature to:
+// the operation, its session and the key.
+func agentsBinding(op acpapi.Operation, sessionID, key string) agents.SignedRequest {
+	return agents.SignedRequest{Method: string(op), Path: sessionID, IdempotencyKey: key}
+}

@@ -1,0 +1,27 @@
+// Package acpapi runs one ACP checkout call end to end, whatever the
+// transport: REST (web/acp.go) today, JSON-RPC (MCP) tomorrow. A transport
+// turns its request into a Request (plain values: shop, operation, session
+// id, header values, body), calls Pipeline.Run once, and renders the Result
+// (version, outcome, encoded session or error, replayed, idempotency key).
+//
+// It owns the order of the steps and nothing else: version negotiation
+// (API-Version), the body size limit (acp.MaxBodyBytes), the transport's
+// own framing check (REST: Content-Type), authentication (agents), the
+// per-API-key rate limit (a RateLimiter the transport supplies), the
+// request signature and its replay check (bound to what the transport
+// supplies as agents.SignedRequest), idempotency for the operations that
+// change state (app/idempotency, keyed by operation), decoding the body
+// for the version, the one checkout call with the authenticated agent as
+// its caller, and encoding the session for the version. The rules of each
+// step live in the package that owns it; statuses, headers and paths are
+// the transport's business: a Result carries errors as values (*app.Error,
+// *acp.Error, ErrUnknownOperation, or a server failure), and a panic comes
+// back out of Run as a *Panic that says what the transport needs to answer
+// it.
+//
+// Imports: package app (vocabulary: Agent, Error), acp, and the capability
+// packages whose steps it sequences — app/agents (SignedRequest),
+// app/checkout (the session type) and app/idempotency — through the small
+// interfaces declared here. It never imports web, net/http, app/store or
+// app/service.
+package acpapi
