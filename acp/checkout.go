@@ -1024,6 +1024,44 @@ func (s *Session) Validate() error {
 }
 
 func (s *Session) validate() error {
+	if err := s.validateHeader(); err != nil {
+		return err
+	}
+	itemIDs, err := s.validateLines()
+	if err != nil {
+		return err
+	}
+	if err := s.FulfillmentDetails.validate(); err != nil {
+		return err
+	}
+	optionIDs := map[string]bool{}
+	for i, o := range s.FulfillmentOptions {
+		if err := o.Validate(); err != nil {
+			return fmt.Errorf("fulfillment_options[%d]: %w", i, err)
+		}
+		if optionIDs[o.ID] {
+			return fmt.Errorf("fulfillment_options[%d]: duplicate option id %q", i, o.ID)
+		}
+		optionIDs[o.ID] = true
+	}
+	selected, err := s.selectedOptions()
+	if err != nil {
+		return err
+	}
+	if err := s.validateSelection(itemIDs); err != nil {
+		return err
+	}
+	if _, err := s.Totals(); err != nil {
+		return err
+	}
+	if err := s.validateExtras(); err != nil {
+		return err
+	}
+	return s.validateState(selected)
+}
+
+// validateHeader checks the session's id, status, currency and buyer.
+func (s *Session) validateHeader() error {
 	if s.ID == "" {
 		return errors.New("id is empty")
 	}
@@ -1043,53 +1081,59 @@ func (s *Session) validate() error {
 			}
 		}
 	}
+	return nil
+}
+
+// validateLines checks the lengths of the session's lists and each line
+// item, whose ids are unique; it returns the set of their item ids.
+func (s *Session) validateLines() (map[string]bool, error) {
 	if len(s.LineItems) == 0 || len(s.LineItems) > MaxLineItems {
-		return fmt.Errorf("a session has 1 to %d line items, not %d", MaxLineItems, len(s.LineItems))
+		return nil, fmt.Errorf("a session has 1 to %d line items, not %d", MaxLineItems, len(s.LineItems))
 	}
 	if len(s.FulfillmentOptions) > MaxListLen || len(s.Fees) > MaxListLen || len(s.Messages) > MaxListLen {
-		return fmt.Errorf("at most %d fulfillment options, fees and messages", MaxListLen)
+		return nil, fmt.Errorf("at most %d fulfillment options, fees and messages", MaxListLen)
 	}
 	lineIDs := map[string]bool{}
 	itemIDs := map[string]bool{}
 	for i, l := range s.LineItems {
 		if err := l.Validate(); err != nil {
-			return fmt.Errorf("line_items[%d]: %w", i, err)
+			return nil, fmt.Errorf("line_items[%d]: %w", i, err)
 		}
 		if lineIDs[l.ID] {
-			return fmt.Errorf("line_items[%d]: duplicate line id %q", i, l.ID)
+			return nil, fmt.Errorf("line_items[%d]: duplicate line id %q", i, l.ID)
 		}
 		lineIDs[l.ID] = true
 		itemIDs[l.ItemID] = true
 	}
-	if fd := s.FulfillmentDetails; fd != nil {
-		if fd.Email != "" && !ValidEmail(fd.Email) {
-			return fmt.Errorf("fulfillment email %q is not valid", fd.Email)
-		}
-		if fd.PhoneNumber != "" {
-			if _, ok := NormalizePhone(fd.PhoneNumber); !ok {
-				return fmt.Errorf("fulfillment phone number %q is not valid", fd.PhoneNumber)
-			}
-		}
-		if fd.Address != nil {
-			if err := fd.Address.validate(); err != nil {
-				return fmt.Errorf("fulfillment address: %w", err)
-			}
+	return itemIDs, nil
+}
+
+// validate checks the fulfillment details' email, phone number and
+// address; nil details are valid.
+func (fd *FulfillmentDetails) validate() error {
+	if fd == nil {
+		return nil
+	}
+	if fd.Email != "" && !ValidEmail(fd.Email) {
+		return fmt.Errorf("fulfillment email %q is not valid", fd.Email)
+	}
+	if fd.PhoneNumber != "" {
+		if _, ok := NormalizePhone(fd.PhoneNumber); !ok {
+			return fmt.Errorf("fulfillment phone number %q is not valid", fd.PhoneNumber)
 		}
 	}
-	optionIDs := map[string]bool{}
-	for i, o := range s.FulfillmentOptions {
-		if err := o.Validate(); err != nil {
-			return fmt.Errorf("fulfillment_options[%d]: %w", i, err)
+	if fd.Address != nil {
+		if err := fd.Address.validate(); err != nil {
+			return fmt.Errorf("fulfillment address: %w", err)
 		}
-		if optionIDs[o.ID] {
-			return fmt.Errorf("fulfillment_options[%d]: duplicate option id %q", i, o.ID)
-		}
-		optionIDs[o.ID] = true
 	}
-	selected, err := s.selectedOptions()
-	if err != nil {
-		return err
-	}
+	return nil
+}
+
+// validateSelection checks that the selected fulfillments cover line items
+// (itemIDs), each at most once, and that several selections each name
+// their items.
+func (s *Session) validateSelection(itemIDs map[string]bool) error {
 	covered := map[string]bool{}
 	for i, sel := range s.SelectedFulfillment {
 		for _, id := range sel.ItemIDs {
@@ -1105,9 +1149,12 @@ func (s *Session) validate() error {
 			return fmt.Errorf("selected fulfillment %d: with several selections each must name its item ids", i)
 		}
 	}
-	if _, err := s.Totals(); err != nil {
-		return err
-	}
+	return nil
+}
+
+// validateExtras checks the messages, links, payment handlers, continue
+// URL and authentication metadata.
+func (s *Session) validateExtras() error {
 	for i, m := range s.Messages {
 		if err := m.Validate(); err != nil {
 			return fmt.Errorf("messages[%d]: %w", i, err)
@@ -1134,8 +1181,13 @@ func (s *Session) validate() error {
 			return fmt.Errorf("authentication metadata: %w", err)
 		}
 	}
+	return nil
+}
 
-	// The states.
+// validateState checks what the session's status needs (selected are its
+// selected fulfillment options), and that only a completed session
+// carries an order, a valid one.
+func (s *Session) validateState(selected []FulfillmentOption) error {
 	switch s.Status {
 	case StatusCompleted:
 		if s.Order == nil {

@@ -843,23 +843,7 @@ func encode20260417(s *Session) ([]byte, error) {
 		ContinueURL:        s.ContinueURL,
 	}
 	if len(s.PaymentHandlers) > 0 {
-		w.Capabilities.Payment = &w26Payment{Handlers: make([]w26PaymentHandler, 0, len(s.PaymentHandlers))}
-		for _, h := range s.PaymentHandlers {
-			cfg := h.Config
-			if cfg == nil {
-				cfg = map[string]any{}
-			}
-			schemas := h.InstrumentSchemas
-			if schemas == nil {
-				schemas = []string{}
-			}
-			w.Capabilities.Payment.Handlers = append(w.Capabilities.Payment.Handlers, w26PaymentHandler{
-				ID: h.ID, Name: h.Name, DisplayName: h.DisplayName, Version: h.Version, Spec: h.Spec,
-				RequiresDelegatePayment: h.RequiresDelegatePayment, RequiresPCICompliance: h.RequiresPCICompliance,
-				PSP: h.PSP, ConfigSchema: h.ConfigSchema, InstrumentSchemas: schemas, Config: cfg,
-				DisplayOrder: h.DisplayOrder,
-			})
-		}
+		w.Capabilities.Payment = payment20260417(s.PaymentHandlers)
 	}
 	if iv := s.Interventions; iv != nil {
 		wi, err := interventions20260417(iv)
@@ -872,25 +856,7 @@ func encode20260417(s *Session) ([]byte, error) {
 		w.Buyer = &w26Buyer{FirstName: b.FirstName, LastName: b.LastName, FullName: b.FullName, Email: b.Email, PhoneNumber: b.PhoneNumber}
 	}
 	for _, l := range s.LineItems {
-		w.LineItems = append(w.LineItems, w26LineItem{
-			ID:          l.ID,
-			Item:        w26Item{ID: l.ItemID},
-			Quantity:    l.Quantity,
-			Name:        l.Name,
-			Description: l.Description,
-			Images:      l.Images,
-			UnitAmount:  l.UnitAmount,
-			ProductID:   l.ProductID,
-			SKU:         l.SKU,
-			VariantID:   l.VariantID,
-			Totals: []w26Total{
-				{Type: TotalItemsBaseAmount, DisplayText: "Base Amount", Amount: l.BaseAmount()},
-				{Type: TotalDiscount, DisplayText: "Discount", Amount: l.Discount},
-				{Type: TotalSubtotal, DisplayText: "Subtotal", Amount: l.Subtotal()},
-				{Type: TotalTax, DisplayText: "Tax", Amount: l.Tax},
-				{Type: TotalTotal, DisplayText: "Total", Amount: l.Total()},
-			},
-		})
+		w.LineItems = append(w.LineItems, lineItem20260417(l))
 	}
 	if fd := s.FulfillmentDetails; fd != nil {
 		wf := &w26FulfillmentDetails{Name: fd.Name, PhoneNumber: fd.PhoneNumber, Email: fd.Email}
@@ -900,25 +866,99 @@ func encode20260417(s *Session) ([]byte, error) {
 		w.FulfillmentDetails = wf
 	}
 	for _, f := range s.FulfillmentOptions {
-		w.FulfillmentOptions = append(w.FulfillmentOptions, w26FulfillmentOption{
-			Type:                 f.Type,
-			ID:                   f.ID,
-			Title:                f.Title,
-			Description:          f.Subtitle,
-			Carrier:              f.Carrier,
-			EarliestDeliveryTime: formatTime(f.EarliestDelivery),
-			LatestDeliveryTime:   formatTime(f.LatestDelivery),
-			Totals: []w26Total{
-				{Type: TotalSubtotal, DisplayText: "Subtotal", Amount: f.Subtotal},
-				{Type: TotalTax, DisplayText: "Tax", Amount: f.Tax},
-				{Type: TotalTotal, DisplayText: "Total", Amount: f.Total()},
-			},
+		w.FulfillmentOptions = append(w.FulfillmentOptions, fulfillmentOption20260417(f))
+	}
+	if w.SelectedFulfillmentOptions, err = selectedFulfillments20260417(s); err != nil {
+		return nil, err
+	}
+	for _, m := range s.Messages {
+		w.Messages = append(w.Messages, w26Message{Type: m.Type, Code: m.Code, Severity: m.Severity, Resolution: m.Resolution,
+			Param: m.Param, ContentType: m.ContentType, Content: m.Content})
+	}
+	for _, l := range s.Links {
+		w.Links = append(w.Links, w26Link{Type: l.Type, Title: l.Title, URL: l.URL})
+	}
+	if a := s.AuthenticationMetadata; a != nil {
+		w.AuthenticationMetadata = authMetadata20260417(a)
+	}
+	if o := s.Order; o != nil {
+		w.Order = order20260417(o)
+	}
+	return marshal(w)
+}
+
+// payment20260417 is the payment capability: the handlers, each with its
+// config and instrument schemas never null.
+func payment20260417(hs []PaymentHandler) *w26Payment {
+	p := &w26Payment{Handlers: make([]w26PaymentHandler, 0, len(hs))}
+	for _, h := range hs {
+		cfg := h.Config
+		if cfg == nil {
+			cfg = map[string]any{}
+		}
+		schemas := h.InstrumentSchemas
+		if schemas == nil {
+			schemas = []string{}
+		}
+		p.Handlers = append(p.Handlers, w26PaymentHandler{
+			ID: h.ID, Name: h.Name, DisplayName: h.DisplayName, Version: h.Version, Spec: h.Spec,
+			RequiresDelegatePayment: h.RequiresDelegatePayment, RequiresPCICompliance: h.RequiresPCICompliance,
+			PSP: h.PSP, ConfigSchema: h.ConfigSchema, InstrumentSchemas: schemas, Config: cfg,
+			DisplayOrder: h.DisplayOrder,
 		})
 	}
+	return p
+}
+
+// lineItem20260417 is a line item with its own totals.
+func lineItem20260417(l LineItem) w26LineItem {
+	return w26LineItem{
+		ID:          l.ID,
+		Item:        w26Item{ID: l.ItemID},
+		Quantity:    l.Quantity,
+		Name:        l.Name,
+		Description: l.Description,
+		Images:      l.Images,
+		UnitAmount:  l.UnitAmount,
+		ProductID:   l.ProductID,
+		SKU:         l.SKU,
+		VariantID:   l.VariantID,
+		Totals: []w26Total{
+			{Type: TotalItemsBaseAmount, DisplayText: "Base Amount", Amount: l.BaseAmount()},
+			{Type: TotalDiscount, DisplayText: "Discount", Amount: l.Discount},
+			{Type: TotalSubtotal, DisplayText: "Subtotal", Amount: l.Subtotal()},
+			{Type: TotalTax, DisplayText: "Tax", Amount: l.Tax},
+			{Type: TotalTotal, DisplayText: "Total", Amount: l.Total()},
+		},
+	}
+}
+
+// fulfillmentOption20260417 is a fulfillment option with its own totals.
+func fulfillmentOption20260417(f FulfillmentOption) w26FulfillmentOption {
+	return w26FulfillmentOption{
+		Type:                 f.Type,
+		ID:                   f.ID,
+		Title:                f.Title,
+		Description:          f.Subtitle,
+		Carrier:              f.Carrier,
+		EarliestDeliveryTime: formatTime(f.EarliestDelivery),
+		LatestDeliveryTime:   formatTime(f.LatestDelivery),
+		Totals: []w26Total{
+			{Type: TotalSubtotal, DisplayText: "Subtotal", Amount: f.Subtotal},
+			{Type: TotalTax, DisplayText: "Tax", Amount: f.Tax},
+			{Type: TotalTotal, DisplayText: "Total", Amount: f.Total()},
+		},
+	}
+}
+
+// selectedFulfillments20260417 lists the selected options, each with the
+// item ids it covers: a selection naming none covers every line's item.
+func selectedFulfillments20260417(s *Session) ([]w26SelectedFulfillment, error) {
 	sel, err := s.selectedOptions()
 	if err != nil {
 		return nil, err
 	}
+	var out []w26SelectedFulfillment
 	for i, o := range sel {
 		ids := s.SelectedFulfillment[i].ItemIDs
 		if len(ids) == 0 {
@@ -929,37 +969,30 @@ func encode20260417(s *Session) ([]byte, error) {
 				}
 			}
 		}
-		w.SelectedFulfillmentOptions = append(w.SelectedFulfillmentOptions, w26SelectedFulfillment{Type: o.Type, OptionID: o.ID, ItemIDs: ids})
+		out = append(out, w26SelectedFulfillment{Type: o.Type, OptionID: o.ID, ItemIDs: ids})
 	}
-	for _, m := range s.Messages {
-		w.Messages = append(w.Messages, w26Message{Type: m.Type, Code: m.Code, Severity: m.Severity, Resolution: m.Resolution,
-			Param: m.Param, ContentType: m.ContentType, Content: m.Content})
+	return out, nil
+}
+
+// authMetadata20260417 is the authentication metadata, the acquirer's
+// country in upper case.
+func authMetadata20260417(a *AuthenticationMetadata) *w26AuthMetadata {
+	country := strings.ToUpper(a.AcquirerCountry)
+	wa := &w26AuthMetadata{
+		AcquirerDetails: w26AcquirerDetails{AcquirerBIN: a.AcquirerBIN, AcquirerCountry: country,
+			AcquirerMerchantID: a.AcquirerMerchantID, MerchantName: a.MerchantName, RequestorID: a.RequestorID},
+		DirectoryServer: a.DirectoryServer,
 	}
-	for _, l := range s.Links {
-		w.Links = append(w.Links, w26Link{Type: l.Type, Title: l.Title, URL: l.URL})
-	}
-	if a := s.AuthenticationMetadata; a != nil {
-		country := strings.ToUpper(a.AcquirerCountry)
-		wa := &w26AuthMetadata{
-			AcquirerDetails: w26AcquirerDetails{AcquirerBIN: a.AcquirerBIN, AcquirerCountry: country,
-				AcquirerMerchantID: a.AcquirerMerchantID, MerchantName: a.MerchantName, RequestorID: a.RequestorID},
-			DirectoryServer: a.DirectoryServer,
+	if f := a.FlowPreference; f != nil {
+		wa.FlowPreference = &w26FlowPreference{Type: f.Type}
+		if f.Challenge != "" {
+			wa.FlowPreference.Challenge = &w26Kind{Type: f.Challenge}
 		}
-		if f := a.FlowPreference; f != nil {
-			wa.FlowPreference = &w26FlowPreference{Type: f.Type}
-			if f.Challenge != "" {
-				wa.FlowPreference.Challenge = &w26Kind{Type: f.Challenge}
-			}
-			if f.Frictionless != "" {
-				wa.FlowPreference.Frictionless = &w26Kind{Type: f.Frictionless}
-			}
+		if f.Frictionless != "" {
+			wa.FlowPreference.Frictionless = &w26Kind{Type: f.Frictionless}
 		}
-		w.AuthenticationMetadata = wa
 	}
-	if o := s.Order; o != nil {
-		w.Order = order20260417(o)
-	}
-	return marshal(w)
+	return wa
 }
 
 func interventions20260417(iv *Interventions) (*w26Interventions, error) {

@@ -318,71 +318,17 @@ func CreateOrder(ctx context.Context, q Querier, shop string, in OrderInput) (*O
 // orderCreateInput builds OrderCreateOrderInput, checking what Shopify
 // would only refuse later or not at all.
 func orderCreateInput(in OrderInput) (map[string]any, error) {
-	if !sourceIDRe.MatchString(in.SourceIdentifier) {
-		return nil, fmt.Errorf("source identifier %q is empty, too long or has characters other than letters, digits and _ - . :", in.SourceIdentifier)
+	if err := checkOrderInput(in); err != nil {
+		return nil, err
 	}
-	if len(in.Currency) != 3 || strings.ToUpper(in.Currency) != in.Currency {
-		return nil, fmt.Errorf("currency %q is not a currency code", in.Currency)
-	}
-	if len(in.Lines) == 0 {
-		return nil, errors.New("no lines")
-	}
-	if in.Payment.Gateway == "" {
-		return nil, errors.New("no payment gateway")
-	}
-	money := func(what, amount string) (map[string]any, error) {
-		if _, ok := new(big.Rat).SetString(amount); !ok || strings.HasPrefix(strings.TrimSpace(amount), "-") || strings.ContainsAny(amount, "eE/") {
-			return nil, fmt.Errorf("%s %q is not an amount", what, amount)
-		}
-		return map[string]any{"shopMoney": map[string]any{"amount": strings.TrimSpace(amount), "currencyCode": in.Currency}}, nil
-	}
-	taxes := func(what string, lines []TaxLine) ([]any, error) {
-		out := make([]any, 0, len(lines))
-		for i, t := range lines {
-			ps, err := money(fmt.Sprintf("%s tax line %d", what, i), t.Amount)
-			if err != nil {
-				return nil, err
-			}
-			if t.Title == "" || t.RatePercentage < 0 || t.RatePercentage > 100 {
-				return nil, fmt.Errorf("%s tax line %d: needs a title and a rate between 0 and 100 %%", what, i)
-			}
-			out = append(out, map[string]any{"title": t.Title, "rate": percentToRate(t.RatePercentage), "priceSet": ps})
-		}
-		return out, nil
-	}
-
-	itemTaxes := false
-	lines := make([]any, len(in.Lines))
-	for i, l := range in.Lines {
-		if _, ok := VariantGID(l.VariantID); !ok || !strings.HasPrefix(l.VariantID, "gid://") {
-			return nil, fmt.Errorf("line %d: %q is not a ProductVariant GID", i, l.VariantID)
-		}
-		if l.Quantity < 1 {
-			return nil, fmt.Errorf("line %d: quantity %d", i, l.Quantity)
-		}
-		ps, err := money(fmt.Sprintf("line %d price", i), l.UnitPrice)
-		if err != nil {
-			return nil, err
-		}
-		tl, err := taxes(fmt.Sprintf("line %d", i), l.TaxLines)
-		if err != nil {
-			return nil, err
-		}
-		itemTaxes = itemTaxes || len(tl) > 0
-		lines[i] = map[string]any{
-			"variantId": l.VariantID, "quantity": l.Quantity, "priceSet": ps,
-			"requiresShipping": l.RequiresShipping, "taxable": l.Taxable, "taxLines": tl,
-		}
-	}
-	total, err := money("payment amount", in.Payment.Amount)
+	cur := orderCurrency(in.Currency)
+	lines, itemTaxes, err := cur.lineItems(in.Lines)
 	if err != nil {
 		return nil, err
 	}
-	sale := map[string]any{
-		"kind": "SALE", "status": "SUCCESS", "gateway": in.Payment.Gateway, "amountSet": total, "test": in.Test,
-	}
-	if in.Payment.AuthorizationCode != "" {
-		sale["authorizationCode"] = in.Payment.AuthorizationCode
+	sale, err := cur.sale(in)
+	if err != nil {
+		return nil, err
 	}
 	order := map[string]any{
 		"currency":              in.Currency,
@@ -399,51 +345,180 @@ func orderCreateInput(in OrderInput) (map[string]any, error) {
 		order["processedAt"], sale["processedAt"] = at, at
 	}
 	if sh := in.Shipping; sh != nil {
-		if strings.TrimSpace(sh.Title) == "" {
-			return nil, errors.New("shipping line has no title")
-		}
-		ps, err := money("shipping price", sh.Price)
+		line, taxed, err := cur.shippingLine(sh)
 		if err != nil {
 			return nil, err
 		}
-		tl, err := taxes("shipping", sh.TaxLines)
-		if err != nil {
-			return nil, err
-		}
-		itemTaxes = itemTaxes || len(tl) > 0
-		line := map[string]any{"title": sh.Title, "priceSet": ps, "taxLines": tl}
-		if sh.Code != "" {
-			line["code"] = sh.Code
-		}
-		if sh.Source != "" {
-			line["source"] = sh.Source
-		}
+		itemTaxes = itemTaxes || taxed
 		order["shippingLines"] = []any{line}
 	}
 	if len(in.TaxLines) > 0 {
 		if itemTaxes {
 			return nil, errors.New("order-level tax lines given with line or shipping tax lines")
 		}
-		tl, err := taxes("order", in.TaxLines)
+		tl, err := cur.taxes("order", in.TaxLines)
 		if err != nil {
 			return nil, err
 		}
 		order["taxLines"] = tl
 	}
 	if d := in.Discount; d != nil {
-		switch {
-		case strings.TrimSpace(d.Code) == "":
-			return nil, errors.New("discount has no code")
-		case d.FreeShipping:
-			order["discountCode"] = map[string]any{"freeShippingDiscountCode": map[string]any{"code": d.Code}}
-		default:
-			amount, err := money("discount amount", d.Amount)
-			if err != nil {
-				return nil, err
-			}
-			order["discountCode"] = map[string]any{"itemFixedDiscountCode": map[string]any{"code": d.Code, "amountSet": amount}}
+		dc, err := cur.discountCode(d)
+		if err != nil {
+			return nil, err
+		}
+		order["discountCode"] = dc
+	}
+	if err := setOrderBuyer(order, in); err != nil {
+		return nil, err
+	}
+	if len(in.Tags) > 0 {
+		order["tags"] = in.Tags
+	}
+	if len(in.Attributes) > 0 {
+		attrs := make([]any, len(in.Attributes))
+		for i, a := range in.Attributes {
+			attrs[i] = map[string]any{"key": a.Key, "value": a.Value}
+		}
+		order["customAttributes"] = attrs
+	}
+	return order, nil
+}
+
+// checkOrderInput refuses an order input missing what every order needs:
+// its source identifier, currency, lines and payment gateway.
+func checkOrderInput(in OrderInput) error {
+	if !sourceIDRe.MatchString(in.SourceIdentifier) {
+		return fmt.Errorf("source identifier %q is empty, too long or has characters other than letters, digits and _ - . :", in.SourceIdentifier)
+	}
+	if len(in.Currency) != 3 || strings.ToUpper(in.Currency) != in.Currency {
+		return fmt.Errorf("currency %q is not a currency code", in.Currency)
+	}
+	if len(in.Lines) == 0 {
+		return errors.New("no lines")
+	}
+	if in.Payment.Gateway == "" {
+		return errors.New("no payment gateway")
+	}
+	return nil
+}
+
+// orderCurrency is an order input's currency code; its methods build the
+// parts of the input that carry amounts in it.
+type orderCurrency string
+
+// money is a MoneyBagInput of amount, refused unless it is a plain
+// non-negative decimal (what names it in the error).
+func (c orderCurrency) money(what, amount string) (map[string]any, error) {
+	if _, ok := new(big.Rat).SetString(amount); !ok || strings.HasPrefix(strings.TrimSpace(amount), "-") || strings.ContainsAny(amount, "eE/") {
+		return nil, fmt.Errorf("%s %q is not an amount", what, amount)
+	}
+	return map[string]any{"shopMoney": map[string]any{"amount": strings.TrimSpace(amount), "currencyCode": string(c)}}, nil
+}
+
+// taxes is a list of TaxLineInput (what names the lines in the errors).
+func (c orderCurrency) taxes(what string, lines []TaxLine) ([]any, error) {
+	out := make([]any, 0, len(lines))
+	for i, t := range lines {
+		ps, err := c.money(fmt.Sprintf("%s tax line %d", what, i), t.Amount)
+		if err != nil {
+			return nil, err
+		}
+		if t.Title == "" || t.RatePercentage < 0 || t.RatePercentage > 100 {
+			return nil, fmt.Errorf("%s tax line %d: needs a title and a rate between 0 and 100 %%", what, i)
+		}
+		out = append(out, map[string]any{"title": t.Title, "rate": percentToRate(t.RatePercentage), "priceSet": ps})
+	}
+	return out, nil
+}
+
+// lineItems is the order's list of OrderCreateLineItemInput, and whether
+// any line carries its own tax lines.
+func (c orderCurrency) lineItems(in []OrderLineInput) (lines []any, taxed bool, err error) {
+	lines = make([]any, len(in))
+	for i, l := range in {
+		if _, ok := VariantGID(l.VariantID); !ok || !strings.HasPrefix(l.VariantID, "gid://") {
+			return nil, false, fmt.Errorf("line %d: %q is not a ProductVariant GID", i, l.VariantID)
+		}
+		if l.Quantity < 1 {
+			return nil, false, fmt.Errorf("line %d: quantity %d", i, l.Quantity)
+		}
+		ps, err := c.money(fmt.Sprintf("line %d price", i), l.UnitPrice)
+		if err != nil {
+			return nil, false, err
+		}
+		tl, err := c.taxes(fmt.Sprintf("line %d", i), l.TaxLines)
+		if err != nil {
+			return nil, false, err
+		}
+		taxed = taxed || len(tl) > 0
+		lines[i] = map[string]any{
+			"variantId": l.VariantID, "quantity": l.Quantity, "priceSet": ps,
+			"requiresShipping": l.RequiresShipping, "taxable": l.Taxable, "taxLines": tl,
 		}
 	}
+	return lines, taxed, nil
+}
+
+// sale is the order's one transaction: the successful sale of the payment.
+func (c orderCurrency) sale(in OrderInput) (map[string]any, error) {
+	total, err := c.money("payment amount", in.Payment.Amount)
+	if err != nil {
+		return nil, err
+	}
+	sale := map[string]any{
+		"kind": "SALE", "status": "SUCCESS", "gateway": in.Payment.Gateway, "amountSet": total, "test": in.Test,
+	}
+	if in.Payment.AuthorizationCode != "" {
+		sale["authorizationCode"] = in.Payment.AuthorizationCode
+	}
+	return sale, nil
+}
+
+// shippingLine is an OrderCreateShippingLineInput, and whether it carries
+// tax lines.
+func (c orderCurrency) shippingLine(sh *OrderShippingInput) (map[string]any, bool, error) {
+	if strings.TrimSpace(sh.Title) == "" {
+		return nil, false, errors.New("shipping line has no title")
+	}
+	ps, err := c.money("shipping price", sh.Price)
+	if err != nil {
+		return nil, false, err
+	}
+	tl, err := c.taxes("shipping", sh.TaxLines)
+	if err != nil {
+		return nil, false, err
+	}
+	line := map[string]any{"title": sh.Title, "priceSet": ps, "taxLines": tl}
+	if sh.Code != "" {
+		line["code"] = sh.Code
+	}
+	if sh.Source != "" {
+		line["source"] = sh.Source
+	}
+	return line, len(tl) > 0, nil
+}
+
+// discountCode is an OrderCreateDiscountCodeInput: free shipping, or a
+// fixed amount off the items.
+func (c orderCurrency) discountCode(d *OrderDiscountInput) (map[string]any, error) {
+	switch {
+	case strings.TrimSpace(d.Code) == "":
+		return nil, errors.New("discount has no code")
+	case d.FreeShipping:
+		return map[string]any{"freeShippingDiscountCode": map[string]any{"code": d.Code}}, nil
+	default:
+		amount, err := c.money("discount amount", d.Amount)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]any{"itemFixedDiscountCode": map[string]any{"code": d.Code, "amountSet": amount}}, nil
+	}
+}
+
+// setOrderBuyer sets who bought and from where: the contact and source
+// fields given, the addresses and the customer to upsert.
+func setOrderBuyer(order map[string]any, in OrderInput) error {
 	for k, v := range map[string]string{"email": in.Email, "phone": in.Phone, "sourceName": in.SourceName, "sourceUrl": in.SourceURL, "note": in.Note} {
 		if v != "" {
 			order[k] = v
@@ -457,7 +532,7 @@ func orderCreateInput(in OrderInput) (map[string]any, error) {
 	}
 	if c := in.Customer; c != nil {
 		if c.Email == "" && c.Phone == "" {
-			return nil, errors.New("customer has neither email nor phone")
+			return errors.New("customer has neither email nor phone")
 		}
 		up := map[string]any{}
 		for k, v := range map[string]string{"email": c.Email, "phone": c.Phone, "firstName": c.FirstName, "lastName": c.LastName} {
@@ -467,17 +542,7 @@ func orderCreateInput(in OrderInput) (map[string]any, error) {
 		}
 		order["customer"] = map[string]any{"toUpsert": up}
 	}
-	if len(in.Tags) > 0 {
-		order["tags"] = in.Tags
-	}
-	if len(in.Attributes) > 0 {
-		attrs := make([]any, len(in.Attributes))
-		for i, a := range in.Attributes {
-			attrs[i] = map[string]any{"key": a.Key, "value": a.Value}
-		}
-		order["customAttributes"] = attrs
-	}
-	return order, nil
+	return nil
 }
 
 // addressInput is a MailingAddressInput.

@@ -284,12 +284,44 @@ func buildOrder(cs *CheckoutSession, p *CheckoutPayment, so *shopify.Order) (*ac
 	if err != nil {
 		return nil, err
 	}
+	o := &acp.Order{ID: p.OrderID, CheckoutSessionID: cs.ID, PermalinkURL: orderPermalink(cs, p), OrderNumber: p.OrderName,
+		Status: acp.OrderStatusConfirmed, Totals: totals}
+	byVariant := addOrderLines(o, view)
+	if so == nil {
+		return o, nil
+	}
+	currency := strings.ToLower(cs.Currency)
+	lineOf := matchShopifyLines(o, so, byVariant)
+	shipped := addFulfillments(o, so, lineOf, fulfillmentKind(cs))
+	allFulfilled, anyCurrent := setLineStatuses(o, shipped.fulfilled)
+	refunded, err := addRefunds(o, cs, so, lineOf, currency)
+	if err != nil {
+		return nil, err
+	}
+	if so.CancelledAt != nil {
+		refunded += addCancellation(o, p, so, refunded, currency)
+	} else if shipped.live > 0 {
+		o.Status = shippedStatus(allFulfilled && anyCurrent, shipped.delivered == shipped.live)
+	}
+	if refunded > 0 {
+		addRefundedTotal(o, totals, refunded)
+	}
+	return o, nil
+}
+
+// orderPermalink is the order's status page: the one the payment recorded,
+// else the one the session's state kept.
+func orderPermalink(cs *CheckoutSession, p *CheckoutPayment) string {
 	permalink := p.OrderStatusURL
 	if permalink == "" && cs.State.Order != nil {
 		permalink = cs.State.Order.StatusURL
 	}
-	o := &acp.Order{ID: p.OrderID, CheckoutSessionID: cs.ID, PermalinkURL: permalink, OrderNumber: p.OrderName,
-		Status: acp.OrderStatusConfirmed, Totals: totals}
+	return permalink
+}
+
+// addOrderLines appends the session's lines to o, all still processing, and
+// returns each line's index by variant GID (to match Shopify's lines).
+func addOrderLines(o *acp.Order, view *acp.Session) map[string]int {
 	byVariant := map[string]int{} // variant GID → index in o.LineItems
 	for i, l := range view.LineItems {
 		li := acp.OrderLineItem{ID: l.ID, Title: l.Name, ProductID: l.ProductID, Ordered: l.Quantity, Current: l.Quantity,
@@ -303,13 +335,13 @@ func buildOrder(cs *CheckoutSession, p *CheckoutPayment, so *shopify.Order) (*ac
 		o.LineItems = append(o.LineItems, li)
 		byVariant["gid://shopify/ProductVariant/"+l.VariantID] = i
 	}
-	if so == nil {
-		return o, nil
-	}
-	currency := strings.ToLower(cs.Currency)
+	return byVariant
+}
 
-	// Shopify's lines → ours, by variant (the order was written from the
-	// session's lines, in order).
+// matchShopifyLines maps Shopify's line IDs onto o's lines, by variant (the
+// order was written from the session's lines, in order, so the position is
+// the fallback), and takes each line's current quantity from Shopify.
+func matchShopifyLines(o *acp.Order, so *shopify.Order, byVariant map[string]int) map[string]int {
 	lineOf := map[string]int{}
 	for i, sl := range so.LineItems {
 		j, ok := byVariant[sl.VariantID]
@@ -323,23 +355,40 @@ func buildOrder(cs *CheckoutSession, p *CheckoutPayment, so *shopify.Order) (*ac
 			}
 		}
 	}
-	refs := func(lines map[string]int) []acp.LineItemRef {
-		var out []acp.LineItemRef
-		for j := range o.LineItems {
-			if n := lines[o.LineItems[j].ID]; n > 0 {
-				out = append(out, acp.LineItemRef{ID: o.LineItems[j].ID, Quantity: n})
-			}
-		}
-		return out
-	}
+	return lineOf
+}
 
-	// Fulfillments.
-	kind := acp.FulfillmentShipping
-	if !cs.State.Quote.NeedsShipping {
-		kind = acp.FulfillmentDigital
+// lineRefs lists the quantities per line ID in the order of o's lines,
+// leaving out the lines with none.
+func lineRefs(o *acp.Order, lines map[string]int) []acp.LineItemRef {
+	var out []acp.LineItemRef
+	for j := range o.LineItems {
+		if n := lines[o.LineItems[j].ID]; n > 0 {
+			out = append(out, acp.LineItemRef{ID: o.LineItems[j].ID, Quantity: n})
+		}
 	}
-	live, delivered := 0, 0
-	fulfilled := map[string]int{}
+	return out
+}
+
+// fulfillmentKind is how the session's goods reach the buyer.
+func fulfillmentKind(cs *CheckoutSession) acp.FulfillmentType {
+	if !cs.State.Quote.NeedsShipping {
+		return acp.FulfillmentDigital
+	}
+	return acp.FulfillmentShipping
+}
+
+// shipment sums up an order's fulfillments: live counts those neither
+// cancelled nor failed, delivered those of them delivered, and fulfilled is
+// the quantity they carry per line ID.
+type shipment struct {
+	live, delivered int
+	fulfilled       map[string]int
+}
+
+// addFulfillments appends Shopify's fulfillments to o and sums them up.
+func addFulfillments(o *acp.Order, so *shopify.Order, lineOf map[string]int, kind acp.FulfillmentType) shipment {
+	s := shipment{fulfilled: map[string]int{}}
 	for _, f := range so.Fulfillments {
 		of := acp.OrderFulfillment{ID: f.ID, Type: kind, Status: fulfillmentStatus(f, kind)}
 		if len(f.Tracking) > 0 {
@@ -355,28 +404,42 @@ func buildOrder(cs *CheckoutSession, p *CheckoutPayment, so *shopify.Order) (*ac
 				lines[o.LineItems[j].ID] += fl.Quantity
 			}
 		}
-		of.LineItems = refs(lines)
+		of.LineItems = lineRefs(o, lines)
 		if of.Status != acp.FulfillmentStatusCanceled && of.Status != acp.FulfillmentStatusFailed {
-			live++
+			s.live++
 			if of.Status == acp.FulfillmentStatusDelivered {
-				delivered++
+				s.delivered++
 			}
 			for id, n := range lines {
-				fulfilled[id] += n
+				s.fulfilled[id] += n
 			}
 		}
-		if !f.CreatedAt.IsZero() {
-			of.Events = append(of.Events, acp.FulfillmentEvent{ID: f.ID + "#shipped", Type: "shipped", OccurredAt: f.CreatedAt})
-		}
-		if f.InTransitAt != nil {
-			of.Events = append(of.Events, acp.FulfillmentEvent{ID: f.ID + "#in_transit", Type: "in_transit", OccurredAt: *f.InTransitAt})
-		}
-		if f.DeliveredAt != nil {
-			of.Events = append(of.Events, acp.FulfillmentEvent{ID: f.ID + "#delivered", Type: "delivered", OccurredAt: *f.DeliveredAt})
-		}
+		of.Events = fulfillmentEvents(f)
 		o.Fulfillments = append(o.Fulfillments, of)
 	}
-	allFulfilled, anyCurrent := true, false
+	return s
+}
+
+// fulfillmentEvents are the steps a fulfillment has passed, each with a
+// stable ID (the fulfillment's, with the step) so agents can deduplicate.
+func fulfillmentEvents(f shopify.Fulfillment) []acp.FulfillmentEvent {
+	var events []acp.FulfillmentEvent
+	if !f.CreatedAt.IsZero() {
+		events = append(events, acp.FulfillmentEvent{ID: f.ID + "#shipped", Type: "shipped", OccurredAt: f.CreatedAt})
+	}
+	if f.InTransitAt != nil {
+		events = append(events, acp.FulfillmentEvent{ID: f.ID + "#in_transit", Type: "in_transit", OccurredAt: *f.InTransitAt})
+	}
+	if f.DeliveredAt != nil {
+		events = append(events, acp.FulfillmentEvent{ID: f.ID + "#delivered", Type: "delivered", OccurredAt: *f.DeliveredAt})
+	}
+	return events
+}
+
+// setLineStatuses sets each line's fulfilled quantity and status, and says
+// whether every line still ordered is fully fulfilled and whether any is.
+func setLineStatuses(o *acp.Order, fulfilled map[string]int) (allFulfilled, anyCurrent bool) {
+	allFulfilled = true
 	for j := range o.LineItems {
 		l := &o.LineItems[j]
 		l.Fulfilled = min(fulfilled[l.ID], l.Current)
@@ -393,13 +456,17 @@ func buildOrder(cs *CheckoutSession, p *CheckoutPayment, so *shopify.Order) (*ac
 		}
 		anyCurrent = true
 	}
+	return allFulfilled, anyCurrent
+}
 
-	// Refunds, then the cancellation.
+// addRefunds appends Shopify's refunds to o as adjustments and returns the
+// amount refunded (the failed ones left out).
+func addRefunds(o *acp.Order, cs *CheckoutSession, so *shopify.Order, lineOf map[string]int, currency string) (int64, error) {
 	var refunded int64
 	for _, r := range so.Refunds {
 		amount, err := app.ParseMoney(r.Total, cs.Currency)
 		if err != nil {
-			return nil, fmt.Errorf("refund %s: %w", r.ID, err)
+			return 0, fmt.Errorf("refund %s: %w", r.ID, err)
 		}
 		adj := acp.OrderAdjustment{ID: r.ID, Type: acp.AdjustmentRefund, OccurredAt: r.CreatedAt, Status: refundStatus(r),
 			Amount: amount, Currency: currency, Description: app.Truncate(r.Note, 500)}
@@ -412,42 +479,54 @@ func buildOrder(cs *CheckoutSession, p *CheckoutPayment, so *shopify.Order) (*ac
 				lines[o.LineItems[j].ID] += rl.Quantity
 			}
 		}
-		adj.LineItems = refs(lines)
+		adj.LineItems = lineRefs(o, lines)
 		if adj.Status != acp.AdjustmentFailed {
 			refunded += amount
 		}
 		o.Adjustments = append(o.Adjustments, adj)
 	}
-	if so.CancelledAt != nil {
-		o.Status = acp.OrderStatusCanceled
-		var back int64 // what the cancellation itself gave back
-		if p.State == PaymentCompleted {
-			back = max(0, p.Amount-refunded)
-		}
-		refunded += back
-		o.Adjustments = append(o.Adjustments, acp.OrderAdjustment{ID: so.ID + "#cancellation", Type: acp.AdjustmentCancellation,
-			OccurredAt: *so.CancelledAt, Status: acp.AdjustmentCompleted, Amount: back, Currency: currency,
-			Reason: strings.ToLower(so.CancelReason)})
-	} else if live > 0 {
-		switch {
-		case allFulfilled && anyCurrent && delivered == live:
-			o.Status = acp.OrderStatusCompleted
-		case allFulfilled && anyCurrent:
-			o.Status = acp.OrderStatusShipped
-		default:
-			o.Status = acp.OrderStatusProcessing
+	return refunded, nil
+}
+
+// addCancellation marks o cancelled and appends the cancellation's
+// adjustment; it returns what the cancellation itself gave back: the
+// captured amount not already refunded.
+func addCancellation(o *acp.Order, p *CheckoutPayment, so *shopify.Order, refunded int64, currency string) int64 {
+	o.Status = acp.OrderStatusCanceled
+	var back int64
+	if p.State == PaymentCompleted {
+		back = max(0, p.Amount-refunded)
+	}
+	o.Adjustments = append(o.Adjustments, acp.OrderAdjustment{ID: so.ID + "#cancellation", Type: acp.AdjustmentCancellation,
+		OccurredAt: *so.CancelledAt, Status: acp.AdjustmentCompleted, Amount: back, Currency: currency,
+		Reason: strings.ToLower(so.CancelReason)})
+	return back
+}
+
+// shippedStatus is the status of an order with live fulfillments: completed
+// when every line is fulfilled and every fulfillment delivered, shipped when
+// every line is fulfilled, else processing.
+func shippedStatus(allFulfilled, allDelivered bool) string {
+	switch {
+	case allFulfilled && allDelivered:
+		return acp.OrderStatusCompleted
+	case allFulfilled:
+		return acp.OrderStatusShipped
+	default:
+		return acp.OrderStatusProcessing
+	}
+}
+
+// addRefundedTotal appends the amount refunded to o's totals, at most the
+// order's total.
+func addRefundedTotal(o *acp.Order, totals []acp.Total, refunded int64) {
+	var total int64
+	for _, t := range totals {
+		if t.Type == acp.TotalTotal {
+			total = t.Amount
 		}
 	}
-	if refunded > 0 {
-		var total int64
-		for _, t := range totals {
-			if t.Type == acp.TotalTotal {
-				total = t.Amount
-			}
-		}
-		o.Totals = append(o.Totals, acp.Total{Type: acp.TotalAmountRefunded, DisplayText: "Refunded", Amount: min(refunded, total)})
-	}
-	return o, nil
+	o.Totals = append(o.Totals, acp.Total{Type: acp.TotalAmountRefunded, DisplayText: "Refunded", Amount: min(refunded, total)})
 }
 
 // fulfillmentStatus maps a Shopify fulfillment onto the protocol's.

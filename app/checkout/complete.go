@@ -253,112 +253,135 @@ func (c *Completer) Drive(ctx context.Context, sh *app.Shop, cs *CheckoutSession
 	if err != nil {
 		return p, err
 	}
-	key := pay.credentials
-	save := func(state string, lastErr error) error {
-		p.State, p.UpdatedAt, p.LastError = state, c.now(), ""
-		switch state {
-		case PaymentAuthorized, PaymentOrdered, PaymentCompleted, PaymentDeclined, PaymentVoided:
-			// The token has been spent (or refused): nothing keeps it.
-			p.TokenSealed = ""
-		}
-		if lastErr != nil {
-			p.LastError = app.Truncate(lastErr.Error(), 500)
-		}
-		return c.Store.SavePayment(ctx, p)
-	}
+	// Each step either saves p in a later state (and returns nil) or returns
+	// why the completion stops here; the states with nothing left to do end
+	// the loop.
 	for {
 		switch p.State {
 		case PaymentAuthorizing:
-			var pi *PaymentIntent
-			if p.PaymentIntentID != "" && p.Details.ThreeDS != nil {
-				pi, err = pay.ConfirmAuthenticated(ctx, key, p.PaymentIntentID, *p.Details.ThreeDS, idempotencyKey(p, "confirm_3ds"))
-			} else {
-				token, oerr := c.Keys.Open(p.TokenSealed, tokenAAD(p.SessionID))
-				if oerr != nil {
-					return p, fmt.Errorf("open payment token: %w", oerr)
-				}
-				pi, err = pay.Authorize(ctx, key, AuthorizeRequest{
-					Token: string(token), Amount: p.Amount, Currency: strings.ToLower(p.Currency),
-					IdempotencyKey: idempotencyKey(p, "authorize"),
-					Description:    "Agent order " + cs.ID,
-					Metadata:       map[string]string{"checkout_session_id": cs.ID, "shop": sh.Domain, "channel": "acpbridge"},
-				})
-			}
-			switch {
-			case errors.Is(err, ErrPaymentDeclined), errors.Is(err, ErrPaymentToken):
-				return p, save(PaymentDeclined, err)
-			case err != nil:
-				_ = save(PaymentAuthorizing, err)
-				return p, fmt.Errorf("%w: authorise: %w", errInProgress, err)
-			}
-			p.PaymentIntentID = pi.ID
-			switch pi.Status {
-			case "requires_capture", "succeeded":
-				if err := save(PaymentAuthorized, nil); err != nil {
-					return p, err
-				}
-			case "requires_action":
-				p.Details.Authentication = c.authentication(sh, pi, pay.accountID)
-				return p, save(PaymentRequiresAction, nil)
-			case "requires_payment_method", "canceled":
-				return p, save(PaymentDeclined, fmt.Errorf("payment intent %s is %s", pi.ID, pi.Status))
-			default:
-				_ = save(PaymentAuthorizing, fmt.Errorf("payment intent %s is %s", pi.ID, pi.Status))
-				return p, errInProgress
-			}
+			err = c.authorize(ctx, sh, cs, p, pay)
 		case PaymentAuthorized:
-			if at := p.Details.OrderAttemptAt; at != nil && c.now().Sub(*at) < c.searchLag() {
-				// An earlier orderCreate may have written an order that the
-				// search does not show yet: wait before looking again.
-				return p, fmt.Errorf("%w: waiting for Shopify's order search after an unanswered orderCreate", errInProgress)
-			}
-			order, err := c.Orders.FindBySource(ctx, sh.Domain, cs.ID)
-			if err == nil && order == nil {
-				at := c.now()
-				p.Details.OrderAttemptAt = &at
-				if err := save(PaymentAuthorized, nil); err != nil { // recorded before the call
-					return p, err
-				}
-				order, err = c.Orders.Create(ctx, sh.Domain, orderRequest(cs, p))
-			}
-			if errors.Is(err, ErrOrderRefused) {
-				if cerr := pay.Cancel(ctx, key, p.PaymentIntentID, idempotencyKey(p, "cancel")); cerr != nil {
-					_ = save(PaymentAuthorized, fmt.Errorf("order refused (%v); cancelling the authorisation: %w", err, cerr))
-					return p, errInProgress
-				}
-				return p, save(PaymentVoided, err)
-			}
-			if err != nil {
-				if errors.Is(err, shopify.ErrThrottled) {
-					// Shopify ran none of the attempts (THROTTLED or 429): no
-					// order can appear in the search later, so the next try
-					// need not wait for it.
-					p.Details.OrderAttemptAt = nil
-				}
-				_ = save(PaymentAuthorized, err)
-				return p, fmt.Errorf("%w: order: %w", errInProgress, err)
-			}
-			p.OrderID, p.OrderName, p.OrderStatusURL = order.ID, order.Name, order.StatusURL
-			if err := save(PaymentOrdered, nil); err != nil {
-				return p, err
-			}
+			err = c.placeOrder(ctx, sh, cs, p, pay)
 		case PaymentOrdered:
-			_, err := pay.Capture(ctx, key, p.PaymentIntentID, idempotencyKey(p, "capture"))
-			if errors.Is(err, ErrIntentState) {
-				// The authorisation was released before capture: the
-				// merchant cancelled the order in Shopify meanwhile. The
-				// order exists, nothing is charged; the session is done.
-				return p, save(PaymentCompleted, fmt.Errorf("not captured: %w", err))
-			}
-			if err != nil {
-				_ = save(PaymentOrdered, err)
-				return p, fmt.Errorf("%w: capture: %w", errInProgress, err)
-			}
-			return p, save(PaymentCompleted, nil)
+			err = c.capture(ctx, p, pay)
 		default: // completed, declined, voided, requires_action
 			return p, nil
 		}
+		if err != nil {
+			return p, err
+		}
 	}
+}
+
+// save records p in state, with lastErr as its last error.
+func (c *Completer) save(ctx context.Context, p *CheckoutPayment, state string, lastErr error) error {
+	p.State, p.UpdatedAt, p.LastError = state, c.now(), ""
+	switch state {
+	case PaymentAuthorized, PaymentOrdered, PaymentCompleted, PaymentDeclined, PaymentVoided:
+		// The token has been spent (or refused): nothing keeps it.
+		p.TokenSealed = ""
+	}
+	if lastErr != nil {
+		p.LastError = app.Truncate(lastErr.Error(), 500)
+	}
+	return c.Store.SavePayment(ctx, p)
+}
+
+// authorize authorises the payment with the agent's token (or confirms it
+// after 3-D Secure): authorised, declined, or waiting for the buyer's
+// authentication.
+func (c *Completer) authorize(ctx context.Context, sh *app.Shop, cs *CheckoutSession, p *CheckoutPayment, pay *shopPayment) error {
+	var pi *PaymentIntent
+	var err error
+	if p.PaymentIntentID != "" && p.Details.ThreeDS != nil {
+		pi, err = pay.ConfirmAuthenticated(ctx, pay.credentials, p.PaymentIntentID, *p.Details.ThreeDS, idempotencyKey(p, "confirm_3ds"))
+	} else {
+		token, oerr := c.Keys.Open(p.TokenSealed, tokenAAD(p.SessionID))
+		if oerr != nil {
+			return fmt.Errorf("open payment token: %w", oerr)
+		}
+		pi, err = pay.Authorize(ctx, pay.credentials, AuthorizeRequest{
+			Token: string(token), Amount: p.Amount, Currency: strings.ToLower(p.Currency),
+			IdempotencyKey: idempotencyKey(p, "authorize"),
+			Description:    "Agent order " + cs.ID,
+			Metadata:       map[string]string{"checkout_session_id": cs.ID, "shop": sh.Domain, "channel": "acpbridge"},
+		})
+	}
+	switch {
+	case errors.Is(err, ErrPaymentDeclined), errors.Is(err, ErrPaymentToken):
+		return c.save(ctx, p, PaymentDeclined, err)
+	case err != nil:
+		_ = c.save(ctx, p, PaymentAuthorizing, err)
+		return fmt.Errorf("%w: authorise: %w", errInProgress, err)
+	}
+	p.PaymentIntentID = pi.ID
+	switch pi.Status {
+	case "requires_capture", "succeeded":
+		return c.save(ctx, p, PaymentAuthorized, nil)
+	case "requires_action":
+		p.Details.Authentication = c.authentication(sh, pi, pay.accountID)
+		return c.save(ctx, p, PaymentRequiresAction, nil)
+	case "requires_payment_method", "canceled":
+		return c.save(ctx, p, PaymentDeclined, fmt.Errorf("payment intent %s is %s", pi.ID, pi.Status))
+	default:
+		_ = c.save(ctx, p, PaymentAuthorizing, fmt.Errorf("payment intent %s is %s", pi.ID, pi.Status))
+		return errInProgress
+	}
+}
+
+// placeOrder writes the Shopify order of an authorised payment, once: it
+// looks for the order an earlier attempt may have written before creating
+// one. Shopify refusing the order cancels the authorisation.
+func (c *Completer) placeOrder(ctx context.Context, sh *app.Shop, cs *CheckoutSession, p *CheckoutPayment, pay *shopPayment) error {
+	if at := p.Details.OrderAttemptAt; at != nil && c.now().Sub(*at) < c.searchLag() {
+		// An earlier orderCreate may have written an order that the
+		// search does not show yet: wait before looking again.
+		return fmt.Errorf("%w: waiting for Shopify's order search after an unanswered orderCreate", errInProgress)
+	}
+	order, err := c.Orders.FindBySource(ctx, sh.Domain, cs.ID)
+	if err == nil && order == nil {
+		at := c.now()
+		p.Details.OrderAttemptAt = &at
+		if err := c.save(ctx, p, PaymentAuthorized, nil); err != nil { // recorded before the call
+			return err
+		}
+		order, err = c.Orders.Create(ctx, sh.Domain, orderRequest(cs, p))
+	}
+	if errors.Is(err, ErrOrderRefused) {
+		if cerr := pay.Cancel(ctx, pay.credentials, p.PaymentIntentID, idempotencyKey(p, "cancel")); cerr != nil {
+			_ = c.save(ctx, p, PaymentAuthorized, fmt.Errorf("order refused (%v); cancelling the authorisation: %w", err, cerr))
+			return errInProgress
+		}
+		return c.save(ctx, p, PaymentVoided, err)
+	}
+	if err != nil {
+		if errors.Is(err, shopify.ErrThrottled) {
+			// Shopify ran none of the attempts (THROTTLED or 429): no
+			// order can appear in the search later, so the next try
+			// need not wait for it.
+			p.Details.OrderAttemptAt = nil
+		}
+		_ = c.save(ctx, p, PaymentAuthorized, err)
+		return fmt.Errorf("%w: order: %w", errInProgress, err)
+	}
+	p.OrderID, p.OrderName, p.OrderStatusURL = order.ID, order.Name, order.StatusURL
+	return c.save(ctx, p, PaymentOrdered, nil)
+}
+
+// capture captures the payment of a written order, completing it.
+func (c *Completer) capture(ctx context.Context, p *CheckoutPayment, pay *shopPayment) error {
+	_, err := pay.Capture(ctx, pay.credentials, p.PaymentIntentID, idempotencyKey(p, "capture"))
+	if errors.Is(err, ErrIntentState) {
+		// The authorisation was released before capture: the
+		// merchant cancelled the order in Shopify meanwhile. The
+		// order exists, nothing is charged; the session is done.
+		return c.save(ctx, p, PaymentCompleted, fmt.Errorf("not captured: %w", err))
+	}
+	if err != nil {
+		_ = c.save(ctx, p, PaymentOrdered, err)
+		return fmt.Errorf("%w: capture: %w", errInProgress, err)
+	}
+	return c.save(ctx, p, PaymentCompleted, nil)
 }
 
 // authentication is what the agent needs to run 3-D Secure for the shop.

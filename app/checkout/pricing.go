@@ -206,38 +206,15 @@ func checkAddress(v acp.Version, a *acp.Address) error {
 // Quote prices the session's cart. See Pricing.
 func (p *Pricing) Quote(ctx context.Context, sh *app.Shop, v acp.Version, st *CheckoutState) (Quote, error) {
 	q := Quote{QuotedAt: p.now()}
-	ids := make([]int64, len(st.Items))
-	for i, it := range st.Items {
-		id, err := parseItemID(it.ItemID)
-		if err != nil {
-			return Quote{}, &app.Error{Code: app.CodeInvalid, Reason: "invalid", Field: itemParam(v, i) + ".id",
-				Message: fmt.Sprintf("item id %q is not one of this shop's feed item ids", app.Truncate(it.ItemID, 40))}
-		}
-		ids[i] = id
-	}
-	var addr *acp.Address
-	if st.Fulfillment != nil && st.Fulfillment.Address != nil {
-		addr = st.Fulfillment.Address
-		if err := checkAddress(v, addr); err != nil {
-			return Quote{}, err
-		}
-	}
-
-	// 1. The items must be sellable in the shop's published feed.
-	items, err := p.checkoutItems(ctx, sh.ID, ids)
+	ids, addr, err := parseCart(v, st)
 	if err != nil {
 		return Quote{}, err
 	}
-	for i, id := range ids {
-		ci, ok := items[id]
-		if !ok {
-			return Quote{}, &app.Error{Code: app.CodeInvalid, Reason: "invalid", Field: itemParam(v, i) + ".id",
-				Message: fmt.Sprintf("item %d is not in this shop's product feed", id)}
-		}
-		if !ci.Sellable {
-			return Quote{}, &app.Error{Code: app.CodeInvalid, Reason: "invalid", Field: itemParam(v, i) + ".id",
-				Message: fmt.Sprintf("item %d cannot be bought through agents: %s", id, ci.Reason)}
-		}
+
+	// 1. The items must be sellable in the shop's published feed.
+	items, err := p.sellableItems(ctx, sh.ID, v, ids)
+	if err != nil {
+		return Quote{}, err
 	}
 
 	// 2. Live price and stock, within the time budget.
@@ -248,39 +225,7 @@ func (p *Pricing) Quote(ctx context.Context, sh *app.Shop, v acp.Version, st *Ch
 	qctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	live, liveErr := p.Shopify.LiveVariants(qctx, sh.Domain, uniq(ids))
-	for i, it := range st.Items {
-		ci := items[ids[i]]
-		line := QuotedLine{
-			ItemID: it.ItemID, VariantID: ids[i], ProductID: ci.Variant.ProductID, Quantity: it.Quantity,
-			UnitAmount: ci.Variant.PriceMinor, Title: ci.Item.Title, VariantTitle: ci.Variant.Title, SKU: ci.Variant.SKU,
-			ImageURL: ci.Item.ImageURL, RequiresShipping: ci.Variant.RequiresShipping,
-		}
-		if liveErr == nil {
-			lv, ok := live[ids[i]]
-			switch {
-			case !ok || lv.ProductStatus != "ACTIVE":
-				q.Messages = append(q.Messages, errorMessage(acp.MessageCodeOutOfStock, itemParam(v, i),
-					fmt.Sprintf("%s is no longer sold.", line.Title), "requires_buyer_input"))
-			default:
-				if lv.PriceMinor != line.UnitAmount {
-					q.Messages = append(q.Messages, acp.Message{Type: acp.MessageWarning, Code: acp.WarningPriceChange,
-						Param: itemParam(v, i), ContentType: acp.ContentPlain, Severity: "low",
-						Content: fmt.Sprintf("The price of %s has changed since the catalog was published.", line.Title)})
-				}
-				line.UnitAmount, line.RequiresShipping = lv.PriceMinor, lv.RequiresShipping
-				if lv.ImageURL != "" && line.ImageURL == "" {
-					line.ImageURL = lv.ImageURL
-				}
-				if m, bad := stockProblem(v, i, line, lv); bad {
-					q.Messages = append(q.Messages, m)
-				}
-			}
-		}
-		if line.RequiresShipping {
-			q.NeedsShipping = true
-		}
-		q.Lines = append(q.Lines, line)
-	}
+	quoteLines(&q, v, st.Items, ids, items, live, liveErr == nil)
 	if liveErr != nil {
 		return p.unreachable(ctx, sh, q, liveErr), nil
 	}
@@ -294,13 +239,7 @@ func (p *Pricing) Quote(ctx context.Context, sh *app.Shop, v acp.Version, st *Ch
 	}
 
 	// 3. Tax, shipping and discounts from Shopify, cached by their inputs.
-	req := DraftRequest{DiscountCodes: st.DiscountCodes, Address: addr}
-	if st.Buyer != nil {
-		req.Email, req.Phone = st.Buyer.Email, st.Buyer.PhoneNumber
-	}
-	for _, l := range q.Lines {
-		req.Lines = append(req.Lines, DraftLine{VariantID: l.VariantID, Quantity: l.Quantity})
-	}
+	req := draftRequest(st, addr, q.Lines)
 	q.Key = quoteKey(q.Lines, req)
 	hit := st.Quote.Complete && st.Quote.Key == q.Key
 	if hit && (!q.NeedsShipping || chooseRate(st.Quote.Rates, st.SelectedOptionID) == st.Quote.Chosen) {
@@ -329,19 +268,142 @@ func (p *Pricing) Quote(ctx context.Context, sh *app.Shop, v acp.Version, st *Ch
 		if res, err = p.Shopify.CalculateDraft(qctx, sh.Domain, req); err != nil {
 			return p.unreachable(ctx, sh, q, err), nil
 		}
-		for _, r := range q.Rates {
-			o := QuotedOption{ID: r.Handle, Type: acp.FulfillmentShipping, Title: r.Title,
-				Carrier: r.Carrier, Subtotal: r.Price, Earliest: r.Earliest, Latest: r.Latest}
-			if o.ID == q.Chosen && res.ShippingHandle == q.Chosen {
-				o.Subtotal, o.Tax = res.ShippingPrice, res.ShippingTax
-			}
-			q.Options = append(q.Options, o)
-		}
+		q.Options = shippingOptions(q.Rates, q.Chosen, res)
 	} else {
 		q.Chosen = "digital"
 		q.Options = []QuotedOption{{ID: q.Chosen, Type: acp.FulfillmentDigital, Title: "Digital delivery",
 			Subtitle: "Delivered by email after purchase"}}
 	}
+	applyDraft(&q, res)
+	q.Complete = true
+	p.checkAgainstShopify(ctx, sh, q, res, req.ShippingRateHandle)
+	return q, nil
+}
+
+// parseCart reads the cart's variant IDs (the feed's item IDs) and its
+// shipping address, refusing a malformed ID or an impossible address.
+func parseCart(v acp.Version, st *CheckoutState) ([]int64, *acp.Address, error) {
+	ids := make([]int64, len(st.Items))
+	for i, it := range st.Items {
+		id, err := parseItemID(it.ItemID)
+		if err != nil {
+			return nil, nil, &app.Error{Code: app.CodeInvalid, Reason: "invalid", Field: itemParam(v, i) + ".id",
+				Message: fmt.Sprintf("item id %q is not one of this shop's feed item ids", app.Truncate(it.ItemID, 40))}
+		}
+		ids[i] = id
+	}
+	var addr *acp.Address
+	if st.Fulfillment != nil && st.Fulfillment.Address != nil {
+		addr = st.Fulfillment.Address
+		if err := checkAddress(v, addr); err != nil {
+			return nil, nil, err
+		}
+	}
+	return ids, addr, nil
+}
+
+// sellableItems are the feed's checkout items of ids, refusing an item not
+// in the shop's published feed or not sellable through agents.
+func (p *Pricing) sellableItems(ctx context.Context, shopID int64, v acp.Version, ids []int64) (map[int64]app.CheckoutItem, error) {
+	items, err := p.checkoutItems(ctx, shopID, ids)
+	if err != nil {
+		return nil, err
+	}
+	for i, id := range ids {
+		ci, ok := items[id]
+		if !ok {
+			return nil, &app.Error{Code: app.CodeInvalid, Reason: "invalid", Field: itemParam(v, i) + ".id",
+				Message: fmt.Sprintf("item %d is not in this shop's product feed", id)}
+		}
+		if !ci.Sellable {
+			return nil, &app.Error{Code: app.CodeInvalid, Reason: "invalid", Field: itemParam(v, i) + ".id",
+				Message: fmt.Sprintf("item %d cannot be bought through agents: %s", id, ci.Reason)}
+		}
+	}
+	return items, nil
+}
+
+// quoteLines prices the cart's lines from the catalog and, when Shopify
+// answered (liveOK), from its live variants, noting their problems.
+func quoteLines(q *Quote, v acp.Version, cart []CartItem, ids []int64, items map[int64]app.CheckoutItem, live map[int64]LiveVariant, liveOK bool) {
+	for i, it := range cart {
+		line := catalogLine(it, ids[i], items[ids[i]])
+		if liveOK {
+			q.Messages = append(q.Messages, applyLive(v, i, &line, live)...)
+		}
+		if line.RequiresShipping {
+			q.NeedsShipping = true
+		}
+		q.Lines = append(q.Lines, line)
+	}
+}
+
+// catalogLine is a cart item priced from the synced catalog, before
+// Shopify's live price and stock.
+func catalogLine(it CartItem, variantID int64, ci app.CheckoutItem) QuotedLine {
+	return QuotedLine{
+		ItemID: it.ItemID, VariantID: variantID, ProductID: ci.Variant.ProductID, Quantity: it.Quantity,
+		UnitAmount: ci.Variant.PriceMinor, Title: ci.Item.Title, VariantTitle: ci.Variant.Title, SKU: ci.Variant.SKU,
+		ImageURL: ci.Item.ImageURL, RequiresShipping: ci.Variant.RequiresShipping,
+	}
+}
+
+// applyLive updates cart line i with Shopify's live variant (price,
+// shipping, a missing image) and returns the problems it has: no longer
+// sold, a changed price, too little stock.
+func applyLive(v acp.Version, i int, line *QuotedLine, live map[int64]LiveVariant) []acp.Message {
+	lv, ok := live[line.VariantID]
+	if !ok || lv.ProductStatus != "ACTIVE" {
+		return []acp.Message{errorMessage(acp.MessageCodeOutOfStock, itemParam(v, i),
+			fmt.Sprintf("%s is no longer sold.", line.Title), "requires_buyer_input")}
+	}
+	var ms []acp.Message
+	if lv.PriceMinor != line.UnitAmount {
+		ms = append(ms, acp.Message{Type: acp.MessageWarning, Code: acp.WarningPriceChange,
+			Param: itemParam(v, i), ContentType: acp.ContentPlain, Severity: "low",
+			Content: fmt.Sprintf("The price of %s has changed since the catalog was published.", line.Title)})
+	}
+	line.UnitAmount, line.RequiresShipping = lv.PriceMinor, lv.RequiresShipping
+	if lv.ImageURL != "" && line.ImageURL == "" {
+		line.ImageURL = lv.ImageURL
+	}
+	if m, bad := stockProblem(v, i, *line, lv); bad {
+		ms = append(ms, m)
+	}
+	return ms
+}
+
+// draftRequest is what Shopify's draft-order calculation needs of the
+// session: its lines, address, buyer and discount codes.
+func draftRequest(st *CheckoutState, addr *acp.Address, lines []QuotedLine) DraftRequest {
+	req := DraftRequest{DiscountCodes: st.DiscountCodes, Address: addr}
+	if st.Buyer != nil {
+		req.Email, req.Phone = st.Buyer.Email, st.Buyer.PhoneNumber
+	}
+	for _, l := range lines {
+		req.Lines = append(req.Lines, DraftLine{VariantID: l.VariantID, Quantity: l.Quantity})
+	}
+	return req
+}
+
+// shippingOptions are the rates as fulfillment options, the chosen one
+// with the price and tax of the calculation that chose it.
+func shippingOptions(rates []ShippingRate, chosen string, res *DraftResult) []QuotedOption {
+	var options []QuotedOption
+	for _, r := range rates {
+		o := QuotedOption{ID: r.Handle, Type: acp.FulfillmentShipping, Title: r.Title,
+			Carrier: r.Carrier, Subtotal: r.Price, Earliest: r.Earliest, Latest: r.Latest}
+		if o.ID == chosen && res.ShippingHandle == chosen {
+			o.Subtotal, o.Tax = res.ShippingPrice, res.ShippingTax
+		}
+		options = append(options, o)
+	}
+	return options
+}
+
+// applyDraft takes the lines' prices, discounts and tax from Shopify's
+// calculation, and warns of the discount codes it rejected.
+func applyDraft(q *Quote, res *DraftResult) {
 	// Every item discount, the line's own and its share of order
 	// discounts (codes), is on its line; shipping discounts are in the
 	// option's price.
@@ -357,9 +419,6 @@ func (p *Pricing) Quote(ctx context.Context, sh *app.Shop, v acp.Version, st *Ch
 			Param: "$.discounts.codes", ContentType: acp.ContentPlain, Severity: "low",
 			Content: fmt.Sprintf("The discount code %s cannot be applied to this order.", app.Truncate(code, 40))})
 	}
-	q.Complete = true
-	p.checkAgainstShopify(ctx, sh, q, res, req.ShippingRateHandle)
-	return q, nil
 }
 
 // stockProblem reports a line Shopify cannot fill.

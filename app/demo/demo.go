@@ -177,23 +177,7 @@ func Run(ctx context.Context, opts Options, base config.Config, logger *slog.Log
 	}
 	defer emu.Close()
 
-	cfg := base
-	cfg.Database = app.DatabaseConfig{Kind: app.DatabaseSQLite, Path: filepath.Join(opts.Dir, "acpbridge.db")}
-	cfg.EncryptionKey = "" // the demo keeps its own key beside its database
-	cfg.HTTPAddr = opts.Addr
-	cfg.ShopifyAPIKey, cfg.ShopifyAPISecret = DemoClientID, clientSecret
-	cfg.AppURL = nil // known once the server listens
-	// Shopify admin's part (App Bridge) is played by the emulator; Polaris
-	// is left out so the pages need nothing beyond loopback.
-	cfg.AppBridgeURL, cfg.PolarisURL = emu.AppBridgeURL(), ""
-	if cfg.MetricsAddr == "" && cfg.MetricsToken == "" {
-		// /metrics is not public: the demo serves it on a loopback port
-		// of its own, as METRICS_ADDR would.
-		cfg.MetricsAddr = "127.0.0.1:0"
-	}
-	// The agent webhook (--agent-webhook-url) and any feed target a
-	// tester sets up point at loopback receivers.
-	cfg.OutboundAllowLoopback = true
+	cfg := demoConfig(base, opts, clientSecret, emu.AppBridgeURL())
 
 	// The Stripe emulator, with the demo shop's account.
 	stripe, err := stripeemu.New(stripeemu.Config{Accounts: []string{DemoStripeAccount}, Logger: logger.With("component", "stripe-emulator")})
@@ -228,19 +212,7 @@ func Run(ctx context.Context, opts Options, base config.Config, logger *slog.Log
 		}
 		m := Manifest{
 			AppURL: svc.URL(), Shop: DemoShop, AppClientSecret: clientSecret, AdminURL: svc.URL() + AdminPath(DemoShop),
-			Shopify: ShopifyManifest{
-				EmulatorURL: emu.URL(),
-				GraphQLURL:  emu.URL() + "/admin/api/" + shopify.APIVersion + "/graphql.json",
-				AccessToken: emu.StaffToken(DemoShop),
-			},
-			ACP: acpm,
-			Payment: PaymentManifest{
-				StripeURL:        stripe.URL(),
-				StripeTestKey:    stripe.SecretKey(DemoStripeAccount),
-				ApproveToken:     stripe.GrantToken(DemoStripeAccount, stripeemu.KindApprove, "usd", 1_000_000, time.Time{}),
-				DeclineToken:     stripe.GrantToken(DemoStripeAccount, stripeemu.KindDecline, "usd", 1_000_000, time.Time{}),
-				Requires3DSToken: stripe.GrantToken(DemoStripeAccount, stripeemu.KindRequires3DS, "usd", 1_000_000, time.Time{}),
-			},
+			Shopify: shopifyManifest(emu), ACP: acpm, Payment: paymentManifest(stripe),
 			Feed: FeedManifest{
 				URL:           svc.URL() + "/feeds/" + DemoShop + "/products.jsonl.gz",
 				Authorization: "Bearer " + feedToken,
@@ -252,13 +224,63 @@ func Run(ctx context.Context, opts Options, base config.Config, logger *slog.Log
 		if err := writeJSONAtomic(path, m); err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "\nacpbridge demo is running.\n\n  admin:   %s\n  app:     %s\n  shop:    %s (emulated, installed through OAuth)\n  feed:    %s (%d items published)\n  acp:     %s\n  health:  %s/healthz\n  metrics: %s\n  details: %s\n\n"+
-			"Pull the feed:\n  curl -s -H 'Authorization: %s' %s | gunzip | head -c 600\n\n",
-			m.AdminURL, m.AppURL, m.Shop, m.Feed.URL, len(items), m.ACP.BaseURL, m.AppURL, metricsLine(svc), path, m.Feed.Authorization, m.Feed.URL)
-		fmt.Fprint(out, buyQuickstart(m))
-		fmt.Fprint(out, "Press Ctrl-C to stop.\n\n")
+		printQuickstart(out, m, metricsLine(svc), path)
 		return nil
 	})
+}
+
+// demoConfig is the app's configuration for the demo: base, on a SQLite
+// database in the demo folder, with the emulated Shopify app's
+// credentials and admin.
+func demoConfig(base config.Config, opts Options, clientSecret, appBridgeURL string) config.Config {
+	cfg := base
+	cfg.Database = app.DatabaseConfig{Kind: app.DatabaseSQLite, Path: filepath.Join(opts.Dir, "acpbridge.db")}
+	cfg.EncryptionKey = "" // the demo keeps its own key beside its database
+	cfg.HTTPAddr = opts.Addr
+	cfg.ShopifyAPIKey, cfg.ShopifyAPISecret = DemoClientID, clientSecret
+	cfg.AppURL = nil // known once the server listens
+	// Shopify admin's part (App Bridge) is played by the emulator; Polaris
+	// is left out so the pages need nothing beyond loopback.
+	cfg.AppBridgeURL, cfg.PolarisURL = appBridgeURL, ""
+	if cfg.MetricsAddr == "" && cfg.MetricsToken == "" {
+		// /metrics is not public: the demo serves it on a loopback port
+		// of its own, as METRICS_ADDR would.
+		cfg.MetricsAddr = "127.0.0.1:0"
+	}
+	// The agent webhook (--agent-webhook-url) and any feed target a
+	// tester sets up point at loopback receivers.
+	cfg.OutboundAllowLoopback = true
+	return cfg
+}
+
+// shopifyManifest tells how to reach the emulated store directly.
+func shopifyManifest(emu *emulator.Emulator) ShopifyManifest {
+	return ShopifyManifest{
+		EmulatorURL: emu.URL(),
+		GraphQLURL:  emu.URL() + "/admin/api/" + shopify.APIVersion + "/graphql.json",
+		AccessToken: emu.StaffToken(DemoShop),
+	}
+}
+
+// paymentManifest gives the Stripe emulator and a token of each kind.
+func paymentManifest(stripe *stripeemu.Emulator) PaymentManifest {
+	return PaymentManifest{
+		StripeURL:        stripe.URL(),
+		StripeTestKey:    stripe.SecretKey(DemoStripeAccount),
+		ApproveToken:     stripe.GrantToken(DemoStripeAccount, stripeemu.KindApprove, "usd", 1_000_000, time.Time{}),
+		DeclineToken:     stripe.GrantToken(DemoStripeAccount, stripeemu.KindDecline, "usd", 1_000_000, time.Time{}),
+		Requires3DSToken: stripe.GrantToken(DemoStripeAccount, stripeemu.KindRequires3DS, "usd", 1_000_000, time.Time{}),
+	}
+}
+
+// printQuickstart tells the tester where everything is (path is
+// demo.json) and how to pull the feed and buy.
+func printQuickstart(out io.Writer, m Manifest, metrics, path string) {
+	fmt.Fprintf(out, "\nacpbridge demo is running.\n\n  admin:   %s\n  app:     %s\n  shop:    %s (emulated, installed through OAuth)\n  feed:    %s (%d items published)\n  acp:     %s\n  health:  %s/healthz\n  metrics: %s\n  details: %s\n\n"+
+		"Pull the feed:\n  curl -s -H 'Authorization: %s' %s | gunzip | head -c 600\n\n",
+		m.AdminURL, m.AppURL, m.Shop, m.Feed.URL, len(m.Items), m.ACP.BaseURL, m.AppURL, metrics, path, m.Feed.Authorization, m.Feed.URL)
+	fmt.Fprint(out, buyQuickstart(m))
+	fmt.Fprint(out, "Press Ctrl-C to stop.\n\n")
 }
 
 // metricsLine says where the demo's metrics are.

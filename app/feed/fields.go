@@ -197,12 +197,7 @@ func (it *Item) appendValue(dst []byte, c col, legacy, js bool) ([]byte, bool) {
 	case cAvailability:
 		a := it.Availability
 		if legacy {
-			switch a {
-			case Backorder:
-				a = InStock
-			case PreOrder:
-				a = "preorder"
-			}
+			a = legacyAvailability(a)
 		}
 		return appendStr(dst, string(a), js)
 	case cInventoryQuantity:
@@ -234,19 +229,7 @@ func (it *Item) appendValue(dst []byte, c col, legacy, js bool) ([]byte, bool) {
 		if !hasWeight(it) {
 			return dst, false
 		}
-		if legacy { // "1.5 lb"
-			if js {
-				dst = append(dst, '"')
-			}
-			dst = strconv.AppendFloat(dst, it.Weight, 'f', -1, 64)
-			dst = append(dst, ' ')
-			dst = append(dst, it.WeightUnit...)
-			if js {
-				dst = append(dst, '"')
-			}
-			return dst, true
-		}
-		return strconv.AppendFloat(dst, it.Weight, 'f', -1, 64), true
+		return it.appendWeight(dst, legacy, js), true
 	case cItemWeightUnit:
 		if !hasWeight(it) {
 			return dst, false
@@ -284,6 +267,36 @@ func (it *Item) appendValue(dst []byte, c col, legacy, js bool) ([]byte, bool) {
 		return strconv.AppendBool(dst, it.IsEligibleCheckout), true
 	}
 	return dst, false
+}
+
+// legacyAvailability is a as the 2025 naming spells it: it has no
+// backorder, and writes preorder in one word.
+func legacyAvailability(a Availability) Availability {
+	switch a {
+	case Backorder:
+		return InStock
+	case PreOrder:
+		return "preorder"
+	}
+	return a
+}
+
+// appendWeight appends the item's weight: a number, or in the 2025 naming
+// a string with the unit ("1.5 lb").
+func (it *Item) appendWeight(dst []byte, legacy, js bool) []byte {
+	if !legacy {
+		return strconv.AppendFloat(dst, it.Weight, 'f', -1, 64)
+	}
+	if js {
+		dst = append(dst, '"')
+	}
+	dst = strconv.AppendFloat(dst, it.Weight, 'f', -1, 64)
+	dst = append(dst, ' ')
+	dst = append(dst, it.WeightUnit...)
+	if js {
+		dst = append(dst, '"')
+	}
+	return dst
 }
 
 // hasWeight reports whether the item carries a usable weight: a positive,

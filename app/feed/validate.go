@@ -123,10 +123,26 @@ func (v *validator) httpsURL(c col, value string, sev Severity, hint string) {
 	}
 }
 
+// run checks the item, a group of fields at a time, in the order its
+// problems are listed.
 func (v *validator) run() {
-	it := &v.it
-	legacy := v.names.legacy()
+	v.basics()
+	v.identifiers()
+	v.media()
+	v.price()
+	v.availability()
+	v.variants()
+	v.merchant()
+	v.geo()
+	if v.it.IsEligibleCheckout && !v.it.IsEligibleSearch {
+		v.add(cIsEligibleCheckout, SeverityError, "requires "+cIsEligibleSearch.name(v.names)+" to be true", hintEligibility)
+	}
+}
 
+// basics checks the required descriptive fields: id, title, description,
+// URL and brand.
+func (v *validator) basics() {
+	it := &v.it
 	if v.required(cItemID, it.ItemID, hintSync) {
 		v.maxLen(cItemID, it.ItemID, MaxItemID, SeverityError, hintSync)
 	}
@@ -145,8 +161,12 @@ func (v *validator) run() {
 	if v.required(cBrand, it.Brand, hintBrand) {
 		v.maxLen(cBrand, it.Brand, MaxBrand, SeverityError, hintBrand)
 	}
+}
 
-	// Identifiers.
+// identifiers checks the GTIN and MPN (agents match products by them), the
+// category and the condition.
+func (v *validator) identifiers() {
+	it := &v.it
 	if it.GTIN != "" {
 		switch {
 		case !allDigits(it.GTIN) || len(it.GTIN) < 8 || len(it.GTIN) > 14:
@@ -170,19 +190,22 @@ func (v *validator) run() {
 	default:
 		v.add(cCondition, SeverityError, "must be new, refurbished or used, got "+strconv.Quote(clip(it.Condition, 40)), hintCondition)
 	}
+}
 
-	// Media.
+// media checks the image URLs.
+func (v *validator) media() {
+	it := &v.it
 	if v.required(cImageURL, it.ImageURL, hintImage) {
 		v.httpsURL(cImageURL, it.ImageURL, SeverityError, hintImageFormat)
 	}
 	for _, u := range it.AdditionalImageURLs {
 		v.httpsURL(cAdditionalImageURLs, u, SeverityWarning, hintImageFormat)
 	}
+}
 
-	// Price.
-	v.price()
-
-	// Availability.
+// availability checks the availability is one the spec knows.
+func (v *validator) availability() {
+	it := &v.it
 	switch it.Availability {
 	case InStock, OutOfStock, Backorder, PreOrder, Unknown:
 	case "":
@@ -190,19 +213,27 @@ func (v *validator) run() {
 	default:
 		v.add(cAvailability, SeverityError, "has the unknown value "+strconv.Quote(clip(string(it.Availability), 40)), hintAvailability)
 	}
+}
 
-	// Variants.
+// variants checks the group id of a product with variants, the option
+// values, and (2025 naming) the weight of a shipped product.
+func (v *validator) variants() {
+	it := &v.it
 	if it.ListingHasVariations && it.GroupID == "" {
 		v.add(cGroupID, SeverityError, "is missing for a product with variants", hintGroupID)
 	}
 	v.maxLen(cGroupID, it.GroupID, MaxGroupID, SeverityError, hintGroupID)
 	v.maxLen(cColor, it.Color, MaxColor, SeverityWarning, hintOption)
 	v.maxLen(cSize, it.Size, MaxSize, SeverityWarning, hintOption)
-	if legacy && !it.IsDigital && !hasWeight(it) {
+	if v.names.legacy() && !it.IsDigital && !hasWeight(it) {
 		v.add(cWeight, SeverityWarning, "is missing for a shipped product", hintWeight)
 	}
+}
 
-	// Merchant and returns.
+// merchant checks the seller and the policies, which an item eligible for
+// checkout must have (errors, not warnings), and the return window.
+func (v *validator) merchant() {
+	it := &v.it
 	if v.required(cSellerName, it.SellerName, hintSeller) {
 		v.maxLen(cSellerName, it.SellerName, MaxSellerName, SeverityError, hintSeller)
 	}
@@ -211,9 +242,8 @@ func (v *validator) run() {
 	}
 	v.httpsURL(cSellerURL, it.SellerURL, SeverityError, hintSellerURL)
 
-	checkout := it.IsEligibleCheckout
 	policySev := SeverityWarning
-	if checkout {
+	if it.IsEligibleCheckout {
 		policySev = SeverityError
 		v.required(cSellerPrivacyPolicy, it.SellerPrivacyPolicy, hintPrivacy)
 		v.required(cSellerTOS, it.SellerTOS, hintTOS)
@@ -230,24 +260,25 @@ func (v *validator) run() {
 	if it.ReturnDeadlineInDays < 0 {
 		v.add(cReturnDeadline, SeverityError, "must not be negative", hintReturnWindow)
 	}
+}
 
-	// Geo (current naming only; add drops them for 2025).
-	if !legacy {
-		if len(it.TargetCountries) == 0 {
-			v.add(cTargetCountries, SeverityError, "is missing", hintTargets)
-		}
-		for _, c := range it.TargetCountries {
-			if !ValidCountry(c) {
-				v.add(cTargetCountries, SeverityError, "contains "+strconv.Quote(clip(c, 10))+", which is not an ISO 3166-1 alpha-2 code", hintCountryFormat)
-			}
-		}
-		if v.required(cStoreCountry, it.StoreCountry, hintStoreCountry) && !ValidCountry(it.StoreCountry) {
-			v.add(cStoreCountry, SeverityError, "is "+strconv.Quote(clip(it.StoreCountry, 10))+", which is not an ISO 3166-1 alpha-2 code", hintCountryFormat)
+// geo checks the target and store countries (current naming only; add
+// drops them for 2025).
+func (v *validator) geo() {
+	it := &v.it
+	if v.names.legacy() {
+		return
+	}
+	if len(it.TargetCountries) == 0 {
+		v.add(cTargetCountries, SeverityError, "is missing", hintTargets)
+	}
+	for _, c := range it.TargetCountries {
+		if !ValidCountry(c) {
+			v.add(cTargetCountries, SeverityError, "contains "+strconv.Quote(clip(c, 10))+", which is not an ISO 3166-1 alpha-2 code", hintCountryFormat)
 		}
 	}
-
-	if checkout && !it.IsEligibleSearch {
-		v.add(cIsEligibleCheckout, SeverityError, "requires "+cIsEligibleSearch.name(v.names)+" to be true", hintEligibility)
+	if v.required(cStoreCountry, it.StoreCountry, hintStoreCountry) && !ValidCountry(it.StoreCountry) {
+		v.add(cStoreCountry, SeverityError, "is "+strconv.Quote(clip(it.StoreCountry, 10))+", which is not an ISO 3166-1 alpha-2 code", hintCountryFormat)
 	}
 }
 

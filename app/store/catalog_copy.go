@@ -102,23 +102,7 @@ func (s *Store) copyBatch(ctx context.Context, sy *app.CatalogSync, b *app.Catal
 
 func (s *Store) copyBatchTx(ctx context.Context, tx pgx.Tx, buf *bytes.Buffer, sy *app.CatalogSync, b *app.CatalogBatch, replace bool) error {
 	shopID, gen := sy.ShopID, sy.Generation
-	// In one round trip:
-	//   - the check the foreign keys made per row (migration 00004), once:
-	//     a shop being deleted waits for this batch, a deleted one fails it;
-	//   - the batch is replayed from the export if lost in a crash (the
-	//     sync starts over), so its commit need not wait for the WAL flush;
-	//   - the DELETEs look their keys up in the index whatever the
-	//     planner's statistics say: planned for a table that was small or
-	//     had no statistics yet (autovacuum may not have analyzed it), or
-	//     for 2,000 keys, they scanned the whole table per batch, which
-	//     made a re-sync quadratic in the catalog's size.
-	var one int
-	err := tx.QueryRow(ctx, `SELECT 1 FROM shops, set_config('synchronous_commit', 'off', true) a,
-  set_config('enable_seqscan', 'off', true) b WHERE id = $1 FOR KEY SHARE OF shops`, shopID).Scan(&one)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("shop %d: %w", shopID, app.ErrNotFound)
-	}
-	if err != nil {
+	if err := lockShopForBatch(ctx, tx, shopID); err != nil {
 		return err
 	}
 	del := func(q string) string {
@@ -130,109 +114,33 @@ func (s *Store) copyBatchTx(ctx context.Context, tx pgx.Tx, buf *bytes.Buffer, s
 
 	ids := make([]int64, 0, len(b.Variants))
 	if len(b.Products) > 0 {
-		ids = ids[:0]
 		buf.Reset()
-		now := s.Now()
-		for i := range b.Products {
-			p := &b.Products[i]
-			ids = append(ids, p.ProductID)
-			w := copyRow{b: buf.AvailableBuffer()}
-			w.int(shopID)
-			w.int(p.ProductID)
-			w.str(p.Handle)
-			w.str(p.Title)
-			w.str(p.DescriptionHTML)
-			w.str(p.Vendor)
-			w.str(p.ProductType)
-			w.str(p.Category)
-			w.str(p.Status)
-			w.str(p.OnlineStoreURL)
-			tags, _ := json.Marshal(p.Tags)
-			w.raw(tags)
-			w.time(p.ShopifyUpdatedAt)
-			w.int(gen)
-			w.time(&now)
-			buf.Write(w.end())
-		}
+		ids = productCopyRows(buf, ids[:0], shopID, gen, s.Now(), b.Products)
 		if err := copyTable(ctx, tx, "catalog_products", productCols, buf,
 			del("DELETE FROM catalog_products WHERE shop_id = $1 AND product_id = ANY($2)"), shopID, ids); err != nil {
 			return err
 		}
 	}
 	if len(b.Variants) > 0 {
-		ids = ids[:0]
 		buf.Reset()
-		for i := range b.Variants {
-			v := &b.Variants[i]
-			ids = append(ids, v.VariantID)
-			w := copyRow{b: buf.AvailableBuffer()}
-			w.int(shopID)
-			w.int(v.VariantID)
-			w.int(v.ProductID)
-			w.int(v.Position)
-			w.int(v.InventoryItemID)
-			w.str(v.Title)
-			w.str(v.SKU)
-			w.str(v.Barcode)
-			w.int(v.PriceMinor)
-			w.int(v.CompareAtMinor)
-			w.bool(v.AvailableForSale)
-			w.int(v.InventoryQuantity)
-			w.str(v.InventoryPolicy)
-			w.bool(v.Tracked)
-			w.bool(v.RequiresShipping)
-			w.bool(v.Taxable)
-			w.float(v.WeightValue)
-			w.str(v.WeightUnit)
-			w.str(v.ImageURL)
-			opts, _ := json.Marshal(v.Options)
-			w.raw(opts)
-			w.int(gen)
-			buf.Write(w.end())
-		}
+		ids = variantCopyRows(buf, ids[:0], shopID, gen, b.Variants)
 		if err := copyTable(ctx, tx, "catalog_variants", variantCols, buf,
 			del("DELETE FROM catalog_variants WHERE shop_id = $1 AND variant_id = ANY($2)"), shopID, ids); err != nil {
 			return err
 		}
 	}
 	if len(b.Media) > 0 {
-		ids = ids[:0]
 		buf.Reset()
-		for i := range b.Media {
-			m := &b.Media[i]
-			ids = append(ids, m.MediaID)
-			w := copyRow{b: buf.AvailableBuffer()}
-			w.int(shopID)
-			w.int(m.MediaID)
-			w.int(m.ProductID)
-			w.int(m.Position)
-			w.str(m.URL)
-			w.str(m.Alt)
-			w.int(int64(m.Width))
-			w.int(int64(m.Height))
-			w.int(gen)
-			buf.Write(w.end())
-		}
+		ids = mediaCopyRows(buf, ids[:0], shopID, gen, b.Media)
 		if err := copyTable(ctx, tx, "catalog_media", mediaCols, buf,
 			del("DELETE FROM catalog_media WHERE shop_id = $1 AND media_id = ANY($2)"), shopID, ids); err != nil {
 			return err
 		}
 	}
 	if len(b.Collections) > 0 {
-		ids = ids[:0]
-		cids := make([]int64, 0, len(b.Collections))
 		buf.Reset()
-		for i := range b.Collections {
-			c := &b.Collections[i]
-			ids, cids = append(ids, c.ProductID), append(cids, c.CollectionID)
-			w := copyRow{b: buf.AvailableBuffer()}
-			w.int(shopID)
-			w.int(c.ProductID)
-			w.int(c.CollectionID)
-			w.str(c.Title)
-			w.int(gen)
-			buf.Write(w.end())
-		}
+		var cids []int64
+		ids, cids = collectionCopyRows(buf, ids[:0], shopID, gen, b.Collections)
 		if err := copyTable(ctx, tx, "catalog_collections", collectionCols, buf,
 			del(`DELETE FROM catalog_collections WHERE shop_id = $1
   AND (product_id, collection_id) IN (SELECT * FROM unnest($2::bigint[], $3::bigint[]))`), shopID, ids, cids); err != nil {
@@ -241,11 +149,132 @@ func (s *Store) copyBatchTx(ctx context.Context, tx pgx.Tx, buf *bytes.Buffer, s
 	}
 
 	sy.UpdatedAt = s.Now()
-	_, err = tx.Exec(ctx, `UPDATE catalog_syncs SET status = $1, bulk_operation_id = $2, rows_expected = $3, rows_done = $4,
+	_, err := tx.Exec(ctx, `UPDATE catalog_syncs SET status = $1, bulk_operation_id = $2, rows_expected = $3, rows_done = $4,
   products = $5, variants = $6, error = $7, updated_at = $8, finished_at = $9 WHERE id = $10`,
 		sy.Status, sy.BulkOperationID, sy.RowsExpected, sy.RowsDone, sy.Products, sy.Variants, sy.Error,
 		sy.UpdatedAt, sy.FinishedAt, sy.ID)
 	return err
+}
+
+// lockShopForBatch prepares the batch's transaction, in one round trip:
+//   - the check the foreign keys made per row (migration 00004), once:
+//     a shop being deleted waits for this batch, a deleted one fails it;
+//   - the batch is replayed from the export if lost in a crash (the
+//     sync starts over), so its commit need not wait for the WAL flush;
+//   - the DELETEs look their keys up in the index whatever the
+//     planner's statistics say: planned for a table that was small or
+//     had no statistics yet (autovacuum may not have analyzed it), or
+//     for 2,000 keys, they scanned the whole table per batch, which
+//     made a re-sync quadratic in the catalog's size.
+func lockShopForBatch(ctx context.Context, tx pgx.Tx, shopID int64) error {
+	var one int
+	err := tx.QueryRow(ctx, `SELECT 1 FROM shops, set_config('synchronous_commit', 'off', true) a,
+  set_config('enable_seqscan', 'off', true) b WHERE id = $1 FOR KEY SHARE OF shops`, shopID).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("shop %d: %w", shopID, app.ErrNotFound)
+	}
+	return err
+}
+
+// productCopyRows writes the products to buf as COPY rows (productCols)
+// and appends their ids to ids.
+func productCopyRows(buf *bytes.Buffer, ids []int64, shopID, gen int64, now time.Time, ps []app.CatalogProduct) []int64 {
+	for i := range ps {
+		p := &ps[i]
+		ids = append(ids, p.ProductID)
+		w := copyRow{b: buf.AvailableBuffer()}
+		w.int(shopID)
+		w.int(p.ProductID)
+		w.str(p.Handle)
+		w.str(p.Title)
+		w.str(p.DescriptionHTML)
+		w.str(p.Vendor)
+		w.str(p.ProductType)
+		w.str(p.Category)
+		w.str(p.Status)
+		w.str(p.OnlineStoreURL)
+		tags, _ := json.Marshal(p.Tags)
+		w.raw(tags)
+		w.time(p.ShopifyUpdatedAt)
+		w.int(gen)
+		w.time(&now)
+		buf.Write(w.end())
+	}
+	return ids
+}
+
+// variantCopyRows writes the variants to buf as COPY rows (variantCols)
+// and appends their ids to ids.
+func variantCopyRows(buf *bytes.Buffer, ids []int64, shopID, gen int64, vs []app.CatalogVariant) []int64 {
+	for i := range vs {
+		v := &vs[i]
+		ids = append(ids, v.VariantID)
+		w := copyRow{b: buf.AvailableBuffer()}
+		w.int(shopID)
+		w.int(v.VariantID)
+		w.int(v.ProductID)
+		w.int(v.Position)
+		w.int(v.InventoryItemID)
+		w.str(v.Title)
+		w.str(v.SKU)
+		w.str(v.Barcode)
+		w.int(v.PriceMinor)
+		w.int(v.CompareAtMinor)
+		w.bool(v.AvailableForSale)
+		w.int(v.InventoryQuantity)
+		w.str(v.InventoryPolicy)
+		w.bool(v.Tracked)
+		w.bool(v.RequiresShipping)
+		w.bool(v.Taxable)
+		w.float(v.WeightValue)
+		w.str(v.WeightUnit)
+		w.str(v.ImageURL)
+		opts, _ := json.Marshal(v.Options)
+		w.raw(opts)
+		w.int(gen)
+		buf.Write(w.end())
+	}
+	return ids
+}
+
+// mediaCopyRows writes the media to buf as COPY rows (mediaCols) and
+// appends their ids to ids.
+func mediaCopyRows(buf *bytes.Buffer, ids []int64, shopID, gen int64, ms []app.CatalogMedia) []int64 {
+	for i := range ms {
+		m := &ms[i]
+		ids = append(ids, m.MediaID)
+		w := copyRow{b: buf.AvailableBuffer()}
+		w.int(shopID)
+		w.int(m.MediaID)
+		w.int(m.ProductID)
+		w.int(m.Position)
+		w.str(m.URL)
+		w.str(m.Alt)
+		w.int(int64(m.Width))
+		w.int(int64(m.Height))
+		w.int(gen)
+		buf.Write(w.end())
+	}
+	return ids
+}
+
+// collectionCopyRows writes the product–collection links to buf as COPY
+// rows (collectionCols); it appends their product ids to ids and returns
+// their collection ids alongside.
+func collectionCopyRows(buf *bytes.Buffer, ids []int64, shopID, gen int64, cs []app.CatalogCollection) ([]int64, []int64) {
+	cids := make([]int64, 0, len(cs))
+	for i := range cs {
+		c := &cs[i]
+		ids, cids = append(ids, c.ProductID), append(cids, c.CollectionID)
+		w := copyRow{b: buf.AvailableBuffer()}
+		w.int(shopID)
+		w.int(c.ProductID)
+		w.int(c.CollectionID)
+		w.str(c.Title)
+		w.int(gen)
+		buf.Write(w.end())
+	}
+	return ids, cids
 }
 
 // copyTable deletes the rows the batch replaces (del, unless empty), then

@@ -117,6 +117,51 @@ type pageReader struct{}
 
 // read returns the page of products after the id, nil past the end.
 func (rd *pageReader) read(ctx context.Context, pc *pgx.Conn, shopID, after int64, pageSize int) (*app.CatalogPage, error) {
+	products, err := pageProducts(ctx, pc, shopID, after, pageSize)
+	if err != nil || len(products) == 0 {
+		return nil, err
+	}
+	lo, hi := products[0].ProductID, products[len(products)-1].ProductID
+	page := &app.CatalogPage{
+		Products:    products,
+		Variants:    make(map[int64][]app.CatalogVariant, len(products)),
+		Media:       make(map[int64][]app.CatalogMedia, len(products)),
+		Collections: make(map[int64][]app.CatalogCollection, len(products)),
+	}
+
+	// Rows come ordered by product: each product's rows are a sub-slice of
+	// one array per page (capacity cut, so an append cannot spill over).
+	variants, err := pageVariants(ctx, pc, shopID, lo, hi, 4*len(products))
+	if err != nil {
+		return nil, err
+	}
+	sortRows(variants, func(a, b *app.CatalogVariant) int {
+		return cmp.Or(cmp.Compare(a.ProductID, b.ProductID), cmp.Compare(a.Position, b.Position), cmp.Compare(a.VariantID, b.VariantID))
+	})
+	groupBy(variants, page.Variants, func(v *app.CatalogVariant) int64 { return v.ProductID })
+
+	media, err := pageMedia(ctx, pc, shopID, lo, hi, 2*len(products))
+	if err != nil {
+		return nil, err
+	}
+	sortRows(media, func(a, b *app.CatalogMedia) int {
+		return cmp.Or(cmp.Compare(a.ProductID, b.ProductID), cmp.Compare(a.Position, b.Position), cmp.Compare(a.MediaID, b.MediaID))
+	})
+	groupBy(media, page.Media, func(m *app.CatalogMedia) int64 { return m.ProductID })
+
+	cols, err := pageCollections(ctx, pc, shopID, lo, hi, len(products))
+	if err != nil {
+		return nil, err
+	}
+	sortRows(cols, func(a, b *app.CatalogCollection) int {
+		return cmp.Or(cmp.Compare(a.ProductID, b.ProductID), cmp.Compare(a.CollectionID, b.CollectionID))
+	})
+	groupBy(cols, page.Collections, func(c *app.CatalogCollection) int64 { return c.ProductID })
+	return page, nil
+}
+
+// pageProducts reads up to pageSize products after the id.
+func pageProducts(ctx context.Context, pc *pgx.Conn, shopID, after int64, pageSize int) ([]app.CatalogProduct, error) {
 	rows, err := pc.Query(ctx, pageProductsSQL, shopID, after, pageSize)
 	if err != nil {
 		return nil, err
@@ -137,24 +182,17 @@ func (rd *pageReader) read(ctx context.Context, pc *pgx.Conn, shopID, after int6
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("products: %w", err)
 	}
-	if len(products) == 0 {
-		return nil, nil
-	}
-	lo, hi := products[0].ProductID, products[len(products)-1].ProductID
-	page := &app.CatalogPage{
-		Products:    products,
-		Variants:    make(map[int64][]app.CatalogVariant, len(products)),
-		Media:       make(map[int64][]app.CatalogMedia, len(products)),
-		Collections: make(map[int64][]app.CatalogCollection, len(products)),
-	}
+	return products, nil
+}
 
-	// Rows come ordered by product: each product's rows are a sub-slice of
-	// one array per page (capacity cut, so an append cannot spill over).
-	rows, err = pc.Query(ctx, pageVariantsSQL, shopID, lo, hi)
+// pageVariants reads the variants of the products lo to hi (capacity n),
+// decoding the binary rows directly when their columns allow.
+func pageVariants(ctx context.Context, pc *pgx.Conn, shopID, lo, hi int64, n int) ([]app.CatalogVariant, error) {
+	rows, err := pc.Query(ctx, pageVariantsSQL, shopID, lo, hi)
 	if err != nil {
 		return nil, err
 	}
-	variants := make([]app.CatalogVariant, 0, 4*len(products))
+	variants := make([]app.CatalogVariant, 0, n)
 	raw := binaryColumns(rows.FieldDescriptions(), variantOIDs)
 	for rows.Next() {
 		var v app.CatalogVariant
@@ -174,16 +212,16 @@ func (rd *pageReader) read(ctx context.Context, pc *pgx.Conn, shopID, after int6
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("variants: %w", err)
 	}
-	sortRows(variants, func(a, b *app.CatalogVariant) int {
-		return cmp.Or(cmp.Compare(a.ProductID, b.ProductID), cmp.Compare(a.Position, b.Position), cmp.Compare(a.VariantID, b.VariantID))
-	})
-	groupBy(variants, page.Variants, func(v *app.CatalogVariant) int64 { return v.ProductID })
+	return variants, nil
+}
 
-	rows, err = pc.Query(ctx, pageMediaSQL, shopID, lo, hi)
+// pageMedia reads the media of the products lo to hi (capacity n).
+func pageMedia(ctx context.Context, pc *pgx.Conn, shopID, lo, hi int64, n int) ([]app.CatalogMedia, error) {
+	rows, err := pc.Query(ctx, pageMediaSQL, shopID, lo, hi)
 	if err != nil {
 		return nil, err
 	}
-	media := make([]app.CatalogMedia, 0, 2*len(products))
+	media := make([]app.CatalogMedia, 0, n)
 	for rows.Next() {
 		var m app.CatalogMedia
 		var w, h int32
@@ -197,16 +235,17 @@ func (rd *pageReader) read(ctx context.Context, pc *pgx.Conn, shopID, after int6
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("media: %w", err)
 	}
-	sortRows(media, func(a, b *app.CatalogMedia) int {
-		return cmp.Or(cmp.Compare(a.ProductID, b.ProductID), cmp.Compare(a.Position, b.Position), cmp.Compare(a.MediaID, b.MediaID))
-	})
-	groupBy(media, page.Media, func(m *app.CatalogMedia) int64 { return m.ProductID })
+	return media, nil
+}
 
-	rows, err = pc.Query(ctx, pageCollectionsSQL, shopID, lo, hi)
+// pageCollections reads the collections of the products lo to hi
+// (capacity n).
+func pageCollections(ctx context.Context, pc *pgx.Conn, shopID, lo, hi int64, n int) ([]app.CatalogCollection, error) {
+	rows, err := pc.Query(ctx, pageCollectionsSQL, shopID, lo, hi)
 	if err != nil {
 		return nil, err
 	}
-	cols := make([]app.CatalogCollection, 0, len(products))
+	cols := make([]app.CatalogCollection, 0, n)
 	for rows.Next() {
 		var c app.CatalogCollection
 		if err := rows.Scan(&c.ProductID, &c.CollectionID, &c.Title); err != nil {
@@ -218,11 +257,7 @@ func (rd *pageReader) read(ctx context.Context, pc *pgx.Conn, shopID, after int6
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("collections: %w", err)
 	}
-	sortRows(cols, func(a, b *app.CatalogCollection) int {
-		return cmp.Or(cmp.Compare(a.ProductID, b.ProductID), cmp.Compare(a.CollectionID, b.CollectionID))
-	})
-	groupBy(cols, page.Collections, func(c *app.CatalogCollection) int64 { return c.ProductID })
-	return page, nil
+	return cols, nil
 }
 
 // The types of pageVariantsSQL's columns.

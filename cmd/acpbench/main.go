@@ -115,13 +115,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (int, err
 		return 2, err
 	}
 	if o.pprofAddr != "" {
-		host, _, err := net.SplitHostPort(o.pprofAddr)
-		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
-			return 2, fmt.Errorf("--pprof: want a loopback address such as 127.0.0.1:6062, got %q", o.pprofAddr)
+		if err := servePprof(o.pprofAddr); err != nil {
+			return 2, err
 		}
-		runtime.SetMutexProfileFraction(10)
-		runtime.SetBlockProfileRate(100_000)
-		go func() { _ = http.ListenAndServe(o.pprofAddr, nil) }()
 	}
 	var (
 		tg    bench.Target
@@ -133,80 +129,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (int, err
 			return 1, err
 		}
 	} else {
-		dbURL := o.db
-		if o.freshDB && strings.HasPrefix(dbURL, "postgres") {
-			var drop func()
-			if dbURL, drop, err = freshDatabase(ctx, dbURL); err != nil {
-				return 1, err
-			}
-			defer drop()
-		}
-		bin := o.bin
-		if bin == "" {
-			dir, err := os.MkdirTemp("", "acpbench")
-			if err != nil {
-				return 1, err
-			}
-			defer os.RemoveAll(dir)
-			bin = filepath.Join(dir, "acpbridge")
-			logf("building acpbridge …")
-			if out, err := exec.Command("go", "build", "-o", bin, "github.com/acpbridge/acpbridge/cmd/acpbridge").CombinedOutput(); err != nil {
-				return 1, fmt.Errorf("go build: %v\n%s", err, out)
-			}
-		}
-		var logs io.Writer = io.Discard
-		if o.logs != "" {
-			f, err := os.Create(o.logs)
-			if err != nil {
-				return 1, err
-			}
-			defer f.Close()
-			logs = &lockedWriter{w: f}
-		}
-		stack, err = bench.StartStack(ctx, bench.StackConfig{Binary: bin, DatabaseURL: dbURL, Replicas: o.replicas,
-			Products: o.products, Logs: logs, Env: []string{"LOG_LEVEL=" + o.logLevel}, Logf: logf})
-		if err != nil {
+		var stop func()
+		if stack, stop, err = startStack(ctx, o, logf); err != nil {
 			return 1, err
 		}
-		defer stack.Close()
+		defer stop()
 		tg = stack.Target(o.viaLB)
-		if o.faultRate > 0 {
-			stack.Shopify.SetFaultHang(o.faultHang)
-			stack.Shopify.SetFailureRate(o.faultRate, o.seed)
-			stack.Stripe.SetFaultHang(o.faultHang)
-			stack.Stripe.SetFailureRate(o.faultRate, o.seed)
-		}
 	}
 
 	logf("load: %.0f conversations/s, concurrency %d, %s; load average %s", o.rate, o.concurrency, o.duration, loadavg())
 	fi, _ := os.Stderr.Stat()
-	terminal := stderr == os.Stderr && fi != nil && fi.Mode()&os.ModeCharDevice != 0
+	pl := &progressLine{w: stderr, terminal: stderr == os.Stderr && fi != nil && fi.Mode()&os.ModeCharDevice != 0}
 	var pids []int
 	if stack != nil {
 		pids = stack.PIDs()
 	}
 	cpu0, t0 := readCPU(pids), time.Now()
-	var loadMu sync.Mutex
-	var loads []string
 	rep, err := bench.Run(ctx, tg, bench.Config{Rate: o.rate, Concurrency: o.concurrency, Duration: o.duration,
 		Timeout: o.timeout, Retry: o.retry, MaxStartLag: o.maxLag, APIVersion: o.version, Seed: uint64(o.seed),
-		Progress: func(p bench.Progress) {
-			la := loadavg()
-			if int(p.Elapsed.Seconds())%10 == 0 {
-				loadMu.Lock()
-				loads = append(loads, la)
-				loadMu.Unlock()
-			}
-			line := fmt.Sprintf("%5.0fs  started %d  completed %d  failed %d  requests %d  error answers %d  in flight %d  load %s",
-				p.Elapsed.Seconds(), p.Started, p.Completed, p.Failed, p.Requests, p.ErrorAnswers, p.InFly, la)
-			switch {
-			case terminal:
-				fmt.Fprint(stderr, "\r"+line+"   ")
-			case int(p.Elapsed.Seconds())%10 == 0:
-				fmt.Fprintln(stderr, line)
-			}
-		}})
-	if terminal {
+		Progress: pl.show})
+	if pl.terminal {
 		fmt.Fprintln(stderr)
 	}
 	if err != nil {
@@ -227,9 +169,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (int, err
 	if a, pg, b := cpuShare(cpu0, cpu1, wall); stack != nil {
 		fmt.Fprintf(stdout, "CPU used during the run, in cores (of %d): app %.2f, postgres %.2f (lower bound), acpbench (driver and emulators) %.2f\n", runtime.NumCPU(), a, pg, b)
 	}
-	loadMu.Lock()
-	fmt.Fprintf(stdout, "load average (1, 5, 15 min) every 10 s: %s; at the end: %s\n", strings.Join(loads, " | "), loadavg())
-	loadMu.Unlock()
+	pl.mu.Lock()
+	fmt.Fprintf(stdout, "load average (1, 5, 15 min) every 10 s: %s; at the end: %s\n", strings.Join(pl.loads, " | "), loadavg())
+	pl.mu.Unlock()
 	code := 0
 	if rep.Failed > 0 || rep.Dropped > 0 || rep.ErrorAnswers() > 0 && !o.retry {
 		code = 1
@@ -238,29 +180,141 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (int, err
 	if stack != nil && o.audit {
 		a := stack.Audit(rep.Conversations)
 		audit = &a
-		fmt.Fprintf(stdout, "audit: %d sessions, %d completed, %d with a captured charge, %d with a Shopify order, %d order_create events delivered (%d twice), %d problems\n",
-			a.Sessions, a.Completed, a.Charged, a.Ordered, a.Notified, a.NotifiedTwice, len(a.Problems))
-		for i, p := range a.Problems {
-			if i == 20 {
-				fmt.Fprintf(stdout, "  … %d more\n", len(a.Problems)-20)
-				break
-			}
-			fmt.Fprintln(stdout, "  "+p)
-		}
-		if len(a.Problems) > 0 {
+		if printAudit(stdout, a) {
 			code = 1
 		}
 	}
 	if o.jsonOut != "" {
-		b, _ := json.MarshalIndent(struct {
-			Report *bench.Report
-			Audit  *bench.Audit `json:",omitempty"`
-		}{rep, audit}, "", "  ")
-		if err := os.WriteFile(o.jsonOut, b, 0o644); err != nil {
+		if err := writeJSON(o.jsonOut, rep, audit); err != nil {
 			return 1, err
 		}
 	}
 	return code, nil
+}
+
+// writeJSON writes the report (with every conversation) and the audit, if
+// any, as JSON to path.
+func writeJSON(path string, rep *bench.Report, audit *bench.Audit) error {
+	b, _ := json.MarshalIndent(struct {
+		Report *bench.Report
+		Audit  *bench.Audit `json:",omitempty"`
+	}{rep, audit}, "", "  ")
+	return os.WriteFile(path, b, 0o644)
+}
+
+// servePprof serves this process's pprof, with mutex and block profiling
+// on, at addr, which must be a loopback address.
+func servePprof(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("--pprof: want a loopback address such as 127.0.0.1:6062, got %q", addr)
+	}
+	runtime.SetMutexProfileFraction(10)
+	runtime.SetBlockProfileRate(100_000)
+	go func() { _ = http.ListenAndServe(addr, nil) }()
+	return nil
+}
+
+// startStack starts the --db stack: a fresh database if asked, the
+// acpbridge binary (built unless --bin), the replicas' log file, the
+// emulators with their faults. stop undoes it all, in reverse order.
+func startStack(ctx context.Context, o options, logf func(string, ...any)) (stack *bench.Stack, stop func(), err error) {
+	var undo []func()
+	stop = func() {
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i]()
+		}
+	}
+	defer func() {
+		if err != nil {
+			stop()
+		}
+	}()
+	dbURL := o.db
+	if o.freshDB && strings.HasPrefix(dbURL, "postgres") {
+		var drop func()
+		if dbURL, drop, err = freshDatabase(ctx, dbURL); err != nil {
+			return nil, nil, err
+		}
+		undo = append(undo, drop)
+	}
+	bin := o.bin
+	if bin == "" {
+		dir, err := os.MkdirTemp("", "acpbench")
+		if err != nil {
+			return nil, nil, err
+		}
+		undo = append(undo, func() { os.RemoveAll(dir) })
+		bin = filepath.Join(dir, "acpbridge")
+		logf("building acpbridge …")
+		if out, err := exec.Command("go", "build", "-o", bin, "github.com/acpbridge/acpbridge/cmd/acpbridge").CombinedOutput(); err != nil {
+			return nil, nil, fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	}
+	var logs io.Writer = io.Discard
+	if o.logs != "" {
+		f, err := os.Create(o.logs)
+		if err != nil {
+			return nil, nil, err
+		}
+		undo = append(undo, func() { f.Close() })
+		logs = &lockedWriter{w: f}
+	}
+	stack, err = bench.StartStack(ctx, bench.StackConfig{Binary: bin, DatabaseURL: dbURL, Replicas: o.replicas,
+		Products: o.products, Logs: logs, Env: []string{"LOG_LEVEL=" + o.logLevel}, Logf: logf})
+	if err != nil {
+		return nil, nil, err
+	}
+	undo = append(undo, stack.Close)
+	if o.faultRate > 0 {
+		stack.Shopify.SetFaultHang(o.faultHang)
+		stack.Shopify.SetFailureRate(o.faultRate, o.seed)
+		stack.Stripe.SetFaultHang(o.faultHang)
+		stack.Stripe.SetFailureRate(o.faultRate, o.seed)
+	}
+	return stack, stop, nil
+}
+
+// progressLine shows the run's progress on w: rewritten in place on a
+// terminal, else a line every 10 s. It keeps the load average of every
+// 10 s for the report.
+type progressLine struct {
+	w        io.Writer
+	terminal bool
+	mu       sync.Mutex
+	loads    []string
+}
+
+func (pl *progressLine) show(p bench.Progress) {
+	la := loadavg()
+	if int(p.Elapsed.Seconds())%10 == 0 {
+		pl.mu.Lock()
+		pl.loads = append(pl.loads, la)
+		pl.mu.Unlock()
+	}
+	line := fmt.Sprintf("%5.0fs  started %d  completed %d  failed %d  requests %d  error answers %d  in flight %d  load %s",
+		p.Elapsed.Seconds(), p.Started, p.Completed, p.Failed, p.Requests, p.ErrorAnswers, p.InFly, la)
+	switch {
+	case pl.terminal:
+		fmt.Fprint(pl.w, "\r"+line+"   ")
+	case int(p.Elapsed.Seconds())%10 == 0:
+		fmt.Fprintln(pl.w, line)
+	}
+}
+
+// printAudit prints the audit's counts and its first 20 problems; it says
+// whether there were any.
+func printAudit(w io.Writer, a bench.Audit) bool {
+	fmt.Fprintf(w, "audit: %d sessions, %d completed, %d with a captured charge, %d with a Shopify order, %d order_create events delivered (%d twice), %d problems\n",
+		a.Sessions, a.Completed, a.Charged, a.Ordered, a.Notified, a.NotifiedTwice, len(a.Problems))
+	for i, p := range a.Problems {
+		if i == 20 {
+			fmt.Fprintf(w, "  … %d more\n", len(a.Problems)-20)
+			break
+		}
+		fmt.Fprintln(w, "  "+p)
+	}
+	return len(a.Problems) > 0
 }
 
 // demoTarget reads demo.json and pre-grants the tokens the run needs.

@@ -12,6 +12,7 @@ import (
 	"github.com/acpbridge/acpbridge/app/config"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/agents"
 	"github.com/acpbridge/acpbridge/app/payment"
 	"github.com/acpbridge/acpbridge/app/service"
 	"github.com/acpbridge/acpbridge/web"
@@ -24,71 +25,94 @@ const agentsUsage = "agents: expected one of: key create [--label L] | key revok
 // request-signing secret, the order-event webhook and the Stripe key.
 // Secrets are printed once, here, and stored only sealed or hashed.
 func runAgents(ctx context.Context, args []string, cfg config.Config, logger *slog.Logger, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return usageError{errors.New(agentsUsage)}
-	}
-	action, args := args[0], args[1:]
-	if action == "key" && len(args) > 0 && (args[0] == "create" || args[0] == "revoke") {
-		action, args = "key "+args[0], args[1:]
-	}
-	var label, url, key string
-	var require bool
-	var keyID int64
-	if action == "key revoke" {
-		if len(args) == 0 {
-			return usageError{errors.New("agents key revoke: expected the key's id (see `acpbridge agents keys`)")}
-		}
-		id, err := strconv.ParseInt(args[0], 10, 64)
-		if err != nil || id <= 0 {
-			return usageError{fmt.Errorf("agents key revoke: %q is not a key id", args[0])}
-		}
-		keyID, args = id, args[1:]
-	}
-	domain, err := shopFlags("agents "+action, args, stderr, func(fs *flag.FlagSet) {
-		switch action {
-		case "key create":
-			fs.StringVar(&label, "label", "", "a name for the key, e.g. the agent it is for")
-		case "signing-secret":
-			fs.BoolVar(&require, "require", false, "refuse requests without a valid Signature")
-		case "webhook":
-			fs.StringVar(&url, "url", "", "the agent's https URL for order events")
-		case "stripe":
-			fs.StringVar(&key, "key", "", "the merchant's Stripe secret (sk_) or restricted (rk_) key")
-		}
-	})
+	c, err := parseAgents(args, stderr)
 	if err != nil {
-		return usageError{err}
-	}
-	switch action {
-	case "key create", "key revoke", "keys", "signing-secret", "webhook", "stripe", "show":
-	default:
-		return usageError{errors.New(agentsUsage)}
-	}
-	if action == "webhook" && url == "" || action == "stripe" && key == "" {
-		return usageError{fmt.Errorf("agents %s: a value is required (--url or --key)", action)}
+		return err
 	}
 	svc, err := service.New(ctx, service.Options{Config: cfg, Logger: logger})
 	if err != nil {
 		return err
 	}
 	defer svc.Shutdown(context.WithoutCancel(ctx))
-	sh, err := svc.Store().ShopByDomain(ctx, domain)
+	sh, err := svc.Store().ShopByDomain(ctx, c.domain)
 	if err != nil {
 		return err
 	}
-	ag := svc.Agents()
+	return c.run(ctx, svc.Agents(), sh, cfg, stdout)
+}
+
+// agentsCommand is an `acpbridge agents` command line: the action, the
+// shop and the action's arguments.
+type agentsCommand struct {
+	action, domain  string
+	label, url, key string
+	require         bool
+	keyID           int64
+}
+
+// parseAgents reads the command line, refusing an unknown action or one
+// without its value.
+func parseAgents(args []string, stderr io.Writer) (agentsCommand, error) {
+	if len(args) == 0 {
+		return agentsCommand{}, usageError{errors.New(agentsUsage)}
+	}
+	action, args := args[0], args[1:]
+	if action == "key" && len(args) > 0 && (args[0] == "create" || args[0] == "revoke") {
+		action, args = "key "+args[0], args[1:]
+	}
+	var c agentsCommand
+	if action == "key revoke" {
+		if len(args) == 0 {
+			return agentsCommand{}, usageError{errors.New("agents key revoke: expected the key's id (see `acpbridge agents keys`)")}
+		}
+		id, err := strconv.ParseInt(args[0], 10, 64)
+		if err != nil || id <= 0 {
+			return agentsCommand{}, usageError{fmt.Errorf("agents key revoke: %q is not a key id", args[0])}
+		}
+		c.keyID, args = id, args[1:]
+	}
+	domain, err := shopFlags("agents "+action, args, stderr, func(fs *flag.FlagSet) {
+		switch action {
+		case "key create":
+			fs.StringVar(&c.label, "label", "", "a name for the key, e.g. the agent it is for")
+		case "signing-secret":
+			fs.BoolVar(&c.require, "require", false, "refuse requests without a valid Signature")
+		case "webhook":
+			fs.StringVar(&c.url, "url", "", "the agent's https URL for order events")
+		case "stripe":
+			fs.StringVar(&c.key, "key", "", "the merchant's Stripe secret (sk_) or restricted (rk_) key")
+		}
+	})
+	if err != nil {
+		return agentsCommand{}, usageError{err}
+	}
+	c.action, c.domain = action, domain
 	switch action {
+	case "key create", "key revoke", "keys", "signing-secret", "webhook", "stripe", "show":
+	default:
+		return agentsCommand{}, usageError{errors.New(agentsUsage)}
+	}
+	if action == "webhook" && c.url == "" || action == "stripe" && c.key == "" {
+		return agentsCommand{}, usageError{fmt.Errorf("agents %s: a value is required (--url or --key)", action)}
+	}
+	return c, nil
+}
+
+// run carries out the command for the shop sh.
+func (c agentsCommand) run(ctx context.Context, ag *agents.Agents, sh *app.Shop, cfg config.Config, stdout io.Writer) error {
+	domain := c.domain
+	switch c.action {
 	case "key create":
-		plain, k, err := ag.CreateAPIKey(ctx, sh.ID, label)
+		plain, k, err := ag.CreateAPIKey(ctx, sh.ID, c.label)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "API key %d (%s) for %s — shown once, store it now:\n%s\n", k.ID, k.Fingerprint, domain, plain)
 	case "key revoke":
-		if err := ag.RevokeAPIKey(ctx, sh.ID, keyID); err != nil {
+		if err := ag.RevokeAPIKey(ctx, sh.ID, c.keyID); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "revoked API key %d of %s\n", keyID, domain)
+		fmt.Fprintf(stdout, "revoked API key %d of %s\n", c.keyID, domain)
 	case "keys":
 		keys, err := ag.APIKeys(ctx, sh.ID)
 		if err != nil {
@@ -102,19 +126,19 @@ func runAgents(ctx context.Context, args []string, cfg config.Config, logger *sl
 			fmt.Fprintf(stdout, "%d\t%s\t%s\tcreated %s\t%s\n", k.ID, k.Fingerprint, state, k.CreatedAt.Format("2006-01-02"), k.Label)
 		}
 	case "signing-secret":
-		plain, err := ag.RotateSigningSecret(ctx, sh.ID, require)
+		plain, err := ag.RotateSigningSecret(ctx, sh.ID, c.require)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "signing secret for %s (signatures %s) — shown once:\n%s\n", domain, map[bool]string{true: "required", false: "optional"}[require], plain)
+		fmt.Fprintf(stdout, "signing secret for %s (signatures %s) — shown once:\n%s\n", domain, map[bool]string{true: "required", false: "optional"}[c.require], plain)
 	case "webhook":
-		plain, err := ag.RotateWebhookSecret(ctx, sh.ID, url)
+		plain, err := ag.RotateWebhookSecret(ctx, sh.ID, c.url)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "order events for %s go to %s, signed with — shown once:\n%s\n", domain, url, plain)
+		fmt.Fprintf(stdout, "order events for %s go to %s, signed with — shown once:\n%s\n", domain, c.url, plain)
 	case "stripe":
-		account, err := ag.ConnectPayment(ctx, sh.ID, payment.ProviderName, key)
+		account, err := ag.ConnectPayment(ctx, sh.ID, payment.ProviderName, c.key)
 		if err != nil {
 			return err
 		}

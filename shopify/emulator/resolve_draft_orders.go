@@ -7,6 +7,7 @@ import (
 	"html"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -57,301 +58,318 @@ type calcDiscount struct {
 // rounding. Input it cannot accept comes back as userErrors.
 func resolveDraftOrderCalculate(x *execution, _ *ast.Field, args map[string]any) (any, error) {
 	in, _ := args["input"].(map[string]any)
-	s := x.shop
-	pr := s.pricing
-	var userErrors []any
-	fail := func(msg string, field ...string) {
-		path := make([]any, len(field))
-		for i, f := range field {
-			path[i] = f
-		}
-		userErrors = append(userErrors, map[string]any{"field": path, "message": msg})
+	c := &draftCalc{x: x, in: in, pr: x.shop.pricing}
+	refused := func() (any, error) {
+		return map[string]any{"calculatedDraftOrder": nil, "userErrors": c.userErrors}, nil
 	}
-
-	// Lines.
-	items, _ := in["lineItems"].([]any)
-	lines := make([]*calcLine, 0, len(items))
-	for i, raw := range items {
-		item, _ := raw.(map[string]any)
-		idx := strconv.Itoa(i)
-		l := &calcLine{uuid: stringArg(item, "uuid")}
-		if l.uuid == "" {
-			l.uuid = fmt.Sprintf("00000000-0000-4000-8000-%012d", i+1)
-		}
-		qty, _ := intArg(item, "quantity")
-		if qty < 1 {
-			fail("Quantity must be greater than or equal to 1", "lineItems", idx, "quantity")
-			continue
-		}
-		l.qty = int64(qty)
-		if vid := stringArg(item, "variantId"); vid != "" {
-			id, ok := parseGID(vid, "ProductVariant")
-			var p *Product
-			var v *Variant
-			if ok {
-				p, v = s.variant(id)
-			}
-			if v == nil {
-				fail("Product with ID "+strings.TrimPrefix(vid, "gid://shopify/ProductVariant/")+" is no longer available.", "lineItems", idx, "variantId")
-				continue
-			}
-			l.p, l.v = p, v
-			l.title, l.variantTitle, l.sku = p.Title, v.Title, v.SKU
-			l.unit, l.requiresShipping, l.taxable = v.PriceCents, v.RequiresShipping, v.Taxable
-			if over, ok := item["priceOverride"].(map[string]any); ok {
-				cents, err := moneyInput(over)
-				if err != nil {
-					fail(err.Error(), "lineItems", idx, "priceOverride")
-					continue
-				}
-				l.unit = cents
-			}
-		} else {
-			l.title, l.sku = strings.TrimSpace(stringArg(item, "title")), stringArg(item, "sku")
-			if l.title == "" {
-				fail("Title can't be blank", "lineItems", idx, "title")
-				continue
-			}
-			price, err := customPrice(item)
-			if err != nil {
-				fail(err.Error(), "lineItems", idx, "originalUnitPriceWithCurrency")
-				continue
-			}
-			l.unit = price
-			l.requiresShipping, l.taxable = optBool(item, "requiresShipping", true), optBool(item, "taxable", true)
-		}
-		l.original = l.unit * l.qty
-		if ad, ok := item["appliedDiscount"].(map[string]any); ok {
-			amount, node, err := appliedDiscount(ad, l.original, l.qty)
-			if err != nil {
-				fail(err.Error(), "lineItems", idx, "appliedDiscount")
-				continue
-			}
-			l.lineDiscount, l.applied = amount, node
-		}
-		lines = append(lines, l)
-	}
+	c.readLines()
 	email := strings.TrimSpace(stringArg(in, "email"))
 	if email != "" && (!strings.Contains(email, "@") || strings.ContainsAny(email, " ,;")) {
-		fail("Email is invalid", "email")
+		c.fail("Email is invalid", "email")
 	}
-	if len(userErrors) > 0 {
-		return map[string]any{"calculatedDraftOrder": nil, "userErrors": userErrors}, nil
+	if len(c.userErrors) > 0 {
+		return refused()
 	}
+	c.sumLines()
+	if !c.applyOrderDiscounts() {
+		return refused()
+	}
+	if !c.chooseShipping() {
+		return refused()
+	}
+	c.computeTax()
+	return map[string]any{"calculatedDraftOrder": c.node(), "userErrors": []any{}}, nil
+}
 
-	var itemsSubtotal, totalLines, lineDiscounts, qtyTotal int64
-	weights := make([]int64, len(lines))
-	for i, l := range lines {
-		itemsSubtotal += l.discounted()
-		totalLines += l.original
-		lineDiscounts += l.lineDiscount
-		qtyTotal += l.qty
-		weights[i] = l.discounted()
-	}
+// draftCalc is one draftOrderCalculate, its steps filling the fields in
+// turn. Amounts are in cents.
+type draftCalc struct {
+	x          *execution
+	in         map[string]any // the DraftOrderInput
+	pr         *pricing
+	userErrors []any
 
-	// Order-level discounts: the input's custom one, then the first
-	// discount code that applies; every other code gets a warning.
-	var discounts []*calcDiscount
-	var warnings []any
-	remaining := itemsSubtotal
-	if ad, ok := in["appliedDiscount"].(map[string]any); ok {
-		amount, node, err := appliedDiscount(ad, itemsSubtotal, 1)
+	lines []*calcLine
+	// The lines' sums: after their own discounts (itemsSubtotal), before
+	// (totalLines), those discounts, and the quantity.
+	itemsSubtotal, totalLines, lineDiscounts, qtyTotal int64
+
+	discounts      []*calcDiscount // order-level, allocated to lines
+	warnings       []any           // DraftOrderWarning of the codes not applied
+	appliedCodes   []any           // the codes applied
+	orderDiscounts int64
+	subtotal       int64 // itemsSubtotal less the order discounts
+
+	country, province string
+	offered           []ShippingRate // the address zone's rates
+	ship              *ShippingRate  // the one chosen, or nil
+	custom            bool           // ship is the input's custom line
+	shipping          int64          // ship's price
+
+	rate                       TaxRate
+	itemTax, shipTax, totalTax int64
+}
+
+// fail adds a userError at field's path.
+func (c *draftCalc) fail(msg string, field ...string) {
+	path := make([]any, len(field))
+	for i, f := range field {
+		path[i] = f
+	}
+	c.userErrors = append(c.userErrors, map[string]any{"field": path, "message": msg})
+}
+
+// readLines reads the input's lines; those in error are left out.
+func (c *draftCalc) readLines() {
+	items, _ := c.in["lineItems"].([]any)
+	c.lines = make([]*calcLine, 0, len(items))
+	for i, raw := range items {
+		item, _ := raw.(map[string]any)
+		if l := c.readLine(item, i); l != nil {
+			c.lines = append(c.lines, l)
+		}
+	}
+}
+
+// readLine reads the line at index i: a variant of the shop, maybe at an
+// overridden price, or a custom line; then its own applied discount.
+func (c *draftCalc) readLine(item map[string]any, i int) *calcLine {
+	idx := strconv.Itoa(i)
+	l := &calcLine{uuid: stringArg(item, "uuid")}
+	if l.uuid == "" {
+		l.uuid = fmt.Sprintf("00000000-0000-4000-8000-%012d", i+1)
+	}
+	qty, _ := intArg(item, "quantity")
+	if qty < 1 {
+		c.fail("Quantity must be greater than or equal to 1", "lineItems", idx, "quantity")
+		return nil
+	}
+	l.qty = int64(qty)
+	if vid := stringArg(item, "variantId"); vid != "" {
+		id, ok := parseGID(vid, "ProductVariant")
+		var p *Product
+		var v *Variant
+		if ok {
+			p, v = c.x.shop.variant(id)
+		}
+		if v == nil {
+			c.fail("Product with ID "+strings.TrimPrefix(vid, "gid://shopify/ProductVariant/")+" is no longer available.", "lineItems", idx, "variantId")
+			return nil
+		}
+		l.p, l.v = p, v
+		l.title, l.variantTitle, l.sku = p.Title, v.Title, v.SKU
+		l.unit, l.requiresShipping, l.taxable = v.PriceCents, v.RequiresShipping, v.Taxable
+		if over, ok := item["priceOverride"].(map[string]any); ok {
+			cents, err := moneyInput(over)
+			if err != nil {
+				c.fail(err.Error(), "lineItems", idx, "priceOverride")
+				return nil
+			}
+			l.unit = cents
+		}
+	} else {
+		l.title, l.sku = strings.TrimSpace(stringArg(item, "title")), stringArg(item, "sku")
+		if l.title == "" {
+			c.fail("Title can't be blank", "lineItems", idx, "title")
+			return nil
+		}
+		price, err := customPrice(item)
 		if err != nil {
-			fail(err.Error(), "appliedDiscount")
-			return map[string]any{"calculatedDraftOrder": nil, "userErrors": userErrors}, nil
+			c.fail(err.Error(), "lineItems", idx, "originalUnitPriceWithCurrency")
+			return nil
+		}
+		l.unit = price
+		l.requiresShipping, l.taxable = optBool(item, "requiresShipping", true), optBool(item, "taxable", true)
+	}
+	l.original = l.unit * l.qty
+	if ad, ok := item["appliedDiscount"].(map[string]any); ok {
+		amount, node, err := appliedDiscount(ad, l.original, l.qty)
+		if err != nil {
+			c.fail(err.Error(), "lineItems", idx, "appliedDiscount")
+			return nil
+		}
+		l.lineDiscount, l.applied = amount, node
+	}
+	return l
+}
+
+// sumLines sums up the lines.
+func (c *draftCalc) sumLines() {
+	for _, l := range c.lines {
+		c.itemsSubtotal += l.discounted()
+		c.totalLines += l.original
+		c.lineDiscounts += l.lineDiscount
+		c.qtyTotal += l.qty
+	}
+}
+
+// applyOrderDiscounts applies the order-level discounts: the input's custom
+// one, then the first discount code that applies; every other code gets a
+// warning. Each is allocated to the lines in proportion to what is left of
+// them. It is false when the custom discount is refused.
+func (c *draftCalc) applyOrderDiscounts() bool {
+	remaining := c.itemsSubtotal
+	if ad, ok := c.in["appliedDiscount"].(map[string]any); ok {
+		amount, node, err := appliedDiscount(ad, c.itemsSubtotal, 1)
+		if err != nil {
+			c.fail(err.Error(), "appliedDiscount")
+			return false
 		}
 		amount = min(amount, remaining)
 		remaining -= amount
-		discounts = append(discounts, &calcDiscount{custom: node, amount: amount})
+		c.discounts = append(c.discounts, &calcDiscount{custom: node, amount: amount})
 	}
-	now := x.e.now()
-	var appliedCodes []any
+	now := c.x.e.now()
 	codeApplied := false
-	for _, raw := range stringsArg(in, "discountCodes") {
+	for _, raw := range stringsArg(c.in, "discountCodes") {
 		code := strings.TrimSpace(raw)
 		if code == "" {
 			continue
 		}
-		d := pr.discount(code)
-		reason, msg := "", ""
-		switch {
-		case d == nil:
-			reason, msg = "DISCOUNT_NOT_FOUND", "Discount code "+code+" couldn't be found."
-		case !d.StartsAt.IsZero() && now.Before(d.StartsAt):
-			reason, msg = "DISCOUNT_NOT_ACTIVE", "Discount code "+code+" isn't active yet."
-		case !d.EndsAt.IsZero() && !now.Before(d.EndsAt):
-			reason, msg = "DISCOUNT_EXPIRED", "Discount code "+code+" has expired."
-		case d.MinSubtotalCents > 0 && itemsSubtotal < d.MinSubtotalCents:
-			reason, msg = "MINIMUM_SUBTOTAL_NOT_MET", fmt.Sprintf("Discount code %s requires a minimum subtotal of %s.", code, formatMoney(d.MinSubtotalCents))
-		case codeApplied:
-			reason, msg = "DISCOUNT_NOT_COMBINABLE", "Discount code "+code+" can't be combined with the discount already applied."
-		}
-		if reason != "" {
-			w := map[string]any{
-				"__typename":   "DraftOrderDiscountNotAppliedWarning",
-				"discountCode": code, "discountTitle": nil,
-				"errorCode": reason, "field": "discountCodes", "message": msg,
-			}
-			if d != nil {
-				w["discountTitle"] = d.Title
-			}
-			warnings = append(warnings, w)
+		d := c.pr.discount(code)
+		if w := c.codeNotApplied(code, d, now, codeApplied); w != nil {
+			c.warnings = append(c.warnings, w)
 			continue
 		}
 		amount := d.AmountCents
 		if d.PercentBP > 0 {
-			amount = roundDiv(itemsSubtotal*d.PercentBP, 10_000)
+			amount = roundDiv(c.itemsSubtotal*d.PercentBP, 10_000)
 		}
 		amount = min(amount, remaining)
 		remaining -= amount
 		codeApplied = true
-		appliedCodes = append(appliedCodes, d.Code)
-		discounts = append(discounts, &calcDiscount{code: d, amount: amount})
+		c.appliedCodes = append(c.appliedCodes, d.Code)
+		c.discounts = append(c.discounts, &calcDiscount{code: d, amount: amount})
 	}
-	var orderDiscounts int64
-	for _, d := range discounts {
+	weights := make([]int64, len(c.lines))
+	for i, l := range c.lines {
+		weights[i] = l.discounted()
+	}
+	for _, d := range c.discounts {
 		d.shares = allocate(d.amount, weights)
 		for i, share := range d.shares {
-			lines[i].orderDiscount += share
+			c.lines[i].orderDiscount += share
 			weights[i] -= share
 		}
-		orderDiscounts += d.amount
+		c.orderDiscounts += d.amount
 	}
-	subtotal := itemsSubtotal - orderDiscounts
+	c.subtotal = c.itemsSubtotal - c.orderDiscounts
+	return true
+}
 
-	// Shipping: the address's zone offers its rates when a line needs
-	// shipping; the input's shippingLine picks one by handle, or is custom.
-	addr, _ := in["shippingAddress"].(map[string]any)
-	country, province := addressRegion(addr)
+// codeNotApplied is the DraftOrderDiscountNotAppliedWarning of a discount
+// code (d, nil when unknown) that does not apply now, or nil when it does.
+func (c *draftCalc) codeNotApplied(code string, d *DiscountCode, now time.Time, codeApplied bool) map[string]any {
+	reason, msg := "", ""
+	switch {
+	case d == nil:
+		reason, msg = "DISCOUNT_NOT_FOUND", "Discount code "+code+" couldn't be found."
+	case !d.StartsAt.IsZero() && now.Before(d.StartsAt):
+		reason, msg = "DISCOUNT_NOT_ACTIVE", "Discount code "+code+" isn't active yet."
+	case !d.EndsAt.IsZero() && !now.Before(d.EndsAt):
+		reason, msg = "DISCOUNT_EXPIRED", "Discount code "+code+" has expired."
+	case d.MinSubtotalCents > 0 && c.itemsSubtotal < d.MinSubtotalCents:
+		reason, msg = "MINIMUM_SUBTOTAL_NOT_MET", fmt.Sprintf("Discount code %s requires a minimum subtotal of %s.", code, formatMoney(d.MinSubtotalCents))
+	case codeApplied:
+		reason, msg = "DISCOUNT_NOT_COMBINABLE", "Discount code "+code+" can't be combined with the discount already applied."
+	}
+	if reason == "" {
+		return nil
+	}
+	w := map[string]any{
+		"__typename":   "DraftOrderDiscountNotAppliedWarning",
+		"discountCode": code, "discountTitle": nil,
+		"errorCode": reason, "field": "discountCodes", "message": msg,
+	}
+	if d != nil {
+		w["discountTitle"] = d.Title
+	}
+	return w
+}
+
+// chooseShipping offers the address zone's rates when a line needs
+// shipping (free above their threshold); the input's shippingLine picks
+// one by handle, or is custom. It is false when the custom line's price is
+// refused.
+func (c *draftCalc) chooseShipping() bool {
+	addr, _ := c.in["shippingAddress"].(map[string]any)
+	c.country, c.province = addressRegion(addr)
 	needsShipping := false
-	for _, l := range lines {
+	for _, l := range c.lines {
 		needsShipping = needsShipping || l.requiresShipping
 	}
-	offered := []ShippingRate{}
-	if z := pr.zone(country); needsShipping && z != nil {
+	c.offered = []ShippingRate{}
+	if z := c.pr.zone(c.country); needsShipping && z != nil {
 		for _, r := range z.Rates {
-			if r.FreeAboveCents > 0 && subtotal >= r.FreeAboveCents {
+			if r.FreeAboveCents > 0 && c.subtotal >= r.FreeAboveCents {
 				r.PriceCents = 0
 			}
-			offered = append(offered, r)
+			c.offered = append(c.offered, r)
 		}
 	}
-	rates := make([]any, len(offered))
-	for i, r := range offered {
-		rates[i] = map[string]any{"__typename": "ShippingRate", "handle": r.Handle, "title": r.Title, "price": moneyV2(r.PriceCents)}
-	}
-	var ship *ShippingRate
-	custom := false
-	if sl, ok := in["shippingLine"].(map[string]any); ok {
+	if sl, ok := c.in["shippingLine"].(map[string]any); ok {
 		if h := stringArg(sl, "shippingRateHandle"); h != "" {
-			for i := range offered {
-				if offered[i].Handle == h {
-					ship = &offered[i]
+			for i := range c.offered {
+				if c.offered[i].Handle == h {
+					c.ship = &c.offered[i]
 				}
 			}
 		} else if title := strings.TrimSpace(stringArg(sl, "title")); title != "" {
 			price, err := customShippingPrice(sl)
 			if err != nil {
-				fail(err.Error(), "shippingLine", "priceWithCurrency")
-				return map[string]any{"calculatedDraftOrder": nil, "userErrors": userErrors}, nil
+				c.fail(err.Error(), "shippingLine", "priceWithCurrency")
+				return false
 			}
-			ship, custom = &ShippingRate{Title: title, PriceCents: price}, true
+			c.ship, c.custom = &ShippingRate{Title: title, PriceCents: price}, true
 		}
 	}
-	var shipping int64
-	if ship != nil {
-		shipping = ship.PriceCents
+	if c.ship != nil {
+		c.shipping = c.ship.PriceCents
 	}
+	return true
+}
 
-	// Tax, per line and on shipping, on the discounted amounts.
-	rate, taxed := pr.taxRate(country, province)
-	taxed = taxed && country != "" && !boolArg(in, "taxExempt")
-	var itemTax, shipTax int64
+// computeTax taxes each taxable line, and the shipping where the rate
+// covers it, on the discounted amounts, unless the input is tax exempt or
+// the address has no country.
+func (c *draftCalc) computeTax() {
+	rate, taxed := c.pr.taxRate(c.country, c.province)
+	c.rate = rate
+	taxed = taxed && c.country != "" && !boolArg(c.in, "taxExempt")
 	if taxed {
-		for _, l := range lines {
+		for _, l := range c.lines {
 			if l.taxable {
 				l.tax = roundDiv((l.discounted()-l.orderDiscount)*rate.PPM, 1_000_000)
-				itemTax += l.tax
+				c.itemTax += l.tax
 			}
 		}
-		if rate.Shipping && ship != nil {
-			shipTax = roundDiv(shipping*rate.PPM, 1_000_000)
+		if rate.Shipping && c.ship != nil {
+			c.shipTax = roundDiv(c.shipping*rate.PPM, 1_000_000)
 		}
 	}
-	totalTax := itemTax + shipTax
-	taxLines := []any{}
-	if totalTax > 0 {
-		taxLines = append(taxLines, taxLine(rate, totalTax))
-	}
-	var shippingLine any
-	if ship != nil {
-		shipTaxLines := []any{}
-		if shipTax > 0 {
-			shipTaxLines = append(shipTaxLines, taxLine(rate, shipTax))
-		}
-		var handle, source, code any = ship.Handle, "shopify", ship.Title
-		if custom {
-			handle, source, code = nil, nil, nil
-		}
-		shippingLine = map[string]any{
-			"__typename": "ShippingLine", "id": nil, "title": ship.Title, "code": code, "source": source,
-			"shippingRateHandle": handle, "custom": custom, "carrierIdentifier": nil, "deliveryCategory": nil,
-			"isRemoved": false, "phone": nil, "discountAllocations": []any{},
-			"originalPriceSet": moneyBag(shipping), "discountedPriceSet": moneyBag(shipping), "currentDiscountedPriceSet": moneyBag(shipping),
-			"originalPrice": moneyV2(shipping), "discountedPrice": moneyV2(shipping), "price": formatMoney(shipping),
-			"taxLines": shipTaxLines,
-		}
-	}
+	c.totalTax = c.itemTax + c.shipTax
+}
 
-	// The response.
-	lineNodes := make([]any, len(lines))
-	var alerts []any
-	for i, l := range lines {
-		lineNodes[i] = x.calculatedLineNode(l)
-		if v := l.v; v != nil && v.Tracked && v.InventoryPolicy == "DENY" && l.qty > int64(v.InventoryQuantity) {
-			alerts = append(alerts, map[string]any{
-				"title":    "Not enough inventory",
-				"content":  fmt.Sprintf("<p>Only %d of %s are available.</p>", max(v.InventoryQuantity, 0), html.EscapeString(l.title+" - "+l.variantTitle)),
-				"severity": "WARNING", "icon": nil, "dismissibleHandle": nil, "actions": []any{},
-			})
-		}
+// node is the CalculatedDraftOrder.
+func (c *draftCalc) node() map[string]any {
+	taxLines := []any{}
+	if c.totalTax > 0 {
+		taxLines = append(taxLines, taxLine(c.rate, c.totalTax))
 	}
-	platform := []any{}
-	var orderApplied any
-	for n, d := range discounts {
-		if d.code == nil {
-			orderApplied = d.custom
-			continue
-		}
-		allocations := make([]any, 0, len(lines))
-		for i, share := range d.shares {
-			if share == 0 {
-				continue
-			}
-			allocations = append(allocations, map[string]any{
-				"id": nil, "quantity": lines[i].qty, "reductionAmount": moneyV2(share), "reductionAmountSet": moneyBag(share),
-				"target": lineNodes[i],
-			})
-		}
-		summary := d.code.Title
-		platform = append(platform, map[string]any{
-			"__typename": "DraftOrderPlatformDiscount",
-			"id":         gid("DiscountCodeNode", s.id*100+int64(n)+1), "code": d.code.Code, "title": d.code.Title,
-			"automaticDiscount": false, "bxgyDiscount": false, "discountNode": nil,
-			"discountClass": "ORDER", "discountClasses": []any{"ORDER"}, "presentationLevel": "order",
-			"shortSummary": summary, "summary": summary,
-			"totalAmount": moneyV2(d.amount), "totalAmountPriceSet": moneyBag(d.amount),
-			"allocations": allocations,
-		})
+	rates := make([]any, len(c.offered))
+	for i, r := range c.offered {
+		rates[i] = map[string]any{"__typename": "ShippingRate", "handle": r.Handle, "title": r.Title, "price": moneyV2(r.PriceCents)}
 	}
-	total := subtotal + shipping + totalTax
-	phone := nilIfEmpty(stringArg(in, "phone"))
+	lineNodes, alerts := c.lineNodes()
+	platform, orderApplied := c.platformDiscounts(lineNodes)
+	total := c.subtotal + c.shipping + c.totalTax
+	phone := nilIfEmpty(stringArg(c.in, "phone"))
 	var accept any
-	if v, ok := in["acceptAutomaticDiscounts"].(bool); ok {
+	if v, ok := c.in["acceptAutomaticDiscounts"].(bool); ok {
 		accept = v
 	}
-	_, hasBilling := in["billingAddress"].(map[string]any)
-	calc := map[string]any{
+	_, hasBilling := c.in["billingAddress"].(map[string]any)
+	return map[string]any{
 		"__typename":                           "CalculatedDraftOrder",
 		"acceptAutomaticDiscounts":             accept,
 		"alerts":                               nonNilList(alerts),
@@ -366,32 +384,106 @@ func resolveDraftOrderCalculate(x *execution, _ *ast.Field, args map[string]any)
 		"presentmentCurrencyCode":              shopCurrency,
 		"customer":                             nil,
 		"deposit":                              nil,
-		"discountCodes":                        nonNilList(appliedCodes),
+		"discountCodes":                        nonNilList(c.appliedCodes),
 		"lineItems":                            lineNodes,
-		"lineItemsSubtotalPrice":               moneyBag(itemsSubtotal),
+		"lineItemsSubtotalPrice":               moneyBag(c.itemsSubtotal),
 		"marketName":                           "United States",
 		"marketRegionCountryCode":              "US",
 		"phone":                                phone,
 		"platformDiscounts":                    platform,
 		"purchasingEntity":                     nil,
-		"shippingLine":                         shippingLine,
-		"subtotalPrice":                        formatMoney(subtotal),
-		"subtotalPriceSet":                     moneyBag(subtotal),
+		"shippingLine":                         c.shippingLineNode(),
+		"subtotalPrice":                        formatMoney(c.subtotal),
+		"subtotalPriceSet":                     moneyBag(c.subtotal),
 		"taxLines":                             taxLines,
 		"taxesIncluded":                        false,
-		"totalDiscountsSet":                    moneyBag(lineDiscounts + orderDiscounts),
-		"totalLineItemsPriceSet":               moneyBag(totalLines),
+		"totalDiscountsSet":                    moneyBag(c.lineDiscounts + c.orderDiscounts),
+		"totalLineItemsPriceSet":               moneyBag(c.totalLines),
 		"totalPrice":                           formatMoney(total),
 		"totalPriceSet":                        moneyBag(total),
-		"totalQuantityOfLineItems":             qtyTotal,
-		"totalShippingPrice":                   formatMoney(shipping),
-		"totalShippingPriceSet":                moneyBag(shipping),
-		"totalTax":                             formatMoney(totalTax),
-		"totalTaxSet":                          moneyBag(totalTax),
+		"totalQuantityOfLineItems":             c.qtyTotal,
+		"totalShippingPrice":                   formatMoney(c.shipping),
+		"totalShippingPriceSet":                moneyBag(c.shipping),
+		"totalTax":                             formatMoney(c.totalTax),
+		"totalTaxSet":                          moneyBag(c.totalTax),
 		"transformerFingerprint":               nil,
-		"warnings":                             nonNilList(warnings),
+		"warnings":                             nonNilList(c.warnings),
 	}
-	return map[string]any{"calculatedDraftOrder": calc, "userErrors": []any{}}, nil
+}
+
+// shippingLineNode is the chosen ShippingLine, or nil.
+func (c *draftCalc) shippingLineNode() any {
+	if c.ship == nil {
+		return nil
+	}
+	shipTaxLines := []any{}
+	if c.shipTax > 0 {
+		shipTaxLines = append(shipTaxLines, taxLine(c.rate, c.shipTax))
+	}
+	var handle, source, code any = c.ship.Handle, "shopify", c.ship.Title
+	if c.custom {
+		handle, source, code = nil, nil, nil
+	}
+	shipping := c.shipping
+	return map[string]any{
+		"__typename": "ShippingLine", "id": nil, "title": c.ship.Title, "code": code, "source": source,
+		"shippingRateHandle": handle, "custom": c.custom, "carrierIdentifier": nil, "deliveryCategory": nil,
+		"isRemoved": false, "phone": nil, "discountAllocations": []any{},
+		"originalPriceSet": moneyBag(shipping), "discountedPriceSet": moneyBag(shipping), "currentDiscountedPriceSet": moneyBag(shipping),
+		"originalPrice": moneyV2(shipping), "discountedPrice": moneyV2(shipping), "price": formatMoney(shipping),
+		"taxLines": shipTaxLines,
+	}
+}
+
+// lineNodes are the CalculatedDraftOrderLineItems, and an alert for each
+// tracked DENY variant short of stock.
+func (c *draftCalc) lineNodes() (nodes, alerts []any) {
+	nodes = make([]any, len(c.lines))
+	for i, l := range c.lines {
+		nodes[i] = c.x.calculatedLineNode(l)
+		if v := l.v; v != nil && v.Tracked && v.InventoryPolicy == "DENY" && l.qty > int64(v.InventoryQuantity) {
+			alerts = append(alerts, map[string]any{
+				"title":    "Not enough inventory",
+				"content":  fmt.Sprintf("<p>Only %d of %s are available.</p>", max(v.InventoryQuantity, 0), html.EscapeString(l.title+" - "+l.variantTitle)),
+				"severity": "WARNING", "icon": nil, "dismissibleHandle": nil, "actions": []any{},
+			})
+		}
+	}
+	return nodes, alerts
+}
+
+// platformDiscounts are the DraftOrderPlatformDiscounts of the codes
+// applied, with their allocations to lineNodes, and the custom order
+// discount's DraftOrderAppliedDiscount (nil without one).
+func (c *draftCalc) platformDiscounts(lineNodes []any) (platform []any, orderApplied any) {
+	platform = []any{}
+	for n, d := range c.discounts {
+		if d.code == nil {
+			orderApplied = d.custom
+			continue
+		}
+		allocations := make([]any, 0, len(c.lines))
+		for i, share := range d.shares {
+			if share == 0 {
+				continue
+			}
+			allocations = append(allocations, map[string]any{
+				"id": nil, "quantity": c.lines[i].qty, "reductionAmount": moneyV2(share), "reductionAmountSet": moneyBag(share),
+				"target": lineNodes[i],
+			})
+		}
+		summary := d.code.Title
+		platform = append(platform, map[string]any{
+			"__typename": "DraftOrderPlatformDiscount",
+			"id":         gid("DiscountCodeNode", c.x.shop.id*100+int64(n)+1), "code": d.code.Code, "title": d.code.Title,
+			"automaticDiscount": false, "bxgyDiscount": false, "discountNode": nil,
+			"discountClass": "ORDER", "discountClasses": []any{"ORDER"}, "presentationLevel": "order",
+			"shortSummary": summary, "summary": summary,
+			"totalAmount": moneyV2(d.amount), "totalAmountPriceSet": moneyBag(d.amount),
+			"allocations": allocations,
+		})
+	}
+	return platform, orderApplied
 }
 
 // calculatedLineNode is a CalculatedDraftOrderLineItem. Its discount fields

@@ -237,6 +237,80 @@ func resolveOrderCreate(x *execution, _ *ast.Field, args map[string]any) (any, e
 	oi := &orderInput{}
 	refused := func() (any, error) { return map[string]any{"order": nil, "userErrors": oi.errs}, nil }
 
+	// The input is read whole, collecting every userError, in the order
+	// Shopify reports them.
+	email, processedAt := oi.orderFields(in, now)
+	lines := oi.lineItems(s, in)
+	shipping := oi.shippingLines(in)
+	var linesTotal, shippingTotal int64
+	for _, l := range lines {
+		linesTotal += l.UnitCents * int64(l.Quantity)
+	}
+	for _, sl := range shipping {
+		shippingTotal += sl.Cents
+	}
+	orderTax := oi.taxLines(in["taxLines"], linesTotal, "taxLines")
+	discount := oi.discountCode(in, linesTotal, shippingTotal)
+	txs := oi.transactions(in, processedAt)
+	ci := oi.customer(in, email)
+	cust := oi.knownCustomer(s, ci)
+	if len(oi.errs) > 0 {
+		return refused()
+	}
+	behaviour := orDefault(stringArg(opts, "inventoryBehaviour"), "BYPASS")
+	if behaviour == "DECREMENT_OBEYING_POLICY" {
+		if oi.checkInventory(s, lines); len(oi.errs) > 0 {
+			return refused()
+		}
+	}
+
+	// Everything checks out: write the order.
+	if s.orders.nextNumber == 0 {
+		s.orders.nextNumber = 1001
+	}
+	o := &Order{
+		ID: s.newID(), Number: s.orders.nextNumber, Currency: shopCurrency, Email: email, Phone: stringArg(in, "phone"),
+		BuyerAcceptsMarketing: boolArg(in, "buyerAcceptsMarketing"),
+		ShippingAddress:       address(in["shippingAddress"]), BillingAddress: address(in["billingAddress"]),
+		TaxLines: orderTax, TaxesIncluded: boolArg(in, "taxesIncluded"),
+		DiscountCode: discount.code, DiscountKind: discount.kind, DiscountCents: discount.cents,
+		SourceName: orDefault(stringArg(in, "sourceName"), "shopify_draft_order"), SourceIdentifier: stringArg(in, "sourceIdentifier"),
+		SourceURL: stringArg(in, "sourceUrl"), Tags: cleanTags(stringsArg(in, "tags")), Note: stringArg(in, "note"),
+		Test: boolArg(in, "test"), InventoryBehaviour: behaviour,
+		SendReceipt: boolArg(opts, "sendReceipt"), SendFulfillmentReceipt: boolArg(opts, "sendFulfillmentReceipt"),
+		ProcessedAt: processedAt, CreatedAt: now, UpdatedAt: now, token: randomHex(16),
+	}
+	s.orders.nextNumber++
+	o.Name = "#" + strconv.Itoa(o.Number)
+	o.StatusPageURL = fmt.Sprintf("https://%s/%d/orders/%s/authenticate?key=%s", s.domain, s.id, o.token, randomHex(16))
+	for _, raw := range anyList(in["customAttributes"]) {
+		m, _ := raw.(map[string]any)
+		o.CustomAttributes = append(o.CustomAttributes, Attribute{Key: stringArg(m, "key"), Value: stringArg(m, "value")})
+	}
+	s.addOrderRows(o, lines, shipping, txs)
+	setOrderTotals(o, linesTotal, shippingTotal, discount)
+	o.FinancialStatus = stringArg(in, "financialStatus")
+	if o.FinancialStatus == "" {
+		o.FinancialStatus = derivedFinancialStatus(o)
+	}
+	if ci != nil {
+		s.setOrderCustomer(o, ci, cust, now)
+	}
+
+	// Claim the stock and tell the app, once this request is answered.
+	var hooks []webhook
+	if behaviour != "BYPASS" {
+		hooks = s.claimInventory(o, now)
+	}
+	s.orders.orders = append(s.orders.orders, o)
+	x.e.notifyAfter(s.domain, hooks)
+	return map[string]any{"order": x.orderNode(o), "userErrors": []any{}}, nil
+}
+
+// orderFields checks the order's currencies, its one customer input and
+// its email, and returns the email and when the order was processed (now
+// unless processedAt says so).
+func (oi *orderInput) orderFields(in map[string]any, now time.Time) (email string, processedAt time.Time) {
 	for _, name := range []string{"currency", "presentmentCurrency"} {
 		if c := stringArg(in, name); c != "" && c != shopCurrency {
 			oi.fail("INVALID", "Currency must be the shop currency "+shopCurrency, name)
@@ -245,11 +319,11 @@ func resolveOrderCreate(x *execution, _ *ast.Field, args map[string]any) (any, e
 	if in["customerId"] != nil && in["customer"] != nil {
 		oi.fail("REDUNDANT_CUSTOMER_FIELDS", "Only one of customerId and customer can be given", "customer")
 	}
-	email := strings.TrimSpace(stringArg(in, "email"))
+	email = strings.TrimSpace(stringArg(in, "email"))
 	if email != "" && !validEmail(email) {
 		oi.fail("INVALID", "Email is invalid", "email")
 	}
-	processedAt := now
+	processedAt = now
 	if p := stringArg(in, "processedAt"); p != "" {
 		t, err := time.Parse(time.RFC3339, p)
 		switch {
@@ -261,8 +335,12 @@ func resolveOrderCreate(x *execution, _ *ast.Field, args map[string]any) (any, e
 			processedAt = t
 		}
 	}
+	return email, processedAt
+}
 
-	// Lines.
+// lineItems reads the order's lines, of a variant of the shop or custom
+// (a title and a price); the lines in error are left out.
+func (oi *orderInput) lineItems(s *shopState, in map[string]any) []OrderLine {
 	items, _ := in["lineItems"].([]any)
 	if len(items) == 0 {
 		oi.fail("INVALID", "Line items must have at least one line item", "lineItems")
@@ -270,60 +348,70 @@ func resolveOrderCreate(x *execution, _ *ast.Field, args map[string]any) (any, e
 	lines := make([]OrderLine, 0, len(items))
 	for i, raw := range items {
 		item, _ := raw.(map[string]any)
-		idx := strconv.Itoa(i)
-		qty, _ := intArg(item, "quantity")
-		if qty < 1 {
-			oi.fail("INVALID", "Quantity must be greater than or equal to 1", "lineItems", idx, "quantity")
-			continue
+		if l, ok := oi.lineItem(s, item, strconv.Itoa(i)); ok {
+			lines = append(lines, l)
 		}
-		// requiresShipping and taxable are the input's, with the schema's
-		// defaults (false and true), not the variant's: callers send both.
-		l := OrderLine{Quantity: qty, Taxable: optBool(item, "taxable", true), RequiresShipping: boolArg(item, "requiresShipping")}
-		if vid := stringArg(item, "variantId"); vid != "" {
-			n, ok := parseGID(vid, "ProductVariant")
-			var p *Product
-			var v *Variant
-			if ok {
-				p, v = s.variant(n)
-			}
-			if v == nil {
-				oi.fail("INVALID", "Variant "+strings.TrimPrefix(vid, "gid://shopify/ProductVariant/")+" does not exist", "lineItems", idx, "variantId")
-				continue
-			}
-			l.VariantID, l.ProductID = v.ID, p.ID
-			l.Title, l.VariantTitle, l.SKU, l.UnitCents = p.Title, v.Title, v.SKU, v.PriceCents
-		} else {
-			l.Title = strings.TrimSpace(stringArg(item, "title"))
-			if l.Title == "" {
-				oi.fail("INVALID", "Title can't be blank for a line item without a variant", "lineItems", idx, "title")
-				continue
-			}
-			if item["priceSet"] == nil {
-				oi.fail("INVALID", "Price set can't be blank for a line item without a variant", "lineItems", idx, "priceSet")
-				continue
-			}
-		}
-		if t := stringArg(item, "title"); t != "" {
-			l.Title = t
-		}
-		if t := stringArg(item, "variantTitle"); t != "" {
-			l.VariantTitle = t
-		}
-		if t := stringArg(item, "sku"); t != "" {
-			l.SKU = t
-		}
-		if ps := item["priceSet"]; ps != nil {
-			cents, ok := oi.money(ps, "lineItems", idx, "priceSet")
-			if !ok {
-				continue
-			}
-			l.UnitCents = cents
-		}
-		l.TaxLines = oi.taxLines(item["taxLines"], l.UnitCents*int64(l.Quantity), "lineItems", idx)
-		lines = append(lines, l)
 	}
+	return lines
+}
 
-	// Shipping lines.
+// lineItem reads the line at index idx.
+func (oi *orderInput) lineItem(s *shopState, item map[string]any, idx string) (OrderLine, bool) {
+	qty, _ := intArg(item, "quantity")
+	if qty < 1 {
+		oi.fail("INVALID", "Quantity must be greater than or equal to 1", "lineItems", idx, "quantity")
+		return OrderLine{}, false
+	}
+	// requiresShipping and taxable are the input's, with the schema's
+	// defaults (false and true), not the variant's: callers send both.
+	l := OrderLine{Quantity: qty, Taxable: optBool(item, "taxable", true), RequiresShipping: boolArg(item, "requiresShipping")}
+	if vid := stringArg(item, "variantId"); vid != "" {
+		n, ok := parseGID(vid, "ProductVariant")
+		var p *Product
+		var v *Variant
+		if ok {
+			p, v = s.variant(n)
+		}
+		if v == nil {
+			oi.fail("INVALID", "Variant "+strings.TrimPrefix(vid, "gid://shopify/ProductVariant/")+" does not exist", "lineItems", idx, "variantId")
+			return OrderLine{}, false
+		}
+		l.VariantID, l.ProductID = v.ID, p.ID
+		l.Title, l.VariantTitle, l.SKU, l.UnitCents = p.Title, v.Title, v.SKU, v.PriceCents
+	} else {
+		l.Title = strings.TrimSpace(stringArg(item, "title"))
+		if l.Title == "" {
+			oi.fail("INVALID", "Title can't be blank for a line item without a variant", "lineItems", idx, "title")
+			return OrderLine{}, false
+		}
+		if item["priceSet"] == nil {
+			oi.fail("INVALID", "Price set can't be blank for a line item without a variant", "lineItems", idx, "priceSet")
+			return OrderLine{}, false
+		}
+	}
+	if t := stringArg(item, "title"); t != "" {
+		l.Title = t
+	}
+	if t := stringArg(item, "variantTitle"); t != "" {
+		l.VariantTitle = t
+	}
+	if t := stringArg(item, "sku"); t != "" {
+		l.SKU = t
+	}
+	if ps := item["priceSet"]; ps != nil {
+		cents, ok := oi.money(ps, "lineItems", idx, "priceSet")
+		if !ok {
+			return OrderLine{}, false
+		}
+		l.UnitCents = cents
+	}
+	l.TaxLines = oi.taxLines(item["taxLines"], l.UnitCents*int64(l.Quantity), "lineItems", idx)
+	return l, true
+}
+
+// shippingLines reads the order's shipping lines; those in error are left
+// out.
+func (oi *orderInput) shippingLines(in map[string]any) []OrderShippingLine {
 	var shipping []OrderShippingLine
 	for i, raw := range anyList(in["shippingLines"]) {
 		m, _ := raw.(map[string]any)
@@ -341,50 +429,58 @@ func resolveOrderCreate(x *execution, _ *ast.Field, args map[string]any) (any, e
 		sl.TaxLines = oi.taxLines(m["taxLines"], cents, "shippingLines", idx)
 		shipping = append(shipping, sl)
 	}
+	return shipping
+}
 
-	var linesTotal, shippingTotal int64
-	for _, l := range lines {
-		linesTotal += l.UnitCents * int64(l.Quantity)
-	}
-	for _, sl := range shipping {
-		shippingTotal += sl.Cents
-	}
-	orderTax := oi.taxLines(in["taxLines"], linesTotal, "taxLines")
+// discountCodeInput is the order's discount code, of kind FIXED_AMOUNT,
+// PERCENTAGE or FREE_SHIPPING, and the amount it takes off.
+type discountCodeInput struct {
+	code, kind string
+	cents      int64
+}
 
-	// The discount code: one of three kinds.
-	var code, kind string
-	var discount int64
-	if dc, ok := in["discountCode"].(map[string]any); ok {
-		given := 0
-		if m, ok := dc["itemFixedDiscountCode"].(map[string]any); ok {
-			given++
-			code, kind = stringArg(m, "code"), "FIXED_AMOUNT"
-			if cents, ok := oi.money(m["amountSet"], "discountCode", "itemFixedDiscountCode", "amountSet"); ok {
-				discount = min(cents, linesTotal)
-			}
-		}
-		if m, ok := dc["itemPercentageDiscountCode"].(map[string]any); ok {
-			given++
-			code, kind = stringArg(m, "code"), "PERCENTAGE"
-			pct, _ := floatArg(m, "percentage")
-			if pct < 0 || pct > 100 {
-				oi.fail("INVALID", "Percentage must be between 0 and 100", "discountCode", "itemPercentageDiscountCode", "percentage")
-			}
-			discount = min(int64(math.Round(float64(linesTotal)*pct/100)), linesTotal)
-		}
-		if m, ok := dc["freeShippingDiscountCode"].(map[string]any); ok {
-			given++
-			code, kind, discount = stringArg(m, "code"), "FREE_SHIPPING", shippingTotal
-		}
-		if given > 1 {
-			oi.fail("INVALID", "Only one discount code can be applied to an order", "discountCode")
-		}
-		if strings.TrimSpace(code) == "" && given > 0 {
-			oi.fail("INVALID", "Discount code can't be blank", "discountCode")
+// discountCode reads the order's discount code, one of three kinds: a fixed
+// amount or a percentage off the lines (at most their total), or the
+// shipping.
+func (oi *orderInput) discountCode(in map[string]any, linesTotal, shippingTotal int64) discountCodeInput {
+	var d discountCodeInput
+	dc, ok := in["discountCode"].(map[string]any)
+	if !ok {
+		return d
+	}
+	given := 0
+	if m, ok := dc["itemFixedDiscountCode"].(map[string]any); ok {
+		given++
+		d.code, d.kind = stringArg(m, "code"), "FIXED_AMOUNT"
+		if cents, ok := oi.money(m["amountSet"], "discountCode", "itemFixedDiscountCode", "amountSet"); ok {
+			d.cents = min(cents, linesTotal)
 		}
 	}
+	if m, ok := dc["itemPercentageDiscountCode"].(map[string]any); ok {
+		given++
+		d.code, d.kind = stringArg(m, "code"), "PERCENTAGE"
+		pct, _ := floatArg(m, "percentage")
+		if pct < 0 || pct > 100 {
+			oi.fail("INVALID", "Percentage must be between 0 and 100", "discountCode", "itemPercentageDiscountCode", "percentage")
+		}
+		d.cents = min(int64(math.Round(float64(linesTotal)*pct/100)), linesTotal)
+	}
+	if m, ok := dc["freeShippingDiscountCode"].(map[string]any); ok {
+		given++
+		d.code, d.kind, d.cents = stringArg(m, "code"), "FREE_SHIPPING", shippingTotal
+	}
+	if given > 1 {
+		oi.fail("INVALID", "Only one discount code can be applied to an order", "discountCode")
+	}
+	if strings.TrimSpace(d.code) == "" && given > 0 {
+		oi.fail("INVALID", "Discount code can't be blank", "discountCode")
+	}
+	return d
+}
 
-	// Transactions.
+// transactions reads the order's transactions (SALE, AUTHORIZATION or
+// CAPTURE, of a positive amount); those in error are left out.
+func (oi *orderInput) transactions(in map[string]any, processedAt time.Time) []OrderTransaction {
 	var txs []OrderTransaction
 	for i, raw := range anyList(in["transactions"]) {
 		m, _ := raw.(map[string]any)
@@ -413,94 +509,88 @@ func resolveOrderCreate(x *execution, _ *ast.Field, args map[string]any) (any, e
 		}
 		txs = append(txs, t)
 	}
+	return txs
+}
 
-	// The customer.
-	type custIn struct {
-		id                                 int64
-		email, phone, first, last, context string
-		associate                          bool
-	}
-	var ci *custIn
+// customerInput is who the order is for: a customer to associate (by ID or
+// email) or one to upsert; context names the input it came from.
+type customerInput struct {
+	id                                 int64
+	email, phone, first, last, context string
+	associate                          bool
+}
+
+// customer reads who the order is for: customerId, customer.toAssociate
+// or customer.toUpsert, else the order's email; nil when none is given.
+func (oi *orderInput) customer(in map[string]any, email string) *customerInput {
 	if cid := stringArg(in, "customerId"); cid != "" {
 		n, _ := parseGID(cid, "Customer")
-		ci = &custIn{id: n, associate: true, context: "customerId"}
-	} else if c, ok := in["customer"].(map[string]any); ok {
+		return &customerInput{id: n, associate: true, context: "customerId"}
+	}
+	if c, ok := in["customer"].(map[string]any); ok {
 		switch {
 		case c["toAssociate"] != nil && c["toUpsert"] != nil:
 			oi.fail("INVALID", "Only one of toAssociate and toUpsert can be given", "customer")
 		case c["toAssociate"] != nil:
 			m, _ := c["toAssociate"].(map[string]any)
 			n, _ := parseGID(stringArg(m, "id"), "Customer")
-			ci = &custIn{id: n, email: stringArg(m, "email"), associate: true, context: "toAssociate"}
+			return &customerInput{id: n, email: stringArg(m, "email"), associate: true, context: "toAssociate"}
 		case c["toUpsert"] != nil:
 			m, _ := c["toUpsert"].(map[string]any)
 			n, _ := parseGID(stringArg(m, "id"), "Customer")
-			ci = &custIn{id: n, email: strings.TrimSpace(stringArg(m, "email")), phone: stringArg(m, "phone"),
+			ci := &customerInput{id: n, email: strings.TrimSpace(stringArg(m, "email")), phone: stringArg(m, "phone"),
 				first: stringArg(m, "firstName"), last: stringArg(m, "lastName"), context: "toUpsert"}
 			if ci.email != "" && !validEmail(ci.email) {
 				oi.fail("INVALID", "Email is invalid", "customer", "toUpsert", "email")
 			}
+			return ci
 		}
-	} else if email != "" {
-		ci = &custIn{email: email, phone: stringArg(in, "phone")}
+		return nil
+	}
+	if email != "" {
+		return &customerInput{email: email, phone: stringArg(in, "phone")}
+	}
+	return nil
+}
+
+// knownCustomer is the existing customer the input names (by ID, or by
+// email when associating), refusing one that does not exist; nil when the
+// input names none.
+func (oi *orderInput) knownCustomer(s *shopState, ci *customerInput) *Customer {
+	if ci == nil || (!ci.associate && ci.id == 0) {
+		return nil
 	}
 	var cust *Customer
-	if ci != nil && (ci.associate || ci.id != 0) {
-		if ci.id != 0 {
-			cust = s.customerByID(ci.id)
-		} else {
-			cust = s.customerByEmail(ci.email)
-		}
-		if cust == nil {
-			oi.fail("INVALID", "Customer does not exist", "customer", ci.context)
-		}
+	if ci.id != 0 {
+		cust = s.customerByID(ci.id)
+	} else {
+		cust = s.customerByEmail(ci.email)
 	}
-	if len(oi.errs) > 0 {
-		return refused()
+	if cust == nil {
+		oi.fail("INVALID", "Customer does not exist", "customer", ci.context)
 	}
+	return cust
+}
 
-	// Inventory.
-	behaviour := orDefault(stringArg(opts, "inventoryBehaviour"), "BYPASS")
-	if behaviour == "DECREMENT_OBEYING_POLICY" {
-		need := map[int64]int{}
-		for _, l := range lines {
-			need[l.VariantID] += l.Quantity
-		}
-		for i, l := range lines {
-			p, v := s.variant(l.VariantID)
-			if v != nil && v.Tracked && v.InventoryPolicy == "DENY" && need[v.ID] > v.InventoryQuantity {
-				oi.fail("INVENTORY_CLAIM_FAILED", fmt.Sprintf("Unable to reserve inventory: %d of %s available", max(v.InventoryQuantity, 0), p.Title+" - "+v.Title), "lineItems", strconv.Itoa(i), "quantity")
-				need[v.ID] = -1 << 30 // one error per variant
-			}
-		}
-		if len(oi.errs) > 0 {
-			return refused()
+// checkInventory refuses, once per variant, the tracked DENY variants the
+// lines need more of than is in stock (DECREMENT_OBEYING_POLICY).
+func (oi *orderInput) checkInventory(s *shopState, lines []OrderLine) {
+	need := map[int64]int{}
+	for _, l := range lines {
+		need[l.VariantID] += l.Quantity
+	}
+	for i, l := range lines {
+		p, v := s.variant(l.VariantID)
+		if v != nil && v.Tracked && v.InventoryPolicy == "DENY" && need[v.ID] > v.InventoryQuantity {
+			oi.fail("INVENTORY_CLAIM_FAILED", fmt.Sprintf("Unable to reserve inventory: %d of %s available", max(v.InventoryQuantity, 0), p.Title+" - "+v.Title), "lineItems", strconv.Itoa(i), "quantity")
+			need[v.ID] = -1 << 30 // one error per variant
 		}
 	}
+}
 
-	// Everything checks out: write the order.
-	if s.orders.nextNumber == 0 {
-		s.orders.nextNumber = 1001
-	}
-	o := &Order{
-		ID: s.newID(), Number: s.orders.nextNumber, Currency: shopCurrency, Email: email, Phone: stringArg(in, "phone"),
-		BuyerAcceptsMarketing: boolArg(in, "buyerAcceptsMarketing"),
-		ShippingAddress:       address(in["shippingAddress"]), BillingAddress: address(in["billingAddress"]),
-		TaxLines: orderTax, TaxesIncluded: boolArg(in, "taxesIncluded"),
-		DiscountCode: code, DiscountKind: kind, DiscountCents: discount,
-		SourceName: orDefault(stringArg(in, "sourceName"), "shopify_draft_order"), SourceIdentifier: stringArg(in, "sourceIdentifier"),
-		SourceURL: stringArg(in, "sourceUrl"), Tags: cleanTags(stringsArg(in, "tags")), Note: stringArg(in, "note"),
-		Test: boolArg(in, "test"), InventoryBehaviour: behaviour,
-		SendReceipt: boolArg(opts, "sendReceipt"), SendFulfillmentReceipt: boolArg(opts, "sendFulfillmentReceipt"),
-		ProcessedAt: processedAt, CreatedAt: now, UpdatedAt: now, token: randomHex(16),
-	}
-	s.orders.nextNumber++
-	o.Name = "#" + strconv.Itoa(o.Number)
-	o.StatusPageURL = fmt.Sprintf("https://%s/%d/orders/%s/authenticate?key=%s", s.domain, s.id, o.token, randomHex(16))
-	for _, raw := range anyList(in["customAttributes"]) {
-		m, _ := raw.(map[string]any)
-		o.CustomAttributes = append(o.CustomAttributes, Attribute{Key: stringArg(m, "key"), Value: stringArg(m, "value")})
-	}
+// addOrderRows adds the lines, shipping lines and transactions to o, each
+// with a new ID.
+func (s *shopState) addOrderRows(o *Order, lines []OrderLine, shipping []OrderShippingLine, txs []OrderTransaction) {
 	for _, l := range lines {
 		l.ID = s.newID()
 		o.Lines = append(o.Lines, l)
@@ -513,6 +603,12 @@ func resolveOrderCreate(x *execution, _ *ast.Field, args map[string]any) (any, e
 		t.ID = s.newID()
 		o.Transactions = append(o.Transactions, t)
 	}
+}
+
+// setOrderTotals sets o's tax (the lines' and shipping's tax lines, else
+// the order's), subtotal, shipping and total, the discount taken off the
+// shipping or the subtotal.
+func setOrderTotals(o *Order, linesTotal, shippingTotal int64, d discountCodeInput) {
 	var lineTax int64
 	for _, l := range o.Lines {
 		lineTax += l.TaxCents()
@@ -526,65 +622,64 @@ func resolveOrderCreate(x *execution, _ *ast.Field, args map[string]any) (any, e
 	}
 	o.SubtotalCents = linesTotal
 	o.ShippingCents = shippingTotal
-	if kind == "FREE_SHIPPING" {
-		o.ShippingCents -= discount
+	if d.kind == "FREE_SHIPPING" {
+		o.ShippingCents -= d.cents
 	} else {
-		o.SubtotalCents -= discount
+		o.SubtotalCents -= d.cents
 	}
 	o.TotalCents = o.SubtotalCents + o.ShippingCents
 	if !o.TaxesIncluded {
 		o.TotalCents += o.TaxCents
 	}
-	o.FinancialStatus = stringArg(in, "financialStatus")
-	if o.FinancialStatus == "" {
-		o.FinancialStatus = derivedFinancialStatus(o)
-	}
+}
 
-	if ci != nil {
-		if cust == nil {
-			cust = s.customerByEmail(ci.email)
-		}
-		if cust == nil && (ci.email != "" || ci.phone != "") {
-			cust = &Customer{Email: ci.email, CreatedAt: now}
-			cust.ID = customerID(ci.email)
-			if ci.email == "" {
-				cust.ID = s.newID()
-			}
-			s.orders.customers = append(s.orders.customers, cust)
-		}
-		if cust != nil {
-			cust.FirstName = orDefault(ci.first, cust.FirstName)
-			cust.LastName = orDefault(ci.last, cust.LastName)
-			cust.Phone = orDefault(ci.phone, cust.Phone)
-			if a := o.ShippingAddress; a != nil && cust.FirstName == "" && cust.LastName == "" {
-				cust.FirstName, cust.LastName = a.FirstName, a.LastName
-			}
-			if o.BuyerAcceptsMarketing {
-				cust.AcceptsEmailMarketing = true
-			}
-			cust.UpdatedAt = now
-			c := *cust
-			o.Customer = &c
-			if o.Email == "" {
-				o.Email = cust.Email
-			}
-		}
+// setOrderCustomer gives o its customer: the known one, else the one with
+// the input's email, else a new one when the input has an email or phone;
+// the input's names and phone update it, and o takes a copy.
+func (s *shopState) setOrderCustomer(o *Order, ci *customerInput, cust *Customer, now time.Time) {
+	if cust == nil {
+		cust = s.customerByEmail(ci.email)
 	}
+	if cust == nil && (ci.email != "" || ci.phone != "") {
+		cust = &Customer{Email: ci.email, CreatedAt: now}
+		cust.ID = customerID(ci.email)
+		if ci.email == "" {
+			cust.ID = s.newID()
+		}
+		s.orders.customers = append(s.orders.customers, cust)
+	}
+	if cust == nil {
+		return
+	}
+	cust.FirstName = orDefault(ci.first, cust.FirstName)
+	cust.LastName = orDefault(ci.last, cust.LastName)
+	cust.Phone = orDefault(ci.phone, cust.Phone)
+	if a := o.ShippingAddress; a != nil && cust.FirstName == "" && cust.LastName == "" {
+		cust.FirstName, cust.LastName = a.FirstName, a.LastName
+	}
+	if o.BuyerAcceptsMarketing {
+		cust.AcceptsEmailMarketing = true
+	}
+	cust.UpdatedAt = now
+	c := *cust
+	o.Customer = &c
+	if o.Email == "" {
+		o.Email = cust.Email
+	}
+}
 
-	// Claim the stock and tell the app, once this request is answered.
+// claimInventory takes o's lines out of the stock of their tracked
+// variants and returns the inventory webhooks to send.
+func (s *shopState) claimInventory(o *Order, now time.Time) []webhook {
 	var hooks []webhook
-	if behaviour != "BYPASS" {
-		for _, l := range o.Lines {
-			if p, v := s.variant(l.VariantID); v != nil && v.Tracked {
-				v.InventoryQuantity -= l.Quantity
-				v.UpdatedAt, p.UpdatedAt = now, now
-				hooks = append(hooks, webhook{"inventory_levels/update", inventoryLevelPayload(s, v, now)})
-			}
+	for _, l := range o.Lines {
+		if p, v := s.variant(l.VariantID); v != nil && v.Tracked {
+			v.InventoryQuantity -= l.Quantity
+			v.UpdatedAt, p.UpdatedAt = now, now
+			hooks = append(hooks, webhook{"inventory_levels/update", inventoryLevelPayload(s, v, now)})
 		}
 	}
-	s.orders.orders = append(s.orders.orders, o)
-	x.e.notifyAfter(s.domain, hooks)
-	return map[string]any{"order": x.orderNode(o), "userErrors": []any{}}, nil
+	return hooks
 }
 
 // derivedFinancialStatus is the status Shopify derives from the
@@ -692,16 +787,7 @@ func (x *execution) orderNode(o *Order) map[string]any {
 	for i, sl := range o.ShippingLines {
 		shippingItems[i] = edgeItem{id: sl.ID, node: func() map[string]any { return shippingLineNode(sl) }}
 	}
-	lineItems := make([]edgeItem, len(o.Lines))
-	var qty, currentQty int
-	requiresShipping := false
-	for i := range o.Lines {
-		l := &o.Lines[i]
-		lineItems[i] = edgeItem{id: l.ID, node: func() map[string]any { return x.lineItemNode(o, l) }}
-		qty += l.Quantity
-		currentQty += l.Quantity - l.RemovedQuantity
-		requiresShipping = requiresShipping || l.RequiresShipping
-	}
+	lineItems, qty, currentQty, requiresShipping := x.lineItemEdges(o)
 	gateways := []any{}
 	for _, t := range o.Transactions {
 		if !slices.Contains(gateways, any(t.Gateway)) {
@@ -770,49 +856,79 @@ func (x *execution) orderNode(o *Order) map[string]any {
 		"shippingLine":                         shippingLine,
 		"shippingLines":                        lazy(func(args map[string]any) (any, error) { return paginate(shippingItems, args, x.bulk) }),
 		"lineItems":                            lazy(func(args map[string]any) (any, error) { return paginate(lineItems, args, x.bulk) }),
-		"fulfillments": lazy(func(args map[string]any) (any, error) {
-			out := make([]any, len(o.Fulfillments))
-			for i := range o.Fulfillments {
-				out[i] = x.fulfillmentNode(o, &o.Fulfillments[i])
-			}
-			return firstN(out, args), nil
-		}),
-		"fulfillmentsCount": map[string]any{"count": len(o.Fulfillments), "precision": "EXACT"},
-		"refunds": lazy(func(args map[string]any) (any, error) {
-			out := make([]any, len(o.Refunds))
-			for i := range o.Refunds {
-				out[i] = x.refundNode(o, &o.Refunds[i])
-			}
-			return firstN(out, args), nil
-		}),
-		"transactions": lazy(func(args map[string]any) (any, error) {
-			out := make([]any, len(o.Transactions))
-			for i, t := range o.Transactions {
-				out[i] = x.transactionNode(o, t)
-			}
-			return firstN(out, args), nil
-		}),
-		"transactionsCount":        map[string]any{"count": len(o.Transactions), "precision": "EXACT"},
-		"subtotalPriceSet":         moneyBag(o.SubtotalCents),
-		"currentSubtotalPriceSet":  moneyBag(o.SubtotalCents),
-		"totalDiscountsSet":        moneyBag(o.DiscountCents),
-		"currentTotalDiscountsSet": moneyBag(o.DiscountCents),
-		"cartDiscountAmountSet":    moneyBag(o.DiscountCents),
-		"totalShippingPriceSet":    moneyBag(o.ShippingCents),
-		"currentShippingPriceSet":  moneyBag(o.ShippingCents),
-		"totalTaxSet":              moneyBag(o.TaxCents),
-		"currentTotalTaxSet":       moneyBag(o.TaxCents),
-		"totalPriceSet":            moneyBag(o.TotalCents),
-		"originalTotalPriceSet":    moneyBag(o.TotalCents),
-		"currentTotalPriceSet":     moneyBag(current),
-		"totalReceivedSet":         moneyBag(received),
-		"totalRefundedSet":         moneyBag(refunded),
-		"totalRefundedShippingSet": moneyBag(0),
-		"netPaymentSet":            moneyBag(received - refunded),
-		"totalOutstandingSet":      moneyBag(outstanding),
-		"totalCapturableSet":       moneyBag(0),
-		"totalTipReceivedSet":      moneyBag(0),
-		"refundDiscrepancySet":     moneyBag(0),
+		"fulfillments":                         x.orderFulfillments(o),
+		"fulfillmentsCount":                    map[string]any{"count": len(o.Fulfillments), "precision": "EXACT"},
+		"refunds":                              x.orderRefunds(o),
+		"transactions":                         x.orderTransactions(o),
+		"transactionsCount":                    map[string]any{"count": len(o.Transactions), "precision": "EXACT"},
+		"subtotalPriceSet":                     moneyBag(o.SubtotalCents),
+		"currentSubtotalPriceSet":              moneyBag(o.SubtotalCents),
+		"totalDiscountsSet":                    moneyBag(o.DiscountCents),
+		"currentTotalDiscountsSet":             moneyBag(o.DiscountCents),
+		"cartDiscountAmountSet":                moneyBag(o.DiscountCents),
+		"totalShippingPriceSet":                moneyBag(o.ShippingCents),
+		"currentShippingPriceSet":              moneyBag(o.ShippingCents),
+		"totalTaxSet":                          moneyBag(o.TaxCents),
+		"currentTotalTaxSet":                   moneyBag(o.TaxCents),
+		"totalPriceSet":                        moneyBag(o.TotalCents),
+		"originalTotalPriceSet":                moneyBag(o.TotalCents),
+		"currentTotalPriceSet":                 moneyBag(current),
+		"totalReceivedSet":                     moneyBag(received),
+		"totalRefundedSet":                     moneyBag(refunded),
+		"totalRefundedShippingSet":             moneyBag(0),
+		"netPaymentSet":                        moneyBag(received - refunded),
+		"totalOutstandingSet":                  moneyBag(outstanding),
+		"totalCapturableSet":                   moneyBag(0),
+		"totalTipReceivedSet":                  moneyBag(0),
+		"refundDiscrepancySet":                 moneyBag(0),
+	}
+}
+
+// lineItemEdges are the order's lines as connection items, with the
+// quantity ordered, the quantity still on the order, and whether a line
+// requires shipping.
+func (x *execution) lineItemEdges(o *Order) (items []edgeItem, qty, currentQty int, requiresShipping bool) {
+	items = make([]edgeItem, len(o.Lines))
+	for i := range o.Lines {
+		l := &o.Lines[i]
+		items[i] = edgeItem{id: l.ID, node: func() map[string]any { return x.lineItemNode(o, l) }}
+		qty += l.Quantity
+		currentQty += l.Quantity - l.RemovedQuantity
+		requiresShipping = requiresShipping || l.RequiresShipping
+	}
+	return items, qty, currentQty, requiresShipping
+}
+
+// orderFulfillments resolves Order.fulfillments(first).
+func (x *execution) orderFulfillments(o *Order) lazy {
+	return func(args map[string]any) (any, error) {
+		out := make([]any, len(o.Fulfillments))
+		for i := range o.Fulfillments {
+			out[i] = x.fulfillmentNode(o, &o.Fulfillments[i])
+		}
+		return firstN(out, args), nil
+	}
+}
+
+// orderRefunds resolves Order.refunds(first).
+func (x *execution) orderRefunds(o *Order) lazy {
+	return func(args map[string]any) (any, error) {
+		out := make([]any, len(o.Refunds))
+		for i := range o.Refunds {
+			out[i] = x.refundNode(o, &o.Refunds[i])
+		}
+		return firstN(out, args), nil
+	}
+}
+
+// orderTransactions resolves Order.transactions(first).
+func (x *execution) orderTransactions(o *Order) lazy {
+	return func(args map[string]any) (any, error) {
+		out := make([]any, len(o.Transactions))
+		for i, t := range o.Transactions {
+			out[i] = x.transactionNode(o, t)
+		}
+		return firstN(out, args), nil
 	}
 }
 

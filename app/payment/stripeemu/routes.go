@@ -111,135 +111,190 @@ var versionRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}(\.[a-z]+)?$`)
 // version, authentication, parameters, idempotency, faults and the answer.
 func (e *Emulator) api(h handler, faulty bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		reqID := e.nextRequestID()
+		c := &apiCall{w: w, r: r, reqID: e.nextRequestID()}
 		e.countCall(r, r.Pattern)
-		version := r.Header.Get("Stripe-Version")
-		if version == "" {
-			version = DefaultAPIVersion
-		}
-		if !versionRE.MatchString(version) {
-			writeError(w, reqID, DefaultAPIVersion, &apiError{status: http.StatusBadRequest, Type: "invalid_request_error",
-				Message: fmt.Sprintf("Invalid Stripe API version: %s", version)})
+		if !e.readCall(c) || !e.claimKey(c) {
 			return
 		}
-		acct, aerr := e.authenticate(r)
-		if aerr != nil {
-			writeError(w, reqID, version, aerr)
-			return
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, 1<<20)
-		var params url.Values
-		if r.Method == http.MethodPost {
-			if err := r.ParseForm(); err != nil {
-				writeError(w, reqID, version, invalid("", "", "Invalid request body: %v", err))
-				return
-			}
-			params = r.PostForm
-		} else {
-			params = r.URL.Query()
-		}
-
-		// Idempotency: claim the key, or replay or refuse.
-		key := strings.TrimSpace(r.Header.Get("Idempotency-Key"))
-		idem := r.Method == http.MethodPost && key != ""
-		if idem {
-			if len(key) > 255 {
-				writeError(w, reqID, version, invalid("", "", "Idempotency key is too long (more than 255 characters)."))
-				return
-			}
-			w.Header().Set("Idempotency-Key", key)
-			rec, conflict := e.claim(acct, key, r, params)
-			if conflict != nil {
-				writeError(w, reqID, version, conflict)
-				return
-			}
-			if rec != nil {
-				e.mu.Lock()
-				e.stats.Replays++
-				e.mu.Unlock()
-				w.Header().Set("Idempotent-Replayed", "true")
-				w.Header().Set("Original-Request", rec.requestID)
-				writeRaw(w, reqID, version, rec.status, rec.body)
-				return
-			}
-		}
-		release := func() {
-			if idem {
-				e.mu.Lock()
-				delete(acct.inflight, key)
-				e.mu.Unlock()
-			}
-		}
-
 		var randomAfter *afterFault
 		if faulty {
-			delay, failStatus, after := e.before(r.Method == http.MethodPost)
+			after, ok := e.faultBefore(c)
+			if !ok {
+				return
+			}
 			randomAfter = after
-			if delay > 0 && !e.wait(r, delay) {
-				release() // the client gave up: nothing happened
-				if failStatus != 0 {
-					e.countFault()
-				}
-				return
-			}
-			if failStatus != 0 {
-				release()
-				e.countFault()
-				writeError(w, reqID, version, injectedError(failStatus))
-				return
-			}
 		}
-
-		e.mu.Lock()
-		rq := &request{r: r, acct: acct, params: params, version: version, now: e.now()}
-		obj, herr := h(rq)
-		status, body := http.StatusOK, any(obj)
-		if herr != nil {
-			status, body = herr.status, map[string]any{"error": herr}
+		status, raw := e.serve(c, h)
+		e.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", status, "request_id", c.reqID)
+		if faulty && r.Method == http.MethodPost && !e.faultAfter(c, randomAfter) {
+			return
 		}
-		raw := encodeJSON(body)
-		if idem {
-			delete(acct.inflight, key)
-			if herr == nil || !herr.validation {
-				acct.idem[key] = &idemRecord{method: r.Method, path: r.URL.Path, params: params.Encode(),
-					status: status, body: raw, requestID: reqID, created: rq.now}
-				if len(acct.idem)%1024 == 0 {
-					e.pruneIdem(acct, rq.now)
-				}
-			}
-		}
-		e.mu.Unlock()
-		e.log.Debug("request", "method", r.Method, "path", r.URL.Path, "status", status, "request_id", reqID)
-
-		if faulty && r.Method == http.MethodPost {
-			f, ok := e.takeAfter()
-			if !ok && randomAfter != nil {
-				f, ok = *randomAfter, true
-			}
-			if ok {
-				e.countFault()
-				switch f.kind {
-				case "fail":
-					w.Header().Set("Stripe-Should-Retry", "true")
-					writeError(w, reqID, version, injectedError(http.StatusInternalServerError))
-					return
-				case "drop":
-					if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
-						_ = conn.Close()
-						return
-					}
-					// Not hijackable (HTTP/2 or a recorder): abort the handler,
-					// which net/http turns into a broken response.
-					panic(http.ErrAbortHandler)
-				case "slow":
-					if !e.wait(r, f.delay) {
-						return
-					}
-				}
-			}
-		}
-		writeRaw(w, reqID, version, status, raw)
+		writeRaw(w, c.reqID, c.version, status, raw)
 	})
+}
+
+// apiCall is one request to the emulator, as api reads it.
+type apiCall struct {
+	w              http.ResponseWriter
+	r              *http.Request
+	reqID, version string
+	acct           *account
+	params         url.Values
+	key            string // the Idempotency-Key
+	idem           bool   // a POST with a key
+}
+
+// fail answers the call with err.
+func (c *apiCall) fail(err *apiError) { writeError(c.w, c.reqID, c.version, err) }
+
+// readCall reads the call's Stripe-Version, account and parameters (the
+// form of a POST, else the query); false when it answered an error.
+func (e *Emulator) readCall(c *apiCall) bool {
+	version := c.r.Header.Get("Stripe-Version")
+	if version == "" {
+		version = DefaultAPIVersion
+	}
+	if !versionRE.MatchString(version) {
+		writeError(c.w, c.reqID, DefaultAPIVersion, &apiError{status: http.StatusBadRequest, Type: "invalid_request_error",
+			Message: fmt.Sprintf("Invalid Stripe API version: %s", version)})
+		return false
+	}
+	c.version = version
+	acct, aerr := e.authenticate(c.r)
+	if aerr != nil {
+		c.fail(aerr)
+		return false
+	}
+	c.acct = acct
+	c.r.Body = http.MaxBytesReader(c.w, c.r.Body, 1<<20)
+	if c.r.Method == http.MethodPost {
+		if err := c.r.ParseForm(); err != nil {
+			c.fail(invalid("", "", "Invalid request body: %v", err))
+			return false
+		}
+		c.params = c.r.PostForm
+	} else {
+		c.params = c.r.URL.Query()
+	}
+	return true
+}
+
+// claimKey claims the Idempotency-Key of a POST, or replays the answer
+// stored under it, or refuses the call; false when it answered.
+func (e *Emulator) claimKey(c *apiCall) bool {
+	c.key = strings.TrimSpace(c.r.Header.Get("Idempotency-Key"))
+	c.idem = c.r.Method == http.MethodPost && c.key != ""
+	if !c.idem {
+		return true
+	}
+	if len(c.key) > 255 {
+		c.fail(invalid("", "", "Idempotency key is too long (more than 255 characters)."))
+		return false
+	}
+	c.w.Header().Set("Idempotency-Key", c.key)
+	rec, conflict := e.claim(c.acct, c.key, c.r, c.params)
+	if conflict != nil {
+		c.fail(conflict)
+		return false
+	}
+	if rec != nil {
+		e.mu.Lock()
+		e.stats.Replays++
+		e.mu.Unlock()
+		c.w.Header().Set("Idempotent-Replayed", "true")
+		c.w.Header().Set("Original-Request", rec.requestID)
+		writeRaw(c.w, c.reqID, c.version, rec.status, rec.body)
+		return false
+	}
+	return true
+}
+
+// release frees the call's claimed key when it does nothing.
+func (e *Emulator) release(c *apiCall) {
+	if c.idem {
+		e.mu.Lock()
+		delete(c.acct.inflight, c.key)
+		e.mu.Unlock()
+	}
+}
+
+// faultBefore injects the random faults due before the handler runs (a
+// delay, a failure); false when the call ended there. It returns the fault
+// drawn for after the handler, if any.
+func (e *Emulator) faultBefore(c *apiCall) (*afterFault, bool) {
+	delay, failStatus, after := e.before(c.r.Method == http.MethodPost)
+	if delay > 0 && !e.wait(c.r, delay) {
+		e.release(c) // the client gave up: nothing happened
+		if failStatus != 0 {
+			e.countFault()
+		}
+		return nil, false
+	}
+	if failStatus != 0 {
+		e.release(c)
+		e.countFault()
+		c.fail(injectedError(failStatus))
+		return nil, false
+	}
+	return after, true
+}
+
+// serve runs the handler under the emulator's lock and stores its answer
+// under the call's idempotency key (validation errors excepted).
+func (e *Emulator) serve(c *apiCall, h handler) (int, []byte) {
+	e.mu.Lock()
+	rq := &request{r: c.r, acct: c.acct, params: c.params, version: c.version, now: e.now()}
+	obj, herr := h(rq)
+	status, body := http.StatusOK, any(obj)
+	if herr != nil {
+		status, body = herr.status, map[string]any{"error": herr}
+	}
+	raw := encodeJSON(body)
+	if c.idem {
+		delete(c.acct.inflight, c.key)
+		if herr == nil || !herr.validation {
+			c.acct.idem[c.key] = &idemRecord{method: c.r.Method, path: c.r.URL.Path, params: c.params.Encode(),
+				status: status, body: raw, requestID: c.reqID, created: rq.now}
+			if len(c.acct.idem)%1024 == 0 {
+				e.pruneIdem(c.acct, rq.now)
+			}
+		}
+	}
+	e.mu.Unlock()
+	return status, raw
+}
+
+// faultAfter injects the fault due after a POST's handler ran (the one
+// set by the test, else the random one drawn): a failure, a dropped
+// connection or a slow answer; false when the call ended there.
+func (e *Emulator) faultAfter(c *apiCall, randomAfter *afterFault) bool {
+	f, ok := e.takeAfter()
+	if !ok && randomAfter != nil {
+		f, ok = *randomAfter, true
+	}
+	if !ok {
+		return true
+	}
+	e.countFault()
+	switch f.kind {
+	case "fail":
+		c.w.Header().Set("Stripe-Should-Retry", "true")
+		c.fail(injectedError(http.StatusInternalServerError))
+		return false
+	case "drop":
+		if conn, _, err := http.NewResponseController(c.w).Hijack(); err == nil {
+			_ = conn.Close()
+			return false
+		}
+		// Not hijackable (HTTP/2 or a recorder): abort the handler,
+		// which net/http turns into a broken response.
+		panic(http.ErrAbortHandler)
+	case "slow":
+		if !e.wait(c.r, f.delay) {
+			return false
+		}
+	}
+	return true
 }
 
 // claim looks up an Idempotency-Key. It returns the stored record to

@@ -28,127 +28,176 @@ func parseQuery(q string) ([]clause, string, error) {
 	var (
 		out  []clause
 		join string
-		i    int
 	)
-	skip := func() {
-		for i < len(q) && q[i] == ' ' {
-			i++
-		}
-	}
-	quoted := func() (string, error) {
-		quote := q[i]
-		i++
-		var b strings.Builder
-		for i < len(q) {
-			c := q[i]
-			switch {
-			case c == '\\' && i+1 < len(q):
-				b.WriteByte(q[i+1])
-				i += 2
-			case c == quote:
-				i++
-				return b.String(), nil
-			default:
-				b.WriteByte(c)
-				i++
-			}
-		}
-		return "", errors.New("unterminated string")
-	}
+	s := &queryScanner{q: q}
 	for {
-		skip()
-		if i >= len(q) {
+		s.skip()
+		if s.i >= len(q) {
 			return nil, "", errors.New("expected a clause")
 		}
-		var c clause
-		if q[i] == '-' {
-			c.neg = true
-			i++
-		}
-		start := i
-		for i < len(q) && (q[i] == '_' || q[i] >= 'a' && q[i] <= 'z') {
-			i++
-		}
-		c.field = q[start:i]
-		switch c.field {
-		case "amount", "created", "currency", "customer", "status":
-		case "metadata":
-			if i+1 >= len(q) || q[i] != '[' || (q[i+1] != '\'' && q[i+1] != '"') {
-				return nil, "", errors.New("metadata needs a key: metadata['key']")
-			}
-			i++
-			k, err := quoted()
-			if err != nil {
-				return nil, "", err
-			}
-			if i >= len(q) || q[i] != ']' {
-				return nil, "", errors.New("expected ] after the metadata key")
-			}
-			i++
-			c.key = k
-		case "":
-			return nil, "", fmt.Errorf("expected a field at position %d", start)
-		default:
-			return nil, "", fmt.Errorf("Field `%s` is not supported for search on payment_intents", c.field)
-		}
-		switch {
-		case strings.HasPrefix(q[i:], ">="), strings.HasPrefix(q[i:], "<="):
-			c.op = q[i : i+2]
-			i += 2
-		case i < len(q) && strings.ContainsRune(":<>", rune(q[i])):
-			c.op = q[i : i+1]
-			i++
-		default:
-			return nil, "", fmt.Errorf("expected an operator after %s", c.field)
-		}
-		if i >= len(q) {
-			return nil, "", errors.New("expected a value")
-		}
-		if q[i] == '\'' || q[i] == '"' {
-			v, err := quoted()
-			if err != nil {
-				return nil, "", err
-			}
-			c.value = v
-		} else {
-			start := i
-			for i < len(q) && q[i] != ' ' {
-				i++
-			}
-			c.value = q[start:i]
-			if c.value == "null" {
-				c.null = true
-			} else if _, err := strconv.ParseInt(c.value, 10, 64); err != nil {
-				return nil, "", fmt.Errorf("unquoted value %q must be a number or null", c.value)
-			}
-		}
-		numeric := c.field == "amount" || c.field == "created"
-		if c.op != ":" && !numeric {
-			return nil, "", fmt.Errorf("%s only supports the : operator", c.field)
+		c, err := s.clause()
+		if err != nil {
+			return nil, "", err
 		}
 		out = append(out, c)
 		if len(out) > 10 {
 			return nil, "", errors.New("a query has at most 10 clauses")
 		}
-		skip()
-		if i >= len(q) {
+		s.skip()
+		if s.i >= len(q) {
 			return out, join, nil
 		}
 		var word string
 		switch {
-		case strings.HasPrefix(q[i:], "AND "):
+		case strings.HasPrefix(q[s.i:], "AND "):
 			word = "AND"
-		case strings.HasPrefix(q[i:], "OR "):
+		case strings.HasPrefix(q[s.i:], "OR "):
 			word = "OR"
 		default:
-			return nil, "", fmt.Errorf("expected AND or OR at position %d", i)
+			return nil, "", fmt.Errorf("expected AND or OR at position %d", s.i)
 		}
 		if join != "" && join != word {
 			return nil, "", errors.New("a query cannot mix AND and OR")
 		}
 		join = word
-		i += len(word)
+		s.i += len(word)
 	}
+}
+
+// queryScanner reads a search query; i is the position of the next byte.
+type queryScanner struct {
+	q string
+	i int
+}
+
+// skip skips spaces.
+func (s *queryScanner) skip() {
+	for s.i < len(s.q) && s.q[s.i] == ' ' {
+		s.i++
+	}
+}
+
+// quoted reads a string in the quotes at i, with backslash escapes.
+func (s *queryScanner) quoted() (string, error) {
+	q := s.q
+	quote := q[s.i]
+	s.i++
+	var b strings.Builder
+	for s.i < len(q) {
+		c := q[s.i]
+		switch {
+		case c == '\\' && s.i+1 < len(q):
+			b.WriteByte(q[s.i+1])
+			s.i += 2
+		case c == quote:
+			s.i++
+			return b.String(), nil
+		default:
+			b.WriteByte(c)
+			s.i++
+		}
+	}
+	return "", errors.New("unterminated string")
+}
+
+// clause reads one clause: [-]field operator value, where only amount and
+// created compare with more than :.
+func (s *queryScanner) clause() (clause, error) {
+	var c clause
+	if s.q[s.i] == '-' {
+		c.neg = true
+		s.i++
+	}
+	if err := s.field(&c); err != nil {
+		return clause{}, err
+	}
+	if err := s.operator(&c); err != nil {
+		return clause{}, err
+	}
+	if err := s.value(&c); err != nil {
+		return clause{}, err
+	}
+	numeric := c.field == "amount" || c.field == "created"
+	if c.op != ":" && !numeric {
+		return clause{}, fmt.Errorf("%s only supports the : operator", c.field)
+	}
+	return c, nil
+}
+
+// field reads a clause's field, one of those searchable on payment
+// intents, with the key of metadata['key'].
+func (s *queryScanner) field(c *clause) error {
+	q := s.q
+	start := s.i
+	for s.i < len(q) && (q[s.i] == '_' || q[s.i] >= 'a' && q[s.i] <= 'z') {
+		s.i++
+	}
+	c.field = q[start:s.i]
+	switch c.field {
+	case "amount", "created", "currency", "customer", "status":
+	case "metadata":
+		if s.i+1 >= len(q) || q[s.i] != '[' || (q[s.i+1] != '\'' && q[s.i+1] != '"') {
+			return errors.New("metadata needs a key: metadata['key']")
+		}
+		s.i++
+		k, err := s.quoted()
+		if err != nil {
+			return err
+		}
+		if s.i >= len(q) || q[s.i] != ']' {
+			return errors.New("expected ] after the metadata key")
+		}
+		s.i++
+		c.key = k
+	case "":
+		return fmt.Errorf("expected a field at position %d", start)
+	default:
+		return fmt.Errorf("Field `%s` is not supported for search on payment_intents", c.field)
+	}
+	return nil
+}
+
+// operator reads a clause's operator: :, <, >, <= or >=.
+func (s *queryScanner) operator(c *clause) error {
+	q := s.q
+	switch {
+	case strings.HasPrefix(q[s.i:], ">="), strings.HasPrefix(q[s.i:], "<="):
+		c.op = q[s.i : s.i+2]
+		s.i += 2
+	case s.i < len(q) && strings.ContainsRune(":<>", rune(q[s.i])):
+		c.op = q[s.i : s.i+1]
+		s.i++
+	default:
+		return fmt.Errorf("expected an operator after %s", c.field)
+	}
+	return nil
+}
+
+// value reads a clause's value: a quoted string, else a number or null.
+func (s *queryScanner) value(c *clause) error {
+	q := s.q
+	if s.i >= len(q) {
+		return errors.New("expected a value")
+	}
+	if q[s.i] == '\'' || q[s.i] == '"' {
+		v, err := s.quoted()
+		if err != nil {
+			return err
+		}
+		c.value = v
+		return nil
+	}
+	start := s.i
+	for s.i < len(q) && q[s.i] != ' ' {
+		s.i++
+	}
+	c.value = q[start:s.i]
+	if c.value == "null" {
+		c.null = true
+	} else if _, err := strconv.ParseInt(c.value, 10, 64); err != nil {
+		return fmt.Errorf("unquoted value %q must be a number or null", c.value)
+	}
+	return nil
 }
 
 // match reports whether the intent satisfies the clause.

@@ -257,14 +257,25 @@ func (d *driver) conversation(ctx context.Context, n int, item string) {
 }
 
 func (d *driver) converse(ctx context.Context, c *Conversation) error {
-	v := d.cfg.APIVersion
 	email := fmt.Sprintf("agent%d@example.com", c.N)
-	address := map[string]any{"name": "Ada Lovelace", "line_one": strconv.Itoa(1+c.N%999) + " Market St",
-		"city": "San Francisco", "state": "CA", "country": "US", "postal_code": "94105"}
+	if err := d.create(ctx, c, email); err != nil {
+		return err
+	}
+	option, s, err := d.setAddress(ctx, c, email)
+	if err != nil {
+		return err
+	}
+	if s, err = d.selectShipping(ctx, c, option, s); err != nil {
+		return err
+	}
+	c.Total = total(s)
+	return d.complete(ctx, c)
+}
 
-	// 1. Create: the cart and the buyer, no address yet.
+// create is step 1: the cart and the buyer, no address yet.
+func (d *driver) create(ctx context.Context, c *Conversation, email string) error {
 	var create map[string]any
-	if v == v20250929 {
+	if d.cfg.APIVersion == v20250929 {
 		create = map[string]any{"items": []map[string]any{{"id": c.Item, "quantity": 1}},
 			"buyer": map[string]any{"first_name": "Ada", "last_name": "Lovelace", "email": email}}
 	} else {
@@ -279,63 +290,73 @@ func (d *driver) converse(ctx context.Context, c *Conversation) error {
 	if c.SessionID == "" {
 		return d.unexpected(EndpointCreate, "no session id", s)
 	}
+	return nil
+}
 
-	// 2. The address: Shopify quotes tax and shipping rates.
+// setAddress is step 2, the address: Shopify quotes tax and shipping
+// rates. It returns the last shipping option and the session.
+func (d *driver) setAddress(ctx context.Context, c *Conversation, email string) (string, map[string]any, error) {
+	address := map[string]any{"name": "Ada Lovelace", "line_one": strconv.Itoa(1+c.N%999) + " Market St",
+		"city": "San Francisco", "state": "CA", "country": "US", "postal_code": "94105"}
 	var upd map[string]any
-	if v == v20250929 {
+	if d.cfg.APIVersion == v20250929 {
 		upd = map[string]any{"fulfillment_address": address}
 	} else {
 		upd = map[string]any{"fulfillment_details": map[string]any{"name": "Ada Lovelace", "email": email, "address": address}}
 	}
-	var option string
 	for deadline := time.Now().Add(d.cfg.RetryFor); ; {
-		s, err = d.call(ctx, EndpointAddress, "/checkout_sessions/"+c.SessionID, upd, http.StatusOK)
+		s, err := d.call(ctx, EndpointAddress, "/checkout_sessions/"+c.SessionID, upd, http.StatusOK)
 		if err != nil {
-			return err
+			return "", nil, err
 		}
-		option = lastOption(s)
+		option := lastOption(s)
 		if s["status"] == "ready_for_payment" && option != "" {
-			break
+			return option, s, nil
 		}
 		// Shopify could not quote (a recoverable message): an agent asks
 		// again.
 		if !d.cfg.Retry || time.Now().After(deadline) {
-			return d.unexpected(EndpointAddress, "not ready for payment with shipping options", s)
+			return "", nil, d.unexpected(EndpointAddress, "not ready for payment with shipping options", s)
 		}
 		d.retried(EndpointAddress, s)
 		sleep(ctx, 200*time.Millisecond)
 	}
+}
 
-	// 3. Choose a shipping option (the last, usually not the default).
+// selectShipping is step 3: choose the shipping option (the last, usually
+// not the default) for the line items of session s. It returns the
+// session.
+func (d *driver) selectShipping(ctx context.Context, c *Conversation, option string, s map[string]any) (map[string]any, error) {
 	var sel map[string]any
-	if v == v20250929 {
+	if d.cfg.APIVersion == v20250929 {
 		sel = map[string]any{"fulfillment_option_id": option}
 	} else {
 		sel = map[string]any{"selected_fulfillment_options": []map[string]any{{"type": "shipping", "option_id": option, "item_ids": lineItemIDs(s)}}}
 	}
 	for deadline := time.Now().Add(d.cfg.RetryFor); ; {
-		s, err = d.call(ctx, EndpointShipping, "/checkout_sessions/"+c.SessionID, sel, http.StatusOK)
+		s, err := d.call(ctx, EndpointShipping, "/checkout_sessions/"+c.SessionID, sel, http.StatusOK)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if s["status"] == "ready_for_payment" {
-			break
+			return s, nil
 		}
 		if !d.cfg.Retry || time.Now().After(deadline) {
-			return d.unexpected(EndpointShipping, "not ready for payment", s)
+			return nil, d.unexpected(EndpointShipping, "not ready for payment", s)
 		}
 		d.retried(EndpointShipping, s)
 		sleep(ctx, 200*time.Millisecond)
 	}
-	c.Total = total(s)
+}
 
-	// 4. Complete with a fresh token.
+// complete is step 4: complete with a fresh token.
+func (d *driver) complete(ctx context.Context, c *Conversation) error {
 	tok, err := d.tg.Tokens.Token(ctx)
 	if err != nil {
 		return fmt.Errorf("token: %w", err)
 	}
 	var pay map[string]any
-	if v == v20250929 {
+	if d.cfg.APIVersion == v20250929 {
 		pay = map[string]any{"payment_data": map[string]any{"token": tok, "provider": "stripe"}}
 	} else {
 		pay = map[string]any{"payment_data": map[string]any{"handler_id": "card_tokenized",
@@ -343,7 +364,7 @@ func (d *driver) converse(ctx context.Context, c *Conversation) error {
 	}
 	deadline := time.Now().Add(d.cfg.RetryFor)
 	for {
-		s, err = d.call(ctx, EndpointComplete, "/checkout_sessions/"+c.SessionID+"/complete", pay, http.StatusOK)
+		s, err := d.call(ctx, EndpointComplete, "/checkout_sessions/"+c.SessionID+"/complete", pay, http.StatusOK)
 		if err != nil {
 			return err
 		}
