@@ -92,7 +92,7 @@ type PushFeedArgs struct {
 func (PushFeedArgs) Kind() string { return "feed_push" }
 
 // ResumeCompletionArgs carries on a completion a crash or a temporary
-// failure interrupted (Checkout.ResumeCompletion). It is enqueued with
+// failure interrupted (checkout.Sessions.ResumeCompletion). It is enqueued with
 // every completion, so even a process killed mid-payment is picked up.
 type ResumeCompletionArgs struct {
 	ShopID    int64  `json:"shop_id"`

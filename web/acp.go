@@ -32,7 +32,7 @@ import (
 // (errors.go), with the headers REST adds (Request-Id, Idempotency-Key,
 // Idempotent-Replayed, Retry-After).
 
-// CheckoutService is the checkout use-case (checkout.Checkout): the
+// CheckoutService is the checkout use-case (checkout.Sessions): the
 // pipeline's operations plus the public discovery document.
 type CheckoutService interface {
 	acpapi.Checkout
@@ -41,7 +41,7 @@ type CheckoutService interface {
 	Discovery(ctx context.Context, shopDomain, baseURL string) ([]byte, error)
 }
 
-// AgentAuth authenticates agents (agents.Agents).
+// AgentAuth authenticates agents (agents.Access).
 type AgentAuth = acpapi.Agents
 
 // Idempotency headers of the ACP checkout API (ACP 2026-04-17 §2.1-2.2).

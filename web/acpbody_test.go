@@ -58,7 +58,7 @@ type countingIdemStore struct {
 	claims atomic.Int32
 }
 
-func (s *countingIdemStore) ClaimIdempotencyKey(_ context.Context, rec idempotency.IdempotencyRecord, _ time.Time) (*idempotency.IdempotencyRecord, bool, error) {
+func (s *countingIdemStore) ClaimIdempotencyKey(_ context.Context, rec idempotency.Record, _ time.Time) (*idempotency.Record, bool, error) {
 	n := s.claims.Add(1)
 	rec.ID = int64(n)
 	return &rec, true, nil
@@ -85,7 +85,7 @@ func newBombServer(t testing.TB) *bombServer {
 	b := &bombServer{agents: &countingAgents{}, store: &countingIdemStore{}}
 	b.srv = New(Config{
 		Logger: storetest.Logger(t), Registry: prometheus.NewRegistry(), BodyLimit: config.DefaultBodyLimit,
-		Checkout: noCheckout{}, Agents: b.agents, Idempotency: &idempotency.Idempotency{Store: b.store},
+		Checkout: noCheckout{}, Agents: b.agents, Idempotency: &idempotency.Keys{Store: b.store},
 		AppURL: func() string { return "http://127.0.0.1" },
 	})
 	return b

@@ -13,7 +13,7 @@ import (
 	"github.com/acpbridge/acpbridge/app"
 )
 
-// AgentAdmin is how the merchant lets agents in (agents.Agents): the embedded
+// AgentAdmin is how the merchant lets agents in (agents.Access): the embedded
 // admin's API under /api/agents, behind the App Bridge ID token.
 type AgentAdmin interface {
 	CreateAPIKey(ctx context.Context, shopID int64, label string) (string, *app.APIKey, error)

@@ -14,7 +14,7 @@ import (
 	"github.com/acpbridge/acpbridge/app/feeds"
 )
 
-// FeedService is the part of feeds.Feeds the feed routes call.
+// FeedService is the part of feeds.Service the feed routes call.
 type FeedService interface {
 	OpenFeed(ctx context.Context, shop, token, format string) (*feeds.ServedFeed, error)
 	CopyFeed(ctx context.Context, sf *feeds.ServedFeed, w io.Writer) error

@@ -69,13 +69,13 @@ type harnessCheckout struct {
 	h               *idemHarness
 }
 
-func (k harnessCheckout) session(v acp.Version, id string, n int32) *checkout.CheckoutSession {
-	return &checkout.CheckoutSession{ID: id, Version: v, Status: acp.StatusNotReadyForPayment, Currency: "USD",
-		State: checkout.CheckoutState{Quote: checkout.Quote{Lines: []checkout.QuotedLine{
+func (k harnessCheckout) session(v acp.Version, id string, n int32) *checkout.Session {
+	return &checkout.Session{ID: id, Version: v, Status: acp.StatusNotReadyForPayment, Currency: "USD",
+		State: checkout.State{Quote: checkout.Quote{Lines: []checkout.QuotedLine{
 			{ItemID: "v1", VariantID: 1, ProductID: 1, Quantity: 1, UnitAmount: 100, Title: fmt.Sprintf("call %d", n)}}}}}
 }
 
-func (k harnessCheckout) Create(_ context.Context, ag *app.Agent, v acp.Version, in *acp.CreateSessionInput) (*checkout.CheckoutSession, error) {
+func (k harnessCheckout) Create(_ context.Context, ag *app.Agent, v acp.Version, in *acp.CreateSessionInput) (*checkout.Session, error) {
 	h := k.h
 	route := "create"
 	if len(in.Items) > 0 && h.calls[in.Items[0].ID] != nil {
@@ -101,29 +101,29 @@ func (k harnessCheckout) Create(_ context.Context, ag *app.Agent, v acp.Version,
 	return k.session(v, fmt.Sprintf("cs_%s%d", route, n), n), nil
 }
 
-func (k harnessCheckout) Get(_ context.Context, _ *app.Agent, id string) (*checkout.CheckoutSession, error) {
+func (k harnessCheckout) Get(_ context.Context, _ *app.Agent, id string) (*checkout.Session, error) {
 	return k.session(acp.V20260417, id, k.h.calls["get"].Add(1)), nil
 }
 
-func (k harnessCheckout) Update(_ context.Context, _ *app.Agent, v acp.Version, id string, _ *acp.UpdateSessionInput) (*checkout.CheckoutSession, error) {
+func (k harnessCheckout) Update(_ context.Context, _ *app.Agent, v acp.Version, id string, _ *acp.UpdateSessionInput) (*checkout.Session, error) {
 	n := k.h.calls["update"].Add(1)
 	time.Sleep(k.h.delay)
 	return k.session(v, id, n), nil
 }
 
-func (k harnessCheckout) Complete(_ context.Context, _ *app.Agent, v acp.Version, id string, _ *acp.CompleteSessionInput) (*checkout.CheckoutSession, error) {
+func (k harnessCheckout) Complete(_ context.Context, _ *app.Agent, v acp.Version, id string, _ *acp.CompleteSessionInput) (*checkout.Session, error) {
 	return k.session(v, id, k.h.calls["complete"].Add(1)), nil
 }
 
-func (k harnessCheckout) Cancel(_ context.Context, _ *app.Agent, id string, _ *acp.CancelSessionInput) (*checkout.CheckoutSession, error) {
+func (k harnessCheckout) Cancel(_ context.Context, _ *app.Agent, id string, _ *acp.CancelSessionInput) (*checkout.Session, error) {
 	return k.session(acp.V20260417, id, k.h.calls["cancel"].Add(1)), nil
 }
 
-func (k harnessCheckout) View(ctx context.Context, sh *app.Shop, cs *checkout.CheckoutSession) (*acp.Session, error) {
-	return (&checkout.Checkout{}).View(ctx, sh, cs)
+func (k harnessCheckout) View(ctx context.Context, sh *app.Shop, cs *checkout.Session) (*acp.Session, error) {
+	return (&checkout.Sessions{}).View(ctx, sh, cs)
 }
 
-func newIdemHarness(t *testing.T, idem *idempotency.Idempotency, shops map[string]*app.Shop) *idemHarness {
+func newIdemHarness(t *testing.T, idem *idempotency.Keys, shops map[string]*app.Shop) *idemHarness {
 	t.Helper()
 	h := &idemHarness{shops: shops, calls: map[string]*atomic.Int32{},
 		entered: make(chan struct{}, 16), release: make(chan struct{})}
@@ -196,7 +196,7 @@ func idemEachDB(t *testing.T, fn func(t *testing.T, h *idemHarness, st *store.St
 				}
 				shops[sh.Domain] = sh
 			}
-			idem := &idempotency.Idempotency{Store: st}
+			idem := &idempotency.Keys{Store: st}
 			h := newIdemHarness(t, idem, shops)
 			idem.Now = func() time.Time { return time.Now().Add(time.Duration(h.shift.Load())) }
 			fn(t, h, st)
@@ -411,7 +411,7 @@ func TestIdempotencyServerErrorsAreNotStored(t *testing.T) {
 			if first.header.Get(HeaderIdempotencyKey) != "key-"+route || strings.HasSuffix(first.body, "\n") {
 				t.Fatalf("%s first: key %q, body %q; want the key echoed, the ACP error shape", route, first.header.Get(HeaderIdempotencyKey), first.body)
 			}
-			scope := idempotency.IdempotencyScope{ShopID: h.shops["a.myshopify.com"].ID, APIKeyID: 1, Operation: idempotency.OpCreateSession}
+			scope := idempotency.Scope{ShopID: h.shops["a.myshopify.com"].ID, APIKeyID: 1, Operation: idempotency.OpCreateSession}
 			if _, err := st.IdempotencyRecord(context.Background(), scope, "key-"+route); !errors.Is(err, app.ErrNotFound) {
 				t.Fatalf("%s: a record survived the 500: %v", route, err)
 			}
@@ -466,7 +466,7 @@ func TestIdempotencyKeysExpire(t *testing.T) {
 		if got := h.post(t, path, key, "", create26("v1")); got.header.Get(HeaderIdempotentReplayed) != "true" {
 			t.Fatalf("within the TTL: not replayed (%d %s)", got.status, got.body)
 		}
-		h.shift.Add(int64(idempotency.DefaultIdempotencyTTL + time.Minute))
+		h.shift.Add(int64(idempotency.DefaultTTL + time.Minute))
 		// A reused key after the TTL is a new request, whatever its body.
 		if got := h.post(t, path, key, "", create26("v2")); got.status != 201 || got.header.Get(HeaderIdempotentReplayed) != "" {
 			t.Fatalf("after the TTL = %d %s; want a fresh 201", got.status, got.body)
@@ -475,7 +475,7 @@ func TestIdempotencyKeysExpire(t *testing.T) {
 			t.Fatalf("create ran %d times, want 2", h.count("create"))
 		}
 		// And maintenance prunes what has expired.
-		h.shift.Add(int64(idempotency.DefaultIdempotencyTTL + time.Minute))
+		h.shift.Add(int64(idempotency.DefaultTTL + time.Minute))
 		if n, err := st.PruneIdempotencyKeys(context.Background(), time.Now().Add(time.Duration(h.shift.Load()))); err != nil || n < 1 {
 			t.Fatalf("PruneIdempotencyKeys = %d, %v; want the expired record", n, err)
 		}
@@ -513,7 +513,7 @@ func TestIdempotencyAcrossReplicas(t *testing.T) {
 			var calls atomic.Int32
 			replicas := make([]*idemHarness, 2)
 			for i := range replicas {
-				replicas[i] = newIdemHarness(t, &idempotency.Idempotency{Store: stores[i]}, shops)
+				replicas[i] = newIdemHarness(t, &idempotency.Keys{Store: stores[i]}, shops)
 				replicas[i].calls["create"] = &calls // one count across both
 				replicas[i].delay = 50 * time.Millisecond
 			}

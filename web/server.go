@@ -45,7 +45,7 @@ type Config struct {
 	AfterInstallURL func(shop string) string
 
 	// Idempotency makes the ACP checkout POSTs safe to retry.
-	Idempotency *idempotency.Idempotency
+	Idempotency *idempotency.Keys
 	// Checkout and Agents serve the ACP checkout API; nil leaves it out.
 	Checkout CheckoutService
 	Agents   AgentAuth

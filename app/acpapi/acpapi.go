@@ -53,18 +53,18 @@ type Panic struct {
 	IdempotencyKey string
 }
 
-// Checkout is the checkout use-case (checkout.Checkout): every operation
+// Checkout is the checkout use-case (checkout.Sessions): every operation
 // takes the authenticated agent as its caller.
 type Checkout interface {
-	Create(ctx context.Context, ag *app.Agent, v acp.Version, in *acp.CreateSessionInput) (*checkout.CheckoutSession, error)
-	Get(ctx context.Context, ag *app.Agent, id string) (*checkout.CheckoutSession, error)
-	Update(ctx context.Context, ag *app.Agent, v acp.Version, id string, in *acp.UpdateSessionInput) (*checkout.CheckoutSession, error)
-	Cancel(ctx context.Context, ag *app.Agent, id string, in *acp.CancelSessionInput) (*checkout.CheckoutSession, error)
-	Complete(ctx context.Context, ag *app.Agent, v acp.Version, id string, in *acp.CompleteSessionInput) (*checkout.CheckoutSession, error)
-	View(ctx context.Context, sh *app.Shop, cs *checkout.CheckoutSession) (*acp.Session, error)
+	Create(ctx context.Context, ag *app.Agent, v acp.Version, in *acp.CreateSessionInput) (*checkout.Session, error)
+	Get(ctx context.Context, ag *app.Agent, id string) (*checkout.Session, error)
+	Update(ctx context.Context, ag *app.Agent, v acp.Version, id string, in *acp.UpdateSessionInput) (*checkout.Session, error)
+	Cancel(ctx context.Context, ag *app.Agent, id string, in *acp.CancelSessionInput) (*checkout.Session, error)
+	Complete(ctx context.Context, ag *app.Agent, v acp.Version, id string, in *acp.CompleteSessionInput) (*checkout.Session, error)
+	View(ctx context.Context, sh *app.Shop, cs *checkout.Session) (*acp.Session, error)
 }
 
-// Agents authenticates agents (agents.Agents).
+// Agents authenticates agents (agents.Access).
 type Agents interface {
 	Authenticate(ctx context.Context, shopDomain, authorization string) (*app.Agent, error)
 	VerifySignature(ag *app.Agent, timestamp, signature string, body []byte) error
@@ -86,7 +86,7 @@ type Pipeline struct {
 	Checkout    Checkout
 	Agents      Agents
 	Limiter     RateLimiter
-	Idempotency *idempotency.Idempotency
+	Idempotency *idempotency.Keys
 	// Logger reports idempotency records that could not be settled.
 	Logger *slog.Logger
 }
@@ -260,7 +260,7 @@ func (p *Pipeline) call(ctx context.Context, ag *app.Agent, v acp.Version, req R
 	return Result{Version: v, Outcome: outcome, Session: b}
 }
 
-func (p *Pipeline) operate(ctx context.Context, ag *app.Agent, v acp.Version, req Request, body []byte) (*checkout.CheckoutSession, error) {
+func (p *Pipeline) operate(ctx context.Context, ag *app.Agent, v acp.Version, req Request, body []byte) (*checkout.Session, error) {
 	switch req.Operation {
 	case OpCreate:
 		in, err := acp.DecodeCreateSession(v, body)
@@ -311,7 +311,7 @@ func (p *Pipeline) runIdempotent(ctx context.Context, ag *app.Agent, v acp.Versi
 	case 1:
 		key = req.IdempotencyKeys[0]
 		// Present but empty is malformed, not missing.
-		if err := idempotency.ValidateIdempotencyKey(key); err != nil {
+		if err := idempotency.ValidateKey(key); err != nil {
 			return refused(v, err)
 		}
 	default:
@@ -325,7 +325,7 @@ func (p *Pipeline) runIdempotent(ctx context.Context, ag *app.Agent, v acp.Versi
 }
 
 func (p *Pipeline) runClaimed(ctx context.Context, ag *app.Agent, v acp.Version, req Request, body []byte, key string) Result {
-	scope := idempotency.IdempotencyScope{ShopID: ag.Shop.ID, APIKeyID: ag.Key.ID,
+	scope := idempotency.Scope{ShopID: ag.Shop.ID, APIKeyID: ag.Key.ID,
 		Operation: idempotency.Operation(req.Operation), SessionID: req.SessionID}
 	replay, claim, err := p.Idempotency.Begin(ctx, scope, key, v, body)
 	switch {

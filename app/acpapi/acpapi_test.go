@@ -58,7 +58,7 @@ func TestPipelineWithoutHTTP(t *testing.T) {
 				t.Fatal(err)
 			}
 			p := &acpapi.Pipeline{Checkout: svc.Checkout(), Agents: svc.Agents(),
-				Idempotency: &idempotency.Idempotency{Store: svc.Store()}}
+				Idempotency: &idempotency.Keys{Store: svc.Store()}}
 			call := func(op acpapi.Operation, sessionID, idemKey string, body any) acpapi.Result {
 				t.Helper()
 				b, err := json.Marshal(body)

@@ -39,7 +39,7 @@ const APIKeyPrefix = "acpb_live"
 // SignatureWindow is how far a signed request's Timestamp may be from now.
 const SignatureWindow = 5 * time.Minute
 
-// Agents manages how agents authenticate to a shop's ACP API: API keys
+// Access manages how agents authenticate to a shop's ACP API: API keys
 // (stored hashed, several live at once during a rotation) and optional
 // request signatures (HMAC-SHA256 with a per-shop secret):
 //
@@ -48,7 +48,7 @@ const SignatureWindow = 5 * time.Minute
 //
 // (standard or URL-safe base64, padded or not; also accepted as 64 hex
 // digits), valid within ±SignatureWindow of the server's clock.
-type Agents struct {
+type Access struct {
 	Store AgentStore
 	Keys  *secret.Keyring
 	Now   func() time.Time
@@ -76,7 +76,7 @@ type PaymentCredentialStore interface {
 	SavePaymentCredentials(ctx context.Context, c app.PaymentCredentials) error
 }
 
-func (a *Agents) now() time.Time {
+func (a *Access) now() time.Time {
 	if a.Now != nil {
 		return a.Now()
 	}
@@ -85,7 +85,7 @@ func (a *Agents) now() time.Time {
 
 // CreateAPIKey makes a new key for the shop and returns it in plaintext:
 // the only time it is ever visible. Older keys stay valid until revoked.
-func (a *Agents) CreateAPIKey(ctx context.Context, shopID int64, label string) (string, *app.APIKey, error) {
+func (a *Access) CreateAPIKey(ctx context.Context, shopID int64, label string) (string, *app.APIKey, error) {
 	if len(label) > 100 {
 		return "", nil, &app.Error{Code: app.CodeInvalid, Field: "label", Message: "label must be at most 100 characters"}
 	}
@@ -103,12 +103,12 @@ func (a *Agents) CreateAPIKey(ctx context.Context, shopID int64, label string) (
 }
 
 // RevokeAPIKey stops one of the shop's keys from working.
-func (a *Agents) RevokeAPIKey(ctx context.Context, shopID, keyID int64) error {
+func (a *Access) RevokeAPIKey(ctx context.Context, shopID, keyID int64) error {
 	return a.Store.RevokeAPIKey(ctx, shopID, keyID)
 }
 
 // APIKeys lists the shop's keys (hashes and fingerprints only).
-func (a *Agents) APIKeys(ctx context.Context, shopID int64) ([]*app.APIKey, error) {
+func (a *Access) APIKeys(ctx context.Context, shopID int64) ([]*app.APIKey, error) {
 	return a.Store.APIKeys(ctx, shopID)
 }
 
@@ -120,7 +120,7 @@ var errBadKey = &app.Error{Code: app.CodeUnauthorized, Reason: "invalid_api_key"
 // the request path, then the request's signature (see VerifySignature). A
 // key of another shop, a revoked key and any key of an uninstalled shop all
 // fail alike.
-func (a *Agents) Authenticate(ctx context.Context, shopDomain, authorization string) (*app.Agent, error) {
+func (a *Access) Authenticate(ctx context.Context, shopDomain, authorization string) (*app.Agent, error) {
 	scheme, key, ok := strings.Cut(authorization, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
 		return nil, errBadKey
@@ -146,7 +146,7 @@ func (a *Agents) Authenticate(ctx context.Context, shopDomain, authorization str
 }
 
 // Settings returns the shop's ACP settings (zero values when none saved).
-func (a *Agents) Settings(ctx context.Context, shopID int64) (*app.ACPSettings, error) {
+func (a *Access) Settings(ctx context.Context, shopID int64) (*app.ACPSettings, error) {
 	s, err := a.Store.ACPSettings(ctx, shopID)
 	if errors.Is(err, app.ErrNotFound) {
 		return &app.ACPSettings{ShopID: shopID}, nil
@@ -157,7 +157,7 @@ func (a *Agents) Settings(ctx context.Context, shopID int64) (*app.ACPSettings, 
 // RotateSigningSecret makes a new request-signing secret and returns it in
 // plaintext (shown once); the old one stops verifying at once. require
 // makes signatures mandatory for the shop's requests.
-func (a *Agents) RotateSigningSecret(ctx context.Context, shopID int64, require bool) (string, error) {
+func (a *Access) RotateSigningSecret(ctx context.Context, shopID int64, require bool) (string, error) {
 	s, err := a.Settings(ctx, shopID)
 	if err != nil {
 		return "", err
@@ -179,7 +179,7 @@ func (a *Agents) RotateSigningSecret(ctx context.Context, shopID int64, require 
 // must be an https URL (http only for loopback, for tests and the demo)
 // whose host the outbound policy allows (Outbound: public addresses, and
 // loopback when OUTBOUND_ALLOW_LOOPBACK is set).
-func (a *Agents) RotateWebhookSecret(ctx context.Context, shopID int64, url string) (string, error) {
+func (a *Access) RotateWebhookSecret(ctx context.Context, shopID int64, url string) (string, error) {
 	s, err := a.Settings(ctx, shopID)
 	if err != nil {
 		return "", err
@@ -209,7 +209,7 @@ func (a *Agents) RotateWebhookSecret(ctx context.Context, shopID int64, url stri
 // then stores them sealed with the account they belong to, which delegated
 // payment then charges; it returns that account. The credentials never
 // leave the server again.
-func (a *Agents) ConnectPayment(ctx context.Context, shopID int64, provider, credentials string) (string, error) {
+func (a *Access) ConnectPayment(ctx context.Context, shopID int64, provider, credentials string) (string, error) {
 	p, ok := a.Payments[provider]
 	if !ok {
 		return "", fmt.Errorf("agents: no payment provider %q configured", provider)
@@ -235,7 +235,7 @@ var errBadSignature = &app.Error{Code: app.CodeUnauthorized, Reason: "invalid_si
 // its raw body, with the agent's shop settings. With no secret set, or a
 // secret set but not required and no Signature sent, the request passes; a
 // Signature that is sent is always checked.
-func (a *Agents) VerifySignature(ag *app.Agent, timestamp, signature string, body []byte) error {
+func (a *Access) VerifySignature(ag *app.Agent, timestamp, signature string, body []byte) error {
 	s, shopID := ag.Settings, ag.Shop.ID
 	if signature == "" {
 		if s.RequireSignature {

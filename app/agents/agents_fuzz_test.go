@@ -20,7 +20,7 @@ import (
 var fuzzNow = time.Unix(1_800_000_000, 0)
 
 // FuzzVerifySignature: the agent request signature (Signature and
-// Timestamp headers over the raw body, see agents.Agents). With arbitrary
+// Timestamp headers over the raw body, see agents.Access). With arbitrary
 // headers and body, VerifySignature answers nil or an unauthorized
 // *app.Error, and:
 //
@@ -53,7 +53,7 @@ func FuzzVerifySignature(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	a := &agents.Agents{Keys: kr, Now: func() time.Time { return fuzzNow }}
+	a := &agents.Access{Keys: kr, Now: func() time.Time { return fuzzNow }}
 	agentOf := func(id int64, sealed string, require bool) *app.Agent {
 		return &app.Agent{Shop: &app.Shop{ID: id}, Settings: &app.ACPSettings{ShopID: id, SigningSecretSealed: sealed, RequireSignature: require}}
 	}

@@ -19,6 +19,6 @@ type Options struct {
 // agents' secrets and the payment providers (by name) that check a
 // merchant's credentials and name the account they belong to; a missing
 // one is a compile error, not a nil at run time.
-func New(store AgentStore, keys *secret.Keyring, payments map[string]PaymentConnector, opts Options) *Agents {
-	return &Agents{Store: store, Keys: keys, Payments: payments, Now: opts.Now, Outbound: opts.Outbound}
+func New(store AgentStore, keys *secret.Keyring, payments map[string]PaymentConnector, opts Options) *Access {
+	return &Access{Store: store, Keys: keys, Payments: payments, Now: opts.Now, Outbound: opts.Outbound}
 }

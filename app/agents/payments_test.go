@@ -35,7 +35,7 @@ func TestConnectPayment(t *testing.T) {
 		now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 		fc := &fakeConnector{}
 		kr := fuzzKeyring(t)
-		a := &agents.Agents{Store: st, Keys: kr, Now: func() time.Time { return now },
+		a := &agents.Access{Store: st, Keys: kr, Now: func() time.Time { return now },
 			Payments: map[string]agents.PaymentConnector{"fake": fc}}
 
 		if _, err := a.ConnectPayment(ctx, sh.ID, "nope", "good"); err == nil || app.ErrorCode(err) != "" {

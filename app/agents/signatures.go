@@ -88,7 +88,7 @@ func (r SignedRequest) binding() string {
 // request (401, signature_replayed). A request without a Signature passes
 // (VerifySignature has decided whether one is required). It needs a store
 // that implements SignatureUseStore (the app's store does).
-func (a *Agents) ConsumeSignature(ctx context.Context, ag *app.Agent, timestamp, signature string, req SignedRequest) error {
+func (a *Access) ConsumeSignature(ctx context.Context, ag *app.Agent, timestamp, signature string, req SignedRequest) error {
 	if signature == "" {
 		return nil
 	}

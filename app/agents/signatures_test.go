@@ -18,7 +18,7 @@ import (
 )
 
 // TestSignatureReplay runs the replays of issue 13 against the replay cache
-// on both databases, through two agents.Agents on one store (two replicas): a
+// on both databases, through two agents.Access on one store (two replicas): a
 // verified signature is accepted once, except for a retry of the very same
 // request.
 func TestSignatureReplay(t *testing.T) {
@@ -28,7 +28,7 @@ func TestSignatureReplay(t *testing.T) {
 		now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 		clk := testkit.NewClock(now)
 		kr := fuzzKeyring(t)
-		replicas := []*agents.Agents{{Store: st, Keys: kr, Now: clk.Now}, {Store: st, Keys: kr, Now: clk.Now}}
+		replicas := []*agents.Access{{Store: st, Keys: kr, Now: clk.Now}, {Store: st, Keys: kr, Now: clk.Now}}
 		signing, err := replicas[0].RotateSigningSecret(ctx, sh.ID, true)
 		if err != nil {
 			t.Fatal(err)
@@ -148,7 +148,7 @@ func TestSignatureReplay(t *testing.T) {
 // signature uses fails closed (an error, a 500), never lets a replay in.
 func TestSignatureUsesNeedAStore(t *testing.T) {
 	t.Parallel()
-	a := &agents.Agents{Keys: fuzzKeyring(t)}
+	a := &agents.Access{Keys: fuzzKeyring(t)}
 	ag := &app.Agent{Shop: &app.Shop{ID: 1}, Settings: &app.ACPSettings{ShopID: 1}}
 	sig := base64.StdEncoding.EncodeToString(make([]byte, 32))
 	if err := a.ConsumeSignature(context.Background(), ag, "1800000000", sig, agents.SignedRequest{Method: "GET", Path: "/"}); err == nil {

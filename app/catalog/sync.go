@@ -42,15 +42,15 @@ type CatalogStore interface {
 }
 
 // FeedDefaults saves a newly installed shop's feed settings from what
-// Shopify says of it (the feeds capability: feeds.Feeds.EnsureDefaults).
+// Shopify says of it (the feeds capability: feeds.Service.EnsureDefaults).
 type FeedDefaults interface {
 	EnsureDefaults(ctx context.Context, sh *app.Shop, p app.ShopProfile) error
 }
 
-// Catalog keeps each shop's catalog in our tables: full syncs through bulk
+// Syncer keeps each shop's catalog in our tables: full syncs through bulk
 // operations, incremental updates from webhooks, and a daily
 // reconciliation that heals missed webhooks. Feed builds read from here.
-type Catalog struct {
+type Syncer struct {
 	Store   CatalogStore
 	Shopify shopify.Querier // the shop's GraphQL Admin API (shops.Shopify)
 	Feeds   FeedDefaults
@@ -84,8 +84,8 @@ type Options struct {
 
 // New builds the catalog over its store, the shops' Admin API
 // (shops.Shopify), the feeds it sets defaults of and the job queue.
-func New(store CatalogStore, api shopify.Querier, feeds FeedDefaults, queue app.Enqueuer, opts Options) *Catalog {
-	c := &Catalog{
+func New(store CatalogStore, api shopify.Querier, feeds FeedDefaults, queue app.Enqueuer, opts Options) *Syncer {
+	c := &Syncer{
 		Store: store, Shopify: api, Feeds: feeds, Queue: queue,
 		Download: opts.Download, Logger: opts.Logger, Now: opts.Now,
 		RebuildDelay: opts.RebuildDelay, PollInterval: opts.PollInterval,
@@ -113,7 +113,7 @@ const ingestBatch = 2000
 
 // Installed sets a newly installed shop's feed defaults from what Shopify
 // says of it and starts its first full sync.
-func (c *Catalog) Installed(ctx context.Context, shopDomain string, p app.ShopProfile) error {
+func (c *Syncer) Installed(ctx context.Context, shopDomain string, p app.ShopProfile) error {
 	sh, err := c.Store.ShopByDomain(ctx, shopDomain)
 	if err != nil {
 		return err
@@ -127,7 +127,7 @@ func (c *Catalog) Installed(ctx context.Context, shopDomain string, p app.ShopPr
 
 // StartSync begins a full sync of the shop unless one is already under
 // way, and returns the sync to follow.
-func (c *Catalog) StartSync(ctx context.Context, shopDomain, reason string) (*app.CatalogSync, error) {
+func (c *Syncer) StartSync(ctx context.Context, shopDomain, reason string) (*app.CatalogSync, error) {
 	sh, err := c.Store.ShopByDomain(ctx, shopDomain)
 	if err != nil {
 		return nil, err
@@ -153,7 +153,7 @@ func (c *Catalog) StartSync(ctx context.Context, shopDomain, reason string) (*ap
 }
 
 // RunSync starts the sync's bulk operation at Shopify.
-func (c *Catalog) RunSync(ctx context.Context, syncID int64) error {
+func (c *Syncer) RunSync(ctx context.Context, syncID int64) error {
 	sy, err := c.Store.Sync(ctx, syncID)
 	if err != nil || sy.Status != app.SyncPending {
 		return err
@@ -201,7 +201,7 @@ func (c *Catalog) RunSync(ctx context.Context, syncID int64) error {
 
 // BulkFinished handles bulk_operations/finish: the sync it belongs to is
 // checked now rather than at its next poll.
-func (c *Catalog) BulkFinished(ctx context.Context, shopDomain, bulkID string) error {
+func (c *Syncer) BulkFinished(ctx context.Context, shopDomain, bulkID string) error {
 	sh, err := c.Store.ShopByDomain(ctx, shopDomain)
 	if err != nil {
 		return err
@@ -227,7 +227,7 @@ type bulkOperation struct {
 
 // PollSync checks the sync's bulk operation and, when it has completed,
 // reads its result into the catalog. ErrNotYet means: ask again later.
-func (c *Catalog) PollSync(ctx context.Context, syncID int64) error {
+func (c *Syncer) PollSync(ctx context.Context, syncID int64) error {
 	sy, err := c.Store.Sync(ctx, syncID)
 	if err != nil || sy.Done() || sy.BulkOperationID == "" {
 		return err
@@ -271,7 +271,7 @@ func (c *Catalog) PollSync(ctx context.Context, syncID int64) error {
 // progress as it goes; only a complete, well-formed file prunes products
 // the export did not contain, so a failed or truncated download keeps the
 // catalog as it was.
-func (c *Catalog) ingest(ctx context.Context, sy *app.CatalogSync, sh *app.Shop, url string) error {
+func (c *Syncer) ingest(ctx context.Context, sy *app.CatalogSync, sh *app.Shop, url string) error {
 	sy.Status, sy.RowsDone = app.SyncIngesting, 0
 	if err := c.Store.UpdateSync(ctx, sy); err != nil {
 		return err
@@ -350,7 +350,7 @@ func readBatches(ctx context.Context, rd *BulkReader, out chan<- parsed) {
 	}
 }
 
-func (c *Catalog) finishSync(ctx context.Context, sy *app.CatalogSync, sh *app.Shop) error {
+func (c *Syncer) finishSync(ctx context.Context, sy *app.CatalogSync, sh *app.Shop) error {
 	pruned, err := c.Store.PruneCatalog(ctx, sh.ID, sy.Generation)
 	if err != nil {
 		return err
@@ -372,7 +372,7 @@ func (c *Catalog) finishSync(ctx context.Context, sy *app.CatalogSync, sh *app.S
 }
 
 // failSync records a sync that cannot succeed; the job ends (no retry).
-func (c *Catalog) failSync(ctx context.Context, sy *app.CatalogSync, cause error) error {
+func (c *Syncer) failSync(ctx context.Context, sy *app.CatalogSync, cause error) error {
 	now := c.Now()
 	sy.Status, sy.Error, sy.FinishedAt = app.SyncFailed, cause.Error(), &now
 	if err := c.Store.UpdateSync(ctx, sy); err != nil {
@@ -387,7 +387,7 @@ func (c *Catalog) failSync(ctx context.Context, sy *app.CatalogSync, cause error
 // which carry the window), so a burst of webhooks causes one rebuild at the
 // window's end; a change made while that build runs falls into the next
 // window and gets a build of its own.
-func (c *Catalog) scheduleBuild(ctx context.Context, shopID int64, delay time.Duration) error {
+func (c *Syncer) scheduleBuild(ctx context.Context, shopID int64, delay time.Duration) error {
 	window, at := c.window(delay)
 	return c.Queue.EnqueueTx(ctx, app.BuildFeedArgs{ShopID: shopID, Window: window}, &river.InsertOpts{
 		ScheduledAt: at, UniqueOpts: river.UniqueOpts{ByArgs: true},
@@ -398,7 +398,7 @@ func (c *Catalog) scheduleBuild(ctx context.Context, shopID int64, delay time.Du
 // no delay every request is its own window, due at once (a zero time: a
 // job scheduled even a microsecond ahead waits for River's scheduler,
 // which runs every few seconds).
-func (c *Catalog) window(delay time.Duration) (int64, time.Time) {
+func (c *Syncer) window(delay time.Duration) (int64, time.Time) {
 	now := c.Now()
 	if delay <= 0 {
 		return now.UnixNano(), time.Time{}
@@ -429,7 +429,7 @@ const productQuery = `query CatalogProduct($id: ID!, $after: String) { product(i
 // RefreshProduct re-reads one product from Shopify (after a products/* or
 // inventory webhook) rather than trusting the payload, whose order Shopify
 // does not guarantee, and replaces our copy; then a rebuild is scheduled.
-func (c *Catalog) RefreshProduct(ctx context.Context, shopDomain string, productID int64) error {
+func (c *Syncer) RefreshProduct(ctx context.Context, shopDomain string, productID int64) error {
 	sh, err := c.Store.ShopByDomain(ctx, shopDomain)
 	if err != nil || sh.Status != app.ShopActive {
 		return err
@@ -488,7 +488,7 @@ func (c *Catalog) RefreshProduct(ctx context.Context, shopDomain string, product
 }
 
 // ProductDeleted handles products/delete.
-func (c *Catalog) ProductDeleted(ctx context.Context, shopDomain string, productID int64) error {
+func (c *Syncer) ProductDeleted(ctx context.Context, shopDomain string, productID int64) error {
 	sh, err := c.Store.ShopByDomain(ctx, shopDomain)
 	if err != nil {
 		return err
@@ -503,7 +503,7 @@ func (c *Catalog) ProductDeleted(ctx context.Context, shopDomain string, product
 
 // ProductChanged handles products/create and products/update: a refresh is
 // enqueued, coalescing bursts of updates to one product.
-func (c *Catalog) ProductChanged(ctx context.Context, shopDomain string, productID int64) error {
+func (c *Syncer) ProductChanged(ctx context.Context, shopDomain string, productID int64) error {
 	// A refresh reads the product as it is when it runs, so requests
 	// within a few seconds collapse into one (the window is in the args).
 	window, at := c.window(min(c.RebuildDelay, 5*time.Second))
@@ -514,7 +514,7 @@ func (c *Catalog) ProductChanged(ctx context.Context, shopDomain string, product
 
 // InventoryChanged handles inventory_levels/update: the product holding the
 // inventory item is refreshed.
-func (c *Catalog) InventoryChanged(ctx context.Context, shopDomain string, inventoryItemID int64) error {
+func (c *Syncer) InventoryChanged(ctx context.Context, shopDomain string, inventoryItemID int64) error {
 	sh, err := c.Store.ShopByDomain(ctx, shopDomain)
 	if err != nil {
 		return err
@@ -531,7 +531,7 @@ func (c *Catalog) InventoryChanged(ctx context.Context, shopDomain string, inven
 
 // Reconcile starts a full sync of every active shop: the daily snapshot that
 // heals webhooks Shopify never delivered.
-func (c *Catalog) Reconcile(ctx context.Context) error {
+func (c *Syncer) Reconcile(ctx context.Context) error {
 	shops, err := c.Store.ActiveShops(ctx)
 	if err != nil {
 		return err
@@ -593,7 +593,7 @@ type CatalogStatus struct {
 
 // Status reports the shop's last sync (with its progress), its catalog
 // size and its last feed build.
-func (c *Catalog) Status(ctx context.Context, shopID int64) (*CatalogStatus, error) {
+func (c *Syncer) Status(ctx context.Context, shopID int64) (*CatalogStatus, error) {
 	st := &CatalogStatus{}
 	var err error
 	if st.Sync, err = c.Store.LatestSync(ctx, shopID); errors.Is(err, app.ErrNotFound) {
@@ -613,6 +613,6 @@ func (c *Catalog) Status(ctx context.Context, shopID int64) (*CatalogStatus, err
 
 // RequestBuild schedules a feed build after a merchant's change (rules,
 // overrides, settings), debounced like catalog changes.
-func (c *Catalog) RequestBuild(ctx context.Context, shopID int64) error {
+func (c *Syncer) RequestBuild(ctx context.Context, shopID int64) error {
 	return c.scheduleBuild(ctx, shopID, c.RebuildDelay)
 }

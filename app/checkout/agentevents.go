@@ -80,11 +80,11 @@ type AgentEventStore interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 	ShopByDomain(ctx context.Context, domain string) (*app.Shop, error)
 	ShopByID(ctx context.Context, id int64) (*app.Shop, error)
-	CheckoutSession(ctx context.Context, shopID int64, id string) (*CheckoutSession, error)
-	CheckoutPayment(ctx context.Context, sessionID string) (*CheckoutPayment, error)
+	CheckoutSession(ctx context.Context, shopID int64, id string) (*Session, error)
+	CheckoutPayment(ctx context.Context, sessionID string) (*Payment, error)
 	// CheckoutPaymentByOrder finds the payment of the agent order with
 	// this Shopify order GID, or ErrNotFound.
-	CheckoutPaymentByOrder(ctx context.Context, shopID int64, orderID string) (*CheckoutPayment, error)
+	CheckoutPaymentByOrder(ctx context.Context, shopID int64, orderID string) (*Payment, error)
 	PaymentCredentialStore
 	// InsertAgentEvent stores ev (setting its ID); false when it would be
 	// a session's second order_create (nothing is stored).
@@ -236,7 +236,7 @@ func (a *AgentEvents) Emit(ctx context.Context, shopID int64, sessionID, eventTy
 // completion just finished, in the transaction ctx carries (the one that
 // moves the session to completed: so the event exists exactly when the
 // completed session does). Shopify is not asked: the order is brand new.
-func (a *AgentEvents) OrderCreated(ctx context.Context, cs *CheckoutSession, p *CheckoutPayment) error {
+func (a *AgentEvents) OrderCreated(ctx context.Context, cs *Session, p *Payment) error {
 	ev, err := a.prepare(cs, p, nil, acp.EventOrderCreate)
 	if err != nil {
 		return err
@@ -245,7 +245,7 @@ func (a *AgentEvents) OrderCreated(ctx context.Context, cs *CheckoutSession, p *
 }
 
 // prepare encodes the event in the session's version.
-func (a *AgentEvents) prepare(cs *CheckoutSession, p *CheckoutPayment, so *shopify.Order, eventType string) (*AgentEvent, error) {
+func (a *AgentEvents) prepare(cs *Session, p *Payment, so *shopify.Order, eventType string) (*AgentEvent, error) {
 	o, err := buildOrder(cs, p, so)
 	if err != nil {
 		return nil, fmt.Errorf("order event of %s: %w", cs.ID, err)
@@ -275,8 +275,8 @@ func (a *AgentEvents) record(ctx context.Context, ev *AgentEvent) error {
 // buildOrder is the protocol's order of a completed session: its lines and
 // totals from the session, and, when Shopify's order is given, what was
 // shipped, refunded or cancelled since.
-func buildOrder(cs *CheckoutSession, p *CheckoutPayment, so *shopify.Order) (*acp.Order, error) {
-	view, err := (&Checkout{}).View(context.Background(), nil, cs)
+func buildOrder(cs *Session, p *Payment, so *shopify.Order) (*acp.Order, error) {
+	view, err := (&Sessions{}).View(context.Background(), nil, cs)
 	if err != nil {
 		return nil, err
 	}
@@ -311,7 +311,7 @@ func buildOrder(cs *CheckoutSession, p *CheckoutPayment, so *shopify.Order) (*ac
 
 // orderPermalink is the order's status page: the one the payment recorded,
 // else the one the session's state kept.
-func orderPermalink(cs *CheckoutSession, p *CheckoutPayment) string {
+func orderPermalink(cs *Session, p *Payment) string {
 	permalink := p.OrderStatusURL
 	if permalink == "" && cs.State.Order != nil {
 		permalink = cs.State.Order.StatusURL
@@ -371,7 +371,7 @@ func lineRefs(o *acp.Order, lines map[string]int) []acp.LineItemRef {
 }
 
 // fulfillmentKind is how the session's goods reach the buyer.
-func fulfillmentKind(cs *CheckoutSession) acp.FulfillmentType {
+func fulfillmentKind(cs *Session) acp.FulfillmentType {
 	if !cs.State.Quote.NeedsShipping {
 		return acp.FulfillmentDigital
 	}
@@ -461,7 +461,7 @@ func setLineStatuses(o *acp.Order, fulfilled map[string]int) (allFulfilled, anyC
 
 // addRefunds appends Shopify's refunds to o as adjustments and returns the
 // amount refunded (the failed ones left out).
-func addRefunds(o *acp.Order, cs *CheckoutSession, so *shopify.Order, lineOf map[string]int, currency string) (int64, error) {
+func addRefunds(o *acp.Order, cs *Session, so *shopify.Order, lineOf map[string]int, currency string) (int64, error) {
 	var refunded int64
 	for _, r := range so.Refunds {
 		amount, err := app.ParseMoney(r.Total, cs.Currency)
@@ -491,7 +491,7 @@ func addRefunds(o *acp.Order, cs *CheckoutSession, so *shopify.Order, lineOf map
 // addCancellation marks o cancelled and appends the cancellation's
 // adjustment; it returns what the cancellation itself gave back: the
 // captured amount not already refunded.
-func addCancellation(o *acp.Order, p *CheckoutPayment, so *shopify.Order, refunded int64, currency string) int64 {
+func addCancellation(o *acp.Order, p *Payment, so *shopify.Order, refunded int64, currency string) int64 {
 	o.Status = acp.OrderStatusCanceled
 	var back int64
 	if p.State == PaymentCompleted {
@@ -818,7 +818,7 @@ func (a *AgentEvents) OrderWebhook(ctx context.Context, ev *app.WebhookEvent) (s
 }
 
 // refund gives amount back on the order's PaymentIntent, once per key.
-func (a *AgentEvents) refund(ctx context.Context, sh *app.Shop, p *CheckoutPayment, amount int64, what string) (string, error) {
+func (a *AgentEvents) refund(ctx context.Context, sh *app.Shop, p *Payment, amount int64, what string) (string, error) {
 	if p.PaymentIntentID == "" || p.State != PaymentCompleted {
 		return "no captured payment to refund", nil
 	}
@@ -843,7 +843,7 @@ func (a *AgentEvents) refund(ctx context.Context, sh *app.Shop, p *CheckoutPayme
 // cancelPayment gives back what a cancelled order still holds: the
 // captured amount not refunded yet (refunds Shopify made with the
 // cancellation have their own refunds/create), or the authorisation.
-func (a *AgentEvents) cancelPayment(ctx context.Context, sh *app.Shop, p *CheckoutPayment, so *shopify.Order) (string, error) {
+func (a *AgentEvents) cancelPayment(ctx context.Context, sh *app.Shop, p *Payment, so *shopify.Order) (string, error) {
 	switch p.State {
 	case PaymentCompleted:
 		var refunded int64

@@ -14,16 +14,16 @@ import (
 	"github.com/acpbridge/acpbridge/app"
 )
 
-// CheckoutSession is a stored ACP checkout session. Its State holds what the
+// Session is a stored ACP checkout session. Its State holds what the
 // agent sent and the last quote; the wire session (acp.Session) is built
 // from it on every answer, per the version the caller speaks.
-type CheckoutSession struct {
+type Session struct {
 	ID         string
 	ShopID     int64
 	Version    acp.Version // of the create call
 	Status     acp.Status
 	Currency   string // ISO 4217, upper-case as Shopify gives it
-	State      CheckoutState
+	State      State
 	RowVersion int64 // optimistic concurrency: bumped by every save
 	// APIKeyID is the agent key that created the session (0: unknown).
 	APIKeyID  int64
@@ -32,8 +32,8 @@ type CheckoutSession struct {
 	UpdatedAt time.Time
 }
 
-// CheckoutState is the session's inputs and its priced result.
-type CheckoutState struct {
+// State is the session's inputs and its priced result.
+type State struct {
 	Items            []CartItem              `json:"items"`
 	Buyer            *acp.Buyer              `json:"buyer,omitempty"`
 	Fulfillment      *acp.FulfillmentDetails `json:"fulfillment,omitempty"`
@@ -127,15 +127,15 @@ type QuotedOption struct {
 	Latest   *time.Time          `json:"latest,omitempty"`
 }
 
-// CheckoutStore is what checkout sessions need of the database.
-type CheckoutStore interface {
-	CreateCheckoutSession(ctx context.Context, cs *CheckoutSession) error
+// Store is what checkout sessions need of the database.
+type Store interface {
+	CreateCheckoutSession(ctx context.Context, cs *Session) error
 	// CheckoutSession returns the shop's session, or ErrNotFound (also for
 	// another shop's session id).
-	CheckoutSession(ctx context.Context, shopID int64, id string) (*CheckoutSession, error)
+	CheckoutSession(ctx context.Context, shopID int64, id string) (*Session, error)
 	// SaveCheckoutSession writes cs if its row version is still
 	// cs.RowVersion, bumping it; ErrConflict when another write came first.
-	SaveCheckoutSession(ctx context.Context, cs *CheckoutSession) error
+	SaveCheckoutSession(ctx context.Context, cs *Session) error
 	ShopByID(ctx context.Context, id int64) (*app.Shop, error)
 	ShopByDomain(ctx context.Context, domain string) (*app.Shop, error)
 	ACPSettings(ctx context.Context, shopID int64) (*app.ACPSettings, error)
@@ -148,13 +148,13 @@ type Pricer interface {
 	// Quote prices st for the shop. Message params are JSONPaths of
 	// version v's request shape. Business problems are messages in the
 	// quote; an error is a protocol problem (an *Error) or a failure.
-	Quote(ctx context.Context, sh *app.Shop, v acp.Version, st *CheckoutState) (Quote, error)
+	Quote(ctx context.Context, sh *app.Shop, v acp.Version, st *State) (Quote, error)
 }
 
-// Checkout is the ACP checkout API's use-case: it keeps sessions, prices
+// Sessions is the ACP checkout API's use-case: it keeps sessions, prices
 // them through the Pricer, and decides their status.
-type Checkout struct {
-	Store  CheckoutStore
+type Sessions struct {
+	Store  Store
 	Pricer Pricer
 	Logger *slog.Logger
 	Now    func() time.Time
@@ -179,14 +179,14 @@ const DefaultQuoteTimeout = 4 * time.Second
 
 // now is the clock at PostgreSQL's precision, so that a session reads back
 // exactly as it was answered.
-func (c *Checkout) now() time.Time {
+func (c *Sessions) now() time.Time {
 	if c.Now != nil {
 		return c.Now().UTC().Truncate(time.Microsecond)
 	}
 	return time.Now().UTC().Truncate(time.Microsecond)
 }
 
-func (c *Checkout) ttl() time.Duration {
+func (c *Sessions) ttl() time.Duration {
 	if c.TTL > 0 {
 		return c.TTL
 	}
@@ -205,7 +205,7 @@ func newSessionID() (string, error) {
 // Create opens a session for the caller's shop and prices it. The caller
 // is the authenticated agent (its key becomes the session's APIKeyID), or
 // the merchant's own test checkout (an Agent without Key).
-func (c *Checkout) Create(ctx context.Context, ag *app.Agent, v acp.Version, in *acp.CreateSessionInput) (*CheckoutSession, error) {
+func (c *Sessions) Create(ctx context.Context, ag *app.Agent, v acp.Version, in *acp.CreateSessionInput) (*Session, error) {
 	sh := ag.Shop
 	if sh.CurrencyCode == "" {
 		return nil, &app.Error{Code: app.CodeUnavailable, Message: "the shop's details are not known yet; try again in a minute"}
@@ -219,10 +219,10 @@ func (c *Checkout) Create(ctx context.Context, ag *app.Agent, v acp.Version, in 
 		return nil, err
 	}
 	now := c.now()
-	cs := &CheckoutSession{
+	cs := &Session{
 		ID: id, ShopID: sh.ID, Version: v, Currency: sh.CurrencyCode,
 		ExpiresAt: now.Add(c.ttl()), CreatedAt: now, UpdatedAt: now,
-		State: CheckoutState{
+		State: State{
 			Items: cartItems(in.Items), Buyer: in.Buyer, Fulfillment: in.FulfillmentDetails,
 			DiscountCodes: normalizeCodes(in.DiscountCodes), OrderNotes: in.OrderNotes,
 			Locale: in.Locale, Timezone: in.Timezone, Capabilities: in.Capabilities,
@@ -241,7 +241,7 @@ func (c *Checkout) Create(ctx context.Context, ag *app.Agent, v acp.Version, in 
 }
 
 // Get returns the shop's session, marking it expired when its time is up.
-func (c *Checkout) Get(ctx context.Context, ag *app.Agent, id string) (*CheckoutSession, error) {
+func (c *Sessions) Get(ctx context.Context, ag *app.Agent, id string) (*Session, error) {
 	cs, err := c.load(ctx, ag.Shop, id)
 	if err != nil {
 		return nil, err
@@ -253,8 +253,8 @@ func (c *Checkout) Get(ctx context.Context, ag *app.Agent, id string) (*Checkout
 }
 
 // Update applies the agent's changes and reprices the session.
-func (c *Checkout) Update(ctx context.Context, ag *app.Agent, v acp.Version, id string, in *acp.UpdateSessionInput) (*CheckoutSession, error) {
-	return c.modify(ctx, ag.Shop, id, func(cs *CheckoutSession) error {
+func (c *Sessions) Update(ctx context.Context, ag *app.Agent, v acp.Version, id string, in *acp.UpdateSessionInput) (*Session, error) {
+	return c.modify(ctx, ag.Shop, id, func(cs *Session) error {
 		if cs.Status.Terminal() || cs.Status == acp.StatusCompleteInProgress {
 			return notModifiable(cs)
 		}
@@ -295,11 +295,11 @@ func (c *Checkout) Update(ctx context.Context, ag *app.Agent, v acp.Version, id 
 // or when the last quote is incomplete (Shopify could not quote: its
 // options are gone, and the agent, told to try again, resends its choice);
 // the new quote then decides.
-func (c *Checkout) optionMayAppear(st *CheckoutState, in *acp.UpdateSessionInput) bool {
+func (c *Sessions) optionMayAppear(st *State, in *acp.UpdateSessionInput) bool {
 	return in.Items != nil || in.FulfillmentDetails != nil || !st.Quote.Complete
 }
 
-func (st *CheckoutState) hasOption(id string) bool {
+func (st *State) hasOption(id string) bool {
 	for _, o := range st.Quote.Options {
 		if o.ID == id {
 			return true
@@ -317,8 +317,8 @@ func selectedOptionParam(v acp.Version) string {
 
 // Cancel cancels a session that is not yet terminal; a terminal one
 // answers "not allowed" (405).
-func (c *Checkout) Cancel(ctx context.Context, ag *app.Agent, id string, in *acp.CancelSessionInput) (*CheckoutSession, error) {
-	return c.modify(ctx, ag.Shop, id, func(cs *CheckoutSession) error {
+func (c *Sessions) Cancel(ctx context.Context, ag *app.Agent, id string, in *acp.CancelSessionInput) (*Session, error) {
+	return c.modify(ctx, ag.Shop, id, func(cs *Session) error {
 		if cs.Status == acp.StatusCompleteInProgress {
 			return notModifiable(cs) // a payment is under way
 		}
@@ -334,7 +334,7 @@ func (c *Checkout) Cancel(ctx context.Context, ag *app.Agent, id string, in *acp
 	})
 }
 
-func notModifiable(cs *CheckoutSession) error {
+func notModifiable(cs *Session) error {
 	return &app.Error{Code: app.CodeConflict, Reason: "invalid_state",
 		Message: fmt.Sprintf("the session is %s and can no longer be changed", cs.Status)}
 }
@@ -344,7 +344,7 @@ const maxWriteAttempts = 4
 
 // modify loads the session, applies fn and saves it, retrying from a fresh
 // read when a concurrent write got there first.
-func (c *Checkout) modify(ctx context.Context, sh *app.Shop, id string, fn func(*CheckoutSession) error) (*CheckoutSession, error) {
+func (c *Sessions) modify(ctx context.Context, sh *app.Shop, id string, fn func(*Session) error) (*Session, error) {
 	for attempt := 1; ; attempt++ {
 		cs, err := c.load(ctx, sh, id)
 		if err != nil {
@@ -371,7 +371,7 @@ func (c *Checkout) modify(ctx context.Context, sh *app.Shop, id string, fn func(
 	}
 }
 
-func (c *Checkout) load(ctx context.Context, sh *app.Shop, id string) (*CheckoutSession, error) {
+func (c *Sessions) load(ctx context.Context, sh *app.Shop, id string) (*Session, error) {
 	if !validSessionID(id) {
 		return nil, &app.Error{Code: app.CodeNotFound, Reason: "not_found", Message: "no such checkout session"}
 	}
@@ -396,7 +396,7 @@ func validSessionID(id string) bool {
 
 // expire turns a session past its expiry into an expired one (saved, so
 // every replica agrees from then on).
-func (c *Checkout) expire(ctx context.Context, cs *CheckoutSession) error {
+func (c *Sessions) expire(ctx context.Context, cs *Session) error {
 	if cs.Status.Terminal() || cs.Status == acp.StatusCompleteInProgress || c.now().Before(cs.ExpiresAt) {
 		return nil
 	}
@@ -415,7 +415,7 @@ func (c *Checkout) expire(ctx context.Context, cs *CheckoutSession) error {
 
 // price quotes the session for the caller and sets its status from the
 // result.
-func (c *Checkout) price(ctx context.Context, ag *app.Agent, v acp.Version, cs *CheckoutSession) error {
+func (c *Sessions) price(ctx context.Context, ag *app.Agent, v acp.Version, cs *Session) error {
 	sh := ag.Shop
 	q, err := c.Pricer.Quote(ctx, sh, v, &cs.State)
 	if err != nil {
@@ -450,7 +450,7 @@ func (c *Checkout) price(ctx context.Context, ag *app.Agent, v acp.Version, cs *
 
 // pickOption keeps the agent's choice when the quote still offers it, and
 // otherwise defaults to the first (cheapest) option.
-func pickOption(st *CheckoutState) string {
+func pickOption(st *State) string {
 	if st.hasOption(st.SelectedOptionID) {
 		return st.SelectedOptionID
 	}
@@ -464,7 +464,7 @@ func pickOption(st *CheckoutState) string {
 // status is ready_for_payment when nothing blocks payment: no error
 // message, a buyer email, a complete quote, a fulfillment option when
 // shipping is needed.
-func (c *Checkout) status(cs *CheckoutSession) acp.Status {
+func (c *Sessions) status(cs *Session) acp.Status {
 	st := &cs.State
 	for _, m := range append(st.Quote.Messages[:len(st.Quote.Messages):len(st.Quote.Messages)], st.Messages...) {
 		if m.Type == acp.MessageError {
@@ -479,7 +479,7 @@ func (c *Checkout) status(cs *CheckoutSession) acp.Status {
 
 // settings are the shop's ACP settings: the caller's when it carries them
 // (authentication read them already), else read.
-func (c *Checkout) settings(ctx context.Context, ag *app.Agent) (*app.ACPSettings, error) {
+func (c *Sessions) settings(ctx context.Context, ag *app.Agent) (*app.ACPSettings, error) {
 	if ag.Settings != nil {
 		return ag.Settings, nil
 	}
@@ -492,7 +492,7 @@ func (c *Checkout) settings(ctx context.Context, ag *app.Agent) (*app.ACPSetting
 
 // payments are the payment providers completion charges through (none
 // without a Completer: such a server takes no payments).
-func (c *Checkout) payments() PaymentProviders {
+func (c *Sessions) payments() PaymentProviders {
 	if c.Completer == nil {
 		return nil
 	}
@@ -500,7 +500,7 @@ func (c *Checkout) payments() PaymentProviders {
 }
 
 // links are the shop's policy pages, from its feed settings.
-func (c *Checkout) links(ctx context.Context, sh *app.Shop) ([]acp.Link, error) {
+func (c *Sessions) links(ctx context.Context, sh *app.Shop) ([]acp.Link, error) {
 	fs, err := c.Store.FeedSettings(ctx, sh.ID)
 	if errors.Is(err, app.ErrNotFound) {
 		return nil, nil

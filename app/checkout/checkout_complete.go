@@ -15,7 +15,7 @@ import (
 // Complete answers a complete request: see complete.go for the steps. A
 // session that is not ready answers with its problems (a 2xx session with
 // error messages); a completed one answers its result again.
-func (c *Checkout) Complete(ctx context.Context, ag *app.Agent, v acp.Version, id string, in *acp.CompleteSessionInput) (*CheckoutSession, error) {
+func (c *Sessions) Complete(ctx context.Context, ag *app.Agent, v acp.Version, id string, in *acp.CompleteSessionInput) (*Session, error) {
 	sh := ag.Shop
 	if c.Completer == nil {
 		return nil, &app.Error{Code: app.CodeUnavailable, Message: "payments are not configured on this server"}
@@ -64,7 +64,7 @@ func (c *Checkout) Complete(ctx context.Context, ag *app.Agent, v acp.Version, i
 // one transaction with the resume job (which runs only if this request
 // does not finish the completion itself). A concurrent change of the
 // session is ErrConflict and nothing is written.
-func (c *Checkout) beginCompletion(ctx context.Context, ag *app.Agent, v acp.Version, cs *CheckoutSession, in *acp.CompleteSessionInput) (bool, error) {
+func (c *Sessions) beginCompletion(ctx context.Context, ag *app.Agent, v acp.Version, cs *Session, in *acp.CompleteSessionInput) (bool, error) {
 	sh := ag.Shop
 	cp := c.Completer
 	if cs.Status == acp.StatusAuthenticationRequired {
@@ -140,7 +140,7 @@ func (c *Checkout) beginCompletion(ctx context.Context, ag *app.Agent, v acp.Ver
 		return false, err
 	}
 	now := c.now()
-	p := &CheckoutPayment{
+	p := &Payment{
 		SessionID: cs.ID, ShopID: cs.ShopID, State: PaymentAuthorizing, Attempt: attempt, TokenSealed: sealed,
 		Amount: total, Currency: cs.Currency, CreatedAt: now, UpdatedAt: now,
 		Details: PaymentDetails{MarketingConsents: in.MarketingConsents, OrderNotes: in.OrderNotes, BillingAddress: in.Payment.BillingAddress},
@@ -165,7 +165,7 @@ func (c *Checkout) beginCompletion(ctx context.Context, ag *app.Agent, v acp.Ver
 // checkPaymentAccount is nil when the shop's payment account can be
 // charged here (its provider runs here and its credentials are stored) and
 // ErrNotFound when the shop has none.
-func (c *Checkout) checkPaymentAccount(ctx context.Context, ag *app.Agent) error {
+func (c *Sessions) checkPaymentAccount(ctx context.Context, ag *app.Agent) error {
 	set, err := c.settings(ctx, ag)
 	if err != nil {
 		return err
@@ -215,7 +215,7 @@ func sessionTotal(s *acp.Session) (int64, error) {
 }
 
 // drive runs the completion and writes its outcome onto the session.
-func (c *Checkout) drive(ctx context.Context, sh *app.Shop, cs *CheckoutSession) (*CheckoutSession, error) {
+func (c *Sessions) drive(ctx context.Context, sh *app.Shop, cs *Session) (*Session, error) {
 	p, derr := c.Completer.Drive(ctx, sh, cs)
 	if p == nil {
 		return nil, derr
@@ -227,7 +227,7 @@ func (c *Checkout) drive(ctx context.Context, sh *app.Shop, cs *CheckoutSession)
 		c.Logger.WarnContext(ctx, "completion interrupted", "session", cs.ID, "err", derr)
 	}
 	if c.Events == nil || p.State != PaymentCompleted {
-		return c.modify(ctx, sh, cs.ID, func(cur *CheckoutSession) error {
+		return c.modify(ctx, sh, cs.ID, func(cur *Session) error {
 			applyPayment(cur, p)
 			return nil
 		})
@@ -235,10 +235,10 @@ func (c *Checkout) drive(ctx context.Context, sh *app.Shop, cs *CheckoutSession)
 	// The session becomes completed and its order_create is recorded in
 	// one transaction: the event exists exactly once, whoever (request or
 	// resume job, on any replica) finishes the completion.
-	var out *CheckoutSession
+	var out *Session
 	err := c.Completer.Store.InTx(ctx, func(ctx context.Context) error {
 		var created bool
-		o, err := c.modify(ctx, sh, cs.ID, func(cur *CheckoutSession) error {
+		o, err := c.modify(ctx, sh, cs.ID, func(cur *Session) error {
 			created = cur.Status != acp.StatusCompleted
 			applyPayment(cur, p)
 			return nil
@@ -263,11 +263,11 @@ func (c *Checkout) drive(ctx context.Context, sh *app.Shop, cs *CheckoutSession)
 type OrderEvents interface {
 	// OrderCreated records the order_create of a session that just
 	// completed, in the transaction ctx carries.
-	OrderCreated(ctx context.Context, cs *CheckoutSession, p *CheckoutPayment) error
+	OrderCreated(ctx context.Context, cs *Session, p *Payment) error
 }
 
 // applyPayment sets the session's status from its payment record.
-func applyPayment(cs *CheckoutSession, p *CheckoutPayment) {
+func applyPayment(cs *Session, p *Payment) {
 	st := &cs.State
 	st.PaymentMessages = nil
 	switch p.State {
@@ -297,7 +297,7 @@ func applyPayment(cs *CheckoutSession, p *CheckoutPayment) {
 
 // waitForCompletion answers a complete that found another one running:
 // it waits (bounded) for that one's result and returns the same session.
-func (c *Checkout) waitForCompletion(ctx context.Context, sh *app.Shop, cs *CheckoutSession) (*CheckoutSession, error) {
+func (c *Sessions) waitForCompletion(ctx context.Context, sh *app.Shop, cs *Session) (*Session, error) {
 	wait := c.CompleteWait
 	if wait <= 0 {
 		wait = 10 * time.Second
@@ -333,7 +333,7 @@ func (c *Checkout) waitForCompletion(ctx context.Context, sh *app.Shop, cs *Chec
 // ResumeCompletion is the job that carries on an interrupted completion.
 // It returns an error (River retries with backoff) while the completion
 // cannot finish.
-func (c *Checkout) ResumeCompletion(ctx context.Context, shopID int64, sessionID string) error {
+func (c *Sessions) ResumeCompletion(ctx context.Context, shopID int64, sessionID string) error {
 	sh, err := c.Store.ShopByID(ctx, shopID)
 	if err != nil {
 		return err

@@ -12,7 +12,7 @@ import (
 
 // View builds the protocol's session from a stored one: what every answer
 // of the checkout API encodes, in whichever version the caller speaks.
-func (c *Checkout) View(_ context.Context, _ *app.Shop, cs *CheckoutSession) (*acp.Session, error) {
+func (c *Sessions) View(_ context.Context, _ *app.Shop, cs *Session) (*acp.Session, error) {
 	st := &cs.State
 	q := &st.Quote
 	s := &acp.Session{
@@ -74,7 +74,7 @@ func (c *Checkout) View(_ context.Context, _ *app.Shop, cs *CheckoutSession) (*a
 // Discovery is the shop's public discovery document (GET
 // /.well-known/acp.json under its base URL). Unknown and uninstalled shops
 // are not found.
-func (c *Checkout) Discovery(ctx context.Context, shopDomain, baseURL string) ([]byte, error) {
+func (c *Sessions) Discovery(ctx context.Context, shopDomain, baseURL string) ([]byte, error) {
 	sh, err := c.Store.ShopByDomain(ctx, shopDomain)
 	if errors.Is(err, app.ErrNotFound) || err == nil && sh.Status == app.ShopUninstalled {
 		return nil, &app.Error{Code: app.CodeNotFound, Reason: "not_found", Message: "no such shop"}

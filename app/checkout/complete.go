@@ -24,7 +24,7 @@ import (
 //	     ├─declined─► declined           └─Shopify refuses for good─► voided (authorisation cancelled)
 //	     └─3-D Secure─► requires_action ─authentication result─► authorizing
 //
-// Each step is recorded (CheckoutPayment) before the next begins, and
+// Each step is recorded (Payment) before the next begins, and
 // every external call is safe to repeat: payment calls carry idempotency
 // keys derived from the session and attempt, and the order is looked up by
 // its sourceIdentifier (the session id) before it is ever created. Only the
@@ -42,8 +42,8 @@ const (
 	PaymentVoided         = "voided"
 )
 
-// CheckoutPayment is the record of one session's completion.
-type CheckoutPayment struct {
+// Payment is the record of one session's completion.
+type Payment struct {
 	SessionID       string
 	ShopID          int64
 	State           string
@@ -162,9 +162,9 @@ type Orders interface {
 // PaymentStore is what completion needs of the database.
 type PaymentStore interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
-	CheckoutPayment(ctx context.Context, sessionID string) (*CheckoutPayment, error)
+	CheckoutPayment(ctx context.Context, sessionID string) (*Payment, error)
 	// SavePayment inserts or replaces the record.
-	SavePayment(ctx context.Context, p *CheckoutPayment) error
+	SavePayment(ctx context.Context, p *Payment) error
 	// LeasePayment takes the lease until the given time when it is free
 	// or lapsed; false when another holds it.
 	LeasePayment(ctx context.Context, sessionID string, now, until time.Time) (bool, error)
@@ -202,7 +202,7 @@ func (c *Completer) searchLag() time.Duration {
 func tokenAAD(sessionID string) []byte { return []byte("checkout_payment_token:" + sessionID) }
 
 // idempotencyKey is the provider's idempotency key of one step of one attempt.
-func idempotencyKey(p *CheckoutPayment, step string) string {
+func idempotencyKey(p *Payment, step string) string {
 	sum := sha256.Sum256([]byte(p.SessionID + "/" + strconv.Itoa(p.Attempt) + "/" + step))
 	return "acpb_" + hex.EncodeToString(sum[:16])
 }
@@ -231,7 +231,7 @@ var errLeased = fmt.Errorf("%w: driven elsewhere", errInProgress)
 // Drive carries the session's completion as far as it can go now. It
 // returns the payment record as it stands; an error means it must be
 // resumed later (the job does).
-func (c *Completer) Drive(ctx context.Context, sh *app.Shop, cs *CheckoutSession) (*CheckoutPayment, error) {
+func (c *Completer) Drive(ctx context.Context, sh *app.Shop, cs *Session) (*Payment, error) {
 	now := c.now()
 	ok, err := c.Store.LeasePayment(ctx, cs.ID, now, now.Add(c.lease()))
 	if err != nil {
@@ -274,7 +274,7 @@ func (c *Completer) Drive(ctx context.Context, sh *app.Shop, cs *CheckoutSession
 }
 
 // save records p in state, with lastErr as its last error.
-func (c *Completer) save(ctx context.Context, p *CheckoutPayment, state string, lastErr error) error {
+func (c *Completer) save(ctx context.Context, p *Payment, state string, lastErr error) error {
 	p.State, p.UpdatedAt, p.LastError = state, c.now(), ""
 	switch state {
 	case PaymentAuthorized, PaymentOrdered, PaymentCompleted, PaymentDeclined, PaymentVoided:
@@ -290,7 +290,7 @@ func (c *Completer) save(ctx context.Context, p *CheckoutPayment, state string, 
 // authorize authorises the payment with the agent's token (or confirms it
 // after 3-D Secure): authorised, declined, or waiting for the buyer's
 // authentication.
-func (c *Completer) authorize(ctx context.Context, sh *app.Shop, cs *CheckoutSession, p *CheckoutPayment, pay *shopPayment) error {
+func (c *Completer) authorize(ctx context.Context, sh *app.Shop, cs *Session, p *Payment, pay *shopPayment) error {
 	var pi *PaymentIntent
 	var err error
 	if p.PaymentIntentID != "" && p.Details.ThreeDS != nil {
@@ -332,7 +332,7 @@ func (c *Completer) authorize(ctx context.Context, sh *app.Shop, cs *CheckoutSes
 // placeOrder writes the Shopify order of an authorised payment, once: it
 // looks for the order an earlier attempt may have written before creating
 // one. Shopify refusing the order cancels the authorisation.
-func (c *Completer) placeOrder(ctx context.Context, sh *app.Shop, cs *CheckoutSession, p *CheckoutPayment, pay *shopPayment) error {
+func (c *Completer) placeOrder(ctx context.Context, sh *app.Shop, cs *Session, p *Payment, pay *shopPayment) error {
 	if at := p.Details.OrderAttemptAt; at != nil && c.now().Sub(*at) < c.searchLag() {
 		// An earlier orderCreate may have written an order that the
 		// search does not show yet: wait before looking again.
@@ -369,7 +369,7 @@ func (c *Completer) placeOrder(ctx context.Context, sh *app.Shop, cs *CheckoutSe
 }
 
 // capture captures the payment of a written order, completing it.
-func (c *Completer) capture(ctx context.Context, p *CheckoutPayment, pay *shopPayment) error {
+func (c *Completer) capture(ctx context.Context, p *Payment, pay *shopPayment) error {
 	_, err := pay.Capture(ctx, pay.credentials, p.PaymentIntentID, idempotencyKey(p, "capture"))
 	if errors.Is(err, ErrIntentState) {
 		// The authorisation was released before capture: the
@@ -420,7 +420,7 @@ func (c *Completer) authentication(sh *app.Shop, pi *PaymentIntent, merchant str
 }
 
 // orderRequest is the Shopify order of a session being completed.
-func orderRequest(cs *CheckoutSession, p *CheckoutPayment) OrderRequest {
+func orderRequest(cs *Session, p *Payment) OrderRequest {
 	st := &cs.State
 	in := OrderRequest{
 		SessionID: cs.ID, Currency: cs.Currency, Lines: st.Quote.Lines, Buyer: st.Buyer,

@@ -13,9 +13,9 @@
 // (agentevents.go, testevent.go).
 //
 // So an ACP create goes web/acp.go (REST glue) → acpapi.Pipeline.Run (the
-// transport-free ACP pipeline) → Checkout.Create → Pricer.Quote (Pricing)
-// → CheckoutStore.CreateCheckoutSession (app/store); a complete goes
-// Checkout.Complete → Completer: Payments.Authorize, then Orders.Create
+// transport-free ACP pipeline) → Sessions.Create → Pricer.Quote (Pricing)
+// → Store.CreateCheckoutSession (app/store); a complete goes
+// Sessions.Complete → Completer: Payments.Authorize, then Orders.Create
 // writes the Shopify order, each step saved through PaymentStore, with the
 // checkout_resume_completion and agent event jobs enqueued alongside.
 // Every operation takes its caller explicitly (the authenticated
@@ -28,15 +28,15 @@
 // the part cannot work without as arguments and the rest as options; the
 // order events are built first and handed to New.
 //
-// It owns its ports (CheckoutStore, PricingStore, PaymentStore,
+// It owns its ports (Store, PricingStore, PaymentStore,
 // AgentEventStore, implemented by app/store) and the records they carry
-// (CheckoutSession, Quote, CheckoutPayment, AgentEvent, …).
+// (Session, State, Quote, Payment, AgentEvent, …).
 //
 // Imports: package app (vocabulary: Shop, Agent, Error, feed records),
 // acp, shopify, app/feed, app/delivery (the outbound HTTP
 // client), app/secret, app/netguard, app/internal/ttlcache and the standard
 // library. What it needs of the feeds capability goes through
-// CheckoutItemSource (declared here), and what it needs of a payment
+// ItemSource (declared here), and what it needs of a payment
 // provider through Payments (app/payment implements it for Stripe, and
 // app/service registers that as provider "stripe"). It never imports web, app/store,
 // app/jobs, app/service or another capability.

@@ -28,8 +28,8 @@ type Options struct {
 // New builds the ACP checkout over its store, the pricer that quotes carts,
 // the completer that charges and orders, the order events told of each
 // completed session, and the job queue.
-func New(store CheckoutStore, pricer Pricer, completer *Completer, events OrderEvents, queue app.Enqueuer, opts Options) *Checkout {
-	return &Checkout{
+func New(store Store, pricer Pricer, completer *Completer, events OrderEvents, queue app.Enqueuer, opts Options) *Sessions {
+	return &Sessions{
 		Store: store, Pricer: pricer, Completer: completer, Events: events, Queue: queue,
 		Logger: orLogger(opts.Logger), Now: orNow(opts.Now), TTL: opts.TTL, CompleteWait: opts.CompleteWait,
 	}
@@ -66,8 +66,8 @@ type PricingOptions struct {
 }
 
 // NewPricing builds live pricing over its store, the feed's checkout items
-// (feeds.Feeds) and Shopify's own calculation.
-func NewPricing(store PricingStore, items CheckoutItemSource, shop ShopPricing, opts PricingOptions) *Pricing {
+// (feeds.Service) and Shopify's own calculation.
+func NewPricing(store PricingStore, items ItemSource, shop ShopPricing, opts PricingOptions) *Pricing {
 	return &Pricing{
 		Store: store, Feeds: items, Shopify: shop,
 		Logger: orLogger(opts.Logger), Now: orNow(opts.Now), Timeout: opts.Timeout,

@@ -101,9 +101,9 @@ type PricingStore interface {
 	CatalogOfVariants(ctx context.Context, shopID int64, variantIDs []int64) (*app.CatalogPage, error)
 }
 
-// CheckoutItemSource maps variants as the feed publishes them (the feeds
-// capability: feeds.Feeds.CheckoutItems).
-type CheckoutItemSource interface {
+// ItemSource maps variants as the feed publishes them (the feeds
+// capability: feeds.Service.CheckoutItems).
+type ItemSource interface {
 	CheckoutItems(ctx context.Context, shopID int64, page *app.CatalogPage, variantIDs []int64) (map[int64]app.CheckoutItem, error)
 }
 
@@ -115,7 +115,7 @@ type CheckoutItemSource interface {
 // session with a recoverable message instead of a hanging agent.
 type Pricing struct {
 	Store   PricingStore
-	Feeds   CheckoutItemSource
+	Feeds   ItemSource
 	Shopify ShopPricing
 	Logger  *slog.Logger
 	Now     func() time.Time
@@ -204,7 +204,7 @@ func checkAddress(v acp.Version, a *acp.Address) error {
 }
 
 // Quote prices the session's cart. See Pricing.
-func (p *Pricing) Quote(ctx context.Context, sh *app.Shop, v acp.Version, st *CheckoutState) (Quote, error) {
+func (p *Pricing) Quote(ctx context.Context, sh *app.Shop, v acp.Version, st *State) (Quote, error) {
 	q := Quote{QuotedAt: p.now()}
 	ids, addr, err := parseCart(v, st)
 	if err != nil {
@@ -282,7 +282,7 @@ func (p *Pricing) Quote(ctx context.Context, sh *app.Shop, v acp.Version, st *Ch
 
 // parseCart reads the cart's variant IDs (the feed's item IDs) and its
 // shipping address, refusing a malformed ID or an impossible address.
-func parseCart(v acp.Version, st *CheckoutState) ([]int64, *acp.Address, error) {
+func parseCart(v acp.Version, st *State) ([]int64, *acp.Address, error) {
 	ids := make([]int64, len(st.Items))
 	for i, it := range st.Items {
 		id, err := parseItemID(it.ItemID)
@@ -375,7 +375,7 @@ func applyLive(v acp.Version, i int, line *QuotedLine, live map[int64]LiveVarian
 
 // draftRequest is what Shopify's draft-order calculation needs of the
 // session: its lines, address, buyer and discount codes.
-func draftRequest(st *CheckoutState, addr *acp.Address, lines []QuotedLine) DraftRequest {
+func draftRequest(st *State, addr *acp.Address, lines []QuotedLine) DraftRequest {
 	req := DraftRequest{DiscountCodes: st.DiscountCodes, Address: addr}
 	if st.Buyer != nil {
 		req.Email, req.Phone = st.Buyer.Email, st.Buyer.PhoneNumber

@@ -68,9 +68,9 @@ var (
 	SecondaryFormats = []feed.Format{feed.FormatCSV, feed.FormatTSV}
 )
 
-// Feeds owns the merchant's feed settings and rules, builds the feed files
+// Service owns the merchant's feed settings and rules, builds the feed files
 // from the synced catalog, and serves them.
-type Feeds struct {
+type Service struct {
 	Store  FeedStore
 	Queue  app.Enqueuer
 	Logger *slog.Logger
@@ -94,13 +94,13 @@ func (o Options) now() func() time.Time {
 
 // New builds the feeds capability over its store and the job queue (a
 // published build's pushes are push_feed jobs, which Deliveries works).
-func New(store FeedStore, queue app.Enqueuer, opts Options) *Feeds {
-	return &Feeds{Store: store, Queue: queue, Logger: opts.logger(), Now: opts.now()}
+func New(store FeedStore, queue app.Enqueuer, opts Options) *Service {
+	return &Service{Store: store, Queue: queue, Logger: opts.logger(), Now: opts.now()}
 }
 
 // Settings returns the shop's feed settings; a shop that has none yet gets
 // defaults derived from the shop.
-func (f *Feeds) Settings(ctx context.Context, shopID int64) (*app.FeedSettings, error) {
+func (f *Service) Settings(ctx context.Context, shopID int64) (*app.FeedSettings, error) {
 	fs, err := f.Store.FeedSettings(ctx, shopID)
 	if errors.Is(err, app.ErrNotFound) {
 		sh, err := f.Store.ShopByID(ctx, shopID)
@@ -130,7 +130,7 @@ func defaultSettings(sh *app.Shop, p app.ShopProfile) *app.FeedSettings {
 
 // EnsureDefaults saves settings derived from what Shopify says of the shop,
 // unless the merchant already has settings (theirs are never overwritten).
-func (f *Feeds) EnsureDefaults(ctx context.Context, sh *app.Shop, p app.ShopProfile) error {
+func (f *Service) EnsureDefaults(ctx context.Context, sh *app.Shop, p app.ShopProfile) error {
 	if _, err := f.Store.FeedSettings(ctx, sh.ID); !errors.Is(err, app.ErrNotFound) {
 		return err
 	}
@@ -140,7 +140,7 @@ func (f *Feeds) EnsureDefaults(ctx context.Context, sh *app.Shop, p app.ShopProf
 
 // SaveSettings validates and stores the merchant's settings; each problem
 // names its field. The feed token is kept (RotateToken changes it).
-func (f *Feeds) SaveSettings(ctx context.Context, fs app.FeedSettings) error {
+func (f *Service) SaveSettings(ctx context.Context, fs app.FeedSettings) error {
 	if err := ValidateFeedSettings(&fs); err != nil {
 		return err
 	}
@@ -221,7 +221,7 @@ func isCountry(c string) bool {
 
 // RotateToken makes a new bearer token for the shop's feed pull URL and
 // returns it; only its hash is kept, and the old token stops working.
-func (f *Feeds) RotateToken(ctx context.Context, shopID int64) (string, error) {
+func (f *Service) RotateToken(ctx context.Context, shopID int64) (string, error) {
 	tok, err := secret.NewAPIKey("acpf")
 	if err != nil {
 		return "", err
@@ -238,7 +238,7 @@ func (f *Feeds) RotateToken(ctx context.Context, shopID int64) (string, error) {
 }
 
 // SaveRule stores a product or collection rule (nil fields: no decision).
-func (f *Feeds) SaveRule(ctx context.Context, r app.FeedRule) error {
+func (f *Service) SaveRule(ctx context.Context, r app.FeedRule) error {
 	if r.Scope != app.RuleProduct && r.Scope != app.RuleCollection {
 		return &app.Error{Code: app.CodeInvalid, Field: "scope", Message: `scope must be "product" or "collection"`}
 	}
@@ -341,7 +341,7 @@ func (r Rules) Override(productID int64, cols []app.CatalogCollection) feed.Over
 }
 
 // FeedInputs gathers what mapping needs for one shop.
-func (f *Feeds) FeedInputs(ctx context.Context, shopID int64) (*app.Shop, *app.FeedSettings, feed.Settings, feed.Shop, Rules, error) {
+func (f *Service) FeedInputs(ctx context.Context, shopID int64) (*app.Shop, *app.FeedSettings, feed.Settings, feed.Shop, Rules, error) {
 	sh, err := f.Store.ShopByID(ctx, shopID)
 	if err != nil {
 		return nil, nil, feed.Settings{}, feed.Shop{}, Rules{}, err
@@ -458,7 +458,7 @@ type fieldSummary = app.FieldProblems
 // served from the previous build. A failed build leaves the last good one
 // served. Once every format is written, a push of the build to each enabled
 // target is enqueued (a push_feed job, which Deliveries works).
-func (f *Feeds) Build(ctx context.Context, shopID int64) (*app.FeedBuild, error) {
+func (f *Service) Build(ctx context.Context, shopID int64) (*app.FeedBuild, error) {
 	in, err := f.buildInputs(ctx, shopID)
 	if err != nil || in == nil {
 		return nil, err
@@ -479,7 +479,7 @@ func (f *Feeds) Build(ctx context.Context, shopID int64) (*app.FeedBuild, error)
 // BuildPrimary is Build's first step: it writes the shop's jsonl.gz,
 // records the validation problems and publishes the build. It returns nil
 // for a shop that is not active.
-func (f *Feeds) BuildPrimary(ctx context.Context, shopID int64) (*app.FeedBuild, error) {
+func (f *Service) BuildPrimary(ctx context.Context, shopID int64) (*app.FeedBuild, error) {
 	in, err := f.buildInputs(ctx, shopID)
 	if err != nil || in == nil {
 		return nil, err
@@ -489,7 +489,7 @@ func (f *Feeds) BuildPrimary(ctx context.Context, shopID int64) (*app.FeedBuild,
 
 // BuildSecondary is Build's second step: it writes the published build's
 // other formats (SecondaryFormats), in the build's field naming.
-func (f *Feeds) BuildSecondary(ctx context.Context, b *app.FeedBuild) error {
+func (f *Service) BuildSecondary(ctx context.Context, b *app.FeedBuild) error {
 	in, err := f.buildInputs(ctx, b.ShopID)
 	if err != nil || in == nil {
 		return err
@@ -508,7 +508,7 @@ type buildInput struct {
 
 // buildInputs reads the shop's mapping inputs; nil when the shop is not
 // active (uninstalled meanwhile: nothing to publish).
-func (f *Feeds) buildInputs(ctx context.Context, shopID int64) (*buildInput, error) {
+func (f *Service) buildInputs(ctx context.Context, shopID int64) (*buildInput, error) {
 	sh, fs, settings, fshop, idx, err := f.FeedInputs(ctx, shopID)
 	if err != nil {
 		return nil, err
@@ -519,7 +519,7 @@ func (f *Feeds) buildInputs(ctx context.Context, shopID int64) (*buildInput, err
 	return &buildInput{shop: sh, fs: fs, settings: settings, fshop: fshop, idx: idx}, nil
 }
 
-func (f *Feeds) buildPrimary(ctx context.Context, in *buildInput) (*app.FeedBuild, error) {
+func (f *Service) buildPrimary(ctx context.Context, in *buildInput) (*app.FeedBuild, error) {
 	b, err := f.Store.CreateBuild(ctx, in.shop.ID, in.fs.FieldNames)
 	if err != nil {
 		return nil, err
@@ -543,7 +543,7 @@ func (f *Feeds) buildPrimary(ctx context.Context, in *buildInput) (*app.FeedBuil
 	return b, nil
 }
 
-func (f *Feeds) buildSecondary(ctx context.Context, b *app.FeedBuild, in *buildInput) error {
+func (f *Service) buildSecondary(ctx context.Context, b *app.FeedBuild, in *buildInput) error {
 	start := time.Now()
 	settings := in.settings
 	settings.FieldNames = feed.FieldNames(b.FieldNames) // as the published file
@@ -567,7 +567,7 @@ type feedOut struct {
 }
 
 // openFormats starts a file per format; on error the ones started are closed.
-func (f *Feeds) openFormats(ctx context.Context, buildID int64, formats []feed.Format, names feed.FieldNames) ([]feedOut, error) {
+func (f *Service) openFormats(ctx context.Context, buildID int64, formats []feed.Format, names feed.FieldNames) ([]feedOut, error) {
 	var outs []feedOut
 	for _, format := range formats {
 		file, err := f.Store.NewFeedFile(ctx, buildID, string(format))
@@ -610,7 +610,7 @@ func closeFormats(outs []feedOut) {
 
 // writeFormats writes the valid items of the catalog in the formats
 // (BuildSecondary: the counts and problems are the primary pass's).
-func (f *Feeds) writeFormats(ctx context.Context, buildID, shopID int64, formats []feed.Format, settings feed.Settings, fshop feed.Shop, idx Rules) error {
+func (f *Service) writeFormats(ctx context.Context, buildID, shopID int64, formats []feed.Format, settings feed.Settings, fshop feed.Shop, idx Rules) error {
 	outs, err := f.openFormats(ctx, buildID, formats, settings.FieldNames)
 	if err != nil {
 		return err
@@ -637,7 +637,7 @@ func (f *Feeds) writeFormats(ctx context.Context, buildID, shopID int64, formats
 
 // build is the primary pass: it writes PrimaryFormat and records the
 // build's counts, problems and summary.
-func (f *Feeds) build(ctx context.Context, b *app.FeedBuild, settings feed.Settings, fshop feed.Shop, idx Rules) error {
+func (f *Service) build(ctx context.Context, b *app.FeedBuild, settings feed.Settings, fshop feed.Shop, idx Rules) error {
 	outs, err := f.openFormats(ctx, b.ID, []feed.Format{PrimaryFormat}, settings.FieldNames)
 	if err != nil {
 		return err
@@ -725,7 +725,7 @@ type walkFuncs struct {
 // walkItems maps and validates every variant of the shop's catalog, a page
 // at a time: the one loop behind builds and the published-items listing,
 // so both agree item for item.
-func (f *Feeds) walkItems(ctx context.Context, shopID int64, settings feed.Settings, fshop feed.Shop, idx Rules, fn walkFuncs) error {
+func (f *Service) walkItems(ctx context.Context, shopID int64, settings feed.Settings, fshop feed.Shop, idx Rules, fn walkFuncs) error {
 	var items []feed.Item
 	var sc productScratch
 	return f.Store.CatalogPages(ctx, shopID, buildPage, func(page *app.CatalogPage) error {
@@ -780,7 +780,7 @@ type PublishedItem struct {
 
 // PublishedItems lists up to limit items the shop's feed publishes now
 // (eligible and valid), in feed order.
-func (f *Feeds) PublishedItems(ctx context.Context, shopID int64, limit int) ([]PublishedItem, error) {
+func (f *Service) PublishedItems(ctx context.Context, shopID int64, limit int) ([]PublishedItem, error) {
 	_, _, settings, fshop, idx, err := f.FeedInputs(ctx, shopID)
 	if err != nil {
 		return nil, err
@@ -820,7 +820,7 @@ type ServedFeed struct {
 // returns the newest published file in the format. Unknown shops, wrong
 // tokens and uninstalled shops are all CodeUnauthorized: a caller learns
 // nothing about which shops exist.
-func (f *Feeds) OpenFeed(ctx context.Context, shopDomain, token, format string) (*ServedFeed, error) {
+func (f *Service) OpenFeed(ctx context.Context, shopDomain, token, format string) (*ServedFeed, error) {
 	unauthorized := &app.Error{Code: app.CodeUnauthorized, Message: "a valid feed token is required as Bearer"}
 	if token == "" {
 		return nil, unauthorized
@@ -848,7 +848,7 @@ func (f *Feeds) OpenFeed(ctx context.Context, shopDomain, token, format string) 
 }
 
 // CopyFeed writes a served file's bytes to w.
-func (f *Feeds) CopyFeed(ctx context.Context, sf *ServedFeed, w io.Writer) error {
+func (f *Service) CopyFeed(ctx context.Context, sf *ServedFeed, w io.Writer) error {
 	_, err := f.Store.CopyFeedFile(ctx, sf.File.BuildID, sf.File.Format, w)
 	return err
 }

@@ -11,7 +11,7 @@ import (
 // CheckoutItems maps the given variants exactly as a feed build would
 // (rules, overrides, validation) and reports which of them agents may buy.
 // Variants the catalog does not hold are absent from the result.
-func (f *Feeds) CheckoutItems(ctx context.Context, shopID int64, page *app.CatalogPage, variantIDs []int64) (map[int64]app.CheckoutItem, error) {
+func (f *Service) CheckoutItems(ctx context.Context, shopID int64, page *app.CatalogPage, variantIDs []int64) (map[int64]app.CheckoutItem, error) {
 	_, _, settings, fshop, idx, err := f.FeedInputs(ctx, shopID)
 	if err != nil {
 		return nil, err

@@ -38,7 +38,7 @@ type DeliveryStore interface {
 // result is kept on the target.
 type Deliveries struct {
 	Store  DeliveryStore
-	Feeds  *Feeds
+	Feeds  *Service
 	Queue  app.Enqueuer
 	Keys   *secret.Keyring
 	HTTP   *http.Client
@@ -61,7 +61,7 @@ type DeliveriesOptions struct {
 // NewDeliveries builds feed deliveries over their store, the feeds whose
 // builds they push, the job queue, the keyring that seals the targets'
 // secrets and the outbound-network policy targets must pass.
-func NewDeliveries(store DeliveryStore, feeds *Feeds, queue app.Enqueuer, keys *secret.Keyring, outbound *netguard.Policy, opts DeliveriesOptions) *Deliveries {
+func NewDeliveries(store DeliveryStore, feeds *Service, queue app.Enqueuer, keys *secret.Keyring, outbound *netguard.Policy, opts DeliveriesOptions) *Deliveries {
 	return &Deliveries{
 		Store: store, Feeds: feeds, Queue: queue, Keys: keys, HTTP: opts.HTTP,
 		Logger: opts.logger(), Now: opts.now(), Outbound: outbound,
@@ -113,7 +113,7 @@ func (d *Deliveries) save(ctx context.Context, shopID, id int64, kind string, cf
 // enqueuePushes enqueues a push of a just-published build to every enabled
 // target of the shop: the hand-over from building to delivering is the
 // push_feed job, so Feeds needs no pointer to Deliveries.
-func (f *Feeds) enqueuePushes(ctx context.Context, b *app.FeedBuild) error {
+func (f *Service) enqueuePushes(ctx context.Context, b *app.FeedBuild) error {
 	targets, err := f.Store.FeedTargets(ctx, b.ShopID)
 	if err != nil {
 		return err
@@ -267,7 +267,7 @@ func (d *Deliveries) pushACP(ctx context.Context, t *app.FeedTarget) (int, []byt
 
 // ACPProducts yields the shop's eligible products in the ACP Feed API
 // shape, a catalog page at a time.
-func (f *Feeds) ACPProducts(ctx context.Context, shopID int64) iter.Seq2[json.RawMessage, error] {
+func (f *Service) ACPProducts(ctx context.Context, shopID int64) iter.Seq2[json.RawMessage, error] {
 	return func(yield func(json.RawMessage, error) bool) {
 		_, _, settings, fshop, idx, err := f.FeedInputs(ctx, shopID)
 		if err != nil {

@@ -26,7 +26,7 @@
 // Imports: package app (vocabulary), app/feed, app/delivery, app/secret,
 // app/netguard and the standard library. Other capabilities reach it
 // through interfaces they declare (catalog.FeedDefaults,
-// app.CheckoutItemSource); only app/merchant (the admin's read model), web,
+// checkout.ItemSource); only app/merchant (the admin's read model), web,
 // app/service and the demo and load-driver stacks import it. It never
 // imports web, app/store, app/jobs or app/service.
 package feeds

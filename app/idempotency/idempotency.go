@@ -23,10 +23,10 @@ import (
 
 // Idempotency defaults (ACP 2026-04-17 §2.2 asks to keep keys 24 h at least).
 const (
-	DefaultIdempotencyTTL   = 24 * time.Hour
-	DefaultIdempotencyLease = 60 * time.Second
-	// MaxIdempotencyKeyLen is the protocol's maxLength of Idempotency-Key.
-	MaxIdempotencyKeyLen = 255
+	DefaultTTL   = 24 * time.Hour
+	DefaultLease = 60 * time.Second
+	// MaxKeyLen is the protocol's maxLength of Idempotency-Key.
+	MaxKeyLen = 255
 	// idempotencyRetryAfter is what an in-flight answer asks the agent to wait.
 	idempotencyRetryAfter = time.Second
 )
@@ -39,16 +39,16 @@ const (
 	ReasonIdempotencyInFlight    = "idempotency_in_flight"
 )
 
-// IdempotencyState is the life stage of an idempotency record.
-type IdempotencyState string
+// State is the life stage of an idempotency record.
+type State string
 
 // The states of an idempotency record.
 const (
-	// IdempotencyInFlight: a request holds the key and is running; the
+	// InFlight: a request holds the key and is running; the
 	// lease says until when the holder is presumed alive.
-	IdempotencyInFlight IdempotencyState = "in_flight"
-	// IdempotencyCompleted: the response is stored and replays.
-	IdempotencyCompleted IdempotencyState = "completed"
+	InFlight State = "in_flight"
+	// Completed: the response is stored and replays.
+	Completed State = "completed"
 )
 
 // Operation names a state-changing ACP operation; a key is unique within
@@ -63,11 +63,11 @@ const (
 	OpCancelSession   Operation = "cancel_checkout_session"
 )
 
-// IdempotencyScope is what a key is unique within: the shop, the agent's
+// Scope is what a key is unique within: the shop, the agent's
 // API key, the operation and its target session ("" for a create). The
 // same key sent by two agents of one shop, to two sessions or for two
 // operations is two requests.
-type IdempotencyScope struct {
+type Scope struct {
 	ShopID    int64
 	APIKeyID  int64
 	Operation Operation
@@ -146,14 +146,14 @@ func (r *Refusal) Err() error {
 		RetryAfter: time.Duration(r.RetryAfterMS) * time.Millisecond}
 }
 
-// IdempotencyRecord is one row of the idempotency store.
-type IdempotencyRecord struct {
+// Record is one row of the idempotency store.
+type Record struct {
 	ID int64
-	IdempotencyScope
+	Scope
 	Key         string
 	APIVersion  string
 	RequestHash string
-	State       IdempotencyState
+	State       State
 	LeaseUntil  time.Time
 	// Result is set once State is IdempotencyCompleted.
 	Result    *StoredResult
@@ -161,15 +161,15 @@ type IdempotencyRecord struct {
 	ExpiresAt time.Time
 }
 
-// IdempotencyStore is what Idempotency needs of the database. The claim must
+// Store is what Keys needs of the database. The claim must
 // be atomic in the database itself, so that replicas sharing it agree.
-type IdempotencyStore interface {
+type Store interface {
 	// ClaimIdempotencyKey first removes the record of rec's (scope, key)
 	// if it is expired (ExpiresAt <= now) or in flight with a lapsed
 	// lease (LeaseUntil <= now), then inserts rec (in flight) unless a
 	// record holds the key. It returns the inserted record (claimed true,
 	// with its ID) or the one holding the key (claimed false).
-	ClaimIdempotencyKey(ctx context.Context, rec IdempotencyRecord, now time.Time) (held *IdempotencyRecord, claimed bool, err error)
+	ClaimIdempotencyKey(ctx context.Context, rec Record, now time.Time) (held *Record, claimed bool, err error)
 	// RenewIdempotencyLease moves the lease of the in-flight record id;
 	// ErrNotFound when that claim is gone (released, or taken over).
 	RenewIdempotencyLease(ctx context.Context, id int64, leaseUntil time.Time) error
@@ -181,7 +181,7 @@ type IdempotencyStore interface {
 	ReleaseIdempotencyKey(ctx context.Context, id int64) error
 }
 
-// Idempotency makes the ACP checkout API's POSTs safe to retry (ACP
+// Keys makes the ACP checkout API's POSTs safe to retry (ACP
 // 2026-04-17 §2.2; 2025-09-29 answers a conflict with 409 instead of 422).
 //
 // Begin either returns the stored result of an earlier request with the
@@ -189,8 +189,8 @@ type IdempotencyStore interface {
 // claim on the key: the caller runs the operation and hands its result to
 // Claim.Finish, or calls Claim.Release when it failed without one. Claims
 // are rows in the shared database, so the rules hold across replicas.
-type Idempotency struct {
-	Store IdempotencyStore
+type Keys struct {
+	Store Store
 	// Now is the clock (UTC); nil means time.Now.
 	Now func() time.Time
 	// TTL is how long a key is remembered (DefaultIdempotencyTTL if zero).
@@ -205,7 +205,7 @@ type Idempotency struct {
 }
 
 // Options are the idempotency store's settings; zero values mean the
-// defaults documented on Idempotency's fields.
+// defaults documented on Keys' fields.
 type Options struct {
 	Now    func() time.Time
 	TTL    time.Duration
@@ -214,44 +214,44 @@ type Options struct {
 }
 
 // New builds the idempotency keys' use-case over its store.
-func New(store IdempotencyStore, opts Options) *Idempotency {
-	return &Idempotency{Store: store, Now: opts.Now, TTL: opts.TTL, Lease: opts.Lease, Logger: opts.Logger}
+func New(store Store, opts Options) *Keys {
+	return &Keys{Store: store, Now: opts.Now, TTL: opts.TTL, Lease: opts.Lease, Logger: opts.Logger}
 }
 
-func (i *Idempotency) now() time.Time {
+func (i *Keys) now() time.Time {
 	if i.Now != nil {
 		return i.Now().UTC()
 	}
 	return time.Now().UTC()
 }
 
-func (i *Idempotency) ttl() time.Duration {
+func (i *Keys) ttl() time.Duration {
 	if i.TTL > 0 {
 		return i.TTL
 	}
-	return DefaultIdempotencyTTL
+	return DefaultTTL
 }
 
-func (i *Idempotency) lease() time.Duration {
+func (i *Keys) lease() time.Duration {
 	if i.Lease > 0 {
 		return i.Lease
 	}
-	return DefaultIdempotencyLease
+	return DefaultLease
 }
 
-func (i *Idempotency) logger() *slog.Logger {
+func (i *Keys) logger() *slog.Logger {
 	if i.Logger != nil {
 		return i.Logger
 	}
 	return slog.New(slog.DiscardHandler)
 }
 
-// ValidateIdempotencyKey checks an Idempotency-Key value: 1 to 255
+// ValidateKey checks an Idempotency-Key value: 1 to 255
 // characters of printable ASCII (space included).
-func ValidateIdempotencyKey(key string) error {
-	if key == "" || len(key) > MaxIdempotencyKeyLen {
+func ValidateKey(key string) error {
+	if key == "" || len(key) > MaxKeyLen {
 		return &app.Error{Code: app.CodeInvalid, Reason: ReasonInvalidIdempotencyKey,
-			Message: fmt.Sprintf("Idempotency-Key must be 1 to %d characters long, got %d.", MaxIdempotencyKeyLen, len(key))}
+			Message: fmt.Sprintf("Idempotency-Key must be 1 to %d characters long, got %d.", MaxKeyLen, len(key))}
 	}
 	for j := 0; j < len(key); j++ {
 		if b := key[j]; b < 0x20 || b > 0x7e {
@@ -276,7 +276,7 @@ func ValidateIdempotencyKey(key string) error {
 // invalid_idempotency_key (400), idempotency_conflict (same key, other
 // body or other API-Version: 422, or 409 in 2025-09-29) and idempotency_in_flight (409 with
 // RetryAfter, while the first request runs).
-func (i *Idempotency) Begin(ctx context.Context, scope IdempotencyScope, key string, version acp.Version, body []byte) (replay *StoredResult, claim *IdempotencyClaim, err error) {
+func (i *Keys) Begin(ctx context.Context, scope Scope, key string, version acp.Version, body []byte) (replay *StoredResult, claim *Claim, err error) {
 	if key == "" {
 		if version == acp.V20250929 {
 			return nil, nil, nil
@@ -284,13 +284,13 @@ func (i *Idempotency) Begin(ctx context.Context, scope IdempotencyScope, key str
 		return nil, nil, &app.Error{Code: app.CodeInvalid, Reason: ReasonIdempotencyKeyRequired,
 			Message: "The Idempotency-Key header is required on every POST."}
 	}
-	if err := ValidateIdempotencyKey(key); err != nil {
+	if err := ValidateKey(key); err != nil {
 		return nil, nil, err
 	}
 	now := i.now()
-	rec := IdempotencyRecord{
-		IdempotencyScope: scope, Key: key, APIVersion: string(version),
-		RequestHash: CanonicalJSONHash(body), State: IdempotencyInFlight,
+	rec := Record{
+		Scope: scope, Key: key, APIVersion: string(version),
+		RequestHash: CanonicalJSONHash(body), State: InFlight,
 		LeaseUntil: now.Add(i.lease()), CreatedAt: now, ExpiresAt: now.Add(i.ttl()),
 	}
 	held, claimed, err := i.Store.ClaimIdempotencyKey(ctx, rec, now)
@@ -317,7 +317,7 @@ func (i *Idempotency) Begin(ctx context.Context, scope IdempotencyScope, key str
 		return nil, nil, conflict(version, fmt.Sprintf(
 			"This Idempotency-Key was already used with API-Version %s; retry with that version, or use a new key.", held.APIVersion))
 	}
-	if held.State != IdempotencyCompleted || held.Result == nil {
+	if held.State != Completed || held.Result == nil {
 		return nil, nil, &app.Error{Code: app.CodeConflict, Reason: ReasonIdempotencyInFlight, RetryAfter: idempotencyRetryAfter,
 			Message: "A request with this Idempotency-Key is still being processed; retry later."}
 	}
@@ -334,26 +334,26 @@ func conflict(version acp.Version, msg string) *app.Error {
 	return &app.Error{Code: code, Reason: ReasonIdempotencyConflict, Message: msg}
 }
 
-// IdempotencyClaim is a key held by a running request. Until Finish or
+// Claim is a key held by a running request. Until Finish or
 // Release it renews its lease in the background.
-type IdempotencyClaim struct {
+type Claim struct {
 	id   int64
-	idem *Idempotency
+	idem *Keys
 	stop chan struct{}
 	done chan struct{}
 	once sync.Once
 }
 
 // ID is the record's id.
-func (c *IdempotencyClaim) ID() int64 { return c.id }
+func (c *Claim) ID() int64 { return c.id }
 
-func (i *Idempotency) newClaim(id int64) *IdempotencyClaim {
-	c := &IdempotencyClaim{id: id, idem: i, stop: make(chan struct{}), done: make(chan struct{})}
+func (i *Keys) newClaim(id int64) *Claim {
+	c := &Claim{id: id, idem: i, stop: make(chan struct{}), done: make(chan struct{})}
 	go c.renew()
 	return c
 }
 
-func (c *IdempotencyClaim) renew() {
+func (c *Claim) renew() {
 	defer close(c.done)
 	lease := c.idem.lease()
 	t := time.NewTicker(max(lease/3, time.Millisecond))
@@ -377,7 +377,7 @@ func (c *IdempotencyClaim) renew() {
 }
 
 // end stops the renewals (once) and waits for them to stop.
-func (c *IdempotencyClaim) end() {
+func (c *Claim) end() {
 	c.once.Do(func() { close(c.stop) })
 	<-c.done
 }
@@ -386,7 +386,7 @@ func (c *IdempotencyClaim) end() {
 // the claim was lost (its lease lapsed and another request took the key
 // over). A server failure has no result to store: Release the claim
 // instead (RefusalOf says which errors those are).
-func (c *IdempotencyClaim) Finish(ctx context.Context, res StoredResult) error {
+func (c *Claim) Finish(ctx context.Context, res StoredResult) error {
 	c.end()
 	if err := c.idem.Store.FinishIdempotencyKey(ctx, c.id, res); err != nil {
 		return fmt.Errorf("idempotency: finish: %w", err)
@@ -397,12 +397,12 @@ func (c *IdempotencyClaim) Finish(ctx context.Context, res StoredResult) error {
 // Release forgets the claim, so the key may be used again at once: for a
 // request that failed without a result worth keeping (a server failure,
 // a panic).
-func (c *IdempotencyClaim) Release(ctx context.Context) error {
+func (c *Claim) Release(ctx context.Context) error {
 	c.end()
 	return c.release(ctx)
 }
 
-func (c *IdempotencyClaim) release(ctx context.Context) error {
+func (c *Claim) release(ctx context.Context) error {
 	err := c.idem.Store.ReleaseIdempotencyKey(ctx, c.id)
 	if err == nil {
 		return nil
@@ -424,13 +424,13 @@ func (c *IdempotencyClaim) release(ctx context.Context) error {
 // finds when that is rec's own claim (in flight, same body, same creation
 // time) or a claim it has just made. It gives up when the lease would have
 // lapsed anyway.
-func (i *Idempotency) forgetLostClaim(rec IdempotencyRecord) {
+func (i *Keys) forgetLostClaim(rec Record) {
 	deadline := time.Now().Add(i.lease())
 	for time.Now().Before(deadline) {
 		time.Sleep(releaseRetryEvery)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		held, claimed, err := i.Store.ClaimIdempotencyKey(ctx, rec, i.now())
-		if err == nil && (claimed || held.State == IdempotencyInFlight && held.RequestHash == rec.RequestHash &&
+		if err == nil && (claimed || held.State == InFlight && held.RequestHash == rec.RequestHash &&
 			held.CreatedAt.Sub(rec.CreatedAt).Abs() <= time.Microsecond) {
 			err = i.Store.ReleaseIdempotencyKey(ctx, held.ID)
 			if err == nil && !claimed {
@@ -449,7 +449,7 @@ const releaseRetryEvery = 200 * time.Millisecond
 
 // releaseLater retries the release until it succeeds or the lease would
 // have lapsed anyway.
-func (c *IdempotencyClaim) releaseLater() {
+func (c *Claim) releaseLater() {
 	deadline := time.Now().Add(c.idem.lease())
 	for time.Now().Before(deadline) {
 		time.Sleep(releaseRetryEvery)

@@ -131,7 +131,7 @@ func TestValidateIdempotencyKey(t *testing.T) {
 		{"del\x7f", false},
 		{"é", false},
 	} {
-		err := idempotency.ValidateIdempotencyKey(tt.key)
+		err := idempotency.ValidateKey(tt.key)
 		if (err == nil) != tt.ok {
 			t.Errorf("ValidateIdempotencyKey(%q) = %v, want ok %v", tt.key, err, tt.ok)
 		}
@@ -156,8 +156,8 @@ func TestIdempotencyBegin(t *testing.T) {
 	storetest.EachShop(t, func(t *testing.T, st *store.Store, sh *app.Shop) {
 		ctx := context.Background()
 		clk := testkit.NewClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
-		idem := &idempotency.Idempotency{Store: st, Now: clk.Now}
-		scope := idempotency.IdempotencyScope{ShopID: sh.ID, APIKeyID: 3, Operation: idempotency.OpCreateSession}
+		idem := &idempotency.Keys{Store: st, Now: clk.Now}
+		scope := idempotency.Scope{ShopID: sh.ID, APIKeyID: 3, Operation: idempotency.OpCreateSession}
 
 		// Missing key: required in 2026-04-17, untracked in 2025-09-29.
 		_, _, err := idem.Begin(ctx, scope, "", acp.V20260417, []byte(`{}`))
@@ -196,7 +196,7 @@ func TestIdempotencyBegin(t *testing.T) {
 		wantAppError(t, err, app.CodeUnprocessable, idempotency.ReasonIdempotencyConflict)
 
 		// After the TTL the key is new.
-		clk.Advance(idempotency.DefaultIdempotencyTTL)
+		clk.Advance(idempotency.DefaultTTL)
 		_, claim, err = idem.Begin(ctx, scope, "k1", acp.V20260417, []byte(`{"other":true}`))
 		if err != nil || claim == nil {
 			t.Fatalf("Begin after the TTL = %v, %v; want a fresh claim", claim, err)
@@ -224,7 +224,7 @@ func TestIdempotencyBegin(t *testing.T) {
 
 		// A claim whose holder died (no renewal, lease lapsed) is taken over;
 		// the dead holder's late Finish is refused.
-		clk.Advance(idempotency.DefaultIdempotencyLease + time.Second)
+		clk.Advance(idempotency.DefaultLease + time.Second)
 		_, taken, err := idem.Begin(ctx, scope, "k1", acp.V20260417, []byte(`{"another":1}`))
 		if err != nil || taken == nil {
 			t.Fatalf("Begin after the lease lapsed = %v, %v; want a fresh claim", taken, err)
@@ -237,7 +237,7 @@ func TestIdempotencyBegin(t *testing.T) {
 		}
 
 		// Keys are scoped by operation, session and API key.
-		for _, other := range []idempotency.IdempotencyScope{
+		for _, other := range []idempotency.Scope{
 			{ShopID: sh.ID, APIKeyID: 3, Operation: idempotency.OpUpdateSession, SessionID: "cs_1"},
 			{ShopID: sh.ID, APIKeyID: 3, Operation: idempotency.OpUpdateSession, SessionID: "cs_2"},
 			{ShopID: sh.ID, APIKeyID: 4, Operation: idempotency.OpCreateSession},
@@ -257,8 +257,8 @@ func TestIdempotencyKeyBoundToAPIVersion(t *testing.T) {
 	t.Parallel()
 	storetest.EachShop(t, func(t *testing.T, st *store.Store, sh *app.Shop) {
 		ctx := context.Background()
-		idem := &idempotency.Idempotency{Store: st}
-		scope := idempotency.IdempotencyScope{ShopID: sh.ID, APIKeyID: 3, Operation: idempotency.OpCreateSession}
+		idem := &idempotency.Keys{Store: st}
+		scope := idempotency.Scope{ShopID: sh.ID, APIKeyID: 3, Operation: idempotency.OpCreateSession}
 		body := []byte(`{"line_items":[{"id":"1","quantity":1}]}`)
 		tests := []struct {
 			first, then acp.Version
@@ -303,8 +303,8 @@ func TestIdempotencyLeaseRenews(t *testing.T) {
 	t.Parallel()
 	storetest.EachShop(t, func(t *testing.T, st *store.Store, sh *app.Shop) {
 		ctx := context.Background()
-		idem := &idempotency.Idempotency{Store: st, Lease: 300 * time.Millisecond}
-		scope := idempotency.IdempotencyScope{ShopID: sh.ID, APIKeyID: 3, Operation: idempotency.OpCreateSession}
+		idem := &idempotency.Keys{Store: st, Lease: 300 * time.Millisecond}
+		scope := idempotency.Scope{ShopID: sh.ID, APIKeyID: 3, Operation: idempotency.OpCreateSession}
 		_, claim, err := idem.Begin(ctx, scope, "k", acp.V20260417, []byte(`{}`))
 		if err != nil || claim == nil {
 			t.Fatalf("Begin = %v, %v", claim, err)

@@ -33,8 +33,8 @@ type MaintenanceStore interface {
 // at once; this catches one whose job ran out of attempts or was lost).
 const StalledAfter = 10 * time.Minute
 
-// Maintenance is the periodic housekeeping use-case.
-type Maintenance struct {
+// Housekeeping is the periodic housekeeping use-case.
+type Housekeeping struct {
 	Store MaintenanceStore
 	// Resealer, when set, re-seals secrets left under a retired key.
 	Resealer *Resealer
@@ -53,8 +53,8 @@ type Options struct {
 // New builds the housekeeping over its store, the job queue that receives
 // the resume jobs of stalled completions, and the resealer that finishes
 // key rotations.
-func New(store MaintenanceStore, queue app.Enqueuer, resealer *Resealer, opts Options) *Maintenance {
-	m := &Maintenance{Store: store, Queue: queue, Resealer: resealer, Logger: opts.Logger, Now: opts.Now}
+func New(store MaintenanceStore, queue app.Enqueuer, resealer *Resealer, opts Options) *Housekeeping {
+	m := &Housekeeping{Store: store, Queue: queue, Resealer: resealer, Logger: opts.Logger, Now: opts.Now}
 	if m.Logger == nil {
 		m.Logger = slog.Default()
 	}
@@ -68,7 +68,7 @@ func New(store MaintenanceStore, queue app.Enqueuer, resealer *Resealer, opts Op
 // states, old webhook deliveries, expired idempotency keys and signature
 // uses) and lets the
 // database tune itself.
-func (m *Maintenance) Maintain(ctx context.Context) error {
+func (m *Housekeeping) Maintain(ctx context.Context) error {
 	now := m.Now()
 	keys, err := m.Store.PruneRevokedAPIKeys(ctx, now.Add(-RevokedKeyRetention))
 	if err != nil {

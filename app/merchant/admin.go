@@ -26,12 +26,12 @@ import (
 // settings themselves are saved through Feeds, Agents and Deliveries.
 type Admin struct {
 	Store  AdminStore
-	Feeds  *feeds.Feeds
-	Agents *agents.Agents
+	Feeds  *feeds.Service
+	Agents *agents.Access
 	Events *checkout.AgentEvents
 	// Checkout runs the test checkout.
-	Checkout   *checkout.Checkout
-	Catalog    *catalog.Catalog
+	Checkout   *checkout.Sessions
+	Catalog    *catalog.Syncer
 	Deliveries *feeds.Deliveries
 	// Channels lists the shop's sales channels (for the warning about
 	// Shopify's own agentic channels); nil skips the check.
@@ -53,8 +53,8 @@ type Options struct {
 
 // New builds the admin's read model over its store and the capabilities
 // whose use-cases the admin pages call.
-func New(store AdminStore, fs *feeds.Feeds, deliveries *feeds.Deliveries, cat *catalog.Catalog,
-	ag *agents.Agents, co *checkout.Checkout, events *checkout.AgentEvents, opts Options) *Admin {
+func New(store AdminStore, fs *feeds.Service, deliveries *feeds.Deliveries, cat *catalog.Syncer,
+	ag *agents.Access, co *checkout.Sessions, events *checkout.AgentEvents, opts Options) *Admin {
 	now := opts.Now
 	if now == nil {
 		now = time.Now

@@ -739,7 +739,7 @@ type perfEnv struct {
 	cfg   app.DatabaseConfig
 	keys  *secret.Keyring
 	shop  *app.Shop
-	feeds *feeds.Feeds
+	feeds *feeds.Service
 }
 
 // newPerfEnv opens a fresh migrated database with one installed shop whose
@@ -794,14 +794,14 @@ func newPerfEnv(tb testing.TB, kind app.DatabaseKind) *perfEnv {
 	if sh, err = st.ShopByID(ctx, sh.ID); err != nil {
 		tb.Fatal(err)
 	}
-	feeds := &feeds.Feeds{Store: st, Logger: log.logger(), Now: time.Now}
+	feeds := &feeds.Service{Store: st, Logger: log.logger(), Now: time.Now}
 	return &perfEnv{log: log, st: st, cfg: cfg, keys: keys, shop: sh, feeds: feeds}
 }
 
 // startSync prepares a full sync whose bulk result is path, served over
 // loopback HTTP as Shopify's storage would, and returns the catalog and the
 // sync to poll.
-func (e *perfEnv) startSync(tb testing.TB, path string, objects int) (*catalog.Catalog, *app.CatalogSync) {
+func (e *perfEnv) startSync(tb testing.TB, path string, objects int) (*catalog.Syncer, *app.CatalogSync) {
 	tb.Helper()
 	ctx := context.Background()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -809,7 +809,7 @@ func (e *perfEnv) startSync(tb testing.TB, path string, objects int) (*catalog.C
 	}))
 	tb.Cleanup(srv.Close)
 	logger := e.log.logger()
-	cat := &catalog.Catalog{
+	cat := &catalog.Syncer{
 		Store: e.st,
 		Shopify: &shops.Shopify{Store: e.st, Admin: perfAdmin{url: srv.URL + "/bulk.jsonl", objects: objects},
 			Keys: e.keys, Logger: logger, Now: time.Now},

@@ -67,7 +67,7 @@ func TestResealAfterKeyRotation(t *testing.T) {
 		}
 	}
 	// The agent secrets open with the new key alone, to the same values.
-	access := &agents.Agents{Store: e.svc.Store(), Keys: onlyNew}
+	access := &agents.Access{Store: e.svc.Store(), Keys: onlyNew}
 	set, err := access.Settings(ctx, sh.ID)
 	if err != nil {
 		t.Fatal(err)

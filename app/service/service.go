@@ -92,12 +92,12 @@ type Service struct {
 	store      *store.Store
 	keys       *secret.Keyring
 	shopify    *shops.Shopify
-	catalog    *catalog.Catalog
-	feeds      *feeds.Feeds
+	catalog    *catalog.Syncer
+	feeds      *feeds.Service
 	deliveries *feeds.Deliveries
 	admin      *merchant.Admin
-	agents     *agents.Agents
-	checkout   *checkout.Checkout
+	agents     *agents.Access
+	checkout   *checkout.Sessions
 	events     *checkout.AgentEvents
 	webhooks   *shops.ShopifyWebhooks
 	queue      *jobs.Queue
@@ -447,16 +447,16 @@ func (s *Service) Queue() *jobs.Queue { return s.queue }
 func (s *Service) Shopify() *shops.Shopify { return s.shopify }
 
 // Catalog exposes the catalog use-case.
-func (s *Service) Catalog() *catalog.Catalog { return s.catalog }
+func (s *Service) Catalog() *catalog.Syncer { return s.catalog }
 
 // Feeds exposes the feeds use-case.
-func (s *Service) Feeds() *feeds.Feeds { return s.feeds }
+func (s *Service) Feeds() *feeds.Service { return s.feeds }
 
 // Agents exposes agent credentials (API keys, signing and webhook secrets).
-func (s *Service) Agents() *agents.Agents { return s.agents }
+func (s *Service) Agents() *agents.Access { return s.agents }
 
 // Checkout exposes the ACP checkout use-case.
-func (s *Service) Checkout() *checkout.Checkout { return s.checkout }
+func (s *Service) Checkout() *checkout.Sessions { return s.checkout }
 
 // AgentEvents exposes the order events sent to agents.
 func (s *Service) AgentEvents() *checkout.AgentEvents { return s.events }

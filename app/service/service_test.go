@@ -341,12 +341,12 @@ func TestMaintenanceResumesStalledCompletions(t *testing.T) {
 		t.Fatal(err)
 	}
 	old := time.Now().UTC().Add(-time.Hour)
-	cs := &checkout.CheckoutSession{ID: "cs_stalled", ShopID: sh.ID, Version: acp.V20260417,
+	cs := &checkout.Session{ID: "cs_stalled", ShopID: sh.ID, Version: acp.V20260417,
 		Status: acp.StatusCompleteInProgress, Currency: "USD", ExpiresAt: old.Add(2 * time.Hour), CreatedAt: old, UpdatedAt: old}
 	if err := st.CreateCheckoutSession(ctx, cs); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.SavePayment(ctx, &checkout.CheckoutPayment{SessionID: cs.ID, ShopID: sh.ID, State: checkout.PaymentAuthorizing,
+	if err := st.SavePayment(ctx, &checkout.Payment{SessionID: cs.ID, ShopID: sh.ID, State: checkout.PaymentAuthorizing,
 		Attempt: 1, Amount: 100, Currency: "USD", CreatedAt: old, UpdatedAt: old}); err != nil {
 		t.Fatal(err)
 	}

@@ -144,7 +144,7 @@ func (s *Store) AgentEventAttempts(ctx context.Context, eventID int64) ([]checko
 
 // CheckoutPaymentByOrder returns the payment of the shop's agent order
 // with this Shopify order GID, or ErrNotFound.
-func (s *Store) CheckoutPaymentByOrder(ctx context.Context, shopID int64, orderID string) (*checkout.CheckoutPayment, error) {
+func (s *Store) CheckoutPaymentByOrder(ctx context.Context, shopID int64, orderID string) (*checkout.Payment, error) {
 	if orderID == "" {
 		return nil, fmt.Errorf("checkout payment by order: %w", app.ErrNotFound)
 	}

@@ -21,12 +21,12 @@ func TestAgentEvents(t *testing.T) {
 			t.Fatal(err)
 		}
 		now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
-		cs := &checkout.CheckoutSession{ID: "cs_evt", ShopID: sh.ID, Version: acp.V20260417, Status: acp.StatusCompleted, Currency: "USD",
+		cs := &checkout.Session{ID: "cs_evt", ShopID: sh.ID, Version: acp.V20260417, Status: acp.StatusCompleted, Currency: "USD",
 			ExpiresAt: now.Add(time.Hour), CreatedAt: now, UpdatedAt: now}
 		if err := st.CreateCheckoutSession(ctx, cs); err != nil {
 			t.Fatal(err)
 		}
-		p := &checkout.CheckoutPayment{SessionID: cs.ID, ShopID: sh.ID, State: checkout.PaymentCompleted, Attempt: 1, TokenSealed: "x",
+		p := &checkout.Payment{SessionID: cs.ID, ShopID: sh.ID, State: checkout.PaymentCompleted, Attempt: 1, TokenSealed: "x",
 			Amount: 6289, Currency: "USD", PaymentIntentID: "pi_1", OrderID: "gid://shopify/Order/77", CreatedAt: now, UpdatedAt: now}
 		if err := st.SavePayment(ctx, p); err != nil {
 			t.Fatal(err)

@@ -155,7 +155,7 @@ type checkoutSessionRow struct {
 
 func (checkoutSessionRow) TableName() string { return "checkout_sessions" }
 
-func toCheckoutRow(cs *checkout.CheckoutSession) (checkoutSessionRow, error) {
+func toCheckoutRow(cs *checkout.Session) (checkoutSessionRow, error) {
 	st, err := json.Marshal(cs.State)
 	if err != nil {
 		return checkoutSessionRow{}, fmt.Errorf("encode checkout state: %w", err)
@@ -167,7 +167,7 @@ func toCheckoutRow(cs *checkout.CheckoutSession) (checkoutSessionRow, error) {
 }
 
 // CreateCheckoutSession inserts a new session (row version 1).
-func (s *Store) CreateCheckoutSession(ctx context.Context, cs *checkout.CheckoutSession) error {
+func (s *Store) CreateCheckoutSession(ctx context.Context, cs *checkout.Session) error {
 	cs.RowVersion = 1
 	r, err := toCheckoutRow(cs)
 	if err != nil {
@@ -177,12 +177,12 @@ func (s *Store) CreateCheckoutSession(ctx context.Context, cs *checkout.Checkout
 }
 
 // CheckoutSession returns the shop's session id; another shop's is not found.
-func (s *Store) CheckoutSession(ctx context.Context, shopID int64, id string) (*checkout.CheckoutSession, error) {
+func (s *Store) CheckoutSession(ctx context.Context, shopID int64, id string) (*checkout.Session, error) {
 	var r checkoutSessionRow
 	if err := s.conn(ctx).Where("id = ? AND shop_id = ?", id, shopID).Take(&r).Error; err != nil {
 		return nil, translate(err, "checkout session")
 	}
-	cs := &checkout.CheckoutSession{
+	cs := &checkout.Session{
 		ID: r.ID, ShopID: r.ShopID, Version: acp.Version(r.APIVersion), Status: acp.Status(r.Status), Currency: r.Currency,
 		RowVersion: r.RowVersion, APIKeyID: r.APIKeyID, ExpiresAt: r.ExpiresAt.UTC(), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
@@ -194,7 +194,7 @@ func (s *Store) CheckoutSession(ctx context.Context, shopID int64, id string) (*
 
 // SaveCheckoutSession writes cs when its row version is unchanged since it
 // was read, and bumps it; otherwise ErrConflict and nothing is written.
-func (s *Store) SaveCheckoutSession(ctx context.Context, cs *checkout.CheckoutSession) error {
+func (s *Store) SaveCheckoutSession(ctx context.Context, cs *checkout.Session) error {
 	r, err := toCheckoutRow(cs)
 	if err != nil {
 		return err

@@ -26,10 +26,10 @@ func TestCheckoutSessions(t *testing.T) {
 			t.Fatal(err)
 		}
 		now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
-		cs := &checkout.CheckoutSession{
+		cs := &checkout.Session{
 			ID: "cs_abc", ShopID: a.ID, Version: acp.V20260417, Status: acp.StatusNotReadyForPayment, Currency: "USD",
 			ExpiresAt: now.Add(time.Hour), CreatedAt: now, UpdatedAt: now,
-			State: checkout.CheckoutState{
+			State: checkout.State{
 				Items: []checkout.CartItem{{ItemID: "42", Quantity: 2}},
 				Buyer: &acp.Buyer{Email: "ada@example.com"},
 				Quote: checkout.Quote{Key: "k", Lines: []checkout.QuotedLine{{ItemID: "42", VariantID: 42, Quantity: 2, UnitAmount: 1999, Tax: 290}}, Complete: true},
@@ -214,7 +214,7 @@ func TestStalledCompletions(t *testing.T) {
 		old := time.Now().UTC().Add(-time.Hour)
 		for i, state := range []string{checkout.PaymentAuthorizing, checkout.PaymentOrdered, checkout.PaymentCompleted, checkout.PaymentDeclined, checkout.PaymentAuthorized} {
 			id := fmt.Sprintf("cs_%d", i)
-			cs := &checkout.CheckoutSession{ID: id, ShopID: sh.ID, Version: acp.V20260417, Status: acp.StatusCompleteInProgress, Currency: "USD",
+			cs := &checkout.Session{ID: id, ShopID: sh.ID, Version: acp.V20260417, Status: acp.StatusCompleteInProgress, Currency: "USD",
 				ExpiresAt: old.Add(2 * time.Hour), CreatedAt: old, UpdatedAt: old}
 			if err := st.CreateCheckoutSession(ctx, cs); err != nil {
 				t.Fatal(err)
@@ -223,7 +223,7 @@ func TestStalledCompletions(t *testing.T) {
 			if i == 4 {
 				updated = time.Now().UTC() // recent: still being worked
 			}
-			if err := st.SavePayment(ctx, &checkout.CheckoutPayment{SessionID: id, ShopID: sh.ID, State: state, Attempt: 1,
+			if err := st.SavePayment(ctx, &checkout.Payment{SessionID: id, ShopID: sh.ID, State: state, Attempt: 1,
 				Amount: 100, Currency: "USD", CreatedAt: old, UpdatedAt: updated}); err != nil {
 				t.Fatal(err)
 			}

@@ -44,13 +44,13 @@ func (idempotencyRow) TableName() string { return "idempotency_keys" }
 // key of their shop (they expire within 24 h of the upgrade).
 const legacyKeyID = 0
 
-func toAppIdempotency(r idempotencyRow) (*idempotency.IdempotencyRecord, error) {
-	rec := &idempotency.IdempotencyRecord{
+func toAppIdempotency(r idempotencyRow) (*idempotency.Record, error) {
+	rec := &idempotency.Record{
 		ID: r.ID,
-		IdempotencyScope: idempotency.IdempotencyScope{ShopID: r.ShopID, APIKeyID: r.APIKeyID,
+		Scope: idempotency.Scope{ShopID: r.ShopID, APIKeyID: r.APIKeyID,
 			Operation: idempotency.Operation(r.Operation), SessionID: r.SessionID},
 		Key: r.Key, APIVersion: r.APIVersion,
-		RequestHash: r.RequestHash, State: idempotency.IdempotencyState(r.State), LeaseUntil: r.LeaseUntil.UTC(),
+		RequestHash: r.RequestHash, State: idempotency.State(r.State), LeaseUntil: r.LeaseUntil.UTC(),
 		CreatedAt: r.CreatedAt.UTC(), ExpiresAt: r.ExpiresAt.UTC(),
 	}
 	if r.Outcome != nil {
@@ -68,12 +68,12 @@ func toAppIdempotency(r idempotencyRow) (*idempotency.IdempotencyRecord, error) 
 
 // idemScope selects the records of a scope and key, the legacy record of
 // the shop included when keyIDs says so.
-func (s *Store) idemScope(ctx context.Context, sc idempotency.IdempotencyScope, key string, keyIDs ...int64) *gorm.DB {
+func (s *Store) idemScope(ctx context.Context, sc idempotency.Scope, key string, keyIDs ...int64) *gorm.DB {
 	return s.conn(ctx).Where("shop_id = ? AND api_key_id IN ? AND operation = ? AND session_id = ? AND key = ?",
 		sc.ShopID, keyIDs, string(sc.Operation), sc.SessionID, key)
 }
 
-// ClaimIdempotencyKey implements app.IdempotencyStore: the claim is an
+// ClaimIdempotencyKey implements idempotency.Store: the claim is an
 // INSERT … ON CONFLICT DO NOTHING on (shop_id, api_key_id, operation,
 // session_id, key), which the database makes atomic whichever replica (or
 // connection) runs it. A record that is expired, or in flight under a
@@ -81,19 +81,19 @@ func (s *Store) idemScope(ctx context.Context, sc idempotency.IdempotencyScope, 
 // condition keeps it from removing a record another replica has just
 // claimed. A record converted by migration 00014 (legacyKeyID) holds the
 // key for every API key of its shop.
-func (s *Store) ClaimIdempotencyKey(ctx context.Context, rec idempotency.IdempotencyRecord, now time.Time) (*idempotency.IdempotencyRecord, bool, error) {
+func (s *Store) ClaimIdempotencyKey(ctx context.Context, rec idempotency.Record, now time.Time) (*idempotency.Record, bool, error) {
 	now = now.UTC()
 	row := idempotencyRow{
 		ShopID: rec.ShopID, APIKeyID: rec.APIKeyID, Operation: string(rec.Operation), SessionID: rec.SessionID,
 		Key: rec.Key, APIVersion: rec.APIVersion,
-		RequestHash: rec.RequestHash, State: string(idempotency.IdempotencyInFlight), LeaseUntil: rec.LeaseUntil.UTC(),
+		RequestHash: rec.RequestHash, State: string(idempotency.InFlight), LeaseUntil: rec.LeaseUntil.UTC(),
 		CreatedAt: rec.CreatedAt.UTC(), ExpiresAt: rec.ExpiresAt.UTC(),
 	}
 	// A record can vanish between the INSERT that lost and the SELECT (its
 	// request failed and released it); then the key is free: claim again.
 	for range 3 {
-		err := s.idemScope(ctx, rec.IdempotencyScope, rec.Key, rec.APIKeyID, legacyKeyID).
-			Where("expires_at <= ? OR (state = ? AND lease_until <= ?)", now, string(idempotency.IdempotencyInFlight), now).
+		err := s.idemScope(ctx, rec.Scope, rec.Key, rec.APIKeyID, legacyKeyID).
+			Where("expires_at <= ? OR (state = ? AND lease_until <= ?)", now, string(idempotency.InFlight), now).
 			Delete(&idempotencyRow{}).Error
 		if err != nil {
 			return nil, false, translate(err, "claim idempotency key: drop stale")
@@ -115,7 +115,7 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, rec idempotency.Idempot
 			return held, true, err
 		}
 		var cur idempotencyRow
-		res = s.idemScope(ctx, rec.IdempotencyScope, rec.Key, rec.APIKeyID).Limit(1).Find(&cur)
+		res = s.idemScope(ctx, rec.Scope, rec.Key, rec.APIKeyID).Limit(1).Find(&cur)
 		if res.Error != nil {
 			return nil, false, translate(res.Error, "claim idempotency key: read holder")
 		}
@@ -131,7 +131,7 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, rec idempotency.Idempot
 // holds rec's key, if any. Such records stop existing 24 h after the
 // upgrade; until the last has expired (legacyIdemUntil, read once per
 // Store), the claim looks for one; after that it costs nothing.
-func (s *Store) legacyIdempotency(ctx context.Context, rec idempotency.IdempotencyRecord, now time.Time) (*idempotency.IdempotencyRecord, error) {
+func (s *Store) legacyIdempotency(ctx context.Context, rec idempotency.Record, now time.Time) (*idempotency.Record, error) {
 	if rec.APIKeyID == legacyKeyID {
 		return nil, nil // the INSERT's conflict finds it
 	}
@@ -143,7 +143,7 @@ func (s *Store) legacyIdempotency(ctx context.Context, rec idempotency.Idempoten
 		return nil, nil
 	}
 	var cur idempotencyRow
-	res := s.idemScope(ctx, rec.IdempotencyScope, rec.Key, legacyKeyID).Limit(1).Find(&cur)
+	res := s.idemScope(ctx, rec.Scope, rec.Key, legacyKeyID).Limit(1).Find(&cur)
 	if res.Error != nil {
 		return nil, translate(res.Error, "claim idempotency key: read legacy holder")
 	}
@@ -174,9 +174,9 @@ func (s *Store) legacyIdempotencyUntil(ctx context.Context) (time.Time, error) {
 	return s.legacyIdemUntil, nil
 }
 
-// RenewIdempotencyLease implements app.IdempotencyStore.
+// RenewIdempotencyLease implements idempotency.Store.
 func (s *Store) RenewIdempotencyLease(ctx context.Context, id int64, leaseUntil time.Time) error {
-	res := s.conn(ctx).Model(&idempotencyRow{}).Where("id = ? AND state = ?", id, string(idempotency.IdempotencyInFlight)).
+	res := s.conn(ctx).Model(&idempotencyRow{}).Where("id = ? AND state = ?", id, string(idempotency.InFlight)).
 		Update("lease_until", leaseUntil.UTC())
 	if res.Error != nil {
 		return translate(res.Error, "renew idempotency lease")
@@ -187,7 +187,7 @@ func (s *Store) RenewIdempotencyLease(ctx context.Context, id int64, leaseUntil 
 	return nil
 }
 
-// FinishIdempotencyKey implements app.IdempotencyStore.
+// FinishIdempotencyKey implements idempotency.Store.
 func (s *Store) FinishIdempotencyKey(ctx context.Context, id int64, result idempotency.StoredResult) error {
 	var refusal *string
 	if result.Refusal != nil {
@@ -202,9 +202,9 @@ func (s *Store) FinishIdempotencyKey(ctx context.Context, id int64, result idemp
 	if session == nil {
 		session = []byte{}
 	}
-	res := s.conn(ctx).Model(&idempotencyRow{}).Where("id = ? AND state = ?", id, string(idempotency.IdempotencyInFlight)).
+	res := s.conn(ctx).Model(&idempotencyRow{}).Where("id = ? AND state = ?", id, string(idempotency.InFlight)).
 		Updates(map[string]any{
-			"state":          string(idempotency.IdempotencyCompleted),
+			"state":          string(idempotency.Completed),
 			"outcome":        string(result.Outcome),
 			"result_session": session,
 			"refusal":        refusal,
@@ -218,14 +218,14 @@ func (s *Store) FinishIdempotencyKey(ctx context.Context, id int64, result idemp
 	return nil
 }
 
-// ReleaseIdempotencyKey implements app.IdempotencyStore.
+// ReleaseIdempotencyKey implements idempotency.Store.
 func (s *Store) ReleaseIdempotencyKey(ctx context.Context, id int64) error {
-	err := s.conn(ctx).Where("id = ? AND state = ?", id, string(idempotency.IdempotencyInFlight)).Delete(&idempotencyRow{}).Error
+	err := s.conn(ctx).Where("id = ? AND state = ?", id, string(idempotency.InFlight)).Delete(&idempotencyRow{}).Error
 	return translate(err, "release idempotency key")
 }
 
 // IdempotencyRecord returns the record of a key, for tests and support.
-func (s *Store) IdempotencyRecord(ctx context.Context, scope idempotency.IdempotencyScope, key string) (*idempotency.IdempotencyRecord, error) {
+func (s *Store) IdempotencyRecord(ctx context.Context, scope idempotency.Scope, key string) (*idempotency.Record, error) {
 	var r idempotencyRow
 	if err := s.idemScope(ctx, scope, key, scope.APIKeyID).Take(&r).Error; err != nil {
 		return nil, translate(err, "idempotency record")

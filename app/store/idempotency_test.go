@@ -16,24 +16,24 @@ import (
 )
 
 // idemScope is the scope of an operation of API key 7 of the shop.
-func idemScope(shopID int64, op idempotency.Operation, sessionID string) idempotency.IdempotencyScope {
-	return idempotency.IdempotencyScope{ShopID: shopID, APIKeyID: 7, Operation: op, SessionID: sessionID}
+func idemScope(shopID int64, op idempotency.Operation, sessionID string) idempotency.Scope {
+	return idempotency.Scope{ShopID: shopID, APIKeyID: 7, Operation: op, SessionID: sessionID}
 }
 
 // idemRecord is an in-flight record claimed at now with a 1-minute lease
 // and a 24-hour life.
-func idemRecord(scope idempotency.IdempotencyScope, key, hash string, now time.Time) idempotency.IdempotencyRecord {
-	return idempotency.IdempotencyRecord{
-		IdempotencyScope: scope, Key: key, APIVersion: "2026-04-17", RequestHash: hash,
-		State: idempotency.IdempotencyInFlight, LeaseUntil: now.Add(time.Minute), CreatedAt: now, ExpiresAt: now.Add(24 * time.Hour),
+func idemRecord(scope idempotency.Scope, key, hash string, now time.Time) idempotency.Record {
+	return idempotency.Record{
+		Scope: scope, Key: key, APIVersion: "2026-04-17", RequestHash: hash,
+		State: idempotency.InFlight, LeaseUntil: now.Add(time.Minute), CreatedAt: now, ExpiresAt: now.Add(24 * time.Hour),
 	}
 }
 
-func claim(t *testing.T, st *store.Store, rec idempotency.IdempotencyRecord, now time.Time) (*idempotency.IdempotencyRecord, bool) {
+func claim(t *testing.T, st *store.Store, rec idempotency.Record, now time.Time) (*idempotency.Record, bool) {
 	t.Helper()
 	held, claimed, err := st.ClaimIdempotencyKey(context.Background(), rec, now)
 	if err != nil {
-		t.Fatalf("ClaimIdempotencyKey(%+v %s at %v): %v", rec.IdempotencyScope, rec.Key, now, err)
+		t.Fatalf("ClaimIdempotencyKey(%+v %s at %v): %v", rec.Scope, rec.Key, now, err)
 	}
 	return held, claimed
 }
@@ -47,12 +47,12 @@ func TestIdempotencyClaimFinishReplay(t *testing.T) {
 		scope := idemScope(sh.ID, idempotency.OpCreateSession, "")
 
 		first, claimed := claim(t, st, idemRecord(scope, "k1", "h1", now), now)
-		if !claimed || first.ID == 0 || first.State != idempotency.IdempotencyInFlight {
+		if !claimed || first.ID == 0 || first.State != idempotency.InFlight {
 			t.Fatalf("first claim = %+v, claimed %v; want a new in-flight record", first, claimed)
 		}
 		// The same key again while in flight: held, not claimed.
 		held, claimed := claim(t, st, idemRecord(scope, "k1", "h2", now.Add(time.Second)), now.Add(time.Second))
-		if claimed || held.ID != first.ID || held.State != idempotency.IdempotencyInFlight || held.RequestHash != "h1" || held.Result != nil {
+		if claimed || held.ID != first.ID || held.State != idempotency.InFlight || held.RequestHash != "h1" || held.Result != nil {
 			t.Fatalf("second claim = %+v, claimed %v; want the first, in flight", held, claimed)
 		}
 
@@ -65,7 +65,7 @@ func TestIdempotencyClaimFinishReplay(t *testing.T) {
 			t.Fatalf("finishing twice: err = %v, want ErrNotFound", err)
 		}
 		held, claimed = claim(t, st, idemRecord(scope, "k1", "h1", now.Add(2*time.Minute)), now.Add(2*time.Minute))
-		if claimed || held.ID != first.ID || held.State != idempotency.IdempotencyCompleted || held.Result == nil {
+		if claimed || held.ID != first.ID || held.State != idempotency.Completed || held.Result == nil {
 			t.Fatalf("claim after finish = %+v, claimed %v; want the completed record", held, claimed)
 		}
 		got := held.Result
@@ -79,7 +79,7 @@ func TestIdempotencyClaimFinishReplay(t *testing.T) {
 		if err := st.ReleaseIdempotencyKey(ctx, first.ID); err != nil {
 			t.Fatalf("ReleaseIdempotencyKey: %v", err)
 		}
-		if rec, err := st.IdempotencyRecord(ctx, scope, "k1"); err != nil || rec.State != idempotency.IdempotencyCompleted {
+		if rec, err := st.IdempotencyRecord(ctx, scope, "k1"); err != nil || rec.State != idempotency.Completed {
 			t.Fatalf("after late release: %+v, %v; want still completed", rec, err)
 		}
 
@@ -107,7 +107,7 @@ func TestIdempotencyScopeAndRelease(t *testing.T) {
 		ids := map[int64]bool{}
 		otherKey := idemScope(a.ID, idempotency.OpCreateSession, "")
 		otherKey.APIKeyID = 8
-		for _, rec := range []idempotency.IdempotencyRecord{
+		for _, rec := range []idempotency.Record{
 			idemRecord(idemScope(a.ID, idempotency.OpCreateSession, ""), "k", "h", now),
 			idemRecord(idemScope(b.ID, idempotency.OpCreateSession, ""), "k", "h", now),     // another shop
 			idemRecord(otherKey, "k", "h", now),                                             // another agent
@@ -120,7 +120,7 @@ func TestIdempotencyScopeAndRelease(t *testing.T) {
 		} {
 			held, claimed := claim(t, st, rec, now)
 			if !claimed || ids[held.ID] {
-				t.Fatalf("claim %+v %q: claimed %v id %d; want an independent claim", rec.IdempotencyScope, rec.Key, claimed, held.ID)
+				t.Fatalf("claim %+v %q: claimed %v id %d; want an independent claim", rec.Scope, rec.Key, claimed, held.ID)
 			}
 			ids[held.ID] = true
 		}

@@ -297,13 +297,13 @@ func TestMigrationKeysIdempotencyByOperation(t *testing.T) {
 			} {
 				// Any API key of the shop finds the converted record.
 				for _, keyID := range []int64{5, 6} {
-					rec := idempotency.IdempotencyRecord{
-						IdempotencyScope: idempotency.IdempotencyScope{ShopID: 1, APIKeyID: keyID, Operation: tt.op, SessionID: tt.session},
-						Key:              tt.key, APIVersion: "2026-04-17", RequestHash: "h", State: idempotency.IdempotencyInFlight,
+					rec := idempotency.Record{
+						Scope: idempotency.Scope{ShopID: 1, APIKeyID: keyID, Operation: tt.op, SessionID: tt.session},
+						Key:   tt.key, APIVersion: "2026-04-17", RequestHash: "h", State: idempotency.InFlight,
 						LeaseUntil: then.Add(time.Minute), CreatedAt: then, ExpiresAt: then.Add(24 * time.Hour),
 					}
 					held, claimed, err := st.ClaimIdempotencyKey(ctx, rec, then)
-					if err != nil || claimed || held.State != idempotency.IdempotencyCompleted || held.Result == nil {
+					if err != nil || claimed || held.State != idempotency.Completed || held.Result == nil {
 						t.Fatalf("%s %s %s (key %d): held %+v, claimed %v, err %v; want the converted record", tt.op, tt.session, tt.key, keyID, held, claimed, err)
 					}
 					got := held.Result
@@ -315,9 +315,9 @@ func TestMigrationKeysIdempotencyByOperation(t *testing.T) {
 				}
 			}
 			// The request in flight at the upgrade is forgotten: its key is free.
-			rec := idempotency.IdempotencyRecord{
-				IdempotencyScope: idempotency.IdempotencyScope{ShopID: 1, APIKeyID: 5, Operation: idempotency.OpCreateSession},
-				Key:              "k-running", APIVersion: "2026-04-17", RequestHash: "h", State: idempotency.IdempotencyInFlight,
+			rec := idempotency.Record{
+				Scope: idempotency.Scope{ShopID: 1, APIKeyID: 5, Operation: idempotency.OpCreateSession},
+				Key:   "k-running", APIVersion: "2026-04-17", RequestHash: "h", State: idempotency.InFlight,
 				LeaseUntil: then.Add(time.Minute), CreatedAt: then, ExpiresAt: then.Add(24 * time.Hour),
 			}
 			if _, claimed, err := st.ClaimIdempotencyKey(ctx, rec, then); err != nil || !claimed {

@@ -35,12 +35,12 @@ type checkoutPaymentRow struct {
 func (checkoutPaymentRow) TableName() string { return "checkout_payments" }
 
 // CheckoutPayment returns the session's payment record, or ErrNotFound.
-func (s *Store) CheckoutPayment(ctx context.Context, sessionID string) (*checkout.CheckoutPayment, error) {
+func (s *Store) CheckoutPayment(ctx context.Context, sessionID string) (*checkout.Payment, error) {
 	var r checkoutPaymentRow
 	if err := s.conn(ctx).Where("session_id = ?", sessionID).Take(&r).Error; err != nil {
 		return nil, translate(err, "checkout payment")
 	}
-	p := &checkout.CheckoutPayment{
+	p := &checkout.Payment{
 		SessionID: r.SessionID, ShopID: r.ShopID, State: r.State, Attempt: r.Attempt, TokenSealed: r.TokenSealed,
 		Amount: r.Amount, Currency: r.Currency, PaymentIntentID: r.PaymentIntentID, OrderID: r.OrderID,
 		OrderName: r.OrderName, OrderStatusURL: r.OrderStatusURL, LastError: r.LastError, LeaseUntil: utcPtr(r.LeaseUntil),
@@ -53,7 +53,7 @@ func (s *Store) CheckoutPayment(ctx context.Context, sessionID string) (*checkou
 }
 
 // SavePayment inserts or replaces the record; the lease is not touched.
-func (s *Store) SavePayment(ctx context.Context, p *checkout.CheckoutPayment) error {
+func (s *Store) SavePayment(ctx context.Context, p *checkout.Payment) error {
 	d, err := json.Marshal(p.Details)
 	if err != nil {
 		return err

@@ -216,9 +216,9 @@ func TestCustomerDataAndRedaction(t *testing.T) {
 		}
 		now := time.Now().UTC()
 		for id, email := range map[string]string{"cs_x": "x@example.com", "cs_y": "y@example.com"} {
-			cs := &checkout.CheckoutSession{ID: id, ShopID: shopA.ID, Version: acp.V20260417, Status: acp.StatusReadyForPayment, Currency: "USD",
+			cs := &checkout.Session{ID: id, ShopID: shopA.ID, Version: acp.V20260417, Status: acp.StatusReadyForPayment, Currency: "USD",
 				ExpiresAt: now.Add(time.Hour), CreatedAt: now, UpdatedAt: now,
-				State: checkout.CheckoutState{Buyer: &acp.Buyer{Email: email, FirstName: "X"}, Fulfillment: &acp.FulfillmentDetails{Name: "X", Address: &acp.Address{LineOne: "1 Main St"}},
+				State: checkout.State{Buyer: &acp.Buyer{Email: email, FirstName: "X"}, Fulfillment: &acp.FulfillmentDetails{Name: "X", Address: &acp.Address{LineOne: "1 Main St"}},
 					Quote: checkout.Quote{Lines: []checkout.QuotedLine{{ItemID: "1", Quantity: 1, UnitAmount: 100}}}}}
 			if err := st.CreateCheckoutSession(ctx, cs); err != nil {
 				t.Fatal(err)

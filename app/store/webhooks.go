@@ -185,7 +185,7 @@ func (s *Store) RedactCustomer(ctx context.Context, shop string, c app.CustomerR
 		return nil, translate(err, "redact customer sessions")
 	}
 	for _, r := range rows {
-		var st checkout.CheckoutState
+		var st checkout.State
 		if err := json.Unmarshal([]byte(r.State), &st); err != nil {
 			return nil, fmt.Errorf("redact customer: session %s: %w", r.ID, err)
 		}

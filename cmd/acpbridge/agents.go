@@ -99,7 +99,7 @@ func parseAgents(args []string, stderr io.Writer) (agentsCommand, error) {
 }
 
 // run carries out the command for the shop sh.
-func (c agentsCommand) run(ctx context.Context, ag *agents.Agents, sh *app.Shop, cfg config.Config, stdout io.Writer) error {
+func (c agentsCommand) run(ctx context.Context, ag *agents.Access, sh *app.Shop, cfg config.Config, stdout io.Writer) error {
 	domain := c.domain
 	switch c.action {
 	case "key create":

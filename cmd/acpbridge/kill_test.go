@@ -149,7 +149,7 @@ func TestKillDuringComplete(t *testing.T) {
 		_, err := st.LatestBuild(ctx, sh.ID, app.BuildPublished)
 		return err == nil
 	})
-	feeds := &feeds.Feeds{Store: st, Logger: storetest.Logger(t)}
+	feeds := &feeds.Service{Store: st, Logger: storetest.Logger(t)}
 	fs, err := feeds.Settings(ctx, sh.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -158,7 +158,7 @@ func TestKillDuringComplete(t *testing.T) {
 	if err := feeds.SaveSettings(ctx, *fs); err != nil {
 		t.Fatal(err)
 	}
-	access := &agents.Agents{Store: st, Keys: keys,
+	access := &agents.Access{Store: st, Keys: keys,
 		Payments: map[string]agents.PaymentConnector{payment.ProviderName: &payment.Provider{Stripe: &payment.Stripe{BaseURL: stripe.URL()}}}}
 	apiKey, _, err := access.CreateAPIKey(ctx, sh.ID, "kill test")
 	// What the processes' output must never show (scanned at the end).

@@ -364,7 +364,7 @@ func (s *Stack) onboard(ctx context.Context) error {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	feeds := &feeds.Feeds{Store: st, Logger: quiet}
+	feeds := &feeds.Service{Store: st, Logger: quiet}
 	fs, err := feeds.Settings(ctx, sh.ID)
 	if err != nil {
 		return err
@@ -373,7 +373,7 @@ func (s *Stack) onboard(ctx context.Context) error {
 	if err := feeds.SaveSettings(ctx, *fs); err != nil {
 		return err
 	}
-	access := &agents.Agents{Store: st, Keys: keys, Outbound: &netguard.Policy{AllowLoopback: true},
+	access := &agents.Access{Store: st, Keys: keys, Outbound: &netguard.Policy{AllowLoopback: true},
 		Payments: map[string]agents.PaymentConnector{payment.ProviderName: &payment.Provider{Stripe: &payment.Stripe{BaseURL: s.Stripe.URL()}}}}
 	if s.APIKey, _, err = access.CreateAPIKey(ctx, sh.ID, "acpbench"); err != nil {
 		return err
