@@ -119,10 +119,6 @@ func (k harnessCheckout) Cancel(_ context.Context, _ *app.Agent, id string, _ *a
 	return k.session(acp.V20260417, id, k.h.calls["cancel"].Add(1)), nil
 }
 
-func (k harnessCheckout) View(ctx context.Context, sh *app.Shop, cs *checkout.Session) (*acp.Session, error) {
-	return (&checkout.Sessions{}).View(ctx, sh, cs)
-}
-
 func newIdemHarness(t *testing.T, idem *idempotency.Keys, shops map[string]*app.Shop) *idemHarness {
 	t.Helper()
 	h := &idemHarness{shops: shops, calls: map[string]*atomic.Int32{},

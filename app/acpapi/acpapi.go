@@ -61,7 +61,6 @@ type Checkout interface {
 	Update(ctx context.Context, ag *app.Agent, v acp.Version, id string, in *acp.UpdateSessionInput) (*checkout.Session, error)
 	Cancel(ctx context.Context, ag *app.Agent, id string, in *acp.CancelSessionInput) (*checkout.Session, error)
 	Complete(ctx context.Context, ag *app.Agent, v acp.Version, id string, in *acp.CompleteSessionInput) (*checkout.Session, error)
-	View(ctx context.Context, sh *app.Shop, cs *checkout.Session) (*acp.Session, error)
 }
 
 // Agents authenticates agents (agents.Access).
@@ -245,11 +244,7 @@ func (p *Pipeline) call(ctx context.Context, ag *app.Agent, v acp.Version, req R
 	if err != nil {
 		return refused(v, err)
 	}
-	sess, err := p.Checkout.View(ctx, ag.Shop, cs)
-	if err != nil {
-		return refused(v, err)
-	}
-	b, err := acp.EncodeSession(v, sess)
+	b, err := acp.EncodeSession(v, cs.View())
 	if err != nil {
 		return refused(v, err) // a session we cannot encode is our bug: a server failure
 	}

@@ -276,10 +276,7 @@ func (a *AgentEvents) record(ctx context.Context, ev *AgentEvent) error {
 // totals from the session, and, when Shopify's order is given, what was
 // shipped, refunded or cancelled since.
 func buildOrder(cs *Session, p *Payment, so *shopify.Order) (*acp.Order, error) {
-	view, err := (&Sessions{}).View(context.Background(), nil, cs)
-	if err != nil {
-		return nil, err
-	}
+	view := cs.View()
 	totals, err := view.Totals()
 	if err != nil {
 		return nil, err

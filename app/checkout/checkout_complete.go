@@ -65,7 +65,6 @@ func (c *Sessions) Complete(ctx context.Context, ag *app.Agent, v acp.Version, i
 // does not finish the completion itself). A concurrent change of the
 // session is ErrConflict and nothing is written.
 func (c *Sessions) beginCompletion(ctx context.Context, ag *app.Agent, v acp.Version, cs *Session, in *acp.CompleteSessionInput) (bool, error) {
-	sh := ag.Shop
 	cp := c.Completer
 	if cs.Status == acp.StatusAuthenticationRequired {
 		if in.AuthenticationResult == nil {
@@ -119,11 +118,7 @@ func (c *Sessions) beginCompletion(ctx context.Context, ag *app.Agent, v acp.Ver
 	} else if err != nil {
 		return false, err
 	}
-	view, err := c.View(ctx, sh, cs)
-	if err != nil {
-		return false, err
-	}
-	total, err := sessionTotal(view)
+	total, err := sessionTotal(cs.View())
 	if err != nil {
 		return false, err
 	}

@@ -10,9 +10,10 @@ import (
 	"github.com/acpbridge/acpbridge/app"
 )
 
-// View builds the protocol's session from a stored one: what every answer
-// of the checkout API encodes, in whichever version the caller speaks.
-func (c *Sessions) View(_ context.Context, _ *app.Shop, cs *Session) (*acp.Session, error) {
+// View is the protocol's session of a stored one: what every answer of
+// the checkout API encodes, in whichever version the caller speaks. It is
+// a pure function of the stored session.
+func (cs *Session) View() *acp.Session {
 	st := &cs.State
 	q := &st.Quote
 	s := &acp.Session{
@@ -68,7 +69,7 @@ func (c *Sessions) View(_ context.Context, _ *app.Shop, cs *Session) (*acp.Sessi
 
 	s.Links = st.Links
 	s.PaymentHandlers = st.PaymentHandlers
-	return s, nil
+	return s
 }
 
 // Discovery is the shop's public discovery document (GET
