@@ -1,10 +1,11 @@
 // Package catalog keeps each shop's catalog in our tables: full syncs
 // through Shopify bulk operations (sync.go: start, poll, download, ingest
 // in batches, prune what the new generation did not see), incremental
-// updates from product and inventory webhooks, the daily reconciliation
-// that heals missed ones, and the catalog's status for the admin. It reads
-// a bulk export with BulkReader (bulk.go), whose hand-written line decoder
-// (bulkjson.go) decodes exactly what encoding/json would, only faster
+// updates from product and inventory webhooks (updates.go), the daily
+// reconciliation that heals missed ones, and the catalog's status for the
+// admin (status.go). It reads a bulk export with BulkReader (bulk.go),
+// whose hand-written line decoder (bulkjson.go, over the JSON scanning of
+// bulkjson_scan.go) decodes exactly what encoding/json would, only faster
 // (FuzzBulkLineDecoder checks the two agree).
 //
 // It owns the CatalogStore port (app/store implements it). The rows it

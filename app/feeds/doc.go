@@ -1,7 +1,8 @@
-// Package feeds is the product-feed capability: the merchant's feed
-// settings and rules, building the feed files from the synced catalog
-// (build.go: a primary jsonl.gz pass published first, csv and tsv after
-// it), serving them to agents' pull URL, answering which variants agents
+// Package feeds is the product-feed capability (feeds.go: the Service and
+// its store port): the merchant's feed settings and rules (settings.go,
+// rules.go), building the feed files from the synced catalog (build.go: a
+// primary jsonl.gz pass published first, csv and tsv after it), serving
+// them to agents' pull URL (serve.go), answering which variants agents
 // may buy exactly as the feed publishes them (checkout_items.go), and
 // pushing each published build to the shop's SFTP and ACP Feed API targets
 // (deliveries.go).

@@ -128,13 +128,13 @@ func tail(b []byte) string {
 // is quadratic in the number of digits.
 func TestCanonicalJSONHasNoBigNumbers(t *testing.T) {
 	t.Parallel()
-	f, err := parser.ParseFile(token.NewFileSet(), "idempotency.go", nil, parser.ImportsOnly)
+	f, err := parser.ParseFile(token.NewFileSet(), "canonical.go", nil, parser.ImportsOnly)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, imp := range f.Imports {
 		if imp.Path.Value == `"math/big"` {
-			t.Error("idempotency.go imports math/big again")
+			t.Error("canonical.go imports math/big again")
 		}
 	}
 }

@@ -1,14 +1,14 @@
-// Package shops is the app's connection to each Shopify shop: installs
-// (App Bridge ID token exchanged for an offline token, or the
-// authorization-code grant as the fallback), the sealed access and refresh
-// tokens and their refresh under a per-shop lock, GraphQL Admin API calls
-// with the shop's token (Shopify.Query, which other capabilities use as a
+// Package shops is the app's connection to each Shopify shop: installs (App
+// Bridge ID token exchanged for an offline token, or the authorization-code
+// grant as the fallback), the sealed access and refresh tokens and their
+// refresh under a per-shop lock (tokens.go), GraphQL Admin API calls with
+// the shop's token (Shopify.Query, which other capabilities use as a
 // shopify.Querier), and Shopify's webhooks: receiving and binding them
 // (webhooks.go, webhookbind.go: HMAC over the body, headers bound to what
 // the body says), then routing each stored delivery in its job to the
 // catalog (CatalogEvents), to orders (OrderWebhooks), to the privacy
-// requests (compliance) or to the uninstall, which Shopify confirms before
-// a shop is deactivated (uninstall.go).
+// requests (compliance, compliance.go) or to the uninstall, which Shopify
+// confirms before a shop is deactivated (uninstall.go).
 //
 // It owns the ShopifyStore port (app/store implements it) and the
 // interfaces through which it tells other capabilities what Shopify said

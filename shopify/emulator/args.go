@@ -48,3 +48,30 @@ func stringsArg(args map[string]any, name string) []string {
 	}
 	return out
 }
+
+// floatArg reads a Float argument.
+func floatArg(args map[string]any, name string) (float64, bool) {
+	switch v := args[name].(type) {
+	case float64:
+		return v, true
+	case int64:
+		return float64(v), true
+	case int:
+		return float64(v), true
+	case json.Number:
+		f, err := v.Float64()
+		return f, err == nil
+	case string:
+		f, err := strconv.ParseFloat(v, 64)
+		return f, err == nil
+	}
+	return 0, false
+}
+
+// optBool reads an optional Boolean, def when absent or null.
+func optBool(args map[string]any, name string, def bool) bool {
+	if b, ok := args[name].(bool); ok {
+		return b
+	}
+	return def
+}

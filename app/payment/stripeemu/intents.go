@@ -1,8 +1,6 @@
 package stripeemu
 
 import (
-	"encoding/base64"
-	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -79,12 +77,6 @@ type charge struct {
 	captured       bool
 	failure        *apiError
 	created        time.Time
-}
-
-// threeDS is an imported 3-D Secure result
-// (payment_method_options[card][three_d_secure]).
-type threeDS struct {
-	aresTransStatus, cryptogram, eci, transactionID, version string
 }
 
 var (
@@ -303,58 +295,6 @@ func (e *Emulator) decline(in *intent, code, declineCode, msg string, rq *reques
 	return aerr
 }
 
-// authenticated reports whether an imported 3-D Secure result lets the
-// charge go ahead: transStatus Y or A, or, without one, any ECI but 07.
-func (t *threeDS) authenticated() bool {
-	if t.aresTransStatus != "" {
-		return t.aresTransStatus == "Y" || t.aresTransStatus == "A"
-	}
-	return t.eci != "07"
-}
-
-// threeDSParam reads payment_method_options[card][three_d_secure][…]: nil
-// when absent.
-func threeDSParam(p url.Values) (*threeDS, *apiError) {
-	var found bool
-	for k := range p {
-		if strings.HasPrefix(k, threeDSPrefix) {
-			found = true
-			field := strings.TrimSuffix(strings.TrimPrefix(k, threeDSPrefix), "]")
-			switch {
-			case field == "ares_trans_status", field == "cryptogram", field == "electronic_commerce_indicator",
-				field == "exemption_indicator", field == "requestor_challenge_indicator", field == "transaction_id",
-				field == "version", strings.HasPrefix(field, "network_options]"):
-			default:
-				return nil, invalid(k, "parameter_unknown", "Received unknown parameter: %s", k)
-			}
-		}
-	}
-	if !found {
-		return nil, nil
-	}
-	get := func(f string) string { return p.Get(threeDSPrefix + f + "]") }
-	t := &threeDS{aresTransStatus: get("ares_trans_status"), cryptogram: get("cryptogram"),
-		eci: get("electronic_commerce_indicator"), transactionID: get("transaction_id"), version: get("version")}
-	for _, f := range []string{"cryptogram", "transaction_id", "version"} {
-		if get(f) == "" {
-			return nil, invalid(threeDSPrefix+f+"]", "parameter_missing", "Missing required param: %s%s].", threeDSPrefix, f)
-		}
-	}
-	if raw, err := base64.StdEncoding.DecodeString(t.cryptogram); err != nil || len(raw) != 20 {
-		return nil, invalid(threeDSPrefix+"cryptogram]", "", "Invalid cryptogram: it must be 20 bytes, base64-encoded into 28 characters.")
-	}
-	if !tdsVersion.MatchString(t.version) {
-		return nil, invalid(threeDSPrefix+"version]", "", "Invalid 3D Secure version: %s", t.version)
-	}
-	if t.eci != "" && !validECI[t.eci] {
-		return nil, invalid(threeDSPrefix+"electronic_commerce_indicator]", "", "Invalid electronic_commerce_indicator: must be one of 01, 02, 05, 06, or 07")
-	}
-	if t.aresTransStatus != "" && !validStatus[t.aresTransStatus] {
-		return nil, invalid(threeDSPrefix+"ares_trans_status]", "", "Invalid ares_trans_status: must be one of A, C, I, N, R, U, or Y")
-	}
-	return t, nil
-}
-
 // getIntent is GET /v1/payment_intents/{id}.
 func (e *Emulator) getIntent(rq *request) (any, *apiError) {
 	if err := checkParams(rq.params, "expand[", "client_secret"); err != nil {
@@ -514,178 +454,4 @@ func (e *Emulator) cancelIntent(rq *request) (any, *apiError) {
 	in.canceledAt, in.cancellationReason = rq.now, reason
 	e.stats.Cancels++
 	return e.intentJSON(in, p), nil
-}
-
-// boolParam parses a boolean parameter ("true"/"false").
-func boolParam(p url.Values, name string) (bool, *apiError) {
-	switch v := p.Get(name); v {
-	case "", "false":
-		return false, nil
-	case "true":
-		return true, nil
-	default:
-		return false, invalid(name, "parameter_invalid_boolean", "Invalid boolean: %s", v)
-	}
-}
-
-// metadataParam merges metadata[…] parameters into base (a copy), with
-// Stripe's limits: 50 keys, keys up to 40 characters, values up to 500; an
-// empty value removes the key.
-func metadataParam(p url.Values, base map[string]string) (map[string]string, *apiError) {
-	md := map[string]string{}
-	for k, v := range base {
-		md[k] = v
-	}
-	for k, vs := range p {
-		if !strings.HasPrefix(k, "metadata[") || !strings.HasSuffix(k, "]") {
-			if strings.HasPrefix(k, "metadata") {
-				return nil, invalid(k, "parameter_unknown", "Received unknown parameter: %s", k)
-			}
-			continue
-		}
-		key := k[len("metadata[") : len(k)-1]
-		if key == "" || len(key) > 40 || strings.ContainsAny(key, "[]") {
-			return nil, invalid(k, "", "Metadata keys must be 1 to 40 characters without square brackets.")
-		}
-		v := vs[0]
-		if len(v) > 500 {
-			return nil, invalid(k, "", "Metadata values can have up to 500 characters, but you passed in a value that is %d characters.", len(v))
-		}
-		if v == "" {
-			delete(md, key)
-		} else {
-			md[key] = v
-		}
-	}
-	if len(md) > 50 {
-		return nil, invalid("metadata", "", "You can have up to 50 metadata keys.")
-	}
-	return md, nil
-}
-
-// expandParam accepts the expansions the emulator performs.
-func expandParam(p url.Values) *apiError {
-	for k, vs := range p {
-		if !strings.HasPrefix(k, "expand[") {
-			continue
-		}
-		for _, v := range vs {
-			switch v {
-			case "latest_charge", "payment_method", "data.latest_charge", "data.payment_method":
-			default:
-				return invalid(k, "", "This property cannot be expanded (%s).", v)
-			}
-		}
-	}
-	return nil
-}
-
-// expanded reports whether the request asks to expand field (prefix is
-// "data." for list items).
-func expanded(p url.Values, field string) bool {
-	for k, vs := range p {
-		if strings.HasPrefix(k, "expand[") {
-			for _, v := range vs {
-				if v == field || v == "data."+field {
-					return true
-				}
-			}
-		}
-	}
-	return false
-}
-
-// descriptorParam checks a statement descriptor's length.
-func descriptorParam(p url.Values, name string, max int) *apiError {
-	if v := p.Get(name); len(v) > max {
-		return invalid(name, "", "%s must be at most %d characters.", name, max)
-	}
-	return nil
-}
-
-// json is the PaymentMethod object.
-func (pm *paymentMethod) json() map[string]any {
-	return map[string]any{
-		"id": pm.id, "object": "payment_method", "type": "card", "created": pm.created.Unix(),
-		"livemode": false, "metadata": map[string]string{}, "customer": nil,
-		"billing_details": map[string]any{"address": nil, "email": nil, "name": nil, "phone": nil},
-		"card": map[string]any{
-			"brand": pm.card.brand, "display_brand": pm.card.brand, "last4": pm.card.last4,
-			"exp_month": 12, "exp_year": 2034, "funding": "credit", "country": "US",
-			"fingerprint":          fmt.Sprintf("emu%s%s", pm.card.brand, pm.card.last4),
-			"networks":             map[string]any{"available": []string{pm.card.brand}, "preferred": nil},
-			"three_d_secure_usage": map[string]any{"supported": true},
-		},
-	}
-}
-
-// json is the Charge object.
-func (c *charge) json(in *intent) map[string]any {
-	m := map[string]any{
-		"id": c.id, "object": "charge", "amount": c.amount, "amount_captured": c.amountCaptured,
-		"amount_refunded": c.amountRefunded, "captured": c.captured, "refunded": c.captured && c.amountRefunded == c.amountCaptured,
-		"created": c.created.Unix(), "currency": in.currency, "livemode": false, "paid": c.status == "succeeded",
-		"payment_intent": in.id, "status": c.status, "metadata": in.metadata, "failure_code": nil, "failure_message": nil,
-		"outcome": map[string]any{"network_status": "approved_by_network", "type": "authorized", "seller_message": "Payment complete.", "risk_level": "normal"},
-	}
-	if c.failure != nil {
-		m["failure_code"], m["failure_message"] = c.failure.Code, c.failure.Message
-		m["outcome"] = map[string]any{"network_status": "declined_by_network", "type": "issuer_declined",
-			"reason": c.failure.DeclineCode, "seller_message": "The bank did not return any further details with this decline."}
-	}
-	return m
-}
-
-// intentJSON is the PaymentIntent object, expanded as p asks.
-func (e *Emulator) intentJSON(in *intent, p url.Values) map[string]any {
-	opt := func(s string) any {
-		if s == "" {
-			return nil
-		}
-		return s
-	}
-	var canceledAt, nextAction, pm, latest, lastErr any
-	if !in.canceledAt.IsZero() {
-		canceledAt = in.canceledAt.Unix()
-	}
-	if in.status == statusRequiresAction {
-		if in.returnURL != "" {
-			nextAction = map[string]any{"type": "redirect_to_url",
-				"redirect_to_url": map[string]any{"url": in.nextURL, "return_url": in.returnURL}}
-		} else {
-			nextAction = map[string]any{"type": "use_stripe_sdk",
-				"use_stripe_sdk": map[string]any{"type": "three_d_secure_redirect", "stripe_js": in.nextURL,
-					"directory_server_name": "visa"}}
-		}
-	}
-	if in.pm != nil {
-		pm = in.pm.id
-		if expanded(p, "payment_method") {
-			pm = in.pm.json()
-		}
-	}
-	if in.charge != nil {
-		latest = in.charge.id
-		if expanded(p, "latest_charge") {
-			latest = in.charge.json(in)
-		}
-	}
-	if in.lastError != nil {
-		lastErr = in.lastError
-	}
-	return map[string]any{
-		"id": in.id, "object": "payment_intent", "amount": in.amount, "amount_capturable": in.capturable,
-		"amount_details": map[string]any{"tip": map[string]any{}}, "amount_received": in.received,
-		"application": nil, "application_fee_amount": nil, "automatic_payment_methods": nil,
-		"canceled_at": canceledAt, "cancellation_reason": opt(in.cancellationReason),
-		"capture_method": in.captureMethod, "client_secret": in.clientSecret, "confirmation_method": "automatic",
-		"created": in.created.Unix(), "currency": in.currency, "customer": nil, "description": opt(in.description),
-		"last_payment_error": lastErr, "latest_charge": latest, "livemode": false, "metadata": in.metadata,
-		"next_action": nextAction, "on_behalf_of": nil, "payment_method": pm,
-		"payment_method_options": map[string]any{"card": map[string]any{"request_three_d_secure": "automatic"}},
-		"payment_method_types":   []string{"card"}, "processing": nil, "receipt_email": opt(in.receiptEmail),
-		"setup_future_usage": nil, "shipping": nil, "statement_descriptor": nil,
-		"statement_descriptor_suffix": opt(in.sdSuffix), "status": in.status,
-		"transfer_data": nil, "transfer_group": nil,
-	}
 }

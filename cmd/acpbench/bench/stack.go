@@ -1,9 +1,7 @@
 package bench
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -16,7 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -401,164 +398,6 @@ func (s *Stack) onboard(ctx context.Context) error {
 	return nil
 }
 
-// Audit is what Stripe and Shopify hold for a run's conversations.
-type Audit struct {
-	Sessions int
-	// Completed counts conversations the driver saw completed.
-	Completed int
-	// Charged and Ordered count sessions with at least one captured
-	// charge, and at least one order.
-	Charged, Ordered int
-	// Notified counts sessions whose order_create event reached the
-	// agent; NotifiedTwice those that got it more than once (allowed: the
-	// delivery is at least once, but with no faults it should not happen).
-	Notified, NotifiedTwice int
-	// Problems lists every session whose end is not "one captured charge
-	// and one order" or "no charge and no order" (an authorisation
-	// released counts as no charge), and every completed one that is not
-	// the former.
-	Problems []string
-}
-
-// Audit counts, per session of convs, the Stripe charges and Shopify
-// orders: exactly-once means one of each for a completed conversation,
-// and never two.
-func (s *Stack) Audit(convs []Conversation) Audit {
-	type counts struct{ authorized, captured, held, orders int }
-	per := map[string]*counts{}
-	get := func(id string) *counts {
-		c := per[id]
-		if c == nil {
-			c = &counts{}
-			per[id] = c
-		}
-		return c
-	}
-	for _, in := range s.Stripe.Intents(s.Account) {
-		id := in.Metadata["checkout_session_id"]
-		if id == "" || in.Authorizations == 0 {
-			continue
-		}
-		c := get(id)
-		c.authorized++
-		switch {
-		case in.Captured:
-			c.captured++
-		case in.Status == "requires_capture":
-			c.held++
-		}
-	}
-	for _, o := range s.Shopify.Orders(s.Shop) {
-		if o.SourceIdentifier != "" {
-			get(o.SourceIdentifier).orders++
-		}
-	}
-	events := s.Events.OrderCreates()
-	a := Audit{}
-	for _, cv := range convs {
-		switch n := events[cv.SessionID]; {
-		case n > 1:
-			a.NotifiedTwice++
-			fallthrough
-		case n == 1:
-			a.Notified++
-		}
-		if cv.SessionID == "" {
-			continue
-		}
-		a.Sessions++
-		c := get(cv.SessionID)
-		if c.captured > 0 {
-			a.Charged++
-		}
-		if c.orders > 0 {
-			a.Ordered++
-		}
-		done := cv.Err == ""
-		if done {
-			a.Completed++
-		}
-		switch {
-		case c.captured > 1 || c.orders > 1 || c.authorized > 1:
-			a.Problems = append(a.Problems, fmt.Sprintf("%s: %d authorisations, %d captured, %d orders (duplicate)", cv.SessionID, c.authorized, c.captured, c.orders))
-		case done && (c.captured != 1 || c.orders != 1):
-			a.Problems = append(a.Problems, fmt.Sprintf("%s: completed with %d captured charges and %d orders", cv.SessionID, c.captured, c.orders))
-		case !done && (c.captured != c.orders || c.held > 0):
-			a.Problems = append(a.Problems, fmt.Sprintf("%s: not completed (%s) with %d captured, %d held, %d orders", cv.SessionID, cv.Err, c.captured, c.held, c.orders))
-		}
-	}
-	return a
-}
-
-// Balancer is a round-robin HTTP load balancer on 127.0.0.1, as a cloud
-// load balancer without health checks: a backend that refuses the
-// connection is skipped for the next one.
-type Balancer struct {
-	backends  []string
-	next      atomic.Uint64
-	transport *http.Transport
-	srv       *http.Server
-	url       string
-}
-
-// NewBalancer listens on a free loopback port and spreads requests over
-// backends (base URLs).
-func NewBalancer(backends []string) (*Balancer, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	b := &Balancer{backends: backends, url: "http://" + ln.Addr().String(),
-		transport: &http.Transport{MaxIdleConnsPerHost: 256, IdleConnTimeout: time.Minute}}
-	b.srv = &http.Server{Handler: b, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = b.srv.Serve(ln) }()
-	return b, nil
-}
-
-// URL is the balancer's base URL.
-func (b *Balancer) URL() string { return b.url }
-
-// Close stops the balancer.
-func (b *Balancer) Close() {
-	_ = b.srv.Close()
-	b.transport.CloseIdleConnections()
-}
-
-// ServeHTTP forwards the request to the next backend.
-func (b *Balancer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, 4<<20))
-	if err != nil {
-		http.Error(w, "read body", http.StatusBadRequest)
-		return
-	}
-	for try := 0; try < len(b.backends); try++ {
-		base := b.backends[int(b.next.Add(1)%uint64(len(b.backends)))]
-		out := r.Clone(r.Context())
-		out.RequestURI = ""
-		out.URL.Scheme, out.URL.Host = "http", strings.TrimPrefix(base, "http://")
-		out.Body = io.NopCloser(bytes.NewReader(body))
-		out.ContentLength = int64(len(body))
-		out.Header.Set("X-Forwarded-For", r.RemoteAddr)
-		resp, err := b.transport.RoundTrip(out)
-		if err != nil {
-			var op *net.OpError
-			if errors.As(err, &op) && op.Op == "dial" {
-				continue // down: the next one
-			}
-			http.Error(w, "bad gateway", http.StatusBadGateway)
-			return
-		}
-		for k, vs := range resp.Header {
-			w.Header()[k] = vs
-		}
-		w.WriteHeader(resp.StatusCode)
-		_, _ = io.Copy(w, resp.Body)
-		resp.Body.Close()
-		return
-	}
-	http.Error(w, "no backend", http.StatusBadGateway)
-}
-
 func freePort() (int, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -567,55 +406,3 @@ func freePort() (int, error) {
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
-
-// EventReceiver is the agent's order-event webhook on 127.0.0.1: it
-// answers 200 and counts order_create events per checkout session.
-type EventReceiver struct {
-	srv *http.Server
-	url string
-	mu  sync.Mutex
-	per map[string]int
-}
-
-// NewEventReceiver listens on a free loopback port.
-func NewEventReceiver() (*EventReceiver, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	e := &EventReceiver{url: "http://" + ln.Addr().String() + "/acp/events", per: map[string]int{}}
-	e.srv = &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var ev struct {
-			Type string `json:"type"`
-			Data struct {
-				CheckoutSessionID string `json:"checkout_session_id"`
-			} `json:"data"`
-		}
-		_ = json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&ev)
-		if ev.Type == "order_create" {
-			e.mu.Lock()
-			e.per[ev.Data.CheckoutSessionID]++
-			e.mu.Unlock()
-		}
-		_, _ = w.Write([]byte(`{"received":true}`))
-	})}
-	go func() { _ = e.srv.Serve(ln) }()
-	return e, nil
-}
-
-// URL is where order events go.
-func (e *EventReceiver) URL() string { return e.url }
-
-// OrderCreates counts order_create events per checkout session.
-func (e *EventReceiver) OrderCreates() map[string]int {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	out := make(map[string]int, len(e.per))
-	for k, v := range e.per {
-		out[k] = v
-	}
-	return out
-}
-
-// Close stops the receiver.
-func (e *EventReceiver) Close() { _ = e.srv.Close() }

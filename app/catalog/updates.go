@@ -1,0 +1,175 @@
+package catalog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/shopify"
+)
+
+// productQuery fetches one product with the same fields as the bulk
+// export, its variants a page at a time: Shopify caps a query at 1,000 cost
+// points, and a product may have 2,048 variants.
+const productQuery = `query CatalogProduct($id: ID!, $after: String) { product(id: $id) {
+  id handle title descriptionHtml vendor productType status onlineStoreUrl updatedAt tags
+  category { fullName }
+  media(first: 20) { nodes { ... on MediaImage { id image { url altText width height } } } }
+  collections(first: 20) { nodes { id title } }
+  variants(first: 100, after: $after) {
+    nodes {
+      id title sku barcode price compareAtPrice availableForSale inventoryQuantity inventoryPolicy taxable
+      selectedOptions { name value }
+      image { url }
+      inventoryItem { id tracked requiresShipping measurement { weight { unit value } } }
+    }
+    pageInfo { hasNextPage endCursor }
+  }
+} }`
+
+// RefreshProduct re-reads one product from Shopify (after a products/* or
+// inventory webhook) rather than trusting the payload, whose order Shopify
+// does not guarantee, and replaces our copy; then a rebuild is scheduled.
+func (c *Syncer) RefreshProduct(ctx context.Context, shopDomain string, productID int64) error {
+	sh, err := c.Store.ShopByDomain(ctx, shopDomain)
+	if err != nil || sh.Status != app.ShopActive {
+		return err
+	}
+	gid := "gid://shopify/Product/" + strconv.FormatInt(productID, 10)
+	var product *productNode
+	vars := map[string]any{"id": gid, "after": nil}
+	for {
+		var resp struct {
+			Product *productNode `json:"product"`
+		}
+		if err := c.Shopify.Query(ctx, sh.Domain, productQuery, vars, &resp); err != nil {
+			switch {
+			case errors.Is(err, app.ErrShopInactive) || errors.Is(err, app.ErrReauthRequired):
+				return nil
+			case !shopify.IsRetryable(err):
+				// The query itself is wrong: retrying cannot help.
+				return river.JobCancel(fmt.Errorf("refresh product %d: %w", productID, err))
+			}
+			return err
+		}
+		if resp.Product == nil {
+			break
+		}
+		if product == nil {
+			product = resp.Product
+		} else {
+			product.Variants.Nodes = append(product.Variants.Nodes, resp.Product.Variants.Nodes...)
+		}
+		pi := resp.Product.Variants.PageInfo
+		if !pi.HasNextPage || pi.EndCursor == "" {
+			break
+		}
+		vars["after"] = pi.EndCursor
+	}
+	gen := int64(0)
+	if last, err := c.Store.LatestSync(ctx, sh.ID); err == nil {
+		gen = last.Generation // newest, so an in-flight sync's prune keeps it
+	}
+	return c.Store.InTx(ctx, func(ctx context.Context) error {
+		if product == nil {
+			if err := c.Store.DeleteProduct(ctx, sh.ID, productID); err != nil {
+				return err
+			}
+		} else {
+			batch, err := product.batch(sh.CurrencyCode)
+			if err != nil {
+				return err
+			}
+			if err := c.Store.ReplaceProduct(ctx, sh.ID, gen, batch); err != nil {
+				return err
+			}
+		}
+		return c.scheduleBuild(ctx, sh.ID, c.RebuildDelay)
+	})
+}
+
+// ProductDeleted handles products/delete.
+func (c *Syncer) ProductDeleted(ctx context.Context, shopDomain string, productID int64) error {
+	sh, err := c.Store.ShopByDomain(ctx, shopDomain)
+	if err != nil {
+		return err
+	}
+	return c.Store.InTx(ctx, func(ctx context.Context) error {
+		if err := c.Store.DeleteProduct(ctx, sh.ID, productID); err != nil {
+			return err
+		}
+		return c.scheduleBuild(ctx, sh.ID, c.RebuildDelay)
+	})
+}
+
+// ProductChanged handles products/create and products/update: a refresh is
+// enqueued, coalescing bursts of updates to one product.
+func (c *Syncer) ProductChanged(ctx context.Context, shopDomain string, productID int64) error {
+	// A refresh reads the product as it is when it runs, so requests
+	// within a few seconds collapse into one (the window is in the args).
+	window, at := c.window(min(c.RebuildDelay, 5*time.Second))
+	return c.Queue.EnqueueTx(ctx, app.RefreshProductArgs{Shop: shopDomain, ProductID: productID, Window: window}, &river.InsertOpts{
+		ScheduledAt: at, UniqueOpts: river.UniqueOpts{ByArgs: true},
+	})
+}
+
+// InventoryChanged handles inventory_levels/update: the product holding the
+// inventory item is refreshed.
+func (c *Syncer) InventoryChanged(ctx context.Context, shopDomain string, inventoryItemID int64) error {
+	sh, err := c.Store.ShopByDomain(ctx, shopDomain)
+	if err != nil {
+		return err
+	}
+	productID, err := c.Store.ProductOfInventoryItem(ctx, sh.ID, inventoryItemID)
+	if errors.Is(err, app.ErrNotFound) {
+		return nil // an item of no variant we hold (e.g. not synced yet: the next sync has it)
+	}
+	if err != nil {
+		return err
+	}
+	return c.ProductChanged(ctx, shopDomain, productID)
+}
+
+// productNode is a product as the productQuery returns it.
+type productNode struct {
+	bulkLine
+	Media struct {
+		Nodes []bulkLine `json:"nodes"`
+	} `json:"media"`
+	Collections struct {
+		Nodes []bulkLine `json:"nodes"`
+	} `json:"collections"`
+	Variants struct {
+		Nodes    []bulkLine `json:"nodes"`
+		PageInfo struct {
+			HasNextPage bool   `json:"hasNextPage"`
+			EndCursor   string `json:"endCursor"`
+		} `json:"pageInfo"`
+	} `json:"variants"`
+}
+
+// batch converts the product to catalog rows through the same reader code
+// as the bulk export, so both paths agree field for field.
+func (p *productNode) batch(currency string) (*app.CatalogBatch, error) {
+	rd := &BulkReader{currency: currency}
+	b := &app.CatalogBatch{}
+	if err := rd.addLine(b, p.bulkLine); err != nil {
+		return nil, err
+	}
+	parent := p.ID
+	for _, group := range [][]bulkLine{p.Media.Nodes, p.Collections.Nodes, p.Variants.Nodes} {
+		for _, l := range group {
+			rd.line++
+			l.ParentID = parent
+			if err := rd.addLine(b, l); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return b, nil
+}

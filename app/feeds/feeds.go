@@ -1,0 +1,67 @@
+package feeds
+
+import (
+	"cmp"
+	"context"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/acpbridge/acpbridge/app"
+)
+
+// FeedStore is what feed settings, builds and serving need of the database.
+type FeedStore interface {
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+	ShopByID(ctx context.Context, id int64) (*app.Shop, error)
+	ShopByDomain(ctx context.Context, domain string) (*app.Shop, error)
+	ShopByFeedTokenHash(ctx context.Context, domain, hash string) (*app.Shop, error)
+	FeedSettings(ctx context.Context, shopID int64) (*app.FeedSettings, error)
+	SaveFeedSettings(ctx context.Context, fs app.FeedSettings) error
+	FeedRules(ctx context.Context, shopID int64) ([]app.FeedRule, error)
+	SaveFeedRule(ctx context.Context, r app.FeedRule) error
+	CatalogPages(ctx context.Context, shopID int64, pageSize int, fn func(*app.CatalogPage) error) error
+	CreateBuild(ctx context.Context, shopID int64, fieldNames string) (*app.FeedBuild, error)
+	FinishBuild(ctx context.Context, b *app.FeedBuild) error
+	LatestBuild(ctx context.Context, shopID int64, status string) (*app.FeedBuild, error)
+	PruneBuilds(ctx context.Context, shopID int64, keep int) (int64, error)
+	NewFeedFile(ctx context.Context, buildID int64, format string) (io.WriteCloser, error)
+	FeedFile(ctx context.Context, buildID int64, format string) (*app.FeedFile, error)
+	PublishedFeedFile(ctx context.Context, shopID int64, format string) (*app.FeedBuild, *app.FeedFile, error)
+	CopyFeedFile(ctx context.Context, buildID int64, format string, w io.Writer) (int64, error)
+	AddFeedProblems(ctx context.Context, buildID int64, ps []app.FeedProblem) error
+	FeedProblems(ctx context.Context, buildID int64, limit int) ([]app.FeedProblem, error)
+	// FeedTargets lists the shop's delivery targets, each published build
+	// is pushed to the enabled ones.
+	FeedTargets(ctx context.Context, shopID int64) ([]*app.FeedTarget, error)
+}
+
+// Service owns the merchant's feed settings and rules, builds the feed files
+// from the synced catalog, and serves them.
+type Service struct {
+	Store  FeedStore
+	Queue  app.Enqueuer
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+// Options are what defaults when left out of a Feeds or a Deliveries.
+type Options struct {
+	Logger *slog.Logger     // default slog.Default()
+	Now    func() time.Time // default time.Now
+}
+
+func (o Options) logger() *slog.Logger { return cmp.Or(o.Logger, slog.Default()) }
+
+func (o Options) now() func() time.Time {
+	if o.Now == nil {
+		return time.Now
+	}
+	return o.Now
+}
+
+// New builds the feeds capability over its store and the job queue (a
+// published build's pushes are push_feed jobs, which Deliveries works).
+func New(store FeedStore, queue app.Enqueuer, opts Options) *Service {
+	return &Service{Store: store, Queue: queue, Logger: opts.logger(), Now: opts.now()}
+}
