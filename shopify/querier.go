@@ -1,8 +1,6 @@
 package shopify
 
-import (
-	"context"
-)
+import "context"
 
 // Querier runs one GraphQL Admin document for a shop and decodes its `data`
 // into out; shops.Shopify has this method. TokenQuerier adapts an *Admin.

@@ -1,8 +1,6 @@
 package catalog
 
-import (
-	"github.com/acpbridge/acpbridge/app"
-)
+import "github.com/acpbridge/acpbridge/app"
 
 // decodeBulkLine decodes one line of a catalog bulk export into l the way
 // encoding/json would, several times faster: it knows the few shapes

@@ -1,8 +1,6 @@
 package emulator
 
-import (
-	"github.com/vektah/gqlparser/v2/ast"
-)
+import "github.com/vektah/gqlparser/v2/ast"
 
 // resolverFunc resolves one root field. It returns plain Go values:
 // map[string]any for objects (with "__typename" when the field's type is

@@ -1,8 +1,6 @@
 package emulator
 
-import (
-	"github.com/vektah/gqlparser/v2/ast"
-)
+import "github.com/vektah/gqlparser/v2/ast"
 
 // registerNodeResolvers adds node(id) and nodes(ids) for the object types
 // the emulator knows; other ids resolve to null as unknown ids do on Shopify.

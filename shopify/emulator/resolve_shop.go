@@ -1,8 +1,6 @@
 package emulator
 
-import (
-	"github.com/vektah/gqlparser/v2/ast"
-)
+import "github.com/vektah/gqlparser/v2/ast"
 
 // registerShopResolvers adds the shop and the app installation.
 func registerShopResolvers(r *registry) {

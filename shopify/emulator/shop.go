@@ -1,8 +1,6 @@
 package emulator
 
-import (
-	"strings"
-)
+import "strings"
 
 // shopState is one emulated shop. Every field is guarded by Emulator.mu.
 type shopState struct {

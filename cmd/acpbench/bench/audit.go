@@ -1,8 +1,6 @@
 package bench
 
-import (
-	"fmt"
-)
+import "fmt"
 
 // Audit is what Stripe and Shopify hold for a run's conversations.
 type Audit struct {
