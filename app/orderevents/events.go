@@ -1,4 +1,4 @@
-package checkout
+package orderevents
 
 import (
 	"bytes"
@@ -20,6 +20,7 @@ import (
 
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/checkout"
 	"github.com/acpbridge/acpbridge/app/delivery"
 	"github.com/acpbridge/acpbridge/app/netguard"
 	"github.com/acpbridge/acpbridge/app/secret"
@@ -42,13 +43,13 @@ import (
 
 // Agent event delivery states.
 const (
-	AgentEventPending   = "pending"
-	AgentEventDelivered = "delivered"
-	AgentEventFailed    = "failed"
+	Pending   = "pending"
+	Delivered = "delivered"
+	Failed    = "failed"
 )
 
-// AgentEvent is one order event for the shop's agent.
-type AgentEvent struct {
+// Event is one order event for the shop's agent.
+type Event struct {
 	ID         int64
 	ShopID     int64
 	SessionID  string
@@ -64,8 +65,8 @@ type AgentEvent struct {
 	DeliveredAt *time.Time
 }
 
-// AgentEventAttempt is one delivery attempt.
-type AgentEventAttempt struct {
+// Attempt is one delivery attempt.
+type Attempt struct {
 	ID          int64
 	EventID     int64
 	AttemptedAt time.Time
@@ -75,39 +76,39 @@ type AgentEventAttempt struct {
 	Duration   time.Duration
 }
 
-// AgentEventStore is what order events need of the database.
-type AgentEventStore interface {
+// Store is what order events need of the database.
+type Store interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 	ShopByDomain(ctx context.Context, domain string) (*app.Shop, error)
 	ShopByID(ctx context.Context, id int64) (*app.Shop, error)
-	CheckoutSession(ctx context.Context, shopID int64, id string) (*Session, error)
-	CheckoutPayment(ctx context.Context, sessionID string) (*Payment, error)
+	CheckoutSession(ctx context.Context, shopID int64, id string) (*checkout.Session, error)
+	CheckoutPayment(ctx context.Context, sessionID string) (*checkout.Payment, error)
 	// CheckoutPaymentByOrder finds the payment of the agent order with
 	// this Shopify order GID, or ErrNotFound.
-	CheckoutPaymentByOrder(ctx context.Context, shopID int64, orderID string) (*Payment, error)
-	PaymentCredentialStore
+	CheckoutPaymentByOrder(ctx context.Context, shopID int64, orderID string) (*checkout.Payment, error)
+	checkout.PaymentCredentialStore
 	// InsertAgentEvent stores ev (setting its ID); false when it would be
 	// a session's second order_create (nothing is stored).
-	InsertAgentEvent(ctx context.Context, ev *AgentEvent) (bool, error)
-	AgentEvent(ctx context.Context, id int64) (*AgentEvent, error)
+	InsertAgentEvent(ctx context.Context, ev *Event) (bool, error)
+	AgentEvent(ctx context.Context, id int64) (*Event, error)
 	// RecordAgentEventAttempt keeps an attempt and sets the event's
 	// status, attempts (+1), last status and error, and delivered_at when
 	// delivered.
-	RecordAgentEventAttempt(ctx context.Context, a AgentEventAttempt, status string) error
+	RecordAgentEventAttempt(ctx context.Context, a Attempt, status string) error
 	// FailAgentEvent marks an event failed without an attempt.
 	FailAgentEvent(ctx context.Context, id int64, lastError string) error
-	AgentEvents(ctx context.Context, shopID int64, sessionID string) ([]*AgentEvent, error)
-	AgentEventAttempts(ctx context.Context, eventID int64) ([]AgentEventAttempt, error)
+	AgentEvents(ctx context.Context, shopID int64, sessionID string) ([]*Event, error)
+	AgentEventAttempts(ctx context.Context, eventID int64) ([]Attempt, error)
 }
 
-// AgentEvents sends order events to the shop's agent and moves the money
+// Service sends order events to the shop's agent and moves the money
 // of Shopify refunds and cancellations back through the shop's payment
 // provider.
 //
 // HTTP sends the events; it must dial through the outbound policy and not
 // follow redirects (nil: the strictest policy's client).
-type AgentEvents struct {
-	Store  AgentEventStore
+type Service struct {
+	Store  Store
 	Keys   *secret.Keyring
 	HTTP   *http.Client
 	Queue  app.Enqueuer
@@ -116,31 +117,31 @@ type AgentEvents struct {
 	// Shopify reads orders (shopify.GetOrder); Payments refunds through
 	// the shop's payment provider.
 	Shopify  shopify.Querier
-	Payments PaymentProviders
+	Payments checkout.PaymentProviders
 	// Timeout bounds one delivery (default 10 s).
 	Timeout time.Duration
 }
 
-// DeliverAgentEventArgs delivers one order event (AgentEvents.Deliver).
-type DeliverAgentEventArgs struct {
+// DeliverArgs delivers one order event (Service.Deliver).
+type DeliverArgs struct {
 	EventID int64 `json:"event_id"`
 }
 
 // Kind implements river.JobArgs.
-func (DeliverAgentEventArgs) Kind() string { return "agent_event_deliver" }
+func (DeliverArgs) Kind() string { return "agent_event_deliver" }
 
-// AgentEventMaxAttempts is how many times an event is tried before it is
+// MaxAttempts is how many times an event is tried before it is
 // marked failed (River's backoff spreads them over about three days).
-const AgentEventMaxAttempts = 20
+const MaxAttempts = 20
 
-// InsertOpts: retried with backoff, AgentEventMaxAttempts times.
-func (DeliverAgentEventArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: AgentEventMaxAttempts}
+// InsertOpts: retried with backoff, MaxAttempts times.
+func (DeliverArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: MaxAttempts}
 }
 
-func (a *AgentEvents) now() time.Time {
-	if a.Now != nil {
-		return a.Now().UTC()
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now().UTC()
 	}
 	return time.Now().UTC()
 }
@@ -148,19 +149,19 @@ func (a *AgentEvents) now() time.Time {
 // ---------------------------------------------------------------------------
 // Signatures
 
-// MerchantSignatureWindow is how far a Merchant-Signature's timestamp may
+// SignatureWindow is how far a Merchant-Signature's timestamp may
 // be from the receiver's clock.
-const MerchantSignatureWindow = 300 * time.Second
+const SignatureWindow = 300 * time.Second
 
-// SignMerchant is the Merchant-Signature header of an order event body:
+// Sign is the Merchant-Signature header of an order event body:
 // "t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + body)>", the
 // secret being the webhook secret as shown to the merchant, as bytes.
-func SignMerchant(secret []byte, t time.Time, body []byte) string {
+func Sign(secret []byte, t time.Time, body []byte) string {
 	ts := strconv.FormatInt(t.Unix(), 10)
-	return "t=" + ts + ",v1=" + merchantMAC(secret, ts, body)
+	return "t=" + ts + ",v1=" + mac(secret, ts, body)
 }
 
-func merchantMAC(secret []byte, ts string, body []byte) string {
+func mac(secret []byte, ts string, body []byte) string {
 	m := hmac.New(sha256.New, secret)
 	m.Write([]byte(ts))
 	m.Write([]byte{'.'})
@@ -168,11 +169,11 @@ func merchantMAC(secret []byte, ts string, body []byte) string {
 	return hex.EncodeToString(m.Sum(nil))
 }
 
-// VerifyMerchant checks a Merchant-Signature header against the body, as
+// Verify checks a Merchant-Signature header against the body, as
 // an agent receiving order events does: the format, a timestamp within
-// MerchantSignatureWindow of now, and the HMAC (compared in constant
+// SignatureWindow of now, and the HMAC (compared in constant
 // time).
-func VerifyMerchant(secret []byte, header string, body []byte, now time.Time) error {
+func Verify(secret []byte, header string, body []byte, now time.Time) error {
 	tPart, vPart, ok := strings.Cut(header, ",")
 	ts, tok := strings.CutPrefix(tPart, "t=")
 	sig, vok := strings.CutPrefix(vPart, "v1=")
@@ -183,14 +184,14 @@ func VerifyMerchant(secret []byte, header string, body []byte, now time.Time) er
 	if err != nil {
 		return errors.New("Merchant-Signature timestamp is not a number")
 	}
-	if d := now.Sub(time.Unix(sec, 0)); d > MerchantSignatureWindow || d < -MerchantSignatureWindow {
+	if d := now.Sub(time.Unix(sec, 0)); d > SignatureWindow || d < -SignatureWindow {
 		return errors.New("Merchant-Signature timestamp is outside the allowed window")
 	}
 	got, err := hex.DecodeString(sig)
 	if err != nil {
 		return errors.New("Merchant-Signature v1 is not hex")
 	}
-	want, _ := hex.DecodeString(merchantMAC(secret, ts, body))
+	want, _ := hex.DecodeString(mac(secret, ts, body))
 	if !hmac.Equal(got, want) {
 		return errors.New("Merchant-Signature does not verify")
 	}
@@ -205,47 +206,47 @@ func VerifyMerchant(secret []byte, header string, body []byte, now time.Time) er
 // one transaction. The order is read from the session, its payment and
 // Shopify's order (fulfillments, refunds, cancellation). A second
 // order_create of a session is not recorded.
-func (a *AgentEvents) Emit(ctx context.Context, shopID int64, sessionID, eventType string) error {
-	sh, err := a.Store.ShopByID(ctx, shopID)
+func (s *Service) Emit(ctx context.Context, shopID int64, sessionID, eventType string) error {
+	sh, err := s.Store.ShopByID(ctx, shopID)
 	if err != nil {
 		return err
 	}
-	cs, err := a.Store.CheckoutSession(ctx, shopID, sessionID)
+	cs, err := s.Store.CheckoutSession(ctx, shopID, sessionID)
 	if err != nil {
 		return err
 	}
-	p, err := a.Store.CheckoutPayment(ctx, sessionID)
+	p, err := s.Store.CheckoutPayment(ctx, sessionID)
 	if err != nil {
 		return err
 	}
 	if p.OrderID == "" {
 		return fmt.Errorf("order event: session %s has no order", sessionID)
 	}
-	so, err := shopify.GetOrder(ctx, a.Shopify, sh.Domain, p.OrderID)
+	so, err := shopify.GetOrder(ctx, s.Shopify, sh.Domain, p.OrderID)
 	if err != nil {
 		return err
 	}
-	ev, err := a.prepare(cs, p, so, eventType)
+	ev, err := s.prepare(cs, p, so, eventType)
 	if err != nil {
 		return err
 	}
-	return a.Store.InTx(ctx, func(ctx context.Context) error { return a.record(ctx, ev) })
+	return s.Store.InTx(ctx, func(ctx context.Context) error { return s.record(ctx, ev) })
 }
 
 // OrderCreated records the order_create event of a session whose
 // completion just finished, in the transaction ctx carries (the one that
 // moves the session to completed: so the event exists exactly when the
 // completed session does). Shopify is not asked: the order is brand new.
-func (a *AgentEvents) OrderCreated(ctx context.Context, cs *Session, p *Payment) error {
-	ev, err := a.prepare(cs, p, nil, acp.EventOrderCreate)
+func (s *Service) OrderCreated(ctx context.Context, cs *checkout.Session, p *checkout.Payment) error {
+	ev, err := s.prepare(cs, p, nil, acp.EventOrderCreate)
 	if err != nil {
 		return err
 	}
-	return a.Store.InTx(ctx, func(ctx context.Context) error { return a.record(ctx, ev) })
+	return s.Store.InTx(ctx, func(ctx context.Context) error { return s.record(ctx, ev) })
 }
 
 // prepare encodes the event in the session's version.
-func (a *AgentEvents) prepare(cs *Session, p *Payment, so *shopify.Order, eventType string) (*AgentEvent, error) {
+func (s *Service) prepare(cs *checkout.Session, p *checkout.Payment, so *shopify.Order, eventType string) (*Event, error) {
 	o, err := buildOrder(cs, p, so)
 	if err != nil {
 		return nil, fmt.Errorf("order event of %s: %w", cs.ID, err)
@@ -258,24 +259,24 @@ func (a *AgentEvents) prepare(cs *Session, p *Payment, so *shopify.Order, eventT
 	if err != nil {
 		return nil, fmt.Errorf("order event of %s: %w", cs.ID, err)
 	}
-	return &AgentEvent{ShopID: cs.ShopID, SessionID: cs.ID, Type: eventType, APIVersion: v, Body: body,
-		Status: AgentEventPending, CreatedAt: a.now()}, nil
+	return &Event{ShopID: cs.ShopID, SessionID: cs.ID, Type: eventType, APIVersion: v, Body: body,
+		Status: Pending, CreatedAt: s.now()}, nil
 }
 
 // record stores the event and enqueues its delivery (inside ctx's
 // transaction).
-func (a *AgentEvents) record(ctx context.Context, ev *AgentEvent) error {
-	ok, err := a.Store.InsertAgentEvent(ctx, ev)
+func (s *Service) record(ctx context.Context, ev *Event) error {
+	ok, err := s.Store.InsertAgentEvent(ctx, ev)
 	if err != nil || !ok {
 		return err
 	}
-	return a.Queue.EnqueueTx(ctx, DeliverAgentEventArgs{EventID: ev.ID}, nil)
+	return s.Queue.EnqueueTx(ctx, DeliverArgs{EventID: ev.ID}, nil)
 }
 
 // buildOrder is the protocol's order of a completed session: its lines and
 // totals from the session, and, when Shopify's order is given, what was
 // shipped, refunded or cancelled since.
-func buildOrder(cs *Session, p *Payment, so *shopify.Order) (*acp.Order, error) {
+func buildOrder(cs *checkout.Session, p *checkout.Payment, so *shopify.Order) (*acp.Order, error) {
 	view := cs.View()
 	totals, err := view.Totals()
 	if err != nil {
@@ -308,7 +309,7 @@ func buildOrder(cs *Session, p *Payment, so *shopify.Order) (*acp.Order, error) 
 
 // orderPermalink is the order's status page: the one the payment recorded,
 // else the one the session's state kept.
-func orderPermalink(cs *Session, p *Payment) string {
+func orderPermalink(cs *checkout.Session, p *checkout.Payment) string {
 	permalink := p.OrderStatusURL
 	if permalink == "" && cs.State.Order != nil {
 		permalink = cs.State.Order.StatusURL
@@ -368,7 +369,7 @@ func lineRefs(o *acp.Order, lines map[string]int) []acp.LineItemRef {
 }
 
 // fulfillmentKind is how the session's goods reach the buyer.
-func fulfillmentKind(cs *Session) acp.FulfillmentType {
+func fulfillmentKind(cs *checkout.Session) acp.FulfillmentType {
 	if !cs.State.Quote.NeedsShipping {
 		return acp.FulfillmentDigital
 	}
@@ -458,7 +459,7 @@ func setLineStatuses(o *acp.Order, fulfilled map[string]int) (allFulfilled, anyC
 
 // addRefunds appends Shopify's refunds to o as adjustments and returns the
 // amount refunded (the failed ones left out).
-func addRefunds(o *acp.Order, cs *Session, so *shopify.Order, lineOf map[string]int, currency string) (int64, error) {
+func addRefunds(o *acp.Order, cs *checkout.Session, so *shopify.Order, lineOf map[string]int, currency string) (int64, error) {
 	var refunded int64
 	for _, r := range so.Refunds {
 		amount, err := app.ParseMoney(r.Total, cs.Currency)
@@ -488,10 +489,10 @@ func addRefunds(o *acp.Order, cs *Session, so *shopify.Order, lineOf map[string]
 // addCancellation marks o cancelled and appends the cancellation's
 // adjustment; it returns what the cancellation itself gave back: the
 // captured amount not already refunded.
-func addCancellation(o *acp.Order, p *Payment, so *shopify.Order, refunded int64, currency string) int64 {
+func addCancellation(o *acp.Order, p *checkout.Payment, so *shopify.Order, refunded int64, currency string) int64 {
 	o.Status = acp.OrderStatusCanceled
 	var back int64
-	if p.State == PaymentCompleted {
+	if p.State == checkout.PaymentCompleted {
 		back = max(0, p.Amount-refunded)
 	}
 	o.Adjustments = append(o.Adjustments, acp.OrderAdjustment{ID: so.ID + "#cancellation", Type: acp.AdjustmentCancellation,
@@ -579,74 +580,74 @@ func refundStatus(r shopify.Refund) string {
 // records the attempt: a 2xx answer delivers it; anything else is an error
 // (the job retries with backoff). A shop without a webhook URL or secret
 // fails the event at once, without retries.
-func (a *AgentEvents) Deliver(ctx context.Context, eventID int64) error {
-	ev, err := a.Store.AgentEvent(ctx, eventID)
+func (s *Service) Deliver(ctx context.Context, eventID int64) error {
+	ev, err := s.Store.AgentEvent(ctx, eventID)
 	if errors.Is(err, app.ErrNotFound) {
 		return nil // the shop was deleted
 	}
 	if err != nil {
 		return err
 	}
-	if ev.Status != AgentEventPending {
+	if ev.Status != Pending {
 		return nil
 	}
-	set, err := a.Store.ACPSettings(ctx, ev.ShopID)
+	set, err := s.Store.ACPSettings(ctx, ev.ShopID)
 	if err != nil && !errors.Is(err, app.ErrNotFound) {
 		return err
 	}
 	if set == nil || set.WebhookURL == "" || set.WebhookSecretSealed == "" {
 		msg := "no order-event webhook URL and secret are configured for the shop's agent"
-		a.log(ctx, slog.LevelWarn, "agent event not sent", ev, "reason", msg)
-		return a.Store.FailAgentEvent(ctx, ev.ID, msg)
+		s.log(ctx, slog.LevelWarn, "agent event not sent", ev, "reason", msg)
+		return s.Store.FailAgentEvent(ctx, ev.ID, msg)
 	}
-	secretBytes, err := a.Keys.Open(set.WebhookSecretSealed, app.WebhookSecretAAD(ev.ShopID))
+	secretBytes, err := s.Keys.Open(set.WebhookSecretSealed, app.WebhookSecretAAD(ev.ShopID))
 	if err != nil {
 		return fmt.Errorf("agent event %d: open the webhook secret: %w", ev.ID, err)
 	}
 
-	timeout := a.Timeout
+	timeout := s.Timeout
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
 	rctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	start := time.Now()
-	now := a.now()
-	status, derr := a.post(rctx, set.WebhookURL, secretBytes, ev, now)
-	att := AgentEventAttempt{EventID: ev.ID, AttemptedAt: now, StatusCode: status, Duration: time.Since(start)}
-	state := AgentEventPending
+	now := s.now()
+	status, derr := s.post(rctx, set.WebhookURL, secretBytes, ev, now)
+	att := Attempt{EventID: ev.ID, AttemptedAt: now, StatusCode: status, Duration: time.Since(start)}
+	state := Pending
 	if derr == nil {
-		state = AgentEventDelivered
+		state = Delivered
 	} else {
 		att.Error = app.Truncate(derr.Error(), 500)
 	}
-	if err := a.Store.RecordAgentEventAttempt(context.WithoutCancel(ctx), att, state); err != nil {
+	if err := s.Store.RecordAgentEventAttempt(context.WithoutCancel(ctx), att, state); err != nil {
 		return err
 	}
 	if derr != nil {
-		a.log(ctx, slog.LevelWarn, "agent event delivery failed", ev, "attempt", ev.Attempts+1, "status", status, "err", att.Error,
+		s.log(ctx, slog.LevelWarn, "agent event delivery failed", ev, "attempt", ev.Attempts+1, "status", status, "err", att.Error,
 			"cause", sendCause(derr))
 		return fmt.Errorf("agent event %d: %w", ev.ID, derr)
 	}
-	a.log(ctx, slog.LevelInfo, "agent event delivered", ev, "attempt", ev.Attempts+1, "status", status,
+	s.log(ctx, slog.LevelInfo, "agent event delivered", ev, "attempt", ev.Attempts+1, "status", status,
 		"duration_ms", att.Duration.Milliseconds())
 	return nil
 }
 
 // post sends one attempt and returns the receiver's status.
-func (a *AgentEvents) post(ctx context.Context, target string, secret []byte, ev *AgentEvent, now time.Time) (int, error) {
+func (s *Service) post(ctx context.Context, target string, secret []byte, ev *Event, now time.Time) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(ev.Body))
 	if err != nil {
 		return 0, errors.New("the webhook URL is not a valid URL")
 	}
 	h := req.Header
 	h.Set("Content-Type", "application/json")
-	h.Set("Merchant-Signature", SignMerchant(secret, now, ev.Body))
+	h.Set("Merchant-Signature", Sign(secret, now, ev.Body))
 	h.Set("Request-Id", "acpb_evt_"+strconv.FormatInt(ev.ID, 10)+"_"+strconv.Itoa(ev.Attempts+1))
 	h.Set("Timestamp", now.Format(time.RFC3339))
 	h.Set("API-Version", string(ev.APIVersion))
 	h.Set("User-Agent", "acpbridge/"+app.Version)
-	client := a.HTTP
+	client := s.HTTP
 	if client == nil {
 		client = (*netguard.Policy)(nil).Client(0, nil)
 	}
@@ -692,35 +693,35 @@ func sendCause(err error) string {
 
 // GiveUp marks an event failed after its last attempt (the worker calls
 // it when River will not retry again).
-func (a *AgentEvents) GiveUp(ctx context.Context, eventID int64, cause error) error {
-	ev, err := a.Store.AgentEvent(ctx, eventID)
+func (s *Service) GiveUp(ctx context.Context, eventID int64, cause error) error {
+	ev, err := s.Store.AgentEvent(ctx, eventID)
 	if errors.Is(err, app.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
 		return err
 	}
-	if ev.Status != AgentEventPending {
+	if ev.Status != Pending {
 		return nil
 	}
 	msg := ev.LastError
 	if msg == "" && cause != nil {
 		msg = app.Truncate(cause.Error(), 500)
 	}
-	a.log(ctx, slog.LevelError, "agent event failed for good", ev, "attempts", ev.Attempts)
-	return a.Store.FailAgentEvent(ctx, eventID, "gave up after "+strconv.Itoa(ev.Attempts)+" attempts: "+msg)
+	s.log(ctx, slog.LevelError, "agent event failed for good", ev, "attempts", ev.Attempts)
+	return s.Store.FailAgentEvent(ctx, eventID, "gave up after "+strconv.Itoa(ev.Attempts)+" attempts: "+msg)
 }
 
 // Events lists a session's order events, oldest first.
-func (a *AgentEvents) Events(ctx context.Context, shopID int64, sessionID string) ([]*AgentEvent, error) {
-	return a.Store.AgentEvents(ctx, shopID, sessionID)
+func (s *Service) Events(ctx context.Context, shopID int64, sessionID string) ([]*Event, error) {
+	return s.Store.AgentEvents(ctx, shopID, sessionID)
 }
 
-func (a *AgentEvents) log(ctx context.Context, level slog.Level, msg string, ev *AgentEvent, attrs ...any) {
-	if a.Logger == nil {
+func (s *Service) log(ctx context.Context, level slog.Level, msg string, ev *Event, attrs ...any) {
+	if s.Logger == nil {
 		return
 	}
-	a.Logger.Log(ctx, level, msg, append([]any{"event", ev.ID, "shop_id", ev.ShopID, "session", ev.SessionID, "type", ev.Type}, attrs...)...)
+	s.Logger.Log(ctx, level, msg, append([]any{"event", ev.ID, "shop_id", ev.ShopID, "session", ev.SessionID, "type", ev.Type}, attrs...)...)
 }
 
 // ---------------------------------------------------------------------------
@@ -732,7 +733,7 @@ func (a *AgentEvents) log(ctx context.Context, level slog.Level, msg string, ev 
 // the order_update to record. The external calls come first and are each
 // safe to repeat; record stores the event in the caller's transaction,
 // with the delivery's outcome. An error leaves the delivery to be retried.
-func (a *AgentEvents) OrderWebhook(ctx context.Context, ev *app.WebhookEvent) (string, func(ctx context.Context) error, error) {
+func (s *Service) OrderWebhook(ctx context.Context, ev *app.WebhookEvent) (string, func(ctx context.Context) error, error) {
 	var (
 		orderNum int64
 		refund   *shopify.RefundWebhook
@@ -759,7 +760,7 @@ func (a *AgentEvents) OrderWebhook(ctx context.Context, ev *app.WebhookEvent) (s
 	default:
 		return "ignored: order changes arrive through their own topics", nil, nil
 	}
-	sh, err := a.Store.ShopByDomain(ctx, ev.Shop)
+	sh, err := s.Store.ShopByDomain(ctx, ev.Shop)
 	if errors.Is(err, app.ErrNotFound) {
 		return "ignored: unknown shop", nil, nil
 	}
@@ -767,18 +768,18 @@ func (a *AgentEvents) OrderWebhook(ctx context.Context, ev *app.WebhookEvent) (s
 		return "", nil, err
 	}
 	orderID := "gid://shopify/Order/" + strconv.FormatInt(orderNum, 10)
-	p, err := a.Store.CheckoutPaymentByOrder(ctx, sh.ID, orderID)
+	p, err := s.Store.CheckoutPaymentByOrder(ctx, sh.ID, orderID)
 	if errors.Is(err, app.ErrNotFound) {
 		return "ignored: not an order created by the app", nil, nil
 	}
 	if err != nil {
 		return "", nil, err
 	}
-	cs, err := a.Store.CheckoutSession(ctx, sh.ID, p.SessionID)
+	cs, err := s.Store.CheckoutSession(ctx, sh.ID, p.SessionID)
 	if err != nil {
 		return "", nil, err
 	}
-	so, err := shopify.GetOrder(ctx, a.Shopify, sh.Domain, orderID)
+	so, err := shopify.GetOrder(ctx, s.Shopify, sh.Domain, orderID)
 	if err != nil {
 		return "", nil, err
 	}
@@ -794,39 +795,39 @@ func (a *AgentEvents) OrderWebhook(ctx context.Context, ev *app.WebhookEvent) (s
 			return "rejected: refund amount: " + err.Error(), nil, nil
 		}
 		if amount > 0 {
-			what, err := a.refund(ctx, sh, p, amount, "shopify_refund/"+strconv.FormatInt(refund.ID, 10))
+			what, err := s.refund(ctx, sh, p, amount, "shopify_refund/"+strconv.FormatInt(refund.ID, 10))
 			if err != nil {
 				return "", nil, err
 			}
 			outcome = what + "; " + outcome
 		}
 	case shopify.TopicOrdersCancelled:
-		what, err := a.cancelPayment(ctx, sh, p, so)
+		what, err := s.cancelPayment(ctx, sh, p, so)
 		if err != nil {
 			return "", nil, err
 		}
 		outcome = what + "; " + outcome
 	}
-	out, err := a.prepare(cs, p, so, acp.EventOrderUpdate)
+	out, err := s.prepare(cs, p, so, acp.EventOrderUpdate)
 	if err != nil {
 		return "", nil, err
 	}
-	return outcome, func(ctx context.Context) error { return a.record(ctx, out) }, nil
+	return outcome, func(ctx context.Context) error { return s.record(ctx, out) }, nil
 }
 
 // refund gives amount back on the order's PaymentIntent, once per key.
-func (a *AgentEvents) refund(ctx context.Context, sh *app.Shop, p *Payment, amount int64, what string) (string, error) {
-	if p.PaymentIntentID == "" || p.State != PaymentCompleted {
+func (s *Service) refund(ctx context.Context, sh *app.Shop, p *checkout.Payment, amount int64, what string) (string, error) {
+	if p.PaymentIntentID == "" || p.State != checkout.PaymentCompleted {
 		return "no captured payment to refund", nil
 	}
-	pay, err := openPayment(ctx, a.Store, a.Keys, a.Payments, sh.ID)
+	pay, err := s.Payments.Open(ctx, s.Store, s.Keys, sh.ID)
 	if err != nil {
 		return "", err
 	}
-	r, err := pay.Refund(ctx, pay.credentials, p.PaymentIntentID, amount, refundKey(sh.ID, p.OrderID, what))
-	if errors.Is(err, ErrRefundRefused) {
-		if a.Logger != nil {
-			a.Logger.WarnContext(ctx, "the payment provider refused a refund of an agent order", "provider", pay.Name(),
+	r, err := pay.Refund(ctx, pay.Credentials, p.PaymentIntentID, amount, refundKey(sh.ID, p.OrderID, what))
+	if errors.Is(err, checkout.ErrRefundRefused) {
+		if s.Logger != nil {
+			s.Logger.WarnContext(ctx, "the payment provider refused a refund of an agent order", "provider", pay.Name(),
 				"shop_id", sh.ID, "session", p.SessionID, "amount", amount, "err", err)
 		}
 		return pay.Name() + " refused the refund of " + strconv.FormatInt(amount, 10) + ": " + app.Truncate(err.Error(), 200), nil
@@ -840,9 +841,9 @@ func (a *AgentEvents) refund(ctx context.Context, sh *app.Shop, p *Payment, amou
 // cancelPayment gives back what a cancelled order still holds: the
 // captured amount not refunded yet (refunds Shopify made with the
 // cancellation have their own refunds/create), or the authorisation.
-func (a *AgentEvents) cancelPayment(ctx context.Context, sh *app.Shop, p *Payment, so *shopify.Order) (string, error) {
+func (s *Service) cancelPayment(ctx context.Context, sh *app.Shop, p *checkout.Payment, so *shopify.Order) (string, error) {
 	switch p.State {
-	case PaymentCompleted:
+	case checkout.PaymentCompleted:
 		var refunded int64
 		for _, r := range so.Refunds {
 			if refundStatus(r) == acp.AdjustmentFailed {
@@ -858,16 +859,16 @@ func (a *AgentEvents) cancelPayment(ctx context.Context, sh *app.Shop, p *Paymen
 		if left <= 0 {
 			return "nothing left to refund", nil
 		}
-		return a.refund(ctx, sh, p, left, "cancellation")
-	case PaymentAuthorized, PaymentOrdered:
+		return s.refund(ctx, sh, p, left, "cancellation")
+	case checkout.PaymentAuthorized, checkout.PaymentOrdered:
 		if p.PaymentIntentID == "" {
 			return "no payment to release", nil
 		}
-		pay, err := openPayment(ctx, a.Store, a.Keys, a.Payments, sh.ID)
+		pay, err := s.Payments.Open(ctx, s.Store, s.Keys, sh.ID)
 		if err != nil {
 			return "", err
 		}
-		if err := pay.Cancel(ctx, pay.credentials, p.PaymentIntentID, refundKey(sh.ID, p.OrderID, "cancel_authorization")); err != nil {
+		if err := pay.Cancel(ctx, pay.Credentials, p.PaymentIntentID, refundKey(sh.ID, p.OrderID, "cancel_authorization")); err != nil {
 			return "", fmt.Errorf("cancel the authorisation %s: %w", p.PaymentIntentID, err)
 		}
 		return "authorisation released on " + pay.Name(), nil
