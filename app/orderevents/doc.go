@@ -16,8 +16,12 @@
 // MaxAttempts times. SendTest posts a made-up event (TestSessionPrefix)
 // from the admin's "Send a test event".
 //
-// New builds the Service (new.go); it owns the Store port (app/store
-// implements it) and the records it carries (Event, Attempt).
+// The files: events.go (the records, the Store port, recording an event),
+// order.go (the ACP order of a session and Shopify's news of it),
+// deliver.go (sending and retrying), signature.go, webhooks.go (Shopify's
+// order webhooks, refunds and cancellations), testevent.go, and new.go
+// (New builds the Service). It owns the Store port (app/store implements
+// it) and the records it carries (Event, Attempt).
 //
 // Imports: package app (vocabulary), acp (the order and its encodings),
 // shopify (orders and order webhooks), app/checkout for the records it
