@@ -164,7 +164,7 @@ type Sessions struct {
 	Completer *Completer
 	Queue     app.Enqueuer
 	// Events, when set, records the order_create of each completed
-	// session (AgentEvents).
+	// session (orderevents.Service).
 	Events OrderEvents
 	// CompleteWait is how long a complete that finds another one running
 	// waits for its result (default 10 s).

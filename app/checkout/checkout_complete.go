@@ -254,7 +254,7 @@ func (c *Sessions) drive(ctx context.Context, sh *app.Shop, cs *Session) (*Sessi
 }
 
 // OrderEvents records the order events of completed sessions
-// (AgentEvents).
+// (orderevents.Service).
 type OrderEvents interface {
 	// OrderCreated records the order_create of a session that just
 	// completed, in the transaction ctx carries.

@@ -249,7 +249,7 @@ func (c *Completer) Drive(ctx context.Context, sh *app.Shop, cs *Session) (*Paym
 	if err != nil {
 		return nil, err
 	}
-	pay, err := openPayment(ctx, c.Store, c.Keys, c.Payments, sh.ID)
+	pay, err := c.Payments.Open(ctx, c.Store, c.Keys, sh.ID)
 	if err != nil {
 		return p, err
 	}
@@ -290,17 +290,17 @@ func (c *Completer) save(ctx context.Context, p *Payment, state string, lastErr 
 // authorize authorises the payment with the agent's token (or confirms it
 // after 3-D Secure): authorised, declined, or waiting for the buyer's
 // authentication.
-func (c *Completer) authorize(ctx context.Context, sh *app.Shop, cs *Session, p *Payment, pay *shopPayment) error {
+func (c *Completer) authorize(ctx context.Context, sh *app.Shop, cs *Session, p *Payment, pay *ShopPayment) error {
 	var pi *PaymentIntent
 	var err error
 	if p.PaymentIntentID != "" && p.Details.ThreeDS != nil {
-		pi, err = pay.ConfirmAuthenticated(ctx, pay.credentials, p.PaymentIntentID, *p.Details.ThreeDS, idempotencyKey(p, "confirm_3ds"))
+		pi, err = pay.ConfirmAuthenticated(ctx, pay.Credentials, p.PaymentIntentID, *p.Details.ThreeDS, idempotencyKey(p, "confirm_3ds"))
 	} else {
 		token, oerr := c.Keys.Open(p.TokenSealed, tokenAAD(p.SessionID))
 		if oerr != nil {
 			return fmt.Errorf("open payment token: %w", oerr)
 		}
-		pi, err = pay.Authorize(ctx, pay.credentials, AuthorizeRequest{
+		pi, err = pay.Authorize(ctx, pay.Credentials, AuthorizeRequest{
 			Token: string(token), Amount: p.Amount, Currency: strings.ToLower(p.Currency),
 			IdempotencyKey: idempotencyKey(p, "authorize"),
 			Description:    "Agent order " + cs.ID,
@@ -319,7 +319,7 @@ func (c *Completer) authorize(ctx context.Context, sh *app.Shop, cs *Session, p 
 	case "requires_capture", "succeeded":
 		return c.save(ctx, p, PaymentAuthorized, nil)
 	case "requires_action":
-		p.Details.Authentication = c.authentication(sh, pi, pay.accountID)
+		p.Details.Authentication = c.authentication(sh, pi, pay.AccountID)
 		return c.save(ctx, p, PaymentRequiresAction, nil)
 	case "requires_payment_method", "canceled":
 		return c.save(ctx, p, PaymentDeclined, fmt.Errorf("payment intent %s is %s", pi.ID, pi.Status))
@@ -332,7 +332,7 @@ func (c *Completer) authorize(ctx context.Context, sh *app.Shop, cs *Session, p 
 // placeOrder writes the Shopify order of an authorised payment, once: it
 // looks for the order an earlier attempt may have written before creating
 // one. Shopify refusing the order cancels the authorisation.
-func (c *Completer) placeOrder(ctx context.Context, sh *app.Shop, cs *Session, p *Payment, pay *shopPayment) error {
+func (c *Completer) placeOrder(ctx context.Context, sh *app.Shop, cs *Session, p *Payment, pay *ShopPayment) error {
 	if at := p.Details.OrderAttemptAt; at != nil && c.now().Sub(*at) < c.searchLag() {
 		// An earlier orderCreate may have written an order that the
 		// search does not show yet: wait before looking again.
@@ -348,7 +348,7 @@ func (c *Completer) placeOrder(ctx context.Context, sh *app.Shop, cs *Session, p
 		order, err = c.Orders.Create(ctx, sh.Domain, orderRequest(cs, p))
 	}
 	if errors.Is(err, ErrOrderRefused) {
-		if cerr := pay.Cancel(ctx, pay.credentials, p.PaymentIntentID, idempotencyKey(p, "cancel")); cerr != nil {
+		if cerr := pay.Cancel(ctx, pay.Credentials, p.PaymentIntentID, idempotencyKey(p, "cancel")); cerr != nil {
 			_ = c.save(ctx, p, PaymentAuthorized, fmt.Errorf("order refused (%v); cancelling the authorisation: %w", err, cerr))
 			return errInProgress
 		}
@@ -369,8 +369,8 @@ func (c *Completer) placeOrder(ctx context.Context, sh *app.Shop, cs *Session, p
 }
 
 // capture captures the payment of a written order, completing it.
-func (c *Completer) capture(ctx context.Context, p *Payment, pay *shopPayment) error {
-	_, err := pay.Capture(ctx, pay.credentials, p.PaymentIntentID, idempotencyKey(p, "capture"))
+func (c *Completer) capture(ctx context.Context, p *Payment, pay *ShopPayment) error {
+	_, err := pay.Capture(ctx, pay.Credentials, p.PaymentIntentID, idempotencyKey(p, "capture"))
 	if errors.Is(err, ErrIntentState) {
 		// The authorisation was released before capture: the
 		// merchant cancelled the order in Shopify meanwhile. The

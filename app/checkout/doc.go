@@ -8,34 +8,36 @@
 // PaymentProviders by the provider of the shop's stored credentials;
 // app/payment adapts Stripe to it), write the
 // Shopify order through Orders (ShopifyOrders: orderCreate), capture;
-// each step recorded before the next, resumed by a job after a crash), and
-// the signed order events sent to the agent's webhook afterwards
-// (agentevents.go, testevent.go).
+// each step recorded before the next, resumed by a job after a crash). What
+// happens after the sale (the signed order events sent to the agent's
+// webhook, Shopify's refunds passed to the payment provider) is
+// app/orderevents, which builds on the records here; checkout tells it of
+// each completed order through OrderEvents, declared here, and never
+// imports it.
 //
 // So an ACP create goes web/acp.go (REST glue) → acpapi.Pipeline.Run (the
 // transport-free ACP pipeline) → Sessions.Create → Pricer.Quote (Pricing)
 // → Store.CreateCheckoutSession (app/store); a complete goes
 // Sessions.Complete → Completer: Payments.Authorize, then Orders.Create
 // writes the Shopify order, each step saved through PaymentStore, with the
-// checkout_resume_completion and agent event jobs enqueued alongside.
+// checkout_resume_completion job enqueued alongside and the order_create
+// event recorded through OrderEvents in the same transaction.
 // Every operation takes its caller explicitly (the authenticated
 // *app.Agent: shop, API key, ACP settings), never from the context.
 // Retried POSTs are answered before they reach this package, by the
 // pipeline's idempotency step (app/idempotency).
 //
 // Each part is built by its constructor (new.go: New, NewCompleter,
-// NewPricing, NewAgentEvents, and the Shopify adapters), which takes what
-// the part cannot work without as arguments and the rest as options; the
-// order events are built first and handed to New.
+// NewPricing, and the Shopify adapters), which takes what the part cannot
+// work without as arguments and the rest as options; the order events
+// (orderevents.New) are built first and handed to New.
 //
-// It owns its ports (Store, PricingStore, PaymentStore,
-// AgentEventStore, implemented by app/store) and the records they carry
-// (Session, State, Quote, Payment, AgentEvent, …).
+// It owns its ports (Store, PricingStore, PaymentStore, implemented by
+// app/store) and the records they carry (Session, State, Quote, Payment, …).
 //
 // Imports: package app (vocabulary: Shop, Agent, Error, feed records),
-// acp, shopify, app/feed, app/delivery (the outbound HTTP
-// client), app/secret, app/netguard, app/internal/ttlcache and the standard
-// library. What it needs of the feeds capability goes through
+// acp, shopify, app/feed, app/secret, app/internal/ttlcache, River's job
+// options and the standard library. What it needs of the feeds capability goes through
 // ItemSource (declared here), and what it needs of a payment
 // provider through Payments (app/payment implements it for Stripe, and
 // app/service registers that as provider "stripe"). It never imports web, app/store,

@@ -2,7 +2,6 @@ package checkout
 
 import (
 	"log/slog"
-	"net/http"
 	"time"
 
 	"github.com/acpbridge/acpbridge/app"
@@ -71,28 +70,6 @@ func NewPricing(store PricingStore, items ItemSource, shop ShopPricing, opts Pri
 	return &Pricing{
 		Store: store, Feeds: items, Shopify: shop,
 		Logger: orLogger(opts.Logger), Now: orNow(opts.Now), Timeout: opts.Timeout,
-	}
-}
-
-// AgentEventsOptions are the order events' settings.
-type AgentEventsOptions struct {
-	Logger *slog.Logger     // default slog.Default()
-	Now    func() time.Time // default time.Now
-	// HTTP carries the events to agents (default: a client through the
-	// strictest outbound policy, public addresses only).
-	HTTP *http.Client
-	// Timeout bounds one delivery (default 10 s).
-	Timeout time.Duration
-}
-
-// NewAgentEvents builds the order events sent to agents over their store,
-// the keyring that opens the agents' webhook secrets, the job queue, the
-// shops' Admin API (orders are read from Shopify) and the payment providers
-// (Shopify's refunds and cancellations are passed on to the order's).
-func NewAgentEvents(store AgentEventStore, keys *secret.Keyring, queue app.Enqueuer, api shopify.Querier, payments PaymentProviders, opts AgentEventsOptions) *AgentEvents {
-	return &AgentEvents{
-		Store: store, Keys: keys, Queue: queue, Shopify: api, Payments: payments,
-		HTTP: opts.HTTP, Logger: orLogger(opts.Logger), Now: orNow(opts.Now), Timeout: opts.Timeout,
 	}
 }
 

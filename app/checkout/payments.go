@@ -79,16 +79,18 @@ func (pp PaymentProviders) accepted(set *app.ACPSettings) []acp.PaymentHandler {
 	return out
 }
 
-// shopPayment is a shop's payment provider with its opened credentials.
-type shopPayment struct {
+// ShopPayment is a shop's payment provider with its opened credentials,
+// to be passed to the provider's calls. It is exported for the order
+// events (app/orderevents), which refund and release through it.
+type ShopPayment struct {
 	Payments
-	credentials string
-	accountID   string
+	Credentials string
+	AccountID   string
 }
 
-// openPayment finds the shop's payment provider and opens its credentials;
+// Open finds the shop's payment provider and opens its credentials;
 // ErrNotFound when the shop has connected none.
-func openPayment(ctx context.Context, st PaymentCredentialStore, keys *secret.Keyring, pp PaymentProviders, shopID int64) (*shopPayment, error) {
+func (pp PaymentProviders) Open(ctx context.Context, st PaymentCredentialStore, keys *secret.Keyring, shopID int64) (*ShopPayment, error) {
 	set, err := st.ACPSettings(ctx, shopID)
 	if err != nil {
 		return nil, fmt.Errorf("payment settings: %w", err)
@@ -109,5 +111,5 @@ func openPayment(ctx context.Context, st PaymentCredentialStore, keys *secret.Ke
 	if err != nil {
 		return nil, fmt.Errorf("open %s credentials: %w", provider, err)
 	}
-	return &shopPayment{Payments: p, credentials: string(b), accountID: c.AccountID}, nil
+	return &ShopPayment{Payments: p, Credentials: string(b), AccountID: c.AccountID}, nil
 }

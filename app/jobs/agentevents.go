@@ -5,7 +5,7 @@ import (
 
 	"github.com/riverqueue/river"
 
-	"github.com/acpbridge/acpbridge/app/checkout"
+	"github.com/acpbridge/acpbridge/app/orderevents"
 )
 
 // AgentEventDeliverer is the use-case the order-event worker calls.
@@ -18,12 +18,12 @@ type AgentEventDeliverer interface {
 // River retries a failed delivery with backoff; after the last attempt the
 // event is marked failed.
 type DeliverAgentEventWorker struct {
-	river.WorkerDefaults[checkout.DeliverAgentEventArgs]
+	river.WorkerDefaults[orderevents.DeliverArgs]
 	App AgentEventDeliverer
 }
 
 // Work implements river.Worker.
-func (w *DeliverAgentEventWorker) Work(ctx context.Context, job *river.Job[checkout.DeliverAgentEventArgs]) error {
+func (w *DeliverAgentEventWorker) Work(ctx context.Context, job *river.Job[orderevents.DeliverArgs]) error {
 	err := w.App.Deliver(ctx, job.Args.EventID)
 	if err != nil && job.Attempt >= job.MaxAttempts {
 		if gerr := w.App.GiveUp(context.WithoutCancel(ctx), job.Args.EventID, err); gerr != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/acpbridge/acpbridge/app/feed"
 	"github.com/acpbridge/acpbridge/app/feeds"
 	"github.com/acpbridge/acpbridge/app/internal/ttlcache"
+	"github.com/acpbridge/acpbridge/app/orderevents"
 )
 
 // Admin is what the merchant's embedded admin pages read and the actions
@@ -28,7 +29,7 @@ type Admin struct {
 	Store  AdminStore
 	Feeds  *feeds.Service
 	Agents *agents.Access
-	Events *checkout.AgentEvents
+	Events *orderevents.Service
 	// Checkout runs the test checkout.
 	Checkout   *checkout.Sessions
 	Catalog    *catalog.Syncer
@@ -54,7 +55,7 @@ type Options struct {
 // New builds the admin's read model over its store and the capabilities
 // whose use-cases the admin pages call.
 func New(store AdminStore, fs *feeds.Service, deliveries *feeds.Deliveries, cat *catalog.Syncer,
-	ag *agents.Access, co *checkout.Sessions, events *checkout.AgentEvents, opts Options) *Admin {
+	ag *agents.Access, co *checkout.Sessions, events *orderevents.Service, opts Options) *Admin {
 	now := opts.Now
 	if now == nil {
 		now = time.Now
@@ -101,8 +102,8 @@ type AdminStore interface {
 	// CompletedSince lists when each completed agent order was placed and
 	// its amount, for the chart.
 	CompletedSince(ctx context.Context, shopID int64, since time.Time) ([]OrderPoint, error)
-	AgentEvents(ctx context.Context, shopID int64, sessionID string) ([]*checkout.AgentEvent, error)
-	AgentEventAttempts(ctx context.Context, eventID int64) ([]checkout.AgentEventAttempt, error)
+	AgentEvents(ctx context.Context, shopID int64, sessionID string) ([]*orderevents.Event, error)
+	AgentEventAttempts(ctx context.Context, eventID int64) ([]orderevents.Attempt, error)
 	SaveACPSettings(ctx context.Context, s app.ACPSettings) error
 	// KnownTargets returns which of ids are products (or collections) in
 	// the shop's synced catalog.
@@ -684,7 +685,7 @@ type TimelineEntry struct {
 // agent.
 type OrderDetail struct {
 	Order    AgentOrder
-	Events   []*checkout.AgentEvent
+	Events   []*orderevents.Event
 	Timeline []TimelineEntry
 }
 
@@ -717,7 +718,7 @@ func (a *Admin) Order(ctx context.Context, shopID int64, sessionID string) (*Ord
 			return nil, err
 		}
 		if len(atts) == 0 {
-			d.Timeline = append(d.Timeline, TimelineEntry{At: ev.CreatedAt, What: ev.Type + " event " + ev.Status, Detail: ev.LastError, OK: ev.Status != checkout.AgentEventFailed})
+			d.Timeline = append(d.Timeline, TimelineEntry{At: ev.CreatedAt, What: ev.Type + " event " + ev.Status, Detail: ev.LastError, OK: ev.Status != orderevents.Failed})
 		}
 		for _, at := range atts {
 			e := TimelineEntry{At: at.AttemptedAt, What: ev.Type + " sent to the agent", OK: at.Error == ""}

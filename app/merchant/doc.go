@@ -14,7 +14,7 @@
 //
 // Imports: the shared vocabulary (package app), app/feed and acp, and,
 // being the one read model over every capability, their public use-cases
-// (Feeds, Deliveries, Catalog, Agents, AgentEvents, Checkout). No package
+// (Feeds, Deliveries, Catalog, Agents, the order events, Checkout). No package
 // of the app imports merchant except web (its pages), app/store (the
 // port's types) and app/service (wiring). It never imports web, app/store,
 // app/jobs or app/service.

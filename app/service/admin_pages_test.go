@@ -17,8 +17,8 @@ import (
 
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
-	"github.com/acpbridge/acpbridge/app/checkout"
 	"github.com/acpbridge/acpbridge/app/merchant"
+	"github.com/acpbridge/acpbridge/app/orderevents"
 	"github.com/acpbridge/acpbridge/app/payment/stripeemu"
 	"github.com/acpbridge/acpbridge/shopify"
 	"github.com/acpbridge/acpbridge/shopify/emulator"
@@ -486,7 +486,7 @@ func TestAdminOverviewAndOrders(t *testing.T) {
 	}
 	waitFor(t, "order_create delivered", func() bool {
 		d, err := e.svc.Admin().Order(ctx, e.sh.ID, id)
-		return err == nil && len(d.Events) == 1 && d.Events[0].Status == checkout.AgentEventDelivered
+		return err == nil && len(d.Events) == 1 && d.Events[0].Status == orderevents.Delivered
 	})
 	_, _, body = c.page("/admin/orders/"+id, nil)
 	if !strings.Contains(body, "order_create sent to the agent") || !strings.Contains(body, "Order "+orders.Orders[0].OrderName+" created in Shopify") {

@@ -15,7 +15,7 @@ import (
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/acp/acptest"
 	"github.com/acpbridge/acpbridge/app"
-	"github.com/acpbridge/acpbridge/app/checkout"
+	"github.com/acpbridge/acpbridge/app/orderevents"
 	"github.com/acpbridge/acpbridge/app/payment/stripeemu"
 	"github.com/acpbridge/acpbridge/shopify/emulator"
 )
@@ -52,7 +52,7 @@ func newOrderReceiver(t *testing.T) *orderReceiver {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		ev := receivedEvent{header: req.Header.Clone(), body: body}
-		if err := checkout.VerifyMerchant([]byte(r.secret), req.Header.Get("Merchant-Signature"), body, time.Now()); err != nil {
+		if err := orderevents.Verify([]byte(r.secret), req.Header.Get("Merchant-Signature"), body, time.Now()); err != nil {
 			r.t.Errorf("delivery with a bad signature: %v", err)
 			ev.status = http.StatusUnauthorized
 		}
@@ -276,11 +276,11 @@ func intentOf(t *testing.T, e *checkoutEnv, sessionID string) stripeemu.Intent {
 func TestMerchantSignature(t *testing.T) {
 	t.Parallel()
 	secret, body, now := []byte("acpb_whsec_test"), []byte(`{"type":"order_create"}`), time.Unix(1_790_000_000, 0)
-	h := checkout.SignMerchant(secret, now, body)
+	h := orderevents.Sign(secret, now, body)
 	if !strings.HasPrefix(h, "t=1790000000,v1=") || len(h) != len("t=1790000000,v1=")+64 {
 		t.Fatalf("header %q", h)
 	}
-	if err := checkout.VerifyMerchant(secret, h, body, now.Add(299*time.Second)); err != nil {
+	if err := orderevents.Verify(secret, h, body, now.Add(299*time.Second)); err != nil {
 		t.Errorf("valid: %v", err)
 	}
 	for name, c := range map[string]struct {
@@ -297,7 +297,7 @@ func TestMerchantSignature(t *testing.T) {
 		"malformed":    {secret, "v1=" + h[16:] + ",t=1790000000", body, now},
 		"short":        {secret, h[:len(h)-1], body, now},
 	} {
-		if err := checkout.VerifyMerchant(c.secret, c.header, c.body, c.now); err == nil {
+		if err := orderevents.Verify(c.secret, c.header, c.body, c.now); err == nil {
 			t.Errorf("%s: verified", name)
 		}
 	}
@@ -322,7 +322,7 @@ func TestAgentOrderEvents(t *testing.T) {
 		rcv.secret = secret
 		rcv.mu.Unlock()
 		rec := newShopifyRecorder(t, e)
-		events := e.svc.AgentEvents()
+		events := e.svc.OrderEvents()
 
 		eachVersion(t, func(t *testing.T, v acp.Version) {
 			a := e.agent(t, v)
@@ -365,10 +365,10 @@ func TestAgentOrderEvents(t *testing.T) {
 			// (the answer comes first): wait for the record, not just the body.
 			waitFor(t, "the delivery recorded", func() bool {
 				evs, err := events.Events(ctx, e.sh.ID, id)
-				return err != nil || len(evs) != 1 || evs[0].Status != checkout.AgentEventPending
+				return err != nil || len(evs) != 1 || evs[0].Status != orderevents.Pending
 			})
 			evs, err := events.Events(ctx, e.sh.ID, id)
-			if err != nil || len(evs) != 1 || evs[0].Type != "order_create" || evs[0].Status != checkout.AgentEventDelivered ||
+			if err != nil || len(evs) != 1 || evs[0].Type != "order_create" || evs[0].Status != orderevents.Delivered ||
 				evs[0].Attempts != 1 || !bytes.Equal(evs[0].Body, first.body) || evs[0].APIVersion != v {
 				t.Fatalf("stored events: %+v, %v", evs, err)
 			}
@@ -433,7 +433,7 @@ func TestAgentOrderEvents(t *testing.T) {
 			rcv.fail = 2
 			rcv.mu.Unlock()
 			id2, orderID2, total2 := buy()
-			var ev2 *checkout.AgentEvent
+			var ev2 *orderevents.Event
 			waitFor(t, "the first attempt", func() bool {
 				evs, _ := events.Events(ctx, e.sh.ID, id2)
 				if len(evs) == 1 && evs[0].Attempts >= 1 {
@@ -446,14 +446,14 @@ func TestAgentOrderEvents(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if cur.Status == checkout.AgentEventDelivered {
+				if cur.Status == orderevents.Delivered {
 					break
 				}
 				_ = events.Deliver(ctx, ev2.ID) // as River's retries would
 			}
 			cur, _ := e.svc.Store().AgentEvent(ctx, ev2.ID)
 			atts, _ := e.svc.Store().AgentEventAttempts(ctx, ev2.ID)
-			if cur.Status != checkout.AgentEventDelivered || cur.Attempts != 3 || len(atts) != 3 || atts[0].StatusCode != 500 ||
+			if cur.Status != orderevents.Delivered || cur.Attempts != 3 || len(atts) != 3 || atts[0].StatusCode != 500 ||
 				atts[1].StatusCode != 500 || atts[2].StatusCode != 200 || cur.DeliveredAt == nil {
 				t.Errorf("after retries: %+v, attempts %+v", cur, atts)
 			}
@@ -498,11 +498,11 @@ func TestAgentOrderEvents(t *testing.T) {
 			if err := events.Emit(ctx, e.sh.ID, id, acp.EventOrderUpdate); err != nil {
 				t.Fatal(err)
 			}
-			var last *checkout.AgentEvent
+			var last *orderevents.Event
 			waitFor(t, "the event without a URL to fail", func() bool {
 				evs, _ := events.Events(ctx, e.sh.ID, id)
 				last = evs[len(evs)-1]
-				return last.Status == checkout.AgentEventFailed
+				return last.Status == orderevents.Failed
 			})
 			if last.Attempts != 0 || !strings.Contains(last.LastError, "no order-event webhook URL") {
 				t.Errorf("failed event: %+v", last)

@@ -152,7 +152,7 @@ func TestOutboundPolicy(t *testing.T) {
 				}
 				// The events client as the service builds it, with the
 				// hook passing as public.
-				ev := *e.svc.AgentEvents()
+				ev := *e.svc.OrderEvents()
 				ev.HTTP = asPublic.Client(30*time.Second, nil)
 				status, err := ev.SendTest(ctx, set)
 				if status != http.StatusTemporaryRedirect || err == nil || !strings.Contains(err.Error(), "307") {

@@ -42,6 +42,7 @@ import (
 	"github.com/acpbridge/acpbridge/app/maintenance"
 	"github.com/acpbridge/acpbridge/app/merchant"
 	"github.com/acpbridge/acpbridge/app/netguard"
+	"github.com/acpbridge/acpbridge/app/orderevents"
 	"github.com/acpbridge/acpbridge/app/payment"
 	"github.com/acpbridge/acpbridge/app/secret"
 	"github.com/acpbridge/acpbridge/app/shops"
@@ -98,7 +99,7 @@ type Service struct {
 	admin      *merchant.Admin
 	agents     *agents.Access
 	checkout   *checkout.Sessions
-	events     *checkout.AgentEvents
+	events     *orderevents.Service
 	webhooks   *shops.ShopifyWebhooks
 	queue      *jobs.Queue
 	web        *web.Server
@@ -257,7 +258,7 @@ func (s *Service) buildCheckout(opts Options) {
 	providers := checkout.PaymentProviders{payment.ProviderName: stripe}
 	s.agents = agents.New(s.store, s.keys, map[string]agents.PaymentConnector{payment.ProviderName: stripe},
 		agents.Options{Now: now, Outbound: opts.Outbound})
-	s.events = checkout.NewAgentEvents(s.store, s.keys, s.queue, s.shopify, providers, checkout.AgentEventsOptions{
+	s.events = orderevents.New(s.store, s.keys, s.queue, s.shopify, providers, orderevents.Options{
 		Logger: logger, Now: now, HTTP: opts.Outbound.Client(30*time.Second, nil),
 	})
 	completer := checkout.NewCompleter(s.store, providers, checkout.NewShopifyOrders(s.shopify), s.queue, s.keys,
@@ -458,8 +459,8 @@ func (s *Service) Agents() *agents.Access { return s.agents }
 // Checkout exposes the ACP checkout use-case.
 func (s *Service) Checkout() *checkout.Sessions { return s.checkout }
 
-// AgentEvents exposes the order events sent to agents.
-func (s *Service) AgentEvents() *checkout.AgentEvents { return s.events }
+// OrderEvents exposes the order events sent to agents.
+func (s *Service) OrderEvents() *orderevents.Service { return s.events }
 
 // Deliveries exposes the feed delivery use-case.
 func (s *Service) Deliveries() *feeds.Deliveries { return s.deliveries }

@@ -13,7 +13,7 @@
 // It owns the ShopifyStore port (app/store implements it) and the
 // interfaces through which it tells other capabilities what Shopify said
 // (CatalogEvents, implemented by catalog.Syncer; OrderWebhooks, by
-// checkout.AgentEvents). The connection (New) knows none of them: the
+// orderevents.Service). The connection (New) knows none of them: the
 // catalog and orders call it, so it is built first. What the Shopify jobs
 // run (process_webhook, shop_installed) is ShopifyWebhooks (NewWebhooks),
 // built last over the connection, the catalog and the order events: it

@@ -242,7 +242,7 @@ func (s *Shopify) ProcessWebhook(ctx context.Context, eventID int64) error {
 }
 
 // OrderWebhooks acts on Shopify's news of the orders the app wrote for
-// agents (AgentEvents.OrderWebhook): it makes its external calls (each
+// agents (orderevents.Service.OrderWebhook): it makes its external calls (each
 // safe to repeat) and returns what was done and what to record, which is
 // committed with the delivery's outcome.
 type OrderWebhooks interface {

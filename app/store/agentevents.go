@@ -11,6 +11,7 @@ import (
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/checkout"
+	"github.com/acpbridge/acpbridge/app/orderevents"
 )
 
 // agentEventRow is the agent_events table.
@@ -43,8 +44,8 @@ type agentEventAttemptRow struct {
 
 func (agentEventAttemptRow) TableName() string { return "agent_event_attempts" }
 
-func toAppAgentEvent(r agentEventRow) *checkout.AgentEvent {
-	return &checkout.AgentEvent{
+func toAppAgentEvent(r agentEventRow) *orderevents.Event {
+	return &orderevents.Event{
 		ID: r.ID, ShopID: r.ShopID, SessionID: r.SessionID, Type: r.Type, APIVersion: acp.Version(r.APIVersion),
 		Body: []byte(r.Body), Status: r.Status, Attempts: r.Attempts, LastStatus: r.LastStatus, LastError: r.LastError,
 		CreatedAt: r.CreatedAt.UTC(), DeliveredAt: utcPtr(r.DeliveredAt),
@@ -53,13 +54,13 @@ func toAppAgentEvent(r agentEventRow) *checkout.AgentEvent {
 
 // InsertAgentEvent stores an order event and sets its ID. A session's
 // second order_create is not stored (false): a unique index allows one.
-func (s *Store) InsertAgentEvent(ctx context.Context, ev *checkout.AgentEvent) (bool, error) {
+func (s *Store) InsertAgentEvent(ctx context.Context, ev *orderevents.Event) (bool, error) {
 	r := agentEventRow{
 		ShopID: ev.ShopID, SessionID: ev.SessionID, Type: ev.Type, APIVersion: string(ev.APIVersion), Body: string(ev.Body),
 		Status: ev.Status, CreatedAt: ev.CreatedAt,
 	}
 	if r.Status == "" {
-		r.Status = checkout.AgentEventPending
+		r.Status = orderevents.Pending
 	}
 	res := s.conn(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&r)
 	if res.Error != nil {
@@ -73,7 +74,7 @@ func (s *Store) InsertAgentEvent(ctx context.Context, ev *checkout.AgentEvent) (
 }
 
 // AgentEvent returns an event, or ErrNotFound.
-func (s *Store) AgentEvent(ctx context.Context, id int64) (*checkout.AgentEvent, error) {
+func (s *Store) AgentEvent(ctx context.Context, id int64) (*orderevents.Event, error) {
 	var r agentEventRow
 	if err := s.conn(ctx).Where("id = ?", id).Take(&r).Error; err != nil {
 		return nil, translate(err, fmt.Sprintf("agent event %d", id))
@@ -82,12 +83,12 @@ func (s *Store) AgentEvent(ctx context.Context, id int64) (*checkout.AgentEvent,
 }
 
 // AgentEvents lists a session's events of the shop, oldest first.
-func (s *Store) AgentEvents(ctx context.Context, shopID int64, sessionID string) ([]*checkout.AgentEvent, error) {
+func (s *Store) AgentEvents(ctx context.Context, shopID int64, sessionID string) ([]*orderevents.Event, error) {
 	var rows []agentEventRow
 	if err := s.conn(ctx).Where("shop_id = ? AND session_id = ?", shopID, sessionID).Order("id").Find(&rows).Error; err != nil {
 		return nil, translate(err, "list agent events")
 	}
-	out := make([]*checkout.AgentEvent, 0, len(rows))
+	out := make([]*orderevents.Event, 0, len(rows))
 	for _, r := range rows {
 		out = append(out, toAppAgentEvent(r))
 	}
@@ -97,12 +98,12 @@ func (s *Store) AgentEvents(ctx context.Context, shopID int64, sessionID string)
 // RecordAgentEventAttempt keeps one delivery attempt and updates its
 // event in one transaction: attempts + 1, the last status and error, the
 // new status, and delivered_at when delivered.
-func (s *Store) RecordAgentEventAttempt(ctx context.Context, a checkout.AgentEventAttempt, status string) error {
+func (s *Store) RecordAgentEventAttempt(ctx context.Context, a orderevents.Attempt, status string) error {
 	return s.InTx(ctx, func(ctx context.Context) error {
 		upd := map[string]any{
 			"attempts": gorm.Expr("attempts + 1"), "last_status": a.StatusCode, "last_error": a.Error, "status": status,
 		}
-		if status == checkout.AgentEventDelivered {
+		if status == orderevents.Delivered {
 			upd["delivered_at"] = a.AttemptedAt
 		}
 		res := s.conn(ctx).Model(&agentEventRow{}).Where("id = ?", a.EventID).Updates(upd)
@@ -123,20 +124,20 @@ func (s *Store) RecordAgentEventAttempt(ctx context.Context, a checkout.AgentEve
 
 // FailAgentEvent marks a pending event failed for good.
 func (s *Store) FailAgentEvent(ctx context.Context, id int64, lastError string) error {
-	err := s.conn(ctx).Model(&agentEventRow{}).Where("id = ? AND status = ?", id, checkout.AgentEventPending).
-		Updates(map[string]any{"status": checkout.AgentEventFailed, "last_error": lastError}).Error
+	err := s.conn(ctx).Model(&agentEventRow{}).Where("id = ? AND status = ?", id, orderevents.Pending).
+		Updates(map[string]any{"status": orderevents.Failed, "last_error": lastError}).Error
 	return translate(err, "fail agent event")
 }
 
 // AgentEventAttempts lists an event's attempts, oldest first.
-func (s *Store) AgentEventAttempts(ctx context.Context, eventID int64) ([]checkout.AgentEventAttempt, error) {
+func (s *Store) AgentEventAttempts(ctx context.Context, eventID int64) ([]orderevents.Attempt, error) {
 	var rows []agentEventAttemptRow
 	if err := s.conn(ctx).Where("event_id = ?", eventID).Order("id").Find(&rows).Error; err != nil {
 		return nil, translate(err, "list agent event attempts")
 	}
-	out := make([]checkout.AgentEventAttempt, 0, len(rows))
+	out := make([]orderevents.Attempt, 0, len(rows))
 	for _, r := range rows {
-		out = append(out, checkout.AgentEventAttempt{ID: r.ID, EventID: r.EventID, AttemptedAt: r.AttemptedAt.UTC(),
+		out = append(out, orderevents.Attempt{ID: r.ID, EventID: r.EventID, AttemptedAt: r.AttemptedAt.UTC(),
 			StatusCode: r.StatusCode, Error: r.Error, Duration: time.Duration(r.DurationMS) * time.Millisecond})
 	}
 	return out, nil

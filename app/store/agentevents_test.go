@@ -9,6 +9,7 @@ import (
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/checkout"
+	"github.com/acpbridge/acpbridge/app/orderevents"
 	"github.com/acpbridge/acpbridge/app/store"
 )
 
@@ -48,7 +49,7 @@ func TestAgentEvents(t *testing.T) {
 
 		// One order_create per session; order_updates as many as come.
 		body := `{"type":"order_create","data":{"type":"order"}}`
-		create := &checkout.AgentEvent{ShopID: sh.ID, SessionID: cs.ID, Type: acp.EventOrderCreate, APIVersion: acp.V20260417,
+		create := &orderevents.Event{ShopID: sh.ID, SessionID: cs.ID, Type: acp.EventOrderCreate, APIVersion: acp.V20260417,
 			Body: []byte(body), CreatedAt: now}
 		if ok, err := st.InsertAgentEvent(ctx, create); !ok || err != nil || create.ID == 0 {
 			t.Fatalf("insert: %v %v %d", ok, err, create.ID)
@@ -59,7 +60,7 @@ func TestAgentEvents(t *testing.T) {
 			t.Errorf("second order_create: %v %v, want not inserted", ok, err)
 		}
 		for i := 0; i < 2; i++ {
-			upd := &checkout.AgentEvent{ShopID: sh.ID, SessionID: cs.ID, Type: acp.EventOrderUpdate, APIVersion: acp.V20250929,
+			upd := &orderevents.Event{ShopID: sh.ID, SessionID: cs.ID, Type: acp.EventOrderUpdate, APIVersion: acp.V20250929,
 				Body: []byte(`{}`), CreatedAt: now.Add(time.Duration(i+1) * time.Minute)}
 			if ok, err := st.InsertAgentEvent(ctx, upd); !ok || err != nil {
 				t.Fatalf("order_update %d: %v %v", i, ok, err)
@@ -67,26 +68,26 @@ func TestAgentEvents(t *testing.T) {
 		}
 		evs, err := st.AgentEvents(ctx, sh.ID, cs.ID)
 		if err != nil || len(evs) != 3 || evs[0].Type != acp.EventOrderCreate || string(evs[0].Body) != body ||
-			evs[0].Status != checkout.AgentEventPending || evs[2].APIVersion != acp.V20250929 {
+			evs[0].Status != orderevents.Pending || evs[2].APIVersion != acp.V20250929 {
 			t.Fatalf("events: %+v, %v", evs, err)
 		}
 
 		// Attempts: two failures, then delivered.
-		for i, a := range []checkout.AgentEventAttempt{
+		for i, a := range []orderevents.Attempt{
 			{EventID: create.ID, AttemptedAt: now, StatusCode: 500, Error: "the agent answered 500", Duration: 12 * time.Millisecond},
 			{EventID: create.ID, AttemptedAt: now.Add(time.Second), Error: "no answer within the timeout", Duration: time.Second},
 			{EventID: create.ID, AttemptedAt: now.Add(time.Minute), StatusCode: 200, Duration: 3 * time.Millisecond},
 		} {
-			status := checkout.AgentEventPending
+			status := orderevents.Pending
 			if i == 2 {
-				status = checkout.AgentEventDelivered
+				status = orderevents.Delivered
 			}
 			if err := st.RecordAgentEventAttempt(ctx, a, status); err != nil {
 				t.Fatal(err)
 			}
 		}
 		ev, err := st.AgentEvent(ctx, create.ID)
-		if err != nil || ev.Status != checkout.AgentEventDelivered || ev.Attempts != 3 || ev.LastStatus != 200 || ev.LastError != "" ||
+		if err != nil || ev.Status != orderevents.Delivered || ev.Attempts != 3 || ev.LastStatus != 200 || ev.LastError != "" ||
 			ev.DeliveredAt == nil || !ev.DeliveredAt.Equal(now.Add(time.Minute)) {
 			t.Fatalf("after attempts: %+v, %v", ev, err)
 		}
@@ -95,7 +96,7 @@ func TestAgentEvents(t *testing.T) {
 			atts[1].Duration != time.Second || atts[2].StatusCode != 200 {
 			t.Fatalf("attempts: %+v, %v", atts, err)
 		}
-		if err := st.RecordAgentEventAttempt(ctx, checkout.AgentEventAttempt{EventID: 999999, AttemptedAt: now}, checkout.AgentEventPending); !errors.Is(err, app.ErrNotFound) {
+		if err := st.RecordAgentEventAttempt(ctx, orderevents.Attempt{EventID: 999999, AttemptedAt: now}, orderevents.Pending); !errors.Is(err, app.ErrNotFound) {
 			t.Errorf("attempt of a missing event: %v", err)
 		}
 
@@ -106,10 +107,10 @@ func TestAgentEvents(t *testing.T) {
 		if err := st.FailAgentEvent(ctx, create.ID, "late"); err != nil {
 			t.Fatal(err)
 		}
-		if ev, _ := st.AgentEvent(ctx, evs[1].ID); ev.Status != checkout.AgentEventFailed || ev.LastError != "no webhook URL" {
+		if ev, _ := st.AgentEvent(ctx, evs[1].ID); ev.Status != orderevents.Failed || ev.LastError != "no webhook URL" {
 			t.Errorf("failed event: %+v", ev)
 		}
-		if ev, _ := st.AgentEvent(ctx, create.ID); ev.Status != checkout.AgentEventDelivered {
+		if ev, _ := st.AgentEvent(ctx, create.ID); ev.Status != orderevents.Delivered {
 			t.Errorf("a delivered event was failed: %+v", ev)
 		}
 		if _, err := st.AgentEvent(ctx, 999999); !errors.Is(err, app.ErrNotFound) {

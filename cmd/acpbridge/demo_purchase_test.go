@@ -16,7 +16,7 @@ import (
 
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/acp/acptest"
-	"github.com/acpbridge/acpbridge/app/checkout"
+	"github.com/acpbridge/acpbridge/app/orderevents"
 )
 
 // TestDemoPurchase buys an item through `demo` in each ACP version, as an
@@ -200,7 +200,7 @@ func TestDemoPurchase(t *testing.T) {
 	for len(creates) < len(sessions) && time.Now().Before(deadline) {
 		mu.Lock()
 		for _, d := range got {
-			if err := checkout.VerifyMerchant([]byte(m.ACP.WebhookSecret), d.sig, d.body, time.Now()); err != nil {
+			if err := orderevents.Verify([]byte(m.ACP.WebhookSecret), d.sig, d.body, time.Now()); err != nil {
 				t.Errorf("a delivery does not verify: %v", err)
 				continue
 			}

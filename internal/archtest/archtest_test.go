@@ -165,6 +165,8 @@ func TestRulesCatchTheBreaks(t *testing.T) {
 		"m/app: m/acp m/shopify m/app/feed", "m/app/feed: m/acp github.com/klauspost/compress/flate",
 		"m/app/store: m/app gorm.io/gorm github.com/jackc/pgx/v5", "m/app/store/storetest: m/app/store testing",
 		"m/app/jobs: m/app github.com/lib/pq", "m/web: m/app m/acp", "m/shopify: net/http",
+		"m/app/checkout: m/app m/acp", "m/app/orderevents: m/app m/app/checkout",
+		"m/app/merchant: m/app m/app/checkout m/app/orderevents m/app/feeds",
 		"m/shopify/emulator: m/shopify", "m/app/payment/stripeemu: net/http",
 		"m/app/delivery/deliverytest: testing", "m/internal/testkit: sync", "m/internal/archtest: fmt",
 		"m/app/service: m/app m/app/store m/app/jobs m/web",
@@ -195,6 +197,11 @@ func TestRulesCatchTheBreaks(t *testing.T) {
 		{"m/app/service: m/app/delivery/deliverytest", "no-emulators-in-production"},
 		{"m/internal/testkit: x.io/assert", "testkit-is-stdlib-only"},
 		{"m/app/feeds: m/app/checkout/internal/pricing", "no-foreign-internals"},
+		{"m/app/checkout: m/app/orderevents", "capabilities-do-not-import-each-other"},
+		{"m/app/feeds: m/app/catalog", "capabilities-do-not-import-each-other"},
+		{"m/app/shops: m/app/merchant", "capabilities-do-not-import-each-other"},
+		{"m/app/orderevents: m/app/feeds", "orderevents-builds-only-on-checkout"},
+		{"m/app/orderevents: m/app/merchant", "orderevents-builds-only-on-checkout"},
 	} {
 		t.Run(tc.add, func(t *testing.T) {
 			t.Parallel()

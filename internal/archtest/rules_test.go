@@ -1,5 +1,7 @@
 package archtest
 
+import "slices"
+
 // testSupport lists the packages that exist for tests (and, for the
 // emulators, the demo and the load driver). Production code never imports
 // them (rules no-test-code-in-production and no-emulators-in-production);
@@ -34,6 +36,14 @@ func exceptTestSupport(more map[string]string) map[string]string {
 		out[p] = why
 	}
 	return out
+}
+
+// capabilities are the packages of the app's use-cases (README,
+// Architecture): each imports app and the libraries, and no other
+// capability.
+var capabilities = []string{
+	"./app/shops", "./app/catalog", "./app/feeds", "./app/checkout", "./app/agents",
+	"./app/idempotency", "./app/maintenance", "./app/orderevents",
 }
 
 // databaseDrivers are the SQL drivers and their adapters.
@@ -114,6 +124,25 @@ func rules() []rule {
 				"./app/demo":    "the demo command runs the whole product, web included, in-process",
 			},
 			forbid: []string{"./web/...", "./app/service/...", "./cmd/..."},
+		},
+		{
+			name: "capabilities-do-not-import-each-other",
+			why: "a capability that needs another declares the small interface it calls (checkout.ItemSource, " +
+				"checkout.OrderEvents, shops.CatalogEvents, shops.OrderWebhooks, …) and app/service plugs the other one in, " +
+				"so each can be built, tested and changed alone; app/merchant, the admin's read model over all of them, " +
+				"is the consumer they never import",
+			from:   capabilities,
+			except: map[string]string{"./app/orderevents": "builds on checkout's records: rule orderevents-builds-only-on-checkout"},
+			forbid: append([]string{"./app/merchant"}, capabilities...),
+		},
+		{
+			name: "orderevents-builds-only-on-checkout",
+			why: "the order events work on checkout's records (Session, Payment, the payment providers and their refunds), " +
+				"so app/orderevents imports app/checkout, and nothing goes the other way (checkout reaches the events through " +
+				"its OrderEvents interface); any other capability it needs goes through an interface, as for every capability",
+			from: []string{"./app/orderevents"},
+			forbid: append([]string{"./app/merchant"},
+				slices.DeleteFunc(slices.Clone(capabilities), func(p string) bool { return p == "./app/checkout" })...),
 		},
 		{
 			name: "acp-pipeline-is-transport-free",

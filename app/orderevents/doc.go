@@ -1,0 +1,33 @@
+// Package orderevents is what happens after the sale: the shop's agent is
+// kept told of its orders, and the money of Shopify's refunds and
+// cancellations goes back through the shop's payment provider.
+//
+// Service records an order_create when a checkout completes (OrderCreated,
+// called by checkout through its OrderEvents interface, in the
+// transaction that completes the session) and an order_update when
+// Shopify reports a shipment, a refund or a cancellation (OrderWebhook,
+// called by shops.ShopifyWebhooks through its OrderWebhooks interface,
+// which for a refund or cancellation first refunds or releases the
+// payment). Each Event is stored with the exact body sent (the order in
+// the session's ACP version, built by buildOrder) and a delivery job
+// (DeliverArgs, kind agent_event_deliver) in one transaction; Deliver
+// POSTs it, signed (Sign, Verify: the Merchant-Signature header), to the
+// shop's webhook URL, keeps every Attempt, and River retries it up to
+// MaxAttempts times. SendTest posts a made-up event (TestSessionPrefix)
+// from the admin's "Send a test event".
+//
+// The files: events.go (the records, the Store port, recording an event),
+// order.go (the ACP order of a session and Shopify's news of it),
+// deliver.go (sending and retrying), signature.go, webhooks.go (Shopify's
+// order webhooks, refunds and cancellations), testevent.go, and new.go
+// (New builds the Service). It owns the Store port (app/store implements
+// it) and the records it carries (Event, Attempt).
+//
+// Imports: package app (vocabulary), acp (the order and its encodings),
+// shopify (orders and order webhooks), app/checkout for the records it
+// reads and acts on (Session, Payment, PaymentProviders and their opened
+// credentials), app/delivery (describing failed sends), app/netguard (the
+// outbound policy), app/secret and River's job options. It builds on
+// checkout; checkout never imports it. It never imports web, app/store,
+// app/jobs, app/service or another capability.
+package orderevents
