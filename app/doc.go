@@ -6,15 +6,16 @@
 // provider (payments.go), the synced catalog's
 // rows and the Shopify ID and money parsers (catalog.go), the feed
 // records (feeds.go), Error and its codes, which web maps to HTTP statuses
-// (errors.go), Config (config.go), and the jobs' arguments and the
-// Enqueuer that inserts them inside a transaction (jobargs.go).
+// (errors.go), which database to open (database.go), and the jobs'
+// arguments and the Enqueuer that inserts them inside a transaction
+// (jobargs.go). The process's configuration is app/config's.
 //
 // The use-cases live in the capability packages below it: app/shops,
-// app/catalog, app/feeds, app/checkout, app/agents, app/idempotency,
-// app/merchant and app/maintenance (README's Architecture section maps
-// them). They import this package; it imports none of them, only the
-// standard library and the small libraries app/secret, app/netguard and
-// app/feed. Something belongs here only when two capabilities (or a
+// app/catalog, app/feeds, app/checkout, app/orderevents, app/agents,
+// app/idempotency, app/maintenance, app/merchant, and the ACP pipeline
+// app/acpapi (README's Architecture section maps them). They import this
+// package; it imports none of them, only the standard library and the
+// small libraries app/netguard and app/feed. Something belongs here only when two capabilities (or a
 // capability and an adapter) need the same name; otherwise it belongs to
 // its capability.
 package app
