@@ -15,7 +15,8 @@
 // app/idempotency, app/maintenance, app/merchant, and the ACP pipeline
 // app/acpapi (README's Architecture section maps them). They import this
 // package; it imports none of them, only the standard library and the
-// small libraries app/netguard and app/feed. Something belongs here only when two capabilities (or a
+// small libraries app/netguard and app/feed (and River, for the jobs'
+// insert options). Something belongs here only when two capabilities (or a
 // capability and an adapter) need the same name; otherwise it belongs to
 // its capability.
 package app
