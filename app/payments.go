@@ -9,19 +9,69 @@ import (
 // into Shopify orders.
 type CompletionMethod string
 
-// CompletionDelegatedPayment: the agent hands over a delegated payment
-// token, which the app charges on the merchant's own payment provider
-// account (ACPSettings.Payment) before writing the Shopify order. It is the
-// only method today and the default. (Shopify's own checkout, through the
-// session's continue_url, is to come as a second method: issue 15.)
-const CompletionDelegatedPayment CompletionMethod = "delegated_payment"
+// The completion methods.
+const (
+	// CompletionDelegatedPayment: the agent hands over a delegated payment
+	// token, which the app charges on the merchant's own payment provider
+	// account (ACPSettings.Payment) before writing the Shopify order. Only
+	// for custom-distribution (or Shopify-authorised) installs: the App
+	// Store forbids apps that take payment outside Shopify's checkout.
+	CompletionDelegatedPayment CompletionMethod = "delegated_payment"
+	// CompletionShopifyCheckout: the buyer is handed to Shopify's own
+	// checkout (the session's continue_url, a draft order's invoice URL)
+	// and pays there; the order comes back through Shopify's webhooks.
+	CompletionShopifyCheckout CompletionMethod = "shopify_checkout"
+)
 
-// OrDefault is m, or CompletionDelegatedPayment when m is unset.
+// OrDefault is m, or CompletionDelegatedPayment when m is unset (the
+// stored default of shops set up before there was a choice).
 func (m CompletionMethod) OrDefault() CompletionMethod {
 	if m == "" {
 		return CompletionDelegatedPayment
 	}
 	return m
+}
+
+// Valid reports whether m is a completion method the app knows.
+func (m CompletionMethod) Valid() bool {
+	return m == CompletionDelegatedPayment || m == CompletionShopifyCheckout
+}
+
+// Distribution is how the app is distributed to merchants, which decides
+// the completion methods a shop may use (APP_DISTRIBUTION).
+type Distribution string
+
+// The distributions.
+const (
+	// DistributionAppStore: a public app listed on the Shopify App Store
+	// (the default). Payment must go through Shopify's checkout, so every
+	// shop sells with CompletionShopifyCheckout.
+	DistributionAppStore Distribution = "app_store"
+	// DistributionCustom: a custom (single-merchant) or Shopify-authorised
+	// app, which may also charge delegated payments on the merchant's own
+	// provider account.
+	DistributionCustom Distribution = "custom"
+)
+
+// Allows reports whether a shop of an app distributed as d may sell with m.
+func (d Distribution) Allows(m CompletionMethod) bool {
+	switch m.OrDefault() {
+	case CompletionShopifyCheckout:
+		return true
+	case CompletionDelegatedPayment:
+		return d == DistributionCustom
+	}
+	return false
+}
+
+// Effective is the method a shop that chose m actually sells with under
+// distribution d: its choice when d allows it, Shopify's checkout
+// otherwise (a stored delegated_payment under App Store distribution).
+func (d Distribution) Effective(m CompletionMethod) CompletionMethod {
+	if d.Allows(m) {
+		return m.OrDefault()
+	}
+	return CompletionShopifyCheckout
 }
 
 // PaymentAccount is the merchant's account with a payment provider, as the

@@ -98,6 +98,11 @@ type Config struct {
 	// 127.0.0.1. Private, link-local and other non-public addresses stay
 	// refused either way (see app/netguard).
 	OutboundAllowLoopback bool
+	// Distribution is how the app reaches merchants (APP_DISTRIBUTION:
+	// app_store, the default, or custom). Under app_store every shop sells
+	// through Shopify's checkout; custom also allows delegated payment on
+	// the merchant's own Stripe.
+	Distribution app.Distribution
 }
 
 // Defaults of the per-address limits.
@@ -339,6 +344,15 @@ func readOutbound(cfg *Config, env configEnv, bad configComplaint) {
 		} else {
 			cfg.StripeURL = strings.TrimRight(raw, "/")
 		}
+	}
+
+	switch d := app.Distribution(strings.ToLower(env("APP_DISTRIBUTION"))); d {
+	case "":
+		cfg.Distribution = app.DistributionAppStore
+	case app.DistributionAppStore, app.DistributionCustom:
+		cfg.Distribution = d
+	default:
+		bad("APP_DISTRIBUTION", "expected app_store (a public App Store app: buyers pay in Shopify's checkout) or custom (a custom or authorised app, which may also charge delegated payments on the merchant's Stripe); got %q", string(d))
 	}
 
 	if raw := env("OUTBOUND_ALLOW_LOOPBACK"); raw != "" {

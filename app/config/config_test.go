@@ -240,3 +240,32 @@ func TestConfigLimitsAndMetrics(t *testing.T) {
 		t.Errorf("err = %v: want an error that does not quote the token", err)
 	}
 }
+
+func TestLoadDistribution(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		raw     string
+		want    app.Distribution
+		wantErr bool
+	}{
+		{"", app.DistributionAppStore, false},
+		{"app_store", app.DistributionAppStore, false},
+		{"CUSTOM", app.DistributionCustom, false},
+		{"appstore", "", true},
+	} {
+		cfg, err := Load(env(map[string]string{"APP_DISTRIBUTION": tt.raw}))
+		if (err != nil) != tt.wantErr {
+			t.Errorf("APP_DISTRIBUTION=%q: err = %v, want error %v", tt.raw, err, tt.wantErr)
+			continue
+		}
+		if err != nil {
+			if !strings.Contains(err.Error(), "APP_DISTRIBUTION") {
+				t.Errorf("APP_DISTRIBUTION=%q: error does not name the variable: %v", tt.raw, err)
+			}
+			continue
+		}
+		if cfg.Distribution != tt.want {
+			t.Errorf("APP_DISTRIBUTION=%q: Distribution = %q, want %q", tt.raw, cfg.Distribution, tt.want)
+		}
+	}
+}
