@@ -266,7 +266,7 @@ func (s *Service) buildCheckout(opts Options) {
 	pricing := checkout.NewPricing(s.store, s.feeds, checkout.NewCachedPricing(checkout.NewShopifyPricing(s.shopify)),
 		checkout.PricingOptions{Logger: logger, Now: now, Timeout: cfg.QuoteTimeout})
 	s.checkout = checkout.New(s.store, pricing, completer, s.events, s.queue,
-		checkout.Options{Logger: logger, Now: now, TTL: cfg.CheckoutTTL})
+		checkout.Options{Logger: logger, Now: now, TTL: cfg.CheckoutTTL, Distribution: cfg.Distribution})
 }
 
 // workers registers a worker per job kind, each calling one use-case.
@@ -284,6 +284,7 @@ func (s *Service) workers(opts Options) *river.Workers {
 	river.AddWorker(workers, &jobs.BuildFeedWorker{App: s.feeds})
 	river.AddWorker(workers, &jobs.PushFeedWorker{App: s.deliveries})
 	river.AddWorker(workers, &jobs.ResumeCompletionWorker{App: s.checkout})
+	river.AddWorker(workers, &jobs.ReleaseDraftWorker{App: s.checkout})
 	river.AddWorker(workers, &jobs.DeliverAgentEventWorker{App: s.events})
 	if opts.AddWorkers != nil {
 		opts.AddWorkers(workers)
