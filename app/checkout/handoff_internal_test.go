@@ -23,7 +23,9 @@ type handoffStore struct {
 	method   app.CompletionMethod
 }
 
-func (s *handoffStore) InTx(ctx context.Context, fn func(ctx context.Context) error) error { return fn(ctx) }
+func (s *handoffStore) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	return fn(ctx)
+}
 func (s *handoffStore) CreateCheckoutSession(_ context.Context, cs *Session) error {
 	cs.RowVersion = 1
 	s.sessions[cs.ID] = *cs
