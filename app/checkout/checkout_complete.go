@@ -28,8 +28,14 @@ func (c *Sessions) Complete(ctx context.Context, ag *app.Agent, v acp.Version, i
 		if err != nil {
 			return nil, err
 		}
-		if cs.Status == acp.StatusCompleted {
+		if err := c.expire(ctx, cs); err != nil {
+			return nil, err
+		}
+		switch cs.Status {
+		case acp.StatusCompleted:
 			return cs, nil // paid at Shopify's checkout: its result, as for any completed session
+		case acp.StatusCanceled, acp.StatusExpired:
+			return nil, notModifiable(cs)
 		}
 		return nil, refuseHandoffComplete(cs)
 	}

@@ -60,6 +60,10 @@ type HandoffDraft struct {
 	ReserveUntil time.Time
 }
 
+// ErrDraftPaid is UpsertDraft's answer for a draft the buyer has already
+// paid (it is an order now, which the webhooks bring back).
+var ErrDraftPaid = errors.New("the draft order has been paid")
+
 // DraftRef is a stored draft order.
 type DraftRef struct {
 	ID, InvoiceURL string
@@ -68,10 +72,11 @@ type DraftRef struct {
 // Drafts keeps handoff sessions' Shopify draft orders (ShopifyDrafts).
 type Drafts interface {
 	// UpsertDraft creates a draft (id "") or replaces what draft id holds;
-	// ErrNotFound when draft id is gone (deleted, or already an order).
+	// ErrNotFound when draft id is gone, ErrDraftPaid when it is an order
+	// already.
 	UpsertDraft(ctx context.Context, shop, id string, d HandoffDraft) (DraftRef, error)
 	// DeleteDraft deletes the draft and so releases its reservation; a
-	// draft that no longer exists is not an error.
+	// draft that no longer exists, or was paid, is not an error.
 	DeleteDraft(ctx context.Context, shop, id string) error
 }
 
@@ -140,6 +145,10 @@ func (c *Sessions) handoff(ctx context.Context, sh *app.Shop, cs *Session) error
 		if errors.Is(err, app.ErrNotFound) && id != "" {
 			id = ""
 			ref, err = c.Drafts.UpsertDraft(ctx, sh.Domain, "", d)
+		}
+		if errors.Is(err, ErrDraftPaid) {
+			return &app.Error{Code: app.CodeConflict, Reason: "invalid_state", RetryAfter: 2 * time.Second,
+				Message: "the buyer has already paid at the store's checkout; the session completes in a moment"}
 		}
 		if err != nil {
 			c.Logger.WarnContext(ctx, "draft order not written", "session", cs.ID, "err", err)
