@@ -12,7 +12,7 @@ import (
 // SendTestEvent posts a signed test order event to the shop's agent
 // webhook URL now and records the outcome for the checklist.
 func (a *Admin) SendTestEvent(ctx context.Context, shopID int64) (int, error) {
-	set, err := a.Agents.Settings(ctx, shopID)
+	set, err := a.Agents.StoredSettings(ctx, shopID) // saved back: the stored completion method, not the effective one
 	if err != nil {
 		return 0, err
 	}
