@@ -81,8 +81,13 @@ func (a *Admin) TestCheckout(ctx context.Context, sh *app.Shop) (*TestCheckoutRe
 		Buyer:              &acp.Buyer{FirstName: "Test", LastName: "Buyer", Email: "test-buyer@example.com"},
 		FulfillmentDetails: &acp.FulfillmentDetails{Name: addr.Name, Email: "test-buyer@example.com", Address: &addr},
 	}
-	// The merchant, not an agent, is the caller: no API key.
-	merchant := &app.Agent{Shop: sh}
+	// The merchant, not an agent, is the caller: no API key. The settings
+	// carry the method the shop sells with, as an agent's would.
+	set, err := a.Agents.Settings(ctx, sh.ID)
+	if err != nil {
+		return nil, err
+	}
+	merchant := &app.Agent{Shop: sh, Settings: set}
 	cs, err := a.Checkout.Create(ctx, merchant, acp.V20260417, in)
 	if err != nil {
 		return nil, err
