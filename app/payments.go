@@ -104,3 +104,21 @@ type PaymentCredentials struct {
 func PaymentCredentialsAAD(shopID int64, provider string) []byte {
 	return []byte(provider + "_key:" + strconv.FormatInt(shopID, 10))
 }
+
+// Resolve turns settings as stored (the shop's choice) into settings as
+// used: their CompletionMethod becomes the method the shop actually sells
+// with under d (Effective). Every reader that acts on the method (the
+// checkout, the admin, the checklist) reads resolved settings, so a
+// choice the distribution forbids is never acted on; only the code that
+// saves the choice reads it as stored. nil stays nil.
+func (d Distribution) Resolve(s *ACPSettings) *ACPSettings {
+	if s != nil {
+		s.CompletionMethod = d.Effective(s.CompletionMethod)
+	}
+	return s
+}
+
+// CompletionMethodReason is the one sentence the admin shows where a
+// merchant cannot choose delegated payment: why an App Store app sells
+// through Shopify's checkout.
+const CompletionMethodReason = "Apps distributed through the Shopify App Store must take payment through Shopify's checkout, so agent orders are paid there."

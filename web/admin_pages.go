@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/agents"
 	"github.com/acpbridge/acpbridge/app/merchant"
 )
 
@@ -146,6 +147,7 @@ func (s *Server) handleOrderPage(c echo.Context) error {
 type settingsContent struct {
 	Feed         *app.FeedSettings
 	ACP          *app.ACPSettings
+	Completion   agents.CompletionChoice
 	Keys         []*app.APIKey
 	BaseURL      string
 	DiscoveryURL string
@@ -162,12 +164,16 @@ func (s *Server) handleSettingsPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	cm, err := s.agentAdmin.CompletionMethod(ctx, sh.ID)
+	if err != nil {
+		return err
+	}
 	keys, err := s.agentAdmin.APIKeys(ctx, sh.ID)
 	if err != nil {
 		return err
 	}
 	base := ACPBaseURL(s.appURL(), sh.Domain)
 	return s.render(c, http.StatusOK, "settings.html", &pageData{Title: "Settings", Active: "settings", Content: &settingsContent{
-		Feed: fs, ACP: set, Keys: keys, BaseURL: base, DiscoveryURL: base + "/.well-known/acp.json",
+		Feed: fs, ACP: set, Completion: cm, Keys: keys, BaseURL: base, DiscoveryURL: base + "/.well-known/acp.json",
 	}})
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/agents"
 )
 
 // AgentAdmin is how the merchant lets agents in (agents.Access): the embedded
@@ -23,6 +24,8 @@ type AgentAdmin interface {
 	RotateSigningSecret(ctx context.Context, shopID int64, require bool) (string, error)
 	RotateWebhookSecret(ctx context.Context, shopID int64, url string) (string, error)
 	ConnectPayment(ctx context.Context, shopID int64, provider, credentials string) (string, error)
+	CompletionMethod(ctx context.Context, shopID int64) (agents.CompletionChoice, error)
+	SetCompletionMethod(ctx context.Context, shopID int64, method app.CompletionMethod) (agents.CompletionChoice, error)
 }
 
 type apiKeyJSON struct {
@@ -49,6 +52,10 @@ func (s *Server) handleAgents(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	cm, err := s.agentAdmin.CompletionMethod(ctx, sh.ID)
+	if err != nil {
+		return err
+	}
 	out := []apiKeyJSON{}
 	for _, k := range keys {
 		j := apiKeyJSON{ID: k.ID, Fingerprint: k.Fingerprint, Label: k.Label, CreatedAt: k.CreatedAt.Format(timeFormat)}
@@ -63,7 +70,39 @@ func (s *Server) handleAgents(c echo.Context) error {
 		"signing_secret_set": set.SigningSecretSealed != "", "signatures_required": set.RequireSignature,
 		"webhook_url": set.WebhookURL, "webhook_secret_set": set.WebhookSecretSealed != "",
 		"stripe_account_id": stripeAccount(set),
+		"completion_method": completionJSON(cm),
 	})
+}
+
+// completionJSON is a shop's completion method as the admin API shows it:
+// the method in use, whether the merchant may switch it and, when not,
+// why.
+func completionJSON(cm agents.CompletionChoice) map[string]any {
+	out := map[string]any{"method": cm.Method, "switchable": cm.Switchable}
+	if cm.Reason != "" {
+		out["reason"] = cm.Reason
+	}
+	return out
+}
+
+// handleCompletionMethod switches how the shop's agent checkouts complete:
+// {"completion_method": "shopify_checkout" | "delegated_payment"}.
+func (s *Server) handleCompletionMethod(c echo.Context) error {
+	sh, err := s.adminShop(c)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		CompletionMethod string `json:"completion_method"`
+	}
+	if err := decodeForm(c, &in); err != nil {
+		return err
+	}
+	cm, err := s.agentAdmin.SetCompletionMethod(c.Request().Context(), sh.ID, app.CompletionMethod(in.CompletionMethod))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"completion_method": completionJSON(cm)})
 }
 
 // decodeForm reads a small JSON object strictly into v.

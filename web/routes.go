@@ -35,6 +35,7 @@ func (s *Server) routes() {
 		e.POST("/api/agents/signing-secret", s.handleSigningSecret)
 		e.POST("/api/agents/webhook", s.handleWebhookSettings)
 		e.POST("/api/agents/stripe", s.handleConnectStripe)
+		e.POST("/api/agents/completion-method", s.handleCompletionMethod)
 	}
 
 	// The merchant's embedded admin: pages, the bounce page, static files

@@ -164,6 +164,7 @@ func startApp(t *testing.T, kind app.DatabaseKind) (*service.Service, *stripeemu
 	}
 	t.Cleanup(func() { _ = emu.Close() })
 	cfg.Database = storetest.Config(t, kind, true)
+	cfg.Distribution = app.DistributionCustom // purchases are charged on the shop's Stripe account
 	cfg.HTTPAddr, cfg.MetricsAddr = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.ShutdownTimeout = 10 * time.Second
 	cfg.ShopifyAPIKey, cfg.ShopifyAPISecret = testClientID, testSecret

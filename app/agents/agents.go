@@ -30,6 +30,9 @@ type AgentStore interface {
 	APIKeyByHash(ctx context.Context, hash string) (*app.APIKey, *app.Shop, *app.ACPSettings, error)
 	ACPSettings(ctx context.Context, shopID int64) (*app.ACPSettings, error)
 	SaveACPSettings(ctx context.Context, s app.ACPSettings) error
+	// SetCompletionMethod saves the shop's completion method (creating its
+	// settings when none are saved), and nothing else.
+	SetCompletionMethod(ctx context.Context, shopID int64, m app.CompletionMethod, at time.Time) error
 	PaymentCredentialStore
 }
 
@@ -58,6 +61,10 @@ type Access struct {
 	// Outbound is the outbound-network policy a webhook URL must pass
 	// when saved (nil: the strictest, public addresses only).
 	Outbound *netguard.Policy
+	// Distribution decides the completion methods a shop may use; every
+	// settings this type hands out carry the effective method under it
+	// (the zero value reads as app.DistributionAppStore).
+	Distribution app.Distribution
 }
 
 // PaymentConnector is a payment provider's side of connecting a shop
@@ -142,11 +149,35 @@ func (a *Access) Authenticate(ctx context.Context, shopDomain, authorization str
 	if set == nil {
 		set = &app.ACPSettings{ShopID: sh.ID}
 	}
-	return &app.Agent{Shop: sh, Key: k, Settings: set}, nil
+	return &app.Agent{Shop: sh, Key: k, Settings: a.distribution().Resolve(set)}, nil
 }
 
-// Settings returns the shop's ACP settings (zero values when none saved).
+// distribution is a.Distribution, app.DistributionAppStore when unset: the
+// configuration's default, and the one that never lets a shop charge
+// outside Shopify's checkout by mistake.
+func (a *Access) distribution() app.Distribution {
+	if a.Distribution == "" {
+		return app.DistributionAppStore
+	}
+	return a.Distribution
+}
+
+// Settings returns the shop's ACP settings (zero values when none saved)
+// with the completion method it sells with: its choice when the
+// distribution allows it, Shopify's checkout otherwise.
 func (a *Access) Settings(ctx context.Context, shopID int64) (*app.ACPSettings, error) {
+	s, err := a.StoredSettings(ctx, shopID)
+	if err != nil {
+		return nil, err
+	}
+	return a.distribution().Resolve(s), nil
+}
+
+// StoredSettings returns the shop's ACP settings as saved, the completion method
+// being the shop's choice: what a read-modify-write of the settings must
+// start from, so that saving them never overwrites that choice with the
+// effective method.
+func (a *Access) StoredSettings(ctx context.Context, shopID int64) (*app.ACPSettings, error) {
 	s, err := a.Store.ACPSettings(ctx, shopID)
 	if errors.Is(err, app.ErrNotFound) {
 		return &app.ACPSettings{ShopID: shopID}, nil
@@ -154,11 +185,65 @@ func (a *Access) Settings(ctx context.Context, shopID int64) (*app.ACPSettings, 
 	return s, err
 }
 
+// CompletionChoice is a shop's completion method as the admin shows it.
+type CompletionChoice struct {
+	// Method is the one its agent checkouts complete with (effective).
+	Method app.CompletionMethod
+	// Chosen is the shop's stored choice (differs from Method only when
+	// the distribution forbids the choice).
+	Chosen app.CompletionMethod
+	// Switchable: the distribution lets the merchant choose; when not,
+	// Reason says why in one sentence.
+	Switchable bool
+	Reason     string
+}
+
+// CompletionMethod returns the shop's completion method and whether the
+// merchant may switch it.
+func (a *Access) CompletionMethod(ctx context.Context, shopID int64) (CompletionChoice, error) {
+	s, err := a.StoredSettings(ctx, shopID)
+	if err != nil {
+		return CompletionChoice{}, err
+	}
+	return a.choice(s.CompletionMethod), nil
+}
+
+func (a *Access) choice(chosen app.CompletionMethod) CompletionChoice {
+	d := a.distribution()
+	c := CompletionChoice{Method: d.Effective(chosen), Chosen: chosen.OrDefault(), Switchable: d.Allows(app.CompletionDelegatedPayment)}
+	if !c.Switchable {
+		c.Reason = app.CompletionMethodReason
+	}
+	return c
+}
+
+// SetCompletionMethod saves how the shop's agent checkouts complete. An
+// unknown method is refused (CodeInvalid, field completion_method), and so
+// is delegated payment when the distribution forbids it (CodeConflict,
+// reason completion_method_not_allowed, with the one-sentence why).
+// Delegated payment is accepted before a payment provider is connected:
+// the checklist keeps its payment step open and checkouts offer no payment
+// handler until one is, as for a shop that never had the choice.
+func (a *Access) SetCompletionMethod(ctx context.Context, shopID int64, method app.CompletionMethod) (CompletionChoice, error) {
+	if !method.Valid() {
+		return CompletionChoice{}, &app.Error{Code: app.CodeInvalid, Field: "completion_method",
+			Message: fmt.Sprintf("completion_method must be %s or %s", app.CompletionShopifyCheckout, app.CompletionDelegatedPayment)}
+	}
+	if !a.distribution().Allows(method) {
+		return CompletionChoice{}, &app.Error{Code: app.CodeConflict, Field: "completion_method", Reason: "completion_method_not_allowed",
+			Message: app.CompletionMethodReason}
+	}
+	if err := a.Store.SetCompletionMethod(ctx, shopID, method, a.now()); err != nil {
+		return CompletionChoice{}, err
+	}
+	return a.choice(method), nil
+}
+
 // RotateSigningSecret makes a new request-signing secret and returns it in
 // plaintext (shown once); the old one stops verifying at once. require
 // makes signatures mandatory for the shop's requests.
 func (a *Access) RotateSigningSecret(ctx context.Context, shopID int64, require bool) (string, error) {
-	s, err := a.Settings(ctx, shopID)
+	s, err := a.StoredSettings(ctx, shopID)
 	if err != nil {
 		return "", err
 	}
@@ -180,7 +265,7 @@ func (a *Access) RotateSigningSecret(ctx context.Context, shopID int64, require 
 // whose host the outbound policy allows (Outbound: public addresses, and
 // loopback when OUTBOUND_ALLOW_LOOPBACK is set).
 func (a *Access) RotateWebhookSecret(ctx context.Context, shopID int64, url string) (string, error) {
-	s, err := a.Settings(ctx, shopID)
+	s, err := a.StoredSettings(ctx, shopID)
 	if err != nil {
 		return "", err
 	}

@@ -8,10 +8,16 @@
 // signing and webhook secrets, the agent webhook URL and connecting the
 // payment account that charges agent orders (ConnectPayment: the
 // provider's PaymentConnector checks the credentials, which are then
-// sealed and stored per provider).
+// sealed and stored per provider), and the shop's completion method
+// (SetCompletionMethod, CompletionMethod): the stored choice resolved
+// under the app's distribution (Options.Distribution, APP_DISTRIBUTION),
+// so that every settings it hands out (Authenticate's ag.Settings,
+// Settings) carry the method the shop actually sells with; StoredSettings
+// is the saved record, for read-modify-write.
 //
 // New builds Agents from its store, the keyring and the payment account
-// lookup (new.go); the outbound policy and the clock are options.
+// lookup (new.go); the outbound policy, the distribution and the clock
+// are options.
 //
 // The authenticated identity (app.Agent), the settings record
 // (app.ACPSettings) and their sealing AADs are vocabulary in package app:

@@ -250,6 +250,9 @@ func demoConfig(base config.Config, opts Options, clientSecret, appBridgeURL str
 	// The agent webhook (--agent-webhook-url) and any feed target a
 	// tester sets up point at loopback receivers.
 	cfg.OutboundAllowLoopback = true
+	// The demo shop's agent pays with delegated payment tokens on its
+	// Stripe account, which only a custom-distribution install may use.
+	cfg.Distribution = app.DistributionCustom
 	return cfg
 }
 

@@ -12,7 +12,7 @@ import (
 // SendTestEvent posts a signed test order event to the shop's agent
 // webhook URL now and records the outcome for the checklist.
 func (a *Admin) SendTestEvent(ctx context.Context, shopID int64) (int, error) {
-	set, err := a.Agents.Settings(ctx, shopID)
+	set, err := a.Agents.StoredSettings(ctx, shopID) // saved back: the stored completion method, not the effective one
 	if err != nil {
 		return 0, err
 	}
@@ -81,8 +81,13 @@ func (a *Admin) TestCheckout(ctx context.Context, sh *app.Shop) (*TestCheckoutRe
 		Buyer:              &acp.Buyer{FirstName: "Test", LastName: "Buyer", Email: "test-buyer@example.com"},
 		FulfillmentDetails: &acp.FulfillmentDetails{Name: addr.Name, Email: "test-buyer@example.com", Address: &addr},
 	}
-	// The merchant, not an agent, is the caller: no API key.
-	merchant := &app.Agent{Shop: sh}
+	// The merchant, not an agent, is the caller: no API key. The settings
+	// carry the method the shop sells with, as an agent's would.
+	set, err := a.Agents.Settings(ctx, sh.ID)
+	if err != nil {
+		return nil, err
+	}
+	merchant := &app.Agent{Shop: sh, Settings: set}
 	cs, err := a.Checkout.Create(ctx, merchant, acp.V20260417, in)
 	if err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/agents"
 )
 
 // ChecklistStep is one step of onboarding with its live status.
@@ -24,6 +25,7 @@ type Overview struct {
 	StepsDone    int
 	Settings     *app.FeedSettings
 	ACP          *app.ACPSettings
+	Completion   agents.CompletionChoice
 	Keys         []*app.APIKey
 	LiveKeys     int
 	Build        *app.FeedBuild
@@ -46,6 +48,9 @@ func (a *Admin) Overview(ctx context.Context, sh *app.Shop) (*Overview, error) {
 	if ov.ACP, err = a.Agents.Settings(ctx, sh.ID); err != nil {
 		return nil, err
 	}
+	if ov.Completion, err = a.Agents.CompletionMethod(ctx, sh.ID); err != nil {
+		return nil, err
+	}
 	if ov.Keys, err = a.Store.APIKeys(ctx, sh.ID); err != nil {
 		return nil, err
 	}
@@ -64,13 +69,7 @@ func (a *Admin) Overview(ctx context.Context, sh *app.Shop) (*Overview, error) {
 		return nil, err
 	}
 
-	stripe := ChecklistStep{Key: "stripe", Title: "Connect your Stripe account"}
-	if pa := ov.ACP.Payment; pa != nil && pa.AccountID != "" && pa.VerifiedAt != nil {
-		stripe.Done = true
-		stripe.Detail = "Stripe account " + pa.AccountID + " verified " + pa.VerifiedAt.Format("2006-01-02 15:04 MST")
-	} else {
-		stripe.Detail = "Agents' payments are charged through your own Stripe account."
-	}
+	stripe := paymentStep(ov.ACP, ov.Completion)
 	policies := ChecklistStep{Key: "policies", Title: "Set your store policies"}
 	if missing := ov.Settings.MissingForCheckout(); len(missing) == 0 {
 		policies.Done = true
@@ -122,6 +121,28 @@ func (a *Admin) Overview(ctx context.Context, sh *app.Shop) (*Overview, error) {
 		}
 	}
 	return ov, nil
+}
+
+// paymentStep is the checklist's payment step for the shop's completion
+// method: with Shopify's checkout there is nothing to connect (buyers pay
+// there); delegated payment needs the merchant's verified Stripe account.
+func paymentStep(set *app.ACPSettings, cm agents.CompletionChoice) ChecklistStep {
+	if cm.Method == app.CompletionShopifyCheckout {
+		st := ChecklistStep{Key: "payment", Title: "Buyers pay in Shopify's checkout", Done: true,
+			Detail: "Agents hand the buyer to your Shopify checkout; no payment keys are needed."}
+		if !cm.Switchable {
+			st.Detail += " " + cm.Reason
+		}
+		return st
+	}
+	st := ChecklistStep{Key: "stripe", Title: "Connect your Stripe account"}
+	if pa := set.Payment; pa != nil && pa.AccountID != "" && pa.VerifiedAt != nil {
+		st.Done = true
+		st.Detail = "Stripe account " + pa.AccountID + " verified " + pa.VerifiedAt.Format("2006-01-02 15:04 MST")
+	} else {
+		st.Detail = "Agents' payments are charged through your own Stripe account."
+	}
+	return st
 }
 
 // feedDeliveryStatus is done when a build is published and every push

@@ -92,23 +92,24 @@ var routeTable = map[string]routeClass{
 	"POST /acp/:shop/checkout_sessions/:id/complete": classACP,
 	"POST /acp/:shop/checkout_sessions/:id/cancel":   classACP,
 
-	"GET /api/session":                 classAdminAPI,
-	"GET /api/catalog":                 classAdminAPI,
-	"POST /api/catalog/sync":           classAdminAPI,
-	"GET /api/agents":                  classAdminAPI,
-	"POST /api/agents/keys":            classAdminAPI,
-	"DELETE /api/agents/keys/:id":      classAdminAPI,
-	"POST /api/agents/signing-secret":  classAdminAPI,
-	"POST /api/agents/webhook":         classAdminAPI,
-	"POST /api/agents/stripe":          classAdminAPI,
-	"POST /api/settings/feed":          classAdminAPI,
-	"POST /api/products/rules":         classAdminAPI,
-	"POST /api/products/:id/overrides": classAdminAPI,
-	"POST /api/feed/token":             classAdminAPI,
-	"POST /api/feed/targets":           classAdminAPI,
-	"POST /api/feed/build":             classAdminAPI,
-	"POST /api/agents/webhook/test":    classAdminAPI,
-	"POST /api/test-checkout":          classAdminAPI,
+	"GET /api/session":                   classAdminAPI,
+	"GET /api/catalog":                   classAdminAPI,
+	"POST /api/catalog/sync":             classAdminAPI,
+	"GET /api/agents":                    classAdminAPI,
+	"POST /api/agents/keys":              classAdminAPI,
+	"DELETE /api/agents/keys/:id":        classAdminAPI,
+	"POST /api/agents/signing-secret":    classAdminAPI,
+	"POST /api/agents/webhook":           classAdminAPI,
+	"POST /api/agents/stripe":            classAdminAPI,
+	"POST /api/agents/completion-method": classAdminAPI,
+	"POST /api/settings/feed":            classAdminAPI,
+	"POST /api/products/rules":           classAdminAPI,
+	"POST /api/products/:id/overrides":   classAdminAPI,
+	"POST /api/feed/token":               classAdminAPI,
+	"POST /api/feed/targets":             classAdminAPI,
+	"POST /api/feed/build":               classAdminAPI,
+	"POST /api/agents/webhook/test":      classAdminAPI,
+	"POST /api/test-checkout":            classAdminAPI,
 
 	"GET /": classAdminPage,
 }
@@ -900,6 +901,9 @@ func (e *secEnv) attacks(t *testing.T, r *echo.Route, class routeClass) []secAtt
 			body, want = `{"url":"http://127.0.0.1:9/mallory"}`, []int{200}
 		case "POST /api/agents/stripe":
 			body, want = `{"key":"rk_test_notarealkey123456"}`, []int{400}
+		case "POST /api/agents/completion-method":
+			// B switches its own shop; A's settings row is in the snapshot.
+			body, want = `{"completion_method":"shopify_checkout"}`, []int{200}
 		case "POST /api/agents/keys":
 			body, want = `{"label":"mallory"}`, []int{201}
 		case "POST /api/settings/feed":

@@ -257,7 +257,7 @@ func (s *Service) buildCheckout(opts Options) {
 	}}
 	providers := checkout.PaymentProviders{payment.ProviderName: stripe}
 	s.agents = agents.New(s.store, s.keys, map[string]agents.PaymentConnector{payment.ProviderName: stripe},
-		agents.Options{Now: now, Outbound: opts.Outbound})
+		agents.Options{Now: now, Outbound: opts.Outbound, Distribution: cfg.Distribution})
 	s.events = orderevents.New(s.store, s.keys, s.queue, s.shopify, providers, orderevents.Options{
 		Logger: logger, Now: now, HTTP: opts.Outbound.Client(30*time.Second, nil),
 	})

@@ -36,6 +36,10 @@ func testConfig(t *testing.T, db app.DatabaseConfig) config.Config {
 	}
 	cfg.Database = db
 	cfg.HTTPAddr = "127.0.0.1:0"
+	// The suite's purchases are charged on the shop's Stripe account
+	// (delegated payment), which only a custom-distribution install may
+	// use; the tests of App Store distribution set it back.
+	cfg.Distribution = app.DistributionCustom
 	cfg.ShutdownTimeout = 10 * time.Second
 	key, err := secret.GenerateKey()
 	if err != nil {

@@ -138,6 +138,18 @@ func (s *Store) SaveACPSettings(ctx context.Context, a app.ACPSettings) error {
 	return translate(err, "save acp settings")
 }
 
+// SetCompletionMethod saves the shop's completion method, creating its
+// settings row when there is none, and writes nothing else (its secrets,
+// webhook and payment provider stay as they are).
+func (s *Store) SetCompletionMethod(ctx context.Context, shopID int64, m app.CompletionMethod, at time.Time) error {
+	r := acpSettingsRow{ShopID: shopID, CompletionMethod: string(m.OrDefault()), UpdatedAt: at}
+	err := s.conn(ctx).Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "shop_id"}},
+		DoUpdates: clause.Assignments(map[string]any{"completion_method": r.CompletionMethod, "updated_at": at}),
+	}).Create(&r).Error
+	return translate(err, "set completion method")
+}
+
 // checkoutSessionRow is the checkout_sessions table.
 type checkoutSessionRow struct {
 	ID         string `gorm:"primaryKey"`

@@ -241,3 +241,49 @@ func TestStalledCompletions(t *testing.T) {
 		}
 	})
 }
+
+// TestSetCompletionMethod: the shop's completion method is saved alone,
+// with or without a settings row, and read back by both settings readers;
+// the other settings and the payment account stay as they were.
+func TestSetCompletionMethod(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		sh, err := st.SaveShopInstall(ctx, app.Shop{Domain: "a.myshopify.com"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t1 := time.Now().UTC().Truncate(time.Second)
+		if err := st.SetCompletionMethod(ctx, sh.ID, app.CompletionShopifyCheckout, t1); err != nil { // no row yet
+			t.Fatal(err)
+		}
+		set, err := st.ACPSettings(ctx, sh.ID)
+		if err != nil || set.CompletionMethod != app.CompletionShopifyCheckout || !set.UpdatedAt.Equal(t1) {
+			t.Fatalf("after setting on no row: %+v, %v", set, err)
+		}
+		set.WebhookURL, set.SigningSecretSealed, set.RequireSignature = "https://agent.example/hook", "v1:k:sig", true
+		if err := st.SaveACPSettings(ctx, *set); err != nil {
+			t.Fatal(err)
+		}
+		pay := app.PaymentCredentials{ShopID: sh.ID, Provider: "stripe", AccountID: "acct_1", Sealed: "v1:k:key", UpdatedAt: t1}
+		if err := st.SavePaymentCredentials(ctx, pay); err != nil {
+			t.Fatal(err)
+		}
+		if set, err = st.ACPSettings(ctx, sh.ID); err != nil || set.CompletionMethod != app.CompletionShopifyCheckout {
+			t.Fatalf("connecting a provider changed the method: %+v, %v", set, err)
+		}
+		t2 := t1.Add(time.Minute)
+		if err := st.SetCompletionMethod(ctx, sh.ID, app.CompletionDelegatedPayment, t2); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.CreateAPIKey(ctx, app.APIKey{ShopID: sh.ID, Hash: "h1", Fingerprint: "f"}); err != nil {
+			t.Fatal(err)
+		}
+		_, _, got, err := st.APIKeyByHash(ctx, "h1")
+		if err != nil || got == nil || got.CompletionMethod != app.CompletionDelegatedPayment || !got.UpdatedAt.Equal(t2) ||
+			got.WebhookURL != "https://agent.example/hook" || got.SigningSecretSealed != "v1:k:sig" || !got.RequireSignature ||
+			got.Payment == nil || got.Payment.AccountID != "acct_1" {
+			t.Fatalf("after switching: %+v, %v", got, err)
+		}
+	})
+}

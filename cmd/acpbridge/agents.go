@@ -18,11 +18,12 @@ import (
 	"github.com/acpbridge/acpbridge/web"
 )
 
-const agentsUsage = "agents: expected one of: key create [--label L] | key revoke ID | keys | signing-secret [--require] | webhook --url URL | stripe --key KEY | show"
+const agentsUsage = "agents: expected one of: key create [--label L] | key revoke ID | keys | signing-secret [--require] | webhook --url URL | stripe --key KEY | method [--set shopify_checkout|delegated_payment] | show"
 
 // runAgents is `acpbridge agents ACTION --shop X`: how an operator (until
 // the merchant's settings page does it) lets agents in: API keys, the
-// request-signing secret, the order-event webhook and the Stripe key.
+// request-signing secret, the order-event webhook, the Stripe key and how
+// agent checkouts complete (method).
 // Secrets are printed once, here, and stored only sealed or hashed.
 func runAgents(ctx context.Context, args []string, cfg config.Config, logger *slog.Logger, stdout, stderr io.Writer) error {
 	c, err := parseAgents(args, stderr)
@@ -46,6 +47,7 @@ func runAgents(ctx context.Context, args []string, cfg config.Config, logger *sl
 type agentsCommand struct {
 	action, domain  string
 	label, url, key string
+	method          string
 	require         bool
 	keyID           int64
 }
@@ -81,6 +83,8 @@ func parseAgents(args []string, stderr io.Writer) (agentsCommand, error) {
 			fs.StringVar(&c.url, "url", "", "the agent's https URL for order events")
 		case "stripe":
 			fs.StringVar(&c.key, "key", "", "the merchant's Stripe secret (sk_) or restricted (rk_) key")
+		case "method":
+			fs.StringVar(&c.method, "set", "", "switch how agent checkouts complete: shopify_checkout or delegated_payment (custom distribution only)")
 		}
 	})
 	if err != nil {
@@ -88,7 +92,7 @@ func parseAgents(args []string, stderr io.Writer) (agentsCommand, error) {
 	}
 	c.action, c.domain = action, domain
 	switch action {
-	case "key create", "key revoke", "keys", "signing-secret", "webhook", "stripe", "show":
+	case "key create", "key revoke", "keys", "signing-secret", "webhook", "stripe", "method", "show":
 	default:
 		return agentsCommand{}, usageError{errors.New(agentsUsage)}
 	}
@@ -143,8 +147,21 @@ func (c agentsCommand) run(ctx context.Context, ag *agents.Access, sh *app.Shop,
 			return err
 		}
 		fmt.Fprintf(stdout, "Stripe account %s connected to %s\n", account, domain)
+	case "method":
+		cm, err := ag.CompletionMethod(ctx, sh.ID)
+		if c.method != "" {
+			cm, err = ag.SetCompletionMethod(ctx, sh.ID, app.CompletionMethod(c.method))
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "agent checkouts of %s complete with: %s\n", domain, describeMethod(cm))
 	case "show":
 		set, err := ag.Settings(ctx, sh.ID)
+		if err != nil {
+			return err
+		}
+		cm, err := ag.CompletionMethod(ctx, sh.ID)
 		if err != nil {
 			return err
 		}
@@ -152,11 +169,21 @@ func (c agentsCommand) run(ctx context.Context, ag *agents.Access, sh *app.Shop,
 		if cfg.AppURL != nil {
 			base = web.ACPBaseURL(cfg.AppURL.String(), domain)
 		}
-		fmt.Fprintf(stdout, "base URL:        %s\ndiscovery:       %s/.well-known/acp.json\nsigning secret:  %s\nwebhook URL:     %s\nStripe account:  %s\n",
+		fmt.Fprintf(stdout, "base URL:        %s\ndiscovery:       %s/.well-known/acp.json\nsigning secret:  %s\nwebhook URL:     %s\nStripe account:  %s\ncompletion:      %s\n",
 			base, base, map[bool]string{true: "set", false: "none"}[set.SigningSecretSealed != ""]+map[bool]string{true: " (required)", false: ""}[set.RequireSignature],
-			orNone(set.WebhookURL), orNone(stripeAccount(set)))
+			orNone(set.WebhookURL), orNone(stripeAccount(set)), describeMethod(cm))
 	}
 	return nil
+}
+
+// describeMethod is a shop's completion method for the operator: the
+// method in use and, when the distribution fixes it, why.
+func describeMethod(cm agents.CompletionChoice) string {
+	s := string(cm.Method)
+	if !cm.Switchable {
+		s += " (fixed: " + cm.Reason + ")"
+	}
+	return s
 }
 
 // stripeAccount is the shop's Stripe account id, "" when its payment

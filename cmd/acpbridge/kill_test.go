@@ -88,7 +88,8 @@ func TestKillDuringComplete(t *testing.T) {
 	env := append(os.Environ(),
 		"SHOPIFY_API_KEY="+clientID, "SHOPIFY_API_SECRET="+secretS, "APP_URL="+appURL, "PORT="+strconv.Itoa(port),
 		"DATABASE_URL="+db.URL, "ENCRYPTION_KEY="+key, "SHOPIFY_EMULATOR_URL="+emu.URL(), "STRIPE_API_URL="+stripe.URL(),
-		"COMPLETION_LEASE=2s", "LOG_LEVEL=info", "LOG_FORMAT=json")
+		"COMPLETION_LEASE=2s", "LOG_LEVEL=info", "LOG_FORMAT=json",
+		"APP_DISTRIBUTION=custom") // the purchases are charged on the shop's Stripe account
 	var logs testkit.LogBuffer // the processes' output, read on failure
 	start := func() *exec.Cmd {
 		cmd := exec.Command(bin, "serve")

@@ -253,6 +253,42 @@ func TestDemoAnswersAndWritesManifest(t *testing.T) {
 	if out := agentsCmd("show", "--shop", m.Shop); !strings.Contains(out, "set (required)") || !strings.Contains(out, "acct_") {
 		t.Fatalf("show: %s", out)
 	}
+	// The completion method: fixed to Shopify's checkout under App Store
+	// distribution (the default), switchable under custom distribution.
+	if out := agentsCmd("show", "--shop", m.Shop); !strings.Contains(out, "completion:      shopify_checkout (fixed: Apps distributed through the Shopify App Store") {
+		t.Fatalf("show under App Store distribution: %s", out)
+	}
+	err = run(context.Background(), []string{"agents", "method", "--shop", m.Shop, "--set", "delegated_payment"}, env, &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "completion_method") || !strings.Contains(err.Error(), "Shopify's checkout") {
+		t.Fatalf("method --set delegated_payment under App Store distribution: %v, want refused with the reason", err)
+	}
+	custom := func(k string) string {
+		if k == "APP_DISTRIBUTION" {
+			return "custom"
+		}
+		return env(k)
+	}
+	methodCmd := func(args ...string) string {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		if err := run(context.Background(), append([]string{"agents", "method", "--shop", m.Shop}, args...), custom, &out, &errOut); err != nil {
+			t.Fatalf("agents method %v: %v\n%s%s", args, err, out.String(), errOut.String())
+		}
+		return out.String()
+	}
+	if out := methodCmd(); !strings.Contains(out, "complete with: delegated_payment\n") {
+		t.Fatalf("method under custom distribution (the demo shop's Stripe): %s", out)
+	}
+	if out := methodCmd("--set", "shopify_checkout"); !strings.Contains(out, "complete with: shopify_checkout\n") {
+		t.Fatalf("method --set shopify_checkout: %s", out)
+	}
+	err = run(context.Background(), []string{"agents", "method", "--shop", m.Shop, "--set", "paypal"}, custom, &bytes.Buffer{}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), "completion_method must be") {
+		t.Fatalf("method --set paypal: %v", err)
+	}
+	if out := methodCmd("--set", "delegated_payment"); !strings.Contains(out, "complete with: delegated_payment\n") {
+		t.Fatalf("method --set delegated_payment: %s", out)
+	}
 	err = run(context.Background(), []string{"agents", "webhook", "--shop", m.Shop, "--url", "http://agent.example/hook"}, env, &bytes.Buffer{}, &bytes.Buffer{})
 	if err == nil || !strings.Contains(err.Error(), "https") {
 		t.Fatalf("a plain-http public webhook URL must be refused, got %v", err)

@@ -162,7 +162,10 @@ func StartStack(ctx context.Context, cfg StackConfig) (st *Stack, err error) {
 		"SHOPIFY_API_KEY="+stackClientID, "SHOPIFY_API_SECRET="+stackSecret, "APP_URL="+s.LB.URL(),
 		"DATABASE_URL="+cfg.DatabaseURL, "ENCRYPTION_KEY="+s.key, "SHOPIFY_EMULATOR_URL="+s.Shopify.URL(),
 		"STRIPE_API_URL="+s.Stripe.URL(), "AGENT_RATE_LIMIT=0", "LOG_FORMAT=json",
-		"OUTBOUND_ALLOW_LOOPBACK=true") // the agent's event receiver is on 127.0.0.1
+		"OUTBOUND_ALLOW_LOOPBACK=true", // the agent's event receiver is on 127.0.0.1
+		// The stack's shop is paid through its Stripe account (delegated
+		// payment), which only a custom-distribution install may use.
+		"APP_DISTRIBUTION=custom")
 	s.env = append(s.env, cfg.Env...)
 	s.Shopify.SetAppURL(s.LB.URL())
 	for i := range ports {
