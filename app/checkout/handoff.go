@@ -100,7 +100,7 @@ func (c *Sessions) completion(ctx context.Context, ag *app.Agent) (*app.ACPSetti
 	}
 	m := set.CompletionMethod.OrDefault()
 	if ag.Settings == nil && c.Distribution != "" {
-		m = c.Distribution.Effective(m)
+		m = c.Distribution.Effective(m) // as app.Distribution.Resolve does for the agents' settings
 	}
 	return set, m, nil
 }

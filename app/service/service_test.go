@@ -49,10 +49,6 @@ func testConfig(t *testing.T, db app.DatabaseConfig) config.Config {
 	// The tests' agent webhook receivers and feed targets listen on
 	// 127.0.0.1.
 	cfg.OutboundAllowLoopback = true
-	// The tests charge delegated payments through the Stripe emulator,
-	// which a custom-distribution app may do (the default, app_store,
-	// sells through Shopify's checkout only).
-	cfg.Distribution = app.DistributionCustom
 	if os.Getenv("ACPBRIDGE_PERF") == "1" {
 		cfg.AgentRate = 0 // load tests measure the app, not the per-key limit
 	}
