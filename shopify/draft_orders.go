@@ -201,12 +201,25 @@ func CreateDraftOrder(ctx context.Context, q Querier, shop string, in DraftOrder
 }
 
 // UpdateDraftOrder replaces draft order id (a GID) with in, whole: lines,
-// address, shipping, discounts, reservation and attributes. A completed
-// draft cannot change: Shopify refuses with a *UserErrorsError.
+// email, address, shipping, discounts, reservation, attributes, tags and
+// source. A completed draft cannot change: Shopify refuses with a
+// *UserErrorsError.
 func UpdateDraftOrder(ctx context.Context, q Querier, shop, id string, in DraftOrderWrite) (*DraftOrder, error) {
 	input, err := in.input()
 	if err != nil {
 		return nil, fmt.Errorf("update draft order %s: %w", id, err)
+	}
+	// draftOrderUpdate keeps the fields it is not given: clear those in
+	// is without, explicitly.
+	for _, k := range []string{"email", "shippingAddress", "shippingLine", "reserveInventoryUntil", "sourceName"} {
+		if _, ok := input[k]; !ok {
+			input[k] = nil
+		}
+	}
+	for _, k := range []string{"discountCodes", "customAttributes", "tags"} {
+		if _, ok := input[k]; !ok {
+			input[k] = []any{}
+		}
 	}
 	var resp struct {
 		P *draftPayload `json:"draftOrderUpdate"`

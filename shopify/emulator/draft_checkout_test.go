@@ -333,3 +333,46 @@ func TestDraftOrderPayRedeliver(t *testing.T) {
 		t.Errorf("PayDraft of no invoice URL: %v", err)
 	}
 }
+
+const draftUpdateDoc = `mutation Update($id: ID!, $input: DraftOrderInput!) {
+  draftOrderUpdate(id: $id, input: $input) {
+    draftOrder { id email reserveInventoryUntil discountCodes totalPriceSet { shopMoney { amount } } }
+    userErrors { field message }
+  }
+}`
+
+// TestDraftOrderUpdateKeepsWhatIsNotGiven: draftOrderUpdate changes the
+// fields it is given, keeps the others and clears those given as null.
+func TestDraftOrderUpdateKeepsWhatIsNotGiven(t *testing.T) {
+	t.Parallel()
+	env := newDraftEnv(t, 10)
+	b := env.b
+	until := b.clock.Now().Add(time.Hour).Format(time.RFC3339)
+	d := env.create(t, 2, map[string]any{"email": "ada@example.com", "discountCodes": []any{"SAVE5"}, "reserveInventoryUntil": until})
+	update := func(in map[string]any) map[string]any {
+		t.Helper()
+		data := b.mustData(t, testShop, env.token, draftUpdateDoc, map[string]any{"id": d["id"], "input": in})
+		if errs := dig(data, "draftOrderUpdate", "userErrors").([]any); len(errs) != 0 {
+			t.Fatalf("draftOrderUpdate: %v", errs)
+		}
+		return dig(data, "draftOrderUpdate", "draftOrder").(map[string]any)
+	}
+	u := update(map[string]any{"lineItems": []any{map[string]any{"variantId": env.shirt.GID(), "quantity": 3}}})
+	if u["email"] != "ada@example.com" || u["reserveInventoryUntil"] != until || len(u["discountCodes"].([]any)) != 1 {
+		t.Errorf("after changing the lines: %v", u)
+	}
+	if r := b.emu.Reserved(testShop, d["id"].(string)); r[env.shirt.GID()] != 3 || env.stock(t) != 7 {
+		t.Errorf("reserved %v, stock %d after reserving 3 of 10", r, env.stock(t))
+	}
+	u = update(map[string]any{"email": nil, "reserveInventoryUntil": nil, "discountCodes": []any{}})
+	if u["email"] != nil || u["reserveInventoryUntil"] != nil || len(u["discountCodes"].([]any)) != 0 {
+		t.Errorf("after clearing: %v", u)
+	}
+	if r := b.emu.Reserved(testShop, d["id"].(string)); len(r) != 0 || env.stock(t) != 10 {
+		t.Errorf("reserved %v, stock %d after clearing the reservation", r, env.stock(t))
+	}
+	data := b.mustData(t, testShop, env.token, `query($id: ID!) { node(id: $id) { ... on DraftOrder { id name status } } }`, map[string]any{"id": d["id"]})
+	if dig(data, "node", "name") != "#D1" || dig(data, "node", "status") != "OPEN" {
+		t.Errorf("node: %v", data)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -50,6 +51,9 @@ type DraftOrder struct {
 	OrderID                           int64
 	CompletedAt, CreatedAt, UpdatedAt time.Time
 	token                             string
+	// input is the DraftOrderInput the draft stands on: draftOrderUpdate
+	// changes the fields it is given and keeps the others, as Shopify does.
+	input map[string]any
 }
 
 // GID is the draft's Admin API id.
@@ -72,6 +76,7 @@ func (d *DraftOrder) clone() DraftOrder {
 	}
 	c.CustomAttributes = slices.Clone(d.CustomAttributes)
 	c.Tags = slices.Clone(d.Tags)
+	c.input = maps.Clone(d.input)
 	c.Reserved = map[int64]int{}
 	for k, v := range d.Reserved {
 		c.Reserved[k] = v

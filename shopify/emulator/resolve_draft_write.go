@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"maps"
 	"strconv"
 	"strings"
 	"time"
@@ -115,7 +116,7 @@ func rateString(r TaxRate) string {
 func resolveDraftOrderCreate(x *execution, _ *ast.Field, args map[string]any) (any, error) {
 	in, _ := args["input"].(map[string]any)
 	s, now := x.shop, x.e.now()
-	d := &DraftOrder{Status: "OPEN", CreatedAt: now, UpdatedAt: now}
+	d := &DraftOrder{Status: "OPEN", CreatedAt: now, UpdatedAt: now, input: in}
 	if errs := x.priceDraft(d, in); errs != nil {
 		return map[string]any{"draftOrder": nil, "userErrors": errs}, nil
 	}
@@ -129,8 +130,9 @@ func resolveDraftOrderCreate(x *execution, _ *ast.Field, args map[string]any) (a
 	return map[string]any{"draftOrder": x.draftOrderNode(d), "userErrors": []any{}}, nil
 }
 
-// resolveDraftOrderUpdate is draftOrderUpdate(id, input): the draft is
-// priced again from the whole input and its reservation replaced. A
+// resolveDraftOrderUpdate is draftOrderUpdate(id, input): the fields given
+// replace the draft's (null clears one, lineItems replaces every line), the
+// others stay; the draft is priced again and its reservation replaced. A
 // completed draft cannot change.
 func resolveDraftOrderUpdate(x *execution, _ *ast.Field, args map[string]any) (any, error) {
 	in, _ := args["input"].(map[string]any)
@@ -144,7 +146,19 @@ func resolveDraftOrderUpdate(x *execution, _ *ast.Field, args map[string]any) (a
 		return map[string]any{"draftOrder": nil, "userErrors": []any{draftUserError("This order has been paid. It can no longer be edited.", "id")}}, nil
 	}
 	next := d.clone()
-	if errs := x.priceDraft(&next, in); errs != nil {
+	merged := maps.Clone(d.input)
+	if merged == nil {
+		merged = map[string]any{}
+	}
+	for k, v := range in {
+		if v == nil {
+			delete(merged, k)
+		} else {
+			merged[k] = v
+		}
+	}
+	next.input = merged
+	if errs := x.priceDraft(&next, merged); errs != nil {
 		return map[string]any{"draftOrder": nil, "userErrors": errs}, nil
 	}
 	s.release(d, now)
