@@ -39,7 +39,8 @@ var checkoutTemplate = template.Must(template.New("checkout").Parse(`<!doctype h
 {{end}}</tbody>
 </table>
 <dl>
-<dt>Subtotal</dt><dd id="subtotal">{{.Subtotal}}</dd>
+{{if .Discount}}<dt>Discount{{if .DiscountCode}} ({{.DiscountCode}}){{end}}</dt><dd id="discount">-{{.Discount}}</dd>
+{{end}}<dt>Subtotal</dt><dd id="subtotal">{{.Subtotal}}</dd>
 <dt>Shipping{{if .ShippingTitle}} ({{.ShippingTitle}}){{end}}</dt><dd id="shipping">{{.Shipping}}</dd>
 <dt>Taxes</dt><dd id="taxes">{{.Tax}}</dd>
 <dt>Total</dt><dd id="total">{{.Currency}} {{.Total}}</dd>
@@ -57,6 +58,8 @@ type checkoutView struct {
 	Paid                                          bool
 	Lines                                         []checkoutLine
 	Subtotal, Shipping, ShippingTitle, Tax, Total string
+	// Discount is "" without one.
+	Discount, DiscountCode string
 }
 
 type checkoutLine struct {
@@ -86,6 +89,9 @@ func (e *Emulator) handleCheckoutPage(w http.ResponseWriter, r *http.Request) {
 	}
 	if d.Shipping != nil {
 		v.ShippingTitle = d.Shipping.Title
+	}
+	if d.DiscountCents > 0 {
+		v.Discount, v.DiscountCode = formatMoney(d.DiscountCents), d.DiscountCode
 	}
 	for _, l := range d.Lines {
 		name := l.Title

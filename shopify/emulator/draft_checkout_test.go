@@ -126,7 +126,8 @@ func TestDraftOrderCheckoutPage(t *testing.T) {
 	}
 
 	status, page := get(t, invoice)
-	if status != http.StatusOK || !strings.Contains(page, env.b.emu.Products(testShop)[0].Title) || !strings.Contains(page, "USD "+formatCents(wantTotal)) || !strings.Contains(page, "<form method=\"post\">") {
+	if status != http.StatusOK || !strings.Contains(page, env.b.emu.Products(testShop)[0].Title) || !strings.Contains(page, "USD "+formatCents(wantTotal)) || !strings.Contains(page, "<form method=\"post\">") ||
+		!strings.Contains(page, "Discount (SAVE5)") {
 		t.Fatalf("GET %d:\n%s", status, page)
 	}
 
@@ -328,6 +329,21 @@ func TestDraftOrderPayRedeliver(t *testing.T) {
 	}
 	if ids[0] != ids[1] || ids[1] != ids[2] || ids[0] != paid.ID+"/"+paid.EventID {
 		t.Errorf("redelivered ids %v", ids)
+	}
+	// The log has it too, and a second app (replica) can be sent it.
+	logged := env.b.emu.Deliveries(testShop, shopify.TopicOrdersPaid)
+	if len(logged) != 1 || logged[0].ID != paid.ID || string(logged[0].Body) != string(paid.Body) || logged[0].Status != http.StatusOK {
+		t.Fatalf("Deliveries: %+v", logged)
+	}
+	replica := newWebhookSink(t)
+	if err := env.b.emu.RedeliverTo(context.Background(), replica.URL, logged[0]); err != nil {
+		t.Fatal(err)
+	}
+	if w := replica.next(t, shopify.TopicOrdersPaid); w.header.Get("X-Shopify-Webhook-Id") != paid.ID || string(w.body) != string(paid.Body) {
+		t.Errorf("replica got %v", w.header)
+	}
+	if n := len(env.b.emu.Deliveries(otherShop, "")); n != 0 {
+		t.Errorf("%d deliveries logged for a shop that had none", n)
 	}
 	if _, err := env.b.emu.PayDraft("http://127.0.0.1/nowhere", ""); !errors.Is(err, emulator.ErrNotFound) {
 		t.Errorf("PayDraft of no invoice URL: %v", err)
