@@ -23,7 +23,10 @@ const draftCreateDoc = `mutation Create($input: DraftOrderInput!) {
   }
 }`
 
-const draftReadDoc = `query Read($id: ID!) { draftOrder(id: $id) { id status order { id name } totalPriceSet { shopMoney { amount } } } }`
+const draftReadDoc = `query Read($id: ID!) { draftOrder(id: $id) {
+  id status order { id name } totalPriceSet { shopMoney { amount } } taxLines { title priceSet { shopMoney { amount } } }
+  lineItems(first: 10) { nodes { id name quantity custom variant { id } originalTotalSet { shopMoney { amount } } taxLines { priceSet { shopMoney { amount } } } } }
+} }`
 
 const draftDeleteDoc = `mutation Delete($id: ID!) { draftOrderDelete(input: {id: $id}) { deletedId userErrors { field message } } }`
 
@@ -187,6 +190,11 @@ func TestDraftOrderCheckoutPage(t *testing.T) {
 	if dig(data, "draftOrder", "status") != "COMPLETED" || dig(data, "draftOrder", "order", "id") != o.GID() {
 		t.Errorf("draftOrder after payment: %v", data)
 	}
+	if dig(data, "draftOrder", "lineItems", "nodes", 0, "quantity") != float64(2) || dig(data, "draftOrder", "lineItems", "nodes", 0, "variant", "id") != env.shirt.GID() ||
+		dig(data, "draftOrder", "lineItems", "nodes", 0, "originalTotalSet", "shopMoney", "amount") != decimal(2*env.shirt.PriceCents) ||
+		dig(data, "draftOrder", "taxLines", 0, "priceSet", "shopMoney", "amount") != decimal(taxCents) {
+		t.Errorf("draftOrder lines and taxes: %v", data)
+	}
 	if status, page := post(t, invoice, nil); status != http.StatusConflict {
 		t.Errorf("second POST: %d\n%s", status, page)
 	}
@@ -200,6 +208,9 @@ func TestDraftOrderCheckoutPage(t *testing.T) {
 		t.Errorf("%d orders after paying twice", n)
 	}
 }
+
+// decimal is a GraphQL Decimal amount as the emulator writes it ("12.3").
+func decimal(c int64) string { return strings.TrimSuffix(formatCents(c), "0") }
 
 // formatCents is a page amount, "12.34".
 func formatCents(c int64) string { return fmt.Sprintf("%d.%02d", c/100, c%100) }

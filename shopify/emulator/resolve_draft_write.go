@@ -1,6 +1,7 @@
 package emulator
 
 import (
+	"fmt"
 	"maps"
 	"strconv"
 	"strings"
@@ -242,5 +243,64 @@ func (x *execution) draftOrderNode(d *DraftOrder) map[string]any {
 		"amountDueNowSet": moneyBag(d.TotalCents), "amountDueLaterSet": moneyBag(0),
 		"createdAt": dateTime(d.CreatedAt), "updatedAt": dateTime(d.UpdatedAt),
 		"invoiceSentAt": nil, "note2": nil, "phone": nil, "poNumber": nil, "warnings": []any{}, "platformDiscounts": []any{},
+		"allowDiscountCodesInCheckout": true, "allVariantPricesOverridden": false, "anyVariantPricesOverridden": false,
+		"billingAddressMatchesShippingAddress": true, "hasTimelineComment": false, "visibleToCustomer": false,
+		"invoiceEmailTemplateSubject": "Complete your purchase", "marketName": "United States", "marketRegionCountryCode": "US",
+		"totalWeight": "0", "taxLines": draftTaxLines(d),
+		"lineItems": lazy(func(args map[string]any) (any, error) { return paginate(x.draftLineEdges(d), args, x.bulk) }),
 	}
+}
+
+// draftLineEdges are the draft's DraftOrderLineItems.
+func (x *execution) draftLineEdges(d *DraftOrder) []edgeItem {
+	items := make([]edgeItem, len(d.Lines))
+	for i := range d.Lines {
+		l := d.Lines[i]
+		items[i] = edgeItem{id: l.ID, node: func() map[string]any { return x.draftLineNode(l) }}
+	}
+	return items
+}
+
+// draftLineNode is a DraftOrderLineItem. Discounts show at the draft's
+// level only.
+func (x *execution) draftLineNode(l OrderLine) map[string]any {
+	var variant, product, vendor any
+	name := l.Title
+	if p, v := x.shop.variant(l.VariantID); v != nil {
+		variant = lazy(func(map[string]any) (any, error) { return x.variantNode(p, v), nil })
+		product = lazy(func(map[string]any) (any, error) { return x.productNode(p), nil })
+		vendor = p.Vendor
+	}
+	if l.VariantTitle != "" && l.VariantTitle != "Default Title" {
+		name += " - " + l.VariantTitle
+	}
+	total := l.UnitCents * int64(l.Quantity)
+	taxLines := taxLineNodes(l.TaxLines)
+	return map[string]any{
+		"__typename": "DraftOrderLineItem", "id": gid("DraftOrderLineItem", l.ID), "uuid": fmt.Sprintf("00000000-0000-4000-8000-%012d", l.ID%1_000_000_000_000),
+		"name": name, "title": l.Title, "variantTitle": nilIfEmpty(l.VariantTitle), "sku": nilIfEmpty(l.SKU), "vendor": vendor,
+		"quantity": l.Quantity, "custom": l.VariantID == 0, "isGiftCard": false, "requiresShipping": l.RequiresShipping, "taxable": l.Taxable,
+		"variant": variant, "product": product, "image": nil, "weight": nil, "fulfillmentService": nil, "appliedDiscount": nil,
+		"priceOverride": nil, "originalUnitPriceWithCurrency": nil,
+		"originalUnitPriceSet": moneyBag(l.UnitCents), "originalTotalSet": moneyBag(total), "discountedTotalSet": moneyBag(total),
+		"approximateDiscountedUnitPriceSet": moneyBag(l.UnitCents), "totalDiscountSet": moneyBag(0),
+		"taxLines": taxLines, "components": []any{}, "customAttributes": []any{}, "customAttributesV2": []any{},
+	}
+}
+
+// draftTaxLines are the draft's taxes as one line per rate title.
+func draftTaxLines(d *DraftOrder) []any {
+	var all []OrderTaxLine
+	for _, l := range d.Lines {
+		all = append(all, l.TaxLines...)
+	}
+	if d.Shipping != nil {
+		all = append(all, d.Shipping.TaxLines...)
+	}
+	if len(all) == 0 {
+		return []any{}
+	}
+	t := all[0] // the emulator taxes a draft at one rate
+	t.Cents = d.TaxCents
+	return taxLineNodes([]OrderTaxLine{t})
 }
