@@ -171,8 +171,14 @@ func handoffDraft(cs *Session) (HandoffDraft, error) {
 	if st.Quote.NeedsShipping && st.Fulfillment != nil {
 		addr = st.Fulfillment.Address
 	}
+	// Shopify keeps whole seconds: round up, so the stock is held for the
+	// whole of the session's life.
+	until := cs.ExpiresAt.Truncate(time.Second)
+	if until.Before(cs.ExpiresAt) {
+		until = until.Add(time.Second)
+	}
 	d := HandoffDraft{SessionID: cs.ID, DraftRequest: draftRequest(st, addr, st.Quote.Lines), Currency: cs.Currency,
-		ReserveUntil: cs.ExpiresAt}
+		ReserveUntil: until}
 	if st.Quote.NeedsShipping {
 		if addr == nil {
 			return d, errors.New("handoff: a shipping session without an address")

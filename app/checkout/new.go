@@ -106,3 +106,7 @@ func NewCachedPricing(next ShopPricing) *CachedPricing { return &CachedPricing{N
 // NewShopifyOrders writes the agents' orders into Shopify through the
 // shops' Admin API (shops.Shopify).
 func NewShopifyOrders(api shopify.Querier) *ShopifyOrders { return &ShopifyOrders{Shopify: api} }
+
+// NewShopifyDrafts keeps the draft orders of sessions handed to Shopify's
+// checkout through the shops' Admin API (shops.Shopify).
+func NewShopifyDrafts(api shopify.Querier) *ShopifyDrafts { return &ShopifyDrafts{Shopify: api} }

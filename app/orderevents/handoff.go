@@ -3,22 +3,16 @@ package orderevents
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/checkout"
 	"github.com/acpbridge/acpbridge/shopify"
 )
 
-// The topics by which an order placed at Shopify's checkout for a handoff
-// session (a Shopify-checkout shop's, checkout/handoff.go) comes back.
-// Whichever arrives first completes the session; the others find it
-// completed.
-const (
-	topicOrdersCreate      = "orders/create"
-	topicOrdersPaid        = "orders/paid"
-	topicDraftOrdersUpdate = "draft_orders/update"
-)
+// An order placed at Shopify's checkout for a handoff session (a
+// Shopify-checkout shop's, checkout/handoff.go) comes back by three topics:
+// orders/create, orders/paid and draft_orders/update. Whichever arrives
+// first completes the session; the others find it completed.
 
 // handoffOrder acts on orders/create and orders/paid: an order carrying a
 // session's note attribute completes that session once it is paid (or
@@ -28,11 +22,11 @@ func (s *Service) handoffOrder(ctx context.Context, ev *app.WebhookEvent) (strin
 	if err != nil {
 		return "rejected: " + err.Error(), nil, nil
 	}
-	sessionID := orderNoteAttribute(o, checkout.HandoffAttribute)
+	sessionID, _ := o.NoteAttribute(checkout.HandoffAttribute)
 	if sessionID == "" {
 		return "ignored: not an order of an agent's checkout at Shopify", nil, nil
 	}
-	if ev.Topic == topicOrdersCreate && !paid(o.FinancialStatus) {
+	if ev.Topic == shopify.TopicOrdersCreate && !paid(o.FinancialStatus) {
 		return "noted: not paid yet (" + o.FinancialStatus + "); orders/paid completes the session", nil, nil
 	}
 	return s.completeHandoff(ctx, ev.Shop, sessionID, "", o.GID)
@@ -41,17 +35,24 @@ func (s *Service) handoffOrder(ctx context.Context, ev *app.WebhookEvent) (strin
 // handoffDraft acts on draft_orders/update: a draft that became an order
 // completes its session.
 func (s *Service) handoffDraft(ctx context.Context, ev *app.WebhookEvent) (string, func(ctx context.Context) error, error) {
-	d, err := parseDraftWebhook(ev.Topic, ev.Payload)
+	d, err := shopify.ParseDraftOrderWebhook(ev.Topic, ev.Payload)
 	if err != nil {
 		return "rejected: " + err.Error(), nil, nil
 	}
-	if d.sessionID == "" {
+	var sessionID string
+	for _, a := range d.NoteAttributes {
+		if a.Name == checkout.HandoffAttribute {
+			sessionID = a.Value
+			break
+		}
+	}
+	if sessionID == "" {
 		return "ignored: not a draft order of an agent's checkout", nil, nil
 	}
-	if d.orderID == "" {
-		return "noted: the draft is not an order yet", nil, nil
+	if d.OrderGID == "" {
+		return "noted: the draft is not an order yet (" + d.Status + ")", nil, nil
 	}
-	return s.completeHandoff(ctx, ev.Shop, d.sessionID, d.draftID, d.orderID)
+	return s.completeHandoff(ctx, ev.Shop, sessionID, d.GID, d.OrderGID)
 }
 
 // paid: Shopify holds the buyer's money (or its authorisation).
@@ -99,7 +100,9 @@ func (s *Service) completeHandoff(ctx context.Context, domain, sessionID, draftI
 		return "", nil, err
 	}
 	if so == nil {
-		return "", nil, fmt.Errorf("order %s of session %s: not found in Shopify yet", orderID, sessionID)
+		// Shopify's order reads are consistent at once: a delivery naming
+		// an order the shop does not have is not to be retried.
+		return "ignored: order " + orderID + " does not exist in Shopify", nil, nil
 	}
 	order := checkout.ShopOrder{ID: so.ID, Name: so.Name, StatusURL: so.StatusPageURL}
 	if total, err := app.ParseMoney(so.Total, cs.Currency); err == nil && s.Logger != nil {
@@ -130,14 +133,4 @@ func (s *Service) completeHandoff(ctx context.Context, domain, sessionID, draftI
 		return s.OrderCreated(ctx, cur, p)
 	}
 	return "session " + sessionID + " completed with " + so.Name + "; agent told", record, nil
-}
-
-// TODO(i15-shopify): replaced by the parsed note attributes and draft
-// webhook once the shopify package has them.
-func orderNoteAttribute(o *shopify.OrderWebhook, name string) string { return "" }
-
-type draftWebhook struct{ sessionID, draftID, orderID string }
-
-func parseDraftWebhook(topic string, body []byte) (*draftWebhook, error) {
-	return &draftWebhook{}, nil
 }

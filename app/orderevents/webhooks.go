@@ -44,9 +44,9 @@ func (s *Service) OrderWebhook(ctx context.Context, ev *app.WebhookEvent) (strin
 			return "rejected: " + err.Error(), nil, nil
 		}
 		orderNum = o.ID
-	case topicOrdersCreate, topicOrdersPaid:
+	case shopify.TopicOrdersCreate, shopify.TopicOrdersPaid:
 		return s.handoffOrder(ctx, ev)
-	case topicDraftOrdersUpdate:
+	case shopify.TopicDraftOrdersUpdate:
 		return s.handoffDraft(ctx, ev)
 	default:
 		return "ignored: order changes arrive through their own topics", nil, nil

@@ -266,7 +266,8 @@ func (s *Service) buildCheckout(opts Options) {
 	pricing := checkout.NewPricing(s.store, s.feeds, checkout.NewCachedPricing(checkout.NewShopifyPricing(s.shopify)),
 		checkout.PricingOptions{Logger: logger, Now: now, Timeout: cfg.QuoteTimeout})
 	s.checkout = checkout.New(s.store, pricing, completer, s.events, s.queue,
-		checkout.Options{Logger: logger, Now: now, TTL: cfg.CheckoutTTL, Distribution: cfg.Distribution})
+		checkout.Options{Logger: logger, Now: now, TTL: cfg.CheckoutTTL, Distribution: cfg.Distribution,
+			Drafts: checkout.NewShopifyDrafts(s.shopify)})
 }
 
 // workers registers a worker per job kind, each calling one use-case.

@@ -41,7 +41,7 @@ var WebhookTopics = []string{
 	TopicCustomersDataRequest, TopicCustomersRedact, TopicShopRedact,
 	// An agent's checkout handed to Shopify's checkout comes back as an
 	// order (app/orderevents' handoff.go).
-	"orders/create", "orders/paid", "draft_orders/update",
+	shopify.TopicOrdersCreate, shopify.TopicOrdersPaid, shopify.TopicDraftOrdersUpdate,
 }
 
 // MaxWebhookBody bounds a webhook body. Shopify documents no ceiling for
@@ -287,7 +287,7 @@ func (w *ShopifyWebhooks) AfterInstall(ctx context.Context, shop string) error {
 
 // OrderTopics are the webhook topics about orders.
 var OrderTopics = []string{"orders/updated", "orders/cancelled", "fulfillments/create", "fulfillments/update", "refunds/create",
-	"orders/create", "orders/paid", "draft_orders/update"}
+	shopify.TopicOrdersCreate, shopify.TopicOrdersPaid, shopify.TopicDraftOrdersUpdate}
 
 func (s *Shopify) processWebhook(ctx context.Context, eventID int64, catalog CatalogEvents, orders OrderWebhooks) error {
 	ev, err := s.Store.WebhookEvent(ctx, eventID)
