@@ -151,8 +151,8 @@ func pay(t *testing.T, invoiceURL string, total int64) {
 // session reads completed with the Shopify order; exactly one order, of the
 // session's total; one verified order_create at the agent; no Stripe call
 // at all. The order's webhooks delivered again (the same deliveries, and
-// new ones) complete nothing twice, and a shipment reaches the agent as an
-// order_update.
+// new ones) complete nothing twice, and a shipment and a refund reach the
+// agent as order_updates (the refund asks no payment provider).
 func TestHandoffPurchase(t *testing.T) {
 	t.Parallel()
 	eachKind(t, func(t *testing.T, kind app.DatabaseKind) {
@@ -287,7 +287,18 @@ func TestHandoffPurchase(t *testing.T) {
 			if upd.m["type"] != "order_update" {
 				t.Errorf("second event: %s", upd.body)
 			}
-			t.Logf("%s: %d Shopify GraphQL calls, %d points, with the redeliveries and the shipment",
+			// A refund in Shopify: the agent hears of it; the money was
+			// Shopify's, so no payment provider is asked (checked below).
+			if err := e.emu.RefundOrder(testShop, orderID, 300, "damaged"); err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "the refund's order_update", func() bool { return len(e.rcv.of(id)) >= 3 })
+			ref := e.rcv.of(id)[2]
+			checkEventBody(t, v, ref.body)
+			if r, _ := refunded(v, ref); ref.m["type"] != "order_update" || r != 300 {
+				t.Errorf("refund event: %s", ref.body)
+			}
+			t.Logf("%s: %d Shopify GraphQL calls, %d points, with the redeliveries, the shipment and the refund",
 				v, e.emu.Stats(testShop).GraphQLCalls-calls, e.shopifyPoints()-points)
 		})
 		if n := e.stripe.Stats().Requests - stripeBefore; n != 0 {
