@@ -3,6 +3,7 @@ package shopify
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -25,6 +26,11 @@ const (
 	TopicFulfillmentsCreate = "fulfillments/create"
 	TopicFulfillmentsUpdate = "fulfillments/update"
 	TopicRefundsCreate      = "refunds/create"
+	// TopicOrdersCreate and TopicOrdersPaid come when a buyer pays a draft
+	// order at Shopify's checkout (with TopicDraftOrdersUpdate).
+	TopicOrdersCreate      = "orders/create"
+	TopicOrdersPaid        = "orders/paid"
+	TopicDraftOrdersUpdate = "draft_orders/update"
 )
 
 // ErrBadPayload is the sentinel every *PayloadError matches.
@@ -78,6 +84,23 @@ type OrderWebhook struct {
 	LineItems    []WebhookLineItem
 	Fulfillments []FulfillmentWebhook
 	Refunds      []RefundWebhook
+	// NoteAttributes are the order's note attributes in Shopify's order,
+	// e.g. a draft order's custom attributes; see NoteAttribute.
+	NoteAttributes []NoteAttribute
+}
+
+// NoteAttribute is a note attribute (REST's name and value).
+type NoteAttribute struct{ Name, Value string }
+
+// NoteAttribute returns the value of the first note attribute called name,
+// and whether there is one.
+func (o *OrderWebhook) NoteAttribute(name string) (string, bool) {
+	for _, a := range o.NoteAttributes {
+		if a.Name == name {
+			return a.Value, true
+		}
+	}
+	return "", false
 }
 
 // WebhookLineItem is a line item in a webhook.
@@ -192,6 +215,7 @@ func ParseOrderWebhook(topic string, body []byte) (*OrderWebhook, error) {
 	for i, l := range raw.LineItems {
 		o.LineItems = append(o.LineItems, c.lineItem(fmt.Sprintf("line_items.%d", i), l))
 	}
+	o.NoteAttributes = c.noteAttributes("note_attributes", raw.NoteAttributes)
 	for i, f := range raw.Fulfillments {
 		fw := c.fulfillment(fmt.Sprintf("fulfillments.%d.", i), f)
 		if fw.OrderID != o.ID && c.err == nil {
@@ -245,4 +269,62 @@ func ParseRefundWebhook(topic string, body []byte) (*RefundWebhook, error) {
 		return nil, c.err
 	}
 	return &r, nil
+}
+
+// DraftOrderWebhook is a draft_orders/update payload.
+type DraftOrderWebhook struct {
+	// ID is the draft's numeric id, GID its admin_graphql_api_id.
+	ID   int64
+	GID  string
+	Name string
+	// Status is REST's: "open", "invoice_sent" or "completed".
+	Status string
+	// OrderID is the order the draft became (0 before it is paid),
+	// OrderGID its GID ("" before).
+	OrderID  int64
+	OrderGID string
+	// InvoiceURL, Email, Currency and TotalPrice are "" when absent.
+	InvoiceURL, Email    string
+	Currency, TotalPrice string
+	CompletedAt          *time.Time
+	UpdatedAt            time.Time
+	// NoteAttributes are the draft's custom attributes.
+	NoteAttributes []NoteAttribute
+}
+
+// ParseDraftOrderWebhook parses a draft_orders/update body. A completed
+// draft must name its order.
+func ParseDraftOrderWebhook(topic string, body []byte) (*DraftOrderWebhook, error) {
+	if topic != TopicDraftOrdersUpdate {
+		return nil, &PayloadError{Topic: topic, Problem: "not the draft_orders/update topic"}
+	}
+	var raw rawDraftOrder
+	if err := decodeWebhook(topic, body, &raw); err != nil {
+		return nil, err
+	}
+	c := &checker{topic: topic}
+	d := &DraftOrderWebhook{
+		ID: c.id("id", raw.ID), Name: c.required("name", raw.Name),
+		Status:     c.enum("status", raw.Status, true),
+		OrderID:    c.optID("order_id", raw.OrderID),
+		InvoiceURL: deref(raw.InvoiceURL), Email: deref(raw.Email),
+		TotalPrice:  c.amount("total_price", raw.TotalPrice, false),
+		CompletedAt: c.optTime("completed_at", raw.CompletedAt),
+		UpdatedAt:   c.time("updated_at", raw.UpdatedAt),
+	}
+	if raw.Currency != nil {
+		d.Currency = c.currency("currency", raw.Currency)
+	}
+	d.GID = c.gid("admin_graphql_api_id", raw.GID, "DraftOrder", d.ID)
+	if d.OrderID != 0 {
+		d.OrderGID = "gid://shopify/Order/" + strconv.FormatInt(d.OrderID, 10)
+	}
+	if d.Status == "completed" && d.OrderID == 0 {
+		c.fail("order_id", "is null on a completed draft order")
+	}
+	d.NoteAttributes = c.noteAttributes("note_attributes", raw.NoteAttributes)
+	if c.err != nil {
+		return nil, c.err
+	}
+	return d, nil
 }

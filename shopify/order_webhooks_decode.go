@@ -35,6 +35,25 @@ type (
 		LineItems         []rawLineItem    `json:"line_items"`
 		Fulfillments      []rawFulfillment `json:"fulfillments"`
 		Refunds           []rawRefund      `json:"refunds"`
+		NoteAttributes    []rawAttribute   `json:"note_attributes"`
+	}
+	rawAttribute struct {
+		Name  *string `json:"name"`
+		Value *string `json:"value"`
+	}
+	rawDraftOrder struct {
+		ID             json.Number    `json:"id"`
+		GID            *string        `json:"admin_graphql_api_id"`
+		Name           *string        `json:"name"`
+		Status         *string        `json:"status"`
+		OrderID        *json.Number   `json:"order_id"`
+		InvoiceURL     *string        `json:"invoice_url"`
+		Email          *string        `json:"email"`
+		Currency       *string        `json:"currency"`
+		TotalPrice     *string        `json:"total_price"`
+		CompletedAt    *string        `json:"completed_at"`
+		UpdatedAt      *string        `json:"updated_at"`
+		NoteAttributes []rawAttribute `json:"note_attributes"`
 	}
 	rawLineItem struct {
 		ID                  json.Number  `json:"id"`
@@ -330,4 +349,15 @@ func (c *checker) refund(prefix string, r rawRefund) RefundWebhook {
 		rw.RefundLineItems = append(rw.RefundLineItems, rl)
 	}
 	return rw
+}
+
+// noteAttributes reads REST note_attributes: a name is required, a null
+// value is "".
+func (c *checker) noteAttributes(field string, raw []rawAttribute) []NoteAttribute {
+	var out []NoteAttribute
+	for i, a := range raw {
+		name := c.required(fmt.Sprintf("%s.%d.name", field, i), a.Name)
+		out = append(out, NoteAttribute{Name: name, Value: deref(a.Value)})
+	}
+	return out
 }

@@ -3,6 +3,7 @@ package shopify_test
 import (
 	"math/big"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/acpbridge/acpbridge/shopify"
@@ -13,19 +14,35 @@ import (
 // is accepted keeps the parsers' promises: positive ids, GIDs that match
 // them, amounts that add up.
 func FuzzParseOrderWebhooks(f *testing.F) {
-	for _, s := range []string{orderJSON, fulfillmentJSON, refundJSON, `{}`, `{"id":1}`, `null`, `{"id":"1","line_items":[{}]}`} {
+	for _, s := range []string{orderJSON, fulfillmentJSON, refundJSON, draftOrderJSON, `{}`, `{"id":1}`, `null`, `{"id":"1","line_items":[{}]}`} {
 		f.Add(uint8(0), []byte(s))
 		f.Add(uint8(2), []byte(s))
 		f.Add(uint8(4), []byte(s))
+		f.Add(uint8(5), []byte(s))
+		f.Add(uint8(7), []byte(s))
 	}
 	topics := []string{
 		shopify.TopicOrdersUpdated, shopify.TopicOrdersCancelled, shopify.TopicFulfillmentsCreate,
-		shopify.TopicFulfillmentsUpdate, shopify.TopicRefundsCreate,
+		shopify.TopicFulfillmentsUpdate, shopify.TopicRefundsCreate, shopify.TopicOrdersCreate, shopify.TopicOrdersPaid,
+		shopify.TopicDraftOrdersUpdate,
 	}
 	f.Fuzz(func(t *testing.T, which uint8, body []byte) {
 		topic := topics[int(which)%len(topics)]
 		switch topic {
-		case shopify.TopicOrdersUpdated, shopify.TopicOrdersCancelled:
+		case shopify.TopicDraftOrdersUpdate:
+			d, err := shopify.ParseDraftOrderWebhook(topic, body)
+			if err != nil {
+				mustPayloadError(t, err)
+				return
+			}
+			if d.ID <= 0 || d.GID != "gid://shopify/DraftOrder/"+strconv.FormatInt(d.ID, 10) || d.Name == "" || d.Status == "" || d.OrderID < 0 {
+				t.Fatalf("accepted draft order %+v", d)
+			}
+			if (d.OrderID == 0) != (d.OrderGID == "") || (d.Status == "completed" && d.OrderID == 0) {
+				t.Fatalf("accepted draft order %+v: order id and GID disagree", d)
+			}
+			checkNoteAttributes(t, d.NoteAttributes)
+		case shopify.TopicOrdersUpdated, shopify.TopicOrdersCancelled, shopify.TopicOrdersCreate, shopify.TopicOrdersPaid:
 			o, err := shopify.ParseOrderWebhook(topic, body)
 			if err != nil {
 				mustPayloadError(t, err)
@@ -37,6 +54,7 @@ func FuzzParseOrderWebhooks(f *testing.F) {
 			if topic == shopify.TopicOrdersCancelled && o.CancelledAt == nil {
 				t.Fatal("accepted orders/cancelled without cancelled_at")
 			}
+			checkNoteAttributes(t, o.NoteAttributes)
 			for _, fw := range o.Fulfillments {
 				checkFulfillment(t, &fw)
 				if fw.OrderID != o.ID {
@@ -94,6 +112,15 @@ func checkRefund(t *testing.T, r *shopify.RefundWebhook) {
 	for _, tx := range r.Transactions {
 		if tx.ID <= 0 || tx.Kind == "" || tx.Status == "" {
 			t.Fatalf("accepted transaction %+v", tx)
+		}
+	}
+}
+
+func checkNoteAttributes(t *testing.T, attrs []shopify.NoteAttribute) {
+	t.Helper()
+	for _, a := range attrs {
+		if strings.TrimSpace(a.Name) == "" {
+			t.Fatalf("accepted note attribute without a name: %+v", attrs)
 		}
 	}
 }

@@ -30,7 +30,13 @@ const (
 "created_at":"2026-10-05T12:00:00Z","updated_at":"2026-10-06T13:30:00Z","tags":"acp, agent:chatgpt",
 "line_items":[{"id":5001000000002,"variant_id":44000000000003,"quantity":2,"fulfillable_quantity":0,"fulfillment_status":"fulfilled"},
 {"id":5001000000004,"variant_id":null,"quantity":1,"fulfillable_quantity":1,"fulfillment_status":null}],
+"note_attributes":[{"name":"acpbridge_session","value":"cs_123"},{"name":"gift","value":null}],
 "fulfillments":[` + fulfillmentJSON + `],"refunds":[` + refundJSON + `]}`
+
+	draftOrderJSON = `{"id":5001000000301,"admin_graphql_api_id":"gid://shopify/DraftOrder/5001000000301","name":"#D1",
+"status":"completed","order_id":5001000000001,"email":"ada@example.com","currency":"USD","total_price":"58.97",
+"invoice_url":"https://demo-shop.myshopify.com/1/invoices/abc","note_attributes":[{"name":"acpbridge_session","value":"cs_123"}],
+"created_at":"2026-10-05T11:00:00Z","updated_at":"2026-10-05T12:00:00Z","completed_at":"2026-10-05T12:00:00Z"}`
 )
 
 func TestParseOrderWebhook(t *testing.T) {
@@ -51,10 +57,41 @@ func TestParseOrderWebhook(t *testing.T) {
 		t.Errorf("fulfillments %+v refunds %+v", o.Fulfillments, o.Refunds)
 	}
 
+	if v, ok := o.NoteAttribute("acpbridge_session"); !ok || v != "cs_123" || len(o.NoteAttributes) != 2 || o.NoteAttributes[1] != (shopify.NoteAttribute{Name: "gift"}) {
+		t.Errorf("note attributes %+v", o.NoteAttributes)
+	}
+	if _, ok := o.NoteAttribute("missing"); ok {
+		t.Error("found a note attribute that is not there")
+	}
+	for _, topic := range []string{shopify.TopicOrdersCreate, shopify.TopicOrdersPaid} {
+		if p, err := shopify.ParseOrderWebhook(topic, []byte(orderJSON)); err != nil || p.SourceName != "acpbridge" || p.FinancialStatus != "partially_refunded" {
+			t.Errorf("%s: %+v, %v", topic, p, err)
+		}
+	}
+
 	cancelled := strings.Replace(orderJSON, `"cancelled_at":null,"cancel_reason":null`, `"cancelled_at":"2026-10-06T13:30:00Z","cancel_reason":"customer"`, 1)
 	c, err := shopify.ParseOrderWebhook(shopify.TopicOrdersCancelled, []byte(cancelled))
 	if err != nil || c.CancelledAt == nil || c.CancelReason != "customer" {
 		t.Errorf("cancelled: %+v, %v", c, err)
+	}
+}
+
+func TestParseDraftOrderWebhook(t *testing.T) {
+	t.Parallel()
+	d, err := shopify.ParseDraftOrderWebhook(shopify.TopicDraftOrdersUpdate, []byte(draftOrderJSON))
+	if err != nil {
+		t.Fatalf("ParseDraftOrderWebhook: %v", err)
+	}
+	if d.ID != 5001000000301 || d.GID != "gid://shopify/DraftOrder/5001000000301" || d.Name != "#D1" || d.Status != "completed" ||
+		d.OrderID != 5001000000001 || d.OrderGID != "gid://shopify/Order/5001000000001" || d.Email != "ada@example.com" ||
+		d.Currency != "USD" || d.TotalPrice != "58.97" || d.CompletedAt == nil || d.UpdatedAt.IsZero() ||
+		len(d.NoteAttributes) != 1 || d.NoteAttributes[0].Value != "cs_123" || !strings.HasSuffix(d.InvoiceURL, "/invoices/abc") {
+		t.Errorf("draft %+v", d)
+	}
+	open := strings.NewReplacer(`"status":"completed","order_id":5001000000001`, `"status":"open","order_id":null`, `"completed_at":"2026-10-05T12:00:00Z"`, `"completed_at":null`).Replace(draftOrderJSON)
+	d, err = shopify.ParseDraftOrderWebhook(shopify.TopicDraftOrdersUpdate, []byte(open))
+	if err != nil || d.Status != "open" || d.OrderID != 0 || d.OrderGID != "" || d.CompletedAt != nil {
+		t.Errorf("open draft %+v, %v", d, err)
 	}
 }
 
@@ -104,6 +141,13 @@ func TestParseOrderWebhooksRefuseMalformed(t *testing.T) {
 		{"tracking numbers not strings", shopify.TopicFulfillmentsCreate, strings.Replace(fulfillmentJSON, `["1Z999","1Z998"]`, `[1]`, 1), "tracking_numbers"},
 		{"refund amount missing", shopify.TopicRefundsCreate, strings.Replace(refundJSON, `"amount":"26.99","currency":"USD","authorization"`, `"currency":"USD","authorization"`, 1), "transactions.0.amount"},
 		{"refund line without line item", shopify.TopicRefundsCreate, strings.Replace(refundJSON, `"line_item_id":5001000000002,`, ``, 1), "refund_line_items.0.line_item_id"},
+		{"note attribute without name", shopify.TopicOrdersPaid, strings.Replace(orderJSON, `{"name":"gift","value":null}`, `{"value":"x"}`, 1), "note_attributes.1.name"},
+		{"note attribute value a number", shopify.TopicOrdersCreate, strings.Replace(orderJSON, `"value":"cs_123"`, `"value":5`, 1), "note_attributes.value"},
+		{"draft on another topic", shopify.TopicOrdersCreate, draftOrderJSON, ""},
+		{"draft completed without order", shopify.TopicDraftOrdersUpdate, strings.Replace(draftOrderJSON, `"order_id":5001000000001`, `"order_id":null`, 1), "order_id"},
+		{"draft gid kind", shopify.TopicDraftOrdersUpdate, strings.Replace(draftOrderJSON, `gid://shopify/DraftOrder/`, `gid://shopify/Order/`, 1), "admin_graphql_api_id"},
+		{"draft status missing", shopify.TopicDraftOrdersUpdate, strings.Replace(draftOrderJSON, `"status":"completed",`, ``, 1), "status"},
+		{"draft updated_at missing", shopify.TopicDraftOrdersUpdate, strings.Replace(draftOrderJSON, `"updated_at":"2026-10-05T12:00:00Z",`, ``, 1), "updated_at"},
 		{"refund gid kind", shopify.TopicRefundsCreate, strings.Replace(refundJSON, `gid://shopify/Refund/`, `gid://shopify/Order/`, 1), "admin_graphql_api_id"},
 	}
 	for _, tt := range tests {
@@ -113,6 +157,8 @@ func TestParseOrderWebhooksRefuseMalformed(t *testing.T) {
 			switch {
 			case strings.HasPrefix(tt.topic, "orders/"):
 				_, err = shopify.ParseOrderWebhook(tt.topic, []byte(tt.body))
+			case strings.HasPrefix(tt.topic, "draft_orders/"):
+				_, err = shopify.ParseDraftOrderWebhook(tt.topic, []byte(tt.body))
 			case strings.HasPrefix(tt.topic, "fulfillments/"):
 				_, err = shopify.ParseFulfillmentWebhook(tt.topic, []byte(tt.body))
 			default:

@@ -316,6 +316,35 @@ func CalculateDraftOrder(ctx context.Context, q Querier, shop string, in DraftOr
 	if len(in.Lines) == 0 {
 		return nil, errors.New("calculate draft order: no lines")
 	}
+	input := draftOrderInput(in)
+	if in.ShippingRateHandle != "" {
+		input["shippingLine"] = map[string]any{"shippingRateHandle": in.ShippingRateHandle}
+	}
+	var resp struct {
+		DraftOrderCalculate *struct {
+			CalculatedDraftOrder *calculatedDraftOrder `json:"calculatedDraftOrder"`
+			UserErrors           []UserError           `json:"userErrors"`
+		} `json:"draftOrderCalculate"`
+	}
+	if err := q.Query(ctx, shop, calculateDraftOrderMutation, map[string]any{"input": input}, &resp); err != nil {
+		return nil, fmt.Errorf("calculate draft order: %w", err)
+	}
+	p := resp.DraftOrderCalculate
+	if p == nil {
+		return nil, errors.New("calculate draft order: no payload")
+	}
+	if err := UserErrorsErr("draftOrderCalculate", p.UserErrors); err != nil {
+		return nil, err
+	}
+	if p.CalculatedDraftOrder == nil {
+		return nil, errors.New("calculate draft order: no calculated draft order")
+	}
+	return p.CalculatedDraftOrder.quote()
+}
+
+// draftOrderInput is the DraftOrderInput of a cart's lines, email, address
+// and discount codes (not its shipping line).
+func draftOrderInput(in DraftOrderInput) map[string]any {
 	lines := make([]any, len(in.Lines))
 	for i, l := range in.Lines {
 		lines[i] = map[string]any{"variantId": l.VariantID, "quantity": l.Quantity, "uuid": lineUUID(i, l.VariantID)}
@@ -341,29 +370,7 @@ func CalculateDraftOrder(ctx context.Context, q Querier, shop string, in DraftOr
 	if len(in.DiscountCodes) > 0 {
 		input["discountCodes"] = in.DiscountCodes
 	}
-	if in.ShippingRateHandle != "" {
-		input["shippingLine"] = map[string]any{"shippingRateHandle": in.ShippingRateHandle}
-	}
-	var resp struct {
-		DraftOrderCalculate *struct {
-			CalculatedDraftOrder *calculatedDraftOrder `json:"calculatedDraftOrder"`
-			UserErrors           []UserError           `json:"userErrors"`
-		} `json:"draftOrderCalculate"`
-	}
-	if err := q.Query(ctx, shop, calculateDraftOrderMutation, map[string]any{"input": input}, &resp); err != nil {
-		return nil, fmt.Errorf("calculate draft order: %w", err)
-	}
-	p := resp.DraftOrderCalculate
-	if p == nil {
-		return nil, errors.New("calculate draft order: no payload")
-	}
-	if err := UserErrorsErr("draftOrderCalculate", p.UserErrors); err != nil {
-		return nil, err
-	}
-	if p.CalculatedDraftOrder == nil {
-		return nil, errors.New("calculate draft order: no calculated draft order")
-	}
-	return p.CalculatedDraftOrder.quote()
+	return input
 }
 
 // quote converts the decoded answer.

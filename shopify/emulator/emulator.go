@@ -100,6 +100,7 @@ type Emulator struct {
 	refreshes map[string]*refreshToken
 	codes     map[string]*authCode
 	bulkFiles map[string][]byte // result path -> JSONL
+	sent      []*Delivery       // the last maxSentLog webhooks, for Deliveries
 	nextBulk  int64
 
 	srv  *http.Server

@@ -196,6 +196,7 @@ func (e *Emulator) run(x *execution, op *ast.OperationDefinition, throttle bool)
 		ext := map[string]any{"code": "THROTTLED", "documentation": "https://shopify.dev/api/usage/rate-limits"}
 		return gqlResponse{Errors: gqlerror.List{{Message: "Throttled", Extensions: ext}}, Extensions: &extensions{Cost: &queryCost{RequestedQueryCost: requested, ThrottleStatus: s.bucket.status()}}}
 	}
+	s.sweepDrafts(e.now()) // reservations that ran out no longer hold stock
 	data := x.execute(op)
 	actual := x.actualCost
 	s.bucket.refund(requested - actual)

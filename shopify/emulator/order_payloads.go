@@ -87,7 +87,8 @@ func restTransaction(o *Order, t OrderTransaction) map[string]any {
 	}
 }
 
-// orderPayload is the orders/updated and orders/cancelled body: the REST
+// orderPayload is the orders/updated, orders/cancelled, orders/create and
+// orders/paid body: the REST
 // order with its line items, shipping lines, fulfillments and refunds.
 func orderPayload(s *shopState, o *Order) map[string]any {
 	lines := make([]any, len(o.Lines))

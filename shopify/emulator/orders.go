@@ -13,9 +13,11 @@ import (
 //
 // Merchant actions send only the topics the app subscribes to in
 // shopify.app.toml (the emulator has no subscription list): fulfilling sends
-// fulfillments/create and orders/updated, not orders/fulfilled; creating an
-// order sends inventory_levels/update for the stock it claims, not
-// orders/create or orders/paid.
+// fulfillments/create and orders/updated, not orders/fulfilled; orderCreate
+// sends inventory_levels/update for the stock it claims, not orders/create
+// or orders/paid. A buyer paying a draft order at the checkout page
+// (checkout_page.go) does send draft_orders/update, orders/create and
+// orders/paid: that is how the handoff's order reaches the app.
 
 // Order is an order of an emulated shop, as orderCreate wrote it and the
 // merchant changed it since. Orders returns copies.

@@ -35,6 +35,7 @@ var resolverAreas = []func(*registry){
 	registerNodeResolvers,
 	registerBulkResolvers,
 	registerDraftOrderResolvers,
+	registerDraftOrderWriteResolvers,
 	registerOrderResolvers, // after registerNodeResolvers: it extends node and nodes
 }
 

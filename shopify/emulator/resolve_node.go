@@ -25,7 +25,7 @@ func registerNodeResolvers(r *registry) {
 // nodeByID resolves a GID to its object, checking the scope its type needs.
 func (x *execution) nodeByID(id string) (any, error) {
 	kind := gidKind(id)
-	scope := map[string]string{"Product": "read_products", "ProductVariant": "read_products", "InventoryItem": "read_inventory"}[kind]
+	scope := map[string]string{"Product": "read_products", "ProductVariant": "read_products", "InventoryItem": "read_inventory", "DraftOrder": "read_draft_orders"}[kind]
 	if !x.token.hasScope(scope) {
 		required := "`" + scope + "` access scope."
 		return nil, &apiError{msg: "Access denied for node field. Required access: " + required, ext: map[string]any{"code": "ACCESS_DENIED", "requiredAccess": required}}
@@ -38,6 +38,11 @@ func (x *execution) nodeByID(id string) (any, error) {
 		return resolveProductVariant(x, nil, args)
 	case "InventoryItem":
 		return resolveInventoryItem(x, nil, args)
+	case "DraftOrder":
+		if n, ok := parseGID(id, kind); ok && x.shop.draft(n) != nil {
+			return x.draftOrderNode(x.shop.draft(n)), nil
+		}
+		return nil, nil
 	case "BulkOperation":
 		return resolveBulkOperation(x, nil, args)
 	}

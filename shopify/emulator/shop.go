@@ -17,6 +17,7 @@ type shopState struct {
 	staffToken string
 	pricing    *pricing  // tax rates, shipping zones, discount codes
 	orders     orderBook // orders and customers (orders.go)
+	drafts     draftBook // draft orders (draft_store.go)
 	channels   []string  // sales channel titles; nil: defaultChannels
 }
 

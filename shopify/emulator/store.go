@@ -21,6 +21,7 @@ func (e *Emulator) Products(shop string) []*Product {
 	if s == nil {
 		return nil
 	}
+	s.sweepDrafts(e.now()) // expired reservations no longer hold stock
 	out := make([]*Product, len(s.products))
 	for i, p := range s.products {
 		out[i] = p.clone()

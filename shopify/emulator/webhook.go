@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -41,19 +43,57 @@ func (e *Emulator) SendWebhook(ctx context.Context, shop, topic string, payload 
 		Body:        body,
 		TriggeredAt: e.now(),
 	}
-	return d, e.deliver(ctx, d)
+	e.mu.Lock()
+	e.sent = append(e.sent, d)
+	if len(e.sent) > maxSentLog {
+		e.sent = slices.Delete(e.sent, 0, len(e.sent)-maxSentLog)
+	}
+	e.mu.Unlock()
+	return d, e.deliver(ctx, d, "")
+}
+
+// maxSentLog bounds the deliveries Deliveries remembers.
+const maxSentLog = 1000
+
+// Deliveries returns copies of the webhooks sent to the shop (the last
+// 1000 of all shops), oldest first, those of topic only unless topic is
+// "". Redeliver or RedeliverTo sends one again.
+func (e *Emulator) Deliveries(shop, topic string) []*Delivery {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []*Delivery
+	for _, d := range e.sent {
+		if strings.EqualFold(d.Shop, shop) && (topic == "" || d.Topic == topic) {
+			c := *d
+			c.Body = slices.Clone(d.Body)
+			out = append(out, &c)
+		}
+	}
+	return out
 }
 
 // Redeliver sends a delivery again, same body and same webhook id, as
 // Shopify's retries do.
 func (e *Emulator) Redeliver(ctx context.Context, d *Delivery) error {
-	return e.deliver(ctx, d)
+	return e.deliver(ctx, d, "")
 }
 
-// deliver POSTs a delivery and records the app's status on it.
-func (e *Emulator) deliver(ctx context.Context, d *Delivery) error {
+// RedeliverTo sends a delivery again to another app base URL (e.g. a
+// second replica of the app), to AppURL's webhook path there.
+func (e *Emulator) RedeliverTo(ctx context.Context, appURL string, d *Delivery) error {
+	if appURL == "" {
+		return errors.New("emulator: RedeliverTo needs an app URL")
+	}
+	return e.deliver(ctx, d, strings.TrimRight(appURL, "/"))
+}
+
+// deliver POSTs a delivery to target (AppURL when "") and records the
+// app's status on it.
+func (e *Emulator) deliver(ctx context.Context, d *Delivery, target string) error {
 	e.mu.Lock()
-	target := e.appURL
+	if target == "" {
+		target = e.appURL
+	}
 	e.mu.Unlock()
 	if target == "" {
 		return errors.New("emulator: no AppURL to deliver webhooks to")
@@ -74,14 +114,22 @@ func (e *Emulator) deliver(ctx context.Context, d *Delivery) error {
 	h.Set("X-Shopify-Triggered-At", d.TriggeredAt.UTC().Format(time.RFC3339Nano))
 	resp, err := e.client.Do(req)
 	if err != nil {
-		d.Status = 0
+		e.setStatus(d, 0)
 		return fmt.Errorf("emulator: deliver %s: %w", d.Topic, err)
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	resp.Body.Close()
-	d.Status = resp.StatusCode
+	e.setStatus(d, resp.StatusCode)
 	e.log.InfoContext(ctx, "webhook delivered", "shop", d.Shop, "topic", d.Topic, "webhook_id", d.ID, "status", resp.StatusCode)
 	return nil
+}
+
+// setStatus records the app's answer under e.mu, as Deliveries reads the
+// deliveries it logged.
+func (e *Emulator) setStatus(d *Delivery, status int) {
+	e.mu.Lock()
+	d.Status = status
+	e.mu.Unlock()
 }
 
 // Uninstall uninstalls the app from the shop: it revokes every app token,
