@@ -79,8 +79,14 @@ func (o *Options) Validate() error {
 	return nil
 }
 
-// DemoShop is the emulated store the demo installs the app on.
+// DemoShop is the emulated store the demo installs the app on: it sells
+// with delegated payment (Shared Payment Tokens on its Stripe account).
 const DemoShop = "demo-shop.myshopify.com"
+
+// DemoHandoffShop is the second emulated store: it sells with Shopify
+// checkout (sessions hand the buyer to a draft order's invoice URL, the
+// emulator's checkout page), the App Store's way.
+const DemoHandoffShop = "demo-handoff.myshopify.com"
 
 // DemoClientID is the demo app's Shopify client id.
 const DemoClientID = "acpbridge-demo"
@@ -98,6 +104,18 @@ type Manifest struct {
 	Payment  PaymentManifest `json:"payment"`
 	Feed     FeedManifest    `json:"feed"`
 	// Items are (up to 100 of) the variants the feed publishes.
+	Items []feeds.PublishedItem `json:"items"`
+	// Handoff is the second shop, which hands buyers to Shopify's
+	// checkout instead of taking delegated payment.
+	Handoff *HandoffManifest `json:"handoff"`
+}
+
+// HandoffManifest is the Shopify-checkout shop's part of demo.json: the
+// same shapes as the top-level keys of the delegated-payment shop.
+type HandoffManifest struct {
+	Shop  string                `json:"shop"`
+	ACP   ACPManifest           `json:"acp"`
+	Feed  FeedManifest          `json:"feed"`
 	Items []feeds.PublishedItem `json:"items"`
 }
 
@@ -165,7 +183,7 @@ func Run(ctx context.Context, opts Options, base config.Config, logger *slog.Log
 		return err
 	}
 	emu, err := emulator.New(emulator.Config{
-		APIKey: DemoClientID, APISecret: clientSecret, Shops: []string{DemoShop},
+		APIKey: DemoClientID, APISecret: clientSecret, Shops: []string{DemoShop, DemoHandoffShop},
 		Products: opts.Products, Logger: logger.With("component", "shopify-emulator"), Seed: 1,
 		Scopes: base.Scopes,
 	})
@@ -199,26 +217,27 @@ func Run(ctx context.Context, opts Options, base config.Config, logger *slog.Log
 	}
 	return service.Run(ctx, svc, func(svc *service.Service) error {
 		emu.SetAppURL(svc.URL())
-		if err := installByOAuth(ctx, svc.URL(), emu); err != nil {
-			return fmt.Errorf("demo install: %w", err)
+		for _, shop := range []string{DemoShop, DemoHandoffShop} {
+			if err := installByOAuth(ctx, svc.URL(), emu, shop); err != nil {
+				return fmt.Errorf("demo install of %s: %w", shop, err)
+			}
 		}
-		feedToken, items, err := onboard(ctx, svc, out)
+		feedToken, items, err := onboard(ctx, svc, DemoShop, out)
 		if err != nil {
 			return fmt.Errorf("demo onboarding: %w", err)
 		}
-		acpm, err := connectAgent(ctx, svc, opts.AgentWebhookURL, stripe.RestrictedKey(DemoStripeAccount))
+		acpm, err := connectAgent(ctx, svc, DemoShop, opts.AgentWebhookURL, stripe.RestrictedKey(DemoStripeAccount))
 		if err != nil {
 			return fmt.Errorf("demo agent access: %w", err)
+		}
+		handoff, err := setUpHandoff(ctx, svc, opts.AgentWebhookURL, out)
+		if err != nil {
+			return fmt.Errorf("demo handoff shop: %w", err)
 		}
 		m := Manifest{
 			AppURL: svc.URL(), Shop: DemoShop, AppClientSecret: clientSecret, AdminURL: svc.URL() + AdminPath(DemoShop),
 			Shopify: shopifyManifest(emu), ACP: acpm, Payment: paymentManifest(stripe),
-			Feed: FeedManifest{
-				URL:           svc.URL() + "/feeds/" + DemoShop + "/products.jsonl.gz",
-				Authorization: "Bearer " + feedToken,
-				Format:        "jsonl.gz",
-			},
-			Items: items,
+			Feed: feedManifest(svc, DemoShop, feedToken), Items: items, Handoff: handoff,
 		}
 		path := filepath.Join(opts.Dir, "demo.json")
 		if err := writeJSONAtomic(path, m); err != nil {
@@ -256,6 +275,37 @@ func demoConfig(base config.Config, opts Options, clientSecret, appBridgeURL str
 	return cfg
 }
 
+// setUpHandoff onboards the second shop as the first, lets the same kind
+// of agent in (no payment account: its buyers pay in Shopify's checkout)
+// and sets its completion method to Shopify checkout.
+func setUpHandoff(ctx context.Context, svc *service.Service, webhookURL string, out io.Writer) (*HandoffManifest, error) {
+	feedToken, items, err := onboard(ctx, svc, DemoHandoffShop, out)
+	if err != nil {
+		return nil, err
+	}
+	acpm, err := connectAgent(ctx, svc, DemoHandoffShop, webhookURL, "")
+	if err != nil {
+		return nil, err
+	}
+	sh, err := svc.Store().ShopByDomain(ctx, DemoHandoffShop)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := svc.Agents().SetCompletionMethod(ctx, sh.ID, app.CompletionShopifyCheckout); err != nil {
+		return nil, err
+	}
+	return &HandoffManifest{Shop: DemoHandoffShop, ACP: acpm, Feed: feedManifest(svc, DemoHandoffShop, feedToken), Items: items}, nil
+}
+
+// feedManifest tells how to pull a shop's published feed.
+func feedManifest(svc *service.Service, shop, token string) FeedManifest {
+	return FeedManifest{
+		URL:           svc.URL() + "/feeds/" + shop + "/products.jsonl.gz",
+		Authorization: "Bearer " + token,
+		Format:        "jsonl.gz",
+	}
+}
+
 // shopifyManifest tells how to reach the emulated store directly.
 func shopifyManifest(emu *emulator.Emulator) ShopifyManifest {
 	return ShopifyManifest{
@@ -283,6 +333,7 @@ func printQuickstart(out io.Writer, m Manifest, metrics, path string) {
 		"Pull the feed:\n  curl -s -H 'Authorization: %s' %s | gunzip | head -c 600\n\n",
 		m.AdminURL, m.AppURL, m.Shop, m.Feed.URL, len(m.Items), m.ACP.BaseURL, m.AppURL, metrics, path, m.Feed.Authorization, m.Feed.URL)
 	fmt.Fprint(out, buyQuickstart(m))
+	fmt.Fprint(out, handoffQuickstart(m))
 	fmt.Fprint(out, "Press Ctrl-C to stop.\n\n")
 }
 
@@ -308,13 +359,7 @@ func AdminPath(shop string) string {
 // buyQuickstart is a copy-pasteable curl conversation that buys the first
 // shippable item in stock (2026-04-17), with this run's values.
 func buyQuickstart(m Manifest) string {
-	item := ""
-	for _, it := range m.Items {
-		if it.RequiresShipping && it.Available && it.Inventory > 2 {
-			item = it.ID
-			break
-		}
-	}
+	item := shippableItem(m.Items)
 	if item == "" {
 		return ""
 	}
@@ -329,10 +374,43 @@ func buyQuickstart(m Manifest) string {
 		m.ACP.BaseURL, h, item, m.ACP.BaseURL, h, m.Payment.ApproveToken)
 }
 
+// handoffQuickstart is the same conversation with the Shopify-checkout
+// shop: the session answers a continue_url (Shopify's checkout for a
+// draft order; here the emulator's checkout page) where the buyer pays.
+func handoffQuickstart(m Manifest) string {
+	h := m.Handoff
+	if h == nil {
+		return ""
+	}
+	item := shippableItem(h.Items)
+	if item == "" {
+		return ""
+	}
+	hdr := fmt.Sprintf("-H 'Authorization: Bearer %s' -H 'API-Version: 2026-04-17' -H 'Content-Type: application/json'", h.ACP.APIKey)
+	return fmt.Sprintf("Buy through Shopify's checkout (%s, 2026-04-17):\n"+
+		"  curl -s %s/checkout_sessions %s -H 'Idempotency-Key: handoff-1' \\\n"+
+		"    -d '{\"line_items\":[{\"id\":\"%s\",\"quantity\":1}],\"currency\":\"usd\",\"capabilities\":{},\"buyer\":{\"email\":\"ada@example.com\"},"+
+		"\"fulfillment_details\":{\"name\":\"Ada Lovelace\",\"address\":{\"name\":\"Ada Lovelace\",\"line_one\":\"1 Market St\",\"city\":\"San Francisco\",\"state\":\"CA\",\"country\":\"US\",\"postal_code\":\"94105\"}}}'\n"+
+		"  # then open the \"continue_url\" it answers: the buyer pays there (the emulator's checkout page;\n"+
+		"  # curl -s -X POST CONTINUE_URL pays with the test card), and the session reads completed with the order.\n\n",
+		h.Shop, h.ACP.BaseURL, hdr, item)
+}
+
+// shippableItem is the first item in stock that ships (with a few units
+// left, so a second try still finds stock), or "".
+func shippableItem(items []feeds.PublishedItem) string {
+	for _, it := range items {
+		if it.RequiresShipping && it.Available && it.Inventory > 2 {
+			return it.ID
+		}
+	}
+	return ""
+}
+
 // installByOAuth installs the app on the emulated shop the way a merchant's
 // browser does: /auth on the app, Shopify's consent (the emulator approves
 // at once), the callback to the app. It is the production code path.
-func installByOAuth(ctx context.Context, appURL string, emu *emulator.Emulator) error {
+func installByOAuth(ctx context.Context, appURL string, emu *emulator.Emulator, shop string) error {
 	jar, err := cookiejar.New(nil)
 	if err != nil {
 		return err
@@ -347,7 +425,7 @@ func installByOAuth(ctx context.Context, appURL string, emu *emulator.Emulator) 
 			return http.ErrUseLastResponse
 		},
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, appURL+"/auth?shop="+DemoShop, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, appURL+"/auth?shop="+shop, nil)
 	if err != nil {
 		return err
 	}
@@ -367,13 +445,13 @@ func installByOAuth(ctx context.Context, appURL string, emu *emulator.Emulator) 
 // own use-cases: waits for the first catalog sync, confirms the return
 // window (Shopify has no field for it), makes the feed token, and builds
 // the feed. It returns the token and the published items.
-func onboard(ctx context.Context, svc *service.Service, out io.Writer) (string, []feeds.PublishedItem, error) {
+func onboard(ctx context.Context, svc *service.Service, shop string, out io.Writer) (string, []feeds.PublishedItem, error) {
 	st := svc.Store()
 	var sh *app.Shop
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		var err error
-		sh, err = st.ShopByDomain(ctx, DemoShop)
+		sh, err = st.ShopByDomain(ctx, shop)
 		if err != nil {
 			return "", nil, err
 		}
@@ -382,7 +460,7 @@ func onboard(ctx context.Context, svc *service.Service, out io.Writer) (string, 
 			if sy.Status == app.SyncFailed {
 				return "", nil, fmt.Errorf("catalog sync failed: %s", sy.Error)
 			}
-			fmt.Fprintf(out, "catalog synced: %d products, %d variants\n", sy.Products, sy.Variants)
+			fmt.Fprintf(out, "%s: catalog synced: %d products, %d variants\n", shop, sy.Products, sy.Variants)
 			break
 		}
 		if time.Now().After(deadline) {
@@ -414,15 +492,16 @@ func onboard(ctx context.Context, svc *service.Service, out io.Writer) (string, 
 	if err != nil {
 		return "", nil, err
 	}
-	fmt.Fprintf(out, "feed built: %d items published, %d invalid, %d excluded\n", b.ItemsPublished, b.ItemsInvalid, b.ItemsExcluded)
+	fmt.Fprintf(out, "%s: feed built: %d items published, %d invalid, %d excluded\n", shop, b.ItemsPublished, b.ItemsInvalid, b.ItemsExcluded)
 	return token, items, nil
 }
 
 // connectAgent does what a merchant does to let an agent in: an API key, a
-// request-signing secret, the order-event webhook and the Stripe key (a
-// restricted key of the demo's Stripe account, verified by a real call).
-func connectAgent(ctx context.Context, svc *service.Service, webhookURL, stripeKey string) (ACPManifest, error) {
-	sh, err := svc.Store().ShopByDomain(ctx, DemoShop)
+// request-signing secret, the order-event webhook and, when stripeKey is
+// set, the Stripe key (a restricted key of the demo's Stripe account,
+// verified by a real call).
+func connectAgent(ctx context.Context, svc *service.Service, shop, webhookURL, stripeKey string) (ACPManifest, error) {
+	sh, err := svc.Store().ShopByDomain(ctx, shop)
 	if err != nil {
 		return ACPManifest{}, err
 	}
@@ -439,11 +518,13 @@ func connectAgent(ctx context.Context, svc *service.Service, webhookURL, stripeK
 	if err != nil {
 		return ACPManifest{}, err
 	}
-	if _, err := ag.ConnectPayment(ctx, sh.ID, payment.ProviderName, stripeKey); err != nil {
-		return ACPManifest{}, err
+	if stripeKey != "" {
+		if _, err := ag.ConnectPayment(ctx, sh.ID, payment.ProviderName, stripeKey); err != nil {
+			return ACPManifest{}, err
+		}
 	}
 	return ACPManifest{
-		BaseURL: web.ACPBaseURL(svc.URL(), DemoShop), APIKey: key, APIVersions: acp.SupportedVersions,
+		BaseURL: web.ACPBaseURL(svc.URL(), shop), APIKey: key, APIVersions: acp.SupportedVersions,
 		SigningSecret: &signing, WebhookSecret: webhook,
 	}, nil
 }

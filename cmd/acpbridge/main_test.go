@@ -127,6 +127,21 @@ func TestDemoAnswersAndWritesManifest(t *testing.T) {
 			GraphQLURL  string `json:"graphql_url"`
 			AccessToken string `json:"access_token"`
 		} `json:"shopify"`
+		Handoff *struct {
+			Shop string `json:"shop"`
+			ACP  struct {
+				BaseURL     string   `json:"base_url"`
+				APIKey      string   `json:"api_key"`
+				APIVersions []string `json:"api_versions"`
+			} `json:"acp"`
+			Feed struct {
+				URL           string `json:"url"`
+				Authorization string `json:"authorization"`
+			} `json:"feed"`
+			Items []struct {
+				ID string `json:"id"`
+			} `json:"items"`
+		} `json:"handoff"`
 	}
 	raw, err := os.ReadFile(started.path)
 	if err != nil {
@@ -155,6 +170,17 @@ func TestDemoAnswersAndWritesManifest(t *testing.T) {
 	if m.Shop != "demo-shop.myshopify.com" || len(m.AppClientSecret) < 32 {
 		t.Fatalf("demo.json shop %q, client secret of %d chars", m.Shop, len(m.AppClientSecret))
 	}
+	// The second shop sells through Shopify's checkout: demo.json's
+	// handoff key has the same shapes as the top-level keys.
+	if h := m.Handoff; h == nil || h.Shop != "demo-handoff.myshopify.com" ||
+		!strings.HasSuffix(h.ACP.BaseURL, "/acp/demo-handoff.myshopify.com") || !strings.HasPrefix(h.ACP.APIKey, "acpb_live_") ||
+		len(h.ACP.APIVersions) != 2 || !strings.Contains(h.Feed.URL, "/feeds/demo-handoff.myshopify.com/") ||
+		!strings.HasPrefix(h.Feed.Authorization, "Bearer ") || len(h.Items) == 0 {
+		t.Fatalf("demo.json handoff = %+v", m.Handoff)
+	}
+	if !strings.Contains(out.String(), "Buy through Shopify's checkout (demo-handoff.myshopify.com") || !strings.Contains(out.String(), "continue_url") {
+		t.Fatalf("quickstart has no handoff conversation:\n%s", out.String())
+	}
 	// The emulated store answers its GraphQL URL with the token demo.json gives.
 	req, _ := http.NewRequest(http.MethodPost, m.Shopify.GraphQLURL, strings.NewReader(`{"query":"{ shop { myshopifyDomain } }"}`))
 	req.Header.Set("Content-Type", "application/json")
@@ -177,6 +203,11 @@ func TestDemoAnswersAndWritesManifest(t *testing.T) {
 	}
 	if status != "active" || !strings.HasPrefix(sealed, "v1:") {
 		t.Fatalf("shop status %q, token %q...; want active and sealed", status, sealed[:min(len(sealed), 8)])
+	}
+	var method string
+	if err := db.QueryRow(`SELECT s.status, a.completion_method FROM shops s JOIN acp_settings a ON a.shop_id = s.id WHERE s.domain = ?`,
+		m.Handoff.Shop).Scan(&status, &method); err != nil || status != "active" || method != "shopify_checkout" {
+		t.Fatalf("handoff shop: status %q, completion method %q, %v; want active, shopify_checkout", status, method, err)
 	}
 	cancel()
 	if err := proc.wait(); err != nil {
