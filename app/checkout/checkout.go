@@ -476,6 +476,9 @@ func (c *Sessions) price(ctx context.Context, ag *app.Agent, v acp.Version, cs *
 	if method == app.CompletionShopifyCheckout {
 		return c.handoff(ctx, sh, cs)
 	}
+	if err := c.dropDraft(ctx, sh, cs); err != nil { // the shop switched to delegated payment
+		return err
+	}
 	cs.State.PaymentHandlers = c.payments().handlers(set)
 	if len(cs.State.PaymentHandlers) == 0 {
 		cs.State.Messages = append(cs.State.Messages, acp.Message{

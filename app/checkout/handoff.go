@@ -123,13 +123,7 @@ func (c *Sessions) handoff(ctx context.Context, sh *app.Shop, cs *Session) error
 				ContentType: acp.ContentPlain, Severity: "high", Resolution: "requires_buyer_review",
 				Content: "This store's checkout cannot be reached from here right now."})
 		}
-		if st.Handoff != nil && c.Drafts != nil {
-			if err := c.Drafts.DeleteDraft(ctx, sh.Domain, st.Handoff.DraftID); err != nil {
-				return fmt.Errorf("delete draft order of %s: %w", cs.ID, err)
-			}
-			st.Handoff = nil
-		}
-		return nil
+		return c.dropDraft(ctx, sh, cs)
 	}
 	d, err := handoffDraft(cs)
 	if err != nil {
@@ -161,6 +155,24 @@ func (c *Sessions) handoff(ctx context.Context, sh *app.Shop, cs *Session) error
 		st.Handoff = &Handoff{DraftID: ref.ID, InvoiceURL: ref.InvoiceURL, Key: key}
 	}
 	cs.Status = acp.StatusRequiresEscalation
+	return nil
+}
+
+// dropDraft deletes the session's draft order, if it has one, before the
+// session is saved without it: a draft that no longer matches a payable
+// session (or a shop that no longer sells through Shopify's checkout) must
+// not stay payable.
+func (c *Sessions) dropDraft(ctx context.Context, sh *app.Shop, cs *Session) error {
+	h := cs.State.Handoff
+	if h == nil || c.Drafts == nil {
+		return nil
+	}
+	if err := c.Drafts.DeleteDraft(ctx, sh.Domain, h.DraftID); err != nil {
+		c.Logger.WarnContext(ctx, "draft order not deleted", "session", cs.ID, "draft", h.DraftID, "err", err)
+		return &app.Error{Code: app.CodeUnavailable, RetryAfter: 2 * time.Second,
+			Message: "the store's checkout could not be updated; try again"}
+	}
+	cs.State.Handoff = nil
 	return nil
 }
 

@@ -287,6 +287,17 @@ func TestHandoffDraftFollowsPayability(t *testing.T) {
 	if cs.State.Handoff.DraftID == second || e.drafts.drafts[cs.State.Handoff.DraftID].Lines[0].Quantity != 4 {
 		t.Errorf("recreated: %+v", cs.State.Handoff)
 	}
+	// The shop switches to delegated payment (custom distribution): the
+	// draft goes with the next change.
+	third := cs.State.Handoff.DraftID
+	e.c.Distribution, e.store.method = app.DistributionCustom, app.CompletionDelegatedPayment
+	if cs, err = e.c.Update(ctx, e.ag, acp.V20260417, cs.ID, &acp.UpdateSessionInput{Items: []acp.ItemInput{{ID: "42", Quantity: 1}}}); err != nil {
+		t.Fatal(err)
+	}
+	if cs.State.Handoff != nil || e.drafts.drafts[third].SessionID != "" || cs.Status == acp.StatusRequiresEscalation {
+		t.Errorf("after the switch: %s, handoff %+v, drafts %v", cs.Status, cs.State.Handoff, e.drafts.drafts)
+	}
+	encode(t, cs)
 }
 
 // TestHandoffExpiry: an expired session's draft is released once, by the
