@@ -145,6 +145,10 @@ type Store interface {
 	// SaveCheckoutSession writes cs if its row version is still
 	// cs.RowVersion, bumping it; ErrConflict when another write came first.
 	SaveCheckoutSession(ctx context.Context, cs *Session) error
+	// OverdueHandoffSessions lists, oldest first and at most limit, the
+	// sessions holding a draft order (State.Handoff) that are past their
+	// expiry at now but not yet terminal.
+	OverdueHandoffSessions(ctx context.Context, now time.Time, limit int) ([]SessionRef, error)
 	ShopByID(ctx context.Context, id int64) (*app.Shop, error)
 	ShopByDomain(ctx context.Context, domain string) (*app.Shop, error)
 	ACPSettings(ctx context.Context, shopID int64) (*app.ACPSettings, error)

@@ -330,3 +330,41 @@ func CompleteHandoff(cs *Session, o ShopOrder, now time.Time) bool {
 func (ReleaseDraftArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{MaxAttempts: 25, UniqueOpts: river.UniqueOpts{ByArgs: true}}
 }
+
+// SessionRef names a session.
+type SessionRef struct {
+	ShopID int64
+	ID     string
+}
+
+// overdueBatch bounds the sessions one ExpireOverdue looks at.
+const overdueBatch = 1000
+
+// ExpireOverdue expires the handed-off sessions whose time is up and that
+// no call has read since (the agent went away), so their drafts are
+// deleted and nothing is left payable; the housekeeping job runs it. It
+// returns how many it expired. Each expiry is the same conditional write
+// a read makes, so a session is expired, and its draft released, once.
+func (c *Sessions) ExpireOverdue(ctx context.Context) (int, error) {
+	refs, err := c.Store.OverdueHandoffSessions(ctx, c.now(), overdueBatch)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, r := range refs {
+		cs, err := c.Store.CheckoutSession(ctx, r.ShopID, r.ID)
+		if errors.Is(err, app.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return n, err
+		}
+		if err := c.expire(ctx, cs); err != nil {
+			return n, fmt.Errorf("expire %s: %w", r.ID, err)
+		}
+		if cs.Status == acp.StatusExpired {
+			n++
+		}
+	}
+	return n, nil
+}

@@ -311,8 +311,8 @@ func TestHandoffPurchase(t *testing.T) {
 // TestHandoffCancelAndExpiry, under App Store distribution (where even a
 // shop whose stored choice is delegated payment sells through Shopify's
 // checkout): cancel deletes the session's draft (the reserved stock is
-// back); an expired session's draft goes too; neither can be paid
-// afterwards.
+// back); an expired session's draft goes too, whether the agent reads the
+// session again or housekeeping finds it; none can be paid afterwards.
 func TestHandoffCancelAndExpiry(t *testing.T) {
 	t.Parallel()
 	ce := newCheckoutEnv(t, app.DatabaseSQLite)
@@ -341,8 +341,11 @@ func TestHandoffCancelAndExpiry(t *testing.T) {
 		t.Errorf("paying a canceled session's draft: %v", err)
 	}
 
+	// Two sessions outlive their expiry: one the agent reads again, one
+	// it never does (housekeeping expires that one).
 	id2, _, invoice2 := e.handedOff(t, a, 1)
-	r := a.do("GET", "/checkout_sessions/"+id2, nil)
+	id3, _, invoice3 := e.handedOff(t, a, 1)
+	r := a.do("GET", "/checkout_sessions/"+id3, nil)
 	exp := mustTime(t, r.str("expires_at"))
 	e.svc.Checkout().Now = func() time.Time { return exp.Add(time.Second) }
 	t.Cleanup(func() { e.svc.Checkout().Now = nil })
@@ -352,6 +355,25 @@ func TestHandoffCancelAndExpiry(t *testing.T) {
 	waitFor(t, "the expired session's draft deleted", func() bool { return e.draftOf(t, id2) == nil })
 	if _, err := e.emu.PayDraft(invoice2, ""); !errors.Is(err, emulator.ErrNotFound) {
 		t.Errorf("paying an expired session's draft: %v", err)
+	}
+	if e.draftOf(t, id3) == nil {
+		t.Fatal("the unread session's draft went before housekeeping ran")
+	}
+	// What the hourly housekeeping runs (its job is unique per half hour,
+	// and the services ran it on start).
+	if n, err := e.svc.Checkout().ExpireOverdue(context.Background()); err != nil || n != 1 {
+		t.Fatalf("ExpireOverdue = %d, %v; want 1", n, err)
+	}
+	if n, err := e.svc.Checkout().ExpireOverdue(context.Background()); err != nil || n != 0 {
+		t.Errorf("ExpireOverdue again = %d, %v; want 0", n, err)
+	}
+	waitFor(t, "housekeeping to delete the unread session's draft", func() bool { return e.draftOf(t, id3) == nil })
+	var status string
+	if err := e.db.QueryRow("SELECT status FROM checkout_sessions WHERE id = ?", id3).Scan(&status); err != nil || status != "expired" {
+		t.Errorf("unread session: %q, %v", status, err)
+	}
+	if _, err := e.emu.PayDraft(invoice3, ""); !errors.Is(err, emulator.ErrNotFound) {
+		t.Errorf("paying the unread expired session's draft: %v", err)
 	}
 }
 

@@ -274,7 +274,7 @@ func (s *Service) buildCheckout(opts Options) {
 func (s *Service) workers(opts Options) *river.Workers {
 	workers := river.NewWorkers()
 	housekeeping := maintenance.New(s.store, s.queue, maintenance.NewResealer(s.store, s.keys),
-		maintenance.Options{Logger: s.logger, Now: s.store.Now})
+		maintenance.Options{Logger: s.logger, Now: s.store.Now, Sessions: s.checkout})
 	river.AddWorker(workers, &jobs.MaintenanceWorker{App: housekeeping})
 	river.AddWorker(workers, &jobs.WebhookWorker{App: s.webhooks})
 	river.AddWorker(workers, &jobs.ShopInstalledWorker{App: s.webhooks})
