@@ -112,16 +112,24 @@ func (s *Service) completeHandoff(ctx context.Context, domain, sessionID, draftI
 		}
 	}
 	record := func(ctx context.Context) error {
-		cur, err := s.Store.CheckoutSession(ctx, sh.ID, sessionID)
-		if err != nil {
-			return err
-		}
+		var cur *checkout.Session
 		now := s.now()
-		if !checkout.CompleteHandoff(cur, order, now) {
-			return nil
-		}
-		if err := s.Store.SaveCheckoutSession(ctx, cur); err != nil {
-			return err
+		for attempt := 1; ; attempt++ {
+			if cur, err = s.Store.CheckoutSession(ctx, sh.ID, sessionID); err != nil {
+				return err
+			}
+			if !checkout.CompleteHandoff(cur, order, now) {
+				return nil // completed meanwhile (another delivery, another replica)
+			}
+			// A conditional write that loses leaves the transaction usable:
+			// read again and look.
+			err = s.Store.SaveCheckoutSession(ctx, cur)
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, app.ErrConflict) || attempt == 3 {
+				return err
+			}
 		}
 		p, err := checkout.HandoffPayment(cur, order, now)
 		if err != nil {
