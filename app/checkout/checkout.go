@@ -30,6 +30,10 @@ type Session struct {
 	ExpiresAt time.Time
 	CreatedAt time.Time
 	UpdatedAt time.Time
+
+	// newDraft is the draft order this call created (not stored), deleted
+	// again when the session's write does not happen.
+	newDraft string
 }
 
 // State is the session's inputs and its priced result.
@@ -65,6 +69,9 @@ type State struct {
 	PaymentMessages []acp.Message `json:"payment_messages,omitempty"`
 	// Authentication is what 3-D Secure needs (authentication_required).
 	Authentication *acp.AuthenticationMetadata `json:"authentication,omitempty"`
+	// Handoff is the session's Shopify draft order, where the buyer of a
+	// Shopify-checkout shop pays (handoff.go).
+	Handoff *Handoff `json:"handoff,omitempty"`
 }
 
 // CartItem is a requested item: a feed item id (the variant id) and a
@@ -129,6 +136,8 @@ type QuotedOption struct {
 
 // Store is what checkout sessions need of the database.
 type Store interface {
+	// InTx runs fn in one transaction (carried by its ctx).
+	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 	CreateCheckoutSession(ctx context.Context, cs *Session) error
 	// CheckoutSession returns the shop's session, or ErrNotFound (also for
 	// another shop's session id).
@@ -136,6 +145,10 @@ type Store interface {
 	// SaveCheckoutSession writes cs if its row version is still
 	// cs.RowVersion, bumping it; ErrConflict when another write came first.
 	SaveCheckoutSession(ctx context.Context, cs *Session) error
+	// OverdueHandoffSessions lists, oldest first and at most limit, the
+	// sessions holding a draft order (State.Handoff) that are past their
+	// expiry at now but not yet terminal.
+	OverdueHandoffSessions(ctx context.Context, now time.Time, limit int) ([]SessionRef, error)
 	ShopByID(ctx context.Context, id int64) (*app.Shop, error)
 	ShopByDomain(ctx context.Context, domain string) (*app.Shop, error)
 	ACPSettings(ctx context.Context, shopID int64) (*app.ACPSettings, error)
@@ -169,6 +182,12 @@ type Sessions struct {
 	// CompleteWait is how long a complete that finds another one running
 	// waits for its result (default 10 s).
 	CompleteWait time.Duration
+	// Drafts keeps the Shopify draft orders of Shopify-checkout shops'
+	// sessions (nil: such sessions never become payable here).
+	Drafts Drafts
+	// Distribution decides the completion method of settings read here
+	// (Distribution.Effective); "" takes the stored method as it is.
+	Distribution app.Distribution
 }
 
 // DefaultSessionTTL is how long a checkout session lives by default.
@@ -235,8 +254,10 @@ func (c *Sessions) Create(ctx context.Context, ag *app.Agent, v acp.Version, in 
 		return nil, err
 	}
 	if err := c.Store.CreateCheckoutSession(ctx, cs); err != nil {
+		c.dropNewDraft(ctx, sh, cs)
 		return nil, fmt.Errorf("create checkout session: %w", err)
 	}
+	cs.newDraft = ""
 	return cs, nil
 }
 
@@ -330,7 +351,7 @@ func (c *Sessions) Cancel(ctx context.Context, ag *app.Agent, id string, in *acp
 		if in != nil {
 			cs.State.CancelReason = in.ReasonCode
 		}
-		return nil
+		return nil // modify releases the draft with the write
 	})
 }
 
@@ -353,14 +374,28 @@ func (c *Sessions) modify(ctx context.Context, sh *app.Shop, id string, fn func(
 		if err := c.expire(ctx, cs); err != nil {
 			return nil, err
 		}
+		before := cs.Status
 		if err := fn(cs); err != nil {
+			c.dropNewDraft(ctx, sh, cs)
 			return nil, err
 		}
 		cs.UpdatedAt = c.now()
-		err = c.Store.SaveCheckoutSession(ctx, cs)
+		// The session and the release of its draft, when this write
+		// ends it, commit together (fn's Shopify calls stay outside).
+		err = c.Store.InTx(ctx, func(ctx context.Context) error {
+			if err := c.Store.SaveCheckoutSession(ctx, cs); err != nil {
+				return err
+			}
+			if !before.Terminal() && (cs.Status == acp.StatusCanceled || cs.Status == acp.StatusExpired) {
+				return c.releaseDraft(ctx, cs)
+			}
+			return nil
+		})
 		if err == nil {
+			cs.newDraft = ""
 			return cs, nil
 		}
+		c.dropNewDraft(ctx, sh, cs)
 		if !errors.Is(err, app.ErrConflict) || attempt == maxWriteAttempts {
 			if errors.Is(err, app.ErrConflict) {
 				return nil, &app.Error{Code: app.CodeConflict, Reason: "concurrent_update", RetryAfter: time.Second,
@@ -401,7 +436,12 @@ func (c *Sessions) expire(ctx context.Context, cs *Session) error {
 		return nil
 	}
 	cs.Status, cs.UpdatedAt = acp.StatusExpired, c.now()
-	err := c.Store.SaveCheckoutSession(ctx, cs)
+	err := c.Store.InTx(ctx, func(ctx context.Context) error {
+		if err := c.Store.SaveCheckoutSession(ctx, cs); err != nil {
+			return err
+		}
+		return c.releaseDraft(ctx, cs) // once: only the write that expired it
+	})
 	if errors.Is(err, app.ErrConflict) {
 		fresh, err := c.Store.CheckoutSession(ctx, cs.ShopID, cs.ID)
 		if err != nil {
@@ -430,14 +470,20 @@ func (c *Sessions) price(ctx context.Context, ag *app.Agent, v acp.Version, cs *
 			Content: "The buyer's email address is needed for the order confirmation.", Severity: "medium", Resolution: "requires_buyer_input",
 		})
 	}
-	set, err := c.settings(ctx, ag)
+	set, method, err := c.completion(ctx, ag)
 	if err != nil {
 		return err
 	}
-	cs.State.PaymentHandlers = c.payments().handlers(set)
 	if cs.State.Links, err = c.links(ctx, sh); err != nil {
 		return err
 	}
+	if method == app.CompletionShopifyCheckout {
+		return c.handoff(ctx, sh, cs)
+	}
+	if err := c.dropDraft(ctx, sh, cs); err != nil { // the shop switched to delegated payment
+		return err
+	}
+	cs.State.PaymentHandlers = c.payments().handlers(set)
 	if len(cs.State.PaymentHandlers) == 0 {
 		cs.State.Messages = append(cs.State.Messages, acp.Message{
 			Type: acp.MessageError, Code: acp.MessageCodeUnsupported, ContentType: acp.ContentPlain,

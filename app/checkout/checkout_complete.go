@@ -17,12 +17,30 @@ import (
 // error messages); a completed one answers its result again.
 func (c *Sessions) Complete(ctx context.Context, ag *app.Agent, v acp.Version, id string, in *acp.CompleteSessionInput) (*Session, error) {
 	sh := ag.Shop
-	if c.Completer == nil {
-		return nil, &app.Error{Code: app.CodeUnavailable, Message: "payments are not configured on this server"}
-	}
-	set, err := c.settings(ctx, ag)
+	set, method, err := c.completion(ctx, ag)
 	if err != nil {
 		return nil, err
+	}
+	if method == app.CompletionShopifyCheckout {
+		// Checked before anything else: nothing of a Shopify-checkout
+		// shop is ever charged here.
+		cs, err := c.load(ctx, sh, id)
+		if err != nil {
+			return nil, err
+		}
+		if err := c.expire(ctx, cs); err != nil {
+			return nil, err
+		}
+		switch cs.Status {
+		case acp.StatusCompleted:
+			return cs, nil // paid at Shopify's checkout: its result, as for any completed session
+		case acp.StatusCanceled, acp.StatusExpired:
+			return nil, notModifiable(cs)
+		}
+		return nil, refuseHandoffComplete(cs)
+	}
+	if c.Completer == nil {
+		return nil, &app.Error{Code: app.CodeUnavailable, Message: "payments are not configured on this server"}
 	}
 	if err := checkPayment(v, in, c.payments().accepted(set)); err != nil {
 		return nil, err

@@ -67,6 +67,11 @@ func (cs *Session) View() *acp.Session {
 			Content: "This checkout session has expired; start a new one."})
 	}
 
+	if h := st.Handoff; h != nil && cs.Status == acp.StatusRequiresEscalation {
+		s.ContinueURL = h.InvoiceURL
+		s.Messages = append(s.Messages, handoffMessage(h.InvoiceURL))
+	}
+
 	s.Links = st.Links
 	s.PaymentHandlers = st.PaymentHandlers
 	return s

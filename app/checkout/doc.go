@@ -8,7 +8,14 @@
 // PaymentProviders by the provider of the shop's stored credentials;
 // app/payment adapts Stripe to it), write the
 // Shopify order through Orders (ShopifyOrders: orderCreate), capture;
-// each step recorded before the next, resumed by a job after a crash). What
+// each step recorded before the next, resumed by a job after a crash), or,
+// for a shop whose completion method is Shopify's checkout, handing the
+// buyer to it (handoff.go: a payable session holds a Shopify draft order
+// through Drafts, ShopifyDrafts being Shopify's, and answers
+// requires_escalation with continue_url = the draft's invoice URL;
+// complete is refused; a canceled or expired session's draft is deleted
+// by the checkout_release_draft job; app/orderevents completes the
+// session when the order comes back, through CompleteHandoff). What
 // happens after the sale (the signed order events sent to the agent's
 // webhook, Shopify's refunds passed to the payment provider) is
 // app/orderevents, which builds on the records here; checkout tells it of
@@ -28,7 +35,7 @@
 // pipeline's idempotency step (app/idempotency).
 //
 // Each part is built by its constructor (new.go: New, NewCompleter,
-// NewPricing, and the Shopify adapters), which takes what the part cannot
+// NewPricing, and the Shopify adapters, NewShopifyDrafts among them), which takes what the part cannot
 // work without as arguments and the rest as options; the order events
 // (orderevents.New) are built first and handed to New.
 //

@@ -22,6 +22,13 @@ type Options struct {
 	// CompleteWait is how long a complete that finds another one running
 	// waits for its result (default 10 s).
 	CompleteWait time.Duration
+	// Drafts keeps the draft orders of Shopify-checkout shops' sessions
+	// (ShopifyDrafts; nil: such sessions never become payable).
+	Drafts Drafts
+	// Distribution decides which completion method the shops' stored
+	// settings allow (app.Distribution.Effective) when a call carries
+	// none; "" takes them as stored.
+	Distribution app.Distribution
 }
 
 // New builds the ACP checkout over its store, the pricer that quotes carts,
@@ -31,6 +38,7 @@ func New(store Store, pricer Pricer, completer *Completer, events OrderEvents, q
 	return &Sessions{
 		Store: store, Pricer: pricer, Completer: completer, Events: events, Queue: queue,
 		Logger: orLogger(opts.Logger), Now: orNow(opts.Now), TTL: opts.TTL, CompleteWait: opts.CompleteWait,
+		Drafts: opts.Drafts, Distribution: opts.Distribution,
 	}
 }
 
@@ -98,3 +106,7 @@ func NewCachedPricing(next ShopPricing) *CachedPricing { return &CachedPricing{N
 // NewShopifyOrders writes the agents' orders into Shopify through the
 // shops' Admin API (shops.Shopify).
 func NewShopifyOrders(api shopify.Querier) *ShopifyOrders { return &ShopifyOrders{Shopify: api} }
+
+// NewShopifyDrafts keeps the draft orders of sessions handed to Shopify's
+// checkout through the shops' Admin API (shops.Shopify).
+func NewShopifyDrafts(api shopify.Querier) *ShopifyDrafts { return &ShopifyDrafts{Shopify: api} }

@@ -50,18 +50,7 @@ func (p *ShopifyPricing) LiveVariants(ctx context.Context, shop string, ids []in
 
 // CalculateDraft prices the cart with Shopify's draftOrderCalculate.
 func (p *ShopifyPricing) CalculateDraft(ctx context.Context, shop string, in DraftRequest) (*DraftResult, error) {
-	req := shopify.DraftOrderInput{Email: in.Email, DiscountCodes: in.DiscountCodes, ShippingRateHandle: in.ShippingRateHandle}
-	for _, l := range in.Lines {
-		req.Lines = append(req.Lines, shopify.DraftLine{VariantID: variantGID(l.VariantID), Quantity: l.Quantity})
-	}
-	if a := in.Address; a != nil {
-		first, last := splitName(a.Name)
-		req.ShippingAddress = &shopify.MailingAddress{
-			FirstName: first, LastName: last, Company: a.Company, Address1: a.LineOne, Address2: a.LineTwo,
-			City: a.City, Province: a.State, Country: a.Country, Zip: a.PostalCode, Phone: in.Phone,
-		}
-	}
-	q, err := shopify.CalculateDraftOrder(ctx, p.Shopify, shop, req)
+	q, err := shopify.CalculateDraftOrder(ctx, p.Shopify, shop, draftOrderInput(in))
 	if err != nil {
 		return nil, err
 	}
@@ -134,4 +123,22 @@ func splitName(full string) (first, last string) {
 		}
 	}
 	return "", full
+}
+
+// draftOrderInput is the cart in Shopify's terms, for the calculation and
+// for a handoff session's draft order alike (so the draft holds exactly
+// what was priced).
+func draftOrderInput(in DraftRequest) shopify.DraftOrderInput {
+	req := shopify.DraftOrderInput{Email: in.Email, DiscountCodes: in.DiscountCodes, ShippingRateHandle: in.ShippingRateHandle}
+	for _, l := range in.Lines {
+		req.Lines = append(req.Lines, shopify.DraftLine{VariantID: variantGID(l.VariantID), Quantity: l.Quantity})
+	}
+	if a := in.Address; a != nil {
+		first, last := splitName(a.Name)
+		req.ShippingAddress = &shopify.MailingAddress{
+			FirstName: first, LastName: last, Company: a.Company, Address1: a.LineOne, Address2: a.LineTwo,
+			City: a.City, Province: a.State, Country: a.Country, Zip: a.PostalCode, Phone: in.Phone,
+		}
+	}
+	return req
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/checkout"
 )
 
 // CompletionResumer is the use-case the completion worker calls.
@@ -23,4 +24,21 @@ type ResumeCompletionWorker struct {
 // Work implements river.Worker.
 func (w *ResumeCompletionWorker) Work(ctx context.Context, job *river.Job[app.ResumeCompletionArgs]) error {
 	return w.App.ResumeCompletion(ctx, job.Args.ShopID, job.Args.SessionID)
+}
+
+// DraftReleaser is the use-case the draft release worker calls.
+type DraftReleaser interface {
+	ReleaseDraft(ctx context.Context, shopID int64, draftID string) error
+}
+
+// ReleaseDraftWorker deletes the Shopify draft order (and so the stock it
+// reserves) of a checkout session that was canceled or expired.
+type ReleaseDraftWorker struct {
+	river.WorkerDefaults[checkout.ReleaseDraftArgs]
+	App DraftReleaser
+}
+
+// Work implements river.Worker.
+func (w *ReleaseDraftWorker) Work(ctx context.Context, job *river.Job[checkout.ReleaseDraftArgs]) error {
+	return w.App.ReleaseDraft(ctx, job.Args.ShopID, job.Args.DraftID)
 }

@@ -4,10 +4,14 @@
 // current encryption key, every secret at rest still sealed under a
 // retired one (Resealer: shop tokens, feed target secrets, agent signing
 // and webhook secrets, payment credentials; reseal.go); handing completions that
-// stood still back to the resume job; and SQLite's PRAGMA optimize.
+// stood still back to the resume job; expiring the checkout sessions
+// handed to Shopify's checkout that outlived their expiry unread
+// (SessionExpirer, checkout.Sessions, so their draft orders are deleted);
+// and SQLite's PRAGMA optimize.
 //
 // New builds it from its store, the job queue (the resume jobs go there)
-// and a Resealer (NewResealer); the logger and clock are options.
+// and a Resealer (NewResealer); the logger, clock and session expirer are
+// options.
 //
 // It owns the MaintenanceStore and ResealStore ports (app/store implements
 // them). It knows each sealed secret through the AADs the vocabulary

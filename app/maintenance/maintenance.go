@@ -33,6 +33,13 @@ type MaintenanceStore interface {
 // at once; this catches one whose job ran out of attempts or was lost).
 const StalledAfter = 10 * time.Minute
 
+// SessionExpirer expires the checkout sessions whose time is up and that
+// hold something to release (checkout.Sessions.ExpireOverdue: the draft
+// orders of sessions handed to Shopify's checkout).
+type SessionExpirer interface {
+	ExpireOverdue(ctx context.Context) (int, error)
+}
+
 // Housekeeping is the periodic housekeeping use-case.
 type Housekeeping struct {
 	Store MaintenanceStore
@@ -42,19 +49,23 @@ type Housekeeping struct {
 	Now      func() time.Time
 	// Queue, when set, receives the resume jobs of stalled completions.
 	Queue app.Enqueuer
+	// Sessions, when set, expires overdue checkout sessions.
+	Sessions SessionExpirer
 }
 
 // Options are housekeeping's settings; each has a default.
 type Options struct {
 	Logger *slog.Logger     // default slog.Default()
 	Now    func() time.Time // default time.Now
+	// Sessions expires overdue checkout sessions (none when nil).
+	Sessions SessionExpirer
 }
 
 // New builds the housekeeping over its store, the job queue that receives
 // the resume jobs of stalled completions, and the resealer that finishes
 // key rotations.
 func New(store MaintenanceStore, queue app.Enqueuer, resealer *Resealer, opts Options) *Housekeeping {
-	m := &Housekeeping{Store: store, Queue: queue, Resealer: resealer, Logger: opts.Logger, Now: opts.Now}
+	m := &Housekeeping{Store: store, Queue: queue, Resealer: resealer, Logger: opts.Logger, Now: opts.Now, Sessions: opts.Sessions}
 	if m.Logger == nil {
 		m.Logger = slog.Default()
 	}
@@ -106,6 +117,12 @@ func (m *Housekeeping) Maintain(ctx context.Context) error {
 			resumed++
 		}
 	}
+	expired := 0
+	if m.Sessions != nil {
+		if expired, err = m.Sessions.ExpireOverdue(ctx); err != nil {
+			return fmt.Errorf("maintain: %w", err)
+		}
+	}
 	resealed := 0
 	if m.Resealer != nil {
 		if resealed, err = m.Resealer.Reseal(ctx); err != nil {
@@ -113,6 +130,7 @@ func (m *Housekeeping) Maintain(ctx context.Context) error {
 		}
 	}
 	m.Logger.InfoContext(ctx, "maintenance done", "revoked_keys_pruned", keys,
-		"oauth_states_pruned", states, "webhook_events_pruned", events, "idempotency_keys_pruned", idem, "signature_uses_pruned", sigs, "secrets_resealed", resealed, "completions_resumed", resumed)
+		"oauth_states_pruned", states, "webhook_events_pruned", events, "idempotency_keys_pruned", idem, "signature_uses_pruned", sigs, "secrets_resealed", resealed, "completions_resumed", resumed,
+		"handoff_sessions_expired", expired)
 	return nil
 }

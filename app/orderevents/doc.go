@@ -8,7 +8,14 @@
 // Shopify reports a shipment, a refund or a cancellation (OrderWebhook,
 // called by shops.ShopifyWebhooks through its OrderWebhooks interface,
 // which for a refund or cancellation first refunds or releases the
-// payment). Each Event is stored with the exact body sent (the order in
+// payment). For a session handed to Shopify's checkout (a
+// Shopify-checkout shop's; checkout/handoff.go), OrderWebhook also hears
+// the order come back (orders/create, orders/paid, draft_orders/update,
+// handoff.go): it completes the session with the order
+// (checkout.CompleteHandoff), keeps a payment record without a provider
+// charge (checkout.HandoffPayment: later refunds stay Shopify's) and
+// records the order_create, in the delivery's transaction, once. Each
+// Event is stored with the exact body sent (the order in
 // the session's ACP version, built by buildOrder) and a delivery job
 // (DeliverArgs, kind agent_event_deliver) in one transaction; Deliver
 // POSTs it, signed (Sign, Verify: the Merchant-Signature header), to the
@@ -18,6 +25,7 @@
 //
 // The files: events.go (the records, the Store port, recording an event),
 // order.go (the ACP order of a session and Shopify's news of it),
+// handoff.go (orders paid at Shopify's checkout),
 // deliver.go (sending and retrying), signature.go, webhooks.go (Shopify's
 // order webhooks, refunds and cancellations), testevent.go, and new.go
 // (New builds the Service). It owns the Store port (app/store implements

@@ -71,6 +71,10 @@ type Store interface {
 	ShopByDomain(ctx context.Context, domain string) (*app.Shop, error)
 	ShopByID(ctx context.Context, id int64) (*app.Shop, error)
 	CheckoutSession(ctx context.Context, shopID int64, id string) (*checkout.Session, error)
+	// SaveCheckoutSession and SavePayment complete a session paid at
+	// Shopify's checkout (handoff.go).
+	SaveCheckoutSession(ctx context.Context, cs *checkout.Session) error
+	SavePayment(ctx context.Context, p *checkout.Payment) error
 	CheckoutPayment(ctx context.Context, sessionID string) (*checkout.Payment, error)
 	// CheckoutPaymentByOrder finds the payment of the agent order with
 	// this Shopify order GID, or ErrNotFound.

@@ -44,6 +44,10 @@ func (s *Service) OrderWebhook(ctx context.Context, ev *app.WebhookEvent) (strin
 			return "rejected: " + err.Error(), nil, nil
 		}
 		orderNum = o.ID
+	case shopify.TopicOrdersCreate, shopify.TopicOrdersPaid:
+		return s.handoffOrder(ctx, ev)
+	case shopify.TopicDraftOrdersUpdate:
+		return s.handoffDraft(ctx, ev)
 	default:
 		return "ignored: order changes arrive through their own topics", nil, nil
 	}

@@ -266,14 +266,15 @@ func (s *Service) buildCheckout(opts Options) {
 	pricing := checkout.NewPricing(s.store, s.feeds, checkout.NewCachedPricing(checkout.NewShopifyPricing(s.shopify)),
 		checkout.PricingOptions{Logger: logger, Now: now, Timeout: cfg.QuoteTimeout})
 	s.checkout = checkout.New(s.store, pricing, completer, s.events, s.queue,
-		checkout.Options{Logger: logger, Now: now, TTL: cfg.CheckoutTTL})
+		checkout.Options{Logger: logger, Now: now, TTL: cfg.CheckoutTTL, Distribution: cfg.Distribution,
+			Drafts: checkout.NewShopifyDrafts(s.shopify)})
 }
 
 // workers registers a worker per job kind, each calling one use-case.
 func (s *Service) workers(opts Options) *river.Workers {
 	workers := river.NewWorkers()
 	housekeeping := maintenance.New(s.store, s.queue, maintenance.NewResealer(s.store, s.keys),
-		maintenance.Options{Logger: s.logger, Now: s.store.Now})
+		maintenance.Options{Logger: s.logger, Now: s.store.Now, Sessions: s.checkout})
 	river.AddWorker(workers, &jobs.MaintenanceWorker{App: housekeeping})
 	river.AddWorker(workers, &jobs.WebhookWorker{App: s.webhooks})
 	river.AddWorker(workers, &jobs.ShopInstalledWorker{App: s.webhooks})
@@ -284,6 +285,7 @@ func (s *Service) workers(opts Options) *river.Workers {
 	river.AddWorker(workers, &jobs.BuildFeedWorker{App: s.feeds})
 	river.AddWorker(workers, &jobs.PushFeedWorker{App: s.deliveries})
 	river.AddWorker(workers, &jobs.ResumeCompletionWorker{App: s.checkout})
+	river.AddWorker(workers, &jobs.ReleaseDraftWorker{App: s.checkout})
 	river.AddWorker(workers, &jobs.DeliverAgentEventWorker{App: s.events})
 	if opts.AddWorkers != nil {
 		opts.AddWorkers(workers)

@@ -177,6 +177,9 @@ type faultTransport struct {
 	emu   *emulator.Emulator
 	mu    sync.Mutex
 	rules []*faultRule
+	// points sums the actualQueryCost of every answer (the Shopify API
+	// points the app spent).
+	points int
 }
 
 type faultRule struct {
@@ -228,13 +231,46 @@ func (f *faultTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	f.mu.Unlock()
 	switch {
 	case hit == nil:
-		return f.next.RoundTrip(req)
+		resp, err := f.next.RoundTrip(req)
+		if err == nil {
+			f.count(resp)
+		}
+		return resp, err
 	case hit.lose:
 		f.emu.LoseNextResponse()
 		return f.next.RoundTrip(req)
 	}
 	return &http.Response{StatusCode: hit.status, Status: http.StatusText(hit.status), Header: http.Header{"Content-Type": {"text/plain"}},
 		Body: io.NopCloser(strings.NewReader("injected failure")), Request: req}, nil
+}
+
+// count adds an answer's actualQueryCost to the points spent.
+func (f *faultTransport) count(resp *http.Response) {
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(b))
+	if err != nil {
+		return
+	}
+	var ans struct {
+		Extensions struct {
+			Cost struct {
+				ActualQueryCost int `json:"actualQueryCost"`
+			} `json:"cost"`
+		} `json:"extensions"`
+	}
+	if json.Unmarshal(b, &ans) == nil {
+		f.mu.Lock()
+		f.points += ans.Extensions.Cost.ActualQueryCost
+		f.mu.Unlock()
+	}
+}
+
+// shopifyPoints is the Shopify API points the app has spent so far.
+func (e *shopifyEnv) shopifyPoints() int {
+	e.faults.mu.Lock()
+	defer e.faults.mu.Unlock()
+	return e.faults.points
 }
 
 // installByOAuth runs the authorization-code grant as a merchant's browser.

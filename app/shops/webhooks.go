@@ -39,6 +39,9 @@ var WebhookTopics = []string{
 	"products/create", "products/update", "products/delete", "inventory_levels/update", "bulk_operations/finish",
 	"orders/updated", "orders/cancelled", "fulfillments/create", "fulfillments/update", "refunds/create",
 	TopicCustomersDataRequest, TopicCustomersRedact, TopicShopRedact,
+	// An agent's checkout handed to Shopify's checkout comes back as an
+	// order (app/orderevents' handoff.go).
+	shopify.TopicOrdersCreate, shopify.TopicOrdersPaid, shopify.TopicDraftOrdersUpdate,
 }
 
 // MaxWebhookBody bounds a webhook body. Shopify documents no ceiling for
@@ -283,7 +286,8 @@ func (w *ShopifyWebhooks) AfterInstall(ctx context.Context, shop string) error {
 }
 
 // OrderTopics are the webhook topics about orders.
-var OrderTopics = []string{"orders/updated", "orders/cancelled", "fulfillments/create", "fulfillments/update", "refunds/create"}
+var OrderTopics = []string{"orders/updated", "orders/cancelled", "fulfillments/create", "fulfillments/update", "refunds/create",
+	shopify.TopicOrdersCreate, shopify.TopicOrdersPaid, shopify.TopicDraftOrdersUpdate}
 
 func (s *Shopify) processWebhook(ctx context.Context, eventID int64, catalog CatalogEvents, orders OrderWebhooks) error {
 	ev, err := s.Store.WebhookEvent(ctx, eventID)

@@ -410,7 +410,7 @@ func FuzzReceiveWebhook(f *testing.F) {
 	f.Add(uint8(15), "a-shop.myshopify.com", "w13", []byte(`{"shop_id":954889,"shop_domain":"a-shop.myshopify.com","customer":{"id":1,"email":"a@example.com","phone":null},"orders_to_redact":[2]}`), true, "")
 	f.Add(uint8(16), "a-shop.myshopify.com", "w14", []byte(`{"shop_id":954889,"shop_domain":"a-shop.myshopify.com","customer":{"id":1},"orders_to_redact":[2]}`), true, "")
 	f.Add(uint8(14), "a-shop.myshopify.com", "w15", []byte(`{"shop_id":954889,"shop_domain":"A-SHOP.myshopify.com","customer":{"id":1,"email":"a@example.com"},"orders_requested":[],"data_request":{"id":9}}`), true, "")
-	topics := append([]string{"orders/create", "", "APP/UNINSTALLED"}, shops.WebhookTopics...)
+	topics := append([]string{"orders/delete", "", "APP/UNINSTALLED"}, shops.WebhookTopics...)
 	logger := slog.New(slog.DiscardHandler)
 	now := time.Date(2026, 11, 27, 10, 5, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, which uint8, shop, webhookID string, body []byte, sign bool, hmac string) {

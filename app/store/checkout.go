@@ -280,3 +280,25 @@ func (s *Store) CatalogOfVariants(ctx context.Context, shopID int64, variantIDs 
 	}
 	return page, nil
 }
+
+// OverdueHandoffSessions lists the sessions holding a draft order that are
+// past their expiry but not terminal (checkout_sessions_expires_idx
+// narrows them to the overdue ones first).
+func (s *Store) OverdueHandoffSessions(ctx context.Context, now time.Time, limit int) ([]checkout.SessionRef, error) {
+	var rows []struct {
+		ShopID int64
+		ID     string
+	}
+	err := s.conn(ctx).Model(&checkoutSessionRow{}).Select("shop_id, id").
+		Where("expires_at < ? AND status NOT IN ? AND state LIKE ?", now,
+			[]string{string(acp.StatusCompleted), string(acp.StatusCanceled), string(acp.StatusExpired)}, `%"handoff":{%`).
+		Order("expires_at").Limit(limit).Scan(&rows).Error
+	if err != nil {
+		return nil, translate(err, "overdue handoff sessions")
+	}
+	out := make([]checkout.SessionRef, len(rows))
+	for i, r := range rows {
+		out[i] = checkout.SessionRef{ShopID: r.ShopID, ID: r.ID}
+	}
+	return out, nil
+}

@@ -287,3 +287,52 @@ func TestSetCompletionMethod(t *testing.T) {
 		}
 	})
 }
+
+// TestOverdueHandoffSessions: only sessions holding a draft order, past
+// their expiry and not terminal, oldest first, at most the limit; another
+// shop's are listed too (housekeeping sweeps every shop).
+func TestOverdueHandoffSessions(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		a, err := st.SaveShopInstall(ctx, app.Shop{Domain: "a.myshopify.com"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := st.SaveShopInstall(ctx, app.Shop{Domain: "b.myshopify.com"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+		draft := &checkout.Handoff{DraftID: "gid://shopify/DraftOrder/1", InvoiceURL: "https://x.example/c/1", Key: "k"}
+		for _, c := range []struct {
+			id      string
+			shop    int64
+			status  acp.Status
+			expires time.Duration
+			handoff *checkout.Handoff
+		}{
+			{"cs_old", b.ID, acp.StatusRequiresEscalation, -2 * time.Hour, draft},
+			{"cs_due", a.ID, acp.StatusRequiresEscalation, -time.Minute, draft},
+			{"cs_live", a.ID, acp.StatusRequiresEscalation, time.Minute, draft},
+			{"cs_nodraft", a.ID, acp.StatusReadyForPayment, -time.Hour, nil},
+			{"cs_canceled", a.ID, acp.StatusCanceled, -time.Hour, draft},
+			{"cs_done", a.ID, acp.StatusCompleted, -time.Hour, draft},
+		} {
+			cs := &checkout.Session{ID: c.id, ShopID: c.shop, Version: acp.V20260417, Status: c.status, Currency: "USD",
+				ExpiresAt: now.Add(c.expires), CreatedAt: now.Add(-6 * time.Hour), UpdatedAt: now.Add(-6 * time.Hour),
+				State: checkout.State{Handoff: c.handoff}}
+			if err := st.CreateCheckoutSession(ctx, cs); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := st.OverdueHandoffSessions(ctx, now, 10)
+		want := []checkout.SessionRef{{ShopID: b.ID, ID: "cs_old"}, {ShopID: a.ID, ID: "cs_due"}}
+		if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("overdue = %v, %v; want %v", got, err, want)
+		}
+		if got, err := st.OverdueHandoffSessions(ctx, now, 1); err != nil || len(got) != 1 || got[0].ID != "cs_old" {
+			t.Errorf("limit 1: %v, %v", got, err)
+		}
+	})
+}

@@ -1,0 +1,370 @@
+package checkout
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/acpbridge/acpbridge/acp"
+	"github.com/acpbridge/acpbridge/app"
+)
+
+// Sessions of shops whose completion method is Shopify's checkout
+// (app.CompletionShopifyCheckout) are priced exactly as the others, but
+// never charged here: once such a session could be paid, it holds a Shopify
+// draft order with exactly its lines, address, shipping line, discount
+// codes and buyer email, stock reserved until the session expires, and the
+// agent is told (status requires_escalation, continue_url, one message)
+// to send the buyer to the draft's invoice URL, Shopify's own checkout.
+// The order comes back through Shopify's webhooks (app/orderevents calls
+// CompleteHandoff). A canceled or expired session's draft is deleted by the
+// checkout_release_draft job.
+
+// Handoff is a session's Shopify draft order.
+type Handoff struct {
+	// DraftID is the DraftOrder GID, InvoiceURL where the buyer pays.
+	DraftID    string `json:"draft_id"`
+	InvoiceURL string `json:"invoice_url"`
+	// Key identifies what the draft holds: an update that changes none of
+	// it makes no Shopify call.
+	Key string `json:"key"`
+}
+
+// HandoffAttribute is the draft's custom attribute (the order's note
+// attribute) that carries the session id back with Shopify's order.
+const HandoffAttribute = "acpbridge_session"
+
+// HandoffSource is the draft's tag and source name.
+const HandoffSource = "acpbridge"
+
+// HandoffDraft is what a handoff session's draft order holds.
+type HandoffDraft struct {
+	SessionID string
+	// DraftRequest is the cart as pricing sends it to Shopify: lines,
+	// buyer email and phone, address (nil when nothing ships), discount
+	// codes.
+	DraftRequest
+	// Shipping is the chosen rate at its price before discounts (Shopify
+	// applies the codes itself); nil when nothing ships.
+	Shipping *ShippingRate
+	// Currency is the shop's, the one Shipping.Price is in.
+	Currency     string
+	ReserveUntil time.Time
+}
+
+// ErrDraftPaid is UpsertDraft's answer for a draft the buyer has already
+// paid (it is an order now, which the webhooks bring back).
+var ErrDraftPaid = errors.New("the draft order has been paid")
+
+// DraftRef is a stored draft order.
+type DraftRef struct {
+	ID, InvoiceURL string
+}
+
+// Drafts keeps handoff sessions' Shopify draft orders (ShopifyDrafts).
+type Drafts interface {
+	// UpsertDraft creates a draft (id "") or replaces what draft id holds;
+	// ErrNotFound when draft id is gone, ErrDraftPaid when it is an order
+	// already.
+	UpsertDraft(ctx context.Context, shop, id string, d HandoffDraft) (DraftRef, error)
+	// DeleteDraft deletes the draft and so releases its reservation; a
+	// draft that no longer exists, or was paid, is not an error.
+	DeleteDraft(ctx context.Context, shop, id string) error
+}
+
+// ReleaseDraftArgs deletes the draft order of a session that was canceled
+// or expired (Sessions.ReleaseDraft).
+type ReleaseDraftArgs struct {
+	ShopID  int64  `json:"shop_id"`
+	DraftID string `json:"draft_id"`
+}
+
+// Kind implements river.JobArgs.
+func (ReleaseDraftArgs) Kind() string { return "checkout_release_draft" }
+
+// completion is the shop's settings and the completion method its
+// sessions sell with. Settings an agent carries are already effective
+// (authentication reads them); read ones are made so here.
+func (c *Sessions) completion(ctx context.Context, ag *app.Agent) (*app.ACPSettings, app.CompletionMethod, error) {
+	set, err := c.settings(ctx, ag)
+	if err != nil {
+		return nil, "", err
+	}
+	m := set.CompletionMethod.OrDefault()
+	if ag.Settings == nil && c.Distribution != "" {
+		m = c.Distribution.Effective(m) // as app.Distribution.Resolve does for the agents' settings
+	}
+	return set, m, nil
+}
+
+// handoff is price's end for a Shopify-checkout shop: a payable session
+// gets (or updates) its draft order and becomes requires_escalation; one
+// that is no longer payable loses its draft, so that a stale invoice
+// cannot be paid.
+func (c *Sessions) handoff(ctx context.Context, sh *app.Shop, cs *Session) error {
+	st := &cs.State
+	st.PaymentHandlers = nil
+	ready := c.status(cs) == acp.StatusReadyForPayment
+	if !ready || c.Drafts == nil {
+		cs.Status = c.status(cs)
+		if cs.Status == acp.StatusReadyForPayment {
+			// No way to hand off on this server: say so rather than
+			// offer a payment that complete refuses.
+			cs.Status = acp.StatusNotReadyForPayment
+			st.Messages = append(st.Messages, acp.Message{Type: acp.MessageError, Code: acp.MessageCodeUnsupported,
+				ContentType: acp.ContentPlain, Severity: "high", Resolution: "requires_buyer_review",
+				Content: "This store's checkout cannot be reached from here right now."})
+		}
+		return c.dropDraft(ctx, sh, cs)
+	}
+	d, err := handoffDraft(cs)
+	if err != nil {
+		return err
+	}
+	key := draftKey(d)
+	if st.Handoff == nil || st.Handoff.Key != key {
+		id := ""
+		if st.Handoff != nil {
+			id = st.Handoff.DraftID
+		}
+		ref, err := c.Drafts.UpsertDraft(ctx, sh.Domain, id, d)
+		if errors.Is(err, app.ErrNotFound) && id != "" {
+			id = ""
+			ref, err = c.Drafts.UpsertDraft(ctx, sh.Domain, "", d)
+		}
+		if errors.Is(err, ErrDraftPaid) {
+			return &app.Error{Code: app.CodeConflict, Reason: "invalid_state", RetryAfter: 2 * time.Second,
+				Message: "the buyer has already paid at the store's checkout; the session completes in a moment"}
+		}
+		if err != nil {
+			c.Logger.WarnContext(ctx, "draft order not written", "session", cs.ID, "err", err)
+			return &app.Error{Code: app.CodeUnavailable, RetryAfter: 2 * time.Second,
+				Message: "the store's checkout could not be prepared; try again"}
+		}
+		if id == "" {
+			cs.newDraft = ref.ID
+		}
+		st.Handoff = &Handoff{DraftID: ref.ID, InvoiceURL: ref.InvoiceURL, Key: key}
+	}
+	cs.Status = acp.StatusRequiresEscalation
+	return nil
+}
+
+// dropDraft deletes the session's draft order, if it has one, before the
+// session is saved without it: a draft that no longer matches a payable
+// session (or a shop that no longer sells through Shopify's checkout) must
+// not stay payable.
+func (c *Sessions) dropDraft(ctx context.Context, sh *app.Shop, cs *Session) error {
+	h := cs.State.Handoff
+	if h == nil || c.Drafts == nil {
+		return nil
+	}
+	if err := c.Drafts.DeleteDraft(ctx, sh.Domain, h.DraftID); err != nil {
+		c.Logger.WarnContext(ctx, "draft order not deleted", "session", cs.ID, "draft", h.DraftID, "err", err)
+		return &app.Error{Code: app.CodeUnavailable, RetryAfter: 2 * time.Second,
+			Message: "the store's checkout could not be updated; try again"}
+	}
+	cs.State.Handoff = nil
+	return nil
+}
+
+// handoffDraft is the draft order a payable session holds.
+func handoffDraft(cs *Session) (HandoffDraft, error) {
+	st := &cs.State
+	var addr *acp.Address
+	if st.Quote.NeedsShipping && st.Fulfillment != nil {
+		addr = st.Fulfillment.Address
+	}
+	// Shopify keeps whole seconds: round up, so the stock is held for the
+	// whole of the session's life.
+	until := cs.ExpiresAt.Truncate(time.Second)
+	if until.Before(cs.ExpiresAt) {
+		until = until.Add(time.Second)
+	}
+	d := HandoffDraft{SessionID: cs.ID, DraftRequest: draftRequest(st, addr, st.Quote.Lines), Currency: cs.Currency,
+		ReserveUntil: until}
+	if st.Quote.NeedsShipping {
+		if addr == nil {
+			return d, errors.New("handoff: a shipping session without an address")
+		}
+		for _, r := range st.Quote.Rates {
+			if r.Handle == st.SelectedOptionID {
+				d.Shipping = &r
+				break
+			}
+		}
+		if d.Shipping == nil {
+			return d, fmt.Errorf("handoff: the chosen rate %q is not among the quote's", st.SelectedOptionID)
+		}
+	}
+	return d, nil
+}
+
+func draftKey(d HandoffDraft) string {
+	b, _ := json.Marshal(d) // plain data: cannot fail
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
+}
+
+// FormatMinor is amount (minor units of currency) as a decimal string,
+// e.g. 1050 USD → "10.50": how Shopify's Admin API takes money.
+func FormatMinor(amount int64, currency string) string {
+	exp := app.CurrencyExponent(currency)
+	sign := ""
+	if amount < 0 {
+		sign, amount = "-", -amount
+	}
+	s := strconv.FormatInt(amount, 10)
+	if exp == 0 {
+		return sign + s
+	}
+	if len(s) <= exp {
+		s = strings.Repeat("0", exp-len(s)+1) + s
+	}
+	return sign + s[:len(s)-exp] + "." + s[len(s)-exp:]
+}
+
+// handoffMessage is what View tells the agent of a handed-off session:
+// where the buyer pays.
+func handoffMessage(url string) acp.Message {
+	return acp.Message{Type: acp.MessageError, Code: acp.MessageCodeInterventionRequired,
+		ContentType: acp.ContentPlain, Severity: "medium", Resolution: "requires_buyer_review",
+		Content: "The buyer pays at the store's own Shopify checkout: send them to " + url + ", where they review and pay. " +
+			"The session becomes completed, with its order, once they have paid; it cannot be completed through this API."}
+}
+
+// refuseHandoffComplete is complete's answer for a Shopify-checkout shop:
+// nothing is charged here.
+func refuseHandoffComplete(cs *Session) error {
+	msg := "this store takes payment at its own Shopify checkout only, never through complete: send the buyer to the session's continue_url"
+	if cs != nil && cs.State.Handoff != nil && cs.Status == acp.StatusRequiresEscalation {
+		msg += " (" + cs.State.Handoff.InvoiceURL + ")"
+	} else {
+		msg += " once the session is requires_escalation"
+	}
+	return &app.Error{Code: app.CodeInvalid, Reason: "requires_escalation", Field: "$.payment_data", Message: msg}
+}
+
+// releaseDraft enqueues the deletion of a session's draft (in the
+// transaction ctx carries), after the session was canceled or expired.
+func (c *Sessions) releaseDraft(ctx context.Context, cs *Session) error {
+	h := cs.State.Handoff
+	if h == nil || c.Queue == nil {
+		return nil
+	}
+	return c.Queue.EnqueueTx(ctx, ReleaseDraftArgs{ShopID: cs.ShopID, DraftID: h.DraftID}, nil)
+}
+
+// ReleaseDraft is the checkout_release_draft job: it deletes the draft
+// order (and so its reservation). Deleting is idempotent, so a retried or
+// repeated job does no harm.
+func (c *Sessions) ReleaseDraft(ctx context.Context, shopID int64, draftID string) error {
+	if c.Drafts == nil || draftID == "" {
+		return nil
+	}
+	sh, err := c.Store.ShopByID(ctx, shopID)
+	if errors.Is(err, app.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if sh.Status == app.ShopUninstalled {
+		return nil // no token; the shop's drafts are no longer ours to keep
+	}
+	return c.Drafts.DeleteDraft(ctx, sh.Domain, draftID)
+}
+
+// dropNewDraft deletes a draft this call created for a write that did not
+// happen (a concurrent write won, or the insert failed), so that no
+// reservation is left behind; best effort.
+func (c *Sessions) dropNewDraft(ctx context.Context, sh *app.Shop, cs *Session) {
+	if cs.newDraft == "" || c.Drafts == nil {
+		return
+	}
+	if err := c.Drafts.DeleteDraft(context.WithoutCancel(ctx), sh.Domain, cs.newDraft); err != nil {
+		c.Logger.WarnContext(ctx, "orphan draft order not deleted", "session", cs.ID, "draft", cs.newDraft, "err", err)
+	}
+	cs.newDraft = ""
+}
+
+// HandoffPayment is the payment record of a session paid at Shopify's
+// checkout: completed, with the order and no provider charge (so the
+// order events find the order, and never refund through a provider).
+func HandoffPayment(cs *Session, o ShopOrder, now time.Time) (*Payment, error) {
+	total, err := sessionTotal(cs.View())
+	if err != nil {
+		return nil, err
+	}
+	return &Payment{SessionID: cs.ID, ShopID: cs.ShopID, State: PaymentCompleted, Attempt: 1,
+		Amount: total, Currency: cs.Currency, OrderID: o.ID, OrderName: o.Name, OrderStatusURL: o.StatusURL,
+		CreatedAt: now, UpdatedAt: now}, nil
+}
+
+// CompleteHandoff marks a handed-off session completed with the order its
+// buyer placed at Shopify's checkout. False when there is nothing to do:
+// the session is already completed (a redelivery, or the order's other
+// webhook came first) or is not a handoff session.
+func CompleteHandoff(cs *Session, o ShopOrder, now time.Time) bool {
+	if cs.Status == acp.StatusCompleted || cs.State.Handoff == nil {
+		return false
+	}
+	// Even a session that expired or was canceled meanwhile: the buyer
+	// paid, and the order is what the agent must hear of.
+	cs.Status = acp.StatusCompleted
+	cs.State.Order = &o
+	cs.State.PaymentMessages = nil
+	cs.UpdatedAt = now.UTC().Truncate(time.Microsecond)
+	return true
+}
+
+// InsertOpts: one pending release per draft; Shopify may be briefly away.
+func (ReleaseDraftArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 25, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+// SessionRef names a session.
+type SessionRef struct {
+	ShopID int64
+	ID     string
+}
+
+// overdueBatch bounds the sessions one ExpireOverdue looks at.
+const overdueBatch = 1000
+
+// ExpireOverdue expires the handed-off sessions whose time is up and that
+// no call has read since (the agent went away), so their drafts are
+// deleted and nothing is left payable; the housekeeping job runs it. It
+// returns how many it expired. Each expiry is the same conditional write
+// a read makes, so a session is expired, and its draft released, once.
+func (c *Sessions) ExpireOverdue(ctx context.Context) (int, error) {
+	refs, err := c.Store.OverdueHandoffSessions(ctx, c.now(), overdueBatch)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, r := range refs {
+		cs, err := c.Store.CheckoutSession(ctx, r.ShopID, r.ID)
+		if errors.Is(err, app.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return n, err
+		}
+		if err := c.expire(ctx, cs); err != nil {
+			return n, fmt.Errorf("expire %s: %w", r.ID, err)
+		}
+		if cs.Status == acp.StatusExpired {
+			n++
+		}
+	}
+	return n, nil
+}

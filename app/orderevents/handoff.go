@@ -1,0 +1,144 @@
+package orderevents
+
+import (
+	"context"
+	"errors"
+
+	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/checkout"
+	"github.com/acpbridge/acpbridge/shopify"
+)
+
+// An order placed at Shopify's checkout for a handoff session (a
+// Shopify-checkout shop's, checkout/handoff.go) comes back by three topics:
+// orders/create, orders/paid and draft_orders/update. Whichever arrives
+// first completes the session; the others find it completed.
+
+// handoffOrder acts on orders/create and orders/paid: an order carrying a
+// session's note attribute completes that session once it is paid (or
+// authorised: the money is Shopify's to take).
+func (s *Service) handoffOrder(ctx context.Context, ev *app.WebhookEvent) (string, func(ctx context.Context) error, error) {
+	o, err := shopify.ParseOrderWebhook(ev.Topic, ev.Payload)
+	if err != nil {
+		return "rejected: " + err.Error(), nil, nil
+	}
+	sessionID, _ := o.NoteAttribute(checkout.HandoffAttribute)
+	if sessionID == "" {
+		return "ignored: not an order of an agent's checkout at Shopify", nil, nil
+	}
+	if ev.Topic == shopify.TopicOrdersCreate && !paid(o.FinancialStatus) {
+		return "noted: not paid yet (" + o.FinancialStatus + "); orders/paid completes the session", nil, nil
+	}
+	return s.completeHandoff(ctx, ev.Shop, sessionID, "", o.GID)
+}
+
+// handoffDraft acts on draft_orders/update: a draft that became an order
+// completes its session.
+func (s *Service) handoffDraft(ctx context.Context, ev *app.WebhookEvent) (string, func(ctx context.Context) error, error) {
+	d, err := shopify.ParseDraftOrderWebhook(ev.Topic, ev.Payload)
+	if err != nil {
+		return "rejected: " + err.Error(), nil, nil
+	}
+	var sessionID string
+	for _, a := range d.NoteAttributes {
+		if a.Name == checkout.HandoffAttribute {
+			sessionID = a.Value
+			break
+		}
+	}
+	if sessionID == "" {
+		return "ignored: not a draft order of an agent's checkout", nil, nil
+	}
+	if d.OrderGID == "" {
+		return "noted: the draft is not an order yet (" + d.Status + ")", nil, nil
+	}
+	return s.completeHandoff(ctx, ev.Shop, sessionID, d.GID, d.OrderGID)
+}
+
+// paid: Shopify holds the buyer's money (or its authorisation).
+func paid(financialStatus string) bool {
+	switch financialStatus {
+	case "paid", "authorized", "partially_paid":
+		return true
+	}
+	return false
+}
+
+// completeHandoff completes the session with Shopify's order: the session
+// becomes completed with its order, a payment record without a provider
+// charge is kept (so order_updates find the order, and refunds stay
+// Shopify's), and the order_create is recorded, all in the webhook's
+// transaction. The session's row version makes that happen once when two
+// deliveries (or replicas) race: the loser's transaction fails, its job is
+// retried and finds the session completed.
+func (s *Service) completeHandoff(ctx context.Context, domain, sessionID, draftID, orderID string) (string, func(ctx context.Context) error, error) {
+	sh, err := s.Store.ShopByDomain(ctx, domain)
+	if errors.Is(err, app.ErrNotFound) {
+		return "ignored: unknown shop", nil, nil
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	cs, err := s.Store.CheckoutSession(ctx, sh.ID, sessionID)
+	if errors.Is(err, app.ErrNotFound) {
+		return "ignored: no such checkout session", nil, nil
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	if cs.State.Handoff == nil {
+		return "ignored: the session was not handed to Shopify's checkout", nil, nil
+	}
+	if draftID != "" && cs.State.Handoff.DraftID != draftID {
+		return "ignored: not the session's draft order", nil, nil
+	}
+	if cs.State.Order != nil {
+		return "already completed with " + cs.State.Order.Name, nil, nil
+	}
+	so, err := shopify.GetOrder(ctx, s.Shopify, sh.Domain, orderID)
+	if err != nil {
+		return "", nil, err
+	}
+	if so == nil {
+		// Shopify's order reads are consistent at once: a delivery naming
+		// an order the shop does not have is not to be retried.
+		return "ignored: order " + orderID + " does not exist in Shopify", nil, nil
+	}
+	order := checkout.ShopOrder{ID: so.ID, Name: so.Name, StatusURL: so.StatusPageURL}
+	if total, err := app.ParseMoney(so.Total, cs.Currency); err == nil && s.Logger != nil {
+		if want, _ := checkout.HandoffPayment(cs, order, s.now()); want != nil && want.Amount != total {
+			s.Logger.WarnContext(ctx, "a Shopify-checkout order's total differs from its session's", "session", cs.ID,
+				"order", so.ID, "order_total", total, "session_total", want.Amount)
+		}
+	}
+	record := func(ctx context.Context) error {
+		var cur *checkout.Session
+		now := s.now()
+		for attempt := 1; ; attempt++ {
+			if cur, err = s.Store.CheckoutSession(ctx, sh.ID, sessionID); err != nil {
+				return err
+			}
+			if !checkout.CompleteHandoff(cur, order, now) {
+				return nil // completed meanwhile (another delivery, another replica)
+			}
+			// A conditional write that loses leaves the transaction usable:
+			// read again and look.
+			err = s.Store.SaveCheckoutSession(ctx, cur)
+			if err == nil {
+				break
+			}
+			if !errors.Is(err, app.ErrConflict) || attempt == 3 {
+				return err
+			}
+		}
+		p, err := checkout.HandoffPayment(cur, order, now)
+		if err != nil {
+			return err
+		}
+		if err := s.Store.SavePayment(ctx, p); err != nil {
+			return err
+		}
+		return s.OrderCreated(ctx, cur, p)
+	}
+	return "session " + sessionID + " completed with " + so.Name + "; agent told", record, nil
+}
