@@ -4,6 +4,17 @@
 // Payment Token), at a chosen rate and concurrency, and reports requests/s,
 // p50/p95/p99 per endpoint and every error answer.
 //
+// With --completion shopify_checkout (--db only) the shop sells through
+// Shopify's checkout instead: after the shipping option the session
+// answers requires_escalation with a continue_url, the buyer pays there
+// (POST to the Shopify emulator's checkout page, the "pay" row) and the
+// agent GETs the session until the app has completed it from Shopify's
+// webhooks ("get" and "completed_after_pay" rows). The audit then wants,
+// per completed conversation, one Shopify order of the session's total and
+// one order_create event, and no Stripe request at all. Either way the
+// run's Shopify API use (requests and cost points, from the emulator) is
+// printed per conversation.
+//
 // Two ways to point it at an app:
 //
 //	acpbench --demo demo-data/demo.json [flags]
@@ -63,6 +74,7 @@ func main() {
 // options are the command line.
 type options struct {
 	demo, db, bin, jsonOut, logs, version string
+	completion                            string
 	pprofAddr, logLevel                   string
 	replicas, concurrency, products       int
 	rate, faultRate                       float64
@@ -91,6 +103,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.Float64Var(&o.faultRate, "fault-rate", 0, "fraction of Shopify and Stripe calls failing at random (5xx, timeouts, throttling; --db only)")
 	fs.DurationVar(&o.faultHang, "fault-hang", 2*time.Second, "how long an injected timeout hangs")
 	fs.Int64Var(&o.seed, "seed", 1, "seed for the item choice and the faults")
+	fs.StringVar(&o.completion, "completion", bench.CompletionDelegated, "how conversations end: delegated (complete with a Shared Payment Token) or shopify_checkout (the buyer pays at the session's continue_url; --db only)")
 	fs.StringVar(&o.version, "api-version", "2026-04-17", "ACP version (2026-04-17 or 2025-09-29)")
 	fs.StringVar(&o.jsonOut, "json", "", "also write the report (with every conversation) as JSON to this file")
 	fs.StringVar(&o.logs, "logs", "", "write the replicas' output to this file (--db)")
@@ -102,6 +115,12 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	}
 	if (o.demo == "") == (o.db == "") {
 		return o, errors.New("give exactly one of --demo and --db")
+	}
+	if o.completion != bench.CompletionDelegated && o.completion != bench.CompletionShopifyCheckout {
+		return o, fmt.Errorf("--completion: want %s or %s, got %q", bench.CompletionDelegated, bench.CompletionShopifyCheckout, o.completion)
+	}
+	if o.completion == bench.CompletionShopifyCheckout && o.db == "" {
+		return o, errors.New("--completion shopify_checkout needs --db (the stack sets its shop to Shopify's checkout)")
 	}
 	if o.faultRate > 0 && o.db == "" {
 		return o, errors.New("--fault-rate needs --db (the emulators must run in this process)")
@@ -144,10 +163,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (int, err
 	if stack != nil {
 		pids = stack.PIDs()
 	}
+	var shopify0 bench.ShopifyUsage
+	if stack != nil {
+		shopify0 = stack.ShopifyUsage()
+	}
 	cpu0, t0 := readCPU(pids), time.Now()
 	rep, err := bench.Run(ctx, tg, bench.Config{Rate: o.rate, Concurrency: o.concurrency, Duration: o.duration,
 		Timeout: o.timeout, Retry: o.retry, MaxStartLag: o.maxLag, APIVersion: o.version, Seed: uint64(o.seed),
-		Progress: pl.show})
+		Completion: o.completion, Progress: pl.show})
 	if pl.terminal {
 		fmt.Fprintln(stderr)
 	}
@@ -183,6 +206,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (int, err
 		if printAudit(stdout, a) {
 			code = 1
 		}
+	}
+	if stack != nil {
+		// After the audit, which waits for the last events: the webhooks'
+		// Shopify reads are the conversations' too.
+		printShopifyUsage(stdout, stack.ShopifyUsage().Since(shopify0), rep.Started)
 	}
 	if o.jsonOut != "" {
 		if err := writeJSON(o.jsonOut, rep, audit); err != nil {
@@ -261,7 +289,7 @@ func startStack(ctx context.Context, o options, logf func(string, ...any)) (stac
 		logs = &lockedWriter{w: f}
 	}
 	stack, err = bench.StartStack(ctx, bench.StackConfig{Binary: bin, DatabaseURL: dbURL, Replicas: o.replicas,
-		Products: o.products, Logs: logs, Env: []string{"LOG_LEVEL=" + o.logLevel}, Logf: logf})
+		Products: o.products, Completion: o.completion, Logs: logs, Env: []string{"LOG_LEVEL=" + o.logLevel}, Logf: logf})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -302,11 +330,32 @@ func (pl *progressLine) show(p bench.Progress) {
 	}
 }
 
+// printShopifyUsage prints the shop's Shopify Admin API use during the
+// run, per conversation started. It
+// counts everything the app asked in that time (background jobs
+// included), which under a steady load is what a conversation costs.
+func printShopifyUsage(w io.Writer, u bench.ShopifyUsage, conversations int) {
+	calls, cost, throttled := u.Requests, u.Cost, u.Throttled
+	per := func(n int) string {
+		if conversations == 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%.1f", float64(n)/float64(conversations))
+	}
+	fmt.Fprintf(w, "Shopify API during the run: %d GraphQL requests (%s per conversation), %d cost points (%s per conversation), %d throttled\n",
+		calls, per(calls), cost, per(cost), throttled)
+}
+
 // printAudit prints the audit's counts and its first 20 problems; it says
 // whether there were any.
 func printAudit(w io.Writer, a bench.Audit) bool {
-	fmt.Fprintf(w, "audit: %d sessions, %d completed, %d with a captured charge, %d with a Shopify order, %d order_create events delivered (%d twice), %d problems\n",
-		a.Sessions, a.Completed, a.Charged, a.Ordered, a.Notified, a.NotifiedTwice, len(a.Problems))
+	if a.Completion == bench.CompletionShopifyCheckout {
+		fmt.Fprintf(w, "audit (Shopify checkout): %d sessions, %d completed, %d with a Shopify order (%d of the session's total), %d order_create events delivered (%d twice), %d with a captured charge, %d Stripe requests, %d problems\n",
+			a.Sessions, a.Completed, a.Ordered, a.TotalsMatched, a.Notified, a.NotifiedTwice, a.Charged, a.StripeRequests, len(a.Problems))
+	} else {
+		fmt.Fprintf(w, "audit: %d sessions, %d completed, %d with a captured charge, %d with a Shopify order, %d order_create events delivered (%d twice), %d problems\n",
+			a.Sessions, a.Completed, a.Charged, a.Ordered, a.Notified, a.NotifiedTwice, len(a.Problems))
+	}
 	for i, p := range a.Problems {
 		if i == 20 {
 			fmt.Fprintf(w, "  … %d more\n", len(a.Problems)-20)

@@ -200,5 +200,6 @@ func (e *Emulator) run(x *execution, op *ast.OperationDefinition, throttle bool)
 	data := x.execute(op)
 	actual := x.actualCost
 	s.bucket.refund(requested - actual)
+	s.stats.Cost += actual
 	return gqlResponse{Data: data, Errors: x.errs, Extensions: &extensions{Cost: &queryCost{RequestedQueryCost: requested, ActualQueryCost: &actual, ThrottleStatus: s.bucket.status()}}}
 }

@@ -316,12 +316,19 @@ func TestCostIsReportedAndNested(t *testing.T) {
 	if got := dig(body, "extensions", "cost", "requestedQueryCost"); got != 82.0 {
 		t.Errorf("requestedQueryCost=%v, want 82", got)
 	}
-	if got := dig(body, "extensions", "cost", "actualQueryCost").(float64); got <= 0 || got > 82 {
-		t.Errorf("actualQueryCost=%v", got)
+	actual := dig(body, "extensions", "cost", "actualQueryCost").(float64)
+	if actual <= 0 || actual > 82 {
+		t.Errorf("actualQueryCost=%v", actual)
+	}
+	if got := b.emu.Stats(testShop).Cost; got != int(actual) {
+		t.Errorf("Stats.Cost=%d, want the actual cost %v", got, actual)
 	}
 	_, body = b.gql(t, testShop, b.emu.StaffToken(testShop), `{ products(first: 250) { nodes { variants(first: 250) { nodes { id } } } } }`, nil)
 	if errorCode(body) != "MAX_COST_EXCEEDED" {
 		t.Errorf("huge query: %v, want MAX_COST_EXCEEDED", body["errors"])
+	}
+	if got := b.emu.Stats(testShop).Cost; got != int(actual) {
+		t.Errorf("Stats.Cost=%d after a refused query, want %v (it ran nothing)", got, actual)
 	}
 }
 

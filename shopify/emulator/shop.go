@@ -27,6 +27,9 @@ type Stats struct {
 	Refreshes    int // successful refresh-token grants
 	GraphQLCalls int // authenticated GraphQL requests (throttled ones included)
 	Throttled    int // requests answered THROTTLED, injected faults included
+	// Cost sums the actual query cost of the requests that ran (what the
+	// shop's bucket kept), for measuring points per conversation.
+	Cost int
 }
 
 // newShop seeds a shop and registers its staff token.

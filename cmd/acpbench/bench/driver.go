@@ -1,9 +1,11 @@
 // Package bench is the load driver behind cmd/acpbench: it plays many
 // agents against a running acpbridge, each holding one whole ACP checkout
 // conversation (create → update the address → select a shipping option →
-// complete with a Shared Payment Token), at a chosen rate and concurrency,
-// and reports requests/s, latency percentiles per endpoint and every error
-// answer. Tests import it to put load on the real binary (Run) and to start
+// complete with a Shared Payment Token; or, for a shop that sells through
+// Shopify's checkout, pay at the session's continue_url as the buyer and
+// read the session until it is completed), at a chosen rate and
+// concurrency, and reports requests/s, latency percentiles per endpoint and
+// every error answer. Tests import it to put load on the real binary (Run) and to start
 // that binary on PostgreSQL or SQLite with the emulators (StartStack).
 package bench
 
@@ -27,10 +29,32 @@ const (
 	EndpointAddress  = "update_address"
 	EndpointShipping = "select_shipping"
 	EndpointComplete = "complete"
+	// EndpointPay is the buyer's POST to the session's continue_url (the
+	// Shopify emulator's checkout page), which answers once Shopify has
+	// made the order and delivered its webhooks to the app.
+	EndpointPay = "pay"
+	// EndpointGet is the agent's GET of the session after the payment,
+	// repeated until it reads completed.
+	EndpointGet = "get"
+	// EndpointCompletedAfterPay is no request: the time from the pay
+	// answer to the first GET answer that reads completed (one per
+	// conversation), what the agent waits for the order.
+	EndpointCompletedAfterPay = "completed_after_pay"
 )
 
-// Endpoints lists the conversation's endpoints in order.
+// Endpoints lists the conversation's endpoints in order (delegated
+// payment).
 var Endpoints = []string{EndpointCreate, EndpointAddress, EndpointShipping, EndpointComplete}
+
+// HandoffEndpoints lists the rows of a conversation completed through
+// Shopify's checkout, in order.
+var HandoffEndpoints = []string{EndpointCreate, EndpointAddress, EndpointShipping, EndpointPay, EndpointGet, EndpointCompletedAfterPay}
+
+// Completion methods a run drives (Config.Completion).
+const (
+	CompletionDelegated       = "delegated"
+	CompletionShopifyCheckout = "shopify_checkout"
+)
 
 // Target is the app under load.
 type Target struct {
@@ -42,7 +66,8 @@ type Target struct {
 	// Items are feed item ids to buy (one per conversation, at random);
 	// they must be in stock and need shipping.
 	Items []string
-	// Tokens gives a fresh Shared Payment Token for each complete.
+	// Tokens gives a fresh Shared Payment Token for each complete (not
+	// used when the conversations complete through Shopify's checkout).
 	Tokens TokenSource
 }
 
@@ -82,6 +107,16 @@ type Config struct {
 	// APIVersion is the ACP version spoken (default 2026-04-17; 2025-09-29
 	// is also understood).
 	APIVersion string
+	// Completion is how the conversations end: CompletionDelegated (the
+	// default) completes with a Shared Payment Token;
+	// CompletionShopifyCheckout expects the session to answer
+	// requires_escalation with a continue_url, pays there as the buyer
+	// (POST, the emulator's checkout page) and GETs the session every
+	// PollEvery until it reads completed (within RetryFor).
+	Completion string
+	// PollEvery is the pause between GETs after the payment (default
+	// 50 ms).
+	PollEvery time.Duration
 	// Seed makes the item choice repeatable.
 	Seed uint64
 	// Progress, when set, is called about every second with the running
@@ -105,8 +140,18 @@ const (
 // conversation has ended, or ctx ends. It returns the report; an error
 // only for a setup problem (no items, no base URL).
 func Run(ctx context.Context, tg Target, cfg Config) (*Report, error) {
-	if len(tg.BaseURLs) == 0 || len(tg.Items) == 0 || tg.Tokens == nil || tg.APIKey == "" {
+	switch cfg.Completion {
+	case "":
+		cfg.Completion = CompletionDelegated
+	case CompletionDelegated, CompletionShopifyCheckout:
+	default:
+		return nil, fmt.Errorf("bench: completion %q: want %s or %s", cfg.Completion, CompletionDelegated, CompletionShopifyCheckout)
+	}
+	if len(tg.BaseURLs) == 0 || len(tg.Items) == 0 || tg.Tokens == nil && cfg.Completion == CompletionDelegated || tg.APIKey == "" {
 		return nil, errors.New("bench: the target needs base URLs, an API key, items and a token source")
+	}
+	if cfg.PollEvery <= 0 {
+		cfg.PollEvery = 50 * time.Millisecond
 	}
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 64
@@ -267,7 +312,80 @@ func (d *driver) converse(ctx context.Context, c *Conversation) error {
 		return err
 	}
 	c.Total = total(s)
+	if d.handoff() {
+		return d.payAtShopify(ctx, c, s)
+	}
 	return d.complete(ctx, c)
+}
+
+// handoff reports whether the conversations complete through Shopify's
+// checkout.
+func (d *driver) handoff() bool { return d.cfg.Completion == CompletionShopifyCheckout }
+
+// payable reports whether session s is what the step before payment
+// wants: ready_for_payment for delegated payment; requires_escalation
+// (the buyer continues at Shopify's checkout) otherwise.
+func (d *driver) payable(s map[string]any) bool {
+	if d.handoff() {
+		return s["status"] == "requires_escalation"
+	}
+	return s["status"] == "ready_for_payment"
+}
+
+// payAtShopify is step 4 through Shopify's checkout: the buyer pays at the
+// session's continue_url, then the agent reads the session until the app
+// has completed it from Shopify's webhooks.
+func (d *driver) payAtShopify(ctx context.Context, c *Conversation, s map[string]any) error {
+	u, _ := s["continue_url"].(string)
+	if u == "" {
+		return d.unexpected(EndpointShipping, "no continue_url", s)
+	}
+	c.ContinueURL = u
+	// The buyer's browser: no agent key, a form post with no fields (the
+	// page's test card always succeeds). Paying twice would be a second
+	// purchase attempt, so there is no retry.
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(""))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	status, _, b, dur, err := d.do(req)
+	ok := err == nil && status == http.StatusOK
+	d.rec.request(EndpointPay, status, dur, ok)
+	switch {
+	case err != nil:
+		d.rec.errorAnswer(EndpointPay, 0, "transport: "+transportKind(err), []byte(err.Error()))
+		return fmt.Errorf("%s: %w", EndpointPay, err)
+	case !ok:
+		d.rec.errorAnswer(EndpointPay, status, "checkout page", b)
+		return fmt.Errorf("%s: %d %s", EndpointPay, status, sample(b))
+	}
+	paid := time.Now()
+	for deadline := paid.Add(d.cfg.RetryFor); ; {
+		s, err := d.request(ctx, http.MethodGet, EndpointGet, "/checkout_sessions/"+c.SessionID, nil, http.StatusOK)
+		c.Polls++
+		if err != nil {
+			return err
+		}
+		st, _ := s["status"].(string)
+		c.Status = st
+		switch {
+		case st == "completed":
+			d.rec.timing(EndpointCompletedAfterPay, time.Since(paid))
+			if o, ok := s["order"].(map[string]any); ok {
+				c.OrderID, _ = o["id"].(string)
+			}
+			if c.OrderID == "" {
+				return d.unexpected(EndpointGet, "completed without an order", s)
+			}
+			return nil
+		case st == "canceled" || st == "expired":
+			return d.unexpected(EndpointGet, "ended without completing after the payment", s)
+		case time.Now().After(deadline) || ctx.Err() != nil:
+			return d.unexpected(EndpointGet, "not completed after the payment", s)
+		}
+		sleep(ctx, d.cfg.PollEvery)
+	}
 }
 
 // create is step 1: the cart and the buyer, no address yet.
@@ -308,13 +426,13 @@ func (d *driver) setAddress(ctx context.Context, c *Conversation, email string) 
 			return "", nil, err
 		}
 		option := lastOption(s)
-		if s["status"] == "ready_for_payment" && option != "" {
+		if d.payable(s) && option != "" {
 			return option, s, nil
 		}
 		// Shopify could not quote (a recoverable message): an agent asks
 		// again.
 		if !d.cfg.Retry || time.Now().After(deadline) {
-			return "", nil, d.unexpected(EndpointAddress, "not ready for payment with shipping options", s)
+			return "", nil, d.unexpected(EndpointAddress, "not payable with shipping options", s)
 		}
 		d.retried(EndpointAddress, s)
 		sleep(ctx, 200*time.Millisecond)
@@ -336,11 +454,11 @@ func (d *driver) selectShipping(ctx context.Context, c *Conversation, option str
 		if err != nil {
 			return nil, err
 		}
-		if s["status"] == "ready_for_payment" {
+		if d.payable(s) {
 			return s, nil
 		}
 		if !d.cfg.Retry || time.Now().After(deadline) {
-			return nil, d.unexpected(EndpointShipping, "not ready for payment", s)
+			return nil, d.unexpected(EndpointShipping, "not payable", s)
 		}
 		d.retried(EndpointShipping, s)
 		sleep(ctx, 200*time.Millisecond)

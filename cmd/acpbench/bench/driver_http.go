@@ -17,11 +17,21 @@ import (
 // call POSTs body to path, retrying per Config.Retry, and decodes a 2xx
 // answer. want is the success status.
 func (d *driver) call(ctx context.Context, endpoint, path string, body any, want int) (map[string]any, error) {
-	raw, _ := json.Marshal(body)
-	key := fmt.Sprintf("bench-%x", rand.Uint64())
+	return d.request(ctx, http.MethodPost, endpoint, path, body, want)
+}
+
+// request is call with any method; a GET sends no body and no
+// Idempotency-Key.
+func (d *driver) request(ctx context.Context, method, endpoint, path string, body any, want int) (map[string]any, error) {
+	var raw []byte
+	key := ""
+	if method != http.MethodGet {
+		raw, _ = json.Marshal(body)
+		key = fmt.Sprintf("bench-%x", rand.Uint64())
+	}
 	deadline := time.Now().Add(d.cfg.RetryFor)
 	for attempt := 1; ; attempt++ {
-		status, hdr, b, dur, err := d.send(ctx, path, raw, key)
+		status, hdr, b, dur, err := d.send(ctx, method, path, raw, key)
 		ok := err == nil && status == want
 		d.rec.request(endpoint, status, dur, ok)
 		if ok {
@@ -53,16 +63,29 @@ func (d *driver) call(ctx context.Context, endpoint, path string, body any, want
 }
 
 // send makes one request to the next replica.
-func (d *driver) send(ctx context.Context, path string, body []byte, key string) (int, http.Header, []byte, time.Duration, error) {
+func (d *driver) send(ctx context.Context, method, path string, body []byte, key string) (int, http.Header, []byte, time.Duration, error) {
 	base := d.tg.BaseURLs[int(d.rr.Add(1)%uint64(len(d.tg.BaseURLs)))]
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+path, bytes.NewReader(body))
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, base+path, rd)
 	if err != nil {
 		return 0, nil, nil, 0, err
 	}
 	req.Header.Set("Authorization", "Bearer "+d.tg.APIKey)
 	req.Header.Set("API-Version", d.cfg.APIVersion)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Idempotency-Key", key)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
+	}
+	return d.do(req)
+}
+
+// do sends req, timing it until the whole answer is read.
+func (d *driver) do(req *http.Request) (int, http.Header, []byte, time.Duration, error) {
 	d.inFlight.Add(1)
 	defer d.inFlight.Add(-1)
 	t0 := time.Now()

@@ -163,3 +163,157 @@ func TestQuantile(t *testing.T) {
 		}
 	}
 }
+
+// fakeHandoff is a stand-in for a shop selling through Shopify's checkout:
+// the session answers requires_escalation with a continue_url on the same
+// server, whose POST pays; the session reads in_progress for the first
+// pendingGets GETs after the payment, then completed.
+type fakeHandoff struct {
+	t           *testing.T
+	url         string
+	pendingGets int
+	mu          sync.Mutex
+	sessions    int
+	paid        map[string]bool
+	gets        map[string]int
+	payHeaders  []http.Header
+}
+
+func (f *fakeHandoff) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if strings.HasPrefix(r.URL.Path, "/checkouts/") {
+		if r.Method != http.MethodPost {
+			f.t.Errorf("checkout page: %s, want the buyer's POST", r.Method)
+		}
+		f.payHeaders = append(f.payHeaders, r.Header.Clone())
+		id := strings.TrimPrefix(r.URL.Path, "/checkouts/")
+		if f.paid[id] {
+			w.WriteHeader(http.StatusConflict)
+			return
+		}
+		f.paid[id] = true
+		_, _ = w.Write([]byte("<p>Thank you!</p>"))
+		return
+	}
+	if r.Header.Get("Authorization") != "Bearer key" || r.Header.Get("API-Version") != "2026-04-17" {
+		f.t.Errorf("%s %s: headers %v", r.Method, r.URL.Path, r.Header)
+	}
+	if (r.Method == http.MethodPost) != (r.Header.Get("Idempotency-Key") != "") {
+		f.t.Errorf("%s %s: Idempotency-Key %q (POST only)", r.Method, r.URL.Path, r.Header.Get("Idempotency-Key"))
+	}
+	path := strings.TrimPrefix(r.URL.Path, "/acp/shop")
+	id := "cs_" + strings.TrimPrefix(strings.TrimPrefix(path, "/checkout_sessions"), "/cs_")
+	session := func(status string) map[string]any {
+		return map[string]any{"id": id, "status": status, "line_items": []any{map[string]any{"id": "li_1"}},
+			"fulfillment_options": []any{map[string]any{"id": "standard"}},
+			"continue_url":        f.url + "/checkouts/" + id, "totals": []any{map[string]any{"type": "total", "amount": 1234}}}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	switch {
+	case path == "/checkout_sessions" && r.Method == http.MethodPost:
+		f.sessions++
+		id = fmt.Sprintf("cs_%d", f.sessions)
+		w.WriteHeader(http.StatusCreated)
+		_ = json.NewEncoder(w).Encode(session("not_ready_for_payment"))
+	case strings.HasSuffix(path, "/complete"):
+		f.t.Errorf("complete called on a handoff session")
+		w.WriteHeader(http.StatusBadRequest)
+	case r.Method == http.MethodGet:
+		if !f.paid[id] {
+			f.t.Errorf("GET %s before the payment", id)
+		}
+		f.gets[id]++
+		if f.gets[id] <= f.pendingGets {
+			_ = json.NewEncoder(w).Encode(session("requires_escalation"))
+			return
+		}
+		s := session("completed")
+		s["order"] = map[string]any{"id": "gid://shopify/Order/" + id}
+		_ = json.NewEncoder(w).Encode(s)
+	default:
+		_ = json.NewEncoder(w).Encode(session("requires_escalation"))
+	}
+}
+
+func TestRunHandoffPaysAtContinueURLAndWaitsForCompleted(t *testing.T) {
+	t.Parallel()
+	f := &fakeHandoff{t: t, pendingGets: 2, paid: map[string]bool{}, gets: map[string]int{}}
+	srv := httptest.NewServer(f)
+	t.Cleanup(srv.Close)
+	f.url = srv.URL
+	// No token source: a Shopify-checkout run never pays with a token.
+	tg := Target{BaseURLs: []string{srv.URL + "/acp/shop"}, APIKey: "key", Items: []string{"44"}}
+	rep, err := Run(context.Background(), tg, Config{Concurrency: 2, Duration: 200 * time.Millisecond,
+		Completion: CompletionShopifyCheckout, PollEvery: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Started == 0 || rep.Completed != rep.Started || len(rep.Errors) != 0 {
+		t.Fatalf("started %d, completed %d, errors %v", rep.Started, rep.Completed, rep.Errors)
+	}
+	for _, ep := range HandoffEndpoints {
+		st := rep.Endpoints[ep]
+		want := rep.Started
+		if ep == EndpointGet {
+			want = 3 * rep.Started // two reads before completed, then completed
+		}
+		if st == nil || st.Requests != want || st.P99 < st.P50 || st.Max < st.P99 {
+			t.Errorf("%s: %+v, want %d with ordered percentiles", ep, st, want)
+		}
+	}
+	if rep.Endpoints[EndpointComplete] != nil {
+		t.Errorf("complete was called: %+v", rep.Endpoints[EndpointComplete])
+	}
+	// completed_after_pay is a timing, not a request.
+	if rep.Requests != 7*rep.Started {
+		t.Errorf("requests %d, want %d (create, address, shipping, pay and 3 GETs per conversation)", rep.Requests, 7*rep.Started)
+	}
+	c := rep.Conversations[0]
+	if c.OrderID == "" || c.Status != "completed" || c.Polls != 3 || c.Total != 1234 || !strings.HasPrefix(c.ContinueURL, srv.URL+"/checkouts/") {
+		t.Errorf("conversation: %+v", c)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.payHeaders) != rep.Started {
+		t.Errorf("%d payments for %d conversations", len(f.payHeaders), rep.Started)
+	}
+	for _, h := range f.payHeaders {
+		if h.Get("Authorization") != "" {
+			t.Errorf("the buyer's payment carries the agent's key")
+		}
+	}
+}
+
+func TestRunHandoffFailsWithoutContinueURLOrCompletion(t *testing.T) {
+	t.Parallel()
+	// A delegated shop answers ready_for_payment: not what a handoff run
+	// wants.
+	_, tg := newFake(t, false)
+	rep, err := Run(context.Background(), tg, Config{Concurrency: 1, Duration: 50 * time.Millisecond, Completion: CompletionShopifyCheckout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Started == 0 || rep.Failed != rep.Started || len(rep.Errors) == 0 || rep.Errors[0].Endpoint != EndpointAddress {
+		t.Errorf("against a delegated shop: %d started, %d failed, errors %+v", rep.Started, rep.Failed, rep.Errors)
+	}
+
+	// A session that never completes after the payment fails once
+	// RetryFor has passed.
+	f := &fakeHandoff{t: t, pendingGets: 1 << 30, paid: map[string]bool{}, gets: map[string]int{}}
+	srv := httptest.NewServer(f)
+	t.Cleanup(srv.Close)
+	f.url = srv.URL
+	tg = Target{BaseURLs: []string{srv.URL + "/acp/shop"}, APIKey: "key", Items: []string{"44"}}
+	rep, err = Run(context.Background(), tg, Config{Concurrency: 1, Duration: 50 * time.Millisecond,
+		Completion: CompletionShopifyCheckout, PollEvery: 5 * time.Millisecond, RetryFor: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Started == 0 || rep.Failed != rep.Started || rep.Endpoints[EndpointCompletedAfterPay] != nil {
+		t.Errorf("never completed: %d started, %d failed, %+v", rep.Started, rep.Failed, rep.Endpoints[EndpointCompletedAfterPay])
+	}
+	if _, err := Run(context.Background(), tg, Config{Completion: "stripe"}); err == nil {
+		t.Error("an unknown completion method was accepted")
+	}
+}

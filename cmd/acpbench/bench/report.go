@@ -23,6 +23,10 @@ type Conversation struct {
 	Total int64 `json:"total"`
 	// InProgress counts complete answers of complete_in_progress.
 	InProgress int `json:"in_progress,omitempty"`
+	// ContinueURL is where the buyer paid (Shopify's checkout) and Polls
+	// how many GETs read the session after that payment.
+	ContinueURL string `json:"continue_url,omitempty"`
+	Polls       int    `json:"polls,omitempty"`
 	// Err is why the conversation did not complete; empty when it did.
 	Err string `json:"error,omitempty"`
 }
@@ -117,6 +121,20 @@ func (r *recorder) request(endpoint string, status int, d time.Duration, ok bool
 		st.Errors++
 		r.errTotal++
 	}
+}
+
+// timing records a duration that is no request (completed_after_pay):
+// it has percentiles but does not count as a request.
+func (r *recorder) timing(name string, d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.lat[name] = append(r.lat[name], d)
+	st := r.stats[name]
+	if st == nil {
+		st = &EndpointStats{Statuses: map[int]int{}}
+		r.stats[name] = st
+	}
+	st.Requests++
 }
 
 func (r *recorder) errorAnswer(endpoint string, status int, kind string, body []byte) {
@@ -249,7 +267,9 @@ func (r *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "start lag (queueing in the driver): p50 %s, p99 %s, max %s\n", ms(r.StartLag[0]), ms(r.StartLag[1]), ms(r.StartLag[2]))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "endpoint\trequests\terrors\tp50 ms\tp95 ms\tp99 ms\tmax ms\tstatuses\t")
-	for _, ep := range Endpoints {
+	// Both kinds of conversation share the first rows; a run has the rows
+	// of its own kind only.
+	for _, ep := range append(slices.Clone(Endpoints), HandoffEndpoints[3:]...) {
 		st := r.Endpoints[ep]
 		if st == nil {
 			continue

@@ -49,6 +49,11 @@ type StackConfig struct {
 	Logs io.Writer
 	// Logger receives the stack's own progress lines (default: none).
 	Logf func(format string, args ...any)
+	// Completion is how the shop sells: CompletionDelegated (the default)
+	// or CompletionShopifyCheckout, the shop's completion method set as a
+	// merchant does (`acpbridge agents method --set shopify_checkout`);
+	// the app stays a custom-distribution one.
+	Completion string
 }
 
 // Stack is a running app with its emulators.
@@ -68,12 +73,16 @@ type Stack struct {
 	// Events receives the shop's order events (the agent's webhook).
 	Events *EventReceiver
 
-	cfg      StackConfig
-	env      []string
-	db       app.DatabaseConfig
-	key      string
-	mu       sync.Mutex
-	replicas []*replica
+	cfg StackConfig
+	// stripeBase is the Stripe emulator's request count when the stack
+	// was ready (onboarding connects the account), so the audit counts the
+	// run's requests only.
+	stripeBase int
+	env        []string
+	db         app.DatabaseConfig
+	key        string
+	mu         sync.Mutex
+	replicas   []*replica
 }
 
 // replica is one `serve` process.
@@ -109,6 +118,13 @@ func StartStack(ctx context.Context, cfg StackConfig) (st *Stack, err error) {
 	}
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
+	}
+	switch cfg.Completion {
+	case "":
+		cfg.Completion = CompletionDelegated
+	case CompletionDelegated, CompletionShopifyCheckout:
+	default:
+		return nil, fmt.Errorf("bench: completion %q: want %s or %s", cfg.Completion, CompletionDelegated, CompletionShopifyCheckout)
 	}
 	db, err := config.ParseDatabaseURL(cfg.DatabaseURL)
 	if err != nil {
@@ -184,6 +200,7 @@ func StartStack(ctx context.Context, cfg StackConfig) (st *Stack, err error) {
 	if err := s.onboard(ctx); err != nil {
 		return nil, err
 	}
+	s.stripeBase = s.Stripe.Stats().Requests
 	return s, nil
 }
 
@@ -279,6 +296,26 @@ func (s *Stack) ReplicaURL(i int) string {
 	defer s.mu.Unlock()
 	return s.replicas[i].url
 }
+
+// ShopifyUsage is the shop's Shopify Admin API use as the emulator counts
+// it: GraphQL requests, their actual cost points (what the shop's bucket
+// kept) and the throttled ones.
+type ShopifyUsage struct{ Requests, Cost, Throttled int }
+
+// ShopifyUsage is the shop's use so far; take two and subtract (Since).
+func (s *Stack) ShopifyUsage() ShopifyUsage {
+	st := s.Shopify.Stats(s.Shop)
+	return ShopifyUsage{Requests: st.GraphQLCalls, Cost: st.Cost, Throttled: st.Throttled}
+}
+
+// Since is the use between an earlier snapshot and u.
+func (u ShopifyUsage) Since(earlier ShopifyUsage) ShopifyUsage {
+	return ShopifyUsage{Requests: u.Requests - earlier.Requests, Cost: u.Cost - earlier.Cost, Throttled: u.Throttled - earlier.Throttled}
+}
+
+// Completion is how the stack's shop sells (CompletionDelegated or
+// CompletionShopifyCheckout).
+func (s *Stack) Completion() string { return s.cfg.Completion }
 
 // Replicas is how many replicas the stack has.
 func (s *Stack) Replicas() int { return len(s.replicas) }
@@ -383,6 +420,13 @@ func (s *Stack) onboard(ctx context.Context) error {
 	}
 	if _, err := access.RotateWebhookSecret(ctx, sh.ID, s.Events.URL()); err != nil {
 		return err
+	}
+	if s.cfg.Completion == CompletionShopifyCheckout {
+		// The Stripe account stays connected: the run shows that a shop
+		// selling through Shopify's checkout never charges it.
+		if _, err := access.SetCompletionMethod(ctx, sh.ID, app.CompletionShopifyCheckout); err != nil {
+			return err
+		}
 	}
 	for _, p := range s.Shopify.Products(s.Shop) {
 		for _, v := range p.Variants {
