@@ -48,6 +48,8 @@ const HandoffSource = "acpbridge"
 // HandoffDraft is what a handoff session's draft order holds.
 type HandoffDraft struct {
 	SessionID string
+	// CartID is set instead of SessionID for a cart's draft (carts.go).
+	CartID string `json:",omitempty"`
 	// DraftRequest is the cart as pricing sends it to Shopify: lines,
 	// buyer email and phone, address (nil when nothing ships), discount
 	// codes.
