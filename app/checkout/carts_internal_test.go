@@ -19,7 +19,9 @@ type cartStore struct {
 	method app.CompletionMethod
 }
 
-func (s *cartStore) InTx(ctx context.Context, fn func(ctx context.Context) error) error { return fn(ctx) }
+func (s *cartStore) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
+	return fn(ctx)
+}
 func (s *cartStore) CreateCart(_ context.Context, c *Cart) error {
 	c.RowVersion = 1
 	s.carts[c.ID] = *c
