@@ -73,6 +73,13 @@ func (c *Sessions) Discovery(ctx context.Context, shopDomain, baseURL string) ([
 		return nil, err
 	}
 	d := acp.Discovery{APIBaseURL: baseURL, Services: []string{"checkout"}, Extensions: []string{"discount"}}
+	carts, err := c.Carts.CartsEnabled(ctx, &app.Agent{Shop: sh})
+	if err != nil {
+		return nil, err
+	}
+	if carts {
+		d.Services = append(d.Services, "carts")
+	}
 	if sh.CurrencyCode != "" {
 		d.Currencies = []string{sh.CurrencyCode}
 	}
