@@ -81,6 +81,9 @@ type CartStore interface {
 	// DeleteCart deletes c if its row version is still c.RowVersion;
 	// ErrConflict otherwise.
 	DeleteCart(ctx context.Context, c *Cart) error
+	// OverdueCarts lists, oldest first and at most limit, the carts past
+	// their expiry at now.
+	OverdueCarts(ctx context.Context, now time.Time, limit int) ([]SessionRef, error)
 	ACPSettings(ctx context.Context, shopID int64) (*app.ACPSettings, error)
 }
 
@@ -120,7 +123,14 @@ func NewCarts(store CartStore, pricer Pricer, queue app.Enqueuer, drafts Drafts,
 // default: as long as a session, because its draft holds stock as long.
 const DefaultCartTTL = DefaultSessionTTL
 
-func (c *Carts) now() time.Time { return c.Now().UTC().Truncate(time.Microsecond) }
+// now is the clock at PostgreSQL's precision, so that a cart reads back
+// exactly as it was answered.
+func (c *Carts) now() time.Time {
+	if c.Now != nil {
+		return c.Now().UTC().Truncate(time.Microsecond)
+	}
+	return time.Now().UTC().Truncate(time.Microsecond)
+}
 
 func (c *Carts) ttl() time.Duration {
 	if c.TTL > 0 {
@@ -446,4 +456,40 @@ func viewLine(i int, l QuotedLine) acp.LineItem {
 		li.Images = []string{l.ImageURL}
 	}
 	return li
+}
+
+// ExpireOverdue deletes the carts whose time is up and that no call has
+// read since (a read deletes an expired cart itself), releasing their
+// drafts, so that no stale invoice stays payable; the housekeeping job
+// runs it through Sessions.ExpireOverdue. It returns how many it deleted.
+func (c *Carts) ExpireOverdue(ctx context.Context) (int, error) {
+	if c == nil {
+		return 0, nil
+	}
+	refs, err := c.Store.OverdueCarts(ctx, c.now(), overdueBatch)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, r := range refs {
+		ct, err := c.Store.Cart(ctx, r.ShopID, r.ID)
+		if errors.Is(err, app.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return n, err
+		}
+		if c.now().Before(ct.ExpiresAt) {
+			continue // updated since it was listed
+		}
+		err = c.remove(ctx, ct)
+		if errors.Is(err, app.ErrConflict) {
+			continue // a concurrent call changed or removed it
+		}
+		if err != nil {
+			return n, fmt.Errorf("expire cart %s: %w", r.ID, err)
+		}
+		n++
+	}
+	return n, nil
 }

@@ -49,6 +49,15 @@ func (s *cartStore) DeleteCart(_ context.Context, c *Cart) error {
 	delete(s.carts, c.ID)
 	return nil
 }
+func (s *cartStore) OverdueCarts(_ context.Context, now time.Time, limit int) ([]SessionRef, error) {
+	var out []SessionRef
+	for _, c := range s.carts {
+		if !now.Before(c.ExpiresAt) && len(out) < limit {
+			out = append(out, SessionRef{ShopID: c.ShopID, ID: c.ID})
+		}
+	}
+	return out, nil
+}
 func (s *cartStore) ACPSettings(_ context.Context, shopID int64) (*app.ACPSettings, error) {
 	return &app.ACPSettings{ShopID: shopID, CompletionMethod: s.method}, nil
 }
@@ -216,6 +225,30 @@ func TestCartExpiry(t *testing.T) {
 	}
 	if len(e.store.carts) != 0 || len(e.queue.jobs) != 1 {
 		t.Errorf("expired cart kept (%d) or draft not released (%v)", len(e.store.carts), e.queue.jobs)
+	}
+	// One nobody reads again is deleted by housekeeping, its draft
+	// released; a live one stays.
+	e.now = e.now.Add(-2 * DefaultCartTTL)
+	unread, err := e.c.Create(ctx, e.ag, &acp.CreateCartInput{Items: []acp.ItemInput{{ID: "42", Quantity: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.now = unread.ExpiresAt.Add(time.Second)
+	live, err := e.c.Create(ctx, e.ag, &acp.CreateCartInput{Items: []acp.ItemInput{{ID: "42", Quantity: 1}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := e.c.ExpireOverdue(ctx); n != 1 || err != nil {
+		t.Fatalf("ExpireOverdue = %d, %v; want 1", n, err)
+	}
+	if _, ok := e.store.carts[unread.ID]; ok || len(e.queue.jobs) != 2 {
+		t.Errorf("unread cart kept, or its draft not released (%v)", e.queue.jobs)
+	}
+	if _, ok := e.store.carts[live.ID]; !ok {
+		t.Error("a live cart was deleted")
+	}
+	if n, _ := e.c.ExpireOverdue(ctx); n != 0 {
+		t.Errorf("ExpireOverdue again = %d", n)
 	}
 	// Another shop's id, or a malformed one, is not found either.
 	if _, err := e.c.Get(ctx, e.ag, "cs_notacart"); !isNotFound(err) {

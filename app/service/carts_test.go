@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/acp/acptest"
@@ -215,6 +216,22 @@ func TestCarts(t *testing.T) {
 		}
 		if _, err := e.emu.PayDraft(invoice, ""); !errors.Is(err, emulator.ErrNotFound) {
 			t.Errorf("paying a canceled cart's draft: %v", err)
+		}
+
+		// A cart nobody reads again: housekeeping deletes it and its draft.
+		unread := a.cartCall("POST", "/carts", "", create)
+		unreadID, exp := unread.str("id"), mustTime(t, unread.str("expires_at"))
+		if cartDraft(t, e, unreadID) == nil {
+			t.Fatalf("unread cart without a draft: %s", unread.body)
+		}
+		e.svc.Carts().Now = func() time.Time { return exp.Add(time.Second) }
+		if n, err := e.svc.Checkout().ExpireOverdue(ctx); err != nil || n != 1 {
+			t.Errorf("ExpireOverdue = %d, %v; want the one cart", n, err)
+		}
+		waitFor(t, "the expired cart's draft deleted", func() bool { return cartDraft(t, e, unreadID) == nil })
+		e.svc.Carts().Now = nil
+		if g := a.cartCall("GET", "/carts/"+unreadID, "", nil); g.status != http.StatusNotFound {
+			t.Errorf("expired cart: %d %s", g.status, g.body)
 		}
 
 		// Nothing to buy: the cart says why, and offers no checkout.

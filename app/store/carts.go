@@ -97,6 +97,25 @@ func (s *Store) DeleteCart(ctx context.Context, c *checkout.Cart) error {
 	return nil
 }
 
+// OverdueCarts lists the carts past their expiry, oldest first
+// (carts_expires_idx).
+func (s *Store) OverdueCarts(ctx context.Context, now time.Time, limit int) ([]checkout.SessionRef, error) {
+	var rows []struct {
+		ShopID int64
+		ID     string
+	}
+	err := s.conn(ctx).Model(&cartRow{}).Select("shop_id, id").Where("expires_at <= ?", now).
+		Order("expires_at").Limit(limit).Scan(&rows).Error
+	if err != nil {
+		return nil, translate(err, "overdue carts")
+	}
+	out := make([]checkout.SessionRef, len(rows))
+	for i, r := range rows {
+		out[i] = checkout.SessionRef{ShopID: r.ShopID, ID: r.ID}
+	}
+	return out, nil
+}
+
 // customerCarts selects the shop's carts whose state names the customer's
 // email.
 func (s *Store) customerCarts(ctx context.Context, shop string, c app.CustomerRef) *gorm.DB {

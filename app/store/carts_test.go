@@ -48,6 +48,14 @@ func TestCarts(t *testing.T) {
 			t.Errorf("other shop: %v, want not found", err)
 		}
 
+		// Overdue once its expiry has come, not before.
+		if refs, err := st.OverdueCarts(ctx, c.ExpiresAt.Add(-time.Second), 10); err != nil || len(refs) != 0 {
+			t.Errorf("OverdueCarts before expiry = %v, %v", refs, err)
+		}
+		if refs, err := st.OverdueCarts(ctx, c.ExpiresAt, 10); err != nil || len(refs) != 1 || refs[0] != (checkout.SessionRef{ShopID: a.ID, ID: "cart_abc"}) {
+			t.Errorf("OverdueCarts at expiry = %v, %v", refs, err)
+		}
+
 		// Held by the customer's data and redacted with it.
 		held, err := st.CustomerData(ctx, "a.myshopify.com", app.CustomerRef{Email: "ada@example.com"})
 		if err != nil || held["carts"] != 1 {
