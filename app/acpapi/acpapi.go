@@ -84,6 +84,9 @@ type Checkout interface {
 // Carts is the cart use-case (checkout.Carts): every operation takes the
 // authenticated agent as its caller.
 type Carts interface {
+	// CartsEnabled reports whether the agent's shop has carts; for one
+	// that has none, every cart call is not found, whatever its body.
+	CartsEnabled(ctx context.Context, ag *app.Agent) (bool, error)
 	Create(ctx context.Context, ag *app.Agent, in *acp.CreateCartInput) (*checkout.Cart, error)
 	Get(ctx context.Context, ag *app.Agent, id string) (*checkout.Cart, error)
 	Update(ctx context.Context, ag *app.Agent, id string, in *acp.UpdateCartInput) (*checkout.Cart, error)
@@ -304,6 +307,13 @@ func (p *Pipeline) call(ctx context.Context, ag *app.Agent, v acp.Version, req R
 }
 
 func (p *Pipeline) operateCart(ctx context.Context, ag *app.Agent, v acp.Version, req Request, body []byte) (*checkout.Cart, error) {
+	if ok, err := p.Carts.CartsEnabled(ctx, ag); err != nil || !ok {
+		if err == nil {
+			err = &app.Error{Code: app.CodeNotFound, Reason: "not_found",
+				Message: "this store does not offer carts; create a checkout session instead"}
+		}
+		return nil, err
+	}
 	switch req.Operation {
 	case OpCreateCart:
 		in, err := acp.DecodeCreateCart(v, body)

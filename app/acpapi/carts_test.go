@@ -27,7 +27,12 @@ func (fakeAgents) ConsumeSignature(context.Context, *app.Agent, string, string, 
 }
 
 // fakeCarts answers one fixed cart and records the calls.
-type fakeCarts struct{ calls []string }
+type fakeCarts struct {
+	calls []string
+	off   bool
+}
+
+func (f *fakeCarts) CartsEnabled(context.Context, *app.Agent) (bool, error) { return !f.off, nil }
 
 func (f *fakeCarts) cart(id string, qty int) *checkout.Cart {
 	return &checkout.Cart{ID: id, Currency: "USD", ExpiresAt: time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC),
@@ -102,6 +107,16 @@ func TestPipelineCarts(t *testing.T) {
 	}
 	if len(carts.calls) != len(want) {
 		t.Errorf("refused calls reached the carts: %v", carts.calls)
+	}
+
+	// A shop without carts: not found, even for a body that is wrong.
+	carts.off = true
+	res = run(acpapi.OpUpdateCart, acp.V20260417, "cart_a", `{"nonsense":1}`)
+	if !errors.As(res.Err, &appErr) || appErr.Code != app.CodeNotFound {
+		t.Errorf("cart of a shop without carts: %v", res.Err)
+	}
+	if len(carts.calls) != len(want) {
+		t.Errorf("a shop without carts reached them: %v", carts.calls)
 	}
 
 	none := &acpapi.Pipeline{Agents: fakeAgents{}}
