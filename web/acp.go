@@ -22,8 +22,8 @@ import (
 //
 //	<APP_URL>/acp/<shop>.myshopify.com
 //
-// under which agents call /checkout_sessions… and read the public
-// /.well-known/acp.json. This file is only the REST glue: a handler reads
+// under which agents call /checkout_sessions… (and /carts… where the shop
+// has carts) and read the public /.well-known/acp.json. This file is only the REST glue: a handler reads
 // the body (bounded), builds an acpapi.Request from the path and headers,
 // calls the ACP pipeline (app/acpapi: version negotiation, body limit,
 // authentication, rate limit, signature, idempotency, decode, the one
@@ -80,6 +80,15 @@ func (s *Server) acpRoutes() {
 	api.POST("/:id", s.acpHandler(acpapi.OpUpdate))
 	api.POST("/:id/complete", s.acpHandler(acpapi.OpComplete))
 	api.POST("/:id/cancel", s.acpHandler(acpapi.OpCancel))
+
+	// Carts (2026-04-17 cart capability), through the same pipeline.
+	carts := g.Group("/carts")
+	carts.RouteNotFound("", s.acpHandler(""))
+	carts.RouteNotFound("/*", s.acpHandler(""))
+	carts.POST("", s.acpHandler(acpapi.OpCreateCart))
+	carts.GET("/:id", s.acpHandler(acpapi.OpGetCart))
+	carts.PUT("/:id", s.acpHandler(acpapi.OpUpdateCart))
+	carts.POST("/:id/cancel", s.acpHandler(acpapi.OpCancelCart))
 }
 
 // acpShopParam checks the shop in the path before anything else runs.
@@ -120,10 +129,10 @@ func (s *Server) acpHandler(op acpapi.Operation) echo.HandlerFunc {
 			// (same method, path and key) may carry it again.
 			Binding: agents.SignedRequest{Method: req.Method, Path: req.URL.Path, IdempotencyKey: req.Header.Get(HeaderIdempotencyKey)},
 		}
-		if req.Method == http.MethodPost {
+		if req.Method == http.MethodPost || req.Method == http.MethodPut {
 			in.Body, in.BodyTooLarge, in.BodyErr = readACPBody(req)
 			in.CheckBody = func(body []byte) error {
-				if len(body) > 0 || op == acpapi.OpCreate {
+				if len(body) > 0 || op == acpapi.OpCreate || op == acpapi.OpCreateCart || op == acpapi.OpUpdateCart {
 					return checkJSONContentType(req.Header.Get("Content-Type"))
 				}
 				return nil

@@ -49,6 +49,9 @@ type Config struct {
 	// Checkout and Agents serve the ACP checkout API; nil leaves it out.
 	Checkout CheckoutService
 	Agents   AgentAuth
+	// Carts serves the ACP carts (checkout.Carts); nil leaves them out
+	// (their paths answer 404 as unknown routes).
+	Carts acpapi.Carts
 	// AgentAdmin serves the embedded admin's agent settings; nil leaves
 	// them out.
 	AgentAdmin AgentAdmin
@@ -126,7 +129,7 @@ func New(cfg Config) *Server {
 		ipLimits: newIPLimiter(cfg.IPRate, cfg.IPBurst), webhookIPLimits: newIPLimiter(cfg.WebhookIPRate, cfg.WebhookIPBurst),
 		metricsToken: cfg.MetricsToken, metricsSeparate: cfg.MetricsSeparate,
 	}
-	s.acp = &acpapi.Pipeline{Checkout: cfg.Checkout, Agents: cfg.Agents, Idempotency: cfg.Idempotency, Logger: cfg.Logger}
+	s.acp = &acpapi.Pipeline{Checkout: cfg.Checkout, Carts: cfg.Carts, Agents: cfg.Agents, Idempotency: cfg.Idempotency, Logger: cfg.Logger}
 	if kl := newKeyLimiter(cfg.KeyRate, cfg.KeyBurst); kl != nil {
 		s.acp.Limiter = keyRateLimiter{kl}
 	}

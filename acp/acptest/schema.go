@@ -66,16 +66,56 @@ func Schema(v acp.Version, file, def string, patch bool) (*jsonschema.Schema, er
 	}
 	c := jsonschema.NewCompiler()
 	c.AssertFormat()
-	url := "https://acpbridge.test/" + string(v) + "/" + file
+	base := "https://acpbridge.test/" + string(v) + "/"
+	url := base + file
 	if err := c.AddResource(url, doc); err != nil {
 		return nil, err
 	}
+	c.UseLoader(siblingLoader{v: v, patch: patch})
 	s, err := c.Compile(url + "#/$defs/" + def)
 	if err != nil {
 		return nil, err
 	}
 	cache[key] = s
 	return s, nil
+}
+
+// siblingLoader serves the version's other schema files by file name,
+// whatever URL a $ref resolves to. schema.cart.json refers to
+// "schema.agentic_checkout.json#/$defs/LineItem" relative to its own $id
+// (https://example.com/schemas/cart/bundle.schema.json), a URL under which
+// the published checkout bundle (whose $id is …/agentic-checkout/…) is not
+// found: the files only work side by side, which is what this restores.
+type siblingLoader struct {
+	v     acp.Version
+	patch bool
+}
+
+func (l siblingLoader) Load(url string) (any, error) {
+	name := path.Base(url)
+	raw, err := spec.Files.ReadFile(path.Join(string(l.v), name))
+	if err != nil {
+		return nil, fmt.Errorf("acptest: no schema file %q of %s for %s", name, l.v, url)
+	}
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		return nil, err
+	}
+	if l.patch && l.v == acp.V20250929 && name == "schema.agentic_checkout.json" {
+		patchDraft04ExclusiveMinimum(doc)
+		patchWithOrder(doc)
+	}
+	return doc, nil
+}
+
+// ValidateCart checks a JSON document against $defs/<def> of the
+// 2026-04-17 cart schema (Cart, CartCreateRequest, CartUpdateRequest).
+func ValidateCart(def string, body []byte) error {
+	sch, err := Schema(acp.V20260417, "schema.cart.json", def, true)
+	if err != nil {
+		return err
+	}
+	return ValidateWith(sch, body)
 }
 
 // Validate checks a JSON document against $defs/<def> of the version's

@@ -26,12 +26,30 @@ const (
 	OpUpdate             = Operation(idempotency.OpUpdateSession)
 	OpComplete           = Operation(idempotency.OpCompleteSession)
 	OpCancel             = Operation(idempotency.OpCancelSession)
+
+	// The cart operations (2026-04-17 cart capability).
+	OpCreateCart           = Operation(idempotency.OpCreateCart)
+	OpGetCart    Operation = "get_cart"
+	OpUpdateCart           = Operation(idempotency.OpUpdateCart)
+	OpCancelCart           = Operation(idempotency.OpCancelCart)
 )
 
 // idempotent reports whether op takes an Idempotency-Key: the operations
 // that change state.
 func (op Operation) idempotent() bool {
-	return op == OpCreate || op == OpUpdate || op == OpComplete || op == OpCancel
+	switch op {
+	case OpCreate, OpUpdate, OpComplete, OpCancel, OpCreateCart, OpUpdateCart, OpCancelCart:
+		return true
+	}
+	return false
+}
+
+// read reports whether op only reads (it has no body).
+func (op Operation) read() bool { return op == OpGet || op == OpGetCart }
+
+// cart reports whether op is a cart operation.
+func (op Operation) cart() bool {
+	return op == OpCreateCart || op == OpGetCart || op == OpUpdateCart || op == OpCancelCart
 }
 
 // ErrUnknownOperation is the answer to a call of an operation the pipeline
@@ -63,6 +81,18 @@ type Checkout interface {
 	Complete(ctx context.Context, ag *app.Agent, v acp.Version, id string, in *acp.CompleteSessionInput) (*checkout.Session, error)
 }
 
+// Carts is the cart use-case (checkout.Carts): every operation takes the
+// authenticated agent as its caller.
+type Carts interface {
+	// CartsEnabled reports whether the agent's shop has carts; for one
+	// that has none, every cart call is not found, whatever its body.
+	CartsEnabled(ctx context.Context, ag *app.Agent) (bool, error)
+	Create(ctx context.Context, ag *app.Agent, in *acp.CreateCartInput) (*checkout.Cart, error)
+	Get(ctx context.Context, ag *app.Agent, id string) (*checkout.Cart, error)
+	Update(ctx context.Context, ag *app.Agent, id string, in *acp.UpdateCartInput) (*checkout.Cart, error)
+	Cancel(ctx context.Context, ag *app.Agent, id string) (*checkout.Cart, error)
+}
+
 // Agents authenticates agents (agents.Access).
 type Agents interface {
 	Authenticate(ctx context.Context, shopDomain, authorization string) (*app.Agent, error)
@@ -82,7 +112,10 @@ type RateLimiter interface {
 // Pipeline runs ACP calls. Idempotency nil leaves idempotency out (no key
 // is read, checked or echoed).
 type Pipeline struct {
-	Checkout    Checkout
+	Checkout Checkout
+	// Carts serves the cart operations; nil: there are none (their
+	// routes answer as unknown ones).
+	Carts       Carts
 	Agents      Agents
 	Limiter     RateLimiter
 	Idempotency *idempotency.Keys
@@ -95,7 +128,8 @@ type Request struct {
 	// Shop is the shop domain the call is addressed to.
 	Shop      string
 	Operation Operation
-	// SessionID is the target session (all but OpCreate).
+	// SessionID is the target session, or cart for the cart operations
+	// (all but OpCreate and OpCreateCart).
 	SessionID string
 	// APIVersion, Authorization, Timestamp and Signature are the values
 	// of the headers (REST) or fields (JSON-RPC) of those names.
@@ -109,7 +143,7 @@ type Request struct {
 	// Body is the request body as received, read up to at most
 	// acp.MaxBodyBytes+1 bytes; BodyTooLarge says the transport knew it
 	// to be over the limit without reading it (a declared length), and
-	// BodyErr that reading it failed. Ignored for OpGet.
+	// BodyErr that reading it failed. Ignored for OpGet and OpGetCart.
 	Body         []byte
 	BodyTooLarge bool
 	BodyErr      error
@@ -135,7 +169,8 @@ type Result struct {
 	// Session set, or OutcomeRefused with Err set (which may also be a
 	// server failure: idempotency.RefusalOf tells them apart).
 	Outcome Outcome
-	// Session is the session's ACP JSON for Version.
+	// Session is the session's ACP JSON for Version (the cart's, for
+	// the cart operations).
 	Session []byte
 	// Err is the error to answer (an *app.Error, an *acp.Error, or any
 	// other error: a server failure). Its RetryAfter, when set, is the
@@ -185,7 +220,7 @@ func (p *Pipeline) run(ctx context.Context, req Request, prog *progress) Result 
 	}
 	prog.version = v
 	body := req.Body
-	if req.Operation == OpGet {
+	if req.Operation.read() {
 		body = nil // a GET has no body; the signature covers none
 	} else {
 		if req.BodyErr != nil {
@@ -204,8 +239,14 @@ func (p *Pipeline) run(ctx context.Context, req Request, prog *progress) Result 
 	if err != nil {
 		return refused(v, err)
 	}
-	if req.Operation != OpGet && !req.Operation.idempotent() {
+	if !req.Operation.read() && !req.Operation.idempotent() || req.Operation.cart() && p.Carts == nil {
 		return refused(v, ErrUnknownOperation)
+	}
+	if req.Operation.cart() && v == acp.V20250929 {
+		// Carts came with 2026-04-17: to a 2025-09-29 agent the
+		// resource does not exist, said in its version's error shape.
+		return refused(v, &app.Error{Code: app.CodeNotFound, Reason: "not_found",
+			Message: fmt.Sprintf("carts are not part of ACP %s; send API-Version %s", v, acp.V20260417)})
 	}
 	if !req.Operation.idempotent() || p.Idempotency == nil {
 		return p.call(ctx, ag, v, req, body)
@@ -240,19 +281,61 @@ func (p *Pipeline) authenticate(ctx context.Context, req Request, body []byte) (
 // call decodes the body for the version, makes the one checkout call and
 // encodes the session it answers.
 func (p *Pipeline) call(ctx context.Context, ag *app.Agent, v acp.Version, req Request, body []byte) Result {
-	cs, err := p.operate(ctx, ag, v, req, body)
-	if err != nil {
-		return refused(v, err)
-	}
-	b, err := acp.EncodeSession(v, cs.View())
-	if err != nil {
-		return refused(v, err) // a session we cannot encode is our bug: a server failure
+	var b []byte
+	if req.Operation.cart() {
+		c, err := p.operateCart(ctx, ag, v, req, body)
+		if err != nil {
+			return refused(v, err)
+		}
+		if b, err = acp.EncodeCart(v, c.View()); err != nil {
+			return refused(v, err) // a cart we cannot encode is our bug: a server failure
+		}
+	} else {
+		cs, err := p.operate(ctx, ag, v, req, body)
+		if err != nil {
+			return refused(v, err)
+		}
+		if b, err = acp.EncodeSession(v, cs.View()); err != nil {
+			return refused(v, err) // a session we cannot encode is our bug: a server failure
+		}
 	}
 	outcome := idempotency.OutcomeReturned
-	if req.Operation == OpCreate {
+	if req.Operation == OpCreate || req.Operation == OpCreateCart {
 		outcome = idempotency.OutcomeCreated
 	}
 	return Result{Version: v, Outcome: outcome, Session: b}
+}
+
+func (p *Pipeline) operateCart(ctx context.Context, ag *app.Agent, v acp.Version, req Request, body []byte) (*checkout.Cart, error) {
+	if ok, err := p.Carts.CartsEnabled(ctx, ag); err != nil || !ok {
+		if err == nil {
+			err = &app.Error{Code: app.CodeNotFound, Reason: "not_found",
+				Message: "this store does not offer carts; create a checkout session instead"}
+		}
+		return nil, err
+	}
+	switch req.Operation {
+	case OpCreateCart:
+		in, err := acp.DecodeCreateCart(v, body)
+		if err != nil {
+			return nil, err
+		}
+		return p.Carts.Create(ctx, ag, in)
+	case OpGetCart:
+		return p.Carts.Get(ctx, ag, req.SessionID)
+	case OpUpdateCart:
+		in, err := acp.DecodeUpdateCart(v, body)
+		if err != nil {
+			return nil, err
+		}
+		return p.Carts.Update(ctx, ag, req.SessionID, in)
+	case OpCancelCart:
+		if err := acp.DecodeCancelCart(v, body); err != nil {
+			return nil, err
+		}
+		return p.Carts.Cancel(ctx, ag, req.SessionID)
+	}
+	return nil, fmt.Errorf("%w %q", ErrUnknownOperation, req.Operation)
 }
 
 func (p *Pipeline) operate(ctx context.Context, ag *app.Agent, v acp.Version, req Request, body []byte) (*checkout.Session, error) {

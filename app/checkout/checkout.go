@@ -188,6 +188,9 @@ type Sessions struct {
 	// Distribution decides the completion method of settings read here
 	// (Distribution.Effective); "" takes the stored method as it is.
 	Distribution app.Distribution
+	// Carts are advertised by Discovery for the shops that have them (nil:
+	// none).
+	Carts *Carts
 }
 
 // DefaultSessionTTL is how long a checkout session lives by default.

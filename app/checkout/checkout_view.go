@@ -3,8 +3,6 @@ package checkout
 import (
 	"context"
 	"errors"
-	"strconv"
-	"strings"
 
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
@@ -23,21 +21,7 @@ func (cs *Session) View() *acp.Session {
 		CreatedAt: cs.CreatedAt, UpdatedAt: cs.UpdatedAt, ExpiresAt: cs.ExpiresAt,
 	}
 	for i, l := range q.Lines {
-		name := l.Title
-		// The feed's title already names the variant ("T-Shirt - S").
-		if l.VariantTitle != "" && l.VariantTitle != "Default Title" && !strings.Contains(name, l.VariantTitle) {
-			name += " – " + l.VariantTitle
-		}
-		li := acp.LineItem{
-			ID: "li_" + strconv.Itoa(i+1), ItemID: l.ItemID, Quantity: l.Quantity,
-			UnitAmount: l.UnitAmount, Discount: l.Discount, Tax: l.Tax,
-			Name: name, SKU: l.SKU,
-			ProductID: strconv.FormatInt(l.ProductID, 10), VariantID: strconv.FormatInt(l.VariantID, 10),
-		}
-		if l.ImageURL != "" {
-			li.Images = []string{l.ImageURL}
-		}
-		s.LineItems = append(s.LineItems, li)
+		s.LineItems = append(s.LineItems, viewLine(i, l))
 	}
 	for _, o := range q.Options {
 		fo := acp.FulfillmentOption{
@@ -89,6 +73,13 @@ func (c *Sessions) Discovery(ctx context.Context, shopDomain, baseURL string) ([
 		return nil, err
 	}
 	d := acp.Discovery{APIBaseURL: baseURL, Services: []string{"checkout"}, Extensions: []string{"discount"}}
+	carts, err := c.Carts.CartsEnabled(ctx, &app.Agent{Shop: sh})
+	if err != nil {
+		return nil, err
+	}
+	if carts {
+		d.Services = append(d.Services, "carts")
+	}
 	if sh.CurrencyCode != "" {
 		d.Currencies = []string{sh.CurrencyCode}
 	}

@@ -15,7 +15,10 @@
 // requires_escalation with continue_url = the draft's invoice URL;
 // complete is refused; a canceled or expired session's draft is deleted
 // by the checkout_release_draft job; app/orderevents completes the
-// session when the order comes back, through CompleteHandoff). What
+// session when the order comes back, through CompleteHandoff); and the
+// ACP carts of those shops (carts.go: Carts, priced by the same Pricer,
+// each buyable cart holding a draft order whose invoice URL is its
+// continue_url, stored through CartStore). What
 // happens after the sale (the signed order events sent to the agent's
 // webhook, Shopify's refunds passed to the payment provider) is
 // app/orderevents, which builds on the records here; checkout tells it of
@@ -39,8 +42,9 @@
 // work without as arguments and the rest as options; the order events
 // (orderevents.New) are built first and handed to New.
 //
-// It owns its ports (Store, PricingStore, PaymentStore, implemented by
-// app/store) and the records they carry (Session, State, Quote, Payment, …).
+// It owns its ports (Store, CartStore, PricingStore, PaymentStore,
+// implemented by app/store) and the records they carry (Session, State,
+// Cart, CartState, Quote, Payment, …).
 //
 // Imports: package app (vocabulary: Shop, Agent, Error, feed records),
 // acp, shopify, app/feed, app/secret, app/internal/ttlcache, River's job

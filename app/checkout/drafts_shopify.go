@@ -24,7 +24,7 @@ func (d *ShopifyDrafts) UpsertDraft(ctx context.Context, shop, id string, in Han
 	w := shopify.DraftOrderWrite{
 		DraftOrderInput:       draftOrderInput(in.DraftRequest),
 		ReserveInventoryUntil: &until,
-		CustomAttributes:      map[string]string{HandoffAttribute: in.SessionID},
+		CustomAttributes:      draftAttributes(in),
 		Tags:                  []string{HandoffSource},
 		SourceName:            HandoffSource,
 	}
@@ -67,4 +67,12 @@ func (d *ShopifyDrafts) DeleteDraft(ctx context.Context, shop, id string) error 
 		return nil
 	}
 	return err
+}
+
+// draftAttributes name the session, or the cart, the draft belongs to.
+func draftAttributes(in HandoffDraft) map[string]string {
+	if in.CartID != "" {
+		return map[string]string{CartAttribute: in.CartID}
+	}
+	return map[string]string{HandoffAttribute: in.SessionID}
 }

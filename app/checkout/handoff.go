@@ -48,6 +48,8 @@ const HandoffSource = "acpbridge"
 // HandoffDraft is what a handoff session's draft order holds.
 type HandoffDraft struct {
 	SessionID string
+	// CartID is set instead of SessionID for a cart's draft (carts.go).
+	CartID string `json:",omitempty"`
 	// DraftRequest is the cart as pricing sends it to Shopify: lines,
 	// buyer email and phone, address (nil when nothing ships), discount
 	// codes.
@@ -342,9 +344,11 @@ const overdueBatch = 1000
 
 // ExpireOverdue expires the handed-off sessions whose time is up and that
 // no call has read since (the agent went away), so their drafts are
-// deleted and nothing is left payable; the housekeeping job runs it. It
-// returns how many it expired. Each expiry is the same conditional write
-// a read makes, so a session is expired, and its draft released, once.
+// deleted and nothing is left payable, and deletes the overdue carts
+// likewise (Carts.ExpireOverdue); the housekeeping job runs it. It
+// returns how many sessions and carts it expired. Each expiry is the same
+// conditional write a read makes, so a session is expired, and its draft
+// released, once.
 func (c *Sessions) ExpireOverdue(ctx context.Context) (int, error) {
 	refs, err := c.Store.OverdueHandoffSessions(ctx, c.now(), overdueBatch)
 	if err != nil {
@@ -366,5 +370,6 @@ func (c *Sessions) ExpireOverdue(ctx context.Context) (int, error) {
 			n++
 		}
 	}
-	return n, nil
+	carts, err := c.Carts.ExpireOverdue(ctx)
+	return n + carts, err
 }

@@ -29,6 +29,9 @@ type Options struct {
 	// settings allow (app.Distribution.Effective) when a call carries
 	// none; "" takes them as stored.
 	Distribution app.Distribution
+	// Carts, when set, are the shop's carts: the discovery document lists
+	// "carts" for the shops they are enabled for (Carts.CartsEnabled).
+	Carts *Carts
 }
 
 // New builds the ACP checkout over its store, the pricer that quotes carts,
@@ -38,7 +41,7 @@ func New(store Store, pricer Pricer, completer *Completer, events OrderEvents, q
 	return &Sessions{
 		Store: store, Pricer: pricer, Completer: completer, Events: events, Queue: queue,
 		Logger: orLogger(opts.Logger), Now: orNow(opts.Now), TTL: opts.TTL, CompleteWait: opts.CompleteWait,
-		Drafts: opts.Drafts, Distribution: opts.Distribution,
+		Drafts: opts.Drafts, Distribution: opts.Distribution, Carts: opts.Carts,
 	}
 }
 

@@ -51,10 +51,15 @@ const (
 	OpUpdateSession   Operation = "update_checkout_session"
 	OpCompleteSession Operation = "complete_checkout_session"
 	OpCancelSession   Operation = "cancel_checkout_session"
+	// The cart operations (2026-04-17); their target is the cart, in
+	// Scope.SessionID.
+	OpCreateCart Operation = "create_cart"
+	OpUpdateCart Operation = "update_cart"
+	OpCancelCart Operation = "cancel_cart"
 )
 
 // Scope is what a key is unique within: the shop, the agent's
-// API key, the operation and its target session ("" for a create). The
+// API key, the operation and its target session or cart ("" for a create). The
 // same key sent by two agents of one shop, to two sessions or for two
 // operations is two requests.
 type Scope struct {

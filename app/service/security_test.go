@@ -91,6 +91,10 @@ var routeTable = map[string]routeClass{
 	"POST /acp/:shop/checkout_sessions/:id":          classACP,
 	"POST /acp/:shop/checkout_sessions/:id/complete": classACP,
 	"POST /acp/:shop/checkout_sessions/:id/cancel":   classACP,
+	"POST /acp/:shop/carts":                          classACP,
+	"GET /acp/:shop/carts/:id":                       classACP,
+	"PUT /acp/:shop/carts/:id":                       classACP,
+	"POST /acp/:shop/carts/:id/cancel":               classACP,
 
 	"GET /api/session":                   classAdminAPI,
 	"GET /api/catalog":                   classAdminAPI,
@@ -860,6 +864,8 @@ func (e *secEnv) attacks(t *testing.T, r *echo.Route, class routeClass) []secAtt
 			body = `{"payment_data":{"handler_id":"` + acp.StripeSPTHandlerID + `","instrument":{"type":"card","credential":{"type":"spt","token":"` + spt + `"}}}}`
 		case strings.HasSuffix(r.Path, "/cancel"):
 			body = `{}`
+		case strings.HasPrefix(r.Path, "/acp/:shop/carts"):
+			body = `{"line_items":[{"id":"` + a.variantID + `","quantity":1}]}`
 		case strings.HasSuffix(r.Path, "/:id"):
 			body = `{"fulfillment_details":{"name":"Mallory","address":{"name":"Mallory","line_one":"1 Evil St","city":"San Francisco","state":"CA","country":"US","postal_code":"94105"}}}`
 		default:
@@ -1031,8 +1037,9 @@ func acpOwnShopStatuses(r *echo.Route) []int {
 	if r.Method == echo.RouteNotFound {
 		return []int{http.StatusNotFound, http.StatusMethodNotAllowed}
 	}
-	if r.Path == "/acp/:shop/checkout_sessions" {
-		// B creates its own session; A's item is unknown in B's catalog.
+	if r.Path == "/acp/:shop/checkout_sessions" || r.Path == "/acp/:shop/carts" {
+		// B creates its own session (or cart); A's item is unknown in B's
+		// catalog.
 		return []int{http.StatusCreated, http.StatusBadRequest, http.StatusNotFound, http.StatusUnprocessableEntity}
 	}
 	return []int{http.StatusNotFound}

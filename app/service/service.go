@@ -99,6 +99,7 @@ type Service struct {
 	admin      *merchant.Admin
 	agents     *agents.Access
 	checkout   *checkout.Sessions
+	carts      *checkout.Carts
 	events     *orderevents.Service
 	webhooks   *shops.ShopifyWebhooks
 	queue      *jobs.Queue
@@ -265,9 +266,14 @@ func (s *Service) buildCheckout(opts Options) {
 		checkout.CompleterOptions{Now: now, Lease: cfg.CompletionLease})
 	pricing := checkout.NewPricing(s.store, s.feeds, checkout.NewCachedPricing(checkout.NewShopifyPricing(s.shopify)),
 		checkout.PricingOptions{Logger: logger, Now: now, Timeout: cfg.QuoteTimeout})
+	drafts := checkout.NewShopifyDrafts(s.shopify)
+	// Carts live as long as sessions (CHECKOUT_TTL): their drafts hold
+	// stock as long.
+	s.carts = checkout.NewCarts(s.store, pricing, s.queue, drafts,
+		checkout.CartsOptions{Logger: logger, Now: now, TTL: cfg.CheckoutTTL, Distribution: cfg.Distribution})
 	s.checkout = checkout.New(s.store, pricing, completer, s.events, s.queue,
 		checkout.Options{Logger: logger, Now: now, TTL: cfg.CheckoutTTL, Distribution: cfg.Distribution,
-			Drafts: checkout.NewShopifyDrafts(s.shopify)})
+			Drafts: drafts, Carts: s.carts})
 }
 
 // workers registers a worker per job kind, each calling one use-case.
@@ -311,6 +317,7 @@ func (s *Service) buildHTTP(opts Options) {
 		SecureCookies:   cfg.AppURL != nil && cfg.AppURL.Scheme == "https",
 		AfterInstallURL: afterInstall,
 		Checkout:        s.checkout,
+		Carts:           s.carts,
 		Agents:          s.agents,
 		AgentAdmin:      s.agents,
 		Idempotency:     idempotency.New(s.store, idempotency.Options{Now: s.store.Now, Logger: logger}),
@@ -460,6 +467,9 @@ func (s *Service) Agents() *agents.Access { return s.agents }
 
 // Checkout exposes the ACP checkout use-case.
 func (s *Service) Checkout() *checkout.Sessions { return s.checkout }
+
+// Carts is the ACP carts use-case.
+func (s *Service) Carts() *checkout.Carts { return s.carts }
 
 // OrderEvents exposes the order events sent to agents.
 func (s *Service) OrderEvents() *orderevents.Service { return s.events }

@@ -166,6 +166,10 @@ func (s *Store) CustomerData(ctx context.Context, shop string, c app.CustomerRef
 		return nil, translate(err, "customer data")
 	}
 	out["checkout_sessions"] = n
+	if err := s.customerCarts(ctx, shop, c).Count(&n).Error; err != nil {
+		return nil, translate(err, "customer data")
+	}
+	out["carts"] = n
 	return out, nil
 }
 
@@ -199,6 +203,27 @@ func (s *Store) RedactCustomer(ctx context.Context, shop string, c app.CustomerR
 		}
 	}
 	out["checkout_sessions"] = int64(len(rows))
+	// Carts keep the buyer the agent gave: it goes, the items stay until
+	// the cart expires.
+	var carts []cartRow
+	if err := s.customerCarts(ctx, shop, c).Find(&carts).Error; err != nil {
+		return nil, translate(err, "redact customer carts")
+	}
+	for _, r := range carts {
+		var st checkout.CartState
+		if err := json.Unmarshal([]byte(r.State), &st); err != nil {
+			return nil, fmt.Errorf("redact customer: cart %s: %w", r.ID, err)
+		}
+		st.Buyer = nil
+		b, err := json.Marshal(st)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.conn(ctx).Model(&cartRow{}).Where("id = ?", r.ID).Update("state", string(b)).Error; err != nil {
+			return nil, translate(err, "redact customer carts")
+		}
+	}
+	out["carts"] = int64(len(carts))
 	return out, nil
 }
 
