@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,20 +24,7 @@ import (
 // and the agent webhook receives one signed order_create.
 func TestDemoHandoffPurchase(t *testing.T) {
 	t.Parallel()
-	var mu sync.Mutex
-	type delivery struct {
-		sig  string
-		body []byte
-	}
-	var got []delivery
-	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		got = append(got, delivery{r.Header.Get("Merchant-Signature"), b})
-		mu.Unlock()
-		_, _ = w.Write([]byte(`{"received":true}`))
-	}))
-	defer hook.Close()
+	hook := newAgentHook(t)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -175,8 +160,7 @@ func TestDemoHandoffPurchase(t *testing.T) {
 	// One signed order_create for the session.
 	creates := 0
 	for deadline := time.Now().Add(30 * time.Second); creates == 0 && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		mu.Lock()
-		for _, d := range got {
+		for _, d := range hook.take() {
 			if err := orderevents.Verify([]byte(h.ACP.WebhookSecret), d.sig, d.body, time.Now()); err != nil {
 				t.Errorf("a delivery does not verify: %v", err)
 				continue
@@ -192,17 +176,13 @@ func TestDemoHandoffPurchase(t *testing.T) {
 				creates++
 			}
 		}
-		got = got[:0]
-		mu.Unlock()
 	}
 	time.Sleep(500 * time.Millisecond) // a second order_create would come now
-	mu.Lock()
-	for _, d := range got {
+	for _, d := range hook.take() {
 		if strings.Contains(string(d.body), `"order_create"`) && strings.Contains(string(d.body), id) {
 			creates++
 		}
 	}
-	mu.Unlock()
 	if creates != 1 {
 		t.Errorf("order_create events for %s: %d, want 1", id, creates)
 	}

@@ -25,20 +25,7 @@ import (
 // with --agent-webhook-url receives a correctly signed order_create.
 func TestDemoPurchase(t *testing.T) {
 	t.Parallel()
-	var mu sync.Mutex
-	type delivery struct {
-		sig  string
-		body []byte
-	}
-	var got []delivery
-	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		got = append(got, delivery{r.Header.Get("Merchant-Signature"), b})
-		mu.Unlock()
-		_, _ = w.Write([]byte(`{"received":true}`))
-	}))
-	defer hook.Close()
+	hook := newAgentHook(t)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -198,8 +185,7 @@ func TestDemoPurchase(t *testing.T) {
 	creates := map[string]bool{}
 	deadline := time.Now().Add(30 * time.Second)
 	for len(creates) < len(sessions) && time.Now().Before(deadline) {
-		mu.Lock()
-		for _, d := range got {
+		for _, d := range hook.take() {
 			if err := orderevents.Verify([]byte(m.ACP.WebhookSecret), d.sig, d.body, time.Now()); err != nil {
 				t.Errorf("a delivery does not verify: %v", err)
 				continue
@@ -215,8 +201,6 @@ func TestDemoPurchase(t *testing.T) {
 				creates[ev.Data.CheckoutSessionID] = true
 			}
 		}
-		got = got[:0]
-		mu.Unlock()
 		time.Sleep(100 * time.Millisecond)
 	}
 	for id := range sessions {
@@ -224,4 +208,41 @@ func TestDemoPurchase(t *testing.T) {
 			t.Errorf("no signed order_create for %s", id)
 		}
 	}
+}
+
+// agentHook is an agent's order-event webhook for the demo tests: it keeps
+// what it receives, signature and body, until the test takes it.
+type agentHook struct {
+	*httptest.Server
+	mu  sync.Mutex
+	got []hookDelivery
+}
+
+// hookDelivery is one order event as the agent received it.
+type hookDelivery struct {
+	sig  string
+	body []byte
+}
+
+func newAgentHook(t *testing.T) *agentHook {
+	t.Helper()
+	h := &agentHook{}
+	h.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		h.mu.Lock()
+		h.got = append(h.got, hookDelivery{r.Header.Get("Merchant-Signature"), b})
+		h.mu.Unlock()
+		_, _ = w.Write([]byte(`{"received":true}`))
+	}))
+	t.Cleanup(h.Close)
+	return h
+}
+
+// take returns the deliveries received since the last take.
+func (h *agentHook) take() []hookDelivery {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := h.got
+	h.got = nil
+	return out
 }
