@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -63,7 +65,10 @@ func (s *Server) mcpRoutes() {
 		// it is broken, not misconfigured.
 		panic(fmt.Sprintf("web: the ACP MCP tools: %v", err))
 	}
-	srv := mcp.NewServer(&mcp.Implementation{Name: "acpbridge", Title: "ACP checkout", Version: app.Version}, &mcp.ServerOptions{Logger: s.logger})
+	// The SDK logs every stateless request's session at Info (three lines
+	// a call): only its warnings and errors reach the app's log.
+	sdkLog := slog.New(minLevel{slog.LevelWarn, s.logger.Handler()})
+	srv := mcp.NewServer(&mcp.Implementation{Name: "acpbridge", Title: "ACP checkout", Version: app.Version}, &mcp.ServerOptions{Logger: sdkLog})
 	for _, t := range tools {
 		srv.AddTool(&mcp.Tool{Name: t.Name, Description: t.Description, InputSchema: t.InputSchema}, s.mcpTool(t.Operation))
 	}
@@ -75,7 +80,7 @@ func (s *Server) mcpRoutes() {
 		// authenticated by API key: a local proxy's Host is no rebinding.
 		DisableLocalhostProtection: true,
 		MaxRequestBodyBytes:        maxMCPBody,
-		Logger:                     s.logger,
+		Logger:                     sdkLog,
 	})
 	s.echo.Any(MCPBasePath+":shop", s.mcpHandler(h), s.acpShopParam)
 }
@@ -113,7 +118,7 @@ func (s *Server) mcpTool(op acpapi.Operation) mcp.ToolHandler {
 				if p, ok := r.(*acpapi.Panic); ok {
 					r = p.Value
 				}
-				s.logger.ErrorContext(ctx, "panic in an MCP tool call", "tool", req.Params.Name, "panic", r)
+				s.logger.ErrorContext(ctx, "panic in an MCP tool call", "tool", req.Params.Name, "panic", r, "stack", string(debug.Stack()))
 				res, err = nil, s.mcpError(ctx, "", fmt.Errorf("panic: %v", r), false)
 			}
 		}()
@@ -170,4 +175,22 @@ func (s *Server) mcpError(ctx context.Context, v acp.Version, err error, fromBod
 		return &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: "internal error"}
 	}
 	return &jsonrpc.Error{Code: CodeACPError, Message: e.Message, Data: body}
+}
+
+// minLevel is a slog.Handler that drops records below a level.
+type minLevel struct {
+	min slog.Level
+	slog.Handler
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(as []slog.Attr) slog.Handler {
+	return minLevel{h.min, h.Handler.WithAttrs(as)}
+}
+
+func (h minLevel) WithGroup(name string) slog.Handler {
+	return minLevel{h.min, h.Handler.WithGroup(name)}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/acp/acptest"
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/config"
 	"github.com/acpbridge/acpbridge/app/payment/stripeemu"
 	"github.com/acpbridge/acpbridge/web"
 )
@@ -480,5 +481,41 @@ func TestMCPDiscovery(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(body), &d); err != nil || status != http.StatusOK || !slices.Equal(d.Transports, []string{"rest", "mcp"}) {
 		t.Errorf("discovery: %d %s", status, body)
+	}
+}
+
+// TestMCPRateLimitSharedWithREST: the per-key limit (AGENT_RATE_LIMIT 0.5/s,
+// a burst of one) counts a key's calls over both transports: right after a
+// REST call, the same key's tool call is refused rate_limit_exceeded (in
+// -32000's data), and another key's is not.
+func TestMCPRateLimitSharedWithREST(t *testing.T) {
+	t.Parallel()
+	e := newSecApp(t, app.DatabaseSQLite, func(c *config.Config) { c.AgentRate = 0.5 })
+	ctx := context.Background()
+	s := e.installShop(t, secShopA)
+	var keys []string
+	for _, label := range []string{"one", "two"} {
+		k, _, err := e.svc.Agents().CreateAPIKey(ctx, s.sh.ID, label)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.used("API key "+label, k)
+		keys = append(keys, k)
+	}
+	rest := &agent{t: t, base: web.ACPBaseURL(e.svc.URL(), secShopA), key: keys[0], version: acp.V20260417}
+	if r := rest.do("GET", "/checkout_sessions/cs_nosuchsession", nil); r.status != http.StatusNotFound {
+		t.Fatalf("REST call of key one: %d %s", r.status, r.body)
+	}
+	for i, key := range keys {
+		cs, err := connectMCP(t, web.MCPURL(e.svc.URL(), secShopA), key)
+		if err != nil {
+			t.Fatalf("key %d: initialize: %v", i, err)
+		}
+		a := &mcpAgent{t: t, session: cs}
+		_, je := a.call("get_checkout_session", nil, "cs_nosuchsession", nil)
+		code := acpErr(t, je)["code"]
+		if want := []string{"rate_limit_exceeded", "not_found"}[i]; je.Code != web.CodeACPError || code != want {
+			t.Errorf("key %d over MCP right after key one over REST: %d %v, want %s", i, je.Code, code, want)
+		}
 	}
 }
