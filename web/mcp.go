@@ -82,7 +82,9 @@ func (s *Server) mcpRoutes() {
 		MaxRequestBodyBytes:        maxMCPBody,
 		Logger:                     sdkLog,
 	})
-	s.echo.Any(MCPBasePath+":shop", s.mcpHandler(h), s.acpShopParam)
+	// POST only: stateless, the SDK would answer GET (a server-sent event
+	// stream) and DELETE (a session's end) 405 anyway; echo does so here.
+	s.echo.POST(MCPBasePath+":shop", s.mcpHandler(h), s.acpShopParam)
 }
 
 // mcpHandler authenticates the HTTP request (the binding leaves

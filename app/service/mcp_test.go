@@ -3,6 +3,7 @@ package service_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -19,6 +21,7 @@ import (
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/acp/acptest"
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/agents"
 	"github.com/acpbridge/acpbridge/app/config"
 	"github.com/acpbridge/acpbridge/app/payment/stripeemu"
 	"github.com/acpbridge/acpbridge/web"
@@ -517,5 +520,48 @@ func TestMCPRateLimitSharedWithREST(t *testing.T) {
 		if want := []string{"rate_limit_exceeded", "not_found"}[i]; je.Code != web.CodeACPError || code != want {
 			t.Errorf("key %d over MCP right after key one over REST: %d %v, want %s", i, je.Code, code, want)
 		}
+	}
+}
+
+// TestMCPSignature: where the shop requires signed requests, the binding's
+// meta.signature and meta.timestamp (RFC 3339) carry them, over the
+// payload's bytes as sent; a wrong or replayed signature is refused.
+func TestMCPSignature(t *testing.T) {
+	t.Parallel()
+	e := newCheckoutEnv(t, app.DatabaseSQLite)
+	secret, err := e.svc.Agents().RotateSigningSecret(context.Background(), e.sh.ID, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := e.mcpAgent(t)
+	payload, err := json.Marshal((&agent{version: acp.V20260417}).createBody([]acp.ItemInput{item(e.items.digital, 1)}, true, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sign := func(ts string, body []byte) string {
+		return base64.StdEncoding.EncodeToString(agents.SignRequest([]byte(secret), ts, body))
+	}
+	ts := time.Now().UTC().Format(time.RFC3339)
+	meta := func(key, sig string) map[string]any {
+		return map[string]any{"api_version": "2026-04-17", "idempotency_key": key, "timestamp": ts, "signature": sig}
+	}
+	if _, je := a.call("create_checkout_session", map[string]any{"api_version": "2026-04-17"}, "", json.RawMessage(payload)); je == nil || acpErr(t, je)["code"] != "signature_required" {
+		t.Errorf("unsigned: %v", je)
+	}
+	if _, je := a.call("create_checkout_session", meta("sig-bad", sign(ts, append(payload, ' '))), "", json.RawMessage(payload)); je == nil || acpErr(t, je)["code"] != "invalid_signature" {
+		t.Errorf("signature over other bytes: %v", je)
+	}
+	s, je := a.call("create_checkout_session", meta("sig-1", sign(ts, payload)), "", json.RawMessage(payload))
+	if je != nil || s["id"] == nil {
+		t.Fatalf("signed create: %v %v", s, je)
+	}
+	// The same signature on another call (another key): a replay.
+	if _, je := a.call("create_checkout_session", meta("sig-2", sign(ts, payload)), "", json.RawMessage(payload)); je == nil || acpErr(t, je)["type"] != "invalid_request" {
+		t.Errorf("replayed signature: %v", je)
+	}
+	// A read signs no body.
+	ts = time.Now().UTC().Add(time.Second).Format(time.RFC3339)
+	if got, je := a.call("get_checkout_session", map[string]any{"api_version": "2026-04-17", "timestamp": ts, "signature": sign(ts, nil)}, s["id"].(string), nil); je != nil || got["id"] != s["id"] {
+		t.Errorf("signed get: %v %v", got, je)
 	}
 }
