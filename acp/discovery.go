@@ -23,6 +23,10 @@ type Discovery struct {
 	// Currencies are ISO 4217 codes (sent lower-case).
 	Currencies []string
 	Locales    []string
+	// MCP says the seller also serves the checkout over the MCP binding
+	// (transports ["rest", "mcp"]). The document has no field for the
+	// MCP server's URL: the binding leaves it to be told out of band.
+	MCP bool
 }
 
 type wireDiscovery struct {
@@ -48,7 +52,8 @@ type wireDiscoveryExtra struct {
 }
 
 // EncodeDiscovery returns the discovery document: the protocol's latest
-// version and every supported one (oldest first), over the REST transport.
+// version and every supported one (oldest first), over the REST transport
+// and, when d.MCP is set, the MCP one.
 func EncodeDiscovery(d Discovery) ([]byte, error) {
 	if !validURL(d.APIBaseURL) {
 		return nil, errors.New("acp: EncodeDiscovery: api base URL must be an absolute http(s) URL")
@@ -65,6 +70,9 @@ func EncodeDiscovery(d Discovery) ([]byte, error) {
 	w.Protocol.DocumentationURL = d.DocumentationURL
 	w.APIBaseURL = d.APIBaseURL
 	w.Transports = []string{"rest"}
+	if d.MCP {
+		w.Transports = append(w.Transports, "mcp")
+	}
 	w.Capabilities.Services = d.Services
 	for _, e := range d.Extensions {
 		w.Capabilities.Extensions = append(w.Capabilities.Extensions, wireDiscoveryExtra{Name: e})

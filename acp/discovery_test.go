@@ -1,6 +1,7 @@
 package acp_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/acpbridge/acpbridge/acp"
@@ -29,6 +30,27 @@ func TestEncodeDiscovery(t *testing.T) {
 	for _, bad := range []acp.Discovery{{APIBaseURL: "not a url"}, {APIBaseURL: "https://x.example", Currencies: []string{"XXQ"}}} {
 		if _, err := acp.EncodeDiscovery(bad); err == nil {
 			t.Errorf("EncodeDiscovery(%+v) = nil error", bad)
+		}
+	}
+}
+
+// TestEncodeDiscoveryTransports: REST always, MCP when the seller serves
+// the binding, and the document stays valid either way.
+func TestEncodeDiscoveryTransports(t *testing.T) {
+	for _, tc := range []struct {
+		mcp  bool
+		want string
+	}{{false, "[rest]"}, {true, "[rest mcp]"}} {
+		b, err := acp.EncodeDiscovery(acp.Discovery{APIBaseURL: "https://app.example/acp/shop.myshopify.com",
+			Services: []string{"checkout"}, MCP: tc.mcp})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := acptest.Validate(acp.V20260417, "DiscoveryResponse", b); err != nil {
+			t.Fatalf("MCP %v: discovery document does not match the schema: %v\n%s", tc.mcp, err, b)
+		}
+		if got := fmt.Sprint(decodeMap(t, b)["transports"]); got != tc.want {
+			t.Errorf("MCP %v: transports = %s, want %s", tc.mcp, got, tc.want)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -58,12 +59,24 @@ func (s *Server) handleError(err error, c echo.Context) {
 }
 
 func (s *Server) describe(err error, c echo.Context) (int, errorBody) {
+	status, body, retryAfter := s.describeErr(c.Request().Context(), err)
+	if retryAfter > 0 {
+		secs := int((retryAfter + time.Second - 1) / time.Second)
+		c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
+	}
+	return status, body
+}
+
+// describeErr is describe without an HTTP response (the MCP transport's
+// tool errors use it too): the status, the ACP error, and the wait an
+// answer asks for (REST's Retry-After).
+func (s *Server) describeErr(ctx context.Context, err error) (int, errorBody, time.Duration) {
 	var pe *acp.Error // a protocol decoder's precise answer
 	if errors.As(err, &pe) {
 		if pe.Code == acp.CodeTooLarge {
-			return http.StatusRequestEntityTooLarge, *pe
+			return http.StatusRequestEntityTooLarge, *pe, 0
 		}
-		return http.StatusBadRequest, *pe
+		return http.StatusBadRequest, *pe, 0
 	}
 	var ae *app.Error
 	if errors.As(err, &ae) {
@@ -75,15 +88,11 @@ func (s *Server) describe(err error, c echo.Context) (int, errorBody) {
 		if ae.Reason != "" {
 			code = ae.Reason
 		}
-		if ae.RetryAfter > 0 {
-			secs := int((ae.RetryAfter + time.Second - 1) / time.Second)
-			c.Response().Header().Set("Retry-After", strconv.Itoa(secs))
-		}
 		msg := ae.Message
 		if msg == "" {
 			msg = http.StatusText(status)
 		}
-		return status, errorBody{Type: errorType(status), Code: code, Message: msg, Param: ae.Field}
+		return status, errorBody{Type: errorType(status), Code: code, Message: msg, Param: ae.Field}, ae.RetryAfter
 	}
 	var he *echo.HTTPError
 	if errors.As(err, &he) && he.Code < 500 {
@@ -91,13 +100,13 @@ func (s *Server) describe(err error, c echo.Context) (int, errorBody) {
 		if m, ok := he.Message.(string); ok && m != "" {
 			msg = m
 		}
-		return he.Code, errorBody{Type: errorType(he.Code), Code: codeOf(he.Code), Message: msg}
+		return he.Code, errorBody{Type: errorType(he.Code), Code: codeOf(he.Code), Message: msg}, 0
 	}
-	s.logger.ErrorContext(c.Request().Context(), "internal error", "err", err)
+	s.logger.ErrorContext(ctx, "internal error", "err", err)
 	return http.StatusInternalServerError, errorBody{
 		Type: acp.ErrProcessingError, Code: "internal_error",
 		Message: "Internal error. Quote the X-Request-Id header when reporting it.",
-	}
+	}, 0
 }
 
 // errorType is the ACP error type for a status.

@@ -48,6 +48,8 @@ func (s *Server) routes() {
 	// URL (acp.go).
 	if s.checkout != nil && s.acp.Agents != nil {
 		s.acpRoutes()
+		// The same checkout calls as MCP tools, per shop (mcp.go).
+		s.mcpRoutes()
 	}
 
 	// Product feeds: each shop's published files, for agents and the merchant.

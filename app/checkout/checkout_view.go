@@ -72,7 +72,9 @@ func (c *Sessions) Discovery(ctx context.Context, shopDomain, baseURL string) ([
 	if err != nil {
 		return nil, err
 	}
-	d := acp.Discovery{APIBaseURL: baseURL, Services: []string{"checkout"}, Extensions: []string{"discount"}}
+	// Every shop's checkout is also an MCP server (web/mcp.go), whose URL
+	// agents learn out of band, as the binding says.
+	d := acp.Discovery{APIBaseURL: baseURL, Services: []string{"checkout"}, Extensions: []string{"discount"}, MCP: true}
 	carts, err := c.Carts.CartsEnabled(ctx, &app.Agent{Shop: sh})
 	if err != nil {
 		return nil, err

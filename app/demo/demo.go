@@ -101,6 +101,7 @@ type Manifest struct {
 	AdminURL string          `json:"admin_url"`
 	Shopify  ShopifyManifest `json:"shopify"`
 	ACP      ACPManifest     `json:"acp"`
+	MCP      MCPManifest     `json:"mcp"`
 	Payment  PaymentManifest `json:"payment"`
 	Feed     FeedManifest    `json:"feed"`
 	// Items are (up to 100 of) the variants the feed publishes.
@@ -115,6 +116,7 @@ type Manifest struct {
 type HandoffManifest struct {
 	Shop  string                `json:"shop"`
 	ACP   ACPManifest           `json:"acp"`
+	MCP   MCPManifest           `json:"mcp"`
 	Feed  FeedManifest          `json:"feed"`
 	Items []feeds.PublishedItem `json:"items"`
 }
@@ -133,6 +135,18 @@ type ACPManifest struct {
 
 // DemoStripeAccount is the Stripe account the demo shop charges through.
 const DemoStripeAccount = "acct_1DemoShopAcpBridge"
+
+// MCPManifest tells an MCP agent where the shop's MCP server (the ACP
+// checkout tools) is and what to send as its Authorization header.
+type MCPManifest struct {
+	URL           string `json:"url"`
+	Authorization string `json:"authorization"`
+}
+
+// mcpManifest is the shop's MCP server, reached with its agent's API key.
+func mcpManifest(svc *service.Service, shop string, acpm ACPManifest) MCPManifest {
+	return MCPManifest{URL: web.MCPURL(svc.URL(), shop), Authorization: "Bearer " + acpm.APIKey}
+}
 
 // PaymentManifest holds Shared Payment Tokens granted to the demo shop by
 // the Stripe emulator, as an agent would receive them: one that approves,
@@ -236,7 +250,7 @@ func Run(ctx context.Context, opts Options, base config.Config, logger *slog.Log
 		}
 		m := Manifest{
 			AppURL: svc.URL(), Shop: DemoShop, AppClientSecret: clientSecret, AdminURL: svc.URL() + AdminPath(DemoShop),
-			Shopify: shopifyManifest(emu), ACP: acpm, Payment: paymentManifest(stripe),
+			Shopify: shopifyManifest(emu), ACP: acpm, MCP: mcpManifest(svc, DemoShop, acpm), Payment: paymentManifest(stripe),
 			Feed: feedManifest(svc, DemoShop, feedToken), Items: items, Handoff: handoff,
 		}
 		path := filepath.Join(opts.Dir, "demo.json")
@@ -294,7 +308,7 @@ func setUpHandoff(ctx context.Context, svc *service.Service, webhookURL string, 
 	if _, err := svc.Agents().SetCompletionMethod(ctx, sh.ID, app.CompletionShopifyCheckout); err != nil {
 		return nil, err
 	}
-	return &HandoffManifest{Shop: DemoHandoffShop, ACP: acpm, Feed: feedManifest(svc, DemoHandoffShop, feedToken), Items: items}, nil
+	return &HandoffManifest{Shop: DemoHandoffShop, ACP: acpm, MCP: mcpManifest(svc, DemoHandoffShop, acpm), Feed: feedManifest(svc, DemoHandoffShop, feedToken), Items: items}, nil
 }
 
 // feedManifest tells how to pull a shop's published feed.
@@ -329,9 +343,9 @@ func paymentManifest(stripe *stripeemu.Emulator) PaymentManifest {
 // printQuickstart tells the tester where everything is (path is
 // demo.json) and how to pull the feed and buy.
 func printQuickstart(out io.Writer, m Manifest, metrics, path string) {
-	fmt.Fprintf(out, "\nacpbridge demo is running.\n\n  admin:   %s\n  app:     %s\n  shop:    %s (emulated, installed through OAuth)\n  feed:    %s (%d items published)\n  acp:     %s\n  health:  %s/healthz\n  metrics: %s\n  details: %s\n\n"+
+	fmt.Fprintf(out, "\nacpbridge demo is running.\n\n  admin:   %s\n  app:     %s\n  shop:    %s (emulated, installed through OAuth)\n  feed:    %s (%d items published)\n  acp:     %s\n  mcp:     %s (ACP checkout tools over MCP; Authorization: Bearer <the acp api_key>)\n  health:  %s/healthz\n  metrics: %s\n  details: %s\n\n"+
 		"Pull the feed:\n  curl -s -H 'Authorization: %s' %s | gunzip | head -c 600\n\n",
-		m.AdminURL, m.AppURL, m.Shop, m.Feed.URL, len(m.Items), m.ACP.BaseURL, m.AppURL, metrics, path, m.Feed.Authorization, m.Feed.URL)
+		m.AdminURL, m.AppURL, m.Shop, m.Feed.URL, len(m.Items), m.ACP.BaseURL, m.MCP.URL, m.AppURL, metrics, path, m.Feed.Authorization, m.Feed.URL)
 	fmt.Fprint(out, buyQuickstart(m))
 	fmt.Fprint(out, handoffQuickstart(m))
 	fmt.Fprint(out, "Press Ctrl-C to stop.\n\n")

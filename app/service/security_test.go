@@ -64,6 +64,7 @@ const (
 	classOAuth     routeClass = "oauth"      // the authorization-code grant: signed query, state cookie
 	classFeed      routeClass = "feed"       // /feeds/:shop/:file with the shop's feed token
 	classACP       routeClass = "acp"        // /acp/:shop/... with the shop's agent API key
+	classMCP       routeClass = "mcp"        // /mcp/:shop: the same calls as MCP tools, with the same key
 	classAdminAPI  routeClass = "admin-api"  // /api/... with an App Bridge ID token as Bearer
 	classAdminPage routeClass = "admin-page" // GET / and /admin/... with the ID token in ?id_token=
 	classMetrics   routeClass = "metrics"    // GET /metrics: served on METRICS_ADDR, 404 on the main port
@@ -95,6 +96,7 @@ var routeTable = map[string]routeClass{
 	"GET /acp/:shop/carts/:id":                       classACP,
 	"PUT /acp/:shop/carts/:id":                       classACP,
 	"POST /acp/:shop/carts/:id/cancel":               classACP,
+	"POST /mcp/:shop":                                classMCP,
 
 	"GET /api/session":                   classAdminAPI,
 	"GET /api/catalog":                   classAdminAPI,
@@ -639,6 +641,9 @@ type secAttack struct {
 	// want are the acceptable statuses; empty means "refused": 401, 403
 	// or 404.
 	want []int
+	// bodyHas, when set, must be in the answer (a JSON-RPC refusal comes
+	// with 200).
+	bodyHas string
 }
 
 var secRefused = []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound}
@@ -698,7 +703,7 @@ func TestCrossShopAccess(t *testing.T) {
 				t.Errorf("routeTable lists %s, which the server no longer has", key)
 			}
 		}
-		if counts[classACP] < 5 || counts[classAdminAPI] < 10 || counts[classFeed] < 2 || counts[classOAuth] < 2 || counts[classWebhook] != 1 {
+		if counts[classACP] < 5 || counts[classMCP] != 1 || counts[classAdminAPI] < 10 || counts[classFeed] < 2 || counts[classOAuth] < 2 || counts[classWebhook] != 1 {
 			t.Errorf("routes by class %v: fewer than the server has today", counts)
 		}
 
@@ -788,6 +793,9 @@ func (e *secEnv) try(t *testing.T, r *echo.Route, class routeClass, at secAttack
 	}
 	if !slices.Contains(want, status) {
 		t.Errorf("%s %s (%s) %s: %d, want one of %v: %.300s", r.Method, r.Path, class, at.name, status, want, body)
+	}
+	if at.bodyHas != "" && !strings.Contains(body, at.bodyHas) {
+		t.Errorf("%s %s (%s) %s: the answer lacks %s: %.300s", r.Method, r.Path, class, at.name, at.bodyHas, body)
 	}
 	for _, m := range append(slices.Clone(e.a.markers), e.a.apiKey, e.a.feedToken, e.a.signing, e.a.webhookSec, e.a.stripeKey) {
 		if strings.Contains(body, m) {
@@ -883,6 +891,49 @@ func (e *secEnv) attacks(t *testing.T, r *echo.Route, class routeClass) []secAtt
 					want: acpOwnShopStatuses(r)},
 				secAttack{name: "B's signed request, A's shop", method: method, path: e.fill(r.Path, a.domain, id), body: body,
 					header: secSignature(h(b.apiKey), b.signing, body)})
+		}
+		return out
+
+	case classMCP:
+		// Each of A's sessions through every tool that names one: with B's
+		// key at A's MCP server (refused before any method), and at B's
+		// own (a JSON-RPC not_found, nothing of A's).
+		// B's admin may have rotated its signing secret (and required
+		// signatures) by now: B takes a fresh one.
+		signing, err := e.svc.Agents().RotateSigningSecret(context.Background(), b.sh.ID, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.used("signing secret of B", signing)
+		var out []secAttack
+		for _, id := range []string{a.sessionID, a.openID} {
+			for _, tool := range []string{"get_checkout_session", "update_checkout_session", "complete_checkout_session", "cancel_checkout_session"} {
+				payload := `{}`
+				switch tool {
+				case "update_checkout_session":
+					payload = `{"fulfillment_details":{"name":"Mallory","address":{"name":"Mallory","line_one":"1 Evil St","city":"San Francisco","state":"CA","country":"US","postal_code":"94105"}}}`
+				case "complete_checkout_session":
+					spt := e.stripe.GrantToken(secAccountB, stripeemu.KindApprove, "usd", 1_000_000, time.Time{})
+					e.used("payment token of B", spt)
+					payload = `{"payment_data":{"handler_id":"` + acp.StripeSPTHandlerID + `","instrument":{"type":"card","credential":{"type":"spt","token":"` + spt + `"}}}}`
+				}
+				// B's shop requires signatures: B signs its payload (none
+				// for a read), with an RFC 3339 timestamp as the binding's
+				// meta.timestamp is, unique so that no signature repeats.
+				ts := time.Now().UTC().Format(time.RFC3339Nano)
+				signed := payload
+				if tool == "get_checkout_session" {
+					signed = ""
+				}
+				sig := base64.StdEncoding.EncodeToString(agents.SignRequest([]byte(signing), ts, []byte(signed)))
+				body := `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"` + tool + `","arguments":{"meta":{"api_version":"2026-04-17","idempotency_key":"sec-` +
+					strconv.FormatInt(time.Now().UnixNano(), 10) + `","timestamp":"` + ts + `","signature":"` + sig + `"},"id":"` + id + `","payload":` + payload + `}}}`
+				h := map[string]string{"Authorization": "Bearer " + b.apiKey, "Content-Type": "application/json", "Accept": "application/json, text/event-stream"}
+				out = append(out,
+					secAttack{name: "B's key, A's MCP server, " + tool + " of " + id, method: r.Method, path: e.fill(r.Path, a.domain, ""), header: h, body: body},
+					secAttack{name: "B's key, B's MCP server, " + tool + " of A's " + id, method: r.Method, path: e.fill(r.Path, b.domain, ""), header: h, body: body,
+						want: []int{http.StatusOK}, bodyHas: `"code":"not_found"`})
+			}
 		}
 		return out
 
