@@ -149,9 +149,24 @@ func TestPerIPLimit(t *testing.T) {
 	if status := viaProxy("203.0.113.201"); status != http.StatusFound {
 		t.Errorf("another client behind the trusted proxy: %d, want 302", status)
 	}
-	// The leftmost entry is the client's to write: it is not the key.
-	if status, _, _ := send(t, proxy, "GET", auth, map[string]string{"X-Forwarded-For": "203.0.113.201, 203.0.113.200"}); status != http.StatusTooManyRequests {
-		t.Errorf("a spoofed leftmost X-Forwarded-For escaped the limit: %d", status)
+	// The leftmost entry is the client's to write: it is not the key. The
+	// bucket refills at 5/s, so on a loaded machine a token may come back
+	// between draining it and the spoofed request: drain it again right
+	// before each try, and count the spoof as escaping only if it gets
+	// through every time (a real escape always does).
+	escaped := 0
+	for range 3 {
+		for range 20 {
+			if viaProxy("203.0.113.200") == http.StatusTooManyRequests {
+				break
+			}
+		}
+		if status, _, _ := send(t, proxy, "GET", auth, map[string]string{"X-Forwarded-For": "203.0.113.201, 203.0.113.200"}); status != http.StatusTooManyRequests {
+			escaped++
+		}
+	}
+	if escaped == 3 {
+		t.Errorf("a spoofed leftmost X-Forwarded-For escaped the limit %d times of 3", escaped)
 	}
 
 	// The webhook receiver's bucket is its own: the address that is out of
