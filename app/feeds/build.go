@@ -230,10 +230,24 @@ func (f *Service) buildPrimary(ctx context.Context, in *buildInput) (*app.FeedBu
 		if ferr := f.Store.FinishBuild(context.WithoutCancel(ctx), b); ferr != nil {
 			return nil, errors.Join(err, ferr)
 		}
+		// The failed build's search rows go; the published build's stay.
+		if last, lerr := f.Store.LatestBuild(context.WithoutCancel(ctx), in.shop.ID, app.BuildPublished); lerr == nil {
+			if derr := f.Store.DeleteFeedItems(context.WithoutCancel(ctx), in.shop.ID, last.ID); derr != nil {
+				f.Logger.WarnContext(ctx, "dropping a failed build's search rows failed", "shop", in.shop.Domain, "build", b.ID, "err", derr)
+			}
+		}
 		return b, fmt.Errorf("feed build %d: %w", b.ID, err)
 	}
 	b.Status = app.BuildPublished
-	if err := f.Store.FinishBuild(ctx, b); err != nil {
+	// Publishing and dropping the older builds' search rows is one step,
+	// so a search never sees two builds' items or none.
+	err = f.Store.InTx(ctx, func(ctx context.Context) error {
+		if err := f.Store.FinishBuild(ctx, b); err != nil {
+			return err
+		}
+		return f.Store.DeleteFeedItems(ctx, in.shop.ID, b.ID)
+	})
+	if err != nil {
 		return nil, err
 	}
 	f.Logger.InfoContext(ctx, "feed published", "shop", in.shop.Domain, "build", b.ID, "items", b.ItemsPublished,
@@ -343,6 +357,7 @@ func (f *Service) build(ctx context.Context, b *app.FeedBuild, settings feed.Set
 	defer func() { closeFormats(outs) }() // only on an early return: the happy path closes them itself
 	summary := map[string]*fieldSummary{}
 	var stored []app.FeedProblem
+	var published []app.FeedItemRow // this page's, for search
 	storedN := 0
 	err = f.walkItems(ctx, b.ShopID, settings, fshop, idx, walkFuncs{
 		product:  func() { b.Products++ },
@@ -378,10 +393,19 @@ func (f *Service) build(ctx context.Context, b *app.FeedBuild, settings feed.Set
 					return err
 				}
 			}
+			row, err := feedItemRow(b.ShopID, b.ID, &it)
+			if err != nil {
+				return err
+			}
+			published = append(published, row)
 			b.ItemsPublished++
 			return nil
 		},
 		pageDone: func() error {
+			if err := f.Store.AddFeedItems(ctx, published); err != nil {
+				return err
+			}
+			published = published[:0]
 			if len(stored) == 0 {
 				return nil
 			}

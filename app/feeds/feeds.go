@@ -34,6 +34,14 @@ type FeedStore interface {
 	// FeedTargets lists the shop's delivery targets, each published build
 	// is pushed to the enabled ones.
 	FeedTargets(ctx context.Context, shopID int64) ([]*app.FeedTarget, error)
+	// AddFeedItems stores a build's published items for search, in feed
+	// order; DeleteFeedItems drops the shop's items of every build but
+	// keep. SearchFeedItems, FeedItem and FeedItemGroup read one build's.
+	AddFeedItems(ctx context.Context, items []app.FeedItemRow) error
+	DeleteFeedItems(ctx context.Context, shopID, keep int64) error
+	SearchFeedItems(ctx context.Context, q app.FeedItemQuery) ([]app.FeedItemHit, error)
+	FeedItem(ctx context.Context, shopID, buildID int64, itemID string) (*app.FeedItemRow, error)
+	FeedItemGroup(ctx context.Context, shopID, buildID int64, groupID string, limit int) ([]app.FeedItemRow, error)
 }
 
 // Service owns the merchant's feed settings and rules, builds the feed files
