@@ -58,9 +58,14 @@ func (s *Store) AddFeedItems(ctx context.Context, items []app.FeedItemRow) error
 }
 
 // DeleteFeedItems deletes the shop's items of every build but keep (keep
-// 0: all of them).
+// 0: all of them). On PostgreSQL it then refreshes the table's statistics:
+// a build replaces a shop's rows wholesale, and until autovacuum notices,
+// the planner would not know the trigram index is the cheap way in.
 func (s *Store) DeleteFeedItems(ctx context.Context, shopID, keep int64) error {
 	err := s.conn(ctx).Where("shop_id = ? AND build_id <> ?", shopID, keep).Delete(&feedItemRow{}).Error
+	if err == nil && s.kind == app.DatabasePostgres {
+		err = s.conn(ctx).Exec("ANALYZE feed_items").Error
+	}
 	return translate(err, "delete feed items")
 }
 
@@ -110,18 +115,24 @@ func (s *Store) SearchFeedItems(ctx context.Context, q app.FeedItemQuery) ([]app
 	if q.CategoryPrefix != "" {
 		db = db.Where("substr(category, 1, ?) = ?", utf8.RuneCountInString(q.CategoryPrefix), q.CategoryPrefix)
 	}
-	rankSQL := "0"
-	if len(rank) > 0 {
-		rankSQL = "(" + strings.Join(rank, " + ") + ")"
-	}
-	if q.AfterRank > 0 || q.AfterSeq > 0 {
-		args := append(append([]any{}, rankArgs...), q.AfterRank)
-		args = append(append(args, rankArgs...), q.AfterRank, q.AfterSeq)
-		db = db.Where(rankSQL+" > ? OR ("+rankSQL+" = ? AND id > ?)", args...)
-	}
 	var rows []feedItemHitRow
-	err := db.Select("feed_items.*, "+rankSQL+" AS rank", rankArgs...).
-		Order("rank, id").Limit(q.Limit).Find(&rows).Error
+	var err error
+	if len(rank) == 0 {
+		// No words: feed order alone, so that the (shop, build, id) index
+		// walks in order and stops at the page's end.
+		if q.AfterSeq > 0 {
+			db = db.Where("id > ?", q.AfterSeq)
+		}
+		err = db.Select("feed_items.*, 0 AS rank").Order("id").Limit(q.Limit).Find(&rows).Error
+	} else {
+		rankSQL := "(" + strings.Join(rank, " + ") + ")"
+		if q.AfterRank > 0 || q.AfterSeq > 0 {
+			args := append(append([]any{}, rankArgs...), q.AfterRank)
+			args = append(append(args, rankArgs...), q.AfterRank, q.AfterSeq)
+			db = db.Where(rankSQL+" > ? OR ("+rankSQL+" = ? AND id > ?)", args...)
+		}
+		err = db.Select("feed_items.*, "+rankSQL+" AS rank", rankArgs...).Order("rank, id").Limit(q.Limit).Find(&rows).Error
+	}
 	if err != nil {
 		return nil, translate(err, "search feed items")
 	}

@@ -28,8 +28,8 @@ CREATE TABLE feed_items (
     data         TEXT   NOT NULL
 );
 CREATE INDEX feed_items_shop_build_idx ON feed_items (shop_id, build_id, id);
-CREATE UNIQUE INDEX feed_items_build_item_idx ON feed_items (build_id, item_id);
-CREATE INDEX feed_items_build_group_idx ON feed_items (build_id, group_id);
+CREATE UNIQUE INDEX feed_items_build_item_idx ON feed_items (shop_id, build_id, item_id);
+CREATE INDEX feed_items_build_group_idx ON feed_items (shop_id, build_id, group_id, id);
 CREATE INDEX feed_items_search_idx ON feed_items USING gin (search_text gin_trgm_ops);
 
 -- +goose Down

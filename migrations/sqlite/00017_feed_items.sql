@@ -24,8 +24,8 @@ CREATE TABLE feed_items (
     data         TEXT    NOT NULL
 );
 CREATE INDEX feed_items_shop_build_idx ON feed_items (shop_id, build_id, id);
-CREATE UNIQUE INDEX feed_items_build_item_idx ON feed_items (build_id, item_id);
-CREATE INDEX feed_items_build_group_idx ON feed_items (build_id, group_id);
+CREATE UNIQUE INDEX feed_items_build_item_idx ON feed_items (shop_id, build_id, item_id);
+CREATE INDEX feed_items_build_group_idx ON feed_items (shop_id, build_id, group_id, id);
 
 CREATE VIRTUAL TABLE feed_items_fts USING fts5 (
     search_text, content = 'feed_items', content_rowid = 'id', tokenize = 'trigram'
