@@ -230,24 +230,10 @@ func (f *Service) buildPrimary(ctx context.Context, in *buildInput) (*app.FeedBu
 		if ferr := f.Store.FinishBuild(context.WithoutCancel(ctx), b); ferr != nil {
 			return nil, errors.Join(err, ferr)
 		}
-		// The failed build's search rows go; the published build's stay.
-		if last, lerr := f.Store.LatestBuild(context.WithoutCancel(ctx), in.shop.ID, app.BuildPublished); lerr == nil {
-			if derr := f.Store.DeleteFeedItems(context.WithoutCancel(ctx), in.shop.ID, last.ID); derr != nil {
-				f.Logger.WarnContext(ctx, "dropping a failed build's search rows failed", "shop", in.shop.Domain, "build", b.ID, "err", derr)
-			}
-		}
 		return b, fmt.Errorf("feed build %d: %w", b.ID, err)
 	}
 	b.Status = app.BuildPublished
-	// Publishing and dropping the older builds' search rows is one step,
-	// so a search never sees two builds' items or none.
-	err = f.Store.InTx(ctx, func(ctx context.Context) error {
-		if err := f.Store.FinishBuild(ctx, b); err != nil {
-			return err
-		}
-		return f.Store.DeleteFeedItems(ctx, in.shop.ID, b.ID)
-	})
-	if err != nil {
+	if err := f.Store.FinishBuild(ctx, b); err != nil {
 		return nil, err
 	}
 	f.Logger.InfoContext(ctx, "feed published", "shop", in.shop.Domain, "build", b.ID, "items", b.ItemsPublished,
@@ -259,8 +245,18 @@ func (f *Service) buildSecondary(ctx context.Context, b *app.FeedBuild, in *buil
 	start := time.Now()
 	settings := in.settings
 	settings.FieldNames = feed.FieldNames(b.FieldNames) // as the published file
-	err := f.writeFormats(ctx, b.ID, b.ShopID, SecondaryFormats, settings, in.fshop, in.idx)
+	err := f.writeFormats(ctx, b, SecondaryFormats, settings, in.fshop, in.idx)
 	if err != nil {
+		// The build's partial search rows go; the indexed build's stay.
+		keep := int64(0)
+		if last, lerr := f.Store.LatestIndexedBuild(context.WithoutCancel(ctx), b.ShopID); lerr == nil {
+			keep = last.ID
+		}
+		if keep != b.ID {
+			if derr := f.Store.DeleteFeedItems(context.WithoutCancel(ctx), b.ShopID, keep); derr != nil {
+				f.Logger.WarnContext(ctx, "dropping a failed build's search rows failed", "shop", in.shop.Domain, "build", b.ID, "err", derr)
+			}
+		}
 		f.Logger.WarnContext(ctx, "feed build: writing the other formats failed", "shop", in.shop.Domain, "build", b.ID, "err", err)
 		return fmt.Errorf("feed build %d: %w", b.ID, err)
 	}
@@ -320,14 +316,19 @@ func closeFormats(outs []feedOut) {
 	}
 }
 
-// writeFormats writes the valid items of the catalog in the formats
-// (BuildSecondary: the counts and problems are the primary pass's).
-func (f *Service) writeFormats(ctx context.Context, buildID, shopID int64, formats []feed.Format, settings feed.Settings, fshop feed.Shop, idx Rules) error {
-	outs, err := f.openFormats(ctx, buildID, formats, settings.FieldNames)
+// writeFormats writes the valid items of the catalog in the formats and
+// stores them for search (BuildSecondary: the counts and problems are the
+// primary pass's). The search rows are written here, not in the primary
+// pass, so that indexing them (the trigram index is most of the cost)
+// never delays the feed file agents pull; search answers from the previous
+// build until this one is marked indexed.
+func (f *Service) writeFormats(ctx context.Context, b *app.FeedBuild, formats []feed.Format, settings feed.Settings, fshop feed.Shop, idx Rules) error {
+	outs, err := f.openFormats(ctx, b.ID, formats, settings.FieldNames)
 	if err != nil {
 		return err
 	}
-	err = f.walkItems(ctx, shopID, settings, fshop, idx, walkFuncs{
+	var published []app.FeedItemRow // this page's, for search
+	err = f.walkItems(ctx, b.ShopID, settings, fshop, idx, walkFuncs{
 		item: func(it feed.Item, _ *app.CatalogVariant, problems []feed.Problem) error {
 			if feed.HasErrors(problems) {
 				return nil
@@ -337,14 +338,34 @@ func (f *Service) writeFormats(ctx context.Context, buildID, shopID int64, forma
 					return err
 				}
 			}
+			row, err := feedItemRow(b.ShopID, b.ID, &it)
+			if err != nil {
+				return err
+			}
+			published = append(published, row)
 			return nil
+		},
+		pageDone: func() error {
+			err := f.Store.AddFeedItems(ctx, published)
+			published = published[:0]
+			return err
 		},
 	})
 	if err != nil {
 		closeFormats(outs)
 		return err
 	}
-	return finishFormats(outs)
+	if err := finishFormats(outs); err != nil {
+		return err
+	}
+	// Marking the build indexed and dropping the older builds' rows is one
+	// step, so a search never sees two builds' items or none.
+	return f.Store.InTx(ctx, func(ctx context.Context) error {
+		if err := f.Store.MarkItemsIndexed(ctx, b.ID); err != nil {
+			return err
+		}
+		return f.Store.DeleteFeedItems(ctx, b.ShopID, b.ID)
+	})
 }
 
 // build is the primary pass: it writes PrimaryFormat and records the
@@ -357,7 +378,6 @@ func (f *Service) build(ctx context.Context, b *app.FeedBuild, settings feed.Set
 	defer func() { closeFormats(outs) }() // only on an early return: the happy path closes them itself
 	summary := map[string]*fieldSummary{}
 	var stored []app.FeedProblem
-	var published []app.FeedItemRow // this page's, for search
 	storedN := 0
 	err = f.walkItems(ctx, b.ShopID, settings, fshop, idx, walkFuncs{
 		product:  func() { b.Products++ },
@@ -393,19 +413,10 @@ func (f *Service) build(ctx context.Context, b *app.FeedBuild, settings feed.Set
 					return err
 				}
 			}
-			row, err := feedItemRow(b.ShopID, b.ID, &it)
-			if err != nil {
-				return err
-			}
-			published = append(published, row)
 			b.ItemsPublished++
 			return nil
 		},
 		pageDone: func() error {
-			if err := f.Store.AddFeedItems(ctx, published); err != nil {
-				return err
-			}
-			published = published[:0]
 			if len(stored) == 0 {
 				return nil
 			}

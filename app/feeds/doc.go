@@ -5,7 +5,8 @@
 // them to agents' pull URL (serve.go), answering which variants agents
 // may buy exactly as the feed publishes them (checkout_items.go),
 // searching the published items for agents' discovery (search.go: the
-// build stores each published item in feed_items, trigram-indexed), and
+// build's second pass stores each published item in feed_items,
+// trigram-indexed), and
 // pushing each published build to the shop's SFTP and ACP Feed API targets
 // (deliveries.go).
 //

@@ -86,7 +86,9 @@ var availabilities = []feed.Availability{feed.InStock, feed.OutOfStock, feed.Bac
 // SearchItems searches the items of the shop's newest published feed:
 // exactly what the feed file publishes (the merchant's rules, eligibility
 // and validation applied by the build), from a per-build index the build
-// writes. A shop with no published build finds nothing. Bad input is an
+// writes in its second pass: until a new build's rows are complete, search
+// answers from the previous build's. A shop with no indexed build finds
+// nothing. Bad input is an
 // *app.Error with CodeInvalid naming the field.
 func (f *Service) SearchItems(ctx context.Context, shopID int64, q SearchQuery) (*SearchPage, error) {
 	sq, err := f.searchQuery(ctx, shopID, q)
@@ -94,7 +96,7 @@ func (f *Service) SearchItems(ctx context.Context, shopID int64, q SearchQuery) 
 		return nil, err
 	}
 	page := &SearchPage{Items: []SearchItem{}}
-	b, err := f.Store.LatestBuild(ctx, shopID, app.BuildPublished)
+	b, err := f.Store.LatestIndexedBuild(ctx, shopID)
 	if errors.Is(err, app.ErrNotFound) {
 		return page, nil
 	}
@@ -127,14 +129,14 @@ func (f *Service) SearchItems(ctx context.Context, shopID int64, q SearchQuery) 
 	return page, nil
 }
 
-// GetItem returns one item of the shop's newest published feed with its
+// GetItem returns one item of the shop's newest indexed feed (as SearchItems) with its
 // sibling variants (same group_id). An item the feed does not publish is
 // app.ErrNotFound.
 func (f *Service) GetItem(ctx context.Context, shopID int64, itemID string) (*ItemDetail, error) {
 	if itemID == "" || len(itemID) > 64 {
 		return nil, &app.Error{Code: app.CodeInvalid, Field: "id", Message: "id must be a feed item id"}
 	}
-	b, err := f.Store.LatestBuild(ctx, shopID, app.BuildPublished)
+	b, err := f.Store.LatestIndexedBuild(ctx, shopID)
 	if err != nil {
 		return nil, err
 	}

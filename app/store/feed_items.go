@@ -120,6 +120,26 @@ func (s *Store) DeleteFeedItems(ctx context.Context, shopID, keep int64) error {
 	return translate(err, "delete feed items")
 }
 
+// MarkItemsIndexed records that the build's feed_items rows are complete:
+// from then on LatestIndexedBuild (search) reads this build.
+func (s *Store) MarkItemsIndexed(ctx context.Context, buildID int64) error {
+	err := s.conn(ctx).Model(&feedBuildRow{}).Where("id = ?", buildID).Update("items_indexed_at", s.Now()).Error
+	return translate(err, "mark build indexed")
+}
+
+// LatestIndexedBuild returns the shop's newest published build whose
+// feed_items rows are complete (MarkItemsIndexed); app.ErrNotFound when
+// there is none yet.
+func (s *Store) LatestIndexedBuild(ctx context.Context, shopID int64) (*app.FeedBuild, error) {
+	var r feedBuildRow
+	err := s.conn(ctx).Where("shop_id = ? AND status = ? AND items_indexed_at IS NOT NULL", shopID, app.BuildPublished).
+		Order("id DESC").Take(&r).Error
+	if err != nil {
+		return nil, translate(err, "latest indexed build")
+	}
+	return toAppBuild(r), nil
+}
+
 // ftsPhrase quotes s as an FTS5 phrase (a double quote is doubled).
 func ftsPhrase(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
 

@@ -80,8 +80,20 @@ func searchBatch(ps []searchProduct) *app.CatalogBatch {
 	return b
 }
 
-// loadCatalog replaces the shop's catalog with ps and publishes a build.
+// loadCatalog replaces the shop's catalog with ps and runs both passes of
+// a build: the search rows are written by the second.
 func loadCatalog(t testing.TB, st *store.Store, f *feeds.Service, sh *app.Shop, gen int64, ps []searchProduct) *app.FeedBuild {
+	t.Helper()
+	b := loadPrimary(t, st, f, sh, gen, ps)
+	if err := f.BuildSecondary(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// loadPrimary replaces the shop's catalog with ps and publishes a build's
+// feed file only (its primary pass).
+func loadPrimary(t testing.TB, st *store.Store, f *feeds.Service, sh *app.Shop, gen int64, ps []searchProduct) *app.FeedBuild {
 	t.Helper()
 	ctx := context.Background()
 	if err := st.UpsertCatalog(ctx, sh.ID, gen, searchBatch(ps)); err != nil {
@@ -99,6 +111,90 @@ func loadCatalog(t testing.TB, st *store.Store, f *feeds.Service, sh *app.Shop, 
 		t.Fatalf("fixture items are invalid: %+v", probs)
 	}
 	return b
+}
+
+// countFeedItems counts the shop's feed_items rows of the build.
+func countFeedItems(t *testing.T, st *store.Store, shopID, buildID int64) int64 {
+	t.Helper()
+	q := "SELECT COUNT(*) FROM feed_items WHERE shop_id = $1 AND build_id = $2"
+	if st.Kind() == app.DatabaseSQLite {
+		q = "SELECT COUNT(*) FROM feed_items WHERE shop_id = ? AND build_id = ?"
+	}
+	var n int64
+	if err := st.DB().QueryRow(q, shopID, buildID).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestSearchItemsRebuild: the primary pass (the feed file agents pull)
+// writes no search rows, and search answers from the previous build until
+// the new build's second pass has written all of its rows.
+func TestSearchItemsRebuild(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		sh := searchShop(t, st, "rebuild.myshopify.com")
+		f := feeds.New(st, nil, feeds.Options{})
+		catalog := []searchProduct{
+			{id: 1, title: "Linen Shirt", vendor: "Acme", cat: "Apparel > Shirts", desc: "A shirt.", prices: []int64{3000}, qty: 5},
+			{id: 2, title: "Linen Trousers", vendor: "Acme", cat: "Apparel > Trousers", desc: "Trousers.", prices: []int64{6000}, qty: 2},
+		}
+		search := func() []string {
+			t.Helper()
+			p, err := f.SearchItems(ctx, sh.ID, feeds.SearchQuery{Text: "linen"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ids(p.Items)
+		}
+
+		// A published build whose second pass has not run is not searched.
+		b1 := loadPrimary(t, st, f, sh, 1, catalog)
+		if n := countFeedItems(t, st, sh.ID, b1.ID); n != 0 {
+			t.Errorf("the primary pass wrote %d feed_items rows, want 0", n)
+		}
+		if got := search(); len(got) != 0 {
+			t.Errorf("before any second pass: got %v, want none", got)
+		}
+		if err := f.BuildSecondary(ctx, b1); err != nil {
+			t.Fatal(err)
+		}
+		if got := search(); !slices.Equal(got, []string{"11", "21"}) {
+			t.Errorf("after the first build: got %v, want [11 21]", got)
+		}
+
+		// A rebuild that excludes product 1: until its second pass, search
+		// and GetItem still answer from the first build.
+		if err := f.SaveRule(ctx, app.FeedRule{ShopID: sh.ID, Scope: app.RuleProduct, TargetID: 1, Exclude: &yes}); err != nil {
+			t.Fatal(err)
+		}
+		b2 := loadPrimary(t, st, f, sh, 2, catalog)
+		if b2.ID == b1.ID || b2.ItemsPublished != 1 {
+			t.Fatalf("rebuild %d published %d items, want a new build publishing 1", b2.ID, b2.ItemsPublished)
+		}
+		if n := countFeedItems(t, st, sh.ID, b2.ID); n != 0 {
+			t.Errorf("the rebuild's primary pass wrote %d feed_items rows, want 0", n)
+		}
+		if got := search(); !slices.Equal(got, []string{"11", "21"}) {
+			t.Errorf("rebuild published, rows not written: got %v, want the first build's [11 21]", got)
+		}
+		if _, err := f.GetItem(ctx, sh.ID, "11"); err != nil {
+			t.Errorf("GetItem(11) before the rebuild's rows are complete: %v", err)
+		}
+		if err := f.BuildSecondary(ctx, b2); err != nil {
+			t.Fatal(err)
+		}
+		if got := search(); !slices.Equal(got, []string{"21"}) {
+			t.Errorf("after the rebuild's second pass: got %v, want [21]", got)
+		}
+		if _, err := f.GetItem(ctx, sh.ID, "11"); !errors.Is(err, app.ErrNotFound) {
+			t.Errorf("GetItem(11) after the rebuild: %v, want not found", err)
+		}
+		if n := countFeedItems(t, st, sh.ID, b1.ID); n != 0 {
+			t.Errorf("%d rows of the first build left", n)
+		}
+	})
 }
 
 func ids(items []feeds.SearchItem) []string {

@@ -1,8 +1,11 @@
 -- The items a feed build publishes, one row per item, so that agents can
 -- search the published catalog (feeds.Service.SearchItems, GetItem) without
--- reading the feed file. Only the newest published build's rows are kept:
--- a build writes its rows before it is published, and publishing deletes
--- the shop's older rows. Same table and columns as sqlite/00017_feed_items.sql.
+-- reading the feed file. A build writes its rows in its second pass, after
+-- the feed file is published (so they never slow the file agents pull), and
+-- marks itself items_indexed_at in the transaction that also deletes the
+-- shop's older builds' rows: search reads the newest marked build, so it
+-- answers from the previous build until the new one's rows are complete.
+-- Same table and columns as sqlite/00017_feed_items.sql.
 --
 -- search_text is the lower-cased text a query matches (title, brand,
 -- category, the start of the description, GTIN, MPN, colour, size, ids);
@@ -32,5 +35,8 @@ CREATE UNIQUE INDEX feed_items_build_item_idx ON feed_items (shop_id, build_id, 
 CREATE INDEX feed_items_build_group_idx ON feed_items (shop_id, build_id, group_id, id);
 CREATE INDEX feed_items_search_idx ON feed_items USING gin (search_text gin_trgm_ops);
 
+ALTER TABLE feed_builds ADD COLUMN items_indexed_at TIMESTAMPTZ;
+
 -- +goose Down
+ALTER TABLE feed_builds DROP COLUMN items_indexed_at;
 DROP TABLE feed_items;

@@ -1,5 +1,6 @@
 -- The items a feed build publishes, one row per item (see
--- postgres/00017_feed_items.sql, same table and columns).
+-- postgres/00017_feed_items.sql, same table and columns, and the same
+-- feed_builds.items_indexed_at marker).
 --
 -- The text search runs on an FTS5 index with the trigram tokenizer: like
 -- PostgreSQL's pg_trgm index it answers case-insensitive "contains" for
@@ -43,7 +44,10 @@ CREATE TRIGGER feed_items_fts_delete AFTER DELETE ON feed_items BEGIN
 END;
 -- +goose StatementEnd
 
+ALTER TABLE feed_builds ADD COLUMN items_indexed_at DATETIME;
+
 -- +goose Down
+ALTER TABLE feed_builds DROP COLUMN items_indexed_at;
 DROP TRIGGER feed_items_fts_delete;
 DROP TRIGGER feed_items_fts_insert;
 DROP TABLE feed_items_fts;
