@@ -237,3 +237,43 @@ type FeedDelivery struct {
 	StartedAt  time.Time
 	FinishedAt *time.Time
 }
+
+// FeedItemRow is one item a feed build publishes, as stored for search:
+// the columns a query filters and sorts on, and the item itself (Data, the
+// feed.Item as JSON) for the answer.
+type FeedItemRow struct {
+	ShopID       int64
+	BuildID      int64
+	ItemID       string
+	GroupID      string
+	TitleText    string // lower-cased title, for relevance
+	SearchText   string // lower-cased text a query matches
+	Category     string // lower-cased, for the prefix filter
+	PriceMinor   int64  // what the buyer pays: the sale price when there is one
+	Currency     string
+	Availability string
+	Data         []byte
+}
+
+// FeedItemQuery is a search of one build's items. Terms are lower-cased
+// and all must be contained in SearchText; empty filters are off.
+type FeedItemQuery struct {
+	ShopID, BuildID int64
+	Terms           []string
+	MinPrice        *int64
+	MaxPrice        *int64
+	Currency        string
+	Availability    string
+	CategoryPrefix  string // lower-cased
+	// The page starts after (AfterRank, AfterSeq) in the order (rank, seq):
+	// rank is how many terms the title lacks, seq the row's insertion order.
+	AfterRank, AfterSeq int64
+	Limit               int
+}
+
+// FeedItemHit is a search result: the row, its rank and its position for
+// the next page's cursor.
+type FeedItemHit struct {
+	FeedItemRow
+	Rank, Seq int64
+}

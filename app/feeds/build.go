@@ -245,8 +245,18 @@ func (f *Service) buildSecondary(ctx context.Context, b *app.FeedBuild, in *buil
 	start := time.Now()
 	settings := in.settings
 	settings.FieldNames = feed.FieldNames(b.FieldNames) // as the published file
-	err := f.writeFormats(ctx, b.ID, b.ShopID, SecondaryFormats, settings, in.fshop, in.idx)
+	err := f.writeFormats(ctx, b, SecondaryFormats, settings, in.fshop, in.idx)
 	if err != nil {
+		// The build's partial search rows go; the indexed build's stay.
+		keep := int64(0)
+		if last, lerr := f.Store.LatestIndexedBuild(context.WithoutCancel(ctx), b.ShopID); lerr == nil {
+			keep = last.ID
+		}
+		if keep != b.ID {
+			if derr := f.Store.DeleteFeedItems(context.WithoutCancel(ctx), b.ShopID, keep); derr != nil {
+				f.Logger.WarnContext(ctx, "dropping a failed build's search rows failed", "shop", in.shop.Domain, "build", b.ID, "err", derr)
+			}
+		}
 		f.Logger.WarnContext(ctx, "feed build: writing the other formats failed", "shop", in.shop.Domain, "build", b.ID, "err", err)
 		return fmt.Errorf("feed build %d: %w", b.ID, err)
 	}
@@ -306,14 +316,19 @@ func closeFormats(outs []feedOut) {
 	}
 }
 
-// writeFormats writes the valid items of the catalog in the formats
-// (BuildSecondary: the counts and problems are the primary pass's).
-func (f *Service) writeFormats(ctx context.Context, buildID, shopID int64, formats []feed.Format, settings feed.Settings, fshop feed.Shop, idx Rules) error {
-	outs, err := f.openFormats(ctx, buildID, formats, settings.FieldNames)
+// writeFormats writes the valid items of the catalog in the formats and
+// stores them for search (BuildSecondary: the counts and problems are the
+// primary pass's). The search rows are written here, not in the primary
+// pass, so that indexing them (the trigram index is most of the cost)
+// never delays the feed file agents pull; search answers from the previous
+// build until this one is marked indexed.
+func (f *Service) writeFormats(ctx context.Context, b *app.FeedBuild, formats []feed.Format, settings feed.Settings, fshop feed.Shop, idx Rules) error {
+	outs, err := f.openFormats(ctx, b.ID, formats, settings.FieldNames)
 	if err != nil {
 		return err
 	}
-	err = f.walkItems(ctx, shopID, settings, fshop, idx, walkFuncs{
+	var published []app.FeedItemRow // this page's, for search
+	err = f.walkItems(ctx, b.ShopID, settings, fshop, idx, walkFuncs{
 		item: func(it feed.Item, _ *app.CatalogVariant, problems []feed.Problem) error {
 			if feed.HasErrors(problems) {
 				return nil
@@ -323,14 +338,34 @@ func (f *Service) writeFormats(ctx context.Context, buildID, shopID int64, forma
 					return err
 				}
 			}
+			row, err := feedItemRow(b.ShopID, b.ID, &it)
+			if err != nil {
+				return err
+			}
+			published = append(published, row)
 			return nil
+		},
+		pageDone: func() error {
+			err := f.Store.AddFeedItems(ctx, published)
+			published = published[:0]
+			return err
 		},
 	})
 	if err != nil {
 		closeFormats(outs)
 		return err
 	}
-	return finishFormats(outs)
+	if err := finishFormats(outs); err != nil {
+		return err
+	}
+	// Marking the build indexed and dropping the older builds' rows is one
+	// step, so a search never sees two builds' items or none.
+	return f.Store.InTx(ctx, func(ctx context.Context) error {
+		if err := f.Store.MarkItemsIndexed(ctx, b.ID); err != nil {
+			return err
+		}
+		return f.Store.DeleteFeedItems(ctx, b.ShopID, b.ID)
+	})
 }
 
 // build is the primary pass: it writes PrimaryFormat and records the

@@ -3,7 +3,10 @@
 // rules.go), building the feed files from the synced catalog (build.go: a
 // primary jsonl.gz pass published first, csv and tsv after it), serving
 // them to agents' pull URL (serve.go), answering which variants agents
-// may buy exactly as the feed publishes them (checkout_items.go), and
+// may buy exactly as the feed publishes them (checkout_items.go),
+// searching the published items for agents' discovery (search.go: the
+// build's second pass stores each published item in feed_items,
+// trigram-indexed), and
 // pushing each published build to the shop's SFTP and ACP Feed API targets
 // (deliveries.go).
 //

@@ -34,6 +34,18 @@ type FeedStore interface {
 	// FeedTargets lists the shop's delivery targets, each published build
 	// is pushed to the enabled ones.
 	FeedTargets(ctx context.Context, shopID int64) ([]*app.FeedTarget, error)
+	// AddFeedItems stores a build's published items for search, in feed
+	// order; DeleteFeedItems drops the shop's items of every build but
+	// keep. MarkItemsIndexed records that a build's rows are complete, and
+	// LatestIndexedBuild is the newest such build: the one search reads.
+	// SearchFeedItems, FeedItem and FeedItemGroup read one build's.
+	AddFeedItems(ctx context.Context, items []app.FeedItemRow) error
+	DeleteFeedItems(ctx context.Context, shopID, keep int64) error
+	MarkItemsIndexed(ctx context.Context, buildID int64) error
+	LatestIndexedBuild(ctx context.Context, shopID int64) (*app.FeedBuild, error)
+	SearchFeedItems(ctx context.Context, q app.FeedItemQuery) ([]app.FeedItemHit, error)
+	FeedItem(ctx context.Context, shopID, buildID int64, itemID string) (*app.FeedItemRow, error)
+	FeedItemGroup(ctx context.Context, shopID, buildID int64, groupID string, limit int) ([]app.FeedItemRow, error)
 }
 
 // Service owns the merchant's feed settings and rules, builds the feed files
