@@ -360,36 +360,23 @@ func (c *Carts) price(ctx context.Context, sh *app.Shop, ct *Cart) error {
 // handoff writes the cart's draft order when what it holds changed.
 func (c *Carts) handoff(ctx context.Context, sh *app.Shop, ct *Cart) error {
 	st := &ct.State
-	until := ct.ExpiresAt.Truncate(time.Second)
-	if until.Before(ct.ExpiresAt) {
-		until = until.Add(time.Second)
-	}
 	qs := State{Items: st.Items, Buyer: st.Buyer}
-	d := HandoffDraft{CartID: ct.ID, DraftRequest: draftRequest(&qs, nil, st.Quote.Lines), Currency: ct.Currency, ReserveUntil: until}
-	key := draftKey(d)
-	if st.Handoff != nil && st.Handoff.Key == key {
-		return nil
-	}
-	id := ""
-	if st.Handoff != nil {
-		id = st.Handoff.DraftID
-	}
-	ref, err := c.Drafts.UpsertDraft(ctx, sh.Domain, id, d)
-	if (errors.Is(err, app.ErrNotFound) || errors.Is(err, ErrDraftPaid)) && id != "" {
-		// Gone, or bought already (an ordinary order now): the cart
-		// goes on with a fresh draft.
-		id = ""
-		ref, err = c.Drafts.UpsertDraft(ctx, sh.Domain, "", d)
-	}
+	d := HandoffDraft{CartID: ct.ID, DraftRequest: draftRequest(&qs, nil, st.Quote.Lines), Currency: ct.Currency,
+		ReserveUntil: reserveUntil(ct.ExpiresAt)}
+	// Gone, or bought already (an ordinary order now): the cart goes on
+	// with a fresh draft.
+	h, created, err := writeDraft(ctx, c.Drafts, sh.Domain, st.Handoff, d, func(err error) bool {
+		return errors.Is(err, app.ErrNotFound) || errors.Is(err, ErrDraftPaid)
+	})
 	if err != nil {
 		c.Logger.WarnContext(ctx, "cart draft order not written", "cart", ct.ID, "err", err)
 		return &app.Error{Code: app.CodeUnavailable, RetryAfter: 2 * time.Second,
 			Message: "the store's checkout could not be prepared for this cart; try again"}
 	}
-	if id == "" {
-		ct.newDraft = ref.ID
+	if created != "" {
+		ct.newDraft = created
 	}
-	st.Handoff = &Handoff{DraftID: ref.ID, InvoiceURL: ref.InvoiceURL, Key: key}
+	st.Handoff = h
 	return nil
 }
 

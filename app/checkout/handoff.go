@@ -131,33 +131,65 @@ func (c *Sessions) handoff(ctx context.Context, sh *app.Shop, cs *Session) error
 	if err != nil {
 		return err
 	}
-	key := draftKey(d)
-	if st.Handoff == nil || st.Handoff.Key != key {
-		id := ""
-		if st.Handoff != nil {
-			id = st.Handoff.DraftID
-		}
-		ref, err := c.Drafts.UpsertDraft(ctx, sh.Domain, id, d)
-		if errors.Is(err, app.ErrNotFound) && id != "" {
-			id = ""
-			ref, err = c.Drafts.UpsertDraft(ctx, sh.Domain, "", d)
-		}
-		if errors.Is(err, ErrDraftPaid) {
-			return &app.Error{Code: app.CodeConflict, Reason: "invalid_state", RetryAfter: 2 * time.Second,
-				Message: "the buyer has already paid at the store's checkout; the session completes in a moment"}
-		}
-		if err != nil {
-			c.Logger.WarnContext(ctx, "draft order not written", "session", cs.ID, "err", err)
-			return &app.Error{Code: app.CodeUnavailable, RetryAfter: 2 * time.Second,
-				Message: "the store's checkout could not be prepared; try again"}
-		}
-		if id == "" {
-			cs.newDraft = ref.ID
-		}
-		st.Handoff = &Handoff{DraftID: ref.ID, InvoiceURL: ref.InvoiceURL, Key: key}
+	// A draft deleted in Shopify is written afresh; a paid one is not: the
+	// session completes from Shopify's order webhooks.
+	h, created, err := writeDraft(ctx, c.Drafts, sh.Domain, st.Handoff, d, func(err error) bool { return errors.Is(err, app.ErrNotFound) })
+	if errors.Is(err, ErrDraftPaid) {
+		return &app.Error{Code: app.CodeConflict, Reason: "invalid_state", RetryAfter: 2 * time.Second,
+			Message: "the buyer has already paid at the store's checkout; the session completes in a moment"}
 	}
+	if err != nil {
+		c.Logger.WarnContext(ctx, "draft order not written", "session", cs.ID, "err", err)
+		return &app.Error{Code: app.CodeUnavailable, RetryAfter: 2 * time.Second,
+			Message: "the store's checkout could not be prepared; try again"}
+	}
+	if created != "" {
+		cs.newDraft = created
+	}
+	st.Handoff = h
 	cs.Status = acp.StatusRequiresEscalation
 	return nil
+}
+
+// writeDraft makes the draft order held as cur (nil: none) hold d: nothing
+// when cur already holds it (same key), else an update of cur's draft, or
+// a new draft when there is none or when Shopify's answer to the update
+// makes fresh(err) true. It returns what is now held, the id of a draft it
+// created (to delete again if the caller's write does not happen), and
+// Shopify's error.
+func writeDraft(ctx context.Context, drafts Drafts, shop string, cur *Handoff, d HandoffDraft, fresh func(error) bool) (*Handoff, string, error) {
+	key := draftKey(d)
+	if cur != nil && cur.Key == key {
+		return cur, "", nil
+	}
+	id := ""
+	if cur != nil {
+		id = cur.DraftID
+	}
+	ref, err := drafts.UpsertDraft(ctx, shop, id, d)
+	if err != nil && id != "" && fresh(err) {
+		id = ""
+		ref, err = drafts.UpsertDraft(ctx, shop, "", d)
+	}
+	if err != nil {
+		return cur, "", err
+	}
+	created := ""
+	if id == "" {
+		created = ref.ID
+	}
+	return &Handoff{DraftID: ref.ID, InvoiceURL: ref.InvoiceURL, Key: key}, created, nil
+}
+
+// reserveUntil is t rounded up to the whole second: Shopify keeps whole
+// seconds, and the stock must be held for the whole of the session's or
+// cart's life.
+func reserveUntil(t time.Time) time.Time {
+	until := t.Truncate(time.Second)
+	if until.Before(t) {
+		until = until.Add(time.Second)
+	}
+	return until
 }
 
 // dropDraft deletes the session's draft order, if it has one, before the
@@ -185,14 +217,8 @@ func handoffDraft(cs *Session) (HandoffDraft, error) {
 	if st.Quote.NeedsShipping && st.Fulfillment != nil {
 		addr = st.Fulfillment.Address
 	}
-	// Shopify keeps whole seconds: round up, so the stock is held for the
-	// whole of the session's life.
-	until := cs.ExpiresAt.Truncate(time.Second)
-	if until.Before(cs.ExpiresAt) {
-		until = until.Add(time.Second)
-	}
 	d := HandoffDraft{SessionID: cs.ID, DraftRequest: draftRequest(st, addr, st.Quote.Lines), Currency: cs.Currency,
-		ReserveUntil: until}
+		ReserveUntil: reserveUntil(cs.ExpiresAt)}
 	if st.Quote.NeedsShipping {
 		if addr == nil {
 			return d, errors.New("handoff: a shipping session without an address")
