@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"github.com/acpbridge/acpbridge/app"
 )
 
@@ -26,12 +28,21 @@ type MaintenanceStore interface {
 	// StalledCompletions lists checkout completions left unfinished (not
 	// leased) since before the cutoff.
 	StalledCompletions(ctx context.Context, before time.Time) ([]app.ResumeCompletionArgs, error)
+	// UnindexedFeedShops lists the active shops that publish a feed
+	// search cannot read, left alone since settled.
+	UnindexedFeedShops(ctx context.Context, settled time.Time) ([]int64, error)
 }
 
 // StalledAfter is how long a completion may stand still before
 // housekeeping hands it to the resume job again (the job normally does it
 // at once; this catches one whose job ran out of attempts or was lost).
 const StalledAfter = 10 * time.Minute
+
+// IndexSettle is how long after a shop's newest feed build housekeeping
+// waits before it decides the build will not index itself (a build's
+// second pass writes the search rows after it publishes; a million items
+// take a few minutes).
+const IndexSettle = 30 * time.Minute
 
 // SessionExpirer expires the checkout sessions whose time is up and that
 // hold something to release (checkout.Sessions.ExpireOverdue: the draft
@@ -104,7 +115,7 @@ func (m *Housekeeping) Maintain(ctx context.Context) error {
 	if err := m.Store.Optimize(ctx); err != nil {
 		return fmt.Errorf("maintain: %w", err)
 	}
-	resumed := 0
+	resumed, reindexed := 0, 0
 	if m.Queue != nil {
 		stalled, err := m.Store.StalledCompletions(ctx, now.Add(-StalledAfter))
 		if err != nil {
@@ -115,6 +126,9 @@ func (m *Housekeeping) Maintain(ctx context.Context) error {
 				return fmt.Errorf("maintain: resume %s: %w", a.SessionID, err)
 			}
 			resumed++
+		}
+		if reindexed, err = m.reindexFeeds(ctx, now); err != nil {
+			return err
 		}
 	}
 	expired := 0
@@ -131,6 +145,27 @@ func (m *Housekeeping) Maintain(ctx context.Context) error {
 	}
 	m.Logger.InfoContext(ctx, "maintenance done", "revoked_keys_pruned", keys,
 		"oauth_states_pruned", states, "webhook_events_pruned", events, "idempotency_keys_pruned", idem, "signature_uses_pruned", sigs, "secrets_resealed", resealed, "completions_resumed", resumed,
-		"handoff_sessions_expired", expired)
+		"handoff_sessions_expired", expired, "feeds_reindexed", reindexed)
 	return nil
+}
+
+// reindexFeeds enqueues a feed build for every shop whose published feed
+// search cannot read: after the upgrade that added the search index
+// (migration 00017) no shop has one until its next build, which may be a
+// day away for a quiet catalog; and a build whose second pass failed
+// leaves the previous index in place. One build per shop per hour at most
+// (unique by its window).
+func (m *Housekeeping) reindexFeeds(ctx context.Context, now time.Time) (int, error) {
+	shops, err := m.Store.UnindexedFeedShops(ctx, now.Add(-IndexSettle))
+	if err != nil {
+		return 0, fmt.Errorf("maintain: %w", err)
+	}
+	window := now.Unix() / int64(time.Hour/time.Second)
+	for _, id := range shops {
+		args := app.BuildFeedArgs{ShopID: id, Window: window}
+		if err := m.Queue.EnqueueTx(ctx, args, &river.InsertOpts{UniqueOpts: river.UniqueOpts{ByArgs: true}}); err != nil {
+			return 0, fmt.Errorf("maintain: reindex the feed of shop %d: %w", id, err)
+		}
+	}
+	return len(shops), nil
 }

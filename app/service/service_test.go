@@ -322,6 +322,59 @@ func TestTwoReplicasWorkEachJobOnce(t *testing.T) {
 	t.Logf("replica 0 worked %d jobs, replica 1 worked %d", perReplica[0].Load(), perReplica[1].Load())
 }
 
+// TestMaintenanceReindexesFeeds: a shop whose published feed predates the
+// search index (a build older than migration 00017, which search cannot
+// read) gets a feed build from the hourly housekeeping, so that its
+// catalog becomes searchable without waiting for a catalog change.
+func TestMaintenanceReindexesFeeds(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	svc, err := service.New(ctx, service.Options{
+		Config: testConfig(t, storetest.Config(t, app.DatabaseSQLite, true)), Logger: storetest.Logger(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := svc.Store()
+	sh, err := st.SaveShopInstall(ctx, app.Shop{Domain: "preindex.myshopify.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := st.CreateBuild(ctx, sh.ID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Status = app.BuildPublished
+	if err := st.FinishBuild(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.DB().ExecContext(ctx, "UPDATE feed_builds SET finished_at = ? WHERE id = ?", time.Now().UTC().Add(-2*time.Hour), b.ID); err != nil {
+		t.Fatal(err)
+	}
+	builds := func() int {
+		var n int
+		if err := st.DB().QueryRowContext(ctx, "SELECT count(*) FROM river_job WHERE kind = ?", app.BuildFeedArgs{}.Kind()).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := builds(); n != 0 {
+		t.Fatalf("%d feed builds queued before housekeeping ran", n)
+	}
+	// Housekeeping runs when the service starts (and hourly).
+	if err := svc.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = svc.Shutdown(context.Background()) })
+	deadline := time.Now().Add(30 * time.Second)
+	for builds() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no feed build queued for the shop whose feed search cannot read")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
 // TestMaintenanceResumesStalledCompletions: the hourly housekeeping hands
 // a completion that stood still back to the resume job; it can only when
 // the service gives it the queue (a constructor argument now: it was a

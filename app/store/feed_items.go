@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/acpbridge/acpbridge/app"
@@ -239,4 +240,23 @@ func (s *Store) FeedItemGroup(ctx context.Context, shopID, buildID int64, groupI
 		out[i] = r.toApp()
 	}
 	return out, nil
+}
+
+// UnindexedFeedShops lists (up to 1,000) active shops that publish a feed
+// but have no build search can read: every published build of theirs
+// predates the search index (migration 00017) or lost its second pass.
+// Shops with a build running, or whose newest build finished after
+// settled (its second pass may still be writing), are left out.
+func (s *Store) UnindexedFeedShops(ctx context.Context, settled time.Time) ([]int64, error) {
+	var ids []int64
+	err := s.conn(ctx).Raw(`
+SELECT s.id FROM shops s
+WHERE s.status = ?
+  AND EXISTS (SELECT 1 FROM feed_builds b WHERE b.shop_id = s.id AND b.status = ?)
+  AND NOT EXISTS (SELECT 1 FROM feed_builds b WHERE b.shop_id = s.id AND b.status = ? AND b.items_indexed_at IS NOT NULL)
+  AND NOT EXISTS (SELECT 1 FROM feed_builds b WHERE b.shop_id = s.id
+                  AND (b.status = ? OR b.finished_at IS NULL OR b.finished_at > ?))
+ORDER BY s.id LIMIT 1000`,
+		string(app.ShopActive), app.BuildPublished, app.BuildPublished, app.BuildRunning, settled).Scan(&ids).Error
+	return ids, translate(err, "unindexed feed shops")
 }

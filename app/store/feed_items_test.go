@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/feeds"
@@ -385,6 +386,45 @@ func TestSearchItemsInvalid(t *testing.T) {
 		p, err := f.SearchItems(ctx, sh.ID, feeds.SearchQuery{Text: "x"})
 		if err != nil || len(p.Items) != 0 {
 			t.Errorf("before any build: %+v, %v", p, err)
+		}
+	})
+}
+
+// TestUnindexedFeedShops: housekeeping's list of shops whose published
+// feed search cannot read — not a shop without a build, not one whose
+// build has indexed, not one whose build may still be indexing, not an
+// uninstalled one.
+func TestUnindexedFeedShops(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		f := feeds.New(st, nil, feeds.Options{})
+		catalog := []searchProduct{{id: 1, title: "Linen Shirt", vendor: "Acme", cat: "Apparel", desc: "A shirt.", prices: []int64{3000}, qty: 5}}
+		unindexed := searchShop(t, st, "unindexed.myshopify.com")
+		loadPrimary(t, st, f, unindexed, 1, catalog)
+		indexed := searchShop(t, st, "indexed.myshopify.com")
+		loadCatalog(t, st, f, indexed, 1, catalog)
+		searchShop(t, st, "nobuild.myshopify.com")
+		gone := searchShop(t, st, "gone.myshopify.com")
+		loadPrimary(t, st, f, gone, 1, catalog)
+		if err := st.UninstallShop(ctx, gone.Domain); err != nil {
+			t.Fatal(err)
+		}
+
+		// Builds that finished after the cutoff may still be indexing.
+		got, err := st.UnindexedFeedShops(ctx, time.Now().Add(-time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 0 {
+			t.Errorf("with every build newer than the cutoff: got shops %v, want none", got)
+		}
+		got, err = st.UnindexedFeedShops(ctx, time.Now().Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got, []int64{unindexed.ID}) {
+			t.Errorf("got shops %v, want only %d (published, never indexed)", got, unindexed.ID)
 		}
 	})
 }
