@@ -146,8 +146,8 @@ func rules() []rule {
 		},
 		{
 			name: "acp-pipeline-is-transport-free",
-			why: "app/acpapi runs one ACP call for any transport (REST in web today, JSON-RPC/MCP next): its Request and " +
-				"Result are plain values, so HTTP's or echo's types in it would make every other transport fake an HTTP request",
+			why: "app/acpapi runs one ACP call for any transport (REST in web/acp.go, MCP in web/mcp.go): its Request and " +
+				"Result are plain values, so HTTP's or echo's types in it would make the MCP transport fake an HTTP request",
 			from:   []string{"./app/acpapi"},
 			forbid: []string{"net/http", "net/http/...", "github.com/labstack/echo/..."},
 		},
