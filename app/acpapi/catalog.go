@@ -246,15 +246,16 @@ func typeSchema(t reflect.Type) (map[string]any, error) {
 // {}) into dst, a pointer to a struct, field by field so that a wrong type
 // is named by its path ($.limit). Unknown arguments are ignored and a null
 // is an absent argument: liberal in what agents send, precise in what is
-// wrong.
-func decodeArgs(args json.RawMessage, dst any) error {
+// wrong. It returns the names of the arguments set.
+func decodeArgs(args json.RawMessage, dst any) (map[string]bool, error) {
+	set := map[string]bool{}
 	args = bytes.TrimSpace(args)
 	if len(args) == 0 || bytes.Equal(args, []byte("null")) {
-		return nil
+		return set, nil
 	}
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(args, &obj); err != nil {
-		return &app.Error{Code: app.CodeInvalid, Field: "$", Message: "the arguments must be a JSON object"}
+		return nil, &app.Error{Code: app.CodeInvalid, Field: "$", Message: "the arguments must be a JSON object"}
 	}
 	v := reflect.ValueOf(dst).Elem()
 	names, fields, _ := jsonFields(v.Type())
@@ -266,12 +267,13 @@ func decodeArgs(args json.RawMessage, dst any) error {
 		f := fields[name]
 		target := reflect.New(f.Type)
 		if err := json.Unmarshal(raw, target.Interface()); err != nil {
-			return &app.Error{Code: app.CodeInvalid, Field: "$." + name,
+			return nil, &app.Error{Code: app.CodeInvalid, Field: "$." + name,
 				Message: fmt.Sprintf("%s must be %s", name, jsonKind(f.Type))}
 		}
 		v.FieldByIndex(f.Index).Set(target.Elem())
+		set[name] = true
 	}
-	return nil
+	return set, nil
 }
 
 // jsonKind names what a value of t is in JSON, for error messages.
@@ -292,14 +294,23 @@ func jsonKind(t reflect.Type) string {
 // DecodeSearchArgs decodes acpbridge_search_products' arguments.
 func DecodeSearchArgs(args json.RawMessage) (feeds.SearchQuery, error) {
 	var q feeds.SearchQuery
-	err := decodeArgs(args, &q)
-	return q, err
+	set, err := decodeArgs(args, &q)
+	if err != nil {
+		return feeds.SearchQuery{}, err
+	}
+	if set["limit"] && q.Limit == 0 {
+		// SearchQuery's zero Limit is the default page; an agent that
+		// sends 0 asked for an empty one, which the schema refuses.
+		return feeds.SearchQuery{}, &app.Error{Code: app.CodeInvalid, Field: "$.limit",
+			Message: fmt.Sprintf("limit must be between 1 and %d", feeds.MaxSearchLimit)}
+	}
+	return q, nil
 }
 
 // DecodeGetArgs decodes acpbridge_get_product's arguments: id is required.
 func DecodeGetArgs(args json.RawMessage) (GetProductArgs, error) {
 	var a GetProductArgs
-	if err := decodeArgs(args, &a); err != nil {
+	if _, err := decodeArgs(args, &a); err != nil {
 		return a, err
 	}
 	if a.ID == "" {

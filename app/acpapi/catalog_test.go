@@ -44,6 +44,7 @@ func TestDecodeSearchArgs(t *testing.T) {
 		{"a string", `"mug"`, feeds.SearchQuery{}, "$"},
 		{"query a number", `{"query":5}`, feeds.SearchQuery{}, "$.query"},
 		{"limit a string", `{"limit":"5"}`, feeds.SearchQuery{}, "$.limit"},
+		{"limit 0 is no default", `{"limit":0}`, feeds.SearchQuery{}, "$.limit"},
 		{"limit a fraction", `{"limit":2.5}`, feeds.SearchQuery{}, "$.limit"},
 		{"price a string", `{"min_price":"10.00","currency":"usd"}`, feeds.SearchQuery{}, "$.min_price"},
 		{"price an object", `{"max_price":{"amount":1}}`, feeds.SearchQuery{}, "$.max_price"},
