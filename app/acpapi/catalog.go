@@ -111,9 +111,9 @@ func CatalogTools() ([]CatalogTool, error) {
 		{
 			Name: ToolSearchProducts, Title: "Search the shop's products",
 			Description: extensionNote + "search the products this shop publishes in its product feed, the items an agent can " +
-				"buy through the checkout tools. Only what the shop's published feed publishes is returned (prices in minor units, " +
-				"availability as of the feed's last build; the checkout prices live). Results come a page at a time: pass " +
-				"next_cursor back as cursor for the next page.",
+				"buy through the checkout tools. Only what the shop's published feed publishes is returned: prices in minor units and " +
+				"availability as of the feed's last build (a checkout session prices the items live). Results come a page at a " +
+				"time: pass next_cursor back as cursor for the next page.",
 			InputSchema: search, OutputSchema: page,
 		},
 		{

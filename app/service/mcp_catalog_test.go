@@ -18,6 +18,7 @@ import (
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/acp/acptest"
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/config"
 	"github.com/acpbridge/acpbridge/app/feeds"
 	"github.com/acpbridge/acpbridge/web"
 )
@@ -378,4 +379,73 @@ func compileSchema(t *testing.T, name string, s any) *jsonschema.Schema {
 		t.Fatalf("%s: the schema does not compile: %v", name, err)
 	}
 	return sch
+}
+
+// TestMCPCatalogAcrossShops: each shop's catalog tools answer from its own
+// feed only. Shop B's key is refused on shop A's server; on its own, shop
+// A's item ids are not found. The per-key rate limit counts catalog calls
+// with REST calls (AGENT_RATE_LIMIT 0.5/s, a burst of one).
+func TestMCPCatalogAcrossShops(t *testing.T) {
+	t.Parallel()
+	e := newSecApp(t, app.DatabaseSQLite, func(c *config.Config) { c.AgentRate = 0.5 })
+	ctx := context.Background()
+	keyOf := map[string]string{}
+	shops := map[string]*app.Shop{}
+	for _, domain := range []string{secShopA, secShopB} {
+		s := e.installShop(t, domain)
+		if _, err := e.svc.Feeds().Build(ctx, s.sh.ID); err != nil {
+			t.Fatal(err)
+		}
+		k, _, err := e.svc.Agents().CreateAPIKey(ctx, s.sh.ID, "catalog agent")
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.used("API key of "+domain, k)
+		keyOf[domain], shops[domain] = k, s.sh
+	}
+	if _, err := connectMCP(t, web.MCPURL(e.svc.URL(), secShopA), keyOf[secShopB]); err == nil {
+		t.Error("shop B's key initialized shop A's MCP server")
+	}
+	pages := map[string]feeds.SearchPage{}
+	for _, domain := range []string{secShopA, secShopB} {
+		cs, err := connectMCP(t, web.MCPURL(e.svc.URL(), domain), keyOf[domain])
+		if err != nil {
+			t.Fatalf("%s: %v", domain, err)
+		}
+		a := &mcpAgent{t: t, session: cs}
+		var p feeds.SearchPage
+		if je := a.catalogCall("acpbridge_search_products", map[string]any{"limit": 50}, &p); je != nil || len(p.Items) == 0 {
+			t.Fatalf("%s: search: %v %v", domain, p, je)
+		}
+		pages[domain] = p
+	}
+	for _, it := range pages[secShopB].Items {
+		for _, other := range pages[secShopA].Items {
+			if it.ID == other.ID {
+				t.Fatalf("item %s in both shops' results", it.ID)
+			}
+		}
+	}
+	// Shop B's agent asks for shop A's item on B's server (its rate
+	// allows one call every two seconds: a fresh key).
+	k, _, err := e.svc.Agents().CreateAPIKey(ctx, shops[secShopB].ID, "second catalog agent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.used("second API key of "+secShopB, k)
+	cs, err := connectMCP(t, web.MCPURL(e.svc.URL(), secShopB), k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &mcpAgent{t: t, session: cs}
+	je := b.catalogCall("acpbridge_get_product", map[string]any{"id": pages[secShopA].Items[0].ID}, &feeds.ItemDetail{})
+	if d := acpErr(t, je); je.Code != web.CodeACPError || d["code"] != "not_found" {
+		t.Errorf("shop A's item from shop B: %d %v", je.Code, d)
+	}
+	// The same key, straight after: over its rate.
+	je = b.catalogCall("acpbridge_search_products", map[string]any{}, &feeds.SearchPage{})
+	if d := acpErr(t, je); je.Code != web.CodeACPError || d["code"] != "rate_limit_exceeded" {
+		t.Errorf("second call within the key's rate: %d %v", je.Code, d)
+	}
+	e.scanLogs(t)
 }
