@@ -72,6 +72,7 @@ func (s *Server) mcpRoutes() {
 	for _, t := range tools {
 		srv.AddTool(&mcp.Tool{Name: t.Name, Description: t.Description, InputSchema: t.InputSchema}, s.mcpTool(t.Operation))
 	}
+	s.addCatalogTools(srv)
 	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, &mcp.StreamableHTTPOptions{
 		// Every POST stands alone: no session to keep across replicas,
 		// and each one is authenticated anew.

@@ -52,6 +52,9 @@ type Config struct {
 	// Carts serves the ACP carts (checkout.Carts); nil leaves them out
 	// (their paths answer 404 as unknown routes).
 	Carts acpapi.Carts
+	// AgentCatalog serves acpbridge's catalog tools on the MCP server
+	// (search of the published feed, feeds.Service); nil leaves them out.
+	AgentCatalog acpapi.Catalog
 	// AgentAdmin serves the embedded admin's agent settings; nil leaves
 	// them out.
 	AgentAdmin AgentAdmin
@@ -129,7 +132,7 @@ func New(cfg Config) *Server {
 		ipLimits: newIPLimiter(cfg.IPRate, cfg.IPBurst), webhookIPLimits: newIPLimiter(cfg.WebhookIPRate, cfg.WebhookIPBurst),
 		metricsToken: cfg.MetricsToken, metricsSeparate: cfg.MetricsSeparate,
 	}
-	s.acp = &acpapi.Pipeline{Checkout: cfg.Checkout, Carts: cfg.Carts, Agents: cfg.Agents, Idempotency: cfg.Idempotency, Logger: cfg.Logger}
+	s.acp = &acpapi.Pipeline{Checkout: cfg.Checkout, Carts: cfg.Carts, Catalog: cfg.AgentCatalog, Agents: cfg.Agents, Idempotency: cfg.Idempotency, Logger: cfg.Logger}
 	if kl := newKeyLimiter(cfg.KeyRate, cfg.KeyBurst); kl != nil {
 		s.acp.Limiter = keyRateLimiter{kl}
 	}

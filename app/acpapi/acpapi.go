@@ -115,7 +115,10 @@ type Pipeline struct {
 	Checkout Checkout
 	// Carts serves the cart operations; nil: there are none (their
 	// routes answer as unknown ones).
-	Carts       Carts
+	Carts Carts
+	// Catalog serves acpbridge's catalog tools (catalog.go); nil: there
+	// are none.
+	Catalog     Catalog
 	Agents      Agents
 	Limiter     RateLimiter
 	Idempotency *idempotency.Keys

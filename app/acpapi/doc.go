@@ -17,7 +17,9 @@
 // its caller, and encoding the session for the version. The cart
 // operations (2026-04-17 carts: OpCreateCart…, served by Carts) take the
 // same steps, with the cart in place of the session; to a 2025-09-29 agent
-// they answer not_found. The rules of each
+// they answer not_found. acpbridge's own catalog tools (catalog.go: search
+// and read the shop's published feed, an extension outside ACP) take the
+// key and rate steps only, then one Catalog call. The rules of each
 // step live in the package that owns it; statuses, headers and paths are
 // the transport's business: a Result carries errors as values (*app.Error,
 // *acp.Error, ErrUnknownOperation, or a server failure), and a panic comes
@@ -26,7 +28,8 @@
 //
 // Imports: package app (vocabulary: Agent, Error), acp, and the capability
 // packages whose steps it sequences — app/agents (SignedRequest),
-// app/checkout (the session and cart types) and app/idempotency — through the small
+// app/checkout (the session and cart types), app/idempotency and app/feeds
+// (the catalog tools' query and result types) — through the small
 // interfaces declared here. It never imports web, net/http, app/store or
 // app/service.
 package acpapi

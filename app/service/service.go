@@ -318,6 +318,7 @@ func (s *Service) buildHTTP(opts Options) {
 		AfterInstallURL: afterInstall,
 		Checkout:        s.checkout,
 		Carts:           s.carts,
+		AgentCatalog:    s.feeds,
 		Agents:          s.agents,
 		AgentAdmin:      s.agents,
 		Idempotency:     idempotency.New(s.store, idempotency.Options{Now: s.store.Now, Logger: logger}),

@@ -67,8 +67,20 @@ func TestDemoMCP(t *testing.T) {
 			t.Fatalf("%s: initialize: %v", shop.name, err)
 		}
 		tools, err := cs.ListTools(ctx, nil)
-		if err != nil || len(tools.Tools) != 5 {
-			t.Fatalf("%s: tools/list: %v %v", shop.name, tools, err)
+		if err != nil {
+			t.Fatalf("%s: tools/list: %v", shop.name, err)
+		}
+		// The binding's five checkout tools and acpbridge's two catalog tools.
+		acpTools, catalogTools := 0, 0
+		for _, tool := range tools.Tools {
+			if strings.HasPrefix(tool.Name, "acpbridge_") {
+				catalogTools++
+			} else {
+				acpTools++
+			}
+		}
+		if acpTools != 5 || catalogTools != 2 {
+			t.Fatalf("%s: tools/list: %d ACP tools, %d catalog tools, want 5 and 2", shop.name, acpTools, catalogTools)
 		}
 		id := ""
 		for _, it := range shop.items {
