@@ -27,7 +27,8 @@ import (
 // spoken over MCP Streamable HTTP by the official Go SDK, stateless and
 // answering in plain JSON (no server-sent events: nothing here pushes to
 // the agent). Its tools are the five ACP checkout tools of the binding,
-// defined by app/acpapi from the official files. This file is only the
+// defined by app/acpapi from the official files, and our catalog tools
+// (mcp_catalog.go). This file is only the
 // transport glue, the sibling of acp.go: a tool call becomes an
 // acpapi.Request (acpapi.ToolRequest), runs through the same pipeline as
 // REST (version, body limit, authentication, per-key rate limit,
