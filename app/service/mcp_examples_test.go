@@ -276,11 +276,16 @@ func missingKeys(path string, want, got any) []string {
 
 // TestMCPBindingExamples replays the official examples of the 2026-04-17
 // MCP binding (examples.mcp.agentic_checkout.json, vendored) as written,
-// in their order, against a synced shop's MCP server: each answer has the
-// example's form (a result or a -32000 error, the request's id), the
-// session's status and every key the example shows, and validates against
-// the official checkout schema. An example the binding's own schema
-// refuses is skipped, its defect named.
+// in their order, as raw JSON-RPC POSTs to a synced shop's MCP server,
+// with only ids, the token and idempotency keys substituted: each answer
+// has the example's form (a result or a -32000 error, the request's id),
+// the session's status and every key the example shows (knownAbsent
+// aside), and validates against the official checkout schema. An example
+// that cannot replay as written is skipped, its defect named, and
+// replayed again with the smallest correction (<name>_corrected); where
+// the app knowingly answers otherwise (buyerEmailDivergence,
+// declinedInSession) the subtest checks the app's answer and skips naming
+// the divergence.
 func TestMCPBindingExamples(t *testing.T) {
 	t.Parallel()
 	e := newCheckoutEnv(t, app.DatabaseSQLite)
@@ -296,13 +301,13 @@ func TestMCPBindingExamples(t *testing.T) {
 		run: strconv.FormatInt(time.Now().UnixNano(), 36), schemas: map[string]*jsonschema.Schema{},
 		subst: map[string]string{"item_123": strconv.FormatInt(e.items.inStock.ID, 10)}}
 
-	init := r.post(map[string]any{"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": map[string]any{
+	ini := r.post(map[string]any{"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": map[string]any{
 		"protocolVersion": "2025-06-18", "capabilities": map[string]any{}, "clientInfo": map[string]any{"name": "examples", "version": "1"}}})
 	var ir struct {
 		ProtocolVersion string `json:"protocolVersion"`
 	}
-	if init.Error != nil || json.Unmarshal(init.Result, &ir) != nil || ir.ProtocolVersion == "" {
-		t.Fatalf("initialize: %+v %s", init.Error, init.Result)
+	if ini.Error != nil || json.Unmarshal(ini.Result, &ir) != nil || ir.ProtocolVersion == "" {
+		t.Fatalf("initialize: %+v %s", ini.Error, ini.Result)
 	}
 	r.version = ir.ProtocolVersion
 	list := r.post(map[string]any{"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
@@ -314,6 +319,11 @@ func TestMCPBindingExamples(t *testing.T) {
 	}
 	if list.Error != nil || json.Unmarshal(list.Result, &tl) != nil {
 		t.Fatalf("tools/list: %+v %s", list.Error, list.Result)
+	}
+	for _, name := range []string{"create_checkout_session", "get_checkout_session", "update_checkout_session", "complete_checkout_session", "cancel_checkout_session"} {
+		if !strings.Contains(string(list.Result), `"name":"`+name+`"`) {
+			t.Fatalf("tools/list lacks %s", name)
+		}
 	}
 	for _, tool := range tl.Tools {
 		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(tool.InputSchema))
