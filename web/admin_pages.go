@@ -19,6 +19,8 @@ type overviewContent struct {
 	BaseURL      string
 	DiscoveryURL string
 	FeedURL      string
+	// MCPURL is the shop's MCP server (the same checkout as ACP tools).
+	MCPURL string
 }
 
 func (s *Server) handleOverviewPage(c echo.Context) error {
@@ -29,7 +31,7 @@ func (s *Server) handleOverviewPage(c echo.Context) error {
 	}
 	base := ACPBaseURL(s.appURL(), sh.Domain)
 	return s.render(c, http.StatusOK, "overview.html", &pageData{Title: "Overview", Active: "overview", Content: &overviewContent{
-		Overview: ov, BaseURL: base, DiscoveryURL: base + "/.well-known/acp.json",
+		Overview: ov, BaseURL: base, DiscoveryURL: base + "/.well-known/acp.json", MCPURL: MCPURL(s.appURL(), sh.Domain),
 		FeedURL: s.appURL() + "/feeds/" + sh.Domain + "/products.jsonl.gz",
 	}})
 }
@@ -151,6 +153,7 @@ type settingsContent struct {
 	Keys         []*app.APIKey
 	BaseURL      string
 	DiscoveryURL string
+	MCPURL       string
 }
 
 func (s *Server) handleSettingsPage(c echo.Context) error {
@@ -175,5 +178,6 @@ func (s *Server) handleSettingsPage(c echo.Context) error {
 	base := ACPBaseURL(s.appURL(), sh.Domain)
 	return s.render(c, http.StatusOK, "settings.html", &pageData{Title: "Settings", Active: "settings", Content: &settingsContent{
 		Feed: fs, ACP: set, Completion: cm, Keys: keys, BaseURL: base, DiscoveryURL: base + "/.well-known/acp.json",
+		MCPURL: MCPURL(s.appURL(), sh.Domain),
 	}})
 }

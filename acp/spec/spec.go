@@ -6,7 +6,8 @@ package spec
 
 import "embed"
 
-// Files holds <version>/schema.*.json and <version>/openrpc.*.json.
+// Files holds <version>/schema.*.json, <version>/openrpc.*.json and the
+// binding's examples, <version>/examples.mcp.*.json.
 //
 //go:embed */*.json
 var Files embed.FS

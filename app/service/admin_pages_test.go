@@ -416,6 +416,14 @@ func TestAdminOverviewAndOrders(t *testing.T) {
 	if strings.Contains(body, "data-channel-warning") {
 		t.Error("a warning without a ChatGPT channel")
 	}
+	// Where agents reach the store over MCP, with a copy button, on the
+	// overview (onboarding) and the settings page, and how they sign in.
+	mcpURL := web.MCPURL(e.svc.URL(), testShop)
+	for page, b := range map[string]string{"overview": body, "settings": func() string { _, _, b := c.page("/admin/settings", nil); return b }()} {
+		if !strings.Contains(b, ">"+mcpURL+"</code>") || !strings.Contains(b, `data-copy="`+mcpURL+`"`) || !strings.Contains(b, "Bearer token") {
+			t.Errorf("%s: no MCP server URL %s with a copy button and the Bearer line:\n%s", page, mcpURL, grep(b, "mcp"))
+		}
+	}
 
 	var hits atomic.Int32
 	var lastSig atomic.Value

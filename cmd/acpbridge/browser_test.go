@@ -245,6 +245,13 @@ func TestAdminInBrowser(t *testing.T) {
 	if got := text(`#checklist-h + p`); !strings.Contains(got, "4 of 5 steps done") {
 		t.Errorf("checklist: %q", got)
 	}
+	// The MCP server URL beside the ACP base URL, with its copy button.
+	if want := strings.TrimRight(m.AppURL, "/") + "/mcp/" + m.Shop; text(`#mcp-url`) != want {
+		t.Errorf("MCP server URL shown: %q, want %s", text(`#mcp-url`), want)
+	}
+	if ok, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`document.querySelector('#mcp-url + button[data-copy]') !== null && document.querySelector('#mcp-url + button[data-copy]').dataset.copy === document.querySelector('#mcp-url').textContent`)); err != nil || !ok {
+		t.Errorf("no copy button for the MCP server URL: %v %v", ok, err)
+	}
 	unlabeled, err := chromedp.Run(bctx, chromedp.Evaluate[[]string](unlabeledJS))
 	if err != nil || len(unlabeled) > 0 {
 		t.Errorf("controls without a label: %v %v", unlabeled, err)
