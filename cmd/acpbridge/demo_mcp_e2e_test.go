@@ -132,15 +132,69 @@ func (a *mcpE2EAgent) checkTools(ctx context.Context) {
 	}
 }
 
-// searchProducts is where the catalog step goes: once the catalog tools
-// land, an agent finds the item with acpbridge_search_products (and
-// acpbridge_get_product) instead of reading demo.json's items.
-//
-// TODO(issue 16, catalog tools): call acpbridge_search_products here,
-// check its result, and return the id of a shippable item in stock.
+// searchProducts finds the item to buy as an agent would: the catalog
+// tools (acpbridge_search_products for shippable items in stock, then
+// acpbridge_get_product for its variants), checked against demo.json's
+// items. The demo's feed is searchable once its build's second pass has
+// written the index, shortly after demo.json appears: the search is
+// retried until then.
 func (a *mcpE2EAgent) searchProducts(ctx context.Context, shop demoMCPShop) string {
 	a.t.Helper()
-	return shop.inStock(a.t)
+	want := map[string]bool{}
+	for _, it := range shop.Items {
+		if it.RequiresShipping && it.Inventory > 5 {
+			want[it.ID] = true
+		}
+	}
+	var page struct {
+		Items []struct {
+			ID           string `json:"id"`
+			Title        string `json:"title"`
+			Availability string `json:"availability"`
+			Price        int64  `json:"price"`
+		} `json:"items"`
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		res, err := a.cs.CallTool(ctx, &mcp.CallToolParams{Name: "acpbridge_search_products",
+			Arguments: map[string]any{"availability": "in_stock", "limit": 50}})
+		if err != nil {
+			a.t.Fatalf("acpbridge_search_products: %v", err)
+		}
+		b, _ := json.Marshal(res.StructuredContent)
+		if err := json.Unmarshal(b, &page); err != nil {
+			a.t.Fatalf("acpbridge_search_products result %s: %v", b, err)
+		}
+		if len(page.Items) > 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	found := ""
+	for _, it := range page.Items {
+		if it.Availability != "in_stock" || it.Price <= 0 || it.Title == "" {
+			a.t.Errorf("search for in_stock items gave %+v", it)
+		}
+		if found == "" && want[it.ID] {
+			found = it.ID
+		}
+	}
+	if found == "" {
+		a.t.Fatalf("acpbridge_search_products found none of demo.json's shippable items in stock %v: %+v", want, page.Items)
+	}
+	res, err := a.cs.CallTool(ctx, &mcp.CallToolParams{Name: "acpbridge_get_product", Arguments: map[string]any{"id": found}})
+	if err != nil {
+		a.t.Fatalf("acpbridge_get_product: %v", err)
+	}
+	var detail struct {
+		Item     struct{ ID string }   `json:"item"`
+		Variants []struct{ ID string } `json:"variants"`
+	}
+	b, _ := json.Marshal(res.StructuredContent)
+	if err := json.Unmarshal(b, &detail); err != nil || detail.Item.ID != found || len(detail.Variants) == 0 {
+		a.t.Fatalf("acpbridge_get_product %s: %s (%v)", found, b, err)
+	}
+	return found
 }
 
 // call calls an ACP tool with {meta, id, payload}; state-changing tools get
