@@ -16,7 +16,7 @@ import (
 
 // TestDemoMCP reaches both demo shops' MCP servers as demo.json tells
 // (mcp.url, mcp.authorization) with the official Go SDK's client: five
-// ACP tools each, and a create that answers a valid session — ready to
+// ACP tools each and the checkout app's checkout_session, and a create that answers a valid session — ready to
 // pay at the delegated-payment shop, handed to Shopify's checkout
 // (continue_url) at the other.
 func TestDemoMCP(t *testing.T) {
@@ -67,7 +67,7 @@ func TestDemoMCP(t *testing.T) {
 			t.Fatalf("%s: initialize: %v", shop.name, err)
 		}
 		tools, err := cs.ListTools(ctx, nil)
-		if err != nil || len(tools.Tools) != 5 {
+		if err != nil || len(tools.Tools) != 6 {
 			t.Fatalf("%s: tools/list: %v %v", shop.name, tools, err)
 		}
 		id := ""
