@@ -240,9 +240,6 @@ func TestCheckoutWidgetInBrowser(t *testing.T) {
 			chromedp.SendKeys(chromedp.CSS(`#f-state`), "CA"),
 			chromedp.SendKeys(chromedp.CSS(`#f-postal_code`), "94105"),
 		)
-		if got := evalString(`document.getElementById("f-country").value`); got != "US" {
-			t.Errorf("country default %q, want US", got)
-		}
 		do("save the address", chromedp.Click(chromedp.CSS(`#address-save`)))
 	}
 	unlabeled := func() {
@@ -264,7 +261,15 @@ func TestCheckoutWidgetInBrowser(t *testing.T) {
 	}
 	shot("widget-handoff-address")
 	unlabeled()
+	// A country the store refuses: the error is shown, what was typed stays.
+	do("bad country", chromedp.SetValue(chromedp.CSS(`#f-country`), "ZZ"))
 	fillAddress()
+	waitFor("the refusal shown", `!!document.getElementById("error")`)
+	if got := evalString(`document.getElementById("error").textContent + "|" + document.getElementById("f-line_one").value`); !strings.Contains(got, "country") || !strings.HasSuffix(got, "|1 Market St") {
+		t.Errorf("after a refused address: %q", got)
+	}
+	shot("widget-handoff-refused")
+	do("fix the country", chromedp.SetValue(chromedp.CSS(`#f-country`), "US"), chromedp.Click(chromedp.CSS(`#address-save`)))
 	waitFor("continue button", `!!document.getElementById("continue")`)
 	shot("widget-handoff-continue")
 	do("continue", chromedp.Click(chromedp.CSS(`#continue`)))
@@ -277,6 +282,9 @@ func TestCheckoutWidgetInBrowser(t *testing.T) {
 
 	// Delegated payment: address, another shipping option, Pay, the order.
 	do("delegated widget", chromedp.Navigate(host.URL+"/widget/delegated"), chromedp.WaitVisible(chromedp.CSS(`#address-form`)))
+	if got := evalString(`document.getElementById("f-country").value`); got != "US" {
+		t.Errorf("country default %q, want US", got)
+	}
 	if got := evalString(`document.getElementById("pay").disabled ? "disabled" : "enabled"`); got != "disabled" {
 		t.Error("Pay is enabled before the address")
 	}
