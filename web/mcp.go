@@ -71,9 +71,10 @@ func (s *Server) mcpRoutes() {
 	sdkLog := slog.New(minLevel{slog.LevelWarn, s.logger.Handler()})
 	srv := mcp.NewServer(&mcp.Implementation{Name: "acpbridge", Title: "ACP checkout", Version: app.Version}, &mcp.ServerOptions{Logger: sdkLog})
 	for _, t := range tools {
-		srv.AddTool(&mcp.Tool{Name: t.Name, Description: t.Description, InputSchema: t.InputSchema}, s.mcpTool(t.Operation))
+		srv.AddTool(&mcp.Tool{Name: t.Name, Description: t.Description, InputSchema: t.InputSchema, Meta: widgetToolMeta(t.Name)}, s.mcpTool(t.Operation))
 	}
-	s.addCatalogTools(srv)
+	s.addCatalogTools(srv) // acpbridge_search_products, acpbridge_get_product (mcp_catalog.go)
+	s.addCheckoutApp(srv) // ChatGPT's checkout app (mcp_apps.go)
 	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, &mcp.StreamableHTTPOptions{
 		// Every POST stands alone: no session to keep across replicas,
 		// and each one is authenticated anew.

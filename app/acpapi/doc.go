@@ -1,7 +1,8 @@
 // Package acpapi runs one ACP checkout call end to end, whatever the
 // transport: REST (web/acp.go) and MCP (web/mcp.go, whose five tools and
 // their arguments' translation into a Request are defined here, in mcp.go,
-// from the official binding). A transport
+// from the official binding; and ChatGPT's checkout app, the tool
+// checkout_session, whose input becomes a create in apps.go). A transport
 // turns its request into a Request (plain values: shop, operation, session
 // id, header values, body), calls Pipeline.Run once, and renders the Result
 // (version, outcome, encoded session or error, replayed, idempotency key).

@@ -16,7 +16,7 @@ import (
 
 // TestDemoMCP reaches both demo shops' MCP servers as demo.json tells
 // (mcp.url, mcp.authorization) with the official Go SDK's client: five
-// ACP tools each, and a create that answers a valid session — ready to
+// ACP tools each and the checkout app's checkout_session, and a create that answers a valid session — ready to
 // pay at the delegated-payment shop, handed to Shopify's checkout
 // (continue_url) at the other.
 func TestDemoMCP(t *testing.T) {
@@ -70,17 +70,21 @@ func TestDemoMCP(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: tools/list: %v", shop.name, err)
 		}
-		// The binding's five checkout tools and acpbridge's two catalog tools.
-		acpTools, catalogTools := 0, 0
+		// The binding's five checkout tools, acpbridge's two catalog tools
+		// and ChatGPT's checkout_session.
+		acpTools, catalogTools, apps := 0, 0, 0
 		for _, tool := range tools.Tools {
-			if strings.HasPrefix(tool.Name, "acpbridge_") {
+			switch {
+			case strings.HasPrefix(tool.Name, "acpbridge_"):
 				catalogTools++
-			} else {
+			case tool.Name == "checkout_session":
+				apps++
+			default:
 				acpTools++
 			}
 		}
-		if acpTools != 5 || catalogTools != 2 {
-			t.Fatalf("%s: tools/list: %d ACP tools, %d catalog tools, want 5 and 2", shop.name, acpTools, catalogTools)
+		if acpTools != 5 || catalogTools != 2 || apps != 1 {
+			t.Fatalf("%s: tools/list: %d ACP tools, %d catalog tools, %d checkout_session, want 5, 2 and 1", shop.name, acpTools, catalogTools, apps)
 		}
 		id := ""
 		for _, it := range shop.items {
