@@ -331,11 +331,11 @@ func (r *Report) Print(w io.Writer) {
 		// next to each other; "call" is the route or the tool.
 		fmt.Fprintln(w, "per transport:")
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "transport\tendpoint\tcall\trequests\terrors\tp50 ms\tp95 ms\tp99 ms\tmax ms\tstatuses\t")
+		fmt.Fprintln(tw, "transport\tendpoint\trequests\terrors\tp50 ms\tp95 ms\tp99 ms\tmax ms\tstatuses\tcall\t")
 		for _, ep := range rows() {
 			for _, tr := range []string{TransportREST, TransportMCP} {
 				if st := r.Transports[tr][ep]; st != nil {
-					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", tr, ep, callOf(tr, ep), st.row())
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", tr, ep, st.row(), callOf(tr, ep))
 				}
 			}
 		}
