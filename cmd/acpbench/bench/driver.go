@@ -4,8 +4,9 @@
 // complete with a Shared Payment Token; or, for a shop that sells through
 // Shopify's checkout, pay at the session's continue_url as the buyer and
 // read the session until it is completed), at a chosen rate and
-// concurrency, and reports requests/s, latency percentiles per endpoint and
-// every error answer. Tests import it to put load on the real binary (Run) and to start
+// concurrency, over REST or the ACP MCP binding's tools (or both, a
+// conversation each in turn), and reports requests/s, latency percentiles
+// per endpoint (and per transport) and every error answer. Tests import it to put load on the real binary (Run) and to start
 // that binary on PostgreSQL or SQLite with the emulators (StartStack).
 package bench
 

@@ -21,7 +21,8 @@ import (
 // once, then one POST per tool call: the server is stateless).
 
 // EndpointInitialize is an MCP conversation's connection: the SDK's
-// initialize request and initialized notification, timed together.
+// initialize request (one POST; with the server stateless, there is no
+// session to end afterwards).
 const EndpointInitialize = "initialize"
 
 // codeACPError is the JSON-RPC error code the binding answers every ACP
