@@ -15,6 +15,15 @@
 // run's Shopify API use (requests and cost points, from the emulator) is
 // printed per conversation.
 //
+// With --transport mcp the agents speak the ACP MCP binding instead of
+// REST: the same steps as tools/call of create_checkout_session,
+// update_checkout_session, complete_checkout_session and
+// get_checkout_session on the shop's MCP server (<app>/mcp/<shop>), one
+// MCP client session per conversation (its connection is the "initialize"
+// row). --transport both makes every other conversation an MCP one, so
+// that both transports are measured in the same run, under the same load,
+// and the report adds a table of every row per transport.
+//
 // Two ways to point it at an app:
 //
 //	acpbench --demo demo-data/demo.json [flags]
@@ -74,7 +83,7 @@ func main() {
 // options are the command line.
 type options struct {
 	demo, db, bin, jsonOut, logs, version string
-	completion                            string
+	completion, transport                 string
 	pprofAddr, logLevel                   string
 	replicas, concurrency, products       int
 	rate, faultRate                       float64
@@ -104,6 +113,7 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.DurationVar(&o.faultHang, "fault-hang", 2*time.Second, "how long an injected timeout hangs")
 	fs.Int64Var(&o.seed, "seed", 1, "seed for the item choice and the faults")
 	fs.StringVar(&o.completion, "completion", bench.CompletionDelegated, "how conversations end: delegated (complete with a Shared Payment Token) or shopify_checkout (the buyer pays at the session's continue_url; --db only)")
+	fs.StringVar(&o.transport, "transport", bench.TransportREST, "how the agents talk to the app: rest (the checkout API), mcp (the ACP MCP binding's tools) or both (every other conversation over MCP, reported per transport)")
 	fs.StringVar(&o.version, "api-version", "2026-04-17", "ACP version (2026-04-17 or 2025-09-29)")
 	fs.StringVar(&o.jsonOut, "json", "", "also write the report (with every conversation) as JSON to this file")
 	fs.StringVar(&o.logs, "logs", "", "write the replicas' output to this file (--db)")
@@ -118,6 +128,11 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	}
 	if o.completion != bench.CompletionDelegated && o.completion != bench.CompletionShopifyCheckout {
 		return o, fmt.Errorf("--completion: want %s or %s, got %q", bench.CompletionDelegated, bench.CompletionShopifyCheckout, o.completion)
+	}
+	switch o.transport {
+	case bench.TransportREST, bench.TransportMCP, bench.TransportBoth:
+	default:
+		return o, fmt.Errorf("--transport: want %s, %s or %s, got %q", bench.TransportREST, bench.TransportMCP, bench.TransportBoth, o.transport)
 	}
 	if o.completion == bench.CompletionShopifyCheckout && o.db == "" {
 		return o, errors.New("--completion shopify_checkout needs --db (the stack sets its shop to Shopify's checkout)")
@@ -156,7 +171,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (int, err
 		tg = stack.Target(o.viaLB)
 	}
 
-	logf("load: %.0f conversations/s, concurrency %d, %s; load average %s", o.rate, o.concurrency, o.duration, loadavg())
+	logf("load: %.0f conversations/s, concurrency %d, %s, transport %s; load average %s", o.rate, o.concurrency, o.duration, o.transport, loadavg())
 	fi, _ := os.Stderr.Stat()
 	pl := &progressLine{w: stderr, terminal: stderr == os.Stderr && fi != nil && fi.Mode()&os.ModeCharDevice != 0}
 	var pids []int
@@ -170,7 +185,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (int, err
 	cpu0, t0 := readCPU(pids), time.Now()
 	rep, err := bench.Run(ctx, tg, bench.Config{Rate: o.rate, Concurrency: o.concurrency, Duration: o.duration,
 		Timeout: o.timeout, Retry: o.retry, MaxStartLag: o.maxLag, APIVersion: o.version, Seed: uint64(o.seed),
-		Completion: o.completion, Progress: pl.show})
+		Completion: o.completion, Transport: o.transport, Progress: pl.show})
 	if pl.terminal {
 		fmt.Fprintln(stderr)
 	}
@@ -191,6 +206,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (int, err
 	rep.Print(stdout)
 	if a, pg, b := cpuShare(cpu0, cpu1, wall); stack != nil {
 		fmt.Fprintf(stdout, "CPU used during the run, in cores (of %d): app %.2f, postgres %.2f (lower bound), acpbench (driver and emulators) %.2f\n", runtime.NumCPU(), a, pg, b)
+		if rep.Started > 0 {
+			per := func(cores float64) float64 { return cores * wall.Seconds() * 1000 / float64(rep.Started) }
+			fmt.Fprintf(stdout, "CPU per conversation started, in ms: app %.1f, postgres %.1f, acpbench %.1f\n", per(a), per(pg), per(b))
+		}
 	}
 	pl.mu.Lock()
 	fmt.Fprintf(stdout, "load average (1, 5, 15 min) every 10 s: %s; at the end: %s\n", strings.Join(pl.loads, " | "), loadavg())
@@ -377,6 +396,9 @@ func demoTarget(ctx context.Context, path string, tokens int, logf func(string, 
 			BaseURL string `json:"base_url"`
 			APIKey  string `json:"api_key"`
 		} `json:"acp"`
+		MCP struct {
+			URL string `json:"url"`
+		} `json:"mcp"`
 		Payment struct {
 			StripeURL     string `json:"stripe_url"`
 			StripeTestKey string `json:"stripe_test_key"`
@@ -392,6 +414,9 @@ func demoTarget(ctx context.Context, path string, tokens int, logf func(string, 
 		return bench.Target{}, fmt.Errorf("%s: %w", path, err)
 	}
 	tg := bench.Target{BaseURLs: []string{m.ACP.BaseURL}, APIKey: m.ACP.APIKey}
+	if m.MCP.URL != "" {
+		tg.MCPURLs = []string{m.MCP.URL}
+	}
 	for _, it := range m.Items {
 		// Orders do not take stock from the emulated shop, so any item in
 		// stock can be bought again and again.

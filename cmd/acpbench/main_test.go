@@ -3,10 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/acpbridge/acpbridge/cmd/acpbench/bench"
 )
 
 // TestRunShopifyCheckoutOnSQLite drives the real binary (built by run) on
@@ -61,5 +66,86 @@ func TestParseCompletion(t *testing.T) {
 	o, err := parse([]string{"--db", "sqlite:x"}, &errOut)
 	if err != nil || o.completion != "delegated" {
 		t.Errorf("default: %q, %v; want delegated", o.completion, err)
+	}
+}
+
+// TestRunBothTransportsOnSQLite drives the real binary on SQLite for two
+// seconds with every other conversation over MCP, and reads the report and
+// its JSON: every conversation completed, each step's row per transport
+// with requests and no errors (MCP's initialize too), conversations of
+// both transports in the JSON, and an audit without problems.
+func TestRunBothTransportsOnSQLite(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and starts the binary")
+	}
+	var out, errOut bytes.Buffer
+	dir := t.TempDir()
+	jsonPath := filepath.Join(dir, "report.json")
+	code, err := run(context.Background(), []string{"--db", "sqlite:" + filepath.Join(dir, "bench.db"), "--transport", "both",
+		"--rate", "5", "--duration", "2s", "--json", jsonPath}, &out, &errOut)
+	report := out.String()
+	if err != nil || code != 0 {
+		t.Fatalf("run: code %d, err %v\n%s\n%s", code, err, report, errOut.String())
+	}
+	rows := []string{"initialize", "create", "update_address", "select_shipping", "complete"}
+	for _, tr := range []string{"rest", "mcp"} {
+		for _, ep := range rows {
+			if tr == "rest" && ep == "initialize" {
+				continue
+			}
+			row := regexp.MustCompile(`(?m)^\s*` + tr + `\s+` + ep + `\s+([1-9]\d*)\s+0\s`)
+			if !row.MatchString(report) {
+				t.Errorf("no %s %s row with requests and no errors:\n%s", tr, ep, report)
+			}
+		}
+	}
+	audit := regexp.MustCompile(`audit: (\d+) sessions, (\d+) completed, (\d+) with a captured charge, (\d+) with a Shopify order, (\d+) order_create events delivered \(0 twice\), 0 problems`)
+	if m := audit.FindStringSubmatch(report); m == nil {
+		t.Errorf("the report lacks %s:\n%s", audit, report)
+	} else if slices.ContainsFunc(m[2:], func(n string) bool { return n != m[1] || n == "0" }) {
+		t.Errorf("audit counts %v differ or are zero:\n%s", m[1:], report)
+	}
+
+	raw, err := os.ReadFile(jsonPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep bench.Report
+	if err := json.Unmarshal(raw, &struct{ Report *bench.Report }{&rep}); err != nil {
+		t.Fatal(err)
+	}
+	convs := map[string]int{}
+	for _, c := range rep.Conversations {
+		convs[c.Transport]++
+	}
+	for _, tr := range []string{"rest", "mcp"} {
+		st := rep.Transports[tr][bench.EndpointComplete]
+		if convs[tr] == 0 || st == nil || st.Requests != convs[tr] || st.P50 <= 0 {
+			t.Errorf("JSON: %d %s conversations, complete %+v", convs[tr], tr, st)
+		}
+	}
+}
+
+func TestParseTransport(t *testing.T) {
+	tests := []struct {
+		args    []string
+		want    string
+		wantErr string
+	}{
+		{[]string{"--db", "sqlite:x"}, "rest", ""},
+		{[]string{"--db", "sqlite:x", "--transport", "mcp"}, "mcp", ""},
+		{[]string{"--demo", "demo.json", "--transport", "both"}, "both", ""},
+		{[]string{"--db", "sqlite:x", "--transport", "grpc"}, "", `--transport: want rest, mcp or both, got "grpc"`},
+		{[]string{"--db", "sqlite:x", "--transport", "MCP"}, "", `got "MCP"`},
+	}
+	for _, tt := range tests {
+		var errOut bytes.Buffer
+		o, err := parse(tt.args, &errOut)
+		switch {
+		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+			t.Errorf("%v: err %v, want %q", tt.args, err, tt.wantErr)
+		case tt.wantErr == "" && (err != nil || o.transport != tt.want):
+			t.Errorf("%v: %q, %v; want %q", tt.args, o.transport, err, tt.want)
+		}
 	}
 }

@@ -4,8 +4,9 @@
 // complete with a Shared Payment Token; or, for a shop that sells through
 // Shopify's checkout, pay at the session's continue_url as the buyer and
 // read the session until it is completed), at a chosen rate and
-// concurrency, and reports requests/s, latency percentiles per endpoint and
-// every error answer. Tests import it to put load on the real binary (Run) and to start
+// concurrency, over REST or the ACP MCP binding's tools (or both, a
+// conversation each in turn), and reports requests/s, latency percentiles
+// per endpoint (and per transport) and every error answer. Tests import it to put load on the real binary (Run) and to start
 // that binary on PostgreSQL or SQLite with the emulators (StartStack).
 package bench
 
@@ -21,6 +22,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // Endpoints of a conversation, in order, as the report names them.
@@ -50,6 +53,16 @@ var Endpoints = []string{EndpointCreate, EndpointAddress, EndpointShipping, Endp
 // Shopify's checkout, in order.
 var HandoffEndpoints = []string{EndpointCreate, EndpointAddress, EndpointShipping, EndpointPay, EndpointGet, EndpointCompletedAfterPay}
 
+// Transports a run speaks (Config.Transport): TransportREST, the checkout
+// API; TransportMCP, the ACP MCP binding's tools; TransportBoth, each
+// conversation one of them in turn (even ones REST, odd ones MCP), so that
+// both are measured under the same load on the same app.
+const (
+	TransportREST = "rest"
+	TransportMCP  = "mcp"
+	TransportBoth = "both"
+)
+
 // Completion methods a run drives (Config.Completion).
 const (
 	CompletionDelegated       = "delegated"
@@ -61,6 +74,10 @@ type Target struct {
 	// BaseURLs are the shop's ACP base URLs (…/acp/<shop>), one per replica
 	// or load balancer; requests are spread over them round-robin.
 	BaseURLs []string
+	// MCPURLs are the shop's MCP server URLs (…/mcp/<shop>, MCPURL), one
+	// per replica or load balancer, spread over as BaseURLs; needed when
+	// the run speaks MCP.
+	MCPURLs []string
 	// APIKey is the agent's Bearer key.
 	APIKey string
 	// Items are feed item ids to buy (one per conversation, at random);
@@ -107,6 +124,9 @@ type Config struct {
 	// APIVersion is the ACP version spoken (default 2026-04-17; 2025-09-29
 	// is also understood).
 	APIVersion string
+	// Transport is how the agents talk to the app: TransportREST (the
+	// default), TransportMCP or TransportBoth.
+	Transport string
 	// Completion is how the conversations end: CompletionDelegated (the
 	// default) completes with a Shared Payment Token;
 	// CompletionShopifyCheckout expects the session to answer
@@ -147,6 +167,16 @@ func Run(ctx context.Context, tg Target, cfg Config) (*Report, error) {
 	default:
 		return nil, fmt.Errorf("bench: completion %q: want %s or %s", cfg.Completion, CompletionDelegated, CompletionShopifyCheckout)
 	}
+	switch cfg.Transport {
+	case "":
+		cfg.Transport = TransportREST
+	case TransportREST, TransportMCP, TransportBoth:
+	default:
+		return nil, fmt.Errorf("bench: transport %q: want %s, %s or %s", cfg.Transport, TransportREST, TransportMCP, TransportBoth)
+	}
+	if cfg.Transport != TransportREST && len(tg.MCPURLs) == 0 {
+		return nil, errors.New("bench: an MCP run needs the shop's MCP URLs")
+	}
 	if len(tg.BaseURLs) == 0 || len(tg.Items) == 0 || tg.Tokens == nil && cfg.Completion == CompletionDelegated || tg.APIKey == "" {
 		return nil, errors.New("bench: the target needs base URLs, an API key, items and a token source")
 	}
@@ -168,11 +198,18 @@ func Run(ctx context.Context, tg Target, cfg Config) (*Report, error) {
 	if cfg.APIVersion == "" {
 		cfg.APIVersion = defaultVersion
 	}
-	d := &driver{tg: tg, cfg: cfg, rec: newRecorder(),
+	// A REST-only run reports as it always has; one speaking MCP also
+	// splits every figure by transport.
+	d := &driver{tg: tg, cfg: cfg, rec: newRecorder(cfg.Transport != TransportREST),
 		client: &http.Client{Timeout: cfg.Timeout, Transport: &http.Transport{
 			MaxIdleConns: 4 * cfg.Concurrency, MaxIdleConnsPerHost: 2 * cfg.Concurrency, IdleConnTimeout: time.Minute,
 		}}}
 	defer d.client.CloseIdleConnections()
+	if cfg.Transport != TransportREST {
+		if err := d.newMCP(); err != nil {
+			return nil, err
+		}
+	}
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0xbe7c4))
 
 	type job struct {
@@ -252,7 +289,10 @@ type driver struct {
 	cfg    Config
 	rec    *recorder
 	client *http.Client
-	rr     atomic.Uint64 // round-robin over BaseURLs
+	rr     atomic.Uint64 // round-robin over BaseURLs (and MCPURLs)
+	// mcpClient and mcpHTTP serve every MCP conversation (driver_mcp.go).
+	mcpClient *mcp.Client
+	mcpHTTP   *http.Client
 	// started, completed and failed count conversations; inFlight is
 	// requests being sent.
 	started, completed, failed, inFlight atomic.Int64
@@ -286,10 +326,15 @@ func (d *driver) progress(start time.Time) func() {
 // conversation plays one agent's purchase and records how it ended.
 func (d *driver) conversation(ctx context.Context, n int, item string) {
 	d.started.Add(1)
-	c := Conversation{N: n, Item: item}
+	var a agent = restAgent{d}
+	if d.cfg.Transport == TransportMCP || d.cfg.Transport == TransportBoth && n%2 == 1 {
+		a = &mcpAgent{d: d}
+	}
+	defer a.close()
+	c := Conversation{N: n, Item: item, Transport: a.transport()}
 	// One replica per conversation would hide cross-replica bugs: each
 	// request takes the next base URL.
-	err := d.converse(ctx, &c)
+	err := d.converse(ctx, a, &c)
 	if err != nil {
 		c.Err = err.Error()
 		d.failed.Add(1)
@@ -299,23 +344,107 @@ func (d *driver) conversation(ctx context.Context, n int, item string) {
 	d.rec.conversation(c)
 }
 
-func (d *driver) converse(ctx context.Context, c *Conversation) error {
+func (d *driver) converse(ctx context.Context, a agent, c *Conversation) error {
 	email := fmt.Sprintf("agent%d@example.com", c.N)
-	if err := d.create(ctx, c, email); err != nil {
+	if err := d.create(ctx, a, c, email); err != nil {
 		return err
 	}
-	option, s, err := d.setAddress(ctx, c, email)
+	option, s, err := d.setAddress(ctx, a, c, email)
 	if err != nil {
 		return err
 	}
-	if s, err = d.selectShipping(ctx, c, option, s); err != nil {
+	if s, err = d.selectShipping(ctx, a, c, option, s); err != nil {
 		return err
 	}
 	c.Total = total(s)
 	if d.handoff() {
-		return d.payAtShopify(ctx, c, s)
+		return d.payAtShopify(ctx, a, c, s)
 	}
-	return d.complete(ctx, c)
+	return d.complete(ctx, a, c)
+}
+
+// agent is how one conversation talks to the app: restAgent
+// (driver_http.go) or mcpAgent (driver_mcp.go). The steps, their retries
+// and the report are the same for both (call).
+type agent interface {
+	transport() string
+	// send makes one attempt of op with its JSON payload (nil for a get)
+	// under an idempotency key ("" for a get). It answers as REST does:
+	// the status (for MCP, that of the ACP error a tool error carries),
+	// whether it is the success, the session or the ACP error object.
+	// err is for no answer at all.
+	send(ctx context.Context, op operation, body []byte, key string) (answer, error)
+	close()
+}
+
+// opKind is an ACP checkout operation a conversation makes.
+type opKind int
+
+const (
+	opCreate opKind = iota
+	opUpdate
+	opComplete
+	opGet
+)
+
+// operation is an ACP checkout operation on a session (id; none for
+// create).
+type operation struct {
+	kind opKind
+	id   string
+}
+
+// answer is one attempt's answer.
+type answer struct {
+	status int
+	ok     bool
+	// retryAfter is the Retry-After header, if any (REST only).
+	retryAfter string
+	body       []byte
+	dur        time.Duration
+}
+
+// call makes op with body, retrying per Config.Retry, and decodes the
+// session of a successful answer.
+func (d *driver) call(ctx context.Context, a agent, endpoint string, op operation, body any) (map[string]any, error) {
+	tr := a.transport()
+	var raw []byte
+	key := ""
+	if op.kind != opGet {
+		raw, _ = json.Marshal(body)
+		key = fmt.Sprintf("bench-%x", rand.Uint64())
+	}
+	deadline := time.Now().Add(d.cfg.RetryFor)
+	for attempt := 1; ; attempt++ {
+		ans, err := a.send(ctx, op, raw, key)
+		ok := err == nil && ans.ok
+		d.rec.request(tr, endpoint, ans.status, ans.dur, ok)
+		if ok {
+			var m map[string]any
+			if err := json.Unmarshal(ans.body, &m); err != nil {
+				d.rec.errorAnswer(tr, endpoint, ans.status, "not JSON", ans.body)
+				return nil, fmt.Errorf("%s: answer is not JSON: %s", endpoint, sample(ans.body))
+			}
+			return m, nil
+		}
+		if err != nil {
+			d.rec.errorAnswer(tr, endpoint, 0, "transport: "+transportKind(err), []byte(err.Error()))
+		} else {
+			d.rec.errorAnswer(tr, endpoint, ans.status, "", ans.body)
+		}
+		retryable := err != nil || ans.status == http.StatusConflict || ans.status == http.StatusTooManyRequests || ans.status >= 500
+		if !d.cfg.Retry || !retryable || time.Now().After(deadline) || ctx.Err() != nil {
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", endpoint, err)
+			}
+			return nil, fmt.Errorf("%s: %d %s", endpoint, ans.status, sample(ans.body))
+		}
+		wait := time.Duration(min(attempt, 10)) * 100 * time.Millisecond
+		if ra, err := strconv.ParseFloat(ans.retryAfter, 64); err == nil && ra >= 0 {
+			wait = min(time.Duration(ra*float64(time.Second)), 5*time.Second)
+		}
+		sleep(ctx, wait)
+	}
 }
 
 // handoff reports whether the conversations complete through Shopify's
@@ -335,10 +464,11 @@ func (d *driver) payable(s map[string]any) bool {
 // payAtShopify is step 4 through Shopify's checkout: the buyer pays at the
 // session's continue_url, then the agent reads the session until the app
 // has completed it from Shopify's webhooks.
-func (d *driver) payAtShopify(ctx context.Context, c *Conversation, s map[string]any) error {
+func (d *driver) payAtShopify(ctx context.Context, a agent, c *Conversation, s map[string]any) error {
+	tr := a.transport()
 	u, _ := s["continue_url"].(string)
 	if u == "" {
-		return d.unexpected(EndpointShipping, "no continue_url", s)
+		return d.unexpected(tr, EndpointShipping, "no continue_url", s)
 	}
 	c.ContinueURL = u
 	// The buyer's browser: no agent key, a form post with no fields (the
@@ -351,18 +481,18 @@ func (d *driver) payAtShopify(ctx context.Context, c *Conversation, s map[string
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	status, _, b, dur, err := d.do(req)
 	ok := err == nil && status == http.StatusOK
-	d.rec.request(EndpointPay, status, dur, ok)
+	d.rec.request(tr, EndpointPay, status, dur, ok)
 	switch {
 	case err != nil:
-		d.rec.errorAnswer(EndpointPay, 0, "transport: "+transportKind(err), []byte(err.Error()))
+		d.rec.errorAnswer(tr, EndpointPay, 0, "transport: "+transportKind(err), []byte(err.Error()))
 		return fmt.Errorf("%s: %w", EndpointPay, err)
 	case !ok:
-		d.rec.errorAnswer(EndpointPay, status, "checkout page", b)
+		d.rec.errorAnswer(tr, EndpointPay, status, "checkout page", b)
 		return fmt.Errorf("%s: %d %s", EndpointPay, status, sample(b))
 	}
 	paid := time.Now()
 	for deadline := paid.Add(d.cfg.RetryFor); ; {
-		s, err := d.request(ctx, http.MethodGet, EndpointGet, "/checkout_sessions/"+c.SessionID, nil, http.StatusOK)
+		s, err := d.call(ctx, a, EndpointGet, operation{opGet, c.SessionID}, nil)
 		c.Polls++
 		if err != nil {
 			return err
@@ -371,25 +501,25 @@ func (d *driver) payAtShopify(ctx context.Context, c *Conversation, s map[string
 		c.Status = st
 		switch {
 		case st == "completed":
-			d.rec.timing(EndpointCompletedAfterPay, time.Since(paid))
+			d.rec.timing(tr, EndpointCompletedAfterPay, time.Since(paid))
 			if o, ok := s["order"].(map[string]any); ok {
 				c.OrderID, _ = o["id"].(string)
 			}
 			if c.OrderID == "" {
-				return d.unexpected(EndpointGet, "completed without an order", s)
+				return d.unexpected(tr, EndpointGet, "completed without an order", s)
 			}
 			return nil
 		case st == "canceled" || st == "expired":
-			return d.unexpected(EndpointGet, "ended without completing after the payment", s)
+			return d.unexpected(tr, EndpointGet, "ended without completing after the payment", s)
 		case time.Now().After(deadline) || ctx.Err() != nil:
-			return d.unexpected(EndpointGet, "not completed after the payment", s)
+			return d.unexpected(tr, EndpointGet, "not completed after the payment", s)
 		}
 		sleep(ctx, d.cfg.PollEvery)
 	}
 }
 
 // create is step 1: the cart and the buyer, no address yet.
-func (d *driver) create(ctx context.Context, c *Conversation, email string) error {
+func (d *driver) create(ctx context.Context, a agent, c *Conversation, email string) error {
 	var create map[string]any
 	if d.cfg.APIVersion == v20250929 {
 		create = map[string]any{"items": []map[string]any{{"id": c.Item, "quantity": 1}},
@@ -398,20 +528,20 @@ func (d *driver) create(ctx context.Context, c *Conversation, email string) erro
 		create = map[string]any{"line_items": []map[string]any{{"id": c.Item, "quantity": 1}}, "currency": "usd",
 			"capabilities": map[string]any{}, "buyer": map[string]any{"first_name": "Ada", "last_name": "Lovelace", "email": email}}
 	}
-	s, err := d.call(ctx, EndpointCreate, "/checkout_sessions", create, http.StatusCreated)
+	s, err := d.call(ctx, a, EndpointCreate, operation{kind: opCreate}, create)
 	if err != nil {
 		return err
 	}
 	c.SessionID, _ = s["id"].(string)
 	if c.SessionID == "" {
-		return d.unexpected(EndpointCreate, "no session id", s)
+		return d.unexpected(a.transport(), EndpointCreate, "no session id", s)
 	}
 	return nil
 }
 
 // setAddress is step 2, the address: Shopify quotes tax and shipping
 // rates. It returns the last shipping option and the session.
-func (d *driver) setAddress(ctx context.Context, c *Conversation, email string) (string, map[string]any, error) {
+func (d *driver) setAddress(ctx context.Context, a agent, c *Conversation, email string) (string, map[string]any, error) {
 	address := map[string]any{"name": "Ada Lovelace", "line_one": strconv.Itoa(1+c.N%999) + " Market St",
 		"city": "San Francisco", "state": "CA", "country": "US", "postal_code": "94105"}
 	var upd map[string]any
@@ -421,7 +551,7 @@ func (d *driver) setAddress(ctx context.Context, c *Conversation, email string) 
 		upd = map[string]any{"fulfillment_details": map[string]any{"name": "Ada Lovelace", "email": email, "address": address}}
 	}
 	for deadline := time.Now().Add(d.cfg.RetryFor); ; {
-		s, err := d.call(ctx, EndpointAddress, "/checkout_sessions/"+c.SessionID, upd, http.StatusOK)
+		s, err := d.call(ctx, a, EndpointAddress, operation{opUpdate, c.SessionID}, upd)
 		if err != nil {
 			return "", nil, err
 		}
@@ -432,9 +562,9 @@ func (d *driver) setAddress(ctx context.Context, c *Conversation, email string) 
 		// Shopify could not quote (a recoverable message): an agent asks
 		// again.
 		if !d.cfg.Retry || time.Now().After(deadline) {
-			return "", nil, d.unexpected(EndpointAddress, "not payable with shipping options", s)
+			return "", nil, d.unexpected(a.transport(), EndpointAddress, "not payable with shipping options", s)
 		}
-		d.retried(EndpointAddress, s)
+		d.retried(a.transport(), EndpointAddress, s)
 		sleep(ctx, 200*time.Millisecond)
 	}
 }
@@ -442,7 +572,7 @@ func (d *driver) setAddress(ctx context.Context, c *Conversation, email string) 
 // selectShipping is step 3: choose the shipping option (the last, usually
 // not the default) for the line items of session s. It returns the
 // session.
-func (d *driver) selectShipping(ctx context.Context, c *Conversation, option string, s map[string]any) (map[string]any, error) {
+func (d *driver) selectShipping(ctx context.Context, a agent, c *Conversation, option string, s map[string]any) (map[string]any, error) {
 	var sel map[string]any
 	if d.cfg.APIVersion == v20250929 {
 		sel = map[string]any{"fulfillment_option_id": option}
@@ -450,7 +580,7 @@ func (d *driver) selectShipping(ctx context.Context, c *Conversation, option str
 		sel = map[string]any{"selected_fulfillment_options": []map[string]any{{"type": "shipping", "option_id": option, "item_ids": lineItemIDs(s)}}}
 	}
 	for deadline := time.Now().Add(d.cfg.RetryFor); ; {
-		s, err := d.call(ctx, EndpointShipping, "/checkout_sessions/"+c.SessionID, sel, http.StatusOK)
+		s, err := d.call(ctx, a, EndpointShipping, operation{opUpdate, c.SessionID}, sel)
 		if err != nil {
 			return nil, err
 		}
@@ -458,15 +588,15 @@ func (d *driver) selectShipping(ctx context.Context, c *Conversation, option str
 			return s, nil
 		}
 		if !d.cfg.Retry || time.Now().After(deadline) {
-			return nil, d.unexpected(EndpointShipping, "not payable", s)
+			return nil, d.unexpected(a.transport(), EndpointShipping, "not payable", s)
 		}
-		d.retried(EndpointShipping, s)
+		d.retried(a.transport(), EndpointShipping, s)
 		sleep(ctx, 200*time.Millisecond)
 	}
 }
 
 // complete is step 4: complete with a fresh token.
-func (d *driver) complete(ctx context.Context, c *Conversation) error {
+func (d *driver) complete(ctx context.Context, a agent, c *Conversation) error {
 	tok, err := d.tg.Tokens.Token(ctx)
 	if err != nil {
 		return fmt.Errorf("token: %w", err)
@@ -480,7 +610,7 @@ func (d *driver) complete(ctx context.Context, c *Conversation) error {
 	}
 	deadline := time.Now().Add(d.cfg.RetryFor)
 	for {
-		s, err := d.call(ctx, EndpointComplete, "/checkout_sessions/"+c.SessionID+"/complete", pay, http.StatusOK)
+		s, err := d.call(ctx, a, EndpointComplete, operation{opComplete, c.SessionID}, pay)
 		if err != nil {
 			return err
 		}
@@ -498,21 +628,21 @@ func (d *driver) complete(ctx context.Context, c *Conversation) error {
 		if d.cfg.Retry && (st == "complete_in_progress" || st == "in_progress" || st == "not_ready_for_payment" && recoverable(s)) &&
 			time.Now().Before(deadline) {
 			if st == "not_ready_for_payment" {
-				d.retried(EndpointComplete, s)
+				d.retried(a.transport(), EndpointComplete, s)
 			}
 			c.InProgress++
 			sleep(ctx, 200*time.Millisecond)
 			continue
 		}
-		return d.unexpected(EndpointComplete, "not completed", s)
+		return d.unexpected(a.transport(), EndpointComplete, "not completed", s)
 	}
 }
 
 // retried records a 2xx answer the agent asks again after (not ready for
 // payment, with the session's message codes as the kind).
-func (d *driver) retried(endpoint string, s map[string]any) {
+func (d *driver) retried(tr, endpoint string, s map[string]any) {
 	b, _ := json.Marshal(s)
-	d.rec.retried(endpoint, "not ready: "+messageCodes(s), b)
+	d.rec.retried(tr, endpoint, "not ready: "+messageCodes(s), b)
 }
 
 // recoverable reports whether every error message of the session is
@@ -547,10 +677,10 @@ func messageCodes(s map[string]any) string {
 }
 
 // unexpected records a 2xx answer that is not what the conversation needs.
-func (d *driver) unexpected(endpoint, what string, s map[string]any) error {
+func (d *driver) unexpected(tr, endpoint, what string, s map[string]any) error {
 	b, _ := json.Marshal(s)
 	st, _ := s["status"].(string)
-	d.rec.errorAnswer(endpoint, 200, "unexpected: "+what+" (status "+st+", messages "+messageCodes(s)+")", b)
+	d.rec.errorAnswer(tr, endpoint, 200, "unexpected: "+what+" (status "+st+", messages "+messageCodes(s)+")", b)
 	return fmt.Errorf("%s: %s: %s", endpoint, what, sample(b))
 }
 

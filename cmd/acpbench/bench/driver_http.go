@@ -3,63 +3,40 @@ package bench
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 )
 
-// call POSTs body to path, retrying per Config.Retry, and decodes a 2xx
-// answer. want is the success status.
-func (d *driver) call(ctx context.Context, endpoint, path string, body any, want int) (map[string]any, error) {
-	return d.request(ctx, http.MethodPost, endpoint, path, body, want)
-}
+// restAgent is the REST transport: each operation is its request of the
+// checkout API on the next replica. It keeps nothing between requests.
+type restAgent struct{ d *driver }
 
-// request is call with any method; a GET sends no body and no
+func (a restAgent) transport() string { return TransportREST }
+
+func (a restAgent) close() {}
+
+// send makes op's request once; a GET sends no body and no
 // Idempotency-Key.
-func (d *driver) request(ctx context.Context, method, endpoint, path string, body any, want int) (map[string]any, error) {
-	var raw []byte
-	key := ""
-	if method != http.MethodGet {
-		raw, _ = json.Marshal(body)
-		key = fmt.Sprintf("bench-%x", rand.Uint64())
+func (a restAgent) send(ctx context.Context, op operation, body []byte, key string) (answer, error) {
+	method, path, want := http.MethodPost, "/checkout_sessions", http.StatusOK
+	switch op.kind {
+	case opCreate:
+		want = http.StatusCreated
+	case opUpdate:
+		path += "/" + op.id
+	case opComplete:
+		path += "/" + op.id + "/complete"
+	case opGet:
+		method, path = http.MethodGet, path+"/"+op.id
 	}
-	deadline := time.Now().Add(d.cfg.RetryFor)
-	for attempt := 1; ; attempt++ {
-		status, hdr, b, dur, err := d.send(ctx, method, path, raw, key)
-		ok := err == nil && status == want
-		d.rec.request(endpoint, status, dur, ok)
-		if ok {
-			var m map[string]any
-			if err := json.Unmarshal(b, &m); err != nil {
-				d.rec.errorAnswer(endpoint, status, "not JSON", b)
-				return nil, fmt.Errorf("%s: answer is not JSON: %s", endpoint, sample(b))
-			}
-			return m, nil
-		}
-		if err != nil {
-			d.rec.errorAnswer(endpoint, 0, "transport: "+transportKind(err), []byte(err.Error()))
-		} else {
-			d.rec.errorAnswer(endpoint, status, "", b)
-		}
-		retryable := err != nil || status == http.StatusConflict || status == http.StatusTooManyRequests || status >= 500
-		if !d.cfg.Retry || !retryable || time.Now().After(deadline) || ctx.Err() != nil {
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", endpoint, err)
-			}
-			return nil, fmt.Errorf("%s: %d %s", endpoint, status, sample(b))
-		}
-		wait := time.Duration(min(attempt, 10)) * 100 * time.Millisecond
-		if ra, err := strconv.ParseFloat(hdr.Get("Retry-After"), 64); err == nil && ra >= 0 {
-			wait = min(time.Duration(ra*float64(time.Second)), 5*time.Second)
-		}
-		sleep(ctx, wait)
+	status, hdr, b, dur, err := a.d.send(ctx, method, path, body, key)
+	if err != nil {
+		return answer{dur: dur}, err
 	}
+	return answer{status: status, ok: status == want, retryAfter: hdr.Get("Retry-After"), body: b, dur: dur}, nil
 }
 
 // send makes one request to the next replica.

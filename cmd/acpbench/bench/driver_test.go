@@ -10,6 +10,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
 
 // fakeACP is a stand-in for the app's checkout API, enough for the driver:
@@ -315,5 +318,142 @@ func TestRunHandoffFailsWithoutContinueURLOrCompletion(t *testing.T) {
 	}
 	if _, err := Run(context.Background(), tg, Config{Completion: "stripe"}); err == nil {
 		t.Error("an unknown completion method was accepted")
+	}
+}
+
+// fakeMCP serves the binding's tools over the SDK's stateless server by
+// replaying each call as its REST request to h (a fakeACP): a REST error
+// answer becomes the binding's -32000 with the ACP error object as data.
+func fakeMCP(t *testing.T, h http.Handler) string {
+	srv := mcp.NewServer(&mcp.Implementation{Name: "fake", Version: "1"}, nil)
+	routes := map[string]func(id string) (string, string){
+		"create_checkout_session":   func(string) (string, string) { return http.MethodPost, "/checkout_sessions" },
+		"update_checkout_session":   func(id string) (string, string) { return http.MethodPost, "/checkout_sessions/" + id },
+		"complete_checkout_session": func(id string) (string, string) { return http.MethodPost, "/checkout_sessions/" + id + "/complete" },
+		"get_checkout_session":      func(id string) (string, string) { return http.MethodGet, "/checkout_sessions/" + id },
+	}
+	for name, route := range routes {
+		srv.AddTool(&mcp.Tool{Name: name, InputSchema: map[string]any{"type": "object"}}, func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			var args struct {
+				ID      string          `json:"id"`
+				Payload json.RawMessage `json:"payload"`
+			}
+			if err := json.Unmarshal(req.Params.Arguments, &args); err != nil {
+				t.Errorf("%s: arguments %s: %v", name, req.Params.Arguments, err)
+			}
+			var meta map[string]map[string]any
+			_ = json.Unmarshal(req.Params.Arguments, &meta)
+			method, path := route(args.ID)
+			r := httptest.NewRequestWithContext(ctx, method, "/acp/shop"+path, strings.NewReader(string(args.Payload)))
+			r.Header.Set("Authorization", req.Extra.Header.Get("Authorization"))
+			r.Header.Set("API-Version", fmt.Sprint(meta["meta"]["api_version"]))
+			if k, ok := meta["meta"]["idempotency_key"].(string); ok {
+				r.Header.Set("Idempotency-Key", k)
+			}
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code >= 300 {
+				return nil, &jsonrpc.Error{Code: -32000, Message: "refused", Data: w.Body.Bytes()}
+			}
+			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: w.Body.String()}}}, nil
+		})
+	}
+	mh := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, &mcp.StreamableHTTPOptions{Stateless: true, JSONResponse: true})
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer key" {
+			t.Errorf("MCP %s without the key", r.Method)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		mh.ServeHTTP(w, r)
+	}))
+	t.Cleanup(hs.Close)
+	return MCPURL(hs.URL, "shop")
+}
+
+func TestRunBothTransportsRetriesToolErrorsAsREST(t *testing.T) {
+	t.Parallel()
+	// Every complete's first attempt answers 503, over REST a status, over
+	// MCP a tool error: both are retried with the same key.
+	f, tg := newFake(t, true)
+	tg.MCPURLs = []string{fakeMCP(t, f)}
+	rep, err := Run(context.Background(), tg, Config{Concurrency: 2, Duration: 200 * time.Millisecond, Retry: true, Transport: TransportBoth})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Started < 2 || rep.Completed != rep.Started {
+		t.Fatalf("started %d, completed %d: %v", rep.Started, rep.Completed, rep.Errors)
+	}
+	per := map[string]int{}
+	for _, c := range rep.Conversations {
+		per[c.Transport]++
+		if want := []string{TransportREST, TransportMCP}[c.N%2]; c.Transport != want || c.OrderID == "" {
+			t.Errorf("conversation %d: %+v, want over %s with an order", c.N, c, want)
+		}
+	}
+	for _, tr := range []string{TransportREST, TransportMCP} {
+		for _, ep := range Endpoints {
+			st := rep.Transports[tr][ep]
+			want := per[tr]
+			if ep == EndpointComplete {
+				want *= 2
+			}
+			if st == nil || st.Requests != want || st.P99 < st.P50 {
+				t.Errorf("%s %s: %+v, want %d requests", tr, ep, st, want)
+			}
+		}
+	}
+	if st := rep.Transports[TransportMCP][EndpointInitialize]; st == nil || st.Requests != per[TransportMCP] || st.Errors != 0 {
+		t.Errorf("MCP initialize: %+v, want one per MCP conversation (%d)", st, per[TransportMCP])
+	}
+	if rep.Transports[TransportREST][EndpointInitialize] != nil {
+		t.Error("REST conversations initialized an MCP session")
+	}
+	for _, g := range rep.Errors {
+		if g.Status != 503 || g.Endpoint != EndpointComplete || g.Count != per[g.Transport] {
+			t.Errorf("error group %+v, want one 503 per complete of its transport", g)
+		}
+	}
+	if len(rep.Errors) != 2 {
+		t.Errorf("error groups %+v, want one per transport", rep.Errors)
+	}
+	retried := 0
+	for _, n := range f.seen {
+		if n == 2 {
+			retried++
+		}
+	}
+	if retried != rep.Started {
+		t.Errorf("%d keys sent twice, want %d (each complete retried with its key, over either transport)", retried, rep.Started)
+	}
+	if _, err := Run(context.Background(), Target{BaseURLs: tg.BaseURLs, APIKey: "key", Items: tg.Items, Tokens: tg.Tokens}, Config{Transport: TransportMCP}); err == nil {
+		t.Error("an MCP run without MCP URLs was accepted")
+	}
+	if _, err := Run(context.Background(), tg, Config{Transport: "grpc"}); err == nil {
+		t.Error("an unknown transport was accepted")
+	}
+}
+
+func TestMCPStatusIsRESTStatusOfTheACPError(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		data string
+		want int
+	}{
+		{`{"type":"invalid_request","code":"idempotency_in_flight","message":"m"}`, 409},
+		{`{"type":"invalid_request","code":"concurrent_update","message":"m"}`, 409},
+		{`{"type":"invalid_request","code":"idempotency_conflict","message":"m"}`, 422},
+		{`{"type":"invalid_request","code":"rate_limited","message":"m"}`, 429},
+		{`{"type":"invalid_request","code":"not_found","message":"m"}`, 404},
+		{`{"type":"invalid_request","code":"invalid_api_key","message":"m"}`, 401},
+		{`{"type":"service_unavailable","code":"unavailable","message":"m"}`, 503},
+		{`{"type":"processing_error","code":"internal_error","message":"m"}`, 500},
+		{`{"type":"invalid_request","code":"missing_required_field","message":"m"}`, 400},
+		{`not json`, 400},
+	}
+	for _, tt := range tests {
+		if got := mcpStatus(json.RawMessage(tt.data)); got != tt.want {
+			t.Errorf("mcpStatus(%s) = %d, want %d", tt.data, got, tt.want)
+		}
 	}
 }

@@ -13,8 +13,10 @@ import (
 
 // Conversation is how one agent's purchase ended.
 type Conversation struct {
-	N         int    `json:"n"`
-	Item      string `json:"item"`
+	N    int    `json:"n"`
+	Item string `json:"item"`
+	// Transport is how the agent talked to the app: rest or mcp.
+	Transport string `json:"transport"`
 	SessionID string `json:"session_id,omitempty"`
 	// Status is the last session status seen on complete.
 	Status  string `json:"status,omitempty"`
@@ -45,6 +47,10 @@ type Report struct {
 	Requests int
 	// Endpoints has the latency and answers of each endpoint.
 	Endpoints map[string]*EndpointStats
+	// Transports has the same figures per transport (rest, mcp) when the
+	// run spoke MCP (Config.Transport mcp or both); nil for a REST-only
+	// run, whose figures are all in Endpoints.
+	Transports map[string]map[string]*EndpointStats `json:",omitempty"`
 	// Errors groups every answer that was not the expected success (and
 	// every transport error) by endpoint, status and kind.
 	Errors []ErrorGroup
@@ -72,11 +78,13 @@ type EndpointStats struct {
 
 // ErrorGroup is a kind of error answer with a body sample.
 type ErrorGroup struct {
-	Endpoint string
-	Status   int // 0: transport error
-	Kind     string
-	Count    int
-	Sample   string
+	// Transport is set when the run spoke MCP.
+	Transport string `json:",omitempty"`
+	Endpoint  string
+	Status    int // 0: transport error
+	Kind      string
+	Count     int
+	Sample    string
 }
 
 // recorder collects a run's measurements; safe for concurrent use.
@@ -86,13 +94,18 @@ type recorder struct {
 	issueEnd time.Time
 	lat      map[string][]time.Duration
 	stats    map[string]*EndpointStats
-	errs     map[string]*ErrorGroup
-	retries  map[string]*ErrorGroup
-	lags     []time.Duration
-	convs    []Conversation
-	requests int64
-	errTotal int64
-	dropped  int
+	// perTransport splits the figures by transport too: tlat and tstats
+	// are keyed by transport, then endpoint.
+	perTransport bool
+	tlat         map[string]map[string][]time.Duration
+	tstats       map[string]map[string]*EndpointStats
+	errs         map[string]*ErrorGroup
+	retries      map[string]*ErrorGroup
+	lags         []time.Duration
+	convs        []Conversation
+	requests     int64
+	errTotal     int64
+	dropped      int
 }
 
 func (r *recorder) drop() {
@@ -101,66 +114,94 @@ func (r *recorder) drop() {
 	r.dropped++
 }
 
-func newRecorder() *recorder {
-	return &recorder{lat: map[string][]time.Duration{}, stats: map[string]*EndpointStats{}, errs: map[string]*ErrorGroup{}, retries: map[string]*ErrorGroup{}}
+func newRecorder(perTransport bool) *recorder {
+	return &recorder{lat: map[string][]time.Duration{}, stats: map[string]*EndpointStats{}, errs: map[string]*ErrorGroup{}, retries: map[string]*ErrorGroup{},
+		perTransport: perTransport, tlat: map[string]map[string][]time.Duration{}, tstats: map[string]map[string]*EndpointStats{}}
 }
 
-func (r *recorder) request(endpoint string, status int, d time.Duration, ok bool) {
+// request records one request of endpoint over transport tr.
+func (r *recorder) request(tr, endpoint string, status int, d time.Duration, ok bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.requests++
-	r.lat[endpoint] = append(r.lat[endpoint], d)
-	st := r.stats[endpoint]
-	if st == nil {
-		st = &EndpointStats{Statuses: map[int]int{}}
-		r.stats[endpoint] = st
-	}
-	st.Requests++
-	st.Statuses[status]++
 	if !ok {
-		st.Errors++
 		r.errTotal++
+	}
+	r.add(r.lat, r.stats, endpoint, d).count(status, ok)
+	if r.perTransport {
+		lat, stats := r.transport(tr)
+		r.add(lat, stats, endpoint, d).count(status, ok)
 	}
 }
 
 // timing records a duration that is no request (completed_after_pay):
 // it has percentiles but does not count as a request.
-func (r *recorder) timing(name string, d time.Duration) {
+func (r *recorder) timing(tr, name string, d time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.lat[name] = append(r.lat[name], d)
-	st := r.stats[name]
-	if st == nil {
-		st = &EndpointStats{Statuses: map[int]int{}}
-		r.stats[name] = st
+	r.add(r.lat, r.stats, name, d).Requests++
+	if r.perTransport {
+		lat, stats := r.transport(tr)
+		r.add(lat, stats, name, d).Requests++
 	}
-	st.Requests++
 }
 
-func (r *recorder) errorAnswer(endpoint string, status int, kind string, body []byte) {
+// transport is transport tr's latencies and stats, made if new.
+func (r *recorder) transport(tr string) (map[string][]time.Duration, map[string]*EndpointStats) {
+	if r.tlat[tr] == nil {
+		r.tlat[tr], r.tstats[tr] = map[string][]time.Duration{}, map[string]*EndpointStats{}
+	}
+	return r.tlat[tr], r.tstats[tr]
+}
+
+// add appends d to name's latencies in lat and returns its stats in
+// stats, made if new.
+func (r *recorder) add(lat map[string][]time.Duration, stats map[string]*EndpointStats, name string, d time.Duration) *EndpointStats {
+	lat[name] = append(lat[name], d)
+	st := stats[name]
+	if st == nil {
+		st = &EndpointStats{Statuses: map[int]int{}}
+		stats[name] = st
+	}
+	return st
+}
+
+// count counts a request answered status.
+func (st *EndpointStats) count(status int, ok bool) {
+	st.Requests++
+	st.Statuses[status]++
+	if !ok {
+		st.Errors++
+	}
+}
+
+// group is the error group of the answer in groups, made if new.
+func (r *recorder) group(groups map[string]*ErrorGroup, tr, endpoint string, status int, kind string, body []byte) *ErrorGroup {
+	if !r.perTransport {
+		tr = ""
+	}
+	k := fmt.Sprintf("%s|%s|%d|%s", tr, endpoint, status, kind)
+	g := groups[k]
+	if g == nil {
+		g = &ErrorGroup{Transport: tr, Endpoint: endpoint, Status: status, Kind: kind, Sample: sample(body)}
+		groups[k] = g
+	}
+	return g
+}
+
+func (r *recorder) errorAnswer(tr, endpoint string, status int, kind string, body []byte) {
 	if kind == "" {
 		kind = errorCode(body)
 	}
-	k := fmt.Sprintf("%s|%d|%s", endpoint, status, kind)
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	g := r.errs[k]
-	if g == nil {
-		g = &ErrorGroup{Endpoint: endpoint, Status: status, Kind: kind, Sample: sample(body)}
-		r.errs[k] = g
-	}
-	g.Count++
+	r.group(r.errs, tr, endpoint, status, kind, body).Count++
 }
 
-func (r *recorder) retried(endpoint, kind string, body []byte) {
+func (r *recorder) retried(tr, endpoint, kind string, body []byte) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	g := r.retries[endpoint+"|"+kind]
-	if g == nil {
-		g = &ErrorGroup{Endpoint: endpoint, Status: 200, Kind: kind, Sample: sample(body)}
-		r.retries[endpoint+"|"+kind] = g
-	}
-	g.Count++
+	r.group(r.retries, tr, endpoint, 200, kind, body).Count++
 }
 
 func (r *recorder) lag(d time.Duration) {
@@ -195,10 +236,12 @@ func (r *recorder) report(elapsed time.Duration, cfg Config) *Report {
 			rep.Failed++
 		}
 	}
-	for ep, ds := range r.lat {
-		slices.Sort(ds)
-		st := r.stats[ep]
-		st.P50, st.P95, st.P99, st.Max = quantile(ds, 0.50), quantile(ds, 0.95), quantile(ds, 0.99), ds[len(ds)-1]
+	percentiles(r.lat, r.stats)
+	if r.perTransport {
+		rep.Transports = r.tstats
+		for tr, lat := range r.tlat {
+			percentiles(lat, r.tstats[tr])
+		}
 	}
 	slices.Sort(r.lags)
 	if len(r.lags) > 0 {
@@ -211,11 +254,21 @@ func (r *recorder) report(elapsed time.Duration, cfg Config) *Report {
 		rep.Retried = append(rep.Retried, *g)
 	}
 	byCount := func(a, b ErrorGroup) int {
-		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Endpoint, b.Endpoint), cmp.Compare(a.Status, b.Status))
+		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Endpoint, b.Endpoint), cmp.Compare(a.Status, b.Status), cmp.Compare(a.Transport, b.Transport))
 	}
 	slices.SortFunc(rep.Errors, byCount)
 	slices.SortFunc(rep.Retried, byCount)
 	return rep
+}
+
+// percentiles sorts every endpoint's latencies and sets its stats'
+// percentiles.
+func percentiles(lat map[string][]time.Duration, stats map[string]*EndpointStats) {
+	for ep, ds := range lat {
+		slices.Sort(ds)
+		st := stats[ep]
+		st.P50, st.P95, st.P99, st.Max = quantile(ds, 0.50), quantile(ds, 0.95), quantile(ds, 0.99), ds[len(ds)-1]
+	}
 }
 
 // quantile of sorted durations, nearest rank.
@@ -267,27 +320,29 @@ func (r *Report) Print(w io.Writer) {
 	fmt.Fprintf(w, "start lag (queueing in the driver): p50 %s, p99 %s, max %s\n", ms(r.StartLag[0]), ms(r.StartLag[1]), ms(r.StartLag[2]))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "endpoint\trequests\terrors\tp50 ms\tp95 ms\tp99 ms\tmax ms\tstatuses\t")
-	// Both kinds of conversation share the first rows; a run has the rows
-	// of its own kind only.
-	for _, ep := range append(slices.Clone(Endpoints), HandoffEndpoints[3:]...) {
-		st := r.Endpoints[ep]
-		if st == nil {
-			continue
+	for _, ep := range rows() {
+		if st := r.Endpoints[ep]; st != nil {
+			fmt.Fprintf(tw, "%s\t%s\t\n", ep, st.row())
 		}
-		codes := make([]int, 0, len(st.Statuses))
-		for c := range st.Statuses {
-			codes = append(codes, c)
-		}
-		slices.Sort(codes)
-		var parts []string
-		for _, c := range codes {
-			parts = append(parts, fmt.Sprintf("%d×%d", c, st.Statuses[c]))
-		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t\n", ep, st.Requests, st.Errors, ms(st.P50), ms(st.P95), ms(st.P99), ms(st.Max), strings.Join(parts, " "))
 	}
 	_ = tw.Flush()
+	if r.Transports != nil {
+		// The same rows per transport, each step's REST and MCP figures
+		// next to each other; "call" is the route or the tool.
+		fmt.Fprintln(w, "per transport:")
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "transport\tendpoint\trequests\terrors\tp50 ms\tp95 ms\tp99 ms\tmax ms\tstatuses\tcall\t")
+		for _, ep := range rows() {
+			for _, tr := range []string{TransportREST, TransportMCP} {
+				if st := r.Transports[tr][ep]; st != nil {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", tr, ep, st.row(), callOf(tr, ep))
+				}
+			}
+		}
+		_ = tw.Flush()
+	}
 	for _, g := range r.Retried {
-		fmt.Fprintf(w, "asked again: %5d × %s answered 200 %s\n", g.Count, g.Endpoint, g.Kind)
+		fmt.Fprintf(w, "asked again: %5d × %s answered 200 %s\n", g.Count, g.where(), g.Kind)
 	}
 	if len(r.Errors) == 0 {
 		fmt.Fprintln(w, "errors: none")
@@ -295,8 +350,64 @@ func (r *Report) Print(w io.Writer) {
 	}
 	fmt.Fprintf(w, "errors: %d answers\n", r.ErrorAnswers())
 	for _, g := range r.Errors {
-		fmt.Fprintf(w, "  %5d × %s %d %s: %s\n", g.Count, g.Endpoint, g.Status, g.Kind, g.Sample)
+		fmt.Fprintf(w, "  %5d × %s %d %s: %s\n", g.Count, g.where(), g.Status, g.Kind, g.Sample)
 	}
+}
+
+// rows are the report's rows in order: MCP's connection, then the steps.
+// Both kinds of conversation share the first steps; a run has the rows of
+// its own kind only.
+func rows() []string {
+	return append(append([]string{EndpointInitialize}, Endpoints...), HandoffEndpoints[3:]...)
+}
+
+// row is an endpoint's figures as the tables' cells.
+func (st *EndpointStats) row() string {
+	codes := make([]int, 0, len(st.Statuses))
+	for c := range st.Statuses {
+		codes = append(codes, c)
+	}
+	slices.Sort(codes)
+	var parts []string
+	for _, c := range codes {
+		parts = append(parts, fmt.Sprintf("%d×%d", c, st.Statuses[c]))
+	}
+	return fmt.Sprintf("%d\t%d\t%s\t%s\t%s\t%s\t%s", st.Requests, st.Errors, ms(st.P50), ms(st.P95), ms(st.P99), ms(st.Max), strings.Join(parts, " "))
+}
+
+// callOf names what an endpoint's requests are over a transport: the MCP
+// tool, or the REST route.
+func callOf(tr, ep string) string {
+	var op opKind
+	switch ep {
+	case EndpointCreate:
+		op = opCreate
+	case EndpointAddress, EndpointShipping:
+		op = opUpdate
+	case EndpointComplete:
+		op = opComplete
+	case EndpointGet:
+		op = opGet
+	case EndpointPay:
+		return "POST continue_url"
+	case EndpointInitialize:
+		return "initialize"
+	default:
+		return "-"
+	}
+	if tr == TransportMCP {
+		return tools[op]
+	}
+	return [...]string{opCreate: "POST /checkout_sessions", opUpdate: "POST /checkout_sessions/{id}",
+		opComplete: "POST /checkout_sessions/{id}/complete", opGet: "GET /checkout_sessions/{id}"}[op]
+}
+
+// where is the group's endpoint, after its transport if any.
+func (g ErrorGroup) where() string {
+	if g.Transport == "" {
+		return g.Endpoint
+	}
+	return g.Transport + " " + g.Endpoint
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d.Microseconds())/1000) }

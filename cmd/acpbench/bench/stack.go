@@ -323,15 +323,16 @@ func (s *Stack) Replicas() int { return len(s.replicas) }
 // Target is the load driver's target: every replica directly, round-robin
 // per request (viaLB false), or the load balancer.
 func (s *Stack) Target(viaLB bool) Target {
-	var bases []string
+	var bases, mcps []string
 	if viaLB {
-		bases = []string{ACPBaseURL(s.LB.URL(), s.Shop)}
+		bases, mcps = []string{ACPBaseURL(s.LB.URL(), s.Shop)}, []string{MCPURL(s.LB.URL(), s.Shop)}
 	} else {
 		for i := range s.replicas {
 			bases = append(bases, ACPBaseURL(s.ReplicaURL(i), s.Shop))
+			mcps = append(mcps, MCPURL(s.ReplicaURL(i), s.Shop))
 		}
 	}
-	return Target{BaseURLs: bases, APIKey: s.APIKey, Items: s.Items,
+	return Target{BaseURLs: bases, MCPURLs: mcps, APIKey: s.APIKey, Items: s.Items,
 		Tokens: TokenFunc(func(context.Context) (string, error) {
 			return s.Stripe.GrantToken(s.Account, stripeemu.KindApprove, "usd", 1_000_000, time.Time{}), nil
 		})}
