@@ -247,15 +247,10 @@ func (f *Service) buildSecondary(ctx context.Context, b *app.FeedBuild, in *buil
 	settings.FieldNames = feed.FieldNames(b.FieldNames) // as the published file
 	err := f.writeFormats(ctx, b, SecondaryFormats, settings, in.fshop, in.idx)
 	if err != nil {
-		// The build's partial search rows go; the indexed build's stay.
-		keep := int64(0)
-		if last, lerr := f.Store.LatestIndexedBuild(context.WithoutCancel(ctx), b.ShopID); lerr == nil {
-			keep = last.ID
-		}
-		if keep != b.ID {
-			if derr := f.Store.DeleteFeedItems(context.WithoutCancel(ctx), b.ShopID, keep); derr != nil {
-				f.Logger.WarnContext(ctx, "dropping a failed build's search rows failed", "shop", in.shop.Domain, "build", b.ID, "err", derr)
-			}
+		// The build's partial search rows go; every other build's stay
+		// (the indexed one, and a newer one being written).
+		if derr := f.Store.DeleteBuildFeedItems(context.WithoutCancel(ctx), b.ShopID, b.ID); derr != nil {
+			f.Logger.WarnContext(ctx, "dropping a failed build's search rows failed", "shop", in.shop.Domain, "build", b.ID, "err", derr)
 		}
 		f.Logger.WarnContext(ctx, "feed build: writing the other formats failed", "shop", in.shop.Domain, "build", b.ID, "err", err)
 		return fmt.Errorf("feed build %d: %w", b.ID, err)
@@ -359,12 +354,22 @@ func (f *Service) writeFormats(ctx context.Context, b *app.FeedBuild, formats []
 		return err
 	}
 	// Marking the build indexed and dropping the older builds' rows is one
-	// step, so a search never sees two builds' items or none.
+	// step, so a search never sees two builds' items or none. Two builds
+	// of a shop may overlap (a rebuild asked for while one runs): when a
+	// newer one has already indexed, this one's rows are obsolete, and the
+	// newer build's rows are never dropped.
 	return f.Store.InTx(ctx, func(ctx context.Context) error {
+		last, err := f.Store.LatestIndexedBuild(ctx, b.ShopID)
+		if err != nil && !errors.Is(err, app.ErrNotFound) {
+			return err
+		}
+		if last != nil && last.ID > b.ID {
+			return f.Store.DeleteBuildFeedItems(ctx, b.ShopID, b.ID)
+		}
 		if err := f.Store.MarkItemsIndexed(ctx, b.ID); err != nil {
 			return err
 		}
-		return f.Store.DeleteFeedItems(ctx, b.ShopID, b.ID)
+		return f.Store.DeleteFeedItemsBefore(ctx, b.ShopID, b.ID)
 	})
 }
 

@@ -35,12 +35,14 @@ type FeedStore interface {
 	// is pushed to the enabled ones.
 	FeedTargets(ctx context.Context, shopID int64) ([]*app.FeedTarget, error)
 	// AddFeedItems stores a build's published items for search, in feed
-	// order; DeleteFeedItems drops the shop's items of every build but
-	// keep. MarkItemsIndexed records that a build's rows are complete, and
+	// order; DeleteFeedItemsBefore drops the shop's items of the builds
+	// older than one, DeleteBuildFeedItems one build's. MarkItemsIndexed
+	// records that a build's rows are complete, and
 	// LatestIndexedBuild is the newest such build: the one search reads.
 	// SearchFeedItems, FeedItem and FeedItemGroup read one build's.
 	AddFeedItems(ctx context.Context, items []app.FeedItemRow) error
-	DeleteFeedItems(ctx context.Context, shopID, keep int64) error
+	DeleteFeedItemsBefore(ctx context.Context, shopID, buildID int64) error
+	DeleteBuildFeedItems(ctx context.Context, shopID, buildID int64) error
 	MarkItemsIndexed(ctx context.Context, buildID int64) error
 	LatestIndexedBuild(ctx context.Context, shopID int64) (*app.FeedBuild, error)
 	SearchFeedItems(ctx context.Context, q app.FeedItemQuery) ([]app.FeedItemHit, error)

@@ -109,16 +109,26 @@ func (s *Store) copyFeedItems(ctx context.Context, items []app.FeedItemRow) erro
 	return translate(err, "store feed items")
 }
 
-// DeleteFeedItems deletes the shop's items of every build but keep (keep
-// 0: all of them). On PostgreSQL it then refreshes the table's statistics:
-// a build replaces a shop's rows wholesale, and until autovacuum notices,
-// the planner would not know the trigram index is the cheap way in.
-func (s *Store) DeleteFeedItems(ctx context.Context, shopID, keep int64) error {
-	err := s.conn(ctx).Where("shop_id = ? AND build_id <> ?", shopID, keep).Delete(&feedItemRow{}).Error
+// DeleteFeedItemsBefore deletes the shop's items of every build older
+// than buildID (builds run one after another, but two may overlap: a
+// newer build's rows are never touched). On PostgreSQL it then refreshes
+// the table's statistics: a build replaces a shop's rows wholesale, and
+// until autovacuum notices, the planner would not know the trigram index
+// is the cheap way in.
+func (s *Store) DeleteFeedItemsBefore(ctx context.Context, shopID, buildID int64) error {
+	err := s.conn(ctx).Where("shop_id = ? AND build_id < ?", shopID, buildID).Delete(&feedItemRow{}).Error
 	if err == nil && s.kind == app.DatabasePostgres {
 		err = s.conn(ctx).Exec("ANALYZE feed_items").Error
 	}
 	return translate(err, "delete feed items")
+}
+
+// DeleteBuildFeedItems deletes one build's items (a build whose rows will
+// never be searched: its second pass failed, or a newer build indexed
+// first).
+func (s *Store) DeleteBuildFeedItems(ctx context.Context, shopID, buildID int64) error {
+	err := s.conn(ctx).Where("shop_id = ? AND build_id = ?", shopID, buildID).Delete(&feedItemRow{}).Error
+	return translate(err, "delete a build's feed items")
 }
 
 // MarkItemsIndexed records that the build's feed_items rows are complete:

@@ -428,3 +428,36 @@ func TestUnindexedFeedShops(t *testing.T) {
 		}
 	})
 }
+
+// TestSearchItemsOverlappingBuilds: two builds of a shop overlap and the
+// newer one's second pass finishes first. The older one's must neither
+// take search back to its items nor drop the newer one's rows (it did:
+// search then found nothing at all).
+func TestSearchItemsOverlappingBuilds(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		sh := searchShop(t, st, "overlap.myshopify.com")
+		f := feeds.New(st, nil, feeds.Options{})
+		older := loadPrimary(t, st, f, sh, 1, []searchProduct{
+			{id: 1, title: "Linen Shirt", vendor: "Acme", cat: "Apparel", desc: "A shirt.", prices: []int64{3000}, qty: 5}})
+		newer := loadPrimary(t, st, f, sh, 2, []searchProduct{
+			{id: 2, title: "Linen Trousers", vendor: "Acme", cat: "Apparel", desc: "Trousers.", prices: []int64{6000}, qty: 2}})
+		if err := f.BuildSecondary(ctx, newer); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.BuildSecondary(ctx, older); err != nil {
+			t.Fatal(err)
+		}
+		p, err := f.SearchItems(ctx, sh.ID, feeds.SearchQuery{Text: "linen"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := ids(p.Items); !slices.Equal(got, []string{"21"}) {
+			t.Errorf("search after the older build finished last: got %v, want the newer build's [21]", got)
+		}
+		if n := countFeedItems(t, st, sh.ID, older.ID); n != 0 {
+			t.Errorf("the older build left %d search rows", n)
+		}
+	})
+}
