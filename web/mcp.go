@@ -74,7 +74,7 @@ func (s *Server) mcpRoutes() {
 		srv.AddTool(&mcp.Tool{Name: t.Name, Description: t.Description, InputSchema: t.InputSchema, Meta: widgetToolMeta(t.Name)}, s.mcpTool(t.Operation))
 	}
 	s.addCatalogTools(srv) // acpbridge_search_products, acpbridge_get_product (mcp_catalog.go)
-	s.addCheckoutApp(srv) // ChatGPT's checkout app (mcp_apps.go)
+	s.addCheckoutApp(srv)  // ChatGPT's checkout app (mcp_apps.go)
 	h := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return srv }, &mcp.StreamableHTTPOptions{
 		// Every POST stands alone: no session to keep across replicas,
 		// and each one is authenticated anew.
@@ -99,7 +99,9 @@ func (s *Server) mcpHandler(h http.Handler) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
 		shop := c.Param("shop")
-		if _, err := s.acp.Agents.Authenticate(req.Context(), shop, req.Header.Get("Authorization")); err != nil {
+		authorization := req.Header.Get("Authorization")
+		ag, err := s.acp.Agents.Authenticate(req.Context(), shop, authorization)
+		if err != nil {
 			var ae *app.Error
 			if errors.As(err, &ae) && ae.Code == app.CodeUnauthorized {
 				c.Response().Header().Set("WWW-Authenticate", `Bearer realm="acp"`)
@@ -108,9 +110,40 @@ func (s *Server) mcpHandler(h http.Handler) echo.HandlerFunc {
 		}
 		req.Header.Del(mcpShopHeader)
 		req.Header.Set(mcpShopHeader, shop)
-		h.ServeHTTP(c.Response(), req)
+		// The tool calls of this request reuse the agent (requestAgents):
+		// the SDK runs them under the request's context.
+		ctx := context.WithValue(req.Context(), requestAgentKey{}, &requestAgent{shop: shop, authorization: authorization, agent: ag})
+		h.ServeHTTP(c.Response(), req.WithContext(ctx))
 		return nil
 	}
+}
+
+// requestAgentKey is the context key of the agent an HTTP request was
+// authenticated as (mcpHandler).
+type requestAgentKey struct{}
+
+// requestAgent is an HTTP request's authenticated agent, with the shop
+// and Authorization value it was authenticated for.
+type requestAgent struct {
+	shop, authorization string
+	agent               *app.Agent
+}
+
+// requestAgents is the pipeline's agent authentication: a call whose
+// HTTP request was authenticated a moment ago for the same shop and
+// Authorization (an MCP tool call: mcpHandler checks the key of every
+// POST, and the binding gives each call the same) reuses that agent
+// instead of looking the key up again; every other call (REST) is
+// authenticated as before. The per-key rate limit and the signature are
+// still checked per call by the pipeline.
+type requestAgents struct{ AgentAuth }
+
+// Authenticate implements acpapi.Agents.
+func (a requestAgents) Authenticate(ctx context.Context, shop, authorization string) (*app.Agent, error) {
+	if ra, ok := ctx.Value(requestAgentKey{}).(*requestAgent); ok && ra.shop == shop && ra.authorization == authorization {
+		return ra.agent, nil
+	}
+	return a.AgentAuth.Authenticate(ctx, shop, authorization)
 }
 
 // mcpTool serves one ACP tool through the pipeline.

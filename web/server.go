@@ -132,7 +132,10 @@ func New(cfg Config) *Server {
 		ipLimits: newIPLimiter(cfg.IPRate, cfg.IPBurst), webhookIPLimits: newIPLimiter(cfg.WebhookIPRate, cfg.WebhookIPBurst),
 		metricsToken: cfg.MetricsToken, metricsSeparate: cfg.MetricsSeparate,
 	}
-	s.acp = &acpapi.Pipeline{Checkout: cfg.Checkout, Carts: cfg.Carts, Catalog: cfg.AgentCatalog, Agents: cfg.Agents, Idempotency: cfg.Idempotency, Logger: cfg.Logger}
+	s.acp = &acpapi.Pipeline{Checkout: cfg.Checkout, Carts: cfg.Carts, Catalog: cfg.AgentCatalog, Idempotency: cfg.Idempotency, Logger: cfg.Logger}
+	if cfg.Agents != nil {
+		s.acp.Agents = requestAgents{cfg.Agents}
+	}
 	if kl := newKeyLimiter(cfg.KeyRate, cfg.KeyBurst); kl != nil {
 		s.acp.Limiter = keyRateLimiter{kl}
 	}
