@@ -164,7 +164,7 @@ func (s *Server) mcpTool(op acpapi.Operation) mcp.ToolHandler {
 		if req.Extra != nil {
 			header = req.Extra.Header
 		}
-		in, _, err := acpapi.ToolRequest(header.Get(mcpShopHeader), op, req.Params.Arguments, header.Get("Authorization"))
+		in, meta, err := acpapi.ToolRequest(header.Get(mcpShopHeader), op, req.Params.Arguments, header.Get("Authorization"))
 		if err != nil {
 			return nil, s.mcpError(ctx, acp.V20260417, err, false)
 		}
@@ -179,8 +179,31 @@ func (s *Server) mcpTool(op acpapi.Operation) mcp.ToolHandler {
 			StructuredContent: json.RawMessage(out.Session),
 			// Clients that read only content get the same JSON.
 			Content: []mcp.Content{&mcp.TextContent{Text: string(out.Session)}},
+			Meta:    resultMeta(meta, out),
 		}, nil
 	}
+}
+
+// resultMeta is what REST answers in headers and MCP has no headers for,
+// in the result's _meta: the echoed meta.request_id (Request-Id, when a
+// sane token, as REST echoes it) and idempotency key (Idempotency-Key),
+// and whether the answer is a replay (Idempotent-Replayed). Nil when
+// there is nothing to say.
+func resultMeta(meta *acpapi.ToolMeta, out acpapi.Result) mcp.Meta {
+	m := mcp.Meta{}
+	if meta != nil && validRequestID(meta.RequestID) {
+		m["request_id"] = meta.RequestID
+	}
+	if out.IdempotencyKey != "" {
+		m["idempotency_key"] = out.IdempotencyKey
+	}
+	if out.Replayed {
+		m["idempotent_replayed"] = true
+	}
+	if len(m) == 0 {
+		return nil
+	}
+	return m
 }
 
 // mcpError is the binding's answer to a refused call: JSON-RPC error

@@ -33,6 +33,8 @@ type mcpAgent struct {
 	t       *testing.T
 	session *mcp.ClientSession
 	seq     int
+	// meta is the _meta of the last result (REST's response headers).
+	meta mcp.Meta
 }
 
 // bearer adds the agent's API key to every HTTP request of the client.
@@ -111,6 +113,7 @@ func (a *mcpAgent) callRaw(tool string, args any) (map[string]any, *jsonrpc.Erro
 	if res.IsError {
 		a.t.Fatalf("%s: a tool error result, not the binding's JSON-RPC error: %+v", tool, res.Content)
 	}
+	a.meta = res.Meta
 	b, err := json.Marshal(res.StructuredContent)
 	if err != nil {
 		a.t.Fatal(err)
@@ -311,9 +314,13 @@ func TestMCPPurchase(t *testing.T) {
 		// under the key is a conflict, over either transport.
 		body := rest.createBody([]acp.ItemInput{item(e.items.digital, 1)}, true, nil)
 		const key = "shared-key-mcp-then-rest"
-		first, je := a.call("create_checkout_session", map[string]any{"api_version": "2026-04-17", "idempotency_key": key}, "", body)
+		first, je := a.call("create_checkout_session", map[string]any{"api_version": "2026-04-17", "idempotency_key": key, "request_id": "req-mcp-1"}, "", body)
 		if je != nil {
 			t.Fatalf("MCP create with a key: %v", je)
+		}
+		// What REST says in headers is in the result's _meta.
+		if a.meta["request_id"] != "req-mcp-1" || a.meta["idempotency_key"] != key || a.meta["idempotent_replayed"] != nil {
+			t.Errorf("MCP create: _meta %v, want request_id and idempotency_key echoed, no replay", a.meta)
 		}
 		rest.headers = map[string]string{"Idempotency-Key": key}
 		r := rest.do("POST", "/checkout_sessions", body)
@@ -321,8 +328,8 @@ func TestMCPPurchase(t *testing.T) {
 			t.Errorf("REST retry of the MCP create: %d replayed %q, %s (want session %v)", r.status, r.header.Get("Idempotent-Replayed"), r.body, first["id"])
 		}
 		again, je := a.call("create_checkout_session", map[string]any{"api_version": "2026-04-17", "idempotency_key": key}, "", body)
-		if je != nil || again["id"] != first["id"] {
-			t.Errorf("MCP retry: %v %v", again, je)
+		if je != nil || again["id"] != first["id"] || a.meta["idempotent_replayed"] != true || a.meta["request_id"] != nil {
+			t.Errorf("MCP retry: %v %v, _meta %v (want the replay said)", again, je, a.meta)
 		}
 		other := rest.createBody([]acp.ItemInput{item(e.items.digital, 2)}, true, nil)
 		if r := rest.do("POST", "/checkout_sessions", other); r.status != http.StatusUnprocessableEntity || r.str("code") != "idempotency_conflict" {
