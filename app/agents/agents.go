@@ -324,7 +324,7 @@ func (a *Access) VerifySignature(ag *app.Agent, timestamp, signature string, bod
 	s, shopID := ag.Settings, ag.Shop.ID
 	if signature == "" {
 		if s.RequireSignature {
-			return &app.Error{Code: app.CodeUnauthorized, Reason: "signature_required", Message: "this shop requires signed requests: send Signature and Timestamp headers (see the API documentation)"}
+			return &app.Error{Code: app.CodeUnauthorized, Reason: "signature_required", Message: "this shop requires signed requests: send Signature and Timestamp (headers over REST; meta.signature and meta.timestamp over MCP; see the API documentation)"}
 		}
 		return nil
 	}
@@ -333,7 +333,7 @@ func (a *Access) VerifySignature(ag *app.Agent, timestamp, signature string, bod
 	}
 	ts, ok := parseSignatureTime(timestamp)
 	if !ok {
-		return &app.Error{Code: app.CodeUnauthorized, Reason: "invalid_signature", Message: "the Timestamp header must be an RFC 3339 date-time or Unix seconds"}
+		return &app.Error{Code: app.CodeUnauthorized, Reason: "invalid_signature", Message: "the Timestamp (header, or meta.timestamp over MCP) must be an RFC 3339 date-time or Unix seconds"}
 	}
 	if d := a.now().Sub(ts); d > SignatureWindow || d < -SignatureWindow {
 		return &app.Error{Code: app.CodeUnauthorized, Reason: "invalid_signature", Message: "the Timestamp is more than 5 minutes away from the server's clock"}
