@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +22,7 @@ import (
 
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/acp/acptest"
+	"github.com/acpbridge/acpbridge/internal/testkit"
 )
 
 // The end-to-end tests of ACP over MCP: the binary's run() serving `demo`
@@ -367,15 +370,65 @@ func TestDemoMCPEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	started, _ := startDemo(t, ctx)
+	mcpEndToEnd(t, ctx, readDemoMCPManifest(t, started.path))
+}
+
+// TestBinaryDemoMCPEndToEnd runs the same end-to-end purchase against the
+// built binary: `acpbridge demo` as its own process, reached only over
+// HTTP on 127.0.0.1 as demo.json says.
+func TestBinaryDemoMCPEndToEnd(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	bin := filepath.Join(t.TempDir(), "acpbridge")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	dir := filepath.Join(t.TempDir(), "demo")
+	cmd := exec.CommandContext(ctx, bin, "demo", "--addr", "127.0.0.1:0", "--dir", dir)
+	cmd.Env = os.Environ()
+	for k, v := range demoTestEnv {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	var logs testkit.LogBuffer
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	path := filepath.Join(dir, "demo.json")
+	deadline := time.Now().Add(5 * time.Minute) // the suite shares two cores
+	for {
+		if _, err := os.Stat(path); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the demo wrote no demo.json:\n%s", logs.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	mcpEndToEnd(t, ctx, readDemoMCPManifest(t, path))
+	if t.Failed() {
+		t.Logf("the demo's output:\n%s", logs.String())
+	}
+}
+
+// readDemoMCPManifest reads demo.json (written atomically by the demo).
+func readDemoMCPManifest(t *testing.T, path string) demoMCPManifest {
+	t.Helper()
 	var m demoMCPManifest
-	raw, err := os.ReadFile(started.path)
+	raw, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := json.Unmarshal(raw, &m); err != nil {
-		t.Fatal(err)
+		t.Fatalf("demo.json: %v\n%s", err, raw)
 	}
+	return m
+}
 
+// mcpEndToEnd is the end-to-end run against a demo described by m.
+func mcpEndToEnd(t *testing.T, ctx context.Context, m demoMCPManifest) {
 	t.Run("delegated purchase", func(t *testing.T) {
 		a := connectDemoMCP(t, ctx, m.demoMCPShop)
 		a.checkTools(ctx)
