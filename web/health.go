@@ -2,7 +2,11 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"net/http/pprof"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -65,14 +69,19 @@ func (s *Server) promHandler() http.Handler {
 	return promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{ErrorLog: slogPrinter{s.logger}})
 }
 
+// MaxProfileSeconds bounds ?seconds= of a CPU profile or trace.
+const MaxProfileSeconds = 60
+
 // MetricsHandler is the handler of the separate metrics listener
-// (METRICS_ADDR): GET /metrics, with the METRICS_TOKEN as Bearer when one
-// is set; anything else is 404.
-func (s *Server) MetricsHandler() http.Handler {
+// (METRICS_ADDR): GET /metrics and, with pprof (PPROF), Go's profiles
+// under /debug/pprof/, both with the METRICS_TOKEN as Bearer when one is
+// set; anything else is 404.
+func (s *Server) MetricsHandler(profiles bool) http.Handler {
 	prom := s.promHandler()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		isProfile := profiles && strings.HasPrefix(r.URL.Path, "/debug/pprof/")
 		switch {
-		case r.URL.Path != "/metrics":
+		case r.URL.Path != "/metrics" && !isProfile:
 			http.NotFound(w, r)
 		case r.Method != http.MethodGet && r.Method != http.MethodHead:
 			w.Header().Set("Allow", "GET, HEAD")
@@ -80,8 +89,38 @@ func (s *Server) MetricsHandler() http.Handler {
 		case !metricsAuthorized(r, s.metricsToken):
 			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
 			http.Error(w, "metrics require the METRICS_TOKEN as Bearer", http.StatusUnauthorized)
+		case isProfile:
+			serveProfile(w, r)
 		default:
 			prom.ServeHTTP(w, r)
 		}
 	})
+}
+
+// serveProfile serves one of net/http/pprof's pages, a CPU profile or
+// trace at most MaxProfileSeconds long.
+func serveProfile(w http.ResponseWriter, r *http.Request) {
+	if sec := r.URL.Query().Get("seconds"); sec != "" {
+		n, err := strconv.Atoi(sec)
+		if err != nil || n < 1 || n > MaxProfileSeconds {
+			http.Error(w, fmt.Sprintf("seconds must be 1 to %d", MaxProfileSeconds), http.StatusBadRequest)
+			return
+		}
+	}
+	switch name := strings.TrimPrefix(r.URL.Path, "/debug/pprof/"); name {
+	case "":
+		pprof.Index(w, r)
+	case "cmdline":
+		// The command line is the binary's path and its subcommand; the
+		// configuration (secrets included) comes from the environment.
+		pprof.Cmdline(w, r)
+	case "profile":
+		pprof.Profile(w, r)
+	case "symbol":
+		pprof.Symbol(w, r)
+	case "trace":
+		pprof.Trace(w, r)
+	default:
+		pprof.Handler(name).ServeHTTP(w, r)
+	}
 }

@@ -92,6 +92,11 @@ type Config struct {
 	// With neither, /metrics is not served.
 	MetricsAddr  string
 	MetricsToken string
+	// Pprof serves Go's profiles (/debug/pprof/) on the metrics listener,
+	// behind the same token (PPROF, default false; needs METRICS_ADDR): an
+	// operator's way to see where a replica's CPU goes, never on the
+	// public port.
+	Pprof bool
 	// OutboundAllowLoopback lets merchant-set URLs (agent webhook, feed
 	// push targets) reach loopback addresses (OUTBOUND_ALLOW_LOOPBACK,
 	// default false): for the demo and tests, whose emulators listen on
@@ -300,6 +305,17 @@ func readMetrics(cfg *Config, env configEnv, bad configComplaint) {
 			bad("METRICS_TOKEN", "expected a random token of at least %d characters without spaces or commas (e.g. `openssl rand -hex 24`); got %d characters", MinMetricsToken, len(raw))
 		} else {
 			cfg.MetricsToken = raw
+		}
+	}
+	if raw := env("PPROF"); raw != "" {
+		b, err := strconv.ParseBool(raw)
+		switch {
+		case err != nil:
+			bad("PPROF", "expected true or false, got %q", raw)
+		case b && cfg.MetricsAddr == "":
+			bad("PPROF", "profiles are served only on the metrics listener: set METRICS_ADDR too (e.g. 127.0.0.1:9090)")
+		default:
+			cfg.Pprof = b
 		}
 	}
 }

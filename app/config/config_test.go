@@ -151,6 +151,8 @@ func TestConfigErrors(t *testing.T) {
 		{name: "trusted proxies mask", set: map[string]string{"TRUSTED_PROXIES": "10.0.0.0/33"}, want: []string{"TRUSTED_PROXIES:", `"10.0.0.0/33"`}},
 		{name: "metrics addr", set: map[string]string{"METRICS_ADDR": "9090"}, want: []string{"METRICS_ADDR:", "HOST:PORT", `"9090"`}},
 		{name: "metrics addr host name", set: map[string]string{"METRICS_ADDR": "metrics.example.com:9090"}, want: []string{"METRICS_ADDR:", "IP address or localhost"}},
+		{name: "pprof not a bool", set: map[string]string{"PPROF": "yes please", "METRICS_ADDR": "127.0.0.1:9090"}, want: []string{"PPROF:", "true or false"}},
+		{name: "pprof without metrics listener", set: map[string]string{"PPROF": "true"}, want: []string{"PPROF:", "METRICS_ADDR"}},
 		{name: "metrics token short", set: map[string]string{"METRICS_TOKEN": "short"}, want: []string{"METRICS_TOKEN:", "at least 16 characters", "got 5 characters"}},
 		{name: "scopes", set: map[string]string{"SCOPES": "read_products,Write Orders"}, want: []string{"SCOPES:", `"Write Orders"`}},
 	}

@@ -232,10 +232,11 @@ func TestAuthFloodKeepsFewStates(t *testing.T) {
 func TestMetricsNotPublic(t *testing.T) {
 	t.Parallel()
 	const token = "metrics-token-0123456789"
-	start := func(t *testing.T, addr, tok string) *service.Service {
+	start := func(t *testing.T, addr, tok string, profiles ...bool) *service.Service {
 		t.Helper()
 		cfg := testConfig(t, storetest.Config(t, app.DatabaseSQLite, false))
 		cfg.MetricsAddr, cfg.MetricsToken = addr, tok
+		cfg.Pprof = len(profiles) > 0 && profiles[0]
 		svc, err := service.New(context.Background(), service.Options{Config: cfg, Logger: storetest.Logger(t)})
 		if err != nil {
 			t.Fatal(err)
@@ -285,6 +286,39 @@ func TestMetricsNotPublic(t *testing.T) {
 		}
 		if status, _, _ := send(t, c, "GET", svc.URL()+"/metrics", bearer(token)); status != http.StatusNotFound {
 			t.Errorf("main port /metrics with a separate listener: %d, want 404", status)
+		}
+	})
+	t.Run("profiles", func(t *testing.T) {
+		t.Parallel()
+		base := func(svc *service.Service) string { return strings.TrimSuffix(svc.MetricsURL(), "/metrics") }
+		// Off by default: the metrics listener serves only /metrics.
+		off := start(t, "127.0.0.1:0", token)
+		if status, _, _ := send(t, c, "GET", base(off)+"/debug/pprof/heap", bearer(token)); status != http.StatusNotFound {
+			t.Errorf("profiles without PPROF: %d, want 404", status)
+		}
+		on := start(t, "127.0.0.1:0", token, true)
+		tests := []struct {
+			name, path string
+			hdr        map[string]string
+			status     int
+			wantBody   string
+		}{
+			{"no token", "/debug/pprof/heap?debug=1", nil, http.StatusUnauthorized, ""},
+			{"index", "/debug/pprof/", bearer(token), http.StatusOK, "goroutine"},
+			{"heap", "/debug/pprof/heap?debug=1", bearer(token), http.StatusOK, "heap profile"},
+			{"CPU profile too long", "/debug/pprof/profile?seconds=3600", bearer(token), http.StatusBadRequest, "seconds must be"},
+			{"CPU profile", "/debug/pprof/profile?seconds=1", bearer(token), http.StatusOK, ""},
+			{"main port", "", bearer(token), http.StatusNotFound, ""},
+		}
+		for _, tt := range tests {
+			u := base(on) + tt.path
+			if tt.path == "" {
+				u = on.URL() + "/debug/pprof/heap?debug=1"
+			}
+			status, _, body := send(t, c, "GET", u, tt.hdr)
+			if status != tt.status || !strings.Contains(body, tt.wantBody) {
+				t.Errorf("%s: %d %.80q, want %d with %q", tt.name, status, body, tt.status, tt.wantBody)
+			}
 		}
 	})
 	t.Run("token on the main port", func(t *testing.T) {

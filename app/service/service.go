@@ -343,8 +343,9 @@ func (s *Service) buildHTTP(opts Options) {
 	s.http = s.web.HTTPServer(cfg.HTTPAddr)
 	if cfg.MetricsAddr != "" {
 		s.metricsHTTP = &http.Server{
-			Addr: cfg.MetricsAddr, Handler: s.web.MetricsHandler(),
-			ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second,
+			Addr: cfg.MetricsAddr, Handler: s.web.MetricsHandler(cfg.Pprof),
+			// A CPU profile or trace writes for up to web.MaxProfileSeconds.
+			ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: web.MaxProfileSeconds*time.Second + 30*time.Second,
 			ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		}
 	}
