@@ -111,10 +111,27 @@ func (c *Sessions) completion(ctx context.Context, ag *app.Agent) (*app.ACPSetti
 // gets (or updates) its draft order and becomes requires_escalation; one
 // that is no longer payable loses its draft, so that a stale invoice
 // cannot be paid.
-func (c *Sessions) handoff(ctx context.Context, sh *app.Shop, cs *Session) error {
+//
+// Writing the draft commits the session's price (the buyer pays what the
+// draft holds), so a draft about to change is preceded by the live check
+// (QuoteLive): a price or stock change the catalog has not heard of yet
+// becomes the session's quote (with its price_change or out_of_stock
+// message) before the draft is written from it.
+func (c *Sessions) handoff(ctx context.Context, ag *app.Agent, v acp.Version, cs *Session) error {
+	sh := ag.Shop
 	st := &cs.State
 	st.PaymentHandlers = nil
 	ready := c.status(cs) == acp.StatusReadyForPayment
+	if ready && c.Drafts != nil && !st.Quote.Live {
+		if d, err := handoffDraft(cs); err == nil && (st.Handoff == nil || st.Handoff.Key != draftKey(d)) {
+			q, err := quoteLive(ctx, c.Pricer, sh, v, st)
+			if err != nil {
+				return err
+			}
+			c.setQuote(cs, q)
+			ready = c.status(cs) == acp.StatusReadyForPayment
+		}
+	}
 	if !ready || c.Drafts == nil {
 		cs.Status = c.status(cs)
 		if cs.Status == acp.StatusReadyForPayment {

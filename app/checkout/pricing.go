@@ -53,6 +53,11 @@ type DraftRequest struct {
 type DraftLine struct {
 	VariantID int64
 	Quantity  int
+	// UnitPrice is the price the line was quoted at (catalog or live). It
+	// is not sent to Shopify, which prices the variant itself, but it is
+	// part of a cached calculation's key (CachedPricing), so a changed
+	// price is calculated afresh.
+	UnitPrice int64 `json:",omitempty"`
 }
 
 // DraftResult is Shopify's calculation, in minor units of Currency.
@@ -92,7 +97,9 @@ type ShippingRate struct {
 
 // ShopPricing is Shopify's side of pricing, per shop.
 type ShopPricing interface {
-	LiveVariants(ctx context.Context, shop string, ids []int64) (map[int64]LiveVariant, error)
+	// LiveVariants reads the variants' price (in currency, the shop's)
+	// and stock now.
+	LiveVariants(ctx context.Context, shop, currency string, ids []int64) (map[int64]LiveVariant, error)
 	CalculateDraft(ctx context.Context, shop string, in DraftRequest) (*DraftResult, error)
 }
 
@@ -108,9 +115,10 @@ type ItemSource interface {
 }
 
 // Pricing prices carts: items must be sellable in the shop's published feed
-// (our catalog), their price and stock are checked live with Shopify, and
-// tax, shipping and discounts come from Shopify's own draft-order
-// calculation for the address. A quote is cached on the session by the
+// (our catalog), their price and stock come from the synced catalog (and
+// from Shopify live at the committing step: QuoteLive), and tax, shipping
+// and discounts come from Shopify's own draft-order calculation for the
+// address. A quote is cached on the session by the
 // hash of its inputs; Shopify taking longer than Timeout leaves the
 // session with a recoverable message instead of a hanging agent.
 type Pricing struct {
@@ -127,7 +135,9 @@ type Pricing struct {
 
 // itemsTTL is how long the catalog view of a cart is reused: it is our own
 // synced catalog and the merchant's rules (the feed itself is rebuilt a
-// minute after changes), while price and stock are always checked live.
+// minute after changes). It adds to how late a quote hears of a webhook's
+// change; the committing step's live check (QuoteLive) catches what a
+// quote missed.
 const itemsTTL = 5 * time.Second
 
 // checkoutItems maps the cart's variants as the feed does, from a short
@@ -203,8 +213,24 @@ func checkAddress(v acp.Version, a *acp.Address) error {
 	return nil
 }
 
-// Quote prices the session's cart. See Pricing.
+// Quote prices the session's cart from our synced catalog (price, stock,
+// eligibility), which Shopify's product and inventory webhooks keep
+// current, and Shopify's draft-order calculation (tax, shipping,
+// discounts). It makes no live variant lookup: that is QuoteLive's, at the
+// step that commits. See Pricing.
 func (p *Pricing) Quote(ctx context.Context, sh *app.Shop, v acp.Version, st *State) (Quote, error) {
+	return p.quote(ctx, sh, v, st, false)
+}
+
+// QuoteLive is Quote with each line's price and stock read from Shopify
+// now (LookupVariants) instead of the catalog: the check of the step that
+// commits (complete, writing a handoff draft order), so that a change the
+// catalog has not heard of yet is never charged unseen.
+func (p *Pricing) QuoteLive(ctx context.Context, sh *app.Shop, v acp.Version, st *State) (Quote, error) {
+	return p.quote(ctx, sh, v, st, true)
+}
+
+func (p *Pricing) quote(ctx context.Context, sh *app.Shop, v acp.Version, st *State, live bool) (Quote, error) {
 	q := Quote{QuotedAt: p.now()}
 	ids, addr, err := parseCart(v, st)
 	if err != nil {
@@ -217,17 +243,23 @@ func (p *Pricing) Quote(ctx context.Context, sh *app.Shop, v acp.Version, st *St
 		return Quote{}, err
 	}
 
-	// 2. Live price and stock, within the time budget.
+	// 2. Price and stock: the catalog's, or Shopify's now (within the
+	// time budget) at the committing step.
 	timeout := p.Timeout
 	if timeout <= 0 {
 		timeout = DefaultQuoteTimeout
 	}
 	qctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	live, liveErr := p.Shopify.LiveVariants(qctx, sh.Domain, uniq(ids))
-	quoteLines(&q, v, st.Items, ids, items, live, liveErr == nil)
-	if liveErr != nil {
-		return p.unreachable(ctx, sh, q, liveErr), nil
+	if live {
+		lv, liveErr := p.Shopify.LiveVariants(qctx, sh.Domain, sh.CurrencyCode, uniq(ids))
+		quoteLines(&q, v, st.Items, ids, items, lv, liveErr == nil)
+		if liveErr != nil {
+			return p.unreachable(ctx, sh, q, liveErr), nil
+		}
+		q.Live = true
+	} else {
+		quoteLines(&q, v, st.Items, ids, items, catalogVariants(items), true)
 	}
 	if hasError(q.Messages) {
 		return q, nil // nothing to quote until the cart is sellable
@@ -245,13 +277,14 @@ func (p *Pricing) Quote(ctx context.Context, sh *app.Shop, v acp.Version, st *St
 	if hit && (!q.NeedsShipping || chooseRate(st.Quote.Rates, st.SelectedOptionID) == st.Quote.Chosen) {
 		cached := st.Quote
 		cached.Messages = append(q.Messages[:len(q.Messages):len(q.Messages)], nonLiveMessages(cached.Messages)...)
+		cached.Live = q.Live
 		return cached, nil
 	}
 	var res *DraftResult
 	if hit {
 		q.Rates = st.Quote.Rates // only the chosen rate changed: one calculation
 	} else {
-		if res, err = p.Shopify.CalculateDraft(qctx, sh.Domain, req); err != nil {
+		if res, err = p.Shopify.CalculateDraft(qctx, sh.Domain, calculationRequest(req)); err != nil {
 			return p.unreachable(ctx, sh, q, err), nil
 		}
 		q.Rates = append([]ShippingRate(nil), res.Rates...)
@@ -265,7 +298,7 @@ func (p *Pricing) Quote(ctx context.Context, sh *app.Shop, v acp.Version, st *St
 		}
 		q.Chosen = chooseRate(q.Rates, st.SelectedOptionID)
 		req.ShippingRateHandle = q.Chosen
-		if res, err = p.Shopify.CalculateDraft(qctx, sh.Domain, req); err != nil {
+		if res, err = p.Shopify.CalculateDraft(qctx, sh.Domain, calculationRequest(req)); err != nil {
 			return p.unreachable(ctx, sh, q, err), nil
 		}
 		q.Options = shippingOptions(q.Rates, q.Chosen, res)
@@ -338,8 +371,24 @@ func quoteLines(q *Quote, v acp.Version, cart []CartItem, ids []int64, items map
 	}
 }
 
+// catalogVariants are the cart's variants as the synced catalog has them,
+// in the shape of Shopify's live answer: a quote from the catalog checks
+// the same things (stock, policy) as the committing step's live one. Only
+// items of the published feed get here, so their product is active.
+func catalogVariants(items map[int64]app.CheckoutItem) map[int64]LiveVariant {
+	out := make(map[int64]LiveVariant, len(items))
+	for id, ci := range items {
+		cv := ci.Variant
+		out[id] = LiveVariant{VariantID: id, ProductID: cv.ProductID, Title: ci.Item.Title, VariantTitle: cv.Title,
+			SKU: cv.SKU, ImageURL: cv.ImageURL, PriceMinor: cv.PriceMinor, AvailableForSale: cv.AvailableForSale,
+			Tracked: cv.Tracked, InventoryQuantity: cv.InventoryQuantity, InventoryPolicy: cv.InventoryPolicy,
+			RequiresShipping: cv.RequiresShipping, ProductStatus: "ACTIVE"}
+	}
+	return out
+}
+
 // catalogLine is a cart item priced from the synced catalog, before
-// Shopify's live price and stock.
+// the price and stock check (catalog or live).
 func catalogLine(it CartItem, variantID int64, ci app.CheckoutItem) QuotedLine {
 	return QuotedLine{
 		ItemID: it.ItemID, VariantID: variantID, ProductID: ci.Variant.ProductID, Quantity: it.Quantity,
@@ -381,9 +430,27 @@ func draftRequest(st *State, addr *acp.Address, lines []QuotedLine) DraftRequest
 		req.Email, req.Phone = st.Buyer.Email, st.Buyer.PhoneNumber
 	}
 	for _, l := range lines {
-		req.Lines = append(req.Lines, DraftLine{VariantID: l.VariantID, Quantity: l.Quantity})
+		req.Lines = append(req.Lines, DraftLine{VariantID: l.VariantID, Quantity: l.Quantity, UnitPrice: l.UnitAmount})
 	}
 	return req
+}
+
+// calculationRequest is what a quote asks Shopify to calculate: the cart
+// with only the address's region (country, province, city, postal code:
+// what tax and shipping rates depend on) and the buyer only when discount
+// codes may depend on who buys. So one calculation (cached by
+// CachedPricing) serves every session with the same lines, region and
+// codes, and the buyer's street, name and phone never reach a
+// calculation (the order and the draft order get them).
+func calculationRequest(req DraftRequest) DraftRequest {
+	out := DraftRequest{Lines: req.Lines, DiscountCodes: req.DiscountCodes, ShippingRateHandle: req.ShippingRateHandle}
+	if len(req.DiscountCodes) > 0 {
+		out.Email = req.Email
+	}
+	if a := req.Address; a != nil {
+		out.Address = &acp.Address{Country: a.Country, State: a.State, City: a.City, PostalCode: a.PostalCode}
+	}
+	return out
 }
 
 // shippingOptions are the rates as fulfillment options, the chosen one

@@ -25,8 +25,8 @@ type CachedPricing struct {
 }
 
 // LiveVariants is never cached.
-func (c *CachedPricing) LiveVariants(ctx context.Context, shop string, ids []int64) (map[int64]LiveVariant, error) {
-	return c.Next.LiveVariants(ctx, shop, ids)
+func (c *CachedPricing) LiveVariants(ctx context.Context, shop, currency string, ids []int64) (map[int64]LiveVariant, error) {
+	return c.Next.LiveVariants(ctx, shop, currency, ids)
 }
 
 // CalculateDraft answers from the cache when it can.
