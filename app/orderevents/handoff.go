@@ -29,7 +29,13 @@ func (s *Service) handoffOrder(ctx context.Context, ev *app.WebhookEvent) (strin
 	if ev.Topic == shopify.TopicOrdersCreate && !paid(o.FinancialStatus) {
 		return "noted: not paid yet (" + o.FinancialStatus + "); orders/paid completes the session", nil, nil
 	}
-	return s.completeHandoff(ctx, ev.Shop, sessionID, "", o.GID)
+	var known *shopify.OrderRef
+	if o.StatusURL != "" {
+		// The payload (signed by Shopify) names the order fully: no
+		// read of it is needed.
+		known = &shopify.OrderRef{ID: o.GID, Name: o.Name, StatusPageURL: o.StatusURL, Total: o.TotalPrice}
+	}
+	return s.completeHandoff(ctx, ev.Shop, sessionID, "", o.GID, known)
 }
 
 // handoffDraft acts on draft_orders/update: a draft that became an order
@@ -52,7 +58,7 @@ func (s *Service) handoffDraft(ctx context.Context, ev *app.WebhookEvent) (strin
 	if d.OrderGID == "" {
 		return "noted: the draft is not an order yet (" + d.Status + ")", nil, nil
 	}
-	return s.completeHandoff(ctx, ev.Shop, sessionID, d.GID, d.OrderGID)
+	return s.completeHandoff(ctx, ev.Shop, sessionID, d.GID, d.OrderGID, nil)
 }
 
 // paid: Shopify holds the buyer's money (or its authorisation).
@@ -71,7 +77,11 @@ func paid(financialStatus string) bool {
 // transaction. The session's row version makes that happen once when two
 // deliveries (or replicas) race: the loser's transaction fails, its job is
 // retried and finds the session completed.
-func (s *Service) completeHandoff(ctx context.Context, domain, sessionID, draftID, orderID string) (string, func(ctx context.Context) error, error) {
+//
+// known is the order as the webhook's payload gives it (orders/*), nil
+// when the payload does not (draft_orders/update): then the order is read,
+// with the cheapest query that names it (shopify.GetOrderRef).
+func (s *Service) completeHandoff(ctx context.Context, domain, sessionID, draftID, orderID string, known *shopify.OrderRef) (string, func(ctx context.Context) error, error) {
 	sh, err := s.Store.ShopByDomain(ctx, domain)
 	if errors.Is(err, app.ErrNotFound) {
 		return "ignored: unknown shop", nil, nil
@@ -95,9 +105,11 @@ func (s *Service) completeHandoff(ctx context.Context, domain, sessionID, draftI
 	if cs.State.Order != nil {
 		return "already completed with " + cs.State.Order.Name, nil, nil
 	}
-	so, err := shopify.GetOrder(ctx, s.Shopify, sh.Domain, orderID)
-	if err != nil {
-		return "", nil, err
+	so := known
+	if so == nil {
+		if so, err = shopify.GetOrderRef(ctx, s.Shopify, sh.Domain, orderID); err != nil {
+			return "", nil, err
+		}
 	}
 	if so == nil {
 		// Shopify's order reads are consistent at once: a delivery naming
