@@ -90,9 +90,12 @@ type Quote struct {
 	Options []QuotedOption `json:"options,omitempty"`
 	// Rates are Shopify's shipping rates for the cart and address,
 	// cheapest first, and Chosen the option the quote's tax includes.
-	Rates    []ShippingRate `json:"rates,omitempty"`
-	Chosen   string         `json:"chosen,omitempty"`
-	Discount int64          `json:"discount,omitempty"` // order-level, not allocated to lines
+	Rates  []ShippingRate `json:"rates,omitempty"`
+	Chosen string         `json:"chosen,omitempty"`
+	// OptionsTaxed: every option carries its own tax, derived from one
+	// calculation (pricing_options.go), so choosing another needs none.
+	OptionsTaxed bool  `json:"options_taxed,omitempty"`
+	Discount     int64 `json:"discount,omitempty"` // order-level, not allocated to lines
 	// Messages are the business problems and notes of this quote.
 	Messages []acp.Message `json:"messages,omitempty"`
 	// NeedsShipping: some line requires shipping.

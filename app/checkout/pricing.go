@@ -47,6 +47,17 @@ type DraftRequest struct {
 	DiscountCodes []string
 	// ShippingRateHandle is the chosen rate ("" for none yet).
 	ShippingRateHandle string
+	// Probe, when set and no rate is chosen, is a custom shipping line
+	// Shopify taxes, so that every rate's tax follows from its tax lines
+	// (optionTaxes). Calculations only; never on a draft order.
+	Probe *ShippingProbe `json:",omitempty"`
+}
+
+// ShippingProbe is a custom shipping line of Price (minor units of
+// Currency) sent to learn how Shopify taxes shipping to an address.
+type ShippingProbe struct {
+	Price    int64
+	Currency string
 }
 
 // DraftLine is a variant and a quantity.
@@ -70,11 +81,25 @@ type DraftResult struct {
 	ShippingHandle string
 	ShippingPrice  int64
 	ShippingTax    int64
-	TotalDiscount  int64
-	TotalTax       int64
-	TotalPrice     int64
+	// ShippingCustom: the shipping line is a custom one (a probe), at
+	// ShippingOriginal before discounts, taxed by ShippingTaxLines.
+	ShippingCustom   bool
+	ShippingOriginal int64
+	ShippingTaxLines []RateTax
+	// TaxesIncluded: prices include tax.
+	TaxesIncluded bool
+	TotalDiscount int64
+	TotalTax      int64
+	TotalPrice    int64
 	// RejectedCodes are discount codes Shopify did not apply.
 	RejectedCodes []string
+}
+
+// RateTax is one tax line of a shipping line: its rate in parts per
+// million (0 when Shopify gave none) and its amount.
+type RateTax struct {
+	RatePPM int64
+	Amount  int64
 }
 
 // DraftLineResult is one priced line of a draft order.
@@ -274,21 +299,34 @@ func (p *Pricing) quote(ctx context.Context, sh *app.Shop, v acp.Version, st *St
 	req := draftRequest(st, addr, q.Lines)
 	q.Key = quoteKey(q.Lines, req)
 	hit := st.Quote.Complete && st.Quote.Key == q.Key
-	if hit && (!q.NeedsShipping || chooseRate(st.Quote.Rates, st.SelectedOptionID) == st.Quote.Chosen) {
+	if hit && (!q.NeedsShipping || st.Quote.OptionsTaxed || chooseRate(st.Quote.Rates, st.SelectedOptionID) == st.Quote.Chosen) {
+		// The same cart state: its options are priced already (each
+		// with its tax when OptionsTaxed), whichever is chosen.
 		cached := st.Quote
 		cached.Messages = append(q.Messages[:len(q.Messages):len(q.Messages)], nonLiveMessages(cached.Messages)...)
 		cached.Live = q.Live
+		if q.NeedsShipping {
+			cached.Chosen = chooseRate(cached.Rates, st.SelectedOptionID)
+		}
 		return cached, nil
 	}
 	var res *DraftResult
+	var taxOf func(int64) int64
 	if hit {
 		q.Rates = st.Quote.Rates // only the chosen rate changed: one calculation
 	} else {
-		if res, err = p.Shopify.CalculateDraft(qctx, sh.Domain, calculationRequest(req)); err != nil {
+		calc := calculationRequest(req)
+		if q.NeedsShipping {
+			calc.Probe = &ShippingProbe{Price: probePrice, Currency: sh.CurrencyCode} // see pricing_options.go
+		}
+		if res, err = p.Shopify.CalculateDraft(qctx, sh.Domain, calc); err != nil {
 			return p.unreachable(ctx, sh, q, err), nil
 		}
 		q.Rates = append([]ShippingRate(nil), res.Rates...)
 		sort.SliceStable(q.Rates, func(i, j int) bool { return q.Rates[i].Price < q.Rates[j].Price })
+		if q.NeedsShipping {
+			taxOf, q.OptionsTaxed = optionTaxes(res, probePrice)
+		}
 	}
 	if q.NeedsShipping {
 		if len(q.Rates) == 0 {
@@ -297,11 +335,17 @@ func (p *Pricing) quote(ctx context.Context, sh *app.Shop, v acp.Version, st *St
 			return q, nil
 		}
 		q.Chosen = chooseRate(q.Rates, st.SelectedOptionID)
-		req.ShippingRateHandle = q.Chosen
-		if res, err = p.Shopify.CalculateDraft(qctx, sh.Domain, calculationRequest(req)); err != nil {
-			return p.unreachable(ctx, sh, q, err), nil
+		if q.OptionsTaxed {
+			q.Options = taxedOptions(q.Rates, taxOf)
+		} else {
+			// Shopify's answer does not show how it taxes shipping:
+			// calculate the chosen rate itself.
+			req.ShippingRateHandle = q.Chosen
+			if res, err = p.Shopify.CalculateDraft(qctx, sh.Domain, calculationRequest(req)); err != nil {
+				return p.unreachable(ctx, sh, q, err), nil
+			}
+			q.Options = shippingOptions(q.Rates, q.Chosen, res)
 		}
-		q.Options = shippingOptions(q.Rates, q.Chosen, res)
 	} else {
 		q.Chosen = "digital"
 		q.Options = []QuotedOption{{ID: q.Chosen, Type: acp.FulfillmentDigital, Title: "Digital delivery",
@@ -309,7 +353,7 @@ func (p *Pricing) quote(ctx context.Context, sh *app.Shop, v acp.Version, st *St
 	}
 	applyDraft(&q, res)
 	q.Complete = true
-	p.checkAgainstShopify(ctx, sh, q, res, req.ShippingRateHandle)
+	p.checkAgainstShopify(ctx, sh, q, res)
 	return q, nil
 }
 
@@ -515,20 +559,29 @@ func (p *Pricing) unreachable(ctx context.Context, sh *app.Shop, q Quote, err er
 }
 
 // checkAgainstShopify logs when our totals and Shopify's disagree: the
-// session's totals are built from Shopify's parts, so they should not.
-func (p *Pricing) checkAgainstShopify(ctx context.Context, sh *app.Shop, q Quote, res *DraftResult, handle string) {
+// session's totals are built from Shopify's parts, so they should not. A
+// calculation that carried the probe is Shopify's total with the probe's
+// shipping replaced by the chosen option's.
+func (p *Pricing) checkAgainstShopify(ctx context.Context, sh *app.Shop, q Quote, res *DraftResult) {
 	var ours int64
 	for _, l := range q.Lines {
 		ours += l.UnitAmount*int64(l.Quantity) - l.Discount + l.Tax
 	}
+	theirs := res.TotalPrice
+	if q.OptionsTaxed {
+		theirs -= res.ShippingPrice + res.ShippingTax
+	}
 	for _, o := range q.Options {
-		if o.ID == handle || o.Type == acp.FulfillmentDigital {
+		if o.ID == q.Chosen {
 			ours += o.Subtotal + o.Tax
+			if q.OptionsTaxed {
+				theirs += o.Subtotal + o.Tax
+			}
 		}
 	}
 	ours -= q.Discount
-	if ours != res.TotalPrice && p.Logger != nil {
-		p.Logger.WarnContext(ctx, "quote: our total differs from Shopify's", "shop", sh.Domain, "ours", ours, "shopify", res.TotalPrice)
+	if ours != theirs && p.Logger != nil {
+		p.Logger.WarnContext(ctx, "quote: our total differs from Shopify's", "shop", sh.Domain, "ours", ours, "shopify", theirs)
 	}
 }
 

@@ -3,6 +3,7 @@ package checkout
 import (
 	"context"
 	"fmt"
+	"math"
 	"strconv"
 
 	"github.com/acpbridge/acpbridge/app"
@@ -95,6 +96,7 @@ func (p *ShopifyPricing) CalculateDraft(ctx context.Context, shop string, in Dra
 		}
 		res.Rates = append(res.Rates, ShippingRate{Handle: r.Handle, Title: r.Title, Price: price})
 	}
+	res.TaxesIncluded = q.TaxesIncluded
 	if s := q.Shipping; s != nil {
 		if res.ShippingTax, err = money("shipping tax", s.Tax); err != nil {
 			return nil, err
@@ -102,7 +104,17 @@ func (p *ShopifyPricing) CalculateDraft(ctx context.Context, shop string, in Dra
 		if res.ShippingPrice, err = money("shipping price", s.DiscountedPrice); err != nil {
 			return nil, err
 		}
-		res.ShippingHandle = s.Handle
+		if res.ShippingOriginal, err = money("shipping price", s.Price); err != nil {
+			return nil, err
+		}
+		res.ShippingHandle, res.ShippingCustom = s.Handle, s.Custom
+		for _, t := range s.TaxLines {
+			amount, err := money("shipping tax line", t.Amount)
+			if err != nil {
+				return nil, err
+			}
+			res.ShippingTaxLines = append(res.ShippingTaxLines, RateTax{RatePPM: int64(math.Round(t.RatePercentage * 10_000)), Amount: amount})
+		}
 	}
 	if res.TotalDiscount, err = money("total discounts", q.TotalDiscounts); err != nil {
 		return nil, err
@@ -132,6 +144,9 @@ func splitName(full string) (first, last string) {
 // what was priced).
 func draftOrderInput(in DraftRequest) shopify.DraftOrderInput {
 	req := shopify.DraftOrderInput{Email: in.Email, DiscountCodes: in.DiscountCodes, ShippingRateHandle: in.ShippingRateHandle}
+	if p := in.Probe; p != nil && in.ShippingRateHandle == "" {
+		req.CustomShipping = &shopify.CustomShipping{Title: probeTitle, Price: FormatMinor(p.Price, p.Currency), Currency: p.Currency}
+	}
 	for _, l := range in.Lines {
 		req.Lines = append(req.Lines, shopify.DraftLine{VariantID: variantGID(l.VariantID), Quantity: l.Quantity})
 	}

@@ -9,7 +9,7 @@ import (
 )
 
 // TestCheckoutReselectAfterFailedQuote: Shopify fails while the agent picks
-// a shipping option; the session says "try again in a moment" (a 2xx with a
+// a shipping option (and changes what Shopify must price); the session says "try again in a moment" (a 2xx with a
 // recoverable message, its options gone with the failed quote). The agent
 // sends the same choice again once Shopify is back: it is accepted and
 // priced, not refused with a 400 "not one of the session's options" that
@@ -32,8 +32,17 @@ func TestCheckoutReselectAfterFailedQuote(t *testing.T) {
 		id := r.str("id")
 		second := opts[1].(map[string]any)["id"].(string)
 
+		// Choosing among the quoted options needs no Shopify call (each
+		// option's tax is known): the choice comes with a change of
+		// quantity, which Shopify must price.
+		choice := a.selectOption(second)
+		for k, v := range a.createBody([]acp.ItemInput{item(e.items.inStock, qty+2)}, false, nil) {
+			if k == "line_items" || k == "items" {
+				choice[k] = v
+			}
+		}
 		e.emu.FailNext(20, http.StatusServiceUnavailable)
-		r = a.do("POST", "/checkout_sessions/"+id, a.selectOption(second))
+		r = a.do("POST", "/checkout_sessions/"+id, choice)
 		e.emu.FailNext(0, 0)
 		if r.status != http.StatusOK || r.str("status") != "not_ready_for_payment" {
 			t.Fatalf("select with Shopify down: %d %s, want 200 not_ready_for_payment", r.status, r.body)
