@@ -342,7 +342,7 @@ func (c *Carts) price(ctx context.Context, sh *app.Shop, ct *Cart) error {
 	if err != nil {
 		return err
 	}
-	if h := ct.State.Handoff; !hasError(q.Messages) && len(q.Lines) > 0 && (h == nil || h.Key != draftKey(cartDraft(ct, q.Lines))) {
+	if h := ct.State.Handoff; !q.Live && !hasError(q.Messages) && len(q.Lines) > 0 && (h == nil || h.Key != draftKey(cartDraft(ct, q.Lines))) {
 		// The draft is about to be written: the buyer pays what it
 		// holds, so price and stock are checked with Shopify now.
 		if q, err = quoteLive(ctx, c.Pricer, sh, acp.V20260417, &st); err != nil {

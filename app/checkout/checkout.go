@@ -104,8 +104,9 @@ type Quote struct {
 	// address (false while the address is missing or Shopify was
 	// unreachable).
 	Complete bool `json:"complete,omitempty"`
-	// Live: the lines' price and stock were read from Shopify at quoting
-	// (QuoteLive, the committing step), not from the synced catalog.
+	// Live: the lines' price and stock were confirmed by Shopify at
+	// quoting (QuoteLive, the committing step, or a calculation made
+	// just now that confirmed them), not only by the synced catalog.
 	Live     bool      `json:"live,omitempty"`
 	QuotedAt time.Time `json:"quoted_at"`
 }

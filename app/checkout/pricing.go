@@ -93,6 +93,12 @@ type DraftResult struct {
 	TotalPrice    int64
 	// RejectedCodes are discount codes Shopify did not apply.
 	RejectedCodes []string
+	// Alerts counts Shopify's alerts on the calculation (e.g. not enough
+	// inventory for a line).
+	Alerts int
+	// Cached: the result is an earlier calculation's (CachedPricing), not
+	// Shopify's answer now.
+	Cached bool
 }
 
 // RateTax is one tax line of a shipping line: its rate in parts per
@@ -327,6 +333,7 @@ func (p *Pricing) quote(ctx context.Context, sh *app.Shop, v acp.Version, st *St
 		if q.NeedsShipping {
 			taxOf, q.OptionsTaxed = optionTaxes(res, probePrice)
 		}
+		q.Live = q.Live || confirmsLines(res, q.Lines)
 	}
 	if q.NeedsShipping {
 		if len(q.Rates) == 0 {
@@ -355,6 +362,23 @@ func (p *Pricing) quote(ctx context.Context, sh *app.Shop, v acp.Version, st *St
 	q.Complete = true
 	p.checkAgainstShopify(ctx, sh, q, res)
 	return q, nil
+}
+
+// confirmsLines reports whether Shopify's calculation, made just now,
+// confirms the lines' catalog prices and stock: it prices each variant at
+// Shopify's current price and alerts when a line exceeds the stock. Then
+// the quote is as good as a live check (Quote.Live), and a handoff draft
+// written right after it needs no separate lookup.
+func confirmsLines(res *DraftResult, lines []QuotedLine) bool {
+	if res == nil || res.Cached || res.Alerts > 0 || len(res.Lines) != len(lines) {
+		return false
+	}
+	for i, l := range lines {
+		if res.Lines[i].VariantID != l.VariantID || res.Lines[i].UnitAmount != l.UnitAmount {
+			return false
+		}
+	}
+	return true
 }
 
 // parseCart reads the cart's variant IDs (the feed's item IDs) and its

@@ -45,7 +45,9 @@ func (c *CachedPricing) CalculateDraft(ctx context.Context, shop string, in Draf
 		ttl = time.Minute
 	}
 	if res, ok := c.cache.Get(key, now, ttl); ok {
-		return res, nil
+		cached := *res
+		cached.Cached = true
+		return &cached, nil
 	}
 
 	res, err := c.Next.CalculateDraft(ctx, shop, in)

@@ -68,7 +68,7 @@ func (p *ShopifyPricing) CalculateDraft(ctx context.Context, shop string, in Dra
 		}
 		return n, nil
 	}
-	res := &DraftResult{Currency: q.Currency, RejectedCodes: q.RejectedDiscountCodes}
+	res := &DraftResult{Currency: q.Currency, RejectedCodes: q.RejectedDiscountCodes, Alerts: len(q.Alerts)}
 	taxes, err := q.LineTaxes(exp)
 	if err != nil {
 		return nil, err
