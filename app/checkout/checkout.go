@@ -51,6 +51,11 @@ type State struct {
 	Timezone      string                 `json:"timezone,omitempty"`
 	Capabilities  *acp.AgentCapabilities `json:"capabilities,omitempty"`
 	Quote         Quote                  `json:"quote"`
+	// Agreed is the last complete quote the agent was shown, kept while
+	// a complete's live check could not reach Shopify (the quote is then
+	// incomplete): the complete that retries charges it only if Shopify
+	// confirms it. Any update clears it.
+	Agreed *Quote `json:"agreed,omitempty"`
 	// Messages are the session-level problems found after quoting (buyer
 	// email, payments), recomputed on every change; the quote's own
 	// messages are in Quote.
@@ -306,7 +311,7 @@ func (c *Sessions) Update(ctx context.Context, ag *app.Agent, v acp.Version, id 
 			return notModifiable(cs)
 		}
 		st := &cs.State
-		st.PaymentMessages = nil
+		st.PaymentMessages, st.Agreed = nil, nil
 		if in.Items != nil {
 			st.Items = cartItems(in.Items)
 		}

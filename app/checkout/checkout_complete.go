@@ -125,11 +125,18 @@ func (c *Sessions) beginCompletion(ctx context.Context, ag *app.Agent, v acp.Ver
 	// charge: the quotes before this one came from the synced catalog,
 	// which may not have heard of a change Shopify already knows.
 	shown := cs.State.Quote
+	if !shown.Complete && cs.State.Agreed != nil {
+		shown = *cs.State.Agreed // the last check failed: what the agent saw before it
+	}
 	if err := c.priceWith(ctx, ag, v, cs, true); err != nil {
 		return false, err
 	}
 	cs.UpdatedAt = c.now()
+	cs.State.Agreed = nil
 	if cs.Status != acp.StatusReadyForPayment {
+		if shown.Complete && !cs.State.Quote.Complete {
+			cs.State.Agreed = &shown // Shopify unreachable: compare the retry with it
+		}
 		return false, c.Store.SaveCheckoutSession(ctx, cs) // the messages say what is missing
 	}
 	if m, changed := priceChange(v, cs.Currency, shown, cs.State.Quote); changed {

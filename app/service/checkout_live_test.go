@@ -206,3 +206,28 @@ func TestHandoffDraftCatchesUnsyncedChanges(t *testing.T) {
 		}
 	})
 }
+
+// TestCompleteRetriedAfterShopifyDown: when complete's live check cannot
+// reach Shopify, the session asks to try again (nothing charged), and the
+// retry, with Shopify back and nothing changed, pays the total the agent
+// was shown: the failed check is no price change.
+func TestCompleteRetriedAfterShopifyDown(t *testing.T) {
+	t.Parallel()
+	e := newCheckoutEnv(t, app.DatabaseSQLite)
+	a := e.agent(t, acp.V20260417)
+	id, total := e.readySession(t, a, 3)
+	e.emu.FailNext(5, http.StatusServiceUnavailable)
+	r := a.do("POST", "/checkout_sessions/"+id+"/complete", a.paymentBody(e.token(stripeemu.KindApprove)))
+	e.emu.FailNext(0, 0)
+	if r.status != http.StatusOK || r.str("status") != "not_ready_for_payment" || !hasMessage(r, "error/") {
+		t.Fatalf("complete with Shopify down: %d %s", r.status, r.body)
+	}
+	if n := len(e.charges(id)); n != 0 {
+		t.Fatalf("%d charges while Shopify was down", n)
+	}
+	r = a.do("POST", "/checkout_sessions/"+id+"/complete", a.paymentBody(e.token(stripeemu.KindApprove)))
+	if r.str("status") != "completed" {
+		t.Fatalf("complete with Shopify back: %s", r.body)
+	}
+	e.checkOnce(t, id, total)
+}
