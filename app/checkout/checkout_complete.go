@@ -128,6 +128,7 @@ func (c *Sessions) beginCompletion(ctx context.Context, ag *app.Agent, v acp.Ver
 	if !shown.Complete && cs.State.Agreed != nil {
 		shown = *cs.State.Agreed // the last check failed: what the agent saw before it
 	}
+	selected, chosen := cs.State.SelectedOptionID, cs.State.OptionChosen
 	if err := c.priceWith(ctx, ag, v, cs, true); err != nil {
 		return false, err
 	}
@@ -135,7 +136,11 @@ func (c *Sessions) beginCompletion(ctx context.Context, ag *app.Agent, v acp.Ver
 	cs.State.Agreed = nil
 	if cs.Status != acp.StatusReadyForPayment {
 		if shown.Complete && !cs.State.Quote.Complete {
-			cs.State.Agreed = &shown // Shopify unreachable: compare the retry with it
+			// Shopify unreachable (or the cart no longer sellable):
+			// the retry is compared with what the agent saw, and
+			// keeps the option it chose (the failed quote has none).
+			cs.State.Agreed = &shown
+			cs.State.SelectedOptionID, cs.State.OptionChosen = selected, chosen
 		}
 		return false, c.Store.SaveCheckoutSession(ctx, cs) // the messages say what is missing
 	}

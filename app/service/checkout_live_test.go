@@ -215,9 +215,15 @@ func TestCompleteRetriedAfterShopifyDown(t *testing.T) {
 	t.Parallel()
 	e := newCheckoutEnv(t, app.DatabaseSQLite)
 	a := e.agent(t, acp.V20260417)
-	id, total := e.readySession(t, a, 3)
+	id, _ := e.readySession(t, a, 3)
+	// The agent chose the dearer option: the failed check must not lose it.
+	r := a.do("POST", "/checkout_sessions/"+id, a.selectOption("shopify-Express"))
+	if r.str("status") != "ready_for_payment" {
+		t.Fatalf("choose Express: %s", r.body)
+	}
+	total := totals(t, r)["total"]
 	e.emu.FailNext(5, http.StatusServiceUnavailable)
-	r := a.do("POST", "/checkout_sessions/"+id+"/complete", a.paymentBody(e.token(stripeemu.KindApprove)))
+	r = a.do("POST", "/checkout_sessions/"+id+"/complete", a.paymentBody(e.token(stripeemu.KindApprove)))
 	e.emu.FailNext(0, 0)
 	if r.status != http.StatusOK || r.str("status") != "not_ready_for_payment" || !hasMessage(r, "error/") {
 		t.Fatalf("complete with Shopify down: %d %s", r.status, r.body)
