@@ -99,7 +99,10 @@ type Quote struct {
 	Chosen string         `json:"chosen,omitempty"`
 	// OptionsTaxed: every option carries its own tax, derived from one
 	// calculation (pricing_options.go), so choosing another needs none.
-	OptionsTaxed bool  `json:"options_taxed,omitempty"`
+	OptionsTaxed bool `json:"options_taxed,omitempty"`
+	// WholeAddress: the address's region alone brought no shipping
+	// rates, so the calculations send the whole address.
+	WholeAddress bool  `json:"whole_address,omitempty"`
 	Discount     int64 `json:"discount,omitempty"` // order-level, not allocated to lines
 	// Messages are the business problems and notes of this quote.
 	Messages []acp.Message `json:"messages,omitempty"`

@@ -320,6 +320,7 @@ func (p *Pricing) quote(ctx context.Context, sh *app.Shop, v acp.Version, st *St
 	var taxOf func(int64) int64
 	if hit {
 		q.Rates = st.Quote.Rates // only the chosen rate changed: one calculation
+		q.WholeAddress = st.Quote.WholeAddress
 	} else {
 		calc := calculationRequest(req)
 		if q.NeedsShipping {
@@ -327,6 +328,16 @@ func (p *Pricing) quote(ctx context.Context, sh *app.Shop, v acp.Version, st *St
 		}
 		if res, err = p.Shopify.CalculateDraft(qctx, sh.Domain, calc); err != nil {
 			return p.unreachable(ctx, sh, q, err), nil
+		}
+		if q.NeedsShipping && len(res.Rates) == 0 {
+			// No rates for the region with the probe: before saying the
+			// shop does not ship there, ask as a buyer would, with the
+			// whole address and no shipping line (carrier-calculated
+			// rates may want the street).
+			q.WholeAddress = true
+			if res, err = p.Shopify.CalculateDraft(qctx, sh.Domain, wholeRequest(req, calc)); err != nil {
+				return p.unreachable(ctx, sh, q, err), nil
+			}
 		}
 		q.Rates = append([]ShippingRate(nil), res.Rates...)
 		sort.SliceStable(q.Rates, func(i, j int) bool { return q.Rates[i].Price < q.Rates[j].Price })
@@ -348,7 +359,11 @@ func (p *Pricing) quote(ctx context.Context, sh *app.Shop, v acp.Version, st *St
 			// Shopify's answer does not show how it taxes shipping:
 			// calculate the chosen rate itself.
 			req.ShippingRateHandle = q.Chosen
-			if res, err = p.Shopify.CalculateDraft(qctx, sh.Domain, calculationRequest(req)); err != nil {
+			calc := calculationRequest(req)
+			if q.WholeAddress {
+				calc = wholeRequest(req, calc)
+			}
+			if res, err = p.Shopify.CalculateDraft(qctx, sh.Domain, calc); err != nil {
 				return p.unreachable(ctx, sh, q, err), nil
 			}
 			q.Options = shippingOptions(q.Rates, q.Chosen, res)
@@ -362,6 +377,14 @@ func (p *Pricing) quote(ctx context.Context, sh *app.Shop, v acp.Version, st *St
 	q.Complete = true
 	p.checkAgainstShopify(ctx, sh, q, res)
 	return q, nil
+}
+
+// wholeRequest is calc with the session's whole address and no probe:
+// how a quote asks when the region alone brought no shipping rates.
+func wholeRequest(req, calc DraftRequest) DraftRequest {
+	out := calc
+	out.Address, out.Probe = req.Address, nil
+	return out
 }
 
 // confirmsLines reports whether Shopify's calculation, made just now,

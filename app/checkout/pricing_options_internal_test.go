@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/acpbridge/acpbridge/acp"
+	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/feed"
 	"github.com/acpbridge/acpbridge/shopify"
 	"github.com/acpbridge/acpbridge/shopify/emulator"
 )
@@ -123,5 +125,61 @@ func TestOptionTaxesMatchShopify(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// regionlessShop is a ShopPricing whose rates need the street (as
+// carrier-calculated rates may): a calculation without it, or with a
+// custom shipping line, offers none.
+type regionlessShop struct{ calcs []DraftRequest }
+
+func (s *regionlessShop) LiveVariants(context.Context, string, string, []int64) (map[int64]LiveVariant, error) {
+	return nil, nil
+}
+
+func (s *regionlessShop) CalculateDraft(_ context.Context, _ string, in DraftRequest) (*DraftResult, error) {
+	s.calcs = append(s.calcs, in)
+	res := &DraftResult{Currency: "USD", Lines: []DraftLineResult{{VariantID: 7, UnitAmount: 1000, Tax: 73}}, TotalTax: 73}
+	if in.Address == nil || in.Address.LineOne == "" || in.Probe != nil {
+		return res, nil
+	}
+	res.Rates = []ShippingRate{{Handle: "ups-ground", Title: "UPS Ground", Price: 900}}
+	if in.ShippingRateHandle == "ups-ground" {
+		res.ShippingHandle, res.ShippingPrice, res.ShippingTax = "ups-ground", 900, 65
+	}
+	res.TotalPrice = 1000 + 73 + res.ShippingPrice + res.ShippingTax
+	return res, nil
+}
+
+type oneItem struct{}
+
+func (oneItem) CatalogOfVariants(context.Context, int64, []int64) (*app.CatalogPage, error) {
+	return &app.CatalogPage{}, nil
+}
+
+func (oneItem) CheckoutItems(context.Context, int64, *app.CatalogPage, []int64) (map[int64]app.CheckoutItem, error) {
+	return map[int64]app.CheckoutItem{7: {Sellable: true, Item: feed.Item{Title: "Kettle"}, Variant: app.CatalogVariant{
+		VariantID: 7, PriceMinor: 1000, AvailableForSale: true, RequiresShipping: true, Taxable: true}}}, nil
+}
+
+// TestQuoteWholeAddressWhenRegionHasNoRates: when the region alone (and the
+// probe) bring no shipping rates, the quote asks again with the whole
+// address before saying the shop does not ship there, and keeps doing so.
+func TestQuoteWholeAddressWhenRegionHasNoRates(t *testing.T) {
+	shop := &regionlessShop{}
+	p := &Pricing{Store: oneItem{}, Feeds: oneItem{}, Shopify: shop}
+	sh := &app.Shop{ID: 1, Domain: "s.myshopify.com", CurrencyCode: "USD"}
+	st := &State{Items: []CartItem{{ItemID: "7", Quantity: 1}}, Buyer: &acp.Buyer{Email: "a@example.com"},
+		Fulfillment: &acp.FulfillmentDetails{Address: &acp.Address{Name: "A B", LineOne: "1 Main St", City: "Austin", State: "TX", Country: "US", PostalCode: "73301"}}}
+	q, err := p.Quote(context.Background(), sh, acp.V20260417, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hasError(q.Messages) || !q.Complete || !q.WholeAddress || len(q.Options) != 1 || q.Options[0].Tax != 65 {
+		t.Fatalf("quote %+v", q)
+	}
+	last := shop.calcs[len(shop.calcs)-1]
+	if len(shop.calcs) != 3 || last.ShippingRateHandle != "ups-ground" || last.Address.LineOne == "" {
+		t.Errorf("calculations %+v: want region with probe, whole address, then the chosen rate with the whole address", shop.calcs)
 	}
 }
