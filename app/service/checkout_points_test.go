@@ -1,8 +1,11 @@
 package service_test
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strconv"
 	"testing"
 
@@ -124,5 +127,54 @@ func TestShopifyPointsPerConversation(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// TestHandoffCompletedByDraftWebhookAlone: the order's own webhooks
+// (orders/create, orders/paid) complete a handoff session from their
+// payload, with no read of the order; draft_orders/update, which names the
+// order only by id, leaves them a while first. When they never arrive, it
+// completes the session itself, with one read of the order's name and
+// status page.
+func TestHandoffCompletedByDraftWebhookAlone(t *testing.T) {
+	t.Parallel()
+	e := newHandoffEnv(t, app.DatabaseSQLite)
+	target := e.svc.URL()
+	lost := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if topic := req.Header.Get("X-Shopify-Topic"); topic == "orders/create" || topic == "orders/paid" {
+			w.WriteHeader(http.StatusOK) // taken, never passed on
+			return
+		}
+		body, _ := io.ReadAll(req.Body)
+		out, _ := http.NewRequestWithContext(req.Context(), req.Method, target+req.URL.RequestURI(), bytes.NewReader(body))
+		out.Header = req.Header.Clone()
+		resp, err := http.DefaultClient.Do(out)
+		if err != nil {
+			w.WriteHeader(http.StatusBadGateway)
+			return
+		}
+		resp.Body.Close()
+		w.WriteHeader(resp.StatusCode)
+	}))
+	t.Cleanup(lost.Close)
+	e.emu.SetAppURL(lost.URL)
+	t.Cleanup(func() { e.emu.SetAppURL(target) })
+
+	a := e.agent(t, acp.V20260417)
+	id, total, invoice := e.handedOff(t, a, 1)
+	calls := e.emu.Stats(testShop).GraphQLCalls
+	pay(t, invoice, total)
+	var r response
+	waitFor(t, "completed by draft_orders/update", func() bool {
+		r = a.do("GET", "/checkout_sessions/"+id, nil)
+		return r.str("status") == "completed"
+	})
+	if r.str("order", "id") == "" || r.str("order", "permalink_url") == "" {
+		t.Errorf("completed without the order's id and status page: %s", r.body)
+	}
+	// One read of the order, after the wait (the stock refresh of the
+	// sale's inventory webhook may add one more call).
+	if n := e.emu.Stats(testShop).GraphQLCalls - calls; n < 1 || n > 2 {
+		t.Errorf("%d Shopify calls from the payment to the completion, want the order's read (and the stock refresh)", n)
 	}
 }
