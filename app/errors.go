@@ -28,6 +28,13 @@ const (
 	CodeRateLimited   Code = "rate_limited" // too many requests; retry after RetryAfter
 )
 
+// WebhookDeferred is a webhook handler's answer for a delivery it acts on
+// only later: the delivery stays unprocessed and is handled again at
+// Until (app/shops schedules it).
+type WebhookDeferred struct{ Until time.Time }
+
+func (d *WebhookDeferred) Error() string { return "deferred until " + d.Until.Format(time.RFC3339) }
+
 // Error is an expected failure with a message safe to show to the caller.
 type Error struct {
 	Code    Code

@@ -61,6 +61,10 @@ type RefreshProductArgs struct {
 	ProductID int64  `json:"product_id"`
 	// Window groups requests for the same product (see ProductChanged).
 	Window int64 `json:"window"`
+	// InventoryItemID, when set, asks only for that inventory item's
+	// stock (an inventory_levels/update: Catalog.RefreshStock), not
+	// the whole product.
+	InventoryItemID int64 `json:"inventory_item_id,omitempty"`
 }
 
 // Kind implements river.JobArgs.

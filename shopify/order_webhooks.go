@@ -73,6 +73,9 @@ type OrderWebhook struct {
 	// TotalPrice is the original total, CurrentTotalPrice after refunds
 	// and removals ("" when absent).
 	TotalPrice, CurrentTotalPrice string
+	// StatusURL is the buyer's order status page (order_status_url), ""
+	// when the payload has none.
+	StatusURL string
 	// CancelledAt is nil unless cancelled; CancelReason is then
 	// "customer", "fraud", "inventory", "declined", "staff" or "other".
 	CancelledAt  *time.Time
@@ -195,6 +198,7 @@ func ParseOrderWebhook(topic string, body []byte) (*OrderWebhook, error) {
 		Currency:          c.currency("currency", raw.Currency),
 		TotalPrice:        c.amount("total_price", raw.TotalPrice, true),
 		CurrentTotalPrice: c.amount("current_total_price", raw.CurrentTotalPrice, false),
+		StatusURL:         deref(raw.OrderStatusURL),
 		CancelledAt:       c.optTime("cancelled_at", raw.CancelledAt),
 		CancelReason:      c.enum("cancel_reason", raw.CancelReason, false),
 		ClosedAt:          c.optTime("closed_at", raw.ClosedAt),

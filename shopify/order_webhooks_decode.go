@@ -26,6 +26,7 @@ type (
 		Currency          *string          `json:"currency"`
 		TotalPrice        *string          `json:"total_price"`
 		CurrentTotalPrice *string          `json:"current_total_price"`
+		OrderStatusURL    *string          `json:"order_status_url"`
 		CancelledAt       *string          `json:"cancelled_at"`
 		CancelReason      *string          `json:"cancel_reason"`
 		ClosedAt          *string          `json:"closed_at"`

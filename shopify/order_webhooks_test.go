@@ -28,6 +28,7 @@ const (
 "source_identifier":"cs_123","source_name":"acpbridge","financial_status":"partially_refunded","fulfillment_status":"fulfilled",
 "currency":"USD","total_price":"58.97","current_total_price":"31.98","cancelled_at":null,"cancel_reason":null,"closed_at":null,
 "created_at":"2026-10-05T12:00:00Z","updated_at":"2026-10-06T13:30:00Z","tags":"acp, agent:chatgpt",
+"order_status_url":"https://demo-shop.myshopify.com/1/orders/abc/authenticate?key=k",
 "line_items":[{"id":5001000000002,"variant_id":44000000000003,"quantity":2,"fulfillable_quantity":0,"fulfillment_status":"fulfilled"},
 {"id":5001000000004,"variant_id":null,"quantity":1,"fulfillable_quantity":1,"fulfillment_status":null}],
 "note_attributes":[{"name":"acpbridge_session","value":"cs_123"},{"name":"gift","value":null}],
@@ -47,7 +48,8 @@ func TestParseOrderWebhook(t *testing.T) {
 	}
 	if o.ID != 5001000000001 || o.GID != "gid://shopify/Order/5001000000001" || o.Name != "#1001" || o.SourceIdentifier != "cs_123" ||
 		o.FinancialStatus != "partially_refunded" || o.FulfillmentStatus != "fulfilled" || o.TotalPrice != "58.97" ||
-		o.CurrentTotalPrice != "31.98" || o.CancelledAt != nil || o.UpdatedAt.IsZero() || len(o.Tags) != 2 || o.Tags[1] != "agent:chatgpt" {
+		o.CurrentTotalPrice != "31.98" || o.CancelledAt != nil || o.UpdatedAt.IsZero() || len(o.Tags) != 2 || o.Tags[1] != "agent:chatgpt" ||
+		o.StatusURL != "https://demo-shop.myshopify.com/1/orders/abc/authenticate?key=k" {
 		t.Errorf("order %+v", o)
 	}
 	if len(o.LineItems) != 2 || o.LineItems[1].VariantID != 0 || o.LineItems[1].FulfillableQuantity != 1 || o.LineItems[0].FulfillmentStatus != "fulfilled" {

@@ -33,6 +33,17 @@ type DraftOrderInput struct {
 	// ShippingRates; "" for none. A handle the cart no longer offers
 	// leaves DraftQuote.Shipping nil.
 	ShippingRateHandle string
+	// CustomShipping, when ShippingRateHandle is "", is a shipping line
+	// of its own title and price, which Shopify taxes as it would a rate
+	// of that price (its tax lines come back in DraftQuote.Shipping).
+	CustomShipping *CustomShipping
+}
+
+// CustomShipping is a shipping line that is not one of Shopify's rates.
+type CustomShipping struct {
+	Title string
+	// Price is a decimal string in Currency, e.g. "100.00".
+	Price, Currency string
 }
 
 // DraftLine is a variant and a quantity (at least 1).
@@ -319,6 +330,9 @@ func CalculateDraftOrder(ctx context.Context, q Querier, shop string, in DraftOr
 	input := draftOrderInput(in)
 	if in.ShippingRateHandle != "" {
 		input["shippingLine"] = map[string]any{"shippingRateHandle": in.ShippingRateHandle}
+	} else if c := in.CustomShipping; c != nil {
+		input["shippingLine"] = map[string]any{"title": c.Title,
+			"priceWithCurrency": map[string]any{"amount": c.Price, "currencyCode": c.Currency}}
 	}
 	var resp struct {
 		DraftOrderCalculate *struct {

@@ -524,3 +524,36 @@ func TestVariantGID(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckVariants: the purchase-time check reads the same price and stock
+// as LookupVariants, at 3 cost points a variant (LookupVariants: 6 a
+// variant and 1 for the shop).
+func TestCheckVariants(t *testing.T) {
+	t.Parallel()
+	env := newPricingEnv(t)
+	ctx := context.Background()
+	ids := []string{env.shirt(0).GID(), env.jacket().GID(), env.draft().GID(), "gid://shopify/ProductVariant/999999"}
+	full, err := shopify.LookupVariants(ctx, env.q, pricingShop, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := env.emu.Stats(pricingShop).Cost
+	got, err := shopify.CheckVariants(ctx, env.q, pricingShop, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cost := env.emu.Stats(pricingShop).Cost - before; cost != 3*len(got) {
+		t.Errorf("CheckVariants of %d variants cost %d points, want %d", len(got), cost, 3*len(got))
+	}
+	if len(got) != len(full) || len(got) != 3 {
+		t.Fatalf("got %d variants, LookupVariants %d, want 3", len(got), len(full))
+	}
+	for i, v := range got {
+		w := full[i]
+		if v.ID != w.ID || v.ProductID != w.ProductID || v.Price != w.Price || v.AvailableForSale != w.AvailableForSale ||
+			v.InventoryQuantity != w.InventoryQuantity || v.InventoryPolicy != w.InventoryPolicy || v.Tracked != w.Tracked ||
+			v.RequiresShipping != w.RequiresShipping || v.ProductStatus != w.ProductStatus {
+			t.Errorf("CheckVariants %+v\ndiffers from LookupVariants %+v", v, w)
+		}
+	}
+}

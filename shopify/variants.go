@@ -194,3 +194,51 @@ func deref(s *string) string {
 	}
 	return *s
 }
+
+// checkVariantsQuery reads only what a sale is checked against: price,
+// stock and the product's status. Scalars cost nothing and each node,
+// inventory item and product costs 1, so a variant costs 3 points (the
+// full lookupVariantsQuery costs 6 per variant and 1 for the shop): this
+// is the query that runs at every purchase.
+const checkVariantsQuery = `query CheckVariants($ids: [ID!]!) {
+  nodes(ids: $ids) {
+    ... on ProductVariant {
+      id price availableForSale inventoryQuantity inventoryPolicy
+      inventoryItem { tracked requiresShipping }
+      product { id status }
+    }
+  }
+}`
+
+// CheckVariants reads the price and stock of variants live, as
+// LookupVariants does but with only ID, ProductID, Price,
+// AvailableForSale, InventoryQuantity, InventoryPolicy, Tracked,
+// RequiresShipping and ProductStatus set (Currency is "": prices are in
+// the shop's currency, which the caller knows). Ids that are unknown,
+// deleted or not variants are absent from the result.
+func CheckVariants(ctx context.Context, q Querier, shop string, ids []string) ([]Variant, error) {
+	seen := make(map[string]bool, len(ids))
+	gids := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if g, ok := VariantGID(id); ok && !seen[g] {
+			seen[g] = true
+			gids = append(gids, g)
+		}
+	}
+	out := make([]Variant, 0, len(gids))
+	for start := 0; start < len(gids); start += lookupChunk {
+		chunk := gids[start:min(start+lookupChunk, len(gids))]
+		var resp struct {
+			Nodes []*variantNode `json:"nodes"`
+		}
+		if err := q.Query(ctx, shop, checkVariantsQuery, map[string]any{"ids": chunk}, &resp); err != nil {
+			return nil, fmt.Errorf("check variants: %w", err)
+		}
+		for _, n := range resp.Nodes {
+			if n != nil && n.ID != "" {
+				out = append(out, n.variant(""))
+			}
+		}
+	}
+	return out, nil
+}

@@ -37,6 +37,10 @@ type CatalogStore interface {
 	DeleteProduct(ctx context.Context, shopID, productID int64) error
 	PruneCatalog(ctx context.Context, shopID, generation int64) (int64, error)
 	ProductOfInventoryItem(ctx context.Context, shopID, inventoryItemID int64) (int64, error)
+	// SetVariantStock sets a variant's available quantity and
+	// availability (a stock-only refresh); false when no variant of the
+	// shop's catalog has that id.
+	SetVariantStock(ctx context.Context, shopID, variantID, quantity int64, available bool) (bool, error)
 	CatalogCounts(ctx context.Context, shopID int64) (products, variants int64, err error)
 	LatestBuild(ctx context.Context, shopID int64, status string) (*app.FeedBuild, error)
 }

@@ -118,8 +118,10 @@ func (c *Syncer) ProductChanged(ctx context.Context, shopDomain string, productI
 	})
 }
 
-// InventoryChanged handles inventory_levels/update: the product holding the
-// inventory item is refreshed.
+// InventoryChanged handles inventory_levels/update: the stock of the
+// variant holding the inventory item is refreshed (RefreshStock), not its
+// whole product. Every order, ours included, sends one per line, and a
+// product refresh costs more Shopify points than the order did.
 func (c *Syncer) InventoryChanged(ctx context.Context, shopDomain string, inventoryItemID int64) error {
 	sh, err := c.Store.ShopByDomain(ctx, shopDomain)
 	if err != nil {
@@ -132,7 +134,67 @@ func (c *Syncer) InventoryChanged(ctx context.Context, shopDomain string, invent
 	if err != nil {
 		return err
 	}
-	return c.ProductChanged(ctx, shopDomain, productID)
+	window, at := c.window(min(c.RebuildDelay, 5*time.Second))
+	return c.Queue.EnqueueTx(ctx, app.RefreshProductArgs{Shop: shopDomain, ProductID: productID, InventoryItemID: inventoryItemID, Window: window},
+		&river.InsertOpts{ScheduledAt: at, UniqueOpts: river.UniqueOpts{ByArgs: true}})
+}
+
+// stockQuery reads an inventory item's variant stock: 2 points (the item
+// and its variant; scalars are free), where productQuery costs about 17
+// for a small product.
+const stockQuery = `query CatalogStock($id: ID!) { inventoryItem(id: $id) {
+  variant { id inventoryQuantity availableForSale }
+} }`
+
+// RefreshStock re-reads the stock of the variant holding an inventory
+// item (after inventory_levels/update: the payload gives one location's
+// level, the variant's total is what the catalog keeps) and writes it
+// into our copy; then a rebuild is scheduled. An item Shopify or our
+// catalog no longer maps to a variant gets its whole product refreshed.
+func (c *Syncer) RefreshStock(ctx context.Context, shopDomain string, productID, inventoryItemID int64) error {
+	sh, err := c.Store.ShopByDomain(ctx, shopDomain)
+	if err != nil || sh.Status != app.ShopActive {
+		return err
+	}
+	var resp struct {
+		InventoryItem *struct {
+			Variant *struct {
+				ID                string `json:"id"`
+				InventoryQuantity *int64 `json:"inventoryQuantity"`
+				AvailableForSale  bool   `json:"availableForSale"`
+			} `json:"variant"`
+		} `json:"inventoryItem"`
+	}
+	gid := "gid://shopify/InventoryItem/" + strconv.FormatInt(inventoryItemID, 10)
+	if err := c.Shopify.Query(ctx, sh.Domain, stockQuery, map[string]any{"id": gid}, &resp); err != nil {
+		switch {
+		case errors.Is(err, app.ErrShopInactive) || errors.Is(err, app.ErrReauthRequired):
+			return nil
+		case !shopify.IsRetryable(err):
+			return river.JobCancel(fmt.Errorf("refresh stock of inventory item %d: %w", inventoryItemID, err))
+		}
+		return err
+	}
+	it := resp.InventoryItem
+	if it == nil || it.Variant == nil || it.Variant.InventoryQuantity == nil {
+		return c.RefreshProduct(ctx, shopDomain, productID)
+	}
+	_, variantID, err := app.ParseGID(it.Variant.ID)
+	if err != nil {
+		return c.RefreshProduct(ctx, shopDomain, productID)
+	}
+	var found bool
+	err = c.Store.InTx(ctx, func(ctx context.Context) error {
+		var err error
+		if found, err = c.Store.SetVariantStock(ctx, sh.ID, variantID, *it.Variant.InventoryQuantity, it.Variant.AvailableForSale); err != nil || !found {
+			return err
+		}
+		return c.scheduleBuild(ctx, sh.ID, c.RebuildDelay)
+	})
+	if err == nil && !found {
+		return c.RefreshProduct(ctx, shopDomain, productID)
+	}
+	return err
 }
 
 // productNode is a product as the productQuery returns it.

@@ -342,6 +342,13 @@ func (c *Carts) price(ctx context.Context, sh *app.Shop, ct *Cart) error {
 	if err != nil {
 		return err
 	}
+	if h := ct.State.Handoff; !q.Live && !hasError(q.Messages) && len(q.Lines) > 0 && (h == nil || h.Key != draftKey(cartDraft(ct, q.Lines))) {
+		// The draft is about to be written: the buyer pays what it
+		// holds, so price and stock are checked with Shopify now.
+		if q, err = quoteLive(ctx, c.Pricer, sh, acp.V20260417, &st); err != nil {
+			return err
+		}
+	}
 	kept := q.Messages[:0:0]
 	for _, m := range q.Messages {
 		if m.Code == acp.MessageCodeMissing && m.Param == addressParam(acp.V20260417) {
@@ -360,9 +367,7 @@ func (c *Carts) price(ctx context.Context, sh *app.Shop, ct *Cart) error {
 // handoff writes the cart's draft order when what it holds changed.
 func (c *Carts) handoff(ctx context.Context, sh *app.Shop, ct *Cart) error {
 	st := &ct.State
-	qs := State{Items: st.Items, Buyer: st.Buyer}
-	d := HandoffDraft{CartID: ct.ID, DraftRequest: draftRequest(&qs, nil, st.Quote.Lines), Currency: ct.Currency,
-		ReserveUntil: reserveUntil(ct.ExpiresAt)}
+	d := cartDraft(ct, st.Quote.Lines)
 	// Gone, or bought already (an ordinary order now): the cart goes on
 	// with a fresh draft.
 	h, created, err := writeDraft(ctx, c.Drafts, sh.Domain, st.Handoff, d, func(err error) bool {
@@ -378,6 +383,13 @@ func (c *Carts) handoff(ctx context.Context, sh *app.Shop, ct *Cart) error {
 	}
 	st.Handoff = h
 	return nil
+}
+
+// cartDraft is the draft order of a cart priced as lines.
+func cartDraft(ct *Cart, lines []QuotedLine) HandoffDraft {
+	qs := State{Items: ct.State.Items, Buyer: ct.State.Buyer}
+	return HandoffDraft{CartID: ct.ID, DraftRequest: draftRequest(&qs, nil, lines), Currency: ct.Currency,
+		ReserveUntil: reserveUntil(ct.ExpiresAt)}
 }
 
 // dropDraft deletes the draft of a cart that can no longer be bought as it

@@ -51,6 +51,11 @@ type State struct {
 	Timezone      string                 `json:"timezone,omitempty"`
 	Capabilities  *acp.AgentCapabilities `json:"capabilities,omitempty"`
 	Quote         Quote                  `json:"quote"`
+	// Agreed is the last complete quote the agent was shown, kept while
+	// a complete's live check could not reach Shopify (the quote is then
+	// incomplete): the complete that retries charges it only if Shopify
+	// confirms it. Any update clears it.
+	Agreed *Quote `json:"agreed,omitempty"`
 	// Messages are the session-level problems found after quoting (buyer
 	// email, payments), recomputed on every change; the quote's own
 	// messages are in Quote.
@@ -90,9 +95,15 @@ type Quote struct {
 	Options []QuotedOption `json:"options,omitempty"`
 	// Rates are Shopify's shipping rates for the cart and address,
 	// cheapest first, and Chosen the option the quote's tax includes.
-	Rates    []ShippingRate `json:"rates,omitempty"`
-	Chosen   string         `json:"chosen,omitempty"`
-	Discount int64          `json:"discount,omitempty"` // order-level, not allocated to lines
+	Rates  []ShippingRate `json:"rates,omitempty"`
+	Chosen string         `json:"chosen,omitempty"`
+	// OptionsTaxed: every option carries its own tax, derived from one
+	// calculation (pricing_options.go), so choosing another needs none.
+	OptionsTaxed bool `json:"options_taxed,omitempty"`
+	// WholeAddress: the address's region alone brought no shipping
+	// rates, so the calculations send the whole address.
+	WholeAddress bool  `json:"whole_address,omitempty"`
+	Discount     int64 `json:"discount,omitempty"` // order-level, not allocated to lines
 	// Messages are the business problems and notes of this quote.
 	Messages []acp.Message `json:"messages,omitempty"`
 	// NeedsShipping: some line requires shipping.
@@ -100,7 +111,11 @@ type Quote struct {
 	// Complete: tax and fulfillment were quoted by Shopify for the current
 	// address (false while the address is missing or Shopify was
 	// unreachable).
-	Complete bool      `json:"complete,omitempty"`
+	Complete bool `json:"complete,omitempty"`
+	// Live: the lines' price and stock were confirmed by Shopify at
+	// quoting (QuoteLive, the committing step, or a calculation made
+	// just now that confirmed them), not only by the synced catalog.
+	Live     bool      `json:"live,omitempty"`
 	QuotedAt time.Time `json:"quoted_at"`
 }
 
@@ -155,13 +170,29 @@ type Store interface {
 	FeedSettings(ctx context.Context, shopID int64) (*app.FeedSettings, error)
 }
 
-// Pricer quotes carts against the shop: the live catalog and Shopify's own
-// tax, shipping and discount rules (pricing.go).
+// Pricer quotes carts against the shop: the synced catalog and Shopify's
+// own tax, shipping and discount rules (pricing.go).
 type Pricer interface {
 	// Quote prices st for the shop. Message params are JSONPaths of
 	// version v's request shape. Business problems are messages in the
 	// quote; an error is a protocol problem (an *Error) or a failure.
 	Quote(ctx context.Context, sh *app.Shop, v acp.Version, st *State) (Quote, error)
+}
+
+// LivePricer is a Pricer that also quotes with Shopify's live price and
+// stock (Pricing.QuoteLive). The steps that commit (complete, writing a
+// handoff draft order) quote live; a Pricer without it is taken to be
+// live already.
+type LivePricer interface {
+	QuoteLive(ctx context.Context, sh *app.Shop, v acp.Version, st *State) (Quote, error)
+}
+
+// quoteLive quotes st with p's live check.
+func quoteLive(ctx context.Context, p Pricer, sh *app.Shop, v acp.Version, st *State) (Quote, error) {
+	if lp, ok := p.(LivePricer); ok {
+		return lp.QuoteLive(ctx, sh, v, st)
+	}
+	return p.Quote(ctx, sh, v, st)
 }
 
 // Sessions is the ACP checkout API's use-case: it keeps sessions, prices
@@ -283,7 +314,7 @@ func (c *Sessions) Update(ctx context.Context, ag *app.Agent, v acp.Version, id 
 			return notModifiable(cs)
 		}
 		st := &cs.State
-		st.PaymentMessages = nil
+		st.PaymentMessages, st.Agreed = nil, nil
 		if in.Items != nil {
 			st.Items = cartItems(in.Items)
 		}
@@ -456,23 +487,27 @@ func (c *Sessions) expire(ctx context.Context, cs *Session) error {
 	return err
 }
 
-// price quotes the session for the caller and sets its status from the
-// result.
+// price quotes the session for the caller (from the catalog) and sets its
+// status from the result.
 func (c *Sessions) price(ctx context.Context, ag *app.Agent, v acp.Version, cs *Session) error {
+	return c.priceWith(ctx, ag, v, cs, false)
+}
+
+// priceWith is price, with Shopify's live price and stock when live (the
+// complete step's check).
+func (c *Sessions) priceWith(ctx context.Context, ag *app.Agent, v acp.Version, cs *Session, live bool) error {
 	sh := ag.Shop
-	q, err := c.Pricer.Quote(ctx, sh, v, &cs.State)
+	var q Quote
+	var err error
+	if live {
+		q, err = quoteLive(ctx, c.Pricer, sh, v, &cs.State)
+	} else {
+		q, err = c.Pricer.Quote(ctx, sh, v, &cs.State)
+	}
 	if err != nil {
 		return err
 	}
-	cs.State.Quote = q
-	cs.State.SelectedOptionID = pickOption(&cs.State)
-	cs.State.Messages = nil
-	if b := cs.State.Buyer; b == nil || b.Email == "" {
-		cs.State.Messages = append(cs.State.Messages, acp.Message{
-			Type: acp.MessageError, Code: acp.MessageCodeMissing, Param: "$.buyer.email", ContentType: acp.ContentPlain,
-			Content: "The buyer's email address is needed for the order confirmation.", Severity: "medium", Resolution: "requires_buyer_input",
-		})
-	}
+	c.setQuote(cs, q)
 	set, method, err := c.completion(ctx, ag)
 	if err != nil {
 		return err
@@ -481,7 +516,7 @@ func (c *Sessions) price(ctx context.Context, ag *app.Agent, v acp.Version, cs *
 		return err
 	}
 	if method == app.CompletionShopifyCheckout {
-		return c.handoff(ctx, sh, cs)
+		return c.handoff(ctx, ag, v, cs)
 	}
 	if err := c.dropDraft(ctx, sh, cs); err != nil { // the shop switched to delegated payment
 		return err
@@ -495,6 +530,20 @@ func (c *Sessions) price(ctx context.Context, ag *app.Agent, v acp.Version, cs *
 	}
 	cs.Status = c.status(cs)
 	return nil
+}
+
+// setQuote makes q the session's quote: the option it keeps and the
+// session-level messages follow from it.
+func (c *Sessions) setQuote(cs *Session, q Quote) {
+	cs.State.Quote = q
+	cs.State.SelectedOptionID = pickOption(&cs.State)
+	cs.State.Messages = nil
+	if b := cs.State.Buyer; b == nil || b.Email == "" {
+		cs.State.Messages = append(cs.State.Messages, acp.Message{
+			Type: acp.MessageError, Code: acp.MessageCodeMissing, Param: "$.buyer.email", ContentType: acp.ContentPlain,
+			Content: "The buyer's email address is needed for the order confirmation.", Severity: "medium", Resolution: "requires_buyer_input",
+		})
+	}
 }
 
 // pickOption keeps the agent's choice when the quote still offers it, and

@@ -121,12 +121,34 @@ func (c *Sessions) beginCompletion(ctx context.Context, ag *app.Agent, v acp.Ver
 		cs.State.Buyer = in.Buyer
 	}
 	cs.State.PaymentMessages = nil
-	if err := c.price(ctx, ag, v, cs); err != nil {
+	// The price the agent was shown, and the live check before the
+	// charge: the quotes before this one came from the synced catalog,
+	// which may not have heard of a change Shopify already knows.
+	shown := cs.State.Quote
+	if !shown.Complete && cs.State.Agreed != nil {
+		shown = *cs.State.Agreed // the last check failed: what the agent saw before it
+	}
+	selected, chosen := cs.State.SelectedOptionID, cs.State.OptionChosen
+	if err := c.priceWith(ctx, ag, v, cs, true); err != nil {
 		return false, err
 	}
 	cs.UpdatedAt = c.now()
+	cs.State.Agreed = nil
 	if cs.Status != acp.StatusReadyForPayment {
+		if shown.Complete && !cs.State.Quote.Complete {
+			// Shopify unreachable (or the cart no longer sellable):
+			// the retry is compared with what the agent saw, and
+			// keeps the option it chose (the failed quote has none).
+			cs.State.Agreed = &shown
+			cs.State.SelectedOptionID, cs.State.OptionChosen = selected, chosen
+		}
 		return false, c.Store.SaveCheckoutSession(ctx, cs) // the messages say what is missing
+	}
+	if m, changed := priceChange(v, cs.Currency, shown, cs.State.Quote); changed {
+		// Never charge a total the agent has not seen: the session now
+		// shows the new one, and a complete again pays it.
+		cs.State.PaymentMessages = []acp.Message{m}
+		return false, c.Store.SaveCheckoutSession(ctx, cs)
 	}
 	if err := c.checkPaymentAccount(ctx, ag); errors.Is(err, app.ErrNotFound) {
 		cs.Status = acp.StatusNotReadyForPayment
@@ -366,4 +388,35 @@ func (c *Sessions) ResumeCompletion(ctx context.Context, shopID int64, sessionID
 		return fmt.Errorf("checkout %s: completion still in progress", sessionID)
 	}
 	return nil
+}
+
+// priceChange is the message for a quote whose lines or shipping cost
+// differ from the one the agent was shown; false when they are the same.
+func priceChange(v acp.Version, currency string, shown, now Quote) (acp.Message, bool) {
+	m := acp.Message{Type: acp.MessageWarning, Code: acp.WarningPriceChange, ContentType: acp.ContentPlain, Severity: "medium",
+		Resolution: "requires_buyer_review",
+		Content:    "The price changed since this session was quoted: nothing was charged. The session shows the new total; complete again to pay it."}
+	for i, l := range now.Lines {
+		if i >= len(shown.Lines) || shown.Lines[i].VariantID != l.VariantID || shown.Lines[i].Quantity != l.Quantity ||
+			shown.Lines[i].UnitAmount != l.UnitAmount || shown.Lines[i].Discount != l.Discount || shown.Lines[i].Tax != l.Tax {
+			m.Param = itemParam(v, i)
+			m.Content = fmt.Sprintf("The price of %s changed since this session was quoted (now %s): nothing was charged. "+
+				"The session shows the new total; complete again to pay it.", l.Title, FormatMinor(l.UnitAmount, currency)+" "+currency)
+			return m, true
+		}
+	}
+	if len(shown.Lines) != len(now.Lines) || shown.Discount != now.Discount || shown.Chosen != now.Chosen {
+		return m, true
+	}
+	for _, o := range now.Options {
+		if o.ID != now.Chosen {
+			continue
+		}
+		for _, p := range shown.Options {
+			if p.ID == o.ID && (p.Subtotal != o.Subtotal || p.Tax != o.Tax) {
+				return m, true
+			}
+		}
+	}
+	return acp.Message{}, false
 }

@@ -36,6 +36,10 @@ type Handoff struct {
 	// Key identifies what the draft holds: an update that changes none of
 	// it makes no Shopify call.
 	Key string `json:"key"`
+	// LinesKey identifies the draft's lines (variants, quantities,
+	// prices): the live check before a draft is written runs when they
+	// are new, not when only the shipping line or buyer changes.
+	LinesKey string `json:"lines_key,omitempty"`
 }
 
 // HandoffAttribute is the draft's custom attribute (the order's note
@@ -111,10 +115,29 @@ func (c *Sessions) completion(ctx context.Context, ag *app.Agent) (*app.ACPSetti
 // gets (or updates) its draft order and becomes requires_escalation; one
 // that is no longer payable loses its draft, so that a stale invoice
 // cannot be paid.
-func (c *Sessions) handoff(ctx context.Context, sh *app.Shop, cs *Session) error {
+//
+// Writing the draft's lines commits the session's price (the buyer pays
+// what the draft holds), so a draft with new lines is preceded by the live
+// check (QuoteLive): a price or stock change the catalog has not heard of
+// yet becomes the session's quote (with its price_change or stock
+// message) before the draft is written from it. A change of shipping line
+// or buyer only keeps the lines checked moments ago (Shopify prices a
+// draft's variant lines itself again on every write).
+func (c *Sessions) handoff(ctx context.Context, ag *app.Agent, v acp.Version, cs *Session) error {
+	sh := ag.Shop
 	st := &cs.State
 	st.PaymentHandlers = nil
 	ready := c.status(cs) == acp.StatusReadyForPayment
+	if ready && c.Drafts != nil && !st.Quote.Live {
+		if d, err := handoffDraft(cs); err == nil && (st.Handoff == nil || st.Handoff.LinesKey != linesKey(d.Lines)) {
+			q, err := quoteLive(ctx, c.Pricer, sh, v, st)
+			if err != nil {
+				return err
+			}
+			c.setQuote(cs, q)
+			ready = c.status(cs) == acp.StatusReadyForPayment
+		}
+	}
 	if !ready || c.Drafts == nil {
 		cs.Status = c.status(cs)
 		if cs.Status == acp.StatusReadyForPayment {
@@ -178,7 +201,7 @@ func writeDraft(ctx context.Context, drafts Drafts, shop string, cur *Handoff, d
 	if id == "" {
 		created = ref.ID
 	}
-	return &Handoff{DraftID: ref.ID, InvoiceURL: ref.InvoiceURL, Key: key}, created, nil
+	return &Handoff{DraftID: ref.ID, InvoiceURL: ref.InvoiceURL, Key: key, LinesKey: linesKey(d.Lines)}, created, nil
 }
 
 // reserveUntil is t rounded up to the whole second: Shopify keeps whole
@@ -234,6 +257,13 @@ func handoffDraft(cs *Session) (HandoffDraft, error) {
 		}
 	}
 	return d, nil
+}
+
+// linesKey identifies a draft's lines.
+func linesKey(lines []DraftLine) string {
+	b, _ := json.Marshal(lines) // plain data: cannot fail
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:16])
 }
 
 func draftKey(d HandoffDraft) string {

@@ -47,12 +47,28 @@ type DraftRequest struct {
 	DiscountCodes []string
 	// ShippingRateHandle is the chosen rate ("" for none yet).
 	ShippingRateHandle string
+	// Probe, when set and no rate is chosen, is a custom shipping line
+	// Shopify taxes, so that every rate's tax follows from its tax lines
+	// (optionTaxes). Calculations only; never on a draft order.
+	Probe *ShippingProbe `json:",omitempty"`
+}
+
+// ShippingProbe is a custom shipping line of Price (minor units of
+// Currency) sent to learn how Shopify taxes shipping to an address.
+type ShippingProbe struct {
+	Price    int64
+	Currency string
 }
 
 // DraftLine is a variant and a quantity.
 type DraftLine struct {
 	VariantID int64
 	Quantity  int
+	// UnitPrice is the price the line was quoted at (catalog or live). It
+	// is not sent to Shopify, which prices the variant itself, but it is
+	// part of a cached calculation's key (CachedPricing), so a changed
+	// price is calculated afresh.
+	UnitPrice int64 `json:",omitempty"`
 }
 
 // DraftResult is Shopify's calculation, in minor units of Currency.
@@ -65,11 +81,31 @@ type DraftResult struct {
 	ShippingHandle string
 	ShippingPrice  int64
 	ShippingTax    int64
-	TotalDiscount  int64
-	TotalTax       int64
-	TotalPrice     int64
+	// ShippingCustom: the shipping line is a custom one (a probe), at
+	// ShippingOriginal before discounts, taxed by ShippingTaxLines.
+	ShippingCustom   bool
+	ShippingOriginal int64
+	ShippingTaxLines []RateTax
+	// TaxesIncluded: prices include tax.
+	TaxesIncluded bool
+	TotalDiscount int64
+	TotalTax      int64
+	TotalPrice    int64
 	// RejectedCodes are discount codes Shopify did not apply.
 	RejectedCodes []string
+	// Alerts counts Shopify's alerts on the calculation (e.g. not enough
+	// inventory for a line).
+	Alerts int
+	// Cached: the result is an earlier calculation's (CachedPricing), not
+	// Shopify's answer now.
+	Cached bool
+}
+
+// RateTax is one tax line of a shipping line: its rate in parts per
+// million (0 when Shopify gave none) and its amount.
+type RateTax struct {
+	RatePPM int64
+	Amount  int64
 }
 
 // DraftLineResult is one priced line of a draft order.
@@ -92,7 +128,9 @@ type ShippingRate struct {
 
 // ShopPricing is Shopify's side of pricing, per shop.
 type ShopPricing interface {
-	LiveVariants(ctx context.Context, shop string, ids []int64) (map[int64]LiveVariant, error)
+	// LiveVariants reads the variants' price (in currency, the shop's)
+	// and stock now.
+	LiveVariants(ctx context.Context, shop, currency string, ids []int64) (map[int64]LiveVariant, error)
 	CalculateDraft(ctx context.Context, shop string, in DraftRequest) (*DraftResult, error)
 }
 
@@ -108,9 +146,10 @@ type ItemSource interface {
 }
 
 // Pricing prices carts: items must be sellable in the shop's published feed
-// (our catalog), their price and stock are checked live with Shopify, and
-// tax, shipping and discounts come from Shopify's own draft-order
-// calculation for the address. A quote is cached on the session by the
+// (our catalog), their price and stock come from the synced catalog (and
+// from Shopify live at the committing step: QuoteLive), and tax, shipping
+// and discounts come from Shopify's own draft-order calculation for the
+// address. A quote is cached on the session by the
 // hash of its inputs; Shopify taking longer than Timeout leaves the
 // session with a recoverable message instead of a hanging agent.
 type Pricing struct {
@@ -127,7 +166,9 @@ type Pricing struct {
 
 // itemsTTL is how long the catalog view of a cart is reused: it is our own
 // synced catalog and the merchant's rules (the feed itself is rebuilt a
-// minute after changes), while price and stock are always checked live.
+// minute after changes). It adds to how late a quote hears of a webhook's
+// change; the committing step's live check (QuoteLive) catches what a
+// quote missed.
 const itemsTTL = 5 * time.Second
 
 // checkoutItems maps the cart's variants as the feed does, from a short
@@ -203,8 +244,24 @@ func checkAddress(v acp.Version, a *acp.Address) error {
 	return nil
 }
 
-// Quote prices the session's cart. See Pricing.
+// Quote prices the session's cart from our synced catalog (price, stock,
+// eligibility), which Shopify's product and inventory webhooks keep
+// current, and Shopify's draft-order calculation (tax, shipping,
+// discounts). It makes no live variant lookup: that is QuoteLive's, at the
+// step that commits. See Pricing.
 func (p *Pricing) Quote(ctx context.Context, sh *app.Shop, v acp.Version, st *State) (Quote, error) {
+	return p.quote(ctx, sh, v, st, false)
+}
+
+// QuoteLive is Quote with each line's price and stock read from Shopify
+// now (LookupVariants) instead of the catalog: the check of the step that
+// commits (complete, writing a handoff draft order), so that a change the
+// catalog has not heard of yet is never charged unseen.
+func (p *Pricing) QuoteLive(ctx context.Context, sh *app.Shop, v acp.Version, st *State) (Quote, error) {
+	return p.quote(ctx, sh, v, st, true)
+}
+
+func (p *Pricing) quote(ctx context.Context, sh *app.Shop, v acp.Version, st *State, live bool) (Quote, error) {
 	q := Quote{QuotedAt: p.now()}
 	ids, addr, err := parseCart(v, st)
 	if err != nil {
@@ -217,17 +274,23 @@ func (p *Pricing) Quote(ctx context.Context, sh *app.Shop, v acp.Version, st *St
 		return Quote{}, err
 	}
 
-	// 2. Live price and stock, within the time budget.
+	// 2. Price and stock: the catalog's, or Shopify's now (within the
+	// time budget) at the committing step.
 	timeout := p.Timeout
 	if timeout <= 0 {
 		timeout = DefaultQuoteTimeout
 	}
 	qctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	live, liveErr := p.Shopify.LiveVariants(qctx, sh.Domain, uniq(ids))
-	quoteLines(&q, v, st.Items, ids, items, live, liveErr == nil)
-	if liveErr != nil {
-		return p.unreachable(ctx, sh, q, liveErr), nil
+	if live {
+		lv, liveErr := p.Shopify.LiveVariants(qctx, sh.Domain, sh.CurrencyCode, uniq(ids))
+		quoteLines(&q, v, st.Items, ids, items, lv, liveErr == nil)
+		if liveErr != nil {
+			return p.unreachable(ctx, sh, q, liveErr), nil
+		}
+		q.Live = true
+	} else {
+		quoteLines(&q, v, st.Items, ids, items, catalogVariants(items), true)
 	}
 	if hasError(q.Messages) {
 		return q, nil // nothing to quote until the cart is sellable
@@ -242,20 +305,46 @@ func (p *Pricing) Quote(ctx context.Context, sh *app.Shop, v acp.Version, st *St
 	req := draftRequest(st, addr, q.Lines)
 	q.Key = quoteKey(q.Lines, req)
 	hit := st.Quote.Complete && st.Quote.Key == q.Key
-	if hit && (!q.NeedsShipping || chooseRate(st.Quote.Rates, st.SelectedOptionID) == st.Quote.Chosen) {
+	if hit && (!q.NeedsShipping || st.Quote.OptionsTaxed || chooseRate(st.Quote.Rates, st.SelectedOptionID) == st.Quote.Chosen) {
+		// The same cart state: its options are priced already (each
+		// with its tax when OptionsTaxed), whichever is chosen.
 		cached := st.Quote
 		cached.Messages = append(q.Messages[:len(q.Messages):len(q.Messages)], nonLiveMessages(cached.Messages)...)
+		cached.Live = q.Live
+		if q.NeedsShipping {
+			cached.Chosen = chooseRate(cached.Rates, st.SelectedOptionID)
+		}
 		return cached, nil
 	}
 	var res *DraftResult
+	var taxOf func(int64) int64
 	if hit {
 		q.Rates = st.Quote.Rates // only the chosen rate changed: one calculation
+		q.WholeAddress = st.Quote.WholeAddress
 	} else {
-		if res, err = p.Shopify.CalculateDraft(qctx, sh.Domain, req); err != nil {
+		calc := calculationRequest(req)
+		if q.NeedsShipping {
+			calc.Probe = &ShippingProbe{Price: probePrice, Currency: sh.CurrencyCode} // see pricing_options.go
+		}
+		if res, err = p.Shopify.CalculateDraft(qctx, sh.Domain, calc); err != nil {
 			return p.unreachable(ctx, sh, q, err), nil
+		}
+		if q.NeedsShipping && len(res.Rates) == 0 {
+			// No rates for the region with the probe: before saying the
+			// shop does not ship there, ask as a buyer would, with the
+			// whole address and no shipping line (carrier-calculated
+			// rates may want the street).
+			q.WholeAddress = true
+			if res, err = p.Shopify.CalculateDraft(qctx, sh.Domain, wholeRequest(req, calc)); err != nil {
+				return p.unreachable(ctx, sh, q, err), nil
+			}
 		}
 		q.Rates = append([]ShippingRate(nil), res.Rates...)
 		sort.SliceStable(q.Rates, func(i, j int) bool { return q.Rates[i].Price < q.Rates[j].Price })
+		if q.NeedsShipping {
+			taxOf, q.OptionsTaxed = optionTaxes(res, probePrice)
+		}
+		q.Live = q.Live || confirmsLines(res, q.Lines)
 	}
 	if q.NeedsShipping {
 		if len(q.Rates) == 0 {
@@ -264,11 +353,21 @@ func (p *Pricing) Quote(ctx context.Context, sh *app.Shop, v acp.Version, st *St
 			return q, nil
 		}
 		q.Chosen = chooseRate(q.Rates, st.SelectedOptionID)
-		req.ShippingRateHandle = q.Chosen
-		if res, err = p.Shopify.CalculateDraft(qctx, sh.Domain, req); err != nil {
-			return p.unreachable(ctx, sh, q, err), nil
+		if q.OptionsTaxed {
+			q.Options = taxedOptions(q.Rates, taxOf)
+		} else {
+			// Shopify's answer does not show how it taxes shipping:
+			// calculate the chosen rate itself.
+			req.ShippingRateHandle = q.Chosen
+			calc := calculationRequest(req)
+			if q.WholeAddress {
+				calc = wholeRequest(req, calc)
+			}
+			if res, err = p.Shopify.CalculateDraft(qctx, sh.Domain, calc); err != nil {
+				return p.unreachable(ctx, sh, q, err), nil
+			}
+			q.Options = shippingOptions(q.Rates, q.Chosen, res)
 		}
-		q.Options = shippingOptions(q.Rates, q.Chosen, res)
 	} else {
 		q.Chosen = "digital"
 		q.Options = []QuotedOption{{ID: q.Chosen, Type: acp.FulfillmentDigital, Title: "Digital delivery",
@@ -276,8 +375,33 @@ func (p *Pricing) Quote(ctx context.Context, sh *app.Shop, v acp.Version, st *St
 	}
 	applyDraft(&q, res)
 	q.Complete = true
-	p.checkAgainstShopify(ctx, sh, q, res, req.ShippingRateHandle)
+	p.checkAgainstShopify(ctx, sh, q, res)
 	return q, nil
+}
+
+// wholeRequest is calc with the session's whole address and no probe:
+// how a quote asks when the region alone brought no shipping rates.
+func wholeRequest(req, calc DraftRequest) DraftRequest {
+	out := calc
+	out.Address, out.Probe = req.Address, nil
+	return out
+}
+
+// confirmsLines reports whether Shopify's calculation, made just now,
+// confirms the lines' catalog prices and stock: it prices each variant at
+// Shopify's current price and alerts when a line exceeds the stock. Then
+// the quote is as good as a live check (Quote.Live), and a handoff draft
+// written right after it needs no separate lookup.
+func confirmsLines(res *DraftResult, lines []QuotedLine) bool {
+	if res == nil || res.Cached || res.Alerts > 0 || len(res.Lines) != len(lines) {
+		return false
+	}
+	for i, l := range lines {
+		if res.Lines[i].VariantID != l.VariantID || res.Lines[i].UnitAmount != l.UnitAmount {
+			return false
+		}
+	}
+	return true
 }
 
 // parseCart reads the cart's variant IDs (the feed's item IDs) and its
@@ -338,8 +462,24 @@ func quoteLines(q *Quote, v acp.Version, cart []CartItem, ids []int64, items map
 	}
 }
 
+// catalogVariants are the cart's variants as the synced catalog has them,
+// in the shape of Shopify's live answer: a quote from the catalog checks
+// the same things (stock, policy) as the committing step's live one. Only
+// items of the published feed get here, so their product is active.
+func catalogVariants(items map[int64]app.CheckoutItem) map[int64]LiveVariant {
+	out := make(map[int64]LiveVariant, len(items))
+	for id, ci := range items {
+		cv := ci.Variant
+		out[id] = LiveVariant{VariantID: id, ProductID: cv.ProductID, Title: ci.Item.Title, VariantTitle: cv.Title,
+			SKU: cv.SKU, ImageURL: cv.ImageURL, PriceMinor: cv.PriceMinor, AvailableForSale: cv.AvailableForSale,
+			Tracked: cv.Tracked, InventoryQuantity: cv.InventoryQuantity, InventoryPolicy: cv.InventoryPolicy,
+			RequiresShipping: cv.RequiresShipping, ProductStatus: "ACTIVE"}
+	}
+	return out
+}
+
 // catalogLine is a cart item priced from the synced catalog, before
-// Shopify's live price and stock.
+// the price and stock check (catalog or live).
 func catalogLine(it CartItem, variantID int64, ci app.CheckoutItem) QuotedLine {
 	return QuotedLine{
 		ItemID: it.ItemID, VariantID: variantID, ProductID: ci.Variant.ProductID, Quantity: it.Quantity,
@@ -381,9 +521,27 @@ func draftRequest(st *State, addr *acp.Address, lines []QuotedLine) DraftRequest
 		req.Email, req.Phone = st.Buyer.Email, st.Buyer.PhoneNumber
 	}
 	for _, l := range lines {
-		req.Lines = append(req.Lines, DraftLine{VariantID: l.VariantID, Quantity: l.Quantity})
+		req.Lines = append(req.Lines, DraftLine{VariantID: l.VariantID, Quantity: l.Quantity, UnitPrice: l.UnitAmount})
 	}
 	return req
+}
+
+// calculationRequest is what a quote asks Shopify to calculate: the cart
+// with only the address's region (country, province, city, postal code:
+// what tax and shipping rates depend on) and the buyer only when discount
+// codes may depend on who buys. So one calculation (cached by
+// CachedPricing) serves every session with the same lines, region and
+// codes, and the buyer's street, name and phone never reach a
+// calculation (the order and the draft order get them).
+func calculationRequest(req DraftRequest) DraftRequest {
+	out := DraftRequest{Lines: req.Lines, DiscountCodes: req.DiscountCodes, ShippingRateHandle: req.ShippingRateHandle}
+	if len(req.DiscountCodes) > 0 {
+		out.Email = req.Email
+	}
+	if a := req.Address; a != nil {
+		out.Address = &acp.Address{Country: a.Country, State: a.State, City: a.City, PostalCode: a.PostalCode}
+	}
+	return out
 }
 
 // shippingOptions are the rates as fulfillment options, the chosen one
@@ -448,20 +606,29 @@ func (p *Pricing) unreachable(ctx context.Context, sh *app.Shop, q Quote, err er
 }
 
 // checkAgainstShopify logs when our totals and Shopify's disagree: the
-// session's totals are built from Shopify's parts, so they should not.
-func (p *Pricing) checkAgainstShopify(ctx context.Context, sh *app.Shop, q Quote, res *DraftResult, handle string) {
+// session's totals are built from Shopify's parts, so they should not. A
+// calculation that carried the probe is Shopify's total with the probe's
+// shipping replaced by the chosen option's.
+func (p *Pricing) checkAgainstShopify(ctx context.Context, sh *app.Shop, q Quote, res *DraftResult) {
 	var ours int64
 	for _, l := range q.Lines {
 		ours += l.UnitAmount*int64(l.Quantity) - l.Discount + l.Tax
 	}
+	theirs := res.TotalPrice
+	if q.OptionsTaxed {
+		theirs -= res.ShippingPrice + res.ShippingTax
+	}
 	for _, o := range q.Options {
-		if o.ID == handle || o.Type == acp.FulfillmentDigital {
+		if o.ID == q.Chosen {
 			ours += o.Subtotal + o.Tax
+			if q.OptionsTaxed {
+				theirs += o.Subtotal + o.Tax
+			}
 		}
 	}
 	ours -= q.Discount
-	if ours != res.TotalPrice && p.Logger != nil {
-		p.Logger.WarnContext(ctx, "quote: our total differs from Shopify's", "shop", sh.Domain, "ours", ours, "shopify", res.TotalPrice)
+	if ours != theirs && p.Logger != nil {
+		p.Logger.WarnContext(ctx, "quote: our total differs from Shopify's", "shop", sh.Domain, "ours", ours, "shopify", theirs)
 	}
 }
 

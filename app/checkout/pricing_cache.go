@@ -25,8 +25,8 @@ type CachedPricing struct {
 }
 
 // LiveVariants is never cached.
-func (c *CachedPricing) LiveVariants(ctx context.Context, shop string, ids []int64) (map[int64]LiveVariant, error) {
-	return c.Next.LiveVariants(ctx, shop, ids)
+func (c *CachedPricing) LiveVariants(ctx context.Context, shop, currency string, ids []int64) (map[int64]LiveVariant, error) {
+	return c.Next.LiveVariants(ctx, shop, currency, ids)
 }
 
 // CalculateDraft answers from the cache when it can.
@@ -45,7 +45,9 @@ func (c *CachedPricing) CalculateDraft(ctx context.Context, shop string, in Draf
 		ttl = time.Minute
 	}
 	if res, ok := c.cache.Get(key, now, ttl); ok {
-		return res, nil
+		cached := *res
+		cached.Cached = true
+		return &cached, nil
 	}
 
 	res, err := c.Next.CalculateDraft(ctx, shop, in)

@@ -3,6 +3,7 @@ package checkout
 import (
 	"context"
 	"fmt"
+	"math"
 	"strconv"
 
 	"github.com/acpbridge/acpbridge/app"
@@ -17,13 +18,15 @@ type ShopifyPricing struct {
 
 func variantGID(id int64) string { return "gid://shopify/ProductVariant/" + strconv.FormatInt(id, 10) }
 
-// LiveVariants looks the variants up in Shopify now.
-func (p *ShopifyPricing) LiveVariants(ctx context.Context, shop string, ids []int64) (map[int64]LiveVariant, error) {
+// LiveVariants reads the variants' price and stock in Shopify now, with
+// the cheapest query that has them (shopify.CheckVariants: 3 points a
+// variant); titles, SKU and image stay the catalog's.
+func (p *ShopifyPricing) LiveVariants(ctx context.Context, shop, currency string, ids []int64) (map[int64]LiveVariant, error) {
 	gids := make([]string, len(ids))
 	for i, id := range ids {
 		gids[i] = variantGID(id)
 	}
-	vs, err := shopify.LookupVariants(ctx, p.Shopify, shop, gids)
+	vs, err := shopify.CheckVariants(ctx, p.Shopify, shop, gids)
 	if err != nil {
 		return nil, err
 	}
@@ -34,7 +37,7 @@ func (p *ShopifyPricing) LiveVariants(ctx context.Context, shop string, ids []in
 			return nil, fmt.Errorf("live variant: %w", err)
 		}
 		_, pid, _ := app.ParseGID(v.ProductID)
-		price, err := app.ParseMoney(v.Price, v.Currency)
+		price, err := app.ParseMoney(v.Price, currency)
 		if err != nil {
 			return nil, fmt.Errorf("live variant %d price: %w", id, err)
 		}
@@ -65,7 +68,7 @@ func (p *ShopifyPricing) CalculateDraft(ctx context.Context, shop string, in Dra
 		}
 		return n, nil
 	}
-	res := &DraftResult{Currency: q.Currency, RejectedCodes: q.RejectedDiscountCodes}
+	res := &DraftResult{Currency: q.Currency, RejectedCodes: q.RejectedDiscountCodes, Alerts: len(q.Alerts)}
 	taxes, err := q.LineTaxes(exp)
 	if err != nil {
 		return nil, err
@@ -93,6 +96,7 @@ func (p *ShopifyPricing) CalculateDraft(ctx context.Context, shop string, in Dra
 		}
 		res.Rates = append(res.Rates, ShippingRate{Handle: r.Handle, Title: r.Title, Price: price})
 	}
+	res.TaxesIncluded = q.TaxesIncluded
 	if s := q.Shipping; s != nil {
 		if res.ShippingTax, err = money("shipping tax", s.Tax); err != nil {
 			return nil, err
@@ -100,7 +104,17 @@ func (p *ShopifyPricing) CalculateDraft(ctx context.Context, shop string, in Dra
 		if res.ShippingPrice, err = money("shipping price", s.DiscountedPrice); err != nil {
 			return nil, err
 		}
-		res.ShippingHandle = s.Handle
+		if res.ShippingOriginal, err = money("shipping price", s.Price); err != nil {
+			return nil, err
+		}
+		res.ShippingHandle, res.ShippingCustom = s.Handle, s.Custom
+		for _, t := range s.TaxLines {
+			amount, err := money("shipping tax line", t.Amount)
+			if err != nil {
+				return nil, err
+			}
+			res.ShippingTaxLines = append(res.ShippingTaxLines, RateTax{RatePPM: int64(math.Round(t.RatePercentage * 10_000)), Amount: amount})
+		}
 	}
 	if res.TotalDiscount, err = money("total discounts", q.TotalDiscounts); err != nil {
 		return nil, err
@@ -130,6 +144,9 @@ func splitName(full string) (first, last string) {
 // what was priced).
 func draftOrderInput(in DraftRequest) shopify.DraftOrderInput {
 	req := shopify.DraftOrderInput{Email: in.Email, DiscountCodes: in.DiscountCodes, ShippingRateHandle: in.ShippingRateHandle}
+	if p := in.Probe; p != nil && in.ShippingRateHandle == "" {
+		req.CustomShipping = &shopify.CustomShipping{Title: probeTitle, Price: FormatMinor(p.Price, p.Currency), Currency: p.Currency}
+	}
 	for _, l := range in.Lines {
 		req.Lines = append(req.Lines, shopify.DraftLine{VariantID: variantGID(l.VariantID), Quantity: l.Quantity})
 	}

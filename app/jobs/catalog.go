@@ -16,6 +16,7 @@ type CatalogSyncer interface {
 	RunSync(ctx context.Context, syncID int64) error
 	PollSync(ctx context.Context, syncID int64) error
 	RefreshProduct(ctx context.Context, shop string, productID int64) error
+	RefreshStock(ctx context.Context, shop string, productID, inventoryItemID int64) error
 	Reconcile(ctx context.Context) error
 }
 
@@ -50,7 +51,7 @@ func (w *PollSyncWorker) Work(ctx context.Context, job *river.Job[app.PollSyncAr
 // Timeout lets a large export stream in for longer than the default.
 func (w *PollSyncWorker) Timeout(*river.Job[app.PollSyncArgs]) time.Duration { return time.Hour }
 
-// RefreshProductWorker re-reads one product.
+// RefreshProductWorker re-reads one product, or one inventory item's stock.
 type RefreshProductWorker struct {
 	river.WorkerDefaults[app.RefreshProductArgs]
 	App CatalogSyncer
@@ -58,6 +59,9 @@ type RefreshProductWorker struct {
 
 // Work implements river.Worker.
 func (w *RefreshProductWorker) Work(ctx context.Context, job *river.Job[app.RefreshProductArgs]) error {
+	if job.Args.InventoryItemID != 0 {
+		return w.App.RefreshStock(ctx, job.Args.Shop, job.Args.ProductID, job.Args.InventoryItemID)
+	}
 	return w.App.RefreshProduct(ctx, job.Args.Shop, job.Args.ProductID)
 }
 

@@ -3,6 +3,7 @@ package orderevents
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/checkout"
@@ -29,7 +30,13 @@ func (s *Service) handoffOrder(ctx context.Context, ev *app.WebhookEvent) (strin
 	if ev.Topic == shopify.TopicOrdersCreate && !paid(o.FinancialStatus) {
 		return "noted: not paid yet (" + o.FinancialStatus + "); orders/paid completes the session", nil, nil
 	}
-	return s.completeHandoff(ctx, ev.Shop, sessionID, "", o.GID)
+	var known *shopify.OrderRef
+	if o.StatusURL != "" {
+		// The payload (signed by Shopify) names the order fully: no
+		// read of it is needed.
+		known = &shopify.OrderRef{ID: o.GID, Name: o.Name, StatusPageURL: o.StatusURL, Total: o.TotalPrice}
+	}
+	return s.completeHandoff(ctx, ev.Shop, sessionID, "", o.GID, known, time.Time{})
 }
 
 // handoffDraft acts on draft_orders/update: a draft that became an order
@@ -52,8 +59,15 @@ func (s *Service) handoffDraft(ctx context.Context, ev *app.WebhookEvent) (strin
 	if d.OrderGID == "" {
 		return "noted: the draft is not an order yet (" + d.Status + ")", nil, nil
 	}
-	return s.completeHandoff(ctx, ev.Shop, sessionID, d.GID, d.OrderGID)
+	// The order's own webhooks (sent with this one) name the order
+	// fully; this one only by id, which costs a read: they are left a
+	// while to complete the session first.
+	return s.completeHandoff(ctx, ev.Shop, sessionID, d.GID, d.OrderGID, nil, ev.ReceivedAt.Add(orderWebhookWait))
 }
+
+// orderWebhookWait is how long draft_orders/update leaves the completion
+// of a handoff session to the order's own webhooks.
+const orderWebhookWait = 5 * time.Second
 
 // paid: Shopify holds the buyer's money (or its authorisation).
 func paid(financialStatus string) bool {
@@ -71,7 +85,13 @@ func paid(financialStatus string) bool {
 // transaction. The session's row version makes that happen once when two
 // deliveries (or replicas) race: the loser's transaction fails, its job is
 // retried and finds the session completed.
-func (s *Service) completeHandoff(ctx context.Context, domain, sessionID, draftID, orderID string) (string, func(ctx context.Context) error, error) {
+//
+// known is the order as the webhook's payload gives it (orders/*), nil
+// when the payload does not (draft_orders/update): then the order is read,
+// with the cheapest query that names it (shopify.GetOrderRef), but not
+// before readAfter (the delivery is deferred until then).
+func (s *Service) completeHandoff(ctx context.Context, domain, sessionID, draftID, orderID string, known *shopify.OrderRef,
+	readAfter time.Time) (string, func(ctx context.Context) error, error) {
 	sh, err := s.Store.ShopByDomain(ctx, domain)
 	if errors.Is(err, app.ErrNotFound) {
 		return "ignored: unknown shop", nil, nil
@@ -95,9 +115,15 @@ func (s *Service) completeHandoff(ctx context.Context, domain, sessionID, draftI
 	if cs.State.Order != nil {
 		return "already completed with " + cs.State.Order.Name, nil, nil
 	}
-	so, err := shopify.GetOrder(ctx, s.Shopify, sh.Domain, orderID)
-	if err != nil {
-		return "", nil, err
+	so := known
+	if so == nil && s.now().Before(readAfter) {
+		return "noted: orders/create or orders/paid completes the session; looked at again at " + readAfter.UTC().Format(time.RFC3339),
+			nil, &app.WebhookDeferred{Until: readAfter}
+	}
+	if so == nil {
+		if so, err = shopify.GetOrderRef(ctx, s.Shopify, sh.Domain, orderID); err != nil {
+			return "", nil, err
+		}
 	}
 	if so == nil {
 		// Shopify's order reads are consistent at once: a delivery naming

@@ -308,6 +308,15 @@ func (s *Shopify) processWebhook(ctx context.Context, eventID int64, catalog Cat
 		// Stripe and Shopify are called outside the transaction; what
 		// they lead to is recorded with the outcome.
 		outcome, record, err := orders.OrderWebhook(ctx, ev)
+		var later *app.WebhookDeferred
+		if errors.As(err, &later) {
+			return s.Store.InTx(ctx, func(ctx context.Context) error {
+				if err := s.Queue.EnqueueTx(ctx, app.ProcessWebhookArgs{EventID: ev.ID}, &river.InsertOpts{ScheduledAt: later.Until}); err != nil {
+					return fmt.Errorf("process webhook %d (%s): %w", ev.ID, ev.Topic, err)
+				}
+				return s.Store.NoteWebhookEvent(ctx, ev.ID, app.Truncate(outcome, 1000))
+			})
+		}
 		if err != nil {
 			return fmt.Errorf("process webhook %d (%s): %w", ev.ID, ev.Topic, err)
 		}

@@ -198,6 +198,17 @@ func (s *Store) ProductOfInventoryItem(ctx context.Context, shopID, inventoryIte
 	return r.ProductID, nil
 }
 
+// SetVariantStock sets a variant's available quantity and availability;
+// false when the shop's catalog has no such variant.
+func (s *Store) SetVariantStock(ctx context.Context, shopID, variantID, quantity int64, available bool) (bool, error) {
+	res := s.conn(ctx).Model(&catalogVariantRow{}).Where("shop_id = ? AND variant_id = ?", shopID, variantID).
+		Updates(map[string]any{"inventory_quantity": quantity, "available_for_sale": available})
+	if res.Error != nil {
+		return false, translate(res.Error, "set variant stock")
+	}
+	return res.RowsAffected > 0, nil
+}
+
 // CatalogCounts counts the shop's synced products and variants.
 func (s *Store) CatalogCounts(ctx context.Context, shopID int64) (products, variants int64, err error) {
 	if err = s.conn(ctx).Model(&catalogProductRow{}).Where("shop_id = ?", shopID).Count(&products).Error; err != nil {
