@@ -149,41 +149,62 @@ func (a *mcpE2EAgent) searchProducts(ctx context.Context, shop demoMCPShop) stri
 			want[it.ID] = true
 		}
 	}
-	var page struct {
-		Items []struct {
-			ID           string `json:"id"`
-			Title        string `json:"title"`
-			Availability string `json:"availability"`
-			Price        int64  `json:"price"`
-		} `json:"items"`
+	if len(want) == 0 {
+		a.t.Fatalf("demo.json lists no shippable item with more than 5 in stock: %+v", shop.Items)
 	}
+	type hit struct {
+		ID           string `json:"id"`
+		Title        string `json:"title"`
+		Availability string `json:"availability"`
+		Price        int64  `json:"price"`
+	}
+	// search pages through every in-stock item and returns the first
+	// wanted one ("" if none is listed yet).
+	search := func() (string, []hit) {
+		var all []hit
+		cursor := ""
+		for {
+			args := map[string]any{"availability": "in_stock", "limit": 50}
+			if cursor != "" {
+				args["cursor"] = cursor
+			}
+			res, err := a.cs.CallTool(ctx, &mcp.CallToolParams{Name: "acpbridge_search_products", Arguments: args})
+			if err != nil {
+				a.t.Fatalf("acpbridge_search_products: %v", err)
+			}
+			var page struct {
+				Items      []hit  `json:"items"`
+				NextCursor string `json:"next_cursor"`
+			}
+			b, _ := json.Marshal(res.StructuredContent)
+			if err := json.Unmarshal(b, &page); err != nil {
+				a.t.Fatalf("acpbridge_search_products result %s: %v", b, err)
+			}
+			for _, it := range page.Items {
+				if it.Availability != "in_stock" || it.Price <= 0 || it.Title == "" {
+					a.t.Errorf("search for in_stock items gave %+v", it)
+				}
+				all = append(all, it)
+				if want[it.ID] {
+					return it.ID, all
+				}
+			}
+			if cursor = page.NextCursor; cursor == "" {
+				return "", all
+			}
+		}
+	}
+	// Until the feed's index has caught up with demo.json (a build's
+	// second pass, or a rebuild after a catalog change), a wanted item may
+	// be missing: search again.
 	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		res, err := a.cs.CallTool(ctx, &mcp.CallToolParams{Name: "acpbridge_search_products",
-			Arguments: map[string]any{"availability": "in_stock", "limit": 50}})
-		if err != nil {
-			a.t.Fatalf("acpbridge_search_products: %v", err)
-		}
-		b, _ := json.Marshal(res.StructuredContent)
-		if err := json.Unmarshal(b, &page); err != nil {
-			a.t.Fatalf("acpbridge_search_products result %s: %v", b, err)
-		}
-		if len(page.Items) > 0 || time.Now().After(deadline) {
-			break
-		}
+	found, listed := search()
+	for found == "" && time.Now().Before(deadline) {
 		time.Sleep(200 * time.Millisecond)
-	}
-	found := ""
-	for _, it := range page.Items {
-		if it.Availability != "in_stock" || it.Price <= 0 || it.Title == "" {
-			a.t.Errorf("search for in_stock items gave %+v", it)
-		}
-		if found == "" && want[it.ID] {
-			found = it.ID
-		}
+		found, listed = search()
 	}
 	if found == "" {
-		a.t.Fatalf("acpbridge_search_products found none of demo.json's shippable items in stock %v: %+v", want, page.Items)
+		a.t.Fatalf("acpbridge_search_products listed none of demo.json's shippable items in stock %v within 2 minutes; it listed %+v", want, listed)
 	}
 	res, err := a.cs.CallTool(ctx, &mcp.CallToolParams{Name: "acpbridge_get_product", Arguments: map[string]any{"id": found}})
 	if err != nil {
