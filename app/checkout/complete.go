@@ -339,7 +339,9 @@ func (c *Completer) placeOrder(ctx context.Context, sh *app.Shop, cs *Session, p
 		return fmt.Errorf("%w: waiting for Shopify's order search after an unanswered orderCreate", errInProgress)
 	}
 	order, err := c.Orders.FindBySource(ctx, sh.Domain, cs.ID)
+	sent := false // whether this attempt sent orderCreate
 	if err == nil && order == nil {
+		sent = true
 		at := c.now()
 		p.Details.OrderAttemptAt = &at
 		if err := c.save(ctx, p, PaymentAuthorized, nil); err != nil { // recorded before the call
@@ -355,10 +357,12 @@ func (c *Completer) placeOrder(ctx context.Context, sh *app.Shop, cs *Session, p
 		return c.save(ctx, p, PaymentVoided, err)
 	}
 	if err != nil {
-		if errors.Is(err, shopify.ErrThrottled) {
-			// Shopify ran none of the attempts (THROTTLED or 429): no
-			// order can appear in the search later, so the next try
-			// need not wait for it.
+		if sent && errors.Is(err, shopify.ErrThrottled) {
+			// Shopify ran none of this orderCreate's attempts
+			// (THROTTLED or 429): no order of this attempt can appear
+			// in the search later, so the next try need not wait for
+			// it. A throttled lookup says nothing of an earlier
+			// attempt's orderCreate: its mark stays.
 			p.Details.OrderAttemptAt = nil
 		}
 		_ = c.save(ctx, p, PaymentAuthorized, err)
