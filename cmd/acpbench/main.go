@@ -24,6 +24,18 @@
 // that both transports are measured in the same run, under the same load,
 // and the report adds a table of every row per transport.
 //
+// With --shopify-plan standard|advanced|plus (--db only) the emulated shop
+// has that plan's GraphQL Admin API budget once the stack is ready (the
+// default, unlimited, puts none in the way). The report then adds a
+// budget line: the points spent per completed conversation and completed
+// purchases/s against the plan's restore rate ÷ points per conversation.
+// Every run prints the Shopify points and THROTTLED answers per GraphQL
+// operation, and a graceful line: 5xx answers, requests without an
+// answer, the slowest request and how many took over --slow-after,
+// non-2xx answers by status (429s without Retry-After apart) and the
+// recoverable answers asked again. --burst-check makes any of those that
+// breaks the burst goal (and a throughput below the budget's) exit 1.
+//
 // Two ways to point it at an app:
 //
 //	acpbench --demo demo-data/demo.json [flags]
@@ -51,6 +63,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	_ "net/http/pprof" // --pprof
@@ -60,6 +73,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -83,12 +97,14 @@ func main() {
 // options are the command line.
 type options struct {
 	demo, db, bin, jsonOut, logs, version string
-	completion, transport                 string
+	completion, transport, shopifyPlan    string
 	pprofAddr, logLevel                   string
 	replicas, concurrency, products       int
-	rate, faultRate                       float64
+	rate, faultRate, pointsPerConv        float64
 	duration, timeout, faultHang, maxLag  time.Duration
+	slowAfter                             time.Duration
 	retry, viaLB, freshDB, audit          bool
+	burstCheck                            bool
 	seed                                  int64
 }
 
@@ -120,6 +136,10 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.logLevel, "log-level", "warn", "the replicas' LOG_LEVEL (debug shows every Shopify call with its cost)")
 	fs.StringVar(&o.pprofAddr, "pprof", "", "serve this process's pprof (the emulators' CPU and lock contention) on this loopback address, e.g. 127.0.0.1:6062")
 	fs.BoolVar(&o.audit, "audit", true, "count charges and orders per conversation at the end (--db)")
+	fs.StringVar(&o.shopifyPlan, "shopify-plan", bench.PlanUnlimited, "the shop's Shopify API budget during the run (--db): standard (bucket 2000 points, 100/s back), advanced (4000, 200/s), plus (20000, 1000/s) or unlimited")
+	fs.DurationVar(&o.slowAfter, "slow-after", 3*time.Second, "a request slower than this counts as slow (the graceful line, --burst-check)")
+	fs.BoolVar(&o.burstCheck, "burst-check", false, "fail (exit 1) unless the run was graceful: no 5xx, no request without an answer or slower than --slow-after, every non-2xx a 429 with Retry-After, and, on a plan with a budget, completed purchases/s at least the plan's restore rate ÷ points per conversation")
+	fs.Float64Var(&o.pointsPerConv, "points-per-conversation", 0, "Shopify cost points of one whole conversation for --burst-check's throughput goal (default: this run's points per completed conversation)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -139,6 +159,12 @@ func parse(args []string, stderr io.Writer) (options, error) {
 	}
 	if o.faultRate > 0 && o.db == "" {
 		return o, errors.New("--fault-rate needs --db (the emulators must run in this process)")
+	}
+	if _, err := bench.LookupPlan(o.shopifyPlan); err != nil {
+		return o, fmt.Errorf("--shopify-plan: %w", err)
+	}
+	if o.shopifyPlan != bench.PlanUnlimited && o.db == "" {
+		return o, errors.New("--shopify-plan needs --db (the Shopify emulator must run in this process)")
 	}
 	return o, nil
 }
@@ -171,6 +197,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (int, err
 		tg = stack.Target(o.viaLB)
 	}
 
+	if stack != nil {
+		p := stack.Plan()
+		logf("Shopify plan: %s (bucket %.0f points, %.0f points/s back)", p.Name, p.Bucket, p.Restore)
+	}
 	logf("load: %.0f conversations/s, concurrency %d, %s, transport %s; load average %s", o.rate, o.concurrency, o.duration, o.transport, loadavg())
 	fi, _ := os.Stderr.Stat()
 	pl := &progressLine{w: stderr, terminal: stderr == os.Stderr && fi != nil && fi.Mode()&os.ModeCharDevice != 0}
@@ -184,7 +214,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (int, err
 	}
 	cpu0, t0 := readCPU(pids), time.Now()
 	rep, err := bench.Run(ctx, tg, bench.Config{Rate: o.rate, Concurrency: o.concurrency, Duration: o.duration,
-		Timeout: o.timeout, Retry: o.retry, MaxStartLag: o.maxLag, APIVersion: o.version, Seed: uint64(o.seed),
+		Timeout: o.timeout, SlowAfter: o.slowAfter, Retry: o.retry, MaxStartLag: o.maxLag, APIVersion: o.version, Seed: uint64(o.seed),
 		Completion: o.completion, Transport: o.transport, Progress: pl.show})
 	if pl.terminal {
 		fmt.Fprintln(stderr)
@@ -229,7 +259,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (int, err
 	if stack != nil {
 		// After the audit, which waits for the last events: the webhooks'
 		// Shopify reads are the conversations' too.
-		printShopifyUsage(stdout, stack.ShopifyUsage().Since(shopify0), rep.Started)
+		u := stack.ShopifyUsage().Since(shopify0)
+		printShopifyUsage(stdout, u, rep.Started)
+		if !printBudget(stdout, stack.Plan(), u, rep, o.pointsPerConv) && o.burstCheck {
+			code = 1
+		}
+	}
+	if o.burstCheck {
+		if probs := rep.Graceful().Problems(rep.SlowAfter); len(probs) > 0 {
+			fmt.Fprintf(stdout, "burst check failed: %s\n", strings.Join(probs, "; "))
+			code = 1
+		}
 	}
 	if o.jsonOut != "" {
 		if err := writeJSON(o.jsonOut, rep, audit); err != nil {
@@ -308,7 +348,7 @@ func startStack(ctx context.Context, o options, logf func(string, ...any)) (stac
 		logs = &lockedWriter{w: f}
 	}
 	stack, err = bench.StartStack(ctx, bench.StackConfig{Binary: bin, DatabaseURL: dbURL, Replicas: o.replicas,
-		Products: o.products, Completion: o.completion, Logs: logs, Env: []string{"LOG_LEVEL=" + o.logLevel}, Logf: logf})
+		Products: o.products, Completion: o.completion, ShopifyPlan: o.shopifyPlan, Logs: logs, Env: []string{"LOG_LEVEL=" + o.logLevel}, Logf: logf})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -363,6 +403,46 @@ func printShopifyUsage(w io.Writer, u bench.ShopifyUsage, conversations int) {
 	}
 	fmt.Fprintf(w, "Shopify API during the run: %d GraphQL requests (%s per conversation), %d cost points (%s per conversation), %d throttled\n",
 		calls, per(calls), cost, per(cost), throttled)
+	var parts []string
+	for _, name := range slices.Sorted(maps.Keys(u.Operations)) {
+		op := u.Operations[name]
+		p := fmt.Sprintf("%s %d calls %d points", name, op.Calls, op.Cost)
+		if op.Throttled > 0 {
+			p += fmt.Sprintf(" (%d THROTTLED)", op.Throttled)
+		}
+		parts = append(parts, p)
+	}
+	if len(parts) > 0 {
+		fmt.Fprintf(w, "Shopify API by operation: %s\n", strings.Join(parts, "; "))
+	}
+}
+
+// printBudget prints the run's throughput against the plan's budget:
+// completed purchases/s against what the restore rate pays for at the
+// points one conversation costs (ref, or this run's points per completed
+// conversation when ref is 0). It reports whether the throughput reached
+// that (always true without a budget).
+func printBudget(w io.Writer, plan bench.ShopifyPlan, u bench.ShopifyUsage, rep *bench.Report, ref float64) bool {
+	secs := rep.Elapsed.Seconds()
+	if plan.Unlimited() || secs <= 0 {
+		return true
+	}
+	perDone := 0.0
+	if rep.Completed > 0 {
+		perDone = float64(u.Cost) / float64(rep.Completed)
+	}
+	points, from := ref, "--points-per-conversation"
+	if points <= 0 {
+		points, from = perDone, "this run's points per completed conversation"
+	}
+	done := float64(rep.Completed) / secs
+	goal := 0.0
+	if points > 0 {
+		goal = plan.Restore / points
+	}
+	fmt.Fprintf(w, "budget (%s plan, %.0f points/s back): %.0f points spent, %.1f per completed conversation; completed %.2f purchases/s, goal %.0f ÷ %.1f (%s) = %.2f/s\n",
+		plan.Name, plan.Restore, float64(u.Cost), perDone, done, plan.Restore, points, from, goal)
+	return rep.Completed > 0 && done >= goal
 }
 
 // printAudit prints the audit's counts and its first 20 problems; it says

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -147,5 +148,86 @@ func TestParseTransport(t *testing.T) {
 		case tt.wantErr == "" && (err != nil || o.transport != tt.want):
 			t.Errorf("%v: %q, %v; want %q", tt.args, o.transport, err, tt.want)
 		}
+	}
+}
+
+func TestParseShopifyPlan(t *testing.T) {
+	tests := []struct {
+		args    []string
+		want    string
+		wantErr string
+	}{
+		{[]string{"--db", "sqlite:x"}, "unlimited", ""},
+		{[]string{"--db", "sqlite:x", "--shopify-plan", "standard"}, "standard", ""},
+		{[]string{"--db", "sqlite:x", "--shopify-plan", "advanced"}, "advanced", ""},
+		{[]string{"--db", "sqlite:x", "--shopify-plan", "plus"}, "plus", ""},
+		{[]string{"--db", "sqlite:x", "--shopify-plan", "enterprise"}, "", `want one of standard, advanced, plus, unlimited`},
+		{[]string{"--db", "sqlite:x", "--shopify-plan", "Plus"}, "", `shopify plan "Plus"`},
+		{[]string{"--demo", "demo.json", "--shopify-plan", "standard"}, "", "--shopify-plan needs --db"},
+		{[]string{"--demo", "demo.json"}, "unlimited", ""},
+	}
+	for _, tt := range tests {
+		var errOut bytes.Buffer
+		o, err := parse(tt.args, &errOut)
+		switch {
+		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+			t.Errorf("%v: err %v, want %q", tt.args, err, tt.wantErr)
+		case tt.wantErr == "" && (err != nil || o.shopifyPlan != tt.want):
+			t.Errorf("%v: %q, %v; want %q", tt.args, o.shopifyPlan, err, tt.want)
+		}
+	}
+}
+
+// TestRunStandardPlanOnSQLite drives the real binary on SQLite for two
+// seconds against a shop on the standard plan, with the replicas' debug
+// log: the app's Shopify calls see the plan's bucket (2,000 points at most,
+// as Shopify's throttleStatus tells them, where the unlimited default shows
+// a billion), and the report prints the graceful line, the points per
+// operation and the budget line.
+func TestRunStandardPlanOnSQLite(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and starts the binary")
+	}
+	var out, errOut bytes.Buffer
+	dir := t.TempDir()
+	logs := filepath.Join(dir, "app.log")
+	code, err := run(context.Background(), []string{"--db", "sqlite:" + filepath.Join(dir, "bench.db"), "--shopify-plan", "standard",
+		"--rate", "5", "--duration", "2s", "--log-level", "debug", "--logs", logs, "--burst-check", "--points-per-conversation", "1000"}, &out, &errOut)
+	report := out.String()
+	if err != nil {
+		t.Fatalf("run: %v\n%s\n%s", err, report, errOut.String())
+	}
+	// Five conversations a second cannot reach 100 points/s ÷ 1,000
+	// points... but 0.1 purchases/s they can: the check passes.
+	if code != 0 {
+		t.Fatalf("run: code %d\n%s\n%s", code, report, errOut.String())
+	}
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`Shopify plan: standard \(bucket 2000 points, 100 points/s back\)`),
+		regexp.MustCompile(`graceful: 0 answers 5xx, 0 without an answer, max latency [\d.]+ ms \(0 over 3s\), non-2xx by status: none`),
+		regexp.MustCompile(`Shopify API by operation: .*CreateOrder [1-9]\d* calls [1-9]\d* points`),
+		regexp.MustCompile(`budget \(standard plan, 100 points/s back\): [1-9]\d* points spent, [\d.]+ per completed conversation; completed [\d.]+ purchases/s, goal 100 ÷ 1000.0 \(--points-per-conversation\) = 0.10/s`),
+	} {
+		if !want.MatchString(report + errOut.String()) {
+			t.Errorf("the output lacks %s:\n%s\n%s", want, report, errOut.String())
+		}
+	}
+	raw, err := os.ReadFile(logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each Shopify call logs what the bucket had left. The install and
+	// first sync run unlimited (a billion points); the run's calls see the
+	// plan's bucket, 2,000 points at most.
+	avail := regexp.MustCompile(`"msg":"shopify admin call".*?"available":([\d.e+]+)`)
+	calls, inPlan := 0, 0
+	for _, m := range avail.FindAllStringSubmatch(string(raw), -1) {
+		calls++
+		if f, err := strconv.ParseFloat(m[1], 64); err == nil && f <= 2000 {
+			inPlan++
+		}
+	}
+	if inPlan < 10 {
+		t.Errorf("%d Shopify calls logged, %d of them within the plan's 2,000 points; want at least 10 (2 s of 5 conversations/s)", calls, inPlan)
 	}
 }

@@ -193,6 +193,7 @@ func (e *Emulator) run(x *execution, op *ast.OperationDefinition, throttle bool)
 	}
 	if throttle || !s.bucket.take(e.now(), requested) {
 		s.stats.Throttled++
+		s.stats.operation(op.Name, true, 0)
 		ext := map[string]any{"code": "THROTTLED", "documentation": "https://shopify.dev/api/usage/rate-limits"}
 		return gqlResponse{Errors: gqlerror.List{{Message: "Throttled", Extensions: ext}}, Extensions: &extensions{Cost: &queryCost{RequestedQueryCost: requested, ThrottleStatus: s.bucket.status()}}}
 	}
@@ -201,5 +202,6 @@ func (e *Emulator) run(x *execution, op *ast.OperationDefinition, throttle bool)
 	actual := x.actualCost
 	s.bucket.refund(requested - actual)
 	s.stats.Cost += actual
+	s.stats.operation(op.Name, false, actual)
 	return gqlResponse{Data: data, Errors: x.errs, Extensions: &extensions{Cost: &queryCost{RequestedQueryCost: requested, ActualQueryCost: &actual, ThrottleStatus: s.bucket.status()}}}
 }

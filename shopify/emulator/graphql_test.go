@@ -273,7 +273,7 @@ func TestThrottling(t *testing.T) {
 	b := setup(t, nil)
 	tok := b.emu.StaffToken(testShop)
 	b.emu.SetThrottle(30, 10)
-	const q = `{ products(first: 20) { nodes { id } } }` // requested 2+20 = 22, actual the same
+	const q = `query Ids { products(first: 20) { nodes { id } } }` // requested 2+20 = 22, actual the same
 
 	status, body := b.gql(t, testShop, tok, q, nil)
 	if status != http.StatusOK || body["errors"] != nil {
@@ -303,8 +303,12 @@ func TestThrottling(t *testing.T) {
 	if _, body = b.gql(t, testShop, tok, q, nil); body["errors"] != nil {
 		t.Errorf("after 2s: %v, want success", body["errors"])
 	}
-	if got := b.emu.Stats(testShop).Throttled; got != 2 {
-		t.Errorf("Throttled=%d, want 2", got)
+	st := b.emu.Stats(testShop)
+	if st.Throttled != 2 {
+		t.Errorf("Throttled=%d, want 2", st.Throttled)
+	}
+	if got, want := st.Operations["Ids"], (emulator.OperationStats{Calls: 4, Throttled: 2, Cost: 44}); got != want {
+		t.Errorf("Operations[Ids]=%+v, want %+v", got, want)
 	}
 }
 

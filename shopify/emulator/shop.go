@@ -1,6 +1,9 @@
 package emulator
 
-import "strings"
+import (
+	"maps"
+	"strings"
+)
 
 // shopState is one emulated shop. Every field is guarded by Emulator.mu.
 type shopState struct {
@@ -30,6 +33,34 @@ type Stats struct {
 	// Cost sums the actual query cost of the requests that ran (what the
 	// shop's bucket kept), for measuring points per conversation.
 	Cost int
+	// Operations splits the requests that reached the bucket by GraphQL
+	// operation name ("anonymous" for an unnamed one), for telling which
+	// calls spend the points and which were throttled.
+	Operations map[string]OperationStats
+}
+
+// OperationStats are one GraphQL operation's counts in Stats.
+type OperationStats struct {
+	Calls     int // requests that reached the bucket, throttled ones included
+	Throttled int // answered THROTTLED
+	Cost      int // actual cost of those that ran
+}
+
+// operation counts one request of operation name in the shop's stats.
+func (st *Stats) operation(name string, throttled bool, cost int) {
+	if name == "" {
+		name = "anonymous"
+	}
+	if st.Operations == nil {
+		st.Operations = map[string]OperationStats{}
+	}
+	o := st.Operations[name]
+	o.Calls++
+	o.Cost += cost
+	if throttled {
+		o.Throttled++
+	}
+	st.Operations[name] = o
 }
 
 // newShop seeds a shop and registers its staff token.
@@ -120,7 +151,9 @@ func (e *Emulator) Stats(shop string) Stats {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if s := e.shop(shop); s != nil {
-		return s.stats
+		st := s.stats
+		st.Operations = maps.Clone(st.Operations) // the caller's copy
+		return st
 	}
 	return Stats{}
 }

@@ -113,6 +113,10 @@ type Config struct {
 	MaxStartLag time.Duration
 	// Timeout bounds one HTTP request (default 30 s).
 	Timeout time.Duration
+	// SlowAfter is the latency over which a request counts as slow in
+	// the report (EndpointStats.Slow; default 3 s, the agents' patience
+	// that the burst goal holds the app to).
+	SlowAfter time.Duration
 	// Retry makes the agents retry as the protocol allows, for runs with
 	// faults: a transport error, 409, 429 or 5xx is resent with the same
 	// Idempotency-Key after a backoff (Retry-After when given), and a
@@ -194,6 +198,9 @@ func Run(ctx context.Context, tg Target, cfg Config) (*Report, error) {
 	}
 	if cfg.RetryFor <= 0 {
 		cfg.RetryFor = 2 * time.Minute
+	}
+	if cfg.SlowAfter <= 0 {
+		cfg.SlowAfter = 3 * time.Second
 	}
 	if cfg.APIVersion == "" {
 		cfg.APIVersion = defaultVersion
@@ -431,6 +438,9 @@ func (d *driver) call(ctx context.Context, a agent, endpoint string, op operatio
 			d.rec.errorAnswer(tr, endpoint, 0, "transport: "+transportKind(err), []byte(err.Error()))
 		} else {
 			d.rec.errorAnswer(tr, endpoint, ans.status, "", ans.body)
+			if ans.status == http.StatusTooManyRequests && tr == TransportREST && ans.retryAfter == "" {
+				d.rec.missingRetryAfter(tr, endpoint)
+			}
 		}
 		retryable := err != nil || ans.status == http.StatusConflict || ans.status == http.StatusTooManyRequests || ans.status >= 500
 		if !d.cfg.Retry || !retryable || time.Now().After(deadline) || ctx.Err() != nil {

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -19,11 +20,15 @@ import (
 // it checks what every request carries and can fail the first attempt of
 // each complete with 503.
 type fakeACP struct {
-	t        *testing.T
-	fail503  bool
-	mu       sync.Mutex
-	seen     map[string]int // Idempotency-Key -> attempts
-	sessions int
+	t       *testing.T
+	fail503 bool
+	// failStatus, when set, is the status of that first failure instead
+	// of 503; noRetryAfter leaves its Retry-After out.
+	failStatus   int
+	noRetryAfter bool
+	mu           sync.Mutex
+	seen         map[string]int // Idempotency-Key -> attempts
+	sessions     int
 }
 
 func (f *fakeACP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -56,8 +61,10 @@ func (f *fakeACP) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode(session("not_ready_for_payment", nil))
 	case strings.HasSuffix(path, "/complete"):
 		if f.fail503 && attempt == 1 {
-			w.Header().Set("Retry-After", "0")
-			w.WriteHeader(http.StatusServiceUnavailable)
+			if !f.noRetryAfter {
+				w.Header().Set("Retry-After", "0")
+			}
+			w.WriteHeader(cmp.Or(f.failStatus, http.StatusServiceUnavailable))
 			_, _ = w.Write([]byte(`{"type":"service_unavailable","code":"unavailable","message":"down"}`))
 			return
 		}
@@ -147,6 +154,61 @@ func TestRunRetriesWithTheSameKey(t *testing.T) {
 	}
 	if rep.Completed != 0 || rep.Failed != rep.Started {
 		t.Errorf("without retry: %d completed, %d failed of %d", rep.Completed, rep.Failed, rep.Started)
+	}
+}
+
+// TestGracefulCountsRefusals fails each complete's first attempt with
+// the case's status and checks what the graceful summary makes of it: a
+// 429 with Retry-After is a graceful refusal, one without it or a 5xx is
+// a problem, and every request over SlowAfter is counted.
+func TestGracefulCountsRefusals(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name         string
+		status       int
+		noRetryAfter bool
+		slowAfter    time.Duration
+		wantProblem  string // "" for a graceful run
+	}{
+		{name: "429 with Retry-After", status: 429, slowAfter: time.Hour},
+		{name: "429 without Retry-After", status: 429, noRetryAfter: true, slowAfter: time.Hour, wantProblem: "429 without Retry-After"},
+		{name: "503", status: 503, slowAfter: time.Hour, wantProblem: "answers 5xx"},
+		{name: "every request slow", status: 429, slowAfter: time.Nanosecond, wantProblem: "requests over 1ns"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			f, tg := newFake(t, true)
+			f.failStatus, f.noRetryAfter = tc.status, tc.noRetryAfter
+			rep, err := Run(context.Background(), tg, Config{Concurrency: 1, Duration: 100 * time.Millisecond, Retry: true, SlowAfter: tc.slowAfter})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rep.Started == 0 || rep.Completed != rep.Started {
+				t.Fatalf("started %d, completed %d: %v", rep.Started, rep.Completed, rep.Errors)
+			}
+			g := rep.Graceful()
+			if g.NonSuccess[tc.status] != rep.Started || len(g.NonSuccess) != 1 {
+				t.Errorf("non-2xx %v, want %d×%d", g.NonSuccess, rep.Started, tc.status)
+			}
+			if want := map[bool]int{true: rep.Started}[tc.status >= 500]; g.ServerErrors != want {
+				t.Errorf("5xx %d, want %d", g.ServerErrors, want)
+			}
+			if want := map[bool]int{true: rep.Started}[tc.noRetryAfter]; g.NoRetryAfter != want {
+				t.Errorf("429s without Retry-After %d, want %d", g.NoRetryAfter, want)
+			}
+			if want := map[bool]int{true: rep.Requests}[tc.slowAfter == time.Nanosecond]; g.Slow != want {
+				t.Errorf("slow %d, want %d", g.Slow, want)
+			}
+			probs := strings.Join(g.Problems(tc.slowAfter), "; ")
+			if tc.wantProblem == "" && probs != "" || !strings.Contains(probs, tc.wantProblem) {
+				t.Errorf("problems %q, want %q", probs, tc.wantProblem)
+			}
+			var out strings.Builder
+			rep.Print(&out)
+			if want := fmt.Sprintf("non-2xx by status: %d×%d", tc.status, rep.Started); !strings.Contains(out.String(), want) {
+				t.Errorf("the report lacks %q:\n%s", want, out.String())
+			}
+		})
 	}
 }
 

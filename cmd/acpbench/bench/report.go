@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -58,6 +59,9 @@ type Report struct {
 	// not ready because Shopify could not quote), by endpoint and message
 	// codes; they are not errors.
 	Retried []ErrorGroup
+	// SlowAfter is the latency over which EndpointStats.Slow counts a
+	// request (Config.SlowAfter).
+	SlowAfter time.Duration
 	// StartLag is how late conversations started against the schedule
 	// (all workers busy): p50, p99, max.
 	StartLag [3]time.Duration
@@ -74,6 +78,11 @@ type EndpointStats struct {
 	Statuses map[int]int
 	// P50, P95, P99 and Max are over every request, failed ones included.
 	P50, P95, P99, Max time.Duration
+	// Slow counts requests that took longer than Config.SlowAfter.
+	Slow int
+	// NoRetryAfter counts 429 answers without a Retry-After header (REST;
+	// the MCP binding has no headers).
+	NoRetryAfter int
 }
 
 // ErrorGroup is a kind of error answer with a body sample.
@@ -204,6 +213,17 @@ func (r *recorder) retried(tr, endpoint, kind string, body []byte) {
 	r.group(r.retries, tr, endpoint, 200, kind, body).Count++
 }
 
+// missingRetryAfter counts a 429 answer of endpoint without Retry-After.
+func (r *recorder) missingRetryAfter(tr, endpoint string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.stats[endpoint].NoRetryAfter++
+	if r.perTransport {
+		_, stats := r.transport(tr)
+		stats[endpoint].NoRetryAfter++
+	}
+}
+
 func (r *recorder) lag(d time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -236,11 +256,12 @@ func (r *recorder) report(elapsed time.Duration, cfg Config) *Report {
 			rep.Failed++
 		}
 	}
-	percentiles(r.lat, r.stats)
+	rep.SlowAfter = cfg.SlowAfter
+	percentiles(r.lat, r.stats, cfg.SlowAfter)
 	if r.perTransport {
 		rep.Transports = r.tstats
 		for tr, lat := range r.tlat {
-			percentiles(lat, r.tstats[tr])
+			percentiles(lat, r.tstats[tr], cfg.SlowAfter)
 		}
 	}
 	slices.Sort(r.lags)
@@ -262,12 +283,14 @@ func (r *recorder) report(elapsed time.Duration, cfg Config) *Report {
 }
 
 // percentiles sorts every endpoint's latencies and sets its stats'
-// percentiles.
-func percentiles(lat map[string][]time.Duration, stats map[string]*EndpointStats) {
+// percentiles and its count of requests slower than slow.
+func percentiles(lat map[string][]time.Duration, stats map[string]*EndpointStats, slow time.Duration) {
 	for ep, ds := range lat {
 		slices.Sort(ds)
 		st := stats[ep]
 		st.P50, st.P95, st.P99, st.Max = quantile(ds, 0.50), quantile(ds, 0.95), quantile(ds, 0.99), ds[len(ds)-1]
+		i, _ := slices.BinarySearch(ds, slow+1)
+		st.Slow = len(ds) - i
 	}
 }
 
@@ -344,6 +367,7 @@ func (r *Report) Print(w io.Writer) {
 	for _, g := range r.Retried {
 		fmt.Fprintf(w, "asked again: %5d × %s answered 200 %s\n", g.Count, g.where(), g.Kind)
 	}
+	r.Graceful().print(w, r.SlowAfter)
 	if len(r.Errors) == 0 {
 		fmt.Fprintln(w, "errors: none")
 		return
@@ -411,3 +435,87 @@ func (g ErrorGroup) where() string {
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d.Microseconds())/1000) }
+
+// Graceful is how the run's answers held up under load, over every
+// endpoint: what a burst of agents must never see (5xx, no answer, a wait
+// past their patience, a refusal that does not say when to come back) and
+// the graceful refusals (429s, recoverable messages asked again).
+type Graceful struct {
+	// ServerErrors counts 5xx answers; NoAnswer requests without one
+	// (timeouts, resets).
+	ServerErrors, NoAnswer int
+	// NonSuccess counts every answer outside 2xx by status (0: no answer).
+	NonSuccess map[int]int
+	// NoRetryAfter counts 429s without Retry-After (REST).
+	NoRetryAfter int
+	// Slow counts requests over Report.SlowAfter; Max is the slowest.
+	Slow int
+	Max  time.Duration
+	// Recoverable counts 2xx answers the agents asked again after (a
+	// recoverable message: Shopify could not quote in time).
+	Recoverable int
+}
+
+// Graceful sums the report's answers per Graceful.
+func (r *Report) Graceful() Graceful {
+	g := Graceful{NonSuccess: map[int]int{}}
+	for _, st := range r.Endpoints {
+		for code, n := range st.Statuses {
+			switch {
+			case code == 0:
+				g.NoAnswer += n
+			case code >= 500:
+				g.ServerErrors += n
+			}
+			if code < 200 || code > 299 {
+				g.NonSuccess[code] += n
+			}
+		}
+		g.NoRetryAfter += st.NoRetryAfter
+		g.Slow += st.Slow
+		g.Max = max(g.Max, st.Max)
+	}
+	for _, rg := range r.Retried {
+		g.Recoverable += rg.Count
+	}
+	return g
+}
+
+// Problems lists what breaks the burst goal: any 5xx, any request without
+// an answer or slower than SlowAfter, any non-2xx other than a 429 with
+// Retry-After. Empty when the run was graceful.
+func (g Graceful) Problems(slowAfter time.Duration) []string {
+	var out []string
+	if g.ServerErrors > 0 {
+		out = append(out, fmt.Sprintf("%d answers 5xx", g.ServerErrors))
+	}
+	if g.NoAnswer > 0 {
+		out = append(out, fmt.Sprintf("%d requests without an answer", g.NoAnswer))
+	}
+	if g.Slow > 0 {
+		out = append(out, fmt.Sprintf("%d requests over %s", g.Slow, slowAfter))
+	}
+	for _, code := range slices.Sorted(maps.Keys(g.NonSuccess)) {
+		if code != 429 && code != 0 && code < 500 {
+			out = append(out, fmt.Sprintf("%d answers %d (not 429)", g.NonSuccess[code], code))
+		}
+	}
+	if g.NoRetryAfter > 0 {
+		out = append(out, fmt.Sprintf("%d answers 429 without Retry-After", g.NoRetryAfter))
+	}
+	return out
+}
+
+// print writes the graceful line.
+func (g Graceful) print(w io.Writer, slowAfter time.Duration) {
+	var parts []string
+	for _, code := range slices.Sorted(maps.Keys(g.NonSuccess)) {
+		parts = append(parts, fmt.Sprintf("%d×%d", code, g.NonSuccess[code]))
+	}
+	non := "none"
+	if len(parts) > 0 {
+		non = strings.Join(parts, " ")
+	}
+	fmt.Fprintf(w, "graceful: %d answers 5xx, %d without an answer, max latency %s ms (%d over %s), non-2xx by status: %s (%d 429s without Retry-After), %d recoverable answers asked again\n",
+		g.ServerErrors, g.NoAnswer, ms(g.Max), g.Slow, slowAfter, non, g.NoRetryAfter, g.Recoverable)
+}

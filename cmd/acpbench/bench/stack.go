@@ -54,6 +54,10 @@ type StackConfig struct {
 	// merchant does (`acpbridge agents method --set shopify_checkout`);
 	// the app stays a custom-distribution one.
 	Completion string
+	// ShopifyPlan names the shop's API budget during the run (ShopifyPlans;
+	// default unlimited). Onboarding (the install, the first catalog sync)
+	// runs unlimited; the plan's bucket starts full when the stack is ready.
+	ShopifyPlan string
 }
 
 // Stack is a running app with its emulators.
@@ -73,7 +77,8 @@ type Stack struct {
 	// Events receives the shop's order events (the agent's webhook).
 	Events *EventReceiver
 
-	cfg StackConfig
+	cfg  StackConfig
+	plan ShopifyPlan
 	// stripeBase is the Stripe emulator's request count when the stack
 	// was ready (onboarding connects the account), so the audit counts the
 	// run's requests only.
@@ -126,6 +131,13 @@ func StartStack(ctx context.Context, cfg StackConfig) (st *Stack, err error) {
 	default:
 		return nil, fmt.Errorf("bench: completion %q: want %s or %s", cfg.Completion, CompletionDelegated, CompletionShopifyCheckout)
 	}
+	if cfg.ShopifyPlan == "" {
+		cfg.ShopifyPlan = PlanUnlimited
+	}
+	plan, err := LookupPlan(cfg.ShopifyPlan)
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
 	db, err := config.ParseDatabaseURL(cfg.DatabaseURL)
 	if err != nil {
 		return nil, err
@@ -133,7 +145,7 @@ func StartStack(ctx context.Context, cfg StackConfig) (st *Stack, err error) {
 	if db.Kind == app.DatabaseSQLite && cfg.Replicas > 1 {
 		return nil, errors.New("bench: SQLite runs one replica")
 	}
-	s := &Stack{Shop: stackShop, Account: stackAccount, cfg: cfg, db: db}
+	s := &Stack{Shop: stackShop, Account: stackAccount, cfg: cfg, plan: plan, db: db}
 	defer func() {
 		if err != nil {
 			s.Close()
@@ -147,7 +159,8 @@ func StartStack(ctx context.Context, cfg StackConfig) (st *Stack, err error) {
 	if err := s.Shopify.Start(); err != nil {
 		return nil, err
 	}
-	// "Shopify answering at once": no API cost budget in the way.
+	// "Shopify answering at once" while the app is installed and syncs:
+	// no API cost budget in the way until the stack is ready.
 	s.Shopify.SetThrottle(1e9, 1e9)
 	s.Stripe, err = stripeemu.New(stripeemu.Config{Accounts: []string{stackAccount}, Seed: 7})
 	if err != nil {
@@ -201,8 +214,12 @@ func StartStack(ctx context.Context, cfg StackConfig) (st *Stack, err error) {
 		return nil, err
 	}
 	s.stripeBase = s.Stripe.Stats().Requests
+	s.Shopify.SetThrottle(plan.Bucket, plan.Restore)
 	return s, nil
 }
+
+// Plan is the shop's API budget (StackConfig.ShopifyPlan).
+func (s *Stack) Plan() ShopifyPlan { return s.plan }
 
 // Start starts replica i (again, after Kill) and waits until /readyz
 // answers 200.
@@ -299,18 +316,29 @@ func (s *Stack) ReplicaURL(i int) string {
 
 // ShopifyUsage is the shop's Shopify Admin API use as the emulator counts
 // it: GraphQL requests, their actual cost points (what the shop's bucket
-// kept) and the throttled ones.
-type ShopifyUsage struct{ Requests, Cost, Throttled int }
+// kept) and the ones answered THROTTLED, in all and per GraphQL operation.
+type ShopifyUsage struct {
+	Requests, Cost, Throttled int
+	Operations                map[string]emulator.OperationStats
+}
 
 // ShopifyUsage is the shop's use so far; take two and subtract (Since).
 func (s *Stack) ShopifyUsage() ShopifyUsage {
 	st := s.Shopify.Stats(s.Shop)
-	return ShopifyUsage{Requests: st.GraphQLCalls, Cost: st.Cost, Throttled: st.Throttled}
+	return ShopifyUsage{Requests: st.GraphQLCalls, Cost: st.Cost, Throttled: st.Throttled, Operations: st.Operations}
 }
 
 // Since is the use between an earlier snapshot and u.
 func (u ShopifyUsage) Since(earlier ShopifyUsage) ShopifyUsage {
-	return ShopifyUsage{Requests: u.Requests - earlier.Requests, Cost: u.Cost - earlier.Cost, Throttled: u.Throttled - earlier.Throttled}
+	out := ShopifyUsage{Requests: u.Requests - earlier.Requests, Cost: u.Cost - earlier.Cost, Throttled: u.Throttled - earlier.Throttled,
+		Operations: map[string]emulator.OperationStats{}}
+	for name, o := range u.Operations {
+		e := earlier.Operations[name]
+		if d := (emulator.OperationStats{Calls: o.Calls - e.Calls, Throttled: o.Throttled - e.Throttled, Cost: o.Cost - e.Cost}); d.Calls > 0 {
+			out.Operations[name] = d
+		}
+	}
+	return out
 }
 
 // Completion is how the stack's shop sells (CompletionDelegated or
