@@ -207,7 +207,7 @@ func (a *Admin) Query(ctx context.Context, shop, accessToken, query string, vars
 		attempts++
 		r, rerr := lim.reserve(ctx, shop, query)
 		if rerr != nil {
-			err = fmt.Errorf("waiting for rate-limit points: %w: %w", ErrThrottled, rerr)
+			err = notSent("waiting for rate-limit points", rerr)
 			break
 		}
 		cost, err = a.call(ctx, shop, accessToken, query, vars, out)
@@ -217,11 +217,11 @@ func (a *Admin) Query(ctx context.Context, shop, accessToken, query string, vars
 			break
 		}
 		if attempts > maxThrottleRetries {
-			err = fmt.Errorf("still throttled after %d attempts: %w", attempts, ErrThrottled)
+			err = &ThrottledError{RetryAfter: th.after, Reason: fmt.Sprintf("still THROTTLED after %d attempts", attempts)}
 			break
 		}
 		if perr := lim.pause(ctx, th.after); perr != nil {
-			err = fmt.Errorf("waiting out THROTTLED: %w: %w", ErrThrottled, perr)
+			err = notSent("waiting out THROTTLED", perr)
 			break
 		}
 	}
@@ -230,6 +230,17 @@ func (a *Admin) Query(ctx context.Context, shop, accessToken, query string, vars
 		return fmt.Errorf("shopify admin %s on %s: %w", op, shop, err)
 	}
 	return nil
+}
+
+// notSent is the error of a call given up while waiting for points: the
+// Limiter's *ThrottledError as it is, or ctx's end (the caller went away
+// or ran out of time), marked ErrThrottled since nothing was run.
+func notSent(while string, err error) error {
+	var te *ThrottledError
+	if errors.As(err, &te) {
+		return err
+	}
+	return fmt.Errorf("%s: %w: %w", while, ErrThrottled, err)
 }
 
 // throttledError is a THROTTLED answer (or a 429) and how long to wait.

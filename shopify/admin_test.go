@@ -116,7 +116,8 @@ func newAdmin(t *testing.T, h http.Handler) (*shopify.Admin, *fakeClock) {
 	clock := newFakeClock()
 	return &shopify.Admin{
 		HTTPClient: shopServer(t, h),
-		Limiter:    &shopify.Limiter{Now: clock.Now, Sleep: clock.Sleep},
+		// No reserve for the money path: the tests of the reserve set it.
+		Limiter: &shopify.Limiter{Now: clock.Now, Sleep: clock.Sleep, Reserve: -1},
 	}, clock
 }
 

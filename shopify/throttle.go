@@ -3,6 +3,7 @@ package shopify
 import (
 	"context"
 	"errors"
+	"fmt"
 	"hash/fnv"
 	"math"
 	"sync"
@@ -28,17 +29,113 @@ const defaultQueryCost = 10
 // constants, so reaching it means someone builds documents dynamically.
 const maxCostEntries = 4096
 
+// ThrottledError is a call given up for the shop's rate limit, before or
+// instead of being run: the points it needs would not be back within its
+// deadline or patience (WithPatience), the shop's bucket is down to the
+// reserve kept for the money path (WithPriority), or Shopify kept
+// answering THROTTLED. errors.Is(err, ErrThrottled) holds. Nothing was
+// run, so the same call may be sent again after RetryAfter.
+type ThrottledError struct {
+	// RetryAfter is when the shop's bucket should hold the points again.
+	RetryAfter time.Duration
+	// Reason says why the call was given up, for logs.
+	Reason string
+}
+
+// Error implements error.
+func (e *ThrottledError) Error() string {
+	return fmt.Sprintf("%s: %s (points back in %s)", ErrThrottled, e.Reason, e.RetryAfter.Round(time.Millisecond))
+}
+
+// Is makes errors.Is(err, ErrThrottled) true.
+func (e *ThrottledError) Is(target error) bool { return target == ErrThrottled }
+
+// RetryAfter is the wait a throttled err asks for, if it carries one.
+func RetryAfter(err error) (time.Duration, bool) {
+	var te *ThrottledError
+	if errors.As(err, &te) && te.RetryAfter > 0 {
+		return te.RetryAfter, true
+	}
+	return 0, false
+}
+
+// Priority says how much of a shop's bucket a call may use.
+type Priority int
+
+const (
+	// PriorityNormal calls (quotes, catalog reads, background jobs) leave
+	// the Limiter's reserve alone: below it they wait or give up.
+	PriorityNormal Priority = iota
+	// PriorityMoney calls (completing a purchase: its last quote, the
+	// order write-back) may spend the reserve, and queue ahead of normal
+	// ones, so that a buyer who is paying is not starved by agents
+	// still browsing.
+	PriorityMoney
+)
+
+type priorityKey struct{}
+
+// WithPriority marks the Shopify calls made under ctx with p.
+func WithPriority(ctx context.Context, p Priority) context.Context {
+	return context.WithValue(ctx, priorityKey{}, p)
+}
+
+func priorityOf(ctx context.Context) Priority {
+	p, _ := ctx.Value(priorityKey{}).(Priority)
+	return p
+}
+
+type patienceKey struct{}
+
+// WithPatience bounds how long the Shopify calls made under ctx may wait
+// for the shop's rate-limit points, in all, from now: a call whose points
+// would not be back by then fails at once with a *ThrottledError instead
+// of waiting (an agent's request answers "retry after" while the agent is
+// still there, rather than after it gave up). Without it only ctx's
+// deadline bounds the wait.
+func WithPatience(ctx context.Context, d time.Duration) context.Context {
+	return context.WithValue(ctx, patienceKey{}, time.Now().Add(d))
+}
+
+// waitBudget is how long a call may still wait for points: until ctx's
+// deadline or the end of its patience, whichever comes first; ok is false
+// when neither bounds it.
+func waitBudget(ctx context.Context) (time.Duration, bool) {
+	budget, ok := time.Duration(0), false
+	if dl, has := ctx.Deadline(); has {
+		budget, ok = time.Until(dl), true
+	}
+	if until, has := ctx.Value(patienceKey{}).(time.Time); has {
+		if left := time.Until(until); !ok || left < budget {
+			budget, ok = left, true
+		}
+	}
+	return max(budget, 0), ok
+}
+
+// DefaultReserve is the points a Limiter keeps for money-path calls when
+// its Reserve is zero: a few order write-backs (an order lookup and an
+// orderCreate cost about 12 points each).
+const DefaultReserve = 50
+
 // Limiter keeps each shop's GraphQL cost bucket (Shopify's leaky bucket is
 // per app and store) as last reported in extensions.cost.throttleStatus,
 // and each document's last requestedQueryCost, so a call waits before it
-// would be throttled instead of after. Share one per process. The zero
-// value is ready to use.
+// would be throttled instead of after, and gives up at once when the wait
+// would outlast its budget (ctx's deadline, WithPatience). Calls queue in
+// the order they arrive, money-path ones (WithPriority) ahead of the
+// others, which also leave Reserve points alone. Share one per process.
+// The zero value is ready to use.
 type Limiter struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Sleep waits d or until ctx is done; nil means a timer. Tests inject
 	// both so nothing really sleeps.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Reserve is the points normal calls leave in a shop's bucket for
+	// PriorityMoney ones; 0 means DefaultReserve, negative none. It is
+	// capped at a quarter of the bucket.
+	Reserve float64
 
 	mu    sync.Mutex
 	shops map[string]*bucket
@@ -46,11 +143,13 @@ type Limiter struct {
 }
 
 // bucket is one shop's state: Shopify's figures observed at time at, plus
-// the points reserved by calls not yet answered.
+// the points reserved by calls sent and not yet answered (inflight) and by
+// calls waiting for their turn (queued, per priority).
 type bucket struct {
 	max, available, restore float64
 	at                      time.Time
 	inflight                float64
+	queued                  [2]float64
 }
 
 // reservation is the points one call holds until its answer is observed.
@@ -66,41 +165,85 @@ var defaultLimiter = &Limiter{}
 
 // reserve estimates the shop's available points now (what Shopify last
 // reported plus what has been restored since, capped at the maximum,
-// minus calls in flight), reserves the document's expected cost and waits
-// until the estimate covers it. The caller must hand the reservation back
-// to observe.
+// minus calls in flight and calls queued ahead), reserves the document's
+// expected cost and waits until the estimate covers it. A wait longer
+// than the call's budget (waitBudget) is not begun: reserve fails at once
+// with a *ThrottledError. The caller must hand the reservation back to
+// observe.
 func (l *Limiter) reserve(ctx context.Context, shop, query string) (reservation, error) {
 	r := reservation{shop: shop, doc: docKey(query)}
+	prio := min(max(priorityOf(ctx), PriorityNormal), PriorityMoney)
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	l.init()
 	r.cost = defaultQueryCost
 	if c, ok := l.costs[r.doc]; ok {
 		r.cost = c
 	}
-	var wait time.Duration
 	b := l.shops[shop]
 	if b == nil {
 		b = &bucket{}
 		l.shops[shop] = b
 	}
-	if b.max > 0 && b.restore > 0 {
-		// A document costing more than the whole bucket can never fit;
-		// waiting for a full bucket is the best we can do.
-		need := math.Min(r.cost, b.max)
-		if avail := b.estimate(l.now()); need > avail {
-			wait = seconds((need - avail) / b.restore)
+	for first := true; ; first = false {
+		wait := l.waitFor(b, r.cost, prio, first)
+		if wait <= 0 {
+			b.inflight += r.cost
+			return r, nil
 		}
-	}
-	b.inflight += r.cost
-	l.mu.Unlock()
-
-	if wait > 0 {
-		if err := l.pause(ctx, wait); err != nil {
-			l.observe(r, nil)
+		if budget, ok := waitBudget(ctx); ok && wait > budget {
+			reason := "the points would not be back in time"
+			if prio == PriorityNormal && wait > l.waitFor(b, r.cost, PriorityMoney, first) {
+				reason = "the bucket is down to the reserve kept for completing purchases"
+			}
+			return reservation{}, &ThrottledError{RetryAfter: wait, Reason: reason}
+		}
+		// Queued: later calls count these points as taken. After the
+		// wait, only calls of a higher priority are counted ahead
+		// (those of the same priority queued behind this one).
+		b.queued[prio] += r.cost
+		l.mu.Unlock()
+		err := l.sleep(ctx, wait)
+		l.mu.Lock()
+		b.queued[prio] = max(b.queued[prio]-r.cost, 0)
+		if err != nil {
 			return reservation{}, err
 		}
 	}
-	return r, nil
+}
+
+// waitFor is how long a call of cost and prio must wait for its points in
+// b, as things stand; 0 when it may go now. Every call counts the money
+// calls queued; a normal one also keeps off the reserve and, on its first
+// look (joining the queue), counts the normal calls queued before it.
+// Called with l.mu held.
+func (l *Limiter) waitFor(b *bucket, cost float64, prio Priority, first bool) time.Duration {
+	if b.max <= 0 || b.restore <= 0 {
+		return 0 // nothing known of the bucket yet: the first answer tells
+	}
+	// A document costing more than the whole bucket can never fit;
+	// waiting for a full bucket is the best we can do.
+	need := math.Min(cost, b.max)
+	free := b.estimate(l.now()) - b.queued[PriorityMoney]
+	if prio == PriorityNormal {
+		need = math.Min(need+l.reservePoints(b), b.max)
+		if first {
+			free -= b.queued[PriorityNormal]
+		}
+	}
+	if free >= need {
+		return 0
+	}
+	return seconds((need - free) / b.restore)
+}
+
+// reservePoints is the points normal calls leave in b.
+func (l *Limiter) reservePoints(b *bucket) float64 {
+	r := l.Reserve
+	if r == 0 {
+		r = DefaultReserve
+	}
+	return math.Min(math.Max(r, 0), b.max/4)
 }
 
 // estimate is the bucket's available points at now, in-flight calls
@@ -133,12 +276,18 @@ func (l *Limiter) observe(r reservation, c *goshopify.GraphQLCost) {
 	}
 }
 
-// pause sleeps d, failing at once if ctx's deadline comes first: there is
+// pause waits out a THROTTLED answer's d before the retry, failing at
+// once with a *ThrottledError if the call's budget ends first: there is
 // no point sleeping only to time out.
 func (l *Limiter) pause(ctx context.Context, d time.Duration) error {
-	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < d {
-		return context.DeadlineExceeded
+	if budget, ok := waitBudget(ctx); ok && budget < d {
+		return &ThrottledError{RetryAfter: d, Reason: "Shopify answered THROTTLED and the points would not be back in time"}
 	}
+	return l.sleep(ctx, d)
+}
+
+// sleep waits d or until ctx is done.
+func (l *Limiter) sleep(ctx context.Context, d time.Duration) error {
 	if l.Sleep != nil {
 		return l.Sleep(ctx, d)
 	}

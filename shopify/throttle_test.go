@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -156,8 +157,9 @@ func TestAdminThrottledPastDeadline(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 	defer cancel()
 	err := a.Query(ctx, "demo.myshopify.com", aToken, shopQuery, nil, &shopName{})
-	if !errors.Is(err, shopify.ErrThrottled) || !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("err = %v, want ErrThrottled and DeadlineExceeded", err)
+	// 100 points short at 100/s: back in 1 s, past the deadline.
+	if wait, ok := shopify.RetryAfter(err); !errors.Is(err, shopify.ErrThrottled) || !ok || wait != time.Second {
+		t.Errorf("err = %v (retry after %v), want ErrThrottled after 1s", err, wait)
 	}
 	if got := clock.Slept(); len(got) != 0 {
 		t.Errorf("slept %v, want nothing: the wait outlasts the deadline", got)
@@ -166,3 +168,127 @@ func TestAdminThrottledPastDeadline(t *testing.T) {
 		t.Errorf("requests = %d, want 1", n)
 	}
 }
+
+// TestLimiterBudgetAndReserve primes the shop's bucket (the first answer
+// leaves `available` of 1,000 points, 100/s back; the query costs 20),
+// then makes a second call with the case's priority and patience, and
+// checks whether it was sent, how long it waited, and what it failed with.
+func TestLimiterBudgetAndReserve(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name      string
+		available float64
+		priority  shopify.Priority
+		patience  time.Duration // 0: none
+		wantSlept []time.Duration
+		wantAfter time.Duration // > 0: fails at once, throttled, with this wait
+	}{
+		{name: "normal, above the reserve", available: 70, priority: shopify.PriorityNormal},
+		{name: "normal, into the reserve, waits", available: 60, priority: shopify.PriorityNormal, wantSlept: []time.Duration{100 * time.Millisecond}},
+		{name: "normal, into the reserve, no patience for it", available: 60, priority: shopify.PriorityNormal, patience: 50 * time.Millisecond, wantAfter: 100 * time.Millisecond},
+		{name: "money may use the reserve", available: 20, priority: shopify.PriorityMoney, patience: 50 * time.Millisecond},
+		{name: "money, short of its own cost, waits within patience", available: 0, priority: shopify.PriorityMoney, patience: time.Second, wantSlept: []time.Duration{200 * time.Millisecond}},
+		{name: "money, short past its patience", available: 0, priority: shopify.PriorityMoney, patience: 100 * time.Millisecond, wantAfter: 200 * time.Millisecond},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			h := &scripted{replies: []reply{{status: 200, body: okBody(20, tt.available)}, {status: 200, body: okBody(20, 500)}}}
+			clock := newFakeClock()
+			a := &shopify.Admin{HTTPClient: shopServer(t, h), Limiter: &shopify.Limiter{Now: clock.Now, Sleep: clock.Sleep, Reserve: 50}}
+			if err := a.Query(context.Background(), "demo.myshopify.com", aToken, shopQuery, nil, &shopName{}); err != nil {
+				t.Fatalf("priming Query: %v", err)
+			}
+			ctx := shopify.WithPriority(context.Background(), tt.priority)
+			if tt.patience > 0 {
+				ctx = shopify.WithPatience(ctx, tt.patience)
+			}
+			err := a.Query(ctx, "demo.myshopify.com", aToken, shopQuery, nil, &shopName{})
+			wantRequests := 2
+			if tt.wantAfter > 0 {
+				wantRequests = 1
+				if after, ok := shopify.RetryAfter(err); !errors.Is(err, shopify.ErrThrottled) || !ok || after != tt.wantAfter {
+					t.Errorf("err = %v (retry after %v), want throttled, retry after %v", err, after, tt.wantAfter)
+				}
+			} else if err != nil {
+				t.Errorf("Query: %v", err)
+			}
+			if n := h.count(); n != wantRequests {
+				t.Errorf("requests = %d, want %d", n, wantRequests)
+			}
+			if got := clock.Slept(); fmt.Sprint(got) != fmt.Sprint(tt.wantSlept) {
+				t.Errorf("slept %v, want %v", got, tt.wantSlept)
+			}
+		})
+	}
+}
+
+// TestLimiterMoneyGoesAheadOfQueuedCalls holds a normal call waiting for
+// points (the bucket is empty: 1,000 at most, 100/s back, each call costs
+// 20, the reserve is 50) and shows that a money-path call waits only for
+// its own 20 points, counting neither the queued call nor the reserve,
+// while another normal call queues behind the first and, with too little
+// patience for that, fails at once.
+func TestLimiterMoneyGoesAheadOfQueuedCalls(t *testing.T) {
+	t.Parallel()
+	h := &scripted{replies: []reply{{status: 200, body: okBody(20, 0)}}}
+	clock := newFakeClock()
+	var (
+		mu    sync.Mutex
+		waits = map[string][]time.Duration{}
+		once  sync.Once
+	)
+	asleep, wake := make(chan struct{}), make(chan struct{})
+	lim := &shopify.Limiter{Now: clock.Now, Reserve: 50, Sleep: func(ctx context.Context, d time.Duration) error {
+		name, _ := ctx.Value(callName{}).(string)
+		mu.Lock()
+		waits[name] = append(waits[name], d)
+		mu.Unlock()
+		held := false
+		if name == "first" {
+			// The test moves the clock while this one sleeps.
+			once.Do(func() { held = true; close(asleep); <-wake })
+		}
+		if !held {
+			clock.Advance(d)
+		}
+		return nil
+	}}
+	a := &shopify.Admin{HTTPClient: shopServer(t, h), Limiter: lim}
+	query := func(name string, p shopify.Priority, patience time.Duration) error {
+		ctx := shopify.WithPatience(shopify.WithPriority(context.WithValue(context.Background(), callName{}, name), p), patience)
+		return a.Query(ctx, "demo.myshopify.com", aToken, shopQuery, nil, &shopName{})
+	}
+	if err := query("priming", shopify.PriorityNormal, time.Minute); err != nil { // leaves 0
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- query("first", shopify.PriorityNormal, time.Minute) }() // needs 20 + 50: 700ms
+	<-asleep
+	if err := query("money", shopify.PriorityMoney, 250*time.Millisecond); err != nil { // needs 20: 200ms
+		t.Errorf("money call: %v", err)
+	}
+	// 0 left again; the first call's 20 queued ahead, then 20 + 50: 900ms.
+	err := query("second", shopify.PriorityNormal, 500*time.Millisecond)
+	if after, ok := shopify.RetryAfter(err); !ok || after != 900*time.Millisecond || !strings.Contains(err.Error(), "reserve") {
+		t.Errorf("second normal call: %v (retry after %v), want throttled at once, retry after 900ms, for the reserve", err, after)
+	}
+	// The first call wakes 700ms after it began (500ms after the money
+	// call): 50 points are back, it needs 70, so it waits 200ms more.
+	clock.Advance(500 * time.Millisecond)
+	close(wake)
+	if err := <-done; err != nil {
+		t.Errorf("first call: %v", err)
+	}
+	want := map[string][]time.Duration{"first": {700 * time.Millisecond, 200 * time.Millisecond}, "money": {200 * time.Millisecond}}
+	mu.Lock()
+	defer mu.Unlock()
+	if fmt.Sprint(waits) != fmt.Sprint(want) {
+		t.Errorf("waits %v, want %v (the first call looks again after the money call took the points)", waits, want)
+	}
+	if n := h.count(); n != 3 {
+		t.Errorf("requests = %d, want 3 (priming, money, first)", n)
+	}
+}
+
+type callName struct{}
