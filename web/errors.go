@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -11,11 +12,16 @@ import (
 
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/shopify"
 )
 
 // errorBody is the one error shape the app answers with: the ACP error
 // object, so agents parse every error alike, whichever route produced it.
 type errorBody = acp.Error
+
+// statusClientClosed is the status logged for a request whose client went
+// away before the answer (nginx's 499): not an HTTP status anyone reads.
+const statusClientClosed = 499
 
 // statusOf maps app error codes to HTTP statuses: the only such table.
 var statusOf = map[app.Code]int{
@@ -71,6 +77,26 @@ func (s *Server) describe(err error, c echo.Context) (int, errorBody) {
 // tool errors use it too): the status, the ACP error, and the wait an
 // answer asks for (REST's Retry-After).
 func (s *Server) describeErr(ctx context.Context, err error) (int, errorBody, time.Duration) {
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		// The client went away (a timeout, a closed connection): the
+		// request's reads and calls stopped with its context. Nobody is
+		// there to answer and nothing failed here: no 500, no error log.
+		s.logger.InfoContext(ctx, "client went away before the answer", "reason", context.Cause(ctx), "err", err)
+		return statusClientClosed, errorBody{Type: acp.ErrInvalidRequest, Code: "client_closed_request",
+			Message: "The client closed the request before the answer."}, 0
+	}
+	if errors.Is(err, shopify.ErrThrottled) {
+		// The shop's Shopify API budget (its rate limit) cannot pay for
+		// the call in time: nothing was run, the same request can be sent
+		// again when the points are back.
+		wait, ok := shopify.RetryAfter(err)
+		if !ok {
+			wait = time.Second
+		}
+		secs := int((wait + time.Second - 1) / time.Second)
+		return http.StatusTooManyRequests, errorBody{Type: errorType(http.StatusTooManyRequests), Code: "rate_limit_exceeded",
+			Message: fmt.Sprintf("The store's Shopify connection is at its rate limit; retry in %d s.", secs)}, wait
+	}
 	var pe *acp.Error // a protocol decoder's precise answer
 	if errors.As(err, &pe) {
 		if pe.Code == acp.CodeTooLarge {

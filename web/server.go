@@ -18,6 +18,7 @@ import (
 
 	"github.com/acpbridge/acpbridge/app/acpapi"
 	"github.com/acpbridge/acpbridge/app/idempotency"
+	"github.com/acpbridge/acpbridge/shopify"
 )
 
 // Probe checks one thing /readyz depends on; nil means ready.
@@ -62,6 +63,10 @@ type Config struct {
 	// (per replica); 0 means no limit.
 	KeyRate  float64
 	KeyBurst int
+	// ShopifyPatience is how long the Shopify calls of one agent request
+	// may wait, in all, for the shop's rate-limit points before the
+	// request answers "retry later" (default DefaultShopifyPatience).
+	ShopifyPatience time.Duration
 	// AppURL gives the app's public URL, the root of each shop's ACP base
 	// URL (a func: without APP_URL it is known only once listening).
 	AppURL func() string
@@ -119,6 +124,28 @@ type namedProbe struct {
 	probe Probe
 }
 
+// DefaultShopifyPatience is how long one agent request's Shopify calls may
+// wait for rate-limit points when Config.ShopifyPatience is zero: agents
+// wait a few seconds for an answer, and the calls themselves, the
+// database and the quote's other steps need the rest.
+const DefaultShopifyPatience = time.Second
+
+// shopifyBudget is the ACP pipeline's Budget: every agent request's
+// Shopify calls wait for points at most patience in all; complete's are
+// the money path.
+func shopifyBudget(patience time.Duration) func(context.Context, bool) context.Context {
+	if patience <= 0 {
+		patience = DefaultShopifyPatience
+	}
+	return func(ctx context.Context, moneyPath bool) context.Context {
+		ctx = shopify.WithPatience(ctx, patience)
+		if moneyPath {
+			ctx = shopify.WithPriority(ctx, shopify.PriorityMoney)
+		}
+		return ctx
+	}
+}
+
 // New builds the server with its middleware and routes.
 func New(cfg Config) *Server {
 	e := echo.New()
@@ -136,6 +163,7 @@ func New(cfg Config) *Server {
 	if cfg.Agents != nil {
 		s.acp.Agents = requestAgents{cfg.Agents}
 	}
+	s.acp.Budget = shopifyBudget(cfg.ShopifyPatience)
 	if kl := newKeyLimiter(cfg.KeyRate, cfg.KeyBurst); kl != nil {
 		s.acp.Limiter = keyRateLimiter{kl}
 	}

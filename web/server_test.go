@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,6 +19,7 @@ import (
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/logging"
 	"github.com/acpbridge/acpbridge/internal/testkit"
+	"github.com/acpbridge/acpbridge/shopify"
 	"github.com/acpbridge/acpbridge/web"
 )
 
@@ -137,5 +140,59 @@ func TestSmallBodiesPass(t *testing.T) {
 	s.ServeHTTP(rec, httptest.NewRequest("POST", "/test/read", strings.NewReader("hello")))
 	if rec.Code != 200 || rec.Body.String() != "hello" {
 		t.Fatalf("got %d %q", rec.Code, rec.Body)
+	}
+}
+
+// TestThrottledAndClientGone: Shopify's rate limit answers 429 with
+// Retry-After, wrapped or not; a request whose client went away (its
+// context canceled: a read of the database then fails with "context
+// canceled") is no internal error: no 500, nothing logged at error level;
+// the same error without the client gone stays an internal error.
+func TestThrottledAndClientGone(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name           string
+		err            error
+		clientGone     bool
+		wantStatus     int
+		wantCode       string
+		wantRetryAfter string
+		wantErrorLog   bool
+	}{
+		{name: "throttled with a wait", err: fmt.Errorf("quote: %w", &shopify.ThrottledError{RetryAfter: 1500 * time.Millisecond, Reason: "test"}),
+			wantStatus: 429, wantCode: "rate_limit_exceeded", wantRetryAfter: "2"},
+		{name: "throttled without a wait", err: fmt.Errorf("order: %w", shopify.ErrThrottled), wantStatus: 429, wantCode: "rate_limit_exceeded", wantRetryAfter: "1"},
+		{name: "client gone", err: fmt.Errorf("feed settings: %w", context.Canceled), clientGone: true, wantStatus: 499, wantCode: "client_closed_request"},
+		{name: "client gone while waiting for Shopify", err: fmt.Errorf("waiting for rate-limit points: %w: %w", shopify.ErrThrottled, context.Canceled),
+			clientGone: true, wantStatus: 499, wantCode: "client_closed_request"},
+		{name: "canceled, client still there", err: fmt.Errorf("feed settings: %w", context.Canceled), wantStatus: 500, wantCode: "internal_error", wantErrorLog: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s, logs := newServer(t)
+			s.Echo().GET("/test/err", func(c echo.Context) error { return tt.err })
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			if tt.clientGone {
+				cancel()
+			}
+			req := httptest.NewRequest("GET", "/test/err", nil).WithContext(ctx)
+			rec := httptest.NewRecorder()
+			s.ServeHTTP(rec, req)
+			if rec.Code != tt.wantStatus || rec.Header().Get("Retry-After") != tt.wantRetryAfter {
+				t.Fatalf("status %d, Retry-After %q; want %d, %q (body %s)", rec.Code, rec.Header().Get("Retry-After"), tt.wantStatus, tt.wantRetryAfter, rec.Body)
+			}
+			var body struct{ Type, Code, Message string }
+			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body.Code != tt.wantCode || body.Message == "" {
+				t.Fatalf("body %s (%v), want code %q", rec.Body, err, tt.wantCode)
+			}
+			if got := strings.Contains(logs.String(), `"level":"ERROR"`); got != tt.wantErrorLog {
+				t.Errorf("logged at error level: %v, want %v:\n%s", got, tt.wantErrorLog, logs)
+			}
+			if tt.clientGone && !strings.Contains(logs.String(), "client went away") {
+				t.Errorf("no line says the client went away:\n%s", logs)
+			}
+		})
 	}
 }

@@ -124,6 +124,14 @@ type Pipeline struct {
 	Idempotency *idempotency.Keys
 	// Logger reports idempotency records that could not be settled.
 	Logger *slog.Logger
+	// Budget, when set, prepares the context of the one checkout or cart
+	// call for the shop's Shopify API budget: how long its Shopify calls
+	// may wait for rate-limit points before answering "retry later"
+	// while the agent still waits, and whether it is on the money path
+	// (complete: charging and writing the order), whose calls go ahead
+	// of the others when the budget runs low. The transport supplies it
+	// (web: shopify.WithPatience and shopify.WithPriority).
+	Budget func(ctx context.Context, moneyPath bool) context.Context
 }
 
 // Request is one ACP call, in the transport's raw values.
@@ -284,6 +292,9 @@ func (p *Pipeline) authenticate(ctx context.Context, req Request, body []byte) (
 // call decodes the body for the version, makes the one checkout call and
 // encodes the session it answers.
 func (p *Pipeline) call(ctx context.Context, ag *app.Agent, v acp.Version, req Request, body []byte) Result {
+	if p.Budget != nil {
+		ctx = p.Budget(ctx, req.Operation == OpComplete)
+	}
 	var b []byte
 	if req.Operation.cart() {
 		c, err := p.operateCart(ctx, ag, v, req, body)

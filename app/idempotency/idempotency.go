@@ -116,16 +116,17 @@ type Refusal struct {
 }
 
 // RefusalOf describes err for storage. ok is false for an error that is a
-// server failure (not an *app.Error or *acp.Error, or CodeUnavailable):
-// such an answer is never stored, the key is released instead so that a
-// retry runs afresh.
+// server failure (not an *app.Error or *acp.Error, or CodeUnavailable) or
+// a rate limit (CodeRateLimited: nothing ran, and the answer asks for the
+// same request again later): such an answer is never stored, the key is
+// released instead so that a retry runs afresh.
 func RefusalOf(err error) (r *Refusal, ok bool) {
 	var pe *acp.Error
 	if errors.As(err, &pe) {
 		return &Refusal{Type: pe.Type, Code: pe.Code, Message: pe.Message, Param: pe.Param}, true
 	}
 	var ae *app.Error
-	if !errors.As(err, &ae) || ae.Code == app.CodeUnavailable {
+	if !errors.As(err, &ae) || ae.Code == app.CodeUnavailable || ae.Code == app.CodeRateLimited {
 		return nil, false
 	}
 	return &Refusal{Class: ae.Code, Code: ae.Reason, Message: ae.Message, Param: ae.Field,

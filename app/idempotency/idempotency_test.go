@@ -349,9 +349,10 @@ func TestRefusalRebuildsTheError(t *testing.T) {
 			}
 		}
 	}
-	for _, err := range []error{errors.New("database went away"), &app.Error{Code: app.CodeUnavailable, Message: "later"}} {
+	for _, err := range []error{errors.New("database went away"), &app.Error{Code: app.CodeUnavailable, Message: "later"},
+		&app.Error{Code: app.CodeRateLimited, Reason: "rate_limit_exceeded", Message: "busy", RetryAfter: time.Second}} {
 		if r, ok := idempotency.RefusalOf(err); ok {
-			t.Fatalf("RefusalOf(%v) = %+v; a server failure is not stored", err, r)
+			t.Fatalf("RefusalOf(%v) = %+v; a server failure or a rate limit is not stored", err, r)
 		}
 	}
 }

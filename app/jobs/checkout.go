@@ -7,6 +7,7 @@ import (
 
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/checkout"
+	"github.com/acpbridge/acpbridge/shopify"
 )
 
 // CompletionResumer is the use-case the completion worker calls.
@@ -23,6 +24,9 @@ type ResumeCompletionWorker struct {
 
 // Work implements river.Worker.
 func (w *ResumeCompletionWorker) Work(ctx context.Context, job *river.Job[app.ResumeCompletionArgs]) error {
+	// A completion is the money path: its Shopify calls (the order
+	// write-back) may use the points the shop's budget keeps for it.
+	ctx = shopify.WithPriority(ctx, shopify.PriorityMoney)
 	return w.App.ResumeCompletion(ctx, job.Args.ShopID, job.Args.SessionID)
 }
 

@@ -200,7 +200,7 @@ func mcpStatus(data json.RawMessage) int {
 		return http.StatusConflict
 	case "idempotency_conflict", "unprocessable":
 		return http.StatusUnprocessableEntity
-	case "rate_limited", "too_many_requests":
+	case "rate_limited", "rate_limit_exceeded", "too_many_requests":
 		return http.StatusTooManyRequests
 	case "not_found":
 		return http.StatusNotFound

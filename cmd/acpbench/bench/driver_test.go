@@ -506,6 +506,7 @@ func TestMCPStatusIsRESTStatusOfTheACPError(t *testing.T) {
 		{`{"type":"invalid_request","code":"concurrent_update","message":"m"}`, 409},
 		{`{"type":"invalid_request","code":"idempotency_conflict","message":"m"}`, 422},
 		{`{"type":"invalid_request","code":"rate_limited","message":"m"}`, 429},
+		{`{"type":"invalid_request","code":"rate_limit_exceeded","message":"m"}`, 429},
 		{`{"type":"invalid_request","code":"not_found","message":"m"}`, 404},
 		{`{"type":"invalid_request","code":"invalid_api_key","message":"m"}`, 401},
 		{`{"type":"service_unavailable","code":"unavailable","message":"m"}`, 503},
