@@ -375,8 +375,7 @@ func (c *Carts) handoff(ctx context.Context, sh *app.Shop, ct *Cart) error {
 	})
 	if err != nil {
 		c.Logger.WarnContext(ctx, "cart draft order not written", "cart", ct.ID, "err", err)
-		return &app.Error{Code: app.CodeUnavailable, RetryAfter: 2 * time.Second,
-			Message: "the store's checkout could not be prepared for this cart; try again"}
+		return shopifyRefusal(err, "the store's checkout could not be prepared for this cart; try again")
 	}
 	if created != "" {
 		ct.newDraft = created
@@ -401,8 +400,7 @@ func (c *Carts) dropDraft(ctx context.Context, sh *app.Shop, ct *Cart) error {
 	}
 	if err := c.Drafts.DeleteDraft(ctx, sh.Domain, h.DraftID); err != nil {
 		c.Logger.WarnContext(ctx, "cart draft order not deleted", "cart", ct.ID, "draft", h.DraftID, "err", err)
-		return &app.Error{Code: app.CodeUnavailable, RetryAfter: 2 * time.Second,
-			Message: "the store's checkout could not be updated for this cart; try again"}
+		return shopifyRefusal(err, "the store's checkout could not be updated for this cart; try again")
 	}
 	ct.State.Handoff = nil
 	return nil

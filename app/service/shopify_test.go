@@ -58,6 +58,8 @@ type shopifyEnv struct {
 	browser *http.Client // a merchant's browser: cookies, follows redirects into the emulator
 	db      *sql.DB
 	cfg     config.Config
+	// logs is everything the app logged.
+	logs *testkit.LogBuffer
 }
 
 func newShopifyEnv(t *testing.T, kind app.DatabaseKind) *shopifyEnv {
@@ -162,7 +164,7 @@ func newShopifyEnvOn(t *testing.T, db app.DatabaseConfig, like *shopifyEnv) *sho
 			return nil
 		},
 	}
-	return &shopifyEnv{faults: faults, svc: svc, emu: emu, stripe: stripe, browser: browser, db: svc.Store().DB(), cfg: cfg}
+	return &shopifyEnv{faults: faults, svc: svc, emu: emu, stripe: stripe, browser: browser, db: svc.Store().DB(), cfg: cfg, logs: logs}
 }
 
 // loggedCredential matches the credentials the app handles, whole.
