@@ -212,6 +212,9 @@ func (a *Admin) Query(ctx context.Context, shop, accessToken, query string, vars
 		}
 		cost, err = a.call(ctx, shop, accessToken, query, vars, out)
 		lim.observe(r, cost)
+		if rq := requestOf(ctx); rq != nil {
+			rq.started.Store(true)
+		}
 		var th *throttledError
 		if !errors.As(err, &th) {
 			break

@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"math"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	goshopify "github.com/bold-commerce/go-shopify/v4"
@@ -59,17 +60,22 @@ func RetryAfter(err error) (time.Duration, bool) {
 	return 0, false
 }
 
-// Priority says how much of a shop's bucket a call may use.
+// Priority says in what order calls get a shop's points when its bucket
+// runs low, and whether they may spend the Limiter's reserve.
 type Priority int
 
 const (
-	// PriorityNormal calls (quotes, catalog reads, background jobs) leave
-	// the Limiter's reserve alone: below it they wait or give up.
-	PriorityNormal Priority = iota
+	// PriorityBackground is the default: work no one waits for (catalog
+	// refreshes, webhooks, the admin's reads). It goes after the calls
+	// of agents, so that a refresh asking for hundreds of points up front
+	// does not hold a burst of agents back; it retries later.
+	PriorityBackground Priority = iota
+	// PriorityAgent calls answer an agent that is waiting (quotes): they
+	// go ahead of background work and leave the reserve alone.
+	PriorityAgent
 	// PriorityMoney calls (completing a purchase: its last quote, the
-	// order write-back) may spend the reserve, and queue ahead of normal
-	// ones, so that a buyer who is paying is not starved by agents
-	// still browsing.
+	// order write-back) go first and may spend the reserve, so that a
+	// buyer who is paying is not starved by agents still browsing.
 	PriorityMoney
 )
 
@@ -85,33 +91,78 @@ func priorityOf(ctx context.Context) Priority {
 	return p
 }
 
-type patienceKey struct{}
+type requestKey struct{}
+
+// request is what WithPatience puts in a context: one agent request's
+// budget for waiting, and whether its Shopify calls have begun.
+type request struct {
+	until time.Time
+	// started is set once a call of the request was sent: its later
+	// calls go ahead of new requests', or the points it spent are lost.
+	started atomic.Bool
+}
 
 // WithPatience bounds how long the Shopify calls made under ctx may wait
 // for the shop's rate-limit points, in all, from now: a call whose points
 // would not be back by then fails at once with a *ThrottledError instead
 // of waiting (an agent's request answers "retry after" while the agent is
 // still there, rather than after it gave up). Without it only ctx's
-// deadline bounds the wait.
+// deadline bounds the wait. The calls under ctx are one request: once one
+// was sent, the others go ahead of requests that have not begun.
 func WithPatience(ctx context.Context, d time.Duration) context.Context {
-	return context.WithValue(ctx, patienceKey{}, time.Now().Add(d))
+	return context.WithValue(ctx, requestKey{}, &request{until: time.Now().Add(d)})
+}
+
+func requestOf(ctx context.Context) *request {
+	rq, _ := ctx.Value(requestKey{}).(*request)
+	return rq
 }
 
 // waitBudget is how long a call may still wait for points: until ctx's
-// deadline or the end of its patience, whichever comes first; ok is false
-// when neither bounds it.
-func waitBudget(ctx context.Context) (time.Duration, bool) {
-	budget, ok := time.Duration(0), false
+// deadline or the end of its patience, whichever comes first, and never
+// more than the Limiter's MaxWait.
+func (l *Limiter) waitBudget(ctx context.Context) time.Duration {
+	budget := l.MaxWait
+	if budget <= 0 {
+		budget = DefaultMaxWait
+	}
 	if dl, has := ctx.Deadline(); has {
-		budget, ok = time.Until(dl), true
+		budget = min(budget, time.Until(dl))
 	}
-	if until, has := ctx.Value(patienceKey{}).(time.Time); has {
-		if left := time.Until(until); !ok || left < budget {
-			budget, ok = left, true
-		}
+	if rq := requestOf(ctx); rq != nil {
+		budget = min(budget, time.Until(rq.until))
 	}
-	return max(budget, 0), ok
+	return max(budget, 0)
 }
+
+// level is a call's place when points are short: its priority, with an
+// agent's request that has begun (request.started) between new agents'
+// requests and the money path.
+type level int
+
+const (
+	levelBackground level = iota
+	levelAgentNew
+	levelAgentStarted
+	levelMoney
+	levels
+)
+
+func levelOf(ctx context.Context) level {
+	switch priorityOf(ctx) {
+	case PriorityMoney:
+		return levelMoney
+	case PriorityAgent:
+		if rq := requestOf(ctx); rq != nil && rq.started.Load() {
+			return levelAgentStarted
+		}
+		return levelAgentNew
+	}
+	return levelBackground
+}
+
+// DefaultMaxWait is a Limiter's MaxWait when it has none.
+const DefaultMaxWait = 5 * time.Second
 
 // DefaultReserve is the points a Limiter keeps for money-path calls when
 // its Reserve is zero: a few order write-backs (an order lookup and an
@@ -123,16 +174,25 @@ const DefaultReserve = 50
 // and each document's last requestedQueryCost, so a call waits before it
 // would be throttled instead of after, and gives up at once when the wait
 // would outlast its budget (ctx's deadline, WithPatience). Calls queue in
-// the order they arrive, money-path ones (WithPriority) ahead of the
-// others, which also leave Reserve points alone. Share one per process.
-// The zero value is ready to use.
+// the order they arrive within their priority (WithPriority), money-path
+// ones first, then agents' (those of requests already begun first), then
+// background work. All but the money path leave Reserve points alone, and
+// what has not begun leaves half as much again for what has, so that
+// points are not spent on quotes that cannot finish. Share one per
+// process. The zero value is ready to use.
 type Limiter struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Sleep waits d or until ctx is done; nil means a timer. Tests inject
 	// both so nothing really sleeps.
 	Sleep func(ctx context.Context, d time.Duration) error
-	// Reserve is the points normal calls leave in a shop's bucket for
+	// MaxWait bounds any call's wait for points, whatever its deadline
+	// (a background job's may be a minute away): a call that would wait
+	// longer fails at once with a *ThrottledError and is retried later by
+	// its caller, instead of holding a worker meanwhile. 0 means
+	// DefaultMaxWait.
+	MaxWait time.Duration
+	// Reserve is the points the other calls leave in a shop's bucket for
 	// PriorityMoney ones; 0 means DefaultReserve, negative none. It is
 	// capped at a quarter of the bucket.
 	Reserve float64
@@ -149,7 +209,7 @@ type bucket struct {
 	max, available, restore float64
 	at                      time.Time
 	inflight                float64
-	queued                  [2]float64
+	queued                  [levels]float64
 }
 
 // reservation is the points one call holds until its answer is observed.
@@ -167,12 +227,12 @@ var defaultLimiter = &Limiter{}
 // reported plus what has been restored since, capped at the maximum,
 // minus calls in flight and calls queued ahead), reserves the document's
 // expected cost and waits until the estimate covers it. A wait longer
-// than the call's budget (waitBudget) is not begun: reserve fails at once
+// than the call's budget (Limiter.waitBudget) is not begun: reserve fails at once
 // with a *ThrottledError. The caller must hand the reservation back to
 // observe.
 func (l *Limiter) reserve(ctx context.Context, shop, query string) (reservation, error) {
 	r := reservation{shop: shop, doc: docKey(query)}
-	prio := min(max(priorityOf(ctx), PriorityNormal), PriorityMoney)
+	lv := levelOf(ctx)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.init()
@@ -185,59 +245,70 @@ func (l *Limiter) reserve(ctx context.Context, shop, query string) (reservation,
 		b = &bucket{}
 		l.shops[shop] = b
 	}
+	// The budget is for the whole wait, however many looks it takes.
+	giveUp := l.now().Add(l.waitBudget(ctx))
 	for first := true; ; first = false {
-		wait := l.waitFor(b, r.cost, prio, first)
+		wait := l.waitFor(b, r.cost, lv, first)
 		if wait <= 0 {
 			b.inflight += r.cost
 			return r, nil
 		}
-		if budget, ok := waitBudget(ctx); ok && wait > budget {
+		if wait > giveUp.Sub(l.now()) {
 			reason := "the points would not be back in time"
-			if prio == PriorityNormal && wait > l.waitFor(b, r.cost, PriorityMoney, first) {
+			if lv < levelMoney && wait > l.waitFor(b, r.cost, levelMoney, first) {
 				reason = "the bucket is down to the reserve kept for completing purchases"
 			}
 			return reservation{}, &ThrottledError{RetryAfter: wait, Reason: reason}
 		}
-		// Queued: later calls count these points as taken. After the
-		// wait, only calls of a higher priority are counted ahead
-		// (those of the same priority queued behind this one).
-		b.queued[prio] += r.cost
+		// Queued: later calls of this priority or a lower one count
+		// these points as taken. After the wait, only calls of a higher
+		// priority are counted ahead (those of the same priority queued
+		// behind this one).
+		b.queued[lv] += r.cost
 		l.mu.Unlock()
 		err := l.sleep(ctx, wait)
 		l.mu.Lock()
-		b.queued[prio] = max(b.queued[prio]-r.cost, 0)
+		b.queued[lv] = max(b.queued[lv]-r.cost, 0)
 		if err != nil {
 			return reservation{}, err
 		}
 	}
 }
 
-// waitFor is how long a call of cost and prio must wait for its points in
-// b, as things stand; 0 when it may go now. Every call counts the money
-// calls queued; a normal one also keeps off the reserve and, on its first
-// look (joining the queue), counts the normal calls queued before it.
-// Called with l.mu held.
-func (l *Limiter) waitFor(b *bucket, cost float64, prio Priority, first bool) time.Duration {
+// waitFor is how long a call of cost at level lv must wait for its points
+// in b, as things stand; 0 when it may go now. Every call counts the calls
+// of higher levels queued ahead of it, and, on its first look (joining the
+// queue), those of its own; all but the money path keep off the reserve,
+// and what has not begun (a new agent's request, background work) off half
+// as much again. Called with l.mu held.
+func (l *Limiter) waitFor(b *bucket, cost float64, lv level, first bool) time.Duration {
 	if b.max <= 0 || b.restore <= 0 {
 		return 0 // nothing known of the bucket yet: the first answer tells
 	}
-	// A document costing more than the whole bucket can never fit;
-	// waiting for a full bucket is the best we can do.
-	need := math.Min(cost, b.max)
-	free := b.estimate(l.now()) - b.queued[PriorityMoney]
-	if prio == PriorityNormal {
-		need = math.Min(need+l.reservePoints(b), b.max)
-		if first {
-			free -= b.queued[PriorityNormal]
+	free := b.estimate(l.now())
+	for above := lv + 1; above < levels; above++ {
+		free -= b.queued[above]
+	}
+	if first {
+		free -= b.queued[lv]
+	}
+	need := cost
+	if reserve := l.reservePoints(b); lv < levelMoney {
+		need += reserve
+		if lv < levelAgentStarted {
+			need += reserve / 2
 		}
 	}
+	// A document costing more than the whole bucket can never fit;
+	// waiting for a full bucket is the best we can do.
+	need = math.Min(need, b.max)
 	if free >= need {
 		return 0
 	}
 	return seconds((need - free) / b.restore)
 }
 
-// reservePoints is the points normal calls leave in b.
+// reservePoints is the points calls off the money path leave in b.
 func (l *Limiter) reservePoints(b *bucket) float64 {
 	r := l.Reserve
 	if r == 0 {
@@ -280,7 +351,7 @@ func (l *Limiter) observe(r reservation, c *goshopify.GraphQLCost) {
 // once with a *ThrottledError if the call's budget ends first: there is
 // no point sleeping only to time out.
 func (l *Limiter) pause(ctx context.Context, d time.Duration) error {
-	if budget, ok := waitBudget(ctx); ok && budget < d {
+	if l.waitBudget(ctx) < d {
 		return &ThrottledError{RetryAfter: d, Reason: "Shopify answered THROTTLED and the points would not be back in time"}
 	}
 	return l.sleep(ctx, d)

@@ -131,18 +131,18 @@ type namedProbe struct {
 const DefaultShopifyPatience = time.Second
 
 // shopifyBudget is the ACP pipeline's Budget: every agent request's
-// Shopify calls wait for points at most patience in all; complete's are
-// the money path.
+// Shopify calls wait for points at most patience in all, ahead of
+// background work; complete's are the money path.
 func shopifyBudget(patience time.Duration) func(context.Context, bool) context.Context {
 	if patience <= 0 {
 		patience = DefaultShopifyPatience
 	}
 	return func(ctx context.Context, moneyPath bool) context.Context {
-		ctx = shopify.WithPatience(ctx, patience)
+		p := shopify.PriorityAgent
 		if moneyPath {
-			ctx = shopify.WithPriority(ctx, shopify.PriorityMoney)
+			p = shopify.PriorityMoney
 		}
-		return ctx
+		return shopify.WithPriority(shopify.WithPatience(ctx, patience), p)
 	}
 }
 
