@@ -119,12 +119,17 @@ func requestOf(ctx context.Context) *request {
 }
 
 // waitBudget is how long a call may still wait for points: until ctx's
-// deadline or the end of its patience, whichever comes first, and never
-// more than the Limiter's MaxWait.
+// deadline or the end of its patience, whichever comes first, and, off the
+// money path, never more than the Limiter's MaxWait.
 func (l *Limiter) waitBudget(ctx context.Context) time.Duration {
 	budget := l.MaxWait
 	if budget <= 0 {
 		budget = DefaultMaxWait
+	}
+	if levelOf(ctx) == levelMoney {
+		// First in line, and worth the worker it holds: only its
+		// deadline and patience bound it.
+		budget = time.Duration(math.MaxInt64)
 	}
 	if dl, has := ctx.Deadline(); has {
 		budget = min(budget, time.Until(dl))
@@ -161,8 +166,10 @@ func levelOf(ctx context.Context) level {
 	return levelBackground
 }
 
-// DefaultMaxWait is a Limiter's MaxWait when it has none.
-const DefaultMaxWait = 5 * time.Second
+// DefaultMaxWait is a Limiter's MaxWait when it has none: a background
+// job waiting longer holds one of the job queue's few workers that order
+// webhooks and agents' events need.
+const DefaultMaxWait = 2 * time.Second
 
 // DefaultReserve is the points a Limiter keeps for money-path calls when
 // its Reserve is zero: a few order write-backs (an order lookup and an
@@ -186,11 +193,11 @@ type Limiter struct {
 	// Sleep waits d or until ctx is done; nil means a timer. Tests inject
 	// both so nothing really sleeps.
 	Sleep func(ctx context.Context, d time.Duration) error
-	// MaxWait bounds any call's wait for points, whatever its deadline
-	// (a background job's may be a minute away): a call that would wait
-	// longer fails at once with a *ThrottledError and is retried later by
-	// its caller, instead of holding a worker meanwhile. 0 means
-	// DefaultMaxWait.
+	// MaxWait bounds the wait for points of any call off the money path,
+	// whatever its deadline (a background job's may be a minute away): a
+	// call that would wait longer fails at once with a *ThrottledError
+	// and is retried later by its caller, instead of holding a worker
+	// meanwhile. 0 means DefaultMaxWait.
 	MaxWait time.Duration
 	// Reserve is the points the other calls leave in a shop's bucket for
 	// PriorityMoney ones; 0 means DefaultReserve, negative none. It is

@@ -191,6 +191,7 @@ func TestLimiterBudgetAndReserve(t *testing.T) {
 		{name: "agent, into the reserve, no patience for it", available: 85, priority: shopify.PriorityAgent, patience: 50 * time.Millisecond, wantAfter: 100 * time.Millisecond},
 		{name: "background work keeps off it too", available: 85, priority: shopify.PriorityBackground, wantSlept: []time.Duration{100 * time.Millisecond}},
 		{name: "background, no patience, past the Limiter's MaxWait", available: 0, priority: shopify.PriorityBackground, maxWait: 500 * time.Millisecond, wantAfter: 950 * time.Millisecond},
+		{name: "money, no patience, MaxWait does not bound it", available: 0, priority: shopify.PriorityMoney, maxWait: 100 * time.Millisecond, wantSlept: []time.Duration{200 * time.Millisecond}},
 		{name: "money may use the reserve", available: 20, priority: shopify.PriorityMoney, patience: 50 * time.Millisecond},
 		{name: "money, short of its own cost, waits within patience", available: 0, priority: shopify.PriorityMoney, patience: time.Second, wantSlept: []time.Duration{200 * time.Millisecond}},
 		{name: "money, short past its patience", available: 0, priority: shopify.PriorityMoney, patience: 100 * time.Millisecond, wantAfter: 200 * time.Millisecond},

@@ -60,9 +60,9 @@ type RefreshProductWorker struct {
 // Work implements river.Worker.
 func (w *RefreshProductWorker) Work(ctx context.Context, job *river.Job[app.RefreshProductArgs]) error {
 	if job.Args.InventoryItemID != 0 {
-		return w.App.RefreshStock(ctx, job.Args.Shop, job.Args.ProductID, job.Args.InventoryItemID)
+		return snoozeThrottled(w.App.RefreshStock(ctx, job.Args.Shop, job.Args.ProductID, job.Args.InventoryItemID))
 	}
-	return w.App.RefreshProduct(ctx, job.Args.Shop, job.Args.ProductID)
+	return snoozeThrottled(w.App.RefreshProduct(ctx, job.Args.Shop, job.Args.ProductID))
 }
 
 // ReconcileWorker starts the daily full sync of every shop.

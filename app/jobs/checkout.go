@@ -27,7 +27,7 @@ func (w *ResumeCompletionWorker) Work(ctx context.Context, job *river.Job[app.Re
 	// A completion is the money path: its Shopify calls (the order
 	// write-back) may use the points the shop's budget keeps for it.
 	ctx = shopify.WithPriority(ctx, shopify.PriorityMoney)
-	return w.App.ResumeCompletion(ctx, job.Args.ShopID, job.Args.SessionID)
+	return snoozeThrottled(w.App.ResumeCompletion(ctx, job.Args.ShopID, job.Args.SessionID))
 }
 
 // DraftReleaser is the use-case the draft release worker calls.

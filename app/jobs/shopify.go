@@ -6,6 +6,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/shopify"
 )
 
 // WebhookProcessor is the use-case the webhook worker calls.
@@ -21,7 +22,19 @@ type WebhookWorker struct {
 
 // Work implements river.Worker.
 func (w *WebhookWorker) Work(ctx context.Context, job *river.Job[app.ProcessWebhookArgs]) error {
-	return w.App.ProcessWebhook(ctx, job.Args.EventID)
+	return snoozeThrottled(w.App.ProcessWebhook(ctx, job.Args.EventID))
+}
+
+// snoozeThrottled turns a failure for the shop's Shopify API budget (its
+// rate limit: nothing was run) into a snooze until the points are back,
+// which River neither counts as an attempt nor backs off from
+// exponentially: a webhook that completes a purchase paid at Shopify's
+// checkout runs again seconds later, not minutes. Other errors pass.
+func snoozeThrottled(err error) error {
+	if wait, ok := shopify.RetryAfter(err); ok {
+		return river.JobSnooze(wait)
+	}
+	return err
 }
 
 // InstallFollower is the use-case the install worker calls.

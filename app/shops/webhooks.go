@@ -306,7 +306,11 @@ func (s *Shopify) processWebhook(ctx context.Context, eventID int64, catalog Cat
 	}
 	if orders != nil && slices.Contains(OrderTopics, ev.Topic) {
 		// Stripe and Shopify are called outside the transaction; what
-		// they lead to is recorded with the outcome.
+		// they lead to is recorded with the outcome. An order's news is
+		// the money path (a purchase paid at Shopify's checkout completes
+		// its session here; refunds move money): its Shopify calls go
+		// ahead of quotes and background work when the budget is low.
+		ctx := shopify.WithPriority(ctx, shopify.PriorityMoney)
 		outcome, record, err := orders.OrderWebhook(ctx, ev)
 		var later *app.WebhookDeferred
 		if errors.As(err, &later) {

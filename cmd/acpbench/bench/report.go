@@ -459,7 +459,10 @@ type Graceful struct {
 // Graceful sums the report's answers per Graceful.
 func (r *Report) Graceful() Graceful {
 	g := Graceful{NonSuccess: map[int]int{}}
-	for _, st := range r.Endpoints {
+	for ep, st := range r.Endpoints {
+		if ep == EndpointCompletedAfterPay {
+			continue // a wait for the order, no request
+		}
 		for code, n := range st.Statuses {
 			switch {
 			case code == 0:
