@@ -454,6 +454,10 @@ type Graceful struct {
 	// Recoverable counts 2xx answers the agents asked again after (a
 	// recoverable message: Shopify could not quote in time).
 	Recoverable int
+	// CompleteAgain counts completes asked again after a 2xx answer: the
+	// completion in progress (its order not written yet), or not ready
+	// with a recoverable message.
+	CompleteAgain int
 }
 
 // Graceful sums the report's answers per Graceful.
@@ -480,6 +484,9 @@ func (r *Report) Graceful() Graceful {
 	}
 	for _, rg := range r.Retried {
 		g.Recoverable += rg.Count
+	}
+	for _, c := range r.Conversations {
+		g.CompleteAgain += c.InProgress
 	}
 	return g
 }
@@ -519,6 +526,6 @@ func (g Graceful) print(w io.Writer, slowAfter time.Duration) {
 	if len(parts) > 0 {
 		non = strings.Join(parts, " ")
 	}
-	fmt.Fprintf(w, "graceful: %d answers 5xx, %d without an answer, max latency %s ms (%d over %s), non-2xx by status: %s (%d 429s without Retry-After), %d recoverable answers asked again\n",
-		g.ServerErrors, g.NoAnswer, ms(g.Max), g.Slow, slowAfter, non, g.NoRetryAfter, g.Recoverable)
+	fmt.Fprintf(w, "graceful: %d answers 5xx, %d without an answer, max latency %s ms (%d over %s), non-2xx by status: %s (%d 429s without Retry-After), %d recoverable answers asked again, %d completes asked again\n",
+		g.ServerErrors, g.NoAnswer, ms(g.Max), g.Slow, slowAfter, non, g.NoRetryAfter, g.Recoverable, g.CompleteAgain)
 }
