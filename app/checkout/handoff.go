@@ -163,8 +163,7 @@ func (c *Sessions) handoff(ctx context.Context, ag *app.Agent, v acp.Version, cs
 	}
 	if err != nil {
 		c.Logger.WarnContext(ctx, "draft order not written", "session", cs.ID, "err", err)
-		return &app.Error{Code: app.CodeUnavailable, RetryAfter: 2 * time.Second,
-			Message: "the store's checkout could not be prepared; try again"}
+		return shopifyRefusal(err, "the store's checkout could not be prepared; try again")
 	}
 	if created != "" {
 		cs.newDraft = created
@@ -226,8 +225,7 @@ func (c *Sessions) dropDraft(ctx context.Context, sh *app.Shop, cs *Session) err
 	}
 	if err := c.Drafts.DeleteDraft(ctx, sh.Domain, h.DraftID); err != nil {
 		c.Logger.WarnContext(ctx, "draft order not deleted", "session", cs.ID, "draft", h.DraftID, "err", err)
-		return &app.Error{Code: app.CodeUnavailable, RetryAfter: 2 * time.Second,
-			Message: "the store's checkout could not be updated; try again"}
+		return shopifyRefusal(err, "the store's checkout could not be updated; try again")
 	}
 	cs.State.Handoff = nil
 	return nil

@@ -54,6 +54,24 @@ func TestThrottledShopAnswersGracefully(t *testing.T) {
 	if r := a.cartCall("POST", "/carts", "burst-cart", create); r.status != http.StatusCreated || r.str("continue_url") == "" {
 		t.Fatalf("the same cart request again: %d %s; want it run afresh and created", r.status, r.body)
 	}
+	// 1b. A session's draft order (the handoff), throttled: the same
+	// answer, and the retry under the same key runs afresh.
+	e.failShopify("CreateDraftOrder", 1, http.StatusTooManyRequests)
+	a.headers = map[string]string{"Idempotency-Key": "burst-session-draft"}
+	// Two of the item: a cart state of its own (step 2 needs its quote uncached).
+	sessionBody := a.createBody([]acp.ItemInput{item(e.items.inStock, 2)}, true, californiaAddress())
+	r = a.do("POST", "/checkout_sessions", sessionBody)
+	if secs, err := strconv.Atoi(r.header.Get("Retry-After")); r.status != http.StatusTooManyRequests || err != nil || secs < 1 ||
+		r.str("code") != "rate_limit_exceeded" {
+		t.Fatalf("session with its draft throttled: %d, Retry-After %q: %s; want 429 rate_limit_exceeded with Retry-After", r.status, r.header.Get("Retry-After"), r.body)
+	}
+	if hits := e.shopifyFaultHits(); hits != 2 {
+		t.Fatalf("%d injected 429s hit, want 2", hits)
+	}
+	if r := a.do("POST", "/checkout_sessions", sessionBody); r.status != http.StatusCreated || r.str("continue_url") == "" {
+		t.Fatalf("the same session request again: %d %s; want it run afresh, handed to Shopify's checkout", r.status, r.body)
+	}
+	a.headers = nil
 	if _, err := e.svc.Agents().SetCompletionMethod(ctx, e.sh.ID, app.CompletionDelegatedPayment); err != nil {
 		t.Fatal(err)
 	}
