@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"regexp"
 	"slices"
 	"sort"
@@ -18,6 +19,7 @@ import (
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/internal/ttlcache"
+	"github.com/acpbridge/acpbridge/shopify"
 )
 
 // LiveVariant is a variant as Shopify has it at this moment.
@@ -599,9 +601,16 @@ func (p *Pricing) unreachable(ctx context.Context, sh *app.Shop, q Quote, err er
 		p.Logger.WarnContext(ctx, "quote: Shopify unavailable", "shop", sh.Domain, "err", err)
 	}
 	q.Options, q.Complete, q.Key = nil, false, ""
+	// A session has no Retry-After: when the shop's API budget is what is
+	// short, the message says how long it needs, so that agents do not ask
+	// again at once (under a burst they did, thousands of times a minute).
+	retry := "Please try again in a moment."
+	if wait, ok := shopify.RetryAfter(err); ok && errors.Is(err, shopify.ErrThrottled) {
+		retry = fmt.Sprintf("Please try again in %d seconds.", max(1, int(math.Ceil(wait.Seconds()))))
+	}
 	q.Messages = append(q.Messages, acp.Message{Type: acp.MessageError, Code: acp.MessageCodeInvalid, ContentType: acp.ContentPlain,
 		Severity: "medium", Resolution: "recoverable",
-		Content: "The store could not confirm prices, tax and shipping just now. Please try again in a moment."})
+		Content: "The store could not confirm prices, tax and shipping just now. " + retry})
 	return q
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -114,6 +115,11 @@ func TestThrottledShopAnswersGracefully(t *testing.T) {
 		// bucket's new size from its answer.
 		if r.status != http.StatusCreated || i > 0 && (r.str("status") == "ready_for_payment" || !hasRecoverable(r)) {
 			t.Fatalf("create %d on a spent budget: %d %s; want 201, not ready, with a recoverable message", i, r.status, r.body)
+		}
+		// The message says how long the budget needs (a point a minute:
+		// tens of seconds), as Retry-After would.
+		if i > 0 && !regexp.MustCompile(`try again in [0-9]+ seconds`).Match(r.body) {
+			t.Errorf("create %d on a spent budget: %s; want the wait in the message", i, r.body)
 		}
 	}
 	// The app stops asking once it has seen the bucket: at most the
