@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
@@ -225,7 +226,14 @@ func (s *Server) mcpError(ctx context.Context, v acp.Version, err error, fromBod
 		}
 	}
 	if v != "" {
-		_, e, _ = s.describeErr(ctx, err)
+		var wait time.Duration
+		_, e, wait = s.describeErr(ctx, err)
+		if wait > 0 {
+			// MCP has no Retry-After: the wait goes into the message.
+			secs := int((wait + time.Second - 1) / time.Second)
+			e.Message = strings.TrimSuffix(e.Message, "; retry after the time in Retry-After") +
+				fmt.Sprintf(" (retry in %d seconds)", secs)
+		}
 		if fromBody {
 			e.Param = acpapi.PayloadParam(e.Param)
 		}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -534,6 +535,10 @@ func TestMCPRateLimitSharedWithREST(t *testing.T) {
 		code := acpErr(t, je)["code"]
 		if want := []string{"rate_limit_exceeded", "not_found"}[i]; je.Code != web.CodeACPError || code != want {
 			t.Errorf("key %d over MCP right after key one over REST: %d %v, want %s", i, je.Code, code, want)
+		}
+		// MCP has no Retry-After header: the refusal says the wait.
+		if msg, _ := acpErr(t, je)["message"].(string); i == 0 && !regexp.MustCompile(`\(retry in [0-9]+ seconds\)$`).MatchString(msg) {
+			t.Errorf("rate-limited tool call: message %q, want the wait in it", msg)
 		}
 	}
 }
