@@ -414,17 +414,21 @@ func (c *Sessions) modify(ctx context.Context, sh *app.Shop, id string, fn func(
 			return nil, err
 		}
 		cs.UpdatedAt = c.now()
-		// The session and the release of its draft, when this write
-		// ends it, commit together (fn's Shopify calls stay outside).
-		err = c.Store.InTx(ctx, func(ctx context.Context) error {
-			if err := c.Store.SaveCheckoutSession(ctx, cs); err != nil {
-				return err
-			}
-			if !before.Terminal() && (cs.Status == acp.StatusCanceled || cs.Status == acp.StatusExpired) {
+		if !before.Terminal() && (cs.Status == acp.StatusCanceled || cs.Status == acp.StatusExpired) {
+			// The session and the release of its draft, when this write
+			// ends it, commit together (fn's Shopify calls stay outside).
+			err = c.Store.InTx(ctx, func(ctx context.Context) error {
+				if err := c.Store.SaveCheckoutSession(ctx, cs); err != nil {
+					return err
+				}
 				return c.releaseDraft(ctx, cs)
-			}
-			return nil
-		})
+			})
+		} else {
+			// One guarded UPDATE is atomic on its own: a transaction
+			// around it would only add BEGIN and COMMIT, two round trips
+			// on every update (issue 17).
+			err = c.Store.SaveCheckoutSession(ctx, cs)
+		}
 		if err == nil {
 			cs.newDraft = ""
 			return cs, nil
