@@ -36,4 +36,17 @@ type Agent struct {
 	Shop     *Shop
 	Key      *APIKey
 	Settings *ACPSettings
+	// Policies are the policy pages of the shop's feed settings when
+	// authentication read them with the key (nil: not read, the checkout
+	// reads them itself), so that a request does not read them again.
+	Policies *PolicyURLs
+}
+
+// PolicyURLs are the policy pages a shop's feed settings name, which every
+// checkout session links to.
+type PolicyURLs struct {
+	// Saved: the shop has saved feed settings (without them a session
+	// links to no policy page at all).
+	Saved                   bool
+	Terms, Privacy, Returns string
 }

@@ -250,6 +250,9 @@ func (p *Pipeline) run(ctx context.Context, req Request, prog *progress) Result 
 	if err != nil {
 		return refused(v, err)
 	}
+	// The call's Shopify requests take the shop's token from the row
+	// authentication read, not from a read of their own each.
+	ctx = app.WithShop(ctx, ag.Shop)
 	if !req.Operation.read() && !req.Operation.idempotent() || req.Operation.cart() && p.Carts == nil {
 		return refused(v, ErrUnknownOperation)
 	}

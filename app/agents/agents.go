@@ -27,7 +27,7 @@ type AgentStore interface {
 	// APIKeyByHash returns a live key, its shop whatever its status (the
 	// caller decides) and the shop's settings (nil when none), or
 	// ErrNotFound.
-	APIKeyByHash(ctx context.Context, hash string) (*app.APIKey, *app.Shop, *app.ACPSettings, error)
+	APIKeyByHash(ctx context.Context, hash string) (*app.APIKey, *app.Shop, *app.ACPSettings, *app.PolicyURLs, error)
 	ACPSettings(ctx context.Context, shopID int64) (*app.ACPSettings, error)
 	SaveACPSettings(ctx context.Context, s app.ACPSettings) error
 	// SetCompletionMethod saves the shop's completion method (creating its
@@ -136,7 +136,7 @@ func (a *Access) Authenticate(ctx context.Context, shopDomain, authorization str
 	if !strings.HasPrefix(key, APIKeyPrefix+"_") || len(key) > 200 {
 		return nil, errBadKey
 	}
-	k, sh, set, err := a.Store.APIKeyByHash(ctx, secret.HashAPIKey(key))
+	k, sh, set, pol, err := a.Store.APIKeyByHash(ctx, secret.HashAPIKey(key))
 	if errors.Is(err, app.ErrNotFound) {
 		return nil, errBadKey
 	}
@@ -149,7 +149,7 @@ func (a *Access) Authenticate(ctx context.Context, shopDomain, authorization str
 	if set == nil {
 		set = &app.ACPSettings{ShopID: sh.ID}
 	}
-	return &app.Agent{Shop: sh, Key: k, Settings: a.distribution().Resolve(set)}, nil
+	return &app.Agent{Shop: sh, Key: k, Settings: a.distribution().Resolve(set), Policies: pol}, nil
 }
 
 // distribution is a.Distribution, app.DistributionAppStore when unset: the

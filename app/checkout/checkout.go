@@ -414,17 +414,21 @@ func (c *Sessions) modify(ctx context.Context, sh *app.Shop, id string, fn func(
 			return nil, err
 		}
 		cs.UpdatedAt = c.now()
-		// The session and the release of its draft, when this write
-		// ends it, commit together (fn's Shopify calls stay outside).
-		err = c.Store.InTx(ctx, func(ctx context.Context) error {
-			if err := c.Store.SaveCheckoutSession(ctx, cs); err != nil {
-				return err
-			}
-			if !before.Terminal() && (cs.Status == acp.StatusCanceled || cs.Status == acp.StatusExpired) {
+		if !before.Terminal() && (cs.Status == acp.StatusCanceled || cs.Status == acp.StatusExpired) {
+			// The session and the release of its draft, when this write
+			// ends it, commit together (fn's Shopify calls stay outside).
+			err = c.Store.InTx(ctx, func(ctx context.Context) error {
+				if err := c.Store.SaveCheckoutSession(ctx, cs); err != nil {
+					return err
+				}
 				return c.releaseDraft(ctx, cs)
-			}
-			return nil
-		})
+			})
+		} else {
+			// One guarded UPDATE is atomic on its own: a transaction
+			// around it would only add BEGIN and COMMIT, two round trips
+			// on every update (issue 17).
+			err = c.Store.SaveCheckoutSession(ctx, cs)
+		}
 		if err == nil {
 			cs.newDraft = ""
 			return cs, nil
@@ -512,7 +516,7 @@ func (c *Sessions) priceWith(ctx context.Context, ag *app.Agent, v acp.Version, 
 	if err != nil {
 		return err
 	}
-	if cs.State.Links, err = c.links(ctx, sh); err != nil {
+	if cs.State.Links, err = c.links(ctx, ag); err != nil {
 		return err
 	}
 	if method == app.CompletionShopifyCheckout {
@@ -597,23 +601,31 @@ func (c *Sessions) payments() PaymentProviders {
 	return c.Completer.Payments
 }
 
-// links are the shop's policy pages, from its feed settings.
-func (c *Sessions) links(ctx context.Context, sh *app.Shop) ([]acp.Link, error) {
-	fs, err := c.Store.FeedSettings(ctx, sh.ID)
-	if errors.Is(err, app.ErrNotFound) {
-		return nil, nil
+// links are the shop's policy pages, from its feed settings: the ones
+// authentication read with the key when the caller carries them, else read.
+func (c *Sessions) links(ctx context.Context, ag *app.Agent) ([]acp.Link, error) {
+	sh, pol := ag.Shop, ag.Policies
+	if pol == nil {
+		fs, err := c.Store.FeedSettings(ctx, sh.ID)
+		if errors.Is(err, app.ErrNotFound) {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		pol = &app.PolicyURLs{Saved: true, Terms: fs.TermsURL, Privacy: fs.PrivacyPolicyURL, Returns: fs.ReturnPolicyURL}
 	}
-	if err != nil {
-		return nil, err
+	if !pol.Saved {
+		return nil, nil
 	}
 	var out []acp.Link
 	for _, l := range []struct {
 		t   acp.LinkType
 		url string
 	}{
-		{acp.LinkTypeTermsOfUse, fs.TermsURL},
-		{acp.LinkTypePrivacyPolicy, fs.PrivacyPolicyURL},
-		{acp.LinkTypeReturnPolicy, fs.ReturnPolicyURL},
+		{acp.LinkTypeTermsOfUse, pol.Terms},
+		{acp.LinkTypePrivacyPolicy, pol.Privacy},
+		{acp.LinkTypeReturnPolicy, pol.Returns},
 		{acp.LinkTypeShippingPolicy, sh.ShippingPolicyURL},
 		{acp.LinkTypeContactUs, sh.ContactURL},
 	} {

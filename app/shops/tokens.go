@@ -72,9 +72,11 @@ func (s *Shopify) AccessToken(ctx context.Context, shop string) (string, error) 
 // it returns, so a caller whose token Shopify then refuses can say exactly
 // which one was refused.
 func (s *Shopify) accessToken(ctx context.Context, shop string) (token, sealed string, err error) {
-	sh, err := s.Store.ShopByDomain(ctx, shop)
-	if err != nil {
-		return "", "", err
+	sh := app.ShopFromContext(ctx, shop)
+	if sh == nil {
+		if sh, err = s.Store.ShopByDomain(ctx, shop); err != nil {
+			return "", "", err
+		}
 	}
 	if sh.Status != app.ShopActive {
 		if sh.Status == app.ShopReauthRequired {

@@ -14,10 +14,11 @@ import (
 	"github.com/acpbridge/acpbridge/app/checkout"
 )
 
-// APIKeyByHash returns a live (not revoked) key, its shop and the shop's
-// ACP settings (nil when none are saved) with its payment account, in one
-// query: it runs on every agent request.
-func (s *Store) APIKeyByHash(ctx context.Context, hash string) (*app.APIKey, *app.Shop, *app.ACPSettings, error) {
+// APIKeyByHash returns a live (not revoked) key, its shop, the shop's
+// ACP settings (nil when none are saved) with its payment account, and the
+// policy pages of its feed settings, in one query: it runs on every agent
+// request.
+func (s *Store) APIKeyByHash(ctx context.Context, hash string) (*app.APIKey, *app.Shop, *app.ACPSettings, *app.PolicyURLs, error) {
 	var r struct {
 		Shop           shopRow `gorm:"embedded"`
 		KeyID          int64
@@ -32,20 +33,26 @@ func (s *Store) APIKeyByHash(ctx context.Context, hash string) (*app.APIKey, *ap
 		Completion     *string
 		SetUpdatedAt   *time.Time
 		Pay            paymentAccountCols `gorm:"embedded"`
+		FeedShopID     *int64
+		FeedTerms      *string
+		FeedPrivacy    *string
+		FeedReturns    *string
 	}
 	err := s.conn(ctx).Table("api_keys").
 		Select(`shops.*, api_keys.id AS key_id, api_keys.fingerprint AS key_fingerprint, api_keys.label AS key_label,
   api_keys.created_at AS key_created_at, acp_settings.shop_id AS set_shop_id, acp_settings.signing_secret_sealed AS signing_sealed,
   acp_settings.require_signature AS require_sig, acp_settings.webhook_url AS webhook_url,
   acp_settings.webhook_secret_sealed AS webhook_sealed, acp_settings.completion_method AS completion,
-  acp_settings.updated_at AS set_updated_at, `+paymentAccountSelect).
+  acp_settings.updated_at AS set_updated_at, feed_settings.shop_id AS feed_shop_id, feed_settings.terms_url AS feed_terms,
+  feed_settings.privacy_policy_url AS feed_privacy, feed_settings.return_policy_url AS feed_returns, `+paymentAccountSelect).
 		Joins("JOIN shops ON shops.id = api_keys.shop_id").
 		Joins("LEFT JOIN acp_settings ON acp_settings.shop_id = api_keys.shop_id").
 		Joins(paymentAccountJoin).
+		Joins("LEFT JOIN feed_settings ON feed_settings.shop_id = api_keys.shop_id").
 		Where("api_keys.key_hash = ? AND api_keys.revoked_at IS NULL", hash).
 		Take(&r).Error
 	if err != nil {
-		return nil, nil, nil, translate(err, "api key")
+		return nil, nil, nil, nil, translate(err, "api key")
 	}
 	sh := toAppShop(r.Shop)
 	k := &app.APIKey{ID: r.KeyID, ShopID: sh.ID, Hash: hash, Fingerprint: r.KeyFingerprint, Label: r.KeyLabel, CreatedAt: r.KeyCreatedAt.UTC()}
@@ -60,7 +67,8 @@ func (s *Store) APIKeyByHash(ctx context.Context, hash string) (*app.APIKey, *ap
 			set.UpdatedAt = r.SetUpdatedAt.UTC()
 		}
 	}
-	return k, sh, set, nil
+	pol := &app.PolicyURLs{Saved: r.FeedShopID != nil, Terms: deref(r.FeedTerms), Privacy: deref(r.FeedPrivacy), Returns: deref(r.FeedReturns)}
+	return k, sh, set, pol, nil
 }
 
 // paymentAccountJoin, paymentAccountSelect and paymentAccountCols read the

@@ -108,14 +108,28 @@ func TestACPSettingsAndKeys(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		gk, gs, gset, err := st.APIKeyByHash(ctx, "h1")
+		gk, gs, gset, pol, err := st.APIKeyByHash(ctx, "h1")
 		if err != nil || gk.ID != k.ID || gs.ID != sh.ID || gs.Domain != sh.Domain || gs.Status != app.ShopActive || gset == nil || *gset != in {
 			t.Fatalf("APIKeyByHash = %v %v %+v %v", gk, gs, gset, err)
+		}
+		if pol == nil || *pol != (app.PolicyURLs{}) {
+			t.Errorf("policies without feed settings = %+v, want not saved", pol)
+		}
+		// The feed settings' policy pages come with the key, for the
+		// session's links.
+		fs := app.FeedSettings{ShopID: sh.ID, TermsURL: "https://a.example/terms", PrivacyPolicyURL: "https://a.example/privacy",
+			ReturnPolicyURL: "https://a.example/returns"}
+		if err := st.SaveFeedSettings(ctx, fs); err != nil {
+			t.Fatal(err)
+		}
+		want := app.PolicyURLs{Saved: true, Terms: fs.TermsURL, Privacy: fs.PrivacyPolicyURL, Returns: fs.ReturnPolicyURL}
+		if _, _, _, pol, err := st.APIKeyByHash(ctx, "h1"); err != nil || pol == nil || *pol != want {
+			t.Errorf("policies = %+v, %v; want %+v", pol, err, want)
 		}
 		if err := st.RevokeAPIKey(ctx, sh.ID, k.ID); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, _, err := st.APIKeyByHash(ctx, "h1"); !errors.Is(err, app.ErrNotFound) {
+		if _, _, _, _, err := st.APIKeyByHash(ctx, "h1"); !errors.Is(err, app.ErrNotFound) {
 			t.Errorf("revoked key: %v", err)
 		}
 	})
@@ -162,7 +176,7 @@ func TestPaymentCredentials(t *testing.T) {
 		if _, err := st.CreateAPIKey(ctx, app.APIKey{ShopID: sh.ID, Hash: "h1", Fingerprint: "f"}); err != nil {
 			t.Fatal(err)
 		}
-		_, _, gset, err := st.APIKeyByHash(ctx, "h1")
+		_, _, gset, _, err := st.APIKeyByHash(ctx, "h1")
 		if err != nil || gset == nil || gset.Payment == nil || gset.Payment.Provider != "stripe" || gset.Payment.AccountID != "acct_1" ||
 			gset.WebhookURL != set.WebhookURL || gset.CompletionMethod != app.CompletionDelegatedPayment {
 			t.Fatalf("APIKeyByHash settings = %+v, %v", gset, err)
@@ -279,7 +293,7 @@ func TestSetCompletionMethod(t *testing.T) {
 		if _, err := st.CreateAPIKey(ctx, app.APIKey{ShopID: sh.ID, Hash: "h1", Fingerprint: "f"}); err != nil {
 			t.Fatal(err)
 		}
-		_, _, got, err := st.APIKeyByHash(ctx, "h1")
+		_, _, got, _, err := st.APIKeyByHash(ctx, "h1")
 		if err != nil || got == nil || got.CompletionMethod != app.CompletionDelegatedPayment || !got.UpdatedAt.Equal(t2) ||
 			got.WebhookURL != "https://agent.example/hook" || got.SigningSecretSealed != "v1:k:sig" || !got.RequireSignature ||
 			got.Payment == nil || got.Payment.AccountID != "acct_1" {

@@ -77,9 +77,9 @@ func (s *Store) idemScope(ctx context.Context, sc idempotency.Scope, key string,
 // INSERT … ON CONFLICT DO NOTHING on (shop_id, api_key_id, operation,
 // session_id, key), which the database makes atomic whichever replica (or
 // connection) runs it. A record that is expired, or in flight under a
-// lapsed lease (its replica died), is deleted first; the DELETE's own
-// condition keeps it from removing a record another replica has just
-// claimed. A record converted by migration 00014 (legacyKeyID) holds the
+// lapsed lease (its replica died), is deleted when the INSERT loses to
+// it, and the claim tried again; the DELETE's own condition keeps it from
+// removing a record another replica has just claimed. A record converted by migration 00014 (legacyKeyID) holds the
 // key for every API key of its shop.
 func (s *Store) ClaimIdempotencyKey(ctx context.Context, rec idempotency.Record, now time.Time) (*idempotency.Record, bool, error) {
 	now = now.UTC()
@@ -89,14 +89,27 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, rec idempotency.Record,
 		RequestHash: rec.RequestHash, State: string(idempotency.InFlight), LeaseUntil: rec.LeaseUntil.UTC(),
 		CreatedAt: rec.CreatedAt.UTC(), ExpiresAt: rec.ExpiresAt.UTC(),
 	}
+	// Most claims are of a new key: the INSERT alone decides them. Only
+	// when it loses is a stale holder (expired, or in flight under a
+	// lapsed lease) dropped and the claim tried again; while records of
+	// migration 00014 may exist, stale ones are dropped first, as the
+	// legacy check must not find an expired one (issue 17: a DELETE on
+	// every request was one statement in twenty).
+	until, err := s.legacyIdempotencyUntil(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	dropStale := now.Before(until)
 	// A record can vanish between the INSERT that lost and the SELECT (its
 	// request failed and released it); then the key is free: claim again.
-	for range 3 {
-		err := s.idemScope(ctx, rec.Scope, rec.Key, rec.APIKeyID, legacyKeyID).
-			Where("expires_at <= ? OR (state = ? AND lease_until <= ?)", now, string(idempotency.InFlight), now).
-			Delete(&idempotencyRow{}).Error
-		if err != nil {
-			return nil, false, translate(err, "claim idempotency key: drop stale")
+	for range 4 {
+		if dropStale {
+			err := s.idemScope(ctx, rec.Scope, rec.Key, rec.APIKeyID, legacyKeyID).
+				Where("expires_at <= ? OR (state = ? AND lease_until <= ?)", now, string(idempotency.InFlight), now).
+				Delete(&idempotencyRow{}).Error
+			if err != nil {
+				return nil, false, translate(err, "claim idempotency key: drop stale")
+			}
 		}
 		if held, err := s.legacyIdempotency(ctx, rec, now); held != nil || err != nil {
 			return held, false, err
@@ -113,6 +126,10 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, rec idempotency.Record,
 		if res.RowsAffected == 1 {
 			held, err := toAppIdempotency(row)
 			return held, true, err
+		}
+		if !dropStale {
+			dropStale = true // the holder may be stale: drop it and try again
+			continue
 		}
 		var cur idempotencyRow
 		res = s.idemScope(ctx, rec.Scope, rec.Key, rec.APIKeyID).Limit(1).Find(&cur)
