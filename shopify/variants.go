@@ -125,11 +125,9 @@ func VariantGID(id string) (string, bool) {
 	return prefix + n, true
 }
 
-// LookupVariants reads variants live by id (ProductVariant GIDs or bare
-// numeric ids), in the order first asked, each once. Ids that are
-// malformed, unknown, deleted or not variants are simply absent from the
-// result. Ids are sent in chunks of lookupChunk.
-func LookupVariants(ctx context.Context, q Querier, shop string, ids []string) ([]Variant, error) {
+// variantGIDs are the well-formed ids as variant GIDs, each once, in the
+// order first asked.
+func variantGIDs(ids []string) []string {
 	seen := make(map[string]bool, len(ids))
 	gids := make([]string, 0, len(ids))
 	for _, id := range ids {
@@ -138,6 +136,15 @@ func LookupVariants(ctx context.Context, q Querier, shop string, ids []string) (
 			gids = append(gids, g)
 		}
 	}
+	return gids
+}
+
+// LookupVariants reads variants live by id (ProductVariant GIDs or bare
+// numeric ids), in the order first asked, each once. Ids that are
+// malformed, unknown, deleted or not variants are simply absent from the
+// result. Ids are sent in chunks of lookupChunk.
+func LookupVariants(ctx context.Context, q Querier, shop string, ids []string) ([]Variant, error) {
+	gids := variantGIDs(ids)
 	out := make([]Variant, 0, len(gids))
 	for start := 0; start < len(gids); start += lookupChunk {
 		chunk := gids[start:min(start+lookupChunk, len(gids))]
@@ -217,14 +224,7 @@ const checkVariantsQuery = `query CheckVariants($ids: [ID!]!) {
 // the shop's currency, which the caller knows). Ids that are unknown,
 // deleted or not variants are absent from the result.
 func CheckVariants(ctx context.Context, q Querier, shop string, ids []string) ([]Variant, error) {
-	seen := make(map[string]bool, len(ids))
-	gids := make([]string, 0, len(ids))
-	for _, id := range ids {
-		if g, ok := VariantGID(id); ok && !seen[g] {
-			seen[g] = true
-			gids = append(gids, g)
-		}
-	}
+	gids := variantGIDs(ids)
 	out := make([]Variant, 0, len(gids))
 	for start := 0; start < len(gids); start += lookupChunk {
 		chunk := gids[start:min(start+lookupChunk, len(gids))]

@@ -149,23 +149,9 @@ func (a requestAgents) Authenticate(ctx context.Context, shop, authorization str
 
 // mcpTool serves one ACP tool through the pipeline.
 func (s *Server) mcpTool(op acpapi.Operation) mcp.ToolHandler {
-	return func(ctx context.Context, req *mcp.CallToolRequest) (res *mcp.CallToolResult, err error) {
-		defer func() {
-			// The SDK runs handlers on its own goroutines and recovers
-			// nothing: a panic here would end the process.
-			if r := recover(); r != nil {
-				if p, ok := r.(*acpapi.Panic); ok {
-					r = p.Value
-				}
-				s.logger.ErrorContext(ctx, "panic in an MCP tool call", "tool", req.Params.Name, "panic", r, "stack", string(debug.Stack()))
-				res, err = nil, s.mcpError(ctx, "", fmt.Errorf("panic: %v", r), false)
-			}
-		}()
-		var header http.Header
-		if req.Extra != nil {
-			header = req.Extra.Header
-		}
-		in, meta, err := acpapi.ToolRequest(header.Get(mcpShopHeader), op, req.Params.Arguments, header.Get("Authorization"))
+	return s.safeTool(func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		shop, authorization := toolCaller(req)
+		in, meta, err := acpapi.ToolRequest(shop, op, req.Params.Arguments, authorization)
 		if err != nil {
 			return nil, s.mcpError(ctx, acp.V20260417, err, false)
 		}
@@ -176,12 +162,45 @@ func (s *Server) mcpTool(op acpapi.Operation) mcp.ToolHandler {
 			}
 			return nil, s.mcpError(ctx, out.Version, out.Err, true)
 		}
-		return &mcp.CallToolResult{
-			StructuredContent: json.RawMessage(out.Session),
-			// Clients that read only content get the same JSON.
-			Content: []mcp.Content{&mcp.TextContent{Text: string(out.Session)}},
-			Meta:    resultMeta(meta, out),
-		}, nil
+		res := jsonResult(out.Session)
+		res.Meta = resultMeta(meta, out)
+		return res, nil
+	})
+}
+
+// safeTool recovers a panic of the tool handler h (the SDK runs handlers
+// on its own goroutines and recovers nothing: a panic would end the
+// process) and answers it as the server failure it is.
+func (s *Server) safeTool(h mcp.ToolHandler) mcp.ToolHandler {
+	return func(ctx context.Context, req *mcp.CallToolRequest) (res *mcp.CallToolResult, err error) {
+		defer func() {
+			if r := recover(); r != nil {
+				if p, ok := r.(*acpapi.Panic); ok {
+					r = p.Value
+				}
+				s.logger.ErrorContext(ctx, "panic in an MCP tool call", "tool", req.Params.Name, "panic", r, "stack", string(debug.Stack()))
+				res, err = nil, s.mcpError(ctx, "", fmt.Errorf("panic: %v", r), false)
+			}
+		}()
+		return h(ctx, req)
+	}
+}
+
+// toolCaller is the shop (of the MCP server's URL, set by mcpHandler) and
+// the HTTP Authorization of a tool call.
+func toolCaller(req *mcp.CallToolRequest) (shop, authorization string) {
+	if req.Extra == nil {
+		return "", ""
+	}
+	return req.Extra.Header.Get(mcpShopHeader), req.Extra.Header.Get("Authorization")
+}
+
+// jsonResult is a tool's result: the JSON as structured content and, for
+// clients that read only content, as its one text block.
+func jsonResult(b []byte) *mcp.CallToolResult {
+	return &mcp.CallToolResult{
+		StructuredContent: json.RawMessage(b),
+		Content:           []mcp.Content{&mcp.TextContent{Text: string(b)}},
 	}
 }
 

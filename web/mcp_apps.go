@@ -3,11 +3,7 @@ package web
 import (
 	"context"
 	_ "embed"
-	"encoding/json"
 	"errors"
-	"fmt"
-	"net/http"
-	"runtime/debug"
 	"slices"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -61,7 +57,7 @@ func (s *Server) addCheckoutApp(srv *mcp.Server) {
 			metaOutputTemplate:   acpapi.CheckoutWidgetURI,
 			metaWidgetAccessible: true,
 		},
-	}, s.checkoutAppTool)
+	}, s.safeTool(s.checkoutAppTool))
 	srv.AddResource(&mcp.Resource{
 		URI: acpapi.CheckoutWidgetURI, Name: "checkout-session", Title: "Checkout",
 		Description: "The store's checkout: items, shipping, tax, total, and the way to pay or continue at the store.",
@@ -82,23 +78,10 @@ func (s *Server) addCheckoutApp(srv *mcp.Server) {
 // checkoutAppTool serves checkout_session: the ACP create, run through the
 // pipeline, answered as create_checkout_session answers (the session as
 // structured content and as text, or -32000 with the ACP error), its
-// error params pointing into this tool's arguments.
-func (s *Server) checkoutAppTool(ctx context.Context, req *mcp.CallToolRequest) (res *mcp.CallToolResult, err error) {
-	defer func() {
-		// As mcpTool: the SDK recovers nothing.
-		if r := recover(); r != nil {
-			if p, ok := r.(*acpapi.Panic); ok {
-				r = p.Value
-			}
-			s.logger.ErrorContext(ctx, "panic in an MCP tool call", "tool", req.Params.Name, "panic", r, "stack", string(debug.Stack()))
-			res, err = nil, s.mcpError(ctx, "", fmt.Errorf("panic: %v", r), false)
-		}
-	}()
-	var header http.Header
-	if req.Extra != nil {
-		header = req.Extra.Header
-	}
-	shop, authorization := header.Get(mcpShopHeader), header.Get("Authorization")
+// error params pointing into this tool's arguments. Served through
+// safeTool.
+func (s *Server) checkoutAppTool(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	shop, authorization := toolCaller(req)
 	// The contract sends no currency and the create needs the shop's:
 	// the caller's agent (authenticated at the HTTP request already) says
 	// which. The pipeline authenticates the call again, with its rate.
@@ -118,10 +101,7 @@ func (s *Server) checkoutAppTool(ctx context.Context, req *mcp.CallToolRequest) 
 	if out.Err != nil {
 		return nil, s.mcpError(ctx, out.Version, checkoutAppErr(out.Err), false)
 	}
-	return &mcp.CallToolResult{
-		StructuredContent: json.RawMessage(out.Session),
-		Content:           []mcp.Content{&mcp.TextContent{Text: string(out.Session)}},
-	}, nil
+	return jsonResult(out.Session), nil
 }
 
 // checkoutAppErr is a refusal of the create with its param moved from the

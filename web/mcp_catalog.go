@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
-	"runtime/debug"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -60,19 +58,9 @@ func (s *Server) addCatalogTools(srv *mcp.Server) {
 
 // mcpCatalogTool serves one catalog tool.
 func (s *Server) mcpCatalogTool(run func(ctx context.Context, shop, authorization string, args json.RawMessage) (any, error)) mcp.ToolHandler {
-	return func(ctx context.Context, req *mcp.CallToolRequest) (res *mcp.CallToolResult, err error) {
-		defer func() {
-			// As mcpTool: the SDK recovers nothing.
-			if r := recover(); r != nil {
-				s.logger.ErrorContext(ctx, "panic in an MCP tool call", "tool", req.Params.Name, "panic", r, "stack", string(debug.Stack()))
-				res, err = nil, s.mcpError(ctx, acp.V20260417, fmt.Errorf("panic: %v", r), false)
-			}
-		}()
-		var header http.Header
-		if req.Extra != nil {
-			header = req.Extra.Header
-		}
-		out, err := run(ctx, header.Get(mcpShopHeader), header.Get("Authorization"), req.Params.Arguments)
+	return s.safeTool(func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		shop, authorization := toolCaller(req)
+		out, err := run(ctx, shop, authorization, req.Params.Arguments)
 		if errors.Is(err, acpapi.ErrUnknownOperation) {
 			return nil, &jsonrpc.Error{Code: jsonrpc.CodeMethodNotFound, Message: "unknown tool " + req.Params.Name}
 		}
@@ -83,10 +71,6 @@ func (s *Server) mcpCatalogTool(run func(ctx context.Context, shop, authorizatio
 		if err != nil {
 			return nil, s.mcpError(ctx, acp.V20260417, err, false)
 		}
-		return &mcp.CallToolResult{
-			StructuredContent: json.RawMessage(b),
-			// Clients that read only content get the same JSON.
-			Content: []mcp.Content{&mcp.TextContent{Text: string(b)}},
-		}, nil
-	}
+		return jsonResult(b), nil
+	})
 }
