@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"sync"
 
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -121,12 +122,8 @@ func readGraphQLRequest(r *http.Request) (*gqlRequest, error) {
 // operation and coerces the variables. Errors come back as a real server
 // words them, so a typo in the app fails in tests as it would in production.
 func prepare(schema *ast.Schema, req *gqlRequest) (*ast.OperationDefinition, map[string]any, gqlerror.List) {
-	doc, errs := gqlparser.LoadQueryWithRules(schema, req.Query, nil)
+	doc, errs := validDocuments.load(schema, req.Query)
 	if len(errs) > 0 {
-		for _, e := range errs {
-			e.Extensions = map[string]any{"code": "GRAPHQL_VALIDATION_FAILED"}
-			e.Rule = ""
-		}
 		return nil, nil, errs
 	}
 	var op *ast.OperationDefinition
@@ -147,6 +144,46 @@ func prepare(schema *ast.Schema, req *gqlRequest) (*ast.OperationDefinition, map
 		return nil, nil, gqlerror.List{variableError(op, req.Variables, err)}
 	}
 	return op, vars, nil
+}
+
+// validDocuments keeps the documents that passed validation, by their text:
+// the app sends a few fixed documents with changing variables, and parsing
+// and validating each again was most of the emulator's CPU under load
+// (cmd/acpbench). Execution only reads a document, so one can be shared.
+var validDocuments = &documentCache{docs: map[string]*ast.QueryDocument{}}
+
+// maxCachedDocuments bounds the cache; documents past it are validated
+// each time, as before.
+const maxCachedDocuments = 512
+
+type documentCache struct {
+	mu   sync.RWMutex
+	docs map[string]*ast.QueryDocument
+}
+
+// load returns the parsed, validated document of query, or the errors a real
+// server would answer with. Invalid documents are never cached.
+func (c *documentCache) load(schema *ast.Schema, query string) (*ast.QueryDocument, gqlerror.List) {
+	c.mu.RLock()
+	doc := c.docs[query]
+	c.mu.RUnlock()
+	if doc != nil {
+		return doc, nil
+	}
+	doc, errs := gqlparser.LoadQueryWithRules(schema, query, nil)
+	if len(errs) > 0 {
+		for _, e := range errs {
+			e.Extensions = map[string]any{"code": "GRAPHQL_VALIDATION_FAILED"}
+			e.Rule = ""
+		}
+		return nil, errs
+	}
+	c.mu.Lock()
+	if len(c.docs) < maxCachedDocuments {
+		c.docs[query] = doc
+	}
+	c.mu.Unlock()
+	return doc, nil
 }
 
 // variableError words a variable coercion failure as graphql-ruby (and so
