@@ -95,6 +95,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if err != nil {
 			return usageError{fmt.Errorf("AUTO_MIGRATE: %w", err)}
 		}
+		if pct, limit := tuneGC(getenv); pct > 0 || limit > 0 {
+			logger.Debug("garbage collector", "gogc", pct, "gomemlimit_bytes", limit)
+		}
 		svc, err := service.New(ctx, service.Options{Config: cfg, Logger: logger, SkipMigrate: !autoMigrate})
 		if err != nil {
 			return err
