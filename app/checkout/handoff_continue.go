@@ -302,7 +302,7 @@ func (c *Sessions) writeAtClick(ctx context.Context, sh *app.Shop, cs *Session) 
 	if err != nil {
 		return nil, err
 	}
-	if !st.Quote.Complete {
+	if !payable && recoverable(st.Quote.Messages) {
 		// Shopify could not confirm the lines: nothing changes, the
 		// buyer tries again in a moment.
 		return nil, &app.Error{Code: app.CodeUnavailable, RetryAfter: 2 * time.Second,
@@ -365,6 +365,17 @@ func (c *Sessions) releaseClaim(ctx context.Context, shopID int64, id, claim str
 	if err := c.Store.SaveCheckoutSession(ctx, cs); err != nil && !errors.Is(err, app.ErrConflict) {
 		c.Logger.WarnContext(ctx, "continue claim not released", "session", id, "err", err)
 	}
+}
+
+// recoverable: some error message asks to try again as it is (Shopify
+// could not be reached), rather than for a change.
+func recoverable(ms []acp.Message) bool {
+	for _, m := range ms {
+		if m.Type == acp.MessageError && m.Resolution == "recoverable" {
+			return true
+		}
+	}
+	return false
 }
 
 // pause waits d, or less when ctx ends.

@@ -215,8 +215,10 @@ type livePricer struct {
 func (p *livePricer) QuoteLive(ctx context.Context, sh *app.Shop, v acp.Version, st *State) (Quote, error) {
 	p.calls++
 	q, err := p.Quote(ctx, sh, v, st)
-	if p.down {
+	if p.down { // as Pricing.unreachable
 		q.Complete, q.Options = false, nil
+		q.Messages = append(q.Messages, acp.Message{Type: acp.MessageError, Code: acp.MessageCodeInvalid, Resolution: "recoverable",
+			Content: "The store could not confirm prices, tax and shipping just now."})
 		return q, err
 	}
 	for i := range q.Lines {
