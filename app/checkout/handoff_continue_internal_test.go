@@ -3,6 +3,7 @@ package checkout
 import (
 	"context"
 	"errors"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -261,5 +262,42 @@ func TestContinueLiveCheck(t *testing.T) {
 	h := e.store.stored(cs.ID).State.Handoff
 	if h == nil || out.RedirectURL != h.InvoiceURL || e.drafts.drafts[h.DraftID].Lines[0].UnitPrice != 1200 || lp.calls != calls {
 		t.Errorf("at the new total: %+v, handoff %+v, drafts %+v, live checks %d", out, h, e.drafts.drafts, lp.calls-calls)
+	}
+}
+
+// TestContinueAgentChangesMeanwhile: the agent changes the session while
+// a click is writing its draft. The click's guarded write loses, deletes
+// the draft it made, and writes what the session holds now: one draft,
+// with the agent's change, and none left behind.
+func TestContinueAgentChangesMeanwhile(t *testing.T) {
+	e := newHandoffEnv(t)
+	cs := e.payable(t, 1)
+	gate := make(chan struct{})
+	e.drafts.gate = gate
+	var out *ContinueOutcome
+	var err error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		out, err = e.c.Continue(context.Background(), linkToken(t, cs))
+	}()
+	// The agent's update reads the session once the click has claimed it
+	// (the click then waits on the gate, in its draft write).
+	for st := e.store.stored(cs.ID); st.State.Continue.Claim == ""; st = e.store.stored(cs.ID) {
+		runtime.Gosched()
+	}
+	if _, err := e.c.Update(context.Background(), e.ag, acp.V20260417, cs.ID, &acp.UpdateSessionInput{Items: []acp.ItemInput{{ID: "42", Quantity: 2}}}); err != nil {
+		t.Fatal(err)
+	}
+	close(gate)
+	<-done
+	st := e.store.stored(cs.ID)
+	e.drafts.mu.Lock()
+	defer e.drafts.mu.Unlock()
+	if err != nil || st.State.Handoff == nil || out.RedirectURL != st.State.Handoff.InvoiceURL || st.State.Continue.Claim != "" {
+		t.Fatalf("click: %+v, %v; handoff %+v, link %+v", out, err, st.State.Handoff, st.State.Continue)
+	}
+	if len(e.drafts.drafts) != 1 || e.drafts.drafts[st.State.Handoff.DraftID].Lines[0].Quantity != 2 || len(e.drafts.deleted) != 1 {
+		t.Errorf("drafts %+v, deleted %v: want one, of the agent's change, and the first deleted", e.drafts.drafts, e.drafts.deleted)
 	}
 }

@@ -139,7 +139,8 @@ type Config struct {
 	// Completion is how the conversations end: CompletionDelegated (the
 	// default) completes with a Shared Payment Token;
 	// CompletionShopifyCheckout expects the session to answer
-	// requires_escalation with a continue_url, pays there as the buyer
+	// requires_escalation with a continue_url, follows it and pays at
+	// the invoice it leads to as the buyer
 	// (POST, the emulator's checkout page) and GETs the session every
 	// PollEvery until it reads completed (within RetryFor).
 	Completion string
