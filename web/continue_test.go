@@ -63,7 +63,8 @@ func TestContinuePage(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			var got string
-			s := web.New(web.Config{Logger: logging.New(&testkit.LogBuffer{}, slog.LevelDebug, "json"), Registry: prometheus.NewRegistry(),
+			logs := &testkit.LogBuffer{}
+			s := web.New(web.Config{Logger: logging.New(logs, slog.LevelDebug, "json"), Registry: prometheus.NewRegistry(),
 				Continue: continueFunc(func(_ context.Context, token string) (*checkout.ContinueOutcome, error) {
 					got = token
 					return tt.out, tt.err
@@ -73,6 +74,9 @@ func TestContinuePage(t *testing.T) {
 			body, _ := io.ReadAll(rec.Body)
 			if got != "tok_123" {
 				t.Errorf("token = %q", got)
+			}
+			if strings.Contains(logs.String(), "tok_123") || !strings.Contains(logs.String(), "http request") {
+				t.Errorf("the access log shows the buyer's token, or nothing:\n%s", logs.String())
 			}
 			if rec.Code != tt.wantStatus || rec.Header().Get("Location") != tt.wantLocation || rec.Header().Get("Retry-After") != tt.wantAfter {
 				t.Fatalf("status %d, Location %q, Retry-After %q; want %d, %q, %q\n%s", rec.Code, rec.Header().Get("Location"),
