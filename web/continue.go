@@ -37,18 +37,7 @@ func (s *Server) handleContinue(c echo.Context) error {
 	}
 	out, err := s.cont.Continue(ctx, c.Param("token"))
 	if err != nil {
-		status, body := s.describe(err, c)
-		p := continuePage{Title: "This checkout cannot open right now", Message: body.Message, Retry: status >= 500 || status == http.StatusTooManyRequests}
-		switch {
-		case status == http.StatusNotFound:
-			p.Title = "Checkout link not found"
-		case status >= 500 && status != http.StatusServiceUnavailable:
-			p.Message = "Something went wrong on our side; nothing was charged. Try again in a moment."
-		}
-		if status == statusClientClosed {
-			return nil
-		}
-		return renderContinue(c, status, p)
+		return err // handleError renders it as the buyer's page
 	}
 	if out.RedirectURL != "" {
 		return c.Redirect(http.StatusSeeOther, out.RedirectURL)
@@ -56,6 +45,30 @@ func (s *Server) handleContinue(c echo.Context) error {
 	status, p := continuePageOf(out)
 	if out.Page == checkout.PageBusy {
 		h.Set("Retry-After", "2")
+	}
+	return renderContinue(c, status, p)
+}
+
+// isContinuePage: the request is the buyer's continue link, whose errors
+// (the link's own, and the middleware's: the address's rate limit) are
+// pages too.
+func isContinuePage(c echo.Context) bool {
+	return strings.HasPrefix(c.Request().URL.Path, checkout.ContinuePath)
+}
+
+// renderContinueError is an error as the buyer's page: what went wrong in
+// the error's own words (the internal ones are already "Internal error"),
+// with a way to try again where that can help.
+func renderContinueError(c echo.Context, status int, body errorBody) error {
+	p := continuePage{Title: "This checkout cannot open right now", Message: body.Message,
+		Retry: status >= 500 || status == http.StatusTooManyRequests}
+	switch {
+	case status == statusClientClosed:
+		return nil
+	case status == http.StatusNotFound:
+		p.Title, p.Message = "Checkout link not found", checkout.ErrNoSuchLink.Message
+	case status >= 500 && status != http.StatusServiceUnavailable:
+		p.Message = "Something went wrong on our side; nothing was charged. Try again in a moment."
 	}
 	return renderContinue(c, status, p)
 }

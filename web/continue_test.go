@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/acpbridge/acpbridge/app"
@@ -56,6 +57,7 @@ func TestContinuePage(t *testing.T) {
 		{name: "price changed", out: &checkout.ContinueOutcome{Page: checkout.PagePriceChanged, Total: 3395, Currency: "USD"},
 			wantStatus: http.StatusConflict, wantText: "33.95 USD", wantRetry: true},
 		{name: "completed", out: &checkout.ContinueOutcome{Page: checkout.PageCompleted}, wantStatus: http.StatusOK, wantText: "paid"},
+		{name: "unknown path under the link", err: echo.ErrNotFound, wantStatus: http.StatusNotFound, wantText: "not valid"},
 		{name: "busy", out: &checkout.ContinueOutcome{Page: checkout.PageBusy}, wantStatus: http.StatusServiceUnavailable,
 			wantText: "reloads by itself", wantRetry: true, wantAfter: "2"},
 	}
@@ -97,5 +99,26 @@ func TestContinuePage(t *testing.T) {
 				t.Errorf("offers to try again: %v, want %v\n%s", retry, tt.wantRetry, page)
 			}
 		})
+	}
+}
+
+// TestContinueLinkRateLimited: the address's rate limit on the link is a
+// buyer's page too (429, Retry-After, a way to try again), not an API
+// error body.
+func TestContinueLinkRateLimited(t *testing.T) {
+	t.Parallel()
+	s := web.New(web.Config{Logger: logging.New(&testkit.LogBuffer{}, slog.LevelDebug, "json"), Registry: prometheus.NewRegistry(),
+		IPRate: 0.001, IPBurst: 1,
+		Continue: continueFunc(func(context.Context, string) (*checkout.ContinueOutcome, error) {
+			return &checkout.ContinueOutcome{RedirectURL: "https://shop.example/checkouts/1"}, nil
+		})})
+	var rec *httptest.ResponseRecorder
+	for range 2 {
+		rec = httptest.NewRecorder()
+		s.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, checkout.ContinuePath+"tok_123", nil))
+	}
+	if rec.Code != http.StatusTooManyRequests || rec.Header().Get("Retry-After") == "" || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/html") ||
+		!strings.Contains(rec.Body.String(), `class="button"`) {
+		t.Errorf("second click over the limit: %d, Retry-After %q, %s\n%s", rec.Code, rec.Header().Get("Retry-After"), rec.Header().Get("Content-Type"), rec.Body)
 	}
 }

@@ -516,3 +516,45 @@ func jsonObject(t *testing.T, b []byte) map[string]any {
 	}
 	return m
 }
+
+// TestHandoffConcurrentClicks: eight clicks on a continue_url at once,
+// half of them on another replica (a reload, two tabs, a balancer), write
+// one draft order, and every one of them lands on it.
+func TestHandoffConcurrentClicks(t *testing.T) {
+	t.Parallel()
+	e := newHandoffEnv(t, app.DatabasePostgres)
+	replica := newReplica(t, e.shopifyEnv)
+	a := e.agent(t, acp.V20260417)
+	id, _, link := e.handedOff(t, a, 1)
+	other := replica.svc.URL() + strings.TrimPrefix(link, e.svc.URL())
+	creates := func() int { return e.emu.Stats(testShop).Operations["CreateDraftOrder"].Calls }
+	before := creates()
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	locs := make([]string, 8)
+	var wg sync.WaitGroup
+	for i := range locs {
+		u := link
+		if i%2 == 1 {
+			u = other
+		}
+		wg.Go(func() {
+			resp, err := noFollow.Get(u)
+			if err != nil {
+				locs[i] = err.Error()
+				return
+			}
+			resp.Body.Close()
+			locs[i] = strconv.Itoa(resp.StatusCode) + " " + resp.Header.Get("Location")
+		})
+	}
+	wg.Wait()
+	d := e.draftOf(t, id)
+	if d == nil || creates()-before != 1 {
+		t.Fatalf("%d drafts created, draft %+v", creates()-before, d)
+	}
+	for i, l := range locs {
+		if l != "303 "+d.InvoiceURL {
+			t.Errorf("click %d: %s, want 303 to %s", i, l, d.InvoiceURL)
+		}
+	}
+}
