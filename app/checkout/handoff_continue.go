@@ -193,7 +193,10 @@ func (c *Sessions) Continue(ctx context.Context, token string) (*ContinueOutcome
 	if err != nil {
 		return nil, err
 	}
+	// claim is this click's while it holds one; any way out but the
+	// write that stores the draft (and clears it) releases it.
 	claim := ""
+	defer func() { c.releaseClaim(ctx, sh.ID, id, claim) }()
 	deadline := time.Now().Add(continueWait)
 	for {
 		cs, err := c.Store.CheckoutSession(ctx, sh.ID, id)
@@ -226,20 +229,25 @@ func (c *Sessions) Continue(ctx context.Context, token string) (*ContinueOutcome
 		if claim == "" || l.Claim != claim { // not (or no longer) ours: claim it
 			if claim, err = c.claimLink(ctx, cs); errors.Is(err, app.ErrConflict) {
 				claim = ""
+				if time.Now().After(deadline) {
+					return &ContinueOutcome{Page: PageBusy}, nil
+				}
 				continue // changed meanwhile: look again
 			} else if err != nil {
 				return nil, err
 			}
 		}
 		out, err := c.writeAtClick(ctx, sh, cs)
-		if errors.Is(err, app.ErrConflict) && time.Now().Before(deadline) {
-			continue // an agent's change came first: write what it holds now
+		if errors.Is(err, app.ErrConflict) {
+			if time.Now().Before(deadline) {
+				continue // an agent's change came first: write what it holds now
+			}
+			return &ContinueOutcome{Page: PageBusy}, nil
 		}
-		if err != nil {
-			c.releaseClaim(ctx, sh.ID, id, claim)
-			return nil, err
+		if err == nil && out.Page != PagePaid {
+			claim = "" // stored, with the claim cleared
 		}
-		return out, nil
+		return out, err
 	}
 }
 
