@@ -216,6 +216,7 @@ func (c *Sessions) Continue(ctx context.Context, token string) (*ContinueOutcome
 		if out := continueAsIs(cs); out != nil {
 			return out, nil
 		}
+		l = cs.State.Continue // as expire may have read it again
 		if l.Claim != "" && l.Claim != claim && c.now().Before(l.ClaimUntil) {
 			// Another click is writing the draft: its outcome is ours.
 			if time.Now().After(deadline) {
