@@ -50,6 +50,8 @@ func (s *Server) handleError(err error, c echo.Context) {
 		err = c.NoContent(status)
 	case isAdminPage(c):
 		err = s.renderError(c, status, body)
+	case isContinuePage(c):
+		err = renderContinueError(c, status, body)
 	case acpVersion(c) != "":
 		// ACP routes answer in the error shape of the negotiated version.
 		var b []byte

@@ -9,12 +9,14 @@ import (
 	"net/http"
 	"runtime"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/acpbridge/acpbridge/app/checkout"
 	"github.com/acpbridge/acpbridge/app/logging"
 )
 
@@ -114,8 +116,12 @@ func (s *Server) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
 			// Probes arrive every few seconds; keep them out of the info log.
 			level = slog.LevelDebug
 		}
+		path := req.URL.Path
+		if strings.HasPrefix(path, checkout.ContinuePath) {
+			path = checkout.ContinuePath + "…" // the token lets anyone who reads it to the buyer's checkout
+		}
 		s.logger.Log(req.Context(), level, "http request",
-			"method", req.Method, "route", route, "path", req.URL.Path,
+			"method", req.Method, "route", route, "path", path,
 			"status", status, "duration_ms", float64(elapsed.Microseconds())/1000,
 			"bytes_out", c.Response().Size, "remote", c.RealIP())
 		return nil

@@ -1,5 +1,7 @@
 package web
 
+import "github.com/acpbridge/acpbridge/app/checkout"
+
 // routes lists every route of the app. Later capabilities add their groups
 // here, so this file is the map of the HTTP surface.
 func (s *Server) routes() {
@@ -50,6 +52,12 @@ func (s *Server) routes() {
 		s.acpRoutes()
 		// The same checkout calls as MCP tools, per shop (mcp.go).
 		s.mcpRoutes()
+	}
+
+	// The buyer's link to a handoff session's Shopify checkout
+	// (continue.go): no credentials but its token.
+	if s.cont != nil {
+		e.GET(checkout.ContinuePath+":token", s.handleContinue, s.limitIP(s.ipLimits))
 	}
 
 	// Product feeds: each shop's published files, for agents and the merchant.

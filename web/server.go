@@ -50,6 +50,9 @@ type Config struct {
 	// Checkout and Agents serve the ACP checkout API; nil leaves it out.
 	Checkout CheckoutService
 	Agents   AgentAuth
+	// Continue serves handoff sessions' continue_url (checkout.Sessions:
+	// the buyer's link to Shopify's checkout); nil leaves it out.
+	Continue ContinueService
 	// Carts serves the ACP carts (checkout.Carts); nil leaves them out
 	// (their paths answer 404 as unknown routes).
 	Carts acpapi.Carts
@@ -107,6 +110,7 @@ type Server struct {
 	secureCookies   bool
 	afterInstallURL func(shop string) string
 	checkout        CheckoutService
+	cont            ContinueService
 	// acp runs every ACP checkout call (acp.go is its REST glue).
 	acp             *acpapi.Pipeline
 	appURL          func() string
@@ -154,7 +158,7 @@ func New(cfg Config) *Server {
 	s := &Server{
 		echo: e, logger: cfg.Logger, reg: cfg.Registry, metrics: newHTTPMetrics(cfg.Registry),
 		shopify: cfg.Shopify, feeds: cfg.Feeds, catalog: cfg.Catalog, secureCookies: cfg.SecureCookies, afterInstallURL: cfg.AfterInstallURL,
-		checkout: cfg.Checkout, appURL: cfg.AppURL, agentAdmin: cfg.AgentAdmin,
+		checkout: cfg.Checkout, cont: cfg.Continue, appURL: cfg.AppURL, agentAdmin: cfg.AgentAdmin,
 		admin: cfg.Admin, adminUI: cfg.AdminUI,
 		ipLimits: newIPLimiter(cfg.IPRate, cfg.IPBurst), webhookIPLimits: newIPLimiter(cfg.WebhookIPRate, cfg.WebhookIPBurst),
 		metricsToken: cfg.MetricsToken, metricsSeparate: cfg.MetricsSeparate,

@@ -75,8 +75,11 @@ type State struct {
 	// Authentication is what 3-D Secure needs (authentication_required).
 	Authentication *acp.AuthenticationMetadata `json:"authentication,omitempty"`
 	// Handoff is the session's Shopify draft order, where the buyer of a
-	// Shopify-checkout shop pays (handoff.go).
-	Handoff *Handoff `json:"handoff,omitempty"`
+	// Shopify-checkout shop pays (handoff.go); Continue is the buyer's
+	// link to it (continue_url), which writes the draft when followed
+	// (handoff_continue.go).
+	Handoff  *Handoff      `json:"handoff,omitempty"`
+	Continue *ContinueLink `json:"continue,omitempty"`
 }
 
 // CartItem is a requested item: a feed item id (the variant id) and a
@@ -222,6 +225,9 @@ type Sessions struct {
 	// Carts are advertised by Discovery for the shops that have them (nil:
 	// none).
 	Carts *Carts
+	// AppURL is the app's public URL, the root of handoff sessions'
+	// continue_url (nil or "": such sessions never become payable here).
+	AppURL func() string
 }
 
 // DefaultSessionTTL is how long a checkout session lives by default.

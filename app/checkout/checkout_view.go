@@ -51,9 +51,9 @@ func (cs *Session) View() *acp.Session {
 			Content: "This checkout session has expired; start a new one."})
 	}
 
-	if h := st.Handoff; h != nil && cs.Status == acp.StatusRequiresEscalation {
-		s.ContinueURL = h.InvoiceURL
-		s.Messages = append(s.Messages, handoffMessage(h.InvoiceURL))
+	if u := cs.continueURL(); u != "" {
+		s.ContinueURL = u
+		s.Messages = append(s.Messages, handoffMessage(u))
 	}
 
 	s.Links = st.Links

@@ -10,12 +10,14 @@
 // Shopify order through Orders (ShopifyOrders: orderCreate), capture;
 // each step recorded before the next, resumed by a job after a crash), or,
 // for a shop whose completion method is Shopify's checkout, handing the
-// buyer to it (handoff.go: a payable session holds a Shopify draft order
-// through Drafts, ShopifyDrafts being Shopify's, and answers
-// requires_escalation with continue_url = the draft's invoice URL;
-// complete is refused; a canceled or expired session's draft is deleted
-// by the checkout_release_draft job; app/orderevents completes the
-// session when the order comes back, through CompleteHandoff); and the
+// buyer to it (handoff.go: a payable session answers requires_escalation
+// with continue_url = this app's link (handoff_continue.go), which, when
+// the buyer follows it (Continue, GET /checkout/continue/{token} in web),
+// writes a Shopify draft order through Drafts, ShopifyDrafts being
+// Shopify's, once, and redirects to its invoice URL; complete is refused;
+// a canceled or expired session's draft is deleted by the
+// checkout_release_draft job; app/orderevents completes the session when
+// the order comes back, through CompleteHandoff); and the
 // ACP carts of those shops (carts.go: Carts, priced by the same Pricer,
 // each buyable cart holding a draft order whose invoice URL is its
 // continue_url, stored through CartStore). What

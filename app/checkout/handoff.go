@@ -19,14 +19,16 @@ import (
 
 // Sessions of shops whose completion method is Shopify's checkout
 // (app.CompletionShopifyCheckout) are priced exactly as the others, but
-// never charged here: once such a session could be paid, it holds a Shopify
-// draft order with exactly its lines, address, shipping line, discount
-// codes and buyer email, stock reserved until the session expires, and the
-// agent is told (status requires_escalation, continue_url, one message)
-// to send the buyer to the draft's invoice URL, Shopify's own checkout.
-// The order comes back through Shopify's webhooks (app/orderevents calls
-// CompleteHandoff). A canceled or expired session's draft is deleted by the
-// checkout_release_draft job.
+// never charged here: once such a session could be paid, the agent is
+// told (status requires_escalation, continue_url, one message) to send
+// the buyer to its continue_url, a page of this app
+// (handoff_continue.go). Following it writes a Shopify draft order with
+// exactly the session's lines, address, shipping line, discount codes and
+// buyer email, stock reserved from that click until the session expires,
+// and sends the buyer on to the draft's invoice URL, Shopify's own
+// checkout. The order comes back through Shopify's webhooks
+// (app/orderevents calls CompleteHandoff). A canceled or expired
+// session's draft is deleted by the checkout_release_draft job.
 
 // Handoff is a session's Shopify draft order.
 type Handoff struct {
@@ -111,66 +113,102 @@ func (c *Sessions) completion(ctx context.Context, ag *app.Agent) (*app.ACPSetti
 	return set, m, nil
 }
 
-// handoff is price's end for a Shopify-checkout shop: a payable session
-// gets (or updates) its draft order and becomes requires_escalation; one
-// that is no longer payable loses its draft, so that a stale invoice
-// cannot be paid.
-//
-// Writing the draft's lines commits the session's price (the buyer pays
-// what the draft holds), so a draft with new lines is preceded by the live
-// check (QuoteLive): a price or stock change the catalog has not heard of
-// yet becomes the session's quote (with its price_change or stock
-// message) before the draft is written from it. A change of shipping line
-// or buyer only keeps the lines checked moments ago (Shopify prices a
-// draft's variant lines itself again on every write).
+// handoff is price's end for a Shopify-checkout shop. A payable session
+// becomes requires_escalation with its continue_url: a link to this app
+// (ContinueLink) that writes the draft order when the buyer follows it
+// (Continue, handoff_continue.go), so that no Shopify call is made for a
+// conversation until its buyer goes to pay. Once a click has written a
+// draft, the draft follows the session, as the buyer may hold its
+// invoice open: a change updates it, and a session that is no longer
+// payable loses it, so that a stale invoice cannot be paid.
 func (c *Sessions) handoff(ctx context.Context, ag *app.Agent, v acp.Version, cs *Session) error {
 	sh := ag.Shop
 	st := &cs.State
 	st.PaymentHandlers = nil
-	ready := c.status(cs) == acp.StatusReadyForPayment
-	if ready && c.Drafts != nil && !st.Quote.Live {
-		if d, err := handoffDraft(cs); err == nil && (st.Handoff == nil || st.Handoff.LinesKey != linesKey(d.Lines)) {
-			q, err := quoteLive(ctx, c.Pricer, sh, v, st)
-			if err != nil {
-				return err
-			}
-			c.setQuote(cs, q)
-			ready = c.status(cs) == acp.StatusReadyForPayment
+	if c.status(cs) == acp.StatusReadyForPayment && c.handsOff() {
+		if err := c.giveLink(cs); err != nil {
+			return err
+		}
+		if st.Handoff == nil {
+			cs.Status = acp.StatusRequiresEscalation
+			return nil
+		}
+		payable, err := c.followDraft(ctx, sh, v, cs)
+		if err != nil || payable {
+			return err
 		}
 	}
-	if !ready || c.Drafts == nil {
-		cs.Status = c.status(cs)
-		if cs.Status == acp.StatusReadyForPayment {
-			// No way to hand off on this server: say so rather than
-			// offer a payment that complete refuses.
-			cs.Status = acp.StatusNotReadyForPayment
-			st.Messages = append(st.Messages, acp.Message{Type: acp.MessageError, Code: acp.MessageCodeUnsupported,
-				ContentType: acp.ContentPlain, Severity: "high", Resolution: "requires_buyer_review",
-				Content: "This store's checkout cannot be reached from here right now."})
-		}
-		return c.dropDraft(ctx, sh, cs)
+	cs.Status = c.status(cs)
+	if cs.Status == acp.StatusReadyForPayment {
+		// No way to hand off on this server: say so rather than offer a
+		// payment that complete refuses.
+		cs.Status = acp.StatusNotReadyForPayment
+		st.Messages = append(st.Messages, acp.Message{Type: acp.MessageError, Code: acp.MessageCodeUnsupported,
+			ContentType: acp.ContentPlain, Severity: "high", Resolution: "requires_buyer_review",
+			Content: "This store's checkout cannot be reached from here right now."})
+	}
+	return c.dropDraft(ctx, sh, cs)
+}
+
+// followDraft updates the draft an earlier click wrote to what the
+// session now holds (nothing when it holds it already). It reports false
+// when the live check found the session no longer payable. A draft
+// deleted in Shopify is forgotten (the next click writes a new one); a
+// paid one is not replaced: the session completes from Shopify's order
+// webhooks.
+func (c *Sessions) followDraft(ctx context.Context, sh *app.Shop, v acp.Version, cs *Session) (bool, error) {
+	st := &cs.State
+	if payable, err := c.checkLive(ctx, sh, v, cs); err != nil || !payable {
+		return false, err
 	}
 	d, err := handoffDraft(cs)
 	if err != nil {
-		return err
+		return false, err
 	}
-	// A draft deleted in Shopify is written afresh; a paid one is not: the
-	// session completes from Shopify's order webhooks.
-	h, created, err := writeDraft(ctx, c.Drafts, sh.Domain, st.Handoff, d, func(err error) bool { return errors.Is(err, app.ErrNotFound) })
-	if errors.Is(err, ErrDraftPaid) {
-		return &app.Error{Code: app.CodeConflict, Reason: "invalid_state", RetryAfter: 2 * time.Second,
-			Message: "the buyer has already paid at the store's checkout; the session completes in a moment"}
-	}
-	if err != nil {
+	h, _, err := writeDraft(ctx, c.Drafts, sh.Domain, st.Handoff, d, func(error) bool { return false })
+	switch {
+	case errors.Is(err, app.ErrNotFound):
+		st.Handoff = nil
+	case errors.Is(err, ErrDraftPaid):
+		return false, errDraftPaid()
+	case err != nil:
 		c.Logger.WarnContext(ctx, "draft order not written", "session", cs.ID, "err", err)
-		return shopifyRefusal(err, "the store's checkout could not be prepared; try again")
+		return false, shopifyRefusal(err, "the store's checkout could not be prepared; try again")
+	default:
+		st.Handoff = h
 	}
-	if created != "" {
-		cs.newDraft = created
-	}
-	st.Handoff = h
 	cs.Status = acp.StatusRequiresEscalation
-	return nil
+	return true, nil
+}
+
+// checkLive is the live check before a draft is written, and reports
+// whether the session is still payable after it. Writing the draft's
+// lines commits the session's price (the buyer pays what the draft
+// holds), so a draft with new lines is preceded by the live check
+// (QuoteLive): a price or stock change the catalog has not heard of yet
+// becomes the session's quote (with its price_change or stock message)
+// before the draft is written from it. A change of shipping line or buyer
+// only keeps the lines checked before (Shopify prices a draft's variant
+// lines itself again on every write).
+func (c *Sessions) checkLive(ctx context.Context, sh *app.Shop, v acp.Version, cs *Session) (bool, error) {
+	st := &cs.State
+	if !st.Quote.Live {
+		if d, err := handoffDraft(cs); err == nil && (st.Handoff == nil || st.Handoff.LinesKey != linesKey(d.Lines)) {
+			q, err := quoteLive(ctx, c.Pricer, sh, v, st)
+			if err != nil {
+				return false, err
+			}
+			c.setQuote(cs, q)
+		}
+	}
+	return c.status(cs) == acp.StatusReadyForPayment, nil
+}
+
+// errDraftPaid is the answer to a change of a session whose buyer has
+// paid its draft already.
+func errDraftPaid() error {
+	return &app.Error{Code: app.CodeConflict, Reason: "invalid_state", RetryAfter: 2 * time.Second,
+		Message: "the buyer has already paid at the store's checkout; the session completes in a moment"}
 }
 
 // writeDraft makes the draft order held as cur (nil: none) hold d: nothing
@@ -301,8 +339,8 @@ func handoffMessage(url string) acp.Message {
 // nothing is charged here.
 func refuseHandoffComplete(cs *Session) error {
 	msg := "this store takes payment at its own Shopify checkout only, never through complete: send the buyer to the session's continue_url"
-	if cs != nil && cs.State.Handoff != nil && cs.Status == acp.StatusRequiresEscalation {
-		msg += " (" + cs.State.Handoff.InvoiceURL + ")"
+	if u := cs.continueURL(); u != "" {
+		msg += " (" + u + ")"
 	} else {
 		msg += " once the session is requires_escalation"
 	}
@@ -313,7 +351,7 @@ func refuseHandoffComplete(cs *Session) error {
 // transaction ctx carries), after the session was canceled or expired.
 func (c *Sessions) releaseDraft(ctx context.Context, cs *Session) error {
 	h := cs.State.Handoff
-	if h == nil || c.Queue == nil {
+	if h == nil || h.DraftID == "" || c.Queue == nil {
 		return nil
 	}
 	return c.Queue.EnqueueTx(ctx, ReleaseDraftArgs{ShopID: cs.ShopID, DraftID: h.DraftID}, nil)

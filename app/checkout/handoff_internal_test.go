@@ -2,10 +2,12 @@ package checkout
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,35 +18,71 @@ import (
 	"github.com/acpbridge/acpbridge/app"
 )
 
-// handoffStore keeps sessions in memory, with row versions as app/store.
+// handoffStore keeps sessions in memory, with row versions as app/store;
+// a stored session's state is a JSON copy, as the database's.
 type handoffStore struct {
 	Store
+	mu       sync.Mutex
 	sessions map[string]Session
 	method   app.CompletionMethod
+	reads    int
+	// onRead, when set, is called after each session read.
+	onRead func(reads int)
 }
 
 func (s *handoffStore) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
 	return fn(ctx)
 }
 func (s *handoffStore) CreateCheckoutSession(_ context.Context, cs *Session) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	cs.RowVersion = 1
-	s.sessions[cs.ID] = *cs
+	s.sessions[cs.ID] = copySession(*cs)
 	return nil
 }
 func (s *handoffStore) CheckoutSession(_ context.Context, shopID int64, id string) (*Session, error) {
+	s.mu.Lock()
 	cs, ok := s.sessions[id]
+	s.reads++
+	reads, hook := s.reads, s.onRead
+	s.mu.Unlock()
+	if hook != nil {
+		hook(reads)
+	}
 	if !ok || cs.ShopID != shopID {
 		return nil, app.ErrNotFound
 	}
+	cs = copySession(cs)
 	return &cs, nil
 }
 func (s *handoffStore) SaveCheckoutSession(_ context.Context, cs *Session) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.sessions[cs.ID].RowVersion != cs.RowVersion {
 		return app.ErrConflict
 	}
 	cs.RowVersion++
-	s.sessions[cs.ID] = *cs
+	s.sessions[cs.ID] = copySession(*cs)
 	return nil
+}
+
+// stored is the stored session id.
+func (s *handoffStore) stored(id string) Session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return copySession(s.sessions[id])
+}
+
+func copySession(cs Session) Session {
+	b, err := json.Marshal(cs.State)
+	if err != nil {
+		panic(err)
+	}
+	cs.State = State{}
+	if err := json.Unmarshal(b, &cs.State); err != nil {
+		panic(err)
+	}
+	return cs
 }
 func (s *handoffStore) ACPSettings(_ context.Context, shopID int64) (*app.ACPSettings, error) {
 	return &app.ACPSettings{ShopID: shopID, CompletionMethod: s.method}, nil
@@ -52,9 +90,16 @@ func (s *handoffStore) ACPSettings(_ context.Context, shopID int64) (*app.ACPSet
 func (s *handoffStore) FeedSettings(context.Context, int64) (*app.FeedSettings, error) {
 	return nil, app.ErrNotFound
 }
-func (s *handoffStore) ShopByID(context.Context, int64) (*app.Shop, error) { return handoffShop, nil }
+func (s *handoffStore) ShopByID(_ context.Context, id int64) (*app.Shop, error) {
+	if id != handoffShop.ID {
+		return nil, app.ErrNotFound
+	}
+	return handoffShop, nil
+}
 
 var handoffShop = &app.Shop{ID: 7, Domain: "handoff.myshopify.com", CurrencyCode: "USD"}
+
+const handoffAppURL = "https://app.example"
 
 // handoffPricer quotes 1,000 a unit, shipping 500 (rate "std"); more than
 // five units are out of stock.
@@ -78,17 +123,29 @@ func (handoffPricer) Quote(_ context.Context, _ *app.Shop, _ acp.Version, st *St
 	return q, nil
 }
 
-// handoffDrafts records the draft calls.
+// handoffDrafts records the draft calls; fail, when set, answers a write
+// instead, and gate, when set, holds every write until it is closed.
 type handoffDrafts struct {
+	mu      sync.Mutex
 	n       int
 	drafts  map[string]HandoffDraft
 	upserts []string // "create" or the id updated
 	deleted []string
+	fail    error
+	gate    chan struct{}
 }
 
 func (d *handoffDrafts) UpsertDraft(_ context.Context, shop, id string, in HandoffDraft) (DraftRef, error) {
+	if d.gate != nil {
+		<-d.gate
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	if shop != handoffShop.Domain {
 		return DraftRef{}, fmt.Errorf("shop %q", shop)
+	}
+	if d.fail != nil {
+		return DraftRef{}, d.fail
 	}
 	if id == "" {
 		d.n++
@@ -105,6 +162,8 @@ func (d *handoffDrafts) UpsertDraft(_ context.Context, shop, id string, in Hando
 }
 
 func (d *handoffDrafts) DeleteDraft(_ context.Context, _, id string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
 	delete(d.drafts, id)
 	d.deleted = append(d.deleted, id)
 	return nil
@@ -136,7 +195,7 @@ func newHandoffEnv(t *testing.T) *handoffEnv {
 	}
 	e.c = New(e.store, handoffPricer{}, nil, nil, e.queue, Options{
 		Logger: slog.New(slog.DiscardHandler), Now: func() time.Time { return e.now }, Drafts: e.drafts,
-		Distribution: app.DistributionAppStore,
+		Distribution: app.DistributionAppStore, AppURL: func() string { return handoffAppURL + "/" },
 	})
 	// Settings read from the store (no agent's): app_store distribution
 	// makes even a stored delegated_payment Shopify's checkout.
@@ -172,9 +231,30 @@ func encode(t *testing.T, cs *Session) map[acp.Version]string {
 	return out
 }
 
-// TestHandoffSession: a Shopify-checkout shop's payable session holds a
-// draft order with exactly what was priced and tells the agent to send
-// the buyer to its invoice URL, in each version's terms; an update that
+// click is the buyer following the session's continue_url.
+func (e *handoffEnv) click(t *testing.T, cs *Session) *ContinueOutcome {
+	t.Helper()
+	out, err := e.c.Continue(context.Background(), linkToken(t, cs))
+	if err != nil {
+		t.Fatalf("continue: %v", err)
+	}
+	return out
+}
+
+// linkToken is the token of the session's continue_url.
+func linkToken(t *testing.T, cs *Session) string {
+	t.Helper()
+	l := cs.State.Continue
+	if l == nil || !strings.HasPrefix(l.URL, handoffAppURL+ContinuePath) {
+		t.Fatalf("continue link = %+v", l)
+	}
+	return strings.TrimPrefix(l.URL, handoffAppURL+ContinuePath)
+}
+
+// TestHandoffSession: a Shopify-checkout shop's payable session tells
+// the agent to send the buyer to its continue_url, in each version's
+// terms, with no Shopify call; following it writes a draft order with
+// exactly what was priced and redirects to its invoice. An update that
 // changes nothing makes no Shopify call, a change updates the same draft,
 // complete is refused without charging, and cancel releases the draft.
 func TestHandoffSession(t *testing.T) {
@@ -184,7 +264,7 @@ func TestHandoffSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cs.Status != acp.StatusNotReadyForPayment || len(e.drafts.upserts) != 0 || cs.State.Handoff != nil {
+	if cs.Status != acp.StatusNotReadyForPayment || len(e.drafts.upserts) != 0 || cs.State.Handoff != nil || cs.State.Continue != nil {
 		t.Fatalf("without an address: %s, drafts %v", cs.Status, e.drafts.upserts)
 	}
 	encode(t, cs)
@@ -193,14 +273,12 @@ func TestHandoffSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cs.Status != acp.StatusRequiresEscalation || cs.State.Handoff == nil || len(e.drafts.upserts) != 1 {
+	if cs.Status != acp.StatusRequiresEscalation || cs.State.Handoff != nil || len(e.drafts.upserts) != 0 {
 		t.Fatalf("payable: %s, handoff %+v, drafts %v", cs.Status, cs.State.Handoff, e.drafts.upserts)
 	}
-	draftID, url := cs.State.Handoff.DraftID, cs.State.Handoff.InvoiceURL
-	d := e.drafts.drafts[draftID]
-	if d.SessionID != cs.ID || d.Email != "ada@example.com" || len(d.Lines) != 1 || d.Lines[0].VariantID != 42 || d.Lines[0].Quantity != 1 ||
-		d.Address == nil || d.Shipping == nil || d.Shipping.Handle != "std" || d.Shipping.Price != 500 || d.ReserveUntil.Before(cs.ExpiresAt) || d.ReserveUntil.Sub(cs.ExpiresAt) >= time.Second || d.ReserveUntil.Nanosecond() != 0 {
-		t.Errorf("draft = %+v", d)
+	url := cs.State.Continue.URL
+	if tok := linkToken(t, cs); strings.Contains(tok, cs.ID) || len(tok) < 40 {
+		t.Errorf("token %q: the session id in the clear, or too short to be unguessable", tok)
 	}
 	if len(cs.State.PaymentHandlers) != 0 {
 		t.Errorf("handlers = %+v, want none", cs.State.PaymentHandlers)
@@ -218,6 +296,22 @@ func TestHandoffSession(t *testing.T) {
 		t.Errorf("2025-09-29 answer:\n%s", old)
 	}
 
+	// The buyer follows the link: the draft is written now.
+	out := e.click(t, cs)
+	cs = ptr(e.store.stored(cs.ID))
+	if len(e.drafts.upserts) != 1 || cs.State.Handoff == nil || out.RedirectURL != cs.State.Handoff.InvoiceURL || cs.State.Continue.Claim != "" {
+		t.Fatalf("click: %+v, drafts %v, handoff %+v", out, e.drafts.upserts, cs.State.Handoff)
+	}
+	draftID := cs.State.Handoff.DraftID
+	d := e.drafts.drafts[draftID]
+	if d.SessionID != cs.ID || d.Email != "ada@example.com" || len(d.Lines) != 1 || d.Lines[0].VariantID != 42 || d.Lines[0].Quantity != 1 ||
+		d.Address == nil || d.Shipping == nil || d.Shipping.Handle != "std" || d.Shipping.Price != 500 || d.ReserveUntil.Before(cs.ExpiresAt) || d.ReserveUntil.Sub(cs.ExpiresAt) >= time.Second || d.ReserveUntil.Nanosecond() != 0 {
+		t.Errorf("draft = %+v", d)
+	}
+	if w := encode(t, cs)[acp.V20260417]; !strings.Contains(w, `"continue_url":"`+url+`"`) {
+		t.Errorf("after the click the agent is told another URL:\n%s", w)
+	}
+
 	// The same inputs again: no Shopify call.
 	if cs, err = e.c.Update(ctx, e.ag, acp.V20260417, cs.ID, &acp.UpdateSessionInput{FulfillmentDetails: createInput(1, true).FulfillmentDetails}); err != nil {
 		t.Fatal(err)
@@ -225,7 +319,7 @@ func TestHandoffSession(t *testing.T) {
 	if len(e.drafts.upserts) != 1 || cs.Status != acp.StatusRequiresEscalation {
 		t.Errorf("unchanged update: %s, drafts %v", cs.Status, e.drafts.upserts)
 	}
-	// Two units: the same draft is updated.
+	// Two units: the draft the buyer may hold open is updated.
 	if cs, err = e.c.Update(ctx, e.ag, acp.V20260417, cs.ID, &acp.UpdateSessionInput{Items: []acp.ItemInput{{ID: "42", Quantity: 2}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -253,9 +347,13 @@ func TestHandoffSession(t *testing.T) {
 	}
 }
 
-// TestHandoffDraftFollowsPayability: a session that stops being payable
-// loses its draft at once (a stale invoice must not be paid), and gets a
-// new one when payable again; a draft deleted in Shopify is recreated.
+func ptr[T any](v T) *T { return &v }
+
+// TestHandoffDraftFollowsPayability: once the buyer has followed the
+// link, a session that stops being payable loses its draft at once (a
+// stale invoice must not be paid), and the next click writes a new one
+// when it is payable again; a draft deleted in Shopify is not recreated
+// by the agent's change but by the next click.
 func TestHandoffDraftFollowsPayability(t *testing.T) {
 	e := newHandoffEnv(t)
 	ctx := context.Background()
@@ -263,7 +361,9 @@ func TestHandoffDraftFollowsPayability(t *testing.T) {
 	if err != nil || cs.Status != acp.StatusRequiresEscalation {
 		t.Fatalf("create: %v, %v", cs, err)
 	}
-	first := cs.State.Handoff.DraftID
+	url := cs.State.Continue.URL
+	e.click(t, cs)
+	first := e.store.stored(cs.ID).State.Handoff.DraftID
 	if cs, err = e.c.Update(ctx, e.ag, acp.V20260417, cs.ID, &acp.UpdateSessionInput{Items: []acp.ItemInput{{ID: "42", Quantity: 9}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -273,18 +373,32 @@ func TestHandoffDraftFollowsPayability(t *testing.T) {
 	if strings.Contains(encode(t, cs)[acp.V20260417], "continue_url") {
 		t.Error("a session that cannot be paid shows a continue_url")
 	}
+	if out := e.click(t, cs); out.Page != PageNotReady || len(e.drafts.upserts) != 1 {
+		t.Errorf("click while not payable: %+v, drafts %v", out, e.drafts.upserts)
+	}
 	if cs, err = e.c.Update(ctx, e.ag, acp.V20260417, cs.ID, &acp.UpdateSessionInput{Items: []acp.ItemInput{{ID: "42", Quantity: 3}}}); err != nil {
 		t.Fatal(err)
 	}
-	second := cs.State.Handoff.DraftID
-	if cs.Status != acp.StatusRequiresEscalation || second == first {
-		t.Errorf("payable again: %s, draft %s", cs.Status, second)
+	if cs.Status != acp.StatusRequiresEscalation || cs.State.Continue.URL != url || cs.State.Handoff != nil {
+		t.Errorf("payable again: %s, link %+v, handoff %+v", cs.Status, cs.State.Continue, cs.State.Handoff)
 	}
+	e.click(t, cs)
+	second := e.store.stored(cs.ID).State.Handoff.DraftID
+	if second == first {
+		t.Errorf("the deleted draft again: %s", second)
+	}
+	e.drafts.mu.Lock()
 	delete(e.drafts.drafts, second) // the merchant deleted it in Shopify
+	e.drafts.mu.Unlock()
 	if cs, err = e.c.Update(ctx, e.ag, acp.V20260417, cs.ID, &acp.UpdateSessionInput{Items: []acp.ItemInput{{ID: "42", Quantity: 4}}}); err != nil {
 		t.Fatal(err)
 	}
-	if cs.State.Handoff.DraftID == second || e.drafts.drafts[cs.State.Handoff.DraftID].Lines[0].Quantity != 4 {
+	if cs.State.Handoff != nil || cs.Status != acp.StatusRequiresEscalation || len(e.drafts.drafts) != 0 {
+		t.Errorf("draft gone in Shopify: %s, handoff %+v, drafts %v", cs.Status, cs.State.Handoff, e.drafts.drafts)
+	}
+	e.click(t, cs)
+	cs = ptr(e.store.stored(cs.ID))
+	if cs.State.Handoff == nil || cs.State.Handoff.DraftID == second || e.drafts.drafts[cs.State.Handoff.DraftID].Lines[0].Quantity != 4 {
 		t.Errorf("recreated: %+v", cs.State.Handoff)
 	}
 	// The shop switches to delegated payment (custom distribution): the
@@ -301,7 +415,8 @@ func TestHandoffDraftFollowsPayability(t *testing.T) {
 }
 
 // TestHandoffExpiry: an expired session's draft is released once, by the
-// write that expired it.
+// write that expired it; one whose buyer never followed the link has
+// nothing to release.
 func TestHandoffExpiry(t *testing.T) {
 	e := newHandoffEnv(t)
 	ctx := context.Background()
@@ -309,15 +424,23 @@ func TestHandoffExpiry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	unclicked, err := e.c.Create(ctx, e.ag, acp.V20260417, createInput(1, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.click(t, cs)
+	draftID := e.store.stored(cs.ID).State.Handoff.DraftID
 	e.now = cs.ExpiresAt.Add(time.Second)
 	for range 2 {
-		got, err := e.c.Get(ctx, e.ag, cs.ID)
-		if err != nil || got.Status != acp.StatusExpired {
-			t.Fatalf("get: %v, %v", got, err)
+		for _, id := range []string{cs.ID, unclicked.ID} {
+			got, err := e.c.Get(ctx, e.ag, id)
+			if err != nil || got.Status != acp.StatusExpired {
+				t.Fatalf("get: %v, %v", got, err)
+			}
+			encode(t, got)
 		}
-		encode(t, got)
 	}
-	if len(e.queue.jobs) != 1 || e.queue.jobs[0].(ReleaseDraftArgs).DraftID != cs.State.Handoff.DraftID {
+	if len(e.queue.jobs) != 1 || e.queue.jobs[0].(ReleaseDraftArgs).DraftID != draftID {
 		t.Errorf("jobs = %+v", e.queue.jobs)
 	}
 }
@@ -331,6 +454,8 @@ func TestCompleteHandoff(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	e.click(t, cs)
+	cs = ptr(e.store.stored(cs.ID))
 	o := ShopOrder{ID: "gid://shopify/Order/9", Name: "#1009", StatusURL: "https://handoff.myshopify.com/orders/9"}
 	if !CompleteHandoff(cs, o, e.now) || cs.Status != acp.StatusCompleted || CompleteHandoff(cs, o, e.now) {
 		t.Fatalf("complete twice: %s", cs.Status)

@@ -32,6 +32,11 @@ type Options struct {
 	// Carts, when set, are the shop's carts: the discovery document lists
 	// "carts" for the shops they are enabled for (Carts.CartsEnabled).
 	Carts *Carts
+	// AppURL gives the app's public URL, the root of the continue_url of
+	// Shopify-checkout shops' sessions (a func: without APP_URL it is
+	// known only once listening); nil: such sessions never become
+	// payable.
+	AppURL func() string
 }
 
 // New builds the ACP checkout over its store, the pricer that quotes carts,
@@ -41,7 +46,7 @@ func New(store Store, pricer Pricer, completer *Completer, events OrderEvents, q
 	return &Sessions{
 		Store: store, Pricer: pricer, Completer: completer, Events: events, Queue: queue,
 		Logger: orLogger(opts.Logger), Now: orNow(opts.Now), TTL: opts.TTL, CompleteWait: opts.CompleteWait,
-		Drafts: opts.Drafts, Distribution: opts.Distribution, Carts: opts.Carts,
+		Drafts: opts.Drafts, Distribution: opts.Distribution, Carts: opts.Carts, AppURL: opts.AppURL,
 	}
 }
 

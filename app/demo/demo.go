@@ -84,8 +84,9 @@ func (o *Options) Validate() error {
 const DemoShop = "demo-shop.myshopify.com"
 
 // DemoHandoffShop is the second emulated store: it sells with Shopify
-// checkout (sessions hand the buyer to a draft order's invoice URL, the
-// emulator's checkout page), the App Store's way.
+// checkout (a session's continue_url is the app's link, which writes a
+// draft order and redirects the buyer to its invoice URL, the emulator's
+// checkout page), the App Store's way.
 const DemoHandoffShop = "demo-handoff.myshopify.com"
 
 // DemoClientID is the demo app's Shopify client id.
@@ -389,8 +390,9 @@ func buyQuickstart(m Manifest) string {
 }
 
 // handoffQuickstart is the same conversation with the Shopify-checkout
-// shop: the session answers a continue_url (Shopify's checkout for a
-// draft order; here the emulator's checkout page) where the buyer pays.
+// shop: the session answers a continue_url, the app's link that writes
+// the draft order and redirects the buyer to Shopify's checkout for it
+// (here the emulator's checkout page), where they pay.
 func handoffQuickstart(m Manifest) string {
 	h := m.Handoff
 	if h == nil {
@@ -405,8 +407,9 @@ func handoffQuickstart(m Manifest) string {
 		"  curl -s %s/checkout_sessions %s -H 'Idempotency-Key: handoff-1' \\\n"+
 		"    -d '{\"line_items\":[{\"id\":\"%s\",\"quantity\":1}],\"currency\":\"usd\",\"capabilities\":{},\"buyer\":{\"email\":\"ada@example.com\"},"+
 		"\"fulfillment_details\":{\"name\":\"Ada Lovelace\",\"address\":{\"name\":\"Ada Lovelace\",\"line_one\":\"1 Market St\",\"city\":\"San Francisco\",\"state\":\"CA\",\"country\":\"US\",\"postal_code\":\"94105\"}}}'\n"+
-		"  # then open the \"continue_url\" it answers: the buyer pays there (the emulator's checkout page;\n"+
-		"  # curl -s -X POST CONTINUE_URL pays with the test card), and the session reads completed with the order.\n\n",
+		"  # then open the \"continue_url\" it answers: it leads the buyer to the store's checkout (the emulator's\n"+
+		"  # page; INVOICE_URL=$(curl -s -o /dev/null -w '%%{redirect_url}' CONTINUE_URL) and curl -s -X POST \"$INVOICE_URL\"\n"+
+		"  # pay with the test card), and the session reads completed with the order.\n\n",
 		h.Shop, h.ACP.BaseURL, hdr, item)
 }
 

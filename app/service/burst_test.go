@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"regexp"
 	"strconv"
@@ -55,23 +56,34 @@ func TestThrottledShopAnswersGracefully(t *testing.T) {
 	if r := a.cartCall("POST", "/carts", "burst-cart", create); r.status != http.StatusCreated || r.str("continue_url") == "" {
 		t.Fatalf("the same cart request again: %d %s; want it run afresh and created", r.status, r.body)
 	}
-	// 1b. A session's draft order (the handoff), throttled: the same
-	// answer, and the retry under the same key runs afresh.
-	e.failShopify("CreateDraftOrder", 1, http.StatusTooManyRequests)
-	a.headers = map[string]string{"Idempotency-Key": "burst-session-draft"}
-	// Two of the item: a cart state of its own (step 2 needs its quote uncached).
+	// 1b. A session's draft order (the handoff, written when the buyer
+	// follows continue_url), throttled: the buyer's page says 429 with
+	// Retry-After, and following the link again goes on to the draft.
 	sessionBody := a.createBody([]acp.ItemInput{item(e.items.inStock, 2)}, true, californiaAddress())
 	r = a.do("POST", "/checkout_sessions", sessionBody)
-	if secs, err := strconv.Atoi(r.header.Get("Retry-After")); r.status != http.StatusTooManyRequests || err != nil || secs < 1 ||
-		r.str("code") != "rate_limit_exceeded" {
-		t.Fatalf("session with its draft throttled: %d, Retry-After %q: %s; want 429 rate_limit_exceeded with Retry-After", r.status, r.header.Get("Retry-After"), r.body)
+	link := r.str("continue_url")
+	if r.status != http.StatusCreated || link == "" {
+		t.Fatalf("session: %d %s; want it handed to Shopify's checkout", r.status, r.body)
+	}
+	e.failShopify("CreateDraftOrder", 1, http.StatusTooManyRequests)
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); resp.StatusCode != http.StatusTooManyRequests || err != nil || secs < 1 ||
+		!strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") || !strings.Contains(string(page), "Try again") {
+		t.Fatalf("following the link with its draft throttled: %d, Retry-After %q:\n%s; want a 429 page with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"), page)
 	}
 	if hits := e.shopifyFaultHits(); hits != 2 {
 		t.Fatalf("%d injected 429s hit, want 2", hits)
 	}
-	if r := a.do("POST", "/checkout_sessions", sessionBody); r.status != http.StatusCreated || r.str("continue_url") == "" {
-		t.Fatalf("the same session request again: %d %s; want it run afresh, handed to Shopify's checkout", r.status, r.body)
+	if resp, err = noFollow.Get(link); err != nil || resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") == "" {
+		t.Fatalf("the link again: %v, %v; want a redirect to the draft", resp, err)
 	}
+	resp.Body.Close()
 	a.headers = nil
 	if _, err := e.svc.Agents().SetCompletionMethod(ctx, e.sh.ID, app.CompletionDelegatedPayment); err != nil {
 		t.Fatal(err)

@@ -1,8 +1,10 @@
 package service_test
 
 import (
+	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/acpbridge/acpbridge/acp"
@@ -162,10 +164,12 @@ func TestCompleteCatchesUnsyncedChanges(t *testing.T) {
 }
 
 // TestHandoffDraftCatchesUnsyncedChanges: writing a handoff session's
-// draft order commits its price, so it is preceded by the live check: a
-// price change the catalog has not heard of becomes the session's price
-// (with price_change) and the draft's, and a stock shortfall leaves the
-// session without a draft.
+// draft order (when the buyer follows continue_url) commits its price, so
+// it is preceded by the live check: a price change the catalog has not
+// heard of becomes the session's price (with price_change, for the agent)
+// and the buyer is told the new total before any draft is written;
+// following the link again writes the draft at that total. A stock
+// shortfall leaves the session not payable and without a draft.
 func TestHandoffDraftCatchesUnsyncedChanges(t *testing.T) {
 	t.Parallel()
 	eachKind(t, func(t *testing.T, kind app.DatabaseKind) {
@@ -179,16 +183,17 @@ func TestHandoffDraftCatchesUnsyncedChanges(t *testing.T) {
 
 		newPrice := v.PriceCents + 400
 		e.withoutWebhooks(func() { e.setPrice(t, v, newPrice) })
-		r := a.do("POST", "/checkout_sessions", a.createBody([]acp.ItemInput{item(v, 1)}, true, californiaAddress()))
-		if r.status != http.StatusCreated {
-			t.Fatalf("create: %d %s", r.status, r.body)
+		id, _, link := e.handedOff(t, a, 1)
+		status, page := visit(t, link)
+		if status != http.StatusConflict || !strings.Contains(page, "price") || e.draftOf(t, id) != nil {
+			t.Fatalf("following the link after an unsynced price change: %d, draft %+v\n%s", status, e.draftOf(t, id), page)
 		}
-		checkHandoff(t, a, r)
-		if got := unitAmount(t, r); got != newPrice || !hasMessage(r, "warning/price_change@$.line_items[0]") {
-			t.Errorf("handed off at %d (messages %v), want the live price %d with price_change", got, messages(r), newPrice)
+		r := a.do("GET", "/checkout_sessions/"+id, nil)
+		if got := unitAmount(t, r); got != newPrice || !hasMessage(r, "warning/price_change@$.line_items[0]") || r.str("status") != "requires_escalation" {
+			t.Errorf("the session after the check: %s at %d (messages %v), want the live price %d with price_change", r.str("status"), got, messages(r), newPrice)
 		}
-		d := e.draftOf(t, r.str("id"))
-		if d == nil || d.TotalCents != totals(t, r)["total"] {
+		follow(t, link)
+		if d := e.draftOf(t, id); d == nil || d.TotalCents != totals(t, r)["total"] {
 			t.Errorf("draft %+v, want one of the session's total %d", d, totals(t, r)["total"])
 		}
 
@@ -197,14 +202,32 @@ func TestHandoffDraftCatchesUnsyncedChanges(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
-		r = a.do("POST", "/checkout_sessions", a.createBody([]acp.ItemInput{item(v, 2)}, true, californiaAddress()))
-		if r.status != http.StatusCreated || r.str("status") != "not_ready_for_payment" || !hasMessage(r, "error/quantity_exceeded@$.line_items[0]") {
-			t.Fatalf("create beyond the unsynced stock: %d %s", r.status, r.body)
+		id, _, link = e.handedOff(t, a, 2)
+		if status, page := visit(t, link); status != http.StatusConflict || !strings.Contains(page, "not ready") {
+			t.Errorf("following the link beyond the unsynced stock: %d\n%s", status, page)
 		}
-		if d := e.draftOf(t, r.str("id")); d != nil {
+		r = a.do("GET", "/checkout_sessions/"+id, nil)
+		if r.str("status") != "not_ready_for_payment" || !hasMessage(r, "error/quantity_exceeded@$.line_items[0]") || r.str("continue_url") != "" {
+			t.Fatalf("the session beyond the unsynced stock: %s", r.body)
+		}
+		if d := e.draftOf(t, id); d != nil {
 			t.Errorf("a draft order for a cart Shopify cannot fill: %+v", d)
 		}
 	})
+}
+
+// visit is the buyer opening a link without following redirects: its
+// status and page.
+func visit(t *testing.T, link string) (int, string) {
+	t.Helper()
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }
 
 // TestCompleteRetriedAfterShopifyDown: when complete's live check cannot

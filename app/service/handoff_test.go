@@ -49,7 +49,7 @@ func newHandoffEnv(t *testing.T, kind app.DatabaseKind) *handoffEnv {
 
 // handedOff opens a session for a shippable item, with address and buyer,
 // and checks that it is handed to Shopify's checkout: it returns the
-// session id, its total and where the buyer pays.
+// session id, its total and the continue_url the buyer follows.
 func (e *handoffEnv) handedOff(t *testing.T, a *agent, qty int) (string, int64, string) {
 	t.Helper()
 	r := a.do("POST", "/checkout_sessions", a.createBody([]acp.ItemInput{item(e.items.inStock, qty)}, true, californiaAddress()))
@@ -70,7 +70,7 @@ func checkHandoff(t *testing.T, a *agent, r response) string {
 	ms, _ := r.m["messages"].([]any)
 	for _, x := range ms {
 		m := x.(map[string]any)
-		if c, _ := m["content"].(string); strings.Contains(c, "/checkouts/") {
+		if c, _ := m["content"].(string); strings.Contains(c, checkout.ContinuePath) {
 			for _, f := range strings.Fields(c) {
 				if strings.HasPrefix(f, "http") {
 					found = strings.TrimRight(f, ",.")
@@ -121,10 +121,47 @@ func (e *handoffEnv) handoffOrders(sessionID string) []emulator.Order {
 	return out
 }
 
-// pay is the buyer at Shopify's checkout: the page shows the total, and
-// posting it pays.
+// follow is the buyer following a session's continue_url: the app
+// writes the draft order and redirects (303) to its invoice, Shopify's
+// checkout page, whose URL it returns.
+func follow(t *testing.T, continueURL string) string {
+	t.Helper()
+	if !strings.Contains(continueURL, checkout.ContinuePath) {
+		t.Fatalf("continue_url %q is not the app's link", continueURL)
+	}
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Get(continueURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(loc, "/checkouts/") {
+		t.Fatalf("following continue_url: %d, Location %q\n%s", resp.StatusCode, loc, body)
+	}
+	return loc
+}
+
+// draftWrites counts the emulated shop's draft order writes and live
+// checks.
+func draftWrites(e *checkoutEnv) int {
+	n := 0
+	for op, st := range e.emu.Stats(testShop).Operations {
+		if strings.Contains(op, "DraftOrder") || op == "CheckVariants" {
+			n += st.Calls
+		}
+	}
+	return n
+}
+
+// pay is the buyer at Shopify's checkout (a continue_url is followed
+// there first): the page shows the total, and posting it pays.
 func pay(t *testing.T, invoiceURL string, total int64) {
 	t.Helper()
+	if strings.Contains(invoiceURL, checkout.ContinuePath) {
+		invoiceURL = follow(t, invoiceURL)
+	}
 	resp, err := http.Get(invoiceURL)
 	if err != nil {
 		t.Fatal(err)
@@ -174,16 +211,47 @@ func TestHandoffPurchase(t *testing.T) {
 			if d := e.draftOf(t, id); d != nil {
 				t.Fatalf("a draft before the session is payable: %+v", d)
 			}
-			// the address: payable, handed off.
+			// the address: payable, handed off, still no draft.
 			r = a.do("POST", "/checkout_sessions/"+id, a.addressUpdate(californiaAddress()))
 			if r.status != http.StatusOK {
 				t.Fatalf("address: %d %s", r.status, r.body)
 			}
-			invoice := checkHandoff(t, a, r)
+			link := checkHandoff(t, a, r)
+			if d := e.draftOf(t, id); d != nil {
+				t.Fatalf("a draft before the buyer follows continue_url: %+v", d)
+			}
+			// the costliest shipping option: the same link, still no draft.
+			opts, _ := r.m["fulfillment_options"].([]any)
+			last := opts[len(opts)-1].(map[string]any)["id"].(string)
+			lastTitle := opts[len(opts)-1].(map[string]any)["title"].(string)
+			r = a.do("POST", "/checkout_sessions/"+id, a.selectOption(last))
+			if r.status != http.StatusOK {
+				t.Fatalf("option: %d %s", r.status, r.body)
+			}
+			if checkHandoff(t, a, r) != link {
+				t.Errorf("the continue_url changed with the option")
+			}
+			total := totals(t, r)["total"]
+			if d := e.draftOf(t, id); d != nil {
+				t.Fatalf("a draft before the buyer follows continue_url: %+v", d)
+			}
+
+			// complete: refused, precisely, and nothing charged.
+			c := a.do("POST", "/checkout_sessions/"+id+"/complete", a.paymentBody(e.token("approve")))
+			if c.status != http.StatusBadRequest || c.str("code") != "requires_escalation" || c.str("type") != "invalid_request" ||
+				c.str("param") != "$.payment_data" || !strings.Contains(c.str("message"), link) {
+				t.Errorf("complete: %d %s", c.status, c.body)
+			}
+
+			// The buyer follows the link: the draft is written now, with
+			// exactly the session's lines, shipping and total, and stock
+			// held from now until the session's expiry; a second click
+			// lands on the same draft.
+			invoice := follow(t, link)
 			d := e.draftOf(t, id)
-			if d == nil || d.InvoiceURL != invoice || d.TotalCents != totals(t, r)["total"] || d.Email != "ada@example.com" ||
-				len(d.Lines) != 1 || d.Lines[0].Quantity != 2 || d.Shipping == nil || d.SourceName != "acpbridge" {
-				t.Fatalf("draft = %+v, session %s", d, r.body)
+			if d == nil || d.InvoiceURL != invoice || d.TotalCents != total || d.Email != "ada@example.com" ||
+				len(d.Lines) != 1 || d.Lines[0].Quantity != 2 || d.Shipping == nil || d.Shipping.Title != lastTitle || d.SourceName != "acpbridge" {
+				t.Fatalf("draft = %+v, session total %d", d, total)
 			}
 			if res := e.emu.Reserved(testShop, d.GID()); res["gid://shopify/ProductVariant/"+strconv.FormatInt(e.items.inStock.ID, 10)] != 2 {
 				t.Errorf("reserved = %v", res)
@@ -195,28 +263,9 @@ func TestHandoffPurchase(t *testing.T) {
 					t.Errorf("reserved until %v, session expires %s", d.ReserveInventoryUntil, r.str("expires_at"))
 				}
 			}
-			// the costliest shipping option: the same draft, re-priced.
-			opts, _ := r.m["fulfillment_options"].([]any)
-			last := opts[len(opts)-1].(map[string]any)["id"].(string)
-			lastTitle := opts[len(opts)-1].(map[string]any)["title"].(string)
-			r = a.do("POST", "/checkout_sessions/"+id, a.selectOption(last))
-			if r.status != http.StatusOK {
-				t.Fatalf("option: %d %s", r.status, r.body)
-			}
-			if checkHandoff(t, a, r) != invoice {
-				t.Errorf("the invoice URL changed with the option")
-			}
-			total := totals(t, r)["total"]
-			d2 := e.draftOf(t, id)
-			if d2 == nil || d2.ID != d.ID || d2.TotalCents != total || d2.Shipping == nil || d2.Shipping.Title != lastTitle {
-				t.Fatalf("re-priced draft = %+v, session total %d", d2, total)
-			}
-
-			// complete: refused, precisely, and nothing charged.
-			c := a.do("POST", "/checkout_sessions/"+id+"/complete", a.paymentBody(e.token("approve")))
-			if c.status != http.StatusBadRequest || c.str("code") != "requires_escalation" || c.str("type") != "invalid_request" ||
-				c.str("param") != "$.payment_data" || !strings.Contains(c.str("message"), invoice) {
-				t.Errorf("complete: %d %s", c.status, c.body)
+			writes := draftWrites(e.checkoutEnv)
+			if again := follow(t, link); again != invoice || draftWrites(e.checkoutEnv) != writes {
+				t.Errorf("second click: %s (first %s), %d more draft writes", again, invoice, draftWrites(e.checkoutEnv)-writes)
 			}
 
 			// The buyer pays at Shopify's checkout.
@@ -325,13 +374,20 @@ func TestHandoffCancelAndExpiry(t *testing.T) {
 	a := e.agent(t, acp.V20260417)
 	variant := "gid://shopify/ProductVariant/" + strconv.FormatInt(e.items.inStock.ID, 10)
 
-	id, _, invoice := e.handedOff(t, a, 3)
+	id, _, link := e.handedOff(t, a, 3)
+	invoice := follow(t, link)
 	d := e.draftOf(t, id)
 	if d == nil || e.emu.Reserved(testShop, d.GID())[variant] != 3 {
 		t.Fatalf("draft %+v", d)
 	}
 	if c := a.do("POST", "/checkout_sessions/"+id+"/cancel", nil); c.status != http.StatusOK || c.str("status") != "canceled" {
 		t.Fatalf("cancel: %d %s", c.status, c.body)
+	}
+	// The link now says the checkout has ended.
+	if resp, err := http.Get(link); err != nil || resp.StatusCode != http.StatusGone || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		t.Errorf("the canceled session's link: %v, %v", resp, err)
+	} else {
+		resp.Body.Close()
 	}
 	waitFor(t, "the draft deleted", func() bool { return e.draftOf(t, id) == nil })
 	if res := e.emu.Reserved(testShop, d.GID()); len(res) != 0 {
@@ -343,8 +399,9 @@ func TestHandoffCancelAndExpiry(t *testing.T) {
 
 	// Two sessions outlive their expiry: one the agent reads again, one
 	// it never does (housekeeping expires that one).
-	id2, _, invoice2 := e.handedOff(t, a, 1)
-	id3, _, invoice3 := e.handedOff(t, a, 1)
+	id2, _, link2 := e.handedOff(t, a, 1)
+	id3, _, link3 := e.handedOff(t, a, 1)
+	invoice2, invoice3 := follow(t, link2), follow(t, link3)
 	r := a.do("GET", "/checkout_sessions/"+id3, nil)
 	exp := mustTime(t, r.str("expires_at"))
 	e.svc.Checkout().Now = func() time.Time { return exp.Add(time.Second) }
@@ -458,4 +515,46 @@ func jsonObject(t *testing.T, b []byte) map[string]any {
 		t.Fatalf("not a JSON object: %s", b)
 	}
 	return m
+}
+
+// TestHandoffConcurrentClicks: eight clicks on a continue_url at once,
+// half of them on another replica (a reload, two tabs, a balancer), write
+// one draft order, and every one of them lands on it.
+func TestHandoffConcurrentClicks(t *testing.T) {
+	t.Parallel()
+	e := newHandoffEnv(t, app.DatabasePostgres)
+	replica := newReplica(t, e.shopifyEnv)
+	a := e.agent(t, acp.V20260417)
+	id, _, link := e.handedOff(t, a, 1)
+	other := replica.svc.URL() + strings.TrimPrefix(link, e.svc.URL())
+	creates := func() int { return e.emu.Stats(testShop).Operations["CreateDraftOrder"].Calls }
+	before := creates()
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	locs := make([]string, 8)
+	var wg sync.WaitGroup
+	for i := range locs {
+		u := link
+		if i%2 == 1 {
+			u = other
+		}
+		wg.Go(func() {
+			resp, err := noFollow.Get(u)
+			if err != nil {
+				locs[i] = err.Error()
+				return
+			}
+			resp.Body.Close()
+			locs[i] = strconv.Itoa(resp.StatusCode) + " " + resp.Header.Get("Location")
+		})
+	}
+	wg.Wait()
+	d := e.draftOf(t, id)
+	if d == nil || creates()-before != 1 {
+		t.Fatalf("%d drafts created, draft %+v", creates()-before, d)
+	}
+	for i, l := range locs {
+		if l != "303 "+d.InvoiceURL {
+			t.Errorf("click %d: %s, want 303 to %s", i, l, d.InvoiceURL)
+		}
+	}
 }

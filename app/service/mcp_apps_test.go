@@ -15,6 +15,7 @@ import (
 
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/checkout"
 	"github.com/acpbridge/acpbridge/app/payment/stripeemu"
 	"github.com/acpbridge/acpbridge/web"
 )
@@ -254,7 +255,7 @@ func TestMCPCheckoutApp(t *testing.T) {
 			t.Fatalf("update: %v", je2)
 		}
 		b, _ := json.Marshal(h)
-		if u := checkHandoff(t, rest, response{status: http.StatusOK, body: b, m: h}); !strings.Contains(u, "/checkouts/") || h["continue_url"] != u {
+		if u := checkHandoff(t, rest, response{status: http.StatusOK, body: b, m: h}); !strings.Contains(u, checkout.ContinuePath) || h["continue_url"] != u {
 			t.Errorf("continue_url %q, session %s", u, b)
 		}
 	})

@@ -23,6 +23,7 @@ import (
 	"github.com/acpbridge/acpbridge/acp/acptest"
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/agents"
+	"github.com/acpbridge/acpbridge/app/checkout"
 	"github.com/acpbridge/acpbridge/app/config"
 	"github.com/acpbridge/acpbridge/app/payment/stripeemu"
 	"github.com/acpbridge/acpbridge/web"
@@ -366,8 +367,11 @@ func TestMCPHandoff(t *testing.T) {
 	}
 	b, _ := json.Marshal(s)
 	u := checkHandoff(t, rest, response{status: http.StatusCreated, body: b, m: s})
-	if d := e.draftOf(t, s["id"].(string)); d == nil || !strings.Contains(u, "/checkouts/") {
-		t.Errorf("continue_url %q, draft %v", u, d)
+	if d := e.draftOf(t, s["id"].(string)); d != nil || !strings.Contains(u, checkout.ContinuePath) {
+		t.Errorf("continue_url %q, draft %v before the buyer follows it", u, d)
+	}
+	if invoice := follow(t, u); e.draftOf(t, s["id"].(string)).InvoiceURL != invoice {
+		t.Errorf("followed to %s, not the session's draft", invoice)
 	}
 }
 

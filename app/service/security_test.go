@@ -29,6 +29,7 @@ import (
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/agents"
+	"github.com/acpbridge/acpbridge/app/checkout"
 	"github.com/acpbridge/acpbridge/app/logging"
 	"github.com/acpbridge/acpbridge/app/payment"
 	"github.com/acpbridge/acpbridge/app/payment/stripeemu"
@@ -68,6 +69,7 @@ const (
 	classAdminAPI  routeClass = "admin-api"  // /api/... with an App Bridge ID token as Bearer
 	classAdminPage routeClass = "admin-page" // GET / and /admin/... with the ID token in ?id_token=
 	classMetrics   routeClass = "metrics"    // GET /metrics: served on METRICS_ADDR, 404 on the main port
+	classContinue  routeClass = "continue"   // a handoff session's continue_url: its random token is the credential
 )
 
 // routeTable classifies every route of the server ("METHOD /path" as echo
@@ -75,17 +77,18 @@ const (
 // added later must be classified, and so attacked. Any GET under /admin is
 // an admin page without being listed.
 var routeTable = map[string]routeClass{
-	"GET /healthz":                        classPublic,
-	"GET /readyz":                         classPublic,
-	"GET /metrics":                        classMetrics,
-	"GET /static/*":                       classPublic,
-	"GET " + web.BouncePath:               classPublic,
-	"GET /acp/:shop/.well-known/acp.json": classPublic,
-	"POST " + web.WebhookPath:             classWebhook,
-	"GET /auth":                           classOAuth,
-	"GET /auth/callback":                  classOAuth,
-	"GET /feeds/:shop/:file":              classFeed,
-	"HEAD /feeds/:shop/:file":             classFeed,
+	"GET /healthz":                            classPublic,
+	"GET /readyz":                             classPublic,
+	"GET /metrics":                            classMetrics,
+	"GET /static/*":                           classPublic,
+	"GET " + web.BouncePath:                   classPublic,
+	"GET /acp/:shop/.well-known/acp.json":     classPublic,
+	"POST " + web.WebhookPath:                 classWebhook,
+	"GET /auth":                               classOAuth,
+	"GET /auth/callback":                      classOAuth,
+	"GET /feeds/:shop/:file":                  classFeed,
+	"HEAD /feeds/:shop/:file":                 classFeed,
+	"GET " + checkout.ContinuePath + ":token": classContinue,
 
 	"POST /acp/:shop/checkout_sessions":              classACP,
 	"GET /acp/:shop/checkout_sessions/:id":           classACP,
@@ -836,6 +839,19 @@ func (e *secEnv) attacks(t *testing.T, r *echo.Route, class routeClass) []secAtt
 		}
 		return []secAttack{{name: "with shop B's key and ID token", method: r.Method, path: path, want: []int{200},
 			header: map[string]string{"Authorization": "Bearer " + b.apiKey, "API-Version": string(acp.V20260417)}}}
+
+	case classContinue:
+		// Nothing but the session's own link (its random secret) opens
+		// it: not the session id, nor any key of B's.
+		var out []secAttack
+		for _, id := range []string{a.sessionID, a.openID} {
+			out = append(out,
+				secAttack{name: "A's session id as the token", method: r.Method, path: checkout.ContinuePath + id, want: []int{http.StatusNotFound}},
+				secAttack{name: "A's session id with B's key", method: r.Method, path: checkout.ContinuePath + id, want: []int{http.StatusNotFound},
+					header: map[string]string{"Authorization": "Bearer " + b.apiKey}})
+		}
+		return append(out, secAttack{name: "a made-up token", method: r.Method, path: checkout.ContinuePath + "AR1jc19hYWFhYWFhYWFhYWFhYWFh",
+			want: []int{http.StatusNotFound}})
 
 	case classMetrics:
 		// The tests serve metrics on a listener of their own (METRICS_ADDR),

@@ -273,7 +273,16 @@ func (s *Service) buildCheckout(opts Options) {
 		checkout.CartsOptions{Logger: logger, Now: now, TTL: cfg.CheckoutTTL, Distribution: cfg.Distribution})
 	s.checkout = checkout.New(s.store, pricing, completer, s.events, s.queue,
 		checkout.Options{Logger: logger, Now: now, TTL: cfg.CheckoutTTL, Distribution: cfg.Distribution,
-			Drafts: drafts, Carts: s.carts})
+			Drafts: drafts, Carts: s.carts, AppURL: s.appURL})
+}
+
+// appURL is the app's public URL: APP_URL, or where it listens once
+// started ("" before).
+func (s *Service) appURL() string {
+	if s.shopify.AppURL == nil {
+		return ""
+	}
+	return s.shopify.AppURL.String()
 }
 
 // workers registers a worker per job kind, each calling one use-case.
@@ -317,6 +326,7 @@ func (s *Service) buildHTTP(opts Options) {
 		SecureCookies:   cfg.AppURL != nil && cfg.AppURL.Scheme == "https",
 		AfterInstallURL: afterInstall,
 		Checkout:        s.checkout,
+		Continue:        s.checkout,
 		Carts:           s.carts,
 		AgentCatalog:    s.feeds,
 		Agents:          s.agents,
@@ -324,7 +334,7 @@ func (s *Service) buildHTTP(opts Options) {
 		Idempotency:     idempotency.New(s.store, idempotency.Options{Now: s.store.Now, Logger: logger}),
 		KeyRate:         cfg.AgentRate,
 		KeyBurst:        int(2 * cfg.AgentRate),
-		AppURL:          func() string { return s.shopify.AppURL.String() },
+		AppURL:          s.appURL,
 		Admin:           s.admin,
 		AdminUI:         web.AdminUI{ClientID: cfg.ShopifyAPIKey, AppBridgeURL: cfg.AppBridgeURL, PolarisURL: cfg.PolarisURL},
 		IPRate:          cfg.IPRate,

@@ -6,8 +6,10 @@
 //
 // With --completion shopify_checkout (--db only) the shop sells through
 // Shopify's checkout instead: after the shipping option the session
-// answers requires_escalation with a continue_url, the buyer pays there
-// (POST to the Shopify emulator's checkout page, the "pay" row) and the
+// answers requires_escalation with a continue_url, the buyer follows it
+// (the app writes the session's draft order and redirects to its invoice,
+// the "continue" row), pays there (POST to the Shopify emulator's checkout
+// page, the "pay" row) and the
 // agent GETs the session until the app has completed it from Shopify's
 // webhooks ("get" and "completed_after_pay" rows). The audit then wants,
 // per completed conversation, one Shopify order of the session's total and

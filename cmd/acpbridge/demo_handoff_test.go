@@ -18,8 +18,9 @@ import (
 
 // TestDemoHandoffPurchase buys through `demo`'s second shop as the printed
 // quickstart says: the session answers a continue_url instead of taking a
-// payment, complete is refused, the buyer pays at that URL (the emulator's
-// checkout page), and then the session reads completed with the Shopify
+// payment, complete is refused, the buyer follows that URL (the app writes
+// the draft order and redirects to its invoice, the emulator's checkout
+// page) and pays there, and then the session reads completed with the Shopify
 // order, the shop holds exactly one order for it with the session's total,
 // and the agent webhook receives one signed order_create.
 func TestDemoHandoffPurchase(t *testing.T) {
@@ -97,8 +98,8 @@ func TestDemoHandoffPurchase(t *testing.T) {
 		"buyer":{"email":"ada@example.com","first_name":"Ada","last_name":"Lovelace"},"fulfillment_details":{"name":"Ada Lovelace","address":`+addr+`}}`, http.StatusCreated)
 	id, _ := s["id"].(string)
 	continueURL, _ := s["continue_url"].(string)
-	if s["status"] != "requires_escalation" || !strings.HasPrefix(continueURL, "http://127.0.0.1:") {
-		t.Fatalf("handoff session: status %v, continue_url %q; want requires_escalation and the emulator's checkout", s["status"], continueURL)
+	if s["status"] != "requires_escalation" || !strings.HasPrefix(continueURL, strings.TrimRight(started.AppURL, "/")+"/checkout/continue/") {
+		t.Fatalf("handoff session: status %v, continue_url %q; want requires_escalation and the app's link", s["status"], continueURL)
 	}
 	var total int64 = -1
 	for _, x := range s["totals"].([]any) {
@@ -114,17 +115,19 @@ func TestDemoHandoffPurchase(t *testing.T) {
 		t.Fatalf("complete on a handoff session: %v", refused)
 	}
 
-	// The buyer pays at Shopify's checkout (the emulator's page).
+	// The buyer follows the link to Shopify's checkout (the emulator's
+	// page) and pays there.
 	page, err := http.Get(continueURL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	pageBody, _ := io.ReadAll(page.Body)
 	page.Body.Close()
-	if page.StatusCode != http.StatusOK || !strings.Contains(string(pageBody), fmt.Sprintf("%d.%02d", total/100, total%100)) {
-		t.Fatalf("checkout page: %d, does not show the session total %d:\n%.600s", page.StatusCode, total, pageBody)
+	invoiceURL := page.Request.URL.String()
+	if page.StatusCode != http.StatusOK || invoiceURL == continueURL || !strings.Contains(string(pageBody), fmt.Sprintf("%d.%02d", total/100, total%100)) {
+		t.Fatalf("checkout page %s: %d, does not show the session total %d:\n%.600s", invoiceURL, page.StatusCode, total, pageBody)
 	}
-	paid, err := http.Post(continueURL, "application/x-www-form-urlencoded", strings.NewReader("email=ada%40example.com"))
+	paid, err := http.Post(invoiceURL, "application/x-www-form-urlencoded", strings.NewReader("email=ada%40example.com"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,7 +136,7 @@ func TestDemoHandoffPurchase(t *testing.T) {
 		t.Fatalf("paying at the checkout page: %d", paid.StatusCode)
 	}
 	// Paying again makes no second order.
-	again, err := http.Post(continueURL, "application/x-www-form-urlencoded", nil)
+	again, err := http.Post(invoiceURL, "application/x-www-form-urlencoded", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,8 +2,8 @@
 // agents against a running acpbridge, each holding one whole ACP checkout
 // conversation (create → update the address → select a shipping option →
 // complete with a Shared Payment Token; or, for a shop that sells through
-// Shopify's checkout, pay at the session's continue_url as the buyer and
-// read the session until it is completed), at a chosen rate and
+// Shopify's checkout, follow the session's continue_url as the buyer, pay
+// at the invoice it leads to and read the session until it is completed), at a chosen rate and
 // concurrency, over REST or the ACP MCP binding's tools (or both, a
 // conversation each in turn), and reports requests/s, latency percentiles
 // per endpoint (and per transport) and every error answer. Tests import it to put load on the real binary (Run) and to start
@@ -15,6 +15,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -32,9 +33,13 @@ const (
 	EndpointAddress  = "update_address"
 	EndpointShipping = "select_shipping"
 	EndpointComplete = "complete"
-	// EndpointPay is the buyer's POST to the session's continue_url (the
-	// Shopify emulator's checkout page), which answers once Shopify has
-	// made the order and delivered its webhooks to the app.
+	// EndpointContinue is the buyer's GET of the session's continue_url
+	// (the app's link), which writes the session's draft order and
+	// answers 303 to its invoice, the Shopify emulator's checkout page.
+	EndpointContinue = "continue"
+	// EndpointPay is the buyer's POST to that invoice, which answers
+	// once Shopify has made the order and delivered its webhooks to the
+	// app.
 	EndpointPay = "pay"
 	// EndpointGet is the agent's GET of the session after the payment,
 	// repeated until it reads completed.
@@ -51,7 +56,7 @@ var Endpoints = []string{EndpointCreate, EndpointAddress, EndpointShipping, Endp
 
 // HandoffEndpoints lists the rows of a conversation completed through
 // Shopify's checkout, in order.
-var HandoffEndpoints = []string{EndpointCreate, EndpointAddress, EndpointShipping, EndpointPay, EndpointGet, EndpointCompletedAfterPay}
+var HandoffEndpoints = []string{EndpointCreate, EndpointAddress, EndpointShipping, EndpointContinue, EndpointPay, EndpointGet, EndpointCompletedAfterPay}
 
 // Transports a run speaks (Config.Transport): TransportREST, the checkout
 // API; TransportMCP, the ACP MCP binding's tools; TransportBoth, each
@@ -134,7 +139,8 @@ type Config struct {
 	// Completion is how the conversations end: CompletionDelegated (the
 	// default) completes with a Shared Payment Token;
 	// CompletionShopifyCheckout expects the session to answer
-	// requires_escalation with a continue_url, pays there as the buyer
+	// requires_escalation with a continue_url, follows it and pays at
+	// the invoice it leads to as the buyer
 	// (POST, the emulator's checkout page) and GETs the session every
 	// PollEvery until it reads completed (within RetryFor).
 	Completion string
@@ -211,6 +217,10 @@ func Run(ctx context.Context, tg Target, cfg Config) (*Report, error) {
 		client: &http.Client{Timeout: cfg.Timeout, Transport: &http.Transport{
 			MaxIdleConns: 4 * cfg.Concurrency, MaxIdleConnsPerHost: 2 * cfg.Concurrency, IdleConnTimeout: time.Minute,
 		}}}
+	// The buyer's browser, on the same connections, reads the continue
+	// link's redirect itself (it is a row of its own).
+	d.buyer = &http.Client{Timeout: cfg.Timeout, Transport: d.client.Transport,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	defer d.client.CloseIdleConnections()
 	if cfg.Transport != TransportREST {
 		if err := d.newMCP(); err != nil {
@@ -296,6 +306,7 @@ type driver struct {
 	cfg    Config
 	rec    *recorder
 	client *http.Client
+	buyer  *http.Client  // no redirects followed
 	rr     atomic.Uint64 // round-robin over BaseURLs (and MCPURLs)
 	// mcpClient and mcpHTTP serve every MCP conversation (driver_mcp.go).
 	mcpClient *mcp.Client
@@ -471,9 +482,10 @@ func (d *driver) payable(s map[string]any) bool {
 	return s["status"] == "ready_for_payment"
 }
 
-// payAtShopify is step 4 through Shopify's checkout: the buyer pays at the
-// session's continue_url, then the agent reads the session until the app
-// has completed it from Shopify's webhooks.
+// payAtShopify is step 4 through Shopify's checkout: the buyer follows
+// the session's continue_url (the app writes the draft order and
+// redirects to its invoice) and pays there, then the agent reads the
+// session until the app has completed it from Shopify's webhooks.
 func (d *driver) payAtShopify(ctx context.Context, a agent, c *Conversation, s map[string]any) error {
 	tr := a.transport()
 	u, _ := s["continue_url"].(string)
@@ -481,10 +493,15 @@ func (d *driver) payAtShopify(ctx context.Context, a agent, c *Conversation, s m
 		return d.unexpected(tr, EndpointShipping, "no continue_url", s)
 	}
 	c.ContinueURL = u
+	invoice, err := d.follow(ctx, tr, u)
+	if err != nil {
+		return err
+	}
+	c.InvoiceURL = invoice
 	// The buyer's browser: no agent key, a form post with no fields (the
 	// page's test card always succeeds). Paying twice would be a second
 	// purchase attempt, so there is no retry.
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(""))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, invoice, strings.NewReader(""))
 	if err != nil {
 		return err
 	}
@@ -526,6 +543,38 @@ func (d *driver) payAtShopify(ctx context.Context, a agent, c *Conversation, s m
 		}
 		sleep(ctx, d.cfg.PollEvery)
 	}
+}
+
+// follow is the buyer following the continue_url: the app answers 303
+// to the draft's invoice, whose URL it returns.
+func (d *driver) follow(ctx context.Context, tr, u string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return "", err
+	}
+	d.inFlight.Add(1)
+	t0 := time.Now()
+	resp, err := d.buyer.Do(req)
+	var b []byte
+	if err == nil {
+		b, err = io.ReadAll(resp.Body)
+		resp.Body.Close()
+	}
+	dur := time.Since(t0)
+	d.inFlight.Add(-1)
+	if err != nil {
+		d.rec.request(tr, EndpointContinue, 0, dur, false)
+		d.rec.errorAnswer(tr, EndpointContinue, 0, "transport: "+transportKind(err), []byte(err.Error()))
+		return "", fmt.Errorf("%s: %w", EndpointContinue, err)
+	}
+	loc, lerr := resp.Location()
+	ok := resp.StatusCode == http.StatusSeeOther && lerr == nil
+	d.rec.request(tr, EndpointContinue, resp.StatusCode, dur, ok)
+	if !ok {
+		d.rec.errorAnswer(tr, EndpointContinue, resp.StatusCode, "continue page", b)
+		return "", fmt.Errorf("%s: %d %s", EndpointContinue, resp.StatusCode, sample(b))
+	}
+	return loc.String(), nil
 }
 
 // create is step 1: the cart and the buyer, no address yet.

@@ -231,14 +231,16 @@ func TestQuantile(t *testing.T) {
 
 // fakeHandoff is a stand-in for a shop selling through Shopify's checkout:
 // the session answers requires_escalation with a continue_url on the same
-// server, whose POST pays; the session reads in_progress for the first
-// pendingGets GETs after the payment, then completed.
+// server, which redirects (303) to the checkout page, whose POST pays; the
+// session reads in_progress for the first pendingGets GETs after the
+// payment, then completed.
 type fakeHandoff struct {
 	t           *testing.T
 	url         string
 	pendingGets int
 	mu          sync.Mutex
 	sessions    int
+	follows     int
 	paid        map[string]bool
 	gets        map[string]int
 	payHeaders  []http.Header
@@ -247,6 +249,15 @@ type fakeHandoff struct {
 func (f *fakeHandoff) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if strings.HasPrefix(r.URL.Path, "/continue/") {
+		if r.Method != http.MethodGet || r.Header.Get("Authorization") != "" {
+			f.t.Errorf("continue_url: %s with Authorization %q, want the buyer's GET", r.Method, r.Header.Get("Authorization"))
+		}
+		f.follows++
+		w.Header().Set("Location", "/checkouts/"+strings.TrimPrefix(r.URL.Path, "/continue/"))
+		w.WriteHeader(http.StatusSeeOther)
+		return
+	}
 	if strings.HasPrefix(r.URL.Path, "/checkouts/") {
 		if r.Method != http.MethodPost {
 			f.t.Errorf("checkout page: %s, want the buyer's POST", r.Method)
@@ -272,7 +283,7 @@ func (f *fakeHandoff) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	session := func(status string) map[string]any {
 		return map[string]any{"id": id, "status": status, "line_items": []any{map[string]any{"id": "li_1"}},
 			"fulfillment_options": []any{map[string]any{"id": "standard"}},
-			"continue_url":        f.url + "/checkouts/" + id, "totals": []any{map[string]any{"type": "total", "amount": 1234}}}
+			"continue_url":        f.url + "/continue/" + id, "totals": []any{map[string]any{"type": "total", "amount": 1234}}}
 	}
 	w.Header().Set("Content-Type", "application/json")
 	switch {
@@ -331,15 +342,19 @@ func TestRunHandoffPaysAtContinueURLAndWaitsForCompleted(t *testing.T) {
 		t.Errorf("complete was called: %+v", rep.Endpoints[EndpointComplete])
 	}
 	// completed_after_pay is a timing, not a request.
-	if rep.Requests != 7*rep.Started {
-		t.Errorf("requests %d, want %d (create, address, shipping, pay and 3 GETs per conversation)", rep.Requests, 7*rep.Started)
+	if rep.Requests != 8*rep.Started {
+		t.Errorf("requests %d, want %d (create, address, shipping, continue, pay and 3 GETs per conversation)", rep.Requests, 8*rep.Started)
 	}
 	c := rep.Conversations[0]
-	if c.OrderID == "" || c.Status != "completed" || c.Polls != 3 || c.Total != 1234 || !strings.HasPrefix(c.ContinueURL, srv.URL+"/checkouts/") {
+	if c.OrderID == "" || c.Status != "completed" || c.Polls != 3 || c.Total != 1234 || !strings.HasPrefix(c.ContinueURL, srv.URL+"/continue/") ||
+		!strings.HasPrefix(c.InvoiceURL, srv.URL+"/checkouts/") {
 		t.Errorf("conversation: %+v", c)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.follows != rep.Started {
+		t.Errorf("%d continue_urls followed for %d conversations", f.follows, rep.Started)
+	}
 	if len(f.payHeaders) != rep.Started {
 		t.Errorf("%d payments for %d conversations", len(f.payHeaders), rep.Started)
 	}

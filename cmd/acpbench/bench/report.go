@@ -26,9 +26,11 @@ type Conversation struct {
 	Total int64 `json:"total"`
 	// InProgress counts complete answers of complete_in_progress.
 	InProgress int `json:"in_progress,omitempty"`
-	// ContinueURL is where the buyer paid (Shopify's checkout) and Polls
-	// how many GETs read the session after that payment.
+	// ContinueURL is the link the buyer followed, InvoiceURL where it led
+	// them to pay (Shopify's checkout), and Polls how many GETs read the
+	// session after that payment.
 	ContinueURL string `json:"continue_url,omitempty"`
+	InvoiceURL  string `json:"invoice_url,omitempty"`
 	Polls       int    `json:"polls,omitempty"`
 	// Err is why the conversation did not complete; empty when it did.
 	Err string `json:"error,omitempty"`
@@ -412,8 +414,10 @@ func callOf(tr, ep string) string {
 		op = opComplete
 	case EndpointGet:
 		op = opGet
+	case EndpointContinue:
+		return "GET continue_url"
 	case EndpointPay:
-		return "POST continue_url"
+		return "POST its invoice"
 	case EndpointInitialize:
 		return "initialize"
 	default:

@@ -192,6 +192,9 @@ func StartStack(ctx context.Context, cfg StackConfig) (st *Stack, err error) {
 		"DATABASE_URL="+cfg.DatabaseURL, "ENCRYPTION_KEY="+s.key, "SHOPIFY_EMULATOR_URL="+s.Shopify.URL(),
 		"STRIPE_API_URL="+s.Stripe.URL(), "AGENT_RATE_LIMIT=0", "LOG_FORMAT=json",
 		"OUTBOUND_ALLOW_LOOPBACK=true", // the agent's event receiver is on 127.0.0.1
+		// Every buyer following a continue_url comes from 127.0.0.1 here,
+		// not from an address of their own.
+		"IP_RATE_LIMIT=0",
 		// The stack's shop is paid through its Stripe account (delegated
 		// payment), which only a custom-distribution install may use.
 		"APP_DISTRIBUTION=custom")
