@@ -40,6 +40,12 @@ func (s *Server) handleContinue(c echo.Context) error {
 		return err // handleError renders it as the buyer's page
 	}
 	if out.RedirectURL != "" {
+		if out.Checkout && c.Request().Method == http.MethodPost {
+			// A POST to the link is passed on to Shopify's checkout as a
+			// POST (307 keeps the method and the body): what the demo
+			// contract promises of continue_url, where POST pays.
+			return c.Redirect(http.StatusTemporaryRedirect, out.RedirectURL)
+		}
 		return c.Redirect(http.StatusSeeOther, out.RedirectURL)
 	}
 	status, p := continuePageOf(out)

@@ -35,6 +35,7 @@ func TestContinuePage(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name         string
+		method       string // default GET
 		out          *checkout.ContinueOutcome
 		err          error
 		wantStatus   int
@@ -43,8 +44,12 @@ func TestContinuePage(t *testing.T) {
 		wantRetry    bool
 		wantAfter    string
 	}{
-		{name: "the draft", out: &checkout.ContinueOutcome{RedirectURL: "https://shop.example/checkouts/1"}, wantStatus: http.StatusSeeOther,
+		{name: "the draft", out: &checkout.ContinueOutcome{RedirectURL: "https://shop.example/checkouts/1", Checkout: true}, wantStatus: http.StatusSeeOther,
 			wantLocation: "https://shop.example/checkouts/1"},
+		{name: "the draft, POST kept", method: http.MethodPost, out: &checkout.ContinueOutcome{RedirectURL: "https://shop.example/checkouts/1", Checkout: true},
+			wantStatus: http.StatusTemporaryRedirect, wantLocation: "https://shop.example/checkouts/1"},
+		{name: "the order's status page, POST seen as GET", method: http.MethodPost, out: &checkout.ContinueOutcome{RedirectURL: "https://shop.example/orders/1"},
+			wantStatus: http.StatusSeeOther, wantLocation: "https://shop.example/orders/1"},
 		{name: "bad token", err: checkout.ErrNoSuchLink, wantStatus: http.StatusNotFound, wantText: "not valid"},
 		{name: "Shopify down", err: &app.Error{Code: app.CodeUnavailable, RetryAfter: 2 * time.Second, Message: "The store's checkout cannot be reached right now."},
 			wantStatus: http.StatusServiceUnavailable, wantText: "cannot be reached", wantRetry: true, wantAfter: "2"},
@@ -72,7 +77,11 @@ func TestContinuePage(t *testing.T) {
 					return tt.out, tt.err
 				})})
 			rec := httptest.NewRecorder()
-			s.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, checkout.ContinuePath+"tok_123", nil))
+			method := tt.method
+			if method == "" {
+				method = http.MethodGet
+			}
+			s.ServeHTTP(rec, httptest.NewRequest(method, checkout.ContinuePath+"tok_123", nil))
 			body, _ := io.ReadAll(rec.Body)
 			if got != "tok_123" {
 				t.Errorf("token = %q", got)

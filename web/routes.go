@@ -58,6 +58,7 @@ func (s *Server) routes() {
 	// (continue.go): no credentials but its token.
 	if s.cont != nil {
 		e.GET(checkout.ContinuePath+":token", s.handleContinue, s.limitIP(s.ipLimits))
+		e.POST(checkout.ContinuePath+":token", s.handleContinue, s.limitIP(s.ipLimits))
 	}
 
 	// Product feeds: each shop's published files, for agents and the merchant.

@@ -75,7 +75,10 @@ const (
 // (the draft's invoice, or the order's status page), or else Page.
 type ContinueOutcome struct {
 	RedirectURL string
-	Page        ContinuePage
+	// Checkout: RedirectURL is the draft's invoice (Shopify's checkout),
+	// not the order's status page.
+	Checkout bool
+	Page     ContinuePage
 	// Total and Currency are the session's (PagePriceChanged).
 	Total    int64
 	Currency string
@@ -275,7 +278,7 @@ func continueAsIs(cs *Session) *ContinueOutcome {
 		return &ContinueOutcome{Page: PageNotReady}
 	}
 	if h := st.Handoff; h != nil && h.Key == draftKey(d) {
-		return &ContinueOutcome{RedirectURL: h.InvoiceURL}
+		return &ContinueOutcome{RedirectURL: h.InvoiceURL, Checkout: true}
 	}
 	return nil
 }
@@ -347,7 +350,7 @@ func (c *Sessions) writeAtClick(ctx context.Context, sh *app.Shop, cs *Session) 
 			return nil, shopifyRefusal(err, "The store's checkout could not be prepared. Try again in a moment.")
 		}
 		st.Handoff = h
-		out = &ContinueOutcome{RedirectURL: h.InvoiceURL}
+		out = &ContinueOutcome{RedirectURL: h.InvoiceURL, Checkout: true}
 	}
 	st.Continue.Claim, st.Continue.ClaimUntil = "", time.Time{}
 	cs.UpdatedAt = c.now()

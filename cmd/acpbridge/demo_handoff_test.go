@@ -127,13 +127,15 @@ func TestDemoHandoffPurchase(t *testing.T) {
 	if page.StatusCode != http.StatusOK || invoiceURL == continueURL || !strings.Contains(string(pageBody), fmt.Sprintf("%d.%02d", total/100, total%100)) {
 		t.Fatalf("checkout page %s: %d, does not show the session total %d:\n%.600s", invoiceURL, page.StatusCode, total, pageBody)
 	}
-	paid, err := http.Post(invoiceURL, "application/x-www-form-urlencoded", strings.NewReader("email=ada%40example.com"))
+	// As demo-contract.md says, a POST to the continue_url itself pays: the
+	// app's link passes it on to the checkout page (307, method kept).
+	paid, err := http.Post(continueURL, "application/x-www-form-urlencoded", strings.NewReader("email=ada%40example.com"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	paid.Body.Close()
-	if paid.StatusCode != http.StatusOK {
-		t.Fatalf("paying at the checkout page: %d", paid.StatusCode)
+	if paid.StatusCode != http.StatusOK || paid.Request.URL.String() != invoiceURL || paid.Request.Method != http.MethodPost {
+		t.Fatalf("paying through the continue_url: %d at %s %s, want 200 from POST %s", paid.StatusCode, paid.Request.Method, paid.Request.URL, invoiceURL)
 	}
 	// Paying again makes no second order.
 	again, err := http.Post(invoiceURL, "application/x-www-form-urlencoded", nil)
