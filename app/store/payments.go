@@ -52,7 +52,9 @@ func (s *Store) CheckoutPayment(ctx context.Context, sessionID string) (*checkou
 	return p, nil
 }
 
-// SavePayment inserts or replaces the record; the lease is not touched.
+// SavePayment inserts or replaces the record, its lease included: the
+// request that begins a completion writes it leased to itself, and the
+// driver's last write releases it (LeaseUntil nil).
 func (s *Store) SavePayment(ctx context.Context, p *checkout.Payment) error {
 	d, err := json.Marshal(p.Details)
 	if err != nil {
@@ -62,13 +64,13 @@ func (s *Store) SavePayment(ctx context.Context, p *checkout.Payment) error {
 		SessionID: p.SessionID, ShopID: p.ShopID, State: p.State, Attempt: p.Attempt, TokenSealed: p.TokenSealed,
 		Amount: p.Amount, Currency: p.Currency, PaymentIntentID: p.PaymentIntentID, OrderID: p.OrderID,
 		OrderName: p.OrderName, OrderStatusURL: p.OrderStatusURL, Details: string(d), LastError: p.LastError,
-		CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
+		LeaseUntil: p.LeaseUntil, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
 	}
 	err = s.conn(ctx).Clauses(clause.OnConflict{
 		Columns: []clause.Column{{Name: "session_id"}},
 		DoUpdates: clause.AssignmentColumns([]string{"state", "attempt", "token_sealed", "amount", "currency",
-			"payment_intent_id", "order_id", "order_name", "order_status_url", "details", "last_error", "updated_at"}),
-	}).Omit("lease_until").Create(&r).Error
+			"payment_intent_id", "order_id", "order_name", "order_status_url", "details", "last_error", "lease_until", "updated_at"}),
+	}).Create(&r).Error
 	return translate(err, "save checkout payment")
 }
 
