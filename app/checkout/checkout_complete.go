@@ -305,7 +305,7 @@ func (c *Sessions) drive(ctx context.Context, sh *app.Shop, cs *Session, b *begu
 }
 
 // record writes where a drive stopped, in one transaction: the payment
-// record with its lease released, the session's status from it, and, when
+// record with its lease released (unless a newer attempt began), the session's status from it, and, when
 // this write completes the session, its order_create, so that the event
 // exists exactly once, whoever (request or resume job, on any replica)
 // finishes the completion. The session write is guarded by the row
@@ -317,7 +317,7 @@ func (c *Sessions) record(ctx context.Context, sh *app.Shop, cs *Session, p *Pay
 	p.LeaseUntil = nil
 	var out *Session
 	err := c.Completer.Store.InTx(ctx, func(ctx context.Context) error {
-		if err := c.Completer.Store.SavePayment(ctx, p); err != nil {
+		if err := c.Completer.Store.UpdatePayment(ctx, p); err != nil {
 			return err
 		}
 		cur := *cs // cs stays as it was if the transaction fails
@@ -349,6 +349,11 @@ func (c *Sessions) record(ctx context.Context, sh *app.Shop, cs *Session, p *Pay
 			cur = *fresh
 		}
 	})
+	if errors.Is(err, app.ErrConflict) {
+		// A newer payment attempt began (this driver is stale): its
+		// outcome is not this one's to write.
+		return c.load(ctx, sh, cs.ID)
+	}
 	if err != nil {
 		return nil, err
 	}

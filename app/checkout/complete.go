@@ -175,6 +175,10 @@ type PaymentStore interface {
 	// SavePayment inserts or replaces the record, its lease
 	// (LeaseUntil) included.
 	SavePayment(ctx context.Context, p *Payment) error
+	// UpdatePayment writes the record over the stored one of the same
+	// attempt, its lease included; ErrConflict when a newer attempt
+	// began.
+	UpdatePayment(ctx context.Context, p *Payment) error
 	// LeasePayment takes the lease until the given time when it is free
 	// or lapsed; false when another holds it.
 	LeasePayment(ctx context.Context, sessionID string, now, until time.Time) (bool, error)
@@ -393,7 +397,7 @@ func (c *Completer) placeOrder(ctx context.Context, sh *app.Shop, cs *Session, p
 		// Recorded before the call, with the lease renewed: the order
 		// and the capture get a whole lease.
 		p.LeaseUntil = new(at.Add(c.lease()))
-		if err := c.Store.SavePayment(ctx, p); err != nil {
+		if err := c.Store.UpdatePayment(ctx, p); err != nil {
 			return err
 		}
 		order, err = c.Orders.Create(ctx, sh.Domain, orderRequest(cs, p))

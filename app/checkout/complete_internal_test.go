@@ -27,7 +27,7 @@ func (s *paymentRecords) CheckoutPayment(context.Context, string) (*Payment, err
 	return s.cur, nil
 }
 
-func (s *paymentRecords) SavePayment(_ context.Context, p *Payment) error {
+func (s *paymentRecords) UpdatePayment(_ context.Context, p *Payment) error {
 	s.saved = append(s.saved, *p)
 	return nil
 }

@@ -74,6 +74,29 @@ func (s *Store) SavePayment(ctx context.Context, p *checkout.Payment) error {
 	return translate(err, "save checkout payment")
 }
 
+// UpdatePayment writes p over the stored record of the same attempt, its
+// lease included; ErrConflict when the stored record is of another attempt
+// (a newer one began, so p's driver is stale).
+func (s *Store) UpdatePayment(ctx context.Context, p *checkout.Payment) error {
+	d, err := json.Marshal(p.Details)
+	if err != nil {
+		return err
+	}
+	res := s.conn(ctx).Model(&checkoutPaymentRow{}).Where("session_id = ? AND attempt = ?", p.SessionID, p.Attempt).
+		Updates(map[string]any{
+			"state": p.State, "token_sealed": p.TokenSealed, "payment_intent_id": p.PaymentIntentID, "order_id": p.OrderID,
+			"order_name": p.OrderName, "order_status_url": p.OrderStatusURL, "details": string(d), "last_error": p.LastError,
+			"lease_until": p.LeaseUntil, "updated_at": p.UpdatedAt,
+		})
+	if res.Error != nil {
+		return translate(res.Error, "update checkout payment")
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("update checkout payment %s attempt %d: %w", p.SessionID, p.Attempt, app.ErrConflict)
+	}
+	return nil
+}
+
 // LeasePayment takes the record's lease when it is free or lapsed: one
 // atomic UPDATE, so two replicas never both hold it.
 func (s *Store) LeasePayment(ctx context.Context, sessionID string, now, until time.Time) (bool, error) {
