@@ -138,16 +138,26 @@ func (c *Sessions) beginCompletion(ctx context.Context, ag *app.Agent, v acp.Ver
 	if err != nil {
 		return nil, err
 	}
-	p, err := c.newPayment(ctx, cs, in, total)
+	p, err := c.newPayment(cs, in, total)
 	if err != nil {
 		return nil, err
 	}
 	cs.Status = acp.StatusCompleteInProgress
+	st := c.Completer.Store
 	err = c.Store.InTx(ctx, func(ctx context.Context) error {
 		if err := c.Store.SaveCheckoutSession(ctx, cs); err != nil {
 			return err
 		}
-		return c.Completer.Store.SavePayment(ctx, p)
+		// The session's first attempt, most often; else the next one.
+		if first, err := st.InsertPayment(ctx, p); err != nil || first {
+			return err
+		}
+		prev, err := st.CheckoutPayment(ctx, cs.ID)
+		if err != nil {
+			return err
+		}
+		p.follow(prev)
+		return st.SavePayment(ctx, p)
 	})
 	if err != nil {
 		return nil, err
@@ -155,16 +165,12 @@ func (c *Sessions) beginCompletion(ctx context.Context, ag *app.Agent, v acp.Ver
 	return &begun{p: p, pay: pay}, nil
 }
 
-// newPayment is the record of a new payment attempt of total for the
-// session, leased to the request that makes it: the session is not yet
+// newPayment is the record of the session's first payment attempt, of
+// total, leased to the request that makes it: the session is not yet
 // complete_in_progress (its write in the same transaction says so), so no
 // one else drives a completion of it.
-func (c *Sessions) newPayment(ctx context.Context, cs *Session, in *acp.CompleteSessionInput, total int64) (*Payment, error) {
+func (c *Sessions) newPayment(cs *Session, in *acp.CompleteSessionInput, total int64) (*Payment, error) {
 	cp := c.Completer
-	prev, err := cp.Store.CheckoutPayment(ctx, cs.ID)
-	if err != nil && !errors.Is(err, app.ErrNotFound) {
-		return nil, err
-	}
 	sealed, err := cp.Keys.Seal([]byte(in.Payment.Token), tokenAAD(cs.ID))
 	if err != nil {
 		return nil, err
@@ -175,16 +181,18 @@ func (c *Sessions) newPayment(ctx context.Context, cs *Session, in *acp.Complete
 		Amount: total, Currency: cs.Currency, LeaseUntil: new(now.Add(cp.lease())), CreatedAt: now, UpdatedAt: now,
 		Details: PaymentDetails{MarketingConsents: in.MarketingConsents, OrderNotes: in.OrderNotes, BillingAddress: in.Payment.BillingAddress},
 	}
-	if prev != nil {
-		p.Attempt = prev.Attempt + 1
-		// An orderCreate of an earlier attempt (one Shopify refused, or
-		// answered too late) is looked up before this one sends its own.
-		p.Details.OrderSent = prev.Details.OrderSent || prev.Details.OrderAttemptAt != nil
-	}
 	if p.Details.OrderNotes == "" {
 		p.Details.OrderNotes = cs.State.OrderNotes
 	}
 	return p, nil
+}
+
+// follow makes p the attempt after prev (declined or voided).
+func (p *Payment) follow(prev *Payment) {
+	p.Attempt = prev.Attempt + 1
+	// An orderCreate of an earlier attempt (one Shopify refused, or
+	// answered too late) is looked up before this one sends its own.
+	p.Details.OrderSent = prev.Details.OrderSent || prev.Details.OrderAttemptAt != nil
 }
 
 // beginAuthenticated carries on a payment that waited for 3-D Secure with

@@ -175,6 +175,9 @@ type PaymentStore interface {
 	// SavePayment inserts or replaces the record, its lease
 	// (LeaseUntil) included.
 	SavePayment(ctx context.Context, p *Payment) error
+	// InsertPayment inserts the record when the session has none yet;
+	// false (and nothing written) when it has one.
+	InsertPayment(ctx context.Context, p *Payment) (bool, error)
 	// UpdatePayment writes the record over the stored one of the same
 	// attempt, its lease included; ErrConflict when a newer attempt
 	// began.

@@ -12,19 +12,10 @@ import (
 	"github.com/acpbridge/acpbridge/shopify"
 )
 
-// paymentRecords is a PaymentStore of one session's record, keeping what
-// was saved.
+// paymentRecords is a PaymentStore that keeps what was saved.
 type paymentRecords struct {
 	PaymentStore
-	cur   *Payment
 	saved []Payment
-}
-
-func (s *paymentRecords) CheckoutPayment(context.Context, string) (*Payment, error) {
-	if s.cur == nil {
-		return nil, app.ErrNotFound
-	}
-	return s.cur, nil
 }
 
 func (s *paymentRecords) UpdatePayment(_ context.Context, p *Payment) error {
@@ -115,9 +106,11 @@ func TestPlaceOrderLooksUpOnlyAfterAnOrderCreate(t *testing.T) {
 	}
 }
 
-// TestNewPaymentCarriesOrderSent: a new attempt looks the order up first
-// when an earlier attempt may have sent an orderCreate (voided after
-// Shopify refused it, or one answered too late), and not after a decline.
+// TestNewPaymentCarriesOrderSent: a session's first attempt is leased to
+// its request and sends orderCreate without a lookup; a later one looks
+// the order up first when an earlier attempt may have sent an orderCreate
+// (voided after Shopify refused it, or one answered too late), and not
+// after a decline.
 func TestNewPaymentCarriesOrderSent(t *testing.T) {
 	key, err := secret.GenerateKey()
 	if err != nil {
@@ -129,26 +122,31 @@ func TestNewPaymentCarriesOrderSent(t *testing.T) {
 	}
 	at := time.Now()
 	for _, tt := range []struct {
-		name string
-		prev *Payment
-		want bool
+		name    string
+		prev    *Payment
+		attempt int
+		want    bool
 	}{
-		{"first attempt", nil, false},
-		{"after a decline", &Payment{State: PaymentDeclined, Attempt: 1}, false},
-		{"after a void", &Payment{State: PaymentVoided, Attempt: 1, Details: PaymentDetails{OrderAttemptAt: &at, OrderSent: true}}, true},
-		{"after a void recorded before OrderSent", &Payment{State: PaymentVoided, Attempt: 1, Details: PaymentDetails{OrderAttemptAt: &at}}, true},
-		{"after attempts with a throttled orderCreate last", &Payment{State: PaymentDeclined, Attempt: 2, Details: PaymentDetails{OrderSent: true}}, true},
+		{"first attempt", nil, 1, false},
+		{"after a decline", &Payment{State: PaymentDeclined, Attempt: 1}, 2, false},
+		{"after a void", &Payment{State: PaymentVoided, Attempt: 1, Details: PaymentDetails{OrderAttemptAt: &at, OrderSent: true}}, 2, true},
+		{"after a void recorded before OrderSent", &Payment{State: PaymentVoided, Attempt: 1, Details: PaymentDetails{OrderAttemptAt: &at}}, 2, true},
+		{"after attempts with a throttled orderCreate last", &Payment{State: PaymentDeclined, Attempt: 2, Details: PaymentDetails{OrderSent: true}}, 3, true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			c := &Sessions{Completer: &Completer{Store: &paymentRecords{cur: tt.prev}, Keys: keys}}
+			c := &Sessions{Completer: &Completer{Keys: keys}}
 			cs := &Session{ID: "cs_1", Currency: "USD"}
 			in := &acp.CompleteSessionInput{Payment: acp.PaymentInput{Token: "spt_1"}}
-			p, err := c.newPayment(t.Context(), cs, in, 100)
+			p, err := c.newPayment(cs, in, 100)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if p.Details.OrderSent != tt.want || p.LeaseUntil == nil || p.State != PaymentAuthorizing || p.Amount != 100 {
-				t.Errorf("new attempt: OrderSent %v (want %v), lease %v, state %s", p.Details.OrderSent, tt.want, p.LeaseUntil, p.State)
+			if tt.prev != nil {
+				p.follow(tt.prev)
+			}
+			if p.Attempt != tt.attempt || p.Details.OrderSent != tt.want || p.LeaseUntil == nil || p.State != PaymentAuthorizing || p.Amount != 100 {
+				t.Errorf("new attempt %d (want %d): OrderSent %v (want %v), lease %v, state %s, amount %d",
+					p.Attempt, tt.attempt, p.Details.OrderSent, tt.want, p.LeaseUntil, p.State, p.Amount)
 			}
 		})
 	}

@@ -52,19 +52,40 @@ func (s *Store) CheckoutPayment(ctx context.Context, sessionID string) (*checkou
 	return p, nil
 }
 
-// SavePayment inserts or replaces the record, its lease included: the
-// request that begins a completion writes it leased to itself, and the
-// driver's last write releases it (LeaseUntil nil).
-func (s *Store) SavePayment(ctx context.Context, p *checkout.Payment) error {
+// InsertPayment inserts the record, its lease included, when the session
+// has none yet; false (and nothing written) when it has one.
+func (s *Store) InsertPayment(ctx context.Context, p *checkout.Payment) (bool, error) {
+	r, err := toPaymentRow(p)
+	if err != nil {
+		return false, err
+	}
+	res := s.conn(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "session_id"}}, DoNothing: true}).Create(&r)
+	if res.Error != nil {
+		return false, translate(res.Error, "insert checkout payment")
+	}
+	return res.RowsAffected == 1, nil
+}
+
+func toPaymentRow(p *checkout.Payment) (checkoutPaymentRow, error) {
 	d, err := json.Marshal(p.Details)
 	if err != nil {
-		return err
+		return checkoutPaymentRow{}, err
 	}
-	r := checkoutPaymentRow{
+	return checkoutPaymentRow{
 		SessionID: p.SessionID, ShopID: p.ShopID, State: p.State, Attempt: p.Attempt, TokenSealed: p.TokenSealed,
 		Amount: p.Amount, Currency: p.Currency, PaymentIntentID: p.PaymentIntentID, OrderID: p.OrderID,
 		OrderName: p.OrderName, OrderStatusURL: p.OrderStatusURL, Details: string(d), LastError: p.LastError,
 		LeaseUntil: p.LeaseUntil, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
+	}, nil
+}
+
+// SavePayment inserts or replaces the record, its lease included: the
+// request that begins a completion writes it leased to itself, and the
+// driver's last write releases it (LeaseUntil nil).
+func (s *Store) SavePayment(ctx context.Context, p *checkout.Payment) error {
+	r, err := toPaymentRow(p)
+	if err != nil {
+		return err
 	}
 	err = s.conn(ctx).Clauses(clause.OnConflict{
 		Columns: []clause.Column{{Name: "session_id"}},

@@ -12,8 +12,9 @@ import (
 	"github.com/acpbridge/acpbridge/app/store"
 )
 
-// TestPaymentWrites: a payment record is saved with its lease (a new
-// attempt leased to the request that begins it) and updated only as the
+// TestPaymentWrites: a payment record is inserted with its lease (a new
+// attempt leased to the request that begins it) only when the session has
+// none, and updated only as the
 // same attempt, lease included (nil releases it); a stale attempt's update
 // is a conflict and changes nothing.
 func TestPaymentWrites(t *testing.T) {
@@ -33,8 +34,13 @@ func TestPaymentWrites(t *testing.T) {
 		lease := now.Add(time.Minute)
 		p := &checkout.Payment{SessionID: cs.ID, ShopID: sh.ID, State: checkout.PaymentAuthorizing, Attempt: 2, TokenSealed: "sealed",
 			Amount: 100, Currency: "USD", LeaseUntil: &lease, CreatedAt: now, UpdatedAt: now}
-		if err := st.SavePayment(ctx, p); err != nil {
-			t.Fatal(err)
+		if first, err := st.InsertPayment(ctx, p); err != nil || !first {
+			t.Fatalf("insert of the first attempt: %v, %v", first, err)
+		}
+		again := *p
+		again.Attempt = 3
+		if first, err := st.InsertPayment(ctx, &again); err != nil || first {
+			t.Fatalf("insert over an attempt: %v, %v; want nothing written", first, err)
 		}
 		if ok, err := st.LeasePayment(ctx, cs.ID, now, now.Add(time.Hour)); err != nil || ok {
 			t.Errorf("lease of a record saved leased: %v, %v; want held", ok, err)
