@@ -96,8 +96,9 @@ type PushFeedArgs struct {
 func (PushFeedArgs) Kind() string { return "feed_push" }
 
 // ResumeCompletionArgs carries on a completion a crash or a temporary
-// failure interrupted (checkout.Sessions.ResumeCompletion). It is enqueued with
-// every completion, so even a process killed mid-payment is picked up.
+// failure interrupted (checkout.Sessions.ResumeCompletion). The periodic
+// sweep enqueues it for every unfinished completion whose lease lapsed, so
+// even a process killed mid-payment is picked up.
 type ResumeCompletionArgs struct {
 	ShopID    int64  `json:"shop_id"`
 	SessionID string `json:"session_id"`

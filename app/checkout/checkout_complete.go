@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/riverqueue/river"
-
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
 )
@@ -59,64 +57,41 @@ func (c *Sessions) Complete(ctx context.Context, ag *app.Agent, v acp.Version, i
 		case acp.StatusCompleteInProgress:
 			// Carry it on when no one else is (a crash, an unknown
 			// outcome), else wait for whoever is.
-			return c.drive(ctx, sh, cs)
+			return c.drive(ctx, sh, cs, nil)
 		case acp.StatusCanceled, acp.StatusExpired:
 			return nil, notModifiable(cs)
 		}
-		started, err := c.beginCompletion(ctx, ag, v, cs, in)
+		b, err := c.beginCompletion(ctx, ag, v, cs, in)
 		if errors.Is(err, app.ErrConflict) && attempt < maxWriteAttempts {
 			continue // another request changed the session: look again
 		}
 		if err != nil {
 			return nil, err
 		}
-		if !started {
+		if b == nil {
 			return cs, nil
 		}
-		return c.drive(ctx, sh, cs)
+		return c.drive(ctx, sh, cs, b)
 	}
 }
 
-// beginCompletion reprices the session and, when it is payable, records a
-// new payment attempt and moves the session to complete_in_progress, in
-// one transaction with the resume job (which runs only if this request
-// does not finish the completion itself). A concurrent change of the
-// session is ErrConflict and nothing is written.
-func (c *Sessions) beginCompletion(ctx context.Context, ag *app.Agent, v acp.Version, cs *Session, in *acp.CompleteSessionInput) (bool, error) {
-	cp := c.Completer
-	if cs.Status == acp.StatusAuthenticationRequired {
-		if in.AuthenticationResult == nil {
-			return false, &app.Error{Code: app.CodeInvalid, Reason: "requires_3ds", Field: "$.authentication_result",
-				Message: "the payment needs 3-D Secure: complete again with authentication_result"}
-		}
-		p, err := cp.Store.CheckoutPayment(ctx, cs.ID)
-		if err != nil {
-			return false, err
-		}
-		r := in.AuthenticationResult
-		if r.Outcome != "authenticated" && r.Outcome != "attempt_acknowledged" || r.Details == nil {
-			p.State, p.LastError = PaymentDeclined, "3-D Secure outcome: "+r.Outcome
-		} else {
-			p.State = PaymentAuthorizing
-			status := "Y"
-			if r.Outcome == "attempt_acknowledged" {
-				status = "A"
-			}
-			p.Details.ThreeDS = &ThreeDSResult{TransStatus: status, Cryptogram: r.Details.ThreeDSCryptogram, ECI: r.Details.ElectronicCommerceIndicator,
-				TransactionID: r.Details.TransactionID, Version: r.Details.Version}
-		}
-		p.UpdatedAt = c.now()
-		applyPayment(cs, p)
-		cs.UpdatedAt = c.now()
-		err = cp.Store.InTx(ctx, func(ctx context.Context) error {
-			if err := c.Store.SaveCheckoutSession(ctx, cs); err != nil {
-				return err
-			}
-			return cp.Store.SavePayment(ctx, p)
-		})
-		return err == nil && cs.Status == acp.StatusCompleteInProgress, err
-	}
+// begun is what the request that began a completion hands its drive: the
+// payment record it wrote, leased to it, and the shop's payment provider
+// it opened (nil: the drive opens it).
+type begun struct {
+	p   *Payment
+	pay *ShopPayment
+}
 
+// beginCompletion reprices the session and, when it is payable, records a
+// new payment attempt, leased to this request, and moves the session to
+// complete_in_progress, in one transaction. Nil when no completion began
+// (the session says why). A concurrent change of the session is
+// ErrConflict and nothing is written.
+func (c *Sessions) beginCompletion(ctx context.Context, ag *app.Agent, v acp.Version, cs *Session, in *acp.CompleteSessionInput) (*begun, error) {
+	if cs.Status == acp.StatusAuthenticationRequired {
+		return c.beginAuthenticated(ctx, cs, in)
+	}
 	if in.Buyer != nil {
 		cs.State.Buyer = in.Buyer
 	}
@@ -130,7 +105,7 @@ func (c *Sessions) beginCompletion(ctx context.Context, ag *app.Agent, v acp.Ver
 	}
 	selected, chosen := cs.State.SelectedOptionID, cs.State.OptionChosen
 	if err := c.priceWith(ctx, ag, v, cs, true); err != nil {
-		return false, err
+		return nil, err
 	}
 	cs.UpdatedAt = c.now()
 	cs.State.Agreed = nil
@@ -142,74 +117,141 @@ func (c *Sessions) beginCompletion(ctx context.Context, ag *app.Agent, v acp.Ver
 			cs.State.Agreed = &shown
 			cs.State.SelectedOptionID, cs.State.OptionChosen = selected, chosen
 		}
-		return false, c.Store.SaveCheckoutSession(ctx, cs) // the messages say what is missing
+		return nil, c.Store.SaveCheckoutSession(ctx, cs) // the messages say what is missing
 	}
 	if m, changed := priceChange(v, cs.Currency, shown, cs.State.Quote); changed {
 		// Never charge a total the agent has not seen: the session now
 		// shows the new one, and a complete again pays it.
 		cs.State.PaymentMessages = []acp.Message{m}
-		return false, c.Store.SaveCheckoutSession(ctx, cs)
+		return nil, c.Store.SaveCheckoutSession(ctx, cs)
 	}
-	if err := c.checkPaymentAccount(ctx, ag); errors.Is(err, app.ErrNotFound) {
+	pay, err := c.paymentAccount(ctx, ag)
+	if errors.Is(err, app.ErrNotFound) {
 		cs.Status = acp.StatusNotReadyForPayment
 		cs.State.PaymentMessages = []acp.Message{{Type: acp.MessageError, Code: acp.MessageCodeUnsupported, ContentType: acp.ContentPlain,
 			Severity: "high", Resolution: "requires_buyer_review", Content: "This store does not take payments through agents yet."}}
-		return false, c.Store.SaveCheckoutSession(ctx, cs)
+		return nil, c.Store.SaveCheckoutSession(ctx, cs)
 	} else if err != nil {
-		return false, err
+		return nil, err
 	}
 	total, err := sessionTotal(cs.View())
 	if err != nil {
-		return false, err
+		return nil, err
 	}
-	prev, err := cp.Store.CheckoutPayment(ctx, cs.ID)
-	if err != nil && !errors.Is(err, app.ErrNotFound) {
-		return false, err
+	p, err := c.newPayment(cs, in, total)
+	if err != nil {
+		return nil, err
 	}
-	attempt := 1
-	if prev != nil {
-		attempt = prev.Attempt + 1
+	cs.Status = acp.StatusCompleteInProgress
+	st := c.Completer.Store
+	err = c.Store.InTx(ctx, func(ctx context.Context) error {
+		if err := c.Store.SaveCheckoutSession(ctx, cs); err != nil {
+			return err
+		}
+		// The session's first attempt, most often; else the next one.
+		if first, err := st.InsertPayment(ctx, p); err != nil || first {
+			return err
+		}
+		prev, err := st.CheckoutPayment(ctx, cs.ID)
+		if err != nil {
+			return err
+		}
+		p.follow(prev)
+		return st.SavePayment(ctx, p)
+	})
+	if err != nil {
+		return nil, err
 	}
+	return &begun{p: p, pay: pay}, nil
+}
+
+// newPayment is the record of the session's first payment attempt, of
+// total, leased to the request that makes it: the session is not yet
+// complete_in_progress (its write in the same transaction says so), so no
+// one else drives a completion of it.
+func (c *Sessions) newPayment(cs *Session, in *acp.CompleteSessionInput, total int64) (*Payment, error) {
+	cp := c.Completer
 	sealed, err := cp.Keys.Seal([]byte(in.Payment.Token), tokenAAD(cs.ID))
 	if err != nil {
-		return false, err
+		return nil, err
 	}
 	now := c.now()
 	p := &Payment{
-		SessionID: cs.ID, ShopID: cs.ShopID, State: PaymentAuthorizing, Attempt: attempt, TokenSealed: sealed,
-		Amount: total, Currency: cs.Currency, CreatedAt: now, UpdatedAt: now,
+		SessionID: cs.ID, ShopID: cs.ShopID, State: PaymentAuthorizing, Attempt: 1, TokenSealed: sealed,
+		Amount: total, Currency: cs.Currency, LeaseUntil: new(now.Add(cp.lease())), CreatedAt: now, UpdatedAt: now,
 		Details: PaymentDetails{MarketingConsents: in.MarketingConsents, OrderNotes: in.OrderNotes, BillingAddress: in.Payment.BillingAddress},
 	}
 	if p.Details.OrderNotes == "" {
 		p.Details.OrderNotes = cs.State.OrderNotes
 	}
-	cs.Status = acp.StatusCompleteInProgress
+	return p, nil
+}
+
+// follow makes p the attempt after prev (declined or voided).
+func (p *Payment) follow(prev *Payment) {
+	p.Attempt = prev.Attempt + 1
+	// An orderCreate of an earlier attempt (one Shopify refused, or
+	// answered too late) is looked up before this one sends its own.
+	p.Details.OrderSent = prev.Details.OrderSent || prev.Details.OrderAttemptAt != nil
+}
+
+// beginAuthenticated carries on a payment that waited for 3-D Secure with
+// the agent's authentication result: declined by a failed authentication,
+// else authorizing again, leased to this request.
+func (c *Sessions) beginAuthenticated(ctx context.Context, cs *Session, in *acp.CompleteSessionInput) (*begun, error) {
+	cp := c.Completer
+	if in.AuthenticationResult == nil {
+		return nil, &app.Error{Code: app.CodeInvalid, Reason: "requires_3ds", Field: "$.authentication_result",
+			Message: "the payment needs 3-D Secure: complete again with authentication_result"}
+	}
+	p, err := cp.Store.CheckoutPayment(ctx, cs.ID)
+	if err != nil {
+		return nil, err
+	}
+	r := in.AuthenticationResult
+	if r.Outcome != "authenticated" && r.Outcome != "attempt_acknowledged" || r.Details == nil {
+		p.State, p.LastError = PaymentDeclined, "3-D Secure outcome: "+r.Outcome
+	} else {
+		p.State = PaymentAuthorizing
+		status := "Y"
+		if r.Outcome == "attempt_acknowledged" {
+			status = "A"
+		}
+		p.Details.ThreeDS = &ThreeDSResult{TransStatus: status, Cryptogram: r.Details.ThreeDSCryptogram, ECI: r.Details.ElectronicCommerceIndicator,
+			TransactionID: r.Details.TransactionID, Version: r.Details.Version}
+		p.LeaseUntil = new(c.now().Add(cp.lease()))
+	}
+	p.UpdatedAt = c.now()
+	applyPayment(cs, p)
+	cs.UpdatedAt = c.now()
 	err = cp.Store.InTx(ctx, func(ctx context.Context) error {
 		if err := c.Store.SaveCheckoutSession(ctx, cs); err != nil {
 			return err
 		}
-		if err := cp.Store.SavePayment(ctx, p); err != nil {
-			return err
-		}
-		return c.Queue.EnqueueTx(ctx, app.ResumeCompletionArgs{ShopID: cs.ShopID, SessionID: cs.ID},
-			&river.InsertOpts{ScheduledAt: now.Add(cp.lease() + 5*time.Second)})
+		return cp.Store.SavePayment(ctx, p)
 	})
-	return err == nil, err
+	if err != nil || cs.Status != acp.StatusCompleteInProgress {
+		return nil, err
+	}
+	return &begun{p: p}, nil
 }
 
-// checkPaymentAccount is nil when the shop's payment account can be
-// charged here (its provider runs here and its credentials are stored) and
-// ErrNotFound when the shop has none.
-func (c *Sessions) checkPaymentAccount(ctx context.Context, ag *app.Agent) error {
+// paymentAccount opens the shop's payment account when it can be charged
+// here (its provider runs here and its credentials are stored), for the
+// drive that follows; ErrNotFound when the shop has none.
+func (c *Sessions) paymentAccount(ctx context.Context, ag *app.Agent) (*ShopPayment, error) {
 	set, err := c.settings(ctx, ag)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if len(c.payments().handlers(set)) == 0 {
-		return fmt.Errorf("payment account: %w", app.ErrNotFound)
+		return nil, fmt.Errorf("payment account: %w", app.ErrNotFound)
 	}
-	_, err = c.Completer.Store.PaymentCredentials(ctx, ag.Shop.ID, set.Payment.Provider)
-	return err
+	cred, err := c.Completer.Store.PaymentCredentials(ctx, ag.Shop.ID, set.Payment.Provider)
+	if err != nil {
+		return nil, err
+	}
+	return c.payments().open(c.Completer.Keys, cred)
 }
 
 // checkPayment accepts what this app can charge: a delegated payment token
@@ -249,9 +291,15 @@ func sessionTotal(s *acp.Session) (int64, error) {
 	return 0, errors.New("session has no total")
 }
 
-// drive runs the completion and writes its outcome onto the session.
-func (c *Sessions) drive(ctx context.Context, sh *app.Shop, cs *Session) (*Session, error) {
-	p, derr := c.Completer.Drive(ctx, sh, cs)
+// drive runs the completion (b: the one this request just began; nil: one
+// that is under way) and records its outcome.
+func (c *Sessions) drive(ctx context.Context, sh *app.Shop, cs *Session, b *begun) (*Session, error) {
+	var held *Payment
+	var pay *ShopPayment
+	if b != nil {
+		held, pay = b.p, b.pay
+	}
+	p, derr := c.Completer.drive(ctx, sh, cs, held, pay)
 	if p == nil {
 		return nil, derr
 	}
@@ -261,32 +309,59 @@ func (c *Sessions) drive(ctx context.Context, sh *app.Shop, cs *Session) (*Sessi
 	if derr != nil && !errors.Is(derr, errInProgress) && c.Logger != nil {
 		c.Logger.WarnContext(ctx, "completion interrupted", "session", cs.ID, "err", derr)
 	}
-	if c.Events == nil || p.State != PaymentCompleted {
-		return c.modify(ctx, sh, cs.ID, func(cur *Session) error {
-			applyPayment(cur, p)
-			return nil
-		})
-	}
-	// The session becomes completed and its order_create is recorded in
-	// one transaction: the event exists exactly once, whoever (request or
-	// resume job, on any replica) finishes the completion.
+	return c.record(ctx, sh, cs, p)
+}
+
+// record writes where a drive stopped, in one transaction: the payment
+// record with its lease released (unless a newer attempt began), the session's status from it, and, when
+// this write completes the session, its order_create, so that the event
+// exists exactly once, whoever (request or resume job, on any replica)
+// finishes the completion. The session write is guarded by the row
+// version of cs; the session is read again only when that conflicts. It
+// is written even when the request's client went away: the outcome is
+// known, and the lease is released for the next driver at once.
+func (c *Sessions) record(ctx context.Context, sh *app.Shop, cs *Session, p *Payment) (*Session, error) {
+	ctx = context.WithoutCancel(ctx)
+	p.LeaseUntil = nil
 	var out *Session
 	err := c.Completer.Store.InTx(ctx, func(ctx context.Context) error {
-		var created bool
-		o, err := c.modify(ctx, sh, cs.ID, func(cur *Session) error {
-			created = cur.Status != acp.StatusCompleted
-			applyPayment(cur, p)
-			return nil
-		})
-		if err != nil {
+		if err := c.Completer.Store.UpdatePayment(ctx, p); err != nil {
 			return err
 		}
-		out = o
-		if created {
-			return c.Events.OrderCreated(ctx, o, p)
+		cur := *cs // cs stays as it was if the transaction fails
+		for attempt := 1; ; attempt++ {
+			created := cur.Status != acp.StatusCompleted && p.State == PaymentCompleted
+			applyPayment(&cur, p)
+			cur.UpdatedAt = c.now()
+			err := c.Store.SaveCheckoutSession(ctx, &cur)
+			if err == nil {
+				out = &cur
+				if created && c.Events != nil {
+					return c.Events.OrderCreated(ctx, out, p)
+				}
+				return nil
+			}
+			if errors.Is(err, app.ErrConflict) && attempt == maxWriteAttempts {
+				return &app.Error{Code: app.CodeConflict, Reason: "concurrent_update", RetryAfter: time.Second,
+					Message: "the session is being changed by another request; retry"}
+			}
+			if !errors.Is(err, app.ErrConflict) {
+				return fmt.Errorf("save checkout session: %w", err)
+			}
+			// A conditional write that loses leaves the transaction
+			// usable: read again and apply the outcome to that.
+			fresh, err := c.load(ctx, sh, cs.ID)
+			if err != nil {
+				return err
+			}
+			cur = *fresh
 		}
-		return nil
 	})
+	if errors.Is(err, app.ErrConflict) {
+		// A newer payment attempt began (this driver is stale): its
+		// outcome is not this one's to write.
+		return c.load(ctx, sh, cs.ID)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -359,7 +434,7 @@ func (c *Sessions) waitForCompletion(ctx context.Context, sh *app.Shop, cs *Sess
 			return nil, err
 		}
 		if p.LeaseUntil == nil || p.LeaseUntil.Before(c.now()) {
-			return c.drive(ctx, sh, cs)
+			return c.drive(ctx, sh, cs, nil)
 		}
 	}
 	return cs, nil
@@ -380,7 +455,7 @@ func (c *Sessions) ResumeCompletion(ctx context.Context, shopID int64, sessionID
 	if cs.Status != acp.StatusCompleteInProgress {
 		return nil // finished (or never started) by a request
 	}
-	out, err := c.drive(ctx, sh, cs)
+	out, err := c.drive(ctx, sh, cs, nil)
 	if err != nil {
 		return err
 	}

@@ -24,12 +24,16 @@ import (
 //	     ├─declined─► declined           └─Shopify refuses for good─► voided (authorisation cancelled)
 //	     └─3-D Secure─► requires_action ─authentication result─► authorizing
 //
-// Each step is recorded (Payment) before the next begins, and
-// every external call is safe to repeat: payment calls carry idempotency
-// keys derived from the session and attempt, and the order is looked up by
-// its sourceIdentifier (the session id) before it is ever created. Only the
-// holder of the payment's lease drives it; a job resumes any completion a
-// crash left behind.
+// The record (Payment) is written when the completion begins, before
+// orderCreate is sent, and where the drive stops (with the session's
+// outcome, in one transaction). A crash in between leaves the last record,
+// and every external call from there is safe to repeat: payment calls
+// carry idempotency keys derived from the session and attempt, and once an
+// orderCreate was sent the order is looked up by its sourceIdentifier (the
+// session id) before it is ever created again.
+// Only the holder of the payment's lease drives it; the periodic sweep
+// (maintenance.Housekeeping.SweepCompletions) hands any completion whose
+// lease lapsed to the resume job.
 
 // Payment states.
 const (
@@ -72,6 +76,11 @@ type PaymentDetails struct {
 	Authentication *acp.AuthenticationMetadata `json:"authentication,omitempty"`
 	// OrderAttemptAt is when orderCreate was last sent for this payment.
 	OrderAttemptAt *time.Time `json:"order_attempt_at,omitempty"`
+	// OrderSent: an orderCreate has been sent for the session, by this
+	// attempt or an earlier one (a new attempt carries it over), so an
+	// order of it may exist and is looked up before another is created.
+	// While it is false, orderCreate is sent without that lookup.
+	OrderSent bool `json:"order_sent,omitempty"`
 }
 
 // ThreeDSResult is the agent's 3-D Secure outcome passed on to the provider.
@@ -163,8 +172,16 @@ type Orders interface {
 type PaymentStore interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
 	CheckoutPayment(ctx context.Context, sessionID string) (*Payment, error)
-	// SavePayment inserts or replaces the record.
+	// SavePayment inserts or replaces the record, its lease
+	// (LeaseUntil) included.
 	SavePayment(ctx context.Context, p *Payment) error
+	// InsertPayment inserts the record when the session has none yet;
+	// false (and nothing written) when it has one.
+	InsertPayment(ctx context.Context, p *Payment) (bool, error)
+	// UpdatePayment writes the record over the stored one of the same
+	// attempt, its lease included; ErrConflict when a newer attempt
+	// began.
+	UpdatePayment(ctx context.Context, p *Payment) error
 	// LeasePayment takes the lease until the given time when it is free
 	// or lapsed; false when another holds it.
 	LeasePayment(ctx context.Context, sessionID string, now, until time.Time) (bool, error)
@@ -222,41 +239,54 @@ func (c *Completer) lease() time.Duration {
 }
 
 // errInProgress: the completion could not finish now (an unknown outcome or
-// a temporary failure); the resume job carries it on.
+// a temporary failure); a later complete or the resume job carries it on.
 var errInProgress = errors.New("completion in progress")
 
 // errLeased: another request or replica is driving the completion.
 var errLeased = fmt.Errorf("%w: driven elsewhere", errInProgress)
 
-// Drive carries the session's completion as far as it can go now. It
-// returns the payment record as it stands; an error means it must be
-// resumed later (the job does).
-func (c *Completer) Drive(ctx context.Context, sh *app.Shop, cs *Session) (*Payment, error) {
-	now := c.now()
-	ok, err := c.Store.LeasePayment(ctx, cs.ID, now, now.Add(c.lease()))
-	if err != nil {
-		return nil, err
-	}
-	if !ok { // another request or replica drives it
-		p, err := c.Store.CheckoutPayment(ctx, cs.ID)
+// drive carries the session's completion as far as it can go now. held is
+// the record the request that began the completion wrote, leased to it
+// (nil: drive takes the lease and reads the record), and pay the shop's
+// payment provider that request opened (nil: drive opens it).
+//
+// It returns the record in the state where the completion stopped, still
+// leased: the caller records it, with the lease released and the
+// session's outcome, in one transaction (Sessions.record). On the way it
+// writes only what must exist before an external call can act on it: the
+// orderCreate attempt (see placeOrder). A crash before the caller's write
+// leaves the last recorded step, from which every call is safe to repeat.
+// An error means the completion must be resumed later; errLeased that
+// another driver holds it (the record is as read, not leased).
+func (c *Completer) drive(ctx context.Context, sh *app.Shop, cs *Session, held *Payment, pay *ShopPayment) (*Payment, error) {
+	p := held
+	if p == nil {
+		now := c.now()
+		ok, err := c.Store.LeasePayment(ctx, cs.ID, now, now.Add(c.lease()))
 		if err != nil {
 			return nil, err
 		}
-		return p, errLeased
+		if p, err = c.Store.CheckoutPayment(ctx, cs.ID); err != nil {
+			if ok {
+				_ = c.Store.ReleasePayment(context.WithoutCancel(ctx), cs.ID)
+			}
+			return nil, err
+		}
+		if !ok { // another request or replica drives it
+			return p, errLeased
+		}
 	}
-	defer func() { _ = c.Store.ReleasePayment(context.WithoutCancel(ctx), cs.ID) }()
-	p, err := c.Store.CheckoutPayment(ctx, cs.ID)
-	if err != nil {
-		return nil, err
+	if pay == nil && !final(p.State) {
+		var err error
+		if pay, err = c.Payments.Open(ctx, c.Store, c.Keys, sh.ID); err != nil {
+			return p, err
+		}
 	}
-	pay, err := c.Payments.Open(ctx, c.Store, c.Keys, sh.ID)
-	if err != nil {
-		return p, err
-	}
-	// Each step either saves p in a later state (and returns nil) or returns
-	// why the completion stops here; the states with nothing left to do end
-	// the loop.
+	// Each step either moves p to a later state (and returns nil) or
+	// returns why the completion stops here; the states with nothing left
+	// to do end the loop.
 	for {
+		var err error
 		switch p.State {
 		case PaymentAuthorizing:
 			err = c.authorize(ctx, sh, cs, p, pay)
@@ -273,8 +303,17 @@ func (c *Completer) Drive(ctx context.Context, sh *app.Shop, cs *Session) (*Paym
 	}
 }
 
-// save records p in state, with lastErr as its last error.
-func (c *Completer) save(ctx context.Context, p *Payment, state string, lastErr error) error {
+// final reports whether a payment in this state has nothing left to drive.
+func final(state string) bool {
+	switch state {
+	case PaymentAuthorizing, PaymentAuthorized, PaymentOrdered:
+		return false
+	}
+	return true
+}
+
+// set moves p to state, with lastErr as its last error; set does not save.
+func (c *Completer) set(p *Payment, state string, lastErr error) {
 	p.State, p.UpdatedAt, p.LastError = state, c.now(), ""
 	switch state {
 	case PaymentAuthorized, PaymentOrdered, PaymentCompleted, PaymentDeclined, PaymentVoided:
@@ -284,12 +323,13 @@ func (c *Completer) save(ctx context.Context, p *Payment, state string, lastErr 
 	if lastErr != nil {
 		p.LastError = app.Truncate(lastErr.Error(), 500)
 	}
-	return c.Store.SavePayment(ctx, p)
 }
 
 // authorize authorises the payment with the agent's token (or confirms it
 // after 3-D Secure): authorised, declined, or waiting for the buyer's
-// authentication.
+// authentication. Nothing is saved: a crash before the outcome is recorded
+// leaves the payment authorizing, and authorising again with the same
+// idempotency key gives the same answer.
 func (c *Completer) authorize(ctx context.Context, sh *app.Shop, cs *Session, p *Payment, pay *ShopPayment) error {
 	var pi *PaymentIntent
 	var err error
@@ -309,118 +349,107 @@ func (c *Completer) authorize(ctx context.Context, sh *app.Shop, cs *Session, p 
 	}
 	switch {
 	case errors.Is(err, ErrPaymentDeclined), errors.Is(err, ErrPaymentToken):
-		return c.save(ctx, p, PaymentDeclined, err)
+		c.set(p, PaymentDeclined, err)
+		return nil
 	case err != nil:
-		_ = c.save(ctx, p, PaymentAuthorizing, err)
+		c.set(p, PaymentAuthorizing, err)
 		return fmt.Errorf("%w: authorise: %w", errInProgress, err)
 	}
 	p.PaymentIntentID = pi.ID
 	switch pi.Status {
 	case "requires_capture", "succeeded":
-		return c.save(ctx, p, PaymentAuthorized, nil)
+		c.set(p, PaymentAuthorized, nil)
 	case "requires_action":
 		p.Details.Authentication = c.authentication(sh, pi, pay.AccountID)
-		return c.save(ctx, p, PaymentRequiresAction, nil)
+		c.set(p, PaymentRequiresAction, nil)
 	case "requires_payment_method", "canceled":
-		return c.save(ctx, p, PaymentDeclined, fmt.Errorf("payment intent %s is %s", pi.ID, pi.Status))
+		c.set(p, PaymentDeclined, fmt.Errorf("payment intent %s is %s", pi.ID, pi.Status))
 	default:
-		_ = c.save(ctx, p, PaymentAuthorizing, fmt.Errorf("payment intent %s is %s", pi.ID, pi.Status))
+		c.set(p, PaymentAuthorizing, fmt.Errorf("payment intent %s is %s", pi.ID, pi.Status))
 		return errInProgress
 	}
+	return nil
 }
 
-// placeOrder writes the Shopify order of an authorised payment, once: it
-// looks for the order an earlier attempt may have written before creating
-// one. Shopify refusing the order cancels the authorisation.
+// placeOrder writes the Shopify order of an authorised payment, once.
+// Before orderCreate is sent, the attempt is recorded (with the payment
+// authorised and its PaymentIntent): a driver that finds that record
+// after a crash or a lost answer waits for Shopify's order search and looks
+// the order up by its source before it may create one. While no
+// orderCreate was ever sent for the session (OrderSent), no order of it
+// can exist and the lookup is skipped. Shopify refusing the order cancels
+// the authorisation.
 func (c *Completer) placeOrder(ctx context.Context, sh *app.Shop, cs *Session, p *Payment, pay *ShopPayment) error {
-	if at := p.Details.OrderAttemptAt; at != nil && c.now().Sub(*at) < c.searchLag() {
-		// An earlier orderCreate may have written an order that the
-		// search does not show yet: wait before looking again.
-		return fmt.Errorf("%w: waiting for Shopify's order search after an unanswered orderCreate", errInProgress)
+	var order *ShopOrder
+	var err error
+	d := &p.Details
+	if d.OrderSent || d.OrderAttemptAt != nil { // (records written before OrderSent existed have only the time)
+		if at := d.OrderAttemptAt; at != nil && c.now().Sub(*at) < c.searchLag() {
+			// An earlier orderCreate may have written an order that the
+			// search does not show yet: wait before looking again.
+			return fmt.Errorf("%w: waiting for Shopify's order search after an unanswered orderCreate", errInProgress)
+		}
+		order, err = c.Orders.FindBySource(ctx, sh.Domain, cs.ID)
 	}
-	order, err := c.Orders.FindBySource(ctx, sh.Domain, cs.ID)
-	sent := false // whether this attempt sent orderCreate
+	sent, sentBefore := false, d.OrderSent // whether this attempt sent orderCreate
 	if err == nil && order == nil {
 		sent = true
 		at := c.now()
-		p.Details.OrderAttemptAt = &at
-		if err := c.save(ctx, p, PaymentAuthorized, nil); err != nil { // recorded before the call
+		d.OrderAttemptAt, d.OrderSent = &at, true
+		c.set(p, PaymentAuthorized, nil)
+		// Recorded before the call, with the lease renewed: the order
+		// and the capture get a whole lease.
+		p.LeaseUntil = new(at.Add(c.lease()))
+		if err := c.Store.UpdatePayment(ctx, p); err != nil {
 			return err
 		}
 		order, err = c.Orders.Create(ctx, sh.Domain, orderRequest(cs, p))
 	}
 	if errors.Is(err, ErrOrderRefused) {
 		if cerr := pay.Cancel(ctx, pay.Credentials, p.PaymentIntentID, idempotencyKey(p, "cancel")); cerr != nil {
-			_ = c.save(ctx, p, PaymentAuthorized, fmt.Errorf("order refused (%v); cancelling the authorisation: %w", err, cerr))
+			c.set(p, PaymentAuthorized, fmt.Errorf("order refused (%v); cancelling the authorisation: %w", err, cerr))
 			return errInProgress
 		}
-		return c.save(ctx, p, PaymentVoided, err)
+		c.set(p, PaymentVoided, err)
+		return nil
 	}
 	if err != nil {
 		if sent && errors.Is(err, shopify.ErrThrottled) {
 			// Shopify ran none of this orderCreate's attempts
 			// (THROTTLED or 429): no order of this attempt can appear
 			// in the search later, so the next try need not wait for
-			// it. A throttled lookup says nothing of an earlier
-			// attempt's orderCreate: its mark stays.
-			p.Details.OrderAttemptAt = nil
+			// it (nor look, if none was sent before). A throttled
+			// lookup says nothing of an earlier orderCreate: its mark
+			// stays.
+			d.OrderAttemptAt, d.OrderSent = nil, sentBefore
 		}
-		_ = c.save(ctx, p, PaymentAuthorized, err)
+		c.set(p, PaymentAuthorized, err)
 		return fmt.Errorf("%w: order: %w", errInProgress, err)
 	}
 	p.OrderID, p.OrderName, p.OrderStatusURL = order.ID, order.Name, order.StatusURL
-	return c.save(ctx, p, PaymentOrdered, nil)
+	c.set(p, PaymentOrdered, nil)
+	return nil
 }
 
-// capture captures the payment of a written order, completing it.
+// capture captures the payment of a written order, completing it. The
+// order is not recorded before the capture: a crash here leaves the
+// orderCreate attempt recorded, and the driver that resumes finds the
+// order by its source and captures with the same idempotency key.
 func (c *Completer) capture(ctx context.Context, p *Payment, pay *ShopPayment) error {
 	_, err := pay.Capture(ctx, pay.Credentials, p.PaymentIntentID, idempotencyKey(p, "capture"))
 	if errors.Is(err, ErrIntentState) {
 		// The authorisation was released before capture: the
 		// merchant cancelled the order in Shopify meanwhile. The
 		// order exists, nothing is charged; the session is done.
-		return c.save(ctx, p, PaymentCompleted, fmt.Errorf("not captured: %w", err))
+		c.set(p, PaymentCompleted, fmt.Errorf("not captured: %w", err))
+		return nil
 	}
 	if err != nil {
-		_ = c.save(ctx, p, PaymentOrdered, err)
+		c.set(p, PaymentOrdered, err)
 		return fmt.Errorf("%w: capture: %w", errInProgress, err)
 	}
-	return c.save(ctx, p, PaymentCompleted, nil)
-}
-
-// authentication is what the agent needs to run 3-D Secure for the shop.
-// The provider does not expose its acquirer's BIN and merchant id (Stripe
-// does not on the PaymentIntent, in the API version stripe-go v79 speaks):
-// the acquirer merchant id is the shop's payment account and the BIN is
-// AcquirerBIN.
-func (c *Completer) authentication(sh *app.Shop, pi *PaymentIntent, merchant string) *acp.AuthenticationMetadata {
-	ds := "visa"
-	switch pi.CardBrand {
-	case "mastercard":
-		ds = "mastercard"
-	case "amex", "american_express":
-		ds = "american_express"
-	}
-	bin := c.AcquirerBIN
-	if bin == "" {
-		bin = "000000"
-	}
-	name := sh.Name
-	if name == "" {
-		name = sh.Domain
-	}
-	if r := []rune(name); len(r) > 40 {
-		name = string(r[:40])
-	}
-	country := sh.CountryCode
-	if country == "" {
-		country = "US"
-	}
-	if len(merchant) > 35 {
-		merchant = merchant[:35]
-	}
-	return &acp.AuthenticationMetadata{AcquirerBIN: bin, AcquirerCountry: country, AcquirerMerchantID: merchant,
-		MerchantName: name, DirectoryServer: ds, FlowPreference: &acp.FlowPreference{Type: "challenge", Challenge: "preferred"}}
+	c.set(p, PaymentCompleted, nil)
+	return nil
 }
 
 // orderRequest is the Shopify order of a session being completed.

@@ -31,9 +31,12 @@
 // transport-free ACP pipeline) → Sessions.Create → Pricer.Quote (Pricing)
 // → Store.CreateCheckoutSession (app/store); a complete goes
 // Sessions.Complete → Completer: Payments.Authorize, then Orders.Create
-// writes the Shopify order, each step saved through PaymentStore, with the
-// checkout_resume_completion job enqueued alongside and the order_create
-// event recorded through OrderEvents in the same transaction.
+// writes the Shopify order (the attempt saved through PaymentStore before
+// it is sent), then Payments.Capture; the outcome, the session's status and
+// the order_create event (recorded through OrderEvents) are written in one
+// transaction. A completion left with no driver is resumed by the
+// checkout_resume_completion job that the periodic sweep
+// (app/maintenance) enqueues.
 // Every operation takes its caller explicitly (the authenticated
 // *app.Agent: shop, API key, ACP settings), never from the context.
 // Retried POSTs are answered before they reach this package, by the

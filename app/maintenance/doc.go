@@ -1,5 +1,7 @@
-// Package maintenance is the hourly housekeeping job's work
-// (Maintenance.Maintain): pruning revoked API keys, expired OAuth states, old
+// Package maintenance is the periodic housekeeping jobs' work: every 15
+// seconds, the sweep (Housekeeping.SweepCompletions) hands the checkout
+// completions left with no driver (lease lapsed) to the resume job; hourly
+// (Housekeeping.Maintain), pruning revoked API keys, expired OAuth states, old
 // webhook deliveries and expired idempotency keys; re-sealing, under the
 // current encryption key, every secret at rest still sealed under a
 // retired one (Resealer: shop tokens, feed target secrets, agent signing

@@ -33,9 +33,10 @@ type MaintenanceStore interface {
 	UnindexedFeedShops(ctx context.Context, settled time.Time) ([]int64, error)
 }
 
-// StalledAfter is how long a completion may stand still before
-// housekeeping hands it to the resume job again (the job normally does it
-// at once; this catches one whose job ran out of attempts or was lost).
+// StalledAfter is how long a completion may stand still before the hourly
+// housekeeping hands it to the resume job again whatever its lease says
+// was checked before (the sweep normally does it within seconds; this
+// catches one whose job ran out of attempts or was lost).
 const StalledAfter = 10 * time.Minute
 
 // IndexSettle is how long after a shop's newest feed build housekeeping
@@ -117,15 +118,8 @@ func (m *Housekeeping) Maintain(ctx context.Context) error {
 	}
 	resumed, reindexed := 0, 0
 	if m.Queue != nil {
-		stalled, err := m.Store.StalledCompletions(ctx, now.Add(-StalledAfter))
-		if err != nil {
+		if resumed, err = m.resume(ctx, now.Add(-StalledAfter)); err != nil {
 			return fmt.Errorf("maintain: %w", err)
-		}
-		for _, a := range stalled {
-			if err := m.Queue.EnqueueTx(ctx, a, nil); err != nil {
-				return fmt.Errorf("maintain: resume %s: %w", a.SessionID, err)
-			}
-			resumed++
 		}
 		if reindexed, err = m.reindexFeeds(ctx, now); err != nil {
 			return err
@@ -147,6 +141,46 @@ func (m *Housekeeping) Maintain(ctx context.Context) error {
 		"oauth_states_pruned", states, "webhook_events_pruned", events, "idempotency_keys_pruned", idem, "signature_uses_pruned", sigs, "secrets_resealed", resealed, "completions_resumed", resumed,
 		"handoff_sessions_expired", expired, "feeds_reindexed", reindexed)
 	return nil
+}
+
+// SweepCompletions hands every completion that stopped before its end with
+// no driver (its lease lapsed or released: a crash, a temporary failure, a
+// client gone) to the resume job. It runs every few seconds on the
+// leader (jobs.SweepCompletionsSchedule), so that a completion is carried
+// on within about its lease and the sweep's interval. Completions that
+// wait for the buyer (declined, requires_action, voided) are not in a
+// state it resumes; one with a live lease is being driven. A resume job
+// already pending for a session is not enqueued twice, and a sweep that
+// races another (a new leader) enqueues nothing more: the job's driver
+// takes the lease before it drives, so no completion is driven twice at
+// once.
+func (m *Housekeeping) SweepCompletions(ctx context.Context) (int, error) {
+	if m.Queue == nil {
+		return 0, nil
+	}
+	n, err := m.resume(ctx, m.Now())
+	if err != nil {
+		return n, fmt.Errorf("sweep completions: %w", err)
+	}
+	if n > 0 {
+		m.Logger.InfoContext(ctx, "completions resumed", "count", n)
+	}
+	return n, nil
+}
+
+// resume enqueues the resume job of every unfinished completion, not
+// leased, last changed before the cutoff.
+func (m *Housekeeping) resume(ctx context.Context, before time.Time) (int, error) {
+	stalled, err := m.Store.StalledCompletions(ctx, before)
+	if err != nil {
+		return 0, err
+	}
+	for i, a := range stalled {
+		if err := m.Queue.EnqueueTx(ctx, a, nil); err != nil {
+			return i, fmt.Errorf("resume %s: %w", a.SessionID, err)
+		}
+	}
+	return len(stalled), nil
 }
 
 // reindexFeeds enqueues a feed build for every shop whose published feed

@@ -215,13 +215,20 @@ func TestCompleteFailuresAreResumed(t *testing.T) {
 		// first is the first answer's status; "" when either is right
 		// (Stripe calls are retried within the request with the same
 		// idempotency key; a throttled call may or may not be).
-		first string
+		first  string
+		faults int // how many injected faults must be hit in all, at least
 	}{
-		{"stripe answer lost after charging", func() { e.stripe.DropAfterProcessing(1) }, stripeFaults, "completed"},
-		{"stripe 500 after charging", func() { e.stripe.FailAfterProcessing(1) }, stripeFaults, "completed"},
-		{"shopify down before the order", func() { e.failShopify("orderCreate", 2, http.StatusServiceUnavailable) }, e.shopifyFaultHits, "complete_in_progress"},
-		{"shopify throttling the order lookup", func() { e.failShopify("source_identifier", 1, http.StatusTooManyRequests) }, e.shopifyFaultHits, ""},
-		{"shopify answer lost after the order", func() { e.failShopify("orderCreate", 1, 0) }, e.shopifyFaultHits, "complete_in_progress"},
+		{"stripe answer lost after charging", func() { e.stripe.DropAfterProcessing(1) }, stripeFaults, "completed", 1},
+		{"stripe 500 after charging", func() { e.stripe.FailAfterProcessing(1) }, stripeFaults, "completed", 1},
+		{"shopify down before the order", func() { e.failShopify("orderCreate", 2, http.StatusServiceUnavailable) }, e.shopifyFaultHits, "complete_in_progress", 2},
+		// The order is looked up only once an orderCreate may have
+		// written one: after an unanswered one, whose lookup is then
+		// throttled.
+		{"shopify throttling the order lookup", func() {
+			e.failShopify("orderCreate", 1, 0)
+			e.failShopify("source_identifier", 1, http.StatusTooManyRequests)
+		}, e.shopifyFaultHits, "complete_in_progress", 2},
+		{"shopify answer lost after the order", func() { e.failShopify("orderCreate", 1, 0) }, e.shopifyFaultHits, "complete_in_progress", 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -249,6 +256,9 @@ func TestCompleteFailuresAreResumed(t *testing.T) {
 			}
 			if final.str("status") != "completed" {
 				t.Fatalf("never completed: %s", final.body)
+			}
+			if hit := tt.hits() - before; hit < tt.faults {
+				t.Errorf("%d injected faults hit, want %d", hit, tt.faults)
 			}
 			e.checkOnce(t, id, total)
 		})

@@ -139,7 +139,7 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 		Kind:          s.cfg.Database.Kind,
 		DB:            s.store.DB(),
 		Logger:        s.logger,
-		Periodic:      []*river.PeriodicJob{jobs.MaintenanceSchedule(), jobs.ReconcileSchedule()},
+		Periodic:      []*river.PeriodicJob{jobs.MaintenanceSchedule(), jobs.ReconcileSchedule(), jobs.SweepCompletionsSchedule()},
 		TxFromContext: store.SQLTx,
 		Metrics:       jobs.NewMetrics(s.registry, s.store.DB()),
 	}); err != nil {
@@ -291,6 +291,7 @@ func (s *Service) workers(opts Options) *river.Workers {
 	housekeeping := maintenance.New(s.store, s.queue, maintenance.NewResealer(s.store, s.keys),
 		maintenance.Options{Logger: s.logger, Now: s.store.Now, Sessions: s.checkout})
 	river.AddWorker(workers, &jobs.MaintenanceWorker{App: housekeeping})
+	river.AddWorker(workers, &jobs.SweepCompletionsWorker{App: housekeeping})
 	river.AddWorker(workers, &jobs.WebhookWorker{App: s.webhooks})
 	river.AddWorker(workers, &jobs.ShopInstalledWorker{App: s.webhooks})
 	river.AddWorker(workers, &jobs.RunSyncWorker{App: s.catalog})

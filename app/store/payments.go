@@ -52,24 +52,70 @@ func (s *Store) CheckoutPayment(ctx context.Context, sessionID string) (*checkou
 	return p, nil
 }
 
-// SavePayment inserts or replaces the record; the lease is not touched.
-func (s *Store) SavePayment(ctx context.Context, p *checkout.Payment) error {
+// InsertPayment inserts the record, its lease included, when the session
+// has none yet; false (and nothing written) when it has one.
+func (s *Store) InsertPayment(ctx context.Context, p *checkout.Payment) (bool, error) {
+	r, err := toPaymentRow(p)
+	if err != nil {
+		return false, err
+	}
+	res := s.conn(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "session_id"}}, DoNothing: true}).Create(&r)
+	if res.Error != nil {
+		return false, translate(res.Error, "insert checkout payment")
+	}
+	return res.RowsAffected == 1, nil
+}
+
+func toPaymentRow(p *checkout.Payment) (checkoutPaymentRow, error) {
 	d, err := json.Marshal(p.Details)
 	if err != nil {
-		return err
+		return checkoutPaymentRow{}, err
 	}
-	r := checkoutPaymentRow{
+	return checkoutPaymentRow{
 		SessionID: p.SessionID, ShopID: p.ShopID, State: p.State, Attempt: p.Attempt, TokenSealed: p.TokenSealed,
 		Amount: p.Amount, Currency: p.Currency, PaymentIntentID: p.PaymentIntentID, OrderID: p.OrderID,
 		OrderName: p.OrderName, OrderStatusURL: p.OrderStatusURL, Details: string(d), LastError: p.LastError,
-		CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
+		LeaseUntil: p.LeaseUntil, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
+	}, nil
+}
+
+// SavePayment inserts or replaces the record, its lease included: the
+// request that begins a completion writes it leased to itself, and the
+// driver's last write releases it (LeaseUntil nil).
+func (s *Store) SavePayment(ctx context.Context, p *checkout.Payment) error {
+	r, err := toPaymentRow(p)
+	if err != nil {
+		return err
 	}
 	err = s.conn(ctx).Clauses(clause.OnConflict{
 		Columns: []clause.Column{{Name: "session_id"}},
 		DoUpdates: clause.AssignmentColumns([]string{"state", "attempt", "token_sealed", "amount", "currency",
-			"payment_intent_id", "order_id", "order_name", "order_status_url", "details", "last_error", "updated_at"}),
-	}).Omit("lease_until").Create(&r).Error
+			"payment_intent_id", "order_id", "order_name", "order_status_url", "details", "last_error", "lease_until", "updated_at"}),
+	}).Create(&r).Error
 	return translate(err, "save checkout payment")
+}
+
+// UpdatePayment writes p over the stored record of the same attempt, its
+// lease included; ErrConflict when the stored record is of another attempt
+// (a newer one began, so p's driver is stale).
+func (s *Store) UpdatePayment(ctx context.Context, p *checkout.Payment) error {
+	d, err := json.Marshal(p.Details)
+	if err != nil {
+		return err
+	}
+	res := s.conn(ctx).Model(&checkoutPaymentRow{}).Where("session_id = ? AND attempt = ?", p.SessionID, p.Attempt).
+		Updates(map[string]any{
+			"state": p.State, "token_sealed": p.TokenSealed, "payment_intent_id": p.PaymentIntentID, "order_id": p.OrderID,
+			"order_name": p.OrderName, "order_status_url": p.OrderStatusURL, "details": string(d), "last_error": p.LastError,
+			"lease_until": p.LeaseUntil, "updated_at": p.UpdatedAt,
+		})
+	if res.Error != nil {
+		return translate(res.Error, "update checkout payment")
+	}
+	if res.RowsAffected == 0 {
+		return fmt.Errorf("update checkout payment %s attempt %d: %w", p.SessionID, p.Attempt, app.ErrConflict)
+	}
+	return nil
 }
 
 // LeasePayment takes the record's lease when it is free or lapsed: one
