@@ -206,7 +206,7 @@ func (c *Syncer) RunSync(ctx context.Context, syncID int64) error {
 // BulkFinished handles bulk_operations/finish: the sync it belongs to is
 // checked now rather than at its next poll.
 func (c *Syncer) BulkFinished(ctx context.Context, shopDomain, bulkID string) error {
-	sh, err := c.Store.ShopByDomain(ctx, shopDomain)
+	sh, err := c.shop(ctx, shopDomain)
 	if err != nil {
 		return err
 	}

@@ -93,9 +93,18 @@ func (c *Syncer) RefreshProduct(ctx context.Context, shopDomain string, productI
 	})
 }
 
+// shop is the shop row the caller put in ctx (the webhook request that
+// has just read it: app.WithShop), or else the one read now.
+func (c *Syncer) shop(ctx context.Context, domain string) (*app.Shop, error) {
+	if sh := app.ShopFromContext(ctx, domain); sh != nil {
+		return sh, nil
+	}
+	return c.Store.ShopByDomain(ctx, domain)
+}
+
 // ProductDeleted handles products/delete.
 func (c *Syncer) ProductDeleted(ctx context.Context, shopDomain string, productID int64) error {
-	sh, err := c.Store.ShopByDomain(ctx, shopDomain)
+	sh, err := c.shop(ctx, shopDomain)
 	if err != nil {
 		return err
 	}
@@ -123,7 +132,7 @@ func (c *Syncer) ProductChanged(ctx context.Context, shopDomain string, productI
 // whole product. Every order, ours included, sends one per line, and a
 // product refresh costs more Shopify points than the order did.
 func (c *Syncer) InventoryChanged(ctx context.Context, shopDomain string, inventoryItemID int64) error {
-	sh, err := c.Store.ShopByDomain(ctx, shopDomain)
+	sh, err := c.shop(ctx, shopDomain)
 	if err != nil {
 		return err
 	}
