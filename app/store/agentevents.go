@@ -121,9 +121,13 @@ func (s *Store) ClaimAgentEvent(ctx context.Context, id int64, now, until time.T
 // transaction.
 func (s *Store) HandOverAgentEvents(ctx context.Context, now time.Time, limit int) ([]int64, error) {
 	var ids []int64
-	err := s.conn(ctx).Raw(`UPDATE agent_events SET claimed_until = NULL WHERE id IN (
-		SELECT id FROM agent_events WHERE claimed_until IS NOT NULL AND claimed_until < ? AND status = ?
-		ORDER BY claimed_until LIMIT ?) RETURNING id`, now, orderevents.Pending, limit).Scan(&ids).Error
+	// The condition is repeated outside the subquery: PostgreSQL checks
+	// it again on a row another transaction changed meanwhile, so two
+	// sweeps never both hand the same event over.
+	const due = "claimed_until IS NOT NULL AND claimed_until < ? AND status = ?"
+	err := s.conn(ctx).Raw(`UPDATE agent_events SET claimed_until = NULL WHERE `+due+` AND id IN (
+		SELECT id FROM agent_events WHERE `+due+` ORDER BY claimed_until LIMIT ?) RETURNING id`,
+		now, orderevents.Pending, now, orderevents.Pending, limit).Scan(&ids).Error
 	return ids, translate(err, "hand over agent events")
 }
 

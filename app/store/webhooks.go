@@ -104,9 +104,12 @@ func (s *Store) ReleaseWebhookEvent(ctx context.Context, id int64) error {
 // transaction.
 func (s *Store) HandOverWebhookEvents(ctx context.Context, now time.Time, limit int) ([]int64, error) {
 	var ids []int64
-	err := s.conn(ctx).Raw(`UPDATE webhook_events SET claimed_until = NULL WHERE id IN (
-		SELECT id FROM webhook_events WHERE claimed_until IS NOT NULL AND claimed_until < ? AND processed_at IS NULL
-		ORDER BY claimed_until LIMIT ?) RETURNING id`, now, limit).Scan(&ids).Error
+	// The condition is repeated outside the subquery: PostgreSQL checks
+	// it again on a row another transaction changed meanwhile, so two
+	// sweeps never both hand the same delivery over.
+	const due = "claimed_until IS NOT NULL AND claimed_until < ? AND processed_at IS NULL"
+	err := s.conn(ctx).Raw(`UPDATE webhook_events SET claimed_until = NULL WHERE `+due+` AND id IN (
+		SELECT id FROM webhook_events WHERE `+due+` ORDER BY claimed_until LIMIT ?) RETURNING id`, now, now, limit).Scan(&ids).Error
 	return ids, translate(err, "hand over webhook events")
 }
 
