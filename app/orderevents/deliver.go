@@ -25,7 +25,7 @@ import (
 // elsewhere is looked at again when that claim ends (app.Claimed).
 func (s *Service) Deliver(ctx context.Context, eventID int64) error {
 	now := s.now()
-	ev, claimed, err := s.Store.ClaimAgentEvent(ctx, eventID, now, now.Add(s.jobClaim()))
+	ev, claimed, err := s.Store.ClaimAgentEvent(ctx, eventID, now, now.Add(jobClaim))
 	if errors.Is(err, app.ErrNotFound) {
 		return nil // the shop was deleted
 	}

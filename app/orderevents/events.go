@@ -160,8 +160,8 @@ func (s *Service) now() time.Time {
 }
 
 // Emit records an order event of the session's order (eventType
-// acp.EventOrderCreate or acp.EventOrderUpdate) with its delivery job, in
-// one transaction. The order is read from the session, its payment and
+// acp.EventOrderCreate or acp.EventOrderUpdate), whose first delivery
+// attempt follows its commit. The order is read from the session, its payment and
 // Shopify's order (fulfillments, refunds, cancellation). A second
 // order_create of a session is not recorded.
 func (s *Service) Emit(ctx context.Context, shopID int64, sessionID, eventType string) error {

@@ -20,8 +20,10 @@ const (
 	// inlineGrace is what the first attempt's claim adds to the delivery
 	// timeout: the time it has to start.
 	inlineGrace = 20 * time.Second
-	// jobGrace is what a job's claim adds to the delivery timeout.
-	jobGrace = time.Minute
+	// jobClaim is how long a delivery job holds an event: more than
+	// River's job timeout (app/jobs), so a job's claim outlives its job
+	// only when its process died.
+	jobClaim = 6 * time.Minute
 	// maxInline bounds the first attempts under way at once in a process;
 	// beyond it an event waits for the sweep.
 	maxInline = 64
@@ -37,7 +39,6 @@ func (s *Service) timeout() time.Duration {
 }
 
 func (s *Service) inlineClaim() time.Duration { return s.timeout() + inlineGrace }
-func (s *Service) jobClaim() time.Duration    { return s.timeout() + jobGrace }
 
 // deliverSoon makes an event's first delivery attempt, in the background,
 // while its claim (taken when it was stored) holds. A failed attempt
