@@ -111,6 +111,7 @@ func TestAgentEventClaims(t *testing.T) {
 		}
 		first := insert("cs_first", ptr(now.Add(30*time.Second)))
 		queued := insert("cs_queued", nil)
+		lost := insert("cs_lost", ptr(now.Add(30*time.Second))) // its process died before the attempt
 
 		// The first attempt's claim holds: no job claims it, no sweep takes it.
 		if ev, claimed, err := st.ClaimAgentEvent(ctx, first, now, now.Add(time.Minute)); err != nil || claimed || ev.ClaimedUntil == nil {
@@ -130,6 +131,10 @@ func TestAgentEventClaims(t *testing.T) {
 		}
 		if ids, err := st.HandOverAgentEvents(ctx, now.Add(time.Second), 10); err != nil || len(ids) != 0 {
 			t.Fatalf("second hand over: %v, %v", ids, err)
+		}
+		// The lost one, once its claim has passed.
+		if ids, err := st.HandOverAgentEvents(ctx, now.Add(31*time.Second), 10); err != nil || !slices.Equal(ids, []int64{lost}) {
+			t.Fatalf("hand over of the lost event: %v, %v; want [%d]", ids, err, lost)
 		}
 
 		// A job claims a job-owned event once; a second job waits.
