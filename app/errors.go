@@ -35,6 +35,14 @@ type WebhookDeferred struct{ Until time.Time }
 
 func (d *WebhookDeferred) Error() string { return "deferred until " + d.Until.Format(time.RFC3339) }
 
+// Claimed is the answer to a job for a row another process or job is
+// working on until Until (a webhook delivery, an order event): the job
+// looks again then (app/jobs snoozes it), so the row is never worked twice
+// at once.
+type Claimed struct{ Until time.Time }
+
+func (c *Claimed) Error() string { return "claimed until " + c.Until.Format(time.RFC3339) }
+
 // Error is an expected failure with a message safe to show to the caller.
 type Error struct {
 	Code    Code

@@ -96,6 +96,10 @@ type WebhookEvent struct {
 	ReceivedAt  time.Time
 	ProcessedAt *time.Time
 	Outcome     string
+	// ClaimedUntil: while set, the delivery is being processed by the
+	// process that stored it or by a job, until then; past it, the sweep
+	// hands it to a job. Nil: a job owns it (or it is processed).
+	ClaimedUntil *time.Time
 }
 
 // ComplianceRequest is a privacy request Shopify relayed and what we did.

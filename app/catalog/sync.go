@@ -19,6 +19,9 @@ import (
 // CatalogStore is what catalog sync and feed builds need of the database.
 type CatalogStore interface {
 	InTx(ctx context.Context, fn func(ctx context.Context) error) error
+	// AfterCommit runs fn once the transaction in ctx commits (at once
+	// without one), never after a rollback.
+	AfterCommit(ctx context.Context, fn func(ctx context.Context))
 	ShopByDomain(ctx context.Context, domain string) (*app.Shop, error)
 	ShopByID(ctx context.Context, id int64) (*app.Shop, error)
 	ActiveShops(ctx context.Context) ([]*app.Shop, error)
@@ -69,6 +72,10 @@ type Syncer struct {
 	// PollInterval is how often a running bulk operation is checked when
 	// its finish webhook has not arrived.
 	PollInterval time.Duration
+
+	// refreshes are the stock refreshes this process has enqueued, by
+	// their coalescing window (updates.go).
+	refreshes recentJobs
 }
 
 // Options are the catalog's settings; each has a default.
@@ -206,7 +213,7 @@ func (c *Syncer) RunSync(ctx context.Context, syncID int64) error {
 // BulkFinished handles bulk_operations/finish: the sync it belongs to is
 // checked now rather than at its next poll.
 func (c *Syncer) BulkFinished(ctx context.Context, shopDomain, bulkID string) error {
-	sh, err := c.Store.ShopByDomain(ctx, shopDomain)
+	sh, err := c.shop(ctx, shopDomain)
 	if err != nil {
 		return err
 	}

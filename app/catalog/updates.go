@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -93,9 +94,18 @@ func (c *Syncer) RefreshProduct(ctx context.Context, shopDomain string, productI
 	})
 }
 
+// shop is the shop row the caller put in ctx (the webhook request that
+// has just read it: app.WithShop), or else the one read now.
+func (c *Syncer) shop(ctx context.Context, domain string) (*app.Shop, error) {
+	if sh := app.ShopFromContext(ctx, domain); sh != nil {
+		return sh, nil
+	}
+	return c.Store.ShopByDomain(ctx, domain)
+}
+
 // ProductDeleted handles products/delete.
 func (c *Syncer) ProductDeleted(ctx context.Context, shopDomain string, productID int64) error {
-	sh, err := c.Store.ShopByDomain(ctx, shopDomain)
+	sh, err := c.shop(ctx, shopDomain)
 	if err != nil {
 		return err
 	}
@@ -123,7 +133,7 @@ func (c *Syncer) ProductChanged(ctx context.Context, shopDomain string, productI
 // whole product. Every order, ours included, sends one per line, and a
 // product refresh costs more Shopify points than the order did.
 func (c *Syncer) InventoryChanged(ctx context.Context, shopDomain string, inventoryItemID int64) error {
-	sh, err := c.Store.ShopByDomain(ctx, shopDomain)
+	sh, err := c.shop(ctx, shopDomain)
 	if err != nil {
 		return err
 	}
@@ -135,8 +145,60 @@ func (c *Syncer) InventoryChanged(ctx context.Context, shopDomain string, invent
 		return err
 	}
 	window, at := c.window(min(c.RebuildDelay, 5*time.Second))
-	return c.Queue.EnqueueTx(ctx, app.RefreshProductArgs{Shop: shopDomain, ProductID: productID, InventoryItemID: inventoryItemID, Window: window},
-		&river.InsertOpts{ScheduledAt: at, UniqueOpts: river.UniqueOpts{ByArgs: true}})
+	args := app.RefreshProductArgs{Shop: shopDomain, ProductID: productID, InventoryItemID: inventoryItemID, Window: window}
+	// Every order sends one of these per line: within a window, the
+	// insert River would refuse as a duplicate is not even tried.
+	if c.refreshes.has(args, c.Now()) {
+		return nil
+	}
+	if err := c.Queue.EnqueueTx(ctx, args, &river.InsertOpts{ScheduledAt: at, UniqueOpts: river.UniqueOpts{ByArgs: true}}); err != nil {
+		return err
+	}
+	c.Store.AfterCommit(ctx, func(context.Context) { c.refreshes.add(args, at) })
+	return nil
+}
+
+// recentJobs remembers job arguments this process has enqueued, each until
+// its coalescing window ends: River's unique-by-args insert would refuse
+// them again until then (a unique job stays unique once completed), so
+// trying costs a statement for nothing. Arguments without a window end
+// (no coalescing) are not kept.
+type recentJobs struct {
+	mu sync.Mutex
+	m  map[app.RefreshProductArgs]time.Time
+}
+
+// maxRecentJobs bounds the arguments kept; past it the expired ones go.
+const maxRecentJobs = 4096
+
+func (r *recentJobs) has(args app.RefreshProductArgs, now time.Time) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	until, ok := r.m[args]
+	return ok && now.Before(until)
+}
+
+func (r *recentJobs) add(args app.RefreshProductArgs, until time.Time) {
+	if until.IsZero() {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.m == nil {
+		r.m = map[app.RefreshProductArgs]time.Time{}
+	}
+	if len(r.m) >= maxRecentJobs {
+		now := time.Now()
+		for k, u := range r.m {
+			if !now.Before(u) {
+				delete(r.m, k)
+			}
+		}
+		if len(r.m) >= maxRecentJobs {
+			clear(r.m) // forgetting only costs an insert River refuses
+		}
+	}
+	r.m[args] = until
 }
 
 // stockQuery reads an inventory item's variant stock: 2 points (the item

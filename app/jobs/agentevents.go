@@ -2,9 +2,11 @@ package jobs
 
 import (
 	"context"
+	"errors"
 
 	"github.com/riverqueue/river"
 
+	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/orderevents"
 )
 
@@ -25,6 +27,10 @@ type DeliverAgentEventWorker struct {
 // Work implements river.Worker.
 func (w *DeliverAgentEventWorker) Work(ctx context.Context, job *river.Job[orderevents.DeliverArgs]) error {
 	err := w.App.Deliver(ctx, job.Args.EventID)
+	var claimed *app.Claimed
+	if errors.As(err, &claimed) {
+		return snoozeClaimed(err)
+	}
 	if err != nil && job.Attempt >= job.MaxAttempts {
 		if gerr := w.App.GiveUp(context.WithoutCancel(ctx), job.Args.EventID, err); gerr != nil {
 			return gerr

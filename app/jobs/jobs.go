@@ -5,7 +5,12 @@
 // the arguments, call one app use-case and return its error (River retries
 // with backoff). Jobs are enqueued in the same transaction as the rows that
 // cause them (Queue.EnqueueTx), so there is never a row without its job or a
-// job without its row.
+// job without its row. The exceptions are Shopify's webhooks of cheap
+// topics and the order events to agents, whose first attempt is made
+// inline, without a job: their rows carry a claim, and the sweep
+// (SweepArgs, every SweepEvery on the leader) enqueues the job of each row
+// whose first attempt failed or was lost, in the transaction that clears
+// its claim.
 //
 // The Queue is built in two steps, because the use-cases enqueue jobs and
 // the workers call the use-cases: New gives the enqueuing half (River

@@ -2,6 +2,8 @@ package jobs
 
 import (
 	"context"
+	"errors"
+	"time"
 
 	"github.com/riverqueue/river"
 
@@ -33,6 +35,17 @@ func (w *WebhookWorker) Work(ctx context.Context, job *river.Job[app.ProcessWebh
 func snoozeThrottled(err error) error {
 	if wait, ok := shopify.RetryAfter(err); ok {
 		return river.JobSnooze(wait)
+	}
+	return snoozeClaimed(err)
+}
+
+// snoozeClaimed turns an app.Claimed (the row is being worked on
+// elsewhere) into a snooze until the claim ends: not an attempt, no
+// backoff, and the job is still there should that work fail.
+func snoozeClaimed(err error) error {
+	var c *app.Claimed
+	if errors.As(err, &c) {
+		return river.JobSnooze(max(time.Until(c.Until), time.Second))
 	}
 	return err
 }

@@ -17,21 +17,31 @@ import (
 	"github.com/acpbridge/acpbridge/app/netguard"
 )
 
-// Deliver POSTs a stored event, signed, to the shop's webhook URL and
-// records the attempt: a 2xx answer delivers it; anything else is an error
-// (the job retries with backoff). A shop without a webhook URL or secret
-// fails the event at once, without retries.
+// Deliver is a delivery job's attempt: it claims the event (so no one
+// else attempts it meanwhile), POSTs it signed to the shop's webhook URL
+// and records the attempt: a 2xx answer delivers it; anything else is an
+// error (the job retries with backoff). A shop without a webhook URL or
+// secret fails the event at once, without retries. An event claimed
+// elsewhere is looked at again when that claim ends (app.Claimed).
 func (s *Service) Deliver(ctx context.Context, eventID int64) error {
-	ev, err := s.Store.AgentEvent(ctx, eventID)
+	now := s.now()
+	ev, claimed, err := s.Store.ClaimAgentEvent(ctx, eventID, now, now.Add(jobClaim))
 	if errors.Is(err, app.ErrNotFound) {
 		return nil // the shop was deleted
 	}
-	if err != nil {
+	if err != nil || ev.Status != Pending {
 		return err
 	}
-	if ev.Status != Pending {
-		return nil
+	if !claimed {
+		return &app.Claimed{Until: *ev.ClaimedUntil}
 	}
+	// The job keeps the event whatever the answer: no claim, no sweep.
+	return s.attempt(ctx, ev, nil)
+}
+
+// attempt sends a claimed event once and records the attempt with the
+// claim it leaves (nil: none, the job owns the event).
+func (s *Service) attempt(ctx context.Context, ev *Event, claimAfter *time.Time) error {
 	set, err := s.Store.ACPSettings(ctx, ev.ShopID)
 	if err != nil && !errors.Is(err, app.ErrNotFound) {
 		return err
@@ -46,11 +56,7 @@ func (s *Service) Deliver(ctx context.Context, eventID int64) error {
 		return fmt.Errorf("agent event %d: open the webhook secret: %w", ev.ID, err)
 	}
 
-	timeout := s.Timeout
-	if timeout <= 0 {
-		timeout = 10 * time.Second
-	}
-	rctx, cancel := context.WithTimeout(ctx, timeout)
+	rctx, cancel := context.WithTimeout(ctx, s.timeout())
 	defer cancel()
 	start := time.Now()
 	now := s.now()
@@ -58,11 +64,11 @@ func (s *Service) Deliver(ctx context.Context, eventID int64) error {
 	att := Attempt{EventID: ev.ID, AttemptedAt: now, StatusCode: status, Duration: time.Since(start)}
 	state := Pending
 	if derr == nil {
-		state = Delivered
+		state, claimAfter = Delivered, nil
 	} else {
 		att.Error = app.Truncate(derr.Error(), 500)
 	}
-	if err := s.Store.RecordAgentEventAttempt(context.WithoutCancel(ctx), att, state); err != nil {
+	if err := s.Store.RecordAgentEventAttempt(context.WithoutCancel(ctx), att, state, claimAfter); err != nil {
 		return err
 	}
 	if derr != nil {

@@ -16,17 +16,21 @@
 // charge (checkout.HandoffPayment: later refunds stay Shopify's) and
 // records the order_create, in the delivery's transaction, once. Each
 // Event is stored with the exact body sent (the order in
-// the session's ACP version, built by buildOrder) and a delivery job
-// (DeliverArgs, kind agent_event_deliver) in one transaction; Deliver
-// POSTs it, signed (Sign, Verify: the Merchant-Signature header), to the
-// shop's webhook URL, keeps every Attempt, and River retries it up to
-// MaxAttempts times. SendTest posts a made-up event (TestSessionPrefix)
+// the session's ACP version, built by buildOrder), claimed for its first
+// delivery attempt, which this process makes as soon as the storing
+// transaction commits (inline.go), without a job; an attempt that fails,
+// or is lost with its process, is handed by Sweep (a periodic job) to a
+// delivery job (DeliverArgs, kind agent_event_deliver), which claims the
+// event too (never two attempts at once). Each attempt POSTs it, signed
+// (Sign, Verify: the Merchant-Signature header), to the shop's webhook
+// URL and keeps the Attempt; River retries the job up to MaxAttempts
+// times. SendTest posts a made-up event (TestSessionPrefix)
 // from the admin's "Send a test event".
 //
 // The files: events.go (the records, the Store port, recording an event),
 // order.go (the ACP order of a session and Shopify's news of it),
 // handoff.go (orders paid at Shopify's checkout),
-// deliver.go (sending and retrying), signature.go, webhooks.go (Shopify's
+// deliver.go (sending and retrying), inline.go (the first attempt and the sweep), signature.go, webhooks.go (Shopify's
 // order webhooks, refunds and cancellations), testevent.go, and new.go
 // (New builds the Service). It owns the Store port (app/store implements
 // it) and the records it carries (Event, Attempt).

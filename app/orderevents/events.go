@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -20,9 +21,9 @@ import (
 // order_create when a completion finishes, order_update when Shopify
 // reports a shipment, a refund or a cancellation. Each event is stored
 // with the exact body sent (the full order, in the session's ACP version)
-// and a delivery job in one transaction; the job POSTs it signed to the
-// shop's webhook URL and River retries with backoff until the agent
-// answers 2xx. Every attempt is kept.
+// and POSTed signed to the shop's webhook URL as soon as it is committed;
+// an attempt that fails (or is lost) goes to a delivery job, which River
+// retries with backoff until the agent answers 2xx. Every attempt is kept.
 //
 // Refunds and cancellations made in Shopify also move the money: the
 // payment (e.g. Stripe's PaymentIntent) of the agent's order is refunded by
@@ -52,6 +53,11 @@ type Event struct {
 	LastError   string
 	CreatedAt   time.Time
 	DeliveredAt *time.Time
+	// ClaimedUntil: while set, a delivery attempt (the first, by the
+	// process that stored the event, or a job's) owns the event until
+	// then; past it, the sweep hands the event to a job. Nil: a job owns
+	// it (or it is no longer pending).
+	ClaimedUntil *time.Time
 }
 
 // Attempt is one delivery attempt.
@@ -84,10 +90,19 @@ type Store interface {
 	// a session's second order_create (nothing is stored).
 	InsertAgentEvent(ctx context.Context, ev *Event) (bool, error)
 	AgentEvent(ctx context.Context, id int64) (*Event, error)
+	// AfterCommit runs fn once the transaction in ctx commits (at once
+	// without one), never after a rollback.
+	AfterCommit(ctx context.Context, fn func(ctx context.Context))
+	// ClaimAgentEvent takes a pending event, unclaimed or its claim past
+	// at now, until until (claimed); else it returns the event as it is.
+	ClaimAgentEvent(ctx context.Context, id int64, now, until time.Time) (ev *Event, claimed bool, err error)
+	// HandOverAgentEvents clears the claim of up to limit pending events
+	// whose claim is past at now, and returns them.
+	HandOverAgentEvents(ctx context.Context, now time.Time, limit int) ([]int64, error)
 	// RecordAgentEventAttempt keeps an attempt and sets the event's
-	// status, attempts (+1), last status and error, and delivered_at when
-	// delivered.
-	RecordAgentEventAttempt(ctx context.Context, a Attempt, status string) error
+	// status, attempts (+1), last status and error, delivered_at when
+	// delivered, and its claim.
+	RecordAgentEventAttempt(ctx context.Context, a Attempt, status string, claimedUntil *time.Time) error
 	// FailAgentEvent marks an event failed without an attempt.
 	FailAgentEvent(ctx context.Context, id int64, lastError string) error
 	AgentEvents(ctx context.Context, shopID int64, sessionID string) ([]*Event, error)
@@ -113,6 +128,11 @@ type Service struct {
 	Payments checkout.PaymentProviders
 	// Timeout bounds one delivery (default 10 s).
 	Timeout time.Duration
+
+	// slots bound the first attempts under way (inline.go), inflight
+	// counts them for Drain.
+	slots    chan struct{}
+	inflight sync.WaitGroup
 }
 
 // DeliverArgs delivers one order event (Service.Deliver).
@@ -140,8 +160,8 @@ func (s *Service) now() time.Time {
 }
 
 // Emit records an order event of the session's order (eventType
-// acp.EventOrderCreate or acp.EventOrderUpdate) with its delivery job, in
-// one transaction. The order is read from the session, its payment and
+// acp.EventOrderCreate or acp.EventOrderUpdate), whose first delivery
+// attempt follows its commit. The order is read from the session, its payment and
 // Shopify's order (fulfillments, refunds, cancellation). A second
 // order_create of a session is not recorded.
 func (s *Service) Emit(ctx context.Context, shopID int64, sessionID, eventType string) error {
@@ -201,12 +221,16 @@ func (s *Service) prepare(cs *checkout.Session, p *checkout.Payment, so *shopify
 		Status: Pending, CreatedAt: s.now()}, nil
 }
 
-// record stores the event and enqueues its delivery (inside ctx's
-// transaction).
+// record stores the event, claimed for its first delivery attempt, which
+// starts once ctx's transaction commits (inline.go); no job is enqueued:
+// the sweep hands the event to one if that attempt fails or is lost.
 func (s *Service) record(ctx context.Context, ev *Event) error {
+	until := s.now().Add(s.inlineClaim())
+	ev.ClaimedUntil = &until
 	ok, err := s.Store.InsertAgentEvent(ctx, ev)
 	if err != nil || !ok {
 		return err
 	}
-	return s.Queue.EnqueueTx(ctx, DeliverArgs{EventID: ev.ID}, nil)
+	s.Store.AfterCommit(ctx, func(ctx context.Context) { s.deliverSoon(ctx, ev) })
+	return nil
 }

@@ -92,7 +92,11 @@ func paid(financialStatus string) bool {
 // before readAfter (the delivery is deferred until then).
 func (s *Service) completeHandoff(ctx context.Context, domain, sessionID, draftID, orderID string, known *shopify.OrderRef,
 	readAfter time.Time) (string, func(ctx context.Context) error, error) {
-	sh, err := s.Store.ShopByDomain(ctx, domain)
+	sh := app.ShopFromContext(ctx, domain) // the webhook request's, when inline
+	var err error
+	if sh == nil {
+		sh, err = s.Store.ShopByDomain(ctx, domain)
+	}
 	if errors.Is(err, app.ErrNotFound) {
 		return "ignored: unknown shop", nil, nil
 	}

@@ -39,5 +39,6 @@ func New(store Store, keys *secret.Keyring, queue app.Enqueuer, api shopify.Quer
 	return &Service{
 		Store: store, Keys: keys, Queue: queue, Shopify: api, Payments: payments,
 		HTTP: opts.HTTP, Logger: logger, Now: now, Timeout: opts.Timeout,
+		slots: make(chan struct{}, maxInline),
 	}
 }

@@ -51,7 +51,11 @@ func (s *Service) OrderWebhook(ctx context.Context, ev *app.WebhookEvent) (strin
 	default:
 		return "ignored: order changes arrive through their own topics", nil, nil
 	}
-	sh, err := s.Store.ShopByDomain(ctx, ev.Shop)
+	sh := app.ShopFromContext(ctx, ev.Shop) // the webhook request's, when inline
+	var err error
+	if sh == nil {
+		sh, err = s.Store.ShopByDomain(ctx, ev.Shop)
+	}
 	if errors.Is(err, app.ErrNotFound) {
 		return "ignored: unknown shop", nil, nil
 	}

@@ -136,10 +136,11 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	opts = s.resolveOptions(ctx, opts)
 	if s.queue, err = jobs.New(jobs.Config{
-		Kind:          s.cfg.Database.Kind,
-		DB:            s.store.DB(),
-		Logger:        s.logger,
-		Periodic:      []*river.PeriodicJob{jobs.MaintenanceSchedule(), jobs.ReconcileSchedule(), jobs.SweepCompletionsSchedule()},
+		Kind:   s.cfg.Database.Kind,
+		DB:     s.store.DB(),
+		Logger: s.logger,
+		Periodic: []*river.PeriodicJob{jobs.MaintenanceSchedule(), jobs.ReconcileSchedule(), jobs.SweepCompletionsSchedule(),
+			jobs.SweepSchedule()},
 		TxFromContext: store.SQLTx,
 		Metrics:       jobs.NewMetrics(s.registry, s.store.DB()),
 	}); err != nil {
@@ -303,6 +304,7 @@ func (s *Service) workers(opts Options) *river.Workers {
 	river.AddWorker(workers, &jobs.ResumeCompletionWorker{App: s.checkout})
 	river.AddWorker(workers, &jobs.ReleaseDraftWorker{App: s.checkout})
 	river.AddWorker(workers, &jobs.DeliverAgentEventWorker{App: s.events})
+	river.AddWorker(workers, &jobs.SweepWorker{Sweepers: []jobs.Sweeper{jobs.SweeperFunc(s.shopify.SweepWebhooks), s.events}})
 	if opts.AddWorkers != nil {
 		opts.AddWorkers(workers)
 	}
@@ -318,10 +320,11 @@ func (s *Service) buildHTTP(opts Options) {
 		afterInstall = web.AdminAppURL(cfg.ShopifyAPIKey)
 	}
 	s.web = web.New(web.Config{
-		Logger:          logger,
-		Registry:        s.registry,
-		BodyLimit:       cfg.BodyLimit,
-		Shopify:         s.shopify,
+		Logger:    logger,
+		Registry:  s.registry,
+		BodyLimit: cfg.BodyLimit,
+		// The webhooks' router: it processes cheap topics in the request.
+		Shopify:         s.webhooks,
 		Feeds:           s.feeds,
 		Catalog:         s.catalog,
 		SecureCookies:   cfg.AppURL != nil && cfg.AppURL.Scheme == "https",
@@ -522,6 +525,11 @@ func (s *Service) Shutdown(ctx context.Context) error {
 		if err := s.metricsErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errs = append(errs, fmt.Errorf("metrics serve: %w", err))
 		}
+	}
+	// The order events' first attempts under way finish (or are left to
+	// the sweep) before the database closes.
+	if err := s.events.Drain(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("order events: %w", err))
 	}
 	if err := s.queue.Stop(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("job queue stop: %w", err))

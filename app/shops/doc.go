@@ -15,10 +15,13 @@
 // (CatalogEvents, implemented by catalog.Syncer; OrderWebhooks, by
 // orderevents.Service). The connection (New) knows none of them: the
 // catalog and orders call it, so it is built first. What the Shopify jobs
-// run (process_webhook, shop_installed) is ShopifyWebhooks (NewWebhooks),
+// run (shopify_webhook, shop_installed) is ShopifyWebhooks (NewWebhooks),
 // built last over the connection, the catalog and the order events: it
 // routes each stored delivery and hands a new shop's profile to the
-// catalog. The Shop record, ShopProfile and the token AADs are vocabulary
+// catalog. Its ReceiveWebhook processes the cheap topics (InlineTopics)
+// in the request that stores them, without a job; what that leaves
+// unprocessed, SweepWebhooks (a periodic job) hands to a shopify_webhook
+// job once its claim has passed (inline.go). The Shop record, ShopProfile and the token AADs are vocabulary
 // in package app.
 //
 // Imports: package app (vocabulary), shopify (the protocol client),

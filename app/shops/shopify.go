@@ -75,6 +75,11 @@ type ShopifyStore interface {
 	RedactCustomer(ctx context.Context, shop string, c app.CustomerRef) (map[string]int64, error)
 	DeleteShopData(ctx context.Context, shop string, uninstalledBefore time.Time, keepWebhookID string) (map[string]int64, error)
 	NoteWebhookEvent(ctx context.Context, id int64, outcome string) error
+	// ClaimWebhookEvent, ReleaseWebhookEvent and HandOverWebhookEvents
+	// keep one delivery processed by one process at a time (inline.go).
+	ClaimWebhookEvent(ctx context.Context, id int64, now, until time.Time) (ev *app.WebhookEvent, claimed bool, err error)
+	ReleaseWebhookEvent(ctx context.Context, id int64) error
+	HandOverWebhookEvents(ctx context.Context, now time.Time, limit int) ([]int64, error)
 }
 
 // CatalogEvents is what the catalog does about Shopify's news.

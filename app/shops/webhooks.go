@@ -88,65 +88,33 @@ var errBadWebhookHMAC = &app.Error{Code: app.CodeUnauthorized, Field: "X-Shopify
 // read; the HMAC is computed while the body is read, at most
 // MaxWebhookBody bytes, and checked before anything is parsed. A
 // redelivery (same webhook id, or the same event of the same shop and
-// topic) is acknowledged and not stored again.
+// topic) is acknowledged and not stored again. ShopifyWebhooks'
+// ReceiveWebhook processes the cheap topics in the request instead.
 func (s *Shopify) ReceiveWebhook(ctx context.Context, d WebhookDelivery) (duplicate bool, err error) {
-	body, err := s.readWebhookBody(d)
-	if err != nil {
+	return s.receiveWebhook(ctx, d, nil)
+}
+
+// receiveWebhook is ReceiveWebhook; inline, when set, processes a new
+// delivery of an InlineTopics topic, which is then stored claimed by this
+// request and without a job.
+func (s *Shopify) receiveWebhook(ctx context.Context, d WebhookDelivery, inline func(ctx context.Context, sh *app.Shop, ev *app.WebhookEvent)) (duplicate bool, err error) {
+	sh, ev, err := s.checkDelivery(ctx, d)
+	if err != nil || ev == nil {
 		return false, err
 	}
-	if d.WebhookID == "" || len(d.WebhookID) > 200 {
-		return false, &app.Error{Code: app.CodeInvalid, Field: "X-Shopify-Webhook-Id", Message: "webhook id is required"}
-	}
-	if d.EventID == "" || len(d.EventID) > 200 {
-		return false, &app.Error{Code: app.CodeInvalid, Field: "X-Shopify-Event-Id", Message: "event id is required"}
-	}
-	if !isWebhookTopic(d.Topic) {
-		return false, &app.Error{Code: app.CodeInvalid, Field: "X-Shopify-Topic", Message: fmt.Sprintf("topic %q is not one the app subscribes to", d.Topic)}
-	}
-	shop, err := shopify.NormalizeShop(d.Shop)
-	if err != nil {
-		return false, &app.Error{Code: app.CodeInvalid, Field: "X-Shopify-Shop-Domain", Message: "shop must be a NAME.myshopify.com domain"}
-	}
-	triggered, err := s.checkTriggeredAt(d.TriggeredAt)
-	if err != nil {
-		return false, err
-	}
-	trimmed := bytes.TrimSpace(body)
-	if len(trimmed) == 0 || trimmed[0] != '{' || !json.Valid(trimmed) {
-		return false, &app.Error{Code: app.CodeInvalid, Field: "body", Message: "webhook body must be a JSON object"}
-	}
-	var payloadShopID int64
-	if IsBoundTopic(d.Topic) {
-		if payloadShopID, err = checkBoundPayload(d.Topic, shop, trimmed); err != nil {
-			s.Logger.WarnContext(ctx, "webhook refused: its body does not fit its topic and shop",
-				"shop", shop, "topic", d.Topic, "webhook_id", d.WebhookID, "err", err)
-			return false, err
+	if inline != nil && slices.Contains(InlineTopics, ev.Topic) {
+		until := s.Now().Add(InlineClaim)
+		ev.ClaimedUntil = &until
+		id, dup, err := s.Store.InsertWebhookEvent(ctx, *ev)
+		if err != nil || dup {
+			return dup, wrapErr("receive webhook", err)
 		}
+		ev.ID = id
+		inline(ctx, sh, ev)
+		return false, nil
 	}
-
-	sh, err := s.Store.ShopByDomain(ctx, shop)
-	switch {
-	case errors.Is(err, app.ErrNotFound):
-		if isComplianceTopic(d.Topic) {
-			// We never held anything for this shop: the request is done.
-			s.Logger.InfoContext(ctx, "compliance webhook for a shop we hold nothing of", "shop", shop, "topic", d.Topic)
-			return false, nil
-		}
-		return false, &app.Error{Code: app.CodeNotFound, Field: "X-Shopify-Shop-Domain", Message: "the app is not installed on this shop"}
-	case err != nil:
-		return false, fmt.Errorf("receive webhook: %w", err)
-	case sh.Status == app.ShopUninstalled && !isComplianceTopic(d.Topic) && d.Topic != TopicAppUninstalled:
-		return false, &app.Error{Code: app.CodeNotFound, Field: "X-Shopify-Shop-Domain", Message: "the app is no longer installed on this shop"}
-	case IsBoundTopic(d.Topic) && !shopIDMatches(sh, payloadShopID):
-		s.Logger.WarnContext(ctx, "webhook refused: its body names another shop id", "shop", shop, "topic", d.Topic, "webhook_id", d.WebhookID)
-		return false, errShopMismatch(d.Topic)
-	}
-
 	err = s.Store.InTx(ctx, func(ctx context.Context) error {
-		id, dup, err := s.Store.InsertWebhookEvent(ctx, app.WebhookEvent{
-			WebhookID: d.WebhookID, Shop: shop, Topic: d.Topic, EventID: d.EventID,
-			APIVersion: d.APIVersion, TriggeredAt: &triggered, Payload: trimmed,
-		})
+		id, dup, err := s.Store.InsertWebhookEvent(ctx, *ev)
 		if err != nil || dup {
 			duplicate = dup
 			return err
@@ -157,6 +125,76 @@ func (s *Shopify) ReceiveWebhook(ctx context.Context, d WebhookDelivery) (duplic
 		return false, fmt.Errorf("receive webhook: %w", err)
 	}
 	return duplicate, nil
+}
+
+// wrapErr prefixes a non-nil error with what failed.
+func wrapErr(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// checkDelivery verifies a delivery and returns its shop and the event to
+// store; a nil event (and error) is a delivery that is done (a privacy
+// request for a shop we hold nothing of).
+func (s *Shopify) checkDelivery(ctx context.Context, d WebhookDelivery) (*app.Shop, *app.WebhookEvent, error) {
+	body, err := s.readWebhookBody(d)
+	if err != nil {
+		return nil, nil, err
+	}
+	if d.WebhookID == "" || len(d.WebhookID) > 200 {
+		return nil, nil, &app.Error{Code: app.CodeInvalid, Field: "X-Shopify-Webhook-Id", Message: "webhook id is required"}
+	}
+	if d.EventID == "" || len(d.EventID) > 200 {
+		return nil, nil, &app.Error{Code: app.CodeInvalid, Field: "X-Shopify-Event-Id", Message: "event id is required"}
+	}
+	if !isWebhookTopic(d.Topic) {
+		return nil, nil, &app.Error{Code: app.CodeInvalid, Field: "X-Shopify-Topic", Message: fmt.Sprintf("topic %q is not one the app subscribes to", d.Topic)}
+	}
+	shop, err := shopify.NormalizeShop(d.Shop)
+	if err != nil {
+		return nil, nil, &app.Error{Code: app.CodeInvalid, Field: "X-Shopify-Shop-Domain", Message: "shop must be a NAME.myshopify.com domain"}
+	}
+	triggered, err := s.checkTriggeredAt(d.TriggeredAt)
+	if err != nil {
+		return nil, nil, err
+	}
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 || trimmed[0] != '{' || !json.Valid(trimmed) {
+		return nil, nil, &app.Error{Code: app.CodeInvalid, Field: "body", Message: "webhook body must be a JSON object"}
+	}
+	var payloadShopID int64
+	if IsBoundTopic(d.Topic) {
+		if payloadShopID, err = checkBoundPayload(d.Topic, shop, trimmed); err != nil {
+			s.Logger.WarnContext(ctx, "webhook refused: its body does not fit its topic and shop",
+				"shop", shop, "topic", d.Topic, "webhook_id", d.WebhookID, "err", err)
+			return nil, nil, err
+		}
+	}
+
+	sh, err := s.Store.ShopByDomain(ctx, shop)
+	switch {
+	case errors.Is(err, app.ErrNotFound):
+		if isComplianceTopic(d.Topic) {
+			// We never held anything for this shop: the request is done.
+			s.Logger.InfoContext(ctx, "compliance webhook for a shop we hold nothing of", "shop", shop, "topic", d.Topic)
+			return nil, nil, nil
+		}
+		return nil, nil, &app.Error{Code: app.CodeNotFound, Field: "X-Shopify-Shop-Domain", Message: "the app is not installed on this shop"}
+	case err != nil:
+		return nil, nil, fmt.Errorf("receive webhook: %w", err)
+	case sh.Status == app.ShopUninstalled && !isComplianceTopic(d.Topic) && d.Topic != TopicAppUninstalled:
+		return nil, nil, &app.Error{Code: app.CodeNotFound, Field: "X-Shopify-Shop-Domain", Message: "the app is no longer installed on this shop"}
+	case IsBoundTopic(d.Topic) && !shopIDMatches(sh, payloadShopID):
+		s.Logger.WarnContext(ctx, "webhook refused: its body names another shop id", "shop", shop, "topic", d.Topic, "webhook_id", d.WebhookID)
+		return nil, nil, errShopMismatch(d.Topic)
+	}
+
+	return sh, &app.WebhookEvent{
+		WebhookID: d.WebhookID, Shop: shop, Topic: d.Topic, EventID: d.EventID,
+		APIVersion: d.APIVersion, TriggeredAt: &triggered, Payload: trimmed,
+	}, nil
 }
 
 // readWebhookBody reads a delivery's body only when it may be Shopify's: a
@@ -289,17 +327,34 @@ func (w *ShopifyWebhooks) AfterInstall(ctx context.Context, shop string) error {
 var OrderTopics = []string{"orders/updated", "orders/cancelled", "fulfillments/create", "fulfillments/update", "refunds/create",
 	shopify.TopicOrdersCreate, shopify.TopicOrdersPaid, shopify.TopicDraftOrdersUpdate}
 
+// processWebhook is a shopify_webhook job: it claims the delivery (so
+// that no one else processes it meanwhile) and processes it. A delivery
+// claimed elsewhere is looked at again when that claim ends (app.Claimed);
+// a failure gives the claim back to the job, which River retries.
 func (s *Shopify) processWebhook(ctx context.Context, eventID int64, catalog CatalogEvents, orders OrderWebhooks) error {
-	ev, err := s.Store.WebhookEvent(ctx, eventID)
+	now := s.Now()
+	ev, claimed, err := s.Store.ClaimWebhookEvent(ctx, eventID, now, now.Add(JobClaim))
 	if errors.Is(err, app.ErrNotFound) {
 		return nil // deleted by a shop/redact meanwhile
 	}
-	if err != nil {
+	if err != nil || ev.ProcessedAt != nil {
 		return err
 	}
-	if ev.ProcessedAt != nil {
-		return nil
+	if !claimed {
+		return &app.Claimed{Until: *ev.ClaimedUntil}
 	}
+	if err := s.process(ctx, ev, catalog, orders); err != nil {
+		if rerr := s.Store.ReleaseWebhookEvent(context.WithoutCancel(ctx), ev.ID); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+		return err
+	}
+	return nil
+}
+
+// process acts on a stored, unprocessed delivery held by the caller and
+// records that it was (or, deferred, when it is looked at again).
+func (s *Shopify) process(ctx context.Context, ev *app.WebhookEvent, catalog CatalogEvents, orders OrderWebhooks) error {
 	if ev.Topic == TopicAppUninstalled {
 		// Shopify is asked first, outside the transaction.
 		return s.processUninstall(ctx, ev)
@@ -332,6 +387,16 @@ func (s *Shopify) processWebhook(ctx context.Context, eventID int64, catalog Cat
 			}
 			return s.Store.FinishWebhookEvent(ctx, ev.ID, app.Truncate(outcome, 1000))
 		})
+	}
+	if slices.Contains(InlineTopics, ev.Topic) {
+		// The catalog's handling is safe to repeat (a refresh enqueued
+		// again coalesces, a deleted product stays deleted): it commits
+		// on its own, then the record; a crash in between redoes it.
+		outcome, err := s.handleWebhook(ctx, ev, catalog)
+		if err != nil {
+			return fmt.Errorf("process webhook %d (%s): %w", ev.ID, ev.Topic, err)
+		}
+		return s.Store.FinishWebhookEvent(ctx, ev.ID, outcome)
 	}
 	// The handling and the record that it was done commit together: a
 	// crash in between makes the retried job redo it, not skip it.

@@ -55,6 +55,13 @@ func (f *webhookFake) WebhookEvent(_ context.Context, id int64) (*app.WebhookEve
 	return &ev, nil
 }
 
+func (f *webhookFake) ClaimWebhookEvent(ctx context.Context, id int64, _, _ time.Time) (*app.WebhookEvent, bool, error) {
+	ev, err := f.WebhookEvent(ctx, id)
+	return ev, err == nil && ev.ProcessedAt == nil, err
+}
+
+func (f *webhookFake) ReleaseWebhookEvent(context.Context, int64) error { return nil }
+
 func (f *webhookFake) FinishWebhookEvent(_ context.Context, _ int64, outcome string) error {
 	f.finished = append(f.finished, outcome)
 	return nil

@@ -16,18 +16,19 @@ import (
 
 // agentEventRow is the agent_events table.
 type agentEventRow struct {
-	ID          int64 `gorm:"primaryKey"`
-	ShopID      int64
-	SessionID   string
-	Type        string
-	APIVersion  string
-	Body        string
-	Status      string
-	Attempts    int
-	LastStatus  int
-	LastError   string
-	CreatedAt   time.Time `gorm:"autoCreateTime:false"`
-	DeliveredAt *time.Time
+	ID           int64 `gorm:"primaryKey"`
+	ShopID       int64
+	SessionID    string
+	Type         string
+	APIVersion   string
+	Body         string
+	Status       string
+	Attempts     int
+	LastStatus   int
+	LastError    string
+	CreatedAt    time.Time `gorm:"autoCreateTime:false"`
+	DeliveredAt  *time.Time
+	ClaimedUntil *time.Time
 }
 
 func (agentEventRow) TableName() string { return "agent_events" }
@@ -48,7 +49,7 @@ func toAppAgentEvent(r agentEventRow) *orderevents.Event {
 	return &orderevents.Event{
 		ID: r.ID, ShopID: r.ShopID, SessionID: r.SessionID, Type: r.Type, APIVersion: acp.Version(r.APIVersion),
 		Body: []byte(r.Body), Status: r.Status, Attempts: r.Attempts, LastStatus: r.LastStatus, LastError: r.LastError,
-		CreatedAt: r.CreatedAt.UTC(), DeliveredAt: utcPtr(r.DeliveredAt),
+		CreatedAt: r.CreatedAt.UTC(), DeliveredAt: utcPtr(r.DeliveredAt), ClaimedUntil: utcPtr(r.ClaimedUntil),
 	}
 }
 
@@ -57,7 +58,7 @@ func toAppAgentEvent(r agentEventRow) *orderevents.Event {
 func (s *Store) InsertAgentEvent(ctx context.Context, ev *orderevents.Event) (bool, error) {
 	r := agentEventRow{
 		ShopID: ev.ShopID, SessionID: ev.SessionID, Type: ev.Type, APIVersion: string(ev.APIVersion), Body: string(ev.Body),
-		Status: ev.Status, CreatedAt: ev.CreatedAt,
+		Status: ev.Status, CreatedAt: ev.CreatedAt, ClaimedUntil: ev.ClaimedUntil,
 	}
 	if r.Status == "" {
 		r.Status = orderevents.Pending
@@ -95,16 +96,75 @@ func (s *Store) AgentEvents(ctx context.Context, shopID int64, sessionID string)
 	return out, nil
 }
 
+// ClaimAgentEvent takes a pending event for a delivery attempt until
+// until: claimed reports whether it was free (unclaimed, or its claim past
+// at now). Otherwise the event is returned as it is (no longer pending, or
+// claimed by another until its ClaimedUntil), or ErrNotFound.
+func (s *Store) ClaimAgentEvent(ctx context.Context, id int64, now, until time.Time) (ev *orderevents.Event, claimed bool, err error) {
+	var rows []agentEventRow
+	err = s.conn(ctx).Raw(`UPDATE agent_events SET claimed_until = ?
+		WHERE id = ? AND status = ? AND (claimed_until IS NULL OR claimed_until <= ?) RETURNING *`,
+		until, id, orderevents.Pending, now).Scan(&rows).Error
+	if err != nil {
+		return nil, false, translate(err, fmt.Sprintf("claim agent event %d", id))
+	}
+	if len(rows) == 1 {
+		return toAppAgentEvent(rows[0]), true, nil
+	}
+	ev, err = s.AgentEvent(ctx, id)
+	return ev, false, err
+}
+
+// HandOverAgentEvents takes up to limit pending events whose claim is past
+// at now (their first attempt failed, or its process died) and clears
+// their claim: the caller enqueues their delivery jobs in the same
+// transaction.
+func (s *Store) HandOverAgentEvents(ctx context.Context, now time.Time, limit int) ([]int64, error) {
+	var ids []int64
+	// The condition is repeated outside the subquery: PostgreSQL checks
+	// it again on a row another transaction changed meanwhile, so two
+	// sweeps never both hand the same event over.
+	const due = "claimed_until IS NOT NULL AND claimed_until < ? AND status = ?"
+	err := s.conn(ctx).Raw(`UPDATE agent_events SET claimed_until = NULL WHERE `+due+` AND id IN (
+		SELECT id FROM agent_events WHERE `+due+` ORDER BY claimed_until LIMIT ?) RETURNING id`,
+		now, orderevents.Pending, now, orderevents.Pending, limit).Scan(&ids).Error
+	return ids, translate(err, "hand over agent events")
+}
+
 // RecordAgentEventAttempt keeps one delivery attempt and updates its
-// event in one transaction: attempts + 1, the last status and error, the
-// new status, and delivered_at when delivered.
-func (s *Store) RecordAgentEventAttempt(ctx context.Context, a orderevents.Attempt, status string) error {
+// event together: attempts + 1, the last status and error, the new status,
+// delivered_at when delivered, and the claim (claimedUntil; nil: none). On
+// PostgreSQL it is one statement, on SQLite one transaction.
+func (s *Store) RecordAgentEventAttempt(ctx context.Context, a orderevents.Attempt, status string, claimedUntil *time.Time) error {
+	var delivered *time.Time
+	if status == orderevents.Delivered {
+		delivered = &a.AttemptedAt
+	}
+	if s.kind == app.DatabasePostgres {
+		var ids []int64
+		err := s.conn(ctx).Raw(`WITH e AS (
+			UPDATE agent_events SET attempts = attempts + 1, last_status = ?, last_error = ?, status = ?,
+				delivered_at = COALESCE(CAST(? AS timestamptz), delivered_at), claimed_until = CAST(? AS timestamptz)
+			WHERE id = ? RETURNING id)
+		INSERT INTO agent_event_attempts (event_id, attempted_at, status_code, error, duration_ms)
+		SELECT id, CAST(? AS timestamptz), CAST(? AS integer), CAST(? AS text), CAST(? AS bigint) FROM e RETURNING event_id`,
+			a.StatusCode, a.Error, status, delivered, claimedUntil, a.EventID,
+			a.AttemptedAt, a.StatusCode, a.Error, a.Duration.Milliseconds()).Scan(&ids).Error
+		if err != nil {
+			return translate(err, "record agent event attempt")
+		}
+		if len(ids) == 0 {
+			return fmt.Errorf("agent event %d: %w", a.EventID, app.ErrNotFound)
+		}
+		return nil
+	}
 	return s.InTx(ctx, func(ctx context.Context) error {
 		upd := map[string]any{
 			"attempts": gorm.Expr("attempts + 1"), "last_status": a.StatusCode, "last_error": a.Error, "status": status,
+			"claimed_until": claimedUntil,
 		}
-		if status == orderevents.Delivered {
-			upd["delivered_at"] = a.AttemptedAt
+		if delivered != nil {
+			upd["delivered_at"] = *delivered
 		}
 		res := s.conn(ctx).Model(&agentEventRow{}).Where("id = ?", a.EventID).Updates(upd)
 		if res.Error != nil {

@@ -82,7 +82,7 @@ func TestAgentEvents(t *testing.T) {
 			if i == 2 {
 				status = orderevents.Delivered
 			}
-			if err := st.RecordAgentEventAttempt(ctx, a, status); err != nil {
+			if err := st.RecordAgentEventAttempt(ctx, a, status, nil); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -96,7 +96,7 @@ func TestAgentEvents(t *testing.T) {
 			atts[1].Duration != time.Second || atts[2].StatusCode != 200 {
 			t.Fatalf("attempts: %+v, %v", atts, err)
 		}
-		if err := st.RecordAgentEventAttempt(ctx, orderevents.Attempt{EventID: 999999, AttemptedAt: now}, orderevents.Pending); !errors.Is(err, app.ErrNotFound) {
+		if err := st.RecordAgentEventAttempt(ctx, orderevents.Attempt{EventID: 999999, AttemptedAt: now}, orderevents.Pending, nil); !errors.Is(err, app.ErrNotFound) {
 			t.Errorf("attempt of a missing event: %v", err)
 		}
 

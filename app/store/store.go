@@ -150,25 +150,65 @@ func (s *Store) dialect() migrations.Dialect {
 	return migrations.Postgres
 }
 
-type txKey struct{}
+type (
+	txKey      struct{}
+	txHooksKey struct{}
+)
+
+// txHooks are the callbacks AfterCommit registered in one transaction.
+type txHooks struct {
+	mu  sync.Mutex
+	fns []func(ctx context.Context)
+}
 
 // InTx runs fn in a transaction carried by the context fn receives: every
 // store method called with that context takes part, and so does a River
 // insert through SQLTx. fn's error rolls everything back. A nested InTx
-// joins the outer transaction.
+// joins the outer transaction. Once the transaction has committed, the
+// callbacks registered in it with AfterCommit run, in order, with the
+// context InTx was given; after a rollback they are dropped.
 func (s *Store) InTx(ctx context.Context, fn func(ctx context.Context) error) error {
 	if _, ok := ctx.Value(txKey{}).(*gorm.DB); ok {
 		return fn(ctx)
 	}
+	hooks := &txHooks{}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		return fn(context.WithValue(ctx, txKey{}, tx))
+		return fn(context.WithValue(context.WithValue(ctx, txKey{}, tx), txHooksKey{}, hooks))
 	})
 	// BEGIN, COMMIT, or a statement that did not go through translate
 	// (River's job insert) may have lost the connection.
 	if err != nil && app.ErrorCode(err) == "" && unreachable(err) {
 		return fmt.Errorf("%w: %w", errDatabaseUnavailable, err)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	hooks.mu.Lock()
+	fns := hooks.fns
+	hooks.fns = nil
+	hooks.mu.Unlock()
+	for _, f := range fns {
+		f(ctx)
+	}
+	return nil
+}
+
+// AfterCommit runs fn once the transaction ctx carries has committed, never
+// after a rollback; without a transaction in ctx, it runs fn at once. fn
+// gets the context the transaction was started with (no transaction in
+// it). It is for what must not happen unless the rows it concerns exist,
+// such as a first delivery attempt of an event stored in the transaction:
+// fn runs in the committing goroutine, so what may take long belongs in a
+// goroutine fn starts.
+func (s *Store) AfterCommit(ctx context.Context, fn func(ctx context.Context)) {
+	hooks, ok := ctx.Value(txHooksKey{}).(*txHooks)
+	if _, inTx := ctx.Value(txKey{}).(*gorm.DB); !ok || !inTx {
+		fn(ctx)
+		return
+	}
+	hooks.mu.Lock()
+	hooks.fns = append(hooks.fns, fn)
+	hooks.mu.Unlock()
 }
 
 // SQLTx returns the *sql.Tx of the transaction in ctx, for River's InsertTx.

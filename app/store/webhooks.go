@@ -16,17 +16,18 @@ import (
 
 // webhookEventRow is the webhook_events table.
 type webhookEventRow struct {
-	ID          int64 `gorm:"primaryKey"`
-	WebhookID   string
-	Shop        string
-	Topic       string
-	EventID     string
-	APIVersion  string
-	TriggeredAt *time.Time
-	Payload     string
-	ReceivedAt  time.Time
-	ProcessedAt *time.Time
-	Outcome     string
+	ID           int64 `gorm:"primaryKey"`
+	WebhookID    string
+	Shop         string
+	Topic        string
+	EventID      string
+	APIVersion   string
+	TriggeredAt  *time.Time
+	Payload      string
+	ReceivedAt   time.Time
+	ProcessedAt  *time.Time
+	Outcome      string
+	ClaimedUntil *time.Time
 }
 
 func (webhookEventRow) TableName() string { return "webhook_events" }
@@ -36,6 +37,7 @@ func toAppWebhookEvent(r webhookEventRow) *app.WebhookEvent {
 		ID: r.ID, WebhookID: r.WebhookID, Shop: r.Shop, Topic: r.Topic, EventID: r.EventID,
 		APIVersion: r.APIVersion, TriggeredAt: utcPtr(r.TriggeredAt), Payload: []byte(r.Payload),
 		ReceivedAt: r.ReceivedAt.UTC(), ProcessedAt: utcPtr(r.ProcessedAt), Outcome: r.Outcome,
+		ClaimedUntil: utcPtr(r.ClaimedUntil),
 	}
 }
 
@@ -47,7 +49,7 @@ func toAppWebhookEvent(r webhookEventRow) *app.WebhookEvent {
 func (s *Store) InsertWebhookEvent(ctx context.Context, ev app.WebhookEvent) (id int64, duplicate bool, err error) {
 	row := webhookEventRow{
 		WebhookID: ev.WebhookID, Shop: ev.Shop, Topic: ev.Topic, EventID: ev.EventID, APIVersion: ev.APIVersion,
-		TriggeredAt: ev.TriggeredAt, Payload: string(ev.Payload), ReceivedAt: s.Now(),
+		TriggeredAt: ev.TriggeredAt, Payload: string(ev.Payload), ReceivedAt: s.Now(), ClaimedUntil: ev.ClaimedUntil,
 	}
 	// No conflict target: a clash on either unique index is a duplicate.
 	res := s.conn(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
@@ -69,20 +71,64 @@ func (s *Store) WebhookEvent(ctx context.Context, id int64) (*app.WebhookEvent, 
 	return toAppWebhookEvent(r), nil
 }
 
+// ClaimWebhookEvent takes an unprocessed delivery for a job until until:
+// claimed reports whether it was free (unclaimed, or its claim past at
+// now). Otherwise the delivery is returned as it is (processed, or claimed
+// by another until its ClaimedUntil), or ErrNotFound.
+func (s *Store) ClaimWebhookEvent(ctx context.Context, id int64, now, until time.Time) (ev *app.WebhookEvent, claimed bool, err error) {
+	var rows []webhookEventRow
+	err = s.conn(ctx).Raw(`UPDATE webhook_events SET claimed_until = ?
+		WHERE id = ? AND processed_at IS NULL AND (claimed_until IS NULL OR claimed_until <= ?) RETURNING *`, until, id, now).
+		Scan(&rows).Error
+	if err != nil {
+		return nil, false, translate(err, fmt.Sprintf("claim webhook event %d", id))
+	}
+	if len(rows) == 1 {
+		return toAppWebhookEvent(rows[0]), true, nil
+	}
+	ev, err = s.WebhookEvent(ctx, id)
+	return ev, false, err
+}
+
+// ReleaseWebhookEvent gives an unprocessed delivery back to the job that
+// claimed it and failed (River retries it): no claim, so the sweep leaves
+// it alone.
+func (s *Store) ReleaseWebhookEvent(ctx context.Context, id int64) error {
+	err := s.conn(ctx).Model(&webhookEventRow{}).Where("id = ? AND processed_at IS NULL", id).Update("claimed_until", nil).Error
+	return translate(err, "release webhook event")
+}
+
+// HandOverWebhookEvents takes up to limit unprocessed deliveries whose
+// claim is past at now (their inline processing failed, or its process
+// died) and clears their claim: the caller enqueues their jobs in the same
+// transaction.
+func (s *Store) HandOverWebhookEvents(ctx context.Context, now time.Time, limit int) ([]int64, error) {
+	var ids []int64
+	// The condition is repeated outside the subquery: PostgreSQL checks
+	// it again on a row another transaction changed meanwhile, so two
+	// sweeps never both hand the same delivery over.
+	const due = "claimed_until IS NOT NULL AND claimed_until < ? AND processed_at IS NULL"
+	err := s.conn(ctx).Raw(`UPDATE webhook_events SET claimed_until = NULL WHERE `+due+` AND id IN (
+		SELECT id FROM webhook_events WHERE `+due+` ORDER BY claimed_until LIMIT ?) RETURNING id`, now, now, limit).Scan(&ids).Error
+	return ids, translate(err, "hand over webhook events")
+}
+
 // FinishWebhookEvent records the outcome of processing a delivery and drops
 // its payload: the payload may carry buyers' details, and once processed we
 // have no use for it.
 func (s *Store) FinishWebhookEvent(ctx context.Context, id int64, outcome string) error {
 	err := s.conn(ctx).Model(&webhookEventRow{}).Where("id = ?", id).Updates(map[string]any{
-		"processed_at": s.Now(), "outcome": outcome, "payload": "{}",
+		"processed_at": s.Now(), "outcome": outcome, "payload": "{}", "claimed_until": nil,
 	}).Error
 	return translate(err, "finish webhook event")
 }
 
 // NoteWebhookEvent records why a delivery is not processed yet; it stays
-// unprocessed, its payload kept, for the job scheduled to look at it again.
+// unprocessed, its payload kept, for the job scheduled to look at it again
+// (which owns it: its claim is cleared).
 func (s *Store) NoteWebhookEvent(ctx context.Context, id int64, outcome string) error {
-	err := s.conn(ctx).Model(&webhookEventRow{}).Where("id = ? AND processed_at IS NULL", id).Update("outcome", outcome).Error
+	err := s.conn(ctx).Model(&webhookEventRow{}).Where("id = ? AND processed_at IS NULL", id).
+		Updates(map[string]any{"outcome": outcome, "claimed_until": nil}).Error
 	return translate(err, "note webhook event")
 }
 
