@@ -422,6 +422,11 @@ func (p *Pipeline) runIdempotent(ctx context.Context, ag *app.Agent, v acp.Versi
 func (p *Pipeline) runClaimed(ctx context.Context, ag *app.Agent, v acp.Version, req Request, body []byte, key string) Result {
 	scope := idempotency.Scope{ShopID: ag.Shop.ID, APIKeyID: ag.Key.ID,
 		Operation: idempotency.Operation(req.Operation), SessionID: req.SessionID}
+	if req.Operation == OpUpdate || req.Operation == OpCancel {
+		// The claim reads the session too, where the store can (one
+		// statement on PostgreSQL): the operation's first load takes it.
+		ctx = checkout.WithPrefetch(ctx, &checkout.Prefetch{ShopID: ag.Shop.ID, ID: req.SessionID})
+	}
 	replay, claim, err := p.Idempotency.Begin(ctx, scope, key, v, body)
 	switch {
 	case err != nil:
@@ -453,8 +458,12 @@ func (p *Pipeline) runClaimed(ctx context.Context, ag *app.Agent, v acp.Version,
 			panic(r)
 		}
 	}()
+	ctx, ans := withAnswer(ctx, v, req.Operation, claim)
 	res := p.call(ctx, ag, v, req, body)
 	done = true
+	if stored, ok := p.storedAnswer(ctx, ans, claim, res); ok {
+		return stored
+	}
 
 	fctx, cancel := finishContext(ctx)
 	defer cancel()

@@ -219,14 +219,7 @@ func (s *Store) CheckoutSession(ctx context.Context, shopID int64, id string) (*
 	if err := s.conn(ctx).Where("id = ? AND shop_id = ?", id, shopID).Take(&r).Error; err != nil {
 		return nil, translate(err, "checkout session")
 	}
-	cs := &checkout.Session{
-		ID: r.ID, ShopID: r.ShopID, Version: acp.Version(r.APIVersion), Status: acp.Status(r.Status), Currency: r.Currency,
-		RowVersion: r.RowVersion, APIKeyID: r.APIKeyID, ExpiresAt: r.ExpiresAt.UTC(), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
-	}
-	if err := json.Unmarshal([]byte(r.State), &cs.State); err != nil {
-		return nil, fmt.Errorf("checkout session %s: decode state: %w", r.ID, err)
-	}
-	return cs, nil
+	return toCheckoutSession(r)
 }
 
 // SaveCheckoutSession writes cs when its row version is unchanged since it
