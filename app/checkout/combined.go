@@ -48,6 +48,14 @@ func (p *Prefetch) Fill(cs *Session) {
 	p.filled, p.cs = true, cs
 }
 
+// Filled returns what the store gave (for tests and logs): whether it
+// did, and the session (nil: none).
+func (p *Prefetch) Filled() (cs *Session, filled bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cs, p.filled
+}
+
 // take returns the prefetched session of (shopID, id), once.
 func (p *Prefetch) take(shopID int64, id string) (cs *Session, ok bool) {
 	if p == nil {
