@@ -103,8 +103,15 @@ func WithAnswer(ctx context.Context, a *Answer) context.Context {
 	return context.WithValue(ctx, answerKey{}, a)
 }
 
-func answerFrom(ctx context.Context) *Answer {
+// AnswerFrom is the Answer in ctx, or nil.
+func AnswerFrom(ctx context.Context) *Answer {
 	a, _ := ctx.Value(answerKey{}).(*Answer)
+	return a
+}
+
+// answerFrom is the Answer in ctx still to write, or nil.
+func answerFrom(ctx context.Context) *Answer {
+	a := AnswerFrom(ctx)
 	if a == nil {
 		return nil
 	}
