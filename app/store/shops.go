@@ -125,7 +125,11 @@ func (s *Store) UninstallShop(ctx context.Context, domain string) error {
 	var shopID int64
 	// Forgotten again once committed: a request between the UPDATE and
 	// the commit may have read the row as it was.
-	defer func() { s.forgetShopAuth(shopID) }()
+	defer func() {
+		if shopID != 0 {
+			s.forgetShopAuth(shopID)
+		}
+	}()
 	return s.InTx(ctx, func(ctx context.Context) error {
 		sh, err := s.ShopByDomain(ctx, domain)
 		if err != nil {
