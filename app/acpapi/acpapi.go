@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
@@ -312,8 +311,11 @@ func (p *Pipeline) call(ctx context.Context, ag *app.Agent, v acp.Version, req R
 		if err != nil {
 			return refused(v, err)
 		}
-		if b, err = acp.EncodeSession(v, cs.View()); err != nil {
-			return refused(v, err) // a session we cannot encode is our bug: a server failure
+		// Encoded already when stored with the session (answer.go).
+		if b = writtenAnswer(ctx); b == nil {
+			if b, err = acp.EncodeSession(v, cs.View()); err != nil {
+				return refused(v, err) // a session we cannot encode is our bug: a server failure
+			}
 		}
 	}
 	outcome := idempotency.OutcomeReturned
@@ -388,99 +390,6 @@ func (p *Pipeline) operate(ctx context.Context, ag *app.Agent, v acp.Version, re
 		return p.Checkout.Cancel(ctx, ag, req.SessionID, in)
 	}
 	return nil, fmt.Errorf("%w %q", ErrUnknownOperation, req.Operation)
-}
-
-// idempotencyFinishTimeout bounds storing (or releasing) a claim after the
-// call; it runs even when the caller has gone.
-const idempotencyFinishTimeout = 10 * time.Second
-
-// runIdempotent applies the ACP idempotency rules (app/idempotency) around
-// the call: a retry with the same key and body gets the stored result
-// (Replayed) and nothing runs; otherwise the call runs holding the key, and
-// its result is stored, unless it is a server failure, which (like a
-// panic, re-raised afterwards) releases the key so a retry runs afresh.
-func (p *Pipeline) runIdempotent(ctx context.Context, ag *app.Agent, v acp.Version, req Request, body []byte, prog *progress) Result {
-	key := ""
-	switch len(req.IdempotencyKeys) {
-	case 0:
-	case 1:
-		key = req.IdempotencyKeys[0]
-		// Present but empty is malformed, not missing.
-		if err := idempotency.ValidateKey(key); err != nil {
-			return refused(v, err)
-		}
-	default:
-		return refused(v, &app.Error{Code: app.CodeInvalid, Reason: idempotency.ReasonInvalidIdempotencyKey,
-			Message: "Send one Idempotency-Key header, not several."})
-	}
-	prog.key = key
-	res := p.runClaimed(ctx, ag, v, req, body, key)
-	res.IdempotencyKey = key
-	return res
-}
-
-func (p *Pipeline) runClaimed(ctx context.Context, ag *app.Agent, v acp.Version, req Request, body []byte, key string) Result {
-	scope := idempotency.Scope{ShopID: ag.Shop.ID, APIKeyID: ag.Key.ID,
-		Operation: idempotency.Operation(req.Operation), SessionID: req.SessionID}
-	replay, claim, err := p.Idempotency.Begin(ctx, scope, key, v, body)
-	switch {
-	case err != nil:
-		return refused(v, err)
-	case replay != nil:
-		res := Result{Version: v, Outcome: replay.Outcome, Session: replay.Session, Replayed: true}
-		if replay.Refusal != nil {
-			res.Err = replay.Refusal.Err()
-		}
-		return res
-	case claim == nil:
-		return p.call(ctx, ag, v, req, body) // not tracked (no key, 2025-09-29)
-	}
-
-	done := false
-	defer func() {
-		if done {
-			return
-		}
-		// A panic (or Goexit): release the key, then let the
-		// transport's recovery have the panic.
-		r := recover()
-		fctx, cancel := finishContext(ctx)
-		defer cancel()
-		if err := claim.Release(fctx); err != nil {
-			p.logger().ErrorContext(fctx, "idempotency release after panic", "err", err)
-		}
-		if r != nil {
-			panic(r)
-		}
-	}()
-	res := p.call(ctx, ag, v, req, body)
-	done = true
-
-	fctx, cancel := finishContext(ctx)
-	defer cancel()
-	stored := idempotency.StoredResult{Outcome: res.Outcome, Session: res.Session}
-	if res.Err != nil {
-		refusal, ok := idempotency.RefusalOf(res.Err)
-		if !ok {
-			if err := claim.Release(fctx); err != nil {
-				p.logger().ErrorContext(fctx, "idempotency release", "err", err)
-			}
-			return res
-		}
-		stored.Refusal = refusal
-	}
-	if err := claim.Finish(fctx, stored); err != nil {
-		// The answer stands; only its record failed. The key stays in
-		// flight until its lease lapses (or was taken over already).
-		p.logger().ErrorContext(fctx, "idempotency finish", "err", err, "outcome", stored.Outcome)
-	}
-	return res
-}
-
-// finishContext outlives the call's cancellation: the claim must be
-// settled even when the caller hung up.
-func finishContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(ctx), idempotencyFinishTimeout)
 }
 
 func (p *Pipeline) logger() *slog.Logger {

@@ -293,7 +293,7 @@ func (c *Sessions) Create(ctx context.Context, ag *app.Agent, v acp.Version, in 
 	if err := c.price(ctx, ag, v, cs); err != nil {
 		return nil, err
 	}
-	if err := c.Store.CreateCheckoutSession(ctx, cs); err != nil {
+	if err := c.createSession(ctx, cs); err != nil {
 		c.dropNewDraft(ctx, sh, cs)
 		return nil, fmt.Errorf("create checkout session: %w", err)
 	}
@@ -420,11 +420,15 @@ func (c *Sessions) modify(ctx context.Context, sh *app.Shop, id string, fn func(
 			return nil, err
 		}
 		cs.UpdatedAt = c.now()
+		// The caller's answer, if any, is written with the session
+		// (combined.go).
+		committed := func() {}
 		if !before.Terminal() && (cs.Status == acp.StatusCanceled || cs.Status == acp.StatusExpired) {
 			// The session and the release of its draft, when this write
 			// ends it, commit together (fn's Shopify calls stay outside).
 			err = c.Store.InTx(ctx, func(ctx context.Context) error {
-				if err := c.Store.SaveCheckoutSession(ctx, cs); err != nil {
+				var err error
+				if committed, err = c.saveSession(ctx, cs); err != nil {
 					return err
 				}
 				return c.releaseDraft(ctx, cs)
@@ -433,9 +437,10 @@ func (c *Sessions) modify(ctx context.Context, sh *app.Shop, id string, fn func(
 			// One guarded UPDATE is atomic on its own: a transaction
 			// around it would only add BEGIN and COMMIT, two round trips
 			// on every update (issue 17).
-			err = c.Store.SaveCheckoutSession(ctx, cs)
+			committed, err = c.saveSession(ctx, cs)
 		}
 		if err == nil {
+			committed()
 			cs.newDraft = ""
 			return cs, nil
 		}
@@ -453,6 +458,13 @@ func (c *Sessions) modify(ctx context.Context, sh *app.Shop, id string, fn func(
 func (c *Sessions) load(ctx context.Context, sh *app.Shop, id string) (*Session, error) {
 	if !validSessionID(id) {
 		return nil, &app.Error{Code: app.CodeNotFound, Reason: "not_found", Message: "no such checkout session"}
+	}
+	cs, ok := PrefetchFrom(ctx).take(sh.ID, id)
+	if ok && cs == nil {
+		return nil, &app.Error{Code: app.CodeNotFound, Reason: "not_found", Message: "no such checkout session"}
+	}
+	if ok {
+		return cs, nil
 	}
 	cs, err := c.Store.CheckoutSession(ctx, sh.ID, id)
 	if errors.Is(err, app.ErrNotFound) {

@@ -70,6 +70,11 @@ func (c *Claim) Finish(ctx context.Context, res StoredResult) error {
 	return nil
 }
 
+// Stored ends a claim whose result the caller's own write has already
+// stored in its record (acpapi: with the session, checkout.Answer): it
+// stops the renewals and writes nothing.
+func (c *Claim) Stored() { c.end() }
+
 // Release forgets the claim, so the key may be used again at once: for a
 // request that failed without a result worth keeping (a server failure,
 // a panic).

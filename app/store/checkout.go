@@ -17,8 +17,23 @@ import (
 // APIKeyByHash returns a live (not revoked) key, its shop, the shop's
 // ACP settings (nil when none are saved) with its payment account, and the
 // policy pages of its feed settings, in one query: it runs on every agent
-// request.
+// request, so its answers are kept for AuthCacheTTL (authcache.go).
 func (s *Store) APIKeyByHash(ctx context.Context, hash string) (*app.APIKey, *app.Shop, *app.ACPSettings, *app.PolicyURLs, error) {
+	cache := s.authCache()
+	now := s.Now()
+	k, sh, set, pol, gen, ok := cache.get(hash, now)
+	if ok {
+		return k, sh, set, pol, nil
+	}
+	k, sh, set, pol, err := s.apiKeyByHash(ctx, hash)
+	if err != nil {
+		return nil, nil, nil, nil, err
+	}
+	cache.put(hash, gen, k, sh, set, pol, now)
+	return k, sh, set, pol, nil
+}
+
+func (s *Store) apiKeyByHash(ctx context.Context, hash string) (*app.APIKey, *app.Shop, *app.ACPSettings, *app.PolicyURLs, error) {
 	var r struct {
 		Shop           shopRow `gorm:"embedded"`
 		KeyID          int64
@@ -143,6 +158,7 @@ func (s *Store) SaveACPSettings(ctx context.Context, a app.ACPSettings) error {
 		UpdatedAt: a.UpdatedAt,
 	}
 	err := s.conn(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "shop_id"}}, UpdateAll: true}).Create(&r).Error
+	s.forgetShopAuth(a.ShopID)
 	return translate(err, "save acp settings")
 }
 
@@ -155,6 +171,7 @@ func (s *Store) SetCompletionMethod(ctx context.Context, shopID int64, m app.Com
 		Columns:   []clause.Column{{Name: "shop_id"}},
 		DoUpdates: clause.Assignments(map[string]any{"completion_method": r.CompletionMethod, "updated_at": at}),
 	}).Create(&r).Error
+	s.forgetShopAuth(shopID)
 	return translate(err, "set completion method")
 }
 
@@ -202,14 +219,7 @@ func (s *Store) CheckoutSession(ctx context.Context, shopID int64, id string) (*
 	if err := s.conn(ctx).Where("id = ? AND shop_id = ?", id, shopID).Take(&r).Error; err != nil {
 		return nil, translate(err, "checkout session")
 	}
-	cs := &checkout.Session{
-		ID: r.ID, ShopID: r.ShopID, Version: acp.Version(r.APIVersion), Status: acp.Status(r.Status), Currency: r.Currency,
-		RowVersion: r.RowVersion, APIKeyID: r.APIKeyID, ExpiresAt: r.ExpiresAt.UTC(), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
-	}
-	if err := json.Unmarshal([]byte(r.State), &cs.State); err != nil {
-		return nil, fmt.Errorf("checkout session %s: decode state: %w", r.ID, err)
-	}
-	return cs, nil
+	return toCheckoutSession(r)
 }
 
 // SaveCheckoutSession writes cs when its row version is unchanged since it

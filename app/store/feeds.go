@@ -146,7 +146,9 @@ func (s *Store) SaveFeedSettings(ctx context.Context, fs app.FeedSettings) error
 		BrandFallback: fs.BrandFallback, EligibleSearch: fs.EligibleSearch, EligibleCheckout: fs.EligibleCheckout,
 		FieldNames: fs.FieldNames, FeedTokenHash: fs.FeedTokenHash, UpdatedAt: s.Now(),
 	}
-	return translate(s.conn(ctx).Clauses(clause.OnConflict{UpdateAll: true}).Create(&row).Error, "save feed settings")
+	err := s.conn(ctx).Clauses(clause.OnConflict{UpdateAll: true}).Create(&row).Error
+	s.forgetShopAuth(fs.ShopID)
+	return translate(err, "save feed settings")
 }
 
 // ShopByFeedTokenHash finds the active shop whose feed token has this hash.

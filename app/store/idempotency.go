@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/idempotency"
@@ -115,15 +114,11 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, rec idempotency.Record,
 			return held, false, err
 		}
 		row.ID = 0
-		res := s.conn(ctx).Clauses(clause.OnConflict{
-			Columns: []clause.Column{{Name: "shop_id"}, {Name: "api_key_id"}, {Name: "operation"},
-				{Name: "session_id"}, {Name: "key"}},
-			DoNothing: true,
-		}).Create(&row)
-		if res.Error != nil {
-			return nil, false, translate(res.Error, "claim idempotency key")
+		inserted, err := s.insertClaim(ctx, &row)
+		if err != nil {
+			return nil, false, err
 		}
-		if res.RowsAffected == 1 {
+		if inserted {
 			held, err := toAppIdempotency(row)
 			return held, true, err
 		}
@@ -132,7 +127,7 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, rec idempotency.Record,
 			continue
 		}
 		var cur idempotencyRow
-		res = s.idemScope(ctx, rec.Scope, rec.Key, rec.APIKeyID).Limit(1).Find(&cur)
+		res := s.idemScope(ctx, rec.Scope, rec.Key, rec.APIKeyID).Limit(1).Find(&cur)
 		if res.Error != nil {
 			return nil, false, translate(res.Error, "claim idempotency key: read holder")
 		}

@@ -102,7 +102,12 @@ func (s *Store) SaveShopInstall(ctx context.Context, sh app.Shop) (*app.Shop, er
 	}
 	// The upsert does not report the id of an updated row on every
 	// database, so read the row back.
-	return s.ShopByDomain(ctx, sh.Domain)
+	out, err := s.ShopByDomain(ctx, sh.Domain)
+	if err != nil {
+		return nil, err
+	}
+	s.forgetShopAuth(out.ID) // a reinstall: the keys' shop row changed
+	return out, nil
 }
 
 // ShopByDomain returns the shop with this myshopify domain, in any status.
@@ -117,11 +122,21 @@ func (s *Store) ShopByDomain(ctx context.Context, domain string) (*app.Shop, err
 // UninstallShop marks the shop uninstalled and deletes its tokens and API
 // keys in one transaction; it is idempotent.
 func (s *Store) UninstallShop(ctx context.Context, domain string) error {
+	var shopID int64
+	// Forgotten again once committed: a request between the UPDATE and
+	// the commit may have read the row as it was.
+	defer func() {
+		if shopID != 0 {
+			s.forgetShopAuth(shopID)
+		}
+	}()
 	return s.InTx(ctx, func(ctx context.Context) error {
 		sh, err := s.ShopByDomain(ctx, domain)
 		if err != nil {
 			return err
 		}
+		shopID = sh.ID
+		defer s.forgetShopAuth(sh.ID)
 		now := s.Now()
 		err = s.conn(ctx).Model(&shopRow{}).Where("id = ?", sh.ID).Updates(map[string]any{
 			"status":                   string(app.ShopUninstalled),
@@ -202,6 +217,7 @@ func (s *Store) RevokeAPIKey(ctx context.Context, shopID, keyID int64) error {
 	res := s.conn(ctx).Model(&apiKeyRow{}).
 		Where("id = ? AND shop_id = ? AND revoked_at IS NULL", keyID, shopID).
 		Update("revoked_at", s.Now())
+	s.forgetShopAuth(shopID)
 	if res.Error != nil {
 		return translate(res.Error, "revoke api key")
 	}

@@ -21,6 +21,7 @@ func (s *Store) UpdateShopTokens(ctx context.Context, shopID int64, t app.Sealed
 		"token_refreshed_at":       now,
 		"updated_at":               now,
 	})
+	s.forgetShopAuth(shopID)
 	if res.Error != nil {
 		return translate(res.Error, "update shop tokens")
 	}
@@ -43,6 +44,7 @@ func (s *Store) MarkShopReauth(ctx context.Context, shopID int64, reason string)
 		"refresh_token_expires_at": nil,
 		"updated_at":               now,
 	}).Error
+	s.forgetShopAuth(shopID)
 	return translate(err, "mark shop reauth")
 }
 
@@ -57,6 +59,7 @@ func (s *Store) UpdateShopDetails(ctx context.Context, shopID int64, d app.ShopD
 		"contact_url":         d.ContactURL,
 		"updated_at":          s.Now(),
 	}).Error
+	s.forgetShopAuth(shopID)
 	return translate(err, "update shop details")
 }
 

@@ -1,0 +1,200 @@
+package checkout
+
+import (
+	"context"
+	"errors"
+	"sync"
+)
+
+// The caller of an operation may fold the operation's first read and its
+// last write into statements of its own (acpapi: the idempotency claim and
+// finish), so that a request costs fewer round trips (issue 17). Both are
+// context values the caller sets; a store that cannot fold them ignores
+// them, and the operation then reads and answers as it always did.
+
+// Prefetch is a read of one session that the caller asks the store to
+// make with the caller's own first statement (acpapi: the idempotency
+// claim). The operation's first load of that session then takes it
+// instead of reading; later loads (a retry after a concurrent write) read
+// afresh. Every write is guarded by the session's row version, so a read
+// made a moment earlier in the same call is as good as one made now.
+type Prefetch struct {
+	ShopID int64
+	ID     string
+
+	mu     sync.Mutex
+	filled bool
+	used   bool
+	cs     *Session
+}
+
+type prefetchKey struct{}
+
+// WithPrefetch returns ctx asking for p.
+func WithPrefetch(ctx context.Context, p *Prefetch) context.Context {
+	return context.WithValue(ctx, prefetchKey{}, p)
+}
+
+// PrefetchFrom is the Prefetch in ctx, or nil: for the store.
+func PrefetchFrom(ctx context.Context) *Prefetch {
+	p, _ := ctx.Value(prefetchKey{}).(*Prefetch)
+	return p
+}
+
+// Fill gives the session read (nil: there is no such session of the shop).
+func (p *Prefetch) Fill(cs *Session) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.filled, p.cs = true, cs
+}
+
+// Filled returns what the store gave (for tests and logs): whether it
+// did, and the session (nil: none).
+func (p *Prefetch) Filled() (cs *Session, filled bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cs, p.filled
+}
+
+// take returns the prefetched session of (shopID, id), once.
+func (p *Prefetch) take(shopID int64, id string) (cs *Session, ok bool) {
+	if p == nil {
+		return nil, false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.filled || p.used || p.ShopID != shopID || p.ID != id {
+		return nil, false
+	}
+	p.used = true
+	return p.cs, true
+}
+
+// Answer is the caller's record of an operation's answer (acpapi: the
+// result of the call's idempotency claim), written by the store with the
+// session write that ends the operation: in the same statement
+// (PostgreSQL) or transaction (SQLite), so that the answer is kept exactly
+// when the session it shows is. Create, Update and Cancel write it; no
+// other operation does. It is written at most once.
+type Answer struct {
+	// Record is the idempotency record the answer completes.
+	Record int64
+	// Outcome is the outcome to store (idempotency.Outcome).
+	Outcome string
+	// Encode renders the session as written: the answer stored.
+	Encode func(*Session) ([]byte, error)
+
+	mu      sync.Mutex
+	written bool
+	body    []byte
+}
+
+// Written returns the answer stored with the session, if it was.
+func (a *Answer) Written() ([]byte, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.body, a.written
+}
+
+type answerKey struct{}
+
+// WithAnswer returns ctx carrying a.
+func WithAnswer(ctx context.Context, a *Answer) context.Context {
+	return context.WithValue(ctx, answerKey{}, a)
+}
+
+// AnswerFrom is the Answer in ctx, or nil.
+func AnswerFrom(ctx context.Context) *Answer {
+	a, _ := ctx.Value(answerKey{}).(*Answer)
+	return a
+}
+
+// answerFrom is the Answer in ctx still to write, or nil.
+func answerFrom(ctx context.Context) *Answer {
+	a := AnswerFrom(ctx)
+	if a == nil {
+		return nil
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.written {
+		return nil
+	}
+	return a
+}
+
+// AnswerRecord is an Answer as the store writes it.
+type AnswerRecord struct {
+	Record  int64
+	Outcome string
+	Body    []byte
+}
+
+// AnsweringStore is a Store that writes an answer with a session write
+// (store.Store). answered is false when the answer's record was no longer
+// in flight (its lease lapsed and another request took the key over): the
+// session is written all the same, as a separate finish would have left
+// it.
+type AnsweringStore interface {
+	CreateCheckoutSessionAnswered(ctx context.Context, cs *Session, a AnswerRecord) (answered bool, err error)
+	SaveCheckoutSessionAnswered(ctx context.Context, cs *Session, a AnswerRecord) (answered bool, err error)
+}
+
+// errNoAnswer: the write carries no answer.
+var errNoAnswer = errors.New("no answer")
+
+// answered prepares the answer of ctx for cs's write, if there is one and
+// the store can write it.
+func (c *Sessions) answered(ctx context.Context, cs *Session) (AnsweringStore, *Answer, AnswerRecord, error) {
+	a := answerFrom(ctx)
+	st, ok := c.Store.(AnsweringStore)
+	if a == nil || !ok || a.Encode == nil {
+		return nil, nil, AnswerRecord{}, errNoAnswer
+	}
+	body, err := a.Encode(cs)
+	if err != nil {
+		return nil, nil, AnswerRecord{}, err
+	}
+	return st, a, AnswerRecord{Record: a.Record, Outcome: a.Outcome, Body: body}, nil
+}
+
+// createSession inserts cs, with the answer of ctx when there is one.
+func (c *Sessions) createSession(ctx context.Context, cs *Session) error {
+	st, a, rec, err := c.answered(ctx, cs)
+	if errors.Is(err, errNoAnswer) {
+		return c.Store.CreateCheckoutSession(ctx, cs)
+	}
+	if err != nil {
+		return err
+	}
+	ok, err := st.CreateCheckoutSessionAnswered(ctx, cs, rec)
+	if err == nil && ok {
+		a.mark(rec.Body)
+	}
+	return err
+}
+
+// saveSession writes cs (guarded by its row version), with the answer of
+// ctx when there is one. Once the write is committed (with the caller's
+// transaction, if any), the caller calls committed, which records that
+// the answer is stored.
+func (c *Sessions) saveSession(ctx context.Context, cs *Session) (committed func(), err error) {
+	st, a, rec, err := c.answered(ctx, cs)
+	if errors.Is(err, errNoAnswer) {
+		return func() {}, c.Store.SaveCheckoutSession(ctx, cs)
+	}
+	if err != nil {
+		return nil, err
+	}
+	ok, err := st.SaveCheckoutSessionAnswered(ctx, cs, rec)
+	if err != nil || !ok {
+		return func() {}, err
+	}
+	return func() { a.mark(rec.Body) }, nil
+}
+
+func (a *Answer) mark(body []byte) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.written, a.body = true, body
+}
