@@ -15,11 +15,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -468,115 +466,6 @@ func (d *driver) call(ctx context.Context, a agent, endpoint string, op operatio
 	}
 }
 
-// handoff reports whether the conversations complete through Shopify's
-// checkout.
-func (d *driver) handoff() bool { return d.cfg.Completion == CompletionShopifyCheckout }
-
-// payable reports whether session s is what the step before payment
-// wants: ready_for_payment for delegated payment; requires_escalation
-// (the buyer continues at Shopify's checkout) otherwise.
-func (d *driver) payable(s map[string]any) bool {
-	if d.handoff() {
-		return s["status"] == "requires_escalation"
-	}
-	return s["status"] == "ready_for_payment"
-}
-
-// payAtShopify is step 4 through Shopify's checkout: the buyer follows
-// the session's continue_url (the app writes the draft order and
-// redirects to its invoice) and pays there, then the agent reads the
-// session until the app has completed it from Shopify's webhooks.
-func (d *driver) payAtShopify(ctx context.Context, a agent, c *Conversation, s map[string]any) error {
-	tr := a.transport()
-	u, _ := s["continue_url"].(string)
-	if u == "" {
-		return d.unexpected(tr, EndpointShipping, "no continue_url", s)
-	}
-	c.ContinueURL = u
-	invoice, err := d.follow(ctx, tr, u)
-	if err != nil {
-		return err
-	}
-	c.InvoiceURL = invoice
-	// The buyer's browser: no agent key, a form post with no fields (the
-	// page's test card always succeeds). Paying twice would be a second
-	// purchase attempt, so there is no retry.
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, invoice, strings.NewReader(""))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	status, _, b, dur, err := d.do(req)
-	ok := err == nil && status == http.StatusOK
-	d.rec.request(tr, EndpointPay, status, dur, ok)
-	switch {
-	case err != nil:
-		d.rec.errorAnswer(tr, EndpointPay, 0, "transport: "+transportKind(err), []byte(err.Error()))
-		return fmt.Errorf("%s: %w", EndpointPay, err)
-	case !ok:
-		d.rec.errorAnswer(tr, EndpointPay, status, "checkout page", b)
-		return fmt.Errorf("%s: %d %s", EndpointPay, status, sample(b))
-	}
-	paid := time.Now()
-	for deadline := paid.Add(d.cfg.RetryFor); ; {
-		s, err := d.call(ctx, a, EndpointGet, operation{opGet, c.SessionID}, nil)
-		c.Polls++
-		if err != nil {
-			return err
-		}
-		st, _ := s["status"].(string)
-		c.Status = st
-		switch {
-		case st == "completed":
-			d.rec.timing(tr, EndpointCompletedAfterPay, time.Since(paid))
-			if o, ok := s["order"].(map[string]any); ok {
-				c.OrderID, _ = o["id"].(string)
-			}
-			if c.OrderID == "" {
-				return d.unexpected(tr, EndpointGet, "completed without an order", s)
-			}
-			return nil
-		case st == "canceled" || st == "expired":
-			return d.unexpected(tr, EndpointGet, "ended without completing after the payment", s)
-		case time.Now().After(deadline) || ctx.Err() != nil:
-			return d.unexpected(tr, EndpointGet, "not completed after the payment", s)
-		}
-		sleep(ctx, d.cfg.PollEvery)
-	}
-}
-
-// follow is the buyer following the continue_url: the app answers 303
-// to the draft's invoice, whose URL it returns.
-func (d *driver) follow(ctx context.Context, tr, u string) (string, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return "", err
-	}
-	d.inFlight.Add(1)
-	t0 := time.Now()
-	resp, err := d.buyer.Do(req)
-	var b []byte
-	if err == nil {
-		b, err = io.ReadAll(resp.Body)
-		resp.Body.Close()
-	}
-	dur := time.Since(t0)
-	d.inFlight.Add(-1)
-	if err != nil {
-		d.rec.request(tr, EndpointContinue, 0, dur, false)
-		d.rec.errorAnswer(tr, EndpointContinue, 0, "transport: "+transportKind(err), []byte(err.Error()))
-		return "", fmt.Errorf("%s: %w", EndpointContinue, err)
-	}
-	loc, lerr := resp.Location()
-	ok := resp.StatusCode == http.StatusSeeOther && lerr == nil
-	d.rec.request(tr, EndpointContinue, resp.StatusCode, dur, ok)
-	if !ok {
-		d.rec.errorAnswer(tr, EndpointContinue, resp.StatusCode, "continue page", b)
-		return "", fmt.Errorf("%s: %d %s", EndpointContinue, resp.StatusCode, sample(b))
-	}
-	return loc.String(), nil
-}
-
 // create is step 1: the cart and the buyer, no address yet.
 func (d *driver) create(ctx context.Context, a agent, c *Conversation, email string) error {
 	var create map[string]any
@@ -702,81 +591,4 @@ func (d *driver) complete(ctx context.Context, a agent, c *Conversation) error {
 func (d *driver) retried(tr, endpoint string, s map[string]any) {
 	b, _ := json.Marshal(s)
 	d.rec.retried(tr, endpoint, "not ready: "+messageCodes(s), b)
-}
-
-// recoverable reports whether every error message of the session is
-// recoverable (retrying may work).
-func recoverable(s map[string]any) bool {
-	msgs, _ := s["messages"].([]any)
-	found := false
-	for _, m := range msgs {
-		mm, _ := m.(map[string]any)
-		if mm["type"] != "error" {
-			continue
-		}
-		if mm["resolution"] != "recoverable" {
-			return false
-		}
-		found = true
-	}
-	return found
-}
-
-// messageCodes lists a session's message codes.
-func messageCodes(s map[string]any) string {
-	var codes []string
-	msgs, _ := s["messages"].([]any)
-	for _, m := range msgs {
-		if mm, ok := m.(map[string]any); ok {
-			c, _ := mm["code"].(string)
-			codes = append(codes, c)
-		}
-	}
-	return strings.Join(codes, ",")
-}
-
-// unexpected records a 2xx answer that is not what the conversation needs.
-func (d *driver) unexpected(tr, endpoint, what string, s map[string]any) error {
-	b, _ := json.Marshal(s)
-	st, _ := s["status"].(string)
-	d.rec.errorAnswer(tr, endpoint, 200, "unexpected: "+what+" (status "+st+", messages "+messageCodes(s)+")", b)
-	return fmt.Errorf("%s: %s: %s", endpoint, what, sample(b))
-}
-
-// lastOption is the id of the session's last fulfillment option.
-func lastOption(s map[string]any) string {
-	opts, _ := s["fulfillment_options"].([]any)
-	if len(opts) == 0 {
-		return ""
-	}
-	o, _ := opts[len(opts)-1].(map[string]any)
-	id, _ := o["id"].(string)
-	return id
-}
-
-// lineItemIDs are the ids of the session's line items.
-func lineItemIDs(s map[string]any) []string {
-	ids := []string{}
-	items, _ := s["line_items"].([]any)
-	for _, it := range items {
-		if m, ok := it.(map[string]any); ok {
-			if id, ok := m["id"].(string); ok {
-				ids = append(ids, id)
-			}
-		}
-	}
-	return ids
-}
-
-// total is the session's total in minor units, or -1.
-func total(s map[string]any) int64 {
-	ts, _ := s["totals"].([]any)
-	for _, x := range ts {
-		if m, ok := x.(map[string]any); ok && m["type"] == "total" {
-			if f, ok := m["amount"].(float64); ok {
-				return int64(f)
-			}
-		}
-	}
-	return -1
 }
