@@ -23,6 +23,10 @@ type CatalogStore interface {
 	// without one), never after a rollback.
 	AfterCommit(ctx context.Context, fn func(ctx context.Context))
 	ShopByDomain(ctx context.Context, domain string) (*app.Shop, error)
+	// CachedShopByDomain is ShopByDomain answered from this process's
+	// memory for a few seconds (store.AuthCacheTTL), forgotten at once by
+	// this process's writes of the shop.
+	CachedShopByDomain(ctx context.Context, domain string) (*app.Shop, error)
 	ShopByID(ctx context.Context, id int64) (*app.Shop, error)
 	ActiveShops(ctx context.Context) ([]*app.Shop, error)
 	CreateSync(ctx context.Context, shopID int64, reason string) (*app.CatalogSync, error)
