@@ -80,6 +80,8 @@ type Syncer struct {
 	// refreshes are the stock refreshes this process has enqueued, by
 	// their coalescing window (updates.go).
 	refreshes recentJobs
+	// items are the products of inventory items looked up (items.go).
+	items itemProducts
 }
 
 // Options are the catalog's settings; each has a default.
@@ -367,6 +369,7 @@ func readBatches(ctx context.Context, rd *BulkReader, out chan<- parsed) {
 
 func (c *Syncer) finishSync(ctx context.Context, sy *app.CatalogSync, sh *app.Shop) error {
 	pruned, err := c.Store.PruneCatalog(ctx, sh.ID, sy.Generation)
+	c.forgetItems(ctx, sh.ID, 0) // variants the sync no longer found are gone
 	if err != nil {
 		return err
 	}

@@ -77,6 +77,7 @@ func (c *Syncer) RefreshProduct(ctx context.Context, shopDomain string, productI
 		gen = last.Generation // newest, so an in-flight sync's prune keeps it
 	}
 	return c.Store.InTx(ctx, func(ctx context.Context) error {
+		c.forgetItems(ctx, sh.ID, productID) // its variants may be gone
 		if product == nil {
 			if err := c.Store.DeleteProduct(ctx, sh.ID, productID); err != nil {
 				return err
@@ -114,6 +115,7 @@ func (c *Syncer) ProductDeleted(ctx context.Context, shopDomain string, productI
 		return err
 	}
 	return c.Store.InTx(ctx, func(ctx context.Context) error {
+		c.forgetItems(ctx, sh.ID, productID)
 		if err := c.Store.DeleteProduct(ctx, sh.ID, productID); err != nil {
 			return err
 		}
@@ -141,7 +143,7 @@ func (c *Syncer) InventoryChanged(ctx context.Context, shopDomain string, invent
 	if err != nil {
 		return err
 	}
-	productID, err := c.Store.ProductOfInventoryItem(ctx, sh.ID, inventoryItemID)
+	productID, err := c.productOfItem(ctx, sh.ID, inventoryItemID)
 	if errors.Is(err, app.ErrNotFound) {
 		return nil // an item of no variant we hold (e.g. not synced yet: the next sync has it)
 	}
