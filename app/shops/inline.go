@@ -13,7 +13,10 @@ import (
 // it (webhook_events.claimed_until) and processed there, without a job;
 // only when that fails, or the process dies, does the sweep hand it to a
 // shopify_webhook job once the claim has passed. A job claims the delivery
-// too, so the same delivery is never processed twice at once.
+// too, so the same delivery is never processed twice at once. A delivery
+// of the catalog's product and stock topics (HandledFirstTopics) is
+// handled first and then stored once, already processed, or, when the
+// handling failed, stored claimed as above.
 
 // Timings of webhook processing.
 const (
