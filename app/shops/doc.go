@@ -19,12 +19,10 @@
 // built last over the connection, the catalog and the order events: it
 // routes each stored delivery and hands a new shop's profile to the
 // catalog. Its ReceiveWebhook processes the cheap topics (InlineTopics)
-// in the request that stores them, without a job (those whose handling is
-// harmless to repeat, HandledFirstTopics, before storing them, in one
-// INSERT); what that leaves unprocessed, SweepWebhooks (a periodic job)
-// hands to a shopify_webhook job once its claim has passed (inline.go).
-// The Shop record, ShopProfile and the token AADs are vocabulary in
-// package app.
+// in the request that stores them, without a job; what that leaves
+// unprocessed, SweepWebhooks (a periodic job) hands to a shopify_webhook
+// job once its claim has passed (inline.go). The Shop record, ShopProfile and the token AADs are vocabulary
+// in package app.
 //
 // Imports: package app (vocabulary), shopify (the protocol client),
 // app/secret and the standard library. It never imports web, app/store,

@@ -94,19 +94,15 @@ func (s *Shopify) ReceiveWebhook(ctx context.Context, d WebhookDelivery) (duplic
 	return s.receiveWebhook(ctx, d, nil)
 }
 
-// receiveWebhook is ReceiveWebhook; w, when set, processes a new delivery
-// of InlineTopics in the request: one of HandledFirstTopics is handled,
-// then stored once (ShopifyWebhooks.receiveHandled); another is stored
-// claimed by this request, without a job, then processed.
-func (s *Shopify) receiveWebhook(ctx context.Context, d WebhookDelivery, w *ShopifyWebhooks) (duplicate bool, err error) {
+// receiveWebhook is ReceiveWebhook; inline, when set, processes a new
+// delivery of an InlineTopics topic, which is then stored claimed by this
+// request and without a job.
+func (s *Shopify) receiveWebhook(ctx context.Context, d WebhookDelivery, inline func(ctx context.Context, sh *app.Shop, ev *app.WebhookEvent)) (duplicate bool, err error) {
 	sh, ev, err := s.checkDelivery(ctx, d)
 	if err != nil || ev == nil {
 		return false, err
 	}
-	switch {
-	case w != nil && slices.Contains(HandledFirstTopics, ev.Topic):
-		return w.receiveHandled(ctx, sh, ev)
-	case w != nil && slices.Contains(InlineTopics, ev.Topic):
+	if inline != nil && slices.Contains(InlineTopics, ev.Topic) {
 		until := s.Now().Add(InlineClaim)
 		ev.ClaimedUntil = &until
 		id, dup, err := s.Store.InsertWebhookEvent(ctx, *ev)
@@ -114,7 +110,7 @@ func (s *Shopify) receiveWebhook(ctx context.Context, d WebhookDelivery, w *Shop
 			return dup, wrapErr("receive webhook", err)
 		}
 		ev.ID = id
-		w.processInline(ctx, sh, ev)
+		inline(ctx, sh, ev)
 		return false, nil
 	}
 	err = s.Store.InTx(ctx, func(ctx context.Context) error {

@@ -45,18 +45,11 @@ func toAppWebhookEvent(r webhookEventRow) *app.WebhookEvent {
 // or the same event id for the same shop and topic, is already stored;
 // duplicate reports the latter (a redelivery: Shopify may send one event
 // under several webhook ids). Both are unique indexes, so replicas racing
-// with the same delivery store it once. A delivery handled before it is
-// stored comes with its ReceivedAt, ProcessedAt and Outcome (and no
-// payload left); ReceivedAt is otherwise now.
+// with the same delivery store it once.
 func (s *Store) InsertWebhookEvent(ctx context.Context, ev app.WebhookEvent) (id int64, duplicate bool, err error) {
-	received := ev.ReceivedAt
-	if received.IsZero() {
-		received = s.Now()
-	}
 	row := webhookEventRow{
 		WebhookID: ev.WebhookID, Shop: ev.Shop, Topic: ev.Topic, EventID: ev.EventID, APIVersion: ev.APIVersion,
-		TriggeredAt: ev.TriggeredAt, Payload: string(ev.Payload), ReceivedAt: received, ClaimedUntil: ev.ClaimedUntil,
-		ProcessedAt: ev.ProcessedAt, Outcome: ev.Outcome,
+		TriggeredAt: ev.TriggeredAt, Payload: string(ev.Payload), ReceivedAt: s.Now(), ClaimedUntil: ev.ClaimedUntil,
 	}
 	// No conflict target: a clash on either unique index is a duplicate.
 	res := s.conn(ctx).Clauses(clause.OnConflict{DoNothing: true}).Create(&row)
