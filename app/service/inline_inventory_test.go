@@ -9,12 +9,12 @@ import (
 	"github.com/acpbridge/acpbridge/app"
 )
 
-// TestHandledFirstWebhookSwept: a delivery of a topic handled before it
-// is stored (shops.HandledFirstTopics) whose handling fails is still
+// TestInventoryWebhookSwept: an inventory_levels/update whose inline
+// handling fails (here the catalog's look-up of its item) is still
 // answered 200, stored unprocessed with its payload and claimed, taken by
 // no job meanwhile; once the claim has passed the sweep hands it to one
 // job, which processes it.
-func TestHandledFirstWebhookSwept(t *testing.T) {
+func TestInventoryWebhookSwept(t *testing.T) {
 	t.Parallel()
 	eachKind(t, func(t *testing.T, kind app.DatabaseKind) {
 		e := &checkoutEnv{shopifyEnv: newShopifyEnv(t, kind)}
