@@ -23,6 +23,10 @@ type CatalogStore interface {
 	// without one), never after a rollback.
 	AfterCommit(ctx context.Context, fn func(ctx context.Context))
 	ShopByDomain(ctx context.Context, domain string) (*app.Shop, error)
+	// CachedShopByDomain is ShopByDomain answered from this process's
+	// memory for a few seconds (store.AuthCacheTTL), forgotten at once by
+	// this process's writes of the shop.
+	CachedShopByDomain(ctx context.Context, domain string) (*app.Shop, error)
 	ShopByID(ctx context.Context, id int64) (*app.Shop, error)
 	ActiveShops(ctx context.Context) ([]*app.Shop, error)
 	CreateSync(ctx context.Context, shopID int64, reason string) (*app.CatalogSync, error)
@@ -76,6 +80,8 @@ type Syncer struct {
 	// refreshes are the stock refreshes this process has enqueued, by
 	// their coalescing window (updates.go).
 	refreshes recentJobs
+	// items are the products of inventory items looked up (items.go).
+	items itemProducts
 }
 
 // Options are the catalog's settings; each has a default.
@@ -363,6 +369,7 @@ func readBatches(ctx context.Context, rd *BulkReader, out chan<- parsed) {
 
 func (c *Syncer) finishSync(ctx context.Context, sy *app.CatalogSync, sh *app.Shop) error {
 	pruned, err := c.Store.PruneCatalog(ctx, sh.ID, sy.Generation)
+	c.forgetItems(ctx, sh.ID, 0) // variants the sync no longer found are gone
 	if err != nil {
 		return err
 	}

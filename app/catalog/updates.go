@@ -37,7 +37,7 @@ const productQuery = `query CatalogProduct($id: ID!, $after: String) { product(i
 // inventory webhook) rather than trusting the payload, whose order Shopify
 // does not guarantee, and replaces our copy; then a rebuild is scheduled.
 func (c *Syncer) RefreshProduct(ctx context.Context, shopDomain string, productID int64) error {
-	sh, err := c.Store.ShopByDomain(ctx, shopDomain)
+	sh, err := c.shop(ctx, shopDomain)
 	if err != nil || sh.Status != app.ShopActive {
 		return err
 	}
@@ -77,6 +77,7 @@ func (c *Syncer) RefreshProduct(ctx context.Context, shopDomain string, productI
 		gen = last.Generation // newest, so an in-flight sync's prune keeps it
 	}
 	return c.Store.InTx(ctx, func(ctx context.Context) error {
+		c.forgetItems(ctx, sh.ID, productID) // its variants may be gone
 		if product == nil {
 			if err := c.Store.DeleteProduct(ctx, sh.ID, productID); err != nil {
 				return err
@@ -95,12 +96,16 @@ func (c *Syncer) RefreshProduct(ctx context.Context, shopDomain string, productI
 }
 
 // shop is the shop row the caller put in ctx (the webhook request that
-// has just read it: app.WithShop), or else the one read now.
+// has just read it: app.WithShop), or else the one read now, up to a few
+// seconds old (CachedShopByDomain): a refresh that sees the shop as it
+// was a moment ago is one that ran a moment earlier, and a token the shop
+// no longer holds is refused by Shopify, after which Query reads the row
+// again.
 func (c *Syncer) shop(ctx context.Context, domain string) (*app.Shop, error) {
 	if sh := app.ShopFromContext(ctx, domain); sh != nil {
 		return sh, nil
 	}
-	return c.Store.ShopByDomain(ctx, domain)
+	return c.Store.CachedShopByDomain(ctx, domain)
 }
 
 // ProductDeleted handles products/delete.
@@ -110,6 +115,7 @@ func (c *Syncer) ProductDeleted(ctx context.Context, shopDomain string, productI
 		return err
 	}
 	return c.Store.InTx(ctx, func(ctx context.Context) error {
+		c.forgetItems(ctx, sh.ID, productID)
 		if err := c.Store.DeleteProduct(ctx, sh.ID, productID); err != nil {
 			return err
 		}
@@ -137,7 +143,7 @@ func (c *Syncer) InventoryChanged(ctx context.Context, shopDomain string, invent
 	if err != nil {
 		return err
 	}
-	productID, err := c.Store.ProductOfInventoryItem(ctx, sh.ID, inventoryItemID)
+	productID, err := c.productOfItem(ctx, sh.ID, inventoryItemID)
 	if errors.Is(err, app.ErrNotFound) {
 		return nil // an item of no variant we hold (e.g. not synced yet: the next sync has it)
 	}
@@ -214,7 +220,7 @@ const stockQuery = `query CatalogStock($id: ID!) { inventoryItem(id: $id) {
 // into our copy; then a rebuild is scheduled. An item Shopify or our
 // catalog no longer maps to a variant gets its whole product refreshed.
 func (c *Syncer) RefreshStock(ctx context.Context, shopDomain string, productID, inventoryItemID int64) error {
-	sh, err := c.Store.ShopByDomain(ctx, shopDomain)
+	sh, err := c.shop(ctx, shopDomain)
 	if err != nil || sh.Status != app.ShopActive {
 		return err
 	}

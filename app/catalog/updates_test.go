@@ -26,6 +26,10 @@ func (f *inventoryFake) ShopByDomain(_ context.Context, domain string) (*app.Sho
 	return &app.Shop{ID: 1, Domain: domain, Status: app.ShopActive}, nil
 }
 
+func (f *inventoryFake) CachedShopByDomain(ctx context.Context, domain string) (*app.Shop, error) {
+	return f.ShopByDomain(ctx, domain)
+}
+
 func (f *inventoryFake) ProductOfInventoryItem(context.Context, int64, int64) (int64, error) {
 	return 7, nil
 }

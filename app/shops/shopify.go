@@ -59,6 +59,11 @@ type ShopifyStore interface {
 	WithShopLock(ctx context.Context, shopID int64, fn func(ctx context.Context) error) error
 	SaveShopInstall(ctx context.Context, sh app.Shop) (*app.Shop, error)
 	ShopByDomain(ctx context.Context, domain string) (*app.Shop, error)
+	// CachedShopByDomain is ShopByDomain answered from this process's
+	// memory for a few seconds (store.AuthCacheTTL), forgotten at once by
+	// this process's writes of the shop: for a webhook's receipt and a
+	// query's token, never where the row must be as committed.
+	CachedShopByDomain(ctx context.Context, domain string) (*app.Shop, error)
 	UninstallShop(ctx context.Context, domain string) error
 	UpdateShopTokens(ctx context.Context, shopID int64, t app.SealedTokens) error
 	MarkShopReauth(ctx context.Context, shopID int64, reason string) error

@@ -74,7 +74,9 @@ func (s *Shopify) AccessToken(ctx context.Context, shop string) (string, error) 
 func (s *Shopify) accessToken(ctx context.Context, shop string) (token, sealed string, err error) {
 	sh := app.ShopFromContext(ctx, shop)
 	if sh == nil {
-		if sh, err = s.Store.ShopByDomain(ctx, shop); err != nil {
+		// A row up to a few seconds old: a token it holds that Shopify
+		// no longer accepts makes Query read the row again.
+		if sh, err = s.Store.CachedShopByDomain(ctx, shop); err != nil {
 			return "", "", err
 		}
 	}

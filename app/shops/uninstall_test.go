@@ -40,6 +40,10 @@ func (f *uninstallFake) ShopByDomain(ctx context.Context, domain string) (*app.S
 	return sh, err
 }
 
+func (f *uninstallFake) CachedShopByDomain(ctx context.Context, domain string) (*app.Shop, error) {
+	return f.ShopByDomain(ctx, domain)
+}
+
 // answerAdmin is Shopify's Admin API answering every query with err.
 type answerAdmin struct {
 	err     error

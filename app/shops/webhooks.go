@@ -173,7 +173,10 @@ func (s *Shopify) checkDelivery(ctx context.Context, d WebhookDelivery) (*app.Sh
 		}
 	}
 
-	sh, err := s.Store.ShopByDomain(ctx, shop)
+	// Up to a few seconds old (store.AuthCacheTTL): a delivery for a shop
+	// uninstalled meanwhile on another replica is taken as if it had come
+	// before the uninstall; a shop not active is read as committed.
+	sh, err := s.Store.CachedShopByDomain(ctx, shop)
 	switch {
 	case errors.Is(err, app.ErrNotFound):
 		if isComplianceTopic(d.Topic) {

@@ -115,6 +115,10 @@ func (f *webhookFake) ShopByDomain(_ context.Context, domain string) (*app.Shop,
 	return sh, nil
 }
 
+func (f *webhookFake) CachedShopByDomain(ctx context.Context, domain string) (*app.Shop, error) {
+	return f.ShopByDomain(ctx, domain)
+}
+
 func (f *webhookFake) InsertWebhookEvent(_ context.Context, ev app.WebhookEvent) (int64, bool, error) {
 	f.stored = append(f.stored, ev)
 	return int64(len(f.stored)), false, nil

@@ -317,6 +317,9 @@ func (s *Store) customerEvents(ctx context.Context, shop string, c app.CustomerR
 // counts.
 func (s *Store) DeleteShopData(ctx context.Context, shop string, uninstalledBefore time.Time, keepWebhookID string) (map[string]int64, error) {
 	out := map[string]int64{}
+	// Forgotten once committed too: a read between the DELETE and the
+	// commit may have kept the row as it was.
+	defer s.forgetShopDomain(shop)
 	err := s.InTx(ctx, func(ctx context.Context) error {
 		due := s.conn(ctx).Model(&shopRow{}).Select("id").
 			Where("domain = ? AND status = ? AND uninstalled_at IS NOT NULL AND uninstalled_at <= ?", shop, string(app.ShopUninstalled), uninstalledBefore)
@@ -330,6 +333,7 @@ func (s *Store) DeleteShopData(ctx context.Context, shop string, uninstalledBefo
 			return translate(res.Error, "delete shop data: shops")
 		}
 		out["shops"], out["api_keys"] = res.RowsAffected, keys
+		s.forgetShopDomain(shop)
 		if res.RowsAffected == 0 {
 			out["api_keys"] = 0
 			return nil
