@@ -5,12 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"testing"
+	"time"
 
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/acpapi"
 	"github.com/acpbridge/acpbridge/app/checkout"
 	"github.com/acpbridge/acpbridge/app/idempotency"
+	"github.com/acpbridge/acpbridge/app/payment/stripeemu"
 	"github.com/acpbridge/acpbridge/app/store/storetest"
 )
 
@@ -143,4 +145,104 @@ func idemReason(err error) string {
 		return ae.Reason
 	}
 	return ""
+}
+
+// observedCheckout keeps what the last Complete found in its context.
+type observedCheckout struct {
+	acpapi.Checkout
+	prefetch *checkout.Prefetch
+	answer   *checkout.Answer
+}
+
+func (o *observedCheckout) Complete(ctx context.Context, ag *app.Agent, v acp.Version, id string, in *acp.CompleteSessionInput) (*checkout.Session, error) {
+	o.prefetch, o.answer = checkout.PrefetchFrom(ctx), checkout.AnswerFrom(ctx)
+	return o.Checkout.Complete(ctx, ag, v, id, in)
+}
+
+// TestCompleteAnswerStoredWithRecord: a complete's claim reads its
+// session (on PostgreSQL: the complete's first load takes it), and the
+// complete that drives the completion stores its answer with the
+// completion's record; a complete of a completed session (nothing
+// written) has its answer stored apart. Both replay byte for byte.
+func TestCompleteAnswerStoredWithRecord(t *testing.T) {
+	t.Parallel()
+	for _, kind := range storetest.Kinds {
+		t.Run(string(kind), func(t *testing.T) {
+			t.Parallel()
+			svc, stripe, item := startApp(t, kind)
+			ctx := context.Background()
+			st := svc.Store()
+			sh, err := st.ShopByDomain(ctx, testShop)
+			if err != nil {
+				t.Fatal(err)
+			}
+			apiKey, key, err := svc.Agents().CreateAPIKey(ctx, sh.ID, "agent")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := svc.Agents().ConnectPayment(ctx, sh.ID, "stripe", stripe.RestrictedKey(stripeAccount)); err != nil {
+				t.Fatal(err)
+			}
+			obs := &observedCheckout{Checkout: svc.Checkout()}
+			p := &acpapi.Pipeline{Checkout: obs, Agents: svc.Agents(), Idempotency: &idempotency.Keys{Store: st}}
+			call := func(op acpapi.Operation, sessionID, idemKey string, body any) acpapi.Result {
+				t.Helper()
+				b, err := json.Marshal(body)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return p.Run(ctx, acpapi.Request{
+					Shop: testShop, Operation: op, SessionID: sessionID, APIVersion: string(acp.V20260417),
+					Authorization: "Bearer " + apiKey, IdempotencyKeys: []string{idemKey}, Body: b,
+					Binding: agentsBinding(op, sessionID, idemKey),
+				})
+			}
+			address := map[string]any{"name": "Ada Lovelace", "line_one": "1 Market St", "city": "San Francisco",
+				"state": "CA", "country": "US", "postal_code": "94105"}
+			created := call(acpapi.OpCreate, "", "k1", map[string]any{
+				"line_items": []any{map[string]any{"id": item.ID, "quantity": 1}}, "currency": "usd", "capabilities": map[string]any{},
+				"buyer":               map[string]any{"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com"},
+				"fulfillment_details": map[string]any{"name": "Ada Lovelace", "address": address},
+			})
+			var s struct{ ID string }
+			if err := json.Unmarshal(created.Session, &s); created.Err != nil || err != nil {
+				t.Fatal(created.Err, err)
+			}
+			token := stripe.GrantToken(stripeAccount, stripeemu.KindApprove, "usd", 1_000_000, time.Time{})
+			pay := map[string]any{"payment_data": map[string]any{"handler_id": acp.StripeSPTHandlerID,
+				"instrument": map[string]any{"type": "card", "credential": map[string]any{"type": "spt", "token": token}}}}
+
+			for _, tc := range []struct {
+				name, key  string
+				withRecord bool // the answer is stored with the completion's record
+			}{
+				{"the completing call", "k2", true},
+				{"a call on the completed session", "k3", false},
+			} {
+				res := call(acpapi.OpComplete, s.ID, tc.key, pay)
+				if res.Err != nil || !bytes.Contains(res.Session, []byte(`"status":"completed"`)) {
+					t.Fatalf("%s: %v\n%s", tc.name, res.Err, res.Session)
+				}
+				if obs.prefetch == nil || obs.answer == nil {
+					t.Fatalf("%s: the complete was given a prefetch %v, an answer %v", tc.name, obs.prefetch != nil, obs.answer != nil)
+				}
+				if cs, filled := obs.prefetch.Filled(); filled != (kind == app.DatabasePostgres) || filled && (cs == nil || cs.ID != s.ID) {
+					t.Fatalf("%s: prefetch filled %v with %v", tc.name, filled, cs)
+				}
+				if body, written := obs.answer.Written(); written != tc.withRecord || written && !bytes.Equal(body, res.Session) {
+					t.Fatalf("%s: answer written with the record %v, want %v", tc.name, written, tc.withRecord)
+				}
+				rec, err := st.IdempotencyRecord(ctx, idempotency.Scope{ShopID: sh.ID, APIKeyID: key.ID,
+					Operation: idempotency.Operation(acpapi.OpComplete), SessionID: s.ID}, tc.key)
+				if err != nil || rec.State != idempotency.Completed || rec.Result.Outcome != idempotency.OutcomeReturned ||
+					!bytes.Equal(rec.Result.Session, res.Session) {
+					t.Fatalf("%s: record %+v, %v", tc.name, rec, err)
+				}
+				again := call(acpapi.OpComplete, s.ID, tc.key, pay)
+				if !again.Replayed || !bytes.Equal(again.Session, res.Session) {
+					t.Fatalf("%s: retry replayed %v, same answer %v", tc.name, again.Replayed, bytes.Equal(again.Session, res.Session))
+				}
+			}
+		})
+	}
 }

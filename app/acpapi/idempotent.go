@@ -43,7 +43,7 @@ func (p *Pipeline) runIdempotent(ctx context.Context, ag *app.Agent, v acp.Versi
 func (p *Pipeline) runClaimed(ctx context.Context, ag *app.Agent, v acp.Version, req Request, body []byte, key string) Result {
 	scope := idempotency.Scope{ShopID: ag.Shop.ID, APIKeyID: ag.Key.ID,
 		Operation: idempotency.Operation(req.Operation), SessionID: req.SessionID}
-	if req.Operation == OpUpdate || req.Operation == OpCancel {
+	if req.Operation == OpUpdate || req.Operation == OpCancel || req.Operation == OpComplete {
 		// The claim reads the session too, where the store can (one
 		// statement on PostgreSQL): the operation's first load takes it.
 		ctx = checkout.WithPrefetch(ctx, &checkout.Prefetch{ShopID: ag.Shop.ID, ID: req.SessionID})
@@ -114,16 +114,16 @@ func finishContext(ctx context.Context) (context.Context, context.CancelFunc) {
 }
 
 // withAnswer asks the operations that end in one session write (create,
-// update, cancel) to store the call's answer in the claim's record with
-// that write (checkout.Answer): one statement instead of two on
-// PostgreSQL. The answer is the session as written, encoded as call
-// encodes it.
+// update, cancel; complete when its completion's record is its last word)
+// to store the call's answer in the claim's record with that write
+// (checkout.Answer): one statement instead of two on PostgreSQL. The
+// answer is the session as written, encoded as call encodes it.
 func withAnswer(ctx context.Context, v acp.Version, op Operation, claim *idempotency.Claim) (context.Context, *checkout.Answer) {
 	outcome := idempotency.OutcomeReturned
 	switch op {
 	case OpCreate:
 		outcome = idempotency.OutcomeCreated
-	case OpUpdate, OpCancel:
+	case OpUpdate, OpCancel, OpComplete:
 	default:
 		return ctx, nil
 	}

@@ -40,6 +40,7 @@ func (c *Sessions) Complete(ctx context.Context, ag *app.Agent, v acp.Version, i
 	if c.Completer == nil {
 		return nil, &app.Error{Code: app.CodeUnavailable, Message: "payments are not configured on this server"}
 	}
+	ctx = withSettings(ctx, set) // for the order_create event's first delivery
 	if err := checkPayment(v, in, c.payments().accepted(set)); err != nil {
 		return nil, err
 	}
@@ -143,23 +144,7 @@ func (c *Sessions) beginCompletion(ctx context.Context, ag *app.Agent, v acp.Ver
 		return nil, err
 	}
 	cs.Status = acp.StatusCompleteInProgress
-	st := c.Completer.Store
-	err = c.Store.InTx(ctx, func(ctx context.Context) error {
-		if err := c.Store.SaveCheckoutSession(ctx, cs); err != nil {
-			return err
-		}
-		// The session's first attempt, most often; else the next one.
-		if first, err := st.InsertPayment(ctx, p); err != nil || first {
-			return err
-		}
-		prev, err := st.CheckoutPayment(ctx, cs.ID)
-		if err != nil {
-			return err
-		}
-		p.follow(prev)
-		return st.SavePayment(ctx, p)
-	})
-	if err != nil {
+	if err := c.writeBegin(ctx, cs, p); err != nil {
 		return nil, err
 	}
 	return &begun{p: p, pay: pay}, nil
@@ -312,60 +297,47 @@ func (c *Sessions) drive(ctx context.Context, sh *app.Shop, cs *Session, b *begu
 	return c.record(ctx, sh, cs, p)
 }
 
-// record writes where a drive stopped, in one transaction: the payment
-// record with its lease released (unless a newer attempt began), the session's status from it, and, when
-// this write completes the session, its order_create, so that the event
-// exists exactly once, whoever (request or resume job, on any replica)
-// finishes the completion. The session write is guarded by the row
-// version of cs; the session is read again only when that conflicts. It
-// is written even when the request's client went away: the outcome is
-// known, and the lease is released for the next driver at once.
+// record writes where a drive stopped, in one go (writeRecord; else
+// recordInTx): the payment record with its lease released (unless a newer
+// attempt began), the session's status from it, and, when this write
+// completes the session, its order_create, so that the event exists
+// exactly once, whoever (request or resume job, on any replica) finishes
+// the completion. The session write is guarded by the row version of cs;
+// the session is read again only when that conflicts. It is written even
+// when the request's client went away: the outcome is known, and the
+// lease is released for the next driver at once.
 func (c *Sessions) record(ctx context.Context, sh *app.Shop, cs *Session, p *Payment) (*Session, error) {
 	ctx = context.WithoutCancel(ctx)
 	p.LeaseUntil = nil
-	var out *Session
-	err := c.Completer.Store.InTx(ctx, func(ctx context.Context) error {
-		if err := c.Completer.Store.UpdatePayment(ctx, p); err != nil {
-			return err
+	cur := *cs // cs stays as it was if the write fails
+	for attempt := 1; ; attempt++ {
+		created := cur.Status != acp.StatusCompleted && p.State == PaymentCompleted
+		next := cur
+		applyPayment(&next, p)
+		next.UpdatedAt = c.now()
+		ok, err := c.writeRecord(ctx, &next, p, created)
+		switch {
+		case !ok:
+			return c.recordInTx(ctx, sh, cs, p)
+		case err == nil:
+			return &next, nil
+		case errors.Is(err, ErrStaleAttempt):
+			// A newer payment attempt began (this driver is stale): its
+			// outcome is not this one's to write.
+			return c.load(ctx, sh, cs.ID)
+		case !errors.Is(err, app.ErrConflict):
+			return nil, fmt.Errorf("record completion: %w", err)
+		case attempt == maxWriteAttempts:
+			return nil, &app.Error{Code: app.CodeConflict, Reason: "concurrent_update", RetryAfter: time.Second,
+				Message: "the session is being changed by another request; retry"}
 		}
-		cur := *cs // cs stays as it was if the transaction fails
-		for attempt := 1; ; attempt++ {
-			created := cur.Status != acp.StatusCompleted && p.State == PaymentCompleted
-			applyPayment(&cur, p)
-			cur.UpdatedAt = c.now()
-			err := c.Store.SaveCheckoutSession(ctx, &cur)
-			if err == nil {
-				out = &cur
-				if created && c.Events != nil {
-					return c.Events.OrderCreated(ctx, out, p)
-				}
-				return nil
-			}
-			if errors.Is(err, app.ErrConflict) && attempt == maxWriteAttempts {
-				return &app.Error{Code: app.CodeConflict, Reason: "concurrent_update", RetryAfter: time.Second,
-					Message: "the session is being changed by another request; retry"}
-			}
-			if !errors.Is(err, app.ErrConflict) {
-				return fmt.Errorf("save checkout session: %w", err)
-			}
-			// A conditional write that loses leaves the transaction
-			// usable: read again and apply the outcome to that.
-			fresh, err := c.load(ctx, sh, cs.ID)
-			if err != nil {
-				return err
-			}
-			cur = *fresh
+		// The session changed meanwhile: apply the outcome to it as it is.
+		fresh, err := c.load(ctx, sh, cs.ID)
+		if err != nil {
+			return nil, err
 		}
-	})
-	if errors.Is(err, app.ErrConflict) {
-		// A newer payment attempt began (this driver is stale): its
-		// outcome is not this one's to write.
-		return c.load(ctx, sh, cs.ID)
+		cur = *fresh
 	}
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
 }
 
 // OrderEvents records the order events of completed sessions

@@ -74,8 +74,9 @@ func (p *Prefetch) take(shopID int64, id string) (cs *Session, ok bool) {
 // result of the call's idempotency claim), written by the store with the
 // session write that ends the operation: in the same statement
 // (PostgreSQL) or transaction (SQLite), so that the answer is kept exactly
-// when the session it shows is. Create, Update and Cancel write it; no
-// other operation does. It is written at most once.
+// when the session it shows is. Create, Update and Cancel write it, and
+// Complete with the record of the completion it drove (record); no other
+// operation does. It is written at most once.
 type Answer struct {
 	// Record is the idempotency record the answer completes.
 	Record int64

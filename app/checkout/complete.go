@@ -26,7 +26,7 @@ import (
 //
 // The record (Payment) is written when the completion begins, before
 // orderCreate is sent, and where the drive stops (with the session's
-// outcome, in one transaction). A crash in between leaves the last record,
+// outcome, in one write: complete_write.go). A crash in between leaves the last record,
 // and every external call from there is safe to repeat: payment calls
 // carry idempotency keys derived from the session and attempt, and once an
 // orderCreate was sent the order is looked up by its sourceIdentifier (the

@@ -32,9 +32,11 @@
 // → Store.CreateCheckoutSession (app/store); a complete goes
 // Sessions.Complete → Completer: Payments.Authorize, then Orders.Create
 // writes the Shopify order (the attempt saved through PaymentStore before
-// it is sent), then Payments.Capture; the outcome, the session's status and
-// the order_create event (recorded through OrderEvents) are written in one
-// transaction. A completion left with no driver is resumed by the
+// it is sent), then Payments.Capture; the outcome, the session's status,
+// the order_create event (prepared by OrderEvents) and the request's
+// answer are written in one go (CompletionStore: one statement on
+// PostgreSQL, a transaction on SQLite), as is the completion's beginning.
+// A completion left with no driver is resumed by the
 // checkout_resume_completion job that the periodic sweep
 // (app/maintenance) enqueues.
 // Every operation takes its caller explicitly (the authenticated

@@ -36,15 +36,19 @@ func (s *Service) Deliver(ctx context.Context, eventID int64) error {
 		return &app.Claimed{Until: *ev.ClaimedUntil}
 	}
 	// The job keeps the event whatever the answer: no claim, no sweep.
-	return s.attempt(ctx, ev, nil)
+	return s.attempt(ctx, ev, nil, nil)
 }
 
 // attempt sends a claimed event once and records the attempt with the
-// claim it leaves (nil: none, the job owns the event).
-func (s *Service) attempt(ctx context.Context, ev *Event, claimAfter *time.Time) error {
-	set, err := s.Store.ACPSettings(ctx, ev.ShopID)
-	if err != nil && !errors.Is(err, app.ErrNotFound) {
-		return err
+// claim it leaves (nil: none, the job owns the event). set is the shop's
+// ACP settings when the caller has them (the completion that stored the
+// event read them); nil: they are read.
+func (s *Service) attempt(ctx context.Context, ev *Event, claimAfter *time.Time, set *app.ACPSettings) error {
+	if set == nil {
+		var err error
+		if set, err = s.Store.ACPSettings(ctx, ev.ShopID); err != nil && !errors.Is(err, app.ErrNotFound) {
+			return err
+		}
 	}
 	if set == nil || set.WebhookURL == "" || set.WebhookSecretSealed == "" {
 		msg := "no order-event webhook URL and secret are configured for the shop's agent"

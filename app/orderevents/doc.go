@@ -2,9 +2,12 @@
 // kept told of its orders, and the money of Shopify's refunds and
 // cancellations goes back through the shop's payment provider.
 //
-// Service records an order_create when a checkout completes (OrderCreated,
-// called by checkout through its OrderEvents interface, in the
-// transaction that completes the session) and an order_update when
+// Service records an order_create when a checkout completes
+// (PrepareOrderCreated, called by checkout through its
+// OrderEventPreparer interface: the event is stored by the write that
+// completes the session, and its first attempt takes the shop's settings
+// the completion read; OrderCreated stores it in a caller's transaction)
+// and an order_update when
 // Shopify reports a shipment, a refund or a cancellation (OrderWebhook,
 // called by shops.ShopifyWebhooks through its OrderWebhooks interface,
 // which for a refund or cancellation first refunds or releases the

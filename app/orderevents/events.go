@@ -203,6 +203,27 @@ func (s *Service) OrderCreated(ctx context.Context, cs *checkout.Session, p *che
 	return s.Store.InTx(ctx, func(ctx context.Context) error { return s.record(ctx, ev) })
 }
 
+// PrepareOrderCreated is the order_create event of a session whose
+// completion is being recorded, for the completion's write to store
+// (checkout.OrderEventPreparer), claimed for its first delivery attempt
+// as record claims it: that attempt starts once the write is committed
+// (Stored), with the shop's settings set when the completion read them
+// (nil: the attempt reads them).
+func (s *Service) PrepareOrderCreated(_ context.Context, cs *checkout.Session, p *checkout.Payment, set *app.ACPSettings) (*checkout.OrderEvent, error) {
+	ev, err := s.prepare(cs, p, nil, acp.EventOrderCreate)
+	if err != nil {
+		return nil, err
+	}
+	until := s.now().Add(s.inlineClaim())
+	ev.ClaimedUntil = &until
+	return &checkout.OrderEvent{ShopID: ev.ShopID, SessionID: ev.SessionID, Type: ev.Type, APIVersion: string(ev.APIVersion),
+		Body: ev.Body, Status: ev.Status, CreatedAt: ev.CreatedAt, ClaimedUntil: ev.ClaimedUntil,
+		Stored: func(ctx context.Context, id int64) {
+			ev.ID = id
+			s.deliverSoon(ctx, ev, set)
+		}}, nil
+}
+
 // prepare encodes the event in the session's version.
 func (s *Service) prepare(cs *checkout.Session, p *checkout.Payment, so *shopify.Order, eventType string) (*Event, error) {
 	o, err := buildOrder(cs, p, so)
@@ -231,6 +252,6 @@ func (s *Service) record(ctx context.Context, ev *Event) error {
 	if err != nil || !ok {
 		return err
 	}
-	s.Store.AfterCommit(ctx, func(ctx context.Context) { s.deliverSoon(ctx, ev) })
+	s.Store.AfterCommit(ctx, func(ctx context.Context) { s.deliverSoon(ctx, ev, nil) })
 	return nil
 }

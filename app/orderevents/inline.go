@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/acpbridge/acpbridge/app"
 )
 
 // First attempt inline, River for what fails or is lost (issue 17): an
@@ -42,8 +44,9 @@ func (s *Service) inlineClaim() time.Duration { return s.timeout() + inlineGrace
 
 // deliverSoon makes an event's first delivery attempt, in the background,
 // while its claim (taken when it was stored) holds. A failed attempt
-// leaves the claim past, for the sweep.
-func (s *Service) deliverSoon(ctx context.Context, ev *Event) {
+// leaves the claim past, for the sweep. set is the shop's ACP settings
+// when the caller has them (nil: the attempt reads them).
+func (s *Service) deliverSoon(ctx context.Context, ev *Event, set *app.ACPSettings) {
 	if s.slots != nil {
 		select {
 		case s.slots <- struct{}{}:
@@ -66,7 +69,7 @@ func (s *Service) deliverSoon(ctx context.Context, ev *Event) {
 			s.log(ctx, slog.LevelWarn, "agent event left to a job: its first attempt started too late", ev)
 			return
 		}
-		if err := s.attempt(ctx, ev, &now); err != nil {
+		if err := s.attempt(ctx, ev, &now, set); err != nil {
 			s.log(ctx, slog.LevelInfo, "agent event left to a job", ev, "err", err)
 		}
 	}()
