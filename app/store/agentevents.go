@@ -104,7 +104,7 @@ func (s *Store) ClaimAgentEvent(ctx context.Context, id int64, now, until time.T
 	var rows []agentEventRow
 	err = s.conn(ctx).Raw(`UPDATE agent_events SET claimed_until = ?
 		WHERE id = ? AND status = ? AND (claimed_until IS NULL OR claimed_until <= ?) RETURNING *`,
-		until, id, orderevents.Pending, now).Scan(&rows).Error
+		until, id, orderevents.Pending, now).Find(&rows).Error
 	if err != nil {
 		return nil, false, translate(err, fmt.Sprintf("claim agent event %d", id))
 	}
@@ -127,7 +127,7 @@ func (s *Store) HandOverAgentEvents(ctx context.Context, now time.Time, limit in
 	const due = "claimed_until IS NOT NULL AND claimed_until < ? AND status = ?"
 	err := s.conn(ctx).Raw(`UPDATE agent_events SET claimed_until = NULL WHERE `+due+` AND id IN (
 		SELECT id FROM agent_events WHERE `+due+` ORDER BY claimed_until LIMIT ?) RETURNING id`,
-		now, orderevents.Pending, now, orderevents.Pending, limit).Scan(&ids).Error
+		now, orderevents.Pending, now, orderevents.Pending, limit).Find(&ids).Error
 	return ids, translate(err, "hand over agent events")
 }
 
@@ -149,7 +149,7 @@ func (s *Store) RecordAgentEventAttempt(ctx context.Context, a orderevents.Attem
 		INSERT INTO agent_event_attempts (event_id, attempted_at, status_code, error, duration_ms)
 		SELECT id, CAST(? AS timestamptz), CAST(? AS integer), CAST(? AS text), CAST(? AS bigint) FROM e RETURNING event_id`,
 			a.StatusCode, a.Error, status, delivered, claimedUntil, a.EventID,
-			a.AttemptedAt, a.StatusCode, a.Error, a.Duration.Milliseconds()).Scan(&ids).Error
+			a.AttemptedAt, a.StatusCode, a.Error, a.Duration.Milliseconds()).Find(&ids).Error
 		if err != nil {
 			return translate(err, "record agent event attempt")
 		}

@@ -70,7 +70,7 @@ func (s *Store) BeginCompletionWrite(ctx context.Context, cs *checkout.Session, 
 		r.Status, r.State, r.Currency, r.ExpiresAt, r.UpdatedAt, cs.ID, cs.ShopID, cs.RowVersion,
 		pr.SessionID, pr.ShopID, pr.State, pr.Attempt, pr.TokenSealed, pr.Amount, pr.Currency, pr.PaymentIntentID,
 		pr.OrderID, pr.OrderName, pr.OrderStatusURL, pr.Details, pr.LastError, pr.LeaseUntil, pr.CreatedAt, pr.UpdatedAt,
-	).Scan(&out).Error
+	).Find(&out).Error
 	if err != nil {
 		return translate(err, "begin completion")
 	}
@@ -156,7 +156,7 @@ func (s *Store) RecordCompletion(ctx context.Context, w checkout.CompletionWrite
 		EventID               *int64
 		Attempt               *int
 	}
-	err = s.conn(ctx).Raw(recordCompletionSQL(w.Event != nil, w.Answer != nil), args...).Scan(&out).Error
+	err = s.conn(ctx).Raw(recordCompletionSQL(w.Event != nil, w.Answer != nil), args...).Find(&out).Error
 	if err != nil {
 		return false, translate(err, "record completion")
 	}

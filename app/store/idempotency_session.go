@@ -43,7 +43,7 @@ func (s *Store) insertClaim(ctx context.Context, row *idempotencyRow) (bool, err
 	var r claimRead
 	err := s.conn(ctx).Raw(claimAndReadSQL,
 		row.ShopID, row.APIKeyID, row.Operation, row.SessionID, row.Key, row.APIVersion, row.RequestHash, row.State,
-		row.LeaseUntil, row.CreatedAt, row.ExpiresAt, pf.ID, pf.ShopID).Scan(&r).Error
+		row.LeaseUntil, row.CreatedAt, row.ExpiresAt, pf.ID, pf.ShopID).Find(&r).Error
 	if err != nil {
 		return false, translate(err, "claim idempotency key")
 	}
@@ -149,7 +149,7 @@ func (s *Store) CreateCheckoutSessionAnswered(ctx context.Context, cs *checkout.
   RETURNING 1), `+finishSQL+`
 SELECT count(*) AS answered FROM f`,
 		r.ID, r.ShopID, r.APIVersion, r.Status, r.Currency, r.State, r.RowVersion, r.APIKeyID, r.ExpiresAt, r.CreatedAt, r.UpdatedAt,
-		a.Outcome, answerBody(a), a.Record).Scan(&out).Error
+		a.Outcome, answerBody(a), a.Record).Find(&out).Error
 	if err != nil {
 		return false, translate(err, "create checkout session")
 	}
@@ -176,7 +176,7 @@ func (s *Store) SaveCheckoutSessionAnswered(ctx context.Context, cs *checkout.Se
   RETURNING 1), `+finishSQL+`
 SELECT (SELECT count(*) FROM s) AS saved, (SELECT count(*) FROM f) AS answered`,
 		r.Status, r.State, r.Currency, r.ExpiresAt, r.UpdatedAt, cs.ID, cs.ShopID, cs.RowVersion,
-		a.Outcome, answerBody(a), a.Record).Scan(&out).Error
+		a.Outcome, answerBody(a), a.Record).Find(&out).Error
 	if err != nil {
 		return false, translate(err, "save checkout session")
 	}

@@ -109,7 +109,7 @@ func (s *Store) HandOverWebhookEvents(ctx context.Context, now time.Time, limit 
 	// sweeps never both hand the same delivery over.
 	const due = "claimed_until IS NOT NULL AND claimed_until < ? AND processed_at IS NULL"
 	err := s.conn(ctx).Raw(`UPDATE webhook_events SET claimed_until = NULL WHERE `+due+` AND id IN (
-		SELECT id FROM webhook_events WHERE `+due+` ORDER BY claimed_until LIMIT ?) RETURNING id`, now, now, limit).Scan(&ids).Error
+		SELECT id FROM webhook_events WHERE `+due+` ORDER BY claimed_until LIMIT ?) RETURNING id`, now, now, limit).Find(&ids).Error
 	return ids, translate(err, "hand over webhook events")
 }
 
