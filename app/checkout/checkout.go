@@ -120,6 +120,9 @@ type Quote struct {
 	// just now that confirmed them), not only by the synced catalog.
 	Live     bool      `json:"live,omitempty"`
 	QuotedAt time.Time `json:"quoted_at"`
+	// Throttled is the wait the shop's API budget asked for when Shopify
+	// could not be asked for this quote for that reason (not stored).
+	Throttled time.Duration `json:"-"`
 }
 
 // QuotedLine is one priced line.

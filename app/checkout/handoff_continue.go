@@ -316,7 +316,12 @@ func (c *Sessions) writeAtClick(ctx context.Context, sh *app.Shop, cs *Session) 
 	}
 	if !payable && recoverable(st.Quote.Messages) {
 		// Shopify could not confirm the lines: nothing changes, the
-		// buyer tries again in a moment.
+		// buyer tries again in a moment — when the shop's API budget was
+		// what was short, once it is back (429, as for a draft write).
+		if wait := st.Quote.Throttled; wait > 0 {
+			return nil, &app.Error{Code: app.CodeRateLimited, Reason: "rate_limit_exceeded", RetryAfter: wait,
+				Message: "The store is busy right now. Try again in a moment."}
+		}
 		return nil, &app.Error{Code: app.CodeUnavailable, RetryAfter: 2 * time.Second,
 			Message: "The store's checkout cannot be reached right now. Try again in a moment."}
 	}

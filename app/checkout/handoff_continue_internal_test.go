@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
@@ -210,7 +211,9 @@ type livePricer struct {
 	handoffPricer
 	price int64
 	down  bool
-	calls int
+	// throttled: down because the shop's API budget was short.
+	throttled time.Duration
+	calls     int
 }
 
 func (p *livePricer) QuoteLive(ctx context.Context, sh *app.Shop, v acp.Version, st *State) (Quote, error) {
@@ -220,6 +223,7 @@ func (p *livePricer) QuoteLive(ctx context.Context, sh *app.Shop, v acp.Version,
 		q.Complete, q.Options = false, nil
 		q.Messages = append(q.Messages, acp.Message{Type: acp.MessageError, Code: acp.MessageCodeInvalid, Resolution: "recoverable",
 			Content: "The store could not confirm prices, tax and shipping just now."})
+		q.Throttled = p.throttled
 		return q, err
 	}
 	for i := range q.Lines {
@@ -249,7 +253,18 @@ func TestContinueLiveCheck(t *testing.T) {
 		t.Errorf("after the failed check: quote %+v, link %+v, drafts %v", after.State.Quote, after.State.Continue, e.drafts.upserts)
 	}
 
-	lp.down = false
+	// The same when the shop's API budget is what is short, but a 429
+	// with the budget's wait.
+	lp.throttled = 3 * time.Second
+	if _, err := e.c.Continue(context.Background(), linkToken(t, cs)); !errors.As(err, &ae) || ae.Code != app.CodeRateLimited ||
+		ae.RetryAfter != 3*time.Second {
+		t.Fatalf("live check throttled: %v", err)
+	}
+	if after := e.store.stored(cs.ID); after.State.Continue.Claim != "" || len(e.drafts.upserts) != 0 {
+		t.Errorf("after the throttled check: link %+v, drafts %v", after.State.Continue, e.drafts.upserts)
+	}
+
+	lp.down, lp.throttled = false, 0
 	out := e.click(t, cs)
 	if out.Page != PagePriceChanged || out.Total != 1200+500 || out.Currency != "USD" || len(e.drafts.upserts) != 0 {
 		t.Fatalf("price changed: %+v, drafts %v", out, e.drafts.upserts)

@@ -454,6 +454,7 @@ func (p *Pricing) unreachable(ctx context.Context, sh *app.Shop, q Quote, err er
 	retry := "Please try again in a moment."
 	if wait, ok := shopify.RetryAfter(err); ok && errors.Is(err, shopify.ErrThrottled) {
 		retry = fmt.Sprintf("Please try again in %d seconds.", max(1, int(math.Ceil(wait.Seconds()))))
+		q.Throttled = wait
 	}
 	q.Messages = append(q.Messages, acp.Message{Type: acp.MessageError, Code: acp.MessageCodeInvalid, ContentType: acp.ContentPlain,
 		Severity: "medium", Resolution: "recoverable",

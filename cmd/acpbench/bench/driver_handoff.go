@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -90,11 +91,34 @@ func (d *driver) payAtShopify(ctx context.Context, a agent, c *Conversation, s m
 }
 
 // follow is the buyer following the continue_url: the app answers 303
-// to the draft's invoice, whose URL it returns.
+// to the draft's invoice, whose URL it returns. With Config.Retry a busy or
+// throttled page (429, 503) is loaded again after its Retry-After, as its
+// own "try again" link and the busy page's reload do.
 func (d *driver) follow(ctx context.Context, tr, u string) (string, error) {
+	deadline := time.Now().Add(d.cfg.RetryFor)
+	for attempt := 1; ; attempt++ {
+		status, loc, retryAfter, err := d.followOnce(ctx, tr, u)
+		if err == nil {
+			return loc, nil
+		}
+		again := status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable
+		if !d.cfg.Retry || !again || time.Now().After(deadline) || ctx.Err() != nil {
+			return "", err
+		}
+		wait := time.Duration(min(attempt, 10)) * 100 * time.Millisecond
+		if ra, perr := strconv.ParseFloat(retryAfter, 64); perr == nil && ra >= 0 {
+			wait = min(time.Duration(ra*float64(time.Second)), 5*time.Second)
+		}
+		sleep(ctx, wait)
+	}
+}
+
+// followOnce loads the continue_url once: the invoice URL of a 303, or
+// the page's status, its Retry-After and an error.
+func (d *driver) followOnce(ctx context.Context, tr, u string) (int, string, string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return "", err
+		return 0, "", "", err
 	}
 	d.inFlight.Add(1)
 	t0 := time.Now()
@@ -109,14 +133,17 @@ func (d *driver) follow(ctx context.Context, tr, u string) (string, error) {
 	if err != nil {
 		d.rec.request(tr, EndpointContinue, 0, dur, false)
 		d.rec.errorAnswer(tr, EndpointContinue, 0, "transport: "+transportKind(err), []byte(err.Error()))
-		return "", fmt.Errorf("%s: %w", EndpointContinue, err)
+		return 0, "", "", fmt.Errorf("%s: %w", EndpointContinue, err)
 	}
 	loc, lerr := resp.Location()
 	ok := resp.StatusCode == http.StatusSeeOther && lerr == nil
 	d.rec.request(tr, EndpointContinue, resp.StatusCode, dur, ok)
 	if !ok {
 		d.rec.errorAnswer(tr, EndpointContinue, resp.StatusCode, "continue page", b)
-		return "", fmt.Errorf("%s: %d %s", EndpointContinue, resp.StatusCode, sample(b))
+		if resp.StatusCode == http.StatusTooManyRequests && resp.Header.Get("Retry-After") == "" {
+			d.rec.missingRetryAfter(tr, EndpointContinue)
+		}
+		return resp.StatusCode, "", resp.Header.Get("Retry-After"), fmt.Errorf("%s: %d %s", EndpointContinue, resp.StatusCode, sample(b))
 	}
-	return loc.String(), nil
+	return resp.StatusCode, loc.String(), "", nil
 }

@@ -535,3 +535,28 @@ func TestMCPStatusIsRESTStatusOfTheACPError(t *testing.T) {
 		}
 	}
 }
+
+// TestGracefulContinueRedirect: the continue link's 303 is its successful
+// answer, so a burst of buyers following links is graceful; any other
+// redirect or non-2xx still counts.
+func TestGracefulContinueRedirect(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name        string
+		endpoint    string
+		status      int
+		wantProblem string
+	}{
+		{"continue 303", EndpointContinue, 303, ""},
+		{"continue 429", EndpointContinue, 429, ""},
+		{"continue 302", EndpointContinue, 302, "answers 302 (not 429)"},
+		{"create 303", EndpointCreate, 303, "answers 303 (not 429)"},
+		{"continue 404", EndpointContinue, 404, "answers 404 (not 429)"},
+	} {
+		rep := &Report{Endpoints: map[string]*EndpointStats{tc.endpoint: {Statuses: map[int]int{tc.status: 5}}}}
+		probs := strings.Join(rep.Graceful().Problems(time.Hour), "; ")
+		if tc.wantProblem == "" && probs != "" || !strings.Contains(probs, tc.wantProblem) {
+			t.Errorf("%s: problems %q, want %q", tc.name, probs, tc.wantProblem)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -478,7 +479,7 @@ func (r *Report) Graceful() Graceful {
 			case code >= 500:
 				g.ServerErrors += n
 			}
-			if code < 200 || code > 299 {
+			if !answered(ep, code) {
 				g.NonSuccess[code] += n
 			}
 		}
@@ -493,6 +494,15 @@ func (r *Report) Graceful() Graceful {
 		g.CompleteAgain += c.InProgress
 	}
 	return g
+}
+
+// answered reports whether status is the endpoint's successful answer: a
+// 2xx, or the continue link's redirect to the checkout page.
+func answered(endpoint string, status int) bool {
+	if endpoint == EndpointContinue && status == http.StatusSeeOther {
+		return true
+	}
+	return status >= 200 && status <= 299
 }
 
 // Problems lists what breaks the burst goal: any 5xx, any request without
