@@ -195,6 +195,11 @@ func StartStack(ctx context.Context, cfg StackConfig) (st *Stack, err error) {
 		// Every buyer following a continue_url comes from 127.0.0.1 here,
 		// not from an address of their own.
 		"IP_RATE_LIMIT=0",
+		// Likewise every Shopify webhook: the real Shopify sends from many
+		// addresses and retries a refused delivery, the emulator does
+		// neither, so a limit per address lost order webhooks (and left
+		// those sessions unpaid) at Plus-plan rates (≈120 webhooks/s).
+		"WEBHOOK_IP_RATE_LIMIT=0",
 		// The stack's shop is paid through its Stripe account (delegated
 		// payment), which only a custom-distribution install may use.
 		"APP_DISTRIBUTION=custom")
