@@ -119,11 +119,17 @@ func (s *Stripe) init() {
 
 // api returns a client for one merchant's key.
 func (s *Stripe) api(key string) (*client.API, error) {
-	s.init()
-	if err := checkKey(key); err != nil {
+	if err := s.ready(key); err != nil {
 		return nil, err
 	}
 	return client.New(key, s.backends), nil
+}
+
+// ready builds the backend and checks the key, for a call straight
+// through the backend (callIntent).
+func (s *Stripe) ready(key string) error {
+	s.init()
+	return checkKey(key)
 }
 
 // ErrInvalidInput wraps every refusal to send a request: a missing
