@@ -83,6 +83,10 @@ type PaymentAccount struct {
 	// VerifiedAt is when the provider last accepted the stored credentials
 	// (nil when never checked since they were stored).
 	VerifiedAt *time.Time
+	// Sealed is the credentials as stored (PaymentCredentials.Sealed) when
+	// they were read with the settings, as an agent's authentication reads
+	// them; "" otherwise: read them with PaymentCredentials.
+	Sealed string
 }
 
 // PaymentCredentials are a shop's credentials for one payment provider

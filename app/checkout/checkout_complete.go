@@ -223,7 +223,9 @@ func (c *Sessions) beginAuthenticated(ctx context.Context, cs *Session, in *acp.
 
 // paymentAccount opens the shop's payment account when it can be charged
 // here (its provider runs here and its credentials are stored), for the
-// drive that follows; ErrNotFound when the shop has none.
+// drive that follows; ErrNotFound when the shop has none. The credentials
+// are the ones authentication read with the settings when it did
+// (app.PaymentAccount.Sealed), else read.
 func (c *Sessions) paymentAccount(ctx context.Context, ag *app.Agent) (*ShopPayment, error) {
 	set, err := c.settings(ctx, ag)
 	if err != nil {
@@ -232,9 +234,13 @@ func (c *Sessions) paymentAccount(ctx context.Context, ag *app.Agent) (*ShopPaym
 	if len(c.payments().handlers(set)) == 0 {
 		return nil, fmt.Errorf("payment account: %w", app.ErrNotFound)
 	}
-	cred, err := c.Completer.Store.PaymentCredentials(ctx, ag.Shop.ID, set.Payment.Provider)
-	if err != nil {
-		return nil, err
+	pa := set.Payment
+	cred := &app.PaymentCredentials{ShopID: ag.Shop.ID, Provider: pa.Provider, AccountID: pa.AccountID, Sealed: pa.Sealed,
+		VerifiedAt: pa.VerifiedAt}
+	if pa.Sealed == "" {
+		if cred, err = c.Completer.Store.PaymentCredentials(ctx, ag.Shop.ID, pa.Provider); err != nil {
+			return nil, err
+		}
 	}
 	return c.payments().open(c.Completer.Keys, cred)
 }

@@ -1,11 +1,13 @@
 package checkout
 
 import (
+	"context"
 	"reflect"
 	"testing"
 
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/secret"
 )
 
 // handlerOnly is a provider that only names its handler.
@@ -66,5 +68,66 @@ func TestPaymentHandlers(t *testing.T) {
 		case c.field != "" && (ae == nil || ae.Field != c.field || ae.Message != c.message):
 			t.Errorf("%s %+v: %v, want %q on %s", c.v, c.in.Payment, err, c.message, c.field)
 		}
+	}
+}
+
+// credStore is a PaymentStore that only answers PaymentCredentials, and
+// counts its reads.
+type credStore struct {
+	PaymentStore
+	cred  *app.PaymentCredentials
+	reads int
+}
+
+func (s *credStore) PaymentCredentials(context.Context, int64, string) (*app.PaymentCredentials, error) {
+	s.reads++
+	return s.cred, nil
+}
+
+// TestPaymentAccountCredentials: a complete request opens the credentials
+// authentication read with the settings (app.PaymentAccount.Sealed)
+// without reading them again, and reads them when the settings do not
+// carry them (settings read without authentication).
+func TestPaymentAccountCredentials(t *testing.T) {
+	key, err := secret.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := secret.ParseKeyring(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seal := func(shopID int64, v string) string {
+		s, err := keys.Seal([]byte(v), app.PaymentCredentialsAAD(shopID, "card"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	stored := &app.PaymentCredentials{ShopID: 7, Provider: "card", AccountID: "acct_1", Sealed: seal(7, "sk_stored")}
+	for _, tc := range []struct {
+		name      string
+		sealed    string
+		want      string
+		wantReads int
+	}{
+		{"carried", seal(7, "sk_carried"), "sk_carried", 0},
+		{"not carried", "", "sk_stored", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := &credStore{cred: stored}
+			c := &Sessions{Completer: &Completer{Store: st, Keys: keys,
+				Payments: PaymentProviders{"card": handlerOnly{id: "card_tokenized", psp: "cardpsp"}}}}
+			ag := &app.Agent{Shop: &app.Shop{ID: 7}, Settings: &app.ACPSettings{ShopID: 7,
+				Payment: &app.PaymentAccount{Provider: "card", AccountID: "acct_1", Sealed: tc.sealed}}}
+			sp, err := c.paymentAccount(context.Background(), ag)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sp.Credentials != tc.want || sp.AccountID != "acct_1" || st.reads != tc.wantReads {
+				t.Errorf("credentials %q account %q after %d reads, want %q acct_1 after %d",
+					sp.Credentials, sp.AccountID, st.reads, tc.want, tc.wantReads)
+			}
+		})
 	}
 }

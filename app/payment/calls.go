@@ -86,8 +86,7 @@ func (s *Stripe) Authorize(ctx context.Context, key string, in AuthorizeInput) (
 	if err := checkIdem(in.IdempotencyKey); err != nil {
 		return nil, err
 	}
-	api, err := s.api(key)
-	if err != nil {
+	if err := s.ready(key); err != nil {
 		return nil, err
 	}
 	p := &stripe.PaymentIntentParams{
@@ -115,11 +114,10 @@ func (s *Stripe) Authorize(ctx context.Context, key string, in AuthorizeInput) (
 	}
 	p.AddExtra(TokenParam, in.Token)
 	p.AddExpand("payment_method")
-	pi, err := api.PaymentIntents.New(p)
+	out, err := s.callIntent(http.MethodPost, "/v1/payment_intents", key, p)
 	if err != nil {
 		return nil, classify(op, in.IdempotencyKey, err)
 	}
-	out := toIntent(pi)
 	s.log.DebugContext(ctx, "stripe payment intent authorized", "intent", out.ID, "status", out.Status,
 		"amount", out.Amount, "currency", out.Currency)
 	return out, nil
@@ -168,17 +166,15 @@ func (s *Stripe) ConfirmAuthenticated(ctx context.Context, key, intentID string,
 	if err != nil {
 		return nil, err
 	}
-	api, err := s.api(key)
-	if err != nil {
+	if err := s.ready(key); err != nil {
 		return nil, err
 	}
 	p := &stripe.PaymentIntentConfirmParams{Params: params(ctx, idemKey), PaymentMethodOptions: opts}
 	p.AddExpand("payment_method")
-	pi, err := api.PaymentIntents.Confirm(intentID, p)
+	out, err := s.callIntent(http.MethodPost, stripe.FormatURLPath("/v1/payment_intents/%s/confirm", intentID), key, p)
 	if err != nil {
 		return nil, classify(op, idemKey, err)
 	}
-	out := toIntent(pi)
 	s.log.DebugContext(ctx, "stripe payment intent confirmed", "intent", out.ID, "status", out.Status)
 	return out, nil
 }
@@ -195,11 +191,11 @@ func (s *Stripe) Capture(ctx context.Context, key, intentID, idemKey string) (*I
 	if err := checkIdem(idemKey); err != nil {
 		return nil, err
 	}
-	api, err := s.api(key)
-	if err != nil {
+	if err := s.ready(key); err != nil {
 		return nil, err
 	}
-	pi, err := api.PaymentIntents.Capture(intentID, &stripe.PaymentIntentCaptureParams{Params: params(ctx, idemKey)})
+	out, err := s.callIntent(http.MethodPost, stripe.FormatURLPath("/v1/payment_intents/%s/capture", intentID), key,
+		&stripe.PaymentIntentCaptureParams{Params: params(ctx, idemKey)})
 	if err != nil {
 		err = classify(op, idemKey, err)
 		if in, ok := stateIs(err, StatusSucceeded); ok {
@@ -207,7 +203,6 @@ func (s *Stripe) Capture(ctx context.Context, key, intentID, idemKey string) (*I
 		}
 		return nil, err
 	}
-	out := toIntent(pi)
 	s.log.DebugContext(ctx, "stripe payment intent captured", "intent", out.ID, "amount", out.AmountReceived)
 	return out, nil
 }
@@ -230,15 +225,14 @@ func (s *Stripe) Cancel(ctx context.Context, key, intentID, reason, idemKey stri
 	if err := checkIdem(idemKey); err != nil {
 		return nil, err
 	}
-	api, err := s.api(key)
-	if err != nil {
+	if err := s.ready(key); err != nil {
 		return nil, err
 	}
 	p := &stripe.PaymentIntentCancelParams{Params: params(ctx, idemKey)}
 	if reason != "" {
 		p.CancellationReason = stripe.String(reason)
 	}
-	pi, err := api.PaymentIntents.Cancel(intentID, p)
+	out, err := s.callIntent(http.MethodPost, stripe.FormatURLPath("/v1/payment_intents/%s/cancel", intentID), key, p)
 	if err != nil {
 		err = classify(op, idemKey, err)
 		if in, ok := stateIs(err, StatusCanceled); ok {
@@ -246,7 +240,6 @@ func (s *Stripe) Cancel(ctx context.Context, key, intentID, reason, idemKey stri
 		}
 		return nil, err
 	}
-	out := toIntent(pi)
 	s.log.DebugContext(ctx, "stripe payment intent canceled", "intent", out.ID)
 	return out, nil
 }
@@ -268,17 +261,16 @@ func (s *Stripe) Get(ctx context.Context, key, intentID string) (*Intent, error)
 	if intentID == "" {
 		return nil, invalidInput("an intent id is required")
 	}
-	api, err := s.api(key)
-	if err != nil {
+	if err := s.ready(key); err != nil {
 		return nil, err
 	}
 	p := &stripe.PaymentIntentParams{Params: params(ctx, "")}
 	p.AddExpand("payment_method")
-	pi, err := api.PaymentIntents.Get(intentID, p)
+	out, err := s.callIntent(http.MethodGet, stripe.FormatURLPath("/v1/payment_intents/%s", intentID), key, p)
 	if err != nil {
 		return nil, classify(op, "", err)
 	}
-	return toIntent(pi), nil
+	return out, nil
 }
 
 // maxSearch bounds FindBySession: one session has a handful of intents.

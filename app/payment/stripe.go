@@ -2,10 +2,13 @@
 // with Stripe Shared Payment Tokens (SPT), over stripe-go v79.
 //
 // Every call takes the merchant's secret (sk_…) or restricted (rk_…) key:
-// one Stripe value serves every shop of the process, and each call builds a
-// client.API for its key on one backend whose base URL is configurable
-// (the emulator in tests and the demo). stripe-go's package-level defaults
-// are never touched.
+// one Stripe value serves every shop of the process, and each call goes
+// with its key through one stripe-go backend whose base URL is
+// configurable (the emulator in tests and the demo). stripe-go's
+// package-level defaults are never touched. The PaymentIntent calls decode
+// Stripe's answer into just the fields Intent has (intent_wire.go) rather
+// than stripe-go's PaymentIntent, whose decoding cost more than the rest
+// of the call; the others use stripe-go's client.API.
 //
 // What goes on the wire (docs/stripe.md):
 //   - the token as payment_method_data[shared_payment_granted_token], added
@@ -119,11 +122,17 @@ func (s *Stripe) init() {
 
 // api returns a client for one merchant's key.
 func (s *Stripe) api(key string) (*client.API, error) {
-	s.init()
-	if err := checkKey(key); err != nil {
+	if err := s.ready(key); err != nil {
 		return nil, err
 	}
 	return client.New(key, s.backends), nil
+}
+
+// ready builds the backend and checks the key, for a call straight
+// through the backend (callIntent).
+func (s *Stripe) ready(key string) error {
+	s.init()
+	return checkKey(key)
 }
 
 // ErrInvalidInput wraps every refusal to send a request: a missing

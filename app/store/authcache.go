@@ -18,16 +18,21 @@ import (
 // authenticates (its Shopify calls then fail: the token is gone), and a
 // changed setting (signature requirement, signing or webhook secret,
 // completion method, payment account, policy pages, shop details) is not
-// seen yet. CachedShopByDomain's rows likewise: a webhook for a shop
-// uninstalled (or reinstalled) meanwhile is taken (or refused, and Shopify
-// sends it again) as if it had come before the change, and a Shopify call
-// made with a token the shop no longer has is refused by Shopify, after
-// which the caller re-reads the row (Shopify.Query). A refreshed token is
-// no problem: the refresh path re-reads the shop under its lock. In the
-// process that makes the change, every store method that writes what the
-// query reads forgets the shop's entries at once (forgetShopAuth); a write
-// inside a transaction forgets them at its statement, so a request reading
-// between that statement and the commit may keep the old row for one TTL.
+// seen yet; the payment account's sealed credentials come with it, so a
+// complete request may still charge with the key the merchant just
+// replaced, on the account its handler still names (a revoked key is
+// refused by the provider). CachedShopByDomain's rows likewise: a webhook
+// for a shop uninstalled (or reinstalled) meanwhile is taken (or refused,
+// and Shopify sends it again) as if it had come before the change, and a
+// Shopify call made with a token the shop no longer has is refused by
+// Shopify, after which the caller re-reads the row (Shopify.Query). A
+// refreshed token is no problem: the refresh path re-reads the shop under
+// its lock. In the process that makes the change, every store method that
+// writes what the query reads forgets the shop's entries at once
+// (forgetShopAuth); a write inside a transaction forgets them at its
+// statement, so a request reading between that statement and the commit
+// may keep the old row for one TTL (SavePaymentCredentials forgets them
+// again once committed).
 const AuthCacheTTL = 3 * time.Second
 
 // authCacheMax bounds the entries of each map (live API keys, shops)
@@ -196,8 +201,8 @@ func (c *authCache) forgetWhere(match func(sh *app.Shop) bool) {
 
 // forgetShopAuth drops what APIKeyByHash and CachedShopByDomain remember
 // of the shop: every method that writes a row they read (the shop, its
-// API keys, ACP settings, payment account, feed settings' policy pages)
-// calls it.
+// API keys, ACP settings, payment credentials, feed settings' policy
+// pages) calls it.
 func (s *Store) forgetShopAuth(shopID int64) { s.authCache().forget(shopID) }
 
 // forgetShopDomain drops what is remembered of the shop of a domain (a
@@ -239,5 +244,6 @@ func (s *Store) CachedShopByDomain(ctx context.Context, domain string) (*app.Sho
 
 // ForgetShopAuth drops what APIKeyByHash remembers of the shop, for a
 // change the store cannot see itself (agents.Access calls it after saving
-// payment credentials, whose method lives with the payments).
+// payment credentials, whose method lives with the payments, although
+// SavePaymentCredentials forgets them too).
 func (s *Store) ForgetShopAuth(shopID int64) { s.forgetShopAuth(shopID) }

@@ -17,28 +17,54 @@ import (
 // before; the same change made through this Store is seen at once.
 func TestAuthCacheStaleness(t *testing.T) {
 	ctx := context.Background()
+	savePay := func(t *testing.T, st *store.Store, shopID int64, sealed string) {
+		t.Helper()
+		err := st.SavePaymentCredentials(ctx, app.PaymentCredentials{ShopID: shopID, Provider: "stripe",
+			AccountID: "acct_1", Sealed: sealed, UpdatedAt: time.Now().UTC()})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	sealedIs := func(want string) func(error, *app.ACPSettings) bool {
+		return func(err error, set *app.ACPSettings) bool {
+			return err == nil && set != nil && set.Payment != nil && set.Payment.Sealed == want
+		}
+	}
 	changes := []struct {
 		name string
+		// setup, when set, runs through this store before the first read.
+		setup func(t *testing.T, st *store.Store, sh *app.Shop)
 		// change makes it through st.
 		change func(t *testing.T, st *store.Store, sh *app.Shop, k *app.APIKey)
 		// changed reports whether an answer shows it.
 		changed func(err error, set *app.ACPSettings) bool
 	}{
-		{"revoke", func(t *testing.T, st *store.Store, sh *app.Shop, k *app.APIKey) {
+		{"revoke", nil, func(t *testing.T, st *store.Store, sh *app.Shop, k *app.APIKey) {
 			if err := st.RevokeAPIKey(ctx, sh.ID, k.ID); err != nil {
 				t.Fatal(err)
 			}
 		}, func(err error, _ *app.ACPSettings) bool { return errors.Is(err, app.ErrNotFound) }},
-		{"uninstall", func(t *testing.T, st *store.Store, sh *app.Shop, _ *app.APIKey) {
+		{"uninstall", nil, func(t *testing.T, st *store.Store, sh *app.Shop, _ *app.APIKey) {
 			if err := st.UninstallShop(ctx, sh.Domain); err != nil {
 				t.Fatal(err)
 			}
 		}, func(err error, _ *app.ACPSettings) bool { return errors.Is(err, app.ErrNotFound) }},
-		{"settings", func(t *testing.T, st *store.Store, sh *app.Shop, _ *app.APIKey) {
+		{"settings", nil, func(t *testing.T, st *store.Store, sh *app.Shop, _ *app.APIKey) {
 			if err := st.SaveACPSettings(ctx, app.ACPSettings{ShopID: sh.ID, RequireSignature: true}); err != nil {
 				t.Fatal(err)
 			}
 		}, func(err error, set *app.ACPSettings) bool { return err == nil && set != nil && set.RequireSignature }},
+		// The sealed credentials come with the settings (for a complete
+		// request's payment), and go with the same writes.
+		{"payment credentials", nil, func(t *testing.T, st *store.Store, sh *app.Shop, _ *app.APIKey) {
+			savePay(t, st, sh.ID, "sealed-2")
+		}, sealedIs("sealed-2")},
+		{"reseal", func(t *testing.T, st *store.Store, sh *app.Shop) { savePay(t, st, sh.ID, "sealed-1") },
+			func(t *testing.T, st *store.Store, sh *app.Shop, _ *app.APIKey) {
+				if err := st.UpdatePaymentCredentialsSealed(ctx, sh.ID, "stripe", "sealed-2"); err != nil {
+					t.Fatal(err)
+				}
+			}, sealedIs("sealed-2")},
 	}
 	for _, kind := range storetest.Kinds {
 		for _, tc := range changes {
@@ -59,6 +85,9 @@ func TestAuthCacheStaleness(t *testing.T) {
 					k, err := here.CreateAPIKey(ctx, app.APIKey{ShopID: sh.ID, Hash: hash, Fingerprint: "f", CreatedAt: now})
 					if err != nil {
 						t.Fatal(err)
+					}
+					if tc.setup != nil {
+						tc.setup(t, here, sh)
 					}
 					read := func() (*app.ACPSettings, error) {
 						_, gs, set, _, err := here.APIKeyByHash(ctx, hash)

@@ -48,6 +48,7 @@ func (s *Store) apiKeyByHash(ctx context.Context, hash string) (*app.APIKey, *ap
 		Completion     *string
 		SetUpdatedAt   *time.Time
 		Pay            paymentAccountCols `gorm:"embedded"`
+		PaySealed      *string
 		FeedShopID     *int64
 		FeedTerms      *string
 		FeedPrivacy    *string
@@ -59,7 +60,7 @@ func (s *Store) apiKeyByHash(ctx context.Context, hash string) (*app.APIKey, *ap
   acp_settings.require_signature AS require_sig, acp_settings.webhook_url AS webhook_url,
   acp_settings.webhook_secret_sealed AS webhook_sealed, acp_settings.completion_method AS completion,
   acp_settings.updated_at AS set_updated_at, feed_settings.shop_id AS feed_shop_id, feed_settings.terms_url AS feed_terms,
-  feed_settings.privacy_policy_url AS feed_privacy, feed_settings.return_policy_url AS feed_returns, `+paymentAccountSelect).
+  feed_settings.privacy_policy_url AS feed_privacy, feed_settings.return_policy_url AS feed_returns, pay.credentials_sealed AS pay_sealed, `+paymentAccountSelect).
 		Joins("JOIN shops ON shops.id = api_keys.shop_id").
 		Joins("LEFT JOIN acp_settings ON acp_settings.shop_id = api_keys.shop_id").
 		Joins(paymentAccountJoin).
@@ -80,6 +81,10 @@ func (s *Store) apiKeyByHash(ctx context.Context, hash string) (*app.APIKey, *ap
 		}
 		if r.SetUpdatedAt != nil {
 			set.UpdatedAt = r.SetUpdatedAt.UTC()
+		}
+		if set.Payment != nil {
+			// For the payment of a complete request, without another read.
+			set.Payment.Sealed = deref(r.PaySealed)
 		}
 	}
 	pol := &app.PolicyURLs{Saved: r.FeedShopID != nil, Terms: deref(r.FeedTerms), Privacy: deref(r.FeedPrivacy), Returns: deref(r.FeedReturns)}

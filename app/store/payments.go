@@ -186,6 +186,7 @@ func (s *Store) SavePaymentCredentials(ctx context.Context, c app.PaymentCredent
 			VerifiedAt: c.VerifiedAt, UpdatedAt: c.UpdatedAt}
 		err := s.conn(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "shop_id"}, {Name: "provider"}}, UpdateAll: true}).
 			Create(&r).Error
+		s.forgetPaymentCredentials(ctx, c.ShopID)
 		if err != nil {
 			return translate(err, "save payment credentials")
 		}
@@ -201,12 +202,22 @@ func (s *Store) SavePaymentCredentials(ctx context.Context, c app.PaymentCredent
 	})
 }
 
+// forgetPaymentCredentials drops what APIKeyByHash remembers of the shop,
+// whose answer carries the credentials with the settings: at the write,
+// and again once its transaction commits, so that a request reading
+// between the two does not keep the old credentials for AuthCacheTTL.
+func (s *Store) forgetPaymentCredentials(ctx context.Context, shopID int64) {
+	s.forgetShopAuth(shopID)
+	s.AfterCommit(ctx, func(context.Context) { s.forgetShopAuth(shopID) })
+}
+
 // UpdatePaymentCredentialsSealed replaces the ciphertext of the shop's
 // credentials for the provider, and nothing else (re-sealing under a new
 // key changes neither the account nor when it was verified).
 func (s *Store) UpdatePaymentCredentialsSealed(ctx context.Context, shopID int64, provider, sealed string) error {
 	res := s.conn(ctx).Model(&paymentCredentialsRow{}).Where("shop_id = ? AND provider = ?", shopID, provider).
 		Update("credentials_sealed", sealed)
+	s.forgetPaymentCredentials(ctx, shopID)
 	if res.Error != nil {
 		return translate(res.Error, "update payment credentials")
 	}
