@@ -312,17 +312,9 @@ func (a *Access) ConnectPayment(ctx context.Context, shopID int64, provider, cre
 	err = a.Store.SavePaymentCredentials(ctx, app.PaymentCredentials{
 		ShopID: shopID, Provider: provider, AccountID: account, Sealed: sealed, VerifiedAt: &now, UpdatedAt: now,
 	})
-	if f, ok := a.Store.(authForgetter); ok {
-		f.ForgetShopAuth(shopID) // the next request sees the account at once
-	}
+	// The store forgets the shop's cached authentication as it saves, so
+	// the next request sees the account at once.
 	return account, err
-}
-
-// authForgetter is a store that keeps APIKeyByHash's answers for a while
-// (store.Store): told of a payment account change, which its payment
-// credentials method does not report, it forgets the shop's.
-type authForgetter interface {
-	ForgetShopAuth(shopID int64)
 }
 
 var errBadSignature = &app.Error{Code: app.CodeUnauthorized, Reason: "invalid_signature"}
