@@ -315,14 +315,15 @@ func servePprof(addr string) error {
 // emulators with their faults. stop undoes it all, in reverse order.
 func startStack(ctx context.Context, o options, logf func(string, ...any)) (stack *bench.Stack, stop func(), err error) {
 	var undo []func()
-	stop = func() {
+	undoAll := func() {
 		for i := len(undo) - 1; i >= 0; i-- {
 			undo[i]()
 		}
 	}
 	defer func() {
+		// Not stop: a failed start returns a nil stop.
 		if err != nil {
-			stop()
+			undoAll()
 		}
 	}()
 	dbURL := o.db
@@ -367,7 +368,7 @@ func startStack(ctx context.Context, o options, logf func(string, ...any)) (stac
 		stack.Stripe.SetFaultHang(o.faultHang)
 		stack.Stripe.SetFailureRate(o.faultRate, o.seed)
 	}
-	return stack, stop, nil
+	return stack, undoAll, nil
 }
 
 // progressLine shows the run's progress on w: rewritten in place on a

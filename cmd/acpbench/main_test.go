@@ -231,3 +231,21 @@ func TestRunStandardPlanOnSQLite(t *testing.T) {
 		t.Errorf("%d Shopify calls logged, %d of them within the plan's 2,000 points; want at least 10 (2 s of 5 conversations/s)", calls, inPlan)
 	}
 }
+
+// TestStartStackFailureCleansUp: a stack that cannot start (its binary is
+// missing) returns the error after undoing what was set up (the log file
+// is closed, so it can be removed and written again) instead of calling a
+// nil stop.
+func TestStartStackFailureCleansUp(t *testing.T) {
+	dir := t.TempDir()
+	logs := filepath.Join(dir, "replicas.log")
+	o := options{db: "sqlite:" + filepath.Join(dir, "bench.db"), bin: filepath.Join(dir, "no-such-acpbridge"), logs: logs,
+		replicas: 1, products: 1, completion: "delegated", shopifyPlan: "unlimited", logLevel: "warn"}
+	stack, stop, err := startStack(context.Background(), o, func(string, ...any) {})
+	if err == nil || stack != nil || stop != nil {
+		t.Fatalf("startStack = %v, stop set %v, %v; want an error and nothing to stop", stack, stop != nil, err)
+	}
+	if _, serr := os.Stat(logs); serr != nil {
+		t.Fatalf("the log file was not created before the failure: %v", serr)
+	}
+}
