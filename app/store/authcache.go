@@ -90,17 +90,7 @@ func makeRoom[E interface{ readAt() time.Time }](m map[string]E, now time.Time) 
 	}
 }
 
-// authCaches holds each Store's cache (the Store type lives in store.go;
-// this keeps the cache's plumbing in this file).
-var authCaches sync.Map // *Store → *authCache
-
-func (s *Store) authCache() *authCache {
-	if c, ok := authCaches.Load(s); ok {
-		return c.(*authCache)
-	}
-	c, _ := authCaches.LoadOrStore(s, &authCache{})
-	return c.(*authCache)
-}
+func (s *Store) authCache() *authCache { return &s.auth }
 
 // get returns copies of the entry of hash when it is fresh at now, and the
 // generation a read that misses must hand to put.

@@ -52,6 +52,9 @@ type Store struct {
 	legacyIdemMu    sync.Mutex
 	legacyIdemKnown bool
 	legacyIdemUntil time.Time
+	// auth is this process's short memory of authentication answers and
+	// shop rows (authcache.go).
+	auth authCache
 }
 
 // sqliteParams makes the embedded database safe for a server: WAL so readers
