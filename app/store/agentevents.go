@@ -120,14 +120,7 @@ func (s *Store) ClaimAgentEvent(ctx context.Context, id int64, now, until time.T
 // their claim: the caller enqueues their delivery jobs in the same
 // transaction.
 func (s *Store) HandOverAgentEvents(ctx context.Context, now time.Time, limit int) ([]int64, error) {
-	var ids []int64
-	// The condition is repeated outside the subquery: PostgreSQL checks
-	// it again on a row another transaction changed meanwhile, so two
-	// sweeps never both hand the same event over.
-	const due = "claimed_until IS NOT NULL AND claimed_until < ? AND status = ?"
-	err := s.conn(ctx).Raw(`UPDATE agent_events SET claimed_until = NULL WHERE `+due+` AND id IN (
-		SELECT id FROM agent_events WHERE `+due+` ORDER BY claimed_until LIMIT ?) RETURNING id`,
-		now, orderevents.Pending, now, orderevents.Pending, limit).Find(&ids).Error
+	ids, err := s.handOverClaimed(ctx, "agent_events", "status = ?", []any{orderevents.Pending}, now, limit)
 	return ids, translate(err, "hand over agent events")
 }
 

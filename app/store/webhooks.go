@@ -103,14 +103,24 @@ func (s *Store) ReleaseWebhookEvent(ctx context.Context, id int64) error {
 // died) and clears their claim: the caller enqueues their jobs in the same
 // transaction.
 func (s *Store) HandOverWebhookEvents(ctx context.Context, now time.Time, limit int) ([]int64, error) {
-	var ids []int64
-	// The condition is repeated outside the subquery: PostgreSQL checks
-	// it again on a row another transaction changed meanwhile, so two
-	// sweeps never both hand the same delivery over.
-	const due = "claimed_until IS NOT NULL AND claimed_until < ? AND processed_at IS NULL"
-	err := s.conn(ctx).Raw(`UPDATE webhook_events SET claimed_until = NULL WHERE `+due+` AND id IN (
-		SELECT id FROM webhook_events WHERE `+due+` ORDER BY claimed_until LIMIT ?) RETURNING id`, now, now, limit).Find(&ids).Error
+	ids, err := s.handOverClaimed(ctx, "webhook_events", "processed_at IS NULL", nil, now, limit)
 	return ids, translate(err, "hand over webhook events")
+}
+
+// handOverClaimed clears the lapsed claims (claimed_until before now) of at
+// most limit rows of table that still match pending (with its args), oldest
+// claim first, and returns their ids: a sweep's hand-over to River. The
+// condition is repeated outside the subquery: PostgreSQL checks it again on
+// a row another transaction changed meanwhile, so two sweeps never both
+// hand the same row over.
+func (s *Store) handOverClaimed(ctx context.Context, table, pending string, args []any, now time.Time, limit int) ([]int64, error) {
+	due := "claimed_until IS NOT NULL AND claimed_until < ? AND " + pending
+	dueArgs := append([]any{now}, args...)
+	all := append(append(append([]any{}, dueArgs...), dueArgs...), limit)
+	var ids []int64
+	err := s.conn(ctx).Raw(`UPDATE `+table+` SET claimed_until = NULL WHERE `+due+` AND id IN (
+		SELECT id FROM `+table+` WHERE `+due+` ORDER BY claimed_until LIMIT ?) RETURNING id`, all...).Find(&ids).Error
+	return ids, err
 }
 
 // FinishWebhookEvent records the outcome of processing a delivery and drops
