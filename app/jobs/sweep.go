@@ -10,7 +10,8 @@ import (
 
 // SweepArgs hands to jobs the work whose first attempt, made inline
 // without a job, failed or was lost: webhook deliveries left unprocessed,
-// order events left undelivered (issue 17).
+// order events left undelivered, checkout completions whose driver's lease
+// lapsed (issue 17).
 type SweepArgs struct{}
 
 // Kind implements river.JobArgs.
@@ -25,7 +26,7 @@ func (SweepArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAtte
 const SweepEvery = 15 * time.Second
 
 // Sweeper is a use-case the sweep calls (shops.Shopify.SweepWebhooks,
-// orderevents.Service.Sweep).
+// orderevents.Service.Sweep, maintenance.Housekeeping.SweepCompletions).
 type Sweeper interface {
 	Sweep(ctx context.Context) error
 }

@@ -146,7 +146,7 @@ func (m *Housekeeping) Maintain(ctx context.Context) error {
 // SweepCompletions hands every completion that stopped before its end with
 // no driver (its lease lapsed or released: a crash, a temporary failure, a
 // client gone) to the resume job. It runs every few seconds on the
-// leader (jobs.SweepCompletionsSchedule), so that a completion is carried
+// leader (jobs.SweepSchedule), so that a completion is carried
 // on within about its lease and the sweep's interval. Completions that
 // wait for the buyer (declined, requires_action, voided) are not in a
 // state it resumes; one with a live lease is being driven. A resume job

@@ -96,7 +96,7 @@ func TestSweepResumesLapsedCompletions(t *testing.T) {
 	}
 	time.Sleep(60 * time.Millisecond) // the order search lag
 
-	if err := e.svc.Queue().EnqueueTx(ctx, jobs.SweepCompletionsArgs{}, nil); err != nil {
+	if err := e.svc.Queue().EnqueueTx(ctx, jobs.SweepArgs{}, nil); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the lapsed completion resumed", func() bool {

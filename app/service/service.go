@@ -136,11 +136,10 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 	s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	opts = s.resolveOptions(ctx, opts)
 	if s.queue, err = jobs.New(jobs.Config{
-		Kind:   s.cfg.Database.Kind,
-		DB:     s.store.DB(),
-		Logger: s.logger,
-		Periodic: []*river.PeriodicJob{jobs.MaintenanceSchedule(), jobs.ReconcileSchedule(), jobs.SweepCompletionsSchedule(),
-			jobs.SweepSchedule()},
+		Kind:          s.cfg.Database.Kind,
+		DB:            s.store.DB(),
+		Logger:        s.logger,
+		Periodic:      []*river.PeriodicJob{jobs.MaintenanceSchedule(), jobs.ReconcileSchedule(), jobs.SweepSchedule()},
 		TxFromContext: store.SQLTx,
 		Metrics:       jobs.NewMetrics(s.registry, s.store.DB()),
 	}); err != nil {
@@ -292,7 +291,6 @@ func (s *Service) workers(opts Options) *river.Workers {
 	housekeeping := maintenance.New(s.store, s.queue, maintenance.NewResealer(s.store, s.keys),
 		maintenance.Options{Logger: s.logger, Now: s.store.Now, Sessions: s.checkout})
 	river.AddWorker(workers, &jobs.MaintenanceWorker{App: housekeeping})
-	river.AddWorker(workers, &jobs.SweepCompletionsWorker{App: housekeeping})
 	river.AddWorker(workers, &jobs.WebhookWorker{App: s.webhooks})
 	river.AddWorker(workers, &jobs.ShopInstalledWorker{App: s.webhooks})
 	river.AddWorker(workers, &jobs.RunSyncWorker{App: s.catalog})
@@ -304,7 +302,8 @@ func (s *Service) workers(opts Options) *river.Workers {
 	river.AddWorker(workers, &jobs.ResumeCompletionWorker{App: s.checkout})
 	river.AddWorker(workers, &jobs.ReleaseDraftWorker{App: s.checkout})
 	river.AddWorker(workers, &jobs.DeliverAgentEventWorker{App: s.events})
-	river.AddWorker(workers, &jobs.SweepWorker{Sweepers: []jobs.Sweeper{jobs.SweeperFunc(s.shopify.SweepWebhooks), s.events}})
+	river.AddWorker(workers, &jobs.SweepWorker{Sweepers: []jobs.Sweeper{jobs.SweeperFunc(s.shopify.SweepWebhooks), s.events,
+		jobs.SweeperFunc(func(ctx context.Context) error { _, err := housekeeping.SweepCompletions(ctx); return err })}})
 	if opts.AddWorkers != nil {
 		opts.AddWorkers(workers)
 	}
