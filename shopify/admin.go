@@ -174,6 +174,9 @@ type Admin struct {
 	Logger *slog.Logger
 	// Limiter is shared per process; nil means a package-wide default one.
 	Limiter *Limiter
+	// Deprecations sees every response's X-Shopify-API-Deprecated-Reason;
+	// nil ignores the header.
+	Deprecations *Deprecations
 }
 
 // Query runs one GraphQL document for the shop with the access token and
@@ -210,7 +213,7 @@ func (a *Admin) Query(ctx context.Context, shop, accessToken, query string, vars
 			err = notSent("waiting for rate-limit points", rerr)
 			break
 		}
-		cost, err = a.call(ctx, shop, accessToken, query, vars, out)
+		cost, err = a.call(ctx, shop, accessToken, op, query, vars, out)
 		lim.observe(r, cost)
 		if rq := requestOf(ctx); rq != nil {
 			rq.started.Store(true)
@@ -253,7 +256,7 @@ func (e *throttledError) Error() string { return "throttled" }
 
 // call is one HTTP attempt through go-shopify. It returns the cost Shopify
 // reported, if any, and the classified error.
-func (a *Admin) call(ctx context.Context, shop, token, query string, vars map[string]any, out any) (*goshopify.GraphQLCost, error) {
+func (a *Admin) call(ctx context.Context, shop, token, op, query string, vars map[string]any, out any) (*goshopify.GraphQLCost, error) {
 	tap := &bodyTap{}
 	client, err := goshopify.NewClient(goshopify.App{}, shop, token,
 		goshopify.WithVersion(APIVersion),
@@ -266,6 +269,7 @@ func (a *Admin) call(ctx context.Context, shop, token, query string, vars map[st
 		return nil, err
 	}
 	err = client.GraphQL.Query(ctx, query, vars, out)
+	a.Deprecations.Observe(ctx, shop, op, tap.deprecated)
 	// go-shopify fills GraphQLCost from any 2xx body with extensions,
 	// THROTTLED ones included, but not from a non-2xx answer (a 429): the
 	// tapped body may still have it.
@@ -374,6 +378,8 @@ type gqlEnvelope struct {
 type bodyTap struct {
 	next http.RoundTripper
 	body []byte
+	// deprecated is the response's DeprecatedReasonHeader, if any.
+	deprecated string
 }
 
 // RoundTrip implements http.RoundTripper.
@@ -383,6 +389,7 @@ func (t *bodyTap) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	defer resp.Body.Close()
+	t.deprecated = resp.Header.Get(DeprecatedReasonHeader)
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxAdminBody+1))
 	if err != nil {
 		return nil, err

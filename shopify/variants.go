@@ -68,7 +68,7 @@ const lookupVariantsQuery = `query LookupVariants($ids: [ID!]!) {
     ... on ProductVariant {
       id title sku barcode price compareAtPrice availableForSale
       inventoryQuantity inventoryPolicy taxable
-      image { url }
+      media(first: 1) { nodes { ... on MediaImage { image { url } } } }
       inventoryItem { tracked requiresShipping }
       product {
         id title handle status onlineStoreUrl
@@ -90,9 +90,15 @@ type variantNode struct {
 	InventoryQuantity *int    `json:"inventoryQuantity"`
 	InventoryPolicy   string  `json:"inventoryPolicy"`
 	Taxable           bool    `json:"taxable"`
-	Image             *struct {
-		URL string `json:"url"`
-	} `json:"image"`
+	// Media's first image is the variant's image (ProductVariant.image is
+	// deprecated in 2026-10).
+	Media struct {
+		Nodes []struct {
+			Image *struct {
+				URL string `json:"url"`
+			} `json:"image"`
+		} `json:"nodes"`
+	} `json:"media"`
 	InventoryItem struct {
 		Tracked          bool `json:"tracked"`
 		RequiresShipping bool `json:"requiresShipping"`
@@ -187,8 +193,8 @@ func (n *variantNode) variant(currency string) Variant {
 		v.InventoryQuantity = *n.InventoryQuantity
 	}
 	switch {
-	case n.Image != nil && n.Image.URL != "":
-		v.ImageURL = n.Image.URL
+	case len(n.Media.Nodes) > 0 && n.Media.Nodes[0].Image != nil && n.Media.Nodes[0].Image.URL != "":
+		v.ImageURL = n.Media.Nodes[0].Image.URL
 	case n.Product.FeaturedMedia != nil && n.Product.FeaturedMedia.Image != nil:
 		v.ImageURL = n.Product.FeaturedMedia.Image.URL
 	}

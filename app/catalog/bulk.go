@@ -43,6 +43,17 @@ type bulkLine struct {
 		Width   int    `json:"width"`
 		Height  int    `json:"height"`
 	} `json:"image"`
+	// Media is a variant's media as CatalogProduct asks for it (the first
+	// image): ProductVariant.image is deprecated in 2026-10. The bulk
+	// export still selects image, since a variant's media would be a third
+	// level of nested connections, which bulk operations refuse.
+	Media *struct {
+		Nodes []struct {
+			Image *struct {
+				URL string `json:"url"`
+			} `json:"image"`
+		} `json:"nodes"`
+	} `json:"media"`
 	InventoryItem *struct {
 		ID               string `json:"id"`
 		Tracked          bool   `json:"tracked"`
@@ -215,8 +226,11 @@ func (b *BulkReader) variant(l bulkLine, id, parent int64) (app.CatalogVariant, 
 	if l.InventoryQty != nil {
 		v.InventoryQuantity = *l.InventoryQty
 	}
-	if l.Image != nil {
+	switch {
+	case l.Image != nil:
 		v.ImageURL = l.Image.URL
+	case l.Media != nil && len(l.Media.Nodes) > 0 && l.Media.Nodes[0].Image != nil:
+		v.ImageURL = l.Media.Nodes[0].Image.URL
 	}
 	if it := l.InventoryItem; it != nil {
 		if _, iid, err := app.ParseGID(it.ID); err == nil {

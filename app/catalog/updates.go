@@ -26,7 +26,7 @@ const productQuery = `query CatalogProduct($id: ID!, $after: String) { product(i
     nodes {
       id title sku barcode price compareAtPrice availableForSale inventoryQuantity inventoryPolicy taxable
       selectedOptions { name value }
-      image { url }
+      media(first: 1) { nodes { ... on MediaImage { image { url } } } }
       inventoryItem { id tracked requiresShipping measurement { weight { unit value } } }
     }
     pageInfo { hasNextPage endCursor }
@@ -211,8 +211,15 @@ func (r *recentJobs) add(args app.RefreshProductArgs, until time.Time) {
 // and its variant; scalars are free), where productQuery costs about 17
 // for a small product.
 const stockQuery = `query CatalogStock($id: ID!) { inventoryItem(id: $id) {
-  variant { id inventoryQuantity availableForSale }
+  variants(first: 1) { nodes { id inventoryQuantity availableForSale } }
 } }`
+
+// stockVariant is the variant stockQuery reads.
+type stockVariant struct {
+	ID                string `json:"id"`
+	InventoryQuantity *int64 `json:"inventoryQuantity"`
+	AvailableForSale  bool   `json:"availableForSale"`
+}
 
 // RefreshStock re-reads the stock of the variant holding an inventory
 // item (after inventory_levels/update: the payload gives one location's
@@ -226,11 +233,11 @@ func (c *Syncer) RefreshStock(ctx context.Context, shopDomain string, productID,
 	}
 	var resp struct {
 		InventoryItem *struct {
-			Variant *struct {
-				ID                string `json:"id"`
-				InventoryQuantity *int64 `json:"inventoryQuantity"`
-				AvailableForSale  bool   `json:"availableForSale"`
-			} `json:"variant"`
+			// variants, not the variant field deprecated in 2026-10: an
+			// inventory item belongs to one variant.
+			Variants struct {
+				Nodes []stockVariant `json:"nodes"`
+			} `json:"variants"`
 		} `json:"inventoryItem"`
 	}
 	gid := "gid://shopify/InventoryItem/" + strconv.FormatInt(inventoryItemID, 10)
@@ -243,18 +250,21 @@ func (c *Syncer) RefreshStock(ctx context.Context, shopDomain string, productID,
 		}
 		return err
 	}
-	it := resp.InventoryItem
-	if it == nil || it.Variant == nil || it.Variant.InventoryQuantity == nil {
+	var v *stockVariant
+	if it := resp.InventoryItem; it != nil && len(it.Variants.Nodes) > 0 {
+		v = &it.Variants.Nodes[0]
+	}
+	if v == nil || v.InventoryQuantity == nil {
 		return c.RefreshProduct(ctx, shopDomain, productID)
 	}
-	_, variantID, err := app.ParseGID(it.Variant.ID)
+	_, variantID, err := app.ParseGID(v.ID)
 	if err != nil {
 		return c.RefreshProduct(ctx, shopDomain, productID)
 	}
 	var found bool
 	err = c.Store.InTx(ctx, func(ctx context.Context) error {
 		var err error
-		if found, err = c.Store.SetVariantStock(ctx, sh.ID, variantID, *it.Variant.InventoryQuantity, it.Variant.AvailableForSale); err != nil || !found {
+		if found, err = c.Store.SetVariantStock(ctx, sh.ID, variantID, *v.InventoryQuantity, v.AvailableForSale); err != nil || !found {
 			return err
 		}
 		return c.scheduleBuild(ctx, sh.ID, c.RebuildDelay)

@@ -105,8 +105,10 @@ type Service struct {
 	queue      *jobs.Queue
 	web        *web.Server
 	registry   *prometheus.Registry
-	http       *http.Server
-	listener   net.Listener
+	// deprecations counts the Admin API answers that flag a deprecated use.
+	deprecations *shopify.Deprecations
+	http         *http.Server
+	listener     net.Listener
 	// served closes when the HTTP server stops serving; serveErr says why.
 	served   chan struct{}
 	serveErr error
@@ -216,9 +218,11 @@ func syncPoll(opts Options) time.Duration {
 func (s *Service) buildShopify(opts Options) {
 	cfg := s.cfg
 	shopifyHTTP := &http.Client{Transport: opts.ShopifyTransport, Timeout: 60 * time.Second}
+	s.deprecations = &shopify.Deprecations{Logger: s.logger, Now: s.store.Now}
+	s.registry.MustRegister(deprecationCollector{s.deprecations})
 	s.shopify = shops.New(s.store, s.keys, s.queue,
 		&shopify.OAuth{ClientID: cfg.ShopifyAPIKey, ClientSecret: cfg.ShopifyAPISecret, HTTPClient: shopifyHTTP},
-		&shopify.Admin{HTTPClient: shopifyHTTP, Logger: s.logger, Limiter: &shopify.Limiter{}},
+		&shopify.Admin{HTTPClient: shopifyHTTP, Logger: s.logger, Limiter: &shopify.Limiter{}, Deprecations: s.deprecations},
 		shops.Options{
 			ClientID: cfg.ShopifyAPIKey, ClientSecret: cfg.ShopifyAPISecret, Scopes: cfg.Scopes, AppURL: cfg.AppURL,
 			Logger: s.logger, Now: s.store.Now,

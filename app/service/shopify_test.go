@@ -134,6 +134,12 @@ func newShopifyEnvOn(t *testing.T, db app.DatabaseConfig, like *shopifyEnv) *sho
 	}
 	t.Cleanup(func() {
 		_ = svc.Shutdown(context.Background())
+		// The emulator flags a query using what the 2026-10 schema
+		// deprecates, as Shopify does: none of the app's may (the test that
+		// sends one on purpose clears the flag).
+		if d := svc.ShopifyDeprecations(); len(d) > 0 && !t.Failed() && !deprecationsExpected(t) {
+			t.Errorf("the app's Admin API calls used deprecated parts of %s: %+v", shopify.APIVersion, d)
+		}
 		// Nothing secret in any log line the app wrote, at debug level.
 		for _, secret := range []string{testSecret, "shpat_", "shprt_", "Hmac", "hmac=", "v1="} {
 			if strings.Contains(logs.String(), secret) {
@@ -1094,5 +1100,47 @@ func TestAdminThrottlingAndFailures(t *testing.T) {
 	var gqlErr *shopify.GraphQLError
 	if !errors.As(err, &gqlErr) {
 		t.Fatalf("misspelled field: %v, want a GraphQL validation error", err)
+	}
+}
+
+// expectDeprecations names the tests that send a deprecated query on
+// purpose, so newShopifyEnv's cleanup does not count it against the app.
+var expectDeprecations sync.Map
+
+func deprecationsExpected(t *testing.T) bool {
+	_, ok := expectDeprecations.Load(t.Name())
+	return ok
+}
+
+// TestShopifyDeprecationsWatched: an Admin API answer flagged with
+// X-Shopify-API-Deprecated-Reason (the emulator sets it, as Shopify does,
+// for a field the 2026-10 schema deprecates) is counted on /metrics by
+// operation and reason and logged once, not once per call.
+func TestShopifyDeprecationsWatched(t *testing.T) {
+	t.Parallel()
+	expectDeprecations.Store(t.Name(), true)
+	e := newShopifyEnv(t, app.DatabaseSQLite)
+	e.installByOAuth(t)
+	e.quiesce(t)
+	ctx := context.Background()
+	const q = `query OldShopFields { shop { name billingAddress { city } } }`
+	for range 3 {
+		// The emulator may not resolve the deprecated field; the header
+		// comes either way, which is what is watched here.
+		var out struct{ Shop struct{ Name string } }
+		_ = e.svc.Shopify().Query(ctx, testShop, q, nil, &out)
+	}
+	got := e.svc.ShopifyDeprecations()
+	if len(got) != 1 || got[0].Operation != "OldShopFields" || got[0].Calls != 3 ||
+		!strings.Contains(got[0].Reason, "Shop.billingAddress: Use `shopAddress` instead.") {
+		t.Fatalf("deprecations = %+v, want OldShopFields ×3 flagged for Shop.billingAddress", got)
+	}
+	if n := strings.Count(e.logs.String(), "deprecated API use"); n != 1 {
+		t.Errorf("the warning was logged %d times, want once", n)
+	}
+	status, _, body := get(t, e.svc.MetricsURL())
+	want := `acpbridge_shopify_deprecated_calls_total{operation="OldShopFields",reason="Shop.billingAddress: Use ` + "`shopAddress`" + ` instead."} 3`
+	if status != http.StatusOK || !strings.Contains(body, want) {
+		t.Errorf("/metrics (%d) lacks %s:\n%s", status, want, grep(body, "deprecated"))
 	}
 }

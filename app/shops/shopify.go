@@ -300,12 +300,13 @@ func (s *Shopify) Query(ctx context.Context, shop, query string, vars map[string
 func (s *Shopify) saveShopDetails(ctx context.Context, shop string) (*app.ShopProfile, error) {
 	var resp struct {
 		Shop struct {
-			ID             string `json:"id"`
-			Name           string `json:"name"`
-			CurrencyCode   string `json:"currencyCode"`
-			BillingAddress struct {
+			ID           string `json:"id"`
+			Name         string `json:"name"`
+			CurrencyCode string `json:"currencyCode"`
+			// shopAddress: Shop.billingAddress is deprecated in 2026-10.
+			ShopAddress struct {
 				CountryCodeV2 string `json:"countryCodeV2"`
-			} `json:"billingAddress"`
+			} `json:"shopAddress"`
 			PrimaryDomain struct {
 				URL string `json:"url"`
 			} `json:"primaryDomain"`
@@ -315,7 +316,7 @@ func (s *Shopify) saveShopDetails(ctx context.Context, shop string) (*app.ShopPr
 			} `json:"shopPolicies"`
 		} `json:"shop"`
 	}
-	const q = `query ShopDetails { shop { id name currencyCode billingAddress { countryCodeV2 } primaryDomain { url } shopPolicies { type url } } }`
+	const q = `query ShopDetails { shop { id name currencyCode shopAddress { countryCodeV2 } primaryDomain { url } shopPolicies { type url } } }`
 	if err := s.Query(ctx, shop, q, nil, &resp); err != nil {
 		if errors.Is(err, app.ErrShopInactive) || errors.Is(err, app.ErrReauthRequired) {
 			return nil, nil // nothing to do until the merchant comes back
@@ -329,7 +330,7 @@ func (s *Shopify) saveShopDetails(ctx context.Context, shop string) (*app.ShopPr
 	p := app.ShopProfile{
 		ShopDetails: app.ShopDetails{
 			Name: resp.Shop.Name, ShopifyGID: resp.Shop.ID,
-			CurrencyCode: resp.Shop.CurrencyCode, CountryCode: resp.Shop.BillingAddress.CountryCodeV2,
+			CurrencyCode: resp.Shop.CurrencyCode, CountryCode: resp.Shop.ShopAddress.CountryCodeV2,
 		},
 		StorefrontURL: resp.Shop.PrimaryDomain.URL,
 	}

@@ -64,13 +64,18 @@ func (e *Emulator) handleGraphQL(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusInternalServerError, map[string]string{"errors": "Internal Server Error"})
 		return
 	}
-	op, vars, errs := prepare(schema, req)
+	op, vars, deprecated, errs := prepare(schema, req)
 	if errs != nil {
 		writeJSON(w, http.StatusOK, gqlResponse{Errors: errs})
 		return
 	}
 	x := &execution{e: e, ctx: r.Context(), schema: schema, shop: s, token: t, vars: vars}
 	resp := e.run(x, op, fault.throttle)
+	if deprecated != "" {
+		// As Shopify does: the request still runs, and the header says
+		// what it used that the version deprecates.
+		w.Header().Set(shopify.DeprecatedReasonHeader, deprecated)
+	}
 	e.log.DebugContext(r.Context(), "graphql", "shop", s.domain, "operation", op.Name, "cost", resp.Extensions.Cost.RequestedQueryCost, "errors", len(resp.Errors))
 	writeJSON(w, http.StatusOK, resp)
 }
@@ -121,12 +126,14 @@ func readGraphQLRequest(r *http.Request) (*gqlRequest, error) {
 // prepare parses and validates the document against the schema, picks the
 // operation and coerces the variables. Errors come back as a real server
 // words them, so a typo in the app fails in tests as it would in production.
-func prepare(schema *ast.Schema, req *gqlRequest) (*ast.OperationDefinition, map[string]any, gqlerror.List) {
-	doc, errs := validDocuments.load(schema, req.Query)
+// deprecated is what the document uses that the schema marks @deprecated
+// ("" when nothing), for the X-Shopify-API-Deprecated-Reason header.
+func prepare(schema *ast.Schema, req *gqlRequest) (op *ast.OperationDefinition, vars map[string]any, deprecated string, errs gqlerror.List) {
+	cd, errs := validDocuments.load(schema, req.Query)
 	if len(errs) > 0 {
-		return nil, nil, errs
+		return nil, nil, "", errs
 	}
-	var op *ast.OperationDefinition
+	doc := cd.doc
 	switch {
 	case req.OperationName != "":
 		op = doc.Operations.ForName(req.OperationName)
@@ -134,23 +141,23 @@ func prepare(schema *ast.Schema, req *gqlRequest) (*ast.OperationDefinition, map
 		op = doc.Operations[0]
 	}
 	if op == nil {
-		return nil, nil, gqlerror.List{{Message: "An operation name is required when the document has several operations, and it must name one of them"}}
+		return nil, nil, "", gqlerror.List{{Message: "An operation name is required when the document has several operations, and it must name one of them"}}
 	}
 	if op.Operation == ast.Subscription {
-		return nil, nil, gqlerror.List{{Message: "Subscriptions are not supported"}}
+		return nil, nil, "", gqlerror.List{{Message: "Subscriptions are not supported"}}
 	}
 	vars, err := validator.VariableValues(schema, op, req.Variables)
 	if err != nil {
-		return nil, nil, gqlerror.List{variableError(op, req.Variables, err)}
+		return nil, nil, "", gqlerror.List{variableError(op, req.Variables, err)}
 	}
-	return op, vars, nil
+	return op, vars, cd.deprecated, nil
 }
 
 // validDocuments keeps the documents that passed validation, by their text:
 // the app sends a few fixed documents with changing variables, and parsing
 // and validating each again was most of the emulator's CPU under load
 // (cmd/acpbench). Execution only reads a document, so one can be shared.
-var validDocuments = &documentCache{docs: map[string]*ast.QueryDocument{}}
+var validDocuments = &documentCache{docs: map[string]*cachedDocument{}}
 
 // maxCachedDocuments bounds the cache; documents past it are validated
 // each time, as before.
@@ -158,17 +165,23 @@ const maxCachedDocuments = 512
 
 type documentCache struct {
 	mu   sync.RWMutex
-	docs map[string]*ast.QueryDocument
+	docs map[string]*cachedDocument
+}
+
+// cachedDocument is a validated document and the deprecations it uses.
+type cachedDocument struct {
+	doc        *ast.QueryDocument
+	deprecated string
 }
 
 // load returns the parsed, validated document of query, or the errors a real
 // server would answer with. Invalid documents are never cached.
-func (c *documentCache) load(schema *ast.Schema, query string) (*ast.QueryDocument, gqlerror.List) {
+func (c *documentCache) load(schema *ast.Schema, query string) (*cachedDocument, gqlerror.List) {
 	c.mu.RLock()
-	doc := c.docs[query]
+	cd := c.docs[query]
 	c.mu.RUnlock()
-	if doc != nil {
-		return doc, nil
+	if cd != nil {
+		return cd, nil
 	}
 	doc, errs := gqlparser.LoadQueryWithRules(schema, query, nil)
 	if len(errs) > 0 {
@@ -178,12 +191,13 @@ func (c *documentCache) load(schema *ast.Schema, query string) (*ast.QueryDocume
 		}
 		return nil, errs
 	}
+	cd = &cachedDocument{doc: doc, deprecated: deprecatedUse(doc)}
 	c.mu.Lock()
 	if len(c.docs) < maxCachedDocuments {
-		c.docs[query] = doc
+		c.docs[query] = cd
 	}
 	c.mu.Unlock()
-	return doc, nil
+	return cd, nil
 }
 
 // variableError words a variable coercion failure as graphql-ruby (and so

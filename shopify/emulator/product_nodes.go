@@ -121,8 +121,10 @@ func imageNode(img Image) map[string]any {
 // variantNode is a ProductVariant.
 func (x *execution) variantNode(p *Product, v *Variant) map[string]any {
 	var image, compareAt any
+	var media []edgeItem // the variant's media: its image, if it has one
 	if img := p.image(v.ImageID); img != nil {
 		image = imageNode(*img)
+		media = []edgeItem{{id: img.ID, value: "000000", node: func() map[string]any { return mediaImageNode(*img) }}}
 	}
 	if v.CompareAtPriceCents > 0 {
 		compareAt = formatMoney(v.CompareAtPriceCents)
@@ -154,6 +156,7 @@ func (x *execution) variantNode(p *Product, v *Variant) map[string]any {
 		"position":          position,
 		"selectedOptions":   selected,
 		"image":             image,
+		"media":             lazy(func(args map[string]any) (any, error) { return paginate(media, args, x.bulk) }),
 		"createdAt":         dateTime(v.CreatedAt),
 		"updatedAt":         dateTime(v.UpdatedAt),
 		"product":           lazy(func(map[string]any) (any, error) { return x.productNode(p), nil }),

@@ -12,6 +12,12 @@ func registerShopResolvers(r *registry) {
 func resolveShop(x *execution, _ *ast.Field, _ map[string]any) (any, error) {
 	s := x.shop
 	front := s.storefront()
+	// The store's address: shopAddress in 2026-10, billingAddress as the
+	// deprecated name of the same.
+	address := map[string]any{
+		"id": gid("ShopAddress", s.id), "address1": "100 Main Street", "city": "Portland", "province": "Oregon",
+		"provinceCode": "OR", "zip": "97204", "country": "United States", "countryCodeV2": "US", "countryCode": "US",
+	}
 	return map[string]any{
 		"__typename":           "Shop",
 		"id":                   gid("Shop", s.id),
@@ -27,10 +33,8 @@ func resolveShop(x *execution, _ *ast.Field, _ map[string]any) (any, error) {
 		"weightUnit":           "GRAMS",
 		"taxesIncluded":        false,
 		"primaryDomain":        map[string]any{"id": gid("Domain", s.id), "url": front, "host": s.handle + ".example", "sslEnabled": true},
-		"billingAddress": map[string]any{
-			"id": gid("ShopAddress", s.id), "address1": "100 Main Street", "city": "Portland", "province": "Oregon",
-			"provinceCode": "OR", "zip": "97204", "country": "United States", "countryCodeV2": "US", "countryCode": "US",
-		},
+		"billingAddress":       address,
+		"shopAddress":          address,
 		// The store's published policies, as Settings › Policies shows them.
 		"shopPolicies": []any{
 			shopPolicy(s.id, 1, "REFUND_POLICY", "Refund policy", front+"/policies/refund-policy"),
