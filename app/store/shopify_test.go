@@ -388,3 +388,74 @@ func TestShopLockExcludes(t *testing.T) {
 		}
 	})
 }
+
+// TestUninstallDestroysCredentials: an uninstall deletes every credential
+// the shop gave the app (payment keys, agent signing and webhook secrets,
+// feed target passwords), disables its feed targets, and leaves another
+// shop's alone.
+func TestUninstallDestroysCredentials(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		seed := func(domain string) *app.Shop {
+			sh, err := st.SaveShopInstall(ctx, app.Shop{Domain: domain, AccessTokenSealed: "tok"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := st.SaveACPSettings(ctx, app.ACPSettings{ShopID: sh.ID, SigningSecretSealed: "sig", RequireSignature: true,
+				WebhookURL: "https://agent.example/events", WebhookSecretSealed: "whsec", CompletionMethod: app.CompletionDelegatedPayment}); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.SavePaymentCredentials(ctx, app.PaymentCredentials{ShopID: sh.ID, Provider: "stripe", AccountID: "acct_1", Sealed: "sk"}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := st.SaveFeedTarget(ctx, app.FeedTarget{ShopID: sh.ID, Kind: "sftp", Config: []byte(`{"host":"sftp.example"}`), Secret: "pw", Enabled: true}); err != nil {
+				t.Fatal(err)
+			}
+			return sh
+		}
+		gone, kept := seed("gone.myshopify.com"), seed("kept.myshopify.com")
+		if err := st.UninstallShop(ctx, gone.Domain); err != nil {
+			t.Fatal(err)
+		}
+		check := func(sh *app.Shop, wantKept bool) {
+			t.Helper()
+			set, err := st.ACPSettings(ctx, sh.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pay, perr := st.PaymentCredentials(ctx, sh.ID, "stripe")
+			targets, err := st.FeedTargets(ctx, sh.ID)
+			if err != nil || len(targets) != 1 {
+				t.Fatalf("targets: %v %v", targets, err)
+			}
+			tg := targets[0]
+			if wantKept {
+				if set.SigningSecretSealed != "sig" || set.WebhookSecretSealed != "whsec" || !set.RequireSignature || set.Payment == nil ||
+					perr != nil || pay.Sealed != "sk" || tg.Secret != "pw" || !tg.Enabled {
+					t.Errorf("the other shop's credentials changed: %+v %+v %v %+v", set, pay, perr, tg)
+				}
+				return
+			}
+			if set.SigningSecretSealed != "" || set.WebhookSecretSealed != "" || set.RequireSignature || set.Payment != nil {
+				t.Errorf("agent secrets or payment account left after uninstall: %+v", set)
+			}
+			if set.WebhookURL != "https://agent.example/events" {
+				t.Errorf("webhook URL (not a secret) = %q, want it kept", set.WebhookURL)
+			}
+			if !errors.Is(perr, app.ErrNotFound) {
+				t.Errorf("payment credentials after uninstall: %+v, %v", pay, perr)
+			}
+			if tg.Secret != "" || tg.Enabled || tg.LastDetail == "" || string(tg.Config) != `{"host":"sftp.example"}` {
+				t.Errorf("feed target after uninstall: %+v", tg)
+			}
+		}
+		check(gone, false)
+		check(kept, true)
+		// Idempotent: a second uninstall changes nothing and fails not.
+		if err := st.UninstallShop(ctx, gone.Domain); err != nil {
+			t.Fatal(err)
+		}
+		check(gone, false)
+	})
+}

@@ -151,8 +151,39 @@ func (s *Store) UninstallShop(ctx context.Context, domain string) error {
 		if err != nil {
 			return translate(err, "uninstall shop")
 		}
-		return translate(s.conn(ctx).Where("shop_id = ?", sh.ID).Delete(&apiKeyRow{}).Error, "delete api keys")
+		if err := s.conn(ctx).Where("shop_id = ?", sh.ID).Delete(&apiKeyRow{}).Error; err != nil {
+			return translate(err, "delete api keys")
+		}
+		return s.destroyCredentials(ctx, sh.ID)
 	})
+}
+
+// uninstalledTargetDetail is what a feed target says after an uninstall
+// deleted its credentials.
+const uninstalledTargetDetail = "paused when the app was uninstalled, and its credentials deleted: enter them again to resume pushes"
+
+// destroyCredentials deletes, at an uninstall, every credential the shop
+// gave the app besides its Shopify tokens and agent keys, and stops what
+// would use them: the payment provider's keys (a reinstall connects again;
+// delegated checkouts are refused until then), the agents' signing and
+// order-event webhook secrets (no event is sent without one), and the feed
+// targets' SFTP passwords or keys and Feed API tokens (the targets are
+// disabled, so no push is tried). What is not a credential (the webhook
+// URL, a target's host and path) stays for a reinstall to show.
+func (s *Store) destroyCredentials(ctx context.Context, shopID int64) error {
+	db := s.conn(ctx)
+	if err := db.Where("shop_id = ?", shopID).Delete(&paymentCredentialsRow{}).Error; err != nil {
+		return translate(err, "delete payment credentials")
+	}
+	if err := db.Model(&acpSettingsRow{}).Where("shop_id = ?", shopID).Updates(map[string]any{
+		"signing_secret_sealed": nil, "webhook_secret_sealed": nil, "require_signature": false, "payment_provider": "",
+	}).Error; err != nil {
+		return translate(err, "delete agent secrets")
+	}
+	err := db.Model(&feedTargetRow{}).Where("shop_id = ?", shopID).Updates(map[string]any{
+		"secret_sealed": "", "enabled": false, "last_detail": uninstalledTargetDetail, "updated_at": s.Now(),
+	}).Error
+	return translate(err, "delete feed target credentials")
 }
 
 // apiKeyRow is the api_keys table.
