@@ -457,5 +457,32 @@ func TestUninstallDestroysCredentials(t *testing.T) {
 			t.Fatal(err)
 		}
 		check(gone, false)
+
+		// A completion in flight (order written, charge not captured) keeps
+		// the payment keys, so the resume can still capture; the rest goes.
+		busy := seed("busy.myshopify.com")
+		now := time.Now().UTC().Truncate(time.Millisecond)
+		cs := &checkout.Session{ID: "cs_busy", ShopID: busy.ID, Version: acp.V20260417, Status: acp.StatusCompleteInProgress,
+			Currency: "USD", ExpiresAt: now.Add(time.Hour), CreatedAt: now, UpdatedAt: now}
+		if err := st.CreateCheckoutSession(ctx, cs); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.InsertPayment(ctx, &checkout.Payment{SessionID: cs.ID, ShopID: busy.ID, State: checkout.PaymentOrdered, Attempt: 1,
+			TokenSealed: "sealed", Amount: 100, Currency: "USD", CreatedAt: now, UpdatedAt: now}); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.UninstallShop(ctx, busy.Domain); err != nil {
+			t.Fatal(err)
+		}
+		set, err := st.ACPSettings(ctx, busy.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pay, err := st.PaymentCredentials(ctx, busy.ID, "stripe"); err != nil || pay.Sealed != "sk" || set.Payment == nil {
+			t.Errorf("payment keys of a shop with a completion in flight: %+v %v (settings %+v), want kept", pay, err, set.Payment)
+		}
+		if set.SigningSecretSealed != "" || set.WebhookSecretSealed != "" {
+			t.Errorf("agent secrets kept with a completion in flight: %+v", set)
+		}
 	})
 }

@@ -170,14 +170,28 @@ const uninstalledTargetDetail = "paused when the app was uninstalled, and its cr
 // targets' SFTP passwords or keys and Feed API tokens (the targets are
 // disabled, so no push is tried). What is not a credential (the webhook
 // URL, a target's host and path) stays for a reinstall to show.
+//
+// The payment keys are kept while a completion of the shop is in flight
+// (a charge authorised, or an order written and its charge not yet
+// captured): the resume must still capture or void it, never leave an
+// order unpaid or a charge without an order. shop/redact deletes them 48
+// hours later whatever the state.
 func (s *Store) destroyCredentials(ctx context.Context, shopID int64) error {
 	db := s.conn(ctx)
-	if err := db.Where("shop_id = ?", shopID).Delete(&paymentCredentialsRow{}).Error; err != nil {
-		return translate(err, "delete payment credentials")
+	var inFlight int64
+	// The checkout.Payment states before an outcome (app/checkout/complete.go).
+	if err := db.Table("checkout_payments").Where("shop_id = ? AND state IN ?", shopID,
+		[]string{"authorizing", "requires_action", "authorized", "ordered"}).Count(&inFlight).Error; err != nil {
+		return translate(err, "count payments in flight")
 	}
-	if err := db.Model(&acpSettingsRow{}).Where("shop_id = ?", shopID).Updates(map[string]any{
-		"signing_secret_sealed": nil, "webhook_secret_sealed": nil, "require_signature": false, "payment_provider": "",
-	}).Error; err != nil {
+	secrets := map[string]any{"signing_secret_sealed": nil, "webhook_secret_sealed": nil, "require_signature": false}
+	if inFlight == 0 {
+		if err := db.Where("shop_id = ?", shopID).Delete(&paymentCredentialsRow{}).Error; err != nil {
+			return translate(err, "delete payment credentials")
+		}
+		secrets["payment_provider"] = ""
+	}
+	if err := db.Model(&acpSettingsRow{}).Where("shop_id = ?", shopID).Updates(secrets).Error; err != nil {
 		return translate(err, "delete agent secrets")
 	}
 	err := db.Model(&feedTargetRow{}).Where("shop_id = ?", shopID).Updates(map[string]any{
