@@ -13,6 +13,7 @@ import (
 
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/checkout"
+	"github.com/acpbridge/acpbridge/app/maintenance"
 	"github.com/acpbridge/acpbridge/app/netguard"
 	"github.com/acpbridge/acpbridge/app/secret"
 )
@@ -57,6 +58,10 @@ type Config struct {
 	// another takes over once it lapses. It must outlast the slowest
 	// Shopify or Stripe call.
 	CompletionLease time.Duration
+	// BuyerDataRetention is how long buyers' personal data stays in a
+	// checkout session after it ends, or in a cart after it expires
+	// (BUYER_DATA_RETENTION, 1h to 8760h; default 720h, 30 days).
+	BuyerDataRetention time.Duration
 	// ShopifyEmulatorURL and StripeURL point the app at emulators instead
 	// of Shopify and Stripe (SHOPIFY_EMULATOR_URL, STRIPE_API_URL): for
 	// development and end-to-end tests only; loopback URLs only.
@@ -252,6 +257,7 @@ func readTimeouts(cfg *Config, env configEnv, bad configComplaint) {
 	cfg.CheckoutTTL = duration("CHECKOUT_SESSION_TTL", checkout.DefaultSessionTTL, 5*time.Minute, 72*time.Hour)
 	cfg.QuoteTimeout = duration("QUOTE_TIMEOUT", checkout.DefaultQuoteTimeout, 500*time.Millisecond, 20*time.Second)
 	cfg.CompletionLease = duration("COMPLETION_LEASE", time.Minute, 2*time.Second, 10*time.Minute)
+	cfg.BuyerDataRetention = duration("BUYER_DATA_RETENTION", maintenance.DefaultRetention, time.Hour, 365*24*time.Hour)
 }
 
 // readRateLimits reads the request rate limits and the proxies whose

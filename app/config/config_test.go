@@ -54,6 +54,7 @@ func TestLoadConfigValues(t *testing.T) {
 		"LOG_LEVEL":            "DEBUG",
 		"LOG_FORMAT":           "text",
 		"CHECKOUT_SESSION_TTL": "30m",
+		"BUYER_DATA_RETENTION": "168h",
 	}))
 	if err != nil {
 		t.Fatalf("LoadConfig: %v", err)
@@ -69,6 +70,9 @@ func TestLoadConfigValues(t *testing.T) {
 	}
 	if cfg.HTTPAddr != ":3000" || cfg.Database.Kind != app.DatabasePostgres || cfg.LogLevel != slog.LevelDebug || cfg.LogFormat != "text" {
 		t.Errorf("cfg = %+v", cfg)
+	}
+	if cfg.BuyerDataRetention != 7*24*time.Hour {
+		t.Errorf("BuyerDataRetention = %v, want 168h", cfg.BuyerDataRetention)
 	}
 	if cfg.CheckoutTTL != 30*time.Minute || cfg.QuoteTimeout != checkout.DefaultQuoteTimeout {
 		t.Errorf("CheckoutTTL, QuoteTimeout = %v, %v; want 30m and the default", cfg.CheckoutTTL, cfg.QuoteTimeout)
@@ -138,6 +142,7 @@ func TestConfigErrors(t *testing.T) {
 		{name: "log level", set: map[string]string{"LOG_LEVEL": "loud"}, want: []string{"LOG_LEVEL:", "debug, info, warn, error", `"loud"`}},
 		{name: "log format", set: map[string]string{"LOG_FORMAT": "xml"}, want: []string{"LOG_FORMAT:", "json or text"}},
 		{name: "session ttl", set: map[string]string{"CHECKOUT_SESSION_TTL": "1m"}, want: []string{"CHECKOUT_SESSION_TTL:", "5m0s to 72h0m0s", `"1m"`}},
+		{name: "buyer data retention", set: map[string]string{"BUYER_DATA_RETENTION": "30d"}, want: []string{"BUYER_DATA_RETENTION:", "1h0m0s to 8760h0m0s", `"30d"`}},
 		{name: "quote timeout", set: map[string]string{"QUOTE_TIMEOUT": "soon"}, want: []string{"QUOTE_TIMEOUT:", "duration", `"soon"`}},
 		{name: "agent rate", set: map[string]string{"AGENT_RATE_LIMIT": "-1"}, want: []string{"AGENT_RATE_LIMIT:", "requests per second"}},
 		{name: "outbound loopback", set: map[string]string{"OUTBOUND_ALLOW_LOOPBACK": "maybe"}, want: []string{"OUTBOUND_ALLOW_LOOPBACK:", "true or false"}},

@@ -24,6 +24,10 @@ type MaintenanceStore interface {
 	PruneIdempotencyKeys(ctx context.Context, now time.Time) (int64, error)
 	// PruneSignatureUses deletes the signature uses expired at now.
 	PruneSignatureUses(ctx context.Context, now time.Time) (int64, error)
+	// ForgetEndedBuyers removes buyers' personal data from sessions that
+	// ended, and carts that expired, before the cutoff: at most limit rows
+	// of each per call.
+	ForgetEndedBuyers(ctx context.Context, cutoff time.Time, limit int) (sessions, carts int, err error)
 	Optimize(ctx context.Context) error
 	// StalledCompletions lists checkout completions left unfinished (not
 	// leased) since before the cutoff.
@@ -63,7 +67,20 @@ type Housekeeping struct {
 	Queue app.Enqueuer
 	// Sessions, when set, expires overdue checkout sessions.
 	Sessions SessionExpirer
+	// Retention is how long buyers' personal data is kept after their
+	// checkout session ends (0: DefaultRetention).
+	Retention time.Duration
 }
+
+// DefaultRetention is how long buyers' personal data (name, email, phone,
+// address, notes) is kept in a checkout session after it ends, or in a cart
+// after it expires: long enough for the merchant's support questions
+// about an agent's checkout; the order itself lives on in Shopify.
+const DefaultRetention = 30 * 24 * time.Hour
+
+// retentionPasses bounds the work of one housekeeping run: 200 passes of
+// 500 rows; a backlog larger than that is finished by the next runs.
+const retentionPasses = 200
 
 // Options are housekeeping's settings; each has a default.
 type Options struct {
@@ -71,13 +88,15 @@ type Options struct {
 	Now    func() time.Time // default time.Now
 	// Sessions expires overdue checkout sessions (none when nil).
 	Sessions SessionExpirer
+	// Retention: see Housekeeping.Retention.
+	Retention time.Duration
 }
 
 // New builds the housekeeping over its store, the job queue that receives
 // the resume jobs of stalled completions, and the resealer that finishes
 // key rotations.
 func New(store MaintenanceStore, queue app.Enqueuer, resealer *Resealer, opts Options) *Housekeeping {
-	m := &Housekeeping{Store: store, Queue: queue, Resealer: resealer, Logger: opts.Logger, Now: opts.Now, Sessions: opts.Sessions}
+	m := &Housekeeping{Store: store, Queue: queue, Resealer: resealer, Logger: opts.Logger, Now: opts.Now, Sessions: opts.Sessions, Retention: opts.Retention}
 	if m.Logger == nil {
 		m.Logger = slog.Default()
 	}
@@ -113,6 +132,10 @@ func (m *Housekeeping) Maintain(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("maintain: %w", err)
 	}
+	forgotten, err := m.forgetBuyers(ctx, now)
+	if err != nil {
+		return fmt.Errorf("maintain: %w", err)
+	}
 	if err := m.Store.Optimize(ctx); err != nil {
 		return fmt.Errorf("maintain: %w", err)
 	}
@@ -139,8 +162,27 @@ func (m *Housekeeping) Maintain(ctx context.Context) error {
 	}
 	m.Logger.InfoContext(ctx, "maintenance done", "revoked_keys_pruned", keys,
 		"oauth_states_pruned", states, "webhook_events_pruned", events, "idempotency_keys_pruned", idem, "signature_uses_pruned", sigs, "secrets_resealed", resealed, "completions_resumed", resumed,
-		"handoff_sessions_expired", expired, "feeds_reindexed", reindexed)
+		"handoff_sessions_expired", expired, "feeds_reindexed", reindexed, "buyers_forgotten", forgotten)
 	return nil
+}
+
+// forgetBuyers removes buyers' personal data past the retention, in
+// passes of bounded size, and returns how many sessions and carts lost it.
+func (m *Housekeeping) forgetBuyers(ctx context.Context, now time.Time) (int, error) {
+	keep := m.Retention
+	if keep <= 0 {
+		keep = DefaultRetention
+	}
+	const batch = 500
+	total := 0
+	for range retentionPasses {
+		s, c, err := m.Store.ForgetEndedBuyers(ctx, now.Add(-keep), batch)
+		total += s + c
+		if err != nil || (s < batch && c < batch) {
+			return total, err
+		}
+	}
+	return total, nil
 }
 
 // SweepCompletions hands every completion that stopped before its end with

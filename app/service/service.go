@@ -293,7 +293,7 @@ func (s *Service) appURL() string {
 func (s *Service) workers(opts Options) *river.Workers {
 	workers := river.NewWorkers()
 	housekeeping := maintenance.New(s.store, s.queue, maintenance.NewResealer(s.store, s.keys),
-		maintenance.Options{Logger: s.logger, Now: s.store.Now, Sessions: s.checkout})
+		maintenance.Options{Logger: s.logger, Now: s.store.Now, Sessions: s.checkout, Retention: s.cfg.BuyerDataRetention})
 	river.AddWorker(workers, &jobs.MaintenanceWorker{App: housekeeping})
 	river.AddWorker(workers, &jobs.WebhookWorker{App: s.webhooks})
 	river.AddWorker(workers, &jobs.ShopInstalledWorker{App: s.webhooks})

@@ -249,7 +249,7 @@ func (s *Store) RedactCustomer(ctx context.Context, shop string, c app.CustomerR
 		if err := json.Unmarshal([]byte(r.State), &st); err != nil {
 			return nil, fmt.Errorf("redact customer: session %s: %w", r.ID, err)
 		}
-		st.Buyer, st.Fulfillment = nil, nil
+		st.ForgetBuyer()
 		b, err := json.Marshal(st)
 		if err != nil {
 			return nil, err
@@ -270,7 +270,7 @@ func (s *Store) RedactCustomer(ctx context.Context, shop string, c app.CustomerR
 		if err := json.Unmarshal([]byte(r.State), &st); err != nil {
 			return nil, fmt.Errorf("redact customer: cart %s: %w", r.ID, err)
 		}
-		st.Buyer = nil
+		st.ForgetBuyer()
 		b, err := json.Marshal(st)
 		if err != nil {
 			return nil, err
