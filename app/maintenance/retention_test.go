@@ -25,12 +25,16 @@ func (s *retentionStore) ForgetEndedBuyers(_ context.Context, cutoff time.Time, 
 	}
 	return 3, 1, nil
 }
-func (s *retentionStore) PruneRevokedAPIKeys(context.Context, time.Time) (int64, error)  { return 0, nil }
-func (s *retentionStore) PruneOAuthStates(context.Context) (int64, error)                { return 0, nil }
-func (s *retentionStore) PruneWebhookEvents(context.Context, time.Time) (int64, error)   { return 0, nil }
-func (s *retentionStore) PruneIdempotencyKeys(context.Context, time.Time) (int64, error) { return 0, nil }
-func (s *retentionStore) PruneSignatureUses(context.Context, time.Time) (int64, error)   { return 0, nil }
-func (s *retentionStore) Optimize(context.Context) error                                 { return nil }
+func (s *retentionStore) PruneRevokedAPIKeys(context.Context, time.Time) (int64, error) {
+	return 0, nil
+}
+func (s *retentionStore) PruneOAuthStates(context.Context) (int64, error)              { return 0, nil }
+func (s *retentionStore) PruneWebhookEvents(context.Context, time.Time) (int64, error) { return 0, nil }
+func (s *retentionStore) PruneIdempotencyKeys(context.Context, time.Time) (int64, error) {
+	return 0, nil
+}
+func (s *retentionStore) PruneSignatureUses(context.Context, time.Time) (int64, error) { return 0, nil }
+func (s *retentionStore) Optimize(context.Context) error                               { return nil }
 
 // TestMaintainForgetsBuyersPastRetention: housekeeping asks the store to
 // forget buyers of sessions ended before now − retention (the default when
