@@ -1,6 +1,7 @@
 package acp
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -54,11 +55,12 @@ func JCS(doc []byte) ([]byte, error) {
 // jcsMaxDepth bounds nesting, as encoding/json does.
 const jcsMaxDepth = 10000
 
-// jcsNode is one parsed value: an object (members), an array (items) or a
-// scalar already in canonical text.
+// jcsNode is one parsed value: an object (members), an array (items), a
+// string (str) or another scalar already in canonical text.
 type jcsNode struct {
-	kind    byte // '{', '[' or 0 for a scalar
+	kind    byte // '{', '[', '"' or 0 for a number or literal
 	scalar  []byte
+	str     string
 	members []jcsMember
 	items   []jcsNode
 }
@@ -90,9 +92,13 @@ func (n *jcsNode) write(out []byte) []byte {
 			out = n.items[i].write(out)
 		}
 		return append(out, ']')
+	case '"':
+		return jcsString(out, n.str)
 	}
 	return append(out, n.scalar...)
 }
+
+var jcsLiterals = [][]byte{[]byte("true"), []byte("false"), []byte("null")}
 
 type jcsParser struct {
 	in []byte
@@ -133,14 +139,14 @@ func (p *jcsParser) value(depth int) (jcsNode, error) {
 		if err != nil {
 			return jcsNode{}, err
 		}
-		return jcsNode{scalar: jcsString(nil, s)}, nil
+		return jcsNode{kind: '"', str: s}, nil
 	case c == '-' || c >= '0' && c <= '9':
 		return p.number()
 	}
-	for _, lit := range []string{"true", "false", "null"} {
-		if strings.HasPrefix(string(p.in[p.i:min(p.i+5, len(p.in))]), lit) {
+	for _, lit := range jcsLiterals {
+		if bytes.HasPrefix(p.in[p.i:], lit) {
 			p.i += len(lit)
-			return jcsNode{scalar: []byte(lit)}, nil
+			return jcsNode{scalar: lit}, nil
 		}
 	}
 	return jcsNode{}, p.fail("unexpected character")
@@ -226,6 +232,15 @@ func (p *jcsParser) array(depth int) (jcsNode, error) {
 // Unicode (I-JSON, RFC 7493): no invalid UTF-8, no lone surrogate.
 func (p *jcsParser) str() (string, error) {
 	p.i++ // "
+	// Most strings have no escape: one copy of their bytes.
+	if end := p.plainEnd(); end >= 0 {
+		seg := p.in[p.i:end]
+		if !utf8.Valid(seg) {
+			return "", p.fail("invalid UTF-8")
+		}
+		p.i = end + 1
+		return string(seg), nil
+	}
 	var b strings.Builder
 	for {
 		if p.i >= len(p.in) {
@@ -256,6 +271,20 @@ func (p *jcsParser) str() (string, error) {
 			p.i += size
 		}
 	}
+}
+
+// plainEnd returns the index of the quote closing the string at p.i when
+// no escape or control character comes before it, else -1.
+func (p *jcsParser) plainEnd() int {
+	for j := p.i; j < len(p.in); j++ {
+		switch c := p.in[j]; {
+		case c == '"':
+			return j
+		case c == '\\' || c < 0x20:
+			return -1
+		}
+	}
+	return -1
 }
 
 // escape reads one escape sequence (a surrogate pair as one) at p.i.
@@ -344,19 +373,19 @@ func (p *jcsParser) number() (jcsNode, error) {
 			return jcsNode{}, p.fail("bad number")
 		}
 	}
-	lit := string(p.in[start:p.i])
+	lit := p.in[start:p.i]
 	if integer && len(lit) <= 15 { // exact as a double: ES6 writes the same digits
-		if lit == "-0" {
-			lit = "0"
+		if string(lit) == "-0" {
+			lit = lit[1:]
 		}
-		return jcsNode{scalar: []byte(lit)}, nil
+		return jcsNode{scalar: lit}, nil
 	}
-	f, err := strconv.ParseFloat(lit, 64)
+	f, err := strconv.ParseFloat(string(lit), 64)
 	if err != nil || math.IsInf(f, 0) {
 		return jcsNode{}, p.fail("number out of range")
 	}
 	if integer {
-		return jcsNode{scalar: []byte(lit)}, nil // its digits, see JCS
+		return jcsNode{scalar: lit}, nil // its digits, see JCS
 	}
 	return jcsNode{scalar: appendES6Number(nil, f)}, nil
 }

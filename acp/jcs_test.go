@@ -180,3 +180,38 @@ func FuzzJCS(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkJCS: an ACP create as agents send it, and the largest body the
+// decoders read (acp.MaxBodyBytes, acp.MaxValues values in objects).
+func BenchmarkJCS(b *testing.B) {
+	create := []byte(`{
+  "line_items": [ { "quantity": 2, "id": "gid://shopify/ProductVariant/1" }, { "id": "gid://shopify/ProductVariant/2", "quantity": 1 } ],
+  "currency": "usd",
+  "buyer": { "last_name": "Bauer", "first_name": "Zoë", "email": "zoe@example.com", "phone_number": "+15551234567" },
+  "fulfillment_details": { "name": "Zoë Bauer", "address": { "line_one": "1 Main St", "city": "Springfield", "state": "IL", "country": "US", "postal_code": "62701" } },
+  "capabilities": { "interventions": { "supported": ["3ds"] } }
+}`)
+	var big bytes.Buffer
+	big.WriteString(`{"items":[`)
+	for i := 0; big.Len() < acp.MaxBodyBytes-200 && i < acp.MaxValues/3; i++ {
+		if i > 0 {
+			big.WriteByte(',')
+		}
+		big.WriteString(`{"z_` + strconv.Itoa(i) + `":"` + strings.Repeat("x", 60) + `","a":` + strconv.Itoa(i) + `}`)
+	}
+	big.WriteString(`]}`)
+	for _, c := range []struct {
+		name string
+		in   []byte
+	}{{"create", create}, {"max", big.Bytes()}} {
+		b.Run(c.name, func(b *testing.B) {
+			b.SetBytes(int64(len(c.in)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := acp.JCS(c.in); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -183,3 +183,48 @@ func TestCanonicalSignatureReplay(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkVerifySignature: what a signature costs by the form it is in —
+// the raw body (two MACs at most), the canonical form (up to four MACs and
+// one canonicalisation), and a wrong signature on the largest body the
+// pipeline reads (every candidate tried).
+func BenchmarkVerifySignature(b *testing.B) {
+	now := time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
+	kr := fuzzKeyring(b)
+	key := []byte("acpb_sig_bench")
+	sealed, err := kr.Seal(key, app.SigningSecretAAD(1))
+	if err != nil {
+		b.Fatal(err)
+	}
+	a := &agents.Access{Keys: kr, Now: func() time.Time { return now }}
+	ag := &app.Agent{Shop: &app.Shop{ID: 1}, Settings: &app.ACPSettings{ShopID: 1, SigningSecretSealed: sealed}}
+	ts := now.Format(time.RFC3339Nano)
+	var big []byte
+	big = append(big, `{"items":[`...)
+	for i := 0; len(big) < 250<<10; i++ {
+		if i > 0 {
+			big = append(big, ',')
+		}
+		big = append(big, `{"z":"`+strconv.Itoa(i)+`xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx","a":`+strconv.Itoa(i)+`}`...)
+	}
+	big = append(big, `]}`...)
+	for _, c := range []struct {
+		name         string
+		body, signed string
+		ok           bool
+	}{
+		{"raw", sentBody, sentBody, true},
+		{"canonical", sentBody, canonicalBody, true},
+		{"wrong-256KB", string(big), "other", false},
+	} {
+		sig := base64.RawURLEncoding.EncodeToString(testkit.ReferenceMAC(key, ts, []byte(c.signed)))
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := a.VerifySignature(ag, ts, sig, []byte(c.body)); (err == nil) != c.ok {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
