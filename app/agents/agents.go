@@ -327,9 +327,9 @@ func (a *Access) ConnectPayment(ctx context.Context, shopID int64, provider, cre
 var errBadSignature = &app.Error{Code: app.CodeUnauthorized, Reason: "invalid_signature"}
 
 // VerifySignature checks a request's Signature and Timestamp headers over
-// its body (raw or canonical, see Access), with the agent's shop settings. With no secret set, or a
-// secret set but not required and no Signature sent, the request passes; a
-// Signature that is sent is always checked.
+// its body (raw or canonical, see Access), with the agent's shop settings.
+// With no secret set, or a secret set but not required and no Signature
+// sent, the request passes; a Signature that is sent is always checked.
 func (a *Access) VerifySignature(ag *app.Agent, timestamp, signature string, body []byte) error {
 	s, shopID := ag.Settings, ag.Shop.ID
 	if signature == "" {
@@ -355,7 +355,7 @@ func (a *Access) VerifySignature(ag *app.Agent, timestamp, signature string, bod
 	got, ok := decodeSignature(signature)
 	if !ok || !signatureMatches(key, got, timestamp, ts, body) {
 		e := *errBadSignature
-		e.Message = "the Signature does not match the body and Timestamp"
+		e.Message = `the Signature does not match the body and Timestamp: it must be the HMAC-SHA256 of Timestamp + "." + the body as sent or its RFC 8785 canonical JSON, under the shop's signing secret`
 		return &e
 	}
 	return nil
