@@ -1,6 +1,7 @@
 package agents
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/netguard"
 	"github.com/acpbridge/acpbridge/app/secret"
@@ -47,10 +49,15 @@ const SignatureWindow = 5 * time.Minute
 // request signatures (HMAC-SHA256 with a per-shop secret):
 //
 //	Timestamp: <RFC 3339 date-time, or Unix seconds>
-//	Signature: base64(HMAC-SHA256(secret, Timestamp + "." + raw body))
+//	Signature: base64url(HMAC-SHA256(secret, Timestamp + "." + body))
 //
-// (standard or URL-safe base64, padded or not; also accepted as 64 hex
-// digits), valid within ±SignatureWindow of the server's clock.
+// valid within ±SignatureWindow of the server's clock. Agents' libraries
+// differ, so VerifySignature accepts each of their choices: the Signature
+// in standard or URL-safe base64, padded or not, or as 64 hex digits; the
+// body as sent (raw bytes) or in its RFC 8785 canonical form (the ACP RFC's
+// "canonical JSON"; "null" for an empty body, see CanonicalBody); the
+// Timestamp as sent or as the same instant in UTC RFC 3339 with
+// fractional seconds only as needed (time.RFC3339Nano).
 type Access struct {
 	Store AgentStore
 	Keys  *secret.Keyring
@@ -320,9 +327,9 @@ func (a *Access) ConnectPayment(ctx context.Context, shopID int64, provider, cre
 var errBadSignature = &app.Error{Code: app.CodeUnauthorized, Reason: "invalid_signature"}
 
 // VerifySignature checks a request's Signature and Timestamp headers over
-// its raw body, with the agent's shop settings. With no secret set, or a
-// secret set but not required and no Signature sent, the request passes; a
-// Signature that is sent is always checked.
+// its body (raw or canonical, see Access), with the agent's shop settings.
+// With no secret set, or a secret set but not required and no Signature
+// sent, the request passes; a Signature that is sent is always checked.
 func (a *Access) VerifySignature(ag *app.Agent, timestamp, signature string, body []byte) error {
 	s, shopID := ag.Settings, ag.Shop.ID
 	if signature == "" {
@@ -346,16 +353,58 @@ func (a *Access) VerifySignature(ag *app.Agent, timestamp, signature string, bod
 		return fmt.Errorf("open signing secret: %w", err)
 	}
 	got, ok := decodeSignature(signature)
-	if !ok || !hmac.Equal(got, SignRequest(key, timestamp, body)) {
+	if !ok || !signatureMatches(key, got, timestamp, ts, body) {
 		e := *errBadSignature
-		e.Message = "the Signature does not match the body and Timestamp"
+		e.Message = `the Signature does not match the body and Timestamp: it must be the HMAC-SHA256 of Timestamp + "." + the body as sent or its RFC 8785 canonical JSON, under the shop's signing secret`
 		return &e
 	}
 	return nil
 }
 
+// signatureMatches reports whether mac is the HMAC of one of the signing
+// inputs agents' libraries compute for this request: the Timestamp as sent
+// or as UTC RFC 3339 with fractional seconds only as needed (what signers
+// that format a time value send, e.g. sumup/acp's), then "." and the raw
+// body, or else its RFC 8785 canonical form (the RFC's "canonical JSON";
+// an empty body's is "null"). At most four MACs: the raw ones first, and
+// the body is canonicalised only when they fail; a body that is not JSON
+// has no canonical form and is checked raw only. Each candidate is
+// compared with hmac.Equal, and which one matched is not told.
+func signatureMatches(key, mac []byte, timestamp string, ts time.Time, body []byte) bool {
+	stamps := []string{timestamp}
+	if utc := ts.UTC().Format(time.RFC3339Nano); utc != timestamp {
+		stamps = append(stamps, utc)
+	}
+	matches := func(b []byte) bool {
+		ok := false
+		for _, s := range stamps {
+			ok = hmac.Equal(mac, SignRequest(key, s, b)) || ok
+		}
+		return ok
+	}
+	if matches(body) {
+		return true
+	}
+	canonical, ok := CanonicalBody(body)
+	return ok && !bytes.Equal(canonical, body) && matches(canonical)
+}
+
+// CanonicalBody is the canonical form a signature over "canonical JSON"
+// covers: the body's RFC 8785 (JCS) form, "null" for an empty body (no
+// bytes, or white space only: the JSON value a signer that reads the body
+// first decodes it to); ok is false when the body is not one JSON
+// document RFC 8785 can canonicalise (see acp.JCS).
+func CanonicalBody(body []byte) (canonical []byte, ok bool) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return []byte("null"), true
+	}
+	c, err := acp.JCS(body)
+	return c, err == nil
+}
+
 // SignRequest is the HMAC-SHA256 of timestamp + "." + body: what a
-// Signature header carries (base64-encoded).
+// Signature header carries (base64-encoded), body being the raw bytes or
+// CanonicalBody's form of them.
 func SignRequest(key []byte, timestamp string, body []byte) []byte {
 	m := hmac.New(sha256.New, key)
 	m.Write([]byte(timestamp))

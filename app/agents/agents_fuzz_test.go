@@ -20,28 +20,33 @@ import (
 var fuzzNow = time.Unix(1_800_000_000, 0)
 
 // FuzzVerifySignature: the agent request signature (Signature and
-// Timestamp headers over the raw body, see agents.Access). With arbitrary
-// headers and body, VerifySignature answers nil or an unauthorized
-// *app.Error, and:
+// Timestamp headers over the raw body or its canonical form, see
+// agents.Access). With arbitrary headers and body, VerifySignature answers
+// nil or an unauthorized *app.Error, and:
 //
 //   - accept ⇒ valid: a Signature it accepts decodes (hex, or base64 in
 //     any of its four alphabets) to the HMAC-SHA256, computed here
-//     independently, of Timestamp + "." + body under the shop's secret,
-//     and Timestamp is within 5 minutes; the same headers with another
-//     body or under another shop's secret are refused;
+//     independently, of T + "." + B under the shop's secret, T the
+//     Timestamp as sent or in UTC RFC 3339, B the body or its canonical
+//     form, and Timestamp is within 5 minutes; the same headers with
+//     another JSON value (or bytes) as body or under another shop's
+//     secret are refused;
 //   - valid ⇒ accept: when the harness signs (the selector's low bits pick
-//     the encoding, the fuzzer picks the clock skew), the request passes
+//     the encoding, form picks raw or canonical body and the Timestamp as
+//     sent or in UTC, the fuzzer picks the clock skew), the request passes
 //     exactly when the skew is within the window;
 //   - no Signature passes only when the shop does not require one.
 func FuzzVerifySignature(f *testing.F) {
-	f.Add("1800000000", "", []byte(`{"a":1}`), uint8(1), int64(0))
-	f.Add("2027-01-15T08:00:00Z", "", []byte(`{}`), uint8(3), int64(-300))
-	f.Add("1800000301", "", []byte(``), uint8(5), int64(301))
-	f.Add("", "", []byte(`{}`), uint8(0), int64(0))
-	f.Add("1800000000", "AAAA", []byte(`{}`), uint8(0), int64(0))
-	f.Add("+1800000000", strings.Repeat("0", 64), []byte(`{}`), uint8(0), int64(0))
-	f.Add("2027-01-15T08:00:00.123456789+02:00", " "+base64.StdEncoding.EncodeToString(make([]byte, 32))+" ", []byte("x"), uint8(8), int64(0))
-	f.Add("99999999999999999999", "", []byte(`{}`), uint8(1), int64(1<<62))
+	f.Add("1800000000", "", []byte(`{"a":1}`), uint8(1), int64(0), uint8(0))
+	f.Add("2027-01-15T08:00:00Z", "", []byte(`{}`), uint8(3), int64(-300), uint8(0))
+	f.Add("1800000301", "", []byte(``), uint8(5), int64(301), uint8(0))
+	f.Add("", "", []byte(`{}`), uint8(0), int64(0), uint8(0))
+	f.Add("1800000000", "AAAA", []byte(`{}`), uint8(0), int64(0), uint8(0))
+	f.Add("+1800000000", strings.Repeat("0", 64), []byte(`{}`), uint8(0), int64(0), uint8(0))
+	f.Add("2027-01-15T08:00:00.123456789+02:00", " "+base64.StdEncoding.EncodeToString(make([]byte, 32))+" ", []byte("x"), uint8(8), int64(0), uint8(0))
+	f.Add("99999999999999999999", "", []byte(`{}`), uint8(1), int64(1<<62), uint8(0))
+	f.Add("", "", []byte(` { "b" : [1, 2.50], "a" : "\u00e9" } `), uint8(0x25), int64(-12), uint8(3))
+	f.Add("", "", []byte(``), uint8(0x1d), int64(7), uint8(1))
 
 	kr := fuzzKeyring(f)
 	key := []byte("acpb_sig_fuzz-signing-secret")
@@ -58,17 +63,24 @@ func FuzzVerifySignature(f *testing.F) {
 		return &app.Agent{Shop: &app.Shop{ID: id}, Settings: &app.ACPSettings{ShopID: id, SigningSecretSealed: sealed, RequireSignature: require}}
 	}
 
-	f.Fuzz(func(t *testing.T, timestamp, signature string, body []byte, mode uint8, skew int64) {
+	f.Fuzz(func(t *testing.T, timestamp, signature string, body []byte, mode uint8, skew int64, form uint8) {
 		require := mode&0x80 != 0
 		signs := mode&0x03 != 0
 		if signs {
 			ts := fuzzNow.Add(time.Duration(skew%(1<<33)) * time.Second)
 			if mode&0x04 != 0 {
-				timestamp = ts.UTC().Format(time.RFC3339Nano)
+				timestamp = ts.In(time.FixedZone("", 2*3600)).Format(time.RFC3339Nano)
 			} else {
 				timestamp = strconv.FormatInt(ts.Unix(), 10)
 			}
-			signature = encodeMAC(mode>>3, testkit.ReferenceMAC(key, timestamp, body))
+			signed, signedTS := body, timestamp
+			if c, ok := agents.CanonicalBody(body); ok && form&1 != 0 {
+				signed = c
+			}
+			if form&2 != 0 {
+				signedTS = ts.UTC().Format(time.RFC3339Nano)
+			}
+			signature = encodeMAC(mode>>3, testkit.ReferenceMAC(key, signedTS, signed))
 		}
 		ag := agentOf(1, sealed, require)
 		err := a.VerifySignature(ag, timestamp, signature, body)
@@ -99,10 +111,12 @@ func FuzzVerifySignature(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if !macMatches(signature, testkit.ReferenceMAC(key, timestamp, body)) || !inWindow() {
+		if !signsAnyForm(timestamp, signature, key, body) || !inWindow() {
 			t.Fatalf("accepted Signature %q, Timestamp %q, which do not sign %q", signature, timestamp, body)
 		}
-		if a.VerifySignature(ag, timestamp, signature, append(bytes.Clone(body), ' ')) == nil {
+		// Another value: body + "x" is not JSON (checked raw only), or
+		// another document (the body was not JSON, or was empty).
+		if a.VerifySignature(ag, timestamp, signature, append(bytes.Clone(body), 'x')) == nil {
 			t.Fatal("the signature of one body verifies another")
 		}
 		if a.VerifySignature(agentOf(2, otherSealed, false), timestamp, signature, body) == nil {
@@ -112,6 +126,28 @@ func FuzzVerifySignature(f *testing.F) {
 			t.Fatal("a signature verified for a shop without a secret")
 		}
 	})
+}
+
+// signsAnyForm reports whether sig carries the MAC of one of the signing inputs
+// the documentation lists: the Timestamp as sent or as UTC RFC 3339, the
+// body raw or canonical.
+func signsAnyForm(timestamp, sig string, key, body []byte) bool {
+	stamps := []string{timestamp}
+	if ts, ok := referenceTime(timestamp); ok {
+		stamps = append(stamps, ts.UTC().Format(time.RFC3339Nano))
+	}
+	bodies := [][]byte{body}
+	if c, ok := agents.CanonicalBody(body); ok {
+		bodies = append(bodies, c)
+	}
+	for _, s := range stamps {
+		for _, b := range bodies {
+			if macMatches(sig, testkit.ReferenceMAC(key, s, b)) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func fuzzKeyring(tb testing.TB) *secret.Keyring {

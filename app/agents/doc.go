@@ -3,7 +3,7 @@
 // during a rotation), authenticating a request's key for the shop in its
 // path (Agents.Authenticate, called by the ACP pipeline, app/acpapi), the optional
 // request signature (Signature and Timestamp headers, HMAC-SHA256 over
-// the body) and its replay check, each signature accepted once per shop
+// the raw body or its RFC 8785 canonical form) and its replay check, each signature accepted once per shop
 // across replicas (signatures.go), and the merchant's ACP settings: the
 // signing and webhook secrets, the agent webhook URL and connecting the
 // payment account that charges agent orders (ConnectPayment: the
@@ -25,7 +25,8 @@
 // SignatureUseStore and PaymentCredentialStore ports (app/store implements
 // them).
 //
-// Imports: package app (vocabulary), app/secret, app/netguard and the
-// standard library. It never imports web, app/store, app/jobs, app/service
+// Imports: package app (vocabulary), app/secret, app/netguard, acp (for
+// acp.JCS, the canonical form a signature may cover) and the standard
+// library. It never imports web, app/store, app/jobs, app/service
 // or another capability.
 package agents

@@ -14,13 +14,15 @@ import (
 
 // Replay protection for signed agent requests (issue 13). The Signature
 // covers only Timestamp + "." + body (the format agents already use, kept
-// as it is), so within its ±5 min window a captured signature verifies on
-// any request with the same body: a create sent again with a new
-// Idempotency-Key, or a GET's signature (empty body) on an empty-body
+// as it is; the body raw or in its canonical form, which any respelling of
+// the same JSON value shares), so within its ±5 min window a captured
+// signature verifies on any request with the same body: a create sent
+// again with a new Idempotency-Key, or a GET's signature (empty body) on an empty-body
 // POST …/cancel of another session. So each signature is accepted once,
 // shop by shop, across replicas (the uses are rows in the shared database),
 // with one exception: a retry of the very same request (same method and
-// path, same Idempotency-Key, same body as the MAC covers it), which HTTP
+// path, same Idempotency-Key, same body as the MAC covers it: the same
+// bytes, or the same JSON value for a canonical-form MAC), which HTTP
 // clients send with the same headers and which idempotency then answers
 // with the stored response. GETs, which change nothing, may share one.
 
@@ -35,8 +37,10 @@ const signatureUseSlack = time.Minute
 type SignatureUse struct {
 	ShopID int64
 	// Digest is the hex SHA-256 of the signature's MAC bytes, so every
-	// spelling of one signature (hex, base64 with or without padding) is
-	// one use, and the signature itself is not stored.
+	// spelling of one signature (hex, base64 in either alphabet, with or
+	// without padding) is one use, whatever signing input it matched (raw
+	// or canonical body, Timestamp as sent or in UTC), and the signature
+	// itself is not stored.
 	Digest string
 	// Binding is the hex SHA-256 of the request the signature was first
 	// used on (SignedRequest), or "" when no retry may reuse it.
