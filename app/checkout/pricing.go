@@ -409,8 +409,11 @@ func shippingOptions(rates []ShippingRate, chosen string, res *DraftResult) []Qu
 }
 
 // applyDraft takes the lines' prices, discounts and tax from Shopify's
-// calculation, and warns of the discount codes it rejected.
+// calculation, and the discounts it applied and the codes it rejected
+// (the session's view warns of those: discounts.go).
 func applyDraft(q *Quote, res *DraftResult) {
+	q.AppliedDiscounts = res.Discounts
+	q.RejectedCodes = rejectedCodes(res)
 	// Every item discount, the line's own and its share of order
 	// discounts (codes), is on its line; shipping discounts are in the
 	// option's price.
@@ -420,11 +423,6 @@ func applyDraft(q *Quote, res *DraftResult) {
 			q.Lines[i].Discount = min(res.Lines[i].Discount, q.Lines[i].UnitAmount*int64(q.Lines[i].Quantity))
 			q.Lines[i].Tax = res.Lines[i].Tax
 		}
-	}
-	for _, code := range res.RejectedCodes {
-		q.Messages = append(q.Messages, acp.Message{Type: acp.MessageWarning, Code: "discount_code_invalid",
-			Param: "$.discounts.codes", ContentType: acp.ContentPlain, Severity: "low",
-			Content: fmt.Sprintf("The discount code %s cannot be applied to this order.", app.Truncate(code, 40))})
 	}
 }
 
