@@ -29,6 +29,10 @@ type DraftOrderInput struct {
 	// DiscountCodes are applied as Shopify's discount engine decides;
 	// refused ones come back in DraftQuote.RejectedDiscountCodes.
 	DiscountCodes []string
+	// AcceptAutomaticDiscounts lets the shop's automatic discounts apply
+	// too, as at its own checkout (they come back in DraftQuote.Discounts
+	// with Automatic set).
+	AcceptAutomaticDiscounts bool
 	// ShippingRateHandle selects one of a previous quote's
 	// ShippingRates; "" for none. A handle the cart no longer offers
 	// leaves DraftQuote.Shipping nil.
@@ -402,6 +406,9 @@ func draftOrderInput(in DraftOrderInput) map[string]any {
 	}
 	if len(in.DiscountCodes) > 0 {
 		input["discountCodes"] = in.DiscountCodes
+	}
+	if in.AcceptAutomaticDiscounts {
+		input["acceptAutomaticDiscounts"] = true
 	}
 	return input
 }

@@ -147,7 +147,11 @@ func splitName(full string) (first, last string) {
 // for a handoff session's draft order alike (so the draft holds exactly
 // what was priced).
 func draftOrderInput(in DraftRequest) shopify.DraftOrderInput {
-	req := shopify.DraftOrderInput{Email: in.Email, DiscountCodes: in.DiscountCodes, ShippingRateHandle: in.ShippingRateHandle}
+	// Automatic discounts apply as at the shop's own checkout: an agent's
+	// buyer pays what a storefront buyer would (the discount extension
+	// reports them as automatic).
+	req := shopify.DraftOrderInput{Email: in.Email, DiscountCodes: in.DiscountCodes, ShippingRateHandle: in.ShippingRateHandle,
+		AcceptAutomaticDiscounts: true}
 	if p := in.Probe; p != nil && in.ShippingRateHandle == "" {
 		req.CustomShipping = &shopify.CustomShipping{Title: probeTitle, Price: FormatMinor(p.Price, p.Currency), Currency: p.Currency}
 	}
