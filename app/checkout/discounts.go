@@ -139,7 +139,11 @@ func viewDiscounts(st *State) (*acp.Discounts, []acp.Message) {
 	}
 	d := &acp.Discounts{Codes: slices.Clone(codes)}
 	for n, sd := range q.AppliedDiscounts {
-		d.Applied = append(d.Applied, appliedDiscount(n, sd, len(q.Lines)))
+		a := appliedDiscount(n, sd, len(q.Lines))
+		if len(q.AppliedDiscounts) > 1 {
+			a.Priority = levelPriority(q.AppliedDiscounts, sd.Level)
+		}
+		d.Applied = append(d.Applied, a)
 	}
 	var ms []acp.Message
 	for _, r := range q.RejectedCodes {
@@ -156,6 +160,32 @@ func viewDiscounts(st *State) (*acp.Discounts, []acp.Message) {
 			Severity: "low", Resolution: "recoverable", Content: text})
 	}
 	return d, ms
+}
+
+// levels are Shopify's discount levels in the order its engine applies
+// them: product discounts, then order discounts on what is left, then
+// shipping discounts. Discounts of one level are each calculated on the
+// same amount, so they share a priority.
+var levels = []string{"line", "order", "shipping"}
+
+// levelPriority is the stacking order (from 1) of a discount of level
+// among the applied ones: the rank of its level among theirs.
+func levelPriority(applied []DraftDiscount, level string) int {
+	rank := slices.Index(levels, level)
+	if rank < 0 {
+		rank = len(levels) // an unknown level: last
+	}
+	seen := map[int]bool{}
+	for _, d := range applied {
+		r := slices.Index(levels, d.Level)
+		if r < 0 {
+			r = len(levels)
+		}
+		if r < rank {
+			seen[r] = true
+		}
+	}
+	return len(seen) + 1
 }
 
 // appliedDiscount is Shopify's n-th discount in the extension's terms:
