@@ -488,7 +488,9 @@ func (p *Pricing) checkAgainstShopify(ctx context.Context, sh *app.Shop, q Quote
 }
 
 // nonLiveMessages keeps the messages of a cached quote that do not come
-// from the live check (which was just redone).
+// from the live check (which was just redone). Only quotes stored before
+// the discount extension hold discount messages: newer ones keep their
+// refused codes in RejectedCodes, which the view turns into warnings.
 func nonLiveMessages(ms []acp.Message) []acp.Message {
 	var out []acp.Message
 	for _, m := range ms {

@@ -12,6 +12,7 @@ import (
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/acp/acptest"
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/payment/stripeemu"
 	"github.com/acpbridge/acpbridge/shopify/emulator"
 )
 
@@ -367,5 +368,34 @@ func TestDiscountCodesValidAndExpired(t *testing.T) {
 				t.Errorf("cleared: %d %s %v", u.status, u.str("discounts"), messages(u))
 			}
 		})
+	}
+}
+
+// TestDiscountCodeOnTheOrder: a session completed with a code that applied
+// (and one that did not) writes the Shopify order with the quoted discount,
+// named by the applied code, and the charge is the discounted total.
+func TestDiscountCodeOnTheOrder(t *testing.T) {
+	t.Parallel()
+	e := newCheckoutEnv(t, app.DatabaseSQLite)
+	a := e.agent(t, acp.V20260417)
+	body := a.createBody([]acp.ItemInput{item(e.items.inStock, 1)}, true, californiaAddress())
+	body["discounts"] = map[string]any{"codes": []string{"save5", "NOPE"}}
+	r := a.do("POST", "/checkout_sessions", body)
+	if r.status != http.StatusCreated || r.str("status") != "ready_for_payment" {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	if r.str("discounts", "rejected", "0", "reason") != "discount_code_invalid" {
+		t.Errorf("NOPE: %s", r.str("discounts"))
+	}
+	id, total := r.str("id"), totals(t, r)["total"]
+	c := a.do("POST", "/checkout_sessions/"+id+"/complete", a.paymentBody(e.token(stripeemu.KindApprove)))
+	if c.status != 200 || c.str("status") != "completed" {
+		t.Fatalf("complete: %d %s", c.status, c.body)
+	}
+	e.checkOnce(t, id, total)
+	for _, o := range e.emu.Orders(testShop) {
+		if o.SourceIdentifier == id && (o.DiscountCode != "SAVE5" || o.DiscountCents != min(500, e.items.inStock.PriceCents)) {
+			t.Errorf("order discount %q %d, want SAVE5 %d", o.DiscountCode, o.DiscountCents, min(500, e.items.inStock.PriceCents))
+		}
 	}
 }
