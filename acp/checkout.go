@@ -96,6 +96,13 @@ type Session struct {
 	// Order is set once the session is completed, and only then.
 	Order *Order
 
+	// Extensions are the session's active extensions (2026-04-17
+	// capabilities.extensions), e.g. DiscountExtension.
+	Extensions []Extension
+	// Discounts is the discount extension's object (2026-04-17 only; nil
+	// leaves it out). 2025-09-29 sees discounts only in the totals.
+	Discounts *Discounts
+
 	// ContinueURL is where a buyer can finish on the merchant's site
 	// (2026-04-17; useful with requires_escalation).
 	ContinueURL string

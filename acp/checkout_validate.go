@@ -169,6 +169,9 @@ func (s *Session) validateSelection(itemIDs map[string]bool) error {
 // validateExtras checks the messages, links, payment handlers, continue
 // URL and authentication metadata.
 func (s *Session) validateExtras() error {
+	if err := s.Discounts.validate(); err != nil {
+		return err
+	}
 	for i, m := range s.Messages {
 		if err := m.Validate(); err != nil {
 			return fmt.Errorf("messages[%d]: %w", i, err)

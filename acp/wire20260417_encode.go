@@ -19,6 +19,7 @@ type w26Session struct {
 	FulfillmentOptions         []w26FulfillmentOption   `json:"fulfillment_options"`
 	SelectedFulfillmentOptions []w26SelectedFulfillment `json:"selected_fulfillment_options,omitempty"`
 	Totals                     []w26Total               `json:"totals"`
+	Discounts                  *w26Discounts            `json:"discounts,omitempty"`
 	Messages                   []w26Message             `json:"messages"`
 	Links                      []w26Link                `json:"links"`
 	AuthenticationMetadata     *w26AuthMetadata         `json:"authentication_metadata,omitempty"`
@@ -36,6 +37,7 @@ type w26Protocol struct {
 type w26Capabilities struct {
 	Payment       *w26Payment       `json:"payment,omitempty"`
 	Interventions *w26Interventions `json:"interventions,omitempty"`
+	Extensions    []w26Extension    `json:"extensions,omitempty"`
 }
 
 type w26Payment struct {
@@ -306,7 +308,9 @@ func encode20260417(s *Session) ([]byte, error) {
 		UpdatedAt:          formatTime(s.UpdatedAt),
 		ExpiresAt:          formatTime(s.ExpiresAt),
 		ContinueURL:        s.ContinueURL,
+		Discounts:          discounts20260417(s.Discounts),
 	}
+	w.Capabilities.Extensions = extensions20260417(s.Extensions)
 	if len(s.PaymentHandlers) > 0 {
 		w.Capabilities.Payment = payment20260417(s.PaymentHandlers)
 	}

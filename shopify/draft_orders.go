@@ -211,7 +211,7 @@ func UpdateDraftOrder(ctx context.Context, q Querier, shop, id string, in DraftO
 	}
 	// draftOrderUpdate keeps the fields it is not given: clear those in
 	// is without, explicitly.
-	for _, k := range []string{"email", "shippingAddress", "shippingLine", "reserveInventoryUntil", "sourceName"} {
+	for _, k := range []string{"email", "shippingAddress", "shippingLine", "reserveInventoryUntil", "sourceName", "acceptAutomaticDiscounts"} {
 		if _, ok := input[k]; !ok {
 			input[k] = nil
 		}

@@ -29,6 +29,10 @@ type DraftOrderInput struct {
 	// DiscountCodes are applied as Shopify's discount engine decides;
 	// refused ones come back in DraftQuote.RejectedDiscountCodes.
 	DiscountCodes []string
+	// AcceptAutomaticDiscounts lets the shop's automatic discounts apply
+	// too, as at its own checkout (they come back in DraftQuote.Discounts
+	// with Automatic set).
+	AcceptAutomaticDiscounts bool
 	// ShippingRateHandle selects one of a previous quote's
 	// ShippingRates; "" for none. A handle the cart no longer offers
 	// leaves DraftQuote.Shipping nil.
@@ -165,12 +169,29 @@ type TaxLine struct {
 
 // AppliedDiscount is a discount Shopify applied.
 type AppliedDiscount struct {
+	// ID is the discount's GID ("" when Shopify gives none, as for a
+	// custom discount).
+	ID string
 	// Code is "" for an automatic discount.
 	Code, Title string
-	Automatic   bool
+	// Summary is Shopify's short summary of its terms, e.g. "10% off
+	// entire order".
+	Summary   string
+	Automatic bool
 	// Level is Shopify's presentationLevel: "line", "order" or "shipping".
 	Level  string
 	Amount string
+	// Allocations are where the amount went, as Shopify split it.
+	Allocations []DiscountAllocation
+}
+
+// DiscountAllocation is the part of a discount on one line or on the
+// shipping line.
+type DiscountAllocation struct {
+	// LineUUID is the line's uuid; "" for the shipping line (Shipping).
+	LineUUID string
+	Shipping bool
+	Amount   string
 }
 
 // Warning is one of Shopify's calculation warnings, e.g. a discount code
@@ -201,7 +222,7 @@ const calculateDraftOrderMutation = `mutation CalculateDraftOrder($input: DraftO
       taxLines { title ratePercentage source priceSet { ...M } }
       discountCodes
       platformDiscounts {
-        code title automaticDiscount presentationLevel totalAmountPriceSet { ...M }
+        id code title shortSummary automaticDiscount presentationLevel totalAmountPriceSet { ...M }
         allocations {
           reductionAmountSet { ...M }
           target { __typename ... on CalculatedDraftOrderLineItem { uuid } }
@@ -276,6 +297,8 @@ type calculatedDraftOrder struct {
 	TaxLines          []taxLineJSON `json:"taxLines"`
 	DiscountCodes     []string      `json:"discountCodes"`
 	PlatformDiscounts []struct {
+		ID                  *string  `json:"id"`
+		ShortSummary        string   `json:"shortSummary"`
 		Code                *string  `json:"code"`
 		Title               string   `json:"title"`
 		AutomaticDiscount   bool     `json:"automaticDiscount"`
@@ -384,6 +407,9 @@ func draftOrderInput(in DraftOrderInput) map[string]any {
 	if len(in.DiscountCodes) > 0 {
 		input["discountCodes"] = in.DiscountCodes
 	}
+	if in.AcceptAutomaticDiscounts {
+		input["acceptAutomaticDiscounts"] = true
+	}
 	return input
 }
 
@@ -404,18 +430,25 @@ func (c *calculatedDraftOrder) quote() (*DraftQuote, error) {
 	// Order-level discounts reach the lines through their allocations.
 	orderShare := map[string][]string{}
 	for _, d := range c.PlatformDiscounts {
-		q.Discounts = append(q.Discounts, AppliedDiscount{
-			Code: deref(d.Code), Title: d.Title, Automatic: d.AutomaticDiscount,
+		ad := AppliedDiscount{
+			ID: deref(d.ID), Code: deref(d.Code), Title: d.Title, Summary: d.ShortSummary, Automatic: d.AutomaticDiscount,
 			Level: d.PresentationLevel, Amount: d.TotalAmountPriceSet.ShopMoney.Amount,
-		})
-		if d.PresentationLevel == "line" {
-			continue // already in the line's own discount
 		}
 		for _, a := range d.Allocations {
-			if a.Target != nil && a.Target.Typename == "CalculatedDraftOrderLineItem" {
-				orderShare[a.Target.UUID] = append(orderShare[a.Target.UUID], a.ReductionAmountSet.ShopMoney.Amount)
+			if a.Target == nil {
+				continue
+			}
+			switch a.Target.Typename {
+			case "CalculatedDraftOrderLineItem", "DraftOrderLineItem":
+				ad.Allocations = append(ad.Allocations, DiscountAllocation{LineUUID: a.Target.UUID, Amount: a.ReductionAmountSet.ShopMoney.Amount})
+				if d.PresentationLevel != "line" { // a line-level one is in the line's own discount already
+					orderShare[a.Target.UUID] = append(orderShare[a.Target.UUID], a.ReductionAmountSet.ShopMoney.Amount)
+				}
+			case "ShippingLine":
+				ad.Allocations = append(ad.Allocations, DiscountAllocation{Shipping: true, Amount: a.ReductionAmountSet.ShopMoney.Amount})
 			}
 		}
+		q.Discounts = append(q.Discounts, ad)
 	}
 	for _, l := range c.LineItems {
 		ql := QuoteLine{

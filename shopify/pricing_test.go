@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"reflect"
 	"slices"
 	"strconv"
 	"testing"
@@ -555,5 +556,85 @@ func TestCheckVariants(t *testing.T) {
 			v.RequiresShipping != w.RequiresShipping || v.ProductStatus != w.ProductStatus {
 			t.Errorf("CheckVariants %+v\ndiffers from LookupVariants %+v", v, w)
 		}
+	}
+}
+
+// TestCalculateDraftOrderDiscountKinds: product, order and free-shipping
+// discounts come back as Shopify reports them (presentation level,
+// automatic, allocations to lines or the shipping line); an automatic
+// discount applies only when the input accepts them; a second code is
+// refused with Shopify's reason unless both combine.
+func TestCalculateDraftOrderDiscountKinds(t *testing.T) {
+	t.Parallel()
+	env := newPricingEnv(t)
+	s, jacket := env.shirt(0), env.jacket()
+	for _, d := range []emulator.DiscountCode{
+		{Code: "EACH10", Title: "10% off each item", PercentBP: 1000, EachItem: true, Combines: true},
+		{Code: "TWO", Title: "$2.00 off", AmountCents: 200, Combines: true},
+		{Code: "SHIPFREE", Title: "Free shipping", Automatic: true, FreeShipping: true, Combines: true},
+	} {
+		if err := env.emu.AddDiscountCode(pricingShop, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in := shopify.DraftOrderInput{
+		Lines:              []shopify.DraftLine{{VariantID: s.GID(), Quantity: 2}, {VariantID: jacket.GID(), Quantity: 1}},
+		ShippingAddress:    &shopify.MailingAddress{Address1: "1 Test Street", City: "Austin", Province: "TX", Country: "US", Zip: "73301"},
+		DiscountCodes:      []string{"EACH10", "TWO", "SAVE5"},
+		ShippingRateHandle: "shopify-Express",
+	}
+	type got struct {
+		Code, Level string
+		Automatic   bool
+		Amount      int64
+		Lines       []int64 // per line uuid in order; -1 entries for shipping
+	}
+	calc := func(accept bool) ([]got, *shopify.DraftQuote) {
+		in.AcceptAutomaticDiscounts = accept
+		q, err := shopify.CalculateDraftOrder(context.Background(), env.q, pricingShop, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []got
+		for _, d := range q.Discounts {
+			g := got{Code: d.Code, Level: d.Level, Automatic: d.Automatic, Amount: cents(t, d.Amount)}
+			for _, a := range d.Allocations {
+				switch {
+				case a.Shipping:
+					g.Lines = append(g.Lines, -cents(t, a.Amount))
+				case a.LineUUID == q.Lines[0].UUID || a.LineUUID == q.Lines[1].UUID:
+					g.Lines = append(g.Lines, cents(t, a.Amount))
+				default:
+					t.Errorf("allocation to unknown line %q", a.LineUUID)
+				}
+			}
+			out = append(out, g)
+		}
+		return out, q
+	}
+	each0, each1 := (2*s.PriceCents*1000+5000)/10_000, (jacket.PriceCents*1000+5000)/10_000
+	left0, left1 := 2*s.PriceCents-each0, jacket.PriceCents-each1
+	two0 := (200*left0*2 + left0 + left1) / (2 * (left0 + left1)) // largest remainder: at most a cent off
+	want := []got{
+		{Code: "EACH10", Level: "line", Amount: each0 + each1, Lines: []int64{each0, each1}},
+		{Code: "TWO", Level: "order", Amount: 200},
+	}
+	gotNo, q := calc(false)
+	if len(gotNo) != 2 || !reflect.DeepEqual(gotNo[0], want[0]) || gotNo[1].Code != "TWO" || gotNo[1].Amount != 200 ||
+		len(gotNo[1].Lines) != 2 || gotNo[1].Lines[0]+gotNo[1].Lines[1] != 200 || gotNo[1].Lines[0]-two0 > 1 || two0-gotNo[1].Lines[0] > 1 {
+		t.Errorf("without automatic discounts: %+v, want %+v", gotNo, want)
+	}
+	if len(q.Warnings) != 1 || q.Warnings[0].DiscountCode != "SAVE5" || q.Warnings[0].Code != "DISCOUNT_NOT_COMBINABLE" {
+		t.Errorf("warnings %+v, want SAVE5 not combinable", q.Warnings)
+	}
+	if cents(t, q.Lines[0].LineDiscount) != each0 || cents(t, q.Lines[0].DiscountedTotal) != 2*s.PriceCents-each0 {
+		t.Errorf("line 0: a product discount is the line's own: %+v", q.Lines[0])
+	}
+	gotYes, q := calc(true)
+	if len(gotYes) != 3 || !reflect.DeepEqual(gotYes[2], got{Level: "shipping", Automatic: true, Amount: 1500, Lines: []int64{-1500}}) {
+		t.Errorf("with automatic discounts: %+v", gotYes)
+	}
+	if q.Shipping == nil || cents(t, q.Shipping.Price) != 1500 || cents(t, q.Shipping.DiscountedPrice) != 0 || cents(t, q.TotalShipping) != 0 {
+		t.Errorf("free shipping: %+v, total shipping %s", q.Shipping, q.TotalShipping)
 	}
 }

@@ -145,7 +145,7 @@ func (c *Sessions) Create(ctx context.Context, ag *app.Agent, v acp.Version, in 
 		ExpiresAt: now.Add(c.ttl()), CreatedAt: now, UpdatedAt: now,
 		State: State{
 			Items: cartItems(in.Items), Buyer: in.Buyer, Fulfillment: in.FulfillmentDetails,
-			DiscountCodes: normalizeCodes(in.DiscountCodes), OrderNotes: in.OrderNotes,
+			DiscountCodes: normalizeCodes(in.DiscountCodes), SubmittedCodes: submittedCodes(in.DiscountCodes), OrderNotes: in.OrderNotes,
 			Locale: in.Locale, Timezone: in.Timezone, Capabilities: in.Capabilities,
 		},
 	}
@@ -194,6 +194,7 @@ func (c *Sessions) Update(ctx context.Context, ag *app.Agent, v acp.Version, id 
 		}
 		if in.DiscountCodes != nil {
 			st.DiscountCodes = normalizeCodes(in.DiscountCodes)
+			st.SubmittedCodes = submittedCodes(in.DiscountCodes)
 		}
 		if in.OrderNotes != nil {
 			st.OrderNotes = *in.OrderNotes

@@ -36,8 +36,13 @@ func (cs *Session) View() *acp.Session {
 	if st.hasOption(st.SelectedOptionID) {
 		s.SelectedFulfillment = []acp.SelectedFulfillment{{OptionID: st.SelectedOptionID}}
 	}
+	discounts, refused := viewDiscounts(st)
+	if discountsActive(st.Capabilities) {
+		s.Extensions = []acp.Extension{acp.DiscountExtension}
+		s.Discounts = discounts
+	}
 	if !cs.Status.Terminal() {
-		s.Messages = append(append(s.Messages, q.Messages...), st.Messages...)
+		s.Messages = append(append(append(s.Messages, q.Messages...), refused...), st.Messages...)
 	}
 	s.Messages = append(s.Messages, st.PaymentMessages...)
 	if o := st.Order; o != nil && cs.Status == acp.StatusCompleted {

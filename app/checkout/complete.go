@@ -156,6 +156,9 @@ type OrderRequest struct {
 	AcceptsEmail    bool
 	Note            string
 	Agent           string
+	// DiscountCodes are the codes Shopify applied to the quote (the
+	// discount extension's applied codes), named on the order.
+	DiscountCodes []string
 }
 
 // ErrOrderRefused: Shopify refused the order for good (e.g. stock gone).
@@ -462,6 +465,11 @@ func orderRequest(cs *Session, p *Payment) OrderRequest {
 	}
 	if st.Fulfillment != nil {
 		in.Address = st.Fulfillment.Address
+	}
+	for _, d := range st.Quote.AppliedDiscounts {
+		if d.Code != "" {
+			in.DiscountCodes = append(in.DiscountCodes, d.Code)
+		}
 	}
 	for i := range st.Quote.Options {
 		if o := st.Quote.Options[i]; o.ID == st.SelectedOptionID && o.Type == acp.FulfillmentShipping {

@@ -285,10 +285,13 @@ func TestHandoffSession(t *testing.T) {
 	}
 	wire := encode(t, cs)
 	for _, want := range []string{`"status":"requires_escalation"`, `"continue_url":"` + url + `"`, `"code":"intervention_required"`,
-		`"resolution":"requires_buyer_review"`, `"capabilities":{}`} {
+		`"resolution":"requires_buyer_review"`, `"capabilities":{"extensions":[{"name":"discount"`} {
 		if !strings.Contains(wire[acp.V20260417], want) {
 			t.Errorf("2026-04-17 answer lacks %s:\n%s", want, wire[acp.V20260417])
 		}
+	}
+	if strings.Contains(wire[acp.V20260417], `"payment":`) {
+		t.Errorf("2026-04-17 answer offers a payment handler:\n%s", wire[acp.V20260417])
 	}
 	old := wire[acp.V20250929]
 	if !strings.Contains(old, `"status":"not_ready_for_payment"`) || !strings.Contains(old, url) || strings.Contains(old, "continue_url") ||

@@ -57,7 +57,14 @@ func (o *ShopifyOrders) Create(ctx context.Context, shop string, in OrderRequest
 		req.Lines = append(req.Lines, line)
 	}
 	if discount > 0 {
-		req.Discount = &shopify.OrderDiscountInput{Code: "AGENT", Amount: decimal(discount, in.Currency)}
+		// orderCreate takes one code, with the quoted amount: the codes
+		// Shopify applied name it (so the merchant sees which), else AGENT
+		// (automatic discounts only).
+		code := "AGENT"
+		if len(in.DiscountCodes) > 0 {
+			code = strings.Join(in.DiscountCodes, " + ")
+		}
+		req.Discount = &shopify.OrderDiscountInput{Code: code, Amount: decimal(discount, in.Currency)}
 	}
 	if s := in.Shipping; s != nil {
 		req.Shipping = &shopify.OrderShippingInput{Title: s.Title, Code: s.ID, Source: "shopify", Price: decimal(s.Subtotal, in.Currency)}

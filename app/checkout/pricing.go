@@ -409,8 +409,11 @@ func shippingOptions(rates []ShippingRate, chosen string, res *DraftResult) []Qu
 }
 
 // applyDraft takes the lines' prices, discounts and tax from Shopify's
-// calculation, and warns of the discount codes it rejected.
+// calculation, and the discounts it applied and the codes it rejected
+// (the session's view warns of those: discounts.go).
 func applyDraft(q *Quote, res *DraftResult) {
+	q.AppliedDiscounts = res.Discounts
+	q.RejectedCodes = rejectedCodes(res)
 	// Every item discount, the line's own and its share of order
 	// discounts (codes), is on its line; shipping discounts are in the
 	// option's price.
@@ -420,11 +423,6 @@ func applyDraft(q *Quote, res *DraftResult) {
 			q.Lines[i].Discount = min(res.Lines[i].Discount, q.Lines[i].UnitAmount*int64(q.Lines[i].Quantity))
 			q.Lines[i].Tax = res.Lines[i].Tax
 		}
-	}
-	for _, code := range res.RejectedCodes {
-		q.Messages = append(q.Messages, acp.Message{Type: acp.MessageWarning, Code: "discount_code_invalid",
-			Param: "$.discounts.codes", ContentType: acp.ContentPlain, Severity: "low",
-			Content: fmt.Sprintf("The discount code %s cannot be applied to this order.", app.Truncate(code, 40))})
 	}
 }
 
@@ -490,7 +488,9 @@ func (p *Pricing) checkAgainstShopify(ctx context.Context, sh *app.Shop, q Quote
 }
 
 // nonLiveMessages keeps the messages of a cached quote that do not come
-// from the live check (which was just redone).
+// from the live check (which was just redone). Only quotes stored before
+// the discount extension hold discount messages: newer ones keep their
+// refused codes in RejectedCodes, which the view turns into warnings.
 func nonLiveMessages(ms []acp.Message) []acp.Message {
 	var out []acp.Message
 	for _, m := range ms {

@@ -84,14 +84,54 @@ type DraftResult struct {
 	TotalDiscount int64
 	TotalTax      int64
 	TotalPrice    int64
-	// RejectedCodes are discount codes Shopify did not apply.
+	// RejectedCodes are discount codes Shopify did not apply, and
+	// Rejections why (one per code, in the order Shopify gave them).
 	RejectedCodes []string
+	Rejections    []DraftRejection
+	// Discounts are the discounts Shopify applied (codes and automatic),
+	// each with its allocations to the lines and the shipping.
+	Discounts []DraftDiscount
 	// Alerts counts Shopify's alerts on the calculation (e.g. not enough
 	// inventory for a line).
 	Alerts int
 	// Cached: the result is an earlier calculation's (CachedPricing), not
 	// Shopify's answer now.
 	Cached bool
+}
+
+// DraftDiscount is a discount Shopify applied to the calculation.
+type DraftDiscount struct {
+	// ID is Shopify's id of the discount ("" when it gave none).
+	ID string `json:"id,omitempty"`
+	// Code is "" for an automatic discount.
+	Code      string `json:"code,omitempty"`
+	Title     string `json:"title"`
+	Summary   string `json:"summary,omitempty"`
+	Automatic bool   `json:"automatic,omitempty"`
+	// Level is Shopify's presentation level: line, order or shipping.
+	Level  string `json:"level,omitempty"`
+	Amount int64  `json:"amount"`
+	// Allocations are the amounts per line (Line is the request line's
+	// index) and on the shipping (Line -1), as Shopify split them.
+	Allocations []DraftAllocation `json:"allocations,omitempty"`
+}
+
+// DraftAllocation is the part of a discount on one line (Line ≥ 0) or on
+// the shipping (Line = ShippingAllocation).
+type DraftAllocation struct {
+	Line   int   `json:"line"`
+	Amount int64 `json:"amount"`
+}
+
+// ShippingAllocation is DraftAllocation.Line of a shipping discount.
+const ShippingAllocation = -1
+
+// DraftRejection is a discount code Shopify did not apply: its warning's
+// errorCode (an undocumented string, e.g. "DISCOUNT_EXPIRED") and message.
+type DraftRejection struct {
+	Code      string `json:"code"`
+	ErrorCode string `json:"error_code,omitempty"`
+	Message   string `json:"message,omitempty"`
 }
 
 // RateTax is one tax line of a shipping line: its rate in parts per

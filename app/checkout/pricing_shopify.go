@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/shopify"
@@ -89,6 +90,9 @@ func (p *ShopifyPricing) CalculateDraft(ctx context.Context, shop string, in Dra
 		}
 		res.Lines = append(res.Lines, DraftLineResult{VariantID: vid, UnitAmount: unit, Discount: lineDisc + orderDisc, Tax: taxes[i]})
 	}
+	if err := draftDiscounts(res, q, money); err != nil {
+		return nil, err
+	}
 	for _, r := range q.ShippingRates {
 		price, err := money("shipping rate", r.Price)
 		if err != nil {
@@ -143,7 +147,11 @@ func splitName(full string) (first, last string) {
 // for a handoff session's draft order alike (so the draft holds exactly
 // what was priced).
 func draftOrderInput(in DraftRequest) shopify.DraftOrderInput {
-	req := shopify.DraftOrderInput{Email: in.Email, DiscountCodes: in.DiscountCodes, ShippingRateHandle: in.ShippingRateHandle}
+	// Automatic discounts apply as at the shop's own checkout: an agent's
+	// buyer pays what a storefront buyer would (the discount extension
+	// reports them as automatic).
+	req := shopify.DraftOrderInput{Email: in.Email, DiscountCodes: in.DiscountCodes, ShippingRateHandle: in.ShippingRateHandle,
+		AcceptAutomaticDiscounts: true}
 	if p := in.Probe; p != nil && in.ShippingRateHandle == "" {
 		req.CustomShipping = &shopify.CustomShipping{Title: probeTitle, Price: FormatMinor(p.Price, p.Currency), Currency: p.Currency}
 	}
@@ -158,4 +166,45 @@ func draftOrderInput(in DraftRequest) shopify.DraftOrderInput {
 		}
 	}
 	return req
+}
+
+// draftDiscounts takes Shopify's applied discounts, their allocations
+// mapped to the request's lines by uuid, and its reasons for the codes it
+// refused.
+func draftDiscounts(res *DraftResult, q *shopify.DraftQuote, money func(what, s string) (int64, error)) error {
+	lineOf := make(map[string]int, len(q.Lines))
+	for i, l := range q.Lines {
+		lineOf[l.UUID] = i
+	}
+	for _, d := range q.Discounts {
+		amount, err := money("discount", d.Amount)
+		if err != nil {
+			return err
+		}
+		dd := DraftDiscount{ID: d.ID, Code: d.Code, Title: d.Title, Summary: d.Summary, Automatic: d.Automatic, Level: d.Level, Amount: amount}
+		for _, a := range d.Allocations {
+			n, err := money("discount allocation", a.Amount)
+			if err != nil {
+				return err
+			}
+			line, ok := lineOf[a.LineUUID]
+			switch {
+			case a.Shipping:
+				line = ShippingAllocation
+			case !ok:
+				continue // a line we did not send: nothing to point at
+			}
+			dd.Allocations = append(dd.Allocations, DraftAllocation{Line: line, Amount: n})
+		}
+		res.Discounts = append(res.Discounts, dd)
+	}
+	seen := map[string]bool{}
+	for _, w := range q.Warnings {
+		if w.DiscountCode == "" || seen[strings.ToUpper(w.DiscountCode)] {
+			continue
+		}
+		seen[strings.ToUpper(w.DiscountCode)] = true
+		res.Rejections = append(res.Rejections, DraftRejection{Code: w.DiscountCode, ErrorCode: w.Code, Message: w.Message})
+	}
+	return nil
 }

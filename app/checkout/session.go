@@ -36,13 +36,17 @@ type State struct {
 	SelectedOptionID string                  `json:"selected_option_id,omitempty"`
 	// OptionChosen is true when the agent picked the option; false when we
 	// picked the cheapest as a default.
-	OptionChosen  bool                   `json:"option_chosen,omitempty"`
-	DiscountCodes []string               `json:"discount_codes,omitempty"`
-	OrderNotes    string                 `json:"order_notes,omitempty"`
-	Locale        string                 `json:"locale,omitempty"`
-	Timezone      string                 `json:"timezone,omitempty"`
-	Capabilities  *acp.AgentCapabilities `json:"capabilities,omitempty"`
-	Quote         Quote                  `json:"quote"`
+	OptionChosen  bool     `json:"option_chosen,omitempty"`
+	DiscountCodes []string `json:"discount_codes,omitempty"`
+	// SubmittedCodes are the discount codes as the agent last sent them
+	// (DiscountCodes is them normalized: upper-case, once each), echoed
+	// in the discount extension's discounts.codes.
+	SubmittedCodes []string               `json:"submitted_codes,omitempty"`
+	OrderNotes     string                 `json:"order_notes,omitempty"`
+	Locale         string                 `json:"locale,omitempty"`
+	Timezone       string                 `json:"timezone,omitempty"`
+	Capabilities   *acp.AgentCapabilities `json:"capabilities,omitempty"`
+	Quote          Quote                  `json:"quote"`
 	// Agreed is the last complete quote the agent was shown, kept while
 	// a complete's live check could not reach Shopify (the quote is then
 	// incomplete): the complete that retries charges it only if Shopify
@@ -101,6 +105,11 @@ type Quote struct {
 	Discount     int64 `json:"discount,omitempty"` // order-level, not allocated to lines
 	// Messages are the business problems and notes of this quote.
 	Messages []acp.Message `json:"messages,omitempty"`
+	// AppliedDiscounts are the discounts Shopify applied (codes and
+	// automatic ones) with their allocations, and RejectedCodes the codes
+	// it refused, with the discount extension's reason (discounts.go).
+	AppliedDiscounts []DraftDiscount `json:"applied_discounts,omitempty"`
+	RejectedCodes    []RejectedCode  `json:"rejected_codes,omitempty"`
 	// NeedsShipping: some line requires shipping.
 	NeedsShipping bool `json:"needs_shipping,omitempty"`
 	// Complete: tax and fulfillment were quoted by Shopify for the current

@@ -16,7 +16,8 @@ func (c *draftCalc) node() map[string]any {
 		rates[i] = map[string]any{"__typename": "ShippingRate", "handle": r.Handle, "title": r.Title, "price": moneyV2(r.PriceCents)}
 	}
 	lineNodes, alerts := c.lineNodes()
-	platform, orderApplied := c.platformDiscounts(lineNodes)
+	shipNode := c.shippingLineNode()
+	platform, orderApplied := c.platformDiscounts(lineNodes, shipNode)
 	total := c.subtotal + c.shipping + c.totalTax
 	phone := nilIfEmpty(stringArg(c.in, "phone"))
 	var accept any
@@ -47,12 +48,12 @@ func (c *draftCalc) node() map[string]any {
 		"phone":                                phone,
 		"platformDiscounts":                    platform,
 		"purchasingEntity":                     nil,
-		"shippingLine":                         c.shippingLineNode(),
+		"shippingLine":                         shipNode,
 		"subtotalPrice":                        formatMoney(c.subtotal),
 		"subtotalPriceSet":                     moneyBag(c.subtotal),
 		"taxLines":                             taxLines,
 		"taxesIncluded":                        false,
-		"totalDiscountsSet":                    moneyBag(c.lineDiscounts + c.orderDiscounts),
+		"totalDiscountsSet":                    moneyBag(c.lineDiscounts + c.orderDiscounts + c.shippingDiscount),
 		"totalLineItemsPriceSet":               moneyBag(c.totalLines),
 		"totalPrice":                           formatMoney(total),
 		"totalPriceSet":                        moneyBag(total),
@@ -79,13 +80,13 @@ func (c *draftCalc) shippingLineNode() any {
 	if c.custom {
 		handle, source, code = nil, nil, nil
 	}
-	shipping := c.shipping
+	shipping, original := c.shipping, c.shipping+c.shippingDiscount
 	return map[string]any{
 		"__typename": "ShippingLine", "id": nil, "title": c.ship.Title, "code": code, "source": source,
 		"shippingRateHandle": handle, "custom": c.custom, "carrierIdentifier": nil, "deliveryCategory": nil,
 		"isRemoved": false, "phone": nil, "discountAllocations": []any{},
-		"originalPriceSet": moneyBag(shipping), "discountedPriceSet": moneyBag(shipping), "currentDiscountedPriceSet": moneyBag(shipping),
-		"originalPrice": moneyV2(shipping), "discountedPrice": moneyV2(shipping), "price": formatMoney(shipping),
+		"originalPriceSet": moneyBag(original), "discountedPriceSet": moneyBag(shipping), "currentDiscountedPriceSet": moneyBag(shipping),
+		"originalPrice": moneyV2(original), "discountedPrice": moneyV2(shipping), "price": formatMoney(original),
 		"taxLines": shipTaxLines,
 	}
 }
@@ -107,32 +108,45 @@ func (c *draftCalc) lineNodes() (nodes, alerts []any) {
 	return nodes, alerts
 }
 
-// platformDiscounts are the DraftOrderPlatformDiscounts of the codes
-// applied, with their allocations to lineNodes, and the custom order
-// discount's DraftOrderAppliedDiscount (nil without one).
-func (c *draftCalc) platformDiscounts(lineNodes []any) (platform []any, orderApplied any) {
+// platformDiscounts are the DraftOrderPlatformDiscounts of the codes and
+// automatic discounts applied, with their allocations to lineNodes or to
+// shipNode, and the custom order discount's DraftOrderAppliedDiscount (nil
+// without one).
+func (c *draftCalc) platformDiscounts(lineNodes []any, shipNode any) (platform []any, orderApplied any) {
 	platform = []any{}
-	for n, d := range c.discounts {
+	for _, d := range c.discounts {
 		if d.code == nil {
 			orderApplied = d.custom
 			continue
 		}
 		allocations := make([]any, 0, len(c.lines))
+		allocation := func(amount, qty int64, target any) map[string]any {
+			return map[string]any{"id": nil, "quantity": qty, "reductionAmount": moneyV2(amount), "reductionAmountSet": moneyBag(amount),
+				"target": target}
+		}
 		for i, share := range d.shares {
-			if share == 0 {
-				continue
+			if share != 0 {
+				allocations = append(allocations, allocation(share, c.lines[i].qty, lineNodes[i]))
 			}
-			allocations = append(allocations, map[string]any{
-				"id": nil, "quantity": c.lines[i].qty, "reductionAmount": moneyV2(share), "reductionAmountSet": moneyBag(share),
-				"target": lineNodes[i],
-			})
+		}
+		class, node := "ORDER", "DiscountCodeNode"
+		switch d.level {
+		case "line":
+			class = "PRODUCT"
+		case "shipping":
+			class = "SHIPPING"
+			allocations = append(allocations, allocation(d.amount, 1, shipNode))
+		}
+		var code any = d.code.Code
+		if d.code.Automatic {
+			code, node = nil, "DiscountAutomaticNode"
 		}
 		summary := d.code.Title
 		platform = append(platform, map[string]any{
 			"__typename": "DraftOrderPlatformDiscount",
-			"id":         gid("DiscountCodeNode", c.x.shop.id*100+int64(n)+1), "code": d.code.Code, "title": d.code.Title,
-			"automaticDiscount": false, "bxgyDiscount": false, "discountNode": nil,
-			"discountClass": "ORDER", "discountClasses": []any{"ORDER"}, "presentationLevel": "order",
+			"id":         gid(node, c.x.shop.id*100+int64(c.pr.index(d.code))+1), "code": code, "title": d.code.Title,
+			"automaticDiscount": d.code.Automatic, "bxgyDiscount": false, "discountNode": nil,
+			"discountClass": class, "discountClasses": []any{class}, "presentationLevel": d.level,
 			"shortSummary": summary, "summary": summary,
 			"totalAmount": moneyV2(d.amount), "totalAmountPriceSet": moneyBag(d.amount),
 			"allocations": allocations,

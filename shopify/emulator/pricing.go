@@ -62,10 +62,11 @@ type ShippingRate struct {
 	FreeAboveCents int64
 }
 
-// DiscountCode is a code-based order discount. Exactly one of Percent and
-// AmountCents is set.
+// DiscountCode is a discount: by default a code-based order discount.
+// Exactly one of Percent and AmountCents is set, except for FreeShipping.
 type DiscountCode struct {
-	// Code is matched case-insensitively.
+	// Code is matched case-insensitively. An Automatic discount has none
+	// to enter (its Code only names it in the setters).
 	Code string
 	// Title is the discount's name, e.g. "10% off your order".
 	Title string
@@ -77,6 +78,21 @@ type DiscountCode struct {
 	MinSubtotalCents int64
 	// StartsAt and EndsAt bound when the code works; zero means unbounded.
 	StartsAt, EndsAt time.Time
+
+	// EachItem makes it a product discount (presentationLevel "line"):
+	// PercentBP off each line, or AmountCents off each unit, in the
+	// lines' own discount.
+	EachItem bool
+	// FreeShipping makes it a shipping discount: the shipping line's
+	// price off (presentationLevel "shipping").
+	FreeShipping bool
+	// Automatic discounts apply without a code when the draft order
+	// accepts them (acceptAutomaticDiscounts) and their conditions hold.
+	Automatic bool
+	// Combines lets it stack with other discounts (Shopify's
+	// combinesWith, for every class at once); otherwise a second code is
+	// refused as not combinable.
+	Combines bool
 }
 
 // pricing is one shop's pricing setup, guarded by Emulator.mu.
@@ -160,6 +176,17 @@ func (p *pricing) discount(code string) *DiscountCode {
 	return nil
 }
 
+// index is d's place among the shop's discounts (-1 when not there): the
+// discount's stable id.
+func (p *pricing) index(d *DiscountCode) int {
+	for i := range p.discounts {
+		if &p.discounts[i] == d {
+			return i
+		}
+	}
+	return -1
+}
+
 // withShop runs fn on a shop's pricing under the lock.
 func (e *Emulator) withShop(shop string, what string, fn func(*shopState)) error {
 	e.mu.Lock()
@@ -215,7 +242,7 @@ func (e *Emulator) SetShippingZone(shop string, z ShippingZone) error {
 
 // AddDiscountCode adds or replaces a discount code.
 func (e *Emulator) AddDiscountCode(shop string, d DiscountCode) error {
-	if (d.PercentBP > 0) == (d.AmountCents > 0) {
+	if !d.FreeShipping && (d.PercentBP > 0) == (d.AmountCents > 0) {
 		return fmt.Errorf("emulator: discount %q needs exactly one of PercentBP and AmountCents", d.Code)
 	}
 	if d.Title == "" {

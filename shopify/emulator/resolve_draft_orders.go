@@ -47,6 +47,10 @@ type calcDiscount struct {
 	custom map[string]any // DraftOrderAppliedDiscount of a custom one
 	amount int64
 	shares []int64 // per line
+	// level is Shopify's presentationLevel: line (a product discount, in
+	// the lines' own discount), order (allocated to the lines) or shipping
+	// (off the shipping line).
+	level string
 }
 
 // resolveDraftOrderCalculate is draftOrderCalculate(input): it prices line
@@ -97,6 +101,10 @@ type draftCalc struct {
 	appliedCodes   []any           // the codes applied
 	orderDiscounts int64
 	subtotal       int64 // itemsSubtotal less the order discounts
+	// shipDiscount is the free-shipping discount to take off the
+	// shipping line, shippingDiscount what it took.
+	shipDiscount     *DiscountCode
+	shippingDiscount int64
 
 	country, province string
 	offered           []ShippingRate // the address zone's rates
@@ -201,10 +209,16 @@ func (c *draftCalc) sumLines() {
 	}
 }
 
-// applyOrderDiscounts applies the order-level discounts: the input's custom
-// one, then the first discount code that applies; every other code gets a
-// warning. Each is allocated to the lines in proportion to what is left of
-// them. It is false when the custom discount is refused.
+// applyOrderDiscounts applies the discounts Shopify would: the input's
+// custom order discount, then the discount codes in the order given and,
+// when the input accepts them (acceptAutomaticDiscounts), the shop's
+// automatic discounts. A code that is unknown, not active, expired, short
+// of its minimum or not combinable with a discount already applied gets a
+// warning instead (an automatic one is just not applied). Product
+// discounts (EachItem) come off each line first, then order discounts are
+// allocated to the lines in proportion to what is left of them; free
+// shipping waits for the shipping line (applyShippingDiscount). It is
+// false when the custom discount is refused.
 func (c *draftCalc) applyOrderDiscounts() bool {
 	remaining := c.itemsSubtotal
 	if ad, ok := c.in["appliedDiscount"].(map[string]any); ok {
@@ -215,18 +229,56 @@ func (c *draftCalc) applyOrderDiscounts() bool {
 		}
 		amount = min(amount, remaining)
 		remaining -= amount
-		c.discounts = append(c.discounts, &calcDiscount{custom: node, amount: amount})
+		c.discounts = append(c.discounts, &calcDiscount{custom: node, amount: amount, level: "order"})
 	}
 	now := c.x.e.now()
-	codeApplied := false
+	var chosen []*DiscountCode
 	for _, raw := range stringsArg(c.in, "discountCodes") {
 		code := strings.TrimSpace(raw)
 		if code == "" {
 			continue
 		}
 		d := c.pr.discount(code)
-		if w := c.codeNotApplied(code, d, now, codeApplied); w != nil {
+		if d != nil && d.Automatic {
+			d = nil // an automatic discount has no code to enter
+		}
+		if w := c.codeNotApplied(code, d, now, chosen); w != nil {
 			c.warnings = append(c.warnings, w)
+			continue
+		}
+		chosen = append(chosen, d)
+		c.appliedCodes = append(c.appliedCodes, d.Code)
+	}
+	if accept, _ := c.in["acceptAutomaticDiscounts"].(bool); accept {
+		for i := range c.pr.discounts {
+			if d := &c.pr.discounts[i]; d.Automatic && c.codeNotApplied(d.Title, d, now, chosen) == nil {
+				chosen = append(chosen, d)
+			}
+		}
+	}
+	// Product discounts, on each line's own amount.
+	for _, d := range chosen {
+		if !d.EachItem {
+			continue
+		}
+		cd := &calcDiscount{code: d, level: "line", shares: make([]int64, len(c.lines))}
+		for i, l := range c.lines {
+			off := min(d.AmountCents*l.qty, l.discounted())
+			if d.PercentBP > 0 {
+				off = roundDiv(l.discounted()*d.PercentBP, 10_000)
+			}
+			l.lineDiscount += off
+			cd.shares[i] = off
+			cd.amount += off
+		}
+		c.itemsSubtotal -= cd.amount
+		c.lineDiscounts += cd.amount
+		remaining -= cd.amount
+		c.discounts = append(c.discounts, cd)
+	}
+	// Order discounts, split over the lines.
+	for _, d := range chosen {
+		if d.EachItem || d.FreeShipping {
 			continue
 		}
 		amount := d.AmountCents
@@ -235,15 +287,21 @@ func (c *draftCalc) applyOrderDiscounts() bool {
 		}
 		amount = min(amount, remaining)
 		remaining -= amount
-		codeApplied = true
-		c.appliedCodes = append(c.appliedCodes, d.Code)
-		c.discounts = append(c.discounts, &calcDiscount{code: d, amount: amount})
+		c.discounts = append(c.discounts, &calcDiscount{code: d, amount: amount, level: "order"})
+	}
+	for _, d := range chosen {
+		if d.FreeShipping {
+			c.shipDiscount = d
+		}
 	}
 	weights := make([]int64, len(c.lines))
 	for i, l := range c.lines {
 		weights[i] = l.discounted()
 	}
 	for _, d := range c.discounts {
+		if d.level != "order" {
+			continue
+		}
 		d.shares = allocate(d.amount, weights)
 		for i, share := range d.shares {
 			c.lines[i].orderDiscount += share
@@ -255,10 +313,30 @@ func (c *draftCalc) applyOrderDiscounts() bool {
 	return true
 }
 
+// applyShippingDiscount takes a free-shipping discount off the shipping
+// line, when there is one to take it off.
+func (c *draftCalc) applyShippingDiscount() {
+	d := c.shipDiscount
+	if d == nil || c.ship == nil || c.shipping == 0 {
+		return
+	}
+	c.discounts = append(c.discounts, &calcDiscount{code: d, amount: c.shipping, level: "shipping"})
+	c.shippingDiscount, c.shipping = c.shipping, 0
+}
+
 // codeNotApplied is the DraftOrderDiscountNotAppliedWarning of a discount
 // code (d, nil when unknown) that does not apply now, or nil when it does.
-func (c *draftCalc) codeNotApplied(code string, d *DiscountCode, now time.Time, codeApplied bool) map[string]any {
+// With chosen already applied, it must combine with each of them.
+func (c *draftCalc) codeNotApplied(code string, d *DiscountCode, now time.Time, chosen []*DiscountCode) map[string]any {
 	reason, msg := "", ""
+	combines := func() bool {
+		for _, o := range chosen {
+			if o == d || !o.Combines || !d.Combines {
+				return false
+			}
+		}
+		return true
+	}
 	switch {
 	case d == nil:
 		reason, msg = "DISCOUNT_NOT_FOUND", "Discount code "+code+" couldn't be found."
@@ -268,7 +346,7 @@ func (c *draftCalc) codeNotApplied(code string, d *DiscountCode, now time.Time, 
 		reason, msg = "DISCOUNT_EXPIRED", "Discount code "+code+" has expired."
 	case d.MinSubtotalCents > 0 && c.itemsSubtotal < d.MinSubtotalCents:
 		reason, msg = "MINIMUM_SUBTOTAL_NOT_MET", fmt.Sprintf("Discount code %s requires a minimum subtotal of %s.", code, formatMoney(d.MinSubtotalCents))
-	case codeApplied:
+	case !combines():
 		reason, msg = "DISCOUNT_NOT_COMBINABLE", "Discount code "+code+" can't be combined with the discount already applied."
 	}
 	if reason == "" {
@@ -324,6 +402,7 @@ func (c *draftCalc) chooseShipping() bool {
 	if c.ship != nil {
 		c.shipping = c.ship.PriceCents
 	}
+	c.applyShippingDiscount()
 	return true
 }
 

@@ -94,7 +94,7 @@ func (x *execution) priceDraft(d *DraftOrder, in map[string]any) []any {
 	if len(c.appliedCodes) > 0 {
 		d.DiscountCode, _ = c.appliedCodes[0].(string)
 	}
-	d.DiscountCents = c.lineDiscounts + c.orderDiscounts
+	d.DiscountCents = c.lineDiscounts + c.orderDiscounts + c.shippingDiscount
 	d.SubtotalCents, d.ShippingCents, d.TaxCents = c.subtotal, c.shipping, c.totalTax
 	d.TotalCents = c.subtotal + c.shipping + c.totalTax
 	d.CustomAttributes = nil
