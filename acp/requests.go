@@ -92,6 +92,10 @@ type CreateSessionInput struct {
 	QuoteID       string
 	Metadata      map[string]any
 	OrderNotes    string
+
+	// Ignored are the fields the version does not define (all inputs
+	// have it): the answer names them (Ignored.Message).
+	Ignored Ignored
 }
 
 // SelectedFulfillmentInput is a requested fulfillment choice. 2025-09-29's
@@ -113,6 +117,8 @@ type UpdateSessionInput struct {
 	FulfillmentGroups []FulfillmentGroup
 	DiscountCodes     []string
 	OrderNotes        *string
+
+	Ignored Ignored
 }
 
 // PaymentInput is the payment of a complete request, reduced to what this
@@ -176,6 +182,8 @@ type CompleteSessionInput struct {
 	RiskSignals          *RiskSignals
 	MarketingConsents    []MarketingConsent
 	OrderNotes           string
+
+	Ignored Ignored
 }
 
 // Cancel reasons (2026-04-17 intent_trace.reason_code). Unknown values are
@@ -202,6 +210,8 @@ type CancelSessionInput struct {
 	TraceSummary string
 	// Metadata values are strings, json.Numbers or booleans.
 	Metadata map[string]any
+
+	Ignored Ignored
 }
 
 // DecodeCreateSession reads the body of a create request of version v.
@@ -217,8 +227,9 @@ func DecodeCreateSession(v Version, body []byte) (*CreateSessionInput, error) {
 		in = r.create20260417(root)
 	}
 	if r.err != nil {
-		return nil, r.err
+		return nil, r.failed()
 	}
+	in.Ignored = r.ignored
 	return in, nil
 }
 
@@ -235,8 +246,9 @@ func DecodeUpdateSession(v Version, body []byte) (*UpdateSessionInput, error) {
 		in = r.update20260417(root)
 	}
 	if r.err != nil {
-		return nil, r.err
+		return nil, r.failed()
 	}
+	in.Ignored = r.ignored
 	return in, nil
 }
 
@@ -253,8 +265,9 @@ func DecodeCompleteSession(v Version, body []byte) (*CompleteSessionInput, error
 		in = r.complete20260417(root)
 	}
 	if r.err != nil {
-		return nil, r.err
+		return nil, r.failed()
 	}
+	in.Ignored = r.ignored
 	return in, nil
 }
 
@@ -276,8 +289,9 @@ func DecodeCancelSession(v Version, body []byte) (*CancelSessionInput, error) {
 		in = r.cancel20260417(root)
 	}
 	if r.err != nil {
-		return nil, r.err
+		return nil, r.failed()
 	}
+	in.Ignored = r.ignored
 	return in, nil
 }
 

@@ -10,7 +10,9 @@ import (
 // The wire shapes of version 2025-09-29 (spec/2025-09-29/
 // schema.agentic_checkout.json). Every object there is
 // additionalProperties: false, so each struct below lists exactly the
-// schema's properties, required ones without omitempty.
+// schema's properties, required ones without omitempty. The request
+// readers ignore (and report) keys they do not know, except in
+// payment_data (reader.strictObject).
 
 // --- requests ---
 
@@ -61,7 +63,7 @@ func (r *reader) complete20250929(root *jsonValue) *CompleteSessionInput {
 	}
 	in := &CompleteSessionInput{}
 	if v, p := o.require("payment_data"); v != nil {
-		if po, ok := r.object(v, p, true, "token", "provider", "billing_address"); ok {
+		if po, ok := r.strictObject(v, p, "token", "provider", "billing_address"); ok {
 			in.Payment.Token = po.reqStr("token", maxIDLen, true)
 			in.Payment.Provider = po.reqEnum("provider", ProviderStripe)
 			if bv, bp := po.get("billing_address"); bv != nil {
