@@ -62,6 +62,9 @@ func (c *Sessions) Complete(ctx context.Context, ag *app.Agent, v acp.Version, i
 		case acp.StatusCanceled, acp.StatusExpired:
 			return nil, notModifiable(cs)
 		}
+		if cs.Status != acp.StatusAuthenticationRequired && (in.Buyer == nil || in.Buyer.Email == "") && cs.State.ContactEmail() == "" {
+			return nil, errNoEmail() // before any Shopify call or charge
+		}
 		b, err := c.beginCompletion(ctx, ag, v, cs, in)
 		if errors.Is(err, app.ErrConflict) && attempt < maxWriteAttempts {
 			continue // another request changed the session: look again
