@@ -219,10 +219,16 @@ func checkIgnored(t *testing.T, what string, session map[string]any, want int) {
 // version, over REST and MCP; the message is the answer's, not the
 // session's (a GET does not show it) and an idempotent replay answers it
 // again as it was. An unknown field in payment_data is still refused, and
-// nothing is charged.
+// nothing is charged. On both databases: PostgreSQL stores the answer
+// with the session's write (checkout.Answer), SQLite after it.
 func TestUnknownFieldsEverywhere(t *testing.T) {
 	t.Parallel()
-	e := newCheckoutEnv(t, app.DatabaseSQLite)
+	eachKind(t, func(t *testing.T, kind app.DatabaseKind) {
+		testUnknownFieldsEverywhere(t, newCheckoutEnv(t, kind))
+	})
+}
+
+func testUnknownFieldsEverywhere(t *testing.T, e *checkoutEnv) {
 	eachVersion(t, func(t *testing.T, v acp.Version) {
 		a := e.agent(t, v)
 		createBody := a.createBody([]acp.ItemInput{item(e.items.inStock, 1)}, true, californiaAddress())
