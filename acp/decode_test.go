@@ -427,7 +427,7 @@ func TestIgnoredBounded(t *testing.T) {
 	}
 	m, ok := in.Ignored.Message()
 	if !ok || in.Ignored.Count != 25 || len(in.Ignored.Paths) != acp.MaxIgnoredListed || m.Param != "$.u00" ||
-		!strings.Contains(m.Content, "$.u19 and 5 more.") || strings.Contains(m.Content, "$.u20") || !strings.HasPrefix(m.Content, "This request's 25 unknown fields") {
+		!strings.Contains(m.Content, "$.u19 and 5 more.") || strings.Contains(m.Content, "$.u20") || !strings.HasPrefix(m.Content, "Ignored 25 fields that this API version does not define: $.u00, ") {
 		t.Fatalf("%+v\n%+v", in.Ignored, m)
 	}
 

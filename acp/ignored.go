@@ -59,12 +59,12 @@ func (ig Ignored) Message() (Message, bool) {
 	if ig.Count == 0 {
 		return Message{}, false
 	}
-	what := "an unknown field"
+	what := "1 field"
 	if ig.Count > 1 {
-		what = fmt.Sprintf("%d unknown fields", ig.Count)
+		what = fmt.Sprintf("%d fields", ig.Count)
 	}
 	return Message{
 		Type: MessageInfo, Param: ig.Param, ContentType: ContentPlain, Severity: "low", Resolution: "recoverable",
-		Content: ig.list(fmt.Sprintf("This request's %s (not part of this API version) had no effect: ", what), MaxIgnoredListed) + ".",
+		Content: ig.list(fmt.Sprintf("Ignored %s that this API version does not define: ", what), MaxIgnoredListed) + ".",
 	}, true
 }

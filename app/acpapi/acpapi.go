@@ -300,6 +300,21 @@ func (n *notes) messages() []acp.Message {
 	return nil
 }
 
+// mention adds the ignored fields to the message of a refusal of the
+// body's content (invalid or unprocessable: the decoder's own refusals
+// name them already), as an agent whose request failed may well have
+// meant a field this version does not have. Other errors are as they were.
+func (n *notes) mention(err error) error {
+	var ae *app.Error
+	if n.ignored.Count == 0 || !errors.As(err, &ae) || ae.Code != app.CodeInvalid && ae.Code != app.CodeUnprocessable {
+		return err
+	}
+	m, _ := n.ignored.Message()
+	e := *ae
+	e.Message += " (" + m.Content + ")"
+	return &e
+}
+
 // encodeSession is the session's answer: its view, plus the request's
 // notes.
 func encodeSession(v acp.Version, cs *checkout.Session, n *notes) ([]byte, error) {
@@ -344,7 +359,7 @@ func (p *Pipeline) call(ctx context.Context, ag *app.Agent, v acp.Version, req R
 	if req.Operation.cart() {
 		c, err := p.operateCart(ctx, ag, v, req, body)
 		if err != nil {
-			return refused(v, err)
+			return refused(v, notesFrom(ctx).mention(err))
 		}
 		view := c.View()
 		if extra := notesFrom(ctx).messages(); extra != nil {
@@ -356,7 +371,7 @@ func (p *Pipeline) call(ctx context.Context, ag *app.Agent, v acp.Version, req R
 	} else {
 		cs, err := p.operate(ctx, ag, v, req, body)
 		if err != nil {
-			return refused(v, err)
+			return refused(v, notesFrom(ctx).mention(err))
 		}
 		// Encoded already when stored with the session (answer.go).
 		if b = writtenAnswer(ctx); b == nil {

@@ -77,7 +77,7 @@ func ignoredNotes(session map[string]any) []map[string]any {
 	var out []map[string]any
 	ms, _ := session["messages"].([]any)
 	for _, x := range ms {
-		if m := x.(map[string]any); strings.Contains(fmt.Sprint(m["content"]), "(not part of this API version) had no effect") {
+		if m := x.(map[string]any); strings.Contains(fmt.Sprint(m["content"]), "that this API version does not define: ") {
 			out = append(out, m)
 		}
 	}
@@ -188,7 +188,7 @@ func sprinkle(body map[string]any, n int) int {
 	return added
 }
 
-var ignoredCount = regexp.MustCompile(`^This request's (\d+) unknown fields? \(not part of this API version\) had no effect: `)
+var ignoredCount = regexp.MustCompile(`^Ignored (\d+) fields? that this API version does not define: `)
 
 // checkIgnored asserts exactly one message naming the ignored fields:
 // info, its param the first one, listing 20 and counting the rest.
@@ -350,7 +350,8 @@ func testUnknownFieldsEverywhere(t *testing.T, e *checkoutEnv) {
 // TestContactEmail: the email comes from wherever the agent gives it. A
 // session without one is ready_for_payment, with an info message saying
 // complete will need it; complete without one anywhere is a precise 400
-// (missing, $.buyer.email) and charges nothing; the Shopify order gets
+// (missing, $.buyer.email; its message names the fields it ignored) and
+// charges nothing; the Shopify order gets
 // the buyer's email, else fulfillment_details.email (2026-04-17), else
 // the buyer sent with complete; a Shopify-checkout shop's draft order gets
 // the fulfillment contact's email when there is no buyer.
@@ -364,8 +365,13 @@ func TestContactEmail(t *testing.T) {
 			t.Fatalf("create without email: %d %s", r.status, r.body)
 		}
 		id, total := r.str("id"), totals(t, r)["total"]
-		r = a.do("POST", "/checkout_sessions/"+id+"/complete", a.paymentBody(e.token(stripeemu.KindApprove)))
-		if r.status != http.StatusBadRequest || r.str("type") != "invalid_request" || r.str("code") != "missing" || r.str("param") != "$.buyer.email" {
+		// An email where no version has one: ignored, and the refusal
+		// says so.
+		noEmail := a.paymentBody(e.token(stripeemu.KindApprove))
+		noEmail["customer_email"] = "grace@example.com"
+		r = a.do("POST", "/checkout_sessions/"+id+"/complete", noEmail)
+		if r.status != http.StatusBadRequest || r.str("type") != "invalid_request" || r.str("code") != "missing" || r.str("param") != "$.buyer.email" ||
+			!strings.Contains(r.str("message"), "$.customer_email") {
 			t.Fatalf("complete without email: %d %s", r.status, r.body)
 		}
 		if c := e.charges(id); len(c) != 0 {
