@@ -382,7 +382,7 @@ func TestDecodeIgnoresUnknownFields(t *testing.T) {
 			[]string{"$.zz", "$.line_items[0].a", "$.line_items[0].b", "$.capabilities.x", "$.buyer.nick"}},
 		{"billing address is not payment data", acp.V20250929, complete, `{"payment_data":{"token":"t","provider":"stripe","billing_address":{"name":"J","line_one":"1","city":"C","state":"S","country":"US","postal_code":"1","phone_number":"1"}}}`,
 			[]string{"$.payment_data.billing_address.phone_number"}},
-		{"fulfillment_details on complete", acp.V20260417, complete, `{` + okPay26 + `,"fulfillment_details":{"email":"j@example.com"}}`, []string{"$.fulfillment_details"}},
+		{"fulfillment_details on complete is read", acp.V20250929, complete, `{"payment_data":{"token":"t","provider":"stripe"},"fulfillment_details":{"email":"j@example.com","fax":"1"}}`, []string{"$.fulfillment_details.fax"}},
 		{"cart create", acp.V20260417, createCart, `{"line_items":[{"id":"a"}],"currency":"usd"}`, []string{"$.currency"}},
 		{"cart update locale is create-only", acp.V20260417, updateCart, `{"line_items":[{"id":"a"}],"locale":"en"}`, []string{"$.locale"}},
 	}

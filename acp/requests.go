@@ -175,6 +175,13 @@ type MarketingConsent struct {
 type CompleteSessionInput struct {
 	Buyer   *Buyer
 	Payment PaymentInput
+	// FulfillmentDetails are the fulfillment details sent with complete:
+	// not in either released version's schema, but merged into the spec
+	// since (unreleased: "a change to the address there is a 409"), and
+	// sent by agents. Read in both versions, in the 2026-04-17 shape: its
+	// email is a contact email, and an address other than the session's
+	// is refused, as the spec says, rather than ignored.
+	FulfillmentDetails *FulfillmentDetails
 
 	// 2026-04-17 only.
 	AuthenticationResult *AuthenticationResult

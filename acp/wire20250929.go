@@ -57,11 +57,14 @@ func (r *reader) update20250929(root *jsonValue) *UpdateSessionInput {
 }
 
 func (r *reader) complete20250929(root *jsonValue) *CompleteSessionInput {
-	o, ok := r.object(root, "$", true, "buyer", "payment_data")
+	o, ok := r.object(root, "$", true, "buyer", "payment_data", "fulfillment_details")
 	if !ok {
 		return nil
 	}
 	in := &CompleteSessionInput{}
+	if v, p := o.get("fulfillment_details"); v != nil {
+		in.FulfillmentDetails = r.fulfillmentDetails(v, p) // the unreleased field (CompleteSessionInput)
+	}
 	if v, p := o.require("payment_data"); v != nil {
 		if po, ok := r.strictObject(v, p, "token", "provider", "billing_address"); ok {
 			in.Payment.Token = po.reqStr("token", maxIDLen, true)

@@ -96,11 +96,14 @@ func (r *reader) update20260417(root *jsonValue) *UpdateSessionInput {
 
 func (r *reader) complete20260417(root *jsonValue) *CompleteSessionInput {
 	o, ok := r.object(root, "$", true, "buyer", "payment_data", "authentication_result", "affiliate_attribution",
-		"risk_signals", "marketing_consents", "order_notes")
+		"risk_signals", "marketing_consents", "order_notes", "fulfillment_details")
 	if !ok {
 		return nil
 	}
 	in := &CompleteSessionInput{}
+	if v, p := o.get("fulfillment_details"); v != nil {
+		in.FulfillmentDetails = r.fulfillmentDetails(v, p) // the unreleased field (CompleteSessionInput)
+	}
 	if v, p := o.require("payment_data"); v != nil {
 		in.Payment = r.paymentData(v, p)
 	}

@@ -351,9 +351,11 @@ func testUnknownFieldsEverywhere(t *testing.T, e *checkoutEnv) {
 // session without one is ready_for_payment, with an info message saying
 // complete will need it; complete without one anywhere is a precise 400
 // (missing, $.buyer.email; its message names the fields it ignored) and
-// charges nothing; the Shopify order gets
-// the buyer's email, else fulfillment_details.email (2026-04-17), else
-// the buyer sent with complete; a Shopify-checkout shop's draft order gets
+// charges nothing; the Shopify order gets the buyer's email, else
+// fulfillment_details.email (2026-04-17), else what complete brought (the
+// buyer, TestOfficialExampleFlows, or fulfillment_details, the unreleased
+// field read in both versions, whose address must be the session's: 409
+// otherwise); a Shopify-checkout shop's draft order gets
 // the fulfillment contact's email when there is no buyer.
 func TestContactEmail(t *testing.T) {
 	t.Parallel()
@@ -377,14 +379,31 @@ func TestContactEmail(t *testing.T) {
 		if c := e.charges(id); len(c) != 0 {
 			t.Fatalf("charged %d times without an email", len(c))
 		}
+		// fulfillment_details with complete (unreleased, read in both
+		// versions): another address is refused, not ignored.
+		moved := californiaAddress()
+		moved["line_one"] = "2 Market St"
+		elsewhere := a.paymentBody(e.token(stripeemu.KindApprove))
+		elsewhere["fulfillment_details"] = map[string]any{"email": "grace@example.com", "address": moved}
+		r = a.do("POST", "/checkout_sessions/"+id+"/complete", elsewhere)
+		if r.status != http.StatusConflict || r.str("code") != "address_changed" || r.str("param") != "$.fulfillment_details.address" {
+			t.Fatalf("complete to another address: %d %s", r.status, r.body)
+		}
+		if c := e.charges(id); len(c) != 0 {
+			t.Fatalf("charged %d times for another address", len(c))
+		}
+		// The same address (spelt in other case) with an email: the
+		// email complete brought is the order's.
+		same := californiaAddress()
+		same["city"] = "SAN FRANCISCO"
 		done := a.paymentBody(e.token(stripeemu.KindApprove))
-		done["buyer"] = map[string]any{"first_name": "Grace", "last_name": "Hopper", "email": "grace@example.com"}
-		if r = a.do("POST", "/checkout_sessions/"+id+"/complete", done); r.status != http.StatusOK || r.str("status") != "completed" {
-			t.Fatalf("complete with the buyer: %d %s", r.status, r.body)
+		done["fulfillment_details"] = map[string]any{"email": "grace@example.com", "address": same}
+		if r = a.do("POST", "/checkout_sessions/"+id+"/complete", done); r.status != http.StatusOK || r.str("status") != "completed" || len(ignoredNotes(r.m)) != 0 {
+			t.Fatalf("complete with fulfillment_details: %d %s", r.status, r.body)
 		}
 		e.checkOnce(t, id, total)
 		if o := e.shopifyOrder(t, id); o.Email != "grace@example.com" {
-			t.Errorf("order email %q", o.Email)
+			t.Errorf("order email %q, want the one sent with complete", o.Email)
 		}
 
 		if v != acp.V20260417 {
