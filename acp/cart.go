@@ -55,6 +55,8 @@ type CreateCartInput struct {
 	Items  []ItemInput
 	Buyer  *Buyer
 	Locale string
+	// Ignored are the fields the cart schema does not define.
+	Ignored Ignored
 }
 
 // UpdateCartInput is an update cart request: a full replacement, so a nil
@@ -62,6 +64,8 @@ type CreateCartInput struct {
 type UpdateCartInput struct {
 	Items []ItemInput
 	Buyer *Buyer
+	// Ignored are the fields the cart schema does not define.
+	Ignored Ignored
 }
 
 // DecodeCreateCart reads the body of a create cart request.
@@ -72,7 +76,7 @@ func DecodeCreateCart(v Version, body []byte) (*CreateCartInput, error) {
 	}
 	o, ok := r.object(root, "$", true, "line_items", "buyer", "locale")
 	if !ok {
-		return nil, r.err // not an object: the reader has said so
+		return nil, r.failed() // not an object: the reader has said so
 	}
 	in := &CreateCartInput{}
 	in.Items = r.items(o, "line_items", true, r.item20260417)
@@ -81,8 +85,9 @@ func DecodeCreateCart(v Version, body []byte) (*CreateCartInput, error) {
 	}
 	in.Locale = o.str("locale", 64)
 	if r.err != nil {
-		return nil, r.err
+		return nil, r.failed()
 	}
+	in.Ignored = r.ignored
 	return in, nil
 }
 
@@ -94,7 +99,7 @@ func DecodeUpdateCart(v Version, body []byte) (*UpdateCartInput, error) {
 	}
 	o, ok := r.object(root, "$", true, "line_items", "buyer")
 	if !ok {
-		return nil, r.err
+		return nil, r.failed()
 	}
 	in := &UpdateCartInput{}
 	in.Items = r.items(o, "line_items", true, r.item20260417)
@@ -102,8 +107,9 @@ func DecodeUpdateCart(v Version, body []byte) (*UpdateCartInput, error) {
 		in.Buyer = r.buyer20260417(bv, p)
 	}
 	if r.err != nil {
-		return nil, r.err
+		return nil, r.failed()
 	}
+	in.Ignored = r.ignored
 	return in, nil
 }
 

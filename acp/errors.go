@@ -25,8 +25,10 @@ const (
 	// not in the enum, malformed (email, phone, country, currency, date-time),
 	// too long, or an empty list where one entry is needed.
 	CodeInvalid = "invalid"
-	// CodeUnknownField: the schema forbids the field (additionalProperties:
-	// false). Param names the field itself.
+	// CodeUnknownField: a field of a complete's payment_data that the
+	// version does not define (the one place unknown fields are refused:
+	// elsewhere they are ignored and reported, see Ignored). Param names
+	// the field itself.
 	CodeUnknownField = "unknown_field"
 	// CodeDuplicateField: the same key appears twice in one JSON object.
 	CodeDuplicateField = "duplicate_field"

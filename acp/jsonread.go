@@ -3,6 +3,7 @@ package acp
 import (
 	"encoding/json"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -11,9 +12,12 @@ import (
 
 // reader walks a parsed body. It keeps the first failure only; after one,
 // the walk goes on with zero values (never panicking) and the result is
-// discarded.
+// discarded. Keys that a closed object does not define are not failures:
+// the reader collects them (ignored) and the decoder hands them back in
+// the input's Ignored, for the answer to name them.
 type reader struct {
-	err *Error
+	err     *Error
+	ignored Ignored
 }
 
 func (r *reader) fail(code, path, format string, args ...any) {
@@ -28,6 +32,44 @@ func (r *reader) wrongType(v *jsonValue, path, want string) {
 	r.fail(CodeInvalidType, path, "%s must be %s, not %s", path, want, v.kind)
 }
 
+// ignore records an unknown key of the object at path.
+func (r *reader) ignore(path, key string) {
+	ig := &r.ignored
+	ig.Count++
+	if len(ig.Paths) >= MaxIgnoredListed {
+		return
+	}
+	if utf8.RuneCountInString(key) > maxIgnoredKey {
+		// Named cut short; the param then points at its object, which
+		// exists, rather than at a key that does not.
+		if ig.Param == "" {
+			ig.Param = path
+		}
+		ig.Paths = append(ig.Paths, fieldPath(path, string([]rune(key)[:maxIgnoredKey])+"…"))
+		return
+	}
+	p := fieldPath(path, key)
+	if ig.Param == "" {
+		ig.Param = p
+	}
+	ig.Paths = append(ig.Paths, p)
+}
+
+// failed returns the reader's error, which names the ignored keys too:
+// an agent that sent a field of another version (items for line_items)
+// learns both at once.
+func (r *reader) failed() error {
+	if r.err == nil {
+		return nil
+	}
+	if r.ignored.Count == 0 {
+		return r.err
+	}
+	e := *r.err
+	e.Message += " (" + r.ignored.list("unknown fields were also ignored: ", 5) + ")"
+	return &e
+}
+
 // object is an accessor over one JSON object of the body.
 type object struct {
 	r    *reader
@@ -36,8 +78,35 @@ type object struct {
 }
 
 // object checks that v is an object. When closed (the schema says
-// additionalProperties: false) every key must be one of known.
+// additionalProperties: false) a key that is not one of known is ignored
+// and recorded (reader.ignore), never refused: see Ignored.
 func (r *reader) object(v *jsonValue, path string, closed bool, known ...string) (object, bool) {
+	mode := openKeys
+	if closed {
+		mode = ignoreUnknown
+	}
+	return r.objectOf(v, path, mode, known)
+}
+
+// strictObject is object for a closed object whose unknown keys are
+// refused with unknown_field: the payment data of a complete, where a key
+// this app does not know (an amount, a currency, an allowance, another
+// credential) could mean a charge other than the one it would make, and
+// the answer that would name it comes after the money moved.
+func (r *reader) strictObject(v *jsonValue, path string, known ...string) (object, bool) {
+	return r.objectOf(v, path, refuseUnknown, known)
+}
+
+// keyMode is what an object's keys other than the known ones get.
+type keyMode int
+
+const (
+	openKeys      keyMode = iota // the schema allows any key
+	ignoreUnknown                // ignored and reported
+	refuseUnknown                // refused: CodeUnknownField
+)
+
+func (r *reader) objectOf(v *jsonValue, path string, mode keyMode, known []string) (object, bool) {
 	if v == nil {
 		return object{r: r, path: path}, false
 	}
@@ -45,17 +114,31 @@ func (r *reader) object(v *jsonValue, path string, closed bool, known ...string)
 		r.wrongType(v, path, "an object")
 		return object{r: r, path: path}, false
 	}
-	if closed {
-		for _, f := range v.fields {
-			if !contains(known, f.key) {
-				p := fieldPath(path, f.key)
-				if len(f.key) > 128 {
-					p = path
-				}
-				r.fail(CodeUnknownField, p, "unknown field %s in %s", quoteBounded(f.key, 64), path)
-				break
-			}
+	if mode == openKeys {
+		return object{r: r, path: path, v: v}, true
+	}
+	var unknown []string
+	for _, f := range v.fields {
+		if contains(known, f.key) {
+			continue
 		}
+		if mode == ignoreUnknown {
+			unknown = append(unknown, f.key)
+			continue
+		}
+		p := fieldPath(path, f.key)
+		if len(f.key) > 128 {
+			p = path
+		}
+		r.fail(CodeUnknownField, p, "unknown field %s in %s: the payment data takes only the fields of this API version, "+
+			"so that nothing the agent meant about the charge is ignored", quoteBounded(f.key, 64), path)
+		break
+	}
+	// In key order, not the body's: the same document spelt otherwise
+	// (keys reordered) is the same request, and gets the same answer.
+	slices.Sort(unknown)
+	for _, k := range unknown {
+		r.ignore(path, k)
 	}
 	return object{r: r, path: path, v: v}, true
 }

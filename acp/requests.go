@@ -92,6 +92,10 @@ type CreateSessionInput struct {
 	QuoteID       string
 	Metadata      map[string]any
 	OrderNotes    string
+
+	// Ignored are the fields the version does not define (all inputs
+	// have it): the answer names them (Ignored.Message).
+	Ignored Ignored
 }
 
 // SelectedFulfillmentInput is a requested fulfillment choice. 2025-09-29's
@@ -113,6 +117,8 @@ type UpdateSessionInput struct {
 	FulfillmentGroups []FulfillmentGroup
 	DiscountCodes     []string
 	OrderNotes        *string
+
+	Ignored Ignored
 }
 
 // PaymentInput is the payment of a complete request, reduced to what this
@@ -169,6 +175,13 @@ type MarketingConsent struct {
 type CompleteSessionInput struct {
 	Buyer   *Buyer
 	Payment PaymentInput
+	// FulfillmentDetails are the fulfillment details sent with complete:
+	// not in either released version's schema, but merged into the spec
+	// since (unreleased: "a change to the address there is a 409"), and
+	// sent by agents. Read in both versions, in the 2026-04-17 shape: its
+	// email is a contact email, and an address other than the session's
+	// is refused, as the spec says, rather than ignored.
+	FulfillmentDetails *FulfillmentDetails
 
 	// 2026-04-17 only.
 	AuthenticationResult *AuthenticationResult
@@ -176,6 +189,8 @@ type CompleteSessionInput struct {
 	RiskSignals          *RiskSignals
 	MarketingConsents    []MarketingConsent
 	OrderNotes           string
+
+	Ignored Ignored
 }
 
 // Cancel reasons (2026-04-17 intent_trace.reason_code). Unknown values are
@@ -202,6 +217,8 @@ type CancelSessionInput struct {
 	TraceSummary string
 	// Metadata values are strings, json.Numbers or booleans.
 	Metadata map[string]any
+
+	Ignored Ignored
 }
 
 // DecodeCreateSession reads the body of a create request of version v.
@@ -217,8 +234,9 @@ func DecodeCreateSession(v Version, body []byte) (*CreateSessionInput, error) {
 		in = r.create20260417(root)
 	}
 	if r.err != nil {
-		return nil, r.err
+		return nil, r.failed()
 	}
+	in.Ignored = r.ignored
 	return in, nil
 }
 
@@ -235,8 +253,9 @@ func DecodeUpdateSession(v Version, body []byte) (*UpdateSessionInput, error) {
 		in = r.update20260417(root)
 	}
 	if r.err != nil {
-		return nil, r.err
+		return nil, r.failed()
 	}
+	in.Ignored = r.ignored
 	return in, nil
 }
 
@@ -253,8 +272,9 @@ func DecodeCompleteSession(v Version, body []byte) (*CompleteSessionInput, error
 		in = r.complete20260417(root)
 	}
 	if r.err != nil {
-		return nil, r.err
+		return nil, r.failed()
 	}
+	in.Ignored = r.ignored
 	return in, nil
 }
 
@@ -276,8 +296,9 @@ func DecodeCancelSession(v Version, body []byte) (*CancelSessionInput, error) {
 		in = r.cancel20260417(root)
 	}
 	if r.err != nil {
-		return nil, r.err
+		return nil, r.failed()
 	}
+	in.Ignored = r.ignored
 	return in, nil
 }
 

@@ -10,7 +10,9 @@ import (
 // The wire shapes of version 2025-09-29 (spec/2025-09-29/
 // schema.agentic_checkout.json). Every object there is
 // additionalProperties: false, so each struct below lists exactly the
-// schema's properties, required ones without omitempty.
+// schema's properties, required ones without omitempty. The request
+// readers ignore (and report) keys they do not know, except in
+// payment_data (reader.strictObject).
 
 // --- requests ---
 
@@ -55,13 +57,16 @@ func (r *reader) update20250929(root *jsonValue) *UpdateSessionInput {
 }
 
 func (r *reader) complete20250929(root *jsonValue) *CompleteSessionInput {
-	o, ok := r.object(root, "$", true, "buyer", "payment_data")
+	o, ok := r.object(root, "$", true, "buyer", "payment_data", "fulfillment_details")
 	if !ok {
 		return nil
 	}
 	in := &CompleteSessionInput{}
+	if v, p := o.get("fulfillment_details"); v != nil {
+		in.FulfillmentDetails = r.fulfillmentDetails(v, p) // the unreleased field (CompleteSessionInput)
+	}
 	if v, p := o.require("payment_data"); v != nil {
-		if po, ok := r.object(v, p, true, "token", "provider", "billing_address"); ok {
+		if po, ok := r.strictObject(v, p, "token", "provider", "billing_address"); ok {
 			in.Payment.Token = po.reqStr("token", maxIDLen, true)
 			in.Payment.Provider = po.reqEnum("provider", ProviderStripe)
 			if bv, bp := po.get("billing_address"); bv != nil {

@@ -4,7 +4,8 @@ package acp
 // schema.agentic_checkout.json). Objects are additionalProperties: false
 // except where noted (AffiliateAttribution, PaymentData.instrument and its
 // credential, IntentTrace, CancelSessionRequest, metadata), where unknown
-// fields are ignored.
+// fields are ignored silently. In the closed ones they are ignored and
+// reported (Ignored), except in payment_data (reader.strictObject).
 
 // --- requests ---
 
@@ -95,11 +96,14 @@ func (r *reader) update20260417(root *jsonValue) *UpdateSessionInput {
 
 func (r *reader) complete20260417(root *jsonValue) *CompleteSessionInput {
 	o, ok := r.object(root, "$", true, "buyer", "payment_data", "authentication_result", "affiliate_attribution",
-		"risk_signals", "marketing_consents", "order_notes")
+		"risk_signals", "marketing_consents", "order_notes", "fulfillment_details")
 	if !ok {
 		return nil
 	}
 	in := &CompleteSessionInput{}
+	if v, p := o.get("fulfillment_details"); v != nil {
+		in.FulfillmentDetails = r.fulfillmentDetails(v, p) // the unreleased field (CompleteSessionInput)
+	}
 	if v, p := o.require("payment_data"); v != nil {
 		in.Payment = r.paymentData(v, p)
 	}
@@ -453,7 +457,7 @@ func (r *reader) scalarMap(v *jsonValue, path string) map[string]any {
 
 func (r *reader) paymentData(v *jsonValue, path string) PaymentInput {
 	var pay PaymentInput
-	o, ok := r.object(v, path, true, "handler_id", "instrument", "billing_address", "purchase_order_number",
+	o, ok := r.strictObject(v, path, "handler_id", "instrument", "billing_address", "purchase_order_number",
 		"payment_terms", "due_date", "approval_required")
 	if !ok {
 		return pay

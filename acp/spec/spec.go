@@ -6,8 +6,11 @@ package spec
 
 import "embed"
 
-// Files holds <version>/schema.*.json, <version>/openrpc.*.json and the
-// binding's examples, <version>/examples.mcp.*.json.
+// Files holds <version>/schema.*.json, <version>/openrpc.*.json, the
+// binding's examples, <version>/examples.mcp.*.json, and the checkout
+// API's official examples, <version>/examples.agentic_checkout.json (from
+// examples/<version>/ of the same commit), which app/service replays over
+// REST (TestOfficialExampleFlows).
 //
 //go:embed */*.json
 var Files embed.FS

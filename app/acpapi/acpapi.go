@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
@@ -261,10 +262,67 @@ func (p *Pipeline) run(ctx context.Context, req Request, prog *progress) Result 
 		return refused(v, &app.Error{Code: app.CodeNotFound, Reason: "not_found",
 			Message: fmt.Sprintf("carts are not part of ACP %s; send API-Version %s", v, acp.V20260417)})
 	}
+	ctx = withNotes(ctx)
 	if !req.Operation.idempotent() || p.Idempotency == nil {
 		return p.call(ctx, ag, v, req, body)
 	}
 	return p.runIdempotent(ctx, ag, v, req, body, prog)
+}
+
+// notes are what the request's own answer says besides the session: the
+// fields its body had that the version does not define (acp.Ignored),
+// named in one message of this answer only. They are not the session's
+// (not stored with it, not shown by the next call), but they are part of
+// the answer, so an idempotent replay, which answers the stored bytes,
+// shows them again.
+type notes struct {
+	ignored acp.Ignored
+}
+
+type notesKey struct{}
+
+func withNotes(ctx context.Context) context.Context {
+	return context.WithValue(ctx, notesKey{}, &notes{})
+}
+
+func notesFrom(ctx context.Context) *notes {
+	if n, ok := ctx.Value(notesKey{}).(*notes); ok {
+		return n
+	}
+	return &notes{}
+}
+
+// messages are the notes' messages, to add to the answer's.
+func (n *notes) messages() []acp.Message {
+	if m, ok := n.ignored.Message(); ok {
+		return []acp.Message{m}
+	}
+	return nil
+}
+
+// mention adds the ignored fields to the message of a refusal of the
+// body's content (invalid or unprocessable: the decoder's own refusals
+// name them already), as an agent whose request failed may well have
+// meant a field this version does not have. Other errors are as they were.
+func (n *notes) mention(err error) error {
+	var ae *app.Error
+	if n.ignored.Count == 0 || !errors.As(err, &ae) || ae.Code != app.CodeInvalid && ae.Code != app.CodeUnprocessable {
+		return err
+	}
+	m, _ := n.ignored.Message()
+	e := *ae
+	e.Message += " (" + m.Content + ")"
+	return &e
+}
+
+// encodeSession is the session's answer: its view, plus the request's
+// notes.
+func encodeSession(v acp.Version, cs *checkout.Session, n *notes) ([]byte, error) {
+	view := cs.View()
+	if extra := n.messages(); extra != nil {
+		view.Messages = append(slices.Clip(view.Messages), extra...)
+	}
+	return acp.EncodeSession(v, view)
 }
 
 // authenticate checks the API key, its rate, and the signature (when sent
@@ -301,19 +359,23 @@ func (p *Pipeline) call(ctx context.Context, ag *app.Agent, v acp.Version, req R
 	if req.Operation.cart() {
 		c, err := p.operateCart(ctx, ag, v, req, body)
 		if err != nil {
-			return refused(v, err)
+			return refused(v, notesFrom(ctx).mention(err))
 		}
-		if b, err = acp.EncodeCart(v, c.View()); err != nil {
+		view := c.View()
+		if extra := notesFrom(ctx).messages(); extra != nil {
+			view.Messages = append(slices.Clip(view.Messages), extra...)
+		}
+		if b, err = acp.EncodeCart(v, view); err != nil {
 			return refused(v, err) // a cart we cannot encode is our bug: a server failure
 		}
 	} else {
 		cs, err := p.operate(ctx, ag, v, req, body)
 		if err != nil {
-			return refused(v, err)
+			return refused(v, notesFrom(ctx).mention(err))
 		}
 		// Encoded already when stored with the session (answer.go).
 		if b = writtenAnswer(ctx); b == nil {
-			if b, err = acp.EncodeSession(v, cs.View()); err != nil {
+			if b, err = encodeSession(v, cs, notesFrom(ctx)); err != nil {
 				return refused(v, err) // a session we cannot encode is our bug: a server failure
 			}
 		}
@@ -339,6 +401,7 @@ func (p *Pipeline) operateCart(ctx context.Context, ag *app.Agent, v acp.Version
 		if err != nil {
 			return nil, err
 		}
+		notesFrom(ctx).ignored = in.Ignored
 		return p.Carts.Create(ctx, ag, in)
 	case OpGetCart:
 		return p.Carts.Get(ctx, ag, req.SessionID)
@@ -347,6 +410,7 @@ func (p *Pipeline) operateCart(ctx context.Context, ag *app.Agent, v acp.Version
 		if err != nil {
 			return nil, err
 		}
+		notesFrom(ctx).ignored = in.Ignored
 		return p.Carts.Update(ctx, ag, req.SessionID, in)
 	case OpCancelCart:
 		if err := acp.DecodeCancelCart(v, body); err != nil {
@@ -364,6 +428,7 @@ func (p *Pipeline) operate(ctx context.Context, ag *app.Agent, v acp.Version, re
 		if err != nil {
 			return nil, err
 		}
+		notesFrom(ctx).ignored = in.Ignored
 		return p.Checkout.Create(ctx, ag, v, in)
 	case OpGet:
 		return p.Checkout.Get(ctx, ag, req.SessionID)
@@ -372,12 +437,14 @@ func (p *Pipeline) operate(ctx context.Context, ag *app.Agent, v acp.Version, re
 		if err != nil {
 			return nil, err
 		}
+		notesFrom(ctx).ignored = in.Ignored
 		return p.Checkout.Update(ctx, ag, v, req.SessionID, in)
 	case OpComplete:
 		in, err := acp.DecodeCompleteSession(v, body)
 		if err != nil {
 			return nil, err
 		}
+		notesFrom(ctx).ignored = in.Ignored
 		return p.Checkout.Complete(ctx, ag, v, req.SessionID, in)
 	case OpCancel:
 		in := &acp.CancelSessionInput{}
@@ -386,6 +453,7 @@ func (p *Pipeline) operate(ctx context.Context, ag *app.Agent, v acp.Version, re
 			if in, err = acp.DecodeCancelSession(v, body); err != nil {
 				return nil, err
 			}
+			notesFrom(ctx).ignored = in.Ignored
 		}
 		return p.Checkout.Cancel(ctx, ag, req.SessionID, in)
 	}

@@ -15,7 +15,10 @@
 // supplies as agents.SignedRequest), idempotency for the operations that
 // change state (app/idempotency, keyed by operation), decoding the body
 // for the version, the one checkout call with the authenticated agent as
-// its caller, and encoding the session for the version. The cart
+// its caller, and encoding the session for the version, with one info
+// message naming the body's fields the version does not define, which the
+// decoder ignored (acp.Ignored: that answer's only, never the session's;
+// an idempotent replay answers it again with the rest). The cart
 // operations (2026-04-17 carts: OpCreateCart…, served by Carts) take the
 // same steps, with the cart in place of the session; to a 2025-09-29 agent
 // they answer not_found. acpbridge's own catalog tools (catalog.go: search

@@ -128,7 +128,7 @@ func withAnswer(ctx context.Context, v acp.Version, op Operation, claim *idempot
 		return ctx, nil
 	}
 	ans := &checkout.Answer{Record: claim.ID(), Outcome: string(outcome),
-		Encode: func(cs *checkout.Session) ([]byte, error) { return acp.EncodeSession(v, cs.View()) }}
+		Encode: func(cs *checkout.Session) ([]byte, error) { return encodeSession(v, cs, notesFrom(ctx)) }}
 	return checkout.WithAnswer(ctx, ans), ans
 }
 

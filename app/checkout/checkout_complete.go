@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/acpbridge/acpbridge/acp"
@@ -62,6 +63,12 @@ func (c *Sessions) Complete(ctx context.Context, ag *app.Agent, v acp.Version, i
 		case acp.StatusCanceled, acp.StatusExpired:
 			return nil, notModifiable(cs)
 		}
+		if cs.Status != acp.StatusAuthenticationRequired {
+			// Before any Shopify call or charge.
+			if err := checkCompleteDetails(&cs.State, in); err != nil {
+				return nil, err
+			}
+		}
 		b, err := c.beginCompletion(ctx, ag, v, cs, in)
 		if errors.Is(err, app.ErrConflict) && attempt < maxWriteAttempts {
 			continue // another request changed the session: look again
@@ -74,6 +81,41 @@ func (c *Sessions) Complete(ctx context.Context, ag *app.Agent, v acp.Version, i
 		}
 		return c.drive(ctx, sh, cs, b)
 	}
+}
+
+// checkCompleteDetails refuses a complete that would have to guess: one
+// with no email anywhere (the session's buyer or fulfillment details, the
+// buyer or fulfillment details sent with it), or one whose fulfillment
+// details (the unreleased field, acp.CompleteSessionInput) name an address
+// other than the one the session was priced for: shipping and tax depend
+// on it, and the spec answers such a change with a 409.
+func checkCompleteDetails(st *State, in *acp.CompleteSessionInput) error {
+	if fd := in.FulfillmentDetails; fd != nil && fd.Address != nil && st.Quote.NeedsShipping {
+		var cur *acp.Address
+		if st.Fulfillment != nil {
+			cur = st.Fulfillment.Address
+		}
+		if !sameAddress(cur, fd.Address) {
+			return &app.Error{Code: app.CodeConflict, Reason: "address_changed", Field: "$.fulfillment_details.address",
+				Message: "the address differs from the one this session was priced for (shipping and tax depend on it): " +
+					"update the session with it first, then complete. Nothing was charged."}
+		}
+	}
+	if in.Buyer != nil && in.Buyer.Email != "" || st.ContactEmail() != "" || in.FulfillmentDetails != nil && in.FulfillmentDetails.Email != "" {
+		return nil
+	}
+	return errNoEmail()
+}
+
+// sameAddress compares two addresses as a person would: the same fields,
+// ignoring case and surrounding space.
+func sameAddress(a, b *acp.Address) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	eq := func(x, y string) bool { return strings.EqualFold(strings.TrimSpace(x), strings.TrimSpace(y)) }
+	return eq(a.Name, b.Name) && eq(a.LineOne, b.LineOne) && eq(a.LineTwo, b.LineTwo) && eq(a.City, b.City) &&
+		eq(a.State, b.State) && eq(a.Country, b.Country) && eq(a.PostalCode, b.PostalCode)
 }
 
 // begun is what the request that began a completion hands its drive: the
@@ -95,6 +137,18 @@ func (c *Sessions) beginCompletion(ctx context.Context, ag *app.Agent, v acp.Ver
 	}
 	if in.Buyer != nil {
 		cs.State.Buyer = in.Buyer
+	}
+	if fd := in.FulfillmentDetails; fd != nil && fd.Email != "" && cs.State.ContactEmail() == "" {
+		// The email complete brought: the last place it may come from.
+		f := cs.State.Fulfillment
+		if f == nil {
+			f = &acp.FulfillmentDetails{}
+		} else {
+			c := *f
+			f = &c
+		}
+		f.Email = fd.Email
+		cs.State.Fulfillment = f
 	}
 	cs.State.PaymentMessages = nil
 	// The price the agent was shown, and the live check before the

@@ -144,11 +144,13 @@ type ShopOrder struct {
 
 // OrderRequest is the paid order to write into Shopify.
 type OrderRequest struct {
-	SessionID       string
-	Currency        string
-	Lines           []QuotedLine
-	Shipping        *QuotedOption
-	Buyer           *acp.Buyer
+	SessionID string
+	Currency  string
+	Lines     []QuotedLine
+	Shipping  *QuotedOption
+	Buyer     *acp.Buyer
+	// Email is the order's contact email (State.ContactEmail).
+	Email           string
 	Address         *acp.Address
 	BillingAddress  *acp.Address
 	Total           int64
@@ -459,7 +461,7 @@ func (c *Completer) capture(ctx context.Context, p *Payment, pay *ShopPayment) e
 func orderRequest(cs *Session, p *Payment) OrderRequest {
 	st := &cs.State
 	in := OrderRequest{
-		SessionID: cs.ID, Currency: cs.Currency, Lines: st.Quote.Lines, Buyer: st.Buyer,
+		SessionID: cs.ID, Currency: cs.Currency, Lines: st.Quote.Lines, Buyer: st.Buyer, Email: st.ContactEmail(),
 		Total: p.Amount, PaymentIntentID: p.PaymentIntentID, Note: p.Details.OrderNotes,
 		BillingAddress: p.Details.BillingAddress, Agent: "ACP agent",
 	}

@@ -72,9 +72,12 @@ func (o *ShopifyOrders) Create(ctx context.Context, shop string, in OrderRequest
 			req.Shipping.TaxLines = []shopify.TaxLine{{Title: "Shipping tax", Amount: decimal(s.Tax, in.Currency)}}
 		}
 	}
+	req.Email = in.Email
 	if b := in.Buyer; b != nil {
-		req.Email, req.Phone = b.Email, b.PhoneNumber
-		req.Customer = &shopify.OrderCustomer{Email: b.Email, Phone: b.PhoneNumber, FirstName: b.FirstName, LastName: b.LastName}
+		req.Phone = b.PhoneNumber
+		req.Customer = &shopify.OrderCustomer{Email: in.Email, Phone: b.PhoneNumber, FirstName: b.FirstName, LastName: b.LastName}
+	} else if in.Email != "" {
+		req.Customer = &shopify.OrderCustomer{Email: in.Email}
 	}
 	req.ShippingAddress = mailingAddress(in.Address, req.Phone)
 	req.BillingAddress = mailingAddress(in.BillingAddress, req.Phone)

@@ -171,8 +171,9 @@ type ShopPricing interface {
 // session: its lines, address, buyer and discount codes.
 func draftRequest(st *State, addr *acp.Address, lines []QuotedLine) DraftRequest {
 	req := DraftRequest{DiscountCodes: st.DiscountCodes, Address: addr}
+	req.Email = st.ContactEmail()
 	if st.Buyer != nil {
-		req.Email, req.Phone = st.Buyer.Email, st.Buyer.PhoneNumber
+		req.Phone = st.Buyer.PhoneNumber
 	}
 	for _, l := range lines {
 		req.Lines = append(req.Lines, DraftLine{VariantID: l.VariantID, Quantity: l.Quantity, UnitPrice: l.UnitAmount})

@@ -42,6 +42,9 @@ func (c *Sessions) priceWith(ctx context.Context, ag *app.Agent, v acp.Version, 
 		return err
 	}
 	cs.State.PaymentHandlers = c.payments().handlers(set)
+	if cs.State.ContactEmail() == "" {
+		cs.State.Messages = append(cs.State.Messages, emailLater(v))
+	}
 	if len(cs.State.PaymentHandlers) == 0 {
 		cs.State.Messages = append(cs.State.Messages, acp.Message{
 			Type: acp.MessageError, Code: acp.MessageCodeUnsupported, ContentType: acp.ContentPlain,
@@ -58,12 +61,41 @@ func (c *Sessions) setQuote(cs *Session, q Quote) {
 	cs.State.Quote = q
 	cs.State.SelectedOptionID = pickOption(&cs.State)
 	cs.State.Messages = nil
-	if b := cs.State.Buyer; b == nil || b.Email == "" {
-		cs.State.Messages = append(cs.State.Messages, acp.Message{
-			Type: acp.MessageError, Code: acp.MessageCodeMissing, Param: "$.buyer.email", ContentType: acp.ContentPlain,
-			Content: "The buyer's email address is needed for the order confirmation.", Severity: "medium", Resolution: "requires_buyer_input",
-		})
+}
+
+// ContactEmail is the address the order (or the handoff's draft order)
+// is written with: the buyer's email, else the fulfillment contact's
+// (2026-04-17 fulfillment_details.email); "" while the agent has given
+// neither. Both versions' official example flows send the buyer only with
+// complete, so a session does not wait for it: complete takes it then
+// (Complete), and refuses to charge without one.
+func (st *State) ContactEmail() string {
+	if b := st.Buyer; b != nil && b.Email != "" {
+		return b.Email
 	}
+	if f := st.Fulfillment; f != nil {
+		return f.Email
+	}
+	return ""
+}
+
+// emailLater is the note of a session without an email: not a problem
+// yet (it is ready_for_payment without one), but complete will need it.
+func emailLater(v acp.Version) acp.Message {
+	where := "send buyer.email or fulfillment_details.email with an update, or the buyer with complete"
+	if v == acp.V20250929 {
+		where = "send the buyer with an update or with complete"
+	}
+	return acp.Message{Type: acp.MessageInfo, Param: "$.buyer.email", ContentType: acp.ContentPlain,
+		Severity: "low", Resolution: "requires_buyer_input",
+		Content: "The buyer's email address is needed to complete the purchase, for the order confirmation: " + where + "."}
+}
+
+// errNoEmail is complete's answer when no email was given anywhere.
+func errNoEmail() error {
+	return &app.Error{Code: app.CodeInvalid, Reason: "missing", Field: "$.buyer.email",
+		Message: "the buyer's email address is required to complete the purchase (for the order confirmation); " +
+			"send buyer with complete, or set it with an update first. Nothing was charged."}
 }
 
 // pickOption keeps the agent's choice when the quote still offers it, and
@@ -80,8 +112,8 @@ func pickOption(st *State) string {
 }
 
 // status is ready_for_payment when nothing blocks payment: no error
-// message, a buyer email, a complete quote, a fulfillment option when
-// shipping is needed.
+// message, a complete quote, a fulfillment option when shipping is
+// needed. A missing email does not block it (ContactEmail).
 func (c *Sessions) status(cs *Session) acp.Status {
 	st := &cs.State
 	for _, m := range append(st.Quote.Messages[:len(st.Quote.Messages):len(st.Quote.Messages)], st.Messages...) {
@@ -89,7 +121,7 @@ func (c *Sessions) status(cs *Session) acp.Status {
 			return acp.StatusNotReadyForPayment
 		}
 	}
-	if !st.Quote.Complete || st.SelectedOptionID == "" || st.Buyer == nil || st.Buyer.Email == "" {
+	if !st.Quote.Complete || st.SelectedOptionID == "" {
 		return acp.StatusNotReadyForPayment
 	}
 	return acp.StatusReadyForPayment

@@ -198,7 +198,7 @@ func (r *exampleReplay) session(name string, got rpcMessage, want rpcMessage) ma
 	if err := json.Unmarshal(want.Result, &example); err != nil {
 		r.t.Fatal(err)
 	}
-	if s["status"] != example["status"] && buyerEmailDivergence(want, s) == "" {
+	if s["status"] != example["status"] {
 		r.t.Errorf("%s: status %v, the example's %v (messages %v)", name, s["status"], example["status"], s["messages"])
 	}
 	for _, missing := range missingKeys("$", example, s) {
@@ -283,9 +283,8 @@ func missingKeys(path string, want, got any) []string {
 // aside), and validates against the official checkout schema. An example
 // that cannot replay as written is skipped, its defect named, and
 // replayed again with the smallest correction (<name>_corrected); where
-// the app knowingly answers otherwise (buyerEmailDivergence,
-// declinedInSession) the subtest checks the app's answer and skips naming
-// the divergence.
+// the app knowingly answers otherwise (declinedInSession) the subtest
+// checks the app's answer and skips naming the divergence.
 func TestMCPBindingExamples(t *testing.T) {
 	t.Parallel()
 	e := newCheckoutEnv(t, app.DatabaseSQLite)
@@ -364,9 +363,6 @@ func TestMCPBindingExamples(t *testing.T) {
 			s := r.session(name, r.post(msg), want[name+"_response"])
 			if name == "create_checkout_session" {
 				created = s
-			}
-			if d := buyerEmailDivergence(want[name+"_response"], s); d != "" {
-				t.Skip("replayed, every other check passed; " + d)
 			}
 		})
 	}
@@ -532,29 +528,6 @@ func idAt(from map[string]any, list string, i int) string {
 	x, _ := xs[min(i, len(xs)-1)].(map[string]any)
 	id, _ := x["id"].(string)
 	return id
-}
-
-// buyerEmailDivergence names the one way the app's sessions knowingly
-// differ from the examples': the examples' create sends no buyer, only
-// fulfillment_details with an email, and shows ready_for_payment; the app
-// asks for the buyer's email (it does not take the fulfillment contact's
-// email as the buyer's) and answers not_ready_for_payment with exactly
-// that message. "" if the answer is not that case.
-func buyerEmailDivergence(want rpcMessage, got map[string]any) string {
-	var example map[string]any
-	_ = json.Unmarshal(want.Result, &example)
-	if example["status"] != "ready_for_payment" || got["status"] != "not_ready_for_payment" || got["buyer"] != nil {
-		return ""
-	}
-	ms, _ := got["messages"].([]any)
-	if len(ms) != 1 {
-		return ""
-	}
-	if m, _ := ms[0].(map[string]any); m["code"] != "missing" || m["param"] != "$.buyer.email" {
-		return ""
-	}
-	return "divergence: the example reaches ready_for_payment with no buyer (only fulfillment_details.email); " +
-		"acpbridge answers not_ready_for_payment, missing $.buyer.email"
 }
 
 // refusal checks an answer that the example gives as an error: -32000, the
