@@ -112,6 +112,11 @@ type ComplianceRequest struct {
 	Report      []byte // JSON: what we held or deleted, by table; never the data itself
 	ReceivedAt  time.Time
 	CompletedAt *time.Time
+	// Export is a data request's export (CustomerExport as JSON), given
+	// to SaveComplianceRequest, which stores it sealed; listings leave it
+	// out and say HasExport (ComplianceExport opens it).
+	Export    []byte
+	HasExport bool
 }
 
 // SealedTokens is a token pair as stored: sealed, with expiry times.

@@ -16,6 +16,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"strings"
 )
 
@@ -45,6 +46,9 @@ const (
 type Keyring struct {
 	ids   []string // ids[0] is primary
 	aeads map[string]cipher.AEAD
+	// macs make a blind index's HMAC under each key (blind.go); a func,
+	// so that formatting the keyring prints no key material either.
+	macs map[string]func() hash.Hash
 }
 
 // ParseKeyring parses the ENCRYPTION_KEY format: a comma-separated list of entries, each either
@@ -57,7 +61,7 @@ func ParseKeyring(s string) (*Keyring, error) {
 	if s == "" {
 		return nil, errors.New("secret: keyring is empty: need at least one key")
 	}
-	k := &Keyring{aeads: make(map[string]cipher.AEAD)}
+	k := &Keyring{aeads: make(map[string]cipher.AEAD), macs: make(map[string]func() hash.Hash)}
 	firstSeen := make(map[string]int)
 	for i, entry := range strings.Split(s, ",") {
 		n := i + 1 // 1-based, as an operator counts entries
@@ -99,6 +103,7 @@ func ParseKeyring(s string) (*Keyring, error) {
 		}
 		k.ids = append(k.ids, id)
 		k.aeads[id] = aead
+		k.macs[id] = indexMAC(key)
 	}
 	return k, nil
 }

@@ -15,7 +15,8 @@ import (
 // agent keys, request signing, the webhook secret, Stripe and a purchase,
 // then reads every row of every table as text: no secret the test knows
 // (Shopify's tokens, the API key, the signing and webhook secrets, the
-// Stripe key, the payment token) may appear in it, as text or as hex.
+// Stripe key, the payment token) and no personal data of the buyer (name,
+// email, phone, address line) may appear in it, as text or as hex.
 func TestNoPlaintextSecretsInTheDatabase(t *testing.T) {
 	t.Parallel()
 	e := newCheckoutEnv(t, app.DatabasePostgres)
@@ -33,7 +34,20 @@ func TestNoPlaintextSecretsInTheDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := e.agent(t, acp.V20260417)
-	id, _ := e.readySession(t, a, 1)
+	// The buyer's personal data (Level 2: name, email, phone, address)
+	// is sealed at rest too: a purchase by a buyer whose details are
+	// distinctive enough to be found anywhere.
+	buyer := map[string]any{"first_name": "Grace", "last_name": "Hopperfield", "email": "grace.hopperfield@buyer.example",
+		"phone_number": "+14155550199"}
+	address := map[string]any{"name": "Grace Hopperfield", "line_one": "77 Sealedbuyer Lane", "city": "San Francisco",
+		"state": "CA", "country": "US", "postal_code": "94105"}
+	body := a.createBody([]acp.ItemInput{item(e.items.inStock, 1)}, false, address)
+	body["buyer"] = buyer
+	r := a.do("POST", "/checkout_sessions", body)
+	if r.str("status") != "ready_for_payment" {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	id := r.str("id")
 	token := e.token(stripeemu.KindApprove)
 	if r := a.do("POST", "/checkout_sessions/"+id+"/complete", a.paymentBody(token)); r.str("status") != "completed" {
 		t.Fatalf("complete: %s", r.body)
@@ -41,6 +55,8 @@ func TestNoPlaintextSecretsInTheDatabase(t *testing.T) {
 	secrets := map[string]string{
 		"Shopify access token": access, "API key": e.key, "signing secret": signing, "webhook secret": webhook,
 		"Stripe key": e.stripe.RestrictedKey(testStripeAccount), "payment token": token, "app client secret": testSecret,
+		"buyer's email": "grace.hopperfield@buyer.example", "buyer's phone": "+14155550199", "buyer's name": "Hopperfield",
+		"buyer's address line": "77 Sealedbuyer Lane",
 	}
 
 	rows, err := e.db.Query(`SELECT tablename FROM pg_tables WHERE schemaname = current_schema()`)

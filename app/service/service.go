@@ -165,7 +165,11 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 // openStore opens the database, migrates it (unless AUTO_MIGRATE=false)
 // and loads the keyring that opens the secrets it holds.
 func (s *Service) openStore(ctx context.Context, skipMigrate bool) (err error) {
-	s.store, err = store.Open(ctx, s.cfg.Database, s.logger)
+	// The keyring first: the store seals buyers' personal data with it.
+	if s.keys, err = LoadKeyring(s.cfg); err != nil {
+		return err
+	}
+	s.store, err = store.Open(ctx, s.cfg.Database, s.logger, store.WithKeys(s.keys))
 	if err != nil {
 		return err
 	}
@@ -174,8 +178,7 @@ func (s *Service) openStore(ctx context.Context, skipMigrate bool) (err error) {
 			return err
 		}
 	}
-	s.keys, err = LoadKeyring(s.cfg)
-	return err
+	return nil
 }
 
 // resolveOptions fills in what the options leave to the configuration:

@@ -187,31 +187,43 @@ type checkoutSessionRow struct {
 	APIVersion string
 	Status     string
 	Currency   string
-	State      string
-	RowVersion int64
-	APIKeyID   int64
-	ExpiresAt  time.Time
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	State      string // without the buyer's personal data (personal.go)
+	// BuyerSealed is the buyer's personal data, sealed (NULL: none), and
+	// BuyerIndex the blind index of the buyer's email (personal.go).
+	BuyerSealed *string
+	BuyerIndex  *string
+	RowVersion  int64
+	APIKeyID    int64
+	ExpiresAt   time.Time
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
 }
 
 func (checkoutSessionRow) TableName() string { return "checkout_sessions" }
 
-func toCheckoutRow(cs *checkout.Session) (checkoutSessionRow, error) {
-	st, err := json.Marshal(cs.State)
+// toCheckoutRow is the row of a session: its state as JSON, its buyer's
+// personal data sealed apart (personal.go).
+func (s *Store) toCheckoutRow(cs *checkout.Session) (checkoutSessionRow, error) {
+	plain, personal := splitSession(cs.State)
+	st, err := json.Marshal(plain)
 	if err != nil {
 		return checkoutSessionRow{}, fmt.Errorf("encode checkout state: %w", err)
 	}
+	sealed, index, err := s.sealPersonal("checkout_sessions", cs.ID, personal, personal.empty(), personal.email())
+	if err != nil {
+		return checkoutSessionRow{}, err
+	}
 	return checkoutSessionRow{
 		ID: cs.ID, ShopID: cs.ShopID, APIVersion: string(cs.Version), Status: string(cs.Status), Currency: cs.Currency,
-		State: string(st), RowVersion: cs.RowVersion, APIKeyID: cs.APIKeyID, ExpiresAt: cs.ExpiresAt, CreatedAt: cs.CreatedAt, UpdatedAt: cs.UpdatedAt,
+		State: string(st), BuyerSealed: sealed, BuyerIndex: index,
+		RowVersion: cs.RowVersion, APIKeyID: cs.APIKeyID, ExpiresAt: cs.ExpiresAt, CreatedAt: cs.CreatedAt, UpdatedAt: cs.UpdatedAt,
 	}, nil
 }
 
 // CreateCheckoutSession inserts a new session (row version 1).
 func (s *Store) CreateCheckoutSession(ctx context.Context, cs *checkout.Session) error {
 	cs.RowVersion = 1
-	r, err := toCheckoutRow(cs)
+	r, err := s.toCheckoutRow(cs)
 	if err != nil {
 		return err
 	}
@@ -224,20 +236,21 @@ func (s *Store) CheckoutSession(ctx context.Context, shopID int64, id string) (*
 	if err := s.conn(ctx).Where("id = ? AND shop_id = ?", id, shopID).Take(&r).Error; err != nil {
 		return nil, translate(err, "checkout session")
 	}
-	return toCheckoutSession(r)
+	return s.toCheckoutSession(r)
 }
 
 // SaveCheckoutSession writes cs when its row version is unchanged since it
 // was read, and bumps it; otherwise ErrConflict and nothing is written.
 func (s *Store) SaveCheckoutSession(ctx context.Context, cs *checkout.Session) error {
-	r, err := toCheckoutRow(cs)
+	r, err := s.toCheckoutRow(cs)
 	if err != nil {
 		return err
 	}
 	res := s.conn(ctx).Model(&checkoutSessionRow{}).
 		Where("id = ? AND shop_id = ? AND row_version = ?", cs.ID, cs.ShopID, cs.RowVersion).
 		Updates(map[string]any{
-			"status": r.Status, "state": r.State, "currency": r.Currency, "expires_at": r.ExpiresAt,
+			"status": r.Status, "state": r.State, "buyer_sealed": r.BuyerSealed, "buyer_index": r.BuyerIndex,
+			"currency": r.Currency, "expires_at": r.ExpiresAt,
 			"updated_at": r.UpdatedAt, "row_version": gorm.Expr("row_version + 1"),
 		})
 	if res.Error != nil {

@@ -28,7 +28,7 @@ import (
 // guard was lost, nothing written), and the attempt and order_sent
 // written.
 const beginCompletionSQL = `WITH s AS (
-  UPDATE checkout_sessions SET status = ?, state = ?, currency = ?, expires_at = ?, updated_at = ?, row_version = row_version + 1
+  UPDATE checkout_sessions SET status = ?, state = ?, buyer_sealed = ?, buyer_index = ?, currency = ?, expires_at = ?, updated_at = ?, row_version = row_version + 1
   WHERE id = ? AND shop_id = ? AND row_version = ?
   RETURNING 1),
 p AS (
@@ -53,7 +53,7 @@ func (s *Store) BeginCompletionWrite(ctx context.Context, cs *checkout.Session, 
 	if s.kind != app.DatabasePostgres {
 		return errors.ErrUnsupported
 	}
-	r, err := toCheckoutRow(cs)
+	r, err := s.toCheckoutRow(cs)
 	if err != nil {
 		return err
 	}
@@ -67,7 +67,7 @@ func (s *Store) BeginCompletionWrite(ctx context.Context, cs *checkout.Session, 
 		OrderSent *bool
 	}
 	err = s.conn(ctx).Raw(beginCompletionSQL,
-		r.Status, r.State, r.Currency, r.ExpiresAt, r.UpdatedAt, cs.ID, cs.ShopID, cs.RowVersion,
+		r.Status, r.State, r.BuyerSealed, r.BuyerIndex, r.Currency, r.ExpiresAt, r.UpdatedAt, cs.ID, cs.ShopID, cs.RowVersion,
 		pr.SessionID, pr.ShopID, pr.State, pr.Attempt, pr.TokenSealed, pr.Amount, pr.Currency, pr.PaymentIntentID,
 		pr.OrderID, pr.OrderName, pr.OrderStatusURL, pr.Details, pr.LastError, pr.LeaseUntil, pr.CreatedAt, pr.UpdatedAt,
 	).Find(&out).Error
@@ -95,7 +95,7 @@ func (s *Store) BeginCompletionWrite(ctx context.Context, cs *checkout.Session, 
 func recordCompletionSQL(event, answer bool) string {
 	var b strings.Builder
 	b.WriteString(`WITH s AS (
-  UPDATE checkout_sessions SET status = ?, state = ?, currency = ?, expires_at = ?, updated_at = ?, row_version = row_version + 1
+  UPDATE checkout_sessions SET status = ?, state = ?, buyer_sealed = ?, buyer_index = ?, currency = ?, expires_at = ?, updated_at = ?, row_version = row_version + 1
   WHERE id = ? AND shop_id = ? AND row_version = ?
     AND EXISTS (SELECT 1 FROM checkout_payments WHERE session_id = ? AND attempt = ?)
   RETURNING 1),
@@ -133,7 +133,7 @@ func (s *Store) RecordCompletion(ctx context.Context, w checkout.CompletionWrite
 		return s.recordCompletionTx(ctx, w)
 	}
 	cs, p := w.Session, w.Payment
-	r, err := toCheckoutRow(cs)
+	r, err := s.toCheckoutRow(cs)
 	if err != nil {
 		return false, err
 	}
@@ -141,14 +141,18 @@ func (s *Store) RecordCompletion(ctx context.Context, w checkout.CompletionWrite
 	if err != nil {
 		return false, err
 	}
-	args := []any{r.Status, r.State, r.Currency, r.ExpiresAt, r.UpdatedAt, cs.ID, cs.ShopID, cs.RowVersion, p.SessionID, p.Attempt,
+	args := []any{r.Status, r.State, r.BuyerSealed, r.BuyerIndex, r.Currency, r.ExpiresAt, r.UpdatedAt, cs.ID, cs.ShopID, cs.RowVersion, p.SessionID, p.Attempt,
 		pr.State, pr.TokenSealed, pr.PaymentIntentID, pr.OrderID, pr.OrderName, pr.OrderStatusURL, pr.Details, pr.LastError,
 		pr.LeaseUntil, pr.UpdatedAt, p.SessionID, p.Attempt}
 	if ev := w.Event; ev != nil {
 		args = append(args, ev.ShopID, ev.SessionID, ev.Type, ev.APIVersion, string(ev.Body), eventStatus(ev), ev.CreatedAt, ev.ClaimedUntil)
 	}
 	if a := w.Answer; a != nil {
-		args = append(args, a.Outcome, answerBody(*a), a.Record)
+		answer, err := s.sealAnswer(a.Record, answerBody(*a))
+		if err != nil {
+			return false, err
+		}
+		args = append(args, a.Outcome, answer, a.Record)
 	}
 	args = append(args, p.SessionID)
 	var out struct {

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -43,7 +44,7 @@ func (idempotencyRow) TableName() string { return "idempotency_keys" }
 // key of their shop (they expire within 24 h of the upgrade).
 const legacyKeyID = 0
 
-func toAppIdempotency(r idempotencyRow) (*idempotency.Record, error) {
+func (s *Store) toAppIdempotency(r idempotencyRow) (*idempotency.Record, error) {
 	rec := &idempotency.Record{
 		ID: r.ID,
 		Scope: idempotency.Scope{ShopID: r.ShopID, APIKeyID: r.APIKeyID,
@@ -53,7 +54,11 @@ func toAppIdempotency(r idempotencyRow) (*idempotency.Record, error) {
 		CreatedAt: r.CreatedAt.UTC(), ExpiresAt: r.ExpiresAt.UTC(),
 	}
 	if r.Outcome != nil {
-		res := &idempotency.StoredResult{Outcome: idempotency.Outcome(*r.Outcome), Session: r.ResultSession}
+		session, err := s.openAnswer(r.ID, r.ResultSession)
+		if err != nil {
+			return nil, err
+		}
+		res := &idempotency.StoredResult{Outcome: idempotency.Outcome(*r.Outcome), Session: session}
 		if r.Refusal != nil && *r.Refusal != "" {
 			res.Refusal = &idempotency.Refusal{}
 			if err := json.Unmarshal([]byte(*r.Refusal), res.Refusal); err != nil {
@@ -119,7 +124,7 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, rec idempotency.Record,
 			return nil, false, err
 		}
 		if inserted {
-			held, err := toAppIdempotency(row)
+			held, err := s.toAppIdempotency(row)
 			return held, true, err
 		}
 		if !dropStale {
@@ -132,7 +137,7 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, rec idempotency.Record,
 			return nil, false, translate(res.Error, "claim idempotency key: read holder")
 		}
 		if res.RowsAffected == 1 {
-			held, err := toAppIdempotency(cur)
+			held, err := s.toAppIdempotency(cur)
 			return held, false, err
 		}
 	}
@@ -162,7 +167,7 @@ func (s *Store) legacyIdempotency(ctx context.Context, rec idempotency.Record, n
 	if res.RowsAffected == 0 {
 		return nil, nil
 	}
-	return toAppIdempotency(cur)
+	return s.toAppIdempotency(cur)
 }
 
 // legacyIdempotencyUntil is when the last record converted by migration
@@ -210,9 +215,9 @@ func (s *Store) FinishIdempotencyKey(ctx context.Context, id int64, result idemp
 		r := string(b)
 		refusal = &r
 	}
-	session := result.Session
-	if session == nil {
-		session = []byte{}
+	session, err := s.sealAnswer(id, result.Session)
+	if err != nil {
+		return err
 	}
 	res := s.conn(ctx).Model(&idempotencyRow{}).Where("id = ? AND state = ?", id, string(idempotency.InFlight)).
 		Updates(map[string]any{
@@ -242,7 +247,7 @@ func (s *Store) IdempotencyRecord(ctx context.Context, scope idempotency.Scope, 
 	if err := s.idemScope(ctx, scope, key, scope.APIKeyID).Take(&r).Error; err != nil {
 		return nil, translate(err, "idempotency record")
 	}
-	return toAppIdempotency(r)
+	return s.toAppIdempotency(r)
 }
 
 // PruneIdempotencyKeys deletes the records expired at now; a key reused
@@ -250,4 +255,41 @@ func (s *Store) IdempotencyRecord(ctx context.Context, scope idempotency.Scope, 
 func (s *Store) PruneIdempotencyKeys(ctx context.Context, now time.Time) (int64, error) {
 	res := s.conn(ctx).Where("expires_at <= ?", now.UTC()).Delete(&idempotencyRow{})
 	return res.RowsAffected, translate(res.Error, "prune idempotency keys")
+}
+
+// The stored answer of a record is the session as the agent was shown it,
+// buyer included: it is sealed, bound to its record (app.IdempotencyResultAAD),
+// so that it is as unreadable at rest as the session's own row
+// (personal.go). Records stored before migration 00022 hold it in plain
+// JSON (they expire within 24 h of the upgrade): an answer that is not a
+// sealed value is read as it is.
+
+// sealAnswer is the stored form of an answer (empty: none).
+func (s *Store) sealAnswer(recordID int64, body []byte) ([]byte, error) {
+	if len(body) == 0 {
+		return []byte{}, nil
+	}
+	if s.keys == nil {
+		return nil, errNoKeys
+	}
+	sealed, err := s.keys.Seal(body, app.IdempotencyResultAAD(recordID))
+	if err != nil {
+		return nil, fmt.Errorf("seal the answer of idempotency record %d: %w", recordID, err)
+	}
+	return []byte(sealed), nil
+}
+
+// openAnswer reverses sealAnswer; a plain answer is returned as it is.
+func (s *Store) openAnswer(recordID int64, stored []byte) ([]byte, error) {
+	if !bytes.HasPrefix(stored, []byte("v1:")) {
+		return stored, nil
+	}
+	if s.keys == nil {
+		return nil, errNoKeys
+	}
+	b, err := s.keys.Open(string(stored), app.IdempotencyResultAAD(recordID))
+	if err != nil {
+		return nil, fmt.Errorf("open the answer of idempotency record %d: %w", recordID, err)
+	}
+	return b, nil
 }

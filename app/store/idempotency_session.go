@@ -51,7 +51,7 @@ func (s *Store) insertClaim(ctx context.Context, row *idempotencyRow) (bool, err
 		return false, nil
 	}
 	row.ID = *r.ClaimID
-	if cs, err := r.session(); err == nil {
+	if cs, err := s.claimedSession(&r); err == nil {
 		pf.Fill(cs)
 	} // else the operation's load reads it, and says what is wrong
 	return true, nil
@@ -68,7 +68,8 @@ const claimAndReadSQL = `WITH ins AS (
   ON CONFLICT (shop_id, api_key_id, operation, session_id, key) DO NOTHING
   RETURNING id)
 SELECT (SELECT id FROM ins) AS claim_id, cs.id AS cs_id, cs.shop_id AS cs_shop_id, cs.api_version AS cs_api_version,
-  cs.status AS cs_status, cs.currency AS cs_currency, cs.state AS cs_state, cs.row_version AS cs_row_version,
+  cs.status AS cs_status, cs.currency AS cs_currency, cs.state AS cs_state, cs.buyer_sealed AS cs_buyer_sealed,
+  cs.row_version AS cs_row_version,
   cs.api_key_id AS cs_api_key_id, cs.expires_at AS cs_expires_at, cs.created_at AS cs_created_at, cs.updated_at AS cs_updated_at
 FROM (SELECT 1) AS one LEFT JOIN checkout_sessions cs ON cs.id = ? AND cs.shop_id = ?`
 
@@ -81,6 +82,7 @@ type claimRead struct {
 	CsStatus     *string
 	CsCurrency   *string
 	CsState      *string
+	CsBuyerSealed *string
 	CsRowVersion *int64
 	CsAPIKeyID   *int64
 	CsExpiresAt  *time.Time
@@ -89,16 +91,16 @@ type claimRead struct {
 }
 
 // session is the session read, nil when there is none.
-func (r *claimRead) session() (*checkout.Session, error) {
+func (s *Store) claimedSession(r *claimRead) (*checkout.Session, error) {
 	if r.CsID == nil {
 		return nil, nil
 	}
 	if r.CsShopID == nil || r.CsRowVersion == nil || r.CsExpiresAt == nil || r.CsCreatedAt == nil || r.CsUpdatedAt == nil {
 		return nil, errors.New("incomplete session row")
 	}
-	return toCheckoutSession(checkoutSessionRow{
+	return s.toCheckoutSession(checkoutSessionRow{
 		ID: *r.CsID, ShopID: *r.CsShopID, APIVersion: deref(r.CsAPIVersion), Status: deref(r.CsStatus),
-		Currency: deref(r.CsCurrency), State: deref(r.CsState), RowVersion: *r.CsRowVersion, APIKeyID: derefInt(r.CsAPIKeyID),
+		Currency: deref(r.CsCurrency), State: deref(r.CsState), BuyerSealed: r.CsBuyerSealed, RowVersion: *r.CsRowVersion, APIKeyID: derefInt(r.CsAPIKeyID),
 		ExpiresAt: *r.CsExpiresAt, CreatedAt: *r.CsCreatedAt, UpdatedAt: *r.CsUpdatedAt,
 	})
 }
@@ -110,14 +112,22 @@ func derefInt(p *int64) int64 {
 	return *p
 }
 
-// toCheckoutSession is the session of a row (CheckoutSession's reading).
-func toCheckoutSession(r checkoutSessionRow) (*checkout.Session, error) {
+// toCheckoutSession is the session of a row (CheckoutSession's reading),
+// its sealed personal data opened back into its state.
+func (s *Store) toCheckoutSession(r checkoutSessionRow) (*checkout.Session, error) {
 	cs := &checkout.Session{
 		ID: r.ID, ShopID: r.ShopID, Version: acp.Version(r.APIVersion), Status: acp.Status(r.Status), Currency: r.Currency,
 		RowVersion: r.RowVersion, APIKeyID: r.APIKeyID, ExpiresAt: r.ExpiresAt.UTC(), CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
 	if err := json.Unmarshal([]byte(r.State), &cs.State); err != nil {
 		return nil, fmt.Errorf("checkout session %s: decode state: %w", r.ID, err)
+	}
+	if r.BuyerSealed != nil {
+		var p sessionPersonal
+		if err := s.openPersonal("checkout_sessions", r.ID, r.BuyerSealed, &p); err != nil {
+			return nil, err
+		}
+		cs.State.Buyer, cs.State.Fulfillment, cs.State.OrderNotes = p.Buyer, p.Fulfillment, p.OrderNotes
 	}
 	return cs, nil
 }
@@ -138,18 +148,23 @@ func (s *Store) CreateCheckoutSessionAnswered(ctx context.Context, cs *checkout.
 		return s.answerInTx(ctx, a, func(ctx context.Context) error { return s.CreateCheckoutSession(ctx, cs) })
 	}
 	cs.RowVersion = 1
-	r, err := toCheckoutRow(cs)
+	r, err := s.toCheckoutRow(cs)
+	if err != nil {
+		return false, err
+	}
+	answer, err := s.sealAnswer(a.Record, answerBody(a))
 	if err != nil {
 		return false, err
 	}
 	var out struct{ Answered int64 }
 	err = s.conn(ctx).Raw(`WITH s AS (
-  INSERT INTO checkout_sessions (id, shop_id, api_version, status, currency, state, row_version, api_key_id, expires_at, created_at, updated_at)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+  INSERT INTO checkout_sessions (id, shop_id, api_version, status, currency, state, buyer_sealed, buyer_index, row_version,
+    api_key_id, expires_at, created_at, updated_at)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
   RETURNING 1), `+finishSQL+`
 SELECT count(*) AS answered FROM f`,
-		r.ID, r.ShopID, r.APIVersion, r.Status, r.Currency, r.State, r.RowVersion, r.APIKeyID, r.ExpiresAt, r.CreatedAt, r.UpdatedAt,
-		a.Outcome, answerBody(a), a.Record).Find(&out).Error
+		r.ID, r.ShopID, r.APIVersion, r.Status, r.Currency, r.State, r.BuyerSealed, r.BuyerIndex, r.RowVersion, r.APIKeyID, r.ExpiresAt, r.CreatedAt, r.UpdatedAt,
+		a.Outcome, answer, a.Record).Find(&out).Error
 	if err != nil {
 		return false, translate(err, "create checkout session")
 	}
@@ -165,18 +180,22 @@ func (s *Store) SaveCheckoutSessionAnswered(ctx context.Context, cs *checkout.Se
 	if s.kind != app.DatabasePostgres {
 		return s.answerInTx(ctx, a, func(ctx context.Context) error { return s.SaveCheckoutSession(ctx, cs) })
 	}
-	r, err := toCheckoutRow(cs)
+	r, err := s.toCheckoutRow(cs)
+	if err != nil {
+		return false, err
+	}
+	answer, err := s.sealAnswer(a.Record, answerBody(a))
 	if err != nil {
 		return false, err
 	}
 	var out struct{ Saved, Answered int64 }
 	err = s.conn(ctx).Raw(`WITH s AS (
-  UPDATE checkout_sessions SET status = ?, state = ?, currency = ?, expires_at = ?, updated_at = ?, row_version = row_version + 1
+  UPDATE checkout_sessions SET status = ?, state = ?, buyer_sealed = ?, buyer_index = ?, currency = ?, expires_at = ?, updated_at = ?, row_version = row_version + 1
   WHERE id = ? AND shop_id = ? AND row_version = ?
   RETURNING 1), `+finishSQL+`
 SELECT (SELECT count(*) FROM s) AS saved, (SELECT count(*) FROM f) AS answered`,
-		r.Status, r.State, r.Currency, r.ExpiresAt, r.UpdatedAt, cs.ID, cs.ShopID, cs.RowVersion,
-		a.Outcome, answerBody(a), a.Record).Find(&out).Error
+		r.Status, r.State, r.BuyerSealed, r.BuyerIndex, r.Currency, r.ExpiresAt, r.UpdatedAt, cs.ID, cs.ShopID, cs.RowVersion,
+		a.Outcome, answer, a.Record).Find(&out).Error
 	if err != nil {
 		return false, translate(err, "save checkout session")
 	}

@@ -35,7 +35,7 @@ func (s *Store) ForgetEndedBuyers(ctx context.Context, cutoff time.Time, limit i
 	var rows []checkoutSessionRow
 	q := s.conn(ctx).Model(&checkoutSessionRow{}).Select("id", "state").
 		Where("updated_at < ? AND (status IN ? OR expires_at < ?)", cutoff, []string{string(acp.StatusCompleted), string(acp.StatusCanceled), string(acp.StatusExpired)}, cutoff)
-	if err := s.withPersonalKeys(q).Limit(limit).Find(&rows).Error; err != nil {
+	if err := s.withPersonal(q).Limit(limit).Find(&rows).Error; err != nil {
 		return 0, 0, translate(err, "sessions past retention")
 	}
 	for _, r := range rows {
@@ -50,14 +50,15 @@ func (s *Store) ForgetEndedBuyers(ctx context.Context, cutoff time.Time, limit i
 		}
 		// updated_at stays: it is when the session ended, not when its
 		// buyer was forgotten.
-		if err := s.conn(ctx).Model(&checkoutSessionRow{}).Where("id = ?", r.ID).UpdateColumn("state", string(b)).Error; err != nil {
+		if err := s.conn(ctx).Model(&checkoutSessionRow{}).Where("id = ?", r.ID).
+			UpdateColumns(map[string]any{"state": string(b), "buyer_sealed": nil, "buyer_index": nil}).Error; err != nil {
 			return sessions, 0, translate(err, "forget buyer of session "+r.ID)
 		}
 		sessions++
 	}
 	var cartRows []cartRow
 	cq := s.conn(ctx).Model(&cartRow{}).Select("id", "state").Where("expires_at < ?", cutoff)
-	if err := s.withPersonalKeys(cq).Limit(limit).Find(&cartRows).Error; err != nil {
+	if err := s.withPersonal(cq).Limit(limit).Find(&cartRows).Error; err != nil {
 		return sessions, 0, translate(err, "carts past retention")
 	}
 	for _, r := range cartRows {
@@ -70,12 +71,19 @@ func (s *Store) ForgetEndedBuyers(ctx context.Context, cutoff time.Time, limit i
 		if err != nil {
 			return sessions, carts, err
 		}
-		if err := s.conn(ctx).Model(&cartRow{}).Where("id = ?", r.ID).UpdateColumn("state", string(b)).Error; err != nil {
+		if err := s.conn(ctx).Model(&cartRow{}).Where("id = ?", r.ID).
+			UpdateColumns(map[string]any{"state": string(b), "buyer_sealed": nil, "buyer_index": nil}).Error; err != nil {
 			return sessions, carts, translate(err, "forget buyer of cart "+r.ID)
 		}
 		carts++
 	}
 	return sessions, carts, nil
+}
+
+// withPersonal narrows q to rows that hold personal data: sealed
+// (buyer_sealed, migration 00022), or in a state written before it.
+func (s *Store) withPersonal(q *gorm.DB) *gorm.DB {
+	return q.Where(s.conn(q.Statement.Context).Where("buyer_sealed IS NOT NULL").Or(s.withPersonalKeys(s.conn(q.Statement.Context))))
 }
 
 // withPersonalKeys narrows q to rows whose state still holds one of the

@@ -30,6 +30,7 @@ import (
 	gormlogger "gorm.io/gorm/logger"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/secret"
 	"github.com/acpbridge/acpbridge/migrations"
 )
 
@@ -55,6 +56,8 @@ type Store struct {
 	// auth is this process's short memory of authentication answers and
 	// shop rows (authcache.go).
 	auth authCache
+	// keys seal buyers' personal data (personal.go; WithKeys).
+	keys *secret.Keyring
 }
 
 // sqliteParams makes the embedded database safe for a server: WAL so readers
@@ -65,7 +68,7 @@ const sqliteParams = "?_txlock=immediate&_pragma=journal_mode(WAL)&_pragma=forei
 
 // Open connects to the database cfg names. For SQLite it creates the file
 // and its folder when missing. It does not migrate: call Migrate.
-func Open(ctx context.Context, cfg app.DatabaseConfig, logger *slog.Logger) (*Store, error) {
+func Open(ctx context.Context, cfg app.DatabaseConfig, logger *slog.Logger, opts ...Option) (*Store, error) {
 	gcfg := &gorm.Config{
 		// Unique violations and missing rows come back as gorm's sentinel
 		// errors whatever the driver, so no error string is ever matched.
@@ -131,7 +134,11 @@ func Open(ctx context.Context, cfg app.DatabaseConfig, logger *slog.Logger) (*St
 		_ = sqlDB.Close()
 		return nil, fmt.Errorf("open %s: %w", cfg.Redacted(), err)
 	}
-	return &Store{db: db, sqlDB: sqlDB, kind: cfg.Kind, Now: func() time.Time { return time.Now().UTC() }}, nil
+	st := &Store{db: db, sqlDB: sqlDB, kind: cfg.Kind, Now: func() time.Time { return time.Now().UTC() }}
+	for _, o := range opts {
+		o(st)
+	}
+	return st, nil
 }
 
 // Close closes the connection pool.

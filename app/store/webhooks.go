@@ -254,7 +254,8 @@ func (s *Store) RedactCustomer(ctx context.Context, shop string, c app.CustomerR
 		if err != nil {
 			return nil, err
 		}
-		if err := s.conn(ctx).Model(&checkoutSessionRow{}).Where("id = ?", r.ID).Update("state", string(b)).Error; err != nil {
+		if err := s.conn(ctx).Model(&checkoutSessionRow{}).Where("id = ?", r.ID).
+			Updates(map[string]any{"state": string(b), "buyer_sealed": nil, "buyer_index": nil}).Error; err != nil {
 			return nil, translate(err, "redact customer sessions")
 		}
 	}
@@ -275,7 +276,8 @@ func (s *Store) RedactCustomer(ctx context.Context, shop string, c app.CustomerR
 		if err != nil {
 			return nil, err
 		}
-		if err := s.conn(ctx).Model(&cartRow{}).Where("id = ?", r.ID).Update("state", string(b)).Error; err != nil {
+		if err := s.conn(ctx).Model(&cartRow{}).Where("id = ?", r.ID).
+			Updates(map[string]any{"state": string(b), "buyer_sealed": nil, "buyer_index": nil}).Error; err != nil {
 			return nil, translate(err, "redact customer carts")
 		}
 	}
@@ -283,16 +285,13 @@ func (s *Store) RedactCustomer(ctx context.Context, shop string, c app.CustomerR
 	return out, nil
 }
 
-// customerSessions selects the shop's checkout sessions whose state names
-// the customer's email (sessions know buyers by email only).
+// customerSessions selects the shop's checkout sessions of the customer's
+// email (sessions know buyers by email only), by its blind index
+// (byBuyerEmail).
 func (s *Store) customerSessions(ctx context.Context, shop string, c app.CustomerRef) *gorm.DB {
 	q := s.conn(ctx).Model(&checkoutSessionRow{}).
 		Where("shop_id IN (?)", s.conn(ctx).Model(&shopRow{}).Select("id").Where("domain = ?", shop))
-	if c.Email == "" {
-		return q.Where("1 = 0")
-	}
-	email, _ := json.Marshal(c.Email) // as it appears in the JSON state, quotes included
-	return q.Where(s.containsSQL("state"), string(email))
+	return s.byBuyerEmail(q, c.Email)
 }
 
 // customerEvents selects unprocessed deliveries whose payload names the

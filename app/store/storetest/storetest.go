@@ -12,6 +12,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"io/fs"
@@ -31,6 +32,7 @@ import (
 
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/jobs"
+	"github.com/acpbridge/acpbridge/app/secret"
 	"github.com/acpbridge/acpbridge/app/store"
 	"github.com/acpbridge/acpbridge/migrations"
 )
@@ -164,9 +166,20 @@ func EachShop(t *testing.T, fn func(t *testing.T, st *store.Store, shop *app.Sho
 	}
 }
 
+// Keys is the keyring of the stores Open returns (buyers' personal data is
+// sealed with it): a fixed test key, so that a test may open what the
+// store sealed.
+var Keys = func() *secret.Keyring {
+	k, err := secret.ParseKeyring("test:" + base64.StdEncoding.EncodeToString([]byte("storetest-key-0123456789abcdefgh")))
+	if err != nil {
+		panic(err)
+	}
+	return k
+}()
+
 func open(tb testing.TB, cfg app.DatabaseConfig) *store.Store {
 	tb.Helper()
-	st, err := store.Open(context.Background(), cfg, Logger(tb))
+	st, err := store.Open(context.Background(), cfg, Logger(tb), store.WithKeys(Keys))
 	if err != nil {
 		tb.Fatalf("store.Open: %v", err)
 	}
