@@ -59,9 +59,11 @@ type ExportedCheckout struct {
 	UpdatedAt   time.Time            `json:"updated_at"`
 	Buyer       *ExportedBuyer       `json:"buyer,omitempty"`
 	Fulfillment *ExportedFulfillment `json:"fulfillment,omitempty"`
-	OrderNotes  string               `json:"order_notes,omitempty"`
-	Lines       []ExportedLine       `json:"lines"`
-	Order       *ExportedOrder       `json:"order,omitempty"`
+	// BillingAddress is the one the complete request gave.
+	BillingAddress *ExportedAddress `json:"billing_address,omitempty"`
+	OrderNotes     string           `json:"order_notes,omitempty"`
+	Lines          []ExportedLine   `json:"lines"`
+	Order          *ExportedOrder   `json:"order,omitempty"`
 }
 
 // ExportedCart is one agent cart of the customer.

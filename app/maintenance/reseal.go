@@ -21,6 +21,12 @@ type ResealStore interface {
 	SaveACPSettings(ctx context.Context, s app.ACPSettings) error
 	ShopPaymentCredentials(ctx context.Context, shopID int64) ([]*app.PaymentCredentials, error)
 	UpdatePaymentCredentialsSealed(ctx context.Context, shopID int64, provider, sealed string) error
+	// ResealPersonalData re-seals, with the keyring the store was opened
+	// with, buyers' personal data and data-request exports sealed under a
+	// key other than the primary one, and seals what rows from before
+	// migration 00022 still hold in plaintext: at most limit rows of each
+	// table per call; it returns how many it rewrote.
+	ResealPersonalData(ctx context.Context, limit int) (int, error)
 }
 
 // Resealer finishes a key rotation: every secret still sealed under a key
@@ -44,7 +50,10 @@ func (r *Resealer) Reseal(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	n := 0
+	n, err := r.resealPersonalData(ctx)
+	if err != nil {
+		return n, err
+	}
 	for _, sh := range shops {
 		k, err := r.resealShop(ctx, sh)
 		if err != nil {
@@ -79,6 +88,29 @@ func (r *Resealer) Reseal(ctx context.Context) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// personalBatch is how many rows of each table one call of
+// ResealPersonalData rewrites.
+const personalBatch = 500
+
+// resealPersonalData re-seals buyers' personal data (checkout sessions,
+// carts) and data-request exports left under a retired key, batch by
+// batch until none is left. Idempotency records' stored answers are not
+// re-sealed: they expire within 24 h, so a retired key stays in the
+// keyring at least that long (docs: key rotation).
+func (r *Resealer) resealPersonalData(ctx context.Context) (int, error) {
+	n := 0
+	for {
+		k, err := r.Store.ResealPersonalData(ctx, personalBatch)
+		n += k
+		if err != nil {
+			return n, fmt.Errorf("reseal personal data: %w", err)
+		}
+		if k == 0 {
+			return n, nil
+		}
+	}
 }
 
 // stale reports whether a sealed value names a key other than the primary.

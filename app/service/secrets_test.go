@@ -49,14 +49,17 @@ func TestNoPlaintextSecretsInTheDatabase(t *testing.T) {
 	}
 	id := r.str("id")
 	token := e.token(stripeemu.KindApprove)
-	if r := a.do("POST", "/checkout_sessions/"+id+"/complete", a.paymentBody(token)); r.str("status") != "completed" {
+	pay := a.paymentBody(token)
+	pay["payment_data"].(map[string]any)["billing_address"] = map[string]any{"name": "Grace Hopperfield",
+		"line_one": "12 Billingbuyer Court", "city": "Oakland", "state": "CA", "country": "US", "postal_code": "94612"}
+	if r := a.do("POST", "/checkout_sessions/"+id+"/complete", pay); r.str("status") != "completed" {
 		t.Fatalf("complete: %s", r.body)
 	}
 	secrets := map[string]string{
 		"Shopify access token": access, "API key": e.key, "signing secret": signing, "webhook secret": webhook,
 		"Stripe key": e.stripe.RestrictedKey(testStripeAccount), "payment token": token, "app client secret": testSecret,
 		"buyer's email": "grace.hopperfield@buyer.example", "buyer's phone": "+14155550199", "buyer's name": "Hopperfield",
-		"buyer's address line": "77 Sealedbuyer Lane",
+		"buyer's address line": "77 Sealedbuyer Lane", "buyer's billing address line": "12 Billingbuyer Court",
 	}
 
 	rows, err := e.db.Query(`SELECT tablename FROM pg_tables WHERE schemaname = current_schema()`)

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -72,7 +73,8 @@ type compliancePayload struct {
 
 // handleCompliance does what a privacy webhook asks and records it: for a
 // data request, a report of what we hold on the customer (counts per
-// table; the merchant sends the data itself from Shopify); for a customer
+// table) and the export of it, which the merchant downloads from the admin
+// and hands to the customer (dataRequest); for a customer
 // redaction, that customer's personal data deleted from our tables; for a
 // shop redaction, everything we hold for the shop deleted.
 func (s *Shopify) handleCompliance(ctx context.Context, ev *app.WebhookEvent) (string, error) {
@@ -88,14 +90,15 @@ func (s *Shopify) handleCompliance(ctx context.Context, ev *app.WebhookEvent) (s
 		counts map[string]int64
 		err    error
 		what   string
+		export []byte
 	)
 	switch ev.Topic {
 	case TopicCustomersDataRequest:
-		counts, err = s.Store.CustomerData(ctx, ev.Shop, ref)
+		counts, export, err = s.dataRequest(ctx, ev.Shop, ref)
 		report["held"] = counts
 		report["orders_requested"] = len(p.OrdersRequested)
 		report["data_request_id"] = p.DataRequest.ID.String()
-		what = "reported what we hold on the customer"
+		what = "exported what we hold on the customer"
 	case TopicCustomersRedact:
 		counts, err = s.Store.RedactCustomer(ctx, ev.Shop, ref)
 		report["redacted"] = counts
@@ -115,7 +118,7 @@ func (s *Shopify) handleCompliance(ctx context.Context, ev *app.WebhookEvent) (s
 	now := s.Now().UTC()
 	err = s.Store.SaveComplianceRequest(ctx, app.ComplianceRequest{
 		Shop: ev.Shop, Topic: ev.Topic, WebhookID: ev.WebhookID, CustomerID: ref.ID,
-		Report: b, ReceivedAt: ev.ReceivedAt, CompletedAt: &now,
+		Report: b, ReceivedAt: ev.ReceivedAt, CompletedAt: &now, Export: export,
 	})
 	if err != nil {
 		return "", err
@@ -125,4 +128,24 @@ func (s *Shopify) handleCompliance(ctx context.Context, ev *app.WebhookEvent) (s
 		total += n
 	}
 	return what + " (" + strconv.FormatInt(total, 10) + " rows)", nil
+}
+
+// dataRequest counts what is held on the customer and exports it (JSON of
+// app.CustomerExport): the checkout sessions and carts that name the
+// customer, with their buyer, address, lines and order. The store keeps
+// the export sealed with the request.
+func (s *Shopify) dataRequest(ctx context.Context, shop string, ref app.CustomerRef) (map[string]int64, []byte, error) {
+	counts, err := s.Store.CustomerData(ctx, shop, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	exp, err := s.Store.CustomerExport(ctx, shop, ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := json.MarshalIndent(exp, "", "  ")
+	if err != nil {
+		return nil, nil, fmt.Errorf("data request export: %w", err)
+	}
+	return counts, b, nil
 }

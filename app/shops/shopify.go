@@ -77,6 +77,9 @@ type ShopifyStore interface {
 	FinishWebhookEvent(ctx context.Context, id int64, outcome string) error
 	SaveComplianceRequest(ctx context.Context, r app.ComplianceRequest) error
 	CustomerData(ctx context.Context, shop string, c app.CustomerRef) (map[string]int64, error)
+	// CustomerExport gathers what is held on the customer, opened, for a
+	// data request's export (stored sealed by SaveComplianceRequest).
+	CustomerExport(ctx context.Context, shop string, c app.CustomerRef) (*app.CustomerExport, error)
 	RedactCustomer(ctx context.Context, shop string, c app.CustomerRef) (map[string]int64, error)
 	DeleteShopData(ctx context.Context, shop string, uninstalledBefore time.Time, keepWebhookID string) (map[string]int64, error)
 	NoteWebhookEvent(ctx context.Context, id int64, outcome string) error

@@ -83,6 +83,10 @@ func (f *webhookFake) CustomerData(_ context.Context, shop string, c app.Custome
 	return map[string]int64{"checkout_sessions": 1}, nil
 }
 
+func (f *webhookFake) CustomerExport(_ context.Context, shop string, c app.CustomerRef) (*app.CustomerExport, error) {
+	return &app.CustomerExport{Shop: shop, Customer: app.ExportedCustomer{ID: c.ID, Email: c.Email}}, nil
+}
+
 func (f *webhookFake) RedactCustomer(_ context.Context, shop string, c app.CustomerRef) (map[string]int64, error) {
 	f.shops, f.refs = append(f.shops, shop), append(f.refs, c)
 	return map[string]int64{"checkout_sessions": 1}, nil

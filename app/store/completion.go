@@ -57,7 +57,7 @@ func (s *Store) BeginCompletionWrite(ctx context.Context, cs *checkout.Session, 
 	if err != nil {
 		return err
 	}
-	pr, err := toPaymentRow(p)
+	pr, err := s.toPaymentRow(p)
 	if err != nil {
 		return err
 	}
@@ -137,7 +137,7 @@ func (s *Store) RecordCompletion(ctx context.Context, w checkout.CompletionWrite
 	if err != nil {
 		return false, err
 	}
-	pr, err := toPaymentRow(p)
+	pr, err := s.toPaymentRow(p)
 	if err != nil {
 		return false, err
 	}

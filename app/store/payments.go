@@ -8,6 +8,7 @@ import (
 
 	"gorm.io/gorm/clause"
 
+	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/checkout"
 )
@@ -46,8 +47,8 @@ func (s *Store) CheckoutPayment(ctx context.Context, sessionID string) (*checkou
 		OrderName: r.OrderName, OrderStatusURL: r.OrderStatusURL, LastError: r.LastError, LeaseUntil: utcPtr(r.LeaseUntil),
 		CreatedAt: r.CreatedAt.UTC(), UpdatedAt: r.UpdatedAt.UTC(),
 	}
-	if err := json.Unmarshal([]byte(r.Details), &p.Details); err != nil {
-		return nil, fmt.Errorf("checkout payment %s: details: %w", r.SessionID, err)
+	if err := s.openPaymentDetails(r.SessionID, r.Details, &p.Details); err != nil {
+		return nil, err
 	}
 	return p, nil
 }
@@ -55,7 +56,7 @@ func (s *Store) CheckoutPayment(ctx context.Context, sessionID string) (*checkou
 // InsertPayment inserts the record, its lease included, when the session
 // has none yet; false (and nothing written) when it has one.
 func (s *Store) InsertPayment(ctx context.Context, p *checkout.Payment) (bool, error) {
-	r, err := toPaymentRow(p)
+	r, err := s.toPaymentRow(p)
 	if err != nil {
 		return false, err
 	}
@@ -66,8 +67,8 @@ func (s *Store) InsertPayment(ctx context.Context, p *checkout.Payment) (bool, e
 	return res.RowsAffected == 1, nil
 }
 
-func toPaymentRow(p *checkout.Payment) (checkoutPaymentRow, error) {
-	d, err := json.Marshal(p.Details)
+func (s *Store) toPaymentRow(p *checkout.Payment) (checkoutPaymentRow, error) {
+	d, err := s.sealPaymentDetails(p.SessionID, p.Details)
 	if err != nil {
 		return checkoutPaymentRow{}, err
 	}
@@ -83,7 +84,7 @@ func toPaymentRow(p *checkout.Payment) (checkoutPaymentRow, error) {
 // request that begins a completion writes it leased to itself, and the
 // driver's last write releases it (LeaseUntil nil).
 func (s *Store) SavePayment(ctx context.Context, p *checkout.Payment) error {
-	r, err := toPaymentRow(p)
+	r, err := s.toPaymentRow(p)
 	if err != nil {
 		return err
 	}
@@ -99,7 +100,7 @@ func (s *Store) SavePayment(ctx context.Context, p *checkout.Payment) error {
 // lease included; ErrConflict when the stored record is of another attempt
 // (a newer one began, so p's driver is stale).
 func (s *Store) UpdatePayment(ctx context.Context, p *checkout.Payment) error {
-	d, err := json.Marshal(p.Details)
+	d, err := s.sealPaymentDetails(p.SessionID, p.Details)
 	if err != nil {
 		return err
 	}
@@ -243,4 +244,83 @@ func (s *Store) StalledCompletions(ctx context.Context, before time.Time) ([]app
 		out[i] = app.ResumeCompletionArgs{ShopID: r.ShopID, SessionID: r.SessionID}
 	}
 	return out, nil
+}
+
+// storedPaymentDetails is a payment's details as stored: the complete
+// request's billing address and order notes (personal data) sealed into
+// PersonalSealed, bound to the session's payment (app.BuyerAAD), the rest
+// in plain JSON, which the completion's SQL reads (order_sent). Details
+// written before migration 00022 hold them in plain JSON: both are read.
+type storedPaymentDetails struct {
+	checkout.PaymentDetails
+	PersonalSealed *string `json:"personal_sealed,omitempty"`
+}
+
+// paymentPersonal is the personal part of a payment's details.
+type paymentPersonal struct {
+	BillingAddress *acp.Address `json:"billing_address,omitempty"`
+	OrderNotes     string       `json:"order_notes,omitempty"`
+}
+
+func (s *Store) sealPaymentDetails(sessionID string, d checkout.PaymentDetails) (string, error) {
+	personal := paymentPersonal{BillingAddress: d.BillingAddress, OrderNotes: d.OrderNotes}
+	d.BillingAddress, d.OrderNotes = nil, ""
+	sealed, _, err := s.sealPersonal("checkout_payments", sessionID, personal, personal.BillingAddress == nil && personal.OrderNotes == "", "")
+	if err != nil {
+		return "", err
+	}
+	b, err := json.Marshal(storedPaymentDetails{PaymentDetails: d, PersonalSealed: sealed})
+	if err != nil {
+		return "", fmt.Errorf("encode payment details of %s: %w", sessionID, err)
+	}
+	return string(b), nil
+}
+
+func (s *Store) openPaymentDetails(sessionID, stored string, d *checkout.PaymentDetails) error {
+	var sd storedPaymentDetails
+	if err := json.Unmarshal([]byte(stored), &sd); err != nil {
+		return fmt.Errorf("checkout payment %s: details: %w", sessionID, err)
+	}
+	*d = sd.PaymentDetails
+	if sd.PersonalSealed == nil {
+		return nil
+	}
+	var p paymentPersonal
+	if err := s.openPersonal("checkout_payments", sessionID, sd.PersonalSealed, &p); err != nil {
+		return err
+	}
+	d.BillingAddress, d.OrderNotes = p.BillingAddress, p.OrderNotes
+	return nil
+}
+
+// forgetPaymentPersonal removes the personal data (billing address, order
+// notes) from the payment details of the sessions ids, whose buyer is
+// being forgotten (RedactCustomer, ForgetEndedBuyers).
+func (s *Store) forgetPaymentPersonal(ctx context.Context, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	var rows []checkoutPaymentRow
+	if err := s.conn(ctx).Select("session_id", "details").Where("session_id IN ?", ids).Find(&rows).Error; err != nil {
+		return translate(err, "payments of forgotten buyers")
+	}
+	for _, r := range rows {
+		var sd storedPaymentDetails
+		if err := json.Unmarshal([]byte(r.Details), &sd); err != nil {
+			return fmt.Errorf("checkout payment %s: details: %w", r.SessionID, err)
+		}
+		if sd.PersonalSealed == nil && sd.BillingAddress == nil && sd.OrderNotes == "" {
+			continue
+		}
+		sd.PersonalSealed, sd.BillingAddress, sd.OrderNotes = nil, nil, ""
+		b, err := json.Marshal(sd)
+		if err != nil {
+			return err
+		}
+		if err := s.conn(ctx).Model(&checkoutPaymentRow{}).Where("session_id = ?", r.SessionID).
+			UpdateColumn("details", string(b)).Error; err != nil {
+			return translate(err, "forget payment details of "+r.SessionID)
+		}
+	}
+	return nil
 }

@@ -202,3 +202,95 @@ func (s *Store) SealPlainBuyers(ctx context.Context, limit int) (int, error) {
 	}
 	return n, nil
 }
+
+// ResealPersonalData finishes a key rotation for buyers' personal data:
+// the sealed buyers of sessions and carts and the data requests' exports
+// sealed under a key other than the primary are sealed again under it
+// (and their email re-indexed under it), and the rows written before
+// migration 00022 that still hold it in plaintext are sealed
+// (SealPlainBuyers). At most limit rows of each table per call (≤ 0:
+// retentionBatch); it reports how many it rewrote, and the caller calls
+// again while that is not 0. A row changed meanwhile is left to the next
+// call (each rewrite is conditional on the sealed value read).
+func (s *Store) ResealPersonalData(ctx context.Context, limit int) (int, error) {
+	if s.keys == nil {
+		return 0, errNoKeys
+	}
+	if limit <= 0 {
+		limit = retentionBatch
+	}
+	stale := "v1:" + s.keys.PrimaryID() + ":%"
+	n := 0
+	for _, t := range []struct {
+		table   string
+		model   any
+		reindex func(plain []byte) (string, error)
+	}{
+		{"checkout_sessions", &checkoutSessionRow{}, func(b []byte) (string, error) {
+			var p sessionPersonal
+			err := json.Unmarshal(b, &p)
+			return p.email(), err
+		}},
+		{"carts", &cartRow{}, func(b []byte) (string, error) {
+			var p cartPersonal
+			if err := json.Unmarshal(b, &p); err != nil || p.Buyer == nil {
+				return "", err
+			}
+			return p.Buyer.Email, nil
+		}},
+	} {
+		var rows []struct {
+			ID          string
+			BuyerSealed string
+		}
+		if err := s.conn(ctx).Model(t.model).Select("id", "buyer_sealed").
+			Where("buyer_sealed IS NOT NULL AND buyer_sealed NOT LIKE ?", stale).Limit(limit).Scan(&rows).Error; err != nil {
+			return n, translate(err, "stale buyers of "+t.table)
+		}
+		for _, r := range rows {
+			aad := app.BuyerAAD(t.table, r.ID)
+			plain, err := s.keys.Open(r.BuyerSealed, aad)
+			if err != nil {
+				return n, fmt.Errorf("reseal buyer of %s %s: %w", t.table, r.ID, err)
+			}
+			email, err := t.reindex(plain)
+			if err != nil {
+				return n, fmt.Errorf("reseal buyer of %s %s: %w", t.table, r.ID, err)
+			}
+			sealed, err := s.keys.Seal(plain, aad)
+			if err != nil {
+				return n, err
+			}
+			res := s.conn(ctx).Model(t.model).Where("id = ? AND buyer_sealed = ?", r.ID, r.BuyerSealed).
+				UpdateColumns(map[string]any{"buyer_sealed": sealed, "buyer_index": s.emailIndex(email)})
+			if res.Error != nil {
+				return n, translate(res.Error, "reseal buyer of "+t.table)
+			}
+			n += int(res.RowsAffected)
+		}
+	}
+	var exports []complianceRow
+	if err := s.conn(ctx).Select("id", "webhook_id", "export_sealed").
+		Where("export_sealed IS NOT NULL AND export_sealed NOT LIKE ?", stale).Limit(limit).Find(&exports).Error; err != nil {
+		return n, translate(err, "stale data request exports")
+	}
+	for _, r := range exports {
+		aad := app.ComplianceExportAAD(r.WebhookID)
+		plain, err := s.keys.Open(*r.ExportSealed, aad)
+		if err != nil {
+			return n, fmt.Errorf("reseal the export of data request %d: %w", r.ID, err)
+		}
+		sealed, err := s.keys.Seal(plain, aad)
+		if err != nil {
+			return n, err
+		}
+		res := s.conn(ctx).Model(&complianceRow{}).Where("id = ? AND export_sealed = ?", r.ID, *r.ExportSealed).
+			UpdateColumn("export_sealed", sealed)
+		if res.Error != nil {
+			return n, translate(res.Error, "reseal data request export")
+		}
+		n += int(res.RowsAffected)
+	}
+	plain, err := s.SealPlainBuyers(ctx, limit)
+	return n + plain, err
+}

@@ -56,6 +56,13 @@ func (s *Store) ForgetEndedBuyers(ctx context.Context, cutoff time.Time, limit i
 		}
 		sessions++
 	}
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	if err := s.forgetPaymentPersonal(ctx, ids); err != nil {
+		return sessions, 0, err
+	}
 	var cartRows []cartRow
 	cq := s.conn(ctx).Model(&cartRow{}).Select("id", "state").Where("expires_at < ?", cutoff)
 	if err := s.withPersonal(cq).Limit(limit).Find(&cartRows).Error; err != nil {

@@ -173,6 +173,8 @@ type complianceRow struct {
 	Report      string
 	ReceivedAt  time.Time
 	CompletedAt *time.Time
+	// ExportSealed is a data request's export, sealed (app.ComplianceExportAAD).
+	ExportSealed *string
 }
 
 func (complianceRow) TableName() string { return "compliance_requests" }
@@ -184,27 +186,63 @@ func (s *Store) SaveComplianceRequest(ctx context.Context, r app.ComplianceReque
 		Shop: r.Shop, Topic: r.Topic, WebhookID: r.WebhookID, CustomerID: r.CustomerID,
 		Report: string(r.Report), ReceivedAt: r.ReceivedAt.UTC(), CompletedAt: r.CompletedAt,
 	}
+	if len(r.Export) > 0 {
+		// The export is the customer's personal data: sealed, bound to
+		// the request.
+		if s.keys == nil {
+			return errNoKeys
+		}
+		sealed, err := s.keys.Seal(r.Export, app.ComplianceExportAAD(r.WebhookID))
+		if err != nil {
+			return fmt.Errorf("seal data request export: %w", err)
+		}
+		row.ExportSealed = &sealed
+	}
 	err := s.conn(ctx).Clauses(clause.OnConflict{
 		Columns:   []clause.Column{{Name: "webhook_id"}},
-		DoUpdates: clause.AssignmentColumns([]string{"report", "completed_at"}),
+		DoUpdates: clause.AssignmentColumns([]string{"report", "completed_at", "export_sealed"}),
 	}).Create(&row).Error
 	return translate(err, "save compliance request")
 }
 
 // ComplianceRequests lists a shop's privacy requests, newest first.
 func (s *Store) ComplianceRequests(ctx context.Context, shop string) ([]*app.ComplianceRequest, error) {
-	var rows []complianceRow
-	if err := s.conn(ctx).Where("shop = ?", shop).Order("id DESC").Find(&rows).Error; err != nil {
+	var rows []struct {
+		complianceRow `gorm:"embedded"`
+		HasExport     bool
+	}
+	// The exports stay in the database: a listing only says which has one.
+	if err := s.conn(ctx).Model(&complianceRow{}).
+		Select("id, shop, topic, webhook_id, customer_id, report, received_at, completed_at, export_sealed IS NOT NULL AS has_export").
+		Where("shop = ?", shop).Order("id DESC").Scan(&rows).Error; err != nil {
 		return nil, translate(err, "list compliance requests")
 	}
 	out := make([]*app.ComplianceRequest, len(rows))
 	for i, r := range rows {
 		out[i] = &app.ComplianceRequest{
 			ID: r.ID, Shop: r.Shop, Topic: r.Topic, WebhookID: r.WebhookID, CustomerID: r.CustomerID,
-			Report: []byte(r.Report), ReceivedAt: r.ReceivedAt.UTC(), CompletedAt: utcPtr(r.CompletedAt),
+			Report: []byte(r.Report), ReceivedAt: r.ReceivedAt.UTC(), CompletedAt: utcPtr(r.CompletedAt), HasExport: r.HasExport,
 		}
 	}
 	return out, nil
+}
+
+// ComplianceExport returns the export of the shop's data request id,
+// opened; ErrNotFound when the shop has no such request or it has no
+// export.
+func (s *Store) ComplianceExport(ctx context.Context, shop string, id int64) ([]byte, error) {
+	var r complianceRow
+	if err := s.conn(ctx).Where("id = ? AND shop = ? AND export_sealed IS NOT NULL", id, shop).Take(&r).Error; err != nil {
+		return nil, translate(err, "data request export")
+	}
+	if s.keys == nil {
+		return nil, errNoKeys
+	}
+	b, err := s.keys.Open(*r.ExportSealed, app.ComplianceExportAAD(r.WebhookID))
+	if err != nil {
+		return nil, fmt.Errorf("open the export of data request %d: %w", id, err)
+	}
+	return b, nil
 }
 
 // CustomerData counts, per table, the rows we hold that concern a customer
@@ -258,6 +296,14 @@ func (s *Store) RedactCustomer(ctx context.Context, shop string, c app.CustomerR
 			Updates(map[string]any{"state": string(b), "buyer_sealed": nil, "buyer_index": nil}).Error; err != nil {
 			return nil, translate(err, "redact customer sessions")
 		}
+	}
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	// The billing address the complete request gave goes too.
+	if err := s.forgetPaymentPersonal(ctx, ids); err != nil {
+		return nil, fmt.Errorf("redact customer: %w", err)
 	}
 	out["checkout_sessions"] = int64(len(rows))
 	// Carts keep the buyer the agent gave: it goes, the items stay until
