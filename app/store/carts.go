@@ -14,11 +14,11 @@ import (
 
 // cartRow is the carts table.
 type cartRow struct {
-	ID         string `gorm:"primaryKey"`
-	ShopID     int64
-	APIKeyID   int64
-	Currency   string
-	State      string // without the buyer (personal.go)
+	ID       string `gorm:"primaryKey"`
+	ShopID   int64
+	APIKeyID int64
+	Currency string
+	State    string // without the buyer (personal.go)
 	// BuyerSealed and BuyerIndex: as checkoutSessionRow's.
 	BuyerSealed *string
 	BuyerIndex  *string

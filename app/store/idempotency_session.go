@@ -75,19 +75,19 @@ FROM (SELECT 1) AS one LEFT JOIN checkout_sessions cs ON cs.id = ? AND cs.shop_i
 
 // claimRead is a row of claimAndReadSQL.
 type claimRead struct {
-	ClaimID      *int64
-	CsID         *string
-	CsShopID     *int64
-	CsAPIVersion *string
-	CsStatus     *string
-	CsCurrency   *string
-	CsState      *string
+	ClaimID       *int64
+	CsID          *string
+	CsShopID      *int64
+	CsAPIVersion  *string
+	CsStatus      *string
+	CsCurrency    *string
+	CsState       *string
 	CsBuyerSealed *string
-	CsRowVersion *int64
-	CsAPIKeyID   *int64
-	CsExpiresAt  *time.Time
-	CsCreatedAt  *time.Time
-	CsUpdatedAt  *time.Time
+	CsRowVersion  *int64
+	CsAPIKeyID    *int64
+	CsExpiresAt   *time.Time
+	CsCreatedAt   *time.Time
+	CsUpdatedAt   *time.Time
 }
 
 // session is the session read, nil when there is none.

@@ -23,7 +23,7 @@ import (
 func openBefore(t *testing.T, kind app.DatabaseKind, version int64) *store.Store {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, storetest.Config(t, kind, false), storetest.Logger(t))
+	st, err := store.Open(ctx, storetest.Config(t, kind, false), storetest.Logger(t), store.WithKeys(storetest.Keys))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,6 +50,13 @@ func TestForgetEndedBuyers(t *testing.T) {
 			}
 		}
 
+		// The complete request's billing address goes with the buyer.
+		if ok, err := st.InsertPayment(ctx, &checkout.Payment{SessionID: "cs_completed_old", ShopID: sh.ID, State: "captured", Attempt: 1,
+			Amount: 100, Currency: "USD", Details: checkout.PaymentDetails{BillingAddress: &acp.Address{LineOne: "2 Billing St"}, OrderNotes: "gift"},
+			CreatedAt: old, UpdatedAt: old}); err != nil || !ok {
+			t.Fatal(ok, err)
+		}
+
 		// Two rows a pass: the caller loops while a pass is full.
 		total := 0
 		for pass := 0; ; pass++ {
@@ -82,6 +89,16 @@ func TestForgetEndedBuyers(t *testing.T) {
 			if len(cs.State.Items) != 1 || cs.State.Order == nil || cs.Status == "" || !cs.UpdatedAt.Equal(map[bool]time.Time{true: old, false: cs.UpdatedAt}[forgotten]) {
 				t.Errorf("%s lost what is not personal: %+v (updated %v)", id, cs.State, cs.UpdatedAt)
 			}
+		}
+		// Nothing sealed is left behind either (migration 00022's columns).
+		for _, q := range []string{`SELECT buyer_sealed, buyer_index FROM checkout_sessions WHERE id = 'cs_completed_old'`,
+			`SELECT buyer_sealed, buyer_index FROM carts WHERE id = 'cart_old'`} {
+			if row := rawText(t, st, q); row[0] != "<NULL>" || row[1] != "<NULL>" {
+				t.Errorf("%s = %q, want NULLs", q, row)
+			}
+		}
+		if p, err := st.CheckoutPayment(ctx, "cs_completed_old"); err != nil || p.Details.BillingAddress != nil || p.Details.OrderNotes != "" || p.Amount != 100 {
+			t.Errorf("payment after retention = %+v, %v; want its billing address and notes gone, the rest kept", p, err)
 		}
 		for id, forgotten := range map[string]bool{"cart_old": true, "cart_live": false} {
 			c, err := st.Cart(ctx, sh.ID, id)

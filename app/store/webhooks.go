@@ -208,8 +208,8 @@ func (s *Store) SaveComplianceRequest(ctx context.Context, r app.ComplianceReque
 // ComplianceRequests lists a shop's privacy requests, newest first.
 func (s *Store) ComplianceRequests(ctx context.Context, shop string) ([]*app.ComplianceRequest, error) {
 	var rows []struct {
-		complianceRow `gorm:"embedded"`
-		HasExport     bool
+		Row       complianceRow `gorm:"embedded"`
+		HasExport bool
 	}
 	// The exports stay in the database: a listing only says which has one.
 	if err := s.conn(ctx).Model(&complianceRow{}).
@@ -218,10 +218,11 @@ func (s *Store) ComplianceRequests(ctx context.Context, shop string) ([]*app.Com
 		return nil, translate(err, "list compliance requests")
 	}
 	out := make([]*app.ComplianceRequest, len(rows))
-	for i, r := range rows {
+	for i, q := range rows {
+		r := q.Row
 		out[i] = &app.ComplianceRequest{
 			ID: r.ID, Shop: r.Shop, Topic: r.Topic, WebhookID: r.WebhookID, CustomerID: r.CustomerID,
-			Report: []byte(r.Report), ReceivedAt: r.ReceivedAt.UTC(), CompletedAt: utcPtr(r.CompletedAt), HasExport: r.HasExport,
+			Report: []byte(r.Report), ReceivedAt: r.ReceivedAt.UTC(), CompletedAt: utcPtr(r.CompletedAt), HasExport: q.HasExport,
 		}
 	}
 	return out, nil
