@@ -494,7 +494,7 @@ func TestIdempotencyAcrossReplicas(t *testing.T) {
 					stores = append(stores, stores[0]) // one process owns the file
 					continue
 				}
-				st, err := store.Open(context.Background(), cfg, storetest.Logger(t))
+				st, err := store.Open(context.Background(), cfg, storetest.Logger(t), store.WithKeys(storetest.Keys))
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -755,11 +755,6 @@ func newPerfEnv(tb testing.TB, kind app.DatabaseKind) *perfEnv {
 		}
 	}
 	log := &perfLog{tb: tb}
-	st, err := store.Open(ctx, cfg, log.logger())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { _ = st.Close() })
 	key, err := secret.GenerateKey()
 	if err != nil {
 		tb.Fatal(err)
@@ -768,6 +763,11 @@ func newPerfEnv(tb testing.TB, kind app.DatabaseKind) *perfEnv {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	st, err := store.Open(ctx, cfg, log.logger(), store.WithKeys(keys))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = st.Close() })
 	sealed, err := keys.Seal([]byte("shpat_perf"), app.AccessTokenAAD(perfShop))
 	if err != nil {
 		tb.Fatal(err)

@@ -236,7 +236,7 @@ func TestIdempotencyClaimIsAtomic(t *testing.T) {
 				replicas = 1 // one process owns the file
 			}
 			for range replicas {
-				st, err := store.Open(context.Background(), cfg, storetest.Logger(t))
+				st, err := store.Open(context.Background(), cfg, storetest.Logger(t), store.WithKeys(storetest.Keys))
 				if err != nil {
 					t.Fatal(err)
 				}
