@@ -79,6 +79,10 @@ func (a *Admin) catalogCollections(ctx context.Context, shopID int64) ([]Collect
 // AdminStore is what the admin pages read from the database.
 type AdminStore interface {
 	ShopByID(ctx context.Context, id int64) (*app.Shop, error)
+	// ComplianceRequests and ComplianceExport: the privacy requests and a
+	// data request's export, opened (privacy.go).
+	ComplianceRequests(ctx context.Context, shop string) ([]*app.ComplianceRequest, error)
+	ComplianceExport(ctx context.Context, shop string, id int64) ([]byte, error)
 	// AdminProducts returns the page of products matching q (with their
 	// variants, media and collections) and how many match in all.
 	AdminProducts(ctx context.Context, shopID int64, q ProductQuery) (*app.CatalogPage, int64, error)

@@ -102,24 +102,26 @@ var routeTable = map[string]routeClass{
 	"POST /acp/:shop/carts/:id/cancel":               classACP,
 	"POST /mcp/:shop":                                classMCP,
 
-	"GET /api/session":                   classAdminAPI,
-	"GET /api/catalog":                   classAdminAPI,
-	"POST /api/catalog/sync":             classAdminAPI,
-	"GET /api/agents":                    classAdminAPI,
-	"POST /api/agents/keys":              classAdminAPI,
-	"DELETE /api/agents/keys/:id":        classAdminAPI,
-	"POST /api/agents/signing-secret":    classAdminAPI,
-	"POST /api/agents/webhook":           classAdminAPI,
-	"POST /api/agents/stripe":            classAdminAPI,
-	"POST /api/agents/completion-method": classAdminAPI,
-	"POST /api/settings/feed":            classAdminAPI,
-	"POST /api/products/rules":           classAdminAPI,
-	"POST /api/products/:id/overrides":   classAdminAPI,
-	"POST /api/feed/token":               classAdminAPI,
-	"POST /api/feed/targets":             classAdminAPI,
-	"POST /api/feed/build":               classAdminAPI,
-	"POST /api/agents/webhook/test":      classAdminAPI,
-	"POST /api/test-checkout":            classAdminAPI,
+	"GET /api/session":                          classAdminAPI,
+	"GET /api/catalog":                          classAdminAPI,
+	"POST /api/catalog/sync":                    classAdminAPI,
+	"GET /api/agents":                           classAdminAPI,
+	"POST /api/agents/keys":                     classAdminAPI,
+	"DELETE /api/agents/keys/:id":               classAdminAPI,
+	"POST /api/agents/signing-secret":           classAdminAPI,
+	"POST /api/agents/webhook":                  classAdminAPI,
+	"POST /api/agents/stripe":                   classAdminAPI,
+	"POST /api/agents/completion-method":        classAdminAPI,
+	"POST /api/settings/feed":                   classAdminAPI,
+	"POST /api/products/rules":                  classAdminAPI,
+	"POST /api/products/:id/overrides":          classAdminAPI,
+	"POST /api/feed/token":                      classAdminAPI,
+	"POST /api/feed/targets":                    classAdminAPI,
+	"POST /api/feed/build":                      classAdminAPI,
+	"POST /api/agents/webhook/test":             classAdminAPI,
+	"POST /api/test-checkout":                   classAdminAPI,
+	"GET /api/privacy/data-requests":            classAdminAPI,
+	"GET /api/privacy/data-requests/:id/export": classAdminAPI,
 
 	"GET /": classAdminPage,
 }
@@ -986,6 +988,8 @@ func (e *secEnv) attacks(t *testing.T, r *echo.Route, class routeClass) []secAtt
 			body, want = `{}`, []int{200, 422} // B's own webhook URL, which does not answer
 		case "POST /api/test-checkout":
 			body, want = `{}`, []int{200, 201, 400, 404, 409, 422}
+		case "GET /api/privacy/data-requests/:id/export":
+			path, want = e.fill(path, "", "1"), secRefused
 		default:
 			body, want = `{}`, []int{200, 201, 202, 204, 400, 409}
 		}
