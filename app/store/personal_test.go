@@ -92,7 +92,7 @@ func TestBuyersSealedAtRest(t *testing.T) {
 			t.Fatal(err)
 		}
 		pay := &checkout.Payment{SessionID: "cs_one", ShopID: sh.ID, State: "pending", Attempt: 1, Amount: 1500, Currency: "USD",
-			Details: checkout.PaymentDetails{BillingAddress: &acp.Address{LineOne: "9 Billing Way", City: "Portland", Country: "US"}, OrderNotes: "gift"},
+			Details:   checkout.PaymentDetails{BillingAddress: &acp.Address{LineOne: "9 Billing Way", City: "Portland", Country: "US"}, OrderNotes: "gift"},
 			CreatedAt: now, UpdatedAt: now}
 		if ok, err := st.InsertPayment(ctx, pay); err != nil || !ok {
 			t.Fatalf("InsertPayment = %v, %v", ok, err)
@@ -325,7 +325,9 @@ func TestCustomerExport(t *testing.T) {
 // with the new key alone, and finds the customer by the new index.
 func TestResealPersonalData(t *testing.T) {
 	t.Parallel()
-	key := func(b byte) string { return base64.StdEncoding.EncodeToString([]byte(strings.Repeat(string(rune(b)), 32))) }
+	key := func(b byte) string {
+		return base64.StdEncoding.EncodeToString([]byte(strings.Repeat(string(rune(b)), 32)))
+	}
 	oldKeys, _ := secret.ParseKeyring("old:" + key('o'))
 	bothKeys, _ := secret.ParseKeyring("new:" + key('n') + ",old:" + key('o'))
 	newKeys, _ := secret.ParseKeyring("new:" + key('n'))
