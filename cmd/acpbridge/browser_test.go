@@ -296,6 +296,9 @@ func TestAdminInBrowser(t *testing.T) {
 	do("save setting", chromedp.Reload(), visible(`#f-window`),
 		chromedp.SetValue(chromedp.CSS(`#f-window`), "21"), click(`#policies button[type=submit]`))
 	waitFor("saved setting shown", `location.search.includes("id_token=") && document.querySelector('#f-window') !== null && document.querySelector('#f-window').defaultValue === "21"`)
+	// The customers' data requests load through App Bridge's fetch (none
+	// yet in the demo).
+	waitFor("data requests listed", `(document.querySelector('#privacy-requests') || {textContent: ""}).textContent.includes("No customer has asked")`)
 
 	// Rotate the agent key: a new one, then revoke the old; the old is refused.
 	do("new key", chromedp.SetValue(chromedp.CSS(`#key-label`), "ChatGPT (rotated)"),
