@@ -95,10 +95,8 @@ func (r *Resealer) Reseal(ctx context.Context) (int, error) {
 const personalBatch = 500
 
 // resealPersonalData re-seals buyers' personal data (checkout sessions,
-// carts) and data-request exports left under a retired key, batch by
-// batch until none is left. Idempotency records' stored answers are not
-// re-sealed: they expire within 24 h, so a retired key stays in the
-// keyring at least that long (docs: key rotation).
+// carts, idempotency records' stored answers) and data-request exports
+// left under a retired key, batch by batch until none is left.
 func (r *Resealer) resealPersonalData(ctx context.Context) (int, error) {
 	n := 0
 	for {

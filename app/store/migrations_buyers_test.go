@@ -2,10 +2,14 @@ package store_test
 
 import (
 	"context"
+	"encoding/hex"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/idempotency"
 	"github.com/acpbridge/acpbridge/app/store/storetest"
 )
 
@@ -29,8 +33,24 @@ func TestMigrationSealsPlainBuyers(t *testing.T) {
 				1, 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)`)
 			exec(`INSERT INTO carts (id, shop_id, api_key_id, currency, state, row_version, expires_at, created_at, updated_at)
 				VALUES ('cart_legacy', 1, 0, 'USD', '{"items":[],"buyer":{"Email":"ada@example.com"},"quote":{"key":"","lines":[]}}', 1, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)`)
+			// A stored answer in plain JSON, as every answer was stored.
+			now := time.Now().UTC()
+			scope := idemScope(1, idempotency.OpUpdateSession, "cs_legacy")
+			rec, claimed := claim(t, st, idemRecord(scope, "k-legacy", "h", now), now)
+			if !claimed {
+				t.Fatal("not claimed")
+			}
+			answer := `{"id":"cs_legacy","buyer":{"email":"Ada@Example.com"}}`
+			blob := "X'" + hex.EncodeToString([]byte(answer)) + "'"
+			if kind == app.DatabasePostgres {
+				blob = "decode('" + hex.EncodeToString([]byte(answer)) + "', 'hex')"
+			}
+			exec(fmt.Sprintf(`UPDATE idempotency_keys SET state = 'completed', outcome = 'returned', result_session = %s WHERE id = %d`, blob, rec.ID))
 			if err := st.Migrate(ctx); err != nil {
 				t.Fatal(err)
+			}
+			if r, err := st.IdempotencyRecord(ctx, scope, "k-legacy"); err != nil || r.Result == nil || string(r.Result.Session) != answer {
+				t.Fatalf("legacy answer read = %+v, %v", r, err)
 			}
 
 			cs, err := st.CheckoutSession(ctx, 1, "cs_legacy")
@@ -67,6 +87,19 @@ func TestMigrationSealsPlainBuyers(t *testing.T) {
 			}
 			if n, err := st.SealPlainBuyers(ctx, 0); err != nil || n != 0 {
 				t.Errorf("second pass = %d, %v; want nothing", n, err)
+			}
+			// Maintenance seals the plain answer too (and, this time, nothing else).
+			if n, err := st.ResealPersonalData(ctx, 0); err != nil || n != 1 {
+				t.Errorf("ResealPersonalData = %d, %v; want the plain answer sealed", n, err)
+			}
+			if row := rawText(t, st, fmt.Sprintf(`SELECT result_session FROM idempotency_keys WHERE id = %d`, rec.ID)); !strings.HasPrefix(row[0], "v1:") {
+				t.Errorf("answer stored as %q after maintenance, want it sealed", row[0])
+			}
+			if r, err := st.IdempotencyRecord(ctx, scope, "k-legacy"); err != nil || r.Result == nil || string(r.Result.Session) != answer {
+				t.Errorf("sealed answer read = %+v, %v", r, err)
+			}
+			if n, err := st.ResealPersonalData(ctx, 0); err != nil || n != 0 {
+				t.Errorf("ResealPersonalData again = %d, %v; want nothing", n, err)
 			}
 		})
 	}

@@ -204,11 +204,11 @@ func (s *Store) SealPlainBuyers(ctx context.Context, limit int) (int, error) {
 }
 
 // ResealPersonalData finishes a key rotation for buyers' personal data:
-// the sealed buyers of sessions and carts and the data requests' exports
-// sealed under a key other than the primary are sealed again under it
-// (and their email re-indexed under it), and the rows written before
-// migration 00022 that still hold it in plaintext are sealed
-// (SealPlainBuyers). At most limit rows of each table per call (≤ 0:
+// the sealed buyers of sessions and carts, the data requests' exports and
+// the idempotency records' stored answers sealed under a key other than
+// the primary are sealed again under it (and the emails re-indexed under
+// it), and the rows written before migration 00022 that still hold
+// personal data in plaintext are sealed (SealPlainBuyers, resealAnswers). At most limit rows of each table per call (≤ 0:
 // retentionBatch); it reports how many it rewrote, and the caller calls
 // again while that is not 0. A row changed meanwhile is left to the next
 // call (each rewrite is conditional on the sealed value read).
@@ -291,6 +291,48 @@ func (s *Store) ResealPersonalData(ctx context.Context, limit int) (int, error) 
 		}
 		n += int(res.RowsAffected)
 	}
+	k, err := s.resealAnswers(ctx, limit)
+	n += k
+	if err != nil {
+		return n, err
+	}
 	plain, err := s.SealPlainBuyers(ctx, limit)
 	return n + plain, err
+}
+
+// resealAnswers re-seals under the primary key the idempotency records'
+// stored answers sealed under another key, and seals those stored in
+// plain JSON before migration 00022 (the answer is the session as the
+// agent was shown it, buyer included). Expired records are left to the
+// prune.
+func (s *Store) resealAnswers(ctx context.Context, limit int) (int, error) {
+	prefix := []byte("v1:" + s.keys.PrimaryID() + ":")
+	var rows []struct {
+		ID            int64
+		ResultSession []byte
+	}
+	if err := s.conn(ctx).Model(&idempotencyRow{}).Select("id", "result_session").
+		Where("outcome IS NOT NULL AND length(result_session) > 0 AND expires_at > ? AND substr(result_session, 1, ?) <> ?",
+			s.Now(), len(prefix), prefix).
+		Limit(limit).Scan(&rows).Error; err != nil {
+		return 0, translate(err, "stale idempotency answers")
+	}
+	n := 0
+	for _, r := range rows {
+		plain, err := s.openAnswer(r.ID, r.ResultSession)
+		if err != nil {
+			return n, err
+		}
+		sealed, err := s.sealAnswer(r.ID, plain)
+		if err != nil {
+			return n, err
+		}
+		res := s.conn(ctx).Model(&idempotencyRow{}).Where("id = ? AND result_session = ?", r.ID, r.ResultSession).
+			UpdateColumn("result_session", sealed)
+		if res.Error != nil {
+			return n, translate(res.Error, "reseal idempotency answer")
+		}
+		n += int(res.RowsAffected)
+	}
+	return n, nil
 }

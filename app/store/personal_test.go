@@ -363,6 +363,15 @@ func TestResealPersonalData(t *testing.T) {
 				WebhookID: "w-1", Report: []byte(`{}`), ReceivedAt: now, Export: []byte(`{"customer":"ada"}`)}); err != nil {
 				t.Fatal(err)
 			}
+			scope := idemScope(sh.ID, idempotency.OpUpdateSession, "cs_1")
+			rec, claimed := claim(t, before, idemRecord(scope, "k1", "h", now), now)
+			if !claimed {
+				t.Fatal("not claimed")
+			}
+			answer := []byte(`{"id":"cs_1","buyer":{"email":"ada@example.com"}}`)
+			if err := before.FinishIdempotencyKey(ctx, rec.ID, idempotency.StoredResult{Outcome: idempotency.OutcomeReturned, Session: answer}); err != nil {
+				t.Fatal(err)
+			}
 
 			during := open(bothKeys)
 			// Found by the old index until re-sealed.
@@ -380,8 +389,8 @@ func TestResealPersonalData(t *testing.T) {
 				}
 				n += k
 			}
-			if n != 5 {
-				t.Errorf("re-sealed %d, want 3 sessions, 1 cart and 1 export", n)
+			if n != 6 {
+				t.Errorf("re-sealed %d, want 3 sessions, 1 cart, 1 export and 1 stored answer", n)
 			}
 
 			after := open(newKeys)
@@ -397,6 +406,9 @@ func TestResealPersonalData(t *testing.T) {
 			}
 			if b, err := after.ComplianceExport(ctx, "a.myshopify.com", list[0].ID); err != nil || string(b) != `{"customer":"ada"}` {
 				t.Errorf("export with the new key alone: %s, %v", b, err)
+			}
+			if r, err := after.IdempotencyRecord(ctx, scope, "k1"); err != nil || r.Result == nil || string(r.Result.Session) != string(answer) {
+				t.Errorf("stored answer with the new key alone: %+v, %v", r, err)
 			}
 		})
 	}
