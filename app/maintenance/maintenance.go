@@ -28,6 +28,9 @@ type MaintenanceStore interface {
 	// ended, and carts that expired, before the cutoff: at most limit rows
 	// of each per call.
 	ForgetEndedBuyers(ctx context.Context, cutoff time.Time, limit int) (sessions, carts int, err error)
+	// ForgetDataRequestExports deletes the exports of the customers' data
+	// requests received before the cutoff (the records stay).
+	ForgetDataRequestExports(ctx context.Context, cutoff time.Time) (int64, error)
 	Optimize(ctx context.Context) error
 	// StalledCompletions lists checkout completions left unfinished (not
 	// leased) since before the cutoff.
@@ -167,14 +170,21 @@ func (m *Housekeeping) Maintain(ctx context.Context) error {
 }
 
 // forgetBuyers removes buyers' personal data past the retention, in
-// passes of bounded size, and returns how many sessions and carts lost it.
+// passes of bounded size, and the data requests' exports older than it,
+// and returns how many sessions, carts and exports it removed.
 func (m *Housekeeping) forgetBuyers(ctx context.Context, now time.Time) (int, error) {
 	keep := m.Retention
 	if keep <= 0 {
 		keep = DefaultRetention
 	}
 	const batch = 500
-	total := 0
+	// A data request's export is the customer's data too: the merchant
+	// has the retention period to download it.
+	exports, err := m.Store.ForgetDataRequestExports(ctx, now.Add(-keep))
+	total := int(exports)
+	if err != nil {
+		return total, err
+	}
 	for range retentionPasses {
 		s, c, err := m.Store.ForgetEndedBuyers(ctx, now.Add(-keep), batch)
 		total += s + c

@@ -14,8 +14,14 @@ import (
 // then a short one; every other housekeeping call does nothing.
 type retentionStore struct {
 	maintenance.MaintenanceStore
-	full    int
-	cutoffs []time.Time
+	full          int
+	cutoffs       []time.Time
+	exportCutoffs []time.Time
+}
+
+func (s *retentionStore) ForgetDataRequestExports(_ context.Context, cutoff time.Time) (int64, error) {
+	s.exportCutoffs = append(s.exportCutoffs, cutoff)
+	return 1, nil
 }
 
 func (s *retentionStore) ForgetEndedBuyers(_ context.Context, cutoff time.Time, limit int) (int, int, error) {
@@ -64,6 +70,10 @@ func TestMaintainForgetsBuyersPastRetention(t *testing.T) {
 				if !c.Equal(tc.want) {
 					t.Errorf("cutoff %v, want %v", c, tc.want)
 				}
+			}
+			// The data requests' exports have the same retention.
+			if len(st.exportCutoffs) != 1 || !st.exportCutoffs[0].Equal(tc.want) {
+				t.Errorf("export cutoffs %v, want one at %v", st.exportCutoffs, tc.want)
 			}
 		})
 	}

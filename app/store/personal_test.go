@@ -317,6 +317,32 @@ func TestCustomerExport(t *testing.T) {
 		if _, err := st.ComplianceExport(ctx, "b.myshopify.com", list[0].ID); !errors.Is(err, app.ErrNotFound) {
 			t.Errorf("another shop's download: %v, want ErrNotFound", err)
 		}
+
+		// The export goes with the retention, and with the customer's
+		// redaction; the request's record stays.
+		if n, err := st.ForgetDataRequestExports(ctx, now.Add(-time.Hour)); err != nil || n != 0 {
+			t.Errorf("ForgetDataRequestExports before its time = %d, %v", n, err)
+		}
+		if err := st.SaveComplianceRequest(ctx, app.ComplianceRequest{Shop: "a.myshopify.com", Topic: "customers/data_request", WebhookID: "w-2",
+			CustomerID: "43", Report: []byte(`{}`), ReceivedAt: now.Add(-48 * time.Hour), Export: []byte(`{"old":true}`)}); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := st.ForgetDataRequestExports(ctx, now.Add(-time.Hour)); err != nil || n != 1 {
+			t.Errorf("ForgetDataRequestExports = %d, %v; want the old export", n, err)
+		}
+		red, err := st.RedactCustomer(ctx, "a.myshopify.com", app.CustomerRef{ID: "42", Email: "x@example.com"})
+		if err != nil || red["compliance_exports"] != 1 || red["checkout_sessions"] != 2 || red["carts"] != 1 {
+			t.Errorf("RedactCustomer = %v, %v", red, err)
+		}
+		if _, err := st.ComplianceExport(ctx, "a.myshopify.com", list[0].ID); !errors.Is(err, app.ErrNotFound) {
+			t.Errorf("export after the customer's redaction: %v, want ErrNotFound", err)
+		}
+		if list, err := st.ComplianceRequests(ctx, "a.myshopify.com"); err != nil || len(list) != 2 || list[0].HasExport || list[1].HasExport {
+			t.Errorf("records after: %+v, %v; want both kept, without exports", list, err)
+		}
+		if exp, err := st.CustomerExport(ctx, "a.myshopify.com", app.CustomerRef{Email: "y@example.com"}); err != nil || len(exp.CheckoutSessions) != 1 || len(exp.Carts) != 1 {
+			t.Errorf("the other customer after the redaction: %+v, %v", exp, err)
+		}
 	})
 }
 

@@ -278,6 +278,11 @@ func TestDeleteShopData(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
+			// A data request's export: a customer's data, sealed.
+			if err := st.SaveComplianceRequest(ctx, app.ComplianceRequest{Shop: sh.Domain, Topic: "customers/data_request", WebhookID: sh.Domain + "-dr",
+				Report: []byte(`{}`), ReceivedAt: uninstalledAt, Export: []byte(`{"customer":"x"}`)}); err != nil {
+				t.Fatal(err)
+			}
 		}
 		now := st.Now
 		st.Now = func() time.Time { return uninstalledAt }
@@ -324,8 +329,14 @@ func TestDeleteShopData(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got["shops"] != 1 || got["api_keys"] != 1 || got["webhook_events"] != 1 {
+		if got["shops"] != 1 || got["api_keys"] != 1 || got["webhook_events"] != 1 || got["compliance_exports"] != 1 {
 			t.Fatalf("deleted = %v", got)
+		}
+		for d, kept := range map[string]bool{"a": false, "b": true, "re": true} {
+			list, err := st.ComplianceRequests(ctx, d+".myshopify.com")
+			if err != nil || len(list) != 1 || list[0].HasExport != kept {
+				t.Errorf("shop %s's data request after a's shop/redact: %+v, %v; want its export kept=%v", d, list, err, kept)
+			}
 		}
 		if _, err := st.ShopByDomain(ctx, "a.myshopify.com"); !errors.Is(err, app.ErrNotFound) {
 			t.Fatalf("shop a survives: %v", err)

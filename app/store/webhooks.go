@@ -307,6 +307,14 @@ func (s *Store) RedactCustomer(ctx context.Context, shop string, c app.CustomerR
 		return nil, fmt.Errorf("redact customer: %w", err)
 	}
 	out["checkout_sessions"] = int64(len(rows))
+	// An export made for the customer's data request holds their data.
+	if c.ID != "" {
+		n, err := s.forgetExports(ctx, shop, c.ID)
+		if err != nil {
+			return nil, err
+		}
+		out["compliance_exports"] = n
+	}
 	// Carts keep the buyer the agent gave: it goes, the items stay until
 	// the cart expires.
 	var carts []cartRow
@@ -406,6 +414,9 @@ func (s *Store) DeleteShopData(ctx context.Context, shop string, uninstalledBefo
 				res := s.conn(ctx).Where("shop = ?", shop).Delete(&oauthStateRow{})
 				return res.RowsAffected, res.Error
 			}},
+			// The requests' records stay (what was asked and done); the
+			// exports, the customers' data, go.
+			{"compliance_exports", func() (int64, error) { return s.forgetExports(ctx, shop, "") }},
 		}
 		for _, st := range steps {
 			n, err := st.run()
@@ -417,4 +428,24 @@ func (s *Store) DeleteShopData(ctx context.Context, shop string, uninstalledBefo
 		return nil
 	})
 	return out, err
+}
+
+// ForgetDataRequestExports deletes the exports of the data requests
+// received before cutoff (the merchant had the retention period to
+// download them); the requests' records and reports stay.
+func (s *Store) ForgetDataRequestExports(ctx context.Context, cutoff time.Time) (int64, error) {
+	res := s.conn(ctx).Model(&complianceRow{}).Where("export_sealed IS NOT NULL AND received_at < ?", cutoff.UTC()).
+		UpdateColumn("export_sealed", nil)
+	return res.RowsAffected, translate(res.Error, "forget data request exports")
+}
+
+// forgetExports deletes the exports of the shop's data requests, those of
+// one customer when customerID is not empty (customers/redact, shop/redact).
+func (s *Store) forgetExports(ctx context.Context, shop, customerID string) (int64, error) {
+	q := s.conn(ctx).Model(&complianceRow{}).Where("shop = ? AND export_sealed IS NOT NULL", shop)
+	if customerID != "" {
+		q = q.Where("customer_id = ?", customerID)
+	}
+	res := q.UpdateColumn("export_sealed", nil)
+	return res.RowsAffected, translate(res.Error, "forget data request exports")
 }
