@@ -48,13 +48,18 @@ var ShardedFormats = []feed.Format{feed.FormatParquet}
 func sharded(f feed.Format) bool { return slices.Contains(ShardedFormats, f) }
 
 // A shard set is stored as feed files of the build under keys of its own
-// (the store keys files by build and an opaque name): "FORMAT/00001", …
-// for the shards, whose public names depend on the final count, and
-// "FORMAT/manifest" for the manifest, written last, so that a build has a
-// complete set exactly when it has the manifest.
-func shardKey(f feed.Format, i int) string { return fmt.Sprintf("%s/%05d", f, i) }
+// (the store keys files by build and an opaque name): ShardKey for the
+// shards, whose public names depend on the final count, and ManifestKey
+// for the manifest, written last, so that a build has a complete set
+// exactly when it has the manifest.
 
-func manifestKey(f feed.Format) string { return string(f) + "/manifest" }
+// ShardKey is the store's name of shard i (1-based) of a build's set in
+// format f: "parquet/00001", ….
+func ShardKey(f feed.Format, i int) string { return fmt.Sprintf("%s/%05d", f, i) }
+
+// ManifestKey is the store's name of a build's manifest of the set in
+// format f: "parquet/manifest".
+func ManifestKey(f feed.Format) string { return string(f) + "/manifest" }
 
 // FeedInputs gathers what mapping needs for one shop.
 func (f *Service) FeedInputs(ctx context.Context, shopID int64) (*app.Shop, *app.FeedSettings, feed.Settings, feed.Shop, Rules, error) {
@@ -331,7 +336,7 @@ func (o *shardOut) finish(ctx context.Context) error {
 	}
 	m := feed.Manifest{Format: o.format, FieldNames: o.names, Items: int64(o.Count()), BuildID: o.b.ID, GeneratedAt: o.f.Now().UTC()}
 	for i, c := range counts {
-		ff, err := o.f.Store.FeedFile(ctx, o.b.ID, shardKey(o.format, i+1))
+		ff, err := o.f.Store.FeedFile(ctx, o.b.ID, ShardKey(o.format, i+1))
 		if err != nil {
 			return err
 		}
@@ -341,7 +346,7 @@ func (o *shardOut) finish(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	file, err := o.f.Store.NewFeedFile(ctx, o.b.ID, manifestKey(o.format))
+	file, err := o.f.Store.NewFeedFile(ctx, o.b.ID, ManifestKey(o.format))
 	if err != nil {
 		return err
 	}
@@ -380,7 +385,7 @@ func (f *Service) openFormat(ctx context.Context, b *app.FeedBuild, format feed.
 			return nil, err
 		}
 		sw, err := feed.NewShardWriter(format, names, func(i int) (io.WriteCloser, error) {
-			return f.Store.NewFeedFile(ctx, b.ID, shardKey(format, i))
+			return f.Store.NewFeedFile(ctx, b.ID, ShardKey(format, i))
 		})
 		if err != nil {
 			return nil, err
@@ -402,12 +407,12 @@ func (f *Service) openFormat(ctx context.Context, b *app.FeedBuild, format feed.
 // currentManifest reads the manifest of the newest published build with
 // a complete shard set in the format (app.ErrNotFound when none).
 func (f *Service) currentManifest(ctx context.Context, shopID int64, format feed.Format) (*feed.Manifest, *app.FeedBuild, error) {
-	b, _, err := f.Store.PublishedFeedFile(ctx, shopID, manifestKey(format))
+	b, _, err := f.Store.PublishedFeedFile(ctx, shopID, ManifestKey(format))
 	if err != nil {
 		return nil, nil, err
 	}
 	var buf bytes.Buffer
-	if _, err := f.Store.CopyFeedFile(ctx, b.ID, manifestKey(format), &buf); err != nil {
+	if _, err := f.Store.CopyFeedFile(ctx, b.ID, ManifestKey(format), &buf); err != nil {
 		return nil, nil, err
 	}
 	var m feed.Manifest

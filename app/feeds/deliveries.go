@@ -237,7 +237,7 @@ func (d *Deliveries) pushSFTP(ctx context.Context, t *app.FeedTarget, buildID in
 // are removed after the manifest.
 func (d *Deliveries) pushSFTPSet(ctx context.Context, target delivery.SFTPTarget, buildID int64, format feed.Format) (int64, error) {
 	var raw bytes.Buffer
-	if _, err := d.Store.CopyFeedFile(ctx, buildID, manifestKey(format), &raw); err != nil {
+	if _, err := d.Store.CopyFeedFile(ctx, buildID, ManifestKey(format), &raw); err != nil {
 		return 0, fmt.Errorf("feed build %d has no complete %s shard set: %w", buildID, format, err)
 	}
 	var m feed.Manifest
@@ -257,7 +257,7 @@ func (d *Deliveries) pushSFTPSet(ctx context.Context, target delivery.SFTPTarget
 	}
 	files := make([]delivery.SetFile, len(m.Shards))
 	for i, s := range m.Shards {
-		files[i] = delivery.SetFile{Name: s.Name, Open: open(shardKey(format, i+1))}
+		files[i] = delivery.SetFile{Name: s.Name, Open: open(ShardKey(format, i+1))}
 	}
 	manifest := delivery.SetFile{Name: feed.ManifestName, Open: func(context.Context) (io.ReadCloser, error) {
 		return io.NopCloser(bytes.NewReader(raw.Bytes())), nil

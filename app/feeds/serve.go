@@ -120,12 +120,12 @@ func (f *Service) OpenFeed(ctx context.Context, shopDomain, token, name string) 
 	if err != nil {
 		return nil, err
 	}
-	key, ctype := manifestKey(format), "application/json"
+	key, ctype := ManifestKey(format), "application/json"
 	if isShard {
 		if !m.Has(name) {
 			return nil, &app.Error{Code: app.CodeNotFound, Message: "no such shard in the current set; " + feed.ManifestName + " lists them"}
 		}
-		key, ctype = shardKey(format, i), "application/vnd.apache.parquet"
+		key, ctype = ShardKey(format, i), "application/vnd.apache.parquet"
 	}
 	file, err := f.Store.FeedFile(ctx, b.ID, key)
 	if err != nil {
