@@ -151,6 +151,8 @@ func BenchmarkMapValidateWriteCSV(b *testing.B) { benchFormat(b, feed.FormatCSV)
 
 func BenchmarkMapValidateWriteTSV(b *testing.B) { benchFormat(b, feed.FormatTSV) }
 
+func BenchmarkMapValidateWriteParquet(b *testing.B) { benchFormat(b, feed.FormatParquet) }
+
 func BenchmarkToACPWrite(b *testing.B) {
 	products := benchProducts(1000)
 	s, shop := testSettings(), testShop()

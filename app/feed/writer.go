@@ -51,6 +51,7 @@ var ErrClosed = errors.New("feed: writer is closed")
 type Writer struct {
 	c      *compressor
 	pq     pqSink // FormatParquet only
+	item   Item   // FormatParquet: the item being written
 	format Format
 	names  FieldNames
 	legacy bool
@@ -209,7 +210,12 @@ func (w *Writer) Write(it Item) error {
 	}
 	switch w.format {
 	case FormatParquet:
-		if w.err = w.pq.write(&it); w.err != nil {
+		// Through the Writer's own copy: &it would escape to the heap
+		// through the interface call, an allocation per item.
+		w.item = it
+		w.err = w.pq.write(&w.item)
+		w.item = Item{}
+		if w.err != nil {
 			return w.err
 		}
 		w.n++
