@@ -44,10 +44,21 @@ func getFeedFile(t *testing.T, e *shopifyEnv, token, name string, header map[str
 // TestParquetShardsPullAndPush: a build writes the Parquet shard set and
 // its manifest; the pull URL serves the manifest and each shard it lists
 // (token, ETag, 304), and no other shard name; a rebuild keeps the names;
-// an SFTP target set to parquet receives the shards and the manifest.
+// an SFTP target set to parquet receives the shards and the manifest. The
+// set's files are stored under keys of their own (feeds.ShardKey,
+// feeds.ManifestKey), on both databases.
 func TestParquetShardsPullAndPush(t *testing.T) {
 	t.Parallel()
-	e, sh, token := syncedEnv(t, app.DatabaseSQLite)
+	for _, kind := range []app.DatabaseKind{app.DatabaseSQLite, app.DatabasePostgres} {
+		t.Run(string(kind), func(t *testing.T) {
+			t.Parallel()
+			testParquetShards(t, kind)
+		})
+	}
+}
+
+func testParquetShards(t *testing.T, kind app.DatabaseKind) {
+	e, sh, token := syncedEnv(t, kind)
 	ctx := context.Background()
 	b := rebuild(t, e, sh)
 
