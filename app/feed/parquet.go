@@ -33,10 +33,12 @@ import (
 const (
 	// parquetRowGroup bounds the rows a writer holds before it writes a
 	// row group: parquet-go keeps a row group's compressed pages in memory
-	// until the group is complete. At about 200 compressed bytes per item
-	// that is some 15 MB, and 64k rows are still a large enough group for
-	// readers to scan efficiently.
-	parquetRowGroup = 64 << 10
+	// until the group is complete. At about 140 compressed bytes per item
+	// that is some 4.5 MB (some 50 MB of text before compression), still
+	// a large enough group for readers to scan efficiently; a 500,000-item
+	// shard has 16 groups. At 1M items, 16k, 32k and 64k rows gave files
+	// within 0.6% of each other and the same CPU time within the noise.
+	parquetRowGroup = 32 << 10
 	// parquetBatch is how many rows are handed to parquet-go at once.
 	parquetBatch = 256
 )
