@@ -42,7 +42,7 @@ func TestScopesChange(t *testing.T) {
 		want          int
 	}{
 		{"grant", "write_products", http.StatusUnprocessableEntity}, // not an optional scope
-		{"revoke", "write_orders", http.StatusUnprocessableEntity},   // required
+		{"revoke", "write_orders", http.StatusUnprocessableEntity},  // required
 		{"forget", "read_publications", http.StatusBadRequest},
 	} {
 		if status, out := bridge(tc.action, tc.scope); status != tc.want {
