@@ -105,6 +105,7 @@ func (s *Server) adminRoutes() {
 	e.POST("/api/feed/build", s.handleBuildNow)
 	e.POST("/api/agents/webhook/test", s.handleTestEvent)
 	e.POST("/api/test-checkout", s.handleTestCheckout)
+	e.POST("/api/scopes/sync", s.handleSyncScopes)
 }
 
 // handleStatic serves the admin's stylesheet and script; they change only

@@ -22,10 +22,18 @@ import (
 const (
 	DefaultPort            = 8080
 	DefaultSQLitePath      = "data/acpbridge.db"
-	DefaultScopes          = "read_products,read_inventory,read_fulfillments,write_orders,write_draft_orders,write_customers,read_publications"
+	DefaultScopes          = "read_products,read_inventory,read_fulfillments,write_orders,write_draft_orders"
 	DefaultShutdownTimeout = 25 * time.Second
 	DefaultBodyLimit       = "2M"
 )
+
+// DefaultScopes (above) are the required scopes, granted at install: each
+// is used by a feature every shop has (shopify.app.toml says which; a test
+// keeps the two equal). OptionalScopes are shopify.app.toml's
+// optional_scopes: each serves one feature (app.OptionalFeatures), requested
+// in context through App Bridge when the merchant wants it; the app works
+// without them.
+const OptionalScopes = "read_publications,write_customers"
 
 // Config is everything the app reads from its environment, read once at
 // start-up by LoadConfig. Names follow the Shopify CLI's, so `shopify app dev`

@@ -200,7 +200,7 @@ func Run(ctx context.Context, opts Options, base config.Config, logger *slog.Log
 	emu, err := emulator.New(emulator.Config{
 		APIKey: DemoClientID, APISecret: clientSecret, Shops: []string{DemoShop, DemoHandoffShop},
 		Products: opts.Products, Logger: logger.With("component", "shopify-emulator"), Seed: 1,
-		Scopes: base.Scopes,
+		Scopes: base.Scopes, OptionalScopes: strings.Split(config.OptionalScopes, ","),
 	})
 	if err != nil {
 		return fmt.Errorf("shopify emulator: %w", err)

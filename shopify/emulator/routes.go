@@ -17,6 +17,8 @@ func (e *Emulator) routes() *http.ServeMux {
 	mux.HandleFunc("GET "+AppBridgePath, e.handleAppBridgeJS)
 	mux.HandleFunc("POST "+idTokenPath, e.handleIDToken)
 	mux.HandleFunc("OPTIONS "+idTokenPath, e.handleIDToken)
+	mux.HandleFunc("POST "+scopesPath, e.handleScopes)
+	mux.HandleFunc("OPTIONS "+scopesPath, e.handleScopes)
 	mux.HandleFunc("GET "+checkoutPathPrefix+"{shop}/{token}", e.handleCheckoutPage)
 	mux.HandleFunc("POST "+checkoutPathPrefix+"{shop}/{token}", e.handleCheckoutPay)
 	return mux
