@@ -105,6 +105,7 @@ func (s *Server) adminRoutes() {
 	e.POST("/api/feed/build", s.handleBuildNow)
 	e.POST("/api/agents/webhook/test", s.handleTestEvent)
 	e.POST("/api/test-checkout", s.handleTestCheckout)
+	s.billingRoutes(page) // admin_billing.go
 }
 
 // handleStatic serves the admin's stylesheet and script; they change only

@@ -12,6 +12,7 @@ import (
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/billing"
 	"github.com/acpbridge/acpbridge/app/payment/stripeemu"
+	"github.com/acpbridge/acpbridge/web"
 )
 
 // testBillingPlans are the pricing of the tests that test billing, by top
@@ -81,16 +82,33 @@ func TestBillingEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		// The merchant upgrades: Shopify's page approves the plan, and
-		// the return URL reads it back.
-		confirm, err := bill.Upgrade(ctx, e.sh, e.svc.URL()+"/admin/billing?shop="+testShop)
-		if err != nil {
-			t.Fatal(err)
+		// The merchant sees the limit on the overview and upgrades: the
+		// button's call answers Shopify's approval page, where the plan is
+		// approved; Shopify returns the merchant to the plan page inside
+		// the admin, which reads the plan back and shows it.
+		admin := newAdminClient(t, e)
+		if status, _, body := admin.page("/admin", nil); status != http.StatusOK ||
+			!strings.Contains(body, "2 of 2 free agent orders used") || !strings.Contains(body, `id="banner-upgrade"`) {
+			t.Fatalf("overview past the free tier: %d\n%s", status, grep(body, "billing"))
 		}
-		approve(t, confirm)
-		p, err := bill.Refresh(ctx, e.sh)
-		if err != nil || !p.Active() || p.UsageLineItemID == "" || p.Recurring != "19.0" || p.UsageCap != "100.0" || !p.Test {
-			t.Fatalf("plan after approval: %+v %v", p, err)
+		status, up := admin.api("POST", "/api/billing/upgrade", "{}", testShop)
+		confirm, _ := up["redirect"].(string)
+		if status != http.StatusOK || !strings.HasPrefix(confirm, e.emu.URL()+"/billing/") {
+			t.Fatalf("upgrade: %d %v", status, up)
+		}
+		back := approve(t, confirm)
+		wantBack := web.AdminAppURL(testClientID)(testShop) + web.BillingPath
+		if !strings.HasPrefix(back.String(), wantBack+"?charge_id=") {
+			t.Fatalf("Shopify returns the merchant to %s, want %s", back, wantBack)
+		}
+		status, _, body := admin.page(web.BillingPath, url.Values{"charge_id": {back.Query().Get("charge_id")}})
+		if status != http.StatusOK || !strings.Contains(body, "data-billing-approved") || !strings.Contains(body, `data-plan="active"`) ||
+			!strings.Contains(body, "acpbridge Growth (test charge)") || !strings.Contains(body, "USD 19.0 every 30 days") {
+			t.Fatalf("plan page after approval: %d\n%s", status, body)
+		}
+		p, err := e.svc.Store().ShopPlan(ctx, e.sh.ID)
+		if err != nil || !p.Active() || p.UsageLineItemID == "" || p.UsageCap != "100.0" || !p.Test {
+			t.Fatalf("plan stored after approval: %+v %v", p, err)
 		}
 
 		// Buying works again: the refused session, and a new one.
@@ -138,8 +156,8 @@ func TestBillingEndToEnd(t *testing.T) {
 }
 
 // approve approves a subscription on the emulator's confirmation page, as
-// the merchant does, and checks that Shopify sends them back.
-func approve(t *testing.T, confirm string) {
+// the merchant does, and returns where Shopify sends them back.
+func approve(t *testing.T, confirm string) *url.URL {
 	t.Helper()
 	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := noFollow.PostForm(confirm, url.Values{"decision": {"approve"}})
@@ -150,4 +168,9 @@ func approve(t *testing.T, confirm string) {
 	if resp.StatusCode != http.StatusSeeOther || !strings.Contains(resp.Header.Get("Location"), "charge_id=") {
 		t.Fatalf("approve: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
+	u, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }

@@ -347,6 +347,7 @@ func (s *Service) buildHTTP(opts Options) {
 		AppURL:          s.appURL,
 		Admin:           s.admin,
 		AdminUI:         web.AdminUI{ClientID: cfg.ShopifyAPIKey, AppBridgeURL: cfg.AppBridgeURL, PolarisURL: cfg.PolarisURL},
+		Billing:         s.billing,
 		IPRate:          cfg.IPRate,
 		IPBurst:         int(2 * cfg.IPRate),
 		WebhookIPRate:   cfg.WebhookIPRate,
