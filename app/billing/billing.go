@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/acpbridge/acpbridge/app"
@@ -218,14 +219,14 @@ func (s *Service) Refresh(ctx context.Context, sh *app.Shop) (*PlanState, error)
 		p.SubscriptionID, p.Name, p.Status, p.Test, p.PeriodEnd = sub.ID, sub.Name, sub.Status, sub.Test, sub.CurrentPeriodEnd
 		p.Recurring, p.UsageCap, p.UsageUsed, p.Currency = "", "", "", ""
 		if sub.Recurring != nil {
-			p.Recurring, p.Currency = sub.Recurring.Amount, sub.Recurring.Currency
+			p.Recurring, p.Currency = cents(sub.Recurring.Amount), sub.Recurring.Currency
 		}
 		p.UsageLineItemID = sub.UsageLineItemID
 		if sub.UsageCap != nil {
-			p.UsageCap, p.Currency = sub.UsageCap.Amount, sub.UsageCap.Currency
+			p.UsageCap, p.Currency = cents(sub.UsageCap.Amount), sub.UsageCap.Currency
 		}
 		if sub.UsageUsed != nil {
-			p.UsageUsed = sub.UsageUsed.Amount
+			p.UsageUsed = cents(sub.UsageUsed.Amount)
 		}
 	}
 	if err := s.store.SaveShopPlan(ctx, p); err != nil {
@@ -282,4 +283,14 @@ func (s *Service) Usage(ctx context.Context, sh *app.Shop) (*Usage, error) {
 		return nil, fmt.Errorf("usage: %w", err)
 	}
 	return u, nil
+}
+
+// cents writes a Decimal as Shopify sends it ("19.0") with two decimals
+// ("19.00"), as merchants read money; anything else is kept as it is.
+func cents(amount string) string {
+	whole, frac, _ := strings.Cut(amount, ".")
+	if whole == "" || len(frac) > 2 || strings.Trim(whole+frac, "0123456789") != "" {
+		return amount
+	}
+	return whole + "." + frac + strings.Repeat("0", 2-len(frac))
 }

@@ -103,11 +103,11 @@ func TestBillingEndToEnd(t *testing.T) {
 		}
 		status, _, body := admin.page(web.BillingPath, url.Values{"charge_id": {back.Query().Get("charge_id")}})
 		if status != http.StatusOK || !strings.Contains(body, "data-billing-approved") || !strings.Contains(body, `data-plan="active"`) ||
-			!strings.Contains(body, "acpbridge Growth (test charge)") || !strings.Contains(body, "USD 19.0 every 30 days") {
+			!strings.Contains(body, "acpbridge Growth (test charge)") || !strings.Contains(body, "USD 19.00 every 30 days") {
 			t.Fatalf("plan page after approval: %d\n%s", status, body)
 		}
 		p, err := e.svc.Store().ShopPlan(ctx, e.sh.ID)
-		if err != nil || !p.Active() || p.UsageLineItemID == "" || p.UsageCap != "100.0" || !p.Test {
+		if err != nil || !p.Active() || p.UsageLineItemID == "" || p.UsageCap != "100.00" || !p.Test {
 			t.Fatalf("plan stored after approval: %+v %v", p, err)
 		}
 
