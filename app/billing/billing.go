@@ -82,8 +82,11 @@ func (p *PlanState) Active() bool { return p != nil && p.SubscriptionID != "" &&
 // Store is what billing keeps (app/store).
 type Store interface {
 	// CountBillingOrders counts the shop's orders created in [from, to);
-	// decidedOnly counts those no longer pending.
-	CountBillingOrders(ctx context.Context, shopID int64, from, to time.Time, decidedOnly bool) (int, error)
+	// decidedOnly counts those no longer pending; atMost > 0 stops
+	// counting there (the gate and the sweep only compare the count with
+	// the free tier, so a busy shop's month is not counted whole on every
+	// checkout).
+	CountBillingOrders(ctx context.Context, shopID int64, from, to time.Time, decidedOnly bool, atMost int) (int, error)
 	// PendingBillingOrders lists up to limit pending orders, oldest first.
 	PendingBillingOrders(ctx context.Context, limit int) ([]Order, error)
 	// SetBillingOrderCharge records what was made of a pending order;
@@ -156,7 +159,7 @@ func (s *Service) AdmitOrder(ctx context.Context, sh *app.Shop) error {
 		return nil
 	}
 	from, to := monthOf(s.now())
-	n, err := s.store.CountBillingOrders(ctx, sh.ID, from, to, false)
+	n, err := s.store.CountBillingOrders(ctx, sh.ID, from, to, false, s.plan.FreeOrders)
 	if err != nil {
 		return fmt.Errorf("admit order: %w", err)
 	}
@@ -276,7 +279,7 @@ func (s *Service) Usage(ctx context.Context, sh *app.Shop) (*Usage, error) {
 	from, to := monthOf(s.now())
 	u := &Usage{Month: from, FreeOrders: s.plan.FreeOrders, Plan: s.plan, Enabled: s.plan.Enabled()}
 	var err error
-	if u.Orders, err = s.store.CountBillingOrders(ctx, sh.ID, from, to, false); err != nil {
+	if u.Orders, err = s.store.CountBillingOrders(ctx, sh.ID, from, to, false, 0); err != nil {
 		return nil, fmt.Errorf("usage: %w", err)
 	}
 	if u.Current, err = s.store.ShopPlan(ctx, sh.ID); err != nil {

@@ -43,7 +43,10 @@ type fakeStore struct {
 	plan   *PlanState
 }
 
-func (f *fakeStore) CountBillingOrders(context.Context, int64, time.Time, time.Time, bool) (int, error) {
+func (f *fakeStore) CountBillingOrders(_ context.Context, _ int64, _, _ time.Time, _ bool, atMost int) (int, error) {
+	if atMost > 0 {
+		return min(f.orders, atMost), nil
+	}
 	return f.orders, nil
 }
 func (f *fakeStore) PendingBillingOrders(context.Context, int) ([]Order, error) { return nil, nil }

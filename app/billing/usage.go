@@ -51,7 +51,7 @@ func UsageKey(shopID int64, sessionID string) string {
 // decide makes one pending order free, charged or unbilled.
 func (s *Service) decide(ctx context.Context, o Order) error {
 	from, to := monthOf(o.CreatedAt)
-	before, err := s.store.CountBillingOrders(ctx, o.ShopID, from, to, true)
+	before, err := s.store.CountBillingOrders(ctx, o.ShopID, from, to, true, s.plan.FreeOrders)
 	if err != nil {
 		return fmt.Errorf("billing: order %s: %w", o.SessionID, err)
 	}
@@ -86,6 +86,11 @@ func (s *Service) decide(ctx context.Context, o Order) error {
 		// The cap is reached (or the plan changed): the order stands;
 		// the merchant pays no more than the cap they approved.
 		s.logger.WarnContext(ctx, "billing: usage record refused", "shop", o.Shop, "session", o.SessionID, "err", ue.Error())
+		// The subscription may have ended (cancelled, frozen): read it
+		// again now rather than trusting the stored one for up to an hour.
+		if _, err := s.Refresh(ctx, sh); err != nil {
+			s.logger.WarnContext(ctx, "billing: reading the plan failed", "shop", o.Shop, "err", err)
+		}
 		return set(ChargeUnbilled, "")
 	}
 	if err != nil {

@@ -53,7 +53,7 @@ func TestBillingOrderCount(t *testing.T) {
 
 		count := func(shopID int64, from time.Time, decided bool) int {
 			t.Helper()
-			n, err := st.CountBillingOrders(ctx, shopID, from, from.AddDate(0, 1, 0), decided)
+			n, err := st.CountBillingOrders(ctx, shopID, from, from.AddDate(0, 1, 0), decided, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -62,6 +62,9 @@ func TestBillingOrderCount(t *testing.T) {
 		decFrom, novFrom := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 		if got := count(sh.ID, decFrom, false); got != 2 {
 			t.Errorf("December orders: %d, want 2 (cs_dec1 once, cs_dec2 by its UTC time)", got)
+		}
+		if n, err := st.CountBillingOrders(ctx, sh.ID, decFrom, decFrom.AddDate(0, 1, 0), false, 1); err != nil || n != 1 {
+			t.Errorf("December orders counted up to 1: %d %v", n, err)
 		}
 		if got := count(sh.ID, novFrom, false); got != 1 {
 			t.Errorf("November orders: %d, want 1", got)
