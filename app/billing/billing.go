@@ -191,7 +191,9 @@ func (s *Service) currentPlan(ctx context.Context, sh *app.Shop) (*PlanState, er
 	if p.Active() {
 		fresh = activeFresh
 	}
-	if p != nil && s.now().Sub(p.CheckedAt) < fresh {
+	// Uninstalling cancels the app's subscriptions: a plan read before
+	// the shop's latest install says nothing of it.
+	if p != nil && s.now().Sub(p.CheckedAt) < fresh && !p.CheckedAt.Before(sh.InstalledAt) {
 		return p, nil
 	}
 	np, err := s.Refresh(ctx, sh)

@@ -92,6 +92,7 @@ func TestAdmitOrder(t *testing.T) {
 		orders    int
 		stored    *PlanState
 		checked   time.Duration // before now
+		installed time.Duration // before now; 0: long ago
 		shopify   fakeShopify
 		wantCode  app.Code
 		wantCalls int
@@ -103,6 +104,8 @@ func TestAdmitOrder(t *testing.T) {
 		{name: "stored active, stale, Shopify down", orders: 80, stored: active, checked: 2 * time.Hour, shopify: fakeShopify{fail: true}, wantCalls: 1},
 		{name: "stored active, stale, cancelled since", orders: 80, stored: active, checked: 2 * time.Hour, shopify: fakeShopify{}, wantCode: app.CodeForbidden, wantCalls: 1},
 		{name: "stored none, fresh", orders: 50, stored: &PlanState{}, checked: 30 * time.Second, shopify: fakeShopify{status: "ACTIVE"}, wantCode: app.CodeForbidden, wantCalls: 0},
+		{name: "stored active, fresh, but read before a reinstall", orders: 80, stored: active, checked: 10 * time.Minute, installed: 5 * time.Minute,
+			shopify: fakeShopify{}, wantCode: app.CodeForbidden, wantCalls: 1},
 		{name: "stored none, stale, Shopify down", orders: 50, stored: &PlanState{}, checked: 2 * time.Minute, shopify: fakeShopify{fail: true}, wantCode: app.CodeUnavailable, wantCalls: 1},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -114,7 +117,11 @@ func TestAdmitOrder(t *testing.T) {
 			}
 			q := tt.shopify
 			s := New(st, &q, Plan{FreeOrders: 50, Currency: "USD", PerOrder: "0.25"}, Options{Now: func() time.Time { return now }})
-			err := s.AdmitOrder(context.Background(), &app.Shop{ID: 1, Domain: "a.myshopify.com"})
+			sh := &app.Shop{ID: 1, Domain: "a.myshopify.com", InstalledAt: now.AddDate(-1, 0, 0)}
+			if tt.installed > 0 {
+				sh.InstalledAt = now.Add(-tt.installed)
+			}
+			err := s.AdmitOrder(context.Background(), sh)
 			if got := app.ErrorCode(err); got != tt.wantCode {
 				t.Errorf("AdmitOrder: %v, want code %q", err, tt.wantCode)
 			}
