@@ -154,9 +154,13 @@ func resolveAppUsageRecordCreate(x *execution, _ *ast.Field, args map[string]any
 		return fail("Idempotency key is too long (maximum is 255 characters)", "idempotencyKey")
 	}
 	if key != "" {
-		for _, r := range a.Records {
-			if r.IdempotencyKey == key {
-				return map[string]any{"appUsageRecord": x.usageRecordNode(a, r), "userErrors": []any{}}, nil
+		// Shopify answers a repeated key with the first call's record, for
+		// the shop and the app (whatever the line item): no new charge.
+		for _, s := range x.shop.billing.subs {
+			for _, r := range s.Records {
+				if r.IdempotencyKey == key {
+					return map[string]any{"appUsageRecord": x.usageRecordNode(s, r), "userErrors": []any{}}, nil
+				}
 			}
 		}
 	}
