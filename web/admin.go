@@ -106,6 +106,7 @@ func (s *Server) adminRoutes() {
 	e.POST("/api/agents/webhook/test", s.handleTestEvent)
 	e.POST("/api/test-checkout", s.handleTestCheckout)
 	e.POST("/api/scopes/sync", s.handleSyncScopes)
+	s.billingRoutes(page) // admin_billing.go
 }
 
 // handleStatic serves the admin's stylesheet and script; they change only

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/billing"
 	"github.com/acpbridge/acpbridge/app/checkout"
 	"github.com/acpbridge/acpbridge/app/maintenance"
 	"github.com/acpbridge/acpbridge/app/netguard"
@@ -121,6 +122,9 @@ type Config struct {
 	// through Shopify's checkout; custom also allows delegated payment on
 	// the merchant's own Stripe.
 	Distribution app.Distribution
+	// Billing is the app's pricing through Shopify's Billing API
+	// (BILLING_*, readBilling).
+	Billing billing.Plan
 }
 
 // Defaults of the per-address limits.
@@ -163,6 +167,7 @@ func Load(getenv func(string) string) (Config, error) {
 	readAdminScripts(&cfg, env, bad)
 	readOutbound(&cfg, env, bad)
 	readLogging(&cfg, env, bad)
+	readBilling(&cfg, env, bad)
 
 	if len(errs) > 0 {
 		return cfg, fmt.Errorf("configuration: %w", errors.Join(errs...))

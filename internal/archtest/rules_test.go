@@ -44,6 +44,7 @@ func exceptTestSupport(more map[string]string) map[string]string {
 var capabilities = []string{
 	"./app/shops", "./app/catalog", "./app/feeds", "./app/checkout", "./app/agents",
 	"./app/idempotency", "./app/maintenance", "./app/orderevents",
+	"./app/billing",
 }
 
 // databaseDrivers are the SQL drivers and their adapters.

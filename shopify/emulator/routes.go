@@ -21,6 +21,8 @@ func (e *Emulator) routes() *http.ServeMux {
 	mux.HandleFunc("OPTIONS "+scopesPath, e.handleScopes)
 	mux.HandleFunc("GET "+checkoutPathPrefix+"{shop}/{token}", e.handleCheckoutPage)
 	mux.HandleFunc("POST "+checkoutPathPrefix+"{shop}/{token}", e.handleCheckoutPay)
+	mux.HandleFunc("GET "+billingPathPrefix+"{shop}/{token}", e.handleBillingPage)
+	mux.HandleFunc("POST "+billingPathPrefix+"{shop}/{token}", e.handleBillingDecision)
 	return mux
 }
 
