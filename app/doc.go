@@ -1,6 +1,7 @@
 // Package app is the shared vocabulary of acpbridge's capabilities: the
 // records more than one of them reads or writes, and the few rules that
 // come with them. It holds the Shop and its tokens' sealing (shop.go), the
+// optional access scopes and the features each turns on (scopes.go), the
 // authenticated Agent and its ACPSettings (agent.go), a shop's completion
 // method, payment account and sealed payment credentials, stored per
 // provider (payments.go), the synced catalog's

@@ -214,8 +214,10 @@ type SFTPTargetConfig struct {
 	User    string `json:"user"`
 	HostKey string `json:"host_key"`
 	Dir     string `json:"dir"`
-	// Format is the file pushed (jsonl.gz by default), under the stable
-	// name products.FORMAT, overwritten in place each time.
+	// Format is what is pushed (jsonl.gz by default): products.FORMAT,
+	// overwritten in place each time, or for parquet the shard set
+	// (products-00001-of-0000N.parquet, …) and products-manifest.json,
+	// the manifest renamed into place last.
 	Format string `json:"format"`
 }
 

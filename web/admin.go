@@ -105,7 +105,9 @@ func (s *Server) adminRoutes() {
 	e.POST("/api/feed/build", s.handleBuildNow)
 	e.POST("/api/agents/webhook/test", s.handleTestEvent)
 	e.POST("/api/test-checkout", s.handleTestCheckout)
-	s.privacyRoutes()
+	e.POST("/api/scopes/sync", s.handleSyncScopes)
+	s.billingRoutes(page) // admin_billing.go
+	s.privacyRoutes()     // admin_privacy.go
 }
 
 // handleStatic serves the admin's stylesheet and script; they change only

@@ -8,6 +8,7 @@ import (
 
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/agents"
+	"github.com/acpbridge/acpbridge/app/billing"
 	"github.com/acpbridge/acpbridge/app/merchant"
 )
 
@@ -21,6 +22,8 @@ type overviewContent struct {
 	FeedURL      string
 	// MCPURL is the shop's MCP server (the same checkout as ACP tools).
 	MCPURL string
+	// Billing is the month's agent orders and the plan (nil: no billing).
+	Billing *billing.Usage
 }
 
 func (s *Server) handleOverviewPage(c echo.Context) error {
@@ -30,9 +33,13 @@ func (s *Server) handleOverviewPage(c echo.Context) error {
 		return err
 	}
 	base := ACPBaseURL(s.appURL(), sh.Domain)
+	usage, err := s.billingUsage(c.Request().Context(), sh)
+	if err != nil {
+		return err
+	}
 	return s.render(c, http.StatusOK, "overview.html", &pageData{Title: "Overview", Active: "overview", Content: &overviewContent{
 		Overview: ov, BaseURL: base, DiscoveryURL: base + "/.well-known/acp.json", MCPURL: MCPURL(s.appURL(), sh.Domain),
-		FeedURL: s.appURL() + "/feeds/" + sh.Domain + "/products.jsonl.gz",
+		FeedURL: s.appURL() + "/feeds/" + sh.Domain + "/products.jsonl.gz", Billing: usage,
 	}})
 }
 

@@ -16,27 +16,18 @@ import (
 
 // FeedService is the part of feeds.Service the feed routes call.
 type FeedService interface {
-	OpenFeed(ctx context.Context, shop, token, format string) (*feeds.ServedFeed, error)
+	OpenFeed(ctx context.Context, shop, token, file string) (*feeds.ServedFeed, error)
 	CopyFeed(ctx context.Context, sf *feeds.ServedFeed, w io.Writer) error
 }
 
-// feedFiles maps URL file names to formats.
-var feedFiles = map[string]string{
-	"products.jsonl.gz": "jsonl.gz",
-	"products.csv.gz":   "csv.gz",
-	"products.tsv.gz":   "tsv.gz",
-}
-
 // handleFeed serves a shop's published feed file to agents and the
-// merchant: bearer token, strong ETag (the file's SHA-256) and
-// Last-Modified, so an unchanged feed costs a 304.
+// merchant: products.jsonl.gz, .csv.gz, .tsv.gz, and the Parquet shard set
+// (products-manifest.json and the shards it lists, such as
+// products-00001-of-00002.parquet). Bearer token, strong ETag (the file's
+// SHA-256) and Last-Modified, so an unchanged file costs a 304.
 func (s *Server) handleFeed(c echo.Context) error {
-	format, ok := feedFiles[c.Param("file")]
-	if !ok {
-		return &app.Error{Code: app.CodeNotFound, Message: "no such feed file; use products.jsonl.gz, products.csv.gz or products.tsv.gz"}
-	}
 	token, _ := strings.CutPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer ")
-	sf, err := s.feeds.OpenFeed(c.Request().Context(), c.Param("shop"), token, format)
+	sf, err := s.feeds.OpenFeed(c.Request().Context(), c.Param("shop"), token, c.Param("file"))
 	if err != nil {
 		if app.ErrorCode(err) == app.CodeUnauthorized {
 			c.Response().Header().Set(echo.HeaderWWWAuthenticate, `Bearer realm="acpbridge feed"`)
@@ -57,8 +48,8 @@ func (s *Server) handleFeed(c echo.Context) error {
 	} else if ims, err := http.ParseTime(req.Header.Get("If-Modified-Since")); err == nil && !modified.After(ims) {
 		return c.NoContent(http.StatusNotModified)
 	}
-	h.Set(echo.HeaderContentType, "application/gzip")
-	h.Set(echo.HeaderContentDisposition, `attachment; filename="`+c.Param("file")+`"`)
+	h.Set(echo.HeaderContentType, sf.ContentType)
+	h.Set(echo.HeaderContentDisposition, `attachment; filename="`+sf.Name+`"`)
 	h.Set(echo.HeaderContentLength, itoa(sf.File.Bytes))
 	c.Response().WriteHeader(http.StatusOK)
 	if req.Method == http.MethodHead {

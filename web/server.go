@@ -77,6 +77,8 @@ type Config struct {
 	// Admin serves the merchant's embedded admin pages; nil leaves them out.
 	Admin   AdminService
 	AdminUI AdminUI
+	// Billing is the shop's plan (billing.Service; nil: no billing pages).
+	Billing BillingService
 
 	// IPRate and IPBurst limit each client address's requests per second
 	// (per replica) to the routes without credentials; WebhookIPRate and
@@ -117,6 +119,7 @@ type Server struct {
 	agentAdmin      AgentAdmin
 	admin           AdminService
 	adminUI         AdminUI
+	billing         BillingService
 	ipLimits        *ipLimiter
 	webhookIPLimits *ipLimiter
 	metricsToken    string
@@ -159,7 +162,7 @@ func New(cfg Config) *Server {
 		echo: e, logger: cfg.Logger, reg: cfg.Registry, metrics: newHTTPMetrics(cfg.Registry),
 		shopify: cfg.Shopify, feeds: cfg.Feeds, catalog: cfg.Catalog, secureCookies: cfg.SecureCookies, afterInstallURL: cfg.AfterInstallURL,
 		checkout: cfg.Checkout, cont: cfg.Continue, appURL: cfg.AppURL, agentAdmin: cfg.AgentAdmin,
-		admin: cfg.Admin, adminUI: cfg.AdminUI,
+		admin: cfg.Admin, adminUI: cfg.AdminUI, billing: cfg.Billing,
 		ipLimits: newIPLimiter(cfg.IPRate, cfg.IPBurst), webhookIPLimits: newIPLimiter(cfg.WebhookIPRate, cfg.WebhookIPBurst),
 		metricsToken: cfg.MetricsToken, metricsSeparate: cfg.MetricsSeparate,
 	}

@@ -90,6 +90,8 @@ type Sessions struct {
 	// AppURL is the app's public URL, the root of handoff sessions'
 	// continue_url (nil or "": such sessions never become payable here).
 	AppURL func() string
+	// Admission, when set, may refuse a shop's next agent order (billing).
+	Admission Admission
 }
 
 // DefaultSessionTTL is how long a checkout session lives by default.
@@ -134,6 +136,9 @@ func (c *Sessions) Create(ctx context.Context, ag *app.Agent, v acp.Version, in 
 	if in.Currency != "" && !strings.EqualFold(in.Currency, sh.CurrencyCode) {
 		return nil, &app.Error{Code: app.CodeInvalid, Reason: "unsupported_currency", Field: "$.currency",
 			Message: fmt.Sprintf("this shop sells in %s only", strings.ToLower(sh.CurrencyCode))}
+	}
+	if err := c.admit(ctx, sh); err != nil {
+		return nil, err // before anything is made
 	}
 	id, err := newSessionID()
 	if err != nil {

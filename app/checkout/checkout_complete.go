@@ -68,6 +68,9 @@ func (c *Sessions) Complete(ctx context.Context, ag *app.Agent, v acp.Version, i
 			if err := checkCompleteDetails(&cs.State, in); err != nil {
 				return nil, err
 			}
+			if err := c.admit(ctx, sh); err != nil {
+				return nil, err // nothing charged, no order: the session stays as it is
+			}
 		}
 		b, err := c.beginCompletion(ctx, ag, v, cs, in)
 		if errors.Is(err, app.ErrConflict) && attempt < maxWriteAttempts {

@@ -161,6 +161,11 @@ type OrderRequest struct {
 	// DiscountCodes are the codes Shopify applied to the quote (the
 	// discount extension's applied codes), named on the order.
 	DiscountCodes []string
+	// UpsertCustomer creates or updates the buyer's Shopify customer (name
+	// and phone) with the order: only while the shop grants write_customers
+	// (app.FeatureCustomerRecords); without it the order carries the
+	// buyer's contact and addresses only.
+	UpsertCustomer bool
 }
 
 // ErrOrderRefused: Shopify refused the order for good (e.g. stock gone).
@@ -408,7 +413,9 @@ func (c *Completer) placeOrder(ctx context.Context, sh *app.Shop, cs *Session, p
 		if err := c.Store.UpdatePayment(ctx, p); err != nil {
 			return err
 		}
-		order, err = c.Orders.Create(ctx, sh.Domain, orderRequest(cs, p))
+		req := orderRequest(cs, p)
+		req.UpsertCustomer = sh.FeatureOn(app.FeatureCustomerRecords)
+		order, err = c.Orders.Create(ctx, sh.Domain, req)
 	}
 	if errors.Is(err, ErrOrderRefused) {
 		if cerr := pay.Cancel(ctx, pay.Credentials, p.PaymentIntentID, idempotencyKey(p, "cancel")); cerr != nil {

@@ -37,6 +37,9 @@ type Options struct {
 	// known only once listening); nil: such sessions never become
 	// payable.
 	AppURL func() string
+	// Admission, when set, may refuse a shop's next agent order
+	// (billing.Service; nil: no limit).
+	Admission Admission
 }
 
 // New builds the ACP checkout over its store, the pricer that quotes carts,
@@ -47,6 +50,7 @@ func New(store Store, pricer Pricer, completer *Completer, events OrderEvents, q
 		Store: store, Pricer: pricer, Completer: completer, Events: events, Queue: queue,
 		Logger: orLogger(opts.Logger), Now: orNow(opts.Now), TTL: opts.TTL, CompleteWait: opts.CompleteWait,
 		Drafts: opts.Drafts, Distribution: opts.Distribution, Carts: opts.Carts, AppURL: opts.AppURL,
+		Admission: opts.Admission,
 	}
 }
 

@@ -75,8 +75,12 @@ func (o *ShopifyOrders) Create(ctx context.Context, shop string, in OrderRequest
 	req.Email = in.Email
 	if b := in.Buyer; b != nil {
 		req.Phone = b.PhoneNumber
+	}
+	// customer.toUpsert needs write_customers, an optional scope: without
+	// it the order's email, phone and addresses are all Shopify gets.
+	if b := in.Buyer; in.UpsertCustomer && b != nil {
 		req.Customer = &shopify.OrderCustomer{Email: in.Email, Phone: b.PhoneNumber, FirstName: b.FirstName, LastName: b.LastName}
-	} else if in.Email != "" {
+	} else if in.UpsertCustomer && in.Email != "" {
 		req.Customer = &shopify.OrderCustomer{Email: in.Email}
 	}
 	req.ShippingAddress = mailingAddress(in.Address, req.Phone)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/billing"
 	"github.com/acpbridge/acpbridge/app/checkout"
 	"github.com/acpbridge/acpbridge/app/maintenance"
 	"github.com/acpbridge/acpbridge/app/netguard"
@@ -22,10 +23,18 @@ import (
 const (
 	DefaultPort            = 8080
 	DefaultSQLitePath      = "data/acpbridge.db"
-	DefaultScopes          = "read_products,read_inventory,read_fulfillments,write_orders,write_draft_orders,write_customers,read_publications"
+	DefaultScopes          = "read_products,read_inventory,read_fulfillments,write_orders,write_draft_orders"
 	DefaultShutdownTimeout = 25 * time.Second
 	DefaultBodyLimit       = "2M"
 )
+
+// DefaultScopes (above) are the required scopes, granted at install: each
+// is used by a feature every shop has (shopify.app.toml says which; a test
+// keeps the two equal). OptionalScopes are shopify.app.toml's
+// optional_scopes: each serves one feature (app.OptionalFeatures), requested
+// in context through App Bridge when the merchant wants it; the app works
+// without them.
+const OptionalScopes = "read_publications,write_customers"
 
 // Config is everything the app reads from its environment, read once at
 // start-up by LoadConfig. Names follow the Shopify CLI's, so `shopify app dev`
@@ -113,6 +122,9 @@ type Config struct {
 	// through Shopify's checkout; custom also allows delegated payment on
 	// the merchant's own Stripe.
 	Distribution app.Distribution
+	// Billing is the app's pricing through Shopify's Billing API
+	// (BILLING_*, readBilling).
+	Billing billing.Plan
 }
 
 // Defaults of the per-address limits.
@@ -155,6 +167,7 @@ func Load(getenv func(string) string) (Config, error) {
 	readAdminScripts(&cfg, env, bad)
 	readOutbound(&cfg, env, bad)
 	readLogging(&cfg, env, bad)
+	readBilling(&cfg, env, bad)
 
 	if len(errs) > 0 {
 		return cfg, fmt.Errorf("configuration: %w", errors.Join(errs...))

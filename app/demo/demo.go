@@ -43,7 +43,15 @@ type Options struct {
 	Dir             string // --dir, default ./demo-data
 	AgentWebhookURL string // --agent-webhook-url
 	Products        int    // --products, default 25
+	// FreeOrders is each shop's free tier of agent orders a month
+	// (--free-orders; 0: DefaultFreeOrders, -1: billing off). Past it,
+	// the merchant approves the plan on the emulator's page.
+	FreeOrders int
 }
+
+// DefaultFreeOrders is the demo's free tier: large, so that no demo or
+// test purchase is refused; the billing walk-through sets a small one.
+const DefaultFreeOrders = 1000
 
 // Validate checks the options, naming the flag at fault.
 func (o *Options) Validate() error {
@@ -55,6 +63,12 @@ func (o *Options) Validate() error {
 	}
 	if o.Products == 0 {
 		o.Products = 25
+	}
+	if o.FreeOrders == 0 {
+		o.FreeOrders = DefaultFreeOrders
+	}
+	if o.FreeOrders < -1 {
+		return fmt.Errorf("--free-orders: expected -1 (billing off) or more, got %d", o.FreeOrders)
 	}
 	host, port, err := net.SplitHostPort(o.Addr)
 	if err != nil {
@@ -200,7 +214,7 @@ func Run(ctx context.Context, opts Options, base config.Config, logger *slog.Log
 	emu, err := emulator.New(emulator.Config{
 		APIKey: DemoClientID, APISecret: clientSecret, Shops: []string{DemoShop, DemoHandoffShop},
 		Products: opts.Products, Logger: logger.With("component", "shopify-emulator"), Seed: 1,
-		Scopes: base.Scopes,
+		Scopes: base.Scopes, OptionalScopes: strings.Split(config.OptionalScopes, ","),
 	})
 	if err != nil {
 		return fmt.Errorf("shopify emulator: %w", err)
@@ -287,6 +301,9 @@ func demoConfig(base config.Config, opts Options, clientSecret, appBridgeURL str
 	// The demo shop's agent pays with delegated payment tokens on its
 	// Stripe account, which only a custom-distribution install may use.
 	cfg.Distribution = app.DistributionCustom
+	// The emulated shops are development stores: their plans are test
+	// charges, and their free tier is the demo's own (--free-orders).
+	cfg.Billing.FreeOrders, cfg.Billing.Test = opts.FreeOrders, true
 	return cfg
 }
 

@@ -6,3 +6,6 @@ import "time"
 
 // processCPU is not measured on this platform.
 func processCPU() time.Duration { return 0 }
+
+// processMaxRSS is not measured on this platform.
+func processMaxRSS() int64 { return 0 }

@@ -1,13 +1,15 @@
 // Package feed turns a Shopify catalog into the product feeds that AI agents
-// read: the OpenAI flat-file feed (jsonl.gz, csv.gz or tsv.gz; current 2026
-// field names or the 2025 launch names) and the ACP Feed API products
+// read: the OpenAI flat-file feed (parquet, jsonl.gz, csv.gz or tsv.gz;
+// current 2026 field names or the 2025 launch names) and the ACP Feed API products
 // (products.jsonl of file ingestion, or PATCH /feeds/{id}/products).
 //
-// The package is pure: no database, no network, standard library only. The
+// The package is pure: no database, no network; standard library only, but
+// for compression (klauspost/compress) and Parquet (parquet-go). The
 // catalog side fills Product, Settings and Shop; Map turns one product into
 // one Item per variant, Validate reports what keeps an item out of the feed,
-// and Writer streams items to a gzip'd file without holding the feed in
-// memory. ToACP builds the ACP Feed API shape of a product.
+// and Writer streams items to a gzip'd or Parquet file without holding the
+// feed in memory; Shards names the files of a feed split for OpenAI's
+// file upload. ToACP builds the ACP Feed API shape of a product.
 //
 // A typical build:
 //

@@ -10,20 +10,37 @@ import (
 	"github.com/acpbridge/acpbridge/acp"
 )
 
-// Format is the file format of a feed; every format is gzip-compressed.
+// Format is the file format of a feed: gzip-compressed text, or Parquet
+// (zstd-compressed columns).
 type Format string
 
-// The formats of the OpenAI file upload (parquet is not supported).
+// The formats of the OpenAI file upload, which prefers Parquet.
 const (
-	FormatJSONL Format = "jsonl.gz"
-	FormatCSV   Format = "csv.gz"
-	FormatTSV   Format = "tsv.gz"
+	FormatJSONL   Format = "jsonl.gz"
+	FormatCSV     Format = "csv.gz"
+	FormatTSV     Format = "tsv.gz"
+	FormatParquet Format = "parquet"
 )
+
+// Formats lists every format, the preferred first.
+var Formats = []Format{FormatParquet, FormatJSONL, FormatCSV, FormatTSV}
+
+// Valid reports whether f is a known format.
+func (f Format) Valid() bool {
+	switch f {
+	case FormatJSONL, FormatCSV, FormatTSV, FormatParquet:
+		return true
+	}
+	return false
+}
 
 // ErrClosed is returned by Write after Close.
 var ErrClosed = errors.New("feed: writer is closed")
 
-// Writer streams Items as a gzip'd OpenAI feed file. Encoding runs on the
+// Writer streams Items as an OpenAI feed file: gzip'd text, or Parquet
+// (see parquet.go; parquet-go compresses on the caller's goroutine and
+// writes a row group at a time, so memory stays bounded there too). For
+// the gzip'd formats: Encoding runs on the
 // caller's goroutine and deflate on background workers (see compressor),
 // so a build uses every core; a fixed set of buffers circulates between
 // them, so memory stays bounded whatever the size of the feed. The
@@ -33,6 +50,8 @@ var ErrClosed = errors.New("feed: writer is closed")
 // releases its workers when it is garbage collected.
 type Writer struct {
 	c      *compressor
+	pq     pqSink // FormatParquet only
+	item   Item   // FormatParquet: the item being written
 	format Format
 	names  FieldNames
 	legacy bool
@@ -131,6 +150,8 @@ func sameList(a, b []string) bool {
 //     row, empty cells where there is no value; values as in Item.Fields.
 //   - TSV: tab-separated, no quoting; tabs and line breaks inside values
 //     become spaces.
+//   - Parquet: the JSONL feed's columns, typed; a row reads back as the
+//     item's JSONL line (see parquet.go).
 //
 // In CSV and TSV, a cell that a spreadsheet would read as a formula (see
 // neutralizeFormula) is prefixed with a single quote; JSONL is left as is.
@@ -138,10 +159,11 @@ func NewWriter(w io.Writer, f Format, names FieldNames) (*Writer, error) {
 	if !names.Valid() {
 		return nil, fmt.Errorf("feed: unknown field names %q", names)
 	}
-	switch f {
-	case FormatJSONL, FormatCSV, FormatTSV:
-	default:
+	if !f.Valid() {
 		return nil, fmt.Errorf("feed: unknown format %q", f)
+	}
+	if f == FormatParquet {
+		return &Writer{pq: newParquet(w, names), format: f, names: names}, nil
 	}
 	c := newCompressor(w)
 	fw := &Writer{
@@ -187,6 +209,17 @@ func (w *Writer) Write(it Item) error {
 		return w.err
 	}
 	switch w.format {
+	case FormatParquet:
+		// Through the Writer's own copy: &it would escape to the heap
+		// through the interface call, an allocation per item.
+		w.item = it
+		w.err = w.pq.write(&w.item)
+		w.item = Item{}
+		if w.err != nil {
+			return w.err
+		}
+		w.n++
+		return nil
 	case FormatJSONL:
 		w.buf = w.appendJSONL(w.buf, &it)
 	case FormatTSV:
@@ -208,12 +241,20 @@ func (w *Writer) Write(it Item) error {
 func (w *Writer) Count() int { return w.n }
 
 // Close flushes everything, ends the gzip stream and stops the compression
-// workers. It does not close the underlying io.Writer.
+// workers (Parquet: writes the last row group and the footer). It does not
+// close the underlying io.Writer.
 func (w *Writer) Close() error {
 	if w.closed {
 		return w.err
 	}
 	w.closed = true
+	if w.pq != nil {
+		if err := w.pq.close(); w.err == nil {
+			w.err = err
+		}
+		w.pq = nil
+		return w.err
+	}
 	if w.csv != nil {
 		w.csv.Flush()
 		if err := w.csv.Error(); w.err == nil {

@@ -1,6 +1,7 @@
 package feeds
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -27,16 +28,38 @@ const (
 	keepBuilds = 3
 )
 
-// feedFormats are the files every build writes: PrimaryFormat, then
-// SecondaryFormats.
+// feedFormats are the single files every build writes (products.FORMAT):
+// PrimaryFormat, then the single files of SecondaryFormats.
 var feedFormats = []feed.Format{feed.FormatJSONL, feed.FormatCSV, feed.FormatTSV}
 
-// PrimaryFormat is the file a build publishes first (OpenAI's format);
-// SecondaryFormats are written after it, in a second pass.
+// PrimaryFormat is the file a build publishes first; SecondaryFormats are
+// written after it, in a second pass, among them the Parquet shard set
+// (ShardedFormats) that OpenAI's file upload prefers.
 var (
 	PrimaryFormat    = feed.FormatJSONL
-	SecondaryFormats = []feed.Format{feed.FormatCSV, feed.FormatTSV}
+	SecondaryFormats = []feed.Format{feed.FormatCSV, feed.FormatTSV, feed.FormatParquet}
 )
+
+// ShardedFormats are written as a shard set (feed.ShardName, at most
+// feed.ShardItems items each) with a manifest (feed.ManifestName), not as
+// one file.
+var ShardedFormats = []feed.Format{feed.FormatParquet}
+
+func sharded(f feed.Format) bool { return slices.Contains(ShardedFormats, f) }
+
+// A shard set is stored as feed files of the build under keys of its own
+// (the store keys files by build and an opaque name): ShardKey for the
+// shards, whose public names depend on the final count, and ManifestKey
+// for the manifest, written last, so that a build has a complete set
+// exactly when it has the manifest.
+
+// ShardKey is the store's name of shard i (1-based) of a build's set in
+// format f: "parquet/00001", ….
+func ShardKey(f feed.Format, i int) string { return fmt.Sprintf("%s/%05d", f, i) }
+
+// ManifestKey is the store's name of a build's manifest of the set in
+// format f: "parquet/manifest".
+func ManifestKey(f feed.Format) string { return string(f) + "/manifest" }
 
 // FeedInputs gathers what mapping needs for one shop.
 func (f *Service) FeedInputs(ctx context.Context, shopID int64) (*app.Shop, *app.FeedSettings, feed.Settings, feed.Shop, Rules, error) {
@@ -263,51 +286,156 @@ func (f *Service) buildSecondary(ctx context.Context, b *app.FeedBuild, in *buil
 	return nil
 }
 
-// feedOut is one file being written.
-type feedOut struct {
-	file io.WriteCloser
-	w    *feed.Writer
+// feedOut is one output being written: a single file, or a shard set.
+type feedOut interface {
+	Write(it feed.Item) error
+	// finish completes the output (gzip trailer or Parquet footer, last
+	// chunk, digest; a shard set's manifest).
+	finish(ctx context.Context) error
+	// abandon gives up after an error.
+	abandon()
 }
 
-// openFormats starts a file per format; on error the ones started are closed.
-func (f *Service) openFormats(ctx context.Context, buildID int64, formats []feed.Format, names feed.FieldNames) ([]feedOut, error) {
+// fileOut is a single file, products.FORMAT.
+type fileOut struct {
+	file io.WriteCloser
+	*feed.Writer
+}
+
+func (o fileOut) finish(context.Context) error {
+	if err := o.Writer.Close(); err != nil {
+		return err
+	}
+	return o.file.Close()
+}
+
+func (o fileOut) abandon() {
+	_ = o.Writer.Close()
+	_ = o.file.Close()
+}
+
+// shardOut is a shard set with its manifest.
+type shardOut struct {
+	f      *Service
+	b      *app.FeedBuild
+	format feed.Format
+	names  feed.FieldNames
+	prev   int // shards in the previous set, 0 when none
+	*feed.ShardWriter
+}
+
+// finish decides the set's size (feed.ShardCount: the previous set's
+// unless the items no longer fit it, or fit a smaller one with room to
+// spare), pads it with empty shards, and writes the manifest, which
+// completes the set.
+func (o *shardOut) finish(ctx context.Context) error {
+	n := feed.ShardCount(o.Count(), o.prev)
+	counts, err := o.Finish(n)
+	if err != nil {
+		return err
+	}
+	m := feed.Manifest{Format: o.format, FieldNames: o.names, Items: int64(o.Count()), BuildID: o.b.ID, GeneratedAt: o.f.Now().UTC()}
+	for i, c := range counts {
+		ff, err := o.f.Store.FeedFile(ctx, o.b.ID, ShardKey(o.format, i+1))
+		if err != nil {
+			return err
+		}
+		m.Shards = append(m.Shards, feed.ManifestShard{Name: feed.ShardName(o.format, i+1, n), Items: int64(c), Bytes: ff.Bytes, SHA256: ff.SHA256})
+	}
+	raw, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	file, err := o.f.Store.NewFeedFile(ctx, o.b.ID, ManifestKey(o.format))
+	if err != nil {
+		return err
+	}
+	if _, err := file.Write(append(raw, '\n')); err != nil {
+		_ = file.Close()
+		return err
+	}
+	return file.Close()
+}
+
+func (o *shardOut) abandon() { _ = o.ShardWriter.Close() }
+
+// openFormats starts an output per format; on error the ones started are
+// abandoned.
+func (f *Service) openFormats(ctx context.Context, b *app.FeedBuild, formats []feed.Format, names feed.FieldNames) ([]feedOut, error) {
 	var outs []feedOut
 	for _, format := range formats {
-		file, err := f.Store.NewFeedFile(ctx, buildID, string(format))
-		if err == nil {
-			var w *feed.Writer
-			if w, err = feed.NewWriter(file, format, names); err == nil {
-				outs = append(outs, feedOut{file, w})
-				continue
-			}
-			_ = file.Close()
+		out, err := f.openFormat(ctx, b, format, names)
+		if err != nil {
+			closeFormats(outs)
+			return nil, err
 		}
-		closeFormats(outs)
-		return nil, err
+		outs = append(outs, out)
 	}
 	return outs, nil
 }
 
-// finishFormats ends every file (gzip trailer, last chunk, digest).
-func finishFormats(outs []feedOut) error {
-	for _, o := range outs {
-		if err := o.w.Close(); err != nil {
-			return err
+func (f *Service) openFormat(ctx context.Context, b *app.FeedBuild, format feed.Format, names feed.FieldNames) (feedOut, error) {
+	if sharded(format) {
+		prev := 0
+		m, _, err := f.currentManifest(ctx, b.ShopID, format)
+		switch {
+		case err == nil:
+			prev = len(m.Shards)
+		case !errors.Is(err, app.ErrNotFound):
+			return nil, err
 		}
+		sw, err := feed.NewShardWriter(format, names, func(i int) (io.WriteCloser, error) {
+			return f.Store.NewFeedFile(ctx, b.ID, ShardKey(format, i))
+		})
+		if err != nil {
+			return nil, err
+		}
+		return &shardOut{f: f, b: b, format: format, names: names, prev: prev, ShardWriter: sw}, nil
 	}
+	file, err := f.Store.NewFeedFile(ctx, b.ID, string(format))
+	if err != nil {
+		return nil, err
+	}
+	w, err := feed.NewWriter(file, format, names)
+	if err != nil {
+		_ = file.Close()
+		return nil, err
+	}
+	return fileOut{file, w}, nil
+}
+
+// currentManifest reads the manifest of the newest published build with
+// a complete shard set in the format (app.ErrNotFound when none).
+func (f *Service) currentManifest(ctx context.Context, shopID int64, format feed.Format) (*feed.Manifest, *app.FeedBuild, error) {
+	b, _, err := f.Store.PublishedFeedFile(ctx, shopID, ManifestKey(format))
+	if err != nil {
+		return nil, nil, err
+	}
+	var buf bytes.Buffer
+	if _, err := f.Store.CopyFeedFile(ctx, b.ID, ManifestKey(format), &buf); err != nil {
+		return nil, nil, err
+	}
+	var m feed.Manifest
+	if err := json.Unmarshal(buf.Bytes(), &m); err != nil {
+		return nil, nil, fmt.Errorf("feed build %d: manifest: %w", b.ID, err)
+	}
+	return &m, b, nil
+}
+
+// finishFormats completes every output.
+func finishFormats(ctx context.Context, outs []feedOut) error {
 	for _, o := range outs {
-		if err := o.file.Close(); err != nil {
+		if err := o.finish(ctx); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// closeFormats abandons files after an error.
+// closeFormats abandons outputs after an error.
 func closeFormats(outs []feedOut) {
 	for _, o := range outs {
-		_ = o.w.Close()
-		_ = o.file.Close()
+		o.abandon()
 	}
 }
 
@@ -318,7 +446,7 @@ func closeFormats(outs []feedOut) {
 // never delays the feed file agents pull; search answers from the previous
 // build until this one is marked indexed.
 func (f *Service) writeFormats(ctx context.Context, b *app.FeedBuild, formats []feed.Format, settings feed.Settings, fshop feed.Shop, idx Rules) error {
-	outs, err := f.openFormats(ctx, b.ID, formats, settings.FieldNames)
+	outs, err := f.openFormats(ctx, b, formats, settings.FieldNames)
 	if err != nil {
 		return err
 	}
@@ -329,7 +457,7 @@ func (f *Service) writeFormats(ctx context.Context, b *app.FeedBuild, formats []
 				return nil
 			}
 			for _, o := range outs {
-				if err := o.w.Write(it); err != nil {
+				if err := o.Write(it); err != nil {
 					return err
 				}
 			}
@@ -350,7 +478,7 @@ func (f *Service) writeFormats(ctx context.Context, b *app.FeedBuild, formats []
 		closeFormats(outs)
 		return err
 	}
-	if err := finishFormats(outs); err != nil {
+	if err := finishFormats(ctx, outs); err != nil {
 		return err
 	}
 	// Marking the build indexed and dropping the older builds' rows is one
@@ -376,7 +504,7 @@ func (f *Service) writeFormats(ctx context.Context, b *app.FeedBuild, formats []
 // build is the primary pass: it writes PrimaryFormat and records the
 // build's counts, problems and summary.
 func (f *Service) build(ctx context.Context, b *app.FeedBuild, settings feed.Settings, fshop feed.Shop, idx Rules) error {
-	outs, err := f.openFormats(ctx, b.ID, []feed.Format{PrimaryFormat}, settings.FieldNames)
+	outs, err := f.openFormats(ctx, b, []feed.Format{PrimaryFormat}, settings.FieldNames)
 	if err != nil {
 		return err
 	}
@@ -414,7 +542,7 @@ func (f *Service) build(ctx context.Context, b *app.FeedBuild, settings feed.Set
 				return nil
 			}
 			for _, o := range outs {
-				if err := o.w.Write(it); err != nil {
+				if err := o.Write(it); err != nil {
 					return err
 				}
 			}
@@ -435,7 +563,7 @@ func (f *Service) build(ctx context.Context, b *app.FeedBuild, settings feed.Set
 	}
 	done := outs
 	outs = nil
-	if err := finishFormats(done); err != nil {
+	if err := finishFormats(ctx, done); err != nil {
 		return err
 	}
 	list := make([]*fieldSummary, 0, len(summary))

@@ -1,6 +1,7 @@
 package feeds
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -74,8 +75,8 @@ func (d *Deliveries) SaveSFTPTarget(ctx context.Context, shopID, id int64, cfg a
 	if cfg.Format == "" {
 		cfg.Format = string(feed.FormatJSONL)
 	}
-	if cfg.Format != string(feed.FormatJSONL) && cfg.Format != string(feed.FormatCSV) && cfg.Format != string(feed.FormatTSV) {
-		return nil, &app.Error{Code: app.CodeInvalid, Field: "format", Message: "format must be jsonl.gz, csv.gz or tsv.gz"}
+	if !feed.Format(cfg.Format).Valid() {
+		return nil, &app.Error{Code: app.CodeInvalid, Field: "format", Message: "format must be parquet, jsonl.gz, csv.gz or tsv.gz"}
 	}
 	t := delivery.SFTPTarget{Addr: cfg.Addr, User: cfg.User, Password: password, PrivateKeyPEM: []byte(privateKeyPEM), HostKey: cfg.HostKey, Dir: cfg.Dir}
 	if err := t.Validate(); err != nil {
@@ -214,6 +215,9 @@ func (d *Deliveries) pushSFTP(ctx context.Context, t *app.FeedTarget, buildID in
 	if creds.PrivateKey != "" {
 		target.PrivateKeyPEM = []byte(creds.PrivateKey)
 	}
+	if format := feed.Format(cfg.Format); sharded(format) {
+		return d.pushSFTPSet(ctx, target, buildID, format)
+	}
 	// Stream the stored file straight into the upload.
 	pr, pw := io.Pipe()
 	go func() {
@@ -222,6 +226,47 @@ func (d *Deliveries) pushSFTP(ctx context.Context, t *app.FeedTarget, buildID in
 	}()
 	res, err := delivery.PushSFTP(ctx, target, "products."+cfg.Format, pr)
 	_ = pr.CloseWithError(io.ErrClosedPipe)
+	if err != nil {
+		return 0, err
+	}
+	return res.Bytes, nil
+}
+
+// pushSFTPSet pushes the build's shard set and then its manifest
+// (delivery.PushSFTPSet); the shards of an earlier set of another size
+// are removed after the manifest.
+func (d *Deliveries) pushSFTPSet(ctx context.Context, target delivery.SFTPTarget, buildID int64, format feed.Format) (int64, error) {
+	var raw bytes.Buffer
+	if _, err := d.Store.CopyFeedFile(ctx, buildID, ManifestKey(format), &raw); err != nil {
+		return 0, fmt.Errorf("feed build %d has no complete %s shard set: %w", buildID, format, err)
+	}
+	var m feed.Manifest
+	if err := json.Unmarshal(raw.Bytes(), &m); err != nil {
+		return 0, fmt.Errorf("feed build %d: manifest: %w", buildID, err)
+	}
+	open := func(key string) func(ctx context.Context) (io.ReadCloser, error) {
+		return func(ctx context.Context) (io.ReadCloser, error) {
+			// Stream the stored file straight into the upload.
+			pr, pw := io.Pipe()
+			go func() {
+				_, err := d.Store.CopyFeedFile(ctx, buildID, key, pw)
+				pw.CloseWithError(err)
+			}()
+			return pr, nil
+		}
+	}
+	files := make([]delivery.SetFile, len(m.Shards))
+	for i, s := range m.Shards {
+		files[i] = delivery.SetFile{Name: s.Name, Open: open(ShardKey(format, i+1))}
+	}
+	manifest := delivery.SetFile{Name: feed.ManifestName, Open: func(context.Context) (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(raw.Bytes())), nil
+	}}
+	stale := func(name string) bool {
+		f, _, _, ok := feed.ParseShardName(name)
+		return ok && f == format
+	}
+	res, err := delivery.PushSFTPSet(ctx, target, files, manifest, stale)
 	if err != nil {
 		return 0, err
 	}

@@ -57,17 +57,27 @@ func (f *Service) PublishedItems(ctx context.Context, shopID int64, limit int) (
 
 // ServedFeed is a published feed file with what HTTP caching needs.
 type ServedFeed struct {
-	Shop     *app.Shop
-	Build    *app.FeedBuild
-	File     *app.FeedFile
-	Modified time.Time
+	Shop        *app.Shop
+	Build       *app.FeedBuild
+	File        *app.FeedFile
+	Modified    time.Time
+	Name        string // the file's public name, e.g. products-00001-of-00002.parquet
+	ContentType string
 }
 
+// feedFileNames is the help of a pull of an unknown file.
+const feedFileNames = "no such feed file; use products.jsonl.gz, products.csv.gz, products.tsv.gz, or " +
+	feed.ManifestName + " and the Parquet shards it lists (products-00001-of-0000N.parquet)"
+
 // OpenFeed authorises a pull of a shop's feed by its bearer token and
-// returns the newest published file in the format. Unknown shops, wrong
-// tokens and uninstalled shops are all CodeUnauthorized: a caller learns
-// nothing about which shops exist.
-func (f *Service) OpenFeed(ctx context.Context, shopDomain, token, format string) (*ServedFeed, error) {
+// returns the newest published file of that name: products.FORMAT (a
+// single file), the Parquet shard set's manifest (feed.ManifestName), or
+// one of the shards it lists. A shard is served from the build of the
+// newest complete set (the one the manifest describes); a shard name of
+// another set, such as one of a different count, is not found. Unknown
+// shops, wrong tokens and uninstalled shops are all CodeUnauthorized: a
+// caller learns nothing about which shops exist.
+func (f *Service) OpenFeed(ctx context.Context, shopDomain, token, name string) (*ServedFeed, error) {
 	unauthorized := &app.Error{Code: app.CodeUnauthorized, Message: "a valid feed token is required as Bearer"}
 	if token == "" {
 		return nil, unauthorized
@@ -79,19 +89,49 @@ func (f *Service) OpenFeed(ctx context.Context, shopDomain, token, format string
 	if err != nil {
 		return nil, err
 	}
-	if !slices.Contains(feedFormats, feed.Format(format)) {
-		return nil, &app.Error{Code: app.CodeNotFound, Message: "no such feed file; use products.jsonl.gz, products.csv.gz or products.tsv.gz"}
+	notBuilt := &app.Error{Code: app.CodeNotFound, Message: "the feed has not been built yet; it is built after the first catalog sync"}
+	if format, ok := strings.CutPrefix(name, "products."); ok && slices.Contains(feedFormats, feed.Format(format)) {
+		// The newest published build whose file in the format is complete:
+		// a build publishes its jsonl.gz before writing its other formats.
+		b, file, err := f.Store.PublishedFeedFile(ctx, sh.ID, format)
+		if errors.Is(err, app.ErrNotFound) {
+			return nil, notBuilt
+		}
+		if err != nil {
+			return nil, err
+		}
+		return &ServedFeed{Shop: sh, Build: b, File: file, Modified: *b.FinishedAt, Name: name, ContentType: "application/gzip"}, nil
 	}
-	// The newest published build whose file in the format is complete: a
-	// build publishes its jsonl.gz before writing its other formats.
-	b, file, err := f.Store.PublishedFeedFile(ctx, sh.ID, format)
+	sf, i, _, isShard := feed.ParseShardName(name)
+	if !isShard && name != feed.ManifestName {
+		return nil, &app.Error{Code: app.CodeNotFound, Message: feedFileNames}
+	}
+	format := feed.FormatParquet
+	if isShard {
+		format = sf
+	}
+	if !sharded(format) {
+		return nil, &app.Error{Code: app.CodeNotFound, Message: feedFileNames}
+	}
+	m, b, err := f.currentManifest(ctx, sh.ID, format)
 	if errors.Is(err, app.ErrNotFound) {
-		return nil, &app.Error{Code: app.CodeNotFound, Message: "the feed has not been built yet; it is built after the first catalog sync"}
+		return nil, notBuilt
 	}
 	if err != nil {
 		return nil, err
 	}
-	return &ServedFeed{Shop: sh, Build: b, File: file, Modified: *b.FinishedAt}, nil
+	key, ctype := ManifestKey(format), "application/json"
+	if isShard {
+		if !m.Has(name) {
+			return nil, &app.Error{Code: app.CodeNotFound, Message: "no such shard in the current set; " + feed.ManifestName + " lists them"}
+		}
+		key, ctype = ShardKey(format, i), "application/vnd.apache.parquet"
+	}
+	file, err := f.Store.FeedFile(ctx, b.ID, key)
+	if err != nil {
+		return nil, err
+	}
+	return &ServedFeed{Shop: sh, Build: b, File: file, Modified: *b.FinishedAt, Name: name, ContentType: ctype}, nil
 }
 
 // CopyFeed writes a served file's bytes to w.

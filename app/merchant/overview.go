@@ -32,6 +32,9 @@ type Overview struct {
 	Targets      []*app.FeedTarget
 	ChannelWarns []string
 	ChannelError string
+	// FeaturesOff are the optional features whose scope the shop has not
+	// granted: the page says so and offers the grant (App Bridge).
+	FeaturesOff []app.Feature
 }
 
 // agentChannelWords name Shopify's own agentic channels (ChatGPT through
@@ -104,7 +107,9 @@ func (a *Admin) Overview(ctx context.Context, sh *app.Shop) (*Overview, error) {
 			ov.StepsDone++
 		}
 	}
-	if a.Channels != nil {
+	ov.FeaturesOff = sh.FeaturesOff()
+	// Without read_publications Shopify refuses the list: not asked.
+	if a.Channels != nil && sh.FeatureOn(app.FeatureChannelCheck) {
 		names, err := a.Channels.SalesChannels(ctx, sh)
 		if err != nil {
 			// The checklist still renders; the warning says it could not look.

@@ -462,9 +462,18 @@ func TestAdminOverviewAndOrders(t *testing.T) {
 	if err := e.emu.SetSalesChannels(testShop, []string{"Online Store", "ChatGPT"}); err != nil {
 		t.Fatal(err)
 	}
+	// The channel check needs read_publications, an optional scope: granted
+	// in context (scopes_test.go tests the grant itself).
+	if _, err := e.emu.GrantScopes(ctx, testShop, app.ScopeReadPublications); err != nil {
+		t.Fatal(err)
+	}
+	granted, err := e.svc.Shopify().SyncScopes(ctx, testShop)
+	if err != nil {
+		t.Fatal(err)
+	}
 	// A fresh replica's admin (the channel list is cached per process).
 	ov, err := (&merchant.Admin{Store: e.svc.Store(), Feeds: e.svc.Feeds(), Agents: e.svc.Agents(),
-		Channels: &merchant.ShopifyChannels{Shopify: e.svc.Shopify()}}).Overview(ctx, e.sh)
+		Channels: &merchant.ShopifyChannels{Shopify: e.svc.Shopify()}}).Overview(ctx, granted)
 	if err != nil || len(ov.ChannelWarns) != 1 || ov.ChannelWarns[0] != "ChatGPT" {
 		t.Errorf("channel warning: %v %v (%s)", err, ov.ChannelWarns, ov.ChannelError)
 	}

@@ -48,6 +48,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -867,6 +868,22 @@ func fileSizes(tb testing.TB, st *store.Store, buildID int64, formats ...feed.Fo
 	tb.Helper()
 	sizes := make([]string, 0, len(formats))
 	for _, format := range formats {
+		if slices.Contains(feeds.ShardedFormats, format) {
+			var raw bytes.Buffer
+			if _, err := st.CopyFeedFile(context.Background(), buildID, feeds.ManifestKey(format), &raw); err != nil {
+				tb.Fatalf("%s shard set of build %d: %v", format, buildID, err)
+			}
+			var m feed.Manifest
+			if err := json.Unmarshal(raw.Bytes(), &m); err != nil {
+				tb.Fatal(err)
+			}
+			var bytes int64
+			for _, s := range m.Shards {
+				bytes += s.Bytes
+			}
+			sizes = append(sizes, fmt.Sprintf("%s=%.2fMB(%d shards)", format, float64(bytes)/mb, len(m.Shards)))
+			continue
+		}
 		ff, err := st.FeedFile(context.Background(), buildID, string(format))
 		if err != nil {
 			tb.Fatal(err)

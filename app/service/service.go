@@ -34,6 +34,7 @@ import (
 
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/agents"
+	"github.com/acpbridge/acpbridge/app/billing"
 	"github.com/acpbridge/acpbridge/app/catalog"
 	"github.com/acpbridge/acpbridge/app/checkout"
 	"github.com/acpbridge/acpbridge/app/feeds"
@@ -101,6 +102,7 @@ type Service struct {
 	checkout   *checkout.Sessions
 	carts      *checkout.Carts
 	events     *orderevents.Service
+	billing    *billing.Service
 	webhooks   *shops.ShopifyWebhooks
 	queue      *jobs.Queue
 	web        *web.Server
@@ -278,9 +280,10 @@ func (s *Service) buildCheckout(opts Options) {
 	// stock as long.
 	s.carts = checkout.NewCarts(s.store, pricing, s.queue, drafts,
 		checkout.CartsOptions{Logger: logger, Now: now, TTL: cfg.CheckoutTTL, Distribution: cfg.Distribution})
+	s.billing = s.buildBilling()
 	s.checkout = checkout.New(s.store, pricing, completer, s.events, s.queue,
 		checkout.Options{Logger: logger, Now: now, TTL: cfg.CheckoutTTL, Distribution: cfg.Distribution,
-			Drafts: drafts, Carts: s.carts, AppURL: s.appURL})
+			Drafts: drafts, Carts: s.carts, AppURL: s.appURL, Admission: s.billing})
 }
 
 // appURL is the app's public URL: APP_URL, or where it listens once
@@ -310,7 +313,7 @@ func (s *Service) workers(opts Options) *river.Workers {
 	river.AddWorker(workers, &jobs.ReleaseDraftWorker{App: s.checkout})
 	river.AddWorker(workers, &jobs.DeliverAgentEventWorker{App: s.events})
 	river.AddWorker(workers, &jobs.SweepWorker{Sweepers: []jobs.Sweeper{jobs.SweeperFunc(s.shopify.SweepWebhooks), s.events,
-		jobs.SweeperFunc(func(ctx context.Context) error { _, err := housekeeping.SweepCompletions(ctx); return err })}})
+		jobs.SweeperFunc(func(ctx context.Context) error { _, err := housekeeping.SweepCompletions(ctx); return err }), s.billing}})
 	if opts.AddWorkers != nil {
 		opts.AddWorkers(workers)
 	}
@@ -347,6 +350,7 @@ func (s *Service) buildHTTP(opts Options) {
 		AppURL:          s.appURL,
 		Admin:           s.admin,
 		AdminUI:         web.AdminUI{ClientID: cfg.ShopifyAPIKey, AppBridgeURL: cfg.AppBridgeURL, PolarisURL: cfg.PolarisURL},
+		Billing:         s.billing,
 		IPRate:          cfg.IPRate,
 		IPBurst:         int(2 * cfg.IPRate),
 		WebhookIPRate:   cfg.WebhookIPRate,

@@ -58,6 +58,7 @@ func testConfig(t *testing.T, db app.DatabaseConfig) config.Config {
 	cfg.IPRate, cfg.WebhookIPRate = 0, 0
 	// /metrics is not public: tests read it on a listener of its own.
 	cfg.MetricsAddr = "127.0.0.1:0"
+	cfg.Billing = testBillingPlan(t) // off, but for billing's own tests
 	return cfg
 }
 

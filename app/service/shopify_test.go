@@ -99,7 +99,7 @@ func newShopifyEnvOn(t *testing.T, db app.DatabaseConfig, like *shopifyEnv) *sho
 		emu, err = emulator.New(emulator.Config{
 			APIKey: testClientID, APISecret: testSecret, Logger: storetest.Logger(t), Products: 5, Seed: 1,
 			Shops:  []string{testShop, otherShop},
-			Scopes: strings.Split(config.DefaultScopes, ","),
+			Scopes: strings.Split(config.DefaultScopes, ","), OptionalScopes: strings.Split(config.OptionalScopes, ","),
 		})
 		if err != nil {
 			t.Fatal(err)

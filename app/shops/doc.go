@@ -8,7 +8,10 @@
 // the body says), then routing each stored delivery in its job to the
 // catalog (CatalogEvents), to orders (OrderWebhooks), to the privacy
 // requests (compliance, compliance.go) or to the uninstall, which Shopify
-// confirms before a shop is deactivated (uninstall.go).
+// confirms before a shop is deactivated (uninstall.go), or to the shop's
+// granted scopes (app/scopes_update, and SyncScopes after a grant in the
+// admin; scopes.go), which turn the optional features (app.OptionalFeatures)
+// on and off.
 //
 // It owns the ShopifyStore port (app/store implements it) and the
 // interfaces through which it tells other capabilities what Shopify said

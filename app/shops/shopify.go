@@ -68,6 +68,8 @@ type ShopifyStore interface {
 	UpdateShopTokens(ctx context.Context, shopID int64, t app.SealedTokens) error
 	MarkShopReauth(ctx context.Context, shopID int64, reason string) error
 	UpdateShopDetails(ctx context.Context, shopID int64, d app.ShopDetails) error
+	// UpdateShopScopes stores the scopes the shop granted (app.JoinScopes).
+	UpdateShopScopes(ctx context.Context, shopID int64, scopes string) error
 	// CreateOAuthState stores a state and keeps at most keep pending
 	// states for the shop, deleting the oldest.
 	CreateOAuthState(ctx context.Context, stateHash, shop string, expiresAt time.Time, keep int) error

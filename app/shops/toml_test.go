@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/config"
 
 	"github.com/acpbridge/acpbridge/app/shops"
@@ -26,6 +27,33 @@ func TestShopifyAppTOMLMatchesCode(t *testing.T) {
 	scopes := regexp.MustCompile(`(?m)^scopes = "([^"]*)"`).FindStringSubmatch(toml)
 	if scopes == nil || scopes[1] != config.DefaultScopes {
 		t.Errorf("toml scopes %q != DefaultScopes %q", scopes, config.DefaultScopes)
+	}
+	// optional_scopes is an array of strings (the Shopify CLI's schema),
+	// equal to OptionalScopes, and shares no scope with the required ones.
+	opt := regexp.MustCompile(`(?m)^optional_scopes = \[([^\]]*)\]`).FindStringSubmatch(toml)
+	var optional []string
+	if opt != nil {
+		for _, m := range regexp.MustCompile(`"([a-z_]+)"`).FindAllStringSubmatch(opt[1], -1) {
+			optional = append(optional, m[1])
+		}
+	}
+	if strings.Join(optional, ",") != config.OptionalScopes {
+		t.Errorf("toml optional_scopes %v != OptionalScopes %q", optional, config.OptionalScopes)
+	}
+	for _, o := range optional {
+		if slices.Contains(strings.Split(config.DefaultScopes, ","), o) {
+			t.Errorf("%s is both required and optional", o)
+		}
+	}
+	// Every optional feature's scope is an optional scope, and every
+	// optional scope serves a feature.
+	var featureScopes []string
+	for _, f := range app.OptionalFeatures {
+		featureScopes = append(featureScopes, f.Scope)
+	}
+	slices.Sort(featureScopes)
+	if strings.Join(slices.Compact(featureScopes), ",") != strings.Join(slices.Sorted(slices.Values(optional)), ",") {
+		t.Errorf("app.OptionalFeatures need %v, optional_scopes are %v", featureScopes, optional)
 	}
 	ver := regexp.MustCompile(`(?m)^api_version = "([^"]*)"`).FindStringSubmatch(toml)
 	if ver == nil || ver[1] != shopify.APIVersion {

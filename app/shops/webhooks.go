@@ -21,6 +21,7 @@ import (
 // Webhook topics the app subscribes to in shopify.app.toml.
 const (
 	TopicAppUninstalled       = "app/uninstalled"
+	TopicAppScopesUpdate      = "app/scopes_update"
 	TopicCustomersDataRequest = "customers/data_request"
 	TopicCustomersRedact      = "customers/redact"
 	TopicShopRedact           = "shop/redact"
@@ -35,7 +36,7 @@ func isComplianceTopic(t string) bool { return slices.Contains(ComplianceTopics,
 // WebhookTopics lists every topic the app accepts. Keep it equal to the
 // subscriptions in shopify.app.toml (a test checks).
 var WebhookTopics = []string{
-	TopicAppUninstalled,
+	TopicAppUninstalled, TopicAppScopesUpdate,
 	"products/create", "products/update", "products/delete", "inventory_levels/update", "bulk_operations/finish",
 	"orders/updated", "orders/cancelled", "fulfillments/create", "fulfillments/update", "refunds/create",
 	TopicCustomersDataRequest, TopicCustomersRedact, TopicShopRedact,
@@ -361,6 +362,10 @@ func (s *Shopify) process(ctx context.Context, ev *app.WebhookEvent, catalog Cat
 	if ev.Topic == TopicAppUninstalled {
 		// Shopify is asked first, outside the transaction.
 		return s.processUninstall(ctx, ev)
+	}
+	if ev.Topic == TopicAppScopesUpdate {
+		// Shopify is asked first, outside the transaction (scopes.go).
+		return s.processScopesUpdate(ctx, ev)
 	}
 	if orders != nil && slices.Contains(OrderTopics, ev.Topic) {
 		// Stripe and Shopify are called outside the transaction; what

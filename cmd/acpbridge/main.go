@@ -2,7 +2,7 @@
 //
 //	acpbridge [serve]                    serve the app (the default)
 //	acpbridge migrate up|down [N]|reset|status
-//	acpbridge demo [--addr A] [--dir D] [--agent-webhook-url U] [--products N]
+//	acpbridge demo [--addr A] [--dir D] [--agent-webhook-url U] [--products N] [--free-orders N]
 //	acpbridge sync --shop X              full catalog sync, with progress
 //	acpbridge feed build|validate|export|push --shop X
 //	acpbridge keygen                     print a new ENCRYPTION_KEY entry
@@ -130,6 +130,7 @@ func parseDemoFlags(args []string, stderr io.Writer) (demo.Options, error) {
 	fs.StringVar(&o.Dir, "dir", "demo-data", "folder for the demo's database and demo.json")
 	fs.StringVar(&o.AgentWebhookURL, "agent-webhook-url", "", "where order events are sent")
 	fs.IntVar(&o.Products, "products", 25, "products in the emulated store's catalog")
+	fs.IntVar(&o.FreeOrders, "free-orders", demo.DefaultFreeOrders, "agent orders a month each demo shop gets before it needs a plan (-1: billing off)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}

@@ -52,6 +52,10 @@ type Config struct {
 	// Scopes are granted by token exchange when the app has no installed
 	// scopes yet (managed install grants what shopify.app.toml declares).
 	Scopes []string
+	// OptionalScopes are shopify.app.toml's optional_scopes: the only
+	// scopes App Bridge's scopes.request may grant (scopes.go); empty
+	// lets it grant any.
+	OptionalScopes []string
 	// BulkDelay is how long a bulk operation takes from CREATED to
 	// COMPLETED, default 100ms.
 	BulkDelay time.Duration

@@ -36,6 +36,7 @@ var resolverAreas = []func(*registry){
 	registerBulkResolvers,
 	registerDraftOrderResolvers,
 	registerDraftOrderWriteResolvers,
+	registerBillingResolvers,
 	registerOrderResolvers, // after registerNodeResolvers: it extends node and nodes
 }
 

@@ -142,6 +142,10 @@ func resolveOrderCreate(x *execution, _ *ast.Field, args map[string]any) (any, e
 	discount := oi.discountCode(in, linesTotal, shippingTotal)
 	txs := oi.transactions(in, processedAt)
 	ci := oi.customer(in, email)
+	if ci != nil && ci.context == "toUpsert" && !x.token.hasScope(scopeWriteCustomers) {
+		// Writing a customer takes the customers scope (scopes.go).
+		return nil, accessDenied("orderCreate", scopeWriteCustomers)
+	}
 	cust := oi.knownCustomer(s, ci)
 	if len(oi.errs) > 0 {
 		return refused()

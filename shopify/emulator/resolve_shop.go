@@ -59,9 +59,10 @@ func resolveAppInstallation(x *execution, _ *ast.Field, _ map[string]any) (any, 
 		list[i] = map[string]any{"handle": sc, "description": sc}
 	}
 	return map[string]any{
-		"__typename":   "AppInstallation",
-		"id":           gid("AppInstallation", x.shop.id),
-		"accessScopes": list,
+		"__typename":          "AppInstallation",
+		"id":                  gid("AppInstallation", x.shop.id),
+		"accessScopes":        list,
+		"activeSubscriptions": x.activeSubscriptionNodes(),
 	}, nil
 }
 

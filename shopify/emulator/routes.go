@@ -17,8 +17,12 @@ func (e *Emulator) routes() *http.ServeMux {
 	mux.HandleFunc("GET "+AppBridgePath, e.handleAppBridgeJS)
 	mux.HandleFunc("POST "+idTokenPath, e.handleIDToken)
 	mux.HandleFunc("OPTIONS "+idTokenPath, e.handleIDToken)
+	mux.HandleFunc("POST "+scopesPath, e.handleScopes)
+	mux.HandleFunc("OPTIONS "+scopesPath, e.handleScopes)
 	mux.HandleFunc("GET "+checkoutPathPrefix+"{shop}/{token}", e.handleCheckoutPage)
 	mux.HandleFunc("POST "+checkoutPathPrefix+"{shop}/{token}", e.handleCheckoutPay)
+	mux.HandleFunc("GET "+billingPathPrefix+"{shop}/{token}", e.handleBillingPage)
+	mux.HandleFunc("POST "+billingPathPrefix+"{shop}/{token}", e.handleBillingDecision)
 	return mux
 }
 

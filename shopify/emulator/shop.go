@@ -22,6 +22,8 @@ type shopState struct {
 	orders     orderBook // orders and customers (orders.go)
 	drafts     draftBook // draft orders (draft_store.go)
 	channels   []string  // sales channel titles; nil: defaultChannels
+
+	billing billingBook // app subscriptions (resolve_billing.go)
 }
 
 // Stats counts what one shop's API saw, for test assertions.

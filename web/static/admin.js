@@ -118,6 +118,9 @@
       var data = {};
       try { data = await res.json(); } catch (e) { /* 204 */ }
       if (!res.ok) { showError(form, data); return; }
+      // Shopify's approval page (billing) cannot be framed: open it at the
+      // top level, which App Bridge does from inside the admin's iframe.
+      if (data.redirect) { toast(data.message || "Opening Shopify…"); window.open(data.redirect, "_top"); return; }
       var secret = secretKeys.map(function (k) { return data[k]; }).filter(Boolean)[0];
       if (secret) { showSecret(form, secret, data.message); toast("Created. Copy it now."); return; }
       var target = form.dataset.result && document.querySelector(form.dataset.result);

@@ -3,7 +3,8 @@
 // browser tests: the same global `shopify` with idToken() and toast, the
 // same fetch interceptor adding "Authorization: Bearer <ID token>" to the
 // app's own requests (retrying once on X-Shopify-Retry-Invalid-Session-Request),
-// and the same bounce behaviour (reload shopify-reload with a fresh id_token).
+// the same bounce behaviour (reload shopify-reload with a fresh id_token), and
+// the scopes API (query, request with a permission modal, revoke).
 (function () {
   "use strict";
   var script = document.currentScript;
@@ -42,9 +43,70 @@
     return res;
   };
 
+  // The scopes API (shopify.scopes): query, request (Shopify admin's
+  // permission modal, drawn here over the page: Grant or Decline) and revoke.
+  async function scopesCall(action, scopes) {
+    var res = await nativeFetch(emulator + "/emulator/app-bridge/scopes", {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ shop: shop, api_key: apiKey, action: action, scopes: scopes || [] })
+    });
+    var body = await res.json();
+    if (!res.ok) throw new Error("App Bridge (emulated): " + (body.error || res.status));
+    return body;
+  }
+
+  function permissionModal(scopes) {
+    return new Promise(function (resolve) {
+      var overlay = document.createElement("div");
+      overlay.id = "app-bridge-scopes-modal";
+      overlay.setAttribute("role", "dialog");
+      overlay.setAttribute("aria-modal", "true");
+      overlay.setAttribute("aria-labelledby", "app-bridge-scopes-title");
+      overlay.style.cssText = "position:fixed;inset:0;background:rgba(0,0,0,.45);display:flex;align-items:center;" +
+        "justify-content:center;z-index:2147483647;font:14px/1.4 system-ui,sans-serif";
+      var box = document.createElement("div");
+      box.style.cssText = "background:#fff;color:#303030;border-radius:12px;padding:20px;max-width:360px;width:calc(100% - 32px)";
+      var title = document.createElement("h2");
+      title.id = "app-bridge-scopes-title";
+      title.style.cssText = "font-size:16px;margin:0 0 8px";
+      title.textContent = "Grant additional access?";
+      var text = document.createElement("p");
+      text.textContent = "This app is asking for permission to:";
+      var list = document.createElement("ul");
+      scopes.forEach(function (sc) { var li = document.createElement("li"); li.textContent = sc; list.appendChild(li); });
+      var decline = document.createElement("button");
+      decline.type = "button"; decline.id = "app-bridge-scopes-decline"; decline.textContent = "Decline";
+      var grant = document.createElement("button");
+      grant.type = "button"; grant.id = "app-bridge-scopes-grant"; grant.textContent = "Grant access";
+      grant.style.cssText = "margin-left:8px;background:#303030;color:#fff;border:0;border-radius:8px;padding:6px 12px";
+      var actions = document.createElement("div");
+      actions.style.cssText = "text-align:right;margin-top:12px";
+      actions.append(decline, grant);
+      box.append(title, text, list, actions);
+      overlay.appendChild(box);
+      function done(ok) { overlay.remove(); resolve(ok); }
+      decline.addEventListener("click", function () { done(false); });
+      grant.addEventListener("click", function () { done(true); });
+      document.body.appendChild(overlay);
+      grant.focus();
+    });
+  }
+
+  var scopesAPI = {
+    query: function () { return scopesCall("query"); },
+    request: async function (scopes) {
+      if (!(await permissionModal(scopes))) {
+        return { result: "declined-all", detail: await scopesCall("query") };
+      }
+      return scopesCall("grant", scopes);
+    },
+    revoke: function (scopes) { return scopesCall("revoke", scopes); }
+  };
+
   window.shopify = {
     config: { apiKey: apiKey, shop: shop },
     idToken: idToken,
+    scopes: scopesAPI,
     toast: { show: function () { /* the page shows its own toast */ } }
   };
 
