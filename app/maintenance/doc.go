@@ -5,7 +5,11 @@
 // webhook deliveries and expired idempotency keys; re-sealing, under the
 // current encryption key, every secret at rest still sealed under a
 // retired one (Resealer: shop tokens, feed target secrets, agent signing
-// and webhook secrets, payment credentials; reseal.go); handing completions that
+// and webhook secrets, payment credentials, and, through the store's
+// ResealPersonalData, buyers' personal data, stored idempotency answers
+// and data-request exports, sealing too what rows from before migration
+// 00022 hold in plaintext; reseal.go); forgetting buyers' personal data
+// and data-request exports past the retention (forgetBuyers); handing completions that
 // stood still back to the resume job; expiring the checkout sessions
 // handed to Shopify's checkout that outlived their expiry unread
 // (SessionExpirer, checkout.Sessions, so their draft orders are deleted);

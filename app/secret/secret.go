@@ -1,6 +1,8 @@
-// Package secret protects secrets at rest: OAuth tokens and payment keys are
-// sealed with AES-256-GCM under a rotatable keyring before they reach the
-// database, and agent API keys are stored only as hashes.
+// Package secret protects secrets at rest: OAuth tokens, payment keys and
+// buyers' personal data are sealed with AES-256-GCM under a rotatable
+// keyring before they reach the database, a sealed value is found by a
+// blind index (HMAC-SHA256 under a key derived from the keyring; blind.go),
+// and agent API keys are stored only as hashes.
 //
 // Every sealed value names the key that sealed it, so rotation is a config
 // change: put the new key first in ENCRYPTION_KEY, keep the old one after it
