@@ -164,10 +164,10 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 	return s, nil
 }
 
-// openStore opens the database, migrates it (unless AUTO_MIGRATE=false)
-// and loads the keyring that opens the secrets it holds.
+// openStore loads the keyring that opens the secrets the database holds,
+// opens the database with it (the store seals buyers' personal data) and
+// migrates it (unless AUTO_MIGRATE=false).
 func (s *Service) openStore(ctx context.Context, skipMigrate bool) (err error) {
-	// The keyring first: the store seals buyers' personal data with it.
 	if s.keys, err = LoadKeyring(s.cfg); err != nil {
 		return err
 	}
