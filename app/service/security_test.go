@@ -121,6 +121,8 @@ var routeTable = map[string]routeClass{
 	"POST /api/agents/webhook/test":             classAdminAPI,
 	"POST /api/test-checkout":                   classAdminAPI,
 	"GET /api/privacy/data-requests":            classAdminAPI,
+	"POST /api/billing/upgrade":                 classAdminAPI,
+	"POST /api/scopes/sync":                     classAdminAPI,
 	"GET /api/privacy/data-requests/:id/export": classAdminAPI,
 
 	"GET /": classAdminPage,
