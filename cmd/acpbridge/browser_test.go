@@ -134,9 +134,14 @@ func artifactsDir(t *testing.T) string {
 
 // TestAdminInBrowser walks the merchant through the admin in Chromium:
 // every page loads through the bounce page with an ID token, a setting is
-// changed (and a bad one refused beside its field), a product is excluded
-// and leaves the published feed, an API key is rotated and the old one is
-// refused, a sync is followed to its end, and an agent's order shows up.
+// changed through App Bridge's save bar (and a bad one refused beside its
+// field, a change discarded), a product is excluded and leaves the
+// published feed, an API key is rotated and the old one is refused, a sync
+// is followed to its end, and an agent's order shows up. Every page has
+// one heading and no nav of its own (App Bridge draws s-app-nav; here the
+// emulator's stand-in does), a label for every control, and no Polaris
+// element left unstood-in (the demo runs without Polaris' CDN); a message
+// shows one toast, App Bridge's.
 func TestAdminInBrowser(t *testing.T) {
 	exe := chromiumPath(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -232,8 +237,38 @@ func TestAdminInBrowser(t *testing.T) {
 			time.Sleep(200 * time.Millisecond)
 		}
 	}
+	// nav follows a link of the app's nav, which App Bridge draws from
+	// s-app-nav (Shopify admin's sidebar; the emulator's bar here).
 	nav := func(path string) chromedp.Action[chromedp.Void] {
-		return click(`nav.app-nav a[href^="` + path + `"]`)
+		return click(`#app-bridge-nav a[href^="` + path + `"]`)
+	}
+	// checkPage: one heading (s-page's), no nav of the page's own, every
+	// control labelled, every Polaris field and button stood in for.
+	checkPage := func(name string) {
+		t.Helper()
+		if !eval(`(() => { const h = document.querySelectorAll('h1'); const page = document.querySelector('s-page[heading]');
+  return h.length === 1 && page !== null && h[0].textContent === page.getAttribute('heading') && page.contains(h[0]); })()`) {
+			t.Errorf("%s: not exactly one h1 with s-page's heading", name)
+		}
+		if !eval(`Array.from(document.querySelectorAll('nav')).every(n => n.id === 'app-bridge-nav' || n.getAttribute('aria-label') === 'Pages') &&
+  document.querySelectorAll('#app-bridge-nav a').length === document.querySelectorAll('s-app-nav a').length && document.querySelectorAll('s-app-nav a').length > 0`) {
+			t.Errorf("%s: a nav besides App Bridge's (or App Bridge's misses links)", name)
+		}
+		if eval(`document.querySelector('s-text-field, s-url-field, s-number-field, s-password-field, s-search-field, s-text-area, s-select, s-checkbox, s-choice-list, s-button') !== null`) {
+			t.Errorf("%s: a Polaris field or button left without its native stand-in", name)
+		}
+		unlabeled, err := chromedp.Run(bctx, chromedp.Evaluate[[]string](unlabeledJS))
+		if err != nil || len(unlabeled) > 0 {
+			t.Errorf("%s: controls without a label: %v %v", name, unlabeled, err)
+		}
+	}
+	// oneToast: msg shows once on screen, in App Bridge's toast.
+	oneToast := func(what, msg string) {
+		t.Helper()
+		waitFor(what+": App Bridge's toast", `(() => { const t = document.getElementById('app-bridge-toast'); return t !== null && !t.hidden && t.textContent.includes(`+strconv.Quote(msg)+`); })()`)
+		if !eval(`Array.from(document.querySelectorAll('body *')).filter(e => getComputedStyle(e).position === 'fixed' && e.getClientRects().length > 0 && e.textContent.includes(` + strconv.Quote(msg) + `)).length === 1`) {
+			t.Errorf("%s: %q shows in more than one toast", what, msg)
+		}
 	}
 
 	// Overview: the demo shop is signed in through App Bridge's bounce.
@@ -252,10 +287,9 @@ func TestAdminInBrowser(t *testing.T) {
 	if ok, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`document.querySelector('#mcp-url + button[data-copy]') !== null && document.querySelector('#mcp-url + button[data-copy]').dataset.copy === document.querySelector('#mcp-url').textContent`)); err != nil || !ok {
 		t.Errorf("no copy button for the MCP server URL: %v %v", ok, err)
 	}
-	unlabeled, err := chromedp.Run(bctx, chromedp.Evaluate[[]string](unlabeledJS))
-	if err != nil || len(unlabeled) > 0 {
-		t.Errorf("controls without a label: %v %v", unlabeled, err)
-	}
+	checkPage("overview")
+	do("copy", click(`#mcp-url + button[data-copy]`))
+	oneToast("copy", "Copied.")
 
 	// A test checkout from the overview.
 	do("test checkout", click(`form[data-api="/api/test-checkout"] button`), visible(`#test-checkout-result ul`))
@@ -266,6 +300,7 @@ func TestAdminInBrowser(t *testing.T) {
 	// Products: exclude the first published one; it leaves the feed.
 	do("products", nav("/admin/products"), visible(`tr[data-status="published"]`))
 	shot("products")
+	checkPage("products")
 	attr, err := chromedp.Run(bctx, chromedp.AttributeValue(chromedp.CSS(`tr[data-status="published"]`), "data-product-id"))
 	if err != nil {
 		fail("product id", err)
@@ -285,17 +320,40 @@ func TestAdminInBrowser(t *testing.T) {
 		time.Sleep(500 * time.Millisecond)
 	}
 
-	// Settings: a bad URL is refused beside its field; a good value is saved.
-	do("settings", nav("/admin/settings"), visible(`#f-return`),
-		chromedp.SetValue(chromedp.CSS(`#f-return`), "http://not-https.example/returns"),
-		click(`#policies button[type=submit]`), visible(`#f-return[aria-invalid="true"]`))
+	// Settings save through App Bridge's contextual save bar: no save
+	// button; typing shows the bar; a bad URL is refused beside its field;
+	// Discard puts the page's values back; a good value is saved.
+	do("settings", nav("/admin/settings"), visible(`#f-return`))
+	checkPage("settings")
+	if eval(`document.querySelector('#policies form button[type=submit], #payment form button[type=submit]') !== null || document.querySelector('#app-bridge-save-bar') !== null && !document.querySelector('#app-bridge-save-bar').hidden`) {
+		t.Error("the settings form has a save button, or the save bar shows before any change")
+	}
+	eval(`(() => { document.querySelector('#f-return').value = ''; return true; })()`)
+	do("type a bad URL", chromedp.SendKeys(chromedp.CSS(`#f-return`), "http://not-https.example/returns"),
+		visible(`#app-bridge-save-bar`))
+	shot("settings-save-bar")
+	do("save the bad URL", click(`#app-bridge-save-bar-save`), visible(`#f-return[aria-invalid="true"]`))
 	shot("settings-error")
 	if got := text(`#f-return-err`); !strings.Contains(got, "https") {
 		t.Errorf("inline error: %q", got)
 	}
-	do("save setting", chromedp.Reload(), visible(`#f-window`),
-		chromedp.SetValue(chromedp.CSS(`#f-window`), "21"), click(`#policies button[type=submit]`))
-	waitFor("saved setting shown", `location.search.includes("id_token=") && document.querySelector('#f-window') !== null && document.querySelector('#f-window').defaultValue === "21"`)
+	if !eval(`document.activeElement === document.querySelector('#f-return') && document.querySelector('#f-return').getAttribute('aria-describedby').split(' ').includes('f-return-err')`) {
+		t.Error("the refused field is not focused, or its error is not tied to it")
+	}
+	oneToast("refused setting", text(`#f-return-err`))
+	// App Bridge hides the bar on submit; the next change shows it again.
+	if !eval(`document.querySelector('#app-bridge-save-bar').hidden`) {
+		t.Error("the save bar still shows after Save")
+	}
+	do("discard", chromedp.SendKeys(chromedp.CSS(`#f-return`), "x"), visible(`#app-bridge-save-bar`),
+		click(`#app-bridge-save-bar-discard`), chromedp.WaitNotVisible(chromedp.CSS(`#app-bridge-save-bar`)))
+	if !eval(`document.querySelector('#f-return').value === document.querySelector('#f-return').defaultValue && document.querySelector('#f-return-err').textContent === '' && !document.querySelector('#f-return').hasAttribute('aria-invalid')`) {
+		t.Error("Discard did not put the page's value back and clear the error")
+	}
+	eval(`(() => { document.querySelector('#f-window').value = ''; return true; })()`)
+	do("save setting", chromedp.SendKeys(chromedp.CSS(`#f-window`), "21"),
+		visible(`#app-bridge-save-bar`), click(`#app-bridge-save-bar-save`))
+	waitFor("saved setting shown", `location.search.includes("id_token=") && document.querySelector('#f-window') !== null && document.querySelector('#f-window').defaultValue === "21" && document.querySelector('#app-bridge-save-bar') === null`)
 
 	// Rotate the agent key: a new one, then revoke the old; the old is refused.
 	do("new key", chromedp.SetValue(chromedp.CSS(`#key-label`), "ChatGPT (rotated)"),
@@ -332,16 +390,19 @@ func TestAdminInBrowser(t *testing.T) {
 	}
 	do("feed reloaded", visible(`[data-items-published]`))
 	shot("feed")
+	checkPage("feed")
 
 	// Orders: one purchase by the agent, then the list, chart and timeline.
 	buy(t, m, newKey)
 	do("orders", nav("/admin/orders"), visible(`tr[data-session]`))
 	shot("orders")
+	checkPage("orders")
 	if got := text(`[data-sum-orders]`); got != "1" {
 		t.Errorf("orders in the chart: %q", got)
 	}
 	do("order", click(`tr[data-session] a`), visible(`.timeline`))
 	shot("order")
+	checkPage("order")
 	if got := text(`.timeline`); !strings.Contains(got, "created in Shopify") {
 		t.Errorf("timeline: %q", got)
 	}
@@ -352,6 +413,24 @@ func TestAdminInBrowser(t *testing.T) {
 	if eval(`document.documentElement.scrollWidth > window.innerWidth + 1`) {
 		t.Error("the products page is wider than a 390 px screen")
 	}
+	do("narrow product", click(`tr[data-product-id] a`), visible(`#o-title`))
+	shot("product-narrow")
+	checkPage("product")
+	if eval(`document.documentElement.scrollWidth > window.innerWidth + 1`) {
+		t.Error("the product page is wider than a 390 px screen")
+	}
+	// Keyboard only: Tab reaches a field, typing shows the save bar, and
+	// its Save button is reachable and works with Enter.
+	do("keyboard edit", chromedp.Focus(chromedp.CSS(`#o-mpn`)), chromedp.KeyEvent("MPN-1"), visible(`#app-bridge-save-bar`))
+	shot("product-save-bar-narrow")
+	do("keyboard save", chromedp.Focus(chromedp.CSS(`#app-bridge-save-bar-save`)), chromedp.KeyEvent("\r"))
+	waitFor("override saved", `location.search.includes("id_token=") && document.querySelector('#o-mpn') !== null && document.querySelector('#o-mpn').defaultValue === "MPN-1"`)
+	do("narrow settings", nav("/admin/settings"), visible(`#f-window`))
+	checkPage("settings (narrow)")
+	if eval(`document.documentElement.scrollWidth > window.innerWidth + 1`) {
+		t.Error("the settings page is wider than a 390 px screen")
+	}
+	shot("settings-narrow")
 	if out := os.Getenv("ACPBRIDGE_README_SHOT"); out != "" {
 		do("readme", chromedp.EmulateViewport(1280, 1000), nav("/admin"), visible(`.checklist`))
 		buf, err := chromedp.Run(bctx, chromedp.CaptureScreenshot())
