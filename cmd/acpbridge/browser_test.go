@@ -431,6 +431,7 @@ func TestAdminInBrowser(t *testing.T) {
 		t.Error("the settings page is wider than a 390 px screen")
 	}
 	shot("settings-narrow")
+	polarisPath(t, bctx, m, shots)
 	if out := os.Getenv("ACPBRIDGE_README_SHOT"); out != "" {
 		do("readme", chromedp.EmulateViewport(1280, 1000), nav("/admin"), visible(`.checklist`))
 		buf, err := chromedp.Run(bctx, chromedp.CaptureScreenshot())
@@ -444,6 +445,103 @@ func TestAdminInBrowser(t *testing.T) {
 }
 
 func must[T any](v T, _ error) T { return v }
+
+// polarisStubJS defines the Polaris elements the settings page uses as
+// Polaris documents them, in miniature: fields are form-associated (a named
+// field is in form.elements, with value, checked or values, and reset puts
+// its value back), s-button submits its form, s-page shows its heading in
+// its own (shadow) tree. The CDN is out of reach in tests; the stub lets
+// the test run admin.js's Polaris path: no stand-ins, values read from the
+// elements, errors set as the field's error attribute.
+const polarisStubJS = `(() => {
+  class Field extends HTMLElement {
+    static formAssociated = true;
+    constructor() { super(); this._in = this.attachInternals(); this._v = null; }
+    get name() { return this.getAttribute('name') || ''; }
+    get form() { return this._in.form; }
+    get disabled() { return this.hasAttribute('disabled'); }
+    get value() { return this._v !== null ? this._v : (this.getAttribute('value') || ''); }
+    set value(v) { this._v = String(v); this._in.setFormValue(this._v); }
+    get checked() { return this._c !== undefined ? this._c : this.hasAttribute('checked'); }
+    set checked(c) { this._c = !!c; }
+    get values() { return Array.from(this.querySelectorAll('s-choice[selected]')).map(c => c.getAttribute('value')); }
+    connectedCallback() { this._in.setFormValue(this.value); }
+    formResetCallback() { this._v = null; this._c = undefined; this._in.setFormValue(this.value); }
+  }
+  for (const tag of ['s-text-field', 's-url-field', 's-number-field', 's-password-field', 's-search-field', 's-text-area', 's-select', 's-checkbox', 's-choice-list']) {
+    customElements.define(tag, class extends Field {});
+  }
+  customElements.define('s-button', class extends HTMLElement {
+    connectedCallback() {
+      this.addEventListener('click', () => { if (this.getAttribute('type') === 'submit' && this.closest('form')) this.closest('form').requestSubmit(); });
+    }
+  });
+  customElements.define('s-page', class extends HTMLElement {
+    connectedCallback() { if (!this.shadowRoot) { const r = this.attachShadow({ mode: 'open' }); r.innerHTML = '<h1></h1><slot></slot>'; r.querySelector('h1').textContent = this.getAttribute('heading'); } }
+  });
+})();`
+
+// polarisPath opens the settings page with Polaris (the stub above)
+// defined: admin.js leaves the s-* elements in place, the page has no
+// heading of its own (s-page's is Polaris'), the save bar follows the
+// form-associated fields, and a refused value comes back as the field's
+// error attribute; Discard resets the field and clears the error.
+func polarisPath(t *testing.T, bctx context.Context, m demoManifest, shots string) {
+	t.Helper()
+	pctx, cancel := chromedp.NewContext(bctx)
+	defer cancel()
+	if err := chromedp.Do(pctx); err != nil {
+		t.Fatalf("new tab: %v", err)
+	}
+	if _, err := chromedp.Call(pctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: polarisStubJS}); err != nil {
+		t.Fatalf("Polaris stub: %v", err)
+	}
+	settings := strings.Replace(m.AdminURL, "/admin?", "/admin/settings?", 1)
+	ev := func(expr string) bool {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			tctx, c := context.WithTimeout(pctx, 5*time.Second)
+			v, err := chromedp.Run(tctx, chromedp.Evaluate[bool](expr))
+			c()
+			if err == nil && v {
+				return true
+			}
+			if time.Now().After(deadline) {
+				return false
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	tctx, c := context.WithTimeout(pctx, 45*time.Second)
+	defer c()
+	if err := chromedp.Do(tctx, chromedp.Navigate(settings), chromedp.WaitReady(chromedp.CSS(`s-url-field#f-return`))); err != nil {
+		t.Fatalf("settings with Polaris: %v", err)
+	}
+	if !ev(`location.search.includes('id_token=') && document.querySelector('#app-bridge-nav') !== null`) {
+		t.Fatal("settings with Polaris: not signed in, or App Bridge's nav missing")
+	}
+	if !ev(`document.querySelector('input:not([type=hidden]), select, textarea, button:not([id^=app-bridge]), main h1') === null && document.querySelector('form[data-save-bar]').elements.namedItem('return_policy_url') === document.querySelector('s-url-field#f-return')`) {
+		t.Error("with Polaris, admin.js stood native controls in, or the fields are not the form's elements")
+	}
+	if !ev(`(() => { const f = document.querySelector('#f-return'); f.value = 'http://not-https.example/returns'; f.dispatchEvent(new Event('input', { bubbles: true })); return true; })() &&
+  !document.querySelector('#app-bridge-save-bar').hidden`) {
+		t.Fatal("with Polaris, a change did not show the save bar")
+	}
+	if !ev(`(() => { document.querySelector('#app-bridge-save-bar-save').click(); return true; })()`) ||
+		!ev(`(document.querySelector('#f-return').getAttribute('error') || '').includes('https') && !document.querySelector('#f-seller').hasAttribute('error')`) {
+		t.Error("with Polaris, the refused URL's error is not the field's error attribute")
+	}
+	if buf, err := chromedp.Run(pctx, chromedp.CaptureScreenshot()); err == nil {
+		_ = os.WriteFile(filepath.Join(shots, "settings-polaris-stub.png"), buf, 0o644)
+	}
+	if !ev(`(() => { const f = document.querySelector('#f-return'); f.value = 'http://x.example/'; f.dispatchEvent(new Event('input', { bubbles: true }));
+  window.confirm = () => true; // data-discard-confirmation: the merchant confirms
+  document.querySelector('#app-bridge-save-bar-discard').click(); return true; })()`) ||
+		!ev(`document.querySelector('#f-return').value === document.querySelector('#f-return').getAttribute('value') && !document.querySelector('#f-return').hasAttribute('error') && document.querySelector('#app-bridge-save-bar').hidden`) {
+		t.Error("with Polaris, Discard did not reset the field and clear its error")
+	}
+}
 
 // unlabeledJS lists visible form controls with no accessible name.
 const unlabeledJS = `Array.from(document.querySelectorAll('input, select, textarea')).filter(el => {
