@@ -419,7 +419,7 @@
     root.querySelectorAll("s-button").forEach(function (host) {
       var href = host.getAttribute("href");
       var c = document.createElement(href ? "a" : "button");
-      if (href) { c.href = href; c.className = "button"; attr(host, c, ["target", "rel"]); }
+      if (href) { c.href = href; c.className = "button"; attr(host, c, ["target", "rel", "download"]); }
       else { c.type = host.getAttribute("type") || "button"; attr(host, c, ["disabled"]); }
       if (host.id) c.id = host.id;
       if (host.getAttribute("variant") === "primary") c.classList.add("primary");
