@@ -20,8 +20,11 @@ import (
 )
 
 // The merchant's embedded admin: server-rendered pages (html/template with
-// Polaris web components for the look, plain HTML controls for input, one
-// small script) inside Shopify admin's iframe.
+// Polaris web components, fields included, and one small script) inside
+// Shopify admin's iframe. App Bridge draws the app's nav (s-app-nav), the
+// toasts and the settings forms' contextual save bar (data-save-bar);
+// s-page's heading is the page's only heading. Without Polaris' script the
+// script stands native controls in for the s-* fields and buttons.
 //
 // Authentication follows Shopify's flow for server-rendered embedded apps:
 // a page request carries the App Bridge ID token as ?id_token=; without a
@@ -65,7 +68,8 @@ type AdminUI struct {
 	// a stand-in from the dev-store emulator).
 	AppBridgeURL string
 	// PolarisURL is the Polaris web components' script; "" leaves it out
-	// (the pages stay legible with their own stylesheet).
+	// (the pages stay legible and usable: admin.js stands native controls
+	// in for the s-* fields, admin.css styles what remains).
 	PolarisURL string
 }
 

@@ -135,10 +135,15 @@ const (
 	MinMetricsToken = 16
 )
 
-// Shopify's CDN scripts for embedded admin pages.
+// Shopify's CDN scripts for embedded admin pages. App Bridge is not
+// versioned (Shopify serves one, always current). Polaris is: polaris.js
+// follows the newest major release, which may change components under the
+// pages; polaris-1.js is Shopify's stable channel for Polaris 1 (the newest
+// 1.x release, fixes without breaking changes), the release the pages are
+// written for. POLARIS_URL can name an exact release (polaris-1.0.js).
 const (
 	DefaultAppBridgeURL = "https://cdn.shopify.com/shopifycloud/app-bridge.js"
-	DefaultPolarisURL   = "https://cdn.shopify.com/shopifycloud/polaris.js"
+	DefaultPolarisURL   = "https://cdn.shopify.com/shopifycloud/polaris-1.js"
 )
 
 // LoadConfig reads the configuration from getenv (os.Getenv in production).

@@ -65,7 +65,7 @@ func TestAdminCompletionMethod(t *testing.T) {
 		t.Errorf("GET /api/agents after switching: %d %v", status, out)
 	}
 	_, _, body = c.page("/admin/settings", nil)
-	if !strings.Contains(body, `data-method="shopify_checkout"`) || !strings.Contains(body, `value="shopify_checkout" checked`) ||
+	if !strings.Contains(body, `data-method="shopify_checkout"`) || !strings.Contains(body, `<s-choice value="shopify_checkout" selected>`) ||
 		strings.Contains(body, "/api/agents/stripe") {
 		t.Errorf("settings page, Shopify checkout (no Stripe key step):\n%s", grep(body, "method"))
 	}

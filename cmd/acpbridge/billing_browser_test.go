@@ -171,6 +171,12 @@ func TestBillingInBrowser(t *testing.T) {
 	if got := text(`#plan-name`); !strings.Contains(got, "acpbridge Growth (test charge)") {
 		t.Errorf("plan shown: %q", got)
 	}
+	// One heading (s-page's) and no nav of the page's own: App Bridge's
+	// (the emulator's stand-in here) is the only one.
+	if ok, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`document.querySelectorAll('h1').length === 1 && document.querySelector('h1').textContent === document.querySelector('s-page').getAttribute('heading') &&
+  Array.from(document.querySelectorAll('nav')).every(n => n.id === 'app-bridge-nav') && document.querySelector('#app-bridge-nav a[aria-current="page"]').textContent === 'Plan'`)); err != nil || !ok {
+		t.Errorf("the plan page's heading and nav: %v %v", ok, err)
+	}
 
 	// Buying works again.
 	if status, out := purchase(); status != http.StatusOK {

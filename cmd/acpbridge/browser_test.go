@@ -134,9 +134,14 @@ func artifactsDir(t *testing.T) string {
 
 // TestAdminInBrowser walks the merchant through the admin in Chromium:
 // every page loads through the bounce page with an ID token, a setting is
-// changed (and a bad one refused beside its field), a product is excluded
-// and leaves the published feed, an API key is rotated and the old one is
-// refused, a sync is followed to its end, and an agent's order shows up.
+// changed through App Bridge's save bar (and a bad one refused beside its
+// field, a change discarded), a product is excluded and leaves the
+// published feed, an API key is rotated and the old one is refused, a sync
+// is followed to its end, and an agent's order shows up. Every page has
+// one heading and no nav of its own (App Bridge draws s-app-nav; here the
+// emulator's stand-in does), a label for every control, and no Polaris
+// element left unstood-in (the demo runs without Polaris' CDN); a message
+// shows one toast, App Bridge's.
 func TestAdminInBrowser(t *testing.T) {
 	exe := chromiumPath(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -232,8 +237,38 @@ func TestAdminInBrowser(t *testing.T) {
 			time.Sleep(200 * time.Millisecond)
 		}
 	}
+	// nav follows a link of the app's nav, which App Bridge draws from
+	// s-app-nav (Shopify admin's sidebar; the emulator's bar here).
 	nav := func(path string) chromedp.Action[chromedp.Void] {
-		return click(`nav.app-nav a[href^="` + path + `"]`)
+		return click(`#app-bridge-nav a[href^="` + path + `"]`)
+	}
+	// checkPage: one heading (s-page's), no nav of the page's own, every
+	// control labelled, every Polaris field and button stood in for.
+	checkPage := func(name string) {
+		t.Helper()
+		if !eval(`(() => { const h = document.querySelectorAll('h1'); const page = document.querySelector('s-page[heading]');
+  return h.length === 1 && page !== null && h[0].textContent === page.getAttribute('heading') && page.contains(h[0]); })()`) {
+			t.Errorf("%s: not exactly one h1 with s-page's heading", name)
+		}
+		if !eval(`Array.from(document.querySelectorAll('nav')).every(n => n.id === 'app-bridge-nav' || n.getAttribute('aria-label') === 'Pages') &&
+  document.querySelectorAll('#app-bridge-nav a').length === document.querySelectorAll('s-app-nav a').length && document.querySelectorAll('s-app-nav a').length > 0`) {
+			t.Errorf("%s: a nav besides App Bridge's (or App Bridge's misses links)", name)
+		}
+		if eval(`document.querySelector('s-text-field, s-url-field, s-number-field, s-password-field, s-search-field, s-text-area, s-select, s-checkbox, s-choice-list, s-button') !== null`) {
+			t.Errorf("%s: a Polaris field or button left without its native stand-in", name)
+		}
+		unlabeled, err := chromedp.Run(bctx, chromedp.Evaluate[[]string](unlabeledJS))
+		if err != nil || len(unlabeled) > 0 {
+			t.Errorf("%s: controls without a label: %v %v", name, unlabeled, err)
+		}
+	}
+	// oneToast: msg shows once on screen, in App Bridge's toast.
+	oneToast := func(what, msg string) {
+		t.Helper()
+		waitFor(what+": App Bridge's toast", `(() => { const t = document.getElementById('app-bridge-toast'); return t !== null && !t.hidden && t.textContent.includes(`+strconv.Quote(msg)+`); })()`)
+		if !eval(`Array.from(document.querySelectorAll('body *')).filter(e => getComputedStyle(e).position === 'fixed' && e.getClientRects().length > 0 && e.textContent.includes(` + strconv.Quote(msg) + `)).length === 1`) {
+			t.Errorf("%s: %q shows in more than one toast", what, msg)
+		}
 	}
 
 	// Overview: the demo shop is signed in through App Bridge's bounce.
@@ -252,10 +287,9 @@ func TestAdminInBrowser(t *testing.T) {
 	if ok, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`document.querySelector('#mcp-url + button[data-copy]') !== null && document.querySelector('#mcp-url + button[data-copy]').dataset.copy === document.querySelector('#mcp-url').textContent`)); err != nil || !ok {
 		t.Errorf("no copy button for the MCP server URL: %v %v", ok, err)
 	}
-	unlabeled, err := chromedp.Run(bctx, chromedp.Evaluate[[]string](unlabeledJS))
-	if err != nil || len(unlabeled) > 0 {
-		t.Errorf("controls without a label: %v %v", unlabeled, err)
-	}
+	checkPage("overview")
+	do("copy", click(`#mcp-url + button[data-copy]`))
+	oneToast("copy", "Copied.")
 
 	// A test checkout from the overview.
 	do("test checkout", click(`form[data-api="/api/test-checkout"] button`), visible(`#test-checkout-result ul`))
@@ -266,6 +300,7 @@ func TestAdminInBrowser(t *testing.T) {
 	// Products: exclude the first published one; it leaves the feed.
 	do("products", nav("/admin/products"), visible(`tr[data-status="published"]`))
 	shot("products")
+	checkPage("products")
 	attr, err := chromedp.Run(bctx, chromedp.AttributeValue(chromedp.CSS(`tr[data-status="published"]`), "data-product-id"))
 	if err != nil {
 		fail("product id", err)
@@ -285,17 +320,40 @@ func TestAdminInBrowser(t *testing.T) {
 		time.Sleep(500 * time.Millisecond)
 	}
 
-	// Settings: a bad URL is refused beside its field; a good value is saved.
-	do("settings", nav("/admin/settings"), visible(`#f-return`),
-		chromedp.SetValue(chromedp.CSS(`#f-return`), "http://not-https.example/returns"),
-		click(`#policies button[type=submit]`), visible(`#f-return[aria-invalid="true"]`))
+	// Settings save through App Bridge's contextual save bar: no save
+	// button; typing shows the bar; a bad URL is refused beside its field;
+	// Discard puts the page's values back; a good value is saved.
+	do("settings", nav("/admin/settings"), visible(`#f-return`))
+	checkPage("settings")
+	if eval(`document.querySelector('#policies form button[type=submit], #payment form button[type=submit]') !== null || document.querySelector('#app-bridge-save-bar') !== null && !document.querySelector('#app-bridge-save-bar').hidden`) {
+		t.Error("the settings form has a save button, or the save bar shows before any change")
+	}
+	eval(`(() => { document.querySelector('#f-return').value = ''; return true; })()`)
+	do("type a bad URL", chromedp.SendKeys(chromedp.CSS(`#f-return`), "http://not-https.example/returns"),
+		visible(`#app-bridge-save-bar`))
+	shot("settings-save-bar")
+	do("save the bad URL", click(`#app-bridge-save-bar-save`), visible(`#f-return[aria-invalid="true"]`))
 	shot("settings-error")
 	if got := text(`#f-return-err`); !strings.Contains(got, "https") {
 		t.Errorf("inline error: %q", got)
 	}
-	do("save setting", chromedp.Reload(), visible(`#f-window`),
-		chromedp.SetValue(chromedp.CSS(`#f-window`), "21"), click(`#policies button[type=submit]`))
-	waitFor("saved setting shown", `location.search.includes("id_token=") && document.querySelector('#f-window') !== null && document.querySelector('#f-window').defaultValue === "21"`)
+	if !eval(`document.activeElement === document.querySelector('#f-return') && document.querySelector('#f-return').getAttribute('aria-describedby').split(' ').includes('f-return-err')`) {
+		t.Error("the refused field is not focused, or its error is not tied to it")
+	}
+	oneToast("refused setting", text(`#f-return-err`))
+	// App Bridge hides the bar on submit; the next change shows it again.
+	if !eval(`document.querySelector('#app-bridge-save-bar').hidden`) {
+		t.Error("the save bar still shows after Save")
+	}
+	do("discard", chromedp.SendKeys(chromedp.CSS(`#f-return`), "x"), visible(`#app-bridge-save-bar`),
+		click(`#app-bridge-save-bar-discard`), chromedp.WaitNotVisible(chromedp.CSS(`#app-bridge-save-bar`)))
+	if !eval(`document.querySelector('#f-return').value === document.querySelector('#f-return').defaultValue && document.querySelector('#f-return-err').textContent === '' && !document.querySelector('#f-return').hasAttribute('aria-invalid')`) {
+		t.Error("Discard did not put the page's value back and clear the error")
+	}
+	eval(`(() => { document.querySelector('#f-window').value = ''; return true; })()`)
+	do("save setting", chromedp.SendKeys(chromedp.CSS(`#f-window`), "21"),
+		visible(`#app-bridge-save-bar`), click(`#app-bridge-save-bar-save`))
+	waitFor("saved setting shown", `location.search.includes("id_token=") && document.querySelector('#f-window') !== null && document.querySelector('#f-window').defaultValue === "21" && document.querySelector('#app-bridge-save-bar') === null`)
 	// The customers' data requests load through App Bridge's fetch (none
 	// yet in the demo).
 	waitFor("data requests listed", `(document.querySelector('#privacy-requests') || {textContent: ""}).textContent.includes("No customer has asked")`)
@@ -335,16 +393,19 @@ func TestAdminInBrowser(t *testing.T) {
 	}
 	do("feed reloaded", visible(`[data-items-published]`))
 	shot("feed")
+	checkPage("feed")
 
 	// Orders: one purchase by the agent, then the list, chart and timeline.
 	buy(t, m, newKey)
 	do("orders", nav("/admin/orders"), visible(`tr[data-session]`))
 	shot("orders")
+	checkPage("orders")
 	if got := text(`[data-sum-orders]`); got != "1" {
 		t.Errorf("orders in the chart: %q", got)
 	}
 	do("order", click(`tr[data-session] a`), visible(`.timeline`))
 	shot("order")
+	checkPage("order")
 	if got := text(`.timeline`); !strings.Contains(got, "created in Shopify") {
 		t.Errorf("timeline: %q", got)
 	}
@@ -355,6 +416,25 @@ func TestAdminInBrowser(t *testing.T) {
 	if eval(`document.documentElement.scrollWidth > window.innerWidth + 1`) {
 		t.Error("the products page is wider than a 390 px screen")
 	}
+	do("narrow product", click(`tr[data-product-id] a`), visible(`#o-title`))
+	shot("product-narrow")
+	checkPage("product")
+	if eval(`document.documentElement.scrollWidth > window.innerWidth + 1`) {
+		t.Error("the product page is wider than a 390 px screen")
+	}
+	// Keyboard only: Tab reaches a field, typing shows the save bar, and
+	// its Save button is reachable and works with Enter.
+	do("keyboard edit", chromedp.Focus(chromedp.CSS(`#o-mpn`)), chromedp.KeyEvent("MPN-1"), visible(`#app-bridge-save-bar`))
+	shot("product-save-bar-narrow")
+	do("keyboard save", chromedp.Focus(chromedp.CSS(`#app-bridge-save-bar-save`)), chromedp.KeyEvent("\r"))
+	waitFor("override saved", `location.search.includes("id_token=") && document.querySelector('#o-mpn') !== null && document.querySelector('#o-mpn').defaultValue === "MPN-1"`)
+	do("narrow settings", nav("/admin/settings"), visible(`#f-window`))
+	checkPage("settings (narrow)")
+	if eval(`document.documentElement.scrollWidth > window.innerWidth + 1`) {
+		t.Error("the settings page is wider than a 390 px screen")
+	}
+	shot("settings-narrow")
+	polarisPath(t, bctx, m, shots)
 	if out := os.Getenv("ACPBRIDGE_README_SHOT"); out != "" {
 		do("readme", chromedp.EmulateViewport(1280, 1000), nav("/admin"), visible(`.checklist`))
 		buf, err := chromedp.Run(bctx, chromedp.CaptureScreenshot())
@@ -368,6 +448,103 @@ func TestAdminInBrowser(t *testing.T) {
 }
 
 func must[T any](v T, _ error) T { return v }
+
+// polarisStubJS defines the Polaris elements the settings page uses as
+// Polaris documents them, in miniature: fields are form-associated (a named
+// field is in form.elements, with value, checked or values, and reset puts
+// its value back), s-button submits its form, s-page shows its heading in
+// its own (shadow) tree. The CDN is out of reach in tests; the stub lets
+// the test run admin.js's Polaris path: no stand-ins, values read from the
+// elements, errors set as the field's error attribute.
+const polarisStubJS = `(() => {
+  class Field extends HTMLElement {
+    static formAssociated = true;
+    constructor() { super(); this._in = this.attachInternals(); this._v = null; }
+    get name() { return this.getAttribute('name') || ''; }
+    get form() { return this._in.form; }
+    get disabled() { return this.hasAttribute('disabled'); }
+    get value() { return this._v !== null ? this._v : (this.getAttribute('value') || ''); }
+    set value(v) { this._v = String(v); this._in.setFormValue(this._v); }
+    get checked() { return this._c !== undefined ? this._c : this.hasAttribute('checked'); }
+    set checked(c) { this._c = !!c; }
+    get values() { return Array.from(this.querySelectorAll('s-choice[selected]')).map(c => c.getAttribute('value')); }
+    connectedCallback() { this._in.setFormValue(this.value); }
+    formResetCallback() { this._v = null; this._c = undefined; this._in.setFormValue(this.value); }
+  }
+  for (const tag of ['s-text-field', 's-url-field', 's-number-field', 's-password-field', 's-search-field', 's-text-area', 's-select', 's-checkbox', 's-choice-list']) {
+    customElements.define(tag, class extends Field {});
+  }
+  customElements.define('s-button', class extends HTMLElement {
+    connectedCallback() {
+      this.addEventListener('click', () => { if (this.getAttribute('type') === 'submit' && this.closest('form')) this.closest('form').requestSubmit(); });
+    }
+  });
+  customElements.define('s-page', class extends HTMLElement {
+    connectedCallback() { if (!this.shadowRoot) { const r = this.attachShadow({ mode: 'open' }); r.innerHTML = '<h1></h1><slot></slot>'; r.querySelector('h1').textContent = this.getAttribute('heading'); } }
+  });
+})();`
+
+// polarisPath opens the settings page with Polaris (the stub above)
+// defined: admin.js leaves the s-* elements in place, the page has no
+// heading of its own (s-page's is Polaris'), the save bar follows the
+// form-associated fields, and a refused value comes back as the field's
+// error attribute; Discard resets the field and clears the error.
+func polarisPath(t *testing.T, bctx context.Context, m demoManifest, shots string) {
+	t.Helper()
+	pctx, cancel := chromedp.NewContext(bctx)
+	defer cancel()
+	if err := chromedp.Do(pctx); err != nil {
+		t.Fatalf("new tab: %v", err)
+	}
+	if _, err := chromedp.Call(pctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: polarisStubJS}); err != nil {
+		t.Fatalf("Polaris stub: %v", err)
+	}
+	settings := strings.Replace(m.AdminURL, "/admin?", "/admin/settings?", 1)
+	ev := func(expr string) bool {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			tctx, c := context.WithTimeout(pctx, 5*time.Second)
+			v, err := chromedp.Run(tctx, chromedp.Evaluate[bool](expr))
+			c()
+			if err == nil && v {
+				return true
+			}
+			if time.Now().After(deadline) {
+				return false
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	tctx, c := context.WithTimeout(pctx, 45*time.Second)
+	defer c()
+	if err := chromedp.Do(tctx, chromedp.Navigate(settings), chromedp.WaitReady(chromedp.CSS(`s-url-field#f-return`))); err != nil {
+		t.Fatalf("settings with Polaris: %v", err)
+	}
+	if !ev(`location.search.includes('id_token=') && document.querySelector('#app-bridge-nav') !== null`) {
+		t.Fatal("settings with Polaris: not signed in, or App Bridge's nav missing")
+	}
+	if !ev(`document.querySelector('input:not([type=hidden]), select, textarea, button:not([id^=app-bridge]), main h1') === null && document.querySelector('form[data-save-bar]').elements.namedItem('return_policy_url') === document.querySelector('s-url-field#f-return')`) {
+		t.Error("with Polaris, admin.js stood native controls in, or the fields are not the form's elements")
+	}
+	if !ev(`(() => { const f = document.querySelector('#f-return'); f.value = 'http://not-https.example/returns'; f.dispatchEvent(new Event('input', { bubbles: true })); return true; })() &&
+  !document.querySelector('#app-bridge-save-bar').hidden`) {
+		t.Fatal("with Polaris, a change did not show the save bar")
+	}
+	if !ev(`(() => { document.querySelector('#app-bridge-save-bar-save').click(); return true; })()`) ||
+		!ev(`(document.querySelector('#f-return').getAttribute('error') || '').includes('https') && !document.querySelector('#f-seller').hasAttribute('error')`) {
+		t.Error("with Polaris, the refused URL's error is not the field's error attribute")
+	}
+	if buf, err := chromedp.Run(pctx, chromedp.CaptureScreenshot()); err == nil {
+		_ = os.WriteFile(filepath.Join(shots, "settings-polaris-stub.png"), buf, 0o644)
+	}
+	if !ev(`(() => { const f = document.querySelector('#f-return'); f.value = 'http://x.example/'; f.dispatchEvent(new Event('input', { bubbles: true }));
+  window.confirm = () => true; // data-discard-confirmation: the merchant confirms
+  document.querySelector('#app-bridge-save-bar-discard').click(); return true; })()`) ||
+		!ev(`document.querySelector('#f-return').value === document.querySelector('#f-return').getAttribute('value') && !document.querySelector('#f-return').hasAttribute('error') && document.querySelector('#app-bridge-save-bar').hidden`) {
+		t.Error("with Polaris, Discard did not reset the field and clear its error")
+	}
+}
 
 // unlabeledJS lists visible form controls with no accessible name.
 const unlabeledJS = `Array.from(document.querySelectorAll('input, select, textarea')).filter(el => {

@@ -93,6 +93,9 @@ func TestOptionalScopeInBrowser(t *testing.T) {
 	shot("scopes-modal")
 	do("decline", click(`#app-bridge-scopes-decline`))
 	waitFor("declined", `document.querySelector('#app-bridge-scopes-modal') === null && document.querySelector('[data-grant-scope="write_customers"]') !== null`)
+	// The answer shows in App Bridge's toast, and only there.
+	waitFor("one toast", `(() => { const t = document.getElementById('app-bridge-toast'); return t !== null && !t.hidden && t.textContent.startsWith('Access not granted') &&
+  Array.from(document.querySelectorAll('body *')).filter(e => getComputedStyle(e).position === 'fixed' && e.getClientRects().length > 0 && e.textContent.startsWith('Access not granted')).length === 1; })()`)
 
 	// Granted: the page reloads with the channel check on.
 	do("grant", click(grantPubs), visible(`#app-bridge-scopes-modal`), click(`#app-bridge-scopes-grant`))

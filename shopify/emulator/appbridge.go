@@ -10,8 +10,10 @@ import (
 // Shopify admin's part in an embedded app, for the demo and browser tests:
 // a stand-in for App Bridge's script that gets ID tokens from the emulator
 // (as App Bridge gets them from Shopify admin), adds them to the app's
-// fetches, reloads bounce pages with one, and shows toasts. With it the
-// app's pages run their production code path outside Shopify admin.
+// fetches, reloads bounce pages with one, and draws what Shopify admin draws
+// around an app: toasts, the app's nav (s-app-nav) and the contextual save
+// bar of forms marked data-save-bar. With it the app's pages run their
+// production code path outside Shopify admin.
 //
 // The token endpoint signs in whoever calls it as the shop's staff: it is
 // an emulator of a signed-in admin, reachable on loopback only.

@@ -2,20 +2,26 @@
 // the ID token to every fetch of our origin), shows errors beside their
 // fields, shows a new secret once, copies values, and follows a catalog
 // sync. No framework: the pages are server-rendered.
+//
+// The pages are written with Polaris web components (s-text-field,
+// s-select, s-checkbox, s-button, ...). Polaris' fields are
+// form-associated, so a form's elements are the s-* fields themselves.
+// Without Polaris (the demo, POLARIS_URL=off, a blocked CDN) the s-*
+// elements are unknown to the browser: polyfill() below replaces each with
+// the native control it stands for (a <label>, the <input>, its details and
+// error line), so the same forms work, with the same names and ids.
 (function () {
   "use strict";
 
+  // toast shows a message with App Bridge's toast, the only one merchants
+  // see (Shopify admin draws it; the demo's App Bridge stand-in too).
   function toast(msg, isError) {
     if (window.shopify && window.shopify.toast && window.shopify.toast.show) {
       window.shopify.toast.show(msg, { isError: !!isError });
     }
-    var t = document.getElementById("toast");
-    if (!t) return;
-    t.textContent = msg;
-    t.className = "show";
-    clearTimeout(t._timer);
-    t._timer = setTimeout(function () { t.className = ""; }, 4000);
   }
+
+  var polaris = !!(window.customElements && window.customElements.get("s-text-field"));
 
   // reload shows the page again with fresh data: without the used ID token
   // the server sends it through the bounce page, which brings a new one.
@@ -25,11 +31,27 @@
     location.assign(u.toString());
   }
 
+  // isField reports whether el is one of Polaris' fields (not a native
+  // control): its value is its property, its error its error attribute.
+  function isField(el) { return el.tagName.indexOf("S-") === 0; }
+
+  function kindOf(el) {
+    var tag = el.tagName.toLowerCase();
+    if (tag === "s-checkbox" || tag === "s-switch" || el.type === "checkbox") return "checkbox";
+    if (tag === "s-choice-list") return "choice";
+    if (el.type === "radio") return "radio";
+    if (tag === "s-number-field" || el.type === "number") return "number";
+    return "text";
+  }
+
   function valueOf(el) {
-    if (el.type === "checkbox") return el.checked;
-    if (el.type === "number") return el.value === "" ? 0 : Number(el.value);
+    switch (kindOf(el)) {
+    case "checkbox": return el.checked;
+    case "number": return el.value === "" ? 0 : Number(el.value);
+    case "choice": return (el.values && el.values[0]) || "";
+    }
     if (el.dataset.list !== undefined) {
-      return el.value.split(/[\s,]+/).filter(Boolean);
+      return String(el.value).split(/[\s,]+/).filter(Boolean);
     }
     return el.value;
   }
@@ -37,14 +59,14 @@
   function collect(form, submitter) {
     var body = {};
     Array.prototype.forEach.call(form.elements, function (el) {
-      if (!el.name || el.disabled || el.tagName === "BUTTON") return;
-      if (el.dataset.id !== undefined) { // a checkbox that selects an id
+      if (!el.name || el.disabled || el.tagName === "BUTTON" || el.tagName === "S-BUTTON") return;
+      if (el.dataset.id !== undefined) { // selects an id: a checkbox, or hidden (always)
         if (!body[el.name]) body[el.name] = [];
-        if (el.checked) body[el.name].push(Number(el.value));
+        if (el.type === "hidden" || el.checked) body[el.name].push(Number(el.value));
         return;
       }
       if (el.dataset.int !== undefined) { body[el.name] = Number(el.value); return; }
-      if (el.type === "radio") { if (el.checked) body[el.name] = el.value; return; }
+      if (kindOf(el) === "radio") { if (el.checked) body[el.name] = el.value; return; }
       body[el.name] = valueOf(el);
     });
     if (submitter && submitter.dataset.set) {
@@ -55,23 +77,40 @@
   }
 
   function clearErrors(form) {
+    form.querySelectorAll("[error]").forEach(function (el) { if (isField(el)) { el.removeAttribute("error"); el.error = ""; } });
     form.querySelectorAll("[aria-invalid]").forEach(function (el) { el.removeAttribute("aria-invalid"); });
     form.querySelectorAll(".field-error, .form-error").forEach(function (el) { el.textContent = ""; });
   }
 
+  // showError puts the API's error beside the field it names: Polaris'
+  // field shows its error attribute; a native control gets aria-invalid
+  // and its error line.
   function showError(form, err) {
     var param = (err.param || "").replace(/^\$\./, "");
     var field = param && (form.querySelector('[name="' + param + '"]') || form.querySelector('[data-error-name~="' + param + '"]'));
     var msg = err.message || "Something went wrong.";
     if (field) {
-      field.setAttribute("aria-invalid", "true");
-      var box = document.getElementById(field.getAttribute("aria-describedby") || "") || form.querySelector('[data-error-for="' + field.name + '"]');
-      if (box) box.textContent = msg;
+      if (isField(field)) {
+        field.setAttribute("error", msg);
+        field.error = msg;
+      } else {
+        field.setAttribute("aria-invalid", "true");
+        var box = document.getElementById(field.dataset.errorBox || "") || form.querySelector('[data-error-for="' + field.name + '"]');
+        if (box) box.textContent = msg;
+      }
       field.focus();
     }
     var general = form.querySelector(".form-error");
     if (general && (!field || !general.textContent)) general.textContent = msg;
     toast(msg, true);
+  }
+
+  // button makes a button of the page's kind.
+  function button(text) {
+    var b = document.createElement(polaris ? "s-button" : "button");
+    b.setAttribute("type", "button");
+    b.textContent = text;
+    return b;
   }
 
   var secretKeys = ["api_key", "signing_secret", "webhook_secret", "secret"];
@@ -90,13 +129,10 @@
     var code = document.createElement("code");
     code.className = "secret-value";
     code.textContent = value;
-    var copy = document.createElement("button");
-    copy.type = "button";
-    copy.textContent = "Copy";
+    var copy = button("Copy");
     copy.dataset.copy = value;
-    var done = document.createElement("button");
-    done.type = "button";
-    done.textContent = "Done";
+    var done = button("Done");
+    done.dataset.done = "";
     done.addEventListener("click", reload);
     box.append(p, code, document.createElement("br"), copy, done);
   }
@@ -104,7 +140,7 @@
   async function send(form, submitter) {
     if (form.dataset.confirm && !window.confirm(form.dataset.confirm)) return;
     clearErrors(form);
-    var buttons = form.querySelectorAll("button");
+    var buttons = form.querySelectorAll("button, s-button");
     buttons.forEach(function (b) { b.disabled = true; });
     try {
       var method = (submitter && submitter.dataset.method) || form.dataset.method || "POST";
@@ -171,7 +207,24 @@
     var form = ev.target;
     if (!form.dataset || !form.dataset.api) return;
     ev.preventDefault();
-    send(form, ev.submitter);
+    send(form, ev.submitter && ev.submitter.dataset.set ? ev.submitter : null);
+  });
+
+  // A form with several actions (exclude, include, ...) has one button per
+  // action, each with its data-set; they are type="button", so the action
+  // does not depend on which element a submit event names as submitter.
+  document.addEventListener("click", function (ev) {
+    var b = ev.target.closest && ev.target.closest("[data-set]");
+    if (!b || b.disabled) return;
+    var form = b.closest("form[data-api]");
+    if (!form) return;
+    ev.preventDefault();
+    send(form, b);
+  });
+
+  // Discard (the save bar's, or a reset) clears the errors shown.
+  document.addEventListener("reset", function (ev) {
+    if (ev.target.dataset && ev.target.dataset.api) clearErrors(ev.target);
   });
 
   document.addEventListener("click", function (ev) {
@@ -232,11 +285,162 @@
 
   // "Select all" in the products table.
   document.addEventListener("change", function (ev) {
-    var all = ev.target.closest("[data-select-all]");
+    var all = ev.target.closest && ev.target.closest("[data-select-all]");
     if (!all) return;
-    var form = all.form;
-    Array.prototype.forEach.call(form.querySelectorAll("input[data-id]"), function (c) { c.checked = all.checked; });
+    var form = all.closest("form");
+    Array.prototype.forEach.call(form.querySelectorAll("[data-id]"), function (c) {
+      if (c.type !== "hidden") c.checked = all.checked;
+    });
   });
+
+  // polyfill stands native controls in for Polaris' elements when
+  // polaris.js did not load (see the top of this file). Each control keeps
+  // the element's id, name, value and data-* attributes; its label is a
+  // real <label>, its details and error lines are tied to it with
+  // aria-describedby, so it stays labelled and keyboard-usable.
+  var fieldTypes = {
+    "s-text-field": "text", "s-url-field": "url", "s-number-field": "number", "s-password-field": "password",
+    "s-search-field": "search", "s-email-field": "email", "s-text-area": "textarea"
+  };
+  var autoID = 0;
+
+  function copyData(from, to) {
+    Array.prototype.forEach.call(from.attributes, function (a) {
+      if (a.name.indexOf("data-") === 0 || a.name.indexOf("aria-") === 0) to.setAttribute(a.name, a.value);
+    });
+  }
+
+  function labelled(host, control, inline) {
+    var id = host.id || ("pf-" + (++autoID));
+    control.id = id;
+    var wrap = document.createElement("div");
+    wrap.className = inline ? "field inline" : "field";
+    var text = host.getAttribute("label");
+    var described = [];
+    if (text) {
+      var label = document.createElement("label");
+      label.htmlFor = id;
+      label.textContent = text;
+      if (host.getAttribute("labelaccessibilityvisibility") === "exclusive") label.className = "skip";
+      if (inline) { label.className = "inline"; label.textContent = " " + text; label.prepend(control); wrap.appendChild(label); }
+      else wrap.append(label, control);
+    } else {
+      if (host.getAttribute("accessibilitylabel")) control.setAttribute("aria-label", host.getAttribute("accessibilitylabel"));
+      wrap.appendChild(control);
+    }
+    if (host.getAttribute("details")) {
+      var hint = document.createElement("p");
+      hint.className = "hint";
+      hint.id = id + "-details";
+      hint.textContent = host.getAttribute("details");
+      wrap.appendChild(hint);
+      described.push(hint.id);
+    }
+    var err = document.createElement("p");
+    err.className = "field-error";
+    err.id = id + "-err";
+    err.textContent = host.getAttribute("error") || "";
+    if (err.textContent) control.setAttribute("aria-invalid", "true");
+    wrap.appendChild(err);
+    described.push(err.id);
+    control.setAttribute("aria-describedby", described.join(" "));
+    control.dataset.errorBox = err.id;
+    host.replaceWith(wrap);
+    return wrap;
+  }
+
+  function attr(from, to, names) {
+    names.forEach(function (n) { if (from.hasAttribute(n)) to.setAttribute(n, from.getAttribute(n)); });
+  }
+
+  function polyfill(root) {
+    Object.keys(fieldTypes).forEach(function (tag) {
+      root.querySelectorAll(tag).forEach(function (host) {
+        var type = fieldTypes[tag];
+        var c = document.createElement(type === "textarea" ? "textarea" : "input");
+        if (type !== "textarea") c.type = type;
+        attr(host, c, ["name", "placeholder", "maxlength", "minlength", "min", "max", "step", "required", "disabled", "readonly", "autocomplete", "inputmode"]);
+        var v = host.getAttribute("value") || "";
+        if (type === "textarea") c.textContent = v; else { c.setAttribute("value", v); }
+        copyData(host, c);
+        labelled(host, c, false);
+      });
+    });
+    root.querySelectorAll("s-select").forEach(function (host) {
+      var c = document.createElement("select");
+      attr(host, c, ["name", "required", "disabled"]);
+      host.querySelectorAll("s-option").forEach(function (o) {
+        var opt = document.createElement("option");
+        opt.value = o.getAttribute("value") || "";
+        opt.textContent = o.textContent;
+        if (o.hasAttribute("selected") || o.hasAttribute("defaultselected")) opt.defaultSelected = true;
+        c.appendChild(opt);
+      });
+      if (host.hasAttribute("value")) c.value = host.getAttribute("value");
+      copyData(host, c);
+      labelled(host, c, false);
+    });
+    root.querySelectorAll("s-checkbox, s-switch").forEach(function (host) {
+      var c = document.createElement("input");
+      c.type = "checkbox";
+      attr(host, c, ["name", "value", "required", "disabled"]);
+      c.defaultChecked = host.hasAttribute("checked") || host.hasAttribute("defaultchecked");
+      copyData(host, c);
+      labelled(host, c, true);
+    });
+    root.querySelectorAll("s-choice-list").forEach(function (host) {
+      var set = document.createElement("fieldset");
+      set.className = "field";
+      var legend = document.createElement("legend");
+      legend.textContent = host.getAttribute("label") || "";
+      set.appendChild(legend);
+      var errID = (host.id || ("pf-" + (++autoID))) + "-err";
+      host.querySelectorAll("s-choice").forEach(function (ch, i) {
+        var c = document.createElement("input");
+        c.type = host.hasAttribute("multiple") ? "checkbox" : "radio";
+        c.name = host.getAttribute("name") || "";
+        c.value = ch.getAttribute("value") || "";
+        c.id = errID.replace(/-err$/, "") + "-" + i;
+        c.defaultChecked = ch.hasAttribute("selected") || ch.hasAttribute("defaultselected");
+        c.setAttribute("aria-describedby", errID);
+        c.dataset.errorBox = errID;
+        var label = document.createElement("label");
+        label.className = "inline";
+        label.append(c, " " + ch.textContent.trim());
+        set.appendChild(label);
+      });
+      var err = document.createElement("p");
+      err.className = "field-error";
+      err.id = errID;
+      set.appendChild(err);
+      if (host.id) set.id = host.id;
+      host.replaceWith(set);
+    });
+    root.querySelectorAll("s-button").forEach(function (host) {
+      var href = host.getAttribute("href");
+      var c = document.createElement(href ? "a" : "button");
+      if (href) { c.href = href; c.className = "button"; attr(host, c, ["target", "rel", "download"]); }
+      else { c.type = host.getAttribute("type") || "button"; attr(host, c, ["disabled"]); }
+      if (host.id) c.id = host.id;
+      if (host.getAttribute("variant") === "primary") c.classList.add("primary");
+      if (host.getAttribute("tone") === "critical") c.classList.add("critical");
+      if (host.getAttribute("accessibilitylabel")) c.setAttribute("aria-label", host.getAttribute("accessibilitylabel"));
+      copyData(host, c);
+      while (host.firstChild) c.appendChild(host.firstChild);
+      host.replaceWith(c);
+    });
+    // The page heading: Polaris' s-page shows its heading attribute (in
+    // Shopify admin, in the admin's title bar); without it, one <h1>.
+    root.querySelectorAll("s-page[heading]").forEach(function (page) {
+      if (page.querySelector(":scope > h1")) return;
+      var h = document.createElement("h1");
+      h.className = "page-title";
+      h.textContent = page.getAttribute("heading");
+      page.prepend(h);
+    });
+  }
+
+  if (!polaris) polyfill(document);
 
   document.addEventListener("DOMContentLoaded", function () {
     var box = document.querySelector("[data-sync-box][data-running]");
