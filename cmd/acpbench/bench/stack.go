@@ -200,6 +200,9 @@ func StartStack(ctx context.Context, cfg StackConfig) (st *Stack, err error) {
 		// neither, so a limit per address lost order webhooks (and left
 		// those sessions unpaid) at Plus-plan rates (≈120 webhooks/s).
 		"WEBHOOK_IP_RATE_LIMIT=0",
+		// A load run buys thousands of times a month: billing's free tier
+		// (and so the gate's refusals) is not what it measures.
+		"BILLING_FREE_ORDERS=-1",
 		// The stack's shop is paid through its Stripe account (delegated
 		// payment), which only a custom-distribution install may use.
 		"APP_DISTRIBUTION=custom")
