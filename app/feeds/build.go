@@ -406,20 +406,31 @@ func (f *Service) openFormat(ctx context.Context, b *app.FeedBuild, format feed.
 
 // currentManifest reads the manifest of the newest published build with
 // a complete shard set in the format (app.ErrNotFound when none).
+//
+// The build found may be pruned (only the newest few are kept) between
+// finding it and reading its manifest, when builds publish close together:
+// its manifest then reads as nothing, and the newest set is looked up again.
 func (f *Service) currentManifest(ctx context.Context, shopID int64, format feed.Format) (*feed.Manifest, *app.FeedBuild, error) {
-	b, _, err := f.Store.PublishedFeedFile(ctx, shopID, ManifestKey(format))
-	if err != nil {
-		return nil, nil, err
+	for range 3 {
+		b, _, err := f.Store.PublishedFeedFile(ctx, shopID, ManifestKey(format))
+		if err != nil {
+			return nil, nil, err
+		}
+		var buf bytes.Buffer
+		n, err := f.Store.CopyFeedFile(ctx, b.ID, ManifestKey(format), &buf)
+		if err != nil {
+			return nil, nil, err
+		}
+		if n == 0 {
+			continue // pruned meanwhile
+		}
+		var m feed.Manifest
+		if err := json.Unmarshal(buf.Bytes(), &m); err != nil {
+			return nil, nil, fmt.Errorf("feed build %d: manifest: %w", b.ID, err)
+		}
+		return &m, b, nil
 	}
-	var buf bytes.Buffer
-	if _, err := f.Store.CopyFeedFile(ctx, b.ID, ManifestKey(format), &buf); err != nil {
-		return nil, nil, err
-	}
-	var m feed.Manifest
-	if err := json.Unmarshal(buf.Bytes(), &m); err != nil {
-		return nil, nil, fmt.Errorf("feed build %d: manifest: %w", b.ID, err)
-	}
-	return &m, b, nil
+	return nil, nil, fmt.Errorf("the newest Parquet manifest kept being pruned while read: %w", app.ErrNotFound)
 }
 
 // finishFormats completes every output.

@@ -352,7 +352,7 @@ func (s *Service) buildHTTP(opts Options) {
 		AdminUI:         web.AdminUI{ClientID: cfg.ShopifyAPIKey, AppBridgeURL: cfg.AppBridgeURL, PolarisURL: cfg.PolarisURL},
 		Billing:         s.billing,
 		IPRate:          cfg.IPRate,
-		IPBurst:         int(2 * cfg.IPRate),
+		IPBurst:         max(10, int(2*cfg.IPRate)), // a page load is a few requests at once
 		WebhookIPRate:   cfg.WebhookIPRate,
 		WebhookIPBurst:  int(10 * cfg.WebhookIPRate),
 		TrustedProxies:  cfg.TrustedProxies,
