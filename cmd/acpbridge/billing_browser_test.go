@@ -97,21 +97,7 @@ func TestBillingInBrowser(t *testing.T) {
 		t.Fatalf("a checkout past the free tier: %d %v, want 403 merchant_plan_limit_reached", status, refused)
 	}
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe),
-		chromedp.NoSandbox, // CI runs as root
-		chromedp.DisableGPU,
-		chromedp.WindowSize(1280, 900),
-		// Only loopback: any other host fails to resolve.
-		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
-	if err := chromedp.Do(bctx); err != nil { // starts the browser
-		t.Fatalf("start chromium: %v", err)
-	}
+	bctx := newBrowser(ctx, t, exe, 1280, 900)
 	fail := func(what string, err error) {
 		t.Helper()
 		loc, _ := chromedp.Run(bctx, chromedp.Location())

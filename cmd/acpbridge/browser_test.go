@@ -61,6 +61,28 @@ func chromiumPath(t *testing.T) string {
 	return ""
 }
 
+// newBrowser starts headless Chromium at exe for a browser test, with a
+// window of width × height, resolving no host but 127.0.0.1 (tests talk
+// only to loopback); it stops when ctx ends or the test does.
+func newBrowser(ctx context.Context, t *testing.T, exe string, width, height int) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(exe),
+		chromedp.NoSandbox, // CI runs as root
+		chromedp.DisableGPU,
+		chromedp.WindowSize(width, height),
+		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"),
+	)
+	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	t.Cleanup(cancelAlloc)
+	bctx, cancelBrowser := chromedp.NewContext(actx)
+	t.Cleanup(cancelBrowser)
+	if err := chromedp.Do(bctx); err != nil { // starts the browser
+		t.Fatalf("start chromium: %v", err)
+	}
+	return bctx
+}
+
 // demoTestEnv is the environment of the demos the tests start: Shopify's
 // quotes may take long when the suite's packages run side by side on two
 // cores (the production default, 4 s, is for one request's budget).
@@ -149,21 +171,7 @@ func TestAdminInBrowser(t *testing.T) {
 	m, _ := startDemo(t, ctx)
 	shots := artifactsDir(t)
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(exe),
-		chromedp.NoSandbox, // CI runs as root
-		chromedp.DisableGPU,
-		chromedp.WindowSize(1280, 900),
-		// Only loopback: any other host fails to resolve.
-		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"),
-	)
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
-	if err := chromedp.Do(bctx); err != nil { // starts the browser
-		t.Fatalf("start chromium: %v", err)
-	}
+	bctx := newBrowser(ctx, t, exe, 1280, 900)
 	// Confirm dialogs (revoke, rotate) are accepted.
 	dialogs := chromedp.Events(bctx, page.JavascriptDialogOpening)
 	go func() {
