@@ -530,14 +530,24 @@ func TestDecodeSemantics(t *testing.T) {
 			t.Errorf("clearing update = %+v", in)
 		}
 	})
-	t.Run("coupons join discount codes", func(t *testing.T) {
+	t.Run("discount codes take precedence over coupons, an alias", func(t *testing.T) {
 		t.Parallel()
 		in, err := acp.DecodeCreateSession(acp.V20260417, []byte(`{"line_items":[{"id":"a"}],"currency":"usd","capabilities":{"extensions":[{"name":"discount"}]},"discounts":{"codes":["SAVE10"]},"coupons":["OLD5"]}`))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !reflect.DeepEqual(in.DiscountCodes, []string{"SAVE10", "OLD5"}) || !reflect.DeepEqual(in.Capabilities.Extensions, []string{"discount"}) {
+		if !reflect.DeepEqual(in.DiscountCodes, []string{"SAVE10"}) || !reflect.DeepEqual(in.Capabilities.Extensions, []string{"discount"}) {
 			t.Errorf("codes %v, extensions %v", in.DiscountCodes, in.Capabilities.Extensions)
+		}
+		in, err = acp.DecodeCreateSession(acp.V20260417, []byte(`{"line_items":[{"id":"a"}],"currency":"usd","capabilities":{},"coupons":["OLD5"]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(in.DiscountCodes, []string{"OLD5"}) {
+			t.Errorf("coupons alone: codes %v; want [OLD5]", in.DiscountCodes)
+		}
+		if _, err := acp.DecodeCreateSession(acp.V20260417, []byte(`{"line_items":[{"id":"a"}],"currency":"usd","capabilities":{},"discounts":{"codes":["A"]},"coupons":"B"}`)); err == nil {
+			t.Error("coupons of the wrong type accepted beside discounts.codes")
 		}
 	})
 	t.Run("unknown capability values are kept", func(t *testing.T) {

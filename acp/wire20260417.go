@@ -386,7 +386,9 @@ func (r *reader) fulfillmentGroups(o object) []FulfillmentGroup {
 	return out
 }
 
-// discountCodes joins discounts.codes and the deprecated coupons. nil when
+// discountCodes reads discounts.codes, else the deprecated coupons (its
+// alias: when both are sent, discounts.codes takes precedence, as the
+// discount extension's RFC §10.1 says; coupons is still checked). nil when
 // neither is present; non-nil (maybe empty) otherwise.
 func (r *reader) discountCodes(o object) []string {
 	var codes []string
@@ -398,8 +400,11 @@ func (r *reader) discountCodes(o object) []string {
 		}
 	}
 	if o.has("coupons") {
-		present = true
-		codes = append(codes, o.stringList("coupons", MaxListLen, maxIDLen)...)
+		coupons := o.stringList("coupons", MaxListLen, maxIDLen)
+		if !present {
+			present = true
+			codes = append(codes, coupons...)
+		}
 	}
 	if present && codes == nil {
 		codes = []string{}
