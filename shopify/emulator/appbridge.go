@@ -36,16 +36,25 @@ func (e *Emulator) handleAppBridgeJS(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write(appBridgeJS)
 }
 
-// handleIDToken answers {"id_token": ...} for {"shop", "api_key"} when the
-// app with that client id is installed on the shop. CORS lets the app's
-// pages (another origin) call it.
-func (e *Emulator) handleIDToken(w http.ResponseWriter, r *http.Request) {
+// appBridgeCORS lets the app's pages (another origin) POST to the stand-in's
+// endpoints, and answers a preflight itself: true when it did.
+func appBridgeCORS(w http.ResponseWriter, r *http.Request) bool {
 	h := w.Header()
 	h.Set("Access-Control-Allow-Origin", "*")
 	h.Set("Access-Control-Allow-Methods", "POST")
 	h.Set("Access-Control-Allow-Headers", "Content-Type")
 	if r.Method == http.MethodOptions {
 		w.WriteHeader(http.StatusNoContent)
+		return true
+	}
+	return false
+}
+
+// handleIDToken answers {"id_token": ...} for {"shop", "api_key"} when the
+// app with that client id is installed on the shop. CORS lets the app's
+// pages (another origin) call it.
+func (e *Emulator) handleIDToken(w http.ResponseWriter, r *http.Request) {
+	if appBridgeCORS(w, r) {
 		return
 	}
 	var in struct {

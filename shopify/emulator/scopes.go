@@ -126,12 +126,7 @@ func nonNil(s []string) []string {
 // "revoke" gives back scopes that are not required. CORS lets the app's
 // pages call it, as for ID tokens.
 func (e *Emulator) handleScopes(w http.ResponseWriter, r *http.Request) {
-	h := w.Header()
-	h.Set("Access-Control-Allow-Origin", "*")
-	h.Set("Access-Control-Allow-Methods", "POST")
-	h.Set("Access-Control-Allow-Headers", "Content-Type")
-	if r.Method == http.MethodOptions {
-		w.WriteHeader(http.StatusNoContent)
+	if appBridgeCORS(w, r) {
 		return
 	}
 	var in struct {
