@@ -7,11 +7,13 @@ PKGS ?= ./...
 
 .PHONY: test check vet fmt build demo fuzz
 
-## test: formatting, vet, and every test on PostgreSQL and SQLite, with the race detector.
+## test: formatting, vet, every test on PostgreSQL and SQLite with the race detector, the fuzz seeds, and
+## shopify.app.toml through the Shopify CLI's checks (scripts/check-app-toml).
 test: check
 	@TEST_DATABASE_URL="$$(scripts/ensure-postgres)" && export TEST_DATABASE_URL && \
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
 	@GO=$(GO) .ci/fuzz
+	@scripts/check-app-toml
 
 ## fuzz: every fuzz target for FUZZTIME (default 3s) each, seed corpora first (docs/security.md).
 fuzz:
