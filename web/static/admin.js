@@ -297,7 +297,11 @@
   // polaris.js did not load (see the top of this file). Each control keeps
   // the element's id, name, value and data-* attributes; its label is a
   // real <label>, its details and error lines are tied to it with
-  // aria-describedby, so it stays labelled and keyboard-usable.
+  // aria-describedby, so it stays labelled and keyboard-usable. It reads
+  // only the attributes Polaris' manifest gives each component (checked,
+  // selected: defaultChecked and defaultSelected are properties that
+  // reflect to them), which TestAdminMarkupMatchesPolaris holds the
+  // markup to.
   var fieldTypes = {
     "s-text-field": "text", "s-url-field": "url", "s-number-field": "number", "s-password-field": "password",
     "s-search-field": "search", "s-email-field": "email", "s-text-area": "textarea"
@@ -373,7 +377,7 @@
         var opt = document.createElement("option");
         opt.value = o.getAttribute("value") || "";
         opt.textContent = o.textContent;
-        if (o.hasAttribute("selected") || o.hasAttribute("defaultselected")) opt.defaultSelected = true;
+        if (o.hasAttribute("selected")) opt.defaultSelected = true;
         c.appendChild(opt);
       });
       if (host.hasAttribute("value")) c.value = host.getAttribute("value");
@@ -384,7 +388,7 @@
       var c = document.createElement("input");
       c.type = "checkbox";
       attr(host, c, ["name", "value", "required", "disabled"]);
-      c.defaultChecked = host.hasAttribute("checked") || host.hasAttribute("defaultchecked");
+      c.defaultChecked = host.hasAttribute("checked");
       copyData(host, c);
       labelled(host, c, true);
     });
@@ -401,7 +405,7 @@
         c.name = host.getAttribute("name") || "";
         c.value = ch.getAttribute("value") || "";
         c.id = errID.replace(/-err$/, "") + "-" + i;
-        c.defaultChecked = ch.hasAttribute("selected") || ch.hasAttribute("defaultselected");
+        c.defaultChecked = ch.hasAttribute("selected");
         c.setAttribute("aria-describedby", errID);
         c.dataset.errorBox = errID;
         var label = document.createElement("label");
@@ -419,7 +423,7 @@
     root.querySelectorAll("s-button").forEach(function (host) {
       var href = host.getAttribute("href");
       var c = document.createElement(href ? "a" : "button");
-      if (href) { c.href = href; c.className = "button"; attr(host, c, ["target", "rel", "download"]); }
+      if (href) { c.href = href; c.className = "button"; attr(host, c, ["target", "download"]); }
       else { c.type = host.getAttribute("type") || "button"; attr(host, c, ["disabled"]); }
       if (host.id) c.id = host.id;
       if (host.getAttribute("variant") === "primary") c.classList.add("primary");
