@@ -14,6 +14,7 @@ test: check
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
 	@GO=$(GO) .ci/fuzz
 	@scripts/check-app-toml
+	@scripts/check-polaris
 
 ## fuzz: every fuzz target for FUZZTIME (default 3s) each, seed corpora first (docs/security.md).
 fuzz:
