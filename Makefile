@@ -8,7 +8,8 @@ PKGS ?= ./...
 .PHONY: test check vet fmt build demo fuzz
 
 ## test: formatting, vet, every test on PostgreSQL and SQLite with the race detector, the fuzz seeds, and
-## shopify.app.toml through the Shopify CLI's checks (scripts/check-app-toml).
+## shopify.app.toml through the Shopify CLI's checks (scripts/check-app-toml), and the admin's s-* markup against
+## Polaris' Custom Elements Manifest (scripts/check-polaris).
 test: check
 	@TEST_DATABASE_URL="$$(scripts/ensure-postgres)" && export TEST_DATABASE_URL && \
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
