@@ -99,9 +99,12 @@ func (w *ShopifyWebhooks) ReceiveWebhook(ctx context.Context, d WebhookDelivery)
 //
 // A redelivery is only recognised by that statement, after it has been
 // processed again (see ProcessFirstTopics for why that is safe): checking
-// first would cost the statement saved. It costs little: a redelivery
-// within the coalescing window enqueues nothing new, and Shopify redelivers
-// only what it did not see answered.
+// first would cost the statement saved. It costs little, and redeliveries
+// are rare (Shopify resends what it did not see answered, and may send
+// one event under several webhook ids): within the coalescing window a
+// refresh asked for again is refused by River's unique insert, and a stock
+// refresh is not even tried again by this process; a products/delete
+// again finds nothing to delete.
 func (w *ShopifyWebhooks) receiveProcessed(ctx context.Context, sh *app.Shop, ev *app.WebhookEvent) (duplicate bool, err error) {
 	outcome, perr := w.handleInline(ctx, sh, ev)
 	// What was done is recorded even if Shopify has stopped waiting: a
