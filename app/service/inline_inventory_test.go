@@ -3,10 +3,13 @@ package service_test
 import (
 	"context"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/shopify"
+	"github.com/acpbridge/acpbridge/shopify/emulator"
 )
 
 // TestInventoryWebhookSwept: an inventory_levels/update whose inline
@@ -58,6 +61,100 @@ func TestInventoryWebhookSwept(t *testing.T) {
 		done := e.waitWebhook(t, "inventory_levels/update", func(ev *app.WebhookEvent) bool { return ev.ProcessedAt != nil })
 		if done.ID != ev.ID || done.Outcome != "inventory change handled" || string(done.Payload) != "{}" {
 			t.Fatalf("processed by the job: %+v", done)
+		}
+	})
+}
+
+// TestCatalogWebhookStoredProcessed: a products/delete is processed in its
+// request and stored processed, one row without its payload and no job;
+// the product has left the catalog by the time Shopify has its 200. A
+// redelivery of it is answered as a duplicate and changes nothing, and a
+// stale products/update of the product redelivered after the delete (its
+// handling runs again before it is recognised) cannot bring the product
+// back: the refresh it asks for reads Shopify, where it is gone.
+func TestCatalogWebhookStoredProcessed(t *testing.T) {
+	t.Parallel()
+	eachKind(t, func(t *testing.T, kind app.DatabaseKind) {
+		e, sh, _ := syncedEnv(t, kind)
+		ctx := context.Background()
+		gone := e.emu.Products(testShop)[2]
+		gid := strconv.FormatInt(gone.ID, 10)
+		products, _, err := e.svc.Store().CatalogCounts(ctx, sh.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.emu.UpdateProduct(testShop, gid, func(p *emulator.Product) { p.Title = "Renamed" }); err != nil {
+			t.Fatal(err)
+		}
+		updates := e.emu.Deliveries(testShop, "products/update")
+		stale := updates[len(updates)-1]
+		if err := e.emu.DeleteProduct(testShop, gid); err != nil {
+			t.Fatal(err)
+		}
+		deletes := e.emu.Deliveries(testShop, "products/delete")
+		del := deletes[len(deletes)-1]
+		if del.Status != 200 {
+			t.Fatalf("products/delete answered %d", del.Status)
+		}
+		if n, _, _ := e.svc.Store().CatalogCounts(ctx, sh.ID); n != products-1 {
+			t.Fatalf("%d products once the delete was answered, want %d", n, products-1)
+		}
+		rows := func(topic string) []*app.WebhookEvent {
+			evs, err := e.svc.Store().WebhookEvents(ctx, testShop, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []*app.WebhookEvent
+			for _, ev := range evs {
+				if ev.Topic == topic {
+					out = append(out, ev)
+				}
+			}
+			return out
+		}
+		evs := rows("products/delete")
+		if len(evs) != 1 || evs[0].WebhookID != del.ID || evs[0].ProcessedAt == nil || evs[0].Outcome != "product removed from the catalog" ||
+			string(evs[0].Payload) != "{}" || evs[0].ClaimedUntil != nil {
+			t.Fatalf("products/delete rows %+v, want one, processed", evs)
+		}
+		first := *evs[0]
+		if n := jobsFor(t, &checkoutEnv{shopifyEnv: e}, kind, "shopify_webhook", first.ID); n != 0 {
+			t.Fatalf("%d jobs for a delivery processed in its request", n)
+		}
+		updatesStored := len(rows("products/update"))
+
+		// Both redelivered as Shopify would (same ids, same body).
+		for _, d := range []*emulator.Delivery{del, stale} {
+			status, body := postWebhookHeaders(t, e, map[string]string{"X-Shopify-Topic": d.Topic, "X-Shopify-Shop-Domain": d.Shop,
+				"X-Shopify-Webhook-Id": d.ID, "X-Shopify-Event-Id": d.EventID, "X-Shopify-Hmac-Sha256": shopify.SignWebhook(d.Body, testSecret),
+				"X-Shopify-Triggered-At": d.TriggeredAt.UTC().Format(time.RFC3339Nano)}, d.Body)
+			if status != 200 || !strings.Contains(body, `"duplicate":true`) {
+				t.Fatalf("%s redelivered: %d %s, want 200, a duplicate", d.Topic, status, body)
+			}
+		}
+		if evs := rows("products/delete"); len(evs) != 1 || evs[0].Outcome != first.Outcome || !evs[0].ProcessedAt.Equal(*first.ProcessedAt) {
+			t.Fatalf("products/delete rows after its redelivery %+v, want the first unchanged", evs)
+		}
+		if n := len(rows("products/update")); n != updatesStored {
+			t.Fatalf("%d products/update rows after the redelivery, want %d", n, updatesStored)
+		}
+		// The stale update's refresh runs (every refresh of the product
+		// is done) and the product stays deleted.
+		refreshes := `SELECT count(*), count(*) FILTER (WHERE state NOT IN ('completed', 'cancelled', 'discarded')) FROM river_job
+			WHERE kind = 'catalog_product_refresh' AND (args->>'product_id')::bigint = ` + gid
+		if kind == app.DatabaseSQLite {
+			refreshes = `SELECT count(*), coalesce(sum(state NOT IN ('completed', 'cancelled', 'discarded')), 0) FROM river_job
+				WHERE kind = 'catalog_product_refresh' AND json_extract(args, '$.product_id') = ` + gid
+		}
+		waitFor(t, "the product's refreshes done", func() bool {
+			var all, pending int
+			if err := e.db.QueryRow(refreshes).Scan(&all, &pending); err != nil {
+				t.Fatal(err)
+			}
+			return all >= 2 && pending == 0
+		})
+		if n, _, _ := e.svc.Store().CatalogCounts(ctx, sh.ID); n != products-1 {
+			t.Fatalf("%d products after the stale update's redelivery, want %d", n, products-1)
 		}
 	})
 }

@@ -3,6 +3,7 @@ package shops
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/acpbridge/acpbridge/app"
@@ -13,7 +14,10 @@ import (
 // it (webhook_events.claimed_until) and processed there, without a job;
 // only when that fails, or the process dies, does the sweep hand it to a
 // shopify_webhook job once the claim has passed. A job claims the delivery
-// too, so the same delivery is never processed twice at once.
+// too, so the same delivery is never processed twice at once. The catalog's
+// cheapest topics (ProcessFirstTopics) are the exception: their handling is
+// safe to repeat, even at the same time, so they are processed before they
+// are stored and then stored processed, in one statement.
 
 // Timings of webhook processing.
 const (
@@ -40,23 +44,127 @@ const (
 var InlineTopics = append([]string{"products/create", "products/update", "products/delete", "inventory_levels/update",
 	"bulk_operations/finish"}, OrderTopics...)
 
-// ReceiveWebhook stores a delivery as Shopify.ReceiveWebhook does, and
-// processes a new delivery of InlineTopics at once, with the shop row it
-// has just read; a failure leaves it unprocessed, for the sweep. The
-// answer is the same either way: the delivery is stored.
+// ProcessFirstTopics are the InlineTopics processed before their delivery
+// is stored, which is then stored processed, in one statement
+// (receiveProcessed): one statement per delivery fewer than storing it
+// claimed and finishing it, and every order sends an
+// inventory_levels/update. Their handling may run twice for one event,
+// which is safe because it is idempotent and takes nothing but an id from
+// the payload, whose order Shopify does not guarantee:
+//
+//   - products/create and products/update enqueue a refresh that reads the
+//     product from Shopify when it runs, coalesced with the others of the
+//     same few seconds: a stale redelivery (an older updated_at) cannot
+//     bring an older product back, it only asks for the current one;
+//   - inventory_levels/update enqueues the variant's stock refresh, which
+//     reads the stock from Shopify (the payload's "available" is not used),
+//     coalesced likewise and not even tried again by this process within
+//     its window;
+//   - products/delete deletes our copy: again, it stays deleted (Shopify
+//     never reuses a product id).
+//
+// bulk_operations/finish stays dedupe-first (receiveInline): each delivery
+// enqueues a poll of its sync, not coalesced, and it comes once per sync,
+// so there is nothing to save. The order topics (OrderTopics) move money
+// and stay dedupe-first whatever their cost.
+var ProcessFirstTopics = []string{"products/create", "products/update", "products/delete", "inventory_levels/update"}
+
+// ReceiveWebhook verifies a delivery as Shopify.ReceiveWebhook does and
+// stores it: a delivery of ProcessFirstTopics is processed first and stored
+// processed (receiveProcessed); one of the other InlineTopics is stored
+// claimed by this request and processed at once (receiveInline); the
+// others are stored with their job. A processing that fails leaves the
+// delivery unprocessed, for the sweep. The answer is the same either way:
+// the delivery is stored (or was already: duplicate).
 func (w *ShopifyWebhooks) ReceiveWebhook(ctx context.Context, d WebhookDelivery) (duplicate bool, err error) {
-	return w.Shopify.receiveWebhook(ctx, d, w.processInline)
+	sh, ev, err := w.checkDelivery(ctx, d)
+	if err != nil || ev == nil {
+		return false, err
+	}
+	switch {
+	case slices.Contains(ProcessFirstTopics, ev.Topic):
+		return w.receiveProcessed(ctx, sh, ev)
+	case slices.Contains(InlineTopics, ev.Topic):
+		return w.receiveInline(ctx, sh, ev)
+	}
+	return w.storeWithJob(ctx, ev)
+}
+
+// receiveProcessed processes a delivery of ProcessFirstTopics with the shop
+// row just read, then stores it in one statement: processed, with its
+// outcome and without its payload (as FinishWebhookEvent leaves it) when
+// the processing succeeded; otherwise unprocessed, its payload kept and
+// claimed for InlineClaim, after which the sweep hands it to a job, as
+// receiveInline leaves a delivery whose processing failed.
+//
+// A redelivery is only recognised by that statement, after it has been
+// processed again (see ProcessFirstTopics for why that is safe): checking
+// first would cost the statement saved. It costs little, and redeliveries
+// are rare (Shopify resends what it did not see answered, and may send
+// one event under several webhook ids): within the coalescing window a
+// refresh asked for again is refused by River's unique insert, and a stock
+// refresh is not even tried again by this process; a products/delete
+// again finds nothing to delete.
+func (w *ShopifyWebhooks) receiveProcessed(ctx context.Context, sh *app.Shop, ev *app.WebhookEvent) (duplicate bool, err error) {
+	outcome, perr := w.handleInline(ctx, sh, ev)
+	// What was done is recorded even if Shopify has stopped waiting: a
+	// failure is then left for the sweep rather than to Shopify's retry.
+	ctx = context.WithoutCancel(ctx)
+	if perr != nil {
+		w.Logger.WarnContext(ctx, "webhook not processed inline: a job will", "shop", ev.Shop, "topic", ev.Topic,
+			"webhook_id", ev.WebhookID, "err", perr, "after", InlineClaim)
+		until := w.Now().Add(InlineClaim)
+		ev.ClaimedUntil = &until
+		_, duplicate, err = w.Store.InsertWebhookEvent(ctx, *ev)
+	} else {
+		_, duplicate, err = w.Store.InsertFinishedWebhookEvent(ctx, *ev, app.Truncate(outcome, 1000))
+	}
+	return duplicate, wrapErr("receive webhook", err)
+}
+
+// handleInline does what a delivery of ProcessFirstTopics asks, within the
+// request's processing budget (inlineContext).
+func (w *ShopifyWebhooks) handleInline(ctx context.Context, sh *app.Shop, ev *app.WebhookEvent) (string, error) {
+	ctx, cancel := inlineContext(ctx, sh)
+	defer cancel()
+	outcome, err := w.Shopify.handleWebhook(ctx, ev, w.Catalog)
+	if err != nil {
+		return "", fmt.Errorf("process webhook %s (%s): %w", ev.WebhookID, ev.Topic, err)
+	}
+	return outcome, nil
+}
+
+// receiveInline stores a delivery claimed by this request, then processes
+// it (processInline), unless it is a duplicate.
+func (w *ShopifyWebhooks) receiveInline(ctx context.Context, sh *app.Shop, ev *app.WebhookEvent) (duplicate bool, err error) {
+	until := w.Now().Add(InlineClaim)
+	ev.ClaimedUntil = &until
+	id, dup, err := w.Store.InsertWebhookEvent(ctx, *ev)
+	if err != nil || dup {
+		return dup, wrapErr("receive webhook", err)
+	}
+	ev.ID = id
+	w.processInline(ctx, sh, ev)
+	return false, nil
 }
 
 // processInline processes a delivery just stored and claimed by this
 // request, within InlineBudget, whether or not Shopify is still waiting.
 func (w *ShopifyWebhooks) processInline(ctx context.Context, sh *app.Shop, ev *app.WebhookEvent) {
-	ctx, cancel := context.WithTimeout(app.WithShop(context.WithoutCancel(ctx), sh), InlineBudget)
+	ctx, cancel := inlineContext(ctx, sh)
 	defer cancel()
 	if err := w.Shopify.process(ctx, ev, w.Catalog, w.Orders); err != nil {
 		w.Logger.WarnContext(ctx, "webhook not processed inline: a job will", "shop", ev.Shop, "topic", ev.Topic,
 			"webhook_id", ev.WebhookID, "err", err, "after", InlineClaim)
 	}
+}
+
+// inlineContext is the context of a delivery's processing in the request
+// that received it: bounded by InlineBudget, not canceled with the request
+// (Shopify may stop waiting), and carrying the shop row the request has
+// just read (app.WithShop).
+func inlineContext(ctx context.Context, sh *app.Shop) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(app.WithShop(context.WithoutCancel(ctx), sh), InlineBudget)
 }
 
 // SweepWebhooks hands the deliveries whose inline processing failed or was

@@ -92,28 +92,16 @@ var errBadWebhookHMAC = &app.Error{Code: app.CodeUnauthorized, Field: "X-Shopify
 // topic) is acknowledged and not stored again. ShopifyWebhooks'
 // ReceiveWebhook processes the cheap topics in the request instead.
 func (s *Shopify) ReceiveWebhook(ctx context.Context, d WebhookDelivery) (duplicate bool, err error) {
-	return s.receiveWebhook(ctx, d, nil)
-}
-
-// receiveWebhook is ReceiveWebhook; inline, when set, processes a new
-// delivery of an InlineTopics topic, which is then stored claimed by this
-// request and without a job.
-func (s *Shopify) receiveWebhook(ctx context.Context, d WebhookDelivery, inline func(ctx context.Context, sh *app.Shop, ev *app.WebhookEvent)) (duplicate bool, err error) {
-	sh, ev, err := s.checkDelivery(ctx, d)
+	_, ev, err := s.checkDelivery(ctx, d)
 	if err != nil || ev == nil {
 		return false, err
 	}
-	if inline != nil && slices.Contains(InlineTopics, ev.Topic) {
-		until := s.Now().Add(InlineClaim)
-		ev.ClaimedUntil = &until
-		id, dup, err := s.Store.InsertWebhookEvent(ctx, *ev)
-		if err != nil || dup {
-			return dup, wrapErr("receive webhook", err)
-		}
-		ev.ID = id
-		inline(ctx, sh, ev)
-		return false, nil
-	}
+	return s.storeWithJob(ctx, ev)
+}
+
+// storeWithJob stores a delivery and enqueues its shopify_webhook job, in
+// one transaction; a duplicate is neither stored nor enqueued.
+func (s *Shopify) storeWithJob(ctx context.Context, ev *app.WebhookEvent) (duplicate bool, err error) {
 	err = s.Store.InTx(ctx, func(ctx context.Context) error {
 		id, dup, err := s.Store.InsertWebhookEvent(ctx, *ev)
 		if err != nil || dup {
