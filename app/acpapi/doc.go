@@ -13,9 +13,10 @@
 // per-API-key rate limit (a RateLimiter the transport supplies), the
 // request signature and its replay check (bound to what the transport
 // supplies as agents.SignedRequest), idempotency for the operations that
-// change state (app/idempotency, keyed by operation), decoding the body
-// for the version, the one checkout call with the authenticated agent as
-// its caller, and encoding the session for the version, with one info
+// change state (app/idempotency, keyed by operation; a create's key is
+// claimed by the session's INSERT, after the call ran: runCreate),
+// decoding the body for the version, the one checkout call with the
+// authenticated agent as its caller, and encoding the session for the version, with one info
 // message naming the body's fields the version does not define, which the
 // decoder ignored (acp.Ignored: that answer's only, never the session's;
 // an idempotent replay answers it again with the rest). The cart

@@ -3,6 +3,7 @@ package acpapi
 import (
 	"bytes"
 	"context"
+	"errors"
 	"time"
 
 	"github.com/acpbridge/acpbridge/acp"
@@ -43,25 +44,106 @@ func (p *Pipeline) runIdempotent(ctx context.Context, ag *app.Agent, v acp.Versi
 func (p *Pipeline) runClaimed(ctx context.Context, ag *app.Agent, v acp.Version, req Request, body []byte, key string) Result {
 	scope := idempotency.Scope{ShopID: ag.Shop.ID, APIKeyID: ag.Key.ID,
 		Operation: idempotency.Operation(req.Operation), SessionID: req.SessionID}
+	if req.Operation == OpCreate && p.claimsCreateKeys() {
+		if res, ok := p.runCreate(ctx, ag, v, req, body, scope, key); ok {
+			return res
+		}
+	}
 	if req.Operation == OpUpdate || req.Operation == OpCancel || req.Operation == OpComplete {
 		// The claim reads the session too, where the store can (one
 		// statement on PostgreSQL): the operation's first load takes it.
 		ctx = checkout.WithPrefetch(ctx, &checkout.Prefetch{ShopID: ag.Shop.ID, ID: req.SessionID})
 	}
 	replay, claim, err := p.Idempotency.Begin(ctx, scope, key, v, body)
+	if res, ok := begun(v, replay, claim, err); ok {
+		return res
+	}
+	if claim == nil {
+		return p.call(ctx, ag, v, req, body) // not tracked (no key, 2025-09-29)
+	}
+	return p.runHolding(ctx, ag, v, req, body, claim)
+}
+
+// begun is the answer of a call that Begin settled (ok): its refusal, or
+// the stored answer replayed.
+func begun(v acp.Version, replay *idempotency.StoredResult, claim *idempotency.Claim, err error) (Result, bool) {
 	switch {
 	case err != nil:
-		return refused(v, err)
+		return refused(v, err), true
 	case replay != nil:
 		res := Result{Version: v, Outcome: replay.Outcome, Session: replay.Session, Replayed: true}
 		if replay.Refusal != nil {
 			res.Err = replay.Refusal.Err()
 		}
-		return res
-	case claim == nil:
-		return p.call(ctx, ag, v, req, body) // not tracked (no key, 2025-09-29)
+		return res, true
 	}
+	return Result{}, false
+}
 
+// runCreate runs a create before its key is claimed, and claims it with
+// the session's INSERT, the answer stored with both (one statement on
+// PostgreSQL, issue 17; idempotency.Pending). A create has no side effect
+// but the session, which is written only with the claim: so a concurrent
+// duplicate that runs meanwhile prices for nothing, and then answers as a
+// retry does. When the claim was not made (the call failed before
+// writing, or the key was held), the key is settled with Begin as for any
+// call: a held key answers what it would have answered before the call
+// ran (the stored answer, a conflict, in flight), and only a free key
+// stores the call's refusal (or is released after a server failure). ok
+// is false for a call that is not tracked: the caller runs it.
+func (p *Pipeline) runCreate(ctx context.Context, ag *app.Agent, v acp.Version, req Request, body []byte, scope idempotency.Scope, key string) (Result, bool) {
+	pend, err := p.Idempotency.Prepare(scope, key, v, body)
+	if err != nil {
+		return refused(v, err), true
+	}
+	if pend == nil {
+		return Result{}, false
+	}
+	actx, ans := withAnswer(ctx, v, req.Operation, nil)
+	ans.Claim = pend
+	res := p.call(actx, ag, v, req, body)
+	if stored, ok := p.storedAnswer(ctx, ans, nil, res); ok {
+		return stored, true
+	}
+	// The record, a refusal's included, is settled even when the caller
+	// has gone, as runHolding's finish is.
+	fctx, cancel := finishContext(ctx)
+	defer cancel()
+	replay, claim, err := p.Idempotency.Begin(fctx, scope, key, v, body)
+	if held, ok := begun(v, replay, claim, err); ok {
+		return held, true
+	}
+	if claim == nil {
+		return res, true // not expected: Prepare tracked the key
+	}
+	if errors.Is(res.Err, checkout.ErrNotClaimed) {
+		// The key was held when the create wrote, and is free now (its
+		// holder failed, or the store could not claim): run it again,
+		// holding the key, as any call.
+		return p.runHolding(ctx, ag, v, req, body, claim), true
+	}
+	return p.settle(fctx, claim, res), true
+}
+
+// createClaimer is a Checkout whose Create claims the caller's key with
+// the session it writes (checkout.Sessions over a ClaimingStore).
+type createClaimer interface {
+	ClaimsCreateKeys() bool
+}
+
+// claimsCreateKeys reports whether a create may run before its key is
+// claimed: only when the session it writes carries the claim, so that no
+// session is ever made without one. Any other Checkout (a stand-in, a
+// wrapper that does not say) has its creates claimed first, as the other
+// operations are.
+func (p *Pipeline) claimsCreateKeys() bool {
+	c, ok := p.Checkout.(createClaimer)
+	return ok && c.ClaimsCreateKeys()
+}
+
+// runHolding runs the call holding claim, and settles the claim with its
+// result.
+func (p *Pipeline) runHolding(ctx context.Context, ag *app.Agent, v acp.Version, req Request, body []byte, claim *idempotency.Claim) Result {
 	done := false
 	defer func() {
 		if done {
@@ -85,9 +167,14 @@ func (p *Pipeline) runClaimed(ctx context.Context, ag *app.Agent, v acp.Version,
 	if stored, ok := p.storedAnswer(ctx, ans, claim, res); ok {
 		return stored
 	}
-
 	fctx, cancel := finishContext(ctx)
 	defer cancel()
+	return p.settle(fctx, claim, res)
+}
+
+// settle stores res in claim's record, or releases the claim when res is
+// a server failure, which is not stored; the answer is res either way.
+func (p *Pipeline) settle(fctx context.Context, claim *idempotency.Claim, res Result) Result {
 	stored := idempotency.StoredResult{Outcome: res.Outcome, Session: res.Session}
 	if res.Err != nil {
 		refusal, ok := idempotency.RefusalOf(res.Err)
@@ -117,7 +204,9 @@ func finishContext(ctx context.Context) (context.Context, context.CancelFunc) {
 // update, cancel; complete when its completion's record is its last word)
 // to store the call's answer in the claim's record with that write
 // (checkout.Answer): one statement instead of two on PostgreSQL. The
-// answer is the session as written, encoded as call encodes it.
+// answer is the session as written, encoded as call encodes it. A nil
+// claim is a create's, whose key is claimed by that write
+// (checkout.Answer.Claim, which the caller sets).
 func withAnswer(ctx context.Context, v acp.Version, op Operation, claim *idempotency.Claim) (context.Context, *checkout.Answer) {
 	outcome := idempotency.OutcomeReturned
 	switch op {
@@ -127,7 +216,11 @@ func withAnswer(ctx context.Context, v acp.Version, op Operation, claim *idempot
 	default:
 		return ctx, nil
 	}
-	ans := &checkout.Answer{Record: claim.ID(), Outcome: string(outcome),
+	var record int64
+	if claim != nil {
+		record = claim.ID()
+	}
+	ans := &checkout.Answer{Record: record, Outcome: string(outcome),
 		Encode: func(cs *checkout.Session) ([]byte, error) { return encodeSession(v, cs, notesFrom(ctx)) }}
 	return checkout.WithAnswer(ctx, ans), ans
 }
@@ -135,7 +228,7 @@ func withAnswer(ctx context.Context, v acp.Version, op Operation, claim *idempot
 // storedAnswer is the call's result when its answer was stored with the
 // session: the claim is settled, and the answer is the one stored, which
 // replays (ok false: it was not, and the claim is the caller's to finish
-// or release).
+// or release). claim is nil when the write made it (a create).
 func (p *Pipeline) storedAnswer(ctx context.Context, ans *checkout.Answer, claim *idempotency.Claim, res Result) (Result, bool) {
 	if ans == nil {
 		return Result{}, false
@@ -144,7 +237,9 @@ func (p *Pipeline) storedAnswer(ctx context.Context, ans *checkout.Answer, claim
 	if !ok {
 		return Result{}, false
 	}
-	claim.Stored()
+	if claim != nil {
+		claim.Stored()
+	}
 	if res.Err != nil || !bytes.Equal(res.Session, b) {
 		// Not expected: the operation returns the session it wrote.
 		p.logger().ErrorContext(ctx, "idempotency: the answer stored with the session differs from the call's; answering the stored one",

@@ -84,6 +84,13 @@ type Answer struct {
 	Outcome string
 	// Encode renders the session as written: the answer stored.
 	Encode func(*Session) ([]byte, error)
+	// Claim, when set (a create), is the caller's idempotency claim to
+	// make with the new session's INSERT, its record inserted completed
+	// with the answer, instead of finishing Record: the store's business
+	// (acpapi: an *idempotency.Pending, for ClaimingStore). When it is
+	// not made (the key is held, or the store cannot make it) nothing is
+	// written and Create fails with ErrNotClaimed.
+	Claim any
 
 	mu      sync.Mutex
 	written bool
@@ -129,6 +136,8 @@ type AnswerRecord struct {
 	Record  int64
 	Outcome string
 	Body    []byte
+	// Claim is Answer.Claim (ClaimingStore only).
+	Claim any
 }
 
 // AnsweringStore is a Store that writes an answer with a session write
@@ -141,6 +150,31 @@ type AnsweringStore interface {
 	SaveCheckoutSessionAnswered(ctx context.Context, cs *Session, a AnswerRecord) (answered bool, err error)
 }
 
+// ClaimingStore is a Store that claims the caller's idempotency key with a
+// new session's INSERT (store.Store): the record of a.Claim, completed
+// with a's answer, and the session are written together, or neither.
+// claimed is false when nothing was written: a record holds the key, or
+// a.Claim is not a claim this store can make.
+type ClaimingStore interface {
+	CreateCheckoutSessionClaiming(ctx context.Context, cs *Session, a AnswerRecord) (claimed bool, err error)
+}
+
+// ClaimsCreateKeys reports whether Create claims the caller's idempotency
+// key with the session's INSERT when its Answer carries a claim
+// (Answer.Claim): whether the store can (ClaimingStore). A caller may then
+// run a create before claiming its key, as the session is never written
+// without the claim.
+func (c *Sessions) ClaimsCreateKeys() bool {
+	_, ok := c.Store.(ClaimingStore)
+	return ok
+}
+
+// ErrNotClaimed: a create whose answer carries a claim (Answer.Claim)
+// wrote nothing, as the claim was not made: the key is held, or the
+// store cannot make it. The caller settles the key itself (acpapi: as
+// any request does), knowing that no session was created.
+var ErrNotClaimed = errors.New("checkout: the idempotency claim was not made; nothing was written")
+
 // errNoAnswer: the write carries no answer.
 var errNoAnswer = errors.New("no answer")
 
@@ -149,7 +183,9 @@ var errNoAnswer = errors.New("no answer")
 func (c *Sessions) answered(ctx context.Context, cs *Session) (AnsweringStore, *Answer, AnswerRecord, error) {
 	a := answerFrom(ctx)
 	st, ok := c.Store.(AnsweringStore)
-	if a == nil || !ok || a.Encode == nil {
+	// A claiming answer has no record to finish: only createClaiming
+	// writes it.
+	if a == nil || !ok || a.Encode == nil || a.Claim != nil {
 		return nil, nil, AnswerRecord{}, errNoAnswer
 	}
 	body, err := a.Encode(cs)
@@ -159,8 +195,12 @@ func (c *Sessions) answered(ctx context.Context, cs *Session) (AnsweringStore, *
 	return st, a, AnswerRecord{Record: a.Record, Outcome: a.Outcome, Body: body}, nil
 }
 
-// createSession inserts cs, with the answer of ctx when there is one.
+// createSession inserts cs, with the answer of ctx when there is one
+// (and the claim it carries).
 func (c *Sessions) createSession(ctx context.Context, cs *Session) error {
+	if a := answerFrom(ctx); a != nil && a.Claim != nil {
+		return c.createClaiming(ctx, cs, a)
+	}
 	st, a, rec, err := c.answered(ctx, cs)
 	if errors.Is(err, errNoAnswer) {
 		return c.Store.CreateCheckoutSession(ctx, cs)
@@ -173,6 +213,29 @@ func (c *Sessions) createSession(ctx context.Context, cs *Session) error {
 		a.mark(rec.Body)
 	}
 	return err
+}
+
+// createClaiming inserts cs with the claim and answer of a, or nothing
+// (ErrNotClaimed): a session is never created without its claim.
+func (c *Sessions) createClaiming(ctx context.Context, cs *Session, a *Answer) error {
+	st, ok := c.Store.(ClaimingStore)
+	if !ok || a.Encode == nil {
+		return ErrNotClaimed
+	}
+	body, err := a.Encode(cs)
+	if err != nil {
+		return err
+	}
+	rec := AnswerRecord{Record: a.Record, Outcome: a.Outcome, Body: body, Claim: a.Claim}
+	claimed, err := st.CreateCheckoutSessionClaiming(ctx, cs, rec)
+	if err != nil {
+		return err
+	}
+	if !claimed {
+		return ErrNotClaimed
+	}
+	a.mark(body)
+	return nil
 }
 
 // saveSession writes cs (guarded by its row version), with the answer of

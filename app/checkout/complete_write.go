@@ -132,7 +132,7 @@ func (c *Sessions) writeRecord(ctx context.Context, cur *Session, p *Payment, cr
 		}
 	}
 	a := answerFrom(ctx)
-	if a != nil && a.Encode != nil {
+	if a != nil && a.Encode != nil && a.Claim == nil { // a claiming answer is a create's only
 		body, err := a.Encode(cur)
 		if err != nil {
 			return true, err

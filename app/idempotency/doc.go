@@ -14,6 +14,11 @@
 // stored is the operation's result (StoredResult: outcome, the session's
 // ACP JSON, or the refusal), never a status code, header or path.
 //
+// A create claims its key with its own write instead (Prepare, Pending):
+// it runs first, and the store inserts its record already completed with
+// the session; a create that did not claim the key then settles it with
+// Begin like any request.
+//
 // New builds it over its store; the clock, TTL, lease and logger are
 // options.
 //

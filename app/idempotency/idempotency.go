@@ -273,51 +273,68 @@ func ValidateKey(key string) error {
 // body or other API-Version: 422, or 409 in 2025-09-29) and idempotency_in_flight (409 with
 // RetryAfter, while the first request runs).
 func (i *Keys) Begin(ctx context.Context, scope Scope, key string, version acp.Version, body []byte) (replay *StoredResult, claim *Claim, err error) {
-	if key == "" {
-		if version == acp.V20250929 {
-			return nil, nil, nil
-		}
-		return nil, nil, &app.Error{Code: app.CodeInvalid, Reason: ReasonIdempotencyKeyRequired,
-			Message: "The Idempotency-Key header is required on every POST."}
-	}
-	if err := ValidateKey(key); err != nil {
+	rec, err := i.record(scope, key, version, body)
+	if rec == nil || err != nil {
 		return nil, nil, err
 	}
-	now := i.now()
-	rec := Record{
-		Scope: scope, Key: key, APIVersion: string(version),
-		RequestHash: CanonicalJSONHash(body), State: InFlight,
-		LeaseUntil: now.Add(i.lease()), CreatedAt: now, ExpiresAt: now.Add(i.ttl()),
-	}
-	held, claimed, err := i.Store.ClaimIdempotencyKey(ctx, rec, now)
+	held, claimed, err := i.Store.ClaimIdempotencyKey(ctx, *rec, rec.CreatedAt)
 	if err != nil {
 		if app.ErrorCode(err) == app.CodeUnavailable {
 			// The database went away during the claim: the INSERT may
 			// have landed without our knowing. Such a claim would answer
 			// idempotency_in_flight to the agent's retries until its
 			// lease lapses; take it back once the database returns.
-			go i.forgetLostClaim(rec)
+			go i.forgetLostClaim(*rec)
 		}
 		return nil, nil, fmt.Errorf("idempotency: %w", err)
 	}
 	if claimed {
 		return nil, i.newClaim(held.ID), nil
 	}
+	res, err := judge(version, rec, held)
+	return res, nil, err
+}
+
+// record is the in-flight record a request with key claims, or nil (and
+// no error) when the request is not tracked: no key, which 2025-09-29
+// allows.
+func (i *Keys) record(scope Scope, key string, version acp.Version, body []byte) (*Record, error) {
+	if key == "" {
+		if version == acp.V20250929 {
+			return nil, nil
+		}
+		return nil, &app.Error{Code: app.CodeInvalid, Reason: ReasonIdempotencyKeyRequired,
+			Message: "The Idempotency-Key header is required on every POST."}
+	}
+	if err := ValidateKey(key); err != nil {
+		return nil, err
+	}
+	now := i.now()
+	return &Record{
+		Scope: scope, Key: key, APIVersion: string(version),
+		RequestHash: CanonicalJSONHash(body), State: InFlight,
+		LeaseUntil: now.Add(i.lease()), CreatedAt: now, ExpiresAt: now.Add(i.ttl()),
+	}, nil
+}
+
+// judge answers a request whose claim rec lost to held, the record that
+// holds the key: its stored result to replay, or why not.
+func judge(version acp.Version, rec, held *Record) (*StoredResult, error) {
 	if held.RequestHash != rec.RequestHash {
-		return nil, nil, conflict(version, "This Idempotency-Key was already used with a different request body.")
+		return nil, conflict(version, "This Idempotency-Key was already used with a different request body.")
 	}
 	if held.APIVersion != rec.APIVersion {
 		// The stored answer is in the first request's version, and running
 		// the request again in this one would repeat its side effects: so
 		// the key is refused, as for another body (issue 13).
-		return nil, nil, conflict(version, fmt.Sprintf(
+		return nil, conflict(version, fmt.Sprintf(
 			"This Idempotency-Key was already used with API-Version %s; retry with that version, or use a new key.", held.APIVersion))
 	}
 	if held.State != Completed || held.Result == nil {
-		return nil, nil, &app.Error{Code: app.CodeConflict, Reason: ReasonIdempotencyInFlight, RetryAfter: idempotencyRetryAfter,
+		return nil, &app.Error{Code: app.CodeConflict, Reason: ReasonIdempotencyInFlight, RetryAfter: idempotencyRetryAfter,
 			Message: "A request with this Idempotency-Key is still being processed; retry later."}
 	}
-	return held.Result, nil, nil
+	return held.Result, nil
 }
 
 // conflict is idempotency_conflict in the status of the request's version:

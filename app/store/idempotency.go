@@ -108,11 +108,8 @@ func (s *Store) ClaimIdempotencyKey(ctx context.Context, rec idempotency.Record,
 	// request failed and released it); then the key is free: claim again.
 	for range 4 {
 		if dropStale {
-			err := s.idemScope(ctx, rec.Scope, rec.Key, rec.APIKeyID, legacyKeyID).
-				Where("expires_at <= ? OR (state = ? AND lease_until <= ?)", now, string(idempotency.InFlight), now).
-				Delete(&idempotencyRow{}).Error
-			if err != nil {
-				return nil, false, translate(err, "claim idempotency key: drop stale")
+			if _, err := s.dropStaleIdempotency(ctx, rec, now, rec.APIKeyID, legacyKeyID); err != nil {
+				return nil, false, err
 			}
 		}
 		if held, err := s.legacyIdempotency(ctx, rec, now); held != nil || err != nil {

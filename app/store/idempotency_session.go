@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	"gorm.io/gorm/clause"
-
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/checkout"
@@ -30,15 +28,7 @@ import (
 func (s *Store) insertClaim(ctx context.Context, row *idempotencyRow) (bool, error) {
 	pf := checkout.PrefetchFrom(ctx)
 	if pf == nil || s.kind != app.DatabasePostgres || pf.ShopID != row.ShopID {
-		res := s.conn(ctx).Clauses(clause.OnConflict{
-			Columns: []clause.Column{{Name: "shop_id"}, {Name: "api_key_id"}, {Name: "operation"},
-				{Name: "session_id"}, {Name: "key"}},
-			DoNothing: true,
-		}).Create(row)
-		if res.Error != nil {
-			return false, translate(res.Error, "claim idempotency key")
-		}
-		return res.RowsAffected == 1, nil
+		return s.insertClaimRow(ctx, row)
 	}
 	var r claimRead
 	err := s.conn(ctx).Raw(claimAndReadSQL,

@@ -53,6 +53,10 @@ type Store struct {
 	legacyIdemMu    sync.Mutex
 	legacyIdemKnown bool
 	legacyIdemUntil time.Time
+	// idemIDs are idempotency record ids reserved from the table's
+	// sequence, for creates that claim their key with the session
+	// (idempotency_create.go).
+	idemIDs idBlock
 	// auth is this process's short memory of authentication answers and
 	// shop rows (authcache.go).
 	auth authCache
