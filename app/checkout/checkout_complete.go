@@ -221,7 +221,8 @@ func (c *Sessions) newPayment(cs *Session, in *acp.CompleteSessionInput, total i
 	p := &Payment{
 		SessionID: cs.ID, ShopID: cs.ShopID, State: PaymentAuthorizing, Attempt: 1, TokenSealed: sealed,
 		Amount: total, Currency: cs.Currency, LeaseUntil: new(now.Add(cp.lease())), CreatedAt: now, UpdatedAt: now,
-		Details: PaymentDetails{MarketingConsents: in.MarketingConsents, OrderNotes: in.OrderNotes, BillingAddress: in.Payment.BillingAddress},
+		Details: PaymentDetails{MarketingConsents: in.MarketingConsents, OrderNotes: in.OrderNotes, BillingAddress: in.Payment.BillingAddress,
+			Unrecorded: true},
 	}
 	if p.Details.OrderNotes == "" {
 		p.Details.OrderNotes = cs.State.OrderNotes
@@ -262,6 +263,7 @@ func (c *Sessions) beginAuthenticated(ctx context.Context, cs *Session, in *acp.
 		p.Details.ThreeDS = &ThreeDSResult{TransStatus: status, Cryptogram: r.Details.ThreeDSCryptogram, ECI: r.Details.ElectronicCommerceIndicator,
 			TransactionID: r.Details.TransactionID, Version: r.Details.Version}
 		p.LeaseUntil = new(c.now().Add(cp.lease()))
+		p.Details.Unrecorded = true // leased to this request's drive
 	}
 	p.UpdatedAt = c.now()
 	applyPayment(cs, p)
@@ -372,7 +374,8 @@ func (c *Sessions) drive(ctx context.Context, sh *app.Shop, cs *Session, b *begu
 func (c *Sessions) record(ctx context.Context, sh *app.Shop, cs *Session, p *Payment) (*Session, error) {
 	ctx = context.WithoutCancel(ctx)
 	p.LeaseUntil = nil
-	cur := *cs // cs stays as it was if the write fails
+	p.Details.Unrecorded = false // this is where its driver stopped
+	cur := *cs                   // cs stays as it was if the write fails
 	for attempt := 1; ; attempt++ {
 		created := cur.Status != acp.StatusCompleted && p.State == PaymentCompleted
 		next := cur

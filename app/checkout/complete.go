@@ -81,6 +81,15 @@ type PaymentDetails struct {
 	// order of it may exist and is looked up before another is created.
 	// While it is false, orderCreate is sent without that lookup.
 	OrderSent bool `json:"order_sent,omitempty"`
+	// Unrecorded: the record is leased to the driver that began this
+	// attempt (the complete request that wrote it), which may send
+	// orderCreate without writing the record first and writes it only
+	// when it stops (Sessions.record clears the mark). Another driver that
+	// takes the record over while it is still marked cannot know whether
+	// that orderCreate was sent (its driver died, or overran its lease),
+	// so it presumes it was: it looks the order up, after the search lag,
+	// before it may create one.
+	Unrecorded bool `json:"unrecorded,omitempty"`
 }
 
 // ThreeDSResult is the agent's 3-D Secure outcome passed on to the provider.
@@ -285,6 +294,9 @@ func (c *Completer) drive(ctx context.Context, sh *app.Shop, cs *Session, held *
 		if !ok { // another request or replica drives it
 			return p, errLeased
 		}
+		if p.Details.Unrecorded {
+			c.presumeOrderSent(p)
+		}
 	}
 	if pay == nil && !final(p.State) {
 		var err error
@@ -311,6 +323,29 @@ func (c *Completer) drive(ctx context.Context, sh *app.Shop, cs *Session, held *
 			return p, err
 		}
 	}
+}
+
+// presumeOrderSent takes over a record whose driver stopped before it
+// recorded where it was (Details.Unrecorded): an orderCreate of it may
+// have been sent up to now, so the order is looked up once Shopify's
+// search can show one sent now, and this driver records before it sends
+// its own.
+func (c *Completer) presumeOrderSent(p *Payment) {
+	now := c.now()
+	d := &p.Details
+	d.OrderSent, d.Unrecorded = true, false
+	if d.OrderAttemptAt == nil || d.OrderAttemptAt.Before(now) {
+		d.OrderAttemptAt = &now
+	}
+}
+
+// sendUnrecorded reports whether the driver may send orderCreate at at
+// without writing the record first: it is the driver that began the
+// attempt (Details.Unrecorded), and its lease has at least half its length
+// left for the order and the capture. Otherwise the attempt is recorded,
+// with the lease renewed, before the call.
+func (c *Completer) sendUnrecorded(p *Payment, at time.Time) bool {
+	return p.Details.Unrecorded && p.LeaseUntil != nil && p.LeaseUntil.Sub(at) >= c.lease()/2
 }
 
 // final reports whether a payment in this state has nothing left to drive.
@@ -385,7 +420,10 @@ func (c *Completer) authorize(ctx context.Context, sh *app.Shop, cs *Session, p 
 // Before orderCreate is sent, the attempt is recorded (with the payment
 // authorised and its PaymentIntent): a driver that finds that record
 // after a crash or a lost answer waits for Shopify's order search and looks
-// the order up by its source before it may create one. While no
+// the order up by its source before it may create one. The driver that
+// began the attempt skips that write (one statement per purchase, issue
+// 17): its record is marked Unrecorded from the start, which a driver
+// taking it over reads as "sent" (presumeOrderSent). While no
 // orderCreate was ever sent for the session (OrderSent), no order of it
 // can exist and the lookup is skipped. Shopify refusing the order cancels
 // the authorisation.
@@ -407,11 +445,13 @@ func (c *Completer) placeOrder(ctx context.Context, sh *app.Shop, cs *Session, p
 		at := c.now()
 		d.OrderAttemptAt, d.OrderSent = &at, true
 		c.set(p, PaymentAuthorized, nil)
-		// Recorded before the call, with the lease renewed: the order
-		// and the capture get a whole lease.
-		p.LeaseUntil = new(at.Add(c.lease()))
-		if err := c.Store.UpdatePayment(ctx, p); err != nil {
-			return err
+		if !c.sendUnrecorded(p, at) {
+			// Recorded before the call, with the lease renewed: the
+			// order and the capture get a whole lease.
+			p.LeaseUntil = new(at.Add(c.lease()))
+			if err := c.Store.UpdatePayment(ctx, p); err != nil {
+				return err
+			}
 		}
 		req := orderRequest(cs, p)
 		req.UpsertCustomer = sh.FeatureOn(app.FeatureCustomerRecords)

@@ -151,3 +151,45 @@ func TestNewPaymentCarriesOrderSent(t *testing.T) {
 		})
 	}
 }
+
+// TestSendUnrecorded: only the driver that began the attempt, with at
+// least half its lease left, sends orderCreate before writing the record;
+// a driver that took a record over presumes an unrecorded orderCreate.
+func TestSendUnrecorded(t *testing.T) {
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	c := &Completer{Lease: time.Minute, Now: func() time.Time { return now }}
+	at := func(d time.Duration) *time.Time { v := now.Add(d); return &v }
+	cases := []struct {
+		name       string
+		unrecorded bool
+		lease      *time.Time
+		want       bool
+	}{
+		{"began it, whole lease left", true, at(time.Minute), true},
+		{"began it, half the lease left", true, at(30 * time.Second), true},
+		{"began it, under half left: record and renew", true, at(29 * time.Second), false},
+		{"began it, lease lapsed", true, at(-time.Second), false},
+		{"no lease", true, nil, false},
+		{"took it over", false, at(time.Minute), false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := &Payment{LeaseUntil: tc.lease, Details: PaymentDetails{Unrecorded: tc.unrecorded}}
+			if got := c.sendUnrecorded(p, now); got != tc.want {
+				t.Errorf("sendUnrecorded = %v, want %v", got, tc.want)
+			}
+		})
+	}
+
+	p := &Payment{Details: PaymentDetails{Unrecorded: true, OrderAttemptAt: at(-time.Hour)}}
+	c.presumeOrderSent(p)
+	if d := p.Details; !d.OrderSent || d.Unrecorded || d.OrderAttemptAt == nil || !d.OrderAttemptAt.Equal(now) {
+		t.Errorf("presumed: %+v; want sent, no longer unrecorded, attempt at now", d)
+	}
+	later := at(time.Minute) // an attempt time already after now stays
+	p = &Payment{Details: PaymentDetails{Unrecorded: true, OrderAttemptAt: later}}
+	c.presumeOrderSent(p)
+	if !p.Details.OrderAttemptAt.Equal(*later) {
+		t.Errorf("attempt at %v, want %v kept", p.Details.OrderAttemptAt, later)
+	}
+}

@@ -1,12 +1,16 @@
 package service_test
 
 import (
+	"context"
+	"encoding/json"
 	"net/http"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/checkout"
 	"github.com/acpbridge/acpbridge/app/jobs"
 	"github.com/acpbridge/acpbridge/app/payment/stripeemu"
 )
@@ -122,4 +126,109 @@ func TestSweepResumesLapsedCompletions(t *testing.T) {
 		app.ResumeCompletionArgs{}.Kind(), "%"+lapsed+"%").Scan(&n); err != nil || n != 1 {
 		t.Errorf("resume jobs of the lapsed completion: %d (%v), want 1", n, err)
 	}
+}
+
+// countingPayments counts the payment record writes made before an order
+// exists (authorised, no order id): the write before orderCreate. (Hiding
+// the store's CompletionStore makes the final record a transaction with an
+// UpdatePayment too, of the completed payment, which is not counted.)
+type countingPayments struct {
+	checkout.PaymentStore
+	updates atomic.Int32
+}
+
+func (c *countingPayments) UpdatePayment(ctx context.Context, p *checkout.Payment) error {
+	if p.State == checkout.PaymentAuthorized && p.OrderID == "" {
+		c.updates.Add(1)
+	}
+	return c.PaymentStore.UpdatePayment(ctx, p)
+}
+
+// TestCompleteSendsOrderUnrecorded: the request that begins a completion
+// sends orderCreate without writing its payment record first (issue 17:
+// one statement per purchase fewer); the record it began with says so.
+func TestCompleteSendsOrderUnrecorded(t *testing.T) {
+	t.Parallel()
+	eachKind(t, func(t *testing.T, kind app.DatabaseKind) {
+		e := newCheckoutEnv(t, kind)
+		cp := e.svc.Checkout().Completer
+		counter := &countingPayments{PaymentStore: cp.Store}
+		cp.Store = counter
+		a := e.agent(t, acp.V20260417)
+		id, total := e.readySession(t, a, 1)
+		if r := a.do("POST", "/checkout_sessions/"+id+"/complete", a.paymentBody(e.token(stripeemu.KindApprove))); r.str("status") != "completed" {
+			t.Fatalf("complete: %d %s", r.status, r.body)
+		}
+		if n := counter.updates.Load(); n != 0 {
+			t.Errorf("%d payment record writes before orderCreate, want 0", n)
+		}
+		e.checkOnce(t, id, total)
+		p, err := e.svc.Store().CheckoutPayment(t.Context(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Details.Unrecorded || !p.Details.OrderSent || p.LeaseUntil != nil {
+			t.Errorf("recorded payment: unrecorded %v, order_sent %v, lease %v; want false, true, none",
+				p.Details.Unrecorded, p.Details.OrderSent, p.LeaseUntil)
+		}
+	})
+}
+
+// TestResumePresumesUnrecordedOrderSent: a driver that died after sending
+// orderCreate, before it recorded anything, leaves its record as it began
+// it (unrecorded, no order_sent). The driver that takes it over must not
+// create a second order: it presumes the first was sent, waits for the
+// search lag, finds that order and captures once.
+func TestResumePresumesUnrecordedOrderSent(t *testing.T) {
+	t.Parallel()
+	eachKind(t, func(t *testing.T, kind app.DatabaseKind) {
+		e := newCheckoutEnv(t, kind)
+		const lag = 300 * time.Millisecond
+		e.svc.Checkout().Completer.OrderSearchLag = lag
+		ctx := t.Context()
+		st := e.svc.Store()
+		a := e.agent(t, acp.V20260417)
+		id, total := e.readySession(t, a, 1)
+		e.failShopify("orderCreate", 1, 0) // the order is written, its answer lost
+		if r := a.do("POST", "/checkout_sessions/"+id+"/complete", a.paymentBody(e.token(stripeemu.KindApprove))); r.str("status") != "complete_in_progress" {
+			t.Fatalf("complete with the order's answer lost: %d %s", r.status, r.body)
+		}
+		if n := e.ordersOf(id); n != 1 {
+			t.Fatalf("%d orders after the lost answer, want 1", n)
+		}
+		// Make the record what a driver that died right after sending
+		// orderCreate leaves: as its beginning wrote it, leased (lapsed).
+		var details string
+		if err := st.DB().QueryRowContext(ctx, rebind(kind, "SELECT details FROM checkout_payments WHERE session_id = ?"), id).Scan(&details); err != nil {
+			t.Fatal(err)
+		}
+		var d map[string]any
+		if err := json.Unmarshal([]byte(details), &d); err != nil {
+			t.Fatal(err)
+		}
+		delete(d, "order_sent")
+		delete(d, "order_attempt_at")
+		d["unrecorded"] = true
+		b, _ := json.Marshal(d)
+		if _, err := st.DB().ExecContext(ctx, rebind(kind, "UPDATE checkout_payments SET details = ?, lease_until = ? WHERE session_id = ?"),
+			string(b), time.Now().Add(-time.Second).UTC(), id); err != nil {
+			t.Fatal(err)
+		}
+
+		// The agent asks again at once: the new driver may not create an
+		// order yet, nor look one up before the search lag.
+		taken := time.Now()
+		r := a.do("POST", "/checkout_sessions/"+id+"/complete", a.paymentBody(e.token(stripeemu.KindApprove)))
+		if r.str("status") == "completed" && time.Since(taken) < lag {
+			t.Fatalf("completed within the search lag of the takeover: %s", r.body)
+		}
+		if n := e.ordersOf(id); n != 1 {
+			t.Fatalf("%d orders right after the takeover, want 1", n)
+		}
+		time.Sleep(lag)
+		waitFor(t, "the completion finished", func() bool {
+			return a.do("POST", "/checkout_sessions/"+id+"/complete", a.paymentBody(e.token(stripeemu.KindApprove))).str("status") == "completed"
+		})
+		e.checkOnce(t, id, total)
+	})
 }
