@@ -10,6 +10,7 @@
 package secret
 
 import (
+	"bytes"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
@@ -37,8 +38,10 @@ var (
 
 const (
 	version = "v1"
-	keySize = 32 // AES-256
-	maxID   = 32
+	// binaryVersion is the version of SealBytes' form.
+	binaryVersion = "b1"
+	keySize       = 32 // AES-256
+	maxID         = 32
 )
 
 // Keyring holds AES-256 keys by id; the first is primary and seals new values; all open.
@@ -187,17 +190,42 @@ func (k *Keyring) IDs() []string {
 // Nonces are random: 96-bit random nonces are safe for far more values than
 // one key will ever seal here, and need no coordination between processes.
 func (k *Keyring) Seal(plaintext, aad []byte) (string, error) {
+	id, raw, err := k.seal(version, plaintext, aad)
+	if err != nil {
+		return "", err
+	}
+	return version + ":" + id + ":" + base64.RawURLEncoding.EncodeToString(raw), nil
+}
+
+// SealBytes is Seal for a binary column: "b1:<keyid>:" followed by
+// nonce||ciphertext as raw bytes, a quarter shorter than Seal's base64
+// (a stored idempotency answer must stay under PostgreSQL's TOAST
+// threshold). The same AES-256-GCM, the version and key id authenticated
+// with aad as Seal's are; as the version differs, a value of one form
+// does not open as the other.
+func (k *Keyring) SealBytes(plaintext, aad []byte) ([]byte, error) {
+	id, raw, err := k.seal(binaryVersion, plaintext, aad)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, len(binaryVersion)+len(id)+2+len(raw))
+	out = append(out, binaryVersion+":"+id+":"...)
+	return append(out, raw...), nil
+}
+
+// seal encrypts plaintext with the primary key, the AEAD's additional
+// data naming ver and the key: it returns the key's id and nonce||ciphertext.
+func (k *Keyring) seal(ver string, plaintext, aad []byte) (string, []byte, error) {
 	id := k.PrimaryID()
 	if id == "" {
-		return "", errors.New("secret: seal: keyring has no keys")
+		return "", nil, errors.New("secret: seal: keyring has no keys")
 	}
 	aead := k.aeads[id]
 	buf := make([]byte, aead.NonceSize(), aead.NonceSize()+len(plaintext)+aead.Overhead())
 	if _, err := rand.Read(buf); err != nil {
-		return "", fmt.Errorf("secret: seal: %w", err)
+		return "", nil, fmt.Errorf("secret: seal: %w", err)
 	}
-	buf = aead.Seal(buf, buf, plaintext, additionalData(id, aad))
-	return version + ":" + id + ":" + base64.RawURLEncoding.EncodeToString(buf), nil
+	return id, aead.Seal(buf, buf, plaintext, additionalData(ver, id, aad)), nil
 }
 
 // Open reverses Seal with whichever key the id names.
@@ -206,6 +234,30 @@ func (k *Keyring) Open(sealed string, aad []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(payload)
+	if err != nil {
+		return nil, fmt.Errorf("%w: payload is not base64url", ErrMalformed)
+	}
+	return k.open(version, id, raw, aad)
+}
+
+// OpenBytes reverses SealBytes with whichever key the id names.
+func (k *Keyring) OpenBytes(sealed, aad []byte) ([]byte, error) {
+	ver, rest, ok := bytes.Cut(sealed, []byte(":"))
+	if !ok || string(ver) != binaryVersion {
+		return nil, fmt.Errorf("%w: not a binary sealed value", ErrMalformed)
+	}
+	// A key id holds no ':', so the first one after it ends it; the
+	// payload may hold any byte.
+	id, raw, ok := bytes.Cut(rest, []byte(":"))
+	if !ok || !validID(string(id)) {
+		return nil, fmt.Errorf("%w: bad key id", ErrMalformed)
+	}
+	return k.open(binaryVersion, string(id), raw, aad)
+}
+
+// open decrypts nonce||ciphertext sealed in the form ver under key id.
+func (k *Keyring) open(ver, id string, raw, aad []byte) ([]byte, error) {
 	var aead cipher.AEAD
 	if k != nil {
 		aead = k.aeads[id]
@@ -213,15 +265,11 @@ func (k *Keyring) Open(sealed string, aad []byte) ([]byte, error) {
 	if aead == nil {
 		return nil, fmt.Errorf("%w %q", ErrUnknownKey, id)
 	}
-	raw, err := base64.RawURLEncoding.Strict().DecodeString(payload)
-	if err != nil {
-		return nil, fmt.Errorf("%w: payload is not base64url", ErrMalformed)
-	}
 	if len(raw) < aead.NonceSize()+aead.Overhead() {
 		return nil, fmt.Errorf("%w: payload too short", ErrMalformed)
 	}
 	nonce, ct := raw[:aead.NonceSize()], raw[aead.NonceSize():]
-	pt, err := aead.Open(nil, nonce, ct, additionalData(id, aad))
+	pt, err := aead.Open(nil, nonce, ct, additionalData(ver, id, aad))
 	if err != nil {
 		// GCM deliberately does not say why; neither do we.
 		return nil, fmt.Errorf("%w with key %q", ErrDecrypt, id)
@@ -254,10 +302,11 @@ func split(sealed string) (id, payload string, err error) {
 
 // additionalData authenticates the version and key id along with the
 // caller's aad, so relabelling a ciphertext with another id (even one whose
-// key happens to be the same) fails. Ids never contain ':', so the prefix
-// "v1:<id>:" ends unambiguously and aad cannot be shifted into it.
-func additionalData(id string, aad []byte) []byte {
-	ad := make([]byte, 0, len(version)+len(id)+2+len(aad))
-	ad = append(ad, version+":"+id+":"...)
+// key happens to be the same), or moving it to the other form (Seal's or
+// SealBytes'), fails. Ids never contain ':', so the prefix
+// "<version>:<id>:" ends unambiguously and aad cannot be shifted into it.
+func additionalData(ver, id string, aad []byte) []byte {
+	ad := make([]byte, 0, len(ver)+len(id)+2+len(aad))
+	ad = append(ad, ver+":"+id+":"...)
 	return append(ad, aad...)
 }

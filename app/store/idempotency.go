@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -252,41 +251,4 @@ func (s *Store) IdempotencyRecord(ctx context.Context, scope idempotency.Scope, 
 func (s *Store) PruneIdempotencyKeys(ctx context.Context, now time.Time) (int64, error) {
 	res := s.conn(ctx).Where("expires_at <= ?", now.UTC()).Delete(&idempotencyRow{})
 	return res.RowsAffected, translate(res.Error, "prune idempotency keys")
-}
-
-// The stored answer of a record is the session as the agent was shown it,
-// buyer included: it is sealed, bound to its record (app.IdempotencyResultAAD),
-// so that it is as unreadable at rest as the session's own row
-// (personal.go). Records stored before migration 00022 hold it in plain
-// JSON (they expire within 24 h of the upgrade): an answer that is not a
-// sealed value is read as it is.
-
-// sealAnswer is the stored form of an answer (empty: none).
-func (s *Store) sealAnswer(recordID int64, body []byte) ([]byte, error) {
-	if len(body) == 0 {
-		return []byte{}, nil
-	}
-	if s.keys == nil {
-		return nil, errNoKeys
-	}
-	sealed, err := s.keys.Seal(body, app.IdempotencyResultAAD(recordID))
-	if err != nil {
-		return nil, fmt.Errorf("seal the answer of idempotency record %d: %w", recordID, err)
-	}
-	return []byte(sealed), nil
-}
-
-// openAnswer reverses sealAnswer; a plain answer is returned as it is.
-func (s *Store) openAnswer(recordID int64, stored []byte) ([]byte, error) {
-	if !bytes.HasPrefix(stored, []byte("v1:")) {
-		return stored, nil
-	}
-	if s.keys == nil {
-		return nil, errNoKeys
-	}
-	b, err := s.keys.Open(string(stored), app.IdempotencyResultAAD(recordID))
-	if err != nil {
-		return nil, fmt.Errorf("open the answer of idempotency record %d: %w", recordID, err)
-	}
-	return b, nil
 }

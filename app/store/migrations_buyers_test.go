@@ -92,7 +92,7 @@ func TestMigrationSealsPlainBuyers(t *testing.T) {
 			if n, err := st.ResealPersonalData(ctx, 0); err != nil || n != 1 {
 				t.Errorf("ResealPersonalData = %d, %v; want the plain answer sealed", n, err)
 			}
-			if row := rawText(t, st, fmt.Sprintf(`SELECT result_session FROM idempotency_keys WHERE id = %d`, rec.ID)); !strings.HasPrefix(row[0], "v1:") {
+			if row := rawText(t, st, fmt.Sprintf(`SELECT result_session FROM idempotency_keys WHERE id = %d`, rec.ID)); !strings.HasPrefix(row[0], "v1::b1:") {
 				t.Errorf("answer stored as %q after maintenance, want it sealed", row[0])
 			}
 			if r, err := st.IdempotencyRecord(ctx, scope, "k-legacy"); err != nil || r.Result == nil || string(r.Result.Session) != answer {

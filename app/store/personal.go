@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -303,17 +304,20 @@ func (s *Store) ResealPersonalData(ctx context.Context, limit int) (int, error) 
 // resealAnswers re-seals under the primary key the idempotency records'
 // stored answers sealed under another key, and seals those stored in
 // plain JSON before migration 00022 (the answer is the session as the
-// agent was shown it, buyer included). Expired records are left to the
-// prune.
+// agent was shown it, buyer included). An answer sealed under the primary
+// key in the text form of before answers were deflated (answer.go) is
+// left as it is: it opens, and expires within 24 h like the rest. Expired
+// records are left to the prune.
 func (s *Store) resealAnswers(ctx context.Context, limit int) (int, error) {
-	prefix := []byte("v1:" + s.keys.PrimaryID() + ":")
+	current := append(bytes.Clone(answerPrefix), "b1:"+s.keys.PrimaryID()+":"...)
+	text := append(bytes.Clone(textPrefix), s.keys.PrimaryID()+":"...)
 	var rows []struct {
 		ID            int64
 		ResultSession []byte
 	}
 	if err := s.conn(ctx).Model(&idempotencyRow{}).Select("id", "result_session").
-		Where("outcome IS NOT NULL AND length(result_session) > 0 AND expires_at > ? AND substr(result_session, 1, ?) <> ?",
-			s.Now(), len(prefix), prefix).
+		Where("outcome IS NOT NULL AND length(result_session) > 0 AND expires_at > ? AND substr(result_session, 1, ?) <> ? AND substr(result_session, 1, ?) <> ?",
+			s.Now(), len(current), current, len(text), text).
 		Limit(limit).Scan(&rows).Error; err != nil {
 		return 0, translate(err, "stale idempotency answers")
 	}

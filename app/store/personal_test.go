@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
@@ -119,7 +120,11 @@ func TestBuyersSealedAtRest(t *testing.T) {
 					t.Errorf("%s: %q in plaintext: %s", q, plain, row)
 				}
 			}
-			if !strings.Contains(row, "v1:") {
+			sealed := "v1:" // the keyring's text form; answers take its binary form
+			if strings.Contains(q, "result_session") {
+				sealed = "v1::b1:"
+			}
+			if !strings.Contains(row, sealed) {
 				t.Errorf("%s: nothing sealed: %s", q, row)
 			}
 		}
@@ -398,6 +403,26 @@ func TestResealPersonalData(t *testing.T) {
 			if err := before.FinishIdempotencyKey(ctx, rec.ID, idempotency.StoredResult{Outcome: idempotency.OutcomeReturned, Session: answer}); err != nil {
 				t.Fatal(err)
 			}
+			// Two answers in the text form answers were sealed in before
+			// they were deflated: under the old key (re-sealed) and under
+			// the new one (left as it is: it expires soon anyway).
+			textForm := map[string]*secret.Keyring{"k-old-text": oldKeys, "k-new-text": bothKeys}
+			textIDs := map[string]int64{}
+			for key, k := range textForm {
+				r, claimed := claim(t, before, idemRecord(scope, key, "h", now), now)
+				if !claimed {
+					t.Fatal("not claimed")
+				}
+				if err := before.FinishIdempotencyKey(ctx, r.ID, idempotency.StoredResult{Outcome: idempotency.OutcomeReturned, Session: answer}); err != nil {
+					t.Fatal(err)
+				}
+				sealed, err := k.Seal(answer, app.IdempotencyResultAAD(r.ID))
+				if err != nil {
+					t.Fatal(err)
+				}
+				setStoredAnswer(t, before, r.ID, []byte(sealed))
+				textIDs[key] = r.ID
+			}
 
 			during := open(bothKeys)
 			// Found by the old index until re-sealed.
@@ -415,8 +440,13 @@ func TestResealPersonalData(t *testing.T) {
 				}
 				n += k
 			}
-			if n != 6 {
-				t.Errorf("re-sealed %d, want 3 sessions, 1 cart, 1 export and 1 stored answer", n)
+			if n != 7 {
+				t.Errorf("re-sealed %d, want 3 sessions, 1 cart, 1 export and 2 stored answers", n)
+			}
+			for key, want := range map[string]string{"k-old-text": "v1::b1:new:", "k-new-text": "v1:new:"} {
+				if got := storedAnswer(t, during, textIDs[key]); !bytes.HasPrefix(got, []byte(want)) {
+					t.Errorf("answer %s stored as %.10q after re-sealing, want %s…", key, got, want)
+				}
 			}
 
 			after := open(newKeys)
@@ -433,8 +463,10 @@ func TestResealPersonalData(t *testing.T) {
 			if b, err := after.ComplianceExport(ctx, "a.myshopify.com", list[0].ID); err != nil || string(b) != `{"customer":"ada"}` {
 				t.Errorf("export with the new key alone: %s, %v", b, err)
 			}
-			if r, err := after.IdempotencyRecord(ctx, scope, "k1"); err != nil || r.Result == nil || string(r.Result.Session) != string(answer) {
-				t.Errorf("stored answer with the new key alone: %+v, %v", r, err)
+			for _, key := range []string{"k1", "k-old-text", "k-new-text"} {
+				if r, err := after.IdempotencyRecord(ctx, scope, key); err != nil || r.Result == nil || string(r.Result.Session) != string(answer) {
+					t.Errorf("stored answer %s with the new key alone: %+v, %v", key, r, err)
+				}
 			}
 		})
 	}
