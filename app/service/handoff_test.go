@@ -405,12 +405,7 @@ func TestHandoffCancelAndExpiry(t *testing.T) {
 	// The housekeeping the service runs at start must be over before the
 	// clock moves: a run still going would expire the unread session
 	// itself (on a loaded machine it can start late).
-	waitFor(t, "the start-up housekeeping done", func() bool {
-		var pending, done int
-		err := e.db.QueryRow(`SELECT COUNT(*) FILTER (WHERE state NOT IN ('completed', 'cancelled', 'discarded')),
-			COUNT(*) FILTER (WHERE state = 'completed') FROM river_job WHERE kind = 'maintenance'`).Scan(&pending, &done)
-		return err == nil && pending == 0 && done > 0
-	})
+	waitForStartupHousekeeping(t, e.db)
 	r := a.do("GET", "/checkout_sessions/"+id3, nil)
 	exp := mustTime(t, r.str("expires_at"))
 	e.svc.Checkout().Now = func() time.Time { return exp.Add(time.Second) }

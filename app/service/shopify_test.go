@@ -320,6 +320,19 @@ func (w testWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// waitForStartupHousekeeping waits until the housekeeping the service
+// runs at start is over: a test that moves a clock must not let a run still
+// going (on a loaded machine it can start late) act on the moved time.
+func waitForStartupHousekeeping(t *testing.T, db *sql.DB) {
+	t.Helper()
+	waitFor(t, "the start-up housekeeping done", func() bool {
+		var pending, done int
+		err := db.QueryRow(`SELECT COALESCE(SUM(CASE WHEN state NOT IN ('completed', 'cancelled', 'discarded') THEN 1 ELSE 0 END), 0),
+			COALESCE(SUM(CASE WHEN state = 'completed' THEN 1 ELSE 0 END), 0) FROM river_job WHERE kind = 'maintenance'`).Scan(&pending, &done)
+		return err == nil && pending == 0 && done > 0
+	})
+}
+
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	start := time.Now()
