@@ -25,7 +25,7 @@ func (s *Service) handoffOrder(ctx context.Context, ev *app.WebhookEvent) (strin
 	}
 	sessionID, _ := o.NoteAttribute(checkout.HandoffAttribute)
 	if sessionID == "" {
-		return "ignored: not an order of an agent's checkout at Shopify", nil, nil
+		return ignoredNotHandoff, nil, nil
 	}
 	if ev.Topic == shopify.TopicOrdersCreate && !paid(o.FinancialStatus) {
 		return "noted: not paid yet (" + o.FinancialStatus + "); orders/paid completes the session", nil, nil
@@ -38,6 +38,29 @@ func (s *Service) handoffOrder(ctx context.Context, ev *app.WebhookEvent) (strin
 	}
 	return s.completeHandoff(ctx, ev.Shop, sessionID, "", o.GID, known, time.Time{})
 }
+
+// IgnoredOrderWebhook implements shops.OrderNoise: an orders/create or
+// orders/paid without a handoff session's note attribute is an order the
+// app has nothing to do with here (the app's own orders, written by
+// orderCreate, are followed through their later topics; the merchant's
+// other orders are none of its business), as handoffOrder would find.
+func (s *Service) IgnoredOrderWebhook(ev *app.WebhookEvent) (string, bool) {
+	if ev.Topic != shopify.TopicOrdersCreate && ev.Topic != shopify.TopicOrdersPaid {
+		return "", false
+	}
+	o, err := shopify.ParseOrderWebhook(ev.Topic, ev.Payload)
+	if err != nil {
+		return "", false // handoffOrder says why, in its own words
+	}
+	if sessionID, _ := o.NoteAttribute(checkout.HandoffAttribute); sessionID != "" {
+		return "", false
+	}
+	return ignoredNotHandoff, true
+}
+
+// ignoredNotHandoff is the outcome of an order's news that is not of an
+// agent's checkout at Shopify.
+const ignoredNotHandoff = "ignored: not an order of an agent's checkout at Shopify"
 
 // handoffDraft acts on draft_orders/update: a draft that became an order
 // completes its session.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -230,5 +232,42 @@ func TestResumePresumesUnrecordedOrderSent(t *testing.T) {
 			return a.do("POST", "/checkout_sessions/"+id+"/complete", a.paymentBody(e.token(stripeemu.KindApprove))).str("status") == "completed"
 		})
 		e.checkOnce(t, id, total)
+	})
+}
+
+// TestOwnOrderNewsStoredIgnored: Shopify announces the order the app's
+// orderCreate wrote with orders/create and orders/paid, as any order; they
+// ask nothing of the app and are stored processed, ignored, at once.
+func TestOwnOrderNewsStoredIgnored(t *testing.T) {
+	t.Parallel()
+	eachKind(t, func(t *testing.T, kind app.DatabaseKind) {
+		e := newCheckoutEnv(t, kind)
+		a := e.agent(t, acp.V20260417)
+		id, total := e.readySession(t, a, 1)
+		if r := a.do("POST", "/checkout_sessions/"+id+"/complete", a.paymentBody(e.token(stripeemu.KindApprove))); r.str("status") != "completed" {
+			t.Fatalf("complete: %d %s", r.status, r.body)
+		}
+		e.checkOnce(t, id, total)
+		want := []string{"orders/create", "orders/paid"}
+		var got map[string]*app.WebhookEvent
+		waitFor(t, "the order's news stored", func() bool {
+			evs, err := e.svc.Store().WebhookEvents(t.Context(), testShop, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = map[string]*app.WebhookEvent{}
+			for _, ev := range evs {
+				if slices.Contains(want, ev.Topic) {
+					got[ev.Topic] = ev
+				}
+			}
+			return len(got) == len(want)
+		})
+		for _, topic := range want {
+			ev := got[topic]
+			if ev.ProcessedAt == nil || !strings.HasPrefix(ev.Outcome, "ignored: not an order of an agent's checkout") || string(ev.Payload) != "{}" {
+				t.Errorf("%s stored %+v, want processed, ignored, no payload", topic, ev)
+			}
+		}
 	})
 }

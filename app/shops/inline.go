@@ -70,7 +70,9 @@ var InlineTopics = append([]string{"products/create", "products/update", "produc
 var ProcessFirstTopics = []string{"products/create", "products/update", "products/delete", "inventory_levels/update"}
 
 // ReceiveWebhook verifies a delivery as Shopify.ReceiveWebhook does and
-// stores it: a delivery of ProcessFirstTopics is processed first and stored
+// stores it: order news the order side tells from its payload asks nothing
+// of the app (OrderNoise) is stored processed in one statement; a delivery
+// of ProcessFirstTopics is processed first and stored
 // processed (receiveProcessed); one of the other InlineTopics is stored
 // claimed by this request and processed at once (receiveInline); the
 // others are stored with their job. A processing that fails leaves the
@@ -81,6 +83,12 @@ func (w *ShopifyWebhooks) ReceiveWebhook(ctx context.Context, d WebhookDelivery)
 	if err != nil || ev == nil {
 		return false, err
 	}
+	if outcome, ignored := w.orderNoise(ev); ignored {
+		// Nothing to do, so nothing to do twice: stored processed (a
+		// redelivery is a duplicate of it), in one statement.
+		_, duplicate, err := w.Store.InsertFinishedWebhookEvent(context.WithoutCancel(ctx), *ev, app.Truncate(outcome, 1000))
+		return duplicate, wrapErr("receive webhook", err)
+	}
 	switch {
 	case slices.Contains(ProcessFirstTopics, ev.Topic):
 		return w.receiveProcessed(ctx, sh, ev)
@@ -88,6 +96,16 @@ func (w *ShopifyWebhooks) ReceiveWebhook(ctx context.Context, d WebhookDelivery)
 		return w.receiveInline(ctx, sh, ev)
 	}
 	return w.storeWithJob(ctx, ev)
+}
+
+// orderNoise asks the order side whether a delivery of an order topic
+// asks nothing of the app (OrderNoise), and with what outcome.
+func (w *ShopifyWebhooks) orderNoise(ev *app.WebhookEvent) (string, bool) {
+	noise, ok := w.Orders.(OrderNoise)
+	if !ok || !slices.Contains(OrderTopics, ev.Topic) {
+		return "", false
+	}
+	return noise.IgnoredOrderWebhook(ev)
 }
 
 // receiveProcessed processes a delivery of ProcessFirstTopics with the shop

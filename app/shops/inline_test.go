@@ -353,3 +353,62 @@ func TestCatalogWebhookFailedProcessingSwept(t *testing.T) {
 		}
 	})
 }
+
+// noisyOrders is inlineCatalog's order side that can tell noise from the
+// payload (shops.OrderNoise): an order whose body says "noise".
+type noisyOrders struct{ *inlineCatalog }
+
+func (noisyOrders) IgnoredOrderWebhook(ev *app.WebhookEvent) (string, bool) {
+	if strings.Contains(string(ev.Payload), "noise") {
+		return "ignored: noise", true
+	}
+	return "", false
+}
+
+// TestOrderNoiseStoredProcessed: order news that the order side can tell
+// from its payload asks nothing of the app is stored processed in one
+// statement, without being handed to it; a redelivery is a duplicate.
+// Other order news is still stored (deduplicated) before it is processed.
+func TestOrderNoiseStoredProcessed(t *testing.T) {
+	t.Parallel()
+	storetest.EachShop(t, func(t *testing.T, st *store.Store, sh *app.Shop) {
+		e := newInlineEnv(st, sh)
+		e.w.Orders = noisyOrders{e.catalog}
+		for _, c := range []struct {
+			name, body, outcome string
+			calls, orderCalls   []string
+		}{
+			{"noise", `{"id":31,"note":"noise"}`, "ignored: noise", []string{"InsertFinishedWebhookEvent"}, nil},
+			{"news", `{"id":32}`, "order news noted", []string{"InsertWebhookEvent", "InTx", "FinishWebhookEvent"}, []string{"order orders/create"}},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				wid := "w-order-" + c.name
+				if dup, err := e.receive(t, "orders/create", wid, "e-order-"+c.name, c.body); err != nil || dup {
+					t.Fatalf("delivery: duplicate %v, %v", dup, err)
+				}
+				if got := e.st.take(); !slices.Equal(got, c.calls) {
+					t.Errorf("store calls %v, want %v", got, c.calls)
+				}
+				if got := e.catalog.take(); !slices.Equal(got, c.orderCalls) {
+					t.Errorf("order side's calls %v, want %v", got, c.orderCalls)
+				}
+				var stored *app.WebhookEvent
+				for _, ev := range e.events(t, "orders/create") {
+					if ev.WebhookID == wid {
+						stored = ev
+					}
+				}
+				if stored == nil || stored.ProcessedAt == nil || stored.Outcome != c.outcome || string(stored.Payload) != "{}" || stored.ClaimedUntil != nil {
+					t.Fatalf("stored %+v, want processed (%q), no payload, no claim", stored, c.outcome)
+				}
+				if dup, err := e.receive(t, "orders/create", wid, "e-order-"+c.name, c.body); err != nil || !dup {
+					t.Fatalf("redelivery: duplicate %v, %v; want a duplicate", dup, err)
+				}
+				if got := e.catalog.take(); len(got) != 0 {
+					t.Errorf("redelivery reached the order side: %v", got)
+				}
+				e.st.take()
+			})
+		}
+	})
+}

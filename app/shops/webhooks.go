@@ -282,6 +282,15 @@ type OrderWebhooks interface {
 	OrderWebhook(ctx context.Context, ev *app.WebhookEvent) (outcome string, record func(ctx context.Context) error, err error)
 }
 
+// OrderNoise is OrderWebhooks that can tell from a delivery's payload
+// alone that it asks nothing of the app (news of an order the app has no
+// part in, such as the orders/create Shopify sends for the app's own
+// orderCreate): such a delivery is stored processed at once, in one
+// statement, with the outcome given (orderevents.Service).
+type OrderNoise interface {
+	IgnoredOrderWebhook(ev *app.WebhookEvent) (outcome string, ignored bool)
+}
+
 // ShopifyWebhooks is what the Shopify jobs run (process_webhook,
 // shop_installed): the connection's own topics, and Shopify's news passed
 // on to the capabilities that react to it, the catalog (installs, product,

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -510,3 +511,53 @@ func TestMerchantActionsSendWebhooks(t *testing.T) {
 }
 
 func jsonID(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestOrderCreateSendsOrderWebhooks: as Shopify does for any order, an
+// order written by orderCreate is announced by orders/create, and by
+// orders/paid when it was created paid, besides the stock it claims.
+func TestOrderCreateSendsOrderWebhooks(t *testing.T) {
+	t.Parallel()
+	sink := newWebhookSink(t)
+	b := setup(t, func(c *emulator.Config) { c.AppURL = sink.URL })
+	b.install(t, testShop, true) // Shopify notifies installed apps only
+	s := b.emu.Products(testShop)[0].Variants[0]
+	topics := func() []string { // what arrives until the sink is quiet
+		var got []string
+		for {
+			select {
+			case w := <-sink.got:
+				topic := w.header.Get("X-Shopify-Topic")
+				got = append(got, topic)
+				var o map[string]any
+				if strings.HasPrefix(topic, "orders/") && (json.Unmarshal(w.body, &o) != nil || o["id"] == nil || o["source_identifier"] == nil) {
+					t.Errorf("%s body: %s", topic, w.body)
+				}
+			case <-time.After(500 * time.Millisecond):
+				slices.Sort(got)
+				return got
+			}
+		}
+	}
+	cases := []struct {
+		name    string
+		order   map[string]any
+		options map[string]any
+		want    []string
+	}{
+		{"paid, stock claimed", simpleOrder(s, 1, "cs_paid"), map[string]any{"inventoryBehaviour": "DECREMENT_OBEYING_POLICY"},
+			[]string{"inventory_levels/update", "orders/create", "orders/paid"}},
+		{"pending, stock bypassed", func() map[string]any {
+			o := simpleOrder(s, 1, "cs_pending")
+			delete(o, "financialStatus")
+			return o
+		}(), nil, []string{"orders/create"}},
+	}
+	for _, tc := range cases {
+		if p := b.create(t, testShop, tc.order, tc.options); p["order"] == nil {
+			t.Fatalf("%s: %v", tc.name, p["userErrors"])
+		}
+		if got := topics(); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: webhooks %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}

@@ -190,12 +190,18 @@ func resolveOrderCreate(x *execution, _ *ast.Field, args map[string]any) (any, e
 		s.setOrderCustomer(o, ci, cust, now)
 	}
 
-	// Claim the stock and tell the app, once this request is answered.
+	// Claim the stock and tell the app, once this request is answered:
+	// as Shopify does for every order however it was made, orders/create,
+	// and orders/paid when it was created paid.
 	var hooks []webhook
 	if behaviour != "BYPASS" {
 		hooks = s.claimInventory(o, now)
 	}
 	s.orders.orders = append(s.orders.orders, o)
+	hooks = append(hooks, webhook{"orders/create", orderPayload(s, o)})
+	if o.FinancialStatus == "PAID" {
+		hooks = append(hooks, webhook{"orders/paid", orderPayload(s, o)})
+	}
 	x.e.notifyAfter(s.domain, hooks)
 	return map[string]any{"order": x.orderNode(o), "userErrors": []any{}}, nil
 }
