@@ -46,14 +46,7 @@ func TestPipelineWithoutHTTP(t *testing.T) {
 			t.Parallel()
 			svc, stripe, item := startApp(t, kind)
 			ctx := context.Background()
-			sh, err := svc.Store().ShopByDomain(ctx, testShop)
-			if err != nil {
-				t.Fatal(err)
-			}
-			apiKey, key, err := svc.Agents().CreateAPIKey(ctx, sh.ID, "mcp agent")
-			if err != nil {
-				t.Fatal(err)
-			}
+			sh, apiKey, key := shopAgent(t, svc, "mcp agent")
 			if _, err := svc.Agents().ConnectPayment(ctx, sh.ID, "stripe", stripe.RestrictedKey(stripeAccount)); err != nil {
 				t.Fatal(err)
 			}
@@ -138,6 +131,22 @@ func TestPipelineWithoutHTTP(t *testing.T) {
 // startApp runs the app on a fresh database against the Shopify and Stripe
 // emulators, installs it on testShop the way a merchant does, and waits
 // for a feed with a shippable item in stock.
+// shopAgent returns the test shop and a new API key of it, labelled label:
+// the Bearer token and its record.
+func shopAgent(t *testing.T, svc *service.Service, label string) (*app.Shop, string, *app.APIKey) {
+	t.Helper()
+	ctx := context.Background()
+	sh, err := svc.Store().ShopByDomain(ctx, testShop)
+	if err != nil {
+		t.Fatal(err)
+	}
+	token, key, err := svc.Agents().CreateAPIKey(ctx, sh.ID, label)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sh, token, key
+}
+
 func startApp(t *testing.T, kind app.DatabaseKind) (*service.Service, *stripeemu.Emulator, feeds.PublishedItem) {
 	t.Helper()
 	stripe, err := stripeemu.New(stripeemu.Config{Accounts: []string{stripeAccount}, Seed: 1})

@@ -46,14 +46,7 @@ func TestAnswerStoredWithSession(t *testing.T) {
 			svc, _, item := startApp(t, kind)
 			ctx := context.Background()
 			st := svc.Store()
-			sh, err := st.ShopByDomain(ctx, testShop)
-			if err != nil {
-				t.Fatal(err)
-			}
-			apiKey, key, err := svc.Agents().CreateAPIKey(ctx, sh.ID, "agent")
-			if err != nil {
-				t.Fatal(err)
-			}
+			sh, apiKey, key := shopAgent(t, svc, "agent")
 			racing := &racingCheckout{Checkout: svc.Checkout()}
 			p := &acpapi.Pipeline{Checkout: racing, Agents: svc.Agents(), Idempotency: &idempotency.Keys{Store: st}}
 			call := func(op acpapi.Operation, sessionID, idemKey string, body any) acpapi.Result {
@@ -172,14 +165,7 @@ func TestCompleteAnswerStoredWithRecord(t *testing.T) {
 			svc, stripe, item := startApp(t, kind)
 			ctx := context.Background()
 			st := svc.Store()
-			sh, err := st.ShopByDomain(ctx, testShop)
-			if err != nil {
-				t.Fatal(err)
-			}
-			apiKey, key, err := svc.Agents().CreateAPIKey(ctx, sh.ID, "agent")
-			if err != nil {
-				t.Fatal(err)
-			}
+			sh, apiKey, key := shopAgent(t, svc, "agent")
 			if _, err := svc.Agents().ConnectPayment(ctx, sh.ID, "stripe", stripe.RestrictedKey(stripeAccount)); err != nil {
 				t.Fatal(err)
 			}

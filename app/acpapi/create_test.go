@@ -63,14 +63,7 @@ func TestCreateClaimsWithSession(t *testing.T) {
 			svc, _, item := startApp(t, kind)
 			ctx := context.Background()
 			st := svc.Store()
-			sh, err := st.ShopByDomain(ctx, testShop)
-			if err != nil {
-				t.Fatal(err)
-			}
-			apiKey, key, err := svc.Agents().CreateAPIKey(ctx, sh.ID, "agent")
-			if err != nil {
-				t.Fatal(err)
-			}
+			sh, apiKey, key := shopAgent(t, svc, "agent")
 			if !svc.Checkout().ClaimsCreateKeys() {
 				t.Fatal("the app's checkout does not claim a create's key with its session")
 			}

@@ -99,20 +99,7 @@ func TestCatalogWebhookStoredProcessed(t *testing.T) {
 		if n, _, _ := e.svc.Store().CatalogCounts(ctx, sh.ID); n != products-1 {
 			t.Fatalf("%d products once the delete was answered, want %d", n, products-1)
 		}
-		rows := func(topic string) []*app.WebhookEvent {
-			evs, err := e.svc.Store().WebhookEvents(ctx, testShop, 100)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var out []*app.WebhookEvent
-			for _, ev := range evs {
-				if ev.Topic == topic {
-					out = append(out, ev)
-				}
-			}
-			return out
-		}
-		evs := rows("products/delete")
+		evs := e.storedWebhooks(t, "products/delete")
 		if len(evs) != 1 || evs[0].WebhookID != del.ID || evs[0].ProcessedAt == nil || evs[0].Outcome != "product removed from the catalog" ||
 			string(evs[0].Payload) != "{}" || evs[0].ClaimedUntil != nil {
 			t.Fatalf("products/delete rows %+v, want one, processed", evs)
@@ -121,7 +108,7 @@ func TestCatalogWebhookStoredProcessed(t *testing.T) {
 		if n := jobsFor(t, &checkoutEnv{shopifyEnv: e}, kind, "shopify_webhook", first.ID); n != 0 {
 			t.Fatalf("%d jobs for a delivery processed in its request", n)
 		}
-		updatesStored := len(rows("products/update"))
+		updatesStored := len(e.storedWebhooks(t, "products/update"))
 
 		// Both redelivered as Shopify would (same ids, same body).
 		for _, d := range []*emulator.Delivery{del, stale} {
@@ -132,10 +119,10 @@ func TestCatalogWebhookStoredProcessed(t *testing.T) {
 				t.Fatalf("%s redelivered: %d %s, want 200, a duplicate", d.Topic, status, body)
 			}
 		}
-		if evs := rows("products/delete"); len(evs) != 1 || evs[0].Outcome != first.Outcome || !evs[0].ProcessedAt.Equal(*first.ProcessedAt) {
+		if evs := e.storedWebhooks(t, "products/delete"); len(evs) != 1 || evs[0].Outcome != first.Outcome || !evs[0].ProcessedAt.Equal(*first.ProcessedAt) {
 			t.Fatalf("products/delete rows after its redelivery %+v, want the first unchanged", evs)
 		}
-		if n := len(rows("products/update")); n != updatesStored {
+		if n := len(e.storedWebhooks(t, "products/update")); n != updatesStored {
 			t.Fatalf("%d products/update rows after the redelivery, want %d", n, updatesStored)
 		}
 		// The stale update's refresh runs (every refresh of the product

@@ -18,6 +18,23 @@ import (
 )
 
 // jobsFor counts the River jobs of a kind whose args name the event id.
+// storedWebhooks returns the test shop's stored deliveries of a topic,
+// newest first.
+func (e *shopifyEnv) storedWebhooks(t *testing.T, topic string) []*app.WebhookEvent {
+	t.Helper()
+	evs, err := e.svc.Store().WebhookEvents(t.Context(), testShop, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*app.WebhookEvent
+	for _, ev := range evs {
+		if ev.Topic == topic {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
 func jobsFor(t *testing.T, e *checkoutEnv, kind app.DatabaseKind, jobKind string, eventID int64) int {
 	t.Helper()
 	q := `SELECT count(*) FROM river_job WHERE kind = '` + jobKind + `' AND args->>'event_id' = '` + strconv.FormatInt(eventID, 10) + `'`
