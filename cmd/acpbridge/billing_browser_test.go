@@ -5,11 +5,9 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -98,42 +96,8 @@ func TestBillingInBrowser(t *testing.T) {
 	}
 
 	bctx := newBrowser(ctx, t, exe, 1280, 900)
-	fail := func(what string, err error) {
-		t.Helper()
-		loc, _ := chromedp.Run(bctx, chromedp.Location())
-		_ = os.WriteFile(filepath.Join(shots, "billing-failed.html"), []byte(must(chromedp.Run(bctx, chromedp.Evaluate[string](`document.documentElement.outerHTML`)))), 0o644)
-		t.Fatalf("%s: %v (at %s)", what, err, loc)
-	}
-	do := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		tctx, cancel := context.WithTimeout(bctx, 45*time.Second)
-		defer cancel()
-		if err := chromedp.Do(tctx, actions...); err != nil {
-			fail(what, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		tctx, cancel := context.WithTimeout(bctx, 20*time.Second)
-		defer cancel()
-		s, err := chromedp.Run(tctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			fail("text of "+sel, err)
-		}
-		return s
-	}
-	shot := func(name string) {
-		t.Helper()
-		buf, err := chromedp.Run(bctx, chromedp.FullScreenshot(100)) // 100: PNG
-		if err != nil {
-			fail("screenshot "+name, err)
-		}
-		if err := os.WriteFile(filepath.Join(shots, name+".png"), buf, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	visible := func(sel string) chromedp.Action[chromedp.Void] { return chromedp.WaitVisible(chromedp.CSS(sel)) }
-	click := func(sel string) chromedp.Action[chromedp.Void] { return chromedp.Click(chromedp.CSS(sel)) }
+	pg := &browserPage{t: t, ctx: bctx, shots: shots, name: "billing"}
+	do, text, shot := pg.do, pg.text, pg.shot
 
 	// The overview says the month is used up and offers the plan.
 	do("overview", chromedp.Navigate(m.AdminURL), visible(`[data-billing-banner]`))

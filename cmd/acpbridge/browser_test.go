@@ -83,6 +83,90 @@ func newBrowser(ctx context.Context, t *testing.T, exe string, width, height int
 	return bctx
 }
 
+// browserPage is the steps of a browser test on one page (ctx, from
+// newBrowser). Each step fails the test with what it was doing, the page's
+// location (or what detail says) and the page's HTML saved as
+// <name>-failed.html among the screenshots in shots.
+type browserPage struct {
+	t      *testing.T
+	ctx    context.Context
+	shots  string
+	name   string
+	detail func() string // nil: the page's location
+}
+
+func (b *browserPage) fail(what string, err error) {
+	b.t.Helper()
+	html, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.documentElement.outerHTML`))
+	_ = os.WriteFile(filepath.Join(b.shots, b.name+"-failed.html"), []byte(html), 0o644)
+	if b.detail != nil {
+		b.t.Fatalf("%s: %v (%s)", what, err, b.detail())
+	}
+	loc, _ := chromedp.Run(b.ctx, chromedp.Location())
+	b.t.Fatalf("%s: %v (at %s)", what, err, loc)
+}
+
+// do runs actions, within 45 s.
+func (b *browserPage) do(what string, actions ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	tctx, cancel := context.WithTimeout(b.ctx, 45*time.Second)
+	defer cancel()
+	if err := chromedp.Do(tctx, actions...); err != nil {
+		b.fail(what, err)
+	}
+}
+
+// text is the text of the element sel names, once there (within 20 s).
+func (b *browserPage) text(sel string) string {
+	b.t.Helper()
+	tctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(tctx, chromedp.Text(chromedp.CSS(sel)))
+	if err != nil {
+		b.fail("text of "+sel, err)
+	}
+	return s
+}
+
+// shot saves the whole page as <name>.png among the screenshots.
+func (b *browserPage) shot(name string) {
+	b.t.Helper()
+	buf, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100)) // 100: PNG
+	if err != nil {
+		b.fail("screenshot "+name, err)
+	}
+	if err := os.WriteFile(filepath.Join(b.shots, name+".png"), buf, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// waitFor evaluates expr until it is true (within 45 s), across page
+// loads (a poll inside the page dies with the page when a save reloads it).
+func (b *browserPage) waitFor(what, expr string) {
+	b.t.Helper()
+	deadline := time.Now().Add(45 * time.Second)
+	for {
+		tctx, cancel := context.WithTimeout(b.ctx, 3*time.Second)
+		v, err := chromedp.Run(tctx, chromedp.Evaluate[bool](expr))
+		cancel()
+		if err == nil && v {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.fail(what, fmt.Errorf("%s is still not true: %v", expr, err))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// visible waits until the element sel names is visible.
+func visible(sel string) chromedp.Action[chromedp.Void] {
+	return chromedp.WaitVisible(chromedp.CSS(sel))
+}
+
+// click clicks the element sel names.
+func click(sel string) chromedp.Action[chromedp.Void] { return chromedp.Click(chromedp.CSS(sel)) }
+
 // demoTestEnv is the environment of the demos the tests start: Shopify's
 // quotes may take long when the suite's packages run side by side on two
 // cores (the production default, 4 s, is for one request's budget).
@@ -183,30 +267,8 @@ func TestAdminInBrowser(t *testing.T) {
 		}
 	}()
 
-	fail := func(what string, err error) {
-		t.Helper()
-		loc, _ := chromedp.Run(bctx, chromedp.Location())
-		_ = os.WriteFile(filepath.Join(shots, "failed.html"), []byte(must(chromedp.Run(bctx, chromedp.Evaluate[string](`document.documentElement.outerHTML`)))), 0o644)
-		t.Fatalf("%s: %v (at %s)", what, err, loc)
-	}
-	do := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		tctx, cancel := context.WithTimeout(bctx, 45*time.Second)
-		defer cancel()
-		if err := chromedp.Do(tctx, actions...); err != nil {
-			fail(what, err)
-		}
-	}
-	text := func(sel string) string {
-		t.Helper()
-		tctx, cancel := context.WithTimeout(bctx, 20*time.Second)
-		defer cancel()
-		s, err := chromedp.Run(tctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			fail("text of "+sel, err)
-		}
-		return s
-	}
+	pg := &browserPage{t: t, ctx: bctx, shots: shots, name: "admin"}
+	fail, do, text, shot, waitFor := pg.fail, pg.do, pg.text, pg.shot, pg.waitFor
 	eval := func(expr string) bool {
 		t.Helper()
 		v, err := chromedp.Run(bctx, chromedp.Evaluate[bool](expr))
@@ -214,36 +276,6 @@ func TestAdminInBrowser(t *testing.T) {
 			fail(expr, err)
 		}
 		return v
-	}
-	shot := func(name string) {
-		t.Helper()
-		buf, err := chromedp.Run(bctx, chromedp.FullScreenshot(100)) // 100: PNG
-		if err != nil {
-			fail("screenshot "+name, err)
-		}
-		if err := os.WriteFile(filepath.Join(shots, name+".png"), buf, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	visible := func(sel string) chromedp.Action[chromedp.Void] { return chromedp.WaitVisible(chromedp.CSS(sel)) }
-	click := func(sel string) chromedp.Action[chromedp.Void] { return chromedp.Click(chromedp.CSS(sel)) }
-	// waitFor evaluates expr until it is true, across page loads (a poll
-	// inside the page dies with the page when a save reloads it).
-	waitFor := func(what, expr string) {
-		t.Helper()
-		deadline := time.Now().Add(40 * time.Second)
-		for {
-			tctx, cancel := context.WithTimeout(bctx, 3*time.Second)
-			v, err := chromedp.Run(tctx, chromedp.Evaluate[bool](expr))
-			cancel()
-			if err == nil && v {
-				return
-			}
-			if time.Now().After(deadline) {
-				fail(what, fmt.Errorf("%s is still not true: %v", expr, err))
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
 	}
 	// nav follows a link of the app's nav, which App Bridge draws from
 	// s-app-nav (Shopify admin's sidebar; the emulator's bar here).

@@ -2,11 +2,7 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -26,49 +22,8 @@ func TestOptionalScopeInBrowser(t *testing.T) {
 
 	bctx := newBrowser(ctx, t, exe, 1280, 900)
 
-	fail := func(what string, err error) {
-		t.Helper()
-		loc, _ := chromedp.Run(bctx, chromedp.Location())
-		_ = os.WriteFile(filepath.Join(shots, "scopes-failed.html"), []byte(must(chromedp.Run(bctx, chromedp.Evaluate[string](`document.documentElement.outerHTML`)))), 0o644)
-		t.Fatalf("%s: %v (at %s)", what, err, loc)
-	}
-	do := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		tctx, cancel := context.WithTimeout(bctx, 45*time.Second)
-		defer cancel()
-		if err := chromedp.Do(tctx, actions...); err != nil {
-			fail(what, err)
-		}
-	}
-	shot := func(name string) {
-		t.Helper()
-		buf, err := chromedp.Run(bctx, chromedp.FullScreenshot(100)) // 100: PNG
-		if err != nil {
-			fail("screenshot "+name, err)
-		}
-		if err := os.WriteFile(filepath.Join(shots, name+".png"), buf, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	// waitFor evaluates expr until it is true, across page loads.
-	waitFor := func(what, expr string) {
-		t.Helper()
-		deadline := time.Now().Add(40 * time.Second)
-		for {
-			tctx, cancel := context.WithTimeout(bctx, 3*time.Second)
-			v, err := chromedp.Run(tctx, chromedp.Evaluate[bool](expr))
-			cancel()
-			if err == nil && v {
-				return
-			}
-			if time.Now().After(deadline) {
-				fail(what, fmt.Errorf("%s is still not true: %v", expr, err))
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
-	}
-	visible := func(sel string) chromedp.Action[chromedp.Void] { return chromedp.WaitVisible(chromedp.CSS(sel)) }
-	click := func(sel string) chromedp.Action[chromedp.Void] { return chromedp.Click(chromedp.CSS(sel)) }
+	pg := &browserPage{t: t, ctx: bctx, shots: shots, name: "scopes"}
+	do, shot, waitFor := pg.do, pg.shot, pg.waitFor
 	const grantPubs = `[data-grant-scope="read_publications"]`
 
 	do("overview", chromedp.Navigate(m.AdminURL), visible(`.checklist`), visible(grantPubs), visible(`[data-grant-scope="write_customers"]`))

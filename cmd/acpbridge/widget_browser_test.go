@@ -14,7 +14,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -168,36 +167,12 @@ func TestCheckoutWidgetInBrowser(t *testing.T) {
 	defer host.Close()
 
 	bctx := newBrowser(ctx, t, exe, 600, 1000)
-	fail := func(what string, err error) {
-		t.Helper()
-		html, _ := chromedp.Run(bctx, chromedp.Evaluate[string](`document.documentElement.outerHTML`))
-		_ = os.WriteFile(filepath.Join(shots, "widget-failed.html"), []byte(html), 0o644)
+	pg := &browserPage{t: t, ctx: bctx, shots: shots, name: "widget", detail: func() string {
 		mu.Lock()
 		defer mu.Unlock()
-		t.Fatalf("%s: %v (tool calls relayed: %v)", what, err, relayed)
-	}
-	do := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		tctx, cancel := context.WithTimeout(bctx, 45*time.Second)
-		defer cancel()
-		if err := chromedp.Do(tctx, actions...); err != nil {
-			fail(what, err)
-		}
-	}
-	waitFor := func(what, expr string) {
-		t.Helper()
-		deadline := time.Now().Add(45 * time.Second)
-		for {
-			v, err := chromedp.Run(bctx, chromedp.Evaluate[bool](expr))
-			if err == nil && v {
-				return
-			}
-			if time.Now().After(deadline) {
-				fail(what, fmt.Errorf("%s is still not true: %v", expr, err))
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
-	}
+		return fmt.Sprintf("tool calls relayed: %v", relayed)
+	}}
+	fail, do, waitFor, shot := pg.fail, pg.do, pg.waitFor, pg.shot
 	evalString := func(expr string) string {
 		t.Helper()
 		v, err := chromedp.Run(bctx, chromedp.Evaluate[string](expr))
@@ -205,16 +180,6 @@ func TestCheckoutWidgetInBrowser(t *testing.T) {
 			fail(expr, err)
 		}
 		return v
-	}
-	shot := func(name string) {
-		t.Helper()
-		buf, err := chromedp.Run(bctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			fail("screenshot "+name, err)
-		}
-		if err := os.WriteFile(filepath.Join(shots, name+".png"), buf, 0o644); err != nil {
-			t.Fatal(err)
-		}
 	}
 	fillAddress := func() {
 		t.Helper()
