@@ -234,10 +234,12 @@ func TestResumePresumesUnrecordedOrderSent(t *testing.T) {
 	})
 }
 
-// TestOwnOrderNewsStoredIgnored: Shopify announces the order the app's
+// TestOwnOrderNewsNotStored: Shopify announces the order the app's
 // orderCreate wrote with orders/create and orders/paid, as any order; they
-// ask nothing of the app and are stored processed, ignored, at once.
-func TestOwnOrderNewsStoredIgnored(t *testing.T) {
+// ask nothing of the app, are answered without being stored (no row, and
+// so none of the buyer's data kept), and are counted on /metrics as
+// ignored.
+func TestOwnOrderNewsNotStored(t *testing.T) {
 	t.Parallel()
 	eachKind(t, func(t *testing.T, kind app.DatabaseKind) {
 		e := newCheckoutEnv(t, kind)
@@ -247,15 +249,23 @@ func TestOwnOrderNewsStoredIgnored(t *testing.T) {
 			t.Fatalf("complete: %d %s", r.status, r.body)
 		}
 		e.checkOnce(t, id, total)
-		want := []string{"orders/create", "orders/paid"}
-		waitFor(t, "the order's news stored", func() bool {
-			return len(e.storedWebhooks(t, want[0])) == 1 && len(e.storedWebhooks(t, want[1])) == 1
+		want := []string{
+			`acpbridge_shopify_webhooks_total{receipt="ignored",topic="orders/create"} 1`,
+			`acpbridge_shopify_webhooks_total{receipt="ignored",topic="orders/paid"} 1`,
+		}
+		var body string
+		waitFor(t, "the order's news counted", func() bool {
+			_, _, body = get(t, e.svc.MetricsURL())
+			return strings.Contains(body, want[0]) && strings.Contains(body, want[1])
 		})
-		for _, topic := range want {
-			ev := e.storedWebhooks(t, topic)[0]
-			if ev.ProcessedAt == nil || !strings.HasPrefix(ev.Outcome, "ignored: not an order of an agent's checkout") || string(ev.Payload) != "{}" {
-				t.Errorf("%s stored %+v, want processed, ignored, no payload", topic, ev)
+		for _, topic := range []string{"orders/create", "orders/paid"} {
+			if evs := e.storedWebhooks(t, topic); len(evs) != 0 {
+				t.Errorf("%s stored %+v, want nothing", topic, evs[0])
 			}
+		}
+		// The order's stock news was processed in its request, not stored.
+		if !strings.Contains(body, `acpbridge_shopify_webhooks_total{receipt="processed",topic="inventory_levels/update"}`) {
+			t.Errorf("inventory_levels/update not counted processed:\n%s", grep(body, "acpbridge_shopify_webhooks"))
 		}
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -186,10 +187,14 @@ func TestWebhookInlineThenSweep(t *testing.T) {
 		}
 		orderID := r.str("order", "id")
 
-		// The order's stock change: processed inline, no job.
-		inventory := e.waitWebhook(t, "inventory_levels/update", func(ev *app.WebhookEvent) bool { return ev.ProcessedAt != nil })
-		if n := jobsFor(t, e, kind, "shopify_webhook", inventory.ID); n != 0 || inventory.ClaimedUntil != nil {
-			t.Fatalf("inventory webhook: %d jobs, claim %v; want processed inline", n, inventory.ClaimedUntil)
+		// The order's stock change: processed inline, neither stored nor
+		// given a job.
+		waitFor(t, "the stock change processed", func() bool {
+			_, _, body := get(t, e.svc.MetricsURL())
+			return strings.Contains(body, `acpbridge_shopify_webhooks_total{receipt="processed",topic="inventory_levels/update"} 1`)
+		})
+		if evs := e.storedWebhooks(t, "inventory_levels/update"); len(evs) != 0 {
+			t.Fatalf("inventory webhook stored %+v, want processed inline, not stored", evs[0])
 		}
 
 		// A refund whose processing fails (Shopify's order query): the

@@ -157,6 +157,7 @@ func New(ctx context.Context, opts Options) (svc *Service, err error) {
 	// Built last: it passes Shopify's news to the catalog and the order
 	// events, which themselves call the Shopify connection.
 	s.webhooks = shops.NewWebhooks(s.shopify, s.catalog, s.events)
+	s.webhooks.Counted = webhookCounter(s.registry)
 	if err := s.queue.Register(s.workers(opts)); err != nil {
 		return nil, err
 	}

@@ -650,12 +650,18 @@ func postWebhookHeaders(t *testing.T, e *shopifyEnv, h map[string]string, body [
 	return resp.StatusCode, string(b)
 }
 
-// countEvents counts stored products/update deliveries (the install's
-// own sync stores a bulk_operations/finish delivery too).
+// storedTopic is a topic whose deliveries are stored before they are
+// processed (and redeliveries recognised by that row): order news. A
+// products/update is processed first and, having nothing left to do, not
+// stored at all (shops.ProcessFirstTopics).
+const storedTopic = "orders/updated"
+
+// countEvents counts stored storedTopic deliveries (the install's own
+// sync stores a bulk_operations/finish delivery too).
 func countEvents(t *testing.T, e *shopifyEnv) int {
 	t.Helper()
 	var n int
-	if err := e.db.QueryRow("SELECT count(*) FROM webhook_events WHERE topic = 'products/update'").Scan(&n); err != nil {
+	if err := e.db.QueryRow("SELECT count(*) FROM webhook_events WHERE topic = '" + storedTopic + "'").Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -668,7 +674,7 @@ func TestWebhooks(t *testing.T) {
 		e.installByOAuth(t)
 		ctx := context.Background()
 
-		d, err := e.emu.SendWebhook(ctx, testShop, "products/update", map[string]any{"id": 1, "title": "x"})
+		d, err := e.emu.SendWebhook(ctx, testShop, storedTopic, map[string]any{"id": 1, "admin_graphql_api_id": "gid://shopify/Order/1"})
 		if err != nil || d.Status != 200 {
 			t.Fatalf("delivery: %+v %v", d, err)
 		}
@@ -678,20 +684,20 @@ func TestWebhooks(t *testing.T) {
 		if n := countEvents(t, e); n != 1 {
 			t.Fatalf("%d events stored after a delivery and its redelivery, want 1", n)
 		}
-		productUpdate := func() *app.WebhookEvent {
+		stored := func() *app.WebhookEvent {
 			evs, _ := e.svc.Store().WebhookEvents(ctx, testShop, 50)
 			for _, ev := range evs {
-				if ev.Topic == "products/update" {
+				if ev.Topic == storedTopic {
 					return ev
 				}
 			}
 			return nil
 		}
 		waitFor(t, "webhook processed", func() bool {
-			ev := productUpdate()
+			ev := stored()
 			return ev != nil && ev.ProcessedAt != nil
 		})
-		if ev := productUpdate(); string(ev.Payload) != "{}" {
+		if ev := stored(); string(ev.Payload) != "{}" {
 			t.Fatalf("processed payload kept: %s", ev.Payload)
 		}
 

@@ -16,8 +16,9 @@ import (
 // shopify_webhook job once the claim has passed. A job claims the delivery
 // too, so the same delivery is never processed twice at once. The catalog's
 // cheapest topics (ProcessFirstTopics) are the exception: their handling is
-// safe to repeat, even at the same time, so they are processed before they
-// are stored and then stored processed, in one statement.
+// safe to repeat, even at the same time, so they are processed first and
+// stored only when that failed; and order news that asks nothing of the app
+// (OrderNoise) is not stored at all.
 
 // Timings of webhook processing.
 const (
@@ -45,12 +46,12 @@ var InlineTopics = append([]string{"products/create", "products/update", "produc
 	"bulk_operations/finish"}, OrderTopics...)
 
 // ProcessFirstTopics are the InlineTopics processed before their delivery
-// is stored, which is then stored processed, in one statement
-// (receiveProcessed): one statement per delivery fewer than storing it
-// claimed and finishing it, and every order sends an
-// inventory_levels/update. Their handling may run twice for one event,
-// which is safe because it is idempotent and takes nothing but an id from
-// the payload, whose order Shopify does not guarantee:
+// is stored, and then stored only if the processing failed
+// (receiveProcessed): a delivery whose work is done leaves no row, which
+// saves the one statement per delivery that recorded it (every order
+// sends an inventory_levels/update). Their handling may run twice for one
+// event, which is safe because it is idempotent and takes nothing but an
+// id from the payload, whose order Shopify does not guarantee:
 //
 //   - products/create and products/update enqueue a refresh that reads the
 //     product from Shopify when it runs, coalesced with the others of the
@@ -63,39 +64,84 @@ var InlineTopics = append([]string{"products/create", "products/update", "produc
 //   - products/delete deletes our copy: again, it stays deleted (Shopify
 //     never reuses a product id).
 //
+// A replayed delivery (a captured one sent again: its signature is still
+// good) therefore costs at most one coalesced refresh per window, the same
+// as Shopify's own redeliveries.
+//
 // bulk_operations/finish stays dedupe-first (receiveInline): each delivery
 // enqueues a poll of its sync, not coalesced, and it comes once per sync,
 // so there is nothing to save. The order topics (OrderTopics) move money
-// and stay dedupe-first whatever their cost.
+// and stay dedupe-first whatever their cost, except the news that asks
+// nothing of the app (OrderNoise), which is not stored at all.
 var ProcessFirstTopics = []string{"products/create", "products/update", "products/delete", "inventory_levels/update"}
 
 // ReceiveWebhook verifies a delivery as Shopify.ReceiveWebhook does and
-// stores it: order news the order side tells from its payload asks nothing
-// of the app (OrderNoise) is stored processed in one statement; a delivery
-// of ProcessFirstTopics is processed first and stored
-// processed (receiveProcessed); one of the other InlineTopics is stored
+// acts on it: order news the order side tells from its payload asks
+// nothing of the app (OrderNoise) is answered without being stored; a
+// delivery of ProcessFirstTopics is processed first and stored only if
+// that failed (receiveProcessed); one of the other InlineTopics is stored
 // claimed by this request and processed at once (receiveInline); the
 // others are stored with their job. A processing that fails leaves the
-// delivery unprocessed, for the sweep. The answer is the same either way:
-// the delivery is stored (or was already: duplicate).
+// delivery stored unprocessed, for the sweep. The answer is the same
+// either way: the delivery is taken care of (duplicate: it was stored
+// already).
+//
+// What became of each delivery is counted by topic (Counted), since a
+// delivery with nothing left to do leaves no row to count.
 func (w *ShopifyWebhooks) ReceiveWebhook(ctx context.Context, d WebhookDelivery) (duplicate bool, err error) {
 	sh, ev, err := w.checkDelivery(ctx, d)
 	if err != nil || ev == nil {
 		return false, err
 	}
 	if outcome, ignored := w.orderNoise(ev); ignored {
-		// Nothing to do, so nothing to do twice: stored processed (a
-		// redelivery is a duplicate of it), in one statement.
-		_, duplicate, err := w.Store.InsertFinishedWebhookEvent(context.WithoutCancel(ctx), *ev, app.Truncate(outcome, 1000))
-		return duplicate, wrapErr("receive webhook", err)
+		// Nothing to do, so nothing to do twice and nothing to keep:
+		// the order is the merchant's business, not ours, and its
+		// payload (a buyer's personal data) is not ours to hold.
+		w.Logger.DebugContext(ctx, "webhook ignored", "shop", ev.Shop, "topic", ev.Topic, "webhook_id", ev.WebhookID, "outcome", outcome)
+		w.count(ev.Topic, ReceiptIgnored)
+		return false, nil
 	}
 	switch {
 	case slices.Contains(ProcessFirstTopics, ev.Topic):
-		return w.receiveProcessed(ctx, sh, ev)
+		duplicate, err = w.receiveProcessed(ctx, sh, ev)
 	case slices.Contains(InlineTopics, ev.Topic):
-		return w.receiveInline(ctx, sh, ev)
+		duplicate, err = w.receiveInline(ctx, sh, ev)
+	default:
+		duplicate, err = w.storeWithJob(ctx, ev)
+		w.countStored(ev.Topic, duplicate, err)
 	}
-	return w.storeWithJob(ctx, ev)
+	return duplicate, err
+}
+
+// What became of a delivery, as counted (ShopifyWebhooks.Counted).
+const (
+	// ReceiptIgnored: order news that asks nothing of the app; not stored.
+	ReceiptIgnored = "ignored"
+	// ReceiptProcessed: processed in its request and not stored, having
+	// nothing left to do (ProcessFirstTopics).
+	ReceiptProcessed = "processed"
+	// ReceiptStored: stored, for its request or a job to process.
+	ReceiptStored = "stored"
+	// ReceiptDuplicate: a redelivery of a stored delivery.
+	ReceiptDuplicate = "duplicate"
+)
+
+// count reports what became of a delivery of topic to Counted, if set.
+func (w *ShopifyWebhooks) count(topic, receipt string) {
+	if w.Counted != nil {
+		w.Counted(topic, receipt)
+	}
+}
+
+// countStored counts a delivery the store has taken (or found a duplicate of).
+func (w *ShopifyWebhooks) countStored(topic string, duplicate bool, err error) {
+	switch {
+	case err != nil:
+	case duplicate:
+		w.count(topic, ReceiptDuplicate)
+	default:
+		w.count(topic, ReceiptStored)
+	}
 }
 
 // orderNoise asks the order side whether a delivery of an order topic
@@ -109,34 +155,30 @@ func (w *ShopifyWebhooks) orderNoise(ev *app.WebhookEvent) (string, bool) {
 }
 
 // receiveProcessed processes a delivery of ProcessFirstTopics with the shop
-// row just read, then stores it in one statement: processed, with its
-// outcome and without its payload (as FinishWebhookEvent leaves it) when
-// the processing succeeded; otherwise unprocessed, its payload kept and
+// row just read. When that succeeds there is nothing left to do and
+// nothing is stored (a redelivery is processed again: see
+// ProcessFirstTopics for why that is safe, and cheap: within the
+// coalescing window a refresh asked for again is refused by River's unique
+// insert, and a stock refresh is not even tried again by this process; a
+// products/delete again finds nothing to delete). When it fails, the
+// delivery is stored unprocessed in one statement, its payload kept and
 // claimed for InlineClaim, after which the sweep hands it to a job, as
 // receiveInline leaves a delivery whose processing failed.
-//
-// A redelivery is only recognised by that statement, after it has been
-// processed again (see ProcessFirstTopics for why that is safe): checking
-// first would cost the statement saved. It costs little, and redeliveries
-// are rare (Shopify resends what it did not see answered, and may send
-// one event under several webhook ids): within the coalescing window a
-// refresh asked for again is refused by River's unique insert, and a stock
-// refresh is not even tried again by this process; a products/delete
-// again finds nothing to delete.
 func (w *ShopifyWebhooks) receiveProcessed(ctx context.Context, sh *app.Shop, ev *app.WebhookEvent) (duplicate bool, err error) {
-	outcome, perr := w.handleInline(ctx, sh, ev)
-	// What was done is recorded even if Shopify has stopped waiting: a
-	// failure is then left for the sweep rather than to Shopify's retry.
-	ctx = context.WithoutCancel(ctx)
-	if perr != nil {
-		w.Logger.WarnContext(ctx, "webhook not processed inline: a job will", "shop", ev.Shop, "topic", ev.Topic,
-			"webhook_id", ev.WebhookID, "err", perr, "after", InlineClaim)
-		until := w.Now().Add(InlineClaim)
-		ev.ClaimedUntil = &until
-		_, duplicate, err = w.Store.InsertWebhookEvent(ctx, *ev)
-	} else {
-		_, duplicate, err = w.Store.InsertFinishedWebhookEvent(ctx, *ev, app.Truncate(outcome, 1000))
+	_, perr := w.handleInline(ctx, sh, ev)
+	if perr == nil {
+		w.count(ev.Topic, ReceiptProcessed)
+		return false, nil
 	}
+	// What failed is recorded even if Shopify has stopped waiting: it is
+	// then left for the sweep rather than to Shopify's retry.
+	ctx = context.WithoutCancel(ctx)
+	w.Logger.WarnContext(ctx, "webhook not processed inline: a job will", "shop", ev.Shop, "topic", ev.Topic,
+		"webhook_id", ev.WebhookID, "err", perr, "after", InlineClaim)
+	until := w.Now().Add(InlineClaim)
+	ev.ClaimedUntil = &until
+	_, duplicate, err = w.Store.InsertWebhookEvent(ctx, *ev)
+	w.countStored(ev.Topic, duplicate, err)
 	return duplicate, wrapErr("receive webhook", err)
 }
 
@@ -158,6 +200,7 @@ func (w *ShopifyWebhooks) receiveInline(ctx context.Context, sh *app.Shop, ev *a
 	until := w.Now().Add(InlineClaim)
 	ev.ClaimedUntil = &until
 	id, dup, err := w.Store.InsertWebhookEvent(ctx, *ev)
+	w.countStored(ev.Topic, dup, err)
 	if err != nil || dup {
 		return dup, wrapErr("receive webhook", err)
 	}

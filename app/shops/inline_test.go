@@ -53,11 +53,6 @@ func (c *countingStore) InsertWebhookEvent(ctx context.Context, ev app.WebhookEv
 	return c.Store.InsertWebhookEvent(ctx, ev)
 }
 
-func (c *countingStore) InsertFinishedWebhookEvent(ctx context.Context, ev app.WebhookEvent, outcome string) (int64, bool, error) {
-	c.note("InsertFinishedWebhookEvent")
-	return c.Store.InsertFinishedWebhookEvent(ctx, ev, outcome)
-}
-
 func (c *countingStore) FinishWebhookEvent(ctx context.Context, id int64, outcome string) error {
 	c.note("FinishWebhookEvent")
 	return c.Store.FinishWebhookEvent(ctx, id, outcome)
@@ -159,6 +154,7 @@ type inlineEnv struct {
 	shop    *app.Shop
 	mu      sync.Mutex
 	ahead   time.Duration // the receiver's clock is this far ahead of the wall clock
+	counted []string      // "topic receipt", as ShopifyWebhooks.Counted heard them
 }
 
 func newInlineEnv(st *store.Store, sh *app.Shop) *inlineEnv {
@@ -167,7 +163,21 @@ func newInlineEnv(st *store.Store, sh *app.Shop) *inlineEnv {
 	s := &shops.Shopify{ClientSecret: fuzzWebhookSecret, Store: e.st, Queue: e.catalog,
 		Logger: slog.New(slog.DiscardHandler), Now: e.now}
 	e.w = shops.NewWebhooks(s, e.catalog, e.catalog)
+	e.w.Counted = func(topic, receipt string) {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		e.counted = append(e.counted, topic+" "+receipt)
+	}
 	return e
+}
+
+// receipts returns what Counted heard since the last call.
+func (e *inlineEnv) receipts() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := e.counted
+	e.counted = nil
+	return out
 }
 
 func (e *inlineEnv) now() time.Time {
@@ -204,25 +214,23 @@ func (e *inlineEnv) events(t *testing.T, topic string) []*app.WebhookEvent {
 
 // TestCatalogWebhookProcessedFirst: a delivery of ProcessFirstTopics is
 // processed in its request (with the shop row the request read, within
-// InlineBudget) and stored processed, without its payload, in one
-// statement: one row, no job. A redelivery, by webhook id or by event, is
-// processed again (safe for these topics) and answered as a duplicate,
-// changing nothing stored. bulk_operations/finish and the order topics
-// are still stored (and a redelivery recognised) before they are
-// processed.
+// InlineBudget) and, having nothing left to do, is not stored: no
+// statement, no row, no job, counted "processed". A redelivery, by webhook
+// id or by event, is processed again (safe for these topics) and still
+// stores nothing. bulk_operations/finish and the order topics are stored
+// (and a redelivery recognised) before they are processed.
 func TestCatalogWebhookProcessedFirst(t *testing.T) {
 	t.Parallel()
 	storetest.EachShop(t, func(t *testing.T, st *store.Store, sh *app.Shop) {
 		e := newInlineEnv(st, sh)
-		processedFirst := []string{"InsertFinishedWebhookEvent"}
 		for _, c := range []struct {
 			topic, body, call, outcome string
 			calls                      []string // the webhook_events statements (and transactions)
 		}{
-			{"products/create", `{"id":11,"title":"T"}`, "product_changed 11", "product refresh enqueued", processedFirst},
-			{"products/update", `{"id":12,"updated_at":"2026-12-01T10:00:00Z"}`, "product_changed 12", "product refresh enqueued", processedFirst},
-			{"products/delete", `{"id":13}`, "product_deleted 13", "product removed from the catalog", processedFirst},
-			{"inventory_levels/update", `{"inventory_item_id":14,"location_id":1,"available":3}`, "inventory_changed 14", "inventory change handled", processedFirst},
+			{"products/create", `{"id":11,"title":"T"}`, "product_changed 11", "", nil},
+			{"products/update", `{"id":12,"updated_at":"2026-12-01T10:00:00Z"}`, "product_changed 12", "", nil},
+			{"products/delete", `{"id":13}`, "product_deleted 13", "", nil},
+			{"inventory_levels/update", `{"inventory_item_id":14,"location_id":1,"available":3}`, "inventory_changed 14", "", nil},
 			// Stored claimed, processed, then finished: two statements.
 			{"bulk_operations/finish", `{"admin_graphql_api_id":"gid://shopify/BulkOperation/15","status":"completed"}`,
 				"bulk_finished gid://shopify/BulkOperation/15", "bulk operation check enqueued", []string{"InsertWebhookEvent", "FinishWebhookEvent"}},
@@ -231,6 +239,7 @@ func TestCatalogWebhookProcessedFirst(t *testing.T) {
 				[]string{"InsertWebhookEvent", "InTx", "FinishWebhookEvent"}},
 		} {
 			t.Run(strings.ReplaceAll(c.topic, "/", "_"), func(t *testing.T) {
+				processedFirst := c.calls == nil
 				wid, eid := "w-"+c.topic, "e-"+c.topic
 				if dup, err := e.receive(t, c.topic, wid, eid, c.body); err != nil || dup {
 					t.Fatalf("delivery: duplicate %v, %v", dup, err)
@@ -241,30 +250,47 @@ func TestCatalogWebhookProcessedFirst(t *testing.T) {
 				if got := e.catalog.take(); !slices.Equal(got, []string{c.call}) {
 					t.Errorf("catalog calls %v, want [%s]", got, c.call)
 				}
+				wantReceipt := c.topic + " " + shops.ReceiptStored
+				if processedFirst {
+					wantReceipt = c.topic + " " + shops.ReceiptProcessed
+				}
+				if got := e.receipts(); !slices.Equal(got, []string{wantReceipt}) {
+					t.Errorf("counted %v, want [%s]", got, wantReceipt)
+				}
 				evs := e.events(t, c.topic)
-				if len(evs) != 1 {
-					t.Fatalf("%d rows stored, want 1", len(evs))
+				if processedFirst {
+					if len(evs) != 0 {
+						t.Fatalf("%d rows stored (%+v), want none", len(evs), evs[0])
+					}
+				} else {
+					if len(evs) != 1 {
+						t.Fatalf("%d rows stored, want 1", len(evs))
+					}
+					if first := evs[0]; first.ProcessedAt == nil || first.Outcome != c.outcome || string(first.Payload) != "{}" || first.ClaimedUntil != nil ||
+						first.WebhookID != wid || first.EventID != eid || first.TriggeredAt == nil {
+						t.Fatalf("stored %+v, want processed (%q), no payload, no claim", first, c.outcome)
+					}
 				}
-				first := evs[0]
-				if first.ProcessedAt == nil || first.Outcome != c.outcome || string(first.Payload) != "{}" || first.ClaimedUntil != nil ||
-					first.WebhookID != wid || first.EventID != eid || first.TriggeredAt == nil {
-					t.Fatalf("stored %+v, want processed (%q), no payload, no claim", first, c.outcome)
-				}
+				before := evs
 
 				// Redeliveries: the same webhook id, then the same event
 				// under another webhook id (Shopify may send one event
 				// under several).
 				for _, again := range [][2]string{{wid, eid}, {wid + "-2", eid}} {
-					if dup, err := e.receive(t, c.topic, again[0], again[1], c.body); err != nil || !dup {
-						t.Fatalf("redelivery %v: duplicate %v, %v; want a duplicate", again, dup, err)
+					if dup, err := e.receive(t, c.topic, again[0], again[1], c.body); err != nil || dup == processedFirst {
+						t.Fatalf("redelivery %v: duplicate %v, %v; want duplicate %v", again, dup, err, !processedFirst)
 					}
 				}
 				calls := e.catalog.take()
-				if slices.Equal(c.calls, processedFirst) && len(calls) != 2 || !slices.Equal(c.calls, processedFirst) && len(calls) != 0 {
+				if processedFirst && len(calls) != 2 || !processedFirst && len(calls) != 0 {
 					t.Errorf("redeliveries' catalog calls %v", calls)
 				}
-				if evs := e.events(t, c.topic); len(evs) != 1 || !equalEvents(evs[0], first) {
-					t.Fatalf("after the redeliveries: %d rows, %+v; want the first unchanged", len(evs), evs)
+				if got, want := len(e.receipts()), 2; got != want {
+					t.Errorf("redeliveries counted %d times, want %d", got, want)
+				}
+				evs = e.events(t, c.topic)
+				if len(evs) != len(before) || len(evs) == 1 && !equalEvents(evs[0], before[0]) {
+					t.Fatalf("after the redeliveries: %d rows, %+v; want %+v unchanged", len(evs), evs, before)
 				}
 				e.st.take()
 			})
@@ -365,11 +391,12 @@ func (noisyOrders) IgnoredOrderWebhook(ev *app.WebhookEvent) (string, bool) {
 	return "", false
 }
 
-// TestOrderNoiseStoredProcessed: order news that the order side can tell
-// from its payload asks nothing of the app is stored processed in one
-// statement, without being handed to it; a redelivery is a duplicate.
-// Other order news is still stored (deduplicated) before it is processed.
-func TestOrderNoiseStoredProcessed(t *testing.T) {
+// TestOrderNoiseNotStored: order news that the order side can tell from its
+// payload asks nothing of the app is answered without a statement and
+// without being handed to it, and leaves no row (counted "ignored"); a
+// redelivery is the same. Other order news is still stored (deduplicated)
+// before it is processed.
+func TestOrderNoiseNotStored(t *testing.T) {
 	t.Parallel()
 	storetest.EachShop(t, func(t *testing.T, st *store.Store, sh *app.Shop) {
 		e := newInlineEnv(st, sh)
@@ -377,9 +404,11 @@ func TestOrderNoiseStoredProcessed(t *testing.T) {
 		for _, c := range []struct {
 			name, body, outcome string
 			calls, orderCalls   []string
+			receipts            []string // of the delivery, then of its redelivery
 		}{
-			{"noise", `{"id":31,"note":"noise"}`, "ignored: noise", []string{"InsertFinishedWebhookEvent"}, nil},
-			{"news", `{"id":32}`, "order news noted", []string{"InsertWebhookEvent", "InTx", "FinishWebhookEvent"}, []string{"order orders/create"}},
+			{"noise", `{"id":31,"note":"noise"}`, "", nil, nil, []string{"orders/create ignored", "orders/create ignored"}},
+			{"news", `{"id":32}`, "order news noted", []string{"InsertWebhookEvent", "InTx", "FinishWebhookEvent"}, []string{"order orders/create"},
+				[]string{"orders/create stored", "orders/create duplicate"}},
 		} {
 			t.Run(c.name, func(t *testing.T) {
 				wid := "w-order-" + c.name
@@ -398,14 +427,21 @@ func TestOrderNoiseStoredProcessed(t *testing.T) {
 						stored = ev
 					}
 				}
-				if stored == nil || stored.ProcessedAt == nil || stored.Outcome != c.outcome || string(stored.Payload) != "{}" || stored.ClaimedUntil != nil {
+				switch {
+				case c.outcome == "" && stored != nil:
+					t.Fatalf("stored %+v, want nothing", stored)
+				case c.outcome != "" && (stored == nil || stored.ProcessedAt == nil || stored.Outcome != c.outcome || string(stored.Payload) != "{}" || stored.ClaimedUntil != nil):
 					t.Fatalf("stored %+v, want processed (%q), no payload, no claim", stored, c.outcome)
 				}
-				if dup, err := e.receive(t, "orders/create", wid, "e-order-"+c.name, c.body); err != nil || !dup {
-					t.Fatalf("redelivery: duplicate %v, %v; want a duplicate", dup, err)
+				dup, err := e.receive(t, "orders/create", wid, "e-order-"+c.name, c.body)
+				if err != nil || dup != (c.outcome != "") {
+					t.Fatalf("redelivery: duplicate %v, %v; want %v", dup, err, c.outcome != "")
 				}
 				if got := e.catalog.take(); len(got) != 0 {
 					t.Errorf("redelivery reached the order side: %v", got)
+				}
+				if got := e.receipts(); !slices.Equal(got, c.receipts) {
+					t.Errorf("counted %v, want %v", got, c.receipts)
 				}
 				e.st.take()
 			})

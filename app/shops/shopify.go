@@ -75,10 +75,6 @@ type ShopifyStore interface {
 	CreateOAuthState(ctx context.Context, stateHash, shop string, expiresAt time.Time, keep int) error
 	ConsumeOAuthState(ctx context.Context, stateHash, shop string) error
 	InsertWebhookEvent(ctx context.Context, ev app.WebhookEvent) (id int64, duplicate bool, err error)
-	// InsertFinishedWebhookEvent stores a delivery already processed, as
-	// FinishWebhookEvent leaves one (no payload, no claim), in one
-	// statement; duplicate as InsertWebhookEvent.
-	InsertFinishedWebhookEvent(ctx context.Context, ev app.WebhookEvent, outcome string) (id int64, duplicate bool, err error)
 	WebhookEvent(ctx context.Context, id int64) (*app.WebhookEvent, error)
 	FinishWebhookEvent(ctx context.Context, id int64, outcome string) error
 	SaveComplianceRequest(ctx context.Context, r app.ComplianceRequest) error

@@ -285,8 +285,8 @@ type OrderWebhooks interface {
 // OrderNoise is OrderWebhooks that can tell from a delivery's payload
 // alone that it asks nothing of the app (news of an order the app has no
 // part in, such as the orders/create Shopify sends for the app's own
-// orderCreate): such a delivery is stored processed at once, in one
-// statement, with the outcome given (orderevents.Service).
+// orderCreate): such a delivery is answered at once and not stored; the
+// outcome given is logged at debug level (orderevents.Service).
 type OrderNoise interface {
 	IgnoredOrderWebhook(ev *app.WebhookEvent) (outcome string, ignored bool)
 }
@@ -300,6 +300,9 @@ type ShopifyWebhooks struct {
 	*Shopify
 	Catalog CatalogEvents
 	Orders  OrderWebhooks
+	// Counted, when set, hears what became of each delivery
+	// ReceiveWebhook took: its topic and one of the Receipt values.
+	Counted func(topic, receipt string)
 }
 
 // NewWebhooks builds what the Shopify jobs run over the connection and the

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"reflect"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -192,73 +191,6 @@ func TestWebhookEventsDeduplicate(t *testing.T) {
 		}
 		if n, err := st.PruneWebhookEvents(ctx, time.Now().Add(time.Hour)); err != nil || n != 1 {
 			t.Fatalf("prune = %d, %v", n, err)
-		}
-	})
-}
-
-// TestInsertFinishedWebhookEvent: a delivery its receiver has processed is
-// stored in one statement as FinishWebhookEvent leaves one (processed, its
-// outcome, no payload, no claim), which no sweep or job takes; a delivery
-// that clashes with a stored one, by webhook id or by event, is reported
-// as a duplicate and changes nothing, whichever of the two inserts stored
-// the first.
-func TestInsertFinishedWebhookEvent(t *testing.T) {
-	t.Parallel()
-	eachDB(t, func(t *testing.T, st *store.Store) {
-		ctx := context.Background()
-		triggered := time.Now().UTC().Add(-time.Minute).Truncate(time.Millisecond)
-		ev := app.WebhookEvent{WebhookID: "w1", Shop: "a.myshopify.com", Topic: "inventory_levels/update", EventID: "e1",
-			APIVersion: "2026-10", TriggeredAt: &triggered, Payload: []byte(`{"inventory_item_id":7,"customer":"a@example.com"}`)}
-		id, dup, err := st.InsertFinishedWebhookEvent(ctx, ev, "inventory change handled")
-		if err != nil || dup || id == 0 {
-			t.Fatalf("insert = %d, %v, %v", id, dup, err)
-		}
-		want, err := st.WebhookEvent(ctx, id)
-		if err != nil || want.ProcessedAt == nil || want.Outcome != "inventory change handled" || string(want.Payload) != "{}" ||
-			want.ClaimedUntil != nil || want.WebhookID != "w1" || want.EventID != "e1" || want.APIVersion != "2026-10" ||
-			want.TriggeredAt == nil || !want.TriggeredAt.Equal(triggered) {
-			t.Fatalf("stored = %+v, %v; want processed, its outcome, payload {}", want, err)
-		}
-		if ev, claimed, err := st.ClaimWebhookEvent(ctx, id, time.Now(), time.Now().Add(time.Minute)); err != nil || claimed || ev.ProcessedAt == nil {
-			t.Fatalf("a job's claim of it = %v, %v; want processed, not claimed", claimed, err)
-		}
-		if ids, err := st.HandOverWebhookEvents(ctx, time.Now().Add(time.Hour), 10); err != nil || len(ids) != 0 {
-			t.Fatalf("sweep = %v, %v; want nothing", ids, err)
-		}
-
-		// An unprocessed delivery stored claimed by InsertWebhookEvent.
-		until := time.Now().UTC().Add(20 * time.Second).Truncate(time.Millisecond)
-		pending := app.WebhookEvent{WebhookID: "w2", Shop: "a.myshopify.com", Topic: "products/update", EventID: "e2",
-			Payload: []byte(`{"id":2}`), ClaimedUntil: &until}
-		pendingID, _, err := st.InsertWebhookEvent(ctx, pending)
-		if err != nil {
-			t.Fatal(err)
-		}
-		before, _ := st.WebhookEvent(ctx, pendingID)
-		for _, c := range []struct {
-			name string
-			ev   app.WebhookEvent
-		}{
-			{"the same webhook id", ev},
-			{"the same event under another webhook id", app.WebhookEvent{WebhookID: "w1-again", Shop: ev.Shop, Topic: ev.Topic, EventID: "e1", Payload: ev.Payload}},
-			{"an unprocessed delivery's webhook id", app.WebhookEvent{WebhookID: "w2", Shop: ev.Shop, Topic: "products/update", EventID: "e9", Payload: []byte(`{"id":2}`)}},
-			{"an unprocessed delivery's event", app.WebhookEvent{WebhookID: "w2-again", Shop: ev.Shop, Topic: "products/update", EventID: "e2", Payload: []byte(`{"id":2}`)}},
-		} {
-			if id, dup, err := st.InsertFinishedWebhookEvent(ctx, c.ev, "again"); err != nil || !dup || id != 0 {
-				t.Errorf("%s: insert = %d, %v, %v; want a duplicate", c.name, id, dup, err)
-			}
-		}
-		if _, dup, err := st.InsertWebhookEvent(ctx, app.WebhookEvent{WebhookID: "w3", Shop: ev.Shop, Topic: ev.Topic, EventID: "e1", Payload: []byte("{}")}); err != nil || !dup {
-			t.Errorf("an unprocessed insert of the finished event: %v, %v; want a duplicate", dup, err)
-		}
-		if got, err := st.WebhookEvent(ctx, id); err != nil || !reflect.DeepEqual(got, want) {
-			t.Errorf("finished delivery after its duplicates = %+v, %v; want %+v", got, err, want)
-		}
-		if got, err := st.WebhookEvent(ctx, pendingID); err != nil || !reflect.DeepEqual(got, before) {
-			t.Errorf("unprocessed delivery after its duplicates = %+v, %v; want %+v", got, err, before)
-		}
-		if evs, err := st.WebhookEvents(ctx, "a.myshopify.com", 10); err != nil || len(evs) != 2 {
-			t.Fatalf("%d deliveries stored, %v; want 2", len(evs), err)
 		}
 	})
 }

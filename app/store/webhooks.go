@@ -54,19 +54,6 @@ func (s *Store) InsertWebhookEvent(ctx context.Context, ev app.WebhookEvent) (id
 	return s.insertWebhookEvent(ctx, row, "insert webhook event")
 }
 
-// InsertFinishedWebhookEvent stores a delivery its receiver has already
-// processed, as FinishWebhookEvent leaves one (processed now, its outcome,
-// no payload, no claim), in one statement; a duplicate is reported as
-// InsertWebhookEvent does, and changes nothing.
-func (s *Store) InsertFinishedWebhookEvent(ctx context.Context, ev app.WebhookEvent, outcome string) (id int64, duplicate bool, err error) {
-	now := s.Now()
-	row := webhookEventRow{
-		WebhookID: ev.WebhookID, Shop: ev.Shop, Topic: ev.Topic, EventID: ev.EventID, APIVersion: ev.APIVersion,
-		TriggeredAt: ev.TriggeredAt, Payload: "{}", ReceivedAt: now, ProcessedAt: &now, Outcome: outcome,
-	}
-	return s.insertWebhookEvent(ctx, row, "insert finished webhook event")
-}
-
 // insertWebhookEvent inserts row unless it clashes with a stored delivery.
 func (s *Store) insertWebhookEvent(ctx context.Context, row webhookEventRow, what string) (id int64, duplicate bool, err error) {
 	// No conflict target: a clash on either unique index is a duplicate.
