@@ -142,3 +142,20 @@ func ParseMoney(s, currency string) (int64, error) {
 	}
 	return n, nil
 }
+
+// StockRequest is an inventory item whose stock an inventory_levels/update
+// asked to refresh (the stock_requests table): Version moves with each new
+// request for the item, so the refresh that read it deletes only the
+// request it answered.
+type StockRequest struct {
+	InventoryItemID int64
+	ProductID       int64
+	Version         int64
+}
+
+// VariantStock is a variant's stock as Shopify reports it.
+type VariantStock struct {
+	VariantID int64
+	Quantity  int64
+	Available bool
+}

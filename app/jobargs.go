@@ -61,11 +61,21 @@ type RefreshProductArgs struct {
 	ProductID int64  `json:"product_id"`
 	// Window groups requests for the same product (see ProductChanged).
 	Window int64 `json:"window"`
-	// InventoryItemID, when set, asks only for that inventory item's
-	// stock (an inventory_levels/update: Catalog.RefreshStock), not
-	// the whole product.
+	// InventoryItemID is set by the jobs of earlier releases, which asked
+	// for one inventory item's stock: such a job records the request and
+	// answers the shop's (RefreshStockArgs).
 	InventoryItemID int64 `json:"inventory_item_id,omitempty"`
 }
+
+// RefreshStockArgs answers a shop's stock requests (Catalog.RefreshStock):
+// one job per shop and coalescing window.
+type RefreshStockArgs struct {
+	Shop   string `json:"shop"`
+	Window int64  `json:"window"`
+}
+
+// Kind implements river.JobArgs.
+func (RefreshStockArgs) Kind() string { return "catalog_stock_refresh" }
 
 // Kind implements river.JobArgs.
 func (RefreshProductArgs) Kind() string { return "catalog_product_refresh" }

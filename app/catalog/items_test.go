@@ -17,7 +17,12 @@ type itemFake struct {
 	catalog.CatalogStore // only the methods below are called
 	items                map[int64]int64
 	lookups              int
-	refreshed            []int64 // the product of every stock refresh enqueued
+	refreshed            []int64 // the product of every stock request recorded
+}
+
+func (f *itemFake) RequestStock(_ context.Context, _, _, productID int64) error {
+	f.refreshed = append(f.refreshed, productID)
+	return nil
 }
 
 func (f *itemFake) CachedShopByDomain(_ context.Context, domain string) (*app.Shop, error) {
@@ -47,12 +52,7 @@ func (f *itemFake) DeleteProduct(_ context.Context, _, product int64) error {
 	return nil
 }
 
-func (f *itemFake) EnqueueTx(_ context.Context, args river.JobArgs, _ *river.InsertOpts) error {
-	if a, ok := args.(app.RefreshProductArgs); ok {
-		f.refreshed = append(f.refreshed, a.ProductID)
-	}
-	return nil
-}
+func (f *itemFake) EnqueueTx(context.Context, river.JobArgs, *river.InsertOpts) error { return nil }
 
 // TestInventoryItemMemory: which product holds an inventory item is
 // looked up once and remembered for ItemMemory; an item the catalog does
@@ -94,7 +94,7 @@ func TestInventoryItemMemory(t *testing.T) {
 		if s.before != nil {
 			s.before()
 		}
-		// Each step in a new coalescing window: every refresh is enqueued.
+		// Each step in a new coalescing window: every request is recorded.
 		now = now.Add(6*time.Second + s.advance)
 		lookups, refreshed := f.lookups, len(f.refreshed)
 		if err := c.InventoryChanged(ctx, shop, s.item); err != nil {

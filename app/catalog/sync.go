@@ -44,10 +44,17 @@ type CatalogStore interface {
 	DeleteProduct(ctx context.Context, shopID, productID int64) error
 	PruneCatalog(ctx context.Context, shopID, generation int64) (int64, error)
 	ProductOfInventoryItem(ctx context.Context, shopID, inventoryItemID int64) (int64, error)
-	// SetVariantStock sets a variant's available quantity and
-	// availability (a stock-only refresh); false when no variant of the
-	// shop's catalog has that id.
-	SetVariantStock(ctx context.Context, shopID, variantID, quantity int64, available bool) (bool, error)
+	// RequestStock records an inventory item's stock refresh, or moves
+	// the version of the one recorded; StockRequests reads the shop's;
+	// FinishStockRequests deletes those answered (as read) and says
+	// whether any is left.
+	RequestStock(ctx context.Context, shopID, inventoryItemID, productID int64) error
+	StockRequests(ctx context.Context, shopID int64, limit int) ([]app.StockRequest, error)
+	FinishStockRequests(ctx context.Context, shopID int64, done []app.StockRequest) (left bool, err error)
+	ShopsWithStockRequests(ctx context.Context, cutoff time.Time) ([]string, error)
+	// SetVariantsStock sets variants' available quantity and availability
+	// (a stock-only refresh) and returns those the shop's catalog has.
+	SetVariantsStock(ctx context.Context, shopID int64, stock []app.VariantStock) ([]int64, error)
 	CatalogCounts(ctx context.Context, shopID int64) (products, variants int64, err error)
 	LatestBuild(ctx context.Context, shopID int64, status string) (*app.FeedBuild, error)
 }
@@ -77,9 +84,11 @@ type Syncer struct {
 	// its finish webhook has not arrived.
 	PollInterval time.Duration
 
-	// refreshes are the stock refreshes this process has enqueued, by
-	// their coalescing window (updates.go).
-	refreshes recentJobs
+	// refreshes are the stock refreshes this process has enqueued, and
+	// asked the stock requests it has recorded, each until their
+	// coalescing window ends (updates.go).
+	refreshes recent[app.RefreshStockArgs]
+	asked     recent[stockAsk]
 	// items are the products of inventory items looked up (items.go).
 	items itemProducts
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -134,10 +135,14 @@ func (c *Syncer) ProductChanged(ctx context.Context, shopDomain string, productI
 	})
 }
 
-// InventoryChanged handles inventory_levels/update: the stock of the
-// variant holding the inventory item is refreshed (RefreshStock), not its
-// whole product. Every order, ours included, sends one per line, and a
-// product refresh costs more Shopify points than the order did.
+// InventoryChanged handles inventory_levels/update: the item's stock is to
+// be refreshed (RefreshStock), not its whole product. Every order, ours
+// included, sends one per line, and a product refresh costs more Shopify
+// points than the order did; so the requests are gathered per shop
+// (Store.RequestStock: one upsert) and answered by one job per shop and
+// coalescing window, one Shopify query for all of them. Within a window,
+// what this process has recorded or enqueued already is not recorded or
+// enqueued again.
 func (c *Syncer) InventoryChanged(ctx context.Context, shopDomain string, inventoryItemID int64) error {
 	sh, err := c.shop(ctx, shopDomain)
 	if err != nil {
@@ -151,10 +156,30 @@ func (c *Syncer) InventoryChanged(ctx context.Context, shopDomain string, invent
 		return err
 	}
 	window, at := c.window(min(c.RebuildDelay, 5*time.Second))
-	args := app.RefreshProductArgs{Shop: shopDomain, ProductID: productID, InventoryItemID: inventoryItemID, Window: window}
-	// Every order sends one of these per line: within a window, the
-	// insert River would refuse as a duplicate is not even tried.
-	if c.refreshes.has(args, c.Now()) {
+	now := c.Now()
+	asked := stockAsk{shopID: sh.ID, itemID: inventoryItemID, window: window}
+	if c.asked.has(asked, now) {
+		// Recorded in this window: the window's job, which runs after it
+		// ends, has not read it yet.
+		return nil
+	}
+	if err := c.Store.RequestStock(ctx, sh.ID, inventoryItemID, productID); err != nil {
+		return err
+	}
+	if err := c.enqueueStockRefresh(ctx, shopDomain, window, at, now); err != nil {
+		return err
+	}
+	c.Store.AfterCommit(ctx, func(context.Context) { c.asked.add(asked, at) })
+	return nil
+}
+
+// enqueueStockRefresh enqueues the shop's stock refresh of the window
+// (due when it ends), unless this process has within it.
+func (c *Syncer) enqueueStockRefresh(ctx context.Context, shopDomain string, window int64, at, now time.Time) error {
+	args := app.RefreshStockArgs{Shop: shopDomain, Window: window}
+	// Within a window the insert River would refuse as a duplicate is not
+	// even tried.
+	if c.refreshes.has(args, now) {
 		return nil
 	}
 	if err := c.Queue.EnqueueTx(ctx, args, &river.InsertOpts{ScheduledAt: at, UniqueOpts: river.UniqueOpts{ByArgs: true}}); err != nil {
@@ -164,115 +189,206 @@ func (c *Syncer) InventoryChanged(ctx context.Context, shopDomain string, invent
 	return nil
 }
 
-// recentJobs remembers job arguments this process has enqueued, each until
-// its coalescing window ends: River's unique-by-args insert would refuse
-// them again until then (a unique job stays unique once completed), so
-// trying costs a statement for nothing. Arguments without a window end
-// (no coalescing) are not kept.
-type recentJobs struct {
+// stockAsk is an inventory item's stock request recorded by this process
+// in a coalescing window.
+type stockAsk struct{ shopID, itemID, window int64 }
+
+// recent remembers keys (job arguments this process has enqueued, stock
+// requests it has recorded) each until its coalescing window ends: River's
+// unique-by-args insert would refuse a job again until then (a unique job
+// stays unique once completed), and the window's job has not yet read a
+// request, so trying costs a statement for nothing. Keys without a window
+// end (no coalescing) are not kept.
+type recent[K comparable] struct {
 	mu sync.Mutex
-	m  map[app.RefreshProductArgs]time.Time
+	m  map[K]time.Time
 }
 
-// maxRecentJobs bounds the arguments kept; past it the expired ones go.
-const maxRecentJobs = 4096
+// maxRecent bounds the keys kept; past it the expired ones go.
+const maxRecent = 4096
 
-func (r *recentJobs) has(args app.RefreshProductArgs, now time.Time) bool {
+func (r *recent[K]) has(k K, now time.Time) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	until, ok := r.m[args]
+	until, ok := r.m[k]
 	return ok && now.Before(until)
 }
 
-func (r *recentJobs) add(args app.RefreshProductArgs, until time.Time) {
+func (r *recent[K]) add(k K, until time.Time) {
 	if until.IsZero() {
 		return
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.m == nil {
-		r.m = map[app.RefreshProductArgs]time.Time{}
+		r.m = map[K]time.Time{}
 	}
-	if len(r.m) >= maxRecentJobs {
+	if len(r.m) >= maxRecent {
 		now := time.Now()
 		for k, u := range r.m {
 			if !now.Before(u) {
 				delete(r.m, k)
 			}
 		}
-		if len(r.m) >= maxRecentJobs {
-			clear(r.m) // forgetting only costs an insert River refuses
+		if len(r.m) >= maxRecent {
+			clear(r.m) // forgetting only costs a statement that changes nothing
 		}
 	}
-	r.m[args] = until
+	r.m[k] = until
 }
 
-// stockQuery reads an inventory item's variant stock: 2 points (the item
-// and its variant; scalars are free), where productQuery costs about 17
-// for a small product.
-const stockQuery = `query CatalogStock($id: ID!) { inventoryItem(id: $id) {
+// stockQuery reads the stock of inventory items' variants: about 2 points
+// per item (the item and its variant; scalars are free), where productQuery
+// costs about 17 for a small product.
+const stockQuery = `query CatalogStock($ids: [ID!]!) { nodes(ids: $ids) { ... on InventoryItem {
+  id
   variants(first: 1) { nodes { id inventoryQuantity availableForSale } }
-} }`
+} } }`
 
-// stockVariant is the variant stockQuery reads.
-type stockVariant struct {
-	ID                string `json:"id"`
-	InventoryQuantity *int64 `json:"inventoryQuantity"`
-	AvailableForSale  bool   `json:"availableForSale"`
+// stockBatch is how many items one stockQuery reads (Shopify takes up to
+// 250 ids; 100 items cost about 200 points, a tenth of a standard bucket).
+const stockBatch = 100
+
+// stockItem is an inventory item as stockQuery returns it (null for an id
+// Shopify no longer has).
+type stockItem struct {
+	ID       string `json:"id"`
+	Variants struct {
+		Nodes []struct {
+			ID                string `json:"id"`
+			InventoryQuantity *int64 `json:"inventoryQuantity"`
+			AvailableForSale  bool   `json:"availableForSale"`
+		} `json:"nodes"`
+	} `json:"variants"`
 }
 
-// RefreshStock re-reads the stock of the variant holding an inventory
-// item (after inventory_levels/update: the payload gives one location's
-// level, the variant's total is what the catalog keeps) and writes it
-// into our copy; then a rebuild is scheduled. An item Shopify or our
-// catalog no longer maps to a variant gets its whole product refreshed.
-func (c *Syncer) RefreshStock(ctx context.Context, shopDomain string, productID, inventoryItemID int64) error {
+// RefreshStock answers the shop's stock requests (InventoryChanged): it
+// reads every requested item's variant stock from Shopify (the payload
+// gives one location's level, the variant's total is what the catalog
+// keeps), writes it into our copy, deletes the requests as it read them
+// and schedules a rebuild. A request asked for again meanwhile stays, and
+// the next window's job is enqueued for it, as it is for requests past
+// one batch. An item Shopify or our catalog no longer maps to a variant
+// gets its whole product refreshed.
+func (c *Syncer) RefreshStock(ctx context.Context, shopDomain string) error {
 	sh, err := c.shop(ctx, shopDomain)
 	if err != nil || sh.Status != app.ShopActive {
 		return err
 	}
-	var resp struct {
-		InventoryItem *struct {
-			// variants, not the variant field deprecated in 2026-10: an
-			// inventory item belongs to one variant.
-			Variants struct {
-				Nodes []stockVariant `json:"nodes"`
-			} `json:"variants"`
-		} `json:"inventoryItem"`
+	reqs, err := c.Store.StockRequests(ctx, sh.ID, stockBatch)
+	if err != nil || len(reqs) == 0 {
+		return err
 	}
-	gid := "gid://shopify/InventoryItem/" + strconv.FormatInt(inventoryItemID, 10)
-	if err := c.Shopify.Query(ctx, sh.Domain, stockQuery, map[string]any{"id": gid}, &resp); err != nil {
+	ids := make([]string, len(reqs))
+	for i, r := range reqs {
+		ids[i] = "gid://shopify/InventoryItem/" + strconv.FormatInt(r.InventoryItemID, 10)
+	}
+	var resp struct {
+		Nodes []*stockItem `json:"nodes"`
+	}
+	if err := c.Shopify.Query(ctx, sh.Domain, stockQuery, map[string]any{"ids": ids}, &resp); err != nil {
 		switch {
 		case errors.Is(err, app.ErrShopInactive) || errors.Is(err, app.ErrReauthRequired):
-			return nil
+			// Not answerable now, and the sync that follows a new grant
+			// reads every stock: the requests go.
+			_, ferr := c.Store.FinishStockRequests(ctx, sh.ID, reqs)
+			return ferr
 		case !shopify.IsRetryable(err):
-			return river.JobCancel(fmt.Errorf("refresh stock of inventory item %d: %w", inventoryItemID, err))
+			return river.JobCancel(fmt.Errorf("refresh stock of %d inventory items: %w", len(reqs), err))
 		}
 		return err
 	}
-	var v *stockVariant
-	if it := resp.InventoryItem; it != nil && len(it.Variants.Nodes) > 0 {
-		v = &it.Variants.Nodes[0]
-	}
-	if v == nil || v.InventoryQuantity == nil {
-		return c.RefreshProduct(ctx, shopDomain, productID)
-	}
-	_, variantID, err := app.ParseGID(v.ID)
-	if err != nil {
-		return c.RefreshProduct(ctx, shopDomain, productID)
-	}
-	var found bool
+	stock, variantOf := stockOf(resp.Nodes)
+	refresh := map[int64]bool{} // products to re-read whole
+	var left bool
 	err = c.Store.InTx(ctx, func(ctx context.Context) error {
-		var err error
-		if found, err = c.Store.SetVariantStock(ctx, sh.ID, variantID, *v.InventoryQuantity, v.AvailableForSale); err != nil || !found {
+		found, err := c.Store.SetVariantsStock(ctx, sh.ID, stock)
+		if err != nil {
 			return err
 		}
-		return c.scheduleBuild(ctx, sh.ID, c.RebuildDelay)
+		for _, r := range reqs {
+			if v, ok := variantOf[r.InventoryItemID]; !ok || !slices.Contains(found, v) {
+				refresh[r.ProductID] = true
+			}
+		}
+		if left, err = c.Store.FinishStockRequests(ctx, sh.ID, reqs); err != nil {
+			return err
+		}
+		if len(found) > 0 {
+			return c.scheduleBuild(ctx, sh.ID, c.RebuildDelay)
+		}
+		return nil
 	})
-	if err == nil && !found {
-		return c.RefreshProduct(ctx, shopDomain, productID)
+	if err != nil {
+		return err
 	}
-	return err
+	for productID := range refresh {
+		if err := c.ProductChanged(ctx, shopDomain, productID); err != nil {
+			return err
+		}
+	}
+	if left {
+		window, at := c.window(min(c.RebuildDelay, 5*time.Second))
+		return c.enqueueStockRefresh(ctx, shopDomain, window, at, c.Now())
+	}
+	return nil
+}
+
+// stockOverdue is how old a stock request is when SweepStock enqueues its
+// shop's refresh: its window (5 s at most) and the job's run are long past.
+const stockOverdue = 30 * time.Second
+
+// SweepStock enqueues the stock refresh of every shop holding a request
+// older than stockOverdue: one that arrived as its window's job was
+// finishing, on a replica whose clock was behind, has no job coming. One
+// statement per sweep (jobs.SweepEvery).
+func (c *Syncer) SweepStock(ctx context.Context) error {
+	now := c.Now()
+	domains, err := c.Store.ShopsWithStockRequests(ctx, now.Add(-stockOverdue))
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, d := range domains {
+		window, at := c.window(min(c.RebuildDelay, 5*time.Second))
+		errs = append(errs, c.enqueueStockRefresh(ctx, d, window, at, now))
+	}
+	return errors.Join(errs...)
+}
+
+// RefreshItemStock is the work of a stock refresh job of an earlier
+// release, which named one inventory item: the item's request is recorded
+// and the shop's requests answered.
+func (c *Syncer) RefreshItemStock(ctx context.Context, shopDomain string, productID, inventoryItemID int64) error {
+	sh, err := c.shop(ctx, shopDomain)
+	if err != nil || sh.Status != app.ShopActive {
+		return err
+	}
+	if err := c.Store.RequestStock(ctx, sh.ID, inventoryItemID, productID); err != nil {
+		return err
+	}
+	return c.RefreshStock(ctx, shopDomain)
+}
+
+// stockOf is the stock Shopify reported, by variant, and the variant of
+// each inventory item it reported with a quantity.
+func stockOf(nodes []*stockItem) ([]app.VariantStock, map[int64]int64) {
+	var stock []app.VariantStock
+	variantOf := map[int64]int64{}
+	for _, n := range nodes {
+		if n == nil || len(n.Variants.Nodes) == 0 || n.Variants.Nodes[0].InventoryQuantity == nil {
+			continue
+		}
+		v := n.Variants.Nodes[0]
+		_, itemID, err1 := app.ParseGID(n.ID)
+		_, variantID, err2 := app.ParseGID(v.ID)
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		variantOf[itemID] = variantID
+		stock = append(stock, app.VariantStock{VariantID: variantID, Quantity: *v.InventoryQuantity, Available: v.AvailableForSale})
+	}
+	return stock, variantOf
 }
 
 // productNode is a product as the productQuery returns it.

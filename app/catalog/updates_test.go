@@ -2,6 +2,7 @@ package catalog_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -18,7 +19,16 @@ type inventoryFake struct {
 	catalog.CatalogStore // only the methods below are called
 	reads                int
 	rollback             bool
-	enqueued             []app.RefreshProductArgs
+	enqueued             []app.RefreshStockArgs
+	requested            []int64 // the items whose stock requests were recorded
+}
+
+func (f *inventoryFake) RequestStock(_ context.Context, _, itemID, productID int64) error {
+	if productID != 7 {
+		return errors.New("wrong product")
+	}
+	f.requested = append(f.requested, itemID)
+	return nil
 }
 
 func (f *inventoryFake) ShopByDomain(_ context.Context, domain string) (*app.Shop, error) {
@@ -41,15 +51,17 @@ func (f *inventoryFake) AfterCommit(ctx context.Context, fn func(ctx context.Con
 }
 
 func (f *inventoryFake) EnqueueTx(_ context.Context, args river.JobArgs, _ *river.InsertOpts) error {
-	f.enqueued = append(f.enqueued, args.(app.RefreshProductArgs))
+	f.enqueued = append(f.enqueued, args.(app.RefreshStockArgs))
 	return nil
 }
 
 // TestInventoryChangedCoalesces: within a coalescing window, a stock
-// refresh already enqueued by this process is not enqueued again (River
-// would refuse it); a new window, another item, or an enqueue whose
-// transaction rolled back enqueue again. The shop the webhook request put
-// in the context is not read again.
+// request this process has recorded is not recorded again, and the shop's
+// stock refresh it has enqueued is not enqueued again (River would refuse
+// it): another item of the same window is recorded and joins the shop's
+// job; a new window records and enqueues again, as does an item whose
+// recording rolled back. The shop the webhook request put in the context
+// is not read again.
 func TestInventoryChangedCoalesces(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 12, 7, 10, 0, 1, 0, time.UTC)
@@ -57,29 +69,37 @@ func TestInventoryChangedCoalesces(t *testing.T) {
 	c := catalog.New(f, nil, nil, f, catalog.Options{RebuildDelay: time.Minute, Now: func() time.Time { return now }})
 	ctx := context.Background()
 	steps := []struct {
-		name     string
-		item     int64
-		advance  time.Duration
-		rollback bool
-		enqueues bool
+		name              string
+		item              int64
+		advance           time.Duration
+		rollback          bool
+		records, enqueues bool
 	}{
-		{"first", 500, 0, false, true},
-		{"same item, same window", 500, time.Second, false, false},
-		{"another item", 501, 0, false, true},
-		{"next window", 500, 5 * time.Second, false, true},
-		{"rolled back", 502, 0, true, true},
-		{"after the rollback", 502, 0, false, true},
-		{"then remembered", 502, 0, false, false},
+		{"first", 500, 0, false, true, true},
+		{"same item, same window", 500, time.Second, false, false, false},
+		{"another item, same window", 501, 0, false, true, false},
+		{"next window", 500, 5 * time.Second, false, true, true},
+		{"rolled back", 502, 0, true, true, false},
+		{"after the rollback", 502, 0, false, true, false},
+		{"then remembered", 502, 0, false, false, false},
 	}
 	for _, s := range steps {
 		now = now.Add(s.advance)
 		f.rollback = s.rollback
-		before := len(f.enqueued)
+		enqueued, requested := len(f.enqueued), len(f.requested)
 		if err := c.InventoryChanged(ctx, "a.myshopify.com", s.item); err != nil {
 			t.Fatal(err)
 		}
-		if got := len(f.enqueued) > before; got != s.enqueues {
+		if got := len(f.requested) > requested; got != s.records {
+			t.Errorf("%s: recorded %v, want %v", s.name, got, s.records)
+		}
+		if got := len(f.enqueued) > enqueued; got != s.enqueues {
 			t.Errorf("%s: enqueued %v, want %v", s.name, got, s.enqueues)
+		}
+		for _, a := range f.enqueued[enqueued:] {
+			if a.Shop != "a.myshopify.com" || a.Window == 0 {
+				t.Errorf("%s: enqueued %+v", s.name, a)
+			}
 		}
 	}
 	reads := f.reads

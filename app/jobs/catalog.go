@@ -16,7 +16,8 @@ type CatalogSyncer interface {
 	RunSync(ctx context.Context, syncID int64) error
 	PollSync(ctx context.Context, syncID int64) error
 	RefreshProduct(ctx context.Context, shop string, productID int64) error
-	RefreshStock(ctx context.Context, shop string, productID, inventoryItemID int64) error
+	RefreshStock(ctx context.Context, shop string) error
+	RefreshItemStock(ctx context.Context, shop string, productID, inventoryItemID int64) error
 	Reconcile(ctx context.Context) error
 }
 
@@ -51,7 +52,8 @@ func (w *PollSyncWorker) Work(ctx context.Context, job *river.Job[app.PollSyncAr
 // Timeout lets a large export stream in for longer than the default.
 func (w *PollSyncWorker) Timeout(*river.Job[app.PollSyncArgs]) time.Duration { return time.Hour }
 
-// RefreshProductWorker re-reads one product, or one inventory item's stock.
+// RefreshProductWorker re-reads one product (or, for a job of an earlier
+// release, one inventory item's stock).
 type RefreshProductWorker struct {
 	river.WorkerDefaults[app.RefreshProductArgs]
 	App CatalogSyncer
@@ -60,9 +62,20 @@ type RefreshProductWorker struct {
 // Work implements river.Worker.
 func (w *RefreshProductWorker) Work(ctx context.Context, job *river.Job[app.RefreshProductArgs]) error {
 	if job.Args.InventoryItemID != 0 {
-		return snoozeThrottled(w.App.RefreshStock(ctx, job.Args.Shop, job.Args.ProductID, job.Args.InventoryItemID))
+		return snoozeThrottled(w.App.RefreshItemStock(ctx, job.Args.Shop, job.Args.ProductID, job.Args.InventoryItemID))
 	}
 	return snoozeThrottled(w.App.RefreshProduct(ctx, job.Args.Shop, job.Args.ProductID))
+}
+
+// RefreshStockWorker answers a shop's stock requests.
+type RefreshStockWorker struct {
+	river.WorkerDefaults[app.RefreshStockArgs]
+	App CatalogSyncer
+}
+
+// Work implements river.Worker.
+func (w *RefreshStockWorker) Work(ctx context.Context, job *river.Job[app.RefreshStockArgs]) error {
+	return snoozeThrottled(w.App.RefreshStock(ctx, job.Args.Shop))
 }
 
 // ReconcileWorker starts the daily full sync of every shop.

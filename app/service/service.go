@@ -307,13 +307,14 @@ func (s *Service) workers(opts Options) *river.Workers {
 	river.AddWorker(workers, &jobs.RunSyncWorker{App: s.catalog})
 	river.AddWorker(workers, &jobs.PollSyncWorker{App: s.catalog, Every: syncPoll(opts)})
 	river.AddWorker(workers, &jobs.RefreshProductWorker{App: s.catalog})
+	river.AddWorker(workers, &jobs.RefreshStockWorker{App: s.catalog})
 	river.AddWorker(workers, &jobs.ReconcileWorker{App: s.catalog})
 	river.AddWorker(workers, &jobs.BuildFeedWorker{App: s.feeds})
 	river.AddWorker(workers, &jobs.PushFeedWorker{App: s.deliveries})
 	river.AddWorker(workers, &jobs.ResumeCompletionWorker{App: s.checkout})
 	river.AddWorker(workers, &jobs.ReleaseDraftWorker{App: s.checkout})
 	river.AddWorker(workers, &jobs.DeliverAgentEventWorker{App: s.events})
-	river.AddWorker(workers, &jobs.SweepWorker{Sweepers: []jobs.Sweeper{jobs.SweeperFunc(s.shopify.SweepWebhooks), s.events,
+	river.AddWorker(workers, &jobs.SweepWorker{Sweepers: []jobs.Sweeper{jobs.SweeperFunc(s.shopify.SweepWebhooks), jobs.SweeperFunc(s.catalog.SweepStock), s.events,
 		jobs.SweeperFunc(func(ctx context.Context) error { _, err := housekeeping.SweepCompletions(ctx); return err }), s.billing}})
 	if opts.AddWorkers != nil {
 		opts.AddWorkers(workers)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -198,15 +199,107 @@ func (s *Store) ProductOfInventoryItem(ctx context.Context, shopID, inventoryIte
 	return r.ProductID, nil
 }
 
-// SetVariantStock sets a variant's available quantity and availability;
-// false when the shop's catalog has no such variant.
-func (s *Store) SetVariantStock(ctx context.Context, shopID, variantID, quantity int64, available bool) (bool, error) {
-	res := s.conn(ctx).Model(&catalogVariantRow{}).Where("shop_id = ? AND variant_id = ?", shopID, variantID).
-		Updates(map[string]any{"inventory_quantity": quantity, "available_for_sale": available})
-	if res.Error != nil {
-		return false, translate(res.Error, "set variant stock")
+// stockRequestRow is the stock_requests table.
+type stockRequestRow struct {
+	ShopID          int64 `gorm:"primaryKey"`
+	InventoryItemID int64 `gorm:"primaryKey"`
+	ProductID       int64
+	Version         int64
+	RequestedAt     time.Time
+}
+
+func (stockRequestRow) TableName() string { return "stock_requests" }
+
+// RequestStock records that the inventory item's stock is to be refreshed
+// (inventory_levels/update), or, when it already is, moves the request's
+// version, so that a refresh reading Shopify now does not delete it: one
+// statement.
+func (s *Store) RequestStock(ctx context.Context, shopID, inventoryItemID, productID int64) error {
+	err := s.conn(ctx).Exec(`INSERT INTO stock_requests (shop_id, inventory_item_id, product_id, version, requested_at) VALUES (?, ?, ?, 1, ?)
+ON CONFLICT (shop_id, inventory_item_id) DO UPDATE SET version = stock_requests.version + 1, product_id = excluded.product_id,
+  requested_at = excluded.requested_at`,
+		shopID, inventoryItemID, productID, s.Now()).Error
+	return translate(err, "request stock")
+}
+
+// StockRequests returns up to limit of the shop's stock requests, oldest
+// items first (by item id: there is no order to keep).
+func (s *Store) StockRequests(ctx context.Context, shopID int64, limit int) ([]app.StockRequest, error) {
+	var rows []stockRequestRow
+	if err := s.conn(ctx).Where("shop_id = ?", shopID).Order("inventory_item_id").Limit(limit).Find(&rows).Error; err != nil {
+		return nil, translate(err, "stock requests")
 	}
-	return res.RowsAffected > 0, nil
+	out := make([]app.StockRequest, len(rows))
+	for i, r := range rows {
+		out[i] = app.StockRequest{InventoryItemID: r.InventoryItemID, ProductID: r.ProductID, Version: r.Version}
+	}
+	return out, nil
+}
+
+// FinishStockRequests deletes the shop's requests as they were read (a
+// request asked for again since has another version and stays), and
+// reports whether any request of the shop is left.
+func (s *Store) FinishStockRequests(ctx context.Context, shopID int64, done []app.StockRequest) (left bool, err error) {
+	if len(done) > 0 {
+		var b strings.Builder
+		args := []any{shopID}
+		// SQLite takes a row value's IN list only as a subquery: VALUES.
+		b.WriteString("DELETE FROM stock_requests WHERE shop_id = ? AND (inventory_item_id, version) IN (VALUES ")
+		for i, r := range done {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(CAST(? AS BIGINT), CAST(? AS BIGINT))")
+			args = append(args, r.InventoryItemID, r.Version)
+		}
+		b.WriteString(")")
+		if err := s.conn(ctx).Exec(b.String(), args...).Error; err != nil {
+			return false, translate(err, "finish stock requests")
+		}
+	}
+	var n int64
+	if err := s.conn(ctx).Model(&stockRequestRow{}).Where("shop_id = ?", shopID).Limit(1).Count(&n).Error; err != nil {
+		return false, translate(err, "finish stock requests: count")
+	}
+	return n > 0, nil
+}
+
+// ShopsWithStockRequests returns the domains of the active shops holding a
+// stock request made before cutoff (which its window's job should have
+// answered).
+func (s *Store) ShopsWithStockRequests(ctx context.Context, cutoff time.Time) ([]string, error) {
+	var domains []string
+	err := s.conn(ctx).Raw(`SELECT DISTINCT shops.domain FROM stock_requests JOIN shops ON shops.id = stock_requests.shop_id
+WHERE stock_requests.requested_at < ? AND shops.status = ? ORDER BY shops.domain`, cutoff.UTC(), string(app.ShopActive)).Scan(&domains).Error
+	return domains, translate(err, "shops with stock requests")
+}
+
+// SetVariantsStock writes the variants' stock in one statement and returns
+// the ids of the variants the shop's catalog has (the others are not
+// ours, or no longer).
+func (s *Store) SetVariantsStock(ctx context.Context, shopID int64, stock []app.VariantStock) ([]int64, error) {
+	if len(stock) == 0 {
+		return nil, nil
+	}
+	// A derived table of typed rows both dialects read alike (SQLite has
+	// UPDATE … FROM since 3.33).
+	var b strings.Builder
+	args := make([]any, 0, 3*len(stock)+1)
+	b.WriteString("UPDATE catalog_variants SET inventory_quantity = x.q, available_for_sale = x.a FROM (")
+	for i, v := range stock {
+		if i > 0 {
+			b.WriteString(" UNION ALL ")
+		}
+		b.WriteString("SELECT CAST(? AS BIGINT) AS id, CAST(? AS BIGINT) AS q, CAST(? AS BOOLEAN) AS a")
+		args = append(args, v.VariantID, v.Quantity, v.Available)
+	}
+	b.WriteString(") AS x WHERE catalog_variants.shop_id = ? AND catalog_variants.variant_id = x.id RETURNING catalog_variants.variant_id")
+	args = append(args, shopID)
+	var found []int64
+	if err := s.conn(ctx).Raw(b.String(), args...).Scan(&found).Error; err != nil {
+		return nil, translate(err, "set variants stock")
+	}
+	return found, nil
 }
 
 // CatalogCounts counts the shop's synced products and variants.
