@@ -32,9 +32,9 @@ func checkoutCatalog() *app.CatalogBatch {
 		{id: 11, status: "ACTIVE", url: "https://s.example/products/p11", variants: 3, media: 2, cols: []int64{301, 302}},
 		{id: 12, status: "ACTIVE", url: "https://s.example/products/p12", variants: 2, media: 1, cols: []int64{302}},
 		{id: 13, status: "ACTIVE", url: "https://s.example/products/p13", variants: 1, media: 3, cols: []int64{303}},
-		{id: 14, status: "DRAFT", url: "", variants: 2, media: 0},                                                     // not sold through agents
+		{id: 14, status: "DRAFT", url: "", variants: 2, media: 0},                                                         // not sold through agents
 		{id: 15, status: "ACTIVE", url: "https://s.example/products/p15", variants: 2, media: 1, cols: []int64{301, 304}}, // excluded by rule
-		{id: 16, status: "ACTIVE", url: "https://s.example/products/p16", variants: 2, media: 1},                      // not in the cart
+		{id: 16, status: "ACTIVE", url: "https://s.example/products/p16", variants: 2, media: 1},                          // not in the cart
 	} {
 		b.Products = append(b.Products, app.CatalogProduct{ProductID: p.id, Handle: "p" + itoa(p.id), Title: "Product " + itoa(p.id),
 			DescriptionHTML: "<p>About product " + itoa(p.id) + ", é 漢字</p>", Vendor: "Vendor", ProductType: "Type",
