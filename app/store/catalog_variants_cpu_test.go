@@ -41,8 +41,9 @@ func dbBackendsCPU(t *testing.T, st *store.Store) map[int]time.Duration {
 }
 
 // TestCatalogOfVariantsCPU compares what PostgreSQL spends on the ways of
-// reading a cart's catalog page (issue 17: docs/benchmarks.md), measured
-// as its backends' CPU time. Run by hand on a machine whose PostgreSQL is
+// reading a cart's catalog page, and on a whole reload of a cart's items
+// before and now (issue 17: docs/benchmarks.md), measured as its
+// backends' CPU time. Run by hand on a machine whose PostgreSQL is
 // local: ACPBRIDGE_PG_CPU=1 go test ./app/store -run TestCatalogOfVariantsCPU -v
 func TestCatalogOfVariantsCPU(t *testing.T) {
 	if os.Getenv("ACPBRIDGE_PG_CPU") == "" {
@@ -74,6 +75,31 @@ func TestCatalogOfVariantsCPU(t *testing.T) {
 		}},
 		{"one statement, json aggregation, not decoded (1)", func(cart []int64) error {
 			_, err := store.CatalogOfVariantsJSONText(st, ctx, sh.ID, cart)
+			return err
+		}},
+		// A whole reload of a cart's items, as pricing does it.
+		{"reload before: the page, shop, settings, rules (8)", func(cart []int64) error {
+			if _, err := store.CatalogOfVariantsBefore(st, ctx, sh.ID, cart); err != nil {
+				return err
+			}
+			if _, err := st.ShopByID(ctx, sh.ID); err != nil {
+				return err
+			}
+			if _, err := st.FeedSettings(ctx, sh.ID); err != nil {
+				return err
+			}
+			_, err := st.FeedRules(ctx, sh.ID)
+			return err
+		}},
+		{"reload now: CheckoutCatalog (1)", func(cart []int64) error {
+			_, _, _, err := st.CheckoutCatalog(ctx, sh.ID, cart)
+			return err
+		}},
+		{"reload, two statements: page (1), settings and rules (1)", func(cart []int64) error {
+			if _, err := st.CatalogOfVariants(ctx, sh.ID, cart); err != nil {
+				return err
+			}
+			_, _, err := st.FeedSettingsAndRules(ctx, sh.ID)
 			return err
 		}},
 	}
