@@ -49,9 +49,9 @@
 // work without as arguments and the rest as options; the order events
 // (orderevents.New) are built first and handed to New.
 //
-// It owns its ports (Store, CartStore, PricingStore, PaymentStore,
-// implemented by app/store) and the records they carry (Session, State,
-// Cart, CartState, Quote, Payment, …).
+// It owns its ports (Store, CartStore, PaymentStore, implemented by
+// app/store) and the records they carry (Session, State, Cart, CartState,
+// Quote, Payment, …).
 //
 // Imports: package app (vocabulary: Shop, Agent, Error, feed records),
 // acp, shopify, app/feed, app/secret, app/internal/ttlcache, River's job

@@ -84,11 +84,11 @@ type PricingOptions struct {
 	Timeout time.Duration
 }
 
-// NewPricing builds live pricing over its store, the feed's checkout items
+// NewPricing builds live pricing over the feed's checkout items
 // (feeds.Service) and Shopify's own calculation.
-func NewPricing(store PricingStore, items ItemSource, shop ShopPricing, opts PricingOptions) *Pricing {
+func NewPricing(items ItemSource, shop ShopPricing, opts PricingOptions) *Pricing {
 	return &Pricing{
-		Store: store, Feeds: items, Shopify: shop,
+		Feeds: items, Shopify: shop,
 		Logger: orLogger(opts.Logger), Now: orNow(opts.Now), Timeout: opts.Timeout,
 	}
 }

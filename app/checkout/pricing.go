@@ -22,15 +22,11 @@ import (
 	"github.com/acpbridge/acpbridge/shopify"
 )
 
-// PricingStore is what pricing reads of our catalog.
-type PricingStore interface {
-	CatalogOfVariants(ctx context.Context, shopID int64, variantIDs []int64) (*app.CatalogPage, error)
-}
-
-// ItemSource maps variants as the feed publishes them (the feeds
+// ItemSource maps the shop's variants as the feed publishes them, from our
+// synced catalog and the merchant's feed settings and rules (the feeds
 // capability: feeds.Service.CheckoutItems).
 type ItemSource interface {
-	CheckoutItems(ctx context.Context, shopID int64, page *app.CatalogPage, variantIDs []int64) (map[int64]app.CheckoutItem, error)
+	CheckoutItems(ctx context.Context, sh *app.Shop, variantIDs []int64) (map[int64]app.CheckoutItem, error)
 }
 
 // Pricing prices carts: items must be sellable in the shop's published feed
@@ -41,7 +37,6 @@ type ItemSource interface {
 // hash of its inputs; Shopify taking longer than Timeout leaves the
 // session with a recoverable message instead of a hanging agent.
 type Pricing struct {
-	Store   PricingStore
 	Feeds   ItemSource
 	Shopify ShopPricing
 	Logger  *slog.Logger
@@ -53,27 +48,26 @@ type Pricing struct {
 }
 
 // itemsTTL is how long the catalog view of a cart is reused: it is our own
-// synced catalog and the merchant's rules (the feed itself is rebuilt a
-// minute after changes). It adds to how late a quote hears of a webhook's
-// change; the committing step's live check (QuoteLive) catches what a
-// quote missed.
+// synced catalog and the merchant's feed settings and rules (the feed
+// itself is rebuilt a minute after changes), read afresh on every reload
+// (one statement on PostgreSQL). It adds to how late a quote hears of a
+// webhook's change, and bounds how late it hears of a merchant's change
+// of feed settings or rules; the committing step's live check (QuoteLive)
+// catches what a quote missed of price and stock.
 const itemsTTL = 5 * time.Second
 
 // checkoutItems maps the cart's variants as the feed does, from a short
 // cache: agents repeat the same cart in every call of a conversation.
-func (p *Pricing) checkoutItems(ctx context.Context, shopID int64, ids []int64) (map[int64]app.CheckoutItem, error) {
+// The shop is the request's (authenticated) shop: its row is not read again.
+func (p *Pricing) checkoutItems(ctx context.Context, sh *app.Shop, ids []int64) (map[int64]app.CheckoutItem, error) {
 	sorted := slices.Clone(ids)
 	slices.Sort(sorted)
-	key := fmt.Sprint(shopID, sorted)
+	key := fmt.Sprint(sh.ID, sorted)
 	now := p.now()
 	if items, ok := p.items.Get(key, now, itemsTTL); ok {
 		return items, nil
 	}
-	page, err := p.Store.CatalogOfVariants(ctx, shopID, ids)
-	if err != nil {
-		return nil, err
-	}
-	items, err := p.Feeds.CheckoutItems(ctx, shopID, page, ids)
+	items, err := p.Feeds.CheckoutItems(ctx, sh, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +151,7 @@ func (p *Pricing) quote(ctx context.Context, sh *app.Shop, v acp.Version, st *St
 	}
 
 	// 1. The items must be sellable in the shop's published feed.
-	items, err := p.sellableItems(ctx, sh.ID, v, ids)
+	items, err := p.sellableItems(ctx, sh, v, ids)
 	if err != nil {
 		return Quote{}, err
 	}
@@ -308,8 +302,8 @@ func parseCart(v acp.Version, st *State) ([]int64, *acp.Address, error) {
 
 // sellableItems are the feed's checkout items of ids, refusing an item not
 // in the shop's published feed or not sellable through agents.
-func (p *Pricing) sellableItems(ctx context.Context, shopID int64, v acp.Version, ids []int64) (map[int64]app.CheckoutItem, error) {
-	items, err := p.checkoutItems(ctx, shopID, ids)
+func (p *Pricing) sellableItems(ctx context.Context, sh *app.Shop, v acp.Version, ids []int64) (map[int64]app.CheckoutItem, error) {
+	items, err := p.checkoutItems(ctx, sh, ids)
 	if err != nil {
 		return nil, err
 	}

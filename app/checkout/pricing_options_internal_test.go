@@ -153,11 +153,7 @@ func (s *regionlessShop) CalculateDraft(_ context.Context, _ string, in DraftReq
 
 type oneItem struct{}
 
-func (oneItem) CatalogOfVariants(context.Context, int64, []int64) (*app.CatalogPage, error) {
-	return &app.CatalogPage{}, nil
-}
-
-func (oneItem) CheckoutItems(context.Context, int64, *app.CatalogPage, []int64) (map[int64]app.CheckoutItem, error) {
+func (oneItem) CheckoutItems(context.Context, *app.Shop, []int64) (map[int64]app.CheckoutItem, error) {
 	return map[int64]app.CheckoutItem{7: {Sellable: true, Item: feed.Item{Title: "Kettle"}, Variant: app.CatalogVariant{
 		VariantID: 7, PriceMinor: 1000, AvailableForSale: true, RequiresShipping: true, Taxable: true}}}, nil
 }
@@ -167,7 +163,7 @@ func (oneItem) CheckoutItems(context.Context, int64, *app.CatalogPage, []int64) 
 // address before saying the shop does not ship there, and keeps doing so.
 func TestQuoteWholeAddressWhenRegionHasNoRates(t *testing.T) {
 	shop := &regionlessShop{}
-	p := &Pricing{Store: oneItem{}, Feeds: oneItem{}, Shopify: shop}
+	p := &Pricing{Feeds: oneItem{}, Shopify: shop}
 	sh := &app.Shop{ID: 1, Domain: "s.myshopify.com", CurrencyCode: "USD"}
 	st := &State{Items: []CartItem{{ItemID: "7", Quantity: 1}}, Buyer: &acp.Buyer{Email: "a@example.com"},
 		Fulfillment: &acp.FulfillmentDetails{Address: &acp.Address{Name: "A B", LineOne: "1 Main St", City: "Austin", State: "TX", Country: "US", PostalCode: "73301"}}}

@@ -61,19 +61,27 @@ func ShardKey(f feed.Format, i int) string { return fmt.Sprintf("%s/%05d", f, i)
 // format f: "parquet/manifest".
 func ManifestKey(f feed.Format) string { return string(f) + "/manifest" }
 
-// FeedInputs gathers what mapping needs for one shop.
+// FeedInputs gathers what mapping needs for one shop, as committed (a
+// build reads the shop row itself).
 func (f *Service) FeedInputs(ctx context.Context, shopID int64) (*app.Shop, *app.FeedSettings, feed.Settings, feed.Shop, Rules, error) {
 	sh, err := f.Store.ShopByID(ctx, shopID)
 	if err != nil {
 		return nil, nil, feed.Settings{}, feed.Shop{}, Rules{}, err
 	}
-	fs, err := f.Settings(ctx, shopID)
+	saved, rs, err := f.Store.FeedSettingsAndRules(ctx, shopID)
 	if err != nil {
 		return nil, nil, feed.Settings{}, feed.Shop{}, Rules{}, err
 	}
-	rs, err := f.Store.FeedRules(ctx, shopID)
-	if err != nil {
-		return nil, nil, feed.Settings{}, feed.Shop{}, Rules{}, err
+	fs, settings, fshop, idx := mappingInputs(sh, saved, rs)
+	return sh, fs, settings, fshop, idx, nil
+}
+
+// mappingInputs is what mapping needs of the shop, its saved feed settings
+// (nil: none, the defaults Settings gives) and its rules.
+func mappingInputs(sh *app.Shop, saved *app.FeedSettings, rs []app.FeedRule) (*app.FeedSettings, feed.Settings, feed.Shop, Rules) {
+	fs := saved
+	if fs == nil {
+		fs = defaultSettings(sh, app.ShopProfile{})
 	}
 	idx := Rules{product: map[int64]app.FeedRule{}, collection: map[int64]app.FeedRule{}}
 	for _, r := range rs {
@@ -93,7 +101,7 @@ func (f *Service) FeedInputs(ctx context.Context, shopID int64) (*app.Shop, *app
 		FieldNames: feed.FieldNames(fs.FieldNames),
 	}
 	fshop := feed.Shop{Domain: sh.Domain, Name: sh.Name, Currency: sh.CurrencyCode, Country: sh.CountryCode, PrimaryURL: fs.SellerURL}
-	return sh, fs, settings, fshop, idx, nil
+	return fs, settings, fshop, idx
 }
 
 // ToFeedProduct converts a catalog product with its rows.

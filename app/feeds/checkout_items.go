@@ -8,14 +8,22 @@ import (
 	"github.com/acpbridge/acpbridge/app/feed"
 )
 
-// CheckoutItems maps the given variants exactly as a feed build would
-// (rules, overrides, validation) and reports which of them agents may buy.
-// Variants the catalog does not hold are absent from the result.
-func (f *Service) CheckoutItems(ctx context.Context, shopID int64, page *app.CatalogPage, variantIDs []int64) (map[int64]app.CheckoutItem, error) {
-	_, _, settings, fshop, idx, err := f.FeedInputs(ctx, shopID)
+// CheckoutItems maps the given variants of the shop exactly as a feed build
+// would (rules, overrides, validation) and reports which of them agents may
+// buy. Variants the catalog does not hold are absent from the result. sh
+// is the shop as the caller has it (the request's authenticated shop, at
+// most store.AuthCacheTTL old): the catalog rows, settings and rules are
+// read with Store.CheckoutCatalog, one statement on PostgreSQL (issue 17:
+// checkout pricing reloads them every few seconds per cart).
+func (f *Service) CheckoutItems(ctx context.Context, sh *app.Shop, variantIDs []int64) (map[int64]app.CheckoutItem, error) {
+	if len(variantIDs) == 0 {
+		return map[int64]app.CheckoutItem{}, nil
+	}
+	page, saved, rs, err := f.Store.CheckoutCatalog(ctx, sh.ID, variantIDs)
 	if err != nil {
 		return nil, err
 	}
+	_, settings, fshop, idx := mappingInputs(sh, saved, rs)
 	want := make(map[int64]bool, len(variantIDs))
 	for _, id := range variantIDs {
 		want[id] = true

@@ -19,6 +19,14 @@ type FeedStore interface {
 	FeedSettings(ctx context.Context, shopID int64) (*app.FeedSettings, error)
 	SaveFeedSettings(ctx context.Context, fs app.FeedSettings) error
 	FeedRules(ctx context.Context, shopID int64) ([]app.FeedRule, error)
+	// FeedSettingsAndRules is FeedSettings (nil when none are saved) and
+	// FeedRules in one read.
+	FeedSettingsAndRules(ctx context.Context, shopID int64) (*app.FeedSettings, []app.FeedRule, error)
+	// CheckoutCatalog is, in one read where the database allows, the
+	// catalog page of the products holding the variants (all their rows)
+	// with FeedSettingsAndRules: what mapping a cart's items needs besides
+	// the shop.
+	CheckoutCatalog(ctx context.Context, shopID int64, variantIDs []int64) (*app.CatalogPage, *app.FeedSettings, []app.FeedRule, error)
 	SaveFeedRule(ctx context.Context, r app.FeedRule) error
 	CatalogPages(ctx context.Context, shopID int64, pageSize int, fn func(*app.CatalogPage) error) error
 	CreateBuild(ctx context.Context, shopID int64, fieldNames string) (*app.FeedBuild, error)

@@ -274,7 +274,7 @@ func (s *Service) buildCheckout(opts Options) {
 	})
 	completer := checkout.NewCompleter(s.store, providers, checkout.NewShopifyOrders(s.shopify), s.queue, s.keys,
 		checkout.CompleterOptions{Now: now, Lease: cfg.CompletionLease})
-	pricing := checkout.NewPricing(s.store, s.feeds, checkout.NewCachedPricing(checkout.NewShopifyPricing(s.shopify)),
+	pricing := checkout.NewPricing(s.feeds, checkout.NewCachedPricing(checkout.NewShopifyPricing(s.shopify)),
 		checkout.PricingOptions{Logger: logger, Now: now, Timeout: cfg.QuoteTimeout})
 	drafts := checkout.NewShopifyDrafts(s.shopify)
 	// Carts live as long as sessions (CHECKOUT_TTL): their drafts hold

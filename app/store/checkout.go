@@ -263,60 +263,6 @@ func (s *Store) SaveCheckoutSession(ctx context.Context, cs *checkout.Session) e
 	return nil
 }
 
-// CatalogOfVariants returns, as one catalog page, the products that hold
-// the given variants (all of each product's variants, media and
-// collections), so the checkout maps them exactly as a feed build would.
-func (s *Store) CatalogOfVariants(ctx context.Context, shopID int64, variantIDs []int64) (*app.CatalogPage, error) {
-	page := &app.CatalogPage{
-		Variants:    map[int64][]app.CatalogVariant{},
-		Media:       map[int64][]app.CatalogMedia{},
-		Collections: map[int64][]app.CatalogCollection{},
-	}
-	if len(variantIDs) == 0 {
-		return page, nil
-	}
-	var productIDs []int64
-	if err := s.conn(ctx).Model(&catalogVariantRow{}).Distinct("product_id").
-		Where("shop_id = ? AND variant_id IN ?", shopID, variantIDs).Pluck("product_id", &productIDs).Error; err != nil {
-		return nil, translate(err, "catalog of variants")
-	}
-	if len(productIDs) == 0 {
-		return page, nil
-	}
-	in := func() *gorm.DB { return s.conn(ctx).Where("shop_id = ? AND product_id IN ?", shopID, productIDs) }
-	var prows []catalogProductRow
-	if err := in().Order("product_id").Find(&prows).Error; err != nil {
-		return nil, translate(err, "catalog of variants: products")
-	}
-	for _, r := range prows {
-		page.Products = append(page.Products, toAppCatalogProduct(r))
-	}
-	var vrows []catalogVariantRow
-	if err := in().Order("product_id, position, variant_id").Find(&vrows).Error; err != nil {
-		return nil, translate(err, "catalog of variants: variants")
-	}
-	for _, r := range vrows {
-		page.Variants[r.ProductID] = append(page.Variants[r.ProductID], toAppCatalogVariant(r))
-	}
-	var mrows []catalogMediaRow
-	if err := in().Order("product_id, position").Find(&mrows).Error; err != nil {
-		return nil, translate(err, "catalog of variants: media")
-	}
-	for _, r := range mrows {
-		page.Media[r.ProductID] = append(page.Media[r.ProductID], app.CatalogMedia{
-			MediaID: r.MediaID, ProductID: r.ProductID, Position: r.Position, URL: r.URL, Alt: r.Alt, Width: r.Width, Height: r.Height,
-		})
-	}
-	var crows []catalogCollectionRow
-	if err := in().Order("product_id, collection_id").Find(&crows).Error; err != nil {
-		return nil, translate(err, "catalog of variants: collections")
-	}
-	for _, r := range crows {
-		page.Collections[r.ProductID] = append(page.Collections[r.ProductID], app.CatalogCollection{ProductID: r.ProductID, CollectionID: r.CollectionID, Title: r.Title})
-	}
-	return page, nil
-}
-
 // OverdueHandoffSessions lists the sessions holding a draft order that are
 // past their expiry but not terminal (checkout_sessions_expires_idx
 // narrows them to the overdue ones first).

@@ -125,6 +125,10 @@ func (s *Store) FeedSettings(ctx context.Context, shopID int64) (*app.FeedSettin
 	if err := s.conn(ctx).Where("shop_id = ?", shopID).Take(&r).Error; err != nil {
 		return nil, translate(err, "feed settings")
 	}
+	return toAppFeedSettings(r), nil
+}
+
+func toAppFeedSettings(r feedSettingsRow) *app.FeedSettings {
 	fs := &app.FeedSettings{
 		ShopID: r.ShopID, SellerName: r.SellerName, SellerURL: r.SellerURL, StoreCountry: r.StoreCountry,
 		ReturnPolicyURL: r.ReturnPolicyURL, ReturnWindowDays: r.ReturnWindowDays, PrivacyPolicyURL: r.PrivacyPolicyURL,
@@ -134,7 +138,7 @@ func (s *Store) FeedSettings(ctx context.Context, shopID int64) (*app.FeedSettin
 	if r.TargetCountries != "" {
 		fs.TargetCountries = strings.Split(r.TargetCountries, ",")
 	}
-	return fs, nil
+	return fs
 }
 
 // SaveFeedSettings creates or replaces the shop's settings.
@@ -200,11 +204,112 @@ func (s *Store) FeedRules(ctx context.Context, shopID int64) ([]app.FeedRule, er
 	}
 	out := make([]app.FeedRule, len(rows))
 	for i, r := range rows {
-		out[i] = app.FeedRule{ShopID: r.ShopID, Scope: r.Scope, TargetID: r.TargetID, Exclude: r.Exclude,
-			CheckoutEligible: r.CheckoutEligible, Title: r.Title, Description: r.Description, Category: r.Category,
-			GTIN: r.GTIN, MPN: r.MPN, UpdatedAt: r.UpdatedAt.UTC()}
+		out[i] = toAppFeedRule(r)
 	}
 	return out, nil
+}
+
+func toAppFeedRule(r feedRuleRow) app.FeedRule {
+	return app.FeedRule{ShopID: r.ShopID, Scope: r.Scope, TargetID: r.TargetID, Exclude: r.Exclude,
+		CheckoutEligible: r.CheckoutEligible, Title: r.Title, Description: r.Description, Category: r.Category,
+		GTIN: r.GTIN, MPN: r.MPN, UpdatedAt: r.UpdatedAt.UTC()}
+}
+
+// FeedSettingsAndRules is FeedSettings (nil, not an error, when the shop
+// saved none) and FeedRules in one statement: the settings row joined to
+// each rule (a shop has few rules; its settings row is small).
+func (s *Store) FeedSettingsAndRules(ctx context.Context, shopID int64) (*app.FeedSettings, []app.FeedRule, error) {
+	var rows []struct {
+		SetShopID *int64
+		Feed      feedSettingsCols `gorm:"embedded;embeddedPrefix:s_"`
+		RuleScope *string
+		Rules     feedRuleCols `gorm:"embedded;embeddedPrefix:r_"`
+	}
+	err := s.conn(ctx).Raw(`SELECT s.shop_id AS set_shop_id, s.seller_name AS s_seller_name, s.seller_url AS s_seller_url,
+  s.store_country AS s_store_country, s.target_countries AS s_target_countries, s.return_policy_url AS s_return_policy_url,
+  s.return_window_days AS s_return_window_days, s.privacy_policy_url AS s_privacy_policy_url, s.terms_url AS s_terms_url,
+  s.brand_fallback AS s_brand_fallback, s.eligible_search AS s_eligible_search, s.eligible_checkout AS s_eligible_checkout,
+  s.field_names AS s_field_names, s.feed_token_hash AS s_feed_token_hash, s.updated_at AS s_updated_at,
+  r.scope AS rule_scope, r.target_id AS r_target_id, r.exclude AS r_exclude, r.checkout_eligible AS r_checkout_eligible,
+  r.title AS r_title, r.description AS r_description, r.category AS r_category, r.gtin AS r_gtin, r.mpn AS r_mpn,
+  r.updated_at AS r_updated_at
+FROM (SELECT 1 AS one) one
+LEFT JOIN feed_settings s ON s.shop_id = ?
+LEFT JOIN feed_rules r ON r.shop_id = ?`, shopID, shopID).Scan(&rows).Error
+	if err != nil {
+		return nil, nil, translate(err, "feed settings and rules")
+	}
+	var fr feedRows
+	for _, r := range rows {
+		if r.SetShopID != nil && !fr.set {
+			fr.set = true
+			fr.settings = r.Feed.row(shopID)
+		}
+		if r.RuleScope != nil {
+			fr.rules = append(fr.rules, r.Rules.row(shopID, *r.RuleScope))
+		}
+	}
+	fs, rules := fr.result()
+	return fs, rules, nil
+}
+
+// feedSettingsCols are feed_settings' columns but its key, NULL when the
+// shop has no settings row.
+type feedSettingsCols struct {
+	SellerName       *string
+	SellerURL        *string `gorm:"column:seller_url"`
+	StoreCountry     *string
+	TargetCountries  *string
+	ReturnPolicyURL  *string `gorm:"column:return_policy_url"`
+	ReturnWindowDays *int
+	PrivacyPolicyURL *string `gorm:"column:privacy_policy_url"`
+	TermsURL         *string `gorm:"column:terms_url"`
+	BrandFallback    *string
+	EligibleSearch   *bool
+	EligibleCheckout *bool
+	FieldNames       *string
+	FeedTokenHash    *string
+	UpdatedAt        *time.Time
+}
+
+func (c feedSettingsCols) row(shopID int64) feedSettingsRow {
+	r := feedSettingsRow{ShopID: shopID, SellerName: deref(c.SellerName), SellerURL: deref(c.SellerURL),
+		StoreCountry: deref(c.StoreCountry), TargetCountries: deref(c.TargetCountries), ReturnPolicyURL: deref(c.ReturnPolicyURL),
+		PrivacyPolicyURL: deref(c.PrivacyPolicyURL), TermsURL: deref(c.TermsURL), BrandFallback: deref(c.BrandFallback),
+		EligibleSearch: c.EligibleSearch != nil && *c.EligibleSearch, EligibleCheckout: c.EligibleCheckout != nil && *c.EligibleCheckout,
+		FieldNames: deref(c.FieldNames), FeedTokenHash: deref(c.FeedTokenHash)}
+	if c.ReturnWindowDays != nil {
+		r.ReturnWindowDays = *c.ReturnWindowDays
+	}
+	if c.UpdatedAt != nil {
+		r.UpdatedAt = *c.UpdatedAt
+	}
+	return r
+}
+
+// feedRuleCols are feed_rules' columns but its key and scope.
+type feedRuleCols struct {
+	TargetID         *int64
+	Exclude          *bool
+	CheckoutEligible *bool
+	Title            *string
+	Description      *string
+	Category         *string
+	GTIN             *string `gorm:"column:gtin"`
+	MPN              *string `gorm:"column:mpn"`
+	UpdatedAt        *time.Time
+}
+
+func (c feedRuleCols) row(shopID int64, scope string) feedRuleRow {
+	r := feedRuleRow{ShopID: shopID, Scope: scope, Exclude: c.Exclude, CheckoutEligible: c.CheckoutEligible, Title: c.Title,
+		Description: c.Description, Category: c.Category, GTIN: c.GTIN, MPN: c.MPN}
+	if c.TargetID != nil {
+		r.TargetID = *c.TargetID
+	}
+	if c.UpdatedAt != nil {
+		r.UpdatedAt = *c.UpdatedAt
+	}
+	return r
 }
 
 type feedBuildRow struct {
