@@ -66,7 +66,12 @@ func TestSessionStateLZ4(t *testing.T) {
 	if got.String != "lz4" {
 		t.Errorf("a session's state is stored with compression %q, want lz4", got.String)
 	}
-	if err := st.MigrateDown(ctx, 1); err != nil {
+	// Down to just before 00023, whatever came after it.
+	var above int
+	if err := st.DB().QueryRowContext(ctx, `SELECT count(DISTINCT version_id) FROM goose_db_version WHERE version_id >= 23`).Scan(&above); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.MigrateDown(ctx, above); err != nil {
 		t.Fatal(err)
 	}
 	if m := method(); m != "" {
