@@ -374,8 +374,15 @@ func (s *Store) LatestBuild(ctx context.Context, shopID int64, status string) (*
 	return toAppBuild(r), nil
 }
 
+// staleRunningBuild is how long a build may still be running: one that
+// started earlier died with its process and is pruned like the others.
+const staleRunningBuild = time.Hour
+
 // PruneBuilds deletes the shop's builds older than the newest keep
-// published ones (files and problems go with them).
+// published ones (files and problems go with them), except a build still
+// running: builds run concurrently (a job's and a merchant's), and one that
+// started first may finish last, so deleting it under its feet would fail
+// it (its files' inserts lose their build row).
 func (s *Store) PruneBuilds(ctx context.Context, shopID int64, keep int) (int64, error) {
 	var ids []int64
 	if err := s.conn(ctx).Model(&feedBuildRow{}).Where("shop_id = ? AND status = ?", shopID, app.BuildPublished).
@@ -385,13 +392,16 @@ func (s *Store) PruneBuilds(ctx context.Context, shopID int64, keep int) (int64,
 	oldest := ids[len(ids)-1]
 	var n int64
 	err := s.InTx(ctx, func(ctx context.Context) error {
-		old := s.conn(ctx).Model(&feedBuildRow{}).Select("id").Where("shop_id = ? AND id < ?", shopID, oldest)
+		prunable := func(q *gorm.DB) *gorm.DB {
+			return q.Where("shop_id = ? AND id < ? AND (status <> ? OR started_at < ?)", shopID, oldest, app.BuildRunning, s.Now().Add(-staleRunningBuild))
+		}
+		old := prunable(s.conn(ctx).Model(&feedBuildRow{}).Select("id"))
 		for _, m := range []any{&feedChunkRow{}, &feedFileRow{}, &feedProblemRow{}} {
 			if err := s.conn(ctx).Where("build_id IN (?)", old).Delete(m).Error; err != nil {
 				return translate(err, "prune builds")
 			}
 		}
-		res := s.conn(ctx).Where("shop_id = ? AND id < ?", shopID, oldest).Delete(&feedBuildRow{})
+		res := prunable(s.conn(ctx)).Delete(&feedBuildRow{})
 		n = res.RowsAffected
 		return translate(res.Error, "prune builds")
 	})
