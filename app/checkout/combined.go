@@ -273,9 +273,11 @@ func (a *Answer) mark(body []byte) {
 // remembers: its short memory of the sessions it last wrote or read. The
 // memory is a hint; the write is guarded by the row version remembered.
 type UpdateClaimingStore interface {
-	// RemembersCheckoutSession reports whether the store remembers the
-	// session (cheap: nothing is decoded).
-	RemembersCheckoutSession(shopID int64, id string) bool
+	// MayClaimUpdate reports whether an update of the session should
+	// claim with its write: the store remembers the session, and such
+	// claims mostly find their session as remembered here (cheap: nothing
+	// is decoded).
+	MayClaimUpdate(shopID int64, id string) bool
 	// RememberedCheckoutSession is the session as the store last wrote or
 	// read it, the caller's own copy, if it remembers it.
 	RememberedCheckoutSession(shopID int64, id string) (*Session, bool)
@@ -289,13 +291,14 @@ type UpdateClaimingStore interface {
 
 // ClaimsUpdateKey reports whether an Update of the shop's session id may
 // run before its idempotency key is claimed, the claim made with the
-// session's write (Answer.Claim): the store can (UpdateClaimingStore) and
-// remembers the session. When the Update's claim is not made it writes
+// session's write (Answer.Claim): the store can (UpdateClaimingStore),
+// remembers the session, and finds that worth it here
+// (UpdateClaimingStore.MayClaimUpdate). When the Update's claim is not made it writes
 // nothing and fails with ErrNotClaimed, and the caller runs it the
 // ordinary way (claim first).
 func (c *Sessions) ClaimsUpdateKey(shopID int64, id string) bool {
 	st, ok := c.Store.(UpdateClaimingStore)
-	return ok && st.RemembersCheckoutSession(shopID, id)
+	return ok && st.MayClaimUpdate(shopID, id)
 }
 
 // claimable reports whether an update may run on cs, a remembered

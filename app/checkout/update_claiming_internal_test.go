@@ -18,7 +18,7 @@ type claimingStore struct {
 	writes int  // claiming writes made
 }
 
-func (s *claimingStore) RemembersCheckoutSession(shopID int64, id string) bool {
+func (s *claimingStore) MayClaimUpdate(shopID int64, id string) bool {
 	_, ok := s.RememberedCheckoutSession(shopID, id)
 	return ok
 }

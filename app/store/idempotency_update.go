@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -101,10 +102,68 @@ func (s *Store) RememberedCheckoutSession(shopID int64, id string) (*checkout.Se
 	return cs, true
 }
 
-// RemembersCheckoutSession implements checkout.UpdateClaimingStore.
-func (s *Store) RemembersCheckoutSession(shopID int64, id string) bool {
+// MayClaimUpdate implements checkout.UpdateClaimingStore: the session is
+// remembered, and claiming updates pay here (claimGate).
+func (s *Store) MayClaimUpdate(shopID int64, id string) bool {
 	_, ok := s.rememberedRow(shopID, id)
-	return ok
+	return ok && s.claimGate.open()
+}
+
+// claimGate keeps claiming updates to where they pay. A claiming update
+// that finds its session as remembered is one statement instead of two;
+// one that finds it moved (the session's last write was another
+// replica's) is three, and prices twice. Behind a balancer that spreads a
+// conversation's calls over N replicas (round-robin, no sticky
+// sessions), a replica's memory of a session is stale about (N-1)/N of
+// the time: so the gate counts how claims fared lately (halved every 64,
+// after a prior of claimGatePrior found as remembered) and stays open
+// while at least two in three found their session as remembered; closed,
+// it lets one update in claimGateProbe through, to notice when it would
+// pay again (a scale-down, sticky routing).
+type claimGate struct {
+	mu           sync.Mutex
+	init         bool
+	hits, misses int
+	calls        int
+}
+
+const (
+	claimGatePrior  = 8
+	claimGateWindow = 64
+	claimGateProbe  = 8
+)
+
+func (g *claimGate) open() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.start()
+	if g.hits >= 2*g.misses {
+		return true
+	}
+	g.calls++
+	return g.calls%claimGateProbe == 0
+}
+
+// record counts a claim that found its session as remembered (hit) or
+// not; a held key counts neither.
+func (g *claimGate) record(hit bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.start()
+	if hit {
+		g.hits++
+	} else {
+		g.misses++
+	}
+	if g.hits+g.misses >= claimGateWindow {
+		g.hits, g.misses = g.hits/2, g.misses/2
+	}
+}
+
+func (g *claimGate) start() {
+	if !g.init {
+		g.init, g.hits = true, claimGatePrior
+	}
 }
 
 // errSessionMoved rolls back a claiming update whose session is no longer
@@ -130,6 +189,7 @@ func (s *Store) SaveCheckoutSessionClaiming(ctx context.Context, cs *checkout.Se
 	}
 	was, ok := s.rememberedRow(cs.ShopID, cs.ID)
 	if !ok || was.RowVersion != cs.RowVersion {
+		s.claimGate.record(false) // remembered anew meanwhile (a concurrent call)
 		return false, nil
 	}
 	rec := p.Record
@@ -152,11 +212,13 @@ func (s *Store) SaveCheckoutSessionClaiming(ctx context.Context, cs *checkout.Se
 	}
 	if errors.Is(err, errSessionMoved) {
 		s.forgetSession(cs.ShopID, cs.ID)
+		s.claimGate.record(false)
 		return false, nil
 	}
 	if err != nil || !claimed {
 		return false, err
 	}
+	s.claimGate.record(true)
 	cs.RowVersion++
 	r.RowVersion = cs.RowVersion
 	s.rememberSession(ctx, r)

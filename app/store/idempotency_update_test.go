@@ -171,7 +171,7 @@ func TestUpdateClaimsKeyWithSession(t *testing.T) {
 				if n := keyRecords(t, st, scope); n != before {
 					t.Fatalf("%d records, want %d", n, before)
 				}
-				if st.RemembersCheckoutSession(sh.ID, "cs_1") {
+				if _, ok := st.RememberedCheckoutSession(sh.ID, "cs_1"); ok {
 					t.Fatal("the stale session is still remembered")
 				}
 				if got := stored(); got.RowVersion != tc.version || got.State.OrderNotes != tc.notes {
@@ -389,4 +389,48 @@ func TestUpdateStatements(t *testing.T) {
 	if got := n.Load(); got != 2*updates {
 		t.Errorf("%d updates claiming first: %d statements, want %d", updates, got, 2*updates)
 	}
+}
+
+// TestUpdateClaimsStopWhereTheyDoNotPay: when claiming updates keep
+// finding their session moved (its last write was another replica's), the
+// store stops asking for them (MayClaimUpdate), but for a probe now and
+// then.
+func TestUpdateClaimsStopWhereTheyDoNotPay(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		sh, _ := st.SaveShopInstall(ctx, app.Shop{Domain: "a.myshopify.com"})
+		now := time.Now().UTC().Truncate(time.Microsecond)
+		keys := idempotency.New(st, idempotency.Options{})
+		if err := st.CreateCheckoutSession(ctx, newSession("cs_1", sh.ID, now)); err != nil {
+			t.Fatal(err)
+		}
+		scope := idemScope(sh.ID, idempotency.OpUpdateSession, "cs_1")
+		for i := range 5 {
+			if !st.MayClaimUpdate(sh.ID, "cs_1") {
+				t.Fatalf("claim %d: not asked for after %d moved sessions", i, i)
+			}
+			cs, ok := st.RememberedCheckoutSession(sh.ID, "cs_1")
+			if !ok {
+				t.Fatal("not remembered")
+			}
+			rawExec(t, st, `UPDATE checkout_sessions SET row_version = row_version + 1 WHERE id = 'cs_1'`)
+			p, _ := keys.Prepare(scope, fmt.Sprint(i), acp.V20260417, []byte(`{}`))
+			if claimed, err := st.SaveCheckoutSessionClaiming(ctx, cs, claimingUpdate(p, []byte(`{}`))); err != nil || claimed {
+				t.Fatalf("claim %d: %v, %v; want the session moved", i, claimed, err)
+			}
+			if _, err := st.CheckoutSession(ctx, sh.ID, "cs_1"); err != nil { // remembered again
+				t.Fatal(err)
+			}
+		}
+		asked := 0
+		for range 16 {
+			if st.MayClaimUpdate(sh.ID, "cs_1") {
+				asked++
+			}
+		}
+		if asked != 2 {
+			t.Fatalf("after 5 moved sessions: %d of 16 updates claim with their write, want 2 (probes)", asked)
+		}
+	})
 }

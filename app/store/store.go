@@ -63,7 +63,8 @@ type Store struct {
 	auth authCache
 	// sessions is this process's short memory of checkout sessions as it
 	// last wrote or read them: a hint for updates (idempotency_update.go).
-	sessions ttlcache.Cache[sessionMemoryKey, checkoutSessionRow]
+	sessions  ttlcache.Cache[sessionMemoryKey, checkoutSessionRow]
+	claimGate claimGate
 	// keys seal buyers' personal data (personal.go; WithKeys).
 	keys *secret.Keyring
 }
