@@ -39,13 +39,16 @@ import (
 // 00022) are not remembered from a read.
 
 // sessionMemoryTTL is how long a session is remembered after this
-// replica last wrote or read it: an agent's conversation goes on within
-// seconds to a minute; a longer gap costs the ordinary two statements.
-const sessionMemoryTTL = time.Minute
+// replica last wrote or read it: an agent's next call on a conversation
+// comes within seconds; a longer gap costs the ordinary two statements.
+const sessionMemoryTTL = 30 * time.Second
 
-// sessionMemoryMax bounds the memory (a row is a few kB: at most some
-// 20 MB).
-const sessionMemoryMax = 4096
+// sessionMemoryMax bounds the memory: a row is some 3.5 kB (state and
+// sealed buyer), so at most about 30 MB, the sessions of some 270 new
+// conversations a second. Past that the memory is emptied when full
+// (ttlcache), and updates of the sessions it forgot take the ordinary
+// path.
+const sessionMemoryMax = 8192
 
 type sessionMemoryKey struct {
 	shopID int64
