@@ -47,9 +47,13 @@ func TestUpdateClaimsWithSession(t *testing.T) {
 				if err != nil {
 					t.Error(err)
 				}
+				var keys []string
+				if idemKey != "" {
+					keys = []string{idemKey}
+				}
 				return p.Run(ctx, acpapi.Request{
 					Shop: testShop, Operation: op, SessionID: sessionID, APIVersion: string(acp.V20260417),
-					Authorization: "Bearer " + apiKey, IdempotencyKeys: []string{idemKey}, Body: b,
+					Authorization: "Bearer " + apiKey, IdempotencyKeys: keys, Body: b,
 					Binding: agentsBinding(op, sessionID, idemKey),
 				})
 			}
@@ -141,6 +145,11 @@ func TestUpdateClaimsWithSession(t *testing.T) {
 				}
 				if step.ok {
 					last = got
+					// The session as read back answers the same bytes: the
+					// update priced the session as the database holds it.
+					if read := call(fast, acpapi.OpGet, b.ID, "", nil); read.Err != nil || !bytes.Equal(read.Session, got.Session) {
+						t.Fatalf("%s: read back = %v\n%s\nwant the update's answer\n%s", step.name, read.Err, read.Session, got.Session)
+					}
 				}
 			}
 

@@ -3,6 +3,7 @@ package store_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -108,9 +109,16 @@ func TestUpdateClaimsKeyWithSession(t *testing.T) {
 			replay == nil || string(replay.Session) != "first" {
 			t.Fatalf("retry = %+v, %v, %v; want the stored answer", replay, claim, err)
 		}
-		// The memory follows the write.
-		if cs, ok := st.RememberedCheckoutSession(sh.ID, "cs_1"); !ok || cs.RowVersion != 2 || cs.State.OrderNotes != "first" {
-			t.Fatalf("remembered after the write: %v, %+v", ok, cs)
+		// The memory follows the write, exactly as the database reads it
+		// back (the same answer, byte for byte).
+		mem, ok := st.RememberedCheckoutSession(sh.ID, "cs_1")
+		if !ok || mem.RowVersion != 2 || mem.State.OrderNotes != "first" {
+			t.Fatalf("remembered after the write: %v, %+v", ok, mem)
+		}
+		m, err1 := json.Marshal(mem)
+		r, err2 := json.Marshal(stored())
+		if err1 != nil || err2 != nil || !bytes.Equal(m, r) {
+			t.Fatalf("remembered\n%s\nread\n%s\n(%v, %v)", m, r, err1, err2)
 		}
 
 		// Held keys write nothing; Begin answers.
