@@ -20,7 +20,7 @@ import (
 // (issue 17: one statement on PostgreSQL instead of the claim that reads
 // the session and then the UPDATE that stores the answer). The update
 // runs before the claim, on the session as this replica last wrote or
-// read it: the store's short memory of sessions (sessionMemory). That
+// read it: the store's short memory of sessions (Store.sessions). That
 // memory is a hint and never an authority: the UPDATE writes only where
 // the row is still at the remembered row version (and holds the
 // remembered personal data), and the claim and the UPDATE land together
