@@ -14,7 +14,9 @@
 // request signature and its replay check (bound to what the transport
 // supplies as agents.SignedRequest), idempotency for the operations that
 // change state (app/idempotency, keyed by operation; a create's key is
-// claimed by the session's INSERT, after the call ran: runCreate),
+// claimed by the session's INSERT, after the call ran: runCreate; so is
+// an update's, by the session's guarded UPDATE, when the store remembers
+// the session: runUpdate),
 // decoding the body for the version, the one checkout call with the
 // authenticated agent as its caller, and encoding the session for the version, with one info
 // message naming the body's fields the version does not define, which the

@@ -49,6 +49,11 @@ func (p *Pipeline) runClaimed(ctx context.Context, ag *app.Agent, v acp.Version,
 			return res
 		}
 	}
+	if req.Operation == OpUpdate && p.claimsUpdateKey(ag.Shop.ID, req.SessionID) {
+		if res, ok := p.runUpdate(ctx, ag, v, req, body, scope, key); ok {
+			return res
+		}
+	}
 	if req.Operation == OpUpdate || req.Operation == OpCancel || req.Operation == OpComplete {
 		// The claim reads the session too, where the store can (one
 		// statement on PostgreSQL): the operation's first load takes it.
@@ -139,6 +144,47 @@ type createClaimer interface {
 func (p *Pipeline) claimsCreateKeys() bool {
 	c, ok := p.Checkout.(createClaimer)
 	return ok && c.ClaimsCreateKeys()
+}
+
+// runUpdate runs an update before its key is claimed, on the session as
+// the store remembers it, and claims the key with the session's guarded
+// UPDATE, the answer stored with both (one statement on PostgreSQL, issue
+// 17; checkout.UpdateClaimingStore). ok is false when the answer was not
+// stored that way, and then nothing was written: the store did not
+// remember the session, the update refused (its refusal is stored under
+// the key the ordinary way), the key was held, or the session had moved
+// since it was remembered (another call, another replica). The caller
+// then runs the update the ordinary way, claiming the key first: a held
+// key answers what it holds (the stored answer, a conflict, in flight),
+// and a free one runs the update again on the session as read with the
+// claim. So an update answers exactly what it answered before; the
+// speculative run only costs its work when it does not write. That work
+// has no effect outside the session (checkout.claimable: no Shopify
+// draft order is touched), so a concurrent duplicate that runs it
+// meanwhile loses nothing but CPU.
+func (p *Pipeline) runUpdate(ctx context.Context, ag *app.Agent, v acp.Version, req Request, body []byte, scope idempotency.Scope, key string) (Result, bool) {
+	pend, err := p.Idempotency.Prepare(scope, key, v, body)
+	if err != nil || pend == nil {
+		return Result{}, false // Begin refuses, or the call is not tracked
+	}
+	actx, ans := withAnswer(ctx, v, req.Operation, nil)
+	ans.Claim = pend
+	res := p.call(actx, ag, v, req, body)
+	return p.storedAnswer(ctx, ans, nil, res)
+}
+
+// updateClaimer is a Checkout whose Update may claim the caller's key with
+// the session's write (checkout.Sessions over an UpdateClaimingStore).
+type updateClaimer interface {
+	ClaimsUpdateKey(shopID int64, id string) bool
+}
+
+// claimsUpdateKey reports whether an update of the session may run before
+// its key is claimed (runUpdate). Any other Checkout has its updates
+// claimed first.
+func (p *Pipeline) claimsUpdateKey(shopID int64, id string) bool {
+	c, ok := p.Checkout.(updateClaimer)
+	return ok && c.ClaimsUpdateKey(shopID, id)
 }
 
 // runHolding runs the call holding claim, and settles the claim with its

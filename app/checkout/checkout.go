@@ -274,6 +274,9 @@ const maxWriteAttempts = 4
 // modify loads the session, applies fn and saves it, retrying from a fresh
 // read when a concurrent write got there first.
 func (c *Sessions) modify(ctx context.Context, sh *app.Shop, id string, fn func(*Session) error) (*Session, error) {
+	if a := answerFrom(ctx); a != nil && a.Claim != nil {
+		return c.modifyClaiming(ctx, sh, id, fn, a) // combined.go
+	}
 	for attempt := 1; ; attempt++ {
 		cs, err := c.load(ctx, sh, id)
 		if err != nil {

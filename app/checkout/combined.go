@@ -3,7 +3,12 @@ package checkout
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
+	"time"
+
+	"github.com/acpbridge/acpbridge/acp"
+	"github.com/acpbridge/acpbridge/app"
 )
 
 // The caller of an operation may fold the operation's first read and its
@@ -261,4 +266,96 @@ func (a *Answer) mark(body []byte) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.written, a.body = true, body
+}
+
+// UpdateClaimingStore is a Store that claims the caller's idempotency key
+// with a session's guarded UPDATE (store.Store), on a session it
+// remembers: its short memory of the sessions it last wrote or read. The
+// memory is a hint; the write is guarded by the row version remembered.
+type UpdateClaimingStore interface {
+	// MayClaimUpdate reports whether an update of the session should
+	// claim with its write: the store remembers the session, and such
+	// claims mostly find their session as remembered here (cheap: nothing
+	// is decoded).
+	MayClaimUpdate(shopID int64, id string) bool
+	// RememberedCheckoutSession is the session as the store last wrote or
+	// read it, the caller's own copy, if it remembers it.
+	RememberedCheckoutSession(shopID int64, id string) (*Session, bool)
+	// SaveCheckoutSessionClaiming writes the record of a.Claim, completed
+	// with a's answer, and cs (a remembered session, changed), only if
+	// the row is still at cs.RowVersion as remembered: both, or neither
+	// (claimed false: a record holds the key, the session moved, or the
+	// claim is not one the store can make).
+	SaveCheckoutSessionClaiming(ctx context.Context, cs *Session, a AnswerRecord) (claimed bool, err error)
+}
+
+// ClaimsUpdateKey reports whether an Update of the shop's session id may
+// run before its idempotency key is claimed, the claim made with the
+// session's write (Answer.Claim): the store can (UpdateClaimingStore),
+// remembers the session, and finds that worth it here
+// (UpdateClaimingStore.MayClaimUpdate). When the Update's claim is not made it writes
+// nothing and fails with ErrNotClaimed, and the caller runs it the
+// ordinary way (claim first).
+func (c *Sessions) ClaimsUpdateKey(shopID int64, id string) bool {
+	st, ok := c.Store.(UpdateClaimingStore)
+	return ok && st.MayClaimUpdate(shopID, id)
+}
+
+// claimable reports whether an update may run on cs, a remembered
+// session, before its key is claimed: only when nothing but the session's
+// own write can come of it. Not a session that is over or being
+// completed (the update refuses it: a refusal is stored under a claimed
+// key), nor one past its expiry (the load would expire it: a write of its
+// own), nor one holding a Shopify draft order (pricing updates or
+// deletes the draft, a change outside the database that a write which
+// does not happen cannot take back).
+func claimable(cs *Session, now time.Time) bool {
+	return !cs.Status.Terminal() && cs.Status != acp.StatusCompleteInProgress && now.Before(cs.ExpiresAt) &&
+		cs.State.Handoff == nil
+}
+
+// modifyClaiming is modify for a caller whose answer carries the claim of
+// its key (Answer.Claim): fn runs on the session as the store remembers
+// it, and the result is written with the claim and the answer in one
+// write guarded by the remembered row version, or nothing is written and
+// ErrNotClaimed says so (the caller then claims the key and runs the
+// update again, from a fresh read): when the store does not remember the
+// session, when the session is not claimable, when fn refuses (its
+// refusal is the ordinary path's to store), when the key is held, or when
+// the session moved since it was remembered.
+func (c *Sessions) modifyClaiming(ctx context.Context, sh *app.Shop, id string, fn func(*Session) error, a *Answer) (*Session, error) {
+	st, ok := c.Store.(UpdateClaimingStore)
+	if !ok || a.Encode == nil || !validSessionID(id) {
+		return nil, ErrNotClaimed
+	}
+	cs, ok := st.RememberedCheckoutSession(sh.ID, id)
+	if !ok || !claimable(cs, c.now()) {
+		return nil, ErrNotClaimed
+	}
+	if err := fn(cs); err != nil {
+		c.dropNewDraft(ctx, sh, cs)
+		return nil, ErrNotClaimed
+	}
+	if cs.Status.Terminal() || cs.State.Handoff != nil || cs.newDraft != "" {
+		// Not expected of an update: a write that ends the session or
+		// holds a draft goes the ordinary way.
+		c.dropNewDraft(ctx, sh, cs)
+		return nil, ErrNotClaimed
+	}
+	cs.UpdatedAt = c.now()
+	body, err := a.Encode(cs)
+	if err != nil {
+		return nil, ErrNotClaimed
+	}
+	claimed, err := st.SaveCheckoutSessionClaiming(ctx, cs, AnswerRecord{Record: a.Record, Outcome: a.Outcome, Body: body, Claim: a.Claim})
+	if err != nil {
+		// The write's outcome is unknown: the caller's ordinary path
+		// finds the record if it landed.
+		return nil, fmt.Errorf("update checkout session: %w", err)
+	}
+	if !claimed {
+		return nil, ErrNotClaimed
+	}
+	a.mark(body)
+	return cs, nil
 }

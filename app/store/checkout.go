@@ -227,7 +227,11 @@ func (s *Store) CreateCheckoutSession(ctx context.Context, cs *checkout.Session)
 	if err != nil {
 		return err
 	}
-	return translate(s.conn(ctx).Create(&r).Error, "create checkout session")
+	if err := s.conn(ctx).Create(&r).Error; err != nil {
+		return translate(err, "create checkout session")
+	}
+	s.rememberSession(ctx, r)
+	return nil
 }
 
 // CheckoutSession returns the shop's session id; another shop's is not found.
@@ -236,7 +240,12 @@ func (s *Store) CheckoutSession(ctx context.Context, shopID int64, id string) (*
 	if err := s.conn(ctx).Where("id = ? AND shop_id = ?", id, shopID).Take(&r).Error; err != nil {
 		return nil, translate(err, "checkout session")
 	}
-	return s.toCheckoutSession(r)
+	cs, err := s.toCheckoutSession(r)
+	if err != nil {
+		return nil, err
+	}
+	s.rememberRead(ctx, r, cs)
+	return cs, nil
 }
 
 // SaveCheckoutSession writes cs when its row version is unchanged since it
@@ -257,9 +266,12 @@ func (s *Store) SaveCheckoutSession(ctx context.Context, cs *checkout.Session) e
 		return translate(res.Error, "save checkout session")
 	}
 	if res.RowsAffected == 0 {
+		s.forgetSession(cs.ShopID, cs.ID)
 		return fmt.Errorf("save checkout session %s: %w", cs.ID, app.ErrConflict)
 	}
 	cs.RowVersion++
+	r.RowVersion = cs.RowVersion
+	s.rememberSession(ctx, r)
 	return nil
 }
 

@@ -35,10 +35,15 @@ func (l quietLogger) ParamsFilter(ctx context.Context, sql string, params ...any
 
 // Trace logs failed and slow statements. A statement stopped because its
 // caller's context was canceled (an agent that hung up) is no database
-// failure: the edge logs the client going away, once per request.
+// failure: the edge logs the client going away, once per request. Nor is
+// an update's claim that finds its remembered session moved
+// (claimAndSaveSQL fails on purpose, and the update goes the ordinary way).
 func (l quietLogger) Trace(ctx context.Context, begin time.Time, fc func() (string, int64), err error) {
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 		return
+	}
+	if sessionMovedError(err) {
+		err = nil
 	}
 	if (err != nil && !errors.Is(err, gorm.ErrRecordNotFound)) || time.Since(begin) > l.slow {
 		l.Interface.Trace(ctx, begin, fc, err)

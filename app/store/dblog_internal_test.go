@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	gormlogger "gorm.io/gorm/logger"
 
 	"github.com/acpbridge/acpbridge/internal/testkit"
@@ -31,6 +32,10 @@ func TestQuietLoggerLeavesOutHungUpCallers(t *testing.T) {
 		{"canceled, caller still there", context.Background(), context.Canceled, true},
 		{"a real failure", context.Background(), errors.New("connection reset"), true},
 		{"a real failure, caller gone", canceled, errors.New("connection reset"), true},
+		// claimAndSaveSQL's own failure: the update goes the ordinary way.
+		{"an update's session moved", context.Background(), fmt.Errorf("x: %w", &pgconn.PgError{Code: "22P02",
+			Message: `invalid input syntax for type bigint: "` + sessionMovedMark + `"`}), false},
+		{"another cast failure", context.Background(), &pgconn.PgError{Code: "22P02", Message: `invalid input syntax for type bigint: "x"`}, true},
 	} {
 		logs := &testkit.LogBuffer{}
 		l := quietLogger{gormlogger.NewSlogLogger(slog.New(slog.NewJSONHandler(logs, nil)), gormlogger.Config{LogLevel: gormlogger.Warn}), time.Second}

@@ -140,6 +140,9 @@ func (s *Store) claimAndCreate(ctx context.Context, cs *checkout.Session, rec id
 		// and either failing fails the statement.
 		return false, fmt.Errorf("create checkout session %s: claimed %d, created %d", cs.ID, out.Claimed, out.Created)
 	}
+	if out.Claimed == 1 {
+		s.rememberSession(ctx, r)
+	}
 	return out.Claimed == 1, nil
 }
 

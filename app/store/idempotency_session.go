@@ -41,7 +41,7 @@ func (s *Store) insertClaim(ctx context.Context, row *idempotencyRow) (bool, err
 		return false, nil
 	}
 	row.ID = *r.ClaimID
-	if cs, err := s.claimedSession(&r); err == nil {
+	if cs, err := s.claimedSession(ctx, &r); err == nil {
 		pf.Fill(cs)
 	} // else the operation's load reads it, and says what is wrong
 	return true, nil
@@ -81,18 +81,26 @@ type claimRead struct {
 }
 
 // session is the session read, nil when there is none.
-func (s *Store) claimedSession(r *claimRead) (*checkout.Session, error) {
+// The session is remembered as read (idempotency_update.go).
+func (s *Store) claimedSession(ctx context.Context, r *claimRead) (*checkout.Session, error) {
 	if r.CsID == nil {
 		return nil, nil
 	}
 	if r.CsShopID == nil || r.CsRowVersion == nil || r.CsExpiresAt == nil || r.CsCreatedAt == nil || r.CsUpdatedAt == nil {
 		return nil, errors.New("incomplete session row")
 	}
-	return s.toCheckoutSession(checkoutSessionRow{
+	row := checkoutSessionRow{
 		ID: *r.CsID, ShopID: *r.CsShopID, APIVersion: deref(r.CsAPIVersion), Status: deref(r.CsStatus),
-		Currency: deref(r.CsCurrency), State: deref(r.CsState), BuyerSealed: r.CsBuyerSealed, RowVersion: *r.CsRowVersion, APIKeyID: derefInt(r.CsAPIKeyID),
+		Currency: deref(r.CsCurrency), State: deref(r.CsState), BuyerSealed: r.CsBuyerSealed,
+		RowVersion: *r.CsRowVersion, APIKeyID: derefInt(r.CsAPIKeyID),
 		ExpiresAt: *r.CsExpiresAt, CreatedAt: *r.CsCreatedAt, UpdatedAt: *r.CsUpdatedAt,
-	})
+	}
+	cs, err := s.toCheckoutSession(row)
+	if err != nil {
+		return nil, err
+	}
+	s.rememberRead(ctx, row, cs)
+	return cs, nil
 }
 
 func derefInt(p *int64) int64 {
@@ -158,6 +166,7 @@ SELECT count(*) AS answered FROM f`,
 	if err != nil {
 		return false, translate(err, "create checkout session")
 	}
+	s.rememberSession(ctx, r)
 	return out.Answered == 1, nil
 }
 
@@ -190,9 +199,12 @@ SELECT (SELECT count(*) FROM s) AS saved, (SELECT count(*) FROM f) AS answered`,
 		return false, translate(err, "save checkout session")
 	}
 	if out.Saved == 0 {
+		s.forgetSession(cs.ShopID, cs.ID)
 		return false, fmt.Errorf("save checkout session %s: %w", cs.ID, app.ErrConflict)
 	}
 	cs.RowVersion++
+	r.RowVersion = cs.RowVersion
+	s.rememberSession(ctx, r)
 	return out.Answered == 1, nil
 }
 

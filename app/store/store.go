@@ -30,6 +30,7 @@ import (
 	gormlogger "gorm.io/gorm/logger"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/internal/ttlcache"
 	"github.com/acpbridge/acpbridge/app/secret"
 	"github.com/acpbridge/acpbridge/migrations"
 )
@@ -60,6 +61,10 @@ type Store struct {
 	// auth is this process's short memory of authentication answers and
 	// shop rows (authcache.go).
 	auth authCache
+	// sessions is this process's short memory of checkout sessions as it
+	// last wrote or read them: a hint for updates (idempotency_update.go).
+	sessions  ttlcache.Cache[sessionMemoryKey, checkoutSessionRow]
+	claimGate claimGate
 	// keys seal buyers' personal data (personal.go; WithKeys).
 	keys *secret.Keyring
 }

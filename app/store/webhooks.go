@@ -302,6 +302,10 @@ func (s *Store) RedactCustomer(ctx context.Context, shop string, c app.CustomerR
 			Updates(map[string]any{"state": string(b), "buyer_sealed": nil, "buyer_index": nil}).Error; err != nil {
 			return nil, translate(err, "redact customer sessions")
 		}
+		// The row version stays: an update's claiming write guards the
+		// buyer as remembered too (idempotency_update.go); this replica's
+		// memory of the buyer goes now.
+		s.forgetSession(r.ShopID, r.ID)
 	}
 	ids := make([]string, len(rows))
 	for i, r := range rows {

@@ -53,3 +53,10 @@ func (c *Cache[K, V]) Put(k K, v V, now time.Time, ttl time.Duration, max int) {
 	}
 	c.entries[k] = entry[V]{v: v, at: now}
 }
+
+// Delete forgets the entry of k.
+func (c *Cache[K, V]) Delete(k K) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.entries, k)
+}
