@@ -257,11 +257,7 @@ func (s *Store) SaveCheckoutSession(ctx context.Context, cs *checkout.Session) e
 	}
 	res := s.conn(ctx).Model(&checkoutSessionRow{}).
 		Where("id = ? AND shop_id = ? AND row_version = ?", cs.ID, cs.ShopID, cs.RowVersion).
-		Updates(map[string]any{
-			"status": r.Status, "state": r.State, "buyer_sealed": r.BuyerSealed, "buyer_index": r.BuyerIndex,
-			"currency": r.Currency, "expires_at": r.ExpiresAt,
-			"updated_at": r.UpdatedAt, "row_version": gorm.Expr("row_version + 1"),
-		})
+		Updates(sessionWrite(r))
 	if res.Error != nil {
 		return translate(res.Error, "save checkout session")
 	}
@@ -273,6 +269,16 @@ func (s *Store) SaveCheckoutSession(ctx context.Context, cs *checkout.Session) e
 	r.RowVersion = cs.RowVersion
 	s.rememberSession(ctx, r)
 	return nil
+}
+
+// sessionWrite is what a guarded write of a session sets: its content
+// from the row, and the next row version.
+func sessionWrite(r checkoutSessionRow) map[string]any {
+	return map[string]any{
+		"status": r.Status, "state": r.State, "buyer_sealed": r.BuyerSealed, "buyer_index": r.BuyerIndex,
+		"currency": r.Currency, "expires_at": r.ExpiresAt,
+		"updated_at": r.UpdatedAt, "row_version": gorm.Expr("row_version + 1"),
+	}
 }
 
 // OverdueHandoffSessions lists the sessions holding a draft order that are

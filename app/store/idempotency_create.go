@@ -146,15 +146,23 @@ func (s *Store) claimAndCreate(ctx context.Context, cs *checkout.Session, rec id
 	return out.Claimed == 1, nil
 }
 
-// claimAndCreateSQL inserts the record completed (ON CONFLICT DO NOTHING,
-// as insertClaim) and, from its RETURNING, the session: a held key
-// inserts neither. One row: how many of each were inserted.
-const claimAndCreateSQL = `WITH k AS (
+// claimCompletedSQL is the CTE k that inserts an idempotency record
+// already completed, with its answer, unless a record holds its key (ON
+// CONFLICT DO NOTHING, as insertClaim): k's RETURNING is empty then, and
+// the statement's writes that read it do nothing. Shared by
+// claimAndCreateSQL and claimAndSaveSQL, which take the same parameters
+// for it.
+const claimCompletedSQL = `WITH k AS (
   INSERT INTO idempotency_keys (id, shop_id, api_key_id, operation, session_id, key, api_version, request_hash, state,
     lease_until, outcome, result_session, refusal, created_at, expires_at)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'completed', ?, ?, ?, NULL, ?, ?)
   ON CONFLICT (shop_id, api_key_id, operation, session_id, key) DO NOTHING
-  RETURNING id),
+  RETURNING id)`
+
+// claimAndCreateSQL inserts the record completed (ON CONFLICT DO NOTHING,
+// as insertClaim) and, from its RETURNING, the session: a held key
+// inserts neither. One row: how many of each were inserted.
+const claimAndCreateSQL = claimCompletedSQL + `,
 s AS (
   INSERT INTO checkout_sessions (id, shop_id, api_version, status, currency, state, buyer_sealed, buyer_index, row_version,
     api_key_id, expires_at, created_at, updated_at)

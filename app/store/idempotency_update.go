@@ -267,12 +267,7 @@ func (s *Store) claimAndSave(ctx context.Context, r, was checkoutSessionRow, rec
 // values only known once both have run, so never folded at planning),
 // and PostgreSQL undoes the whole statement, the INSERT included. One row
 // otherwise: how many of each were written (0, 0 or 1, 1).
-const claimAndSaveSQL = `WITH k AS (
-  INSERT INTO idempotency_keys (id, shop_id, api_key_id, operation, session_id, key, api_version, request_hash, state,
-    lease_until, outcome, result_session, refusal, created_at, expires_at)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'completed', ?, ?, ?, NULL, ?, ?)
-  ON CONFLICT (shop_id, api_key_id, operation, session_id, key) DO NOTHING
-  RETURNING id),
+const claimAndSaveSQL = claimCompletedSQL + `,
 s AS (
   UPDATE checkout_sessions SET status = ?, state = ?, buyer_sealed = ?, buyer_index = ?, currency = ?, expires_at = ?, updated_at = ?, row_version = row_version + 1
   WHERE id = ? AND shop_id = ? AND row_version = ? AND buyer_sealed IS NOT DISTINCT FROM ? AND EXISTS (SELECT 1 FROM k)
@@ -306,11 +301,7 @@ func (s *Store) claimAndSaveInTx(ctx context.Context, cs *checkout.Session, r, w
 		}
 		res := s.conn(ctx).Model(&checkoutSessionRow{}).
 			Where("id = ? AND shop_id = ? AND row_version = ? AND buyer_sealed IS ?", cs.ID, cs.ShopID, was.RowVersion, was.BuyerSealed).
-			Updates(map[string]any{
-				"status": r.Status, "state": r.State, "buyer_sealed": r.BuyerSealed, "buyer_index": r.BuyerIndex,
-				"currency": r.Currency, "expires_at": r.ExpiresAt,
-				"updated_at": r.UpdatedAt, "row_version": gorm.Expr("row_version + 1"),
-			})
+			Updates(sessionWrite(r))
 		if res.Error != nil {
 			return translate(res.Error, "save checkout session")
 		}
