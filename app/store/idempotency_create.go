@@ -170,17 +170,24 @@ s AS (
   RETURNING 1)
 SELECT (SELECT count(*) FROM k) AS claimed, (SELECT count(*) FROM s) AS created`
 
+// inFlightRow is the in-flight record row of a claim prepared without one
+// (the claims made with a session's write), as the SQLite transactions
+// insert it before finishing it.
+func inFlightRow(rec idempotency.Record) idempotencyRow {
+	return idempotencyRow{
+		ShopID: rec.ShopID, APIKeyID: rec.APIKeyID, Operation: string(rec.Operation), SessionID: rec.SessionID,
+		Key: rec.Key, APIVersion: rec.APIVersion, RequestHash: rec.RequestHash, State: string(idempotency.InFlight),
+		LeaseUntil: rec.LeaseUntil.UTC(), CreatedAt: rec.CreatedAt.UTC(), ExpiresAt: rec.ExpiresAt.UTC(),
+	}
+}
+
 // claimAndCreateInTx is claimAndCreate in one transaction (SQLite): the
 // claim's INSERT, the session's, and the answer's finish, the record in
 // flight only inside the transaction.
 func (s *Store) claimAndCreateInTx(ctx context.Context, cs *checkout.Session, rec idempotency.Record, a checkout.AnswerRecord) (bool, error) {
 	claimed := false
 	err := s.InTx(ctx, func(ctx context.Context) error {
-		row := idempotencyRow{
-			ShopID: rec.ShopID, APIKeyID: rec.APIKeyID, Operation: string(rec.Operation), SessionID: rec.SessionID,
-			Key: rec.Key, APIVersion: rec.APIVersion, RequestHash: rec.RequestHash, State: string(idempotency.InFlight),
-			LeaseUntil: rec.LeaseUntil.UTC(), CreatedAt: rec.CreatedAt.UTC(), ExpiresAt: rec.ExpiresAt.UTC(),
-		}
+		row := inFlightRow(rec)
 		inserted, err := s.insertClaimRow(ctx, &row)
 		if err != nil || !inserted {
 			return err

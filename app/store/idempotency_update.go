@@ -290,11 +290,7 @@ func sessionMovedError(err error) bool {
 func (s *Store) claimAndSaveInTx(ctx context.Context, cs *checkout.Session, r, was checkoutSessionRow, rec idempotency.Record, a checkout.AnswerRecord) (bool, error) {
 	claimed := false
 	err := s.InTx(ctx, func(ctx context.Context) error {
-		row := idempotencyRow{
-			ShopID: rec.ShopID, APIKeyID: rec.APIKeyID, Operation: string(rec.Operation), SessionID: rec.SessionID,
-			Key: rec.Key, APIVersion: rec.APIVersion, RequestHash: rec.RequestHash, State: string(idempotency.InFlight),
-			LeaseUntil: rec.LeaseUntil.UTC(), CreatedAt: rec.CreatedAt.UTC(), ExpiresAt: rec.ExpiresAt.UTC(),
-		}
+		row := inFlightRow(rec)
 		inserted, err := s.insertClaimRow(ctx, &row)
 		if err != nil || !inserted {
 			return err
