@@ -245,7 +245,9 @@ func (f *faultTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return resp, err
 	case hit.lose:
-		f.emu.LoseNextResponse()
+		// This request's answer, not that of whichever request reaches
+		// the emulator next (a stock refresh may run meanwhile).
+		f.emu.LoseNextResponseTo(hit.operation)
 		return f.next.RoundTrip(req)
 	}
 	return &http.Response{StatusCode: hit.status, Status: http.StatusText(hit.status), Header: http.Header{"Content-Type": {"text/plain"}},

@@ -1,9 +1,12 @@
 package emulator
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 )
@@ -26,8 +29,10 @@ type faults struct {
 	// BulkFailed or BulkTruncated.
 	bulk string
 	// loseN is how many of the next GraphQL requests run but lose their
-	// answer (LoseNextResponse).
-	loseN int
+	// answer (LoseNextResponse); loseTo are the texts of the next requests
+	// that do (LoseNextResponseTo), one request each.
+	loseN  int
+	loseTo []string
 	// injected counts the requests a fault struck (FaultsInjected).
 	injected int
 }
@@ -114,18 +119,46 @@ func (e *Emulator) LoseNextResponse() {
 	e.faults.loseN++
 }
 
+// LoseNextResponseTo is LoseNextResponse for the next GraphQL request whose
+// body contains text (an operation's name, a field), whatever other
+// requests run meanwhile: a test's background requests (stock refreshes,
+// order news) cannot take the fault meant for the request it aims at.
+func (e *Emulator) LoseNextResponseTo(text string) {
+	e.faults.mu.Lock()
+	defer e.faults.mu.Unlock()
+	e.faults.loseTo = append(e.faults.loseTo, text)
+}
+
 // loseResponse runs a GraphQL request into a discarded recorder and aborts
-// the real response, when LoseNextResponse is armed; it reports whether it
-// did.
+// the real response, when LoseNextResponse or LoseNextResponseTo is armed
+// for it; it reports whether it did.
 func (e *Emulator) loseResponse(w http.ResponseWriter, r *http.Request) bool {
 	if r.Context().Value(losingKey{}) != nil {
 		return false // the inner run of a request being lost
 	}
 	f := &e.faults
 	f.mu.Lock()
+	aimed := len(f.loseTo) > 0
+	f.mu.Unlock()
+	var body []byte
+	if aimed && r.Body != nil {
+		body, _ = io.ReadAll(r.Body) // armed only by a test
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	f.mu.Lock()
 	lose := f.loseN > 0
 	if lose {
 		f.loseN--
+	} else {
+		for i, text := range f.loseTo {
+			if bytes.Contains(body, []byte(text)) {
+				f.loseTo = slices.Delete(f.loseTo, i, i+1)
+				lose = true
+				break
+			}
+		}
+	}
+	if lose {
 		f.injected++
 	}
 	f.mu.Unlock()

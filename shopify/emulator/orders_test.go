@@ -398,6 +398,18 @@ func TestOrderCreateFaults(t *testing.T) {
 	if p := b.create(t, testShop, simpleOrder(s, 1, "cs_after"), nil); dig(p, "order", "name") != "#1002" {
 		t.Errorf("after the fault: %v", p)
 	}
+	// A loss aimed at orderCreate spares the requests that come first.
+	b.emu.LoseNextResponseTo("orderCreate")
+	if status, resp := b.gql(t, testShop, b.emu.StaffToken(testShop), `{ shop { name } }`, nil); status != http.StatusOK || dig(resp, "data", "shop", "name") == nil {
+		t.Fatalf("another query while a loss is aimed at orderCreate: %d %v", status, resp)
+	}
+	vars["order"] = simpleOrder(s, 1, "cs_aimed")
+	if _, _, err := b.tryPostJSON(b.emu.GraphQLURL(testShop), headers, body); err == nil {
+		t.Fatal("the aimed loss did not strike orderCreate")
+	}
+	if orders := b.emu.Orders(testShop); len(orders) != 3 || orders[2].SourceIdentifier != "cs_aimed" {
+		t.Fatalf("orders after the aimed loss: %+v", orders)
+	}
 }
 
 func TestMerchantActionsSendWebhooks(t *testing.T) {
