@@ -170,29 +170,23 @@ s AS (
   RETURNING 1)
 SELECT (SELECT count(*) FROM k) AS claimed, (SELECT count(*) FROM s) AS created`
 
-// inFlightRow is the in-flight record row of a claim prepared without one
-// (the claims made with a session's write), as the SQLite transactions
-// insert it before finishing it.
-func inFlightRow(rec idempotency.Record) idempotencyRow {
-	return idempotencyRow{
-		ShopID: rec.ShopID, APIKeyID: rec.APIKeyID, Operation: string(rec.Operation), SessionID: rec.SessionID,
-		Key: rec.Key, APIVersion: rec.APIVersion, RequestHash: rec.RequestHash, State: string(idempotency.InFlight),
-		LeaseUntil: rec.LeaseUntil.UTC(), CreatedAt: rec.CreatedAt.UTC(), ExpiresAt: rec.ExpiresAt.UTC(),
-	}
-}
-
-// claimAndCreateInTx is claimAndCreate in one transaction (SQLite): the
-// claim's INSERT, the session's, and the answer's finish, the record in
-// flight only inside the transaction.
-func (s *Store) claimAndCreateInTx(ctx context.Context, cs *checkout.Session, rec idempotency.Record, a checkout.AnswerRecord) (bool, error) {
-	claimed := false
-	err := s.InTx(ctx, func(ctx context.Context) error {
-		row := inFlightRow(rec)
+// claimWriteFinishInTx is a claim with a session's write on SQLite, in one
+// transaction: the record inserted in flight (unless a record holds its
+// key: then nothing is written and claimed is false), the session's write,
+// and the record finished with the answer. A write that fails rolls the
+// claim back with it.
+func (s *Store) claimWriteFinishInTx(ctx context.Context, rec idempotency.Record, a checkout.AnswerRecord, write func(ctx context.Context) error) (claimed bool, err error) {
+	err = s.InTx(ctx, func(ctx context.Context) error {
+		row := idempotencyRow{
+			ShopID: rec.ShopID, APIKeyID: rec.APIKeyID, Operation: string(rec.Operation), SessionID: rec.SessionID,
+			Key: rec.Key, APIVersion: rec.APIVersion, RequestHash: rec.RequestHash, State: string(idempotency.InFlight),
+			LeaseUntil: rec.LeaseUntil.UTC(), CreatedAt: rec.CreatedAt.UTC(), ExpiresAt: rec.ExpiresAt.UTC(),
+		}
 		inserted, err := s.insertClaimRow(ctx, &row)
 		if err != nil || !inserted {
 			return err
 		}
-		if err := s.CreateCheckoutSession(ctx, cs); err != nil {
+		if err := write(ctx); err != nil {
 			return err
 		}
 		if err := s.FinishIdempotencyKey(ctx, row.ID, idempotency.StoredResult{
@@ -203,6 +197,13 @@ func (s *Store) claimAndCreateInTx(ctx context.Context, cs *checkout.Session, re
 		return nil
 	})
 	return claimed && err == nil, err
+}
+
+// claimAndCreateInTx is claimAndCreate in one transaction (SQLite): the
+// claim's INSERT, the session's, and the answer's finish, the record in
+// flight only inside the transaction.
+func (s *Store) claimAndCreateInTx(ctx context.Context, cs *checkout.Session, rec idempotency.Record, a checkout.AnswerRecord) (bool, error) {
+	return s.claimWriteFinishInTx(ctx, rec, a, func(ctx context.Context) error { return s.CreateCheckoutSession(ctx, cs) })
 }
 
 // insertClaimRow inserts row unless a record holds its key, and reports

@@ -288,13 +288,7 @@ func sessionMovedError(err error) bool {
 // claim's INSERT, the guarded UPDATE (errSessionMoved rolls the claim
 // back), and the answer's finish.
 func (s *Store) claimAndSaveInTx(ctx context.Context, cs *checkout.Session, r, was checkoutSessionRow, rec idempotency.Record, a checkout.AnswerRecord) (bool, error) {
-	claimed := false
-	err := s.InTx(ctx, func(ctx context.Context) error {
-		row := inFlightRow(rec)
-		inserted, err := s.insertClaimRow(ctx, &row)
-		if err != nil || !inserted {
-			return err
-		}
+	return s.claimWriteFinishInTx(ctx, rec, a, func(ctx context.Context) error {
 		res := s.conn(ctx).Model(&checkoutSessionRow{}).
 			Where("id = ? AND shop_id = ? AND row_version = ? AND buyer_sealed IS ?", cs.ID, cs.ShopID, was.RowVersion, was.BuyerSealed).
 			Updates(sessionWrite(r))
@@ -304,12 +298,6 @@ func (s *Store) claimAndSaveInTx(ctx context.Context, cs *checkout.Session, r, w
 		if res.RowsAffected == 0 {
 			return errSessionMoved
 		}
-		if err := s.FinishIdempotencyKey(ctx, row.ID, idempotency.StoredResult{
-			Outcome: idempotency.Outcome(a.Outcome), Session: answerBody(a)}); err != nil {
-			return err
-		}
-		claimed = true
 		return nil
 	})
-	return claimed && err == nil, err
 }
