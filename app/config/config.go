@@ -54,6 +54,9 @@ type Config struct {
 	LogLevel      slog.Level // LOG_LEVEL
 	// LogFormat is "json", "text" or "" (text on a terminal, JSON otherwise).
 	LogFormat       string // LOG_FORMAT
+	// RuntimeTuning sizes Go's scheduler to the load (RUNTIME_TUNING, on
+	// or off; default on): app/procs.
+	RuntimeTuning bool
 	ShutdownTimeout time.Duration
 	BodyLimit       string
 	// CheckoutTTL is how long an ACP checkout session lives
@@ -172,6 +175,7 @@ func Load(getenv func(string) string) (Config, error) {
 	readAdminScripts(&cfg, env, bad)
 	readOutbound(&cfg, env, bad)
 	readLogging(&cfg, env, bad)
+	readRuntime(&cfg, env, bad)
 	readBilling(&cfg, env, bad)
 
 	if len(errs) > 0 {
@@ -424,6 +428,20 @@ func readLogging(cfg *Config, env configEnv, bad configComplaint) {
 		cfg.LogFormat = f
 	default:
 		bad("LOG_FORMAT", "expected json or text; got %q", f)
+	}
+}
+
+// readRuntime reads RUNTIME_TUNING. main re-executes the server with the
+// monitor-thread setting before this runs, from the same variable, and
+// treats anything but "off" as on; here a value that is neither is a
+// mistake the operator hears about.
+func readRuntime(cfg *Config, env configEnv, bad configComplaint) {
+	switch v := strings.ToLower(env("RUNTIME_TUNING")); v {
+	case "", "on":
+		cfg.RuntimeTuning = true
+	case "off":
+	default:
+		bad("RUNTIME_TUNING", "expected on or off; got %q", v)
 	}
 }
 

@@ -39,6 +39,12 @@ func TestLoadConfigDefaults(t *testing.T) {
 	if on, err := Load(env(map[string]string{"OUTBOUND_ALLOW_LOOPBACK": "true"})); err != nil || !on.OutboundAllowLoopback {
 		t.Errorf("OUTBOUND_ALLOW_LOOPBACK=true: %v, %v", on.OutboundAllowLoopback, err)
 	}
+	if !cfg.RuntimeTuning {
+		t.Error("RuntimeTuning defaults to off; the scheduler tuning is on unless RUNTIME_TUNING=off")
+	}
+	if off, err := Load(env(map[string]string{"RUNTIME_TUNING": "OFF"})); err != nil || off.RuntimeTuning {
+		t.Errorf("RUNTIME_TUNING=OFF: %v, %v", off.RuntimeTuning, err)
+	}
 }
 
 func TestLoadConfigValues(t *testing.T) {
@@ -140,6 +146,7 @@ func TestConfigErrors(t *testing.T) {
 		{name: "key short", set: map[string]string{"ENCRYPTION_KEY": "c2hvcnQ="}, want: []string{"ENCRYPTION_KEY:", "32 random bytes", "got 5 bytes"}},
 		{name: "key not base64", set: map[string]string{"ENCRYPTION_KEY": "not base64!!"}, want: []string{"ENCRYPTION_KEY:", "base64"}},
 		{name: "log level", set: map[string]string{"LOG_LEVEL": "loud"}, want: []string{"LOG_LEVEL:", "debug, info, warn, error", `"loud"`}},
+		{name: "runtime tuning", set: map[string]string{"RUNTIME_TUNING": "fast"}, want: []string{"RUNTIME_TUNING:", "on or off", `"fast"`}},
 		{name: "log format", set: map[string]string{"LOG_FORMAT": "xml"}, want: []string{"LOG_FORMAT:", "json or text"}},
 		{name: "session ttl", set: map[string]string{"CHECKOUT_SESSION_TTL": "1m"}, want: []string{"CHECKOUT_SESSION_TTL:", "5m0s to 72h0m0s", `"1m"`}},
 		{name: "buyer data retention", set: map[string]string{"BUYER_DATA_RETENTION": "30d"}, want: []string{"BUYER_DATA_RETENTION:", "1h0m0s to 8760h0m0s", `"30d"`}},

@@ -115,6 +115,18 @@ func TestKillDuringComplete(t *testing.T) {
 	}
 	proc := start()
 	t.Cleanup(func() { _ = proc.Process.Kill(); _, _ = proc.Process.Wait() })
+	// serve re-executed itself with the scheduler setting (app/procs): the
+	// same process, now with it in its environment.
+	if environ, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", proc.Process.Pid)); err == nil &&
+		!bytes.Contains(environ, []byte("GODEBUG=schedtrace=2147483647")) {
+		godebug := "(unset)"
+		for _, kv := range bytes.Split(environ, []byte{0}) {
+			if v, ok := bytes.CutPrefix(kv, []byte("GODEBUG=")); ok {
+				godebug = string(v)
+			}
+		}
+		t.Errorf("serve runs without the scheduler setting: GODEBUG=%s", godebug)
+	}
 	emu.SetAppURL(appURL)
 
 	// Install through OAuth as a merchant's browser, then onboard through

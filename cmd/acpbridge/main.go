@@ -29,12 +29,18 @@ import (
 	"github.com/acpbridge/acpbridge/app/demo"
 	"github.com/acpbridge/acpbridge/app/jobs"
 	"github.com/acpbridge/acpbridge/app/logging"
+	"github.com/acpbridge/acpbridge/app/procs"
 	"github.com/acpbridge/acpbridge/app/secret"
 	"github.com/acpbridge/acpbridge/app/service"
 	"github.com/acpbridge/acpbridge/app/store"
 )
 
 func main() {
+	if serving(os.Args[1:]) {
+		// Before anything else: on success this does not return, and the
+		// program starts over with the runtime setting (app/procs says why).
+		_ = procs.KeepSysmonAwake()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
@@ -45,6 +51,12 @@ func main() {
 		}
 		os.Exit(1)
 	}
+}
+
+// serving says whether the command line runs the server, the one
+// long-running command whose CPU at low load the runtime settings cut.
+func serving(args []string) bool {
+	return len(args) == 0 || args[0] == "serve"
 }
 
 // usageError is a mistake in the command line or configuration.
@@ -97,6 +109,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		if pct, limit := tuneGC(getenv); pct > 0 || limit > 0 {
 			logger.Debug("garbage collector", "gogc", pct, "gomemlimit_bytes", limit)
+		}
+		if procs.Enabled(getenv) && cfg.RuntimeTuning {
+			scaler := procs.New(logger)
+			sctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			go scaler.Run(sctx)
 		}
 		svc, err := service.New(ctx, service.Options{Config: cfg, Logger: logger, SkipMigrate: !autoMigrate})
 		if err != nil {
