@@ -53,10 +53,10 @@ type Config struct {
 	EncryptionKey string
 	LogLevel      slog.Level // LOG_LEVEL
 	// LogFormat is "json", "text" or "" (text on a terminal, JSON otherwise).
-	LogFormat       string // LOG_FORMAT
+	LogFormat string // LOG_FORMAT
 	// RuntimeTuning sizes Go's scheduler to the load (RUNTIME_TUNING, on
 	// or off; default on): app/procs.
-	RuntimeTuning bool
+	RuntimeTuning   bool
 	ShutdownTimeout time.Duration
 	BodyLimit       string
 	// CheckoutTTL is how long an ACP checkout session lives
