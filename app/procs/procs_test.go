@@ -2,6 +2,7 @@ package procs
 
 import (
 	"context"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -156,4 +157,22 @@ func hasKey(environ []string, k string) bool {
 		}
 	}
 	return false
+}
+
+// TestSetRuntime: a decision reaches the Go runtime, and the default comes
+// back as the runtime computes it.
+func TestSetRuntime(t *testing.T) {
+	def := runtime.GOMAXPROCS(0)
+	if def < 2 {
+		t.Skip("one CPU: nothing to scale")
+	}
+	t.Cleanup(runtime.SetDefaultGOMAXPROCS)
+	setRuntime(1)
+	if got := runtime.GOMAXPROCS(0); got != 1 {
+		t.Fatalf("after one P: GOMAXPROCS = %d", got)
+	}
+	setRuntime(0)
+	if got := runtime.GOMAXPROCS(0); got != def {
+		t.Fatalf("after the default: GOMAXPROCS = %d, want %d", got, def)
+	}
 }
