@@ -247,6 +247,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) (int, err
 		if rep.Started > 0 {
 			per := func(cores float64) float64 { return cores * wall.Seconds() * 1000 / float64(rep.Started) }
 			fmt.Fprintf(stdout, "CPU per conversation started, in ms: app %.1f, postgres %.1f, acpbench %.1f\n", per(a), per(pg), per(b))
+			fmt.Fprintf(stdout, "app context switches per conversation started: %.0f\n", float64(cpu1.appSwitches-cpu0.appSwitches)/float64(rep.Started))
 		}
 	}
 	pl.mu.Lock()

@@ -38,6 +38,7 @@ func TestRunShopifyCheckoutOnSQLite(t *testing.T) {
 		regexp.MustCompile(`(?m)^\s+completed_after_pay\s+\d+\s+0\s`),
 		regexp.MustCompile(`audit \(Shopify checkout\): (\d+) sessions, (\d+) completed, (\d+) with a Shopify order \((\d+) of the session's total\), (\d+) order_create events delivered \(0 twice\), 0 with a captured charge, 0 Stripe requests, 0 problems`),
 		regexp.MustCompile(`Shopify API during the run: [1-9]\d* GraphQL requests \(\S+ per conversation\), [1-9]\d* cost points`),
+		regexp.MustCompile(`app context switches per conversation started: [1-9]\d*\n`),
 	} {
 		m := want.FindStringSubmatch(report)
 		if m == nil {
@@ -53,6 +54,20 @@ func TestRunShopifyCheckoutOnSQLite(t *testing.T) {
 	}
 	if strings.Contains(report, "  complete ") {
 		t.Errorf("a Shopify-checkout run called complete:\n%s", report)
+	}
+}
+
+// TestSwitchesOf: both kinds of context switch are counted, nothing else.
+func TestSwitchesOf(t *testing.T) {
+	status := "Name:\tacpbridge\nThreads:\t9\nvoluntary_ctxt_switches:\t120\nnonvoluntary_ctxt_switches:\t7\nVmRSS:\t  81376 kB\n"
+	if got := switchesOf(status); got != 127 {
+		t.Errorf("switchesOf = %d, want 127", got)
+	}
+	if got := switchesOf("Name:\tx\n"); got != 0 {
+		t.Errorf("switchesOf without the fields = %d, want 0", got)
+	}
+	if got := procSwitches(strconv.Itoa(os.Getpid())); got <= 0 {
+		t.Errorf("procSwitches of this test = %d, want some", got)
 	}
 }
 
