@@ -447,8 +447,20 @@ func TestUnknownOutcome(t *testing.T) {
 			if len(found) != want {
 				t.Errorf("found %d intents, want %d", len(found), want)
 			}
-			// Repeating with the same key never charges twice.
+			// Repeating with the same key never charges twice. A request
+			// that hung holds its key at Stripe until Stripe notices that
+			// its client left, and a retry meanwhile is answered 409
+			// idempotency_key_in_use, an unknown outcome that says "retry
+			// later": so this retries as the app's resume does.
 			got, err := b.stripe.Authorize(context.Background(), b.key, in)
+			for deadline := time.Now().Add(10 * time.Second); err != nil && time.Now().Before(deadline); {
+				var inUse *payment.UnknownOutcomeError
+				if !errors.As(err, &inUse) || inUse.Status != http.StatusConflict {
+					break
+				}
+				time.Sleep(20 * time.Millisecond)
+				got, err = b.stripe.Authorize(context.Background(), b.key, in)
+			}
 			if err != nil {
 				t.Fatalf("retry: %v", err)
 			}

@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -160,6 +161,11 @@ func TestDemoAnswersAndWritesManifest(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("/healthz = %d", resp.StatusCode)
+	}
+	// The quickstart is printed right after demo.json is written: on a
+	// loaded machine this test can read the file first.
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(out.String(), "Press Ctrl-C to stop.") && time.Now().Before(deadline); {
+		time.Sleep(20 * time.Millisecond)
 	}
 	if !strings.Contains(out.String(), m.AppURL) {
 		t.Fatalf("quickstart does not show the app URL:\n%s", out.String())
