@@ -89,7 +89,10 @@ func TestSweepResumesLapsedCompletions(t *testing.T) {
 		}
 		return id, total
 	}
-	lapsed, total := stopped(-time.Second)
+	// Both held for now: a sweep (the 15 s one, or the start-up one running
+	// late on a loaded machine) must not resume the first while the second
+	// still waits for the orderCreate failure meant for it.
+	lapsed, total := stopped(time.Minute)
 	held, _ := stopped(time.Minute)
 	threeDS, _ := e.readySession(t, a, 1)
 	if r := a.do("POST", "/checkout_sessions/"+threeDS+"/complete", a.paymentBody(e.token(stripeemu.KindRequires3DS))); r.str("status") != "authentication_required" {
@@ -101,6 +104,14 @@ func TestSweepResumesLapsedCompletions(t *testing.T) {
 	}
 	time.Sleep(60 * time.Millisecond) // the order search lag
 
+	// Now the first one's driver dies: its lease lapses.
+	if err := st.ReleasePayment(ctx, lapsed); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if ok, err := st.LeasePayment(ctx, lapsed, now, now.Add(-time.Second)); err != nil || !ok {
+		t.Fatalf("lapse the first completion's lease: %v %v", ok, err)
+	}
 	if err := e.svc.Queue().EnqueueTx(ctx, jobs.SweepArgs{}, nil); err != nil {
 		t.Fatal(err)
 	}
