@@ -75,16 +75,16 @@ func TestSweepResumesLapsedCompletions(t *testing.T) {
 	ctx := t.Context()
 	st := e.svc.Store()
 	a := e.agent(t, acp.V20260417)
-	stopped := func(lease time.Duration) (string, int64) {
+	stopped := func() (string, int64) {
 		id, total := e.readySession(t, a, 1)
 		e.failShopify("orderCreate", 1, http.StatusServiceUnavailable)
 		r := a.do("POST", "/checkout_sessions/"+id+"/complete", a.paymentBody(e.token(stripeemu.KindApprove)))
 		if r.str("status") != "complete_in_progress" {
 			t.Fatalf("complete with Shopify down: %d %s", r.status, r.body)
 		}
-		// As a driver that died would leave it: leased until then.
+		// Held, as a live driver would hold it: no sweep takes it.
 		now := time.Now()
-		if ok, err := st.LeasePayment(ctx, id, now, now.Add(lease)); err != nil || !ok {
+		if ok, err := st.LeasePayment(ctx, id, now, now.Add(time.Minute)); err != nil || !ok {
 			t.Fatalf("lease: %v %v", ok, err)
 		}
 		return id, total
@@ -92,8 +92,8 @@ func TestSweepResumesLapsedCompletions(t *testing.T) {
 	// Both held for now: a sweep (the 15 s one, or the start-up one running
 	// late on a loaded machine) must not resume the first while the second
 	// still waits for the orderCreate failure meant for it.
-	lapsed, total := stopped(time.Minute)
-	held, _ := stopped(time.Minute)
+	lapsed, total := stopped()
+	held, _ := stopped()
 	threeDS, _ := e.readySession(t, a, 1)
 	if r := a.do("POST", "/checkout_sessions/"+threeDS+"/complete", a.paymentBody(e.token(stripeemu.KindRequires3DS))); r.str("status") != "authentication_required" {
 		t.Fatalf("complete with a 3-D Secure card: %d %s", r.status, r.body)
