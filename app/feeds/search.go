@@ -1,9 +1,11 @@
 package feeds
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -88,31 +90,50 @@ var availabilities = []feed.Availability{feed.InStock, feed.OutOfStock, feed.Bac
 // and validation applied by the build), from a per-build index the build
 // writes in its second pass: until a new build's rows are complete, search
 // answers from the previous build's. A shop with no indexed build finds
-// nothing. Bad input is an
-// *app.Error with CodeInvalid naming the field.
+// nothing. Bad input is an *app.Error with CodeInvalid naming the field.
 func (f *Service) SearchItems(ctx context.Context, shopID int64, q SearchQuery) (*SearchPage, error) {
 	sq, err := f.searchQuery(ctx, shopID, q)
 	if err != nil {
 		return nil, err
 	}
-	page := &SearchPage{Items: []SearchItem{}}
-	b, err := f.Store.LatestIndexedBuild(ctx, shopID)
-	if errors.Is(err, app.ErrNotFound) {
-		return page, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	if sq.BuildID != 0 && sq.BuildID != b.ID {
-		// Publishing a build drops the older build's rows: its positions
-		// mean nothing in the new one.
-		return nil, &app.Error{Code: app.CodeInvalid, Field: "cursor", Message: "the feed was rebuilt since this cursor was given; search again without it"}
-	}
-	sq.ShopID, sq.BuildID = shopID, b.ID
+	cursorBuild := sq.BuildID
+	sq.ShopID = shopID
 	sq.Limit++ // one more tells whether there is a next page
-	hits, err := f.Store.SearchFeedItems(ctx, sq)
-	if err != nil {
-		return nil, err
+	page := &SearchPage{Items: []SearchItem{}}
+	var (
+		b    *app.FeedBuild
+		hits []app.FeedItemHit
+	)
+	for attempt := 0; ; attempt++ {
+		b, err = f.Store.LatestIndexedBuild(ctx, shopID)
+		if errors.Is(err, app.ErrNotFound) {
+			return page, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if cursorBuild != 0 && cursorBuild != b.ID {
+			// Publishing a build drops the older build's rows: its positions
+			// mean nothing in the new one.
+			return nil, &app.Error{Code: app.CodeInvalid, Field: "cursor", Message: "the feed was rebuilt since this cursor was given; search again without it"}
+		}
+		sq.BuildID = b.ID
+		hits, err = f.Store.SearchFeedItems(ctx, sq)
+		if err != nil {
+			return nil, err
+		}
+		if len(hits) > 0 || attempt == maxIndexRetries {
+			break
+		}
+		// No hits may be the answer, or a newer build indexed and dropped
+		// b's rows between the two reads (one statement sees all of a
+		// build's rows or none): then search the newer one.
+		if moved, err := f.indexMoved(ctx, b); err != nil || !moved {
+			if err != nil {
+				return nil, err
+			}
+			break
+		}
 	}
 	if len(hits) == sq.Limit {
 		hits = hits[:len(hits)-1]
@@ -129,6 +150,21 @@ func (f *Service) SearchItems(ctx context.Context, shopID int64, q SearchQuery) 
 	return page, nil
 }
 
+// maxIndexRetries bounds how often one search or get follows a newer
+// build that replaced the one it read (each retry needs a whole build to
+// have finished in between).
+const maxIndexRetries = 3
+
+// indexMoved tells whether a build newer than b is now the one search
+// reads.
+func (f *Service) indexMoved(ctx context.Context, b *app.FeedBuild) (bool, error) {
+	nb, err := f.Store.LatestIndexedBuild(ctx, b.ShopID)
+	if err != nil {
+		return false, err
+	}
+	return nb.ID != b.ID, nil
+}
+
 // GetItem returns one item of the shop's newest indexed feed (as SearchItems) with its
 // sibling variants (same group_id). An item the feed does not publish is
 // app.ErrNotFound.
@@ -136,11 +172,26 @@ func (f *Service) GetItem(ctx context.Context, shopID int64, itemID string) (*It
 	if itemID == "" || len(itemID) > 64 {
 		return nil, &app.Error{Code: app.CodeInvalid, Field: "id", Message: "id must be a feed item id"}
 	}
-	b, err := f.Store.LatestIndexedBuild(ctx, shopID)
-	if err != nil {
-		return nil, err
+	for attempt := 0; ; attempt++ {
+		b, err := f.Store.LatestIndexedBuild(ctx, shopID)
+		if err != nil {
+			return nil, err
+		}
+		d, err := f.getItem(ctx, b, itemID)
+		if d != nil || !errors.Is(err, app.ErrNotFound) || attempt == maxIndexRetries {
+			return d, err
+		}
+		// As in SearchItems: b's rows may have gone with a newer build.
+		if moved, merr := f.indexMoved(ctx, b); merr != nil || !moved {
+			return nil, cmp.Or(merr, err)
+		}
 	}
-	row, err := f.Store.FeedItem(ctx, shopID, b.ID, itemID)
+}
+
+// getItem reads the item and its group from build b's rows; app.ErrNotFound
+// when the item is not there (or the group went with the build).
+func (f *Service) getItem(ctx context.Context, b *app.FeedBuild, itemID string) (*ItemDetail, error) {
+	row, err := f.Store.FeedItem(ctx, b.ShopID, b.ID, itemID)
 	if err != nil {
 		return nil, err
 	}
@@ -149,9 +200,12 @@ func (f *Service) GetItem(ctx context.Context, shopID int64, itemID string) (*It
 		return nil, err
 	}
 	d := &ItemDetail{Item: it, Variants: []SearchItem{}}
-	group, err := f.Store.FeedItemGroup(ctx, shopID, b.ID, row.GroupID, maxGroupItems)
+	group, err := f.Store.FeedItemGroup(ctx, b.ShopID, b.ID, row.GroupID, maxGroupItems)
 	if err != nil {
 		return nil, err
+	}
+	if len(group) == 0 { // the group holds the item itself: the build's rows went in between
+		return nil, fmt.Errorf("item %s: %w", itemID, app.ErrNotFound)
 	}
 	for _, g := range group {
 		v, err := searchItem(g.Data)

@@ -461,3 +461,79 @@ func TestSearchItemsOverlappingBuilds(t *testing.T) {
 		}
 	})
 }
+
+// rebuildingStore is the real store with one interleaving forced: right
+// after search has read which build it searches (LatestIndexedBuild), a
+// newer build's second pass runs to its end, indexing its rows and
+// dropping the build search just read.
+type rebuildingStore struct {
+	*store.Store
+	pending func() // the newer build's second pass, run once
+}
+
+func (r *rebuildingStore) LatestIndexedBuild(ctx context.Context, shopID int64) (*app.FeedBuild, error) {
+	b, err := r.Store.LatestIndexedBuild(ctx, shopID)
+	if run := r.pending; run != nil {
+		r.pending = nil
+		run()
+	}
+	return b, err
+}
+
+// TestSearchItemsDuringRebuild: a rebuild that finishes between search's
+// read of the indexed build and its query (CI caught it: an agent's search
+// of everything found nothing) does not empty the answer: search and
+// GetItem answer from the newer build.
+func TestSearchItemsDuringRebuild(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		sh := searchShop(t, st, "during.myshopify.com")
+		plain := feeds.New(st, nil, feeds.Options{})
+		catalog := []searchProduct{
+			{id: 1, title: "Linen Shirt", vendor: "Acme", cat: "Apparel", desc: "A shirt.", prices: []int64{3000, 3100}, qty: 5},
+			{id: 2, title: "Linen Trousers", vendor: "Acme", cat: "Apparel", desc: "Trousers.", prices: []int64{6000}, qty: 2},
+		}
+		rs := &rebuildingStore{Store: st}
+		f := feeds.New(rs, nil, feeds.Options{})
+		for i, c := range []struct {
+			name string
+			call func() ([]string, error)
+		}{
+			{"search", func() ([]string, error) {
+				p, err := f.SearchItems(ctx, sh.ID, feeds.SearchQuery{})
+				if err != nil {
+					return nil, err
+				}
+				return ids(p.Items), nil
+			}},
+			{"get", func() ([]string, error) {
+				d, err := f.GetItem(ctx, sh.ID, "11")
+				if err != nil {
+					return nil, err
+				}
+				return ids(d.Variants), nil
+			}},
+		} {
+			gen := int64(i)*2 + 1 // catalog generations go up
+			loadCatalog(t, st, plain, sh, gen, catalog)
+			newer := loadPrimary(t, st, plain, sh, gen+1, catalog)
+			rs.pending = func() {
+				if err := plain.BuildSecondary(ctx, newer); err != nil {
+					t.Error(err)
+				}
+			}
+			got, err := c.call()
+			if rs.pending != nil {
+				t.Fatalf("%s: the rebuild did not run in between", c.name)
+			}
+			want := []string{"11", "12", "21"}
+			if c.name == "get" {
+				want = want[:2]
+			}
+			if err != nil || !slices.Equal(got, want) {
+				t.Errorf("%s while a rebuild replaced the index: %v, %v; want %v", c.name, got, err, want)
+			}
+		}
+	})
+}
