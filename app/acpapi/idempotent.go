@@ -54,6 +54,11 @@ func (p *Pipeline) runClaimed(ctx context.Context, ag *app.Agent, v acp.Version,
 			return res
 		}
 	}
+	if req.Operation == OpComplete && p.claimsCompleteKey(ag.Shop.ID, req.SessionID) {
+		if res, ok := p.runComplete(ctx, ag, v, req, body, scope, key); ok {
+			return res
+		}
+	}
 	if req.Operation == OpUpdate || req.Operation == OpCancel || req.Operation == OpComplete {
 		// The claim reads the session too, where the store can (one
 		// statement on PostgreSQL): the operation's first load takes it.
@@ -185,6 +190,72 @@ type updateClaimer interface {
 func (p *Pipeline) claimsUpdateKey(shopID int64, id string) bool {
 	c, ok := p.Checkout.(updateClaimer)
 	return ok && c.ClaimsUpdateKey(shopID, id)
+}
+
+// runComplete runs a complete before its key is claimed, on the session
+// as the store remembers it, and claims the key, in flight, with the
+// write that begins the payment (one statement on PostgreSQL, issue 17;
+// checkout.CompleteClaimingStore). From that write on, the call holds the
+// key as runHolding's does: the answer is stored with the completion's
+// record, or the claim is settled with the result. ok is false when the
+// write did not claim, and then nothing was written and nothing charged:
+// the store did not remember the session, the session was not one a
+// payment begins on at once, the request was refused, the key was held,
+// or the session had moved. The caller then runs the complete the
+// ordinary way, claiming the key first, so it answers exactly what it
+// answered before; the speculative run only costs its work (the live
+// price check reads Shopify) when it does not write.
+func (p *Pipeline) runComplete(ctx context.Context, ag *app.Agent, v acp.Version, req Request, body []byte, scope idempotency.Scope, key string) (Result, bool) {
+	pend, err := p.Idempotency.PrepareHeld(scope, key, v, body)
+	if err != nil || pend == nil {
+		return Result{}, false // Begin refuses, or the call is not tracked
+	}
+	actx, ans := withAnswer(ctx, v, req.Operation, nil)
+	var claim *idempotency.Claim
+	ans.Claim = pend
+	ans.Claimed = func(record int64) { claim = p.Idempotency.Adopt(record) }
+	done := false
+	defer func() {
+		if done || claim == nil {
+			return
+		}
+		// A panic once the key is held: release it, as runHolding does.
+		r := recover()
+		fctx, cancel := finishContext(ctx)
+		defer cancel()
+		if err := claim.Release(fctx); err != nil {
+			p.logger().ErrorContext(fctx, "idempotency release after panic", "err", err)
+		}
+		if r != nil {
+			panic(r)
+		}
+	}()
+	res := p.call(actx, ag, v, req, body)
+	done = true
+	if claim == nil {
+		return Result{}, false
+	}
+	if stored, ok := p.storedAnswer(ctx, ans, claim, res); ok {
+		return stored, true
+	}
+	fctx, cancel := finishContext(ctx)
+	defer cancel()
+	return p.settle(fctx, claim, res), true
+}
+
+// completeClaimer is a Checkout whose Complete may claim the caller's key
+// with the write that begins the payment (checkout.Sessions over a
+// CompleteClaimingStore).
+type completeClaimer interface {
+	ClaimsCompleteKey(shopID int64, id string) bool
+}
+
+// claimsCompleteKey reports whether a complete of the session may run
+// before its key is claimed (runComplete). Any other Checkout has its
+// completes claimed first.
+func (p *Pipeline) claimsCompleteKey(shopID int64, id string) bool {
+	c, ok := p.Checkout.(completeClaimer)
+	return ok && c.ClaimsCompleteKey(shopID, id)
 }
 
 // runHolding runs the call holding claim, and settles the claim with its

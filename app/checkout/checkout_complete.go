@@ -15,6 +15,9 @@ import (
 // session that is not ready answers with its problems (a 2xx session with
 // error messages); a completed one answers its result again.
 func (c *Sessions) Complete(ctx context.Context, ag *app.Agent, v acp.Version, id string, in *acp.CompleteSessionInput) (*Session, error) {
+	if a := answerFrom(ctx); a != nil && a.Claim != nil {
+		return c.completeClaiming(ctx, ag, v, id, in, a)
+	}
 	sh := ag.Shop
 	set, method, err := c.completion(ctx, ag)
 	if err != nil {
@@ -138,6 +141,25 @@ func (c *Sessions) beginCompletion(ctx context.Context, ag *app.Agent, v acp.Ver
 	if cs.Status == acp.StatusAuthenticationRequired {
 		return c.beginAuthenticated(ctx, cs, in)
 	}
+	b, err := c.preparePayment(ctx, ag, v, cs, in)
+	if err != nil {
+		return nil, err
+	}
+	if b == nil {
+		return nil, c.Store.SaveCheckoutSession(ctx, cs) // its messages say why no payment began
+	}
+	if err := c.writeBegin(ctx, cs, b.p); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// preparePayment reprices cs with what the complete request brings and,
+// when it is payable, returns the new payment attempt to begin with it,
+// cs then complete_in_progress; nothing is written. Nil (no error) when
+// no payment begins: cs, to be saved as it is, says why (what is missing,
+// a new total the agent has not seen, no payment account).
+func (c *Sessions) preparePayment(ctx context.Context, ag *app.Agent, v acp.Version, cs *Session, in *acp.CompleteSessionInput) (*begun, error) {
 	if in.Buyer != nil {
 		cs.State.Buyer = in.Buyer
 	}
@@ -175,20 +197,20 @@ func (c *Sessions) beginCompletion(ctx context.Context, ag *app.Agent, v acp.Ver
 			cs.State.Agreed = &shown
 			cs.State.SelectedOptionID, cs.State.OptionChosen = selected, chosen
 		}
-		return nil, c.Store.SaveCheckoutSession(ctx, cs) // the messages say what is missing
+		return nil, nil // the messages say what is missing
 	}
 	if m, changed := priceChange(v, cs.Currency, shown, cs.State.Quote); changed {
 		// Never charge a total the agent has not seen: the session now
 		// shows the new one, and a complete again pays it.
 		cs.State.PaymentMessages = []acp.Message{m}
-		return nil, c.Store.SaveCheckoutSession(ctx, cs)
+		return nil, nil
 	}
 	pay, err := c.paymentAccount(ctx, ag)
 	if errors.Is(err, app.ErrNotFound) {
 		cs.Status = acp.StatusNotReadyForPayment
 		cs.State.PaymentMessages = []acp.Message{{Type: acp.MessageError, Code: acp.MessageCodeUnsupported, ContentType: acp.ContentPlain,
 			Severity: "high", Resolution: "requires_buyer_review", Content: "This store does not take payments through agents yet."}}
-		return nil, c.Store.SaveCheckoutSession(ctx, cs)
+		return nil, nil
 	} else if err != nil {
 		return nil, err
 	}
@@ -201,9 +223,6 @@ func (c *Sessions) beginCompletion(ctx context.Context, ag *app.Agent, v acp.Ver
 		return nil, err
 	}
 	cs.Status = acp.StatusCompleteInProgress
-	if err := c.writeBegin(ctx, cs, p); err != nil {
-		return nil, err
-	}
 	return &begun{p: p, pay: pay}, nil
 }
 

@@ -94,8 +94,15 @@ type Answer struct {
 	// with the answer, instead of finishing Record: the store's business
 	// (acpapi: an *idempotency.Pending, for ClaimingStore). When it is
 	// not made (the key is held, or the store cannot make it) nothing is
-	// written and Create fails with ErrNotClaimed.
+	// written and Create fails with ErrNotClaimed. A complete's claim
+	// (acpapi: an *idempotency.Pending in flight, for
+	// CompleteClaimingStore) is made with the write that begins the
+	// payment; once made, Claim is cleared, Record is the claimed record,
+	// and Claimed is told it.
 	Claim any
+	// Claimed, when set, is called with the record a complete's
+	// beginning claimed: from then on the caller holds that key.
+	Claimed func(record int64)
 
 	mu      sync.Mutex
 	written bool

@@ -39,3 +39,20 @@ func (i *Keys) Prepare(scope Scope, key string, version acp.Version, body []byte
 	rec.LeaseUntil = rec.CreatedAt // no request holds a completed record
 	return &Pending{Record: *rec, Store: i.Store}, nil
 }
+
+// PrepareHeld is Prepare for a request whose write claims the key in
+// flight, as Begin would (acpapi: complete, whose write begins the
+// payment and whose answer comes once the payment and the order are
+// through): Record is in flight, leased from now. Once the write has
+// claimed it, Adopt holds the claim.
+func (i *Keys) PrepareHeld(scope Scope, key string, version acp.Version, body []byte) (*Pending, error) {
+	rec, err := i.record(scope, key, version, body)
+	if rec == nil || err != nil {
+		return nil, err
+	}
+	return &Pending{Record: *rec, Store: i.Store}, nil
+}
+
+// Adopt holds the in-flight record id that a request's own write claimed
+// (PrepareHeld), as Begin's claim: renewed until Finish, Stored or Release.
+func (i *Keys) Adopt(id int64) *Claim { return i.newClaim(id) }

@@ -28,10 +28,20 @@ import (
 // guard was lost, nothing written), and the attempt and order_sent
 // written.
 const beginCompletionSQL = `WITH s AS (
-  UPDATE checkout_sessions SET status = ?, state = ?, buyer_sealed = ?, buyer_index = ?, currency = ?, expires_at = ?, updated_at = ?, row_version = row_version + 1
+  UPDATE checkout_sessions SET ` + sessionSetSQL + `
   WHERE id = ? AND shop_id = ? AND row_version = ?
   RETURNING 1),
-p AS (
+` + beginPaymentCTE + `
+SELECT (SELECT count(*) FROM s) AS saved, (SELECT attempt FROM p) AS attempt, (SELECT order_sent FROM p) AS order_sent`
+
+// sessionSetSQL is the SET of a session's guarded UPDATE: its content,
+// and the row version moved on.
+const sessionSetSQL = `status = ?, state = ?, buyer_sealed = ?, buyer_index = ?, currency = ?, expires_at = ?, updated_at = ?, row_version = row_version + 1`
+
+// beginPaymentCTE is the CTE p of beginCompletionSQL (and
+// claimBeginSQL): the session's payment record, inserted or written over
+// the previous attempt, when s wrote the session.
+const beginPaymentCTE = `p AS (
   INSERT INTO checkout_payments (session_id, shop_id, state, attempt, token_sealed, amount, currency, payment_intent_id,
     order_id, order_name, order_status_url, details, last_error, lease_until, created_at, updated_at)
   SELECT ?::text, ?::bigint, ?::text, ?::integer, ?::text, ?::bigint, ?::text, ?::text,
@@ -44,8 +54,18 @@ p AS (
         OR (checkout_payments.details::jsonb ->> 'order_attempt_at') IS NOT NULL
       THEN (EXCLUDED.details::jsonb || '{"order_sent": true}'::jsonb)::text ELSE EXCLUDED.details END,
     last_error = EXCLUDED.last_error, lease_until = EXCLUDED.lease_until, updated_at = EXCLUDED.updated_at
-  RETURNING attempt, coalesce((details::jsonb ->> 'order_sent')::boolean, false) AS order_sent)
-SELECT (SELECT count(*) FROM s) AS saved, (SELECT attempt FROM p) AS attempt, (SELECT order_sent FROM p) AS order_sent`
+  RETURNING attempt, coalesce((details::jsonb ->> 'order_sent')::boolean, false) AS order_sent)`
+
+// paymentArgs are beginPaymentCTE's parameters.
+func paymentArgs(pr checkoutPaymentRow) []any {
+	return []any{pr.SessionID, pr.ShopID, pr.State, pr.Attempt, pr.TokenSealed, pr.Amount, pr.Currency, pr.PaymentIntentID,
+		pr.OrderID, pr.OrderName, pr.OrderStatusURL, pr.Details, pr.LastError, pr.LeaseUntil, pr.CreatedAt, pr.UpdatedAt}
+}
+
+// sessionSetArgs are sessionSetSQL's parameters.
+func sessionSetArgs(r checkoutSessionRow) []any {
+	return []any{r.Status, r.State, r.BuyerSealed, r.BuyerIndex, r.Currency, r.ExpiresAt, r.UpdatedAt}
+}
 
 // BeginCompletionWrite implements checkout.CompletionStore: one statement
 // on PostgreSQL; errors.ErrUnsupported on SQLite.
@@ -66,21 +86,21 @@ func (s *Store) BeginCompletionWrite(ctx context.Context, cs *checkout.Session, 
 		Attempt   *int
 		OrderSent *bool
 	}
-	err = s.conn(ctx).Raw(beginCompletionSQL,
-		r.Status, r.State, r.BuyerSealed, r.BuyerIndex, r.Currency, r.ExpiresAt, r.UpdatedAt, cs.ID, cs.ShopID, cs.RowVersion,
-		pr.SessionID, pr.ShopID, pr.State, pr.Attempt, pr.TokenSealed, pr.Amount, pr.Currency, pr.PaymentIntentID,
-		pr.OrderID, pr.OrderName, pr.OrderStatusURL, pr.Details, pr.LastError, pr.LeaseUntil, pr.CreatedAt, pr.UpdatedAt,
-	).Find(&out).Error
+	args := append(sessionSetArgs(r), cs.ID, cs.ShopID, cs.RowVersion)
+	err = s.conn(ctx).Raw(beginCompletionSQL, append(args, paymentArgs(pr)...)...).Find(&out).Error
 	if err != nil {
 		return translate(err, "begin completion")
 	}
 	if out.Saved == 0 {
+		s.forgetSession(cs.ShopID, cs.ID)
 		return fmt.Errorf("save checkout session %s: %w", cs.ID, app.ErrConflict)
 	}
 	if out.Attempt == nil || out.OrderSent == nil {
 		return fmt.Errorf("begin completion of %s: no payment record written", cs.ID) // not expected: s wrote
 	}
 	cs.RowVersion++
+	r.RowVersion = cs.RowVersion
+	s.rememberSession(ctx, r)
 	p.Attempt, p.Details.OrderSent = *out.Attempt, *out.OrderSent
 	return nil
 }
@@ -165,12 +185,15 @@ func (s *Store) RecordCompletion(ctx context.Context, w checkout.CompletionWrite
 		return false, translate(err, "record completion")
 	}
 	if out.Saved == 0 {
+		s.forgetSession(cs.ShopID, cs.ID)
 		if out.Attempt == nil || *out.Attempt != p.Attempt {
 			return false, fmt.Errorf("record completion of %s attempt %d: %w", p.SessionID, p.Attempt, checkout.ErrStaleAttempt)
 		}
 		return false, fmt.Errorf("save checkout session %s: %w", cs.ID, app.ErrConflict)
 	}
 	cs.RowVersion++
+	r.RowVersion = cs.RowVersion
+	s.rememberSession(ctx, r) // a declined card's next complete claims with its beginning
 	if out.Paid != 1 {
 		// Not expected: the session's guard read the record of this attempt.
 		return false, fmt.Errorf("record completion of %s: the payment record of attempt %d was not written", p.SessionID, p.Attempt)
