@@ -16,7 +16,8 @@
 // change state (app/idempotency, keyed by operation; a create's key is
 // claimed by the session's INSERT, after the call ran: runCreate; so is
 // an update's, by the session's guarded UPDATE, when the store remembers
-// the session: runUpdate),
+// the session: runUpdate; and a complete's, in flight, by the statement
+// that begins the payment, likewise: runComplete),
 // decoding the body for the version, the one checkout call with the
 // authenticated agent as its caller, and encoding the session for the version, with one info
 // message naming the body's fields the version does not define, which the
