@@ -52,19 +52,7 @@ func TestPipelineWithoutHTTP(t *testing.T) {
 			}
 			p := &acpapi.Pipeline{Checkout: svc.Checkout(), Agents: svc.Agents(),
 				Idempotency: &idempotency.Keys{Store: svc.Store()}}
-			call := func(op acpapi.Operation, sessionID, idemKey string, body any) acpapi.Result {
-				t.Helper()
-				b, err := json.Marshal(body)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return p.Run(ctx, acpapi.Request{
-					Shop: testShop, Operation: op, SessionID: sessionID, APIVersion: string(acp.V20260417),
-					Authorization: "Bearer " + apiKey, IdempotencyKeys: []string{idemKey}, Body: b,
-					// A JSON-RPC binding: the method and the key, no path.
-					Binding: agentsBinding(op, sessionID, idemKey),
-				})
-			}
+			call := caller(t, p, apiKey)
 			session := func(what string, res acpapi.Result, want idempotency.Outcome, completed bool) map[string]any {
 				t.Helper()
 				if res.Err != nil || res.Outcome != want || res.Version != acp.V20260417 {
@@ -260,6 +248,25 @@ func install(t *testing.T, appURL string, emu *emulator.Emulator) {
 
 // agentsBinding is what a JSON-RPC transport would bind a signature to:
 // the operation, its session and the key.
+// caller returns a function that runs one call of the agent holding
+// apiKey through p, at 2026-04-17, with idemKey as its Idempotency-Key
+// and body as JSON; it is safe for racing goroutines (t.Error).
+func caller(t *testing.T, p *acpapi.Pipeline, apiKey string) func(op acpapi.Operation, sessionID, idemKey string, body any) acpapi.Result {
+	return func(op acpapi.Operation, sessionID, idemKey string, body any) acpapi.Result {
+		t.Helper()
+		b, err := json.Marshal(body)
+		if err != nil {
+			t.Error(err)
+		}
+		return p.Run(context.Background(), acpapi.Request{
+			Shop: testShop, Operation: op, SessionID: sessionID, APIVersion: string(acp.V20260417),
+			Authorization: "Bearer " + apiKey, IdempotencyKeys: []string{idemKey}, Body: b,
+			// A JSON-RPC binding: the method and the key, no path.
+			Binding: agentsBinding(op, sessionID, idemKey),
+		})
+	}
+}
+
 func agentsBinding(op acpapi.Operation, sessionID, key string) agents.SignedRequest {
 	return agents.SignedRequest{Method: string(op), Path: sessionID, IdempotencyKey: key}
 }

@@ -49,18 +49,7 @@ func TestAnswerStoredWithSession(t *testing.T) {
 			sh, apiKey, key := shopAgent(t, svc, "agent")
 			racing := &racingCheckout{Checkout: svc.Checkout()}
 			p := &acpapi.Pipeline{Checkout: racing, Agents: svc.Agents(), Idempotency: &idempotency.Keys{Store: st}}
-			call := func(op acpapi.Operation, sessionID, idemKey string, body any) acpapi.Result {
-				t.Helper()
-				b, err := json.Marshal(body)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return p.Run(ctx, acpapi.Request{
-					Shop: testShop, Operation: op, SessionID: sessionID, APIVersion: string(acp.V20260417),
-					Authorization: "Bearer " + apiKey, IdempotencyKeys: []string{idemKey}, Body: b,
-					Binding: agentsBinding(op, sessionID, idemKey),
-				})
-			}
+			call := caller(t, p, apiKey)
 			// replays checks that the key's record holds res and that a
 			// retry answers it again without running.
 			replays := func(what string, op acpapi.Operation, sessionID, idemKey string, body any, res acpapi.Result) {
@@ -171,18 +160,7 @@ func TestCompleteAnswerStoredWithRecord(t *testing.T) {
 			}
 			obs := &observedCheckout{Checkout: svc.Checkout()}
 			p := &acpapi.Pipeline{Checkout: obs, Agents: svc.Agents(), Idempotency: &idempotency.Keys{Store: st}}
-			call := func(op acpapi.Operation, sessionID, idemKey string, body any) acpapi.Result {
-				t.Helper()
-				b, err := json.Marshal(body)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return p.Run(ctx, acpapi.Request{
-					Shop: testShop, Operation: op, SessionID: sessionID, APIVersion: string(acp.V20260417),
-					Authorization: "Bearer " + apiKey, IdempotencyKeys: []string{idemKey}, Body: b,
-					Binding: agentsBinding(op, sessionID, idemKey),
-				})
-			}
+			call := caller(t, p, apiKey)
 			address := map[string]any{"name": "Ada Lovelace", "line_one": "1 Market St", "city": "San Francisco",
 				"state": "CA", "country": "US", "postal_code": "94105"}
 			created := call(acpapi.OpCreate, "", "k1", map[string]any{

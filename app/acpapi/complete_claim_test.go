@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -25,6 +26,7 @@ type claimWatch struct {
 	*checkout.Sessions
 	mu                  sync.Mutex
 	speculative, claims int
+	panicAfterClaim     bool // the next claim's call panics right after it
 }
 
 func (w *claimWatch) Complete(ctx context.Context, ag *app.Agent, v acp.Version, id string, in *acp.CompleteSessionInput) (*checkout.Session, error) {
@@ -36,8 +38,13 @@ func (w *claimWatch) Complete(ctx context.Context, ag *app.Agent, v acp.Version,
 		a.Claimed = func(record int64) {
 			w.mu.Lock()
 			w.claims++
+			boom := w.panicAfterClaim
+			w.panicAfterClaim = false
 			w.mu.Unlock()
 			claimed(record)
+			if boom {
+				panic("a bug after the claim")
+			}
 		}
 	}
 	return w.Sessions.Complete(ctx, ag, v, id, in)
@@ -76,17 +83,7 @@ func TestCompleteClaimsWithBegin(t *testing.T) {
 			}
 			watch := &claimWatch{Sessions: svc.Checkout()}
 			p := &acpapi.Pipeline{Checkout: watch, Agents: svc.Agents(), Idempotency: &idempotency.Keys{Store: st}}
-			call := func(op acpapi.Operation, sessionID, idemKey string, body any) acpapi.Result {
-				b, err := json.Marshal(body)
-				if err != nil {
-					t.Error(err)
-				}
-				return p.Run(ctx, acpapi.Request{
-					Shop: testShop, Operation: op, SessionID: sessionID, APIVersion: string(acp.V20260417),
-					Authorization: "Bearer " + apiKey, IdempotencyKeys: []string{idemKey}, Body: b,
-					Binding: agentsBinding(op, sessionID, idemKey),
-				})
-			}
+			call := caller(t, p, apiKey)
 			address := map[string]any{"name": "Ada Lovelace", "line_one": "1 Market St", "city": "San Francisco",
 				"state": "CA", "country": "US", "postal_code": "94105"}
 			newSession := func(n int) string {
@@ -197,6 +194,30 @@ func TestCompleteClaimsWithBegin(t *testing.T) {
 			want("moved", call(acpapi.OpComplete, c, "m1", pay(stripeemu.KindApprove)), c, "m1", "completed", false)
 			if n := intents() - before; n != 1 {
 				t.Fatalf("moved: %d payment intents, want 1", n)
+			}
+
+			// A panic once the key is held comes out of Run, and releases
+			// the key (a retry is not told it is in flight for a minute).
+			if pg {
+				e := newSession(5)
+				watch.mu.Lock()
+				watch.panicAfterClaim = true
+				watch.mu.Unlock()
+				func() {
+					defer func() {
+						if pe, ok := recover().(*acpapi.Panic); !ok || pe.IdempotencyKey != "p1" {
+							t.Fatalf("the panic came out of Run as %#v", pe)
+						}
+					}()
+					call(acpapi.OpComplete, e, "p1", pay(stripeemu.KindApprove))
+				}()
+				if _, claims := watch.counts(); claims != 1 {
+					t.Fatalf("the panicking complete made %d claims, want 1", claims)
+				}
+				if _, err := st.IdempotencyRecord(ctx, idempotency.Scope{ShopID: sh.ID, APIKeyID: key.ID,
+					Operation: idempotency.OpCompleteSession, SessionID: e}, "p1"); !errors.Is(err, app.ErrNotFound) {
+					t.Fatalf("the key after the panic: %v; want released", err)
+				}
 			}
 
 			// Racing completes of one key and body: one charge, one answer.

@@ -216,18 +216,8 @@ func (p *Pipeline) runComplete(ctx context.Context, ag *app.Agent, v acp.Version
 	ans.Claimed = func(record int64) { claim = p.Idempotency.Adopt(record) }
 	done := false
 	defer func() {
-		if done || claim == nil {
-			return
-		}
-		// A panic once the key is held: release it, as runHolding does.
-		r := recover()
-		fctx, cancel := finishContext(ctx)
-		defer cancel()
-		if err := claim.Release(fctx); err != nil {
-			p.logger().ErrorContext(fctx, "idempotency release after panic", "err", err)
-		}
-		if r != nil {
-			panic(r)
+		if !done && claim != nil { // a panic once the key is held
+			p.releaseAfterPanic(ctx, claim, recover())
 		}
 	}()
 	res := p.call(actx, ag, v, req, body)
@@ -263,19 +253,8 @@ func (p *Pipeline) claimsCompleteKey(shopID int64, id string) bool {
 func (p *Pipeline) runHolding(ctx context.Context, ag *app.Agent, v acp.Version, req Request, body []byte, claim *idempotency.Claim) Result {
 	done := false
 	defer func() {
-		if done {
-			return
-		}
-		// A panic (or Goexit): release the key, then let the
-		// transport's recovery have the panic.
-		r := recover()
-		fctx, cancel := finishContext(ctx)
-		defer cancel()
-		if err := claim.Release(fctx); err != nil {
-			p.logger().ErrorContext(fctx, "idempotency release after panic", "err", err)
-		}
-		if r != nil {
-			panic(r)
+		if !done { // a panic (or Goexit)
+			p.releaseAfterPanic(ctx, claim, recover())
 		}
 	}()
 	ctx, ans := withAnswer(ctx, v, req.Operation, claim)
@@ -287,6 +266,20 @@ func (p *Pipeline) runHolding(ctx context.Context, ag *app.Agent, v acp.Version,
 	fctx, cancel := finishContext(ctx)
 	defer cancel()
 	return p.settle(fctx, claim, res)
+}
+
+// releaseAfterPanic releases the key of a call that ended without a
+// result (r: what it panicked with, nil for a Goexit), then re-raises the
+// panic for the transport's recovery.
+func (p *Pipeline) releaseAfterPanic(ctx context.Context, claim *idempotency.Claim, r any) {
+	fctx, cancel := finishContext(ctx)
+	defer cancel()
+	if err := claim.Release(fctx); err != nil {
+		p.logger().ErrorContext(fctx, "idempotency release after panic", "err", err)
+	}
+	if r != nil {
+		panic(r)
+	}
 }
 
 // settle stores res in claim's record, or releases the claim when res is
