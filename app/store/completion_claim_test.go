@@ -175,16 +175,7 @@ func TestCompleteClaimsKeyWithBegin(t *testing.T) {
 // left: no payment begins twice, no claim stays without its payment.
 func TestCompleteClaimIsAtomic(t *testing.T) {
 	t.Parallel()
-	cfg := storetest.Config(t, app.DatabasePostgres, true)
-	var stores []*store.Store
-	for range 2 {
-		st, err := store.Open(context.Background(), cfg, storetest.Logger(t), store.WithKeys(storetest.Keys))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = st.Close() })
-		stores = append(stores, st)
-	}
+	stores := replicaStores(t, app.DatabasePostgres)
 	ctx := context.Background()
 	sh, _ := stores[0].SaveShopInstall(ctx, app.Shop{Domain: "a.myshopify.com"})
 	now := time.Now().UTC().Truncate(time.Microsecond)

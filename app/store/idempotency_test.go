@@ -29,6 +29,28 @@ func idemRecord(scope idempotency.Scope, key, hash string, now time.Time) idempo
 	}
 }
 
+// replicaStores opens stores on one fresh database of kind as replicas
+// do: two on PostgreSQL (two connection pools), one on SQLite (one
+// process owns the file).
+func replicaStores(t *testing.T, kind app.DatabaseKind) []*store.Store {
+	t.Helper()
+	cfg := storetest.Config(t, kind, true)
+	replicas := 2
+	if kind == app.DatabaseSQLite {
+		replicas = 1
+	}
+	var stores []*store.Store
+	for range replicas {
+		st, err := store.Open(context.Background(), cfg, storetest.Logger(t), store.WithKeys(storetest.Keys))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = st.Close() })
+		stores = append(stores, st)
+	}
+	return stores
+}
+
 func claim(t *testing.T, st *store.Store, rec idempotency.Record, now time.Time) (*idempotency.Record, bool) {
 	t.Helper()
 	held, claimed, err := st.ClaimIdempotencyKey(context.Background(), rec, now)
@@ -229,20 +251,7 @@ func TestIdempotencyClaimIsAtomic(t *testing.T) {
 	for _, kind := range storetest.Kinds {
 		t.Run(string(kind), func(t *testing.T) {
 			t.Parallel()
-			cfg := storetest.Config(t, kind, true)
-			stores := []*store.Store{}
-			replicas := 2
-			if kind == app.DatabaseSQLite {
-				replicas = 1 // one process owns the file
-			}
-			for range replicas {
-				st, err := store.Open(context.Background(), cfg, storetest.Logger(t), store.WithKeys(storetest.Keys))
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { _ = st.Close() })
-				stores = append(stores, st)
-			}
+			stores := replicaStores(t, kind)
 			ctx := context.Background()
 			sh, _ := stores[0].SaveShopInstall(ctx, app.Shop{Domain: "a.myshopify.com"})
 			now := time.Now().UTC()

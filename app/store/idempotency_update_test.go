@@ -233,20 +233,7 @@ func TestUpdateClaimIsAtomic(t *testing.T) {
 	for _, kind := range storetest.Kinds {
 		t.Run(string(kind), func(t *testing.T) {
 			t.Parallel()
-			cfg := storetest.Config(t, kind, true)
-			replicas := 2
-			if kind == app.DatabaseSQLite {
-				replicas = 1 // one process owns the file
-			}
-			var stores []*store.Store
-			for range replicas {
-				st, err := store.Open(context.Background(), cfg, storetest.Logger(t), store.WithKeys(storetest.Keys))
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { _ = st.Close() })
-				stores = append(stores, st)
-			}
+			stores := replicaStores(t, kind)
 			ctx := context.Background()
 			sh, _ := stores[0].SaveShopInstall(ctx, app.Shop{Domain: "a.myshopify.com"})
 			now := time.Now().UTC().Truncate(time.Microsecond)
