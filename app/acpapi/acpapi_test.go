@@ -46,10 +46,7 @@ func TestPipelineWithoutHTTP(t *testing.T) {
 			t.Parallel()
 			svc, stripe, item := startApp(t, kind)
 			ctx := context.Background()
-			sh, apiKey, key := shopAgent(t, svc, "mcp agent")
-			if _, err := svc.Agents().ConnectPayment(ctx, sh.ID, "stripe", stripe.RestrictedKey(stripeAccount)); err != nil {
-				t.Fatal(err)
-			}
+			sh, apiKey, key := payingAgent(t, svc, stripe, "mcp agent")
 			p := &acpapi.Pipeline{Checkout: svc.Checkout(), Agents: svc.Agents(),
 				Idempotency: &idempotency.Keys{Store: svc.Store()}}
 			call := caller(t, p, apiKey)
@@ -130,6 +127,17 @@ func shopAgent(t *testing.T, svc *service.Service, label string) (*app.Shop, str
 	}
 	token, key, err := svc.Agents().CreateAPIKey(ctx, sh.ID, label)
 	if err != nil {
+		t.Fatal(err)
+	}
+	return sh, token, key
+}
+
+// payingAgent is shopAgent once the test shop's Stripe account is
+// connected, so that its agents' completes charge it.
+func payingAgent(t *testing.T, svc *service.Service, stripe *stripeemu.Emulator, label string) (*app.Shop, string, *app.APIKey) {
+	t.Helper()
+	sh, token, key := shopAgent(t, svc, label)
+	if _, err := svc.Agents().ConnectPayment(context.Background(), sh.ID, "stripe", stripe.RestrictedKey(stripeAccount)); err != nil {
 		t.Fatal(err)
 	}
 	return sh, token, key

@@ -154,10 +154,7 @@ func TestCompleteAnswerStoredWithRecord(t *testing.T) {
 			svc, stripe, item := startApp(t, kind)
 			ctx := context.Background()
 			st := svc.Store()
-			sh, apiKey, key := shopAgent(t, svc, "agent")
-			if _, err := svc.Agents().ConnectPayment(ctx, sh.ID, "stripe", stripe.RestrictedKey(stripeAccount)); err != nil {
-				t.Fatal(err)
-			}
+			sh, apiKey, key := payingAgent(t, svc, stripe, "agent")
 			obs := &observedCheckout{Checkout: svc.Checkout()}
 			p := &acpapi.Pipeline{Checkout: obs, Agents: svc.Agents(), Idempotency: &idempotency.Keys{Store: st}}
 			call := caller(t, p, apiKey)

@@ -77,10 +77,7 @@ func TestCompleteClaimsWithBegin(t *testing.T) {
 			svc, stripe, item := startApp(t, kind)
 			ctx := context.Background()
 			st := svc.Store()
-			sh, apiKey, key := shopAgent(t, svc, "agent")
-			if _, err := svc.Agents().ConnectPayment(ctx, sh.ID, "stripe", stripe.RestrictedKey(stripeAccount)); err != nil {
-				t.Fatal(err)
-			}
+			sh, apiKey, key := payingAgent(t, svc, stripe, "agent")
 			watch := &claimWatch{Sessions: svc.Checkout()}
 			p := &acpapi.Pipeline{Checkout: watch, Agents: svc.Agents(), Idempotency: &idempotency.Keys{Store: st}}
 			call := caller(t, p, apiKey)
