@@ -1,7 +1,6 @@
 package feeds
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -104,36 +103,22 @@ func (f *Service) SearchItems(ctx context.Context, shopID int64, q SearchQuery) 
 		b    *app.FeedBuild
 		hits []app.FeedItemHit
 	)
-	for attempt := 0; ; attempt++ {
-		b, err = f.Store.LatestIndexedBuild(ctx, shopID)
-		if errors.Is(err, app.ErrNotFound) {
-			return page, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		if cursorBuild != 0 && cursorBuild != b.ID {
+	err = f.readIndexed(ctx, shopID, func(ib *app.FeedBuild) (bool, error) {
+		if cursorBuild != 0 && cursorBuild != ib.ID {
 			// Publishing a build drops the older build's rows: its positions
 			// mean nothing in the new one.
-			return nil, &app.Error{Code: app.CodeInvalid, Field: "cursor", Message: "the feed was rebuilt since this cursor was given; search again without it"}
+			return false, &app.Error{Code: app.CodeInvalid, Field: "cursor", Message: "the feed was rebuilt since this cursor was given; search again without it"}
 		}
-		sq.BuildID = b.ID
+		b, sq.BuildID = ib, ib.ID
+		var err error
 		hits, err = f.Store.SearchFeedItems(ctx, sq)
-		if err != nil {
-			return nil, err
-		}
-		if len(hits) > 0 || attempt == maxIndexRetries {
-			break
-		}
-		// No hits may be the answer, or a newer build indexed and dropped
-		// b's rows between the two reads (one statement sees all of a
-		// build's rows or none): then search the newer one.
-		if moved, err := f.indexMoved(ctx, b); err != nil || !moved {
-			if err != nil {
-				return nil, err
-			}
-			break
-		}
+		return len(hits) > 0, err
+	})
+	if errors.Is(err, app.ErrNotFound) {
+		return page, nil // no indexed build yet
+	}
+	if err != nil {
+		return nil, err
 	}
 	if len(hits) == sq.Limit {
 		hits = hits[:len(hits)-1]
@@ -155,14 +140,28 @@ func (f *Service) SearchItems(ctx context.Context, shopID int64, q SearchQuery) 
 // have finished in between).
 const maxIndexRetries = 3
 
-// indexMoved tells whether a build newer than b is now the one search
-// reads.
-func (f *Service) indexMoved(ctx context.Context, b *app.FeedBuild) (bool, error) {
-	nb, err := f.Store.LatestIndexedBuild(ctx, b.ShopID)
-	if err != nil {
-		return false, err
+// readIndexed runs read on the shop's newest indexed build; when read
+// finds nothing, and a newer build has been indexed meanwhile, it runs
+// read on that one (at most maxIndexRetries times): indexing a build
+// drops the older builds' rows, so a read between the two found them
+// gone (one statement sees all of a build's rows or none). ErrNotFound
+// when the shop has no indexed build.
+func (f *Service) readIndexed(ctx context.Context, shopID int64, read func(b *app.FeedBuild) (found bool, err error)) error {
+	b, err := f.Store.LatestIndexedBuild(ctx, shopID)
+	for attempt := 0; ; attempt++ {
+		if err != nil {
+			return err
+		}
+		found, err := read(b)
+		if err != nil || found || attempt == maxIndexRetries {
+			return err
+		}
+		nb, err := f.Store.LatestIndexedBuild(ctx, shopID)
+		if err != nil || nb.ID == b.ID {
+			return err // nothing found is the answer
+		}
+		b = nb
 	}
-	return nb.ID != b.ID, nil
 }
 
 // GetItem returns one item of the shop's newest indexed feed (as SearchItems) with its
@@ -172,20 +171,23 @@ func (f *Service) GetItem(ctx context.Context, shopID int64, itemID string) (*It
 	if itemID == "" || len(itemID) > 64 {
 		return nil, &app.Error{Code: app.CodeInvalid, Field: "id", Message: "id must be a feed item id"}
 	}
-	for attempt := 0; ; attempt++ {
-		b, err := f.Store.LatestIndexedBuild(ctx, shopID)
-		if err != nil {
-			return nil, err
+	var (
+		d        *ItemDetail
+		notFound error
+	)
+	err := f.readIndexed(ctx, shopID, func(b *app.FeedBuild) (bool, error) {
+		var err error
+		d, err = f.getItem(ctx, b, itemID)
+		if errors.Is(err, app.ErrNotFound) {
+			notFound = err
+			return false, nil
 		}
-		d, err := f.getItem(ctx, b, itemID)
-		if d != nil || !errors.Is(err, app.ErrNotFound) || attempt == maxIndexRetries {
-			return d, err
-		}
-		// As in SearchItems: b's rows may have gone with a newer build.
-		if moved, merr := f.indexMoved(ctx, b); merr != nil || !moved {
-			return nil, cmp.Or(merr, err)
-		}
+		return err == nil, err
+	})
+	if err == nil && d == nil {
+		err = notFound
 	}
+	return d, err
 }
 
 // getItem reads the item and its group from build b's rows; app.ErrNotFound

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"gorm.io/gorm"
-
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/checkout"
 	"github.com/acpbridge/acpbridge/app/idempotency"
@@ -58,28 +56,12 @@ func (s *Store) MayClaimComplete(shopID int64, id string) bool {
 // migration 00014 may exist). Stale holders of the key are not dropped
 // here: the caller's ordinary path (Begin) does that.
 func (s *Store) BeginCompletionClaiming(ctx context.Context, cs *checkout.Session, p *checkout.Payment, claim any) (int64, error) {
-	pend, ok := claim.(*idempotency.Pending)
-	if !ok || pend.Store != idempotency.Store(s) || s.kind != app.DatabasePostgres {
-		return 0, nil
-	}
-	if _, inTx := ctx.Value(txKey{}).(*gorm.DB); inTx {
-		return 0, nil // a failed statement would abort the caller's transaction
-	}
-	rec := pend.Record
-	if rec.State != idempotency.InFlight {
+	if pend, ok := claim.(*idempotency.Pending); !ok || pend.Record.State != idempotency.InFlight || s.kind != app.DatabasePostgres {
 		return 0, nil // a claim to insert completed is a create's or an update's
 	}
-	was, ok := s.rememberedRow(cs.ShopID, cs.ID)
-	if !ok || was.RowVersion != cs.RowVersion {
-		s.claimGate.record(false) // remembered anew meanwhile (a concurrent call)
-		return 0, nil
-	}
-	until, err := s.legacyIdempotencyUntil(ctx)
-	if err != nil {
+	rec, was, ok, err := s.rememberedClaim(ctx, cs, claim)
+	if err != nil || !ok {
 		return 0, err
-	}
-	if rec.CreatedAt.Before(until) {
-		return 0, nil // a record of 00014 may hold the key for any API key: Begin looks
 	}
 	r, err := s.toCheckoutRow(cs)
 	if err != nil {

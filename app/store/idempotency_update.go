@@ -183,25 +183,9 @@ var errSessionMoved = errors.New("the session moved")
 // records of migration 00014 may exist). Stale holders of the key are
 // not dropped here: the caller's ordinary path (Begin) does that.
 func (s *Store) SaveCheckoutSessionClaiming(ctx context.Context, cs *checkout.Session, a checkout.AnswerRecord) (bool, error) {
-	p, ok := a.Claim.(*idempotency.Pending)
-	if !ok || p.Store != idempotency.Store(s) {
-		return false, nil
-	}
-	if _, inTx := ctx.Value(txKey{}).(*gorm.DB); inTx {
-		return false, nil // a failed statement would abort the caller's transaction
-	}
-	was, ok := s.rememberedRow(cs.ShopID, cs.ID)
-	if !ok || was.RowVersion != cs.RowVersion {
-		s.claimGate.record(false) // remembered anew meanwhile (a concurrent call)
-		return false, nil
-	}
-	rec := p.Record
-	until, err := s.legacyIdempotencyUntil(ctx)
-	if err != nil {
+	rec, was, ok, err := s.rememberedClaim(ctx, cs, a.Claim)
+	if err != nil || !ok {
 		return false, err
-	}
-	if rec.CreatedAt.Before(until) {
-		return false, nil // a record of 00014 may hold the key for any API key: Begin looks
 	}
 	r, err := s.toCheckoutRow(cs)
 	if err != nil {
@@ -226,6 +210,33 @@ func (s *Store) SaveCheckoutSessionClaiming(ctx context.Context, cs *checkout.Se
 	r.RowVersion = cs.RowVersion
 	s.rememberSession(ctx, r)
 	return true, nil
+}
+
+// rememberedClaim checks what a claim made with the write of a remembered
+// session needs (SaveCheckoutSessionClaiming, BeginCompletionClaiming):
+// claim is an *idempotency.Pending of this store, ctx carries no
+// transaction (a failed statement would abort it), cs is still at the
+// row version remembered, and no record of migration 00014 may hold the
+// key (it would for any API key: Begin looks). It returns the record to
+// insert and the remembered row; ok false: claim nothing.
+func (s *Store) rememberedClaim(ctx context.Context, cs *checkout.Session, claim any) (rec idempotency.Record, was checkoutSessionRow, ok bool, err error) {
+	p, isPending := claim.(*idempotency.Pending)
+	if !isPending || p.Store != idempotency.Store(s) {
+		return rec, was, false, nil
+	}
+	if _, inTx := ctx.Value(txKey{}).(*gorm.DB); inTx {
+		return rec, was, false, nil
+	}
+	was, ok = s.rememberedRow(cs.ShopID, cs.ID)
+	if !ok || was.RowVersion != cs.RowVersion {
+		s.claimGate.record(false) // remembered anew meanwhile (a concurrent call)
+		return rec, was, false, nil
+	}
+	until, err := s.legacyIdempotencyUntil(ctx)
+	if err != nil || p.Record.CreatedAt.Before(until) {
+		return rec, was, false, err
+	}
+	return p.Record, was, true, nil
 }
 
 // claimAndSave is SaveCheckoutSessionClaiming's one statement
