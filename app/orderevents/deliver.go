@@ -66,14 +66,22 @@ func (s *Service) attempt(ctx context.Context, ev *Event, claimAfter *time.Time,
 	now := s.now()
 	status, derr := s.post(rctx, set.WebhookURL, secretBytes, ev, now)
 	att := Attempt{EventID: ev.ID, AttemptedAt: now, StatusCode: status, Duration: time.Since(start)}
-	state := Pending
-	if derr == nil {
-		state, claimAfter = Delivered, nil
-	} else {
+	switch {
+	case derr == nil && claimAfter != nil && ev.ClaimedUntil != nil:
+		// A first attempt that delivered: recorded with others
+		// (outcomes.go) while its claim holds the event.
+		if err := s.recordDelivered(context.WithoutCancel(ctx), att, *ev.ClaimedUntil); err != nil {
+			return err
+		}
+	case derr == nil:
+		if err := s.Store.RecordAgentEventAttempt(context.WithoutCancel(ctx), att, Delivered, nil); err != nil {
+			return err
+		}
+	default:
 		att.Error = app.Truncate(derr.Error(), 500)
-	}
-	if err := s.Store.RecordAgentEventAttempt(context.WithoutCancel(ctx), att, state, claimAfter); err != nil {
-		return err
+		if err := s.Store.RecordAgentEventAttempt(context.WithoutCancel(ctx), att, Pending, claimAfter); err != nil {
+			return err
+		}
 	}
 	if derr != nil {
 		s.log(ctx, slog.LevelWarn, "agent event delivery failed", ev, "attempt", ev.Attempts+1, "status", status, "err", att.Error,

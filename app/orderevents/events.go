@@ -103,6 +103,11 @@ type Store interface {
 	// status, attempts (+1), last status and error, delivered_at when
 	// delivered, and its claim.
 	RecordAgentEventAttempt(ctx context.Context, a Attempt, status string, claimedUntil *time.Time) error
+	// RecordDeliveredAgentEvents keeps attempts that delivered their
+	// events, in one statement: each event delivered (at its attempt's
+	// time), its attempts +1, its claim cleared. An event no longer
+	// stored (its shop deleted) is skipped.
+	RecordDeliveredAgentEvents(ctx context.Context, atts []Attempt) error
 	// FailAgentEvent marks an event failed without an attempt.
 	FailAgentEvent(ctx context.Context, id int64, lastError string) error
 	AgentEvents(ctx context.Context, shopID int64, sessionID string) ([]*Event, error)
@@ -133,6 +138,9 @@ type Service struct {
 	// counts them for Drain.
 	slots    chan struct{}
 	inflight sync.WaitGroup
+	// outcomes are the delivered first attempts waiting for their batch
+	// (outcomes.go).
+	outcomes outcomes
 }
 
 // DeliverArgs delivers one order event (Service.Deliver).

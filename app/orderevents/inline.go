@@ -76,19 +76,21 @@ func (s *Service) deliverSoon(ctx context.Context, ev *Event, set *app.ACPSettin
 }
 
 // Drain waits for the first attempts under way, until ctx ends (what is
-// cut is left to the sweep).
+// cut is left to the sweep), and writes the deliveries they recorded.
 func (s *Service) Drain(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() {
 		s.inflight.Wait()
 		close(done)
 	}()
+	var err error
 	select {
 	case <-done:
-		return nil
 	case <-ctx.Done():
-		return ctx.Err()
+		err = ctx.Err()
 	}
+	s.drainOutcomes(context.WithoutCancel(ctx))
+	return err
 }
 
 // Sweep hands the events whose first attempt failed or was lost (pending,

@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -173,6 +176,59 @@ func (s *Store) RecordAgentEventAttempt(ctx context.Context, a orderevents.Attem
 		}
 		return nil
 	})
+}
+
+// RecordDeliveredAgentEvents keeps a batch of attempts that delivered
+// their events (orderevents' first attempts): on PostgreSQL one statement
+// whatever the batch's size, on SQLite one transaction.
+func (s *Store) RecordDeliveredAgentEvents(ctx context.Context, atts []orderevents.Attempt) error {
+	if len(atts) == 0 {
+		return nil
+	}
+	if s.kind != app.DatabasePostgres {
+		return s.InTx(ctx, func(ctx context.Context) error {
+			for _, a := range atts {
+				err := s.RecordAgentEventAttempt(ctx, a, orderevents.Delivered, nil)
+				if err != nil && !errors.Is(err, app.ErrNotFound) {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	// The columns as array literals (gorm would spread a Go slice into a
+	// list of parameters): one statement text whatever the batch's size.
+	var ids, at, codes, ms strings.Builder
+	for i, a := range atts {
+		sep := byte(',')
+		if i == 0 {
+			sep = '{'
+		}
+		ids.WriteByte(sep)
+		ids.WriteString(strconv.FormatInt(a.EventID, 10))
+		at.WriteByte(sep)
+		at.WriteString(strconv.Quote(a.AttemptedAt.UTC().Format(time.RFC3339Nano)))
+		codes.WriteByte(sep)
+		codes.WriteString(strconv.Itoa(a.StatusCode))
+		ms.WriteByte(sep)
+		ms.WriteString(strconv.FormatInt(a.Duration.Milliseconds(), 10))
+	}
+	for _, b := range []*strings.Builder{&ids, &at, &codes, &ms} {
+		b.WriteByte('}')
+	}
+	// One event's attempts are never in one batch twice (a first attempt
+	// is made once), so the UPDATE … FROM meets each event once.
+	err := s.conn(ctx).Exec(`WITH a AS (
+			SELECT * FROM unnest(CAST(? AS bigint[]), CAST(? AS timestamptz[]), CAST(? AS integer[]), CAST(? AS bigint[]))
+				AS a(event_id, attempted_at, status_code, duration_ms)),
+		e AS (
+			UPDATE agent_events SET attempts = attempts + 1, last_status = a.status_code, last_error = '',
+				status = ?, delivered_at = a.attempted_at, claimed_until = NULL
+			FROM a WHERE agent_events.id = a.event_id RETURNING agent_events.id)
+		INSERT INTO agent_event_attempts (event_id, attempted_at, status_code, error, duration_ms)
+		SELECT a.event_id, a.attempted_at, a.status_code, '', a.duration_ms FROM a JOIN e ON e.id = a.event_id`,
+		ids.String(), at.String(), codes.String(), ms.String(), orderevents.Delivered).Error
+	return translate(err, "record delivered agent events")
 }
 
 // FailAgentEvent marks a pending event failed for good.

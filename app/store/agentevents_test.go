@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -129,6 +130,67 @@ func TestAgentEvents(t *testing.T) {
 		}
 		if atts, _ := st.AgentEventAttempts(ctx, create.ID); len(atts) != 0 {
 			t.Errorf("attempts left: %d", len(atts))
+		}
+	})
+}
+
+// TestRecordDeliveredAgentEvents: a batch of first attempts that delivered
+// their events leaves each event delivered at its attempt's time, with one
+// attempt more and its claim cleared, and keeps each attempt; an event no
+// longer stored is skipped. On PostgreSQL the batch is one statement.
+func TestRecordDeliveredAgentEvents(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		sh, err := st.SaveShopInstall(ctx, app.Shop{Domain: "a.myshopify.com"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Date(2026, 12, 8, 10, 0, 0, 0, time.UTC)
+		var atts []orderevents.Attempt
+		var other int64
+		for i := range 4 {
+			claim := now.Add(30 * time.Second)
+			ev := &orderevents.Event{ShopID: sh.ID, SessionID: fmt.Sprintf("cs_%d", i), Type: acp.EventOrderUpdate,
+				APIVersion: acp.V20260417, Body: []byte(`{}`), CreatedAt: now, ClaimedUntil: &claim}
+			if ok, err := st.InsertAgentEvent(ctx, ev); !ok || err != nil {
+				t.Fatalf("insert %d: %v %v", i, ok, err)
+			}
+			if i == 3 {
+				other = ev.ID // not in the batch
+				continue
+			}
+			atts = append(atts, orderevents.Attempt{EventID: ev.ID, AttemptedAt: now.Add(time.Duration(i) * time.Second),
+				StatusCode: 200 + i, Duration: time.Duration(i+1) * time.Millisecond})
+		}
+		atts = append(atts, orderevents.Attempt{EventID: 999999, AttemptedAt: now, StatusCode: 200})
+		n := store.CountStatements(st)
+		if err := st.RecordDeliveredAgentEvents(ctx, atts); err != nil {
+			t.Fatal(err)
+		}
+		if got := n.Load(); st.Kind() == app.DatabasePostgres && got != 1 {
+			t.Errorf("a batch of %d: %d statements, want 1", len(atts), got)
+		}
+		for _, a := range atts[:3] {
+			ev, err := st.AgentEvent(ctx, a.EventID)
+			if err != nil || ev.Status != orderevents.Delivered || ev.Attempts != 1 || ev.LastStatus != a.StatusCode ||
+				ev.ClaimedUntil != nil || ev.DeliveredAt == nil || !ev.DeliveredAt.Equal(a.AttemptedAt) {
+				t.Errorf("event %d after the batch: %+v, %v", a.EventID, ev, err)
+			}
+			kept, err := st.AgentEventAttempts(ctx, a.EventID)
+			if err != nil || len(kept) != 1 || kept[0].StatusCode != a.StatusCode || kept[0].Duration != a.Duration ||
+				!kept[0].AttemptedAt.Equal(a.AttemptedAt) || kept[0].Error != "" {
+				t.Errorf("event %d's attempts: %+v, %v", a.EventID, kept, err)
+			}
+		}
+		if ev, err := st.AgentEvent(ctx, other); err != nil || ev.Status != orderevents.Pending || ev.Attempts != 0 || ev.ClaimedUntil == nil {
+			t.Errorf("an event outside the batch: %+v, %v", ev, err)
+		}
+		if kept, err := st.AgentEventAttempts(ctx, 999999); err != nil || len(kept) != 0 {
+			t.Errorf("attempts of a missing event: %+v, %v", kept, err)
+		}
+		if err := st.RecordDeliveredAgentEvents(ctx, nil); err != nil {
+			t.Errorf("an empty batch: %v", err)
 		}
 	})
 }
