@@ -32,6 +32,7 @@ import (
 	"github.com/acpbridge/acpbridge/app/payment"
 	"github.com/acpbridge/acpbridge/app/payment/stripeemu"
 	"github.com/acpbridge/acpbridge/app/service"
+	"github.com/acpbridge/acpbridge/app/shops"
 	"github.com/acpbridge/acpbridge/shopify"
 	"github.com/acpbridge/acpbridge/shopify/emulator"
 	"github.com/acpbridge/acpbridge/web"
@@ -215,6 +216,7 @@ func Run(ctx context.Context, opts Options, base config.Config, logger *slog.Log
 		APIKey: DemoClientID, APISecret: clientSecret, Shops: []string{DemoShop, DemoHandoffShop},
 		Products: opts.Products, Logger: logger.With("component", "shopify-emulator"), Seed: 1,
 		Scopes: base.Scopes, OptionalScopes: strings.Split(config.OptionalScopes, ","),
+		WebhookFilters: shops.WebhookFilters, // shopify.app.toml's, as Shopify applies them
 	})
 	if err != nil {
 		return fmt.Errorf("shopify emulator: %w", err)

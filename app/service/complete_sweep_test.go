@@ -14,6 +14,7 @@ import (
 	"github.com/acpbridge/acpbridge/app/checkout"
 	"github.com/acpbridge/acpbridge/app/jobs"
 	"github.com/acpbridge/acpbridge/app/payment/stripeemu"
+	"github.com/acpbridge/acpbridge/app/shops"
 )
 
 // TestCompleteOrderLookup: Shopify's order search (FindOrderBySource) is
@@ -243,6 +244,36 @@ func TestResumePresumesUnrecordedOrderSent(t *testing.T) {
 		})
 		e.checkOnce(t, id, total)
 	})
+}
+
+// TestOwnOrderNewsFiltered: with shopify.app.toml's subscription filters
+// (shops.WebhookFilters), Shopify does not send orders/create and
+// orders/paid for the order the app's orderCreate wrote at all: a purchase
+// brings only its stock's news. (TestHandoffPurchase has the handoff's
+// orders pass the same filters.)
+func TestOwnOrderNewsFiltered(t *testing.T) {
+	t.Parallel()
+	e := newCheckoutEnv(t, app.DatabaseSQLite)
+	if err := e.emu.SetWebhookFilters(shops.WebhookFilters); err != nil {
+		t.Fatal(err)
+	}
+	a := e.agent(t, acp.V20260417)
+	id, total := e.readySession(t, a, 1)
+	if r := a.do("POST", "/checkout_sessions/"+id+"/complete", a.paymentBody(e.token(stripeemu.KindApprove))); r.str("status") != "completed" {
+		t.Fatalf("complete: %d %s", r.status, r.body)
+	}
+	e.checkOnce(t, id, total)
+	waitFor(t, "the order's stock news", func() bool { return len(e.emu.Deliveries(testShop, "inventory_levels/update")) > 0 })
+	waitWebhooksDone(t, e)
+	for _, topic := range []string{"orders/create", "orders/paid"} {
+		if ds := e.emu.Deliveries(testShop, topic); len(ds) != 0 {
+			t.Errorf("%d %s deliveries of the app's own order, want none", len(ds), topic)
+		}
+	}
+	_, _, body := get(t, e.svc.MetricsURL())
+	if strings.Contains(body, `topic="orders/create"`) || strings.Contains(body, `topic="orders/paid"`) {
+		t.Errorf("order news reached the app:\n%s", grep(body, "acpbridge_shopify_webhooks"))
+	}
 }
 
 // TestOwnOrderNewsNotStored: Shopify announces the order the app's

@@ -17,6 +17,7 @@ import (
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
 	"github.com/acpbridge/acpbridge/app/checkout"
+	"github.com/acpbridge/acpbridge/app/shops"
 	"github.com/acpbridge/acpbridge/shopify/emulator"
 )
 
@@ -30,6 +31,11 @@ type handoffEnv struct {
 func newHandoffEnv(t *testing.T, kind app.DatabaseKind) *handoffEnv {
 	t.Helper()
 	e := newCheckoutEnv(t, kind)
+	// Shopify sends orders/create and orders/paid only through
+	// shopify.app.toml's filter: the handoff's orders pass it.
+	if err := e.emu.SetWebhookFilters(shops.WebhookFilters); err != nil {
+		t.Fatal(err)
+	}
 	ctx := context.Background()
 	// The merchant switches to Shopify's checkout (a custom-distribution
 	// install could keep its Stripe account; it chooses not to).

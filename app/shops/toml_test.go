@@ -1,6 +1,7 @@
 package shops_test
 
 import (
+	"maps"
 	"os"
 	"regexp"
 	"slices"
@@ -8,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/acpbridge/acpbridge/app"
+	"github.com/acpbridge/acpbridge/app/checkout"
 	"github.com/acpbridge/acpbridge/app/config"
 
 	"github.com/acpbridge/acpbridge/app/shops"
@@ -69,7 +71,24 @@ func TestShopifyAppTOMLMatchesCode(t *testing.T) {
 	if strings.Join(topics, ",") != strings.Join(want, ",") {
 		t.Errorf("toml topics %v\n  != shops.WebhookTopics %v", topics, want)
 	}
-	if n := strings.Count(toml, `uri = "/webhooks/shopify"`); n != 2 {
-		t.Errorf("%d subscriptions point at /webhooks/shopify, want 2", n)
+	if n := strings.Count(toml, `uri = "/webhooks/shopify"`); n != 3 {
+		t.Errorf("%d subscriptions point at /webhooks/shopify, want 3", n)
+	}
+	// The subscriptions' filters, by topic, are WebhookFilters.
+	filters := map[string]string{}
+	for _, block := range strings.Split(toml, "[[webhooks.subscriptions]]")[1:] {
+		f := regexp.MustCompile(`(?m)^\s*filter = "([^"]*)"`).FindStringSubmatch(block)
+		if f == nil {
+			continue
+		}
+		for _, m := range regexp.MustCompile(`"([a-z_]+/[a-z_]+)"`).FindAllStringSubmatch(block, -1) {
+			filters[m[1]] = f[1]
+		}
+	}
+	if !maps.Equal(filters, shops.WebhookFilters) {
+		t.Errorf("toml filters %v\n  != shops.WebhookFilters %v", filters, shops.WebhookFilters)
+	}
+	if want := "note_attributes.name:" + checkout.HandoffAttribute; shops.HandoffOrderFilter != want {
+		t.Errorf("HandoffOrderFilter %q, want %q (the handoff's note attribute)", shops.HandoffOrderFilter, want)
 	}
 }

@@ -45,6 +45,25 @@ var WebhookTopics = []string{
 	shopify.TopicOrdersCreate, shopify.TopicOrdersPaid, shopify.TopicDraftOrdersUpdate,
 }
 
+// WebhookFilters are the delivery filters of shopify.app.toml's
+// subscriptions, by topic (a test keeps them equal; the emulator applies
+// them as Shopify does). orders/create and orders/paid matter to the app
+// only for an order of an agent's checkout at Shopify, which carries the
+// handoff's note attribute (app/orderevents' handoff.go): Shopify sends
+// no other, so neither the app's own orderCreate orders (two deliveries a
+// purchase) nor the shop's other orders reach the app. One that does
+// anyway (a subscription made without the filter) is still told apart and
+// ignored without being stored (OrderNoise).
+var WebhookFilters = map[string]string{
+	shopify.TopicOrdersCreate: HandoffOrderFilter,
+	shopify.TopicOrdersPaid:   HandoffOrderFilter,
+}
+
+// HandoffOrderFilter passes an order with the handoff's note attribute
+// (checkout.HandoffAttribute; a test checks the name), in Shopify's
+// search syntax over the webhook payload.
+const HandoffOrderFilter = "note_attributes.name:acpbridge_session"
+
 // MaxWebhookBody bounds a webhook body. Shopify documents no ceiling for
 // HTTPS deliveries; it caps its EventBridge deliveries at 1,000,000 bytes
 // (larger payloads arrive there as a bare {"id":…}), and its staff speak of

@@ -27,11 +27,14 @@ func TestAppTOMLTopicsInAdminSchema(t *testing.T) {
 		t.Fatalf("WebhookSubscriptionTopic missing from the schema (%v)", enum)
 	}
 	toml := string(b)
-	topicsBlock := regexp.MustCompile(`(?s)\n\s*topics = \[(.*?)\]`).FindStringSubmatch(toml)
-	if topicsBlock == nil {
+	blocks := regexp.MustCompile(`(?s)\n\s*topics = \[(.*?)\]`).FindAllStringSubmatch(toml, -1)
+	if blocks == nil {
 		t.Fatal("no topics = [...] in shopify.app.toml")
 	}
-	topics := regexp.MustCompile(`"([a-z_]+/[a-z_]+)"`).FindAllStringSubmatch(topicsBlock[1], -1)
+	var topics [][]string
+	for _, b := range blocks {
+		topics = append(topics, regexp.MustCompile(`"([a-z_]+/[a-z_]+)"`).FindAllStringSubmatch(b[1], -1)...)
+	}
 	if len(topics) < 10 {
 		t.Fatalf("found %d topics, want the app's ≥ 10", len(topics))
 	}
@@ -43,6 +46,13 @@ func TestAppTOMLTopicsInAdminSchema(t *testing.T) {
 			t.Errorf("topic %q: %s is not a WebhookSubscriptionTopic in this API version", m[1], name)
 		case v.Directives.ForName("deprecated") != nil:
 			t.Errorf("topic %q is deprecated in this API version", m[1])
+		}
+	}
+	// Every filter is one the emulator reads (filter.go), as Shopify
+	// would apply it.
+	for _, f := range regexp.MustCompile(`(?m)^\s*filter = "([^"]*)"`).FindAllStringSubmatch(toml, -1) {
+		if _, err := parseWebhookFilter(f[1]); err != nil {
+			t.Errorf("filter %q: %v", f[1], err)
 		}
 	}
 	compliance := regexp.MustCompile(`compliance_topics = \[([^\]]*)\]`).FindStringSubmatch(toml)

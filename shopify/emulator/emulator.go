@@ -66,6 +66,10 @@ type Config struct {
 	Now func() time.Time
 	// Seed makes the catalog and the random faults deterministic.
 	Seed int64
+	// WebhookFilters are the subscriptions' filters by topic, as
+	// shopify.app.toml declares them: a delivery whose payload a filter
+	// rejects is not sent (filter.go). A topic without one is always sent.
+	WebhookFilters map[string]string
 }
 
 // defaultScopes is what a managed install grants when Config.Scopes is empty:
@@ -100,6 +104,7 @@ type Emulator struct {
 	mu        sync.Mutex
 	shops     map[string]*shopState
 	appURL    string
+	filters   map[string]*webhookFilter // by topic (filter.go)
 	tokens    map[string]*accessToken
 	refreshes map[string]*refreshToken
 	codes     map[string]*authCode
@@ -144,8 +149,13 @@ func New(cfg Config) (*Emulator, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	filters, err := parseWebhookFilters(cfg.WebhookFilters)
+	if err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	e := &Emulator{
+		filters:   filters,
 		cfg:       cfg,
 		log:       cfg.Logger.With("component", "shopify-emulator"),
 		now:       cfg.Now,

@@ -30,10 +30,16 @@ type Delivery struct {
 // SendWebhook POSTs payload as JSON to AppURL+WebhookPath with Shopify's
 // headers, signed with the app's secret. It returns the delivery whatever
 // status the app answered; the error is for deliveries that got no answer.
+// When the topic's filter rejects the payload (Config.WebhookFilters),
+// nothing is sent, as by Shopify, and the delivery is nil.
 func (e *Emulator) SendWebhook(ctx context.Context, shop, topic string, payload any) (*Delivery, error) {
 	body, err := marshalRaw(payload)
 	if err != nil {
 		return nil, fmt.Errorf("emulator: encode %s payload: %w", topic, err)
+	}
+	if e.filtered(topic, body) {
+		e.log.DebugContext(ctx, "webhook not sent: the subscription's filter rejects it", "shop", shop, "topic", topic)
+		return nil, nil
 	}
 	d := &Delivery{
 		ID:          uuid.NewString(),
@@ -163,7 +169,7 @@ func (e *Emulator) notify(shop, topic string, payload any) {
 	defer cancel()
 	if d, err := e.SendWebhook(ctx, shop, topic, payload); err != nil {
 		e.log.Warn("webhook not delivered", "shop", shop, "topic", topic, "err", err)
-	} else if d.Status >= 300 {
+	} else if d != nil && d.Status >= 300 {
 		e.log.Warn("webhook refused", "shop", shop, "topic", topic, "status", d.Status)
 	}
 }

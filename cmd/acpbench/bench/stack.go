@@ -26,6 +26,7 @@ import (
 	"github.com/acpbridge/acpbridge/app/payment"
 	"github.com/acpbridge/acpbridge/app/payment/stripeemu"
 	"github.com/acpbridge/acpbridge/app/secret"
+	"github.com/acpbridge/acpbridge/app/shops"
 	"github.com/acpbridge/acpbridge/app/store"
 	"github.com/acpbridge/acpbridge/shopify/emulator"
 )
@@ -152,7 +153,8 @@ func StartStack(ctx context.Context, cfg StackConfig) (st *Stack, err error) {
 		}
 	}()
 	s.Shopify, err = emulator.New(emulator.Config{APIKey: stackClientID, APISecret: stackSecret, Shops: []string{stackShop},
-		Products: cfg.Products, Seed: 7, Scopes: strings.Split(config.DefaultScopes, ",")})
+		Products: cfg.Products, Seed: 7, Scopes: strings.Split(config.DefaultScopes, ","),
+		WebhookFilters: shops.WebhookFilters}) // shopify.app.toml's, as Shopify applies them
 	if err != nil {
 		return nil, err
 	}
