@@ -64,14 +64,7 @@ func TestPipelineWithoutHTTP(t *testing.T) {
 				}
 				return m
 			}
-			address := map[string]any{"name": "Ada Lovelace", "line_one": "1 Market St", "city": "San Francisco",
-				"state": "CA", "country": "US", "postal_code": "94105"}
-
-			created := session("create", call(acpapi.OpCreate, "", "mcp-1", map[string]any{
-				"line_items": []any{map[string]any{"id": item.ID, "quantity": 1}}, "currency": "usd", "capabilities": map[string]any{},
-				"buyer":               map[string]any{"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com"},
-				"fulfillment_details": map[string]any{"name": "Ada Lovelace", "address": address},
-			}), idempotency.OutcomeCreated, false)
+			created := session("create", call(acpapi.OpCreate, "", "mcp-1", readyBody(item)), idempotency.OutcomeCreated, false)
 			id, _ := created["id"].(string)
 			if created["status"] != "ready_for_payment" {
 				t.Fatalf("created %s", created["status"])
@@ -89,9 +82,7 @@ func TestPipelineWithoutHTTP(t *testing.T) {
 				t.Fatalf("updated %s", updated["status"])
 			}
 
-			token := stripe.GrantToken(stripeAccount, stripeemu.KindApprove, "usd", 1_000_000, time.Time{})
-			pay := map[string]any{"payment_data": map[string]any{"handler_id": acp.StripeSPTHandlerID,
-				"instrument": map[string]any{"type": "card", "credential": map[string]any{"type": "spt", "token": token}}}}
+			pay := payBody(stripe, stripeemu.KindApprove)
 			done := call(acpapi.OpComplete, id, "mcp-3", pay)
 			completed := session("complete", done, idempotency.OutcomeReturned, true)
 			if completed["status"] != "completed" || completed["order"] == nil {
@@ -141,6 +132,30 @@ func payingAgent(t *testing.T, svc *service.Service, stripe *stripeemu.Emulator,
 		t.Fatal(err)
 	}
 	return sh, token, key
+}
+
+// testAddress is the buyer's shipping address in these tests.
+func testAddress() map[string]any {
+	return map[string]any{"name": "Ada Lovelace", "line_one": "1 Market St", "city": "San Francisco",
+		"state": "CA", "country": "US", "postal_code": "94105"}
+}
+
+// readyBody is a create of one unit of item with a buyer and an address:
+// a session ready for payment.
+func readyBody(item feeds.PublishedItem) map[string]any {
+	return map[string]any{
+		"line_items": []any{map[string]any{"id": item.ID, "quantity": 1}}, "currency": "usd", "capabilities": map[string]any{},
+		"buyer":               map[string]any{"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com"},
+		"fulfillment_details": map[string]any{"name": "Ada Lovelace", "address": testAddress()},
+	}
+}
+
+// payBody is a complete paying with a new Shared Payment Token of kind
+// (stripeemu.KindApprove, …) on the agent's Stripe account.
+func payBody(stripe *stripeemu.Emulator, kind string) map[string]any {
+	token := stripe.GrantToken(stripeAccount, kind, "usd", 1_000_000, time.Time{})
+	return map[string]any{"payment_data": map[string]any{"handler_id": acp.StripeSPTHandlerID,
+		"instrument": map[string]any{"type": "card", "credential": map[string]any{"type": "spt", "token": token}}}}
 }
 
 func startApp(t *testing.T, kind app.DatabaseKind) (*service.Service, *stripeemu.Emulator, feeds.PublishedItem) {

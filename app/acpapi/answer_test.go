@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"testing"
-	"time"
 
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
@@ -67,14 +66,8 @@ func TestAnswerStoredWithSession(t *testing.T) {
 						again.Session, res.Outcome, res.Err, res.Session)
 				}
 			}
-			address := map[string]any{"name": "Ada Lovelace", "line_one": "1 Market St", "city": "San Francisco",
-				"state": "CA", "country": "US", "postal_code": "94105"}
 
-			createBody := map[string]any{
-				"line_items": []any{map[string]any{"id": item.ID, "quantity": 1}}, "currency": "usd", "capabilities": map[string]any{},
-				"buyer":               map[string]any{"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com"},
-				"fulfillment_details": map[string]any{"name": "Ada Lovelace", "address": address},
-			}
+			createBody := readyBody(item)
 			created := call(acpapi.OpCreate, "", "k1", createBody)
 			if created.Err != nil || created.Outcome != idempotency.OutcomeCreated {
 				t.Fatalf("create = %s, %v", created.Outcome, created.Err)
@@ -158,20 +151,12 @@ func TestCompleteAnswerStoredWithRecord(t *testing.T) {
 			obs := &observedCheckout{Checkout: svc.Checkout()}
 			p := &acpapi.Pipeline{Checkout: obs, Agents: svc.Agents(), Idempotency: &idempotency.Keys{Store: st}}
 			call := caller(t, p, apiKey)
-			address := map[string]any{"name": "Ada Lovelace", "line_one": "1 Market St", "city": "San Francisco",
-				"state": "CA", "country": "US", "postal_code": "94105"}
-			created := call(acpapi.OpCreate, "", "k1", map[string]any{
-				"line_items": []any{map[string]any{"id": item.ID, "quantity": 1}}, "currency": "usd", "capabilities": map[string]any{},
-				"buyer":               map[string]any{"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com"},
-				"fulfillment_details": map[string]any{"name": "Ada Lovelace", "address": address},
-			})
+			created := call(acpapi.OpCreate, "", "k1", readyBody(item))
 			var s struct{ ID string }
 			if err := json.Unmarshal(created.Session, &s); created.Err != nil || err != nil {
 				t.Fatal(created.Err, err)
 			}
-			token := stripe.GrantToken(stripeAccount, stripeemu.KindApprove, "usd", 1_000_000, time.Time{})
-			pay := map[string]any{"payment_data": map[string]any{"handler_id": acp.StripeSPTHandlerID,
-				"instrument": map[string]any{"type": "card", "credential": map[string]any{"type": "spt", "token": token}}}}
+			pay := payBody(stripe, stripeemu.KindApprove)
 
 			for _, tc := range []struct {
 				name, key  string

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/acpbridge/acpbridge/acp"
 	"github.com/acpbridge/acpbridge/app"
@@ -81,26 +80,16 @@ func TestCompleteClaimsWithBegin(t *testing.T) {
 			watch := &claimWatch{Sessions: svc.Checkout()}
 			p := &acpapi.Pipeline{Checkout: watch, Agents: svc.Agents(), Idempotency: &idempotency.Keys{Store: st}}
 			call := caller(t, p, apiKey)
-			address := map[string]any{"name": "Ada Lovelace", "line_one": "1 Market St", "city": "San Francisco",
-				"state": "CA", "country": "US", "postal_code": "94105"}
 			newSession := func(n int) string {
 				t.Helper()
-				res := call(acpapi.OpCreate, "", fmt.Sprintf("create-%d", n), map[string]any{
-					"line_items": []any{map[string]any{"id": item.ID, "quantity": 1}}, "currency": "usd", "capabilities": map[string]any{},
-					"buyer":               map[string]any{"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com"},
-					"fulfillment_details": map[string]any{"name": "Ada Lovelace", "address": address},
-				})
+				res := call(acpapi.OpCreate, "", fmt.Sprintf("create-%d", n), readyBody(item))
 				var s struct{ ID, Status string }
 				if err := json.Unmarshal(res.Session, &s); res.Err != nil || err != nil || s.Status != "ready_for_payment" {
 					t.Fatalf("create: %v, %v, %s", res.Err, err, s.Status)
 				}
 				return s.ID
 			}
-			pay := func(kind string) map[string]any {
-				token := stripe.GrantToken(stripeAccount, kind, "usd", 1_000_000, time.Time{})
-				return map[string]any{"payment_data": map[string]any{"handler_id": acp.StripeSPTHandlerID,
-					"instrument": map[string]any{"type": "card", "credential": map[string]any{"type": "spt", "token": token}}}}
-			}
+			pay := func(kind string) map[string]any { return payBody(stripe, kind) }
 			record := func(sessionID, idemKey string) *idempotency.Record {
 				t.Helper()
 				rec, err := st.IdempotencyRecord(ctx, idempotency.Scope{ShopID: sh.ID, APIKeyID: key.ID,

@@ -78,8 +78,6 @@ func TestUpdateClaimsWithSession(t *testing.T) {
 				}
 				return v
 			}
-			address := map[string]any{"name": "Ada Lovelace", "line_one": "1 Market St", "city": "San Francisco",
-				"state": "CA", "country": "US", "postal_code": "94105"}
 			createBody := map[string]any{
 				"line_items": []any{map[string]any{"id": item.ID, "quantity": 1}}, "currency": "usd", "capabilities": map[string]any{},
 				"buyer": map[string]any{"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com"},
@@ -117,7 +115,7 @@ func TestUpdateClaimsWithSession(t *testing.T) {
 				ok   bool // a session write (else a refusal)
 			}{
 				{"items", map[string]any{"line_items": []any{map[string]any{"id": item.ID, "quantity": 2}}}, true},
-				{"address", map[string]any{"fulfillment_details": map[string]any{"name": "Ada Lovelace", "address": address}}, true},
+				{"address", map[string]any{"fulfillment_details": map[string]any{"name": "Ada Lovelace", "address": testAddress()}}, true},
 				{"unknown option", map[string]any{"selected_fulfillment_options": []any{map[string]any{"type": "shipping", "option_id": "nope",
 					"item_ids": []any{item.ID}}}}, false},
 				{"discount code", map[string]any{"discounts": map[string]any{"codes": []any{"NOPE10"}}}, true},

@@ -132,10 +132,3 @@ func (s *Service) drainOutcomes(ctx context.Context) {
 	s.outcomes.mu.Unlock()
 	s.flushOutcomes(ctx)
 }
-
-// pendingOutcomes counts the delivered first attempts not yet written.
-func (s *Service) pendingOutcomes() int {
-	s.outcomes.mu.Lock()
-	defer s.outcomes.mu.Unlock()
-	return len(s.outcomes.pending)
-}

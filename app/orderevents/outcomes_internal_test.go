@@ -138,3 +138,10 @@ func TestDeliveredFirstAttemptsAreBatched(t *testing.T) {
 		}
 	})
 }
+
+// pendingOutcomes counts the delivered first attempts not yet written.
+func (s *Service) pendingOutcomes() int {
+	s.outcomes.mu.Lock()
+	defer s.outcomes.mu.Unlock()
+	return len(s.outcomes.pending)
+}

@@ -28,7 +28,6 @@ import (
 // webhookFilter is a parsed filter: it holds when any of its AND groups
 // holds.
 type webhookFilter struct {
-	src string
 	any [][]filterTerm
 }
 
@@ -43,7 +42,7 @@ func parseWebhookFilter(src string) (*webhookFilter, error) {
 	if strings.ContainsAny(src, `"'()<>=[]{}\`) {
 		return nil, fmt.Errorf("emulator: webhook filter %q: only path:value terms with AND, OR and NOT are understood", src)
 	}
-	f := &webhookFilter{src: src}
+	f := &webhookFilter{}
 	group := []filterTerm{}
 	not := false
 	expectTerm := true
