@@ -83,7 +83,7 @@ func (s *Store) CreateCart(ctx context.Context, c *checkout.Cart) error {
 // Cart returns the shop's cart id; another shop's is not found.
 func (s *Store) Cart(ctx context.Context, shopID int64, id string) (*checkout.Cart, error) {
 	var r cartRow
-	if err := s.conn(ctx).Where("id = ? AND shop_id = ?", id, shopID).Take(&r).Error; err != nil {
+	if err := s.conn(ctx).Where(byShopKey, id, shopID).Take(&r).Error; err != nil {
 		return nil, translate(err, "cart")
 	}
 	return s.toCart(r)
@@ -98,7 +98,7 @@ func (s *Store) SaveCart(ctx context.Context, c *checkout.Cart) error {
 		return err
 	}
 	res := s.conn(ctx).Model(&cartRow{}).
-		Where("id = ? AND shop_id = ? AND row_version = ?", c.ID, c.ShopID, c.RowVersion).
+		Where(byShopKey+" AND row_version = ?", c.ID, c.ShopID, c.RowVersion).
 		Updates(map[string]any{
 			"state": r.State, "buyer_sealed": r.BuyerSealed, "buyer_index": r.BuyerIndex, "currency": r.Currency, "expires_at": r.ExpiresAt, "updated_at": r.UpdatedAt,
 			"row_version": gorm.Expr("row_version + 1"),
@@ -116,7 +116,7 @@ func (s *Store) SaveCart(ctx context.Context, c *checkout.Cart) error {
 // DeleteCart deletes c when its row version is unchanged since it was
 // read; otherwise (or when it is gone already) ErrConflict.
 func (s *Store) DeleteCart(ctx context.Context, c *checkout.Cart) error {
-	res := s.conn(ctx).Where("id = ? AND shop_id = ? AND row_version = ?", c.ID, c.ShopID, c.RowVersion).Delete(&cartRow{})
+	res := s.conn(ctx).Where(byShopKey+" AND row_version = ?", c.ID, c.ShopID, c.RowVersion).Delete(&cartRow{})
 	if res.Error != nil {
 		return translate(res.Error, "delete cart")
 	}

@@ -29,7 +29,7 @@ import (
 // written.
 const beginCompletionSQL = `WITH s AS (
   UPDATE checkout_sessions SET ` + sessionSetSQL + `
-  WHERE id = ? AND shop_id = ? AND row_version = ?
+  WHERE ` + byShopKey + ` AND row_version = ?
   RETURNING 1),
 ` + beginPaymentCTE + `
 SELECT (SELECT count(*) FROM s) AS saved, (SELECT attempt FROM p) AS attempt, (SELECT order_sent FROM p) AS order_sent`
@@ -116,7 +116,7 @@ func recordCompletionSQL(event, answer bool) string {
 	var b strings.Builder
 	b.WriteString(`WITH s AS (
   UPDATE checkout_sessions SET status = ?, state = ?, buyer_sealed = ?, buyer_index = ?, currency = ?, expires_at = ?, updated_at = ?, row_version = row_version + 1
-  WHERE id = ? AND shop_id = ? AND row_version = ?
+  WHERE ` + byShopKey + ` AND row_version = ?
     AND EXISTS (SELECT 1 FROM checkout_payments WHERE session_id = ? AND attempt = ?)
   RETURNING 1),
 p AS (

@@ -32,7 +32,7 @@ const claimBeginSQL = `WITH k AS (
   RETURNING id),
 s AS (
   UPDATE checkout_sessions SET ` + sessionSetSQL + `
-  WHERE id = ? AND shop_id = ? AND row_version = ? AND buyer_sealed IS NOT DISTINCT FROM ? AND EXISTS (SELECT 1 FROM k)
+  WHERE ` + byShopKey + ` AND row_version = ? AND buyer_sealed IS NOT DISTINCT FROM ? AND EXISTS (SELECT 1 FROM k)
   RETURNING 1),
 ` + beginPaymentCTE + `,
 n AS (SELECT (SELECT id FROM k) AS record, (SELECT count(*) FROM s) AS saved)

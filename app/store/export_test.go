@@ -114,3 +114,18 @@ SELECT json_build_object(
 	err := s.conn(ctx).Raw(q, shopID, variantIDs, shopID, shopID, shopID, shopID).Row().Scan(&out)
 	return out, err
 }
+
+// KeyedStatements are the statements that find a session or cart by its
+// key (byShopKey), by name, for checking PostgreSQL's plans of them.
+func KeyedStatements() map[string]string {
+	return map[string]string{
+		"beginCompletionSQL":   beginCompletionSQL,
+		"recordCompletionSQL":  recordCompletionSQL(true, true),
+		"claimBeginSQL":        claimBeginSQL,
+		"claimAndReadSQL":      claimAndReadSQL,
+		"claimAndSaveSQL":      claimAndSaveSQL,
+		"saveAnsweredSQL":      saveAnsweredSQL,
+		"a session by its key": "SELECT * FROM checkout_sessions WHERE " + byShopKey,
+		"a cart by its key":    "UPDATE carts SET row_version = row_version + 1 WHERE " + byShopKey,
+	}
+}

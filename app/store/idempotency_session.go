@@ -61,7 +61,7 @@ SELECT (SELECT id FROM ins) AS claim_id, cs.id AS cs_id, cs.shop_id AS cs_shop_i
   cs.status AS cs_status, cs.currency AS cs_currency, cs.state AS cs_state, cs.buyer_sealed AS cs_buyer_sealed,
   cs.row_version AS cs_row_version,
   cs.api_key_id AS cs_api_key_id, cs.expires_at AS cs_expires_at, cs.created_at AS cs_created_at, cs.updated_at AS cs_updated_at
-FROM (SELECT 1) AS one LEFT JOIN checkout_sessions cs ON cs.id = ? AND cs.shop_id = ?`
+FROM (SELECT 1) AS one LEFT JOIN checkout_sessions cs ON cs.id = ? AND +cs.shop_id = ?` // +: see byShopKey
 
 // claimRead is a row of claimAndReadSQL.
 type claimRead struct {
@@ -170,6 +170,14 @@ SELECT count(*) AS answered FROM f`,
 	return out.Answered == 1, nil
 }
 
+// saveAnsweredSQL is SaveCheckoutSessionAnswered's statement on
+// PostgreSQL: the guarded UPDATE, then the answer's finish when it wrote.
+const saveAnsweredSQL = `WITH s AS (
+  UPDATE checkout_sessions SET ` + sessionSetSQL + `
+  WHERE ` + byShopKey + ` AND row_version = ?
+  RETURNING 1), ` + finishSQL + `
+SELECT (SELECT count(*) FROM s) AS saved, (SELECT count(*) FROM f) AS answered`
+
 // SaveCheckoutSessionAnswered implements checkout.AnsweringStore: the
 // session's guarded UPDATE (SaveCheckoutSession: ErrConflict when its row
 // version moved, and then the answer is not stored either) and the
@@ -188,11 +196,7 @@ func (s *Store) SaveCheckoutSessionAnswered(ctx context.Context, cs *checkout.Se
 		return false, err
 	}
 	var out struct{ Saved, Answered int64 }
-	err = s.conn(ctx).Raw(`WITH s AS (
-  UPDATE checkout_sessions SET status = ?, state = ?, buyer_sealed = ?, buyer_index = ?, currency = ?, expires_at = ?, updated_at = ?, row_version = row_version + 1
-  WHERE id = ? AND shop_id = ? AND row_version = ?
-  RETURNING 1), `+finishSQL+`
-SELECT (SELECT count(*) FROM s) AS saved, (SELECT count(*) FROM f) AS answered`,
+	err = s.conn(ctx).Raw(saveAnsweredSQL,
 		r.Status, r.State, r.BuyerSealed, r.BuyerIndex, r.Currency, r.ExpiresAt, r.UpdatedAt, cs.ID, cs.ShopID, cs.RowVersion,
 		a.Outcome, answer, a.Record).Find(&out).Error
 	if err != nil {

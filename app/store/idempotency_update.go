@@ -281,7 +281,7 @@ func (s *Store) claimAndSave(ctx context.Context, r, was checkoutSessionRow, rec
 const claimAndSaveSQL = claimCompletedSQL + `,
 s AS (
   UPDATE checkout_sessions SET status = ?, state = ?, buyer_sealed = ?, buyer_index = ?, currency = ?, expires_at = ?, updated_at = ?, row_version = row_version + 1
-  WHERE id = ? AND shop_id = ? AND row_version = ? AND buyer_sealed IS NOT DISTINCT FROM ? AND EXISTS (SELECT 1 FROM k)
+  WHERE ` + byShopKey + ` AND row_version = ? AND buyer_sealed IS NOT DISTINCT FROM ? AND EXISTS (SELECT 1 FROM k)
   RETURNING 1),
 n AS (SELECT (SELECT count(*) FROM k) AS claimed, (SELECT count(*) FROM s) AS saved)
 SELECT claimed, CAST(CASE WHEN claimed = saved THEN saved::text ELSE '` + sessionMovedMark + `' END AS bigint) AS saved FROM n`
@@ -301,7 +301,7 @@ func sessionMovedError(err error) bool {
 func (s *Store) claimAndSaveInTx(ctx context.Context, cs *checkout.Session, r, was checkoutSessionRow, rec idempotency.Record, a checkout.AnswerRecord) (bool, error) {
 	return s.claimWriteFinishInTx(ctx, rec, a, func(ctx context.Context) error {
 		res := s.conn(ctx).Model(&checkoutSessionRow{}).
-			Where("id = ? AND shop_id = ? AND row_version = ? AND buyer_sealed IS ?", cs.ID, cs.ShopID, was.RowVersion, was.BuyerSealed).
+			Where(byShopKey+" AND row_version = ? AND buyer_sealed IS ?", cs.ID, cs.ShopID, was.RowVersion, was.BuyerSealed).
 			Updates(sessionWrite(r))
 		if res.Error != nil {
 			return translate(res.Error, "save checkout session")
