@@ -115,7 +115,7 @@ func (s *Store) BeginCompletionWrite(ctx context.Context, cs *checkout.Session, 
 func recordCompletionSQL(event, answer bool) string {
 	var b strings.Builder
 	b.WriteString(`WITH s AS (
-  UPDATE checkout_sessions SET status = ?, state = ?, buyer_sealed = ?, buyer_index = ?, currency = ?, expires_at = ?, updated_at = ?, row_version = row_version + 1
+  UPDATE checkout_sessions SET ` + sessionSetSQL + `
   WHERE ` + byShopKey + ` AND row_version = ?
     AND EXISTS (SELECT 1 FROM checkout_payments WHERE session_id = ? AND attempt = ?)
   RETURNING 1),

@@ -280,7 +280,7 @@ func (s *Store) claimAndSave(ctx context.Context, r, was checkoutSessionRow, rec
 // otherwise: how many of each were written (0, 0 or 1, 1).
 const claimAndSaveSQL = claimCompletedSQL + `,
 s AS (
-  UPDATE checkout_sessions SET status = ?, state = ?, buyer_sealed = ?, buyer_index = ?, currency = ?, expires_at = ?, updated_at = ?, row_version = row_version + 1
+  UPDATE checkout_sessions SET ` + sessionSetSQL + `
   WHERE ` + byShopKey + ` AND row_version = ? AND buyer_sealed IS NOT DISTINCT FROM ? AND EXISTS (SELECT 1 FROM k)
   RETURNING 1),
 n AS (SELECT (SELECT count(*) FROM k) AS claimed, (SELECT count(*) FROM s) AS saved)
