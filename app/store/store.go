@@ -73,7 +73,11 @@ type Store struct {
 // do not block the writer, IMMEDIATE transactions so two writers queue on
 // busy_timeout instead of failing at commit, and foreign keys on.
 const sqliteParams = "?_txlock=immediate&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)" +
-	"&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_timezone=UTC"
+	"&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_timezone=UTC" +
+	// What gorm's SQLite dialector adds to a DSN it opens itself (this
+	// store opens its own, sqlite_stmts.go): times stored as text and
+	// read back as time.Time.
+	"&_texttotime=1&_inttotime=1&_time_format=sqlite"
 
 // Open connects to the database cfg names. For SQLite it creates the file
 // and its folder when missing. It does not migrate: call Migrate.
@@ -112,7 +116,8 @@ func Open(ctx context.Context, cfg app.DatabaseConfig, logger *slog.Logger, opts
 			return nil, fmt.Errorf("open sqlite: %w", err)
 		}
 		_ = f.Close()
-		dialector = sqlite.Open(cfg.Path + sqliteParams)
+		// The connection keeps its compiled statements (sqlite_stmts.go).
+		dialector = sqlite.New(sqlite.Config{Conn: sql.OpenDB(stmtConnector{dsn: cfg.Path + sqliteParams})})
 	default:
 		return nil, fmt.Errorf("open: unknown database kind %q", cfg.Kind)
 	}
